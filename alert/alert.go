@@ -1,0 +1,126 @@
+// Package alert defines spraywatch's alert records (schema
+// "spraywatch.alert.v1") and the sinks that deliver them.
+//
+// The schema changes only by adding fields; docs/alert-schema.md documents
+// every field.
+package alert
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Schema is the value of every alert's "schema" field.
+const Schema = "spraywatch.alert.v1"
+
+// Status values of an alert: the state of its incident when it was written.
+const (
+	StatusFiring   = "firing"
+	StatusUpdated  = "updated"
+	StatusResolved = "resolved"
+)
+
+// Severity values, lowest first.
+const (
+	SeverityLow      = "low"
+	SeverityMedium   = "medium"
+	SeverityHigh     = "high"
+	SeverityCritical = "critical"
+)
+
+// SeverityRank orders severities; unknown ones rank 0.
+func SeverityRank(s string) int {
+	switch s {
+	case SeverityLow:
+		return 1
+	case SeverityMedium:
+		return 2
+	case SeverityHigh:
+		return 3
+	case SeverityCritical:
+		return 4
+	}
+	return 0
+}
+
+// Alert is one alert record. Field order here is the order in the JSON.
+type Alert struct {
+	Schema      string            `json:"schema"`
+	ID          string            `json:"id"`
+	IncidentID  string            `json:"incident_id"`
+	Sequence    int               `json:"sequence"`
+	Rule        string            `json:"rule"`
+	Description string            `json:"description,omitempty"`
+	Severity    string            `json:"severity"`
+	Status      string            `json:"status"`
+	Group       map[string]string `json:"group"`
+	Identity    *Identity         `json:"identity,omitempty"`
+	FirstSeen   string            `json:"first_seen"`
+	LastSeen    string            `json:"last_seen"`
+	Window      string            `json:"window"`
+	Threshold   float64           `json:"threshold"`
+	Observed    float64           `json:"observed"`
+	Measure     string            `json:"measure"`
+	Count       Count             `json:"count"`
+	Sample      Sample            `json:"sample"`
+	Threat      Threat            `json:"threat"`
+	Summary     string            `json:"summary"`
+}
+
+// Identity is the client certificate behind an alert's events, when the
+// events had one (the first event's values).
+type Identity struct {
+	Subject string `json:"tls.client.subject,omitempty"`
+	Issuer  string `json:"tls.client.issuer,omitempty"`
+	SHA1    string `json:"tls.client.hash.sha1,omitempty"`
+	SHA256  string `json:"tls.client.hash.sha256,omitempty"`
+	Serial  string `json:"tls.client.x509.serial_number,omitempty"`
+}
+
+// Count summarises the events in the alert's window.
+type Count struct {
+	Events        int `json:"events"`
+	Failures      int `json:"failures"`
+	Successes     int `json:"successes"`
+	DistinctUsers int `json:"distinct_users"`
+}
+
+// Sample holds evidence from the window, capped; *Truncated fields say how
+// many distinct values were left out.
+type Sample struct {
+	UserNames          []string `json:"user.name"`
+	UserNamesTruncated int      `json:"user.name_truncated,omitempty"`
+	RequestIDs         []string `json:"http.request.id"`
+	SourceIPs          []string `json:"source.ip"`
+	SourceIPsTruncated int      `json:"source.ip_truncated,omitempty"`
+}
+
+// Threat names the ATT&CK technique, as ECS threat.* fields.
+type Threat struct {
+	Framework string    `json:"framework"`
+	Technique Technique `json:"technique"`
+}
+
+// Technique is an ATT&CK technique.
+type Technique struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// AppendJSON appends the alert as one line of JSON (with a newline).
+func (a *Alert) AppendJSON(b []byte) ([]byte, error) {
+	j, err := json.Marshal(a)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, j...)
+	return append(b, '\n'), nil
+}
+
+// A Sink takes alerts. Send must not keep a after it returns. A sink that
+// delivers over a network queues and retries on its own: Send blocks only
+// for as long as the sink's bounded queue needs. Close flushes and releases.
+type Sink interface {
+	Send(ctx context.Context, a *Alert) error
+	Close() error
+}

@@ -1,0 +1,3 @@
+module github.com/spraywatch/spraywatch
+
+go 1.26.8

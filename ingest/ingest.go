@@ -1,0 +1,48 @@
+// Package ingest reads log lines from files, stdin and streams and turns them
+// into records with the parsers of its subpackages (one per log format).
+package ingest
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// A Parser turns one log line into a record. Implementations keep scratch
+// space between calls, so a Parser is not safe for concurrent use, and the
+// record's values are valid only until the next call.
+//
+// Parse returns ErrIgnore for a well-formed line that carries nothing to
+// detect on (a Django logout, say), and an error describing what was expected
+// for a line it cannot read.
+type Parser interface {
+	Parse(line []byte, r *event.Record) error
+}
+
+// ErrIgnore reports a line that parsed but is of no interest.
+var ErrIgnore = errors.New("ignored")
+
+// SyntaxError says where and why a line could not be parsed. Parsers return
+// it with Column and Msg set; sources add the position.
+type SyntaxError struct {
+	Source string // file name or stream
+	Line   int64  // 1-based line number, 0 when unknown
+	Column int    // 1-based byte offset in the line, 0 when unknown
+	Msg    string // what was expected
+}
+
+func (e *SyntaxError) Error() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.Source, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.Source, e.Line, e.Msg)
+	case e.Column > 0:
+		return fmt.Sprintf("column %d: %s", e.Column, e.Msg)
+	}
+	if e.Source != "" {
+		return e.Source + ": " + e.Msg
+	}
+	return e.Msg
+}

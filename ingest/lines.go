@@ -1,0 +1,78 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// DefaultMaxLineBytes is the default cap on a line's length. Longer lines are
+// counted and skipped, never buffered whole.
+const DefaultMaxLineBytes = 256 << 10
+
+// LineReader splits a stream into lines without allocating per line. A line
+// longer than the cap is skipped and counted; a last line without a newline
+// is returned like any other.
+type LineReader struct {
+	br      *bufio.Reader
+	n       int64 // lines returned or skipped so far
+	long    int64 // lines skipped for length
+	offset  int64 // bytes consumed
+	discard bool  // inside an over-long line
+}
+
+// NewLineReader returns a reader of lines of at most maxLine bytes (without
+// the newline); maxLine <= 0 means DefaultMaxLineBytes.
+func NewLineReader(r io.Reader, maxLine int) *LineReader {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLineBytes
+	}
+	// bufio needs room for the newline too.
+	return &LineReader{br: bufio.NewReaderSize(r, maxLine+1)}
+}
+
+// Next returns the next line without its line ending and its 1-based number.
+// The slice is valid until the next call. At the end it returns io.EOF.
+func (l *LineReader) Next() ([]byte, int64, error) {
+	for {
+		b, err := l.br.ReadSlice('\n')
+		l.offset += int64(len(b))
+		switch {
+		case err == nil:
+			if l.discard {
+				l.discard = false
+				continue
+			}
+			l.n++
+			return trimEOL(b), l.n, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			if !l.discard {
+				l.discard = true
+				l.n++
+				l.long++
+			}
+			continue
+		case errors.Is(err, io.EOF):
+			if len(b) == 0 || l.discard {
+				l.discard = false
+				return nil, l.n, io.EOF
+			}
+			l.n++
+			return trimEOL(b), l.n, nil
+		default:
+			return nil, l.n, err
+		}
+	}
+}
+
+// Skipped returns how many lines were skipped for being too long.
+func (l *LineReader) Skipped() int64 { return l.long }
+
+// Offset returns how many bytes were consumed.
+func (l *LineReader) Offset() int64 { return l.offset }
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}

@@ -1,0 +1,181 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// A Source yields parsed records, one per call, until io.EOF. Lines that do
+// not parse are counted in Stats and skipped unless the source is strict.
+type Source interface {
+	Next(ctx context.Context, r *event.Record) error
+	Stats() *Stats
+}
+
+// MaxReportedErrors is how many rejected lines a Stats keeps for reporting.
+const MaxReportedErrors = 5
+
+// Stats counts what a source read. Counters are safe to read while the
+// source runs.
+type Stats struct {
+	Name   string     // what the user called the source, or its file
+	Kind   event.Kind // proxy or app
+	Format string     // the format's name
+
+	Lines    atomic.Int64 // lines read, including rejected ones
+	Parsed   atomic.Int64 // lines that became records
+	Ignored  atomic.Int64 // well-formed lines of no interest
+	Rejected atomic.Int64 // lines that did not parse
+	TooLong  atomic.Int64 // lines over the length cap (also counted in Rejected)
+
+	mu     sync.Mutex
+	errors []error
+}
+
+// Reject counts a rejected line and keeps its error if fewer than
+// MaxReportedErrors are kept.
+func (s *Stats) Reject(err error) {
+	s.Rejected.Add(1)
+	s.mu.Lock()
+	if len(s.errors) < MaxReportedErrors {
+		s.errors = append(s.errors, err)
+	}
+	s.mu.Unlock()
+}
+
+// Errors returns the first rejected lines' errors.
+func (s *Stats) Errors() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]error(nil), s.errors...)
+}
+
+// FileSource reads records from files in order ("-" is stdin).
+type FileSource struct {
+	paths   []string
+	parser  Parser
+	kind    event.Kind
+	maxLine int
+	strict  bool
+	stats   *Stats
+
+	i      int
+	cur    io.ReadCloser
+	lr     *LineReader
+	name   string
+	polled int
+}
+
+// FileSourceConfig configures a FileSource.
+type FileSourceConfig struct {
+	Name         string // for Stats; defaults to the first path
+	Format       string // for Stats
+	Kind         event.Kind
+	Paths        []string
+	Parser       Parser
+	MaxLineBytes int  // 0 means DefaultMaxLineBytes
+	Strict       bool // the first rejected line ends the source with its error
+}
+
+// NewFileSource returns a source reading the given files one after another.
+func NewFileSource(c FileSourceConfig) *FileSource {
+	name := c.Name
+	if name == "" && len(c.Paths) > 0 {
+		name = c.Paths[0]
+	}
+	return &FileSource{
+		paths:   c.Paths,
+		parser:  c.Parser,
+		kind:    c.Kind,
+		maxLine: c.MaxLineBytes,
+		strict:  c.Strict,
+		stats:   &Stats{Name: name, Kind: c.Kind, Format: c.Format},
+	}
+}
+
+// Stats returns the source's counters.
+func (s *FileSource) Stats() *Stats { return s.stats }
+
+// Next reads lines until one parses into r, or the files end (io.EOF).
+func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
+	for {
+		if s.lr == nil {
+			if s.i >= len(s.paths) {
+				return io.EOF
+			}
+			rc, err := Open(s.paths[s.i])
+			if err != nil {
+				return fmt.Errorf("opening %s log: %w", s.kind, err)
+			}
+			s.cur, s.name = rc, s.paths[s.i]
+			s.lr = NewLineReader(rc, s.maxLine)
+			s.i++
+		}
+		if s.polled++; s.polled&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		long := s.lr.Skipped()
+		line, n, err := s.lr.Next()
+		if skipped := s.lr.Skipped() - long; skipped > 0 {
+			s.stats.Lines.Add(skipped)
+			s.stats.TooLong.Add(skipped)
+			serr := &SyntaxError{Source: s.name, Line: n, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.lr.br.Size()-1)}
+			if err == nil {
+				// The over-long line came before the one returned.
+				serr.Line = n - 1
+			}
+			s.stats.Reject(serr)
+			if s.strict {
+				return serr
+			}
+		}
+		if err == io.EOF {
+			s.cur.Close()
+			s.lr, s.cur = nil, nil
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", s.name, err)
+		}
+		s.stats.Lines.Add(1)
+		r.Reset()
+		r.Kind = s.kind
+		perr := s.parser.Parse(line, r)
+		switch {
+		case perr == nil:
+			s.stats.Parsed.Add(1)
+			return nil
+		case errors.Is(perr, ErrIgnore):
+			s.stats.Ignored.Add(1)
+		default:
+			var se *SyntaxError
+			if errors.As(perr, &se) {
+				c := *se
+				c.Source, c.Line = s.name, n
+				perr = &c
+			} else {
+				perr = &SyntaxError{Source: s.name, Line: n, Msg: perr.Error()}
+			}
+			s.stats.Reject(perr)
+			if s.strict {
+				return perr
+			}
+		}
+	}
+}
+
+// Close releases the file being read.
+func (s *FileSource) Close() error {
+	if s.cur != nil {
+		return s.cur.Close()
+	}
+	return nil
+}
