@@ -46,3 +46,12 @@ func (e *SyntaxError) Error() string {
 	}
 	return e.Msg
 }
+
+// A Format is a compiled log format definition. It hands out parsers, one per
+// goroutine.
+type Format interface {
+	// Name says what the format is ("nginx", "django-json", ...).
+	Name() string
+	// NewParser returns a parser with its own scratch space.
+	NewParser() Parser
+}
