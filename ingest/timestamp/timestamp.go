@@ -1,0 +1,377 @@
+// Package timestamp parses the timestamps found in proxy and application logs
+// into Unix nanoseconds without allocating.
+//
+// Three shapes are understood:
+//
+//	RFC 3339    2026-12-04T09:00:01Z, 2026-12-04T09:00:01.123456+01:00,
+//	            2026-12-04 09:00:01.123456+00:00, 2026-12-04 09:00:01,123
+//	common log  04/Dec/2026:09:00:01 +0000 (nginx $time_local, Apache %t)
+//	epoch       1764838801 or 1764838801.123 (seconds, nginx $msec, Python's created)
+//
+// Results are Unix nanoseconds in an int64, so the representable range is
+// 1970-01-01T00:00:00Z through 2262-04-11T23:47:16.854775807Z; instants
+// outside it are reported as errors rather than wrapped.
+package timestamp
+
+import "strconv"
+
+// Error says why a timestamp could not be parsed.
+type Error struct {
+	Offset int    // 0-based byte offset in the input where the problem is
+	Msg    string // what was expected
+}
+
+func (e *Error) Error() string {
+	return "timestamp: " + e.Msg + " at byte " + strconv.Itoa(e.Offset)
+}
+
+func fail(off int, msg string) error { return &Error{Offset: off, Msg: msg} }
+
+const (
+	nsPerSec = 1_000_000_000
+	// maxSec is the last whole second whose nanoseconds fit in an int64.
+	maxSec = (1<<63 - 1) / nsPerSec
+)
+
+// num reads exactly n decimal digits at b[i:].
+func num(b []byte, i, n int) (int, bool) {
+	if i+n > len(b) {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b[i : i+n] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// fraction reads 1-9 digits at b[i:] and returns them as nanoseconds and the
+// index after them.
+func fraction(b []byte, i int) (int64, int, error) {
+	start := i
+	var ns int64
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if i-start == 9 {
+			return 0, i, fail(i, "expected at most 9 fraction digits")
+		}
+		ns = ns*10 + int64(b[i]-'0')
+		i++
+	}
+	if i == start {
+		return 0, i, fail(i, "expected a digit after the decimal separator")
+	}
+	for k := i - start; k < 9; k++ {
+		ns *= 10
+	}
+	return ns, i, nil
+}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+func daysIn(y, m int) int {
+	if m == 2 && isLeap(y) {
+		return 29
+	}
+	return monthDays[m]
+}
+
+// daysFromCivil returns the number of days since 1970-01-01 of a proleptic
+// Gregorian date (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // y >= 1969 here, so no negative division
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// civil validates a date and time and returns its Unix seconds, before any
+// zone offset. off is the offset of the year in the input, for errors.
+func civil(y, mo, d, h, mi, s int, offs [6]int) (int64, error) {
+	switch {
+	case y < 1970 || y > 9999:
+		return 0, fail(offs[0], "expected a year from 1970")
+	case mo < 1 || mo > 12:
+		return 0, fail(offs[1], "expected a month 01-12")
+	case d < 1 || d > daysIn(y, mo):
+		return 0, fail(offs[2], "expected a day that exists in the month")
+	case h > 23:
+		return 0, fail(offs[3], "expected an hour 00-23")
+	case mi > 59:
+		return 0, fail(offs[4], "expected a minute 00-59")
+	case s > 59:
+		return 0, fail(offs[5], "expected a second 00-59")
+	}
+	return daysFromCivil(y, mo, d)*86400 + int64(h)*3600 + int64(mi)*60 + int64(s), nil
+}
+
+// combine turns seconds, nanoseconds and a zone offset in seconds into Unix
+// nanoseconds, rejecting instants an int64 cannot hold.
+func combine(sec, ns, zone int64, off int) (int64, error) {
+	sec -= zone
+	if sec < 0 || sec > maxSec || (sec == maxSec && ns > (1<<63-1)%nsPerSec) {
+		return 0, fail(off, "expected a time between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16.854775807Z")
+	}
+	return sec*nsPerSec + ns, nil
+}
+
+// zoneOffset reads "Z", "+hh:mm", "-hh:mm" or "+hhmm" at b[i:], which must
+// end the input, and returns the offset in seconds east of UTC.
+func zoneOffset(b []byte, i int, allowZ bool) (int64, error) {
+	if allowZ && len(b)-i == 1 && (b[i] == 'Z' || b[i] == 'z') {
+		return 0, nil
+	}
+	if b[i] != '+' && b[i] != '-' {
+		if allowZ {
+			return 0, fail(i, "expected 'Z' or a zone offset like +01:00")
+		}
+		return 0, fail(i, "expected a zone offset like +0000")
+	}
+	h, ok := num(b, i+1, 2)
+	if !ok {
+		return 0, fail(i+1, "expected two digits of zone hours")
+	}
+	j := i + 3
+	if j < len(b) && b[j] == ':' {
+		j++
+	}
+	m, ok := num(b, j, 2)
+	if !ok {
+		return 0, fail(j, "expected two digits of zone minutes")
+	}
+	if j+2 != len(b) {
+		return 0, fail(j+2, "expected the end of the timestamp")
+	}
+	if h > 23 || m > 59 {
+		return 0, fail(i+1, "expected a zone offset below 24:00")
+	}
+	z := int64(h*3600 + m*60)
+	if b[i] == '-' {
+		z = -z
+	}
+	return z, nil
+}
+
+// ParseRFC3339 parses an RFC 3339 timestamp and the variants logs write:
+// a space instead of the T, a comma instead of the decimal point (Python's
+// logging asctime), a zone offset without colon (+0100), or no zone at all,
+// which means UTC. Fractions have 1 to 9 digits; leap seconds (:60) are
+// rejected.
+func ParseRFC3339(b []byte) (int64, error) {
+	// 2026-12-04T09:00:01
+	// 0123456789012345678
+	if len(b) < 19 {
+		return 0, fail(len(b), "expected a timestamp like 2026-12-04T09:00:01Z")
+	}
+	y, ok := num(b, 0, 4)
+	if !ok {
+		return 0, fail(0, "expected a four-digit year")
+	}
+	if b[4] != '-' {
+		return 0, fail(4, "expected '-' after the year")
+	}
+	mo, ok := num(b, 5, 2)
+	if !ok {
+		return 0, fail(5, "expected a two-digit month")
+	}
+	if b[7] != '-' {
+		return 0, fail(7, "expected '-' after the month")
+	}
+	d, ok := num(b, 8, 2)
+	if !ok {
+		return 0, fail(8, "expected a two-digit day")
+	}
+	if c := b[10]; c != 'T' && c != 't' && c != ' ' {
+		return 0, fail(10, "expected 'T' or ' ' between date and time")
+	}
+	h, ok := num(b, 11, 2)
+	if !ok {
+		return 0, fail(11, "expected a two-digit hour")
+	}
+	if b[13] != ':' {
+		return 0, fail(13, "expected ':' after the hour")
+	}
+	mi, ok := num(b, 14, 2)
+	if !ok {
+		return 0, fail(14, "expected two-digit minutes")
+	}
+	if b[16] != ':' {
+		return 0, fail(16, "expected ':' after the minutes")
+	}
+	s, ok := num(b, 17, 2)
+	if !ok {
+		return 0, fail(17, "expected two-digit seconds")
+	}
+	sec, err := civil(y, mo, d, h, mi, s, [6]int{0, 5, 8, 11, 14, 17})
+	if err != nil {
+		return 0, err
+	}
+	i := 19
+	var ns int64
+	if i < len(b) && (b[i] == '.' || b[i] == ',') {
+		if ns, i, err = fraction(b, i+1); err != nil {
+			return 0, err
+		}
+	}
+	var zone int64
+	if i < len(b) {
+		if zone, err = zoneOffset(b, i, true); err != nil {
+			return 0, err
+		}
+	}
+	return combine(sec, ns, zone, 0)
+}
+
+// months maps the lower-cased three-letter English month abbreviations,
+// packed into an int, to month numbers.
+func monthAbbr(b []byte) int {
+	key := (int(b[0]|0x20) << 16) | (int(b[1]|0x20) << 8) | int(b[2]|0x20)
+	switch key {
+	case 'j'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'f'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'm'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'a'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'm'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'j'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'j'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'a'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 's'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'o'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'n'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'd'<<16 | 'e'<<8 | 'c':
+		return 12
+	}
+	return 0
+}
+
+// ParseCommonLog parses the Common Log Format time written by nginx's
+// $time_local and Apache's %t, without the brackets: 04/Dec/2026:09:00:01 +0000.
+// Month names are matched without regard to case; the zone offset is required
+// and may be written +hhmm or +hh:mm.
+func ParseCommonLog(b []byte) (int64, error) {
+	// 04/Dec/2026:09:00:01 +0000
+	// 01234567890123456789012345
+	if len(b) < 26 {
+		return 0, fail(len(b), "expected a timestamp like 04/Dec/2026:09:00:01 +0000")
+	}
+	d, ok := num(b, 0, 2)
+	if !ok {
+		return 0, fail(0, "expected a two-digit day")
+	}
+	if b[2] != '/' {
+		return 0, fail(2, "expected '/' after the day")
+	}
+	mo := monthAbbr(b[3:6])
+	if mo == 0 {
+		return 0, fail(3, "expected a month name like Dec")
+	}
+	if b[6] != '/' {
+		return 0, fail(6, "expected '/' after the month")
+	}
+	y, ok := num(b, 7, 4)
+	if !ok {
+		return 0, fail(7, "expected a four-digit year")
+	}
+	if b[11] != ':' {
+		return 0, fail(11, "expected ':' after the year")
+	}
+	h, ok := num(b, 12, 2)
+	if !ok {
+		return 0, fail(12, "expected a two-digit hour")
+	}
+	if b[14] != ':' {
+		return 0, fail(14, "expected ':' after the hour")
+	}
+	mi, ok := num(b, 15, 2)
+	if !ok {
+		return 0, fail(15, "expected two-digit minutes")
+	}
+	if b[17] != ':' {
+		return 0, fail(17, "expected ':' after the minutes")
+	}
+	s, ok := num(b, 18, 2)
+	if !ok {
+		return 0, fail(18, "expected two-digit seconds")
+	}
+	sec, err := civil(y, mo, d, h, mi, s, [6]int{7, 3, 0, 12, 15, 18})
+	if err != nil {
+		return 0, err
+	}
+	if b[20] != ' ' {
+		return 0, fail(20, "expected ' ' before the zone offset")
+	}
+	zone, err := zoneOffset(b, 21, false)
+	if err != nil {
+		return 0, err
+	}
+	return combine(sec, 0, zone, 0)
+}
+
+// ParseEpoch parses seconds since the Unix epoch with an optional fraction
+// of 1 to 9 digits: 1764838801 or 1764838801.123 (nginx's $msec, Python
+// logging's created). Signs, exponents and integer milliseconds or
+// nanoseconds are not accepted: an integer is always seconds.
+func ParseEpoch(b []byte) (int64, error) {
+	if len(b) == 0 {
+		return 0, fail(0, "expected seconds since the epoch")
+	}
+	var sec int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if sec > maxSec/10 {
+			return 0, fail(i, "expected seconds before 2262-04-11T23:47:16Z")
+		}
+		sec = sec*10 + int64(b[i]-'0')
+	}
+	if i == 0 {
+		return 0, fail(0, "expected a digit")
+	}
+	var ns int64
+	if i < len(b) {
+		if b[i] != '.' {
+			return 0, fail(i, "expected a digit or '.'")
+		}
+		var err error
+		if ns, i, err = fraction(b, i+1); err != nil {
+			return 0, err
+		}
+		if i != len(b) {
+			return 0, fail(i, "expected the end of the timestamp")
+		}
+	}
+	return combine(sec, ns, 0, 0)
+}
+
+// Parse recognises an RFC 3339, common log or epoch timestamp by its shape
+// and parses it with ParseRFC3339, ParseCommonLog or ParseEpoch.
+func Parse(b []byte) (int64, error) {
+	switch {
+	case len(b) > 4 && b[4] == '-':
+		return ParseRFC3339(b)
+	case len(b) > 2 && b[2] == '/':
+		return ParseCommonLog(b)
+	case len(b) > 0 && b[0] >= '0' && b[0] <= '9':
+		return ParseEpoch(b)
+	}
+	return 0, fail(0, "expected an RFC 3339, common log or epoch-seconds timestamp")
+}
