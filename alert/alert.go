@@ -57,6 +57,7 @@ type Alert struct {
 	Identity    *Identity         `json:"identity,omitempty"`
 	FirstSeen   string            `json:"first_seen"`
 	LastSeen    string            `json:"last_seen"`
+	ResolvedAt  string            `json:"resolved_at,omitempty"`
 	Window      string            `json:"window"`
 	Threshold   float64           `json:"threshold"`
 	Observed    float64           `json:"observed"`

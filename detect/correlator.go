@@ -1,0 +1,363 @@
+// Package detect joins proxy and application records into authentication
+// events and evaluates rules over sliding event-time windows.
+package detect
+
+import (
+	"bytes"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// CorrelatorConfig bounds the correlator.
+type CorrelatorConfig struct {
+	// JoinWindow is how long, in event time, a record waits for its partner.
+	JoinWindow time.Duration
+	// MaxPending caps the records waiting on each side; the oldest are
+	// evicted (and counted) beyond it.
+	MaxPending int
+	// LoginPaths: a proxy record whose url.path contains one of these waits
+	// for its app record and becomes a proxy_only event if none comes.
+	// Other proxy records only complete app records already waiting.
+	LoginPaths []string
+	// Identity lists, in order of preference, how an event's certificate
+	// identity is derived: sha256, sha1, issuer_serial, subject, uri_san.
+	Identity []string
+}
+
+// Defaults for CorrelatorConfig.
+var (
+	DefaultJoinWindow = 60 * time.Second
+	DefaultMaxPending = 100_000
+	DefaultLoginPaths = []string{"login", "signin", "sign-in", "auth"}
+	DefaultIdentity   = []string{"sha256", "sha1", "issuer_serial", "subject"}
+)
+
+// JoinStats counts join outcomes. Safe to read while the correlator runs.
+type JoinStats struct {
+	Matched    atomic.Int64 // app records joined to a proxy record
+	AppOnly    atomic.Int64 // app records with no proxy record in the join window
+	ProxyOnly  atomic.Int64 // login-path proxy records with no app record
+	Duplicates atomic.Int64 // a request id already waiting on the same side
+	Evicted    atomic.Int64 // records pushed out of a full buffer
+	Unrelated  atomic.Int64 // proxy records not on a login path and matching nothing
+	Pending    atomic.Int64 // records waiting now (both sides)
+}
+
+type pending struct {
+	ev   event.Event
+	kind event.Kind
+}
+
+// Correlator joins proxy and app records by request id. It is not safe for
+// concurrent use. Emitted events are valid only during the emit call.
+type Correlator struct {
+	window   int64
+	paths    [][]byte
+	identity []identitySource
+	app      *lru.Cache[string, *pending]
+	proxy    *lru.Cache[string, *pending]
+	evicted  []*pending
+	free     []*pending
+	stats    JoinStats
+	emit     func(*event.Event)
+	scratch  event.Event
+	keyBuf   []byte
+}
+
+type identitySource uint8
+
+const (
+	idSHA256 identitySource = iota
+	idSHA1
+	idIssuerSerial
+	idSubject
+	idURISAN
+)
+
+// ParseIdentity checks a list of identity sources.
+func ParseIdentity(names []string) ([]identitySource, error) {
+	var out []identitySource
+	for _, n := range names {
+		switch n {
+		case "sha256":
+			out = append(out, idSHA256)
+		case "sha1":
+			out = append(out, idSHA1)
+		case "issuer_serial":
+			out = append(out, idIssuerSerial)
+		case "subject":
+			out = append(out, idSubject)
+		case "uri_san", "spiffe":
+			out = append(out, idURISAN)
+		default:
+			return nil, &ConfigError{Field: "identity", Msg: "unknown identity source " + n + " (expected sha256, sha1, issuer_serial, subject or uri_san)"}
+		}
+	}
+	if len(out) == 0 {
+		return nil, &ConfigError{Field: "identity", Msg: "at least one identity source is required"}
+	}
+	return out, nil
+}
+
+// ConfigError is a configuration value that cannot be used.
+type ConfigError struct{ Field, Msg string }
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Msg }
+
+// NewCorrelator returns a correlator that calls emit for every event.
+func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, error) {
+	if c.JoinWindow <= 0 {
+		c.JoinWindow = DefaultJoinWindow
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+	if c.LoginPaths == nil {
+		c.LoginPaths = DefaultLoginPaths
+	}
+	if c.Identity == nil {
+		c.Identity = DefaultIdentity
+	}
+	ids, err := ParseIdentity(c.Identity)
+	if err != nil {
+		return nil, err
+	}
+	k := &Correlator{window: int64(c.JoinWindow), identity: ids, emit: emit}
+	for _, p := range c.LoginPaths {
+		k.paths = append(k.paths, []byte(p))
+	}
+	onEvict := func(_ string, p *pending) { k.evicted = append(k.evicted, p) }
+	if k.app, err = lru.NewWithEvict(c.MaxPending, onEvict); err != nil {
+		return nil, err
+	}
+	if k.proxy, err = lru.NewWithEvict(c.MaxPending, onEvict); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Stats returns the join counters.
+func (k *Correlator) Stats() *JoinStats { return &k.stats }
+
+func (k *Correlator) isLogin(path []byte) bool {
+	for _, p := range k.paths {
+		if bytes.Contains(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *Correlator) get() *pending {
+	if n := len(k.free); n > 0 {
+		p := k.free[n-1]
+		k.free = k.free[:n-1]
+		return p
+	}
+	return new(pending)
+}
+
+func (k *Correlator) put(p *pending) {
+	p.ev = event.Event{}
+	if len(k.free) < 1024 {
+		k.free = append(k.free, p)
+	}
+}
+
+// Add takes one record, in event-time order (roughly: the join window
+// absorbs disorder), and emits the events it completes.
+func (k *Correlator) Add(r *event.Record) {
+	switch r.Kind {
+	case event.App:
+		k.addApp(r)
+	case event.Proxy:
+		k.addProxy(r)
+	}
+	k.flushEvicted()
+}
+
+func (k *Correlator) addApp(r *event.Record) {
+	rid := r.Values[event.RequestID]
+	if len(rid) == 0 {
+		k.scratch.SetFromRecord(r)
+		k.finish(&k.scratch, event.JoinAppOnly)
+		return
+	}
+	if p, ok := k.proxy.Peek(string(rid)); ok {
+		k.proxy.Remove(string(rid))
+		k.stats.Pending.Add(-1)
+		k.scratch.SetFromRecord(r)
+		k.join(&k.scratch, &p.ev)
+		k.put(p)
+		return
+	}
+	p := k.get()
+	p.ev.SetFromRecord(r)
+	p.kind = event.App
+	key := p.ev.Values[event.RequestID]
+	if old, ok := k.app.Peek(key); ok {
+		k.stats.Duplicates.Add(1)
+		k.app.Remove(key)
+		k.stats.Pending.Add(-1)
+		k.finish(&old.ev, event.JoinAppOnly)
+		k.put(old)
+	}
+	k.app.Add(key, p)
+	k.stats.Pending.Add(1)
+}
+
+func (k *Correlator) addProxy(r *event.Record) {
+	rid := r.Values[event.RequestID]
+	login := k.isLogin(r.Values[event.URLPath])
+	if len(rid) == 0 {
+		if login {
+			k.scratch.SetFromRecord(r)
+			k.finish(&k.scratch, event.JoinProxyOnly)
+		} else {
+			k.stats.Unrelated.Add(1)
+		}
+		return
+	}
+	if p, ok := k.app.Peek(string(rid)); ok {
+		k.app.Remove(string(rid))
+		k.stats.Pending.Add(-1)
+		k.scratch.SetFromRecord(r)
+		k.join(&p.ev, &k.scratch)
+		k.put(p)
+		return
+	}
+	if !login {
+		k.stats.Unrelated.Add(1)
+		return
+	}
+	p := k.get()
+	p.ev.SetFromRecord(r)
+	p.kind = event.Proxy
+	key := p.ev.Values[event.RequestID]
+	if old, ok := k.proxy.Peek(key); ok {
+		k.stats.Duplicates.Add(1)
+		k.proxy.Remove(key)
+		k.stats.Pending.Add(-1)
+		k.finish(&old.ev, event.JoinProxyOnly)
+		k.put(old)
+	}
+	k.proxy.Add(key, p)
+	k.stats.Pending.Add(1)
+}
+
+// proxyFields are taken from the proxy record when it has them: they
+// describe the connection as the edge saw it.
+var proxyFields = [...]event.Field{
+	event.SourceIP, event.SourcePort, event.TLSSubject, event.TLSIssuer,
+	event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSURISAN,
+	event.TLSVerify, event.TLSCertificate, event.Method, event.URLPath,
+	event.Status, event.BodyBytes, event.UserAgent,
+}
+
+// join completes app with proxy's values and emits it. The event time is
+// the app record's: the moment the application saw the attempt.
+func (k *Correlator) join(app, proxy *event.Event) {
+	for _, f := range proxyFields {
+		if v := proxy.Values[f]; v != "" {
+			app.Values[f] = v
+		}
+	}
+	app.Values[event.TLSCertificate] = ""
+	k.finish(app, event.JoinMatched)
+}
+
+func (k *Correlator) finish(e *event.Event, join string) {
+	switch join {
+	case event.JoinMatched:
+		k.stats.Matched.Add(1)
+	case event.JoinAppOnly:
+		k.stats.AppOnly.Add(1)
+	case event.JoinProxyOnly:
+		k.stats.ProxyOnly.Add(1)
+	}
+	e.Values[event.Join] = join
+	e.Values[event.Identity] = k.deriveIdentity(e)
+	if e.Values[event.Outcome] == "" {
+		e.Values[event.Outcome] = event.OutcomeUnknown
+	}
+	k.emit(e)
+}
+
+func (k *Correlator) deriveIdentity(e *event.Event) string {
+	for _, s := range k.identity {
+		switch s {
+		case idSHA256:
+			if v := e.Values[event.TLSSHA256]; v != "" {
+				return "sha256:" + v
+			}
+		case idSHA1:
+			if v := e.Values[event.TLSSHA1]; v != "" {
+				return "sha1:" + v
+			}
+		case idIssuerSerial:
+			if v := e.Values[event.TLSSerial]; v != "" && e.Values[event.TLSIssuer] != "" {
+				return "serial:" + e.Values[event.TLSIssuer] + "/" + v
+			}
+		case idSubject:
+			if v := e.Values[event.TLSSubject]; v != "" {
+				return "subject:" + v
+			}
+		case idURISAN:
+			if v := e.Values[event.TLSURISAN]; v != "" {
+				return "uri:" + v
+			}
+		}
+	}
+	return ""
+}
+
+// Expire emits the records that waited longer than the join window before
+// now (event time).
+func (k *Correlator) Expire(now int64) {
+	limit := now - k.window
+	k.expire(k.app, limit, event.JoinAppOnly)
+	k.expire(k.proxy, limit, event.JoinProxyOnly)
+}
+
+func (k *Correlator) expire(c *lru.Cache[string, *pending], limit int64, join string) {
+	for {
+		key, p, ok := c.GetOldest()
+		if !ok || p.ev.Time >= limit {
+			return
+		}
+		c.Remove(key)
+		k.stats.Pending.Add(-1)
+		k.finish(&p.ev, join)
+		k.put(p)
+	}
+}
+
+// Flush emits every waiting record, as at the end of the input.
+func (k *Correlator) Flush() {
+	k.expire(k.app, 1<<63-1, event.JoinAppOnly)
+	k.expire(k.proxy, 1<<63-1, event.JoinProxyOnly)
+}
+
+// flushEvicted emits the records a full buffer pushed out: app records as
+// "evicted" events (still visible to rules), proxy records are only counted.
+func (k *Correlator) flushEvicted() {
+	for i, p := range k.evicted {
+		k.stats.Evicted.Add(1)
+		k.stats.Pending.Add(-1)
+		if p.kind == event.App {
+			p.ev.Values[event.Join] = event.JoinEvicted
+			p.ev.Values[event.Identity] = ""
+			if p.ev.Values[event.Outcome] == "" {
+				p.ev.Values[event.Outcome] = event.OutcomeUnknown
+			}
+			k.emit(&p.ev)
+		}
+		k.put(p)
+		k.evicted[i] = nil
+	}
+	k.evicted = k.evicted[:0]
+}

@@ -1,0 +1,199 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// Config configures an Engine.
+type Config struct {
+	Correlator CorrelatorConfig
+	Rules      []*rules.Rule
+	// MaxGroups caps the groups each rule keeps; the least recently active
+	// group is evicted (and counted) beyond it.
+	MaxGroups int
+	// MaxGroupEvents caps the events one group's window keeps; the oldest
+	// are dropped (and counted) beyond it.
+	MaxGroupEvents int
+	// Sink receives the alerts.
+	Sink alert.Sink
+	// OnEvent, if set, sees every authentication event after the rules.
+	OnEvent func(*event.Event)
+}
+
+// Defaults for Config.
+const (
+	DefaultMaxGroups      = 50_000
+	DefaultMaxGroupEvents = 20_000
+	// sweepEvery is how much event time passes between checks of open
+	// incidents and idle groups.
+	sweepEvery = int64(time.Second)
+)
+
+// Stats counts what the engine did. Safe to read while it runs.
+type Stats struct {
+	Events        atomic.Int64 // authentication events built
+	Late          atomic.Int64 // events older than their group's window
+	GroupsEvicted atomic.Int64
+	EventsDropped atomic.Int64 // events dropped from full group windows
+	Alerts        atomic.Int64
+	Open          atomic.Int64 // incidents firing now
+	Suppressed    atomic.Int64 // incidents not opened because of a cooldown
+	Watermark     atomic.Int64 // newest event time seen, Unix nanoseconds
+}
+
+// RuleStats counts one rule's activity.
+type RuleStats struct {
+	Rule     string
+	Severity string
+	Matched  atomic.Int64 // events that passed the rule's filter
+	Groups   atomic.Int64 // groups held now
+	Alerts   atomic.Int64 // alert records written
+}
+
+// Engine turns records into authentication events and alerts. It is not
+// safe for concurrent use; Stats are.
+type Engine struct {
+	corr    *Correlator
+	rules   []*ruleState
+	sink    alert.Sink
+	onEvent func(*event.Event)
+	maxEv   int
+	now     int64
+	swept   int64
+	stats   Stats
+	ctx     context.Context
+	err     error
+	keyBuf  []byte
+}
+
+// NewEngine returns an engine for the rules in c.
+func NewEngine(c Config) (*Engine, error) {
+	if c.Sink == nil {
+		return nil, errors.New("detect: no alert sink")
+	}
+	if c.MaxGroups <= 0 {
+		c.MaxGroups = DefaultMaxGroups
+	}
+	if c.MaxGroupEvents <= 0 {
+		c.MaxGroupEvents = DefaultMaxGroupEvents
+	}
+	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents}
+	var err error
+	if e.corr, err = NewCorrelator(c.Correlator, e.evaluate); err != nil {
+		return nil, fmt.Errorf("configuring the correlator: %w", err)
+	}
+	for _, r := range c.Rules {
+		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity}}
+		rs.groups, err = lru.NewWithEvict(c.MaxGroups, func(_ string, g *group) {
+			rs.stats.Groups.Add(-1)
+			e.stats.GroupsEvicted.Add(1)
+			if g.inc != nil {
+				e.stats.Open.Add(-1)
+				delete(rs.open, g.key)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		e.rules = append(e.rules, rs)
+	}
+	return e, nil
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() *Stats { return &e.stats }
+
+// JoinStats returns the correlator's counters.
+func (e *Engine) JoinStats() *JoinStats { return e.corr.Stats() }
+
+// RuleStats returns each rule's counters, in rule order.
+func (e *Engine) RuleStats() []*RuleStats {
+	out := make([]*RuleStats, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = r.stats
+	}
+	return out
+}
+
+// Add takes one record. Records should come in event-time order; disorder
+// within the join window is absorbed.
+func (e *Engine) Add(ctx context.Context, r *event.Record) error {
+	if err := e.Advance(ctx, r.Time); err != nil {
+		return err
+	}
+	e.corr.Add(r)
+	return e.takeErr()
+}
+
+// Advance moves event time forward to t (never back): records waiting
+// longer than the join window become events, and incidents whose window
+// has emptied resolve.
+func (e *Engine) Advance(ctx context.Context, t int64) error {
+	e.ctx = ctx
+	if t <= e.now {
+		return e.takeErr()
+	}
+	e.now = t
+	e.stats.Watermark.Store(t)
+	e.corr.Expire(t)
+	if t-e.swept >= sweepEvery {
+		e.swept = t - t%sweepEvery
+		e.sweep(t)
+	}
+	return e.takeErr()
+}
+
+// Close emits what waits in the correlator, as at the end of the input.
+// Incidents still firing stay open: the input ended, the campaign may not
+// have.
+func (e *Engine) Close(ctx context.Context) error {
+	e.ctx = ctx
+	e.corr.Flush()
+	return e.takeErr()
+}
+
+// OpenIncidents returns how many incidents are firing.
+func (e *Engine) OpenIncidents() int { return int(e.stats.Open.Load()) }
+
+func (e *Engine) takeErr() error {
+	err := e.err
+	e.err = nil
+	return err
+}
+
+func (e *Engine) evaluate(ev *event.Event) {
+	e.stats.Events.Add(1)
+	for _, rs := range e.rules {
+		if rs.rule.Filter.Match(ev) {
+			rs.add(ev)
+		}
+	}
+	if e.onEvent != nil {
+		e.onEvent(ev)
+	}
+}
+
+func (e *Engine) send(a *alert.Alert) {
+	e.stats.Alerts.Add(1)
+	if err := e.sink.Send(e.ctx, a); err != nil && e.err == nil {
+		e.err = fmt.Errorf("sending alert %s: %w", a.ID, err)
+	}
+}
+
+// sweep resolves incidents whose window fell below the threshold and drops
+// groups with nothing left to remember.
+func (e *Engine) sweep(now int64) {
+	for _, rs := range e.rules {
+		rs.sweep(now)
+	}
+}

@@ -1,0 +1,243 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// Condition is one test on a field, as written in a rule's match block:
+//
+//	event.outcome: failure                 # equals
+//	tls.client.verify: [SUCCESS, NONE]     # in
+//	identity: {exists: true}
+//	url.path: {prefix: /accounts/}
+//	user_agent.original: {regex: "^python-"}
+//	source.ip: {cidr: [10.0.0.0/8]}
+//	user.name: {not: {in: [healthcheck]}}
+type Condition struct {
+	Equals *string    `yaml:"equals,omitempty"`
+	In     []string   `yaml:"in,omitempty"`
+	Prefix []string   `yaml:"prefix,omitempty"`
+	Regex  string     `yaml:"regex,omitempty"`
+	CIDR   []string   `yaml:"cidr,omitempty"`
+	Exists *bool      `yaml:"exists,omitempty"`
+	Not    *Condition `yaml:"not,omitempty"`
+}
+
+// UnmarshalYAML accepts a scalar (equals), a sequence (in) or a mapping.
+func (c *Condition) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v := n.Value
+		c.Equals = &v
+		return nil
+	case yaml.SequenceNode:
+		var in []string
+		if err := n.Decode(&in); err != nil {
+			return err
+		}
+		c.In = in
+		return nil
+	case yaml.MappingNode:
+		type plain Condition
+		var p plain
+		if err := decodeStrict(n, &p); err != nil {
+			return err
+		}
+		*c = Condition(p)
+		// A single prefix or cidr may be written as a scalar.
+		return nil
+	}
+	return fmt.Errorf("line %d: a condition is a value, a list of values or a mapping", n.Line)
+}
+
+// test is a compiled condition on one field.
+type test struct {
+	field  event.Field
+	kind   testKind
+	str    string
+	set    map[string]struct{}
+	list   []string
+	re     *regexp.Regexp
+	nets   []netip.Prefix
+	exists bool
+	not    *test
+}
+
+type testKind uint8
+
+const (
+	tEquals testKind = iota
+	tIn
+	tPrefix
+	tRegex
+	tCIDR
+	tExists
+	tNot
+)
+
+func compileCondition(f event.Field, c *Condition) ([]test, error) {
+	var out []test
+	n := 0
+	if c.Equals != nil {
+		n++
+		out = append(out, test{field: f, kind: tEquals, str: *c.Equals})
+	}
+	if c.In != nil {
+		n++
+		if len(c.In) == 0 {
+			return nil, fmt.Errorf("%s: in: the list is empty, so the rule could never match", f)
+		}
+		set := make(map[string]struct{}, len(c.In))
+		for _, v := range c.In {
+			set[v] = struct{}{}
+		}
+		out = append(out, test{field: f, kind: tIn, set: set})
+	}
+	if c.Prefix != nil {
+		n++
+		if len(c.Prefix) == 0 {
+			return nil, fmt.Errorf("%s: prefix: the list is empty", f)
+		}
+		out = append(out, test{field: f, kind: tPrefix, list: c.Prefix})
+	}
+	if c.Regex != "" {
+		n++
+		re, err := regexp.Compile(c.Regex)
+		if err != nil {
+			return nil, fmt.Errorf("%s: regex: %w", f, err)
+		}
+		out = append(out, test{field: f, kind: tRegex, re: re})
+	}
+	if c.CIDR != nil {
+		n++
+		var nets []netip.Prefix
+		for _, s := range c.CIDR {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: cidr: %w", f, err)
+			}
+			nets = append(nets, p.Masked())
+		}
+		if len(nets) == 0 {
+			return nil, fmt.Errorf("%s: cidr: the list is empty", f)
+		}
+		out = append(out, test{field: f, kind: tCIDR, nets: nets})
+	}
+	if c.Exists != nil {
+		n++
+		out = append(out, test{field: f, kind: tExists, exists: *c.Exists})
+	}
+	if c.Not != nil {
+		n++
+		inner, err := compileCondition(f, c.Not)
+		if err != nil {
+			return nil, err
+		}
+		if len(inner) != 1 {
+			return nil, fmt.Errorf("%s: not: takes exactly one test", f)
+		}
+		out = append(out, test{field: f, kind: tNot, not: &inner[0]})
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: the condition has no test (equals, in, prefix, regex, cidr, exists, not)", f)
+	}
+	return out, nil
+}
+
+func (t *test) match(e *event.Event) bool {
+	v := e.Values[t.field]
+	switch t.kind {
+	case tEquals:
+		return v == t.str
+	case tIn:
+		_, ok := t.set[v]
+		return ok
+	case tPrefix:
+		for _, p := range t.list {
+			if strings.HasPrefix(v, p) {
+				return true
+			}
+		}
+		return false
+	case tRegex:
+		return t.re.MatchString(v)
+	case tCIDR:
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		for _, p := range t.nets {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	case tExists:
+		return (v != "") == t.exists
+	case tNot:
+		return !t.not.match(e)
+	}
+	return false
+}
+
+// Filter is a compiled match block: all of its tests must pass.
+type Filter struct {
+	tests []test
+}
+
+// Match reports whether the event passes every test.
+func (f *Filter) Match(e *event.Event) bool {
+	for i := range f.tests {
+		if !f.tests[i].match(e) {
+			return false
+		}
+	}
+	return true
+}
+
+// CompileFilter compiles a match block. Fields are checked in name order so
+// errors are stable.
+func CompileFilter(m map[string]Condition) (Filter, error) {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var f Filter
+	for _, name := range names {
+		fld, ok := event.LookupField(name)
+		if !ok {
+			return Filter{}, fmt.Errorf("match: unknown field %q", name)
+		}
+		c := m[name]
+		ts, err := compileCondition(fld, &c)
+		if err != nil {
+			return Filter{}, fmt.Errorf("match: %w", err)
+		}
+		f.tests = append(f.tests, ts...)
+	}
+	return f, nil
+}
+
+func decodeStrict(n *yaml.Node, v any) error {
+	// yaml.v3 has no per-node KnownFields; re-encode and decode strictly.
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
