@@ -1,0 +1,116 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// File is a sink appending alerts as JSON lines to a file, rotating it by
+// size: when a line would take the file past MaxBytes, path becomes path.1,
+// path.1 becomes path.2 and so on, keeping Keep rotated files.
+type File struct {
+	path     string
+	maxBytes int64
+	keep     int
+	stats    SinkStats
+
+	mu   sync.Mutex
+	f    *os.File
+	size int64
+	buf  []byte
+}
+
+// NewFile opens (appending) or creates path. maxBytes <= 0 disables
+// rotation; keep is the number of rotated files kept (at least 1).
+func NewFile(path string, maxBytes int64, keep int) (*File, error) {
+	if keep < 1 {
+		keep = 1
+	}
+	s := &File{path: path, maxBytes: maxBytes, keep: keep}
+	s.stats.Type = "file"
+	s.stats.Name = path
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *File) open() error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("opening alert file: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("opening alert file: %w", err)
+	}
+	s.f, s.size = f, st.Size()
+	return nil
+}
+
+// Stats returns the sink's counters.
+func (s *File) Stats() *SinkStats { return &s.stats }
+
+// Send appends one alert line, rotating first if needed.
+func (s *File) Send(_ context.Context, a *Alert) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return ErrClosed
+	}
+	var err error
+	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {
+		s.stats.Failures.Add(1)
+		return fmt.Errorf("encoding alert %s: %w", a.ID, err)
+	}
+	if s.maxBytes > 0 && s.size > 0 && s.size+int64(len(s.buf)) > s.maxBytes {
+		if err := s.rotate(); err != nil {
+			s.stats.Failures.Add(1)
+			return err
+		}
+	}
+	n, err := s.f.Write(s.buf)
+	s.size += int64(n)
+	if err != nil {
+		s.stats.Failures.Add(1)
+		return fmt.Errorf("writing alert %s to %s: %w", a.ID, s.path, err)
+	}
+	s.stats.Delivered.Add(1)
+	return nil
+}
+
+func (s *File) rotate() error {
+	if err := s.f.Close(); err != nil {
+		return fmt.Errorf("rotating %s: %w", s.path, err)
+	}
+	s.f = nil
+	os.Remove(fmt.Sprintf("%s.%d", s.path, s.keep))
+	for i := s.keep - 1; i >= 1; i-- {
+		from := fmt.Sprintf("%s.%d", s.path, i)
+		if err := os.Rename(from, fmt.Sprintf("%s.%d", s.path, i+1)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("rotating %s: %w", s.path, err)
+		}
+	}
+	if err := os.Rename(s.path, s.path+".1"); err != nil {
+		return fmt.Errorf("rotating %s: %w", s.path, err)
+	}
+	return s.open()
+}
+
+// Close syncs and closes the file.
+func (s *File) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Sync()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.f = nil
+	return err
+}

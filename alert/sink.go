@@ -1,0 +1,385 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrQueueFull is returned by Send when a sink's bounded queue is full; the
+// alert is dropped and counted in SinkStats.Dropped.
+var ErrQueueFull = errors.New("alert queue full")
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("sink closed")
+
+// SinkStats are a sink's delivery counters. Fields are updated atomically
+// and may be read at any time (a metrics collector reads them).
+type SinkStats struct {
+	Name       string       // sink name from its configuration
+	Type       string       // sink type: file, webhook, kafka, ...
+	QueueDepth atomic.Int64 // alerts accepted but not yet delivered
+	Delivered  atomic.Uint64
+	Failures   atomic.Uint64 // failed delivery attempts
+	Retries    atomic.Uint64 // attempts after a failure
+	Dropped    atomic.Uint64 // alerts given up on (queue or spool full, attempts exhausted)
+	SpoolBytes atomic.Int64  // bytes held in the on-disk spool
+}
+
+// A StatsSink is a sink that reports delivery counters.
+type StatsSink interface {
+	Sink
+	Stats() *SinkStats
+}
+
+// Route selects the alerts a sink receives: those at or above MinSeverity
+// (all when empty) whose rule is in Rules (all when empty).
+type Route struct {
+	MinSeverity string
+	Rules       []string
+}
+
+// Match reports whether a is routed.
+func (r Route) Match(a *Alert) bool {
+	if r.MinSeverity != "" && SeverityRank(a.Severity) < SeverityRank(r.MinSeverity) {
+		return false
+	}
+	if len(r.Rules) == 0 {
+		return true
+	}
+	for _, rule := range r.Rules {
+		if rule == a.Rule {
+			return true
+		}
+	}
+	return false
+}
+
+// Routed is a sink with its route.
+type Routed struct {
+	Sink  Sink
+	Route Route
+}
+
+// Fanout is a sink sending each alert to every sink whose route matches.
+type Fanout struct {
+	sinks []Routed
+}
+
+// NewFanout returns a sink sending to the given routed sinks.
+func NewFanout(sinks ...Routed) *Fanout {
+	return &Fanout{sinks: sinks}
+}
+
+// Send passes a to every routed sink. A failing sink does not stop the
+// others; the errors are joined.
+func (f *Fanout) Send(ctx context.Context, a *Alert) error {
+	var errs []error
+	for _, s := range f.sinks {
+		if !s.Route.Match(a) {
+			continue
+		}
+		if err := s.Sink.Send(ctx, a); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every sink concurrently (each drains with its own deadline).
+func (f *Fanout) Close() error {
+	errs := make([]error, len(f.sinks))
+	var wg sync.WaitGroup
+	for i, s := range f.sinks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Sink.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Stats returns the counters of every sink that keeps them.
+func (f *Fanout) Stats() []*SinkStats {
+	var out []*SinkStats
+	for _, s := range f.sinks {
+		if ss, ok := s.Sink.(StatsSink); ok {
+			out = append(out, ss.Stats())
+		}
+	}
+	return out
+}
+
+// Backoff computes retry delays: Initial doubled per attempt up to Max,
+// with "equal jitter" (a random point in the upper half of the delay) drawn
+// from Rand. A nil Rand means no jitter.
+type Backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+	Rand    *rand.Rand
+
+	mu sync.Mutex
+}
+
+// Delay returns the wait before retry number attempt (0 for the first retry).
+func (b *Backoff) Delay(attempt int) time.Duration {
+	d := b.Initial
+	if d <= 0 {
+		d = 100 * time.Millisecond
+	}
+	maxD := b.Max
+	if maxD <= 0 {
+		maxD = 30 * time.Second
+	}
+	for i := 0; i < attempt && d < maxD; i++ {
+		d *= 2
+	}
+	if d > maxD {
+		d = maxD
+	}
+	if b.Rand == nil {
+		return d
+	}
+	b.mu.Lock()
+	j := b.Rand.Int64N(int64(d/2) + 1)
+	b.mu.Unlock()
+	return d/2 + time.Duration(j)
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// clone returns a deep copy of a, so a sink may keep it after Send returns.
+func clone(a *Alert) *Alert {
+	c := *a
+	if a.Group != nil {
+		c.Group = make(map[string]string, len(a.Group))
+		for k, v := range a.Group {
+			c.Group[k] = v
+		}
+	}
+	if a.Identity != nil {
+		id := *a.Identity
+		c.Identity = &id
+	}
+	c.Sample.UserNames = append([]string(nil), a.Sample.UserNames...)
+	c.Sample.RequestIDs = append([]string(nil), a.Sample.RequestIDs...)
+	c.Sample.SourceIPs = append([]string(nil), a.Sample.SourceIPs...)
+	return &c
+}
+
+// groupValues returns the alert's group values ordered by key, joined by ",".
+func groupValues(g map[string]string) string {
+	keys := make([]string, 0, len(g))
+	for k := range g {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b []byte
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, g[k]...)
+	}
+	return string(b)
+}
+
+// groupPairs returns the alert's group as key=value pairs ordered by key,
+// joined by ",".
+func groupPairs(g map[string]string) string {
+	keys := make([]string, 0, len(g))
+	for k := range g {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b []byte
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "%s=%s", k, g[k])
+	}
+	return string(b)
+}
+
+// deliverFunc delivers a batch of alerts in one attempt.
+type deliverFunc func(ctx context.Context, batch []*Alert) error
+
+// QueueOptions tune a network sink's queue and retries.
+type QueueOptions struct {
+	Size         int           // queued alerts at most; default 1024
+	MaxBatch     int           // alerts per delivery at most; default 64
+	MaxAttempts  int           // delivery attempts per batch; default 5, <0 unlimited
+	DrainTimeout time.Duration // how long Close keeps delivering; default 5s
+	Backoff      *Backoff
+}
+
+func (o *QueueOptions) defaults() {
+	if o.Size <= 0 {
+		o.Size = 1024
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 64
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 5
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 5 * time.Second
+	}
+	if o.Backoff == nil {
+		o.Backoff = &Backoff{}
+	}
+}
+
+// queue runs deliveries for a network sink on its own goroutine behind a
+// bounded channel. Send never waits for the network.
+type queue struct {
+	opts    QueueOptions
+	stats   *SinkStats
+	deliver deliverFunc
+	tick    func(ctx context.Context) // called every tickEvery, if set
+	every   time.Duration
+
+	mu     sync.RWMutex
+	closed bool
+	ch     chan *Alert
+	ctx    context.Context // delivery lifetime; cancelled at the drain deadline
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newQueue(ctx context.Context, stats *SinkStats, opts QueueOptions, deliver deliverFunc) *queue {
+	opts.defaults()
+	q := &queue{opts: opts, stats: stats, deliver: deliver, ch: make(chan *Alert, opts.Size), done: make(chan struct{})}
+	q.ctx, q.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		// The parent context ends the sink's lifetime: close and drain.
+		select {
+		case <-ctx.Done():
+			q.Close()
+		case <-q.done:
+		}
+	}()
+	return q
+}
+
+func (q *queue) start() { go q.run() }
+
+// Send enqueues a copy of a, or drops it when the queue is full.
+func (q *queue) Send(_ context.Context, a *Alert) error {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return ErrClosed
+	}
+	select {
+	case q.ch <- clone(a):
+		q.stats.QueueDepth.Add(1)
+		return nil
+	default:
+		q.stats.Dropped.Add(1)
+		return fmt.Errorf("%s sink %q: alert %s: %w", q.stats.Type, q.stats.Name, a.ID, ErrQueueFull)
+	}
+}
+
+// Close stops accepting alerts and delivers what is queued until the drain
+// deadline; alerts still queued then are dropped and counted.
+func (q *queue) Close() error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		<-q.done
+		return nil
+	}
+	q.closed = true
+	close(q.ch)
+	q.mu.Unlock()
+	t := time.AfterFunc(q.opts.DrainTimeout, q.cancel)
+	<-q.done
+	t.Stop()
+	q.cancel()
+	return nil
+}
+
+func (q *queue) run() {
+	defer close(q.done)
+	var tickC <-chan time.Time
+	if q.tick != nil && q.every > 0 {
+		t := time.NewTicker(q.every)
+		defer t.Stop()
+		tickC = t.C
+	}
+	batch := make([]*Alert, 0, q.opts.MaxBatch)
+	for {
+		select {
+		case a, ok := <-q.ch:
+			if !ok {
+				return
+			}
+			batch = append(batch[:0], a)
+		fill:
+			for len(batch) < q.opts.MaxBatch {
+				select {
+				case a, ok := <-q.ch:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, a)
+				default:
+					break fill
+				}
+			}
+			q.send(batch)
+			clear(batch)
+		case <-tickC:
+			q.tick(q.ctx)
+		}
+	}
+}
+
+// send delivers batch with retries; on giving up it counts the alerts dropped.
+func (q *queue) send(batch []*Alert) {
+	n := int64(len(batch))
+	defer q.stats.QueueDepth.Add(-n)
+	for attempt := 0; ; attempt++ {
+		if q.ctx.Err() != nil {
+			q.stats.Dropped.Add(uint64(n))
+			return
+		}
+		if attempt > 0 {
+			q.stats.Retries.Add(1)
+		}
+		err := q.deliver(q.ctx, batch)
+		if err == nil {
+			q.stats.Delivered.Add(uint64(n))
+			return
+		}
+		q.stats.Failures.Add(1)
+		if q.opts.MaxAttempts > 0 && attempt+1 >= q.opts.MaxAttempts {
+			q.stats.Dropped.Add(uint64(n))
+			return
+		}
+		if !sleep(q.ctx, q.opts.Backoff.Delay(attempt)) {
+			q.stats.Dropped.Add(uint64(n))
+			return
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the request
+// body under the webhook's secret.
+const SignatureHeader = "X-Spraywatch-Signature"
+
+// Webhook body formats.
+const (
+	FormatJSON  = "json"  // the alert's JSON line
+	FormatSlack = "slack" // {"text": "..."} for Slack-compatible incoming webhooks
+)
+
+// WebhookOptions configure a webhook sink.
+type WebhookOptions struct {
+	Name          string
+	URL           string
+	Secret        []byte            // signs bodies when set
+	Format        string            // FormatJSON (default) or FormatSlack
+	Headers       map[string]string // extra request headers
+	Timeout       time.Duration     // per request; default 10s
+	SpoolDir      string            // required
+	SpoolMaxBytes int64             // default 64 MiB
+	SegmentBytes  int64             // spool segment size; default a quarter of SpoolMaxBytes
+	MaxAttempts   int               // per alert; <= 0 retries until delivered
+	DrainTimeout  time.Duration     // how long Close keeps delivering; default 5s
+	Backoff       *Backoff
+	Client        *http.Client // default: a client with Timeout
+}
+
+// Webhook is a sink POSTing each alert to a URL. Send appends the body to an
+// on-disk spool (fsync'd) and returns; a goroutine delivers the spool in
+// order, retrying with backoff, and removes each alert once the receiver
+// answered 2xx. Alerts left in the spool are delivered by the next Webhook
+// opened on the same directory.
+type Webhook struct {
+	opts  WebhookOptions
+	stats SinkStats
+	sp    *spool
+
+	mu      sync.RWMutex
+	closed  bool
+	closing chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// NewWebhook opens the spool and starts delivering; ctx bounds the sink's
+// lifetime (its end closes the sink).
+func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
+	if opts.URL == "" {
+		return nil, errors.New("webhook: url is required")
+	}
+	if opts.SpoolDir == "" {
+		return nil, errors.New("webhook: spool_dir is required")
+	}
+	switch opts.Format {
+	case "":
+		opts.Format = FormatJSON
+	case FormatJSON, FormatSlack:
+	default:
+		return nil, fmt.Errorf("webhook: unknown format %q (want json or slack)", opts.Format)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 5 * time.Second
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = &Backoff{}
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{Timeout: opts.Timeout}
+	}
+	w := &Webhook{opts: opts, closing: make(chan struct{}), done: make(chan struct{})}
+	w.stats.Type, w.stats.Name = "webhook", opts.Name
+	sp, err := openSpool(opts.SpoolDir, opts.SpoolMaxBytes, opts.SegmentBytes, &w.stats)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s: %w", opts.Name, err)
+	}
+	w.sp = sp
+	w.ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	go w.run()
+	go func() {
+		select {
+		case <-ctx.Done():
+			w.Close()
+		case <-w.done:
+		}
+	}()
+	return w, nil
+}
+
+// Stats returns the sink's counters.
+func (w *Webhook) Stats() *SinkStats { return &w.stats }
+
+// Send formats a and appends it to the spool.
+func (w *Webhook) Send(_ context.Context, a *Alert) error {
+	body, err := w.format(a)
+	if err != nil {
+		return fmt.Errorf("webhook %s: encoding alert %s: %w", w.opts.Name, a.ID, err)
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if err := w.sp.append(body); err != nil {
+		return fmt.Errorf("webhook %s: %w", w.opts.Name, err)
+	}
+	return nil
+}
+
+func (w *Webhook) format(a *Alert) ([]byte, error) {
+	if w.opts.Format == FormatSlack {
+		return json.Marshal(struct {
+			Text string `json:"text"`
+		}{slackText(a)})
+	}
+	b, err := a.AppendJSON(nil)
+	return bytes.TrimSuffix(b, []byte("\n")), err
+}
+
+// slackText renders an alert for Slack mrkdwn, escaping &, < and > so that
+// values cannot form links or mentions.
+func slackText(a *Alert) string {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] %s %s: %s", strings.ToUpper(a.Status), a.Severity, esc.Replace(a.Rule), esc.Replace(a.Summary))
+	fmt.Fprintf(&b, "\nincident %s #%d, %d events, %d failures, %d distinct users, %s to %s",
+		esc.Replace(a.IncidentID), a.Sequence, a.Count.Events, a.Count.Failures, a.Count.DistinctUsers,
+		esc.Replace(a.FirstSeen), esc.Replace(a.LastSeen))
+	if g := groupPairs(a.Group); g != "" {
+		fmt.Fprintf(&b, "\ngroup %s", esc.Replace(g))
+	}
+	return b.String()
+}
+
+// Sign returns the X-Spraywatch-Signature value for body under key.
+func Sign(key, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify reports whether sig is body's signature under key (constant time).
+func Verify(key, body []byte, sig string) bool {
+	return hmac.Equal([]byte(sig), []byte(Sign(key, body)))
+}
+
+func (w *Webhook) run() {
+	defer close(w.done)
+	for {
+		body, pos, ok := w.sp.next()
+		if !ok {
+			select {
+			case <-w.sp.ready:
+				continue
+			case <-w.closing:
+				if w.sp.pending() == 0 {
+					return
+				}
+				// Records may be pending behind a dropped segment; retry.
+				if !sleep(w.ctx, 10*time.Millisecond) {
+					return
+				}
+				continue
+			case <-w.ctx.Done():
+				return
+			}
+		}
+		if !w.deliver(body) {
+			return
+		}
+		if err := w.sp.commit(pos); err != nil {
+			w.stats.Failures.Add(1)
+		}
+	}
+}
+
+// deliver posts body until it is accepted, refused for good or attempts run
+// out; it returns false when the sink's lifetime ended first.
+func (w *Webhook) deliver(body []byte) bool {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			w.stats.Retries.Add(1)
+		}
+		permanent, err := w.post(body)
+		if err == nil {
+			w.stats.Delivered.Add(1)
+			return true
+		}
+		if w.ctx.Err() != nil {
+			return false
+		}
+		w.stats.Failures.Add(1)
+		if permanent || (w.opts.MaxAttempts > 0 && attempt+1 >= w.opts.MaxAttempts) {
+			w.stats.Dropped.Add(1)
+			return true
+		}
+		if !sleep(w.ctx, w.opts.Backoff.Delay(attempt)) {
+			return false
+		}
+	}
+}
+
+// post makes one attempt; permanent is true for answers that retrying will
+// not change (4xx other than 408 and 429).
+func (w *Webhook) post(body []byte) (permanent bool, err error) {
+	ctx, cancel := context.WithTimeout(w.ctx, w.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opts.URL, bytes.NewReader(body))
+	if err != nil {
+		return true, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "spraywatch")
+	for k, v := range w.opts.Headers {
+		req.Header.Set(k, v)
+	}
+	if len(w.opts.Secret) > 0 {
+		req.Header.Set(SignatureHeader, Sign(w.opts.Secret, body))
+	}
+	resp, err := w.opts.Client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		return false, nil
+	}
+	err = fmt.Errorf("webhook %s: %s", w.opts.Name, resp.Status)
+	c := resp.StatusCode
+	return c/100 == 4 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests, err
+}
+
+// Close stops accepting alerts and keeps delivering the spool until it is
+// empty or DrainTimeout passes; undelivered alerts stay in the spool.
+func (w *Webhook) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		<-w.done
+		return nil
+	}
+	w.closed = true
+	close(w.closing)
+	w.mu.Unlock()
+	t := time.AfterFunc(w.opts.DrainTimeout, w.cancel)
+	<-w.done
+	t.Stop()
+	w.cancel()
+	return w.sp.close()
+}

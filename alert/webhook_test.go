@@ -1,0 +1,295 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// receiver is a webhook receiver recording the alerts it accepted.
+type receiver struct {
+	key      []byte
+	slowN    atomic.Int64 // requests still to answer slower than the client waits
+	slow     time.Duration
+	mu       sync.Mutex
+	got      []Alert
+	badSig   int
+	requests atomic.Int64
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc.requests.Add(1)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	if rc.slowN.Add(-1) >= 0 {
+		select {
+		case <-time.After(rc.slow):
+		case <-r.Context().Done():
+		}
+		if r.Context().Err() != nil {
+			// The client gave up; a transactional receiver discards the request.
+			return
+		}
+	} else {
+		time.Sleep(5 * time.Millisecond)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if !Verify(rc.key, body, r.Header.Get(SignatureHeader)) {
+		rc.badSig++
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var a Alert
+	if err := json.Unmarshal(body, &a); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc.got = append(rc.got, a)
+}
+
+func (rc *receiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.got)
+}
+
+func TestWebhookOutageSlowAndRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	addr := freeAddr(t) // receiver down: nothing listens yet
+	dir := t.TempDir()
+	key := []byte("s3cret")
+	opts := WebhookOptions{
+		Name: "soc", URL: "http://" + addr + "/hook", Secret: key,
+		Timeout: 150 * time.Millisecond, SpoolDir: dir, DrainTimeout: 200 * time.Millisecond,
+		Backoff: &Backoff{Initial: 10 * time.Millisecond, Max: 80 * time.Millisecond, Rand: rand.New(rand.NewPCG(1, 2))},
+	}
+	w1, err := NewWebhook(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incidents := []string{"a", "b", "c"}
+	var want []string
+	send := func(w *Webhook, seqs ...int) {
+		for _, seq := range seqs {
+			for _, inc := range incidents {
+				a := testAlert(inc, seq, "alice")
+				if err := w.Send(ctx, a); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, a.ID)
+			}
+		}
+	}
+	send(w1, 1, 2)
+	waitFor(t, 5*time.Second, "failed attempts against the down receiver", func() bool { return w1.Stats().Failures.Load() >= 3 })
+	if r := w1.Stats().Retries.Load(); r == 0 {
+		t.Error("no retries counted")
+	}
+	// Restart with every alert still spooled.
+	if err := w1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := w1.Stats().QueueDepth.Load(); d != 6 {
+		t.Fatalf("queue depth after close = %d, want 6 spooled", d)
+	}
+	if b := w1.Stats().SpoolBytes.Load(); b <= 0 {
+		t.Fatalf("spool bytes = %d", b)
+	}
+	if err := w1.Send(ctx, testAlert("a", 9, "x")); err != ErrClosed {
+		t.Fatalf("Send after Close = %v, want ErrClosed", err)
+	}
+
+	w2, err := NewWebhook(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := w2.Stats().QueueDepth.Load(); d != 6 {
+		t.Fatalf("reopened spool holds %d alerts, want 6", d)
+	}
+	send(w2, 3, 4)
+
+	// Receiver comes up slow: the first answers take longer than the client waits.
+	rc := &receiver{key: key, slow: 400 * time.Millisecond}
+	rc.slowN.Store(2)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: rc}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	waitFor(t, 15*time.Second, "all alerts at the receiver", func() bool { return rc.count() >= len(want) })
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.badSig != 0 {
+		t.Errorf("%d requests with a bad signature", rc.badSig)
+	}
+	seen := map[string]int{}
+	lastSeq := map[string]int{}
+	for _, a := range rc.got {
+		seen[a.ID]++
+		if a.Sequence <= lastSeq[a.IncidentID] {
+			t.Errorf("incident %s: sequence %d after %d", a.IncidentID, a.Sequence, lastSeq[a.IncidentID])
+		}
+		lastSeq[a.IncidentID] = a.Sequence
+	}
+	for _, id := range want {
+		if seen[id] != 1 {
+			t.Errorf("alert %s arrived %d times, want once", id, seen[id])
+		}
+	}
+	if len(rc.got) != len(want) {
+		t.Errorf("receiver got %d alerts, want %d", len(rc.got), len(want))
+	}
+	if rc.requests.Load() <= int64(len(want)) {
+		t.Errorf("%d requests for %d alerts: the slow answers were not retried", rc.requests.Load(), len(want))
+	}
+	if d := w2.Stats().QueueDepth.Load(); d != 0 {
+		t.Errorf("queue depth after delivery = %d", d)
+	}
+	if n := w2.Stats().Delivered.Load(); n != uint64(len(want)) {
+		t.Errorf("delivered = %d, want %d", n, len(want))
+	}
+}
+
+func TestWebhookPermanentRefusalAndSlack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var bodies []string
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		n := len(bodies)
+		mu.Unlock()
+		if r.Header.Get(SignatureHeader) != "" {
+			t.Errorf("signature sent without a key")
+		}
+		if n == 1 {
+			http.Error(w, "no", http.StatusBadRequest) // refused for good: dropped, not retried
+		}
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	w, err := NewWebhook(ctx, WebhookOptions{URL: "http://" + l.Addr().String(), Format: FormatSlack, SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := testAlert("x", 1, "alice")
+	a.Summary = "<!channel> & <http://evil|click>"
+	w.Send(ctx, a)
+	w.Send(ctx, testAlert("x", 2, "alice"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 2 {
+		t.Fatalf("%d requests, want 2 (no retry of a 400)", len(bodies))
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(bodies[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	want := "[FIRING] high spray.distinct_users: &lt;!channel&gt; &amp; &lt;http://evil|click&gt;"
+	if got := m["text"]; len(got) < len(want) || got[:len(want)] != want {
+		t.Errorf("slack text = %q, want prefix %q", got, want)
+	}
+	if s := w.Stats(); s.Dropped.Load() != 1 || s.Delivered.Load() != 1 {
+		t.Errorf("dropped=%d delivered=%d, want 1 and 1", s.Dropped.Load(), s.Delivered.Load())
+	}
+}
+
+func TestSpoolBoundedAndTornTail(t *testing.T) {
+	dir := t.TempDir()
+	var st SinkStats
+	sp, err := openSpool(dir, 400, 100, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := make([]byte, 42) // 50 bytes framed: two per segment
+	for i := range 20 {
+		rec[0] = byte(i)
+		if err := sp.append(rec); err != nil {
+			t.Fatal(err)
+		}
+		if b := st.SpoolBytes.Load(); b > 400 {
+			t.Fatalf("spool holds %d bytes, bound 400", b)
+		}
+	}
+	dropped := st.Dropped.Load()
+	if dropped == 0 {
+		t.Fatal("nothing dropped from a full spool")
+	}
+	if int(dropped)+sp.pending() != 20 {
+		t.Fatalf("dropped %d + pending %d != 20 appended", dropped, sp.pending())
+	}
+	// A crash during an append leaves a torn record at the end.
+	sp.close()
+	ents, _ := os.ReadDir(dir)
+	var last string
+	for _, e := range ents {
+		if filepath.Ext(e.Name()) == ".seg" {
+			last = e.Name()
+		}
+	}
+	f, _ := os.OpenFile(filepath.Join(dir, last), os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte{0, 0, 0, 42, 1, 2})
+	f.Close()
+	sp, err = openSpool(dir, 400, 100, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	// The survivors are the newest records, oldest first.
+	first := 20 - sp.pending()
+	for i := first; i < 20; i++ {
+		got, pos, ok := sp.next()
+		if !ok || got[0] != byte(i) {
+			t.Fatalf("record %d: ok=%v got %v", i, ok, got[:1])
+		}
+		if err := sp.commit(pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, ok := sp.next(); ok {
+		t.Fatal("record after the last one")
+	}
+}
+
+func TestBackoffDeterministic(t *testing.T) {
+	a := &Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Rand: rand.New(rand.NewPCG(7, 7))}
+	b := &Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Rand: rand.New(rand.NewPCG(7, 7))}
+	for i := range 8 {
+		da, db := a.Delay(i), b.Delay(i)
+		if da != db {
+			t.Fatalf("attempt %d: %v != %v with the same seed", i, da, db)
+		}
+		full := min(100*time.Millisecond<<i, time.Second)
+		if da < full/2 || da > full {
+			t.Errorf("attempt %d: delay %v outside [%v, %v]", i, da, full/2, full)
+		}
+	}
+}
