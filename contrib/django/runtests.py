@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Runs the spraywatch_django tests with Django's test runner (unittest underneath).
+
+    python3 contrib/django/runtests.py            # with django-axes when importable,
+                                                   # then again without it
+    python3 contrib/django/runtests.py --no-axes  # only without django-axes
+    python3 contrib/django/runtests.py tests.test_auth_lines   # a subset
+
+Exits non-zero when a test fails.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+LOGIN_TEMPLATE = (
+    "<form method=post>{% csrf_token %}{{ form.as_p }}"
+    "<input type=submit value=login></form>"
+)
+
+
+def configure(with_axes: bool, log_dir: str) -> None:
+    from django.conf import settings
+
+    installed = [
+        "django.contrib.contenttypes",
+        "django.contrib.auth",
+        "django.contrib.sessions",
+        "spraywatch_django",
+    ]
+    middleware = [
+        "spraywatch_django.middleware.RequestIDMiddleware",
+        "spraywatch_django.middleware.ClientCertMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ]
+    backends = ["django.contrib.auth.backends.ModelBackend"]
+    extra = {}
+    if with_axes:
+        installed.append("axes")
+        middleware.append("axes.middleware.AxesMiddleware")
+        backends.insert(0, "axes.backends.AxesBackend")
+        extra["AXES_FAILURE_LIMIT"] = 1000
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="spraywatch-django-tests-not-secret",
+        ALLOWED_HOSTS=["testserver"],
+        INSTALLED_APPS=installed,
+        MIDDLEWARE=middleware,
+        AUTHENTICATION_BACKENDS=backends,
+        ROOT_URLCONF="tests.urls",
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        USE_TZ=True,
+        LOGIN_REDIRECT_URL="/done/",
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "OPTIONS": {
+                    "loaders": [
+                        (
+                            "django.template.loaders.locmem.Loader",
+                            {"registration/login.html": LOGIN_TEMPLATE},
+                        )
+                    ],
+                    "context_processors": ["django.template.context_processors.csrf"],
+                },
+            }
+        ],
+        # The settings snippet from README.md, writing to a temporary directory.
+        LOGGING={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"spraywatch": {"()": "spraywatch_django.formatter.JSONFormatter"}},
+            "handlers": {
+                "null": {"class": "logging.NullHandler"},
+                "spraywatch_auth": {
+                    "class": "logging.FileHandler",
+                    "filename": os.path.join(log_dir, "auth.jsonl"),
+                    "encoding": "utf-8",
+                    "formatter": "spraywatch",
+                }
+            },
+            "loggers": {
+                "spraywatch.auth": {
+                    "handlers": ["spraywatch_auth"],
+                    "level": "INFO",
+                    "propagate": False,
+                },
+                # django-axes' own messages are not under test.
+                "axes": {"handlers": ["null"], "propagate": False},
+                "tests": {"handlers": ["null"], "propagate": False},
+            },
+        },
+        SW_TEST_AUTH_LOG=os.path.join(log_dir, "auth.jsonl"),
+        SW_TEST_WITH_AXES=with_axes,
+        **extra,
+    )
+
+
+def main(argv) -> int:
+    args = list(argv)
+    no_axes = "--no-axes" in args
+    args = [a for a in args if a != "--no-axes"]
+    with_axes = not no_axes and importlib.util.find_spec("axes") is not None
+
+    sys.path.insert(0, HERE)
+    with tempfile.TemporaryDirectory(prefix="spraywatch-django-tests-") as log_dir:
+        configure(with_axes, log_dir)
+        import django
+        from django.test.runner import DiscoverRunner
+
+        django.setup()
+
+        totals = {}
+
+        class Runner(DiscoverRunner):
+            def suite_result(self, suite, result, **kwargs):
+                totals["run"] = result.testsRun
+                totals["failed"] = len(result.failures) + len(result.errors) + len(
+                    result.unexpectedSuccesses
+                )
+                totals["skipped"] = len(result.skipped)
+                return super().suite_result(suite, result, **kwargs)
+
+        print(
+            "Django %s, django-axes %s"
+            % (django.get_version(), "enabled" if with_axes else "not used"),
+            file=sys.stderr,
+        )
+        runner = Runner(verbosity=1, top_level=HERE)
+        failures = runner.run_tests(args or ["tests"])
+        rc = 1 if failures or not totals.get("run") else 0
+
+    if with_axes and not args:
+        # The package must also work where django-axes is not installed.
+        rc |= subprocess.call([sys.executable, os.path.abspath(__file__), "--no-axes"])
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

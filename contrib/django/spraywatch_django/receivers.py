@@ -1,0 +1,103 @@
+"""Signal receivers writing spraywatch's JSON auth lines.
+
+Each line is logged to the "spraywatch.auth" logger; with JSONFormatter it reads
+
+    {"timestamp":"2026-12-04T09:00:01.123456Z","level":"warning","logger":"spraywatch.auth",
+     "event":"login_failed","request_id":"<id>","username":"alice","ip":"10.0.0.1"}
+
+followed by tls_client_subject / tls_client_fingerprint when ClientCertMiddleware
+found a certificate.
+"""
+
+import logging
+from typing import Optional
+
+from django.contrib.auth import get_user_model
+
+from . import conf
+from .context import current_request_id
+from .formatter import FIELDS_ATTR
+from .middleware import new_local_request_id
+from .username import logged_username
+
+LOGGER_NAME = "spraywatch.auth"
+
+logger = logging.getLogger(LOGGER_NAME)
+
+LOGIN_SUCCEEDED = "login_succeeded"
+LOGIN_FAILED = "login_failed"
+USER_LOCKED_OUT = "user_locked_out"
+
+
+def _request_id(request) -> str:
+    rid = getattr(request, "spraywatch_request_id", None) if request is not None else None
+    if rid is None:
+        rid = current_request_id()
+    if rid is None:
+        # No middleware saw this attempt: it cannot be a proxy request.
+        rid = new_local_request_id()
+        if request is not None:
+            request.spraywatch_request_id = rid
+            request.spraywatch_request_id_source = "local"
+    return rid
+
+
+def log_auth_event(
+    event: str,
+    level: int,
+    request,
+    username: Optional[str],
+    ip: Optional[str] = None,
+) -> None:
+    """Logs one auth line for event about username.
+
+    ip, when given, is used only if there is no request to take it from.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    fields = {"request_id": _request_id(request)}
+    name = logged_username(username)
+    if name is not None:
+        fields["username"] = name
+    if request is not None:
+        ip = conf.client_ip(request)
+    if ip:
+        fields["ip"] = str(ip)
+    cert = getattr(request, "spraywatch_client_cert", None) if request is not None else None
+    if cert is not None:
+        if cert.subject is not None:
+            fields["tls_client_subject"] = cert.subject
+        if cert.fingerprint is not None:
+            fields["tls_client_fingerprint"] = cert.fingerprint
+    logger.log(level, event, extra={FIELDS_ATTR: fields})
+
+
+def username_from_credentials(credentials) -> Optional[str]:
+    """Returns the attempted username: credentials[USERNAME_FIELD], else credentials["username"].
+
+    Only that one key is read; passwords and other secrets never are.
+    """
+    if not credentials:
+        return None
+    field = getattr(get_user_model(), "USERNAME_FIELD", "username")
+    for key in (field, "username"):
+        value = credentials.get(key)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def on_user_logged_in(sender, request=None, user=None, **kwargs):
+    """Receiver for django.contrib.auth.signals.user_logged_in."""
+    username = user.get_username() if user is not None else None
+    log_auth_event(LOGIN_SUCCEEDED, logging.INFO, request, username)
+
+
+def on_user_login_failed(sender, credentials=None, request=None, **kwargs):
+    """Receiver for django.contrib.auth.signals.user_login_failed."""
+    log_auth_event(LOGIN_FAILED, logging.WARNING, request, username_from_credentials(credentials))
+
+
+def on_user_locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    """Receiver for django-axes' axes.signals.user_locked_out."""
+    log_auth_event(USER_LOCKED_OUT, logging.WARNING, request, username, ip=ip_address)

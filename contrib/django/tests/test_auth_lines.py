@@ -1,0 +1,323 @@
+import json
+import re
+import unittest
+from unittest import mock
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.signals import user_login_failed
+from django.test import Client, RequestFactory, TestCase, override_settings
+
+from spraywatch_django import receivers
+from spraywatch_django.middleware import LOCAL_PREFIX
+
+from .helpers import capture
+
+# The reference line shape: keys in this order, compact separators.
+REFERENCE = re.compile(
+    r'\{"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","level":"(info|warning)",'
+    r'"logger":"spraywatch\.auth","event":"(login_succeeded|login_failed|user_locked_out)",'
+    r'"request_id":"[A-Za-z0-9._-]{1,128}","username":"[^"\\]*","ip":"[0-9a-f.:]+"\}'
+)
+
+PASSWORD = "correct horse battery staple"
+WRONG = "Tr0ub4dor&3-wrong"
+
+
+def api_login(client, username, password, **extra):
+    return client.post(
+        "/api/login/",
+        data=json.dumps({"username": username, "password": password}),
+        content_type="application/json",
+        **extra,
+    )
+
+
+class AuthLineTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        get_user_model().objects.create_user("alice", password=PASSWORD)
+
+    def test_failed_login_reference_line(self):
+        with capture() as out:
+            resp = Client().post(
+                "/accounts/login/",
+                {"username": "alice", "password": WRONG},
+                HTTP_X_REQUEST_ID="6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a",
+            )
+        self.assertEqual(resp.status_code, 200)  # the form is shown again
+        self.assertEqual(len(out.lines), 1, out.raw)
+        self.assertRegex(out.lines[0], REFERENCE)
+        rec = out.records[0]
+        self.assertEqual(
+            list(rec), ["timestamp", "level", "logger", "event", "request_id", "username", "ip"]
+        )
+        self.assertEqual(rec["level"], "warning")
+        self.assertEqual(rec["logger"], "spraywatch.auth")
+        self.assertEqual(rec["event"], "login_failed")
+        self.assertEqual(rec["request_id"], "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a")
+        self.assertEqual(rec["username"], "alice")
+        self.assertEqual(rec["ip"], "127.0.0.1")
+        self.assertNotIn(WRONG, out.raw)
+
+    def test_successful_login_line(self):
+        with capture() as out:
+            resp = Client().post(
+                "/accounts/login/",
+                {"username": "alice", "password": PASSWORD},
+                HTTP_X_REQUEST_ID="rid-ok-1",
+                HTTP_X_FORWARDED_FOR="203.0.113.50",
+            )
+        self.assertEqual(resp.status_code, 302)
+        self.assertEqual(len(out.lines), 1, out.raw)
+        self.assertRegex(out.lines[0], REFERENCE)
+        rec = out.records[0]
+        self.assertEqual(rec["event"], "login_succeeded")
+        self.assertEqual(rec["level"], "info")
+        self.assertEqual(rec["username"], "alice")
+        self.assertEqual(rec["request_id"], "rid-ok-1")
+        self.assertEqual(rec["ip"], "203.0.113.50")
+        self.assertNotIn(PASSWORD, out.raw)
+
+    def test_unknown_user_is_logged(self):
+        with capture() as out:
+            api_login(Client(), "mallory", WRONG, HTTP_X_REQUEST_ID="rid-u")
+        rec = out.records[0]
+        self.assertEqual((rec["event"], rec["username"]), ("login_failed", "mallory"))
+
+    def test_spoofed_request_id_never_reaches_the_line(self):
+        client = Client(REMOTE_ADDR="198.51.100.23")
+        with capture() as out:
+            api_login(
+                client, "alice", WRONG,
+                HTTP_X_REQUEST_ID="6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a",
+                HTTP_X_FORWARDED_FOR="10.0.0.1",
+            )
+        rec = out.records[0]
+        self.assertTrue(rec["request_id"].startswith(LOCAL_PREFIX), rec)
+        self.assertNotIn("6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a", out.raw)
+        self.assertEqual(rec["ip"], "198.51.100.23")
+
+    def test_forwarded_for_from_trusted_proxy(self):
+        with capture() as out:
+            api_login(
+                Client(), "alice", WRONG,
+                HTTP_X_REQUEST_ID="rid-x",
+                HTTP_X_FORWARDED_FOR="10.66.66.66, 203.0.113.8",
+            )
+        self.assertEqual(out.records[0]["ip"], "203.0.113.8")
+
+    def test_json_escaping_of_usernames(self):
+        names = [
+            'a"b',
+            "back\\slash",
+            "line1\nline2",
+            "cr\rlf",
+            "tab\there",
+            "\x1b[31mred",
+            "nul\x00byte",
+            "Jos\u00e9 Garc\u00eda",
+            "\u7530\u4e2d",
+            "snow\u2603man",
+            "sep\u2028arator",
+            "del\x7fc1\x85",
+            "</script>",
+        ]
+        client = Client()
+        with capture() as out:
+            for i, name in enumerate(names):
+                api_login(client, name, WRONG, HTTP_X_REQUEST_ID="rid-esc-%d" % i)
+        lines = out.lines
+        self.assertEqual(len(lines), len(names), out.raw)
+        for name, line in zip(names, lines):
+            with self.subTest(name=name):
+                self.assertEqual(json.loads(line)["username"], name)
+                self.assertIsNone(re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", line), line)
+        # Non-ASCII text stays readable UTF-8, not \u escapes.
+        self.assertIn("Jos\u00e9 Garc\u00eda", out.raw)
+        self.assertIn("\u7530\u4e2d", out.raw)
+        self.assertIn('"username":"a\\"b"', out.raw)
+        self.assertIn('"username":"line1\\nline2"', out.raw)
+
+    def test_lone_surrogate_does_not_lose_the_line(self):
+        # No database takes such a name (so neither would django-axes), but a
+        # custom backend may still signal it.
+        request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+        with capture() as out:
+            receivers.on_user_login_failed(
+                sender=__name__, credentials={"username": "bad\ud800name"}, request=request
+            )
+        self.assertIn('"username":"bad\\ud800name"', out.raw)
+        out.raw.encode("utf-8")  # writable to a UTF-8 file
+
+    def test_username_field_from_user_model(self):
+        User = get_user_model()
+        request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.5")
+        with mock.patch.object(User, "USERNAME_FIELD", "email"), capture() as out:
+            authenticate(request, email="bob@example.com", username="decoy", password=WRONG)
+        rec = out.records[0]
+        self.assertEqual(rec["username"], "bob@example.com")
+        self.assertEqual(rec["ip"], "198.51.100.5")
+        self.assertTrue(rec["request_id"].startswith(LOCAL_PREFIX))
+        self.assertNotIn(WRONG, out.raw)
+
+    def test_authenticate_without_request(self):
+        # As Django sends it when authenticate() is called without a request.
+        with capture() as out:
+            user_login_failed.send(
+                sender=__name__,
+                credentials={"username": "alice", "password": "********************"},
+                request=None,
+            )
+        rec = out.records[0]
+        self.assertEqual(rec["event"], "login_failed")
+        self.assertTrue(rec["request_id"].startswith(LOCAL_PREFIX))
+        self.assertNotIn("ip", rec)
+
+    def test_logging_settings_snippet_writes_file(self):
+        path = settings.SW_TEST_AUTH_LOG
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            start = f.tell()
+        Client().post(
+            "/accounts/login/", {"username": "alice", "password": WRONG},
+            HTTP_X_REQUEST_ID="rid-file-1",
+        )
+        with open(path, "rb") as f:
+            f.seek(start)
+            new = f.read().decode("utf-8").splitlines()
+        self.assertEqual(len(new), 1, new)
+        self.assertRegex(new[0], REFERENCE)
+        self.assertEqual(json.loads(new[0])["request_id"], "rid-file-1")
+
+
+class UsernameModeTests(TestCase):
+    KEY = "k3y-for-tests"
+
+    def failed_line(self, username="alice"):
+        with capture() as out:
+            api_login(Client(), username, WRONG, HTTP_X_REQUEST_ID="rid-mode")
+        self.assertEqual(len(out.lines), 1, out.raw)
+        return out
+
+    def test_hmac_known_answer(self):
+        from spraywatch_django.username import hmac_username
+
+        # HMAC-SHA256 test vector ("key", "The quick brown fox jumps over the lazy dog").
+        self.assertEqual(
+            hmac_username(b"key", "The quick brown fox jumps over the lazy dog"),
+            "hmac-sha256:f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
+        )
+
+    def test_hmac_mode(self):
+        import hashlib
+        import hmac
+
+        for name in ("alice", "Jos\u00e9"):
+            with self.subTest(name=name), override_settings(
+                SPRAYWATCH_USERNAME_MODE="hmac", SPRAYWATCH_USERNAME_HMAC_KEY=self.KEY
+            ):
+                out = self.failed_line(name)
+                want = "hmac-sha256:" + hmac.new(
+                    self.KEY.encode(), name.encode("utf-8"), hashlib.sha256
+                ).hexdigest()
+                self.assertEqual(out.records[0]["username"], want)
+                self.assertNotIn(name, out.raw)
+
+    def test_hmac_key_file_matches_key_setting(self):
+        import tempfile
+
+        with override_settings(
+            SPRAYWATCH_USERNAME_MODE="hmac", SPRAYWATCH_USERNAME_HMAC_KEY=self.KEY
+        ):
+            direct = self.failed_line().records[0]["username"]
+        with tempfile.NamedTemporaryFile("wb", suffix=".key") as f:
+            f.write(self.KEY.encode() + b"\n")
+            f.flush()
+            with override_settings(
+                SPRAYWATCH_USERNAME_MODE="hmac", SPRAYWATCH_USERNAME_HMAC_KEY_FILE=f.name
+            ):
+                from_file = self.failed_line().records[0]["username"]
+        self.assertEqual(direct, from_file)
+        with override_settings(
+            SPRAYWATCH_USERNAME_MODE="hmac", SPRAYWATCH_USERNAME_HMAC_KEY="other"
+        ):
+            self.assertNotEqual(self.failed_line().records[0]["username"], direct)
+
+    def test_hmac_without_key_fails_closed(self):
+        from django.core.exceptions import ImproperlyConfigured
+
+        from spraywatch_django import conf
+
+        with override_settings(SPRAYWATCH_USERNAME_MODE="hmac"):
+            with self.assertRaises(ImproperlyConfigured):
+                conf.validate()
+        with override_settings(
+            SPRAYWATCH_USERNAME_MODE="hmac", SPRAYWATCH_USERNAME_HMAC_KEY_FILE="/nonexistent/k"
+        ):
+            with self.assertRaises(ImproperlyConfigured):
+                conf.validate()
+
+    def test_omit_mode(self):
+        with override_settings(SPRAYWATCH_USERNAME_MODE="omit"):
+            out = self.failed_line("alice-secret-name")
+        rec = out.records[0]
+        self.assertNotIn("username", rec)
+        self.assertNotIn("alice-secret-name", out.raw)
+        self.assertEqual(rec["event"], "login_failed")
+        self.assertEqual(rec["request_id"], "rid-mode")
+
+    def test_unknown_mode_rejected(self):
+        from django.core.exceptions import ImproperlyConfigured
+
+        from spraywatch_django import conf
+
+        with override_settings(SPRAYWATCH_USERNAME_MODE="sha1"):
+            with self.assertRaises(ImproperlyConfigured):
+                conf.validate()
+
+
+AXES = getattr(settings, "SW_TEST_WITH_AXES", False)
+
+
+@unittest.skipUnless(AXES, "django-axes is not installed (or runtests.py --no-axes)")
+class AxesLockoutTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        get_user_model().objects.create_user("carol", password=PASSWORD)
+
+    @override_settings(AXES_FAILURE_LIMIT=2)
+    def test_lockout_line(self):
+        client = Client()
+        with capture() as out:
+            for i in range(3):
+                client.post(
+                    "/accounts/login/",
+                    {"username": "carol", "password": WRONG},
+                    HTTP_X_REQUEST_ID="rid-lock-%d" % i,
+                    HTTP_X_FORWARDED_FOR="203.0.113.77",
+                )
+        locked = out.events("user_locked_out")
+        self.assertGreaterEqual(len(locked), 1, out.raw)
+        for line in out.lines:
+            self.assertRegex(line, REFERENCE)
+        first = locked[0]
+        self.assertEqual(first["username"], "carol")
+        self.assertEqual(first["level"], "warning")
+        self.assertEqual(first["ip"], "203.0.113.77")
+        # The lockout is logged under the request that triggered it.
+        self.assertEqual(first["request_id"], "rid-lock-1")
+        failed_ids = [r["request_id"] for r in out.events("login_failed")]
+        self.assertIn("rid-lock-1", failed_ids)
+
+
+@unittest.skipIf(AXES, "django-axes is installed in this run")
+class WithoutAxesTests(TestCase):
+    def test_no_axes_receiver_and_no_lockout_lines(self):
+        from django.apps import apps
+
+        self.assertFalse(apps.is_installed("axes"))
+        with capture() as out:
+            for i in range(5):
+                api_login(Client(), "dave", WRONG, HTTP_X_REQUEST_ID="rid-na-%d" % i)
+        self.assertEqual([r["event"] for r in out.records], ["login_failed"] * 5)

@@ -1,0 +1,177 @@
+import re
+
+from django.test import Client, RequestFactory, SimpleTestCase, override_settings
+
+from spraywatch_django import conf
+from spraywatch_django.context import current_request_id
+
+from .helpers import capture
+
+LOCAL_ID = re.compile(r"local-[0-9a-f]{32}")
+
+
+def whoami(client=None, **extra):
+    client = client or Client()
+    resp = client.get("/whoami/", **extra)
+    assert resp.status_code == 200, resp.status_code
+    return resp.json()
+
+
+class RequestIDMiddlewareTests(SimpleTestCase):
+    def test_trusted_proxy_id_is_used(self):
+        got = whoami(HTTP_X_REQUEST_ID="8d3c0f6a9e2b4d17a5c1e0f9b8a7d6c5")
+        self.assertEqual(got["request_id"], "8d3c0f6a9e2b4d17a5c1e0f9b8a7d6c5")
+        self.assertEqual(got["source"], "proxy")
+        self.assertEqual(got["context_request_id"], got["request_id"])
+
+    def test_trusted_proxy_ipv6_and_mapped_ipv4(self):
+        for remote in ("::1", "::ffff:127.0.0.1"):
+            with self.subTest(remote=remote):
+                got = whoami(Client(REMOTE_ADDR=remote), HTTP_X_REQUEST_ID="rid-6")
+                self.assertEqual(got["request_id"], "rid-6")
+
+    def test_missing_header_gets_local_id(self):
+        got = whoami()
+        self.assertRegex(got["request_id"], LOCAL_ID)
+        self.assertEqual(got["source"], "local")
+        self.assertEqual(got["context_request_id"], got["request_id"])
+
+    def test_local_ids_are_unique(self):
+        ids = {whoami()["request_id"] for _ in range(5)}
+        self.assertEqual(len(ids), 5)
+
+    def test_invalid_header_values_get_local_id(self):
+        bad = [
+            "",
+            "a b",
+            "x" * 129,
+            "abc,abc",  # repeated header joined by the server
+            "id\n",
+            "caf\u00e9",
+            "a/b",
+            "7F000001:A894_7F000001",
+            "{}",
+            "'; drop",
+        ]
+        for value in bad:
+            with self.subTest(value=value):
+                got = whoami(HTTP_X_REQUEST_ID=value)
+                self.assertRegex(got["request_id"], LOCAL_ID)
+                self.assertEqual(got["source"], "local")
+
+    def test_boundary_values_accepted(self):
+        for value in ("x" * 128, "a", "A.b_c-9"):
+            with self.subTest(value=value):
+                self.assertEqual(whoami(HTTP_X_REQUEST_ID=value)["request_id"], value)
+
+    def test_spoofed_id_from_untrusted_peer_is_ignored(self):
+        client = Client(REMOTE_ADDR="198.51.100.23")
+        got = whoami(client, HTTP_X_REQUEST_ID="8d3c0f6a9e2b4d17a5c1e0f9b8a7d6c5")
+        self.assertNotEqual(got["request_id"], "8d3c0f6a9e2b4d17a5c1e0f9b8a7d6c5")
+        self.assertRegex(got["request_id"], LOCAL_ID)
+
+    def test_untrusted_peer_with_forwarded_for_claiming_loopback(self):
+        client = Client(REMOTE_ADDR="198.51.100.23")
+        got = whoami(client, HTTP_X_REQUEST_ID="rid-1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+        self.assertRegex(got["request_id"], LOCAL_ID)
+
+    @override_settings(
+        SPRAYWATCH_REQUEST_ID_HEADER="X-Unique-ID", SPRAYWATCH_TRUSTED_PROXIES=["10.0.0.0/8"]
+    )
+    def test_custom_header_and_cidr(self):
+        client = Client(REMOTE_ADDR="10.20.30.40")
+        self.assertEqual(whoami(client, HTTP_X_UNIQUE_ID="u-1")["request_id"], "u-1")
+        # The default header means nothing now.
+        self.assertRegex(whoami(client, HTTP_X_REQUEST_ID="u-2")["request_id"], LOCAL_ID)
+        # Loopback is no longer trusted.
+        self.assertRegex(whoami(HTTP_X_UNIQUE_ID="u-3")["request_id"], LOCAL_ID)
+
+    @override_settings(SPRAYWATCH_TRUSTED_PROXIES=[])
+    def test_no_trusted_proxies(self):
+        self.assertRegex(whoami(HTTP_X_REQUEST_ID="rid-1")["request_id"], LOCAL_ID)
+
+    def test_context_is_reset_after_request(self):
+        whoami(HTTP_X_REQUEST_ID="rid-7")
+        self.assertIsNone(current_request_id())
+
+    def test_other_log_records_carry_request_id(self):
+        with capture("tests.app") as out:
+            whoami(HTTP_X_REQUEST_ID="rid-app-1")
+        recs = out.records
+        self.assertEqual(len(recs), 1)
+        self.assertEqual(recs[0]["logger"], "tests.app")
+        self.assertEqual(recs[0]["event"], "whoami called")
+        self.assertEqual(recs[0]["request_id"], "rid-app-1")
+        self.assertEqual(recs[0]["level"], "warning")
+
+
+class ConfTests(SimpleTestCase):
+    def test_bad_trusted_proxy_is_improperly_configured(self):
+        from django.core.exceptions import ImproperlyConfigured
+
+        for value in (["not-an-ip"], "127.0.0.1"):
+            with self.subTest(value=value), override_settings(SPRAYWATCH_TRUSTED_PROXIES=value):
+                with self.assertRaises(ImproperlyConfigured):
+                    conf.validate()
+
+    def test_parse_address(self):
+        cases = {
+            "1.2.3.4": "1.2.3.4",
+            " 1.2.3.4 ": "1.2.3.4",
+            "1.2.3.4:5678": "1.2.3.4",
+            "::1": "::1",
+            "[::1]": "::1",
+            "[2001:db8::1]:443": "2001:db8::1",
+            "fe80::1%eth0": "fe80::1",
+            "::ffff:10.0.0.1": "10.0.0.1",
+            "unknown": None,
+            "": None,
+            None: None,
+            "[::1": None,
+            "1.2.3": None,
+        }
+        for raw, want in cases.items():
+            with self.subTest(raw=raw):
+                got = conf.parse_address(raw)
+                self.assertEqual(None if got is None else str(got), want)
+
+
+@override_settings(SPRAYWATCH_TRUSTED_PROXIES=["127.0.0.1", "10.0.0.0/8"])
+class ClientIPTests(SimpleTestCase):
+    def ip(self, remote, xff=None):
+        extra = {"REMOTE_ADDR": remote}
+        if xff is not None:
+            extra["HTTP_X_FORWARDED_FOR"] = xff
+        return conf.client_ip(RequestFactory().get("/", **extra))
+
+    def test_table(self):
+        cases = [
+            # (REMOTE_ADDR, X-Forwarded-For, expected ip)
+            ("198.51.100.7", None, "198.51.100.7"),
+            ("198.51.100.7", "203.0.113.9", "198.51.100.7"),  # untrusted peer: XFF ignored
+            ("127.0.0.1", None, "127.0.0.1"),
+            ("127.0.0.1", "203.0.113.9", "203.0.113.9"),
+            # The client wrote 1.1.1.1 itself; the proxy appended the real peer.
+            ("127.0.0.1", "1.1.1.1, 203.0.113.9", "203.0.113.9"),
+            # Right-most untrusted hop, skipping trusted internal hops.
+            ("127.0.0.1", "1.1.1.1, 203.0.113.9, 10.0.0.5", "203.0.113.9"),
+            # Every hop trusted: the left-most one.
+            ("127.0.0.1", "10.0.0.9, 10.0.0.5", "10.0.0.9"),
+            # Garbage stops the walk at the last good hop.
+            ("127.0.0.1", "evil, 203.0.113.9", "203.0.113.9"),
+            ("127.0.0.1", "203.0.113.9, evil", "127.0.0.1"),
+            ("127.0.0.1", "  ,  ", "127.0.0.1"),
+            ("127.0.0.1", "[2001:db8::7]:5555", "2001:db8::7"),
+            ("::ffff:198.51.100.7", None, "198.51.100.7"),
+        ]
+        for remote, xff, want in cases:
+            with self.subTest(remote=remote, xff=xff):
+                self.assertEqual(self.ip(remote, xff), want)
+
+    @override_settings(SPRAYWATCH_FORWARDED_FOR_HEADER="X-Real-Chain")
+    def test_custom_forwarded_for_header(self):
+        req = RequestFactory().get(
+            "/", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_CHAIN="203.0.113.4",
+            HTTP_X_FORWARDED_FOR="1.1.1.1",
+        )
+        self.assertEqual(conf.client_ip(req), "203.0.113.4")
