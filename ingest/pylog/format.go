@@ -107,16 +107,17 @@ type segment struct {
 
 // Format is a compiled Python logging format. It implements ingest.Format.
 type Format struct {
-	cfg      Config
-	prefix   []segment // before %(message)s (all segments without one)
-	suffix   []segment // after %(message)s
-	hasMsg   bool
-	re       *regexp.Regexp
-	groups   [numGroups][]int // submatch indexes per group kind
-	required []byte           // literal the message must contain
-	outcomes map[string]string
-	loggers  [][]byte
-	minLevel int
+	cfg        Config
+	prefix     []segment // before %(message)s (all segments without one)
+	suffix     []segment // after %(message)s
+	hasMsg     bool
+	prefixOnly bool
+	re         *regexp.Regexp
+	groups     [numGroups][]int // submatch indexes per group kind
+	required   []byte           // literal the message must contain
+	outcomes   map[string]string
+	loggers    [][]byte
+	minLevel   int
 }
 
 // message pattern groups
@@ -139,8 +140,18 @@ func Compile(format, messagePattern string, outcomes map[string]string) (*Format
 	return New(Config{Format: format, MessagePattern: messagePattern, Outcomes: outcomes})
 }
 
+// CompilePrefix compiles a format for parsers of the message itself (such
+// as django-axes lines): it needs %(message)s and a time, and its parsers'
+// Parse reads nothing from the message and returns ingest.ErrIgnore; use
+// Parser.Split instead.
+func CompilePrefix(format string) (*Format, error) {
+	return newFormat(Config{Format: format}, true)
+}
+
 // New compiles a Config.
-func New(c Config) (*Format, error) {
+func New(c Config) (*Format, error) { return newFormat(c, false) }
+
+func newFormat(c Config, prefixOnly bool) (*Format, error) {
 	segs, err := parseFormat(c.Format)
 	if err != nil {
 		return nil, err
@@ -200,7 +211,12 @@ func New(c Config) (*Format, error) {
 			return nil, &CompileError{"log format", 0, "a message pattern needs %(message)s in the format"}
 		}
 	}
-	if err := f.compilePattern(c.MessagePattern); err != nil {
+	if prefixOnly {
+		if !f.hasMsg {
+			return nil, &CompileError{"log format", 0, "no %(message)s"}
+		}
+		f.prefixOnly = true
+	} else if err := f.compilePattern(c.MessagePattern); err != nil {
 		return nil, err
 	}
 	for _, l := range c.Loggers {

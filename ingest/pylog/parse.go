@@ -37,6 +37,9 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 		return err
 	}
 	f := p.f
+	if f.prefixOnly {
+		return ingest.ErrIgnore
+	}
 	if f.re == nil {
 		r.Set(event.Outcome, outcomeBytes[f.outcomes[""]])
 		return nil
