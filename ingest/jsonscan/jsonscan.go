@@ -1,0 +1,473 @@
+// Package jsonscan reads the scalar members of a one-line JSON object without
+// building a tree and without allocating per line.
+//
+// It is made for JSON access and application logs: nested object keys are
+// joined with dots ("log.level"), arrays are validated and skipped, and
+// strings are unescaped into reusable scratch space. Bytes that are not
+// valid UTF-8 are passed through as they are, because nginx's escape=json
+// writes header bytes >= 0x80 unchanged.
+package jsonscan
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/spraywatch/spraywatch/ingest"
+)
+
+// Kind is the JSON type of a scalar value.
+type Kind uint8
+
+// Scalar kinds.
+const (
+	String Kind = iota + 1
+	Number
+	Bool
+	Null
+)
+
+func (k Kind) String() string {
+	switch k {
+	case String:
+		return "string"
+	case Number:
+		return "number"
+	case Bool:
+		return "bool"
+	case Null:
+		return "null"
+	}
+	return "invalid"
+}
+
+// DefaultMaxDepth is the nesting limit when Scanner.MaxDepth is zero.
+const DefaultMaxDepth = 32
+
+// A Scanner reads JSON objects. Its scratch space is reused from one Scan to
+// the next, so a Scanner is not safe for concurrent use. The zero value is
+// ready to use.
+type Scanner struct {
+	// MaxDepth limits how deeply objects and arrays nest, counting the
+	// outer object as 1. Zero means DefaultMaxDepth.
+	MaxDepth int
+
+	key   []byte // dotted path of the current member
+	val   []byte // unescaped string value
+	bases []int  // key lengths of the enclosing objects
+	skip  []byte // container stack while skipping an array ('{' or '[')
+}
+
+// Scan calls fn for each scalar member of the JSON object in line, in order.
+// Keys of nested objects are joined with '.'; arrays are checked and skipped
+// whole; string values are unescaped (\uXXXX surrogate pairs become UTF-8,
+// lone surrogates U+FFFD). For strings val holds the unescaped text; for
+// numbers, booleans and null it holds the literal as written. key and val are
+// valid until fn returns.
+//
+// A member may be reported before a later syntax error is found: fn sees the
+// members in order and Scan returns the error at the end. If fn returns an
+// error, scanning stops and Scan returns that error unchanged. Syntax errors
+// are *ingest.SyntaxError values with Column set (1-based byte offset).
+func (s *Scanner) Scan(line []byte, fn func(key, val []byte, kind Kind) error) error {
+	maxDepth := s.MaxDepth
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	s.key = s.key[:0]
+	s.bases = s.bases[:0]
+	n := len(line)
+	i := ws(line, 0)
+	if i >= n || line[i] != '{' {
+		return syntaxErr(i, "expected '{' to start a JSON object")
+	}
+	i++
+	depth := 1
+	var err error
+
+	// After '{': a member or '}'.
+	i = ws(line, i)
+	if i < n && line[i] == '}' {
+		i++
+		goto objEnd
+	}
+member:
+	{
+		i = ws(line, i)
+		if i >= n || line[i] != '"' {
+			return syntaxErr(i, "expected '\"' to start an object key")
+		}
+		base := len(s.key)
+		if base > 0 {
+			s.key = append(s.key, '.')
+		}
+		if s.key, i, err = appendString(s.key, line, i+1); err != nil {
+			return err
+		}
+		i = ws(line, i)
+		if i >= n || line[i] != ':' {
+			return syntaxErr(i, "expected ':' after object key")
+		}
+		i = ws(line, i+1)
+		if i >= n {
+			return syntaxErr(i, "expected a value after ':'")
+		}
+		var kind Kind
+		var val []byte
+		switch c := line[i]; {
+		case c == '"':
+			start := i + 1
+			j := start
+			for j < n && line[j] != '"' && line[j] != '\\' && line[j] >= 0x20 {
+				j++
+			}
+			if j < n && line[j] == '"' {
+				val, i = line[start:j], j+1
+			} else if s.val, i, err = appendString(s.val[:0], line, start); err != nil {
+				return err
+			} else {
+				val = s.val
+			}
+			kind = String
+		case c == '{':
+			if depth++; depth > maxDepth {
+				return syntaxErr(i, "expected objects and arrays nested at most "+strconv.Itoa(maxDepth)+" deep")
+			}
+			s.bases = append(s.bases, base)
+			i = ws(line, i+1)
+			if i < n && line[i] == '}' {
+				i++
+				goto objEnd
+			}
+			goto member
+		case c == '[':
+			if i, err = s.skipArray(line, i, depth, maxDepth); err != nil {
+				return err
+			}
+			s.key = s.key[:base]
+			goto afterValue
+		case c == '-' || c >= '0' && c <= '9':
+			j, err := number(line, i)
+			if err != nil {
+				return err
+			}
+			val, i, kind = line[i:j], j, Number
+		case c == 't':
+			if i, err = literal(line, i, "true"); err != nil {
+				return err
+			}
+			val, kind = line[i-4:i], Bool
+		case c == 'f':
+			if i, err = literal(line, i, "false"); err != nil {
+				return err
+			}
+			val, kind = line[i-5:i], Bool
+		case c == 'n':
+			if i, err = literal(line, i, "null"); err != nil {
+				return err
+			}
+			val, kind = line[i-4:i], Null
+		default:
+			return syntaxErr(i, "expected a JSON value after ':'")
+		}
+		if err := fn(s.key, val, kind); err != nil {
+			return err
+		}
+		s.key = s.key[:base]
+	}
+afterValue:
+	i = ws(line, i)
+	if i < n {
+		switch line[i] {
+		case ',':
+			i++
+			goto member
+		case '}':
+			i++
+			goto objEnd
+		}
+	}
+	return syntaxErr(i, "expected ',' or '}' after object member")
+objEnd:
+	depth--
+	if depth == 0 {
+		if i = ws(line, i); i != n {
+			return syntaxErr(i, "expected the end of the line after the JSON object")
+		}
+		return nil
+	}
+	s.key = s.key[:s.bases[len(s.bases)-1]]
+	s.bases = s.bases[:len(s.bases)-1]
+	goto afterValue
+}
+
+// skipArray checks the array starting at line[i] and returns the index
+// after it. depth is the nesting depth of the array's parent.
+func (s *Scanner) skipArray(line []byte, i, depth, maxDepth int) (int, error) {
+	n := len(line)
+	s.skip = s.skip[:0]
+	var err error
+	// open pushes a container and reports whether it is empty.
+	open := func(c byte) error {
+		if depth+len(s.skip) >= maxDepth {
+			return syntaxErr(i, "expected objects and arrays nested at most "+strconv.Itoa(maxDepth)+" deep")
+		}
+		s.skip = append(s.skip, c)
+		i++
+		return nil
+	}
+	if err = open('['); err != nil {
+		return i, err
+	}
+	i = ws(line, i)
+	if i < n && line[i] == ']' {
+		s.skip = s.skip[:0]
+		return i + 1, nil
+	}
+	for {
+		// A value, which in an object is preceded by a key.
+		i = ws(line, i)
+		if s.skip[len(s.skip)-1] == '{' {
+			if i >= n || line[i] != '"' {
+				return i, syntaxErr(i, "expected '\"' to start an object key")
+			}
+			if i, err = skipString(line, i+1); err != nil {
+				return i, err
+			}
+			i = ws(line, i)
+			if i >= n || line[i] != ':' {
+				return i, syntaxErr(i, "expected ':' after object key")
+			}
+			i = ws(line, i+1)
+		}
+		if i >= n {
+			return i, syntaxErr(i, "expected a JSON value")
+		}
+		switch c := line[i]; {
+		case c == '"':
+			i, err = skipString(line, i+1)
+		case c == '{' || c == '[':
+			if err = open(c); err != nil {
+				return i, err
+			}
+			i = ws(line, i)
+			if i < n && (c == '{' && line[i] == '}' || c == '[' && line[i] == ']') {
+				s.skip = s.skip[:len(s.skip)-1]
+				i++
+				break
+			}
+			continue
+		case c == '-' || c >= '0' && c <= '9':
+			i, err = number(line, i)
+		case c == 't':
+			i, err = literal(line, i, "true")
+		case c == 'f':
+			i, err = literal(line, i, "false")
+		case c == 'n':
+			i, err = literal(line, i, "null")
+		default:
+			err = syntaxErr(i, "expected a JSON value")
+		}
+		if err != nil {
+			return i, err
+		}
+		// After a value: ',' or the end of one or more containers.
+		for {
+			i = ws(line, i)
+			top := s.skip[len(s.skip)-1]
+			if i < n && line[i] == ',' {
+				i++
+				break
+			}
+			if i < n && (top == '[' && line[i] == ']' || top == '{' && line[i] == '}') {
+				i++
+				s.skip = s.skip[:len(s.skip)-1]
+				if len(s.skip) == 0 {
+					return i, nil
+				}
+				continue
+			}
+			if top == '[' {
+				return i, syntaxErr(i, "expected ',' or ']' after array element")
+			}
+			return i, syntaxErr(i, "expected ',' or '}' after object member")
+		}
+	}
+}
+
+func syntaxErr(i int, msg string) error {
+	return &ingest.SyntaxError{Column: i + 1, Msg: msg}
+}
+
+func ws(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func literal(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, syntaxErr(i, "expected "+lit)
+	}
+	return i + len(lit), nil
+}
+
+// number checks the JSON number at b[i:] and returns the index after it.
+func number(b []byte, i int) (int, error) {
+	n := len(b)
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < n && b[i] == '0':
+		i++
+	case i < n && b[i] >= '1' && b[i] <= '9':
+		for i < n && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return i, syntaxErr(i, "expected a digit in number")
+	}
+	if i < n && b[i] == '.' {
+		i++
+		if i >= n || b[i] < '0' || b[i] > '9' {
+			return i, syntaxErr(i, "expected a digit after the decimal point")
+		}
+		for i < n && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < n && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < n && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= n || b[i] < '0' || b[i] > '9' {
+			return i, syntaxErr(i, "expected a digit in the exponent")
+		}
+		for i < n && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	return i, nil
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if len(b)-i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// appendString unescapes the JSON string whose body starts at b[i] onto dst
+// and returns the index after the closing quote.
+func appendString(dst, b []byte, i int) ([]byte, int, error) {
+	n := len(b)
+	for {
+		start := i
+		for i < n && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+			i++
+		}
+		dst = append(dst, b[start:i]...)
+		if i >= n {
+			return dst, i, syntaxErr(i, "expected '\"' to end the string")
+		}
+		switch b[i] {
+		case '"':
+			return dst, i + 1, nil
+		case '\\':
+		default:
+			return dst, i, syntaxErr(i, "expected no control characters in a string")
+		}
+		i++
+		if i >= n {
+			return dst, i, syntaxErr(i, "expected an escape character after '\\'")
+		}
+		c := b[i]
+		i++
+		switch c {
+		case '"', '\\', '/':
+			dst = append(dst, c)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(b, i)
+			if !ok {
+				return dst, i, syntaxErr(i, "expected four hex digits after \\u")
+			}
+			i += 4
+			if r >= 0xD800 && r < 0xDC00 {
+				// A high surrogate: a low one must follow to make a pair.
+				if n-i >= 6 && b[i] == '\\' && b[i+1] == 'u' {
+					if lo, ok := hex4(b, i+2); ok && lo >= 0xDC00 && lo < 0xE000 {
+						r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			} else if r >= 0xDC00 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+		default:
+			return dst, i - 1, syntaxErr(i-1, "expected one of \"\\/bfnrtu after '\\'")
+		}
+	}
+}
+
+// skipString checks the JSON string whose body starts at b[i] and returns
+// the index after the closing quote.
+func skipString(b []byte, i int) (int, error) {
+	n := len(b)
+	for i < n {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, nil
+		case c == '\\':
+			if i+1 >= n {
+				return i + 1, syntaxErr(i+1, "expected an escape character after '\\'")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if _, ok := hex4(b, i+2); !ok {
+					return i + 2, syntaxErr(i+2, "expected four hex digits after \\u")
+				}
+				i += 6
+			default:
+				return i + 1, syntaxErr(i+1, "expected one of \"\\/bfnrtu after '\\'")
+			}
+		case c < 0x20:
+			return i, syntaxErr(i, "expected no control characters in a string")
+		default:
+			i++
+		}
+	}
+	return i, syntaxErr(i, "expected '\"' to end the string")
+}
