@@ -18,15 +18,15 @@ var CEFVersion = "1"
 
 // SyslogOptions configure a syslog sink.
 type SyslogOptions struct {
-	Name      string
-	Network   string // "udp", "tcp" or "tls"
-	Address   string // host:port
-	TLS       *tls.Config
-	Facility  int    // syslog facility number; default 10 (authpriv)
-	Hostname  string // default os.Hostname()
-	AppName   string // default "spraywatch"
-	Timeout   time.Duration
-	Queue     QueueOptions
+	Name     string
+	Network  string // "udp", "tcp" or "tls"
+	Address  string // host:port
+	TLS      *tls.Config
+	Facility int    // syslog facility number; default 10 (authpriv)
+	Hostname string // default os.Hostname()
+	AppName  string // default "spraywatch"
+	Timeout  time.Duration
+	Queue    QueueOptions
 }
 
 // Syslog is a sink sending RFC 5424 messages whose MSG is a CEF record, over
@@ -318,4 +318,3 @@ func appendCEFValue(b []byte, s string) []byte {
 	}
 	return b
 }
-
