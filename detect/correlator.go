@@ -60,6 +60,7 @@ type Correlator struct {
 	identity []identitySource
 	app      *lru.Cache[string, *pending]
 	proxy    *lru.Cache[string, *pending]
+	max      int
 	evicted  []*pending
 	free     []*pending
 	stats    JoinStats
@@ -130,11 +131,13 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	for _, p := range c.LoginPaths {
 		k.paths = append(k.paths, []byte(p))
 	}
-	onEvict := func(_ string, p *pending) { k.evicted = append(k.evicted, p) }
-	if k.app, err = lru.NewWithEvict(c.MaxPending, onEvict); err != nil {
+	k.max = c.MaxPending
+	// The caches are one larger than the cap: hold evicts explicitly, so
+	// that evicted records are emitted, not lost.
+	if k.app, err = lru.New[string, *pending](c.MaxPending + 1); err != nil {
 		return nil, err
 	}
-	if k.proxy, err = lru.NewWithEvict(c.MaxPending, onEvict); err != nil {
+	if k.proxy, err = lru.New[string, *pending](c.MaxPending + 1); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -206,8 +209,7 @@ func (k *Correlator) addApp(r *event.Record) {
 		k.finish(&old.ev, event.JoinAppOnly)
 		k.put(old)
 	}
-	k.app.Add(key, p)
-	k.stats.Pending.Add(1)
+	k.hold(k.app, key, p)
 }
 
 func (k *Correlator) addProxy(r *event.Record) {
@@ -245,7 +247,19 @@ func (k *Correlator) addProxy(r *event.Record) {
 		k.finish(&old.ev, event.JoinProxyOnly)
 		k.put(old)
 	}
-	k.proxy.Add(key, p)
+	k.hold(k.proxy, key, p)
+}
+
+// hold adds a waiting record, evicting the oldest when the side is full.
+func (k *Correlator) hold(c *lru.Cache[string, *pending], key string, p *pending) {
+	for c.Len() >= k.max {
+		_, old, ok := c.RemoveOldest()
+		if !ok {
+			break
+		}
+		k.evicted = append(k.evicted, old)
+	}
+	c.Add(key, p)
 	k.stats.Pending.Add(1)
 }
 

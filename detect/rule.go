@@ -100,6 +100,7 @@ func (rs *ruleState) add(ev *event.Event) {
 	case event.OutcomeFailure:
 		en.outcome = outcomeFailure
 	}
+	rs.trim(g, ev.Time)
 	dropped := g.w.dropped
 	if !g.w.add(en, int64(r.Window), rs.eng.maxEv) {
 		rs.eng.stats.Late.Add(1)
@@ -116,6 +117,20 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 	}
 	rs.check(g, ev.Time)
+}
+
+// trim drops the events that left g's window by now, noting when an open
+// incident's window fell below the threshold.
+func (rs *ruleState) trim(g *group, now int64) {
+	for {
+		left, ok := g.w.expire(now, int64(rs.rule.Window))
+		if !ok {
+			return
+		}
+		if g.inc != nil && g.inc.below == 0 && g.w.value() < rs.rule.Threshold {
+			g.inc.below = left
+		}
+	}
 }
 
 // check opens or updates the group's incident after an event at time t.
@@ -177,14 +192,7 @@ func (rs *ruleState) sweep(now int64) {
 		for _, k := range keys {
 			g := rs.open[k]
 			inc := g.inc
-			g.w.advance(now, length, func(left int64) {
-				if inc.below == 0 && g.w.value() < r.Threshold {
-					inc.below = left
-				}
-			})
-			if inc.below == 0 && g.w.value() < r.Threshold {
-				inc.below = now
-			}
+			rs.trim(g, now)
 			if inc.below != 0 && now >= inc.below+int64(r.ResolveAfter) {
 				at := inc.below + int64(r.ResolveAfter)
 				rs.notify(g, alert.StatusResolved, at)

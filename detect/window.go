@@ -95,20 +95,18 @@ func (w *window) removeHead() entry {
 	return e
 }
 
-// advance moves the window's end to now (if later) and drops what fell out.
-// onDrop, if not nil, is called after each drop with the time the dropped
-// entry left the window.
-func (w *window) advance(now, length int64, onDrop func(left int64)) {
+// expire moves the window's end to now (if later) and drops the oldest
+// event if it fell out, returning the time it left the window. Call it
+// until ok is false.
+func (w *window) expire(now, length int64) (left int64, ok bool) {
 	if now > w.end {
 		w.end = now
 	}
-	limit := w.end - length
-	for w.len() > 0 && w.entries[w.head].t <= limit {
-		e := w.removeHead()
-		if onDrop != nil {
-			onDrop(e.t + length)
-		}
+	if w.len() == 0 || w.entries[w.head].t > w.end-length {
+		return 0, false
 	}
+	e := w.removeHead()
+	return e.t + length, true
 }
 
 // each calls fn for the events in the window, oldest first.

@@ -1,0 +1,172 @@
+package detect
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// rec builds a record; fields are name=value pairs with ECS names.
+func rec(kind event.Kind, sec float64, kv ...string) *event.Record {
+	r := &event.Record{Kind: kind, Time: int64(sec * float64(time.Second))}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f, ok := event.LookupField(kv[i])
+		if !ok {
+			panic("unknown field " + kv[i])
+		}
+		r.Values[f] = []byte(kv[i+1])
+	}
+	return r
+}
+
+func appRec(sec float64, rid, user, outcome string) *event.Record {
+	return rec(event.App, sec, "http.request.id", rid, "user.name", user, "event.outcome", outcome, "source.ip", "10.9.9.9")
+}
+
+func proxyRec(sec float64, rid, path, sha1 string) *event.Record {
+	return rec(event.Proxy, sec, "http.request.id", rid, "url.path", path, "tls.client.hash.sha1", sha1, "source.ip", "203.0.113.7")
+}
+
+// got summarises an emitted event for comparison.
+func got(e *event.Event) string {
+	return fmt.Sprintf("%s rid=%s user=%s ip=%s id=%s t=%g", e.Get(event.Join), e.Get(event.RequestID),
+		e.Get(event.UserName), e.Get(event.SourceIP), e.Get(event.Identity), float64(e.Time)/1e9)
+}
+
+func TestCorrelator(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   CorrelatorConfig
+		recs  []*event.Record
+		flush bool
+		want  []string
+		check func(t *testing.T, s *JoinStats)
+	}{
+		{
+			name: "app first then proxy joins, proxy ip and app time win",
+			recs: []*event.Record{appRec(1.2, "a1", "alice", "failure"), proxyRec(2, "a1", "/accounts/login/", "ab")},
+			want: []string{"matched rid=a1 user=alice ip=203.0.113.7 id=sha1:ab t=1.2"},
+		},
+		{
+			name: "proxy first then app joins",
+			recs: []*event.Record{proxyRec(1, "a1", "/accounts/login/", "ab"), appRec(1.5, "a1", "bob", "success")},
+			want: []string{"matched rid=a1 user=bob ip=203.0.113.7 id=sha1:ab t=1.5"},
+		},
+		{
+			name: "proxy first on a non-login path is not held",
+			recs: []*event.Record{proxyRec(1, "a1", "/static/app.js", "ab"), appRec(1.5, "a1", "bob", "success")},
+			flush: true,
+			want:  []string{"app_only rid=a1 user=bob ip=10.9.9.9 id= t=1.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Unrelated.Load() != 1 {
+					t.Errorf("unrelated = %d, want 1", s.Unrelated.Load())
+				}
+			},
+		},
+		{
+			name: "app record without partner becomes app_only after the join window",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{appRec(1, "a1", "carol", "failure"), proxyRec(5, "zz", "/", "ab"), proxyRec(12, "zz2", "/", "ab")},
+			want: []string{"app_only rid=a1 user=carol ip=10.9.9.9 id= t=1"},
+		},
+		{
+			name: "app record waits exactly the join window",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{appRec(1, "a1", "carol", "failure"), proxyRec(11, "a1", "/accounts/login/", "ab")},
+			want: []string{"matched rid=a1 user=carol ip=203.0.113.7 id=sha1:ab t=1"},
+		},
+		{
+			name: "login proxy record without app record becomes proxy_only",
+			recs: []*event.Record{proxyRec(1, "p1", "/accounts/login/", "ab")},
+			flush: true,
+			want:  []string{"proxy_only rid=p1 user= ip=203.0.113.7 id=sha1:ab t=1"},
+		},
+		{
+			name: "records without request id are emitted at once",
+			recs: []*event.Record{appRec(1, "", "dave", "failure"), proxyRec(2, "", "/accounts/login/", "ab"), proxyRec(3, "", "/", "ab")},
+			want: []string{"app_only rid= user=dave ip=10.9.9.9 id= t=1", "proxy_only rid= user= ip=203.0.113.7 id=sha1:ab t=2"},
+		},
+		{
+			name: "duplicate request id on the app side flushes the first as app_only",
+			recs: []*event.Record{appRec(1, "d", "u1", "failure"), appRec(2, "d", "u2", "failure"), proxyRec(3, "d", "/accounts/login/", "ab")},
+			want: []string{"app_only rid=d user=u1 ip=10.9.9.9 id= t=1", "matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Duplicates.Load() != 1 {
+					t.Errorf("duplicates = %d, want 1", s.Duplicates.Load())
+				}
+			},
+		},
+		{
+			name: "a reused request id joins each pair in turn",
+			recs: []*event.Record{appRec(1, "r", "u1", "failure"), proxyRec(1.1, "r", "/accounts/login/", "ab"), appRec(2, "r", "u2", "failure"), proxyRec(2.1, "r", "/accounts/login/", "cd")},
+			want: []string{"matched rid=r user=u1 ip=203.0.113.7 id=sha1:ab t=1", "matched rid=r user=u2 ip=203.0.113.7 id=sha1:cd t=2"},
+		},
+		{
+			name: "a full buffer evicts the oldest app record as an evicted event",
+			cfg:  CorrelatorConfig{MaxPending: 2},
+			recs: []*event.Record{appRec(1, "a", "u1", "failure"), appRec(2, "b", "u2", "failure"), appRec(3, "c", "u3", "failure")},
+			want: []string{"evicted rid=a user=u1 ip=10.9.9.9 id= t=1"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Evicted.Load() != 1 || s.Pending.Load() != 2 {
+					t.Errorf("evicted = %d, pending = %d; want 1, 2", s.Evicted.Load(), s.Pending.Load())
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out []string
+			k, err := NewCorrelator(tt.cfg, func(e *event.Event) { out = append(out, got(e)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range tt.recs {
+				k.Expire(r.Time)
+				k.Add(r)
+			}
+			if tt.flush {
+				k.Flush()
+			}
+			if !reflect.DeepEqual(out, tt.want) {
+				t.Errorf("events:\n got %q\nwant %q", out, tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, k.Stats())
+			}
+		})
+	}
+}
+
+func TestIdentityPreference(t *testing.T) {
+	tests := []struct {
+		order []string
+		kv    []string
+		want  string
+	}{
+		{DefaultIdentity, []string{"tls.client.hash.sha256", "s2", "tls.client.hash.sha1", "s1"}, "sha256:s2"},
+		{DefaultIdentity, []string{"tls.client.hash.sha1", "s1", "tls.client.subject", "CN=x"}, "sha1:s1"},
+		{DefaultIdentity, []string{"tls.client.issuer", "CN=ca", "tls.client.x509.serial_number", "0A", "tls.client.subject", "CN=x"}, "serial:CN=ca/0A"},
+		{DefaultIdentity, []string{"tls.client.subject", "CN=x"}, "subject:CN=x"},
+		{[]string{"subject", "sha1"}, []string{"tls.client.hash.sha1", "s1", "tls.client.subject", "CN=x"}, "subject:CN=x"},
+		{[]string{"uri_san"}, []string{"tls.client.x509.alternative_names", "spiffe://example.org/a"}, "uri:spiffe://example.org/a"},
+		{DefaultIdentity, nil, ""},
+	}
+	for _, tt := range tests {
+		var id string
+		k, err := NewCorrelator(CorrelatorConfig{Identity: tt.order}, func(e *event.Event) { id = e.Get(event.Identity) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv := append([]string{"user.name", "u"}, tt.kv...)
+		k.Add(rec(event.App, 1, kv...))
+		if id != tt.want {
+			t.Errorf("%v %v: identity %q, want %q", tt.order, tt.kv, id, tt.want)
+		}
+	}
+	if _, err := ParseIdentity([]string{"sha512"}); err == nil {
+		t.Error("unknown identity source accepted")
+	}
+}
