@@ -56,8 +56,8 @@ func TestCorrelator(t *testing.T) {
 			want: []string{"matched rid=a1 user=bob ip=203.0.113.7 id=sha1:ab t=1.5"},
 		},
 		{
-			name: "proxy first on a non-login path is not held",
-			recs: []*event.Record{proxyRec(1, "a1", "/static/app.js", "ab"), appRec(1.5, "a1", "bob", "success")},
+			name:  "proxy first on a non-login path is not held",
+			recs:  []*event.Record{proxyRec(1, "a1", "/static/app.js", "ab"), appRec(1.5, "a1", "bob", "success")},
 			flush: true,
 			want:  []string{"app_only rid=a1 user=bob ip=10.9.9.9 id= t=1.5"},
 			check: func(t *testing.T, s *JoinStats) {
@@ -79,8 +79,8 @@ func TestCorrelator(t *testing.T) {
 			want: []string{"matched rid=a1 user=carol ip=203.0.113.7 id=sha1:ab t=1"},
 		},
 		{
-			name: "login proxy record without app record becomes proxy_only",
-			recs: []*event.Record{proxyRec(1, "p1", "/accounts/login/", "ab")},
+			name:  "login proxy record without app record becomes proxy_only",
+			recs:  []*event.Record{proxyRec(1, "p1", "/accounts/login/", "ab")},
 			flush: true,
 			want:  []string{"proxy_only rid=p1 user= ip=203.0.113.7 id=sha1:ab t=1"},
 		},
