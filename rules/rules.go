@@ -165,6 +165,9 @@ func Compile(s Spec) (*Rule, error) {
 	if r.Cooldown < 0 {
 		return nil, errors.New("cooldown: must not be negative")
 	}
+	if r.Cooldown == 0 {
+		r.Cooldown = r.Window
+	}
 	r.ResolveAfter = time.Duration(s.ResolveAfter)
 	if r.ResolveAfter < 0 {
 		return nil, errors.New("resolve_after: must not be negative")

@@ -1,0 +1,158 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+func TestDefaultPackCompiles(t *testing.T) {
+	rs := Default()
+	if len(rs) < 2 {
+		t.Fatalf("default pack has %d rules", len(rs))
+	}
+	ids := map[string]bool{}
+	for _, r := range rs {
+		ids[r.ID] = true
+	}
+	for _, want := range []string{"cert-identity-spray", "no-cert-source-spray"} {
+		if !ids[want] {
+			t.Errorf("default pack lacks %s", want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, yml, want string
+	}{
+		{"empty", ``, "no rules"},
+		{"no list", `foo: 1`, "field foo not found"},
+		{"unknown rule key", "rules:\n  - id: a\n    windw: 10m\n", "field windw not found"},
+		{"missing id", "rules:\n  - window: 10m\n    threshold: 3\n    group_by: [source.ip]\n", "rule #1: id is required"},
+		{"bad window", "rules:\n  - id: a\n    window: ten\n", "expected a duration"},
+		{"zero threshold", "rules:\n  - id: a\n    window: 10m\n    group_by: [source.ip]\n", "threshold: must be at least 1"},
+		{"huge window", "rules:\n  - id: a\n    window: 9000h\n    threshold: 1\n    group_by: [source.ip]\n", "longer than"},
+		{"unknown group field", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [src.ip]\n", `unknown field "src.ip"`},
+		{"unknown match field", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {usr: x}\n", `unknown field "usr"`},
+		{"bad regex", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {user.name: {regex: '('}}\n", "regex"},
+		{"bad cidr", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {source.ip: {cidr: [10.0.0.0/33]}}\n", "cidr"},
+		{"unknown condition key", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {source.ip: {within: x}}\n", "field within not found"},
+		{"bad severity", "rules:\n  - id: a\n    severity: urgent\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n", "severity"},
+		{"duplicate", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n", "duplicate id"},
+		{"bad technique", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip], technique: T9}\n", "technique"},
+		{"wrong type", "rules:\n  - {id: a, window: 1m, threshold: many, group_by: [source.ip]}\n", "cannot unmarshal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("r.yml", []byte(tt.yml))
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "r.yml") {
+				t.Errorf("error %q, want it to name r.yml and contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFilter(t *testing.T) {
+	yml := `
+rules:
+  - id: f
+    window: 1m
+    threshold: 1
+    group_by: [source.ip]
+    match:
+      event.outcome: failure
+      tls.client.verify: [SUCCESS, NONE]
+      url.path: {prefix: [/accounts/, /admin/]}
+      user_agent.original: {regex: "^python-"}
+      source.ip: {cidr: [10.0.0.0/8, "2001:db8::/32"]}
+      user.name: {not: {in: [healthcheck]}}
+      spraywatch.identity: {exists: true}
+`
+	rs, err := Parse("f", []byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rs[0].Filter
+	base := func() *event.Event {
+		e := &event.Event{}
+		e.Values[event.Outcome] = "failure"
+		e.Values[event.TLSVerify] = "SUCCESS"
+		e.Values[event.URLPath] = "/accounts/login/"
+		e.Values[event.UserAgent] = "python-requests/2.32"
+		e.Values[event.SourceIP] = "10.1.2.3"
+		e.Values[event.UserName] = "alice"
+		e.Values[event.Identity] = "sha1:ab"
+		return e
+	}
+	if !f.Match(base()) {
+		t.Fatal("base event should match")
+	}
+	tests := []struct {
+		field event.Field
+		value string
+		want  bool
+	}{
+		{event.Outcome, "success", false},
+		{event.TLSVerify, "NONE", true},
+		{event.TLSVerify, "FAILED:expired", false},
+		{event.URLPath, "/admin/login/", true},
+		{event.URLPath, "/login", false},
+		{event.UserAgent, "curl/8", false},
+		{event.SourceIP, "2001:db8::1", true},
+		{event.SourceIP, "::ffff:10.0.0.1", true},
+		{event.SourceIP, "192.168.0.1", false},
+		{event.SourceIP, "not-an-ip", false},
+		{event.UserName, "healthcheck", false},
+		{event.Identity, "", false},
+	}
+	for _, tt := range tests {
+		e := base()
+		e.Values[tt.field] = tt.value
+		if got := f.Match(e); got != tt.want {
+			t.Errorf("%s=%q: match %v, want %v", tt.field, tt.value, got, tt.want)
+		}
+	}
+}
+
+func TestCompileDefaults(t *testing.T) {
+	rs, err := Parse("d", []byte("rules:\n  - {id: a, window: 2m, threshold: 4, group_by: [identity], distinct: user.name}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	if r.Severity != "medium" || r.Cooldown != 2*time.Minute || r.ResolveAfter != DefaultResolveAfter ||
+		r.Technique.ID != "T1110.003" || r.Measure() != "user.name" || r.GroupBy[0] != event.Identity {
+		t.Errorf("defaults: %+v", r)
+	}
+}
+
+func TestLoadExtendAndReplace(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/r.yml"
+	if err := writeFile(p, "rules:\n  - {id: cert-identity-spray, window: 5m, threshold: 20, group_by: [identity], distinct: user.name}\n  - {id: extra, window: 1m, threshold: 1, group_by: [source.ip]}\n"); err != nil {
+		t.Fatal(err)
+	}
+	ext, err := Load([]string{p}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ext) != len(Default())+1 || ext[0].Threshold != 20 {
+		t.Errorf("extend: %d rules, first threshold %d", len(ext), ext[0].Threshold)
+	}
+	rep, err := Load([]string{p}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep) != 2 {
+		t.Errorf("replace: %d rules, want 2", len(rep))
+	}
+	if _, err := Load([]string{dir + "/missing.yml"}, true); err == nil {
+		t.Error("missing file accepted")
+	}
+}
