@@ -1,0 +1,46 @@
+# spraywatch — common tasks. `make test` is what CI runs.
+GO        ?= go
+BENCHTIME ?= 1x
+FUZZTIME  ?= 20s
+
+.PHONY: all build test test-go test-django deps vet samples replay-samples bench fuzz eval lab clean
+
+all: build
+
+build:
+	$(GO) build -o bin/spraywatch ./cmd/spraywatch
+
+# Everything CI checks: installs what the tests need, then vet, Go tests
+# (with the race detector) and the Django package's tests.
+test: deps vet test-go test-django
+
+deps:
+	scripts/install-test-deps.sh
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -race -timeout 15m ./...
+
+test-django:
+	/usr/bin/python3 contrib/django/runtests.py
+
+# Replays the bundled sample day and prints its alerts.
+replay-samples:
+	$(GO) run ./cmd/spraywatch replay --proxy samples/data/nginx-access.log --app samples/data/django-auth.log
+
+samples:
+	$(GO) run ./samples/cmd/samplegen
+
+# Benchmarks: parse, join and window costs per line/event and the
+# end-to-end replay of a generated corpus. Figures go in BENCHMARKS.md.
+bench:
+	scripts/bench.sh
+
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,96 @@
+// Command spraywatch detects password spraying behind mutual TLS by joining
+// reverse-proxy access logs (certificate identity, request id) with Django
+// authentication logs (username, outcome).
+//
+// Usage:
+//
+//	spraywatch replay --proxy access.log --app auth.log [flags]
+//	spraywatch samples [flags]
+//	spraywatch version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"replay", "detect spraying in finished log files", runReplay},
+		{"samples", "write a generated day of sample logs with labelled campaigns", runSamples},
+		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+			fmt.Fprintln(stdout, "spraywatch", version)
+			return nil
+		}},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		}
+		fmt.Fprintf(stderr, "spraywatch %s: %v\n", c.name, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "spraywatch: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// errUsage reports a command line that was already explained to the user.
+var errUsage = errors.New("usage")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: spraywatch <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'spraywatch <command> -h' for a command's flags.")
+}
+
+// listFlag is a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return fmt.Sprint([]string(*l)) }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}

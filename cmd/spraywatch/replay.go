@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/replay"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+type replayFlags struct {
+	proxy, app           listFlag
+	proxyFormat          string
+	appFormat            string
+	logFormat            string
+	appFormatDef         string
+	rules                listFlag
+	rulesMode            string
+	out                  string
+	strict               bool
+	quiet                bool
+	joinWindow           time.Duration
+	maxPending           int
+	loginPaths           string
+	identity             string
+	maxLineBytes         int
+	maxGroups, maxEvents int
+}
+
+func (f *replayFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.proxy, "proxy", "proxy access log `file` (repeatable; globs allowed; - is stdin; .gz read as gzip)")
+	fs.Var(&f.app, "app", "Django auth log `file` (repeatable; globs allowed)")
+	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", "))
+	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it (nginx: the log_format directive; default: the built-in mtls_combined)")
+	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", "))
+	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it, where the format takes one")
+	fs.Var(&f.rules, "rules", "rules `file` (repeatable)")
+	fs.StringVar(&f.rulesMode, "rules-mode", "extend", "extend: rules files add to the default pack (same id replaces); replace: only the files' rules")
+	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout")
+	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse")
+	fs.BoolVar(&f.quiet, "quiet", false, "no summary or progress on stderr")
+	fs.DurationVar(&f.joinWindow, "join-window", detect.DefaultJoinWindow, "how long (event time) a record waits for its partner")
+	fs.IntVar(&f.maxPending, "max-pending", detect.DefaultMaxPending, "records waiting for a partner, per side, before the oldest is evicted")
+	fs.StringVar(&f.loginPaths, "login-paths", strings.Join(detect.DefaultLoginPaths, ","), "comma-separated url.path substrings of login requests")
+	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
+	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
+	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
+	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f replayFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spraywatch replay --proxy FILE... --app FILE... [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))
+	}
+	if len(f.proxy) == 0 && len(f.app) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+
+	ruleSet, err := loadRules(f.rules, f.rulesMode)
+	if err != nil {
+		return err
+	}
+	proxyFmt, err := formats.Proxy(f.proxyFormat, definition(f.logFormat))
+	if err != nil {
+		return err
+	}
+	appFmt, err := formats.App(f.appFormat, definition(f.appFormatDef))
+	if err != nil {
+		return err
+	}
+	var sources []ingest.Source
+	add := func(kind event.Kind, pats []string, format ingest.Format) error {
+		paths, err := expand(pats)
+		if err != nil {
+			return err
+		}
+		for _, p := range paths {
+			sources = append(sources, ingest.NewFileSource(ingest.FileSourceConfig{
+				Kind: kind, Paths: []string{p}, Parser: format.NewParser(), Format: format.Name(),
+				MaxLineBytes: f.maxLineBytes, Strict: f.strict,
+			}))
+		}
+		return nil
+	}
+	if err := add(event.Proxy, f.proxy, proxyFmt); err != nil {
+		return err
+	}
+	if err := add(event.App, f.app, appFmt); err != nil {
+		return err
+	}
+
+	var out io.Writer = stdout
+	if f.out != "" {
+		file, err := os.Create(f.out)
+		if err != nil {
+			return fmt.Errorf("creating alert output: %w", err)
+		}
+		out = file
+	}
+	sink := alert.NewWriter(out)
+	if f.out == "" {
+		sink = alert.NewWriter(nopCloser{stdout})
+	}
+	eng, err := detect.NewEngine(detect.Config{
+		Correlator: detect.CorrelatorConfig{
+			JoinWindow: f.joinWindow,
+			MaxPending: f.maxPending,
+			LoginPaths: splitList(f.loginPaths),
+			Identity:   splitList(f.identity),
+		},
+		Rules:          ruleSet,
+		MaxGroups:      f.maxGroups,
+		MaxGroupEvents: f.maxEvents,
+		Sink:           sink,
+	})
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	var stopProgress func()
+	if !f.quiet && isTerminal(stderr) {
+		stopProgress = progress(stderr, sources, start)
+	}
+	runErr := replay.Run(ctx, sources, eng)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	closeErr := sink.Close()
+	if !f.quiet {
+		writeSummary(stderr, sources, eng, ruleSet, time.Since(start))
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return closeErr
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func loadRules(files []string, mode string) ([]*rules.Rule, error) {
+	switch mode {
+	case "extend":
+		return rules.Load(files, true)
+	case "replace":
+		if len(files) == 0 {
+			return nil, fmt.Errorf("--rules-mode replace needs at least one --rules file")
+		}
+		return rules.Load(files, false)
+	}
+	return nil, fmt.Errorf("--rules-mode %q: expected extend or replace", mode)
+}
+
+// definition returns the contents of s if it names a file, else s itself.
+func definition(s string) string {
+	if s == "" {
+		return ""
+	}
+	if st, err := os.Stat(s); err == nil && st.Mode().IsRegular() {
+		if b, err := os.ReadFile(s); err == nil {
+			return string(b)
+		}
+	}
+	return s
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// expand resolves globs in order; a pattern matching nothing is an error.
+func expand(pats []string) ([]string, error) {
+	var out []string
+	for _, p := range pats {
+		if p == "-" || !strings.ContainsAny(p, "*?[") {
+			out = append(out, p)
+			continue
+		}
+		m, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", p, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("pattern %q matches no file", p)
+		}
+		sort.Strings(m)
+		out = append(out, m...)
+	}
+	return out, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func progress(w io.Writer, sources []ingest.Source, start time.Time) func() {
+	done := make(chan struct{})
+	var stopped atomic.Bool
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				var n int64
+				for _, s := range sources {
+					n += s.Stats().Lines.Load()
+				}
+				el := time.Since(start).Seconds()
+				fmt.Fprintf(w, "\r\033[Kreplaying: %d lines, %.0f lines/s", n, float64(n)/el)
+			}
+		}
+	}()
+	return func() {
+		if stopped.CompareAndSwap(false, true) {
+			close(done)
+			<-finished
+		}
+	}
+}
+
+func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, rs []*rules.Rule, took time.Duration) {
+	var total int64
+	fmt.Fprintln(w, "spraywatch replay summary")
+	for _, s := range sources {
+		st := s.Stats()
+		total += st.Lines.Load()
+		fmt.Fprintf(w, "  %-5s %-12s %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
+			st.Kind, st.Format, st.Name, st.Lines.Load(), st.Parsed.Load(), st.Ignored.Load(), st.Rejected.Load(), st.TooLong.Load())
+		for _, err := range st.Errors() {
+			fmt.Fprintf(w, "        rejected: %v\n", err)
+		}
+	}
+	j := eng.JoinStats()
+	fmt.Fprintf(w, "  join: %d matched, %d app_only, %d proxy_only, %d duplicate ids, %d evicted\n",
+		j.Matched.Load(), j.AppOnly.Load(), j.ProxyOnly.Load(), j.Duplicates.Load(), j.Evicted.Load())
+	es := eng.Stats()
+	fmt.Fprintf(w, "  events: %d authentication events, %d late, %d dropped from full windows\n",
+		es.Events.Load(), es.Late.Load(), es.EventsDropped.Load())
+	fmt.Fprintf(w, "  rules: %s\n", rules.IDs(rs))
+	for _, r := range eng.RuleStats() {
+		if n := r.Alerts.Load(); n > 0 {
+			fmt.Fprintf(w, "    %s (%s): %d alert records\n", r.Rule, r.Severity, n)
+		}
+	}
+	fmt.Fprintf(w, "  alerts: %d records, %d incidents still firing at end of input, %d suppressed by cooldown\n",
+		es.Alerts.Load(), es.Open.Load(), es.Suppressed.Load())
+	secs := took.Seconds()
+	if secs <= 0 {
+		secs = 1e-9
+	}
+	fmt.Fprintf(w, "  took %s, %.0f lines/s\n", took.Round(time.Millisecond), float64(total)/secs)
+}
