@@ -6,16 +6,19 @@
     python3 contrib/django/runtests.py --no-axes  # only without django-axes
     python3 contrib/django/runtests.py tests.test_auth_lines   # a subset
 
-Exits non-zero when a test fails.
+Exits non-zero when a test fails, and ends with one line
+"django: N passed, N failed, N skipped" over all runs.
 """
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+_COUNTS_ENV = "SPRAYWATCH_DJANGO_TEST_COUNTS"
 
 LOGIN_TEMPLATE = (
     "<form method=post>{% csrf_token %}{{ form.as_p }}"
@@ -138,9 +141,34 @@ def main(argv) -> int:
         failures = runner.run_tests(args or ["tests"])
         rc = 1 if failures or not totals.get("run") else 0
 
+    counts = [
+        totals.get("run", 0) - totals.get("failed", 0) - totals.get("skipped", 0),
+        totals.get("failed", 0),
+        totals.get("skipped", 0),
+    ]
+    counts_file = os.environ.get(_COUNTS_ENV)
+    if counts_file:
+        # A child run: the parent prints the combined line.
+        with open(counts_file, "w") as f:
+            json.dump(counts, f)
+        return rc
     if with_axes and not args:
         # The package must also work where django-axes is not installed.
-        rc |= subprocess.call([sys.executable, os.path.abspath(__file__), "--no-axes"])
+        with tempfile.TemporaryDirectory(prefix="spraywatch-django-counts-") as d:
+            path = os.path.join(d, "counts.json")
+            env = dict(os.environ, **{_COUNTS_ENV: path})
+            child_rc = subprocess.call(
+                [sys.executable, os.path.abspath(__file__), "--no-axes"], env=env
+            )
+            rc |= child_rc
+            try:
+                with open(path) as f:
+                    counts = [a + b for a, b in zip(counts, json.load(f))]
+            except (OSError, ValueError):
+                rc |= 1
+                counts[1] += 1  # the child run died before reporting
+    sys.stderr.flush()
+    print("django: %d passed, %d failed, %d skipped" % tuple(counts), flush=True)
     return rc
 
 
