@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spraywatch/spraywatch/samples"
+)
+
+func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("samples", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := samples.DefaultConfig()
+	dir := fs.String("dir", "samples-out", "write nginx-access.log, django-auth.log and campaigns.json into this `directory`")
+	seed := fs.Int64("seed", def.Seed, "random seed: the same seed gives the same bytes")
+	start := fs.String("start", def.Start.Format(time.RFC3339), "event time of the first line (RFC 3339)")
+	dur := fs.Duration("duration", def.Duration, "length of the generated period")
+	scale := fs.Float64("scale", def.Scale, "size of the organisation and its traffic (1 = the bundled samples)")
+	kinds := fs.String("campaigns", "", "comma-separated campaign kinds to include (default all: "+strings.Join(samples.AttackKinds, ", ")+")")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return errUsage
+	}
+	cfg := def
+	cfg.Seed, cfg.Duration, cfg.Scale = *seed, *dur, *scale
+	t, err := time.Parse(time.RFC3339, *start)
+	if err != nil {
+		return fmt.Errorf("-start: %w", err)
+	}
+	cfg.Start = t.UTC()
+	if *kinds != "" {
+		cfg.Campaigns = splitList(*kinds)
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	create := func(name string) (*os.File, *bufio.Writer, error) {
+		f, err := os.Create(filepath.Join(*dir, name))
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, bufio.NewWriterSize(f, 1<<20), nil
+	}
+	pf, pw, err := create("nginx-access.log")
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	af, aw, err := create("django-auth.log")
+	if err != nil {
+		return err
+	}
+	defer af.Close()
+	camps, st, err := samples.Generate(cfg, pw, aw)
+	if err != nil {
+		return fmt.Errorf("generating samples: %w", err)
+	}
+	for _, w := range []*bufio.Writer{pw, aw} {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	lf, lw, err := create("campaigns.json")
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	if err := samples.WriteLabels(lw, camps); err != nil {
+		return err
+	}
+	if err := lw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %d proxy lines, %d app lines and %d labels to %s\n", st.ProxyLines, st.AppLines, len(camps), *dir)
+	return nil
+}
