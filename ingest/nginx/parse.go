@@ -1,0 +1,427 @@
+package nginx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/maphash"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/dn"
+	"github.com/spraywatch/spraywatch/ingest/jsonscan"
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
+)
+
+// dnCacheSize is the number of distinguished names each parser keeps in
+// canonical form per field: a certificate appears on many lines.
+const dnCacheSize = 64
+
+type dnEntry struct {
+	raw   []byte // the value as logged
+	canon []byte // its canonical form
+	ok    bool
+}
+
+// span is a value in the parser's scratch space.
+type span struct{ off, end int }
+
+// ref is a value being processed: a view of the line, or of scratch space
+// starting at off.
+type ref struct {
+	b       []byte
+	off     int
+	scratch bool
+}
+
+// parser reads lines of one Format. Values that had to be unescaped or
+// normalised live in scratch, which is reused from line to line.
+type parser struct {
+	f       *Format
+	r       *event.Record
+	scratch []byte
+	pend    [event.NumFields]span
+	mask    uint64 // fields whose value is pending in scratch
+	stable  bool   // views of the input outlive the current value (text)
+	timeSet bool
+	dn      [2][dnCacheSize]dnEntry // subject, issuer
+
+	js   jsonscan.Scanner
+	fn   func(key, val []byte, kind jsonscan.Kind) error
+	seen bool // JSON: the time key was seen
+}
+
+func newParser(f *Format) *parser {
+	p := &parser{f: f, scratch: make([]byte, 0, 1024)}
+	p.fn = p.member
+	return p
+}
+
+func synErr(col int, format string, args ...any) error {
+	return &ingest.SyntaxError{Column: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse reads one line into r.
+func (p *parser) Parse(line []byte, r *event.Record) error {
+	r.Reset()
+	r.Kind = event.Proxy
+	p.r = r
+	p.scratch = p.scratch[:0]
+	p.mask = 0
+	p.timeSet = false
+	var err error
+	if p.f.json {
+		p.stable = false
+		err = p.parseJSON(line)
+	} else {
+		p.stable = true
+		err = p.match(&p.f.text, line, 0)
+		if err == nil && !p.timeSet {
+			err = synErr(0, "no time in $%s", p.f.timeVar)
+		}
+	}
+	if err != nil {
+		r.Reset()
+		return err
+	}
+	for m := p.mask; m != 0; m &= m - 1 {
+		f := trailingZeros(m)
+		s := p.pend[f]
+		r.Values[f] = p.scratch[s.off:s.end:s.end]
+	}
+	return nil
+}
+
+func trailingZeros(m uint64) int {
+	n := 0
+	for m&1 == 0 {
+		m >>= 1
+		n++
+	}
+	return n
+}
+
+// match reads line against template t. col0 is the column of line[0] in
+// the whole log line, or -1 when columns mean nothing (JSON values).
+func (p *parser) match(t *template, line []byte, col0 int) error {
+	col := func(i int) int {
+		if col0 < 0 {
+			return 0
+		}
+		return col0 + i + 1
+	}
+	if !bytes.HasPrefix(line, t.prefix) {
+		return synErr(col(0), "expected %q at the start", t.prefix)
+	}
+	pos := len(t.prefix)
+	last := len(t.segs) - 1
+	for i := range t.segs {
+		s := &t.segs[i]
+		var end int
+		switch {
+		case len(s.lit) == 0 && i == last:
+			end = len(line)
+		case len(s.lit) == 0:
+			// Another variable follows: this one has a fixed width.
+			end = pos + s.width
+			if end > len(line) {
+				return synErr(col(pos), "line ends inside $%s", s.name)
+			}
+		default:
+			var k int
+			if len(s.lit) == 1 {
+				k = bytes.IndexByte(line[pos:], s.lit[0])
+			} else {
+				k = bytes.Index(line[pos:], s.lit)
+			}
+			if k < 0 {
+				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
+			}
+			end = pos + k
+		}
+		if len(s.lit) > 0 && !bytes.HasPrefix(line[end:], s.lit) {
+			return synErr(col(end), "expected %q after $%s", s.lit, s.name)
+		}
+		if s.kind != vSkip {
+			if err := p.value(s, line[pos:end], col(pos)); err != nil {
+				return err
+			}
+		}
+		pos = end + len(s.lit)
+	}
+	if pos != len(line) {
+		return synErr(col(pos), "unexpected text at the end of the line")
+	}
+	return nil
+}
+
+// value handles the value of a mapped variable.
+func (p *parser) value(s *segment, v []byte, col int) error {
+	if len(v) == 0 || len(v) == 1 && v[0] == '-' {
+		if isTime(s.kind) {
+			return synErr(col, "$%s is empty", s.name)
+		}
+		return nil
+	}
+	switch s.kind {
+	case vRemoteAddr:
+		if string(v) == "unix:" {
+			return nil
+		}
+		if !looksLikeIP(v) {
+			return synErr(col, "$%s: expected an IP address, found %q", s.name, v)
+		}
+		p.set(event.SourceIP, ref{b: v}, 0, len(v))
+	case vRemotePort:
+		if !digits(v) {
+			return synErr(col, "$%s: expected a port number, found %q", s.name, v)
+		}
+		p.set(event.SourcePort, ref{b: v}, 0, len(v))
+	case vTimeLocal, vTimeISO, vMsec:
+		var ts int64
+		var err error
+		switch s.kind {
+		case vTimeLocal:
+			ts, err = timestamp.ParseCommonLog(v)
+		case vTimeISO:
+			ts, err = timestamp.ParseRFC3339(v)
+		default:
+			ts, err = timestamp.ParseEpoch(v)
+		}
+		if err != nil {
+			return synErr(col, "$%s: %v", s.name, err)
+		}
+		p.r.Time = ts
+		p.timeSet = true
+	case vStatus:
+		if !digits(v) || len(v) > 3 {
+			return synErr(col, "$%s: expected an HTTP status, found %q", s.name, v)
+		}
+		p.set(event.Status, ref{b: v}, 0, len(v))
+	case vBodyBytes:
+		if !digits(v) {
+			return synErr(col, "$%s: expected a byte count, found %q", s.name, v)
+		}
+		p.set(event.BodyBytes, ref{b: v}, 0, len(v))
+	case vRequest:
+		u := p.unescape(v)
+		sp := bytes.IndexByte(u.b, ' ')
+		if sp <= 0 {
+			return nil // not a request line (a TLS or garbage probe): no method, no path
+		}
+		if s.method {
+			p.set(event.Method, u, 0, sp)
+		}
+		if s.path {
+			rest := u.b[sp+1:]
+			end := bytes.IndexByte(rest, ' ')
+			if end < 0 {
+				end = len(rest)
+			}
+			if q := bytes.IndexByte(rest[:end], '?'); q >= 0 {
+				end = q
+			}
+			p.set(event.URLPath, u, sp+1, sp+1+end)
+		}
+	case vRequestMethod:
+		u := p.unescape(v)
+		p.set(event.Method, u, 0, len(u.b))
+	case vRequestURI:
+		u := p.unescape(v)
+		end := len(u.b)
+		if q := bytes.IndexByte(u.b, '?'); q >= 0 {
+			end = q
+		}
+		p.set(event.URLPath, u, 0, end)
+	case vURI:
+		u := p.unescape(v)
+		p.set(event.URLPath, u, 0, len(u.b))
+	case vUserAgent:
+		u := p.unescape(v)
+		p.set(event.UserAgent, u, 0, len(u.b))
+	case vRequestID:
+		u := p.unescape(v)
+		p.set(event.RequestID, u, 0, len(u.b))
+	case vVerify:
+		u := p.unescape(v)
+		p.set(event.TLSVerify, u, 0, len(u.b))
+	case vEscapedCert:
+		p.set(event.TLSCertificate, ref{b: v}, 0, len(v))
+	case vSubject, vSubjectLegacy:
+		return p.dnValue(0, event.TLSSubject, s, v, col)
+	case vIssuer, vIssuerLegacy:
+		return p.dnValue(1, event.TLSIssuer, s, v, col)
+	case vFingerprint:
+		if canonicalHex(v, false) {
+			p.set(event.TLSSHA1, ref{b: v}, 0, len(v))
+			return nil
+		}
+		off := len(p.scratch)
+		var err error
+		if p.scratch, err = x509cert.AppendFingerprint(p.scratch, v); err != nil {
+			p.scratch = p.scratch[:off]
+			return synErr(col, "$%s: %v", s.name, err)
+		}
+		p.pendSpan(event.TLSSHA1, off, len(p.scratch))
+	case vSerial:
+		if canonicalHex(v, true) && (v[0] != '0' || len(v) == 1) {
+			p.set(event.TLSSerial, ref{b: v}, 0, len(v))
+			return nil
+		}
+		off := len(p.scratch)
+		var err error
+		if p.scratch, err = x509cert.AppendSerial(p.scratch, v); err != nil {
+			p.scratch = p.scratch[:off]
+			return synErr(col, "$%s: %v", s.name, err)
+		}
+		p.pendSpan(event.TLSSerial, off, len(p.scratch))
+	}
+	return nil
+}
+
+// dnValue canonicalises a distinguished name through the parser's cache.
+func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int) error {
+	e := &p.dn[which][maphash.Bytes(p.f.seed, v)%dnCacheSize]
+	if !e.ok || !bytes.Equal(e.raw, v) {
+		e.ok = false
+		u := p.unescape(v)
+		var err error
+		e.canon, err = dn.Canonical(e.canon[:0], u.b)
+		if u.scratch {
+			p.scratch = p.scratch[:u.off]
+		}
+		if err != nil {
+			return synErr(col, "$%s: %v", s.name, err)
+		}
+		e.raw = append(e.raw[:0], v...)
+		e.ok = true
+	}
+	// The cache entry is not touched again before the next line.
+	p.r.Values[f] = e.canon
+	p.mask &^= 1 << f
+	return nil
+}
+
+// set stores u.b[i:j] as the value of field f.
+func (p *parser) set(f event.Field, u ref, i, j int) {
+	switch {
+	case u.scratch:
+		p.pendSpan(f, u.off+i, u.off+j)
+	case p.stable:
+		p.r.Values[f] = u.b[i:j:j]
+		p.mask &^= 1 << f
+	default:
+		off := len(p.scratch)
+		p.scratch = append(p.scratch, u.b[i:j]...)
+		p.pendSpan(f, off, len(p.scratch))
+	}
+}
+
+func (p *parser) pendSpan(f event.Field, off, end int) {
+	p.pend[f] = span{off, end}
+	p.mask |= 1 << f
+}
+
+// unescape undoes the log's escaping of a value, into scratch when there is
+// anything to undo.
+func (p *parser) unescape(v []byte) ref {
+	if p.f.escape == escNone || bytes.IndexByte(v, '\\') < 0 {
+		return ref{b: v}
+	}
+	off := len(p.scratch)
+	if p.f.escape == escJSON {
+		for i := 0; i < len(v); i++ {
+			if v[i] == '\\' {
+				if n, r := jsonEscape(v[i:]); n > 0 {
+					p.scratch = appendRune(p.scratch, r)
+					i += n - 1
+					continue
+				}
+			}
+			p.scratch = append(p.scratch, v[i])
+		}
+	} else {
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if c == '\\' && i+3 < len(v) && v[i+1] == 'x' && isHex(v[i+2]) && isHex(v[i+3]) {
+				c = unhex(v[i+2])<<4 | unhex(v[i+3])
+				i += 3
+			}
+			p.scratch = append(p.scratch, c)
+		}
+	}
+	return ref{b: p.scratch[off:], off: off, scratch: true}
+}
+
+// parseJSON reads an escape=json line.
+func (p *parser) parseJSON(line []byte) error {
+	p.seen = false
+	if err := p.js.Scan(line, p.fn); err != nil {
+		return err
+	}
+	if !p.timeSet {
+		return synErr(0, "no key %q holding $%s", p.f.timeKey, p.f.timeVar)
+	}
+	return nil
+}
+
+// member handles one scalar member of a JSON line.
+func (p *parser) member(key, val []byte, kind jsonscan.Kind) error {
+	i, ok := p.f.keys[string(key)]
+	if !ok || kind == jsonscan.Null {
+		return nil
+	}
+	if err := p.match(&p.f.members[i].t, val, -1); err != nil {
+		var se *ingest.SyntaxError
+		if errors.As(err, &se) {
+			se.Msg = fmt.Sprintf("key %q: %s", p.f.members[i].key, se.Msg)
+		}
+		return err
+	}
+	return nil
+}
+
+func digits(v []byte) bool {
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(v) > 0
+}
+
+// looksLikeIP checks the characters of an IPv4 or IPv6 address (with an
+// optional zone) without parsing it.
+func looksLikeIP(v []byte) bool {
+	dots, colons := 0, 0
+	for i, c := range v {
+		switch {
+		case c == '.':
+			dots++
+		case c == ':':
+			colons++
+		case c == '%' && colons > 0 && i > 0:
+			return true
+		case isHex(c):
+		default:
+			return false
+		}
+	}
+	return dots == 3 || colons >= 2
+}
+
+// canonicalHex reports whether v is hex in the canonical case (upper for
+// serials, lower for fingerprints) with no separators.
+func canonicalHex(v []byte, upper bool) bool {
+	for _, c := range v {
+		switch {
+		case '0' <= c && c <= '9':
+		case upper && 'A' <= c && c <= 'F':
+		case !upper && 'a' <= c && c <= 'f':
+		default:
+			return false
+		}
+	}
+	return len(v) > 0
+}
