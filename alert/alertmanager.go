@@ -1,0 +1,224 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// AlertmanagerOptions configure an Alertmanager sink.
+type AlertmanagerOptions struct {
+	Name           string
+	URL            string // Alertmanager base URL, e.g. http://127.0.0.1:9093
+	AlertName      string // value of the alertname label; default "PasswordSpraying"
+	GeneratorURL   string // optional link back to spraywatch
+	ResendInterval time.Duration
+	MaxActive      int // firing incidents remembered for re-sending; default 10000
+	Timeout        time.Duration
+	Queue          QueueOptions
+	Client         *http.Client
+}
+
+// Alertmanager is a sink posting alerts to Alertmanager's API v2
+// (POST /api/v2/alerts). Firing incidents are re-sent every ResendInterval
+// (default 1m) until resolved, as Alertmanager expects of its clients.
+//
+// startsAt is the alert's first_seen (event time). Firing alerts carry no
+// endsAt, so Alertmanager sets it to its own receipt time plus its
+// resolve_timeout; the re-sends keep the alert active and, if spraywatch
+// stops, Alertmanager resolves it after resolve_timeout. Resolved alerts
+// carry endsAt = last_seen.
+type Alertmanager struct {
+	opts   AlertmanagerOptions
+	stats  SinkStats
+	active map[string]*amActive // by incident id; used only on the queue's goroutine
+	order  uint64
+	*queue
+}
+
+type amActive struct {
+	alert amAlert
+	order uint64
+}
+
+// amAlert is postableAlert of the Alertmanager API v2.
+type amAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     string            `json:"startsAt,omitempty"`
+	EndsAt       string            `json:"endsAt,omitempty"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// NewAlertmanager returns an Alertmanager sink; ctx bounds its lifetime.
+func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanager, error) {
+	if opts.URL == "" {
+		return nil, errors.New("alertmanager: url is required")
+	}
+	opts.URL = strings.TrimSuffix(opts.URL, "/")
+	if opts.AlertName == "" {
+		opts.AlertName = "PasswordSpraying"
+	}
+	if opts.ResendInterval <= 0 {
+		opts.ResendInterval = time.Minute
+	}
+	if opts.MaxActive <= 0 {
+		opts.MaxActive = 10000
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{Timeout: opts.Timeout}
+	}
+	m := &Alertmanager{opts: opts, active: map[string]*amActive{}}
+	m.stats.Type, m.stats.Name = "alertmanager", opts.Name
+	m.queue = newQueue(ctx, &m.stats, opts.Queue, m.deliver)
+	m.queue.tick, m.queue.every = m.resend, opts.ResendInterval
+	m.queue.start()
+	return m, nil
+}
+
+// Stats returns the sink's counters.
+func (m *Alertmanager) Stats() *SinkStats { return &m.stats }
+
+// amLabel makes s a valid label value (UTF-8).
+func amLabel(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+func (m *Alertmanager) convert(a *Alert) amAlert {
+	labels := map[string]string{
+		"alertname": amLabel(m.opts.AlertName),
+		"rule":      amLabel(a.Rule),
+		"severity":  amLabel(a.Severity),
+	}
+	if id := groupValues(a.Group); id != "" {
+		labels["identity"] = amLabel(id)
+	}
+	desc := a.Description
+	if desc == "" {
+		desc = a.Summary
+	}
+	var ev strings.Builder
+	fmt.Fprintf(&ev, "incident=%s sequence=%d events=%d failures=%d successes=%d distinct_users=%d observed=%g threshold=%g window=%s",
+		a.IncidentID, a.Sequence, a.Count.Events, a.Count.Failures, a.Count.Successes, a.Count.DistinctUsers, a.Observed, a.Threshold, a.Window)
+	if len(a.Sample.UserNames) > 0 {
+		b, _ := json.Marshal(a.Sample.UserNames)
+		fmt.Fprintf(&ev, " user.name=%s", b)
+	}
+	if len(a.Sample.SourceIPs) > 0 {
+		fmt.Fprintf(&ev, " source.ip=%s", strings.Join(a.Sample.SourceIPs, ","))
+	}
+	if a.Identity != nil && a.Identity.SHA256 != "" {
+		fmt.Fprintf(&ev, " tls.client.hash.sha256=%s", a.Identity.SHA256)
+	}
+	out := amAlert{
+		Labels: labels,
+		Annotations: map[string]string{
+			"summary":     amLabel(a.Summary),
+			"description": amLabel(desc),
+			"evidence":    amLabel(ev.String()),
+		},
+		StartsAt:     a.FirstSeen,
+		GeneratorURL: m.opts.GeneratorURL,
+	}
+	if a.Status == StatusResolved {
+		out.EndsAt = a.LastSeen
+	}
+	return out
+}
+
+func sameLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Alertmanager) deliver(ctx context.Context, batch []*Alert) error {
+	out := make([]amAlert, 0, len(batch))
+	for _, a := range batch {
+		am := m.convert(a)
+		if prev, ok := m.active[a.IncidentID]; ok && !sameLabels(prev.alert.Labels, am.Labels) {
+			// The label set changed (a severity escalation): end the old one.
+			old := prev.alert
+			old.EndsAt = a.LastSeen
+			out = append(out, old)
+		}
+		if a.Status == StatusResolved {
+			delete(m.active, a.IncidentID)
+		} else {
+			m.order++
+			m.active[a.IncidentID] = &amActive{alert: am, order: m.order}
+			m.evict()
+		}
+		out = append(out, am)
+	}
+	return m.post(ctx, out)
+}
+
+// evict forgets the oldest firing incidents beyond MaxActive.
+func (m *Alertmanager) evict() {
+	for len(m.active) > m.opts.MaxActive {
+		var oldest string
+		var o uint64
+		for id, a := range m.active {
+			if oldest == "" || a.order < o {
+				oldest, o = id, a.order
+			}
+		}
+		delete(m.active, oldest)
+		m.stats.Dropped.Add(1)
+	}
+}
+
+// resend posts every firing incident again.
+func (m *Alertmanager) resend(ctx context.Context) {
+	if len(m.active) == 0 {
+		return
+	}
+	all := make([]amAlert, 0, len(m.active))
+	for _, a := range m.active {
+		all = append(all, a.alert)
+	}
+	for i := 0; i < len(all); i += 500 {
+		if err := m.post(ctx, all[i:min(i+500, len(all))]); err != nil {
+			m.stats.Failures.Add(1)
+		}
+	}
+}
+
+func (m *Alertmanager) post(ctx context.Context, alerts []amAlert) error {
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		return fmt.Errorf("alertmanager %s: encoding: %w", m.opts.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.opts.URL+"/api/v2/alerts", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("alertmanager %s: %w", m.opts.Name, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "spraywatch")
+	resp, err := m.opts.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, err)
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("alertmanager %s: posting alerts: %s: %s", m.opts.Name, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}

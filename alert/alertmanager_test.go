@@ -1,0 +1,273 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// alertmanagerBinary returns the path of prometheus-alertmanager, installing
+// it with the project's script when missing.
+func alertmanagerBinary(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("prometheus-alertmanager"); err == nil {
+		return p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "../scripts/ensure-debian-packages.sh", "prometheus-alertmanager").CombinedOutput()
+	if err != nil {
+		t.Skipf("prometheus-alertmanager is not installed and scripts/ensure-debian-packages.sh could not install it: %v: %s", err, out)
+	}
+	p, err := exec.LookPath("prometheus-alertmanager")
+	if err != nil {
+		t.Skipf("prometheus-alertmanager not found after installing the Debian package: %v", err)
+	}
+	return p
+}
+
+// notification is the body Alertmanager's webhook receiver posts.
+type notification struct {
+	Status string `json:"status"`
+	Alerts []struct {
+		Status      string            `json:"status"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+		StartsAt    time.Time         `json:"startsAt"`
+		EndsAt      time.Time         `json:"endsAt"`
+	} `json:"alerts"`
+}
+
+func TestAlertmanagerReal(t *testing.T) {
+	bin := alertmanagerBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+
+	// The webhook receiver Alertmanager notifies.
+	var mu sync.Mutex
+	var notes []notification
+	hl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n notification
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			t.Errorf("notification: %v", err)
+			return
+		}
+		mu.Lock()
+		notes = append(notes, n)
+		mu.Unlock()
+	})}
+	go hook.Serve(hl)
+	defer hook.Close()
+
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`route:
+  receiver: hook
+  group_by: [alertname, identity]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://%s/notify
+        send_resolved: true
+`, hl.Addr())
+	if err := os.WriteFile(filepath.Join(dir, "am.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("alertmanager log:\n%s", logs.String())
+		}
+	}()
+	base := "http://" + addr
+	waitFor(t, 20*time.Second, "alertmanager /-/ready", func() bool {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+
+	m, err := NewAlertmanager(ctx, AlertmanagerOptions{Name: "am", URL: base, ResendInterval: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := testAlert("inc-1", 1, "alice")
+	a.Summary = "CN=client-inc-1 tried 10 usernames \"quoted\"\n<b>"
+	if err := m.Send(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+
+	// The alert is active in Alertmanager.
+	var active []struct {
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+		StartsAt    time.Time         `json:"startsAt"`
+		Status      struct {
+			State string `json:"state"`
+		} `json:"status"`
+	}
+	waitFor(t, 10*time.Second, "the alert in GET /api/v2/alerts", func() bool {
+		resp, err := http.Get(base + "/api/v2/alerts")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		active = nil
+		json.Unmarshal(body, &active)
+		return len(active) == 1
+	})
+	got := active[0]
+	wantLabels := map[string]string{"alertname": "PasswordSpraying", "rule": a.Rule, "severity": "high", "identity": "CN=client-inc-1"}
+	if !sameLabels(got.Labels, wantLabels) {
+		t.Errorf("labels %v, want %v", got.Labels, wantLabels)
+	}
+	if got.Annotations["summary"] != a.Summary || got.Annotations["description"] != a.Description ||
+		!strings.Contains(got.Annotations["evidence"], `user.name=["alice","bob"]`) {
+		t.Errorf("annotations %q", got.Annotations)
+	}
+	if want, _ := time.Parse(time.RFC3339, a.FirstSeen); !got.StartsAt.Equal(want) {
+		t.Errorf("startsAt %v, want first_seen %v", got.StartsAt, want)
+	}
+	if got.Status.State != "active" {
+		t.Errorf("state %q", got.Status.State)
+	}
+
+	notified := func(status string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range notes {
+			for _, x := range n.Alerts {
+				if x.Status == status && x.Labels["rule"] == a.Rule && x.Labels["identity"] == "CN=client-inc-1" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	waitFor(t, 15*time.Second, "the firing notification", func() bool { return notified("firing") })
+
+	r := testAlert("inc-1", 2, "alice")
+	r.Status = StatusResolved
+	if err := m.Send(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the resolved notification", func() bool { return notified("resolved") })
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Stats(); s.Failures.Load() != 0 || s.Delivered.Load() != 2 {
+		t.Errorf("failures=%d delivered=%d", s.Failures.Load(), s.Delivered.Load())
+	}
+}
+
+// TestAlertmanagerResendAndEscalation checks what arrives at an
+// Alertmanager-compatible receiver: periodic re-sends while firing, the old
+// label set ended on a severity change, and no re-sends after resolution.
+func TestAlertmanagerResendAndEscalation(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var posts [][]amAlert
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v2/alerts" || r.Method != http.MethodPost {
+			http.NotFound(w, r)
+			return
+		}
+		var as []amAlert
+		if err := json.NewDecoder(r.Body).Decode(&as); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		mu.Lock()
+		posts = append(posts, as)
+		mu.Unlock()
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	m, err := NewAlertmanager(ctx, AlertmanagerOptions{URL: "http://" + l.Addr().String() + "/", ResendInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(posts) }
+	m.Send(ctx, testAlert("i", 1, "u"))
+	waitFor(t, 5*time.Second, "re-sends", func() bool { return count() >= 4 })
+	up := testAlert("i", 2, "u")
+	up.Severity = SeverityCritical
+	m.Send(ctx, up)
+	res := testAlert("i", 3, "u")
+	res.Status = StatusResolved
+	res.Severity = SeverityCritical
+	m.Send(ctx, res)
+	waitFor(t, 5*time.Second, "the resolution", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range posts {
+			for _, a := range p {
+				if a.EndsAt == res.LastSeen && a.Labels["severity"] == "critical" {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	time.Sleep(200 * time.Millisecond) // re-sends would arrive in this span
+	m.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	var endedHigh, resentAfter bool
+	resolved := false
+	for _, p := range posts {
+		for _, a := range p {
+			if a.Labels["severity"] == "high" && a.EndsAt == up.LastSeen {
+				endedHigh = true
+			}
+			if resolved && a.EndsAt == "" {
+				resentAfter = true
+			}
+			if a.EndsAt == res.LastSeen {
+				resolved = true
+			}
+			if a.StartsAt != "2026-01-02T03:04:05Z" {
+				t.Errorf("startsAt %q", a.StartsAt)
+			}
+		}
+	}
+	if !endedHigh {
+		t.Error("the high-severity label set was not ended on escalation")
+	}
+	if resentAfter {
+		t.Error("firing re-sent after resolution")
+	}
+}
