@@ -1,6 +1,7 @@
+import json
 import re
 
-from django.test import Client, RequestFactory, SimpleTestCase, override_settings
+from django.test import AsyncClient, Client, RequestFactory, SimpleTestCase, override_settings
 
 from spraywatch_django import conf
 from spraywatch_django.context import current_request_id
@@ -89,6 +90,14 @@ class RequestIDMiddlewareTests(SimpleTestCase):
     @override_settings(SPRAYWATCH_TRUSTED_PROXIES=[])
     def test_no_trusted_proxies(self):
         self.assertRegex(whoami(HTTP_X_REQUEST_ID="rid-1")["request_id"], LOCAL_ID)
+
+    async def test_asgi_request(self):
+        # Under ASGI the sync middleware and view run in a worker thread; the
+        # contextvar must still reach the view.
+        resp = await AsyncClient().get("/whoami/")
+        got = json.loads(resp.content)
+        self.assertRegex(got["request_id"], LOCAL_ID)
+        self.assertEqual(got["context_request_id"], got["request_id"])
 
     def test_context_is_reset_after_request(self):
         whoami(HTTP_X_REQUEST_ID="rid-7")
