@@ -40,3 +40,48 @@ func TestAppendSerial(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizer(t *testing.T) {
+	var n Normalizer
+	fp, err := n.Fingerprint([]byte("AB:CD:EF"))
+	if err != nil || string(fp) != "abcdef" {
+		t.Errorf("Fingerprint = %q, %v", fp, err)
+	}
+	src := []byte("0123456789abcdef")
+	fp2, err := n.Fingerprint(src)
+	src[0] = 'f' // the result must not alias the input
+	if err != nil || string(fp2) != "0123456789abcdef" {
+		t.Errorf("Fingerprint = %q, %v", fp2, err)
+	}
+	if _, err := n.Fingerprint([]byte("xyz")); err == nil {
+		t.Error("bad fingerprint accepted")
+	}
+	s, err := n.Serial([]byte("00f3"))
+	if err != nil || string(s) != "F3" {
+		t.Errorf("Serial = %q, %v", s, err)
+	}
+	in := []byte(`CN=Jos\C3\A9,O=Example`)
+	d1, err := n.DN(in)
+	if err != nil || string(d1) != "CN=José,O=Example" {
+		t.Errorf("DN = %q, %v", d1, err)
+	}
+	n.Reset()
+	d2, _ := n.DN(in)
+	if string(d2) != string(d1) {
+		t.Errorf("remembered DN %q != %q", d2, d1)
+	}
+	if allocs := testing.AllocsPerRun(100, func() {
+		n.Reset()
+		n.DN(in)
+		n.Fingerprint(src)
+		n.Serial([]byte("00f3"))
+	}); allocs != 0 {
+		t.Errorf("%v allocations per line", allocs)
+	}
+	for i := 0; i < maxMemo+10; i++ {
+		n.DN([]byte("CN=" + string(rune('a'+i%26)) + string(rune(i))))
+	}
+	if len(n.dns) > maxMemo {
+		t.Errorf("memo holds %d DNs, bound is %d", len(n.dns), maxMemo)
+	}
+}

@@ -1,0 +1,230 @@
+// Package envoy reads Envoy access logs compiled from the user's own format
+// definition: text formats (a format string of command operators, Envoy's
+// default format included) and JSON formats (a json_format or
+// typed_json_format map of keys to operators).
+//
+// The operators spraywatch maps are the client certificate ones
+// (%DOWNSTREAM_PEER_SUBJECT%, _ISSUER%, _FINGERPRINT_256%, _FINGERPRINT_1%,
+// _SERIAL%, _URI_SAN%, _CERT%), %REQ(X-REQUEST-ID)%, %START_TIME%,
+// %DOWNSTREAM_REMOTE_ADDRESS% and its _WITHOUT_PORT form, %REQ(:METHOD)%,
+// %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%, %RESPONSE_CODE%, %REQ(USER-AGENT)% and
+// %BYTES_SENT% (request headers may also be spelled %REQUEST_HEADER(...)%).
+// Other operators are matched and skipped.
+package envoy
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/jsonscan"
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
+)
+
+// Default is Envoy's default text access log format. Newer Envoy releases
+// spell it with %REQUEST_HEADER(...)% and %RESPONSE_HEADER(...)%; the lines
+// are the same.
+const Default = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"` + "\n"
+
+// Format is a compiled Envoy access log format. It is safe for concurrent
+// use; each goroutine takes its own parser.
+type Format struct {
+	name  string
+	text  *program            // text formats
+	keys  map[string]jsonItem // JSON formats: dotted key -> what it holds
+	certs *x509cert.Cache
+}
+
+type jsonItem struct {
+	op   operator
+	text *program // a value mixing text and operators; nil for a lone operator
+}
+
+// Name returns "envoy" or "envoy-json".
+func (f *Format) Name() string { return f.name }
+
+// SetCertCache makes the format's parsers share c for whole certificates
+// (%DOWNSTREAM_PEER_CERT%), e.g. with other formats. By default each format
+// has a cache of its own.
+func (f *Format) SetCertCache(c *x509cert.Cache) { f.certs = c }
+
+// NewParser returns a parser with its own scratch space.
+func (f *Format) NewParser() ingest.Parser {
+	p := &parser{f: f}
+	p.member = p.onMember
+	return p
+}
+
+type parser struct {
+	f      *Format
+	r      *event.Record
+	norm   x509cert.Normalizer // normalised and copied values of the current line
+	cert   []byte
+	sc     jsonscan.Scanner
+	err    error
+	member func(key, val []byte, kind jsonscan.Kind) error
+}
+
+func (p *parser) Parse(line []byte, r *event.Record) error {
+	r.Reset()
+	r.Kind = event.Proxy
+	p.r = r
+	p.norm.Reset()
+	p.cert = nil
+	line = bytes.TrimRight(line, "\r\n")
+	if p.f.text != nil {
+		if err := p.match(p.f.text, line, false, 0); err != nil {
+			return err
+		}
+	} else {
+		p.err = nil
+		if err := p.sc.Scan(line, p.member); err != nil {
+			if p.err != nil {
+				return p.err
+			}
+			return err
+		}
+	}
+	return p.finish()
+}
+
+func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
+	it, ok := p.f.keys[string(key)]
+	if !ok || kind == jsonscan.Null {
+		return nil
+	}
+	var err error
+	if it.text != nil {
+		err = p.match(it.text, val, true, 0)
+	} else {
+		err = p.apply(it.op, val, true)
+	}
+	if err != nil {
+		p.err = &ingest.SyntaxError{Msg: fmt.Sprintf("key %q: %v", key, err)}
+		return p.err
+	}
+	return nil
+}
+
+// finish checks the record and completes its identity from a whole
+// certificate.
+func (p *parser) finish() error {
+	r := p.r
+	if r.Time == 0 {
+		return &ingest.SyntaxError{Msg: "no %START_TIME% value on the line"}
+	}
+	if p.cert != nil && (len(r.Values[event.TLSSHA256]) == 0 || len(r.Values[event.TLSSHA1]) == 0 ||
+		len(r.Values[event.TLSSubject]) == 0 || len(r.Values[event.TLSSerial]) == 0 ||
+		len(r.Values[event.TLSIssuer]) == 0) {
+		info, err := p.f.certs.Parse(p.cert)
+		if err != nil {
+			return &ingest.SyntaxError{Msg: fmt.Sprintf("%%DOWNSTREAM_PEER_CERT%%: %v", err)}
+		}
+		info.Fill(r)
+	}
+	return nil
+}
+
+// keep returns v, copied into the line's scratch space when it would not
+// outlive the call otherwise.
+func (p *parser) keep(v []byte, cp bool) []byte {
+	if !cp {
+		return v
+	}
+	return p.norm.Copy(v)
+}
+
+func isUnset(v []byte) bool { return len(v) == 0 || len(v) == 1 && v[0] == '-' }
+
+// apply stores one operator's value in the record.
+func (p *parser) apply(op operator, v []byte, cp bool) error {
+	if op.act == actSkip || isUnset(v) {
+		return nil
+	}
+	r := p.r
+	switch op.act {
+	case actTime:
+		var t int64
+		var err error
+		if op.arg == "" {
+			t, err = timestamp.ParseRFC3339(v)
+		} else {
+			t, err = timestamp.Parse(v)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", op.name, err)
+		}
+		r.Time = t
+	case actAddr:
+		host, port := splitHostPort(v)
+		r.Values[event.SourceIP] = p.keep(host, cp)
+		if len(port) > 0 {
+			r.Values[event.SourcePort] = p.keep(port, cp)
+		}
+	case actAddrHost:
+		if len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' {
+			v = v[1 : len(v)-1]
+		}
+		r.Values[event.SourceIP] = p.keep(v, cp)
+	case actPath:
+		if i := bytes.IndexByte(v, '?'); i >= 0 {
+			v = v[:i]
+		}
+		r.Values[event.URLPath] = p.keep(v, cp)
+	case actCert:
+		p.cert = p.keep(v, cp)
+		r.Values[event.TLSCertificate] = p.cert
+	case actField:
+		return p.setField(op, v, cp)
+	}
+	return nil
+}
+
+func (p *parser) setField(op operator, v []byte, cp bool) error {
+	var err error
+	switch op.field {
+	case event.TLSSHA1, event.TLSSHA256:
+		v, err = p.norm.Fingerprint(v)
+	case event.TLSSerial:
+		v, err = p.norm.Serial(v)
+	case event.TLSSubject, event.TLSIssuer:
+		v, err = p.norm.DN(v)
+	case event.TLSURISAN:
+		// A certificate may carry several URI SANs, logged comma-separated;
+		// the first is the identity.
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			v = bytes.TrimSpace(v[:i])
+		}
+		v = p.keep(v, cp)
+	default:
+		v = p.keep(v, cp)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", op.name, err)
+	}
+	p.r.Values[op.field] = v
+	return nil
+}
+
+// splitHostPort splits ip:port and [ipv6]:port. An address without a port
+// (a bare IPv4 or IPv6 address) is returned whole as the host.
+func splitHostPort(v []byte) (host, port []byte) {
+	if v[0] == '[' {
+		i := bytes.IndexByte(v, ']')
+		if i < 0 {
+			return v, nil
+		}
+		host = v[1:i]
+		if i+1 < len(v) && v[i+1] == ':' {
+			port = v[i+2:]
+		}
+		return host, port
+	}
+	i := bytes.LastIndexByte(v, ':')
+	if i < 0 || bytes.IndexByte(v[:i], ':') >= 0 { // no port, or bare IPv6
+		return v, nil
+	}
+	return v[:i], v[i+1:]
+}
