@@ -23,6 +23,9 @@ type CorrelatorConfig struct {
 	// for its app record and becomes a proxy_only event if none comes.
 	// Other proxy records only complete app records already waiting.
 	LoginPaths []string
+	// LoginMethods: only proxy records with one of these methods (or none
+	// logged) wait as login attempts; a GET of the login page is not one.
+	LoginMethods []string
 	// Identity lists, in order of preference, how an event's certificate
 	// identity is derived: sha256, sha1, issuer_serial, subject, uri_san.
 	Identity []string
@@ -30,10 +33,11 @@ type CorrelatorConfig struct {
 
 // Defaults for CorrelatorConfig.
 var (
-	DefaultJoinWindow = 60 * time.Second
-	DefaultMaxPending = 100_000
-	DefaultLoginPaths = []string{"login", "signin", "sign-in", "auth"}
-	DefaultIdentity   = []string{"sha256", "sha1", "issuer_serial", "subject"}
+	DefaultJoinWindow   = 60 * time.Second
+	DefaultMaxPending   = 100_000
+	DefaultLoginPaths   = []string{"login", "signin", "sign-in", "auth"}
+	DefaultIdentity     = []string{"sha256", "sha1", "issuer_serial", "subject"}
+	DefaultLoginMethods = []string{"POST"}
 )
 
 // JoinStats counts join outcomes. Safe to read while the correlator runs.
@@ -57,6 +61,7 @@ type pending struct {
 type Correlator struct {
 	window   int64
 	paths    [][]byte
+	methods  [][]byte
 	identity []identitySource
 	app      *lru.Cache[string, *pending]
 	proxy    *lru.Cache[string, *pending]
@@ -120,6 +125,9 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	if c.LoginPaths == nil {
 		c.LoginPaths = DefaultLoginPaths
 	}
+	if c.LoginMethods == nil {
+		c.LoginMethods = DefaultLoginMethods
+	}
 	if c.Identity == nil {
 		c.Identity = DefaultIdentity
 	}
@@ -130,6 +138,9 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	k := &Correlator{window: int64(c.JoinWindow), identity: ids, emit: emit}
 	for _, p := range c.LoginPaths {
 		k.paths = append(k.paths, []byte(p))
+	}
+	for _, m := range c.LoginMethods {
+		k.methods = append(k.methods, []byte(m))
 	}
 	k.max = c.MaxPending
 	// The caches are one larger than the cap: hold evicts explicitly, so
@@ -146,7 +157,20 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 // Stats returns the join counters.
 func (k *Correlator) Stats() *JoinStats { return &k.stats }
 
-func (k *Correlator) isLogin(path []byte) bool {
+func (k *Correlator) isLogin(r *event.Record) bool {
+	if m := r.Values[event.Method]; len(m) > 0 {
+		ok := false
+		for _, want := range k.methods {
+			if bytes.EqualFold(m, want) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	path := r.Values[event.URLPath]
 	for _, p := range k.paths {
 		if bytes.Contains(path, p) {
 			return true
@@ -214,7 +238,7 @@ func (k *Correlator) addApp(r *event.Record) {
 
 func (k *Correlator) addProxy(r *event.Record) {
 	rid := r.Values[event.RequestID]
-	login := k.isLogin(r.Values[event.URLPath])
+	login := k.isLogin(r)
 	if len(rid) == 0 {
 		if login {
 			k.scratch.SetFromRecord(r)

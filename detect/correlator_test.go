@@ -85,6 +85,18 @@ func TestCorrelator(t *testing.T) {
 			want:  []string{"proxy_only rid=p1 user= ip=203.0.113.7 id=sha1:ab t=1"},
 		},
 		{
+			name:  "a GET of the login page is not a login attempt",
+			recs:  []*event.Record{rec(event.Proxy, 1, "http.request.id", "g1", "url.path", "/accounts/login/", "http.request.method", "GET")},
+			flush: true,
+			want:  nil,
+		},
+		{
+			name:  "a POST to the login page is",
+			recs:  []*event.Record{rec(event.Proxy, 1, "http.request.id", "g1", "url.path", "/accounts/login/", "http.request.method", "post")},
+			flush: true,
+			want:  []string{"proxy_only rid=g1 user= ip= id= t=1"},
+		},
+		{
 			name: "records without request id are emitted at once",
 			recs: []*event.Record{appRec(1, "", "dave", "failure"), proxyRec(2, "", "/accounts/login/", "ab"), proxyRec(3, "", "/", "ab")},
 			want: []string{"app_only rid= user=dave ip=10.9.9.9 id= t=1", "proxy_only rid= user= ip=203.0.113.7 id=sha1:ab t=2"},

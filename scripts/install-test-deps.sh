@@ -4,4 +4,4 @@
 # contrib/django package. It installs only what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-"$here/ensure-debian-packages.sh" prometheus prometheus-alertmanager python3-django
+"$here/ensure-debian-packages.sh" prometheus prometheus-alertmanager python3-django python3-django-axes

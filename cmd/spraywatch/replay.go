@@ -35,6 +35,7 @@ type replayFlags struct {
 	joinWindow           time.Duration
 	maxPending           int
 	loginPaths           string
+	loginMethods         string
 	identity             string
 	maxLineBytes         int
 	maxGroups, maxEvents int
@@ -55,6 +56,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.joinWindow, "join-window", detect.DefaultJoinWindow, "how long (event time) a record waits for its partner")
 	fs.IntVar(&f.maxPending, "max-pending", detect.DefaultMaxPending, "records waiting for a partner, per side, before the oldest is evicted")
 	fs.StringVar(&f.loginPaths, "login-paths", strings.Join(detect.DefaultLoginPaths, ","), "comma-separated url.path substrings of login requests")
+	fs.StringVar(&f.loginMethods, "login-methods", strings.Join(detect.DefaultLoginMethods, ","), "comma-separated HTTP methods of login attempts on login paths")
 	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
@@ -131,10 +133,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	eng, err := detect.NewEngine(detect.Config{
 		Correlator: detect.CorrelatorConfig{
-			JoinWindow: f.joinWindow,
-			MaxPending: f.maxPending,
-			LoginPaths: splitList(f.loginPaths),
-			Identity:   splitList(f.identity),
+			JoinWindow:   f.joinWindow,
+			MaxPending:   f.maxPending,
+			LoginPaths:   splitList(f.loginPaths),
+			LoginMethods: splitList(f.loginMethods),
+			Identity:     splitList(f.identity),
 		},
 		Rules:          ruleSet,
 		MaxGroups:      f.maxGroups,
