@@ -135,6 +135,29 @@ func (e *Engine) Add(ctx context.Context, r *event.Record) error {
 	return e.takeErr()
 }
 
+// AddEvent takes an authentication event that was joined elsewhere (by a
+// correlate stage publishing to Kafka, say) and evaluates the rules on it.
+// The engine does not keep ev.
+func (e *Engine) AddEvent(ctx context.Context, ev *event.Event) error {
+	if err := e.Advance(ctx, ev.Time); err != nil {
+		return err
+	}
+	e.evaluate(ev)
+	return e.takeErr()
+}
+
+// MaxWindow returns the longest rule window: how much event time a
+// restarted engine must read again to rebuild its state.
+func (e *Engine) MaxWindow() time.Duration {
+	var m time.Duration
+	for _, r := range e.rules {
+		if r.rule.Window > m {
+			m = r.rule.Window
+		}
+	}
+	return m
+}
+
 // Advance moves event time forward to t (never back): records waiting
 // longer than the join window become events, and incidents whose window
 // has emptied resolve.
