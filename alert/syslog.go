@@ -22,7 +22,7 @@ type SyslogOptions struct {
 	Network  string // "udp", "tcp" or "tls"
 	Address  string // host:port
 	TLS      *tls.Config
-	Facility int    // syslog facility number; default 10 (authpriv)
+	Facility int    // syslog facility number 1-23; 0 means 10 (authpriv)
 	Hostname string // default os.Hostname()
 	AppName  string // default "spraywatch"
 	Timeout  time.Duration

@@ -1,0 +1,221 @@
+package alert
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is one entry of the "outputs:" list. Type selects the sink; the
+// options that do not apply to it are ignored. docs/sinks.md describes each.
+type Config struct {
+	Type        string   `yaml:"type"` // stdout, file, webhook, alertmanager, kafka, syslog
+	Name        string   `yaml:"name,omitempty"`
+	MinSeverity string   `yaml:"min_severity,omitempty"`
+	Rules       []string `yaml:"rules,omitempty"`
+
+	// Delivery (webhook, alertmanager, kafka, syslog).
+	QueueSize    int           `yaml:"queue_size,omitempty"`
+	MaxAttempts  int           `yaml:"max_attempts,omitempty"`
+	RetryInitial time.Duration `yaml:"retry_initial,omitempty"`
+	RetryMax     time.Duration `yaml:"retry_max,omitempty"`
+	JitterSeed   uint64        `yaml:"jitter_seed,omitempty"`
+	DrainTimeout time.Duration `yaml:"drain_timeout,omitempty"`
+	Timeout      time.Duration `yaml:"timeout,omitempty"`
+
+	// file
+	Path     string `yaml:"path,omitempty"`
+	MaxBytes int64  `yaml:"max_bytes,omitempty"`
+	Keep     int    `yaml:"keep,omitempty"`
+
+	// webhook and alertmanager
+	URL string `yaml:"url,omitempty"`
+
+	// webhook
+	Format        string            `yaml:"format,omitempty"`
+	SecretFile    string            `yaml:"secret_file,omitempty"`
+	SecretEnv     string            `yaml:"secret_env,omitempty"`
+	Headers       map[string]string `yaml:"headers,omitempty"`
+	SpoolDir      string            `yaml:"spool_dir,omitempty"`
+	SpoolMaxBytes int64             `yaml:"spool_max_bytes,omitempty"`
+
+	// alertmanager
+	AlertName      string        `yaml:"alertname,omitempty"`
+	GeneratorURL   string        `yaml:"generator_url,omitempty"`
+	ResendInterval time.Duration `yaml:"resend_interval,omitempty"`
+
+	// kafka
+	Brokers      []string      `yaml:"brokers,omitempty"`
+	Topic        string        `yaml:"topic,omitempty"`
+	BatchTimeout time.Duration `yaml:"batch_timeout,omitempty"`
+
+	// syslog
+	Network       string `yaml:"network,omitempty"`
+	Address       string `yaml:"address,omitempty"`
+	Facility      string `yaml:"facility,omitempty"`
+	Hostname      string `yaml:"hostname,omitempty"`
+	AppName       string `yaml:"app_name,omitempty"`
+	TLSCAFile     string `yaml:"tls_ca_file,omitempty"`
+	TLSCertFile   string `yaml:"tls_cert_file,omitempty"`
+	TLSKeyFile    string `yaml:"tls_key_file,omitempty"`
+	TLSServerName string `yaml:"tls_server_name,omitempty"`
+}
+
+// Open builds the sinks of cfgs behind a fan-out. ctx bounds the network
+// sinks' lifetimes. On error the sinks opened so far are closed.
+func Open(ctx context.Context, cfgs []Config) (*Fanout, error) {
+	var routed []Routed
+	for i, c := range cfgs {
+		if c.Name == "" {
+			c.Name = fmt.Sprintf("%s-%d", c.Type, i)
+		}
+		s, err := open(ctx, c)
+		if err == nil && c.MinSeverity != "" && SeverityRank(c.MinSeverity) == 0 {
+			s.Close()
+			err = fmt.Errorf("unknown min_severity %q (want low, medium, high or critical)", c.MinSeverity)
+		}
+		if err != nil {
+			NewFanout(routed...).Close()
+			return nil, fmt.Errorf("outputs[%d] (%s): %w", i, c.Name, err)
+		}
+		routed = append(routed, Routed{Sink: s, Route: Route{MinSeverity: c.MinSeverity, Rules: c.Rules}})
+	}
+	return NewFanout(routed...), nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (c *Config) queue() QueueOptions {
+	seed := c.JitterSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	return QueueOptions{
+		Size: c.QueueSize, MaxAttempts: c.MaxAttempts, DrainTimeout: c.DrainTimeout,
+		Backoff: &Backoff{Initial: c.RetryInitial, Max: c.RetryMax, Rand: rand.New(rand.NewPCG(seed, seed>>1|1))},
+	}
+}
+
+func open(ctx context.Context, c Config) (Sink, error) {
+	switch c.Type {
+	case "stdout":
+		return NewWriter(nopCloser{os.Stdout}), nil
+	case "file":
+		if c.Path == "" {
+			return nil, errors.New("file: path is required")
+		}
+		return NewFile(c.Path, c.MaxBytes, c.Keep)
+	case "webhook":
+		secret, err := c.secret()
+		if err != nil {
+			return nil, err
+		}
+		q := c.queue()
+		return NewWebhook(ctx, WebhookOptions{
+			Name: c.Name, URL: c.URL, Secret: secret, Format: c.Format, Headers: c.Headers, Timeout: c.Timeout,
+			SpoolDir: c.SpoolDir, SpoolMaxBytes: c.SpoolMaxBytes, MaxAttempts: c.MaxAttempts,
+			DrainTimeout: c.DrainTimeout, Backoff: q.Backoff,
+		})
+	case "alertmanager":
+		return NewAlertmanager(ctx, AlertmanagerOptions{
+			Name: c.Name, URL: c.URL, AlertName: c.AlertName, GeneratorURL: c.GeneratorURL,
+			ResendInterval: c.ResendInterval, Timeout: c.Timeout, Queue: c.queue(),
+		})
+	case "kafka":
+		return NewKafka(ctx, KafkaOptions{
+			Name: c.Name, Brokers: c.Brokers, Topic: c.Topic, BatchTimeout: c.BatchTimeout, Timeout: c.Timeout, Queue: c.queue(),
+		})
+	case "syslog":
+		fac, err := facility(c.Facility)
+		if err != nil {
+			return nil, err
+		}
+		var tc *tls.Config
+		if c.Network == "tls" {
+			if tc, err = c.tlsConfig(); err != nil {
+				return nil, err
+			}
+		}
+		return NewSyslog(ctx, SyslogOptions{
+			Name: c.Name, Network: c.Network, Address: c.Address, TLS: tc, Facility: fac,
+			Hostname: c.Hostname, AppName: c.AppName, Timeout: c.Timeout, Queue: c.queue(),
+		})
+	case "":
+		return nil, errors.New("type is required")
+	}
+	return nil, fmt.Errorf("unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", c.Type)
+}
+
+func (c *Config) secret() ([]byte, error) {
+	switch {
+	case c.SecretFile != "" && c.SecretEnv != "":
+		return nil, errors.New("webhook: set secret_file or secret_env, not both")
+	case c.SecretFile != "":
+		b, err := os.ReadFile(c.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: reading secret_file: %w", err)
+		}
+		b = []byte(strings.TrimRight(string(b), "\r\n"))
+		if len(b) == 0 {
+			return nil, fmt.Errorf("webhook: secret_file %s is empty", c.SecretFile)
+		}
+		return b, nil
+	case c.SecretEnv != "":
+		v := os.Getenv(c.SecretEnv)
+		if v == "" {
+			return nil, fmt.Errorf("webhook: environment variable %s (secret_env) is empty or unset", c.SecretEnv)
+		}
+		return []byte(v), nil
+	}
+	return nil, nil
+}
+
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	tc := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("syslog: reading tls_ca_file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("syslog: tls_ca_file %s holds no PEM certificate", c.TLSCAFile)
+		}
+	}
+	if c.TLSCertFile != "" || c.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("syslog: loading tls_cert_file/tls_key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+var facilities = map[string]int{
+	"user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
+	"uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "ntp": 12, "security": 13, "console": 14, "solaris-cron": 15,
+	"local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
+}
+
+// facility parses a syslog facility name or number; empty means authpriv.
+func facility(s string) (int, error) {
+	if s == "" {
+		return 10, nil
+	}
+	if f, ok := facilities[s]; ok {
+		return f, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 23 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("syslog: unknown facility %q", s)
+}

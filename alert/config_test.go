@@ -1,0 +1,157 @@
+package alert
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestOpenFromYAMLRoutes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	doc := fmt.Sprintf(`
+outputs:
+  - type: file
+    name: all
+    path: %[1]s/all.jsonl
+    max_bytes: 1048576
+    keep: 3
+  - type: file
+    name: high-spray
+    path: %[1]s/high.jsonl
+    min_severity: high
+    rules: [spray.distinct_users]
+  - type: syslog
+    network: udp
+    address: %[2]s
+    facility: local4
+    min_severity: critical
+    retry_initial: 10ms
+    drain_timeout: 2s
+`, dir, pc.LocalAddr())
+	var cfg struct {
+		Outputs []Config `yaml:"outputs"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Outputs[2].RetryInitial != 10*time.Millisecond {
+		t.Fatalf("retry_initial decoded as %v", cfg.Outputs[2].RetryInitial)
+	}
+	f, err := Open(ctx, cfg.Outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(rule, sev string, seq int) {
+		a := testAlert("i", seq, "u")
+		a.Rule, a.Severity = rule, sev
+		if err := f.Send(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("spray.distinct_users", SeverityLow, 1)
+	send("spray.distinct_users", SeverityHigh, 2)
+	send("other", SeverityCritical, 3)
+	send("spray.distinct_users", SeverityCritical, 4)
+	got := make(chan string, 4)
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			got <- string(buf[:n])
+		}
+	}()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(name string) string {
+		fh, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		var s []int
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			var a Alert
+			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+				t.Fatal(err)
+			}
+			s = append(s, a.Sequence)
+		}
+		return fmt.Sprint(s)
+	}
+	if s := seqs("all.jsonl"); s != "[1 2 3 4]" {
+		t.Errorf("all: %s", s)
+	}
+	if s := seqs("high.jsonl"); s != "[2 4]" {
+		t.Errorf("high-spray: %s", s)
+	}
+	var msgs []string
+	timeout := time.After(3 * time.Second)
+	for len(msgs) < 2 {
+		select {
+		case m := <-got:
+			msgs = append(msgs, m)
+		case <-timeout:
+			t.Fatalf("syslog got %d messages, want 2", len(msgs))
+		}
+	}
+	for i, m := range msgs {
+		p, err := parseSyslog(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.pri != "162" || p.sd["sequence"] != fmt.Sprint(3+i) {
+			t.Errorf("syslog message %d: pri %s sequence %s, want 162 and %d", i, p.pri, p.sd["sequence"], 3+i)
+		}
+	}
+	if st := f.Stats(); len(st) != 3 || st[2].Delivered.Load() != 2 {
+		t.Errorf("stats: %d sinks", len(st))
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "type is required"},
+		{Config{Type: "pager"}, `unknown type "pager"`},
+		{Config{Type: "file"}, "path is required"},
+		{Config{Type: "file", Path: filepath.Join(t.TempDir(), "a"), MinSeverity: "urgent"}, `unknown min_severity "urgent"`},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/"}, "spool_dir is required"},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), SecretEnv: "SPRAYWATCH_TEST_UNSET_SECRET"}, "SPRAYWATCH_TEST_UNSET_SECRET"},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Format: "teams"}, `unknown format "teams"`},
+		{Config{Type: "kafka", Topic: "t"}, "brokers are required"},
+		{Config{Type: "syslog", Network: "udp", Address: "127.0.0.1:514", Facility: "mars"}, `unknown facility "mars"`},
+		{Config{Type: "syslog", Network: "sctp", Address: "127.0.0.1:514"}, `unknown network "sctp"`},
+		{Config{Type: "alertmanager"}, "url is required"},
+	} {
+		_, err := Open(ctx, []Config{tc.cfg})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%+v) = %v, want error containing %q", tc.cfg, err, tc.want)
+		}
+	}
+}
