@@ -117,7 +117,7 @@ member:
 		case c == '"':
 			start := i + 1
 			j := start
-			for j < n && line[j] != '"' && line[j] != '\\' && line[j] >= 0x20 {
+			for j < n && plain[line[j]] {
 				j++
 			}
 			if j < n && line[j] == '"' {
@@ -294,6 +294,15 @@ func (s *Scanner) skipArray(line []byte, i, depth, maxDepth int) (int, error) {
 	}
 }
 
+// plain marks the bytes that stand for themselves inside a JSON string: not
+// the quote, the backslash or a control character.
+var plain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func syntaxErr(i int, msg string) error {
 	return &ingest.SyntaxError{Column: i + 1, Msg: msg}
 }
@@ -379,7 +388,7 @@ func appendString(dst, b []byte, i int) ([]byte, int, error) {
 	n := len(b)
 	for {
 		start := i
-		for i < n && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+		for i < n && plain[b[i]] {
 			i++
 		}
 		dst = append(dst, b[start:i]...)
@@ -445,6 +454,10 @@ func appendString(dst, b []byte, i int) ([]byte, int, error) {
 func skipString(b []byte, i int) (int, error) {
 	n := len(b)
 	for i < n {
+		if plain[b[i]] {
+			i++
+			continue
+		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, nil
