@@ -298,5 +298,5 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, rs [
 	if secs <= 0 {
 		secs = 1e-9
 	}
-	fmt.Fprintf(w, "  took %s, %.0f lines/s\n", took.Round(time.Millisecond), float64(total)/secs)
+	fmt.Fprintf(w, "  took %s, %.0f lines/s, peak RSS %.1f MB\n", took.Round(time.Millisecond), float64(total)/secs, float64(peakRSS())/(1<<20))
 }
