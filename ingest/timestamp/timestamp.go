@@ -40,10 +40,11 @@ func num(b []byte, i, n int) (int, bool) {
 	}
 	v := 0
 	for _, c := range b[i : i+n] {
-		if c < '0' || c > '9' {
+		d := c - '0'
+		if d > 9 {
 			return 0, false
 		}
-		v = v*10 + int(c-'0')
+		v = v*10 + int(d)
 	}
 	return v, true
 }
@@ -95,24 +96,36 @@ func daysFromCivil(y, m, d int) int64 {
 }
 
 // civil validates a date and time and returns its Unix seconds, before any
-// zone offset. off is the offset of the year in the input, for errors.
-func civil(y, mo, d, h, mi, s int, offs [6]int) (int64, error) {
-	switch {
-	case y < 1970 || y > 9999:
-		return 0, fail(offs[0], "expected a year from 1970")
-	case mo < 1 || mo > 12:
-		return 0, fail(offs[1], "expected a month 01-12")
-	case d < 1 || d > daysIn(y, mo):
-		return 0, fail(offs[2], "expected a day that exists in the month")
-	case h > 23:
-		return 0, fail(offs[3], "expected an hour 00-23")
-	case mi > 59:
-		return 0, fail(offs[4], "expected a minute 00-59")
-	case s > 59:
-		return 0, fail(offs[5], "expected a second 00-59")
+// zone offset. offs holds the input offsets of year, month, day, hour,
+// minute and second, for errors.
+func civil(y, mo, d, h, mi, s int, offs *[6]int) (int64, error) {
+	if y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 28 && d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59 {
+		return 0, civilErr(y, mo, d, h, mi, offs)
 	}
 	return daysFromCivil(y, mo, d)*86400 + int64(h)*3600 + int64(mi)*60 + int64(s), nil
 }
+
+func civilErr(y, mo, d, h, mi int, offs *[6]int) error {
+	switch {
+	case y < 1970:
+		return fail(offs[0], "expected a year from 1970")
+	case mo < 1 || mo > 12:
+		return fail(offs[1], "expected a month 01-12")
+	case d < 1 || d > daysIn(y, mo):
+		return fail(offs[2], "expected a day that exists in the month")
+	case h > 23:
+		return fail(offs[3], "expected an hour 00-23")
+	case mi > 59:
+		return fail(offs[4], "expected a minute 00-59")
+	}
+	return fail(offs[5], "expected a second 00-59")
+}
+
+// Offsets of the date and time parts in the two fixed layouts.
+var (
+	rfc3339Offs   = [6]int{0, 5, 8, 11, 14, 17}
+	commonLogOffs = [6]int{7, 3, 0, 12, 15, 18}
+)
 
 // combine turns seconds, nanoseconds and a zone offset in seconds into Unix
 // nanoseconds, rejecting instants an int64 cannot hold.
@@ -211,7 +224,7 @@ func ParseRFC3339(b []byte) (int64, error) {
 	if !ok {
 		return 0, fail(17, "expected two-digit seconds")
 	}
-	sec, err := civil(y, mo, d, h, mi, s, [6]int{0, 5, 8, 11, 14, 17})
+	sec, err := civil(y, mo, d, h, mi, s, &rfc3339Offs)
 	if err != nil {
 		return 0, err
 	}
@@ -313,7 +326,7 @@ func ParseCommonLog(b []byte) (int64, error) {
 	if !ok {
 		return 0, fail(18, "expected two-digit seconds")
 	}
-	sec, err := civil(y, mo, d, h, mi, s, [6]int{7, 3, 0, 12, 15, 18})
+	sec, err := civil(y, mo, d, h, mi, s, &commonLogOffs)
 	if err != nil {
 		return 0, err
 	}
