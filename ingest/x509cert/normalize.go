@@ -76,3 +76,12 @@ func (n *Normalizer) DN(v []byte) ([]byte, error) {
 	n.dns[string(v)] = c
 	return c, nil
 }
+
+// Mark returns the current end of the scratch space, for Since.
+func (n *Normalizer) Mark() int { return len(n.buf) }
+
+// Append appends v to the scratch space; see Since.
+func (n *Normalizer) Append(v ...byte) { n.buf = append(n.buf, v...) }
+
+// Since returns what was appended to the scratch space after mark.
+func (n *Normalizer) Since(mark int) []byte { return n.buf[mark:len(n.buf):len(n.buf)] }

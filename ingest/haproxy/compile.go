@@ -1,0 +1,330 @@
+// Package haproxy reads HAProxy HTTP logs compiled from the user's own
+// log-format string, with or without the syslog prefix HAProxy writes.
+//
+// Mapped: %ci, %cp, the request times (%t, %tr, %trg, %trl, %Ts), %r, %HM,
+// %HP, %HPO, %HU, %ST, %B, %ID, and the sample fetches %[ssl_c_s_dn] and
+// %[ssl_c_i_dn] (default /C=../CN=.. form or (,0,rfc2253)),
+// %[ssl_c_sha1,hex], %[ssl_c_serial,hex], %[ssl_c_der,sha2(256),hex],
+// %[ssl_c_der,base64] (the whole certificate), %[ssl_c_verify],
+// %[ssl_c_used], %[unique-id], %[req.hdr(x-request-id)] and
+// %[req.fhdr(user-agent)]. Other aliases and fetches are matched and skipped.
+package haproxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
+)
+
+// action says what a parser does with a log-format item's value.
+type action uint8
+
+const (
+	actSkip    action = iota
+	actField          // straight to a field (#XX decoded)
+	actPath           // a URI whose query (and scheme and authority) is dropped
+	actRequest        // %r: method, URI, protocol
+	actTime           // a time; arg says which shape
+	actVerify         // ssl_c_verify
+	actUsed           // ssl_c_used
+	actCert           // ssl_c_der,base64
+)
+
+// time shapes, by preference: a later one wins over an earlier one on a line
+// that has both.
+const (
+	timeAccept  = 1 + iota // %t: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
+	timeEpoch              // %Ts: Unix seconds
+	timeRequest            // %tr: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
+	timeZoned              // %trg, %trl: 04/Dec/2026:09:00:01 +0000
+)
+
+type item struct {
+	name  string // as written, for messages
+	act   action
+	field event.Field
+	time  int // time shape for actTime
+	// lastColon: the value runs to the last ':' before the next space, so
+	// that %ci:%cp splits an IPv6 address from its port.
+	lastColon bool
+	// skip: bytes of the value to pass before looking for the literal that
+	// ends it (a zoned time holds a space).
+	skip int
+}
+
+// Format is a compiled HAProxy log-format. It is safe for concurrent use.
+type Format struct {
+	lits  [][]byte // lits[i] precedes items[i]; the last follows the last item
+	items []item
+	certs *x509cert.Cache
+}
+
+// Name returns "haproxy".
+func (f *Format) Name() string { return "haproxy" }
+
+// SetCertCache makes the format's parsers share c for whole certificates.
+func (f *Format) SetCertCache(c *x509cert.Cache) { f.certs = c }
+
+// aliases known to HAProxy's log-format (configuration.txt, section 8.2.6),
+// longest first where one is a prefix of another.
+var aliases = []string{
+	"tsc", "trg", "trl", "hrl", "hsl", "pid", "HPO", "sslc", "sslv",
+	"CC", "CS", "HM", "HP", "HQ", "HU", "HV", "ID", "ST", "Ta", "Tc", "Td", "Th", "Ti", "Tq", "Tr", "Ts", "Tt", "Tu", "Tw",
+	"ac", "bc", "bi", "bp", "bq", "ci", "cp", "fc", "fi", "fp", "ft", "hr", "hs", "lc", "ms", "rc", "rt", "sc", "si", "sp", "sq", "tr", "ts",
+	"B", "H", "T", "U", "b", "f", "o", "r", "s", "t",
+}
+
+func classifyAlias(a string) item {
+	switch a {
+	case "ci":
+		return item{act: actField, field: event.SourceIP}
+	case "cp":
+		return item{act: actField, field: event.SourcePort}
+	case "t":
+		return item{act: actTime, time: timeAccept}
+	case "tr":
+		return item{act: actTime, time: timeRequest}
+	case "trg", "trl":
+		return item{act: actTime, time: timeZoned, skip: len("04/Dec/2026:09:00:01 ")}
+	case "Ts":
+		return item{act: actTime, time: timeEpoch}
+	case "r":
+		return item{act: actRequest}
+	case "HM":
+		return item{act: actField, field: event.Method}
+	case "HP", "HPO", "HU":
+		return item{act: actPath}
+	case "ST":
+		return item{act: actField, field: event.Status}
+	case "B":
+		return item{act: actField, field: event.BodyBytes}
+	case "ID":
+		return item{act: actField, field: event.RequestID}
+	}
+	return item{}
+}
+
+// classifyFetch maps a sample expression (fetch and converters) to an item.
+func classifyFetch(expr string) (item, error) {
+	parts := strings.Split(expr, ",")
+	fetch := strings.TrimSpace(parts[0])
+	convs := parts[1:]
+	name, args, _ := strings.Cut(fetch, "(")
+	args = strings.TrimSuffix(args, ")")
+	conv := strings.ToLower(strings.Join(convs, ","))
+	conv = strings.TrimSuffix(conv, ",lower")
+	conv = strings.TrimSuffix(conv, ",upper")
+	switch name {
+	case "ssl_c_s_dn", "ssl_c_i_dn":
+		f := event.TLSSubject
+		if name == "ssl_c_i_dn" {
+			f = event.TLSIssuer
+		}
+		// ssl_c_s_dn(CN) is one entry, not a DN.
+		if entry, _, _ := strings.Cut(args, ","); strings.TrimSpace(entry) != "" {
+			return item{}, nil
+		}
+		return item{act: actField, field: f}, nil
+	case "ssl_c_sha1":
+		if conv != "hex" {
+			return item{}, fmt.Errorf("%%[%s]: ssl_c_sha1 is binary; log it as %%[ssl_c_sha1,hex]", expr)
+		}
+		return item{act: actField, field: event.TLSSHA1}, nil
+	case "ssl_c_serial":
+		if conv != "hex" {
+			return item{}, fmt.Errorf("%%[%s]: ssl_c_serial is binary; log it as %%[ssl_c_serial,hex]", expr)
+		}
+		return item{act: actField, field: event.TLSSerial}, nil
+	case "ssl_c_der":
+		switch conv {
+		case "sha2(256),hex", "sha2,hex":
+			return item{act: actField, field: event.TLSSHA256}, nil
+		case "sha1,hex":
+			return item{act: actField, field: event.TLSSHA1}, nil
+		case "base64":
+			return item{act: actCert, field: event.TLSCertificate}, nil
+		}
+		return item{}, fmt.Errorf("%%[%s]: use %%[ssl_c_der,sha2(256),hex] for the SHA-256 fingerprint or %%[ssl_c_der,base64] for the certificate", expr)
+	case "ssl_c_verify":
+		return item{act: actVerify}, nil
+	case "ssl_c_used":
+		return item{act: actUsed}, nil
+	case "unique-id":
+		return item{act: actField, field: event.RequestID}, nil
+	case "req.hdr", "req.fhdr", "hdr", "fhdr":
+		h, _, _ := strings.Cut(args, ",")
+		switch strings.ToLower(strings.TrimSpace(h)) {
+		case "x-request-id":
+			return item{act: actField, field: event.RequestID}, nil
+		case "user-agent":
+			return item{act: actField, field: event.UserAgent}, nil
+		}
+	}
+	return item{}, nil
+}
+
+// Compile compiles an HAProxy log-format string. It accepts the string as
+// it stands in haproxy.cfg: with or without the log-format keyword, in
+// double quotes or with backslash-escaped spaces.
+func Compile(logFormat string) (*Format, error) {
+	s, err := unquote(logFormat)
+	if err != nil {
+		return nil, fmt.Errorf("compiling haproxy log-format: %w", err)
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("compiling haproxy log-format: empty format")
+	}
+	f := &Format{certs: x509cert.NewCache(0)}
+	var lit []byte
+	globalQ := false
+	prevItem := ""
+	hasTime := false
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '%' {
+			lit = append(lit, c)
+			i++
+			continue
+		}
+		start := i
+		i++
+		if i < len(s) && s[i] == '%' {
+			lit = append(lit, '%')
+			i++
+			continue
+		}
+		quote := globalQ
+		if i < len(s) && s[i] == '{' {
+			j := strings.IndexByte(s[i:], '}')
+			if j < 0 {
+				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %%{ has no closing '}'", start+1)
+			}
+			for _, fl := range strings.Split(s[i+1:i+j], ",") {
+				switch fl {
+				case "+Q":
+					quote = true
+				case "-Q":
+					quote = false
+				case "+json", "+cbor":
+					return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %%{%s} encoding is not supported; use a text log-format", start+1, fl)
+				}
+			}
+			i += j + 1
+		}
+		if i < len(s) && s[i] == '(' {
+			return nil, fmt.Errorf("compiling haproxy log-format: byte %d: named items %%(name) are for JSON/CBOR log-formats, which are not supported", start+1)
+		}
+		var it item
+		switch {
+		case i < len(s) && s[i] == '[':
+			depth, j := 0, i
+			for ; j < len(s); j++ {
+				if s[j] == '(' {
+					depth++
+				} else if s[j] == ')' {
+					depth--
+				} else if s[j] == ']' && depth <= 0 {
+					break
+				}
+			}
+			if j >= len(s) {
+				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %%[ has no closing ']'", start+1)
+			}
+			expr := s[i+1 : j]
+			if strings.TrimSpace(expr) == "" {
+				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: empty sample expression %%[]", start+1)
+			}
+			it, err = classifyFetch(expr)
+			if err != nil {
+				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %w", start+1, err)
+			}
+			i = j + 1
+		default:
+			a := ""
+			for _, cand := range aliases {
+				if strings.HasPrefix(s[i:], cand) && len(cand) > len(a) {
+					a = cand
+				}
+			}
+			if a == "" {
+				end := i
+				for end < len(s) && (s[end] >= 'a' && s[end] <= 'z' || s[end] >= 'A' && s[end] <= 'Z') {
+					end++
+				}
+				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: unknown log-format variable %%%s", start+1, s[i:end])
+			}
+			if a == "o" { // %{...}o sets the flags of the items after it
+				globalQ = quote
+				i++
+				continue
+			}
+			it = classifyAlias(a)
+			i += len(a)
+		}
+		it.name = s[start:i]
+		if quote {
+			lit = append(lit, '"')
+		}
+		if len(f.items) > 0 && len(lit) == 0 {
+			return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %s follows %s with nothing between them, so their values cannot be told apart",
+				start+1, it.name, prevItem)
+		}
+		f.lits = append(f.lits, lit)
+		f.items = append(f.items, it)
+		lit = nil
+		if quote {
+			lit = append(lit, '"')
+		}
+		prevItem = it.name
+		if it.act == actTime {
+			hasTime = true
+		}
+	}
+	f.lits = append(f.lits, lit)
+	for i, it := range f.items {
+		if it.act == actField && it.field == event.SourceIP && bytes.HasPrefix(f.lits[i+1], []byte{':'}) {
+			f.items[i].lastColon = true
+		}
+	}
+	if !hasTime {
+		return nil, errors.New("compiling haproxy log-format: no time (%t, %tr, %trg, %trl or %Ts): spraywatch needs each line's time")
+	}
+	return f, nil
+}
+
+// unquote strips the log-format keyword and the config file's quoting.
+func unquote(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "log-format"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+		s = strings.TrimSpace(rest)
+	}
+	var b strings.Builder
+	inQ := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case c == '\\':
+			return "", errors.New("backslash at the end of the format")
+		case c == '"':
+			inQ = !inQ
+		case (c == ' ' || c == '\t') && !inQ:
+			return "", fmt.Errorf("byte %d: unquoted space ends the log-format argument; quote the format or escape spaces with '\\ '", i+1)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if inQ {
+		return "", errors.New("unbalanced double quote")
+	}
+	return b.String(), nil
+}
+
+var _ ingest.Format = (*Format)(nil)

@@ -1,0 +1,116 @@
+package haproxy
+
+import "bytes"
+
+// syslogPrefix returns the length of the syslog header in front of an
+// HAProxy message, or 0 when the line has none. Recognised, per line:
+//
+//	<134>Dec  4 09:00:01 host haproxy[123]: msg            RFC 3164 (HAProxy's default)
+//	Dec  4 09:00:01 host haproxy[123]: msg                 the same as a syslog daemon files it
+//	<134>1 2026-12-04T09:00:01.123Z host haproxy 123 - - msg  RFC 5424
+//	2026-12-04T09:00:01.123+00:00 host haproxy[123]: msg   a daemon's high-precision file format
+func syslogPrefix(b []byte) int {
+	i := 0
+	if len(b) > 2 && b[0] == '<' {
+		j := 1
+		for j < len(b) && j <= 4 && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == 1 || j >= len(b) || b[j] != '>' {
+			return 0
+		}
+		i = j + 1
+		if len(b) > i+1 && b[i] == '1' && b[i+1] == ' ' {
+			return rfc5424(b, i+2)
+		}
+	}
+	var t int
+	switch {
+	case isMonth(b[i:]):
+		// "Dec  4 09:00:01 " is 16 bytes.
+		if len(b) < i+16 || b[i+3] != ' ' || b[i+15] != ' ' || b[i+9] != ':' || b[i+12] != ':' {
+			return 0
+		}
+		t = i + 16
+	case isISODate(b[i:]):
+		sp := bytes.IndexByte(b[i:], ' ')
+		if sp < 0 {
+			return 0
+		}
+		t = i + sp + 1
+	default:
+		return 0
+	}
+	// host, then the tag ending in ": ".
+	sp := bytes.IndexByte(b[t:], ' ')
+	if sp <= 0 {
+		return 0
+	}
+	tag := t + sp + 1
+	end := bytes.Index(b[tag:], []byte(": "))
+	if end <= 0 || bytes.IndexByte(b[tag:tag+end], ' ') >= 0 {
+		return 0
+	}
+	return tag + end + 2
+}
+
+// rfc5424 skips TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA.
+func rfc5424(b []byte, i int) int {
+	for range 5 {
+		sp := bytes.IndexByte(b[i:], ' ')
+		if sp < 0 {
+			return 0
+		}
+		i += sp + 1
+	}
+	if i >= len(b) {
+		return 0
+	}
+	if b[i] == '-' {
+		i++
+	} else {
+		for i < len(b) && b[i] == '[' { // SD-ELEMENTs; ']' inside values is escaped as \]
+			i++
+			for i < len(b) && b[i] != ']' {
+				if b[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			i++
+		}
+	}
+	if i < len(b) && b[i] == ' ' {
+		i++
+	}
+	if i > len(b) {
+		return 0
+	}
+	return i
+}
+
+var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+func isMonth(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	for _, m := range months {
+		if string(b[:3]) == m {
+			return true
+		}
+	}
+	return false
+}
+
+func isISODate(b []byte) bool {
+	if len(b) < 11 {
+		return false
+	}
+	for _, k := range []int{0, 1, 2, 3, 5, 6, 8, 9} {
+		if b[k] < '0' || b[k] > '9' {
+			return false
+		}
+	}
+	return b[4] == '-' && b[7] == '-' && b[10] == 'T'
+}
