@@ -22,6 +22,11 @@ func (g *generator) setup(want map[string]bool) {
 			g.emps[i].nat = 1 + g.r.IntN(offices)
 		}
 	}
+	for i := 1; len(g.natIPs) > 0 && i < 4 && i < len(g.emps); i++ {
+		if g.emps[i].nat == 0 {
+			g.emps[i].nat = 1 // every office has a few people
+		}
+	}
 	var withOld []int32
 	for i := range g.emps {
 		if g.r.IntN(100) < 3 || i == len(g.emps)-1 && len(withOld) == 0 {
@@ -146,7 +151,10 @@ func (g *generator) place(lo, hi float64, span int64) int64 {
 // sprayList returns nEmp real usernames and nInv invalid ones, shuffled,
 // with the extra names mixed in.
 func (g *generator) sprayList(nEmp, nInv int, extra ...string) []string {
-	nEmp = min(nEmp, len(g.emps))
+	if nEmp > len(g.emps) { // a small organisation: the list keeps its length
+		nInv += nEmp - len(g.emps)
+		nEmp = len(g.emps)
+	}
 	var us []string
 	for _, i := range g.r.Perm(len(g.emps))[:nEmp] {
 		us = append(us, g.emps[i].user)

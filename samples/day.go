@@ -305,7 +305,15 @@ func (g *generator) background(cs, ce int64) {
 		c := client{ip: "10.0.0.3", ua: uaProbe, verify: "NONE"}
 		g.hit(&c, cs+g.r.Int64N(second), &pgHealth, "-", evNone, "", 0)
 	}
-	views := g.poisson(5.5 * g.cfg.Scale * weight(tod) * float64(ce-cs) / float64(minute))
+	// The gateway re-authenticates its users in the background all day
+	// (about seven times per employee): many users' successful logins
+	// through one certificate.
+	frac := float64(ce-cs) / float64(minute)
+	for range g.poisson(1.9 * g.cfg.Scale * weight(tod) * frac) {
+		e := &g.emps[g.r.IntN(len(g.emps))]
+		g.hit(&g.gateway, cs+g.r.Int64N(ce-cs), &pgLoginOK, "-", evSucceeded, e.userJSON, 0)
+	}
+	views := g.poisson(4.5 * g.cfg.Scale * weight(tod) * frac)
 	for range views {
 		t := cs + g.r.Int64N(ce-cs)
 		switch x := g.r.IntN(100); {
