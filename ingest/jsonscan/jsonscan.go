@@ -58,7 +58,8 @@ type Scanner struct {
 }
 
 // Scan calls fn for each scalar member of the JSON object in line, in order.
-// Keys of nested objects are joined with '.'; arrays are checked and skipped
+// Keys of nested objects are joined with '.' (so {"a.b":1} and {"a":{"b":1}}
+// both report the key "a.b"); arrays are checked and skipped
 // whole; string values are unescaped (\uXXXX surrogate pairs become UTF-8,
 // lone surrogates U+FFFD). For strings val holds the unescaped text; for
 // numbers, booleans and null it holds the literal as written. key and val are
