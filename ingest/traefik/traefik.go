@@ -1,0 +1,408 @@
+// Package traefik reads Traefik v3 JSON access logs.
+//
+// Traefik logs the client certificate's subject only (TLSClientSubject,
+// rendered by Go's pkix.Name.String): no issuer, serial or fingerprint. When
+// the passTLSClientCert middleware adds X-Forwarded-Tls-Client-Cert (the whole
+// certificate) or X-Forwarded-Tls-Client-Cert-Info (subject, issuer, serial)
+// and the access log keeps those request headers, they complete the identity:
+// the whole certificate first, then the Info header, then TLSClientSubject.
+package traefik
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/jsonscan"
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
+)
+
+// Default keys of the headers spraywatch reads, as Traefik names kept
+// request headers: "request_" and the canonical header name.
+const (
+	DefaultRequestIDKey = "request_X-Request-Id"
+	CertKey             = "request_X-Forwarded-Tls-Client-Cert"
+	CertInfoKey         = "request_X-Forwarded-Tls-Client-Cert-Info"
+)
+
+// Options configure a Format. The zero value reads the defaults.
+type Options struct {
+	// RequestIDKey is the JSON key holding the request id:
+	// DefaultRequestIDKey when empty; "TraceId" reads the tracing id, and
+	// "request_X-Correlation-Id" a kept X-Correlation-Id header.
+	RequestIDKey string
+	// Certs caches whole certificates; when nil the format makes its own.
+	Certs *x509cert.Cache
+}
+
+type slot uint8
+
+const (
+	slotNone slot = iota
+	slotTime
+	slotTimeLocal
+	slotIP
+	slotPort
+	slotAddr
+	slotMethod
+	slotPath
+	slotStatus
+	slotBytes
+	slotUA
+	slotRequestID
+	slotSubject
+	slotCert
+	slotCertInfo
+)
+
+// Format is the Traefik JSON access log format. It is safe for concurrent
+// use.
+type Format struct {
+	keys  map[string]slot
+	certs *x509cert.Cache
+}
+
+// New returns the Traefik JSON access log format.
+func New(o Options) (*Format, error) {
+	rid := o.RequestIDKey
+	if rid == "" {
+		rid = DefaultRequestIDKey
+	}
+	keys := map[string]slot{
+		"StartUTC":              slotTime,
+		"StartLocal":            slotTimeLocal,
+		"ClientHost":            slotIP,
+		"ClientPort":            slotPort,
+		"ClientAddr":            slotAddr,
+		"RequestMethod":         slotMethod,
+		"RequestPath":           slotPath,
+		"DownstreamStatus":      slotStatus,
+		"DownstreamContentSize": slotBytes,
+		"request_User-Agent":    slotUA,
+		"TLSClientSubject":      slotSubject,
+		CertKey:                 slotCert,
+		CertInfoKey:             slotCertInfo,
+	}
+	if s, ok := keys[rid]; ok {
+		return nil, fmt.Errorf("traefik: request id key %q is already read as another field (%d)", rid, s)
+	}
+	keys[rid] = slotRequestID
+	c := o.Certs
+	if c == nil {
+		c = x509cert.NewCache(0)
+	}
+	return &Format{keys: keys, certs: c}, nil
+}
+
+// Name returns "traefik".
+func (f *Format) Name() string { return "traefik" }
+
+// NewParser returns a parser with its own scratch space.
+func (f *Format) NewParser() ingest.Parser {
+	p := &parser{f: f}
+	p.member = p.onMember
+	return p
+}
+
+type parser struct {
+	f      *Format
+	r      *event.Record
+	sc     jsonscan.Scanner
+	norm   x509cert.Normalizer
+	member func(key, val []byte, kind jsonscan.Kind) error
+	err    error
+
+	local                     bool // the time came from StartLocal
+	addr, subject, cert, info []byte
+}
+
+func (p *parser) Parse(line []byte, r *event.Record) error {
+	r.Reset()
+	r.Kind = event.Proxy
+	p.r = r
+	p.norm.Reset()
+	p.err = nil
+	p.local = false
+	p.addr, p.subject, p.cert, p.info = nil, nil, nil, nil
+	if err := p.sc.Scan(line, p.member); err != nil {
+		if p.err != nil {
+			return p.err
+		}
+		return err
+	}
+	return p.finish()
+}
+
+func isUnset(v []byte) bool { return len(v) == 0 || len(v) == 1 && v[0] == '-' }
+
+func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
+	s := p.f.keys[string(key)]
+	if s == slotNone || kind == jsonscan.Null || isUnset(val) {
+		return nil
+	}
+	r := p.r
+	switch s {
+	case slotTime, slotTimeLocal:
+		if s == slotTimeLocal && r.Time != 0 && !p.local {
+			return nil // StartUTC wins
+		}
+		t, err := timestamp.ParseRFC3339(val)
+		if err != nil {
+			p.err = &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", key, err)}
+			return p.err
+		}
+		r.Time, p.local = t, s == slotTimeLocal
+	case slotIP:
+		r.Values[event.SourceIP] = p.norm.Copy(val)
+	case slotPort:
+		r.Values[event.SourcePort] = p.norm.Copy(val)
+	case slotAddr:
+		p.addr = p.norm.Copy(val)
+	case slotMethod:
+		r.Values[event.Method] = p.norm.Copy(val)
+	case slotPath:
+		if i := bytes.IndexByte(val, '?'); i >= 0 {
+			val = val[:i]
+		}
+		r.Values[event.URLPath] = p.norm.Copy(val)
+	case slotStatus:
+		r.Values[event.Status] = p.norm.Copy(val)
+	case slotBytes:
+		r.Values[event.BodyBytes] = p.norm.Copy(val)
+	case slotUA:
+		r.Values[event.UserAgent] = p.norm.Copy(val)
+	case slotRequestID:
+		r.Values[event.RequestID] = p.norm.Copy(val)
+	case slotSubject:
+		p.subject = p.norm.Copy(val)
+	case slotCert:
+		p.cert = p.norm.Copy(val)
+		r.Values[event.TLSCertificate] = p.cert
+	case slotCertInfo:
+		p.info = p.norm.Copy(val)
+	}
+	return nil
+}
+
+func (p *parser) finish() error {
+	r := p.r
+	if r.Time == 0 {
+		return &ingest.SyntaxError{Msg: "no StartUTC or StartLocal value on the line"}
+	}
+	if len(r.Values[event.SourceIP]) == 0 && p.addr != nil {
+		host, port := splitHostPort(p.addr)
+		r.Values[event.SourceIP] = host
+		if len(r.Values[event.SourcePort]) == 0 {
+			r.Values[event.SourcePort] = port
+		}
+	}
+	if p.cert != nil {
+		info, err := p.f.certs.Parse(p.cert)
+		if err != nil {
+			return &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", CertKey, err)}
+		}
+		info.Fill(r)
+	}
+	if p.info != nil {
+		if err := p.certInfo(p.info); err != nil {
+			return &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", CertInfoKey, err)}
+		}
+	}
+	if p.subject != nil && len(r.Values[event.TLSSubject]) == 0 {
+		dn, err := p.norm.DN(p.subject)
+		if err != nil {
+			return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
+		}
+		r.Values[event.TLSSubject] = dn
+	}
+	return nil
+}
+
+func splitHostPort(v []byte) (host, port []byte) {
+	if len(v) > 0 && v[0] == '[' {
+		if i := bytes.IndexByte(v, ']'); i >= 0 {
+			if i+1 < len(v) && v[i+1] == ':' {
+				return v[1:i], v[i+2:]
+			}
+			return v[1:i], nil
+		}
+	}
+	i := bytes.LastIndexByte(v, ':')
+	if i < 0 || bytes.IndexByte(v[:i], ':') >= 0 {
+		return v, nil
+	}
+	return v[:i], v[i+1:]
+}
+
+// certInfo reads the first certificate of an X-Forwarded-Tls-Client-Cert-Info
+// value: URL query-escaped Subject="..";Issuer="..";SerialNumber="..";...,
+// the DNs least specific attribute first, the serial in decimal.
+func (p *parser) certInfo(v []byte) error {
+	m := p.norm.Mark()
+	if err := p.queryUnescape(v); err != nil {
+		return err
+	}
+	s := p.norm.Since(m)
+	r := p.r
+	for len(s) > 0 {
+		eq := bytes.IndexByte(s, '=')
+		if eq < 0 {
+			return fmt.Errorf("expected key=value, found %q", s)
+		}
+		key := s[:eq]
+		s = s[eq+1:]
+		var val []byte
+		if len(s) > 0 && s[0] == '"' {
+			end := bytes.IndexByte(s[1:], '"')
+			// Values are not escaped: a quote ends the value only before ';', ',' or the end.
+			for end >= 0 && 1+end+1 < len(s) && s[1+end+1] != ';' && s[1+end+1] != ',' {
+				next := bytes.IndexByte(s[1+end+1:], '"')
+				if next < 0 {
+					end = -1
+					break
+				}
+				end += 1 + next
+			}
+			if end < 0 {
+				return fmt.Errorf("unterminated quoted value for %s", key)
+			}
+			val = s[1 : 1+end]
+			s = s[1+end+1:]
+		} else {
+			end := bytes.IndexAny(s, ";,")
+			if end < 0 {
+				end = len(s)
+			}
+			val, s = s[:end], s[end:]
+		}
+		switch string(key) {
+		case "Subject", "Issuer":
+			f := event.TLSSubject
+			if key[0] == 'I' {
+				f = event.TLSIssuer
+			}
+			if len(r.Values[f]) == 0 && len(val) > 0 {
+				d, err := p.reversedDN(val)
+				if err != nil {
+					return fmt.Errorf("%s: %v", key, err)
+				}
+				r.Values[f] = d
+			}
+		case "SerialNumber":
+			if len(r.Values[event.TLSSerial]) == 0 && len(val) > 0 {
+				hexSerial, err := p.decimalSerial(val)
+				if err != nil {
+					return err
+				}
+				r.Values[event.TLSSerial] = hexSerial
+			}
+		}
+		if len(s) == 0 || s[0] == ',' { // the next certificate of a chain
+			break
+		}
+		s = s[1:]
+	}
+	return nil
+}
+
+func (p *parser) queryUnescape(v []byte) error {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch c {
+		case '+':
+			c = ' '
+		case '%':
+			if i+2 >= len(v) || !isHex(v[i+1]) || !isHex(v[i+2]) {
+				return fmt.Errorf("bad escape at byte %d", i+1)
+			}
+			c = unhex(v[i+1])<<4 | unhex(v[i+2])
+			i += 2
+		}
+		p.norm.Append(c)
+	}
+	return nil
+}
+
+// reversedDN turns Traefik's least-specific-first DN into canonical form.
+// Its values are not escaped, so a comma starts a new attribute only before
+// TYPE=.
+func (p *parser) reversedDN(v []byte) ([]byte, error) {
+	var cuts [64]int
+	n := 0
+	cuts[n] = -1
+	n++
+	for i := 0; i < len(v) && n < len(cuts)-1; i++ {
+		if v[i] == ',' && startsAttr(v[i+1:]) {
+			cuts[n] = i
+			n++
+		}
+	}
+	cuts[n] = len(v)
+	m := p.norm.Mark()
+	for k := n; k > 0; k-- {
+		part := v[cuts[k-1]+1 : cuts[k]]
+		if k != n {
+			p.norm.Append(',')
+		}
+		eq := bytes.IndexByte(part, '=')
+		if eq < 0 {
+			return nil, fmt.Errorf("attribute %q without '='", part)
+		}
+		p.norm.Append(part[:eq+1]...)
+		for _, c := range part[eq+1:] {
+			switch c {
+			case ',', '+', '"', '\\', '<', '>', ';':
+				p.norm.Append('\\')
+			}
+			p.norm.Append(c)
+		}
+	}
+	return p.norm.DN(p.norm.Since(m))
+}
+
+func startsAttr(b []byte) bool {
+	i := 0
+	for i < len(b) && (b[i] >= 'A' && b[i] <= 'Z' || b[i] >= 'a' && b[i] <= 'z') {
+		i++
+	}
+	return i > 0 && i < len(b) && b[i] == '='
+}
+
+// decimalSerial converts a decimal serial to canonical hex.
+func (p *parser) decimalSerial(v []byte) ([]byte, error) {
+	if n, err := strconv.ParseUint(string(v), 10, 64); err == nil {
+		m := p.norm.Mark()
+		var tmp [16]byte
+		h := strconv.AppendUint(tmp[:0], n, 16)
+		for i, c := range h {
+			if c >= 'a' {
+				h[i] = c - 'a' + 'A'
+			}
+		}
+		p.norm.Append(h...)
+		return p.norm.Since(m), nil
+	}
+	b, ok := new(big.Int).SetString(string(v), 10)
+	if !ok {
+		return nil, errors.New("SerialNumber: not a decimal number")
+	}
+	return p.norm.Copy([]byte(strings.ToUpper(b.Text(16)))), nil
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}

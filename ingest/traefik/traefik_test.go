@@ -1,0 +1,209 @@
+package traefik
+
+import (
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"math/big"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
+	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
+)
+
+type fields map[event.Field]string
+
+func check(t *testing.T, r *event.Record, when string, w fields) {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Time != tm.UnixNano() {
+		t.Errorf("time = %v, want %v", time.Unix(0, r.Time).UTC(), tm)
+	}
+	for f := event.Field(0); int(f) < event.NumFields; f++ {
+		if got := string(r.Get(f)); got != w[f] {
+			t.Errorf("%v = %q, want %q", f, got, w[f])
+		}
+	}
+}
+
+const base = `{"ClientAddr":"203.0.113.7:52344","ClientHost":"203.0.113.7","ClientPort":"52344","ClientUsername":"-","DownstreamContentSize":5120,"DownstreamStatus":200,"Duration":12345678,"OriginStatus":200,"RequestAddr":"app.example.org","RequestHost":"app.example.org","RequestMethod":"POST","RequestPath":"/accounts/login/?next=/","RequestProtocol":"HTTP/2.0","RequestScheme":"https","RouterName":"app@file","StartLocal":"2026-12-04T10:00:01.123456789+01:00","StartUTC":"2026-12-04T09:00:01.123456789Z","TLSCipher":"TLS_AES_128_GCM_SHA256","TLSVersion":"1.3","level":"info","msg":"","request_User-Agent":"python-requests/2.32.3","request_X-Request-Id":"6f1c2e0b","time":"2026-12-04T09:00:01Z"`
+
+func TestParse(t *testing.T) {
+	c := certtest.New(t, certtest.Options{
+		Subject: pkix.Name{Country: []string{"ES"}, Organization: []string{"Example Corp"},
+			OrganizationalUnit: []string{"devices"}, CommonName: "José García"},
+		Issuer: pkix.Name{Country: []string{"ES"}, Organization: []string{"Example Corp"}, CommonName: "Example Issuing CA 1"},
+		Serial: big.NewInt(703710),
+	})
+	info, err := x509cert.Parse(c.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := "CN=José García,OU=devices,O=Example Corp,C=ES"
+	issuer := "CN=Example Issuing CA 1,O=Example Corp,C=ES"
+	common := fields{
+		event.SourceIP: "203.0.113.7", event.SourcePort: "52344", event.BodyBytes: "5120", event.Status: "200",
+		event.Method: "POST", event.URLPath: "/accounts/login/", event.UserAgent: "python-requests/2.32.3", event.RequestID: "6f1c2e0b",
+	}
+	with := func(extra fields) fields {
+		out := fields{}
+		for k, v := range common {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	b64 := base64.StdEncoding.EncodeToString(c.DER)
+	infoHdr := url.QueryEscape(`Subject="C=ES,O=Example Corp,OU=devices,CN=José García";Issuer="C=ES,O=Example Corp,CN=Example Issuing CA 1";SerialNumber="703710";NB="1767225600";NA="1798761600"`)
+	for _, tc := range []struct {
+		name, line, when string
+		want             fields
+	}{
+		{"subject only", base + `,"TLSClientSubject":"` + c.Leaf.Subject.String() + `"}`, "2026-12-04T09:00:01.123456789Z",
+			with(fields{event.TLSSubject: subject})},
+		{"whole certificate, query-escaped", base + `,"TLSClientSubject":"CN=ignored","request_X-Forwarded-Tls-Client-Cert":"` + url.QueryEscape(b64) + `"}`, "2026-12-04T09:00:01.123456789Z",
+			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE", event.TLSSHA1: info.SHA1,
+				event.TLSSHA256: info.SHA256, event.TLSCertificate: url.QueryEscape(b64)})},
+		{"whole certificate, plain base64", base + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `"}`, "2026-12-04T09:00:01.123456789Z",
+			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE", event.TLSSHA1: info.SHA1,
+				event.TLSSHA256: info.SHA256, event.TLSCertificate: b64})},
+		{"certificate info header", base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, "2026-12-04T09:00:01.123456789Z",
+			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE"})},
+		{"no client certificate, ipv6, StartLocal only", `{"ClientAddr":"[2001:db8::7]:443","RequestMethod":"GET","RequestPath":"/","DownstreamStatus":404,"StartLocal":"2026-12-04T10:00:02+01:00","TLSClientSubject":"","request_User-Agent":"-"}`,
+			"2026-12-04T09:00:02Z", fields{event.SourceIP: "2001:db8::7", event.SourcePort: "443", event.Method: "GET", event.URLPath: "/", event.Status: "404"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r event.Record
+			if err := f.NewParser().Parse([]byte(tc.line), &r); err != nil {
+				t.Fatal(err)
+			}
+			check(t, &r, tc.when, tc.want)
+		})
+	}
+}
+
+func TestRequestIDKey(t *testing.T) {
+	f, err := New(Options{RequestIDKey: "TraceId"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r event.Record
+	if err := f.NewParser().Parse([]byte(`{"StartUTC":"2026-12-04T09:00:01Z","TraceId":"4bf92f3577b34da6a3ce929d0e0e4736","request_X-Request-Id":"other"}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r.Get(event.RequestID)); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("request id = %q", got)
+	}
+	if _, err := New(Options{RequestIDKey: "ClientHost"}); err == nil {
+		t.Error("a request id key that names another field was accepted")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	f, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.NewParser()
+	for _, tc := range []struct{ line, msg string }{
+		{`not json`, ""},
+		{`{"RequestMethod":"GET"}`, "no StartUTC"},
+		{`{"StartUTC":"yesterday"}`, "StartUTC"},
+		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert":"bm90IGEgY2VydA=="}`, CertKey},
+		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3D%22CN%3Dx"}`, "unterminated"},
+		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"SerialNumber%3D%22x1%22"}`, "decimal"},
+		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"%zz"}`, "bad escape"},
+	} {
+		var r event.Record
+		err := p.Parse([]byte(tc.line), &r)
+		var se *ingest.SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("Parse(%q) = %v, want a SyntaxError mentioning %q", tc.line, err, tc.msg)
+		}
+	}
+}
+
+func TestBigSerial(t *testing.T) {
+	f, _ := New(Options{})
+	var r event.Record
+	hdr := url.QueryEscape(`Subject="CN=a";SerialNumber="340282366920938463463374607431768211455",Subject="CN=second"`)
+	if err := f.NewParser().Parse([]byte(`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"`+hdr+`"}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r.Get(event.TLSSerial)); got != strings.Repeat("F", 32) {
+		t.Errorf("serial = %q", got)
+	}
+	if got := string(r.Get(event.TLSSubject)); got != "CN=a" {
+		t.Errorf("subject = %q (the first certificate is the client's)", got)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	format, err := New(Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(base + `,"TLSClientSubject":"CN=x,O=y"}`)
+	f.Add(`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3D%22C%3DES%2CCN%3Dx%22%3BSerialNumber%3D%2212%22"}`)
+	f.Add(`{"StartUTC":"2026-12-04T09:00:01Z","ClientAddr":"[::1"}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		var r event.Record
+		if err := format.NewParser().Parse([]byte(line), &r); err == nil && r.Time == 0 {
+			t.Fatalf("accepted %q without a time", line)
+		}
+	})
+}
+
+func BenchmarkParse(b *testing.B) {
+	f, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := f.NewParser()
+	line := []byte(base + `,"TLSClientSubject":"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"}`)
+	var r event.Record
+	if err := p.Parse(line, &r); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Parse(line, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func TestParseDoesNotAllocate(t *testing.T) {
+	f, _ := New(Options{})
+	p := f.NewParser()
+	info := url.QueryEscape(`Subject="C=ES,CN=x";Issuer="CN=CA";SerialNumber="703710"`)
+	for _, l := range []string{
+		base + `,"TLSClientSubject":"CN=svc,O=Example Corp,C=US"}`,
+		base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `"}`,
+	} {
+		line := []byte(l)
+		var r event.Record
+		if err := p.Parse(line, &r); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(200, func() { p.Parse(line, &r) }); n != 0 {
+			t.Errorf("%v allocations per line", n)
+		}
+	}
+}
