@@ -225,13 +225,15 @@ func AppendCEF(b []byte, a *Alert) []byte {
 	b = append(b, '|')
 	b = strconv.AppendInt(b, int64(CEFSeverity(a.Severity)), 10)
 	b = append(b, '|')
+	first := true
 	ext := func(k, v string) {
 		if v == "" {
 			return
 		}
-		if b[len(b)-1] != '|' {
+		if !first {
 			b = append(b, ' ')
 		}
+		first = false
 		b = append(b, k...)
 		b = append(b, '=')
 		b = appendCEFValue(b, v)
