@@ -1,0 +1,315 @@
+// Package kafka reads log lines from Kafka topics with
+// github.com/segmentio/kafka-go: client settings (TLS, SASL PLAIN/SCRAM,
+// client id, start offset policy), decoding of message values into records
+// with the project's log formats, and the partition-level operations a
+// consumer-group member needs to rebuild its state (rewinding a partition by
+// event time).
+//
+// A message value is one raw log line, or a log shipper's JSON envelope
+// around it (see package envelope); the key is not used.
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// Config holds the client settings shared by every connection spraywatch
+// opens to one cluster.
+type Config struct {
+	Brokers  []string
+	ClientID string // sent to the brokers; defaults to "spraywatch"
+	GroupID  string // consumer group
+
+	// StartOffset is where a group starts on a partition it has no
+	// committed offset for: "earliest" (the default) or "latest".
+	StartOffset string
+
+	TLS  *tls.Config // nil: plaintext
+	SASL SASL
+
+	// MaxWait bounds how long a fetch waits for new data (default 250 ms).
+	MaxWait time.Duration
+	// SessionTimeout, HeartbeatInterval and RebalanceTimeout tune the
+	// consumer group (defaults 10 s, 1 s, 10 s).
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	RebalanceTimeout  time.Duration
+	// DialTimeout bounds connection set-up (default 10 s).
+	DialTimeout time.Duration
+}
+
+// SASL selects a SASL mechanism: "" (none), "plain", "scram-sha-256" or
+// "scram-sha-512".
+type SASL struct {
+	Mechanism string
+	Username  string
+	Password  string
+}
+
+// DefaultClientID is the client id used when none is configured.
+const DefaultClientID = "spraywatch"
+
+func (c *Config) clientID() string {
+	if c.ClientID == "" {
+		return DefaultClientID
+	}
+	return c.ClientID
+}
+
+// MaxWaitOrDefault returns MaxWait, or its default.
+func (c *Config) MaxWaitOrDefault() time.Duration {
+	if c.MaxWait <= 0 {
+		return 250 * time.Millisecond
+	}
+	return c.MaxWait
+}
+
+// Mechanism returns the configured SASL mechanism, nil for none.
+func (s SASL) mechanism() (sasl.Mechanism, error) {
+	switch strings.ToLower(s.Mechanism) {
+	case "", "none":
+		return nil, nil
+	case "plain":
+		return plain.Mechanism{Username: s.Username, Password: s.Password}, nil
+	case "scram-sha-256":
+		return scram.Mechanism(scram.SHA256, s.Username, s.Password)
+	case "scram-sha-512":
+		return scram.Mechanism(scram.SHA512, s.Username, s.Password)
+	}
+	return nil, fmt.Errorf("unknown SASL mechanism %q (expected plain, scram-sha-256 or scram-sha-512)", s.Mechanism)
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("no Kafka brokers")
+	}
+	if _, err := c.StartOffsetValue(); err != nil {
+		return err
+	}
+	if _, err := c.SASL.mechanism(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// StartOffsetValue maps StartOffset to kafka-go's FirstOffset or LastOffset.
+func (c *Config) StartOffsetValue() (int64, error) {
+	switch strings.ToLower(c.StartOffset) {
+	case "", "earliest", "first", "oldest":
+		return kafka.FirstOffset, nil
+	case "latest", "last", "newest":
+		return kafka.LastOffset, nil
+	}
+	return 0, fmt.Errorf("start offset %q: expected earliest or latest", c.StartOffset)
+}
+
+// Dialer returns a dialer with the client id, TLS and SASL settings.
+func (c *Config) Dialer() (*kafka.Dialer, error) {
+	mech, err := c.SASL.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	timeout := c.DialTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	return &kafka.Dialer{
+		ClientID:      c.clientID(),
+		Timeout:       timeout,
+		DualStack:     true,
+		TLS:           c.TLS,
+		SASLMechanism: mech,
+	}, nil
+}
+
+// Transport returns a transport (for writers and clients) with the client
+// id, TLS and SASL settings. Each writer should have its own: a transport
+// caches topic metadata.
+func (c *Config) Transport() (*kafka.Transport, error) {
+	mech, err := c.SASL.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	timeout := c.DialTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	return &kafka.Transport{
+		ClientID:    c.clientID(),
+		DialTimeout: timeout,
+		TLS:         c.TLS,
+		SASL:        mech,
+		MetadataTTL: 5 * time.Second,
+	}, nil
+}
+
+// ConsumerGroup returns a consumer group member over topics. Its
+// generations carry the partition assignments and committed offsets.
+func (c *Config) ConsumerGroup(topics []string) (*kafka.ConsumerGroup, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.GroupID == "" {
+		return nil, errors.New("no consumer group id")
+	}
+	d, err := c.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	start, _ := c.StartOffsetValue()
+	cfg := kafka.ConsumerGroupConfig{
+		ID:                c.GroupID,
+		Brokers:           c.Brokers,
+		Dialer:            d,
+		Topics:            topics,
+		StartOffset:       start,
+		SessionTimeout:    orDefault(c.SessionTimeout, 10*time.Second),
+		HeartbeatInterval: orDefault(c.HeartbeatInterval, time.Second),
+		RebalanceTimeout:  orDefault(c.RebalanceTimeout, 10*time.Second),
+		JoinGroupBackoff:  500 * time.Millisecond,
+		Timeout:           5 * time.Second,
+	}
+	return kafka.NewConsumerGroup(cfg)
+}
+
+// PartitionReader returns a reader of one partition (no group), positioned
+// at offset (an offset, FirstOffset or LastOffset).
+func (c *Config) PartitionReader(topic string, partition int, offset int64) (*kafka.Reader, error) {
+	d, err := c.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        c.Brokers,
+		Topic:          topic,
+		Partition:      partition,
+		Dialer:         d,
+		MinBytes:       1,
+		MaxBytes:       8 << 20,
+		MaxWait:        c.MaxWaitOrDefault(),
+		QueueCapacity:  1000,
+		ReadBackoffMin: 50 * time.Millisecond,
+		ReadBackoffMax: time.Second,
+		MaxAttempts:    1 << 30,
+	})
+	if err := r.SetOffset(offset); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("positioning %s/%d at %d: %w", topic, partition, offset, err)
+	}
+	return r, nil
+}
+
+// Writer returns a synchronous writer to topic with its own transport,
+// partitioning by key with balancer (nil: CRC32Balancer, librdkafka's
+// default).
+func (c *Config) Writer(topic string, balancer kafka.Balancer) (*kafka.Writer, error) {
+	t, err := c.Transport()
+	if err != nil {
+		return nil, err
+	}
+	if balancer == nil {
+		balancer = &kafka.CRC32Balancer{}
+	}
+	return &kafka.Writer{
+		Addr:         kafka.TCP(c.Brokers...),
+		Topic:        topic,
+		Balancer:     balancer,
+		Transport:    t,
+		RequiredAcks: kafka.RequireAll,
+		BatchSize:    10_000,
+		BatchBytes:   16 << 20,
+		BatchTimeout: 5 * time.Millisecond,
+		MaxAttempts:  10,
+	}, nil
+}
+
+// Balancer returns the partitioner named name: "crc32" (librdkafka's
+// default, used by Vector, Fluent Bit and kcat) or "murmur2" (the Java
+// client's default).
+func Balancer(name string) (kafka.Balancer, error) {
+	switch strings.ToLower(name) {
+	case "", "crc32", "consistent_random", "librdkafka":
+		return &kafka.CRC32Balancer{}, nil
+	case "murmur2", "java":
+		return &kafka.Murmur2Balancer{}, nil
+	}
+	return nil, fmt.Errorf("partitioner %q: expected crc32 or murmur2", name)
+}
+
+// Rewind positions r, a partition reader, at the first message whose
+// timestamp is at most span before the timestamp of the message just
+// before committed, and returns that offset: reading from there to
+// committed rebuilds state spanning span. With nothing before committed it
+// returns committed.
+func Rewind(ctx context.Context, r *kafka.Reader, committed int64, span time.Duration) (int64, error) {
+	if committed <= 0 {
+		return committed, nil
+	}
+	if err := r.SetOffset(committed - 1); err != nil {
+		return committed, err
+	}
+	m, err := r.FetchMessage(ctx)
+	if err != nil {
+		return committed, fmt.Errorf("reading the message before offset %d: %w", committed, err)
+	}
+	if m.Offset != committed-1 {
+		// The message was deleted (retention, compaction): no span to rebuild.
+		return committed, r.SetOffset(committed)
+	}
+	if err := r.SetOffsetAt(ctx, m.Time.Add(-span)); err != nil {
+		return committed, fmt.Errorf("looking up the offset at %s: %w", m.Time.Add(-span).Format(time.RFC3339), err)
+	}
+	off := r.Offset()
+	if off < 0 || off > committed {
+		off = committed
+		if err := r.SetOffset(off); err != nil {
+			return committed, err
+		}
+	}
+	return off, nil
+}
+
+// TLSConfig builds a client TLS configuration from PEM files: caFile
+// (empty: the system pool), and an optional client certificate and key.
+func TLSConfig(caFile, certFile, keyFile, serverName string) (*tls.Config, error) {
+	c := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading Kafka CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in Kafka CA file %s", caFile)
+		}
+		c.RootCAs = pool
+	}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("loading Kafka client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
