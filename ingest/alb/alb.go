@@ -305,6 +305,9 @@ func TraceRoot(v []byte) []byte {
 
 // splitHostPort splits "ip:port", "[ipv6]:port" and "ipv6:port".
 func splitHostPort(v []byte) (ip, port []byte, ok bool) {
+	if len(v) == 0 {
+		return nil, nil, false
+	}
 	if v[0] == '[' {
 		end := bytes.IndexByte(v, ']')
 		if end < 0 || end+1 >= len(v) || v[end+1] != ':' {

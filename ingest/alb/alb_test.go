@@ -130,6 +130,7 @@ func TestAccess(t *testing.T) {
 		},
 		{name: "bad client", line: `https 2026-12-04T09:00:06Z app/my-lb/1 192.0.2.100 -`, err: "column 40: expected client:port"},
 		{name: "truncated", line: `https 2026-12-04T09:00:06Z app/my-lb/1 192.0.2.100:1 - 0 0 0 200 200 1 1 "GET`, err: "expected a closing"},
+		{name: "empty client field", line: `https 2026-12-04T09:00:06Z app/my-lb/1  - 0`, err: "column 40: expected client:port"},
 		{name: "short", line: `https 2026-12-04T09:00:06Z`, err: "line ends before elb"},
 		{name: "junk after quote", line: `https 2026-12-04T09:00:06Z e 192.0.2.100:1 - 0 0 0 200 200 1 1 "GET / HTTP/1.1"x`, err: "expected ' ' after a quoted field"},
 	}
@@ -329,6 +330,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add(`a 2026-12-04T09:00:06Z e [::1`)
+	f.Add(`a 2026-12-04T09:00:06Z e  x`)
 	f.Add(`a 2026-12-04T09:00:06Z e [::1]:`)
 	f.Add(`2026-12-04T09:00:06Z a b c d e f "\`)
 	ap, cp := AccessFormat{}.NewParser(), ConnFormat{}.NewParser()
