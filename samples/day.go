@@ -142,6 +142,7 @@ var (
 	pgLoginPage  = page{reqLoginPage, 200, 4200, 4400, 15, 90, false}
 	pgLoginPlain = page{reqLoginPagePlain, 200, 4200, 4400, 15, 90, false}
 	pgLoginFail  = page{reqLoginPost, 200, 4450, 4650, 0, 0, false}
+	pgLoginEmpty = page{reqLoginPost, 200, 4450, 4650, 20, 120, false}
 	pgLoginOK    = page{reqLoginPost, 302, 0, 1, 0, 0, false}
 	pgLockedOut  = page{reqLoginPost, 403, 2100, 2200, 0, 0, false}
 	pgLogout     = page{reqLogout, 302, 0, 1, 0, 0, false}
@@ -188,6 +189,12 @@ func (g *generator) typos(p float64) int {
 func (g *generator) interactiveLogin(c *client, e *employee, t int64, typoRate float64, tag int32) int64 {
 	t = g.hit(c, t, &pgLoginPage, refDashboard, evNone, "", tag)
 	t += g.between(3*time.Second, 14*time.Second)
+	if g.r.IntN(100) < 3 {
+		// An empty form: Django sends no user_login_failed signal, so
+		// only the proxy logs this POST.
+		t = g.hit(c, t, &pgLoginEmpty, refLogin, evNone, "", tag)
+		t += g.between(2*time.Second, 8*time.Second)
+	}
 	for range g.typos(typoRate) {
 		u := e.user
 		if g.r.IntN(5) == 0 {

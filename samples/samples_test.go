@@ -357,6 +357,19 @@ func TestCampaignsAtOtherScales(t *testing.T) {
 	}
 }
 
+// TestLongPeriod checks a period that starts mid-morning and spans two
+// days.
+func TestLongPeriod(t *testing.T) {
+	c := Config{Seed: 3, Start: time.Date(2026, 12, 7, 10, 17, 0, 0, time.UTC), Duration: 36 * time.Hour, Scale: 0.5}
+	o := generate(t, c)
+	o.parse(t)
+	checkCampaigns(t, o, false)
+	first, last := o.proxyLines[0].t, o.proxyLines[len(o.proxyLines)-1].t
+	if first.Before(c.Start) || last.Before(c.Start.Add(c.Duration-time.Hour)) {
+		t.Errorf("proxy lines span %v..%v", first, last)
+	}
+}
+
 // checkCampaigns checks the labels against the logs. The volume checks of
 // the hard negatives hold at Scale 1 only (scaleOne).
 func checkCampaigns(t *testing.T, o *output, scaleOne bool) {
