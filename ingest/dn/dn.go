@@ -447,6 +447,10 @@ var typeNames = map[string]string{
 // appendType appends the canonical spelling of an attribute type: OpenSSL's
 // short name for the known ones, the type as written otherwise.
 func appendType(dst, t []byte) []byte {
+	switch string(t) {
+	case "CN", "OU", "O", "C", "L", "ST", "DC":
+		return append(dst, t...)
+	}
 	var buf [32]byte
 	if len(t) <= len(buf) {
 		for k, c := range t {

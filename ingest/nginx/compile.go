@@ -56,6 +56,13 @@ type template struct {
 	segs   []segment
 }
 
+// orderedKey is a scalar key of a JSON template and the index of its
+// member, or -1 when it holds no variable.
+type orderedKey struct {
+	key string
+	idx int
+}
+
 // jsonKey is a member of an escape=json template that holds variables.
 type jsonKey struct {
 	key string
@@ -72,6 +79,7 @@ type Format struct {
 	text template // text formats
 
 	keys    map[string]int // JSON formats: key -> index in members
+	order   []orderedKey   // the template's scalar keys in order
 	members []jsonKey
 	timeKey string // JSON key holding the time
 
@@ -423,6 +431,14 @@ func (c *jsonCompiler) object(prefix string) error {
 			if t, err = compileTemplate(c.d, vs, c.i, false); err != nil {
 				return err
 			}
+		}
+		if c.s[c.i-1] != '}' || len(t.segs) > 0 {
+			// A scalar member: remember its place to find keys fast.
+			idx := -1
+			if len(t.segs) > 0 {
+				idx = len(c.f.members)
+			}
+			c.f.order = append(c.f.order, orderedKey{key, idx})
 		}
 		if len(t.segs) > 0 {
 			if _, dup := c.f.keyIndex(key); dup {

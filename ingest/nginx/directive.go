@@ -210,7 +210,11 @@ func parseDirective(src string) (*directive, error) {
 			return nil, err
 		}
 		if !ok || t.quoted || len(t.text) == 0 {
-			return nil, l.errHere(l.here(), "expected a format name after log_format")
+			p := l.here()
+			if ok {
+				p = t.start
+			}
+			return nil, l.errHere(p, "expected a format name after log_format")
 		}
 		d.name = string(t.text)
 	case rest[0] == '\'' || rest[0] == '"' || strings.HasPrefix(rest, "escape="):

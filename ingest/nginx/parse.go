@@ -16,7 +16,7 @@ import (
 
 // dnCacheSize is the number of distinguished names each parser keeps in
 // canonical form per field: a certificate appears on many lines.
-const dnCacheSize = 64
+const dnCacheSize = 256
 
 type dnEntry struct {
 	raw   []byte // the value as logged
@@ -49,7 +49,7 @@ type parser struct {
 
 	js   jsonscan.Scanner
 	fn   func(key, val []byte, kind jsonscan.Kind) error
-	seen bool // JSON: the time key was seen
+	next int // JSON: index in Format.order of the key expected next
 }
 
 func newParser(f *Format) *parser {
@@ -129,12 +129,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "line ends inside $%s", s.name)
 			}
 		default:
-			var k int
-			if len(s.lit) == 1 {
-				k = bytes.IndexByte(line[pos:], s.lit[0])
-			} else {
-				k = bytes.Index(line[pos:], s.lit)
-			}
+			k := indexLit(line[pos:], s.lit, p.f.escape == escJSON && col0 >= 0)
 			if k < 0 {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
@@ -356,7 +351,7 @@ func (p *parser) unescape(v []byte) ref {
 
 // parseJSON reads an escape=json line.
 func (p *parser) parseJSON(line []byte) error {
-	p.seen = false
+	p.next = 0
 	if err := p.js.Scan(line, p.fn); err != nil {
 		return err
 	}
@@ -368,8 +363,18 @@ func (p *parser) parseJSON(line []byte) error {
 
 // member handles one scalar member of a JSON line.
 func (p *parser) member(key, val []byte, kind jsonscan.Kind) error {
-	i, ok := p.f.keys[string(key)]
-	if !ok || kind == jsonscan.Null {
+	// Lines follow the template's key order: try the next key first.
+	var i int
+	if o := p.f.order; p.next < len(o) && o[p.next].key == string(key) {
+		i = o[p.next].idx
+		p.next++
+	} else {
+		var ok bool
+		if i, ok = p.f.keys[string(key)]; !ok {
+			return nil
+		}
+	}
+	if i < 0 || kind == jsonscan.Null {
 		return nil
 	}
 	if err := p.match(&p.f.members[i].t, val, -1); err != nil {
@@ -424,4 +429,34 @@ func canonicalHex(v []byte, upper bool) bool {
 		}
 	}
 	return len(v) > 0
+}
+
+// indexLit finds lit in b. Literals are short and their first byte is
+// usually rare enough that checking each occurrence of it is fastest. With
+// jsonEsc, an occurrence right after an escaping backslash is not one.
+func indexLit(b, lit []byte, jsonEsc bool) int {
+	first := lit[0]
+	rest := lit[1:]
+	off := 0
+	for {
+		k := bytes.IndexByte(b[off:], first)
+		if k < 0 {
+			return -1
+		}
+		off += k
+		if len(b)-off-1 >= len(rest) && string(b[off+1:off+1+len(rest)]) == string(rest) && !(jsonEsc && escaped(b, off)) {
+			return off
+		}
+		off++
+	}
+}
+
+// escaped reports whether b[i] follows an odd number of backslashes.
+func escaped(b []byte, i int) bool {
+	n := 0
+	for i > 0 && b[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n%2 == 1
 }
