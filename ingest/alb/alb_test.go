@@ -365,8 +365,9 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// BenchmarkSource joins 100,000 access lines, each on its own connection,
-// read from gzipped files.
+// BenchmarkSource joins 100,000 access lines, each on its own connection
+// (the worst case: one cached certificate per access line), read from plain
+// and from gzipped files.
 func BenchmarkSource(b *testing.B) {
 	dir := b.TempDir()
 	const n = 100_000
@@ -378,31 +379,47 @@ func BenchmarkSource(b *testing.B) {
 		fmt.Fprintf(&cb, "%s 203.0.113.%d %d 443 TLSv1.3 TLS_AES_128_GCM_SHA256 4 \"CN=dev-%d,O=Example Corp,C=US\" NotBefore=2026-01-01T00:00:00Z;NotAfter=2027-01-01T00:00:00Z %X Success %s\n", t, i%250, 1024+i%60000, i%5000, i, tid)
 		fmt.Fprintf(&ab, "https %s app/my-lb/1 203.0.113.%d:%d 10.0.0.1:8000 0.001 0.048 0.000 200 200 512 4312 \"POST https://auth.example.com:443/accounts/login/ HTTP/1.1\" \"python-requests/2.32.3\" c TLSv1.3 arn \"Root=1-6751a0b1-%024x\" \"auth.example.com\" \"-\" 1 %s \"forward\" \"-\" \"-\" \"10.0.0.1:8000\" \"200\" \"-\" \"-\" %s\n", t, i%250, 1024+i%60000, i, t, tid)
 	}
-	write := func(name string, data []byte) string {
+	write := func(name string, data []byte, compress bool) string {
 		p := filepath.Join(dir, name)
-		f, _ := os.Create(p)
-		w := gzip.NewWriter(f)
-		w.Write(data)
-		w.Close()
-		f.Close()
-		return p
-	}
-	conn, access := write("conn.log.gz", cb.Bytes()), write("access.log.gz", ab.Bytes())
-	b.ReportAllocs()
-	var lines int
-	for b.Loop() {
-		s, err := NewSource(SourceConfig{ConnPaths: []string{conn}, AccessPaths: []string{access}})
+		f, err := os.Create(p)
 		if err != nil {
 			b.Fatal(err)
 		}
-		var r event.Record
-		for s.Next(context.Background(), &r) == nil {
-			lines++
+		if compress {
+			w := gzip.NewWriter(f)
+			w.Write(data)
+			w.Close()
+		} else {
+			f.Write(data)
 		}
-		if js := s.JoinStats(); js.Joined != n {
-			b.Fatalf("joined %d of %d", js.Joined, n)
-		}
-		s.Close()
+		f.Close()
+		return p
 	}
-	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "access-lines/s")
+	for _, compress := range []bool{false, true} {
+		name := "plain"
+		if compress {
+			name = "gzip"
+		}
+		conn := write(name+"-conn.log", cb.Bytes(), compress)
+		access := write(name+"-access.log", ab.Bytes(), compress)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var lines int
+			for b.Loop() {
+				s, err := NewSource(SourceConfig{ConnPaths: []string{conn}, AccessPaths: []string{access}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var r event.Record
+				for s.Next(context.Background(), &r) == nil {
+					lines++
+				}
+				if js := s.JoinStats(); js.Joined != n {
+					b.Fatalf("joined %d of %d", js.Joined, n)
+				}
+				s.Close()
+			}
+			b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "access-lines/s")
+		})
+	}
 }
