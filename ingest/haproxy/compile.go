@@ -111,7 +111,7 @@ func classifyAlias(a string) item {
 
 // classifyFetch maps a sample expression (fetch and converters) to an item.
 func classifyFetch(expr string) (item, error) {
-	parts := strings.Split(expr, ",")
+	parts := splitTop(expr)
 	fetch := strings.TrimSpace(parts[0])
 	convs := parts[1:]
 	name, args, _ := strings.Cut(fetch, "(")
@@ -166,6 +166,26 @@ func classifyFetch(expr string) (item, error) {
 		}
 	}
 	return item{}, nil
+}
+
+// splitTop splits a sample expression at the commas outside parentheses.
+func splitTop(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
 }
 
 // Compile compiles an HAProxy log-format string. It accepts the string as

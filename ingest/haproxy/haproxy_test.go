@@ -145,6 +145,7 @@ func TestCompileErrors(t *testing.T) {
 		{`"%tr %[ssl_c_sha1]"`, "ssl_c_sha1 is binary"},
 		{`"%tr %[ssl_c_serial,base64]"`, "ssl_c_serial is binary"},
 		{`"%tr %[ssl_c_der,hex]"`, "sha2(256)"},
+		{`"%tr %[ssl_c_s_dn(,0,rfc2253),lower] %[ssl_c_sha1,base64]"`, "ssl_c_sha1 is binary"},
 		{`"%tr %[ssl_c_s_dn"`, "no closing ']'"},
 		{`"%tr %[]"`, "empty sample expression"},
 		{`"%tr %{+Q ci"`, "no closing '}'"},
@@ -207,4 +208,18 @@ func FuzzCompile(f *testing.F) {
 	f.Add(onelineFormat)
 	f.Add(`"%{+Q}o %[a(b)] %tr"`)
 	f.Fuzz(func(t *testing.T, s string) { Compile(s) })
+}
+
+func TestSingleEntryDNIsSkipped(t *testing.T) {
+	f, err := Compile(`"%tr %[ssl_c_s_dn(CN)] %{+Q}[ssl_c_s_dn(,0,rfc2253)]"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r event.Record
+	if err := f.NewParser().Parse([]byte(`04/Dec/2026:09:00:01.000 alice "CN=alice,O=Example"`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r.Get(event.TLSSubject)); got != "CN=alice,O=Example" {
+		t.Errorf("subject = %q", got)
+	}
 }
