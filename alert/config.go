@@ -107,7 +107,9 @@ func (c *Config) queue() QueueOptions {
 func open(ctx context.Context, c Config) (Sink, error) {
 	switch c.Type {
 	case "stdout":
-		return NewWriter(nopCloser{os.Stdout}), nil
+		w := NewWriter(nopCloser{os.Stdout})
+		w.stats.Name = c.Name
+		return w, nil
 	case "file":
 		if c.Path == "" {
 			return nil, errors.New("file: path is required")

@@ -2,11 +2,13 @@ package alert
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +55,30 @@ func TestFileRotation(t *testing.T) {
 	}
 	if _, err := os.Stat(path + ".3"); !os.IsNotExist(err) {
 		t.Errorf("%s.3 exists; keep is 2", path)
+	}
+}
+
+func TestWriterLinesAndStats(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	a := testAlert("i", 1, "line\nbreak")
+	for range 2 {
+		if err := w.Send(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2: %q", len(lines), buf.String())
+	}
+	var got Alert
+	if err := json.Unmarshal([]byte(lines[1]), &got); err != nil || got.Sample.UserNames[0] != "line\nbreak" {
+		t.Errorf("line 2: %v %q", err, got.Sample.UserNames)
+	}
+	if n := w.Stats().Delivered.Load(); n != 2 {
+		t.Errorf("delivered = %d", n)
 	}
 }

@@ -11,15 +11,17 @@ import (
 // Writer is a sink writing alerts as JSON lines to an io.Writer (stdout or a
 // file), flushing after each alert so a reader sees whole lines.
 type Writer struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	c   io.Closer
-	buf []byte
+	mu    sync.Mutex
+	w     *bufio.Writer
+	c     io.Closer
+	buf   []byte
+	stats SinkStats
 }
 
 // NewWriter returns a sink writing to w; if w is an io.Closer, Close closes it.
 func NewWriter(w io.Writer) *Writer {
 	s := &Writer{w: bufio.NewWriter(w)}
+	s.stats.Type = "stdout"
 	if c, ok := w.(io.Closer); ok {
 		s.c = c
 	}
@@ -32,13 +34,23 @@ func (s *Writer) Send(_ context.Context, a *Alert) error {
 	defer s.mu.Unlock()
 	var err error
 	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {
+		s.stats.Failures.Add(1)
 		return fmt.Errorf("encoding alert %s: %w", a.ID, err)
 	}
 	if _, err := s.w.Write(s.buf); err != nil {
+		s.stats.Failures.Add(1)
 		return fmt.Errorf("writing alert %s: %w", a.ID, err)
 	}
-	return s.w.Flush()
+	if err := s.w.Flush(); err != nil {
+		s.stats.Failures.Add(1)
+		return fmt.Errorf("writing alert %s: %w", a.ID, err)
+	}
+	s.stats.Delivered.Add(1)
+	return nil
 }
+
+// Stats returns the sink's counters.
+func (s *Writer) Stats() *SinkStats { return &s.stats }
 
 // Close flushes and closes the underlying writer if it can be closed.
 func (s *Writer) Close() error {
