@@ -1,7 +1,10 @@
 package nginx
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -105,3 +108,28 @@ func benchParse(b *testing.B, directive string, json bool) {
 
 func BenchmarkParseReference(b *testing.B) { benchParse(b, Reference, false) }
 func BenchmarkParseJSON(b *testing.B)      { benchParse(b, jsonDirective, true) }
+
+// BenchmarkParseSamples parses the committed sample day of traffic, when
+// present: 200 certificates and the mix of requests the generator makes.
+func BenchmarkParseSamples(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "samples", "data", "nginx-access.log"))
+	if err != nil {
+		b.Skip(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	p := Default().NewParser()
+	var r event.Record
+	b.SetBytes(int64(len(data) / len(lines)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := p.Parse(lines[i], &r); err != nil {
+			b.Fatal(err)
+		}
+		i++
+		if i == len(lines) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}

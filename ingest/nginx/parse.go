@@ -16,7 +16,7 @@ import (
 
 // dnCacheSize is the number of distinguished names each parser keeps in
 // canonical form per field: a certificate appears on many lines.
-const dnCacheSize = 256
+const dnCacheSize = 1024
 
 type dnEntry struct {
 	raw   []byte // the value as logged
@@ -45,7 +45,7 @@ type parser struct {
 	mask    uint64 // fields whose value is pending in scratch
 	stable  bool   // views of the input outlive the current value (text)
 	timeSet bool
-	dn      [2][dnCacheSize]dnEntry // subject, issuer
+	dn      [2][]dnEntry // subject, issuer: dnCacheSize entries each
 
 	js   jsonscan.Scanner
 	fn   func(key, val []byte, kind jsonscan.Kind) error
@@ -54,6 +54,8 @@ type parser struct {
 
 func newParser(f *Format) *parser {
 	p := &parser{f: f, scratch: make([]byte, 0, 1024)}
+	p.dn[0] = make([]dnEntry, dnCacheSize)
+	p.dn[1] = make([]dnEntry, dnCacheSize)
 	p.fn = p.member
 	return p
 }
