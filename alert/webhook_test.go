@@ -293,3 +293,72 @@ func TestBackoffDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookSpoolSurvivesCrash copies the spool of a running webhook whose
+// receiver is down (the state a crash leaves on disk) and delivers it from a
+// new webhook.
+func TestWebhookSpoolSurvivesCrash(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	w1, err := NewWebhook(ctx, WebhookOptions{URL: "http://" + freeAddr(t), SpoolDir: dir, SegmentBytes: 2000,
+		Backoff: &Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond}, DrainTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w1.Close()
+	const n = 12
+	for i := 1; i <= n; i++ {
+		if err := w1.Send(ctx, testAlert("k", i, "u")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crashed := t.TempDir()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Ext(e.Name()) == ".seg" {
+			segs++
+		}
+		os.WriteFile(filepath.Join(crashed, e.Name()), b, 0o600)
+	}
+	if segs < 2 {
+		t.Fatalf("%d segments; the test wants several", segs)
+	}
+	rc := &receiver{key: []byte("k")}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: rc}
+	go srv.Serve(l)
+	defer srv.Close()
+	w2, err := NewWebhook(ctx, WebhookOptions{URL: "http://" + l.Addr().String(), SpoolDir: crashed, Secret: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the spooled alerts", func() bool { return rc.count() >= n })
+	w2.Close()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for i, a := range rc.got {
+		if a.Sequence != i+1 {
+			t.Fatalf("alert %d has sequence %d", i, a.Sequence)
+		}
+	}
+	if len(rc.got) != n {
+		t.Errorf("got %d alerts, want %d", len(rc.got), n)
+	}
+	// Delivered segments are removed.
+	left, _ := filepath.Glob(filepath.Join(crashed, "*.seg"))
+	if len(left) != 1 {
+		t.Errorf("%d segments left after delivery, want the active one", len(left))
+	}
+}
