@@ -148,10 +148,10 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 	case actTime:
 		var t int64
 		var err error
-		if op.arg == "" {
+		if op.layout == nil {
 			t, err = timestamp.ParseRFC3339(v)
 		} else {
-			t, err = timestamp.Parse(v)
+			t, err = op.layout.parse(v)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", op.name, err)

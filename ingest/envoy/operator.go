@@ -25,7 +25,7 @@ type operator struct {
 	name  string // as written, for messages
 	act   action
 	field event.Field
-	arg   string // START_TIME's format
+	layout *timeLayout // START_TIME's format; nil for the default
 }
 
 // scanOperator reads the operator at s[i] == '%' and returns it and the index
@@ -68,6 +68,13 @@ func scanOperator(s string, i int) (operator, int, error) {
 	}
 	op := classify(name, arg, hasArg)
 	op.name = s[start : j+1]
+	if op.act == actTime && arg != "" {
+		l, err := compileTimeLayout(arg)
+		if err != nil {
+			return operator{}, 0, fmt.Errorf("byte %d: %s: %w", start+1, op.name, err)
+		}
+		op.layout = l
+	}
 	return op, j + 1, nil
 }
 
@@ -89,7 +96,7 @@ func classify(name, arg string, hasArg bool) operator {
 	case "DOWNSTREAM_PEER_CERT":
 		return operator{act: actCert, field: event.TLSCertificate}
 	case "START_TIME":
-		return operator{act: actTime, arg: arg}
+		return operator{act: actTime}
 	case "DOWNSTREAM_REMOTE_ADDRESS", "DOWNSTREAM_DIRECT_REMOTE_ADDRESS":
 		return operator{act: actAddr}
 	case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT":

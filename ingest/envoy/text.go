@@ -90,11 +90,15 @@ func (p *parser) match(prog *program, line []byte, cp bool, base int) error {
 		next := prog.lits[i+1]
 		end := len(line)
 		if len(next) > 0 {
-			j := bytes.Index(line[pos:], next)
+			from := pos
+			if op.layout != nil && op.layout.spaces > 0 {
+				from += op.layout.skip(line[pos:])
+			}
+			j := bytes.Index(line[from:], next)
 			if j < 0 {
 				return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected %q after %s", next, op.name)}
 			}
-			end = pos + j
+			end = from + j
 		}
 		if err := p.apply(op, line[pos:end], cp); err != nil {
 			return &ingest.SyntaxError{Column: base + pos + 1, Msg: err.Error()}
