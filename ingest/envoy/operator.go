@@ -22,9 +22,9 @@ const (
 
 // operator is one compiled command operator.
 type operator struct {
-	name  string // as written, for messages
-	act   action
-	field event.Field
+	name   string // as written, for messages
+	act    action
+	field  event.Field
 	layout *timeLayout // START_TIME's format; nil for the default
 }
 
