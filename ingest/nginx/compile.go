@@ -87,6 +87,8 @@ type Format struct {
 	seed    maphash.Seed
 }
 
+var _ ingest.Format = (*Format)(nil)
+
 // Name says what the format is: "nginx" for text, "nginx-json" for
 // escape=json JSON objects.
 func (f *Format) Name() string {

@@ -574,3 +574,33 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentParsers shares one Format between goroutines, each with its
+// own parser (run with -race).
+func TestConcurrentParsers(t *testing.T) {
+	f := Default()
+	lines := benchLines(200, false)
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			p := f.NewParser()
+			var r event.Record
+			for i, l := range lines {
+				if err := p.Parse(l, &r); err != nil {
+					errs <- err
+					return
+				}
+				if got, want := string(r.Get(event.RequestID)), fmt.Sprintf("%032x", i*7919); got != want {
+					errs <- fmt.Errorf("line %d: request id %q, want %q", i, got, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
