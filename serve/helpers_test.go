@@ -1,0 +1,275 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/replay"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+const (
+	proxySample = "../samples/data/nginx-access.log"
+	appSample   = "../samples/data/django-auth.log"
+)
+
+// cluster starts an in-process kfake broker on 127.0.0.1 with the given
+// topics, each with parts partitions.
+func cluster(t testing.TB, parts int32, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	opts = append([]kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.GroupMinSessionTimeout(500 * time.Millisecond),
+		kfake.SeedTopics(parts, "proxy", "app", "auth-events"),
+	}, opts...)
+	c, err := kfake.NewCluster(opts...) // listens on 127.0.0.1
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func kafkaConfig(c *kfake.Cluster, group string) kafka.Config {
+	return kafka.Config{
+		Brokers:           c.ListenAddrs(),
+		GroupID:           group,
+		MaxWait:           200 * time.Millisecond,
+		SessionTimeout:    time.Second,
+		HeartbeatInterval: 200 * time.Millisecond,
+		RebalanceTimeout:  2 * time.Second,
+		DialTimeout:       2 * time.Second,
+	}
+}
+
+func readLines(t testing.TB, path string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		out = append(out, append([]byte(nil), sc.Bytes()...))
+	}
+	return out
+}
+
+// produce writes lines to topic, keyed by the given function (nil: no key).
+func produce(t testing.TB, c *kfake.Cluster, topic string, lines [][]byte, key func([]byte) []byte) {
+	t.Helper()
+	w := &kafkago.Writer{
+		Addr:         kafkago.TCP(c.ListenAddrs()...),
+		Topic:        topic,
+		Balancer:     &kafkago.CRC32Balancer{},
+		Transport:    &kafkago.Transport{},
+		BatchSize:    5000,
+		BatchTimeout: 5 * time.Millisecond,
+		RequiredAcks: kafkago.RequireAll,
+	}
+	defer w.Close()
+	msgs := make([]kafkago.Message, len(lines))
+	for i, l := range lines {
+		msgs[i].Value = l
+		if key != nil {
+			msgs[i].Key = key(l)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("producing to %s: %v", topic, err)
+	}
+}
+
+func formatsFor(t testing.TB) (ingest.Format, ingest.Format) {
+	t.Helper()
+	p, err := formats.Proxy("nginx", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := formats.App("django-json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, a
+}
+
+// replayAlerts runs the replay pipeline in-process over the given files and
+// returns its alert lines.
+func replayAlerts(t testing.TB, proxy, app []string) []string {
+	t.Helper()
+	pf, af := formatsFor(t)
+	var srcs []ingest.Source
+	for _, p := range proxy {
+		srcs = append(srcs, ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{p}, Parser: pf.NewParser()}))
+	}
+	for _, p := range app {
+		srcs = append(srcs, ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{p}, Parser: af.NewParser()}))
+	}
+	var buf bytes.Buffer
+	eng, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(&buf)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := replay.Run(context.Background(), srcs, eng); err != nil {
+		t.Fatal(err)
+	}
+	return splitLines(buf.String())
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// collector is a sink keeping alert lines in arrival order.
+type collector struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (c *collector) Send(_ context.Context, a *alert.Alert) error {
+	b, err := a.AppendJSON(nil)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.lines = append(c.lines, strings.TrimSuffix(string(b), "\n"))
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *collector) Close() error { return nil }
+
+func (c *collector) snapshot() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.lines...)
+}
+
+// distinctSorted returns the distinct lines, sorted.
+func distinctSorted(lines []string) []string {
+	m := map[string]bool{}
+	for _, l := range lines {
+		m[l] = true
+	}
+	out := make([]string, 0, len(m))
+	for l := range m {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func serverConfig(t testing.TB, c *kfake.Cluster, group string, sink alert.Sink) Config {
+	pf, af := formatsFor(t)
+	return Config{
+		Role:        RoleAll,
+		Kafka:       kafkaConfig(c, group),
+		ProxyTopic:  "proxy",
+		AppTopic:    "app",
+		ProxyFormat: pf,
+		AppFormat:   af,
+		Engine:      detect.Config{Rules: rules.Default()},
+		Sink:        sink,
+		IdleTimeout: time.Second,
+		Logger:      testLogger(t),
+	}
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// running is a server running in the background.
+type running struct {
+	s    *Server
+	stop context.CancelFunc
+	done chan error
+}
+
+func start(t testing.TB, cfg Config) *running {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{s: s, stop: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(func() { r.shutdown(t) })
+	return r
+}
+
+// shutdown stops the server and waits for Run to return (at most 15 s).
+func (r *running) shutdown(t testing.TB) {
+	t.Helper()
+	r.stop()
+	select {
+	case err, ok := <-r.done:
+		if ok && err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if ok {
+			close(r.done)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("Run did not return within 15 s of cancellation")
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// settle waits until n() has not changed for quiet, at most d.
+func settle(t testing.TB, d, quiet time.Duration, n func() int) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	last, since := n(), time.Now()
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			t.Fatalf("still changing after %s", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if v := n(); v != last {
+			last, since = v, time.Now()
+		}
+	}
+}

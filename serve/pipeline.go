@@ -1,0 +1,546 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest/kafka"
+)
+
+// partition is one assigned topic partition: its reader, its queue of
+// records in offset order and its watermark bookkeeping.
+type partition struct {
+	topic string
+	id    int
+	kind  event.Kind
+	order int // topic rank: ties in event time go to the proxy topic
+
+	reader *kafkago.Reader
+
+	q  []*item
+	qh int
+
+	next        int64 // offset after the last message received
+	committed   int64 // last offset committed (or found committed)
+	replayUntil int64 // offsets below it were processed before: alerts muted
+	rebuilt     bool
+	seen        bool
+	lastSeen    int64     // newest event time received
+	lastArrival time.Time // when the last message arrived
+}
+
+func (p *partition) empty() bool { return p.qh == len(p.q) }
+
+func (p *partition) head() *item { return p.q[p.qh] }
+
+func (p *partition) push(it *item) { p.q = append(p.q, it) }
+
+func (p *partition) pop() *item {
+	it := p.q[p.qh]
+	p.q[p.qh] = nil
+	p.qh++
+	switch {
+	case p.qh == len(p.q):
+		p.q, p.qh = p.q[:0], 0
+	case p.qh > 1024 && p.qh > len(p.q)/2:
+		n := copy(p.q, p.q[p.qh:])
+		clear(p.q[n:])
+		p.q, p.qh = p.q[:n], 0
+	}
+	return it
+}
+
+// item is a record held in the reorder buffer, copied out of its parser.
+type item struct {
+	offset int64
+	time   int64
+	kind   event.Kind
+	buf    []byte
+	ends   [event.NumFields]uint32
+}
+
+var itemPool = sync.Pool{New: func() any { return new(item) }}
+
+func (it *item) hold(r *event.Record) {
+	it.time, it.kind = r.Time, r.Kind
+	it.buf = it.buf[:0]
+	for i, v := range r.Values {
+		it.buf = append(it.buf, v...)
+		it.ends[i] = uint32(len(it.buf))
+	}
+}
+
+func (it *item) record(r *event.Record) {
+	r.Kind, r.Time = it.kind, it.time
+	var start uint32
+	for i, end := range it.ends {
+		if end > start {
+			r.Values[i] = it.buf[start:end:end]
+		} else {
+			r.Values[i] = nil
+		}
+		start = end
+	}
+}
+
+type topicPartition struct {
+	topic string
+	id    int
+}
+
+// fetched is one message as a reader goroutine hands it over: a record, or
+// nil for a message that carried none (ignored or malformed, counted).
+type fetched struct {
+	p      *partition
+	offset int64
+	it     *item
+}
+
+// muteSink passes alerts on unless the record being processed was already
+// processed before the committed offset.
+type muteSink struct {
+	sink  alert.Sink
+	mute  bool
+	stats *Stats
+}
+
+func (m *muteSink) Send(ctx context.Context, a *alert.Alert) error {
+	if m.mute {
+		m.stats.Muted.Add(1)
+		return nil
+	}
+	return m.sink.Send(ctx, a)
+}
+
+func (m *muteSink) Close() error { return nil }
+
+// pipeline processes one assignment with one engine.
+type pipeline struct {
+	s     *Server
+	gen   *kafkago.Generation
+	w     *kafkago.Writer
+	parts []*partition
+	eng   *detect.Engine
+	sink  *muteSink
+	rec   event.Record
+	ev    event.Event
+	in    chan fetched
+
+	buffered int
+	released int64 // event time of the last record released
+	pending  []kafkago.Message
+	evBuf    []byte
+	notReady int
+}
+
+// generation runs pipelines over gen's assignments until the generation
+// or ctx ends; a rule reload rebuilds the pipeline from the committed
+// offsets.
+func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, w *kafkago.Writer) error {
+	committed := map[topicPartition]int64{}
+	for topic, as := range gen.Assignments {
+		for _, a := range as {
+			committed[topicPartition{topic, a.ID}] = a.Offset
+		}
+	}
+	for {
+		pl, err := s.newPipeline(gen, w, committed)
+		if err != nil {
+			return err
+		}
+		reload, err := pl.run(ctx, gctx)
+		for _, p := range pl.parts {
+			committed[topicPartition{p.topic, p.id}] = p.committed
+		}
+		if err != nil || !reload {
+			return err
+		}
+		s.cfg.Logger.Info("rebuilding state with the reloaded rules", "rules", len(s.currentRules()))
+	}
+}
+
+func (s *Server) newPipeline(gen *kafkago.Generation, w *kafkago.Writer, committed map[topicPartition]int64) (*pipeline, error) {
+	pl := &pipeline{s: s, gen: gen, w: w, in: make(chan fetched, 4096)}
+	pl.sink = &muteSink{sink: s.cfg.Sink, stats: &s.stats}
+	var onEvent func(*event.Event)
+	if s.cfg.Role == RoleCorrelate {
+		onEvent = pl.publish
+	}
+	eng, err := s.newEngine(pl.sink, onEvent)
+	if err != nil {
+		return nil, err
+	}
+	pl.eng = eng
+	s.mu.Lock()
+	s.engine = eng
+	s.mu.Unlock()
+	for order, topic := range s.topics() {
+		for _, a := range gen.Assignments[topic] {
+			kind := event.App
+			if s.cfg.Role != RoleDetect && topic == s.cfg.ProxyTopic {
+				kind = event.Proxy
+			}
+			c := committed[topicPartition{topic, a.ID}]
+			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: c, next: -1})
+		}
+	}
+	sort.Slice(pl.parts, func(i, j int) bool {
+		a, b := pl.parts[i], pl.parts[j]
+		if a.order != b.order {
+			return a.order < b.order
+		}
+		return a.id < b.id
+	})
+	s.stats.Partitions.Store(int64(len(pl.parts)))
+	s.stats.Rebuilds.Add(1)
+	return pl, nil
+}
+
+// span is how much of each partition is read again to rebuild the state.
+func (pl *pipeline) span() time.Duration {
+	c := pl.s.cfg
+	d := c.Lateness
+	if c.Role != RoleCorrelate {
+		d += pl.eng.MaxWindow()
+	}
+	if c.Role != RoleDetect {
+		jw := c.Engine.Correlator.JoinWindow
+		if jw <= 0 {
+			jw = detect.DefaultJoinWindow
+		}
+		d += jw
+	}
+	return d
+}
+
+// open positions every partition's reader: span before the committed
+// offset, or at the start policy's offset when none was committed.
+func (pl *pipeline) open(ctx context.Context) error {
+	c := &pl.s.cfg
+	span := pl.span()
+	for _, p := range pl.parts {
+		start := p.committed
+		if start < 0 {
+			var err error
+			if start, err = c.Kafka.StartOffsetValue(); err != nil {
+				return err
+			}
+			p.committed = -1
+		}
+		r, err := c.Kafka.PartitionReader(p.topic, p.id, start)
+		if err != nil {
+			return err
+		}
+		p.reader = r
+		p.replayUntil = -1
+		if p.committed > 0 {
+			off, err := kafka.Rewind(ctx, r, p.committed, span)
+			if err != nil {
+				c.Logger.Warn("rewinding partition, starting at the committed offset", "topic", p.topic, "partition", p.id, "err", err)
+				if err := r.SetOffset(p.committed); err != nil {
+					return err
+				}
+				off = p.committed
+			}
+			p.next = off
+			p.replayUntil = p.committed
+		}
+		p.rebuilt = p.next >= p.replayUntil
+		if !p.rebuilt {
+			pl.notReady++
+		}
+		p.lastArrival = time.Now()
+	}
+	return nil
+}
+
+func (pl *pipeline) read(ctx context.Context, p *partition) {
+	c := &pl.s.cfg
+	var dec *kafka.Decoder
+	stats := pl.s.sources[p.topic]
+	switch {
+	case c.Role == RoleDetect:
+		dec = kafka.NewDecoder(event.App, kafka.EventFormat{}, "", stats, c.MaxLineBytes)
+	case p.kind == event.Proxy:
+		dec = kafka.NewDecoder(event.Proxy, c.ProxyFormat, c.ProxyEnvelope, stats, c.MaxLineBytes)
+	default:
+		dec = kafka.NewDecoder(event.App, c.AppFormat, c.AppEnvelope, stats, c.MaxLineBytes)
+	}
+	var rec event.Record
+	for {
+		m, err := p.reader.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			pl.s.stats.FetchErrs.Add(1)
+			c.Logger.Warn("fetching", "topic", p.topic, "partition", p.id, "err", err)
+			if !sleep(ctx, 200*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		f := fetched{p: p, offset: m.Offset}
+		if dec.Decode(&m, &rec) {
+			it := itemPool.Get().(*item)
+			it.offset = m.Offset
+			it.hold(&rec)
+			f.it = it
+		}
+		select {
+		case pl.in <- f:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// run processes the assignment until the generation or ctx ends (false)
+// or the rules are reloaded (true).
+func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
+	s := pl.s
+	rctx, cancel := context.WithCancel(gctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		for _, p := range pl.parts {
+			if p.reader != nil {
+				p.reader.Close()
+			}
+			for !p.empty() {
+				itemPool.Put(p.pop())
+			}
+		}
+		s.stats.Buffered.Store(0)
+	}()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	if err := pl.open(rctx); err != nil {
+		if rctx.Err() != nil {
+			return false, nil
+		}
+		return false, err
+	}
+	for _, p := range pl.parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pl.read(rctx, p)
+		}()
+	}
+	s.ready.Store(pl.notReady == 0)
+	tick := time.NewTicker(min(s.cfg.IdleTimeout/4, 50*time.Millisecond))
+	defer tick.Stop()
+	lastCommit := time.Now()
+	for {
+		select {
+		case f := <-pl.in:
+			pl.accept(f)
+		drain:
+			for range 4096 {
+				select {
+				case f := <-pl.in:
+					pl.accept(f)
+				default:
+					break drain
+				}
+			}
+		case <-tick.C:
+		case <-s.reload:
+			reload = true
+		case <-rctx.Done():
+		}
+		done := rctx.Err() != nil || reload
+		pctx := ctx
+		if done {
+			// Drain what the watermark lets through even when shutting down.
+			var stop context.CancelFunc
+			pctx, stop = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer stop()
+		}
+		if err := pl.release(pctx); err != nil {
+			return false, err
+		}
+		if err := pl.flush(pctx); err != nil {
+			return false, err
+		}
+		if done || time.Since(lastCommit) >= s.cfg.CommitInterval {
+			pl.commit()
+			lastCommit = time.Now()
+		}
+		if done {
+			return reload && ctx.Err() == nil, nil
+		}
+	}
+}
+
+func (pl *pipeline) accept(f fetched) {
+	p := f.p
+	p.next = f.offset + 1
+	p.lastArrival = time.Now()
+	if f.it == nil {
+		pl.checkRebuilt(p)
+		return
+	}
+	if f.it.time < pl.released {
+		pl.s.stats.Late.Add(1)
+	}
+	if !p.seen || f.it.time > p.lastSeen {
+		p.lastSeen, p.seen = f.it.time, true
+	}
+	p.push(f.it)
+	pl.buffered++
+	pl.s.stats.Buffered.Store(int64(pl.buffered))
+}
+
+func (pl *pipeline) checkRebuilt(p *partition) {
+	if p.rebuilt || p.next < p.replayUntil || (!p.empty() && p.head().offset < p.replayUntil) {
+		return
+	}
+	p.rebuilt = true
+	if pl.notReady--; pl.notReady == 0 {
+		pl.s.ready.Store(true)
+		pl.s.cfg.Logger.Info("state rebuilt", "partitions", len(pl.parts))
+	}
+}
+
+// release feeds the engine every record the watermark lets through: the
+// oldest head of all queues goes first, once every partition that is not
+// idle either has a record queued or has seen records at least the allowed
+// lateness newer than it.
+func (pl *pipeline) release(ctx context.Context) error {
+	c := &pl.s.cfg
+	now := time.Now()
+	for {
+		var h *partition
+		for _, p := range pl.parts {
+			if p.empty() {
+				continue
+			}
+			if h == nil || p.head().time < h.head().time {
+				h = p
+			}
+		}
+		if h == nil {
+			return nil
+		}
+		t := h.head().time
+		forced := pl.buffered > c.MaxBuffered
+		if !forced {
+			for _, p := range pl.parts {
+				if !p.empty() || now.Sub(p.lastArrival) > c.IdleTimeout {
+					continue
+				}
+				if !p.seen || p.lastSeen-int64(c.Lateness) < t {
+					return nil
+				}
+			}
+		} else {
+			pl.s.stats.Forced.Add(1)
+		}
+		it := h.pop()
+		pl.buffered--
+		err := pl.process(ctx, h, it)
+		itemPool.Put(it)
+		pl.checkRebuilt(h)
+		if err != nil {
+			return err
+		}
+		pl.s.stats.Buffered.Store(int64(pl.buffered))
+	}
+}
+
+func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
+	pl.sink.mute = it.offset < p.replayUntil
+	it.record(&pl.rec)
+	if it.time > pl.released {
+		pl.released = it.time
+		pl.s.stats.Watermark.Store(it.time)
+	}
+	pl.s.stats.Records.Add(1)
+	if pl.s.cfg.Role == RoleDetect {
+		pl.ev.SetFromRecord(&pl.rec)
+		return pl.eng.AddEvent(ctx, &pl.ev)
+	}
+	return pl.eng.Add(ctx, &pl.rec)
+}
+
+// publish queues a joined event for the events topic (role correlate).
+func (pl *pipeline) publish(ev *event.Event) {
+	if pl.sink.mute {
+		pl.s.stats.Muted.Add(1)
+		return
+	}
+	start := len(pl.evBuf)
+	pl.evBuf = kafka.AppendEvent(pl.evBuf, ev)
+	pl.pending = append(pl.pending, kafkago.Message{
+		Key:   []byte(kafka.EventKey(ev)),
+		Value: pl.evBuf[start:len(pl.evBuf):len(pl.evBuf)],
+		Time:  time.Unix(0, ev.Time),
+	})
+}
+
+// flush writes the queued joined events, retrying until they are written
+// or ctx ends: offsets are committed only after.
+func (pl *pipeline) flush(ctx context.Context) error {
+	if len(pl.pending) == 0 {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		err := pl.w.WriteMessages(ctx, pl.pending...)
+		if err == nil {
+			break
+		}
+		pl.s.stats.PublishErrs.Add(1)
+		pl.s.cfg.Logger.Warn("publishing joined events", "topic", pl.s.cfg.EventsTopic, "events", len(pl.pending), "err", err)
+		if !sleep(ctx, time.Duration(min(attempt+1, 10))*200*time.Millisecond) {
+			return fmt.Errorf("publishing joined events: %w", err)
+		}
+	}
+	pl.s.stats.Published.Add(int64(len(pl.pending)))
+	clear(pl.pending)
+	pl.pending, pl.evBuf = pl.pending[:0], pl.evBuf[:0]
+	return nil
+}
+
+// commit commits, for every partition, the offset of its oldest record not
+// yet released (or the next one to fetch).
+func (pl *pipeline) commit() {
+	offsets := map[string]map[int]int64{}
+	var moved []*partition
+	for _, p := range pl.parts {
+		off := p.next
+		if !p.empty() {
+			off = p.head().offset
+		}
+		if off <= p.committed || off < 0 {
+			continue
+		}
+		if offsets[p.topic] == nil {
+			offsets[p.topic] = map[int]int64{}
+		}
+		offsets[p.topic][p.id] = off
+		moved = append(moved, p)
+	}
+	if len(offsets) == 0 {
+		return
+	}
+	if err := pl.gen.CommitOffsets(offsets); err != nil {
+		pl.s.stats.CommitErrs.Add(1)
+		pl.s.cfg.Logger.Warn("committing offsets", "err", err)
+		return
+	}
+	pl.s.stats.Commits.Add(1)
+	for _, p := range moved {
+		p.committed = offsets[p.topic][p.id]
+	}
+}

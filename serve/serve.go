@@ -1,0 +1,346 @@
+// Package serve runs the detection engine as a long-lived Kafka consumer:
+// records from the proxy and application topics (or joined events from the
+// auth-events topic) are merged in event-time order behind a watermark,
+// fed to the same engine replay uses, and their offsets committed only once
+// the alerts they caused were handed to the sink (at-least-once). On every
+// partition assignment the engine's window state is rebuilt by reading the
+// partitions again from one rule window before the committed offsets, with
+// alerts muted until each partition passes its committed offset.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// Role selects the stages a server runs.
+type Role string
+
+// Roles.
+const (
+	// RoleAll joins the proxy and app topics and evaluates the rules in one
+	// process.
+	RoleAll Role = "all"
+	// RoleCorrelate joins the proxy and app topics and publishes the joined
+	// authentication events to the events topic, keyed by identity.
+	RoleCorrelate Role = "correlate"
+	// RoleDetect evaluates the rules over the events topic.
+	RoleDetect Role = "detect"
+)
+
+// ParseRole checks a role name.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleAll, RoleCorrelate, RoleDetect:
+		return r, nil
+	}
+	return "", fmt.Errorf("role %q: expected all, correlate or detect", s)
+}
+
+// Defaults for Config.
+const (
+	DefaultLateness       = 5 * time.Second
+	DefaultIdleTimeout    = time.Second
+	DefaultCommitInterval = time.Second
+	DefaultMaxBuffered    = 100_000
+	DefaultEventsTopic    = "auth-events"
+	DefaultListen         = "127.0.0.1:9464"
+)
+
+// Config configures a Server.
+type Config struct {
+	Role  Role
+	Kafka kafka.Config // brokers, group id, TLS, SASL, start offset
+
+	ProxyTopic  string // proxy access log lines (roles all, correlate)
+	AppTopic    string // application auth log lines (roles all, correlate)
+	EventsTopic string // joined events (written by correlate, read by detect)
+
+	ProxyFormat, AppFormat     ingest.Format
+	ProxyEnvelope, AppEnvelope string // shipper envelope key, "" for raw lines
+	MaxLineBytes               int
+
+	// Partitioner places joined events on the events topic (nil: CRC32,
+	// librdkafka's default).
+	Partitioner kafkago.Balancer
+
+	// Engine configures the correlator, the limits and the rules; its Sink
+	// and OnEvent are set by the server.
+	Engine detect.Config
+	// Sink receives the alerts. The server does not close it.
+	Sink alert.Sink
+
+	// Lateness is how far, in event time, a partition may lag behind
+	// another before records are released without waiting for it.
+	Lateness time.Duration
+	// IdleTimeout is how long (wall clock) an empty partition holds back
+	// the others before it is left out of the watermark.
+	IdleTimeout time.Duration
+	// CommitInterval is how often offsets are committed.
+	CommitInterval time.Duration
+	// MaxBuffered caps the records waiting in the reorder buffer; beyond
+	// it the oldest is released whatever the watermark.
+	MaxBuffered int
+
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Role == "" {
+		c.Role = RoleAll
+	}
+	if _, err := ParseRole(string(c.Role)); err != nil {
+		return err
+	}
+	if c.Lateness <= 0 {
+		c.Lateness = DefaultLateness
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.MaxBuffered <= 0 {
+		c.MaxBuffered = DefaultMaxBuffered
+	}
+	if c.EventsTopic == "" {
+		c.EventsTopic = DefaultEventsTopic
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Sink == nil && c.Role != RoleCorrelate {
+		return errors.New("serve: no alert sink")
+	}
+	if c.Role != RoleDetect {
+		if c.ProxyTopic == "" || c.AppTopic == "" {
+			return errors.New("serve: the proxy and app topics are required")
+		}
+		if c.ProxyFormat == nil || c.AppFormat == nil {
+			return errors.New("serve: the proxy and app formats are required")
+		}
+	}
+	return c.Kafka.Validate()
+}
+
+// Stats counts what a server did. Safe to read while it runs.
+type Stats struct {
+	Records     atomic.Int64 // records released to the engine
+	Late        atomic.Int64 // records older than what the engine had already seen
+	Forced      atomic.Int64 // records released because the buffer was full
+	Buffered    atomic.Int64 // records waiting in the reorder buffer now
+	Watermark   atomic.Int64 // event time of the last record released, Unix ns
+	Muted       atomic.Int64 // alerts (or joined events) not sent while rebuilding
+	Published   atomic.Int64 // joined events written to the events topic
+	Commits     atomic.Int64
+	CommitErrs  atomic.Int64
+	FetchErrs   atomic.Int64
+	PublishErrs atomic.Int64
+	Rebuilds    atomic.Int64 // state rebuilds (assignments and rule reloads)
+	Partitions  atomic.Int64 // partitions owned now
+}
+
+// Server consumes the configured topics until its context ends.
+type Server struct {
+	cfg    Config
+	stats  Stats
+	ready  atomic.Bool
+	alive  atomic.Bool
+	reload chan struct{}
+
+	mu      sync.Mutex
+	rules   []*rules.Rule
+	sources map[string]*ingest.Stats
+	engine  *detect.Engine
+}
+
+// New checks c and returns a server.
+func New(c Config) (*Server, error) {
+	if err := c.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: c, reload: make(chan struct{}, 1), rules: c.Engine.Rules, sources: map[string]*ingest.Stats{}}
+	switch c.Role {
+	case RoleDetect:
+		s.sources[c.EventsTopic] = kafka.NewStats(c.EventsTopic, event.App, kafka.EventFormat{}, "")
+	default:
+		s.sources[c.ProxyTopic] = kafka.NewStats(c.ProxyTopic, event.Proxy, c.ProxyFormat, c.ProxyEnvelope)
+		s.sources[c.AppTopic] = kafka.NewStats(c.AppTopic, event.App, c.AppFormat, c.AppEnvelope)
+	}
+	// The engine must accept the configuration before anything is read.
+	if _, err := s.newEngine(alert.NewFanout(), nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// SourceStats returns the decoding counters of each topic read.
+func (s *Server) SourceStats() []*ingest.Stats {
+	out := make([]*ingest.Stats, 0, len(s.sources))
+	for _, t := range s.topics() {
+		out = append(out, s.sources[t])
+	}
+	return out
+}
+
+// Engine returns the engine in use now (nil before the first assignment);
+// its Stats, JoinStats and RuleStats are safe to read.
+func (s *Server) Engine() *detect.Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.engine
+}
+
+// Ready reports whether the state of every owned partition was rebuilt.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// ReloadRules replaces the rule set. The engine is rebuilt from the
+// committed offsets with the new rules (alerts of the rebuilt span stay
+// muted, as after a restart). A rule set the engine refuses is not
+// installed and the error says why.
+func (s *Server) ReloadRules(rs []*rules.Rule) error {
+	c := s.cfg.Engine
+	c.Rules = rs
+	c.Sink = alert.NewFanout()
+	if _, err := detect.NewEngine(c); err != nil {
+		return fmt.Errorf("rules not reloaded, keeping the %d rules in use: %w", len(s.currentRules()), err)
+	}
+	s.mu.Lock()
+	s.rules = rs
+	s.mu.Unlock()
+	select {
+	case s.reload <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *Server) currentRules() []*rules.Rule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rules
+}
+
+func (s *Server) topics() []string {
+	if s.cfg.Role == RoleDetect {
+		return []string{s.cfg.EventsTopic}
+	}
+	return []string{s.cfg.ProxyTopic, s.cfg.AppTopic}
+}
+
+func (s *Server) newEngine(sink alert.Sink, onEvent func(*event.Event)) (*detect.Engine, error) {
+	c := s.cfg.Engine
+	c.Sink = sink
+	c.OnEvent = onEvent
+	if s.cfg.Role == RoleCorrelate {
+		c.Rules = nil
+	} else {
+		c.Rules = s.currentRules()
+	}
+	return detect.NewEngine(c)
+}
+
+// Run joins the consumer group and processes its assignments until ctx
+// ends; then it stops fetching, releases what the watermark allows,
+// commits and returns nil. It returns an error when alerts cannot be
+// handed to the sink (nothing after them is committed).
+func (s *Server) Run(ctx context.Context) error {
+	s.alive.Store(true)
+	defer s.alive.Store(false)
+	log := s.cfg.Logger
+	var w *kafkago.Writer
+	if s.cfg.Role == RoleCorrelate {
+		var err error
+		if w, err = s.cfg.Kafka.Writer(s.cfg.EventsTopic, s.cfg.Partitioner); err != nil {
+			return err
+		}
+		defer w.Close()
+	}
+	cg, err := s.cfg.Kafka.ConsumerGroup(s.topics())
+	if err != nil {
+		return fmt.Errorf("joining consumer group %s: %w", s.cfg.Kafka.GroupID, err)
+	}
+	defer cg.Close()
+	for {
+		gen, err := cg.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			log.Warn("consumer group", "group", s.cfg.Kafka.GroupID, "err", err)
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		done := make(chan error, 1)
+		gen.Start(func(gctx context.Context) {
+			done <- s.generation(ctx, gctx, gen, w)
+		})
+		if err := <-done; err != nil {
+			return err
+		}
+		s.ready.Store(false)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// Handler serves /healthz, /readyz and /metrics (metrics may be nil: the
+// path then answers 404 until a metrics handler is plugged in).
+func (s *Server) Handler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.alive.Load() {
+			http.Error(w, "not running", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "rebuilding state", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	if metrics != nil {
+		mux.Handle("/metrics", metrics)
+	} else {
+		mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "metrics not available in this build", http.StatusNotFound)
+		})
+	}
+	return mux
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
