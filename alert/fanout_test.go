@@ -103,3 +103,22 @@ func TestRouteMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestCloneIsDeep(t *testing.T) {
+	a := testAlert("i", 1, "alice")
+	c, err := clone(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Group["tls.client.subject"] = "changed"
+	a.Identity.Subject = "changed"
+	a.Sample.UserNames[0] = "changed"
+	if c.Group["tls.client.subject"] == "changed" || c.Identity.Subject == "changed" || c.Sample.UserNames[0] == "changed" {
+		t.Errorf("clone shares memory with the original: %+v", c)
+	}
+	b1, _ := c.AppendJSON(nil)
+	b2, _ := testAlert("i", 1, "alice").AppendJSON(nil)
+	if string(b1) != string(b2) {
+		t.Errorf("clone differs:\n%s\n%s", b1, b2)
+	}
+}

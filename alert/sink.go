@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -166,22 +167,18 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // clone returns a deep copy of a, so a sink may keep it after Send returns.
-func clone(a *Alert) *Alert {
-	c := *a
-	if a.Group != nil {
-		c.Group = make(map[string]string, len(a.Group))
-		for k, v := range a.Group {
-			c.Group[k] = v
-		}
+// It goes through the alert's JSON form, which covers every field of the
+// schema as it grows (invalid UTF-8 becomes U+FFFD, as in the JSON output).
+func clone(a *Alert) (*Alert, error) {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
 	}
-	if a.Identity != nil {
-		id := *a.Identity
-		c.Identity = &id
+	c := new(Alert)
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, err
 	}
-	c.Sample.UserNames = append([]string(nil), a.Sample.UserNames...)
-	c.Sample.RequestIDs = append([]string(nil), a.Sample.RequestIDs...)
-	c.Sample.SourceIPs = append([]string(nil), a.Sample.SourceIPs...)
-	return &c
+	return c, nil
 }
 
 // groupValues returns the alert's group values ordered by key, joined by ",".
@@ -290,8 +287,13 @@ func (q *queue) Send(_ context.Context, a *Alert) error {
 	if q.closed {
 		return ErrClosed
 	}
+	c, err := clone(a)
+	if err != nil {
+		q.stats.Dropped.Add(1)
+		return fmt.Errorf("%s sink %q: copying alert %s: %w", q.stats.Type, q.stats.Name, a.ID, err)
+	}
 	select {
-	case q.ch <- clone(a):
+	case q.ch <- c:
 		q.stats.QueueDepth.Add(1)
 		return nil
 	default:
