@@ -28,6 +28,25 @@ import (
 // are the same.
 const Default = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"` + "\n"
 
+// ReferenceJSON is the json_format recommended for spraywatch: the request,
+// the client address and every client certificate field.
+const ReferenceJSON = `json_format:
+  start_time: "%START_TIME%"
+  request_id: "%REQ(X-REQUEST-ID)%"
+  client: "%DOWNSTREAM_REMOTE_ADDRESS%"
+  method: "%REQ(:METHOD)%"
+  path: "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"
+  status: "%RESPONSE_CODE%"
+  bytes_sent: "%BYTES_SENT%"
+  user_agent: "%REQ(USER-AGENT)%"
+  peer_subject: "%DOWNSTREAM_PEER_SUBJECT%"
+  peer_issuer: "%DOWNSTREAM_PEER_ISSUER%"
+  peer_serial: "%DOWNSTREAM_PEER_SERIAL%"
+  peer_sha256: "%DOWNSTREAM_PEER_FINGERPRINT_256%"
+  peer_sha1: "%DOWNSTREAM_PEER_FINGERPRINT_1%"
+  peer_uri_san: "%DOWNSTREAM_PEER_URI_SAN%"
+`
+
 // Format is a compiled Envoy access log format. It is safe for concurrent
 // use; each goroutine takes its own parser.
 type Format struct {
@@ -73,7 +92,9 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 	p.r = r
 	p.norm.Reset()
 	p.cert = nil
-	line = bytes.TrimRight(line, "\r\n")
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
 	if p.f.text != nil {
 		if err := p.match(p.f.text, line, false, 0); err != nil {
 			return err

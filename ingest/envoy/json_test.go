@@ -187,3 +187,21 @@ func FuzzCompile(f *testing.F) {
 		CompileJSON(def)
 	})
 }
+
+func TestReferenceJSON(t *testing.T) {
+	f, err := CompileJSON(ReferenceJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"start_time":"2026-12-04T09:00:01.123Z","request_id":"rid","client":"203.0.113.7:52344","method":"POST","path":"/accounts/login/","status":"200","bytes_sent":"12","user_agent":"ua","peer_subject":"CN=a,O=b","peer_issuer":"CN=CA","peer_serial":"0f","peer_sha256":"` + sha256hex + `","peer_sha1":"` + sha1hex + `","peer_uri_san":"spiffe://x/y"}`
+	var r event.Record
+	if err := f.NewParser().Parse([]byte(line+"\r\n"), &r); err != nil {
+		t.Fatal(err)
+	}
+	check(t, &r, want{"2026-12-04T09:00:01.123Z", map[event.Field]string{
+		event.RequestID: "rid", event.SourceIP: "203.0.113.7", event.SourcePort: "52344", event.Method: "POST",
+		event.URLPath: "/accounts/login/", event.Status: "200", event.BodyBytes: "12", event.UserAgent: "ua",
+		event.TLSSubject: "CN=a,O=b", event.TLSIssuer: "CN=CA", event.TLSSerial: "F", event.TLSSHA256: sha256hex,
+		event.TLSSHA1: sha1hex, event.TLSURISAN: "spiffe://x/y",
+	}})
+}

@@ -57,6 +57,11 @@ type item struct {
 	skip int
 }
 
+// Reference is the log-format recommended for spraywatch: the request, the
+// unique id sent to the application, and the client certificate's
+// verification, SHA-1 and SHA-256 fingerprints, serial and DNs.
+const Reference = `"%ci:%cp [%tr] %ft %b/%s %ST %B \"%r\" id=%ID used=%[ssl_c_used] verify=%[ssl_c_verify] sha1=%[ssl_c_sha1,hex] sha256=%[ssl_c_der,sha2(256),hex] serial=%[ssl_c_serial,hex] sdn=%{+Q}[ssl_c_s_dn(,0,rfc2253)] idn=%{+Q}[ssl_c_i_dn(,0,rfc2253)]"`
+
 // Format is a compiled HAProxy log-format. It is safe for concurrent use.
 type Format struct {
 	lits  [][]byte // lits[i] precedes items[i]; the last follows the last item

@@ -223,3 +223,22 @@ func TestSingleEntryDNIsSkipped(t *testing.T) {
 		t.Errorf("subject = %q", got)
 	}
 }
+
+func TestReference(t *testing.T) {
+	f, err := Compile(Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `<134>Dec  4 09:00:01 lb1 haproxy[1]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 200 5120 "POST /accounts/login/ HTTP/1.1" id=` + uid +
+		` used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` sha256=` + strings.ToUpper(sha256hex) + ` serial=0A sdn="CN=alice,O=Example" idn="CN=CA"` + "\n"
+	var r event.Record
+	if err := f.NewParser().Parse([]byte(line), &r); err != nil {
+		t.Fatal(err)
+	}
+	check(t, &r, "2026-12-04T09:00:01.123Z", fields{
+		event.SourceIP: "203.0.113.7", event.SourcePort: "52344", event.Status: "200", event.BodyBytes: "5120",
+		event.Method: "POST", event.URLPath: "/accounts/login/", event.RequestID: uid, event.TLSVerify: "SUCCESS",
+		event.TLSSHA1: sha1hex, event.TLSSHA256: sha256hex, event.TLSSerial: "A",
+		event.TLSSubject: "CN=alice,O=Example", event.TLSIssuer: "CN=CA",
+	})
+}

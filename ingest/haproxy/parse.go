@@ -30,7 +30,9 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 	p.r = r
 	p.norm.Reset()
 	p.timeRank, p.verify, p.used, p.cert = 0, nil, 0, nil
-	line = bytes.TrimRight(line, "\r\n")
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
 	base := syslogPrefix(line)
 	line = line[base:]
 	f := p.f
