@@ -273,3 +273,47 @@ func settle(t testing.TB, d, quiet time.Duration, n func() int) {
 		}
 	}
 }
+
+// halves splits the sample files at the event time of the middle proxy
+// line: the records before it and the records from it on.
+func halves(t testing.TB) (proxy1, proxy2, app1, app2 [][]byte) {
+	t.Helper()
+	pf, af := formatsFor(t)
+	proxy := readLines(t, proxySample)
+	app := readLines(t, appSample)
+	var r event.Record
+	if err := pf.NewParser().Parse(proxy[len(proxy)/2], &r); err != nil {
+		t.Fatal(err)
+	}
+	mid := r.Time
+	split := func(lines [][]byte, p ingest.Parser) ([][]byte, [][]byte) {
+		for i, l := range lines {
+			if err := p.Parse(l, &r); err == nil && r.Time >= mid {
+				return lines[:i], lines[i:]
+			}
+		}
+		return lines, nil
+	}
+	proxy1, proxy2 = split(proxy, pf.NewParser())
+	app1, app2 = split(app, af.NewParser())
+	return
+}
+
+// committedOffsets reads the group's committed offsets of topic.
+func committedOffsets(t testing.TB, c *kfake.Cluster, group, topic string, parts int) map[int]int64 {
+	t.Helper()
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.ListenAddrs()...), Timeout: 5 * time.Second, Transport: &kafkago.Transport{}}
+	ps := make([]int, parts)
+	for i := range ps {
+		ps[i] = i
+	}
+	res, err := cl.OffsetFetch(context.Background(), &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]int64{}
+	for _, p := range res.Topics[topic] {
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out
+}

@@ -46,3 +46,101 @@ func TestSamplesMatchReplay(t *testing.T) {
 		t.Error("no records released")
 	}
 }
+
+// TestRestartMidStream stops a server half way through the samples and
+// starts another in the same group: together they emit every alert replay
+// emits and none that replay does not.
+func TestRestartMidStream(t *testing.T) {
+	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
+	c := cluster(t, 1)
+	p1, p2, a1, a2 := halves(t)
+	produce(t, c, "proxy", p1, nil)
+	produce(t, c, "app", a1, nil)
+
+	first := &collector{}
+	cfg := serverConfig(t, c, "restart", first)
+	cfg.CommitInterval = 100 * time.Millisecond
+	r1 := start(t, cfg)
+	waitFor(t, 30*time.Second, "alerts from the first half", func() bool { return len(first.snapshot()) > 0 })
+	produce(t, c, "proxy", p2[:len(p2)/3], nil)
+	produce(t, c, "app", a2[:len(a2)/3], nil)
+	time.Sleep(300 * time.Millisecond) // part of it processed, part not
+	r1.shutdown(t)
+
+	produce(t, c, "proxy", p2[len(p2)/3:], nil)
+	produce(t, c, "app", a2[len(a2)/3:], nil)
+	second := &collector{}
+	cfg.Sink = second
+	r2 := start(t, cfg)
+	waitFor(t, 30*time.Second, "the second server's rebuild", r2.s.Ready)
+	settle(t, 30*time.Second, 2*time.Second, func() int { return len(second.snapshot()) })
+
+	got := distinctSorted(append(first.snapshot(), second.snapshot()...))
+	wantSet := map[string]bool{}
+	for _, w := range want {
+		wantSet[w] = true
+	}
+	gotSet := map[string]bool{}
+	for _, g := range got {
+		gotSet[g] = true
+		if !wantSet[g] {
+			t.Errorf("alert replay does not emit: %s", g)
+		}
+	}
+	for _, w := range want {
+		if !gotSet[w] {
+			t.Errorf("alert lost across the restart: %s", w)
+		}
+	}
+	if r2.s.Stats().Muted.Load() == 0 {
+		t.Error("the second server muted nothing: the state was not rebuilt from before the committed offsets")
+	}
+	t.Logf("first server %d alerts, second %d (muted %d while rebuilding)", len(first.snapshot()), len(second.snapshot()), r2.s.Stats().Muted.Load())
+}
+
+// TestMalformedMessages interleaves junk with the samples: the junk is
+// counted, the alerts are those of the clean samples, and the committed
+// offsets reach the end of both topics.
+func TestMalformedMessages(t *testing.T) {
+	want := replayAlerts(t, []string{proxySample}, []string{appSample})
+	c := cluster(t, 1)
+	junk := func(lines [][]byte) ([][]byte, int) {
+		var out [][]byte
+		n := 0
+		for i, l := range lines {
+			if i%97 == 0 {
+				out = append(out, []byte(`{"timestamp":"not a time","event":"login_failed"`), []byte("\x00\xff garbage"), nil)
+				n += 3
+			}
+			out = append(out, l)
+		}
+		return out, n
+	}
+	proxy, np := junk(readLines(t, proxySample))
+	app, na := junk(readLines(t, appSample))
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+
+	sink := &collector{}
+	r := start(t, serverConfig(t, c, "junk", sink))
+	waitFor(t, 30*time.Second, "the alerts", func() bool { return len(sink.snapshot()) >= len(want) })
+	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	if got := sink.snapshot(); !slices.Equal(got, want) {
+		t.Errorf("with junk: %d alerts, replay of the clean samples %d", len(got), len(want))
+	}
+	var rejected int64
+	for _, st := range r.s.SourceStats() {
+		rejected += st.Rejected.Load()
+	}
+	// Empty values are rejected too (nothing to parse): all junk is counted.
+	if rejected != int64(np+na) {
+		t.Errorf("rejected %d messages, want %d", rejected, np+na)
+	}
+	r.shutdown(t)
+	if got := committedOffsets(t, c, "junk", "proxy", 1)[0]; got != int64(len(proxy)) {
+		t.Errorf("proxy committed offset %d, want %d (the end)", got, len(proxy))
+	}
+	if got := committedOffsets(t, c, "junk", "app", 1)[0]; got != int64(len(app)) {
+		t.Errorf("app committed offset %d, want %d (the end)", got, len(app))
+	}
+}
