@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,14 +31,23 @@ type ruleState struct {
 	groups *lru.Cache[string, *group]
 	open   map[string]*group
 	stats  *RuleStats
+
+	// caches of the last derived key values
+	lastIP, lastSubnet               string
+	lastStatus, lastBytes, lastClass string
 }
 
 // group is one value of the rule's group_by fields.
 type group struct {
-	key        string
-	vals       []string
-	w          *window
-	ident      *alert.Identity
+	key   string
+	vals  []string
+	st    store
+	ident *alert.Identity
+	hist  *history // baseline rules
+	// sequence rules: the success that followed the failures
+	hitUser    string
+	hitAt      int64
+	hitVal     int
 	inc        *incident
 	quietUntil int64 // no new incident before this event time (cooldown)
 	suppressed bool  // a suppression was counted in this quiet period
@@ -45,24 +55,25 @@ type group struct {
 
 // incident is a firing alert's state.
 type incident struct {
-	id     string
-	seq    int
-	start  int64 // first event in the window when it fired
-	last   int64 // newest event seen while firing
-	peak   int
-	next   int   // value at which the next "updated" record is written
-	below  int64 // event time the window fell below the threshold; 0 while above
-	latest alert.Alert
+	id      string
+	seq     int
+	start   int64 // first event in the window when it fired
+	last    int64 // newest event seen while firing
+	peak    float64
+	next    float64 // value at which the next "updated" record is written
+	account string  // sequence rules: the account last notified
+	below   int64   // event time the window fell below the threshold; 0 while above
+	latest  alert.Alert
 }
 
 func (rs *ruleState) groupKey(ev *event.Event) bool {
 	b := rs.eng.keyBuf[:0]
 	any := false
-	for i, f := range rs.rule.GroupBy {
+	for i, k := range rs.rule.GroupBy {
 		if i > 0 {
 			b = append(b, 0x1f)
 		}
-		v := ev.Values[f]
+		v := rs.keyValue(ev, k)
 		if v != "" {
 			any = true
 		}
@@ -74,21 +85,31 @@ func (rs *ruleState) groupKey(ev *event.Event) bool {
 
 func (rs *ruleState) add(ev *event.Event) {
 	r := rs.rule
+	if r.IdentityMap != nil && !r.IdentityMap.Mismatch(ev) {
+		return
+	}
+	if len(r.Suppress) > 0 && r.Suppressed(ev) {
+		rs.stats.Suppressed.Add(1)
+		return
+	}
 	if !rs.groupKey(ev) {
 		return
 	}
 	var val string
 	if r.HasDistinct {
-		if val = ev.Values[r.Distinct]; val == "" {
+		if val = rs.keyValue(ev, r.Distinct); val == "" {
 			return
 		}
 	}
 	rs.stats.Matched.Add(1)
 	g, ok := rs.groups.Get(string(rs.eng.keyBuf))
 	if !ok {
-		g = &group{key: string(rs.eng.keyBuf), w: newWindow(r.HasDistinct)}
-		for _, f := range r.GroupBy {
-			g.vals = append(g.vals, ev.Values[f])
+		g = &group{key: string(rs.eng.keyBuf), st: rs.newStore()}
+		for _, k := range r.GroupBy {
+			g.vals = append(g.vals, rs.keyValue(ev, k))
+		}
+		if r.Type == rules.TypeBaseline {
+			g.hist = &history{}
 		}
 		rs.groups.Add(g.key, g)
 		rs.stats.Groups.Add(1)
@@ -100,13 +121,23 @@ func (rs *ruleState) add(ev *event.Event) {
 	case event.OutcomeFailure:
 		en.outcome = outcomeFailure
 	}
+	if g.hist != nil {
+		rs.learn(g, ev.Time)
+	}
 	rs.trim(g, ev.Time)
-	dropped := g.w.dropped
-	if !g.w.add(en, int64(r.Window), rs.eng.maxEv) {
+	dropped := g.st.droppedEvents()
+	if !g.st.add(en, int64(r.Window), rs.eng.maxEv) {
 		rs.eng.stats.Late.Add(1)
 		return
 	}
-	rs.eng.stats.EventsDropped.Add(g.w.dropped - dropped)
+	rs.eng.stats.EventsDropped.Add(g.st.droppedEvents() - dropped)
+	if r.Type == rules.TypeSequence && en.outcome == outcomeSuccess && g.st.failures(en.val) > 0 {
+		// A success for a value that failed before, while enough other
+		// values failed and stayed failed: the sprayed password worked.
+		if v := g.st.value(measureUnresolved); v >= r.Threshold {
+			g.hitUser, g.hitAt, g.hitVal = en.user, en.t, v
+		}
+	}
 	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
 		g.ident = &alert.Identity{
 			Subject: ev.Values[event.TLSSubject],
@@ -123,12 +154,14 @@ func (rs *ruleState) add(ev *event.Event) {
 // incident's window fell below the threshold.
 func (rs *ruleState) trim(g *group, now int64) {
 	for {
-		left, ok := g.w.expire(now, int64(rs.rule.Window))
+		left, ok := g.st.expire(now, int64(rs.rule.Window))
 		if !ok {
 			return
 		}
-		if g.inc != nil && g.inc.below == 0 && g.w.value() < rs.rule.Threshold {
-			g.inc.below = left
+		if g.inc != nil && g.inc.below == 0 {
+			if _, _, fire := rs.level(g); !fire {
+				g.inc.below = left
+			}
 		}
 	}
 }
@@ -136,9 +169,9 @@ func (rs *ruleState) trim(g *group, now int64) {
 // check opens or updates the group's incident after an event at time t.
 func (rs *ruleState) check(g *group, t int64) {
 	r := rs.rule
-	v := g.w.value()
+	v, thr, fire := rs.level(g)
 	if g.inc == nil {
-		if v < r.Threshold {
+		if !fire {
 			return
 		}
 		if t < g.quietUntil {
@@ -148,8 +181,8 @@ func (rs *ruleState) check(g *group, t int64) {
 			}
 			return
 		}
-		start := g.w.first()
-		g.inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * r.Threshold}
+		start := g.st.first()
+		g.inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser}
 		g.suppressed = false
 		if rs.open == nil {
 			rs.open = make(map[string]*group)
@@ -160,7 +193,7 @@ func (rs *ruleState) check(g *group, t int64) {
 		return
 	}
 	inc := g.inc
-	if v >= r.Threshold {
+	if fire {
 		inc.below = 0
 	}
 	if t > inc.last {
@@ -169,7 +202,17 @@ func (rs *ruleState) check(g *group, t int64) {
 	if v > inc.peak {
 		inc.peak = v
 	}
-	if v >= inc.next {
+	switch r.Type {
+	case rules.TypeRatio:
+		return // a share cannot double
+	case rules.TypeSequence:
+		if fire && g.hitUser != inc.account {
+			inc.account = g.hitUser
+			rs.notify(g, alert.StatusUpdated, 0)
+		}
+		return
+	}
+	if fire && v >= inc.next && inc.next > 0 {
 		for inc.next <= v {
 			inc.next *= 2
 		}
@@ -216,7 +259,7 @@ func (rs *ruleState) sweep(now int64) {
 			rs.groups.Get(k) // keep firing groups; look further
 			continue
 		}
-		if g.w.end > now-length || g.quietUntil > now {
+		if g.st.endTime() > now-length || g.quietUntil > now || g.hist != nil && g.hist.n > 0 {
 			return
 		}
 		rs.groups.Remove(k)
@@ -244,10 +287,10 @@ func (rs *ruleState) notify(g *group, status string, resolvedAt int64) {
 		a.ResolvedAt = formatTime(resolvedAt)
 	} else {
 		a = rs.describe(g)
-		if a.Observed > float64(inc.peak) {
-			inc.peak = int(a.Observed)
+		if a.Observed > inc.peak {
+			inc.peak = a.Observed
 		}
-		if l := g.w.last(); l > inc.last {
+		if l := g.st.last(); l > inc.last {
 			inc.last = l
 		}
 	}
@@ -269,6 +312,8 @@ func (rs *ruleState) notify(g *group, status string, resolvedAt int64) {
 // describe builds the alert body from the group's current window.
 func (rs *ruleState) describe(g *group) alert.Alert {
 	r := rs.rule
+	obs, thr, _ := rs.level(g)
+	events, fails, succs := g.st.counts()
 	a := alert.Alert{
 		Rule:        r.ID,
 		Description: r.Description,
@@ -276,24 +321,25 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 		Group:       make(map[string]string, len(r.GroupBy)),
 		Identity:    g.ident,
 		Window:      formatDuration(r.Window),
-		Threshold:   float64(r.Threshold),
-		Observed:    float64(g.w.value()),
+		Threshold:   thr,
+		Observed:    obs,
 		Measure:     r.Measure(),
 		Threat:      alert.Threat{Framework: "MITRE ATT&CK", Technique: r.Technique},
+		Reason:      rs.reason(g, obs, thr, events),
 	}
-	for i, f := range r.GroupBy {
-		a.Group[f.String()] = g.vals[i]
+	if r.Type == rules.TypeSequence {
+		a.Account = g.hitUser
+	}
+	for i, k := range r.GroupBy {
+		a.Group[k.String()] = g.vals[i]
 	}
 	users := map[string]struct{}{}
 	ips := map[string]struct{}{}
+	perUser := map[string]int{} // failures per username in the evidence
 	a.Sample = alert.Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}
-	g.w.each(func(e *entry) {
-		a.Count.Events++
-		switch e.outcome {
-		case outcomeFailure:
-			a.Count.Failures++
-		case outcomeSuccess:
-			a.Count.Successes++
+	g.st.each(func(e *entry) {
+		if e.outcome == outcomeFailure && e.user != "" {
+			perUser[e.user]++
 		}
 		if e.user != "" {
 			if _, ok := users[e.user]; !ok {
@@ -319,8 +365,96 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 			}
 		}
 	})
+	a.Count.Events, a.Count.Failures, a.Count.Successes = events, fails, succs
 	a.Count.DistinctUsers = len(users)
+	if _, long := g.st.(*valueSet); long {
+		// The value set keeps values, not events: the evidence is recent
+		// events only, the counts come from the values.
+		if r.HasDistinct && r.Distinct.Field == event.UserName && r.Distinct.Derived == rules.NotDerived {
+			clear(perUser)
+			g.st.perValue(func(v string, c valCount) {
+				if c.f > 0 {
+					perUser[v] = int(c.f)
+				}
+			})
+			a.Count.DistinctUsers = g.st.value(measureDistinct)
+		} else {
+			perUser = nil
+		}
+	}
+	if perUser != nil {
+		a.Classification = classify(perUser)
+	}
 	return a
+}
+
+// reason states the rule's condition and the figures it was tested on.
+func (rs *ruleState) reason(g *group, obs, thr float64, events int) *alert.Reason {
+	r := rs.rule
+	re := &alert.Reason{Type: r.Type.String(), Measure: rs.measureName(), Threshold: thr, Observed: obs}
+	if r.MinEvents > 0 {
+		re.MinEvents, re.Events = r.MinEvents, events
+	}
+	switch r.Type {
+	case rules.TypeRatio:
+		re.Ratio, re.MinAttempts, re.Events = r.Ratio, r.MinAttempts, events
+	case rules.TypeBaseline:
+		mean, sd := g.hist.mean, g.hist.spread()
+		re.BaselineMean, re.BaselineSpread = &mean, &sd
+		re.BaselineSamples, re.Sigma, re.Floor = g.hist.n, r.Baseline.Sigma, r.Baseline.Floor
+	}
+	return re
+}
+
+// measureName says in words what the rule's observed value counts.
+func (rs *ruleState) measureName() string {
+	r := rs.rule
+	switch r.Type {
+	case rules.TypeRatio:
+		return "failures / attempts"
+	case rules.TypeSequence:
+		return "distinct " + r.Distinct.String() + " that failed, then a success"
+	}
+	switch rs.measure() {
+	case measureUnresolved:
+		return "distinct " + r.Distinct.String() + " with failures and no success"
+	case measureDistinct:
+		return "distinct " + r.Distinct.String()
+	}
+	return "events"
+}
+
+// classify names the shape of the failures, after Elastic's Okta spray
+// heuristics: many usernames with few attempts each is spraying, one
+// username with many attempts brute force, many usernames with exactly one
+// attempt each the shape of credential stuffing (which a single-round
+// spray also has: passwords are not in the logs).
+func classify(perUser map[string]int) *alert.Classification {
+	c := &alert.Classification{Users: len(perUser)}
+	for _, n := range perUser {
+		c.Attempts += n
+		c.MaxAttemptsPerUser = max(c.MaxAttemptsPerUser, n)
+	}
+	if c.Users == 0 {
+		c.Kind, c.Basis = alert.ClassMixed, "no failed attempts in the window"
+		return c
+	}
+	c.MeanAttemptsPerUser = math.Round(float64(c.Attempts)/float64(c.Users)*100) / 100
+	switch {
+	case c.Users <= 2 && c.Attempts >= 5:
+		c.Kind = alert.ClassBruteForce
+		c.Basis = fmt.Sprintf("%d username(s), %d attempts", c.Users, c.Attempts)
+	case c.Users >= 5 && c.MaxAttemptsPerUser == 1:
+		c.Kind = alert.ClassStuffing
+		c.Basis = fmt.Sprintf("%d usernames, exactly one attempt each (also the shape of a single-round spray)", c.Users)
+	case c.Users >= 5 && c.MaxAttemptsPerUser <= 8:
+		c.Kind = alert.ClassSpraying
+		c.Basis = fmt.Sprintf("%d usernames, at most %d attempts each", c.Users, c.MaxAttemptsPerUser)
+	default:
+		c.Kind = alert.ClassMixed
+		c.Basis = fmt.Sprintf("%d usernames, up to %d attempts each", c.Users, c.MaxAttemptsPerUser)
+	}
+	return c
 }
 
 func summary(r *rules.Rule, a *alert.Alert, status string) string {
@@ -340,15 +474,26 @@ func summary(r *rules.Rule, a *alert.Alert, status string) string {
 		fmt.Fprintf(&who, "%s=%s", k, a.Group[k])
 	}
 	measure := "events"
-	if r.HasDistinct {
-		measure = "distinct " + r.Distinct.String()
+	if a.Reason != nil {
+		measure = a.Reason.Measure
 	}
-	s := fmt.Sprintf("%s: %s: %.0f %s within %s (threshold %d); %d events, %d failures, %d successes",
-		r.ID, who.String(), a.Observed, measure, a.Window, r.Threshold, a.Count.Events, a.Count.Failures, a.Count.Successes)
+	s := fmt.Sprintf("%s: %s: %s %s within %s (threshold %s); %d events, %d failures, %d successes",
+		r.ID, who.String(), num(a.Observed), measure, a.Window, num(a.Threshold), a.Count.Events, a.Count.Failures, a.Count.Successes)
+	if a.Account != "" {
+		s += fmt.Sprintf("; then logged in as %q", a.Account)
+	}
+	if a.Classification != nil && a.Classification.Kind != alert.ClassMixed {
+		s += "; shape: " + strings.ReplaceAll(a.Classification.Kind, "_", " ")
+	}
 	if status == alert.StatusResolved {
 		s = "resolved: " + s
 	}
 	return s
+}
+
+// num writes a figure with at most two decimals.
+func num(v float64) string {
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
 }
 
 func formatTime(ns int64) string {

@@ -16,20 +16,96 @@ const (
 	outcomeFailure
 )
 
+// valCount is what a window knows about one distinct value.
+type valCount struct {
+	n, f, s int32 // events, failures, successes
+}
+
+// distinctCounts keeps per-value counts and the derived distinct figures
+// up to date as events enter and leave.
+type distinctCounts struct {
+	vals       map[string]valCount
+	failed     int // values with at least one failure
+	unresolved int // values with failures and no success
+	succeeded  int // values with at least one success
+}
+
+func (d *distinctCounts) adjust(val string, outcome uint8, delta int32) {
+	c := d.vals[val]
+	wasF, wasU, wasS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
+	c.n += delta
+	switch outcome {
+	case outcomeFailure:
+		c.f += delta
+	case outcomeSuccess:
+		c.s += delta
+	}
+	isF, isU, isS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
+	if c.n <= 0 {
+		delete(d.vals, val)
+		isF, isU, isS = false, false, false
+	} else {
+		d.vals[val] = c
+	}
+	d.failed += b2i(isF) - b2i(wasF)
+	d.unresolved += b2i(isU) - b2i(wasU)
+	d.succeeded += b2i(isS) - b2i(wasS)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// measure says which figure of a store a rule reads.
+type measure uint8
+
+const (
+	measureEvents     measure = iota // events in the window
+	measureDistinct                  // distinct values
+	measureUnresolved                // distinct values with failures and no success
+	measureSucceeded                 // distinct values with a success
+)
+
+// store is a group's memory of its recent events: the exact window, or,
+// for long windows, the expiring value set.
+type store interface {
+	add(e entry, length int64, max int) bool
+	expire(now, length int64) (left int64, ok bool)
+	value(m measure) int
+	counts() (events, failures, successes int)
+	first() int64
+	last() int64
+	endTime() int64
+	// each calls fn for the evidence kept: every event of an exact
+	// window, the most recent ones of a value set.
+	each(fn func(*entry))
+	// failures returns val's failures in the store.
+	failures(val string) int
+	// perValue calls fn with each distinct value's counts; false when the
+	// store keeps no distinct values.
+	perValue(fn func(val string, c valCount)) bool
+	droppedEvents() int64
+}
+
 // window is a sliding event-time window over one group's events, kept in
 // time order, with exact distinct counts of one field.
 type window struct {
-	entries  []entry
-	head     int
-	end      int64 // newest time seen: the window is (end-length, end]
-	distinct map[string]int32
-	dropped  int64 // entries dropped because the window was full
+	entries []entry
+	head    int
+	end     int64 // newest time seen: the window is (end-length, end]
+	dc      *distinctCounts
+	fails   int
+	succs   int
+	dropped int64 // entries dropped because the window was full
 }
 
 func newWindow(distinct bool) *window {
 	w := &window{}
 	if distinct {
-		w.distinct = make(map[string]int32)
+		w.dc = &distinctCounts{vals: make(map[string]valCount)}
 	}
 	return w
 }
@@ -37,12 +113,34 @@ func newWindow(distinct bool) *window {
 // len returns the number of events in the window.
 func (w *window) len() int { return len(w.entries) - w.head }
 
-// value returns the rule's measure: distinct values, or events.
-func (w *window) value() int {
-	if w.distinct != nil {
-		return len(w.distinct)
+func (w *window) endTime() int64       { return w.end }
+func (w *window) droppedEvents() int64 { return w.dropped }
+
+// value returns the measure m of the window.
+func (w *window) value(m measure) int {
+	switch {
+	case w.dc == nil || m == measureEvents:
+		return w.len()
+	case m == measureUnresolved:
+		return w.dc.unresolved
+	case m == measureSucceeded:
+		return w.dc.succeeded
 	}
-	return w.len()
+	return len(w.dc.vals)
+}
+
+func (w *window) counts() (int, int, int) { return w.len(), w.fails, w.succs }
+
+func (w *window) count(e *entry, delta int) {
+	switch e.outcome {
+	case outcomeFailure:
+		w.fails += delta
+	case outcomeSuccess:
+		w.succs += delta
+	}
+	if w.dc != nil {
+		w.dc.adjust(e.val, e.outcome, int32(delta))
+	}
 }
 
 // add inserts e in time order, dropping the oldest entry when the window
@@ -71,9 +169,7 @@ func (w *window) add(e entry, length int64, max int) bool {
 		i--
 	}
 	w.entries[i] = e
-	if w.distinct != nil {
-		w.distinct[e.val]++
-	}
+	w.count(&e, 1)
 	return true
 }
 
@@ -81,13 +177,7 @@ func (w *window) removeHead() entry {
 	e := w.entries[w.head]
 	w.entries[w.head] = entry{}
 	w.head++
-	if w.distinct != nil {
-		if n := w.distinct[e.val] - 1; n > 0 {
-			w.distinct[e.val] = n
-		} else {
-			delete(w.distinct, e.val)
-		}
-	}
+	w.count(&e, -1)
 	if w.head == len(w.entries) {
 		w.entries = w.entries[:0]
 		w.head = 0
@@ -116,6 +206,23 @@ func (w *window) each(fn func(*entry)) {
 	}
 }
 
+func (w *window) failures(val string) int {
+	if w.dc == nil {
+		return 0
+	}
+	return int(w.dc.vals[val].f)
+}
+
+func (w *window) perValue(fn func(string, valCount)) bool {
+	if w.dc == nil {
+		return false
+	}
+	for v, c := range w.dc.vals {
+		fn(v, c)
+	}
+	return true
+}
+
 // first returns the oldest event's time.
 func (w *window) first() int64 {
 	if w.len() == 0 {
@@ -130,4 +237,197 @@ func (w *window) last() int64 {
 		return 0
 	}
 	return w.entries[len(w.entries)-1].t
+}
+
+// valueSet is the memory of a long window (hours): an exact set of the
+// distinct values seen in the window, each with the time it was last seen
+// and its counts, instead of every event. A value leaves when it has not
+// been seen for the window's length. Memory is one map entry and one queue
+// slot per distinct value, plus a fixed ring of recent events as evidence.
+//
+// The counts of a value are those since it last entered the set: a value
+// seen at the start and again near the end of the window keeps its first
+// attempt in its counts until it leaves.
+type valueSet struct {
+	dc     distinctCounts
+	state  map[string]*valState
+	queue  []queued // one slot per value, in order of the time queued
+	head   int
+	end    int64
+	events int
+	fails  int
+	succs  int
+	recent [recentEvidence]entry
+	nrec   int // events ever put in recent
+}
+
+// recentEvidence is how many recent events a value set keeps for samples.
+const recentEvidence = 32
+
+type valState struct {
+	last int64
+}
+
+type queued struct {
+	val string
+	t   int64
+}
+
+func newValueSet() *valueSet {
+	return &valueSet{
+		dc:    distinctCounts{vals: make(map[string]valCount)},
+		state: make(map[string]*valState),
+	}
+}
+
+func (s *valueSet) endTime() int64       { return s.end }
+func (s *valueSet) droppedEvents() int64 { return 0 }
+
+func (s *valueSet) value(m measure) int {
+	switch m {
+	case measureEvents:
+		return s.events
+	case measureUnresolved:
+		return s.dc.unresolved
+	case measureSucceeded:
+		return s.dc.succeeded
+	}
+	return len(s.dc.vals)
+}
+
+func (s *valueSet) counts() (int, int, int) { return s.events, s.fails, s.succs }
+
+// add records e. max caps the distinct values: beyond it, the value last
+// seen longest ago is forgotten early.
+func (s *valueSet) add(e entry, length int64, max int) bool {
+	if e.t > s.end {
+		s.end = e.t
+	}
+	if e.t <= s.end-length {
+		return false
+	}
+	st, ok := s.state[e.val]
+	if !ok {
+		if len(s.state) >= max {
+			s.evictOne()
+		}
+		st = &valState{last: e.t}
+		s.state[e.val] = st
+		s.push(e.val, e.t)
+	} else if e.t > st.last {
+		st.last = e.t
+	}
+	s.dc.adjust(e.val, e.outcome, 1)
+	s.events++
+	switch e.outcome {
+	case outcomeFailure:
+		s.fails++
+	case outcomeSuccess:
+		s.succs++
+	}
+	s.recent[s.nrec%recentEvidence] = e
+	s.nrec++
+	return true
+}
+
+func (s *valueSet) push(val string, t int64) {
+	if s.head > 0 && s.head >= len(s.queue)/2 && s.head >= 64 {
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue = s.queue[:n]
+		s.head = 0
+	}
+	s.queue = append(s.queue, queued{val, t})
+}
+
+// forget removes a value and its counts.
+func (s *valueSet) forget(val string) {
+	c := s.dc.vals[val]
+	s.events -= int(c.n)
+	s.fails -= int(c.f)
+	s.succs -= int(c.s)
+	s.dc.failed -= b2i(c.f > 0)
+	s.dc.unresolved -= b2i(c.f > 0 && c.s == 0)
+	s.dc.succeeded -= b2i(c.s > 0)
+	delete(s.dc.vals, val)
+	delete(s.state, val)
+}
+
+func (s *valueSet) pop() queued {
+	q := s.queue[s.head]
+	s.queue[s.head] = queued{}
+	s.head++
+	if s.head == len(s.queue) {
+		s.queue = s.queue[:0]
+		s.head = 0
+	}
+	return q
+}
+
+func (s *valueSet) evictOne() {
+	for s.head < len(s.queue) {
+		q := s.pop()
+		if _, ok := s.state[q.val]; ok {
+			s.forget(q.val)
+			return
+		}
+	}
+}
+
+// expire drops one value not seen for length by now, returning when it
+// left. Values seen again since they were queued move to the back.
+func (s *valueSet) expire(now, length int64) (int64, bool) {
+	if now > s.end {
+		s.end = now
+	}
+	cut := s.end - length
+	for s.head < len(s.queue) && s.queue[s.head].t <= cut {
+		q := s.pop()
+		st, ok := s.state[q.val]
+		if !ok {
+			continue
+		}
+		if st.last > cut {
+			s.push(q.val, st.last)
+			continue
+		}
+		s.forget(q.val)
+		return st.last + length, true
+	}
+	return 0, false
+}
+
+func (s *valueSet) each(fn func(*entry)) {
+	n := min(s.nrec, recentEvidence)
+	for i := s.nrec - n; i < s.nrec; i++ {
+		e := &s.recent[i%recentEvidence]
+		if s.state[e.val] != nil {
+			fn(e)
+		}
+	}
+}
+
+func (s *valueSet) failures(val string) int { return int(s.dc.vals[val].f) }
+
+func (s *valueSet) perValue(fn func(string, valCount)) bool {
+	for v, c := range s.dc.vals {
+		fn(v, c)
+	}
+	return true
+}
+
+// first returns the oldest queued time: when the longest-kept value was
+// last seen (or first, if it was not seen again).
+func (s *valueSet) first() int64 {
+	if s.head == len(s.queue) {
+		return 0
+	}
+	return s.queue[s.head].t
+}
+
+func (s *valueSet) last() int64 {
+	if s.nrec == 0 {
+		return 0
+	}
+	return s.recent[(s.nrec-1)%recentEvidence].t
 }

@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/alert"
-	"github.com/spraywatch/spraywatch/event"
 )
 
 //go:embed default.yml
@@ -27,6 +27,9 @@ func DefaultPack() []byte { return append([]byte(nil), defaultPack...) }
 // File is a rules file.
 type File struct {
 	Rules []Spec `yaml:"rules"`
+	// Suppressions apply to the rules they name (all rules when they name
+	// none), including default-pack rules when the file extends the pack.
+	Suppressions []Suppression `yaml:"suppressions,omitempty"`
 }
 
 // Spec is one rule as written in YAML.
@@ -43,6 +46,33 @@ type Spec struct {
 	ResolveAfter Duration             `yaml:"resolve_after"`
 	Technique    string               `yaml:"technique"`
 	Disabled     bool                 `yaml:"disabled"`
+
+	// Type is distinct, count, ratio, sequence or baseline; empty means
+	// distinct when Distinct is set and count otherwise.
+	Type string `yaml:"type,omitempty"`
+	// Unresolved counts only distinct values whose events in the window
+	// are all failures: a username that later logged in successfully (a
+	// typo, then the right password) stops counting.
+	Unresolved bool `yaml:"unresolved,omitempty"`
+	// MinEvents is a second condition: the window must also hold at least
+	// this many events.
+	MinEvents int `yaml:"min_events,omitempty"`
+	// MaxSuccessUsers, when set, keeps the rule quiet while more than this
+	// many distinct usernames logged in successfully in the group's window:
+	// the mark of a shared certificate (a gateway, a kiosk).
+	MaxSuccessUsers int `yaml:"max_success_users,omitempty"`
+	// Ratio (ratio rules): the failure share, in (0, 1], at or above which
+	// the rule fires once the window holds MinAttempts attempts.
+	Ratio       float64 `yaml:"ratio,omitempty"`
+	MinAttempts int     `yaml:"min_attempts,omitempty"`
+	// Baseline (baseline rules): how the group's history is learned.
+	Baseline *BaselineSpec `yaml:"baseline,omitempty"`
+	// Suppress lists matches the rule ignores (counted as suppressed).
+	Suppress []Suppression `yaml:"suppress,omitempty"`
+	// IdentityMap names a file mapping certificate identities to the
+	// usernames they may log in as; the rule then only sees events whose
+	// username the map does not allow for the event's certificate.
+	IdentityMap string `yaml:"identity_map,omitempty"`
 }
 
 // Duration is a time.Duration written as "10m", "12h", "90s".
@@ -66,27 +96,52 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 
 // Rule is a compiled rule.
 type Rule struct {
-	ID           string
-	Description  string
-	Severity     string
-	Filter       Filter
-	GroupBy      []event.Field
-	Distinct     event.Field
-	HasDistinct  bool
-	Window       time.Duration
-	Threshold    int
-	Cooldown     time.Duration
-	ResolveAfter time.Duration
-	Technique    alert.Technique
-	Spec         Spec
+	ID          string
+	Description string
+	Severity    string
+	Type        Type
+	Filter      Filter
+	GroupBy     []Key
+	Distinct    Key
+	HasDistinct bool
+	Unresolved  bool
+	MinEvents   int
+	// MaxSuccessUsers: 0 means no limit.
+	MaxSuccessUsers int
+	Ratio           float64
+	MinAttempts     int
+	Baseline        Baseline
+	Suppress        []*Suppressor
+	IdentityMap     *IdentityMap
+	Window          time.Duration
+	Threshold       int
+	Cooldown        time.Duration
+	ResolveAfter    time.Duration
+	Technique       alert.Technique
+	Spec            Spec
 }
 
-// Measure names what the rule counts: the distinct field, or "events".
+// Measure names what the rule counts: the distinct field, the failure
+// ratio, or "events".
 func (r *Rule) Measure() string {
-	if r.HasDistinct {
+	switch {
+	case r.Type == TypeRatio:
+		return "failure_ratio"
+	case r.HasDistinct:
 		return r.Distinct.String()
 	}
 	return "events"
+}
+
+// Uses reports whether the rule reads the derived key d (in group_by or
+// distinct), so the engine derives it only when some rule needs it.
+func (r *Rule) Uses(d Derived) bool {
+	for _, k := range r.GroupBy {
+		if k.Derived == d {
+			return true
+		}
+	}
+	return r.HasDistinct && r.Distinct.Derived == d
 }
 
 // DefaultResolveAfter is how long a rule's window must stay below its
@@ -134,18 +189,21 @@ func Compile(s Spec) (*Rule, error) {
 		return nil, errors.New("group_by: at least one field is required")
 	}
 	for _, g := range s.GroupBy {
-		f, ok := event.LookupField(g)
+		k, ok := LookupKey(g)
 		if !ok {
 			return nil, fmt.Errorf("group_by: unknown field %q", g)
 		}
-		r.GroupBy = append(r.GroupBy, f)
+		r.GroupBy = append(r.GroupBy, k)
 	}
 	if s.Distinct != "" {
-		f, ok := event.LookupField(s.Distinct)
+		k, ok := LookupKey(s.Distinct)
 		if !ok {
 			return nil, fmt.Errorf("distinct: unknown field %q", s.Distinct)
 		}
-		r.Distinct, r.HasDistinct = f, true
+		r.Distinct, r.HasDistinct = k, true
+	}
+	if err := compileType(r, s); err != nil {
+		return nil, err
 	}
 	r.Window = time.Duration(s.Window)
 	switch {
@@ -155,6 +213,9 @@ func Compile(s Spec) (*Rule, error) {
 		return nil, fmt.Errorf("window: %s is longer than the %s limit", r.Window, MaxWindow)
 	}
 	r.Threshold = s.Threshold
+	if r.Type == TypeRatio && r.Threshold == 0 {
+		r.Threshold = r.MinAttempts
+	}
 	switch {
 	case r.Threshold <= 0:
 		return nil, errors.New("threshold: must be at least 1 (a zero threshold would fire on every event)")
@@ -187,22 +248,47 @@ func Compile(s Spec) (*Rule, error) {
 		return nil, fmt.Errorf("technique %q: expected an ATT&CK id such as T1110.003", tech)
 	}
 	r.Technique = alert.Technique{ID: tech, Name: name}
+	for i, sp := range s.Suppress {
+		sup, err := CompileSuppression(sp)
+		if err != nil {
+			return nil, fmt.Errorf("suppress #%d: %w", i+1, err)
+		}
+		r.Suppress = append(r.Suppress, sup)
+	}
+	if s.IdentityMap != "" {
+		m, err := LoadIdentityMap(s.IdentityMap)
+		if err != nil {
+			return nil, fmt.Errorf("identity_map: %w", err)
+		}
+		r.IdentityMap = m
+	}
 	return r, nil
 }
 
-// Parse reads a rules file. name is used in errors. Unknown keys are errors.
+// Parse reads a rules file. name is used in errors and to resolve relative
+// identity_map paths. Unknown keys are errors. The file's suppressions are
+// attached to its rules.
 func Parse(name string, data []byte) ([]*Rule, error) {
+	rs, sups, err := parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	applySuppressions(rs, sups)
+	return rs, nil
+}
+
+func parse(name string, data []byte) ([]*Rule, []*Suppressor, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f File
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: no rules", name)
+			return nil, nil, fmt.Errorf("%s: no rules", name)
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(f.Rules) == 0 {
-		return nil, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)
+		return nil, nil, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)
 	}
 	var out []*Rule
 	seen := map[string]bool{}
@@ -210,21 +296,32 @@ func Parse(name string, data []byte) ([]*Rule, error) {
 		if s.Disabled {
 			continue
 		}
+		if s.IdentityMap != "" && !filepath.IsAbs(s.IdentityMap) {
+			s.IdentityMap = filepath.Join(filepath.Dir(name), s.IdentityMap)
+		}
 		r, err := Compile(s)
 		if err != nil {
 			id := s.ID
 			if id == "" {
 				id = fmt.Sprintf("#%d", i+1)
 			}
-			return nil, fmt.Errorf("%s: rule %s: %w", name, id, err)
+			return nil, nil, fmt.Errorf("%s: rule %s: %w", name, id, err)
 		}
 		if seen[r.ID] {
-			return nil, fmt.Errorf("%s: rule %s: duplicate id", name, r.ID)
+			return nil, nil, fmt.Errorf("%s: rule %s: duplicate id", name, r.ID)
 		}
 		seen[r.ID] = true
 		out = append(out, r)
 	}
-	return out, nil
+	var sups []*Suppressor
+	for i, sp := range f.Suppressions {
+		sup, err := CompileSuppression(sp)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: suppressions #%d: %w", name, i+1, err)
+		}
+		sups = append(sups, sup)
+	}
+	return out, sups, nil
 }
 
 // Default returns the compiled default pack.
@@ -249,11 +346,12 @@ func Load(paths []string, extend bool) ([]*Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading rules: %w", err)
 		}
-		rs, err := Parse(p, data)
+		rs, sups, err := parse(p, data)
 		if err != nil {
 			return nil, err
 		}
 		base = merge(base, rs)
+		applySuppressions(base, sups)
 	}
 	return base, nil
 }

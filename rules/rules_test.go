@@ -127,7 +127,7 @@ func TestCompileDefaults(t *testing.T) {
 	}
 	r := rs[0]
 	if r.Severity != "medium" || r.Cooldown != 2*time.Minute || r.ResolveAfter != DefaultResolveAfter ||
-		r.Technique.ID != "T1110.003" || r.Measure() != "user.name" || r.GroupBy[0] != event.Identity {
+		r.Technique.ID != "T1110.003" || r.Measure() != "user.name" || r.GroupBy[0].Field != event.Identity {
 		t.Errorf("defaults: %+v", r)
 	}
 }

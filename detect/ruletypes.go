@@ -1,0 +1,161 @@
+package detect
+
+import (
+	"math"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// LongWindow is the window length above which a distinct or baseline rule
+// keeps an expiring set of distinct values per group instead of every
+// event: memory then grows with the usernames tried, not the attempts.
+const LongWindow = time.Hour
+
+// keyValue returns a group_by or distinct key's value for ev, deriving it
+// when the key is derived. The last derivation is cached: consecutive
+// events from one address cost a string comparison.
+func (rs *ruleState) keyValue(ev *event.Event, k rules.Key) string {
+	switch k.Derived {
+	case rules.DerivedSubnet:
+		ip := ev.Values[event.SourceIP]
+		if ip != rs.lastIP || rs.lastSubnet == "" {
+			rs.lastIP, rs.lastSubnet = ip, rules.Subnet(ip)
+		}
+		return rs.lastSubnet
+	case rules.DerivedResponseClass:
+		st, b := ev.Values[event.Status], ev.Values[event.BodyBytes]
+		if st != rs.lastStatus || b != rs.lastBytes || rs.lastClass == "" {
+			rs.lastStatus, rs.lastBytes, rs.lastClass = st, b, rules.ResponseClass(st, b)
+		}
+		return rs.lastClass
+	}
+	return ev.Values[k.Field]
+}
+
+// measure returns which figure of the group's store the rule reads.
+func (rs *ruleState) measure() measure {
+	r := rs.rule
+	switch {
+	case r.Type == rules.TypeRatio || r.Type == rules.TypeCount || !r.HasDistinct:
+		return measureEvents
+	case r.Unresolved || r.Type == rules.TypeSequence:
+		return measureUnresolved
+	}
+	return measureDistinct
+}
+
+func (rs *ruleState) newStore() store {
+	r := rs.rule
+	if r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline) {
+		return newValueSet()
+	}
+	return newWindow(r.HasDistinct)
+}
+
+// level evaluates the rule on g: the observed figure, the threshold it is
+// held to, and whether the rule's condition holds.
+func (rs *ruleState) level(g *group) (obs, thr float64, fire bool) {
+	r := rs.rule
+	events, fails, _ := g.st.counts()
+	minEv := events >= r.MinEvents
+	if r.MaxSuccessUsers > 0 && g.st.value(measureSucceeded) > r.MaxSuccessUsers {
+		minEv = false
+	}
+	switch r.Type {
+	case rules.TypeRatio:
+		if events == 0 {
+			return 0, r.Ratio, false
+		}
+		ratio := float64(fails) / float64(events)
+		return ratio, r.Ratio, events >= r.MinAttempts && ratio >= r.Ratio && minEv
+	case rules.TypeSequence:
+		live := g.hitUser != "" && g.hitAt > g.st.endTime()-int64(r.Window)
+		if !live {
+			return float64(g.st.value(measureUnresolved)), float64(r.Threshold), false
+		}
+		return float64(g.hitVal), float64(r.Threshold), minEv
+	case rules.TypeBaseline:
+		v := float64(g.st.value(rs.measure()))
+		t := g.hist.threshold(&r.Baseline)
+		return v, t, g.hist.n >= r.Baseline.Samples && v > t && minEv
+	}
+	v := g.st.value(rs.measure())
+	return float64(v), float64(r.Threshold), v >= r.Threshold && minEv
+}
+
+// history is a baseline group's learned level: an exponentially weighted
+// mean and variance of its measure, sampled once per window length.
+type history struct {
+	mean, vari float64
+	n          int   // samples taken
+	next       int64 // event time of the next sample
+}
+
+// maxCatchUp bounds the samples taken at once after a group was idle; the
+// weight of older history is negligible after that many anyway.
+const maxCatchUp = 4096
+
+func (h *history) spread() float64 { return math.Sqrt(h.vari) }
+
+// threshold is the level above which the group is unusual: mean + sigma x
+// spread, never below the floor.
+func (h *history) threshold(b *rules.Baseline) float64 {
+	return math.Max(float64(b.Floor), h.mean+b.Sigma*h.spread())
+}
+
+func (h *history) sample(v, alpha float64) {
+	if h.n == 0 {
+		h.mean = v
+	} else {
+		d := v - h.mean
+		h.mean += alpha * d
+		h.vari = (1 - alpha) * (h.vari + alpha*d*d)
+	}
+	h.n++
+}
+
+// learn takes the samples due by t: the window's value at the first
+// boundary, zero for later boundaries the window was empty at. A group
+// does not learn while its incident fires, so an attack does not become
+// the norm.
+func (rs *ruleState) learn(g *group, t int64) {
+	h := g.hist
+	period := int64(rs.rule.Window)
+	if h.next == 0 {
+		h.next = t - t%period + period
+		return
+	}
+	if t < h.next {
+		return
+	}
+	alpha := rs.rule.Baseline.Alpha
+	last := g.st.last()
+	v := float64(g.st.value(rs.measure()))
+	for i := 0; t >= h.next && i < maxCatchUp; i++ {
+		if h.next-last >= period {
+			v = 0
+		}
+		if g.inc == nil {
+			h.sample(v, alpha)
+		}
+		h.next += period
+	}
+	if t >= h.next {
+		h.next = t - t%period + period
+	}
+}
+
+// WarmupSpan returns how much event time before the present a restarted
+// engine should replay so that every rule is complete: the longest window,
+// or the longest baseline warm-up.
+func (e *Engine) WarmupSpan() time.Duration {
+	m := e.MaxWindow()
+	for _, rs := range e.rules {
+		if r := rs.rule; r.Type == rules.TypeBaseline {
+			m = max(m, time.Duration(r.Baseline.Samples)*r.Window)
+		}
+	}
+	return m
+}
