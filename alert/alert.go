@@ -66,6 +66,51 @@ type Alert struct {
 	Sample      Sample            `json:"sample"`
 	Threat      Threat            `json:"threat"`
 	Summary     string            `json:"summary"`
+	// Reason states the rule's condition and the figures it was tested on.
+	Reason *Reason `json:"reason,omitempty"`
+	// Classification is the attack shape the failures in the window have.
+	Classification *Classification `json:"classification,omitempty"`
+	// Account is the username that logged in after the failures (sequence
+	// rules: the account a sprayed password opened).
+	Account string `json:"account,omitempty"`
+}
+
+// Reason is why a rule fired: its type and condition, and what was observed.
+type Reason struct {
+	Type        string  `json:"type"`
+	Measure     string  `json:"measure"`
+	Threshold   float64 `json:"threshold"`
+	Observed    float64 `json:"observed"`
+	MinEvents   int     `json:"min_events,omitempty"`
+	Events      int     `json:"events,omitempty"`
+	Ratio       float64 `json:"ratio,omitempty"`
+	MinAttempts int     `json:"min_attempts,omitempty"`
+	// Baseline rules: the group's learned mean and spread of the measure
+	// per window, the number of windows learned, and the floor.
+	BaselineMean    *float64 `json:"baseline_mean,omitempty"`
+	BaselineSpread  *float64 `json:"baseline_spread,omitempty"`
+	BaselineSamples int      `json:"baseline_samples,omitempty"`
+	Sigma           float64  `json:"sigma,omitempty"`
+	Floor           int      `json:"floor,omitempty"`
+}
+
+// Classification values.
+const (
+	ClassSpraying   = "password_spraying"
+	ClassBruteForce = "brute_force"
+	ClassStuffing   = "credential_stuffing"
+	ClassMixed      = "mixed"
+)
+
+// Classification is the shape of the failed attempts in an alert's window:
+// how many usernames, how many attempts each.
+type Classification struct {
+	Kind                string  `json:"kind"`
+	Users               int     `json:"users"`
+	Attempts            int     `json:"attempts"`
+	MaxAttemptsPerUser  int     `json:"max_attempts_per_user"`
+	MeanAttemptsPerUser float64 `json:"mean_attempts_per_user"`
+	Basis               string  `json:"basis"`
 }
 
 // Identity is the client certificate behind an alert's events, when the

@@ -53,11 +53,12 @@ type Stats struct {
 
 // RuleStats counts one rule's activity.
 type RuleStats struct {
-	Rule     string
-	Severity string
-	Matched  atomic.Int64 // events that passed the rule's filter
-	Groups   atomic.Int64 // groups held now
-	Alerts   atomic.Int64 // alert records written
+	Rule       string
+	Severity   string
+	Matched    atomic.Int64 // events that passed the rule's filter
+	Groups     atomic.Int64 // groups held now
+	Alerts     atomic.Int64 // alert records written
+	Suppressed atomic.Int64 // matching events an allowlist entry silenced
 }
 
 // Engine turns records into authentication events and alerts. It is not
