@@ -319,6 +319,14 @@ func TestCompileChoices(t *testing.T) {
 			want:      fields{event.UserAgent: `a "b" \c é`, event.TLSCertificate: "-----BEGIN%20CERTIFICATE-----%0AMIIB"},
 		},
 		{
+			// A nested JSON template, text around variables, a bare number.
+			directive: `log_format j escape=json '{"t":$msec,"client":{"addr":"[$remote_addr]:$remote_port","tls":{"s":"$ssl_client_s_dn_legacy"}},"r":"$request"}';`,
+			line:      `{"r":"GET /x?y HTTP/1.1","client":{"tls":{"s":"/O=Ex\\/CN=a b"},"addr":"[2001:db8::1]:443"},"t":1764838801.000}`,
+			time:      "2025-12-04T09:00:01Z",
+			want: fields{event.SourceIP: "2001:db8::1", event.SourcePort: "443", event.Method: "GET",
+				event.URLPath: "/x", event.TLSSubject: "O=Ex/CN=a b"},
+		},
+		{
 			// Unknown variables and header variables are read past.
 			directive: `$time_iso8601 $my_map_var $http_x_custom $sent_http_x $remote_addr`,
 			line:      `2026-12-04T09:00:01+00:00 a b c unix:`,

@@ -323,7 +323,8 @@ func (p *parser) pendSpan(f event.Field, off, end int) {
 // unescape undoes the log's escaping of a value, into scratch when there is
 // anything to undo.
 func (p *parser) unescape(v []byte) ref {
-	if p.f.escape == escNone || bytes.IndexByte(v, '\\') < 0 {
+	// JSON lines come unescaped from the JSON reader already.
+	if p.f.json || p.f.escape == escNone || bytes.IndexByte(v, '\\') < 0 {
 		return ref{b: v}
 	}
 	off := len(p.scratch)
