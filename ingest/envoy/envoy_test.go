@@ -8,6 +8,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
 // want lists the expected values of a record; fields not listed must be empty.
@@ -186,8 +187,11 @@ func FuzzText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range []*Format{format, def} {
 			var r event.Record
-			if err := fm.NewParser().Parse([]byte(line), &r); err == nil && r.Time == 0 {
-				t.Fatalf("accepted %q without a time", line)
+			if err := fm.NewParser().Parse([]byte(line), &r); err == nil {
+				if r.Time == 0 {
+					t.Fatalf("accepted %q without a time", line)
+				}
+				certtest.CheckIdentity(t, &r)
 			}
 		}
 	})

@@ -171,8 +171,11 @@ func FuzzJSON(f *testing.F) {
 	f.Add(`{"start_time":null}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		var r event.Record
-		if err := format.NewParser().Parse([]byte(line), &r); err == nil && r.Time == 0 {
-			t.Fatalf("accepted %q without a time", line)
+		if err := format.NewParser().Parse([]byte(line), &r); err == nil {
+			if r.Time == 0 {
+				t.Fatalf("accepted %q without a time", line)
+			}
+			certtest.CheckIdentity(t, &r)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
 const mtlsFormat = `log-format "%ci:%cp [%tr] %ft %b/%s %ST %B \"%r\" id=%ID used=%[ssl_c_used] verify=%[ssl_c_verify] sha1=%[ssl_c_sha1,hex] serial=%[ssl_c_serial,hex] sdn=%{+Q}[ssl_c_s_dn(,0,rfc2253)] idn=%{+Q}[ssl_c_i_dn(,0,rfc2253)]"`
@@ -196,8 +197,11 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range formats {
 			var r event.Record
-			if err := fm.NewParser().Parse([]byte(line), &r); err == nil && r.Time == 0 {
-				t.Fatalf("accepted %q without a time", line)
+			if err := fm.NewParser().Parse([]byte(line), &r); err == nil {
+				if r.Time == 0 {
+					t.Fatalf("accepted %q without a time", line)
+				}
+				certtest.CheckIdentity(t, &r)
 			}
 		}
 	})

@@ -162,8 +162,11 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"StartUTC":"2026-12-04T09:00:01Z","ClientAddr":"[::1"}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		var r event.Record
-		if err := format.NewParser().Parse([]byte(line), &r); err == nil && r.Time == 0 {
-			t.Fatalf("accepted %q without a time", line)
+		if err := format.NewParser().Parse([]byte(line), &r); err == nil {
+			if r.Time == 0 {
+				t.Fatalf("accepted %q without a time", line)
+			}
+			certtest.CheckIdentity(t, &r)
 		}
 	})
 }

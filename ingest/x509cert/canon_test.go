@@ -1,6 +1,9 @@
 package x509cert
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestAppendFingerprint(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -83,5 +86,25 @@ func TestNormalizer(t *testing.T) {
 	}
 	if len(n.dns) > maxMemo {
 		t.Errorf("memo holds %d DNs, bound is %d", len(n.dns), maxMemo)
+	}
+	long := []byte("CN=" + strings.Repeat("x", 900))
+	for i := 0; i < 2000; i++ {
+		long[3] = byte('a' + i%26)
+		long[4] = byte('a' + i/26%26)
+		long[5] = byte('a' + i/676%26)
+		if _, err := n.DN(long); err != nil {
+			t.Fatal(err)
+		}
+		if n.dnsBytes > maxMemoBytes+2*len(long) {
+			t.Fatalf("memo holds %d bytes, bound is %d", n.dnsBytes, maxMemoBytes)
+		}
+	}
+	huge := []byte("CN=" + strings.Repeat("y", maxMemoDN))
+	before := len(n.dns)
+	if d, err := n.DN(huge); err != nil || string(d) != string(huge) {
+		t.Fatalf("huge DN: %v", err)
+	}
+	if _, ok := n.dns[string(huge)]; ok || len(n.dns) > before {
+		t.Error("a DN longer than maxMemoDN was remembered")
 	}
 }

@@ -2,17 +2,22 @@ package x509cert
 
 import "github.com/spraywatch/spraywatch/ingest/dn"
 
-// maxMemo bounds the distinct DNs a Normalizer remembers before it starts
-// afresh.
-const maxMemo = 4096
+// Bounds of a Normalizer's memory of DNs: how many it remembers before it
+// starts afresh, how many bytes of them, and the longest one it remembers.
+const (
+	maxMemo      = 4096
+	maxMemoBytes = 1 << 20
+	maxMemoDN    = 1024
+)
 
 // A Normalizer turns identity values as proxies log them into their
 // canonical form, into scratch space reused from one line to the next. It
 // remembers the canonical form of recently seen DNs, since a client
 // certificate's DN repeats on many lines. Not safe for concurrent use.
 type Normalizer struct {
-	buf []byte
-	dns map[string][]byte
+	buf      []byte
+	dns      map[string][]byte
+	dnsBytes int
 }
 
 // Reset starts a new line: values returned before are no longer valid.
@@ -61,19 +66,30 @@ func (n *Normalizer) Serial(v []byte) ([]byte, error) {
 }
 
 // DN returns the canonical form of a distinguished name (see dn.Canonical).
-// The result stays valid after Reset.
 func (n *Normalizer) DN(v []byte) ([]byte, error) {
 	if c, ok := n.dns[string(v)]; ok {
 		return c, nil
+	}
+	if len(v) > maxMemoDN {
+		s := len(n.buf)
+		var err error
+		n.buf, err = dn.Canonical(n.buf, v)
+		if err != nil {
+			n.buf = n.buf[:s]
+			return nil, err
+		}
+		return n.buf[s:len(n.buf):len(n.buf)], nil
 	}
 	c, err := dn.Canonical(nil, v)
 	if err != nil {
 		return nil, err
 	}
-	if n.dns == nil || len(n.dns) >= maxMemo {
+	if n.dns == nil || len(n.dns) >= maxMemo || n.dnsBytes >= maxMemoBytes {
 		n.dns = make(map[string][]byte)
+		n.dnsBytes = 0
 	}
 	n.dns[string(v)] = c
+	n.dnsBytes += len(v) + len(c)
 	return c, nil
 }
 

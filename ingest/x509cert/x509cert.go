@@ -264,9 +264,17 @@ func NewCache(size int) *Cache {
 	return &Cache{seed: maphash.MakeSeed(), lru: l}
 }
 
+// MaxCachedBytes is the longest value a Cache keeps; longer ones (no client
+// certificate is this large) are parsed each time, so that the cache's memory
+// stays bounded whatever the input.
+const MaxCachedBytes = 16 << 10
+
 // Parse returns the certificate in raw (see the package function Parse),
 // parsing it only the first time it is seen.
 func (c *Cache) Parse(raw []byte) (*Info, error) {
+	if len(raw) > MaxCachedBytes {
+		return Parse(raw)
+	}
 	k := maphash.Bytes(c.seed, raw)
 	if e, ok := c.lru.Get(k); ok && e.raw == string(raw) {
 		return e.info, e.err

@@ -242,3 +242,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCacheSkipsHugeValues(t *testing.T) {
+	cache := NewCache(4)
+	huge := bytes.Repeat([]byte("A"), MaxCachedBytes+1)
+	if _, err := cache.Parse(huge); err == nil {
+		t.Fatal("huge garbage parsed as a certificate")
+	}
+	if cache.Len() != 0 {
+		t.Errorf("cache kept a %d-byte value", len(huge))
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/spraywatch/spraywatch/event"
 )
 
 // Options describe the leaf certificate to make.
@@ -100,4 +102,34 @@ func New(t testing.TB, o Options) *Cert {
 // $ssl_client_escaped_cert and Envoy's %DOWNSTREAM_PEER_CERT% write it.
 func (c *Cert) EscapedPEM() string {
 	return url.PathEscape(string(c.PEM))
+}
+
+// CheckIdentity fails t when a record's identity fields are not in canonical
+// form: lowercase hex fingerprints, an uppercase hex
+// serial without leading zeros.
+func CheckIdentity(t testing.TB, r *event.Record) {
+	t.Helper()
+	hexOf := func(f event.Field) {
+		v := r.Get(f)
+		if len(v) == 0 {
+			return
+		}
+		for _, c := range v {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				t.Fatalf("%v = %q: not lowercase hex", f, v)
+			}
+		}
+	}
+	hexOf(event.TLSSHA1)
+	hexOf(event.TLSSHA256)
+	if v := r.Get(event.TLSSerial); len(v) > 0 {
+		if len(v) > 1 && v[0] == '0' {
+			t.Fatalf("serial %q has a leading zero", v)
+		}
+		for _, c := range v {
+			if !('0' <= c && c <= '9' || 'A' <= c && c <= 'F') {
+				t.Fatalf("serial %q: not uppercase hex", v)
+			}
+		}
+	}
 }
