@@ -253,3 +253,31 @@ func TestCacheSkipsHugeValues(t *testing.T) {
 		t.Errorf("cache kept a %d-byte value", len(huge))
 	}
 }
+
+func TestCacheConcurrent(t *testing.T) {
+	certs := []*certtest.Cert{testCert(t), testCert(t), testCert(t)}
+	cache := NewCache(2)
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				c := certs[(g+i)%len(certs)]
+				var info *Info
+				info, err = cache.Parse(c.PEM)
+				if err == nil && info.SHA256 != hex.EncodeToString(func() []byte { s := sha256.Sum256(c.DER); return s[:] }()) {
+					err = errors.New("wrong certificate returned")
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	if cache.Len() > 2 {
+		t.Errorf("cache holds %d, bound 2", cache.Len())
+	}
+}
