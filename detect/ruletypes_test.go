@@ -1,0 +1,311 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// ev builds an authentication event at sec seconds.
+func ev(sec float64, kv ...string) *event.Event {
+	e := &event.Event{Time: int64(sec * float64(time.Second))}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f, ok := event.LookupField(kv[i])
+		if !ok {
+			panic("unknown field " + kv[i])
+		}
+		e.Values[f] = kv[i+1]
+	}
+	return e
+}
+
+// login is an event from certificate cert for user with outcome.
+func login(sec float64, cert, user, outcome string) *event.Event {
+	return ev(sec, "spraywatch.identity", "sha1:"+cert, "tls.client.hash.sha1", cert, "user.name", user,
+		"event.outcome", outcome, "source.ip", "198.51.100.4", "http.request.id", fmt.Sprintf("r%.0f", sec*1000))
+}
+
+func runEvents(t testing.TB, rs []*rules.Rule, evs []*event.Event) ([]alert.Alert, *Engine) {
+	t.Helper()
+	sink := &captureSink{}
+	e, err := NewEngine(Config{Rules: rs, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, x := range evs {
+		if err := e.AddEvent(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return sink.alerts, e
+}
+
+// firing lists "rule observed [account] [classification]" for firing and
+// updated records.
+func firing(as []alert.Alert) string {
+	var out []string
+	for _, a := range as {
+		if a.Status == alert.StatusResolved {
+			continue
+		}
+		s := fmt.Sprintf("%s/%s=%g", a.Rule, a.Status, a.Observed)
+		if a.Account != "" {
+			s += " account=" + a.Account
+		}
+		if a.Classification != nil {
+			s += " " + a.Classification.Kind
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "; ")
+}
+
+// spray returns n failed logins from cert, one user each, every step seconds.
+func spray(from float64, step float64, cert string, n int, prefix string) []*event.Event {
+	var out []*event.Event
+	for i := range n {
+		out = append(out, login(from+float64(i)*step, cert, fmt.Sprintf("%s%02d", prefix, i), "failure"))
+	}
+	return out
+}
+
+func cat(parts ...[]*event.Event) []*event.Event {
+	var out []*event.Event
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func TestRuleTypes(t *testing.T) {
+	typos := []*event.Event{ // five people mistype once, then log in
+		login(1, "aa", "u1", "failure"), login(2, "aa", "u1", "success"),
+		login(3, "aa", "u2", "failure"), login(4, "aa", "u2", "success"),
+		login(5, "aa", "u3", "failure"), login(6, "aa", "u3", "success"),
+		login(7, "aa", "u4", "failure"), login(8, "aa", "u4", "success"),
+		login(9, "aa", "u5", "failure"), login(10, "aa", "u5", "success"),
+	}
+	tests := []struct {
+		name string
+		rule string
+		evs  []*event.Event
+		want string
+	}{
+		{"distinct fires at threshold", `{id: d, group_by: [identity], distinct: user.name, window: 1m, threshold: 4, match: {event.outcome: failure}}`,
+			spray(0, 1, "aa", 4, "x"), "d/firing=4 mixed"},
+		{"distinct below threshold", `{id: d, group_by: [identity], distinct: user.name, window: 1m, threshold: 5, match: {event.outcome: failure}}`,
+			spray(0, 1, "aa", 4, "x"), ""},
+		{"distinct counts typos", `{id: d, group_by: [identity], distinct: user.name, window: 1m, threshold: 5}`,
+			typos, "d/firing=5 credential_stuffing"},
+		{"unresolved ignores typos", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 5}`,
+			typos, ""},
+		{"unresolved counts sprays", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 5}`,
+			cat(typos, spray(11, 1, "aa", 5, "x")), "d/firing=5 credential_stuffing"},
+		{"min_events holds back", `{id: d, group_by: [identity], distinct: user.name, window: 1m, threshold: 2, min_events: 6}`,
+			spray(0, 1, "aa", 5, "x"), ""},
+		{"count", `{id: c, type: count, group_by: [identity], window: 1m, threshold: 6}`,
+			[]*event.Event{login(0, "aa", "bob", "failure"), login(1, "aa", "bob", "failure"), login(2, "aa", "bob", "failure"),
+				login(3, "aa", "bob", "failure"), login(4, "aa", "bob", "failure"), login(5, "aa", "bob", "failure")},
+			"c/firing=6 brute_force"},
+		{"ratio fires", `{id: r, type: ratio, ratio: 0.8, min_attempts: 5, group_by: [identity], window: 1m}`,
+			spray(0, 1, "aa", 5, "x"), "r/firing=1 credential_stuffing"},
+		{"ratio quiet on typos", `{id: r, type: ratio, ratio: 0.8, min_attempts: 5, group_by: [identity], window: 1m}`,
+			typos, ""},
+		{"ratio needs attempts", `{id: r, type: ratio, ratio: 0.5, min_attempts: 10, group_by: [identity], window: 1m}`,
+			spray(0, 1, "aa", 9, "x"), ""},
+		{"sequence names the account", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 4}`,
+			cat(spray(0, 1, "aa", 6, "x"), []*event.Event{login(30, "aa", "x02", "failure"), login(31, "aa", "x03", "success")}),
+			"s/firing=5 account=x03 password_spraying"},
+		{"sequence ignores the owner's own login", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 4}`,
+			cat(spray(0, 1, "aa", 6, "x"), []*event.Event{login(30, "aa", "owner", "success")}), ""},
+		{"sequence needs failures first", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 4}`,
+			cat(spray(0, 1, "aa", 3, "x"), []*event.Event{login(30, "aa", "x01", "success")}), ""},
+		{"sequence quiet on shared certificates", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 2, max_success_users: 3}`,
+			cat(typos, spray(11, 1, "aa", 4, "x"), []*event.Event{login(30, "aa", "x01", "success")}), ""},
+		{"subnet groups several certificates", `{id: n, group_by: [source.subnet], distinct: user.name, window: 1m, threshold: 6}`,
+			[]*event.Event{
+				ev(0, "source.ip", "192.0.2.1", "user.name", "a"), ev(1, "source.ip", "192.0.2.2", "user.name", "b"),
+				ev(2, "source.ip", "192.0.2.3", "user.name", "c"), ev(3, "source.ip", "192.0.2.200", "user.name", "d"),
+				ev(4, "source.ip", "192.0.3.1", "user.name", "e"), ev(5, "source.ip", "192.0.2.9", "user.name", "f"),
+				ev(6, "source.ip", "192.0.2.10", "user.name", "g"),
+			}, "n/firing=6 mixed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := testRule(t, "rules:\n  - "+tt.rule+"\n")
+			as, _ := runEvents(t, rs, tt.evs)
+			if got := firing(as); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBaselineLearnsGroupLevel(t *testing.T) {
+	rule := testRule(t, `rules:
+  - {id: b, type: baseline, group_by: [identity], distinct: user.name, window: 10m, threshold: 1,
+     baseline: {sigma: 3, floor: 4, half_life: 2h, warmup: 1h}}
+`)
+	// A gateway with 8 distinct users every 10 minutes for 3 hours: its
+	// normal level. Then 8 again (quiet), then 30 (fires).
+	var evs []*event.Event
+	for w := range 18 {
+		for u := range 8 {
+			evs = append(evs, login(float64(w*600+u*60), "gw", fmt.Sprintf("p%d", (w*8+u)%40), "success"))
+		}
+	}
+	quiet := evs
+	as, _ := runEvents(t, rule, quiet)
+	if got := firing(as); got != "" {
+		t.Fatalf("normal level fired: %s", got)
+	}
+	attack := spray(18*600, 10, "gw", 30, "x")
+	as, _ = runEvents(t, rule, cat(quiet, attack))
+	if len(as) == 0 || as[0].Reason == nil || as[0].Reason.BaselineMean == nil {
+		t.Fatalf("spray above the baseline did not fire with a baseline reason: %+v", as)
+	}
+	r := as[0].Reason
+	if *r.BaselineMean < 7 || *r.BaselineMean > 9 || as[0].Threshold < 8 || r.BaselineSamples < 6 {
+		t.Errorf("baseline mean %v spread %v threshold %v samples %d", *r.BaselineMean, *r.BaselineSpread, as[0].Threshold, r.BaselineSamples)
+	}
+	// Before warm-up, even a spray stays quiet.
+	as, _ = runEvents(t, rule, spray(0, 10, "gw", 30, "x"))
+	if got := firing(as); got != "" {
+		t.Errorf("fired before warm-up: %s", got)
+	}
+}
+
+func TestLongWindowValueSet(t *testing.T) {
+	rule := testRule(t, `rules:
+  - {id: slow, group_by: [identity], distinct: user.name, unresolved: true, window: 12h, threshold: 50}
+`)
+	// One new username every 5 minutes: 50 after 4h05m.
+	as, eng := runEvents(t, rule, spray(0, 300, "aa", 60, "u"))
+	if got := firing(as); !strings.HasPrefix(got, "slow/firing=50") {
+		t.Fatalf("got %q", got)
+	}
+	if want := formatTime(int64(49 * 300 * time.Second)); as[0].LastSeen != want {
+		t.Errorf("fired at %s, want %s", as[0].LastSeen, want)
+	}
+	if as[0].Count.DistinctUsers != 50 || len(as[0].Sample.UserNames) == 0 {
+		t.Errorf("counts %+v sample %v", as[0].Count, as[0].Sample.UserNames)
+	}
+	_ = eng
+	// Values expire after the window: 10 users, 13 h gap, 45 users -> no alert.
+	evs := cat(spray(0, 60, "bb", 10, "a"), spray(13*3600, 60, "bb", 45, "b"))
+	as, _ = runEvents(t, rule, evs)
+	if got := firing(as); got != "" {
+		t.Errorf("expired values still counted: %s", got)
+	}
+}
+
+func TestValueSetExpiry(t *testing.T) {
+	s := newValueSet()
+	const L = int64(100)
+	for i, v := range []string{"a", "b", "c"} {
+		s.add(entry{t: int64(i * 10), val: v, outcome: outcomeFailure}, L, 1000)
+	}
+	s.add(entry{t: 50, val: "a", outcome: outcomeFailure}, L, 1000) // a seen again
+	var left []int64
+	for now := int64(0); now <= 200; now += 5 {
+		for {
+			at, ok := s.expire(now, L)
+			if !ok {
+				break
+			}
+			left = append(left, at)
+		}
+	}
+	if fmt.Sprint(left) != "[110 120 150]" || s.value(measureDistinct) != 0 || s.events != 0 {
+		t.Errorf("left %v, %d values, %d events", left, s.value(measureDistinct), s.events)
+	}
+	// The cap forgets the value queued longest ago.
+	for i := range 5 {
+		s.add(entry{t: 300 + int64(i), val: fmt.Sprint(i), outcome: outcomeFailure}, L, 3)
+	}
+	if s.value(measureDistinct) != 3 || s.value(measureUnresolved) != 3 {
+		t.Errorf("cap: %d values", s.value(measureDistinct))
+	}
+}
+
+func TestSuppressionsCounted(t *testing.T) {
+	rs := testRule(t, `rules:
+  - id: d
+    group_by: [identity]
+    distinct: user.name
+    window: 1m
+    threshold: 3
+    suppress:
+      - reason: load test certificate
+        match: {tls.client.hash.sha1: lt}
+        expires: "1970-01-01T00:01:00Z"
+suppressions:
+  - reason: gateway health-check account
+    match: {user.name: healthcheck}
+`)
+	evs := cat(spray(0, 1, "lt", 5, "x"), // suppressed
+		[]*event.Event{login(2, "aa", "healthcheck", "failure"), login(3, "aa", "healthcheck", "failure")},
+		spray(70, 1, "lt", 5, "y")) // after expiry: counted
+	as, eng := runEvents(t, rs, evs)
+	if got := firing(as); got != "d/firing=3 credential_stuffing; d/firing=3 credential_stuffing" && !strings.HasPrefix(got, "d/firing=3") {
+		t.Errorf("got %q", got)
+	}
+	for _, a := range as {
+		if a.Status == alert.StatusFiring && a.FirstSeen < formatTime(int64(60*time.Second)) {
+			t.Errorf("suppressed events fired: %+v", a)
+		}
+	}
+	if n := eng.RuleStats()[0].Suppressed.Load(); n != 7 {
+		t.Errorf("suppressed %d, want 7", n)
+	}
+}
+
+func TestIdentityMapMismatch(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeFile(dir+"/map.yml", "identities:\n  \"CN=alice\": [alice]\n  \"CN=gw\": service\n"); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Parse(dir+"/r.yml", []byte("rules:\n  - {id: m, group_by: [tls.client.subject], distinct: user.name, window: 1h, threshold: 2, identity_map: map.yml}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(sec float64, subj, user string) *event.Event {
+		return ev(sec, "tls.client.subject", subj, "user.name", user, "event.outcome", "success")
+	}
+	as, _ := runEvents(t, rs, []*event.Event{
+		mk(0, "CN=alice", "alice"), mk(1, "CN=gw", "bob"), mk(2, "CN=gw", "carol"), mk(3, "CN=unknown", "x"), mk(4, "CN=unknown", "y"),
+		mk(5, "CN=alice", "bob"), mk(6, "CN=alice", "carol"),
+	})
+	if got := firing(as); !strings.HasPrefix(got, "m/firing=2") || as[0].Group["tls.client.subject"] != "CN=alice" {
+		t.Errorf("got %q %v", got, as)
+	}
+}
+
+func TestResponseClassEnumeration(t *testing.T) {
+	rs := testRule(t, `rules:
+  - {id: enum, group_by: [source.ip], distinct: spraywatch.response_class, window: 10m, threshold: 2, min_events: 6, match: {event.outcome: failure}}
+`)
+	mk := func(sec float64, user, status, bytes string) *event.Event {
+		return ev(sec, "source.ip", "192.0.2.5", "user.name", user, "event.outcome", "failure",
+			"http.response.status_code", status, "http.response.body.bytes", bytes)
+	}
+	same := []*event.Event{mk(0, "a", "200", "4450"), mk(1, "b", "200", "4500"), mk(2, "c", "200", "4620"),
+		mk(3, "d", "200", "4480"), mk(4, "e", "200", "4550"), mk(5, "f", "200", "4600")}
+	if as, _ := runEvents(t, rs, same); firing(as) != "" {
+		t.Errorf("one response shape fired: %s", firing(as))
+	}
+	differ := append(same, mk(6, "ghost", "200", "2100"))
+	if as, _ := runEvents(t, rs, differ); !strings.HasPrefix(firing(as), "enum/firing=2") {
+		t.Errorf("two response shapes did not fire: %q", firing(as))
+	}
+}
