@@ -1,26 +1,52 @@
 package x509cert
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
+
+// hexLower and hexUpper map a byte to its lowercase / uppercase hex digit;
+// sepByte marks the separators ':' and ' ', badByte everything else.
+var hexLower, hexUpper = hexTables()
+
+const (
+	badByte = 0
+	sepByte = 1
+)
+
+func hexTables() (lo, up [256]byte) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case '0' <= c && c <= '9':
+			lo[c], up[c] = byte(c), byte(c)
+		case 'a' <= c && c <= 'f':
+			lo[c], up[c] = byte(c), byte(c-'a'+'A')
+		case 'A' <= c && c <= 'F':
+			lo[c], up[c] = byte(c-'A'+'a'), byte(c)
+		case c == ':' || c == ' ':
+			lo[c], up[c] = sepByte, sepByte
+		}
+	}
+	return lo, up
+}
 
 // AppendFingerprint appends the canonical form of a hex fingerprint as a proxy
 // logged it (Envoy lowercase, HAProxy's ,hex uppercase, colon-separated pairs
 // as some tools print them) to dst: lowercase hex without separators.
 func AppendFingerprint(dst, v []byte) ([]byte, error) {
-	n := 0
+	start := len(dst)
+	dst = slices.Grow(dst, len(v))
 	for i, c := range v {
-		switch {
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
-			dst = append(dst, c)
-		case 'A' <= c && c <= 'F':
-			dst = append(dst, c+'a'-'A')
-		case c == ':' || c == ' ':
+		h := hexLower[c]
+		switch h {
+		case badByte:
+			return dst[:start], fmt.Errorf("fingerprint: %q at byte %d is not a hex digit", c, i+1)
+		case sepByte:
 			continue
-		default:
-			return dst, fmt.Errorf("fingerprint: %q at byte %d is not a hex digit", c, i+1)
 		}
-		n++
+		dst = append(dst, h)
 	}
-	if n == 0 {
+	if len(dst) == start {
 		return dst, fmt.Errorf("fingerprint: no hex digits")
 	}
 	return dst, nil
@@ -31,24 +57,21 @@ func AppendFingerprint(dst, v []byte) ([]byte, error) {
 // dst: uppercase hex, no separators, no leading zeros ("0" for zero).
 func AppendSerial(dst, v []byte) ([]byte, error) {
 	start := len(dst)
-	lead := true
+	dst = slices.Grow(dst, len(v))
 	digits := 0
 	for i, c := range v {
-		switch {
-		case '0' <= c && c <= '9', 'A' <= c && c <= 'F':
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 'A'
-		case c == ':' || c == ' ':
-			continue
-		default:
+		h := hexUpper[c]
+		switch h {
+		case badByte:
 			return dst[:start], fmt.Errorf("serial: %q at byte %d is not a hex digit", c, i+1)
+		case sepByte:
+			continue
 		}
 		digits++
-		if lead && c == '0' {
+		if h == '0' && len(dst) == start {
 			continue
 		}
-		lead = false
-		dst = append(dst, c)
+		dst = append(dst, h)
 	}
 	if len(dst) == start {
 		if digits == 0 {
