@@ -1,0 +1,155 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// Prefetch runs src in its own goroutine, reading and parsing ahead in
+// batches while the caller works on earlier records. Records come out in
+// the same order as from src, so the result of a replay does not change;
+// it only uses another core. Close (or cancelling ctx) stops the goroutine.
+//
+// Each record's values are copied into its batch's arena, because a
+// parser's scratch space is reused by the next line.
+func Prefetch(ctx context.Context, src Source, batchSize int) *Prefetcher {
+	if batchSize <= 0 {
+		batchSize = 1024
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := &Prefetcher{
+		src:    src,
+		full:   make(chan *batch, 4),
+		free:   make(chan *batch, 6),
+		cancel: cancel,
+	}
+	for i := 0; i < 6; i++ {
+		p.free <- &batch{recs: make([]event.Record, batchSize)}
+	}
+	p.wg.Add(1)
+	go p.run(ctx)
+	return p
+}
+
+// Prefetcher is a Source that reads ahead; see Prefetch.
+type Prefetcher struct {
+	src    Source
+	full   chan *batch
+	free   chan *batch
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	cur *batch
+	i   int
+	err error
+}
+
+type batch struct {
+	recs  []event.Record
+	n     int
+	arena []byte
+	err   error // set on the last batch: io.EOF or the source's error
+}
+
+func (p *Prefetcher) run(ctx context.Context) {
+	defer p.wg.Done()
+	defer close(p.full)
+	var tmp event.Record
+	for {
+		var b *batch
+		select {
+		case b = <-p.free:
+		case <-ctx.Done():
+			return
+		}
+		b.n, b.arena, b.err = 0, b.arena[:0], nil
+		for b.n < len(b.recs) {
+			if err := p.src.Next(ctx, &tmp); err != nil {
+				b.err = err
+				break
+			}
+			b.arena = copyRecord(&b.recs[b.n], &tmp, b.arena)
+			b.n++
+		}
+		select {
+		case p.full <- b:
+		case <-ctx.Done():
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
+
+// copyRecord appends src's values to arena and points dst's values at the
+// copies. When append moves the arena, earlier values keep pointing at the
+// old array, which still holds their bytes and is not written again.
+func copyRecord(dst, src *event.Record, arena []byte) []byte {
+	dst.Kind, dst.Time = src.Kind, src.Time
+	for f, v := range src.Values {
+		if len(v) == 0 {
+			dst.Values[f] = nil
+			continue
+		}
+		start := len(arena)
+		arena = append(arena, v...)
+		dst.Values[f] = arena[start:len(arena):len(arena)]
+	}
+	return arena
+}
+
+// Next returns the next record. r's values stay valid until the next call.
+func (p *Prefetcher) Next(ctx context.Context, r *event.Record) error {
+	for {
+		if p.err != nil {
+			return p.err
+		}
+		if p.cur != nil && p.i < p.cur.n {
+			*r = p.cur.recs[p.i]
+			p.i++
+			return nil
+		}
+		if p.cur != nil {
+			if p.cur.err != nil {
+				p.err = p.cur.err
+				continue
+			}
+			p.free <- p.cur
+			p.cur = nil
+		}
+		select {
+		case b, ok := <-p.full:
+			if !ok {
+				p.err = io.EOF
+				if err := ctx.Err(); err != nil {
+					p.err = err
+				}
+				continue
+			}
+			p.cur, p.i = b, 0
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Stats returns the wrapped source's counters.
+func (p *Prefetcher) Stats() *Stats { return p.src.Stats() }
+
+// Close stops the read-ahead goroutine and waits for it.
+func (p *Prefetcher) Close() error {
+	p.cancel()
+	for b := range p.full {
+		_ = b
+	}
+	p.wg.Wait()
+	if p.err != nil && !errors.Is(p.err, io.EOF) && !errors.Is(p.err, context.Canceled) {
+		return p.err
+	}
+	return nil
+}
