@@ -1,0 +1,18 @@
+package haproxy
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func TestGolden(t *testing.T) {
+	f, err := Compile(Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certtest.Golden(t, f, "testdata/mtls.log", "testdata/mtls.golden", *update)
+}
