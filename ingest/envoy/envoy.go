@@ -81,6 +81,7 @@ type parser struct {
 	r      *event.Record
 	norm   x509cert.Normalizer // normalised and copied values of the current line
 	cert   []byte
+	xfcc   []byte
 	sc     jsonscan.Scanner
 	err    error
 	member func(key, val []byte, kind jsonscan.Kind) error
@@ -91,7 +92,7 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 	r.Kind = event.Proxy
 	p.r = r
 	p.norm.Reset()
-	p.cert = nil
+	p.cert, p.xfcc = nil, nil
 	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 		line = line[:len(line)-1]
 	}
@@ -145,6 +146,48 @@ func (p *parser) finish() error {
 		}
 		info.Fill(r)
 	}
+	if p.xfcc != nil {
+		if err := p.fromXFCC(); err != nil {
+			return &ingest.SyntaxError{Msg: fmt.Sprintf("x-forwarded-client-cert: %v", err)}
+		}
+	}
+	return nil
+}
+
+// fromXFCC fills the identity fields the line lacks from the first element
+// of an x-forwarded-client-cert header: the one the proxy that terminated
+// the client's TLS connection added.
+func (p *parser) fromXFCC() error {
+	r := p.r
+	els, err := x509cert.ParseXFCC(string(p.xfcc))
+	if err != nil || len(els) == 0 {
+		return err
+	}
+	el := els[0]
+	if el.Cert != "" {
+		info, err := p.f.certs.Parse([]byte(el.Cert))
+		if err != nil {
+			return fmt.Errorf("Cert: %w", err)
+		}
+		info.Fill(r)
+	}
+	if el.Hash != "" && len(r.Values[event.TLSSHA256]) == 0 {
+		v, err := p.norm.Fingerprint([]byte(el.Hash))
+		if err != nil {
+			return fmt.Errorf("Hash: %w", err)
+		}
+		r.Values[event.TLSSHA256] = v
+	}
+	if el.Subject != "" && len(r.Values[event.TLSSubject]) == 0 {
+		v, err := p.norm.DN([]byte(el.Subject))
+		if err != nil {
+			return fmt.Errorf("Subject: %w", err)
+		}
+		r.Values[event.TLSSubject] = v
+	}
+	if len(el.URI) > 0 && len(r.Values[event.TLSURISAN]) == 0 {
+		r.Values[event.TLSURISAN] = []byte(el.URI[0])
+	}
 	return nil
 }
 
@@ -197,6 +240,8 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 	case actCert:
 		p.cert = p.keep(v, cp)
 		r.Values[event.TLSCertificate] = p.cert
+	case actXFCC:
+		p.xfcc = p.keep(v, cp)
 	case actField:
 		return p.setField(op, v, cp)
 	}

@@ -208,3 +208,38 @@ func TestReferenceJSON(t *testing.T) {
 		event.TLSSHA1: sha1hex, event.TLSURISAN: "spiffe://x/y",
 	}})
 }
+
+func TestXFCC(t *testing.T) {
+	c := certtest.New(t, certtest.Options{
+		Subject: pkix.Name{Organization: []string{"Example Corp"}, CommonName: "batch"},
+		Issuer:  pkix.Name{CommonName: "CA"},
+	})
+	info, err := x509cert.Parse(c.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := CompileJSON(`{"ts": "%START_TIME%", "xfcc": "%REQ(X-FORWARDED-CLIENT-CERT)%"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.NewParser()
+	for _, tc := range []struct {
+		xfcc string
+		want map[event.Field]string
+	}{
+		{`By=spiffe://edge;Hash=` + strings.ToUpper(sha256hex) + `;Subject=\"/C=US/O=Example Corp/CN=Test Client\";URI=spiffe://example.org/client;DNS=a.example,By=spiffe://inner;Hash=ffff`,
+			map[event.Field]string{event.TLSSHA256: sha256hex, event.TLSSubject: "CN=Test Client,O=Example Corp,C=US", event.TLSURISAN: "spiffe://example.org/client"}},
+		{`By=spiffe://edge;Cert=\"` + c.EscapedPEM() + `\"`,
+			map[event.Field]string{event.TLSSHA256: info.SHA256, event.TLSSHA1: info.SHA1, event.TLSSubject: info.Subject, event.TLSIssuer: info.Issuer, event.TLSSerial: info.Serial}},
+	} {
+		var r event.Record
+		if err := p.Parse([]byte(`{"ts":"2026-12-04T09:00:01Z","xfcc":"`+tc.xfcc+`"}`), &r); err != nil {
+			t.Fatal(err)
+		}
+		check(t, &r, want{"2026-12-04T09:00:01Z", tc.want})
+	}
+	var r event.Record
+	if err := p.Parse([]byte(`{"ts":"2026-12-04T09:00:01Z","xfcc":"Subject=\"unterminated"}`), &r); err == nil || !strings.Contains(err.Error(), "x-forwarded-client-cert") {
+		t.Errorf("bad header: %v", err)
+	}
+}

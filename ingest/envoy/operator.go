@@ -18,6 +18,7 @@ const (
 	actAddrHost               // an address without port
 	actPath                   // a path whose query is dropped
 	actCert                   // URL-escaped PEM, parsed whole
+	actXFCC                   // an x-forwarded-client-cert header
 )
 
 // operator is one compiled command operator.
@@ -128,6 +129,8 @@ func header(h string) operator {
 		return operator{act: actPath}
 	case "user-agent":
 		return operator{act: actField, field: event.UserAgent}
+	case "x-forwarded-client-cert":
+		return operator{act: actXFCC}
 	}
 	return operator{}
 }
