@@ -22,6 +22,7 @@ log_format:
     tls_version: "%DOWNSTREAM_TLS_VERSION%"
     ua: "%REQ(USER-AGENT)%"
     bytes: "%BYTES_SENT%"
+    xfcc: "%REQ(X-FORWARDED-CLIENT-CERT)%"
     constant: 42
     peer:
       subject: "%DOWNSTREAM_PEER_SUBJECT%"
@@ -169,6 +170,8 @@ func FuzzJSON(f *testing.F) {
 	f.Add(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"6f1c","client":"[::1]:1","peer":{"subject":"CN=Jos\\C3\\A9,C=ES","serial":"00ff","sha1":"AB:CD"}}`)
 	f.Add(`{"start_time":"2026-12-04T09:00:02Z","client":"[::1","peer":{"note":"sha1=zz ok"}}`)
 	f.Add(`{"start_time":null}`)
+	f.Add(`{"start_time":"2026-12-04T09:00:01Z","xfcc":"By=a;Hash=AB:cd;Subject=\"/C=US/CN=x\";URI=spiffe://x,Hash=00"}`)
+	f.Add(`{"start_time":"2026-12-04T09:00:01Z","xfcc":"Cert=\"-----BEGIN%20CERTIFICATE-----%0AMIIB%0A\""}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		var r event.Record
 		if err := format.NewParser().Parse([]byte(line), &r); err == nil {
