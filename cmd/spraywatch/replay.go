@@ -36,6 +36,7 @@ type replayFlags struct {
 	quiet                  bool
 	parallel               bool
 	cpuProfile, memProfile string
+	privacy, privacyKey    string
 	joinWindow             time.Duration
 	maxPending             int
 	loginPaths             string
@@ -59,6 +60,8 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this `file`")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this `file` at the end")
+	fs.StringVar(&f.privacy, "privacy", "plain", "usernames in alerts: plain, hmac (keyed HMAC-SHA256, as contrib/django) or omit")
+	fs.StringVar(&f.privacyKey, "privacy-key-file", "", "`file` holding the HMAC key for --privacy hmac (default: $"+alert.HMACKeyEnv+")")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary or progress on stderr")
 	fs.DurationVar(&f.joinWindow, "join-window", detect.DefaultJoinWindow, "how long (event time) a record waits for its partner")
 	fs.IntVar(&f.maxPending, "max-pending", detect.DefaultMaxPending, "records waiting for a partner, per side, before the oldest is evicted")
@@ -126,6 +129,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
+	privacy, err := alert.NewPrivacy(f.privacy, f.privacyKey)
+	if err != nil {
+		return err
+	}
 	var out io.Writer = stdout
 	if f.out != "" {
 		file, err := os.Create(f.out)
@@ -149,7 +156,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Rules:          ruleSet,
 		MaxGroups:      f.maxGroups,
 		MaxGroupEvents: f.maxEvents,
-		Sink:           sink,
+		Sink:           alert.WithPrivacy(sink, privacy),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,113 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+)
+
+// Privacy modes for usernames in alerts (and everything built from them).
+const (
+	PrivacyPlain = "plain" // usernames as logged
+	PrivacyHMAC  = "hmac"  // "hmac-sha256:" + hex HMAC-SHA256(key, username)
+	PrivacyOmit  = "omit"  // no usernames at all
+)
+
+// HMACKeyEnv is the environment variable that holds the HMAC key when no
+// key file is given.
+const HMACKeyEnv = "SPRAYWATCH_USERNAME_HMAC_KEY"
+
+// Privacy says how usernames leave spraywatch. The hmac mode is the one the
+// Django package (contrib/django) implements, so a SOC holding the key can
+// match pseudonyms from both.
+type Privacy struct {
+	Mode string
+	Key  []byte
+}
+
+// NewPrivacy checks a mode and loads its key: from keyFile (trailing CR and
+// LF removed) or, when keyFile is empty, from $SPRAYWATCH_USERNAME_HMAC_KEY.
+func NewPrivacy(mode, keyFile string) (Privacy, error) {
+	switch mode {
+	case "", PrivacyPlain:
+		return Privacy{Mode: PrivacyPlain}, nil
+	case PrivacyOmit:
+		return Privacy{Mode: PrivacyOmit}, nil
+	case PrivacyHMAC:
+		var key []byte
+		if keyFile != "" {
+			b, err := os.ReadFile(keyFile)
+			if err != nil {
+				return Privacy{}, fmt.Errorf("reading the username HMAC key: %w", err)
+			}
+			key = bytes.TrimRight(b, "\r\n")
+		} else {
+			key = []byte(os.Getenv(HMACKeyEnv))
+		}
+		if len(key) == 0 {
+			return Privacy{}, fmt.Errorf("privacy mode hmac needs a key (a key file or $%s)", HMACKeyEnv)
+		}
+		return Privacy{Mode: PrivacyHMAC, Key: key}, nil
+	}
+	return Privacy{}, fmt.Errorf("privacy mode %q: expected plain, hmac or omit", mode)
+}
+
+// Username returns u as the mode shows it; "" in omit mode.
+func (p Privacy) Username(u string) string {
+	switch p.Mode {
+	case PrivacyHMAC:
+		if u == "" {
+			return ""
+		}
+		m := hmac.New(sha256.New, p.Key)
+		m.Write([]byte(u))
+		return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	case PrivacyOmit:
+		return ""
+	}
+	return u
+}
+
+// Apply rewrites the usernames an alert carries.
+func (p Privacy) Apply(a *Alert) {
+	if p.Mode == PrivacyPlain || p.Mode == "" {
+		return
+	}
+	if p.Mode == PrivacyOmit {
+		a.Sample.UserNames = []string{}
+		a.Sample.UserNamesTruncated = 0
+		a.Account = ""
+		return
+	}
+	names := make([]string, len(a.Sample.UserNames))
+	for i, u := range a.Sample.UserNames {
+		names[i] = p.Username(u)
+	}
+	a.Sample.UserNames = names
+	a.Account = p.Username(a.Account)
+}
+
+// WithPrivacy returns a sink that applies p to every alert before s.
+func WithPrivacy(s Sink, p Privacy) Sink {
+	if p.Mode == PrivacyPlain || p.Mode == "" {
+		return s
+	}
+	return &privacySink{s: s, p: p}
+}
+
+type privacySink struct {
+	s Sink
+	p Privacy
+}
+
+func (ps *privacySink) Send(ctx context.Context, a *Alert) error {
+	c := *a
+	ps.p.Apply(&c)
+	return ps.s.Send(ctx, &c)
+}
+
+func (ps *privacySink) Close() error { return ps.s.Close() }
