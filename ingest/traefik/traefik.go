@@ -64,8 +64,8 @@ const (
 // Format is the Traefik JSON access log format. It is safe for concurrent
 // use.
 type Format struct {
-	keys  map[string]slot
-	certs *x509cert.Cache
+	requestIDKey string
+	certs        *x509cert.Cache
 }
 
 // New returns the Traefik JSON access log format.
@@ -74,30 +74,16 @@ func New(o Options) (*Format, error) {
 	if rid == "" {
 		rid = DefaultRequestIDKey
 	}
-	keys := map[string]slot{
-		"StartUTC":              slotTime,
-		"StartLocal":            slotTimeLocal,
-		"ClientHost":            slotIP,
-		"ClientPort":            slotPort,
-		"ClientAddr":            slotAddr,
-		"RequestMethod":         slotMethod,
-		"RequestPath":           slotPath,
-		"DownstreamStatus":      slotStatus,
-		"DownstreamContentSize": slotBytes,
-		"request_User-Agent":    slotUA,
-		"TLSClientSubject":      slotSubject,
-		CertKey:                 slotCert,
-		CertInfoKey:             slotCertInfo,
+	f := &Format{requestIDKey: rid}
+	if s := f.slotOf([]byte(rid)); s != slotRequestID {
+		return nil, fmt.Errorf("traefik: request id key %q is already read as another field", rid)
 	}
-	if s, ok := keys[rid]; ok {
-		return nil, fmt.Errorf("traefik: request id key %q is already read as another field (%d)", rid, s)
-	}
-	keys[rid] = slotRequestID
 	c := o.Certs
 	if c == nil {
 		c = x509cert.NewCache(0)
 	}
-	return &Format{keys: keys, certs: c}, nil
+	f.certs = c
+	return f, nil
 }
 
 // Name returns "traefik".
@@ -141,8 +127,45 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 
 func isUnset(v []byte) bool { return len(v) == 0 || len(v) == 1 && v[0] == '-' }
 
+// slotOf finds what a key holds. A switch on the fixed keys is cheaper than a
+// map lookup for the many keys Traefik writes that spraywatch skips.
+func (f *Format) slotOf(key []byte) slot {
+	switch string(key) {
+	case "StartUTC":
+		return slotTime
+	case "StartLocal":
+		return slotTimeLocal
+	case "ClientHost":
+		return slotIP
+	case "ClientPort":
+		return slotPort
+	case "ClientAddr":
+		return slotAddr
+	case "RequestMethod":
+		return slotMethod
+	case "RequestPath":
+		return slotPath
+	case "DownstreamStatus":
+		return slotStatus
+	case "DownstreamContentSize":
+		return slotBytes
+	case "request_User-Agent":
+		return slotUA
+	case "TLSClientSubject":
+		return slotSubject
+	case CertKey:
+		return slotCert
+	case CertInfoKey:
+		return slotCertInfo
+	}
+	if string(key) == f.requestIDKey {
+		return slotRequestID
+	}
+	return slotNone
+}
+
 func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
-	s := p.f.keys[string(key)]
+	s := p.f.slotOf(key)
 	if s == slotNone || kind == jsonscan.Null || isUnset(val) {
 		return nil
 	}
