@@ -7,9 +7,17 @@ import (
 	"fmt"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/alb"
+	"github.com/spraywatch/spraywatch/ingest/axes"
 	"github.com/spraywatch/spraywatch/ingest/django"
+	"github.com/spraywatch/spraywatch/ingest/envoy"
+	"github.com/spraywatch/spraywatch/ingest/haproxy"
 	"github.com/spraywatch/spraywatch/ingest/nginx"
+	"github.com/spraywatch/spraywatch/ingest/pylog"
+	"github.com/spraywatch/spraywatch/ingest/traefik"
 )
 
 // spec describes one format: def is the user's definition (a log_format
@@ -28,6 +36,30 @@ func proxySpecs() []spec {
 			}
 			return nginx.Compile(def)
 		}},
+		{"envoy", "Envoy text access log format string (default: Envoy's default format)", func(def string) (ingest.Format, error) {
+			if strings.TrimSpace(def) == "" {
+				def = envoy.Default
+			}
+			return envoy.CompileText(def)
+		}},
+		{"envoy-json", "Envoy json_format / typed_json_format map, YAML or JSON (default: the reference map in docs/proxies.md)", func(def string) (ingest.Format, error) {
+			if strings.TrimSpace(def) == "" {
+				def = envoy.ReferenceJSON
+			}
+			return envoy.CompileJSON(def)
+		}},
+		{"haproxy", "HAProxy log-format line (default: the reference mTLS log-format in docs/proxies.md)", func(def string) (ingest.Format, error) {
+			if strings.TrimSpace(def) == "" {
+				def = haproxy.Reference
+			}
+			return haproxy.Compile(def)
+		}},
+		{"traefik", "Traefik v3 JSON access log (definition: the request id key, default request_X-Request-Id)", func(def string) (ingest.Format, error) {
+			return traefik.New(traefik.Options{RequestIDKey: strings.TrimSpace(def)})
+		}},
+		{"alb-access", "AWS ALB access log (joined to connection logs by the alb source; see docs/alb.md)", func(string) (ingest.Format, error) {
+			return alb.AccessFormat{}, nil
+		}},
 	}
 }
 
@@ -39,6 +71,10 @@ func appSpecs() []spec {
 			}
 			return django.NewFormat(django.DefaultMapping())
 		}},
+		{"django-axes", "django-axes log messages (definition: the Python logging format of the prefix, empty for raw messages)", func(def string) (ingest.Format, error) {
+			return axes.New(strings.TrimSpace(def))
+		}},
+		{"python-logging", "Python logging text lines (definition: YAML with format, message_pattern and optional outcomes; see docs/app-logs.md)", compilePylog},
 	}
 }
 
@@ -85,4 +121,24 @@ func names(specs []spec) []string {
 		out[i] = s.name
 	}
 	return out
+}
+
+// pylogDef is the definition of a python-logging format.
+type pylogDef struct {
+	Format         string            `yaml:"format"`
+	MessagePattern string            `yaml:"message_pattern"`
+	Outcomes       map[string]string `yaml:"outcomes"`
+}
+
+func compilePylog(def string) (ingest.Format, error) {
+	if strings.TrimSpace(def) == "" {
+		return nil, fmt.Errorf("python-logging needs a definition: YAML with format (the logging Formatter string) and message_pattern")
+	}
+	var d pylogDef
+	dec := yaml.NewDecoder(strings.NewReader(def))
+	dec.KnownFields(true)
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("python-logging definition: expected YAML with format and message_pattern: %w", err)
+	}
+	return pylog.Compile(d.Format, d.MessagePattern, d.Outcomes)
 }
