@@ -17,7 +17,7 @@ func TestDefaultPackCompiles(t *testing.T) {
 	for _, r := range rs {
 		ids[r.ID] = true
 	}
-	for _, want := range []string{"cert-identity-spray", "no-cert-source-spray"} {
+	for _, want := range []string{"cert-identity-spray", "cert-identity-slow-spray", "subnet-distributed-spray", "successful-spray", "shared-cert-spray-baseline", "proxy-bypass", "no-cert-source-spray", "cert-verify-failures", "username-enumeration"} {
 		if !ids[want] {
 			t.Errorf("default pack lacks %s", want)
 		}

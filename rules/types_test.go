@@ -1,0 +1,166 @@
+package rules
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+func TestTypeErrors(t *testing.T) {
+	base := "rules:\n  - {id: a, window: 10m, group_by: [identity], "
+	tests := []struct{ yml, want string }{
+		{base + "type: sum, threshold: 1}", `type "sum"`},
+		{base + "type: distinct, threshold: 1}", "needs the field"},
+		{base + "type: sequence, threshold: 1}", "needs the field"},
+		{base + "type: count, distinct: user.name, threshold: 1}", "use type distinct"},
+		{base + "type: ratio, ratio: 1.5, min_attempts: 5}", "not in (0, 1]"},
+		{base + "type: ratio, ratio: 0.5}", "min_attempts"},
+		{base + "ratio: 0.5, min_attempts: 3, threshold: 1}", "only for type ratio"},
+		{base + "type: baseline, distinct: user.name, threshold: 1}", "needs sigma and floor"},
+		{base + "type: baseline, distinct: user.name, threshold: 1, baseline: {sigma: 0, floor: 3}}", "sigma must be positive"},
+		{base + "type: baseline, distinct: user.name, threshold: 1, baseline: {sigma: 3, floor: 0}}", "floor"},
+		{base + "distinct: user.name, threshold: 1, baseline: {sigma: 3, floor: 3}}", "only for type baseline"},
+		{base + "type: count, unresolved: true, threshold: 1}", "unresolved"},
+		{base + "type: count, threshold: 1, max_success_users: 2}", "max_success_users"},
+		{base + "distinct: user.name, threshold: 1, min_events: -1}", "must not be negative"},
+		{base + "distinct: user.name, threshold: 1, suppress: [{match: {user.name: x}}]}", "reason"},
+		{base + "distinct: user.name, threshold: 1, suppress: [{reason: r}]}", "without a match"},
+		{base + "distinct: user.name, threshold: 1, suppress: [{reason: r, match: {user.name: x}, expires: tomorrow}]}", "RFC 3339"},
+		{base + "distinct: user.name, threshold: 1, identity_map: missing.yml}", "identity_map"},
+		{base + "distinct: no.such, threshold: 1}", `unknown field "no.such"`},
+	}
+	for _, tt := range tests {
+		_, err := Parse("r.yml", []byte(tt.yml))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s\n  error %v, want %q", tt.yml, err, tt.want)
+		}
+	}
+}
+
+func TestTypesCompile(t *testing.T) {
+	rs, err := Parse("t", []byte(`rules:
+  - {id: d, window: 10m, threshold: 3, group_by: [source.subnet], distinct: user.name}
+  - {id: c, window: 10m, threshold: 3, group_by: [identity]}
+  - {id: r, window: 10m, type: ratio, ratio: 0.9, min_attempts: 20, group_by: [identity]}
+  - {id: s, window: 10m, type: sequence, threshold: 5, group_by: [identity], distinct: user.name}
+  - {id: b, window: 10m, type: baseline, threshold: 1, group_by: [identity], distinct: user.name, baseline: {sigma: 3, floor: 5, half_life: 1h, warmup: 3h}}
+  - {id: e, window: 10m, threshold: 2, group_by: [identity], distinct: response_class}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Type{TypeDistinct, TypeCount, TypeRatio, TypeSequence, TypeBaseline, TypeDistinct}
+	for i, r := range rs {
+		if r.Type != want[i] {
+			t.Errorf("%s: type %s, want %s", r.ID, r.Type, want[i])
+		}
+	}
+	if !rs[0].Uses(DerivedSubnet) || rs[1].Uses(DerivedSubnet) || rs[0].GroupBy[0].String() != "source.subnet" {
+		t.Errorf("subnet key: %+v", rs[0].GroupBy)
+	}
+	if rs[2].Threshold != 20 || rs[2].Measure() != "failure_ratio" {
+		t.Errorf("ratio: threshold %d measure %s", rs[2].Threshold, rs[2].Measure())
+	}
+	b := rs[4].Baseline
+	if b.Samples != 18 || b.Alpha < 0.109 || b.Alpha > 0.110 {
+		t.Errorf("baseline %+v (want 18 samples, alpha 1-0.5^(1/6))", b)
+	}
+	if !rs[5].Uses(DerivedResponseClass) || rs[5].Distinct.String() != ResponseClassName {
+		t.Errorf("response class key: %+v", rs[5].Distinct)
+	}
+}
+
+func TestDerivedKeys(t *testing.T) {
+	for _, tt := range []struct{ ip, want string }{
+		{"192.0.2.77", "192.0.2.0/24"},
+		{"::ffff:10.1.2.3", "10.1.2.0/24"},
+		{"2001:db8:bad:1:2:3:4:5", "2001:db8:bad:1::/64"},
+		{"not-an-ip", ""},
+		{"", ""},
+	} {
+		if got := Subnet(tt.ip); got != tt.want {
+			t.Errorf("Subnet(%q) = %q, want %q", tt.ip, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ st, b, want string }{
+		{"200", "4450", "200:20"}, {"200", "4650", "200:20"}, {"200", "2100", "200:18"},
+		{"302", "0", "302:0"}, {"200", "-", "200:0"}, {"", "100", ""},
+	} {
+		if got := ResponseClass(tt.st, tt.b); got != tt.want {
+			t.Errorf("ResponseClass(%s, %s) = %q, want %q", tt.st, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestSuppressionsApply(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "allow.yml")
+	yml := `rules:
+  - {id: extra, window: 1m, threshold: 1, group_by: [source.ip]}
+suppressions:
+  - reason: load test
+    match: {tls.client.subject: "CN=perf"}
+    expires: 2027-01-31T00:00:00Z
+    rules: [cert-identity-spray]
+  - reason: health check
+    match: {user.name: healthcheck}
+`
+	if err := os.WriteFile(p, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Load([]string{p}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &event.Event{Time: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()}
+	e.Values[event.TLSSubject] = "CN=perf"
+	for _, r := range rs {
+		got := r.Suppressed(e)
+		if want := r.ID == "cert-identity-spray"; got != want {
+			t.Errorf("%s: suppressed %v, want %v", r.ID, got, want)
+		}
+		if len(r.Suppress) == 0 {
+			t.Errorf("%s: the file-wide health-check suppression was not applied", r.ID)
+		}
+	}
+	e.Time = time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	if rs[0].Suppressed(e) {
+		t.Error("expired suppression still applies")
+	}
+}
+
+func TestIdentityMap(t *testing.T) {
+	m, err := ParseIdentityMap("m", []byte("identities:\n  \"CN=alice\": [alice]\n  \"spiffe://ex.org/gw\": service\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(field event.Field, id, user string) *event.Event {
+		e := &event.Event{}
+		e.Values[field] = id
+		e.Values[event.UserName] = user
+		return e
+	}
+	for _, tt := range []struct {
+		e    *event.Event
+		want bool
+	}{
+		{mk(event.TLSSubject, "CN=alice", "alice"), false},
+		{mk(event.TLSSubject, "CN=alice", "bob"), true},
+		{mk(event.TLSURISAN, "spiffe://ex.org/gw", "bob"), false},
+		{mk(event.TLSSubject, "CN=unknown", "bob"), false},
+		{mk(event.TLSSubject, "CN=alice", ""), false},
+	} {
+		if got := m.Mismatch(tt.e); got != tt.want {
+			t.Errorf("%v: mismatch %v, want %v", tt.e.Values[event.UserName], got, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "identities: {a: admin}", "identities: {a: {x: 1}}", "other: 1"} {
+		if _, err := ParseIdentityMap("m", []byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
