@@ -55,6 +55,8 @@ type Campaign struct {
 	// Rule that fired first, and the incidents attributed to the campaign.
 	Rule      string
 	Incidents int
+	// Rules lists every rule with an incident attributed to the campaign.
+	Rules []string
 }
 
 // FalseAlert is an incident that belongs to no attack campaign.
@@ -275,6 +277,7 @@ func (a *attributor) score(alerts []alert.Alert) *Result {
 		if li >= 0 && !a.labels[li].Negative {
 			c := &res.Campaigns[li]
 			c.Incidents++
+			c.addRule(al.Rule)
 			at, _ := time.Parse(time.RFC3339Nano, al.LastSeen)
 			d := max(at.Sub(c.Start), 0)
 			if !c.Detected || d < c.Delay {
@@ -287,6 +290,7 @@ func (a *attributor) score(alerts []alert.Alert) *Result {
 			c := &res.Campaigns[li]
 			c.Detected = true
 			c.Incidents++
+			c.addRule(al.Rule)
 			if c.Rule == "" {
 				c.Rule = al.Rule
 			}
@@ -295,6 +299,16 @@ func (a *attributor) score(alerts []alert.Alert) *Result {
 		res.False = append(res.False, fa)
 	}
 	return res
+}
+
+func (c *Campaign) addRule(r string) {
+	i := sort.SearchStrings(c.Rules, r)
+	if i < len(c.Rules) && c.Rules[i] == r {
+		return
+	}
+	c.Rules = append(c.Rules, "")
+	copy(c.Rules[i+1:], c.Rules[i:])
+	c.Rules[i] = r
 }
 
 func groupString(g map[string]string) string {
@@ -339,7 +353,7 @@ func (r *Result) Failures() []string {
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "seed %d: %d events, %d incidents, %d alert records\n", r.Seed, r.Events, r.Incidents, r.Records)
-	fmt.Fprintln(tw, "campaign\tkind\tstart\tdetected\tdelay\tfirst rule\tincidents")
+	fmt.Fprintln(tw, "campaign\tkind\tstart\tdetected\tdelay\tfirst rule\tincidents\tall rules")
 	for _, c := range r.Campaigns {
 		det, delay := "no", "-"
 		switch {
@@ -352,7 +366,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		default:
 			det = "MISSED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.ID, c.Kind, c.Start.Format("15:04:05"), det, delay, orDash(c.Rule), c.Incidents)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.ID, c.Kind, c.Start.Format("15:04:05"), det, delay, orDash(c.Rule), c.Incidents, orDash(strings.Join(c.Rules, ",")))
 	}
 	fmt.Fprintf(tw, "false alerts: %d\n", len(r.False))
 	for _, f := range r.False {

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,6 +22,18 @@ func TestDefaultPackMeetsTargets(t *testing.T) {
 		}
 		if len(res.Campaigns) < len(samples.AttackKinds) {
 			t.Fatalf("seed %d: %d labels", seed, len(res.Campaigns))
+		}
+		// Each campaign is caught by the detector written for it.
+		own := map[string]string{
+			samples.KindFastSpray: "cert-identity-spray", samples.KindLowAndSlow: "cert-identity-slow-spray",
+			samples.KindDistributed: "subnet-distributed-spray", samples.KindSuccessfulSpray: "successful-spray",
+			samples.KindGatewaySpray: "shared-cert-spray-baseline", samples.KindProxyBypass: "proxy-bypass",
+			samples.KindNoCertSpray: "no-cert-source-spray",
+		}
+		for _, c := range res.Campaigns {
+			if r, ok := own[c.Kind]; ok && !slices.Contains(c.Rules, r) {
+				t.Errorf("seed %d: %s not caught by %s (rules: %v)", seed, c.ID, r, c.Rules)
+			}
 		}
 		if f := res.Failures(); len(f) > 0 {
 			var b strings.Builder
