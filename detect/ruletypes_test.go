@@ -309,3 +309,17 @@ func TestResponseClassEnumeration(t *testing.T) {
 		t.Errorf("two response shapes did not fire: %q", firing(as))
 	}
 }
+
+func TestWarmupSpan(t *testing.T) {
+	rs := testRule(t, `rules:
+  - {id: a, group_by: [identity], distinct: user.name, window: 10m, threshold: 3}
+  - {id: b, type: baseline, group_by: [identity], distinct: user.name, window: 10m, threshold: 1, baseline: {sigma: 3, floor: 4, warmup: 3h}}
+`)
+	e, err := NewEngine(Config{Rules: rs, Sink: &captureSink{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.MaxWindow() != 10*time.Minute || e.WarmupSpan() != 3*time.Hour {
+		t.Errorf("max window %s, warm-up span %s", e.MaxWindow(), e.WarmupSpan())
+	}
+}
