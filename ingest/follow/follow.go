@@ -1,0 +1,729 @@
+// Package follow reads log files as they grow, with the semantics of
+// `tail -F`, and remembers how far it read so a restart resumes where the
+// previous run stopped.
+//
+// A Source follows every file matching its paths (globs allowed, re-expanded
+// at every poll, so new files are picked up). It notices rotation by rename
+// (the path now names another file: the old file is read to its end and kept
+// open for RotateWait after its last data, then the new file is read from
+// its start) and by truncation (copytruncate: the file is shorter than what
+// was read, or its first line changed: reading restarts at 0). Changes are
+// found by polling stat every PollInterval (250 ms by default); no inotify.
+// A last line without its newline is held until the newline arrives, and
+// delivered as a line when its file is rotated away or truncated. "-" is
+// standard input, followed as a stream with no position.
+//
+// # Positions and the serve loop
+//
+// A file is identified by device and inode, plus a fingerprint (a hash of
+// its first line) that tells a reused inode from the same file. Position
+// returns where the record last returned by Next ends. Positions are saved
+// to the state file only by Commit, which the caller calls once the effects
+// of the records up to those positions are durable (alerts handed to the
+// sinks): at-least-once, as with Kafka offsets. A restart resumes at the
+// committed positions, including the rest of a file that was renamed away
+// while spraywatch was stopped, if it still sits in the same directory.
+//
+// Next blocks until a record arrives or ctx ends. When no record arrived for
+// IdleInterval it returns ErrIdle instead, so the caller can advance its
+// watermark (the source is idle, not finished) and then call Next again.
+// Next, Position and Checkpoint must be called from one goroutine; Commit
+// and Stats may be called from any goroutine.
+package follow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+)
+
+// ErrIdle is returned by Next when no record arrived for the idle interval.
+// The source is still following; call Next again.
+var ErrIdle = errors.New("follow: idle")
+
+// Defaults for Config.
+const (
+	DefaultPollInterval = 250 * time.Millisecond
+	DefaultIdleInterval = time.Second
+	DefaultRotateWait   = time.Second
+)
+
+// Config configures a Source.
+type Config struct {
+	Name   string // for Stats; defaults to the first path
+	Format string // for Stats
+	Kind   event.Kind
+	// Paths are files or glob patterns; "-" is standard input.
+	Paths  []string
+	Parser ingest.Parser
+	// MaxLineBytes caps a line's length; longer lines are counted and
+	// skipped (0 means ingest.DefaultMaxLineBytes).
+	MaxLineBytes int
+	// StateFile keeps the committed read positions ("" keeps none). Each
+	// Source needs its own.
+	StateFile string
+	// PollInterval is how often paths are expanded and files stat'ed.
+	PollInterval time.Duration
+	// IdleInterval is how long Next waits for a record before returning
+	// ErrIdle (negative: never).
+	IdleInterval time.Duration
+	// RotateWait is how long a file that was renamed away or removed is
+	// still read after its last data (writers often write a little more
+	// before they reopen their log).
+	RotateWait time.Duration
+	// FromEnd starts files found at start-up that have no saved position at
+	// their end instead of their beginning. Files appearing later are
+	// always read from their beginning.
+	FromEnd bool
+}
+
+// Position is where a record ends in a followed file.
+type Position struct {
+	Path        string // the path the file was read under
+	Dev, Inode  uint64
+	Fingerprint uint64 // hash of the first line (see Source)
+	Generation  uint32 // truncations of the file seen while following it
+	Offset      int64  // bytes of the file up to and including the record's line
+}
+
+// Counters count what happened to the followed files. Safe to read while
+// the source runs.
+type Counters struct {
+	Opened    atomic.Int64 // files opened
+	Rotated   atomic.Int64 // files renamed away or removed, then closed
+	Truncated atomic.Int64 // truncations seen (reading restarted at 0)
+	Resumed   atomic.Int64 // files resumed at a saved position
+	Skipped   atomic.Int64 // matching files not read (compressed)
+	Commits   atomic.Int64 // state file writes
+}
+
+type fileID struct{ dev, ino uint64 }
+
+// Source follows files. See the package documentation.
+type Source struct {
+	cfg      Config
+	maxLine  int
+	parser   ingest.Parser
+	stats    *ingest.Stats
+	counters Counters
+
+	files   []*file // read in this order; successors wait behind them
+	byID    map[fileID]*file
+	stdin   *file
+	cur     int // index of the file read last
+	started bool
+	last    Position
+
+	lastPoll   time.Time
+	lastRecord time.Time
+	wake       chan struct{} // stdin data ready
+
+	state *state
+}
+
+// New returns a source following c.Paths, resuming at the positions saved
+// in c.StateFile.
+func New(c Config) (*Source, error) {
+	if c.Parser == nil {
+		return nil, errors.New("follow: no parser")
+	}
+	if len(c.Paths) == 0 {
+		return nil, errors.New("follow: no paths")
+	}
+	for _, p := range c.Paths {
+		if _, err := filepath.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("follow: pattern %q: %w", p, err)
+		}
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.IdleInterval == 0 {
+		c.IdleInterval = DefaultIdleInterval
+	}
+	if c.RotateWait <= 0 {
+		c.RotateWait = DefaultRotateWait
+	}
+	maxLine := c.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = ingest.DefaultMaxLineBytes
+	}
+	name := c.Name
+	if name == "" {
+		name = c.Paths[0]
+	}
+	st, err := loadState(c.StateFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{
+		cfg:     c,
+		maxLine: maxLine,
+		parser:  c.Parser,
+		stats:   &ingest.Stats{Name: name, Kind: c.Kind, Format: c.Format},
+		byID:    map[fileID]*file{},
+		wake:    make(chan struct{}, 1),
+		state:   st,
+	}, nil
+}
+
+// Stats returns the line counters.
+func (s *Source) Stats() *ingest.Stats { return s.stats }
+
+// Counters returns the file counters.
+func (s *Source) Counters() *Counters { return &s.counters }
+
+// Position returns where the record last returned by Next ends. Records
+// read from standard input have the zero Position.
+func (s *Source) Position() Position { return s.last }
+
+// Checkpoint returns the positions of every open file: everything Next
+// returned or skipped so far. Committing them once the records returned so
+// far are durable is the simplest way to use Commit.
+func (s *Source) Checkpoint() []Position {
+	out := make([]Position, 0, len(s.files))
+	for _, f := range s.files {
+		for ; f != nil; f = f.successor {
+			if f.id != (fileID{}) && f.fpOK {
+				out = append(out, f.position())
+			}
+		}
+	}
+	return out
+}
+
+// Commit records that the records up to ps are durable and saves the
+// positions to the state file (written to a temporary file, synced and
+// renamed over the old one). A position never moves a file backwards;
+// zero Positions are ignored. Safe to call from any goroutine.
+func (s *Source) Commit(ps ...Position) error {
+	if s.state == nil {
+		return nil
+	}
+	changed, err := s.state.commit(ps)
+	if changed {
+		s.counters.Commits.Add(1)
+	}
+	return err
+}
+
+// Close closes every open file. The positions not committed are not saved.
+func (s *Source) Close() error {
+	for _, f := range s.files {
+		for ; f != nil; f = f.successor {
+			f.close()
+		}
+	}
+	s.files = nil
+	return nil
+}
+
+// Next reads lines until one parses into r. It blocks until then, until
+// ctx ends, or until IdleInterval passed without a record (ErrIdle). When
+// only standard input is followed, its end is io.EOF.
+func (s *Source) Next(ctx context.Context, r *event.Record) error {
+	if !s.started {
+		s.started = true
+		if err := s.start(); err != nil {
+			return err
+		}
+		s.lastRecord = time.Now()
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	n := 0
+	for {
+		if n++; n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if time.Since(s.lastPoll) >= s.cfg.PollInterval {
+				s.poll(time.Now())
+			}
+		}
+		line, f, err := s.readLine()
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			if s.parse(line, f, r) {
+				s.lastRecord = time.Now()
+				return nil
+			}
+			continue
+		}
+		// Nothing to read now.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(s.files) == 0 && s.stdin == nil && s.onlyStdin() {
+			return io.EOF
+		}
+		now := time.Now()
+		if now.Sub(s.lastPoll) >= s.cfg.PollInterval {
+			if s.poll(now) {
+				continue
+			}
+		}
+		wait := s.cfg.PollInterval - now.Sub(s.lastPoll)
+		if s.cfg.IdleInterval > 0 {
+			idle := s.cfg.IdleInterval - now.Sub(s.lastRecord)
+			if idle <= 0 {
+				s.lastRecord = now
+				return ErrIdle
+			}
+			wait = min(wait, idle)
+		}
+		wait = max(wait, time.Millisecond)
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+func (s *Source) onlyStdin() bool {
+	for _, p := range s.cfg.Paths {
+		if p != "-" {
+			return false
+		}
+	}
+	return true
+}
+
+// parse parses one line into r; false when the line was skipped.
+func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
+	s.stats.Lines.Add(1)
+	r.Reset()
+	r.Kind = s.cfg.Kind
+	err := s.parser.Parse(line, r)
+	switch {
+	case err == nil:
+		s.stats.Parsed.Add(1)
+		if f.id != (fileID{}) {
+			f.fingerprint()
+			s.last = f.position()
+		} else {
+			s.last = Position{}
+		}
+		return true
+	case errors.Is(err, ingest.ErrIgnore):
+		s.stats.Ignored.Add(1)
+	default:
+		var se *ingest.SyntaxError
+		if errors.As(err, &se) {
+			c := *se
+			c.Source, c.Line = f.path, f.line
+			err = &c
+		} else {
+			err = &ingest.SyntaxError{Source: f.path, Line: f.line, Msg: err.Error()}
+		}
+		if f.resumed {
+			// Line numbers count from where reading resumed.
+			se = err.(*ingest.SyntaxError)
+			se.Msg = fmt.Sprintf("(line counted from the resumed position) %s", se.Msg)
+		}
+		s.stats.Reject(err)
+	}
+	return false
+}
+
+// readLine returns the next complete line of any file, reading up to a
+// batch of lines from one file before moving to the next, or a nil file
+// when no file has a line now.
+func (s *Source) readLine() ([]byte, *file, error) {
+	all := s.slots()
+	for i := 0; i < len(all); i++ {
+		k := (s.cur + i) % len(all)
+		f := all[k]
+		line, ok, err := f.next()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", f.path, err)
+		}
+		s.countLong(f)
+		if f.truncCount > 0 {
+			s.counters.Truncated.Add(f.truncCount)
+			f.truncCount = 0
+		}
+		if ok {
+			if f.batch++; f.batch >= 1024 {
+				f.batch = 0
+				s.cur = k + 1
+			} else {
+				s.cur = k
+			}
+			return line, f, nil
+		}
+		f.batch = 0
+		if f == s.stdin && f.eof {
+			f.close()
+			s.stdin = nil
+			return s.readLine()
+		}
+	}
+	return nil, nil, nil
+}
+
+// slots returns the files read now: every file at the head of its chain of
+// successors, and standard input.
+func (s *Source) slots() []*file {
+	if s.stdin == nil {
+		return s.files
+	}
+	return append(s.files[:len(s.files):len(s.files)], s.stdin)
+}
+
+func (s *Source) countLong(f *file) {
+	if f.long == f.longSeen {
+		return
+	}
+	for ; f.longSeen < f.long; f.longSeen++ {
+		s.stats.Lines.Add(1)
+		s.stats.TooLong.Add(1)
+		s.stats.Reject(&ingest.SyntaxError{Source: f.path, Line: f.line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
+	}
+}
+
+// start opens standard input and the files found now.
+func (s *Source) start() error {
+	for _, p := range s.cfg.Paths {
+		if p == "-" && s.stdin == nil {
+			s.stdin = newStdin(os.Stdin, s.maxLine, s.wake)
+		}
+	}
+	s.pollAt(time.Now(), true)
+	return nil
+}
+
+// poll expands the paths and looks for new, rotated and truncated files. It
+// reports whether anything changed that may have made lines readable.
+func (s *Source) poll(now time.Time) bool { return s.pollAt(now, false) }
+
+func (s *Source) pollAt(now time.Time, first bool) bool {
+	s.lastPoll = now
+	changed := false
+	// Which file does each matching path name now?
+	seen := map[fileID]string{}
+	var order []string
+	for _, pat := range s.cfg.Paths {
+		if pat == "-" {
+			continue
+		}
+		matches, _ := filepath.Glob(pat)
+		for _, p := range matches {
+			fi, err := os.Stat(p)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			id := idOf(fi)
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = p
+			order = append(order, p)
+		}
+	}
+	// Compressed files not read: forget them once they are gone.
+	for id, f := range s.byID {
+		if _, ok := seen[id]; !ok && f.skipped {
+			delete(s.byID, id)
+		}
+	}
+	// Files already followed: renamed, rotated away, truncated.
+	for _, head := range s.files {
+		for f := head; f != nil; f = f.successor {
+			p, ok := seen[f.id]
+			if !ok {
+				if f.orphaned.IsZero() {
+					f.orphaned = now
+					f.lastData = now
+				}
+				continue
+			}
+			if f.path != p {
+				f.path = p
+			}
+			f.orphaned = time.Time{}
+			if f.checkTruncated() {
+				s.counters.Truncated.Add(1)
+				changed = true
+			}
+		}
+	}
+	// New files.
+	for _, p := range order {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		id := idOf(fi)
+		if s.byID[id] != nil {
+			continue
+		}
+		f, err := s.open(p, id, first)
+		if err != nil || f == nil {
+			continue
+		}
+		changed = true
+		s.byID[id] = f
+		// A new file at the path of a file rotated away waits for it.
+		if prev := s.atPath(p, f); prev != nil {
+			for prev.successor != nil {
+				prev = prev.successor
+			}
+			prev.successor = f
+			continue
+		}
+		s.files = append(s.files, f)
+	}
+	if first {
+		s.recoverRotated(seen)
+	}
+	// Close files rotated away and drained.
+	kept := s.files[:0]
+	for _, f := range s.files {
+		for f != nil && f.doneRotating(now, s.cfg.RotateWait) {
+			if f.pendingPartial() {
+				break // deliver the held partial line first
+			}
+			s.counters.Rotated.Add(1)
+			s.retire(f)
+			f = f.successor
+			changed = true
+		}
+		if f != nil {
+			kept = append(kept, f)
+		}
+	}
+	clear(s.files[len(kept):])
+	s.files = kept
+	return changed
+}
+
+// atPath returns the followed file rotated away from path p, other than f.
+func (s *Source) atPath(p string, f *file) *file {
+	for _, head := range s.files {
+		for g := head; g != nil; g = g.successor {
+			if g != f && g.path == p && !g.orphaned.IsZero() {
+				return g
+			}
+		}
+	}
+	return nil
+}
+
+// retire closes a drained file and tells the state it is gone.
+func (s *Source) retire(f *file) {
+	f.close()
+	delete(s.byID, f.id)
+	if s.state != nil {
+		s.state.retire(f.id, f.off)
+	}
+}
+
+// open opens a file found at path p and places it at its saved position.
+func (s *Source) open(p string, id fileID, first bool) (*file, error) {
+	osf, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := osf.Stat()
+	if err != nil || idOf(fi) != id {
+		osf.Close()
+		return nil, errors.New("changed while opening")
+	}
+	f := newFile(osf, p, id, s.maxLine)
+	if f.compressed() {
+		osf.Close()
+		s.counters.Skipped.Add(1)
+		s.byID[id] = &file{id: id, path: p, skipped: true}
+		return nil, nil
+	}
+	s.counters.Opened.Add(1)
+	var saved *entry
+	if s.state != nil {
+		saved = s.state.lookup(id)
+	}
+	switch {
+	case saved != nil:
+		f.fingerprint()
+		if f.fpOK && f.fp == saved.Fingerprint && fi.Size() >= saved.Offset {
+			f.seek(saved.Offset)
+			f.gen = saved.Generation
+			s.counters.Resumed.Add(1)
+		}
+	case first && s.cfg.FromEnd:
+		f.seek(fi.Size())
+	}
+	return f, nil
+}
+
+// recoverRotated finds, at start-up, files with a saved position that were
+// renamed away while the source was stopped, and reads their rest first.
+func (s *Source) recoverRotated(seen map[fileID]string) {
+	if s.state == nil {
+		return
+	}
+	for _, e := range s.state.entries() {
+		id := fileID{e.Dev, e.Inode}
+		if _, ok := seen[id]; ok || s.byID[id] != nil {
+			continue
+		}
+		p := findInDir(filepath.Dir(e.Path), id)
+		if p == "" {
+			s.state.drop(id)
+			continue
+		}
+		osf, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		fi, err := osf.Stat()
+		if err != nil || idOf(fi) != id {
+			osf.Close()
+			continue
+		}
+		f := newFile(osf, p, id, s.maxLine)
+		f.fingerprint()
+		if !f.fpOK || f.fp != e.Fingerprint || fi.Size() < e.Offset || f.compressed() {
+			osf.Close()
+			continue
+		}
+		f.seek(e.Offset)
+		f.gen = e.Generation
+		now := time.Now()
+		f.orphaned, f.lastData = now, now
+		s.counters.Opened.Add(1)
+		s.counters.Resumed.Add(1)
+		s.byID[id] = f
+		// It goes before whatever now sits at its old path.
+		for i, g := range s.files {
+			if g.path == e.Path {
+				f.successor = g
+				s.files[i] = f
+				f = nil
+				break
+			}
+		}
+		if f != nil {
+			s.files = append(s.files, f)
+		}
+	}
+}
+
+func findInDir(dir string, id fileID) string {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	for _, de := range des {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		fi, err := de.Info()
+		if err == nil && idOf(fi) == id {
+			return filepath.Join(dir, de.Name())
+		}
+	}
+	return ""
+}
+
+func idOf(fi os.FileInfo) fileID {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}
+	}
+	return fileID{}
+}
+
+// stdinReader reads standard input on its own goroutine (a pipe read
+// blocks) and hands chunks to the source.
+type stdinReader struct {
+	ch   chan []byte
+	buf  []byte
+	done bool
+	err  error
+	mu   sync.Mutex
+}
+
+func newStdin(r io.Reader, maxLine int, wake chan struct{}) *file {
+	sr := &stdinReader{ch: make(chan []byte, 4)}
+	go func() {
+		for {
+			b := make([]byte, 64<<10)
+			n, err := r.Read(b)
+			if n > 0 {
+				sr.ch <- b[:n]
+				notify(wake)
+			}
+			if err != nil {
+				if err != io.EOF {
+					sr.mu.Lock()
+					sr.err = err
+					sr.mu.Unlock()
+				}
+				close(sr.ch)
+				notify(wake)
+				return
+			}
+		}
+	}()
+	f := &file{path: "-", r: sr, buf: make([]byte, maxLine+1), stream: true}
+	return f
+}
+
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Read returns what the reading goroutine has, 0 and nil when it has
+// nothing now, io.EOF once standard input ended.
+func (r *stdinReader) Read(p []byte) (int, error) {
+	if len(r.buf) == 0 {
+		if r.done {
+			return 0, io.EOF
+		}
+		select {
+		case b, ok := <-r.ch:
+			if !ok {
+				r.done = true
+				r.mu.Lock()
+				err := r.err
+				r.mu.Unlock()
+				if err != nil {
+					return 0, err
+				}
+				return 0, io.EOF
+			}
+			r.buf = b
+		default:
+			return 0, nil
+		}
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}

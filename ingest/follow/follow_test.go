@@ -1,0 +1,408 @@
+package follow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest/django"
+)
+
+// authLine is a Django auth log line whose request id is id.
+func authLine(id string) string {
+	return fmt.Sprintf(`{"timestamp":"2026-12-04T09:00:01.123456Z","level":"warning","logger":"accounts.auth","event":"login_failed","request_id":"%s","username":"alice","ip":"10.0.0.1"}`+"\n", id)
+}
+
+func newSource(t *testing.T, c Config) *Source {
+	t.Helper()
+	f, err := django.NewFormat(django.DefaultMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Parser = f.NewParser()
+	c.Kind = event.App
+	if c.PollInterval == 0 {
+		c.PollInterval = 10 * time.Millisecond
+	}
+	if c.RotateWait == 0 {
+		c.RotateWait = 50 * time.Millisecond
+	}
+	if c.IdleInterval == 0 {
+		c.IdleInterval = -1
+	}
+	s, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func appendFile(t *testing.T, path, data string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// read returns the request ids of the next n records, failing after a
+// deadline.
+func read(t *testing.T, s *Source, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var ids []string
+	var r event.Record
+	for len(ids) < n {
+		err := s.Next(ctx, &r)
+		if errors.Is(err, ErrIdle) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("after %d records %v: %v", len(ids), ids, err)
+		}
+		ids = append(ids, string(r.Get(event.RequestID)))
+	}
+	return ids
+}
+
+// quiet checks that no record arrives for d.
+func quiet(t *testing.T, s *Source, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var r event.Record
+	for {
+		err := s.Next(ctx, &r)
+		if errors.Is(err, ErrIdle) {
+			continue
+		}
+		if err == nil {
+			t.Fatalf("unexpected record %s", r.Get(event.RequestID))
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
+		return
+	}
+}
+
+func ids(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("%s%d", prefix, i))
+	}
+	return out
+}
+
+func lines(prefix string, from, to int) string {
+	var b strings.Builder
+	for _, id := range ids(prefix, from, to) {
+		b.WriteString(authLine(id))
+	}
+	return b.String()
+}
+
+func equal(t *testing.T, got, want []string) {
+	t.Helper()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+}
+
+func TestFollowAppends(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("a", 0, 3))
+	s := newSource(t, Config{Paths: []string{p}})
+	equal(t, read(t, s, 3), ids("a", 0, 3))
+	appendFile(t, p, lines("a", 3, 5))
+	equal(t, read(t, s, 2), ids("a", 3, 5))
+	if got := s.Stats().Parsed.Load(); got != 5 {
+		t.Fatalf("parsed %d, want 5", got)
+	}
+}
+
+func TestPartialLineHeld(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	full := authLine("p1")
+	appendFile(t, p, authLine("p0")+full[:40])
+	s := newSource(t, Config{Paths: []string{p}})
+	equal(t, read(t, s, 1), []string{"p0"})
+	quiet(t, s, 100*time.Millisecond)
+	if got := s.Stats().Rejected.Load(); got != 0 {
+		t.Fatalf("partial line was parsed early: %d rejected", got)
+	}
+	appendFile(t, p, full[40:])
+	equal(t, read(t, s, 1), []string{"p1"})
+	if got := s.Position().Offset; got != int64(len(authLine("p0"))+len(full)) {
+		t.Fatalf("position %d", got)
+	}
+}
+
+func TestRotationByRename(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("old", 0, 3))
+	s := newSource(t, Config{Paths: []string{p}})
+	equal(t, read(t, s, 3), ids("old", 0, 3))
+
+	// logrotate: rename, the writer writes a little more to the old file
+	// (and a last line without newline), then reopens the path.
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, lines("new", 0, 2))
+	appendFile(t, p+".1", lines("old", 3, 5)+strings.TrimSuffix(authLine("old5"), "\n"))
+	got := read(t, s, 5)
+	equal(t, got, append(ids("old", 3, 6), ids("new", 0, 2)...))
+	appendFile(t, p, lines("new", 2, 4))
+	equal(t, read(t, s, 2), ids("new", 2, 4))
+	if got := s.Counters().Rotated.Load(); got != 1 {
+		t.Fatalf("rotated %d, want 1", got)
+	}
+}
+
+func TestRotationByTruncate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("a", 0, 4))
+	s := newSource(t, Config{Paths: []string{p}})
+	equal(t, read(t, s, 4), ids("a", 0, 4))
+
+	// copytruncate: copy away, truncate in place, the writer goes on at 0.
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { quiet(t, s, 30*time.Millisecond); return s.Counters().Truncated.Load() == 1 })
+	appendFile(t, p, lines("b", 0, 2))
+	equal(t, read(t, s, 2), ids("b", 0, 2))
+}
+
+func TestTruncateAndRewrittenLonger(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("a", 0, 2))
+	s := newSource(t, Config{Paths: []string{p}})
+	equal(t, read(t, s, 2), ids("a", 0, 2))
+	// Truncated and written past the old size before the next poll: the
+	// first line changed, so reading restarts at 0.
+	if err := os.WriteFile(p, []byte(lines("b", 0, 3)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, read(t, s, 3), ids("b", 0, 3))
+}
+
+func TestNewFilesByGlob(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, filepath.Join(dir, "a.log"), lines("a", 0, 2))
+	s := newSource(t, Config{Paths: []string{filepath.Join(dir, "*.log")}})
+	equal(t, read(t, s, 2), ids("a", 0, 2))
+	appendFile(t, filepath.Join(dir, "b.log"), lines("b", 0, 2))
+	appendFile(t, filepath.Join(dir, "c.txt"), lines("c", 0, 2)) // not matched
+	equal(t, read(t, s, 2), ids("b", 0, 2))
+	quiet(t, s, 100*time.Millisecond)
+}
+
+func TestFromEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("a", 0, 2))
+	s := newSource(t, Config{Paths: []string{p}, FromEnd: true})
+	quiet(t, s, 50*time.Millisecond)
+	appendFile(t, p, lines("b", 0, 1))
+	equal(t, read(t, s, 1), []string{"b0"})
+}
+
+func TestLongLinesSkipped(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, authLine("x0")+strings.Repeat("z", 3000)+"\n"+authLine("x1"))
+	s := newSource(t, Config{Paths: []string{p}, MaxLineBytes: 512})
+	equal(t, read(t, s, 2), []string{"x0", "x1"})
+	st := s.Stats()
+	if st.TooLong.Load() != 1 || st.Rejected.Load() != 1 || st.Lines.Load() != 3 {
+		t.Fatalf("too long %d rejected %d lines %d", st.TooLong.Load(), st.Rejected.Load(), st.Lines.Load())
+	}
+}
+
+func TestIdle(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, "")
+	s := newSource(t, Config{Paths: []string{p}, IdleInterval: 30 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var r event.Record
+	if err := s.Next(ctx, &r); !errors.Is(err, ErrIdle) {
+		t.Fatalf("got %v, want ErrIdle", err)
+	}
+	appendFile(t, p, authLine("i0"))
+	for {
+		err := s.Next(ctx, &r)
+		if errors.Is(err, ErrIdle) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if got := string(r.Get(event.RequestID)); got != "i0" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// TestRestartResumes commits part of what was read, stops, appends, and
+// checks the next run reads from the committed position: the records after
+// it once, nothing lost.
+func TestRestartResumes(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	state := filepath.Join(dir, "state.json")
+	appendFile(t, p, lines("a", 0, 10))
+
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	equal(t, read(t, s, 6), ids("a", 0, 6))
+	var durable Position
+	got := read(t, s, 1) // a6: durable up to here
+	durable = s.Position()
+	equal(t, got, []string{"a6"})
+	equal(t, read(t, s, 2), ids("a", 7, 9)) // read, not durable
+	if err := s.Commit(durable); err != nil {
+		t.Fatal(err)
+	}
+	// An older position does not move the file back.
+	if err := s.Commit(Position{Path: p, Dev: durable.Dev, Inode: durable.Inode, Fingerprint: durable.Fingerprint, Offset: 1}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	appendFile(t, p, lines("a", 10, 12))
+	s2 := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	equal(t, read(t, s2, 5), ids("a", 7, 12))
+	quiet(t, s2, 50*time.Millisecond)
+	if s2.Counters().Resumed.Load() != 1 {
+		t.Fatal("not resumed")
+	}
+	if err := s2.Commit(s2.Checkpoint()...); err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+
+	// Rotated by rename while stopped: the rest of the old file, then the
+	// new file.
+	appendFile(t, p, lines("a", 12, 14))
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, lines("n", 0, 2))
+	s3 := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	equal(t, read(t, s3, 4), append(ids("a", 12, 14), ids("n", 0, 2)...))
+	quiet(t, s3, 100*time.Millisecond)
+}
+
+func TestRestartAfterReuse(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	state := filepath.Join(dir, "state.json")
+	appendFile(t, p, lines("a", 0, 3))
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	read(t, s, 3)
+	if err := s.Commit(s.Position()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Same inode, other content of equal length: the fingerprint differs,
+	// so the file is read from the start.
+	if err := os.WriteFile(p, []byte(lines("b", 0, 3)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s2 := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	equal(t, read(t, s2, 3), ids("b", 0, 3))
+}
+
+func TestStateFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	state := filepath.Join(dir, "state.json")
+	appendFile(t, p, lines("a", 0, 2))
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	read(t, s, 2)
+	for i := 0; i < 3; i++ {
+		if err := s.Commit(s.Position()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Counters().Commits.Load(); got != 1 {
+		t.Fatalf("%d state writes for one change", got)
+	}
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		if strings.Contains(de.Name(), ".tmp") {
+			t.Fatalf("temporary file left: %s", de.Name())
+		}
+	}
+	if err := os.WriteFile(state, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Paths: []string{p}, Parser: s.parser, StateFile: state}); err == nil || !strings.Contains(err.Error(), "follow state") {
+		t.Fatalf("damaged state: %v", err)
+	}
+}
+
+func TestStdinStream(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := django.NewFormat(django.DefaultMapping())
+	s, err := New(Config{Paths: []string{"-"}, Parser: f.NewParser(), Kind: event.App, PollInterval: 10 * time.Millisecond, IdleInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.stdin = newStdin(r, ingest64k, s.wake)
+	go func() {
+		w.WriteString(lines("s", 0, 2))
+		time.Sleep(20 * time.Millisecond)
+		w.WriteString(strings.TrimSuffix(authLine("s2"), "\n"))
+		w.Close()
+	}()
+	equal(t, read(t, s, 3), ids("s", 0, 3))
+	if s.Position() != (Position{}) {
+		t.Fatalf("stdin position %+v", s.Position())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var rec event.Record
+	if err := s.Next(ctx, &rec); err != io.EOF {
+		t.Fatalf("got %v, want EOF", err)
+	}
+}
+
+const ingest64k = 64 << 10
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met before the deadline")
+		}
+	}
+}

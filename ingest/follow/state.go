@@ -1,0 +1,192 @@
+package follow
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// stateVersion is the state file's format version.
+const stateVersion = 1
+
+// entry is one file's committed position in the state file.
+type entry struct {
+	Path        string `json:"path"`
+	Dev         uint64 `json:"dev"`
+	Inode       uint64 `json:"inode"`
+	Fingerprint uint64 `json:"fingerprint"`
+	Generation  uint32 `json:"generation,omitempty"`
+	Offset      int64  `json:"offset"`
+}
+
+type stateFile struct {
+	Version int     `json:"version"`
+	Files   []entry `json:"files"`
+}
+
+// state holds the committed positions and writes them to path.
+type state struct {
+	path string
+
+	mu      sync.Mutex
+	files   map[fileID]*entry
+	retired map[fileID]int64 // closed files: dropped once committed to this offset
+	dirty   bool
+}
+
+func loadState(path string) (*state, error) {
+	if path == "" {
+		return nil, nil
+	}
+	st := &state{path: path, files: map[fileID]*entry{}, retired: map[fileID]int64{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading follow state: %w", err)
+	}
+	var sf stateFile
+	if err := json.Unmarshal(b, &sf); err != nil {
+		return nil, fmt.Errorf("reading follow state %s: %w", path, err)
+	}
+	if sf.Version != stateVersion {
+		return nil, fmt.Errorf("reading follow state %s: version %d, expected %d", path, sf.Version, stateVersion)
+	}
+	for i := range sf.Files {
+		e := sf.Files[i]
+		st.files[fileID{e.Dev, e.Inode}] = &e
+	}
+	return st, nil
+}
+
+func (st *state) lookup(id fileID) *entry {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if e := st.files[id]; e != nil {
+		c := *e
+		return &c
+	}
+	return nil
+}
+
+func (st *state) entries() []entry {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]entry, 0, len(st.files))
+	for _, e := range st.files {
+		out = append(out, *e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// drop forgets a file that no longer exists.
+func (st *state) drop(id fileID) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.files[id]; ok {
+		delete(st.files, id)
+		st.dirty = true
+	}
+}
+
+// retire notes that a file was closed at offset off: its entry goes once
+// the records up to off are committed.
+func (st *state) retire(id fileID, off int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.retired[id] = off
+}
+
+// commit merges positions and writes the state file if anything changed.
+func (st *state) commit(ps []Position) (bool, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, p := range ps {
+		if p.Inode == 0 && p.Dev == 0 {
+			continue
+		}
+		id := fileID{p.Dev, p.Inode}
+		e := st.files[id]
+		switch {
+		case e == nil:
+			st.files[id] = &entry{Path: p.Path, Dev: p.Dev, Inode: p.Inode, Fingerprint: p.Fingerprint, Generation: p.Generation, Offset: p.Offset}
+		case p.Generation > e.Generation || p.Fingerprint != e.Fingerprint && p.Generation == e.Generation:
+			*e = entry{Path: p.Path, Dev: p.Dev, Inode: p.Inode, Fingerprint: p.Fingerprint, Generation: p.Generation, Offset: p.Offset}
+		case p.Generation == e.Generation && (p.Offset > e.Offset || p.Path != e.Path):
+			e.Offset = max(e.Offset, p.Offset)
+			e.Path = p.Path
+		default:
+			continue
+		}
+		st.dirty = true
+	}
+	for id, off := range st.retired {
+		if e := st.files[id]; e == nil || e.Offset >= off {
+			if e != nil {
+				delete(st.files, id)
+				st.dirty = true
+			}
+			delete(st.retired, id)
+		}
+	}
+	if !st.dirty {
+		return false, nil
+	}
+	if err := st.write(); err != nil {
+		return false, err
+	}
+	st.dirty = false
+	return true, nil
+}
+
+// write replaces the state file atomically: temporary file, fsync, rename,
+// fsync of the directory.
+func (st *state) write() error {
+	sf := stateFile{Version: stateVersion, Files: make([]entry, 0, len(st.files))}
+	for _, e := range st.files {
+		sf.Files = append(sf.Files, *e)
+	}
+	sort.Slice(sf.Files, func(i, j int) bool {
+		a, b := sf.Files[i], sf.Files[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Inode < b.Inode
+	})
+	b, err := json.MarshalIndent(sf, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(st.path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(st.path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing follow state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing follow state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("syncing follow state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing follow state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), st.path); err != nil {
+		return fmt.Errorf("replacing follow state: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
