@@ -1,0 +1,126 @@
+package detect
+
+import (
+	"sort"
+
+	"github.com/spraywatch/spraywatch/alert"
+)
+
+// GroupValue is one group of a rule with the rule's figure over the group's
+// current window.
+type GroupValue struct {
+	Key      string          // the group's values joined by 0x1f, as the engine keys it
+	Values   []string        // the group_by values, in the rule's order
+	Identity *alert.Identity // the certificate seen in the group, if any
+	Value    float64         // the rule's measure over the window ending at the watermark
+}
+
+// TopGroups returns up to k groups of the rule with the highest measure
+// (distinct unresolved usernames for the default per-identity rule) over
+// the window ending at the engine's watermark, highest first, ties by key.
+// Groups whose events all left the window and groups with a zero figure
+// are left out. It reports false when no rule has that id.
+//
+// TopGroups reads the engine's state: like Add, it must be called on the
+// goroutine that feeds the engine (or after the engine stopped). It
+// changes nothing. The result reuses dst.
+func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, bool) {
+	dst = dst[:0]
+	var rs *ruleState
+	for _, r := range e.rules {
+		if r.rule.ID == rule {
+			rs = r
+			break
+		}
+	}
+	if rs == nil {
+		return dst, false
+	}
+	if k <= 0 {
+		return dst, true
+	}
+	length := int64(rs.rule.Window)
+	cut := e.now - length
+	m := rs.measure()
+	var scratch map[string]valCount
+	for _, g := range rs.groups.Values() {
+		if g.st.last() <= cut || g.st.endTime() <= cut {
+			continue // nothing left in the window
+		}
+		var v float64
+		if w, ok := g.st.(*window); ok && w.first() <= cut {
+			// Some events left the window since the group was last
+			// evaluated: count the rest without changing the window.
+			if scratch == nil {
+				scratch = make(map[string]valCount)
+			}
+			v = float64(w.valueSince(cut, m, scratch))
+		} else {
+			v = float64(g.st.value(m))
+		}
+		if v <= 0 {
+			continue
+		}
+		gv := GroupValue{Key: g.key, Values: g.vals, Identity: g.ident, Value: v}
+		if len(dst) < k {
+			dst = append(dst, gv)
+			if len(dst) == k {
+				sort.Slice(dst, func(i, j int) bool { return better(&dst[i], &dst[j]) })
+			}
+			continue
+		}
+		if !better(&gv, &dst[k-1]) {
+			continue
+		}
+		// Insert in order, dropping the last: k is small.
+		i := sort.Search(k, func(i int) bool { return better(&gv, &dst[i]) })
+		copy(dst[i+1:], dst[i:k-1])
+		dst[i] = gv
+	}
+	if len(dst) < k {
+		sort.Slice(dst, func(i, j int) bool { return better(&dst[i], &dst[j]) })
+	}
+	return dst, true
+}
+
+// better orders groups by value, highest first, then by key.
+func better(a, b *GroupValue) bool {
+	if a.Value != b.Value {
+		return a.Value > b.Value
+	}
+	return a.Key < b.Key
+}
+
+// valueSince returns measure m over the window's events after cut, using
+// scratch (cleared) for the per-value counts.
+func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) int {
+	i := sort.Search(w.len(), func(i int) bool { return w.entries[w.head+i].t > cut }) + w.head
+	if w.dc == nil || m == measureEvents {
+		return len(w.entries) - i
+	}
+	clear(scratch)
+	for ; i < len(w.entries); i++ {
+		e := &w.entries[i]
+		c := scratch[e.val]
+		c.n++
+		switch e.outcome {
+		case outcomeFailure:
+			c.f++
+		case outcomeSuccess:
+			c.s++
+		}
+		scratch[e.val] = c
+	}
+	n := 0
+	for _, c := range scratch {
+		switch m {
+		case measureUnresolved:
+			n += b2i(c.f > 0 && c.s == 0)
+		case measureSucceeded:
+			n += b2i(c.s > 0)
+		default:
+			n++
+		}
+	}
+	return n
+}

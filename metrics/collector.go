@@ -1,0 +1,274 @@
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/ingest"
+)
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(Namespace+"_"+name, help, labels, nil)
+}
+
+var (
+	sourceLabels = []string{"source", "kind", "format"}
+	sinkLabels   = []string{"sink", "type"}
+	partLabels   = []string{"topic", "partition"}
+
+	linesRead     = desc("lines_read_total", "Lines read from a source, including rejected ones.", sourceLabels...)
+	linesParsed   = desc("lines_parsed_total", "Lines that became records.", sourceLabels...)
+	linesIgnored  = desc("lines_ignored_total", "Well-formed lines of no interest (not an authentication line, say).", sourceLabels...)
+	linesRejected = desc("lines_rejected_total", "Lines that did not parse (including over-long ones).", sourceLabels...)
+	linesTooLong  = desc("lines_too_long_total", "Lines over the length cap, skipped (also counted as rejected).", sourceLabels...)
+
+	joinOutcomes = desc("join_outcomes_total", "Records by join outcome: matched (app record joined to its proxy record), app_only, proxy_only (login request with no app record), duplicate (request id already waiting), evicted (pushed out of a full buffer), unrelated (proxy record not on a login path).", "outcome")
+	joinPending  = desc("join_pending_records", "Records waiting for their partner now, both sides.")
+
+	eventsTotal    = desc("events_total", "Authentication events built by the correlator and evaluated by the rules.")
+	eventsLate     = desc("events_late_total", "Events older than their group's window, not counted.")
+	eventsDropped  = desc("window_events_dropped_total", "Events dropped from full group windows.")
+	groupsEvicted  = desc("window_groups_evicted_total", "Groups evicted because a rule held its maximum number of groups.")
+	windowGroups   = desc("window_groups", "Groups (identities, subnets, ...) a rule holds in its windows now.", "rule")
+	ruleMatches    = desc("rule_matches_total", "Events that passed a rule's filter and were added to its windows.", "rule", "severity")
+	ruleSuppressed = desc("rule_suppressed_events_total", "Matching events silenced by a rule's suppression (allowlist) entries.", "rule")
+	alertRecords   = desc("alert_records_total", "Alert records written (firing, updated and resolved).", "rule", "severity")
+	incidentsOpen  = desc("incidents_open", "Incidents firing now.")
+	incidentsQuiet = desc("incidents_cooldown_suppressed_total", "Incidents not opened because their group was in its cooldown.")
+	watermark      = desc("event_time_watermark_seconds", "Newest event time the engine has seen, Unix seconds.")
+	eventTimeLag   = desc("event_time_lag_seconds", "Wall-clock time minus the event-time watermark: how far behind real time detection is.")
+	sinkDelivered  = desc("sink_delivered_total", "Alerts delivered by a sink.", sinkLabels...)
+	sinkFailures   = desc("sink_failures_total", "Failed delivery attempts of a sink.", sinkLabels...)
+	sinkRetries    = desc("sink_retries_total", "Delivery attempts made after a failure.", sinkLabels...)
+	sinkDropped    = desc("sink_dropped_total", "Alerts a sink gave up on (queue or spool full, attempts exhausted).", sinkLabels...)
+	sinkQueue      = desc("sink_queue_depth", "Alerts accepted by a sink and not yet delivered.", sinkLabels...)
+	sinkSpool      = desc("sink_spool_bytes", "Bytes held in a sink's on-disk spool.", sinkLabels...)
+	kafkaLag       = desc("kafka_consumer_lag", "Messages between the consumer's position and the partition's high watermark.", partLabels...)
+	kafkaCommitted = desc("kafka_committed_offset", "The consumer group's committed offset of a partition.", partLabels...)
+	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
+	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, topIdentity, topRefreshed}
+)
+
+// collector reads the atomic counters at scrape time.
+type collector struct {
+	c   Config
+	top *TopK
+}
+
+func newCollector(c Config, top *TopK) *collector { return &collector{c: c, top: top} }
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	now := c.c.Now()
+	c.sources(ch)
+	c.engine(ch, now)
+	c.sinks(ch)
+	c.kafka(ch)
+	c.topIdentities(ch, now)
+}
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func (c *collector) sources(ch chan<- prometheus.Metric) {
+	if c.c.Sources == nil {
+		return
+	}
+	// Two sources may carry the same labels (one file given twice): their
+	// counts are added, as one series may appear only once.
+	type key struct{ name, kind, format string }
+	type counts struct{ read, parsed, ignored, rejected, long int64 }
+	var order []key
+	sum := map[key]*counts{}
+	for _, s := range c.c.Sources() {
+		if s == nil {
+			continue
+		}
+		k := key{s.Name, s.Kind.String(), s.Format}
+		n := sum[k]
+		if n == nil {
+			n = &counts{}
+			sum[k] = n
+			order = append(order, k)
+		}
+		n.read += s.Lines.Load()
+		n.parsed += s.Parsed.Load()
+		n.ignored += s.Ignored.Load()
+		n.rejected += s.Rejected.Load()
+		n.long += s.TooLong.Load()
+	}
+	for _, k := range order {
+		n := sum[k]
+		counter(ch, linesRead, float64(n.read), k.name, k.kind, k.format)
+		counter(ch, linesParsed, float64(n.parsed), k.name, k.kind, k.format)
+		counter(ch, linesIgnored, float64(n.ignored), k.name, k.kind, k.format)
+		counter(ch, linesRejected, float64(n.rejected), k.name, k.kind, k.format)
+		counter(ch, linesTooLong, float64(n.long), k.name, k.kind, k.format)
+	}
+}
+
+func (c *collector) engine(ch chan<- prometheus.Metric, now time.Time) {
+	if c.c.Engine == nil {
+		return
+	}
+	e := c.c.Engine()
+	if e == nil {
+		return
+	}
+	j := e.JoinStats()
+	for _, o := range []struct {
+		name string
+		v    int64
+	}{
+		{"matched", j.Matched.Load()},
+		{"app_only", j.AppOnly.Load()},
+		{"proxy_only", j.ProxyOnly.Load()},
+		{"duplicate", j.Duplicates.Load()},
+		{"evicted", j.Evicted.Load()},
+		{"unrelated", j.Unrelated.Load()},
+	} {
+		counter(ch, joinOutcomes, float64(o.v), o.name)
+	}
+	gauge(ch, joinPending, float64(j.Pending.Load()))
+
+	s := e.Stats()
+	counter(ch, eventsTotal, float64(s.Events.Load()))
+	counter(ch, eventsLate, float64(s.Late.Load()))
+	counter(ch, eventsDropped, float64(s.EventsDropped.Load()))
+	counter(ch, groupsEvicted, float64(s.GroupsEvicted.Load()))
+	gauge(ch, incidentsOpen, float64(s.Open.Load()))
+	counter(ch, incidentsQuiet, float64(s.Suppressed.Load()))
+	if wm := s.Watermark.Load(); wm > 0 {
+		gauge(ch, watermark, float64(wm)/1e9)
+		gauge(ch, eventTimeLag, float64(now.UnixNano()-wm)/1e9)
+	}
+	seen := map[string]bool{}
+	for _, r := range e.RuleStats() {
+		if seen[r.Rule] {
+			continue // rule ids are unique in a loaded set; never emit a series twice
+		}
+		seen[r.Rule] = true
+		gauge(ch, windowGroups, float64(r.Groups.Load()), r.Rule)
+		counter(ch, ruleMatches, float64(r.Matched.Load()), r.Rule, r.Severity)
+		counter(ch, ruleSuppressed, float64(r.Suppressed.Load()), r.Rule)
+		counter(ch, alertRecords, float64(r.Alerts.Load()), r.Rule, r.Severity)
+	}
+}
+
+func (c *collector) sinks(ch chan<- prometheus.Metric) {
+	if c.c.Sinks == nil {
+		return
+	}
+	type key struct{ name, typ string }
+	type counts struct {
+		delivered, failures, retries, dropped uint64
+		queue, spool                          int64
+	}
+	var order []key
+	sum := map[key]*counts{}
+	for _, s := range c.c.Sinks() {
+		if s == nil {
+			continue
+		}
+		k := key{s.Name, s.Type}
+		if k.name == "" {
+			k.name = k.typ // an unnamed sink (replay's stdout) goes by its type
+		}
+		n := sum[k]
+		if n == nil {
+			n = &counts{}
+			sum[k] = n
+			order = append(order, k)
+		}
+		n.delivered += s.Delivered.Load()
+		n.failures += s.Failures.Load()
+		n.retries += s.Retries.Load()
+		n.dropped += s.Dropped.Load()
+		n.queue += s.QueueDepth.Load()
+		n.spool += s.SpoolBytes.Load()
+	}
+	for _, k := range order {
+		n := sum[k]
+		counter(ch, sinkDelivered, float64(n.delivered), k.name, k.typ)
+		counter(ch, sinkFailures, float64(n.failures), k.name, k.typ)
+		counter(ch, sinkRetries, float64(n.retries), k.name, k.typ)
+		counter(ch, sinkDropped, float64(n.dropped), k.name, k.typ)
+		gauge(ch, sinkQueue, float64(n.queue), k.name, k.typ)
+		gauge(ch, sinkSpool, float64(n.spool), k.name, k.typ)
+	}
+}
+
+func (c *collector) kafka(ch chan<- prometheus.Metric) {
+	if c.c.Kafka == nil {
+		return
+	}
+	type key struct {
+		topic string
+		part  int
+	}
+	seen := map[key]bool{}
+	for _, p := range c.c.Kafka.Partitions() {
+		k := key{p.Topic, p.Partition}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		part := strconv.Itoa(p.Partition)
+		gauge(ch, kafkaLag, float64(p.Lag), p.Topic, part)
+		if p.Committed >= 0 {
+			gauge(ch, kafkaCommitted, float64(p.Committed), p.Topic, part)
+		}
+	}
+}
+
+func (c *collector) topIdentities(ch chan<- prometheus.Metric, now time.Time) {
+	t := c.top
+	t.request(now)
+	rows, _ := t.snapshot()
+	if last := t.last.Load(); last > 0 {
+		gauge(ch, topRefreshed, float64(last)/1e9)
+	}
+	seen := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		if seen[r.identity] {
+			continue
+		}
+		seen[r.identity] = true
+		gauge(ch, topIdentity, r.value, t.rule, r.identity, r.subject)
+	}
+}
+
+// SinkStats returns the counters of the sinks that keep them: a fanout's
+// sinks, or the sink itself.
+func SinkStats(s alert.Sink) []*alert.SinkStats {
+	switch s := s.(type) {
+	case *alert.Fanout:
+		return s.Stats()
+	case alert.StatsSink:
+		return []*alert.SinkStats{s.Stats()}
+	}
+	return nil
+}
+
+// SourceStats returns the counters of the sources.
+func SourceStats(sources []ingest.Source) []*ingest.Stats {
+	out := make([]*ingest.Stats, len(sources))
+	for i, s := range sources {
+		out[i] = s.Stats()
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+// Package metrics exposes spraywatch's counters to Prometheus.
+//
+// The counters themselves live where the work is done (ingest.Stats,
+// detect.Stats, alert.SinkStats, ...) as atomics; the collector here reads
+// them when Prometheus scrapes, so nothing is added to the per-line paths.
+// Each Metrics has its own registry (never the global one) with the Go and
+// process collectors, and serves it with Handler.
+package metrics
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/ingest"
+)
+
+// Namespace prefixes every spraywatch metric.
+const Namespace = "spraywatch"
+
+// PartitionStats is one consumed Kafka partition's position.
+type PartitionStats struct {
+	Topic     string
+	Partition int
+	// Committed is the group's committed offset (the next offset to
+	// read after a restart); negative when nothing was committed yet.
+	Committed int64
+	// Lag is how many messages the consumer is behind the partition's
+	// high watermark (the end of the log).
+	Lag int64
+}
+
+// KafkaStats reports the positions of the partitions a consumer owns now.
+// Partitions is called at scrape time, concurrently with the consumer; it
+// must be safe for that and should not block on the network.
+type KafkaStats interface {
+	Partitions() []PartitionStats
+}
+
+// Config says where the metrics are read from. Functions are called at
+// every scrape, so they may return values that change over a run (a
+// rebuilt engine, a new sink set); any of them may be nil or return nil.
+type Config struct {
+	// Sources returns the input sources' counters.
+	Sources func() []*ingest.Stats
+	// Engine returns the detection engine in use now.
+	Engine func() *detect.Engine
+	// Sinks returns the alert sinks' counters.
+	Sinks func() []*alert.SinkStats
+	// Kafka reports the consumed partitions, when reading Kafka.
+	Kafka KafkaStats
+
+	// TopRule is the rule whose groups the top-identities gauge ranks
+	// (default DefaultTopRule); TopK how many it keeps (default
+	// DefaultTopK); TopInterval how often it is refreshed at most
+	// (default DefaultTopInterval).
+	TopRule     string
+	TopK        int
+	TopInterval time.Duration
+
+	// Version is reported by spraywatch_build_info (default: the main
+	// module's version from the build information).
+	Version string
+	// Now returns the wall-clock time for the event-time lag (default
+	// time.Now).
+	Now func() time.Time
+}
+
+// Defaults for Config.
+const (
+	DefaultTopRule     = "cert-identity-spray"
+	DefaultTopK        = 20
+	DefaultTopInterval = 10 * time.Second
+)
+
+// LatencyBuckets are the processing latency histogram's buckets, seconds.
+var LatencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Metrics is a registry of spraywatch's metrics.
+type Metrics struct {
+	reg     *prometheus.Registry
+	latency prometheus.Histogram
+	top     *TopK
+}
+
+// New returns the metrics for c, registered on a new registry together
+// with the Go and process collectors.
+func New(c Config) (*Metrics, error) {
+	if c.TopRule == "" {
+		c.TopRule = DefaultTopRule
+	}
+	if c.TopK <= 0 {
+		c.TopK = DefaultTopK
+	}
+	if c.TopInterval <= 0 {
+		c.TopInterval = DefaultTopInterval
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace,
+			Name:      "processing_latency_seconds",
+			Help:      "Wall-clock time from a record being fetched to its effects being handed to the alert sinks.",
+			Buckets:   LatencyBuckets,
+		}),
+		top: newTopK(c.TopRule, c.TopK, c.TopInterval),
+	}
+	version, revision := buildVersion()
+	if c.Version != "" {
+		version = c.Version
+	}
+	buildInfo := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace:   Namespace,
+		Name:        "build_info",
+		Help:        "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+	}, func() float64 { return 1 })
+	for _, col := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo,
+		m.latency,
+		newCollector(c, m.top),
+	} {
+		if err := m.reg.Register(col); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Registry returns the registry, for callers that add their own metrics.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text and OpenMetrics
+// formats; mount it at /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:          m.reg,
+		EnableOpenMetrics: true,
+		ErrorHandling:     promhttp.ContinueOnError,
+	})
+}
+
+// Observe records one processing latency: the wall-clock time from a
+// record being fetched to its effects being handed to the sinks. Safe for
+// concurrent use.
+func (m *Metrics) Observe(d time.Duration) { m.latency.Observe(d.Seconds()) }
+
+// TopK returns the top-identities gauge's state, which the engine's
+// goroutine refreshes (see TopK.Tick).
+func (m *Metrics) TopK() *TopK { return m.top }
+
+func buildVersion() (version, revision string) {
+	version, revision = "unknown", "unknown"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	if v := bi.Main.Version; v != "" {
+		version = v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			revision = s.Value
+		}
+	}
+	return
+}

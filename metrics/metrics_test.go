@@ -1,0 +1,360 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// series returns the gathered series of one metric as label strings
+// ("a=x,b=y") mapped to their values.
+func series(t *testing.T, g prometheus.Gatherer, name string) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatalf("gathering: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, l.GetName()+"="+l.GetValue())
+			}
+			out[strings.Join(ls, ",")] = value(mf, m)
+		}
+	}
+	return out
+}
+
+func value(mf *dto.MetricFamily, m *dto.Metric) float64 {
+	switch mf.GetType() {
+	case dto.MetricType_COUNTER:
+		return m.GetCounter().GetValue()
+	case dto.MetricType_GAUGE:
+		return m.GetGauge().GetValue()
+	case dto.MetricType_HISTOGRAM:
+		return float64(m.GetHistogram().GetSampleCount())
+	}
+	return m.GetUntyped().GetValue()
+}
+
+func TestCollectorOverSamples(t *testing.T) {
+	c := campaign(t, "fast_spray-1")
+	r := newSampleRun(t, c.End)
+	if err := r.run(context.Background(), c.End); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(r.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := m.Registry()
+
+	read := series(t, reg, "spraywatch_lines_read_total")
+	rejected := series(t, reg, "spraywatch_lines_rejected_total")
+	if len(read) != len(r.sources) {
+		t.Fatalf("lines_read_total has %d series, want one per source (%d): %v", len(read), len(r.sources), read)
+	}
+	for _, s := range r.sources {
+		st := s.Stats()
+		k := fmt.Sprintf("format=%s,kind=%s,source=%s", st.Format, st.Kind, st.Name)
+		if got, want := read[k], float64(st.Lines.Load()); got != want || want == 0 {
+			t.Errorf("lines_read_total{%s} = %v, want %v (non-zero)", k, got, want)
+		}
+		if got, want := rejected[k], float64(st.Rejected.Load()); got != want {
+			t.Errorf("lines_rejected_total{%s} = %v, want %v", k, got, want)
+		}
+	}
+
+	join := series(t, reg, "spraywatch_join_outcomes_total")
+	j := r.engine.JoinStats()
+	if join["outcome=matched"] != float64(j.Matched.Load()) || j.Matched.Load() == 0 {
+		t.Errorf("join matched = %v, engine says %d", join["outcome=matched"], j.Matched.Load())
+	}
+	if len(join) != 6 {
+		t.Errorf("join outcomes: %v", join)
+	}
+
+	alerts := series(t, reg, "spraywatch_alert_records_total")
+	if alerts["rule=cert-identity-spray,severity=high"] < 1 {
+		t.Errorf("no alert record for cert-identity-spray while %s was running: %v", c.ID, alerts)
+	}
+	var total float64
+	for _, v := range alerts {
+		total += v
+	}
+	if total != float64(r.engine.Stats().Alerts.Load()) {
+		t.Errorf("alert records by rule add up to %v, engine wrote %d", total, r.engine.Stats().Alerts.Load())
+	}
+	if got := series(t, reg, "spraywatch_sink_delivered_total"); got["sink=stdout,type=stdout"] != total || len(got) != 1 {
+		t.Errorf("sink deliveries %v, want stdout = %v", got, total)
+	}
+
+	wm := series(t, reg, "spraywatch_event_time_watermark_seconds")[""]
+	if wm <= float64(c.Start.Unix()) || wm > float64(c.End.Unix())+1 {
+		t.Errorf("watermark %v not within the campaign (%v - %v)", wm, c.Start, c.End)
+	}
+	if lag := series(t, reg, "spraywatch_event_time_lag_seconds")[""]; lag < float64(time.Since(c.End)/time.Second)-5 {
+		t.Errorf("event-time lag %v, want about %v", lag, time.Since(c.End))
+	}
+	if n := series(t, reg, "spraywatch_build_info"); len(n) != 1 {
+		t.Errorf("build_info: %v", n)
+	}
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "spraywatch_window_groups", "spraywatch_join_pending_records"} {
+		if len(series(t, reg, name)) == 0 {
+			t.Errorf("%s missing", name)
+		}
+	}
+
+	// Top identities: the campaign's certificate leads while it sprays.
+	if got := series(t, reg, "spraywatch_top_identity_failed_usernames"); len(got) != 0 {
+		t.Errorf("top identities before any refresh: %v", got)
+	}
+	m.TopK().Refresh(r.engine)
+	top, ok := r.engine.TopGroups(DefaultTopRule, 1, nil)
+	if !ok || len(top) != 1 || top[0].Identity == nil {
+		t.Fatalf("TopGroups = %+v, %v", top, ok)
+	}
+	if !strings.EqualFold(strings.ReplaceAll(top[0].Identity.SHA1, ":", ""), c.Identities[0]) {
+		t.Errorf("top identity's SHA-1 %q, want the campaign's %s", top[0].Identity.SHA1, c.Identities[0])
+	}
+	if top[0].Value < 10 || top[0].Value > float64(len(c.Users)) {
+		t.Errorf("top identity's distinct failed usernames %v, want between the threshold 10 and the %d users tried", top[0].Value, len(c.Users))
+	}
+	got := series(t, reg, "spraywatch_top_identity_failed_usernames")
+	key := fmt.Sprintf("identity=%s,rule=%s,subject=%s", top[0].Values[0], DefaultTopRule, top[0].Identity.Subject)
+	if got[key] != top[0].Value {
+		t.Errorf("top identities %v, want %s = %v", got, key, top[0].Value)
+	}
+	for _, v := range got {
+		if v > top[0].Value {
+			t.Errorf("series %v above the top group's %v", got, top[0].Value)
+		}
+	}
+}
+
+// failures feeds the engine n failed logins of distinct usernames from one
+// identity at time at.
+func failures(t testing.TB, e *detect.Engine, id string, n int, at int64) {
+	t.Helper()
+	var ev event.Event
+	for i := range n {
+		ev = event.Event{Time: at + int64(i)}
+		ev.Values[event.Identity] = id
+		ev.Values[event.TLSSubject] = "CN=" + id
+		ev.Values[event.UserName] = fmt.Sprintf("user%03d", i)
+		ev.Values[event.Outcome] = event.OutcomeFailure
+		if err := e.AddEvent(context.Background(), &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestTopKSeriesBounded(t *testing.T) {
+	const identities = 10_000
+	for _, k := range []int{1, DefaultTopK} {
+		t.Run(fmt.Sprint("k=", k), func(t *testing.T) {
+			e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := New(Config{Engine: func() *detect.Engine { return e }, TopK: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{}
+			base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+			for i := range identities {
+				id := fmt.Sprintf("id%05d", i)
+				n := 1 + (i*7919)%17 // 1..17 usernames, well spread
+				failures(t, e, id, n, base+int64(i)*int64(time.Millisecond))
+				want[id] = n
+				if i%500 == 499 {
+					m.TopK().Refresh(e)
+					if got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames"); len(got) > k {
+						t.Fatalf("after %d identities: %d series, K is %d", i+1, len(got), k)
+					}
+				}
+			}
+			m.TopK().Refresh(e)
+			got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames")
+			if len(got) != k {
+				t.Fatalf("%d series, want K=%d", len(got), k)
+			}
+			// The series are the K identities with the most usernames.
+			ids := make([]string, 0, len(want))
+			for id := range want {
+				ids = append(ids, id)
+			}
+			sort.Slice(ids, func(a, b int) bool {
+				if want[ids[a]] != want[ids[b]] {
+					return want[ids[a]] > want[ids[b]]
+				}
+				return ids[a] < ids[b]
+			})
+			for _, id := range ids[:k] {
+				key := fmt.Sprintf("identity=%s,rule=%s,subject=CN=%s", id, DefaultTopRule, id)
+				if got[key] != float64(want[id]) {
+					t.Errorf("%s = %v, want %d (series %v)", id, got[key], want[id], got)
+				}
+			}
+
+			// Ten minutes later (event time) only new identities count:
+			// the old ones' series are gone, not left at their last value.
+			later := base + int64(time.Hour)
+			failures(t, e, "late-a", 3, later)
+			failures(t, e, "late-b", 2, later+int64(time.Second))
+			m.TopK().Refresh(e)
+			got = series(t, m.Registry(), "spraywatch_top_identity_failed_usernames")
+			wantLate := map[string]float64{
+				"identity=late-a,rule=cert-identity-spray,subject=CN=late-a": 3,
+				"identity=late-b,rule=cert-identity-spray,subject=CN=late-b": 2,
+			}
+			if k == 1 {
+				delete(wantLate, "identity=late-b,rule=cert-identity-spray,subject=CN=late-b")
+			}
+			if fmt.Sprint(got) != fmt.Sprint(wantLate) {
+				t.Errorf("an hour later: %v, want %v", got, wantLate)
+			}
+		})
+	}
+}
+
+// TestTopKCountsOnlyTheWindow checks that events that left the window
+// since the group was last evaluated do not count.
+func TestTopKCountsOnlyTheWindow(t *testing.T) {
+	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+	failures(t, e, "old", 8, base)                         // window 12:00-12:10
+	failures(t, e, "new", 4, base+int64(6*time.Minute))    // still inside at 12:14
+	failures(t, e, "other", 1, base+int64(14*time.Minute)) // moves the watermark
+	top, ok := e.TopGroups(DefaultTopRule, 10, nil)
+	if !ok {
+		t.Fatal("default rule not found")
+	}
+	var got []string
+	for _, g := range top {
+		got = append(got, fmt.Sprintf("%s=%v", g.Values[0], g.Value))
+	}
+	if want := "[new=4 other=1]"; fmt.Sprint(got) != want {
+		t.Errorf("top groups at 12:14 = %v, want %s", got, want)
+	}
+	if _, ok := e.TopGroups("no-such-rule", 10, nil); ok {
+		t.Error("TopGroups found a rule that does not exist")
+	}
+}
+
+func TestTickRefreshesOnlyWhenScraped(t *testing.T) {
+	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{Engine: func() *detect.Engine { return e }, TopInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+	failures(t, e, "a", 5, base)
+	m.TopK().Tick(e)
+	if got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames"); len(got) != 0 {
+		t.Fatalf("refreshed without a scrape: %v", got)
+	}
+	// That scrape asked for a refresh; the next tick does it.
+	m.TopK().Tick(e)
+	if got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames"); len(got) != 1 {
+		t.Fatalf("after a scrape and a tick: %v", got)
+	}
+	// Within the interval, a scrape asks for nothing more.
+	failures(t, e, "b", 7, base+1000)
+	m.TopK().Tick(e)
+	if got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames"); len(got) != 1 {
+		t.Fatalf("refreshed again within the interval: %v", got)
+	}
+	m.TopK().Tick(e)
+	if got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames"); len(got) != 1 {
+		t.Fatalf("refreshed again within the interval: %v", got)
+	}
+}
+
+type partitions []PartitionStats
+
+func (p partitions) Partitions() []PartitionStats { return p }
+
+func TestKafkaAndLatency(t *testing.T) {
+	m, err := New(Config{Kafka: partitions{
+		{Topic: "proxy", Partition: 0, Committed: 120, Lag: 5},
+		{Topic: "proxy", Partition: 1, Committed: -1, Lag: 9},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lag := series(t, m.Registry(), "spraywatch_kafka_consumer_lag")
+	if lag["partition=0,topic=proxy"] != 5 || lag["partition=1,topic=proxy"] != 9 || len(lag) != 2 {
+		t.Errorf("lag %v", lag)
+	}
+	com := series(t, m.Registry(), "spraywatch_kafka_committed_offset")
+	if com["partition=0,topic=proxy"] != 120 || len(com) != 1 {
+		t.Errorf("committed %v (nothing committed on partition 1)", com)
+	}
+	m.Observe(3 * time.Millisecond)
+	m.Observe(2 * time.Second)
+	if got := series(t, m.Registry(), "spraywatch_processing_latency_seconds")[""]; got != 2 {
+		t.Errorf("latency observations %v, want 2", got)
+	}
+}
+
+func TestHandler(t *testing.T) {
+	c := campaign(t, "fast_spray-1")
+	r := newSampleRun(t, c.End)
+	if err := r.run(context.Background(), c.End); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(r.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{
+		"# TYPE spraywatch_lines_read_total counter",
+		"# TYPE spraywatch_processing_latency_seconds histogram",
+		`spraywatch_join_outcomes_total{outcome="matched"}`,
+		"spraywatch_build_info{",
+		"go_memstats_heap_inuse_bytes",
+		"process_resident_memory_bytes",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

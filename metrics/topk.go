@@ -1,0 +1,96 @@
+package metrics
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spraywatch/spraywatch/detect"
+)
+
+// TopK holds the identities with the highest figure of one rule (for the
+// default per-identity rule: distinct usernames that failed and did not
+// log in, over the rule's window) as of the last refresh. At most K are
+// kept, so spraywatch_top_identity_value never has more than K series:
+// an identity that leaves the top K disappears at the next scrape.
+//
+// The engine is not safe for concurrent use, so the refresh runs on the
+// goroutine that feeds it: a scrape only marks the ranking due (at most
+// once per interval) and the next Tick there recomputes it.
+type TopK struct {
+	rule  string
+	k     int
+	every time.Duration
+
+	due  atomic.Bool
+	last atomic.Int64 // wall-clock Unix ns of the last refresh
+
+	buf []detect.GroupValue // engine goroutine only
+
+	mu    sync.Mutex
+	rows  []topRow
+	known bool // the rule exists in the engine last ranked
+}
+
+type topRow struct {
+	identity, subject string
+	value             float64
+}
+
+func newTopK(rule string, k int, every time.Duration) *TopK {
+	return &TopK{rule: rule, k: k, every: every}
+}
+
+// Rule returns the ranked rule's id.
+func (t *TopK) Rule() string { return t.rule }
+
+// K returns how many identities are kept at most.
+func (t *TopK) K() int { return t.k }
+
+// Tick refreshes the ranking from e if a scrape asked for it. Call it on
+// the goroutine that feeds e (after each record or batch, say): when no
+// refresh is due it costs one atomic load.
+func (t *TopK) Tick(e *detect.Engine) {
+	if t.due.Load() {
+		t.Refresh(e)
+	}
+}
+
+// Refresh ranks e's groups now. Like Tick, it must not run concurrently
+// with the engine (call it on its goroutine, or once it has stopped).
+func (t *TopK) Refresh(e *detect.Engine) {
+	t.due.Store(false)
+	t.last.Store(time.Now().UnixNano())
+	if e == nil {
+		return
+	}
+	var ok bool
+	t.buf, ok = e.TopGroups(t.rule, t.k, t.buf)
+	rows := make([]topRow, 0, len(t.buf))
+	for _, g := range t.buf {
+		r := topRow{identity: strings.Join(g.Values, ","), value: g.Value}
+		if g.Identity != nil {
+			r.subject = g.Identity.Subject
+		}
+		rows = append(rows, r)
+	}
+	clear(t.buf) // keep no group alive past the ranking
+	t.mu.Lock()
+	t.rows, t.known = rows, ok
+	t.mu.Unlock()
+}
+
+// request marks the ranking due if the last refresh is older than the
+// interval; the collector calls it at each scrape.
+func (t *TopK) request(now time.Time) {
+	if now.UnixNano()-t.last.Load() >= int64(t.every) {
+		t.due.Store(true)
+	}
+}
+
+func (t *TopK) snapshot() ([]topRow, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rows, t.known
+}
