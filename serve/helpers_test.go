@@ -317,3 +317,11 @@ func committedOffsets(t testing.TB, c *kfake.Cluster, group, topic string, parts
 	}
 	return out
 }
+
+// report logs a server's counters.
+func (r *running) report(t testing.TB, name string) {
+	st := r.s.Stats()
+	t.Logf("%s: partitions %d records %d late %d forced %d muted %d rebuilds %d published %d commits %d/%d errs fetch %d publish %d ready %v",
+		name, st.Partitions.Load(), st.Records.Load(), st.Late.Load(), st.Forced.Load(), st.Muted.Load(), st.Rebuilds.Load(),
+		st.Published.Load(), st.Commits.Load(), st.CommitErrs.Load(), st.FetchErrs.Load(), st.PublishErrs.Load(), r.s.Ready())
+}

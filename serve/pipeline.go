@@ -2,8 +2,10 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +37,7 @@ type partition struct {
 	seen        bool
 	lastSeen    int64     // newest event time received
 	lastArrival time.Time // when the last message arrived
+	blocked     time.Time // since when the partition, empty, holds the others back
 }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
@@ -138,6 +141,8 @@ type pipeline struct {
 	released int64 // event time of the last record released
 	pending  []kafkago.Message
 	evBuf    []byte
+	marked   int64 // event time of the last watermark published
+	nEvParts int   // partitions of the events topic
 	notReady int
 }
 
@@ -235,24 +240,23 @@ func (pl *pipeline) open(ctx context.Context) error {
 			}
 			p.committed = -1
 		}
+		p.replayUntil = -1
+		if p.committed > 0 {
+			off, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, span)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				c.Logger.Warn("rewinding partition, starting at the committed offset", "topic", p.topic, "partition", p.id, "err", err)
+				off = p.committed
+			}
+			start, p.next, p.replayUntil = off, off, p.committed
+		}
 		r, err := c.Kafka.PartitionReader(p.topic, p.id, start)
 		if err != nil {
 			return err
 		}
 		p.reader = r
-		p.replayUntil = -1
-		if p.committed > 0 {
-			off, err := kafka.Rewind(ctx, r, p.committed, span)
-			if err != nil {
-				c.Logger.Warn("rewinding partition, starting at the committed offset", "topic", p.topic, "partition", p.id, "err", err)
-				if err := r.SetOffset(p.committed); err != nil {
-					return err
-				}
-				off = p.committed
-			}
-			p.next = off
-			p.replayUntil = p.committed
-		}
 		p.rebuilt = p.next >= p.replayUntil
 		if !p.rebuilt {
 			pl.notReady++
@@ -387,6 +391,7 @@ func (pl *pipeline) accept(f fetched) {
 	p := f.p
 	p.next = f.offset + 1
 	p.lastArrival = time.Now()
+	p.blocked = time.Time{}
 	if f.it == nil {
 		pl.checkRebuilt(p)
 		return
@@ -437,10 +442,15 @@ func (pl *pipeline) release(ctx context.Context) error {
 		forced := pl.buffered > c.MaxBuffered
 		if !forced {
 			for _, p := range pl.parts {
-				if !p.empty() || now.Sub(p.lastArrival) > c.IdleTimeout {
+				if !p.empty() || (p.seen && p.lastSeen-int64(c.Lateness) >= t) {
 					continue
 				}
-				if !p.seen || p.lastSeen-int64(c.Lateness) < t {
+				// p may still send older records: wait for it, but an
+				// idle partition is left out after IdleTimeout.
+				if p.blocked.IsZero() {
+					p.blocked = now
+				}
+				if now.Sub(p.blocked) <= c.IdleTimeout {
 					return nil
 				}
 			}
@@ -468,6 +478,9 @@ func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
 	}
 	pl.s.stats.Records.Add(1)
 	if pl.s.cfg.Role == RoleDetect {
+		if pl.rec.Kind == 0 {
+			return pl.eng.Advance(ctx, pl.rec.Time)
+		}
 		pl.ev.SetFromRecord(&pl.rec)
 		return pl.eng.AddEvent(ctx, &pl.ev)
 	}
@@ -489,24 +502,67 @@ func (pl *pipeline) publish(ev *event.Event) {
 	})
 }
 
+// mark queues a watermark message for every partition of the events topic
+// once the event time moved on by a second since the last one.
+func (pl *pipeline) mark(ctx context.Context) {
+	if pl.released-pl.marked < int64(time.Second) {
+		return
+	}
+	if pl.nEvParts == 0 {
+		n, err := pl.s.cfg.Kafka.Partitions(ctx, pl.s.cfg.EventsTopic)
+		if err != nil {
+			pl.s.cfg.Logger.Warn("looking up the events topic's partitions", "err", err)
+			return
+		}
+		pl.nEvParts = n
+	}
+	pl.marked = pl.released
+	for i := range pl.nEvParts {
+		start := len(pl.evBuf)
+		pl.evBuf = kafka.AppendWatermark(pl.evBuf, pl.released)
+		pl.pending = append(pl.pending, kafkago.Message{
+			Headers: []kafkago.Header{{Key: kafka.PartitionHeader, Value: strconv.AppendInt(nil, int64(i), 10)}},
+			Value:   pl.evBuf[start:len(pl.evBuf):len(pl.evBuf)],
+			Time:    time.Unix(0, pl.released),
+		})
+	}
+}
+
 // flush writes the queued joined events, retrying until they are written
 // or ctx ends: offsets are committed only after.
 func (pl *pipeline) flush(ctx context.Context) error {
+	if pl.w == nil {
+		return nil
+	}
+	pl.mark(ctx)
 	if len(pl.pending) == 0 {
 		return nil
 	}
+	msgs := pl.pending
 	for attempt := 0; ; attempt++ {
-		err := pl.w.WriteMessages(ctx, pl.pending...)
+		err := pl.w.WriteMessages(ctx, msgs...)
 		if err == nil {
+			pl.s.stats.Published.Add(int64(len(msgs)))
 			break
 		}
 		pl.s.stats.PublishErrs.Add(1)
-		pl.s.cfg.Logger.Warn("publishing joined events", "topic", pl.s.cfg.EventsTopic, "events", len(pl.pending), "err", err)
+		pl.s.cfg.Logger.Warn("publishing joined events", "topic", pl.s.cfg.EventsTopic, "events", len(msgs), "err", err)
+		var werrs kafkago.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+			// Retry only the messages that failed: the others are written.
+			failed := msgs[:0:0]
+			for i, e := range werrs {
+				if e != nil {
+					failed = append(failed, msgs[i])
+				}
+			}
+			pl.s.stats.Published.Add(int64(len(msgs) - len(failed)))
+			msgs = failed
+		}
 		if !sleep(ctx, time.Duration(min(attempt+1, 10))*200*time.Millisecond) {
 			return fmt.Errorf("publishing joined events: %w", err)
 		}
 	}
-	pl.s.stats.Published.Add(int64(len(pl.pending)))
 	clear(pl.pending)
 	pl.pending, pl.evBuf = pl.pending[:0], pl.evBuf[:0]
 	return nil

@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 	"slices"
 	"testing"
 	"time"
@@ -142,5 +144,88 @@ func TestMalformedMessages(t *testing.T) {
 	}
 	if got := committedOffsets(t, c, "junk", "app", 1)[0]; got != int64(len(app)) {
 		t.Errorf("app committed offset %d, want %d (the end)", got, len(app))
+	}
+}
+
+// keyByRequestID returns a producer key function giving each line its
+// request id, as a shipper co-partitioning the two logs would.
+func keyByRequestID(t testing.TB, f ingest.Format) func([]byte) []byte {
+	p := f.NewParser()
+	var r event.Record
+	return func(l []byte) []byte {
+		if err := p.Parse(l, &r); err != nil {
+			return nil
+		}
+		return append([]byte(nil), r.Get(event.RequestID)...)
+	}
+}
+
+// TestScaleOut runs the correlate stage and two detect instances sharing
+// the auth-events partitions: together they emit the alerts replay emits.
+func TestScaleOut(t *testing.T) {
+	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
+	c := cluster(t, 4)
+	pf, af := formatsFor(t)
+	produce(t, c, "proxy", readLines(t, proxySample), keyByRequestID(t, pf))
+	produce(t, c, "app", readLines(t, appSample), keyByRequestID(t, af))
+
+	sinks := []*collector{{}, {}}
+	var dets []*running
+	for _, sink := range sinks {
+		cfg := serverConfig(t, c, "detect", sink)
+		cfg.Role = RoleDetect
+		dets = append(dets, start(t, cfg))
+	}
+	waitFor(t, 30*time.Second, "both detectors to own partitions", func() bool {
+		return dets[0].s.Stats().Partitions.Load() == 2 && dets[1].s.Stats().Partitions.Load() == 2
+	})
+	corr := serverConfig(t, c, "correlate", nil)
+	corr.Role = RoleCorrelate
+	rc := start(t, corr)
+	defer func() {
+		rc.report(t, "correlate")
+		dets[0].report(t, "detect 0")
+		dets[1].report(t, "detect 1")
+	}()
+	total := func() int { return len(sinks[0].snapshot()) + len(sinks[1].snapshot()) }
+	waitFor(t, 30*time.Second, "the joined events", func() bool {
+		p := rc.s.Stats().Published.Load()
+		return p > 0 && dets[0].s.Stats().Records.Load()+dets[1].s.Stats().Records.Load() >= p
+	})
+	settle(t, 20*time.Second, 2*time.Second, total)
+
+	if rc.s.Stats().Published.Load() == 0 {
+		t.Fatal("the correlate stage published nothing")
+	}
+	for i, s := range sinks {
+		if len(s.snapshot()) == 0 {
+			t.Errorf("detector %d emitted nothing: partitions not split", i)
+		}
+	}
+	got := distinctSorted(append(sinks[0].snapshot(), sinks[1].snapshot()...))
+	if !slices.Equal(got, want) {
+		t.Errorf("two detectors: %d distinct alerts, replay %d", len(got), len(want))
+		diff(t, got, want)
+	}
+}
+
+func diff(t *testing.T, got, want []string) {
+	t.Helper()
+	g, w := map[string]bool{}, map[string]bool{}
+	for _, l := range got {
+		g[l] = true
+	}
+	for _, l := range want {
+		w[l] = true
+	}
+	for _, l := range got {
+		if !w[l] {
+			t.Errorf("extra: %.300s", l)
+		}
+	}
+	for _, l := range want {
+		if !g[l] {
+			t.Errorf("missing: %.300s", l)
+		}
 	}
 }

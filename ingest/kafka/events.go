@@ -43,6 +43,19 @@ func AppendEvent(b []byte, ev *event.Event) []byte {
 	return append(b, '}')
 }
 
+// WatermarkSchema is the "schema" of a watermark message: the correlate
+// stage writes one to every partition of the events topic as its event time
+// advances, so that a detect instance whose partitions are quiet still
+// moves its windows forward (incidents resolve on time).
+const WatermarkSchema = "spraywatch.watermark.v1"
+
+// AppendWatermark appends a watermark message for event time t.
+func AppendWatermark(b []byte, t int64) []byte {
+	b = append(b, `{"@timestamp":"`...)
+	b = time.Unix(0, t).UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, `","schema":"`+WatermarkSchema+`"}`...)
+}
+
 // EventKey returns the partition key of a joined event: its certificate
 // identity, or its source address when it has none, so that each rule of the
 // default pack sees all events of one group in one partition.
@@ -102,14 +115,16 @@ type eventParser struct {
 	ends [event.NumFields][2]int
 	time int64
 	seen bool
+	mark bool
 }
 
-// Parse reads one joined event into r. The record's values live in the
+// Parse reads one joined event into r; a watermark message gives a
+// record of kind 0 with only a time. The record's values live in the
 // parser's scratch space until the next call.
 func (p *eventParser) Parse(line []byte, r *event.Record) error {
 	p.buf = p.buf[:0]
 	p.ends = [event.NumFields][2]int{}
-	p.seen = false
+	p.seen, p.mark = false, false
 	err := p.sc.Scan(line, p.member)
 	if err != nil {
 		return err
@@ -118,6 +133,11 @@ func (p *eventParser) Parse(line []byte, r *event.Record) error {
 		return &ingest.SyntaxError{Msg: "joined event without @timestamp"}
 	}
 	r.Time = p.time
+	if p.mark {
+		// A watermark carries no event: the record has no kind.
+		r.Kind = 0
+		return nil
+	}
 	for f, e := range p.ends {
 		if e[1] > e[0] {
 			r.Values[f] = p.buf[e[0]:e[1]:e[1]]
@@ -136,6 +156,10 @@ func (p *eventParser) member(key, val []byte, kind jsonscan.Kind) error {
 		return nil
 	}
 	if kind != jsonscan.String {
+		return nil
+	}
+	if string(key) == "schema" {
+		p.mark = string(val) == WatermarkSchema
 		return nil
 	}
 	f, ok := event.LookupField(string(key))

@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,6 +225,7 @@ func (c *Config) Writer(topic string, balancer kafka.Balancer) (*kafka.Writer, e
 	if balancer == nil {
 		balancer = &kafka.CRC32Balancer{}
 	}
+	balancer = explicit{balancer}
 	return &kafka.Writer{
 		Addr:         kafka.TCP(c.Brokers...),
 		Topic:        topic,
@@ -230,10 +233,44 @@ func (c *Config) Writer(topic string, balancer kafka.Balancer) (*kafka.Writer, e
 		Transport:    t,
 		RequiredAcks: kafka.RequireAll,
 		BatchSize:    10_000,
-		BatchBytes:   16 << 20,
+		BatchBytes:   1 << 20, // the brokers' default message.max.bytes
 		BatchTimeout: 5 * time.Millisecond,
 		MaxAttempts:  10,
 	}, nil
+}
+
+// PartitionHeader is a message header naming the partition a Writer made
+// by Config.Writer puts the message on, whatever its key (decimal).
+const PartitionHeader = "spraywatch.partition"
+
+type explicit struct{ kafka.Balancer }
+
+func (b explicit) Balance(m kafka.Message, partitions ...int) int {
+	for _, h := range m.Headers {
+		if h.Key == PartitionHeader {
+			if n, err := strconv.Atoi(string(h.Value)); err == nil && slices.Contains(partitions, n) {
+				return n
+			}
+		}
+	}
+	return b.Balancer.Balance(m, partitions...)
+}
+
+// Partitions returns how many partitions topic has.
+func (c *Config) Partitions(ctx context.Context, topic string) (int, error) {
+	d, err := c.Dialer()
+	if err != nil {
+		return 0, err
+	}
+	var last error
+	for _, b := range c.Brokers {
+		ps, err := d.LookupPartitions(ctx, "tcp", b, topic)
+		if err == nil {
+			return len(ps), nil
+		}
+		last = err
+	}
+	return 0, fmt.Errorf("looking up the partitions of %s: %w", topic, last)
 }
 
 // Balancer returns the partitioner named name: "crc32" (librdkafka's
@@ -249,35 +286,55 @@ func Balancer(name string) (kafka.Balancer, error) {
 	return nil, fmt.Errorf("partitioner %q: expected crc32 or murmur2", name)
 }
 
-// Rewind positions r, a partition reader, at the first message whose
-// timestamp is at most span before the timestamp of the message just
-// before committed, and returns that offset: reading from there to
-// committed rebuilds state spanning span. With nothing before committed it
-// returns committed.
-func Rewind(ctx context.Context, r *kafka.Reader, committed int64, span time.Duration) (int64, error) {
+// RewindOffset returns the offset of the first message of a partition
+// whose timestamp is at most span before the timestamp of the message just
+// before committed: reading from there up to committed rebuilds state
+// spanning span. With nothing before committed (or that message gone to
+// retention) it returns committed. It reads one message with a short-lived
+// partition reader and looks the time up on the partition leader
+// (ListOffsets by timestamp), so it needs no consumer group.
+func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, committed int64, span time.Duration) (int64, error) {
 	if committed <= 0 {
 		return committed, nil
 	}
-	if err := r.SetOffset(committed - 1); err != nil {
+	probe, err := c.PartitionReader(topic, partition, committed-1)
+	if err != nil {
 		return committed, err
 	}
-	m, err := r.FetchMessage(ctx)
+	m, err := probe.FetchMessage(ctx)
+	probe.Close()
 	if err != nil {
 		return committed, fmt.Errorf("reading the message before offset %d: %w", committed, err)
 	}
 	if m.Offset != committed-1 {
-		// The message was deleted (retention, compaction): no span to rebuild.
-		return committed, r.SetOffset(committed)
+		return committed, nil
 	}
-	if err := r.SetOffsetAt(ctx, m.Time.Add(-span)); err != nil {
-		return committed, fmt.Errorf("looking up the offset at %s: %w", m.Time.Add(-span).Format(time.RFC3339), err)
+	d, err := c.Dialer()
+	if err != nil {
+		return committed, err
 	}
-	off := r.Offset()
+	var conn *kafka.Conn
+	for _, b := range c.Brokers {
+		if conn, err = d.DialLeader(ctx, "tcp", b, topic, partition); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return committed, fmt.Errorf("dialing the leader of %s/%d: %w", topic, partition, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	} else {
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+	}
+	at := m.Time.Add(-span)
+	off, err := conn.ReadOffset(at)
+	if err != nil {
+		return committed, fmt.Errorf("looking up the offset of %s/%d at %s: %w", topic, partition, at.Format(time.RFC3339), err)
+	}
 	if off < 0 || off > committed {
 		off = committed
-		if err := r.SetOffset(off); err != nil {
-			return committed, err
-		}
 	}
 	return off, nil
 }
