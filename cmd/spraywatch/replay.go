@@ -19,6 +19,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/metrics"
 	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
@@ -44,6 +45,9 @@ type replayFlags struct {
 	identity               string
 	maxLineBytes           int
 	maxGroups, maxEvents   int
+	metricsListen          string
+	metricsHold            time.Duration
+	report                 reportFlags
 }
 
 func (f *replayFlags) register(fs *flag.FlagSet) {
@@ -71,6 +75,9 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
+	fs.DurationVar(&f.metricsHold, "metrics-hold", 0, "keep serving /metrics this long after the replay ends")
+	f.report.register(fs)
 }
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -145,7 +152,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.out == "" {
 		sink = alert.NewWriter(nopCloser{stdout})
 	}
-	eng, err := detect.NewEngine(detect.Config{
+	// With metrics on, the top-identities ranking is refreshed on the
+	// engine's goroutine when a scrape asks for it.
+	var eng *detect.Engine
+	var mon *metrics.Metrics
+	cfg := detect.Config{
 		Correlator: detect.CorrelatorConfig{
 			JoinWindow:   f.joinWindow,
 			MaxPending:   f.maxPending,
@@ -157,7 +168,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MaxGroups:      f.maxGroups,
 		MaxGroupEvents: f.maxEvents,
 		Sink:           alert.WithPrivacy(sink, privacy),
-	})
+	}
+	if f.metricsListen != "" {
+		cfg.OnEvent = func(*event.Event) { mon.TopK().Tick(eng) }
+	}
+	rep := newReportRun(&f.report, ruleSet, privacy)
+	rep.wire(&cfg)
+	eng, err = detect.NewEngine(cfg)
 	if err != nil {
 		return err
 	}
@@ -172,6 +189,23 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if f.metricsListen != "" {
+		if mon, err = metrics.New(metrics.Config{
+			Sources: func() []*ingest.Stats { return metrics.SourceStats(sources) },
+			Engine:  func() *detect.Engine { return eng },
+			Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
+		}); err != nil {
+			return err
+		}
+		srv, err := metrics.Listen(f.metricsListen, mon.Handler())
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		if !f.quiet {
+			fmt.Fprintf(stderr, "serving metrics on http://%s/metrics\n", srv.Addr())
+		}
 	}
 	start := time.Now()
 	var stopProgress func()
@@ -194,6 +228,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		stopProgress()
 	}
 	closeErr := sink.Close()
+	if err := rep.write(sources, eng); err != nil && closeErr == nil {
+		closeErr = err
+	}
 	if f.memProfile != "" {
 		if err := writeHeapProfile(f.memProfile); err != nil {
 			return err
@@ -201,6 +238,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !f.quiet {
 		writeSummary(stderr, sources, eng, ruleSet, time.Since(start))
+	}
+	if mon != nil {
+		mon.TopK().Refresh(eng) // the engine stopped: rank its final state
+		if f.metricsHold > 0 && !f.quiet {
+			fmt.Fprintf(stderr, "holding /metrics for %s\n", f.metricsHold)
+		}
+		metrics.Hold(ctx, f.metricsHold)
 	}
 	if runErr != nil {
 		return runErr
