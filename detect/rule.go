@@ -32,6 +32,8 @@ type ruleState struct {
 	open   map[string]*group
 	stats  *RuleStats
 
+	typoBuf []byte
+
 	// caches of the last derived key values
 	lastIP, lastSubnet               string
 	lastStatus, lastBytes, lastClass string
@@ -120,6 +122,11 @@ func (rs *ruleState) add(ev *event.Event) {
 		en.outcome = outcomeSuccess
 	case event.OutcomeFailure:
 		en.outcome = outcomeFailure
+	}
+	if en.outcome == outcomeSuccess && (r.Unresolved || r.Type == rules.TypeSequence) {
+		// A person who mistyped their username and then logged in: the
+		// mistyped name is resolved too.
+		en.alias = g.st.typoOf(en.val, &rs.typoBuf)
 	}
 	if g.hist != nil {
 		rs.learn(g, ev.Time)

@@ -111,6 +111,18 @@ func TestRuleTypes(t *testing.T) {
 			typos, ""},
 		{"unresolved counts sprays", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 5}`,
 			cat(typos, spray(11, 1, "aa", 5, "x")), "d/firing=5 credential_stuffing"},
+		{"unresolved forgives mistyped usernames", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 3}`,
+			[]*event.Event{
+				login(1, "aa", "alcie", "failure"), login(2, "aa", "alice", "success"), // swapped
+				login(3, "aa", "boob", "failure"), login(4, "aa", "bob", "success"), // doubled
+				login(5, "aa", "carl", "failure"), login(6, "aa", "carol", "success"), // dropped
+				login(7, "aa", "dave", "failure"), login(8, "aa", "erin", "success"), // not a typo of erin
+			}, ""},
+		{"unresolved still counts non-typos", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{
+				login(1, "aa", "alcie", "failure"), login(2, "aa", "alice", "success"),
+				login(7, "aa", "dave", "failure"), login(8, "aa", "erin", "failure"),
+			}, "d/firing=2 mixed"},
 		{"min_events holds back", `{id: d, group_by: [identity], distinct: user.name, window: 1m, threshold: 2, min_events: 6}`,
 			spray(0, 1, "aa", 5, "x"), ""},
 		{"count", `{id: c, type: count, group_by: [identity], window: 1m, threshold: 6}`,

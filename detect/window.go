@@ -5,6 +5,7 @@ type entry struct {
 	t       int64
 	outcome uint8
 	val     string // the rule's distinct field
+	alias   string // a success's mistyped value it resolves (see typoOf)
 	user    string
 	rid     string
 	ip      string
@@ -52,6 +53,59 @@ func (d *distinctCounts) adjust(val string, outcome uint8, delta int32) {
 	d.succeeded += b2i(isS) - b2i(wasS)
 }
 
+// credit adds delta to val's successes without counting an event: a
+// success for the username val was a typo of. Unknown values are left
+// alone and successes never go below zero.
+func (d *distinctCounts) credit(val string, delta int32) {
+	c, ok := d.vals[val]
+	if !ok || c.s+delta < 0 {
+		return
+	}
+	wasU, wasS := c.f > 0 && c.s == 0, c.s > 0
+	c.s += delta
+	d.vals[val] = c
+	d.unresolved += b2i(c.f > 0 && c.s == 0) - b2i(wasU)
+	d.succeeded += b2i(c.s > 0) - b2i(wasS)
+}
+
+// typoOf returns a value with failures and no success that is one common
+// typing slip away from u (two neighbouring letters swapped, a letter
+// doubled or dropped), or "": the username a person mistyped before
+// logging in as u. buf is scratch space.
+func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
+	if len(u) < 2 || len(u) > 64 {
+		return ""
+	}
+	try := func(b []byte) string {
+		if c, ok := d.vals[string(b)]; ok && c.f > 0 && c.s == 0 {
+			return string(b)
+		}
+		return ""
+	}
+	b := (*buf)[:0]
+	for i := 0; i+1 < len(u); i++ { // swapped
+		b = append(b[:0], u...)
+		b[i], b[i+1] = b[i+1], b[i]
+		if b[i] != b[i+1] {
+			if v := try(b); v != "" {
+				return v
+			}
+		}
+	}
+	for i := 0; i < len(u); i++ { // doubled, dropped
+		b = append(append(append(b[:0], u[:i+1]...), u[i]), u[i+1:]...)
+		if v := try(b); v != "" {
+			return v
+		}
+		b = append(append(b[:0], u[:i]...), u[i+1:]...)
+		if v := try(b); v != "" {
+			return v
+		}
+	}
+	*buf = b
+	return ""
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -84,6 +138,8 @@ type store interface {
 	each(fn func(*entry))
 	// failures returns val's failures in the store.
 	failures(val string) int
+	// typoOf returns an unresolved value u is a typo away from, or "".
+	typoOf(u string, buf *[]byte) string
 	// perValue calls fn with each distinct value's counts; false when the
 	// store keeps no distinct values.
 	perValue(fn func(val string, c valCount)) bool
@@ -140,7 +196,17 @@ func (w *window) count(e *entry, delta int) {
 	}
 	if w.dc != nil {
 		w.dc.adjust(e.val, e.outcome, int32(delta))
+		if e.alias != "" {
+			w.dc.credit(e.alias, int32(delta))
+		}
 	}
+}
+
+func (w *window) typoOf(u string, buf *[]byte) string {
+	if w.dc == nil {
+		return ""
+	}
+	return w.dc.typoOf(u, buf)
 }
 
 // add inserts e in time order, dropping the oldest entry when the window
@@ -318,6 +384,9 @@ func (s *valueSet) add(e entry, length int64, max int) bool {
 		st.last = e.t
 	}
 	s.dc.adjust(e.val, e.outcome, 1)
+	if e.alias != "" {
+		s.dc.credit(e.alias, 1)
+	}
 	s.events++
 	switch e.outcome {
 	case outcomeFailure:
@@ -406,6 +475,8 @@ func (s *valueSet) each(fn func(*entry)) {
 		}
 	}
 }
+
+func (s *valueSet) typoOf(u string, buf *[]byte) string { return s.dc.typoOf(u, buf) }
 
 func (s *valueSet) failures(val string) int { return int(s.dc.vals[val].f) }
 
