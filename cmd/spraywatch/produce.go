@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/formats"
+)
+
+type produceFlags struct {
+	brokers      string
+	proxyTopic   string
+	appTopic     string
+	rate         string
+	proxy, app   string
+	proxyFormat  string
+	logFormat    string
+	appFormat    string
+	appFormatDef string
+	loop         bool
+	count        int64
+	partitions   int
+	maxLineBytes int
+}
+
+func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("produce", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f produceFlags
+	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka `host:port` list")
+	fs.StringVar(&f.proxyTopic, "proxy-topic", "proxy-logs", "topic for the proxy access log lines")
+	fs.StringVar(&f.appTopic, "app-topic", "app-logs", "topic for the Django auth log lines")
+	fs.StringVar(&f.rate, "rate", "1000/s", "lines per second over both topics (`N/s`, N/m, N; 0 = as fast as possible)")
+	fs.StringVar(&f.proxy, "proxy", "", "proxy access log `file` to send")
+	fs.StringVar(&f.app, "app", "", "Django auth log `file` to send")
+	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", "))
+	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it")
+	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", "))
+	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it")
+	fs.BoolVar(&f.loop, "loop", false, "start again at the end of the files (event times repeat)")
+	fs.Int64Var(&f.count, "count", 0, "stop after this many lines (0: at the end of the files, or never with --loop)")
+	fs.IntVar(&f.partitions, "partitions", 0, "create both topics with this many partitions if they do not exist (0: create none)")
+	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spraywatch produce --brokers HOST:PORT --proxy FILE --app FILE [--rate N/s] [--loop] [flags]")
+		fmt.Fprintln(stderr, "\nSends log lines to Kafka, keyed by request id and placed with the CRC32 partitioner (librdkafka's")
+		fmt.Fprintln(stderr, "default), so the proxy and app topics are co-partitioned when they have the same partition count.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 || f.proxy == "" && f.app == "" {
+		fs.Usage()
+		return errUsage
+	}
+	rate, err := parseRate(f.rate)
+	if err != nil {
+		return err
+	}
+	brokers := splitList(f.brokers)
+	if len(brokers) == 0 {
+		return errors.New("no brokers")
+	}
+	proxyFmt, err := formats.Proxy(f.proxyFormat, definition(f.logFormat))
+	if err != nil {
+		return err
+	}
+	appFmt, err := formats.App(f.appFormat, definition(f.appFormatDef))
+	if err != nil {
+		return err
+	}
+	transport := &kafka.Transport{ClientID: "spraywatch-produce"}
+	defer transport.CloseIdleConnections()
+	if f.partitions > 0 {
+		if err := createTopics(ctx, brokers, transport, f.partitions, f.proxyTopic, f.appTopic); err != nil {
+			return err
+		}
+	}
+	w := &kafka.Writer{
+		Addr:                   kafka.TCP(brokers...),
+		Balancer:               &kafka.CRC32Balancer{},
+		Transport:              transport,
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           10 * time.Millisecond,
+		BatchSize:              1000,
+		AllowAutoTopicCreation: true,
+	}
+	defer w.Close()
+
+	var streams []*lineStream
+	if f.proxy != "" {
+		streams = append(streams, &lineStream{path: f.proxy, topic: f.proxyTopic, kind: event.Proxy, parser: proxyFmt.NewParser(), maxLine: f.maxLineBytes})
+	}
+	if f.app != "" {
+		streams = append(streams, &lineStream{path: f.app, topic: f.appTopic, kind: event.App, parser: appFmt.NewParser(), maxLine: f.maxLineBytes})
+	}
+	for _, s := range streams {
+		if err := s.open(); err != nil {
+			return err
+		}
+		defer s.close()
+	}
+	p := newPacer(rate, time.Now())
+	var sent int64
+	batch := make([]kafka.Message, 0, 1000)
+	start := time.Now()
+	for {
+		if err := ctx.Err(); err != nil {
+			break
+		}
+		n := p.allowed(time.Now(), cap(batch))
+		if n == 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(p.wait()):
+			}
+			continue
+		}
+		if f.count > 0 {
+			n = int(min(int64(n), f.count-sent))
+		}
+		batch = batch[:0]
+		for len(batch) < n {
+			m, ok, err := nextByTime(streams, f.loop)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			batch = append(batch, m)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return fmt.Errorf("writing to Kafka: %w", err)
+		}
+		p.took(len(batch))
+		sent += int64(len(batch))
+		if f.count > 0 && sent >= f.count {
+			break
+		}
+	}
+	el := time.Since(start).Seconds()
+	fmt.Fprintf(stderr, "produced %d lines in %.1fs (%.0f lines/s)\n", sent, el, float64(sent)/max(el, 1e-9))
+	return nil
+}
+
+// parseRate reads "N/s", "N/m" or "N" (per second).
+func parseRate(s string) (float64, error) {
+	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("rate %q: expected N/s, N/m or N lines per second", s)
+	}
+	switch unit {
+	case "", "s":
+		return v, nil
+	case "m":
+		return v / 60, nil
+	}
+	return 0, fmt.Errorf("rate %q: unit %q, expected s or m", s, unit)
+}
+
+// pacer lets through rate lines per second on average, in batches.
+type pacer struct {
+	rate  float64 // 0: no limit
+	start time.Time
+	done  int64
+	now   time.Time
+}
+
+func newPacer(rate float64, start time.Time) *pacer { return &pacer{rate: rate, start: start} }
+
+// allowed returns how many lines may go now, at most max.
+func (p *pacer) allowed(now time.Time, max int) int {
+	p.now = now
+	if p.rate == 0 {
+		return max
+	}
+	due := int64(now.Sub(p.start).Seconds()*p.rate) - p.done
+	if due <= 0 {
+		return 0
+	}
+	// Do not burst more than a tenth of a second's worth after a stall.
+	if burst := int64(p.rate/10) + 1; due > burst {
+		p.done += due - burst
+		due = burst
+	}
+	return int(min(due, int64(max)))
+}
+
+// took records lines sent.
+func (p *pacer) took(n int) { p.done += int64(n) }
+
+// wait returns how long until the next line is due.
+func (p *pacer) wait() time.Duration {
+	next := p.start.Add(time.Duration(float64(p.done+1) / p.rate * float64(time.Second)))
+	return max(next.Sub(p.now), time.Millisecond)
+}
+
+// lineStream reads one log file and keys each line with its request id.
+type lineStream struct {
+	path    string
+	topic   string
+	kind    event.Kind
+	parser  ingest.Parser
+	maxLine int
+
+	rc      io.ReadCloser
+	lr      *ingest.LineReader
+	rec     event.Record
+	pending *kafka.Message
+	time    int64
+	ended   bool
+}
+
+func (s *lineStream) open() error {
+	rc, err := ingest.Open(s.path)
+	if err != nil {
+		return fmt.Errorf("opening %s log: %w", s.kind, err)
+	}
+	s.rc, s.lr, s.ended = rc, ingest.NewLineReader(bufio.NewReader(rc), s.maxLine), false
+	return nil
+}
+
+func (s *lineStream) close() {
+	if s.rc != nil {
+		s.rc.Close()
+	}
+}
+
+// peek reads the stream's next line into pending; false at its end.
+func (s *lineStream) peek() (bool, error) {
+	if s.pending != nil {
+		return true, nil
+	}
+	if s.ended {
+		return false, nil
+	}
+	line, _, err := s.lr.Next()
+	if err == io.EOF {
+		s.ended = true
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", s.path, err)
+	}
+	m := &kafka.Message{Topic: s.topic, Value: append([]byte(nil), line...)}
+	s.rec.Reset()
+	s.rec.Kind = s.kind
+	if err := s.parser.Parse(line, &s.rec); err == nil {
+		if id := s.rec.Get(event.RequestID); len(id) > 0 {
+			m.Key = append([]byte(nil), id...)
+		}
+		if s.rec.Time != 0 {
+			s.time = s.rec.Time
+		}
+	}
+	// Lines that do not parse go out unkeyed, at the time of the line before.
+	s.pending = m
+	return true, nil
+}
+
+// nextByTime returns the pending line of the earliest event time across
+// the streams, so a request's proxy and app lines go out close together.
+// With loop, the files start again once all of them ended.
+func nextByTime(streams []*lineStream, loop bool) (kafka.Message, bool, error) {
+	for round := 0; round < 2; round++ {
+		var best *lineStream
+		for _, s := range streams {
+			ok, err := s.peek()
+			if err != nil {
+				return kafka.Message{}, false, err
+			}
+			if ok && (best == nil || s.time < best.time) {
+				best = s
+			}
+		}
+		if best != nil {
+			m := *best.pending
+			best.pending = nil
+			return m, true, nil
+		}
+		if !loop {
+			break
+		}
+		for _, s := range streams {
+			s.close()
+			if err := s.open(); err != nil {
+				return kafka.Message{}, false, err
+			}
+			s.time = 0
+		}
+	}
+	return kafka.Message{}, false, nil
+}
+
+// createTopics creates the topics with n partitions each; topics that exist
+// are left as they are.
+func createTopics(ctx context.Context, brokers []string, t *kafka.Transport, n int, topics ...string) error {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: t, Timeout: 10 * time.Second}
+	req := &kafka.CreateTopicsRequest{}
+	for _, tp := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: tp, NumPartitions: n, ReplicationFactor: 1})
+	}
+	resp, err := c.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("creating topics: %w", err)
+	}
+	for tp, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("creating topic %s: %w", tp, err)
+		}
+	}
+	return nil
+}
