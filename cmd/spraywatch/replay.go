@@ -47,6 +47,7 @@ type replayFlags struct {
 	maxGroups, maxEvents   int
 	metricsListen          string
 	metricsHold            time.Duration
+	report                 reportFlags
 }
 
 func (f *replayFlags) register(fs *flag.FlagSet) {
@@ -76,6 +77,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
 	fs.DurationVar(&f.metricsHold, "metrics-hold", 0, "keep serving /metrics this long after the replay ends")
+	f.report.register(fs)
 }
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -154,12 +156,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// engine's goroutine when a scrape asks for it.
 	var eng *detect.Engine
 	var mon *metrics.Metrics
-	var onEvent func(*event.Event)
-	if f.metricsListen != "" {
-		onEvent = func(*event.Event) { mon.TopK().Tick(eng) }
-	}
-	eng, err = detect.NewEngine(detect.Config{
-		OnEvent: onEvent,
+	cfg := detect.Config{
 		Correlator: detect.CorrelatorConfig{
 			JoinWindow:   f.joinWindow,
 			MaxPending:   f.maxPending,
@@ -171,7 +168,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MaxGroups:      f.maxGroups,
 		MaxGroupEvents: f.maxEvents,
 		Sink:           alert.WithPrivacy(sink, privacy),
-	})
+	}
+	if f.metricsListen != "" {
+		cfg.OnEvent = func(*event.Event) { mon.TopK().Tick(eng) }
+	}
+	rep := newReportRun(&f.report, ruleSet, privacy)
+	rep.wire(&cfg)
+	eng, err = detect.NewEngine(cfg)
 	if err != nil {
 		return err
 	}
@@ -225,6 +228,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		stopProgress()
 	}
 	closeErr := sink.Close()
+	if err := rep.write(sources, eng); err != nil && closeErr == nil {
+		closeErr = err
+	}
 	if f.memProfile != "" {
 		if err := writeHeapProfile(f.memProfile); err != nil {
 			return err
