@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/serve"
+)
+
+// metricsHandler is the /metrics handler; nil serves 404 until a metrics
+// registry is linked in.
+var metricsHandler http.Handler
+
+type serveFlags struct {
+	role                         string
+	brokers                      string
+	group, clientID, startOffset string
+	proxyTopic, appTopic         string
+	eventsTopic, partitioner     string
+	proxyFormat, logFormat       string
+	appFormat, appFormatDef      string
+	proxyEnvelope, appEnvelope   string
+	rules                        listFlag
+	rulesMode                    string
+	out, outputs                 string
+	listen                       string
+	lateness, idle, commit       time.Duration
+	maxBuffered                  int
+	tls                          bool
+	tlsCA, tlsCert, tlsKey       string
+	tlsServerName                string
+	saslMech, saslUser           string
+	saslPassEnv, saslPassFile    string
+	joinWindow                   time.Duration
+	maxPending                   int
+	loginPaths, loginMethods     string
+	identity                     string
+	maxLineBytes                 int
+	maxGroups, maxEvents         int
+	sessionTimeout               time.Duration
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.role, "role", "all", "stages to run: all (join and detect), correlate (join, publish to the events topic), detect (rules over the events topic)")
+	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka bootstrap `addresses`")
+	fs.StringVar(&f.group, "group", "", "consumer group id (default spraywatch-<role>)")
+	fs.StringVar(&f.clientID, "client-id", kafka.DefaultClientID, "Kafka client id")
+	fs.StringVar(&f.startOffset, "start-offset", "earliest", "where a group starts on a partition with no committed offset: earliest or latest")
+	fs.StringVar(&f.proxyTopic, "proxy-topic", "proxy-logs", "topic of proxy access log lines")
+	fs.StringVar(&f.appTopic, "app-topic", "app-logs", "topic of Django auth log lines")
+	fs.StringVar(&f.eventsTopic, "events-topic", serve.DefaultEventsTopic, "topic of joined authentication events (correlate writes, detect reads)")
+	fs.StringVar(&f.partitioner, "partitioner", "crc32", "partitioner of the events topic: crc32 (librdkafka) or murmur2 (Java)")
+	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", "))
+	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it")
+	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", "))
+	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it")
+	fs.StringVar(&f.proxyEnvelope, "proxy-envelope", "", "shipper envelope `key` around proxy lines (message, log, cri, ...); empty: raw lines")
+	fs.StringVar(&f.appEnvelope, "app-envelope", "", "shipper envelope `key` around app lines")
+	fs.Var(&f.rules, "rules", "rules `file` (repeatable; re-read on SIGHUP)")
+	fs.StringVar(&f.rulesMode, "rules-mode", "extend", "extend or replace the default pack")
+	fs.StringVar(&f.out, "out", "", "append alerts to this `file` instead of stdout")
+	fs.StringVar(&f.outputs, "outputs", "", "YAML `file` with an outputs: list of alert sinks (see docs/sinks.md)")
+	fs.StringVar(&f.listen, "listen", serve.DefaultListen, "`address` of /healthz, /readyz and /metrics (empty: none)")
+	fs.DurationVar(&f.lateness, "lateness", serve.DefaultLateness, "allowed event-time lag of one partition behind another")
+	fs.DurationVar(&f.idle, "idle-timeout", serve.DefaultIdleTimeout, "how long an empty partition may hold the others back")
+	fs.DurationVar(&f.commit, "commit-interval", serve.DefaultCommitInterval, "how often offsets are committed")
+	fs.IntVar(&f.maxBuffered, "max-buffered", serve.DefaultMaxBuffered, "records held in the reorder buffer before the oldest is released")
+	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka over TLS")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA `file` (PEM) for the brokers' certificates (implies --tls)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `file` (PEM)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "client key `file` (PEM)")
+	fs.StringVar(&f.tlsServerName, "tls-server-name", "", "expected broker certificate name")
+	fs.StringVar(&f.saslMech, "sasl-mechanism", "", "plain, scram-sha-256 or scram-sha-512")
+	fs.StringVar(&f.saslUser, "sasl-username", "", "SASL user")
+	fs.StringVar(&f.saslPassEnv, "sasl-password-env", "SPRAYWATCH_KAFKA_PASSWORD", "environment `variable` holding the SASL password")
+	fs.StringVar(&f.saslPassFile, "sasl-password-file", "", "`file` holding the SASL password (instead of the environment)")
+	fs.DurationVar(&f.sessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout")
+	fs.DurationVar(&f.joinWindow, "join-window", detect.DefaultJoinWindow, "how long (event time) a record waits for its partner")
+	fs.IntVar(&f.maxPending, "max-pending", detect.DefaultMaxPending, "records waiting for a partner, per side")
+	fs.StringVar(&f.loginPaths, "login-paths", strings.Join(detect.DefaultLoginPaths, ","), "comma-separated url.path substrings of login requests")
+	fs.StringVar(&f.loginMethods, "login-methods", strings.Join(detect.DefaultLoginMethods, ","), "comma-separated HTTP methods of login attempts")
+	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
+	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer messages are counted and skipped")
+	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule")
+	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window")
+}
+
+func (f *serveFlags) kafkaConfig(role serve.Role) (kafka.Config, error) {
+	c := kafka.Config{
+		Brokers:        splitList(f.brokers),
+		GroupID:        f.group,
+		ClientID:       f.clientID,
+		StartOffset:    f.startOffset,
+		SessionTimeout: f.sessionTimeout,
+	}
+	if c.GroupID == "" {
+		c.GroupID = "spraywatch-" + string(role)
+	}
+	if f.tls || f.tlsCA != "" || f.tlsCert != "" {
+		t, err := kafka.TLSConfig(f.tlsCA, f.tlsCert, f.tlsKey, f.tlsServerName)
+		if err != nil {
+			return c, err
+		}
+		c.TLS = t
+	}
+	if f.saslMech != "" {
+		pass := os.Getenv(f.saslPassEnv)
+		if f.saslPassFile != "" {
+			b, err := os.ReadFile(f.saslPassFile)
+			if err != nil {
+				return c, fmt.Errorf("reading the SASL password: %w", err)
+			}
+			pass = strings.TrimRight(string(b), "\r\n")
+		}
+		c.SASL = kafka.SASL{Mechanism: f.saslMech, Username: f.saslUser, Password: pass}
+	}
+	return c, c.Validate()
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spraywatch serve [--role all|correlate|detect] --brokers HOST:PORT [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	role, err := serve.ParseRole(f.role)
+	if err != nil {
+		return err
+	}
+	kc, err := f.kafkaConfig(role)
+	if err != nil {
+		return err
+	}
+	ruleSet, err := loadRules(f.rules, f.rulesMode)
+	if err != nil {
+		return err
+	}
+	cfg := serve.Config{
+		Role:          role,
+		Kafka:         kc,
+		ProxyTopic:    f.proxyTopic,
+		AppTopic:      f.appTopic,
+		EventsTopic:   f.eventsTopic,
+		ProxyEnvelope: f.proxyEnvelope,
+		AppEnvelope:   f.appEnvelope,
+		MaxLineBytes:  f.maxLineBytes,
+		Engine: detect.Config{
+			Correlator: detect.CorrelatorConfig{
+				JoinWindow:   f.joinWindow,
+				MaxPending:   f.maxPending,
+				LoginPaths:   splitList(f.loginPaths),
+				LoginMethods: splitList(f.loginMethods),
+				Identity:     splitList(f.identity),
+			},
+			Rules:          ruleSet,
+			MaxGroups:      f.maxGroups,
+			MaxGroupEvents: f.maxEvents,
+		},
+		Lateness:       f.lateness,
+		IdleTimeout:    f.idle,
+		CommitInterval: f.commit,
+		MaxBuffered:    f.maxBuffered,
+		Logger:         log,
+	}
+	if cfg.Partitioner, err = kafka.Balancer(f.partitioner); err != nil {
+		return err
+	}
+	if role != serve.RoleDetect {
+		if cfg.ProxyFormat, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
+			return err
+		}
+		if cfg.AppFormat, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
+			return err
+		}
+	}
+	if role != serve.RoleCorrelate {
+		sink, err := openSinks(ctx, f.out, f.outputs, stdout)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := sink.Close(); err != nil {
+				log.Error("closing alert sinks", "err", err)
+			}
+		}()
+		cfg.Sink = sink
+	}
+	srv, err := serve.New(cfg)
+	if err != nil {
+		return err
+	}
+
+	if f.listen != "" {
+		ln, err := net.Listen("tcp", f.listen)
+		if err != nil {
+			return fmt.Errorf("listening for health checks: %w", err)
+		}
+		hs := &http.Server{Handler: srv.Handler(metricsHandler), ReadHeaderTimeout: 5 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+		log.Info("serving /healthz, /readyz, /metrics", "addr", ln.Addr().String())
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				rs, err := loadRules(f.rules, f.rulesMode)
+				if err == nil {
+					err = srv.ReloadRules(rs)
+				}
+				if err != nil {
+					log.Error("SIGHUP: rules not reloaded, the previous rules stay in force", "err", err)
+					continue
+				}
+				log.Info("SIGHUP: rules reloaded", "rules", len(rs))
+			}
+		}
+	}()
+
+	log.Info("starting", "role", role, "group", kc.GroupID, "brokers", strings.Join(kc.Brokers, ","))
+	err = srv.Run(ctx)
+	st := srv.Stats()
+	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load())
+	return err
+}
+
+// openSinks builds the alert sinks: the outputs file, or --out, or stdout.
+func openSinks(ctx context.Context, out, outputs string, stdout io.Writer) (alert.Sink, error) {
+	if outputs != "" {
+		b, err := os.ReadFile(outputs)
+		if err != nil {
+			return nil, fmt.Errorf("reading outputs: %w", err)
+		}
+		var doc struct {
+			Outputs []alert.Config `yaml:"outputs"`
+		}
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return nil, fmt.Errorf("parsing %s: %w", outputs, err)
+		}
+		if len(doc.Outputs) == 0 {
+			return nil, errors.New(outputs + ": no outputs")
+		}
+		return alert.Open(ctx, doc.Outputs)
+	}
+	if out != "" {
+		file, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening alert output: %w", err)
+		}
+		return alert.NewWriter(file), nil
+	}
+	return alert.NewWriter(nopCloser{stdout}), nil
+}
