@@ -32,6 +32,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"replay", "detect spraying in finished log files", runReplay},
+		{"serve", "detect spraying continuously in Kafka topics (at-least-once, consumer groups)", runServe},
 		{"samples", "write a generated day of sample logs with labelled campaigns", runSamples},
 		{"eval", "measure detection on generated, labelled corpora (per campaign, false alerts)", runEval},
 		{"produce", "send sample logs to Kafka topics at a chosen rate (demo producer)", runProduce},
