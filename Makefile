@@ -39,6 +39,11 @@ samples:
 bench:
 	scripts/bench.sh
 
+# Detection quality: replays labelled corpora (several seeds) with the
+# default pack; prints detection and delay per campaign, false alerts.
+eval:
+	$(GO) run ./cmd/spraywatch eval -seeds 5
+
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 

@@ -373,8 +373,8 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, rs [
 		es.Events.Load(), es.Late.Load(), es.EventsDropped.Load())
 	fmt.Fprintf(w, "  rules: %s\n", rules.IDs(rs))
 	for _, r := range eng.RuleStats() {
-		if n := r.Alerts.Load(); n > 0 {
-			fmt.Fprintf(w, "    %s (%s): %d alert records\n", r.Rule, r.Severity, n)
+		if n, sup := r.Alerts.Load(), r.Suppressed.Load(); n > 0 || sup > 0 {
+			fmt.Fprintf(w, "    %s (%s): %d alert records, %d matches suppressed by allowlists\n", r.Rule, r.Severity, n, sup)
 		}
 	}
 	fmt.Fprintf(w, "  alerts: %d records, %d incidents still firing at end of input, %d suppressed by cooldown\n",
