@@ -145,6 +145,11 @@ func (c *Collector) build(run Run) *page {
 		r := sourceRow{Name: s.Name, Kind: s.Kind.String(), Format: s.Format, Lines: s.Lines.Load(),
 			Parsed: s.Parsed.Load(), Ignored: s.Ignored.Load(), Rejected: s.Rejected.Load(), TooLong: s.TooLong.Load()}
 		for _, e := range s.Errors() {
+			// Rejected lines are quoted in their errors, usernames included.
+			if c.opt.Privacy.Mode != alert.PrivacyPlain {
+				r.Errors = append(r.Errors, "(text withheld: privacy mode "+c.opt.Privacy.Mode+")")
+				continue
+			}
 			r.Errors = append(r.Errors, e.Error())
 		}
 		p.Sources = append(p.Sources, r)
