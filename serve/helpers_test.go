@@ -222,6 +222,11 @@ func start(t testing.TB, cfg Config) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startServer(t, s)
+}
+
+func startServer(t testing.TB, s *Server) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{s: s, stop: cancel, done: make(chan error, 1)}
 	go func() { r.done <- s.Run(ctx) }()

@@ -1,0 +1,69 @@
+package serve
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestHealthReadyReload checks the HTTP endpoints through a state rebuild
+// and that a rule reload rebuilds the state without alerting twice, while
+// a rule set the engine refuses is not installed.
+func TestHealthReadyReload(t *testing.T) {
+	want := replayAlerts(t, []string{proxySample}, []string{appSample})
+	c := cluster(t, 1)
+	sink := &collector{}
+	s, err := New(serverConfig(t, c, "http", sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler(nil))
+	defer hs.Close()
+	if code, _ := get(t, hs.URL+"/healthz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/healthz before Run: %d, want 503", code)
+	}
+	if code, _ := get(t, hs.URL+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics without a handler: %d, want 404", code)
+	}
+	r := startServer(t, s)
+	produce(t, c, "proxy", readLines(t, proxySample), nil)
+	produce(t, c, "app", readLines(t, appSample), nil)
+	waitFor(t, 30*time.Second, "/readyz", func() bool { code, _ := get(t, hs.URL+"/readyz"); return code == http.StatusOK })
+	if code, body := get(t, hs.URL+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz while running: %d %s", code, body)
+	}
+	waitFor(t, 30*time.Second, "the alerts", func() bool { return len(sink.snapshot()) >= len(want) })
+	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+
+	rebuilds := s.Stats().Rebuilds.Load()
+	if err := s.ReloadRules(rules.Default()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the rebuild after the reload", func() bool {
+		return s.Stats().Rebuilds.Load() > rebuilds && s.Ready()
+	})
+	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	if got := sink.snapshot(); !slices.Equal(got, want) {
+		t.Errorf("after the reload: %d alerts, want the %d of the first pass only", len(got), len(want))
+	}
+	if s.Stats().Muted.Load() == 0 {
+		t.Error("the rebuild after the reload muted nothing")
+	}
+	r.shutdown(t)
+}
