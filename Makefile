@@ -47,5 +47,11 @@ eval:
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
+# Real nginx, HAProxy, Django and gunicorn on 127.0.0.1 with mTLS: drives
+# benign and spraying logins, replays both proxies' logs, checks the alerts
+# and joins (docs/lab.md). Bounded by LAB_TIMEOUT (default 600 s).
+lab:
+	lab/run.sh
+
 clean:
 	rm -rf bin out

@@ -140,7 +140,10 @@ def last_proxy_request_id(auth_log):
             if r and not r.startswith("local-"):
                 rid = r
     if rid is None:
-        raise RuntimeError("no proxied auth line in %s yet" % auth_log)
+        # The proxy sets no id Django believes (a broken config): spoof a
+        # well-formed one; the lab's checks report the failure.
+        print("driver: no proxied auth line in %s" % auth_log, file=sys.stderr)
+        rid = "0123456789abcdef0123456789abcdef"
     return rid
 
 

@@ -257,15 +257,20 @@ func checkRun(c *checker, dir, run, manName string, certs map[string]cert) {
 	}
 
 	var benign []string
+	note := func(s string) {
+		if !contains(benign, s) {
+			benign = append(benign, s)
+		}
+	}
 	for _, al := range alerts {
 		for _, n := range m.BenignCerts {
 			if belongsTo(&al, certs[n]) {
-				benign = append(benign, al.Rule+" on "+n+"'s certificate")
+				note(al.Rule + " on " + n + "'s certificate")
 			}
 		}
 		for _, u := range al.extra["user.name"] {
 			if contains(m.BenignUsers, u) {
-				benign = append(benign, al.Rule+" naming "+u)
+				note(al.Rule + " naming " + strconv.Quote(u))
 			}
 		}
 	}
