@@ -29,6 +29,15 @@
 // watermark (the source is idle, not finished) and then call Next again.
 // Next, Position and Checkpoint must be called from one goroutine; Commit
 // and Stats may be called from any goroutine.
+//
+// A serve loop runs Next on a reader goroutine, copies each record with its
+// Position, treats ErrIdle as "nothing pending from this source" for its
+// watermark, and after the alerts of the processed records were handed to
+// the sinks calls Commit with the positions of those records. Commit keeps,
+// per file, the furthest position it was given, so a file's position may be
+// committed only once every earlier record of that file was processed; a
+// FIFO queue per source gives that. Standard input has no positions: what
+// was read from it is not resumed.
 package follow
 
 import (
@@ -121,6 +130,7 @@ type Source struct {
 	byID    map[fileID]*file
 	stdin   *file
 	cur     int // index of the file read last
+	polled  int // loop turns, for the periodic checks while busy
 	started bool
 	last    Position
 
@@ -245,9 +255,8 @@ func (s *Source) Next(ctx context.Context, r *event.Record) error {
 			timer.Stop()
 		}
 	}()
-	n := 0
 	for {
-		if n++; n&255 == 0 {
+		if s.polled++; s.polled&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

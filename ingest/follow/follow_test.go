@@ -406,3 +406,71 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestCommitConcurrent commits from another goroutine while Next reads, as
+// a serve loop does, then checks a restart resumes after the last commit.
+func TestCommitConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	state := filepath.Join(dir, "state.json")
+	appendFile(t, p, lines("c", 0, 500))
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	positions := make(chan Position, 16)
+	done := make(chan error)
+	go func() {
+		var err error
+		for pos := range positions {
+			if e := s.Commit(pos); e != nil && err == nil {
+				err = e
+			}
+		}
+		done <- err
+	}()
+	for i := 0; i < 400; i++ {
+		read(t, s, 1)
+		if i%10 == 9 {
+			positions <- s.Position()
+		}
+	}
+	close(positions)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2 := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	equal(t, read(t, s2, 100), ids("c", 400, 500))
+}
+
+func BenchmarkFollow(b *testing.B) {
+	dir := b.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	const n = 10000
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		sb.WriteString(authLine(fmt.Sprintf("%032x", i)))
+	}
+	if err := os.WriteFile(p, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, _ := django.NewFormat(django.DefaultMapping())
+	b.SetBytes(int64(sb.Len() / n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	ctx := context.Background()
+	var r event.Record
+	var s *Source
+	for i := 0; i < b.N; i++ {
+		if i%n == 0 {
+			if s != nil {
+				s.Close()
+			}
+			s, _ = New(Config{Paths: []string{p}, Parser: f.NewParser(), IdleInterval: -1})
+		}
+		if err := s.Next(ctx, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	s.Close()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
