@@ -1,0 +1,237 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// line is one log line to produce, with its event time.
+type line struct {
+	topic string
+	text  []byte
+	time  int64
+}
+
+// corpus returns the samples repeated for days consecutive days (dates
+// shifted), merged in event-time order.
+func corpus(tb testing.TB, days int) []line {
+	tb.Helper()
+	pf, af := formatsFor(tb)
+	var out []line
+	var r event.Record
+	for d := range days {
+		date := fmt.Sprintf("%02d", 4+d)
+		p, a := pf.NewParser(), af.NewParser()
+		for _, l := range readLines(tb, proxySample) {
+			l = bytes.Replace(l, []byte("[04/Dec/2026:"), []byte("["+date+"/Dec/2026:"), 1)
+			if p.Parse(l, &r) == nil {
+				out = append(out, line{"proxy", l, r.Time})
+			}
+		}
+		for _, l := range readLines(tb, appSample) {
+			l = bytes.Replace(l, []byte(`"2026-12-04T`), []byte(`"2026-12-`+date+`T`), 1)
+			if a.Parse(l, &r) == nil {
+				out = append(out, line{"app", l, r.Time})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].time < out[j].time })
+	return out
+}
+
+func writers(c *kfake.Cluster) map[string]*kafkago.Writer {
+	ws := map[string]*kafkago.Writer{}
+	for _, topic := range []string{"proxy", "app"} {
+		ws[topic] = &kafkago.Writer{
+			Addr:         kafkago.TCP(c.ListenAddrs()...),
+			Topic:        topic,
+			Balancer:     &kafkago.CRC32Balancer{},
+			Transport:    &kafkago.Transport{},
+			BatchSize:    10000,
+			BatchBytes:   1 << 20,
+			BatchTimeout: time.Millisecond,
+		}
+	}
+	return ws
+}
+
+// produceLines writes lines keyed by request id.
+func produceLines(tb testing.TB, ws map[string]*kafkago.Writer, lines []line) {
+	tb.Helper()
+	pf, af := formatsFor(tb)
+	keys := map[string]func([]byte) []byte{"proxy": keyByRequestID(tb, pf), "app": keyByRequestID(tb, af)}
+	msgs := map[string][]kafkago.Message{}
+	for _, l := range lines {
+		msgs[l.topic] = append(msgs[l.topic], kafkago.Message{Key: keys[l.topic](l.text), Value: l.text})
+	}
+	var wg sync.WaitGroup
+	for topic, m := range msgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ws[topic].WriteMessages(context.Background(), m...); err != nil {
+				tb.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BenchmarkThroughput measures records per second from the proxy and app
+// topics (4 partitions each, already written) through the watermark and
+// the engine, for one and two instances of one consumer group.
+func BenchmarkThroughput(b *testing.B) {
+	lines := corpus(b, 16)
+	c := cluster(b, 4)
+	ws := writers(c)
+	produceLines(b, ws, lines)
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			var records int64
+			start := time.Now()
+			for i := range b.N {
+				group := fmt.Sprintf("bench-%d-%d", n, i)
+				var rs []*running
+				for range n {
+					cfg := serverConfig(b, c, group, alert.NewFanout())
+					cfg.Logger = nil
+					rs = append(rs, start1(b, cfg))
+				}
+				total := func() int64 {
+					var s int64
+					for _, r := range rs {
+						s += r.s.Stats().Records.Load()
+					}
+					return s
+				}
+				deadline := time.Now().Add(2 * time.Minute)
+				for total() < int64(len(lines)) && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				records += total()
+				for _, r := range rs {
+					r.shutdown(b)
+				}
+			}
+			b.ReportMetric(float64(records)/time.Since(start).Seconds(), "records/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+func start1(tb testing.TB, cfg Config) *running {
+	tb.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{s: s, stop: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx) }()
+	return r
+}
+
+// timedSink records when each alert arrives.
+type timedSink struct {
+	mu   sync.Mutex
+	seen []timedAlert
+}
+
+type timedAlert struct {
+	at       time.Time
+	lastSeen int64
+	status   string
+}
+
+func (s *timedSink) Send(_ context.Context, a *alert.Alert) error {
+	t, err := time.Parse(time.RFC3339Nano, a.LastSeen)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.seen = append(s.seen, timedAlert{time.Now(), t.UnixNano(), a.Status})
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *timedSink) Close() error { return nil }
+
+// BenchmarkAlertLatency produces the corpus at a steady rate (records/s
+// over both topics) and measures, for each firing or updated alert, the
+// wall time from the production of the record that completed it (the
+// first record at or after the alert's last_seen) to the alert.
+func BenchmarkAlertLatency(b *testing.B) {
+	for _, rate := range []int{50_000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+			var lat []time.Duration
+			for i := range b.N {
+				lines := corpus(b, 12)
+				c := cluster(b, 4)
+				ws := writers(c)
+				sink := &timedSink{}
+				cfg := serverConfig(b, c, fmt.Sprintf("latency-%d", i), sink)
+				cfg.Logger = nil
+				r := start1(b, cfg)
+				deadline := time.Now().Add(30 * time.Second)
+				for r.s.Stats().Partitions.Load() == 0 && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				produced := make([]time.Time, len(lines))
+				const tick = 10 * time.Millisecond
+				per := rate / int(time.Second/tick)
+				t0 := time.Now()
+				for off, k := 0, 0; off < len(lines); k++ {
+					if d := time.Until(t0.Add(time.Duration(k) * tick)); d > 0 {
+						time.Sleep(d)
+					}
+					end := min(off+per, len(lines))
+					now := time.Now()
+					for j := off; j < end; j++ {
+						produced[j] = now
+					}
+					produceLines(b, ws, lines[off:end])
+					off = end
+				}
+				for r.s.Stats().Records.Load() < int64(len(lines)) && time.Now().Before(deadline.Add(30*time.Second)) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(1500 * time.Millisecond)
+				r.shutdown(b)
+				sink.mu.Lock()
+				for _, a := range sink.seen {
+					if a.status == alert.StatusResolved {
+						continue
+					}
+					j := sort.Search(len(lines), func(j int) bool { return lines[j].time >= a.lastSeen })
+					if j < len(lines) {
+						lat = append(lat, a.at.Sub(produced[j]))
+					}
+				}
+				sink.mu.Unlock()
+				for _, w := range ws {
+					w.Close()
+				}
+				c.Close()
+			}
+			if len(lat) == 0 {
+				b.Fatal("no alerts")
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
+			b.ReportMetric(float64(len(lat)), "alerts")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
