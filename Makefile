@@ -11,8 +11,9 @@ build:
 	$(GO) build -o bin/spraywatch ./cmd/spraywatch
 
 # Everything CI checks: installs what the tests need, then vet, Go tests
-# (with the race detector) and the Django package's tests.
-test: deps vet test-go test-django
+# (with the race detector), the Django package's tests and the lab with
+# real nginx, HAProxy and Django.
+test: deps vet test-go test-django lab
 
 deps:
 	scripts/install-test-deps.sh
