@@ -474,3 +474,74 @@ func BenchmarkFollow(b *testing.B) {
 	s.Close()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// With a glob covering the rotated names, the renamed file goes on being
+// followed under its new name and the new file is read alongside.
+func TestRotationWithinGlob(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("old", 0, 2))
+	s := newSource(t, Config{Paths: []string{p + "*"}})
+	equal(t, read(t, s, 2), ids("old", 0, 2))
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, lines("new", 0, 1))
+	equal(t, read(t, s, 1), []string{"new0"})
+	appendFile(t, p+".1", lines("old", 2, 3))
+	equal(t, read(t, s, 1), []string{"old2"})
+	// Compressed in place: a gzip file is not read, the old one is closed.
+	if err := os.Remove(p + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p+".1.gz", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, '\n'}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		quiet(t, s, 30*time.Millisecond)
+		return s.Counters().Rotated.Load() == 1 && s.Counters().Skipped.Load() == 1
+	})
+	if s.Stats().Rejected.Load() != 0 {
+		t.Fatalf("%d lines rejected", s.Stats().Rejected.Load())
+	}
+}
+
+// A removed file is read to its end and closed after RotateWait; a file
+// created later at the same path is read from its start.
+func TestRemovedAndRecreated(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("a", 0, 2))
+	s := newSource(t, Config{Paths: []string{p}})
+	equal(t, read(t, s, 2), ids("a", 0, 2))
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { quiet(t, s, 30*time.Millisecond); return s.Counters().Rotated.Load() == 1 })
+	appendFile(t, p, lines("b", 0, 2))
+	equal(t, read(t, s, 2), ids("b", 0, 2))
+}
+
+// Truncated while stopped: the saved offset lies past the end, so the file
+// is read from its start.
+func TestRestartAfterTruncate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	state := filepath.Join(dir, "state.json")
+	appendFile(t, p, lines("a", 0, 5))
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	read(t, s, 5)
+	if err := s.Commit(s.Checkpoint()...); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, lines("a", 0, 1)) // same first line, shorter file
+	s2 := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	equal(t, read(t, s2, 1), []string{"a0"})
+	if s2.Counters().Resumed.Load() != 0 {
+		t.Fatal("resumed past the end of a truncated file")
+	}
+}
