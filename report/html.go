@@ -117,6 +117,7 @@ type incView struct {
 	GroupFails, GroupSuccs       int64
 	Evidence                     []string
 	Raw                          string
+	FirstShort, LastShort        string
 	firstT                       int64
 }
 
@@ -261,6 +262,7 @@ func (c *Collector) incidentView(inc *incident, r *rules.Rule) *incView {
 	// Evidence: the first request ids of the window that fired.
 	v.Evidence = inc.first.Sample.RequestIDs
 	v.firstT = parseTime(inc.first.FirstSeen)
+	v.FirstShort, v.LastShort = tableTime(inc.first.FirstSeen), tableTime(a.LastSeen)
 	v.Raw = string(inc.raw)
 
 	if len(inc.groups) > 0 && r != nil {
@@ -388,4 +390,12 @@ func (c *Collector) overviewChart(incs []*incView) (template.HTML, []legendRow) 
 	}
 	sort.SliceStable(marks, func(i, j int) bool { return marks[i].t < marks[j].t })
 	return overview(c.total, c.first, c.last, lines, marks), legend
+}
+
+// tableTime shows an alert time compactly for the incidents table.
+func tableTime(s string) string {
+	if t := parseTime(s); t != 0 {
+		return time.Unix(0, t).UTC().Format("01-02 15:04:05")
+	}
+	return s
 }
