@@ -96,7 +96,7 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Balancer:               &kafka.CRC32Balancer{},
 		Transport:              transport,
 		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           10 * time.Millisecond,
+		BatchTimeout:           2 * time.Millisecond,
 		BatchSize:              1000,
 		AllowAutoTopicCreation: true,
 	}

@@ -276,3 +276,30 @@ func TestPacer(t *testing.T) {
 		t.Fatalf("unlimited: %d", n)
 	}
 }
+
+// BenchmarkProduce sends the sample day through kfake as fast as it goes.
+func BenchmarkProduce(b *testing.B) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "proxy", "app"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	lines := 0
+	for _, p := range []string{sampleProxy, sampleApp} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines += bytes.Count(data, []byte("\n"))
+	}
+	args := []string{"produce", "--brokers", c.ListenAddrs()[0], "--proxy-topic", "proxy", "--app-topic", "app",
+		"--rate", "0", "--proxy", sampleProxy, "--app", sampleApp}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), args, &stderr, &stderr); code != 0 {
+			b.Fatalf("produce exited %d: %s", code, stderr.String())
+		}
+	}
+	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+}
