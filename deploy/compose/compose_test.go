@@ -352,6 +352,11 @@ func TestMonitoringFilesMatchStack(t *testing.T) {
 		}
 	}
 	checkText("deploy/prometheus/prometheus.yml", "spraywatch:9464", "alertmanager:9093")
+	checkRuleFiles(t, c)
+	if ds, _ := filepath.Glob(filepath.Join(root, "deploy/grafana/provisioning/datasources/*.y*ml")); len(ds) > 0 {
+		rel, _ := filepath.Rel(root, ds[0])
+		checkText(filepath.ToSlash(rel), "http://prometheus:9090")
+	}
 	if !hasFlag(c.Services["spraywatch"].Command, "--listen") {
 		t.Error("spraywatch: no --listen, Prometheus has nothing to scrape")
 	}
@@ -391,5 +396,37 @@ func TestComposeConfig(t *testing.T) {
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
+}
+
+// checkRuleFiles checks the rule files Prometheus loads are mounted where
+// its configuration names them (relative names are relative to the
+// configuration file).
+func checkRuleFiles(t *testing.T, c composeFile) {
+	t.Helper()
+	mounts := binds(t, "prometheus", c.Services["prometheus"], c.Volumes)
+	cfgPath := mounts["deploy/prometheus/prometheus.yml"]
+	b, err := os.ReadFile(filepath.Join(root, "deploy/prometheus/prometheus.yml"))
+	if err != nil || cfgPath == "" {
+		return // reported by the path checks
+	}
+	var cfg struct {
+		RuleFiles []string `yaml:"rule_files"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Errorf("prometheus.yml: %v", err)
+		return
+	}
+	inside := map[string]bool{}
+	for _, cp := range mounts {
+		inside[cp] = true
+	}
+	for _, rf := range cfg.RuleFiles {
+		if !filepath.IsAbs(rf) {
+			rf = filepath.Join(filepath.Dir(cfgPath), rf)
+		}
+		if !inside[rf] {
+			t.Errorf("prometheus.yml loads %s, which is not mounted in the container", rf)
+		}
 	}
 }
