@@ -23,6 +23,7 @@ type file struct {
 	buf        []byte // holds at most one line and its newline
 	rp, wp     int    // buf[rp:wp] is read and not consumed
 	off        int64  // file offset of buf[rp]: bytes consumed
+	lineOff    int64  // file offset after the last whole line consumed
 	readOff    int64  // file offset of buf[wp]
 	discarding bool   // inside an over-long line
 	line       int64  // lines consumed (counted from the first read offset)
@@ -61,6 +62,7 @@ func (f *file) next() ([]byte, bool, error) {
 			line := f.buf[f.rp : f.rp+i]
 			f.rp += i + 1
 			f.off += int64(i + 1)
+			f.lineOff = f.off
 			if f.discarding {
 				f.discarding = false
 				continue
@@ -131,6 +133,7 @@ func (f *file) takePartial() ([]byte, bool) {
 	line := f.buf[f.rp:f.wp]
 	f.rp, f.wp = 0, 0
 	f.off += int64(n)
+	f.lineOff = f.off
 	if f.discarding {
 		f.discarding = false
 		return nil, false
@@ -151,7 +154,7 @@ func (f *file) seek(o int64) {
 		f.f.Seek(0, io.SeekStart)
 	}
 	f.rp, f.wp = 0, 0
-	f.off, f.readOff = o, o
+	f.off, f.readOff, f.lineOff = o, o, o
 	f.discarding = false
 	f.line = 0
 	f.resumed = o > 0
@@ -228,7 +231,7 @@ func (f *file) compressed() bool {
 }
 
 func (f *file) position() Position {
-	return Position{Path: f.path, Dev: f.id.dev, Inode: f.id.ino, Fingerprint: f.fp, Generation: f.gen, Offset: f.off}
+	return Position{Path: f.path, Dev: f.id.dev, Inode: f.id.ino, Fingerprint: f.fp, Generation: f.gen, Offset: f.lineOff}
 }
 
 func (f *file) close() {

@@ -547,7 +547,7 @@ func (s *Source) retire(f *file) {
 	f.close()
 	delete(s.byID, f.id)
 	if s.state != nil {
-		s.state.retire(f.id, f.off)
+		s.state.retire(f.id, f.lineOff)
 	}
 }
 
