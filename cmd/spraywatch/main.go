@@ -34,6 +34,7 @@ func commands() []command {
 		{"replay", "detect spraying in finished log files", runReplay},
 		{"serve", "detect spraying continuously in Kafka topics (at-least-once, consumer groups)", runServe},
 		{"samples", "write a generated day of sample logs with labelled campaigns", runSamples},
+		{"config", "check a configuration file and show what each source extracts from its first lines", runConfig},
 		{"rules", "lint rules files, run rule unit tests, import Sigma correlation rules", runRules},
 		{"eval", "measure detection on generated, labelled corpora (per campaign, false alerts)", runEval},
 		{"produce", "send sample logs to Kafka topics at a chosen rate (demo producer)", runProduce},

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,6 +23,7 @@ import (
 )
 
 type replayFlags struct {
+	config                 string
 	proxy, app             listFlag
 	proxyFormat            string
 	appFormat              string
@@ -51,11 +50,12 @@ type replayFlags struct {
 }
 
 func (f *replayFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "configuration `file` (docs/config.md); flags given on the command line override it")
 	fs.Var(&f.proxy, "proxy", "proxy access log `file` (repeatable; globs allowed; - is stdin; .gz read as gzip)")
 	fs.Var(&f.app, "app", "Django auth log `file` (repeatable; globs allowed)")
-	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", "))
+	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", ")+", or auto (detected from the first lines)")
 	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it (nginx: the log_format directive; default: the built-in mtls_combined)")
-	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", "))
+	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", ")+", or auto (detected from the first lines)")
 	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it, where the format takes one")
 	fs.Var(&f.rules, "rules", "rules `file` (repeatable)")
 	fs.StringVar(&f.rulesMode, "rules-mode", "extend", "extend: rules files add to the default pack (same id replaces); replace: only the files' rules")
@@ -98,41 +98,21 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))
 	}
-	if len(f.proxy) == 0 && len(f.app) == 0 {
+	if len(f.proxy) == 0 && len(f.app) == 0 && f.config == "" {
 		fs.Usage()
 		return errUsage
+	}
+	conf, err := replayConfig(fs, &f)
+	if err != nil {
+		return err
 	}
 
 	ruleSet, err := loadRules(f.rules, f.rulesMode)
 	if err != nil {
 		return err
 	}
-	proxyFmt, err := formats.Proxy(f.proxyFormat, definition(f.logFormat))
+	sources, notes, err := openSources(conf)
 	if err != nil {
-		return err
-	}
-	appFmt, err := formats.App(f.appFormat, definition(f.appFormatDef))
-	if err != nil {
-		return err
-	}
-	var sources []ingest.Source
-	add := func(kind event.Kind, pats []string, format ingest.Format) error {
-		paths, err := expand(pats)
-		if err != nil {
-			return err
-		}
-		for _, p := range paths {
-			sources = append(sources, ingest.NewFileSource(ingest.FileSourceConfig{
-				Kind: kind, Paths: []string{p}, Parser: format.NewParser(), Format: format.Name(),
-				MaxLineBytes: f.maxLineBytes, Strict: f.strict,
-			}))
-		}
-		return nil
-	}
-	if err := add(event.Proxy, f.proxy, proxyFmt); err != nil {
-		return err
-	}
-	if err := add(event.App, f.app, appFmt); err != nil {
 		return err
 	}
 
@@ -140,17 +120,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var out io.Writer = stdout
-	if f.out != "" {
-		file, err := os.Create(f.out)
-		if err != nil {
-			return fmt.Errorf("creating alert output: %w", err)
-		}
-		out = file
-	}
-	sink := alert.NewWriter(out)
-	if f.out == "" {
-		sink = alert.NewWriter(nopCloser{stdout})
+	sink, err := openAlertSink(ctx, conf, &f, stdout)
+	if err != nil {
+		return err
 	}
 	// With metrics on, the top-identities ranking is refreshed on the
 	// engine's goroutine when a scrape asks for it.
@@ -238,6 +210,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !f.quiet {
 		writeSummary(stderr, sources, eng, ruleSet, time.Since(start))
+		writeNotes(stderr, notes)
 	}
 	if mon != nil {
 		mon.TopK().Refresh(eng) // the engine stopped: rank its final state
@@ -290,27 +263,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// expand resolves globs in order; a pattern matching nothing is an error.
-func expand(pats []string) ([]string, error) {
-	var out []string
-	for _, p := range pats {
-		if p == "-" || !strings.ContainsAny(p, "*?[") {
-			out = append(out, p)
-			continue
-		}
-		m, err := filepath.Glob(p)
-		if err != nil {
-			return nil, fmt.Errorf("pattern %q: %w", p, err)
-		}
-		if len(m) == 0 {
-			return nil, fmt.Errorf("pattern %q matches no file", p)
-		}
-		sort.Strings(m)
-		out = append(out, m...)
-	}
-	return out, nil
 }
 
 func isTerminal(w io.Writer) bool {

@@ -1,0 +1,417 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/config"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/alb"
+	"github.com/spraywatch/spraywatch/report"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// replayConfig returns the configuration a replay runs with: the file named
+// by --config (or the defaults) with the flags given on the command line
+// applied over it. It then writes the settings back into f, so that the rest
+// of the replay reads one set of values.
+//
+// --proxy (with --proxy-format and --log-format) replaces the file's proxy
+// and alb sources, --app (with --app-format and --app-format-def) its app
+// sources; --out replaces its outputs.
+func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
+	set := map[string]bool{}
+	var cfg *config.Config
+	if f.config != "" {
+		c, err := config.Load(f.config)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		for _, p := range [][2]string{{"proxy-format", "proxy"}, {"log-format", "proxy"}, {"app-format", "app"}, {"app-format-def", "app"}} {
+			if set[p[0]] && !set[p[1]] {
+				return nil, fmt.Errorf("--%s applies to the --%s files of the command line; with --config, give --%s too or set the format in the file", p[0], p[1], p[1])
+			}
+		}
+	} else {
+		cfg = config.Default()
+		fs.VisitAll(func(fl *flag.Flag) { set[fl.Name] = true })
+	}
+	if set["proxy"] && len(f.proxy) > 0 {
+		s := config.Source{Kind: config.KindProxy, Format: f.proxyFormat, Definition: definition(f.logFormat), Paths: f.proxy, AutoDefault: "nginx", Envelope: "none"}
+		if s.Format == config.Auto && s.Definition != "" {
+			// A log_format given with the default format is nginx's.
+			s.Format = "nginx"
+		}
+		cfg.Sources = append(without(cfg.Sources, config.KindProxy, config.KindALB), s)
+	}
+	if set["app"] && len(f.app) > 0 {
+		s := config.Source{Kind: config.KindApp, Format: f.appFormat, Definition: definition(f.appFormatDef), Paths: f.app, AutoDefault: "django-json", Envelope: "none"}
+		if s.Format == config.Auto && s.Definition != "" {
+			return nil, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)")
+		}
+		cfg.Sources = append(without(cfg.Sources, config.KindApp), s)
+	}
+	if set["rules"] {
+		cfg.Rules.Files = f.rules
+	}
+	if set["rules-mode"] {
+		cfg.Rules.Mode = f.rulesMode
+	}
+	if set["strict"] {
+		cfg.Strict = f.strict
+	}
+	if set["parallel"] {
+		cfg.Replay.Parallel = &f.parallel
+	}
+	if set["quiet"] {
+		cfg.Replay.Quiet = f.quiet
+	}
+	if set["cpuprofile"] {
+		cfg.Replay.CPUProfile = f.cpuProfile
+	}
+	if set["memprofile"] {
+		cfg.Replay.MemProfile = f.memProfile
+	}
+	if set["privacy"] {
+		cfg.Privacy.Mode = f.privacy
+	}
+	if set["privacy-key-file"] {
+		cfg.Privacy.KeyFile = f.privacyKey
+	}
+	if set["join-window"] {
+		cfg.Join.Window = f.joinWindow
+	}
+	if set["max-pending"] {
+		cfg.Join.MaxPending = f.maxPending
+	}
+	if set["login-paths"] {
+		cfg.Join.LoginPaths = splitList(f.loginPaths)
+	}
+	if set["login-methods"] {
+		cfg.Join.LoginMethods = splitList(f.loginMethods)
+	}
+	if set["identity"] {
+		cfg.Join.Identity = splitList(f.identity)
+	}
+	if set["max-line-bytes"] {
+		cfg.Limits.MaxLineBytes = f.maxLineBytes
+	}
+	if set["max-groups"] {
+		cfg.Limits.MaxGroups = f.maxGroups
+	}
+	if set["max-group-events"] {
+		cfg.Limits.MaxGroupEvents = f.maxEvents
+	}
+	if set["metrics-listen"] {
+		cfg.Replay.MetricsListen = f.metricsListen
+	}
+	if set["metrics-hold"] {
+		cfg.Replay.MetricsHold = f.metricsHold
+	}
+	if set["report"] {
+		cfg.Replay.Report = f.report.file
+	}
+	if set["report-top"] || cfg.Replay.ReportTop == 0 {
+		cfg.Replay.ReportTop = f.report.topN
+	}
+	if set["report-generated-at"] {
+		cfg.Replay.ReportGeneratedAt = f.report.generatedAt
+	}
+
+	// One set of values from here on.
+	f.rules, f.rulesMode, f.strict = cfg.Rules.Files, cfg.Rules.Mode, cfg.Strict
+	f.parallel, f.quiet = *cfg.Replay.Parallel, cfg.Replay.Quiet
+	f.cpuProfile, f.memProfile = cfg.Replay.CPUProfile, cfg.Replay.MemProfile
+	f.privacy, f.privacyKey = cfg.Privacy.Mode, cfg.Privacy.KeyFile
+	f.joinWindow, f.maxPending = cfg.Join.Window, cfg.Join.MaxPending
+	f.loginPaths = strings.Join(cfg.Join.LoginPaths, ",")
+	f.loginMethods = strings.Join(cfg.Join.LoginMethods, ",")
+	f.identity = strings.Join(cfg.Join.Identity, ",")
+	f.maxLineBytes, f.maxGroups, f.maxEvents = cfg.Limits.MaxLineBytes, cfg.Limits.MaxGroups, cfg.Limits.MaxGroupEvents
+	f.metricsListen, f.metricsHold = cfg.Replay.MetricsListen, cfg.Replay.MetricsHold
+	f.report = reportFlags{file: cfg.Replay.Report, topN: cfg.Replay.ReportTop, generatedAt: cfg.Replay.ReportGeneratedAt}
+	if f.report.topN == 0 {
+		f.report.topN = report.DefaultTopN
+	}
+	if len(cfg.Sources) == 0 {
+		return nil, errNoSources
+	}
+	return cfg, nil
+}
+
+var errNoSources = errors.New("no log sources: give --proxy and --app files, or sources in the --config file")
+
+func without(srcs []config.Source, kinds ...string) []config.Source {
+	var out []config.Source
+	for _, s := range srcs {
+		drop := false
+		for _, k := range kinds {
+			drop = drop || s.Kind == k
+		}
+		if !drop {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sourceNote is what the summary says about a source beyond its counters.
+type sourceNote func(w io.Writer)
+
+// openSources opens every source of cfg, in order.
+func openSources(cfg *config.Config) ([]ingest.Source, []sourceNote, error) {
+	var (
+		out   []ingest.Source
+		notes []sourceNote
+	)
+	for i := range cfg.Sources {
+		s := &cfg.Sources[i]
+		srcs, comp, err := cfg.Open(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, srcs...)
+		if comp.Detected != nil {
+			d, name := *comp.Detected, s.Name
+			notes = append(notes, func(w io.Writer) {
+				fmt.Fprintf(w, "  detected: %s %s: %s (from %d lines)\n", s.Kind, name, d, d.Lines)
+			})
+		}
+		for _, src := range srcs {
+			if a, ok := src.(*alb.Source); ok {
+				notes = append(notes, albNote(a))
+			}
+		}
+		if m, ok := comp.Base.(interface{ MaskedCount() int64 }); ok {
+			name := s.Name
+			notes = append(notes, func(w io.Writer) {
+				if n := m.MaskedCount(); n > 0 {
+					fmt.Fprintf(w, "  %s %s: %d masked values (django-axes hides usernames and addresses; see AXES_SENSITIVE_PARAMETERS in docs/app-logs.md)\n", comp.Base.Name(), name, n)
+				} else {
+					fmt.Fprintf(w, "  %s %s: no masked values\n", comp.Base.Name(), name)
+				}
+			})
+		}
+	}
+	return out, notes, nil
+}
+
+func albNote(a *alb.Source) sourceNote {
+	return func(w io.Writer) {
+		j, cs := a.JoinStats(), a.ConnStats()
+		fmt.Fprintf(w, "  alb %s: %d joined to a connection, %d unjoined, %d without conn_trace_id, %d connections evicted\n",
+			a.Stats().Name, j.Joined, j.Unjoined, j.NoTrace, j.Evicted)
+		fmt.Fprintf(w, "        connection logs %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
+			cs.Name, cs.Lines.Load(), cs.Parsed.Load(), cs.Ignored.Load(), cs.Rejected.Load(), cs.TooLong.Load())
+		for _, err := range cs.Errors() {
+			fmt.Fprintf(w, "        rejected: %v\n", err)
+		}
+	}
+}
+
+func writeNotes(w io.Writer, notes []sourceNote) {
+	for _, n := range notes {
+		n(w)
+	}
+}
+
+// openAlertSink returns the alert outputs: --out FILE (truncated, as
+// before), the configuration file's outputs, or stdout.
+func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, stdout io.Writer) (alert.Sink, error) {
+	if f.out != "" {
+		file, err := os.Create(f.out)
+		if err != nil {
+			return nil, fmt.Errorf("creating alert output: %w", err)
+		}
+		return alert.NewWriter(file), nil
+	}
+	if len(cfg.Outputs) == 1 && cfg.Outputs[0].Type == "stdout" && cfg.Outputs[0].MinSeverity == "" && len(cfg.Outputs[0].Rules) == 0 {
+		return alert.NewWriter(nopCloser{stdout}), nil
+	}
+	return alert.Open(ctx, cfg.Outputs)
+}
+
+// checkLines is how many lines config check reads per source.
+const checkLines = 5
+
+func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	usage := func() {
+		fmt.Fprintln(stderr, "usage: spraywatch config check FILE\n\nValidates a configuration file and shows what each source extracts from its first lines.")
+	}
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		usage()
+		return flag.ErrHelp
+	}
+	if len(args) != 2 || args[0] != "check" {
+		usage()
+		return errUsage
+	}
+	n, err := checkConfig(ctx, args[1], stdout)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%s: %d problems", args[1], n)
+	}
+	return nil
+}
+
+// checkConfig prints a report on the configuration at path and returns how
+// many problems it found; err is for a file that does not load at all.
+func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return 0, err
+	}
+	problems := 0
+	bad := func(format string, args ...any) {
+		problems++
+		fmt.Fprintf(w, "  error: "+format+"\n", args...)
+	}
+	fmt.Fprintf(w, "%s: %d sources\n", path, len(cfg.Sources))
+	rs, err := rules.Load(cfg.Rules.Files, cfg.Rules.Mode == "extend")
+	if err != nil {
+		bad("rules: %v", err)
+	} else {
+		fmt.Fprintf(w, "rules (%s): %s\n", cfg.Rules.Mode, rules.IDs(rs))
+	}
+	if _, err := alert.NewPrivacy(cfg.Privacy.Mode, cfg.Privacy.KeyFile); err != nil {
+		bad("privacy: %v", err)
+	}
+	var outs []string
+	for _, o := range cfg.Outputs {
+		outs = append(outs, o.Type)
+	}
+	fmt.Fprintf(w, "outputs: %s (not opened by check)\n", strings.Join(outs, ", "))
+	for i := range cfg.Sources {
+		problems += checkSource(ctx, cfg, &cfg.Sources[i], w)
+	}
+	return problems, nil
+}
+
+func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io.Writer) int {
+	fmt.Fprintf(w, "\nsource %s (kind %s, line %d)\n", s.Name, s.Kind, s.Line())
+	comp, err := s.Compile()
+	if err != nil {
+		fmt.Fprintf(w, "  error: %v\n", err)
+		return 1
+	}
+	format := comp.Format.Name()
+	if comp.Detected != nil {
+		format += " (detected: " + comp.Detected.String() + ")"
+	}
+	fmt.Fprintf(w, "  format: %s\n", format)
+	if s.Kind == config.KindALB {
+		return checkALB(ctx, cfg, s, w)
+	}
+	files, err := s.Files()
+	if err != nil {
+		fmt.Fprintf(w, "  error: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(w, "  files: %s\n", strings.Join(files, ", "))
+	if len(files) == 0 || files[0] == "-" {
+		fmt.Fprintln(w, "  (standard input: no lines checked)")
+		return 0
+	}
+	file := files[0]
+	rc, err := ingest.Open(file)
+	if err != nil {
+		fmt.Fprintf(w, "  error: %v\n", err)
+		return 1
+	}
+	defer rc.Close()
+	lr := ingest.NewLineReader(rc, cfg.Limits.MaxLineBytes)
+	p := comp.Format.NewParser()
+	problems, shown := 0, 0
+	var r event.Record
+	for shown < checkLines {
+		line, n, err := lr.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				fmt.Fprintf(w, "  error: reading %s: %v\n", file, err)
+				problems++
+			}
+			break
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		shown++
+		r.Reset()
+		r.Kind = s.EventKind()
+		perr := p.Parse(line, &r)
+		switch {
+		case perr == nil:
+			fmt.Fprintf(w, "  %s:%d: %s\n", file, n, describe(&r))
+		case errors.Is(perr, ingest.ErrIgnore):
+			fmt.Fprintf(w, "  %s:%d: ignored (%v)\n", file, n, perr)
+		default:
+			problems++
+			fmt.Fprintf(w, "  %s:%d: error: %v\n", file, n, perr)
+		}
+	}
+	if shown == 0 {
+		fmt.Fprintf(w, "  %s: no lines yet\n", file)
+	}
+	return problems
+}
+
+func checkALB(ctx context.Context, cfg *config.Config, s *config.Source, w io.Writer) int {
+	srcs, _, err := cfg.Open(s)
+	if err != nil {
+		fmt.Fprintf(w, "  error: %v\n", err)
+		return 1
+	}
+	a := srcs[0].(*alb.Source)
+	defer a.Close()
+	var r event.Record
+	for i := 0; i < checkLines; i++ {
+		err := a.Next(ctx, &r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(w, "  error: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(w, "  access record %d: %s\n", i+1, describe(&r))
+	}
+	problems := 0
+	for _, st := range []*ingest.Stats{a.Stats(), a.ConnStats()} {
+		for _, err := range st.Errors() {
+			problems++
+			fmt.Fprintf(w, "  error: %v\n", err)
+		}
+	}
+	albNote(a)(w)
+	return problems
+}
+
+// describe lists a record's time and fields by ECS name.
+func describe(r *event.Record) string {
+	var b strings.Builder
+	if r.Time != 0 {
+		b.WriteString("@timestamp=")
+		b.WriteString(time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano))
+	} else {
+		b.WriteString("@timestamp=(none)")
+	}
+	for f := event.Field(0); int(f) < event.NumFields; f++ {
+		if v := r.Get(f); len(v) > 0 {
+			fmt.Fprintf(&b, " %s=%q", f, v)
+		}
+	}
+	return b.String()
+}

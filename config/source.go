@@ -1,0 +1,332 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/alb"
+	"github.com/spraywatch/spraywatch/ingest/django"
+	"github.com/spraywatch/spraywatch/ingest/envelope"
+	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/ingest/sniff"
+)
+
+// EventKind returns the kind of the records the source yields.
+func (s *Source) EventKind() event.Kind {
+	if s.Kind == KindApp {
+		return event.App
+	}
+	return event.Proxy
+}
+
+// Files returns the source's files in reading order (see Expand); for kind
+// alb, the access logs.
+func (s *Source) Files() ([]string, error) {
+	if s.Kind == KindALB {
+		return Expand(s.AccessPaths)
+	}
+	return Expand(s.Paths)
+}
+
+// definition returns the source's format definition, read from
+// DefinitionFile if set.
+func (s *Source) definition() (string, error) {
+	if s.DefinitionFile == "" {
+		return s.Definition, nil
+	}
+	b, err := os.ReadFile(s.DefinitionFile)
+	if err != nil {
+		return "", fmt.Errorf("source %s: reading definition_file: %w", s.Name, err)
+	}
+	return string(b), nil
+}
+
+// Compiled is a source's compiled format.
+type Compiled struct {
+	Format ingest.Format
+	// Base is Format without its envelope.
+	Base ingest.Format
+	// Detected is set when the format or the envelope was auto-detected.
+	Detected *sniff.Result
+}
+
+// Compile compiles the source's format with its definition or mapping and
+// wraps it in its envelope. Auto formats and envelopes are detected from
+// the first lines of the source's first file. Kind alb has no single format:
+// Compile returns the access log format.
+func (s *Source) Compile() (Compiled, error) {
+	if s.Kind == KindALB {
+		return Compiled{Format: alb.AccessFormat{}}, nil
+	}
+	var c Compiled
+	name := s.Format
+	if s.Format == Auto || s.Envelope == Auto {
+		files, err := s.Files()
+		if err != nil {
+			return c, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		file, err := firstWithLines(files)
+		if err != nil {
+			return c, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		var r sniff.Result
+		switch {
+		case file == "" && s.AutoDefault != "" && s.Format == Auto:
+			// Nothing to look at: the default format, bare lines.
+			name = s.AutoDefault
+		case file == "":
+			return c, fmt.Errorf("source %s: auto-detection needs a file with lines to look at (not standard input)", s.Name)
+		case s.Format == Auto:
+			r, err = sniff.File(s.EventKind(), file, 0)
+			name = r.Format
+			c.Detected = &r
+		default: // only the envelope is asked for
+			r, err = sniffEnvelope(s.EventKind(), file, s.Format)
+			c.Detected = &r
+		}
+		if err != nil {
+			return c, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+	}
+	def, err := s.definition()
+	if err != nil {
+		return c, err
+	}
+	var f ingest.Format
+	switch {
+	case name == django.FormatName && s.Mapping != nil:
+		if def != "" {
+			return c, fmt.Errorf("source %s: django-json takes a mapping, not a definition", s.Name)
+		}
+		if f, err = django.NewFormat(s.Mapping.django()); err != nil {
+			return c, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+	case s.Kind == KindApp:
+		f, err = formats.App(name, def)
+	default:
+		f, err = formats.Proxy(name, def)
+	}
+	if err != nil {
+		return c, fmt.Errorf("source %s: %w", s.Name, err)
+	}
+	c.Base = f
+	key := s.EnvelopeKey
+	switch s.Envelope {
+	case "none", "":
+	case Auto:
+		if c.Detected != nil {
+			key = c.Detected.Envelope
+		}
+	default:
+		key = s.Envelope
+	}
+	if key != "" {
+		f = envelope.WrapFormat(f, key)
+	}
+	c.Format = f
+	return c, nil
+}
+
+// firstWithLines returns the first of files that is not standard input and
+// holds a non-empty line, "" if none does.
+func firstWithLines(files []string) (string, error) {
+	for _, p := range files {
+		if p == "-" {
+			continue
+		}
+		rc, err := ingest.Open(p)
+		if err != nil {
+			return "", err
+		}
+		lr := ingest.NewLineReader(rc, 0)
+		for {
+			l, _, err := lr.Next()
+			if err != nil {
+				break
+			}
+			if len(strings.TrimSpace(string(l))) > 0 {
+				rc.Close()
+				return p, nil
+			}
+		}
+		rc.Close()
+	}
+	return "", nil
+}
+
+// sniffEnvelope detects only the envelope of a file whose format is named.
+func sniffEnvelope(kind event.Kind, path, format string) (sniff.Result, error) {
+	rc, err := ingest.Open(path)
+	if err != nil {
+		return sniff.Result{}, err
+	}
+	defer rc.Close()
+	lr := ingest.NewLineReader(rc, 0)
+	for {
+		l, _, err := lr.Next()
+		if err != nil {
+			// No line at all: bare lines, nothing to unwrap.
+			return sniff.Result{Kind: kind, Format: format}, nil
+		}
+		if len(strings.TrimSpace(string(l))) == 0 {
+			continue
+		}
+		key, _ := envelope.Detect(l)
+		return sniff.Result{Kind: kind, Format: format, Envelope: key, Lines: 1}, nil
+	}
+}
+
+// django returns the mapping with defaults for the keys not given.
+func (m *Mapping) django() django.Mapping {
+	d := django.DefaultMapping()
+	for _, k := range []struct {
+		v   *string
+		dst *string
+	}{
+		{m.Keys.Time, &d.Time}, {m.Keys.RequestID, &d.RequestID}, {m.Keys.UserName, &d.UserName},
+		{m.Keys.Action, &d.Action}, {m.Keys.SourceIP, &d.SourceIP}, {m.Keys.UserAgent, &d.UserAgent},
+		{m.Keys.Path, &d.Path},
+	} {
+		if k.v != nil {
+			*k.dst = *k.v
+		}
+	}
+	if m.Outcomes != nil {
+		d.Outcomes = m.Outcomes
+	}
+	return d
+}
+
+// Open returns the ingest sources of s: one per file for kinds proxy and
+// app (each can be read ahead on its own goroutine; replay merges them by
+// time), one *alb.Source for kind alb. The Compiled format is returned for
+// the summary.
+func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
+	comp, err := s.Compile()
+	if err != nil {
+		return nil, comp, err
+	}
+	if s.Kind == KindALB {
+		conn, err := Expand(s.ConnPaths)
+		if err != nil {
+			return nil, comp, fmt.Errorf("source %s: conn_paths: %w", s.Name, err)
+		}
+		access, err := Expand(s.AccessPaths)
+		if err != nil {
+			return nil, comp, fmt.Errorf("source %s: access_paths: %w", s.Name, err)
+		}
+		src, err := alb.NewSource(alb.SourceConfig{
+			Name: s.Name, ConnPaths: conn, AccessPaths: access,
+			MaxConnections: s.MaxConnections, Lead: s.Lead,
+			MaxLineBytes: c.Limits.MaxLineBytes, Strict: c.Strict,
+		})
+		if err != nil {
+			return nil, comp, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		return []ingest.Source{src}, comp, nil
+	}
+	files, err := s.Files()
+	if err != nil {
+		return nil, comp, fmt.Errorf("source %s: %w", s.Name, err)
+	}
+	fname := comp.Format.Name()
+	if comp.Detected != nil {
+		fname += " (detected)"
+	}
+	var out []ingest.Source
+	for _, p := range files {
+		name := p
+		if !s.unnamed {
+			name = s.Name + " " + p
+		}
+		out = append(out, ingest.NewFileSource(ingest.FileSourceConfig{
+			Name: name, Format: fname, Kind: s.EventKind(), Paths: []string{p},
+			Parser: comp.Format.NewParser(), MaxLineBytes: c.Limits.MaxLineBytes, Strict: c.Strict,
+		}))
+	}
+	return out, comp, nil
+}
+
+// Expand resolves file names and glob patterns, in the order given. "-"
+// (standard input) and names without glob characters are kept as they are.
+// The files a pattern matches are put in reading order: for each log, its
+// rotated files oldest first, then the live file. Numbered rotations go by
+// number descending (access.log.3.gz, access.log.2.gz, access.log.1,
+// access.log), dated ones (access.log-20261203.gz) by date. A pattern that
+// matches nothing is an error.
+func Expand(pats []string) ([]string, error) {
+	var out []string
+	for _, p := range pats {
+		if p == "-" || !strings.ContainsAny(p, "*?[") {
+			out = append(out, p)
+			continue
+		}
+		m, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", p, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("pattern %q matches no file", p)
+		}
+		SortRotated(m)
+		out = append(out, m...)
+	}
+	return out, nil
+}
+
+var (
+	numbered = regexp.MustCompile(`^(.*)\.(\d{1,6})$`)
+	dated    = regexp.MustCompile(`^(.*)-(\d{8}(?:\d{2})?)$`)
+)
+
+// rotation describes a file name as a log and its place among its rotated
+// files.
+type rotation struct {
+	base  string
+	class int // 0 dated, 1 numbered, 2 live
+	num   int
+	date  string
+}
+
+func rotationOf(path string) rotation {
+	n := strings.TrimSuffix(path, ".gz")
+	if m := numbered.FindStringSubmatch(n); m != nil {
+		k, _ := strconv.Atoi(m[2])
+		return rotation{base: m[1], class: 1, num: k}
+	}
+	if m := dated.FindStringSubmatch(n); m != nil {
+		return rotation{base: m[1], class: 0, date: m[2]}
+	}
+	return rotation{base: n, class: 2}
+}
+
+// SortRotated sorts file names into reading order; see Expand.
+func SortRotated(paths []string) {
+	sort.SliceStable(paths, func(i, j int) bool {
+		a, b := rotationOf(paths[i]), rotationOf(paths[j])
+		if a.base != b.base {
+			return a.base < b.base
+		}
+		if a.class != b.class {
+			return a.class < b.class
+		}
+		switch a.class {
+		case 0:
+			if a.date != b.date {
+				return a.date < b.date
+			}
+		case 1:
+			if a.num != b.num {
+				return a.num > b.num
+			}
+		}
+		return paths[i] < paths[j]
+	})
+}

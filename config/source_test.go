@@ -1,0 +1,99 @@
+package config
+
+import (
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSortRotated(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{
+			[]string{"access.log", "access.log.1", "access.log.10.gz", "access.log.2.gz", "access.log.3.gz"},
+			[]string{"access.log.10.gz", "access.log.3.gz", "access.log.2.gz", "access.log.1", "access.log"},
+		},
+		{
+			[]string{"a.log-20261204.gz", "a.log", "a.log-20261202.gz", "a.log-20261203"},
+			[]string{"a.log-20261202.gz", "a.log-20261203", "a.log-20261204.gz", "a.log"},
+		},
+		{ // two logs: each in rotation order, logs by name
+			[]string{"b.log", "a.log.1", "b.log.1.gz", "a.log"},
+			[]string{"a.log.1", "a.log", "b.log.1.gz", "b.log"},
+		},
+	}
+	for _, tt := range tests {
+		got := append([]string(nil), tt.in...)
+		SortRotated(got)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("SortRotated(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestExpandAndRead(t *testing.T) {
+	dir := t.TempDir()
+	line := func(n int) string {
+		return `{"timestamp":"2026-12-04T09:00:0` + string(rune('0'+n)) + `Z","event":"login_failed","request_id":"r` + string(rune('0'+n)) + `","username":"u` + string(rune('0'+n)) + `"}` + "\n"
+	}
+	write := func(name string, n int, gz bool) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if gz {
+			zw := gzip.NewWriter(f)
+			zw.Write([]byte(line(n)))
+			zw.Close()
+			return
+		}
+		f.WriteString(line(n))
+	}
+	write("auth.log.3.gz", 1, true)
+	write("auth.log.2.gz", 2, true)
+	write("auth.log.1", 3, false)
+	write("auth.log", 4, false)
+	got, err := Expand([]string{filepath.Join(dir, "auth.log*")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base []string
+	for _, p := range got {
+		base = append(base, filepath.Base(p))
+	}
+	if want := []string{"auth.log.3.gz", "auth.log.2.gz", "auth.log.1", "auth.log"}; !reflect.DeepEqual(base, want) {
+		t.Errorf("Expand = %v, want %v", base, want)
+	}
+	c, err := Parse(filepath.Join(dir, "c.yml"), []byte("sources:\n  - {name: app, kind: app, format: auto, paths: [\"auth.log*\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs, comp, err := c.Open(&c.Sources[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comp.Detected == nil || comp.Detected.Format != "django-json" {
+		t.Errorf("detected %v", comp.Detected)
+	}
+	var users []string
+	for _, s := range srcs {
+		if !strings.HasPrefix(s.Stats().Name, "app ") || s.Stats().Format != "django-json (detected)" {
+			t.Errorf("stats name %q format %q", s.Stats().Name, s.Stats().Format)
+		}
+		for _, r := range readAll(t, s) {
+			users = append(users, r["user.name"])
+		}
+	}
+	if want := []string{"u1", "u2", "u3", "u4"}; !reflect.DeepEqual(users, want) {
+		t.Errorf("read %v, want %v", users, want)
+	}
+	if _, err := Expand([]string{filepath.Join(dir, "none*.log")}); err == nil || !strings.Contains(err.Error(), "matches no file") {
+		t.Errorf("empty glob: %v", err)
+	}
+	if got, _ := Expand([]string{"-", "x.log"}); !reflect.DeepEqual(got, []string{"-", "x.log"}) {
+		t.Errorf("plain names: %v", got)
+	}
+}
