@@ -124,3 +124,22 @@ func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) i
 	}
 	return n
 }
+
+// WindowEntries returns, for each rule in rule order, what its groups'
+// windows hold: events for exact windows, distinct values for long ones.
+// It is what the windows' memory grows with. Like TopGroups, it must be
+// called on the goroutine that feeds the engine; it changes nothing.
+func (e *Engine) WindowEntries() []int64 {
+	out := make([]int64, len(e.rules))
+	for i, rs := range e.rules {
+		for _, g := range rs.groups.Values() {
+			switch st := g.st.(type) {
+			case *window:
+				out[i] += int64(st.len())
+			case *valueSet:
+				out[i] += int64(len(st.state))
+			}
+		}
+	}
+	return out
+}

@@ -50,7 +50,8 @@ var (
 	kafkaCommitted = desc("kafka_committed_offset", "The consumer group's committed offset of a partition.", partLabels...)
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, topIdentity, topRefreshed}
+	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -238,7 +239,10 @@ func (c *collector) kafka(ch chan<- prometheus.Metric) {
 func (c *collector) topIdentities(ch chan<- prometheus.Metric, now time.Time) {
 	t := c.top
 	t.request(now)
-	rows, _ := t.snapshot()
+	rows, entries := t.snapshot()
+	for _, e := range entries {
+		gauge(ch, windowEntries, float64(e.n), e.rule)
+	}
 	if last := t.last.Load(); last > 0 {
 		gauge(ch, topRefreshed, float64(last)/1e9)
 	}

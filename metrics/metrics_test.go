@@ -195,6 +195,13 @@ func TestTopKSeriesBounded(t *testing.T) {
 				}
 			}
 			m.TopK().Refresh(e)
+			fed := 0
+			for _, n := range want {
+				fed += n
+			}
+			if held := series(t, m.Registry(), "spraywatch_window_entries")["rule="+DefaultTopRule]; held != float64(fed) {
+				t.Errorf("window entries of %s = %v, want the %d events fed within its window", DefaultTopRule, held, fed)
+			}
 			got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames")
 			if len(got) != k {
 				t.Fatalf("%d series, want K=%d", len(got), k)

@@ -17,7 +17,8 @@ import (
 //
 // The engine is not safe for concurrent use, so the refresh runs on the
 // goroutine that feeds it: a scrape only marks the ranking due (at most
-// once per interval) and the next Tick there recomputes it.
+// once per interval) and the next Tick there recomputes it, together with
+// the number of entries each rule's windows hold.
 type TopK struct {
 	rule  string
 	k     int
@@ -28,9 +29,16 @@ type TopK struct {
 
 	buf []detect.GroupValue // engine goroutine only
 
-	mu    sync.Mutex
-	rows  []topRow
-	known bool // the rule exists in the engine last ranked
+	mu      sync.Mutex
+	rows    []topRow
+	known   bool // the rule exists in the engine last ranked
+	entries []ruleEntries
+}
+
+// ruleEntries is what one rule's windows held at the last refresh.
+type ruleEntries struct {
+	rule string
+	n    int64
 }
 
 type topRow struct {
@@ -76,8 +84,13 @@ func (t *TopK) Refresh(e *detect.Engine) {
 		rows = append(rows, r)
 	}
 	clear(t.buf) // keep no group alive past the ranking
+	held := e.WindowEntries()
+	entries := make([]ruleEntries, len(held))
+	for i, rs := range e.RuleStats() {
+		entries[i] = ruleEntries{rs.Rule, held[i]}
+	}
 	t.mu.Lock()
-	t.rows, t.known = rows, ok
+	t.rows, t.known, t.entries = rows, ok, entries
 	t.mu.Unlock()
 }
 
@@ -89,8 +102,8 @@ func (t *TopK) request(now time.Time) {
 	}
 }
 
-func (t *TopK) snapshot() ([]topRow, bool) {
+func (t *TopK) snapshot() ([]topRow, []ruleEntries) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.rows, t.known
+	return t.rows, t.entries
 }
