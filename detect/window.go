@@ -29,6 +29,32 @@ type distinctCounts struct {
 	failed     int // values with at least one failure
 	unresolved int // values with failures and no success
 	succeeded  int // values with at least one success
+	// unresLen counts the unresolved values by length (capped), so that
+	// typoOf looks up only the variants that could be one.
+	unresLen [typoMaxLen + 2]int32
+	// unres holds the unresolved values, usually a few among many: typoOf
+	// probes this small set rather than vals.
+	unres map[string]struct{}
+}
+
+// typoMaxLen is the longest username typoOf considers.
+const typoMaxLen = 64
+
+func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
+
+// unresolvedDelta records that val became unresolved (+1) or stopped being
+// unresolved (-1).
+func (d *distinctCounts) unresolvedDelta(val string, delta int) {
+	d.unresolved += delta
+	d.unresLen[lenSlot(val)] += int32(delta)
+	if delta > 0 {
+		if d.unres == nil {
+			d.unres = make(map[string]struct{})
+		}
+		d.unres[val] = struct{}{}
+	} else {
+		delete(d.unres, val)
+	}
 }
 
 func (d *distinctCounts) adjust(val string, outcome uint8, delta int32) {
@@ -49,7 +75,9 @@ func (d *distinctCounts) adjust(val string, outcome uint8, delta int32) {
 		d.vals[val] = c
 	}
 	d.failed += b2i(isF) - b2i(wasF)
-	d.unresolved += b2i(isU) - b2i(wasU)
+	if du := b2i(isU) - b2i(wasU); du != 0 {
+		d.unresolvedDelta(val, du)
+	}
 	d.succeeded += b2i(isS) - b2i(wasS)
 }
 
@@ -64,7 +92,9 @@ func (d *distinctCounts) credit(val string, delta int32) {
 	wasU, wasS := c.f > 0 && c.s == 0, c.s > 0
 	c.s += delta
 	d.vals[val] = c
-	d.unresolved += b2i(c.f > 0 && c.s == 0) - b2i(wasU)
+	if du := b2i(c.f > 0 && c.s == 0) - b2i(wasU); du != 0 {
+		d.unresolvedDelta(val, du)
+	}
 	d.succeeded += b2i(c.s > 0) - b2i(wasS)
 }
 
@@ -73,17 +103,22 @@ func (d *distinctCounts) credit(val string, delta int32) {
 // doubled or dropped), or "": the username a person mistyped before
 // logging in as u. buf is scratch space.
 func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
-	if len(u) < 2 || len(u) > 64 {
+	if len(u) < 2 || len(u) > typoMaxLen || d.unresolved == 0 {
 		return ""
 	}
+	// A swap keeps the length, a doubled letter adds one, a dropped one
+	// removes one: skip the kinds no unresolved value could match.
+	swaps := d.unresLen[len(u)] > 0
+	doubled := d.unresLen[len(u)+1] > 0
+	dropped := d.unresLen[len(u)-1] > 0
 	try := func(b []byte) string {
-		if c, ok := d.vals[string(b)]; ok && c.f > 0 && c.s == 0 {
+		if _, ok := d.unres[string(b)]; ok {
 			return string(b)
 		}
 		return ""
 	}
 	b := (*buf)[:0]
-	for i := 0; i+1 < len(u); i++ { // swapped
+	for i := 0; swaps && i+1 < len(u); i++ { // swapped
 		b = append(b[:0], u...)
 		b[i], b[i+1] = b[i+1], b[i]
 		if b[i] != b[i+1] {
@@ -92,14 +127,18 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 			}
 		}
 	}
-	for i := 0; i < len(u); i++ { // doubled, dropped
-		b = append(append(append(b[:0], u[:i+1]...), u[i]), u[i+1:]...)
-		if v := try(b); v != "" {
-			return v
+	for i := 0; (doubled || dropped) && i < len(u); i++ { // doubled, dropped
+		if doubled {
+			b = append(append(append(b[:0], u[:i+1]...), u[i]), u[i+1:]...)
+			if v := try(b); v != "" {
+				return v
+			}
 		}
-		b = append(append(b[:0], u[:i]...), u[i+1:]...)
-		if v := try(b); v != "" {
-			return v
+		if dropped {
+			b = append(append(b[:0], u[:i]...), u[i+1:]...)
+			if v := try(b); v != "" {
+				return v
+			}
 		}
 	}
 	*buf = b
@@ -416,7 +455,9 @@ func (s *valueSet) forget(val string) {
 	s.fails -= int(c.f)
 	s.succs -= int(c.s)
 	s.dc.failed -= b2i(c.f > 0)
-	s.dc.unresolved -= b2i(c.f > 0 && c.s == 0)
+	if c.f > 0 && c.s == 0 {
+		s.dc.unresolvedDelta(val, -1)
+	}
 	s.dc.succeeded -= b2i(c.s > 0)
 	delete(s.dc.vals, val)
 	delete(s.state, val)
