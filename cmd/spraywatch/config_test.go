@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func abs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A configuration file describing the sample day gives the same alerts as
+// the flags; flags override the file.
+func TestReplayConfigMatchesFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, `sources:
+  - name: edge
+    kind: proxy
+    format: auto
+    paths: [`+abs(t, "../../samples/data/nginx-access.log")+`]
+  - name: django
+    kind: app
+    paths: [`+abs(t, "../../samples/data/django-auth.log")+`]
+join:
+  join_window: 60s
+`)
+	want, _ := replaySamples(t, "--quiet")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if out.String() != want || want == "" {
+		t.Errorf("alerts with --config differ from the flags' (%d vs %d bytes)", out.Len(), len(want))
+	}
+	for _, s := range []string{"nginx (detected) edge ", "detected: proxy edge: nginx (from 20 lines)", "django-json  django "} {
+		if !strings.Contains(errb.String(), s) {
+			t.Errorf("summary lacks %q:\n%s", s, errb.String())
+		}
+	}
+	// Flags override the file.
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--config", cfg, "--quiet", "--identity", "subject", "--rules-mode", "replace"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--rules-mode replace needs") {
+		t.Errorf("flag over file: exit %d, %s", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--config", cfg, "--quiet", "--privacy", "omit"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if out.String() == want || strings.Contains(out.String(), `"usernames":["`) {
+		t.Errorf("--privacy omit over the file did not change the alerts")
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--config", cfg, "--proxy-format", "envoy"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--proxy-format applies to the --proxy files") {
+		t.Errorf("--proxy-format without --proxy: exit %d, %s", code, errb.String())
+	}
+}
+
+func TestReplayConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, "sources:\n  - kind: proxy\n    paths: [a.log]\n    colour: blue\n")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "sw.yml:4: field colour not found") {
+		t.Errorf("exit %d, %s", code, errb.String())
+	}
+	writeFile(t, cfg, "join: {join_window: 5s}\n")
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no log sources") {
+		t.Errorf("exit %d, %s", code, errb.String())
+	}
+}
+
+// ALB sources join access and connection logs; the summary shows the join,
+// and django-axes sources their masked values.
+func TestReplayConfigALBAndAxes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, `sources:
+  - name: lb
+    kind: alb
+    conn_paths: [`+abs(t, "../../ingest/alb/testdata/conn_log.log")+`]
+    access_paths: [`+abs(t, "../../ingest/alb/testdata/access.log")+`]
+  - name: axes
+    kind: app
+    format: django-axes
+    envelope: auto
+    paths: [axes.log]
+`)
+	writeFile(t, filepath.Join(dir, "axes.log"), `{"log":"AXES: New login failure by {username: \"********************\", ip_address: \"********************\", user_agent: \"curl/8.5.0\", path_info: \"/accounts/login/\"}. Creating new record in the cache.\n","stream":"stderr","time":"2026-12-04T09:00:02.000000000Z"}
+{"log":"AXES: New login failure by {username: \"bob\", ip_address: \"203.0.113.9\", user_agent: \"curl/8.5.0\", path_info: \"/accounts/login/\"}. Creating new record in the cache.\n","stream":"stderr","time":"2026-12-04T09:00:03.000000000Z"}
+`)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	s := errb.String()
+	for _, want := range []string{"alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "detected: app axes: django-axes in a log envelope"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	writeFile(t, good, `sources:
+  - name: edge
+    kind: proxy
+    paths: [`+abs(t, "../../samples/data/nginx-access.log")+`]
+  - name: django
+    kind: app
+    format: auto
+    paths: [`+abs(t, "../../samples/data/django-auth.log")+`]
+`)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check", good}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"good.yml: 2 sources",
+		"source edge (kind proxy, line 2)",
+		`nginx-access.log:3: @timestamp=2026-12-04T00:05:08Z http.request.id="ea69c0e28f8b9fbc15dc0928945f74ee" source.ip="198.51.100.10" tls.client.subject="CN=alice.dubois,OU=Devices,O=Example Corp,C=US"`,
+		"format: django-json (detected: django-json)",
+		`django-auth.log:1: @timestamp=2026-12-04T00:24:54.132545Z http.request.id="c8d16e90f76abe74cde283cc59528467" source.ip="10.0.5.10" user.name="wendy.ivanova" event.outcome="success"`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if n := strings.Count(out.String(), "nginx-access.log:"); n != 5 {
+		t.Errorf("%d proxy lines shown, want 5", n)
+	}
+
+	// A source whose lines its format cannot read, and one with no file.
+	bad := filepath.Join(dir, "bad.yml")
+	writeFile(t, filepath.Join(dir, "envoy.log"), "not an envoy line\n")
+	writeFile(t, bad, "sources:\n  - {name: e, kind: proxy, format: envoy, paths: [envoy.log]}\n  - {name: m, kind: app, paths: [missing.log]}\n")
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"config", "check", bad}, &out, &errb); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{`envoy.log:1: error: column 1: expected "[" before %START_TIME%`, "missing.log: no such file", "2 problems"} {
+		if !strings.Contains(out.String()+errb.String(), want) {
+			t.Errorf("output lacks %q:\n%s%s", want, out.String(), errb.String())
+		}
+	}
+	if code := run(context.Background(), []string{"config", "check"}, &out, &errb); code != 2 {
+		t.Errorf("no file: exit %d, want 2", code)
+	}
+	if code := run(context.Background(), []string{"config", "check", filepath.Join(dir, "nope.yml")}, &out, &errb); code != 1 {
+		t.Errorf("missing config: exit %d, want 1", code)
+	}
+}
