@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,7 +100,7 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 		if s == nil {
 			continue
 		}
-		k := key{s.Name, s.Kind.String(), s.Format}
+		k := key{strings.TrimSpace(s.Name), s.Kind.String(), s.Format}
 		n := sum[k]
 		if n == nil {
 			n = &counts{}
