@@ -76,9 +76,13 @@ func (d *Decoder) Decode(m *kafka.Message, r *event.Record) bool {
 	}
 	var se *ingest.SyntaxError
 	if errors.As(err, &se) {
-		c := *se
-		c.Source = position(m)
-		err = &c
+		// Messages have no line number: keep the column in the message
+		// so that the position is printed.
+		msg := se.Msg
+		if se.Column > 0 {
+			msg = fmt.Sprintf("column %d: %s", se.Column, se.Msg)
+		}
+		err = &ingest.SyntaxError{Source: position(m), Msg: msg}
 	} else {
 		err = &ingest.SyntaxError{Source: position(m), Msg: err.Error()}
 	}

@@ -1,0 +1,191 @@
+package kafka
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/formats"
+)
+
+// TestSASL writes and reads a topic through a kfake broker that requires
+// SASL, with each mechanism, and is refused with a wrong password.
+func TestSASL(t *testing.T) {
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		t.Run(mech, func(t *testing.T) {
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser(mech, "sw", "secret"), kfake.SeedTopics(1, "t"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cfg := Config{Brokers: c.ListenAddrs(), SASL: SASL{Mechanism: strings.ToLower(mech), Username: "sw", Password: "secret"}, DialTimeout: 2 * time.Second, MaxWait: 200 * time.Millisecond}
+			w, err := cfg.Writer("t", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			if err := w.WriteMessages(ctx, kafkago.Message{Key: []byte("k"), Value: []byte("hello")}); err != nil {
+				t.Fatalf("writing with %s: %v", mech, err)
+			}
+			r, err := cfg.PartitionReader("t", 0, kafkago.FirstOffset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			m, err := r.FetchMessage(ctx)
+			if err != nil || string(m.Value) != "hello" {
+				t.Fatalf("reading with %s: %q, %v", mech, m.Value, err)
+			}
+			if n, err := cfg.Partitions(ctx, "t"); err != nil || n != 1 {
+				t.Errorf("Partitions: %d, %v", n, err)
+			}
+
+			bad := cfg
+			bad.SASL.Password = "wrong"
+			if _, err := bad.Partitions(ctx, "t"); err == nil {
+				t.Errorf("%s with a wrong password was accepted", mech)
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []Config{
+		{},
+		{Brokers: []string{"127.0.0.1:1"}, StartOffset: "middle"},
+		{Brokers: []string{"127.0.0.1:1"}, SASL: SASL{Mechanism: "gssapi"}},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v: accepted", c)
+		}
+	}
+	c := Config{Brokers: []string{"127.0.0.1:1"}, StartOffset: "latest"}
+	if off, err := c.StartOffsetValue(); err != nil || off != kafkago.LastOffset {
+		t.Errorf("latest: %d, %v", off, err)
+	}
+	if _, err := Balancer("hash"); err == nil {
+		t.Error("unknown partitioner accepted")
+	}
+	if b, _ := Balancer("murmur2"); b == nil {
+		t.Error("murmur2 not known")
+	}
+}
+
+// TestRewindOffset finds the first message within the span before the
+// committed offset by message timestamp.
+func TestRewindOffset(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := Config{Brokers: c.ListenAddrs(), MaxWait: 200 * time.Millisecond}
+	w, err := cfg.Writer("t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	base := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	var msgs []kafkago.Message
+	for i := range 20 { // one message a minute
+		msgs = append(msgs, kafkago.Message{Value: []byte{byte(i)}, Time: base.Add(time.Duration(i) * time.Minute)})
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		committed int64
+		span      time.Duration
+		want      int64
+	}{
+		{15, 5 * time.Minute, 9},   // message 14 at 9:14; 9:09 is message 9
+		{15, 0, 14},                // only the last one again
+		{15, time.Hour, 0},         // everything
+		{0, time.Hour, 0},          // nothing before
+		{20, 90 * time.Second, 18}, // 9:19 - 1m30 = 9:17:30: the first at or after is 9:18
+	} {
+		got, err := cfg.RewindOffset(ctx, "t", 0, tc.committed, tc.span)
+		if err != nil || got != tc.want {
+			t.Errorf("RewindOffset(%d, %s) = %d, %v; want %d", tc.committed, tc.span, got, err, tc.want)
+		}
+	}
+}
+
+// TestDecoder counts parsed, ignored and rejected values with positions.
+func TestDecoder(t *testing.T) {
+	f, err := formats.App("django-json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewStats("app", event.App, f, "message")
+	d := NewDecoder(event.App, f, "message", st, 300)
+	good := `{"message":"{\"timestamp\":\"2026-12-04T09:00:01Z\",\"event\":\"login_failed\",\"request_id\":\"r1\",\"username\":\"alice\"}\n"}`
+	logout := `{"message":"{\"timestamp\":\"2026-12-04T09:00:01Z\",\"event\":\"logout\",\"request_id\":\"r2\",\"username\":\"alice\"}"}`
+	var r event.Record
+	for i, v := range []string{good, logout, "not json", "", strings.Repeat("x", 400)} {
+		m := kafkago.Message{Topic: "app", Partition: 2, Offset: int64(i), Value: []byte(v)}
+		ok := d.Decode(&m, &r)
+		if ok != (i == 0) {
+			t.Errorf("value %d: Decode = %v", i, ok)
+		}
+		if i == 0 && (string(r.Get(event.UserName)) != "alice" || r.Kind != event.App) {
+			t.Errorf("decoded %q kind %v", r.Get(event.UserName), r.Kind)
+		}
+	}
+	if st.Lines.Load() != 5 || st.Parsed.Load() != 1 || st.Ignored.Load() != 1 || st.Rejected.Load() != 3 || st.TooLong.Load() != 1 {
+		t.Errorf("stats: lines %d parsed %d ignored %d rejected %d too long %d", st.Lines.Load(), st.Parsed.Load(), st.Ignored.Load(), st.Rejected.Load(), st.TooLong.Load())
+	}
+	errs := st.Errors()
+	if len(errs) == 0 || !strings.Contains(errs[0].Error(), "app/2@2") {
+		t.Errorf("first rejection does not name its position: %v", errs)
+	}
+	var _ ingest.Format = f
+}
+
+// TestEventRoundTrip writes joined events and reads them back.
+func TestEventRoundTrip(t *testing.T) {
+	var ev event.Event
+	ev.Time = time.Date(2026, 12, 4, 9, 0, 1, 123456789, time.UTC).UnixNano()
+	ev.Values[event.UserName] = "al\"ice\n\x01é"
+	ev.Values[event.Identity] = "sha1:ab"
+	ev.Values[event.SourceIP] = "10.0.0.1"
+	ev.Values[event.Join] = event.JoinMatched
+	b := AppendEvent(nil, &ev)
+	p := EventFormat{}.NewParser()
+	var r event.Record
+	r.Kind = event.App
+	if err := p.Parse(b, &r); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	var back event.Event
+	back.SetFromRecord(&r)
+	if back != ev {
+		t.Errorf("round trip:\n got %+v\nwant %+v\njson %s", back, ev, b)
+	}
+	if EventKey(&ev) != "sha1:ab" {
+		t.Errorf("key %q", EventKey(&ev))
+	}
+	ev.Values[event.Identity] = ""
+	if EventKey(&ev) != "10.0.0.1" {
+		t.Errorf("key without identity %q", EventKey(&ev))
+	}
+	r.Kind = event.App
+	if err := p.Parse(AppendWatermark(nil, ev.Time), &r); err != nil || r.Kind != 0 || r.Time != ev.Time {
+		t.Errorf("watermark: kind %v time %d err %v", r.Kind, r.Time, err)
+	}
+	for _, bad := range []string{`{"user.name":"x"}`, `{"@timestamp":"yesterday"}`, `[`} {
+		if err := p.Parse([]byte(bad), &r); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
