@@ -145,8 +145,8 @@ func TestCompileErrors(t *testing.T) {
 	tests := []struct {
 		name, yml, want string
 	}{
-		{"bad log_format", "sources:\n  - kind: proxy\n    definition: \"log_format x '$remote_addr \\\"$request';\"\n    paths: [a]\n", "source proxy-0: compiling proxy format nginx"},
-		{"missing definition_file", "sources:\n  - kind: proxy\n    definition_file: nope.conf\n    paths: [a]\n", "source proxy-0: reading definition_file"},
+		{"bad log_format", "sources:\n  - kind: proxy\n    definition: \"log_format x '$remote_addr \\\"$request';\"\n    paths: [a]\n", "001/a: compiling proxy format nginx"},
+		{"missing definition_file", "sources:\n  - kind: proxy\n    definition_file: nope.conf\n    paths: [a]\n", "001/a: reading definition_file"},
 		{"bad outcome", "sources:\n  - kind: app\n    mapping: {outcomes: {x: maybe}}\n    paths: [a]\n", "outcome of action \"x\" is \"maybe\""},
 		{"auto without files", "sources:\n  - kind: proxy\n    format: auto\n    paths: [none-*.log]\n", "pattern"},
 	}

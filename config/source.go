@@ -26,6 +26,20 @@ func (s *Source) EventKind() event.Kind {
 	return event.Proxy
 }
 
+// Label names the source for people: its name, or its first path when it
+// has none of its own.
+func (s *Source) Label() string {
+	if s.Name != "" && !s.unnamed {
+		return s.Name
+	}
+	for _, l := range [][]string{s.Paths, s.AccessPaths} {
+		if len(l) > 0 {
+			return l[0]
+		}
+	}
+	return s.Name
+}
+
 // Files returns the source's files in reading order (see Expand); for kind
 // alb, the access logs.
 func (s *Source) Files() ([]string, error) {
@@ -43,7 +57,7 @@ func (s *Source) definition() (string, error) {
 	}
 	b, err := os.ReadFile(s.DefinitionFile)
 	if err != nil {
-		return "", fmt.Errorf("source %s: reading definition_file: %w", s.Name, err)
+		return "", fmt.Errorf("source %s: reading definition_file: %w", s.Label(), err)
 	}
 	return string(b), nil
 }
@@ -70,11 +84,11 @@ func (s *Source) Compile() (Compiled, error) {
 	if s.Format == Auto || s.Envelope == Auto {
 		files, err := s.Files()
 		if err != nil {
-			return c, fmt.Errorf("source %s: %w", s.Name, err)
+			return c, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
 		file, err := firstWithLines(files)
 		if err != nil {
-			return c, fmt.Errorf("source %s: %w", s.Name, err)
+			return c, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
 		var r sniff.Result
 		switch {
@@ -82,7 +96,7 @@ func (s *Source) Compile() (Compiled, error) {
 			// Nothing to look at: the default format, bare lines.
 			name = s.AutoDefault
 		case file == "":
-			return c, fmt.Errorf("source %s: auto-detection needs a file with lines to look at (not standard input)", s.Name)
+			return c, fmt.Errorf("source %s: auto-detection needs a file with lines to look at (not standard input)", s.Label())
 		case s.Format == Auto:
 			r, err = sniff.File(s.EventKind(), file, 0)
 			name = r.Format
@@ -92,7 +106,7 @@ func (s *Source) Compile() (Compiled, error) {
 			c.Detected = &r
 		}
 		if err != nil {
-			return c, fmt.Errorf("source %s: %w", s.Name, err)
+			return c, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
 	}
 	def, err := s.definition()
@@ -103,10 +117,10 @@ func (s *Source) Compile() (Compiled, error) {
 	switch {
 	case name == django.FormatName && s.Mapping != nil:
 		if def != "" {
-			return c, fmt.Errorf("source %s: django-json takes a mapping, not a definition", s.Name)
+			return c, fmt.Errorf("source %s: django-json takes a mapping, not a definition", s.Label())
 		}
 		if f, err = django.NewFormat(s.Mapping.django()); err != nil {
-			return c, fmt.Errorf("source %s: %w", s.Name, err)
+			return c, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
 	case s.Kind == KindApp:
 		f, err = formats.App(name, def)
@@ -114,7 +128,7 @@ func (s *Source) Compile() (Compiled, error) {
 		f, err = formats.Proxy(name, def)
 	}
 	if err != nil {
-		return c, fmt.Errorf("source %s: %w", s.Name, err)
+		return c, fmt.Errorf("source %s: %w", s.Label(), err)
 	}
 	c.Base = f
 	key := s.EnvelopeKey
@@ -216,11 +230,11 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 	if s.Kind == KindALB {
 		conn, err := Expand(s.ConnPaths)
 		if err != nil {
-			return nil, comp, fmt.Errorf("source %s: conn_paths: %w", s.Name, err)
+			return nil, comp, fmt.Errorf("source %s: conn_paths: %w", s.Label(), err)
 		}
 		access, err := Expand(s.AccessPaths)
 		if err != nil {
-			return nil, comp, fmt.Errorf("source %s: access_paths: %w", s.Name, err)
+			return nil, comp, fmt.Errorf("source %s: access_paths: %w", s.Label(), err)
 		}
 		src, err := alb.NewSource(alb.SourceConfig{
 			Name: s.Name, ConnPaths: conn, AccessPaths: access,
@@ -228,13 +242,13 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 			MaxLineBytes: c.Limits.MaxLineBytes, Strict: c.Strict,
 		})
 		if err != nil {
-			return nil, comp, fmt.Errorf("source %s: %w", s.Name, err)
+			return nil, comp, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
 		return []ingest.Source{src}, comp, nil
 	}
 	files, err := s.Files()
 	if err != nil {
-		return nil, comp, fmt.Errorf("source %s: %w", s.Name, err)
+		return nil, comp, fmt.Errorf("source %s: %w", s.Label(), err)
 	}
 	fname := comp.Format.Name()
 	if comp.Detected != nil {
@@ -243,7 +257,7 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 	var out []ingest.Source
 	for _, p := range files {
 		name := p
-		if !s.unnamed {
+		if !s.unnamed && s.Name != "" {
 			name = s.Name + " " + p
 		}
 		out = append(out, ingest.NewFileSource(ingest.FileSourceConfig{

@@ -183,7 +183,7 @@ func openSources(cfg *config.Config) ([]ingest.Source, []sourceNote, error) {
 		}
 		out = append(out, srcs...)
 		if comp.Detected != nil {
-			d, name := *comp.Detected, s.Name
+			d, name := *comp.Detected, s.Label()
 			notes = append(notes, func(w io.Writer) {
 				fmt.Fprintf(w, "  detected: %s %s: %s (from %d lines)\n", s.Kind, name, d, d.Lines)
 			})
@@ -194,7 +194,7 @@ func openSources(cfg *config.Config) ([]ingest.Source, []sourceNote, error) {
 			}
 		}
 		if m, ok := comp.Base.(interface{ MaskedCount() int64 }); ok {
-			name := s.Name
+			name := s.Label()
 			notes = append(notes, func(w io.Writer) {
 				if n := m.MaskedCount(); n > 0 {
 					fmt.Fprintf(w, "  %s %s: %d masked values (django-axes hides usernames and addresses; see AXES_SENSITIVE_PARAMETERS in docs/app-logs.md)\n", comp.Base.Name(), name, n)

@@ -172,3 +172,36 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("missing config: exit %d, want 1", code)
 	}
 }
+
+func TestReplayAutoFormat(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"replay", "--proxy-format", "auto", "--app-format", "auto", "--identity", "sha1",
+		"--proxy", "../../crossformat/testdata/envoy.log", "--app", "../../crossformat/testdata/django.log"}
+	if code := run(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"proxy envoy-json (detected) ../../crossformat/testdata/envoy.log: 221 lines, 221 parsed",
+		"detected: proxy ../../crossformat/testdata/envoy.log: envoy-json (from 20 lines)", "detected: app ../../crossformat/testdata/django.log: django-json"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, errb.String())
+		}
+	}
+	if !strings.Contains(out.String(), `"rule":"cert-identity-spray"`) {
+		t.Error("no spray alert")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.log")
+	writeFile(t, bad, "this is no proxy line\n")
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--proxy-format", "auto", "--proxy", bad}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "no known proxy log format reads the first lines") || !strings.Contains(errb.String(), "haproxy: reads 0 of 1 lines") {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	// Nothing to look at: the default format.
+	empty := filepath.Join(t.TempDir(), "empty.log")
+	writeFile(t, empty, "")
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--proxy-format", "auto", "--proxy", empty}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "proxy nginx ") {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+}
