@@ -359,6 +359,9 @@ func (c *Config) resolve() {
 		abs(&c.Rules.Files[i])
 	}
 	abs(&c.Privacy.KeyFile)
+	for _, p := range []*string{&c.Replay.CPUProfile, &c.Replay.MemProfile, &c.Replay.Report} {
+		abs(p)
+	}
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
 		for _, p := range []*string{&o.Path, &o.SecretFile, &o.SpoolDir, &o.TLSCAFile, &o.TLSCertFile, &o.TLSKeyFile} {
@@ -461,8 +464,16 @@ func (c *Config) check() error {
 		add([]any{"privacy", "mode"}, "unknown privacy mode %q (want plain, hmac or omit)", c.Privacy.Mode)
 	}
 	for i, o := range c.Outputs {
-		if o.Type == "" {
+		switch o.Type {
+		case "":
 			add([]any{"outputs", i}, "outputs[%d]: type is required", i)
+		case "stdout", "webhook", "alertmanager", "kafka", "syslog":
+		case "file":
+			if o.Path == "" {
+				add([]any{"outputs", i}, "outputs[%d]: type file needs a path", i)
+			}
+		default:
+			add([]any{"outputs", i, "type"}, "outputs[%d]: unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", i, o.Type)
 		}
 	}
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupEvents < 0 {

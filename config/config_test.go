@@ -125,6 +125,8 @@ func TestErrors(t *testing.T) {
 		{"replace without files", "rules:\n  mode: replace\n", "cfg.yml:2: rules mode replace needs"},
 		{"privacy", "privacy:\n  mode: hash\n", "cfg.yml:2: unknown privacy mode \"hash\""},
 		{"output type", "outputs:\n  - path: x\n", "cfg.yml:2: outputs[0]: type is required"},
+		{"output kind", "outputs:\n  - type: email\n", "cfg.yml:2: outputs[0]: unknown type \"email\""},
+		{"file output without path", "outputs:\n  - type: file\n", "cfg.yml:2: outputs[0]: type file needs a path"},
 		{"unknown output key", "outputs:\n  - type: file\n    file: x\n", "cfg.yml:3: field file not found"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
 	}
