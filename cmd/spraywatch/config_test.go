@@ -68,6 +68,17 @@ join:
 	if out.String() == want || strings.Contains(out.String(), `"usernames":["`) {
 		t.Errorf("--privacy omit over the file did not change the alerts")
 	}
+	// The file's outputs: a file output gets the same alerts.
+	withOut := filepath.Join(dir, "out.yml")
+	b, _ := os.ReadFile(cfg)
+	writeFile(t, withOut, string(b)+"outputs:\n  - {type: file, path: alerts.jsonl}\n")
+	out.Reset()
+	if code := run(context.Background(), []string{"replay", "--config", withOut, "--quiet"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "alerts.jsonl")); err != nil || string(got) != want || out.Len() != 0 {
+		t.Errorf("file output: %v, %d bytes (want %d), %d bytes on stdout", err, len(got), len(want), out.Len())
+	}
 	errb.Reset()
 	if code := run(context.Background(), []string{"replay", "--config", cfg, "--proxy-format", "envoy"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--proxy-format applies to the --proxy files") {
 		t.Errorf("--proxy-format without --proxy: exit %d, %s", code, errb.String())
