@@ -388,15 +388,13 @@ func checkALB(ctx context.Context, cfg *config.Config, s *config.Source, w io.Wr
 		}
 		fmt.Fprintf(w, "  access record %d: %s\n", i+1, describe(&r))
 	}
-	problems := 0
-	for _, st := range []*ingest.Stats{a.Stats(), a.ConnStats()} {
-		for _, err := range st.Errors() {
-			problems++
-			fmt.Fprintf(w, "  error: %v\n", err)
-		}
+	// The note lists the connection logs' rejected lines.
+	errs := a.Stats().Errors()
+	for _, err := range errs {
+		fmt.Fprintf(w, "  error: %v\n", err)
 	}
 	albNote(a)(w)
-	return problems
+	return len(errs) + len(a.ConnStats().Errors())
 }
 
 // describe lists a record's time and fields by ECS name.

@@ -165,13 +165,16 @@ func TestConfigCheck(t *testing.T) {
 	// A source whose lines its format cannot read, and one with no file.
 	bad := filepath.Join(dir, "bad.yml")
 	writeFile(t, filepath.Join(dir, "envoy.log"), "not an envoy line\n")
-	writeFile(t, bad, "sources:\n  - {name: e, kind: proxy, format: envoy, paths: [envoy.log]}\n  - {name: m, kind: app, paths: [missing.log]}\n")
+	writeFile(t, bad, "sources:\n  - {name: e, kind: proxy, format: envoy, paths: [envoy.log]}\n  - {name: m, kind: app, paths: [missing.log]}\n"+
+		"  - {name: lb, kind: alb, conn_paths: ["+abs(t, "../../ingest/alb/testdata/conn_log.log")+"], access_paths: ["+abs(t, "../../ingest/alb/testdata/access.log")+"]}\n")
 	out.Reset()
 	errb.Reset()
 	if code := run(context.Background(), []string{"config", "check", bad}, &out, &errb); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	for _, want := range []string{`envoy.log:1: error: column 1: expected "[" before %START_TIME%`, "missing.log: no such file", "2 problems"} {
+	for _, want := range []string{`envoy.log:1: error: column 1: expected "[" before %START_TIME%`, "missing.log: no such file",
+		`source lb (kind alb, line 4)`, `access record 1: @timestamp=2026-12-04T09:00:01.123456Z http.request.id="1-6751a0b1-1d84f3d73c47ec4e58577259" source.ip="203.0.113.7" source.port="52344" tls.client.subject="CN=svc-batch-01,O=Example Corp,C=US"`,
+		`conn_log.log:6:83: expected "leaf_client_cert_subject" in quotes`, "alb lb: 4 joined to a connection, 1 unjoined", "3 problems"} {
 		if !strings.Contains(out.String()+errb.String(), want) {
 			t.Errorf("output lacks %q:\n%s%s", want, out.String(), errb.String())
 		}
