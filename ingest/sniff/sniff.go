@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/ingest/jsonscan"
 )
 
 // DefaultLines is how many non-empty lines File samples.
@@ -90,6 +92,9 @@ type NoMatchError struct {
 	Kind    event.Kind
 	Tried   []string
 	Reasons []string
+	// Hint names the format the lines look like, when they look like one
+	// that needs the user's definition.
+	Hint string
 }
 
 func (e *NoMatchError) Error() string {
@@ -98,7 +103,50 @@ func (e *NoMatchError) Error() string {
 	for i, t := range e.Tried {
 		fmt.Fprintf(&b, "\n  %s: %s", t, e.Reasons[i])
 	}
+	if e.Hint != "" {
+		b.WriteString("\n  " + e.Hint)
+	}
 	return b.String()
+}
+
+// nginxKeys are JSON keys that nginx escape=json formats are commonly
+// written with: the variables' own names.
+var nginxKeys = map[string]bool{
+	"remote_addr": true, "request_uri": true, "time_local": true, "time_iso8601": true,
+	"body_bytes_sent": true, "http_user_agent": true, "request_id": true,
+}
+
+// pythonTime matches Python logging's default asctime at a line's start.
+var pythonTime = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} `)
+
+// nginxText matches the start of nginx's combined format.
+var nginxText = regexp.MustCompile(`^[0-9a-fA-F.:]+ - \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:`)
+
+// hint says which user-defined format a line looks like, if any.
+func hint(kind event.Kind, line []byte) string {
+	switch {
+	case kind == event.Proxy && nginxText.Match(line):
+		return "the lines look like nginx's combined format with other variables: name format nginx and give its log_format directive"
+	case kind == event.App && pythonTime.Match(line):
+		return "the lines look like Python logging text: name format python-logging (or django-axes) and give its definition"
+	}
+	var sc jsonscan.Scanner
+	nginx := 0
+	if sc.Scan(line, func(k, _ []byte, _ jsonscan.Kind) error {
+		if nginxKeys[string(k)] || bytes.HasPrefix(k, []byte("ssl_client")) {
+			nginx++
+		}
+		return nil
+	}) != nil {
+		return ""
+	}
+	switch {
+	case kind == event.Proxy && nginx >= 2:
+		return "the lines look like an nginx escape=json log: name format nginx and give its log_format directive"
+	case kind == event.App:
+		return "the lines are JSON: for django-json with other keys, give a mapping (docs/config.md)"
+	}
+	return ""
 }
 
 // Lines detects the format of lines (empty lines are skipped). kind is
@@ -156,7 +204,11 @@ func Lines(kind event.Kind, lines [][]byte) (Result, error) {
 		res.Format = cands[0]
 		return res, nil
 	case 0:
-		return res, &NoMatchError{Kind: kind, Tried: tried, Reasons: reasons}
+		h := ""
+		if env == "" {
+			h = hint(kind, sample[0])
+		}
+		return res, &NoMatchError{Kind: kind, Tried: tried, Reasons: reasons, Hint: h}
 	}
 	sort.Strings(cands)
 	return res, &AmbiguousError{Kind: kind, Candidates: cands}

@@ -105,10 +105,12 @@ func TestErrors(t *testing.T) {
 		want  []string
 	}{
 		{"empty", event.Proxy, [][]byte{[]byte(""), []byte("  ")}, []string{"no lines"}},
-		{"own log_format", event.Proxy, nginxJSON, []string{"no known proxy log format", "nginx: reads 0 of 5", "envoy-json:", "traefik:"}},
+		{"own log_format", event.Proxy, nginxJSON, []string{"no known proxy log format", "nginx: reads 0 of 5", "envoy-json:", "traefik:", "look like an nginx escape=json log"}},
+		{"combined", event.Proxy, [][]byte{[]byte(`203.0.113.7 - - [04/Dec/2026:09:00:01 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/8.5.0"`)}, []string{"nginx's combined format with other variables"}},
+		{"django keys", event.App, [][]byte{[]byte(`{"@timestamp":"2026-12-04T00:00:00Z","user":"a","evt":"login_failed"}`)}, []string{"give a mapping"}},
 		{"mixed envelopes", event.Proxy, mixed, []string{"different envelopes", "none", "message"}},
 		{"proxy lines as app", event.App, firstLines(t, "../../samples/data/nginx-access.log", 3), []string{"no known app log format", "django-json:"}},
-		{"python logging needs its format", event.App, firstLines(t, "../pylog/testdata/app.log", 5), []string{"no known app log format"}},
+		{"python logging needs its format", event.App, firstLines(t, "../pylog/testdata/app.log", 5), []string{"no known app log format", "look like Python logging text"}},
 		{"no identifying fields", event.App, [][]byte{[]byte(`{"timestamp":"2026-12-04T00:00:00Z","event":"logout"}`)}, []string{"no line carries"}},
 	}
 	for _, tt := range tests {
