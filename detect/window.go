@@ -31,7 +31,7 @@ type distinctCounts struct {
 	succeeded  int // values with at least one success
 	// unresLen counts the unresolved values by length (capped), so that
 	// typoOf looks up only the variants that could be one.
-	unresLen [typoMaxLen + 2]int32
+	unresLen *[typoMaxLen + 2]int32
 	// unres holds the unresolved values, usually a few among many: typoOf
 	// probes this small set rather than vals.
 	unres map[string]struct{}
@@ -46,11 +46,12 @@ func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
 // unresolved (-1).
 func (d *distinctCounts) unresolvedDelta(val string, delta int) {
 	d.unresolved += delta
+	if d.unres == nil {
+		d.unres = make(map[string]struct{})
+		d.unresLen = new([typoMaxLen + 2]int32)
+	}
 	d.unresLen[lenSlot(val)] += int32(delta)
 	if delta > 0 {
-		if d.unres == nil {
-			d.unres = make(map[string]struct{})
-		}
 		d.unres[val] = struct{}{}
 	} else {
 		delete(d.unres, val)
@@ -362,8 +363,8 @@ type valueSet struct {
 	events int
 	fails  int
 	succs  int
-	recent [recentEvidence]entry
-	nrec   int // events ever put in recent
+	recent []entry // ring of recentEvidence events, grown as they come
+	nrec   int     // events ever put in recent
 }
 
 // recentEvidence is how many recent events a value set keeps for samples.
@@ -433,7 +434,11 @@ func (s *valueSet) add(e entry, length int64, max int) bool {
 	case outcomeSuccess:
 		s.succs++
 	}
-	s.recent[s.nrec%recentEvidence] = e
+	if len(s.recent) < recentEvidence {
+		s.recent = append(s.recent, e)
+	} else {
+		s.recent[s.nrec%recentEvidence] = e
+	}
 	s.nrec++
 	return true
 }
