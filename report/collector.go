@@ -15,10 +15,9 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strings"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/event"
@@ -81,14 +80,19 @@ type Collector struct {
 	dropped   int // incidents beyond MaxIncidents
 	alerts    int
 	keyBuf    []byte
+	// subnets memoises source.ip -> source.subnet (bounded)
+	subnets map[string]string
+	intern  interner
 }
 
 // signature is one grouping (a rule's group_by) and the groups seen for it.
 type signature struct {
 	name   string
 	keys   []rules.Key
-	groups *lru.Cache[string, *group]
-	pinned map[string]*group
+	groups map[string]*group
+	max    int   // unpinned groups kept
+	pins   int   // pinned groups
+	tick   int64 // events seen, for recency
 }
 
 // group aggregates the events of one group value.
@@ -104,6 +108,7 @@ type group struct {
 	paths    counter
 	identity string // spraywatch.identity of the first event that had one
 	pinned   bool
+	touched  int64
 }
 
 // New returns a Collector.
@@ -150,20 +155,24 @@ func (c *Collector) addSignature(keys []rules.Key) {
 	if _, ok := c.bySig[name]; ok {
 		return
 	}
-	sg := &signature{name: name, keys: keys, pinned: map[string]*group{}}
-	sg.groups, _ = lru.NewWithEvict(c.opt.MaxGroups, func(k string, g *group) {
-		if g.pinned {
-			sg.pinned[k] = g
-		}
-	})
+	sg := &signature{name: name, keys: keys, groups: map[string]*group{}, max: c.opt.MaxGroups}
 	c.sigs = append(c.sigs, sg)
 	c.bySig[name] = sg
 }
 
-func keyValue(ev *event.Event, k rules.Key) string {
+func (c *Collector) keyValue(ev *event.Event, k rules.Key) string {
 	switch k.Derived {
 	case rules.DerivedSubnet:
-		return rules.Subnet(ev.Values[event.SourceIP])
+		ip := ev.Values[event.SourceIP]
+		if sn, ok := c.subnets[ip]; ok {
+			return sn
+		}
+		if c.subnets == nil || len(c.subnets) >= maxInterned {
+			c.subnets = make(map[string]string, 1024)
+		}
+		sn := c.intern.get(rules.Subnet(ip))
+		c.subnets[c.intern.get(ip)] = sn
+		return sn
 	case rules.DerivedResponseClass:
 		return rules.ResponseClass(ev.Values[event.Status], ev.Values[event.BodyBytes])
 	}
@@ -201,7 +210,7 @@ func (c *Collector) Observe(ev *event.Event) {
 			if i > 0 {
 				b = append(b, 0x1f)
 			}
-			v := keyValue(ev, k)
+			v := c.keyValue(ev, k)
 			if v != "" {
 				any = true
 			}
@@ -215,25 +224,59 @@ func (c *Collector) Observe(ev *event.Event) {
 		if g == nil {
 			g = &group{key: string(b)}
 			for _, k := range sg.keys {
-				g.vals = append(g.vals, strings.Clone(keyValue(ev, k)))
+				g.vals = append(g.vals, strings.Clone(c.keyValue(ev, k)))
 			}
-			sg.groups.Add(g.key, g)
+			sg.add(g)
 		}
-		g.add(ev, o, c.width, c.opt.TopN)
+		g.add(ev, o, c.width, c.opt.TopN, &c.intern)
 	}
 }
 
 func (sg *signature) lookup(key []byte) *group {
-	if len(sg.pinned) > 0 {
-		if g, ok := sg.pinned[string(key)]; ok {
-			return g
-		}
+	sg.tick++
+	g := sg.groups[string(key)]
+	if g != nil {
+		g.touched = sg.tick
 	}
-	g, _ := sg.groups.Get(string(key))
 	return g
 }
 
-func (g *group) add(ev *event.Event, o outcome, width int64, topN int) {
+// add adds a group; beyond the cap, the least recently active half of the
+// unpinned groups is forgotten (amortised constant time per group).
+func (sg *signature) add(g *group) {
+	g.touched = sg.tick
+	sg.groups[g.key] = g
+	if len(sg.groups) <= sg.max+sg.pins {
+		return
+	}
+	ticks := make([]int64, 0, len(sg.groups))
+	for _, o := range sg.groups {
+		if !o.pinned {
+			ticks = append(ticks, o.touched)
+		}
+	}
+	if len(ticks) == 0 {
+		return
+	}
+	sort.Slice(ticks, func(i, j int) bool { return ticks[i] < ticks[j] })
+	cut := ticks[len(ticks)/2]
+	for k, o := range sg.groups {
+		if !o.pinned && o.touched < cut {
+			delete(sg.groups, k)
+		}
+	}
+}
+
+// values returns the groups held.
+func (sg *signature) values() []*group {
+	out := make([]*group, 0, len(sg.groups))
+	for _, g := range sg.groups {
+		out = append(out, g)
+	}
+	return out
+}
+
+func (g *group) add(ev *event.Event, o outcome, width int64, topN int, in *interner) {
 	g.events++
 	switch o {
 	case failure:
@@ -242,13 +285,19 @@ func (g *group) add(ev *event.Event, o outcome, width int64, topN int) {
 		g.succs++
 	}
 	g.s.add(ev.Time, o, width)
+	// Usernames, addresses and paths are counted from the group's first
+	// failure on: most groups only ever log in successfully, and their
+	// lists would never be shown.
+	if g.fails == 0 {
+		return
+	}
 	capacity := 2 * topN
 	if capacity < 16 {
 		capacity = 16
 	}
-	g.users.add(ev.Values[event.UserName], capacity)
-	g.ips.add(ev.Values[event.SourceIP], capacity)
-	g.paths.add(ev.Values[event.URLPath], capacity)
+	g.users.add(ev.Values[event.UserName], capacity, in)
+	g.ips.add(ev.Values[event.SourceIP], capacity, in)
+	g.paths.add(ev.Values[event.URLPath], capacity, in)
 	if g.identity == "" && ev.Values[event.Identity] != "" {
 		g.identity = strings.Clone(ev.Values[event.Identity])
 	}
@@ -365,9 +414,11 @@ func (c *Collector) pin(inc *incident, a *alert.Alert) {
 		}
 	}
 	if !g.pinned {
+		if sg.groups[g.key] == nil {
+			sg.add(g)
+		}
 		g.pinned = true
-		sg.groups.Remove(g.key)
-		sg.pinned[g.key] = g
+		sg.pins++
 	}
 	inc.groups = append(inc.groups, g)
 }
@@ -515,35 +566,72 @@ func (s *series) add(t int64, o outcome, width int64) {
 // counter keeps approximate top counts of values with bounded memory
 // (Misra-Gries): while fewer than its capacity of distinct values were
 // seen the counts are exact; after that each count may be low by at most
-// the returned error bound.
+// under. Values are few (the capacity is small), so a slice scanned from
+// the most recent value is cheaper than a map.
 type counter struct {
-	m     map[string]int64
+	vals  []counted
 	total int64
 	under int64 // how much each count may be low by
 }
 
-func (c *counter) add(v string, capacity int) {
+type counted struct {
+	v string
+	n int64
+}
+
+func (c *counter) add(v string, capacity int, in *interner) {
 	if v == "" {
 		return
 	}
 	c.total++
-	if c.m == nil {
-		c.m = make(map[string]int64, 8)
+	for i := range c.vals {
+		if c.vals[i].v == v {
+			c.vals[i].n++
+			return
+		}
 	}
-	if n, ok := c.m[v]; ok {
-		c.m[v] = n + 1
-		return
-	}
-	if len(c.m) < capacity {
-		c.m[strings.Clone(v)] = 1
+	if len(c.vals) < capacity {
+		c.vals = append(c.vals, counted{v: in.get(v), n: 1})
 		return
 	}
 	c.under++
-	for k, n := range c.m {
-		if n <= 1 {
-			delete(c.m, k)
-		} else {
-			c.m[k] = n - 1
+	out := c.vals[:0]
+	for _, e := range c.vals {
+		if e.n > 1 {
+			e.n--
+			out = append(out, e)
 		}
 	}
+	clear(c.vals[len(out):])
+	c.vals = out
+}
+
+// count returns v's count (0 when not held).
+func (c *counter) count(v string) int64 {
+	for _, e := range c.vals {
+		if e.v == v {
+			return e.n
+		}
+	}
+	return 0
+}
+
+// maxInterned bounds the interner; it starts afresh when full.
+const maxInterned = 1 << 16
+
+// interner shares one owned copy of the values the counters keep (the same
+// usernames, addresses and paths recur across groups), so a counter's
+// insert rarely allocates and no event's memory is kept alive.
+type interner struct{ m map[string]string }
+
+func (in *interner) get(v string) string {
+	if s, ok := in.m[v]; ok {
+		return s
+	}
+	if in.m == nil || len(in.m) >= maxInterned {
+		in.m = make(map[string]string, 1024)
+	}
+	s := strings.Clone(v)
+	in.m[s] = s
+	return s
 }

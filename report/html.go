@@ -302,9 +302,9 @@ func (c *Collector) incidentView(inc *incident, r *rules.Rule) *incView {
 // top returns the TopN most frequent values, most frequent first, and how
 // many more distinct values are held.
 func (c *Collector) top(ct *counter, users bool) ([]countRow, int, bool) {
-	rows := make([]countRow, 0, len(ct.m))
-	for k, n := range ct.m {
-		rows = append(rows, countRow{Value: k, Count: n, Approx: ct.under > 0})
+	rows := make([]countRow, 0, len(ct.vals))
+	for _, e := range ct.vals {
+		rows = append(rows, countRow{Value: e.v, Count: e.n, Approx: ct.under > 0})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i].Count != rows[j].Count {
@@ -353,13 +353,7 @@ func (c *Collector) overviewChart(incs []*incView) (template.HTML, []legendRow) 
 	var lines []overviewLine
 	var legend []legendRow
 	if sg := c.bySig[event.Identity.String()]; sg != nil {
-		var gs []*group
-		for _, g := range sg.pinned {
-			gs = append(gs, g)
-		}
-		for _, g := range sg.groups.Values() {
-			gs = append(gs, g)
-		}
+		gs := sg.values()
 		sort.Slice(gs, func(i, j int) bool {
 			if gs[i].fails != gs[j].fails {
 				return gs[i].fails > gs[j].fails

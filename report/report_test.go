@@ -280,12 +280,12 @@ func TestMonthIsBucketed(t *testing.T) {
 		t.Errorf("total series holds %d buckets, want <= %d", len(c.total.pts), maxBuckets)
 	}
 	for _, sg := range c.sigs {
-		if l := sg.groups.Len(); l > 64 {
+		if l := len(sg.groups); l > 64+sg.pins {
 			t.Errorf("%s: %d groups tracked, want <= 64", sg.name, l)
 		}
-		for _, g := range append(sg.groups.Values(), mapValues(sg.pinned)...) {
-			if len(g.s.pts) > maxBuckets || len(g.users.m) > 2*DefaultTopN+16 {
-				t.Errorf("%s %s: %d buckets, %d usernames kept", sg.name, g.key, len(g.s.pts), len(g.users.m))
+		for _, g := range sg.values() {
+			if len(g.s.pts) > maxBuckets || len(g.users.vals) > 2*DefaultTopN+16 {
+				t.Errorf("%s %s: %d buckets, %d usernames kept", sg.name, g.key, len(g.s.pts), len(g.users.vals))
 			}
 		}
 	}
@@ -304,14 +304,6 @@ func TestMonthIsBucketed(t *testing.T) {
 	if !strings.Contains(html, "Nov") && !strings.Contains(html, "Dec") && !strings.Contains(html, "Jan") {
 		t.Error("month-long axis lacks dated ticks")
 	}
-}
-
-func mapValues(m map[string]*group) []*group {
-	var out []*group
-	for _, g := range m {
-		out = append(out, g)
-	}
-	return out
 }
 
 func TestSeriesLateAndCoarsen(t *testing.T) {
@@ -333,14 +325,15 @@ func TestSeriesLateAndCoarsen(t *testing.T) {
 
 func TestCounterBounded(t *testing.T) {
 	var c counter
+	var in interner
 	for i := 0; i < 1000; i++ {
-		c.add("hot", 8)
-		c.add(fmt.Sprintf("cold%d", i), 8)
+		c.add("hot", 8, &in)
+		c.add(fmt.Sprintf("cold%d", i), 8, &in)
 	}
-	if len(c.m) > 8 {
-		t.Fatalf("counter holds %d values, cap 8", len(c.m))
+	if len(c.vals) > 8 {
+		t.Fatalf("counter holds %d values, cap 8", len(c.vals))
 	}
-	if n := c.m["hot"]; n < 1000-c.under || n > 1000 {
+	if n := c.count("hot"); n < 1000-c.under || n > 1000 {
 		t.Errorf("hot = %d, want within [%d, 1000]", n, 1000-c.under)
 	}
 }
