@@ -37,7 +37,7 @@ func cluster(t testing.TB, parts int32, opts ...kfake.Opt) *kfake.Cluster {
 	opts = append([]kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.GroupMinSessionTimeout(500 * time.Millisecond),
-		kfake.SeedTopics(parts, "proxy", "app", "auth-events"),
+		kfake.SeedTopics(parts, "proxy", "app", "auth-events", DefaultSubnetTopic),
 	}, opts...)
 	c, err := kfake.NewCluster(opts...) // listens on 127.0.0.1
 	if err != nil {
@@ -52,7 +52,7 @@ func kafkaConfig(c *kfake.Cluster, group string) kafka.Config {
 		Brokers:           c.ListenAddrs(),
 		GroupID:           group,
 		MaxWait:           200 * time.Millisecond,
-		SessionTimeout:    time.Second,
+		SessionTimeout:    3 * time.Second,
 		HeartbeatInterval: 200 * time.Millisecond,
 		RebalanceTimeout:  2 * time.Second,
 		DialTimeout:       2 * time.Second,

@@ -15,6 +15,7 @@ import (
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 // partition is one assigned topic partition: its reader, its queue of
@@ -129,7 +130,7 @@ func (m *muteSink) Close() error { return nil }
 type pipeline struct {
 	s     *Server
 	gen   *kafkago.Generation
-	w     *kafkago.Writer
+	outs  []*output // events topics (role correlate)
 	parts []*partition
 	eng   *detect.Engine
 	sink  *muteSink
@@ -139,17 +140,14 @@ type pipeline struct {
 
 	buffered int
 	released int64 // event time of the last record released
-	pending  []kafkago.Message
-	evBuf    []byte
 	marked   int64 // event time of the last watermark published
-	nEvParts int   // partitions of the events topic
 	notReady int
 }
 
 // generation runs pipelines over gen's assignments until the generation
 // or ctx ends; a rule reload rebuilds the pipeline from the committed
 // offsets.
-func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, w *kafkago.Writer) error {
+func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, w []*kafkago.Writer) error {
 	committed := map[topicPartition]int64{}
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
@@ -172,8 +170,15 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 	}
 }
 
-func (s *Server) newPipeline(gen *kafkago.Generation, w *kafkago.Writer, committed map[topicPartition]int64) (*pipeline, error) {
-	pl := &pipeline{s: s, gen: gen, w: w, in: make(chan fetched, 4096)}
+func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, committed map[topicPartition]int64) (*pipeline, error) {
+	pl := &pipeline{s: s, gen: gen, in: make(chan fetched, 4096)}
+	for i, w := range ws {
+		o := &output{w: w, key: kafka.EventKey}
+		if i > 0 {
+			o.key = func(ev *event.Event) string { return rules.Subnet(ev.Values[event.SourceIP]) }
+		}
+		pl.outs = append(pl.outs, o)
+	}
 	pl.sink = &muteSink{sink: s.cfg.Sink, stats: &s.stats}
 	var onEvent func(*event.Event)
 	if s.cfg.Role == RoleCorrelate {
@@ -487,66 +492,87 @@ func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
 	return pl.eng.Add(ctx, &pl.rec)
 }
 
-// publish queues a joined event for the events topic (role correlate).
+// output is an events topic the correlate stage writes.
+type output struct {
+	w       *kafkago.Writer
+	key     func(*event.Event) string
+	pending []kafkago.Message
+	buf     []byte
+	parts   int // partitions of the topic, for watermarks
+}
+
+// publish queues a joined event for the events topics (role correlate).
 func (pl *pipeline) publish(ev *event.Event) {
 	if pl.sink.mute {
 		pl.s.stats.Muted.Add(1)
 		return
 	}
-	start := len(pl.evBuf)
-	pl.evBuf = kafka.AppendEvent(pl.evBuf, ev)
-	pl.pending = append(pl.pending, kafkago.Message{
-		Key:   []byte(kafka.EventKey(ev)),
-		Value: pl.evBuf[start:len(pl.evBuf):len(pl.evBuf)],
-		Time:  time.Unix(0, ev.Time),
-	})
+	for _, o := range pl.outs {
+		start := len(o.buf)
+		o.buf = kafka.AppendEvent(o.buf, ev)
+		o.pending = append(o.pending, kafkago.Message{
+			Key:   []byte(o.key(ev)),
+			Value: o.buf[start:len(o.buf):len(o.buf)],
+			Time:  time.Unix(0, ev.Time),
+		})
+	}
 }
 
-// mark queues a watermark message for every partition of the events topic
-// once the event time moved on by a second since the last one.
+// mark queues a watermark message for every partition of the events
+// topics once the event time moved on by a second since the last one.
 func (pl *pipeline) mark(ctx context.Context) {
 	if pl.released-pl.marked < int64(time.Second) {
 		return
 	}
-	if pl.nEvParts == 0 {
-		n, err := pl.s.cfg.Kafka.Partitions(ctx, pl.s.cfg.EventsTopic)
-		if err != nil {
-			pl.s.cfg.Logger.Warn("looking up the events topic's partitions", "err", err)
-			return
+	for _, o := range pl.outs {
+		if o.parts == 0 {
+			n, err := pl.s.cfg.Kafka.Partitions(ctx, o.w.Topic)
+			if err != nil {
+				pl.s.cfg.Logger.Warn("looking up an events topic's partitions", "topic", o.w.Topic, "err", err)
+				return
+			}
+			o.parts = n
 		}
-		pl.nEvParts = n
 	}
 	pl.marked = pl.released
-	for i := range pl.nEvParts {
-		start := len(pl.evBuf)
-		pl.evBuf = kafka.AppendWatermark(pl.evBuf, pl.released)
-		pl.pending = append(pl.pending, kafkago.Message{
-			Headers: []kafkago.Header{{Key: kafka.PartitionHeader, Value: strconv.AppendInt(nil, int64(i), 10)}},
-			Value:   pl.evBuf[start:len(pl.evBuf):len(pl.evBuf)],
-			Time:    time.Unix(0, pl.released),
-		})
+	for _, o := range pl.outs {
+		for i := range o.parts {
+			start := len(o.buf)
+			o.buf = kafka.AppendWatermark(o.buf, pl.released)
+			o.pending = append(o.pending, kafkago.Message{
+				Headers: []kafkago.Header{{Key: kafka.PartitionHeader, Value: strconv.AppendInt(nil, int64(i), 10)}},
+				Value:   o.buf[start:len(o.buf):len(o.buf)],
+				Time:    time.Unix(0, pl.released),
+			})
+		}
 	}
 }
 
 // flush writes the queued joined events, retrying until they are written
 // or ctx ends: offsets are committed only after.
 func (pl *pipeline) flush(ctx context.Context) error {
-	if pl.w == nil {
+	if len(pl.outs) == 0 {
 		return nil
 	}
 	pl.mark(ctx)
-	if len(pl.pending) == 0 {
-		return nil
+	for _, o := range pl.outs {
+		if err := pl.write(ctx, o); err != nil {
+			return err
+		}
 	}
-	msgs := pl.pending
-	for attempt := 0; ; attempt++ {
-		err := pl.w.WriteMessages(ctx, msgs...)
+	return nil
+}
+
+func (pl *pipeline) write(ctx context.Context, o *output) error {
+	msgs := o.pending
+	for attempt := 0; len(msgs) > 0; attempt++ {
+		err := o.w.WriteMessages(ctx, msgs...)
 		if err == nil {
 			pl.s.stats.Published.Add(int64(len(msgs)))
 			break
 		}
 		pl.s.stats.PublishErrs.Add(1)
-		pl.s.cfg.Logger.Warn("publishing joined events", "topic", pl.s.cfg.EventsTopic, "events", len(msgs), "err", err)
+		pl.s.cfg.Logger.Warn("publishing joined events", "topic", o.w.Topic, "events", len(msgs), "err", err)
 		var werrs kafkago.WriteErrors
 		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
 			// Retry only the messages that failed: the others are written.
@@ -560,11 +586,11 @@ func (pl *pipeline) flush(ctx context.Context) error {
 			msgs = failed
 		}
 		if !sleep(ctx, time.Duration(min(attempt+1, 10))*200*time.Millisecond) {
-			return fmt.Errorf("publishing joined events: %w", err)
+			return fmt.Errorf("publishing joined events to %s: %w", o.w.Topic, err)
 		}
 	}
-	clear(pl.pending)
-	pl.pending, pl.evBuf = pl.pending[:0], pl.evBuf[:0]
+	clear(o.pending)
+	o.pending, o.buf = o.pending[:0], o.buf[:0]
 	return nil
 }
 

@@ -62,6 +62,23 @@ const (
 	DefaultListen         = "127.0.0.1:9464"
 )
 
+// Partition keys of the events topics.
+const (
+	KeyIdentity = "identity"
+	KeySubnet   = "subnet"
+)
+
+// DefaultSubnetTopic is the conventional name of the events topic keyed by
+// subnet.
+const DefaultSubnetTopic = "auth-events-by-subnet"
+
+// SubnetRule reports whether r groups by source.subnet alone, and so needs
+// the events repartitioned by subnet when detection is split over
+// instances.
+func SubnetRule(r *rules.Rule) bool {
+	return len(r.GroupBy) == 1 && r.GroupBy[0].Derived == rules.DerivedSubnet
+}
+
 // Config configures a Server.
 type Config struct {
 	Role  Role
@@ -69,7 +86,16 @@ type Config struct {
 
 	ProxyTopic  string // proxy access log lines (roles all, correlate)
 	AppTopic    string // application auth log lines (roles all, correlate)
-	EventsTopic string // joined events (written by correlate, read by detect)
+	EventsTopic string // joined events keyed by identity (written by correlate, read by detect)
+	// SubnetTopic, if set, receives every joined event a second time,
+	// keyed by the /24 (/64) of source.ip, for rules grouped by
+	// source.subnet (role correlate).
+	SubnetTopic string
+	// PartitionKey says how the events topic a detect instance reads is
+	// keyed, and so which rules it evaluates: "identity" (the default:
+	// every rule not grouped by source.subnet) or "subnet" (only the rules
+	// grouped by source.subnet).
+	PartitionKey string
 
 	ProxyFormat, AppFormat     ingest.Format
 	ProxyEnvelope, AppEnvelope string // shipper envelope key, "" for raw lines
@@ -121,6 +147,13 @@ func (c *Config) defaults() error {
 	}
 	if c.EventsTopic == "" {
 		c.EventsTopic = DefaultEventsTopic
+	}
+	switch c.PartitionKey {
+	case "":
+		c.PartitionKey = KeyIdentity
+	case KeyIdentity, KeySubnet:
+	default:
+		return fmt.Errorf("partition key %q: expected %s or %s", c.PartitionKey, KeyIdentity, KeySubnet)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -251,9 +284,17 @@ func (s *Server) newEngine(sink alert.Sink, onEvent func(*event.Event)) (*detect
 	c := s.cfg.Engine
 	c.Sink = sink
 	c.OnEvent = onEvent
-	if s.cfg.Role == RoleCorrelate {
+	switch s.cfg.Role {
+	case RoleCorrelate:
 		c.Rules = nil
-	} else {
+	case RoleDetect:
+		c.Rules = nil
+		for _, r := range s.currentRules() {
+			if SubnetRule(r) == (s.cfg.PartitionKey == KeySubnet) {
+				c.Rules = append(c.Rules, r)
+			}
+		}
+	default:
 		c.Rules = s.currentRules()
 	}
 	return detect.NewEngine(c)
@@ -267,13 +308,19 @@ func (s *Server) Run(ctx context.Context) error {
 	s.alive.Store(true)
 	defer s.alive.Store(false)
 	log := s.cfg.Logger
-	var w *kafkago.Writer
+	var w []*kafkago.Writer
 	if s.cfg.Role == RoleCorrelate {
-		var err error
-		if w, err = s.cfg.Kafka.Writer(s.cfg.EventsTopic, s.cfg.Partitioner); err != nil {
-			return err
+		for _, topic := range []string{s.cfg.EventsTopic, s.cfg.SubnetTopic} {
+			if topic == "" {
+				continue
+			}
+			tw, err := s.cfg.Kafka.Writer(topic, s.cfg.Partitioner)
+			if err != nil {
+				return err
+			}
+			defer tw.Close()
+			w = append(w, tw)
 		}
-		defer w.Close()
 	}
 	cg, err := s.cfg.Kafka.ConsumerGroup(s.topics())
 	if err != nil {

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"slices"
@@ -160,8 +161,11 @@ func keyByRequestID(t testing.TB, f ingest.Format) func([]byte) []byte {
 	}
 }
 
-// TestScaleOut runs the correlate stage and two detect instances sharing
-// the auth-events partitions: together they emit the alerts replay emits.
+// TestScaleOut runs the correlate stage, a detect group of two instances
+// sharing the auth-events partitions, a detect group of one instance, and
+// a detector of the events repartitioned by subnet: the two instances
+// together emit what the single one emits, and every alert id replay emits
+// is emitted.
 func TestScaleOut(t *testing.T) {
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	c := cluster(t, 4)
@@ -169,44 +173,85 @@ func TestScaleOut(t *testing.T) {
 	produce(t, c, "proxy", readLines(t, proxySample), keyByRequestID(t, pf))
 	produce(t, c, "app", readLines(t, appSample), keyByRequestID(t, af))
 
-	sinks := []*collector{{}, {}}
+	pair := []*collector{{}, {}}
 	var dets []*running
-	for _, sink := range sinks {
-		cfg := serverConfig(t, c, "detect", sink)
+	for _, sink := range pair {
+		cfg := serverConfig(t, c, "detect-two", sink)
 		cfg.Role = RoleDetect
 		dets = append(dets, start(t, cfg))
 	}
 	waitFor(t, 30*time.Second, "both detectors to own partitions", func() bool {
 		return dets[0].s.Stats().Partitions.Load() == 2 && dets[1].s.Stats().Partitions.Load() == 2
 	})
+	single := &collector{}
+	one := serverConfig(t, c, "detect-one", single)
+	one.Role = RoleDetect
+	r1 := start(t, one)
+	// Rules grouped by subnet read the events repartitioned by subnet.
+	subnetSink := &collector{}
+	sub := serverConfig(t, c, "detect-subnet", subnetSink)
+	sub.Role, sub.EventsTopic, sub.PartitionKey = RoleDetect, DefaultSubnetTopic, KeySubnet
+	rs := start(t, sub)
+	waitFor(t, 30*time.Second, "the single detectors to own partitions", func() bool {
+		return r1.s.Stats().Partitions.Load() == 4 && rs.s.Stats().Partitions.Load() == 4
+	})
+
 	corr := serverConfig(t, c, "correlate", nil)
 	corr.Role = RoleCorrelate
+	corr.SubnetTopic = DefaultSubnetTopic
+	// Six consumers and the broker share the machine: give a starved
+	// partition reader time before it counts as idle (its records would
+	// be late and joined differently).
+	corr.IdleTimeout = 3 * time.Second
 	rc := start(t, corr)
 	defer func() {
 		rc.report(t, "correlate")
-		dets[0].report(t, "detect 0")
-		dets[1].report(t, "detect 1")
+		dets[0].report(t, "detect 0 of 2")
+		dets[1].report(t, "detect 1 of 2")
+		r1.report(t, "detect alone")
+		rs.report(t, "detect subnet")
 	}()
-	total := func() int { return len(sinks[0].snapshot()) + len(sinks[1].snapshot()) }
+	total := func() int {
+		return len(pair[0].snapshot()) + len(pair[1].snapshot()) + len(single.snapshot()) + len(subnetSink.snapshot())
+	}
 	waitFor(t, 30*time.Second, "the joined events", func() bool {
 		p := rc.s.Stats().Published.Load()
-		return p > 0 && dets[0].s.Stats().Records.Load()+dets[1].s.Stats().Records.Load() >= p
+		// Each event is read twice from auth-events (two groups), once by subnet.
+		read := dets[0].s.Stats().Records.Load() + dets[1].s.Stats().Records.Load() + r1.s.Stats().Records.Load() + rs.s.Stats().Records.Load()
+		return p > 0 && read >= p/2*3
 	})
 	settle(t, 20*time.Second, 2*time.Second, total)
 
-	if rc.s.Stats().Published.Load() == 0 {
-		t.Fatal("the correlate stage published nothing")
-	}
-	for i, s := range sinks {
+	for i, s := range pair {
 		if len(s.snapshot()) == 0 {
-			t.Errorf("detector %d emitted nothing: partitions not split", i)
+			t.Errorf("detector %d of 2 emitted nothing: partitions not split", i)
 		}
 	}
-	got := distinctSorted(append(sinks[0].snapshot(), sinks[1].snapshot()...))
-	if !slices.Equal(got, want) {
-		t.Errorf("two detectors: %d distinct alerts, replay %d", len(got), len(want))
-		diff(t, got, want)
+	two := distinctSorted(append(pair[0].snapshot(), pair[1].snapshot()...))
+	if alone := distinctSorted(single.snapshot()); !slices.Equal(two, alone) {
+		t.Errorf("two detectors: %d distinct alerts, one detector %d", len(two), len(alone))
+		diff(t, two, alone)
 	}
+	ids := map[string]bool{}
+	for _, l := range append(two, subnetSink.snapshot()...) {
+		ids[alertID(t, l)] = true
+	}
+	for _, w := range want {
+		if !ids[alertID(t, w)] {
+			t.Errorf("alert id lost in the split pipeline: %.200s", w)
+		}
+	}
+	if len(ids) != len(want) {
+		t.Errorf("split pipeline: %d alert ids, replay %d", len(ids), len(want))
+	}
+}
+
+func alertID(t *testing.T, line string) string {
+	var a struct{ ID string }
+	if err := json.Unmarshal([]byte(line), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
 }
 
 func diff(t *testing.T, got, want []string) {
@@ -220,12 +265,12 @@ func diff(t *testing.T, got, want []string) {
 	}
 	for _, l := range got {
 		if !w[l] {
-			t.Errorf("extra: %.300s", l)
+			t.Errorf("extra: %s", l)
 		}
 	}
 	for _, l := range want {
 		if !g[l] {
-			t.Errorf("missing: %.300s", l)
+			t.Errorf("missing: %s", l)
 		}
 	}
 }
