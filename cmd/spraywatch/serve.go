@@ -35,6 +35,7 @@ type serveFlags struct {
 	group, clientID, startOffset string
 	proxyTopic, appTopic         string
 	eventsTopic, partitioner     string
+	subnetTopic, partitionKey    string
 	proxyFormat, logFormat       string
 	appFormat, appFormatDef      string
 	proxyEnvelope, appEnvelope   string
@@ -67,6 +68,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.proxyTopic, "proxy-topic", "proxy-logs", "topic of proxy access log lines")
 	fs.StringVar(&f.appTopic, "app-topic", "app-logs", "topic of Django auth log lines")
 	fs.StringVar(&f.eventsTopic, "events-topic", serve.DefaultEventsTopic, "topic of joined authentication events (correlate writes, detect reads)")
+	fs.StringVar(&f.subnetTopic, "subnet-topic", serve.DefaultSubnetTopic, "correlate: also publish every joined event to this topic keyed by subnet, for rules grouped by source.subnet (empty: don't)")
+	fs.StringVar(&f.partitionKey, "partition-key", serve.KeyIdentity, "detect: how --events-topic is keyed, and so which rules run: identity (all rules not grouped by source.subnet) or subnet (only those)")
 	fs.StringVar(&f.partitioner, "partitioner", "crc32", "partitioner of the events topic: crc32 (librdkafka) or murmur2 (Java)")
 	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", "))
 	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it")
@@ -172,6 +175,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ProxyTopic:    f.proxyTopic,
 		AppTopic:      f.appTopic,
 		EventsTopic:   f.eventsTopic,
+		SubnetTopic:   f.subnetTopic,
+		PartitionKey:  f.partitionKey,
 		ProxyEnvelope: f.proxyEnvelope,
 		AppEnvelope:   f.appEnvelope,
 		MaxLineBytes:  f.maxLineBytes,
