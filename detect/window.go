@@ -29,16 +29,20 @@ type distinctCounts struct {
 	failed     int // values with at least one failure
 	unresolved int // values with failures and no success
 	succeeded  int // values with at least one success
-	// unresLen counts the unresolved values by length (capped), so that
-	// typoOf looks up only the variants that could be one.
+	// unres and unresLen index the unresolved values, usually a few
+	// among many, by value and by length (capped), so that typoOf probes
+	// only the variants that could be one, in a small map. Built when a
+	// store first holds indexFrom values; small stores probe vals.
+	unres    map[string]struct{}
 	unresLen *[typoMaxLen + 2]int32
-	// unres holds the unresolved values, usually a few among many: typoOf
-	// probes this small set rather than vals.
-	unres map[string]struct{}
 }
 
 // typoMaxLen is the longest username typoOf considers.
 const typoMaxLen = 64
+
+// indexFrom is the number of values from which a store indexes its
+// unresolved ones.
+const indexFrom = 16
 
 func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
 
@@ -47,14 +51,25 @@ func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
 func (d *distinctCounts) unresolvedDelta(val string, delta int) {
 	d.unresolved += delta
 	if d.unres == nil {
-		d.unres = make(map[string]struct{})
-		d.unresLen = new([typoMaxLen + 2]int32)
+		return
 	}
 	d.unresLen[lenSlot(val)] += int32(delta)
 	if delta > 0 {
 		d.unres[val] = struct{}{}
 	} else {
 		delete(d.unres, val)
+	}
+}
+
+// index builds the unresolved-value index from vals.
+func (d *distinctCounts) index() {
+	d.unres = make(map[string]struct{})
+	d.unresLen = new([typoMaxLen + 2]int32)
+	for v, c := range d.vals {
+		if c.f > 0 && c.s == 0 {
+			d.unres[v] = struct{}{}
+			d.unresLen[lenSlot(v)]++
+		}
 	}
 }
 
@@ -107,13 +122,25 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 	if len(u) < 2 || len(u) > typoMaxLen || d.unresolved == 0 {
 		return ""
 	}
-	// A swap keeps the length, a doubled letter adds one, a dropped one
-	// removes one: skip the kinds no unresolved value could match.
-	swaps := d.unresLen[len(u)] > 0
-	doubled := d.unresLen[len(u)+1] > 0
-	dropped := d.unresLen[len(u)-1] > 0
+	if d.unres == nil && len(d.vals) >= indexFrom {
+		d.index()
+	}
+	swaps, doubled, dropped := true, true, true
+	if d.unres != nil {
+		// A swap keeps the length, a doubled letter adds one, a dropped
+		// one removes one: skip the kinds no unresolved value could match.
+		swaps = d.unresLen[len(u)] > 0
+		doubled = d.unresLen[len(u)+1] > 0
+		dropped = d.unresLen[len(u)-1] > 0
+	}
 	try := func(b []byte) string {
-		if _, ok := d.unres[string(b)]; ok {
+		if d.unres != nil {
+			if _, ok := d.unres[string(b)]; ok {
+				return string(b)
+			}
+			return ""
+		}
+		if c, ok := d.vals[string(b)]; ok && c.f > 0 && c.s == 0 {
 			return string(b)
 		}
 		return ""
