@@ -16,6 +16,9 @@ echo "== micro benchmarks (benchtime $benchtime)"
 go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./ingest/... ./detect/... ./rules/... ./alert/... 2>&1 |
   grep -E '^(Benchmark|ok|FAIL|---)' || true
 
+echo "== streaming through an in-process Kafka broker (kfake)"
+go test -run '^$' -bench . -benchtime 1x ./serve/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+
 echo "== end-to-end replay (corpus scale $scale)"
 stamp="$dir/scale-$scale"
 if [ ! -f "$stamp" ]; then
