@@ -8,21 +8,68 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
+	"time"
 
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 )
 
+// DefaultMaxTimeJump is how far a record may run ahead of the records
+// before it in its source without the next record confirming the jump.
+const DefaultMaxTimeJump = time.Hour
+
+// Options tune a replay.
+type Options struct {
+	// MaxTimeJump bounds how far one record may leap ahead of its source's
+	// timeline on its own. A record more than this after the newest record
+	// accepted from its source (or a source's first record) is accepted
+	// only if the source's next record is no more than MaxTimeJump before
+	// it: a gap in the traffic. Otherwise it is a lone timestamp far in the
+	// future (a broken clock, a corrupted line) and is rejected, counted in
+	// the source's Stats with the reason, so that it cannot hold back the
+	// merge or carry the engine's watermark and windows away. Zero means
+	// DefaultMaxTimeJump; a negative value turns the check off.
+	MaxTimeJump time.Duration
+}
+
+// Stats counts what the merge did with records' times. Safe to read while
+// the replay runs.
+type Stats struct {
+	// AheadRejected counts records rejected for a timestamp far ahead of
+	// the records around them in their source.
+	AheadRejected atomic.Int64
+	// Behind counts records more than MaxTimeJump older than the newest
+	// record accepted from their source. They are processed (they cannot
+	// move the watermark back); rules count them as late if their window
+	// has moved on.
+	Behind atomic.Int64
+}
+
 // Run reads every source to its end, feeding the engine the records in
 // event-time order (ties go to the source listed first), then closes the
 // engine. Each source is expected to be roughly in time order, as log files
 // are; disorder within a source is absorbed by the engine's join window.
+// Run uses the default Options.
 func Run(ctx context.Context, sources []ingest.Source, eng *detect.Engine) error {
+	return RunOptions(ctx, sources, eng, Options{}, nil)
+}
+
+// RunOptions is Run with options; st, if not nil, receives the merge's
+// counters.
+func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine, o Options, st *Stats) error {
+	if st == nil {
+		st = new(Stats)
+	}
+	jump := int64(o.MaxTimeJump)
+	if jump == 0 {
+		jump = int64(DefaultMaxTimeJump)
+	}
 	heads := make([]head, len(sources))
 	live := 0
 	for i, s := range sources {
-		heads[i].src = s
+		heads[i].src, heads[i].jump, heads[i].stats = s, jump, st
 		ok, err := heads[i].next(ctx)
 		if err != nil {
 			return err
@@ -57,14 +104,70 @@ func Run(ctx context.Context, sources []ingest.Source, eng *detect.Engine) error
 	return eng.Close(ctx)
 }
 
+// head is one source's next record in the merge.
 type head struct {
-	src  ingest.Source
-	rec  event.Record
-	done bool
+	src   ingest.Source
+	rec   event.Record
+	done  bool
+	jump  int64 // MaxTimeJump in nanoseconds; <= 0: no check
+	stats *Stats
+
+	started bool  // a record was accepted from src
+	last    int64 // newest accepted record time
+
+	// A record far ahead is copied into held (values in arena) while the
+	// source's next record, look, is read to confirm or refute it.
+	held    event.Record
+	arena   []byte
+	look    event.Record
+	pending bool // look is the source's next record
+	eof     bool // the source ended after look
 }
 
 func (h *head) next(ctx context.Context) (bool, error) {
-	err := h.src.Next(ctx, &h.rec)
+	for {
+		if h.pending {
+			h.rec, h.pending = h.look, false
+		} else {
+			if h.eof {
+				h.done = true
+				return false, nil
+			}
+			if ok, err := h.read(ctx, &h.rec); !ok {
+				return false, err
+			}
+		}
+		t := h.rec.Time
+		if h.jump <= 0 || (h.started && t <= h.last+h.jump) {
+			h.accept(t)
+			return true, nil
+		}
+		// The first record, or a leap ahead: let the next record decide.
+		h.arena = copyRecord(&h.held, &h.rec, h.arena[:0])
+		ok, err := h.read(ctx, &h.look)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			// Nothing after it contradicts it.
+			h.done, h.eof = false, true
+			h.rec = h.held
+			h.accept(t)
+			return true, nil
+		}
+		h.pending = true
+		if h.look.Time >= t-h.jump {
+			h.rec = h.held
+			h.accept(t)
+			return true, nil
+		}
+		h.reject(&h.held)
+	}
+}
+
+// read reads the source's next record into r; false at the end.
+func (h *head) read(ctx context.Context, r *event.Record) (bool, error) {
+	err := h.src.Next(ctx, r)
 	switch {
 	case err == nil:
 		return true, nil
@@ -74,4 +177,51 @@ func (h *head) next(ctx context.Context) (bool, error) {
 	}
 	h.done = true
 	return false, fmt.Errorf("reading %s: %w", h.src.Stats().Name, err)
+}
+
+func (h *head) accept(t int64) {
+	switch {
+	case !h.started:
+		h.started, h.last = true, t
+	case t > h.last:
+		h.last = t
+	case h.jump > 0 && t < h.last-h.jump:
+		h.stats.Behind.Add(1)
+	}
+}
+
+func (h *head) reject(r *event.Record) {
+	h.stats.AheadRejected.Add(1)
+	st := h.src.Stats()
+	st.Parsed.Add(-1)
+	what := "the first records"
+	if h.started {
+		what = time.Unix(0, h.last).UTC().Format(time.RFC3339Nano)
+	}
+	st.Reject(&ingest.SyntaxError{Source: st.Name, Msg: fmt.Sprintf(
+		"record at %s skipped: more than %s ahead of %s and of the record after it (request id %q)",
+		time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano), time.Duration(h.jump), what, r.Values[event.RequestID])})
+}
+
+// copyRecord appends src's values to arena and points dst's values at the
+// copies.
+func copyRecord(dst, src *event.Record, arena []byte) []byte {
+	n := 0
+	for _, v := range src.Values {
+		n += len(v)
+	}
+	if cap(arena) < n {
+		arena = make([]byte, 0, n)
+	}
+	dst.Kind, dst.Time = src.Kind, src.Time
+	for f, v := range src.Values {
+		if len(v) == 0 {
+			dst.Values[f] = nil
+			continue
+		}
+		start := len(arena)
+		arena = append(arena, v...)
+		dst.Values[f] = arena[start:len(arena):len(arena)]
+	}
+	return arena
 }
