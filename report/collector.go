@@ -61,9 +61,9 @@ const (
 	maxPoints = 64
 )
 
-// Collector gathers what a report needs from a run. It is not safe for
-// concurrent use: the engine calls Observe and the sink from one goroutine,
-// and WriteHTML runs after the replay.
+// Collector gathers what a report needs from a run. The engine calls
+// Observe and the sink from one goroutine; WriteHTML runs after the replay.
+// With Background, the counting itself happens on another goroutine.
 type Collector struct {
 	opt   Options
 	sigs  []*signature
@@ -80,6 +80,11 @@ type Collector struct {
 	dropped   int // incidents beyond MaxIncidents
 	alerts    int
 	keyBuf    []byte
+	// background counting (see Background)
+	ch, free chan []item
+	done     chan struct{}
+	batch    []item
+
 	// subnets memoises source.ip -> source.subnet (bounded)
 	subnets map[string]string
 	intern  interner
@@ -182,6 +187,80 @@ func (c *Collector) keyValue(ev *event.Event, k rules.Key) string {
 // Observe counts one authentication event. Use it as detect.Config.OnEvent.
 // It does not keep ev.
 func (c *Collector) Observe(ev *event.Event) {
+	if c.ch != nil {
+		c.batch = append(c.batch, item{ev: *ev})
+		if len(c.batch) == batchSize {
+			c.flush()
+		}
+		return
+	}
+	c.observe(ev)
+}
+
+// batchSize is how many events and alerts travel to the background
+// goroutine at a time.
+const batchSize = 256
+
+// item is an event or an alert (a copy), in the order the engine made them.
+type item struct {
+	ev event.Event
+	a  *alert.Alert
+}
+
+// Background makes the collector count on a goroutine of its own, so the
+// engine's goroutine only copies each event into a batch. WriteHTML (or
+// Wait) waits for it to catch up. Call it before the run starts.
+func (c *Collector) Background() {
+	if c.ch != nil {
+		return
+	}
+	c.ch = make(chan []item, 4)
+	c.free = make(chan []item, 6)
+	c.done = make(chan struct{})
+	c.batch = make([]item, 0, batchSize)
+	go func() {
+		defer close(c.done)
+		for b := range c.ch {
+			for i := range b {
+				if b[i].a != nil {
+					c.record(b[i].a)
+				} else {
+					c.observe(&b[i].ev)
+				}
+			}
+			clear(b)
+			select {
+			case c.free <- b[:0]:
+			default:
+			}
+		}
+	}()
+}
+
+func (c *Collector) flush() {
+	c.ch <- c.batch
+	select {
+	case c.batch = <-c.free:
+	default:
+		c.batch = make([]item, 0, batchSize)
+	}
+}
+
+// Wait waits for the background goroutine to count everything it was
+// given, and stops it. Observe and the sink count synchronously after it.
+func (c *Collector) Wait() {
+	if c.ch == nil {
+		return
+	}
+	if len(c.batch) > 0 {
+		c.ch <- c.batch
+	}
+	close(c.ch)
+	<-c.done
+	c.ch, c.free, c.batch = nil, nil, nil
+}
+
+func (c *Collector) observe(ev *event.Event) {
 	t := ev.Time
 	if c.events == 0 || t < c.first {
 		c.first = t
@@ -313,7 +392,15 @@ type sink struct {
 }
 
 func (s *sink) Send(ctx context.Context, a *alert.Alert) error {
-	s.c.record(a)
+	if c := s.c; c.ch != nil {
+		cp := copyAlert(a)
+		c.batch = append(c.batch, item{a: &cp})
+		if len(c.batch) == batchSize {
+			c.flush()
+		}
+	} else {
+		c.record(a)
+	}
 	if s.next == nil {
 		return nil
 	}

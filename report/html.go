@@ -121,8 +121,10 @@ type incView struct {
 	firstT                       int64
 }
 
-// WriteHTML writes the report. It can be called once the run is over.
+// WriteHTML writes the report once the run is over (after waiting for
+// background counting).
 func (c *Collector) WriteHTML(w io.Writer, run Run) error {
+	c.Wait()
 	p := c.build(run)
 	if err := pageTmpl.Execute(w, p); err != nil {
 		return fmt.Errorf("writing the report: %w", err)

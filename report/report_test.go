@@ -75,7 +75,7 @@ const (
 // scenario runs a real engine over a fixed morning: one certificate logs
 // in normally every few minutes, another sprays 30 usernames (one of them
 // a script tag) in five minutes and one of them works.
-func scenario(t *testing.T, o Options) (*Collector, Run) {
+func scenario(t *testing.T, o Options, background ...bool) (*Collector, Run) {
 	t.Helper()
 	rs, err := rules.Parse("test", []byte(testRules))
 	if err != nil {
@@ -83,6 +83,9 @@ func scenario(t *testing.T, o Options) (*Collector, Run) {
 	}
 	o.Rules = rs
 	c := New(o)
+	if len(background) > 0 && background[0] {
+		c.Background()
+	}
 	eng, err := detect.NewEngine(detect.Config{Rules: rs, OnEvent: c.Observe, Sink: c.Sink(nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -335,5 +338,46 @@ func TestCounterBounded(t *testing.T) {
 	}
 	if n := c.count("hot"); n < 1000-c.under || n > 1000 {
 		t.Errorf("hot = %d, want within [%d, 1000]", n, 1000-c.under)
+	}
+}
+
+// TestBackgroundSameReport: counting on a goroutine of its own gives the
+// same report as counting on the engine's (run with -race).
+func TestBackgroundSameReport(t *testing.T) {
+	c, run := scenario(t, Options{})
+	want := render(t, c, run)
+	c, run = scenario(t, Options{}, true)
+	if got := render(t, c, run); got != want {
+		t.Error("background counting changed the report")
+	}
+	if c.events == 0 || len(c.order) != 1 {
+		t.Errorf("background collector counted %d events, %d incidents", c.events, len(c.order))
+	}
+	// Many batches, an alert in the middle of them.
+	feed := func(c *Collector) string {
+		sk := c.Sink(nil)
+		for i := 0; i < 5000; i++ {
+			c.Observe(authEvent(t0+int64(i)*int64(time.Second), fmt.Sprintf("sha1:%040x", i%7), "CN=x", "10.0.0.1", fmt.Sprintf("u%d", i%300), event.OutcomeFailure, i))
+			if i == 2500 {
+				a := &alert.Alert{ID: "x-1", IncidentID: "x", Sequence: 1, Rule: "cert-spray", Severity: "high", Status: alert.StatusFiring,
+					Group: map[string]string{"spraywatch.identity": fmt.Sprintf("sha1:%040x", 3)}, Window: "10m", Threshold: 10, Observed: 11,
+					FirstSeen: time.Unix(0, t0+2000*int64(time.Second)).UTC().Format(time.RFC3339Nano),
+					LastSeen:  time.Unix(0, t0+2500*int64(time.Second)).UTC().Format(time.RFC3339Nano)}
+				if err := sk.Send(context.Background(), a); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return render(t, c, Run{})
+	}
+	rs, err := rules.Parse("test", []byte(testRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync := feed(New(Options{Rules: rs}))
+	bg := New(Options{Rules: rs})
+	bg.Background()
+	if feed(bg) != sync {
+		t.Error("background counting of 5000 events changed the report")
 	}
 }

@@ -42,7 +42,11 @@ func newReportRun(f *reportFlags, rs []*rules.Rule, p alert.Privacy) *reportRun 
 	if f.generatedAt {
 		o.GeneratedAt = time.Now()
 	}
-	return &reportRun{file: f.file, c: report.New(o)}
+	c := report.New(o)
+	// Count on the other core: the engine's goroutine is the replay's
+	// critical path.
+	c.Background()
+	return &reportRun{file: f.file, c: c}
 }
 
 // wire hooks the collector into the engine's configuration: it sees every
