@@ -168,19 +168,30 @@ func TestHugeLine(t *testing.T) {
 		dir := t.TempDir()
 		pp, ap := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
 		sp, sa := spray.lines()
-		huge := strings.Repeat("A", n)
-		writeFile(t, pp, func(emit func(string)) {
-			emit(sp[0])
-			emit(`10.0.0.1 - - [04/Dec/2026:09:30:00 +0000] "GET /` + huge + `" 200 1 "-" "x" rid=- verify=NONE`)
+		// The huge value is written in pieces: the process must not hold
+		// it, so that the peak RSS measured is the replay's.
+		chunk := strings.Repeat("A", 1<<20)
+		huge := func(emit func(string)) {
+			for k := 0; k < n; k += len(chunk) {
+				emit(chunk[:min(len(chunk), n-k)])
+			}
+		}
+		writeRaw(t, pp, func(emit func(string)) {
+			emit(sp[0] + "\n")
+			emit(`10.0.0.1 - - [04/Dec/2026:09:30:00 +0000] "GET /`)
+			huge(emit)
+			emit("\" 200 1 \"-\" \"x\" rid=- verify=NONE\n")
 			for _, l := range sp[1:] {
-				emit(l)
+				emit(l + "\n")
 			}
 		})
-		writeFile(t, ap, func(emit func(string)) {
-			emit(sa[0])
-			emit(`{"timestamp":"2026-12-04T09:30:00Z","event":"login_failed","username":"` + huge + `"}`)
+		writeRaw(t, ap, func(emit func(string)) {
+			emit(sa[0] + "\n")
+			emit(`{"timestamp":"2026-12-04T09:30:00Z","event":"login_failed","username":"`)
+			huge(emit)
+			emit("\"}\n")
 			for _, l := range sa[1:] {
-				emit(l)
+				emit(l + "\n")
 			}
 		})
 		r := replayFiles(t, []string{pp}, []string{ap}, capped)
