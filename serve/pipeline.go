@@ -37,9 +37,14 @@ type partition struct {
 	rebuilt     bool
 	seen        bool
 	lastSeen    int64     // newest event time received
-	lastArrival time.Time // when the last message arrived
+	lastArrival time.Time // when the last message arrived (or the reader opened)
 	blocked     time.Time // since when the partition, empty, holds the others back
+	highWater   int64     // the partition's high watermark at the last fetch (-1: unknown)
 }
+
+// caughtUp reports whether everything the partition held at the last
+// fetch was received.
+func (p *partition) caughtUp() bool { return p.highWater >= 0 && p.next >= p.highWater }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
 
@@ -103,9 +108,10 @@ type topicPartition struct {
 // fetched is one message as a reader goroutine hands it over: a record, or
 // nil for a message that carried none (ignored or malformed, counted).
 type fetched struct {
-	p      *partition
-	offset int64
-	it     *item
+	p         *partition
+	offset    int64
+	highWater int64
+	it        *item
 }
 
 // muteSink passes alerts on unless the record being processed was already
@@ -199,7 +205,7 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 				kind = event.Proxy
 			}
 			c := committed[topicPartition{topic, a.ID}]
-			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: c, next: -1})
+			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: c, next: -1, highWater: -1})
 		}
 	}
 	sort.Slice(pl.parts, func(i, j int) bool {
@@ -297,7 +303,7 @@ func (pl *pipeline) read(ctx context.Context, p *partition) {
 			}
 			continue
 		}
-		f := fetched{p: p, offset: m.Offset}
+		f := fetched{p: p, offset: m.Offset, highWater: m.HighWaterMark}
 		if dec.Decode(&m, &rec) {
 			it := itemPool.Get().(*item)
 			it.offset = m.Offset
@@ -397,6 +403,7 @@ func (pl *pipeline) accept(f fetched) {
 	p.next = f.offset + 1
 	p.lastArrival = time.Now()
 	p.blocked = time.Time{}
+	p.highWater = f.highWater
 	if f.it == nil {
 		pl.checkRebuilt(p)
 		return
@@ -446,18 +453,29 @@ func (pl *pipeline) release(ctx context.Context) error {
 		t := h.head().time
 		forced := pl.buffered > c.MaxBuffered
 		if !forced {
+			// An empty partition that may still send older records holds
+			// t back for at most IdleTimeout from when it started to (the
+			// clocks of all such partitions start together, so n of them
+			// cost one IdleTimeout, not n); one that reached the end of
+			// its log and received nothing for IdleTimeout is idle and
+			// holds nothing back.
+			wait := false
 			for _, p := range pl.parts {
 				if !p.empty() || (p.seen && p.lastSeen-int64(c.Lateness) >= t) {
 					continue
 				}
-				// p may still send older records: wait for it, but an
-				// idle partition is left out after IdleTimeout.
+				if p.caughtUp() && now.Sub(p.lastArrival) > c.IdleTimeout {
+					continue
+				}
 				if p.blocked.IsZero() {
 					p.blocked = now
 				}
 				if now.Sub(p.blocked) <= c.IdleTimeout {
-					return nil
+					wait = true
 				}
+			}
+			if wait {
+				return nil
 			}
 		} else {
 			pl.s.stats.Forced.Add(1)
