@@ -93,7 +93,7 @@ func TestUnmatchedRequestIDs(t *testing.T) {
 			t.Errorf("no record evicted: the flood did not reach the pending cap")
 		}
 		return map[string]int64{"lines": int64(n + 2*sprayUsers), "evicted": j.Evicted.Load(), "app_only": j.AppOnly.Load(),
-			"proxy_only": j.ProxyOnly.Load(), "ns": r.took.Nanoseconds()}
+			"proxy_only": j.ProxyOnly.Load(), "ns": r.took.Nanoseconds(), "cpu_ms": r.cpu.Milliseconds()}
 	})
 	if figs != nil {
 		checkRSS(t, figs, rssCapKB)
@@ -121,7 +121,7 @@ func TestManyIdentities(t *testing.T) {
 		if r.engine.GroupsEvicted.Load() == 0 {
 			t.Errorf("no group evicted: the identities did not reach the group cap")
 		}
-		return map[string]int64{"lines": int64(2 * (n + sprayUsers)), "groups_evicted": r.engine.GroupsEvicted.Load(), "ns": r.took.Nanoseconds()}
+		return map[string]int64{"lines": int64(2 * (n + sprayUsers)), "groups_evicted": r.engine.GroupsEvicted.Load(), "ns": r.took.Nanoseconds(), "cpu_ms": r.cpu.Milliseconds()}
 	})
 	if figs != nil {
 		// Every rule holds its 10 000 one-event groups: about 1.5 KiB of
@@ -152,7 +152,7 @@ func TestManyUsernamesOneIdentity(t *testing.T) {
 		if r.engine.EventsDropped.Load() == 0 {
 			t.Errorf("no event dropped: the window did not reach its cap")
 		}
-		return map[string]int64{"lines": int64(2 * (n + sprayUsers)), "dropped": r.engine.EventsDropped.Load(), "ns": r.took.Nanoseconds()}
+		return map[string]int64{"lines": int64(2 * (n + sprayUsers)), "dropped": r.engine.EventsDropped.Load(), "ns": r.took.Nanoseconds(), "cpu_ms": r.cpu.Milliseconds()}
 	})
 	if figs != nil {
 		checkRSS(t, figs, rssCapKB)
