@@ -11,27 +11,27 @@ type Field uint8
 // The fields a record or event can carry. The order is part of no format;
 // use the names for anything that is written down.
 const (
-	RequestID       Field = iota // http.request.id
-	SourceIP                     // source.ip
-	SourcePort                   // source.port
-	TLSSubject                   // tls.client.subject
-	TLSIssuer                    // tls.client.issuer
-	TLSSHA1                      // tls.client.hash.sha1
-	TLSSHA256                    // tls.client.hash.sha256
-	TLSSerial                    // tls.client.x509.serial_number
-	TLSURISAN                    // tls.client.x509.alternative_names (URI SAN, e.g. a SPIFFE ID)
-	TLSVerify                    // tls.client.verify (SUCCESS, FAILED:reason, NONE)
-	TLSCertificate               // tls.client.certificate (PEM, possibly URL-escaped)
-	UserName                     // user.name
-	Outcome                      // event.outcome (success, failure, unknown)
-	Action                       // event.action (login_failed, login_succeeded, ...)
-	Method                       // http.request.method
-	URLPath                      // url.path
-	Status                       // http.response.status_code
-	BodyBytes                    // http.response.body.bytes
-	UserAgent                    // user_agent.original
-	Join                         // spraywatch.join (matched, app_only, proxy_only, evicted)
-	Identity                     // spraywatch.identity (derived certificate identity)
+	RequestID      Field = iota // http.request.id
+	SourceIP                    // source.ip
+	SourcePort                  // source.port
+	TLSSubject                  // tls.client.subject
+	TLSIssuer                   // tls.client.issuer
+	TLSSHA1                     // tls.client.hash.sha1
+	TLSSHA256                   // tls.client.hash.sha256
+	TLSSerial                   // tls.client.x509.serial_number
+	TLSURISAN                   // tls.client.x509.alternative_names (URI SAN, e.g. a SPIFFE ID)
+	TLSVerify                   // tls.client.verify (SUCCESS, FAILED:reason, NONE)
+	TLSCertificate              // tls.client.certificate (PEM, possibly URL-escaped)
+	UserName                    // user.name
+	Outcome                     // event.outcome (success, failure, unknown)
+	Action                      // event.action (login_failed, login_succeeded, ...)
+	Method                      // http.request.method
+	URLPath                     // url.path
+	Status                      // http.response.status_code
+	BodyBytes                   // http.response.body.bytes
+	UserAgent                   // user_agent.original
+	Join                        // spraywatch.join (matched, app_only, proxy_only, evicted)
+	Identity                    // spraywatch.identity (derived certificate identity)
 
 	NumFields int = iota
 )
