@@ -27,6 +27,7 @@ type partition struct {
 	order int // topic rank: ties in event time go to the proxy topic
 
 	reader *kafkago.Reader
+	stats  *partStats
 
 	q  []*item
 	qh int
@@ -38,13 +39,8 @@ type partition struct {
 	seen        bool
 	lastSeen    int64     // newest event time received
 	lastArrival time.Time // when the last message arrived (or the reader opened)
-	blocked     time.Time // since when the partition, empty, holds the others back
 	highWater   int64     // the partition's high watermark at the last fetch (-1: unknown)
 }
-
-// caughtUp reports whether everything the partition held at the last
-// fetch was received.
-func (p *partition) caughtUp() bool { return p.highWater >= 0 && p.next >= p.highWater }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
 
@@ -69,11 +65,12 @@ func (p *partition) pop() *item {
 
 // item is a record held in the reorder buffer, copied out of its parser.
 type item struct {
-	offset int64
-	time   int64
-	kind   event.Kind
-	buf    []byte
-	ends   [event.NumFields]uint32
+	offset  int64
+	fetched time.Time // when its message was fetched
+	time    int64
+	kind    event.Kind
+	buf     []byte
+	ends    [event.NumFields]uint32
 }
 
 var itemPool = sync.Pool{New: func() any { return new(item) }}
@@ -215,6 +212,17 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 		}
 		return a.id < b.id
 	})
+	stats := make([]*partStats, len(pl.parts))
+	for i, p := range pl.parts {
+		p.stats = &partStats{topic: p.topic, id: p.id}
+		p.stats.next.Store(-1)
+		p.stats.highWater.Store(-1)
+		p.stats.committed.Store(p.committed)
+		stats[i] = p.stats
+	}
+	s.mu.Lock()
+	s.parts = stats
+	s.mu.Unlock()
 	s.stats.Partitions.Store(int64(len(pl.parts)))
 	s.stats.Rebuilds.Add(1)
 	return pl, nil
@@ -307,6 +315,7 @@ func (pl *pipeline) read(ctx context.Context, p *partition) {
 		if dec.Decode(&m, &rec) {
 			it := itemPool.Get().(*item)
 			it.offset = m.Offset
+			it.fetched = time.Now()
 			it.hold(&rec)
 			f.it = it
 		}
@@ -385,6 +394,9 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 		if err := pl.release(pctx); err != nil {
 			return false, err
 		}
+		if s.cfg.Tick != nil {
+			s.cfg.Tick(pl.eng)
+		}
 		if err := pl.flush(pctx); err != nil {
 			return false, err
 		}
@@ -402,8 +414,9 @@ func (pl *pipeline) accept(f fetched) {
 	p := f.p
 	p.next = f.offset + 1
 	p.lastArrival = time.Now()
-	p.blocked = time.Time{}
 	p.highWater = f.highWater
+	p.stats.next.Store(p.next)
+	p.stats.highWater.Store(p.highWater)
 	if f.it == nil {
 		pl.checkRebuilt(p)
 		return
@@ -454,24 +467,16 @@ func (pl *pipeline) release(ctx context.Context) error {
 		forced := pl.buffered > c.MaxBuffered
 		if !forced {
 			// An empty partition that may still send older records holds
-			// t back for at most IdleTimeout from when it started to (the
-			// clocks of all such partitions start together, so n of them
-			// cost one IdleTimeout, not n); one that reached the end of
-			// its log and received nothing for IdleTimeout is idle and
-			// holds nothing back.
+			// the head back, at most IdleTimeout from when the head was
+			// fetched: records waiting behind partitions that drained
+			// one after another are not held once per partition.
 			wait := false
-			for _, p := range pl.parts {
-				if !p.empty() || (p.seen && p.lastSeen-int64(c.Lateness) >= t) {
-					continue
-				}
-				if p.caughtUp() && now.Sub(p.lastArrival) > c.IdleTimeout {
-					continue
-				}
-				if p.blocked.IsZero() {
-					p.blocked = now
-				}
-				if now.Sub(p.blocked) <= c.IdleTimeout {
-					wait = true
+			if now.Sub(h.head().fetched) <= c.IdleTimeout {
+				for _, p := range pl.parts {
+					if p.empty() && (!p.seen || p.lastSeen-int64(c.Lateness) < t) {
+						wait = true
+						break
+					}
 				}
 			}
 			if wait {
@@ -483,6 +488,9 @@ func (pl *pipeline) release(ctx context.Context) error {
 		it := h.pop()
 		pl.buffered--
 		err := pl.process(ctx, h, it)
+		if c.Observe != nil {
+			c.Observe(time.Since(it.fetched))
+		}
 		itemPool.Put(it)
 		pl.checkRebuilt(h)
 		if err != nil {
@@ -642,5 +650,6 @@ func (pl *pipeline) commit() {
 	pl.s.stats.Commits.Add(1)
 	for _, p := range moved {
 		p.committed = offsets[p.topic][p.id]
+		p.stats.committed.Store(p.committed)
 	}
 }

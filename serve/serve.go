@@ -25,6 +25,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/metrics"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -114,8 +115,9 @@ type Config struct {
 	// Lateness is how far, in event time, a partition may lag behind
 	// another before records are released without waiting for it.
 	Lateness time.Duration
-	// IdleTimeout is how long (wall clock) an empty partition holds back
-	// the others before it is left out of the watermark.
+	// IdleTimeout is how long (wall clock) a fetched record waits for an
+	// empty partition that may still send older records; then the empty
+	// partition is left out of the watermark for it.
 	IdleTimeout time.Duration
 	// CommitInterval is how often offsets are committed.
 	CommitInterval time.Duration
@@ -124,6 +126,15 @@ type Config struct {
 	MaxBuffered int
 
 	Logger *slog.Logger
+
+	// Observe, if set, receives for every record the wall-clock time from
+	// its fetch to its effects being handed to the sink (see
+	// metrics.Metrics.Observe). Called on the engine's goroutine.
+	Observe func(time.Duration)
+	// Tick, if set, is called on the engine's goroutine after every batch
+	// of records processed, with the engine in use (see
+	// metrics.TopK.Tick).
+	Tick func(*detect.Engine)
 }
 
 func (c *Config) defaults() error {
@@ -198,6 +209,7 @@ type Server struct {
 	reload chan struct{}
 
 	mu      sync.Mutex
+	parts   []*partStats // positions of the partitions owned now
 	rules   []*rules.Rule
 	sources map[string]*ingest.Stats
 	engine  *detect.Engine
@@ -241,6 +253,35 @@ func (s *Server) Engine() *detect.Engine {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.engine
+}
+
+// partStats is a partition's position, written by the pipeline and read
+// by Partitions.
+type partStats struct {
+	topic     string
+	id        int
+	next      atomic.Int64
+	highWater atomic.Int64
+	committed atomic.Int64
+}
+
+// Partitions reports the position of every partition owned now: the
+// committed offset and the lag behind the high watermark seen at the last
+// fetch. It implements metrics.KafkaStats; it does not block on the
+// network.
+func (s *Server) Partitions() []metrics.PartitionStats {
+	s.mu.Lock()
+	ps := s.parts
+	s.mu.Unlock()
+	out := make([]metrics.PartitionStats, 0, len(ps))
+	for _, p := range ps {
+		st := metrics.PartitionStats{Topic: p.topic, Partition: p.id, Committed: p.committed.Load(), Lag: 0}
+		if hw, next := p.highWater.Load(), p.next.Load(); hw >= 0 && next >= 0 && hw > next {
+			st.Lag = hw - next
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // Ready reports whether the state of every owned partition was rebuilt.

@@ -22,12 +22,9 @@ import (
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/metrics"
 	"github.com/spraywatch/spraywatch/serve"
 )
-
-// metricsHandler is the /metrics handler; nil serves 404 until a metrics
-// registry is linked in.
-var metricsHandler http.Handler
 
 type serveFlags struct {
 	role                         string
@@ -209,8 +206,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	var sink alert.Sink
 	if role != serve.RoleCorrelate {
-		sink, err := openSinks(ctx, f.out, f.outputs, stdout)
+		var err error
+		sink, err = openSinks(ctx, f.out, f.outputs, stdout)
 		if err != nil {
 			return err
 		}
@@ -221,7 +220,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 		cfg.Sink = sink
 	}
+	// The server's hooks call m, built once the server exists.
+	var m *metrics.Metrics
+	cfg.Observe = func(d time.Duration) { m.Observe(d) }
+	cfg.Tick = func(e *detect.Engine) { m.TopK().Tick(e) }
 	srv, err := serve.New(cfg)
+	if err != nil {
+		return err
+	}
+	m, err = metrics.New(metrics.Config{
+		Sources: srv.SourceStats,
+		Engine:  srv.Engine,
+		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
+		Kafka:   srv,
+	})
 	if err != nil {
 		return err
 	}
@@ -231,7 +243,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("listening for health checks: %w", err)
 		}
-		hs := &http.Server{Handler: srv.Handler(metricsHandler), ReadHeaderTimeout: 5 * time.Second}
+		hs := &http.Server{Handler: srv.Handler(m.Handler()), ReadHeaderTimeout: 5 * time.Second}
 		go hs.Serve(ln)
 		defer hs.Close()
 		log.Info("serving /healthz, /readyz, /metrics", "addr", ln.Addr().String())
