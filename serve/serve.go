@@ -397,16 +397,20 @@ func (s *Server) Run(ctx context.Context) error {
 // Handler serves /healthz, /readyz and /metrics (metrics may be nil: the
 // path then answers 404 until a metrics handler is plugged in).
 func (s *Server) Handler(metrics http.Handler) http.Handler {
+	return handler(s.alive.Load, s.ready.Load, metrics)
+}
+
+func handler(alive, ready func() bool, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.alive.Load() {
+		if !alive() {
 			http.Error(w, "not running", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.ready.Load() {
+		if !ready() {
 			http.Error(w, "rebuilding state", http.StatusServiceUnavailable)
 			return
 		}

@@ -1,0 +1,514 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/follow"
+)
+
+// FilesConfig configures a Follower: the single-host mode that follows
+// log files (or standard input) instead of Kafka topics.
+type FilesConfig struct {
+	// ProxyFiles and AppFiles are paths or glob patterns of the proxy and
+	// application logs; "-" is standard input (for one of them at most).
+	ProxyFiles, AppFiles   []string
+	ProxyFormat, AppFormat ingest.Format
+	// ProxyFormatName and AppFormatName label the sources' counters.
+	ProxyFormatName, AppFormatName string
+	MaxLineBytes                   int
+
+	// StateDir keeps the read positions and what was already alerted on,
+	// so that a restart resumes without losing or repeating alerts; ""
+	// keeps nothing (a restart starts over).
+	StateDir string
+	// FromEnd starts files that have no saved position at their end.
+	FromEnd bool
+
+	// Engine configures the correlator, the limits and the rules; its
+	// Sink is set by the follower.
+	Engine detect.Config
+	// Sink receives the alerts. The follower does not close it.
+	Sink alert.Sink
+
+	// Lateness, IdleTimeout and CommitInterval are as in Config.
+	Lateness       time.Duration
+	IdleTimeout    time.Duration
+	CommitInterval time.Duration
+	// PollInterval is how often the files are checked for growth and
+	// rotation (default follow.DefaultPollInterval).
+	PollInterval time.Duration
+
+	Logger *slog.Logger
+	// Observe and Tick are as in Config.
+	Observe func(time.Duration)
+	Tick    func(*detect.Engine)
+}
+
+// Follower runs the engine over followed files until its context ends.
+//
+// Its state survives restarts this way: the positions saved with each
+// source (follow.Source.Commit) trail the processed records by the span
+// the engine's windows need, so a restart reads that span again and
+// rebuilds the windows; the positions of the records processed so far are
+// saved in StateDir/alerted.json, and the alerts of records at or before
+// them are muted while the span is read again.
+type Follower struct {
+	cfg     FilesConfig
+	stats   Stats
+	srcs    []*follow.Source
+	engine  atomic.Pointer[detect.Engine]
+	alive   atomic.Bool
+	ready   atomic.Bool
+	alerted map[fileKey]follow.Position // muted up to these positions
+}
+
+// fileKey identifies a followed file across restarts.
+type fileKey struct {
+	Dev, Inode, Fingerprint uint64
+}
+
+func keyOf(p follow.Position) fileKey { return fileKey{p.Dev, p.Inode, p.Fingerprint} }
+
+// before reports whether a is at or before b in the same file.
+func before(a, b follow.Position) bool {
+	if a.Generation != b.Generation {
+		return a.Generation < b.Generation
+	}
+	return a.Offset <= b.Offset
+}
+
+// NewFollower checks c and opens the sources (nothing is read before Run).
+func NewFollower(c FilesConfig) (*Follower, error) {
+	if len(c.ProxyFiles) == 0 || len(c.AppFiles) == 0 {
+		return nil, errors.New("serve: both the proxy and the app files are required")
+	}
+	if c.ProxyFormat == nil || c.AppFormat == nil {
+		return nil, errors.New("serve: the proxy and app formats are required")
+	}
+	if c.Sink == nil {
+		return nil, errors.New("serve: no alert sink")
+	}
+	if c.Lateness <= 0 {
+		c.Lateness = DefaultLateness
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}}
+	if c.StateDir != "" {
+		if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the state directory: %w", err)
+		}
+		if err := f.loadAlerted(); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range []struct {
+		name   string
+		kind   event.Kind
+		paths  []string
+		format ingest.Format
+		fname  string
+	}{
+		{"proxy", event.Proxy, c.ProxyFiles, c.ProxyFormat, c.ProxyFormatName},
+		{"app", event.App, c.AppFiles, c.AppFormat, c.AppFormatName},
+	} {
+		fc := follow.Config{
+			Name:         "file:" + s.name,
+			Format:       s.fname,
+			Kind:         s.kind,
+			Paths:        s.paths,
+			Parser:       s.format.NewParser(),
+			MaxLineBytes: c.MaxLineBytes,
+			PollInterval: c.PollInterval,
+			IdleInterval: c.IdleTimeout,
+			FromEnd:      c.FromEnd,
+		}
+		if c.StateDir != "" {
+			fc.StateFile = filepath.Join(c.StateDir, s.name+".positions")
+		}
+		src, err := follow.New(fc)
+		if err != nil {
+			return nil, fmt.Errorf("following the %s files: %w", s.name, err)
+		}
+		f.srcs = append(f.srcs, src)
+	}
+	// The engine must accept the configuration before anything is read.
+	if _, err := f.newEngine(alert.NewFanout()); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *Follower) newEngine(sink alert.Sink) (*detect.Engine, error) {
+	c := f.cfg.Engine
+	c.Sink = sink
+	return detect.NewEngine(c)
+}
+
+// Stats returns the follower's counters (the Kafka ones stay zero).
+func (f *Follower) Stats() *Stats { return &f.stats }
+
+// SourceStats returns the line counters of the proxy and app sources.
+func (f *Follower) SourceStats() []*ingest.Stats {
+	return []*ingest.Stats{f.srcs[0].Stats(), f.srcs[1].Stats()}
+}
+
+// Engine returns the engine in use (nil before Run).
+func (f *Follower) Engine() *detect.Engine { return f.engine.Load() }
+
+// Ready reports whether the windows were rebuilt from the saved span.
+func (f *Follower) Ready() bool { return f.ready.Load() }
+
+// Handler serves /healthz, /readyz and /metrics, as Server.Handler.
+func (f *Follower) Handler(metrics http.Handler) http.Handler {
+	return handler(f.alive.Load, f.ready.Load, metrics)
+}
+
+const alertedFile = "alerted.json"
+
+func (f *Follower) loadAlerted() error {
+	b, err := os.ReadFile(filepath.Join(f.cfg.StateDir, alertedFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the follow state: %w", err)
+	}
+	var ps []follow.Position
+	if err := json.Unmarshal(b, &ps); err != nil {
+		return fmt.Errorf("reading the follow state %s: %w", filepath.Join(f.cfg.StateDir, alertedFile), err)
+	}
+	for _, p := range ps {
+		f.alerted[keyOf(p)] = p
+	}
+	return nil
+}
+
+func (f *Follower) saveAlerted(ps []follow.Position) error {
+	b, err := json.Marshal(ps)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(f.cfg.StateDir, alertedFile)
+	tmp, err := os.CreateTemp(f.cfg.StateDir, alertedFile+".*")
+	if err != nil {
+		return fmt.Errorf("saving the follow state: %w", err)
+	}
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("saving the follow state: %w", err)
+	}
+	return nil
+}
+
+// filed is a record (or an idle or end notice) from a source's reader.
+type filed struct {
+	src  int
+	it   *item
+	pos  follow.Position
+	idle bool
+	err  error // io.EOF: the source ended (standard input closed)
+}
+
+type fileQueue struct {
+	q        []filed
+	seen     bool
+	lastSeen int64
+	idle     bool // the source said it has nothing pending
+	ended    bool
+	// processed is, per file, the position of the last record processed.
+	processed map[fileKey]follow.Position
+}
+
+// checkpoint is what was processed up to an event time.
+type checkpoint struct {
+	time int64
+	pos  [2][]follow.Position
+}
+
+// maxCheckpoints bounds the checkpoints kept to rebuild the windows.
+const maxCheckpoints = 1024
+
+// Run follows the files until ctx ends (or standard input, when it is the
+// only input of both, ends); then it releases what it holds, commits and
+// returns nil. It returns an error when alerts cannot be handed to the sink.
+func (f *Follower) Run(ctx context.Context) error {
+	f.alive.Store(true)
+	defer f.alive.Store(false)
+	defer func() {
+		for _, s := range f.srcs {
+			s.Close()
+		}
+	}()
+	sink := &muteSink{sink: f.cfg.Sink, stats: &f.stats}
+	eng, err := f.newEngine(sink)
+	if err != nil {
+		return err
+	}
+	f.engine.Store(eng)
+	f.ready.Store(len(f.alerted) == 0)
+	span := f.cfg.Lateness + eng.MaxWindow()
+	if jw := f.cfg.Engine.Correlator.JoinWindow; jw > 0 {
+		span += jw
+	} else {
+		span += detect.DefaultJoinWindow
+	}
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in := make(chan filed, 4096)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for i, src := range f.srcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rec event.Record
+			for {
+				err := src.Next(rctx, &rec)
+				var fd filed
+				switch {
+				case err == nil:
+					it := itemPool.Get().(*item)
+					it.hold(&rec)
+					it.fetched = time.Now()
+					fd = filed{src: i, it: it, pos: src.Position()}
+				case errors.Is(err, follow.ErrIdle):
+					fd = filed{src: i, idle: true}
+				case rctx.Err() != nil:
+					return
+				default:
+					fd = filed{src: i, err: err}
+				}
+				select {
+				case in <- fd:
+				case <-rctx.Done():
+					return
+				}
+				if fd.err != nil {
+					return
+				}
+			}
+		}()
+	}
+
+	qs := [2]*fileQueue{{processed: map[fileKey]follow.Position{}}, {processed: map[fileKey]follow.Position{}}}
+	var cps []checkpoint
+	var released int64
+	accept := func(fd filed) error {
+		q := qs[fd.src]
+		switch {
+		case fd.err == io.EOF:
+			q.ended, q.idle = true, true
+		case fd.err != nil:
+			return fmt.Errorf("reading the %s files: %w", []string{"proxy", "app"}[fd.src], fd.err)
+		case fd.idle:
+			q.idle = true
+			if qs[0].idle && qs[1].idle && len(qs[0].q) == 0 && len(qs[1].q) == 0 {
+				f.ready.Store(true) // nothing more to read again
+			}
+		default:
+			q.idle = false
+			if fd.it.time < released {
+				f.stats.Late.Add(1)
+			}
+			if !q.seen || fd.it.time > q.lastSeen {
+				q.seen, q.lastSeen = true, fd.it.time
+			}
+			q.q = append(q.q, fd)
+			f.stats.Buffered.Add(1)
+		}
+		return nil
+	}
+	release := func(pctx context.Context, all bool) error {
+		for {
+			h := -1
+			for i, q := range qs {
+				if len(q.q) > 0 && (h < 0 || q.q[0].it.time < qs[h].q[0].it.time) {
+					h = i
+				}
+			}
+			if h < 0 {
+				return nil
+			}
+			fd := qs[h].q[0]
+			t := fd.it.time
+			if !all && time.Since(fd.it.fetched) <= f.cfg.IdleTimeout {
+				o := qs[1-h]
+				if len(o.q) == 0 && !o.idle && (!o.seen || o.lastSeen-int64(f.cfg.Lateness) < t) {
+					return nil
+				}
+			}
+			qs[h].q[0] = filed{}
+			qs[h].q = qs[h].q[1:]
+			if len(qs[h].q) == 0 {
+				qs[h].q = nil
+			}
+			f.stats.Buffered.Add(-1)
+			sink.mute = false
+			if fd.pos != (follow.Position{}) {
+				if a, ok := f.alerted[keyOf(fd.pos)]; ok {
+					if before(fd.pos, a) {
+						sink.mute = true
+					} else {
+						delete(f.alerted, keyOf(fd.pos))
+						if len(f.alerted) == 0 {
+							f.ready.Store(true)
+						}
+					}
+				}
+			}
+			var rec event.Record
+			fd.it.record(&rec)
+			if t > released {
+				released = t
+				f.stats.Watermark.Store(t)
+			}
+			f.stats.Records.Add(1)
+			err := eng.Add(pctx, &rec)
+			if f.cfg.Observe != nil {
+				f.cfg.Observe(time.Since(fd.it.fetched))
+			}
+			itemPool.Put(fd.it)
+			if err != nil {
+				return err
+			}
+			if fd.pos != (follow.Position{}) {
+				qs[h].processed[keyOf(fd.pos)] = fd.pos
+			}
+		}
+	}
+	commit := func() error {
+		if f.cfg.StateDir == "" {
+			return nil
+		}
+		var cp checkpoint
+		cp.time = released
+		var all []follow.Position
+		for i, q := range qs {
+			for _, p := range q.processed {
+				cp.pos[i] = append(cp.pos[i], p)
+			}
+			all = append(all, cp.pos[i]...)
+		}
+		// Alerts of the records up to here were handed to the sink.
+		for _, p := range f.alerted {
+			all = append(all, p) // not passed yet: still muted after a restart
+		}
+		if err := f.saveAlerted(all); err != nil {
+			return err
+		}
+		// Thin the checkpoints to about maxCheckpoints over the span.
+		if n := len(cps); n == 0 || cp.time-cps[n-1].time >= int64(span)/maxCheckpoints {
+			cps = append(cps, cp)
+		}
+		// The source positions trail by span: a restart reads it again.
+		k := -1
+		for i, c := range cps {
+			if c.time <= released-int64(span) || len(cps)-i > maxCheckpoints {
+				k = i
+			}
+		}
+		if k >= 0 {
+			for i, s := range f.srcs {
+				if err := s.Commit(cps[k].pos[i]...); err != nil {
+					return err
+				}
+			}
+			cps = append(cps[:0], cps[k+1:]...)
+		}
+		f.stats.Commits.Add(1)
+		return nil
+	}
+
+	tick := time.NewTicker(max(min(f.cfg.IdleTimeout/4, 50*time.Millisecond), time.Millisecond))
+	defer tick.Stop()
+	lastCommit := time.Now()
+	for {
+		done := false
+		select {
+		case fd := <-in:
+			if err := accept(fd); err != nil {
+				return err
+			}
+		drain:
+			for range 4096 {
+				select {
+				case fd := <-in:
+					if err := accept(fd); err != nil {
+						return err
+					}
+				default:
+					break drain
+				}
+			}
+		case <-tick.C:
+		case <-ctx.Done():
+			done = true
+		}
+		ended := qs[0].ended && qs[1].ended
+		pctx := ctx
+		if done || ended {
+			var stop context.CancelFunc
+			pctx, stop = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer stop()
+		}
+		if err := release(pctx, ended); err != nil {
+			return err
+		}
+		if f.cfg.Tick != nil {
+			f.cfg.Tick(eng)
+		}
+		if done || ended || time.Since(lastCommit) >= f.cfg.CommitInterval {
+			if err := commit(); err != nil {
+				f.stats.CommitErrs.Add(1)
+				f.cfg.Logger.Warn("saving read positions", "err", err)
+			}
+			lastCommit = time.Now()
+		}
+		if done || ended {
+			cancel()
+			wg.Wait()
+			for _, q := range qs {
+				for _, fd := range q.q {
+					itemPool.Put(fd.it)
+				}
+			}
+			f.stats.Buffered.Store(0)
+			return nil
+		}
+	}
+}
