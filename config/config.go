@@ -163,6 +163,10 @@ type Replay struct {
 	Report            string `yaml:"report"`
 	ReportTop         int    `yaml:"report_top"`
 	ReportGeneratedAt bool   `yaml:"report_generated_at"`
+	// MaxTimeJump bounds how far one record may leap ahead of its file's
+	// newer records before it is rejected as a time outlier (0: the
+	// default, 1h; negative: no check).
+	MaxTimeJump time.Duration `yaml:"max_time_jump"`
 }
 
 // Default returns the configuration used without a file: no sources, the

@@ -119,6 +119,9 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	if set["metrics-hold"] {
 		cfg.Replay.MetricsHold = f.metricsHold
 	}
+	if set["max-time-jump"] {
+		cfg.Replay.MaxTimeJump = f.maxTimeJump
+	}
 	if set["report"] {
 		cfg.Replay.Report = f.report.file
 	}
@@ -140,6 +143,7 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	f.identity = strings.Join(cfg.Join.Identity, ",")
 	f.maxLineBytes, f.maxGroups, f.maxEvents = cfg.Limits.MaxLineBytes, cfg.Limits.MaxGroups, cfg.Limits.MaxGroupEvents
 	f.metricsListen, f.metricsHold = cfg.Replay.MetricsListen, cfg.Replay.MetricsHold
+	f.maxTimeJump = cfg.Replay.MaxTimeJump
 	f.report = reportFlags{file: cfg.Replay.Report, topN: cfg.Replay.ReportTop, generatedAt: cfg.Replay.ReportGeneratedAt}
 	if f.report.topN == 0 {
 		f.report.topN = report.DefaultTopN

@@ -46,6 +46,7 @@ type replayFlags struct {
 	maxGroups, maxEvents   int
 	metricsListen          string
 	metricsHold            time.Duration
+	maxTimeJump            time.Duration
 	report                 reportFlags
 }
 
@@ -76,6 +77,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
+	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its file's next records is rejected as a time outlier (negative: no check)")
 	fs.DurationVar(&f.metricsHold, "metrics-hold", 0, "keep serving /metrics this long after the replay ends")
 	f.report.register(fs)
 }
@@ -195,7 +197,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			ahead[i] = p
 		}
 	}
-	runErr := replay.Run(ctx, ahead, eng)
+	var rst replay.Stats
+	runErr := replay.RunOptions(ctx, ahead, eng, replay.Options{MaxTimeJump: f.maxTimeJump}, &rst)
 	if stopProgress != nil {
 		stopProgress()
 	}
@@ -210,6 +213,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !f.quiet {
 		writeSummary(stderr, sources, eng, ruleSet, time.Since(start))
+		if a, b := rst.AheadRejected.Load(), rst.Behind.Load(); a > 0 || b > 0 {
+			fmt.Fprintf(stderr, "  time outliers: %d records far ahead of their file rejected, %d records far behind processed in place\n", a, b)
+		}
 		writeNotes(stderr, notes)
 	}
 	if mon != nil {
