@@ -98,6 +98,27 @@ func daysFromCivil(y, m, d int) int64 {
 // civil validates a date and time and returns its Unix seconds, before any
 // zone offset. offs holds the input offsets of year, month, day, hour,
 // minute and second, for errors.
+// clock reads "hh:mm:ss" at b[at:]; the caller has checked the length.
+func clock(b []byte, at int) (h, mi, s int, err error) {
+	var ok bool
+	if h, ok = num(b, at, 2); !ok {
+		return 0, 0, 0, fail(at, "expected a two-digit hour")
+	}
+	if b[at+2] != ':' {
+		return 0, 0, 0, fail(at+2, "expected ':' after the hour")
+	}
+	if mi, ok = num(b, at+3, 2); !ok {
+		return 0, 0, 0, fail(at+3, "expected two-digit minutes")
+	}
+	if b[at+5] != ':' {
+		return 0, 0, 0, fail(at+5, "expected ':' after the minutes")
+	}
+	if s, ok = num(b, at+6, 2); !ok {
+		return 0, 0, 0, fail(at+6, "expected two-digit seconds")
+	}
+	return h, mi, s, nil
+}
+
 func civil(y, mo, d, h, mi, s int, offs *[6]int) (int64, error) {
 	if y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 28 && d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59 {
 		return 0, civilErr(y, mo, d, h, mi, offs)
@@ -206,23 +227,9 @@ func ParseRFC3339(b []byte) (int64, error) {
 	if c := b[10]; c != 'T' && c != 't' && c != ' ' {
 		return 0, fail(10, "expected 'T' or ' ' between date and time")
 	}
-	h, ok := num(b, 11, 2)
-	if !ok {
-		return 0, fail(11, "expected a two-digit hour")
-	}
-	if b[13] != ':' {
-		return 0, fail(13, "expected ':' after the hour")
-	}
-	mi, ok := num(b, 14, 2)
-	if !ok {
-		return 0, fail(14, "expected two-digit minutes")
-	}
-	if b[16] != ':' {
-		return 0, fail(16, "expected ':' after the minutes")
-	}
-	s, ok := num(b, 17, 2)
-	if !ok {
-		return 0, fail(17, "expected two-digit seconds")
+	h, mi, s, err := clock(b, 11)
+	if err != nil {
+		return 0, err
 	}
 	sec, err := civil(y, mo, d, h, mi, s, &rfc3339Offs)
 	if err != nil {
@@ -308,23 +315,9 @@ func ParseCommonLog(b []byte) (int64, error) {
 	if b[11] != ':' {
 		return 0, fail(11, "expected ':' after the year")
 	}
-	h, ok := num(b, 12, 2)
-	if !ok {
-		return 0, fail(12, "expected a two-digit hour")
-	}
-	if b[14] != ':' {
-		return 0, fail(14, "expected ':' after the hour")
-	}
-	mi, ok := num(b, 15, 2)
-	if !ok {
-		return 0, fail(15, "expected two-digit minutes")
-	}
-	if b[17] != ':' {
-		return 0, fail(17, "expected ':' after the minutes")
-	}
-	s, ok := num(b, 18, 2)
-	if !ok {
-		return 0, fail(18, "expected two-digit seconds")
+	h, mi, s, err := clock(b, 12)
+	if err != nil {
+		return 0, err
 	}
 	sec, err := civil(y, mo, d, h, mi, s, &commonLogOffs)
 	if err != nil {
