@@ -246,7 +246,9 @@ type fileQueue struct {
 	q        []filed
 	seen     bool
 	lastSeen int64
-	idle     bool // the source said it has nothing pending
+	idle     bool      // the source said it has nothing pending
+	idleAt   time.Time // when it said so
+	arrival  time.Time // when its last record arrived
 	ended    bool
 	// processed is, per file, the position of the last record processed.
 	processed map[fileKey]follow.Position
@@ -284,6 +286,11 @@ func (f *Follower) Run(ctx context.Context) error {
 		span += jw
 	} else {
 		span += detect.DefaultJoinWindow
+	}
+
+	poll := f.cfg.PollInterval
+	if poll <= 0 {
+		poll = follow.DefaultPollInterval
 	}
 
 	rctx, cancel := context.WithCancel(ctx)
@@ -336,12 +343,12 @@ func (f *Follower) Run(ctx context.Context) error {
 		case fd.err != nil:
 			return fmt.Errorf("reading the %s files: %w", []string{"proxy", "app"}[fd.src], fd.err)
 		case fd.idle:
-			q.idle = true
+			q.idle, q.idleAt = true, time.Now()
 			if qs[0].idle && qs[1].idle && len(qs[0].q) == 0 && len(qs[1].q) == 0 {
 				f.ready.Store(true) // nothing more to read again
 			}
 		default:
-			q.idle = false
+			q.idle, q.arrival = false, time.Now()
 			if fd.it.time < released {
 				f.stats.Late.Add(1)
 			}
@@ -366,9 +373,12 @@ func (f *Follower) Run(ctx context.Context) error {
 			}
 			fd := qs[h].q[0]
 			t := fd.it.time
-			if !all && time.Since(fd.it.fetched) <= f.cfg.IdleTimeout {
-				o := qs[1-h]
-				if len(o.q) == 0 && !o.idle && (!o.seen || o.lastSeen-int64(f.cfg.Lateness) < t) {
+			if o := qs[1-h]; !all && time.Since(later(fd.it.fetched, o.arrival)) <= f.cfg.IdleTimeout {
+				// The other source holds the head back unless it has a
+				// record, is far enough ahead, or said it had nothing
+				// pending after a poll that followed the head's arrival.
+				idle := o.idle && o.idleAt.After(fd.it.fetched.Add(poll))
+				if len(o.q) == 0 && !idle && (!o.seen || o.lastSeen-int64(f.cfg.Lateness) < t) {
 					return nil
 				}
 			}

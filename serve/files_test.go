@@ -78,7 +78,7 @@ func TestFollowRestart(t *testing.T) {
 		AppFormat:      af,
 		StateDir:       filepath.Join(dir, "state"),
 		Engine:         detect.Config{Rules: rules.Default()},
-		IdleTimeout:    200 * time.Millisecond,
+		IdleTimeout:    time.Second,
 		CommitInterval: 50 * time.Millisecond,
 		PollInterval:   20 * time.Millisecond,
 		Logger:         testLogger(t),
@@ -119,12 +119,12 @@ func TestFollowRestart(t *testing.T) {
 	for _, g := range all {
 		gotSet[g] = true
 		if !wantSet[g] {
-			t.Errorf("alert replay does not emit: %.200s", g)
+			t.Errorf("alert replay does not emit: %s", g)
 		}
 	}
 	for _, w := range want {
 		if !gotSet[w] {
-			t.Errorf("alert lost across the restart: %.200s", w)
+			t.Errorf("alert lost across the restart: %s", w)
 		}
 	}
 	if r2.f.Stats().Muted.Load() == 0 {

@@ -467,16 +467,17 @@ func (pl *pipeline) release(ctx context.Context) error {
 		forced := pl.buffered > c.MaxBuffered
 		if !forced {
 			// An empty partition that may still send older records holds
-			// the head back, at most IdleTimeout from when the head was
-			// fetched: records waiting behind partitions that drained
-			// one after another are not held once per partition.
+			// the head back until nothing arrived from it for IdleTimeout
+			// since the head was fetched: a partition still delivering
+			// is waited for, while records left behind partitions that
+			// went quiet one after another are not held once per
+			// partition.
 			wait := false
-			if now.Sub(h.head().fetched) <= c.IdleTimeout {
-				for _, p := range pl.parts {
-					if p.empty() && (!p.seen || p.lastSeen-int64(c.Lateness) < t) {
-						wait = true
-						break
-					}
+			for _, p := range pl.parts {
+				if p.empty() && (!p.seen || p.lastSeen-int64(c.Lateness) < t) &&
+					now.Sub(later(h.head().fetched, p.lastArrival)) <= c.IdleTimeout {
+					wait = true
+					break
 				}
 			}
 			if wait {
@@ -652,4 +653,11 @@ func (pl *pipeline) commit() {
 		p.committed = offsets[p.topic][p.id]
 		p.stats.committed.Store(p.committed)
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
