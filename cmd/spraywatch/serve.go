@@ -23,6 +23,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/ingest/kafka"
 	"github.com/spraywatch/spraywatch/metrics"
+	"github.com/spraywatch/spraywatch/rules"
 	"github.com/spraywatch/spraywatch/serve"
 )
 
@@ -54,6 +55,9 @@ type serveFlags struct {
 	maxLineBytes                 int
 	maxGroups, maxEvents         int
 	sessionTimeout               time.Duration
+	proxyFiles, appFiles         listFlag
+	stateDir                     string
+	fromEnd                      bool
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -101,6 +105,10 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer messages are counted and skipped")
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window")
+	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
+	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "with --proxy-file/--app-file: `directory` keeping read positions, so a restart resumes (empty: start over)")
+	fs.BoolVar(&f.fromEnd, "from-end", false, "with --proxy-file/--app-file: start files with no saved position at their end")
 }
 
 func (f *serveFlags) kafkaConfig(role serve.Role) (kafka.Config, error) {
@@ -142,6 +150,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: spraywatch serve [--role all|correlate|detect] --brokers HOST:PORT [flags]")
+		fmt.Fprintln(stderr, "       spraywatch serve --proxy-file GLOB --app-file GLOB [--state-dir DIR] [flags]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -154,6 +163,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if len(f.proxyFiles) > 0 || len(f.appFiles) > 0 {
+		return runFollow(ctx, &f, stdout, log)
+	}
 	role, err := serve.ParseRole(f.role)
 	if err != nil {
 		return err
@@ -167,28 +179,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg := serve.Config{
-		Role:          role,
-		Kafka:         kc,
-		ProxyTopic:    f.proxyTopic,
-		AppTopic:      f.appTopic,
-		EventsTopic:   f.eventsTopic,
-		SubnetTopic:   f.subnetTopic,
-		PartitionKey:  f.partitionKey,
-		ProxyEnvelope: f.proxyEnvelope,
-		AppEnvelope:   f.appEnvelope,
-		MaxLineBytes:  f.maxLineBytes,
-		Engine: detect.Config{
-			Correlator: detect.CorrelatorConfig{
-				JoinWindow:   f.joinWindow,
-				MaxPending:   f.maxPending,
-				LoginPaths:   splitList(f.loginPaths),
-				LoginMethods: splitList(f.loginMethods),
-				Identity:     splitList(f.identity),
-			},
-			Rules:          ruleSet,
-			MaxGroups:      f.maxGroups,
-			MaxGroupEvents: f.maxEvents,
-		},
+		Role:           role,
+		Kafka:          kc,
+		ProxyTopic:     f.proxyTopic,
+		AppTopic:       f.appTopic,
+		EventsTopic:    f.eventsTopic,
+		SubnetTopic:    f.subnetTopic,
+		PartitionKey:   f.partitionKey,
+		ProxyEnvelope:  f.proxyEnvelope,
+		AppEnvelope:    f.appEnvelope,
+		MaxLineBytes:   f.maxLineBytes,
+		Engine:         f.engineConfig(ruleSet),
 		Lateness:       f.lateness,
 		IdleTimeout:    f.idle,
 		CommitInterval: f.commit,
@@ -238,29 +239,62 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
+	stopAux, err := f.startAux(ctx, log, srv.Handler(m.Handler()), srv.ReloadRules)
+	if err != nil {
+		return err
+	}
+	defer stopAux()
+
+	log.Info("starting", "role", role, "group", kc.GroupID, "brokers", strings.Join(kc.Brokers, ","))
+	err = srv.Run(ctx)
+	st := srv.Stats()
+	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load())
+	return err
+}
+
+func (f *serveFlags) engineConfig(ruleSet []*rules.Rule) detect.Config {
+	return detect.Config{
+		Correlator: detect.CorrelatorConfig{
+			JoinWindow:   f.joinWindow,
+			MaxPending:   f.maxPending,
+			LoginPaths:   splitList(f.loginPaths),
+			LoginMethods: splitList(f.loginMethods),
+			Identity:     splitList(f.identity),
+		},
+		Rules:          ruleSet,
+		MaxGroups:      f.maxGroups,
+		MaxGroupEvents: f.maxEvents,
+	}
+}
+
+// startAux starts the HTTP listener (health, readiness, metrics) and the
+// SIGHUP rule reloads; the returned function stops both.
+func (f *serveFlags) startAux(ctx context.Context, log *slog.Logger, h http.Handler, reload func([]*rules.Rule) error) (func(), error) {
+	var hs *http.Server
 	if f.listen != "" {
 		ln, err := net.Listen("tcp", f.listen)
 		if err != nil {
-			return fmt.Errorf("listening for health checks: %w", err)
+			return nil, fmt.Errorf("listening for health checks: %w", err)
 		}
-		hs := &http.Server{Handler: srv.Handler(m.Handler()), ReadHeaderTimeout: 5 * time.Second}
+		hs = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		go hs.Serve(ln)
-		defer hs.Close()
 		log.Info("serving /healthz, /readyz, /metrics", "addr", ln.Addr().String())
 	}
-
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-hup:
+				if reload == nil {
+					log.Warn("SIGHUP: rule reloading is not available when following files; restart to change the rules")
+					continue
+				}
 				rs, err := loadRules(f.rules, f.rulesMode)
 				if err == nil {
-					err = srv.ReloadRules(rs)
+					err = reload(rs)
 				}
 				if err != nil {
 					log.Error("SIGHUP: rules not reloaded, the previous rules stay in force", "err", err)
@@ -270,11 +304,77 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}()
+	return func() {
+		signal.Stop(hup)
+		if hs != nil {
+			hs.Close()
+		}
+	}, nil
+}
 
-	log.Info("starting", "role", role, "group", kc.GroupID, "brokers", strings.Join(kc.Brokers, ","))
-	err = srv.Run(ctx)
-	st := srv.Stats()
-	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load())
+// runFollow serves from followed files (single host, no Kafka).
+func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.Logger) error {
+	if len(f.proxyFiles) == 0 || len(f.appFiles) == 0 {
+		return errors.New("following files needs both --proxy-file and --app-file")
+	}
+	ruleSet, err := loadRules(f.rules, f.rulesMode)
+	if err != nil {
+		return err
+	}
+	cfg := serve.FilesConfig{
+		ProxyFiles:      f.proxyFiles,
+		AppFiles:        f.appFiles,
+		ProxyFormatName: f.proxyFormat,
+		AppFormatName:   f.appFormat,
+		MaxLineBytes:    f.maxLineBytes,
+		StateDir:        f.stateDir,
+		FromEnd:         f.fromEnd,
+		Engine:          f.engineConfig(ruleSet),
+		Lateness:        f.lateness,
+		IdleTimeout:     f.idle,
+		CommitInterval:  f.commit,
+		Logger:          log,
+	}
+	if cfg.ProxyFormat, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
+		return err
+	}
+	if cfg.AppFormat, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
+		return err
+	}
+	sink, err := openSinks(ctx, f.out, f.outputs, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := sink.Close(); err != nil {
+			log.Error("closing alert sinks", "err", err)
+		}
+	}()
+	cfg.Sink = sink
+	var m *metrics.Metrics
+	cfg.Observe = func(d time.Duration) { m.Observe(d) }
+	cfg.Tick = func(e *detect.Engine) { m.TopK().Tick(e) }
+	fl, err := serve.NewFollower(cfg)
+	if err != nil {
+		return err
+	}
+	m, err = metrics.New(metrics.Config{
+		Sources: fl.SourceStats,
+		Engine:  fl.Engine,
+		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
+	})
+	if err != nil {
+		return err
+	}
+	stopAux, err := f.startAux(ctx, log, fl.Handler(m.Handler()), nil)
+	if err != nil {
+		return err
+	}
+	defer stopAux()
+	log.Info("following files", "proxy", strings.Join(f.proxyFiles, ","), "app", strings.Join(f.appFiles, ","), "state_dir", f.stateDir)
+	err = fl.Run(ctx)
+	st := fl.Stats()
+	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "muted", st.Muted.Load())
 	return err
 }
 
