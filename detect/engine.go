@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,15 @@ type Engine struct {
 	ctx     context.Context
 	err     error
 	keyBuf  []byte
+
+	// keepFields are the fields window entries keep (user, request id,
+	// source address and the rules' distinct fields). They are copied
+	// once per event into one small string (kept), so that an entry does
+	// not hold the event's whole value buffer (user agent, certificate
+	// names, ...) alive.
+	keepFields []event.Field
+	kept       [event.NumFields]string
+	keptOK     bool
 }
 
 // NewEngine returns an engine for the rules in c.
@@ -89,6 +99,7 @@ func NewEngine(c Config) (*Engine, error) {
 		c.MaxGroupEvents = DefaultMaxGroupEvents
 	}
 	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents}
+	e.keepFields = keepFields(c.Rules)
 	var err error
 	if e.corr, err = NewCorrelator(c.Correlator, e.evaluate); err != nil {
 		return nil, fmt.Errorf("configuring the correlator: %w", err)
@@ -197,6 +208,7 @@ func (e *Engine) takeErr() error {
 
 func (e *Engine) evaluate(ev *event.Event) {
 	e.stats.Events.Add(1)
+	e.keptOK = false
 	for _, rs := range e.rules {
 		if rs.rule.Filter.Match(ev) {
 			rs.add(ev)
@@ -220,4 +232,51 @@ func (e *Engine) sweep(now int64) {
 	for _, rs := range e.rules {
 		rs.sweep(now)
 	}
+}
+
+// keepFields returns the fields window entries keep, each once.
+func keepFields(rs []*rules.Rule) []event.Field {
+	seen := map[event.Field]bool{}
+	var out []event.Field
+	add := func(f event.Field) {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	add(event.UserName)
+	add(event.RequestID)
+	add(event.SourceIP)
+	for _, r := range rs {
+		if r.HasDistinct && r.Distinct.Derived == rules.NotDerived {
+			add(r.Distinct.Field)
+		}
+	}
+	return out
+}
+
+// keep returns the owned copies of ev's kept fields, made on the first
+// call for an event: one allocation per event however many rules keep it.
+func (e *Engine) keep(ev *event.Event) *[event.NumFields]string {
+	if e.keptOK {
+		return &e.kept
+	}
+	e.keptOK = true
+	n := 0
+	for _, f := range e.keepFields {
+		n += len(ev.Values[f])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range e.keepFields {
+		b.WriteString(ev.Values[f])
+	}
+	all := b.String()
+	off := 0
+	for _, f := range e.keepFields {
+		l := len(ev.Values[f])
+		e.kept[f] = all[off : off+l]
+		off += l
+	}
+	return &e.kept
 }

@@ -107,8 +107,16 @@ func (rs *ruleState) add(ev *event.Event) {
 	g, ok := rs.groups.Get(string(rs.eng.keyBuf))
 	if !ok {
 		g = &group{key: string(rs.eng.keyBuf), st: rs.newStore()}
-		for _, k := range r.GroupBy {
-			g.vals = append(g.vals, rs.keyValue(ev, k))
+		// The values are the key's pieces: the group keeps no part of
+		// the event.
+		off := 0
+		for i, k := range r.GroupBy {
+			if i > 0 {
+				off++
+			}
+			l := len(rs.keyValue(ev, k))
+			g.vals = append(g.vals, g.key[off:off+l])
+			off += l
 		}
 		if r.Type == rules.TypeBaseline {
 			g.hist = &history{}
@@ -116,7 +124,11 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.groups.Add(g.key, g)
 		rs.stats.Groups.Add(1)
 	}
-	en := entry{t: ev.Time, val: val, user: ev.Values[event.UserName], rid: ev.Values[event.RequestID], ip: ev.Values[event.SourceIP]}
+	kept := rs.eng.keep(ev)
+	if r.HasDistinct && r.Distinct.Derived == rules.NotDerived {
+		val = kept[r.Distinct.Field]
+	}
+	en := entry{t: ev.Time, val: val, user: kept[event.UserName], rid: kept[event.RequestID], ip: kept[event.SourceIP]}
 	switch ev.Values[event.Outcome] {
 	case event.OutcomeSuccess:
 		en.outcome = outcomeSuccess
@@ -146,13 +158,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 	}
 	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
-		g.ident = &alert.Identity{
-			Subject: ev.Values[event.TLSSubject],
-			Issuer:  ev.Values[event.TLSIssuer],
-			SHA1:    ev.Values[event.TLSSHA1],
-			SHA256:  ev.Values[event.TLSSHA256],
-			Serial:  ev.Values[event.TLSSerial],
-		}
+		g.ident = ownIdentity(ev)
 	}
 	rs.check(g, ev.Time)
 }
@@ -518,4 +524,27 @@ func formatDuration(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return d.String()
+}
+
+// ownIdentity returns ev's certificate identity in one owned string.
+func ownIdentity(ev *event.Event) *alert.Identity {
+	fs := [...]event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSHA1, event.TLSSHA256, event.TLSSerial}
+	n := 0
+	for _, f := range fs {
+		n += len(ev.Values[f])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fs {
+		b.WriteString(ev.Values[f])
+	}
+	all := b.String()
+	var v [len(fs)]string
+	off := 0
+	for i, f := range fs {
+		l := len(ev.Values[f])
+		v[i] = all[off : off+l]
+		off += l
+	}
+	return &alert.Identity{Subject: v[0], Issuer: v[1], SHA1: v[2], SHA256: v[3], Serial: v[4]}
 }
