@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/rules"
@@ -106,7 +104,7 @@ func NewEngine(c Config) (*Engine, error) {
 	}
 	for _, r := range c.Rules {
 		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity}}
-		rs.groups, err = lru.NewWithEvict(c.MaxGroups, func(_ string, g *group) {
+		rs.groups = newGroupSet(c.MaxGroups, func(g *group) {
 			rs.stats.Groups.Add(-1)
 			e.stats.GroupsEvicted.Add(1)
 			if g.inc != nil {
@@ -114,9 +112,6 @@ func NewEngine(c Config) (*Engine, error) {
 				delete(rs.open, g.key)
 			}
 		})
-		if err != nil {
-			return nil, err
-		}
 		e.rules = append(e.rules, rs)
 	}
 	return e, nil

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/rules"
@@ -28,7 +26,7 @@ const (
 type ruleState struct {
 	rule   *rules.Rule
 	eng    *Engine
-	groups *lru.Cache[string, *group]
+	groups *groupSet
 	open   map[string]*group
 	stats  *RuleStats
 
@@ -41,11 +39,13 @@ type ruleState struct {
 
 // group is one value of the rule's group_by fields.
 type group struct {
-	key   string
-	vals  []string
-	st    store
-	ident *alert.Identity
-	hist  *history // baseline rules
+	key  string
+	vals []string
+	// prev and next link the rule's groups in order of activity.
+	prev, next *group
+	st         store
+	ident      *alert.Identity
+	hist       *history // baseline rules
 	// sequence rules: the success that followed the failures
 	hitUser    string
 	hitAt      int64
@@ -104,7 +104,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 	}
 	rs.stats.Matched.Add(1)
-	g, ok := rs.groups.Get(string(rs.eng.keyBuf))
+	g, ok := rs.groups.get(rs.eng.keyBuf)
 	if !ok {
 		g = &group{key: string(rs.eng.keyBuf), st: rs.newStore()}
 		// The values are the key's pieces: the group keeps no part of
@@ -121,7 +121,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		if r.Type == rules.TypeBaseline {
 			g.hist = &history{}
 		}
-		rs.groups.Add(g.key, g)
+		rs.groups.add(g)
 		rs.stats.Groups.Add(1)
 	}
 	kept := rs.eng.keep(ev)
@@ -261,7 +261,7 @@ func (rs *ruleState) sweep(now int64) {
 	}
 	// Idle groups: the least recently active come first.
 	for {
-		k, g, ok := rs.groups.GetOldest()
+		g, ok := rs.groups.oldest()
 		if !ok {
 			return
 		}
@@ -269,13 +269,13 @@ func (rs *ruleState) sweep(now int64) {
 			if len(rs.open) >= rs.groups.Len() {
 				return
 			}
-			rs.groups.Get(k) // keep firing groups; look further
+			rs.groups.touch(g) // keep firing groups; look further
 			continue
 		}
 		if g.st.endTime() > now-length || g.quietUntil > now || g.hist != nil && g.hist.n > 0 {
 			return
 		}
-		rs.groups.Remove(k)
+		rs.groups.remove(g)
 	}
 }
 

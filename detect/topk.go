@@ -43,9 +43,9 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 	cut := e.now - length
 	m := rs.measure()
 	var scratch map[string]valCount
-	for _, g := range rs.groups.Values() {
+	rs.groups.each(func(g *group) {
 		if g.st.last() <= cut || g.st.endTime() <= cut {
-			continue // nothing left in the window
+			return // nothing left in the window
 		}
 		var v float64
 		if w, ok := g.st.(*window); ok && w.first() <= cut {
@@ -59,7 +59,7 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 			v = float64(g.st.value(m))
 		}
 		if v <= 0 {
-			continue
+			return
 		}
 		gv := GroupValue{Key: g.key, Values: g.vals, Identity: g.ident, Value: v}
 		if len(dst) < k {
@@ -67,16 +67,16 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 			if len(dst) == k {
 				sort.Slice(dst, func(i, j int) bool { return better(&dst[i], &dst[j]) })
 			}
-			continue
+			return
 		}
 		if !better(&gv, &dst[k-1]) {
-			continue
+			return
 		}
 		// Insert in order, dropping the last: k is small.
 		i := sort.Search(k, func(i int) bool { return better(&gv, &dst[i]) })
 		copy(dst[i+1:], dst[i:k-1])
 		dst[i] = gv
-	}
+	})
 	if len(dst) < k {
 		sort.Slice(dst, func(i, j int) bool { return better(&dst[i], &dst[j]) })
 	}
@@ -132,14 +132,14 @@ func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) i
 func (e *Engine) WindowEntries() []int64 {
 	out := make([]int64, len(e.rules))
 	for i, rs := range e.rules {
-		for _, g := range rs.groups.Values() {
+		rs.groups.each(func(g *group) {
 			switch st := g.st.(type) {
 			case *window:
 				out[i] += int64(st.len())
 			case *valueSet:
 				out[i] += int64(len(st.state))
 			}
-		}
+		})
 	}
 	return out
 }

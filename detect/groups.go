@@ -1,0 +1,87 @@
+package detect
+
+// groupSet is one rule's groups by key, in order of last activity: a
+// least-recently-used cache whose links live in the groups themselves, so
+// that a lookup by a byte key allocates nothing and takes no lock.
+type groupSet struct {
+	m    map[string]*group
+	root group // root.next is the most recently active, root.prev the least
+	size int
+	// onRemove is called for every group that leaves the set, evicted or
+	// removed.
+	onRemove func(*group)
+}
+
+func newGroupSet(size int, onRemove func(*group)) *groupSet {
+	s := &groupSet{m: make(map[string]*group), size: size, onRemove: onRemove}
+	s.root.next, s.root.prev = &s.root, &s.root
+	return s
+}
+
+// Len returns the number of groups.
+func (s *groupSet) Len() int { return len(s.m) }
+
+func (s *groupSet) unlink(g *group) {
+	g.prev.next = g.next
+	g.next.prev = g.prev
+	g.prev, g.next = nil, nil
+}
+
+func (s *groupSet) pushFront(g *group) {
+	g.prev = &s.root
+	g.next = s.root.next
+	s.root.next.prev = g
+	s.root.next = g
+}
+
+// touch marks g as the most recently active.
+func (s *groupSet) touch(g *group) {
+	if s.root.next == g {
+		return
+	}
+	s.unlink(g)
+	s.pushFront(g)
+}
+
+// get returns the group of key, marking it the most recently active.
+func (s *groupSet) get(key []byte) (*group, bool) {
+	g, ok := s.m[string(key)]
+	if ok {
+		s.touch(g)
+	}
+	return g, ok
+}
+
+// add inserts g (whose key is not in the set) as the most recently active,
+// evicting the least recently active group beyond the size.
+func (s *groupSet) add(g *group) {
+	s.m[g.key] = g
+	s.pushFront(g)
+	if len(s.m) > s.size {
+		s.remove(s.root.prev)
+	}
+}
+
+// oldest returns the least recently active group.
+func (s *groupSet) oldest() (*group, bool) {
+	if s.root.prev == &s.root {
+		return nil, false
+	}
+	return s.root.prev, true
+}
+
+// remove takes g out of the set.
+func (s *groupSet) remove(g *group) {
+	s.unlink(g)
+	delete(s.m, g.key)
+	if s.onRemove != nil {
+		s.onRemove(g)
+	}
+}
+
+// each calls fn for every group, least recently active first.
+func (s *groupSet) each(fn func(*group)) {
+	for g := s.root.prev; g != &s.root; g = g.prev {
+		fn(g)
+	}
+}
