@@ -4,6 +4,7 @@ package detect
 type entry struct {
 	t       int64
 	outcome uint8
+	slot    int32  // val's slot in the window's distinct counts
 	val     string // the rule's distinct field
 	alias   string // a success's mistyped value it resolves (see typoOf)
 	user    string
@@ -25,7 +26,12 @@ type valCount struct {
 // distinctCounts keeps per-value counts and the derived distinct figures
 // up to date as events enter and leave.
 type distinctCounts struct {
-	vals       map[string]valCount
+	// idx maps each value to its slot in cnt: a window's entry keeps its
+	// value's slot, so that counting it in and out costs one map lookup
+	// at most. Free slots are reused.
+	idx        map[string]int32
+	cnt        []valCount
+	free       []int32
 	failed     int // values with at least one failure
 	unresolved int // values with failures and no success
 	succeeded  int // values with at least one success
@@ -65,16 +71,78 @@ func (d *distinctCounts) unresolvedDelta(val string, delta int) {
 func (d *distinctCounts) index() {
 	d.unres = make(map[string]struct{})
 	d.unresLen = new([typoMaxLen + 2]int32)
-	for v, c := range d.vals {
-		if c.f > 0 && c.s == 0 {
+	for v, i := range d.idx {
+		if c := d.cnt[i]; c.f > 0 && c.s == 0 {
 			d.unres[v] = struct{}{}
 			d.unresLen[lenSlot(v)]++
 		}
 	}
 }
 
-func (d *distinctCounts) adjust(val string, outcome uint8, delta int32) {
-	c := d.vals[val]
+// newDistinctCounts returns empty counts.
+func newDistinctCounts() distinctCounts {
+	return distinctCounts{idx: make(map[string]int32)}
+}
+
+// size returns the number of distinct values.
+func (d *distinctCounts) size() int { return len(d.idx) }
+
+// get returns val's counts.
+func (d *distinctCounts) get(val string) (valCount, bool) {
+	i, ok := d.idx[val]
+	if !ok {
+		return valCount{}, false
+	}
+	return d.cnt[i], true
+}
+
+// each calls fn with every value's counts.
+func (d *distinctCounts) each(fn func(string, valCount)) {
+	for v, i := range d.idx {
+		fn(v, d.cnt[i])
+	}
+}
+
+// drop forgets val and returns its counts.
+func (d *distinctCounts) drop(val string) valCount {
+	i, ok := d.idx[val]
+	if !ok {
+		return valCount{}
+	}
+	c := d.cnt[i]
+	d.release(val, i)
+	return c
+}
+
+func (d *distinctCounts) release(val string, i int32) {
+	delete(d.idx, val)
+	d.cnt[i] = valCount{}
+	d.free = append(d.free, i)
+}
+
+// adjust counts an event of val in (delta 1) or out (delta -1). slot is
+// val's slot when known (an event counted in earlier), or -1. It returns
+// val's slot, or -1 when val has no counts left.
+func (d *distinctCounts) adjust(val string, slot int32, outcome uint8, delta int32) int32 {
+	i := slot
+	if i < 0 {
+		var ok bool
+		if i, ok = d.idx[val]; !ok {
+			if delta <= 0 {
+				return -1
+			}
+			if n := len(d.free); n > 0 {
+				i = d.free[n-1]
+				d.free = d.free[:n-1]
+			} else {
+				i = int32(len(d.cnt))
+				d.cnt = append(d.cnt, valCount{})
+			}
+			d.idx[val] = i
+		}
+	}
+	p := &d.cnt[i]
+	c := *p
 	wasF, wasU, wasS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
 	c.n += delta
 	switch outcome {
@@ -85,29 +153,31 @@ func (d *distinctCounts) adjust(val string, outcome uint8, delta int32) {
 	}
 	isF, isU, isS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
 	if c.n <= 0 {
-		delete(d.vals, val)
+		d.release(val, i)
 		isF, isU, isS = false, false, false
+		i = -1
 	} else {
-		d.vals[val] = c
+		*p = c
 	}
 	d.failed += b2i(isF) - b2i(wasF)
 	if du := b2i(isU) - b2i(wasU); du != 0 {
 		d.unresolvedDelta(val, du)
 	}
 	d.succeeded += b2i(isS) - b2i(wasS)
+	return i
 }
 
 // credit adds delta to val's successes without counting an event: a
 // success for the username val was a typo of. Unknown values are left
 // alone and successes never go below zero.
 func (d *distinctCounts) credit(val string, delta int32) {
-	c, ok := d.vals[val]
-	if !ok || c.s+delta < 0 {
+	i, ok := d.idx[val]
+	if !ok || d.cnt[i].s+delta < 0 {
 		return
 	}
+	c := &d.cnt[i]
 	wasU, wasS := c.f > 0 && c.s == 0, c.s > 0
 	c.s += delta
-	d.vals[val] = c
 	if du := b2i(c.f > 0 && c.s == 0) - b2i(wasU); du != 0 {
 		d.unresolvedDelta(val, du)
 	}
@@ -122,7 +192,7 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 	if len(u) < 2 || len(u) > typoMaxLen || d.unresolved == 0 {
 		return ""
 	}
-	if d.unres == nil && len(d.vals) >= indexFrom {
+	if d.unres == nil && len(d.idx) >= indexFrom {
 		d.index()
 	}
 	swaps, doubled, dropped := true, true, true
@@ -140,7 +210,7 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 			}
 			return ""
 		}
-		if c, ok := d.vals[string(b)]; ok && c.f > 0 && c.s == 0 {
+		if i, ok := d.idx[string(b)]; ok && d.cnt[i].f > 0 && d.cnt[i].s == 0 {
 			return string(b)
 		}
 		return ""
@@ -228,7 +298,8 @@ type window struct {
 func newWindow(distinct bool) *window {
 	w := &window{}
 	if distinct {
-		w.dc = &distinctCounts{vals: make(map[string]valCount)}
+		dc := newDistinctCounts()
+		w.dc = &dc
 	}
 	return w
 }
@@ -249,7 +320,7 @@ func (w *window) value(m measure) int {
 	case m == measureSucceeded:
 		return w.dc.succeeded
 	}
-	return len(w.dc.vals)
+	return w.dc.size()
 }
 
 func (w *window) counts() (int, int, int) { return w.len(), w.fails, w.succs }
@@ -262,7 +333,11 @@ func (w *window) count(e *entry, delta int) {
 		w.succs += delta
 	}
 	if w.dc != nil {
-		w.dc.adjust(e.val, e.outcome, int32(delta))
+		slot := e.slot
+		if delta > 0 {
+			slot = -1
+		}
+		e.slot = w.dc.adjust(e.val, slot, e.outcome, int32(delta))
 		if e.alias != "" {
 			w.dc.credit(e.alias, int32(delta))
 		}
@@ -295,6 +370,7 @@ func (w *window) add(e entry, length int64, max int) bool {
 		w.entries = w.entries[:n]
 		w.head = 0
 	}
+	w.count(&e, 1) // sets e.slot
 	i := len(w.entries)
 	w.entries = append(w.entries, e)
 	for i > w.head && w.entries[i-1].t > e.t {
@@ -302,7 +378,6 @@ func (w *window) add(e entry, length int64, max int) bool {
 		i--
 	}
 	w.entries[i] = e
-	w.count(&e, 1)
 	return true
 }
 
@@ -343,16 +418,15 @@ func (w *window) failures(val string) int {
 	if w.dc == nil {
 		return 0
 	}
-	return int(w.dc.vals[val].f)
+	c, _ := w.dc.get(val)
+	return int(c.f)
 }
 
 func (w *window) perValue(fn func(string, valCount)) bool {
 	if w.dc == nil {
 		return false
 	}
-	for v, c := range w.dc.vals {
-		fn(v, c)
-	}
+	w.dc.each(fn)
 	return true
 }
 
@@ -408,7 +482,7 @@ type queued struct {
 
 func newValueSet() *valueSet {
 	return &valueSet{
-		dc:    distinctCounts{vals: make(map[string]valCount)},
+		dc:    newDistinctCounts(),
 		state: make(map[string]*valState),
 	}
 }
@@ -425,7 +499,7 @@ func (s *valueSet) value(m measure) int {
 	case measureSucceeded:
 		return s.dc.succeeded
 	}
-	return len(s.dc.vals)
+	return s.dc.size()
 }
 
 func (s *valueSet) counts() (int, int, int) { return s.events, s.fails, s.succs }
@@ -450,7 +524,7 @@ func (s *valueSet) add(e entry, length int64, max int) bool {
 	} else if e.t > st.last {
 		st.last = e.t
 	}
-	s.dc.adjust(e.val, e.outcome, 1)
+	s.dc.adjust(e.val, -1, e.outcome, 1)
 	if e.alias != "" {
 		s.dc.credit(e.alias, 1)
 	}
@@ -482,7 +556,7 @@ func (s *valueSet) push(val string, t int64) {
 
 // forget removes a value and its counts.
 func (s *valueSet) forget(val string) {
-	c := s.dc.vals[val]
+	c, _ := s.dc.get(val)
 	s.events -= int(c.n)
 	s.fails -= int(c.f)
 	s.succs -= int(c.s)
@@ -491,7 +565,7 @@ func (s *valueSet) forget(val string) {
 		s.dc.unresolvedDelta(val, -1)
 	}
 	s.dc.succeeded -= b2i(c.s > 0)
-	delete(s.dc.vals, val)
+	s.dc.drop(val)
 	delete(s.state, val)
 }
 
@@ -551,12 +625,13 @@ func (s *valueSet) each(fn func(*entry)) {
 
 func (s *valueSet) typoOf(u string, buf *[]byte) string { return s.dc.typoOf(u, buf) }
 
-func (s *valueSet) failures(val string) int { return int(s.dc.vals[val].f) }
+func (s *valueSet) failures(val string) int {
+	c, _ := s.dc.get(val)
+	return int(c.f)
+}
 
 func (s *valueSet) perValue(fn func(string, valCount)) bool {
-	for v, c := range s.dc.vals {
-		fn(v, c)
-	}
+	s.dc.each(fn)
 	return true
 }
 
