@@ -5,9 +5,11 @@
 # Installs the Debian packages it needs when missing, creates a CA and
 # client certificates, starts a Django site under gunicorn behind nginx and
 # behind HAProxy (both terminating mutual TLS, with the configs shipped in
-# deploy/), drives benign and attacking logins through both, stops them,
-# replays each proxy's log with Django's auth log through spraywatch and
-# checks the alerts and the joins (lab/check). Ends with
+# deploy/), starts `spraywatch serve` following each proxy's log with
+# Django's auth log, drives benign and attacking logins through both, stops
+# the proxies, waits until serve has consumed the logs and stops it, replays
+# the same logs through spraywatch and checks the alerts and the joins, and
+# that serve's live alerts are replay's (lab/check). Ends with
 # "lab: N passed, M failed"; exits non-zero when anything failed.
 #
 # Environment: LAB_TIMEOUT (seconds, default 600) bounds the whole run;
@@ -105,10 +107,11 @@ step "certificates"
 "$ROOT/lab/certs.sh" "$LAB/certs"
 cp "$LAB/certs/ca.crt" "$LAB/certs/client-ca.crt"
 
-# Four free ports on 127.0.0.1: nginx, HAProxy and a gunicorn behind each.
-read -r NGINX_PORT HAPROXY_PORT DJANGO_NGINX_PORT DJANGO_HAPROXY_PORT < <("$PY" -c '
+# Six free ports on 127.0.0.1: nginx, HAProxy, a gunicorn behind each, and
+# the listener of the spraywatch serve following each.
+read -r NGINX_PORT HAPROXY_PORT DJANGO_NGINX_PORT DJANGO_HAPROXY_PORT SERVE_NGINX_PORT SERVE_HAPROXY_PORT < <("$PY" -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(6)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])')
 
@@ -119,6 +122,7 @@ export DJANGO_SETTINGS_MODULE=labsite.settings LAB_DB="$LAB/lab.sqlite3"
 LAB_AUTH_LOG=/dev/null "$PY" -m labsite.setup_db "$LAB/users.json"
 
 start_gunicorn() { # NAME PORT
+  : >"$LAB/logs/django-$1.jsonl"   # exists before serve follows it
   LAB_AUTH_LOG="$LAB/logs/django-$1.jsonl" /usr/bin/gunicorn --bind "127.0.0.1:$2" --workers 1 \
     --error-logfile "$LAB/logs/gunicorn-$1.log" labsite.wsgi:application \
     >"$LAB/logs/gunicorn-$1.out" 2>&1 &
@@ -175,6 +179,35 @@ haproxy -db -f "$LAB/haproxy/haproxy.cfg" -p "$LAB/haproxy/haproxy.pid" \
 PIDS+=($!)
 wait_port "$HAPROXY_PORT" $! haproxy
 
+# The processes writing logs; serve is stopped separately, after them.
+WRITERS=("${PIDS[@]}")
+
+# serve follows the logs live from here on, before any traffic.
+declare -A SERVE_PID SERVE_ADDR
+start_serve() { # NAME FORMAT DEFINITION PROXYLOG APPLOG PORT
+  local dir="$LAB/serve/$1"
+  mkdir -p "$dir"
+  printf 'outputs:\n  - type: file\n    path: "%s"\n' "$LAB/out/$1.alerts.jsonl" >"$dir/outputs.yml"
+  : >"$LAB/out/$1.alerts.jsonl"
+  "$LAB/bin/spraywatch" serve --proxy-format "$2" --log-format "$3" \
+    --proxy-file "$4" --app-file "$5" --state-dir "$dir/state" \
+    --listen "127.0.0.1:$6" --outputs "$dir/outputs.yml" 2>"$LAB/out/$1.err" &
+  PIDS+=($!)
+  SERVE_PID[$1]=$!
+  SERVE_ADDR[$1]="127.0.0.1:$6"
+  printf '%s\n' "$4" >"$LAB/out/$1.proxylog"
+  printf '%s\n' "$5" >"$LAB/out/$1.applog"
+  if ! "$LAB/bin/labcheck" -wait-ready "127.0.0.1:$6" -timeout 30s; then
+    sed 's/^/    /' "$LAB/out/$1.err" >&2
+    return 1
+  fi
+}
+step "spraywatch serve following the nginx text log (127.0.0.1:$SERVE_NGINX_PORT) and the HAProxy log (127.0.0.1:$SERVE_HAPROXY_PORT)"
+start_serve nginx-text-live nginx "$LAB/nginx/log-format-mtls_combined.conf" \
+  "$LAB/logs/mtls_combined.log" "$LAB/logs/django-nginx.jsonl" "$SERVE_NGINX_PORT"
+start_serve haproxy-live haproxy "$(grep -m1 '^ *log-format' "$LAB/haproxy/haproxy.cfg")" \
+  "$LAB/logs/haproxy.log" "$LAB/logs/django-haproxy.jsonl" "$SERVE_HAPROXY_PORT"
+
 drive_rc=0
 step "traffic through nginx"
 "$PY" "$ROOT/lab/driver.py" run --name nginx --port "$NGINX_PORT" --direct-port "$DJANGO_NGINX_PORT" \
@@ -184,7 +217,30 @@ step "traffic through HAProxy"
   --certs "$LAB/certs" --auth-log "$LAB/logs/django-haproxy.jsonl" --manifest "$LAB/out/haproxy.manifest.json" || drive_rc=1
 
 step "stopping nginx, HAProxy and gunicorn (logs complete)"
-for pid in "${PIDS[@]}"; do stop "$pid"; done
+for pid in "${WRITERS[@]}"; do stop "$pid"; done
+
+# stop_serve NAME: wait (bounded) until serve has read every line of the
+# logs it follows and released every record to its engine, keep its metrics,
+# then SIGTERM it and keep its exit status.
+stop_serve() {
+  local pid=${SERVE_PID[$1]} rc=0
+  "$LAB/bin/labcheck" -wait-consumed "${SERVE_ADDR[$1]}" -timeout "${LAB_SERVE_DEADLINE:-60s}" \
+    -proxy-file "$(cat "$LAB/out/$1.proxylog")" -app-file "$(cat "$LAB/out/$1.applog")" \
+    -metrics-out "$LAB/out/$1.metrics" 2>"$LAB/out/$1.wait.err" || rc=$?
+  echo "$rc" >"$LAB/out/$1.wait"
+  rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" || rc=$?
+  echo "$rc" >"$LAB/out/$1.rc"
+  local p keep=()
+  for p in "${PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+step "waiting for spraywatch serve to consume the logs, then stopping it"
+stop_serve nginx-text-live
+stop_serve haproxy-live
 
 step "replaying the logs through spraywatch"
 replay() { # NAME FORMAT DEFINITION PROXYLOG APPLOG
@@ -205,6 +261,7 @@ replay haproxy haproxy "$(grep -m1 '^ *log-format' "$LAB/haproxy/haproxy.cfg")" 
 
 step "checking"
 check_rc=0
-"$LAB/bin/labcheck" -dir "$LAB" -runs nginx-text:nginx,nginx-json:nginx,haproxy:haproxy -driver-ok=$((1 - drive_rc)) || check_rc=$?
+"$LAB/bin/labcheck" -dir "$LAB" -runs nginx-text:nginx,nginx-json:nginx,haproxy:haproxy -driver-ok=$((1 - drive_rc)) \
+  -live nginx-text-live:nginx-text:nginx,haproxy-live:haproxy:haproxy || check_rc=$?
 step "done"
 exit $check_rc

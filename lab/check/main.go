@@ -11,6 +11,13 @@
 //	out/RUN.rc, RUN.summary   spraywatch replay's exit status and stderr summary
 //	out/RUN.alerts.jsonl      its alerts
 //	out/RUN.proxylog, .applog the paths of the replayed logs
+//	out/LIVE.alerts.jsonl     alerts spraywatch serve wrote while following the logs
+//	out/LIVE.rc, LIVE.wait    serve's exit status after SIGTERM; the consumption wait's result
+//	out/LIVE.metrics          serve's /metrics once it had consumed the logs
+//
+// With -wait-ready or -wait-consumed it instead waits for a running
+// spraywatch serve (see wait.go) and exits 0 when it is ready or has
+// consumed the files, 1 at the deadline.
 package main
 
 import (
@@ -24,6 +31,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type manifest struct {
@@ -77,7 +85,27 @@ func main() {
 	dir := flag.String("dir", "", "the lab's temporary directory")
 	runs := flag.String("runs", "", "comma-separated RUN:MANIFEST pairs")
 	driverOK := flag.Bool("driver-ok", true, "the traffic driver saw every expected login outcome")
+	lives := flag.String("live", "", "comma-separated LIVE:RUN:MANIFEST triples: serve's alerts LIVE compared with replay RUN")
+	readyAddr := flag.String("wait-ready", "", "wait until the serve listening on this `address` is ready, then exit")
+	consumedAddr := flag.String("wait-consumed", "", "wait until the serve listening on this `address` has consumed -proxy-file and -app-file")
+	proxyFile := flag.String("proxy-file", "", "with -wait-consumed: the followed proxy log")
+	appFile := flag.String("app-file", "", "with -wait-consumed: the followed app log")
+	metricsOut := flag.String("metrics-out", "", "with -wait-consumed: write the final metrics page here")
+	timeout := flag.Duration("timeout", 60*time.Second, "deadline of -wait-ready and -wait-consumed")
 	flag.Parse()
+	if *readyAddr != "" || *consumedAddr != "" {
+		var err error
+		if *readyAddr != "" {
+			err = waitReady(*readyAddr, *timeout)
+		} else {
+			err = waitConsumed(*consumedAddr, *proxyFile, *appFile, *metricsOut, *timeout)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "labcheck:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *dir == "" || *runs == "" {
 		fmt.Fprintln(os.Stderr, "usage: labcheck -dir DIR -runs RUN:MANIFEST,...")
 		os.Exit(2)
@@ -89,6 +117,16 @@ func main() {
 	for _, rm := range strings.Split(*runs, ",") {
 		run, man, _ := strings.Cut(rm, ":")
 		checkRun(c, *dir, run, man, certs)
+	}
+	if *lives != "" {
+		for _, t := range strings.Split(*lives, ",") {
+			f := strings.SplitN(t, ":", 3)
+			if len(f) != 3 {
+				c.check("live "+t, false, "want LIVE:RUN:MANIFEST")
+				continue
+			}
+			checkLive(c, *dir, f[0], f[1], f[2], certs)
+		}
 	}
 	fmt.Printf("lab: %d passed, %d failed\n", c.passed, c.failed)
 	if c.failed > 0 {
@@ -192,8 +230,15 @@ func checkRun(c *checker, dir, run, manName string, certs map[string]cert) {
 	if !c.checkOK(run+": alerts readable", err == nil, "%v", err) {
 		return
 	}
+	hasRule := rulesOf(summary)
+	checkAlerts(c, run, alerts, &m, certs, hasRule, true)
+}
+
+// rulesOf returns whether a rule is in the pack named by a replay summary's
+// "rules:" line (every rule, when the line is missing).
+func rulesOf(summary []byte) func(string) bool {
 	rulesLine := regexp.MustCompile(`(?m)^\s+rules: (.*)$`).FindSubmatch(summary)
-	hasRule := func(id string) bool {
+	return func(id string) bool {
 		if rulesLine == nil {
 			return true
 		}
@@ -204,6 +249,12 @@ func checkRun(c *checker, dir, run, manName string, certs map[string]cert) {
 		}
 		return false
 	}
+}
+
+// checkAlerts checks the alerts the traffic calls for (proxy-bypass only
+// when bypass is set) and that none names a benign user or certificate.
+func checkAlerts(c *checker, run string, alerts []alertRecord, mp *manifest, certs map[string]cert, hasRule func(string) bool, bypass bool) {
+	m := *mp
 	stolen := certs[m.StolenCert]
 	find := func(rule string, match func(a *alertRecord) bool) *alertRecord {
 		for i := range alerts {
@@ -250,10 +301,12 @@ func checkRun(c *checker, dir, run, manName string, certs map[string]cert) {
 	}
 
 	name = run + ": proxy-bypass for " + m.BypassIP
-	if hasRule("proxy-bypass") {
-		c.check(name, find("proxy-bypass", func(a *alertRecord) bool { return a.Group["source.ip"] == m.BypassIP }) != nil, "alerts: %s", got)
-	} else {
-		c.skip(name, "no such rule in the pack")
+	if bypass {
+		if hasRule("proxy-bypass") {
+			c.check(name, find("proxy-bypass", func(a *alertRecord) bool { return a.Group["source.ip"] == m.BypassIP }) != nil, "alerts: %s", got)
+		} else {
+			c.skip(name, "no such rule in the pack")
+		}
 	}
 
 	var benign []string
