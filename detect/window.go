@@ -195,6 +195,9 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 	if d.unres == nil && len(d.idx) >= indexFrom {
 		d.index()
 	}
+	if !d.mayHaveTypo(u) {
+		return ""
+	}
 	swaps, doubled, dropped := true, true, true
 	if d.unres != nil {
 		// A swap keeps the length, a doubled letter adds one, a dropped
@@ -241,6 +244,63 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 	}
 	*buf = b
 	return ""
+}
+
+// scanUnresolved is the number of unresolved values up to which
+// mayHaveTypo compares u with each of them instead of probing variants.
+const scanUnresolved = 8
+
+// mayHaveTypo reports whether an unresolved value could be a typing slip
+// away from u. When the unresolved values are few it compares u with each
+// (most successes follow no slip: this avoids hashing every variant of u);
+// a true result is then confirmed by typoOf's probes, which pick the slip
+// in their fixed order.
+func (d *distinctCounts) mayHaveTypo(u string) bool {
+	switch {
+	case d.unres != nil && len(d.unres) <= scanUnresolved:
+		for v := range d.unres {
+			if oneEdit(u, v) {
+				return true
+			}
+		}
+		return false
+	case d.unres == nil:
+		for v, i := range d.idx {
+			if c := d.cnt[i]; c.f > 0 && c.s == 0 && oneEdit(u, v) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// oneEdit reports whether v is u with two neighbouring bytes swapped, one
+// byte inserted or one byte deleted (a superset of the slips typoOf
+// tries).
+func oneEdit(u, v string) bool {
+	switch len(v) - len(u) {
+	case 0:
+		i := 0
+		for i < len(u) && u[i] == v[i] {
+			i++
+		}
+		if i+1 >= len(u) {
+			return false // equal, or differing in the last byte only
+		}
+		return u[i] == v[i+1] && u[i+1] == v[i] && u[i+2:] == v[i+2:]
+	case 1:
+		u, v = v, u
+		fallthrough
+	case -1:
+		// v is u with one byte deleted.
+		i := 0
+		for i < len(v) && u[i] == v[i] {
+			i++
+		}
+		return u[i+1:] == v[i:]
+	}
+	return false
 }
 
 func b2i(b bool) int {
