@@ -83,6 +83,11 @@ type Engine struct {
 	keepFields []event.Field
 	kept       [event.NumFields]string
 	keptOK     bool
+	// ident and key are the certificate identity and the last group key
+	// a group was created with for the current event: rules grouping by
+	// the same fields share them instead of each keeping a copy.
+	ident   *alert.Identity
+	lastKey string
 }
 
 // NewEngine returns an engine for the rules in c.
@@ -203,7 +208,7 @@ func (e *Engine) takeErr() error {
 
 func (e *Engine) evaluate(ev *event.Event) {
 	e.stats.Events.Add(1)
-	e.keptOK = false
+	e.keptOK, e.ident = false, nil
 	for _, rs := range e.rules {
 		if rs.rule.Filter.Match(ev) {
 			rs.add(ev)

@@ -106,7 +106,10 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.stats.Matched.Add(1)
 	g, ok := rs.groups.get(rs.eng.keyBuf)
 	if !ok {
-		g = &group{key: string(rs.eng.keyBuf), st: rs.newStore()}
+		if string(rs.eng.keyBuf) != rs.eng.lastKey {
+			rs.eng.lastKey = string(rs.eng.keyBuf)
+		}
+		g = &group{key: rs.eng.lastKey, st: rs.newStore()}
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		off := 0
@@ -158,7 +161,10 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 	}
 	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
-		g.ident = ownIdentity(ev)
+		if rs.eng.ident == nil {
+			rs.eng.ident = ownIdentity(ev)
+		}
+		g.ident = rs.eng.ident
 	}
 	rs.check(g, ev.Time)
 }
