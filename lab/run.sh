@@ -220,14 +220,16 @@ step "stopping nginx, HAProxy and gunicorn (logs complete)"
 for pid in "${WRITERS[@]}"; do stop "$pid"; done
 
 # stop_serve NAME: wait (bounded) until serve has read every line of the
-# logs it follows and released every record to its engine, keep its metrics,
-# then SIGTERM it and keep its exit status.
+# logs it follows and released every record to its engine, keep its metrics
+# and the alerts written so far, then SIGTERM it and keep its exit status.
 stop_serve() {
   local pid=${SERVE_PID[$1]} rc=0
   "$LAB/bin/labcheck" -wait-consumed "${SERVE_ADDR[$1]}" -timeout "${LAB_SERVE_DEADLINE:-60s}" \
     -proxy-file "$(cat "$LAB/out/$1.proxylog")" -app-file "$(cat "$LAB/out/$1.applog")" \
     -metrics-out "$LAB/out/$1.metrics" 2>"$LAB/out/$1.wait.err" || rc=$?
   echo "$rc" >"$LAB/out/$1.wait"
+  # What serve had written while running, to compare with what it leaves.
+  cp "$LAB/out/$1.alerts.jsonl" "$LAB/out/$1.before-term.jsonl"
   rc=0
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -41,6 +42,9 @@ func checkLive(c *checker, dir, live, run, manName string, certs map[string]cert
 	if !c.checkOK(name+": live alerts readable", err == nil, "%v", err) {
 		return
 	}
+	before, err := readLines(filepath.Join(out, live+".before-term.jsonl"))
+	c.check(name+": serve had written all its alerts while following, before SIGTERM",
+		err == nil && slices.Equal(before, liveLines), "%v; %d alerts before SIGTERM, %d after", err, len(before), len(liveLines))
 	replayLines, err := readLines(filepath.Join(out, run+".alerts.jsonl"))
 	if !c.checkOK(name+": replay alerts readable", err == nil, "%v", err) {
 		return

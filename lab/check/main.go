@@ -14,6 +14,7 @@
 //	out/LIVE.alerts.jsonl     alerts spraywatch serve wrote while following the logs
 //	out/LIVE.rc, LIVE.wait    serve's exit status after SIGTERM; the consumption wait's result
 //	out/LIVE.metrics          serve's /metrics once it had consumed the logs
+//	out/LIVE.before-term.jsonl its alerts file just before SIGTERM
 //
 // With -wait-ready or -wait-consumed it instead waits for a running
 // spraywatch serve (see wait.go) and exits 0 when it is ready or has
