@@ -83,6 +83,7 @@ type Engine struct {
 	keepFields []event.Field
 	kept       [event.NumFields]string
 	keptOK     bool
+	keptEv     *evidence
 	// ident and key are the certificate identity and the last group key
 	// a group was created with for the current event: rules grouping by
 	// the same fields share them instead of each keeping a copy.
@@ -208,7 +209,7 @@ func (e *Engine) takeErr() error {
 
 func (e *Engine) evaluate(ev *event.Event) {
 	e.stats.Events.Add(1)
-	e.keptOK, e.ident = false, nil
+	e.keptOK, e.keptEv, e.ident = false, nil, nil
 	for _, rs := range e.rules {
 		if rs.rule.Filter.Match(ev) {
 			rs.add(ev)
@@ -279,4 +280,13 @@ func (e *Engine) keep(ev *event.Event) *[event.NumFields]string {
 		off += l
 	}
 	return &e.kept
+}
+
+// evidence returns the current event's evidence; keep must have been
+// called for the event.
+func (e *Engine) evidence() *evidence {
+	if e.keptEv == nil {
+		e.keptEv = &evidence{user: e.kept[event.UserName], rid: e.kept[event.RequestID], ip: e.kept[event.SourceIP]}
+	}
+	return e.keptEv
 }

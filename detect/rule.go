@@ -131,7 +131,7 @@ func (rs *ruleState) add(ev *event.Event) {
 	if r.HasDistinct && r.Distinct.Derived == rules.NotDerived {
 		val = kept[r.Distinct.Field]
 	}
-	en := entry{t: ev.Time, val: val, user: kept[event.UserName], rid: kept[event.RequestID], ip: kept[event.SourceIP]}
+	en := entry{t: ev.Time, val: val, ev: rs.eng.evidence()}
 	switch ev.Values[event.Outcome] {
 	case event.OutcomeSuccess:
 		en.outcome = outcomeSuccess
@@ -157,7 +157,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		// A success for a value that failed before, while enough other
 		// values failed and stayed failed: the sprayed password worked.
 		if v := g.st.value(measureUnresolved); v >= r.Threshold {
-			g.hitUser, g.hitAt, g.hitVal = en.user, en.t, v
+			g.hitUser, g.hitAt, g.hitVal = en.user(), en.t, v
 		}
 	}
 	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
@@ -357,27 +357,27 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 	perUser := map[string]int{} // failures per username in the evidence
 	a.Sample = alert.Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}
 	g.st.each(func(e *entry) {
-		if e.outcome == outcomeFailure && e.user != "" {
-			perUser[e.user]++
+		if e.outcome == outcomeFailure && e.user() != "" {
+			perUser[e.user()]++
 		}
-		if e.user != "" {
-			if _, ok := users[e.user]; !ok {
-				users[e.user] = struct{}{}
+		if e.user() != "" {
+			if _, ok := users[e.user()]; !ok {
+				users[e.user()] = struct{}{}
 				if len(a.Sample.UserNames) < sampleUsers {
-					a.Sample.UserNames = append(a.Sample.UserNames, e.user)
+					a.Sample.UserNames = append(a.Sample.UserNames, e.user())
 				} else {
 					a.Sample.UserNamesTruncated++
 				}
 			}
 		}
-		if e.rid != "" && len(a.Sample.RequestIDs) < sampleIDs {
-			a.Sample.RequestIDs = append(a.Sample.RequestIDs, e.rid)
+		if e.rid() != "" && len(a.Sample.RequestIDs) < sampleIDs {
+			a.Sample.RequestIDs = append(a.Sample.RequestIDs, e.rid())
 		}
-		if e.ip != "" {
-			if _, ok := ips[e.ip]; !ok {
-				ips[e.ip] = struct{}{}
+		if e.ip() != "" {
+			if _, ok := ips[e.ip()]; !ok {
+				ips[e.ip()] = struct{}{}
 				if len(a.Sample.SourceIPs) < sampleIPs {
-					a.Sample.SourceIPs = append(a.Sample.SourceIPs, e.ip)
+					a.Sample.SourceIPs = append(a.Sample.SourceIPs, e.ip())
 				} else {
 					a.Sample.SourceIPsTruncated++
 				}

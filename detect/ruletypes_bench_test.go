@@ -77,7 +77,7 @@ func BenchmarkLongWindowMemory(b *testing.B) {
 					for a := range 20 {
 						for u, name := range users {
 							t := int64(a*n+u) * 1_000_000_000
-							s.add(entry{t: t, val: name, user: name, outcome: outcomeFailure}, int64(12*3600)*1_000_000_000, 1<<30)
+							s.add(entry{t: t, val: name, ev: &evidence{user: name}, outcome: outcomeFailure}, int64(12*3600)*1_000_000_000, 1<<30)
 						}
 					}
 					return s

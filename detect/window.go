@@ -4,12 +4,37 @@ package detect
 type entry struct {
 	t       int64
 	outcome uint8
-	slot    int32  // val's slot in the window's distinct counts
-	val     string // the rule's distinct field
-	alias   string // a success's mistyped value it resolves (see typoOf)
-	user    string
-	rid     string
-	ip      string
+	slot    int32     // val's slot in the window's distinct counts
+	val     string    // the rule's distinct field
+	alias   string    // a success's mistyped value it resolves (see typoOf)
+	ev      *evidence // shared by the entries of one event in every rule
+}
+
+// evidence is what alerts quote of an event: owned copies, one per event
+// whatever the number of rules and windows that keep it.
+type evidence struct {
+	user, rid, ip string
+}
+
+func (e *entry) user() string {
+	if e.ev == nil {
+		return ""
+	}
+	return e.ev.user
+}
+
+func (e *entry) rid() string {
+	if e.ev == nil {
+		return ""
+	}
+	return e.ev.rid
+}
+
+func (e *entry) ip() string {
+	if e.ev == nil {
+		return ""
+	}
+	return e.ev.ip
 }
 
 const (
