@@ -137,7 +137,7 @@ func (e *Engine) WindowEntries() []int64 {
 			case *window:
 				out[i] += int64(st.len())
 			case *valueSet:
-				out[i] += int64(len(st.state))
+				out[i] += int64(st.dc.size())
 			}
 		})
 	}

@@ -542,7 +542,7 @@ func (w *window) last() int64 {
 // attempt in its counts until it leaves.
 type valueSet struct {
 	dc     distinctCounts
-	state  map[string]*valState
+	seen   []int64  // by the value's slot in dc: when it was last seen
 	queue  []queued // one slot per value, in order of the time queued
 	head   int
 	end    int64
@@ -556,10 +556,6 @@ type valueSet struct {
 // recentEvidence is how many recent events a value set keeps for samples.
 const recentEvidence = 32
 
-type valState struct {
-	last int64
-}
-
 type queued struct {
 	val string
 	t   int64
@@ -567,8 +563,7 @@ type queued struct {
 
 func newValueSet() *valueSet {
 	return &valueSet{
-		dc:    newDistinctCounts(),
-		state: make(map[string]*valState),
+		dc: newDistinctCounts(),
 	}
 }
 
@@ -598,18 +593,23 @@ func (s *valueSet) add(e entry, length int64, max int) bool {
 	if e.t <= s.end-length {
 		return false
 	}
-	st, ok := s.state[e.val]
+	i, ok := s.dc.idx[e.val]
 	if !ok {
-		if len(s.state) >= max {
+		if s.dc.size() >= max {
 			s.evictOne()
 		}
-		st = &valState{last: e.t}
-		s.state[e.val] = st
 		s.push(e.val, e.t)
-	} else if e.t > st.last {
-		st.last = e.t
+		i = s.dc.adjust(e.val, -1, e.outcome, 1)
+		for int(i) >= len(s.seen) {
+			s.seen = append(s.seen, 0)
+		}
+		s.seen[i] = e.t
+	} else {
+		if e.t > s.seen[i] {
+			s.seen[i] = e.t
+		}
+		s.dc.adjust(e.val, i, e.outcome, 1)
 	}
-	s.dc.adjust(e.val, -1, e.outcome, 1)
 	if e.alias != "" {
 		s.dc.credit(e.alias, 1)
 	}
@@ -651,7 +651,6 @@ func (s *valueSet) forget(val string) {
 	}
 	s.dc.succeeded -= b2i(c.s > 0)
 	s.dc.drop(val)
-	delete(s.state, val)
 }
 
 func (s *valueSet) pop() queued {
@@ -668,7 +667,7 @@ func (s *valueSet) pop() queued {
 func (s *valueSet) evictOne() {
 	for s.head < len(s.queue) {
 		q := s.pop()
-		if _, ok := s.state[q.val]; ok {
+		if _, ok := s.dc.idx[q.val]; ok {
 			s.forget(q.val)
 			return
 		}
@@ -684,16 +683,17 @@ func (s *valueSet) expire(now, length int64) (int64, bool) {
 	cut := s.end - length
 	for s.head < len(s.queue) && s.queue[s.head].t <= cut {
 		q := s.pop()
-		st, ok := s.state[q.val]
+		i, ok := s.dc.idx[q.val]
 		if !ok {
 			continue
 		}
-		if st.last > cut {
-			s.push(q.val, st.last)
+		last := s.seen[i]
+		if last > cut {
+			s.push(q.val, last)
 			continue
 		}
 		s.forget(q.val)
-		return st.last + length, true
+		return last + length, true
 	}
 	return 0, false
 }
@@ -702,7 +702,7 @@ func (s *valueSet) each(fn func(*entry)) {
 	n := min(s.nrec, recentEvidence)
 	for i := s.nrec - n; i < s.nrec; i++ {
 		e := &s.recent[i%recentEvidence]
-		if s.state[e.val] != nil {
+		if _, ok := s.dc.idx[e.val]; ok {
 			fn(e)
 		}
 	}
