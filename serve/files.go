@@ -522,3 +522,10 @@ func (f *Follower) Run(ctx context.Context) error {
 		}
 	}
 }
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -39,6 +39,7 @@ type partition struct {
 	seen        bool
 	lastSeen    int64     // newest event time received
 	lastArrival time.Time // when the last message arrived (or the reader opened)
+	blocked     time.Time // since when the partition, empty, holds the others back
 	highWater   int64     // the partition's high watermark at the last fetch (-1: unknown)
 }
 
@@ -141,10 +142,11 @@ type pipeline struct {
 	ev    event.Event
 	in    chan fetched
 
-	buffered int
-	released int64 // event time of the last record released
-	marked   int64 // event time of the last watermark published
-	notReady int
+	buffered    int
+	released    int64     // event time of the last record released
+	lastArrival time.Time // when any partition last delivered a message
+	marked      int64     // event time of the last watermark published
+	notReady    int
 }
 
 // generation runs pipelines over gen's assignments until the generation
@@ -362,6 +364,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 		}()
 	}
 	s.ready.Store(pl.notReady == 0)
+	pl.lastArrival = time.Now()
 	tick := time.NewTicker(min(s.cfg.IdleTimeout/4, 50*time.Millisecond))
 	defer tick.Stop()
 	lastCommit := time.Now()
@@ -398,6 +401,11 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			s.cfg.Tick(pl.eng)
 		}
 		if err := pl.flush(pctx); err != nil {
+			if !done && ctx.Err() != nil {
+				// Shutdown began during the write: the events are still
+				// pending; the draining pass below writes them.
+				continue
+			}
 			return false, err
 		}
 		if done || time.Since(lastCommit) >= s.cfg.CommitInterval {
@@ -414,6 +422,8 @@ func (pl *pipeline) accept(f fetched) {
 	p := f.p
 	p.next = f.offset + 1
 	p.lastArrival = time.Now()
+	pl.lastArrival = p.lastArrival
+	p.blocked = time.Time{}
 	p.highWater = f.highWater
 	p.stats.next.Store(p.next)
 	p.stats.highWater.Store(p.highWater)
@@ -467,17 +477,23 @@ func (pl *pipeline) release(ctx context.Context) error {
 		forced := pl.buffered > c.MaxBuffered
 		if !forced {
 			// An empty partition that may still send older records holds
-			// the head back until nothing arrived from it for IdleTimeout
-			// since the head was fetched: a partition still delivering
-			// is waited for, while records left behind partitions that
-			// went quiet one after another are not held once per
-			// partition.
+			// the head back for IdleTimeout from when it started to (the
+			// clocks of all such partitions start together), unless no
+			// partition delivered anything for IdleTimeout: then the
+			// input has stopped, and records left behind partitions that
+			// drain one after another are not held once per partition.
 			wait := false
-			for _, p := range pl.parts {
-				if p.empty() && (!p.seen || p.lastSeen-int64(c.Lateness) < t) &&
-					now.Sub(later(h.head().fetched, p.lastArrival)) <= c.IdleTimeout {
-					wait = true
-					break
+			if now.Sub(pl.lastArrival) <= c.IdleTimeout {
+				for _, p := range pl.parts {
+					if !p.empty() || (p.seen && p.lastSeen-int64(c.Lateness) >= t) {
+						continue
+					}
+					if p.blocked.IsZero() {
+						p.blocked = now
+					}
+					if now.Sub(p.blocked) <= c.IdleTimeout {
+						wait = true
+					}
 				}
 			}
 			if wait {
@@ -653,11 +669,4 @@ func (pl *pipeline) commit() {
 		p.committed = offsets[p.topic][p.id]
 		p.stats.committed.Store(p.committed)
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
