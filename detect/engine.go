@@ -20,6 +20,10 @@ type Config struct {
 	// MaxGroups caps the groups each rule keeps; the least recently active
 	// group is evicted (and counted) beyond it.
 	MaxGroups int
+	// MaxGroupsTotal caps the groups all rules keep together; beyond it
+	// the least recently active group of any rule is evicted (and
+	// counted). Zero means DefaultMaxGroupsTotal.
+	MaxGroupsTotal int
 	// MaxGroupEvents caps the events one group's window keeps; the oldest
 	// are dropped (and counted) beyond it.
 	MaxGroupEvents int
@@ -32,6 +36,7 @@ type Config struct {
 // Defaults for Config.
 const (
 	DefaultMaxGroups      = 50_000
+	DefaultMaxGroupsTotal = 200_000
 	DefaultMaxGroupEvents = 20_000
 	// sweepEvery is how much event time passes between checks of open
 	// incidents and idle groups.
@@ -99,6 +104,9 @@ func NewEngine(c Config) (*Engine, error) {
 	if c.MaxGroups <= 0 {
 		c.MaxGroups = DefaultMaxGroups
 	}
+	if c.MaxGroupsTotal <= 0 {
+		c.MaxGroupsTotal = DefaultMaxGroupsTotal
+	}
 	if c.MaxGroupEvents <= 0 {
 		c.MaxGroupEvents = DefaultMaxGroupEvents
 	}
@@ -108,9 +116,10 @@ func NewEngine(c Config) (*Engine, error) {
 	if e.corr, err = NewCorrelator(c.Correlator, e.evaluate); err != nil {
 		return nil, fmt.Errorf("configuring the correlator: %w", err)
 	}
+	all := newGroupBudget(c.MaxGroupsTotal)
 	for _, r := range c.Rules {
 		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity}}
-		rs.groups = newGroupSet(c.MaxGroups, func(g *group) {
+		rs.groups = newGroupSet(c.MaxGroups, all, func(g *group) {
 			rs.stats.Groups.Add(-1)
 			e.stats.GroupsEvicted.Add(1)
 			if g.inc != nil {

@@ -208,3 +208,52 @@ func TestGroupCap(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestGroupBudgetShared checks the cap on all rules' groups together: the
+// least recently active group of any rule is evicted, and a campaign
+// that stays active still alerts.
+func TestGroupBudgetShared(t *testing.T) {
+	rs := testRule(t, `
+rules:
+  - {id: a, match: {event.outcome: failure}, group_by: [identity], distinct: user.name, window: 10s, threshold: 3}
+  - {id: b, match: {event.outcome: failure}, group_by: [source.ip], distinct: user.name, window: 10s, threshold: 1000}
+  - {id: c, match: {event.outcome: failure}, group_by: [identity], window: 10s, threshold: 1000}
+`)
+	sink := &captureSink{}
+	e, err := NewEngine(Config{Rules: rs, Sink: sink, MaxGroups: 1000, MaxGroupsTotal: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	held := func() int64 {
+		var n int64
+		for _, s := range e.RuleStats() {
+			n += s.Groups.Load()
+		}
+		return n
+	}
+	for i := 0; i < 100; i++ {
+		// Each attempt adds a group to rules a and c; rule b's one group
+		// (one address) stays the most recently active.
+		if err := e.Add(ctx, attempt(float64(i)*0.001, fmt.Sprintf("c%d", i), "u", "failure")); err != nil {
+			t.Fatal(err)
+		}
+		if n := held(); n > 7 {
+			t.Fatalf("after %d attempts: %d groups held, budget 7", i+1, n)
+		}
+	}
+	if g := e.RuleStats()[1].Groups.Load(); g != 1 {
+		t.Errorf("rule b holds %d groups, want its one active group kept", g)
+	}
+	if ev := e.Stats().GroupsEvicted.Load(); ev != 2*100-6 {
+		t.Errorf("groups evicted = %d, want %d", ev, 2*100-6)
+	}
+	for i := 0; i < 5; i++ {
+		if err := e.Add(ctx, attempt(1+float64(i)*0.001, "big", fmt.Sprintf("u%d", i), "failure")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sink.alerts) == 0 || sink.alerts[0].Group["spraywatch.identity"] != "sha1:big" {
+		t.Errorf("the active group should alert: %q", brief(sink.alerts))
+	}
+}

@@ -10,10 +10,39 @@ type groupSet struct {
 	// onRemove is called for every group that leaves the set, evicted or
 	// removed.
 	onRemove func(*group)
+	// all is the budget the set shares with the other rules' sets.
+	all *groupBudget
 }
 
-func newGroupSet(size int, onRemove func(*group)) *groupSet {
-	s := &groupSet{m: make(map[string]*group), size: size, onRemove: onRemove}
+// groupBudget caps the groups of all rules together: the least recently
+// active group of any rule is evicted beyond it.
+type groupBudget struct {
+	root group // root.gnext is the most recently active group of any rule
+	n    int
+	size int
+}
+
+func newGroupBudget(size int) *groupBudget {
+	b := &groupBudget{size: size}
+	b.root.gnext, b.root.gprev = &b.root, &b.root
+	return b
+}
+
+func (b *groupBudget) unlink(g *group) {
+	g.gprev.gnext = g.gnext
+	g.gnext.gprev = g.gprev
+	g.gprev, g.gnext = nil, nil
+}
+
+func (b *groupBudget) pushFront(g *group) {
+	g.gprev = &b.root
+	g.gnext = b.root.gnext
+	b.root.gnext.gprev = g
+	b.root.gnext = g
+}
+
+func newGroupSet(size int, all *groupBudget, onRemove func(*group)) *groupSet {
+	s := &groupSet{m: make(map[string]*group), size: size, onRemove: onRemove, all: all}
 	s.root.next, s.root.prev = &s.root, &s.root
 	return s
 }
@@ -36,6 +65,10 @@ func (s *groupSet) pushFront(g *group) {
 
 // touch marks g as the most recently active.
 func (s *groupSet) touch(g *group) {
+	if s.all.root.gnext != g {
+		s.all.unlink(g)
+		s.all.pushFront(g)
+	}
 	if s.root.next == g {
 		return
 	}
@@ -54,11 +87,20 @@ func (s *groupSet) get(key []byte) (*group, bool) {
 
 // add inserts g (whose key is not in the set) as the most recently active,
 // evicting the least recently active group beyond the size.
+// Beyond the budget shared by all rules, the least recently active group
+// of any rule is evicted.
 func (s *groupSet) add(g *group) {
 	s.m[g.key] = g
+	g.set = s
 	s.pushFront(g)
+	s.all.pushFront(g)
+	s.all.n++
 	if len(s.m) > s.size {
 		s.remove(s.root.prev)
+	}
+	for s.all.n > s.all.size {
+		old := s.all.root.gprev
+		old.set.remove(old)
 	}
 }
 
@@ -73,6 +115,8 @@ func (s *groupSet) oldest() (*group, bool) {
 // remove takes g out of the set.
 func (s *groupSet) remove(g *group) {
 	s.unlink(g)
+	s.all.unlink(g)
+	s.all.n--
 	delete(s.m, g.key)
 	if s.onRemove != nil {
 		s.onRemove(g)

@@ -41,11 +41,14 @@ type ruleState struct {
 type group struct {
 	key  string
 	vals []string
-	// prev and next link the rule's groups in order of activity.
-	prev, next *group
-	st         store
-	ident      *alert.Identity
-	hist       *history // baseline rules
+	// prev and next link the rule's groups in order of activity, gprev
+	// and gnext all rules' groups; set is the rule's groups.
+	prev, next   *group
+	gprev, gnext *group
+	set          *groupSet
+	st           store
+	ident        *alert.Identity
+	hist         *history // baseline rules
 	// sequence rules: the success that followed the failures
 	hitUser    string
 	hitAt      int64
