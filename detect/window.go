@@ -220,7 +220,7 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 	if d.unres == nil && len(d.idx) >= indexFrom {
 		d.index()
 	}
-	if !d.mayHaveTypo(u) {
+	if d.unres == nil && !d.mayHaveTypo(u) {
 		return ""
 	}
 	swaps, doubled, dropped := true, true, true
@@ -271,33 +271,18 @@ func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
 	return ""
 }
 
-// scanUnresolved is the number of unresolved values up to which
-// mayHaveTypo compares u with each of them instead of probing variants.
-const scanUnresolved = 8
-
-// mayHaveTypo reports whether an unresolved value could be a typing slip
-// away from u. When the unresolved values are few it compares u with each
-// (most successes follow no slip: this avoids hashing every variant of u);
-// a true result is then confirmed by typoOf's probes, which pick the slip
-// in their fixed order.
+// mayHaveTypo reports whether an unresolved value of a small store (not
+// indexed, fewer than indexFrom values) could be a typing slip away from
+// u, comparing u with each: most successes follow no slip, and this
+// avoids hashing every variant of u. A true result is then confirmed by
+// typoOf's probes, which pick the slip in their fixed order.
 func (d *distinctCounts) mayHaveTypo(u string) bool {
-	switch {
-	case d.unres != nil && len(d.unres) <= scanUnresolved:
-		for v := range d.unres {
-			if oneEdit(u, v) {
-				return true
-			}
+	for v, i := range d.idx {
+		if c := d.cnt[i]; c.f > 0 && c.s == 0 && oneEdit(u, v) {
+			return true
 		}
-		return false
-	case d.unres == nil:
-		for v, i := range d.idx {
-			if c := d.cnt[i]; c.f > 0 && c.s == 0 && oneEdit(u, v) {
-				return true
-			}
-		}
-		return false
 	}
-	return true
+	return false
 }
 
 // oneEdit reports whether v is u with two neighbouring bytes swapped, one
