@@ -72,13 +72,15 @@ func TestFollowRestart(t *testing.T) {
 	p1, p2, a1, a2 := halves(t)
 	pf, af := formatsFor(t)
 	cfg := FilesConfig{
-		ProxyFiles:     []string{proxyPath},
-		AppFiles:       []string{filepath.Join(dir, "auth*.log")},
-		ProxyFormat:    pf,
-		AppFormat:      af,
-		StateDir:       filepath.Join(dir, "state"),
-		Engine:         detect.Config{Rules: rules.Default()},
-		IdleTimeout:    time.Second,
+		ProxyFiles:  []string{proxyPath},
+		AppFiles:    []string{filepath.Join(dir, "auth*.log")},
+		ProxyFormat: pf,
+		AppFormat:   af,
+		StateDir:    filepath.Join(dir, "state"),
+		Engine:      detect.Config{Rules: rules.Default()},
+		// A loaded machine may starve one source's reader for a while:
+		// its partner records must still be waited for.
+		IdleTimeout:    3 * time.Second,
 		CommitInterval: 50 * time.Millisecond,
 		PollInterval:   20 * time.Millisecond,
 		Logger:         testLogger(t),
@@ -104,7 +106,8 @@ func TestFollowRestart(t *testing.T) {
 	r2 := startFollower(t, cfg)
 	appendFile(t, proxyPath, p2)
 	appendFile(t, appPath, a2)
-	settle(t, 30*time.Second, 1500*time.Millisecond, func() int { return int(r2.f.Stats().Records.Load()) })
+	// The last records wait one idle timeout once the input stops.
+	settle(t, 40*time.Second, cfg.IdleTimeout+time.Second, func() int { return int(r2.f.Stats().Records.Load()) })
 	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
 	r2.shutdown(t)
 
