@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,7 +147,11 @@ type Privacy struct {
 type Limits struct {
 	MaxLineBytes   int `yaml:"max_line_bytes"`
 	MaxGroups      int `yaml:"max_groups"`
+	MaxGroupsTotal int `yaml:"max_groups_total"`
 	MaxGroupEvents int `yaml:"max_group_events"`
+	// MemoryLimit is a soft limit on the Go heap ("270MiB", "1GiB"; empty
+	// for none), as GOMEMLIMIT sets it; GOMEMLIMIT wins when set.
+	MemoryLimit string `yaml:"memory_limit"`
 }
 
 // Replay holds the replay command's operational settings.
@@ -204,6 +209,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Limits.MaxGroups == 0 {
 		c.Limits.MaxGroups = detect.DefaultMaxGroups
+	}
+	if c.Limits.MaxGroupsTotal == 0 {
+		c.Limits.MaxGroupsTotal = detect.DefaultMaxGroupsTotal
 	}
 	if c.Limits.MaxGroupEvents == 0 {
 		c.Limits.MaxGroupEvents = detect.DefaultMaxGroupEvents
@@ -480,8 +488,11 @@ func (c *Config) check() error {
 			add([]any{"outputs", i, "type"}, "outputs[%d]: unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", i, o.Type)
 		}
 	}
-	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupEvents < 0 {
+	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 {
 		add([]any{"limits"}, "limits must not be negative")
+	}
+	if _, err := ParseSize(c.Limits.MemoryLimit); err != nil {
+		add([]any{"limits", "memory_limit"}, "limits.memory_limit: %v", err)
 	}
 	return errors.Join(errs...)
 }
@@ -508,4 +519,29 @@ func (c *Config) Correlator() detect.CorrelatorConfig {
 		LoginMethods: c.Join.LoginMethods,
 		Identity:     c.Join.Identity,
 	}
+}
+
+// ParseSize reads a byte size such as "270MiB", "1GiB", "300MB" or "1048576";
+// empty is 0.
+func ParseSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("expected a size such as 270MiB or 1GiB")
+	}
+	return n * mult, nil
 }

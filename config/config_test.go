@@ -199,3 +199,20 @@ func TestMapping(t *testing.T) {
 		t.Errorf("record %v, want %v", recs[0], want)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"", 0, true}, {"1048576", 1 << 20, true}, {"270MiB", 270 << 20, true}, {"1GiB", 1 << 30, true},
+		{"300MB", 300e6, true}, {"64 KiB", 64 << 10, true}, {"lots", 0, false}, {"-1MiB", 0, false}, {"99999999999GiB", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -110,6 +110,12 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	if set["max-groups"] {
 		cfg.Limits.MaxGroups = f.maxGroups
 	}
+	if set["max-groups-total"] {
+		cfg.Limits.MaxGroupsTotal = f.maxGroupsTotal
+	}
+	if set["memory-limit"] {
+		cfg.Limits.MemoryLimit = f.memoryLimit
+	}
 	if set["max-group-events"] {
 		cfg.Limits.MaxGroupEvents = f.maxEvents
 	}
@@ -144,6 +150,7 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	f.maxLineBytes, f.maxGroups, f.maxEvents = cfg.Limits.MaxLineBytes, cfg.Limits.MaxGroups, cfg.Limits.MaxGroupEvents
 	f.metricsListen, f.metricsHold = cfg.Replay.MetricsListen, cfg.Replay.MetricsHold
 	f.maxTimeJump = cfg.Replay.MaxTimeJump
+	f.maxGroupsTotal, f.memoryLimit = cfg.Limits.MaxGroupsTotal, cfg.Limits.MemoryLimit
 	f.report = reportFlags{file: cfg.Replay.Report, topN: cfg.Replay.ReportTop, generatedAt: cfg.Replay.ReportGeneratedAt}
 	if f.report.topN == 0 {
 		f.report.topN = report.DefaultTopN

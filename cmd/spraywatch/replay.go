@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/config"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -44,6 +46,8 @@ type replayFlags struct {
 	identity               string
 	maxLineBytes           int
 	maxGroups, maxEvents   int
+	maxGroupsTotal         int
+	memoryLimit            string
 	metricsListen          string
 	metricsHold            time.Duration
 	maxTimeJump            time.Duration
@@ -75,6 +79,8 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
+	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules before the least active is evicted")
+	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit on the Go heap, e.g. 270MiB (as GOMEMLIMIT, which wins when set); trades CPU for memory")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
 	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its file's next records is rejected as a time outlier (negative: no check)")
@@ -118,6 +124,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
+	if err := setMemoryLimit(f.memoryLimit); err != nil {
+		return err
+	}
 	privacy, err := alert.NewPrivacy(f.privacy, f.privacyKey)
 	if err != nil {
 		return err
@@ -140,6 +149,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		},
 		Rules:          ruleSet,
 		MaxGroups:      f.maxGroups,
+		MaxGroupsTotal: f.maxGroupsTotal,
 		MaxGroupEvents: f.maxEvents,
 		Sink:           alert.WithPrivacy(sink, privacy),
 	}
@@ -352,4 +362,16 @@ func writeHeapProfile(path string) error {
 	defer f.Close()
 	runtime.GC()
 	return pprof.WriteHeapProfile(f)
+}
+
+// setMemoryLimit applies a soft heap limit unless GOMEMLIMIT already set one.
+func setMemoryLimit(v string) error {
+	n, err := config.ParseSize(v)
+	if err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
+	}
+	if n > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(n)
+	}
+	return nil
 }
