@@ -15,7 +15,6 @@ import (
 // per campaign whether and how fast it was detected, and the false alerts.
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	seed := fs.Int64("seed", 1, "first generator seed")
 	seeds := fs.Int("seeds", 1, "number of seeds, from -seed on")
 	scale := fs.Float64("scale", 1, "size of the organisation and its traffic (1 = the committed samples)")
@@ -23,15 +22,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var ruleFiles listFlag
 	fs.Var(&ruleFiles, "rules", "rules `file` (repeatable)")
 	rulesMode := fs.String("rules-mode", "extend", "extend: rules files add to the default pack; replace: only the files' rules")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spraywatch eval [-seed N] [-seeds N] [-scale F] [--rules FILE]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
+	if err := parseArgs(fs, args, stderr,
+		"usage: spraywatch eval [-seed N] [-seeds N] [-scale F] [--rules FILE]",
+	); err != nil {
+		return err
 	}
 	if *seeds < 1 {
 		return fmt.Errorf("-seeds %d: at least 1", *seeds)

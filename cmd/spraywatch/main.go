@@ -83,6 +83,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // errUsage reports a command line that was already explained to the user.
 var errUsage = errors.New("usage")
 
+// parseArgs parses a command's flags; usage is printed, line by line, above
+// the flag defaults. It returns flag.ErrHelp for -h and errUsage for a bad
+// flag (the flag package has said why).
+func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer, usage ...string) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		for _, l := range usage {
+			fmt.Fprintln(stderr, l)
+		}
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: spraywatch <command> [flags]\n\ncommands:")
 	for _, c := range commands() {

@@ -36,7 +36,6 @@ type produceFlags struct {
 
 func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("produce", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var f produceFlags
 	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka `host:port` list")
 	fs.StringVar(&f.proxyTopic, "proxy-topic", "proxy-logs", "topic for the proxy access log lines")
@@ -52,17 +51,12 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Int64Var(&f.count, "count", 0, "stop after this many lines (0: at the end of the files, or never with --loop)")
 	fs.IntVar(&f.partitions, "partitions", 0, "create both topics with this many partitions if they do not exist (0: create none)")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spraywatch produce --brokers HOST:PORT --proxy FILE --app FILE [--rate N/s] [--loop] [flags]")
-		fmt.Fprintln(stderr, "\nSends log lines to Kafka, keyed by request id and placed with the CRC32 partitioner (librdkafka's")
-		fmt.Fprintln(stderr, "default), so the proxy and app topics are co-partitioned when they have the same partition count.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
+	if err := parseArgs(fs, args, stderr,
+		"usage: spraywatch produce --brokers HOST:PORT --proxy FILE --app FILE [--rate N/s] [--loop] [flags]",
+		"\nSends log lines to Kafka, keyed by request id and placed with the CRC32 partitioner (librdkafka's",
+		"default), so the proxy and app topics are co-partitioned when they have the same partition count.",
+	); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 || f.proxy == "" && f.app == "" {
 		fs.Usage()

@@ -90,18 +90,12 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var f replayFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spraywatch replay --proxy FILE... --app FILE... [flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
+	if err := parseArgs(fs, args, stderr,
+		"usage: spraywatch replay --proxy FILE... --app FILE... [flags]",
+	); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))

@@ -47,16 +47,8 @@ subcommands:
 }
 
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, synopsis string) error {
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spraywatch rules "+synopsis)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
+	if err := parseArgs(fs, args, stderr, "usage: spraywatch rules "+synopsis); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

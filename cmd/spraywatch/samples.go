@@ -16,7 +16,6 @@ import (
 
 func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("samples", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	def := samples.DefaultConfig()
 	dir := fs.String("dir", "samples-out", "write nginx-access.log, django-auth.log and campaigns.json into this `directory`")
 	seed := fs.Int64("seed", def.Seed, "random seed: the same seed gives the same bytes")
@@ -24,11 +23,8 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	dur := fs.Duration("duration", def.Duration, "length of the generated period")
 	scale := fs.Float64("scale", def.Scale, "size of the organisation and its traffic (1 = the bundled samples)")
 	kinds := fs.String("campaigns", "", "comma-separated campaign kinds to include (default all: "+strings.Join(samples.AttackKinds, ", ")+")")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
+	if err := parseArgs(fs, args, stderr, "usage: spraywatch samples [-dir DIR] [-seed N] [-scale F] [-duration D] [-campaigns KINDS]"); err != nil {
+		return err
 	}
 	cfg := def
 	cfg.Seed, cfg.Duration, cfg.Scale = *seed, *dur, *scale

@@ -145,19 +145,13 @@ func (f *serveFlags) kafkaConfig(role serve.Role) (kafka.Config, error) {
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var f serveFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spraywatch serve [--role all|correlate|detect] --brokers HOST:PORT [flags]")
-		fmt.Fprintln(stderr, "       spraywatch serve --proxy-file GLOB --app-file GLOB [--state-dir DIR] [flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return errUsage
+	if err := parseArgs(fs, args, stderr,
+		"usage: spraywatch serve [--role all|correlate|detect] --brokers HOST:PORT [flags]",
+		"       spraywatch serve --proxy-file GLOB --app-file GLOB [--state-dir DIR] [flags]",
+	); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
