@@ -5,7 +5,13 @@
 // Usage:
 //
 //	spraywatch replay --proxy access.log --app auth.log [flags]
+//	spraywatch serve --brokers HOST:PORT [--role all|correlate|detect] [flags]
+//	spraywatch serve --proxy-file GLOB --app-file GLOB [--state-dir DIR] [flags]
+//	spraywatch config check spraywatch.yml
+//	spraywatch rules lint|test|import-sigma FILE...
+//	spraywatch eval [-seeds N]
 //	spraywatch samples [flags]
+//	spraywatch produce --brokers HOST:PORT --proxy FILE --app FILE [flags]
 //	spraywatch version
 package main
 
@@ -32,7 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"replay", "detect spraying in finished log files", runReplay},
-		{"serve", "detect spraying continuously in Kafka topics (at-least-once, consumer groups)", runServe},
+		{"serve", "detect spraying continuously in Kafka topics or followed files (at-least-once)", runServe},
 		{"samples", "write a generated day of sample logs with labelled campaigns", runSamples},
 		{"config", "check a configuration file and show what each source extracts from its first lines", runConfig},
 		{"rules", "lint rules files, run rule unit tests, import Sigma correlation rules", runRules},
