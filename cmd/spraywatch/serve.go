@@ -54,6 +54,7 @@ type serveFlags struct {
 	identity                     string
 	maxLineBytes                 int
 	maxGroups, maxEvents         int
+	maxGroupsTotal               int
 	sessionTimeout               time.Duration
 	proxyFiles, appFiles         listFlag
 	stateDir                     string
@@ -104,6 +105,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer messages are counted and skipped")
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule")
+	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window")
 	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
@@ -257,6 +259,7 @@ func (f *serveFlags) engineConfig(ruleSet []*rules.Rule) detect.Config {
 		},
 		Rules:          ruleSet,
 		MaxGroups:      f.maxGroups,
+		MaxGroupsTotal: f.maxGroupsTotal,
 		MaxGroupEvents: f.maxEvents,
 	}
 }
