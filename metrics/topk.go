@@ -12,7 +12,7 @@ import (
 // TopK holds the identities with the highest figure of one rule (for the
 // default per-identity rule: distinct usernames that failed and did not
 // log in, over the rule's window) as of the last refresh. At most K are
-// kept, so spraywatch_top_identity_value never has more than K series:
+// kept, so spraywatch_top_identity_failed_usernames never has more than K series:
 // an identity that leaves the top K disappears at the next scrape.
 //
 // The engine is not safe for concurrent use, so the refresh runs on the
