@@ -357,14 +357,16 @@ func (k *Correlator) deriveIdentity(e *event.Event) string {
 // now (event time).
 func (k *Correlator) Expire(now int64) {
 	limit := now - k.window
-	k.expire(k.app, limit, event.JoinAppOnly)
-	k.expire(k.proxy, limit, event.JoinProxyOnly)
+	k.expire(k.app, limit, false, event.JoinAppOnly)
+	k.expire(k.proxy, limit, false, event.JoinProxyOnly)
 }
 
-func (k *Correlator) expire(c *lru.Cache[string, *pending], limit int64, join string) {
+// expire emits the oldest waiting records older than limit, or all of
+// them.
+func (k *Correlator) expire(c *lru.Cache[string, *pending], limit int64, all bool, join string) {
 	for {
 		key, p, ok := c.GetOldest()
-		if !ok || p.ev.Time >= limit {
+		if !ok || !all && p.ev.Time >= limit {
 			return
 		}
 		c.Remove(key)
@@ -376,8 +378,8 @@ func (k *Correlator) expire(c *lru.Cache[string, *pending], limit int64, join st
 
 // Flush emits every waiting record, as at the end of the input.
 func (k *Correlator) Flush() {
-	k.expire(k.app, 1<<63-1, event.JoinAppOnly)
-	k.expire(k.proxy, 1<<63-1, event.JoinProxyOnly)
+	k.expire(k.app, 0, true, event.JoinAppOnly)
+	k.expire(k.proxy, 0, true, event.JoinProxyOnly)
 }
 
 // flushEvicted emits the records a full buffer pushed out: app records as
