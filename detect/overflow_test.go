@@ -27,3 +27,57 @@ func TestCorrelatorFlushAtMaxTime(t *testing.T) {
 		t.Fatalf("%d records still pending after Flush", n)
 	}
 }
+
+// An incident whose window empties within resolve_after of the latest
+// representable time cannot resolve: the time it would resolve at does
+// not exist. It must not wrap around to a resolution in 1677.
+func TestResolveNearMaxTime(t *testing.T) {
+	const s = int64(1e9)
+	base := int64(math.MaxInt64) - 12*s
+	at := func(ns int64, cert, user string) *event.Record {
+		r := attempt(0, cert, user, "failure")
+		r.Time = ns
+		return r
+	}
+	recs := []*event.Record{
+		at(base, "c1", "u1"), at(base+s/10, "c1", "u2"), at(base+2*s/10, "c1", "u3"),
+		at(math.MaxInt64-s, "c2", "x"), at(math.MaxInt64, "c2", "y"),
+	}
+	as := runEngine(t, testRule(t, sprayRule), recs)
+	if len(as) == 0 {
+		t.Fatal("no alert")
+	}
+	for _, a := range as {
+		if a.Status == "resolved" {
+			t.Errorf("resolved at %s (first seen %s)", a.ResolvedAt, a.FirstSeen)
+		}
+	}
+}
+
+// A cooldown reaching past the latest representable time lasts to the end:
+// it must not wrap around and let a new incident open at once.
+func TestCooldownNearMaxTime(t *testing.T) {
+	const s = int64(1e9)
+	base := int64(math.MaxInt64) - 25*s
+	at := func(ns int64, cert, user string) *event.Record {
+		r := attempt(0, cert, user, "failure")
+		r.Time = ns
+		return r
+	}
+	recs := []*event.Record{
+		at(base, "c1", "u1"), at(base+s/10, "c1", "u2"), at(base+2*s/10, "c1", "u3"),
+		// c1's window empties at base+10.2s and resolves 5s later.
+		at(base+16*s, "c2", "x"), at(base+18*s, "c2", "y"),
+		// Within c1's 30s cooldown.
+		at(base+20*s, "c1", "u4"), at(base+20*s+1, "c1", "u5"), at(base+20*s+2, "c1", "u6"),
+	}
+	var firing int
+	for _, a := range runEngine(t, testRule(t, sprayRule), recs) {
+		if a.Status == "firing" {
+			firing++
+		}
+	}
+	if firing != 1 {
+		t.Fatalf("%d incidents opened, want 1 (the second is within the cooldown)", firing)
+	}
+}

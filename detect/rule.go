@@ -258,12 +258,17 @@ func (rs *ruleState) sweep(now int64) {
 			g := rs.open[k]
 			inc := g.inc
 			rs.trim(g, now)
-			if inc.below != 0 && now >= inc.below+int64(r.ResolveAfter) {
+			// now-ResolveAfter cannot wrap (both are >= 0); below+ResolveAfter
+			// can, near the latest representable time.
+			if inc.below != 0 && inc.below <= now-int64(r.ResolveAfter) {
 				at := inc.below + int64(r.ResolveAfter)
 				rs.notify(g, alert.StatusResolved, at)
 				delete(rs.open, k)
 				g.inc = nil
 				g.quietUntil = at + int64(r.Cooldown)
+				if g.quietUntil < at {
+					g.quietUntil = math.MaxInt64 // the cooldown outlasts time
+				}
 				rs.eng.stats.Open.Add(-1)
 			}
 		}
