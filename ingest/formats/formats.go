@@ -5,10 +5,12 @@ package formats
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/alb"
 	"github.com/spraywatch/spraywatch/ingest/axes"
@@ -128,6 +130,10 @@ type pylogDef struct {
 	Format         string            `yaml:"format"`
 	MessagePattern string            `yaml:"message_pattern"`
 	Outcomes       map[string]string `yaml:"outcomes"`
+	Loggers        []string          `yaml:"loggers"`
+	MinLevel       string            `yaml:"min_level"`
+	// Extras maps further format attributes to ECS field names.
+	Extras map[string]string `yaml:"extras"`
 }
 
 func compilePylog(def string) (ingest.Format, error) {
@@ -140,5 +146,22 @@ func compilePylog(def string) (ingest.Format, error) {
 	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("python-logging definition: expected YAML with format and message_pattern: %w", err)
 	}
-	return pylog.Compile(d.Format, d.MessagePattern, d.Outcomes)
+	c := pylog.Config{Format: d.Format, MessagePattern: d.MessagePattern, Outcomes: d.Outcomes, Loggers: d.Loggers, MinLevel: d.MinLevel}
+	attrs := make([]string, 0, len(d.Extras))
+	for attr := range d.Extras {
+		attrs = append(attrs, attr)
+	}
+	sort.Strings(attrs)
+	for _, attr := range attrs {
+		name := d.Extras[attr]
+		fld, ok := event.LookupField(name)
+		if !ok {
+			return nil, fmt.Errorf("python-logging definition: extras: %s: unknown field %q", attr, name)
+		}
+		if c.Extras == nil {
+			c.Extras = map[string]event.Field{}
+		}
+		c.Extras[attr] = fld
+	}
+	return pylog.New(c)
 }

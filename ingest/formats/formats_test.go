@@ -1,8 +1,12 @@
 package formats
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 )
 
 func TestDefaultsCompile(t *testing.T) {
@@ -41,6 +45,8 @@ func TestErrors(t *testing.T) {
 		{"proxy", "envoy-json", "[1, 2]", "compiling proxy format envoy-json"},
 		{"app", "python-logging", "", "needs a definition"},
 		{"app", "python-logging", "%(message)s", "expected YAML"},
+		{"app", "python-logging", "format: '%(asctime)s %(message)s'\nmessage_pattern: 'for (?P<username>\\S+)'\nextras: {x: user.nmae}\n", `extras: x: unknown field "user.nmae"`},
+		{"app", "python-logging", "format: '%(asctime)s %(message)s'\nmessage_pattern: 'for (?P<username>\\S+)'\noutcomes: {\"\": failure}\nmin_level: LOUD\n", `unknown minimum level "LOUD"`},
 	}
 	for _, tt := range tests {
 		var err error
@@ -55,5 +61,50 @@ func TestErrors(t *testing.T) {
 	}
 	if !strings.Contains(Help(), "haproxy") {
 		t.Error("help lacks haproxy")
+	}
+}
+
+func TestPythonLoggingFilters(t *testing.T) {
+	def := `format: '%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(client_ip)s %(message)s'
+message_pattern: '^(?P<event>Failed|Successful) login attempt for username: (?P<username>\S+)$'
+outcomes: {Failed: failure, Successful: success}
+loggers: [netbox.auth]
+min_level: WARNING
+extras: {client_ip: source.ip}
+`
+	f, err := App("python-logging", def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		line   string
+		ignore bool
+		user   string
+		ip     string
+	}{
+		{"2026-12-04 09:00:01,123 WARNING netbox.auth.login [6f1c] 203.0.113.7 Failed login attempt for username: alice", false, "alice", "203.0.113.7"},
+		{"2026-12-04 09:00:02,123 WARNING netbox.authz [6f1d] 203.0.113.7 Failed login attempt for username: bob", true, "", ""},
+		{"2026-12-04 09:00:03,123 INFO netbox.auth.login [6f1e] 203.0.113.7 Successful login attempt for username: carol", true, "", ""},
+	}
+	p := f.NewParser()
+	for _, tt := range tests {
+		var r event.Record
+		err := p.Parse([]byte(tt.line), &r)
+		if tt.ignore {
+			if !errors.Is(err, ingest.ErrIgnore) {
+				t.Errorf("%q: error %v, want ingest.ErrIgnore", tt.line, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.line, err)
+			continue
+		}
+		if got := string(r.Get(event.UserName)); got != tt.user {
+			t.Errorf("%q: user.name %q, want %q", tt.line, got, tt.user)
+		}
+		if got := string(r.Get(event.SourceIP)); got != tt.ip {
+			t.Errorf("%q: source.ip %q, want %q", tt.line, got, tt.ip)
+		}
 	}
 }
