@@ -3,6 +3,7 @@ package detect
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -79,5 +80,21 @@ func TestCooldownNearMaxTime(t *testing.T) {
 	}
 	if firing != 1 {
 		t.Fatalf("%d incidents opened, want 1 (the second is within the cooldown)", firing)
+	}
+}
+
+// A baseline group near the latest representable time has no next sample
+// boundary: it must not take thousands of samples of every event.
+func TestBaselineNearMaxTime(t *testing.T) {
+	rs := testRule(t, `rules:
+  - {id: b, type: baseline, group_by: [identity], distinct: user.name, window: 10m, threshold: 1, baseline: {sigma: 3, floor: 4, warmup: 1h}}
+`)
+	a, b := login(0, "gw", "p1", "failure"), login(0, "gw", "p2", "failure")
+	a.Time, b.Time = math.MaxInt64-int64(time.Minute), math.MaxInt64-int64(time.Second)
+	_, e := runEvents(t, rs, []*event.Event{a, b})
+	for _, g := range e.rules[0].groups.m {
+		if g.hist.n != 0 {
+			t.Errorf("group %q took %d samples within one window", g.key, g.hist.n)
+		}
 	}
 }

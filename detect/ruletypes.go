@@ -124,11 +124,11 @@ func (rs *ruleState) learn(g *group, t int64) {
 	h := g.hist
 	period := int64(rs.rule.Window)
 	if h.next == 0 {
-		h.next = t - t%period + period
+		h.next = nextBoundary(t, period)
 		return
 	}
-	if t < h.next {
-		return
+	if t < h.next || h.next == math.MaxInt64 {
+		return // math.MaxInt64: no boundary left before the end of time
 	}
 	alpha := rs.rule.Baseline.Alpha
 	last := g.st.last()
@@ -140,11 +140,24 @@ func (rs *ruleState) learn(g *group, t int64) {
 		if g.inc == nil {
 			h.sample(v, alpha)
 		}
-		h.next += period
+		h.next = nextBoundary(h.next, period)
+		if h.next == math.MaxInt64 {
+			return
+		}
 	}
 	if t >= h.next {
-		h.next = t - t%period + period
+		h.next = nextBoundary(t, period)
 	}
+}
+
+// nextBoundary returns the first multiple of period after t, or
+// math.MaxInt64 when it is past the latest representable time.
+func nextBoundary(t, period int64) int64 {
+	b := t - t%period
+	if b > math.MaxInt64-period {
+		return math.MaxInt64
+	}
+	return b + period
 }
 
 // WarmupSpan returns how much event time before the present a restarted
