@@ -114,7 +114,12 @@ func open(ctx context.Context, c Config) (Sink, error) {
 		if c.Path == "" {
 			return nil, errors.New("file: path is required")
 		}
-		return NewFile(c.Path, c.MaxBytes, c.Keep)
+		f, err := NewFile(c.Path, c.MaxBytes, c.Keep)
+		if err != nil {
+			return nil, err
+		}
+		f.stats.Name = c.Name
+		return f, nil
 	case "webhook":
 		secret, err := c.secret()
 		if err != nil {

@@ -126,8 +126,15 @@ outputs:
 			t.Errorf("syslog message %d: pri %s sequence %s, want 162 and %d", i, p.pri, p.sd["sequence"], 3+i)
 		}
 	}
-	if st := f.Stats(); len(st) != 3 || st[2].Delivered.Load() != 2 {
-		t.Errorf("stats: %d sinks", len(st))
+	st := f.Stats()
+	if len(st) != 3 || st[2].Delivered.Load() != 2 {
+		t.Fatalf("stats: %d sinks", len(st))
+	}
+	// Metrics label sinks by these names: the configured name, else <type>-<index>.
+	for i, want := range []string{"all", "high-spray", "syslog-2"} {
+		if st[i].Name != want {
+			t.Errorf("sink %d named %q, want %q", i, st[i].Name, want)
+		}
 	}
 }
 
