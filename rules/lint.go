@@ -210,16 +210,26 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 		return l.out, lf
 	}
 	var rulesNode *yaml.Node
+	hasSups := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
 		case "rules":
 			rulesNode = v
 		case "suppressions":
+			hasSups = v.Kind == yaml.SequenceNode && len(v.Content) > 0
 			lf.refs = append(lf.refs, l.suppressions(v, "")...)
 		default:
 			l.add(k, "", LevelError, "unknown key %q (expected rules, suppressions)", k.Value)
 		}
+	}
+	if rulesNode == nil && hasSups {
+		// A file of suppressions only: they apply to the default pack
+		// (and to the other files' rules).
+		if !opt.Extend {
+			l.add(root, "", LevelError, "no rules, only suppressions: they apply to the default pack, which is not extended")
+		}
+		return l.out, lf
 	}
 	if rulesNode == nil || rulesNode.Kind != yaml.SequenceNode || len(rulesNode.Content) == 0 {
 		at := root

@@ -273,6 +273,9 @@ func Parse(name string, data []byte) ([]*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(rs) == 0 && len(sups) > 0 {
+		return nil, fmt.Errorf("%s: no rules, only suppressions (Load applies them to the other files' rules and the default pack)", name)
+	}
 	applySuppressions(rs, sups)
 	return rs, nil
 }
@@ -287,7 +290,7 @@ func parse(name string, data []byte) ([]*Rule, []*Suppressor, error) {
 		}
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(f.Rules) == 0 {
+	if len(f.Rules) == 0 && len(f.Suppressions) == 0 {
 		return nil, nil, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)
 	}
 	var out []*Rule
@@ -349,6 +352,9 @@ func Load(paths []string, extend bool) ([]*Rule, error) {
 		rs, sups, err := parse(p, data)
 		if err != nil {
 			return nil, err
+		}
+		if len(rs) == 0 && len(sups) > 0 && !extend {
+			return nil, fmt.Errorf("%s: no rules, only suppressions: they apply to the default pack, which replace mode does not load", p)
 		}
 		base = merge(base, rs)
 		applySuppressions(base, sups)
