@@ -45,10 +45,12 @@ type FilesConfig struct {
 	// Sink receives the alerts. The follower does not close it.
 	Sink alert.Sink
 
-	// Lateness, IdleTimeout and CommitInterval are as in Config.
+	// Lateness, IdleTimeout, CommitInterval and MaxBuffered are as in
+	// Config.
 	Lateness       time.Duration
 	IdleTimeout    time.Duration
 	CommitInterval time.Duration
+	MaxBuffered    int
 	// PollInterval is how often the files are checked for growth and
 	// rotation (default follow.DefaultPollInterval).
 	PollInterval time.Duration
@@ -111,6 +113,9 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 	}
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.MaxBuffered <= 0 {
+		c.MaxBuffered = DefaultMaxBuffered
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -373,7 +378,14 @@ func (f *Follower) Run(ctx context.Context) error {
 			}
 			fd := qs[h].q[0]
 			t := fd.it.time
-			if o := qs[1-h]; !all && time.Since(later(fd.it.fetched, o.arrival)) <= f.cfg.IdleTimeout {
+			// Beyond MaxBuffered the head goes whatever the other source:
+			// a source far behind in time must not make the other's
+			// records pile up in memory.
+			forced := f.stats.Buffered.Load() > int64(f.cfg.MaxBuffered)
+			if forced {
+				f.stats.Forced.Add(1)
+			}
+			if o := qs[1-h]; !all && !forced && time.Since(later(fd.it.fetched, o.arrival)) <= f.cfg.IdleTimeout {
 				// The other source holds the head back unless it has a
 				// record, is far enough ahead, or said it had nothing
 				// pending after a poll that followed the head's arrival.

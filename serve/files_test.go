@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +135,58 @@ func TestFollowRestart(t *testing.T) {
 		t.Error("the second run muted nothing: the windows were not rebuilt")
 	}
 	t.Logf("first run %d alerts, second %d (muted %d)", len(first.snapshot()), len(second.snapshot()), r2.f.Stats().Muted.Load())
+}
+
+// TestFollowBufferBounded: records of one source wait for the other only
+// up to MaxBuffered; beyond it the oldest are released, so that a source
+// far behind (or silent, before its idle timeout) cannot make the reorder
+// buffer grow with the other's input.
+func TestFollowBufferBounded(t *testing.T) {
+	dir := t.TempDir()
+	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	proxy := readLines(t, proxySample)
+	if len(proxy) < 100 {
+		t.Fatalf("proxy sample has %d lines", len(proxy))
+	}
+	appendFile(t, proxyPath, proxy)
+	appendFile(t, appPath, nil)
+	pf, af := formatsFor(t)
+	const maxBuffered = 10
+	var over atomic.Int64
+	var fl *Follower // set before Run calls Tick
+	cfg := FilesConfig{
+		ProxyFiles:  []string{proxyPath},
+		AppFiles:    []string{appPath},
+		ProxyFormat: pf,
+		AppFormat:   af,
+		Engine:      detect.Config{Rules: rules.Default()},
+		Sink:        &collector{},
+		// The silent app log holds the proxy records back for this long
+		// unless the buffer is full.
+		IdleTimeout:  time.Minute,
+		PollInterval: 20 * time.Millisecond,
+		MaxBuffered:  maxBuffered,
+		Logger:       testLogger(t),
+		Tick: func(*detect.Engine) {
+			if n := fl.Stats().Buffered.Load(); n > maxBuffered {
+				over.Store(n)
+			}
+		},
+	}
+	fl, err := NewFollower(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runningFollower{f: fl, stop: cancel, done: make(chan error, 1)}
+	go func() { r.done <- fl.Run(ctx) }()
+	want := int64(len(proxy) - maxBuffered)
+	waitFor(t, 20*time.Second, "records released past the full buffer", func() bool { return r.f.Stats().Records.Load() >= want })
+	r.shutdown(t)
+	if n := over.Load(); n > 0 {
+		t.Errorf("%d records buffered after a release, want at most %d", n, maxBuffered)
+	}
+	if r.f.Stats().Forced.Load() == 0 {
+		t.Error("no release counted as forced")
+	}
 }
