@@ -138,7 +138,7 @@ func (h *head) next(ctx context.Context) (bool, error) {
 			}
 		}
 		t := h.rec.Time
-		if h.jump <= 0 || (h.started && t <= h.last+h.jump) {
+		if h.jump <= 0 || (h.started && within(t, h.last, h.jump)) {
 			h.accept(t)
 			return true, nil
 		}
@@ -156,13 +156,19 @@ func (h *head) next(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 		h.pending = true
-		if h.look.Time >= t-h.jump {
+		if within(t, h.look.Time, h.jump) {
 			h.rec = h.held
 			h.accept(t)
 			return true, nil
 		}
 		h.reject(&h.held)
 	}
+}
+
+// within reports whether a is at most d after b (d > 0), without the
+// wrap-around of b+d or a-d near the ends of int64.
+func within(a, b, d int64) bool {
+	return a <= b || uint64(a-b) <= uint64(d)
 }
 
 // read reads the source's next record into r; false at the end.
@@ -185,7 +191,7 @@ func (h *head) accept(t int64) {
 		h.started, h.last = true, t
 	case t > h.last:
 		h.last = t
-	case h.jump > 0 && t < h.last-h.jump:
+	case h.jump > 0 && !within(h.last, t, h.jump):
 		h.stats.Behind.Add(1)
 	}
 }
