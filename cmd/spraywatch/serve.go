@@ -330,6 +330,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		Lateness:        f.lateness,
 		IdleTimeout:     f.idle,
 		CommitInterval:  f.commit,
+		MaxBuffered:     f.maxBuffered,
 		Logger:          log,
 	}
 	if cfg.ProxyFormat, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
