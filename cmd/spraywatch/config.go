@@ -300,9 +300,18 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 	if _, err := alert.NewPrivacy(cfg.Privacy.Mode, cfg.Privacy.KeyFile); err != nil {
 		bad("privacy: %v", err)
 	}
+	known := map[string]bool{}
+	for _, r := range rs {
+		known[r.ID] = true
+	}
 	var outs []string
-	for _, o := range cfg.Outputs {
+	for i, o := range cfg.Outputs {
 		outs = append(outs, o.Type)
+		for _, id := range o.Rules {
+			if rs != nil && !known[id] {
+				bad("outputs[%d] (%s): routes rule %q, which is not among the rules in force, so this output would never receive its alerts", i, o.Type, id)
+			}
+		}
 	}
 	fmt.Fprintf(w, "outputs: %s (not opened by check)\n", strings.Join(outs, ", "))
 	for i := range cfg.Sources {

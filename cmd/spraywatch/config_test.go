@@ -179,6 +179,16 @@ func TestConfigCheck(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s%s", want, out.String(), errb.String())
 		}
 	}
+	// An output routed to a rule that is not in force would never receive anything.
+	routed := filepath.Join(dir, "routed.yml")
+	writeFile(t, routed, "sources:\n  - {name: edge, kind: proxy, paths: ["+abs(t, "../../samples/data/nginx-access.log")+"]}\n"+
+		"outputs:\n  - {type: stdout, rules: [cert-identity-spray, spray.distinct_users]}\n")
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"config", "check", routed}, &out, &errb); code != 1 ||
+		!strings.Contains(out.String(), `outputs[0] (stdout): routes rule "spray.distinct_users"`) || strings.Contains(out.String(), `"cert-identity-spray", which`) {
+		t.Errorf("unknown routed rule: exit %d:\n%s%s", code, out.String(), errb.String())
+	}
 	if code := run(context.Background(), []string{"config", "check"}, &out, &errb); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
