@@ -1,15 +1,18 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +88,24 @@ type fileKey struct {
 }
 
 func keyOf(p follow.Position) fileKey { return fileKey{p.Dev, p.Inode, p.Fingerprint} }
+
+// inodeKey identifies a file open in a source: a source opens a new file
+// with a reused inode, or reads a truncated file again, only after every
+// record of the previous content was returned, so the latest position per
+// inode is the one that counts.
+type inodeKey struct{ Dev, Inode uint64 }
+
+func inodeOf(p follow.Position) inodeKey { return inodeKey{p.Dev, p.Inode} }
+
+// sortPositions orders positions by path, then generation (then inode and
+// offset), so that what is saved does not depend on map order.
+func sortPositions(ps []follow.Position) []follow.Position {
+	slices.SortFunc(ps, func(a, b follow.Position) int {
+		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Generation, b.Generation),
+			cmp.Compare(a.Dev, b.Dev), cmp.Compare(a.Inode, b.Inode), cmp.Compare(a.Offset, b.Offset))
+	})
+	return ps
+}
 
 // before reports whether a is at or before b in the same file.
 func before(a, b follow.Position) bool {
@@ -206,7 +227,9 @@ func (f *Follower) loadAlerted() error {
 		return fmt.Errorf("reading the follow state %s: %w", filepath.Join(f.cfg.StateDir, alertedFile), err)
 	}
 	for _, p := range ps {
-		f.alerted[keyOf(p)] = p
+		if a, ok := f.alerted[keyOf(p)]; !ok || before(a, p) {
+			f.alerted[keyOf(p)] = p // the furthest per file
+		}
 	}
 	return nil
 }
@@ -245,6 +268,10 @@ type filed struct {
 	pos  follow.Position
 	idle bool
 	err  error // io.EOF: the source ended (standard input closed)
+	// retired are the final positions of the files the source closed
+	// before returning this: they apply once the records queued before
+	// them are processed.
+	retired []follow.Position
 }
 
 type fileQueue struct {
@@ -255,8 +282,12 @@ type fileQueue struct {
 	idleAt   time.Time // when it said so
 	arrival  time.Time // when its last record arrived
 	ended    bool
-	// processed is, per file, the position of the last record processed.
-	processed map[fileKey]follow.Position
+	// processed is, per file, the position of the last record processed
+	// (the final position once the source closed the file).
+	processed map[inodeKey]follow.Position
+	// gone holds the final positions of the files the source closed, until
+	// they are committed; then the files are forgotten.
+	gone map[inodeKey]follow.Position
 }
 
 // checkpoint is what was processed up to an event time.
@@ -311,6 +342,7 @@ func (f *Follower) Run(ctx context.Context) error {
 			var rec event.Record
 			for {
 				err := src.Next(rctx, &rec)
+				gone := src.Retired()
 				var fd filed
 				switch {
 				case err == nil:
@@ -325,6 +357,7 @@ func (f *Follower) Run(ctx context.Context) error {
 				default:
 					fd = filed{src: i, err: err}
 				}
+				fd.retired = gone
 				select {
 				case in <- fd:
 				case <-rctx.Done():
@@ -337,11 +370,36 @@ func (f *Follower) Run(ctx context.Context) error {
 		}()
 	}
 
-	qs := [2]*fileQueue{{processed: map[fileKey]follow.Position{}}, {processed: map[fileKey]follow.Position{}}}
+	qs := [2]*fileQueue{}
+	for i := range qs {
+		qs[i] = &fileQueue{processed: map[inodeKey]follow.Position{}, gone: map[inodeKey]follow.Position{}}
+	}
 	var cps []checkpoint
 	var released int64
+	// retire notes the final positions of closed files, once every record
+	// queued before the notice was processed.
+	retire := func(q *fileQueue, ps []follow.Position) {
+		for _, p := range ps {
+			q.processed[inodeOf(p)] = p
+			q.gone[inodeOf(p)] = p
+			// No record of the file comes any more: nothing to mute.
+			if _, ok := f.alerted[keyOf(p)]; ok {
+				delete(f.alerted, keyOf(p))
+				if len(f.alerted) == 0 {
+					f.ready.Store(true)
+				}
+			}
+		}
+	}
 	accept := func(fd filed) error {
 		q := qs[fd.src]
+		if len(fd.retired) > 0 && fd.it == nil && fd.err == nil {
+			if n := len(q.q); n > 0 {
+				q.q[n-1].retired = append(q.q[n-1].retired, fd.retired...)
+			} else {
+				retire(q, fd.retired)
+			}
+		}
 		switch {
 		case fd.err == io.EOF:
 			q.ended, q.idle = true, true
@@ -429,8 +487,13 @@ func (f *Follower) Run(ctx context.Context) error {
 				return err
 			}
 			if fd.pos != (follow.Position{}) {
-				qs[h].processed[keyOf(fd.pos)] = fd.pos
+				k := inodeOf(fd.pos)
+				if g, ok := qs[h].gone[k]; ok && g.Fingerprint != fd.pos.Fingerprint {
+					delete(qs[h].gone, k) // a new file reuses the inode
+				}
+				qs[h].processed[k] = fd.pos
 			}
+			retire(qs[h], fd.retired)
 		}
 	}
 	commit := func() error {
@@ -441,15 +504,12 @@ func (f *Follower) Run(ctx context.Context) error {
 		cp.time = released
 		var all []follow.Position
 		for i, q := range qs {
-			for _, p := range q.processed {
-				cp.pos[i] = append(cp.pos[i], p)
-			}
+			cp.pos[i] = sortPositions(slices.Collect(maps.Values(q.processed)))
 			all = append(all, cp.pos[i]...)
 		}
 		// Alerts of the records up to here were handed to the sink.
-		for _, p := range f.alerted {
-			all = append(all, p) // not passed yet: still muted after a restart
-		}
+		// Not passed yet: still muted after a restart.
+		all = append(all, sortPositions(slices.Collect(maps.Values(f.alerted)))...)
 		if err := f.saveAlerted(all); err != nil {
 			return err
 		}
@@ -466,8 +526,24 @@ func (f *Follower) Run(ctx context.Context) error {
 		}
 		if k >= 0 {
 			for i, s := range f.srcs {
-				if err := s.Commit(cps[k].pos[i]...); err != nil {
+				ps := mergeCheckpoints(cps[:k+1], i)
+				if err := s.Commit(ps...); err != nil {
 					return err
+				}
+				// Closed files whose final position is saved now: the
+				// state file dropped them; forget them here too.
+				q := qs[i]
+				for key, g := range q.gone {
+					if !slices.Contains(ps, g) {
+						continue
+					}
+					delete(q.gone, key)
+					if q.processed[key] == g {
+						delete(q.processed, key)
+					}
+					for j := k + 1; j < len(cps); j++ {
+						cps[j].pos[i] = slices.DeleteFunc(cps[j].pos[i], func(p follow.Position) bool { return p == g })
+					}
 				}
 			}
 			cps = append(cps[:0], cps[k+1:]...)
@@ -533,6 +609,19 @@ func (f *Follower) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// mergeCheckpoints returns the positions of source i in cps, the latest
+// per file: a file may be missing from the last checkpoint (forgotten once
+// its final position was committed) and its position must not be lost.
+func mergeCheckpoints(cps []checkpoint, i int) []follow.Position {
+	m := map[inodeKey]follow.Position{}
+	for _, c := range cps {
+		for _, p := range c.pos[i] {
+			m[inodeOf(p)] = p // checkpoints are in processing order
+		}
+	}
+	return sortPositions(slices.Collect(maps.Values(m)))
 }
 
 func later(a, b time.Time) time.Time {

@@ -3,13 +3,20 @@ package serve
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -123,7 +130,7 @@ func TestFollowRestart(t *testing.T) {
 	for _, g := range all {
 		gotSet[g] = true
 		if !wantSet[g] {
-			t.Errorf("alert replay does not emit: %s", g)
+			t.Errorf("alert replay does not emit: %.200s", g)
 		}
 	}
 	for _, w := range want {
@@ -189,4 +196,220 @@ func TestFollowBufferBounded(t *testing.T) {
 	if r.f.Stats().Forced.Load() == 0 {
 		t.Error("no release counted as forced")
 	}
+}
+
+// shortRules are the default rules without a window over an hour and
+// without baselines: the span a restart reads again is about an hour, so
+// committed positions follow the input closely.
+func shortRules() []*rules.Rule {
+	var out []*rules.Rule
+	for _, r := range rules.Default() {
+		if r.Window <= time.Hour && r.Type != rules.TypeBaseline {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// chunksByTime splits the lines into n parts of equal event time span.
+func chunksByTime(t *testing.T, lines [][]byte, p ingest.Parser, start, end int64, n int) [][][]byte {
+	t.Helper()
+	out := make([][][]byte, n)
+	var r event.Record
+	for _, l := range lines {
+		i := 0
+		if err := p.Parse(l, &r); err == nil {
+			i = min(int((r.Time-start)*int64(n)/(end-start+1)), n-1)
+		}
+		out[i] = append(out[i], l)
+	}
+	return out
+}
+
+// stateEntries returns the number of files in a positions file and of
+// positions in alerted.json.
+func stateEntries(t *testing.T, dir string) (proxy, app, alerted int) {
+	t.Helper()
+	count := func(name string, v any) int {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return -1
+	}
+	var pp, ap struct{ Files []json.RawMessage }
+	var al []json.RawMessage
+	count("proxy.positions", &pp)
+	count("app.positions", &ap)
+	count(alertedFile, &al)
+	return len(pp.Files), len(ap.Files), len(al)
+}
+
+// TestFollowRotationStateBounded rotates the followed files by rename many
+// times, across a restart, deleting rotated files once read (so new files
+// may reuse their inodes): the positions files and alerted.json keep only
+// the files still followed, and the two runs together emit the alerts
+// replay emits, none twice.
+func TestFollowRotationStateBounded(t *testing.T) {
+	const n = 12 // 2 h of the day's sample each, more than the span
+	pf, af := formatsFor(t)
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	var r event.Record
+	if err := pf.NewParser().Parse(proxy[0], &r); err != nil {
+		t.Fatal(err)
+	}
+	start := r.Time
+	if err := pf.NewParser().Parse(proxy[len(proxy)-1], &r); err != nil {
+		t.Fatal(err)
+	}
+	end := r.Time
+	pc := chunksByTime(t, proxy, pf.NewParser(), start, end, n)
+	ac := chunksByTime(t, app, af.NewParser(), start, end, n)
+
+	// Expected: replay over the whole sample with the same rules.
+	var buf bytes.Buffer
+	eng, err := detect.NewEngine(detect.Config{Rules: shortRules(), Sink: alert.NewWriter(&buf)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := []ingest.Source{
+		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{proxySample}, Parser: pf.NewParser()}),
+		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{appSample}, Parser: af.NewParser()}),
+	}
+	if err := replay.Run(context.Background(), srcs, eng); err != nil {
+		t.Fatal(err)
+	}
+	want := distinctSorted(splitLines(buf.String()))
+	if len(want) == 0 {
+		t.Fatal("replay emits no alert: the test would prove nothing")
+	}
+
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	cfg := FilesConfig{
+		ProxyFiles:     []string{proxyPath},
+		AppFiles:       []string{appPath},
+		ProxyFormat:    pf,
+		AppFormat:      af,
+		StateDir:       stateDir,
+		Engine:         detect.Config{Rules: shortRules()},
+		IdleTimeout:    2 * time.Second,
+		CommitInterval: 20 * time.Millisecond,
+		PollInterval:   20 * time.Millisecond,
+		Logger:         testLogger(t),
+	}
+
+	rotations := 0
+	// run follows chunks [from, to): each is written to fresh files that
+	// are renamed away, except the last one, which stays the followed file.
+	run := func(sink *collector, from, to int, removeRotated bool) {
+		cfg.Sink = sink
+		rf := startFollower(t, cfg)
+		opened := func(i int) int64 { return rf.f.srcs[i].Counters().Opened.Load() }
+		retired := func(i int) int64 { return rf.f.srcs[i].Counters().Rotated.Load() }
+		var want [2]int64
+		if _, err := os.Stat(proxyPath); err == nil {
+			want = [2]int64{1, 1} // the file the previous run followed
+		}
+		var renamed [][2]string
+		removed := 0
+		for i := from; i < to; i++ {
+			if _, err := os.Stat(proxyPath); err != nil {
+				want[0]++
+				want[1]++
+			}
+			if i == to-1 {
+				// The last chunk moves event time past the span once the
+				// rotated files were closed and their final positions
+				// were processed (with the first lines after them) and
+				// checkpointed: they are committed then.
+				waitFor(t, 20*time.Second, "the rotated files closed", func() bool {
+					return retired(0) >= int64(len(renamed)) && retired(1) >= int64(len(renamed))
+				})
+				p, a := len(pc[i])/16, len(ac[i])/16
+				appendFile(t, proxyPath, pc[i][:p])
+				appendFile(t, appPath, ac[i][:a])
+				settle(t, 40*time.Second, cfg.IdleTimeout+time.Second, func() int { return int(rf.f.Stats().Records.Load()) })
+				c := rf.f.Stats().Commits.Load()
+				waitFor(t, 10*time.Second, "a checkpoint", func() bool { return rf.f.Stats().Commits.Load() >= c+2 })
+				appendFile(t, proxyPath, pc[i][p:])
+				appendFile(t, appPath, ac[i][a:])
+				break
+			}
+			appendFile(t, proxyPath, pc[i])
+			appendFile(t, appPath, ac[i])
+			// Renamed before being found, a file would not be read at all.
+			waitFor(t, 10*time.Second, "the new files opened", func() bool { return opened(0) >= want[0] && opened(1) >= want[1] })
+			suffix := fmt.Sprintf(".%d", i)
+			for _, p := range []string{proxyPath, appPath} {
+				if err := os.Rename(p, p+suffix); err != nil {
+					t.Fatal(err)
+				}
+			}
+			renamed = append(renamed, [2]string{proxyPath + suffix, appPath + suffix})
+			rotations++
+			if removeRotated {
+				// Retired files were read to their end: remove them.
+				for ; removed < int(min(retired(0), retired(1))); removed++ {
+					os.Remove(renamed[removed][0])
+					os.Remove(renamed[removed][1])
+				}
+			}
+		}
+		settle(t, 40*time.Second, cfg.IdleTimeout+time.Second, func() int { return int(rf.f.Stats().Records.Load()) })
+		// The closed files' final positions are committed: they are
+		// forgotten.
+		var p, a, al int
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			p, a, al = stateEntries(t, stateDir)
+			if p <= 1 && a <= 1 && al <= 2 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		rf.shutdown(t)
+		p, a, al = stateEntries(t, stateDir)
+		t.Logf("after %d rotations: %d proxy positions, %d app positions, %d alerted positions", rotations, p, a, al)
+		if p > 1 || a > 1 || al > 2 {
+			for _, name := range []string{"proxy.positions", "app.positions", alertedFile} {
+				b, _ := os.ReadFile(filepath.Join(stateDir, name))
+				t.Logf("%s:\n%s", name, b)
+			}
+			t.Errorf("after %d rotations the state holds %d proxy and %d app positions and %d alerted ones, want at most 1, 1 and 2", rotations, p, a, al)
+		}
+	}
+
+	first, second := &collector{}, &collector{}
+	run(first, 0, n/2, false)
+	run(second, n/2, n, true)
+
+	all := append(first.snapshot(), second.snapshot()...)
+	if d := distinctSorted(all); len(d) != len(all) {
+		t.Errorf("%d alerts, %d distinct: some were emitted twice", len(all), len(d))
+	}
+	got := distinctSorted(all)
+	wantSet, gotSet := map[string]bool{}, map[string]bool{}
+	for _, w := range want {
+		wantSet[w] = true
+	}
+	for _, g := range got {
+		gotSet[g] = true
+		if !wantSet[g] {
+			t.Errorf("alert replay does not emit: %.200s", g)
+		}
+	}
+	for _, w := range want {
+		if !gotSet[w] {
+			t.Errorf("alert lost across the rotations and the restart: %.200s", w)
+		}
+	}
+	t.Logf("%d alerts: first run %d, second %d", len(want), len(first.snapshot()), len(second.snapshot()))
 }

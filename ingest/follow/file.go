@@ -32,6 +32,7 @@ type file struct {
 	longSeen   int64  // of which reported
 	batch      int    // lines returned in a row
 	eof        bool   // the stream ended
+	drained    bool   // the last read found no more data
 
 	fp   uint64
 	fpOK bool
@@ -111,6 +112,7 @@ func (f *file) next() ([]byte, bool, error) {
 		f.readOff += int64(n)
 		if n > 0 {
 			f.lastData = time.Now()
+			f.drained = false
 			continue
 		}
 		if err == io.EOF && f.stream {
@@ -120,6 +122,7 @@ func (f *file) next() ([]byte, bool, error) {
 		if err != nil && err != io.EOF {
 			return nil, false, err
 		}
+		f.drained = true
 		return nil, false, nil
 	}
 }
@@ -155,7 +158,7 @@ func (f *file) seek(o int64) {
 	}
 	f.rp, f.wp = 0, 0
 	f.off, f.readOff, f.lineOff = o, o, o
-	f.discarding = false
+	f.discarding, f.drained = false, false
 	f.line = 0
 	f.resumed = o > 0
 }
@@ -211,7 +214,9 @@ func (f *file) doneRotating(now time.Time, wait time.Duration) bool {
 	if f.skipped {
 		return !f.orphaned.IsZero()
 	}
-	if f.orphaned.IsZero() || now.Sub(f.lastData) < wait || now.Sub(f.orphaned) < wait {
+	// A file waiting behind the one before it at its path was not read
+	// yet: it is read to its end first.
+	if f.orphaned.IsZero() || !f.drained || now.Sub(f.lastData) < wait || now.Sub(f.orphaned) < wait {
 		return false
 	}
 	if bytes.IndexByte(f.buf[f.rp:f.wp], '\n') >= 0 {

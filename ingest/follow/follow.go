@@ -139,6 +139,9 @@ type Source struct {
 	wake       chan struct{} // stdin data ready
 
 	state *state
+
+	retiredMu sync.Mutex
+	retired   []Position // final positions of the files closed since Retired
 }
 
 // New returns a source following c.Paths, resuming at the positions saved
@@ -547,8 +550,28 @@ func (s *Source) retire(f *file) {
 	f.close()
 	delete(s.byID, f.id)
 	if s.state != nil {
-		s.state.retire(f.id, f.lineOff)
+		s.state.retire(f.id, f.fp, f.lineOff)
 	}
+	if f.id != (fileID{}) {
+		s.retiredMu.Lock()
+		s.retired = append(s.retired, f.position())
+		s.retiredMu.Unlock()
+	}
+}
+
+// Retired returns the final positions of the files closed since the last
+// call: files rotated away (or removed) and read to their end, after every
+// record of theirs was returned by Next. Next returns nothing more of them,
+// so once a final position is committed the caller can forget the file:
+// the state file drops its entry when it is committed. A new file may later
+// reuse the inode; it has its own fingerprint. Safe to call from any
+// goroutine.
+func (s *Source) Retired() []Position {
+	s.retiredMu.Lock()
+	defer s.retiredMu.Unlock()
+	ps := s.retired
+	s.retired = nil
+	return ps
 }
 
 // open opens a file found at path p and places it at its saved position.

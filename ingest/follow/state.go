@@ -11,6 +11,10 @@ import (
 	"sync"
 )
 
+// maxDropped bounds the closed files remembered after their entry was
+// dropped.
+const maxDropped = 4096
+
 // stateVersion is the state file's format version.
 const stateVersion = 1
 
@@ -24,6 +28,13 @@ type entry struct {
 	Offset      int64  `json:"offset"`
 }
 
+// retiredMark is where a closed file ended: its entry goes once committed
+// that far.
+type retiredMark struct {
+	fp  uint64
+	off int64
+}
+
 type stateFile struct {
 	Version int     `json:"version"`
 	Files   []entry `json:"files"`
@@ -35,7 +46,12 @@ type state struct {
 
 	mu      sync.Mutex
 	files   map[fileID]*entry
-	retired map[fileID]int64 // closed files: dropped once committed to this offset
+	retired map[fileID]retiredMark // closed files: dropped once committed to their end
+	// dropped are closed files whose entry was dropped: committing their
+	// final position (Source.Retired) must not add them again. Forgotten at
+	// a later commit of the final position, when another file has the
+	// inode, or beyond maxDropped.
+	dropped map[fileID]retiredMark
 	dirty   bool
 }
 
@@ -43,7 +59,7 @@ func loadState(path string) (*state, error) {
 	if path == "" {
 		return nil, nil
 	}
-	st := &state{path: path, files: map[fileID]*entry{}, retired: map[fileID]int64{}}
+	st := &state{path: path, files: map[fileID]*entry{}, retired: map[fileID]retiredMark{}, dropped: map[fileID]retiredMark{}}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
@@ -96,12 +112,12 @@ func (st *state) drop(id fileID) {
 	}
 }
 
-// retire notes that a file was closed at offset off: its entry goes once
-// the records up to off are committed.
-func (st *state) retire(id fileID, off int64) {
+// retire notes that the file with fingerprint fp was closed at offset off:
+// its entry goes once the records up to off are committed.
+func (st *state) retire(id fileID, fp uint64, off int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.retired[id] = off
+	st.retired[id] = retiredMark{fp, off}
 }
 
 // commit merges positions and writes the state file if anything changed.
@@ -113,6 +129,15 @@ func (st *state) commit(ps []Position) (bool, error) {
 			continue
 		}
 		id := fileID{p.Dev, p.Inode}
+		if d, ok := st.dropped[id]; ok {
+			if p.Fingerprint == d.fp {
+				if p.Offset >= d.off {
+					delete(st.dropped, id) // its final position
+				}
+				continue
+			}
+			delete(st.dropped, id) // a new file reuses the inode
+		}
 		e := st.files[id]
 		switch {
 		case e == nil:
@@ -127,13 +152,25 @@ func (st *state) commit(ps []Position) (bool, error) {
 		}
 		st.dirty = true
 	}
-	for id, off := range st.retired {
-		if e := st.files[id]; e == nil || e.Offset >= off {
-			if e != nil {
-				delete(st.files, id)
-				st.dirty = true
-			}
+	for id, m := range st.retired {
+		// The mark waits for the closed file's end to be committed: an
+		// entry with another fingerprint may still be the file at an
+		// earlier generation, and a file with no entry yet may get one
+		// (positions are committed after the records are processed).
+		if e := st.files[id]; e != nil && e.Fingerprint == m.fp && e.Offset >= m.off {
+			delete(st.files, id)
 			delete(st.retired, id)
+			st.dirty = true
+			// The final position may be committed again (it cannot be
+			// told from the last record's): remember the file, a bounded
+			// number of them.
+			if len(st.dropped) >= maxDropped {
+				for k := range st.dropped {
+					delete(st.dropped, k)
+					break
+				}
+			}
+			st.dropped[id] = m
 		}
 	}
 	if !st.dirty {
