@@ -205,16 +205,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var sink alert.Sink
 	if role != serve.RoleCorrelate {
+		var closeSinks func()
 		var err error
-		sink, err = openSinks(ctx, f.out, f.outputs, stdout)
-		if err != nil {
+		if sink, closeSinks, err = openServeSinks(ctx, &f, stdout, log); err != nil {
 			return err
 		}
-		defer func() {
-			if err := sink.Close(); err != nil {
-				log.Error("closing alert sinks", "err", err)
-			}
-		}()
+		defer closeSinks()
 		cfg.Sink = sink
 	}
 	// The server's hooks call m, built once the server exists.
@@ -339,15 +335,11 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 	if cfg.AppFormat, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
 		return err
 	}
-	sink, err := openSinks(ctx, f.out, f.outputs, stdout)
+	sink, closeSinks, err := openServeSinks(ctx, f, stdout, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := sink.Close(); err != nil {
-			log.Error("closing alert sinks", "err", err)
-		}
-	}()
+	defer closeSinks()
 	cfg.Sink = sink
 	var m *metrics.Metrics
 	cfg.Observe = func(d time.Duration) { m.Observe(d) }
@@ -374,6 +366,20 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 	st := fl.Stats()
 	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "muted", st.Muted.Load())
 	return err
+}
+
+// openServeSinks opens the alert sinks and returns a function that closes
+// them, logging a failure.
+func openServeSinks(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
+	sink, err := openSinks(ctx, f.out, f.outputs, stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sink, func() {
+		if err := sink.Close(); err != nil {
+			log.Error("closing alert sinks", "err", err)
+		}
+	}, nil
 }
 
 // openSinks builds the alert sinks: the outputs file, or --out, or stdout.
