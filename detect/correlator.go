@@ -214,26 +214,13 @@ func (k *Correlator) addApp(r *event.Record) {
 		k.finish(&k.scratch, event.JoinAppOnly)
 		return
 	}
-	if p, ok := k.proxy.Peek(string(rid)); ok {
-		k.proxy.Remove(string(rid))
-		k.stats.Pending.Add(-1)
+	if p, ok := k.take(k.proxy, rid); ok {
 		k.scratch.SetFromRecord(r)
 		k.join(&k.scratch, &p.ev)
 		k.put(p)
 		return
 	}
-	p := k.get()
-	p.ev.SetFromRecord(r)
-	p.kind = event.App
-	key := p.ev.Values[event.RequestID]
-	if old, ok := k.app.Peek(key); ok {
-		k.stats.Duplicates.Add(1)
-		k.app.Remove(key)
-		k.stats.Pending.Add(-1)
-		k.finish(&old.ev, event.JoinAppOnly)
-		k.put(old)
-	}
-	k.hold(k.app, key, p)
+	k.wait(k.app, r, event.App, event.JoinAppOnly)
 }
 
 func (k *Correlator) addProxy(r *event.Record) {
@@ -248,9 +235,7 @@ func (k *Correlator) addProxy(r *event.Record) {
 		}
 		return
 	}
-	if p, ok := k.app.Peek(string(rid)); ok {
-		k.app.Remove(string(rid))
-		k.stats.Pending.Add(-1)
+	if p, ok := k.take(k.app, rid); ok {
 		k.scratch.SetFromRecord(r)
 		k.join(&p.ev, &k.scratch)
 		k.put(p)
@@ -260,18 +245,34 @@ func (k *Correlator) addProxy(r *event.Record) {
 		k.stats.Unrelated.Add(1)
 		return
 	}
+	k.wait(k.proxy, r, event.Proxy, event.JoinProxyOnly)
+}
+
+// take removes and returns the record waiting on side c under rid.
+func (k *Correlator) take(c *lru.Cache[string, *pending], rid []byte) (*pending, bool) {
+	p, ok := c.Peek(string(rid))
+	if !ok {
+		return nil, false
+	}
+	c.Remove(string(rid))
+	k.stats.Pending.Add(-1)
+	return p, true
+}
+
+// wait keeps a copy of r on side c until its partner comes. A record already
+// waiting there under the same request id is a duplicate: it is emitted
+// unjoined (as join) and counted, and r takes its place.
+func (k *Correlator) wait(c *lru.Cache[string, *pending], r *event.Record, kind event.Kind, join string) {
 	p := k.get()
 	p.ev.SetFromRecord(r)
-	p.kind = event.Proxy
+	p.kind = kind
 	key := p.ev.Values[event.RequestID]
-	if old, ok := k.proxy.Peek(key); ok {
+	if old, ok := k.take(c, r.Values[event.RequestID]); ok {
 		k.stats.Duplicates.Add(1)
-		k.proxy.Remove(key)
-		k.stats.Pending.Add(-1)
-		k.finish(&old.ev, event.JoinProxyOnly)
+		k.finish(&old.ev, join)
 		k.put(old)
 	}
-	k.hold(k.proxy, key, p)
+	k.hold(c, key, p)
 }
 
 // hold adds a waiting record, evicting the oldest when the side is full.
