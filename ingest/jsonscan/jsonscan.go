@@ -9,6 +9,8 @@
 package jsonscan
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 
@@ -101,7 +103,10 @@ member:
 		if base > 0 {
 			s.key = append(s.key, '.')
 		}
-		if s.key, i, err = appendString(s.key, line, i+1); err != nil {
+		// Most keys hold no escapes: copy them whole.
+		if j := plainEnd(line, i+1); j < n && line[j] == '"' {
+			s.key, i = append(s.key, line[i+1:j]...), j+1
+		} else if s.key, i, err = appendString(append(s.key, line[i+1:j]...), line, j); err != nil {
 			return err
 		}
 		i = ws(line, i)
@@ -117,13 +122,10 @@ member:
 		switch c := line[i]; {
 		case c == '"':
 			start := i + 1
-			j := start
-			for j < n && plain[line[j]] {
-				j++
-			}
+			j := plainEnd(line, start)
 			if j < n && line[j] == '"' {
 				val, i = line[start:j], j+1
-			} else if s.val, i, err = appendString(s.val[:0], line, start); err != nil {
+			} else if s.val, i, err = appendString(append(s.val[:0], line[start:j]...), line, j); err != nil {
 				return err
 			} else {
 				val = s.val
@@ -304,12 +306,40 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// Masks for testing the eight bytes of a word at once.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainEnd returns the index of the first byte of b at or after i that is
+// not plain (a quote, a backslash or a control character), or len(b). It
+// tests eight bytes at a time: for each test, (v-ones)&^v&highs sets the high
+// bit of the bytes of v that are zero (or below a constant, subtracting
+// that constant instead of ones). Bytes above the first such byte may be
+// flagged by the borrow too, but the lowest flagged byte is always exact.
+func plainEnd(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (ones * '"')
+		e := x ^ (ones * '\\')
+		m := ((q-ones)&^q | (e-ones)&^e | (x-ones*0x20)&^x) & highs
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	return i
+}
+
 func syntaxErr(i int, msg string) error {
 	return &ingest.SyntaxError{Column: i + 1, Msg: msg}
 }
 
 func ws(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
@@ -389,9 +419,7 @@ func appendString(dst, b []byte, i int) ([]byte, int, error) {
 	n := len(b)
 	for {
 		start := i
-		for i < n && plain[b[i]] {
-			i++
-		}
+		i = plainEnd(b, i)
 		dst = append(dst, b[start:i]...)
 		if i >= n {
 			return dst, i, syntaxErr(i, "expected '\"' to end the string")
@@ -455,9 +483,8 @@ func appendString(dst, b []byte, i int) ([]byte, int, error) {
 func skipString(b []byte, i int) (int, error) {
 	n := len(b)
 	for i < n {
-		if plain[b[i]] {
-			i++
-			continue
+		if i = plainEnd(b, i); i >= n {
+			break
 		}
 		switch c := b[i]; {
 		case c == '"':

@@ -340,3 +340,37 @@ func ambiguousKeys(line []byte) bool {
 		}
 	}
 }
+
+// TestPlainEnd checks the word-at-a-time search against a byte loop for
+// every special byte at every offset, behind plain bytes of all kinds.
+func TestPlainEnd(t *testing.T) {
+	slow := func(b []byte, i int) int {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		return i
+	}
+	fills := []byte{'a', ' ', '!', '#', '[', ']', 0x7f, 0x80, 0xa0, 0xdf, 0xe0, 0xff, 0x21, 0x5b, 0x5d}
+	specials := []byte{'"', '\\', 0x00, 0x01, 0x1f, '\n'}
+	for _, fill := range fills {
+		for _, sp := range specials {
+			for n := 0; n <= 20; n++ {
+				for pos := 0; pos <= n; pos++ {
+					b := bytes.Repeat([]byte{fill}, n)
+					if pos < n {
+						b[pos] = sp
+						// Special bytes after the first must not move it.
+						for k := pos + 1; k < n; k += 3 {
+							b[k] = specials[k%len(specials)]
+						}
+					}
+					for start := 0; start <= pos && start < 3; start++ {
+						if got, want := plainEnd(b, start), slow(b, start); got != want {
+							t.Fatalf("plainEnd(%q, %d) = %d, want %d", b, start, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
