@@ -60,8 +60,7 @@ type pending struct {
 // concurrent use. Emitted events are valid only during the emit call.
 type Correlator struct {
 	window   int64
-	paths    [][]byte
-	methods  [][]byte
+	login    *LoginFilter
 	identity []identitySource
 	app      *lru.Cache[string, *pending]
 	proxy    *lru.Cache[string, *pending]
@@ -135,13 +134,7 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	if err != nil {
 		return nil, err
 	}
-	k := &Correlator{window: int64(c.JoinWindow), identity: ids, emit: emit}
-	for _, p := range c.LoginPaths {
-		k.paths = append(k.paths, []byte(p))
-	}
-	for _, m := range c.LoginMethods {
-		k.methods = append(k.methods, []byte(m))
-	}
+	k := &Correlator{window: int64(c.JoinWindow), login: NewLoginFilter(c), identity: ids, emit: emit}
 	k.max = c.MaxPending
 	// The caches are one larger than the cap: hold evicts explicitly, so
 	// that evicted records are emitted, not lost.
@@ -157,10 +150,44 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 // Stats returns the join counters.
 func (k *Correlator) Stats() *JoinStats { return &k.stats }
 
-func (k *Correlator) isLogin(r *event.Record) bool {
+// LoginFilter tells login attempts from the other proxy records, as a
+// correlator configured alike does: a proxy record is a login attempt when
+// its method is one of LoginMethods (or it logged none) and its url.path
+// contains one of LoginPaths. It is safe for concurrent use, so a source may
+// ask it which lines to parse in full (see ingest.FileSource.Skim): the
+// correlator needs every field of a login attempt, but of another record
+// only its request id, and the rest only when the record completes an app
+// record waiting for it.
+type LoginFilter struct {
+	paths   [][]byte
+	methods [][]byte
+}
+
+// NewLoginFilter returns the filter of c's LoginPaths and LoginMethods,
+// with their defaults when nil.
+func NewLoginFilter(c CorrelatorConfig) *LoginFilter {
+	if c.LoginPaths == nil {
+		c.LoginPaths = DefaultLoginPaths
+	}
+	if c.LoginMethods == nil {
+		c.LoginMethods = DefaultLoginMethods
+	}
+	l := new(LoginFilter)
+	for _, p := range c.LoginPaths {
+		l.paths = append(l.paths, []byte(p))
+	}
+	for _, m := range c.LoginMethods {
+		l.methods = append(l.methods, []byte(m))
+	}
+	return l
+}
+
+// Login reports whether r, a proxy record, is a login attempt. It reads
+// only r's method and path.
+func (l *LoginFilter) Login(r *event.Record) bool {
 	if m := r.Values[event.Method]; len(m) > 0 {
 		ok := false
-		for _, want := range k.methods {
+		for _, want := range l.methods {
 			if bytes.EqualFold(m, want) {
 				ok = true
 				break
@@ -171,7 +198,7 @@ func (k *Correlator) isLogin(r *event.Record) bool {
 		}
 	}
 	path := r.Values[event.URLPath]
-	for _, p := range k.paths {
+	for _, p := range l.paths {
 		if bytes.Contains(path, p) {
 			return true
 		}
@@ -208,6 +235,9 @@ func (k *Correlator) Add(r *event.Record) {
 }
 
 func (k *Correlator) addApp(r *event.Record) {
+	if r.Complete() != nil {
+		return // rejected after all, and counted by its source
+	}
 	rid := r.Values[event.RequestID]
 	if len(rid) == 0 {
 		k.scratch.SetFromRecord(r)
@@ -223,26 +253,35 @@ func (k *Correlator) addApp(r *event.Record) {
 	k.wait(k.app, r, event.App, event.JoinAppOnly)
 }
 
+// addProxy handles a proxy record, which may be partial (see
+// event.Record): its request id, method and path tell whether it is
+// needed, and only then is it completed.
 func (k *Correlator) addProxy(r *event.Record) {
 	rid := r.Values[event.RequestID]
-	login := k.isLogin(r)
-	if len(rid) == 0 {
-		if login {
-			k.scratch.SetFromRecord(r)
-			k.finish(&k.scratch, event.JoinProxyOnly)
-		} else {
-			k.stats.Unrelated.Add(1)
-		}
-		return
+	login := k.login.Login(r)
+	var app *pending
+	if len(rid) > 0 {
+		app, _ = k.app.Peek(string(rid))
 	}
-	if p, ok := k.take(k.app, rid); ok {
-		k.scratch.SetFromRecord(r)
-		k.join(&p.ev, &k.scratch)
-		k.put(p)
-		return
-	}
-	if !login {
+	if !login && app == nil {
 		k.stats.Unrelated.Add(1)
+		return
+	}
+	if r.Complete() != nil {
+		return // rejected after all, and counted by its source
+	}
+	rid = r.Values[event.RequestID]
+	if len(rid) == 0 {
+		k.scratch.SetFromRecord(r)
+		k.finish(&k.scratch, event.JoinProxyOnly)
+		return
+	}
+	if app != nil {
+		k.app.Remove(string(rid))
+		k.stats.Pending.Add(-1)
+		k.scratch.SetFromRecord(r)
+		k.join(&app.ev, &k.scratch)
+		k.put(app)
 		return
 	}
 	k.wait(k.proxy, r, event.Proxy, event.JoinProxyOnly)

@@ -22,19 +22,49 @@ func (k Kind) String() string {
 // Record is one parsed log line. Its values alias the line and the parser's
 // scratch space: they are valid until the parser's next call, and whoever
 // keeps a record longer must copy it (see Event.SetFromRecord).
+//
+// A record may be partial: a source that skimmed its line read only Time and
+// the fields that tell what the line is (RequestID, Method, URLPath) and kept
+// the line itself in Raw. Complete parses it in full before any other field
+// is used.
 type Record struct {
 	Kind   Kind
 	Time   int64 // event time, Unix nanoseconds
 	Values [NumFields][]byte
+
+	// Raw is the whole log line of a partial record, nil when the record
+	// is complete. It has the lifetime of Values.
+	Raw []byte
+	// Rest completes a partial record: it parses Raw in full. It belongs
+	// to the goroutine that consumes the source's records.
+	Rest Completer
+	// RawLine is Raw's 1-based line number in its file, for the error
+	// should the completion reject the line.
+	RawLine int64
+}
+
+// A Completer parses the lines of partial records in full.
+type Completer interface {
+	// Complete parses r.Raw into r, which becomes complete. On error r is
+	// left empty and the line has been counted as rejected by its source.
+	Complete(r *Record) error
+}
+
+// Partial reports whether r holds only the fields a skim reads.
+func (r *Record) Partial() bool { return r.Raw != nil }
+
+// Complete makes a partial record complete; it does nothing to a complete
+// one. An error means the line was rejected (and counted so) after all.
+func (r *Record) Complete() error {
+	if r.Raw == nil {
+		return nil
+	}
+	return r.Rest.Complete(r)
 }
 
 // Reset clears the record for reuse without freeing anything.
 func (r *Record) Reset() {
-	r.Kind = 0
-	r.Time = 0
-	for i := range r.Values {
-		r.Values[i] = nil
-	}
+	*r = Record{}
 }
 
 // Get returns a field's value; empty when absent.

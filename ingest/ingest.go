@@ -20,6 +20,21 @@ type Parser interface {
 	Parse(line []byte, r *event.Record) error
 }
 
+// A Skimmer is a Parser that can also skim a line: find out what the line is
+// before paying for a full parse (see FileSource.Skim).
+type Skimmer interface {
+	Parser
+	// Skim reads into r the line's event time and the fields that tell
+	// what it is (RequestID, Method and URLPath, as Parse would set them),
+	// and checks the rest of the line as far as Parse would, without
+	// building its values: Skim accepts exactly the lines Parse accepts.
+	// A line Skim rejects is parsed again for Parse's error.
+	Skim(line []byte, r *event.Record) error
+	// NewParser returns another parser of the same format, with its own
+	// scratch space, to complete skimmed records on another goroutine.
+	NewParser() Parser
+}
+
 // ErrIgnore reports a line that parsed but is of no interest.
 var ErrIgnore = errors.New("ignored")
 

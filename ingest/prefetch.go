@@ -86,11 +86,21 @@ func (p *Prefetcher) run(ctx context.Context) {
 	}
 }
 
-// copyRecord appends src's values to arena and points dst's values at the
-// copies. When append moves the arena, earlier values keep pointing at the
-// old array, which still holds their bytes and is not written again.
+// copyRecord appends src's values (and the line of a partial record) to
+// arena and points dst's values at the copies. When append moves the arena,
+// earlier values keep pointing at the old array, which still holds their
+// bytes and is not written again.
 func copyRecord(dst, src *event.Record, arena []byte) []byte {
 	dst.Kind, dst.Time = src.Kind, src.Time
+	dst.Raw, dst.Rest, dst.RawLine = nil, src.Rest, src.RawLine
+	if src.Raw != nil {
+		start := len(arena)
+		arena = append(arena, src.Raw...)
+		dst.Raw = arena[start:len(arena):len(arena)]
+		if dst.Raw == nil {
+			dst.Raw = []byte{}
+		}
+	}
 	for f, v := range src.Values {
 		if len(v) == 0 {
 			dst.Values[f] = nil

@@ -70,6 +70,73 @@ type FileSource struct {
 	lr     *LineReader
 	name   string
 	polled int
+
+	skim *skimState // nil: every line is parsed in full
+}
+
+// skimState is what a skimming FileSource needs: its parser as a Skimmer,
+// the predicate that wants a line in full, and the completer of the file
+// being read.
+type skimState struct {
+	sk     Skimmer
+	want   func(*event.Record) bool
+	parser Parser // completes partial records on the consumer's goroutine
+	file   *completer
+}
+
+// completer completes the partial records of one file with the consumer's
+// parser, counting a line the full parse rejects.
+type completer struct {
+	name   string
+	parser Parser
+	stats  *Stats
+}
+
+func (c *completer) Complete(r *event.Record) error {
+	raw, n, kind := r.Raw, r.RawLine, r.Kind
+	r.Reset()
+	r.Kind = kind
+	err := c.parser.Parse(raw, r)
+	if err == nil {
+		return nil
+	}
+	r.Reset()
+	r.Kind = kind
+	c.stats.Parsed.Add(-1)
+	if errors.Is(err, ErrIgnore) {
+		c.stats.Ignored.Add(1)
+		return err
+	}
+	err = positioned(err, c.name, n)
+	c.stats.Reject(err)
+	return err
+}
+
+// positioned adds a file and line to a parser's error.
+func positioned(err error, name string, n int64) error {
+	var se *SyntaxError
+	if errors.As(err, &se) {
+		c := *se
+		c.Source, c.Line = name, n
+		return &c
+	}
+	return &SyntaxError{Source: name, Line: n, Msg: err.Error()}
+}
+
+// Skim makes the source skim each line when its parser is a Skimmer: a
+// line is parsed in full only when want, given the skimmed record (time,
+// request id, method and path), says it is needed. Other lines come out as
+// partial records (see event.Record), which their consumer completes if it
+// needs them. Counting does not change: Skim accepts exactly the lines Parse
+// accepts. A nil want, or a parser that cannot skim, parses every line in
+// full. Call Skim before the first Next.
+func (s *FileSource) Skim(want func(*event.Record) bool) {
+	sk, ok := s.parser.(Skimmer)
+	if want == nil || !ok {
+		s.skim = nil
+		return
+	}
+	s.skim = &skimState{sk: sk, want: want, parser: sk.NewParser()}
 }
 
 // FileSourceConfig configures a FileSource.
@@ -115,6 +182,9 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			}
 			s.cur, s.name = rc, s.paths[s.i]
 			s.lr = NewLineReader(rc, s.maxLine)
+			if s.skim != nil {
+				s.skim.file = &completer{name: s.name, parser: s.skim.parser, stats: s.stats}
+			}
 			s.i++
 		}
 		if s.polled++; s.polled&4095 == 0 {
@@ -148,6 +218,15 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 		s.stats.Lines.Add(1)
 		r.Reset()
 		r.Kind = s.kind
+		if sk := s.skim; sk != nil {
+			if sk.sk.Skim(line, r) == nil && !sk.want(r) {
+				r.Raw, r.Rest, r.RawLine = line, sk.file, n
+				s.stats.Parsed.Add(1)
+				return nil
+			}
+			r.Reset()
+			r.Kind = s.kind
+		}
 		perr := s.parser.Parse(line, r)
 		switch {
 		case perr == nil:
@@ -156,14 +235,7 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 		case errors.Is(perr, ErrIgnore):
 			s.stats.Ignored.Add(1)
 		default:
-			var se *SyntaxError
-			if errors.As(perr, &se) {
-				c := *se
-				c.Source, c.Line = s.name, n
-				perr = &c
-			} else {
-				perr = &SyntaxError{Source: s.name, Line: n, Msg: perr.Error()}
-			}
+			perr = positioned(perr, s.name, n)
 			s.stats.Reject(perr)
 			if s.strict {
 				return perr

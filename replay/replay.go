@@ -209,10 +209,10 @@ func (h *head) reject(r *event.Record) {
 		time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano), time.Duration(h.jump), what, r.Values[event.RequestID])})
 }
 
-// copyRecord appends src's values to arena and points dst's values at the
-// copies.
+// copyRecord appends src's values (and the line of a partial record) to
+// arena and points dst's values at the copies.
 func copyRecord(dst, src *event.Record, arena []byte) []byte {
-	n := 0
+	n := len(src.Raw)
 	for _, v := range src.Values {
 		n += len(v)
 	}
@@ -220,6 +220,14 @@ func copyRecord(dst, src *event.Record, arena []byte) []byte {
 		arena = make([]byte, 0, n)
 	}
 	dst.Kind, dst.Time = src.Kind, src.Time
+	dst.Raw, dst.Rest, dst.RawLine = nil, src.Rest, src.RawLine
+	if src.Raw != nil {
+		arena = append(arena, src.Raw...)
+		dst.Raw = arena[:len(arena):len(arena)]
+		if dst.Raw == nil {
+			dst.Raw = []byte{}
+		}
+	}
 	for f, v := range src.Values {
 		if len(v) == 0 {
 			dst.Values[f] = nil

@@ -156,6 +156,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	skimSources(sources, detect.NewLoginFilter(cfg.Correlator))
 
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -233,6 +234,19 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return runErr
 	}
 	return closeErr
+}
+
+// skimSources lets the proxy sources that can skim parse in full only the
+// lines the correlator takes as login attempts; it completes the others
+// itself in the rare case it needs them.
+func skimSources(sources []ingest.Source, login *detect.LoginFilter) {
+	for _, s := range sources {
+		if sk, ok := s.(interface {
+			Skim(func(*event.Record) bool)
+		}); ok && s.Stats().Kind == event.Proxy {
+			sk.Skim(login.Login)
+		}
+	}
 }
 
 type nopCloser struct{ io.Writer }

@@ -45,7 +45,14 @@ type parser struct {
 	mask    uint64 // fields whose value is pending in scratch
 	stable  bool   // views of the input outlive the current value (text)
 	timeSet bool
+	skim    bool         // Skim: check every value, keep only the deciding ones
 	dn      [2][]dnEntry // subject, issuer: dnCacheSize entries each
+
+	// The last time value read and its result: lines come in bursts
+	// within the same second.
+	lastTime []byte
+	lastTS   int64
+	lastKind varKind
 
 	js   jsonscan.Scanner
 	fn   func(key, val []byte, kind jsonscan.Kind) error
@@ -66,6 +73,25 @@ func synErr(col int, format string, args ...any) error {
 
 // Parse reads one line into r.
 func (p *parser) Parse(line []byte, r *event.Record) error {
+	p.skim = false
+	return p.parse(line, r)
+}
+
+// Skim reads one line's time, request id, method and path into r. It checks
+// every other value as Parse does, so that it accepts exactly the lines
+// Parse accepts, but builds none of them: no unescaping of the user agent,
+// no canonical names, no copies.
+func (p *parser) Skim(line []byte, r *event.Record) error {
+	p.skim = true
+	return p.parse(line, r)
+}
+
+// NewParser returns another parser of the same format.
+func (p *parser) NewParser() ingest.Parser { return newParser(p.f) }
+
+var _ ingest.Skimmer = (*parser)(nil)
+
+func (p *parser) parse(line []byte, r *event.Record) error {
 	r.Reset()
 	r.Kind = event.Proxy
 	p.r = r
@@ -169,13 +195,18 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 		if !looksLikeIP(v) {
 			return synErr(col, "$%s: expected an IP address, found %q", s.name, v)
 		}
-		p.set(event.SourceIP, ref{b: v}, 0, len(v))
+		p.keep(event.SourceIP, v)
 	case vRemotePort:
 		if !digits(v) {
 			return synErr(col, "$%s: expected a port number, found %q", s.name, v)
 		}
-		p.set(event.SourcePort, ref{b: v}, 0, len(v))
+		p.keep(event.SourcePort, v)
 	case vTimeLocal, vTimeISO, vMsec:
+		if s.kind == p.lastKind && string(v) == string(p.lastTime) {
+			p.r.Time = p.lastTS
+			p.timeSet = true
+			return nil
+		}
 		var ts int64
 		var err error
 		switch s.kind {
@@ -191,16 +222,17 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 		}
 		p.r.Time = ts
 		p.timeSet = true
+		p.lastKind, p.lastTime, p.lastTS = s.kind, append(p.lastTime[:0], v...), ts
 	case vStatus:
 		if !digits(v) || len(v) > 3 {
 			return synErr(col, "$%s: expected an HTTP status, found %q", s.name, v)
 		}
-		p.set(event.Status, ref{b: v}, 0, len(v))
+		p.keep(event.Status, v)
 	case vBodyBytes:
 		if !digits(v) {
 			return synErr(col, "$%s: expected a byte count, found %q", s.name, v)
 		}
-		p.set(event.BodyBytes, ref{b: v}, 0, len(v))
+		p.keep(event.BodyBytes, v)
 	case vRequest:
 		u := p.unescape(v)
 		sp := bytes.IndexByte(u.b, ' ')
@@ -234,24 +266,27 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 	case vURI:
 		u := p.unescape(v)
 		p.set(event.URLPath, u, 0, len(u.b))
-	case vUserAgent:
-		u := p.unescape(v)
-		p.set(event.UserAgent, u, 0, len(u.b))
+	case vUserAgent, vVerify, vEscapedCert:
+		if p.skim {
+			return nil // nothing to check
+		}
+		return p.text(s.kind, v)
 	case vRequestID:
 		u := p.unescape(v)
 		p.set(event.RequestID, u, 0, len(u.b))
-	case vVerify:
-		u := p.unescape(v)
-		p.set(event.TLSVerify, u, 0, len(u.b))
-	case vEscapedCert:
-		p.set(event.TLSCertificate, ref{b: v}, 0, len(v))
 	case vSubject, vSubjectLegacy:
+		if p.skim && plainDN(v) {
+			return nil
+		}
 		return p.dnValue(0, event.TLSSubject, s, v, col)
 	case vIssuer, vIssuerLegacy:
+		if p.skim && plainDN(v) {
+			return nil
+		}
 		return p.dnValue(1, event.TLSIssuer, s, v, col)
 	case vFingerprint:
 		if canonicalHex(v, false) {
-			p.set(event.TLSSHA1, ref{b: v}, 0, len(v))
+			p.keep(event.TLSSHA1, v)
 			return nil
 		}
 		off := len(p.scratch)
@@ -260,10 +295,14 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 			p.scratch = p.scratch[:off]
 			return synErr(col, "$%s: %v", s.name, err)
 		}
+		if p.skim {
+			p.scratch = p.scratch[:off]
+			return nil
+		}
 		p.pendSpan(event.TLSSHA1, off, len(p.scratch))
 	case vSerial:
 		if canonicalHex(v, true) && (v[0] != '0' || len(v) == 1) {
-			p.set(event.TLSSerial, ref{b: v}, 0, len(v))
+			p.keep(event.TLSSerial, v)
 			return nil
 		}
 		off := len(p.scratch)
@@ -272,9 +311,35 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 			p.scratch = p.scratch[:off]
 			return synErr(col, "$%s: %v", s.name, err)
 		}
+		if p.skim {
+			p.scratch = p.scratch[:off]
+			return nil
+		}
 		p.pendSpan(event.TLSSerial, off, len(p.scratch))
 	}
 	return nil
+}
+
+// text handles the values that are only unescaped.
+func (p *parser) text(k varKind, v []byte) error {
+	switch k {
+	case vUserAgent:
+		u := p.unescape(v)
+		p.set(event.UserAgent, u, 0, len(u.b))
+	case vVerify:
+		u := p.unescape(v)
+		p.set(event.TLSVerify, u, 0, len(u.b))
+	case vEscapedCert:
+		p.set(event.TLSCertificate, ref{b: v}, 0, len(v))
+	}
+	return nil
+}
+
+// keep sets a value taken as logged, unless skimming.
+func (p *parser) keep(f event.Field, v []byte) {
+	if !p.skim {
+		p.set(f, ref{b: v}, 0, len(v))
+	}
 }
 
 // dnValue canonicalises a distinguished name through the parser's cache.
@@ -293,6 +358,9 @@ func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int
 		}
 		e.raw = append(e.raw[:0], v...)
 		e.ok = true
+	}
+	if p.skim {
+		return nil
 	}
 	// The cache entry is not touched again before the next line.
 	p.r.Values[f] = e.canon
@@ -422,17 +490,35 @@ func looksLikeIP(v []byte) bool {
 // canonicalHex reports whether v is hex in the canonical case (upper for
 // serials, lower for fingerprints) with no separators.
 func canonicalHex(v []byte, upper bool) bool {
+	want := uint8(hexDigit | hexLower)
+	if upper {
+		want = hexDigit | hexUpper
+	}
 	for _, c := range v {
-		switch {
-		case '0' <= c && c <= '9':
-		case upper && 'A' <= c && c <= 'F':
-		case !upper && 'a' <= c && c <= 'f':
-		default:
+		if hexClass[c]&want == 0 {
 			return false
 		}
 	}
 	return len(v) > 0
 }
+
+// Classes of hex digits, for canonicalHex.
+const (
+	hexDigit = 1 << iota
+	hexLower
+	hexUpper
+)
+
+var hexClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = hexDigit
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = hexLower
+		t[c-'a'+'A'] = hexUpper
+	}
+	return t
+}()
 
 // indexLit finds lit in b. Literals are short and their first byte is
 // usually rare enough that checking each occurrence of it is fastest. With
