@@ -6,6 +6,8 @@
 // certificate) or X-Forwarded-Tls-Client-Cert-Info (subject, issuer, serial)
 // and the access log keeps those request headers, they complete the identity:
 // the whole certificate first, then the Info header, then TLSClientSubject.
+//
+// The event time is StartUTC, or StartLocal on lines without StartUTC.
 package traefik
 
 import (
@@ -102,9 +104,10 @@ type parser struct {
 	sc     jsonscan.Scanner
 	norm   x509cert.Normalizer
 	member func(key, val []byte, kind jsonscan.Kind) error
-	err    error
 
-	local                     bool // the time came from StartLocal
+	// The times are parsed once the line is read: StartUTC when there is
+	// one, else StartLocal.
+	utc, local                []byte
 	addr, subject, cert, info []byte
 }
 
@@ -113,13 +116,9 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 	r.Kind = event.Proxy
 	p.r = r
 	p.norm.Reset()
-	p.err = nil
-	p.local = false
+	p.utc, p.local = nil, nil
 	p.addr, p.subject, p.cert, p.info = nil, nil, nil, nil
 	if err := p.sc.Scan(line, p.member); err != nil {
-		if p.err != nil {
-			return p.err
-		}
 		return err
 	}
 	return p.finish()
@@ -171,16 +170,10 @@ func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 	}
 	r := p.r
 	switch s {
-	case slotTime, slotTimeLocal:
-		if s == slotTimeLocal && r.Time != 0 && !p.local {
-			return nil // StartUTC wins
-		}
-		t, err := timestamp.ParseRFC3339(val)
-		if err != nil {
-			p.err = &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", key, err)}
-			return p.err
-		}
-		r.Time, p.local = t, s == slotTimeLocal
+	case slotTime:
+		p.utc = p.norm.Copy(val)
+	case slotTimeLocal:
+		p.local = p.norm.Copy(val)
 	case slotIP:
 		r.Values[event.SourceIP] = p.norm.Copy(val)
 	case slotPort:
@@ -215,9 +208,22 @@ func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 
 func (p *parser) finish() error {
 	r := p.r
-	if r.Time == 0 {
+	key, val := "StartUTC", p.utc
+	if val == nil {
+		key, val = "StartLocal", p.local
+	}
+	if val == nil {
 		return &ingest.SyntaxError{Msg: "no StartUTC or StartLocal value on the line"}
 	}
+	t, err := timestamp.ParseRFC3339(val)
+	if err != nil {
+		return &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", key, err)}
+	}
+	if t == 0 {
+		// The zero time stands for no time in a record.
+		return &ingest.SyntaxError{Msg: key + ": expected a time after 1970-01-01T00:00:00Z"}
+	}
+	r.Time = t
 	if len(r.Values[event.SourceIP]) == 0 && p.addr != nil {
 		host, port := splitHostPort(p.addr)
 		r.Values[event.SourceIP] = host

@@ -79,6 +79,8 @@ func TestParse(t *testing.T) {
 				event.TLSSHA256: info.SHA256, event.TLSCertificate: b64})},
 		{"certificate info header", base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, "2026-12-04T09:00:01.123456789Z",
 			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE"})},
+		{"StartUTC wins over StartLocal", `{"StartUTC":"2026-12-04T09:00:03Z","StartLocal":"2026-12-04T10:00:02+01:00"}`, "2026-12-04T09:00:03Z", fields{}},
+		{"StartUTC wins over an unreadable StartLocal", `{"StartLocal":"today","StartUTC":"2026-12-04T09:00:03Z"}`, "2026-12-04T09:00:03Z", fields{}},
 		{"no client certificate, ipv6, StartLocal only", `{"ClientAddr":"[2001:db8::7]:443","RequestMethod":"GET","RequestPath":"/","DownstreamStatus":404,"StartLocal":"2026-12-04T10:00:02+01:00","TLSClientSubject":"","request_User-Agent":"-"}`,
 			"2026-12-04T09:00:02Z", fields{event.SourceIP: "2001:db8::7", event.SourcePort: "443", event.Method: "GET", event.URLPath: "/", event.Status: "404"}},
 	} {
@@ -123,6 +125,9 @@ func TestParseErrors(t *testing.T) {
 		{`not json`, ""},
 		{`{"RequestMethod":"GET"}`, "no StartUTC"},
 		{`{"StartUTC":"yesterday"}`, "StartUTC"},
+		{`{"StartLocal":"2026-12-04T10:00:02+01:00","StartUTC":"yesterday"}`, "StartUTC"},
+		{`{"StartLocal":"yesterday"}`, "StartLocal"},
+		{`{"StartUTC":"1970-01-01T00:00:00Z"}`, "StartUTC"},
 		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert":"bm90IGEgY2VydA=="}`, CertKey},
 		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3D%22CN%3Dx"}`, "unterminated"},
 		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"SerialNumber%3D%22x1%22"}`, "decimal"},
