@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,15 @@ type Engine struct {
 	kept       [event.NumFields]string
 	keptOK     bool
 	keptEv     *evidence
+	// hashFields are the distinct fields the rules count (a subset of
+	// keepFields); hashes holds their kept values' hashes under seed,
+	// made with the copies, for every rule's distinct counts.
+	seed       maphash.Seed
+	hashFields []event.Field
+	hashes     [event.NumFields]uint64
+	// probe holds the typing-slip variants of the current event's
+	// username, made for the first rule that looks for a typo.
+	probe typoProbe
 	// ident and key are the certificate identity and the last group key
 	// a group was created with for the current event: rules grouping by
 	// the same fields share them instead of each keeping a copy.
@@ -110,8 +120,9 @@ func NewEngine(c Config) (*Engine, error) {
 	if c.MaxGroupEvents <= 0 {
 		c.MaxGroupEvents = DefaultMaxGroupEvents
 	}
-	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents}
-	e.keepFields = keepFields(c.Rules)
+	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents, seed: maphash.MakeSeed()}
+	e.keepFields, e.hashFields = keepFields(c.Rules)
+	e.probe.seed = e.seed
 	var err error
 	if e.corr, err = NewCorrelator(c.Correlator, e.evaluate); err != nil {
 		return nil, fmt.Errorf("configuring the correlator: %w", err)
@@ -219,6 +230,7 @@ func (e *Engine) takeErr() error {
 func (e *Engine) evaluate(ev *event.Event) {
 	e.stats.Events.Add(1)
 	e.keptOK, e.keptEv, e.ident = false, nil, nil
+	e.probe.reset()
 	for _, rs := range e.rules {
 		if rs.rule.Filter.Match(ev) {
 			rs.add(ev)
@@ -244,25 +256,30 @@ func (e *Engine) sweep(now int64) {
 	}
 }
 
-// keepFields returns the fields window entries keep, each once.
-func keepFields(rs []*rules.Rule) []event.Field {
+// keepFields returns the fields window entries keep, each once, and the
+// distinct fields among them.
+func keepFields(rs []*rules.Rule) (keep, distinct []event.Field) {
 	seen := map[event.Field]bool{}
-	var out []event.Field
 	add := func(f event.Field) {
 		if !seen[f] {
 			seen[f] = true
-			out = append(out, f)
+			keep = append(keep, f)
 		}
 	}
 	add(event.UserName)
 	add(event.RequestID)
 	add(event.SourceIP)
+	hashed := map[event.Field]bool{}
 	for _, r := range rs {
 		if r.HasDistinct && r.Distinct.Derived == rules.NotDerived {
 			add(r.Distinct.Field)
+			if !hashed[r.Distinct.Field] {
+				hashed[r.Distinct.Field] = true
+				distinct = append(distinct, r.Distinct.Field)
+			}
 		}
 	}
-	return out
+	return keep, distinct
 }
 
 // keep returns the owned copies of ev's kept fields, made on the first
@@ -287,6 +304,9 @@ func (e *Engine) keep(ev *event.Event) *[event.NumFields]string {
 		l := len(ev.Values[f])
 		e.kept[f] = all[off : off+l]
 		off += l
+	}
+	for _, f := range e.hashFields {
+		e.hashes[f] = maphash.String(e.seed, e.kept[f])
 	}
 	return &e.kept
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"sort"
 	"strconv"
@@ -29,8 +30,6 @@ type ruleState struct {
 	groups *groupSet
 	open   map[string]*group
 	stats  *RuleStats
-
-	typoBuf []byte
 
 	// caches of the last derived key values
 	lastIP, lastSubnet               string
@@ -131,10 +130,15 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.stats.Groups.Add(1)
 	}
 	kept := rs.eng.keep(ev)
-	if r.HasDistinct && r.Distinct.Derived == rules.NotDerived {
-		val = kept[r.Distinct.Field]
+	var hv hashed
+	if r.HasDistinct {
+		if r.Distinct.Derived == rules.NotDerived {
+			hv = hashed{kept[r.Distinct.Field], rs.eng.hashes[r.Distinct.Field]}
+		} else {
+			hv = hashed{val, maphash.String(rs.eng.seed, val)}
+		}
 	}
-	en := entry{t: ev.Time, val: val, ev: rs.eng.evidence()}
+	en := entry{t: ev.Time, ev: rs.eng.evidence()}
 	switch ev.Values[event.Outcome] {
 	case event.OutcomeSuccess:
 		en.outcome = outcomeSuccess
@@ -144,19 +148,19 @@ func (rs *ruleState) add(ev *event.Event) {
 	if en.outcome == outcomeSuccess && (r.Unresolved || r.Type == rules.TypeSequence) {
 		// A person who mistyped their username and then logged in: the
 		// mistyped name is resolved too.
-		en.alias = g.st.typoOf(en.val, &rs.typoBuf)
+		en.alias = g.st.typoOf(hv.s, &rs.eng.probe)
 	}
 	if g.hist != nil {
 		rs.learn(g, ev.Time)
 	}
 	rs.trim(g, ev.Time)
 	dropped := g.st.droppedEvents()
-	if !g.st.add(en, int64(r.Window), rs.eng.maxEv) {
+	if !g.st.add(en, hv, int64(r.Window), rs.eng.maxEv) {
 		rs.eng.stats.Late.Add(1)
 		return
 	}
 	rs.eng.stats.EventsDropped.Add(g.st.droppedEvents() - dropped)
-	if r.Type == rules.TypeSequence && en.outcome == outcomeSuccess && g.st.failures(en.val) > 0 {
+	if r.Type == rules.TypeSequence && en.outcome == outcomeSuccess && g.st.failures(hv) > 0 {
 		// A success for a value that failed before, while enough other
 		// values failed and stayed failed: the sprayed password worked.
 		if v := g.st.value(measureUnresolved); v >= r.Threshold {

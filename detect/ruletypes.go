@@ -49,9 +49,9 @@ func (rs *ruleState) measure() measure {
 func (rs *ruleState) newStore() store {
 	r := rs.rule
 	if r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline) {
-		return newValueSet()
+		return newValueSet(rs.eng.seed)
 	}
-	return newWindow(r.HasDistinct)
+	return newWindow(r.HasDistinct, rs.eng.seed)
 }
 
 // level evaluates the rule on g: the observed figure, the threshold it is

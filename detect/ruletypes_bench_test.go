@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"testing"
 
@@ -69,15 +70,16 @@ func BenchmarkLongWindowMemory(b *testing.B) {
 				for i := range users {
 					users[i] = fmt.Sprintf("first.last%05d", i)
 				}
+				seed := maphash.MakeSeed()
 				build := func() store {
-					var s store = newValueSet()
+					var s store = newValueSet(seed)
 					if kind == "exact-window" {
-						s = newWindow(true)
+						s = newWindow(true, seed)
 					}
 					for a := range 20 {
 						for u, name := range users {
 							t := int64(a*n+u) * 1_000_000_000
-							s.add(entry{t: t, val: name, ev: &evidence{user: name}, outcome: outcomeFailure}, int64(12*3600)*1_000_000_000, 1<<30)
+							s.add(entry{t: t, ev: &evidence{user: name}, outcome: outcomeFailure}, hashed{name, maphash.String(seed, name)}, int64(12*3600)*1_000_000_000, 1<<30)
 						}
 					}
 					return s

@@ -101,7 +101,8 @@ func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) i
 	clear(scratch)
 	for ; i < len(w.entries); i++ {
 		e := &w.entries[i]
-		c := scratch[e.val]
+		val := w.dc.slots[e.slot].val
+		c := scratch[val]
 		c.n++
 		switch e.outcome {
 		case outcomeFailure:
@@ -109,7 +110,7 @@ func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) i
 		case outcomeSuccess:
 			c.s++
 		}
-		scratch[e.val] = c
+		scratch[val] = c
 	}
 	n := 0
 	for _, c := range scratch {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"hash/maphash"
 	"math/rand/v2"
 	"testing"
 )
@@ -46,19 +47,20 @@ func TestTypoOfMatchesDefinition(t *testing.T) {
 		}
 		return string(b)
 	}
-	var buf []byte
+	seed := maphash.MakeSeed()
+	p := typoProbe{seed: seed}
 	for round := 0; round < 2000; round++ {
-		d := newDistinctCounts()
+		d := newDistinctCounts(seed)
 		for range r.IntN(40) {
 			out := outcomeFailure
 			if r.IntN(4) == 0 {
 				out = outcomeSuccess
 			}
-			d.adjust(word(), -1, out, 1)
+			d.adjust(d.hash(word()), -1, out, 1)
 		}
 		for range 20 {
 			u := word()
-			if got, want := d.typoOf(u, &buf), typoRef(&d, u); got != want {
+			if got, want := d.typoOf(u, &p), typoRef(&d, u); got != want {
 				t.Fatalf("round %d: typoOf(%q) = %q, want %q (%d values)", round, u, got, want, d.size())
 			}
 		}

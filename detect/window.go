@@ -1,13 +1,15 @@
 package detect
 
-// entry is one event in a group's window: only what counts and samples need.
+import "hash/maphash"
+
+// entry is one event in a group's window: only what counts and samples
+// need. Its distinct value is the one in its slot of the window's counts.
 type entry struct {
 	t       int64
-	outcome uint8
-	slot    int32     // val's slot in the window's distinct counts
-	val     string    // the rule's distinct field
-	alias   string    // a success's mistyped value it resolves (see typoOf)
 	ev      *evidence // shared by the entries of one event in every rule
+	alias   string    // a success's mistyped value it resolves (see typoOf)
+	slot    int32     // the distinct value's slot in the window's counts
+	outcome uint8
 }
 
 // evidence is what alerts quote of an event: owned copies, one per event
@@ -43,276 +45,6 @@ const (
 	outcomeFailure
 )
 
-// valCount is what a window knows about one distinct value.
-type valCount struct {
-	n, f, s int32 // events, failures, successes
-}
-
-// distinctCounts keeps per-value counts and the derived distinct figures
-// up to date as events enter and leave.
-type distinctCounts struct {
-	// idx maps each value to its slot in cnt: a window's entry keeps its
-	// value's slot, so that counting it in and out costs one map lookup
-	// at most. Free slots are reused.
-	idx        map[string]int32
-	cnt        []valCount
-	free       []int32
-	failed     int // values with at least one failure
-	unresolved int // values with failures and no success
-	succeeded  int // values with at least one success
-	// unres and unresLen index the unresolved values, usually a few
-	// among many, by value and by length (capped), so that typoOf probes
-	// only the variants that could be one, in a small map. Built when a
-	// store first holds indexFrom values; small stores probe vals.
-	unres    map[string]struct{}
-	unresLen *[typoMaxLen + 2]int32
-}
-
-// typoMaxLen is the longest username typoOf considers.
-const typoMaxLen = 64
-
-// indexFrom is the number of values from which a store indexes its
-// unresolved ones.
-const indexFrom = 16
-
-func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
-
-// unresolvedDelta records that val became unresolved (+1) or stopped being
-// unresolved (-1).
-func (d *distinctCounts) unresolvedDelta(val string, delta int) {
-	d.unresolved += delta
-	if d.unres == nil {
-		return
-	}
-	d.unresLen[lenSlot(val)] += int32(delta)
-	if delta > 0 {
-		d.unres[val] = struct{}{}
-	} else {
-		delete(d.unres, val)
-	}
-}
-
-// index builds the unresolved-value index from vals.
-func (d *distinctCounts) index() {
-	d.unres = make(map[string]struct{})
-	d.unresLen = new([typoMaxLen + 2]int32)
-	for v, i := range d.idx {
-		if c := d.cnt[i]; c.f > 0 && c.s == 0 {
-			d.unres[v] = struct{}{}
-			d.unresLen[lenSlot(v)]++
-		}
-	}
-}
-
-// newDistinctCounts returns empty counts.
-func newDistinctCounts() distinctCounts {
-	return distinctCounts{idx: make(map[string]int32)}
-}
-
-// size returns the number of distinct values.
-func (d *distinctCounts) size() int { return len(d.idx) }
-
-// get returns val's counts.
-func (d *distinctCounts) get(val string) (valCount, bool) {
-	i, ok := d.idx[val]
-	if !ok {
-		return valCount{}, false
-	}
-	return d.cnt[i], true
-}
-
-// each calls fn with every value's counts.
-func (d *distinctCounts) each(fn func(string, valCount)) {
-	for v, i := range d.idx {
-		fn(v, d.cnt[i])
-	}
-}
-
-// drop forgets val and returns its counts.
-func (d *distinctCounts) drop(val string) valCount {
-	i, ok := d.idx[val]
-	if !ok {
-		return valCount{}
-	}
-	c := d.cnt[i]
-	d.release(val, i)
-	return c
-}
-
-func (d *distinctCounts) release(val string, i int32) {
-	delete(d.idx, val)
-	d.cnt[i] = valCount{}
-	d.free = append(d.free, i)
-}
-
-// adjust counts an event of val in (delta 1) or out (delta -1). slot is
-// val's slot when known (an event counted in earlier), or -1. It returns
-// val's slot, or -1 when val has no counts left.
-func (d *distinctCounts) adjust(val string, slot int32, outcome uint8, delta int32) int32 {
-	i := slot
-	if i < 0 {
-		var ok bool
-		if i, ok = d.idx[val]; !ok {
-			if delta <= 0 {
-				return -1
-			}
-			if n := len(d.free); n > 0 {
-				i = d.free[n-1]
-				d.free = d.free[:n-1]
-			} else {
-				i = int32(len(d.cnt))
-				d.cnt = append(d.cnt, valCount{})
-			}
-			d.idx[val] = i
-		}
-	}
-	p := &d.cnt[i]
-	c := *p
-	wasF, wasU, wasS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
-	c.n += delta
-	switch outcome {
-	case outcomeFailure:
-		c.f += delta
-	case outcomeSuccess:
-		c.s += delta
-	}
-	isF, isU, isS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
-	if c.n <= 0 {
-		d.release(val, i)
-		isF, isU, isS = false, false, false
-		i = -1
-	} else {
-		*p = c
-	}
-	d.failed += b2i(isF) - b2i(wasF)
-	if du := b2i(isU) - b2i(wasU); du != 0 {
-		d.unresolvedDelta(val, du)
-	}
-	d.succeeded += b2i(isS) - b2i(wasS)
-	return i
-}
-
-// credit adds delta to val's successes without counting an event: a
-// success for the username val was a typo of. Unknown values are left
-// alone and successes never go below zero.
-func (d *distinctCounts) credit(val string, delta int32) {
-	i, ok := d.idx[val]
-	if !ok || d.cnt[i].s+delta < 0 {
-		return
-	}
-	c := &d.cnt[i]
-	wasU, wasS := c.f > 0 && c.s == 0, c.s > 0
-	c.s += delta
-	if du := b2i(c.f > 0 && c.s == 0) - b2i(wasU); du != 0 {
-		d.unresolvedDelta(val, du)
-	}
-	d.succeeded += b2i(c.s > 0) - b2i(wasS)
-}
-
-// typoOf returns a value with failures and no success that is one common
-// typing slip away from u (two neighbouring letters swapped, a letter
-// doubled or dropped), or "": the username a person mistyped before
-// logging in as u. buf is scratch space.
-func (d *distinctCounts) typoOf(u string, buf *[]byte) string {
-	if len(u) < 2 || len(u) > typoMaxLen || d.unresolved == 0 {
-		return ""
-	}
-	if d.unres == nil && len(d.idx) >= indexFrom {
-		d.index()
-	}
-	if d.unres == nil && !d.mayHaveTypo(u) {
-		return ""
-	}
-	swaps, doubled, dropped := true, true, true
-	if d.unres != nil {
-		// A swap keeps the length, a doubled letter adds one, a dropped
-		// one removes one: skip the kinds no unresolved value could match.
-		swaps = d.unresLen[len(u)] > 0
-		doubled = d.unresLen[len(u)+1] > 0
-		dropped = d.unresLen[len(u)-1] > 0
-	}
-	try := func(b []byte) string {
-		if d.unres != nil {
-			if _, ok := d.unres[string(b)]; ok {
-				return string(b)
-			}
-			return ""
-		}
-		if i, ok := d.idx[string(b)]; ok && d.cnt[i].f > 0 && d.cnt[i].s == 0 {
-			return string(b)
-		}
-		return ""
-	}
-	b := (*buf)[:0]
-	for i := 0; swaps && i+1 < len(u); i++ { // swapped
-		b = append(b[:0], u...)
-		b[i], b[i+1] = b[i+1], b[i]
-		if b[i] != b[i+1] {
-			if v := try(b); v != "" {
-				return v
-			}
-		}
-	}
-	for i := 0; (doubled || dropped) && i < len(u); i++ { // doubled, dropped
-		if doubled {
-			b = append(append(append(b[:0], u[:i+1]...), u[i]), u[i+1:]...)
-			if v := try(b); v != "" {
-				return v
-			}
-		}
-		if dropped {
-			b = append(append(b[:0], u[:i]...), u[i+1:]...)
-			if v := try(b); v != "" {
-				return v
-			}
-		}
-	}
-	*buf = b
-	return ""
-}
-
-// mayHaveTypo reports whether an unresolved value of a small store (not
-// indexed, fewer than indexFrom values) could be a typing slip away from
-// u, comparing u with each: most successes follow no slip, and this
-// avoids hashing every variant of u. A true result is then confirmed by
-// typoOf's probes, which pick the slip in their fixed order.
-func (d *distinctCounts) mayHaveTypo(u string) bool {
-	for v, i := range d.idx {
-		if c := d.cnt[i]; c.f > 0 && c.s == 0 && oneEdit(u, v) {
-			return true
-		}
-	}
-	return false
-}
-
-// oneEdit reports whether v is u with two neighbouring bytes swapped, one
-// byte inserted or one byte deleted (a superset of the slips typoOf
-// tries).
-func oneEdit(u, v string) bool {
-	switch len(v) - len(u) {
-	case 0:
-		i := 0
-		for i < len(u) && u[i] == v[i] {
-			i++
-		}
-		if i+1 >= len(u) {
-			return false // equal, or differing in the last byte only
-		}
-		return u[i] == v[i+1] && u[i+1] == v[i] && u[i+2:] == v[i+2:]
-	case 1:
-		u, v = v, u
-		fallthrough
-	case -1:
-		// v is u with one byte deleted.
-		i := 0
-		for i < len(v) && u[i] == v[i] {
-			i++
-		}
-		return u[i+1:] == v[i:]
-	}
-	return false
-}
-
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -333,7 +65,8 @@ const (
 // store is a group's memory of its recent events: the exact window, or,
 // for long windows, the expiring value set.
 type store interface {
-	add(e entry, length int64, max int) bool
+	// add records e, whose distinct value is v.
+	add(e entry, v hashed, length int64, max int) bool
 	expire(now, length int64) (left int64, ok bool)
 	value(m measure) int
 	counts() (events, failures, successes int)
@@ -343,10 +76,10 @@ type store interface {
 	// each calls fn for the evidence kept: every event of an exact
 	// window, the most recent ones of a value set.
 	each(fn func(*entry))
-	// failures returns val's failures in the store.
-	failures(val string) int
+	// failures returns v's failures in the store.
+	failures(v hashed) int
 	// typoOf returns an unresolved value u is a typo away from, or "".
-	typoOf(u string, buf *[]byte) string
+	typoOf(u string, p *typoProbe) string
 	// perValue calls fn with each distinct value's counts; false when the
 	// store keeps no distinct values.
 	perValue(fn func(val string, c valCount)) bool
@@ -365,10 +98,12 @@ type window struct {
 	dropped int64 // entries dropped because the window was full
 }
 
-func newWindow(distinct bool) *window {
+// newWindow returns an empty window; a distinct window counts values
+// hashed with seed.
+func newWindow(distinct bool, seed maphash.Seed) *window {
 	w := &window{}
 	if distinct {
-		dc := newDistinctCounts()
+		dc := newDistinctCounts(seed)
 		w.dc = &dc
 	}
 	return w
@@ -395,7 +130,9 @@ func (w *window) value(m measure) int {
 
 func (w *window) counts() (int, int, int) { return w.len(), w.fails, w.succs }
 
-func (w *window) count(e *entry, delta int) {
+// count counts e in (delta 1, v its value) or out (delta -1, by its
+// slot).
+func (w *window) count(e *entry, v hashed, delta int) {
 	switch e.outcome {
 	case outcomeFailure:
 		w.fails += delta
@@ -407,23 +144,23 @@ func (w *window) count(e *entry, delta int) {
 		if delta > 0 {
 			slot = -1
 		}
-		e.slot = w.dc.adjust(e.val, slot, e.outcome, int32(delta))
+		e.slot = w.dc.adjust(v, slot, e.outcome, int32(delta))
 		if e.alias != "" {
 			w.dc.credit(e.alias, int32(delta))
 		}
 	}
 }
 
-func (w *window) typoOf(u string, buf *[]byte) string {
+func (w *window) typoOf(u string, p *typoProbe) string {
 	if w.dc == nil {
 		return ""
 	}
-	return w.dc.typoOf(u, buf)
+	return w.dc.typoOf(u, p)
 }
 
 // add inserts e in time order, dropping the oldest entry when the window
 // holds max entries. It reports false when e is older than the window.
-func (w *window) add(e entry, length int64, max int) bool {
+func (w *window) add(e entry, v hashed, length int64, max int) bool {
 	if e.t > w.end {
 		w.end = e.t
 	}
@@ -440,7 +177,7 @@ func (w *window) add(e entry, length int64, max int) bool {
 		w.entries = w.entries[:n]
 		w.head = 0
 	}
-	w.count(&e, 1) // sets e.slot
+	w.count(&e, v, 1) // sets e.slot
 	i := len(w.entries)
 	w.entries = append(w.entries, e)
 	for i > w.head && w.entries[i-1].t > e.t {
@@ -455,7 +192,7 @@ func (w *window) removeHead() entry {
 	e := w.entries[w.head]
 	w.entries[w.head] = entry{}
 	w.head++
-	w.count(&e, -1)
+	w.count(&e, hashed{}, -1)
 	if w.head == len(w.entries) {
 		w.entries = w.entries[:0]
 		w.head = 0
@@ -484,11 +221,11 @@ func (w *window) each(fn func(*entry)) {
 	}
 }
 
-func (w *window) failures(val string) int {
+func (w *window) failures(v hashed) int {
 	if w.dc == nil {
 		return 0
 	}
-	c, _ := w.dc.get(val)
+	c, _ := w.dc.getHashed(v)
 	return int(c.f)
 }
 
@@ -528,28 +265,36 @@ func (w *window) last() int64 {
 type valueSet struct {
 	dc     distinctCounts
 	seen   []int64  // by the value's slot in dc: when it was last seen
-	queue  []queued // one slot per value, in order of the time queued
+	queue  []queued // one item per value held, in order of the time queued
 	head   int
 	end    int64
 	events int
 	fails  int
 	succs  int
-	recent []entry // ring of recentEvidence events, grown as they come
-	nrec   int     // events ever put in recent
+	recent []recentEntry // ring of recentEvidence events, grown as they come
+	nrec   int           // events ever put in recent
+}
+
+// recentEntry is an event of a value set's evidence with its value, which
+// may have left the set since.
+type recentEntry struct {
+	entry
+	val hashed
 }
 
 // recentEvidence is how many recent events a value set keeps for samples.
 const recentEvidence = 32
 
+// queued is a value of the set by its slot, held until the item leaves
+// the queue: a value is forgotten only when its one item is taken out.
 type queued struct {
-	val string
-	t   int64
+	t    int64
+	slot int32
 }
 
-func newValueSet() *valueSet {
-	return &valueSet{
-		dc: newDistinctCounts(),
-	}
+// newValueSet returns an empty set of values hashed with seed.
+func newValueSet(seed maphash.Seed) *valueSet {
+	return &valueSet{dc: newDistinctCounts(seed)}
 }
 
 func (s *valueSet) endTime() int64       { return s.end }
@@ -571,20 +316,20 @@ func (s *valueSet) counts() (int, int, int) { return s.events, s.fails, s.succs 
 
 // add records e. max caps the distinct values: beyond it, the value last
 // seen longest ago is forgotten early.
-func (s *valueSet) add(e entry, length int64, max int) bool {
+func (s *valueSet) add(e entry, v hashed, length int64, max int) bool {
 	if e.t > s.end {
 		s.end = e.t
 	}
 	if e.t <= s.end-length {
 		return false
 	}
-	i, ok := s.dc.idx[e.val]
-	if !ok {
+	i := s.dc.find(v)
+	if i < 0 {
 		if s.dc.size() >= max {
 			s.evictOne()
 		}
-		s.push(e.val, e.t)
-		i = s.dc.adjust(e.val, -1, e.outcome, 1)
+		i = s.dc.adjust(v, -1, e.outcome, 1)
+		s.push(i, e.t)
 		for int(i) >= len(s.seen) {
 			s.seen = append(s.seen, 0)
 		}
@@ -593,8 +338,9 @@ func (s *valueSet) add(e entry, length int64, max int) bool {
 		if e.t > s.seen[i] {
 			s.seen[i] = e.t
 		}
-		s.dc.adjust(e.val, i, e.outcome, 1)
+		s.dc.adjust(v, i, e.outcome, 1)
 	}
+	e.slot = i
 	if e.alias != "" {
 		s.dc.credit(e.alias, 1)
 	}
@@ -606,36 +352,30 @@ func (s *valueSet) add(e entry, length int64, max int) bool {
 		s.succs++
 	}
 	if len(s.recent) < recentEvidence {
-		s.recent = append(s.recent, e)
+		s.recent = append(s.recent, recentEntry{e, v})
 	} else {
-		s.recent[s.nrec%recentEvidence] = e
+		s.recent[s.nrec%recentEvidence] = recentEntry{e, v}
 	}
 	s.nrec++
 	return true
 }
 
-func (s *valueSet) push(val string, t int64) {
+func (s *valueSet) push(slot int32, t int64) {
 	if s.head > 0 && s.head >= len(s.queue)/2 && s.head >= 64 {
 		n := copy(s.queue, s.queue[s.head:])
 		clear(s.queue[n:])
 		s.queue = s.queue[:n]
 		s.head = 0
 	}
-	s.queue = append(s.queue, queued{val, t})
+	s.queue = append(s.queue, queued{t, slot})
 }
 
-// forget removes a value and its counts.
-func (s *valueSet) forget(val string) {
-	c, _ := s.dc.get(val)
+// forget removes the value of slot i and its counts.
+func (s *valueSet) forget(i int32) {
+	c := s.dc.forgetSlot(i)
 	s.events -= int(c.n)
 	s.fails -= int(c.f)
 	s.succs -= int(c.s)
-	s.dc.failed -= b2i(c.f > 0)
-	if c.f > 0 && c.s == 0 {
-		s.dc.unresolvedDelta(val, -1)
-	}
-	s.dc.succeeded -= b2i(c.s > 0)
-	s.dc.drop(val)
 }
 
 func (s *valueSet) pop() queued {
@@ -650,12 +390,8 @@ func (s *valueSet) pop() queued {
 }
 
 func (s *valueSet) evictOne() {
-	for s.head < len(s.queue) {
-		q := s.pop()
-		if _, ok := s.dc.idx[q.val]; ok {
-			s.forget(q.val)
-			return
-		}
+	if s.head < len(s.queue) {
+		s.forget(s.pop().slot)
 	}
 }
 
@@ -667,17 +403,13 @@ func (s *valueSet) expire(now, length int64) (int64, bool) {
 	}
 	cut := s.end - length
 	for s.head < len(s.queue) && s.queue[s.head].t <= cut {
-		q := s.pop()
-		i, ok := s.dc.idx[q.val]
-		if !ok {
-			continue
-		}
+		i := s.pop().slot
 		last := s.seen[i]
 		if last > cut {
-			s.push(q.val, last)
+			s.push(i, last)
 			continue
 		}
-		s.forget(q.val)
+		s.forget(i)
 		return last + length, true
 	}
 	return 0, false
@@ -687,16 +419,16 @@ func (s *valueSet) each(fn func(*entry)) {
 	n := min(s.nrec, recentEvidence)
 	for i := s.nrec - n; i < s.nrec; i++ {
 		e := &s.recent[i%recentEvidence]
-		if _, ok := s.dc.idx[e.val]; ok {
-			fn(e)
+		if s.dc.find(e.val) >= 0 {
+			fn(&e.entry)
 		}
 	}
 }
 
-func (s *valueSet) typoOf(u string, buf *[]byte) string { return s.dc.typoOf(u, buf) }
+func (s *valueSet) typoOf(u string, p *typoProbe) string { return s.dc.typoOf(u, p) }
 
-func (s *valueSet) failures(val string) int {
-	c, _ := s.dc.get(val)
+func (s *valueSet) failures(v hashed) int {
+	c, _ := s.dc.getHashed(v)
 	return int(c.f)
 }
 

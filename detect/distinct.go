@@ -1,0 +1,416 @@
+package detect
+
+import "hash/maphash"
+
+// hashed is a value with its hash. The engine hashes an event's distinct
+// values once; every rule counting them reuses the hash.
+type hashed struct {
+	s string
+	h uint64
+}
+
+// valCount is what a window knows about one distinct value.
+type valCount struct {
+	n, f, s int32 // events, failures, successes
+}
+
+// slotVal is one distinct value of a store with its counts. A free slot
+// has no events.
+type slotVal struct {
+	val string
+	h   uint64
+	valCount
+}
+
+// distinctCounts keeps per-value counts and the derived distinct figures
+// up to date as events enter and leave.
+type distinctCounts struct {
+	seed maphash.Seed
+	// tab indexes slots by value: an open-addressing table with linear
+	// probing, each bucket the high half of the value's hash (which also
+	// places it) and its slot plus one (0 is empty). Values come with
+	// their hashes, so a lookup hashes nothing; moving buckets reads no
+	// slot; a window's entry keeps its value's slot, so that counting it
+	// out costs no lookup. Allocated with the first value.
+	tab   []uint64
+	slots []slotVal
+	free  []int32 // free slots, reused first
+	n     int     // values held
+
+	failed     int // values with at least one failure
+	unresolved int // values with failures and no success
+	succeeded  int // values with at least one success
+	// unresLen counts the unresolved values by length (capped), so that
+	// typoOf probes only the kinds of slip that could match one. Built
+	// when a store first holds indexFrom values; small stores compare
+	// with each value instead.
+	unresLen *[typoMaxLen + 2]int32
+}
+
+// typoMaxLen is the longest username typoOf considers.
+const typoMaxLen = 64
+
+// indexFrom is the number of values from which a store counts its
+// unresolved values by length.
+const indexFrom = 16
+
+func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
+
+// newDistinctCounts returns empty counts for values hashed with seed.
+func newDistinctCounts(seed maphash.Seed) distinctCounts {
+	return distinctCounts{seed: seed}
+}
+
+// hash returns s with its hash under the store's seed.
+func (d *distinctCounts) hash(s string) hashed {
+	return hashed{s, maphash.String(d.seed, s)}
+}
+
+// size returns the number of distinct values.
+func (d *distinctCounts) size() int { return d.n }
+
+// find returns v's slot, or -1.
+func (d *distinctCounts) find(v hashed) int32 {
+	if d.n == 0 {
+		return -1
+	}
+	mask := uint64(len(d.tab) - 1)
+	tag := v.h >> 32
+	for i := tag & mask; ; i = (i + 1) & mask {
+		b := d.tab[i]
+		if b == 0 {
+			return -1
+		}
+		if b>>32 == tag {
+			if s := int32(uint32(b)) - 1; d.slots[s].val == v.s {
+				return s
+			}
+		}
+	}
+}
+
+// findBytes is find for a value in bytes.
+func (d *distinctCounts) findBytes(v []byte, h uint64) int32 {
+	if d.n == 0 {
+		return -1
+	}
+	mask := uint64(len(d.tab) - 1)
+	tag := h >> 32
+	for i := tag & mask; ; i = (i + 1) & mask {
+		b := d.tab[i]
+		if b == 0 {
+			return -1
+		}
+		if b>>32 == tag {
+			if s := int32(uint32(b)) - 1; d.slots[s].val == string(v) {
+				return s
+			}
+		}
+	}
+}
+
+// insert gives v (not held) a slot.
+func (d *distinctCounts) insert(v hashed) int32 {
+	if (d.n+1)*4 > len(d.tab)*3 {
+		d.grow()
+	}
+	var s int32
+	if k := len(d.free); k > 0 {
+		s = d.free[k-1]
+		d.free = d.free[:k-1]
+	} else {
+		s = int32(len(d.slots))
+		d.slots = append(d.slots, slotVal{})
+	}
+	d.slots[s] = slotVal{val: v.s, h: v.h}
+	d.place(v.h>>32<<32 | uint64(uint32(s+1)))
+	d.n++
+	return s
+}
+
+// home returns where bucket b's probe starts.
+func (d *distinctCounts) home(b uint64) uint64 { return b >> 32 & uint64(len(d.tab)-1) }
+
+// place puts bucket b in the first empty bucket from its home.
+func (d *distinctCounts) place(b uint64) {
+	mask := uint64(len(d.tab) - 1)
+	i := d.home(b)
+	for d.tab[i] != 0 {
+		i = (i + 1) & mask
+	}
+	d.tab[i] = b
+}
+
+func (d *distinctCounts) grow() {
+	n := 2 * len(d.tab)
+	if n == 0 {
+		n = 8
+	}
+	old := d.tab
+	d.tab = make([]uint64, n)
+	for _, b := range old {
+		if b != 0 {
+			d.place(b)
+		}
+	}
+}
+
+// release frees slot s, whose value has no events left.
+func (d *distinctCounts) release(s int32) {
+	mask := uint64(len(d.tab) - 1)
+	i := d.slots[s].h >> 32 & mask
+	for int32(uint32(d.tab[i]))-1 != s {
+		i = (i + 1) & mask
+	}
+	// Backward-shift deletion: move up the buckets after i that probed
+	// past it, so that no probe stops early at the hole.
+	for j := (i + 1) & mask; d.tab[j] != 0; j = (j + 1) & mask {
+		if (j-d.home(d.tab[j]))&mask >= (j-i)&mask {
+			d.tab[i] = d.tab[j]
+			i = j
+		}
+	}
+	d.tab[i] = 0
+	d.slots[s] = slotVal{}
+	d.free = append(d.free, s)
+	d.n--
+}
+
+// get returns val's counts.
+func (d *distinctCounts) get(val string) (valCount, bool) {
+	return d.getHashed(d.hash(val))
+}
+
+func (d *distinctCounts) getHashed(v hashed) (valCount, bool) {
+	s := d.find(v)
+	if s < 0 {
+		return valCount{}, false
+	}
+	return d.slots[s].valCount, true
+}
+
+// each calls fn with every value's counts.
+func (d *distinctCounts) each(fn func(string, valCount)) {
+	for i := range d.slots {
+		if sv := &d.slots[i]; sv.n > 0 {
+			fn(sv.val, sv.valCount)
+		}
+	}
+}
+
+// unresolvedDelta records that val became unresolved (+1) or stopped being
+// unresolved (-1).
+func (d *distinctCounts) unresolvedDelta(val string, delta int) {
+	d.unresolved += delta
+	if d.unresLen != nil {
+		d.unresLen[lenSlot(val)] += int32(delta)
+	}
+}
+
+// index builds the counts of unresolved values by length.
+func (d *distinctCounts) index() {
+	d.unresLen = new([typoMaxLen + 2]int32)
+	d.each(func(v string, c valCount) {
+		if c.f > 0 && c.s == 0 {
+			d.unresLen[lenSlot(v)]++
+		}
+	})
+}
+
+// forgetSlot drops slot s with its counts, as if its events left.
+func (d *distinctCounts) forgetSlot(s int32) valCount {
+	sv := &d.slots[s]
+	c := sv.valCount
+	d.failed -= b2i(c.f > 0)
+	if c.f > 0 && c.s == 0 {
+		d.unresolvedDelta(sv.val, -1)
+	}
+	d.succeeded -= b2i(c.s > 0)
+	d.release(s)
+	return c
+}
+
+// adjust counts an event of v in (delta 1) or out (delta -1). slot is v's
+// slot when known (an event counted in earlier), or -1. It returns v's
+// slot, or -1 when v has no counts left.
+func (d *distinctCounts) adjust(v hashed, slot int32, outcome uint8, delta int32) int32 {
+	i := slot
+	if i < 0 {
+		if i = d.find(v); i < 0 {
+			if delta <= 0 {
+				return -1
+			}
+			i = d.insert(v)
+		}
+	}
+	p := &d.slots[i]
+	c := p.valCount
+	wasF, wasU, wasS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
+	c.n += delta
+	switch outcome {
+	case outcomeFailure:
+		c.f += delta
+	case outcomeSuccess:
+		c.s += delta
+	}
+	isF, isU, isS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
+	val := p.val
+	if c.n <= 0 {
+		d.release(i)
+		isF, isU, isS = false, false, false
+		i = -1
+	} else {
+		p.valCount = c
+	}
+	d.failed += b2i(isF) - b2i(wasF)
+	if du := b2i(isU) - b2i(wasU); du != 0 {
+		d.unresolvedDelta(val, du)
+	}
+	d.succeeded += b2i(isS) - b2i(wasS)
+	return i
+}
+
+// credit adds delta to val's successes without counting an event: a
+// success for the username val was a typo of. Unknown values are left
+// alone and successes never go below zero.
+func (d *distinctCounts) credit(val string, delta int32) {
+	i := d.find(d.hash(val))
+	if i < 0 || d.slots[i].s+delta < 0 {
+		return
+	}
+	c := &d.slots[i].valCount
+	wasU, wasS := c.f > 0 && c.s == 0, c.s > 0
+	c.s += delta
+	if du := b2i(c.f > 0 && c.s == 0) - b2i(wasU); du != 0 {
+		d.unresolvedDelta(val, du)
+	}
+	d.succeeded += b2i(c.s > 0) - b2i(wasS)
+}
+
+// typoOf returns a value with failures and no success that is one common
+// typing slip away from u (two neighbouring letters swapped, a letter
+// doubled or dropped), or "": the username a person mistyped before
+// logging in as u. p holds u's variants, made once per event for every
+// store that asks; the value returned is the store's own copy.
+func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
+	if len(u) < 2 || len(u) > typoMaxLen || d.unresolved == 0 {
+		return ""
+	}
+	if d.unresLen == nil && d.n >= indexFrom {
+		d.index()
+	}
+	// A swap keeps the length, a doubled letter adds one, a dropped one
+	// removes one: skip the kinds no unresolved value could match.
+	var want [3]bool // by length - len(u) + 1
+	if d.unresLen != nil {
+		want = [3]bool{d.unresLen[len(u)-1] > 0, d.unresLen[len(u)] > 0, d.unresLen[len(u)+1] > 0}
+		if want == [3]bool{} {
+			return ""
+		}
+	} else if !d.mayHaveTypo(u) {
+		return ""
+	} else {
+		want = [3]bool{true, true, true}
+	}
+	for _, v := range p.variants(u) {
+		if !want[int(v.n)-len(u)+1] {
+			continue
+		}
+		if i := d.findBytes(p.buf[v.off:v.off+v.n], v.h); i >= 0 {
+			if c := d.slots[i].valCount; c.f > 0 && c.s == 0 {
+				return d.slots[i].val
+			}
+		}
+	}
+	return ""
+}
+
+// mayHaveTypo reports whether an unresolved value of a small store (fewer
+// than indexFrom values) could be a typing slip away from u, comparing u
+// with each: most successes follow no slip, and this avoids hashing every
+// variant of u. A true result is then confirmed by typoOf's probes, which
+// pick the slip in their fixed order.
+func (d *distinctCounts) mayHaveTypo(u string) bool {
+	for i := range d.slots {
+		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 && oneEdit(u, sv.val) {
+			return true
+		}
+	}
+	return false
+}
+
+// oneEdit reports whether v is u with two neighbouring bytes swapped, one
+// byte inserted or one byte deleted (a superset of the slips typoOf
+// tries).
+func oneEdit(u, v string) bool {
+	switch len(v) - len(u) {
+	case 0:
+		i := 0
+		for i < len(u) && u[i] == v[i] {
+			i++
+		}
+		if i+1 >= len(u) {
+			return false // equal, or differing in the last byte only
+		}
+		return u[i] == v[i+1] && u[i+1] == v[i] && u[i+2:] == v[i+2:]
+	case 1:
+		u, v = v, u
+		fallthrough
+	case -1:
+		// v is u with one byte deleted.
+		i := 0
+		for i < len(v) && u[i] == v[i] {
+			i++
+		}
+		return u[i+1:] == v[i:]
+	}
+	return false
+}
+
+// typoProbe holds the typing-slip variants of one value with their hashes,
+// in typoOf's fixed order: every swap of neighbouring bytes, then at each
+// position the byte doubled and the byte dropped. It is made on the first
+// request for a value and reused while the value is the same: the rules
+// that look for the typos of one event's username share it.
+type typoProbe struct {
+	seed maphash.Seed
+	u    string
+	ok   bool
+	buf  []byte
+	vars []variant
+}
+
+// variant is one slip of the probe's value: buf[off:off+n].
+type variant struct {
+	off, n int32
+	h      uint64
+}
+
+// reset forgets the value: the next event's username may be the same
+// string at another address, or another string.
+func (p *typoProbe) reset() { p.ok = false }
+
+func (p *typoProbe) variants(u string) []variant {
+	if p.ok && p.u == u {
+		return p.vars
+	}
+	p.u, p.ok = u, true
+	p.buf, p.vars = p.buf[:0], p.vars[:0]
+	add := func(parts ...string) {
+		off := len(p.buf)
+		for _, s := range parts {
+			p.buf = append(p.buf, s...)
+		}
+		p.vars = append(p.vars, variant{off: int32(off), n: int32(len(p.buf) - off), h: maphash.Bytes(p.seed, p.buf[off:])})
+	}
+	for i := 0; i+1 < len(u); i++ {
+		if u[i] != u[i+1] {
+			add(u[:i], u[i+1:i+2], u[i:i+1], u[i+2:])
+		}
+	}
+	for i := 0; i < len(u); i++ {
+		add(u[:i+1], u[i:i+1], u[i+1:])
+		add(u[:i], u[i+1:])
+	}
+	return p.vars
+}
