@@ -99,15 +99,26 @@ member:
 		if i >= n || line[i] != '"' {
 			return syntaxErr(i, "expected '\"' to start an object key")
 		}
+		// key is the member's dotted path: in the line itself for the
+		// common top-level key without escapes, else in s.key.
 		base := len(s.key)
-		if base > 0 {
-			s.key = append(s.key, '.')
-		}
-		// Most keys hold no escapes: copy them whole.
+		var key []byte
 		if j := plainEnd(line, i+1); j < n && line[j] == '"' {
-			s.key, i = append(s.key, line[i+1:j]...), j+1
-		} else if s.key, i, err = appendString(append(s.key, line[i+1:j]...), line, j); err != nil {
-			return err
+			if base == 0 {
+				key = line[i+1 : j]
+			} else {
+				s.key = append(append(s.key, '.'), line[i+1:j]...)
+				key = s.key
+			}
+			i = j + 1
+		} else {
+			if base > 0 {
+				s.key = append(s.key, '.')
+			}
+			if s.key, i, err = appendString(append(s.key, line[i+1:j]...), line, j); err != nil {
+				return err
+			}
+			key = s.key
 		}
 		i = ws(line, i)
 		if i >= n || line[i] != ':' {
@@ -134,6 +145,9 @@ member:
 		case c == '{':
 			if depth++; depth > maxDepth {
 				return syntaxErr(i, "expected objects and arrays nested at most "+strconv.Itoa(maxDepth)+" deep")
+			}
+			if len(s.key) == 0 {
+				s.key = append(s.key, key...) // the prefix of the members
 			}
 			s.bases = append(s.bases, base)
 			i = ws(line, i+1)
@@ -172,7 +186,7 @@ member:
 		default:
 			return syntaxErr(i, "expected a JSON value after ':'")
 		}
-		if err := fn(s.key, val, kind); err != nil {
+		if err := fn(key, val, kind); err != nil {
 			return err
 		}
 		s.key = s.key[:base]
@@ -314,16 +328,18 @@ const (
 
 // plainEnd returns the index of the first byte of b at or after i that is
 // not plain (a quote, a backslash or a control character), or len(b). It
-// tests eight bytes at a time: for each test, (v-ones)&^v&highs sets the high
-// bit of the bytes of v that are zero (or below a constant, subtracting
-// that constant instead of ones). Bytes above the first such byte may be
+// tests eight bytes at a time: (v-ones*c)&^v&highs sets the high bit of the
+// bytes of v below c (c <= 0x80). Bytes above the first such byte may be
 // flagged by the borrow too, but the lowest flagged byte is always exact.
+// Flipping bit 1 turns the quote (0x22) into 0x20 and keeps the control
+// characters below 0x20, so one test below 0x21 finds both; the backslash
+// is the byte that becomes zero when xored with itself.
 func plainEnd(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ (ones * '"')
+		q := x ^ (ones * 0x02)
 		e := x ^ (ones * '\\')
-		m := ((q-ones)&^q | (e-ones)&^e | (x-ones*0x20)&^x) & highs
+		m := ((q-ones*0x21)&^q | (e-ones)&^e) & highs
 		if m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
