@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -73,6 +74,9 @@ const (
 	numSlots
 )
 
+// Format.byFirst holds one bit per slot.
+var _ [8 - numSlots]struct{}
+
 // slotFields gives the record field of each slot after Time and Action.
 var slotFields = [numSlots]event.Field{
 	slotAction:    event.Action,
@@ -89,6 +93,9 @@ type Format struct {
 	mapping  Mapping
 	keys     [numSlots]string
 	outcomes map[string][]byte
+	// byFirst has bit i set for the first byte of keys[i], so that most
+	// keys of a line are passed over after one look-up.
+	byFirst [256]uint8
 }
 
 // NewFormat checks a mapping and compiles it.
@@ -115,6 +122,7 @@ func NewFormat(m Mapping) (*Format, error) {
 			return nil, fmt.Errorf("django mapping: key %q is mapped to both %s and %s", k, other, names[i])
 		}
 		seen[k] = names[i]
+		f.byFirst[k[0]] |= 1 << i
 	}
 	if len(m.Outcomes) == 0 {
 		return nil, errors.New("django mapping: expected at least one action in the outcome mapping")
@@ -228,9 +236,12 @@ func (p *Parser) value(slot int) []byte {
 // member records the values of the mapped keys; it is the scanner's
 // callback.
 func (p *Parser) member(key, val []byte, kind jsonscan.Kind) error {
-	for i := range p.f.keys {
-		k := p.f.keys[i]
-		if len(k) != len(key) || k == "" || string(key) != k {
+	if len(key) == 0 {
+		return nil
+	}
+	for m := p.f.byFirst[key[0]]; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros8(m)
+		if string(key) != p.f.keys[i] {
 			continue
 		}
 		if kind == jsonscan.Null || len(val) == 0 {

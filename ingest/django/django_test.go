@@ -1,6 +1,7 @@
 package django
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -423,4 +424,47 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// corpusPath is a large Django JSON log that BenchmarkParseCorpus reads
+// when it exists.
+const corpusPath = "/tmp/c540/a.log"
+
+// BenchmarkParseCorpus parses the first few thousand lines of a real log in
+// turn, so branch and cache behaviour follow real data.
+func BenchmarkParseCorpus(b *testing.B) {
+	fh, err := os.Open(corpusPath)
+	if err != nil {
+		b.Skipf("no corpus: %v", err)
+	}
+	defer fh.Close()
+	var lines [][]byte
+	sc := bufio.NewScanner(fh)
+	for len(lines) < 4096 && sc.Scan() {
+		lines = append(lines, append([]byte(nil), sc.Bytes()...))
+	}
+	if err := sc.Err(); err != nil {
+		b.Fatal(err)
+	}
+	if len(lines) == 0 {
+		b.Skip("empty corpus")
+	}
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
+	p := mustFormat(b, DefaultMapping()).NewParser()
+	var r event.Record
+	b.ReportAllocs()
+	b.SetBytes(int64(size / len(lines)))
+	i := 0
+	for b.Loop() {
+		if err := p.Parse(lines[i], &r); err != nil && err != ingest.ErrIgnore {
+			b.Fatalf("line %d: %v", i+1, err)
+		}
+		if i++; i == len(lines) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
