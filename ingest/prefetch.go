@@ -101,9 +101,14 @@ func copyRecord(dst, src *event.Record, arena []byte) []byte {
 			dst.Raw = []byte{}
 		}
 	}
-	for f, v := range src.Values {
+	// By index: ranging over the array would copy it. A slot already nil
+	// (most of them in a partial record) is not written again.
+	for f := range src.Values {
+		v := src.Values[f]
 		if len(v) == 0 {
-			dst.Values[f] = nil
+			if dst.Values[f] != nil {
+				dst.Values[f] = nil
+			}
 			continue
 		}
 		start := len(arena)
@@ -115,14 +120,25 @@ func copyRecord(dst, src *event.Record, arena []byte) []byte {
 
 // Next returns the next record. r's values stay valid until the next call.
 func (p *Prefetcher) Next(ctx context.Context, r *event.Record) error {
+	rec, err := p.Take(ctx)
+	if err != nil {
+		return err
+	}
+	*r = *rec
+	return nil
+}
+
+// Take is Next without the copy: it returns the next record where it lies
+// in its batch. The record and its values stay valid until the next call
+// of Take or Next.
+func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
 	for {
 		if p.err != nil {
-			return p.err
+			return nil, p.err
 		}
 		if p.cur != nil && p.i < p.cur.n {
-			*r = p.cur.recs[p.i]
 			p.i++
-			return nil
+			return &p.cur.recs[p.i-1], nil
 		}
 		if p.cur != nil {
 			if p.cur.err != nil {
@@ -143,7 +159,7 @@ func (p *Prefetcher) Next(ctx context.Context, r *event.Record) error {
 			}
 			p.cur, p.i = b, 0
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }

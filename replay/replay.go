@@ -70,6 +70,9 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 	live := 0
 	for i, s := range sources {
 		heads[i].src, heads[i].jump, heads[i].stats = s, jump, st
+		if t, ok := s.(taker); ok {
+			heads[i].take = t.Take
+		}
 		ok, err := heads[i].next(ctx)
 		if err != nil {
 			return err
@@ -90,7 +93,7 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 			}
 		}
 		h := &heads[best]
-		if err := eng.Add(ctx, &h.rec); err != nil {
+		if err := eng.Add(ctx, h.rec); err != nil {
 			return err
 		}
 		ok, err := h.next(ctx)
@@ -104,10 +107,18 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 	return eng.Close(ctx)
 }
 
+// taker is a source that hands out its records in place, valid until its
+// next call (ingest.Prefetcher).
+type taker interface {
+	Take(context.Context) (*event.Record, error)
+}
+
 // head is one source's next record in the merge.
 type head struct {
 	src   ingest.Source
-	rec   event.Record
+	take  func(context.Context) (*event.Record, error) // src's Take, if it has one
+	rec   *event.Record
+	bufs  [2]event.Record // what rec and look point at when src has no Take
 	done  bool
 	jump  int64 // MaxTimeJump in nanoseconds; <= 0: no check
 	stats *Stats
@@ -119,7 +130,7 @@ type head struct {
 	// source's next record, look, is read to confirm or refute it.
 	held    event.Record
 	arena   []byte
-	look    event.Record
+	look    *event.Record
 	pending bool // look is the source's next record
 	eof     bool // the source ended after look
 }
@@ -133,7 +144,7 @@ func (h *head) next(ctx context.Context) (bool, error) {
 				h.done = true
 				return false, nil
 			}
-			if ok, err := h.read(ctx, &h.rec); !ok {
+			if ok, err := h.read(ctx, &h.rec, 0); !ok {
 				return false, err
 			}
 		}
@@ -143,21 +154,21 @@ func (h *head) next(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 		// The first record, or a leap ahead: let the next record decide.
-		h.arena = copyRecord(&h.held, &h.rec, h.arena[:0])
-		ok, err := h.read(ctx, &h.look)
+		h.arena = copyRecord(&h.held, h.rec, h.arena[:0])
+		ok, err := h.read(ctx, &h.look, 1)
 		if err != nil {
 			return false, err
 		}
 		if !ok {
 			// Nothing after it contradicts it.
 			h.done, h.eof = false, true
-			h.rec = h.held
+			h.rec = &h.held
 			h.accept(t)
 			return true, nil
 		}
 		h.pending = true
 		if within(t, h.look.Time, h.jump) {
-			h.rec = h.held
+			h.rec = &h.held
 			h.accept(t)
 			return true, nil
 		}
@@ -171,9 +182,17 @@ func within(a, b, d int64) bool {
 	return a <= b || uint64(a-b) <= uint64(d)
 }
 
-// read reads the source's next record into r; false at the end.
-func (h *head) read(ctx context.Context, r *event.Record) (bool, error) {
-	err := h.src.Next(ctx, r)
+// read points *r at the source's next record; false at the end. Without
+// Take, the record is read into bufs[buf]: rec and look use one each, and a
+// record is copied to held before look is read.
+func (h *head) read(ctx context.Context, r **event.Record, buf int) (bool, error) {
+	var err error
+	if h.take != nil {
+		*r, err = h.take(ctx)
+	} else {
+		*r = &h.bufs[buf]
+		err = h.src.Next(ctx, *r)
+	}
 	switch {
 	case err == nil:
 		return true, nil
