@@ -15,7 +15,8 @@ type valCount struct {
 }
 
 // slotVal is one distinct value of a store with its counts. A free slot
-// has no events.
+// has no events and no value; its h links the free slots (the next one
+// plus one, 0 at the end).
 type slotVal struct {
 	val string
 	h   uint64
@@ -31,15 +32,16 @@ type distinctCounts struct {
 	// places it) and its slot plus one (0 is empty). Values come with
 	// their hashes, so a lookup hashes nothing; moving buckets reads no
 	// slot; a window's entry keeps its value's slot, so that counting it
-	// out costs no lookup. Allocated with the first value.
+	// out costs no lookup. Made when the store first holds more than
+	// smallSlots values: a smaller store compares the slots' hashes.
 	tab   []uint64
 	slots []slotVal
-	free  []int32 // free slots, reused first
-	n     int     // values held
+	free  int32 // the first free slot plus one, reused first; 0: none
+	n     int32 // values held
 
-	failed     int // values with at least one failure
-	unresolved int // values with failures and no success
-	succeeded  int // values with at least one success
+	failed     int32 // values with at least one failure
+	unresolved int32 // values with failures and no success
+	succeeded  int32 // values with at least one success
 	// unresLen counts the unresolved values by length (capped), so that
 	// typoOf probes only the kinds of slip that could match one. Built
 	// when a store first holds indexFrom values; small stores compare
@@ -54,6 +56,9 @@ const typoMaxLen = 64
 // unresolved values by length.
 const indexFrom = 16
 
+// smallSlots is the number of slots up to which a store has no table.
+const smallSlots = 4
+
 func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
 
 // newDistinctCounts returns empty counts for values hashed with seed.
@@ -67,11 +72,16 @@ func (d *distinctCounts) hash(s string) hashed {
 }
 
 // size returns the number of distinct values.
-func (d *distinctCounts) size() int { return d.n }
+func (d *distinctCounts) size() int { return int(d.n) }
 
 // find returns v's slot, or -1.
 func (d *distinctCounts) find(v hashed) int32 {
-	if d.n == 0 {
+	if d.tab == nil {
+		for i := range d.slots {
+			if sv := &d.slots[i]; sv.h == v.h && sv.val == v.s && sv.n > 0 {
+				return int32(i)
+			}
+		}
 		return -1
 	}
 	mask := uint64(len(d.tab) - 1)
@@ -91,7 +101,12 @@ func (d *distinctCounts) find(v hashed) int32 {
 
 // findBytes is find for a value in bytes.
 func (d *distinctCounts) findBytes(v []byte, h uint64) int32 {
-	if d.n == 0 {
+	if d.tab == nil {
+		for i := range d.slots {
+			if sv := &d.slots[i]; sv.h == h && sv.val == string(v) && sv.n > 0 {
+				return int32(i)
+			}
+		}
 		return -1
 	}
 	mask := uint64(len(d.tab) - 1)
@@ -111,22 +126,29 @@ func (d *distinctCounts) findBytes(v []byte, h uint64) int32 {
 
 // insert gives v (not held) a slot.
 func (d *distinctCounts) insert(v hashed) int32 {
-	if (d.n+1)*4 > len(d.tab)*3 {
-		d.grow()
-	}
 	var s int32
-	if k := len(d.free); k > 0 {
-		s = d.free[k-1]
-		d.free = d.free[:k-1]
+	if d.free > 0 {
+		s = d.free - 1
+		d.free = int32(d.slots[s].h)
 	} else {
 		s = int32(len(d.slots))
 		d.slots = append(d.slots, slotVal{})
 	}
 	d.slots[s] = slotVal{val: v.s, h: v.h}
-	d.place(v.h>>32<<32 | uint64(uint32(s+1)))
 	d.n++
+	switch {
+	case d.tab != nil && int(d.n)*4 > len(d.tab)*3:
+		d.grow()
+	case d.tab != nil:
+		d.place(bucket(v.h, s))
+	case d.n > smallSlots:
+		d.grow()
+	}
 	return s
 }
+
+// bucket returns the table bucket of slot s holding a value of hash h.
+func bucket(h uint64, s int32) uint64 { return h>>32<<32 | uint64(uint32(s+1)) }
 
 // home returns where bucket b's probe starts.
 func (d *distinctCounts) home(b uint64) uint64 { return b >> 32 & uint64(len(d.tab)-1) }
@@ -141,22 +163,25 @@ func (d *distinctCounts) place(b uint64) {
 	d.tab[i] = b
 }
 
+// grow makes the table twice as large (or first), holding every value.
 func (d *distinctCounts) grow() {
-	n := 2 * len(d.tab)
-	if n == 0 {
-		n = 8
-	}
-	old := d.tab
+	n := max(2*len(d.tab), 16)
 	d.tab = make([]uint64, n)
-	for _, b := range old {
-		if b != 0 {
-			d.place(b)
+	for i := range d.slots {
+		if sv := &d.slots[i]; sv.n > 0 || sv.val != "" {
+			d.place(bucket(sv.h, int32(i)))
 		}
 	}
 }
 
 // release frees slot s, whose value has no events left.
 func (d *distinctCounts) release(s int32) {
+	d.n--
+	if d.tab == nil {
+		d.slots[s] = slotVal{h: uint64(d.free)}
+		d.free = s + 1
+		return
+	}
 	mask := uint64(len(d.tab) - 1)
 	i := d.slots[s].h >> 32 & mask
 	for int32(uint32(d.tab[i]))-1 != s {
@@ -171,9 +196,8 @@ func (d *distinctCounts) release(s int32) {
 		}
 	}
 	d.tab[i] = 0
-	d.slots[s] = slotVal{}
-	d.free = append(d.free, s)
-	d.n--
+	d.slots[s] = slotVal{h: uint64(d.free)}
+	d.free = s + 1
 }
 
 // get returns val's counts.
@@ -200,10 +224,10 @@ func (d *distinctCounts) each(fn func(string, valCount)) {
 
 // unresolvedDelta records that val became unresolved (+1) or stopped being
 // unresolved (-1).
-func (d *distinctCounts) unresolvedDelta(val string, delta int) {
+func (d *distinctCounts) unresolvedDelta(val string, delta int32) {
 	d.unresolved += delta
 	if d.unresLen != nil {
-		d.unresLen[lenSlot(val)] += int32(delta)
+		d.unresLen[lenSlot(val)] += delta
 	}
 }
 
@@ -221,11 +245,11 @@ func (d *distinctCounts) index() {
 func (d *distinctCounts) forgetSlot(s int32) valCount {
 	sv := &d.slots[s]
 	c := sv.valCount
-	d.failed -= b2i(c.f > 0)
+	d.failed -= b2i32(c.f > 0)
 	if c.f > 0 && c.s == 0 {
 		d.unresolvedDelta(sv.val, -1)
 	}
-	d.succeeded -= b2i(c.s > 0)
+	d.succeeded -= b2i32(c.s > 0)
 	d.release(s)
 	return c
 }
@@ -262,11 +286,11 @@ func (d *distinctCounts) adjust(v hashed, slot int32, outcome uint8, delta int32
 	} else {
 		p.valCount = c
 	}
-	d.failed += b2i(isF) - b2i(wasF)
-	if du := b2i(isU) - b2i(wasU); du != 0 {
+	d.failed += b2i32(isF) - b2i32(wasF)
+	if du := b2i32(isU) - b2i32(wasU); du != 0 {
 		d.unresolvedDelta(val, du)
 	}
-	d.succeeded += b2i(isS) - b2i(wasS)
+	d.succeeded += b2i32(isS) - b2i32(wasS)
 	return i
 }
 
@@ -281,10 +305,10 @@ func (d *distinctCounts) credit(val string, delta int32) {
 	c := &d.slots[i].valCount
 	wasU, wasS := c.f > 0 && c.s == 0, c.s > 0
 	c.s += delta
-	if du := b2i(c.f > 0 && c.s == 0) - b2i(wasU); du != 0 {
+	if du := b2i32(c.f > 0 && c.s == 0) - b2i32(wasU); du != 0 {
 		d.unresolvedDelta(val, du)
 	}
-	d.succeeded += b2i(c.s > 0) - b2i(wasS)
+	d.succeeded += b2i32(c.s > 0) - b2i32(wasS)
 }
 
 // typoOf returns a value with failures and no success that is one common
@@ -413,4 +437,11 @@ func (p *typoProbe) variants(u string) []variant {
 		add(u[:i], u[i+1:])
 	}
 	return p.vars
+}
+
+func b2i32(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -12,13 +12,16 @@ import (
 // equal in their placing bits) so that probing and deletion run long.
 func TestDistinctCountsMatchesMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
+	seed := maphash.MakeSeed()
 	for _, hashes := range []struct {
 		name string
+		vals int // distinct values drawn from
 		h    func(v int) uint64
 	}{
-		{"seeded", func(v int) uint64 { return maphash.String(maphash.MakeSeed(), fmt.Sprint(v)) }},
-		{"same-home", func(v int) uint64 { return uint64(v%7)<<40 | 5<<32 | uint64(v) }},
-		{"equal", func(int) uint64 { return 42 << 32 }},
+		{"seeded", 400, func(v int) uint64 { return maphash.String(seed, fmt.Sprint(v)) }},
+		{"small", smallSlots, func(v int) uint64 { return maphash.String(seed, fmt.Sprint(v)) }},
+		{"same-home", 400, func(v int) uint64 { return uint64(v%7)<<40 | 5<<32 | uint64(v) }},
+		{"equal", 400, func(int) uint64 { return 42 << 32 }},
 	} {
 		t.Run(hashes.name, func(t *testing.T) {
 			d := newDistinctCounts(maphash.MakeSeed())
@@ -46,7 +49,7 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 					}
 					d.adjust(v, e.s, outcomeFailure, -1)
 				} else {
-					n := r.IntN(400)
+					n := r.IntN(hashes.vals)
 					s := d.adjust(val(n), -1, outcomeFailure, 1)
 					want[val(n).s]++
 					slots = append(slots, struct{ v, s int32 }{int32(n), s})
@@ -55,7 +58,7 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 					t.Fatalf("step %d: %d values, want %d", step, d.size(), len(want))
 				}
 				if step%97 == 0 {
-					for n := range 400 {
+					for n := range hashes.vals {
 						c, ok := d.getHashed(val(n))
 						if w := want[val(n).s]; c.n != w || ok != (w > 0) || c.f != w {
 							t.Fatalf("step %d: value %d: %+v %v, want %d events", step, n, c, ok, w)
@@ -68,7 +71,10 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 							t.Fatalf("step %d: each: %s has %d events, want %d", step, v, c.n, want[v])
 						}
 					})
-					if seen != len(want) || d.failed != len(want) || d.unresolved != len(want) {
+					if hashes.vals <= smallSlots && d.tab != nil || d.size() > smallSlots && d.tab == nil {
+						t.Fatalf("step %d: table %d buckets with %d values at most", step, len(d.tab), hashes.vals)
+					}
+					if seen != len(want) || int(d.failed) != len(want) || int(d.unresolved) != len(want) {
 						t.Fatalf("step %d: each saw %d, failed %d, unresolved %d; want %d", step, seen, d.failed, d.unresolved, len(want))
 					}
 				}

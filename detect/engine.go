@@ -88,6 +88,7 @@ type Engine struct {
 	// names, ...) alive.
 	keepFields []event.Field
 	kept       [event.NumFields]string
+	keptAll    string // the copies, in keepFields order
 	keptOK     bool
 	keptEv     *evidence
 	// hashFields are the distinct fields the rules count (a subset of
@@ -266,6 +267,7 @@ func keepFields(rs []*rules.Rule) (keep, distinct []event.Field) {
 			keep = append(keep, f)
 		}
 	}
+	// The evidence is the first three, in this order.
 	add(event.UserName)
 	add(event.RequestID)
 	add(event.SourceIP)
@@ -299,6 +301,7 @@ func (e *Engine) keep(ev *event.Event) *[event.NumFields]string {
 		b.WriteString(ev.Values[f])
 	}
 	all := b.String()
+	e.keptAll = all
 	off := 0
 	for _, f := range e.keepFields {
 		l := len(ev.Values[f])
@@ -315,7 +318,9 @@ func (e *Engine) keep(ev *event.Event) *[event.NumFields]string {
 // called for the event.
 func (e *Engine) evidence() *evidence {
 	if e.keptEv == nil {
-		e.keptEv = &evidence{user: e.kept[event.UserName], rid: e.kept[event.RequestID], ip: e.kept[event.SourceIP]}
+		// keepFields puts the username, request id and address first.
+		nu, nr, ni := len(e.kept[event.UserName]), len(e.kept[event.RequestID]), len(e.kept[event.SourceIP])
+		e.keptEv = newEvidence(e.keptAll[:nu+nr+ni], nu, nr)
 	}
 	return e.keptEv
 }

@@ -38,7 +38,9 @@ type ruleState struct {
 
 // group is one value of the rule's group_by fields.
 type group struct {
-	key  string
+	key string
+	// vals are the group_by values when there are several; the key is
+	// the one value otherwise.
 	vals []string
 	// prev and next link the rule's groups in order of activity, gprev
 	// and gnext all rules' groups; set is the rule's groups.
@@ -48,13 +50,41 @@ type group struct {
 	st           store
 	ident        *alert.Identity
 	hist         *history // baseline rules
-	// sequence rules: the success that followed the failures
-	hitUser    string
-	hitAt      int64
-	hitVal     int
-	inc        *incident
-	quietUntil int64 // no new incident before this event time (cooldown)
-	suppressed bool  // a suppression was counted in this quiet period
+	hit          *hit     // sequence rules, after the first hit
+	inc          *incident
+	quietUntil   int64 // no new incident before this event time (cooldown)
+	suppressed   bool  // a suppression was counted in this quiet period
+}
+
+// hit is the success that followed a sequence rule's failures.
+type hit struct {
+	user string
+	at   int64
+	val  int
+}
+
+// hitUser returns the account of g's last hit, or "".
+func (g *group) hitUser() string {
+	if g.hit == nil {
+		return ""
+	}
+	return g.hit.user
+}
+
+// values returns the group_by values.
+func (g *group) values() []string {
+	if g.vals == nil {
+		return []string{g.key}
+	}
+	return g.vals
+}
+
+// value returns the i-th group_by value.
+func (g *group) value(i int) string {
+	if g.vals == nil {
+		return g.key
+	}
+	return g.vals[i]
 }
 
 // incident is a firing alert's state.
@@ -114,14 +144,16 @@ func (rs *ruleState) add(ev *event.Event) {
 		g = &group{key: rs.eng.lastKey, st: rs.newStore()}
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
-		off := 0
-		for i, k := range r.GroupBy {
-			if i > 0 {
-				off++
+		if len(r.GroupBy) > 1 {
+			off := 0
+			for i, k := range r.GroupBy {
+				if i > 0 {
+					off++
+				}
+				l := len(rs.keyValue(ev, k))
+				g.vals = append(g.vals, g.key[off:off+l])
+				off += l
 			}
-			l := len(rs.keyValue(ev, k))
-			g.vals = append(g.vals, g.key[off:off+l])
-			off += l
 		}
 		if r.Type == rules.TypeBaseline {
 			g.hist = &history{}
@@ -164,7 +196,10 @@ func (rs *ruleState) add(ev *event.Event) {
 		// A success for a value that failed before, while enough other
 		// values failed and stayed failed: the sprayed password worked.
 		if v := g.st.value(measureUnresolved); v >= r.Threshold {
-			g.hitUser, g.hitAt, g.hitVal = en.user(), en.t, v
+			if g.hit == nil {
+				g.hit = new(hit)
+			}
+			*g.hit = hit{user: en.user(), at: en.t, val: v}
 		}
 	}
 	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
@@ -208,7 +243,7 @@ func (rs *ruleState) check(g *group, t int64) {
 			return
 		}
 		start := g.st.first()
-		g.inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser}
+		g.inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser()}
 		g.suppressed = false
 		if rs.open == nil {
 			rs.open = make(map[string]*group)
@@ -232,8 +267,8 @@ func (rs *ruleState) check(g *group, t int64) {
 	case rules.TypeRatio:
 		return // a share cannot double
 	case rules.TypeSequence:
-		if fire && g.hitUser != inc.account {
-			inc.account = g.hitUser
+		if fire && g.hitUser() != inc.account {
+			inc.account = g.hitUser()
 			rs.notify(g, alert.StatusUpdated, 0)
 		}
 		return
@@ -359,10 +394,10 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 		Reason:      rs.reason(g, obs, thr, events),
 	}
 	if r.Type == rules.TypeSequence {
-		a.Account = g.hitUser
+		a.Account = g.hitUser()
 	}
 	for i, k := range r.GroupBy {
-		a.Group[k.String()] = g.vals[i]
+		a.Group[k.String()] = g.value(i)
 	}
 	users := map[string]struct{}{}
 	ips := map[string]struct{}{}

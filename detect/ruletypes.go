@@ -71,11 +71,11 @@ func (rs *ruleState) level(g *group) (obs, thr float64, fire bool) {
 		ratio := float64(fails) / float64(events)
 		return ratio, r.Ratio, events >= r.MinAttempts && ratio >= r.Ratio && minEv
 	case rules.TypeSequence:
-		live := g.hitUser != "" && g.hitAt > g.st.endTime()-int64(r.Window)
+		live := g.hitUser() != "" && g.hit.at > g.st.endTime()-int64(r.Window)
 		if !live {
 			return float64(g.st.value(measureUnresolved)), float64(r.Threshold), false
 		}
-		return float64(g.hitVal), float64(r.Threshold), minEv
+		return float64(g.hit.val), float64(r.Threshold), minEv
 	case rules.TypeBaseline:
 		v := float64(g.st.value(rs.measure()))
 		t := g.hist.threshold(&r.Baseline)

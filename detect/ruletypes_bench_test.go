@@ -79,7 +79,7 @@ func BenchmarkLongWindowMemory(b *testing.B) {
 					for a := range 20 {
 						for u, name := range users {
 							t := int64(a*n+u) * 1_000_000_000
-							s.add(entry{t: t, ev: &evidence{user: name}, outcome: outcomeFailure}, hashed{name, maphash.String(seed, name)}, int64(12*3600)*1_000_000_000, 1<<30)
+							s.add(entry{t: t, ev: newEvidence(name, len(name), 0), outcome: outcomeFailure}, hashed{name, maphash.String(seed, name)}, int64(12*3600)*1_000_000_000, 1<<30)
 						}
 					}
 					return s

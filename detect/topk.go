@@ -61,8 +61,9 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 		if v <= 0 {
 			return
 		}
-		gv := GroupValue{Key: g.key, Values: g.vals, Identity: g.ident, Value: v}
+		gv := GroupValue{Key: g.key, Identity: g.ident, Value: v}
 		if len(dst) < k {
+			gv.Values = g.values()
 			dst = append(dst, gv)
 			if len(dst) == k {
 				sort.Slice(dst, func(i, j int) bool { return better(&dst[i], &dst[j]) })
@@ -74,6 +75,7 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 		}
 		// Insert in order, dropping the last: k is small.
 		i := sort.Search(k, func(i int) bool { return better(&gv, &dst[i]) })
+		gv.Values = g.values()
 		copy(dst[i+1:], dst[i:k-1])
 		dst[i] = gv
 	})
@@ -95,7 +97,7 @@ func better(a, b *GroupValue) bool {
 // scratch (cleared) for the per-value counts.
 func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) int {
 	i := sort.Search(w.len(), func(i int) bool { return w.entries[w.head+i].t > cut }) + w.head
-	if w.dc == nil || m == measureEvents {
+	if !w.distinct || m == measureEvents {
 		return len(w.entries) - i
 	}
 	clear(scratch)

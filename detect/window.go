@@ -13,30 +13,37 @@ type entry struct {
 }
 
 // evidence is what alerts quote of an event: owned copies, one per event
-// whatever the number of rules and windows that keep it.
+// whatever the number of rules and windows that keep it, in one string:
+// the username, the request id and the source address, in that order.
 type evidence struct {
-	user, rid, ip string
+	s          string
+	nuser, nid uint32 // lengths of the username and the request id
+}
+
+// newEvidence returns the evidence of an event; s is user + rid + ip.
+func newEvidence(s string, nuser, nid int) *evidence {
+	return &evidence{s: s, nuser: uint32(nuser), nid: uint32(nid)}
 }
 
 func (e *entry) user() string {
 	if e.ev == nil {
 		return ""
 	}
-	return e.ev.user
+	return e.ev.s[:e.ev.nuser]
 }
 
 func (e *entry) rid() string {
 	if e.ev == nil {
 		return ""
 	}
-	return e.ev.rid
+	return e.ev.s[e.ev.nuser : e.ev.nuser+e.ev.nid]
 }
 
 func (e *entry) ip() string {
 	if e.ev == nil {
 		return ""
 	}
-	return e.ev.ip
+	return e.ev.s[e.ev.nuser+e.ev.nid:]
 }
 
 const (
@@ -89,24 +96,20 @@ type store interface {
 // window is a sliding event-time window over one group's events, kept in
 // time order, with exact distinct counts of one field.
 type window struct {
-	entries []entry
-	head    int
-	end     int64 // newest time seen: the window is (end-length, end]
-	dc      *distinctCounts
-	fails   int
-	succs   int
-	dropped int64 // entries dropped because the window was full
+	entries  []entry
+	head     int
+	end      int64 // newest time seen: the window is (end-length, end]
+	dropped  int64 // entries dropped because the window was full
+	fails    int32
+	succs    int32
+	distinct bool           // whether dc counts the values
+	dc       distinctCounts // allocates nothing until the first value
 }
 
 // newWindow returns an empty window; a distinct window counts values
 // hashed with seed.
 func newWindow(distinct bool, seed maphash.Seed) *window {
-	w := &window{}
-	if distinct {
-		dc := newDistinctCounts(seed)
-		w.dc = &dc
-	}
-	return w
+	return &window{distinct: distinct, dc: newDistinctCounts(seed)}
 }
 
 // len returns the number of events in the window.
@@ -118,41 +121,41 @@ func (w *window) droppedEvents() int64 { return w.dropped }
 // value returns the measure m of the window.
 func (w *window) value(m measure) int {
 	switch {
-	case w.dc == nil || m == measureEvents:
+	case !w.distinct || m == measureEvents:
 		return w.len()
 	case m == measureUnresolved:
-		return w.dc.unresolved
+		return int(w.dc.unresolved)
 	case m == measureSucceeded:
-		return w.dc.succeeded
+		return int(w.dc.succeeded)
 	}
 	return w.dc.size()
 }
 
-func (w *window) counts() (int, int, int) { return w.len(), w.fails, w.succs }
+func (w *window) counts() (int, int, int) { return w.len(), int(w.fails), int(w.succs) }
 
 // count counts e in (delta 1, v its value) or out (delta -1, by its
 // slot).
-func (w *window) count(e *entry, v hashed, delta int) {
+func (w *window) count(e *entry, v hashed, delta int32) {
 	switch e.outcome {
 	case outcomeFailure:
 		w.fails += delta
 	case outcomeSuccess:
 		w.succs += delta
 	}
-	if w.dc != nil {
+	if w.distinct {
 		slot := e.slot
 		if delta > 0 {
 			slot = -1
 		}
-		e.slot = w.dc.adjust(v, slot, e.outcome, int32(delta))
+		e.slot = w.dc.adjust(v, slot, e.outcome, delta)
 		if e.alias != "" {
-			w.dc.credit(e.alias, int32(delta))
+			w.dc.credit(e.alias, delta)
 		}
 	}
 }
 
 func (w *window) typoOf(u string, p *typoProbe) string {
-	if w.dc == nil {
+	if !w.distinct {
 		return ""
 	}
 	return w.dc.typoOf(u, p)
@@ -222,7 +225,7 @@ func (w *window) each(fn func(*entry)) {
 }
 
 func (w *window) failures(v hashed) int {
-	if w.dc == nil {
+	if !w.distinct {
 		return 0
 	}
 	c, _ := w.dc.getHashed(v)
@@ -230,7 +233,7 @@ func (w *window) failures(v hashed) int {
 }
 
 func (w *window) perValue(fn func(string, valCount)) bool {
-	if w.dc == nil {
+	if !w.distinct {
 		return false
 	}
 	w.dc.each(fn)
@@ -278,8 +281,10 @@ type valueSet struct {
 // recentEntry is an event of a value set's evidence with its value, which
 // may have left the set since.
 type recentEntry struct {
-	entry
-	val hashed
+	t       int64
+	ev      *evidence
+	val     string
+	outcome uint8
 }
 
 // recentEvidence is how many recent events a value set keeps for samples.
@@ -305,9 +310,9 @@ func (s *valueSet) value(m measure) int {
 	case measureEvents:
 		return s.events
 	case measureUnresolved:
-		return s.dc.unresolved
+		return int(s.dc.unresolved)
 	case measureSucceeded:
-		return s.dc.succeeded
+		return int(s.dc.succeeded)
 	}
 	return s.dc.size()
 }
@@ -351,10 +356,11 @@ func (s *valueSet) add(e entry, v hashed, length int64, max int) bool {
 	case outcomeSuccess:
 		s.succs++
 	}
+	r := recentEntry{t: e.t, ev: e.ev, val: v.s, outcome: e.outcome}
 	if len(s.recent) < recentEvidence {
-		s.recent = append(s.recent, recentEntry{e, v})
+		s.recent = append(s.recent, r)
 	} else {
-		s.recent[s.nrec%recentEvidence] = recentEntry{e, v}
+		s.recent[s.nrec%recentEvidence] = r
 	}
 	s.nrec++
 	return true
@@ -418,9 +424,9 @@ func (s *valueSet) expire(now, length int64) (int64, bool) {
 func (s *valueSet) each(fn func(*entry)) {
 	n := min(s.nrec, recentEvidence)
 	for i := s.nrec - n; i < s.nrec; i++ {
-		e := &s.recent[i%recentEvidence]
-		if s.dc.find(e.val) >= 0 {
-			fn(&e.entry)
+		r := &s.recent[i%recentEvidence]
+		if s.dc.find(s.dc.hash(r.val)) >= 0 {
+			fn(&entry{t: r.t, ev: r.ev, outcome: r.outcome})
 		}
 	}
 }
