@@ -96,6 +96,7 @@ type Format struct {
 	// byFirst has bit i set for the first byte of keys[i], so that most
 	// keys of a line are passed over after one look-up.
 	byFirst [256]uint8
+	only    jsonscan.Keys // the mapped keys
 }
 
 // NewFormat checks a mapping and compiles it.
@@ -123,6 +124,7 @@ func NewFormat(m Mapping) (*Format, error) {
 		}
 		seen[k] = names[i]
 		f.byFirst[k[0]] |= 1 << i
+		f.only.Add(k)
 	}
 	if len(m.Outcomes) == 0 {
 		return nil, errors.New("django mapping: expected at least one action in the outcome mapping")
@@ -152,7 +154,11 @@ func (f *Format) Mapping() Mapping {
 }
 
 // NewParser returns a parser with its own scratch space.
-func (f *Format) NewParser() ingest.Parser { return &Parser{f: f} }
+func (f *Format) NewParser() ingest.Parser {
+	p := &Parser{f: f}
+	p.sc.Only = &f.only
+	return p
+}
 
 type span struct {
 	start, end int

@@ -53,6 +53,11 @@ type Scanner struct {
 	// outer object as 1. Zero means DefaultMaxDepth.
 	MaxDepth int
 
+	// Only, when not nil, leaves out the members whose keys it does
+	// not hold: Scan still checks them but does not unescape their
+	// strings or call fn for them.
+	Only *Keys
+
 	key   []byte // dotted path of the current member
 	val   []byte // unescaped string value
 	bases []int  // key lengths of the enclosing objects
@@ -130,12 +135,17 @@ member:
 		}
 		var kind Kind
 		var val []byte
+		report := s.Only == nil || s.Only.Has(key)
 		switch c := line[i]; {
 		case c == '"':
 			start := i + 1
 			j := plainEnd(line, start)
 			if j < n && line[j] == '"' {
 				val, i = line[start:j], j+1
+			} else if !report {
+				if i, err = skipString(line, j); err != nil {
+					return err
+				}
 			} else if s.val, i, err = appendString(append(s.val[:0], line[start:j]...), line, j); err != nil {
 				return err
 			} else {
@@ -186,8 +196,10 @@ member:
 		default:
 			return syntaxErr(i, "expected a JSON value after ':'")
 		}
-		if err := fn(key, val, kind); err != nil {
-			return err
+		if report {
+			if err := fn(key, val, kind); err != nil {
+				return err
+			}
 		}
 		s.key = s.key[:base]
 	}
@@ -215,6 +227,33 @@ objEnd:
 	s.key = s.key[:s.bases[len(s.bases)-1]]
 	s.bases = s.bases[:len(s.bases)-1]
 	goto afterValue
+}
+
+// Keys is a set of member keys for Scanner.Only, written with dots for
+// nested objects as Scan reports them. Its test is cheap and may answer yes
+// for some keys that were not added (it looks at a key's first byte and
+// length only), so fn still compares the keys it is given. The zero value
+// is an empty set; a set is safe for concurrent use once filled.
+type Keys struct {
+	empty   bool
+	byFirst [256]uint64 // bit len%64 for each first byte
+}
+
+// Add puts key in the set.
+func (k *Keys) Add(key string) {
+	if key == "" {
+		k.empty = true
+		return
+	}
+	k.byFirst[key[0]] |= 1 << (len(key) & 63)
+}
+
+// Has reports whether key may be in the set: false means it is not.
+func (k *Keys) Has(key []byte) bool {
+	if len(key) == 0 {
+		return k.empty
+	}
+	return k.byFirst[key[0]]>>(len(key)&63)&1 != 0
 }
 
 // skipArray checks the array starting at line[i] and returns the index

@@ -265,6 +265,7 @@ func FuzzScan(f *testing.F) {
 				t.Fatalf("Scan(%q) error %v is not a SyntaxError within the line", line, err)
 			}
 		}
+		checkOnly(t, line, got, err)
 		if !utf8.Valid(line) {
 			return
 		}
@@ -371,6 +372,64 @@ func TestPlainEnd(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// onlyKeys is the set checkOnly scans for.
+var onlyKeys = func() *Keys {
+	k := &Keys{}
+	for _, key := range []string{"a", "b.c", "s", "ip", "user_agent", ""} {
+		k.Add(key)
+	}
+	return k
+}()
+
+// checkOnly scans line again with Only set and compares with the members
+// and error of a full scan: the same error, and the same values for the
+// keys in the set; other keys may be reported only as the full scan did.
+func checkOnly(t *testing.T, line []byte, all map[string]string, allErr error) {
+	t.Helper()
+	s := Scanner{MaxDepth: 64, Only: onlyKeys}
+	got := map[string]string{}
+	err := s.Scan(line, func(key, val []byte, kind Kind) error {
+		got[string(key)] = kind.String() + ":" + string(val)
+		return nil
+	})
+	if fmt.Sprint(err) != fmt.Sprint(allErr) {
+		t.Fatalf("Scan(%q) with Only: error %v, without: %v", line, err, allErr)
+	}
+	for k, v := range got {
+		if all[k] != v {
+			t.Fatalf("Scan(%q) with Only: %q = %q, without: %q", line, k, v, all[k])
+		}
+	}
+	for _, k := range []string{"a", "b.c", "s", "ip", "user_agent", ""} {
+		if all[k] != got[k] {
+			t.Fatalf("Scan(%q) with Only: %q = %q, without: %q", line, k, got[k], all[k])
+		}
+	}
+}
+
+func TestOnly(t *testing.T) {
+	for _, line := range []string{
+		string(benchLine),
+		`{"a":"x\"y","aa":"\u00e9","b":{"c":"\n","cc":1},"s":[1],"t":"\q"}`,
+		`{"zz":"\u12","a":1}`,
+		`{"":{"a":true},"ip":null}`,
+	} {
+		all := map[string]string{}
+		err := (&Scanner{MaxDepth: 64}).Scan([]byte(line), func(key, val []byte, kind Kind) error {
+			all[string(key)] = kind.String() + ":" + string(val)
+			return nil
+		})
+		checkOnly(t, []byte(line), all, err)
+	}
+	var k Keys
+	k.Add("timestamp")
+	for key, want := range map[string]bool{"timestamp": true, "tomestamp": true, "time": false, "": false, "xtimestamp": false} {
+		if got := k.Has([]byte(key)); got != want {
+			t.Errorf("Has(%q) = %v, want %v", key, got, want)
 		}
 	}
 }

@@ -68,6 +68,7 @@ const (
 type Format struct {
 	requestIDKey string
 	certs        *x509cert.Cache
+	keys         jsonscan.Keys // the keys slotOf knows
 }
 
 // New returns the Traefik JSON access log format.
@@ -85,6 +86,10 @@ func New(o Options) (*Format, error) {
 		c = x509cert.NewCache(0)
 	}
 	f.certs = c
+	for _, k := range slotKeys {
+		f.keys.Add(k)
+	}
+	f.keys.Add(rid)
 	return f, nil
 }
 
@@ -94,6 +99,7 @@ func (f *Format) Name() string { return "traefik" }
 // NewParser returns a parser with its own scratch space.
 func (f *Format) NewParser() ingest.Parser {
 	p := &parser{f: f}
+	p.sc.Only = &f.keys
 	p.member = p.onMember
 	return p
 }
@@ -125,6 +131,11 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 }
 
 func isUnset(v []byte) bool { return len(v) == 0 || len(v) == 1 && v[0] == '-' }
+
+// slotKeys are the fixed keys of slotOf, which the scanner reports.
+var slotKeys = [...]string{"StartUTC", "StartLocal", "ClientHost", "ClientPort", "ClientAddr",
+	"RequestMethod", "RequestPath", "DownstreamStatus", "DownstreamContentSize",
+	"request_User-Agent", "TLSClientSubject", CertKey, CertInfoKey}
 
 // slotOf finds what a key holds. A switch on the fixed keys is cheaper than a
 // map lookup for the many keys Traefik writes that spraywatch skips.

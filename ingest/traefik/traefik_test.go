@@ -215,3 +215,31 @@ func TestParseDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotKeys checks that the keys the scanner reports are the keys slotOf
+// knows, so that no mapped member is left out.
+func TestSlotKeys(t *testing.T) {
+	f, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[slot]bool{}
+	for _, k := range slotKeys {
+		s := f.slotOf([]byte(k))
+		if s == slotNone || seen[s] {
+			t.Errorf("slotKeys holds %q, which slotOf maps to %v", k, s)
+		}
+		seen[s] = true
+		if !f.keys.Has([]byte(k)) {
+			t.Errorf("the scanner leaves out %q", k)
+		}
+	}
+	for s := slotNone + 1; s <= slotCertInfo; s++ {
+		if !seen[s] && s != slotRequestID {
+			t.Errorf("no key of slotKeys reads slot %v", s)
+		}
+	}
+	if !f.keys.Has([]byte(DefaultRequestIDKey)) {
+		t.Errorf("the scanner leaves out %q", DefaultRequestIDKey)
+	}
+}
