@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,91 @@ func TestIdentityPreference(t *testing.T) {
 	}
 	if _, err := ParseIdentity([]string{"sha512"}); err == nil {
 		t.Error("unknown identity source accepted")
+	}
+}
+
+// lineCompleter completes partial records whose lines are "path sha1":
+// a line without a space is rejected. It counts its calls.
+type lineCompleter struct{ calls, rejected int }
+
+func (c *lineCompleter) Complete(r *event.Record) error {
+	c.calls++
+	raw, rid := r.Raw, r.Values[event.RequestID]
+	kind, t := r.Kind, r.Time
+	*r = event.Record{Kind: kind, Time: t}
+	path, sha1, ok := strings.Cut(string(raw), " ")
+	if !ok {
+		c.rejected++
+		return fmt.Errorf("no space in %q", raw)
+	}
+	r.Values[event.RequestID] = rid
+	r.Values[event.URLPath] = []byte(path)
+	r.Values[event.TLSSHA1] = []byte(sha1)
+	r.Values[event.SourceIP] = []byte("203.0.113.9")
+	return nil
+}
+
+// partialRec is a skimmed proxy record: request id and path, the rest in
+// its line.
+func partialRec(sec float64, rid, line string, c *lineCompleter) *event.Record {
+	r := rec(event.Proxy, sec, "http.request.id", rid)
+	path, _, _ := strings.Cut(line, " ")
+	r.Values[event.URLPath] = []byte(path)
+	r.Raw, r.Rest, r.RawLine = []byte(line), c, 1
+	return r
+}
+
+func TestCorrelatorPartial(t *testing.T) {
+	tests := []struct {
+		name             string
+		recs             func(c *lineCompleter) []*event.Record
+		want             []string
+		calls, unrelated int
+	}{
+		{
+			name: "completes a waiting app record",
+			recs: func(c *lineCompleter) []*event.Record {
+				return []*event.Record{appRec(1, "a", "alice", "failure"), partialRec(2, "a", "/api/x ab", c)}
+			},
+			want:  []string{"matched rid=a user=alice ip=203.0.113.9 id=sha1:ab t=1"},
+			calls: 1,
+		},
+		{
+			name: "not completed when nothing waits",
+			recs: func(c *lineCompleter) []*event.Record {
+				return []*event.Record{partialRec(1, "b", "/api/x ab", c), partialRec(2, "", "/ ab", c)}
+			},
+			calls:     0,
+			unrelated: 2,
+		},
+		{
+			name: "a rejected completion leaves the app record waiting",
+			recs: func(c *lineCompleter) []*event.Record {
+				return []*event.Record{appRec(1, "d", "dave", "failure"), partialRec(2, "d", "/api/x", c)}
+			},
+			want:  []string{"app_only rid=d user=dave ip=10.9.9.9 id= t=1"},
+			calls: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out []string
+			k, err := NewCorrelator(CorrelatorConfig{}, func(e *event.Event) { out = append(out, got(e)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := new(lineCompleter)
+			for _, r := range tt.recs(c) {
+				k.Expire(r.Time)
+				k.Add(r)
+			}
+			k.Flush()
+			if !reflect.DeepEqual(out, tt.want) {
+				t.Errorf("events:\n got %q\nwant %q", out, tt.want)
+			}
+			if c.calls != tt.calls || k.Stats().Unrelated.Load() != int64(tt.unrelated) {
+				t.Errorf("%d completions, %d unrelated; want %d, %d", c.calls, k.Stats().Unrelated.Load(), tt.calls, tt.unrelated)
+			}
+		})
 	}
 }
