@@ -53,6 +53,8 @@ type Format struct {
 	name  string
 	text  *program            // text formats
 	keys  map[string]jsonItem // JSON formats: dotted key -> what it holds
+	index keyIndex            // keys, for parsers
+	only  jsonscan.Keys       // keys, for the scanner
 	certs *x509cert.Cache
 }
 
@@ -72,6 +74,7 @@ func (f *Format) SetCertCache(c *x509cert.Cache) { f.certs = c }
 // NewParser returns a parser with its own scratch space.
 func (f *Format) NewParser() ingest.Parser {
 	p := &parser{f: f}
+	p.sc.Only = &f.only
 	p.member = p.onMember
 	return p
 }
@@ -113,8 +116,8 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 }
 
 func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
-	it, ok := p.f.keys[string(key)]
-	if !ok || kind == jsonscan.Null {
+	it := p.f.index.lookup(key)
+	if it == nil || kind == jsonscan.Null {
 		return nil
 	}
 	var err error

@@ -50,6 +50,10 @@ func CompileJSON(def string) (*Format, error) {
 	if !hasTime {
 		return nil, errors.New("compiling envoy json_format: no key holds %START_TIME%: spraywatch needs each line's time")
 	}
+	f.index = newKeyIndex(f.keys)
+	for k := range f.keys {
+		f.only.Add(k)
+	}
 	return f, nil
 }
 
