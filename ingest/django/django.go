@@ -93,6 +93,9 @@ type Format struct {
 	mapping  Mapping
 	keys     [numSlots]string
 	outcomes map[string][]byte
+	// few lists the outcomes when there are only a few, which are
+	// quicker to compare one by one than to look up.
+	few []actionOutcome
 	// byFirst has bit i set for the first byte of keys[i], so that most
 	// keys of a line are passed over after one look-up.
 	byFirst [256]uint8
@@ -140,7 +143,34 @@ func NewFormat(m Mapping) (*Format, error) {
 		}
 		f.outcomes[action] = []byte(outcome)
 	}
+	if len(f.outcomes) <= maxFew {
+		for action, outcome := range f.outcomes {
+			f.few = append(f.few, actionOutcome{action, outcome})
+		}
+	}
 	return f, nil
+}
+
+type actionOutcome struct {
+	action  string
+	outcome []byte
+}
+
+// maxFew is the most outcomes Format.few lists.
+const maxFew = 8
+
+// outcome returns the outcome of an action.
+func (f *Format) outcome(action []byte) ([]byte, bool) {
+	if f.few == nil {
+		o, ok := f.outcomes[string(action)]
+		return o, ok
+	}
+	for _, o := range f.few {
+		if o.action == string(action) {
+			return o.outcome, true
+		}
+	}
+	return nil, false
 }
 
 // Name returns "django-json".
@@ -195,7 +225,7 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 	if action == nil {
 		return &ingest.SyntaxError{Msg: "expected key " + strconv.Quote(p.f.keys[slotAction]) + " with the action"}
 	}
-	outcome, ok := p.f.outcomes[string(action)]
+	outcome, ok := p.f.outcome(action)
 	if !ok {
 		return ingest.ErrIgnore
 	}

@@ -468,3 +468,30 @@ func BenchmarkParseCorpus(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// TestManyOutcomes reads actions through both ways of finding an outcome:
+// a short list and, past maxFew actions, a map.
+func TestManyOutcomes(t *testing.T) {
+	for _, n := range []int{1, maxFew, maxFew + 1, 3 * maxFew} {
+		m := DefaultMapping()
+		m.Outcomes = map[string]string{}
+		for i := range n {
+			m.Outcomes[fmt.Sprintf("act%d", i)] = []string{event.OutcomeSuccess, event.OutcomeFailure}[i%2]
+		}
+		p := mustFormat(t, m).NewParser()
+		for i := range n + 1 {
+			line := fmt.Sprintf(`{"timestamp":"2026-12-04T09:00:01Z","event":"act%d"}`, i)
+			var r event.Record
+			err := p.Parse([]byte(line), &r)
+			want, listed := m.Outcomes[fmt.Sprintf("act%d", i)]
+			switch {
+			case !listed && err != ingest.ErrIgnore:
+				t.Errorf("%d outcomes: Parse(%s) = %v, want ErrIgnore", n, line, err)
+			case listed && err != nil:
+				t.Errorf("%d outcomes: Parse(%s) = %v", n, line, err)
+			case listed && string(r.Get(event.Outcome)) != want:
+				t.Errorf("%d outcomes: Parse(%s) outcome %q, want %q", n, line, r.Get(event.Outcome), want)
+			}
+		}
+	}
+}
