@@ -53,9 +53,10 @@ type Scanner struct {
 	// outer object as 1. Zero means DefaultMaxDepth.
 	MaxDepth int
 
-	// Only, when not nil, leaves out the members whose keys it does
-	// not hold: Scan still checks them but does not unescape their
-	// strings or call fn for them.
+	// Only, when not nil, leaves out the scalar members whose dotted
+	// keys it does not hold: Scan still checks them but does not
+	// unescape their strings or call fn for them. Nested objects are
+	// entered whatever their keys, for the members inside them.
 	Only *Keys
 
 	key   []byte // dotted path of the current member
