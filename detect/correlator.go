@@ -235,7 +235,8 @@ func (k *Correlator) Add(r *event.Record) {
 }
 
 func (k *Correlator) addApp(r *event.Record) {
-	if r.Complete() != nil {
+	r, err := r.Complete()
+	if err != nil {
 		return // rejected after all, and counted by its source
 	}
 	rid := r.Values[event.RequestID]
@@ -267,7 +268,8 @@ func (k *Correlator) addProxy(r *event.Record) {
 		k.stats.Unrelated.Add(1)
 		return
 	}
-	if r.Complete() != nil {
+	r, err := r.Complete()
+	if err != nil {
 		return // rejected after all, and counted by its source
 	}
 	rid = r.Values[event.RequestID]

@@ -188,21 +188,19 @@ func TestIdentityPreference(t *testing.T) {
 // a line without a space is rejected. It counts its calls.
 type lineCompleter struct{ calls, rejected int }
 
-func (c *lineCompleter) Complete(r *event.Record) error {
+func (c *lineCompleter) Complete(r *event.Record) (*event.Record, error) {
 	c.calls++
-	raw, rid := r.Raw, r.Values[event.RequestID]
-	kind, t := r.Kind, r.Time
-	*r = event.Record{Kind: kind, Time: t}
-	path, sha1, ok := strings.Cut(string(raw), " ")
+	path, sha1, ok := strings.Cut(string(r.Raw), " ")
 	if !ok {
 		c.rejected++
-		return fmt.Errorf("no space in %q", raw)
+		return nil, fmt.Errorf("no space in %q", r.Raw)
 	}
-	r.Values[event.RequestID] = rid
-	r.Values[event.URLPath] = []byte(path)
-	r.Values[event.TLSSHA1] = []byte(sha1)
-	r.Values[event.SourceIP] = []byte("203.0.113.9")
-	return nil
+	out := &event.Record{Kind: r.Kind, Time: r.Time}
+	out.Values[event.RequestID] = r.Values[event.RequestID]
+	out.Values[event.URLPath] = []byte(path)
+	out.Values[event.TLSSHA1] = []byte(sha1)
+	out.Values[event.SourceIP] = []byte("203.0.113.9")
+	return out, nil
 }
 
 // partialRec is a skimmed proxy record: request id and path, the rest in

@@ -45,19 +45,21 @@ type Record struct {
 
 // A Completer parses the lines of partial records in full.
 type Completer interface {
-	// Complete parses r.Raw into r, which becomes complete. On error r is
-	// left empty and the line has been counted as rejected by its source.
-	Complete(r *Record) error
+	// Complete parses r.Raw in full into a record of its own, which it
+	// returns; r is not changed. The record is valid until the next call.
+	// On error the line has been counted as rejected by its source.
+	Complete(r *Record) (*Record, error)
 }
 
 // Partial reports whether r holds only the fields a skim reads.
 func (r *Record) Partial() bool { return r.Raw != nil }
 
-// Complete makes a partial record complete; it does nothing to a complete
-// one. An error means the line was rejected (and counted so) after all.
-func (r *Record) Complete() error {
+// Complete returns r itself if it is complete, else the complete record
+// that r.Rest parsed from r.Raw, valid until the next completion. An error
+// means the line was rejected (and counted so) after all.
+func (r *Record) Complete() (*Record, error) {
 	if r.Raw == nil {
-		return nil
+		return r, nil
 	}
 	return r.Rest.Complete(r)
 }

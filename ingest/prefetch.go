@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/bits"
 	"sync"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -28,7 +29,7 @@ func Prefetch(ctx context.Context, src Source, batchSize int) *Prefetcher {
 		cancel: cancel,
 	}
 	for i := 0; i < 6; i++ {
-		p.free <- &batch{recs: make([]event.Record, batchSize)}
+		p.free <- &batch{recs: make([]event.Record, batchSize), set: make([]uint32, batchSize)}
 	}
 	p.wg.Add(1)
 	go p.run(ctx)
@@ -48,8 +49,12 @@ type Prefetcher struct {
 	err error
 }
 
+// batch.set has a bit per field.
+var _ [32 - event.NumFields]struct{}
+
 type batch struct {
 	recs  []event.Record
+	set   []uint32 // the fields set in recs[i], which only run writes
 	n     int
 	arena []byte
 	err   error // set on the last batch: io.EOF or the source's error
@@ -72,7 +77,7 @@ func (p *Prefetcher) run(ctx context.Context) {
 				b.err = err
 				break
 			}
-			b.arena = copyRecord(&b.recs[b.n], &tmp, b.arena)
+			b.arena = copyRecord(&b.recs[b.n], &tmp, b.arena, &b.set[b.n])
 			b.n++
 		}
 		select {
@@ -87,10 +92,11 @@ func (p *Prefetcher) run(ctx context.Context) {
 }
 
 // copyRecord appends src's values (and the line of a partial record) to
-// arena and points dst's values at the copies. When append moves the arena,
+// arena and points dst's values at the copies. set holds the fields set in
+// dst, which are the only ones to clear. When append moves the arena,
 // earlier values keep pointing at the old array, which still holds their
 // bytes and is not written again.
-func copyRecord(dst, src *event.Record, arena []byte) []byte {
+func copyRecord(dst, src *event.Record, arena []byte, set *uint32) []byte {
 	dst.Kind, dst.Time = src.Kind, src.Time
 	dst.Raw, dst.Rest, dst.RawLine = nil, src.Rest, src.RawLine
 	if src.Raw != nil {
@@ -101,20 +107,21 @@ func copyRecord(dst, src *event.Record, arena []byte) []byte {
 			dst.Raw = []byte{}
 		}
 	}
-	// By index: ranging over the array would copy it. A slot already nil
-	// (most of them in a partial record) is not written again.
-	for f := range src.Values {
+	var now uint32
+	for f := range src.Values { // by index: ranging over the array would copy it
 		v := src.Values[f]
 		if len(v) == 0 {
-			if dst.Values[f] != nil {
-				dst.Values[f] = nil
-			}
 			continue
 		}
 		start := len(arena)
 		arena = append(arena, v...)
 		dst.Values[f] = arena[start:len(arena):len(arena)]
+		now |= 1 << f
 	}
+	for stale := *set &^ now; stale != 0; stale &= stale - 1 {
+		dst.Values[bits.TrailingZeros32(stale)] = nil
+	}
+	*set = now
 	return arena
 }
 
@@ -130,7 +137,7 @@ func (p *Prefetcher) Next(ctx context.Context, r *event.Record) error {
 
 // Take is Next without the copy: it returns the next record where it lies
 // in its batch. The record and its values stay valid until the next call
-// of Take or Next.
+// of Take or Next; the caller must not change them.
 func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
 	for {
 		if p.err != nil {

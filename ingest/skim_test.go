@@ -59,14 +59,15 @@ func TestSkimCompletionRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 			partial := r.Partial()
-			if err := r.Complete(); err != nil {
+			full, err := r.Complete()
+			if err != nil {
 				got = append(got, "rejected")
 				continue
 			}
-			if r.Partial() {
-				t.Fatal("a completed record is still partial")
+			if full.Partial() || full.Kind != event.Proxy {
+				t.Fatalf("completed record: partial %v, kind %v", full.Partial(), full.Kind)
 			}
-			name := string(r.Get(event.UserName))
+			name := string(full.Get(event.UserName))
 			if !partial {
 				name += " (full)"
 			}

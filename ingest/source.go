@@ -78,38 +78,43 @@ type FileSource struct {
 // the predicate that wants a line in full, and the completer of the file
 // being read.
 type skimState struct {
-	sk     Skimmer
-	want   func(*event.Record) bool
-	parser Parser // completes partial records on the consumer's goroutine
-	file   *completer
+	sk   Skimmer
+	want func(*event.Record) bool
+	full *fullParser // completes partial records on the consumer's goroutine
+	file *completer
+}
+
+// fullParser is the consumer's parser and the record it fills.
+type fullParser struct {
+	parser Parser
+	rec    event.Record
 }
 
 // completer completes the partial records of one file with the consumer's
 // parser, counting a line the full parse rejects.
 type completer struct {
-	name   string
-	parser Parser
-	stats  *Stats
+	name  string
+	full  *fullParser
+	stats *Stats
 }
 
-func (c *completer) Complete(r *event.Record) error {
-	raw, n, kind := r.Raw, r.RawLine, r.Kind
-	r.Reset()
-	r.Kind = kind
-	err := c.parser.Parse(raw, r)
+func (c *completer) Complete(r *event.Record) (*event.Record, error) {
+	out := &c.full.rec
+	out.Reset()
+	out.Kind = r.Kind
+	err := c.full.parser.Parse(r.Raw, out)
 	if err == nil {
-		return nil
+		return out, nil
 	}
-	r.Reset()
-	r.Kind = kind
+	out.Reset()
 	c.stats.Parsed.Add(-1)
 	if errors.Is(err, ErrIgnore) {
 		c.stats.Ignored.Add(1)
-		return err
+		return nil, err
 	}
-	err = positioned(err, c.name, n)
+	err = positioned(err, c.name, r.RawLine)
 	c.stats.Reject(err)
-	return err
+	return nil, err
 }
 
 // positioned adds a file and line to a parser's error.
@@ -136,7 +141,7 @@ func (s *FileSource) Skim(want func(*event.Record) bool) {
 		s.skim = nil
 		return
 	}
-	s.skim = &skimState{sk: sk, want: want, parser: sk.NewParser()}
+	s.skim = &skimState{sk: sk, want: want, full: &fullParser{parser: sk.NewParser()}}
 }
 
 // FileSourceConfig configures a FileSource.
@@ -183,7 +188,7 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			s.cur, s.name = rc, s.paths[s.i]
 			s.lr = NewLineReader(rc, s.maxLine)
 			if s.skim != nil {
-				s.skim.file = &completer{name: s.name, parser: s.skim.parser, stats: s.stats}
+				s.skim.file = &completer{name: s.name, full: s.skim.full, stats: s.stats}
 			}
 			s.i++
 		}

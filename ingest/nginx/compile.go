@@ -45,6 +45,7 @@ type segment struct {
 	width int     // fixed width, or 0
 	lit   []byte  // literal after the variable; empty only at the end
 	at    int     // offset of '$' in the format string, for messages
+	id    int     // index in the format's segments (Format.nsegs)
 
 	// For $request: which of its two fields it provides.
 	method, path bool
@@ -85,6 +86,7 @@ type Format struct {
 
 	timeVar string // the variable the event time is taken from
 	seed    maphash.Seed
+	nsegs   int // segments in all templates
 }
 
 var _ ingest.Format = (*Format)(nil)
@@ -320,6 +322,10 @@ func (f *Format) resolve(d *directive) error {
 		}
 	}
 	f.timeVar = timeSeg.name
+	for i, s := range segs {
+		s.id = i
+	}
+	f.nsegs = len(segs)
 	if f.json {
 		for _, m := range f.members {
 			for i := range m.t.segs {

@@ -54,13 +54,17 @@ type parser struct {
 	lastTS   int64
 	lastKind varKind
 
+	// Skim: the last value of each segment found valid (distinguished
+	// names): a client's certificate appears on many lines in a row.
+	lastOK [][]byte
+
 	js   jsonscan.Scanner
 	fn   func(key, val []byte, kind jsonscan.Kind) error
 	next int // JSON: index in Format.order of the key expected next
 }
 
 func newParser(f *Format) *parser {
-	p := &parser{f: f, scratch: make([]byte, 0, 1024)}
+	p := &parser{f: f, scratch: make([]byte, 0, 1024), lastOK: make([][]byte, f.nsegs)}
 	p.dn[0] = make([]dnEntry, dnCacheSize)
 	p.dn[1] = make([]dnEntry, dnCacheSize)
 	p.fn = p.member
@@ -157,14 +161,12 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "line ends inside $%s", s.name)
 			}
 		default:
+			// indexLit finds the literal whole: line[end:] starts with it.
 			k := indexLit(line[pos:], s.lit, p.f.escape == escJSON && col0 >= 0)
 			if k < 0 {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
-		}
-		if len(s.lit) > 0 && !bytes.HasPrefix(line[end:], s.lit) {
-			return synErr(col(end), "expected %q after $%s", s.lit, s.name)
 		}
 		if s.kind != vSkip {
 			if err := p.value(s, line[pos:end], col(pos)); err != nil {
@@ -275,13 +277,13 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 		u := p.unescape(v)
 		p.set(event.RequestID, u, 0, len(u.b))
 	case vSubject, vSubjectLegacy:
-		if p.skim && plainDN(v) {
-			return nil
+		if p.skim {
+			return p.checkDN(0, s, v, col)
 		}
 		return p.dnValue(0, event.TLSSubject, s, v, col)
 	case vIssuer, vIssuerLegacy:
-		if p.skim && plainDN(v) {
-			return nil
+		if p.skim {
+			return p.checkDN(1, s, v, col)
 		}
 		return p.dnValue(1, event.TLSIssuer, s, v, col)
 	case vFingerprint:
@@ -340,6 +342,21 @@ func (p *parser) keep(f event.Field, v []byte) {
 	if !p.skim {
 		p.set(f, ref{b: v}, 0, len(v))
 	}
+}
+
+// checkDN checks a distinguished name as dnValue would, without building
+// its canonical form when it can.
+func (p *parser) checkDN(which int, s *segment, v []byte, col int) error {
+	if string(v) == string(p.lastOK[s.id]) {
+		return nil
+	}
+	if !plainDN(v) {
+		if err := p.dnValue(which, 0, s, v, col); err != nil {
+			return err
+		}
+	}
+	p.lastOK[s.id] = append(p.lastOK[s.id][:0], v...)
+	return nil
 }
 
 // dnValue canonicalises a distinguished name through the parser's cache.
