@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,8 +75,8 @@ type Engine struct {
 	sink    alert.Sink
 	onEvent func(*event.Event)
 	maxEv   int
-	now     int64
-	swept   int64
+	now     int64 // newest event time; math.MinInt64 before the first
+	swept   int64 // when the groups were last swept (a whole second)
 	stats   Stats
 	ctx     context.Context
 	err     error
@@ -121,7 +122,8 @@ func NewEngine(c Config) (*Engine, error) {
 	if c.MaxGroupEvents <= 0 {
 		c.MaxGroupEvents = DefaultMaxGroupEvents
 	}
-	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents, seed: maphash.MakeSeed()}
+	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents, seed: maphash.MakeSeed(),
+		now: math.MinInt64, swept: math.MinInt64}
 	e.keepFields, e.hashFields = keepFields(c.Rules)
 	e.probe.seed = e.seed
 	var err error
@@ -203,8 +205,8 @@ func (e *Engine) Advance(ctx context.Context, t int64) error {
 	e.now = t
 	e.stats.Watermark.Store(t)
 	e.corr.Expire(t)
-	if t-e.swept >= sweepEvery {
-		e.swept = t - t%sweepEvery
+	if minus(t, sweepEvery) >= e.swept {
+		e.swept = floorTo(t, sweepEvery)
 		e.sweep(t)
 	}
 	return e.takeErr()

@@ -41,7 +41,6 @@ type group struct {
 	key string
 	// vals are the group_by values when there are several; the key is
 	// the one value otherwise.
-	vals []string
 	// prev and next link the rule's groups in order of activity, gprev
 	// and gnext all rules' groups; set is the rule's groups.
 	prev, next   *group
@@ -50,42 +49,67 @@ type group struct {
 	st           store
 	ident        *alert.Identity
 	hist         *history // baseline rules
-	hit          *hit     // sequence rules, after the first hit
 	inc          *incident
-	quietUntil   int64 // no new incident before this event time (cooldown)
-	suppressed   bool  // a suppression was counted in this quiet period
+	more         *groupMore // made when first needed
 }
 
-// hit is the success that followed a sequence rule's failures.
-type hit struct {
-	user string
-	at   int64
-	val  int
+// groupMore is what few groups need: most groups of a flood of
+// identities fire nothing and have one group_by value.
+type groupMore struct {
+	// vals are the group_by values when there are several; the key is
+	// the one value otherwise.
+	vals []string
+	// sequence rules: the success that followed the failures
+	hitUser    string
+	hitAt      int64
+	hitVal     int
+	quietUntil int64 // no new incident before this event time (cooldown)
+	suppressed bool  // a suppression was counted in this quiet period
+}
+
+// extra returns g's groupMore, making it.
+func (g *group) extra() *groupMore {
+	if g.more == nil {
+		g.more = &groupMore{quietUntil: math.MinInt64}
+	}
+	return g.more
 }
 
 // hitUser returns the account of g's last hit, or "".
 func (g *group) hitUser() string {
-	if g.hit == nil {
+	if g.more == nil {
 		return ""
 	}
-	return g.hit.user
+	return g.more.hitUser
+}
+
+// quietUntil returns the end of g's cooldown: the earliest time when the
+// group never resolved an incident.
+func (g *group) quietUntil() int64 {
+	if g.more == nil {
+		return math.MinInt64
+	}
+	return g.more.quietUntil
 }
 
 // values returns the group_by values.
 func (g *group) values() []string {
-	if g.vals == nil {
+	if g.more == nil || g.more.vals == nil {
 		return []string{g.key}
 	}
-	return g.vals
+	return g.more.vals
 }
 
 // value returns the i-th group_by value.
 func (g *group) value(i int) string {
-	if g.vals == nil {
+	if g.more == nil || g.more.vals == nil {
 		return g.key
 	}
-	return g.vals[i]
+	return g.more.vals[i]
 }
+
+// notBelow is incident.below while the window is at the threshold.
+const notBelow = math.MinInt64
 
 // incident is a firing alert's state.
 type incident struct {
@@ -96,7 +120,7 @@ type incident struct {
 	peak    float64
 	next    float64 // value at which the next "updated" record is written
 	account string  // sequence rules: the account last notified
-	below   int64   // event time the window fell below the threshold; 0 while above
+	below   int64   // event time the window fell below the threshold; notBelow while above
 	latest  alert.Alert
 }
 
@@ -145,18 +169,19 @@ func (rs *ruleState) add(ev *event.Event) {
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
+			m := g.extra()
 			off := 0
 			for i, k := range r.GroupBy {
 				if i > 0 {
 					off++
 				}
 				l := len(rs.keyValue(ev, k))
-				g.vals = append(g.vals, g.key[off:off+l])
+				m.vals = append(m.vals, g.key[off:off+l])
 				off += l
 			}
 		}
 		if r.Type == rules.TypeBaseline {
-			g.hist = &history{}
+			g.hist = &history{next: notStarted}
 		}
 		rs.groups.add(g)
 		rs.stats.Groups.Add(1)
@@ -186,20 +211,20 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.learn(g, ev.Time)
 	}
 	rs.trim(g, ev.Time)
-	dropped := g.st.droppedEvents()
-	if !g.st.add(en, hv, int64(r.Window), rs.eng.maxEv) {
+	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
+	if !ok {
 		rs.eng.stats.Late.Add(1)
 		return
 	}
-	rs.eng.stats.EventsDropped.Add(g.st.droppedEvents() - dropped)
+	if dropped > 0 {
+		rs.eng.stats.EventsDropped.Add(int64(dropped))
+	}
 	if r.Type == rules.TypeSequence && en.outcome == outcomeSuccess && g.st.failures(hv) > 0 {
 		// A success for a value that failed before, while enough other
 		// values failed and stayed failed: the sprayed password worked.
 		if v := g.st.value(measureUnresolved); v >= r.Threshold {
-			if g.hit == nil {
-				g.hit = new(hit)
-			}
-			*g.hit = hit{user: en.user(), at: en.t, val: v}
+			m := g.extra()
+			m.hitUser, m.hitAt, m.hitVal = en.user(), en.t, v
 		}
 	}
 	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
@@ -219,7 +244,7 @@ func (rs *ruleState) trim(g *group, now int64) {
 		if !ok {
 			return
 		}
-		if g.inc != nil && g.inc.below == 0 {
+		if g.inc != nil && g.inc.below == notBelow {
 			if _, _, fire := rs.level(g); !fire {
 				g.inc.below = left
 			}
@@ -235,16 +260,18 @@ func (rs *ruleState) check(g *group, t int64) {
 		if !fire {
 			return
 		}
-		if t < g.quietUntil {
-			if !g.suppressed {
-				g.suppressed = true
+		if t < g.quietUntil() {
+			if !g.more.suppressed {
+				g.more.suppressed = true
 				rs.eng.stats.Suppressed.Add(1)
 			}
 			return
 		}
 		start := g.st.first()
-		g.inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser()}
-		g.suppressed = false
+		g.inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser(), below: notBelow, last: math.MinInt64}
+		if g.more != nil {
+			g.more.suppressed = false
+		}
 		if rs.open == nil {
 			rs.open = make(map[string]*group)
 		}
@@ -255,7 +282,7 @@ func (rs *ruleState) check(g *group, t int64) {
 	}
 	inc := g.inc
 	if fire {
-		inc.below = 0
+		inc.below = notBelow
 	}
 	if t > inc.last {
 		inc.last = t
@@ -297,16 +324,17 @@ func (rs *ruleState) sweep(now int64) {
 			g := rs.open[k]
 			inc := g.inc
 			rs.trim(g, now)
-			// now-ResolveAfter cannot wrap (both are >= 0); below+ResolveAfter
-			// can, near the latest representable time.
-			if inc.below != 0 && inc.below <= now-int64(r.ResolveAfter) {
+			// below+ResolveAfter can wrap near the latest representable
+			// time, now-ResolveAfter near the earliest: minus saturates.
+			if inc.below != notBelow && inc.below <= minus(now, int64(r.ResolveAfter)) {
 				at := inc.below + int64(r.ResolveAfter)
 				rs.notify(g, alert.StatusResolved, at)
 				delete(rs.open, k)
 				g.inc = nil
-				g.quietUntil = at + int64(r.Cooldown)
-				if g.quietUntil < at {
-					g.quietUntil = math.MaxInt64 // the cooldown outlasts time
+				m := g.extra()
+				m.quietUntil = at + int64(r.Cooldown)
+				if m.quietUntil < at {
+					m.quietUntil = math.MaxInt64 // the cooldown outlasts time
 				}
 				rs.eng.stats.Open.Add(-1)
 			}
@@ -325,7 +353,7 @@ func (rs *ruleState) sweep(now int64) {
 			rs.groups.touch(g) // keep firing groups; look further
 			continue
 		}
-		if g.st.endTime() > now-length || g.quietUntil > now || g.hist != nil && g.hist.n > 0 {
+		if g.st.endTime() > minus(now, length) || g.quietUntil() > now || g.hist != nil && g.hist.n > 0 {
 			return
 		}
 		rs.groups.remove(g)

@@ -71,11 +71,11 @@ func (rs *ruleState) level(g *group) (obs, thr float64, fire bool) {
 		ratio := float64(fails) / float64(events)
 		return ratio, r.Ratio, events >= r.MinAttempts && ratio >= r.Ratio && minEv
 	case rules.TypeSequence:
-		live := g.hitUser() != "" && g.hit.at > g.st.endTime()-int64(r.Window)
+		live := g.hitUser() != "" && g.more.hitAt > minus(g.st.endTime(), int64(r.Window))
 		if !live {
 			return float64(g.st.value(measureUnresolved)), float64(r.Threshold), false
 		}
-		return float64(g.hit.val), float64(r.Threshold), minEv
+		return float64(g.more.hitVal), float64(r.Threshold), minEv
 	case rules.TypeBaseline:
 		v := float64(g.st.value(rs.measure()))
 		t := g.hist.threshold(&r.Baseline)
@@ -90,7 +90,7 @@ func (rs *ruleState) level(g *group) (obs, thr float64, fire bool) {
 type history struct {
 	mean, vari float64
 	n          int   // samples taken
-	next       int64 // event time of the next sample
+	next       int64 // event time of the next sample; notStarted before the first event
 }
 
 // maxCatchUp bounds the samples taken at once after a group was idle; the
@@ -123,7 +123,7 @@ func (h *history) sample(v, alpha float64) {
 func (rs *ruleState) learn(g *group, t int64) {
 	h := g.hist
 	period := int64(rs.rule.Window)
-	if h.next == 0 {
+	if h.next == notStarted {
 		h.next = nextBoundary(t, period)
 		return
 	}
@@ -150,10 +150,13 @@ func (rs *ruleState) learn(g *group, t int64) {
 	}
 }
 
+// notStarted is history.next before the group's first event.
+const notStarted = math.MinInt64
+
 // nextBoundary returns the first multiple of period after t, or
 // math.MaxInt64 when it is past the latest representable time.
 func nextBoundary(t, period int64) int64 {
-	b := t - t%period
+	b := floorTo(t, period)
 	if b > math.MaxInt64-period {
 		return math.MaxInt64
 	}

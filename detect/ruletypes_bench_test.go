@@ -100,3 +100,44 @@ func BenchmarkLongWindowMemory(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGroupMemory measures the live heap per group of the default
+// pack when every event comes from its own certificate (one failed attempt
+// each, the many-identities flood): what the group caps cost.
+func BenchmarkGroupMemory(b *testing.B) {
+	const n = 20_000
+	evs := make([]*event.Event, n)
+	for i := range evs {
+		evs[i] = ev(float64(i)/1000, "spraywatch.identity", fmt.Sprintf("sha1:%040x", i), "tls.client.hash.sha1", fmt.Sprintf("%040x", i),
+			"tls.client.subject", fmt.Sprintf("CN=device-%d", i), "tls.client.verify", "SUCCESS", "user.name", fmt.Sprintf("user%d", i%997),
+			"event.outcome", "failure", "event.action", "login_failed", "http.request.id", fmt.Sprintf("%032x", i),
+			"source.ip", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "http.response.status_code", "200", "http.response.body.bytes", "512")
+	}
+	ctx := context.Background()
+	var groups int64
+	var heap float64
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		e, err := NewEngine(Config{Rules: rules.Default(), Sink: &captureSink{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, x := range evs {
+			if err := e.AddEvent(ctx, x); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		groups = 0
+		for _, rs := range e.RuleStats() {
+			groups += rs.Groups.Load()
+		}
+		heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(heap/float64(groups), "heap-B/group")
+	b.ReportMetric(float64(groups)/n, "groups/event")
+}

@@ -40,7 +40,7 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 		return dst, true
 	}
 	length := int64(rs.rule.Window)
-	cut := e.now - length
+	cut := minus(e.now, length)
 	m := rs.measure()
 	var scratch map[string]valCount
 	rs.groups.each(func(g *group) {

@@ -1,6 +1,31 @@
 package detect
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"math"
+)
+
+// Event times are Unix nanoseconds, before 1970 negative: arithmetic on
+// them saturates rather than wrap, and "no time yet" is math.MinInt64.
+
+// minus returns t-d (d >= 0), or math.MinInt64 when that is earlier than
+// the earliest representable time.
+func minus(t, d int64) int64 {
+	if t < math.MinInt64+d {
+		return math.MinInt64
+	}
+	return t - d
+}
+
+// floorTo returns the latest multiple of p (> 0) at or before t, or
+// math.MinInt64 when that is not representable.
+func floorTo(t, p int64) int64 {
+	m := t % p
+	if m < 0 {
+		m += p
+	}
+	return minus(t, m)
+}
 
 // entry is one event in a group's window: only what counts and samples
 // need. Its distinct value is the one in its slot of the window's counts.
@@ -72,8 +97,10 @@ const (
 // store is a group's memory of its recent events: the exact window, or,
 // for long windows, the expiring value set.
 type store interface {
-	// add records e, whose distinct value is v.
-	add(e entry, v hashed, length int64, max int) bool
+	// add records e, whose distinct value is v. It reports whether e was
+	// recorded (not older than the window) and how many events it
+	// pushed out of a full store.
+	add(e entry, v hashed, length int64, max int) (ok bool, dropped int)
 	expire(now, length int64) (left int64, ok bool)
 	value(m measure) int
 	counts() (events, failures, successes int)
@@ -90,7 +117,6 @@ type store interface {
 	// perValue calls fn with each distinct value's counts; false when the
 	// store keeps no distinct values.
 	perValue(fn func(val string, c valCount)) bool
-	droppedEvents() int64
 }
 
 // window is a sliding event-time window over one group's events, kept in
@@ -98,8 +124,7 @@ type store interface {
 type window struct {
 	entries  []entry
 	head     int
-	end      int64 // newest time seen: the window is (end-length, end]
-	dropped  int64 // entries dropped because the window was full
+	end      int64 // newest time seen (math.MinInt64: none): the window is (end-length, end]
 	fails    int32
 	succs    int32
 	distinct bool           // whether dc counts the values
@@ -109,14 +134,13 @@ type window struct {
 // newWindow returns an empty window; a distinct window counts values
 // hashed with seed.
 func newWindow(distinct bool, seed maphash.Seed) *window {
-	return &window{distinct: distinct, dc: newDistinctCounts(seed)}
+	return &window{end: math.MinInt64, distinct: distinct, dc: newDistinctCounts(seed)}
 }
 
 // len returns the number of events in the window.
 func (w *window) len() int { return len(w.entries) - w.head }
 
-func (w *window) endTime() int64       { return w.end }
-func (w *window) droppedEvents() int64 { return w.dropped }
+func (w *window) endTime() int64 { return w.end }
 
 // value returns the measure m of the window.
 func (w *window) value(m measure) int {
@@ -163,16 +187,16 @@ func (w *window) typoOf(u string, p *typoProbe) string {
 
 // add inserts e in time order, dropping the oldest entry when the window
 // holds max entries. It reports false when e is older than the window.
-func (w *window) add(e entry, v hashed, length int64, max int) bool {
+func (w *window) add(e entry, v hashed, length int64, max int) (ok bool, dropped int) {
 	if e.t > w.end {
 		w.end = e.t
 	}
-	if e.t <= w.end-length {
-		return false
+	if e.t <= minus(w.end, length) {
+		return false, 0
 	}
 	if w.len() >= max {
 		w.removeHead()
-		w.dropped++
+		dropped = 1
 	}
 	if w.head > 0 && w.head >= len(w.entries)/2 && w.head >= 64 {
 		n := copy(w.entries, w.entries[w.head:])
@@ -188,7 +212,7 @@ func (w *window) add(e entry, v hashed, length int64, max int) bool {
 		i--
 	}
 	w.entries[i] = e
-	return true
+	return true, dropped
 }
 
 func (w *window) removeHead() entry {
@@ -210,7 +234,7 @@ func (w *window) expire(now, length int64) (left int64, ok bool) {
 	if now > w.end {
 		w.end = now
 	}
-	if w.len() == 0 || w.entries[w.head].t > w.end-length {
+	if w.len() == 0 || w.entries[w.head].t > minus(w.end, length) {
 		return 0, false
 	}
 	e := w.removeHead()
@@ -299,11 +323,10 @@ type queued struct {
 
 // newValueSet returns an empty set of values hashed with seed.
 func newValueSet(seed maphash.Seed) *valueSet {
-	return &valueSet{dc: newDistinctCounts(seed)}
+	return &valueSet{end: math.MinInt64, dc: newDistinctCounts(seed)}
 }
 
-func (s *valueSet) endTime() int64       { return s.end }
-func (s *valueSet) droppedEvents() int64 { return 0 }
+func (s *valueSet) endTime() int64 { return s.end }
 
 func (s *valueSet) value(m measure) int {
 	switch m {
@@ -320,13 +343,14 @@ func (s *valueSet) value(m measure) int {
 func (s *valueSet) counts() (int, int, int) { return s.events, s.fails, s.succs }
 
 // add records e. max caps the distinct values: beyond it, the value last
-// seen longest ago is forgotten early.
-func (s *valueSet) add(e entry, v hashed, length int64, max int) bool {
+// seen longest ago is forgotten early (its events are not counted as
+// dropped: the set keeps values, not events).
+func (s *valueSet) add(e entry, v hashed, length int64, max int) (bool, int) {
 	if e.t > s.end {
 		s.end = e.t
 	}
-	if e.t <= s.end-length {
-		return false
+	if e.t <= minus(s.end, length) {
+		return false, 0
 	}
 	i := s.dc.find(v)
 	if i < 0 {
@@ -363,7 +387,7 @@ func (s *valueSet) add(e entry, v hashed, length int64, max int) bool {
 		s.recent[s.nrec%recentEvidence] = r
 	}
 	s.nrec++
-	return true
+	return true, 0
 }
 
 func (s *valueSet) push(slot int32, t int64) {
@@ -407,7 +431,7 @@ func (s *valueSet) expire(now, length int64) (int64, bool) {
 	if now > s.end {
 		s.end = now
 	}
-	cut := s.end - length
+	cut := minus(s.end, length)
 	for s.head < len(s.queue) && s.queue[s.head].t <= cut {
 		i := s.pop().slot
 		last := s.seen[i]
