@@ -24,12 +24,15 @@ type Parser interface {
 // before paying for a full parse (see FileSource.Skim).
 type Skimmer interface {
 	Parser
-	// Skim reads into r the line's event time and the fields that tell
-	// what it is (RequestID, Method and URLPath, as Parse would set them),
-	// and checks the rest of the line as far as Parse would, without
-	// building its values: Skim accepts exactly the lines Parse accepts.
-	// A line Skim rejects is parsed again for Parse's error.
-	Skim(line []byte, r *event.Record) error
+	// Skim reads line into r in full if want says so, and else only the
+	// event time and the fields that tell what the line is (RequestID,
+	// Method and URLPath, as Parse sets them); full reports which. It
+	// checks the rest of a line it does not read in full as far as Parse
+	// would, without building its values: Skim accepts exactly the lines
+	// Parse accepts. want is called at most once, as soon as r holds
+	// Method and URLPath (it may hold other fields or not yet). A line
+	// Skim rejects is parsed again for Parse's error.
+	Skim(line []byte, r *event.Record, want func(*event.Record) bool) (full bool, err error)
 	// NewParser returns another parser of the same format, with its own
 	// scratch space, to complete skimmed records on another goroutine.
 	NewParser() Parser

@@ -224,8 +224,11 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 		r.Reset()
 		r.Kind = s.kind
 		if sk := s.skim; sk != nil {
-			if sk.sk.Skim(line, r) == nil && !sk.want(r) {
-				r.Raw, r.Rest, r.RawLine = line, sk.file, n
+			full, err := sk.sk.Skim(line, r, sk.want)
+			if err == nil {
+				if !full {
+					r.Raw, r.Rest, r.RawLine = line, sk.file, n
+				}
 				s.stats.Parsed.Add(1)
 				return nil
 			}

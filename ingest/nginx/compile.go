@@ -87,6 +87,7 @@ type Format struct {
 	timeVar string // the variable the event time is taken from
 	seed    maphash.Seed
 	nsegs   int // segments in all templates
+	decide  int // text: index of the last segment giving the method or path; -1 if none
 }
 
 var _ ingest.Format = (*Format)(nil)
@@ -326,6 +327,12 @@ func (f *Format) resolve(d *directive) error {
 		s.id = i
 	}
 	f.nsegs = len(segs)
+	f.decide = -1
+	for i := range f.text.segs {
+		if k := f.text.segs[i].kind; k == vRequest || k == vRequestMethod || k == vRequestURI || k == vURI {
+			f.decide = i
+		}
+	}
 	if f.json {
 		for _, m := range f.members {
 			for i := range m.t.segs {

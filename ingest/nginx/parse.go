@@ -45,8 +45,11 @@ type parser struct {
 	mask    uint64 // fields whose value is pending in scratch
 	stable  bool   // views of the input outlive the current value (text)
 	timeSet bool
-	skim    bool         // Skim: check every value, keep only the deciding ones
-	dn      [2][]dnEntry // subject, issuer: dnCacheSize entries each
+	skim    bool                     // Skim: check every value, keep only the deciding ones
+	want    func(*event.Record) bool // Skim: not yet asked whether to read in full
+	wanted  bool                     // Skim: switched to reading in full
+	spans   []span                   // Skim: where each text segment's value was
+	dn      [2][]dnEntry             // subject, issuer: dnCacheSize entries each
 
 	// The last time value read and its result: lines come in bursts
 	// within the same second.
@@ -64,7 +67,7 @@ type parser struct {
 }
 
 func newParser(f *Format) *parser {
-	p := &parser{f: f, scratch: make([]byte, 0, 1024), lastOK: make([][]byte, f.nsegs)}
+	p := &parser{f: f, scratch: make([]byte, 0, 1024), lastOK: make([][]byte, f.nsegs), spans: make([]span, len(f.text.segs))}
 	p.dn[0] = make([]dnEntry, dnCacheSize)
 	p.dn[1] = make([]dnEntry, dnCacheSize)
 	p.fn = p.member
@@ -77,17 +80,61 @@ func synErr(col int, format string, args ...any) error {
 
 // Parse reads one line into r.
 func (p *parser) Parse(line []byte, r *event.Record) error {
-	p.skim = false
+	p.skim, p.want = false, nil
 	return p.parse(line, r)
 }
 
-// Skim reads one line's time, request id, method and path into r. It checks
-// every other value as Parse does, so that it accepts exactly the lines
-// Parse accepts, but builds none of them: no unescaping of the user agent,
-// no canonical names, no copies.
-func (p *parser) Skim(line []byte, r *event.Record) error {
-	p.skim = true
-	return p.parse(line, r)
+// Skim reads one line's time, request id, method and path into r, and asks
+// want, as soon as it has the method and path, whether to read the rest in
+// full. Otherwise it checks every other value as Parse does, so that it
+// accepts exactly the lines Parse accepts, but builds none of them: no
+// unescaping of the user agent, no canonical names, no copies.
+func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) bool) (bool, error) {
+	p.skim, p.want, p.wanted = true, want, false
+	if err := p.parse(line, r); err != nil {
+		return false, err
+	}
+	if p.wanted {
+		return true, nil
+	}
+	if p.want != nil && p.want(r) {
+		// The method or path came last, or the line is JSON.
+		return true, p.Parse(line, r)
+	}
+	return false, nil
+}
+
+// decide asks want, once the text segments up to i are read, whether to
+// read the line in full, and if so reads in full the segments skimmed so
+// far.
+func (p *parser) decide(t *template, line []byte, i int) error {
+	want := p.want
+	p.want = nil
+	if !want(p.r) {
+		return nil
+	}
+	p.skim, p.wanted = false, true
+	for j := 0; j < i; j++ {
+		s := &t.segs[j]
+		if s.kind == vSkip || decides(s.kind) {
+			continue
+		}
+		sp := p.spans[j]
+		if err := p.value(s, line[sp.off:sp.end], sp.off+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decides reports whether a variable gives a field a skim reads, which it
+// reads as Parse does.
+func decides(k varKind) bool {
+	switch k {
+	case vRequest, vRequestMethod, vRequestURI, vURI, vRequestID, vTimeLocal, vTimeISO, vMsec:
+		return true
+	}
+	return false
 }
 
 // NewParser returns another parser of the same format.
@@ -171,6 +218,14 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 		if s.kind != vSkip {
 			if err := p.value(s, line[pos:end], col(pos)); err != nil {
 				return err
+			}
+		}
+		if p.want != nil && t == &p.f.text {
+			p.spans[i] = span{pos, end}
+			if i == p.f.decide {
+				if err := p.decide(t, line, i); err != nil {
+					return err
+				}
 			}
 		}
 		pos = end + len(s.lit)

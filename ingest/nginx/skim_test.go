@@ -16,35 +16,47 @@ import (
 var skimFields = map[event.Field]bool{event.RequestID: true, event.Method: true, event.URLPath: true}
 
 // checkSkim skims and parses line with parsers of f and checks that they
-// agree: both accept it or both reject it with the same error, and the
-// skim's time, request id, method and path are the parse's.
+// agree: both accept it or both reject it with the same error; a skim that
+// reads no line in full has the parse's time, request id, method and path
+// and no other field; a skim that reads every line in full, or login POSTs,
+// has the parse's record.
 func checkSkim(t *testing.T, skim, full *parser, line []byte) (skimErr error) {
 	t.Helper()
-	var s, r event.Record
-	serr := skim.Skim(line, &s)
+	var r event.Record
 	perr := full.Parse(line, &r)
-	if (serr == nil) != (perr == nil) {
-		t.Fatalf("line %q: Skim: %v, Parse: %v", line, serr, perr)
-	}
-	if serr != nil {
-		if serr.Error() != perr.Error() {
-			t.Fatalf("line %q: Skim: %v, Parse: %v", line, serr, perr)
+	for _, c := range []struct {
+		name string
+		want func(*event.Record) bool
+	}{{"none", nil}, {"all", func(*event.Record) bool { return true }}, {"login", loginPOST}} {
+		var s event.Record
+		fullRead, serr := skim.Skim(line, &s, c.want)
+		if (serr == nil) != (perr == nil) {
+			t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
 		}
-		return serr
-	}
-	if s.Kind != r.Kind || s.Time != r.Time {
-		t.Fatalf("line %q: Skim kind %v time %d, Parse kind %v time %d", line, s.Kind, s.Time, r.Kind, r.Time)
-	}
-	for f := range s.Values {
-		fl := event.Field(f)
-		switch {
-		case skimFields[fl] && !bytes.Equal(s.Values[f], r.Values[f]):
-			t.Fatalf("line %q: Skim %s = %q, Parse %q", line, fl, s.Values[f], r.Values[f])
-		case !skimFields[fl] && s.Values[f] != nil:
-			t.Fatalf("line %q: Skim set %s = %q", line, fl, s.Values[f])
+		if serr != nil {
+			if serr.Error() != perr.Error() {
+				t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
+			}
+			skimErr = serr
+			continue
+		}
+		if wantFull := c.want != nil && c.want(&r); fullRead != wantFull {
+			t.Fatalf("line %q: Skim (%s) read in full: %v, want %v", line, c.name, fullRead, wantFull)
+		}
+		if s.Kind != r.Kind || s.Time != r.Time {
+			t.Fatalf("line %q: Skim (%s) kind %v time %d, Parse kind %v time %d", line, c.name, s.Kind, s.Time, r.Kind, r.Time)
+		}
+		for f := range s.Values {
+			fl := event.Field(f)
+			switch {
+			case (fullRead || skimFields[fl]) && !bytes.Equal(s.Values[f], r.Values[f]):
+				t.Fatalf("line %q: Skim (%s) %s = %q, Parse %q", line, c.name, fl, s.Values[f], r.Values[f])
+			case !fullRead && !skimFields[fl] && s.Values[f] != nil:
+				t.Fatalf("line %q: Skim (%s) set %s = %q", line, c.name, fl, s.Values[f])
+			}
 		}
 	}
-	return nil
+	return skimErr
 }
 
 func TestSkimAgreesWithParse(t *testing.T) {
@@ -204,4 +216,48 @@ func FuzzPlainDN(f *testing.F) {
 
 func readTestdata(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("testdata", name))
+}
+
+// TestSkimFormats checks formats that give the method and path before, or
+// after, the values a skim only checks.
+func TestSkimFormats(t *testing.T) {
+	tests := []struct {
+		directive string
+		lines     []string
+	}{
+		{
+			directive: `'$remote_addr dn="$ssl_client_s_dn" fp=$ssl_client_fingerprint [$time_local] "$request" $status rid=$request_id "$http_user_agent"'`,
+			lines: []string{
+				`10.0.0.1 dn="CN=a,O=b" fp=AB:CD [04/Dec/2026:09:00:01 +0000] "POST /accounts/login/ HTTP/1.1" 200 rid=r1 "curl\x22x"`,
+				`10.0.0.1 dn="CN=Jos\x5CC3\x5CA9,O=b" fp=abcd [04/Dec/2026:09:00:01 +0000] "GET /static/x.js HTTP/1.1" 200 rid=r2 "curl"`,
+				`10.0.0.1 dn="CN=a,O=b" fp=abcd [04/Dec/2026:09:00:02 +0000] "POST /accounts/login/ HTTP/1.1" 2000 rid=r3 "curl"`,
+				`10.0.0.1 dn="CN=a," fp=abcd [04/Dec/2026:09:00:02 +0000] "POST /accounts/login/ HTTP/1.1" 200 rid=r4 "curl"`,
+			},
+		},
+		{
+			directive: `'$msec $ssl_client_serial "$ssl_client_i_dn" $request_id $request_method $request_uri'`,
+			lines: []string{
+				`1764838801.123 0A11 "CN=CA,O=b" r1 POST /accounts/login/?next=/`,
+				`1764838801.123 0a11 "CN=CA,O=b" r2 GET /health`,
+				`1764838801.123 XYZ "CN=CA,O=b" r3 POST /accounts/login/`,
+			},
+		},
+		{
+			directive: `'[$time_iso8601] $status "$ssl_client_s_dn"'`,
+			lines: []string{
+				`[2026-12-04T09:00:01+00:00] 200 "CN=a,O=b"`,
+				`[2026-12-04T09:00:01+00:00] 200 "CN"`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		f, err := Compile(tt.directive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skim, full := newParser(f), newParser(f)
+		for _, l := range tt.lines {
+			checkSkim(t, skim, full, []byte(l))
+		}
+	}
 }
