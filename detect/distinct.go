@@ -15,11 +15,11 @@ type valCount struct {
 }
 
 // slotVal is one distinct value of a store with its counts. A free slot
-// has no events and no value; its h links the free slots (the next one
+// has no events and no value; its tag links the free slots (the next one
 // plus one, 0 at the end).
 type slotVal struct {
 	val string
-	h   uint64
+	tag uint32 // the high half of the value's hash
 	valCount
 }
 
@@ -27,14 +27,12 @@ type slotVal struct {
 // up to date as events enter and leave.
 type distinctCounts struct {
 	seed maphash.Seed
-	// tab indexes slots by value: an open-addressing table with linear
-	// probing, each bucket the high half of the value's hash (which also
-	// places it) and its slot plus one (0 is empty). Values come with
-	// their hashes, so a lookup hashes nothing; moving buckets reads no
-	// slot; a window's entry keeps its value's slot, so that counting it
-	// out costs no lookup. Made when the store first holds more than
-	// smallSlots values: a smaller store compares the slots' hashes.
-	tab   []uint64
+	// idx finds a value's slot. Values come with their hashes, so a
+	// lookup hashes nothing; a window's entry keeps its value's slot, so
+	// that counting it out costs no lookup. Made when the store first
+	// holds more than smallSlots values: a smaller store compares the
+	// slots' tags.
+	idx   slotIndex
 	slots []slotVal
 	free  int32 // the first free slot plus one, reused first; 0: none
 	n     int32 // values held
@@ -76,50 +74,44 @@ func (d *distinctCounts) size() int { return int(d.n) }
 
 // find returns v's slot, or -1.
 func (d *distinctCounts) find(v hashed) int32 {
-	if d.tab == nil {
+	tag := tagOf(v.h)
+	if d.idx.tab == nil {
 		for i := range d.slots {
-			if sv := &d.slots[i]; sv.h == v.h && sv.val == v.s && sv.n > 0 {
+			if sv := &d.slots[i]; sv.tag == tag && sv.val == v.s && sv.n > 0 {
 				return int32(i)
 			}
 		}
 		return -1
 	}
-	mask := uint64(len(d.tab) - 1)
-	tag := v.h >> 32
-	for i := tag & mask; ; i = (i + 1) & mask {
-		b := d.tab[i]
-		if b == 0 {
+	for i := d.idx.start(tag); ; i = d.idx.next(i) {
+		s, more := d.idx.at(i, tag)
+		if !more {
 			return -1
 		}
-		if b>>32 == tag {
-			if s := int32(uint32(b)) - 1; d.slots[s].val == v.s {
-				return s
-			}
+		if s >= 0 && d.slots[s].val == v.s {
+			return s
 		}
 	}
 }
 
 // findBytes is find for a value in bytes.
 func (d *distinctCounts) findBytes(v []byte, h uint64) int32 {
-	if d.tab == nil {
+	tag := tagOf(h)
+	if d.idx.tab == nil {
 		for i := range d.slots {
-			if sv := &d.slots[i]; sv.h == h && sv.val == string(v) && sv.n > 0 {
+			if sv := &d.slots[i]; sv.tag == tag && sv.val == string(v) && sv.n > 0 {
 				return int32(i)
 			}
 		}
 		return -1
 	}
-	mask := uint64(len(d.tab) - 1)
-	tag := h >> 32
-	for i := tag & mask; ; i = (i + 1) & mask {
-		b := d.tab[i]
-		if b == 0 {
+	for i := d.idx.start(tag); ; i = d.idx.next(i) {
+		s, more := d.idx.at(i, tag)
+		if !more {
 			return -1
 		}
-		if b>>32 == tag {
-			if s := int32(uint32(b)) - 1; d.slots[s].val == string(v) {
-				return s
-			}
+		if s >= 0 && d.slots[s].val == string(v) {
+			return s
 		}
 	}
 }
@@ -129,74 +121,36 @@ func (d *distinctCounts) insert(v hashed) int32 {
 	var s int32
 	if d.free > 0 {
 		s = d.free - 1
-		d.free = int32(d.slots[s].h)
+		d.free = int32(d.slots[s].tag)
 	} else {
 		s = int32(len(d.slots))
 		d.slots = append(d.slots, slotVal{})
 	}
-	d.slots[s] = slotVal{val: v.s, h: v.h}
+	d.slots[s] = slotVal{val: v.s, tag: tagOf(v.h)}
 	d.n++
 	switch {
-	case d.tab != nil && int(d.n)*4 > len(d.tab)*3:
-		d.grow()
-	case d.tab != nil:
-		d.place(bucket(v.h, s))
+	case d.idx.tab != nil:
+		d.idx.add(d.slots[s].tag, s, int(d.n))
 	case d.n > smallSlots:
-		d.grow()
-	}
-	return s
-}
-
-// bucket returns the table bucket of slot s holding a value of hash h.
-func bucket(h uint64, s int32) uint64 { return h>>32<<32 | uint64(uint32(s+1)) }
-
-// home returns where bucket b's probe starts.
-func (d *distinctCounts) home(b uint64) uint64 { return b >> 32 & uint64(len(d.tab)-1) }
-
-// place puts bucket b in the first empty bucket from its home.
-func (d *distinctCounts) place(b uint64) {
-	mask := uint64(len(d.tab) - 1)
-	i := d.home(b)
-	for d.tab[i] != 0 {
-		i = (i + 1) & mask
-	}
-	d.tab[i] = b
-}
-
-// grow makes the table twice as large (or first), holding every value.
-func (d *distinctCounts) grow() {
-	n := max(2*len(d.tab), 16)
-	d.tab = make([]uint64, n)
-	for i := range d.slots {
-		if sv := &d.slots[i]; sv.n > 0 || sv.val != "" {
-			d.place(bucket(sv.h, int32(i)))
+		// Index every value held, this one included.
+		n := 0
+		for i := range d.slots {
+			if sv := &d.slots[i]; sv.n > 0 || sv.val != "" {
+				n++
+				d.idx.add(sv.tag, int32(i), n)
+			}
 		}
 	}
+	return s
 }
 
 // release frees slot s, whose value has no events left.
 func (d *distinctCounts) release(s int32) {
 	d.n--
-	if d.tab == nil {
-		d.slots[s] = slotVal{h: uint64(d.free)}
-		d.free = s + 1
-		return
+	if d.idx.tab != nil {
+		d.idx.remove(d.slots[s].tag, s)
 	}
-	mask := uint64(len(d.tab) - 1)
-	i := d.slots[s].h >> 32 & mask
-	for int32(uint32(d.tab[i]))-1 != s {
-		i = (i + 1) & mask
-	}
-	// Backward-shift deletion: move up the buckets after i that probed
-	// past it, so that no probe stops early at the hole.
-	for j := (i + 1) & mask; d.tab[j] != 0; j = (j + 1) & mask {
-		if (j-d.home(d.tab[j]))&mask >= (j-i)&mask {
-			d.tab[i] = d.tab[j]
-			i = j
-		}
-	}
-	d.tab[i] = 0
-	d.slots[s] = slotVal{h: uint64(d.free)}
+	d.slots[s] = slotVal{tag: uint32(d.free)}
 	d.free = s + 1
 }
 

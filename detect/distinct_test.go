@@ -71,8 +71,8 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 							t.Fatalf("step %d: each: %s has %d events, want %d", step, v, c.n, want[v])
 						}
 					})
-					if hashes.vals <= smallSlots && d.tab != nil || d.size() > smallSlots && d.tab == nil {
-						t.Fatalf("step %d: table %d buckets with %d values at most", step, len(d.tab), hashes.vals)
+					if hashes.vals <= smallSlots && d.idx.tab != nil || d.size() > smallSlots && d.idx.tab == nil {
+						t.Fatalf("step %d: table %d buckets with %d values at most", step, len(d.idx.tab), hashes.vals)
 					}
 					if seen != len(want) || int(d.failed) != len(want) || int(d.unresolved) != len(want) {
 						t.Fatalf("step %d: each saw %d, failed %d, unresolved %d; want %d", step, seen, d.failed, d.unresolved, len(want))

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -106,6 +107,10 @@ type Engine struct {
 	// the same fields share them instead of each keeping a copy.
 	ident   *alert.Identity
 	lastKey string
+	// hashedKey and keyH are the last group key hashed and its hash:
+	// consecutive rules grouping by the same fields hash it once.
+	hashedKey []byte
+	keyH      uint64
 }
 
 // NewEngine returns an engine for the rules in c.
@@ -314,6 +319,15 @@ func (e *Engine) keep(ev *event.Event) *[event.NumFields]string {
 		e.hashes[f] = maphash.String(e.seed, e.kept[f])
 	}
 	return &e.kept
+}
+
+// keyHash returns the hash of keyBuf, the group key a rule just built.
+func (e *Engine) keyHash() uint64 {
+	if !bytes.Equal(e.keyBuf, e.hashedKey) || e.hashedKey == nil {
+		e.hashedKey = append(e.hashedKey[:0], e.keyBuf...)
+		e.keyH = maphash.Bytes(e.seed, e.keyBuf)
+	}
+	return e.keyH
 }
 
 // evidence returns the current event's evidence; keep must have been

@@ -4,7 +4,12 @@ package detect
 // least-recently-used cache whose links live in the groups themselves, so
 // that a lookup by a byte key allocates nothing and takes no lock.
 type groupSet struct {
-	m    map[string]*group
+	// idx finds a group's slot in gs by its key's hash, which the engine
+	// makes once for the rules sharing a key.
+	idx  slotIndex
+	gs   []*group // by slot; nil when free
+	free []int32  // free slots
+	n    int
 	root group // root.next is the most recently active, root.prev the least
 	size int
 	// onRemove is called for every group that leaves the set, evicted or
@@ -42,13 +47,13 @@ func (b *groupBudget) pushFront(g *group) {
 }
 
 func newGroupSet(size int, all *groupBudget, onRemove func(*group)) *groupSet {
-	s := &groupSet{m: make(map[string]*group), size: size, onRemove: onRemove, all: all}
+	s := &groupSet{size: size, onRemove: onRemove, all: all}
 	s.root.next, s.root.prev = &s.root, &s.root
 	return s
 }
 
 // Len returns the number of groups.
-func (s *groupSet) Len() int { return len(s.m) }
+func (s *groupSet) Len() int { return s.n }
 
 func (s *groupSet) unlink(g *group) {
 	g.prev.next = g.next
@@ -76,26 +81,47 @@ func (s *groupSet) touch(g *group) {
 	s.pushFront(g)
 }
 
-// get returns the group of key, marking it the most recently active.
-func (s *groupSet) get(key []byte) (*group, bool) {
-	g, ok := s.m[string(key)]
-	if ok {
-		s.touch(g)
+// get returns the group of key, whose hash is h, marking it the most
+// recently active.
+func (s *groupSet) get(key []byte, h uint64) (*group, bool) {
+	if s.n == 0 {
+		return nil, false
 	}
-	return g, ok
+	tag := tagOf(h)
+	for i := s.idx.start(tag); ; i = s.idx.next(i) {
+		sl, more := s.idx.at(i, tag)
+		if !more {
+			return nil, false
+		}
+		if sl >= 0 && s.gs[sl].key == string(key) {
+			g := s.gs[sl]
+			s.touch(g)
+			return g, true
+		}
+	}
 }
 
-// add inserts g (whose key is not in the set) as the most recently active,
-// evicting the least recently active group beyond the size.
-// Beyond the budget shared by all rules, the least recently active group
-// of any rule is evicted.
-func (s *groupSet) add(g *group) {
-	s.m[g.key] = g
+// add inserts g (whose key is not in the set, of hash h) as the most
+// recently active, evicting the least recently active group beyond the
+// size. Beyond the budget shared by all rules, the least recently active
+// group of any rule is evicted.
+func (s *groupSet) add(g *group, h uint64) {
+	if n := len(s.free); n > 0 {
+		g.slot = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.gs[g.slot] = g
+	} else {
+		g.slot = int32(len(s.gs))
+		s.gs = append(s.gs, g)
+	}
+	g.tag = tagOf(h)
+	s.n++
+	s.idx.add(g.tag, g.slot, s.n)
 	g.set = s
 	s.pushFront(g)
 	s.all.pushFront(g)
 	s.all.n++
-	if len(s.m) > s.size {
+	if s.n > s.size {
 		s.remove(s.root.prev)
 	}
 	for s.all.n > s.all.size {
@@ -117,7 +143,10 @@ func (s *groupSet) remove(g *group) {
 	s.unlink(g)
 	s.all.unlink(g)
 	s.all.n--
-	delete(s.m, g.key)
+	s.idx.remove(g.tag, g.slot)
+	s.gs[g.slot] = nil
+	s.free = append(s.free, g.slot)
+	s.n--
 	if s.onRemove != nil {
 		s.onRemove(g)
 	}

@@ -51,6 +51,8 @@ type group struct {
 	hist         *history // baseline rules
 	inc          *incident
 	more         *groupMore // made when first needed
+	slot         int32      // in set
+	tag          uint32     // of the key's hash
 }
 
 // groupMore is what few groups need: most groups of a flood of
@@ -160,7 +162,8 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 	}
 	rs.stats.Matched.Add(1)
-	g, ok := rs.groups.get(rs.eng.keyBuf)
+	h := rs.eng.keyHash()
+	g, ok := rs.groups.get(rs.eng.keyBuf, h)
 	if !ok {
 		if string(rs.eng.keyBuf) != rs.eng.lastKey {
 			rs.eng.lastKey = string(rs.eng.keyBuf)
@@ -183,7 +186,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		if r.Type == rules.TypeBaseline {
 			g.hist = &history{next: notStarted}
 		}
-		rs.groups.add(g)
+		rs.groups.add(g, h)
 		rs.stats.Groups.Add(1)
 	}
 	kept := rs.eng.keep(ev)
