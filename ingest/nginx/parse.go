@@ -605,11 +605,22 @@ func indexLit(b, lit []byte, jsonEsc bool) int {
 			return -1
 		}
 		off += k
-		if len(b)-off-1 >= len(rest) && string(b[off+1:off+1+len(rest)]) == string(rest) && !(jsonEsc && escaped(b, off)) {
+		if len(b)-off-1 >= len(rest) && hasPrefix(b[off+1:], rest) && !(jsonEsc && escaped(b, off)) {
 			return off
 		}
 		off++
 	}
+}
+
+// hasPrefix is bytes.HasPrefix for b at least as long as the short
+// literal lit, without a call.
+func hasPrefix(b, lit []byte) bool {
+	for i, c := range lit {
+		if b[i] != c {
+			return false
+		}
+	}
+	return true
 }
 
 // escaped reports whether b[i] follows an odd number of backslashes.
