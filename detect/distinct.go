@@ -40,11 +40,19 @@ type distinctCounts struct {
 	failed     int32 // values with at least one failure
 	unresolved int32 // values with failures and no success
 	succeeded  int32 // values with at least one success
-	// unresLen counts the unresolved values by length (capped), so that
-	// typoOf probes only the kinds of slip that could match one. Built
-	// when a store first holds indexFrom values; small stores compare
-	// with each value instead.
-	unresLen *[typoMaxLen + 2]int32
+	// unres indexes the unresolved values, usually a few among many, for
+	// typoOf. Built when a store first holds indexFrom values; small
+	// stores compare with each value instead.
+	unres *unresolvedIndex
+}
+
+// unresolvedIndex is a store's unresolved values by slot and by length
+// (capped), so that typoOf probes only the kinds of slip that could match
+// one, in a small table.
+type unresolvedIndex struct {
+	idx   slotIndex
+	n     int
+	byLen [typoMaxLen + 2]int32
 }
 
 // typoMaxLen is the longest username typoOf considers.
@@ -176,23 +184,34 @@ func (d *distinctCounts) each(fn func(string, valCount)) {
 	}
 }
 
-// unresolvedDelta records that val became unresolved (+1) or stopped being
-// unresolved (-1).
-func (d *distinctCounts) unresolvedDelta(val string, delta int32) {
+// unresolvedDelta records that the value of slot s became unresolved (+1)
+// or stopped being unresolved (-1).
+func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 	d.unresolved += delta
-	if d.unresLen != nil {
-		d.unresLen[lenSlot(val)] += delta
+	if u := d.unres; u != nil {
+		sv := &d.slots[s]
+		u.byLen[lenSlot(sv.val)] += delta
+		if delta > 0 {
+			u.n++
+			u.idx.add(sv.tag, s, u.n)
+		} else {
+			u.n--
+			u.idx.remove(sv.tag, s)
+		}
 	}
 }
 
-// index builds the counts of unresolved values by length.
+// index builds the unresolved-value index.
 func (d *distinctCounts) index() {
-	d.unresLen = new([typoMaxLen + 2]int32)
-	d.each(func(v string, c valCount) {
-		if c.f > 0 && c.s == 0 {
-			d.unresLen[lenSlot(v)]++
+	u := new(unresolvedIndex)
+	for i := range d.slots {
+		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 {
+			u.byLen[lenSlot(sv.val)]++
+			u.n++
+			u.idx.add(sv.tag, int32(i), u.n)
 		}
-	})
+	}
+	d.unres = u
 }
 
 // forgetSlot drops slot s with its counts, as if its events left.
@@ -201,7 +220,7 @@ func (d *distinctCounts) forgetSlot(s int32) valCount {
 	c := sv.valCount
 	d.failed -= b2i32(c.f > 0)
 	if c.f > 0 && c.s == 0 {
-		d.unresolvedDelta(sv.val, -1)
+		d.unresolvedDelta(s, -1)
 	}
 	d.succeeded -= b2i32(c.s > 0)
 	d.release(s)
@@ -232,19 +251,21 @@ func (d *distinctCounts) adjust(v hashed, slot int32, outcome uint8, delta int32
 		c.s += delta
 	}
 	isF, isU, isS := c.f > 0, c.f > 0 && c.s == 0, c.s > 0
-	val := p.val
-	if c.n <= 0 {
-		d.release(i)
+	gone := c.n <= 0
+	if gone {
 		isF, isU, isS = false, false, false
-		i = -1
 	} else {
 		p.valCount = c
 	}
 	d.failed += b2i32(isF) - b2i32(wasF)
 	if du := b2i32(isU) - b2i32(wasU); du != 0 {
-		d.unresolvedDelta(val, du)
+		d.unresolvedDelta(i, du)
 	}
 	d.succeeded += b2i32(isS) - b2i32(wasS)
+	if gone {
+		d.release(i)
+		return -1
+	}
 	return i
 }
 
@@ -260,7 +281,7 @@ func (d *distinctCounts) credit(val string, delta int32) {
 	wasU, wasS := c.f > 0 && c.s == 0, c.s > 0
 	c.s += delta
 	if du := b2i32(c.f > 0 && c.s == 0) - b2i32(wasU); du != 0 {
-		d.unresolvedDelta(val, du)
+		d.unresolvedDelta(i, du)
 	}
 	d.succeeded += b2i32(c.s > 0) - b2i32(wasS)
 }
@@ -274,26 +295,29 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 	if len(u) < 2 || len(u) > typoMaxLen || d.unresolved == 0 {
 		return ""
 	}
-	if d.unresLen == nil && d.n >= indexFrom {
+	if d.unres == nil && d.n >= indexFrom {
 		d.index()
 	}
-	// A swap keeps the length, a doubled letter adds one, a dropped one
-	// removes one: skip the kinds no unresolved value could match.
-	var want [3]bool // by length - len(u) + 1
-	if d.unresLen != nil {
-		want = [3]bool{d.unresLen[len(u)-1] > 0, d.unresLen[len(u)] > 0, d.unresLen[len(u)+1] > 0}
+	if x := d.unres; x != nil {
+		// A swap keeps the length, a doubled letter adds one, a dropped
+		// one removes one: skip the kinds no unresolved value could match.
+		want := [3]bool{x.byLen[len(u)-1] > 0, x.byLen[len(u)] > 0, x.byLen[len(u)+1] > 0} // by length - len(u) + 1
 		if want == [3]bool{} {
 			return ""
 		}
-	} else if !d.mayHaveTypo(u) {
+		for _, v := range p.variants(u) {
+			if want[int(v.n)-len(u)+1] {
+				if s := x.find(d, p.buf[v.off:v.off+v.n], v.h); s >= 0 {
+					return d.slots[s].val
+				}
+			}
+		}
 		return ""
-	} else {
-		want = [3]bool{true, true, true}
+	}
+	if !d.mayHaveTypo(u) {
+		return ""
 	}
 	for _, v := range p.variants(u) {
-		if !want[int(v.n)-len(u)+1] {
-			continue
-		}
 		if i := d.findBytes(p.buf[v.off:v.off+v.n], v.h); i >= 0 {
 			if c := d.slots[i].valCount; c.f > 0 && c.s == 0 {
 				return d.slots[i].val
@@ -301,6 +325,23 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 		}
 	}
 	return ""
+}
+
+// find returns the slot of the unresolved value v (of hash h) of d, or -1.
+func (u *unresolvedIndex) find(d *distinctCounts, v []byte, h uint64) int32 {
+	if u.n == 0 {
+		return -1
+	}
+	tag := tagOf(h)
+	for i := u.idx.start(tag); ; i = u.idx.next(i) {
+		s, more := u.idx.at(i, tag)
+		if !more {
+			return -1
+		}
+		if s >= 0 && d.slots[s].val == string(v) {
+			return s
+		}
+	}
 }
 
 // mayHaveTypo reports whether an unresolved value of a small store (fewer

@@ -37,7 +37,8 @@ func typoRef(d *distinctCounts, u string) string {
 
 // TestTypoOfMatchesDefinition checks typoOf, with its shortcuts for small
 // and indexed stores, against the plain definition on random values over a
-// small alphabet, where slips and near misses are frequent.
+// small alphabet, where slips and near misses are frequent, as events are
+// counted in and out.
 func TestTypoOfMatchesDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	word := func() string {
@@ -49,19 +50,40 @@ func TestTypoOfMatchesDefinition(t *testing.T) {
 	}
 	seed := maphash.MakeSeed()
 	p := typoProbe{seed: seed}
-	for round := 0; round < 2000; round++ {
+	type counted struct {
+		slot int32
+		out  uint8
+	}
+	for round := 0; round < 500; round++ {
 		d := newDistinctCounts(seed)
-		for range r.IntN(40) {
-			out := outcomeFailure
-			if r.IntN(4) == 0 {
-				out = outcomeSuccess
+		var in []counted
+		for step := range 200 {
+			switch k := r.IntN(4); {
+			case k == 0 && len(in) > 0: // an event leaves
+				k := r.IntN(len(in))
+				d.adjust(hashed{}, in[k].slot, in[k].out, -1)
+				in = append(in[:k], in[k+1:]...)
+			case k <= 1: // one arrives
+				out := outcomeFailure
+				if r.IntN(4) == 0 {
+					out = outcomeSuccess
+				}
+				in = append(in, counted{d.adjust(d.hash(word()), -1, out, 1), out})
+			default:
+				u := word()
+				if got, want := d.typoOf(u, &p), typoRef(&d, u); got != want {
+					t.Fatalf("round %d step %d: typoOf(%q) = %q, want %q (%d values)", round, step, u, got, want, d.size())
+				}
 			}
-			d.adjust(d.hash(word()), -1, out, 1)
-		}
-		for range 20 {
-			u := word()
-			if got, want := d.typoOf(u, &p), typoRef(&d, u); got != want {
-				t.Fatalf("round %d: typoOf(%q) = %q, want %q (%d values)", round, u, got, want, d.size())
+			if x := d.unres; x != nil {
+				if x.n != int(d.unresolved) {
+					t.Fatalf("round %d step %d: %d values indexed as unresolved, %d unresolved", round, step, x.n, d.unresolved)
+				}
+				d.each(func(v string, c valCount) {
+					if got, want := x.find(&d, []byte(v), d.hash(v).h) >= 0, c.f > 0 && c.s == 0; got != want {
+						t.Fatalf("round %d step %d: %q (%+v) indexed as unresolved: %v", round, step, v, c, got)
+					}
+				})
 			}
 		}
 	}
