@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -156,6 +157,7 @@ type result struct {
 	merge   *replay.Stats
 	took    time.Duration
 	cpu     time.Duration // user+sys CPU time of the process during the replay
+	peakKB  int64         // peak RSS at the end of the replay, before the alerts are read back
 }
 
 // cpuTime returns the process's user+sys CPU time: on a shared machine a
@@ -193,8 +195,13 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 	for _, p := range app {
 		srcs = append(srcs, ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{p}, Parser: af.NewParser(), Format: af.Name(), MaxLineBytes: o.maxLine}))
 	}
-	var buf bytes.Buffer
-	sink := alert.NewWriter(&buf)
+	// The alerts go to a file, as a replay's do: a heavy case's peak RSS
+	// is the replay's, not that of an in-memory copy of its output.
+	out, err := os.CreateTemp(t.TempDir(), "alerts-*.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := alert.NewWriter(out)
 	eng, err := detect.NewEngine(detect.Config{
 		Correlator:     detect.CorrelatorConfig{MaxPending: o.maxPending},
 		Rules:          rs,
@@ -223,6 +230,7 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 		t.Fatalf("replay: %v", err)
 	}
 	res.took, res.cpu = time.Since(start), cpuTime()-cpu0
+	res.peakKB, _ = peakRSS() // 0 without /proc: the heavy cases then fail
 	if path := os.Getenv("HOSTILE_HEAPPROFILE"); path != "" {
 		// For looking into a case: the live heap with the engine's state.
 		f, err := os.Create(path)
@@ -237,7 +245,9 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 	if err := sink.Close(); err != nil {
 		t.Fatal(err)
 	}
-	res.out = buf.Bytes()
+	if res.out, err = os.ReadFile(out.Name()); err != nil {
+		t.Fatal(err)
+	}
 	res.join, res.engine = eng.JoinStats(), eng.Stats()
 	res.alerts = parseAlerts(t, res.out)
 	return res
@@ -307,8 +317,9 @@ func (r *result) accounted(t testing.TB) {
 
 // heavy runs the named case in a child process (this test binary, the
 // test itself, with HOSTILE_CHILD set) and returns the figures it reports,
-// peak RSS included. In the child, heavy runs fn and reports; it returns
-// nil so the caller stops.
+// peak RSS included (vmhwm_kb: the case's own figure when it gives one,
+// else the child's at the end). In the child, heavy runs fn and reports;
+// it returns nil so the caller stops.
 func heavy(t *testing.T, fn func(t *testing.T) map[string]int64) map[string]int64 {
 	t.Helper()
 	if raceEnabled {
@@ -316,7 +327,9 @@ func heavy(t *testing.T, fn func(t *testing.T) map[string]int64) map[string]int6
 	}
 	if os.Getenv("HOSTILE_CHILD") == t.Name() {
 		figs := fn(t)
-		figs["vmhwm_kb"] = vmHWM(t)
+		if _, ok := figs["vmhwm_kb"]; !ok {
+			figs["vmhwm_kb"] = vmHWM(t)
+		}
 		b, _ := json.Marshal(figs)
 		fmt.Printf("HOSTILE-RESULT %s\n", b)
 		return nil
@@ -350,21 +363,29 @@ func tail(b []byte) []byte {
 
 // vmHWM returns the process's peak resident set size in KiB.
 func vmHWM(t testing.TB) int64 {
+	n, err := peakRSS()
+	if err != nil {
+		t.Skip(err)
+	}
+	return n
+}
+
+// peakRSS returns the process's peak RSS in KiB.
+func peakRSS() (int64, error) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		t.Skipf("no /proc/self/status: %v", err)
+		return 0, fmt.Errorf("no /proc/self/status: %w", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			if err != nil {
-				t.Fatal(err)
+				return 0, fmt.Errorf("VmHWM %q: %w", rest, err)
 			}
-			return n
+			return n, nil
 		}
 	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	return 0, errors.New("no VmHWM in /proc/self/status")
 }
 
 // full reports whether the threat model's full sizes were asked for.
