@@ -107,6 +107,7 @@ type topicPartition struct {
 // nil for a message that carried none (ignored or malformed, counted).
 type fetched struct {
 	p         *partition
+	at        time.Time // when it was fetched
 	offset    int64
 	highWater int64
 	it        *item
@@ -313,11 +314,11 @@ func (pl *pipeline) read(ctx context.Context, p *partition) {
 			}
 			continue
 		}
-		f := fetched{p: p, offset: m.Offset, highWater: m.HighWaterMark}
+		f := fetched{p: p, at: time.Now(), offset: m.Offset, highWater: m.HighWaterMark}
 		if dec.Decode(&m, &rec) {
 			it := itemPool.Get().(*item)
 			it.offset = m.Offset
-			it.fetched = time.Now()
+			it.fetched = f.at
 			it.hold(&rec)
 			f.it = it
 		}
@@ -421,7 +422,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 func (pl *pipeline) accept(f fetched) {
 	p := f.p
 	p.next = f.offset + 1
-	p.lastArrival = time.Now()
+	p.lastArrival = f.at
 	pl.lastArrival = p.lastArrival
 	p.blocked = time.Time{}
 	p.highWater = f.highWater

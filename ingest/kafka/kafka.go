@@ -41,7 +41,10 @@ type Config struct {
 	TLS  *tls.Config // nil: plaintext
 	SASL SASL
 
-	// MaxWait bounds how long a fetch waits for new data (default 250 ms).
+	// MaxWait bounds how long a fetch waits for new data (default 500 ms,
+	// Kafka's fetch.max.wait.ms). kafka-go also uses it as the deadline for
+	// the whole fetch response: too short, and a loaded broker's answer is
+	// dropped and fetched again while the watermark waits.
 	MaxWait time.Duration
 	// SessionTimeout, HeartbeatInterval and RebalanceTimeout tune the
 	// consumer group (defaults 10 s, 1 s, 10 s).
@@ -73,7 +76,7 @@ func (c *Config) clientID() string {
 // MaxWaitOrDefault returns MaxWait, or its default.
 func (c *Config) MaxWaitOrDefault() time.Duration {
 	if c.MaxWait <= 0 {
-		return 250 * time.Millisecond
+		return 500 * time.Millisecond
 	}
 	return c.MaxWait
 }
@@ -200,7 +203,7 @@ func (c *Config) PartitionReader(topic string, partition int, offset int64) (*ka
 		Partition:      partition,
 		Dialer:         d,
 		MinBytes:       1,
-		MaxBytes:       8 << 20,
+		MaxBytes:       1 << 20,
 		MaxWait:        c.MaxWaitOrDefault(),
 		QueueCapacity:  1000,
 		ReadBackoffMin: 50 * time.Millisecond,
