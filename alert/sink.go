@@ -255,6 +255,9 @@ type queue struct {
 	tick    func(ctx context.Context) // called every tickEvery, if set
 	every   time.Duration
 
+	parent  context.Context // the sink's lifetime
+	started sync.Once
+
 	mu     sync.RWMutex
 	closed bool
 	ch     chan *Alert
@@ -263,25 +266,35 @@ type queue struct {
 	done   chan struct{}
 }
 
+// newQueue returns a queue delivering with deliver until ctx ends or it is
+// closed. Its goroutine starts with start, or with the first Send or Close
+// (so set tick and every before either): a queue nobody started still
+// delivers what it was given and Close returns.
 func newQueue(ctx context.Context, stats *SinkStats, opts QueueOptions, deliver deliverFunc) *queue {
 	opts.defaults()
-	q := &queue{opts: opts, stats: stats, deliver: deliver, ch: make(chan *Alert, opts.Size), done: make(chan struct{})}
+	q := &queue{opts: opts, stats: stats, deliver: deliver, parent: ctx, ch: make(chan *Alert, opts.Size), done: make(chan struct{})}
 	q.ctx, q.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	go func() {
-		// The parent context ends the sink's lifetime: close and drain.
-		select {
-		case <-ctx.Done():
-			q.Close()
-		case <-q.done:
-		}
-	}()
 	return q
 }
 
-func (q *queue) start() { go q.run() }
+// start starts the delivery goroutine, once.
+func (q *queue) start() {
+	q.started.Do(func() {
+		go q.run()
+		go func() {
+			// The parent context ends the sink's lifetime: close and drain.
+			select {
+			case <-q.parent.Done():
+				q.Close()
+			case <-q.done:
+			}
+		}()
+	})
+}
 
 // Send enqueues a copy of a, or drops it when the queue is full.
 func (q *queue) Send(_ context.Context, a *Alert) error {
+	q.start()
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
@@ -314,6 +327,7 @@ func (q *queue) Close() error {
 	q.closed = true
 	close(q.ch)
 	q.mu.Unlock()
+	q.start() // a queue never started drains now
 	t := time.AfterFunc(q.opts.DrainTimeout, q.cancel)
 	<-q.done
 	t.Stop()
