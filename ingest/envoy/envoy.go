@@ -56,6 +56,12 @@ type Format struct {
 	index keyIndex            // keys, for parsers
 	only  jsonscan.Keys       // keys, for the scanner
 	certs *x509cert.Cache
+
+	// Skim (see skim.go).
+	skimmable bool          // no operator whose check needs the full parse
+	decide    int           // text: the operator after which Skim asks want; -1 at the end
+	need      uint8         // JSON: the deciding operators the keys hold (seenMethod, seenPath)
+	skimOnly  jsonscan.Keys // JSON: the keys a skim reads once want said no
 }
 
 type jsonItem struct {
@@ -76,6 +82,9 @@ func (f *Format) NewParser() ingest.Parser {
 	p := &parser{f: f}
 	p.sc.Only = &f.only
 	p.member = p.onMember
+	if f.text != nil {
+		p.spans = make([]span, len(f.text.ops))
+	}
 	return p
 }
 
@@ -88,9 +97,27 @@ type parser struct {
 	sc     jsonscan.Scanner
 	err    error
 	member func(key, val []byte, kind jsonscan.Kind) error
+
+	// Skim (see skim.go).
+	skim   bool                     // check the values a skim does not keep, keep none of them
+	want   func(*event.Record) bool // not yet asked whether to read the line in full
+	wanted bool                     // switched to reading in full
+	seen   uint8                    // JSON: deciding operators read so far
+	spans  []span                   // text: where each operator's value was
+	defers []deferred               // JSON: members read before want was asked, to read again in full
+	dbuf   []byte                   // their values
+	chk    []byte                   // scratch space for checks
+	// The last value of each field found valid: a client's certificate
+	// appears on many lines in a row.
+	lastOK [event.NumFields][]byte
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {
+	p.skim, p.want = false, nil
+	return p.parse(line, r)
+}
+
+func (p *parser) parse(line []byte, r *event.Record) error {
 	r.Reset()
 	r.Kind = event.Proxy
 	p.r = r
@@ -105,6 +132,8 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 		}
 	} else {
 		p.err = nil
+		p.sc.Only = &p.f.only
+		p.seen, p.defers, p.dbuf = 0, p.defers[:0], p.dbuf[:0]
 		if err := p.sc.Scan(line, p.member); err != nil {
 			if p.err != nil {
 				return p.err
@@ -117,9 +146,20 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 
 func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 	it := p.f.index.lookup(key)
-	if it == nil || kind == jsonscan.Null {
+	if it == nil {
 		return nil
 	}
+	if p.want != nil {
+		return p.skimMember(key, it, val, kind)
+	}
+	if kind == jsonscan.Null {
+		return nil
+	}
+	return p.item(key, it, val)
+}
+
+// item reads the value of a JSON key's item.
+func (p *parser) item(key []byte, it *jsonItem, val []byte) error {
 	var err error
 	if it.text != nil {
 		err = p.match(it.text, val, true, 0)
@@ -139,6 +179,9 @@ func (p *parser) finish() error {
 	r := p.r
 	if r.Time == 0 {
 		return &ingest.SyntaxError{Msg: "no %START_TIME% value on the line"}
+	}
+	if p.skim {
+		return nil // a skimmable format has neither certificates nor XFCC
 	}
 	if p.cert != nil && (len(r.Values[event.TLSSHA256]) == 0 || len(r.Values[event.TLSSHA1]) == 0 ||
 		len(r.Values[event.TLSSubject]) == 0 || len(r.Values[event.TLSSerial]) == 0 ||
@@ -225,12 +268,18 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 		}
 		r.Time = t
 	case actAddr:
+		if p.skim {
+			return nil
+		}
 		host, port := splitHostPort(v)
 		r.Values[event.SourceIP] = p.keep(host, cp)
 		if len(port) > 0 {
 			r.Values[event.SourcePort] = p.keep(port, cp)
 		}
 	case actAddrHost:
+		if p.skim {
+			return nil
+		}
 		if len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' {
 			v = v[1 : len(v)-1]
 		}
@@ -252,6 +301,9 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 }
 
 func (p *parser) setField(op operator, v []byte, cp bool) error {
+	if p.skim && !decides(op) {
+		return p.checkField(op, v)
+	}
 	var err error
 	switch op.field {
 	case event.TLSSHA1, event.TLSSHA256:

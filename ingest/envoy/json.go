@@ -51,6 +51,7 @@ func CompileJSON(def string) (*Format, error) {
 		return nil, errors.New("compiling envoy json_format: no key holds %START_TIME%: spraywatch needs each line's time")
 	}
 	f.index = newKeyIndex(f.keys)
+	f.prepareSkim()
 	for k := range f.keys {
 		f.only.Add(k)
 	}

@@ -74,7 +74,9 @@ func CompileText(format string) (*Format, error) {
 	if !prog.uses(actTime) {
 		return nil, errors.New("compiling envoy text format: no %START_TIME% operator: spraywatch needs each line's time")
 	}
-	return &Format{name: "envoy", text: prog, certs: x509cert.NewCache(0)}, nil
+	f := &Format{name: "envoy", text: prog, certs: x509cert.NewCache(0)}
+	f.prepareSkim()
+	return f, nil
 }
 
 // match reads line (a whole log line or one JSON value) by prog. Each
@@ -102,6 +104,14 @@ func (p *parser) match(prog *program, line []byte, cp bool, base int) error {
 		}
 		if err := p.apply(op, line[pos:end], cp); err != nil {
 			return &ingest.SyntaxError{Column: base + pos + 1, Msg: err.Error()}
+		}
+		if p.want != nil && prog == p.f.text {
+			p.spans[i] = span{pos, end}
+			if i == p.f.decide {
+				if err := p.decideText(line, i); err != nil {
+					return err
+				}
+			}
 		}
 		pos = end
 	}

@@ -1,0 +1,240 @@
+package envoy
+
+import (
+	"fmt"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/jsonscan"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
+)
+
+// Deciding operators a JSON format may hold, as bits of Format.need.
+const (
+	seenMethod uint8 = 1 << iota
+	seenPath
+)
+
+// span is where a value was in the line.
+type span struct{ off, end int }
+
+// deferred is a JSON member a skim read before asking want: its value is in
+// parser.dbuf.
+type deferred struct {
+	key, val span
+	it       *jsonItem
+}
+
+// decides reports whether a skim reads op's value as Parse does: the time
+// and the fields that tell what the line is.
+func decides(op operator) bool {
+	switch op.act {
+	case actSkip, actTime, actPath:
+		return true
+	case actField:
+		return op.field == event.RequestID || op.field == event.Method
+	}
+	return false
+}
+
+// seenBit returns the bit of Format.need that op sets.
+func seenBit(op operator) uint8 {
+	switch {
+	case op.act == actPath:
+		return seenPath
+	case op.act == actField && op.field == event.Method:
+		return seenMethod
+	}
+	return 0
+}
+
+// prepareSkim works out, once the format is compiled, how a parser skims
+// its lines.
+func (f *Format) prepareSkim() {
+	f.skimmable = true
+	f.decide = -1
+	check := func(op operator) {
+		if op.act == actCert || op.act == actXFCC {
+			f.skimmable = false
+		}
+	}
+	if f.text != nil {
+		var need, seen uint8
+		for _, op := range f.text.ops {
+			check(op)
+			need |= seenBit(op)
+		}
+		for i, op := range f.text.ops {
+			seen |= seenBit(op)
+			if need != 0 && seen == need {
+				f.decide = i
+				break
+			}
+		}
+		return
+	}
+	for k, it := range f.keys {
+		keep := false
+		if it.text != nil {
+			keep = true // its literals are checked
+			for _, op := range it.text.ops {
+				check(op)
+				f.need |= seenBit(op)
+			}
+		} else {
+			check(it.op)
+			f.need |= seenBit(it.op)
+			keep = it.op.act != actSkip && (decides(it.op) || it.op.act == actField && checked(it.op.field))
+		}
+		if keep {
+			f.skimOnly.Add(k)
+		}
+	}
+}
+
+// checked reports whether a field's value can make Parse reject a line.
+func checked(f event.Field) bool {
+	switch f {
+	case event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSSubject, event.TLSIssuer:
+		return true
+	}
+	return false
+}
+
+// Skim reads one line's time, request id, method and path into r, and asks
+// want, as soon as it has the method and path, whether to read the rest in
+// full. Otherwise it checks the other values as Parse does, so that it
+// accepts exactly the lines Parse accepts, but keeps none of them: no
+// canonical fingerprints, serials or names, no copies. A format holding
+// %DOWNSTREAM_PEER_CERT% or an x-forwarded-client-cert header, whose checks
+// are the full parse, is read in full.
+func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) bool) (bool, error) {
+	if !p.f.skimmable {
+		return true, p.Parse(line, r)
+	}
+	p.skim, p.want, p.wanted = true, want, false
+	err := p.parse(line, r)
+	p.skim = false
+	if err != nil {
+		p.want = nil
+		return false, err
+	}
+	if p.wanted {
+		return true, nil
+	}
+	if want := p.want; want != nil {
+		// The format, or the JSON line, lacks the method or the path.
+		p.want = nil
+		if want(r) {
+			return true, p.Parse(line, r)
+		}
+	}
+	return false, nil
+}
+
+// NewParser returns another parser of the same format.
+func (p *parser) NewParser() ingest.Parser { return p.f.NewParser() }
+
+var _ ingest.Skimmer = (*parser)(nil)
+
+// checkField checks a value that a skim does not keep as setField would.
+func (p *parser) checkField(op operator, v []byte) error {
+	if !checked(op.field) || string(v) == string(p.lastOK[op.field]) {
+		return nil
+	}
+	var err error
+	switch op.field {
+	case event.TLSSHA1, event.TLSSHA256:
+		if !lowerHex(v) {
+			p.chk, err = x509cert.AppendFingerprint(p.chk[:0], v)
+		}
+	case event.TLSSerial:
+		p.chk, err = x509cert.AppendSerial(p.chk[:0], v)
+	case event.TLSSubject, event.TLSIssuer:
+		_, err = p.norm.DN(v)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", op.name, err)
+	}
+	p.lastOK[op.field] = append(p.lastOK[op.field][:0], v...)
+	return nil
+}
+
+// lowerHex reports whether v is non-empty lower-case hex, which
+// Normalizer.Fingerprint takes as it is.
+func lowerHex(v []byte) bool {
+	for _, c := range v {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return len(v) > 0
+}
+
+// decideText asks want, once the operators up to i are read, whether to
+// read the line in full, and if so reads in full the operators skimmed so
+// far.
+func (p *parser) decideText(line []byte, i int) error {
+	want := p.want
+	p.want = nil
+	if !want(p.r) {
+		return nil
+	}
+	p.skim, p.wanted = false, true
+	for j, op := range p.f.text.ops[:i] {
+		if decides(op) {
+			continue
+		}
+		sp := p.spans[j]
+		if err := p.apply(op, line[sp.off:sp.end], false); err != nil {
+			return &ingest.SyntaxError{Column: sp.off + 1, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+// skimMember reads a JSON member before want is asked: it reads the
+// deciding values, checks the others and keeps them aside in case want
+// asks for the line in full; once the method and path are read it asks.
+func (p *parser) skimMember(key []byte, it *jsonItem, val []byte, kind jsonscan.Kind) error {
+	if kind != jsonscan.Null {
+		if err := p.item(key, it, val); err != nil {
+			return err
+		}
+	}
+	if it.text != nil {
+		for _, op := range it.text.ops {
+			p.seen |= seenBit(op)
+		}
+	} else {
+		p.seen |= seenBit(it.op)
+	}
+	if kind != jsonscan.Null && (it.text != nil || !decides(it.op)) {
+		k := len(p.dbuf)
+		p.dbuf = append(p.dbuf, key...)
+		v := len(p.dbuf)
+		p.dbuf = append(p.dbuf, val...)
+		p.defers = append(p.defers, deferred{key: span{k, v}, val: span{v, len(p.dbuf)}, it: it})
+	}
+	if p.f.need == 0 || p.seen != p.f.need {
+		return nil
+	}
+	want := p.want
+	p.want = nil
+	if !want(p.r) {
+		p.sc.Only = &p.f.skimOnly
+		return nil
+	}
+	p.skim, p.wanted = false, true
+	// A value mixing text and operators may hold deciding operators too,
+	// which were read in order already.
+	r := p.r
+	t, id, m, path := r.Time, r.Values[event.RequestID], r.Values[event.Method], r.Values[event.URLPath]
+	for _, d := range p.defers {
+		if err := p.item(p.dbuf[d.key.off:d.key.end], d.it, p.dbuf[d.val.off:d.val.end]); err != nil {
+			return err
+		}
+	}
+	r.Time, r.Values[event.RequestID], r.Values[event.Method], r.Values[event.URLPath] = t, id, m, path
+	return nil
+}
