@@ -58,8 +58,8 @@ type unresolvedIndex struct {
 // typoMaxLen is the longest username typoOf considers.
 const typoMaxLen = 64
 
-// indexFrom is the number of values from which a store counts its
-// unresolved values by length.
+// indexFrom is the number of values from which a store indexes its
+// unresolved values.
 const indexFrom = 16
 
 // smallSlots is the number of slots up to which a store has no table.
