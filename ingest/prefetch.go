@@ -16,7 +16,9 @@ import (
 // it only uses another core. Close (or cancelling ctx) stops the goroutine.
 //
 // Each record's values are copied into its batch's arena, because a
-// parser's scratch space is reused by the next line.
+// parser's scratch space is reused by the next line. A partial record (see
+// event.Record) takes a few words besides: its request id, method, path and
+// line as places in the arena.
 func Prefetch(ctx context.Context, src Source, batchSize int) *Prefetcher {
 	if batchSize <= 0 {
 		batchSize = 1024
@@ -29,7 +31,12 @@ func Prefetch(ctx context.Context, src Source, batchSize int) *Prefetcher {
 		cancel: cancel,
 	}
 	for i := 0; i < 6; i++ {
-		p.free <- &batch{recs: make([]event.Record, batchSize), set: make([]uint32, batchSize)}
+		p.free <- &batch{
+			recs:  make([]event.Record, batchSize),
+			set:   make([]uint32, batchSize),
+			parts: make([]part, batchSize),
+			arena: make([]byte, 0, 64<<10),
+		}
 	}
 	p.wg.Add(1)
 	go p.run(ctx)
@@ -47,6 +54,10 @@ type Prefetcher struct {
 	cur *batch
 	i   int
 	err error
+
+	// The partial record handed out last, and the fields it set.
+	part    event.Record
+	partSet uint32
 }
 
 // batch.set has a bit per field.
@@ -55,6 +66,7 @@ var _ [32 - event.NumFields]struct{}
 type batch struct {
 	recs  []event.Record
 	set   []uint32 // the fields set in recs[i], which only run writes
+	parts []part   // parts[i].partial: the i-th record is there, not in recs
 	n     int
 	arena []byte
 	err   error // set on the last batch: io.EOF or the source's error
@@ -77,7 +89,12 @@ func (p *Prefetcher) run(ctx context.Context) {
 				b.err = err
 				break
 			}
-			b.arena = copyRecord(&b.recs[b.n], &tmp, b.arena, &b.set[b.n])
+			pt := &b.parts[b.n]
+			if pt.partial = tmp.Raw != nil && onlyPartFields(&tmp); pt.partial {
+				b.arena = copyPart(pt, &tmp, b.arena)
+			} else {
+				b.arena = copyRecord(&b.recs[b.n], &tmp, b.arena, &b.set[b.n])
+			}
 			b.n++
 		}
 		select {
@@ -91,6 +108,91 @@ func (p *Prefetcher) run(ctx context.Context) {
 	}
 }
 
+// part is a partial record in a batch: a few words the reader goes
+// through in order, instead of a whole event.Record.
+type part struct {
+	partial bool
+	inline  bool // partFields' values are in small, not in the arena
+	kind    event.Kind
+	time    int64
+	rawLine int64
+	rest    event.Completer
+	vals    [len(partFields) + 1]span32 // partFields' values, then the line
+	// small holds partFields' values when they fit: the reader then finds
+	// them next to the rest, without touching the arena, which it
+	// reads only to complete the record.
+	small [96]byte
+}
+
+// span32 is a value's place in a batch's arena.
+type span32 struct{ off, end uint32 }
+
+// partFields are the fields a partial record may hold.
+var partFields = [...]event.Field{event.RequestID, event.Method, event.URLPath}
+
+const partMask = 1<<event.RequestID | 1<<event.Method | 1<<event.URLPath
+
+// onlyPartFields reports whether r holds no value but partFields'.
+func onlyPartFields(r *event.Record) bool {
+	for f := range r.Values {
+		if len(r.Values[f]) > 0 && partMask&(1<<f) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// copyPart appends src's values and line to arena and notes their places
+// in pt.
+func copyPart(pt *part, src *event.Record, arena []byte) []byte {
+	pt.kind, pt.time, pt.rawLine, pt.rest = src.Kind, src.Time, src.RawLine, src.Rest
+	n := 0
+	for _, f := range partFields {
+		n += len(src.Values[f])
+	}
+	if pt.inline = n <= len(pt.small); pt.inline {
+		n = 0
+		for i, f := range partFields {
+			start := n
+			n += copy(pt.small[n:], src.Values[f])
+			pt.vals[i] = span32{uint32(start), uint32(n)}
+		}
+	} else {
+		for i, f := range partFields {
+			start := len(arena)
+			arena = append(arena, src.Values[f]...)
+			pt.vals[i] = span32{uint32(start), uint32(len(arena))}
+		}
+	}
+	start := len(arena)
+	arena = append(arena, src.Raw...)
+	pt.vals[len(partFields)] = span32{uint32(start), uint32(len(arena))}
+	return arena
+}
+
+// takePart makes p.part the partial record pt of batch b.
+func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
+	r := &p.part
+	for m := p.partSet; m != 0; m &= m - 1 {
+		r.Values[bits.TrailingZeros32(m)] = nil
+	}
+	p.partSet = 0
+	r.Kind, r.Time, r.RawLine, r.Rest = pt.kind, pt.time, pt.rawLine, pt.rest
+	vals := b.arena
+	if pt.inline {
+		vals = pt.small[:]
+	}
+	for i, f := range partFields {
+		if sp := pt.vals[i]; sp.end > sp.off {
+			r.Values[f] = vals[sp.off:sp.end:sp.end]
+			p.partSet |= 1 << f
+		}
+	}
+	sp := pt.vals[len(partFields)]
+	r.Raw = b.arena[sp.off:sp.end:sp.end]
+	return r
+}
+
 // copyRecord appends src's values (and the line of a partial record) to
 // arena and points dst's values at the copies. set holds the fields set in
 // dst, which are the only ones to clear. When append moves the arena,
@@ -99,14 +201,6 @@ func (p *Prefetcher) run(ctx context.Context) {
 func copyRecord(dst, src *event.Record, arena []byte, set *uint32) []byte {
 	dst.Kind, dst.Time = src.Kind, src.Time
 	dst.Raw, dst.Rest, dst.RawLine = nil, src.Rest, src.RawLine
-	if src.Raw != nil {
-		start := len(arena)
-		arena = append(arena, src.Raw...)
-		dst.Raw = arena[start:len(arena):len(arena)]
-		if dst.Raw == nil {
-			dst.Raw = []byte{}
-		}
-	}
 	var now uint32
 	for f := range src.Values { // by index: ranging over the array would copy it
 		v := src.Values[f]
@@ -117,6 +211,16 @@ func copyRecord(dst, src *event.Record, arena []byte, set *uint32) []byte {
 		arena = append(arena, v...)
 		dst.Values[f] = arena[start:len(arena):len(arena)]
 		now |= 1 << f
+	}
+	// The line after the values: the reader of a partial record looks at
+	// its request id, method and path, which then share a cache line.
+	if src.Raw != nil {
+		start := len(arena)
+		arena = append(arena, src.Raw...)
+		dst.Raw = arena[start:len(arena):len(arena)]
+		if dst.Raw == nil {
+			dst.Raw = []byte{}
+		}
 	}
 	for stale := *set &^ now; stale != 0; stale &= stale - 1 {
 		dst.Values[bits.TrailingZeros32(stale)] = nil
@@ -143,9 +247,12 @@ func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
 		if p.err != nil {
 			return nil, p.err
 		}
-		if p.cur != nil && p.i < p.cur.n {
+		if b := p.cur; b != nil && p.i < b.n {
 			p.i++
-			return &p.cur.recs[p.i-1], nil
+			if pt := &b.parts[p.i-1]; pt.partial {
+				return p.takePart(b, pt), nil
+			}
+			return &b.recs[p.i-1], nil
 		}
 		if p.cur != nil {
 			if p.cur.err != nil {
