@@ -55,6 +55,8 @@ type item struct {
 	// skip: bytes of the value to pass before looking for the literal that
 	// ends it (a zoned time holds a space).
 	skip int
+	// deciding: Skim reads the value as Parse does (set by prepareSkim).
+	deciding bool
 }
 
 // Reference is the log-format recommended for spraywatch: the request, the
@@ -67,6 +69,10 @@ type Format struct {
 	lits  [][]byte // lits[i] precedes items[i]; the last follows the last item
 	items []item
 	certs *x509cert.Cache
+
+	// Skim (see skim.go).
+	skimmable bool // no whole certificate, whose check is the full parse
+	decide    int  // the item after which Skim asks want; -1 at the end
 }
 
 // Name returns "haproxy".
@@ -319,6 +325,7 @@ func Compile(logFormat string) (*Format, error) {
 	if !hasTime {
 		return nil, errors.New("compiling haproxy log-format: no time (%t, %tr, %trg, %trl or %Ts): spraywatch needs each line's time")
 	}
+	f.prepareSkim()
 	return f, nil
 }
 

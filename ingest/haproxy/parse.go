@@ -11,7 +11,9 @@ import (
 )
 
 // NewParser returns a parser with its own scratch space.
-func (f *Format) NewParser() ingest.Parser { return &parser{f: f} }
+func (f *Format) NewParser() ingest.Parser {
+	return &parser{f: f, spans: make([]span, len(f.items))}
+}
 
 type parser struct {
 	f        *Format
@@ -22,9 +24,24 @@ type parser struct {
 	used     int    // 0 not logged, 1 no certificate, 2 certificate
 	cert     []byte
 	clf      [26]byte // a %t time rewritten for timestamp.ParseCommonLog
+
+	// Skim (see skim.go).
+	skim   bool                     // check the values a skim does not keep, keep none of them
+	want   func(*event.Record) bool // not yet asked whether to read the line in full
+	wanted bool                     // switched to reading in full
+	spans  []span                   // where each item's value was
+	chk    []byte                   // scratch space for checks
+	// The last value of each field found valid: a client's certificate
+	// appears on many lines in a row.
+	lastOK [event.NumFields][]byte
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {
+	p.skim, p.want = false, nil
+	return p.parse(line, r)
+}
+
+func (p *parser) parse(line []byte, r *event.Record) error {
 	r.Reset()
 	r.Kind = event.Proxy
 	p.r = r
@@ -66,6 +83,14 @@ func (p *parser) Parse(line []byte, r *event.Record) error {
 		if err := p.apply(it, line[pos:end]); err != nil {
 			return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("%s: %v", it.name, err)}
 		}
+		if p.want != nil {
+			p.spans[i] = span{pos, end}
+			if i == f.decide {
+				if err := p.decide(line, base, i); err != nil {
+					return err
+				}
+			}
+		}
 		pos = end
 	}
 	if tail := f.lits[len(f.lits)-1]; !bytes.Equal(line[pos:], tail) {
@@ -78,6 +103,9 @@ func (p *parser) finish() error {
 	r := p.r
 	if p.timeRank == 0 {
 		return &ingest.SyntaxError{Msg: "no time value on the line"}
+	}
+	if p.skim {
+		return nil // a skimmable format has no certificate, and the rest cannot fail
 	}
 	if p.cert != nil {
 		info, err := p.f.certs.Parse(p.cert)
@@ -121,6 +149,9 @@ func isUnset(v []byte) bool { return len(v) == 0 || len(v) == 1 && v[0] == '-' }
 func (p *parser) apply(it item, v []byte) error {
 	if it.act == actSkip || isUnset(v) {
 		return nil
+	}
+	if p.skim && !it.deciding {
+		return p.check(it, v)
 	}
 	if bytes.IndexByte(v, '#') >= 0 {
 		v = p.unescape(v)

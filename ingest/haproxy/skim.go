@@ -1,0 +1,177 @@
+package haproxy
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
+)
+
+// span is where a value was in the line (after the syslog prefix).
+type span struct{ off, end int }
+
+// Deciding items, as bits.
+const (
+	hasMethod uint8 = 1 << iota
+	hasPath
+)
+
+// decides reports whether a skim reads its value as Parse does: the time
+// and the fields that tell what the line is.
+func decides(it item) bool {
+	switch it.act {
+	case actSkip, actTime, actRequest, actPath:
+		return true
+	case actField:
+		return it.field == event.RequestID || it.field == event.Method
+	}
+	return false
+}
+
+func decidingBits(it item) uint8 {
+	switch {
+	case it.act == actRequest:
+		return hasMethod | hasPath
+	case it.act == actPath:
+		return hasPath
+	case it.act == actField && it.field == event.Method:
+		return hasMethod
+	}
+	return 0
+}
+
+// prepareSkim works out, once the format is compiled, how a parser skims
+// its lines.
+func (f *Format) prepareSkim() {
+	f.skimmable, f.decide = true, -1
+	var need, seen uint8
+	for i, it := range f.items {
+		f.items[i].deciding = decides(it)
+		if it.act == actCert {
+			f.skimmable = false
+		}
+		need |= decidingBits(it)
+	}
+	for i, it := range f.items {
+		seen |= decidingBits(it)
+		if need != 0 && seen == need {
+			f.decide = i
+			break
+		}
+	}
+}
+
+// Skim reads one line's time, request id, method and path into r, and asks
+// want, as soon as it has the method and path, whether to read the rest in
+// full. Otherwise it checks the other values as Parse does, so that it
+// accepts exactly the lines Parse accepts, but keeps none of them: no
+// canonical fingerprints, serials or names, no unescaping. A format
+// holding the whole certificate (%[ssl_c_der,base64]), whose check is the
+// full parse, is read in full.
+func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) bool) (bool, error) {
+	if !p.f.skimmable {
+		return true, p.Parse(line, r)
+	}
+	p.skim, p.want, p.wanted = true, want, false
+	err := p.parse(line, r)
+	p.skim = false
+	if err != nil {
+		p.want = nil
+		return false, err
+	}
+	if p.wanted {
+		return true, nil
+	}
+	if want := p.want; want != nil {
+		// The format has no method or path.
+		p.want = nil
+		if want(r) {
+			return true, p.Parse(line, r)
+		}
+	}
+	return false, nil
+}
+
+// NewParser returns another parser of the same format.
+func (p *parser) NewParser() ingest.Parser { return p.f.NewParser() }
+
+var _ ingest.Skimmer = (*parser)(nil)
+
+// decide asks want, once the items up to i are read, whether to read the
+// line in full, and if so reads in full the items skimmed so far. line is
+// the line after its syslog prefix of base bytes.
+func (p *parser) decide(line []byte, base, i int) error {
+	want := p.want
+	p.want = nil
+	if !want(p.r) {
+		return nil
+	}
+	p.skim, p.wanted = false, true
+	for j, it := range p.f.items[:i] {
+		if it.deciding {
+			continue
+		}
+		sp := p.spans[j]
+		if err := p.apply(it, line[sp.off:sp.end]); err != nil {
+			return &ingest.SyntaxError{Column: base + sp.off + 1, Msg: fmt.Sprintf("%s: %v", it.name, err)}
+		}
+	}
+	return nil
+}
+
+// check checks a value that a skim does not keep as apply would.
+func (p *parser) check(it item, v []byte) error {
+	switch it.act {
+	case actUsed:
+		switch string(v) {
+		case "0", "false", "1", "true":
+			return nil
+		}
+		return fmt.Errorf("expected 0, 1, true or false, found %q", v)
+	case actField:
+	default:
+		return nil
+	}
+	f := it.field
+	switch f {
+	case event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSSubject, event.TLSIssuer:
+	default:
+		return nil
+	}
+	if string(v) == string(p.lastOK[f]) {
+		return nil
+	}
+	u := v
+	if bytes.IndexByte(v, '#') >= 0 {
+		u = p.unescape(v)
+	}
+	var err error
+	switch f {
+	case event.TLSSHA1, event.TLSSHA256:
+		if !lowerHex(u) {
+			p.chk, err = x509cert.AppendFingerprint(p.chk[:0], u)
+		}
+	case event.TLSSerial:
+		p.chk, err = x509cert.AppendSerial(p.chk[:0], u)
+	default:
+		_, err = p.norm.DN(u)
+	}
+	if err != nil {
+		return err
+	}
+	p.lastOK[f] = append(p.lastOK[f][:0], v...)
+	return nil
+}
+
+// lowerHex reports whether v is non-empty lower-case hex, which
+// Normalizer.Fingerprint takes as it is.
+func lowerHex(v []byte) bool {
+	for _, c := range v {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return len(v) > 0
+}
