@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -122,6 +124,55 @@ func TestSkimNeedsSkimmer(t *testing.T) {
 			if r.Partial() || len(r.Get(event.UserName)) == 0 {
 				t.Errorf("%T: record not parsed in full: %q", c.p, r.Values)
 			}
+		}
+	}
+}
+
+// TestPrefetchPartialRecords checks that partial records, with values short
+// enough to travel inline and longer ones, come out of Prefetch as from
+// the source itself.
+func TestPrefetchPartialRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.log")
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, "ok"+strings.Repeat(string(rune('a'+i%26)), i*7))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(prefetch bool) []string {
+		fs := NewFileSource(FileSourceConfig{Kind: event.Proxy, Paths: []string{path}, Parser: laxParser{}})
+		fs.Skim(func(r *event.Record) bool { return len(r.Get(event.RequestID))%3 == 0 })
+		var src Source = fs
+		if prefetch {
+			p := Prefetch(context.Background(), fs, 3)
+			defer p.Close()
+			src = p
+		}
+		var out []string
+		var r event.Record
+		for {
+			err := src.Next(context.Background(), &r)
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := r.Complete()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%v %d %q %q %q", r.Partial(), r.RawLine, r.Raw, r.Values, full.Values))
+		}
+	}
+	direct, ahead := read(false), read(true)
+	if len(direct) != len(lines) {
+		t.Fatalf("%d records, want %d", len(direct), len(lines))
+	}
+	for i := range direct {
+		if direct[i] != ahead[i] {
+			t.Fatalf("record %d:\n direct   %s\n prefetch %s", i, direct[i], ahead[i])
 		}
 	}
 }
