@@ -69,6 +69,7 @@ type Format struct {
 	requestIDKey string
 	certs        *x509cert.Cache
 	keys         jsonscan.Keys // the keys slotOf knows
+	skimKeys     jsonscan.Keys // the keys a skim reads once want said no
 }
 
 // New returns the Traefik JSON access log format.
@@ -90,6 +91,12 @@ func New(o Options) (*Format, error) {
 		f.keys.Add(k)
 	}
 	f.keys.Add(rid)
+	for _, k := range slotKeys {
+		if !dropped(f.slotOf([]byte(k))) {
+			f.skimKeys.Add(k)
+		}
+	}
+	f.skimKeys.Add(rid)
 	return f, nil
 }
 
@@ -115,17 +122,39 @@ type parser struct {
 	// one, else StartLocal.
 	utc, local                []byte
 	addr, subject, cert, info []byte
+
+	// Skim (see skim.go).
+	skim   bool                     // keep only the values a skim reads
+	want   func(*event.Record) bool // not yet asked whether to read the line in full
+	wanted bool                     // switched to reading in full
+	seen   uint8                    // seenMethod, seenPath
+	defers []deferred               // members read before want was asked
+	dbuf   []byte                   // their values
+	tmp    event.Record             // what a skim's checks build
+	// The last subject found valid: a client's certificate appears on
+	// many lines in a row.
+	lastSubject []byte
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {
+	p.skim, p.want = false, nil
+	return p.parse(line, r)
+}
+
+func (p *parser) parse(line []byte, r *event.Record) error {
 	r.Reset()
 	r.Kind = event.Proxy
 	p.r = r
 	p.norm.Reset()
 	p.utc, p.local = nil, nil
 	p.addr, p.subject, p.cert, p.info = nil, nil, nil, nil
+	p.sc.Only = &p.f.keys
+	p.seen, p.defers, p.dbuf = 0, p.defers[:0], p.dbuf[:0]
 	if err := p.sc.Scan(line, p.member); err != nil {
 		return err
+	}
+	if p.skim {
+		return p.checkFinish()
 	}
 	return p.finish()
 }
@@ -176,9 +205,21 @@ func (f *Format) slotOf(key []byte) slot {
 
 func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 	s := p.f.slotOf(key)
-	if s == slotNone || kind == jsonscan.Null || isUnset(val) {
+	if s == slotNone {
 		return nil
 	}
+	if p.skim {
+		return p.skimMember(s, val, kind)
+	}
+	if kind == jsonscan.Null || isUnset(val) {
+		return nil
+	}
+	p.set(s, val)
+	return nil
+}
+
+// set reads the value of a slot.
+func (p *parser) set(s slot, val []byte) {
 	r := p.r
 	switch s {
 	case slotTime:
@@ -214,27 +255,13 @@ func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 	case slotCertInfo:
 		p.info = p.norm.Copy(val)
 	}
-	return nil
 }
 
 func (p *parser) finish() error {
+	if err := p.setTime(); err != nil {
+		return err
+	}
 	r := p.r
-	key, val := "StartUTC", p.utc
-	if val == nil {
-		key, val = "StartLocal", p.local
-	}
-	if val == nil {
-		return &ingest.SyntaxError{Msg: "no StartUTC or StartLocal value on the line"}
-	}
-	t, err := timestamp.ParseRFC3339(val)
-	if err != nil {
-		return &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", key, err)}
-	}
-	if t == 0 {
-		// The zero time stands for no time in a record.
-		return &ingest.SyntaxError{Msg: key + ": expected a time after 1970-01-01T00:00:00Z"}
-	}
-	r.Time = t
 	if len(r.Values[event.SourceIP]) == 0 && p.addr != nil {
 		host, port := splitHostPort(p.addr)
 		r.Values[event.SourceIP] = host
@@ -261,6 +288,28 @@ func (p *parser) finish() error {
 		}
 		r.Values[event.TLSSubject] = dn
 	}
+	return nil
+}
+
+// setTime reads the line's time into the record: StartUTC, or else
+// StartLocal.
+func (p *parser) setTime() error {
+	key, val := "StartUTC", p.utc
+	if val == nil {
+		key, val = "StartLocal", p.local
+	}
+	if val == nil {
+		return &ingest.SyntaxError{Msg: "no StartUTC or StartLocal value on the line"}
+	}
+	t, err := timestamp.ParseRFC3339(val)
+	if err != nil {
+		return &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", key, err)}
+	}
+	if t == 0 {
+		// The zero time stands for no time in a record.
+		return &ingest.SyntaxError{Msg: key + ": expected a time after 1970-01-01T00:00:00Z"}
+	}
+	p.r.Time = t
 	return nil
 }
 

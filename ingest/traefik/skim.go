@@ -1,0 +1,130 @@
+package traefik
+
+import (
+	"fmt"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/jsonscan"
+)
+
+// Deciding members read so far, as bits of parser.seen.
+const (
+	seenMethod uint8 = 1 << iota
+	seenPath
+	seenBoth = seenMethod | seenPath
+)
+
+// deferred is a member a skim read before asking want, whose value (in
+// parser.dbuf) it does not keep.
+type deferred struct {
+	s        slot
+	off, end int
+}
+
+// dropped reports whether a skim leaves out a slot's value: nothing in it
+// can make Parse reject a line.
+func dropped(s slot) bool {
+	switch s {
+	case slotIP, slotPort, slotAddr, slotStatus, slotBytes, slotUA:
+		return true
+	}
+	return false
+}
+
+// Skim reads one line's time, request id, method and path into r, and asks
+// want, as soon as it has the method and path, whether to read the rest in
+// full. Otherwise it checks the line as Parse does, so that it accepts
+// exactly the lines Parse accepts, but leaves out the client address,
+// status, size and user agent once want has said no.
+func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) bool) (bool, error) {
+	p.skim, p.want, p.wanted = true, want, false
+	err := p.parse(line, r)
+	p.skim = false
+	if err != nil {
+		p.want = nil
+		return false, err
+	}
+	if p.wanted {
+		return true, nil
+	}
+	if want := p.want; want != nil {
+		// The line lacks RequestMethod or RequestPath.
+		p.want = nil
+		if want(r) {
+			return true, p.Parse(line, r)
+		}
+	}
+	return false, nil
+}
+
+// NewParser returns another parser of the same format.
+func (p *parser) NewParser() ingest.Parser { return p.f.NewParser() }
+
+var _ ingest.Skimmer = (*parser)(nil)
+
+// skimMember reads a member while skimming: the values that decide or that
+// the end of the line checks as Parse does, the others aside until want is
+// asked, which is as soon as the method and path are read.
+func (p *parser) skimMember(s slot, val []byte, kind jsonscan.Kind) error {
+	switch s {
+	case slotMethod:
+		p.seen |= seenMethod
+	case slotPath:
+		p.seen |= seenPath
+	}
+	if kind != jsonscan.Null && !isUnset(val) {
+		switch {
+		case !dropped(s):
+			p.set(s, val)
+		case p.want != nil:
+			off := len(p.dbuf)
+			p.dbuf = append(p.dbuf, val...)
+			p.defers = append(p.defers, deferred{s: s, off: off, end: len(p.dbuf)})
+		}
+	}
+	if p.want == nil || p.seen != seenBoth {
+		return nil
+	}
+	want := p.want
+	p.want = nil
+	if !want(p.r) {
+		p.sc.Only = &p.f.skimKeys
+		return nil
+	}
+	p.skim, p.wanted = false, true
+	for _, d := range p.defers {
+		p.set(d.s, p.dbuf[d.off:d.end])
+	}
+	return nil
+}
+
+// checkFinish checks the end of a skimmed line as finish does, building
+// what finish builds in a record of its own, and keeps the time.
+func (p *parser) checkFinish() error {
+	if p.cert == nil && p.info == nil {
+		// finish with nothing but the time and the subject to check.
+		if err := p.setTime(); err != nil {
+			return err
+		}
+		if p.subject != nil && string(p.subject) != string(p.lastSubject) {
+			if _, err := p.norm.DN(p.subject); err != nil {
+
+				return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
+			}
+			p.lastSubject = append(p.lastSubject[:0], p.subject...)
+		}
+		return nil
+	}
+	r := p.r
+	p.tmp.Reset()
+	p.r = &p.tmp
+	err := p.finish()
+	p.r = r
+	if err != nil {
+		r.Reset()
+		return err
+	}
+	r.Time = p.tmp.Time
+	return nil
+}
