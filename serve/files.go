@@ -22,6 +22,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/follow"
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 // FilesConfig configures a Follower: the single-host mode that follows
@@ -57,6 +58,9 @@ type FilesConfig struct {
 	// PollInterval is how often the files are checked for growth and
 	// rotation (default follow.DefaultPollInterval).
 	PollInterval time.Duration
+	// RotateWait is how long a file renamed away or removed is still read
+	// after its last data (default follow.DefaultRotateWait).
+	RotateWait time.Duration
 
 	Logger *slog.Logger
 	// Observe and Tick are as in Config.
@@ -75,6 +79,9 @@ type FilesConfig struct {
 type Follower struct {
 	cfg     FilesConfig
 	stats   Stats
+	reload  chan struct{}
+	mu      sync.Mutex
+	rules   []*rules.Rule // the rules in force (ReloadRules)
 	srcs    []*follow.Source
 	engine  atomic.Pointer[detect.Engine]
 	alive   atomic.Bool
@@ -141,7 +148,7 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}}
+	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}, reload: make(chan struct{}, 1), rules: c.Engine.Rules}
 	if c.StateDir != "" {
 		if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating the state directory: %w", err)
@@ -168,6 +175,7 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 			Parser:       s.format.NewParser(),
 			MaxLineBytes: c.MaxLineBytes,
 			PollInterval: c.PollInterval,
+			RotateWait:   c.RotateWait,
 			IdleInterval: c.IdleTimeout,
 			FromEnd:      c.FromEnd,
 		}
@@ -190,7 +198,45 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 func (f *Follower) newEngine(sink alert.Sink) (*detect.Engine, error) {
 	c := f.cfg.Engine
 	c.Sink = sink
+	f.mu.Lock()
+	c.Rules = f.rules
+	f.mu.Unlock()
 	return detect.NewEngine(c)
+}
+
+// ReloadRules replaces the rule set, as Server.ReloadRules does: the
+// positions are saved, the files are read again from the saved positions
+// (which trail the records processed by the span the windows need) with a
+// new engine, and the alerts of the records processed before stay muted,
+// as after a restart. It needs StateDir and files (standard input cannot
+// be read again). A rule set the engine refuses is not installed and the
+// error says why.
+func (f *Follower) ReloadRules(rs []*rules.Rule) error {
+	f.mu.Lock()
+	n := len(f.rules)
+	f.mu.Unlock()
+	if f.cfg.StateDir == "" {
+		return fmt.Errorf("rules not reloaded, keeping the %d rules in use: following files reloads rules only with a state directory", n)
+	}
+	for _, p := range slices.Concat(f.cfg.ProxyFiles, f.cfg.AppFiles) {
+		if p == "-" {
+			return fmt.Errorf("rules not reloaded, keeping the %d rules in use: standard input cannot be read again", n)
+		}
+	}
+	c := f.cfg.Engine
+	c.Rules = rs
+	c.Sink = alert.NewFanout()
+	if _, err := detect.NewEngine(c); err != nil {
+		return fmt.Errorf("rules not reloaded, keeping the %d rules in use: %w", n, err)
+	}
+	f.mu.Lock()
+	f.rules = rs
+	f.mu.Unlock()
+	select {
+	case f.reload <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // Stats returns the follower's counters (the Kafka ones stay zero).
@@ -310,10 +356,35 @@ func (f *Follower) Run(ctx context.Context) error {
 			s.Close()
 		}
 	}()
+	f.stats.Rebuilds.Add(1)
+	for {
+		reload, err := f.run(ctx)
+		if err != nil || !reload {
+			return err
+		}
+		// Start again from the saved state, as a restart would.
+		f.cfg.Logger.Info("rebuilding state with the reloaded rules")
+		for _, s := range f.srcs {
+			if err := s.Rewind(); err != nil {
+				return fmt.Errorf("reloading rules: %w", err)
+			}
+		}
+		clear(f.alerted)
+		if err := f.loadAlerted(); err != nil {
+			return fmt.Errorf("reloading rules: %w", err)
+		}
+		f.stats.Rebuilds.Add(1)
+	}
+}
+
+// run processes the files until ctx ends or the input ends (false) or the
+// rules are reloaded (true); either way it releases what the watermark
+// lets through and saves the positions before it returns.
+func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	sink := &muteSink{sink: f.cfg.Sink, stats: &f.stats}
 	eng, err := f.newEngine(sink)
 	if err != nil {
-		return err
+		return false, err
 	}
 	f.engine.Store(eng)
 	f.ready.Store(len(f.alerted) == 0)
@@ -560,14 +631,14 @@ func (f *Follower) Run(ctx context.Context) error {
 		select {
 		case fd := <-in:
 			if err := accept(fd); err != nil {
-				return err
+				return false, err
 			}
 		drain:
 			for range 4096 {
 				select {
 				case fd := <-in:
 					if err := accept(fd); err != nil {
-						return err
+						return false, err
 					}
 				default:
 					break drain
@@ -576,6 +647,8 @@ func (f *Follower) Run(ctx context.Context) error {
 		case <-tick.C:
 		case <-ctx.Done():
 			done = true
+		case <-f.reload:
+			done, reload = true, true
 		}
 		ended := qs[0].ended && qs[1].ended
 		pctx := ctx
@@ -585,7 +658,7 @@ func (f *Follower) Run(ctx context.Context) error {
 			defer stop()
 		}
 		if err := release(pctx, ended); err != nil {
-			return err
+			return false, err
 		}
 		if f.cfg.Tick != nil {
 			f.cfg.Tick(eng)
@@ -606,7 +679,7 @@ func (f *Follower) Run(ctx context.Context) error {
 				}
 			}
 			f.stats.Buffered.Store(0)
-			return nil
+			return reload && ctx.Err() == nil && !ended, nil
 		}
 	}
 }

@@ -281,10 +281,6 @@ func (f *serveFlags) startAux(ctx context.Context, log *slog.Logger, h http.Hand
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if reload == nil {
-					log.Warn("SIGHUP: rule reloading is not available when following files; restart to change the rules")
-					continue
-				}
 				rs, err := loadRules(f.rules, f.rulesMode)
 				if err == nil {
 					err = reload(rs)
@@ -356,7 +352,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 	if err != nil {
 		return err
 	}
-	stopAux, err := f.startAux(ctx, log, fl.Handler(m.Handler()), nil)
+	stopAux, err := f.startAux(ctx, log, fl.Handler(m.Handler()), fl.ReloadRules)
 	if err != nil {
 		return err
 	}

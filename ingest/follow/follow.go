@@ -230,6 +230,30 @@ func (s *Source) Commit(ps ...Position) error {
 	return err
 }
 
+// Rewind closes every file and makes the next call to Next start again from
+// the committed positions, as a new Source on the same state file would
+// (files with no committed position are read from their beginning, whatever
+// FromEnd says). It fails when no state file is kept or standard input is
+// followed (neither can be read again). Not safe to call while Next runs.
+func (s *Source) Rewind() error {
+	if s.state == nil {
+		return errors.New("follow: rewinding needs a state file")
+	}
+	for _, p := range s.cfg.Paths {
+		if p == "-" {
+			return errors.New("follow: standard input cannot be read again")
+		}
+	}
+	s.Close()
+	s.byID = map[fileID]*file{}
+	s.cur, s.polled, s.started, s.last = 0, 0, false, Position{}
+	s.cfg.FromEnd = false
+	s.retiredMu.Lock()
+	s.retired = nil
+	s.retiredMu.Unlock()
+	return nil
+}
+
 // Close closes every open file. The positions not committed are not saved.
 func (s *Source) Close() error {
 	for _, f := range s.files {

@@ -545,3 +545,36 @@ func TestRestartAfterTruncate(t *testing.T) {
 		t.Fatal("resumed past the end of a truncated file")
 	}
 }
+
+// TestRewind: a rewound source reads again from the committed positions,
+// as a new source on the same state file would, including a file renamed
+// away since; without a state file, or with standard input, it refuses.
+func TestRewind(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p, lines("a", 0, 10))
+	s := newSource(t, Config{Paths: []string{p}, StateFile: filepath.Join(dir, "state.json"), FromEnd: true})
+	quiet(t, s, 50*time.Millisecond) // started at the end
+	appendFile(t, p, lines("a", 10, 14))
+	equal(t, read(t, s, 2), ids("a", 10, 12))
+	if err := s.Commit(s.Position()); err != nil { // durable up to a11
+		t.Fatal(err)
+	}
+	equal(t, read(t, s, 2), ids("a", 12, 14)) // read, not durable
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, lines("n", 0, 2))
+	if err := s.Rewind(); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, read(t, s, 4), append(ids("a", 12, 14), ids("n", 0, 2)...))
+	quiet(t, s, 100*time.Millisecond)
+
+	if err := newSource(t, Config{Paths: []string{p}}).Rewind(); err == nil {
+		t.Error("rewound without a state file")
+	}
+	if err := newSource(t, Config{Paths: []string{"-"}, StateFile: filepath.Join(dir, "stdin.json")}).Rewind(); err == nil {
+		t.Error("rewound standard input")
+	}
+}
