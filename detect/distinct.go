@@ -72,6 +72,17 @@ func newDistinctCounts(seed maphash.Seed) distinctCounts {
 	return distinctCounts{seed: seed}
 }
 
+// reset empties small counts (no index, a few slots) for reuse and
+// reports true; it reports false and leaves larger ones.
+func (d *distinctCounts) reset() bool {
+	if d.idx.tab != nil || d.unres != nil || cap(d.slots) > reuseCap {
+		return false
+	}
+	clear(d.slots[:cap(d.slots)])
+	*d = distinctCounts{seed: d.seed, slots: d.slots[:0]}
+	return true
+}
+
 // hash returns s with its hash under the store's seed.
 func (d *distinctCounts) hash(s string) hashed {
 	return hashed{s, maphash.String(d.seed, s)}

@@ -145,6 +145,7 @@ func NewEngine(c Config) (*Engine, error) {
 				e.stats.Open.Add(-1)
 				delete(rs.open, g.key)
 			}
+			rs.recycle(g)
 		})
 		e.rules = append(e.rules, rs)
 	}

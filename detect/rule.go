@@ -30,6 +30,10 @@ type ruleState struct {
 	groups *groupSet
 	open   map[string]*group
 	stats  *RuleStats
+	// spare are groups that left the set, emptied, with their small
+	// stores: under a flood of one-event groups a new group reuses one
+	// instead of allocating.
+	spare []*group
 
 	// caches of the last derived key values
 	lastIP, lastSubnet               string
@@ -168,7 +172,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		if string(rs.eng.keyBuf) != rs.eng.lastKey {
 			rs.eng.lastKey = string(rs.eng.keyBuf)
 		}
-		g = &group{key: rs.eng.lastKey, st: rs.newStore()}
+		g = rs.newGroup(rs.eng.lastKey)
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
@@ -237,6 +241,31 @@ func (rs *ruleState) add(ev *event.Event) {
 		g.ident = rs.eng.ident
 	}
 	rs.check(g, ev.Time)
+}
+
+// maxSpare is how many emptied groups a rule keeps for reuse.
+const maxSpare = 64
+
+// newGroup returns an empty group of key, reusing a spare one if any.
+func (rs *ruleState) newGroup(key string) *group {
+	if n := len(rs.spare); n > 0 {
+		g := rs.spare[n-1]
+		rs.spare[n-1] = nil
+		rs.spare = rs.spare[:n-1]
+		g.key = key
+		return g
+	}
+	return &group{key: key, st: rs.newStore()}
+}
+
+// recycle keeps g, which left the set, for reuse when its store is small
+// enough to empty cheaply and keep.
+func (rs *ruleState) recycle(g *group) {
+	if len(rs.spare) >= maxSpare || !g.st.reset() {
+		return
+	}
+	*g = group{st: g.st}
+	rs.spare = append(rs.spare, g)
 }
 
 // trim drops the events that left g's window by now, noting when an open

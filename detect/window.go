@@ -114,6 +114,9 @@ type store interface {
 	failures(v hashed) int
 	// typoOf returns an unresolved value u is a typo away from, or "".
 	typoOf(u string, p *typoProbe) string
+	// reset empties a small store for reuse and reports true, or reports
+	// false (and leaves it) when it holds more than a few events or values.
+	reset() bool
 	// perValue calls fn with each distinct value's counts; false when the
 	// store keeps no distinct values.
 	perValue(fn func(val string, c valCount)) bool
@@ -135,6 +138,19 @@ type window struct {
 // hashed with seed.
 func newWindow(distinct bool, seed maphash.Seed) *window {
 	return &window{end: math.MinInt64, distinct: distinct, dc: newDistinctCounts(seed)}
+}
+
+// reuseCap is the largest buffer, in elements, a store reset for reuse
+// keeps.
+const reuseCap = 8
+
+func (w *window) reset() bool {
+	if cap(w.entries) > reuseCap || !w.dc.reset() {
+		return false
+	}
+	clear(w.entries[:cap(w.entries)])
+	*w = window{entries: w.entries[:0], end: math.MinInt64, distinct: w.distinct, dc: w.dc}
+	return true
 }
 
 // len returns the number of events in the window.
@@ -324,6 +340,16 @@ type queued struct {
 // newValueSet returns an empty set of values hashed with seed.
 func newValueSet(seed maphash.Seed) *valueSet {
 	return &valueSet{end: math.MinInt64, dc: newDistinctCounts(seed)}
+}
+
+func (s *valueSet) reset() bool {
+	if cap(s.seen) > reuseCap || cap(s.queue) > reuseCap || !s.dc.reset() {
+		return false
+	}
+	clear(s.queue[:cap(s.queue)])
+	clear(s.recent[:cap(s.recent)])
+	*s = valueSet{dc: s.dc, seen: s.seen[:0], queue: s.queue[:0], end: math.MinInt64, recent: s.recent[:0]}
+	return true
 }
 
 func (s *valueSet) endTime() int64 { return s.end }

@@ -1,0 +1,54 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// TestEvictedGroupsReused checks that a group reusing the memory of an
+// evicted one starts empty: with two groups per rule, identities that each
+// try two usernames never reach a threshold of three, however their groups
+// are recycled, while one that tries three does.
+func TestEvictedGroupsReused(t *testing.T) {
+	for _, window := range []string{"10m", "12h"} { // exact window, value set
+		t.Run(window, func(t *testing.T) {
+			rs := testRule(t, `rules:
+  - {id: d, group_by: [identity], distinct: user.name, unresolved: true, window: `+window+`, threshold: 3}
+  - {id: s, type: sequence, group_by: [identity], distinct: user.name, window: `+window+`, threshold: 2}
+`)
+			sink := &captureSink{}
+			e, err := NewEngine(Config{Rules: rs, Sink: sink, MaxGroups: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			sec := 0.0
+			add := func(ev *event.Event) {
+				if err := e.AddEvent(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+				sec++
+			}
+			for i := range 50 {
+				cert := fmt.Sprintf("c%d", i)
+				add(login(sec, cert, fmt.Sprintf("a%d", i), "failure"))
+				add(login(sec, cert, fmt.Sprintf("b%d", i), "failure"))
+			}
+			if len(sink.alerts) != 0 {
+				t.Fatalf("two usernames per identity fired: %q", brief(sink.alerts))
+			}
+			if e.Stats().GroupsEvicted.Load() < 90 {
+				t.Fatalf("%d groups evicted: the cap did not recycle groups", e.Stats().GroupsEvicted.Load())
+			}
+			for _, u := range []string{"x", "y", "z"} {
+				add(login(sec, "last", u, "failure"))
+			}
+			if got := firing(sink.alerts); got != "d/firing=3 mixed" {
+				t.Errorf("three usernames: %s", got)
+			}
+		})
+	}
+}
