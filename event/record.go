@@ -25,8 +25,8 @@ func (k Kind) String() string {
 //
 // A record may be partial: a source that skimmed its line read only Time and
 // the fields that tell what the line is (RequestID, Method, URLPath) and kept
-// the line itself in Raw. Complete parses it in full before any other field
-// is used.
+// the line itself in Raw. Whoever needs any other field asks Complete for
+// the full record.
 type Record struct {
 	Kind   Kind
 	Time   int64 // event time, Unix nanoseconds

@@ -129,8 +129,8 @@ func positioned(err error, name string, n int64) error {
 }
 
 // Skim makes the source skim each line when its parser is a Skimmer: a
-// line is parsed in full only when want, given the skimmed record (time,
-// request id, method and path), says it is needed. Other lines come out as
+// line is parsed in full only when want, given the skimmed record (its
+// method and path at least; see Skimmer), says it is needed. Other lines come out as
 // partial records (see event.Record), which their consumer completes if it
 // needs them. Counting does not change: Skim accepts exactly the lines Parse
 // accepts. A nil want, or a parser that cannot skim, parses every line in
