@@ -13,7 +13,10 @@
 // outside it are reported as errors rather than wrapped.
 package timestamp
 
-import "strconv"
+import (
+	"encoding/binary"
+	"strconv"
+)
 
 // Error says why a timestamp could not be parsed.
 type Error struct {
@@ -64,11 +67,11 @@ func fraction(b []byte, i int) (int64, int, error) {
 	if i == start {
 		return 0, i, fail(i, "expected a digit after the decimal separator")
 	}
-	for k := i - start; k < 9; k++ {
-		ns *= 10
-	}
-	return ns, i, nil
+	return ns * pow10[9-(i-start)], i, nil
 }
+
+// pow10 scales a fraction of n digits to nanoseconds: pow10[9-n].
+var pow10 = [10]int64{1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000}
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
@@ -81,18 +84,23 @@ func daysIn(y, m int) int {
 	return monthDays[m]
 }
 
+// daysBefore is the number of days before each month in a common year.
+var daysBefore = [13]uint16{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+
+// leapsBefore1970 is the number of leap years before 1970 (from year 1).
+const leapsBefore1970 = 1969/4 - 1969/100 + 1969/400
+
 // daysFromCivil returns the number of days since 1970-01-01 of a proleptic
-// Gregorian date (Howard Hinnant's algorithm).
+// Gregorian date from 1970 on, with valid month and day. Unsigned division
+// by constants compiles to multiplications.
 func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
+	u := uint64(y)
+	p := u - 1
+	days := 365*(u-1970) + p/4 - p/100 + p/400 - leapsBefore1970 + uint64(daysBefore[m&15]) + uint64(d) - 1
+	if m > 2 && u%4 == 0 && (u%100 != 0 || u%400 == 0) {
+		days++
 	}
-	era := y / 400 // y >= 1969 here, so no negative division
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
+	return int64(days)
 }
 
 // civil validates a date and time and returns its Unix seconds, before any
@@ -206,6 +214,21 @@ func ParseRFC3339(b []byte) (int64, error) {
 	if len(b) < 19 {
 		return 0, fail(len(b), "expected a timestamp like 2026-12-04T09:00:01Z")
 	}
+	if !rfc3339Shape(b) {
+		return slowRFC3339(b)
+	}
+	y := int(b[0]-'0')*1000 + int(b[1]-'0')*100 + int(b[2]-'0')*10 + int(b[3]-'0')
+	mo := int(b[5]-'0')*10 + int(b[6]-'0')
+	d := int(b[8]-'0')*10 + int(b[9]-'0')
+	h := int(b[11]-'0')*10 + int(b[12]-'0')
+	mi := int(b[14]-'0')*10 + int(b[15]-'0')
+	s := int(b[17]-'0')*10 + int(b[18]-'0')
+	return rfc3339Rest(b, y, mo, d, h, mi, s)
+}
+
+// slowRFC3339 reads b[:19] byte by byte, for the error of a timestamp that
+// does not have the shape rfc3339Shape looks for.
+func slowRFC3339(b []byte) (int64, error) {
 	y, ok := num(b, 0, 4)
 	if !ok {
 		return 0, fail(0, "expected a four-digit year")
@@ -231,6 +254,12 @@ func ParseRFC3339(b []byte) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return rfc3339Rest(b, y, mo, d, h, mi, s)
+}
+
+// rfc3339Rest checks the date and time read from b[:19] and reads the
+// fraction and zone after them.
+func rfc3339Rest(b []byte, y, mo, d, h, mi, s int) (int64, error) {
 	sec, err := civil(y, mo, d, h, mi, s, &rfc3339Offs)
 	if err != nil {
 		return 0, err
@@ -380,4 +409,38 @@ func Parse(b []byte) (int64, error) {
 		return ParseEpoch(b)
 	}
 	return 0, fail(0, "expected an RFC 3339, common log or epoch-seconds timestamp")
+}
+
+// Masks for reading "2026-12-04T09:00:01" eight bytes at a time: the bytes
+// of a little-endian word that hold digits in b[0:8] ("2026-12-") and
+// b[8:16] ("04T09:00"), and the separators of the first word.
+const (
+	digits0 = 0x00ffff00ffffffff
+	digits1 = 0xffff00ffff00ffff
+	seps0   = 0xff0000ff00000000
+	dashes0 = 0x2d00002d00000000 // '-' at bytes 4 and 7
+	colon1  = 0x0000ff0000000000
+	colons1 = 0x00003a0000000000 // ':' at byte 5
+	highs   = 0xf0f0f0f0f0f0f0f0
+	zeros   = 0x3030303030303030
+	sixes   = 0x0606060606060606
+)
+
+// allDigits reports whether the bytes of w that m selects are ASCII digits:
+// their high nibble is 3, and stays 3 when 6 is added. The addition carries
+// into the next byte only from a byte of 0xfa or more, and such a byte
+// fails either test wherever it is: selected, it has no high nibble 3;
+// not selected, the caller finds it is not the separator it expects.
+func allDigits(w, m uint64) bool {
+	return w&m&highs == zeros&m && (w+sixes)&m&highs == zeros&m
+}
+
+// rfc3339Shape reports whether b[:19] is "yyyy-mm-ddThh:mm:ss" (T, t or a
+// space between date and time), testing eight bytes at a time; len(b) >= 19.
+func rfc3339Shape(b []byte) bool {
+	w0 := binary.LittleEndian.Uint64(b)
+	w1 := binary.LittleEndian.Uint64(b[8:])
+	t := b[10]
+	return allDigits(w0, digits0) && w0&seps0 == dashes0 && allDigits(w1, digits1) && w1&colon1 == colons1 &&
+		(t == 'T' || t == 't' || t == ' ') && b[16] == ':' && b[17]-'0' <= 9 && b[18]-'0' <= 9
 }
