@@ -58,6 +58,12 @@ type Prefetcher struct {
 	// The partial record handed out last, and the fields it set.
 	part    event.Record
 	partSet uint32
+
+	// Chunk-parallel reading: cur is not ready yet (wait), the next of
+	// its errors to count (ei), and how many workers parse.
+	wait    bool
+	ei      int
+	workers int
 }
 
 // batch.set has a bit per field.
@@ -70,6 +76,13 @@ type batch struct {
 	n     int
 	arena []byte
 	err   error // set on the last batch: io.EOF or the source's error
+
+	// Chunk-parallel reading (see PrefetchParallel): a worker parses the
+	// lines of blk into the batch and then signals ready; the reader
+	// counts in Stats what tally holds when it takes the batch.
+	ready chan struct{}
+	blk   *block
+	tally tally
 }
 
 func (p *Prefetcher) run(ctx context.Context) {
@@ -89,13 +102,7 @@ func (p *Prefetcher) run(ctx context.Context) {
 				b.err = err
 				break
 			}
-			pt := &b.parts[b.n]
-			if pt.partial = tmp.Raw != nil && onlyPartFields(&tmp); pt.partial {
-				b.arena = copyPart(pt, &tmp, b.arena)
-			} else {
-				b.arena = copyRecord(&b.recs[b.n], &tmp, b.arena, &b.set[b.n])
-			}
-			b.n++
+			b.add(&tmp)
 		}
 		select {
 		case p.full <- b:
@@ -106,6 +113,17 @@ func (p *Prefetcher) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// add copies r into the batch.
+func (b *batch) add(r *event.Record) {
+	pt := &b.parts[b.n]
+	if pt.partial = r.Raw != nil && onlyPartFields(r); pt.partial {
+		b.arena = copyPart(pt, r, b.arena)
+	} else {
+		b.arena = copyRecord(&b.recs[b.n], r, b.arena, &b.set[b.n])
+	}
+	b.n++
 }
 
 // part is a partial record in a batch: a few words the reader goes
@@ -247,19 +265,31 @@ func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
 		if p.err != nil {
 			return nil, p.err
 		}
-		if b := p.cur; b != nil && p.i < b.n {
-			p.i++
-			if pt := &b.parts[p.i-1]; pt.partial {
-				return p.takePart(b, pt), nil
+		if b := p.cur; b != nil {
+			if p.wait {
+				select {
+				case <-b.ready:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				p.wait = false
+				p.count(b)
 			}
-			return &b.recs[p.i-1], nil
-		}
-		if p.cur != nil {
-			if p.cur.err != nil {
-				p.err = p.cur.err
+			if p.ei < len(b.tally.errs) {
+				p.reject(b, p.i)
+			}
+			if p.i < b.n {
+				p.i++
+				if pt := &b.parts[p.i-1]; pt.partial {
+					return p.takePart(b, pt), nil
+				}
+				return &b.recs[p.i-1], nil
+			}
+			if b.err != nil {
+				p.err = b.err
 				continue
 			}
-			p.free <- p.cur
+			p.free <- b
 			p.cur = nil
 		}
 		select {
@@ -271,7 +301,7 @@ func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
 				}
 				continue
 			}
-			p.cur, p.i = b, 0
+			p.cur, p.i, p.ei, p.wait = b, 0, 0, b.ready != nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

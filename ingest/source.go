@@ -65,6 +65,8 @@ type FileSource struct {
 	strict  bool
 	stats   *Stats
 
+	newParser func() Parser // more parsers of the format, for PrefetchParallel; may be nil
+
 	i      int
 	cur    io.ReadCloser
 	lr     *LineReader
@@ -153,6 +155,10 @@ type FileSourceConfig struct {
 	Parser       Parser
 	MaxLineBytes int  // 0 means DefaultMaxLineBytes
 	Strict       bool // the first rejected line ends the source with its error
+	// NewParser returns another parser of Parser's format (Format.NewParser),
+	// so that PrefetchParallel can parse on several goroutines. Nil: only a
+	// parser with a NewParser method of its own (a Skimmer) can.
+	NewParser func() Parser
 }
 
 // NewFileSource returns a source reading the given files one after another.
@@ -168,8 +174,13 @@ func NewFileSource(c FileSourceConfig) *FileSource {
 		maxLine: c.MaxLineBytes,
 		strict:  c.Strict,
 		stats:   &Stats{Name: name, Kind: c.Kind, Format: c.Format},
+
+		newParser: c.NewParser,
 	}
 }
+
+// Paths returns the files the source reads, in order.
+func (s *FileSource) Paths() []string { return s.paths }
 
 // Stats returns the source's counters.
 func (s *FileSource) Stats() *Stats { return s.stats }

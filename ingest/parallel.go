@@ -1,0 +1,352 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// Sizes of the blocks of lines PrefetchParallel hands to its workers: a
+// block ends after blockLines lines or once it holds blockBytes bytes
+// (a block holds at least one line, however long).
+const (
+	blockLines = 1024
+	blockBytes = 256 << 10
+)
+
+// PrefetchParallel is Prefetch for one big file: a FileSource's files are
+// read on one goroutine, in blocks of whole lines, and the blocks are
+// parsed by workers goroutines, each with its own parser. The records come
+// out in file order, and the source's Stats (counts and the rejected lines
+// kept, the first MaxReportedErrors in line order) end up exactly as if
+// the source had been read by Next; a strict source stops at its first
+// bad line in file order. The Stats count a block's lines when the caller
+// reaches the block, and a rejected line's error when the caller reaches
+// its place, so that errors found while completing partial records, which
+// the caller does, are kept in line order too.
+//
+// A source is parsed by several workers when it is a *FileSource whose
+// parser can make more parsers of its format: FileSourceConfig.NewParser,
+// or a parser with a NewParser method (a Skimmer; a skimming source needs
+// a Skimmer for each worker). Otherwise, or when workers <= 1, it is
+// Prefetch(ctx, src, 0). The source must not be used otherwise once
+// handed over; its Close is not needed (the reader closes each file).
+//
+// Memory is bounded: 2*workers+2 blocks and their batches are in flight
+// and reused.
+func PrefetchParallel(ctx context.Context, src Source, workers int) *Prefetcher {
+	fs, ok := src.(*FileSource)
+	if !ok || workers <= 1 {
+		return Prefetch(ctx, src, 0)
+	}
+	ws := fs.workers(workers)
+	if ws == nil {
+		return Prefetch(ctx, src, 0)
+	}
+	return prefetchChunks(ctx, fs, ws)
+}
+
+// Workers returns how many goroutines parse the source's lines.
+func (p *Prefetcher) Workers() int { return p.workers }
+
+// prefetchChunks reads fs's files into blocks parsed by ws.
+func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Prefetcher {
+	ctx, cancel := context.WithCancel(ctx)
+	n := 2*len(ws) + 2
+	p := &Prefetcher{
+		src:     fs,
+		full:    make(chan *batch, n),
+		free:    make(chan *batch, n),
+		cancel:  cancel,
+		workers: len(ws),
+	}
+	work := make(chan *batch, n)
+	for i := 0; i < n; i++ {
+		p.free <- &batch{
+			recs:  make([]event.Record, blockLines),
+			set:   make([]uint32, blockLines),
+			parts: make([]part, blockLines),
+			arena: make([]byte, 0, 64<<10),
+			ready: make(chan struct{}, 1),
+			blk: &block{
+				data:  make([]byte, 0, blockBytes+4<<10),
+				lines: make([]blockLine, 0, blockLines),
+			},
+		}
+	}
+	p.wg.Add(1 + len(ws))
+	go p.readBlocks(ctx, fs, work)
+	for _, w := range ws {
+		go func() {
+			defer p.wg.Done()
+			for b := range work {
+				w.parse(b)
+				b.ready <- struct{}{}
+			}
+		}()
+	}
+	return p
+}
+
+// block is whole lines of one file, for a worker to parse.
+type block struct {
+	data  []byte
+	lines []blockLine
+	name  string          // the file
+	rest  event.Completer // the file's completer when the source skims
+	max   int             // the line length cap, for the error
+	err   error           // after the lines: io.EOF, or what ended the reading
+}
+
+// blockLine is a line of a block, and the over-long lines skipped just
+// before it.
+type blockLine struct {
+	off, end int   // the line in data
+	n        int64 // its number in its file
+	long     int64 // over-long lines skipped before it
+	longAt   int64 // the line number their error gives
+	none     bool  // there is no line: the file ended after the skipped ones
+}
+
+// tally is what a worker found in a block, for the Stats.
+type tally struct {
+	lines, parsed, ignored, rejected, tooLong int64
+	errs                                      []placedError
+}
+
+// placedError is a rejected line's error and its place among a batch's
+// records: it comes before the record at.
+type placedError struct {
+	at  int
+	err error
+}
+
+func (t *tally) reset() {
+	clear(t.errs)
+	*t = tally{errs: t.errs[:0]}
+}
+
+// keep reports whether a rejected line's error is to be kept: a batch
+// keeps the first MaxReportedErrors, which are all the Stats can keep.
+func (t *tally) keep() bool { return len(t.errs) < MaxReportedErrors }
+
+// count adds a ready batch's counts to the Stats; its kept errors are
+// counted in place (see reject).
+func (p *Prefetcher) count(b *batch) {
+	st, t := p.src.Stats(), &b.tally
+	st.Lines.Add(t.lines)
+	st.Parsed.Add(t.parsed)
+	st.Ignored.Add(t.ignored)
+	st.TooLong.Add(t.tooLong)
+	st.Rejected.Add(t.rejected - int64(len(t.errs)))
+}
+
+// reject counts the batch's kept errors that come before record i.
+func (p *Prefetcher) reject(b *batch, i int) {
+	st := p.src.Stats()
+	for ; p.ei < len(b.tally.errs) && b.tally.errs[p.ei].at <= i; p.ei++ {
+		st.Reject(b.tally.errs[p.ei].err)
+	}
+}
+
+// workers returns n parsers for fs's lines, or nil if fs cannot make them.
+func (s *FileSource) workers(n int) []*chunkWorker {
+	ws := make([]*chunkWorker, n)
+	for i := range ws {
+		var p Parser
+		switch {
+		case i == 0:
+			p = s.parser
+		case s.newParser != nil:
+			p = s.newParser()
+		default:
+			np, ok := s.parser.(interface{ NewParser() Parser })
+			if !ok {
+				return nil
+			}
+			p = np.NewParser()
+		}
+		w := &chunkWorker{parser: p, kind: s.kind, strict: s.strict}
+		if s.skim != nil {
+			sk, ok := p.(Skimmer)
+			if !ok {
+				return nil
+			}
+			w.sk, w.want = sk, s.skim.want
+		}
+		ws[i] = w
+	}
+	return ws
+}
+
+// readBlocks reads fs's files into blocks, sends each to a worker (work)
+// and, in order, to the reader of the records (p.full).
+func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<- *batch) {
+	defer p.wg.Done()
+	defer close(p.full)
+	defer close(work)
+	b := p.freeBatch(ctx)
+	if b == nil {
+		return
+	}
+	send := func(err error) bool {
+		b.blk.err = err
+		work <- b
+		p.full <- b
+		if err != nil {
+			return false
+		}
+		if b = p.freeBatch(ctx); b == nil {
+			return false
+		}
+		blk := b.blk
+		blk.data, blk.lines, blk.err = blk.data[:0], blk.lines[:0], nil
+		return true
+	}
+	for _, path := range fs.paths {
+		rc, err := Open(path)
+		if err != nil {
+			send(fmt.Errorf("opening %s log: %w", fs.kind, err))
+			return
+		}
+		var rest event.Completer
+		if fs.skim != nil {
+			rest = &completer{name: path, full: fs.skim.full, stats: fs.stats}
+		}
+		lr := NewLineReader(rc, fs.maxLine)
+		b.blk.start(path, rest, lr)
+		for {
+			long := lr.Skipped()
+			line, n, err := lr.Next()
+			blk := b.blk
+			if skipped := lr.Skipped() - long; skipped > 0 || err == nil {
+				at := len(blk.data)
+				blk.data = append(blk.data, line...)
+				bl := blockLine{off: at, end: len(blk.data), n: n, long: skipped, longAt: n, none: err != nil}
+				if err == nil {
+					// The over-long line came before the one returned.
+					bl.longAt = n - 1
+				}
+				blk.lines = append(blk.lines, bl)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				rc.Close()
+				send(fmt.Errorf("reading %s: %w", path, err))
+				return
+			}
+			if len(blk.lines) == blockLines || len(blk.data) >= blockBytes {
+				if !send(nil) {
+					rc.Close()
+					return
+				}
+				b.blk.start(path, rest, lr)
+			}
+		}
+		rc.Close()
+		if len(b.blk.lines) > 0 && !send(nil) {
+			return
+		}
+	}
+	send(io.EOF)
+}
+
+// start empties the block for lines of the file path.
+func (blk *block) start(path string, rest event.Completer, lr *LineReader) {
+	blk.data, blk.lines = blk.data[:0], blk.lines[:0]
+	blk.name, blk.rest, blk.max, blk.err = path, rest, lr.br.Size()-1, nil
+}
+
+// freeBatch waits for a batch to fill; nil when ctx ends.
+func (p *Prefetcher) freeBatch(ctx context.Context) *batch {
+	select {
+	case b := <-p.free:
+		return b
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// chunkWorker parses blocks with a parser of its own, as FileSource.Next
+// parses lines.
+type chunkWorker struct {
+	parser Parser
+	sk     Skimmer // nil: every line is parsed in full
+	want   func(*event.Record) bool
+	kind   event.Kind
+	strict bool
+	rec    event.Record
+}
+
+// parse fills b with the records of b.blk's lines and b.tally with what
+// the lines counted.
+func (w *chunkWorker) parse(b *batch) {
+	blk, t := b.blk, &b.tally
+	b.n, b.arena, b.err = 0, b.arena[:0], nil
+	t.reset()
+	r := &w.rec
+	for i := range blk.lines {
+		ln := &blk.lines[i]
+		if ln.long > 0 {
+			t.lines += ln.long
+			t.tooLong += ln.long
+			t.rejected++
+			if t.keep() || w.strict {
+				err := &SyntaxError{Source: blk.name, Line: ln.longAt, Msg: fmt.Sprintf("line longer than %d bytes skipped", blk.max)}
+				if t.keep() {
+					t.errs = append(t.errs, placedError{b.n, err})
+				}
+				if w.strict {
+					b.err = err
+					return
+				}
+			}
+		}
+		if ln.none {
+			continue
+		}
+		t.lines++
+		line := blk.data[ln.off:ln.end:ln.end]
+		r.Reset()
+		r.Kind = w.kind
+		if w.sk != nil {
+			full, err := w.sk.Skim(line, r, w.want)
+			if err == nil {
+				if !full {
+					r.Raw, r.Rest, r.RawLine = line, blk.rest, ln.n
+				}
+				t.parsed++
+				b.add(r)
+				continue
+			}
+			r.Reset()
+			r.Kind = w.kind
+		}
+		perr := w.parser.Parse(line, r)
+		switch {
+		case perr == nil:
+			t.parsed++
+			b.add(r)
+		case errors.Is(perr, ErrIgnore):
+			t.ignored++
+		default:
+			t.rejected++
+			if t.keep() || w.strict {
+				perr = positioned(perr, blk.name, ln.n)
+				if t.keep() {
+					t.errs = append(t.errs, placedError{b.n, perr})
+				}
+				if w.strict {
+					b.err = perr
+					return
+				}
+			}
+		}
+	}
+	b.err = blk.err
+}

@@ -1,0 +1,253 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// chunkInputs writes two files, the second gzipped, of n lines each
+// with every kind of line a source counts: good, ignored, rejected by
+// the parse, rejected only by the completion of a skimmed record (bad),
+// too long (alone, two in a row, first and last in a file), CRLF, and a
+// last line without a newline.
+func chunkInputs(t testing.TB, n int) []string {
+	dir := t.TempDir()
+	var paths []string
+	for f := 0; f < 2; f++ {
+		var b strings.Builder
+		if f == 1 {
+			b.WriteString(strings.Repeat("L", 50) + "\n")
+		}
+		for i := 0; i < n; i++ {
+			switch {
+			case i%331 == 5:
+				b.WriteString("garbage line\n")
+			case i%97 == 3:
+				b.WriteString("skip\n")
+			case i%1500 == 700:
+				b.WriteString(strings.Repeat("x", 60) + "\n" + strings.Repeat("y", 45) + "\n")
+			case i%1100 == 9:
+				b.WriteString(strings.Repeat("z", 41) + "\n")
+			case i%501 == 17:
+				fmt.Fprintf(&b, "bad-%d\n", i)
+			case i%13 == 1:
+				fmt.Fprintf(&b, "ok-%d-crlf\r\n", i)
+			default:
+				fmt.Fprintf(&b, "ok-%d-%s\n", i, strings.Repeat("v", i%30))
+			}
+		}
+		data := []byte(b.String())
+		if f == 1 {
+			data = append(data, "ok-last-without-newline"...)
+		} else {
+			data = append(data, strings.Repeat("T", 70)...) // too long, at the end, no newline
+		}
+		path := filepath.Join(dir, fmt.Sprintf("f%d.log", f))
+		if f == 1 {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			zw.Write(data)
+			zw.Close()
+			data = buf.Bytes()
+			path += ".gz"
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	return paths
+}
+
+// drain reads src to its end as a replay would, completing every partial
+// record, and describes every record, the error that ended it and the
+// source's Stats.
+func drain(t testing.TB, src Source) string {
+	var b strings.Builder
+	var r event.Record
+	for {
+		err := src.Next(context.Background(), &r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(&b, "error: %v\n", err)
+			break
+		}
+		fmt.Fprintf(&b, "%s %d %q raw=%q@%d", r.Kind, r.Time, r.Values, r.Raw, r.RawLine)
+		if r.Partial() {
+			c, err := r.Complete()
+			if err != nil {
+				fmt.Fprintf(&b, " completion: %v", err)
+			} else {
+				fmt.Fprintf(&b, " completed: %q", c.Values)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	st := src.Stats()
+	fmt.Fprintf(&b, "%s %s %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
+		st.Name, st.Kind, st.Format, st.Lines.Load(), st.Parsed.Load(), st.Ignored.Load(), st.Rejected.Load(), st.TooLong.Load())
+	for _, err := range st.Errors() {
+		fmt.Fprintf(&b, "rejected: %v\n", err)
+	}
+	return b.String()
+}
+
+// TestPrefetchParallelSameAsNext reads generated files through FileSource.Next
+// and through PrefetchParallel with 1 to 4 workers, parsing in full (with
+// FileSourceConfig.NewParser) or skimming (with a Skimmer's NewParser),
+// strict or not: records, errors and Stats must be identical.
+func TestPrefetchParallelSameAsNext(t *testing.T) {
+	paths := chunkInputs(t, 3000)
+	want7 := func(r *event.Record) bool { return bytes.Contains(r.Get(event.RequestID), []byte("7")) }
+	for _, c := range []struct {
+		name   string
+		skim   bool
+		strict bool
+	}{{"full", false, false}, {"skim", true, false}, {"full-strict", false, true}, {"skim-strict", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			mk := func() *FileSource {
+				cfg := FileSourceConfig{Kind: event.Proxy, Format: "words", Paths: paths, MaxLineBytes: 40, Strict: c.strict}
+				if c.skim {
+					cfg.Parser = laxParser{}
+				} else {
+					cfg.Parser = wordParser{}
+					cfg.NewParser = func() Parser { return wordParser{} }
+				}
+				fs := NewFileSource(cfg)
+				if c.skim {
+					fs.Skim(want7)
+				}
+				return fs
+			}
+			want := drain(t, mk())
+			if !c.strict && (!strings.Contains(want, "too long") || !strings.Contains(want, "last-without-newline")) {
+				t.Fatalf("inputs do not reach the second file or have no over-long line:\n%s", want[len(want)-600:])
+			}
+			if c.strict && !strings.Contains(want, "error: ") {
+				t.Fatal("strict source did not stop")
+			}
+			for _, workers := range []int{1, 2, 3, 4} {
+				fs := mk()
+				p := prefetchChunks(context.Background(), fs, fs.workers(workers))
+				got := drain(t, p)
+				if err := p.Close(); err != nil && !c.strict {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%d workers: records or stats differ from Next (%d vs %d lines):\n%s", workers, strings.Count(got, "\n"), strings.Count(want, "\n"), firstDiff(got, want))
+				}
+			}
+		})
+	}
+}
+
+// TestPrefetchParallelFallback checks which sources PrefetchParallel parses
+// with several workers.
+func TestPrefetchParallelFallback(t *testing.T) {
+	paths := chunkInputs(t, 10)
+	for _, c := range []struct {
+		name    string
+		cfg     FileSourceConfig
+		skim    bool
+		workers int
+		want    int
+	}{
+		{"one worker", FileSourceConfig{Parser: laxParser{}}, false, 1, 0},
+		{"no NewParser", FileSourceConfig{Parser: wordParser{}}, false, 3, 0},
+		{"config NewParser", FileSourceConfig{Parser: wordParser{}, NewParser: func() Parser { return wordParser{} }}, false, 3, 3},
+		{"skim needs a Skimmer", FileSourceConfig{Parser: laxParser{}, NewParser: func() Parser { return wordParser{} }}, true, 2, 0},
+		{"Skimmer", FileSourceConfig{Parser: laxParser{}}, true, 2, 2},
+	} {
+		c.cfg.Paths, c.cfg.Kind = paths, event.Proxy
+		fs := NewFileSource(c.cfg)
+		if c.skim {
+			fs.Skim(func(*event.Record) bool { return false })
+		}
+		p := PrefetchParallel(context.Background(), fs, c.workers)
+		if p.Workers() != c.want {
+			t.Errorf("%s: %d workers, want %d", c.name, p.Workers(), c.want)
+		}
+		drain(t, p)
+		p.Close()
+	}
+}
+
+// TestPrefetchParallelErrors checks a missing file after a good one, and
+// cancellation and Close in the middle of a file.
+func TestPrefetchParallelErrors(t *testing.T) {
+	paths := chunkInputs(t, 3000)
+	mk := func(paths ...string) *FileSource {
+		return NewFileSource(FileSourceConfig{Kind: event.Proxy, Paths: paths, Parser: wordParser{}, NewParser: func() Parser { return wordParser{} }, MaxLineBytes: 40})
+	}
+	missing := filepath.Join(t.TempDir(), "missing.log")
+	want := drain(t, mk(paths[0], missing))
+	if !strings.Contains(want, "error: opening proxy log: open "+missing) {
+		t.Fatalf("no error for the missing file:\n%s", want[len(want)-300:])
+	}
+	p := PrefetchParallel(context.Background(), mk(paths[0], missing), 2)
+	if got := drain(t, p); got != want {
+		t.Errorf("missing file: differs from Next:\n%s", firstDiff(got, want))
+	}
+	if err := p.Close(); err == nil {
+		t.Error("Close after a missing file: no error")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	p = PrefetchParallel(ctx, mk(paths...), 3)
+	var r event.Record
+	for i := 0; i < 1500; i++ {
+		if err := p.Next(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	for {
+		if err := p.Next(ctx, &r); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("after cancel: %v", err)
+			}
+			break
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("Close after cancel: %v", err)
+	}
+
+	p = PrefetchParallel(context.Background(), mk(paths...), 2)
+	if err := p.Next(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil { // workers busy, blocks in flight
+		t.Errorf("early Close: %v", err)
+	}
+}
+
+// firstDiff shows where two descriptions part.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, a, b)
+		}
+	}
+	return "(same)"
+}
