@@ -89,16 +89,17 @@ func rfc5424(b []byte, i int) int {
 	return i
 }
 
-var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
+// isMonth reports whether b starts with an English month abbreviation
+// ("Jan" ... "Dec", as syslog writes them) and has a byte after it.
 func isMonth(b []byte) bool {
 	if len(b) < 4 {
 		return false
 	}
-	for _, m := range months {
-		if string(b[:3]) == m {
-			return true
-		}
+	switch uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) {
+	case 'J'<<16 | 'a'<<8 | 'n', 'F'<<16 | 'e'<<8 | 'b', 'M'<<16 | 'a'<<8 | 'r', 'A'<<16 | 'p'<<8 | 'r',
+		'M'<<16 | 'a'<<8 | 'y', 'J'<<16 | 'u'<<8 | 'n', 'J'<<16 | 'u'<<8 | 'l', 'A'<<16 | 'u'<<8 | 'g',
+		'S'<<16 | 'e'<<8 | 'p', 'O'<<16 | 'c'<<8 | 't', 'N'<<16 | 'o'<<8 | 'v', 'D'<<16 | 'e'<<8 | 'c':
+		return true
 	}
 	return false
 }
