@@ -398,7 +398,9 @@ func (k *Correlator) deriveIdentity(e *event.Event) string {
 // Expire emits the records that waited longer than the join window before
 // now (event time).
 func (k *Correlator) Expire(now int64) {
-	limit := now - k.window
+	// now-window wraps within the join window of the earliest
+	// representable time: minus saturates, and nothing expires then.
+	limit := minus(now, k.window)
 	k.expire(k.app, limit, false, event.JoinAppOnly)
 	k.expire(k.proxy, limit, false, event.JoinProxyOnly)
 }

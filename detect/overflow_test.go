@@ -98,3 +98,27 @@ func TestBaselineNearMaxTime(t *testing.T) {
 		}
 	})
 }
+
+// A record within the join window of the earliest representable time must
+// wait for its partner: the expiry limit must not wrap around to the
+// latest time and emit it at once as unjoined.
+func TestCorrelatorExpireNearMinTime(t *testing.T) {
+	var out []string
+	k, err := NewCorrelator(CorrelatorConfig{}, func(e *event.Event) { out = append(out, e.Get(event.RequestID)+" "+e.Get(event.Join)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := appRec(0, "r1", "alice", "failure")
+	app.Time = math.MinInt64 + int64(time.Second)
+	k.Add(app)
+	k.Expire(app.Time)
+	if len(out) != 0 {
+		t.Fatalf("emitted %q before the join window passed", out)
+	}
+	proxy := proxyRec(0, "r1", "/accounts/login/", "0d5f")
+	proxy.Time = app.Time
+	k.Add(proxy)
+	if len(out) != 1 || out[0] != "r1 "+event.JoinMatched {
+		t.Fatalf("emitted %q, want [r1 %s]", out, event.JoinMatched)
+	}
+}
