@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/follow"
 	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
@@ -115,7 +118,7 @@ func TestFollowRestart(t *testing.T) {
 	appendFile(t, proxyPath, p2)
 	appendFile(t, appPath, a2)
 	// The last records wait one idle timeout once the input stops.
-	settle(t, 40*time.Second, cfg.IdleTimeout+time.Second, func() int { return int(r2.f.Stats().Records.Load()) })
+	waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
 	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
 	r2.shutdown(t)
 
@@ -251,6 +254,39 @@ func stateEntries(t *testing.T, dir string) (proxy, app, alerted int) {
 	return len(pp.Files), len(ap.Files), len(al)
 }
 
+// processedToEnd reports whether alerted.json in dir says that every line
+// of the files at paths was processed (and its alerts handed to the sink).
+func processedToEnd(t *testing.T, dir string, paths ...string) bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, alertedFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []follow.Position
+	if err := json.Unmarshal(b, &ps); err != nil {
+		return false // being replaced
+	}
+	for _, path := range paths {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			t.Fatal("no inode numbers on this system")
+		}
+		if !slices.ContainsFunc(ps, func(p follow.Position) bool {
+			return p.Inode == st.Ino && p.Dev == uint64(st.Dev) && p.Offset == fi.Size()
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
 // TestFollowRotationStateBounded rotates the followed files by rename many
 // times, across a restart, deleting rotated files once read (so new files
 // may reuse their inodes): the positions files and alerted.json keep only
@@ -338,7 +374,7 @@ func TestFollowRotationStateBounded(t *testing.T) {
 				p, a := len(pc[i])/16, len(ac[i])/16
 				appendFile(t, proxyPath, pc[i][:p])
 				appendFile(t, appPath, ac[i][:a])
-				settle(t, 40*time.Second, cfg.IdleTimeout+time.Second, func() int { return int(rf.f.Stats().Records.Load()) })
+				waitFor(t, 40*time.Second, "every line written processed", func() bool { return processedToEnd(t, stateDir, proxyPath, appPath) })
 				c := rf.f.Stats().Commits.Load()
 				waitFor(t, 10*time.Second, "a checkpoint", func() bool { return rf.f.Stats().Commits.Load() >= c+2 })
 				appendFile(t, proxyPath, pc[i][p:])
@@ -365,7 +401,7 @@ func TestFollowRotationStateBounded(t *testing.T) {
 				}
 			}
 		}
-		settle(t, 40*time.Second, cfg.IdleTimeout+time.Second, func() int { return int(rf.f.Stats().Records.Load()) })
+		waitFor(t, 40*time.Second, "every line written processed", func() bool { return processedToEnd(t, stateDir, proxyPath, appPath) })
 		// The closed files' final positions are committed: they are
 		// forgotten.
 		var p, a, al int
@@ -445,8 +481,10 @@ func TestFollowReloadRules(t *testing.T) {
 	defer r.shutdown(t)
 	appendFile(t, proxyPath, p1)
 	appendFile(t, appPath, a1)
-	waitFor(t, 30*time.Second, "alerts from the first half", func() bool { return len(got.snapshot()) > 0 })
-	settle(t, 30*time.Second, time.Second, func() int { return int(r.f.Stats().Records.Load()) })
+	waitFor(t, 40*time.Second, "the first half processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	if len(got.snapshot()) == 0 {
+		t.Fatal("no alert from the first half")
+	}
 
 	if err := r.f.ReloadRules(rules.Default()); err != nil {
 		t.Fatal(err)
@@ -454,7 +492,7 @@ func TestFollowReloadRules(t *testing.T) {
 	waitFor(t, 10*time.Second, "the rebuild", func() bool { return r.f.Stats().Rebuilds.Load() == 2 })
 	appendFile(t, proxyPath, p2)
 	appendFile(t, appPath, a2)
-	settle(t, 40*time.Second, cfg.IdleTimeout+time.Second, func() int { return int(r.f.Stats().Records.Load()) })
+	waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
 	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(got.snapshot()) })
 
 	all := got.snapshot()
