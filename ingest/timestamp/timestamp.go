@@ -55,23 +55,27 @@ func num(b []byte, i, n int) (int, bool) {
 // fraction reads 1-9 digits at b[i:] and returns them as nanoseconds and the
 // index after them.
 func fraction(b []byte, i int) (int64, int, error) {
-	start := i
 	var ns int64
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		if i-start == 9 {
-			return 0, i, fail(i, "expected at most 9 fraction digits")
+	n := 0
+	for _, c := range b[i:] {
+		d := c - '0'
+		if d > 9 {
+			break
 		}
-		ns = ns*10 + int64(b[i]-'0')
-		i++
+		if n == 9 {
+			return 0, i + n, fail(i+n, "expected at most 9 fraction digits")
+		}
+		ns = ns*10 + int64(d)
+		n++
 	}
-	if i == start {
+	if n == 0 {
 		return 0, i, fail(i, "expected a digit after the decimal separator")
 	}
-	return ns * pow10[9-(i-start)], i, nil
+	return ns * pow10[(9-n)&15], i + n, nil
 }
 
 // pow10 scales a fraction of n digits to nanoseconds: pow10[9-n].
-var pow10 = [10]int64{1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000}
+var pow10 = [16]int64{1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000}
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
