@@ -17,34 +17,36 @@ const (
 	blockBytes = 256 << 10
 )
 
-// PrefetchParallel is Prefetch for one big file: a FileSource's files are
-// read on one goroutine, in blocks of whole lines, and the blocks are
-// parsed by workers goroutines, each with its own parser. The records come
-// out in file order, and the source's Stats (counts and the rejected lines
-// kept, the first MaxReportedErrors in line order) end up exactly as if
-// the source had been read by Next; a strict source stops at its first
-// bad line in file order. The Stats count a block's lines when the caller
-// reaches the block, and a rejected line's error when the caller reaches
-// its place, so that errors found while completing partial records, which
-// the caller does, are kept in line order too.
+// PrefetchParallel is Prefetch for files: a FileSource's files are read
+// on one goroutine, in blocks of whole lines, and the blocks are parsed by
+// workers goroutines, each with its own parser. The records come out in
+// file order, and the source's Stats (counts and the rejected lines kept,
+// the first MaxReportedErrors in line order) end up exactly as if the
+// source had been read by Next, whatever the number of workers; a strict
+// source stops at its first bad line in file order. The Stats count a
+// block's lines when the caller reaches the block, and a rejected line's
+// error when the caller reaches its place, so that the errors the caller
+// adds (completing partial records, rejecting a record in a replay) are
+// kept in line order too.
 //
-// A source is parsed by several workers when it is a *FileSource whose
-// parser can make more parsers of its format: FileSourceConfig.NewParser,
-// or a parser with a NewParser method (a Skimmer; a skimming source needs
-// a Skimmer for each worker). Otherwise, or when workers <= 1, it is
-// Prefetch(ctx, src, 0). The source must not be used otherwise once
-// handed over; its Close is not needed (the reader closes each file).
+// Several workers need more parsers of the source's format:
+// FileSourceConfig.NewParser, or a parser with a NewParser method (a
+// Skimmer; a skimming source needs a Skimmer for each worker). Without
+// them, or when workers < 1, one worker parses. A source that is not a
+// *FileSource is read by Prefetch(ctx, src, 0). The source must not be
+// used otherwise once handed over; its Close is not needed (the reader
+// closes each file).
 //
-// Memory is bounded: 2*workers+2 blocks and their batches are in flight
+// Memory is bounded: 2*workers+2 blocks and their batches are in flight,
 // and reused.
 func PrefetchParallel(ctx context.Context, src Source, workers int) *Prefetcher {
 	fs, ok := src.(*FileSource)
-	if !ok || workers <= 1 {
+	if !ok {
 		return Prefetch(ctx, src, 0)
 	}
-	ws := fs.workers(workers)
+	ws := fs.workers(max(workers, 1))
 	if ws == nil {
-		return Prefetch(ctx, src, 0)
+		ws = fs.workers(1)
 	}
 	return prefetchChunks(ctx, fs, ws)
 }

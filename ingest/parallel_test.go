@@ -164,10 +164,11 @@ func TestPrefetchParallelFallback(t *testing.T) {
 		workers int
 		want    int
 	}{
-		{"one worker", FileSourceConfig{Parser: laxParser{}}, false, 1, 0},
-		{"no NewParser", FileSourceConfig{Parser: wordParser{}}, false, 3, 0},
+		{"one worker", FileSourceConfig{Parser: laxParser{}}, false, 1, 1},
+		{"zero", FileSourceConfig{Parser: laxParser{}}, false, 0, 1},
+		{"no NewParser", FileSourceConfig{Parser: wordParser{}}, false, 3, 1},
 		{"config NewParser", FileSourceConfig{Parser: wordParser{}, NewParser: func() Parser { return wordParser{} }}, false, 3, 3},
-		{"skim needs a Skimmer", FileSourceConfig{Parser: laxParser{}, NewParser: func() Parser { return wordParser{} }}, true, 2, 0},
+		{"skim needs a Skimmer", FileSourceConfig{Parser: laxParser{}, NewParser: func() Parser { return wordParser{} }}, true, 2, 1},
 		{"Skimmer", FileSourceConfig{Parser: laxParser{}}, true, 2, 2},
 	} {
 		c.cfg.Paths, c.cfg.Kind = paths, event.Proxy
@@ -182,6 +183,14 @@ func TestPrefetchParallelFallback(t *testing.T) {
 		drain(t, p)
 		p.Close()
 	}
+	// Not a FileSource: Prefetch.
+	ctx, cancel := context.WithCancel(context.Background())
+	p := PrefetchParallel(ctx, endlessSource{}, 4)
+	if p.Workers() != 1 {
+		t.Errorf("not a FileSource: %d workers, want 1", p.Workers())
+	}
+	cancel()
+	p.Close()
 }
 
 // TestPrefetchParallelErrors checks a missing file after a good one, and

@@ -25,10 +25,11 @@ func Prefetch(ctx context.Context, src Source, batchSize int) *Prefetcher {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Prefetcher{
-		src:    src,
-		full:   make(chan *batch, 4),
-		free:   make(chan *batch, 6),
-		cancel: cancel,
+		src:     src,
+		full:    make(chan *batch, 4),
+		free:    make(chan *batch, 6),
+		cancel:  cancel,
+		workers: 1,
 	}
 	for i := 0; i < 6; i++ {
 		p.free <- &batch{

@@ -37,6 +37,7 @@ type replayFlags struct {
 	strict                 bool
 	quiet                  bool
 	parallel               bool
+	parseWorkers           int
 	cpuProfile, memProfile string
 	privacy, privacyKey    string
 	joinWindow             time.Duration
@@ -67,6 +68,8 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout")
 	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse")
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")
+	fs.IntVar(&f.parseWorkers, "parse-workers", 0, "with --parallel, goroutines parsing each source's lines while another reads them (same output for every `N`); "+
+		"0: GOMAXPROCS-1 shared among the sources by file size, at least 1 each (so 1 each on a machine with no more cores than sources)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this `file`")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this `file` at the end")
 	fs.StringVar(&f.privacy, "privacy", "plain", "usernames in alerts: plain, hmac (keyed HMAC-SHA256, as contrib/django) or omit")
@@ -99,6 +102,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))
+	}
+	if f.parseWorkers < 0 {
+		return fmt.Errorf("--parse-workers %d: expected 0 (choose) or more", f.parseWorkers)
 	}
 	if len(f.proxy) == 0 && len(f.app) == 0 && f.config == "" {
 		fs.Usage()
@@ -191,13 +197,14 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !f.quiet && isTerminal(stderr) {
 		stopProgress = progress(stderr, sources, start)
 	}
-	// Each file is read and parsed ahead on its own goroutine; the merge
-	// order, and so the output, is the same as reading them in turn.
+	// Each file is read and parsed ahead on goroutines of its own; the
+	// merge order, and so the output, is the same as reading them in turn.
 	ahead := sources
 	if f.parallel {
+		workers := replay.ParseWorkers(f.parseWorkers, runtime.GOMAXPROCS(0), sourceSizes(sources))
 		ahead = make([]ingest.Source, len(sources))
 		for i, s := range sources {
-			p := ingest.Prefetch(ctx, s, 0)
+			p := ingest.PrefetchParallel(ctx, s, workers[i])
 			defer p.Close()
 			ahead[i] = p
 		}
@@ -247,6 +254,24 @@ func skimSources(sources []ingest.Source, login *detect.LoginFilter) {
 			sk.Skim(login.Login)
 		}
 	}
+}
+
+// sourceSizes returns the size in bytes of each source's files, 0 when
+// unknown (stdin, a source that is not files).
+func sourceSizes(sources []ingest.Source) []int64 {
+	sizes := make([]int64, len(sources))
+	for i, s := range sources {
+		fs, ok := s.(*ingest.FileSource)
+		if !ok {
+			continue
+		}
+		for _, p := range fs.Paths() {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				sizes[i] += st.Size()
+			}
+		}
+	}
+	return sizes
 }
 
 type nopCloser struct{ io.Writer }

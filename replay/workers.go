@@ -1,0 +1,38 @@
+package replay
+
+// ParseWorkers returns how many goroutines parse each source's lines (see
+// ingest.PrefetchParallel), given a requested number n, GOMAXPROCS procs
+// and the sources' sizes in bytes (0 when unknown, as for stdin).
+//
+// n > 0 gives every source n workers. n <= 0 chooses: the main goroutine,
+// which joins the records and runs the rules, keeps a core, and the others
+// (procs-1, at least one) are shared among the sources in proportion to
+// their sizes, each source getting at least one. On a machine with no more
+// cores than sources, every source gets one worker: each file is read and
+// parsed on its own goroutine. One big proxy log on many cores gets most
+// of them.
+func ParseWorkers(n, procs int, sizes []int64) []int {
+	out := make([]int, len(sizes))
+	if n > 0 {
+		for i := range out {
+			out[i] = n
+		}
+		return out
+	}
+	spare := procs - 1
+	var total float64 // in float: a sum of sizes may overflow int64
+	for _, s := range sizes {
+		if s > 0 {
+			total += float64(s)
+		}
+	}
+	for i, s := range sizes {
+		out[i] = 1
+		if total > 0 && s > 0 && spare > 1 {
+			if w := int(float64(spare) * float64(s) / total); w > 1 {
+				out[i] = w
+			}
+		}
+	}
+	return out
+}
