@@ -1,13 +1,11 @@
 package detect
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,17 +21,42 @@ type Config struct {
 	// MaxGroups caps the groups each rule keeps; the least recently active
 	// group is evicted (and counted) beyond it.
 	MaxGroups int
-	// MaxGroupsTotal caps the groups all rules keep together; beyond it
-	// the least recently active group of any rule is evicted (and
-	// counted). Zero means DefaultMaxGroupsTotal.
+	// MaxGroupsTotal caps the groups all rules keep together. It is split
+	// evenly among the rules, once, when the engine is made: rule i of n
+	// may keep MaxGroupsTotal/n groups (one more for the first
+	// MaxGroupsTotal%n rules, at least one), and no more than MaxGroups.
+	// Beyond its share, a rule evicts (and counts) its own least recently
+	// active group. A fixed share, rather than one pool all rules draw
+	// on, makes which group is evicted depend only on the rule's own
+	// events: the alerts are the same however many lanes evaluate the
+	// rules. Zero means DefaultMaxGroupsTotal.
 	MaxGroupsTotal int
 	// MaxGroupEvents caps the events one group's window keeps; the oldest
 	// are dropped (and counted) beyond it.
 	MaxGroupEvents int
 	// Sink receives the alerts.
 	Sink alert.Sink
-	// OnEvent, if set, sees every authentication event after the rules.
+	// OnEvent, if set, sees every authentication event: after the rules
+	// with one lane, as it is handed to the lanes with several.
 	OnEvent func(*event.Event)
+	// Lanes is how many goroutines evaluate the rules; LanesAuto means
+	// GOMAXPROCS. It is capped by the number of rules. Zero or one
+	// evaluates them on the caller's goroutine during Add, AddEvent and
+	// Advance, which send the alerts they cause before returning.
+	//
+	// With several lanes, rule i is evaluated by lane i mod Lanes; the
+	// caller's goroutine joins the records into events and hands the
+	// lanes the same sequence of operations (each event; each sweep of
+	// the groups as event time passes) in batches of a few hundred, a
+	// few batches at most in flight. The alerts are sent on the
+	// caller's goroutine, in the order one lane sends them (by
+	// operation, then by rule, then as the rule wrote them), once every
+	// lane has evaluated the batch: they and the counters are the same
+	// whatever the number of lanes, but are sent during a later Add,
+	// AddEvent or Advance than the one that caused them, or during
+	// Close, which sends everything. A sink's error is returned by the
+	// call that sent the alert. Close ends the lanes' goroutines.
+	Lanes int
 }
 
 // Defaults for Config.
@@ -85,32 +108,20 @@ type Engine struct {
 
 	// keepFields are the fields window entries keep (user, request id,
 	// source address and the rules' distinct fields). They are copied
-	// once per event into one small string (kept), so that an entry does
-	// not hold the event's whole value buffer (user agent, certificate
-	// names, ...) alive.
+	// once per event into one small string (see evState), so that an
+	// entry does not hold the event's whole value buffer (user agent,
+	// certificate names, ...) alive. hashFields are the distinct fields
+	// the rules count (a subset of keepFields), hashed under seed once
+	// per event for every rule's distinct counts.
 	keepFields []event.Field
-	kept       [event.NumFields]string
-	keptAll    string // the copies, in keepFields order
-	keptOK     bool
-	keptEv     *evidence
-	// hashFields are the distinct fields the rules count (a subset of
-	// keepFields); hashes holds their kept values' hashes under seed,
-	// made with the copies, for every rule's distinct counts.
 	seed       maphash.Seed
 	hashFields []event.Field
-	hashes     [event.NumFields]uint64
-	// probe holds the typing-slip variants of the current event's
-	// username, made for the first rule that looks for a typo.
-	probe typoProbe
-	// ident and key are the certificate identity and the last group key
-	// a group was created with for the current event: rules grouping by
-	// the same fields share them instead of each keeping a copy.
-	ident   *alert.Identity
-	lastKey string
-	// hashedKey and keyH are the last group key hashed and its hash:
-	// consecutive rules grouping by the same fields hash it once.
-	hashedKey []byte
-	keyH      uint64
+
+	// one is the lane of every rule when there is one; ev the current
+	// event's state then. par runs several lanes otherwise.
+	one *lane
+	ev  evState
+	par *lanes
 }
 
 // NewEngine returns an engine for the rules in c.
@@ -130,15 +141,13 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents, seed: maphash.MakeSeed(),
 		now: math.MinInt64, swept: math.MinInt64}
 	e.keepFields, e.hashFields = keepFields(c.Rules)
-	e.probe.seed = e.seed
 	var err error
 	if e.corr, err = NewCorrelator(c.Correlator, e.evaluate); err != nil {
 		return nil, fmt.Errorf("configuring the correlator: %w", err)
 	}
-	all := newGroupBudget(c.MaxGroupsTotal)
-	for _, r := range c.Rules {
+	for i, r := range c.Rules {
 		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity}}
-		rs.groups = newGroupSet(c.MaxGroups, all, func(g *group) {
+		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
 			rs.stats.Groups.Add(-1)
 			e.stats.GroupsEvicted.Add(1)
 			if g.inc != nil {
@@ -149,7 +158,42 @@ func NewEngine(c Config) (*Engine, error) {
 		})
 		e.rules = append(e.rules, rs)
 	}
+	n := lanesFor(c.Lanes, len(e.rules))
+	ls := make([]*lane, n)
+	for i := range ls {
+		ls[i] = &lane{eng: e, id: i}
+		ls[i].probe.seed = e.seed
+	}
+	for i, rs := range e.rules {
+		l := ls[i%n]
+		rs.ln, rs.idx = l, i
+		l.rules = append(l.rules, rs)
+	}
+	if n == 1 {
+		e.one = ls[0]
+		e.one.cur = &e.ev
+	} else {
+		e.par = &lanes{ls: ls}
+	}
 	return e, nil
+}
+
+// Lanes returns how many lanes evaluate the rules.
+func (e *Engine) Lanes() int {
+	if e.par == nil {
+		return 1
+	}
+	return len(e.par.ls)
+}
+
+// groupShare returns how many groups rule i of n may keep: its share of
+// total, at least one, at most perRule.
+func groupShare(perRule, total, i, n int) int {
+	share := total / n
+	if i < total%n {
+		share++
+	}
+	return max(1, min(perRule, share))
 }
 
 // Stats returns the engine's counters.
@@ -169,10 +213,11 @@ func (e *Engine) RuleStats() []*RuleStats {
 
 // Add takes one record. Records should come in event-time order; disorder
 // within the join window is absorbed.
+//
+// An error of the sink is returned once the record has been taken: the
+// record is not lost.
 func (e *Engine) Add(ctx context.Context, r *event.Record) error {
-	if err := e.Advance(ctx, r.Time); err != nil {
-		return err
-	}
+	e.advance(ctx, r.Time)
 	e.corr.Add(r)
 	return e.takeErr()
 }
@@ -181,9 +226,7 @@ func (e *Engine) Add(ctx context.Context, r *event.Record) error {
 // correlate stage publishing to Kafka, say) and evaluates the rules on it.
 // The engine does not keep ev.
 func (e *Engine) AddEvent(ctx context.Context, ev *event.Event) error {
-	if err := e.Advance(ctx, ev.Time); err != nil {
-		return err
-	}
+	e.advance(ctx, ev.Time)
 	e.evaluate(ev)
 	return e.takeErr()
 }
@@ -204,9 +247,14 @@ func (e *Engine) MaxWindow() time.Duration {
 // longer than the join window become events, and incidents whose window
 // has emptied resolve.
 func (e *Engine) Advance(ctx context.Context, t int64) error {
+	e.advance(ctx, t)
+	return e.takeErr()
+}
+
+func (e *Engine) advance(ctx context.Context, t int64) {
 	e.ctx = ctx
 	if t <= e.now {
-		return e.takeErr()
+		return
 	}
 	e.now = t
 	e.stats.Watermark.Store(t)
@@ -215,7 +263,6 @@ func (e *Engine) Advance(ctx context.Context, t int64) error {
 		e.swept = floorTo(t, sweepEvery)
 		e.sweep(t)
 	}
-	return e.takeErr()
 }
 
 // Close emits what waits in the correlator, as at the end of the input.
@@ -224,6 +271,7 @@ func (e *Engine) Advance(ctx context.Context, t int64) error {
 func (e *Engine) Close(ctx context.Context) error {
 	e.ctx = ctx
 	e.corr.Flush()
+	e.stopLanes()
 	return e.takeErr()
 }
 
@@ -238,12 +286,11 @@ func (e *Engine) takeErr() error {
 
 func (e *Engine) evaluate(ev *event.Event) {
 	e.stats.Events.Add(1)
-	e.keptOK, e.keptEv, e.ident = false, nil, nil
-	e.probe.reset()
-	for _, rs := range e.rules {
-		if rs.rule.Filter.Match(ev) {
-			rs.add(ev)
-		}
+	if e.par != nil {
+		e.dispatch(ev)
+	} else {
+		e.ev.reset()
+		e.one.evaluate(ev, &e.ev)
 	}
 	if e.onEvent != nil {
 		e.onEvent(ev)
@@ -260,9 +307,11 @@ func (e *Engine) send(a *alert.Alert) {
 // sweep resolves incidents whose window fell below the threshold and drops
 // groups with nothing left to remember.
 func (e *Engine) sweep(now int64) {
-	for _, rs := range e.rules {
-		rs.sweep(now)
+	if e.par != nil {
+		e.dispatchSweep(now)
+		return
 	}
+	e.one.sweep(now)
 }
 
 // keepFields returns the fields window entries keep, each once, and the
@@ -290,54 +339,4 @@ func keepFields(rs []*rules.Rule) (keep, distinct []event.Field) {
 		}
 	}
 	return keep, distinct
-}
-
-// keep returns the owned copies of ev's kept fields, made on the first
-// call for an event: one allocation per event however many rules keep it.
-func (e *Engine) keep(ev *event.Event) *[event.NumFields]string {
-	if e.keptOK {
-		return &e.kept
-	}
-	e.keptOK = true
-	n := 0
-	for _, f := range e.keepFields {
-		n += len(ev.Values[f])
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, f := range e.keepFields {
-		b.WriteString(ev.Values[f])
-	}
-	all := b.String()
-	e.keptAll = all
-	off := 0
-	for _, f := range e.keepFields {
-		l := len(ev.Values[f])
-		e.kept[f] = all[off : off+l]
-		off += l
-	}
-	for _, f := range e.hashFields {
-		e.hashes[f] = maphash.String(e.seed, e.kept[f])
-	}
-	return &e.kept
-}
-
-// keyHash returns the hash of keyBuf, the group key a rule just built.
-func (e *Engine) keyHash() uint64 {
-	if !bytes.Equal(e.keyBuf, e.hashedKey) || e.hashedKey == nil {
-		e.hashedKey = append(e.hashedKey[:0], e.keyBuf...)
-		e.keyH = maphash.Bytes(e.seed, e.keyBuf)
-	}
-	return e.keyH
-}
-
-// evidence returns the current event's evidence; keep must have been
-// called for the event.
-func (e *Engine) evidence() *evidence {
-	if e.keptEv == nil {
-		// keepFields puts the username, request id and address first.
-		nu, nr, ni := len(e.kept[event.UserName]), len(e.kept[event.RequestID]), len(e.kept[event.SourceIP])
-		e.keptEv = newEvidence(e.keptAll[:nu+nr+ni], nu, nr)
-	}
-	return e.keptEv
 }

@@ -15,39 +15,10 @@ type groupSet struct {
 	// onRemove is called for every group that leaves the set, evicted or
 	// removed.
 	onRemove func(*group)
-	// all is the budget the set shares with the other rules' sets.
-	all *groupBudget
 }
 
-// groupBudget caps the groups of all rules together: the least recently
-// active group of any rule is evicted beyond it.
-type groupBudget struct {
-	root group // root.gnext is the most recently active group of any rule
-	n    int
-	size int
-}
-
-func newGroupBudget(size int) *groupBudget {
-	b := &groupBudget{size: size}
-	b.root.gnext, b.root.gprev = &b.root, &b.root
-	return b
-}
-
-func (b *groupBudget) unlink(g *group) {
-	g.gprev.gnext = g.gnext
-	g.gnext.gprev = g.gprev
-	g.gprev, g.gnext = nil, nil
-}
-
-func (b *groupBudget) pushFront(g *group) {
-	g.gprev = &b.root
-	g.gnext = b.root.gnext
-	b.root.gnext.gprev = g
-	b.root.gnext = g
-}
-
-func newGroupSet(size int, all *groupBudget, onRemove func(*group)) *groupSet {
-	s := &groupSet{size: size, onRemove: onRemove, all: all}
+func newGroupSet(size int, onRemove func(*group)) *groupSet {
+	s := &groupSet{size: size, onRemove: onRemove}
 	s.root.next, s.root.prev = &s.root, &s.root
 	return s
 }
@@ -70,10 +41,6 @@ func (s *groupSet) pushFront(g *group) {
 
 // touch marks g as the most recently active.
 func (s *groupSet) touch(g *group) {
-	if s.all.root.gnext != g {
-		s.all.unlink(g)
-		s.all.pushFront(g)
-	}
 	if s.root.next == g {
 		return
 	}
@@ -103,8 +70,7 @@ func (s *groupSet) get(key []byte, h uint64) (*group, bool) {
 
 // add inserts g (whose key is not in the set, of hash h) as the most
 // recently active, evicting the least recently active group beyond the
-// size. Beyond the budget shared by all rules, the least recently active
-// group of any rule is evicted.
+// size.
 func (s *groupSet) add(g *group, h uint64) {
 	if n := len(s.free); n > 0 {
 		g.slot = s.free[n-1]
@@ -119,14 +85,8 @@ func (s *groupSet) add(g *group, h uint64) {
 	s.idx.add(g.tag, g.slot, s.n)
 	g.set = s
 	s.pushFront(g)
-	s.all.pushFront(g)
-	s.all.n++
 	if s.n > s.size {
 		s.remove(s.root.prev)
-	}
-	for s.all.n > s.all.size {
-		old := s.all.root.gprev
-		old.set.remove(old)
 	}
 }
 
@@ -141,8 +101,6 @@ func (s *groupSet) oldest() (*group, bool) {
 // remove takes g out of the set.
 func (s *groupSet) remove(g *group) {
 	s.unlink(g)
-	s.all.unlink(g)
-	s.all.n--
 	s.idx.remove(g.tag, g.slot)
 	s.gs[g.slot] = nil
 	s.free = append(s.free, g.slot)

@@ -27,6 +27,8 @@ const (
 type ruleState struct {
 	rule   *rules.Rule
 	eng    *Engine
+	ln     *lane // the lane evaluating the rule
+	idx    int   // in the engine's rules
 	groups *groupSet
 	open   map[string]*group
 	stats  *RuleStats
@@ -45,18 +47,17 @@ type group struct {
 	key string
 	// vals are the group_by values when there are several; the key is
 	// the one value otherwise.
-	// prev and next link the rule's groups in order of activity, gprev
-	// and gnext all rules' groups; set is the rule's groups.
-	prev, next   *group
-	gprev, gnext *group
-	set          *groupSet
-	st           store
-	ident        *alert.Identity
-	hist         *history // baseline rules
-	inc          *incident
-	more         *groupMore // made when first needed
-	slot         int32      // in set
-	tag          uint32     // of the key's hash
+	// prev and next link the rule's groups in order of activity; set is
+	// the rule's groups.
+	prev, next *group
+	set        *groupSet
+	st         store
+	ident      *alert.Identity
+	hist       *history // baseline rules
+	inc        *incident
+	more       *groupMore // made when first needed
+	slot       int32      // in set
+	tag        uint32     // of the key's hash
 }
 
 // groupMore is what few groups need: most groups of a flood of
@@ -131,7 +132,7 @@ type incident struct {
 }
 
 func (rs *ruleState) groupKey(ev *event.Event) bool {
-	b := rs.eng.keyBuf[:0]
+	b := rs.ln.keyBuf[:0]
 	any := false
 	for i, k := range rs.rule.GroupBy {
 		if i > 0 {
@@ -143,7 +144,7 @@ func (rs *ruleState) groupKey(ev *event.Event) bool {
 		}
 		b = append(b, v...)
 	}
-	rs.eng.keyBuf = b
+	rs.ln.keyBuf = b
 	return any
 }
 
@@ -166,13 +167,13 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 	}
 	rs.stats.Matched.Add(1)
-	h := rs.eng.keyHash()
-	g, ok := rs.groups.get(rs.eng.keyBuf, h)
+	h := rs.ln.keyHash()
+	g, ok := rs.groups.get(rs.ln.keyBuf, h)
 	if !ok {
-		if string(rs.eng.keyBuf) != rs.eng.lastKey {
-			rs.eng.lastKey = string(rs.eng.keyBuf)
+		if string(rs.ln.keyBuf) != rs.ln.lastKey {
+			rs.ln.lastKey = string(rs.ln.keyBuf)
 		}
-		g = rs.newGroup(rs.eng.lastKey)
+		g = rs.newGroup(rs.ln.lastKey)
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
@@ -193,16 +194,16 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.groups.add(g, h)
 		rs.stats.Groups.Add(1)
 	}
-	kept := rs.eng.keep(ev)
+	kept := rs.ln.keep(ev)
 	var hv hashed
 	if r.HasDistinct {
 		if r.Distinct.Derived == rules.NotDerived {
-			hv = hashed{kept[r.Distinct.Field], rs.eng.hashes[r.Distinct.Field]}
+			hv = hashed{kept[r.Distinct.Field], rs.ln.hashes()[r.Distinct.Field]}
 		} else {
 			hv = hashed{val, maphash.String(rs.eng.seed, val)}
 		}
 	}
-	en := entry{t: ev.Time, ev: rs.eng.evidence()}
+	en := entry{t: ev.Time, ev: rs.ln.evidence()}
 	switch ev.Values[event.Outcome] {
 	case event.OutcomeSuccess:
 		en.outcome = outcomeSuccess
@@ -212,7 +213,7 @@ func (rs *ruleState) add(ev *event.Event) {
 	if en.outcome == outcomeSuccess && (r.Unresolved || r.Type == rules.TypeSequence) {
 		// A person who mistyped their username and then logged in: the
 		// mistyped name is resolved too.
-		en.alias = g.st.typoOf(hv.s, &rs.eng.probe)
+		en.alias = g.st.typoOf(hv.s, &rs.ln.probe)
 	}
 	if g.hist != nil {
 		rs.learn(g, ev.Time)
@@ -235,10 +236,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 	}
 	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
-		if rs.eng.ident == nil {
-			rs.eng.ident = ownIdentity(ev)
-		}
-		g.ident = rs.eng.ident
+		g.ident = rs.ln.identity(ev)
 	}
 	rs.check(g, ev.Time)
 }
@@ -432,7 +430,7 @@ func (rs *ruleState) notify(g *group, status string, resolvedAt int64) {
 		inc.latest = a
 	}
 	rs.stats.Alerts.Add(1)
-	rs.eng.send(&a)
+	rs.ln.send(rs.idx, &a)
 }
 
 // describe builds the alert body from the group's current window.

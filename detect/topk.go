@@ -23,9 +23,11 @@ type GroupValue struct {
 //
 // TopGroups reads the engine's state: like Add, it must be called on the
 // goroutine that feeds the engine (or after the engine stopped). It
-// changes nothing. The result reuses dst.
+// changes nothing, but with several lanes it waits for them to evaluate
+// what was handed to them, and sends its alerts. The result reuses dst.
 func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, bool) {
 	dst = dst[:0]
+	e.drain()
 	var rs *ruleState
 	for _, r := range e.rules {
 		if r.rule.ID == rule {
@@ -131,8 +133,10 @@ func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) i
 // WindowEntries returns, for each rule in rule order, what its groups'
 // windows hold: events for exact windows, distinct values for long ones.
 // It is what the windows' memory grows with. Like TopGroups, it must be
-// called on the goroutine that feeds the engine; it changes nothing.
+// called on the goroutine that feeds the engine; it changes nothing, and
+// waits for the lanes as TopGroups does.
 func (e *Engine) WindowEntries() []int64 {
+	e.drain()
 	out := make([]int64, len(e.rules))
 	for i, rs := range e.rules {
 		rs.groups.each(func(g *group) {

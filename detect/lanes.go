@@ -1,0 +1,415 @@
+package detect
+
+import (
+	"hash/maphash"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// LanesAuto, as Config.Lanes, evaluates the rules on as many lanes as
+// GOMAXPROCS, at most one per rule.
+const LanesAuto = -1
+
+// lanesFor returns how many lanes evaluate n rules when Config.Lanes is
+// asked.
+func lanesFor(asked, n int) int {
+	if asked == LanesAuto {
+		asked = runtime.GOMAXPROCS(0)
+	}
+	return max(1, min(asked, n))
+}
+
+// The operations handed to the lanes go in batches of batchOps; at most
+// maxBatches are in flight (filled, evaluated or waiting for their alerts
+// to be sent). They are made once and reused.
+const (
+	batchOps   = 256
+	maxBatches = 4
+)
+
+// evState is what the rules compute lazily for one event and then only
+// read: the owned copies of the kept fields with their hashes and the
+// evidence made of them, and the certificate identity. The first rule
+// that needs them makes them; on several lanes, the first lane.
+type evState struct {
+	keptDone atomic.Bool
+	mu       sync.Mutex
+	kept     [event.NumFields]string
+	keptAll  string // the copies, in keepFields order
+	keptEv   *evidence
+	hashes   [event.NumFields]uint64
+	ident    atomic.Pointer[alert.Identity]
+}
+
+// reset forgets the event. It must not race with the lanes: it runs
+// before the event is handed to them.
+func (s *evState) reset() {
+	s.keptDone.Store(false)
+	s.ident.Store(nil)
+}
+
+// lane evaluates a fixed subset of the rules, in rule order. Its scratch
+// (key buffer, last key and hash, typo probe) is used by one rule at a
+// time. With one lane, the engine runs it on the caller's goroutine.
+type lane struct {
+	eng   *Engine
+	id    int
+	rules []*ruleState
+	cur   *evState // the event being evaluated
+
+	keyBuf []byte
+	// lastKey is the last group key a group was created with: rules of
+	// the lane grouping by the same fields share it instead of each
+	// keeping a copy.
+	lastKey string
+	// hashedKey and keyH are the last group key hashed and its hash:
+	// consecutive rules grouping by the same fields hash it once.
+	hashedKey []byte
+	keyH      uint64
+	// probe holds the typing-slip variants of the current event's
+	// username, made for the first rule that looks for a typo.
+	probe typoProbe
+
+	// On several lanes: the batches to evaluate, the current one's
+	// operation and where its alerts go.
+	in  chan *batch
+	op  int32
+	out *[]laneAlert
+}
+
+// evaluate runs the lane's rules on ev, whose shared state is st.
+func (l *lane) evaluate(ev *event.Event, st *evState) {
+	l.cur = st
+	l.probe.reset()
+	for _, rs := range l.rules {
+		if rs.rule.Filter.Match(ev) {
+			rs.add(ev)
+		}
+	}
+}
+
+// sweep sweeps the lane's rules.
+func (l *lane) sweep(now int64) {
+	for _, rs := range l.rules {
+		rs.sweep(now)
+	}
+}
+
+// send passes on an alert of rule i: at once with one lane, else with the
+// batch, to be sent in order once every lane has evaluated it.
+func (l *lane) send(i int, a *alert.Alert) {
+	if l.out == nil {
+		l.eng.send(a)
+		return
+	}
+	*l.out = append(*l.out, laneAlert{op: l.op, rule: int32(i), a: *a})
+}
+
+// run evaluates the batches it receives until in is closed.
+func (l *lane) run(wg *sync.WaitGroup) {
+	defer wg.Done()
+	for b := range l.in {
+		l.out = &b.out[l.id]
+		for i := range b.n {
+			o := &b.ops[i]
+			l.op = int32(i)
+			if o.sweep {
+				l.sweep(o.now)
+			} else {
+				l.evaluate(&o.ev, &o.st)
+			}
+		}
+		l.out = nil
+		if b.left.Add(-1) == 0 {
+			b.done <- struct{}{}
+		}
+	}
+}
+
+// keep returns the owned copies of ev's kept fields, made on the first
+// call for an event: one allocation per event however many rules, on
+// however many lanes, keep it.
+func (l *lane) keep(ev *event.Event) *[event.NumFields]string {
+	s := l.cur
+	if !s.keptDone.Load() {
+		l.eng.fillKept(s, ev)
+	}
+	return &s.kept
+}
+
+// hashes returns the kept distinct fields' hashes; keep must have been
+// called for the event.
+func (l *lane) hashes() *[event.NumFields]uint64 { return &l.cur.hashes }
+
+// evidence returns the current event's evidence; keep must have been
+// called for the event.
+func (l *lane) evidence() *evidence { return l.cur.keptEv }
+
+// identity returns the current event's certificate identity, made once
+// per event (twice at worst, when two lanes ask at once: the copies are
+// equal).
+func (l *lane) identity(ev *event.Event) *alert.Identity {
+	s := l.cur
+	if id := s.ident.Load(); id != nil {
+		return id
+	}
+	id := ownIdentity(ev)
+	if s.ident.CompareAndSwap(nil, id) {
+		return id
+	}
+	return s.ident.Load()
+}
+
+// keyHash returns the hash of keyBuf, the group key a rule just built.
+func (l *lane) keyHash() uint64 {
+	if !bytesEqual(l.keyBuf, l.hashedKey) || l.hashedKey == nil {
+		l.hashedKey = append(l.hashedKey[:0], l.keyBuf...)
+		l.keyH = maphash.Bytes(l.eng.seed, l.keyBuf)
+	}
+	return l.keyH
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// fillKept makes s's copies of ev's kept fields, their hashes and the
+// evidence, unless another lane just did.
+func (e *Engine) fillKept(s *evState, ev *event.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keptDone.Load() {
+		return
+	}
+	n := 0
+	for _, f := range e.keepFields {
+		n += len(ev.Values[f])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range e.keepFields {
+		b.WriteString(ev.Values[f])
+	}
+	all := b.String()
+	s.keptAll = all
+	off := 0
+	for _, f := range e.keepFields {
+		l := len(ev.Values[f])
+		s.kept[f] = all[off : off+l]
+		off += l
+	}
+	for _, f := range e.hashFields {
+		s.hashes[f] = maphash.String(e.seed, s.kept[f])
+	}
+	// keepFields puts the username, request id and address first.
+	nu, nr, ni := len(s.kept[event.UserName]), len(s.kept[event.RequestID]), len(s.kept[event.SourceIP])
+	s.keptEv = newEvidence(all[:nu+nr+ni], nu, nr)
+	s.keptDone.Store(true)
+}
+
+// op is one operation the lanes evaluate: an authentication event, or a
+// sweep at event time now.
+type op struct {
+	sweep bool
+	now   int64
+	ev    event.Event
+	st    evState
+}
+
+// batch is a run of operations every lane evaluates, and the alerts each
+// lane's rules wrote.
+type batch struct {
+	ops  [batchOps]op
+	n    int
+	out  [][]laneAlert // by lane
+	left atomic.Int32  // lanes still evaluating it
+	done chan struct{} // receives once every lane is done
+}
+
+// laneAlert is an alert written by rule (by index) on operation op of a
+// batch.
+type laneAlert struct {
+	op, rule int32
+	a        alert.Alert
+}
+
+// lanes runs several lanes, each on its own goroutine, and sends their
+// alerts in the order one lane would have: by operation, then by rule,
+// then as each rule wrote them.
+type lanes struct {
+	ls       []*lane
+	cur      *batch   // being filled
+	inflight []*batch // handed to the lanes, oldest first
+	free     []*batch
+	made     int
+	running  bool
+	wg       sync.WaitGroup
+}
+
+// next returns the next operation slot, handing the batch to the lanes
+// when it is full.
+func (e *Engine) next() *op {
+	p := e.par
+	if p.cur == nil {
+		p.cur = e.takeBatch()
+	}
+	o := &p.cur.ops[p.cur.n]
+	return o
+}
+
+// push counts the slot next returned as filled.
+func (e *Engine) push() {
+	p := e.par
+	p.cur.n++
+	if p.cur.n == batchOps {
+		e.submit()
+	}
+}
+
+// dispatch hands ev to the lanes.
+func (e *Engine) dispatch(ev *event.Event) {
+	o := e.next()
+	o.sweep, o.now = false, 0
+	o.ev = *ev
+	o.st.reset()
+	e.push()
+}
+
+// dispatchSweep hands a sweep at now to the lanes.
+func (e *Engine) dispatchSweep(now int64) {
+	o := e.next()
+	o.sweep, o.now = true, now
+	e.push()
+}
+
+// takeBatch returns an empty batch: a free one, a new one while fewer
+// than maxBatches exist, or the oldest in flight once its alerts are sent.
+func (e *Engine) takeBatch() *batch {
+	p := e.par
+	if !p.running {
+		p.running = true
+		for _, l := range p.ls {
+			l.in = make(chan *batch, maxBatches)
+			p.wg.Add(1)
+			go l.run(&p.wg)
+		}
+	}
+	for len(p.free) == 0 {
+		if p.made < maxBatches {
+			p.made++
+			return &batch{out: make([][]laneAlert, len(p.ls)), done: make(chan struct{}, 1)}
+		}
+		e.collect(true)
+	}
+	b := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return b
+}
+
+// submit hands the current batch to every lane and sends the alerts of
+// the batches already evaluated.
+func (e *Engine) submit() {
+	p := e.par
+	b := p.cur
+	p.cur = nil
+	b.left.Store(int32(len(p.ls)))
+	p.inflight = append(p.inflight, b)
+	for _, l := range p.ls {
+		l.in <- b
+	}
+	for len(p.inflight) > 0 && e.collect(false) {
+	}
+}
+
+// collect sends the alerts of the oldest batch in flight and frees it,
+// waiting for the lanes if wait is set. It reports whether it did.
+func (e *Engine) collect(wait bool) bool {
+	p := e.par
+	if len(p.inflight) == 0 {
+		return false
+	}
+	b := p.inflight[0]
+	if wait {
+		<-b.done
+	} else {
+		select {
+		case <-b.done:
+		default:
+			return false
+		}
+	}
+	copy(p.inflight, p.inflight[1:])
+	p.inflight[len(p.inflight)-1] = nil
+	p.inflight = p.inflight[:len(p.inflight)-1]
+	e.sendBatch(b)
+	b.n = 0
+	p.free = append(p.free, b)
+	return true
+}
+
+// sendBatch sends b's alerts by operation, then rule, then as written.
+func (e *Engine) sendBatch(b *batch) {
+	var at [8]int
+	pos := at[:0]
+	if len(b.out) > len(at) {
+		pos = make([]int, 0, len(b.out))
+	}
+	pos = pos[:len(b.out)]
+	for {
+		best := -1
+		for i, out := range b.out {
+			if pos[i] == len(out) {
+				continue
+			}
+			if best < 0 {
+				best = i
+				continue
+			}
+			x, y := &out[pos[i]], &b.out[best][pos[best]]
+			if x.op < y.op || x.op == y.op && x.rule < y.rule {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		e.send(&b.out[best][pos[best]].a)
+		pos[best]++
+	}
+	for i := range b.out {
+		clear(b.out[i])
+		b.out[i] = b.out[i][:0]
+	}
+}
+
+// drain hands the lanes what is queued and waits until every alert is
+// sent: the rules' state is then the caller's to read.
+func (e *Engine) drain() {
+	p := e.par
+	if p == nil {
+		return
+	}
+	if p.cur != nil && p.cur.n > 0 {
+		e.submit()
+	}
+	for e.collect(true) {
+	}
+}
+
+// stopLanes drains the lanes and ends their goroutines; the next
+// operation starts them again.
+func (e *Engine) stopLanes() {
+	p := e.par
+	if p == nil || !p.running {
+		return
+	}
+	e.drain()
+	for _, l := range p.ls {
+		close(l.in)
+	}
+	p.wg.Wait()
+	p.running = false
+}
