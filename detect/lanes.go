@@ -44,6 +44,10 @@ type evState struct {
 	keptEv   *evidence
 	hashes   [event.NumFields]uint64
 	ident    atomic.Pointer[alert.Identity]
+	// keys are the group keys new groups were made with for the event
+	// (under mu): rules on other lanes grouping by the same fields share
+	// them.
+	keys []string
 }
 
 // reset forgets the event. It must not race with the lanes: it runs
@@ -51,6 +55,8 @@ type evState struct {
 func (s *evState) reset() {
 	s.keptDone.Store(false)
 	s.ident.Store(nil)
+	clear(s.keys)
+	s.keys = s.keys[:0]
 }
 
 // lane evaluates a fixed subset of the rules, in rule order. Its scratch
@@ -163,6 +169,35 @@ func (l *lane) identity(ev *event.Event) *alert.Identity {
 		return id
 	}
 	return s.ident.Load()
+}
+
+// groupKey returns keyBuf as a string for a new group: the lane's last
+// one if equal, else, on several lanes, one another lane made for the
+// event, so that rules grouping by the same fields share one copy.
+func (l *lane) groupKey() string {
+	if string(l.keyBuf) == l.lastKey {
+		return l.lastKey
+	}
+	if l.out == nil {
+		l.lastKey = string(l.keyBuf)
+		return l.lastKey
+	}
+	s := l.cur
+	s.mu.Lock()
+	k, ok := "", false
+	for _, x := range s.keys {
+		if x == string(l.keyBuf) {
+			k, ok = x, true
+			break
+		}
+	}
+	if !ok {
+		k = string(l.keyBuf)
+		s.keys = append(s.keys, k)
+	}
+	s.mu.Unlock()
+	l.lastKey = k
+	return k
 }
 
 // keyHash returns the hash of keyBuf, the group key a rule just built.

@@ -257,3 +257,23 @@ func TestLanesAuto(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLanes replays a generated day (parsing included, on the
+// feeding goroutine) with the default pack on 1 and 2 lanes; ns/op and
+// allocs/op are per record.
+func BenchmarkLanes(b *testing.B) {
+	d := genDay(b, 3, 24*time.Hour)
+	recs := len(d.proxy) + len(d.app)
+	for _, n := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("lanes=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := run(b, d, detect.Config{Lanes: n}, &failSink{n: 1 << 62}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*recs), "ns/record")
+			b.ReportMetric(float64(b.N*recs)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

@@ -37,6 +37,9 @@ type ruleState struct {
 	// instead of allocating.
 	spare []*group
 
+	// openKeys is sweep's scratch for the keys of open incidents.
+	openKeys []string
+
 	// caches of the last derived key values
 	lastIP, lastSubnet               string
 	lastStatus, lastBytes, lastClass string
@@ -170,10 +173,7 @@ func (rs *ruleState) add(ev *event.Event) {
 	h := rs.ln.keyHash()
 	g, ok := rs.groups.get(rs.ln.keyBuf, h)
 	if !ok {
-		if string(rs.ln.keyBuf) != rs.ln.lastKey {
-			rs.ln.lastKey = string(rs.ln.keyBuf)
-		}
-		g = rs.newGroup(rs.ln.lastKey)
+		g = rs.newGroup(rs.ln.groupKey())
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
@@ -345,11 +345,15 @@ func (rs *ruleState) sweep(now int64) {
 	r := rs.rule
 	length := int64(r.Window)
 	if len(rs.open) > 0 {
-		keys := make([]string, 0, len(rs.open))
+		keys := rs.openKeys[:0]
 		for k := range rs.open {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
+		defer func() {
+			clear(keys)
+			rs.openKeys = keys[:0]
+		}()
 		for _, k := range keys {
 			g := rs.open[k]
 			inc := g.inc
