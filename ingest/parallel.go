@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -314,19 +315,21 @@ func (w *chunkWorker) parse(b *batch) {
 		}
 		t.lines++
 		line := blk.data[ln.off:ln.end:ln.end]
-		r.Reset()
+		clearRecord(r)
 		r.Kind = w.kind
 		if w.sk != nil {
 			full, err := w.sk.Skim(line, r, w.want)
 			if err == nil {
-				if !full {
-					r.Raw, r.Rest, r.RawLine = line, blk.rest, ln.n
-				}
 				t.parsed++
-				b.add(r)
+				if full {
+					b.add(r)
+				} else {
+					r.Raw, r.Rest, r.RawLine = line, blk.rest, ln.n
+					b.addPart(r, ln)
+				}
 				continue
 			}
-			r.Reset()
+			clearRecord(r)
 			r.Kind = w.kind
 		}
 		perr := w.parser.Parse(line, r)
@@ -351,4 +354,28 @@ func (w *chunkWorker) parse(b *batch) {
 		}
 	}
 	b.err = blk.err
+}
+
+// addPart adds a partial record whose line is ln of the batch's block: the
+// line is not copied.
+func (b *batch) addPart(r *event.Record, ln *blockLine) {
+	if ln.end > math.MaxUint32 || !onlyPartFields(r) {
+		b.add(r)
+		return
+	}
+	pt := &b.parts[b.n]
+	pt.partial = true
+	b.arena = copyPart(pt, r, b.arena, &span32{uint32(ln.off), uint32(ln.end)})
+	b.n++
+}
+
+// clearRecord is r.Reset for a record that holds a few values: it writes
+// only those, where Reset clears every byte of the record.
+func clearRecord(r *event.Record) {
+	for f := range r.Values { // by index: ranging over the array would copy it
+		if r.Values[f] != nil {
+			r.Values[f] = nil
+		}
+	}
+	r.Kind, r.Time, r.Raw, r.Rest, r.RawLine = 0, 0, nil, nil, 0
 }

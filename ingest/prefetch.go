@@ -120,7 +120,7 @@ func (p *Prefetcher) run(ctx context.Context) {
 func (b *batch) add(r *event.Record) {
 	pt := &b.parts[b.n]
 	if pt.partial = r.Raw != nil && onlyPartFields(r); pt.partial {
-		b.arena = copyPart(pt, r, b.arena)
+		b.arena = copyPart(pt, r, b.arena, nil)
 	} else {
 		b.arena = copyRecord(&b.recs[b.n], r, b.arena, &b.set[b.n])
 	}
@@ -132,6 +132,7 @@ func (b *batch) add(r *event.Record) {
 type part struct {
 	partial bool
 	inline  bool // partFields' values are in small, not in the arena
+	inBlock bool // the line is in the batch's block, not in the arena
 	kind    event.Kind
 	time    int64
 	rawLine int64
@@ -162,8 +163,9 @@ func onlyPartFields(r *event.Record) bool {
 }
 
 // copyPart appends src's values and line to arena and notes their places
-// in pt.
-func copyPart(pt *part, src *event.Record, arena []byte) []byte {
+// in pt. A line already in the batch's block is not copied: raw is its
+// place there.
+func copyPart(pt *part, src *event.Record, arena []byte, raw *span32) []byte {
 	pt.kind, pt.time, pt.rawLine, pt.rest = src.Kind, src.Time, src.RawLine, src.Rest
 	n := 0
 	for _, f := range partFields {
@@ -182,6 +184,10 @@ func copyPart(pt *part, src *event.Record, arena []byte) []byte {
 			arena = append(arena, src.Values[f]...)
 			pt.vals[i] = span32{uint32(start), uint32(len(arena))}
 		}
+	}
+	if pt.inBlock = raw != nil; pt.inBlock {
+		pt.vals[len(partFields)] = *raw
+		return arena
 	}
 	start := len(arena)
 	arena = append(arena, src.Raw...)
@@ -208,7 +214,11 @@ func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 		}
 	}
 	sp := pt.vals[len(partFields)]
-	r.Raw = b.arena[sp.off:sp.end:sp.end]
+	if pt.inBlock {
+		r.Raw = b.blk.data[sp.off:sp.end:sp.end]
+	} else {
+		r.Raw = b.arena[sp.off:sp.end:sp.end]
+	}
 	return r
 }
 
