@@ -110,6 +110,7 @@ func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) boo
 func (p *parser) decide(t *template, line []byte, i int) error {
 	want := p.want
 	p.want = nil
+	p.flush() // the method and path may be unescaped in scratch
 	if !want(p.r) {
 		return nil
 	}
@@ -164,12 +165,17 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 		r.Reset()
 		return err
 	}
+	p.flush()
+	return nil
+}
+
+// flush sets the values pending in scratch in the record.
+func (p *parser) flush() {
 	for m := p.mask; m != 0; m &= m - 1 {
 		f := trailingZeros(m)
 		s := p.pend[f]
-		r.Values[f] = p.scratch[s.off:s.end:s.end]
+		p.r.Values[f] = p.scratch[s.off:s.end:s.end]
 	}
-	return nil
 }
 
 func trailingZeros(m uint64) int {

@@ -70,6 +70,7 @@ func TestSkimAgreesWithParse(t *testing.T) {
 		{name: "login line", old: "GET /static/app.js?v=3", new: "POST /accounts/login/?next=/"},
 		{name: "no request id", old: "rid=6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a", new: "rid=-"},
 		{name: "escaped request", old: `"GET /static/app.js?v=3 HTTP/1.1"`, new: `"GET /st\x5Catic/\x22app.js HTTP/1.1"`},
+		{name: "escaped login request", old: "GET /static/app.js?v=3", new: `POST /accounts/login/?next=\x22/`},
 		{name: "escaped request id", old: "rid=6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a", new: `rid=6f1c2e0b9a7d4c3e8b2a1f0e9d8c\x41`},
 		{name: "not a request line", old: `"GET /static/app.js?v=3 HTTP/1.1"`, new: `"\x16\x03\x01"`},
 		{name: "escaped user agent", old: `"Mozilla/5.0 (X11)"`, new: `"Mozilla/5.0 \x22quoted\x22"`},
