@@ -32,7 +32,7 @@ func newKeyIndex(keys map[string]jsonItem) keyIndex {
 	x.shift = uint(64 - bits.TrailingZeros(uint(size)))
 	x.slots = make([]int32, size)
 	for n, k := range x.names {
-		i := x.hash(len(k), k[0], k[len(k)/2], k[len(k)-1])
+		i := keyHash(k, x.shift)
 		for x.slots[i] != 0 {
 			i = (i + 1) & (size - 1)
 		}
@@ -41,17 +41,22 @@ func newKeyIndex(keys map[string]jsonItem) keyIndex {
 	return x
 }
 
-func (x *keyIndex) hash(n int, first, mid, last byte) int {
-	h := uint64(n)<<24 | uint64(first)<<16 | uint64(mid)<<8 | uint64(last)
-	return int(h * 0x9e3779b97f4a7c15 >> x.shift)
+// keyHash hashes a key's length and its first, middle and last bytes into
+// a slot index of a table of 1<<(64-shift) slots.
+func keyHash[K string | []byte](k K, shift uint) int {
+	h := uint64(len(k)) << 24
+	if n := len(k); n > 0 {
+		h |= uint64(k[0])<<16 | uint64(k[n/2])<<8 | uint64(k[n-1])
+	}
+	return int(h * 0x9e3779b97f4a7c15 >> shift)
 }
 
 // lookup returns the item of key, or nil.
 func (x *keyIndex) lookup(key []byte) *jsonItem {
-	if len(key) == 0 || len(x.slots) == 0 {
+	if len(x.slots) == 0 {
 		return nil
 	}
-	for i := x.hash(len(key), key[0], key[len(key)/2], key[len(key)-1]); ; i = (i + 1) & (len(x.slots) - 1) {
+	for i := keyHash(key, x.shift); ; i = (i + 1) & (len(x.slots) - 1) {
 		s := x.slots[i]
 		if s == 0 {
 			return nil
