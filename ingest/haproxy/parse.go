@@ -201,19 +201,27 @@ func (p *parser) apply(it item, v []byte) error {
 	case actVerify:
 		p.verify = v
 	case actUsed:
-		switch string(v) {
-		case "0", "false":
-			p.used = 1
-		case "1", "true":
-			p.used = 2
-		default:
-			return fmt.Errorf("expected 0, 1, true or false, found %q", v)
+		used, err := usedValue(v)
+		if err != nil {
+			return err
 		}
+		p.used = used
 	case actCert:
 		p.cert = v
 		r.Values[event.TLSCertificate] = v
 	}
 	return nil
+}
+
+// usedValue reads a %[ssl_c_used] value: 1 for no certificate, 2 for one.
+func usedValue(v []byte) (int, error) {
+	switch string(v) {
+	case "0", "false":
+		return 1, nil
+	case "1", "true":
+		return 2, nil
+	}
+	return 0, fmt.Errorf("expected 0, 1, true or false, found %q", v)
 }
 
 // path drops the query, and the scheme and authority of an absolute URI

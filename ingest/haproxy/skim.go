@@ -123,32 +123,25 @@ func (p *parser) decide(line []byte, base, i int) error {
 
 // check checks a value that a skim does not keep as apply would.
 func (p *parser) check(it item, v []byte) error {
-	switch it.act {
-	case actUsed:
-		switch string(v) {
-		case "0", "false", "1", "true":
+	switch {
+	case it.act == actUsed:
+	case it.act == actField && isIdentity(it.field):
+		if string(v) == string(p.lastOK[it.field]) {
 			return nil
 		}
-		return fmt.Errorf("expected 0, 1, true or false, found %q", v)
-	case actField:
 	default:
-		return nil
-	}
-	f := it.field
-	switch f {
-	case event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSSubject, event.TLSIssuer:
-	default:
-		return nil
-	}
-	if string(v) == string(p.lastOK[f]) {
 		return nil
 	}
 	u := v
 	if bytes.IndexByte(v, '#') >= 0 {
 		u = p.unescape(v)
 	}
+	if it.act == actUsed {
+		_, err := usedValue(u)
+		return err
+	}
 	var err error
-	switch f {
+	switch it.field {
 	case event.TLSSHA1, event.TLSSHA256:
 		if !lowerHex(u) {
 			p.chk, err = x509cert.AppendFingerprint(p.chk[:0], u)
@@ -161,8 +154,18 @@ func (p *parser) check(it item, v []byte) error {
 	if err != nil {
 		return err
 	}
-	p.lastOK[f] = append(p.lastOK[f][:0], v...)
+	p.lastOK[it.field] = append(p.lastOK[it.field][:0], v...)
 	return nil
+}
+
+// isIdentity reports whether f is a certificate field whose value Parse
+// checks.
+func isIdentity(f event.Field) bool {
+	switch f {
+	case event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSSubject, event.TLSIssuer:
+		return true
+	}
+	return false
 }
 
 // lowerHex reports whether v is non-empty lower-case hex, which

@@ -127,6 +127,7 @@ func TestSkimAgreesWithParse(t *testing.T) {
 		{name: "bad serial further along", old: "serial=4F2A9C0D11E3B7A1", new: "serial=4F2A-XYZ", reject: true},
 		{name: "bad subject further along", old: `sdn="CN=svc-batch-01,OU=Batch`, new: `sdn="CN=svc-batch-01,OU`, reject: true},
 		{name: "bad issuer further along", old: `idn="CN=Example Issuing CA 1,`, new: `idn="CN,`, reject: true},
+		{name: "escaped used", old: "used=1", new: "used=#31"},
 		{name: "bad used further along", old: "used=1", new: "used=2", reject: true},
 		{name: "bad time", old: "[04/Dec/2026:09:00:01.123]", new: "[04/Dxc/2026:09:00:01.123]", reject: true},
 		{name: "missing literal", old: " verify=", new: " verified=", reject: true},
