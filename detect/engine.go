@@ -36,8 +36,9 @@ type Config struct {
 	MaxGroupEvents int
 	// Sink receives the alerts.
 	Sink alert.Sink
-	// OnEvent, if set, sees every authentication event: after the rules
-	// with one lane, as it is handed to the lanes with several.
+	// OnEvent, if set, sees every authentication event after the rules,
+	// between the alerts of the previous event and those of the next
+	// (with several lanes, when the alerts of its batch are sent).
 	OnEvent func(*event.Event)
 	// Lanes is how many goroutines evaluate the rules; LanesAuto means
 	// GOMAXPROCS. It is capped by the number of rules. Zero or one
@@ -288,10 +289,10 @@ func (e *Engine) evaluate(ev *event.Event) {
 	e.stats.Events.Add(1)
 	if e.par != nil {
 		e.dispatch(ev)
-	} else {
-		e.ev.reset()
-		e.one.evaluate(ev, &e.ev)
+		return
 	}
+	e.ev.reset()
+	e.one.evaluate(ev, &e.ev)
 	if e.onEvent != nil {
 		e.onEvent(ev)
 	}

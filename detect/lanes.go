@@ -262,6 +262,8 @@ type batch struct {
 	out  [][]laneAlert // by lane
 	left atomic.Int32  // lanes still evaluating it
 	done chan struct{} // receives once every lane is done
+	// evaluated is set once done was received.
+	evaluated bool
 }
 
 // laneAlert is an alert written by rule (by index) on operation op of a
@@ -295,16 +297,21 @@ func (e *Engine) next() *op {
 	return o
 }
 
-// push counts the slot next returned as filled.
+// push counts the slot next returned as filled, hands the batch to the
+// lanes when it is full and sends the alerts of the batches they are done
+// with.
 func (e *Engine) push() {
 	p := e.par
 	p.cur.n++
 	if p.cur.n == batchOps {
-		e.submit()
+		e.hand()
+		for e.collect(false) {
+		}
 	}
 }
 
-// dispatch hands ev to the lanes.
+// dispatch hands ev to the lanes; OnEvent sees it once the alerts its
+// rules wrote are sent.
 func (e *Engine) dispatch(ev *event.Event) {
 	o := e.next()
 	o.sweep, o.now = false, 0
@@ -344,18 +351,25 @@ func (e *Engine) takeBatch() *batch {
 	return b
 }
 
-// submit hands the current batch to every lane and sends the alerts of
-// the batches already evaluated.
-func (e *Engine) submit() {
+// hand hands the current batch to every lane. It never blocks: at most
+// maxBatches exist, and each lane's channel holds as many.
+func (e *Engine) hand() {
 	p := e.par
 	b := p.cur
 	p.cur = nil
 	b.left.Store(int32(len(p.ls)))
+	b.evaluated = false
 	p.inflight = append(p.inflight, b)
 	for _, l := range p.ls {
 		l.in <- b
 	}
-	for len(p.inflight) > 0 && e.collect(false) {
+}
+
+// wait waits until every lane has evaluated b.
+func (b *batch) wait() {
+	if !b.evaluated {
+		<-b.done
+		b.evaluated = true
 	}
 }
 
@@ -368,10 +382,11 @@ func (e *Engine) collect(wait bool) bool {
 	}
 	b := p.inflight[0]
 	if wait {
-		<-b.done
-	} else {
+		b.wait()
+	} else if !b.evaluated {
 		select {
 		case <-b.done:
+			b.evaluated = true
 		default:
 			return false
 		}
@@ -385,7 +400,8 @@ func (e *Engine) collect(wait bool) bool {
 	return true
 }
 
-// sendBatch sends b's alerts by operation, then rule, then as written.
+// sendBatch sends b's alerts by operation, then rule, then as written,
+// and shows OnEvent each event after its alerts: the order of one lane.
 func (e *Engine) sendBatch(b *batch) {
 	var at [8]int
 	pos := at[:0]
@@ -393,26 +409,24 @@ func (e *Engine) sendBatch(b *batch) {
 		pos = make([]int, 0, len(b.out))
 	}
 	pos = pos[:len(b.out)]
-	for {
-		best := -1
-		for i, out := range b.out {
-			if pos[i] == len(out) {
-				continue
+	for i := range b.n {
+		op := int32(i)
+		for {
+			best, rule := -1, int32(0)
+			for l, out := range b.out {
+				if pos[l] < len(out) && out[pos[l]].op == op && (best < 0 || out[pos[l]].rule < rule) {
+					best, rule = l, out[pos[l]].rule
+				}
 			}
 			if best < 0 {
-				best = i
-				continue
+				break
 			}
-			x, y := &out[pos[i]], &b.out[best][pos[best]]
-			if x.op < y.op || x.op == y.op && x.rule < y.rule {
-				best = i
-			}
+			e.send(&b.out[best][pos[best]].a)
+			pos[best]++
 		}
-		if best < 0 {
-			break
+		if o := &b.ops[i]; !o.sweep && e.onEvent != nil {
+			e.onEvent(&o.ev)
 		}
-		e.send(&b.out[best][pos[best]].a)
-		pos[best]++
 	}
 	for i := range b.out {
 		clear(b.out[i])
@@ -428,9 +442,25 @@ func (e *Engine) drain() {
 		return
 	}
 	if p.cur != nil && p.cur.n > 0 {
-		e.submit()
+		e.hand()
 	}
 	for e.collect(true) {
+	}
+}
+
+// quiesce hands the lanes what is queued and waits until they have
+// evaluated it, without sending anything: the rules' state is then the
+// caller's to read, even from OnEvent or a sink.
+func (e *Engine) quiesce() {
+	p := e.par
+	if p == nil {
+		return
+	}
+	if p.cur != nil && p.cur.n > 0 {
+		e.hand()
+	}
+	for _, b := range p.inflight {
+		b.wait()
 	}
 }
 

@@ -65,6 +65,11 @@ func (s *side) next(t testing.TB) {
 // run replays d through an engine made with c (Rules and Sink are set
 // here) and returns the alerts as written and the counters.
 func run(t testing.TB, d day, c detect.Config, sink alert.Sink) (*detect.Engine, error) {
+	return runInto(t, d, c, sink, nil)
+}
+
+// runInto is run that sets *into to the engine before the replay.
+func runInto(t testing.TB, d day, c detect.Config, sink alert.Sink, into **detect.Engine) (*detect.Engine, error) {
 	t.Helper()
 	pf, err := formats.Proxy("nginx", "")
 	if err != nil {
@@ -81,6 +86,9 @@ func run(t testing.TB, d day, c detect.Config, sink alert.Sink) (*detect.Engine,
 	e, err := detect.NewEngine(c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if into != nil {
+		*into = e
 	}
 	ctx := context.Background()
 	p := &side{lines: d.proxy, p: pf.NewParser(), kind: event.Proxy}
@@ -142,13 +150,26 @@ func TestLanesSameOutput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d := genDay(t, tc.scale, tc.dur)
-			var want []byte
+			var want, wantTrace []byte
 			var wantStats string
 			for _, n := range []int{1, 2, 3, 9} {
 				c := tc.cfg
 				c.Lanes = n
 				var out bytes.Buffer
-				e, err := run(t, d, c, alert.NewWriter(&out))
+				// The trace interleaves the events OnEvent sees with the
+				// alerts, as the report collector counts them; now and
+				// then OnEvent ranks the groups, as the metrics do.
+				tr := &traceSink{next: alert.NewWriter(&out)}
+				var e *detect.Engine
+				var top []detect.GroupValue
+				c.OnEvent = func(ev *event.Event) {
+					fmt.Fprintf(&tr.buf, "E %d %s\n", ev.Time, ev.Values[event.RequestID])
+					if tr.events++; tr.events%500 == 0 {
+						top, _ = e.TopGroups("cert-identity-spray", 3, top)
+						e.WindowEntries()
+					}
+				}
+				e, err := runInto(t, d, c, tr, &e)
 				if err != nil {
 					t.Fatalf("%d lanes: %v", n, err)
 				}
@@ -157,7 +178,7 @@ func TestLanesSameOutput(t *testing.T) {
 				}
 				stats := counters(e)
 				if n == 1 {
-					want, wantStats = out.Bytes(), stats
+					want, wantStats, wantTrace = out.Bytes(), stats, tr.buf.Bytes()
 					if bytes.Count(want, []byte("\n")) < 5 {
 						t.Fatalf("only %d alerts: the case tests little", bytes.Count(want, []byte("\n")))
 					}
@@ -169,6 +190,9 @@ func TestLanesSameOutput(t *testing.T) {
 				if !bytes.Equal(out.Bytes(), want) {
 					t.Errorf("%d lanes: alerts differ from one lane's\n%s", n, firstDiff(out.Bytes(), want))
 				}
+				if !bytes.Equal(tr.buf.Bytes(), wantTrace) {
+					t.Errorf("%d lanes: events and alerts interleave differently\n%s", n, firstDiff(tr.buf.Bytes(), wantTrace))
+				}
 				if stats != wantStats {
 					t.Errorf("%d lanes: counters differ:\n%s\none lane:\n%s", n, stats, wantStats)
 				}
@@ -176,6 +200,19 @@ func TestLanesSameOutput(t *testing.T) {
 		})
 	}
 }
+
+// traceSink notes each alert in the trace and passes it on.
+type traceSink struct {
+	buf    bytes.Buffer
+	events int
+	next   alert.Sink
+}
+
+func (s *traceSink) Send(ctx context.Context, a *alert.Alert) error {
+	fmt.Fprintf(&s.buf, "A %s\n", a.ID)
+	return s.next.Send(ctx, a)
+}
+func (s *traceSink) Close() error { return nil }
 
 // firstDiff shows the first differing alert line of got and want.
 func firstDiff(got, want []byte) string {

@@ -23,11 +23,12 @@ type GroupValue struct {
 //
 // TopGroups reads the engine's state: like Add, it must be called on the
 // goroutine that feeds the engine (or after the engine stopped). It
-// changes nothing, but with several lanes it waits for them to evaluate
-// what was handed to them, and sends its alerts. The result reuses dst.
+// changes nothing. With several lanes it waits for them to evaluate what
+// was handed to them: the figures may then count events whose alerts (and
+// OnEvent calls) are still to come. The result reuses dst.
 func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, bool) {
 	dst = dst[:0]
-	e.drain()
+	e.quiesce()
 	var rs *ruleState
 	for _, r := range e.rules {
 		if r.rule.ID == rule {
@@ -136,7 +137,7 @@ func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) i
 // called on the goroutine that feeds the engine; it changes nothing, and
 // waits for the lanes as TopGroups does.
 func (e *Engine) WindowEntries() []int64 {
-	e.drain()
+	e.quiesce()
 	out := make([]int64, len(e.rules))
 	for i, rs := range e.rules {
 		rs.groups.each(func(g *group) {
