@@ -107,9 +107,6 @@ func daysFromCivil(y, m, d int) int64 {
 	return int64(days)
 }
 
-// civil validates a date and time and returns its Unix seconds, before any
-// zone offset. offs holds the input offsets of year, month, day, hour,
-// minute and second, for errors.
 // clock reads "hh:mm:ss" at b[at:]; the caller has checked the length.
 func clock(b []byte, at int) (h, mi, s int, err error) {
 	var ok bool
@@ -131,6 +128,9 @@ func clock(b []byte, at int) (h, mi, s int, err error) {
 	return h, mi, s, nil
 }
 
+// civil validates a date and time and returns its Unix seconds, before any
+// zone offset. offs holds the input offsets of year, month, day, hour,
+// minute and second, for errors.
 func civil(y, mo, d, h, mi, s int, offs *[6]int) (int64, error) {
 	if y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 28 && d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59 {
 		return 0, civilErr(y, mo, d, h, mi, offs)

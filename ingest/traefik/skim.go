@@ -109,7 +109,6 @@ func (p *parser) checkFinish() error {
 		}
 		if p.subject != nil && string(p.subject) != string(p.lastSubject) {
 			if _, err := p.norm.DN(p.subject); err != nil {
-
 				return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
 			}
 			p.lastSubject = append(p.lastSubject[:0], p.subject...)
