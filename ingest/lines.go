@@ -59,11 +59,27 @@ func (l *LineReader) Next() ([]byte, int64, error) {
 				return nil, l.n, io.EOF
 			}
 			l.n++
+			if len(b) >= l.br.Size() {
+				// A last line that fills the buffer, which bufio returns
+				// when its reader gives the last bytes and the end at
+				// once: over the cap, as if more had followed.
+				l.long++
+				return nil, l.n, io.EOF
+			}
 			return trimEOL(b), l.n, nil
 		default:
 			return nil, l.n, err
 		}
 	}
+}
+
+// lineCap is the longest line, without its newline, that a LineReader of
+// maxLine keeps.
+func lineCap(maxLine int) int {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLineBytes
+	}
+	return max(maxLine+1, 16) - 1 // bufio's smallest buffer is 16 bytes
 }
 
 // Skipped returns how many lines were skipped for being too long.

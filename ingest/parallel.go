@@ -76,7 +76,7 @@ func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Pre
 			ready: make(chan struct{}, 1),
 			blk: &block{
 				data:  make([]byte, 0, blockBytes+4<<10),
-				lines: make([]blockLine, 0, blockLines),
+				lines: make([]blockLine, 0, blockLines+1),
 			},
 		}
 	}
@@ -219,36 +219,21 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 		if fs.skim != nil {
 			rest = &completer{name: path, full: fs.skim.full, stats: fs.stats}
 		}
-		lr := NewLineReader(rc, fs.maxLine)
-		b.blk.start(path, rest, lr)
+		sp := &splitter{r: rc, max: lineCap(fs.maxLine), lines: blockLines, bytes: blockBytes}
 		for {
-			long := lr.Skipped()
-			line, n, err := lr.Next()
-			blk := b.blk
-			if skipped := lr.Skipped() - long; skipped > 0 || err == nil {
-				at := len(blk.data)
-				blk.data = append(blk.data, line...)
-				bl := blockLine{off: at, end: len(blk.data), n: n, long: skipped, longAt: n, none: err != nil}
-				if err == nil {
-					// The over-long line came before the one returned.
-					bl.longAt = n - 1
-				}
-				blk.lines = append(blk.lines, bl)
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
+			b.blk.start(path, rest, sp.max)
+			final := sp.fill(b.blk)
+			if sp.err != nil {
 				rc.Close()
-				send(fmt.Errorf("reading %s: %w", path, err))
+				send(fmt.Errorf("reading %s: %w", path, sp.err))
 				return
 			}
-			if len(blk.lines) == blockLines || len(blk.data) >= blockBytes {
-				if !send(nil) {
-					rc.Close()
-					return
-				}
-				b.blk.start(path, rest, lr)
+			if final {
+				break
+			}
+			if !send(nil) {
+				rc.Close()
+				return
 			}
 		}
 		rc.Close()
@@ -260,9 +245,9 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 }
 
 // start empties the block for lines of the file path.
-func (blk *block) start(path string, rest event.Completer, lr *LineReader) {
+func (blk *block) start(path string, rest event.Completer, max int) {
 	blk.data, blk.lines = blk.data[:0], blk.lines[:0]
-	blk.name, blk.rest, blk.max, blk.err = path, rest, lr.br.Size()-1, nil
+	blk.name, blk.rest, blk.max, blk.err = path, rest, max, nil
 }
 
 // freeBatch waits for a batch to fill; nil when ctx ends.

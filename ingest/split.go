@@ -1,0 +1,125 @@
+package ingest
+
+import (
+	"bytes"
+	"io"
+)
+
+// splitter cuts a file into blocks of whole lines, reading straight into
+// the blocks. It keeps and skips exactly the lines a LineReader of the
+// same cap does: a line longer than max bytes (without its newline) is
+// skipped, and counted in the block with the next line kept.
+type splitter struct {
+	r       io.Reader
+	max     int    // the longest line kept
+	lines   int    // lines per block: blockLines
+	bytes   int    // bytes per block, about: blockBytes
+	n       int64  // lines so far, kept or skipped
+	long    int64  // over-long lines skipped since the last line kept
+	longAt  int64  // the last of them
+	discard bool   // inside an over-long line
+	tail    []byte // the unfinished line the last block ended with
+	eof     bool   // r has ended
+	err     error  // r failed
+	empty   int    // reads in a row that gave nothing
+}
+
+// minRead is the least room a block keeps for a read.
+const minRead = 32 << 10
+
+// fill reads lines into blk (emptied) until it holds s.lines lines or
+// s.bytes bytes, or the file ends or fails. In the last block (final:
+// the file ended, or failed with s.err), the over-long lines not yet
+// counted are in a last line with none set.
+func (s *splitter) fill(blk *block) (final bool) {
+	data := append(blk.data[:0], s.tail...)
+	blk.lines = blk.lines[:0]
+	start, scan := 0, 0 // the unfinished line; bytes from start to scan have no newline
+	for {
+		for len(blk.lines) < s.lines {
+			i := bytes.IndexByte(data[scan:], '\n')
+			if i < 0 {
+				scan = len(data)
+				break
+			}
+			end := scan + i
+			s.cut(blk, data, start, end)
+			start, scan = end+1, end+1
+		}
+		if scan == len(data) { // data[start:] is an unfinished line
+			if s.discard {
+				data, scan = data[:start], start
+			} else if len(data)-start > s.max {
+				s.skip()
+				data, scan = data[:start], start
+			}
+		}
+		if len(blk.lines) == s.lines || start >= s.bytes || s.eof || s.err != nil {
+			break
+		}
+		if cap(data)-len(data) < minRead {
+			grown := make([]byte, len(data), 2*cap(data)+minRead)
+			copy(grown, data)
+			data = grown
+		}
+		n, err := s.r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		switch {
+		case err == io.EOF:
+			s.eof = true
+		case err != nil:
+			s.err = err
+		case n == 0:
+			if s.empty++; s.empty == 100 {
+				s.err = io.ErrNoProgress
+			}
+		default:
+			s.empty = 0
+		}
+	}
+	// With fewer than s.lines lines, every line read is cut.
+	if final = (s.eof || s.err != nil) && len(blk.lines) < s.lines; final {
+		if s.err == nil && start < len(data) {
+			s.cut(blk, data, start, len(data)) // the last line, without a newline
+		}
+		start = len(data)
+		s.discard = false
+		if s.long > 0 {
+			blk.lines = append(blk.lines, blockLine{n: s.n, long: s.long, longAt: s.longAt, none: true})
+			s.long = 0
+		}
+	}
+	s.tail = data[start:]
+	blk.data = data
+	return final
+}
+
+// cut ends the line data[start:end] (end at its newline or the end of the
+// file).
+func (s *splitter) cut(blk *block, data []byte, start, end int) {
+	if s.discard {
+		s.discard = false
+		return
+	}
+	if end-start > s.max {
+		s.n++
+		s.long++
+		s.longAt = s.n
+		return
+	}
+	s.n++
+	e := end
+	if e > start && data[e-1] == '\r' {
+		e--
+	}
+	blk.lines = append(blk.lines, blockLine{off: start, end: e, n: s.n, long: s.long, longAt: s.longAt})
+	s.long = 0
+}
+
+// skip counts the unfinished line as over-long and drops the rest of it.
+func (s *splitter) skip() {
+	s.n++
+	s.long++
+	s.longAt = s.n
+	s.discard = true
+}
