@@ -330,10 +330,9 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 		u := p.unescape(v)
 		p.set(event.URLPath, u, 0, len(u.b))
 	case vUserAgent, vVerify, vEscapedCert:
-		if p.skim {
-			return nil // nothing to check
+		if !p.skim { // nothing to check
+			p.text(s.kind, v)
 		}
-		return p.text(s.kind, v)
 	case vRequestID:
 		u := p.unescape(v)
 		p.set(event.RequestID, u, 0, len(u.b))
@@ -383,8 +382,9 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 	return nil
 }
 
-// text handles the values that are only unescaped.
-func (p *parser) text(k varKind, v []byte) error {
+// text sets a value that cannot be wrong: the user agent and the
+// verification result, unescaped, and the certificate as logged.
+func (p *parser) text(k varKind, v []byte) {
 	switch k {
 	case vUserAgent:
 		u := p.unescape(v)
@@ -395,7 +395,6 @@ func (p *parser) text(k varKind, v []byte) error {
 	case vEscapedCert:
 		p.set(event.TLSCertificate, ref{b: v}, 0, len(v))
 	}
-	return nil
 }
 
 // keep sets a value taken as logged, unless skimming.

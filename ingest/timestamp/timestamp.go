@@ -284,8 +284,8 @@ func rfc3339Rest(b []byte, y, mo, d, h, mi, s int) (int64, error) {
 	return combine(sec, ns, zone, 0)
 }
 
-// months maps the lower-cased three-letter English month abbreviations,
-// packed into an int, to month numbers.
+// monthAbbr returns the number of the month whose three-letter English
+// abbreviation b[:3] is, in any case, or 0.
 func monthAbbr(b []byte) int {
 	key := (int(b[0]|0x20) << 16) | (int(b[1]|0x20) << 8) | int(b[2]|0x20)
 	switch key {
