@@ -327,7 +327,7 @@ func (q *queue) Close() error {
 	q.closed = true
 	close(q.ch)
 	q.mu.Unlock()
-	q.start() // a queue never started drains now
+	q.start() // if no Send did: run delivers what is queued, then ends
 	t := time.AfterFunc(q.opts.DrainTimeout, q.cancel)
 	<-q.done
 	t.Stop()
