@@ -6,11 +6,10 @@ package replay
 //
 // n > 0 gives every source n workers. n <= 0 chooses: the main goroutine,
 // which joins the records and runs the rules, keeps a core, and the others
-// (procs-1, at least one) are shared among the sources in proportion to
-// their sizes, each source getting at least one. On a machine with no more
-// cores than sources, every source gets one worker: each file is read and
-// parsed on its own goroutine. One big proxy log on many cores gets most
-// of them.
+// (procs-1) are shared among the sources in proportion to their sizes (in
+// equal shares when no size is known), each source getting at least one.
+// On a machine with no more cores than sources, every source gets one
+// worker. One big proxy log on many cores gets most of them.
 func ParseWorkers(n, procs int, sizes []int64) []int {
 	out := make([]int, len(sizes))
 	if n > 0 {
@@ -28,10 +27,12 @@ func ParseWorkers(n, procs int, sizes []int64) []int {
 	}
 	for i, s := range sizes {
 		out[i] = 1
-		if total > 0 && s > 0 && spare > 1 {
-			if w := int(float64(spare) * float64(s) / total); w > 1 {
-				out[i] = w
-			}
+		share := 1.0 / float64(len(sizes)) // no size known: equal shares
+		if total > 0 {
+			share = float64(max(s, 0)) / total
+		}
+		if w := int(float64(spare) * share); w > 1 {
+			out[i] = w
 		}
 	}
 	return out
