@@ -426,16 +426,18 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// corpusPath is a large Django JSON log that BenchmarkParseCorpus reads
-// when it exists.
-const corpusPath = "/tmp/c540/a.log"
+var corpusPath = flag.String("corpus", "", "a Django JSON log for BenchmarkParseCorpus")
 
-// BenchmarkParseCorpus parses the first few thousand lines of a real log in
-// turn, so branch and cache behaviour follow real data.
+// BenchmarkParseCorpus parses the first few thousand lines of a real log
+// (go test -bench ParseCorpus -args -corpus FILE) in turn, so that branch
+// and cache behaviour follow real data.
 func BenchmarkParseCorpus(b *testing.B) {
-	fh, err := os.Open(corpusPath)
+	if *corpusPath == "" {
+		b.Skip("no -corpus log given")
+	}
+	fh, err := os.Open(*corpusPath)
 	if err != nil {
-		b.Skipf("no corpus: %v", err)
+		b.Fatal(err)
 	}
 	defer fh.Close()
 	var lines [][]byte
