@@ -3,6 +3,7 @@ package hostile
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -141,6 +142,8 @@ type options struct {
 	maxPending  int
 	maxGroups   int
 	maxEvents   int
+	maxTotal    int // groups of all rules
+	lanes       int // 0: detect.LanesAuto, as the replay command
 	maxJump     time.Duration
 	noPrefetch  bool
 	rulesYAML   string
@@ -206,7 +209,9 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 		Correlator:     detect.CorrelatorConfig{MaxPending: o.maxPending},
 		Rules:          rs,
 		MaxGroups:      o.maxGroups,
+		MaxGroupsTotal: o.maxTotal,
 		MaxGroupEvents: o.maxEvents,
+		Lanes:          cmp.Or(o.lanes, detect.LanesAuto),
 		Sink:           sink,
 	})
 	if err != nil {
