@@ -145,9 +145,7 @@ func (p *parser) checkField(op operator, v []byte) error {
 	var err error
 	switch op.field {
 	case event.TLSSHA1, event.TLSSHA256:
-		if !lowerHex(v) {
-			p.chk, err = x509cert.AppendFingerprint(p.chk[:0], v)
-		}
+		p.chk, err = x509cert.AppendFingerprint(p.chk[:0], v)
 	case event.TLSSerial:
 		p.chk, err = x509cert.AppendSerial(p.chk[:0], v)
 	case event.TLSSubject, event.TLSIssuer:
@@ -158,17 +156,6 @@ func (p *parser) checkField(op operator, v []byte) error {
 	}
 	p.lastOK[op.field] = append(p.lastOK[op.field][:0], v...)
 	return nil
-}
-
-// lowerHex reports whether v is non-empty lower-case hex, which
-// Normalizer.Fingerprint takes as it is.
-func lowerHex(v []byte) bool {
-	for _, c := range v {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return len(v) > 0
 }
 
 // decideText asks want, once the operators up to i are read, whether to

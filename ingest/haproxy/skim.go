@@ -143,9 +143,7 @@ func (p *parser) check(it item, v []byte) error {
 	var err error
 	switch it.field {
 	case event.TLSSHA1, event.TLSSHA256:
-		if !lowerHex(u) {
-			p.chk, err = x509cert.AppendFingerprint(p.chk[:0], u)
-		}
+		p.chk, err = x509cert.AppendFingerprint(p.chk[:0], u)
 	case event.TLSSerial:
 		p.chk, err = x509cert.AppendSerial(p.chk[:0], u)
 	default:
@@ -166,15 +164,4 @@ func isIdentity(f event.Field) bool {
 		return true
 	}
 	return false
-}
-
-// lowerHex reports whether v is non-empty lower-case hex, which
-// Normalizer.Fingerprint takes as it is.
-func lowerHex(v []byte) bool {
-	for _, c := range v {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return len(v) > 0
 }
