@@ -125,7 +125,7 @@ func (p *parser) decide(line []byte, base, i int) error {
 func (p *parser) check(it item, v []byte) error {
 	switch {
 	case it.act == actUsed:
-	case it.act == actField && isIdentity(it.field):
+	case it.act == actField && checked(it.field):
 		if string(v) == string(p.lastOK[it.field]) {
 			return nil
 		}
@@ -156,9 +156,8 @@ func (p *parser) check(it item, v []byte) error {
 	return nil
 }
 
-// isIdentity reports whether f is a certificate field whose value Parse
-// checks.
-func isIdentity(f event.Field) bool {
+// checked reports whether a field's value can make Parse reject a line.
+func checked(f event.Field) bool {
 	switch f {
 	case event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSSubject, event.TLSIssuer:
 		return true
