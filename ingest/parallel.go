@@ -75,7 +75,8 @@ func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Pre
 			arena: make([]byte, 0, 64<<10),
 			ready: make(chan struct{}, 1),
 			blk: &block{
-				data:  make([]byte, 0, blockBytes+4<<10),
+				// Room for a read after blockBytes less a short line.
+				data:  make([]byte, 0, blockBytes+2*minRead),
 				lines: make([]blockLine, 0, blockLines+1),
 			},
 		}
@@ -205,8 +206,8 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 		if b = p.freeBatch(ctx); b == nil {
 			return false
 		}
-		blk := b.blk
-		blk.data, blk.lines, blk.err = blk.data[:0], blk.lines[:0], nil
+		// Empty, for the last block, which may get no lines.
+		b.blk.data, b.blk.lines = b.blk.data[:0], b.blk.lines[:0]
 		return true
 	}
 	for _, path := range fs.paths {
