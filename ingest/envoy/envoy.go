@@ -67,6 +67,9 @@ type Format struct {
 type jsonItem struct {
 	op   operator
 	text *program // a value mixing text and operators; nil for a lone operator
+	// once is the item's bit of parser.once when it gives the method or
+	// the path (set by prepareSkim), else 0.
+	once uint64
 }
 
 // Name returns "envoy" or "envoy-json".
@@ -103,6 +106,7 @@ type parser struct {
 	want   func(*event.Record) bool // not yet asked whether to read the line in full
 	wanted bool                     // switched to reading in full
 	seen   uint8                    // JSON: deciding operators read so far
+	once   uint64                   // JSON: jsonItem.once of the keys read so far
 	spans  []span                   // text: where each operator's value was
 	defers []deferred               // JSON: members read before want was asked, to read again in full
 	dbuf   []byte                   // their values
@@ -133,7 +137,7 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	} else {
 		p.err = nil
 		p.sc.Only = &p.f.only
-		p.seen, p.defers, p.dbuf = 0, p.defers[:0], p.dbuf[:0]
+		p.seen, p.once, p.defers, p.dbuf = 0, 0, p.defers[:0], p.dbuf[:0]
 		if err := p.sc.Scan(line, p.member); err != nil {
 			if p.err != nil {
 				return p.err
@@ -148,6 +152,15 @@ func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 	it := p.f.index.lookup(key)
 	if it == nil {
 		return nil
+	}
+	if it.once != 0 {
+		// Which of two methods or paths counts would depend on whether
+		// want was asked before the second: neither does.
+		if p.once&it.once != 0 {
+			p.err = &ingest.SyntaxError{Msg: fmt.Sprintf("key %q appears twice", key)}
+			return p.err
+		}
+		p.once |= it.once
 	}
 	if p.want != nil {
 		return p.skimMember(key, it, val, kind)

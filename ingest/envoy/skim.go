@@ -73,19 +73,31 @@ func (f *Format) prepareSkim() {
 		}
 		return
 	}
-	for k, it := range f.keys {
+	n := 0
+	for i := range f.index.items {
+		it, k := &f.index.items[i], f.index.names[i]
 		keep := false
+		var bits uint8
 		if it.text != nil {
 			keep = true // its literals are checked
 			for _, op := range it.text.ops {
 				check(op)
-				f.need |= seenBit(op)
+				bits |= seenBit(op)
 			}
 		} else {
 			check(it.op)
-			f.need |= seenBit(it.op)
+			bits = seenBit(it.op)
 			keep = it.op.act != actSkip && (decides(it.op) || it.op.act == actField && checked(it.op.field))
 		}
+		if bits != 0 {
+			if n < 64 {
+				it.once = 1 << n
+			} else {
+				f.skimmable = false // no bit left to tell a key read twice
+			}
+			n++
+		}
+		f.need |= bits
 		if keep {
 			f.skimOnly.Add(k)
 		}
