@@ -15,6 +15,17 @@ const (
 	seenBoth = seenMethod | seenPath
 )
 
+// seenBit returns the bit of parser.seen that a slot sets.
+func seenBit(s slot) uint8 {
+	switch s {
+	case slotMethod:
+		return seenMethod
+	case slotPath:
+		return seenPath
+	}
+	return 0
+}
+
 // deferred is a member a skim read before asking want, whose value (in
 // parser.dbuf) it does not keep.
 type deferred struct {
@@ -67,12 +78,6 @@ var _ ingest.Skimmer = (*parser)(nil)
 // the end of the line checks as Parse does, the others aside until want is
 // asked, which is as soon as the method and path are read.
 func (p *parser) skimMember(s slot, val []byte, kind jsonscan.Kind) error {
-	switch s {
-	case slotMethod:
-		p.seen |= seenMethod
-	case slotPath:
-		p.seen |= seenPath
-	}
 	if kind != jsonscan.Null && !isUnset(val) {
 		switch {
 		case !dropped(s):

@@ -112,10 +112,14 @@ func TestSkimAgreesWithParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	info := url.QueryEscape(`Subject="C=ES,CN=x";Issuer="CN=CA";SerialNumber="703710"`)
+	// The line up to its method and path, and with a login's first.
+	const request = `"RequestMethod":"GET","RequestPath":"/static/app.js?v=3",`
+	upToRequest := skimLine[:strings.Index(skimLine, request)+len(request)]
+	pathFirst := `{"RequestPath":"/accounts/login/","RequestMethod":"POST",` + strings.TrimSuffix(upToRequest[1:], request)
 	runSkimCases(t, f, skimLine, []skimCase{
 		{name: "non-login line"},
 		{name: "login line", old: `"GET","RequestPath":"/static/app.js?v=3"`, new: `"POST","RequestPath":"/accounts/login/?next=/"`},
-		{name: "path first", old: `{"ClientAddr"`, new: `{"RequestPath":"/accounts/login/","RequestMethod":"POST","ClientAddr"`},
+		{name: "path first", old: upToRequest, new: pathFirst},
 		{name: "no method", old: `"RequestMethod":"GET",`, new: ``},
 		{name: "null method", old: `"RequestMethod":"GET"`, new: `"RequestMethod":null`},
 		{name: "escaped values", old: `"Mozilla/5.0 (X11; Linux x86_64)"`, new: `"Mozilla/5.0 \"q\" \u00e9"`},
@@ -125,6 +129,8 @@ func TestSkimAgreesWithParse(t *testing.T) {
 		{name: "cert info", old: `"request_User-Agent"`, new: `"request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `","request_User-Agent"`},
 		{name: "cert info for a login", old: `"GET","RequestPath":"/static/app.js?v=3"`, new: `"POST","RequestPath":"/accounts/login/","request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `"`},
 		{name: "bad cert info", old: `"request_User-Agent"`, new: `"request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3Dx%ZZ","request_User-Agent"`, reject: true},
+		{name: "login method and path twice", old: `"request_User-Agent"`, new: `"RequestMethod":"POST","RequestPath":"/accounts/login/","request_User-Agent"`, reject: true},
+		{name: "path twice, null", old: `"request_User-Agent"`, new: `"RequestPath":null,"request_User-Agent"`, reject: true},
 		{name: "bad subject after the path", old: `"CN=svc-batch-01,OU=Batch`, new: `"CN=svc-batch-01,OU`, reject: true},
 		{name: "bad subject overridden by a later one", old: `{"ClientAddr"`, new: `{"TLSClientSubject":"CN","ClientAddr"`},
 		{name: "bad escape in a dropped value", old: `"Mozilla/5.0 (X11; Linux x86_64)"`, new: `"Mozilla\q"`, reject: true},

@@ -127,7 +127,7 @@ type parser struct {
 	skim   bool                     // keep only the values a skim reads
 	want   func(*event.Record) bool // not yet asked whether to read the line in full
 	wanted bool                     // switched to reading in full
-	seen   uint8                    // seenMethod, seenPath
+	seen   uint8                    // seenMethod, seenPath: read by Parse and Skim
 	defers []deferred               // members read before want was asked
 	dbuf   []byte                   // their values
 	tmp    event.Record             // what a skim's checks build
@@ -207,6 +207,14 @@ func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 	s := p.f.slotOf(key)
 	if s == slotNone {
 		return nil
+	}
+	if b := seenBit(s); b != 0 {
+		// Which of two methods or paths counts would depend on whether
+		// want was asked before the second: neither does.
+		if p.seen&b != 0 {
+			return &ingest.SyntaxError{Msg: fmt.Sprintf("key %q appears twice", key)}
+		}
+		p.seen |= b
 	}
 	if p.skim {
 		return p.skimMember(s, val, kind)
