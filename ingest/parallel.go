@@ -75,8 +75,7 @@ func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Pre
 			arena: make([]byte, 0, 64<<10),
 			ready: make(chan struct{}, 1),
 			blk: &block{
-				// Room for a read after blockBytes less a short line.
-				data:  make([]byte, 0, blockBytes+2*minRead),
+				data:  make([]byte, 0, blockCap),
 				lines: make([]blockLine, 0, blockLines+1),
 			},
 		}
@@ -245,8 +244,16 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 	send(io.EOF)
 }
 
-// start empties the block for lines of the file path.
+// blockCap is a block's room for data: blockBytes and a read after it.
+const blockCap = blockBytes + 2*minRead
+
+// start empties the block for lines of the file path. A block grown for a
+// long line goes back to its usual size, so that a few long lines do not
+// keep every block large.
 func (blk *block) start(path string, rest event.Completer, max int) {
+	if cap(blk.data) > 4*blockCap {
+		blk.data = make([]byte, 0, blockCap)
+	}
 	blk.data, blk.lines = blk.data[:0], blk.lines[:0]
 	blk.name, blk.rest, blk.max, blk.err = path, rest, max, nil
 }

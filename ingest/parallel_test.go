@@ -260,3 +260,36 @@ func firstDiff(got, want string) string {
 	}
 	return "(same)"
 }
+
+// TestPrefetchParallelLongLines reads lines longer than a block between
+// short ones: the blocks grow for them and shrink back.
+func TestPrefetchParallelLongLines(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 3000; i++ {
+		switch i {
+		case 100, 2500:
+			b.WriteString("ok" + strings.Repeat("L", 600<<10) + "\n")
+		case 1200:
+			b.WriteString("ok" + strings.Repeat("M", 100<<10) + "\n")
+		case 1300:
+			b.WriteString("ok" + strings.Repeat("T", 2<<20) + "\n") // too long
+		}
+		fmt.Fprintf(&b, "ok-%d\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "long.log")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mk := func() *FileSource {
+		return NewFileSource(FileSourceConfig{Kind: event.App, Paths: []string{path}, Parser: wordParser{}, NewParser: func() Parser { return wordParser{} }, MaxLineBytes: 1 << 20})
+	}
+	want := drain(t, mk())
+	if !strings.Contains(want, "3003 parsed") || !strings.Contains(want, "(1 too long)") {
+		t.Fatalf("inputs: %s", want[len(want)-300:])
+	}
+	p := PrefetchParallel(context.Background(), mk(), 2)
+	defer p.Close()
+	if got := drain(t, p); got != want {
+		t.Errorf("differs from Next:\n%s", firstDiff(got, want))
+	}
+}

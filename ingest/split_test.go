@@ -117,6 +117,14 @@ func TestSplitterAsLineReader(t *testing.T) {
 			checkSplit(t, []byte(data), maxLine)
 		}
 	}
+	// Lines longer than a read, kept and skipped.
+	big := "a\n" + strings.Repeat("b", 100<<10) + "\nc\n" + strings.Repeat("d", 300<<10) + "\ne"
+	for _, maxLine := range []int{200 << 10, 0} {
+		want := lineEvents(strings.NewReader(big), maxLine)
+		if got := splitEvents(strings.NewReader(big), maxLine, 1024, 256<<10); got != want {
+			t.Errorf("long lines, max %d:\n%s", maxLine, firstDiff(got, want))
+		}
+	}
 	// An error after some lines: the lines before it, then the error.
 	boom := errors.New("boom")
 	r := io.MultiReader(strings.NewReader("a\nb\n"+long+"\nc"), iotest.ErrReader(boom))
