@@ -151,6 +151,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MaxGroups:      f.maxGroups,
 		MaxGroupsTotal: f.maxGroupsTotal,
 		MaxGroupEvents: f.maxEvents,
+		Lanes:          detect.LanesAuto,
 		Sink:           alert.WithPrivacy(sink, privacy),
 	}
 	if f.metricsListen != "" {
