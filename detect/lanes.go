@@ -148,7 +148,7 @@ func (l *lane) run(wg *sync.WaitGroup) {
 func (l *lane) keep(ev *event.Event) *[event.NumFields]string {
 	s := l.cur
 	if !s.keptDone.Load() {
-		l.eng.fillKept(s, ev)
+		l.eng.fillKept(s, ev, l.out != nil)
 	}
 	return &s.kept
 }
@@ -217,12 +217,15 @@ func (l *lane) keyHash() uint64 {
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 // fillKept makes s's copies of ev's kept fields, their hashes and the
-// evidence, unless another lane just did.
-func (e *Engine) fillKept(s *evState, ev *event.Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.keptDone.Load() {
-		return
+// evidence, unless another lane just did. shared says other lanes may
+// ask at the same time.
+func (e *Engine) fillKept(s *evState, ev *event.Event, shared bool) {
+	if shared {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.keptDone.Load() {
+			return
+		}
 	}
 	n := 0
 	for _, f := range e.keepFields {

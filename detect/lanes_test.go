@@ -314,3 +314,43 @@ func BenchmarkLanes(b *testing.B) {
 		})
 	}
 }
+
+// TestLanesAfterClose: an engine goes on after Close (its lanes start
+// again) and gives what one lane gives.
+func TestLanesAfterClose(t *testing.T) {
+	d := genDay(t, 1, 24*time.Hour)
+	half := day{d.proxy[:len(d.proxy)/2], d.app[:len(d.app)/2]}
+	rest := day{d.proxy[len(d.proxy)/2:], d.app[len(d.app)/2:]}
+	var outs [2]bytes.Buffer
+	for i, n := range []int{1, 4} {
+		var e *detect.Engine
+		// The second replay goes on with the first's engine.
+		_, err := runInto(t, half, detect.Config{Lanes: n}, alert.NewWriter(&outs[i]), &e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		pf, _ := formats.Proxy("nginx", "")
+		af, _ := formats.App("django-json", "")
+		p := &side{lines: rest.proxy, p: pf.NewParser(), kind: event.Proxy}
+		a := &side{lines: rest.app, p: af.NewParser(), kind: event.App}
+		p.next(t)
+		a.next(t)
+		for p.ok || a.ok {
+			s := p
+			if !p.ok || a.ok && a.rec.Time < p.rec.Time {
+				s = a
+			}
+			if err := e.Add(ctx, &s.rec); err != nil {
+				t.Fatal(err)
+			}
+			s.next(t)
+		}
+		if err := e.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if outs[0].Len() == 0 || !bytes.Equal(outs[0].Bytes(), outs[1].Bytes()) {
+		t.Errorf("4 lanes after Close: alerts differ from one lane's (%d and %d bytes)\n%s", outs[1].Len(), outs[0].Len(), firstDiff(outs[1].Bytes(), outs[0].Bytes()))
+	}
+}
