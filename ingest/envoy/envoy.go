@@ -58,17 +58,17 @@ type Format struct {
 	certs *x509cert.Cache
 
 	// Skim (see skim.go).
-	skimmable bool          // no operator whose check needs the full parse
-	decide    int           // text: the operator after which Skim asks want; -1 at the end
-	need      uint8         // JSON: the deciding operators the keys hold (seenMethod, seenPath)
-	skimOnly  jsonscan.Keys // JSON: the keys a skim reads once want said no
+	skimmable   bool          // no operator whose check needs the full parse
+	decide      int           // text: the operator after which Skim asks want; -1 at the end
+	requestKeys uint64        // JSON: the jsonItem.once bits of the keys giving the method or path
+	skimOnly    jsonscan.Keys // JSON: the keys a skim reads once want said no
 }
 
 type jsonItem struct {
 	op   operator
 	text *program // a value mixing text and operators; nil for a lone operator
-	// once is the item's bit of parser.once when it gives the method or
-	// the path (set by prepareSkim), else 0.
+	// once is the item's bit of parser.once and Format.requestKeys when
+	// it gives the method or the path (set by prepareSkim), else 0.
 	once uint64
 }
 
@@ -105,7 +105,6 @@ type parser struct {
 	skim   bool                     // check the values a skim does not keep, keep none of them
 	want   func(*event.Record) bool // not yet asked whether to read the line in full
 	wanted bool                     // switched to reading in full
-	seen   uint8                    // JSON: deciding operators read so far
 	once   uint64                   // JSON: jsonItem.once of the keys read so far
 	spans  []span                   // text: where each operator's value was
 	defers []deferred               // JSON: members read before want was asked, to read again in full
@@ -137,7 +136,7 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	} else {
 		p.err = nil
 		p.sc.Only = &p.f.only
-		p.seen, p.once, p.defers, p.dbuf = 0, 0, p.defers[:0], p.dbuf[:0]
+		p.once, p.defers, p.dbuf = 0, p.defers[:0], p.dbuf[:0]
 		if err := p.sc.Scan(line, p.member); err != nil {
 			if p.err != nil {
 				return p.err

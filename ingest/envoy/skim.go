@@ -9,12 +9,6 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
 )
 
-// Deciding operators a JSON format may hold, as bits of Format.need.
-const (
-	seenMethod uint8 = 1 << iota
-	seenPath
-)
-
 // span is where a value was in the line.
 type span struct{ off, end int }
 
@@ -37,15 +31,9 @@ func decides(op operator) bool {
 	return false
 }
 
-// seenBit returns the bit of Format.need that op sets.
-func seenBit(op operator) uint8 {
-	switch {
-	case op.act == actPath:
-		return seenPath
-	case op.act == actField && op.field == event.Method:
-		return seenMethod
-	}
-	return 0
+// givesRequest reports whether op gives the method or the path.
+func givesRequest(op operator) bool {
+	return op.act == actPath || op.act == actField && op.field == event.Method
 }
 
 // prepareSkim works out, once the format is compiled, how a parser skims
@@ -59,45 +47,42 @@ func (f *Format) prepareSkim() {
 		}
 	}
 	if f.text != nil {
-		var need, seen uint8
-		for _, op := range f.text.ops {
-			check(op)
-			need |= seenBit(op)
-		}
+		// After the last method or path: a later one would change the
+		// record want was asked about.
 		for i, op := range f.text.ops {
-			seen |= seenBit(op)
-			if need != 0 && seen == need {
+			check(op)
+			if givesRequest(op) {
 				f.decide = i
-				break
 			}
 		}
 		return
 	}
+	// A JSON line is asked about once every key giving the method or path
+	// was read, in whatever order the line holds them (see jsonItem.once).
 	n := 0
 	for i := range f.index.items {
 		it, k := &f.index.items[i], f.index.names[i]
-		keep := false
-		var bits uint8
+		keep, request := false, false
 		if it.text != nil {
 			keep = true // its literals are checked
 			for _, op := range it.text.ops {
 				check(op)
-				bits |= seenBit(op)
+				request = request || givesRequest(op)
 			}
 		} else {
 			check(it.op)
-			bits = seenBit(it.op)
+			request = givesRequest(it.op)
 			keep = it.op.act != actSkip && (decides(it.op) || it.op.act == actField && checked(it.op.field))
 		}
-		if bits != 0 {
+		if request {
 			if n < 64 {
 				it.once = 1 << n
+				f.requestKeys |= it.once
 			} else {
 				f.skimmable = false // no bit left to tell a key read twice
 			}
 			n++
 		}
-		f.need |= bits
 		if keep {
 			f.skimOnly.Add(k)
 		}
@@ -194,19 +179,13 @@ func (p *parser) decideText(line []byte, i int) error {
 
 // skimMember reads a JSON member before want is asked: it reads the
 // deciding values, checks the others and keeps them aside in case want
-// asks for the line in full; once the method and path are read it asks.
+// asks for the line in full; once every key giving the method or path
+// was read it asks.
 func (p *parser) skimMember(key []byte, it *jsonItem, val []byte, kind jsonscan.Kind) error {
 	if kind != jsonscan.Null {
 		if err := p.item(key, it, val); err != nil {
 			return err
 		}
-	}
-	if it.text != nil {
-		for _, op := range it.text.ops {
-			p.seen |= seenBit(op)
-		}
-	} else {
-		p.seen |= seenBit(it.op)
 	}
 	if kind != jsonscan.Null && (it.text != nil || !decides(it.op)) {
 		k := len(p.dbuf)
@@ -215,7 +194,7 @@ func (p *parser) skimMember(key []byte, it *jsonItem, val []byte, kind jsonscan.
 		p.dbuf = append(p.dbuf, val...)
 		p.defers = append(p.defers, deferred{key: span{k, v}, val: span{v, len(p.dbuf)}, it: it})
 	}
-	if p.f.need == 0 || p.seen != p.f.need {
+	if p.f.requestKeys == 0 || p.once != p.f.requestKeys {
 		return nil
 	}
 	want := p.want

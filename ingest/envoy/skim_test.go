@@ -188,6 +188,10 @@ func TestSkimFormats(t *testing.T) {
 			`[04/Dec/2026:09:00:01 +0000] r1 "CN=a,O=b"`,
 			`[04/Dec/2026:09:00:01 +0000] r1 "CN"`,
 		}},
+		{format: `[%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)%" %REQ(:METHOD)%`, lines: []string{
+			`[2026-12-04T09:00:01Z] "GET /accounts/login/" POST`,
+			`[2026-12-04T09:00:01Z] "POST /accounts/login/" GET`,
+		}},
 		{format: cert, lines: []string{
 			`[2026-12-04T09:00:01Z] "POST /login/" "Hash=` + sha256hex + `;Subject=\"CN=a,O=b\""`,
 			`[2026-12-04T09:00:01Z] "GET /x" "Hash=zz"`,
@@ -198,6 +202,7 @@ func TestSkimFormats(t *testing.T) {
 			`{"t":"2026-12-04T09:00:01Z","r":"GET /x by 0a11","m":"POST","s":"CN=a,O=b"}`,
 			`{"t":"2026-12-04T09:00:01Z","r":"GET /x by 0a1x","m":"POST","s":"CN=a,O=b"}`,
 			`{"t":"2026-12-04T09:00:01Z","r":"GET /x xy 0a11","m":"POST","s":"CN=a,O=b"}`,
+			`{"t":"2026-12-04T09:00:01Z","r":"GET /accounts/login/ by 0a11","m":"POST","s":"CN=a,O=b"}`,
 		}},
 		{format: `{"t":"%START_TIME%","rid":"%REQ(X-REQUEST-ID)%","s":"%DOWNSTREAM_PEER_SUBJECT%"}`, json: true, lines: []string{
 			`{"t":"2026-12-04T09:00:01Z","rid":"r1","s":"CN=a,O=b"}`,

@@ -12,12 +12,6 @@ import (
 // span is where a value was in the line (after the syslog prefix).
 type span struct{ off, end int }
 
-// Deciding items, as bits.
-const (
-	hasMethod uint8 = 1 << iota
-	hasPath
-)
-
 // decides reports whether a skim reads its value as Parse does: the time
 // and the fields that tell what the line is.
 func decides(it item) bool {
@@ -30,35 +24,24 @@ func decides(it item) bool {
 	return false
 }
 
-func decidingBits(it item) uint8 {
-	switch {
-	case it.act == actRequest:
-		return hasMethod | hasPath
-	case it.act == actPath:
-		return hasPath
-	case it.act == actField && it.field == event.Method:
-		return hasMethod
-	}
-	return 0
+// givesRequest reports whether it gives the method or the path.
+func givesRequest(it item) bool {
+	return it.act == actRequest || it.act == actPath || it.act == actField && it.field == event.Method
 }
 
 // prepareSkim works out, once the format is compiled, how a parser skims
 // its lines.
 func (f *Format) prepareSkim() {
 	f.skimmable, f.decide = true, -1
-	var need, seen uint8
 	for i, it := range f.items {
 		f.items[i].deciding = decides(it)
 		if it.act == actCert {
 			f.skimmable = false
 		}
-		need |= decidingBits(it)
-	}
-	for i, it := range f.items {
-		seen |= decidingBits(it)
-		if need != 0 && seen == need {
+		// After the last method or path: a later one would change the
+		// record want was asked about.
+		if givesRequest(it) {
 			f.decide = i
-			break
 		}
 	}
 }

@@ -158,6 +158,10 @@ func TestSkimFormats(t *testing.T) {
 			`04/Dec/2026:09:00:01.123 04/Dec/2026:09:00:02 +0000 r1 CN=a,O=b`,
 			`04/Dec/2026:09:00:01.123 04/Dec/2026:09:00:02 +0000 r1 CN`,
 		}},
+		{format: `"[%tr] \"%r\" %HM"`, lines: []string{
+			`[04/Dec/2026:09:00:01.123] "GET /accounts/login/ HTTP/1.1" POST`,
+			`[04/Dec/2026:09:00:01.123] "POST /accounts/login/ HTTP/1.1" GET`,
+		}},
 		{format: `"%tr %r %[ssl_c_der,base64]"`, lines: []string{
 			`04/Dec/2026:09:00:01.123 POST /login/ HTTP/1.1 -`,
 			`04/Dec/2026:09:00:01.123 GET /x HTTP/1.1 MIIB`,
