@@ -316,9 +316,10 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 		if want == [3]bool{} {
 			return ""
 		}
-		for _, v := range p.variants(u) {
+		vars, buf := p.variants(u)
+		for _, v := range vars {
 			if want[int(v.n)-len(u)+1] {
-				if s := x.find(d, p.buf[v.off:v.off+v.n], v.h); s >= 0 {
+				if s := x.find(d, buf[v.off:v.off+v.n], v.h); s >= 0 {
 					return d.slots[s].val
 				}
 			}
@@ -328,8 +329,9 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 	if !d.mayHaveTypo(u) {
 		return ""
 	}
-	for _, v := range p.variants(u) {
-		if i := d.findBytes(p.buf[v.off:v.off+v.n], v.h); i >= 0 {
+	vars, buf := p.variants(u)
+	for _, v := range vars {
+		if i := d.findBytes(buf[v.off:v.off+v.n], v.h); i >= 0 {
 			if c := d.slots[i].valCount; c.f > 0 && c.s == 0 {
 				return d.slots[i].val
 			}
@@ -408,6 +410,9 @@ type typoProbe struct {
 	ok   bool
 	buf  []byte
 	vars []variant
+	// share, on several lanes, is the event's probe all lanes share: it
+	// is used when made for the same value.
+	share *evState
 }
 
 // variant is one slip of the probe's value: buf[off:off+n].
@@ -420,9 +425,15 @@ type variant struct {
 // string at another address, or another string.
 func (p *typoProbe) reset() { p.ok = false }
 
-func (p *typoProbe) variants(u string) []variant {
+// variants returns u's variants, each vars[i] being buf[off:off+n].
+func (p *typoProbe) variants(u string) (vars []variant, buf []byte) {
+	if p.share != nil {
+		if vars, buf, ok := p.share.variants(u, p.seed); ok {
+			return vars, buf
+		}
+	}
 	if p.ok && p.u == u {
-		return p.vars
+		return p.vars, p.buf
 	}
 	p.u, p.ok = u, true
 	p.buf, p.vars = p.buf[:0], p.vars[:0]
@@ -442,7 +453,7 @@ func (p *typoProbe) variants(u string) []variant {
 		add(u[:i+1], u[i:i+1], u[i+1:])
 		add(u[:i], u[i+1:])
 	}
-	return p.vars
+	return p.vars, p.buf
 }
 
 func b2i32(b bool) int32 {

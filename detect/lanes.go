@@ -47,6 +47,10 @@ type evState struct {
 	keptEv   *evidence
 	hashes   [event.NumFields]uint64
 	ident    atomic.Pointer[alert.Identity]
+	// probe holds the variants of the first value a lane asked for
+	// (made under mu, then only read, once probeDone is set).
+	probeDone atomic.Bool
+	probe     typoProbe
 	// keys are the group keys new groups were made with for the event
 	// (under mu): rules on other lanes grouping by the same fields share
 	// them.
@@ -57,6 +61,7 @@ type evState struct {
 // before the event is handed to them.
 func (s *evState) reset() {
 	s.keptDone.Store(false)
+	s.probeDone.Store(false)
 	s.ident.Store(nil)
 	clear(s.keys)
 	s.keys = s.keys[:0]
@@ -95,6 +100,9 @@ type lane struct {
 func (l *lane) evaluate(ev *event.Event, st *evState) {
 	l.cur = st
 	l.probe.reset()
+	if l.out != nil {
+		l.probe.share = st
+	}
 	for _, rs := range l.rules {
 		if rs.rule.Filter.Match(ev) {
 			rs.add(ev)
@@ -160,6 +168,25 @@ func (l *lane) hashes() *[event.NumFields]uint64 { return &l.cur.hashes }
 // evidence returns the current event's evidence; keep must have been
 // called for the event.
 func (l *lane) evidence() *evidence { return l.cur.keptEv }
+
+// variants returns the shared variants of u, made by the first lane that
+// asks for any value; ok is false if they are another value's.
+func (s *evState) variants(u string, seed maphash.Seed) (vars []variant, buf []byte, ok bool) {
+	if !s.probeDone.Load() {
+		s.mu.Lock()
+		if !s.probeDone.Load() {
+			s.probe.seed = seed
+			s.probe.reset()
+			s.probe.variants(u)
+			s.probeDone.Store(true)
+		}
+		s.mu.Unlock()
+	}
+	if s.probe.u != u {
+		return nil, nil, false
+	}
+	return s.probe.vars, s.probe.buf, true
+}
 
 // identity returns the current event's certificate identity, made once
 // per event (twice at worst, when two lanes ask at once: the copies are
