@@ -175,6 +175,11 @@ func (s *evState) variants(u string, seed maphash.Seed) (vars []variant, buf []b
 	if !s.probeDone.Load() {
 		s.mu.Lock()
 		if !s.probeDone.Load() {
+			if s.probe.buf == nil {
+				// Room for the variants of a 16-byte value: a slot's
+				// probe grows once, not step by step.
+				s.probe.buf, s.probe.vars = make([]byte, 0, 3*16*17), make([]variant, 0, 3*16)
+			}
 			s.probe.seed = seed
 			s.probe.reset()
 			s.probe.variants(u)
