@@ -143,8 +143,8 @@ func TestLanesSameOutput(t *testing.T) {
 		cfg   detect.Config
 	}{
 		{"day", 1, 24 * time.Hour, detect.Config{}},
-		{"busy", 3, 6 * time.Hour, detect.Config{}},
-		{"capped", 2, 12 * time.Hour, detect.Config{MaxGroups: 40, MaxGroupsTotal: 150, MaxGroupEvents: 50,
+		{"busy", 3, 3 * time.Hour, detect.Config{}},
+		{"capped", 2, 8 * time.Hour, detect.Config{MaxGroups: 40, MaxGroupsTotal: 150, MaxGroupEvents: 50,
 			Correlator: detect.CorrelatorConfig{MaxPending: 50}}},
 	}
 	for _, tc := range cases {
@@ -252,7 +252,7 @@ func (f *failSink) Close() error { return nil }
 // or Close whatever the number of lanes, and every alert is still offered
 // to the sink, in order.
 func TestLanesSinkError(t *testing.T) {
-	d := genDay(t, 1, 24*time.Hour)
+	d := genDay(t, 1, 12*time.Hour)
 	var sent []int
 	for _, n := range []int{1, 2, 3} {
 		f := &failSink{n: 3}
