@@ -4,12 +4,14 @@ package replay
 // ingest.PrefetchParallel), given a requested number n, GOMAXPROCS procs
 // and the sources' sizes in bytes (0 when unknown, as for stdin).
 //
-// n > 0 gives every source n workers. n <= 0 chooses: the main goroutine,
-// which joins the records and runs the rules, keeps a core, and the others
-// (procs-1) are shared among the sources in proportion to their sizes (in
-// equal shares when no size is known), each source getting at least one.
-// On a machine with no more cores than sources, every source gets one
-// worker. One big proxy log on many cores gets most of them.
+// n > 0 gives every source n workers. n <= 0 chooses: the goroutine that
+// merges and joins the records keeps a core, and the others (procs-1) are
+// shared among the sources in proportion to their sizes (in equal shares
+// when no size is known), each source getting at least one. On a machine
+// with no more cores than sources, every source gets one worker. One big
+// proxy log on many cores gets most of them. Workers parse only as far
+// ahead as their blocks allow, so those the rules do not keep busy wait
+// and leave their cores to the rules.
 func ParseWorkers(n, procs int, sizes []int64) []int {
 	out := make([]int, len(sizes))
 	if n > 0 {
