@@ -41,9 +41,11 @@ type Config struct {
 	// (with several lanes, when the alerts of its batch are sent).
 	OnEvent func(*event.Event)
 	// Lanes is how many goroutines evaluate the rules; LanesAuto means
-	// GOMAXPROCS. It is capped by the number of rules. Zero or one
-	// evaluates them on the caller's goroutine during Add, AddEvent and
-	// Advance, which send the alerts they cause before returning.
+	// GOMAXPROCS. It is capped by the number of rules. Zero (the
+	// default) or one evaluates them on the caller's goroutine during
+	// Add, AddEvent and Advance, which send the alerts they cause before
+	// returning: a caller that marks or mutes alerts by the record being
+	// processed needs that.
 	//
 	// With several lanes, rule i is evaluated by lane i mod Lanes; the
 	// caller's goroutine joins the records into events and hands the
@@ -105,7 +107,6 @@ type Engine struct {
 	stats   Stats
 	ctx     context.Context
 	err     error
-	keyBuf  []byte
 
 	// keepFields are the fields window entries keep (user, request id,
 	// source address and the rules' distinct fields). They are copied
