@@ -262,7 +262,8 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 		}
 		out = append(out, ingest.NewFileSource(ingest.FileSourceConfig{
 			Name: name, Format: fname, Kind: s.EventKind(), Paths: []string{p},
-			Parser: comp.Format.NewParser(), MaxLineBytes: c.Limits.MaxLineBytes, Strict: c.Strict,
+			Parser: comp.Format.NewParser(), NewParser: comp.Format.NewParser,
+			MaxLineBytes: c.Limits.MaxLineBytes, Strict: c.Strict,
 		}))
 	}
 	return out, comp, nil
