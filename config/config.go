@@ -156,7 +156,13 @@ type Limits struct {
 
 // Replay holds the replay command's operational settings.
 type Replay struct {
-	Parallel   *bool  `yaml:"parallel"`
+	Parallel *bool `yaml:"parallel"`
+	// ParseWorkers is the number of goroutines parsing each source's lines
+	// (0: chosen from the cores and the files' sizes).
+	ParseWorkers int `yaml:"parse_workers"`
+	// Lanes is the number of goroutines evaluating the rules (0: one per
+	// core, at most one per rule; 1: on the goroutine that joins).
+	Lanes      int    `yaml:"lanes"`
 	Quiet      bool   `yaml:"quiet"`
 	CPUProfile string `yaml:"cpu_profile"`
 	MemProfile string `yaml:"mem_profile"`
@@ -490,6 +496,12 @@ func (c *Config) check() error {
 	}
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 {
 		add([]any{"limits"}, "limits must not be negative")
+	}
+	if c.Replay.ParseWorkers < 0 {
+		add([]any{"replay", "parse_workers"}, "parse_workers must not be negative (0 chooses)")
+	}
+	if c.Replay.Lanes < 0 {
+		add([]any{"replay", "lanes"}, "lanes must not be negative (0: one per core)")
 	}
 	if _, err := ParseSize(c.Limits.MemoryLimit); err != nil {
 		add([]any{"limits", "memory_limit"}, "limits.memory_limit: %v", err)

@@ -129,6 +129,8 @@ func TestErrors(t *testing.T) {
 		{"file output without path", "outputs:\n  - type: file\n", "cfg.yml:2: outputs[0]: type file needs a path"},
 		{"unknown output key", "outputs:\n  - type: file\n    file: x\n", "cfg.yml:3: field file not found"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
+		{"negative lanes", "replay:\n  lanes: -2\n", "cfg.yml:2: lanes must not be negative"},
+		{"negative parse workers", "replay:\n  parse_workers: -1\n", "cfg.yml:2: parse_workers must not be negative"},
 	}
 	for _, tt := range tests {
 		_, err := Parse("cfg.yml", []byte(tt.yml))

@@ -29,8 +29,8 @@ type Skimmer interface {
 	// Method and URLPath, as Parse sets them); full reports which. It
 	// checks the rest of a line it does not read in full as far as Parse
 	// would, without building its values: Skim accepts exactly the lines
-	// Parse accepts. want is called at most once, as soon as r holds
-	// Method and URLPath (it may hold other fields or not yet). A line
+	// Parse accepts. want is called at most once, once r holds the
+	// line's final Method and URLPath (it may hold other fields or not yet). A line
 	// Skim rejects is parsed again for Parse's error.
 	Skim(line []byte, r *event.Record, want func(*event.Record) bool) (full bool, err error)
 	// NewParser returns another parser of the same format, with its own

@@ -74,6 +74,12 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	if set["parallel"] {
 		cfg.Replay.Parallel = &f.parallel
 	}
+	if set["parse-workers"] {
+		cfg.Replay.ParseWorkers = f.parseWorkers
+	}
+	if set["lanes"] {
+		cfg.Replay.Lanes = f.lanes
+	}
 	if set["quiet"] {
 		cfg.Replay.Quiet = f.quiet
 	}
@@ -141,6 +147,7 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	// One set of values from here on.
 	f.rules, f.rulesMode, f.strict = cfg.Rules.Files, cfg.Rules.Mode, cfg.Strict
 	f.parallel, f.quiet = *cfg.Replay.Parallel, cfg.Replay.Quiet
+	f.parseWorkers, f.lanes = cfg.Replay.ParseWorkers, cfg.Replay.Lanes
 	f.cpuProfile, f.memProfile = cfg.Replay.CPUProfile, cfg.Replay.MemProfile
 	f.privacy, f.privacyKey = cfg.Privacy.Mode, cfg.Privacy.KeyFile
 	f.joinWindow, f.maxPending = cfg.Join.Window, cfg.Join.MaxPending

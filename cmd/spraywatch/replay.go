@@ -38,6 +38,7 @@ type replayFlags struct {
 	quiet                  bool
 	parallel               bool
 	parseWorkers           int
+	lanes                  int
 	cpuProfile, memProfile string
 	privacy, privacyKey    string
 	joinWindow             time.Duration
@@ -70,6 +71,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")
 	fs.IntVar(&f.parseWorkers, "parse-workers", 0, "with --parallel, goroutines parsing each source's lines while another reads them (same output for every `N`); "+
 		"0: GOMAXPROCS-1 shared among the sources by file size, at least 1 each (so 1 each on a machine with no more cores than sources)")
+	fs.IntVar(&f.lanes, "lanes", 0, "goroutines evaluating the rules (same output for every `N`); 0: one per core, at most one per rule; 1: on the goroutine that joins the records")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this `file`")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this `file` at the end")
 	fs.StringVar(&f.privacy, "privacy", "plain", "usernames in alerts: plain, hmac (keyed HMAC-SHA256, as contrib/django) or omit")
@@ -82,7 +84,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
-	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules before the least active is evicted")
+	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules, split evenly among them; a rule evicts its least active group beyond its share")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit on the Go heap, e.g. 270MiB (as GOMEMLIMIT, which wins when set); trades CPU for memory")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
@@ -102,6 +104,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))
+	}
+	if f.lanes < 0 {
+		return fmt.Errorf("--lanes %d: expected 0 (one per core) or more", f.lanes)
 	}
 	if f.parseWorkers < 0 {
 		return fmt.Errorf("--parse-workers %d: expected 0 (choose) or more", f.parseWorkers)
@@ -151,7 +156,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MaxGroups:      f.maxGroups,
 		MaxGroupsTotal: f.maxGroupsTotal,
 		MaxGroupEvents: f.maxEvents,
-		Lanes:          detect.LanesAuto,
+		Lanes:          lanes(f.lanes),
 		Sink:           alert.WithPrivacy(sink, privacy),
 	}
 	if f.metricsListen != "" {
@@ -408,4 +413,12 @@ func setMemoryLimit(v string) error {
 		debug.SetMemoryLimit(n)
 	}
 	return nil
+}
+
+// lanes turns the --lanes flag (0: one per core) into detect.Config.Lanes.
+func lanes(n int) int {
+	if n == 0 {
+		return detect.LanesAuto
+	}
+	return n
 }

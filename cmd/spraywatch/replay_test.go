@@ -62,6 +62,16 @@ func TestReplayDeterministic(t *testing.T) {
 	}
 }
 
+// TestReplayParallelSettings replays the samples on one goroutine and with
+// several parse workers and rule lanes: the alerts must be the same bytes.
+func TestReplayParallelSettings(t *testing.T) {
+	one, _ := replaySamples(t, "--quiet", "--parallel=false", "--lanes", "1")
+	many, _ := replaySamples(t, "--quiet", "--parse-workers", "3", "--lanes", "4")
+	if one == "" || one != many {
+		t.Fatalf("one goroutine and several differ or are empty (%d vs %d bytes)", len(one), len(many))
+	}
+}
+
 func TestReplayErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.log")
