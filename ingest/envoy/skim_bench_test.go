@@ -5,25 +5,17 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
 // benchSkim skims line with want, as BenchmarkText* and BenchmarkJSON parse
 // theirs.
 func benchSkim(b *testing.B, f *Format, line string, want func(*event.Record) bool) {
 	p := f.NewParser().(ingest.Skimmer)
-	var r event.Record
-	l := []byte(line)
-	if _, err := p.Skim(l, &r, want); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(l)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := p.Skim(l, &r, want); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	skimtest.BenchRead(b, [][]byte{[]byte(line)}, func(l []byte, r *event.Record) error {
+		_, err := p.Skim(l, r, want)
+		return err
+	})
 }
 
 func mustText(b *testing.B, format string) *Format {
@@ -44,12 +36,14 @@ func mustJSON(b *testing.B, def string) *Format {
 
 // The mTLS text format's non-login line: skimmed, and parsed for
 // comparison.
-func BenchmarkSkimTextMTLS(b *testing.B)  { benchSkim(b, mustText(b, mtlsText), mtlsLine, loginPOST) }
+func BenchmarkSkimTextMTLS(b *testing.B) {
+	benchSkim(b, mustText(b, mtlsText), mtlsLine, skimtest.LoginPOST)
+}
 func BenchmarkParseTextMTLS(b *testing.B) { bench(b, mustText(b, mtlsText), mtlsLine) }
 
 // ReferenceJSON's non-login line: skimmed, and parsed for comparison.
 func BenchmarkSkimJSONReference(b *testing.B) {
-	benchSkim(b, mustJSON(b, ReferenceJSON), jsonLine, loginPOST)
+	benchSkim(b, mustJSON(b, ReferenceJSON), jsonLine, skimtest.LoginPOST)
 }
 func BenchmarkParseJSONReference(b *testing.B) { bench(b, mustJSON(b, ReferenceJSON), jsonLine) }
 
@@ -57,7 +51,7 @@ func BenchmarkParseJSONReference(b *testing.B) { bench(b, mustJSON(b, ReferenceJ
 const defaultLine = `[2026-12-04T09:00:01.123Z] "GET /static/app.js?v=3 HTTP/1.1" 200 - 812 5120 31 30 "203.0.113.7" "Mozilla/5.0 (X11; Linux x86_64)" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "app.example.org" "10.1.2.3:8000"`
 
 func BenchmarkSkimTextDefault(b *testing.B) {
-	benchSkim(b, mustText(b, Default), defaultLine, loginPOST)
+	benchSkim(b, mustText(b, Default), defaultLine, skimtest.LoginPOST)
 }
 func BenchmarkParseTextDefault(b *testing.B) { bench(b, mustText(b, Default), defaultLine) }
 
@@ -74,14 +68,6 @@ func TestSkimDoesNotAllocate(t *testing.T) {
 		f    *Format
 		line string
 	}{{text, mtlsLine}, {js, jsonLine}} {
-		p := tc.f.NewParser().(ingest.Skimmer)
-		var r event.Record
-		line := []byte(tc.line)
-		if _, err := p.Skim(line, &r, loginPOST); err != nil {
-			t.Fatal(err)
-		}
-		if n := testing.AllocsPerRun(200, func() { p.Skim(line, &r, loginPOST) }); n != 0 {
-			t.Errorf("%s: %v allocations per line", tc.f.Name(), n)
-		}
+		skimtest.CheckSkimAllocs(t, tc.f.NewParser().(ingest.Skimmer), tc.line)
 	}
 }

@@ -1,77 +1,19 @@
 package envoy
 
 import (
-	"bytes"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/spraywatch/spraywatch/event"
-	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
-// skimFields are the fields Skim reads; it must leave every other one
-// empty.
-var skimFields = map[event.Field]bool{event.RequestID: true, event.Method: true, event.URLPath: true}
-
-// loginPOST wants POSTs to a login path in full, as the correlator's
-// default login filter does.
-func loginPOST(r *event.Record) bool {
-	return bytes.EqualFold(r.Get(event.Method), []byte("POST")) && bytes.Contains(r.Get(event.URLPath), []byte("login"))
-}
-
-// checkSkim skims and parses line with two parsers of one format and checks
-// that they agree: both accept it or both reject it with the same error; a
-// skim that reads the line in full has the parse's record, one that does
-// not has the parse's time, request id, method and path and no other
-// field. It tries want nil, always and login POSTs, and returns the error.
-func checkSkim(t *testing.T, skim, full ingest.Parser, line []byte) (skimErr error) {
-	t.Helper()
-	sk := skim.(ingest.Skimmer)
-	var r event.Record
-	perr := full.Parse(line, &r)
-	for _, c := range []struct {
-		name string
-		want func(*event.Record) bool
-	}{{"none", nil}, {"all", func(*event.Record) bool { return true }}, {"login", loginPOST}} {
-		var s event.Record
-		asked := 0
-		want := c.want
-		if want != nil {
-			want = func(r *event.Record) bool { asked++; return c.want(r) }
-		}
-		fullRead, serr := sk.Skim(line, &s, want)
-		if asked > 1 {
-			t.Fatalf("line %q: Skim (%s) asked want %d times", line, c.name, asked)
-		}
-		if (serr == nil) != (perr == nil) {
-			t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
-		}
-		if serr != nil {
-			if serr.Error() != perr.Error() {
-				t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
-			}
-			skimErr = serr
-			continue
-		}
-		// A format whose checks are the full parse is always read in full.
-		if wantFull := c.want != nil && c.want(&r) || !skim.(*parser).f.skimmable; fullRead != wantFull {
-			t.Fatalf("line %q: Skim (%s) read in full: %v, want %v", line, c.name, fullRead, wantFull)
-		}
-		if s.Kind != r.Kind || s.Time != r.Time {
-			t.Fatalf("line %q: Skim (%s) kind %v time %d, Parse kind %v time %d", line, c.name, s.Kind, s.Time, r.Kind, r.Time)
-		}
-		for f := range s.Values {
-			fl := event.Field(f)
-			switch {
-			case (fullRead || skimFields[fl]) && !bytes.Equal(s.Values[f], r.Values[f]):
-				t.Fatalf("line %q: Skim (%s) %s = %q, Parse %q", line, c.name, fl, s.Values[f], r.Values[f])
-			case !fullRead && !skimFields[fl] && s.Values[f] != nil:
-				t.Fatalf("line %q: Skim (%s) set %s = %q", line, c.name, fl, s.Values[f])
-			}
-		}
+// reading is how f's parsers skim: in full when its checks are the full
+// parse.
+func reading(f *Format) skimtest.Reading {
+	if f.skimmable {
+		return skimtest.AsWanted
 	}
-	return skimErr
+	return skimtest.AlwaysFull
 }
 
 const (
@@ -80,56 +22,28 @@ const (
 		`"peer_subject":"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US","peer_issuer":"CN=Example Issuing CA 1,O=Example Corp,C=US","peer_serial":"4f2a9c0d11e3b7a1","peer_sha256":"` + sha256hex + `","peer_sha1":"` + sha1hex + `","peer_uri_san":"spiffe://example.org/ns/prod/sa/batch"}`
 )
 
-// skimCases are edits of a good line (old replaced by new) and whether the
-// result is rejected.
-type skimCase struct {
-	name     string
-	old, new string
-	reject   bool
-}
-
-func runSkimCases(t *testing.T, f *Format, good string, tests []skimCase) {
-	t.Helper()
-	skim, full := f.NewParser(), f.NewParser()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			line := good
-			if tt.old != "" {
-				if !strings.Contains(line, tt.old) {
-					t.Fatalf("%q not in the line", tt.old)
-				}
-				line = strings.Replace(line, tt.old, tt.new, 1)
-			}
-			err := checkSkim(t, skim, full, []byte(line))
-			if (err != nil) != tt.reject {
-				t.Fatalf("line %q: error %v, want rejected %v", line, err, tt.reject)
-			}
-		})
-	}
-}
-
 func TestSkimText(t *testing.T) {
 	f, err := CompileText(mtlsText)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runSkimCases(t, f, mtlsLine, []skimCase{
-		{name: "non-login line"},
-		{name: "login line", old: "GET /static/app.js?v=3", new: "POST /accounts/login/?next=/"},
-		{name: "no request id", old: `"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"`, new: `"-"`},
-		{name: "escaped subject", old: `"CN=svc-batch-01,`, new: `"CN=Jos\C3\A9,`},
-		{name: "upper-case fingerprint", old: " " + sha1hex, new: " " + strings.ToUpper(sha1hex)},
-		{name: "fingerprint with colons", old: " " + sha1hex, new: " 0D:5F:6C:1E:2A:3B:4C:5D:6E:7F:80:91:A2:B3:C4:D5:E6:F7:08:19"},
-		{name: "IPv6 address", old: "203.0.113.7:52344", new: "[2001:db8::7]:52344"},
-		{name: "no certificate", old: `"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US" "CN=Example Issuing CA 1,O=Example Corp,C=US" 4f2a9c0d11e3b7a1 ` + sha1hex + " " + sha256hex, new: `"-" "-" - - -`},
-		{name: "bad fingerprint further along", old: " " + sha1hex, new: " " + sha1hex[:39] + "z", reject: true},
-		{name: "bad sha256 further along", old: " " + sha256hex, new: " xyz", reject: true},
-		{name: "bad serial further along", old: "4f2a9c0d11e3b7a1", new: "4f2a-XYZ", reject: true},
-		{name: "bad subject further along", old: `"CN=svc-batch-01,OU=Batch`, new: `"CN=svc-batch-01,OU`, reject: true},
-		{name: "bad issuer further along", old: `"CN=Example Issuing CA 1,`, new: `"CN=#abc,`, reject: true},
-		{name: "bad time", old: "2026-12-04T09", new: "2026-13-04T09", reject: true},
-		{name: "missing literal", old: `" 200 5120 "`, new: `" 200 5120 `, reject: true},
-		{name: "bad login subject", old: `"GET /static/app.js?v=3 HTTP/2" 200 5120 "Mozilla/5.0 (X11)" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "CN=svc-batch-01,OU=Batch`, new: `"POST /login/ HTTP/2" 200 5120 "Mozilla/5.0 (X11)" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "CN=svc-batch-01,OU`, reject: true},
+	skimtest.CheckEdits(t, f, reading(f), mtlsLine, []skimtest.Edit{
+		{Name: "non-login line"},
+		{Name: "login line", Old: "GET /static/app.js?v=3", New: "POST /accounts/login/?next=/"},
+		{Name: "no request id", Old: `"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"`, New: `"-"`},
+		{Name: "escaped subject", Old: `"CN=svc-batch-01,`, New: `"CN=Jos\C3\A9,`},
+		{Name: "upper-case fingerprint", Old: " " + sha1hex, New: " " + strings.ToUpper(sha1hex)},
+		{Name: "fingerprint with colons", Old: " " + sha1hex, New: " 0D:5F:6C:1E:2A:3B:4C:5D:6E:7F:80:91:A2:B3:C4:D5:E6:F7:08:19"},
+		{Name: "IPv6 address", Old: "203.0.113.7:52344", New: "[2001:db8::7]:52344"},
+		{Name: "no certificate", Old: `"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US" "CN=Example Issuing CA 1,O=Example Corp,C=US" 4f2a9c0d11e3b7a1 ` + sha1hex + " " + sha256hex, New: `"-" "-" - - -`},
+		{Name: "bad fingerprint further along", Old: " " + sha1hex, New: " " + sha1hex[:39] + "z", Reject: true},
+		{Name: "bad sha256 further along", Old: " " + sha256hex, New: " xyz", Reject: true},
+		{Name: "bad serial further along", Old: "4f2a9c0d11e3b7a1", New: "4f2a-XYZ", Reject: true},
+		{Name: "bad subject further along", Old: `"CN=svc-batch-01,OU=Batch`, New: `"CN=svc-batch-01,OU`, Reject: true},
+		{Name: "bad issuer further along", Old: `"CN=Example Issuing CA 1,`, New: `"CN=#abc,`, Reject: true},
+		{Name: "bad time", Old: "2026-12-04T09", New: "2026-13-04T09", Reject: true},
+		{Name: "missing literal", Old: `" 200 5120 "`, New: `" 200 5120 `, Reject: true},
+		{Name: "bad login subject", Old: `"GET /static/app.js?v=3 HTTP/2" 200 5120 "Mozilla/5.0 (X11)" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "CN=svc-batch-01,OU=Batch`, New: `"POST /login/ HTTP/2" 200 5120 "Mozilla/5.0 (X11)" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "CN=svc-batch-01,OU`, Reject: true},
 	})
 }
 
@@ -138,31 +52,31 @@ func TestSkimJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runSkimCases(t, f, jsonLine, []skimCase{
-		{name: "non-login line"},
-		{name: "login line", old: `"GET","path":"/static/app.js?v=3"`, new: `"POST","path":"/accounts/login/"`},
-		{name: "path first", old: `{"start_time":"2026-12-04T09:00:01.123Z","request_id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a","client":"203.0.113.7:52344","method":"GET","path":"/static/app.js?v=3",`,
-			new: `{"path":"/accounts/login/","method":"POST","start_time":"2026-12-04T09:00:01.123Z","request_id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a","client":"203.0.113.7:52344",`},
-		{name: "method and path last", old: `"method":"GET","path":"/static/app.js?v=3",`, new: ``},
-		{name: "null method", old: `"method":"GET"`, new: `"method":null`},
-		{name: "escaped values", old: `"Mozilla/5.0 (X11)"`, new: `"Mozilla/5.0 \"q\" \u00e9"`},
-		{name: "escaped path", old: `"/static/app.js?v=3"`, new: `"/accounts/\u006cogin/"`},
-		{name: "typed nulls", old: `"peer_serial":"4f2a9c0d11e3b7a1"`, new: `"peer_serial":null`},
-		{name: "no request id", old: `"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"`, new: `"-"`},
-		{name: "unknown keys", old: `"status":"200"`, new: `"status":200,"x":{"y":[1,{"z":"w"}]}`},
-		{name: "upper-case fingerprint", old: `"` + sha1hex + `"`, new: `"` + strings.ToUpper(sha1hex) + `"`},
-		{name: "bad fingerprint after the path", old: `"` + sha1hex + `"`, new: `"zz"`, reject: true},
-		{name: "bad subject after the path", old: `"CN=svc-batch-01,OU=Batch`, new: `"CN=svc-batch-01,OU`, reject: true},
-		{name: "bad serial after the path", old: `"4f2a9c0d11e3b7a1"`, new: `"4f2a-x"`, reject: true},
-		{name: "bad subject before the path", old: `{"start_time"`, new: `{"peer_issuer":"CN","start_time"`, reject: true},
-		{name: "bad escape after the path", old: `"Mozilla/5.0 (X11)"`, new: `"Mozilla\q"`, reject: true},
-		{name: "bad JSON after the path", old: `"status":"200"`, new: `"status":20x`, reject: true},
-		{name: "method twice", old: `"user_agent":`, new: `"method":"POST","user_agent":`, reject: true},
-		{name: "path twice, null", old: `"user_agent":`, new: `"path":null,"user_agent":`, reject: true},
-		{name: "login method and path twice", old: `"user_agent":`, new: `"method":"POST","path":"/accounts/login/","user_agent":`, reject: true},
-		{name: "no time", old: `"start_time":"2026-12-04T09:00:01.123Z",`, new: ``, reject: true},
-		{name: "bad time", old: `2026-12-04T09`, new: `2026-12-04X09`, reject: true},
-		{name: "truncated", old: `"}`, new: `"`, reject: true},
+	skimtest.CheckEdits(t, f, reading(f), jsonLine, []skimtest.Edit{
+		{Name: "non-login line"},
+		{Name: "login line", Old: `"GET","path":"/static/app.js?v=3"`, New: `"POST","path":"/accounts/login/"`},
+		{Name: "path first", Old: `{"start_time":"2026-12-04T09:00:01.123Z","request_id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a","client":"203.0.113.7:52344","method":"GET","path":"/static/app.js?v=3",`,
+			New: `{"path":"/accounts/login/","method":"POST","start_time":"2026-12-04T09:00:01.123Z","request_id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a","client":"203.0.113.7:52344",`},
+		{Name: "method and path last", Old: `"method":"GET","path":"/static/app.js?v=3",`, New: ``},
+		{Name: "null method", Old: `"method":"GET"`, New: `"method":null`},
+		{Name: "escaped values", Old: `"Mozilla/5.0 (X11)"`, New: `"Mozilla/5.0 \"q\" \u00e9"`},
+		{Name: "escaped path", Old: `"/static/app.js?v=3"`, New: `"/accounts/\u006cogin/"`},
+		{Name: "typed nulls", Old: `"peer_serial":"4f2a9c0d11e3b7a1"`, New: `"peer_serial":null`},
+		{Name: "no request id", Old: `"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"`, New: `"-"`},
+		{Name: "unknown keys", Old: `"status":"200"`, New: `"status":200,"x":{"y":[1,{"z":"w"}]}`},
+		{Name: "upper-case fingerprint", Old: `"` + sha1hex + `"`, New: `"` + strings.ToUpper(sha1hex) + `"`},
+		{Name: "bad fingerprint after the path", Old: `"` + sha1hex + `"`, New: `"zz"`, Reject: true},
+		{Name: "bad subject after the path", Old: `"CN=svc-batch-01,OU=Batch`, New: `"CN=svc-batch-01,OU`, Reject: true},
+		{Name: "bad serial after the path", Old: `"4f2a9c0d11e3b7a1"`, New: `"4f2a-x"`, Reject: true},
+		{Name: "bad subject before the path", Old: `{"start_time"`, New: `{"peer_issuer":"CN","start_time"`, Reject: true},
+		{Name: "bad escape after the path", Old: `"Mozilla/5.0 (X11)"`, New: `"Mozilla\q"`, Reject: true},
+		{Name: "bad JSON after the path", Old: `"status":"200"`, New: `"status":20x`, Reject: true},
+		{Name: "method twice", Old: `"user_agent":`, New: `"method":"POST","user_agent":`, Reject: true},
+		{Name: "path twice, null", Old: `"user_agent":`, New: `"path":null,"user_agent":`, Reject: true},
+		{Name: "login method and path twice", Old: `"user_agent":`, New: `"method":"POST","path":"/accounts/login/","user_agent":`, Reject: true},
+		{Name: "no time", Old: `"start_time":"2026-12-04T09:00:01.123Z",`, New: ``, Reject: true},
+		{Name: "bad time", Old: `2026-12-04T09`, New: `2026-12-04X09`, Reject: true},
+		{Name: "truncated", Old: `"}`, New: `"`, Reject: true},
 	})
 }
 
@@ -222,7 +136,7 @@ func TestSkimFormats(t *testing.T) {
 		}
 		skim, full := f.NewParser(), f.NewParser()
 		for _, l := range tc.lines {
-			checkSkim(t, skim, full, []byte(l))
+			skimtest.CheckSkim(t, skim, full, []byte(l), reading(f))
 		}
 	}
 }
@@ -236,28 +150,14 @@ func TestSkimTestdata(t *testing.T) {
 	}
 	skim, full := f.NewParser(), f.NewParser()
 	for range 2 {
-		for _, l := range testdataLines(t) {
-			checkSkim(t, skim, full, l)
+		for _, l := range skimtest.Lines(t, "testdata/default.log") {
+			skimtest.CheckSkim(t, skim, full, l, reading(f))
 		}
 	}
-}
-
-func testdataLines(t testing.TB) [][]byte {
-	b, err := os.ReadFile("testdata/default.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines [][]byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if len(l) > 0 && l[0] != '#' {
-			lines = append(lines, l)
-		}
-	}
-	return lines
 }
 
 // FuzzSkimText checks that for any line Skim and Parse agree (see
-// checkSkim) on the mTLS text format.
+// skimtest.CheckSkim) on the mTLS text format.
 func FuzzSkimText(f *testing.F) {
 	f.Add([]byte(mtlsLine))
 	f.Add([]byte(strings.Replace(mtlsLine, "GET /static/app.js?v=3", "POST /accounts/login/", 1)))
@@ -268,7 +168,7 @@ func FuzzSkimText(f *testing.F) {
 	}
 	skim, full := fm.NewParser(), fm.NewParser()
 	f.Fuzz(func(t *testing.T, line []byte) {
-		checkSkim(t, skim, full, line)
+		skimtest.CheckSkim(t, skim, full, line, reading(fm))
 	})
 }
 
@@ -284,6 +184,6 @@ func FuzzSkimJSON(f *testing.F) {
 	}
 	skim, full := fm.NewParser(), fm.NewParser()
 	f.Fuzz(func(t *testing.T, line []byte) {
-		checkSkim(t, skim, full, line)
+		skimtest.CheckSkim(t, skim, full, line, reading(fm))
 	})
 }

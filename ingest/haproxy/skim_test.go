@@ -1,105 +1,19 @@
 package haproxy
 
 import (
-	"bytes"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/spraywatch/spraywatch/event"
-	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
-// skimFields are the fields Skim reads; it must leave every other one
-// empty.
-var skimFields = map[event.Field]bool{event.RequestID: true, event.Method: true, event.URLPath: true}
-
-// loginPOST wants POSTs to a login path in full, as the correlator's
-// default login filter does.
-func loginPOST(r *event.Record) bool {
-	return bytes.EqualFold(r.Get(event.Method), []byte("POST")) && bytes.Contains(r.Get(event.URLPath), []byte("login"))
-}
-
-// checkSkim skims and parses line with two parsers of one format and checks
-// that they agree: both accept it or both reject it with the same error; a
-// skim that reads the line in full has the parse's record, one that does
-// not has the parse's time, request id, method and path and no other
-// field. It tries want nil, always and login POSTs, and returns the error.
-func checkSkim(t *testing.T, skim, full ingest.Parser, line []byte) (skimErr error) {
-	t.Helper()
-	sk := skim.(ingest.Skimmer)
-	var r event.Record
-	perr := full.Parse(line, &r)
-	for _, c := range []struct {
-		name string
-		want func(*event.Record) bool
-	}{{"none", nil}, {"all", func(*event.Record) bool { return true }}, {"login", loginPOST}} {
-		var s event.Record
-		asked := 0
-		want := c.want
-		if want != nil {
-			want = func(r *event.Record) bool { asked++; return c.want(r) }
-		}
-		fullRead, serr := sk.Skim(line, &s, want)
-		if asked > 1 {
-			t.Fatalf("line %q: Skim (%s) asked want %d times", line, c.name, asked)
-		}
-		if (serr == nil) != (perr == nil) {
-			t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
-		}
-		if serr != nil {
-			if serr.Error() != perr.Error() {
-				t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
-			}
-			skimErr = serr
-			continue
-		}
-		// A format whose checks are the full parse is always read in full.
-		if wantFull := c.want != nil && c.want(&r) || !skim.(*parser).f.skimmable; fullRead != wantFull {
-			t.Fatalf("line %q: Skim (%s) read in full: %v, want %v", line, c.name, fullRead, wantFull)
-		}
-		if s.Kind != r.Kind || s.Time != r.Time {
-			t.Fatalf("line %q: Skim (%s) kind %v time %d, Parse kind %v time %d", line, c.name, s.Kind, s.Time, r.Kind, r.Time)
-		}
-		for f := range s.Values {
-			fl := event.Field(f)
-			switch {
-			case (fullRead || skimFields[fl]) && !bytes.Equal(s.Values[f], r.Values[f]):
-				t.Fatalf("line %q: Skim (%s) %s = %q, Parse %q", line, c.name, fl, s.Values[f], r.Values[f])
-			case !fullRead && !skimFields[fl] && s.Values[f] != nil:
-				t.Fatalf("line %q: Skim (%s) set %s = %q", line, c.name, fl, s.Values[f])
-			}
-		}
+// reading is how f's parsers skim: in full when its checks are the full
+// parse.
+func reading(f *Format) skimtest.Reading {
+	if f.skimmable {
+		return skimtest.AsWanted
 	}
-	return skimErr
-}
-
-// skimCases are edits of a good line (old replaced by new) and whether the
-// result is rejected.
-type skimCase struct {
-	name     string
-	old, new string
-	reject   bool
-}
-
-func runSkimCases(t *testing.T, f *Format, good string, tests []skimCase) {
-	t.Helper()
-	skim, full := f.NewParser(), f.NewParser()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			line := good
-			if tt.old != "" {
-				if !strings.Contains(line, tt.old) {
-					t.Fatalf("%q not in the line", tt.old)
-				}
-				line = strings.Replace(line, tt.old, tt.new, 1)
-			}
-			err := checkSkim(t, skim, full, []byte(line))
-			if (err != nil) != tt.reject {
-				t.Fatalf("line %q: error %v, want rejected %v", line, err, tt.reject)
-			}
-		})
-	}
+	return skimtest.AlwaysFull
 }
 
 var skimLine = `<134>Dec  4 09:00:01 lb1 haproxy[1234]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 200 5120 "GET /static/app.js?v=3 HTTP/1.1" id=` + uid +
@@ -110,30 +24,30 @@ func TestSkimAgreesWithParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runSkimCases(t, f, skimLine, []skimCase{
-		{name: "non-login line"},
-		{name: "login line", old: "GET /static/app.js?v=3", new: "POST /accounts/login/?next=/"},
-		{name: "absolute URI", old: "GET /static/app.js?v=3", new: "POST https://app.example.org/accounts/login/"},
-		{name: "bad request", old: `"GET /static/app.js?v=3 HTTP/1.1"`, new: `"<BADREQ>"`},
-		{name: "no syslog prefix", old: "<134>Dec  4 09:00:01 lb1 haproxy[1234]: ", new: ""},
-		{name: "rfc5424 prefix", old: "<134>Dec  4 09:00:01 lb1 haproxy[1234]: ", new: "<134>1 2026-12-04T09:00:01.123456+00:00 lb1 haproxy 1234 - - "},
-		{name: "no request id", old: "id=" + uid, new: "id=-"},
-		{name: "escaped request id", old: "id=" + uid, new: "id=a#23b"},
-		{name: "escaped subject", old: `sdn="CN=svc-batch-01,`, new: `sdn="CN=Doe\, Jane \"JD\",O=Example#23Corp,`},
-		{name: "verify failure", old: "verify=0", new: "verify=21"},
-		{name: "no certificate", old: `used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` serial=4F2A9C0D11E3B7A1 sdn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US" idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`, new: `used=0 verify=0 sha1= serial= sdn="" idn=""`},
-		{name: "IPv6 address", old: "203.0.113.7:52344", new: "2001:db8::7:52344"},
-		{name: "lower-case fingerprint", old: strings.ToUpper(sha1hex), new: sha1hex},
-		{name: "bad fingerprint further along", old: strings.ToUpper(sha1hex), new: "XYZ", reject: true},
-		{name: "bad serial further along", old: "serial=4F2A9C0D11E3B7A1", new: "serial=4F2A-XYZ", reject: true},
-		{name: "bad subject further along", old: `sdn="CN=svc-batch-01,OU=Batch`, new: `sdn="CN=svc-batch-01,OU`, reject: true},
-		{name: "bad issuer further along", old: `idn="CN=Example Issuing CA 1,`, new: `idn="CN,`, reject: true},
-		{name: "escaped used", old: "used=1", new: "used=#31"},
-		{name: "bad used further along", old: "used=1", new: "used=2", reject: true},
-		{name: "bad time", old: "[04/Dec/2026:09:00:01.123]", new: "[04/Dxc/2026:09:00:01.123]", reject: true},
-		{name: "missing literal", old: " verify=", new: " verified=", reject: true},
-		{name: "text after the end", old: `C=US"`, new: `C=US" more`, reject: true},
-		{name: "bad login subject", old: `GET /static/app.js?v=3 HTTP/1.1" id=` + uid + ` used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` serial=4F2A9C0D11E3B7A1 sdn="CN=svc-batch-01,OU=Batch`, new: `POST /login/ HTTP/1.1" id=` + uid + ` used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` serial=4F2A9C0D11E3B7A1 sdn="CN=svc-batch-01,OU`, reject: true},
+	skimtest.CheckEdits(t, f, reading(f), skimLine, []skimtest.Edit{
+		{Name: "non-login line"},
+		{Name: "login line", Old: "GET /static/app.js?v=3", New: "POST /accounts/login/?next=/"},
+		{Name: "absolute URI", Old: "GET /static/app.js?v=3", New: "POST https://app.example.org/accounts/login/"},
+		{Name: "bad request", Old: `"GET /static/app.js?v=3 HTTP/1.1"`, New: `"<BADREQ>"`},
+		{Name: "no syslog prefix", Old: "<134>Dec  4 09:00:01 lb1 haproxy[1234]: ", New: ""},
+		{Name: "rfc5424 prefix", Old: "<134>Dec  4 09:00:01 lb1 haproxy[1234]: ", New: "<134>1 2026-12-04T09:00:01.123456+00:00 lb1 haproxy 1234 - - "},
+		{Name: "no request id", Old: "id=" + uid, New: "id=-"},
+		{Name: "escaped request id", Old: "id=" + uid, New: "id=a#23b"},
+		{Name: "escaped subject", Old: `sdn="CN=svc-batch-01,`, New: `sdn="CN=Doe\, Jane \"JD\",O=Example#23Corp,`},
+		{Name: "verify failure", Old: "verify=0", New: "verify=21"},
+		{Name: "no certificate", Old: `used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` serial=4F2A9C0D11E3B7A1 sdn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US" idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`, New: `used=0 verify=0 sha1= serial= sdn="" idn=""`},
+		{Name: "IPv6 address", Old: "203.0.113.7:52344", New: "2001:db8::7:52344"},
+		{Name: "lower-case fingerprint", Old: strings.ToUpper(sha1hex), New: sha1hex},
+		{Name: "bad fingerprint further along", Old: strings.ToUpper(sha1hex), New: "XYZ", Reject: true},
+		{Name: "bad serial further along", Old: "serial=4F2A9C0D11E3B7A1", New: "serial=4F2A-XYZ", Reject: true},
+		{Name: "bad subject further along", Old: `sdn="CN=svc-batch-01,OU=Batch`, New: `sdn="CN=svc-batch-01,OU`, Reject: true},
+		{Name: "bad issuer further along", Old: `idn="CN=Example Issuing CA 1,`, New: `idn="CN,`, Reject: true},
+		{Name: "escaped used", Old: "used=1", New: "used=#31"},
+		{Name: "bad used further along", Old: "used=1", New: "used=2", Reject: true},
+		{Name: "bad time", Old: "[04/Dec/2026:09:00:01.123]", New: "[04/Dxc/2026:09:00:01.123]", Reject: true},
+		{Name: "missing literal", Old: " verify=", New: " verified=", Reject: true},
+		{Name: "text after the end", Old: `C=US"`, New: `C=US" more`, Reject: true},
+		{Name: "bad login subject", Old: `GET /static/app.js?v=3 HTTP/1.1" id=` + uid + ` used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` serial=4F2A9C0D11E3B7A1 sdn="CN=svc-batch-01,OU=Batch`, New: `POST /login/ HTTP/1.1" id=` + uid + ` used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` serial=4F2A9C0D11E3B7A1 sdn="CN=svc-batch-01,OU`, Reject: true},
 	})
 }
 
@@ -174,7 +88,7 @@ func TestSkimFormats(t *testing.T) {
 		}
 		skim, full := f.NewParser(), f.NewParser()
 		for _, l := range tc.lines {
-			checkSkim(t, skim, full, []byte(l))
+			skimtest.CheckSkim(t, skim, full, []byte(l), reading(f))
 		}
 	}
 }
@@ -187,33 +101,16 @@ func TestSkimTestdata(t *testing.T) {
 		t.Fatal(err)
 	}
 	skim, full := f.NewParser(), f.NewParser()
-	lines := testdataLines(t)
-	if len(lines) == 0 {
-		t.Fatal("no lines in testdata/mtls.log")
-	}
+	lines := skimtest.Lines(t, "testdata/mtls.log")
 	for range 2 {
 		for _, l := range lines {
-			checkSkim(t, skim, full, l)
+			skimtest.CheckSkim(t, skim, full, l, reading(f))
 		}
 	}
 }
 
-func testdataLines(t testing.TB) [][]byte {
-	b, err := os.ReadFile("testdata/mtls.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines [][]byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if len(l) > 0 && l[0] != '#' {
-			lines = append(lines, l)
-		}
-	}
-	return lines
-}
-
-// FuzzSkim checks that for any line Skim and Parse agree (see checkSkim)
-// on the mTLS format.
+// FuzzSkim checks that for any line Skim and Parse agree (see
+// skimtest.CheckSkim) on the mTLS format.
 func FuzzSkim(f *testing.F) {
 	f.Add([]byte(skimLine))
 	f.Add([]byte(strings.Replace(skimLine, "GET /static/app.js?v=3", "POST /accounts/login/", 1)))
@@ -224,7 +121,7 @@ func FuzzSkim(f *testing.F) {
 	}
 	skim, full := fm.NewParser(), fm.NewParser()
 	f.Fuzz(func(t *testing.T, line []byte) {
-		checkSkim(t, skim, full, line)
+		skimtest.CheckSkim(t, skim, full, line, reading(fm))
 	})
 }
 
