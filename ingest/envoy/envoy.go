@@ -109,10 +109,7 @@ type parser struct {
 	spans  []span                   // text: where each operator's value was
 	defers []deferred               // JSON: members read before want was asked, to read again in full
 	dbuf   []byte                   // their values
-	chk    []byte                   // scratch space for checks
-	// The last value of each field found valid: a client's certificate
-	// appears on many lines in a row.
-	lastOK [event.NumFields][]byte
+	certs  x509cert.Checker         // checks the certificate values a skim does not keep
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {

@@ -72,7 +72,7 @@ func (f *Format) prepareSkim() {
 		} else {
 			check(it.op)
 			request = givesRequest(it.op)
-			keep = it.op.act != actSkip && (decides(it.op) || it.op.act == actField && checked(it.op.field))
+			keep = it.op.act != actSkip && (decides(it.op) || it.op.act == actField && x509cert.Checked(it.op.field))
 		}
 		if request {
 			if n < 64 {
@@ -87,15 +87,6 @@ func (f *Format) prepareSkim() {
 			f.skimOnly.Add(k)
 		}
 	}
-}
-
-// checked reports whether a field's value can make Parse reject a line.
-func checked(f event.Field) bool {
-	switch f {
-	case event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSSubject, event.TLSIssuer:
-		return true
-	}
-	return false
 }
 
 // Skim reads one line's time, request id, method and path into r, and asks
@@ -136,22 +127,9 @@ var _ ingest.Skimmer = (*parser)(nil)
 
 // checkField checks a value that a skim does not keep as setField would.
 func (p *parser) checkField(op operator, v []byte) error {
-	if !checked(op.field) || string(v) == string(p.lastOK[op.field]) {
-		return nil
-	}
-	var err error
-	switch op.field {
-	case event.TLSSHA1, event.TLSSHA256:
-		p.chk, err = x509cert.AppendFingerprint(p.chk[:0], v)
-	case event.TLSSerial:
-		p.chk, err = x509cert.AppendSerial(p.chk[:0], v)
-	case event.TLSSubject, event.TLSIssuer:
-		_, err = p.norm.DN(v)
-	}
-	if err != nil {
+	if err := p.certs.Check(&p.norm, op.field, v); err != nil {
 		return fmt.Errorf("%s: %w", op.name, err)
 	}
-	p.lastOK[op.field] = append(p.lastOK[op.field][:0], v...)
 	return nil
 }
 

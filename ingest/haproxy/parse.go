@@ -30,10 +30,7 @@ type parser struct {
 	want   func(*event.Record) bool // not yet asked whether to read the line in full
 	wanted bool                     // switched to reading in full
 	spans  []span                   // where each item's value was
-	chk    []byte                   // scratch space for checks
-	// The last value of each field found valid: a client's certificate
-	// appears on many lines in a row.
-	lastOK [event.NumFields][]byte
+	certs  x509cert.Checker         // checks the certificate values a skim does not keep
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {

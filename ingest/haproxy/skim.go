@@ -106,44 +106,15 @@ func (p *parser) decide(line []byte, base, i int) error {
 
 // check checks a value that a skim does not keep as apply would.
 func (p *parser) check(it item, v []byte) error {
-	switch {
-	case it.act == actUsed:
-	case it.act == actField && checked(it.field):
-		if string(v) == string(p.lastOK[it.field]) {
-			return nil
-		}
-	default:
+	if it.act != actUsed && (it.act != actField || !x509cert.Checked(it.field)) {
 		return nil
 	}
-	u := v
 	if bytes.IndexByte(v, '#') >= 0 {
-		u = p.unescape(v)
+		v = p.unescape(v)
 	}
 	if it.act == actUsed {
-		_, err := usedValue(u)
+		_, err := usedValue(v)
 		return err
 	}
-	var err error
-	switch it.field {
-	case event.TLSSHA1, event.TLSSHA256:
-		p.chk, err = x509cert.AppendFingerprint(p.chk[:0], u)
-	case event.TLSSerial:
-		p.chk, err = x509cert.AppendSerial(p.chk[:0], u)
-	default:
-		_, err = p.norm.DN(u)
-	}
-	if err != nil {
-		return err
-	}
-	p.lastOK[it.field] = append(p.lastOK[it.field][:0], v...)
-	return nil
-}
-
-// checked reports whether a field's value can make Parse reject a line.
-func checked(f event.Field) bool {
-	switch f {
-	case event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSSubject, event.TLSIssuer:
-		return true
-	}
-	return false
+	return p.certs.Check(&p.norm, it.field, v)
 }

@@ -112,11 +112,10 @@ func (p *parser) checkFinish() error {
 		if err := p.setTime(); err != nil {
 			return err
 		}
-		if p.subject != nil && string(p.subject) != string(p.lastSubject) {
-			if _, err := p.norm.DN(p.subject); err != nil {
+		if p.subject != nil {
+			if err := p.certs.Check(&p.norm, event.TLSSubject, p.subject); err != nil {
 				return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
 			}
-			p.lastSubject = append(p.lastSubject[:0], p.subject...)
 		}
 		return nil
 	}

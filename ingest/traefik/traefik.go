@@ -131,9 +131,7 @@ type parser struct {
 	defers []deferred               // members read before want was asked
 	dbuf   []byte                   // their values
 	tmp    event.Record             // what a skim's checks build
-	// The last subject found valid: a client's certificate appears on
-	// many lines in a row.
-	lastSubject []byte
+	certs  x509cert.Checker         // checks the subject a skim does not keep
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {
