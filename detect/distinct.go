@@ -78,8 +78,10 @@ func (d *distinctCounts) reset() bool {
 	if d.idx.tab != nil || d.unres != nil || cap(d.slots) > reuseCap {
 		return false
 	}
-	clear(d.slots[:cap(d.slots)])
-	*d = distinctCounts{seed: d.seed, slots: d.slots[:0]}
+	// Slots beyond the length were never used.
+	clear(d.slots)
+	d.slots, d.free, d.n = d.slots[:0], 0, 0
+	d.failed, d.unresolved, d.succeeded = 0, 0, 0
 	return true
 }
 

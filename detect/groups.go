@@ -83,7 +83,6 @@ func (s *groupSet) add(g *group, h uint64) {
 	g.tag = tagOf(h)
 	s.n++
 	s.idx.add(g.tag, g.slot, s.n)
-	g.set = s
 	s.pushFront(g)
 	if s.n > s.size {
 		s.remove(s.root.prev)

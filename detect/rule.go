@@ -48,26 +48,31 @@ type ruleState struct {
 // group is one value of the rule's group_by fields.
 type group struct {
 	key string
-	// vals are the group_by values when there are several; the key is
-	// the one value otherwise.
-	// prev and next link the rule's groups in order of activity; set is
-	// the rule's groups.
+	// prev and next link the rule's groups in order of activity.
 	prev, next *group
-	set        *groupSet
 	st         store
 	ident      *alert.Identity
 	hist       *history // baseline rules
 	inc        *incident
 	more       *groupMore // made when first needed
-	slot       int32      // in set
-	tag        uint32     // of the key's hash
+	// cuts, for a key of two or three group_by values that fit, are
+	// where the first pieces end in the key, plus one (0: no more
+	// pieces): the values are slices of the key without a slice of
+	// their own.
+	cuts [inlineCuts]uint32
+	slot int32  // in the rule's group set
+	tag  uint32 // of the key's hash
 }
+
+// inlineCuts is how many piece ends a group keeps in itself: keys of up
+// to inlineCuts+1 values need no groupMore.
+const inlineCuts = 2
 
 // groupMore is what few groups need: most groups of a flood of
 // identities fire nothing and have one group_by value.
 type groupMore struct {
-	// vals are the group_by values when there are several; the key is
-	// the one value otherwise.
+	// vals are the group_by values when the key splits into more than
+	// the group's cuts can tell; see group.cuts.
 	vals []string
 	// sequence rules: the success that followed the failures
 	hitUser    string
@@ -104,18 +109,35 @@ func (g *group) quietUntil() int64 {
 
 // values returns the group_by values.
 func (g *group) values() []string {
-	if g.more == nil || g.more.vals == nil {
-		return []string{g.key}
+	if g.more != nil && g.more.vals != nil {
+		return g.more.vals
 	}
-	return g.more.vals
+	n := 1
+	for _, c := range g.cuts {
+		if c != 0 {
+			n++
+		}
+	}
+	vs := make([]string, n)
+	for i := range vs {
+		vs[i] = g.value(i)
+	}
+	return vs
 }
 
 // value returns the i-th group_by value.
 func (g *group) value(i int) string {
-	if g.more == nil || g.more.vals == nil {
-		return g.key
+	if g.more != nil && g.more.vals != nil {
+		return g.more.vals[i]
 	}
-	return g.more.vals[i]
+	start := 0
+	if i > 0 {
+		start = int(g.cuts[i-1]) // the separator's offset plus one
+	}
+	if i < inlineCuts && g.cuts[i] != 0 {
+		return g.key[start : g.cuts[i]-1]
+	}
+	return g.key[start:]
 }
 
 // notBelow is incident.below while the window is at the threshold.
@@ -177,16 +199,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
-			m := g.extra()
-			off := 0
-			for i, k := range r.GroupBy {
-				if i > 0 {
-					off++
-				}
-				l := len(rs.keyValue(ev, k))
-				m.vals = append(m.vals, g.key[off:off+l])
-				off += l
-			}
+			rs.splitKey(g, ev)
 		}
 		if r.Type == rules.TypeBaseline {
 			g.hist = &history{next: notStarted}
@@ -239,6 +252,32 @@ func (rs *ruleState) add(ev *event.Event) {
 		g.ident = rs.ln.identity(ev)
 	}
 	rs.check(g, ev.Time)
+}
+
+// splitKey notes where g's key, made of several group_by values of ev,
+// splits into them: in g itself when they are few and the key is not
+// huge, else as the values in g's groupMore.
+func (rs *ruleState) splitKey(g *group, ev *event.Event) {
+	gb := rs.rule.GroupBy
+	if len(gb) <= inlineCuts+1 && len(g.key) < math.MaxUint32-1 {
+		off := 0
+		for i, k := range gb[:len(gb)-1] {
+			off += len(rs.keyValue(ev, k))
+			g.cuts[i] = uint32(off) + 1 // the separator's offset plus one
+			off++
+		}
+		return
+	}
+	m := g.extra()
+	off := 0
+	for i, k := range gb {
+		if i > 0 {
+			off++
+		}
+		l := len(rs.keyValue(ev, k))
+		m.vals = append(m.vals, g.key[off:off+l])
+		off += l
+	}
 }
 
 // maxSpare is how many emptied groups a rule keeps for reuse.

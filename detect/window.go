@@ -148,8 +148,9 @@ func (w *window) reset() bool {
 	if cap(w.entries) > reuseCap || !w.dc.reset() {
 		return false
 	}
-	clear(w.entries[:cap(w.entries)])
-	*w = window{entries: w.entries[:0], end: math.MinInt64, distinct: w.distinct, dc: w.dc}
+	// Entries before head and beyond the length are zero already.
+	clear(w.entries[w.head:])
+	w.entries, w.head, w.end, w.fails, w.succs = w.entries[:0], 0, math.MinInt64, 0, 0
 	return true
 }
 
@@ -346,9 +347,12 @@ func (s *valueSet) reset() bool {
 	if cap(s.seen) > reuseCap || cap(s.queue) > reuseCap || !s.dc.reset() {
 		return false
 	}
-	clear(s.queue[:cap(s.queue)])
-	clear(s.recent[:cap(s.recent)])
-	*s = valueSet{dc: s.dc, seen: s.seen[:0], queue: s.queue[:0], end: math.MinInt64, recent: s.recent[:0]}
+	// Queue items before head and beyond the length, and recent entries
+	// beyond the length, are zero already.
+	clear(s.queue[s.head:])
+	clear(s.recent)
+	s.seen, s.queue, s.head, s.end = s.seen[:0], s.queue[:0], 0, math.MinInt64
+	s.events, s.fails, s.succs, s.recent, s.nrec = 0, 0, 0, s.recent[:0], 0
 	return true
 }
 

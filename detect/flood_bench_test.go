@@ -1,0 +1,49 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// BenchmarkIdentityFlood measures the default pack on one lane when every
+// event comes from its own certificate (one failed attempt each): every
+// event makes a group in each rule grouping by identity and, the groups
+// being at their cap, evicts one. ns/op and allocs/op are per event.
+func BenchmarkIdentityFlood(b *testing.B) {
+	const n = 1 << 15
+	evs := make([]*event.Event, n)
+	for i := range evs {
+		evs[i] = ev(0, "spraywatch.identity", fmt.Sprintf("sha1:%040x", i), "tls.client.hash.sha1", fmt.Sprintf("%040x", i),
+			"tls.client.subject", fmt.Sprintf("CN=device-%d", i), "tls.client.verify", "SUCCESS", "user.name", fmt.Sprintf("user%d", i%997),
+			"event.outcome", "failure", "event.action", "login_failed", "http.request.id", fmt.Sprintf("%032x", i),
+			"source.ip", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "url.path", "/accounts/login/",
+			"http.request.method", "POST", "http.response.status_code", "200")
+	}
+	// 1,000 groups a rule, fewer than the distinct identities: after the
+	// first round every new group evicts one.
+	e, err := NewEngine(Config{Rules: rules.Default(), Sink: &captureSink{}, Lanes: 1, MaxGroupsTotal: 1000 * len(rules.Default())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range n { // fill the sets
+		x := evs[i]
+		x.Time = int64(i) * 200_000 // 5,000 events a second
+		if err := e.AddEvent(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x := evs[i%n]
+		x.Time = int64(n+i) * 200_000
+		if err := e.AddEvent(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
