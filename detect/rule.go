@@ -201,7 +201,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		if len(r.GroupBy) > 1 {
 			rs.splitKey(g, ev)
 		}
-		if r.Type == rules.TypeBaseline {
+		if r.Type == rules.TypeBaseline && g.hist == nil {
 			g.hist = &history{next: notStarted}
 		}
 		rs.groups.add(g, h)
@@ -301,7 +301,13 @@ func (rs *ruleState) recycle(g *group) {
 	if len(rs.spare) >= maxSpare || !g.st.reset() {
 		return
 	}
+	h := g.hist
 	*g = group{st: g.st}
+	if h != nil {
+		// A baseline rule's groups all have a history: keep its storage.
+		*h = history{next: notStarted}
+		g.hist = h
+	}
 	rs.spare = append(rs.spare, g)
 }
 
@@ -500,9 +506,12 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 	for i, k := range r.GroupBy {
 		a.Group[k.String()] = g.value(i)
 	}
-	users := map[string]struct{}{}
-	ips := map[string]struct{}{}
-	perUser := map[string]int{} // failures per username in the evidence
+	// Sized for the window's events (up to a bound): a flood of new
+	// groups fires on small windows, and the maps then never grow.
+	hint := min(events, 64)
+	users := make(map[string]struct{}, hint)
+	ips := make(map[string]struct{}, hint)
+	perUser := make(map[string]int, hint) // failures per username in the evidence
 	a.Sample = alert.Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}
 	g.st.each(func(e *entry) {
 		if e.outcome == outcomeFailure && e.user() != "" {
