@@ -95,6 +95,17 @@ func CheckSkim(t testing.TB, skim, full ingest.Parser, line []byte, reading Read
 	return skimErr
 }
 
+// CheckLines runs CheckSkim over lines in turn with the same two parsers
+// of f, so that what the parsers remember from one line to the next is
+// exercised too.
+func CheckLines[L string | []byte](t testing.TB, f ingest.Format, reading Reading, lines []L) {
+	t.Helper()
+	skim, full := f.NewParser(), f.NewParser()
+	for _, l := range lines {
+		CheckSkim(t, skim, full, []byte(l), reading)
+	}
+}
+
 // An Edit is a change to a good line, Old replaced by New (no change when
 // Old is empty), and whether the result is rejected.
 type Edit struct {
