@@ -1,6 +1,9 @@
 package detect
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"slices"
+)
 
 // hashed is a value with its hash. The engine hashes an event's distinct
 // values once; every rule counting them reuses the hash.
@@ -438,24 +441,32 @@ func (p *typoProbe) variants(u string) (vars []variant, buf []byte) {
 		return p.vars, p.buf
 	}
 	p.u, p.ok = u, true
-	p.buf, p.vars = p.buf[:0], p.vars[:0]
-	add := func(parts ...string) {
-		off := len(p.buf)
-		for _, s := range parts {
-			p.buf = append(p.buf, s...)
-		}
-		p.vars = append(p.vars, variant{off: int32(off), n: int32(len(p.buf) - off), h: maphash.Bytes(p.seed, p.buf[off:])})
-	}
+	// Swaps and drops are as long as u or one byte shorter, doubles one
+	// byte longer: 3*len(u) variants of at most len(u)+1 bytes.
+	p.buf = slices.Grow(p.buf[:0], 3*len(u)*(len(u)+1))
+	p.vars = slices.Grow(p.vars[:0], 3*len(u))
 	for i := 0; i+1 < len(u); i++ {
 		if u[i] != u[i+1] {
-			add(u[:i], u[i+1:i+2], u[i:i+1], u[i+2:])
+			off := len(p.buf)
+			p.buf = append(p.buf, u...)
+			p.buf[off+i], p.buf[off+i+1] = u[i+1], u[i]
+			p.addVariant(off)
 		}
 	}
 	for i := 0; i < len(u); i++ {
-		add(u[:i+1], u[i:i+1], u[i+1:])
-		add(u[:i], u[i+1:])
+		off := len(p.buf)
+		p.buf = append(append(p.buf, u[:i+1]...), u[i:]...)
+		p.addVariant(off)
+		off = len(p.buf)
+		p.buf = append(append(p.buf, u[:i]...), u[i+1:]...)
+		p.addVariant(off)
 	}
 	return p.vars, p.buf
+}
+
+// addVariant notes buf[off:] as the next variant.
+func (p *typoProbe) addVariant(off int) {
+	p.vars = append(p.vars, variant{off: int32(off), n: int32(len(p.buf) - off), h: maphash.Bytes(p.seed, p.buf[off:])})
 }
 
 func b2i32(b bool) int32 {
