@@ -2,6 +2,7 @@ package detect
 
 import (
 	"hash/maphash"
+	"math/bits"
 	"slices"
 )
 
@@ -53,9 +54,11 @@ type distinctCounts struct {
 // (capped), so that typoOf probes only the kinds of slip that could match
 // one, in a small table.
 type unresolvedIndex struct {
+	// idx is keyed by the values' polynomial hashes (see polyHash).
 	idx   slotIndex
 	n     int
 	byLen [typoMaxLen + 2]int32
+	base  uint64 // of the polynomial hash
 }
 
 // typoMaxLen is the longest username typoOf considers.
@@ -207,24 +210,25 @@ func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 	if u := d.unres; u != nil {
 		sv := &d.slots[s]
 		u.byLen[lenSlot(sv.val)] += delta
+		tag := u.tag(sv.val)
 		if delta > 0 {
 			u.n++
-			u.idx.add(sv.tag, s, u.n)
+			u.idx.add(tag, s, u.n)
 		} else {
 			u.n--
-			u.idx.remove(sv.tag, s)
+			u.idx.remove(tag, s)
 		}
 	}
 }
 
 // index builds the unresolved-value index.
 func (d *distinctCounts) index() {
-	u := new(unresolvedIndex)
+	u := &unresolvedIndex{base: polyBase(d.seed)}
 	for i := range d.slots {
 		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 {
 			u.byLen[lenSlot(sv.val)]++
 			u.n++
-			u.idx.add(sv.tag, int32(i), u.n)
+			u.idx.add(u.tag(sv.val), int32(i), u.n)
 		}
 	}
 	d.unres = u
@@ -318,16 +322,11 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 		// A swap keeps the length, a doubled letter adds one, a dropped
 		// one removes one: skip the kinds no unresolved value could match.
 		want := [3]bool{x.byLen[len(u)-1] > 0, x.byLen[len(u)] > 0, x.byLen[len(u)+1] > 0} // by length - len(u) + 1
-		if want == [3]bool{} {
+		if want == [3]bool{} || x.n == 0 {
 			return ""
 		}
-		vars, buf := p.variants(u)
-		for _, v := range vars {
-			if want[int(v.n)-len(u)+1] {
-				if s := x.find(d, buf[v.off:v.off+v.n], v.h); s >= 0 {
-					return d.slots[s].val
-				}
-			}
+		if s := x.typo(d, u, want); s >= 0 {
+			return d.slots[s].val
 		}
 		return ""
 	}
@@ -345,21 +344,144 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 	return ""
 }
 
-// find returns the slot of the unresolved value v (of hash h) of d, or -1.
-func (u *unresolvedIndex) find(d *distinctCounts, v []byte, h uint64) int32 {
-	if u.n == 0 {
+// The unresolved index of a store is keyed by a polynomial hash of the
+// values modulo the prime 2^61-1, of a base drawn from the store's seed:
+// the hash of each typing slip of u then follows from u's prefix hashes in
+// a few multiplications, and a slip is compared with a value only when
+// their tags match, without being built.
+const polyP = 1<<61 - 1
+
+// polyBase returns the polynomial hash's base for seed.
+func polyBase(seed maphash.Seed) uint64 {
+	return 256 + maphash.String(seed, "typo")%(polyP-512)
+}
+
+func mulmod(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	x := (hi<<3 | lo>>61) + lo&polyP
+	if x >= polyP {
+		x -= polyP
+	}
+	if x >= polyP {
+		x -= polyP
+	}
+	return x
+}
+
+func addmod(a, b uint64) uint64 {
+	if x := a + b; x < polyP {
+		return x
+	} else {
+		return x - polyP
+	}
+}
+
+func submod(a, b uint64) uint64 {
+	if a >= b {
+		return a - b
+	}
+	return a + polyP - b
+}
+
+// polyTag returns the index tag of a polynomial hash, its bits mixed.
+func polyTag(h uint64) uint32 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return uint32(h >> 32)
+}
+
+// tag returns v's tag in the index.
+func (u *unresolvedIndex) tag(v string) uint32 {
+	h := uint64(0)
+	for i := 0; i < len(v); i++ {
+		h = addmod(mulmod(h, u.base), uint64(v[i]))
+	}
+	return polyTag(h)
+}
+
+// Kinds of typing slip.
+const (
+	slipSwap   = iota // bytes i and i+1 swapped
+	slipDouble        // byte i doubled
+	slipDrop          // byte i dropped
+	slipNone          // none: v is u
+)
+
+// typo returns the slot of the first unresolved value that is a typing
+// slip of u (2 <= len(u) <= typoMaxLen), in typoOf's order (every swap of
+// two different neighbouring bytes, then at each position the byte
+// doubled and the byte dropped), or -1. want says which lengths
+// (len(u)-1, len(u), len(u)+1) may match.
+func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool) int32 {
+	n, b := len(u), x.base
+	// pre[k] is the hash of u[:k], pw[k] the base to the power k.
+	var pre, pw [typoMaxLen + 1]uint64
+	pw[0] = 1
+	for i := 0; i < n; i++ {
+		pre[i+1] = addmod(mulmod(pre[i], b), uint64(u[i]))
+		pw[i+1] = mulmod(pw[i], b)
+	}
+	// suf returns the hash of u[j:].
+	suf := func(j int) uint64 { return submod(pre[n], mulmod(pre[j], pw[n-j])) }
+	if want[1] {
+		for i := 0; i+1 < n; i++ {
+			if u[i] == u[i+1] {
+				continue
+			}
+			h := addmod(mulmod(pre[i], pw[n-i]), addmod(mulmod(uint64(u[i+1]), pw[n-i-1]), mulmod(uint64(u[i]), pw[n-i-2])))
+			if s := x.find(d, polyTag(addmod(h, suf(i+2))), u, slipSwap, i); s >= 0 {
+				return s
+			}
+		}
+	}
+	if !want[0] && !want[2] {
 		return -1
 	}
-	tag := tagOf(h)
-	for i := u.idx.start(tag); ; i = u.idx.next(i) {
-		s, more := u.idx.at(i, tag)
+	for i := 0; i < n; i++ {
+		if want[2] {
+			h := addmod(mulmod(pre[i+1], pw[n-i]), suf(i))
+			if s := x.find(d, polyTag(h), u, slipDouble, i); s >= 0 {
+				return s
+			}
+		}
+		if want[0] {
+			h := addmod(mulmod(pre[i], pw[n-i-1]), suf(i+1))
+			if s := x.find(d, polyTag(h), u, slipDrop, i); s >= 0 {
+				return s
+			}
+		}
+	}
+	return -1
+}
+
+// find returns the slot of the unresolved value of d with tag that is u
+// with the slip of kind at i, or -1.
+func (x *unresolvedIndex) find(d *distinctCounts, tag uint32, u string, kind, i int) int32 {
+	for j := x.idx.start(tag); ; j = x.idx.next(j) {
+		s, more := x.idx.at(j, tag)
 		if !more {
 			return -1
 		}
-		if s >= 0 && d.slots[s].val == string(v) {
+		if s >= 0 && isSlip(u, d.slots[s].val, kind, i) {
 			return s
 		}
 	}
+}
+
+// isSlip reports whether v is u with the slip of kind at i.
+func isSlip(u, v string, kind, i int) bool {
+	switch kind {
+	case slipSwap:
+		return len(v) == len(u) && v[:i] == u[:i] && v[i] == u[i+1] && v[i+1] == u[i] && v[i+2:] == u[i+2:]
+	case slipDouble:
+		return len(v) == len(u)+1 && v[:i+1] == u[:i+1] && v[i+1:] == u[i:]
+	case slipNone:
+		return v == u
+	}
+	return len(v) == len(u)-1 && v[:i] == u[:i] && v[i:] == u[i+1:]
 }
 
 // mayHaveTypo reports whether an unresolved value of a small store (fewer

@@ -18,14 +18,14 @@ func typoRef(d *distinctCounts, u string) string {
 	}
 	for i := 0; i+1 < len(u); i++ {
 		if u[i] != u[i+1] {
-			v := u[:i] + string(u[i+1]) + string(u[i]) + u[i+2:]
+			v := u[:i] + u[i+1:i+2] + u[i:i+1] + u[i+2:]
 			if unres(v) {
 				return v
 			}
 		}
 	}
 	for i := 0; i < len(u); i++ {
-		if v := u[:i+1] + string(u[i]) + u[i+1:]; unres(v) {
+		if v := u[:i+1] + u[i:i+1] + u[i+1:]; unres(v) {
 			return v
 		}
 		if v := u[:i] + u[i+1:]; unres(v) {
@@ -80,7 +80,7 @@ func TestTypoOfMatchesDefinition(t *testing.T) {
 					t.Fatalf("round %d step %d: %d values indexed as unresolved, %d unresolved", round, step, x.n, d.unresolved)
 				}
 				d.each(func(v string, c valCount) {
-					if got, want := x.find(&d, []byte(v), d.hash(v).h) >= 0, c.f > 0 && c.s == 0; got != want {
+					if got, want := x.find(&d, x.tag(v), v, slipNone, 0) >= 0, c.f > 0 && c.s == 0; got != want {
 						t.Fatalf("round %d step %d: %q (%+v) indexed as unresolved: %v", round, step, v, c, got)
 					}
 				})
@@ -103,5 +103,55 @@ func TestOneEdit(t *testing.T) {
 		if got := oneEdit(c.u, c.v); got != c.want {
 			t.Errorf("oneEdit(%q, %q) = %v, want %v", c.u, c.v, got, c.want)
 		}
+	}
+}
+
+// TestTypoOfLongValues checks typoOf against its definition on an indexed
+// store of long values, among them slips of the values asked about, up to
+// the longest username considered.
+func TestTypoOfLongValues(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	seed := maphash.MakeSeed()
+	p := typoProbe{seed: seed}
+	found := 0
+	for round := 0; round < 200; round++ {
+		d := newDistinctCounts(seed)
+		var asks []string
+		for range 40 {
+			b := make([]byte, 2+r.IntN(typoMaxLen))
+			for i := range b {
+				b[i] = byte(r.IntN(256))
+			}
+			u := string(b)
+			asks = append(asks, u)
+			i := r.IntN(len(u) - 1)
+			var v string
+			switch r.IntN(3) {
+			case 0:
+				v = u[:i] + u[i+1:i+2] + u[i:i+1] + u[i+2:]
+			case 1:
+				v = u[:i+1] + u[i:i+1] + u[i+1:]
+			default:
+				v = u[:i] + u[i+1:]
+			}
+			d.adjust(d.hash(v), -1, outcomeFailure, 1)
+			if r.IntN(5) == 0 {
+				d.adjust(d.hash(v), -1, outcomeSuccess, 1)
+			}
+		}
+		for _, u := range asks {
+			p.reset()
+			if got, want := d.typoOf(u, &p), typoRef(&d, u); got != want {
+				t.Fatalf("round %d: typoOf(%q) = %q, want %q", round, u, got, want)
+			} else if got != "" {
+				found++
+			}
+		}
+		if d.unres == nil && d.unresolved > 0 {
+			t.Fatalf("round %d: %d values, no index", round, d.size())
+		}
+	}
+	if found < 200*20 {
+		t.Errorf("%d slips found in %d asks: the stores hold too few", found, 200*40)
 	}
 }
