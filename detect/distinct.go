@@ -325,7 +325,7 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 		if want == [3]bool{} || x.n == 0 {
 			return ""
 		}
-		if s := x.typo(d, u, want); s >= 0 {
+		if s := x.typo(d, u, want, p); s >= 0 {
 			return d.slots[s].val
 		}
 		return ""
@@ -410,13 +410,25 @@ const (
 	slipNone          // none: v is u
 )
 
-// typo returns the slot of the first unresolved value that is a typing
-// slip of u (2 <= len(u) <= typoMaxLen), in typoOf's order (every swap of
-// two different neighbouring bytes, then at each position the byte
-// doubled and the byte dropped), or -1. want says which lengths
-// (len(u)-1, len(u), len(u)+1) may match.
-func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool) int32 {
-	n, b := len(u), x.base
+// slip is one typing slip of a probe's value: its kind and position, and
+// the tag of its polynomial hash.
+type slip struct {
+	tag  uint32
+	kind uint8
+	i    uint8
+}
+
+// slips returns the slips of u (2 <= len(u) <= typoMaxLen) in typoOf's
+// order (every swap of two different neighbouring bytes, then at each
+// position the byte doubled and the byte dropped), for the polynomial hash
+// of base. They are made once per value: the stores an event's username
+// is looked up in share them.
+func (p *typoProbe) slips(u string, base uint64) []slip {
+	if p.slipsOK && p.slipsU == u && p.slipsBase == base {
+		return p.slipList
+	}
+	p.slipsOK, p.slipsU, p.slipsBase = true, u, base
+	n, b := len(u), base
 	// pre[k] is the hash of u[:k], pw[k] the base to the power k.
 	var pre, pw [typoMaxLen + 1]uint64
 	pw[0] = 1
@@ -426,30 +438,32 @@ func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool) int32 
 	}
 	// suf returns the hash of u[j:].
 	suf := func(j int) uint64 { return submod(pre[n], mulmod(pre[j], pw[n-j])) }
-	if want[1] {
-		for i := 0; i+1 < n; i++ {
-			if u[i] == u[i+1] {
-				continue
-			}
+	ss := p.slipList[:0]
+	for i := 0; i+1 < n; i++ {
+		if u[i] != u[i+1] {
 			h := addmod(mulmod(pre[i], pw[n-i]), addmod(mulmod(uint64(u[i+1]), pw[n-i-1]), mulmod(uint64(u[i]), pw[n-i-2])))
-			if s := x.find(d, polyTag(addmod(h, suf(i+2))), u, slipSwap, i); s >= 0 {
-				return s
-			}
+			ss = append(ss, slip{polyTag(addmod(h, suf(i+2))), slipSwap, uint8(i)})
 		}
-	}
-	if !want[0] && !want[2] {
-		return -1
 	}
 	for i := 0; i < n; i++ {
-		if want[2] {
-			h := addmod(mulmod(pre[i+1], pw[n-i]), suf(i))
-			if s := x.find(d, polyTag(h), u, slipDouble, i); s >= 0 {
-				return s
-			}
-		}
-		if want[0] {
-			h := addmod(mulmod(pre[i], pw[n-i-1]), suf(i+1))
-			if s := x.find(d, polyTag(h), u, slipDrop, i); s >= 0 {
+		ss = append(ss, slip{polyTag(addmod(mulmod(pre[i+1], pw[n-i]), suf(i))), slipDouble, uint8(i)},
+			slip{polyTag(addmod(mulmod(pre[i], pw[n-i-1]), suf(i+1))), slipDrop, uint8(i)})
+	}
+	p.slipList = ss
+	return ss
+}
+
+// slipLen is, by kind of slip, the slip's length minus the value's plus
+// one.
+var slipLen = [...]int{slipSwap: 1, slipDouble: 2, slipDrop: 0}
+
+// typo returns the slot of the first unresolved value that is one of u's
+// slips (p's, in order), or -1. want says which lengths (len(u)-1,
+// len(u), len(u)+1) may match.
+func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool, p *typoProbe) int32 {
+	for _, sl := range p.slips(u, x.base) {
+		if want[slipLen[sl.kind]] {
+			if s := x.find(d, sl.tag, u, int(sl.kind), int(sl.i)); s >= 0 {
 				return s
 			}
 		}
@@ -540,6 +554,13 @@ type typoProbe struct {
 	// share, on several lanes, is the event's probe all lanes share: it
 	// is used when made for the same value.
 	share *evState
+
+	// slipList are the slips of slipsU for the polynomial hash of
+	// slipsBase, when slipsOK (see slips).
+	slipsOK   bool
+	slipsU    string
+	slipsBase uint64
+	slipList  []slip
 }
 
 // variant is one slip of the probe's value: buf[off:off+n].
@@ -550,7 +571,7 @@ type variant struct {
 
 // reset forgets the value: the next event's username may be the same
 // string at another address, or another string.
-func (p *typoProbe) reset() { p.ok = false }
+func (p *typoProbe) reset() { p.ok, p.slipsOK = false, false }
 
 // variants returns u's variants, each vars[i] being buf[off:off+n].
 func (p *typoProbe) variants(u string) (vars []variant, buf []byte) {
