@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ type ruleState struct {
 
 	// caches of the last derived key values
 	lastIP, lastSubnet               string
+	lastPrefix                       netip.Prefix // lastSubnet's
 	lastStatus, lastBytes, lastClass string
 }
 

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -21,7 +22,8 @@ func (rs *ruleState) keyValue(ev *event.Event, k rules.Key) string {
 	case rules.DerivedSubnet:
 		ip := ev.Values[event.SourceIP]
 		if ip != rs.lastIP || rs.lastSubnet == "" {
-			rs.lastIP, rs.lastSubnet = ip, rules.Subnet(ip)
+			rs.lastIP = ip
+			rs.setSubnet(ip)
 		}
 		return rs.lastSubnet
 	case rules.DerivedResponseClass:
@@ -32,6 +34,31 @@ func (rs *ruleState) keyValue(ev *event.Event, k rules.Key) string {
 		return rs.lastClass
 	}
 	return ev.Values[k.Field]
+}
+
+// setSubnet sets rs.lastSubnet to rules.Subnet(ip), keeping it when ip is
+// in the same network (rs.lastPrefix): a run of addresses of one network
+// makes one string.
+func (rs *ruleState) setSubnet(ip string) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		rs.lastSubnet = ""
+		return
+	}
+	a = a.Unmap()
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		rs.lastSubnet = ""
+		return
+	}
+	if p == rs.lastPrefix && rs.lastSubnet != "" {
+		return
+	}
+	rs.lastPrefix, rs.lastSubnet = p, rules.Subnet(ip)
 }
 
 // measure returns which figure of the group's store the rule reads.
