@@ -34,6 +34,20 @@ type Config struct {
 	// MaxGroupEvents caps the events one group's window keeps; the oldest
 	// are dropped (and counted) beyond it.
 	MaxGroupEvents int
+	// MaxEventsTotal caps what all rules' windows hold together: events
+	// of exact windows, distinct values of long-window value sets. It is
+	// split evenly among the rules, once, as MaxGroupsTotal is: rule i of
+	// n may hold MaxEventsTotal/n (one more for the first
+	// MaxEventsTotal%n rules, at least one). When a rule's windows hold
+	// more than its share, the rule evicts (and counts in GroupsEvicted)
+	// its least recently active groups until they hold no more, never
+	// the group of the event just added. This bounds a rule grouping by
+	// something with few values (a subnet, a status), whose groups each
+	// stay under MaxGroups and MaxGroupEvents while holding many events
+	// together. The share depends only on the rules, so the alerts are
+	// the same however many lanes evaluate them. Zero means
+	// DefaultMaxEventsTotal.
+	MaxEventsTotal int
 	// Sink receives the alerts.
 	Sink alert.Sink
 	// OnEvent, if set, sees every authentication event after the rules,
@@ -67,6 +81,7 @@ const (
 	DefaultMaxGroups      = 50_000
 	DefaultMaxGroupsTotal = 200_000
 	DefaultMaxGroupEvents = 20_000
+	DefaultMaxEventsTotal = 1_350_000
 	// sweepEvery is how much event time passes between checks of open
 	// incidents and idle groups.
 	sweepEvery = int64(time.Second)
@@ -140,6 +155,9 @@ func NewEngine(c Config) (*Engine, error) {
 	if c.MaxGroupEvents <= 0 {
 		c.MaxGroupEvents = DefaultMaxGroupEvents
 	}
+	if c.MaxEventsTotal <= 0 {
+		c.MaxEventsTotal = DefaultMaxEventsTotal
+	}
 	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents, seed: maphash.MakeSeed(),
 		now: math.MinInt64, swept: math.MinInt64}
 	e.keepFields, e.hashFields = keepFields(c.Rules)
@@ -148,8 +166,10 @@ func NewEngine(c Config) (*Engine, error) {
 		return nil, fmt.Errorf("configuring the correlator: %w", err)
 	}
 	for i, r := range c.Rules {
-		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity}}
+		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity},
+			maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
 		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
+			rs.held -= g.st.held()
 			rs.stats.Groups.Add(-1)
 			e.stats.GroupsEvicted.Add(1)
 			if g.inc != nil {

@@ -33,6 +33,10 @@ type ruleState struct {
 	groups *groupSet
 	open   map[string]*group
 	stats  *RuleStats
+	// held is what the rule's stores hold together (see store.held);
+	// beyond maxHeld, its share of Config.MaxEventsTotal, the least
+	// recently active groups are evicted.
+	held, maxHeld int
 	// spare are groups that left the set, emptied, with their small
 	// stores: under a flood of one-event groups a new group reuses one
 	// instead of allocating.
@@ -234,7 +238,11 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.learn(g, ev.Time)
 	}
 	rs.trim(g, ev.Time)
+	before := g.st.held()
 	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
+	if rs.held += g.st.held() - before; rs.held > rs.maxHeld {
+		rs.shed(g)
+	}
 	if !ok {
 		rs.eng.stats.Late.Add(1)
 		return
@@ -313,6 +321,18 @@ func (rs *ruleState) recycle(g *group) {
 	rs.spare = append(rs.spare, g)
 }
 
+// shed evicts the rule's least recently active groups, other than g (the
+// most recently active), until its stores hold no more than its share.
+func (rs *ruleState) shed(g *group) {
+	for rs.held > rs.maxHeld {
+		old, ok := rs.groups.oldest()
+		if !ok || old == g {
+			return
+		}
+		rs.groups.remove(old) // onRemove subtracts what it held
+	}
+}
+
 // trim drops the events that left g's window by now, noting when an open
 // incident's window fell below the threshold.
 func (rs *ruleState) trim(g *group, now int64) {
@@ -321,6 +341,7 @@ func (rs *ruleState) trim(g *group, now int64) {
 		if !ok {
 			return
 		}
+		rs.held--
 		if g.inc != nil && g.inc.below == notBelow {
 			if _, _, fire := rs.level(g); !fire {
 				g.inc.below = left

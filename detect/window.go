@@ -117,6 +117,10 @@ type store interface {
 	// reset empties a small store for reuse and reports true, or reports
 	// false (and leaves it) when it holds more than a few events or values.
 	reset() bool
+	// held returns what the store keeps that grows with its input: the
+	// events of an exact window, the distinct values of a value set. An
+	// expire that reports ok lowers it by one.
+	held() int
 	// perValue calls fn with each distinct value's counts; false when the
 	// store keeps no distinct values.
 	perValue(fn func(val string, c valCount)) bool
@@ -156,6 +160,8 @@ func (w *window) reset() bool {
 
 // len returns the number of events in the window.
 func (w *window) len() int { return len(w.entries) - w.head }
+
+func (w *window) held() int { return w.len() }
 
 func (w *window) endTime() int64 { return w.end }
 
@@ -357,6 +363,8 @@ func (s *valueSet) reset() bool {
 }
 
 func (s *valueSet) endTime() int64 { return s.end }
+
+func (s *valueSet) held() int { return s.dc.size() }
 
 func (s *valueSet) value(m measure) int {
 	switch m {
