@@ -149,6 +149,9 @@ type Limits struct {
 	MaxGroups      int `yaml:"max_groups"`
 	MaxGroupsTotal int `yaml:"max_groups_total"`
 	MaxGroupEvents int `yaml:"max_group_events"`
+	// MaxEventsTotal caps the events all rules' windows hold together,
+	// split evenly among the rules (detect.Config.MaxEventsTotal).
+	MaxEventsTotal int `yaml:"max_events_total"`
 	// MemoryLimit is a soft limit on the Go heap ("270MiB", "1GiB"; empty
 	// for none), as GOMEMLIMIT sets it; GOMEMLIMIT wins when set.
 	MemoryLimit string `yaml:"memory_limit"`
@@ -221,6 +224,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Limits.MaxGroupEvents == 0 {
 		c.Limits.MaxGroupEvents = detect.DefaultMaxGroupEvents
+	}
+	if c.Limits.MaxEventsTotal == 0 {
+		c.Limits.MaxEventsTotal = detect.DefaultMaxEventsTotal
 	}
 	if len(c.Outputs) == 0 {
 		c.Outputs = []alert.Config{{Type: "stdout"}}
@@ -494,7 +500,7 @@ func (c *Config) check() error {
 			add([]any{"outputs", i, "type"}, "outputs[%d]: unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", i, o.Type)
 		}
 	}
-	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 {
+	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {
 		add([]any{"limits"}, "limits must not be negative")
 	}
 	if c.Replay.ParseWorkers < 0 {

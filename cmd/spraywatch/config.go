@@ -125,6 +125,9 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	if set["max-group-events"] {
 		cfg.Limits.MaxGroupEvents = f.maxEvents
 	}
+	if set["max-events-total"] {
+		cfg.Limits.MaxEventsTotal = f.maxEventsTotal
+	}
 	if set["metrics-listen"] {
 		cfg.Replay.MetricsListen = f.metricsListen
 	}
@@ -158,6 +161,7 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	f.metricsListen, f.metricsHold = cfg.Replay.MetricsListen, cfg.Replay.MetricsHold
 	f.maxTimeJump = cfg.Replay.MaxTimeJump
 	f.maxGroupsTotal, f.memoryLimit = cfg.Limits.MaxGroupsTotal, cfg.Limits.MemoryLimit
+	f.maxEventsTotal = cfg.Limits.MaxEventsTotal
 	f.report = reportFlags{file: cfg.Replay.Report, topN: cfg.Replay.ReportTop, generatedAt: cfg.Replay.ReportGeneratedAt}
 	if f.report.topN == 0 {
 		f.report.topN = report.DefaultTopN

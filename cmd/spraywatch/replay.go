@@ -49,6 +49,7 @@ type replayFlags struct {
 	maxLineBytes           int
 	maxGroups, maxEvents   int
 	maxGroupsTotal         int
+	maxEventsTotal         int
 	memoryLimit            string
 	metricsListen          string
 	metricsHold            time.Duration
@@ -86,6 +87,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
 	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules, split evenly among them; a rule evicts its least active group beyond its share")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit on the Go heap, e.g. 270MiB (as GOMEMLIMIT, which wins when set); trades CPU for memory")
+	fs.IntVar(&f.maxEventsTotal, "max-events-total", detect.DefaultMaxEventsTotal, "events kept in all rules' windows together, split evenly among them; a rule evicts its least active groups beyond its share")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
 	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its file's next records is rejected as a time outlier (negative: no check)")
@@ -156,6 +158,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MaxGroups:      f.maxGroups,
 		MaxGroupsTotal: f.maxGroupsTotal,
 		MaxGroupEvents: f.maxEvents,
+		MaxEventsTotal: f.maxEventsTotal,
 		Lanes:          lanes(f.lanes),
 		Sink:           alert.WithPrivacy(sink, privacy),
 	}
