@@ -41,7 +41,9 @@ type Config struct {
 	// MaxEventsTotal%n rules, at least one). When a rule's windows hold
 	// more than its share, the rule evicts (and counts in GroupsEvicted)
 	// its least recently active groups until they hold no more, never
-	// the group of the event just added. This bounds a rule grouping by
+	// the group of the event just added: a rule holds more than its
+	// share only while that one group does (at most MaxGroupEvents
+	// events). This bounds a rule grouping by
 	// something with few values (a subnet, a status), whose groups each
 	// stay under MaxGroups and MaxGroupEvents while holding many events
 	// together. The share depends only on the rules, so the alerts are

@@ -150,3 +150,37 @@ func firstDiffAt(got, want []byte) string {
 	lo := max(0, i-80)
 	return fmt.Sprintf("at byte %d: got %q, want %q", i, got[lo:min(len(got), i+80)], want[lo:min(len(want), i+80)])
 }
+
+// TestEventCapKeepsActiveGroup checks that the group of the event just
+// added is never evicted by the cap, even when it alone holds more than
+// the rule's share: it still alerts, and is evicted once another group is
+// the most recently active.
+func TestEventCapKeepsActiveGroup(t *testing.T) {
+	sink := &captureSink{}
+	e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: sink, MaxEventsTotal: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 6 {
+		if err := e.Add(ctx, attempt(float64(i)*0.01, "big", fmt.Sprintf("u%d", i), "failure")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := e.rules[0]
+	if rs.held != 6 || rs.groups.Len() != 1 || e.Stats().GroupsEvicted.Load() != 0 {
+		t.Fatalf("held %d in %d groups, %d evicted; want 6 in the one active group, none evicted",
+			rs.held, rs.groups.Len(), e.Stats().GroupsEvicted.Load())
+	}
+	if len(sink.alerts) == 0 || sink.alerts[0].Group["spraywatch.identity"] != "sha1:big" {
+		t.Fatalf("the active group did not alert: %q", brief(sink.alerts))
+	}
+	if err := e.Add(ctx, attempt(0.1, "other", "x", "failure")); err != nil {
+		t.Fatal(err)
+	}
+	if rs.held != 1 || rs.groups.Len() != 1 || e.Stats().GroupsEvicted.Load() != 1 || e.Stats().Open.Load() != 0 {
+		t.Fatalf("held %d in %d groups, %d evicted, %d open; want the big group evicted with its incident",
+			rs.held, rs.groups.Len(), e.Stats().GroupsEvicted.Load(), e.Stats().Open.Load())
+	}
+	checkHeld(t, e, "after the other group")
+}
