@@ -55,6 +55,7 @@ type serveFlags struct {
 	maxLineBytes                 int
 	maxGroups, maxEvents         int
 	maxGroupsTotal               int
+	maxEventsTotal               int
 	sessionTimeout               time.Duration
 	proxyFiles, appFiles         listFlag
 	stateDir                     string
@@ -105,7 +106,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer messages are counted and skipped")
 	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule")
-	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules")
+	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules, split evenly among them; a rule evicts its least active group beyond its share")
+	fs.IntVar(&f.maxEventsTotal, "max-events-total", detect.DefaultMaxEventsTotal, "events kept in all rules' windows together, split evenly among them; a rule evicts its least active groups beyond its share")
 	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window")
 	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
@@ -256,6 +258,7 @@ func (f *serveFlags) engineConfig(ruleSet []*rules.Rule) detect.Config {
 		Rules:          ruleSet,
 		MaxGroups:      f.maxGroups,
 		MaxGroupsTotal: f.maxGroupsTotal,
+		MaxEventsTotal: f.maxEventsTotal,
 		MaxGroupEvents: f.maxEvents,
 	}
 }
