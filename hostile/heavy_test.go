@@ -10,8 +10,8 @@ import (
 
 // rssCapKB is the peak RSS every heavy case must stay under with the
 // default caps: max-pending (100 000 records per side), groups (50 000 per
-// rule, 200 000 for all rules together) and window (20 000 events per
-// group). It is the 300 MB target.
+// rule, 200 000 for all rules together), window (20 000 events per group)
+// and events (1 350 000 in all windows together). It is the 300 MB target.
 const rssCapKB = 300 << 10
 
 // loadMarginKB is added to the cap of the cases that come near the target:
