@@ -102,18 +102,16 @@ type parser struct {
 	member func(key, val []byte, kind jsonscan.Kind) error
 
 	// Skim (see skim.go).
-	skim   bool                     // check the values a skim does not keep, keep none of them
-	want   func(*event.Record) bool // not yet asked whether to read the line in full
-	wanted bool                     // switched to reading in full
-	once   uint64                   // JSON: jsonItem.once of the keys read so far
-	spans  []span                   // text: where each operator's value was
-	defers []deferred               // JSON: members read before want was asked, to read again in full
-	dbuf   []byte                   // their values
-	certs  x509cert.Checker         // checks the certificate values a skim does not keep
+	sk     ingest.SkimState // a skim checks the values it does not keep, keeping none of them
+	once   uint64           // JSON: jsonItem.once of the keys read so far
+	spans  []span           // text: where each operator's value was
+	defers []deferred       // JSON: members read before want was asked, to read again in full
+	dbuf   []byte           // their values
+	certs  x509cert.Checker // checks the certificate values a skim does not keep
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {
-	p.skim, p.want = false, nil
+	p.sk.Reset()
 	return p.parse(line, r)
 }
 
@@ -158,7 +156,7 @@ func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 		}
 		p.once |= it.once
 	}
-	if p.want != nil {
+	if p.sk.Asking() {
 		return p.skimMember(key, it, val, kind)
 	}
 	if kind == jsonscan.Null {
@@ -189,7 +187,7 @@ func (p *parser) finish() error {
 	if r.Time == 0 {
 		return &ingest.SyntaxError{Msg: "no %START_TIME% value on the line"}
 	}
-	if p.skim {
+	if p.sk.Skimming {
 		return nil // a skimmable format has neither certificates nor XFCC
 	}
 	if p.cert != nil && (len(r.Values[event.TLSSHA256]) == 0 || len(r.Values[event.TLSSHA1]) == 0 ||
@@ -277,7 +275,7 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 		}
 		r.Time = t
 	case actAddr:
-		if p.skim {
+		if p.sk.Skimming {
 			return nil
 		}
 		host, port := splitHostPort(v)
@@ -286,7 +284,7 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 			r.Values[event.SourcePort] = p.keep(port, cp)
 		}
 	case actAddrHost:
-		if p.skim {
+		if p.sk.Skimming {
 			return nil
 		}
 		if len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' {
@@ -310,7 +308,7 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 }
 
 func (p *parser) setField(op operator, v []byte, cp bool) error {
-	if p.skim && !decides(op) {
+	if p.sk.Skimming && !decides(op) {
 		return p.checkField(op, v)
 	}
 	var err error

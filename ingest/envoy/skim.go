@@ -100,24 +100,7 @@ func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) boo
 	if !p.f.skimmable {
 		return true, p.Parse(line, r)
 	}
-	p.skim, p.want, p.wanted = true, want, false
-	err := p.parse(line, r)
-	p.skim = false
-	if err != nil {
-		p.want = nil
-		return false, err
-	}
-	if p.wanted {
-		return true, nil
-	}
-	if want := p.want; want != nil {
-		// The format, or the JSON line, lacks the method or the path.
-		p.want = nil
-		if want(r) {
-			return true, p.Parse(line, r)
-		}
-	}
-	return false, nil
+	return p.sk.Skim(line, r, want, p.parse, p)
 }
 
 // NewParser returns another parser of the same format.
@@ -137,12 +120,9 @@ func (p *parser) checkField(op operator, v []byte) error {
 // read the line in full, and if so reads in full the operators skimmed so
 // far.
 func (p *parser) decideText(line []byte, i int) error {
-	want := p.want
-	p.want = nil
-	if !want(p.r) {
+	if !p.sk.Ask(p.r) {
 		return nil
 	}
-	p.skim, p.wanted = false, true
 	for j, op := range p.f.text.ops[:i] {
 		if decides(op) {
 			continue
@@ -175,13 +155,10 @@ func (p *parser) skimMember(key []byte, it *jsonItem, val []byte, kind jsonscan.
 	if p.f.requestKeys == 0 || p.once != p.f.requestKeys {
 		return nil
 	}
-	want := p.want
-	p.want = nil
-	if !want(p.r) {
+	if !p.sk.Ask(p.r) {
 		p.sc.Only = &p.f.skimOnly
 		return nil
 	}
-	p.skim, p.wanted = false, true
 	// A value mixing text and operators may hold deciding operators too,
 	// which were read in order already.
 	r := p.r

@@ -105,7 +105,7 @@ func (p *parser) match(prog *program, line []byte, cp bool, base int) error {
 		if err := p.apply(op, line[pos:end], cp); err != nil {
 			return &ingest.SyntaxError{Column: base + pos + 1, Msg: err.Error()}
 		}
-		if p.want != nil && prog == p.f.text {
+		if p.sk.Asking() && prog == p.f.text {
 			p.spans[i] = span{pos, end}
 			if i == p.f.decide {
 				if err := p.decideText(line, i); err != nil {

@@ -26,15 +26,13 @@ type parser struct {
 	clf      [26]byte // a %t time rewritten for timestamp.ParseCommonLog
 
 	// Skim (see skim.go).
-	skim   bool                     // check the values a skim does not keep, keep none of them
-	want   func(*event.Record) bool // not yet asked whether to read the line in full
-	wanted bool                     // switched to reading in full
-	spans  []span                   // where each item's value was
-	certs  x509cert.Checker         // checks the certificate values a skim does not keep
+	sk    ingest.SkimState // a skim checks the values it does not keep, keeping none of them
+	spans []span           // where each item's value was
+	certs x509cert.Checker // checks the certificate values a skim does not keep
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {
-	p.skim, p.want = false, nil
+	p.sk.Reset()
 	return p.parse(line, r)
 }
 
@@ -80,7 +78,7 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 		if err := p.apply(it, line[pos:end]); err != nil {
 			return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("%s: %v", it.name, err)}
 		}
-		if p.want != nil {
+		if p.sk.Asking() {
 			p.spans[i] = span{pos, end}
 			if i == f.decide {
 				if err := p.decide(line, base, i); err != nil {
@@ -101,7 +99,7 @@ func (p *parser) finish() error {
 	if p.timeRank == 0 {
 		return &ingest.SyntaxError{Msg: "no time value on the line"}
 	}
-	if p.skim {
+	if p.sk.Skimming {
 		return nil // a skimmable format has no certificate, and the rest cannot fail
 	}
 	if p.cert != nil {
@@ -147,7 +145,7 @@ func (p *parser) apply(it item, v []byte) error {
 	if it.act == actSkip || isUnset(v) {
 		return nil
 	}
-	if p.skim && !it.deciding {
+	if p.sk.Skimming && !it.deciding {
 		return p.check(it, v)
 	}
 	if bytes.IndexByte(v, '#') >= 0 {

@@ -57,24 +57,7 @@ func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) boo
 	if !p.f.skimmable {
 		return true, p.Parse(line, r)
 	}
-	p.skim, p.want, p.wanted = true, want, false
-	err := p.parse(line, r)
-	p.skim = false
-	if err != nil {
-		p.want = nil
-		return false, err
-	}
-	if p.wanted {
-		return true, nil
-	}
-	if want := p.want; want != nil {
-		// The format has no method or path.
-		p.want = nil
-		if want(r) {
-			return true, p.Parse(line, r)
-		}
-	}
-	return false, nil
+	return p.sk.Skim(line, r, want, p.parse, p)
 }
 
 // NewParser returns another parser of the same format.
@@ -86,12 +69,9 @@ var _ ingest.Skimmer = (*parser)(nil)
 // line in full, and if so reads in full the items skimmed so far. line is
 // the line after its syslog prefix of base bytes.
 func (p *parser) decide(line []byte, base, i int) error {
-	want := p.want
-	p.want = nil
-	if !want(p.r) {
+	if !p.sk.Ask(p.r) {
 		return nil
 	}
-	p.skim, p.wanted = false, true
 	for j, it := range p.f.items[:i] {
 		if it.deciding {
 			continue

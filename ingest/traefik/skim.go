@@ -49,24 +49,7 @@ func dropped(s slot) bool {
 // exactly the lines Parse accepts, but leaves out the client address,
 // status, size and user agent once want has said no.
 func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) bool) (bool, error) {
-	p.skim, p.want, p.wanted = true, want, false
-	err := p.parse(line, r)
-	p.skim = false
-	if err != nil {
-		p.want = nil
-		return false, err
-	}
-	if p.wanted {
-		return true, nil
-	}
-	if want := p.want; want != nil {
-		// The line lacks RequestMethod or RequestPath.
-		p.want = nil
-		if want(r) {
-			return true, p.Parse(line, r)
-		}
-	}
-	return false, nil
+	return p.sk.Skim(line, r, want, p.parse, p)
 }
 
 // NewParser returns another parser of the same format.
@@ -82,22 +65,19 @@ func (p *parser) skimMember(s slot, val []byte, kind jsonscan.Kind) error {
 		switch {
 		case !dropped(s):
 			p.set(s, val)
-		case p.want != nil:
+		case p.sk.Asking():
 			off := len(p.dbuf)
 			p.dbuf = append(p.dbuf, val...)
 			p.defers = append(p.defers, deferred{s: s, off: off, end: len(p.dbuf)})
 		}
 	}
-	if p.want == nil || p.seen != seenBoth {
+	if !p.sk.Asking() || p.seen != seenBoth {
 		return nil
 	}
-	want := p.want
-	p.want = nil
-	if !want(p.r) {
+	if !p.sk.Ask(p.r) {
 		p.sc.Only = &p.f.skimKeys
 		return nil
 	}
-	p.skim, p.wanted = false, true
 	for _, d := range p.defers {
 		p.set(d.s, p.dbuf[d.off:d.end])
 	}

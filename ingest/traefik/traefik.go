@@ -124,18 +124,16 @@ type parser struct {
 	addr, subject, cert, info []byte
 
 	// Skim (see skim.go).
-	skim   bool                     // keep only the values a skim reads
-	want   func(*event.Record) bool // not yet asked whether to read the line in full
-	wanted bool                     // switched to reading in full
-	seen   uint8                    // seenMethod, seenPath: read by Parse and Skim
-	defers []deferred               // members read before want was asked
-	dbuf   []byte                   // their values
-	tmp    event.Record             // what a skim's checks build
-	certs  x509cert.Checker         // checks the subject a skim does not keep
+	sk     ingest.SkimState // a skim keeps only the values it reads
+	seen   uint8            // seenMethod, seenPath: read by Parse and Skim
+	defers []deferred       // members read before want was asked
+	dbuf   []byte           // their values
+	tmp    event.Record     // what a skim's checks build
+	certs  x509cert.Checker // checks the subject a skim does not keep
 }
 
 func (p *parser) Parse(line []byte, r *event.Record) error {
-	p.skim, p.want = false, nil
+	p.sk.Reset()
 	return p.parse(line, r)
 }
 
@@ -151,7 +149,7 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	if err := p.sc.Scan(line, p.member); err != nil {
 		return err
 	}
-	if p.skim {
+	if p.sk.Skimming {
 		return p.checkFinish()
 	}
 	return p.finish()
@@ -214,7 +212,7 @@ func (p *parser) onMember(key, val []byte, kind jsonscan.Kind) error {
 		}
 		p.seen |= b
 	}
-	if p.skim {
+	if p.sk.Skimming {
 		return p.skimMember(s, val, kind)
 	}
 	if kind == jsonscan.Null || isUnset(val) {
