@@ -41,23 +41,17 @@ type replayFlags struct {
 	lanes                  int
 	cpuProfile, memProfile string
 	privacy, privacyKey    string
-	joinWindow             time.Duration
-	maxPending             int
-	loginPaths             string
-	loginMethods           string
-	identity               string
-	maxLineBytes           int
-	maxGroups, maxEvents   int
-	maxGroupsTotal         int
-	maxEventsTotal         int
-	memoryLimit            string
-	metricsListen          string
-	metricsHold            time.Duration
-	maxTimeJump            time.Duration
-	report                 reportFlags
+	engineFlags
+	maxLineBytes  int
+	memoryLimit   string
+	metricsListen string
+	metricsHold   time.Duration
+	maxTimeJump   time.Duration
+	report        reportFlags
 }
 
 func (f *replayFlags) register(fs *flag.FlagSet) {
+	f.engineFlags.register(fs)
 	fs.StringVar(&f.config, "config", "", "configuration `file` (docs/config.md); flags given on the command line override it")
 	fs.Var(&f.proxy, "proxy", "proxy access log `file` (repeatable; globs allowed; - is stdin; .gz read as gzip)")
 	fs.Var(&f.app, "app", "Django auth log `file` (repeatable; globs allowed)")
@@ -78,17 +72,8 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.privacy, "privacy", "plain", "usernames in alerts: plain, hmac (keyed HMAC-SHA256, as contrib/django) or omit")
 	fs.StringVar(&f.privacyKey, "privacy-key-file", "", "`file` holding the HMAC key for --privacy hmac (default: $"+alert.HMACKeyEnv+")")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary or progress on stderr")
-	fs.DurationVar(&f.joinWindow, "join-window", detect.DefaultJoinWindow, "how long (event time) a record waits for its partner")
-	fs.IntVar(&f.maxPending, "max-pending", detect.DefaultMaxPending, "records waiting for a partner, per side, before the oldest is evicted")
-	fs.StringVar(&f.loginPaths, "login-paths", strings.Join(detect.DefaultLoginPaths, ","), "comma-separated url.path substrings of login requests")
-	fs.StringVar(&f.loginMethods, "login-methods", strings.Join(detect.DefaultLoginMethods, ","), "comma-separated HTTP methods of login attempts on login paths")
-	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
-	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule before the least active is evicted")
-	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules, split evenly among them; a rule evicts its least active group beyond its share")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit on the Go heap, e.g. 270MiB (as GOMEMLIMIT, which wins when set); trades CPU for memory")
-	fs.IntVar(&f.maxEventsTotal, "max-events-total", detect.DefaultMaxEventsTotal, "events kept in all rules' windows together, split evenly among them; a rule evicts its least active groups beyond its share")
-	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window before the oldest is dropped")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
 	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its file's next records is rejected as a time outlier (negative: no check)")
 	fs.DurationVar(&f.metricsHold, "metrics-hold", 0, "keep serving /metrics this long after the replay ends")
@@ -146,22 +131,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// engine's goroutine when a scrape asks for it.
 	var eng *detect.Engine
 	var mon *metrics.Metrics
-	cfg := detect.Config{
-		Correlator: detect.CorrelatorConfig{
-			JoinWindow:   f.joinWindow,
-			MaxPending:   f.maxPending,
-			LoginPaths:   splitList(f.loginPaths),
-			LoginMethods: splitList(f.loginMethods),
-			Identity:     splitList(f.identity),
-		},
-		Rules:          ruleSet,
-		MaxGroups:      f.maxGroups,
-		MaxGroupsTotal: f.maxGroupsTotal,
-		MaxGroupEvents: f.maxEvents,
-		MaxEventsTotal: f.maxEventsTotal,
-		Lanes:          lanes(f.lanes),
-		Sink:           alert.WithPrivacy(sink, privacy),
-	}
+	cfg := f.engineConfig(ruleSet)
+	cfg.Lanes = lanes(f.lanes)
+	cfg.Sink = alert.WithPrivacy(sink, privacy)
 	if f.metricsListen != "" {
 		cfg.OnEvent = func(*event.Event) { mon.TopK().Tick(eng) }
 	}

@@ -48,21 +48,16 @@ type serveFlags struct {
 	tlsServerName                string
 	saslMech, saslUser           string
 	saslPassEnv, saslPassFile    string
-	joinWindow                   time.Duration
-	maxPending                   int
-	loginPaths, loginMethods     string
-	identity                     string
-	maxLineBytes                 int
-	maxGroups, maxEvents         int
-	maxGroupsTotal               int
-	maxEventsTotal               int
-	sessionTimeout               time.Duration
-	proxyFiles, appFiles         listFlag
-	stateDir                     string
-	fromEnd                      bool
+	engineFlags
+	maxLineBytes         int
+	sessionTimeout       time.Duration
+	proxyFiles, appFiles listFlag
+	stateDir             string
+	fromEnd              bool
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
+	f.engineFlags.register(fs)
 	fs.StringVar(&f.role, "role", "all", "stages to run: all (join and detect), correlate (join, publish to the events topic), detect (rules over the events topic)")
 	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka bootstrap `addresses`")
 	fs.StringVar(&f.group, "group", "", "consumer group id (default spraywatch-<role>)")
@@ -99,16 +94,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.saslPassEnv, "sasl-password-env", "SPRAYWATCH_KAFKA_PASSWORD", "environment `variable` holding the SASL password")
 	fs.StringVar(&f.saslPassFile, "sasl-password-file", "", "`file` holding the SASL password (instead of the environment)")
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout")
-	fs.DurationVar(&f.joinWindow, "join-window", detect.DefaultJoinWindow, "how long (event time) a record waits for its partner")
-	fs.IntVar(&f.maxPending, "max-pending", detect.DefaultMaxPending, "records waiting for a partner, per side")
-	fs.StringVar(&f.loginPaths, "login-paths", strings.Join(detect.DefaultLoginPaths, ","), "comma-separated url.path substrings of login requests")
-	fs.StringVar(&f.loginMethods, "login-methods", strings.Join(detect.DefaultLoginMethods, ","), "comma-separated HTTP methods of login attempts")
-	fs.StringVar(&f.identity, "identity", strings.Join(detect.DefaultIdentity, ","), "certificate identity, first present of: sha256, sha1, issuer_serial, subject, uri_san")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer messages are counted and skipped")
-	fs.IntVar(&f.maxGroups, "max-groups", detect.DefaultMaxGroups, "groups kept per rule")
-	fs.IntVar(&f.maxGroupsTotal, "max-groups-total", detect.DefaultMaxGroupsTotal, "groups kept across all rules, split evenly among them; a rule evicts its least active group beyond its share")
-	fs.IntVar(&f.maxEventsTotal, "max-events-total", detect.DefaultMaxEventsTotal, "events kept in all rules' windows together, split evenly among them; a rule evicts its least active groups beyond its share")
-	fs.IntVar(&f.maxEvents, "max-group-events", detect.DefaultMaxGroupEvents, "events kept per group window")
 	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "with --proxy-file/--app-file: `directory` keeping read positions, so a restart resumes (empty: start over)")
@@ -244,23 +230,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	st := srv.Stats()
 	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load())
 	return err
-}
-
-func (f *serveFlags) engineConfig(ruleSet []*rules.Rule) detect.Config {
-	return detect.Config{
-		Correlator: detect.CorrelatorConfig{
-			JoinWindow:   f.joinWindow,
-			MaxPending:   f.maxPending,
-			LoginPaths:   splitList(f.loginPaths),
-			LoginMethods: splitList(f.loginMethods),
-			Identity:     splitList(f.identity),
-		},
-		Rules:          ruleSet,
-		MaxGroups:      f.maxGroups,
-		MaxGroupsTotal: f.maxGroupsTotal,
-		MaxEventsTotal: f.maxEventsTotal,
-		MaxGroupEvents: f.maxEvents,
-	}
 }
 
 // startAux starts the HTTP listener (health, readiness, metrics) and the
