@@ -25,8 +25,11 @@ vet:
 test-go:
 	$(GO) test -race -timeout 15m ./...
 
+# The Django package's tests on Debian's Django (3.2), then on Django 4.2
+# and 5.2 unpacked from pinned Debian packages (scripts/django-versions.sh).
 test-django:
 	/usr/bin/python3 contrib/django/runtests.py
+	scripts/django-versions.sh
 
 # Replays the bundled sample day and prints its alerts.
 replay-samples:
