@@ -3,7 +3,7 @@ GO        ?= go
 BENCHTIME ?= 1x
 FUZZTIME  ?= 20s
 
-.PHONY: all build test test-go test-django deps vet samples replay-samples bench fuzz eval lab clean
+.PHONY: all build test test-go test-django deps vet dashboards samples replay-samples bench fuzz eval lab clean
 
 all: build
 
@@ -13,7 +13,7 @@ build:
 # Everything CI checks: installs what the tests need, then vet, Go tests
 # (with the race detector), the Django package's tests and the lab with
 # real nginx, HAProxy and Django.
-test: deps vet test-go test-django lab
+test: deps vet dashboards test-go test-django lab
 
 deps:
 	scripts/install-test-deps.sh
@@ -21,6 +21,11 @@ deps:
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# Grafana's own dashboard type (npm's @grafana/schema) checks the dashboard
+# JSON with tsc; metrics/dashboard_test.go runs its queries on Prometheus.
+dashboards:
+	scripts/check-dashboards.sh
 
 test-go:
 	$(GO) test -race -timeout 15m ./...
