@@ -4,32 +4,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
-
-func bench(b *testing.B, f *Format, line string) {
-	p := f.NewParser()
-	var r event.Record
-	l := []byte(line)
-	if err := p.Parse(l, &r); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(l)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := p.Parse(l, &r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
-}
 
 func BenchmarkTextDefault(b *testing.B) {
 	f, err := CompileText(Default)
 	if err != nil {
 		b.Fatal(err)
 	}
-	bench(b, f, `[2026-12-04T09:00:01.123Z] "POST /accounts/login/ HTTP/1.1" 200 - 812 5120 31 30 "203.0.113.7" "python-requests/2.32.3" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "app.example.org" "10.1.2.3:8000"`)
+	skimtest.BenchParse(b, f.NewParser(), `[2026-12-04T09:00:01.123Z] "POST /accounts/login/ HTTP/1.1" 200 - 812 5120 31 30 "203.0.113.7" "python-requests/2.32.3" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "app.example.org" "10.1.2.3:8000"`)
 }
 
 func BenchmarkTextMTLS(b *testing.B) {
@@ -37,7 +20,7 @@ func BenchmarkTextMTLS(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bench(b, f, `[2026-12-04T09:00:01.123Z] 203.0.113.7:52344 "POST /accounts/login/ HTTP/2" 200 5120 "python-requests/2.32.3" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "CN=svc-batch-01,OU=Batch,O=Example Corp,C=US" "CN=Example Issuing CA 1,O=Example Corp,C=US" 4f2a9c0d11e3b7a1 `+sha1hex+" "+sha256hex+" spiffe://example.org/ns/prod/sa/batch")
+	skimtest.BenchParse(b, f.NewParser(), `[2026-12-04T09:00:01.123Z] 203.0.113.7:52344 "POST /accounts/login/ HTTP/2" 200 5120 "python-requests/2.32.3" "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a" "CN=svc-batch-01,OU=Batch,O=Example Corp,C=US" "CN=Example Issuing CA 1,O=Example Corp,C=US" 4f2a9c0d11e3b7a1 `+sha1hex+" "+sha256hex+" spiffe://example.org/ns/prod/sa/batch")
 }
 
 func BenchmarkJSON(b *testing.B) {
@@ -45,7 +28,7 @@ func BenchmarkJSON(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bench(b, f, `{"start_time":"2026-12-04T09:00:01.123Z","request_id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a","method":"POST","path":"/accounts/login/","status":"200","client":"203.0.113.7:52344","tls_version":"TLSv1.3","ua":"python-requests/2.32.3","bytes":"5120",`+
+	skimtest.BenchParse(b, f.NewParser(), `{"start_time":"2026-12-04T09:00:01.123Z","request_id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a","method":"POST","path":"/accounts/login/","status":"200","client":"203.0.113.7:52344","tls_version":"TLSv1.3","ua":"python-requests/2.32.3","bytes":"5120",`+
 		`"peer":{"subject":"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US","issuer":"CN=Example Issuing CA 1,O=Example Corp,C=US","serial":"4f2a9c0d11e3b7a1","sha256":"`+sha256hex+`","sha1":"`+strings.ToUpper(sha1hex)+`","uri_san":"spiffe://example.org/ns/prod/sa/batch"}}`)
 }
 
@@ -65,14 +48,6 @@ func TestParseDoesNotAllocate(t *testing.T) {
 		{f, `[2026-12-04T09:00:01.123Z] [2001:db8::1]:52344 "POST /accounts/login/ HTTP/2" 200 5120 "ua" "rid" "CN=Jos\C3\A9,O=Example Corp,C=US" "CN=CA,C=US" 4f2a ` + sha1hex + " " + sha256hex + " spiffe://x"},
 		{j, `{"start_time":"2026-12-04T09:00:01.123Z","request_id":"rid","client":"203.0.113.7:52344","ua":"a \"b\"","peer":{"subject":"CN=svc,C=US","serial":"4f2a","sha1":"` + sha1hex + `"}}`},
 	} {
-		p := tc.f.NewParser()
-		var r event.Record
-		line := []byte(tc.line)
-		if err := p.Parse(line, &r); err != nil {
-			t.Fatal(err)
-		}
-		if n := testing.AllocsPerRun(200, func() { p.Parse(line, &r) }); n != 0 {
-			t.Errorf("%s: %v allocations per line", tc.f.Name(), n)
-		}
+		skimtest.CheckParseAllocs(t, tc.f.NewParser(), tc.line)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
 	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
@@ -80,11 +81,7 @@ func TestJSON(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var r event.Record
-			if err := tc.f.NewParser().Parse([]byte(tc.line), &r); err != nil {
-				t.Fatal(err)
-			}
-			check(t, &r, tc.want)
+			check(t, tc.f.NewParser(), tc.line, tc.want)
 		})
 	}
 }
@@ -104,19 +101,16 @@ func TestJSONWholeCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := f.NewParser()
-	line := []byte(`{"ts":"2026-12-04T09:00:01Z","subject":"CN=from-the-log","cert":"` + c.EscapedPEM() + `"}`)
-	var r event.Record
+	line := `{"ts":"2026-12-04T09:00:01Z","subject":"CN=from-the-log","cert":"` + c.EscapedPEM() + `"}`
 	for range 3 { // the second and third lines come from the cache
-		if err := p.Parse(line, &r); err != nil {
-			t.Fatal(err)
-		}
-		check(t, &r, want{"2026-12-04T09:00:01Z", map[event.Field]string{
+		check(t, p, line, want{"2026-12-04T09:00:01Z", map[event.Field]string{
 			event.TLSCertificate: c.EscapedPEM(), event.TLSSubject: "CN=from-the-log",
 			event.TLSIssuer: info.Issuer, event.TLSSHA1: info.SHA1, event.TLSSHA256: info.SHA256,
 			event.TLSSerial: info.Serial, event.TLSURISAN: "spiffe://example.org/ns/prod/sa/batch",
 		}})
 	}
 	bad := []byte(`{"ts":"2026-12-04T09:00:01Z","cert":"-----BEGIN%20CERTIFICATE-----%0AAAAA%0A-----END%20CERTIFICATE-----%0A"}`)
+	var r event.Record
 	if err := p.Parse(bad, &r); err == nil || !strings.Contains(err.Error(), "DOWNSTREAM_PEER_CERT") {
 		t.Errorf("bad certificate: %v", err)
 	}
@@ -173,13 +167,7 @@ func FuzzJSON(f *testing.F) {
 	f.Add(`{"start_time":"2026-12-04T09:00:01Z","xfcc":"By=a;Hash=AB:cd;Subject=\"/C=US/CN=x\";URI=spiffe://x,Hash=00"}`)
 	f.Add(`{"start_time":"2026-12-04T09:00:01Z","xfcc":"Cert=\"-----BEGIN%20CERTIFICATE-----%0AMIIB%0A\""}`)
 	f.Fuzz(func(t *testing.T, line string) {
-		var r event.Record
-		if err := format.NewParser().Parse([]byte(line), &r); err == nil {
-			if r.Time == 0 {
-				t.Fatalf("accepted %q without a time", line)
-			}
-			certtest.CheckIdentity(t, &r)
-		}
+		skimtest.CheckAccepted(t, format.NewParser(), line)
 	})
 }
 
@@ -200,11 +188,7 @@ func TestReferenceJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := `{"start_time":"2026-12-04T09:00:01.123Z","request_id":"rid","client":"203.0.113.7:52344","method":"POST","path":"/accounts/login/","status":"200","bytes_sent":"12","user_agent":"ua","peer_subject":"CN=a,O=b","peer_issuer":"CN=CA","peer_serial":"0f","peer_sha256":"` + sha256hex + `","peer_sha1":"` + sha1hex + `","peer_uri_san":"spiffe://x/y"}`
-	var r event.Record
-	if err := f.NewParser().Parse([]byte(line+"\r\n"), &r); err != nil {
-		t.Fatal(err)
-	}
-	check(t, &r, want{"2026-12-04T09:00:01.123Z", map[event.Field]string{
+	check(t, f.NewParser(), line+"\r\n", want{"2026-12-04T09:00:01.123Z", map[event.Field]string{
 		event.RequestID: "rid", event.SourceIP: "203.0.113.7", event.SourcePort: "52344", event.Method: "POST",
 		event.URLPath: "/accounts/login/", event.Status: "200", event.BodyBytes: "12", event.UserAgent: "ua",
 		event.TLSSubject: "CN=a,O=b", event.TLSIssuer: "CN=CA", event.TLSSerial: "F", event.TLSSHA256: sha256hex,
@@ -235,11 +219,7 @@ func TestXFCC(t *testing.T) {
 		{`By=spiffe://edge;Cert=\"` + c.EscapedPEM() + `\"`,
 			map[event.Field]string{event.TLSSHA256: info.SHA256, event.TLSSHA1: info.SHA1, event.TLSSubject: info.Subject, event.TLSIssuer: info.Issuer, event.TLSSerial: info.Serial}},
 	} {
-		var r event.Record
-		if err := p.Parse([]byte(`{"ts":"2026-12-04T09:00:01Z","xfcc":"`+tc.xfcc+`"}`), &r); err != nil {
-			t.Fatal(err)
-		}
-		check(t, &r, want{"2026-12-04T09:00:01Z", tc.want})
+		check(t, p, `{"ts":"2026-12-04T09:00:01Z","xfcc":"`+tc.xfcc+`"}`, want{"2026-12-04T09:00:01Z", tc.want})
 	}
 	var r event.Record
 	if err := p.Parse([]byte(`{"ts":"2026-12-04T09:00:01Z","xfcc":"Subject=\"unterminated"}`), &r); err == nil || !strings.Contains(err.Error(), "x-forwarded-client-cert") {

@@ -145,8 +145,7 @@ func TestSkimTestdata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := skimtest.Lines(t, "testdata/default.log")
-	skimtest.CheckLines(t, f, reading(f), append(lines, lines...))
+	skimtest.CheckLog(t, f, reading(f), "testdata/default.log")
 }
 
 // FuzzSkimText checks that for any line Skim and Parse agree (see
@@ -159,10 +158,7 @@ func FuzzSkimText(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	skim, full := fm.NewParser(), fm.NewParser()
-	f.Fuzz(func(t *testing.T, line []byte) {
-		skimtest.CheckSkim(t, skim, full, line, reading(fm))
-	})
+	skimtest.Fuzz(f, fm, reading(fm))
 }
 
 // FuzzSkimJSON is FuzzSkimText for ReferenceJSON.
@@ -175,8 +171,5 @@ func FuzzSkimJSON(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	skim, full := fm.NewParser(), fm.NewParser()
-	f.Fuzz(func(t *testing.T, line []byte) {
-		skimtest.CheckSkim(t, skim, full, line, reading(fm))
-	})
+	skimtest.Fuzz(f, fm, reading(fm))
 }

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
 var benchLine = `<134>Dec  4 09:00:01 lb1 haproxy[1234]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 200 5120 "POST /accounts/login/?next=/ HTTP/1.1" id=` + uid +
@@ -15,20 +15,7 @@ func BenchmarkParse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := f.NewParser()
-	line := []byte(benchLine)
-	var r event.Record
-	if err := p.Parse(line, &r); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(line)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := p.Parse(line, &r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	skimtest.BenchParse(b, f.NewParser(), benchLine)
 }
 
 func TestParseDoesNotAllocate(t *testing.T) {
@@ -48,14 +35,6 @@ func TestParseDoesNotAllocate(t *testing.T) {
 		{m, strings.Replace(benchLine, "verify=0", "verify=21", 1)},
 		{f, `10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST /accounts/login/ 200 512 "u" "/C=ES/O=Example Corp/CN=José García" "/C=ES/CN=CA" "` + sha256hex + `" "0" "Mozilla/5.0 #22quoted#22"`},
 	} {
-		p := tc.f.NewParser()
-		var r event.Record
-		line := []byte(tc.line)
-		if err := p.Parse(line, &r); err != nil {
-			t.Fatal(err)
-		}
-		if n := testing.AllocsPerRun(200, func() { p.Parse(line, &r) }); n != 0 {
-			t.Errorf("%q: %v allocations per line", tc.line, n)
-		}
+		skimtest.CheckParseAllocs(t, tc.f.NewParser(), tc.line)
 	}
 }

@@ -1,14 +1,11 @@
 package haproxy
 
 import (
-	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spraywatch/spraywatch/event"
-	"github.com/spraywatch/spraywatch/ingest"
-	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
 const mtlsFormat = `log-format "%ci:%cp [%tr] %ft %b/%s %ST %B \"%r\" id=%ID used=%[ssl_c_used] verify=%[ssl_c_verify] sha1=%[ssl_c_sha1,hex] serial=%[ssl_c_serial,hex] sdn=%{+Q}[ssl_c_s_dn(,0,rfc2253)] idn=%{+Q}[ssl_c_i_dn(,0,rfc2253)]"`
@@ -22,22 +19,6 @@ const (
 )
 
 type fields map[event.Field]string
-
-func check(t *testing.T, r *event.Record, when string, w fields) {
-	t.Helper()
-	tm, err := time.Parse(time.RFC3339Nano, when)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Time != tm.UnixNano() {
-		t.Errorf("time = %v, want %v", time.Unix(0, r.Time).UTC(), tm)
-	}
-	for f := event.Field(0); int(f) < event.NumFields; f++ {
-		if got := string(r.Get(f)); got != w[f] {
-			t.Errorf("%v = %q, want %q", f, got, w[f])
-		}
-	}
-}
 
 func TestParse(t *testing.T) {
 	mtlsLine := `203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 200 5120 "POST /accounts/login/?next=/ HTTP/1.1" id=` + uid +
@@ -99,11 +80,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var r event.Record
-			if err := f.NewParser().Parse([]byte(tc.line), &r); err != nil {
-				t.Fatal(err)
-			}
-			check(t, &r, tc.when, tc.want)
+			skimtest.CheckParse(t, f.NewParser(), tc.line, tc.when, tc.want)
 		})
 	}
 }
@@ -129,11 +106,7 @@ func TestParseErrors(t *testing.T) {
 		{good + " extra", "at the end of the line"},
 		{"<134>Dec  4 09:00:01 lb1 haproxy[1]: garbage", "column 38"},
 	} {
-		err := p.Parse([]byte(tc.line), &r)
-		var se *ingest.SyntaxError
-		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("Parse(%q) = %v, want a SyntaxError mentioning %q", tc.line, err, tc.msg)
-		}
+		skimtest.CheckSyntaxError(t, p, tc.line, tc.msg)
 	}
 }
 
@@ -196,13 +169,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(`<134>1 2026 h a p m [x a="\`)
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range formats {
-			var r event.Record
-			if err := fm.NewParser().Parse([]byte(line), &r); err == nil {
-				if r.Time == 0 {
-					t.Fatalf("accepted %q without a time", line)
-				}
-				certtest.CheckIdentity(t, &r)
-			}
+			skimtest.CheckAccepted(t, fm.NewParser(), line)
 		}
 	})
 }
@@ -235,11 +202,7 @@ func TestReference(t *testing.T) {
 	}
 	line := `<134>Dec  4 09:00:01 lb1 haproxy[1]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 200 5120 "POST /accounts/login/ HTTP/1.1" id=` + uid +
 		` used=1 verify=0 sha1=` + strings.ToUpper(sha1hex) + ` sha256=` + strings.ToUpper(sha256hex) + ` serial=0A sdn="CN=alice,O=Example" idn="CN=CA"` + "\n"
-	var r event.Record
-	if err := f.NewParser().Parse([]byte(line), &r); err != nil {
-		t.Fatal(err)
-	}
-	check(t, &r, "2026-12-04T09:00:01.123Z", fields{
+	skimtest.CheckParse(t, f.NewParser(), line, "2026-12-04T09:00:01.123Z", fields{
 		event.SourceIP: "203.0.113.7", event.SourcePort: "52344", event.Status: "200", event.BodyBytes: "5120",
 		event.Method: "POST", event.URLPath: "/accounts/login/", event.RequestID: uid, event.TLSVerify: "SUCCESS",
 		event.TLSSHA1: sha1hex, event.TLSSHA256: sha256hex, event.TLSSerial: "A",

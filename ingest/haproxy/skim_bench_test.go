@@ -3,7 +3,6 @@ package haproxy
 import (
 	"testing"
 
-	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
@@ -20,15 +19,12 @@ func mtlsParser(b testing.TB) ingest.Skimmer {
 // BenchmarkParseMTLS.
 func BenchmarkSkimMTLS(b *testing.B) {
 	p := mtlsParser(b)
-	skimtest.BenchRead(b, [][]byte{[]byte(skimLine)}, func(l []byte, r *event.Record) error {
-		_, err := p.Skim(l, r, skimtest.LoginPOST)
-		return err
-	})
+	skimtest.BenchSkim(b, p, skimLine)
 }
 
 // BenchmarkParseMTLS parses the line BenchmarkSkimMTLS skims.
 func BenchmarkParseMTLS(b *testing.B) {
-	skimtest.BenchRead(b, [][]byte{[]byte(skimLine)}, mtlsParser(b).Parse)
+	skimtest.BenchParse(b, mtlsParser(b), skimLine)
 }
 
 func TestSkimDoesNotAllocate(t *testing.T) { skimtest.CheckSkimAllocs(t, mtlsParser(t), skimLine) }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
@@ -57,8 +56,7 @@ func TestSkimTestdata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := skimtest.Lines(t, "testdata/access.log")
-	skimtest.CheckLines(t, f, skimtest.AsWanted, append(lines, lines...))
+	skimtest.CheckLog(t, f, skimtest.AsWanted, "testdata/access.log")
 }
 
 // FuzzSkim checks that for any line Skim and Parse agree (see skimtest.CheckSkim).
@@ -71,10 +69,7 @@ func FuzzSkim(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	skim, full := fm.NewParser(), fm.NewParser()
-	f.Fuzz(func(t *testing.T, line []byte) {
-		skimtest.CheckSkim(t, skim, full, line, skimtest.AsWanted)
-	})
+	skimtest.Fuzz(f, fm, skimtest.AsWanted)
 }
 
 func skimmer(b testing.TB) ingest.Skimmer {
@@ -89,15 +84,12 @@ func skimmer(b testing.TB) ingest.Skimmer {
 // compare with BenchmarkParseLine.
 func BenchmarkSkimLine(b *testing.B) {
 	p := skimmer(b)
-	skimtest.BenchRead(b, [][]byte{[]byte(skimLine)}, func(l []byte, r *event.Record) error {
-		_, err := p.Skim(l, r, skimtest.LoginPOST)
-		return err
-	})
+	skimtest.BenchSkim(b, p, skimLine)
 }
 
 // BenchmarkParseLine parses the line BenchmarkSkimLine skims.
 func BenchmarkParseLine(b *testing.B) {
-	skimtest.BenchRead(b, [][]byte{[]byte(skimLine)}, skimmer(b).Parse)
+	skimtest.BenchParse(b, skimmer(b), skimLine)
 }
 
 func TestSkimDoesNotAllocate(t *testing.T) { skimtest.CheckSkimAllocs(t, skimmer(t), skimLine) }

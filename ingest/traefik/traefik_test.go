@@ -3,36 +3,18 @@ package traefik
 import (
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"errors"
 	"math/big"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spraywatch/spraywatch/event"
-	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
 	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
 type fields map[event.Field]string
-
-func check(t *testing.T, r *event.Record, when string, w fields) {
-	t.Helper()
-	tm, err := time.Parse(time.RFC3339Nano, when)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Time != tm.UnixNano() {
-		t.Errorf("time = %v, want %v", time.Unix(0, r.Time).UTC(), tm)
-	}
-	for f := event.Field(0); int(f) < event.NumFields; f++ {
-		if got := string(r.Get(f)); got != w[f] {
-			t.Errorf("%v = %q, want %q", f, got, w[f])
-		}
-	}
-}
 
 const base = `{"ClientAddr":"203.0.113.7:52344","ClientHost":"203.0.113.7","ClientPort":"52344","ClientUsername":"-","DownstreamContentSize":5120,"DownstreamStatus":200,"Duration":12345678,"OriginStatus":200,"RequestAddr":"app.example.org","RequestHost":"app.example.org","RequestMethod":"POST","RequestPath":"/accounts/login/?next=/","RequestProtocol":"HTTP/2.0","RequestScheme":"https","RouterName":"app@file","StartLocal":"2026-12-04T10:00:01.123456789+01:00","StartUTC":"2026-12-04T09:00:01.123456789Z","TLSCipher":"TLS_AES_128_GCM_SHA256","TLSVersion":"1.3","level":"info","msg":"","request_User-Agent":"python-requests/2.32.3","request_X-Request-Id":"6f1c2e0b","time":"2026-12-04T09:00:01Z"`
 
@@ -89,11 +71,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var r event.Record
-			if err := f.NewParser().Parse([]byte(tc.line), &r); err != nil {
-				t.Fatal(err)
-			}
-			check(t, &r, tc.when, tc.want)
+			skimtest.CheckParse(t, f.NewParser(), tc.line, tc.when, tc.want)
 		})
 	}
 }
@@ -133,12 +111,7 @@ func TestParseErrors(t *testing.T) {
 		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"SerialNumber%3D%22x1%22"}`, "decimal"},
 		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"%zz"}`, "bad escape"},
 	} {
-		var r event.Record
-		err := p.Parse([]byte(tc.line), &r)
-		var se *ingest.SyntaxError
-		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("Parse(%q) = %v, want a SyntaxError mentioning %q", tc.line, err, tc.msg)
-		}
+		skimtest.CheckSyntaxError(t, p, tc.line, tc.msg)
 	}
 }
 
@@ -166,13 +139,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3D%22C%3DES%2CCN%3Dx%22%3BSerialNumber%3D%2212%22"}`)
 	f.Add(`{"StartUTC":"2026-12-04T09:00:01Z","ClientAddr":"[::1"}`)
 	f.Fuzz(func(t *testing.T, line string) {
-		var r event.Record
-		if err := format.NewParser().Parse([]byte(line), &r); err == nil {
-			if r.Time == 0 {
-				t.Fatalf("accepted %q without a time", line)
-			}
-			certtest.CheckIdentity(t, &r)
-		}
+		skimtest.CheckAccepted(t, format.NewParser(), line)
 	})
 }
 
@@ -181,20 +148,7 @@ func BenchmarkParse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := f.NewParser()
-	line := []byte(base + `,"TLSClientSubject":"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"}`)
-	var r event.Record
-	if err := p.Parse(line, &r); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(line)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := p.Parse(line, &r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	skimtest.BenchParse(b, f.NewParser(), base+`,"TLSClientSubject":"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"}`)
 }
 
 func TestParseDoesNotAllocate(t *testing.T) {
@@ -205,14 +159,7 @@ func TestParseDoesNotAllocate(t *testing.T) {
 		base + `,"TLSClientSubject":"CN=svc,O=Example Corp,C=US"}`,
 		base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `"}`,
 	} {
-		line := []byte(l)
-		var r event.Record
-		if err := p.Parse(line, &r); err != nil {
-			t.Fatal(err)
-		}
-		if n := testing.AllocsPerRun(200, func() { p.Parse(line, &r) }); n != 0 {
-			t.Errorf("%v allocations per line", n)
-		}
+		skimtest.CheckParseAllocs(t, p, l)
 	}
 }
 

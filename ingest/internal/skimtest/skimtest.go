@@ -1,7 +1,8 @@
 // Package skimtest holds what the tests of parsers that skim
 // (ingest.Skimmer) share: the check that Skim accepts exactly what Parse
 // accepts and reads what it says it reads, line edits run through that
-// check, benchmark loops, and a replay of the sample day skimmed and not.
+// check, checks of a parsed record, of a syntax error and of allocations,
+// fuzz and benchmark loops, and a replay of the sample day skimmed and not.
 // It is imported only from _test.go files.
 package skimtest
 
