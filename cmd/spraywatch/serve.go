@@ -201,35 +201,57 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer closeSinks()
 		cfg.Sink = sink
 	}
-	// The server's hooks call m, built once the server exists.
-	var m *metrics.Metrics
-	cfg.Observe = func(d time.Duration) { m.Observe(d) }
-	cfg.Tick = func(e *detect.Engine) { m.TopK().Tick(e) }
+	var m lateMetrics
+	cfg.Observe, cfg.Tick = m.observe, m.tick
 	srv, err := serve.New(cfg)
 	if err != nil {
 		return err
 	}
-	m, err = metrics.New(metrics.Config{
-		Sources: srv.SourceStats,
-		Engine:  srv.Engine,
-		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
-		Kafka:   srv,
-	})
+	stop, err := m.start(ctx, &f, log, srv, sink, srv)
 	if err != nil {
 		return err
 	}
-
-	stopAux, err := f.startAux(ctx, log, srv.Handler(m.Handler()), srv.ReloadRules)
-	if err != nil {
-		return err
-	}
-	defer stopAux()
+	defer stop()
 
 	log.Info("starting", "role", role, "group", kc.GroupID, "brokers", strings.Join(kc.Brokers, ","))
 	err = srv.Run(ctx)
 	st := srv.Stats()
 	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load())
 	return err
+}
+
+// served is what serve serves: a Kafka Server or a files Follower.
+type served interface {
+	SourceStats() []*ingest.Stats
+	Engine() *detect.Engine
+	Handler(metrics http.Handler) http.Handler
+	ReloadRules([]*rules.Rule) error
+}
+
+// lateMetrics are a server's metrics, built once the server exists: the
+// server is given observe and tick as its hooks before, and calls them
+// only once it runs, after start.
+type lateMetrics struct{ m *metrics.Metrics }
+
+func (l *lateMetrics) observe(d time.Duration) { l.m.Observe(d) }
+func (l *lateMetrics) tick(e *detect.Engine)   { l.m.TopK().Tick(e) }
+
+// start builds the metrics of s, which sends its alerts to sink and reads
+// the Kafka partitions kafka reports (nil when it reads files), and starts
+// the HTTP listener and the SIGHUP reloads for s; the returned function
+// stops both.
+func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger, s served, sink alert.Sink, kafka metrics.KafkaStats) (func(), error) {
+	m, err := metrics.New(metrics.Config{
+		Sources: s.SourceStats,
+		Engine:  s.Engine,
+		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
+		Kafka:   kafka,
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.m = m
+	return f.startAux(ctx, log, s.Handler(m.Handler()), s.ReloadRules)
 }
 
 // startAux starts the HTTP listener (health, readiness, metrics) and the
@@ -309,26 +331,17 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 	}
 	defer closeSinks()
 	cfg.Sink = sink
-	var m *metrics.Metrics
-	cfg.Observe = func(d time.Duration) { m.Observe(d) }
-	cfg.Tick = func(e *detect.Engine) { m.TopK().Tick(e) }
+	var m lateMetrics
+	cfg.Observe, cfg.Tick = m.observe, m.tick
 	fl, err := serve.NewFollower(cfg)
 	if err != nil {
 		return err
 	}
-	m, err = metrics.New(metrics.Config{
-		Sources: fl.SourceStats,
-		Engine:  fl.Engine,
-		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
-	})
+	stop, err := m.start(ctx, f, log, fl, sink, nil)
 	if err != nil {
 		return err
 	}
-	stopAux, err := f.startAux(ctx, log, fl.Handler(m.Handler()), fl.ReloadRules)
-	if err != nil {
-		return err
-	}
-	defer stopAux()
+	defer stop()
 	log.Info("following files", "proxy", strings.Join(f.proxyFiles, ","), "app", strings.Join(f.appFiles, ","), "state_dir", f.stateDir)
 	err = fl.Run(ctx)
 	st := fl.Stats()
