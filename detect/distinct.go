@@ -40,6 +40,12 @@ type distinctCounts struct {
 	slots []slotVal
 	free  int32 // the first free slot plus one, reused first; 0: none
 	n     int32 // values held
+	// idle are the values of an indexed store that left it (no events
+	// left) but keep their slot and index bucket: a value that comes
+	// back takes its slot again without a new bucket, and one that
+	// leaves costs no deletion from the index. Beyond the values held
+	// (and a few), they are freed all at once (see purge).
+	idle int32
 
 	failed     int32 // values with at least one failure
 	unresolved int32 // values with failures and no success
@@ -101,6 +107,14 @@ func (d *distinctCounts) size() int { return int(d.n) }
 
 // find returns v's slot, or -1.
 func (d *distinctCounts) find(v hashed) int32 {
+	if s := d.lookup(v); s >= 0 && d.slots[s].n > 0 {
+		return s
+	}
+	return -1
+}
+
+// lookup returns v's slot, held or idle, or -1.
+func (d *distinctCounts) lookup(v hashed) int32 {
 	tag := tagOf(v.h)
 	if d.idx.tab == nil {
 		for i := range d.slots {
@@ -138,6 +152,9 @@ func (d *distinctCounts) findBytes(v []byte, h uint64) int32 {
 			return -1
 		}
 		if s >= 0 && d.slots[s].val == string(v) {
+			if d.slots[s].n == 0 {
+				return -1 // idle
+			}
 			return s
 		}
 	}
@@ -157,7 +174,7 @@ func (d *distinctCounts) insert(v hashed) int32 {
 	d.n++
 	switch {
 	case d.idx.tab != nil:
-		d.idx.add(d.slots[s].tag, s, int(d.n))
+		d.idx.add(d.slots[s].tag, s, int(d.n+d.idle))
 	case d.n > smallSlots:
 		// Index every value held, this one included.
 		n := 0
@@ -179,6 +196,41 @@ func (d *distinctCounts) release(s int32) {
 	}
 	d.slots[s] = slotVal{tag: uint32(d.free)}
 	d.free = s + 1
+}
+
+// maxIdle is how many idle slots an indexed store keeps beyond as many as
+// the values it holds.
+const maxIdle = 64
+
+// leave makes slot s, whose value has no events left, idle in an indexed
+// store, or frees it in a small one.
+func (d *distinctCounts) leave(s int32) {
+	if d.idx.tab == nil {
+		d.release(s)
+		return
+	}
+	d.n--
+	d.idle++
+	d.slots[s].valCount = valCount{}
+	if d.idle > d.n+maxIdle {
+		d.purge()
+	}
+}
+
+// purge frees the idle slots and indexes the values held again.
+func (d *distinctCounts) purge() {
+	clear(d.idx.tab)
+	for i := len(d.slots) - 1; i >= 0; i-- {
+		sv := &d.slots[i]
+		switch {
+		case sv.n > 0:
+			d.idx.place(uint64(sv.tag)<<32 | uint64(uint32(i+1)))
+		case sv.val != "":
+			*sv = slotVal{tag: uint32(d.free)}
+			d.free = int32(i) + 1
+		}
+	}
+	d.idle = 0
 }
 
 // get returns val's counts.
@@ -253,11 +305,17 @@ func (d *distinctCounts) forgetSlot(s int32) valCount {
 func (d *distinctCounts) adjust(v hashed, slot int32, outcome uint8, delta int32) int32 {
 	i := slot
 	if i < 0 {
-		if i = d.find(v); i < 0 {
+		if i = d.lookup(v); i < 0 {
 			if delta <= 0 {
 				return -1
 			}
 			i = d.insert(v)
+		} else if d.slots[i].n == 0 {
+			if delta <= 0 {
+				return -1
+			}
+			d.idle--
+			d.n++
 		}
 	}
 	p := &d.slots[i]
@@ -283,7 +341,7 @@ func (d *distinctCounts) adjust(v hashed, slot int32, outcome uint8, delta int32
 	}
 	d.succeeded += b2i32(isS) - b2i32(wasS)
 	if gone {
-		d.release(i)
+		d.leave(i)
 		return -1
 	}
 	return i

@@ -19,6 +19,9 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 		h    func(v int) uint64
 	}{
 		{"seeded", 400, func(v int) uint64 { return maphash.String(seed, fmt.Sprint(v)) }},
+		// Most values leave and do not come back: idle slots pile up
+		// and are purged.
+		{"many", 5000, func(v int) uint64 { return maphash.String(seed, fmt.Sprint(v)) }},
 		{"small", smallSlots, func(v int) uint64 { return maphash.String(seed, fmt.Sprint(v)) }},
 		{"same-home", 400, func(v int) uint64 { return uint64(v%7)<<40 | 5<<32 | uint64(v) }},
 		{"equal", 400, func(int) uint64 { return 42 << 32 }},
@@ -56,6 +59,9 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 				}
 				if d.size() != len(want) {
 					t.Fatalf("step %d: %d values, want %d", step, d.size(), len(want))
+				}
+				if d.idle > d.n+maxIdle || d.idle > 0 && d.idx.tab == nil {
+					t.Fatalf("step %d: %d idle slots for %d values", step, d.idle, d.n)
 				}
 				if step%97 == 0 {
 					for n := range hashes.vals {

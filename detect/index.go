@@ -42,9 +42,10 @@ func (x *slotIndex) at(i uint64, tag uint32) (s int32, more bool) {
 }
 
 // add indexes slot s of a key with tag; n is the number of keys indexed
-// after it. The table grows to keep at most three buckets in four used.
+// after it. The table grows to keep at most half its buckets used: probes
+// for absent keys and deletions then stop after a few buckets.
 func (x *slotIndex) add(tag uint32, s int32, n int) {
-	if n*4 > len(x.tab)*3 {
+	if n*2 > len(x.tab) {
 		old := x.tab
 		x.tab = make([]uint64, max(2*len(old), 16))
 		for _, b := range old {
