@@ -79,9 +79,7 @@ type FilesConfig struct {
 type Follower struct {
 	cfg     FilesConfig
 	stats   Stats
-	reload  chan struct{}
-	mu      sync.Mutex
-	rules   []*rules.Rule // the rules in force (ReloadRules)
+	rules   *ruleSet
 	srcs    []*follow.Source
 	engine  atomic.Pointer[detect.Engine]
 	alive   atomic.Bool
@@ -133,22 +131,8 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 	if c.Sink == nil {
 		return nil, errors.New("serve: no alert sink")
 	}
-	if c.Lateness <= 0 {
-		c.Lateness = DefaultLateness
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.CommitInterval <= 0 {
-		c.CommitInterval = DefaultCommitInterval
-	}
-	if c.MaxBuffered <= 0 {
-		c.MaxBuffered = DefaultMaxBuffered
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}, reload: make(chan struct{}, 1), rules: c.Engine.Rules}
+	pacingDefaults(&c.Lateness, &c.IdleTimeout, &c.CommitInterval, &c.MaxBuffered, &c.Logger)
+	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}, rules: newRuleSet(c.Engine.Rules)}
 	if c.StateDir != "" {
 		if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating the state directory: %w", err)
@@ -198,9 +182,7 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 func (f *Follower) newEngine(sink alert.Sink) (*detect.Engine, error) {
 	c := f.cfg.Engine
 	c.Sink = sink
-	f.mu.Lock()
-	c.Rules = f.rules
-	f.mu.Unlock()
+	c.Rules = f.rules.current()
 	return detect.NewEngine(c)
 }
 
@@ -212,31 +194,15 @@ func (f *Follower) newEngine(sink alert.Sink) (*detect.Engine, error) {
 // be read again). A rule set the engine refuses is not installed and the
 // error says why.
 func (f *Follower) ReloadRules(rs []*rules.Rule) error {
-	f.mu.Lock()
-	n := len(f.rules)
-	f.mu.Unlock()
 	if f.cfg.StateDir == "" {
-		return fmt.Errorf("rules not reloaded, keeping the %d rules in use: following files reloads rules only with a state directory", n)
+		return f.rules.refused(errors.New("following files reloads rules only with a state directory"))
 	}
 	for _, p := range slices.Concat(f.cfg.ProxyFiles, f.cfg.AppFiles) {
 		if p == "-" {
-			return fmt.Errorf("rules not reloaded, keeping the %d rules in use: standard input cannot be read again", n)
+			return f.rules.refused(errors.New("standard input cannot be read again"))
 		}
 	}
-	c := f.cfg.Engine
-	c.Rules = rs
-	c.Sink = alert.NewFanout()
-	if _, err := detect.NewEngine(c); err != nil {
-		return fmt.Errorf("rules not reloaded, keeping the %d rules in use: %w", n, err)
-	}
-	f.mu.Lock()
-	f.rules = rs
-	f.mu.Unlock()
-	select {
-	case f.reload <- struct{}{}:
-	default:
-	}
-	return nil
+	return f.rules.replace(f.cfg.Engine, rs)
 }
 
 // Stats returns the follower's counters (the Kafka ones stay zero).
@@ -647,7 +613,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		case <-tick.C:
 		case <-ctx.Done():
 			done = true
-		case <-f.reload:
+		case <-f.rules.reloaded:
 			done, reload = true, true
 		}
 		ended := qs[0].ended && qs[1].ended

@@ -172,7 +172,7 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 		if err != nil || !reload {
 			return err
 		}
-		s.cfg.Logger.Info("rebuilding state with the reloaded rules", "rules", len(s.currentRules()))
+		s.cfg.Logger.Info("rebuilding state with the reloaded rules", "rules", len(s.rules.current()))
 	}
 }
 
@@ -383,7 +383,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 				}
 			}
 		case <-tick.C:
-		case <-s.reload:
+		case <-s.rules.reloaded:
 			reload = true
 		case <-rctx.Done():
 		}

@@ -137,6 +137,26 @@ type Config struct {
 	Tick func(*detect.Engine)
 }
 
+// pacingDefaults sets the settings Config and FilesConfig share, where
+// zero (or nil), to their defaults.
+func pacingDefaults(lateness, idle, commit *time.Duration, maxBuffered *int, logger **slog.Logger) {
+	if *lateness <= 0 {
+		*lateness = DefaultLateness
+	}
+	if *idle <= 0 {
+		*idle = DefaultIdleTimeout
+	}
+	if *commit <= 0 {
+		*commit = DefaultCommitInterval
+	}
+	if *maxBuffered <= 0 {
+		*maxBuffered = DefaultMaxBuffered
+	}
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
+}
+
 func (c *Config) defaults() error {
 	if c.Role == "" {
 		c.Role = RoleAll
@@ -144,18 +164,7 @@ func (c *Config) defaults() error {
 	if _, err := ParseRole(string(c.Role)); err != nil {
 		return err
 	}
-	if c.Lateness <= 0 {
-		c.Lateness = DefaultLateness
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.CommitInterval <= 0 {
-		c.CommitInterval = DefaultCommitInterval
-	}
-	if c.MaxBuffered <= 0 {
-		c.MaxBuffered = DefaultMaxBuffered
-	}
+	pacingDefaults(&c.Lateness, &c.IdleTimeout, &c.CommitInterval, &c.MaxBuffered, &c.Logger)
 	if c.EventsTopic == "" {
 		c.EventsTopic = DefaultEventsTopic
 	}
@@ -165,9 +174,6 @@ func (c *Config) defaults() error {
 	case KeyIdentity, KeySubnet:
 	default:
 		return fmt.Errorf("partition key %q: expected %s or %s", c.PartitionKey, KeyIdentity, KeySubnet)
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Sink == nil && c.Role != RoleCorrelate {
 		return errors.New("serve: no alert sink")
@@ -202,15 +208,14 @@ type Stats struct {
 
 // Server consumes the configured topics until its context ends.
 type Server struct {
-	cfg    Config
-	stats  Stats
-	ready  atomic.Bool
-	alive  atomic.Bool
-	reload chan struct{}
+	cfg   Config
+	stats Stats
+	ready atomic.Bool
+	alive atomic.Bool
+	rules *ruleSet
 
 	mu      sync.Mutex
 	parts   []*partStats // positions of the partitions owned now
-	rules   []*rules.Rule
 	sources map[string]*ingest.Stats
 	engine  *detect.Engine
 }
@@ -220,7 +225,7 @@ func New(c Config) (*Server, error) {
 	if err := c.defaults(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: c, reload: make(chan struct{}, 1), rules: c.Engine.Rules, sources: map[string]*ingest.Stats{}}
+	s := &Server{cfg: c, rules: newRuleSet(c.Engine.Rules), sources: map[string]*ingest.Stats{}}
 	switch c.Role {
 	case RoleDetect:
 		s.sources[c.EventsTopic] = kafka.NewStats(c.EventsTopic, event.App, kafka.EventFormat{}, "")
@@ -292,26 +297,7 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 // muted, as after a restart). A rule set the engine refuses is not
 // installed and the error says why.
 func (s *Server) ReloadRules(rs []*rules.Rule) error {
-	c := s.cfg.Engine
-	c.Rules = rs
-	c.Sink = alert.NewFanout()
-	if _, err := detect.NewEngine(c); err != nil {
-		return fmt.Errorf("rules not reloaded, keeping the %d rules in use: %w", len(s.currentRules()), err)
-	}
-	s.mu.Lock()
-	s.rules = rs
-	s.mu.Unlock()
-	select {
-	case s.reload <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-func (s *Server) currentRules() []*rules.Rule {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rules
+	return s.rules.replace(s.cfg.Engine, rs)
 }
 
 func (s *Server) topics() []string {
@@ -330,13 +316,13 @@ func (s *Server) newEngine(sink alert.Sink, onEvent func(*event.Event)) (*detect
 		c.Rules = nil
 	case RoleDetect:
 		c.Rules = nil
-		for _, r := range s.currentRules() {
+		for _, r := range s.rules.current() {
 			if SubnetRule(r) == (s.cfg.PartitionKey == KeySubnet) {
 				c.Rules = append(c.Rules, r)
 			}
 		}
 	default:
-		c.Rules = s.currentRules()
+		c.Rules = s.rules.current()
 	}
 	return detect.NewEngine(c)
 }
