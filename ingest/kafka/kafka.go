@@ -73,6 +73,14 @@ func (c *Config) clientID() string {
 	return c.ClientID
 }
 
+// dialTimeout returns DialTimeout, or its default.
+func (c *Config) dialTimeout() time.Duration {
+	if c.DialTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return c.DialTimeout
+}
+
 // MaxWaitOrDefault returns MaxWait, or its default.
 func (c *Config) MaxWaitOrDefault() time.Duration {
 	if c.MaxWait <= 0 {
@@ -127,13 +135,9 @@ func (c *Config) Dialer() (*kafka.Dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	timeout := c.DialTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
 	return &kafka.Dialer{
 		ClientID:      c.clientID(),
-		Timeout:       timeout,
+		Timeout:       c.dialTimeout(),
 		DualStack:     true,
 		TLS:           c.TLS,
 		SASLMechanism: mech,
@@ -148,13 +152,9 @@ func (c *Config) Transport() (*kafka.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	timeout := c.DialTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
 	return &kafka.Transport{
 		ClientID:    c.clientID(),
-		DialTimeout: timeout,
+		DialTimeout: c.dialTimeout(),
 		TLS:         c.TLS,
 		SASL:        mech,
 		MetadataTTL: 5 * time.Second,
