@@ -183,24 +183,18 @@ func clone(a *Alert) (*Alert, error) {
 
 // groupValues returns the alert's group values ordered by key, joined by ",".
 func groupValues(g map[string]string) string {
-	keys := make([]string, 0, len(g))
-	for k := range g {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b []byte
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, g[k]...)
-	}
-	return string(b)
+	return joinGroup(g, func(b []byte, _, v string) []byte { return append(b, v...) })
 }
 
 // groupPairs returns the alert's group as key=value pairs ordered by key,
 // joined by ",".
 func groupPairs(g map[string]string) string {
+	return joinGroup(g, func(b []byte, k, v string) []byte { return fmt.Appendf(b, "%s=%s", k, v) })
+}
+
+// joinGroup appends each entry of g, ordered by key, with entry, and
+// joins them by ",".
+func joinGroup(g map[string]string, entry func(b []byte, k, v string) []byte) string {
 	keys := make([]string, 0, len(g))
 	for k := range g {
 		keys = append(keys, k)
@@ -211,7 +205,7 @@ func groupPairs(g map[string]string) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = fmt.Appendf(b, "%s=%s", k, g[k])
+		b = entry(b, k, g[k])
 	}
 	return string(b)
 }
