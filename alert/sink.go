@@ -252,12 +252,8 @@ type queue struct {
 	parent  context.Context // the sink's lifetime
 	started sync.Once
 
-	mu     sync.RWMutex
-	closed bool
-	ch     chan *Alert
-	ctx    context.Context // delivery lifetime; cancelled at the drain deadline
-	cancel context.CancelFunc
-	done   chan struct{}
+	lifetime
+	ch chan *Alert // closed by Close, under mu
 }
 
 // newQueue returns a queue delivering with deliver until ctx ends or it is
@@ -266,8 +262,8 @@ type queue struct {
 // delivers what it was given and Close returns.
 func newQueue(ctx context.Context, stats *SinkStats, opts QueueOptions, deliver deliverFunc) *queue {
 	opts.defaults()
-	q := &queue{opts: opts, stats: stats, deliver: deliver, parent: ctx, ch: make(chan *Alert, opts.Size), done: make(chan struct{})}
-	q.ctx, q.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	q := &queue{opts: opts, stats: stats, deliver: deliver, parent: ctx, ch: make(chan *Alert, opts.Size)}
+	q.init(ctx)
 	return q
 }
 
@@ -275,14 +271,7 @@ func newQueue(ctx context.Context, stats *SinkStats, opts QueueOptions, deliver 
 func (q *queue) start() {
 	q.started.Do(func() {
 		go q.run()
-		go func() {
-			// The parent context ends the sink's lifetime: close and drain.
-			select {
-			case <-q.parent.Done():
-				q.Close()
-			case <-q.done:
-			}
-		}()
+		q.closeWhenDone(q.parent, q.Close)
 	})
 }
 
@@ -312,20 +301,11 @@ func (q *queue) Send(_ context.Context, a *Alert) error {
 // Close stops accepting alerts and delivers what is queued until the drain
 // deadline; alerts still queued then are dropped and counted.
 func (q *queue) Close() error {
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		<-q.done
+	if !q.shut(func() { close(q.ch) }) {
 		return nil
 	}
-	q.closed = true
-	close(q.ch)
-	q.mu.Unlock()
 	q.start() // if no Send did: run delivers what is queued, then ends
-	t := time.AfterFunc(q.opts.DrainTimeout, q.cancel)
-	<-q.done
-	t.Stop()
-	q.cancel()
+	q.drain(q.opts.DrainTimeout)
 	return nil
 }
 

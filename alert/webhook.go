@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -53,12 +52,8 @@ type Webhook struct {
 	stats SinkStats
 	sp    *spool
 
-	mu      sync.RWMutex
-	closed  bool
-	closing chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
+	lifetime
+	closing chan struct{} // closed by Close, under mu
 }
 
 // NewWebhook opens the spool and starts delivering; ctx bounds the sink's
@@ -89,22 +84,16 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: opts.Timeout}
 	}
-	w := &Webhook{opts: opts, closing: make(chan struct{}), done: make(chan struct{})}
+	w := &Webhook{opts: opts, closing: make(chan struct{})}
 	w.stats.Type, w.stats.Name = "webhook", opts.Name
 	sp, err := openSpool(opts.SpoolDir, opts.SpoolMaxBytes, opts.SegmentBytes, &w.stats)
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", opts.Name, err)
 	}
 	w.sp = sp
-	w.ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	w.init(ctx)
 	go w.run()
-	go func() {
-		select {
-		case <-ctx.Done():
-			w.Close()
-		case <-w.done:
-		}
-	}()
+	w.closeWhenDone(ctx, w.Close)
 	return w, nil
 }
 
@@ -255,18 +244,9 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 // Close stops accepting alerts and keeps delivering the spool until it is
 // empty or DrainTimeout passes; undelivered alerts stay in the spool.
 func (w *Webhook) Close() error {
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		<-w.done
+	if !w.shut(func() { close(w.closing) }) {
 		return nil
 	}
-	w.closed = true
-	close(w.closing)
-	w.mu.Unlock()
-	t := time.AfterFunc(w.opts.DrainTimeout, w.cancel)
-	<-w.done
-	t.Stop()
-	w.cancel()
+	w.drain(w.opts.DrainTimeout)
 	return w.sp.close()
 }
