@@ -4,10 +4,11 @@ package detect
 
 import (
 	"bytes"
+	"hash/maphash"
+	"math/bits"
+	"strings"
 	"sync/atomic"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -51,8 +52,10 @@ type JoinStats struct {
 	Pending    atomic.Int64 // records waiting now (both sides)
 }
 
-type pending struct {
-	ev   event.Event
+// evicted is a record pushed out of a full side, emitted (app) or counted
+// (proxy) once the record that pushed it out is done.
+type evicted struct {
+	slot
 	kind event.Kind
 }
 
@@ -62,15 +65,14 @@ type Correlator struct {
 	window   int64
 	login    *LoginFilter
 	identity []identitySource
-	app      *lru.Cache[string, *pending]
-	proxy    *lru.Cache[string, *pending]
+	app      *waiting
+	proxy    *waiting
 	max      int
-	evicted  []*pending
-	free     []*pending
+	evicted  []evicted
 	stats    JoinStats
 	emit     func(*event.Event)
 	scratch  event.Event
-	keyBuf   []byte
+	ids      identities
 }
 
 type identitySource uint8
@@ -136,14 +138,8 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	}
 	k := &Correlator{window: int64(c.JoinWindow), login: NewLoginFilter(c), identity: ids, emit: emit}
 	k.max = c.MaxPending
-	// The caches are one larger than the cap: hold evicts explicitly, so
-	// that evicted records are emitted, not lost.
-	if k.app, err = lru.New[string, *pending](c.MaxPending + 1); err != nil {
-		return nil, err
-	}
-	if k.proxy, err = lru.New[string, *pending](c.MaxPending + 1); err != nil {
-		return nil, err
-	}
+	k.app, k.proxy = newWaiting(), newWaiting()
+	k.ids.seed = maphash.MakeSeed()
 	return k, nil
 }
 
@@ -206,22 +202,6 @@ func (l *LoginFilter) Login(r *event.Record) bool {
 	return false
 }
 
-func (k *Correlator) get() *pending {
-	if n := len(k.free); n > 0 {
-		p := k.free[n-1]
-		k.free = k.free[:n-1]
-		return p
-	}
-	return new(pending)
-}
-
-func (k *Correlator) put(p *pending) {
-	p.ev = event.Event{}
-	if len(k.free) < 1024 {
-		k.free = append(k.free, p)
-	}
-}
-
 // Add takes one record, in event-time order (roughly: the join window
 // absorbs disorder), and emits the events it completes.
 func (k *Correlator) Add(r *event.Record) {
@@ -245,10 +225,11 @@ func (k *Correlator) addApp(r *event.Record) {
 		k.finish(&k.scratch, event.JoinAppOnly)
 		return
 	}
-	if p, ok := k.take(k.proxy, rid); ok {
+	if s := k.proxy.find(rid); s >= 0 {
+		p := k.proxy.remove(s)
+		k.stats.Pending.Add(-1)
 		k.scratch.SetFromRecord(r)
-		k.join(&k.scratch, &p.ev)
-		k.put(p)
+		k.joinWaitingProxy(&k.scratch, &p)
 		return
 	}
 	k.wait(k.app, r, event.App, event.JoinAppOnly)
@@ -260,11 +241,11 @@ func (k *Correlator) addApp(r *event.Record) {
 func (k *Correlator) addProxy(r *event.Record) {
 	rid := r.Values[event.RequestID]
 	login := k.login.Login(r)
-	var app *pending
+	app := int32(-1)
 	if len(rid) > 0 {
-		app, _ = k.app.Peek(string(rid))
+		app = k.app.find(rid)
 	}
-	if !login && app == nil {
+	if !login && app < 0 {
 		k.stats.Unrelated.Add(1)
 		return
 	}
@@ -278,54 +259,31 @@ func (k *Correlator) addProxy(r *event.Record) {
 		k.finish(&k.scratch, event.JoinProxyOnly)
 		return
 	}
-	if app != nil {
-		k.app.Remove(string(rid))
+	if app >= 0 {
+		a := k.app.remove(app)
 		k.stats.Pending.Add(-1)
-		k.scratch.SetFromRecord(r)
-		k.join(&app.ev, &k.scratch)
-		k.put(app)
+		a.unpack(&k.scratch)
+		k.joinProxyRecord(&k.scratch, r)
 		return
 	}
 	k.wait(k.proxy, r, event.Proxy, event.JoinProxyOnly)
 }
 
-// take removes and returns the record waiting on side c under rid.
-func (k *Correlator) take(c *lru.Cache[string, *pending], rid []byte) (*pending, bool) {
-	p, ok := c.Peek(string(rid))
-	if !ok {
-		return nil, false
-	}
-	c.Remove(string(rid))
-	k.stats.Pending.Add(-1)
-	return p, true
-}
-
-// wait keeps a copy of r on side c until its partner comes. A record already
-// waiting there under the same request id is a duplicate: it is emitted
-// unjoined (as join) and counted, and r takes its place.
-func (k *Correlator) wait(c *lru.Cache[string, *pending], r *event.Record, kind event.Kind, join string) {
-	p := k.get()
-	p.ev.SetFromRecord(r)
-	p.kind = kind
-	key := p.ev.Values[event.RequestID]
-	if old, ok := k.take(c, r.Values[event.RequestID]); ok {
+// wait keeps a copy of r on side w until its partner comes. A record
+// already waiting there under the same request id is a duplicate: it is
+// emitted unjoined (as join) and counted, and r takes its place.
+func (k *Correlator) wait(w *waiting, r *event.Record, kind event.Kind, join string) {
+	if s := w.find(r.Values[event.RequestID]); s >= 0 {
+		old := w.remove(s)
+		k.stats.Pending.Add(-1)
 		k.stats.Duplicates.Add(1)
-		k.finish(&old.ev, join)
-		k.put(old)
+		old.unpack(&k.scratch)
+		k.finish(&k.scratch, join)
 	}
-	k.hold(c, key, p)
-}
-
-// hold adds a waiting record, evicting the oldest when the side is full.
-func (k *Correlator) hold(c *lru.Cache[string, *pending], key string, p *pending) {
-	for c.Len() >= k.max {
-		_, old, ok := c.RemoveOldest()
-		if !ok {
-			break
-		}
-		k.evicted = append(k.evicted, old)
+	for w.len() >= k.max {
+		k.evicted = append(k.evicted, evicted{w.remove(w.oldest()), kind})
 	}
-	c.Add(key, p)
+	w.add(r)
 	k.stats.Pending.Add(1)
 }
 
@@ -338,12 +296,54 @@ var proxyFields = [...]event.Field{
 	event.Status, event.BodyBytes, event.UserAgent,
 }
 
-// join completes app with proxy's values and emits it. The event time is
-// the app record's: the moment the application saw the attempt.
-func (k *Correlator) join(app, proxy *event.Event) {
+// proxyMask has the bits of proxyFields but TLSCertificate, which a
+// joined event does not carry.
+var proxyMask = func() uint32 {
+	var m uint32
 	for _, f := range proxyFields {
-		if v := proxy.Values[f]; v != "" {
-			app.Values[f] = v
+		if f != event.TLSCertificate {
+			m |= 1 << f
+		}
+	}
+	return m
+}()
+
+// joinWaitingProxy completes app with the values of the proxy record
+// waiting in p and emits it. The event time is the app record's: the
+// moment the application saw the attempt.
+func (k *Correlator) joinWaitingProxy(app *event.Event, p *slot) {
+	pos, off := 0, int(p.hdr)
+	for m := p.mask; m != 0; m &= m - 1 {
+		f := bits.TrailingZeros32(m)
+		l, n := uvarint(p.data[pos:])
+		pos += n
+		if proxyMask&(1<<f) != 0 {
+			app.Values[f] = p.data[off : off+l]
+		}
+		off += l
+	}
+	app.Values[event.TLSCertificate] = ""
+	k.finish(app, event.JoinMatched)
+}
+
+// joinProxyRecord completes app with proxy's values, copied into one
+// string, and emits it.
+func (k *Correlator) joinProxyRecord(app *event.Event, proxy *event.Record) {
+	n := 0
+	for m := uint32(proxyMask); m != 0; m &= m - 1 {
+		n += len(proxy.Values[bits.TrailingZeros32(m)])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for m := uint32(proxyMask); m != 0; m &= m - 1 {
+		b.Write(proxy.Values[bits.TrailingZeros32(m)])
+	}
+	all, off := b.String(), 0
+	for m := uint32(proxyMask); m != 0; m &= m - 1 {
+		f := bits.TrailingZeros32(m)
+		if l := len(proxy.Values[f]); l > 0 {
+			app.Values[f] = all[off : off+l]
+			off += l
 		}
 	}
 	app.Values[event.TLSCertificate] = ""
@@ -372,11 +372,11 @@ func (k *Correlator) deriveIdentity(e *event.Event) string {
 		switch s {
 		case idSHA256:
 			if v := e.Values[event.TLSSHA256]; v != "" {
-				return "sha256:" + v
+				return k.ids.get("sha256:", v)
 			}
 		case idSHA1:
 			if v := e.Values[event.TLSSHA1]; v != "" {
-				return "sha1:" + v
+				return k.ids.get("sha1:", v)
 			}
 		case idIssuerSerial:
 			if v := e.Values[event.TLSSerial]; v != "" && e.Values[event.TLSIssuer] != "" {
@@ -384,11 +384,11 @@ func (k *Correlator) deriveIdentity(e *event.Event) string {
 			}
 		case idSubject:
 			if v := e.Values[event.TLSSubject]; v != "" {
-				return "subject:" + v
+				return k.ids.get("subject:", v)
 			}
 		case idURISAN:
 			if v := e.Values[event.TLSURISAN]; v != "" {
-				return "uri:" + v
+				return k.ids.get("uri:", v)
 			}
 		}
 	}
@@ -407,16 +407,16 @@ func (k *Correlator) Expire(now int64) {
 
 // expire emits the oldest waiting records older than limit, or all of
 // them.
-func (k *Correlator) expire(c *lru.Cache[string, *pending], limit int64, all bool, join string) {
+func (k *Correlator) expire(w *waiting, limit int64, all bool, join string) {
 	for {
-		key, p, ok := c.GetOldest()
-		if !ok || !all && p.ev.Time >= limit {
+		s := w.oldest()
+		if s < 0 || !all && w.slots[s].time >= limit {
 			return
 		}
-		c.Remove(key)
+		p := w.remove(s)
 		k.stats.Pending.Add(-1)
-		k.finish(&p.ev, join)
-		k.put(p)
+		p.unpack(&k.scratch)
+		k.finish(&k.scratch, join)
 	}
 }
 
@@ -429,19 +429,39 @@ func (k *Correlator) Flush() {
 // flushEvicted emits the records a full buffer pushed out: app records as
 // "evicted" events (still visible to rules), proxy records are only counted.
 func (k *Correlator) flushEvicted() {
-	for i, p := range k.evicted {
+	for i := range k.evicted {
+		p := &k.evicted[i]
 		k.stats.Evicted.Add(1)
 		k.stats.Pending.Add(-1)
 		if p.kind == event.App {
-			p.ev.Values[event.Join] = event.JoinEvicted
-			p.ev.Values[event.Identity] = ""
-			if p.ev.Values[event.Outcome] == "" {
-				p.ev.Values[event.Outcome] = event.OutcomeUnknown
+			e := &k.scratch
+			p.unpack(e)
+			e.Values[event.Join] = event.JoinEvicted
+			e.Values[event.Identity] = ""
+			if e.Values[event.Outcome] == "" {
+				e.Values[event.Outcome] = event.OutcomeUnknown
 			}
-			k.emit(&p.ev)
+			k.emit(e)
 		}
-		k.put(p)
-		k.evicted[i] = nil
+		*p = evicted{}
 	}
 	k.evicted = k.evicted[:0]
+}
+
+// identities remembers identities derived lately, so that the events of
+// one certificate share one string instead of each allocating its own.
+type identities struct {
+	seed   maphash.Seed
+	recent [64]string
+}
+
+// get returns prefix+v.
+func (c *identities) get(prefix, v string) string {
+	i := maphash.String(c.seed, v) % uint64(len(c.recent))
+	if id := c.recent[i]; len(id) == len(prefix)+len(v) && id[len(prefix):] == v && id[:len(prefix)] == prefix {
+		return id
+	}
+	id := prefix + v
+	c.recent[i] = id
+	return id
 }

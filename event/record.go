@@ -1,5 +1,7 @@
 package event
 
+import "strings"
+
 // Kind tells which log a record came from.
 type Kind uint8
 
@@ -90,18 +92,19 @@ func (e *Event) Get(f Field) string { return e.Values[f] }
 func (e *Event) SetFromRecord(r *Record) {
 	e.Time = r.Time
 	n := 0
-	for _, v := range r.Values {
-		n += len(v)
+	for i := range r.Values { // by index: ranging over the array would copy it
+		n += len(r.Values[i])
 	}
-	buf := make([]byte, 0, n)
-	for _, v := range r.Values {
-		buf = append(buf, v...)
+	var b strings.Builder
+	b.Grow(n)
+	for i := range r.Values {
+		b.Write(r.Values[i])
 	}
-	all := string(buf)
-	off := 0
-	for i, v := range r.Values {
-		e.Values[i] = all[off : off+len(v)]
-		off += len(v)
+	all, off := b.String(), 0
+	for i := range r.Values {
+		l := len(r.Values[i])
+		e.Values[i] = all[off : off+l]
+		off += l
 	}
 }
 

@@ -1,0 +1,224 @@
+package detect
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
+	"strings"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// waiting holds the records waiting on one side of the correlator, oldest
+// first, found by request id. A record is kept as one string (see pack)
+// and a slot of a few words; the index is a table of slot numbers. Next to
+// a map of pointers to whole events, this costs about a third of the
+// memory and gives the garbage collector one pointer per record to scan.
+//
+// The order is the order of arrival: a record found by its request id
+// leaves it, and nothing else reorders it.
+type waiting struct {
+	slots      []slot
+	head, tail int32 // oldest and newest slot; -1 when empty
+	free       int32 // a free slot, -1 if none; free slots chain by next
+	n          int
+
+	// index is an open-addressing table (linear probing) of slot numbers
+	// plus one, 0 being empty; its size is a power of two at least twice
+	// n.
+	index []int32
+	seed  maphash.Seed
+}
+
+// slot is a waiting record.
+type slot struct {
+	data       string // the record's values, packed (see pack)
+	time       int64
+	mask       uint32 // the fields data holds
+	hdr        uint32 // where the values start in data: the request id first
+	rid        uint32 // the request id's length
+	hash       uint32 // of the request id
+	prev, next int32  // the neighbours in arrival order, -1 at the ends
+}
+
+func newWaiting() *waiting {
+	return &waiting{head: -1, tail: -1, free: -1, seed: maphash.MakeSeed()}
+}
+
+func (w *waiting) len() int { return w.n }
+
+func (w *waiting) hashOf(rid []byte) uint32 {
+	return uint32(maphash.Bytes(w.seed, rid))
+}
+
+// find returns the slot of the record waiting under rid, or -1.
+func (w *waiting) find(rid []byte) int32 {
+	if w.n == 0 {
+		return -1
+	}
+	h := w.hashOf(rid)
+	mask := uint32(len(w.index) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := w.index[i] - 1
+		if s < 0 {
+			return -1
+		}
+		sl := &w.slots[s]
+		if sl.hash == h && sl.data[sl.hdr:sl.hdr+sl.rid] == string(rid) {
+			return s
+		}
+	}
+}
+
+// add makes r, whose request id is not empty and not waiting, the newest
+// waiting record.
+func (w *waiting) add(r *event.Record) {
+	if 2*(w.n+1) > len(w.index) {
+		w.grow()
+	}
+	s := w.free
+	if s >= 0 {
+		w.free = w.slots[s].next
+	} else {
+		s = int32(len(w.slots))
+		w.slots = append(w.slots, slot{})
+	}
+	sl := &w.slots[s]
+	sl.data, sl.mask, sl.hdr = pack(r)
+	sl.time = r.Time
+	sl.rid = uint32(len(r.Values[event.RequestID]))
+	sl.hash = w.hashOf(r.Values[event.RequestID])
+	sl.prev, sl.next = w.tail, -1
+	if w.tail >= 0 {
+		w.slots[w.tail].next = s
+	} else {
+		w.head = s
+	}
+	w.tail = s
+	w.place(s)
+	w.n++
+}
+
+// place enters slot s in the index.
+func (w *waiting) place(s int32) {
+	mask := uint32(len(w.index) - 1)
+	i := w.slots[s].hash & mask
+	for w.index[i] != 0 {
+		i = (i + 1) & mask
+	}
+	w.index[i] = s + 1
+}
+
+func (w *waiting) grow() {
+	n := max(2*len(w.index), 64)
+	w.index = make([]int32, n)
+	for s := w.head; s >= 0; s = w.slots[s].next {
+		w.place(s)
+	}
+}
+
+// remove takes slot s out and returns its record's time and values; the
+// values stay valid (they are the record's own string).
+func (w *waiting) remove(s int32) slot {
+	sl := w.slots[s]
+	// Out of the index: backward-shift deletion keeps every probe chain
+	// unbroken without tombstones.
+	mask := uint32(len(w.index) - 1)
+	i := sl.hash & mask
+	for w.index[i] != s+1 {
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; w.index[j] != 0; j = (j + 1) & mask {
+		home := w.slots[w.index[j]-1].hash & mask
+		// The entry at j may move to the hole at i if its home is not in
+		// the cyclic range (i, j].
+		if (j-home)&mask >= (j-i)&mask {
+			w.index[i] = w.index[j]
+			i = j
+		}
+	}
+	w.index[i] = 0
+	// Out of the arrival order.
+	if sl.prev >= 0 {
+		w.slots[sl.prev].next = sl.next
+	} else {
+		w.head = sl.next
+	}
+	if sl.next >= 0 {
+		w.slots[sl.next].prev = sl.prev
+	} else {
+		w.tail = sl.prev
+	}
+	w.slots[s] = slot{next: w.free}
+	w.free = s
+	w.n--
+	return sl
+}
+
+// oldest returns the oldest waiting record's slot, or -1.
+func (w *waiting) oldest() int32 { return w.head }
+
+// pack copies r's values into one string: the length of each value present
+// (mask) as a uvarint, then the values, in field order, the request id
+// first. hdr is where the values start.
+func pack(r *event.Record) (data string, mask, hdr uint32) {
+	n, h := 0, 0
+	for f := range r.Values { // by index: ranging over the array would copy it
+		if l := len(r.Values[f]); l > 0 {
+			mask |= 1 << f
+			n += l
+			h += uvarintLen(l)
+		}
+	}
+	var b strings.Builder
+	b.Grow(h + n)
+	var tmp [binary.MaxVarintLen64]byte
+	for m := mask; m != 0; m &= m - 1 {
+		b.Write(binary.AppendUvarint(tmp[:0], uint64(len(r.Values[bits.TrailingZeros32(m)]))))
+	}
+	for m := mask; m != 0; m &= m - 1 {
+		b.Write(r.Values[bits.TrailingZeros32(m)])
+	}
+	return b.String(), mask, uint32(h)
+}
+
+func uvarintLen(l int) int {
+	n := 1
+	for l >= 0x80 {
+		l >>= 7
+		n++
+	}
+	return n
+}
+
+// unpack sets e's time and values to those of a waiting record: the
+// values are substrings of its data.
+func (sl *slot) unpack(e *event.Event) {
+	e.Time = sl.time
+	p, off := 0, int(sl.hdr)
+	for f := range e.Values {
+		if sl.mask&(1<<f) == 0 {
+			e.Values[f] = ""
+			continue
+		}
+		l, k := uvarint(sl.data[p:])
+		p += k
+		e.Values[f] = sl.data[off : off+l]
+		off += l
+	}
+}
+
+// uvarint decodes a length pack wrote.
+func uvarint(s string) (int, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b < 0x80 {
+			return int(x | uint64(b)<<shift), i + 1
+		}
+		x |= uint64(b&0x7f) << shift
+		shift += 7
+	}
+	return 0, len(s) // not reached: pack writes whole uvarints
+}

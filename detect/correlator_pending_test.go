@@ -1,0 +1,118 @@
+package detect
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// TestWaitingModel runs random adds, finds and removals (by id and
+// oldest first) against a plain list, with a table small enough for long
+// probe chains and deletions inside them.
+func TestWaitingModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	w := newWaiting()
+	type entry struct {
+		id   string
+		time int64
+		user string
+	}
+	var model []entry // arrival order
+	indexOf := func(id string) int {
+		for i, e := range model {
+			if e.id == id {
+				return i
+			}
+		}
+		return -1
+	}
+	check := func(sl slot, want entry) {
+		t.Helper()
+		var e event.Event
+		sl.unpack(&e)
+		if e.Time != want.time || e.Values[event.RequestID] != want.id || e.Values[event.UserName] != want.user || e.Values[event.SourceIP] != "" {
+			t.Fatalf("unpacked time %d id %q user %q ip %q, want %+v", e.Time, e.Values[event.RequestID], e.Values[event.UserName], e.Values[event.SourceIP], want)
+		}
+	}
+	for step := 0; step < 200_000; step++ {
+		id := "r" + strconv.Itoa(rng.IntN(300))
+		switch op := rng.IntN(10); {
+		case op < 5:
+			if indexOf(id) >= 0 {
+				continue
+			}
+			// Some values longer than a one-byte length.
+			user := strings.Repeat("u", rng.IntN(3)*100)
+			e := entry{id, int64(step), user}
+			r := rec(event.App, 0, "http.request.id", id, "user.name", user)
+			r.Time = e.time
+			w.add(r)
+			model = append(model, e)
+		case op < 8:
+			s, i := w.find([]byte(id)), indexOf(id)
+			if (s >= 0) != (i >= 0) {
+				t.Fatalf("step %d: find(%s) = %d, in the model: %v", step, id, s, i >= 0)
+			}
+			if s >= 0 {
+				check(w.remove(s), model[i])
+				model = append(model[:i], model[i+1:]...)
+			}
+		default:
+			s := w.oldest()
+			if (s >= 0) != (len(model) > 0) {
+				t.Fatalf("step %d: oldest = %d with %d in the model", step, s, len(model))
+			}
+			if s >= 0 {
+				check(w.remove(s), model[0])
+				model = model[1:]
+			}
+		}
+		if w.len() != len(model) {
+			t.Fatalf("step %d: len %d, model %d", step, w.len(), len(model))
+		}
+	}
+	// Every remaining record is found, in order.
+	for _, e := range model {
+		s := w.oldest()
+		if got := w.find([]byte(e.id)); got != s {
+			t.Fatalf("find(%s) = %d, oldest %d", e.id, got, s)
+		}
+		check(w.remove(s), e)
+	}
+	if w.oldest() >= 0 || w.len() != 0 {
+		t.Fatalf("not empty at the end: %d", w.len())
+	}
+}
+
+// TestPackUnpack round-trips every field, absent, short and long.
+func TestPackUnpack(t *testing.T) {
+	var r event.Record
+	r.Time = -1 // before 1970
+	for f := range r.Values {
+		switch f % 3 {
+		case 1:
+			r.Values[f] = []byte(event.Field(f).String())
+		case 2:
+			r.Values[f] = []byte(strings.Repeat(strconv.Itoa(f), 100*f))
+		}
+	}
+	var sl slot
+	sl.data, sl.mask, sl.hdr = pack(&r)
+	sl.time = r.Time
+	var e event.Event
+	for f := range e.Values {
+		e.Values[f] = "stale"
+	}
+	sl.unpack(&e)
+	if e.Time != r.Time {
+		t.Errorf("time %d, want %d", e.Time, r.Time)
+	}
+	for f := range e.Values {
+		if e.Values[f] != string(r.Values[f]) {
+			t.Errorf("%s = %.20q, want %.20q", event.Field(f), e.Values[f], r.Values[f])
+		}
+	}
+}
