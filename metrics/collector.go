@@ -94,27 +94,20 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 	// counts are added, as one series may appear only once.
 	type key struct{ name, kind, format string }
 	type counts struct{ read, parsed, ignored, rejected, long int64 }
-	var order []key
-	sum := map[key]*counts{}
+	var sum sums[key, counts]
 	for _, s := range c.c.Sources() {
 		if s == nil {
 			continue
 		}
-		k := key{strings.TrimSpace(s.Name), s.Kind.String(), s.Format}
-		n := sum[k]
-		if n == nil {
-			n = &counts{}
-			sum[k] = n
-			order = append(order, k)
-		}
+		n := sum.of(key{strings.TrimSpace(s.Name), s.Kind.String(), s.Format})
 		n.read += s.Lines.Load()
 		n.parsed += s.Parsed.Load()
 		n.ignored += s.Ignored.Load()
 		n.rejected += s.Rejected.Load()
 		n.long += s.TooLong.Load()
 	}
-	for _, k := range order {
-		n := sum[k]
+	for _, k := range sum.keys {
+		n := sum.m[k]
 		counter(ch, linesRead, float64(n.read), k.name, k.kind, k.format)
 		counter(ch, linesParsed, float64(n.parsed), k.name, k.kind, k.format)
 		counter(ch, linesIgnored, float64(n.ignored), k.name, k.kind, k.format)
@@ -180,8 +173,7 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 		delivered, failures, retries, dropped uint64
 		queue, spool                          int64
 	}
-	var order []key
-	sum := map[key]*counts{}
+	var sum sums[key, counts]
 	for _, s := range c.c.Sinks() {
 		if s == nil {
 			continue
@@ -190,12 +182,7 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 		if k.name == "" {
 			k.name = k.typ // an unnamed sink (replay's stdout) goes by its type
 		}
-		n := sum[k]
-		if n == nil {
-			n = &counts{}
-			sum[k] = n
-			order = append(order, k)
-		}
+		n := sum.of(k)
 		n.delivered += s.Delivered.Load()
 		n.failures += s.Failures.Load()
 		n.retries += s.Retries.Load()
@@ -203,8 +190,8 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 		n.queue += s.QueueDepth.Load()
 		n.spool += s.SpoolBytes.Load()
 	}
-	for _, k := range order {
-		n := sum[k]
+	for _, k := range sum.keys {
+		n := sum.m[k]
 		counter(ch, sinkDelivered, float64(n.delivered), k.name, k.typ)
 		counter(ch, sinkFailures, float64(n.failures), k.name, k.typ)
 		counter(ch, sinkRetries, float64(n.retries), k.name, k.typ)
@@ -276,4 +263,26 @@ func SourceStats(sources []ingest.Source) []*ingest.Stats {
 		out[i] = s.Stats()
 	}
 	return out
+}
+
+// sums adds counts V up by key K, keeping the keys in the order first
+// seen, so that the series of several sources or sinks with one key come
+// out once, summed, and in a stable order.
+type sums[K comparable, V any] struct {
+	keys []K
+	m    map[K]*V
+}
+
+// of returns the sum of k, zero the first time.
+func (s *sums[K, V]) of(k K) *V {
+	v := s.m[k]
+	if v == nil {
+		if s.m == nil {
+			s.m = map[K]*V{}
+		}
+		v = new(V)
+		s.m[k] = v
+		s.keys = append(s.keys, k)
+	}
+	return v
 }

@@ -64,14 +64,7 @@ func TestScrapeWhileReplaying(t *testing.T) {
 }
 
 func BenchmarkScrape(b *testing.B) {
-	r := newSampleRun(b, time.Time{})
-	if err := r.run(context.Background(), time.Time{}); err != nil {
-		b.Fatal(err)
-	}
-	m, err := New(r.config())
-	if err != nil {
-		b.Fatal(err)
-	}
+	r, m := replayed(context.Background(), b, time.Time{})
 	m.TopK().Refresh(r.engine)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -121,6 +121,21 @@ func (r *sampleRun) run(ctx context.Context, cut time.Time) error {
 	return replay.Run(ctx, srcs, r.engine)
 }
 
+// replayed replays the samples up to cut (zero: to the end) and returns
+// the run and the metrics over it.
+func replayed(ctx context.Context, t testing.TB, cut time.Time) (*sampleRun, *Metrics) {
+	t.Helper()
+	r := newSampleRun(t, cut)
+	if err := r.run(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(r.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, m
+}
+
 func (r *sampleRun) config() Config {
 	return Config{
 		Sources: func() []*ingest.Stats { return SourceStats(r.sources) },

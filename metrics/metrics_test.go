@@ -58,14 +58,7 @@ func value(mf *dto.MetricFamily, m *dto.Metric) float64 {
 
 func TestCollectorOverSamples(t *testing.T) {
 	c := campaign(t, "fast_spray-1")
-	r := newSampleRun(t, c.End)
-	if err := r.run(context.Background(), c.End); err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(r.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, m := replayed(context.Background(), t, c.End)
 	reg := m.Registry()
 
 	read := series(t, reg, "spraywatch_lines_read_total")
@@ -333,14 +326,7 @@ func TestKafkaAndLatency(t *testing.T) {
 
 func TestHandler(t *testing.T) {
 	c := campaign(t, "fast_spray-1")
-	r := newSampleRun(t, c.End)
-	if err := r.run(context.Background(), c.End); err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(r.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m := replayed(context.Background(), t, c.End)
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)

@@ -135,14 +135,7 @@ func TestDashboardAndRulesAgainstPrometheus(t *testing.T) {
 	defer cancel()
 
 	c := campaign(t, "fast_spray-1")
-	r := newSampleRun(t, c.End)
-	if err := r.run(ctx, c.End); err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(r.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, m := replayed(ctx, t, c.End)
 	m.TopK().Refresh(r.engine) // the replay stopped: rank its final state
 	srv, err := Listen("127.0.0.1:0", m.Handler())
 	if err != nil {
