@@ -16,6 +16,17 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+// checkContains fails t for each of wants that got, the command's what
+// ("output", "summary"), lacks.
+func checkContains(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(got, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, got)
+		}
+	}
+}
+
 func abs(t *testing.T, p string) string {
 	t.Helper()
 	a, err := filepath.Abs(p)
@@ -49,11 +60,7 @@ join:
 	if out.String() != want || want == "" {
 		t.Errorf("alerts with --config differ from the flags' (%d vs %d bytes)", out.Len(), len(want))
 	}
-	for _, s := range []string{"nginx (detected) edge ", "detected: proxy edge: nginx (from 20 lines)", "django-json  django "} {
-		if !strings.Contains(errb.String(), s) {
-			t.Errorf("summary lacks %q:\n%s", s, errb.String())
-		}
-	}
+	checkContains(t, "summary", errb.String(), "nginx (detected) edge ", "detected: proxy edge: nginx (from 20 lines)", "django-json  django ")
 	// Flags override the file.
 	out.Reset()
 	errb.Reset()
@@ -124,11 +131,7 @@ func TestReplayConfigALBAndAxes(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	s := errb.String()
-	for _, want := range []string{"alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "detected: app axes: django-axes in a log envelope"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("summary lacks %q:\n%s", want, s)
-		}
-	}
+	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "detected: app axes: django-axes in a log envelope")
 }
 
 func TestConfigCheck(t *testing.T) {
@@ -147,17 +150,13 @@ func TestConfigCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"config", "check", good}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
 	}
-	for _, want := range []string{
+	checkContains(t, "output", out.String(),
 		"good.yml: 2 sources",
 		"source edge (kind proxy, line 2)",
 		`nginx-access.log:3: @timestamp=2026-12-04T00:05:08Z http.request.id="ea69c0e28f8b9fbc15dc0928945f74ee" source.ip="198.51.100.10" tls.client.subject="CN=alice.dubois,OU=Devices,O=Example Corp,C=US"`,
 		"format: django-json (detected: django-json)",
 		`django-auth.log:1: @timestamp=2026-12-04T00:24:54.132545Z http.request.id="c8d16e90f76abe74cde283cc59528467" source.ip="10.0.5.10" user.name="wendy.ivanova" event.outcome="success"`,
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
+	)
 	if n := strings.Count(out.String(), "nginx-access.log:"); n != 5 {
 		t.Errorf("%d proxy lines shown, want 5", n)
 	}
@@ -172,13 +171,9 @@ func TestConfigCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"config", "check", bad}, &out, &errb); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	for _, want := range []string{`envoy.log:1: error: column 1: expected "[" before %START_TIME%`, "missing.log: no such file",
+	checkContains(t, "output", out.String()+errb.String(), `envoy.log:1: error: column 1: expected "[" before %START_TIME%`, "missing.log: no such file",
 		`source lb (kind alb, line 4)`, `access record 1: @timestamp=2026-12-04T09:00:01.123456Z http.request.id="1-6751a0b1-1d84f3d73c47ec4e58577259" source.ip="203.0.113.7" source.port="52344" tls.client.subject="CN=svc-batch-01,O=Example Corp,C=US"`,
-		`conn_log.log:6:83: expected "leaf_client_cert_subject" in quotes`, "alb lb: 4 joined to a connection, 1 unjoined", "3 problems"} {
-		if !strings.Contains(out.String()+errb.String(), want) {
-			t.Errorf("output lacks %q:\n%s%s", want, out.String(), errb.String())
-		}
-	}
+		`conn_log.log:6:83: expected "leaf_client_cert_subject" in quotes`, "alb lb: 4 joined to a connection, 1 unjoined", "3 problems")
 	// An output routed to a rule that is not in force would never receive anything.
 	routed := filepath.Join(dir, "routed.yml")
 	writeFile(t, routed, "sources:\n  - {name: edge, kind: proxy, paths: ["+abs(t, "../../samples/data/nginx-access.log")+"]}\n"+
@@ -204,12 +199,8 @@ func TestReplayAutoFormat(t *testing.T) {
 	if code := run(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"proxy envoy-json (detected) ../../crossformat/testdata/envoy.log: 221 lines, 221 parsed",
-		"detected: proxy ../../crossformat/testdata/envoy.log: envoy-json (from 20 lines)", "detected: app ../../crossformat/testdata/django.log: django-json"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("summary lacks %q:\n%s", want, errb.String())
-		}
-	}
+	checkContains(t, "summary", errb.String(), "proxy envoy-json (detected) ../../crossformat/testdata/envoy.log: 221 lines, 221 parsed",
+		"detected: proxy ../../crossformat/testdata/envoy.log: envoy-json (from 20 lines)", "detected: app ../../crossformat/testdata/django.log: django-json")
 	if !strings.Contains(out.String(), `"rule":"cert-identity-spray"`) {
 		t.Error("no spray alert")
 	}
