@@ -89,6 +89,10 @@ type lane struct {
 	// username, made for the first rule that looks for a typo.
 	probe typoProbe
 
+	// users, ips and perUser are describe's scratch maps.
+	users, ips map[string]struct{}
+	perUser    map[string]int
+
 	// On several lanes: the batches to evaluate, the current one's
 	// operation and where its alerts go.
 	in  chan *batch
@@ -148,6 +152,29 @@ func (l *lane) run(wg *sync.WaitGroup) {
 			b.done <- struct{}{}
 		}
 	}
+}
+
+// maxScratch is the size beyond which describe's scratch maps are
+// dropped rather than kept for the next alert.
+const maxScratch = 1024
+
+// describeMaps returns the lane's empty scratch maps for describe.
+func (l *lane) describeMaps() (users, ips map[string]struct{}, perUser map[string]int) {
+	if l.users == nil {
+		l.users, l.ips, l.perUser = make(map[string]struct{}), make(map[string]struct{}), make(map[string]int)
+	}
+	return l.users, l.ips, l.perUser
+}
+
+// doneDescribing empties describe's scratch maps, dropping large ones.
+func (l *lane) doneDescribing() {
+	if len(l.users) > maxScratch || len(l.ips) > maxScratch || len(l.perUser) > maxScratch {
+		l.users, l.ips, l.perUser = nil, nil, nil
+		return
+	}
+	clear(l.users)
+	clear(l.ips)
+	clear(l.perUser)
 }
 
 // keep returns the owned copies of ev's kept fields, made on the first

@@ -201,14 +201,11 @@ func (rs *ruleState) add(ev *event.Event) {
 	h := rs.ln.keyHash()
 	g, ok := rs.groups.get(rs.ln.keyBuf, h)
 	if !ok {
-		g = rs.newGroup(rs.ln.groupKey())
+		g = rs.group(rs.ln.groupKey())
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
 			rs.splitKey(g, ev)
-		}
-		if r.Type == rules.TypeBaseline && g.hist == nil {
-			g.hist = &history{next: notStarted}
 		}
 		rs.groups.add(g, h)
 		rs.stats.Groups.Add(1)
@@ -293,8 +290,8 @@ func (rs *ruleState) splitKey(g *group, ev *event.Event) {
 // maxSpare is how many emptied groups a rule keeps for reuse.
 const maxSpare = 64
 
-// newGroup returns an empty group of key, reusing a spare one if any.
-func (rs *ruleState) newGroup(key string) *group {
+// group returns an empty group of key, reusing a spare one if any.
+func (rs *ruleState) group(key string) *group {
 	if n := len(rs.spare); n > 0 {
 		g := rs.spare[n-1]
 		rs.spare[n-1] = nil
@@ -302,7 +299,7 @@ func (rs *ruleState) newGroup(key string) *group {
 		g.key = key
 		return g
 	}
-	return &group{key: key, st: rs.newStore()}
+	return rs.newGroup(key)
 }
 
 // recycle keeps g, which left the set, for reuse when its store is small
@@ -529,12 +526,10 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 	for i, k := range r.GroupBy {
 		a.Group[k.String()] = g.value(i)
 	}
-	// Sized for the window's events (up to a bound): a flood of new
-	// groups fires on small windows, and the maps then never grow.
-	hint := min(events, 64)
-	users := make(map[string]struct{}, hint)
-	ips := make(map[string]struct{}, hint)
-	perUser := make(map[string]int, hint) // failures per username in the evidence
+	// The lane's scratch maps, empty: a flood of new groups firing on
+	// small windows then makes no maps.
+	users, ips, perUser := rs.ln.describeMaps() // perUser: failures per username in the evidence
+	defer rs.ln.doneDescribing()
 	a.Sample = alert.Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}
 	g.st.each(func(e *entry) {
 		if e.outcome == outcomeFailure && e.user() != "" {

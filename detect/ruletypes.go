@@ -73,12 +73,67 @@ func (rs *ruleState) measure() measure {
 	return measureDistinct
 }
 
-func (rs *ruleState) newStore() store {
+// newGroup returns a new group of key with an empty store (and history,
+// for a baseline rule), made in one allocation with the store's first
+// buffers: a group that sees a few events, as most do under a flood of
+// identities, is one object, and evicting it touches adjacent memory.
+func (rs *ruleState) newGroup(key string) *group {
 	r := rs.rule
+	seed := rs.eng.seed
+	var g *group
 	if r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline) {
-		return newValueSet(rs.eng.seed)
+		a := &setGroup{}
+		a.s = valueSet{end: math.MinInt64, dc: newDistinctCounts(seed),
+			seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
+		a.s.dc.slots = a.slots[:0]
+		a.g.st = &a.s
+		g = &a.g
+	} else {
+		var a *windowGroup
+		if r.Type == rules.TypeBaseline {
+			b := &historyGroup{hist: history{next: notStarted}}
+			a, b.g.hist = &b.windowGroup, &b.hist
+		} else {
+			a = &windowGroup{}
+		}
+		a.w = window{end: math.MinInt64, distinct: r.HasDistinct, dc: newDistinctCounts(seed), entries: a.entries[:0]}
+		a.w.dc.slots = a.slots[:0]
+		a.g.st = &a.w
+		g = &a.g
 	}
-	return newWindow(r.HasDistinct, rs.eng.seed)
+	if r.Type == rules.TypeBaseline && g.hist == nil {
+		g.hist = &history{next: notStarted}
+	}
+	g.key = key
+	return g
+}
+
+// inlineEvents is how many events or values a new group's store holds
+// before its buffers move out of the group's allocation.
+const inlineEvents = 1
+
+// windowGroup is a group with an exact window, allocated together.
+type windowGroup struct {
+	g       group
+	w       window
+	entries [inlineEvents]entry
+	slots   [inlineEvents]slotVal
+}
+
+// historyGroup is a baseline rule's windowGroup with its history.
+type historyGroup struct {
+	windowGroup
+	hist history
+}
+
+// setGroup is a group with a value set, allocated together.
+type setGroup struct {
+	g      group
+	s      valueSet
+	slots  [inlineEvents]slotVal
+	seen   [inlineEvents]int64
+	queue  [inlineEvents]queued
+	recent [inlineEvents]recentEntry
 }
 
 // level evaluates the rule on g: the observed figure, the threshold it is
