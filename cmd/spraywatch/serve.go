@@ -184,10 +184,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if role != serve.RoleDetect {
-		if cfg.ProxyFormat, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
-			return err
-		}
-		if cfg.AppFormat, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
+		if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {
 			return err
 		}
 	}
@@ -218,6 +215,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	st := srv.Stats()
 	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load())
 	return err
+}
+
+// formats compiles the proxy and app formats the flags name.
+func (f *serveFlags) formats() (proxy, app ingest.Format, err error) {
+	if proxy, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
+		return nil, nil, err
+	}
+	if app, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
+		return nil, nil, err
+	}
+	return proxy, app, nil
 }
 
 // served is what serve serves: a Kafka Server or a files Follower.
@@ -319,10 +327,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		MaxBuffered:     f.maxBuffered,
 		Logger:          log,
 	}
-	if cfg.ProxyFormat, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
-		return err
-	}
-	if cfg.AppFormat, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
+	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {
 		return err
 	}
 	sink, closeSinks, err := openServeSinks(ctx, f, stdout, log)
