@@ -49,6 +49,15 @@ type segment struct {
 
 	// For $request: which of its two fields it provides.
 	method, path bool
+
+	scan scanKind    // how its value's end is found
+	tab  *[256]uint8 // scanRequest: the byte table
+	run  runClass    // scanClass: the class of a valid value's bytes
+	stop byte        // scanClass: lit[0]
+
+	// The literal's first eight bytes, little-endian, and which of them
+	// it has.
+	litWord, litMask uint64
 }
 
 // template is a literal prefix and the variables that follow it.
@@ -166,6 +175,7 @@ func Compile(directive string) (*Format, error) {
 	if err := f.resolve(d); err != nil {
 		return nil, err
 	}
+	f.plan()
 	return f, nil
 }
 

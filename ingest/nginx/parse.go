@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -201,9 +202,11 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 	}
 	pos := len(t.prefix)
 	last := len(t.segs) - 1
+	jsonEsc := p.f.escape == escJSON && col0 >= 0
 	for i := range t.segs {
 		s := &t.segs[i]
 		var end int
+		done := false // the value is handled
 		switch {
 		case len(s.lit) == 0 && i == last:
 			end = len(line)
@@ -213,15 +216,33 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 			if end > len(line) {
 				return synErr(col(pos), "line ends inside $%s", s.name)
 			}
-		default:
+		case jsonEsc || s.scan <= scanShort:
 			// indexLit finds the literal whole: line[end:] starts with it.
-			k := indexLit(line[pos:], s.lit, p.f.escape == escJSON && col0 >= 0)
+			k := indexLit(line[pos:], s, jsonEsc, s.scan == scanShort)
 			if k < 0 {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
+		case s.scan == scanClass:
+			// A valid value is a run of the class, which the literal
+			// cannot start inside; otherwise find the literal in full.
+			b := line[pos:]
+			k := s.run.span(b, s.stop)
+			if s.litAt(b, k) {
+				done = p.quick(s, b[:k])
+			} else if k = indexLit(b, s, false, true); k < 0 {
+				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
+			}
+			end = pos + k
+		default:
+			k, rl := scanRequestLine(line[pos:], s)
+			if k < 0 {
+				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
+			}
+			end = pos + k
+			done = p.quickRequest(s, line[pos:end], rl)
 		}
-		if s.kind != vSkip {
+		if s.kind != vSkip && !done {
 			if err := p.value(s, line[pos:end], col(pos)); err != nil {
 				return err
 			}
@@ -600,21 +621,39 @@ var hexClass = func() (t [256]uint8) {
 // indexLit finds lit in b. Literals are short and their first byte is
 // usually rare enough that checking each occurrence of it is fastest. With
 // jsonEsc, an occurrence right after an escaping backslash is not one.
-func indexLit(b, lit []byte, jsonEsc bool) int {
-	first := lit[0]
-	rest := lit[1:]
+func indexLit(b []byte, s *segment, jsonEsc, short bool) int {
+	first := s.lit[0]
 	off := 0
+	if short {
+		// The value is usually short: look at its first bytes one by one.
+		for n := min(len(b)-len(s.lit)+1, 16); off < n; off++ {
+			if b[off] == first && s.litAt(b, off) && !(jsonEsc && escaped(b, off)) {
+				return off
+			}
+		}
+	}
 	for {
 		k := bytes.IndexByte(b[off:], first)
 		if k < 0 {
 			return -1
 		}
 		off += k
-		if len(b)-off-1 >= len(rest) && hasPrefix(b[off+1:], rest) && !(jsonEsc && escaped(b, off)) {
+		if s.litAt(b, off) && !(jsonEsc && escaped(b, off)) {
 			return off
 		}
 		off++
 	}
+}
+
+// litAt reports whether b[k:] starts with the segment's literal.
+func (s *segment) litAt(b []byte, k int) bool {
+	if len(b)-k >= 8 {
+		if binary.LittleEndian.Uint64(b[k:])&s.litMask != s.litWord {
+			return false
+		}
+		return len(s.lit) <= 8 || len(b)-k >= len(s.lit) && hasPrefix(b[k+8:], s.lit[8:])
+	}
+	return len(b)-k >= len(s.lit) && hasPrefix(b[k:], s.lit)
 }
 
 // hasPrefix is bytes.HasPrefix for b at least as long as the short

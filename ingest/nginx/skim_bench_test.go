@@ -55,3 +55,31 @@ func BenchmarkSkimJSON(b *testing.B) {
 	}
 	skimtest.BenchRead(b, benchLines(10000, true), skimWith(newParser(f), nil))
 }
+
+// corpusLines returns testdata/corpus.log: 2,000 consecutive lines of a
+// busy hour of a reference-format log (logins, static files, API calls,
+// health checks, a few escaped values).
+func corpusLines(b *testing.B) [][]byte {
+	data, err := readTestdata("corpus.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+}
+
+// BenchmarkSkimCorpus skims the corpus lines, reading login POSTs in full
+// as a replay does.
+func BenchmarkSkimCorpus(b *testing.B) {
+	skimtest.BenchRead(b, corpusLines(b), skimWith(newParser(Default()), skimtest.LoginPOST))
+}
+
+// BenchmarkSkimCorpusNone skims the corpus lines, reading none in full.
+func BenchmarkSkimCorpusNone(b *testing.B) {
+	skimtest.BenchRead(b, corpusLines(b), skimWith(newParser(Default()), nil))
+}
+
+// BenchmarkParseCorpus parses the corpus lines in full.
+func BenchmarkParseCorpus(b *testing.B) {
+	p := newParser(Default())
+	skimtest.BenchRead(b, corpusLines(b), func(l []byte, r *event.Record) error { return p.Parse(l, r) })
+}

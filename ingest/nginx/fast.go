@@ -1,0 +1,190 @@
+package nginx
+
+import "github.com/spraywatch/spraywatch/event"
+
+// The fast paths of the text matcher. A segment whose value is short and
+// checked byte by byte (an address, a status, a hex hash) is matched with
+// one loop that looks for its literal and classes the value's bytes on the
+// way, through a table; the classes say whether the value is certainly
+// valid and needs no unescaping, in which case it is taken as it stands,
+// and otherwise the value goes the general way (parser.value), which
+// decides and words the error. The value found is always the one indexLit
+// finds: the first whole occurrence of the literal ends it.
+
+// scanKind is how match finds the end of a segment's value.
+type scanKind uint8
+
+const (
+	scanIndex   scanKind = iota // indexLit
+	scanShort                   // indexLit looking at the first bytes one by one
+	scanClass                   // the run of the segment's class, then the literal
+	scanRequest                 // scanRequestLine with the segment's table
+)
+
+// Bytes a $request value's scanner looks at.
+const (
+	rSpace     = 1 << iota // ' '
+	rQuery                 // '?'
+	rBackslash             // '\\'
+	rStop
+)
+
+// shortSkip lists variables read past whose values are short, so that
+// looking at their first bytes one by one beats a call to find the literal.
+var shortSkip = map[string]bool{
+	"remote_user": true, "request_time": true, "bytes_sent": true, "request_length": true,
+	"connection": true, "connection_requests": true, "server_port": true, "scheme": true,
+	"https": true, "pipe": true, "gzip_ratio": true, "ssl_protocol": true,
+	"ssl_session_reused": true, "upstream_status": true, "upstream_response_time": true,
+	"upstream_connect_time": true, "upstream_header_time": true, "upstream_cache_status": true,
+	"upstream_response_length": true, "request_completion": true, "msec": true,
+	"status": true, "body_bytes_sent": true, "remote_port": true, "ssl_client_verify": true,
+}
+
+// plan chooses, once the variables' kinds are resolved, how each segment's
+// value is found.
+func (f *Format) plan() {
+	for _, s := range f.allSegs() {
+		s.scan, s.tab = scanIndex, nil
+		if len(s.lit) == 0 {
+			continue
+		}
+		s.litWord, s.litMask = 0, 0
+		for i := 0; i < len(s.lit) && i < 8; i++ {
+			s.litWord |= uint64(s.lit[i]) << (8 * i)
+			s.litMask |= 0xff << (8 * i)
+		}
+		switch s.kind {
+		case vRemoteAddr, vRemotePort, vStatus, vBodyBytes, vRequestID, vFingerprint, vSerial:
+			r := runOf(s.kind)
+			if r.holds(s.lit[0]) {
+				break // the literal could start inside a value: find it the slow way
+			}
+			s.scan, s.run, s.stop = scanClass, r, s.lit[0]
+		case vRequest:
+			var t [256]uint8
+			t[' '] = rSpace
+			t['?'] = rQuery
+			t['\\'] = rBackslash
+			t[s.lit[0]] |= rStop
+			s.scan, s.tab = scanRequest, &t
+		default:
+			if shortSkip[s.name] {
+				s.scan = scanShort
+			}
+		}
+	}
+}
+
+// reqLine is what scanRequestLine saw of a $request value: its first
+// space, the first space and the first '?' after that (-1 if none), and
+// whether it has a backslash.
+type reqLine struct {
+	sp, sp2, q int
+	bs         bool
+}
+
+// scanRequestLine finds s's literal in b as indexLit does (without JSON escapes),
+// seeing on the way what value needs to split a request line.
+//
+//go:noinline
+func scanRequestLine(b []byte, s *segment) (int, reqLine) {
+	tab := s.tab
+	r := reqLine{-1, -1, -1, false}
+	for i := 0; i < len(b); i++ {
+		m := tab[b[i]]
+		if m == 0 {
+			continue
+		}
+		if m&rStop != 0 && s.litAt(b, i) {
+			return i, r
+		}
+		switch {
+		case m&rSpace != 0:
+			if r.sp < 0 {
+				r.sp = i
+			} else if r.sp2 < 0 {
+				r.sp2 = i
+			}
+		case m&rQuery != 0:
+			if r.sp >= 0 && r.q < 0 {
+				r.q = i
+			}
+		case m&rBackslash != 0:
+			r.bs = true
+		}
+	}
+	return -1, r
+}
+
+// quick handles the value v of s, whose bytes are all of the segment's
+// run class, as value would when it can tell the value is valid and taken
+// as it stands, and reports whether it did.
+func (p *parser) quick(s *segment, v []byte) bool {
+	if len(v) == 0 || len(v) == 1 && v[0] == '-' {
+		return false
+	}
+	switch s.kind {
+	case vRemoteAddr:
+		dots, colons := 0, 0
+		for _, c := range v {
+			switch c {
+			case '.':
+				dots++
+			case ':':
+				colons++
+			}
+		}
+		if dots != 3 && colons < 2 {
+			return false
+		}
+		p.keep(event.SourceIP, v)
+	case vRemotePort:
+		p.keep(event.SourcePort, v)
+	case vStatus:
+		if len(v) > 3 {
+			return false
+		}
+		p.keep(event.Status, v)
+	case vBodyBytes:
+		p.keep(event.BodyBytes, v)
+	case vRequestID:
+		p.set(event.RequestID, ref{b: v}, 0, len(v))
+	case vFingerprint:
+		p.keep(event.TLSSHA1, v)
+	case vSerial:
+		if v[0] == '0' && len(v) > 1 {
+			return false
+		}
+		p.keep(event.TLSSerial, v)
+	default:
+		return false
+	}
+	return true
+}
+
+// quickRequest handles a $request value as value would, given what
+// scanRequestLine saw of it, when it has nothing to unescape, and reports
+// whether it did.
+func (p *parser) quickRequest(s *segment, v []byte, r reqLine) bool {
+	if r.bs {
+		return false
+	}
+	if r.sp <= 0 {
+		return true // not a request line: no method, no path
+	}
+	if s.method {
+		p.set(event.Method, ref{b: v}, 0, r.sp)
+	}
+	if s.path {
+		end := len(v)
+		if r.sp2 >= 0 {
+			end = r.sp2
+		}
+		if r.q >= 0 && r.q < end {
+			end = r.q
+		}
+		p.set(event.URLPath, ref{b: v}, r.sp+1, end)
+	}
+	return true
+}
