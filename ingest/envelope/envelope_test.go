@@ -14,8 +14,8 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/axes"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 	"github.com/spraywatch/spraywatch/ingest/pylog"
-	"github.com/spraywatch/spraywatch/ingest/timestamp"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -36,14 +36,6 @@ func py(t testing.TB) ingest.Parser {
 		t.Fatal(err)
 	}
 	return f.NewParser()
-}
-
-func ns(t testing.TB, s string) int64 {
-	n, err := timestamp.ParseRFC3339([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func TestWrap(t *testing.T) {
@@ -119,14 +111,7 @@ func TestWrap(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if want := ns(t, tt.time); r.Time != want {
-				t.Errorf("time = %d, want %d", r.Time, want)
-			}
-			for f := range event.NumFields {
-				if got, want := string(r.Get(event.Field(f))), tt.want[event.Field(f)]; got != want {
-					t.Errorf("%s = %q, want %q", event.Field(f), got, want)
-				}
-			}
+			skimtest.CheckRecord(t, &r, tt.time, tt.want)
 		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
-	"github.com/spraywatch/spraywatch/ingest/timestamp"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -25,15 +25,6 @@ const (
 )
 
 var netboxOutcomes = map[string]string{"Failed": "failure", "Successful": "success"}
-
-func ts(t *testing.T, s string) int64 {
-	t.Helper()
-	n, err := timestamp.ParseRFC3339([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 func TestParse(t *testing.T) {
 	tests := []struct {
@@ -150,14 +141,7 @@ func TestParse(t *testing.T) {
 			if tt.err != nil {
 				return
 			}
-			if want := ts(t, tt.time); r.Time != want {
-				t.Errorf("time = %d, want %d", r.Time, want)
-			}
-			for fld := range event.NumFields {
-				if got, want := string(r.Get(event.Field(fld))), tt.want[event.Field(fld)]; got != want {
-					t.Errorf("%s = %q, want %q", event.Field(fld), got, want)
-				}
-			}
+			skimtest.CheckRecord(t, &r, tt.time, tt.want)
 		})
 	}
 }

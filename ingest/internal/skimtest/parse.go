@@ -11,15 +11,22 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
-// CheckParse parses line with p and checks that the record holds the time
-// when (RFC 3339; not checked when empty) and the field values want, every
-// field not in want empty. It returns the record.
+// CheckParse parses line with p and checks the record (see CheckRecord).
+// It returns the record.
 func CheckParse(t *testing.T, p ingest.Parser, line, when string, want map[event.Field]string) *event.Record {
 	t.Helper()
 	r := new(event.Record)
 	if err := p.Parse([]byte(line), r); err != nil {
 		t.Fatal(err)
 	}
+	CheckRecord(t, r, when, want)
+	return r
+}
+
+// CheckRecord checks that r holds the time when (RFC 3339; not checked
+// when empty) and the field values want, every field not in want empty.
+func CheckRecord(t *testing.T, r *event.Record, when string, want map[event.Field]string) {
+	t.Helper()
 	if when != "" {
 		tm, err := time.Parse(time.RFC3339Nano, when)
 		if err != nil {
@@ -34,7 +41,6 @@ func CheckParse(t *testing.T, p ingest.Parser, line, when string, want map[event
 			t.Errorf("%v = %q, want %q", f, got, want[f])
 		}
 	}
-	return r
 }
 
 // CheckSyntaxError checks that p rejects line with an *ingest.SyntaxError
