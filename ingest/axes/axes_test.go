@@ -1,7 +1,6 @@
 package axes
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -101,40 +101,9 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := f.NewParser()
-	in, err := os.Open(filepath.Join("testdata", "axes.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	var out bytes.Buffer
-	sc := bufio.NewScanner(in)
-	for n := 1; sc.Scan(); n++ {
-		var r event.Record
-		if err := p.Parse(sc.Bytes(), &r); err != nil {
-			fmt.Fprintf(&out, "%d: %v\n", n, err)
-			continue
-		}
-		fmt.Fprintf(&out, "%d: time=%d", n, r.Time)
-		for fld := range event.NumFields {
-			if v := r.Get(event.Field(fld)); len(v) > 0 {
-				fmt.Fprintf(&out, " %s=%q", event.Field(fld), v)
-			}
-		}
-		out.WriteByte('\n')
-	}
-	fmt.Fprintf(&out, "masked: %d\n", f.MaskedCount())
-	golden := filepath.Join("testdata", "axes.golden")
-	if *update {
-		os.WriteFile(golden, out.Bytes(), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s:\n%s", golden, out.Bytes())
-	}
+	out := skimtest.ParseFile(t, f.NewParser(), filepath.Join("testdata", "axes.log"))
+	out = fmt.Appendf(out, "masked: %d\n", f.MaskedCount())
+	skimtest.CheckGolden(t, filepath.Join("testdata", "axes.golden"), out, *update)
 }
 
 func TestNoAllocs(t *testing.T) {

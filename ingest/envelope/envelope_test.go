@@ -200,25 +200,9 @@ func TestGolden(t *testing.T) {
 			fmt.Fprintf(&out, "%d: %s: %v\n", n, key, err)
 			continue
 		}
-		fmt.Fprintf(&out, "%d: %s: time=%d", n, key, r.Time)
-		for f := range event.NumFields {
-			if v := r.Get(event.Field(f)); len(v) > 0 {
-				fmt.Fprintf(&out, " %s=%q", event.Field(f), v)
-			}
-		}
-		out.WriteByte('\n')
+		fmt.Fprintf(&out, "%d: %s: %s\n", n, key, skimtest.FormatRecord(&r))
 	}
-	golden := filepath.Join("testdata", "shipped.golden")
-	if *update {
-		os.WriteFile(golden, out.Bytes(), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("output differs from %s:\n%s", golden, out.Bytes())
-	}
+	skimtest.CheckGolden(t, filepath.Join("testdata", "shipped.golden"), out.Bytes(), *update)
 }
 
 var benchLines = map[string]string{

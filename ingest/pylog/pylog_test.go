@@ -1,12 +1,8 @@
 package pylog
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"flag"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -237,45 +233,8 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := parseFile(t, f.NewParser(), filepath.Join("testdata", "app.log"))
-	golden := filepath.Join("testdata", "app.golden")
-	if *update {
-		os.WriteFile(golden, got, 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n%s", golden, got)
-	}
-}
-
-func parseFile(t *testing.T, p ingest.Parser, name string) []byte {
-	t.Helper()
-	in, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	var out bytes.Buffer
-	sc := bufio.NewScanner(in)
-	for n := 1; sc.Scan(); n++ {
-		var r event.Record
-		err := p.Parse(sc.Bytes(), &r)
-		if err != nil {
-			fmt.Fprintf(&out, "%d: %v\n", n, err)
-			continue
-		}
-		fmt.Fprintf(&out, "%d: time=%d", n, r.Time)
-		for fld := range event.NumFields {
-			if v := r.Get(event.Field(fld)); len(v) > 0 {
-				fmt.Fprintf(&out, " %s=%q", event.Field(fld), v)
-			}
-		}
-		out.WriteByte('\n')
-	}
-	return out.Bytes()
+	got := skimtest.ParseFile(t, f.NewParser(), filepath.Join("testdata", "app.log"))
+	skimtest.CheckGolden(t, filepath.Join("testdata", "app.golden"), got, *update)
 }
 
 func TestNoAllocs(t *testing.T) {

@@ -2,8 +2,9 @@
 // (ingest.Skimmer) share: the check that Skim accepts exactly what Parse
 // accepts and reads what it says it reads, line edits run through that
 // check, checks of a parsed record, of a syntax error and of allocations,
-// fuzz and benchmark loops, and a replay of the sample day skimmed and not.
-// It is imported only from _test.go files.
+// fuzz and benchmark loops, and a replay of the sample day skimmed and not;
+// the record checks and the golden-file rendering serve the tests of the
+// application log parsers too. It is imported only from _test.go files.
 package skimtest
 
 import (

@@ -1,0 +1,64 @@
+package skimtest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+)
+
+// FormatRecord renders a record as its time (Unix nanoseconds) and its
+// non-empty fields: `time=N name="value" ...`.
+func FormatRecord(r *event.Record) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "time=%d", r.Time)
+	for f := range event.NumFields {
+		if v := r.Get(event.Field(f)); len(v) > 0 {
+			fmt.Fprintf(&b, " %s=%q", event.Field(f), v)
+		}
+	}
+	return b.String()
+}
+
+// ParseFile parses each line of the file name with p and renders a line
+// for each: "N: " and the error, or the record (see FormatRecord).
+func ParseFile(t *testing.T, p ingest.Parser, name string) []byte {
+	t.Helper()
+	in, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var out bytes.Buffer
+	sc := bufio.NewScanner(in)
+	for n := 1; sc.Scan(); n++ {
+		var r event.Record
+		if err := p.Parse(sc.Bytes(), &r); err != nil {
+			fmt.Fprintf(&out, "%d: %v\n", n, err)
+			continue
+		}
+		fmt.Fprintf(&out, "%d: %s\n", n, FormatRecord(&r))
+	}
+	return out.Bytes()
+}
+
+// CheckGolden compares got with the file golden, which it first rewrites
+// with got when update is set.
+func CheckGolden(t *testing.T, golden string, got []byte, update bool) {
+	t.Helper()
+	if update {
+		os.WriteFile(golden, got, 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s:\n%s", golden, got)
+	}
+}
