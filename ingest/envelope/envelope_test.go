@@ -252,16 +252,7 @@ func BenchmarkWrap(b *testing.B) {
 			if name == "cri" {
 				key = CRI
 			}
-			p := Wrap(rawAxes(b), key)
-			line := []byte(benchLines[name])
-			var r event.Record
-			b.SetBytes(int64(len(line)))
-			b.ReportAllocs()
-			for b.Loop() {
-				r.Reset()
-				p.Parse(line, &r)
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+			skimtest.BenchAny(b, Wrap(rawAxes(b), key), benchLines[name])
 		})
 	}
 }

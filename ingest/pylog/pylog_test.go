@@ -312,16 +312,7 @@ func BenchmarkParse(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p := f.NewParser()
-			line := []byte(bc.line)
-			var r event.Record
-			b.SetBytes(int64(len(line)))
-			b.ReportAllocs()
-			for b.Loop() {
-				r.Reset()
-				p.Parse(line, &r)
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+			skimtest.BenchAny(b, f.NewParser(), bc.line)
 		})
 	}
 }

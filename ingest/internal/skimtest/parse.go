@@ -114,3 +114,19 @@ func BenchSkim(b *testing.B, p ingest.Skimmer, line string) {
 		return err
 	})
 }
+
+// BenchAny parses line with p over and over into a reset record, whatever
+// Parse returns, so that lines a parser filters out (ingest.ErrIgnore) are
+// measured too; it reports bytes and lines/s.
+func BenchAny(b *testing.B, p ingest.Parser, line string) {
+	b.Helper()
+	l := []byte(line)
+	var r event.Record
+	b.SetBytes(int64(len(l)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset()
+		p.Parse(l, &r)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
