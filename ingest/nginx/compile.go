@@ -50,14 +50,14 @@ type segment struct {
 	// For $request: which of its two fields it provides.
 	method, path bool
 
-	scan scanKind    // how its value's end is found
-	tab  *[256]uint8 // scanRequest: the byte table
-	run  runClass    // scanClass: the class of a valid value's bytes
-	stop byte        // scanClass: lit[0]
+	scan scanKind // how its value's end is found
+	run  runClass // scanClass: the class of a valid value's bytes
+	stop byte     // scanClass: lit[0]
 
 	// The literal's first eight bytes, little-endian, and which of them
 	// it has.
 	litWord, litMask uint64
+	litWide          int // 8 when the word is the whole literal, else more than any line
 }
 
 // template is a literal prefix and the variables that follow it.

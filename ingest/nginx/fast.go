@@ -1,6 +1,12 @@
 package nginx
 
-import "github.com/spraywatch/spraywatch/event"
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+
+	"github.com/spraywatch/spraywatch/event"
+)
 
 // The fast paths of the text matcher. A segment whose value is short and
 // checked byte by byte (an address, a status, a hex hash) is matched with
@@ -18,15 +24,7 @@ const (
 	scanIndex   scanKind = iota // indexLit
 	scanShort                   // indexLit looking at the first bytes one by one
 	scanClass                   // the run of the segment's class, then the literal
-	scanRequest                 // scanRequestLine with the segment's table
-)
-
-// Bytes a $request value's scanner looks at.
-const (
-	rSpace     = 1 << iota // ' '
-	rQuery                 // '?'
-	rBackslash             // '\\'
-	rStop
+	scanRequest                 // scanRequestLine
 )
 
 // shortSkip lists variables read past whose values are short, so that
@@ -45,11 +43,14 @@ var shortSkip = map[string]bool{
 // value is found.
 func (f *Format) plan() {
 	for _, s := range f.allSegs() {
-		s.scan, s.tab = scanIndex, nil
+		s.scan = scanIndex
 		if len(s.lit) == 0 {
 			continue
 		}
-		s.litWord, s.litMask = 0, 0
+		s.litWord, s.litMask, s.litWide = 0, 0, 8
+		if len(s.lit) > 8 {
+			s.litWide = math.MaxInt
+		}
 		for i := 0; i < len(s.lit) && i < 8; i++ {
 			s.litWord |= uint64(s.lit[i]) << (8 * i)
 			s.litMask |= 0xff << (8 * i)
@@ -62,12 +63,7 @@ func (f *Format) plan() {
 			}
 			s.scan, s.run, s.stop = scanClass, r, s.lit[0]
 		case vRequest:
-			var t [256]uint8
-			t[' '] = rSpace
-			t['?'] = rQuery
-			t['\\'] = rBackslash
-			t[s.lit[0]] |= rStop
-			s.scan, s.tab = scanRequest, &t
+			s.scan = scanRequest
 		default:
 			if shortSkip[s.name] {
 				s.scan = scanShort
@@ -84,37 +80,49 @@ type reqLine struct {
 	bs         bool
 }
 
-// scanRequestLine finds s's literal in b as indexLit does (without JSON escapes),
-// seeing on the way what value needs to split a request line.
-//
-//go:noinline
+// scanRequestLine finds s's literal in b as indexLit does (without JSON
+// escapes), seeing on the way what value needs to split a request line.
 func scanRequestLine(b []byte, s *segment) (int, reqLine) {
-	tab := s.tab
 	r := reqLine{-1, -1, -1, false}
-	for i := 0; i < len(b); i++ {
-		m := tab[b[i]]
-		if m == 0 {
-			continue
-		}
-		if m&rStop != 0 && s.litAt(b, i) {
+	stop := s.lit[0]
+	for i := nextInRequest(b, 0, stop); i >= 0; i = nextInRequest(b, i+1, stop) {
+		c := b[i]
+		if c == stop && s.litAt(b[i:]) {
 			return i, r
 		}
-		switch {
-		case m&rSpace != 0:
+		switch c {
+		case ' ':
 			if r.sp < 0 {
 				r.sp = i
 			} else if r.sp2 < 0 {
 				r.sp2 = i
 			}
-		case m&rQuery != 0:
+		case '?':
 			if r.sp >= 0 && r.q < 0 {
 				r.q = i
 			}
-		case m&rBackslash != 0:
+		case '\\':
 			r.bs = true
 		}
 	}
 	return -1, r
+}
+
+// nextInRequest returns the index of the first space, '?', backslash or
+// stop in b from i on, or -1.
+func nextInRequest(b []byte, i int, stop byte) int {
+	for ; len(b)-i >= 8; i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := equal(x, ' ') | equal(x, '?') | equal(x, '\\') | equal(x, stop); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == ' ' || c == '?' || c == '\\' || c == stop {
+			return i
+		}
+	}
+	return -1
 }
 
 // quick handles the value v of s, whose bytes are all of the segment's

@@ -18,7 +18,7 @@ func slowFormat(t testing.TB, directive string) *Format {
 		t.Fatal(err)
 	}
 	for _, s := range f.allSegs() {
-		s.scan, s.tab = scanIndex, nil
+		s.scan = scanIndex
 	}
 	return f
 }

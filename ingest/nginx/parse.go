@@ -228,7 +228,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 			// cannot start inside; otherwise find the literal in full.
 			b := line[pos:]
 			k := s.run.span(b, s.stop)
-			if s.litAt(b, k) {
+			if s.litAt(b[k:]) {
 				done = p.quick(s, b[:k])
 			} else if k = indexLit(b, s, false, true); k < 0 {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
@@ -627,7 +627,7 @@ func indexLit(b []byte, s *segment, jsonEsc, short bool) int {
 	if short {
 		// The value is usually short: look at its first bytes one by one.
 		for n := min(len(b)-len(s.lit)+1, 16); off < n; off++ {
-			if b[off] == first && s.litAt(b, off) && !(jsonEsc && escaped(b, off)) {
+			if b[off] == first && s.litAt(b[off:]) && !(jsonEsc && escaped(b, off)) {
 				return off
 			}
 		}
@@ -638,22 +638,27 @@ func indexLit(b []byte, s *segment, jsonEsc, short bool) int {
 			return -1
 		}
 		off += k
-		if s.litAt(b, off) && !(jsonEsc && escaped(b, off)) {
+		if s.litAt(b[off:]) && !(jsonEsc && escaped(b, off)) {
 			return off
 		}
 		off++
 	}
 }
 
-// litAt reports whether b[k:] starts with the segment's literal.
-func (s *segment) litAt(b []byte, k int) bool {
-	if len(b)-k >= 8 {
-		if binary.LittleEndian.Uint64(b[k:])&s.litMask != s.litWord {
-			return false
-		}
-		return len(s.lit) <= 8 || len(b)-k >= len(s.lit) && hasPrefix(b[k+8:], s.lit[8:])
+// litAt reports whether b starts with the segment's literal.
+func (s *segment) litAt(b []byte) bool {
+	if len(b) >= s.litWide {
+		return binary.LittleEndian.Uint64(b)&s.litMask == s.litWord
 	}
-	return len(b)-k >= len(s.lit) && hasPrefix(b[k:], s.lit)
+	return s.litAtLong(b)
+}
+
+// litAtLong is litAt for a literal longer than eight bytes or a b shorter
+// than eight bytes.
+//
+//go:noinline
+func (s *segment) litAtLong(b []byte) bool {
+	return len(b) >= len(s.lit) && hasPrefix(b, s.lit)
 }
 
 // hasPrefix is bytes.HasPrefix for b at least as long as the short

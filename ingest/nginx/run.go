@@ -87,46 +87,66 @@ func equal(x uint64, c byte) uint64 {
 	return (z - lo8) &^ z & hi8
 }
 
-// The words of class r: the high bit of each byte of x of the class, all
-// of hi8 when all are.
-func digitWord(x uint64) uint64 { return within(x, '0', '9') &^ x }
-func lowerWord(x uint64) uint64 { return (within(x, '0', '9') | within(x, 'a', 'f')) &^ x }
-func upperWord(x uint64) uint64 { return (within(x, '0', '9') | within(x, 'A', 'F')) &^ x }
-func ipWord(x uint64) uint64 {
-	return (within(x, '.', '.') | within(x, '0', ':') | within(x, 'a', 'f') | within(x, 'A', 'F')) &^ x
-}
-
-// plainWord marks the bytes of x before the first stop or backslash.
-func plainWord(x uint64, stop byte) uint64 {
-	m := equal(x, stop) | equal(x, '\\') // its lowest bit is exact
-	return hi8 &^ (m & -m)
-}
-
-// firstOut is the index of the first byte not of the class in a word.
-func firstOut(ok uint64) int { return bits.TrailingZeros64(^ok&hi8) >> 3 }
-
-// word returns the high bits of the bytes of x of class r.
-func (r runClass) word(x uint64, stop byte) uint64 {
+// span returns the length of the run of class r bytes at the start of b;
+// stop is the literal's first byte. Eight bytes at a time, t being the
+// word with every high bit set, t - c*lo8 has the high bit of each byte
+// whose low seven bits are at least c (see geq); bytes from 128 up, of no
+// class but runPlain's, are taken out with &^ x.
+func (r runClass) span(b []byte, stop byte) int {
+	const (
+		c0 = '0' * lo8
+		c9 = ('9' + 1) * lo8
+		cc = (':' + 1) * lo8
+		ca = 'a' * lo8
+		cf = ('f' + 1) * lo8
+		cA = 'A' * lo8
+		cF = ('F' + 1) * lo8
+		cd = '.' * lo8
+		ce = ('.' + 1) * lo8
+	)
+	i := 0
 	switch r {
 	case runDigit:
-		return digitWord(x)
+		for ; len(b)-i >= 8; i += 8 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			t := x | hi8
+			if ok := ((t - c0) &^ (t - c9)) & hi8 &^ x; ok != hi8 {
+				return i + firstOut(ok)
+			}
+		}
 	case runLower:
-		return lowerWord(x)
+		for ; len(b)-i >= 8; i += 8 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			t := x | hi8
+			if ok := ((t-c0)&^(t-c9) | (t-ca)&^(t-cf)) & hi8 &^ x; ok != hi8 {
+				return i + firstOut(ok)
+			}
+		}
 	case runUpper:
-		return upperWord(x)
+		for ; len(b)-i >= 8; i += 8 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			t := x | hi8
+			if ok := ((t-c0)&^(t-c9) | (t-cA)&^(t-cF)) & hi8 &^ x; ok != hi8 {
+				return i + firstOut(ok)
+			}
+		}
 	case runIP:
-		return ipWord(x)
-	}
-	return plainWord(x, stop)
-}
-
-// span returns the length of the run of class r bytes at the start of b;
-// stop is the literal's first byte.
-func (r runClass) span(b []byte, stop byte) int {
-	i := 0
-	for ; len(b)-i >= 8; i += 8 {
-		if ok := r.word(binary.LittleEndian.Uint64(b[i:]), stop); ok != hi8 {
-			return i + firstOut(ok)
+		for ; len(b)-i >= 8; i += 8 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			t := x | hi8
+			if ok := ((t-cd)&^(t-ce) | (t-c0)&^(t-cc) | (t-ca)&^(t-cf) | (t-cA)&^(t-cF)) & hi8 &^ x; ok != hi8 {
+				return i + firstOut(ok)
+			}
+		}
+	case runPlain:
+		s, bs := uint64(stop)*lo8, uint64('\\')*lo8
+		for ; len(b)-i >= 8; i += 8 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			z1, z2 := x^s, x^bs
+			// The lowest byte marked is exact (see equal).
+			if m := ((z1-lo8)&^z1 | (z2-lo8)&^z2) & hi8; m != 0 {
+				return i + bits.TrailingZeros64(m)>>3
+			}
 		}
 	}
 	for ; i < len(b); i++ {
@@ -136,3 +156,6 @@ func (r runClass) span(b []byte, stop byte) int {
 	}
 	return len(b)
 }
+
+// firstOut is the index of the first byte whose high bit ok lacks.
+func firstOut(ok uint64) int { return bits.TrailingZeros64(^ok&hi8) >> 3 }
