@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/bits"
 	"sync"
+	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -122,7 +123,11 @@ func (b *batch) add(r *event.Record) {
 	if pt.partial = r.Raw != nil && onlyPartFields(r); pt.partial {
 		b.arena = copyPart(pt, r, b.arena, nil)
 	} else {
-		b.arena = copyRecord(&b.recs[b.n], r, b.arena, &b.set[b.n])
+		var in []byte
+		if b.blk != nil {
+			in = b.blk.data
+		}
+		b.arena = copyRecord(&b.recs[b.n], r, b.arena, &b.set[b.n], in)
 	}
 	b.n++
 }
@@ -227,7 +232,11 @@ func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 // dst, which are the only ones to clear. When append moves the arena,
 // earlier values keep pointing at the old array, which still holds their
 // bytes and is not written again.
-func copyRecord(dst, src *event.Record, arena []byte, set *uint32) []byte {
+//
+// Values that lie in in, the block of lines the record was parsed from
+// (which lives as long as the arena), are not copied: most values of a
+// parsed line are a part of it.
+func copyRecord(dst, src *event.Record, arena []byte, set *uint32, in []byte) []byte {
 	dst.Kind, dst.Time = src.Kind, src.Time
 	dst.Raw, dst.Rest, dst.RawLine = nil, src.Rest, src.RawLine
 	var now uint32
@@ -236,14 +245,20 @@ func copyRecord(dst, src *event.Record, arena []byte, set *uint32) []byte {
 		if len(v) == 0 {
 			continue
 		}
+		now |= 1 << f
+		if within(v, in) {
+			dst.Values[f] = v[:len(v):len(v)]
+			continue
+		}
 		start := len(arena)
 		arena = append(arena, v...)
 		dst.Values[f] = arena[start:len(arena):len(arena)]
-		now |= 1 << f
 	}
 	// The line after the values: the reader of a partial record looks at
 	// its request id, method and path, which then share a cache line.
-	if src.Raw != nil {
+	if within(src.Raw, in) {
+		dst.Raw = src.Raw[:len(src.Raw):len(src.Raw)]
+	} else if src.Raw != nil {
 		start := len(arena)
 		arena = append(arena, src.Raw...)
 		dst.Raw = arena[start:len(arena):len(arena)]
@@ -333,4 +348,15 @@ func (p *Prefetcher) Close() error {
 		return p.err
 	}
 	return nil
+}
+
+// within reports whether v, not empty, lies in data.
+func within(v, data []byte) bool {
+	if len(v) == 0 || len(data) == 0 {
+		return false
+	}
+	// Addresses compared, never converted back to pointers.
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	return p >= start && p-start <= uintptr(len(data)-len(v))
 }
