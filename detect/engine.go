@@ -173,7 +173,7 @@ func NewEngine(c Config) (*Engine, error) {
 		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
 			rs.held -= g.st.held()
 			rs.stats.Groups.Add(-1)
-			e.stats.GroupsEvicted.Add(1)
+			rs.ln.counts.evicted++
 			if g.inc != nil {
 				e.stats.Open.Add(-1)
 				delete(rs.open, g.key)
@@ -316,6 +316,7 @@ func (e *Engine) evaluate(ev *event.Event) {
 	}
 	e.ev.reset()
 	e.one.evaluate(ev, &e.ev)
+	e.one.flush()
 	if e.onEvent != nil {
 		e.onEvent(ev)
 	}
@@ -336,6 +337,7 @@ func (e *Engine) sweep(now int64) {
 		return
 	}
 	e.one.sweep(now)
+	e.one.flush()
 }
 
 // keepFields returns the fields window entries keep, each once, and the

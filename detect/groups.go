@@ -50,7 +50,26 @@ func (s *groupSet) touch(g *group) {
 
 // get returns the group of key, whose hash is h, marking it the most
 // recently active.
-func (s *groupSet) get(key []byte, h uint64) (*group, bool) {
+func (s *groupSet) get(key string, h uint64) (*group, bool) {
+	if s.n == 0 {
+		return nil, false
+	}
+	tag := tagOf(h)
+	for i := s.idx.start(tag); ; i = s.idx.next(i) {
+		sl, more := s.idx.at(i, tag)
+		if !more {
+			return nil, false
+		}
+		if sl >= 0 && s.gs[sl].key == key {
+			g := s.gs[sl]
+			s.touch(g)
+			return g, true
+		}
+	}
+}
+
+// getBytes is get for a key in bytes.
+func (s *groupSet) getBytes(key []byte, h uint64) (*group, bool) {
 	if s.n == 0 {
 		return nil, false
 	}

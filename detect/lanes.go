@@ -76,18 +76,31 @@ type lane struct {
 	rules []*ruleState
 	cur   *evState // the event being evaluated
 
+	// The group key a rule just made: key itself (the event's or a
+	// derived value, not a copy) when keyOne (one group_by value), else
+	// keyBuf (the values joined).
+	key    string
+	keyOne bool
 	keyBuf []byte
 	// lastKey is the last group key a group was created with: rules of
 	// the lane grouping by the same fields share it instead of each
 	// keeping a copy.
 	lastKey string
-	// hashedKey and keyH are the last group key hashed and its hash:
-	// consecutive rules grouping by the same fields hash it once.
+	// hashedKey (of several values) or hashedStr (of one) and keyH are
+	// the last group key hashed and its hash: consecutive rules grouping
+	// by the same fields hash it once.
 	hashedKey []byte
+	hashedStr string
 	keyH      uint64
 	// probe holds the typing-slip variants of the current event's
 	// username, made for the first rule that looks for a typo.
 	probe typoProbe
+
+	// counts are the engine's counters the lane's rules add to most
+	// often, added to Stats after each operation on one lane, after
+	// each batch on several: the lanes do not write one cache line at
+	// every event.
+	counts laneCounts
 
 	// users, ips and perUser are describe's scratch maps.
 	users, ips map[string]struct{}
@@ -148,10 +161,35 @@ func (l *lane) run(wg *sync.WaitGroup) {
 			}
 		}
 		l.out = nil
+		l.flush()
 		if b.left.Add(-1) == 0 {
 			b.done <- struct{}{}
 		}
 	}
+}
+
+// laneCounts are a lane's additions to Stats not yet made.
+type laneCounts struct {
+	evicted, dropped, late int64
+}
+
+// flush adds the lane's counts to the engine's Stats.
+func (l *lane) flush() {
+	c := &l.counts
+	if *c == (laneCounts{}) {
+		return
+	}
+	st := &l.eng.stats
+	if c.evicted != 0 {
+		st.GroupsEvicted.Add(c.evicted)
+	}
+	if c.dropped != 0 {
+		st.EventsDropped.Add(c.dropped)
+	}
+	if c.late != 0 {
+		st.Late.Add(c.late)
+	}
+	*c = laneCounts{}
 }
 
 // maxScratch is the size beyond which describe's scratch maps are
@@ -235,42 +273,75 @@ func (l *lane) identity(ev *event.Event) *alert.Identity {
 	return s.ident.Load()
 }
 
-// groupKey returns keyBuf as a string for a new group: the lane's last
-// one if equal, else, on several lanes, one another lane made for the
-// event, so that rules grouping by the same fields share one copy.
+// groupKey returns an owned copy of the group key a rule just made, for
+// a new group: the lane's last one if equal, else, on several lanes, one
+// another lane made for the event, so that rules grouping by the same
+// fields share one copy.
 func (l *lane) groupKey() string {
+	if l.keyOne {
+		if l.key == l.lastKey {
+			return l.lastKey
+		}
+		return l.shareKey(l.key, false)
+	}
 	if string(l.keyBuf) == l.lastKey {
 		return l.lastKey
 	}
-	if l.out == nil {
-		l.lastKey = string(l.keyBuf)
-		return l.lastKey
-	}
-	s := l.cur
-	s.mu.Lock()
-	k, ok := "", false
-	for _, x := range s.keys {
-		if x == string(l.keyBuf) {
-			k, ok = x, true
-			break
+	return l.shareKey(string(l.keyBuf), true)
+}
+
+// shareKey returns k, or an equal key another lane made for the event,
+// as the lane's last key; owned says k is a copy of its own already.
+func (l *lane) shareKey(k string, owned bool) string {
+	if l.out != nil {
+		s := l.cur
+		s.mu.Lock()
+		ok := false
+		for _, x := range s.keys {
+			if x == k {
+				k, ok, owned = x, true, true
+				break
+			}
 		}
+		if !ok {
+			if !owned {
+				k, owned = strings.Clone(k), true
+			}
+			s.keys = append(s.keys, k)
+		}
+		s.mu.Unlock()
 	}
-	if !ok {
-		k = string(l.keyBuf)
-		s.keys = append(s.keys, k)
+	if !owned {
+		k = strings.Clone(k)
 	}
-	s.mu.Unlock()
 	l.lastKey = k
 	return k
 }
 
-// keyHash returns the hash of keyBuf, the group key a rule just built.
+// keyHash returns the hash of the group key a rule just made.
 func (l *lane) keyHash() uint64 {
-	if !bytesEqual(l.keyBuf, l.hashedKey) || l.hashedKey == nil {
-		l.hashedKey = append(l.hashedKey[:0], l.keyBuf...)
+	if l.keyOne {
+		// Rules grouping by the same field pass the same string: the
+		// comparison ends at its address.
+		if l.key != l.hashedStr || l.hashedStr == "" {
+			l.hashedStr, l.hashedKey = l.key, l.hashedKey[:0]
+			l.keyH = maphash.String(l.eng.seed, l.key)
+		}
+		return l.keyH
+	}
+	if !bytesEqual(l.keyBuf, l.hashedKey) || len(l.hashedKey) == 0 {
+		l.hashedKey, l.hashedStr = append(l.hashedKey[:0], l.keyBuf...), ""
 		l.keyH = maphash.Bytes(l.eng.seed, l.keyBuf)
 	}
 	return l.keyH
+}
+
+// getGroup returns rs's group of the key just made, whose hash is h.
+func (l *lane) getGroup(rs *ruleState, h uint64) (*group, bool) {
+	if l.keyOne {
+		return rs.groups.get(l.key, h)
+	}
+	return rs.groups.getBytes(l.keyBuf, h)
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

@@ -163,6 +163,11 @@ type incident struct {
 }
 
 func (rs *ruleState) groupKey(ev *event.Event) bool {
+	if gb := rs.rule.GroupBy; len(gb) == 1 {
+		rs.ln.key, rs.ln.keyOne = rs.keyValue(ev, gb[0]), true
+		return rs.ln.key != ""
+	}
+	rs.ln.keyOne = false
 	b := rs.ln.keyBuf[:0]
 	any := false
 	for i, k := range rs.rule.GroupBy {
@@ -199,7 +204,7 @@ func (rs *ruleState) add(ev *event.Event) {
 	}
 	rs.stats.Matched.Add(1)
 	h := rs.ln.keyHash()
-	g, ok := rs.groups.get(rs.ln.keyBuf, h)
+	g, ok := rs.ln.getGroup(rs, h)
 	if !ok {
 		g = rs.group(rs.ln.groupKey())
 		// The values are the key's pieces: the group keeps no part of
@@ -241,11 +246,11 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.shed(g)
 	}
 	if !ok {
-		rs.eng.stats.Late.Add(1)
+		rs.ln.counts.late++
 		return
 	}
 	if dropped > 0 {
-		rs.eng.stats.EventsDropped.Add(int64(dropped))
+		rs.ln.counts.dropped += int64(dropped)
 	}
 	if r.Type == rules.TypeSequence && en.outcome == outcomeSuccess && g.st.failures(hv) > 0 {
 		// A success for a value that failed before, while enough other
