@@ -92,3 +92,48 @@ func (endlessSource) Next(ctx context.Context, r *event.Record) error {
 }
 
 func (endlessSource) Stats() *Stats { return &Stats{} }
+
+// TestCopyRecordKeepsBlockValues: values that lie in the block are kept
+// where they are, the others (a parser's scratch) are copied, and every
+// value reads the same.
+func TestCopyRecordKeepsBlockValues(t *testing.T) {
+	block := []byte("10.0.0.1 POST /accounts/login/ rid-1\n")
+	scratch := []byte("unescaped value")
+	var src, dst event.Record
+	src.Kind, src.Time = event.Proxy, -5
+	src.Values[event.SourceIP] = block[0:8]
+	src.Values[event.Method] = block[9:13]
+	src.Values[event.RequestID] = block[len(block)-6 : len(block)-1]
+	src.Values[event.UserAgent] = scratch
+	// A value at the block's very end and one just past it.
+	src.Values[event.Status] = block[len(block)-1:]
+	var set uint32
+	arena := copyRecord(&dst, &src, nil, &set, block[:len(block)-1])
+	for f := range src.Values {
+		if string(dst.Values[f]) != string(src.Values[f]) {
+			t.Errorf("%s = %q, want %q", event.Field(f), dst.Values[f], src.Values[f])
+		}
+	}
+	same := func(a, b []byte) bool { return len(a) > 0 && &a[0] == &b[0] }
+	for _, f := range []event.Field{event.SourceIP, event.Method, event.RequestID} {
+		if !same(dst.Values[f], src.Values[f]) {
+			t.Errorf("%s copied, though it lies in the block", f)
+		}
+	}
+	for _, f := range []event.Field{event.UserAgent, event.Status} {
+		if same(dst.Values[f], src.Values[f]) {
+			t.Errorf("%s not copied, though it lies outside the block", f)
+		}
+	}
+	if want := len(scratch) + 1; len(arena) != want {
+		t.Errorf("arena holds %d bytes, want %d", len(arena), want)
+	}
+	if dst.Time != -5 || dst.Kind != event.Proxy {
+		t.Errorf("time %d kind %v", dst.Time, dst.Kind)
+	}
+	// Without a block, everything is copied.
+	arena = copyRecord(&dst, &src, arena[:0], &set, nil)
+	if same(dst.Values[event.SourceIP], src.Values[event.SourceIP]) {
+		t.Error("copied nothing without a block")
+	}
+}
