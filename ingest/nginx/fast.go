@@ -25,6 +25,7 @@ const (
 	scanShort                   // indexLit looking at the first bytes one by one
 	scanClass                   // the run of the segment's class, then the literal
 	scanRequest                 // scanRequestLine
+	scanTime                    // the last time's bytes again, or indexLit
 )
 
 // shortSkip lists variables read past whose values are short, so that
@@ -64,6 +65,8 @@ func (f *Format) plan() {
 			s.scan, s.run, s.stop = scanClass, r, s.lit[0]
 		case vRequest:
 			s.scan = scanRequest
+		case vTimeLocal, vTimeISO, vMsec:
+			s.scan = scanTime
 		default:
 			if shortSkip[s.name] {
 				s.scan = scanShort

@@ -122,6 +122,17 @@ func TestFastPaths(t *testing.T) {
 		{`"GET /static/app.js?v=3 HTTP/1.1"`, `"POST /accounts/login/\x3Fnext=/ HTTP/1.1"`},
 		{`"GET /static/app.js?v=3 HTTP/1.1"`, `"GET /a"b HTTP/1.1"`},
 		{`"GET /static/app.js?v=3 HTTP/1.1"`, `"GET /a" b HTTP/1.1"`},
+		// Times: the last one again, followed by its literal or not.
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:01 +0000]] "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:01 +0000]"GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:01 +0000 "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:01 +00000] "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:01] "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:02 +0000] "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:02 +0000] "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:01 +0000] "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[] "GET`},
+		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[-] "GET`},
 		// Literals found late, or not at all.
 		{" rt=0.012", ""},
 		{` serial=4F2A9C0D11E3B7A1 dn="`, ` serial=4F2A9C0D11E3B7A1`},
@@ -233,7 +244,7 @@ func FuzzFastPaths(f *testing.F) {
 func TestPlan(t *testing.T) {
 	f := mustCompile(t, `'$remote_addr:$remote_port [$time_local] $status $body_bytes_sent "$request" a$request_id b${ssl_client_fingerprint}1:$ssl_client_serial x$remote_user y'`)
 	want := map[string]scanKind{
-		"remote_addr": scanIndex, "remote_port": scanClass, "time_local": scanIndex, "status": scanClass,
+		"remote_addr": scanIndex, "remote_port": scanClass, "time_local": scanTime, "status": scanClass,
 		"body_bytes_sent": scanClass, "request": scanRequest, "request_id": scanClass,
 		"ssl_client_fingerprint": scanIndex, "ssl_client_serial": scanClass, "remote_user": scanShort,
 	}

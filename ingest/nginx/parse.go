@@ -234,6 +234,21 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
+		case s.scan == scanTime:
+			// Lines come in bursts within the same second: the bytes of the
+			// last time and its literal, if they are here again, end the
+			// value where they did.
+			b := line[pos:]
+			if n := len(p.lastTime); n > 0 && s.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && s.litAt(b[n:]) {
+				p.r.Time, p.timeSet = p.lastTS, true
+				end, done = pos+n, true
+				break
+			}
+			k := indexLit(b, s, false, false)
+			if k < 0 {
+				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
+			}
+			end = pos + k
 		default:
 			k, rl := scanRequestLine(line[pos:], s)
 			if k < 0 {

@@ -1,5 +1,10 @@
 package nginx
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // plainDN reports, without building anything, that the distinguished name v
 // is certainly one dn.Canonical accepts: RFC 2253 attributes type=value
 // separated by ',' or '+', types of letters, digits, '.', '-' and '_', and
@@ -8,34 +13,63 @@ package nginx
 // log's escaping left it as it is. A false result says nothing: the caller
 // checks the name in full.
 func plainDN(v []byte) bool {
-	if len(v) == 0 || v[len(v)-1] == ' ' || v[len(v)-1] == '\t' {
+	n := len(v)
+	if n == 0 || v[n-1] == ' ' || v[n-1] == '\t' {
 		return false
 	}
 	i := 0
 	for {
 		ts := i
-		for i < len(v) && isTypeChar(v[i]) {
+		for i < n && dnClass[v[i]]&dnType != 0 {
 			i++
 		}
-		if i == ts || i == len(v) || v[i] != '=' {
+		if i == ts || i == n || v[i] != '=' {
 			return false
 		}
 		i++
-		if i < len(v) && (v[i] == ' ' || v[i] == '#') {
+		if i < n && dnClass[v[i]]&dnLead != 0 {
 			return false
 		}
-		for i < len(v) && v[i] != ',' && v[i] != '+' {
-			if v[i] == '\\' {
-				return false
+		// The value runs to a separator; eight bytes at a time, the
+		// lowest byte marked is exact (see equal).
+		for ; n-i >= 8; i += 8 {
+			x := binary.LittleEndian.Uint64(v[i:])
+			z1, z2, z3 := x^(','*lo8), x^('+'*lo8), x^('\\'*lo8)
+			if m := ((z1-lo8)&^z1 | (z2-lo8)&^z2 | (z3-lo8)&^z3) & hi8; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
 			}
+		}
+		for i < n && dnClass[v[i]]&dnEnd == 0 {
 			i++
 		}
-		if i == len(v) {
+		if i == n {
 			return true
+		}
+		if v[i] == '\\' {
+			return false
 		}
 		i++ // the separator; an attribute must follow
 	}
 }
+
+// Classes of bytes in a distinguished name, for plainDN.
+const (
+	dnType = 1 << iota // of an attribute type
+	dnLead             // not at the start of a plain value
+	dnEnd              // ends a plain value, or makes it not plain
+)
+
+var dnClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		if isTypeChar(byte(c)) {
+			t[c] = dnType
+		}
+	}
+	t[' '], t['#'] = dnLead, dnLead
+	t[','], t['+'], t['\\'] = dnEnd, dnEnd, dnEnd
+	return t
+}()
 
 func isTypeChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
