@@ -122,25 +122,7 @@ func TestFollowRestart(t *testing.T) {
 	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
 	r2.shutdown(t)
 
-	all := append(first.snapshot(), second.snapshot()...)
-	if d := distinctSorted(all); len(d) != len(all) {
-		t.Errorf("%d alerts, %d distinct: some were emitted twice", len(all), len(d))
-	}
-	wantSet, gotSet := map[string]bool{}, map[string]bool{}
-	for _, w := range want {
-		wantSet[w] = true
-	}
-	for _, g := range all {
-		gotSet[g] = true
-		if !wantSet[g] {
-			t.Errorf("alert replay does not emit: %.200s", g)
-		}
-	}
-	for _, w := range want {
-		if !gotSet[w] {
-			t.Errorf("alert lost across the restart: %s", w)
-		}
-	}
+	checkOnceEach(t, append(first.snapshot(), second.snapshot()...), want)
 	if r2.f.Stats().Muted.Load() == 0 {
 		t.Error("the second run muted nothing: the windows were not rebuilt")
 	}
@@ -429,26 +411,7 @@ func TestFollowRotationStateBounded(t *testing.T) {
 	run(first, 0, n/2, false)
 	run(second, n/2, n, true)
 
-	all := append(first.snapshot(), second.snapshot()...)
-	if d := distinctSorted(all); len(d) != len(all) {
-		t.Errorf("%d alerts, %d distinct: some were emitted twice", len(all), len(d))
-	}
-	got := distinctSorted(all)
-	wantSet, gotSet := map[string]bool{}, map[string]bool{}
-	for _, w := range want {
-		wantSet[w] = true
-	}
-	for _, g := range got {
-		gotSet[g] = true
-		if !wantSet[g] {
-			t.Errorf("alert replay does not emit: %.200s", g)
-		}
-	}
-	for _, w := range want {
-		if !gotSet[w] {
-			t.Errorf("alert lost across the rotations and the restart: %.200s", w)
-		}
-	}
+	checkOnceEach(t, append(first.snapshot(), second.snapshot()...), want)
 	t.Logf("%d alerts: first run %d, second %d", len(want), len(first.snapshot()), len(second.snapshot()))
 }
 
@@ -532,4 +495,15 @@ func TestFollowReloadRules(t *testing.T) {
 	if err := f.ReloadRules(rules.Default()); err == nil {
 		t.Error("reload without a state directory accepted")
 	}
+}
+
+// checkOnceEach checks that the alerts of the runs before and after a
+// restart, all, are those replay emits, want (see diff), each emitted once.
+func checkOnceEach(t *testing.T, all, want []string) {
+	t.Helper()
+	d := distinctSorted(all)
+	if len(d) != len(all) {
+		t.Errorf("%d alerts, %d distinct: some were emitted twice", len(all), len(d))
+	}
+	diff(t, d, want)
 }
