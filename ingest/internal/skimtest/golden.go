@@ -48,11 +48,13 @@ func ParseFile(t *testing.T, p ingest.Parser, name string) []byte {
 }
 
 // CheckGolden compares got with the file golden, which it first rewrites
-// with got when update is set.
+// with got when update is set (failing t when it cannot).
 func CheckGolden(t *testing.T, golden string, got []byte, update bool) {
 	t.Helper()
 	if update {
-		os.WriteFile(golden, got, 0o644)
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
