@@ -195,12 +195,7 @@ func TestGolden(t *testing.T) {
 			p = Wrap(rawAxes(t), key)
 			parsers[key] = p
 		}
-		var r event.Record
-		if err := p.Parse(sc.Bytes(), &r); err != nil {
-			fmt.Fprintf(&out, "%d: %s: %v\n", n, key, err)
-			continue
-		}
-		fmt.Fprintf(&out, "%d: %s: %s\n", n, key, skimtest.FormatRecord(&r))
+		fmt.Fprintf(&out, "%d: %s: %s\n", n, key, skimtest.Parsed(p, sc.Bytes()))
 	}
 	skimtest.CheckGolden(t, filepath.Join("testdata", "shipped.golden"), out.Bytes(), *update)
 }

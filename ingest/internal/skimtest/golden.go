@@ -26,7 +26,7 @@ func FormatRecord(r *event.Record) string {
 }
 
 // ParseFile parses each line of the file name with p and renders a line
-// for each: "N: " and the error, or the record (see FormatRecord).
+// for each: "N: " and what p makes of it (see Parsed).
 func ParseFile(t *testing.T, p ingest.Parser, name string) []byte {
 	t.Helper()
 	in, err := os.Open(name)
@@ -37,14 +37,19 @@ func ParseFile(t *testing.T, p ingest.Parser, name string) []byte {
 	var out bytes.Buffer
 	sc := bufio.NewScanner(in)
 	for n := 1; sc.Scan(); n++ {
-		var r event.Record
-		if err := p.Parse(sc.Bytes(), &r); err != nil {
-			fmt.Fprintf(&out, "%d: %v\n", n, err)
-			continue
-		}
-		fmt.Fprintf(&out, "%d: %s\n", n, FormatRecord(&r))
+		fmt.Fprintf(&out, "%d: %s\n", n, Parsed(p, sc.Bytes()))
 	}
 	return out.Bytes()
+}
+
+// Parsed renders what p makes of line: the error, or the record (see
+// FormatRecord).
+func Parsed(p ingest.Parser, line []byte) string {
+	var r event.Record
+	if err := p.Parse(line, &r); err != nil {
+		return err.Error()
+	}
+	return FormatRecord(&r)
 }
 
 // CheckGolden compares got with the file golden, which it first rewrites
