@@ -6,9 +6,9 @@ import (
 	"bytes"
 	"hash/maphash"
 	"math/bits"
-	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -333,15 +333,12 @@ func (k *Correlator) joinProxyRecord(app *event.Event, proxy *event.Record) {
 	for m := uint32(proxyMask); m != 0; m &= m - 1 {
 		n += len(proxy.Values[bits.TrailingZeros32(m)])
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for m := uint32(proxyMask); m != 0; m &= m - 1 {
-		b.Write(proxy.Values[bits.TrailingZeros32(m)])
-	}
-	all, off := b.String(), 0
+	buf := make([]byte, n)
+	// buf is not written again once copied: it can be the string's bytes.
+	all, off := unsafe.String(unsafe.SliceData(buf), n), 0
 	for m := uint32(proxyMask); m != 0; m &= m - 1 {
 		f := bits.TrailingZeros32(m)
-		if l := len(proxy.Values[f]); l > 0 {
+		if l := copy(buf[off:], proxy.Values[f]); l > 0 {
 			app.Values[f] = all[off : off+l]
 			off += l
 		}

@@ -1,10 +1,9 @@
 package detect
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
-	"strings"
+	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -170,16 +169,22 @@ func pack(r *event.Record) (data string, mask, hdr uint32) {
 			h += uvarintLen(l)
 		}
 	}
-	var b strings.Builder
-	b.Grow(h + n)
-	var tmp [binary.MaxVarintLen64]byte
+	buf := make([]byte, h+n)
+	p, q := 0, h
 	for m := mask; m != 0; m &= m - 1 {
-		b.Write(binary.AppendUvarint(tmp[:0], uint64(len(r.Values[bits.TrailingZeros32(m)]))))
+		v := r.Values[bits.TrailingZeros32(m)]
+		l := uint(len(v))
+		for ; l >= 0x80; l >>= 7 {
+			buf[p] = byte(l) | 0x80
+			p++
+		}
+		buf[p] = byte(l)
+		p++
+		q += copy(buf[q:], v)
 	}
-	for m := mask; m != 0; m &= m - 1 {
-		b.Write(r.Values[bits.TrailingZeros32(m)])
-	}
-	return b.String(), mask, uint32(h)
+	// buf is not written again, nor seen by anyone else: it can be the
+	// string's bytes, as in strings.Builder.
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), mask, uint32(h)
 }
 
 func uvarintLen(l int) int {

@@ -1,6 +1,6 @@
 package event
 
-import "strings"
+import "unsafe"
 
 // Kind tells which log a record came from.
 type Kind uint8
@@ -95,14 +95,12 @@ func (e *Event) SetFromRecord(r *Record) {
 	for i := range r.Values { // by index: ranging over the array would copy it
 		n += len(r.Values[i])
 	}
-	var b strings.Builder
-	b.Grow(n)
+	buf := make([]byte, n)
+	// buf is not written again once copied, nor seen by anyone else: it
+	// can be the string's bytes, as in strings.Builder.
+	all, off := unsafe.String(unsafe.SliceData(buf), n), 0
 	for i := range r.Values {
-		b.Write(r.Values[i])
-	}
-	all, off := b.String(), 0
-	for i := range r.Values {
-		l := len(r.Values[i])
+		l := copy(buf[off:], r.Values[i])
 		e.Values[i] = all[off : off+l]
 		off += l
 	}
