@@ -459,6 +459,12 @@ func (p *parser) checkDN(which int, s *segment, v []byte, col int) error {
 func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int) error {
 	e := &p.dn[which][maphash.Bytes(p.f.seed, v)%dnCacheSize]
 	if !e.ok || !bytes.Equal(e.raw, v) {
+		if !p.skim && canonicalDN(v) {
+			// Its own canonical form (a skim comes here only with names
+			// that are not plain, so not canonical).
+			p.set(f, ref{b: v}, 0, len(v))
+			return nil
+		}
 		e.ok = false
 		u := p.unescape(v)
 		var err error

@@ -55,9 +55,10 @@ func plainDN(v []byte) bool {
 
 // Classes of bytes in a distinguished name, for plainDN.
 const (
-	dnType = 1 << iota // of an attribute type
-	dnLead             // not at the start of a plain value
-	dnEnd              // ends a plain value, or makes it not plain
+	dnType  = 1 << iota // of an attribute type
+	dnLead              // not at the start of a plain value
+	dnEnd               // ends a plain value, or makes it not plain
+	dnCanon             // printable ASCII a canonical value holds unescaped
 )
 
 var dnClass = func() (t [256]uint8) {
@@ -68,9 +69,59 @@ var dnClass = func() (t [256]uint8) {
 	}
 	t[' '], t['#'] = dnLead, dnLead
 	t[','], t['+'], t['\\'] = dnEnd, dnEnd, dnEnd
+	for c := 0x20; c < 0x7f; c++ {
+		switch c {
+		case ',', '+', '"', '\\', '<', '>', ';':
+		default:
+			t[c] |= dnCanon
+		}
+	}
 	return t
 }()
 
 func isTypeChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_'
+}
+
+// canonicalDN reports that the distinguished name v is certainly its own
+// canonical form (dn.Canonical returns it unchanged): RFC 2253 attributes
+// of the types dn spells as they come (CN, OU, O, C, L, ST, DC), values of
+// printable ASCII needing no escape with no leading or trailing space and
+// no leading '#'. It has no backslash, so the log's escaping left it as it
+// is. A false result says nothing.
+func canonicalDN(v []byte) bool {
+	n := len(v)
+	i := 0
+	for {
+		ts := i
+		for i < n && 'A' <= v[i] && v[i] <= 'Z' {
+			i++
+		}
+		switch string(v[ts:i]) {
+		case "CN", "OU", "O", "C", "L", "ST", "DC":
+		default:
+			return false
+		}
+		if i == n || v[i] != '=' {
+			return false
+		}
+		i++
+		if i < n && (v[i] == ' ' || v[i] == '#') {
+			return false
+		}
+		vs := i
+		for i < n && dnClass[v[i]]&dnCanon != 0 {
+			i++
+		}
+		if i > vs && v[i-1] == ' ' {
+			return false
+		}
+		if i == n {
+			return true
+		}
+		if v[i] != ',' && v[i] != '+' {
+			return false
+		}
+		i++ // the separator; an attribute must follow
+	}
 }

@@ -124,6 +124,64 @@ func FuzzSkimJSON(f *testing.F) {
 	})
 }
 
+func TestCanonicalDN(t *testing.T) {
+	for _, c := range []struct {
+		dn    string
+		canon bool
+	}{
+		{"CN=a,OU=b,O=Example Corp,C=US", true},
+		{"CN=a+OU=x,O=b", true},
+		{"CN=,O=b", true},
+		{"DC=example,DC=com,L=Paris,ST=IDF", true},
+		{"CN=a b", true},
+		{"cn=a", false},
+		{"UID=x", false},
+		{"2.5.4.3=a", false},
+		{"CN=a\\,b", false},
+		{"CN=#0c0161", false},
+		{"CN= a", false},
+		{"CN=a ", false},
+		{"CN=a,", false},
+		{"CN=a,,O=b", false},
+		{"CN=a;b", false},
+		{"CN=a<b", false},
+		{"CN=a\"b", false},
+		{"CN=Jos\xc3\xa9", false},
+		{"CN=a\tb", false},
+		{"CN", false},
+		{"CN =a", false},
+		{" CN=a", false},
+		{"/C=US/CN=a", false},
+		{"", false},
+	} {
+		got := canonicalDN([]byte(c.dn))
+		if got != c.canon {
+			t.Errorf("canonicalDN(%q) = %v, want %v", c.dn, got, c.canon)
+		}
+		if got {
+			if canon, err := dn.Canonical(nil, []byte(c.dn)); err != nil || string(canon) != c.dn {
+				t.Errorf("canonicalDN(%q) but dn.Canonical: %q, %v", c.dn, canon, err)
+			}
+		}
+	}
+}
+
+// FuzzCanonicalDN checks that canonicalDN vouches only for names that are
+// their own canonical form.
+func FuzzCanonicalDN(f *testing.F) {
+	for _, s := range []string{"CN=a,OU=b,O=Example Corp,C=US", "CN=a+OU=x", "CN=#0c", "CN=a,", "CN=a ", "cn=a"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		if !canonicalDN(v) {
+			return
+		}
+		if canon, err := dn.Canonical(nil, v); err != nil || !bytes.Equal(canon, v) {
+			t.Fatalf("canonicalDN(%q) but dn.Canonical: %q, %v", v, canon, err)
+		}
+	})
+}
+
 // FuzzPlainDN checks that plainDN vouches only for names dn.Canonical
 // accepts.
 func FuzzPlainDN(f *testing.F) {
