@@ -172,7 +172,7 @@ func NewEngine(c Config) (*Engine, error) {
 			maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
 		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
 			rs.held -= g.st.held()
-			rs.stats.Groups.Add(-1)
+			rs.pending.groups--
 			rs.ln.counts.evicted++
 			if g.inc != nil {
 				e.stats.Open.Add(-1)

@@ -97,14 +97,16 @@ type lane struct {
 	probe typoProbe
 
 	// counts are the engine's counters the lane's rules add to most
-	// often, added to Stats after each operation on one lane, after
-	// each batch on several: the lanes do not write one cache line at
-	// every event.
+	// often, added to Stats (with the rules' pending counts to their
+	// RuleStats) after each operation on one lane, after each batch on
+	// several: the lanes do not write shared cache lines, or make
+	// atomic additions, at every event.
 	counts laneCounts
 
 	// users, ips and perUser are describe's scratch maps.
 	users, ips map[string]struct{}
 	perUser    map[string]int
+	seen       []bool // by slot
 
 	// On several lanes: the batches to evaluate, the current one's
 	// operation and where its alerts go.
@@ -173,8 +175,20 @@ type laneCounts struct {
 	evicted, dropped, late int64
 }
 
-// flush adds the lane's counts to the engine's Stats.
+// flush adds the lane's counts to the engine's Stats and its rules'
+// RuleStats.
 func (l *lane) flush() {
+	for _, rs := range l.rules {
+		p := &rs.pending
+		if p.matched != 0 {
+			rs.stats.Matched.Add(p.matched)
+			p.matched = 0
+		}
+		if p.groups != 0 {
+			rs.stats.Groups.Add(p.groups)
+			p.groups = 0
+		}
+	}
 	c := &l.counts
 	if *c == (laneCounts{}) {
 		return
@@ -202,6 +216,15 @@ func (l *lane) describeMaps() (users, ips map[string]struct{}, perUser map[strin
 		l.users, l.ips, l.perUser = make(map[string]struct{}), make(map[string]struct{}), make(map[string]int)
 	}
 	return l.users, l.ips, l.perUser
+}
+
+// slotScratch returns the lane's scratch flags for n slots, all false;
+// the caller clears them after use.
+func (l *lane) slotScratch(n int) []bool {
+	if cap(l.seen) < n {
+		l.seen = make([]bool, n)
+	}
+	return l.seen[:n]
 }
 
 // doneDescribing empties describe's scratch maps, dropping large ones.

@@ -33,6 +33,8 @@ type ruleState struct {
 	groups *groupSet
 	open   map[string]*group
 	stats  *RuleStats
+	// pending are additions to stats not yet made (see lane.flush).
+	pending struct{ matched, groups int64 }
 	// held is what the rule's stores hold together (see store.held);
 	// beyond maxHeld, its share of Config.MaxEventsTotal, the least
 	// recently active groups are evicted.
@@ -202,7 +204,7 @@ func (rs *ruleState) add(ev *event.Event) {
 			return
 		}
 	}
-	rs.stats.Matched.Add(1)
+	rs.pending.matched++
 	h := rs.ln.keyHash()
 	g, ok := rs.ln.getGroup(rs, h)
 	if !ok {
@@ -213,7 +215,7 @@ func (rs *ruleState) add(ev *event.Event) {
 			rs.splitKey(g, ev)
 		}
 		rs.groups.add(g, h)
-		rs.stats.Groups.Add(1)
+		rs.pending.groups++
 	}
 	kept := rs.ln.keep(ev)
 	var hv hashed
@@ -535,12 +537,29 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 	// small windows then makes no maps.
 	users, ips, perUser := rs.ln.describeMaps() // perUser: failures per username in the evidence
 	defer rs.ln.doneDescribing()
+	// A window counting usernames knows each entry's username by its
+	// slot and the failures of each: no map of usernames is needed.
+	w, bySlot := g.st.(*window)
+	bySlot = bySlot && w.distinct && r.Distinct.Field == event.UserName && r.Distinct.Derived == rules.NotDerived
+	var seen []bool
+	if bySlot {
+		seen = rs.ln.slotScratch(len(w.dc.slots))
+	}
 	a.Sample = alert.Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}
 	g.st.each(func(e *entry) {
-		if e.outcome == outcomeFailure && e.user() != "" {
-			perUser[e.user()]++
-		}
-		if e.user() != "" {
+		if bySlot {
+			if !seen[e.slot] {
+				seen[e.slot] = true
+				if len(a.Sample.UserNames) < sampleUsers {
+					a.Sample.UserNames = append(a.Sample.UserNames, e.user())
+				} else {
+					a.Sample.UserNamesTruncated++
+				}
+			}
+		} else if e.user() != "" {
+			if e.outcome == outcomeFailure {
+				perUser[e.user()]++
+			}
 			if _, ok := users[e.user()]; !ok {
 				users[e.user()] = struct{}{}
 				if len(a.Sample.UserNames) < sampleUsers {
@@ -566,6 +585,20 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 	})
 	a.Count.Events, a.Count.Failures, a.Count.Successes = events, fails, succs
 	a.Count.DistinctUsers = len(users)
+	if bySlot {
+		clear(seen)
+		a.Count.DistinctUsers = w.dc.size()
+		var users, attempts, most int
+		w.dc.each(func(_ string, c valCount) {
+			if c.f > 0 {
+				users++
+				attempts += int(c.f)
+				most = max(most, int(c.f))
+			}
+		})
+		a.Classification = classifyFigures(users, attempts, most)
+		return a
+	}
 	if _, long := g.st.(*valueSet); long {
 		// The value set keeps values, not events: the evidence is recent
 		// events only, the counts come from the values.
@@ -629,11 +662,18 @@ func (rs *ruleState) measureName() string {
 // attempt each the shape of credential stuffing (which a single-round
 // spray also has: passwords are not in the logs).
 func classify(perUser map[string]int) *alert.Classification {
-	c := &alert.Classification{Users: len(perUser)}
+	attempts, most := 0, 0
 	for _, n := range perUser {
-		c.Attempts += n
-		c.MaxAttemptsPerUser = max(c.MaxAttemptsPerUser, n)
+		attempts += n
+		most = max(most, n)
 	}
+	return classifyFigures(len(perUser), attempts, most)
+}
+
+// classifyFigures is classify from the number of usernames with failures,
+// their failures and the most failures of one.
+func classifyFigures(users, attempts, most int) *alert.Classification {
+	c := &alert.Classification{Users: users, Attempts: attempts, MaxAttemptsPerUser: most}
 	if c.Users == 0 {
 		c.Kind, c.Basis = alert.ClassMixed, "no failed attempts in the window"
 		return c
