@@ -459,21 +459,19 @@ func (p *parser) checkDN(which int, s *segment, v []byte, col int) error {
 func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int) error {
 	e := &p.dn[which][maphash.Bytes(p.f.seed, v)%dnCacheSize]
 	if !e.ok || !bytes.Equal(e.raw, v) {
-		if !p.skim && canonicalDN(v) {
-			// Its own canonical form (a skim comes here only with names
-			// that are not plain, so not canonical).
-			p.set(f, ref{b: v}, 0, len(v))
-			return nil
-		}
 		e.ok = false
-		u := p.unescape(v)
-		var err error
-		e.canon, err = dn.Canonical(e.canon[:0], u.b)
-		if u.scratch {
-			p.scratch = p.scratch[:u.off]
-		}
-		if err != nil {
-			return synErr(col, "$%s: %v", s.name, err)
+		if canonicalDN(v) {
+			e.canon = append(e.canon[:0], v...) // its own canonical form
+		} else {
+			u := p.unescape(v)
+			var err error
+			e.canon, err = dn.Canonical(e.canon[:0], u.b)
+			if u.scratch {
+				p.scratch = p.scratch[:u.off]
+			}
+			if err != nil {
+				return synErr(col, "$%s: %v", s.name, err)
+			}
 		}
 		e.raw = append(e.raw[:0], v...)
 		e.ok = true
