@@ -312,23 +312,20 @@ var proxyMask = func() uint32 {
 // waiting in p and emits it. The event time is the app record's: the
 // moment the application saw the attempt.
 func (k *Correlator) joinWaitingProxy(app *event.Event, p *slot) {
-	pos, off := 0, int(p.hdr)
-	for m := p.mask; m != 0; m &= m - 1 {
-		f := bits.TrailingZeros32(m)
-		l, n := uvarint(p.data[pos:])
-		pos += n
-		if proxyMask&(1<<f) != 0 {
-			app.Values[f] = p.data[off : off+l]
-		}
-		off += l
-	}
+	p.vals.Fill(&app.Values, proxyMask)
 	app.Values[event.TLSCertificate] = ""
 	k.finish(app, event.JoinMatched)
 }
 
 // joinProxyRecord completes app with proxy's values, copied into one
-// string, and emits it.
+// string unless proxy owns them, and emits it.
 func (k *Correlator) joinProxyRecord(app *event.Event, proxy *event.Record) {
+	if !proxy.Owned.IsZero() {
+		proxy.Owned.Fill(&app.Values, proxyMask)
+		app.Values[event.TLSCertificate] = ""
+		k.finish(app, event.JoinMatched)
+		return
+	}
 	n := 0
 	for m := uint32(proxyMask); m != 0; m &= m - 1 {
 		n += len(proxy.Values[bits.TrailingZeros32(m)])

@@ -2,8 +2,6 @@ package detect
 
 import (
 	"hash/maphash"
-	"math/bits"
-	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -31,11 +29,9 @@ type waiting struct {
 
 // slot is a waiting record.
 type slot struct {
-	data       string // the record's values, packed (see pack)
+	vals       event.Packed
+	rid        string // the request id, in vals
 	time       int64
-	mask       uint32 // the fields data holds
-	hdr        uint32 // where the values start in data: the request id first
-	rid        uint32 // the request id's length
 	hash       uint32 // of the request id
 	prev, next int32  // the neighbours in arrival order, -1 at the ends
 }
@@ -63,7 +59,7 @@ func (w *waiting) find(rid []byte) int32 {
 			return -1
 		}
 		sl := &w.slots[s]
-		if sl.hash == h && sl.data[sl.hdr:sl.hdr+sl.rid] == string(rid) {
+		if sl.hash == h && sl.rid == string(rid) {
 			return s
 		}
 	}
@@ -83,9 +79,9 @@ func (w *waiting) add(r *event.Record) {
 		w.slots = append(w.slots, slot{})
 	}
 	sl := &w.slots[s]
-	sl.data, sl.mask, sl.hdr = pack(r)
+	sl.vals = r.Pack()
+	sl.rid = sl.vals.RequestID()
 	sl.time = r.Time
-	sl.rid = uint32(len(r.Values[event.RequestID]))
 	sl.hash = w.hashOf(r.Values[event.RequestID])
 	sl.prev, sl.next = w.tail, -1
 	if w.tail >= 0 {
@@ -157,73 +153,9 @@ func (w *waiting) remove(s int32) slot {
 // oldest returns the oldest waiting record's slot, or -1.
 func (w *waiting) oldest() int32 { return w.head }
 
-// pack copies r's values into one string: the length of each value present
-// (mask) as a uvarint, then the values, in field order, the request id
-// first. hdr is where the values start.
-func pack(r *event.Record) (data string, mask, hdr uint32) {
-	n, h := 0, 0
-	for f := range r.Values { // by index: ranging over the array would copy it
-		if l := len(r.Values[f]); l > 0 {
-			mask |= 1 << f
-			n += l
-			h += uvarintLen(l)
-		}
-	}
-	buf := make([]byte, h+n)
-	p, q := 0, h
-	for m := mask; m != 0; m &= m - 1 {
-		v := r.Values[bits.TrailingZeros32(m)]
-		l := uint(len(v))
-		for ; l >= 0x80; l >>= 7 {
-			buf[p] = byte(l) | 0x80
-			p++
-		}
-		buf[p] = byte(l)
-		p++
-		q += copy(buf[q:], v)
-	}
-	// buf is not written again, nor seen by anyone else: it can be the
-	// string's bytes, as in strings.Builder.
-	return unsafe.String(unsafe.SliceData(buf), len(buf)), mask, uint32(h)
-}
-
-func uvarintLen(l int) int {
-	n := 1
-	for l >= 0x80 {
-		l >>= 7
-		n++
-	}
-	return n
-}
-
 // unpack sets e's time and values to those of a waiting record: the
-// values are substrings of its data.
+// values are substrings of its packed copy.
 func (sl *slot) unpack(e *event.Event) {
 	e.Time = sl.time
-	p, off := 0, int(sl.hdr)
-	for f := range e.Values {
-		if sl.mask&(1<<f) == 0 {
-			e.Values[f] = ""
-			continue
-		}
-		l, k := uvarint(sl.data[p:])
-		p += k
-		e.Values[f] = sl.data[off : off+l]
-		off += l
-	}
-}
-
-// uvarint decodes a length pack wrote.
-func uvarint(s string) (int, int) {
-	var x uint64
-	var shift uint
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if b < 0x80 {
-			return int(x | uint64(b)<<shift), i + 1
-		}
-		x |= uint64(b&0x7f) << shift
-		shift += 7
-	}
-	return 0, len(s) // not reached: pack writes whole uvarints
+	sl.vals.Unpack(&e.Values)
 }

@@ -86,33 +86,3 @@ func TestWaitingModel(t *testing.T) {
 		t.Fatalf("not empty at the end: %d", w.len())
 	}
 }
-
-// TestPackUnpack round-trips every field, absent, short and long.
-func TestPackUnpack(t *testing.T) {
-	var r event.Record
-	r.Time = -1 // before 1970
-	for f := range r.Values {
-		switch f % 3 {
-		case 1:
-			r.Values[f] = []byte(event.Field(f).String())
-		case 2:
-			r.Values[f] = []byte(strings.Repeat(strconv.Itoa(f), 100*f))
-		}
-	}
-	var sl slot
-	sl.data, sl.mask, sl.hdr = pack(&r)
-	sl.time = r.Time
-	var e event.Event
-	for f := range e.Values {
-		e.Values[f] = "stale"
-	}
-	sl.unpack(&e)
-	if e.Time != r.Time {
-		t.Errorf("time %d, want %d", e.Time, r.Time)
-	}
-	for f := range e.Values {
-		if e.Values[f] != string(r.Values[f]) {
-			t.Errorf("%s = %.20q, want %.20q", event.Field(f), e.Values[f], r.Values[f])
-		}
-	}
-}

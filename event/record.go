@@ -43,6 +43,11 @@ type Record struct {
 	// RawLine is Raw's 1-based line number in its file, for the error
 	// should the completion reject the line.
 	RawLine int64
+
+	// Owned, when not zero, holds the record's values in a string of
+	// their own (see Own), into which Values point: whoever keeps the
+	// values keeps Owned instead of copying them.
+	Owned Packed
 }
 
 // A Completer parses the lines of partial records in full.
@@ -88,9 +93,13 @@ type Event struct {
 func (e *Event) Get(f Field) string { return e.Values[f] }
 
 // SetFromRecord copies a record's values into e, allocating one string for
-// all of them.
+// all of them, or points e's values into r.Owned if r has one.
 func (e *Event) SetFromRecord(r *Record) {
 	e.Time = r.Time
+	if !r.Owned.IsZero() {
+		r.Owned.Unpack(&e.Values)
+		return
+	}
 	n := 0
 	for i := range r.Values { // by index: ranging over the array would copy it
 		n += len(r.Values[i])

@@ -315,6 +315,8 @@ func (w *chunkWorker) parse(b *batch) {
 			if err == nil {
 				t.parsed++
 				if full {
+					// A line read in full is one the correlator keeps.
+					r.Own()
 					b.add(r)
 				} else {
 					r.Raw, r.Rest, r.RawLine = line, blk.rest, ln.n
@@ -329,6 +331,11 @@ func (w *chunkWorker) parse(b *batch) {
 		switch {
 		case perr == nil:
 			t.parsed++
+			if r.Kind == event.App {
+				// The correlator keeps every app record: copied
+				// here, on a worker, it is not copied again.
+				r.Own()
+			}
 			b.add(r)
 		case errors.Is(perr, ErrIgnore):
 			t.ignored++
@@ -370,5 +377,5 @@ func clearRecord(r *event.Record) {
 			r.Values[f] = nil
 		}
 	}
-	r.Kind, r.Time, r.Raw, r.Rest, r.RawLine = 0, 0, nil, nil, 0
+	r.Kind, r.Time, r.Raw, r.Rest, r.RawLine, r.Owned = 0, 0, nil, nil, 0, event.Packed{}
 }

@@ -235,10 +235,12 @@ func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 //
 // Values that lie in in, the block of lines the record was parsed from
 // (which lives as long as the arena), are not copied: most values of a
-// parsed line are a part of it.
+// parsed line are a part of it. Nor are the values of a record that owns
+// them (event.Record.Owned).
 func copyRecord(dst, src *event.Record, arena []byte, set *uint32, in []byte) []byte {
 	dst.Kind, dst.Time = src.Kind, src.Time
-	dst.Raw, dst.Rest, dst.RawLine = nil, src.Rest, src.RawLine
+	dst.Raw, dst.Rest, dst.RawLine, dst.Owned = nil, src.Rest, src.RawLine, src.Owned
+	owned := !src.Owned.IsZero()
 	var now uint32
 	for f := range src.Values { // by index: ranging over the array would copy it
 		v := src.Values[f]
@@ -246,7 +248,7 @@ func copyRecord(dst, src *event.Record, arena []byte, set *uint32, in []byte) []
 			continue
 		}
 		now |= 1 << f
-		if within(v, in) {
+		if owned || within(v, in) {
 			dst.Values[f] = v[:len(v):len(v)]
 			continue
 		}

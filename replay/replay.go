@@ -239,7 +239,7 @@ func copyRecord(dst, src *event.Record, arena []byte) []byte {
 		arena = make([]byte, 0, n)
 	}
 	dst.Kind, dst.Time = src.Kind, src.Time
-	dst.Raw, dst.Rest, dst.RawLine = nil, src.Rest, src.RawLine
+	dst.Raw, dst.Rest, dst.RawLine, dst.Owned = nil, src.Rest, src.RawLine, src.Owned
 	if src.Raw != nil {
 		arena = append(arena, src.Raw...)
 		dst.Raw = arena[:len(arena):len(arena)]
