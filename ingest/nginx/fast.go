@@ -26,6 +26,7 @@ const (
 	scanClass                   // the run of the segment's class, then the literal
 	scanRequest                 // scanRequestLine
 	scanTime                    // the last time's bytes again, or indexLit
+	scanDN                      // skimming: the last name again, or scanPlainDN, or indexLit
 )
 
 // shortSkip lists variables read past whose values are short, so that
@@ -67,6 +68,10 @@ func (f *Format) plan() {
 			s.scan = scanRequest
 		case vTimeLocal, vTimeISO, vMsec:
 			s.scan = scanTime
+		case vSubject, vIssuer:
+			if c := s.lit[0]; dnClass[c]&(dnType|dnLead|dnEnd) == 0 && c != '=' && c != '\t' {
+				s.scan = scanDN
+			}
 		default:
 			if shortSkip[s.name] {
 				s.scan = scanShort
@@ -88,7 +93,7 @@ type reqLine struct {
 func scanRequestLine(b []byte, s *segment) (int, reqLine) {
 	r := reqLine{-1, -1, -1, false}
 	stop := s.lit[0]
-	for i := nextInRequest(b, 0, stop); i >= 0; i = nextInRequest(b, i+1, stop) {
+	for i := nextOf(b, 0, ' ', '?', '\\', stop); i >= 0; i = nextOf(b, i+1, ' ', '?', '\\', stop) {
 		c := b[i]
 		if c == stop && s.litAt(b[i:]) {
 			return i, r
@@ -111,21 +116,67 @@ func scanRequestLine(b []byte, s *segment) (int, reqLine) {
 	return -1, r
 }
 
-// nextInRequest returns the index of the first space, '?', backslash or
-// stop in b from i on, or -1.
-func nextInRequest(b []byte, i int, stop byte) int {
+// nextOf returns the index of the first byte in b from i on that is one of
+// c1, c2, c3 and c4, or -1.
+func nextOf(b []byte, i int, c1, c2, c3, c4 byte) int {
+	w1, w2, w3, w4 := uint64(c1)*lo8, uint64(c2)*lo8, uint64(c3)*lo8, uint64(c4)*lo8
 	for ; len(b)-i >= 8; i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
-		if m := equal(x, ' ') | equal(x, '?') | equal(x, '\\') | equal(x, stop); m != 0 {
+		z1, z2, z3, z4 := x^w1, x^w2, x^w3, x^w4
+		// The lowest byte marked is exact (see equal).
+		if m := ((z1-lo8)&^z1 | (z2-lo8)&^z2 | (z3-lo8)&^z3 | (z4-lo8)&^z4) & hi8; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for ; i < len(b); i++ {
-		if c := b[i]; c == ' ' || c == '?' || c == '\\' || c == stop {
+		if c := b[i]; c == c1 || c == c2 || c == c3 || c == c4 {
 			return i
 		}
 	}
 	return -1
+}
+
+// scanPlainDN finds s's literal in b as indexLit does (without JSON
+// escapes) when the distinguished name before it is one plainDN vouches
+// for, reading both in one pass, and reports whether it did. The
+// literal's first byte is none of a name's structure (see plan).
+func scanPlainDN(b []byte, s *segment) (int, bool) {
+	stop := s.lit[0]
+	i := 0
+	for {
+		ts := i
+		for i < len(b) && dnClass[b[i]]&dnType != 0 {
+			i++
+		}
+		if i == ts || i == len(b) || b[i] != '=' {
+			return 0, false
+		}
+		i++
+		if i < len(b) && dnClass[b[i]]&dnLead != 0 {
+			return 0, false
+		}
+		for {
+			if i = nextOf(b, i, ',', '+', '\\', stop); i < 0 {
+				return 0, false
+			}
+			c := b[i]
+			if c == stop {
+				if s.litAt(b[i:]) {
+					if b[i-1] == ' ' || b[i-1] == '\t' {
+						return 0, false
+					}
+					return i, true
+				}
+				i++
+				continue
+			}
+			if c == '\\' {
+				return 0, false
+			}
+			break
+		}
+		i++ // the separator; an attribute must follow
+	}
 }
 
 // quick handles the value v of s, whose bytes are all of the segment's

@@ -133,6 +133,34 @@ func TestFastPaths(t *testing.T) {
 		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[04/Dec/2026:09:00:01 +0000] "GET`},
 		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[] "GET`},
 		{`[04/Dec/2026:09:00:01 +0000] "GET`, `[-] "GET`},
+		// Distinguished names: plain, the last one again, or neither.
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"" idn="x`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US" "`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=USA"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C="`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US "`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, "dn=\"CN=svc-batch-01,OU=Batch,O=Example Corp,C=US\t\""},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=a"b,O=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=a" b,O=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=a+UID=b,O=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=#0c0161,O=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN= a,O=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="cn=a,o=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=Jos\x5CC3\x5CA9,O=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=a\x5C,b,O=c"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="/C=US/O=c/CN=a"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="C N=a"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn=""`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="-"`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="="`},
+		{`dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"`, `dn="CN=svc-batch-01,OU=Batch,O=Example Corp,C=US`},
+		{`idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`, `idn="CN=Example Issuing CA 1,O=Example Corp,C=US" rt=1 idn="x"`},
+		{`idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`, `idn="CN=Example Issuing CA 1,O=Example Corp,C=U"`},
+		{`idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`, `idn="CN=Example Issuing CA 1,O=Example Corp,C=US`},
+		{`idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`, `idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`},
 		// Literals found late, or not at all.
 		{" rt=0.012", ""},
 		{` serial=4F2A9C0D11E3B7A1 dn="`, ` serial=4F2A9C0D11E3B7A1`},
@@ -242,11 +270,12 @@ func FuzzFastPaths(f *testing.F) {
 // TestPlan checks which segments the fast paths take: those whose literal
 // cannot start inside a valid value.
 func TestPlan(t *testing.T) {
-	f := mustCompile(t, `'$remote_addr:$remote_port [$time_local] $status $body_bytes_sent "$request" a$request_id b${ssl_client_fingerprint}1:$ssl_client_serial x$remote_user y'`)
+	f := mustCompile(t, `'$remote_addr:$remote_port [$time_local] $status $body_bytes_sent "$request" a$request_id b${ssl_client_fingerprint}1:$ssl_client_serial x$remote_user y"$ssl_client_s_dn" $ssl_client_i_dn,$ssl_client_s_dn_legacy|'`)
 	want := map[string]scanKind{
 		"remote_addr": scanIndex, "remote_port": scanClass, "time_local": scanTime, "status": scanClass,
 		"body_bytes_sent": scanClass, "request": scanRequest, "request_id": scanClass,
 		"ssl_client_fingerprint": scanIndex, "ssl_client_serial": scanClass, "remote_user": scanShort,
+		"ssl_client_s_dn": scanDN, "ssl_client_i_dn": scanIndex, "ssl_client_s_dn_legacy": scanIndex,
 	}
 	for _, s := range f.allSegs() {
 		if s.scan != want[s.name] {

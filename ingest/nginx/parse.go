@@ -249,6 +249,26 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
+		case s.scan == scanDN:
+			b := line[pos:]
+			if p.skim {
+				// A skim checks the name: the last one found valid, or a
+				// plain one, is valid.
+				if last := p.lastOK[s.id]; len(last) > 0 && len(b) >= len(last) && string(b[:len(last)]) == string(last) && s.litAt(b[len(last):]) {
+					end, done = pos+len(last), true
+					break
+				}
+				if k, ok := scanPlainDN(b, s); ok {
+					p.lastOK[s.id] = append(p.lastOK[s.id][:0], b[:k]...)
+					end, done = pos+k, true
+					break
+				}
+			}
+			k := indexLit(b, s, false, false)
+			if k < 0 {
+				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
+			}
+			end = pos + k
 		default:
 			k, rl := scanRequestLine(line[pos:], s)
 			if k < 0 {
