@@ -193,6 +193,9 @@ func NewEngine(c Config) (*Engine, error) {
 		rs.ln, rs.idx = l, i
 		l.rules = append(l.rules, rs)
 	}
+	for _, l := range ls {
+		l.shareFilters()
+	}
 	if n == 1 {
 		e.one = ls[0]
 		e.one.cur = &e.ev

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"hash/maphash"
+	"reflect"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -75,6 +76,11 @@ type lane struct {
 	id    int
 	rules []*ruleState
 	cur   *evState // the event being evaluated
+	// sameFilter is, by position in rules, the position of an earlier
+	// rule with the same filter (-1: none); matched the results of the
+	// current event's filters.
+	sameFilter []int
+	matched    []bool
 
 	// The group key a rule just made: key itself (the event's or a
 	// derived value, not a copy) when keyOne (one group_by value), else
@@ -122,9 +128,34 @@ func (l *lane) evaluate(ev *event.Event, st *evState) {
 	if l.out != nil {
 		l.probe.share = st
 	}
-	for _, rs := range l.rules {
-		if rs.rule.Filter.Match(ev) {
+	for i, rs := range l.rules {
+		ok := false
+		if j := l.sameFilter[i]; j >= 0 {
+			ok = l.matched[j]
+		} else {
+			ok = rs.rule.Filter.Match(ev)
+		}
+		l.matched[i] = ok
+		if ok {
 			rs.add(ev)
+		}
+	}
+}
+
+// shareFilters notes, for each of the lane's rules, an earlier one of the
+// lane with the same match block, whose result it takes: rule packs
+// repeat a few filters (the default pack's five identity rules match the
+// same events).
+func (l *lane) shareFilters() {
+	l.sameFilter = make([]int, len(l.rules))
+	l.matched = make([]bool, len(l.rules))
+	for i, rs := range l.rules {
+		l.sameFilter[i] = -1
+		for j, o := range l.rules[:i] {
+			if l.sameFilter[j] < 0 && reflect.DeepEqual(o.rule.Filter, rs.rule.Filter) {
+				l.sameFilter[i] = j
+				break
+			}
 		}
 	}
 }
