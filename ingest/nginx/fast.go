@@ -21,7 +21,9 @@ import (
 type scanKind uint8
 
 const (
-	scanIndex   scanKind = iota // indexLit
+	scanEnd     scanKind = iota // the last variable, with no literal: the rest of the line
+	scanFixed                   // no literal: a fixed width
+	scanIndex                   // indexLit
 	scanShort                   // indexLit looking at the first bytes one by one
 	scanClass                   // the run of the segment's class, then the literal
 	scanRequest                 // scanRequestLine
@@ -42,13 +44,30 @@ var shortSkip = map[string]bool{
 }
 
 // plan chooses, once the variables' kinds are resolved, how each segment's
-// value is found.
+// value is found. In a text format with JSON escaping, a literal may follow
+// an escaping backslash and not count: only indexLit knows.
 func (f *Format) plan() {
-	for _, s := range f.allSegs() {
-		s.scan = scanIndex
-		if len(s.lit) == 0 {
+	if f.json {
+		for i := range f.members {
+			f.members[i].t.plan(true)
+		}
+		return
+	}
+	f.text.plan(f.escape != escJSON)
+}
+
+func (t *template) plan(fast bool) {
+	for i := range t.segs {
+		s := &t.segs[i]
+		switch {
+		case len(s.lit) == 0 && i == len(t.segs)-1:
+			s.scan = scanEnd
+			continue
+		case len(s.lit) == 0:
+			s.scan = scanFixed
 			continue
 		}
+		s.scan = scanIndex
 		s.litWord, s.litMask, s.litWide = 0, 0, 8
 		if len(s.lit) > 8 {
 			s.litWide = math.MaxInt
@@ -56,6 +75,9 @@ func (f *Format) plan() {
 		for i := 0; i < len(s.lit) && i < 8; i++ {
 			s.litWord |= uint64(s.lit[i]) << (8 * i)
 			s.litMask |= 0xff << (8 * i)
+		}
+		if !fast {
+			continue
 		}
 		switch s.kind {
 		case vRemoteAddr, vRemotePort, vStatus, vBodyBytes, vRequestID, vFingerprint, vSerial:

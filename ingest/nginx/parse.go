@@ -201,29 +201,28 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 		return synErr(col(0), "expected %q at the start", t.prefix)
 	}
 	pos := len(t.prefix)
-	last := len(t.segs) - 1
 	jsonEsc := p.f.escape == escJSON && col0 >= 0
 	for i := range t.segs {
 		s := &t.segs[i]
 		var end int
 		done := false // the value is handled
-		switch {
-		case len(s.lit) == 0 && i == last:
+		switch s.scan {
+		case scanEnd:
 			end = len(line)
-		case len(s.lit) == 0:
+		case scanFixed:
 			// Another variable follows: this one has a fixed width.
 			end = pos + s.width
 			if end > len(line) {
 				return synErr(col(pos), "line ends inside $%s", s.name)
 			}
-		case jsonEsc || s.scan <= scanShort:
+		case scanIndex, scanShort:
 			// indexLit finds the literal whole: line[end:] starts with it.
 			k := indexLit(line[pos:], s, jsonEsc, s.scan == scanShort)
 			if k < 0 {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
-		case s.scan == scanClass:
+		case scanClass:
 			// A valid value is a run of the class, which the literal
 			// cannot start inside; otherwise find the literal in full.
 			b := line[pos:]
@@ -234,7 +233,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
-		case s.scan == scanTime:
+		case scanTime:
 			// Lines come in bursts within the same second: the bytes of the
 			// last time and its literal, if they are here again, end the
 			// value where they did.
@@ -249,7 +248,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
-		case s.scan == scanDN:
+		case scanDN:
 			b := line[pos:]
 			if p.skim {
 				// A skim checks the name: the last one found valid, or a
@@ -269,7 +268,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
-		default:
+		case scanRequest:
 			k, rl := scanRequestLine(line[pos:], s)
 			if k < 0 {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
