@@ -29,8 +29,7 @@ type waiting struct {
 
 // slot is a waiting record.
 type slot struct {
-	vals       event.Packed
-	rid        string // the request id, in vals
+	vals       event.Packed // the request id first
 	time       int64
 	hash       uint32 // of the request id
 	prev, next int32  // the neighbours in arrival order, -1 at the ends
@@ -59,7 +58,7 @@ func (w *waiting) find(rid []byte) int32 {
 			return -1
 		}
 		sl := &w.slots[s]
-		if sl.hash == h && sl.rid == string(rid) {
+		if sl.hash == h && sl.vals.RequestID() == string(rid) {
 			return s
 		}
 	}
@@ -80,7 +79,6 @@ func (w *waiting) add(r *event.Record) {
 	}
 	sl := &w.slots[s]
 	sl.vals = r.Pack()
-	sl.rid = sl.vals.RequestID()
 	sl.time = r.Time
 	sl.hash = w.hashOf(r.Values[event.RequestID])
 	sl.prev, sl.next = w.tail, -1
