@@ -169,18 +169,26 @@ func TestFastPaths(t *testing.T) {
 		{` fp=0d5f6c1e2a3b4c5d6e7f8091a2b3c4d5e6f70819 serial=`, ` fp=0d5f6c1e2a3b4c5d6e7f8091a2b3c4d5e6f70819 serial`},
 	}
 	fast, slow := newParser(Default()), newParser(slowFormat(t, Reference))
-	for _, e := range edits {
-		line := good
-		if e.old != "" {
-			if !strings.Contains(line, e.old) {
-				t.Fatalf("%q not in the line", e.old)
+	// Each edit of a line skimmed, and of a login line read in full once
+	// its request is read.
+	login := strings.Replace(good, "GET /static/app.js?v=3", "POST /accounts/login/?next=/", 1)
+	for _, base := range []string{good, login} {
+		for _, e := range edits {
+			line := base
+			if e.old != "" {
+				if !strings.Contains(line, e.old) {
+					if base == good {
+						t.Fatalf("%q not in the line", e.old)
+					}
+					continue // an edit of the request
+				}
+				line = strings.Replace(line, e.old, e.new, 1)
 			}
-			line = strings.Replace(line, e.old, e.new, 1)
-		}
-		checkFast(t, fast, slow, []byte(line))
-		// Cut short, so that values end within eight bytes of the line's end.
-		for cut := len(line) - 1; cut > 0 && cut > len(line)-200; cut -= 7 {
-			checkFast(t, fast, slow, []byte(line[:cut]))
+			checkFast(t, fast, slow, []byte(line))
+			// Cut short, so that values end within eight bytes of the line's end.
+			for cut := len(line) - 1; cut > 0 && cut > len(line)-200; cut -= 7 {
+				checkFast(t, fast, slow, []byte(line[:cut]))
+			}
 		}
 	}
 }

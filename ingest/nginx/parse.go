@@ -122,7 +122,11 @@ func (p *parser) decide(t *template, line []byte, i int) error {
 			continue
 		}
 		sp := p.spans[j]
-		if err := p.value(s, line[sp.off:sp.end], sp.off+1); err != nil {
+		v := line[sp.off:sp.end]
+		if s.scan == scanClass && s.run.span(v, s.stop) == len(v) && p.quick(s, v) {
+			continue
+		}
+		if err := p.value(s, v, sp.off+1); err != nil {
 			return err
 		}
 	}
