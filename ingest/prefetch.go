@@ -90,6 +90,8 @@ type batch struct {
 func (p *Prefetcher) run(ctx context.Context) {
 	defer p.wg.Done()
 	defer close(p.full)
+	fs, ok := p.src.(*FileSource)
+	skims := ok && fs.skim != nil
 	var tmp event.Record
 	for {
 		var b *batch
@@ -103,6 +105,12 @@ func (p *Prefetcher) run(ctx context.Context) {
 			if err := p.src.Next(ctx, &tmp); err != nil {
 				b.err = err
 				break
+			}
+			if tmp.Kind == event.App || skims && tmp.Raw == nil {
+				// A record the correlator keeps (every app record, a
+				// skimmed line read in full): copied here, it is not
+				// copied again on the goroutine that joins them.
+				tmp.Own()
 			}
 			b.add(&tmp)
 		}
