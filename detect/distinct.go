@@ -468,60 +468,94 @@ const (
 	slipNone          // none: v is u
 )
 
-// slip is one typing slip of a probe's value: its kind and position, and
-// the tag of its polynomial hash.
-type slip struct {
-	tag  uint32
-	kind uint8
-	i    uint8
-}
-
-// slips returns the slips of u (2 <= len(u) <= typoMaxLen) in typoOf's
-// order (every swap of two different neighbouring bytes, then at each
-// position the byte doubled and the byte dropped), for the polynomial hash
-// of base. They are made once per value: the stores an event's username
-// is looked up in share them.
-func (p *typoProbe) slips(u string, base uint64) []slip {
-	if p.slipsOK && p.slipsU == u && p.slipsBase == base {
-		return p.slipList
-	}
-	p.slipsOK, p.slipsU, p.slipsBase = true, u, base
-	n, b := len(u), base
-	// pre[k] is the hash of u[:k], pw[k] the base to the power k.
-	var pre, pw [typoMaxLen + 1]uint64
-	pw[0] = 1
-	for i := 0; i < n; i++ {
-		pre[i+1] = addmod(mulmod(pre[i], b), uint64(u[i]))
-		pw[i+1] = mulmod(pw[i], b)
-	}
-	// suf returns the hash of u[j:].
-	suf := func(j int) uint64 { return submod(pre[n], mulmod(pre[j], pw[n-j])) }
-	ss := p.slipList[:0]
-	for i := 0; i+1 < n; i++ {
-		if u[i] != u[i+1] {
-			h := addmod(mulmod(pre[i], pw[n-i]), addmod(mulmod(uint64(u[i+1]), pw[n-i-1]), mulmod(uint64(u[i]), pw[n-i-2])))
-			ss = append(ss, slip{polyTag(addmod(h, suf(i+2))), slipSwap, uint8(i)})
+// slips returns the tags of u's slips of kind (2 <= len(u) <= typoMaxLen)
+// for the polynomial hash of base: of a swap of two different
+// neighbouring bytes at each position i of swapAt, of byte i doubled, of
+// byte i dropped (by i). Each kind is made on its first request for the
+// value: the stores an event's username is looked up in share them.
+func (p *typoProbe) slips(u string, base uint64, kind int) []uint32 {
+	if !p.slipsOK || p.slipsU != u || p.slipsBase != base {
+		p.slipsOK, p.slipsU, p.slipsBase = true, u, base
+		p.made = [3]bool{}
+		if p.poly == nil {
+			p.poly = new(polyPrefixes)
+		}
+		// pre[k] is the hash of u[:k], pw[k] the base to the power k.
+		pre, pw := &p.poly.pre, &p.poly.pw
+		pre[0], pw[0] = 0, 1
+		for i := 0; i < len(u); i++ {
+			pre[i+1] = addmod(mulmod(pre[i], base), uint64(u[i]))
+			pw[i+1] = mulmod(pw[i], base)
 		}
 	}
-	for i := 0; i < n; i++ {
-		ss = append(ss, slip{polyTag(addmod(mulmod(pre[i+1], pw[n-i]), suf(i))), slipDouble, uint8(i)},
-			slip{polyTag(addmod(mulmod(pre[i], pw[n-i-1]), suf(i+1))), slipDrop, uint8(i)})
+	if p.made[kind] {
+		return p.tags[kind]
 	}
-	p.slipList = ss
-	return ss
+	p.made[kind] = true
+	n, pre, pw := len(u), &p.poly.pre, &p.poly.pw
+	// suf returns the hash of u[j:].
+	suf := func(j int) uint64 { return submod(pre[n], mulmod(pre[j], pw[n-j])) }
+	ts := p.tags[kind][:0]
+	switch kind {
+	case slipSwap:
+		p.swapAt = p.swapAt[:0]
+		for i := 0; i+1 < n; i++ {
+			if u[i] != u[i+1] {
+				h := addmod(mulmod(pre[i], pw[n-i]), addmod(mulmod(uint64(u[i+1]), pw[n-i-1]), mulmod(uint64(u[i]), pw[n-i-2])))
+				ts = append(ts, polyTag(addmod(h, suf(i+2))))
+				p.swapAt = append(p.swapAt, uint8(i))
+			}
+		}
+	case slipDouble:
+		for i := 0; i < n; i++ {
+			ts = append(ts, polyTag(addmod(mulmod(pre[i+1], pw[n-i]), suf(i))))
+		}
+	case slipDrop:
+		for i := 0; i < n; i++ {
+			ts = append(ts, polyTag(addmod(mulmod(pre[i], pw[n-i-1]), suf(i+1))))
+		}
+	}
+	p.tags[kind] = ts
+	return ts
 }
 
-// slipLen is, by kind of slip, the slip's length minus the value's plus
-// one.
-var slipLen = [...]int{slipSwap: 1, slipDouble: 2, slipDrop: 0}
+// polyPrefixes are the polynomial hashes of a value's prefixes and the
+// powers of the base.
+type polyPrefixes struct {
+	pre, pw [typoMaxLen + 1]uint64
+}
 
 // typo returns the slot of the first unresolved value that is one of u's
-// slips (p's, in order), or -1. want says which lengths (len(u)-1,
-// len(u), len(u)+1) may match.
+// slips in typoOf's order (every swap of two different neighbouring
+// bytes, then at each position the byte doubled and the byte dropped), or
+// -1. want says which lengths (len(u)-1, len(u), len(u)+1) may match:
+// only those kinds of slip are made and probed.
 func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool, p *typoProbe) int32 {
-	for _, sl := range p.slips(u, x.base) {
-		if want[slipLen[sl.kind]] {
-			if s := x.find(d, sl.tag, u, int(sl.kind), int(sl.i)); s >= 0 {
+	if want[1] {
+		for k, tag := range p.slips(u, x.base, slipSwap) {
+			if s := x.find(d, tag, u, slipSwap, int(p.swapAt[k])); s >= 0 {
+				return s
+			}
+		}
+	}
+	var dbl, drp []uint32
+	if want[2] {
+		dbl = p.slips(u, x.base, slipDouble)
+	}
+	if want[0] {
+		drp = p.slips(u, x.base, slipDrop)
+	}
+	if dbl == nil && drp == nil {
+		return -1
+	}
+	for i := 0; i < len(u); i++ {
+		if dbl != nil {
+			if s := x.find(d, dbl[i], u, slipDouble, i); s >= 0 {
+				return s
+			}
+		}
+		if drp != nil {
+			if s := x.find(d, drp[i], u, slipDrop, i); s >= 0 {
 				return s
 			}
 		}
@@ -613,12 +647,16 @@ type typoProbe struct {
 	// is used when made for the same value.
 	share *evState
 
-	// slipList are the slips of slipsU for the polynomial hash of
-	// slipsBase, when slipsOK (see slips).
+	// The slips of slipsU for the polynomial hash of slipsBase, when
+	// slipsOK (see slips): the prefix hashes and powers of the base, and
+	// by kind, when made, the slips' tags (swapAt: the swaps' positions).
 	slipsOK   bool
 	slipsU    string
 	slipsBase uint64
-	slipList  []slip
+	poly      *polyPrefixes
+	made      [3]bool
+	tags      [3][]uint32
+	swapAt    []uint8
 }
 
 // variant is one slip of the probe's value: buf[off:off+n].
