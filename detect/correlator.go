@@ -273,7 +273,8 @@ func (k *Correlator) addProxy(r *event.Record) {
 // already waiting there under the same request id is a duplicate: it is
 // emitted unjoined (as join) and counted, and r takes its place.
 func (k *Correlator) wait(w *waiting, r *event.Record, kind event.Kind, join string) {
-	if s := w.find(r.Values[event.RequestID]); s >= 0 {
+	s, h := w.lookup(r.Values[event.RequestID])
+	if s >= 0 {
 		old := w.remove(s)
 		k.stats.Pending.Add(-1)
 		k.stats.Duplicates.Add(1)
@@ -283,7 +284,7 @@ func (k *Correlator) wait(w *waiting, r *event.Record, kind event.Kind, join str
 	for w.len() >= k.max {
 		k.evicted = append(k.evicted, evicted{w.remove(w.oldest()), kind})
 	}
-	w.add(r)
+	w.add(r, h)
 	k.stats.Pending.Add(1)
 }
 

@@ -50,23 +50,32 @@ func (w *waiting) find(rid []byte) int32 {
 	if w.n == 0 {
 		return -1
 	}
+	s, _ := w.lookup(rid)
+	return s
+}
+
+// lookup is find, which also returns rid's hash for add.
+func (w *waiting) lookup(rid []byte) (int32, uint32) {
 	h := w.hashOf(rid)
+	if w.n == 0 {
+		return -1, h
+	}
 	mask := uint32(len(w.index) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := w.index[i] - 1
 		if s < 0 {
-			return -1
+			return -1, h
 		}
 		sl := &w.slots[s]
 		if sl.hash == h && sl.vals.RequestID() == string(rid) {
-			return s
+			return s, h
 		}
 	}
 }
 
-// add makes r, whose request id is not empty and not waiting, the newest
-// waiting record.
-func (w *waiting) add(r *event.Record) {
+// add makes r, whose request id (of hash h, see lookup) is not empty and
+// not waiting, the newest waiting record.
+func (w *waiting) add(r *event.Record, h uint32) {
 	if 2*(w.n+1) > len(w.index) {
 		w.grow()
 	}
@@ -80,7 +89,7 @@ func (w *waiting) add(r *event.Record) {
 	sl := &w.slots[s]
 	sl.vals = r.Pack()
 	sl.time = r.Time
-	sl.hash = w.hashOf(r.Values[event.RequestID])
+	sl.hash = h
 	sl.prev, sl.next = w.tail, -1
 	if w.tail >= 0 {
 		w.slots[w.tail].next = s

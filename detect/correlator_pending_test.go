@@ -49,7 +49,11 @@ func TestWaitingModel(t *testing.T) {
 			e := entry{id, int64(step), user}
 			r := rec(event.App, 0, "http.request.id", id, "user.name", user)
 			r.Time = e.time
-			w.add(r)
+			s, h := w.lookup([]byte(id))
+			if s >= 0 {
+				t.Fatalf("step %d: lookup(%s) = %d, not in the model", step, id, s)
+			}
+			w.add(r, h)
 			model = append(model, e)
 		case op < 8:
 			s, i := w.find([]byte(id)), indexOf(id)
