@@ -267,3 +267,70 @@ func TestCorrelatorPartial(t *testing.T) {
 		})
 	}
 }
+
+// TestCorrelatorOwnedRecords: records that own their values (as parse
+// workers hand them over) give the same events as records whose values
+// the correlator copies, whichever side waits, through duplicates,
+// evictions, expiry and the final flush.
+func TestCorrelatorOwnedRecords(t *testing.T) {
+	recs := func() []*event.Record {
+		var out []*event.Record
+		for i := 0; i < 40; i++ {
+			rid := fmt.Sprintf("r%d", i%9)
+			sec := float64(i)
+			p := rec(event.Proxy, sec, "http.request.id", rid, "url.path", "/accounts/login/", "http.request.method", "POST",
+				"tls.client.hash.sha1", fmt.Sprintf("%040d", i%3), "source.ip", "203.0.113.7", "tls.client.certificate", "PEM",
+				"user_agent.original", strings.Repeat("ua", 80))
+			a := rec(event.App, sec+0.5, "http.request.id", rid, "user.name", fmt.Sprintf("user%d", i), "event.outcome", "failure",
+				"source.ip", "10.9.9.9", "tls.client.subject", "CN=app")
+			if i%4 == 1 {
+				p.Time, a.Time = a.Time, p.Time // the app record first
+			}
+			if i%7 == 3 {
+				p.Values[event.RequestID] = nil // emitted at once
+			}
+			switch {
+			case i%5 == 2: // no partner: the app record waits
+				out = append(out, a)
+			case i%5 == 4: // nor here: the proxy record
+				out = append(out, p)
+			case p.Time <= a.Time:
+				out = append(out, p, a)
+			default:
+				out = append(out, a, p)
+			}
+		}
+		return out
+	}
+	run := func(own bool) ([]string, string) {
+		var evs []string
+		k, err := NewCorrelator(CorrelatorConfig{MaxPending: 3, JoinWindow: 20 * time.Second}, func(e *event.Event) {
+			evs = append(evs, fmt.Sprint(e.Time, e.Values))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs() {
+			if own {
+				r.Own()
+			}
+			k.Expire(r.Time)
+			k.Add(r)
+		}
+		k.Flush()
+		s := k.Stats()
+		return evs, fmt.Sprint(s.Matched.Load(), s.AppOnly.Load(), s.ProxyOnly.Load(), s.Duplicates.Load(), s.Evicted.Load(), s.Pending.Load())
+	}
+	copied, cs := run(false)
+	owned, os := run(true)
+	if cs != os {
+		t.Errorf("stats: copied %s, owned %s", cs, os)
+	}
+	if !reflect.DeepEqual(copied, owned) {
+		t.Errorf("events differ:\ncopied %q\nowned  %q", copied, owned)
+	}
+	if len(copied) < 40 {
+		t.Errorf("only %d events", len(copied))
+	}
+	t.Logf("matched, app_only, proxy_only, duplicates, evicted, pending: %s", cs)
+}
