@@ -84,15 +84,17 @@ func newDistinctCounts(seed maphash.Seed) distinctCounts {
 	return distinctCounts{seed: seed}
 }
 
-// reset empties small counts (no index, a few slots) for reuse and
-// reports true; it reports false and leaves larger ones.
-func (d *distinctCounts) reset() bool {
-	if d.idx.tab != nil || d.unres != nil || cap(d.slots) > reuseCap {
+// reset empties the counts for reuse, keeping their slots and index (of
+// up to max slots, twice as many buckets), and reports true; it reports
+// false and leaves larger ones.
+func (d *distinctCounts) reset(max int) bool {
+	if cap(d.slots) > max || len(d.idx.tab) > 2*max {
 		return false
 	}
 	// Slots beyond the length were never used.
 	clear(d.slots)
-	d.slots, d.free, d.n = d.slots[:0], 0, 0
+	clear(d.idx.tab)
+	d.slots, d.free, d.n, d.idle, d.unres = d.slots[:0], 0, 0, 0, nil
 	d.failed, d.unresolved, d.succeeded = 0, 0, 0
 	return true
 }

@@ -52,3 +52,50 @@ func TestEvictedGroupsReused(t *testing.T) {
 		})
 	}
 }
+
+// TestEvictedBigGroupsReused is TestEvictedGroupsReused for groups that
+// grew past the small spares' buffers (and indexed their values): reused
+// among the big spares, they start empty too.
+func TestEvictedBigGroupsReused(t *testing.T) {
+	for _, window := range []string{"10m", "12h"} { // exact window, value set
+		t.Run(window, func(t *testing.T) {
+			rs := testRule(t, `rules:
+  - {id: d, group_by: [identity], distinct: user.name, unresolved: true, window: `+window+`, threshold: 31}
+`)
+			sink := &captureSink{}
+			e, err := NewEngine(Config{Rules: rs, Sink: sink, MaxGroups: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			sec := 0.0
+			add := func(ev *event.Event) {
+				if err := e.AddEvent(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+				sec++
+			}
+			for i := range 20 {
+				cert := fmt.Sprintf("c%d", i)
+				for u := range 30 {
+					add(login(sec, cert, fmt.Sprintf("user%02d", u), "failure"))
+				}
+				// A success after many values: the store indexes its
+				// unresolved values to look for a typo.
+				add(login(sec, cert, "someone", "success"))
+			}
+			if len(sink.alerts) != 0 {
+				t.Fatalf("30 usernames per identity fired: %q", brief(sink.alerts))
+			}
+			if len(e.rules[0].bigSpare) == 0 {
+				t.Fatalf("no big spare group: the test does not reuse big stores")
+			}
+			for u := range 31 {
+				add(login(sec, "last", fmt.Sprintf("user%02d", u), "failure"))
+			}
+			if got := firing(sink.alerts); got != "d/firing=31 credential_stuffing" {
+				t.Errorf("31 usernames: %s", got)
+			}
+		})
+	}
+}

@@ -41,8 +41,8 @@ type ruleState struct {
 	held, maxHeld int
 	// spare are groups that left the set, emptied, with their small
 	// stores: under a flood of one-event groups a new group reuses one
-	// instead of allocating.
-	spare []*group
+	// instead of allocating. bigSpare are a few with bigger buffers.
+	spare, bigSpare []*group
 
 	// openKeys is sweep's scratch for the keys of open incidents.
 	openKeys []string
@@ -294,25 +294,39 @@ func (rs *ruleState) splitKey(g *group, ev *event.Event) {
 	}
 }
 
-// maxSpare is how many emptied groups a rule keeps for reuse.
-const maxSpare = 64
+// maxSpare is how many emptied groups a rule keeps for reuse, maxBigSpare
+// how many of those with big buffers.
+const (
+	maxSpare    = 64
+	maxBigSpare = 4
+)
 
 // group returns an empty group of key, reusing a spare one if any.
 func (rs *ruleState) group(key string) *group {
-	if n := len(rs.spare); n > 0 {
-		g := rs.spare[n-1]
-		rs.spare[n-1] = nil
-		rs.spare = rs.spare[:n-1]
-		g.key = key
-		return g
+	for _, sp := range [...]*[]*group{&rs.spare, &rs.bigSpare} {
+		if n := len(*sp); n > 0 {
+			g := (*sp)[n-1]
+			(*sp)[n-1] = nil
+			*sp = (*sp)[:n-1]
+			g.key = key
+			return g
+		}
 	}
 	return rs.newGroup(key)
 }
 
 // recycle keeps g, which left the set, for reuse when its store is small
-// enough to empty cheaply and keep.
+// enough to empty cheaply and keep: among the spares when its buffers are
+// small, else among the few big spares if they are not too big (a new
+// group of a rule grouping by something with few values, a subnet, often
+// grows as big).
 func (rs *ruleState) recycle(g *group) {
-	if len(rs.spare) >= maxSpare || !g.st.reset() {
+	sp := &rs.spare
+	switch {
+	case len(rs.spare) < maxSpare && g.st.reset(reuseCap):
+	case len(rs.bigSpare) < maxBigSpare && g.st.reset(bigReuseCap):
+		sp = &rs.bigSpare
+	default:
 		return
 	}
 	h := g.hist
@@ -322,7 +336,7 @@ func (rs *ruleState) recycle(g *group) {
 		*h = history{next: notStarted}
 		g.hist = h
 	}
-	rs.spare = append(rs.spare, g)
+	*sp = append(*sp, g)
 }
 
 // shed evicts the rule's least recently active groups, other than g (the

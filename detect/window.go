@@ -114,9 +114,10 @@ type store interface {
 	failures(v hashed) int
 	// typoOf returns an unresolved value u is a typo away from, or "".
 	typoOf(u string, p *typoProbe) string
-	// reset empties a small store for reuse and reports true, or reports
-	// false (and leaves it) when it holds more than a few events or values.
-	reset() bool
+	// reset empties the store for reuse, keeping its buffers of up to
+	// max events or values, and reports true, or reports false (and
+	// leaves it) when they are larger.
+	reset(max int) bool
 	// held returns what the store keeps that grows with its input: the
 	// events of an exact window, the distinct values of a value set. An
 	// expire that reports ok lowers it by one.
@@ -145,11 +146,15 @@ func newWindow(distinct bool, seed maphash.Seed) *window {
 }
 
 // reuseCap is the largest buffer, in elements, a store reset for reuse
-// keeps.
-const reuseCap = 8
+// among a rule's spare groups keeps; bigReuseCap that of a store among
+// its few big spares.
+const (
+	reuseCap    = 8
+	bigReuseCap = 1024
+)
 
-func (w *window) reset() bool {
-	if cap(w.entries) > reuseCap || !w.dc.reset() {
+func (w *window) reset(max int) bool {
+	if cap(w.entries) > max || !w.dc.reset(max) {
 		return false
 	}
 	// Entries before head and beyond the length are zero already.
@@ -349,8 +354,8 @@ func newValueSet(seed maphash.Seed) *valueSet {
 	return &valueSet{end: math.MinInt64, dc: newDistinctCounts(seed)}
 }
 
-func (s *valueSet) reset() bool {
-	if cap(s.seen) > reuseCap || cap(s.queue) > reuseCap || !s.dc.reset() {
+func (s *valueSet) reset(max int) bool {
+	if cap(s.seen) > max || cap(s.queue) > max || !s.dc.reset(max) {
 		return false
 	}
 	// Queue items before head and beyond the length, and recent entries
