@@ -559,7 +559,11 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 	if bySlot {
 		seen = rs.ln.slotScratch(len(w.dc.slots))
 	}
-	a.Sample = alert.Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}
+	// The samples' room, in one allocation: they fill up to their caps.
+	n := min(events, sampleUsers+sampleIDs+sampleIPs)
+	room := make([]string, 0, min(n, sampleUsers)+min(n, sampleIDs)+min(n, sampleIPs))
+	nu, ni := min(n, sampleUsers), min(n, sampleIDs)
+	a.Sample = alert.Sample{UserNames: room[:0:nu], RequestIDs: room[nu : nu : nu+ni], SourceIPs: room[nu+ni : nu+ni]}
 	g.st.each(func(e *entry) {
 		if bySlot {
 			if !seen[e.slot] {
