@@ -8,14 +8,29 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 )
 
-// The fast paths of the text matcher. A segment whose value is short and
-// checked byte by byte (an address, a status, a hex hash) is matched with
-// one loop that looks for its literal and classes the value's bytes on the
-// way, through a table; the classes say whether the value is certainly
-// valid and needs no unescaping, in which case it is taken as it stands,
-// and otherwise the value goes the general way (parser.value), which
-// decides and words the error. The value found is always the one indexLit
-// finds: the first whole occurrence of the literal ends it.
+// The fast paths of the matcher. plan gives each segment a way of finding
+// the end of its value, chosen from the variable's kind:
+//
+//   - short values checked byte by byte (an address, a port, a status, a
+//     byte count, a request id, a fingerprint, a serial) are measured as a
+//     run of the bytes a valid value has, eight bytes at a time (run.go);
+//     when the segment's literal follows the run, the value is valid and
+//     taken as it stands (parser.quick);
+//   - a request line is scanned once for the literal, its spaces and its
+//     '?', which split it into method and path;
+//   - a time that is the last one again, followed by its literal, ends
+//     there, with its time known;
+//   - a skim recognises a distinguished name that is the last one found
+//     valid, or finds its end while checking that it is plain;
+//   - short values read past are searched for their literal byte by byte,
+//     long ones with bytes.IndexByte.
+//
+// Whatever the way, the value found is the one indexLit finds, the first
+// whole occurrence of the literal ends it, and a value a fast path cannot
+// vouch for goes the general way (parser.value), which decides and words
+// the error: a line is accepted, rejected and read into the same record
+// with the fast paths as without. Formats with JSON escaping in text lines
+// keep indexLit, which knows escaped quotes.
 
 // scanKind is how match finds the end of a segment's value.
 type scanKind uint8

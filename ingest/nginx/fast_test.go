@@ -302,3 +302,22 @@ func TestPlan(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFastFormats is FuzzFastPaths for any format and line.
+func FuzzFastFormats(f *testing.F) {
+	f.Add(Reference, []byte(`203.0.113.7 - - [04/Dec/2026:09:00:01 +0000] "GET /a?b HTTP/1.1" 200 5 "-" "ua" rid=ab verify=SUCCESS fp=0d5f serial=4F dn="CN=a,O=b" idn="CN=c" rt=0.1`))
+	f.Add(`'$remote_addr:$remote_port [$time_local] $status$body_bytes_sent "$request" a$request_id b${ssl_client_fingerprint}1:$ssl_client_serial'`,
+		[]byte(`10.0.0.1:443 [04/Dec/2026:09:00:01 +0000] 200512 "GET /x HTTP/1.1" aabc b0d5fa11:1A1B`))
+	f.Add(`'$msec $ssl_client_serial "$ssl_client_i_dn" $request_id $request_method $request_uri'`, []byte(`1764838801.123 0A11 "CN=CA,O=b" r1 POST /accounts/login/?next=/`))
+	f.Add(`log_format t escape=json '$remote_addr "$request" [$time_local] rid=$request_id';`, []byte(`10.0.0.1 "GET /a\" b HTTP/1.1" [04/Dec/2026:09:00:01 +0000] rid=ab`))
+	f.Add(jsonDirective, []byte(`{"ts":"2026-12-04T09:00:01+00:00","request_id":"ab","remote_addr":"10.0.0.1","method":"POST","uri":"/a","status":200,"client_s_dn":"CN=a","client_serial":"0A","client_fp_sha1":"AB:CD"}`))
+	f.Fuzz(func(t *testing.T, directive string, line []byte) {
+		fm, err := Compile(directive)
+		if err != nil {
+			return
+		}
+		fast, slow := newParser(fm), newParser(slowFormat(t, directive))
+		checkFast(t, fast, slow, line)
+		checkFast(t, fast, slow, line) // with what the parsers remember of it
+	})
+}
