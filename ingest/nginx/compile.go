@@ -50,9 +50,10 @@ type segment struct {
 	// For $request: which of its two fields it provides.
 	method, path bool
 
-	scan scanKind // how its value's end is found
-	run  runClass // scanClass: the class of a valid value's bytes
-	stop byte     // scanClass: lit[0]
+	scan      scanKind // how its value's end is found
+	unchecked bool     // a value that cannot be wrong, which a skim passes over
+	run       runClass // scanClass: the class of a valid value's bytes
+	stop      byte     // scanClass: lit[0]
 
 	// The literal's first eight bytes, little-endian, and which of them
 	// it has.

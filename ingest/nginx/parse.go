@@ -280,7 +280,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 			end = pos + k
 			done = p.quickRequest(s, line[pos:end], rl)
 		}
-		if s.kind != vSkip && !done {
+		if s.kind != vSkip && !done && !(p.skim && s.unchecked) {
 			if err := p.value(s, line[pos:end], col(pos)); err != nil {
 				return err
 			}
