@@ -43,8 +43,8 @@ type distinctCounts struct {
 	// idle are the values of an indexed store that left it (no events
 	// left) but keep their slot and index bucket: a value that comes
 	// back takes its slot again without a new bucket, and one that
-	// leaves costs no deletion from the index. Beyond the values held
-	// (and a few), they are freed all at once (see purge).
+	// leaves costs no deletion from the index. Beyond a quarter of the
+	// values held (and a few), they are freed all at once (see purge).
 	idle int32
 
 	failed     int32 // values with at least one failure
@@ -200,8 +200,8 @@ func (d *distinctCounts) release(s int32) {
 	d.free = s + 1
 }
 
-// maxIdle is how many idle slots an indexed store keeps beyond as many as
-// the values it holds.
+// maxIdle is how many idle slots an indexed store keeps beyond a quarter
+// of the values it holds.
 const maxIdle = 64
 
 // leave makes slot s, whose value has no events left, idle in an indexed
@@ -214,7 +214,7 @@ func (d *distinctCounts) leave(s int32) {
 	d.n--
 	d.idle++
 	d.slots[s].valCount = valCount{}
-	if d.idle > d.n+maxIdle {
+	if d.idle > d.n/4+maxIdle {
 		d.purge()
 	}
 }

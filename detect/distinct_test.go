@@ -60,7 +60,7 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 				if d.size() != len(want) {
 					t.Fatalf("step %d: %d values, want %d", step, d.size(), len(want))
 				}
-				if d.idle > d.n+maxIdle || d.idle > 0 && d.idx.tab == nil {
+				if d.idle > d.n/4+maxIdle || d.idle > 0 && d.idx.tab == nil {
 					t.Fatalf("step %d: %d idle slots for %d values", step, d.idle, d.n)
 				}
 				if step%97 == 0 {

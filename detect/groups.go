@@ -101,7 +101,7 @@ func (s *groupSet) add(g *group, h uint64) {
 	}
 	g.tag = tagOf(h)
 	s.n++
-	s.idx.addDense(g.tag, g.slot, s.n)
+	s.idx.add(g.tag, g.slot, s.n)
 	s.pushFront(g)
 	if s.n > s.size {
 		s.remove(s.root.prev)

@@ -42,21 +42,9 @@ func (x *slotIndex) at(i uint64, tag uint32) (s int32, more bool) {
 }
 
 // add indexes slot s of a key with tag; n is the number of keys indexed
-// after it. The table grows to keep at most half its buckets used: probes
-// for absent keys and deletions then stop after a few buckets.
+// after it. The table grows to keep at most three buckets in four used.
 func (x *slotIndex) add(tag uint32, s int32, n int) {
-	x.addLoad(tag, s, n, 2)
-}
-
-// addDense is add for a table kept up to three buckets in four used:
-// smaller, for keys that are mostly found.
-func (x *slotIndex) addDense(tag uint32, s int32, n int) {
-	x.addLoad(tag, s, n, 3)
-}
-
-// addLoad is add keeping at most load buckets in four used.
-func (x *slotIndex) addLoad(tag uint32, s int32, n, load int) {
-	if n*4 > len(x.tab)*load {
+	if n*4 > len(x.tab)*3 {
 		old := x.tab
 		x.tab = make([]uint64, max(2*len(old), 16))
 		for _, b := range old {
