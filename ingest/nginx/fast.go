@@ -161,7 +161,7 @@ func nextOf(b []byte, i int, c1, c2, c3, c4 byte) int {
 	for ; len(b)-i >= 8; i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		z1, z2, z3, z4 := x^w1, x^w2, x^w3, x^w4
-		// The lowest byte marked is exact (see equal).
+		// The lowest byte marked is exact (see run.go).
 		if m := ((z1-lo8)&^z1 | (z2-lo8)&^z2 | (z3-lo8)&^z3 | (z4-lo8)&^z4) & hi8; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}

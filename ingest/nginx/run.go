@@ -72,26 +72,18 @@ const (
 	hi8 = 0x8080808080808080
 )
 
-// geq sets the high bit of each byte of x whose low seven bits are at
-// least c (c < 128), and no other bit.
-func geq(x uint64, c byte) uint64 { return ((x | hi8) - uint64(c)*lo8) & hi8 }
-
-// within sets the high bit of each byte of x whose low seven bits are in
-// lo..hi.
-func within(x uint64, lo, hi byte) uint64 { return geq(x, lo) &^ geq(x, hi+1) }
-
-// equal sets the high bit of the first byte of x equal to c and possibly
-// of later ones: the lowest bit set is exact.
-func equal(x uint64, c byte) uint64 {
-	z := x ^ uint64(c)*lo8
-	return (z - lo8) &^ z & hi8
-}
+// Eight bytes at a time, in a word x:
+//
+//   - with t = x | hi8, t - c*lo8 (c < 128) has the high bit of each byte
+//     whose low seven bits are at least c: no byte borrows from the next;
+//     so a byte is in lo..hi where (t-lo*lo8) &^ (t-(hi+1)*lo8) has it;
+//   - with z = x ^ c*lo8, (z-lo8) &^ z & hi8 marks the bytes of x equal to
+//     c, and perhaps bytes after the first one, where a borrow leaks: its
+//     lowest bit is exact, and that is the only one the matcher uses.
 
 // span returns the length of the run of class r bytes at the start of b;
-// stop is the literal's first byte. Eight bytes at a time, t being the
-// word with every high bit set, t - c*lo8 has the high bit of each byte
-// whose low seven bits are at least c (see geq); bytes from 128 up, of no
-// class but runPlain's, are taken out with &^ x.
+// stop is the literal's first byte. Bytes from 128 up, of no class but
+// runPlain's, are taken out of a word's ranges with &^ x.
 func (r runClass) span(b []byte, stop byte) int {
 	const (
 		c0 = '0' * lo8
@@ -143,7 +135,7 @@ func (r runClass) span(b []byte, stop byte) int {
 		for ; len(b)-i >= 8; i += 8 {
 			x := binary.LittleEndian.Uint64(b[i:])
 			z1, z2 := x^s, x^bs
-			// The lowest byte marked is exact (see equal).
+			// The lowest byte marked is exact (see above).
 			if m := ((z1-lo8)&^z1 | (z2-lo8)&^z2) & hi8; m != 0 {
 				return i + bits.TrailingZeros64(m)>>3
 			}

@@ -31,7 +31,7 @@ func plainDN(v []byte) bool {
 			return false
 		}
 		// The value runs to a separator; eight bytes at a time, the
-		// lowest byte marked is exact (see equal).
+		// lowest byte marked is exact (see run.go).
 		for ; n-i >= 8; i += 8 {
 			x := binary.LittleEndian.Uint64(v[i:])
 			z1, z2, z3 := x^(','*lo8), x^('+'*lo8), x^('\\'*lo8)
