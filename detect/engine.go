@@ -91,8 +91,8 @@ const (
 
 // Stats counts what the engine did. Safe to read while it runs. With
 // several lanes, what the rules count (Late, GroupsEvicted, EventsDropped,
-// and RuleStats' Matched and Groups) is added once a batch is evaluated,
-// as its alerts are sent; with one lane, after each operation.
+// and RuleStats' Matched and Groups) is added as each lane finishes a
+// batch of operations; with one lane, after each operation.
 type Stats struct {
 	Events        atomic.Int64 // authentication events built
 	Late          atomic.Int64 // events older than their group's window
