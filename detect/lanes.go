@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"hash/maphash"
-	"reflect"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -152,7 +151,7 @@ func (l *lane) shareFilters() {
 	for i, rs := range l.rules {
 		l.sameFilter[i] = -1
 		for j, o := range l.rules[:i] {
-			if l.sameFilter[j] < 0 && reflect.DeepEqual(o.rule.Filter, rs.rule.Filter) {
+			if l.sameFilter[j] < 0 && o.rule.Filter.Equal(&rs.rule.Filter) {
 				l.sameFilter[i] = j
 				break
 			}

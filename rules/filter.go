@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,11 +61,14 @@ func (c *Condition) UnmarshalYAML(n *yaml.Node) error {
 
 // test is a compiled condition on one field.
 type test struct {
-	field  event.Field
-	kind   testKind
-	str    string
-	set    map[string]struct{}
+	field event.Field
+	kind  testKind
+	str   string
+	// list is an in test's values, sorted, each once, or a prefix
+	// test's prefixes; set holds an in test's values too when they are
+	// more than maxScan.
 	list   []string
+	set    map[string]struct{}
 	re     *regexp.Regexp
 	nets   []netip.Prefix
 	exists bool
@@ -72,6 +76,11 @@ type test struct {
 }
 
 type testKind uint8
+
+// maxScan is the most values an in test compares one by one: a short
+// list such as [failure, success] is scanned faster than a map is
+// looked up (no hash of the value).
+const maxScan = 8
 
 const (
 	tEquals testKind = iota
@@ -95,11 +104,17 @@ func compileCondition(f event.Field, c *Condition) ([]test, error) {
 		if len(c.In) == 0 {
 			return nil, fmt.Errorf("%s: in: the list is empty, so the rule could never match", f)
 		}
-		set := make(map[string]struct{}, len(c.In))
-		for _, v := range c.In {
-			set[v] = struct{}{}
+		list := slices.Clone(c.In)
+		slices.Sort(list)
+		list = slices.Compact(list)
+		t := test{field: f, kind: tIn, list: list}
+		if len(list) > maxScan {
+			t.set = make(map[string]struct{}, len(list))
+			for _, v := range list {
+				t.set[v] = struct{}{}
+			}
 		}
-		out = append(out, test{field: f, kind: tIn, set: set})
+		out = append(out, t)
 	}
 	if c.Prefix != nil {
 		n++
@@ -158,8 +173,16 @@ func (t *test) match(e *event.Event) bool {
 	case tEquals:
 		return v == t.str
 	case tIn:
-		_, ok := t.set[v]
-		return ok
+		if t.set != nil {
+			_, ok := t.set[v]
+			return ok
+		}
+		for _, x := range t.list {
+			if x == v {
+				return true
+			}
+		}
+		return false
 	case tPrefix:
 		for _, p := range t.list {
 			if strings.HasPrefix(v, p) {
@@ -202,6 +225,35 @@ func (f *Filter) Match(e *event.Event) bool {
 		}
 	}
 	return true
+}
+
+// Equal reports whether f and o make the same tests: then they match the
+// same events, and whoever evaluates both may evaluate one. Filters
+// written differently may make the same tests (the values of an in list
+// in another order or repeated, the same fields in another order).
+func (f *Filter) Equal(o *Filter) bool {
+	return slices.EqualFunc(f.tests, o.tests, func(a, b test) bool { return a.equal(&b) })
+}
+
+func (t *test) equal(o *test) bool {
+	if t.field != o.field || t.kind != o.kind {
+		return false
+	}
+	switch t.kind {
+	case tEquals:
+		return t.str == o.str
+	case tIn, tPrefix:
+		return slices.Equal(t.list, o.list)
+	case tRegex:
+		return t.re.String() == o.re.String()
+	case tCIDR:
+		return slices.Equal(t.nets, o.nets)
+	case tExists:
+		return t.exists == o.exists
+	case tNot:
+		return t.not.equal(o.not)
+	}
+	return false
 }
 
 // CompileFilter compiles a match block. Fields are checked in name order so
