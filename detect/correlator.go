@@ -362,6 +362,10 @@ func (k *Correlator) finish(e *event.Event, join string) {
 	k.emit(e)
 }
 
+// deriveIdentity returns e's identity, by the first configured source e
+// has. The identity is always a string of its own (a prefix and a value
+// put together, shared by the events of a recent certificate), never part
+// of a record's values: the engine keeps it as a group's key as it is.
 func (k *Correlator) deriveIdentity(e *event.Event) string {
 	for _, s := range k.identity {
 		switch s {

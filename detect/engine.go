@@ -167,7 +167,7 @@ func NewEngine(c Config) (*Engine, error) {
 		now: math.MinInt64, swept: math.MinInt64}
 	e.keepFields, e.hashFields = keepFields(c.Rules)
 	var err error
-	if e.corr, err = NewCorrelator(c.Correlator, e.evaluate); err != nil {
+	if e.corr, err = NewCorrelator(c.Correlator, e.evaluateJoined); err != nil {
 		return nil, fmt.Errorf("configuring the correlator: %w", err)
 	}
 	for i, r := range c.Rules {
@@ -314,13 +314,24 @@ func (e *Engine) takeErr() error {
 	return err
 }
 
-func (e *Engine) evaluate(ev *event.Event) {
+func (e *Engine) evaluate(ev *event.Event) { e.evaluateOwned(ev, false) }
+
+// evaluateJoined evaluates an event the engine's correlator joined: its
+// identity is a string of its own (see Correlator.deriveIdentity), which
+// a new group keeps as its key without copying it.
+func (e *Engine) evaluateJoined(ev *event.Event) { e.evaluateOwned(ev, true) }
+
+// evaluateOwned evaluates ev; identOwned says ev.Values[event.Identity] is
+// a string of its own, not part of a bigger one that keeping it would
+// keep alive.
+func (e *Engine) evaluateOwned(ev *event.Event, identOwned bool) {
 	e.stats.Events.Add(1)
 	if e.par != nil {
-		e.dispatch(ev)
+		e.dispatch(ev, identOwned)
 		return
 	}
 	e.ev.reset()
+	e.ev.identOwned = identOwned
 	e.one.evaluate(ev, &e.ev)
 	e.one.flush()
 	if e.onEvent != nil {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/rules"
@@ -54,6 +55,52 @@ func TestGroupValues(t *testing.T) {
 		})
 		if len(got) != 1 || !slices.Equal(got[0], vals) {
 			t.Errorf("group values %q, want [%q]", got, vals)
+		}
+	}
+}
+
+// TestGroupKeyOwned checks that a group keyed by the identity alone keeps
+// a joined event's identity as its key, and copies the identity of an
+// event given to AddEvent (which may be part of a bigger string), on one
+// lane and on several.
+func TestGroupKeyOwned(t *testing.T) {
+	yml := "rules:\n  - {id: a, type: count, group_by: [spraywatch.identity], window: 1m, threshold: 100}\n" +
+		"  - {id: b, type: count, group_by: [spraywatch.identity], window: 1m, threshold: 100}\n"
+	rs, err := rules.Parse("t.yml", []byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lanes := range []int{1, 2} {
+		for _, joined := range []bool{false, true} {
+			e, err := NewEngine(Config{Rules: rs, Sink: &captureSink{}, Lanes: lanes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := "sha1:ab|rest of the values"
+			x := &event.Event{Time: 1}
+			x.Values[event.Identity] = all[:7]
+			x.Values[event.Outcome] = event.OutcomeFailure
+			if joined {
+				e.evaluateJoined(x)
+			} else {
+				e.evaluate(x)
+			}
+			e.drain()
+			for _, r := range e.rules {
+				n := 0
+				r.groups.each(func(g *group) {
+					n++
+					if g.key != "sha1:ab" {
+						t.Errorf("lanes %d joined %v: key %q", lanes, joined, g.key)
+					}
+					if kept := unsafe.StringData(g.key) == unsafe.StringData(all); kept != joined {
+						t.Errorf("lanes %d joined %v: rule %s keeps the event's string %v", lanes, joined, r.rule.ID, kept)
+					}
+				})
+				if n != 1 {
+					t.Errorf("lanes %d joined %v: rule %s has %d groups, want 1", lanes, joined, r.rule.ID, n)
+				}
+			}
 		}
 	}
 }

@@ -55,6 +55,9 @@ type evState struct {
 	// (under mu): rules on other lanes grouping by the same fields share
 	// them.
 	keys []string
+	// identOwned says the event's identity is a string of its own (see
+	// Engine.evaluateJoined): a group keyed by it alone keeps it.
+	identOwned bool
 }
 
 // reset forgets the event. It must not race with the lanes: it runs
@@ -86,7 +89,10 @@ type lane struct {
 	// keyBuf (the values joined).
 	key    string
 	keyOne bool
-	keyBuf []byte
+	// keyOwned says key is a string of its own, which a new group may
+	// keep without a copy: a derived value, or a joined event's identity.
+	keyOwned bool
+	keyBuf   []byte
 	// lastKey is the last group key a group was created with: rules of
 	// the lane grouping by the same fields share it instead of each
 	// keeping a copy.
@@ -332,6 +338,9 @@ func (l *lane) identity(ev *event.Event) *alert.Identity {
 // fields share one copy.
 func (l *lane) groupKey() string {
 	if l.keyOne {
+		if l.keyOwned {
+			return l.key
+		}
 		if l.key == l.lastKey {
 			return l.lastKey
 		}
@@ -503,11 +512,12 @@ func (e *Engine) push() {
 
 // dispatch hands ev to the lanes; OnEvent sees it once the alerts its
 // rules wrote are sent.
-func (e *Engine) dispatch(ev *event.Event) {
+func (e *Engine) dispatch(ev *event.Event, identOwned bool) {
 	o := e.next()
 	o.sweep, o.now = false, 0
 	o.ev = *ev
 	o.st.reset()
+	o.st.identOwned = identOwned
 	e.push()
 }
 

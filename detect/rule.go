@@ -166,7 +166,9 @@ type incident struct {
 
 func (rs *ruleState) groupKey(ev *event.Event) bool {
 	if gb := rs.rule.GroupBy; len(gb) == 1 {
-		rs.ln.key, rs.ln.keyOne = rs.keyValue(ev, gb[0]), true
+		k := gb[0]
+		rs.ln.key, rs.ln.keyOne = rs.keyValue(ev, k), true
+		rs.ln.keyOwned = k.Derived != rules.NotDerived || k.Field == event.Identity && rs.ln.cur.identOwned
 		return rs.ln.key != ""
 	}
 	rs.ln.keyOne = false
