@@ -46,7 +46,10 @@ type evState struct {
 	keptAll  string // the copies, in keepFields order
 	keptEv   *evidence
 	hashes   [event.NumFields]uint64
-	ident    atomic.Pointer[alert.Identity]
+	// ident is the certificate identity, made once identDone is set
+	// (under mu on several lanes), then only read.
+	identDone atomic.Bool
+	ident     certIdentity
 	// probe holds the variants of the first value a lane asked for
 	// (made under mu, then only read, once probeDone is set).
 	probeDone atomic.Bool
@@ -65,7 +68,8 @@ type evState struct {
 func (s *evState) reset() {
 	s.keptDone.Store(false)
 	s.probeDone.Store(false)
-	s.ident.Store(nil)
+	s.identDone.Store(false)
+	s.ident = ""
 	clear(s.keys)
 	s.keys = s.keys[:0]
 }
@@ -318,18 +322,22 @@ func (s *evState) variants(u string, seed maphash.Seed) (vars []variant, buf []b
 }
 
 // identity returns the current event's certificate identity, made once
-// per event (twice at worst, when two lanes ask at once: the copies are
-// equal).
-func (l *lane) identity(ev *event.Event) *alert.Identity {
+// per event however many rules, on however many lanes, ask for it.
+func (l *lane) identity(ev *event.Event) certIdentity {
 	s := l.cur
-	if id := s.ident.Load(); id != nil {
-		return id
+	if s.identDone.Load() {
+		return s.ident
 	}
-	id := ownIdentity(ev)
-	if s.ident.CompareAndSwap(nil, id) {
-		return id
+	if l.out != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.identDone.Load() {
+			return s.ident
+		}
 	}
-	return s.ident.Load()
+	s.ident = makeCertIdentity(ev)
+	s.identDone.Store(true)
+	return s.ident
 }
 
 // groupKey returns an owned copy of the group key a rule just made, for

@@ -59,7 +59,7 @@ type group struct {
 	// prev and next link the rule's groups in order of activity.
 	prev, next *group
 	st         store
-	ident      *alert.Identity
+	ident      certIdentity
 	hist       *history // baseline rules
 	inc        *incident
 	more       *groupMore // made when first needed
@@ -264,7 +264,7 @@ func (rs *ruleState) add(ev *event.Event) {
 			m.hitUser, m.hitAt, m.hitVal = en.user(), en.t, v
 		}
 	}
-	if g.ident == nil && (ev.Values[event.TLSSHA1] != "" || ev.Values[event.TLSSHA256] != "" || ev.Values[event.TLSSubject] != "") {
+	if g.ident == "" && hasIdentity(ev) {
 		g.ident = rs.ln.identity(ev)
 	}
 	rs.check(g, ev.Time)
@@ -535,7 +535,7 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 		Description: r.Description,
 		Severity:    r.Severity,
 		Group:       make(map[string]string, len(r.GroupBy)),
-		Identity:    g.ident,
+		Identity:    g.ident.identity(),
 		Window:      formatDuration(r.Window),
 		Threshold:   thr,
 		Observed:    obs,
@@ -770,27 +770,4 @@ func formatDuration(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return d.String()
-}
-
-// ownIdentity returns ev's certificate identity in one owned string.
-func ownIdentity(ev *event.Event) *alert.Identity {
-	fs := [...]event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSHA1, event.TLSSHA256, event.TLSSerial}
-	n := 0
-	for _, f := range fs {
-		n += len(ev.Values[f])
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, f := range fs {
-		b.WriteString(ev.Values[f])
-	}
-	all := b.String()
-	var v [len(fs)]string
-	off := 0
-	for i, f := range fs {
-		l := len(ev.Values[f])
-		v[i] = all[off : off+l]
-		off += l
-	}
-	return &alert.Identity{Subject: v[0], Issuer: v[1], SHA1: v[2], SHA256: v[3], Serial: v[4]}
 }

@@ -64,9 +64,9 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 		if v <= 0 {
 			return
 		}
-		gv := GroupValue{Key: g.key, Identity: g.ident, Value: v}
+		gv := GroupValue{Key: g.key, Value: v}
 		if len(dst) < k {
-			gv.Values = g.values()
+			gv.Values, gv.Identity = g.values(), g.ident.identity()
 			dst = append(dst, gv)
 			if len(dst) == k {
 				sort.Slice(dst, func(i, j int) bool { return better(&dst[i], &dst[j]) })
@@ -78,7 +78,7 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 		}
 		// Insert in order, dropping the last: k is small.
 		i := sort.Search(k, func(i int) bool { return better(&gv, &dst[i]) })
-		gv.Values = g.values()
+		gv.Values, gv.Identity = g.values(), g.ident.identity()
 		copy(dst[i+1:], dst[i:k-1])
 		dst[i] = gv
 	})
