@@ -1,7 +1,8 @@
 package detect
 
 import (
-	"strings"
+	"encoding/binary"
+	"unsafe"
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/event"
@@ -26,26 +27,30 @@ func hasIdentity(ev *event.Event) bool {
 
 // makeCertIdentity returns ev's certificate identity.
 func makeCertIdentity(ev *event.Event) certIdentity {
+	b := appendCertIdentity(make([]byte, 0, certIdentitySize(ev)), ev)
+	// b is not written again: it can be the string's bytes.
+	return certIdentity(unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+// certIdentitySize returns the length of ev's certIdentity.
+func certIdentitySize(ev *event.Event) int {
 	n := 0
 	for _, f := range identityFields {
 		l := len(ev.Values[f])
 		n += uvarintSize(l) + l
 	}
-	var b strings.Builder
-	b.Grow(n)
+	return n
+}
+
+// appendCertIdentity appends ev's certIdentity to b.
+func appendCertIdentity(b []byte, ev *event.Event) []byte {
 	for _, f := range identityFields {
-		for l := uint(len(ev.Values[f])); ; l >>= 7 {
-			if l < 0x80 {
-				b.WriteByte(byte(l))
-				break
-			}
-			b.WriteByte(byte(l) | 0x80)
-		}
+		b = binary.AppendUvarint(b, uint64(len(ev.Values[f])))
 	}
 	for _, f := range identityFields {
-		b.WriteString(ev.Values[f])
+		b = append(b, ev.Values[f]...)
 	}
-	return certIdentity(b.String())
+	return b
 }
 
 // identity returns c as an alert's identity: nil for none.

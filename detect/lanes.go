@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/event"
@@ -43,8 +44,7 @@ type evState struct {
 	keptDone atomic.Bool
 	mu       sync.Mutex
 	kept     [event.NumFields]string
-	keptAll  string // the copies, in keepFields order
-	keptEv   *evidence
+	keptEv   *evidence // its bytes hold the copies, in keepFields order
 	hashes   [event.NumFields]uint64
 	// ident is the certificate identity, made once identDone is set
 	// (under mu on several lanes), then only read.
@@ -280,11 +280,12 @@ func (l *lane) doneDescribing() {
 
 // keep returns the owned copies of ev's kept fields, made on the first
 // call for an event: one allocation per event however many rules, on
-// however many lanes, keep it.
-func (l *lane) keep(ev *event.Event) *[event.NumFields]string {
+// however many lanes, keep it. withIdent asks for the certificate
+// identity too (see identity), which is then made in the same allocation.
+func (l *lane) keep(ev *event.Event, withIdent bool) *[event.NumFields]string {
 	s := l.cur
 	if !s.keptDone.Load() {
-		l.eng.fillKept(s, ev, l.out != nil)
+		l.eng.fillKept(s, ev, l.out != nil, withIdent)
 	}
 	return &s.kept
 }
@@ -417,9 +418,10 @@ func (l *lane) getGroup(rs *ruleState, h uint64) (*group, bool) {
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 // fillKept makes s's copies of ev's kept fields, their hashes and the
-// evidence, unless another lane just did. shared says other lanes may
+// evidence, and with withIdent the certificate identity, all in one
+// allocation, unless another lane just did. shared says other lanes may
 // ask at the same time.
-func (e *Engine) fillKept(s *evState, ev *event.Event, shared bool) {
+func (e *Engine) fillKept(s *evState, ev *event.Event, shared, withIdent bool) {
 	if shared {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -427,18 +429,25 @@ func (e *Engine) fillKept(s *evState, ev *event.Event, shared bool) {
 			return
 		}
 	}
-	n := 0
+	n, m := 0, 0
 	for _, f := range e.keepFields {
 		n += len(ev.Values[f])
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, f := range e.keepFields {
-		b.WriteString(ev.Values[f])
+	withIdent = withIdent && !s.identDone.Load()
+	if withIdent {
+		m = certIdentitySize(ev)
 	}
-	all := b.String()
-	s.keptAll = all
+	kev, buf := newEvidenceBuf(n + m)
 	off := 0
+	for _, f := range e.keepFields {
+		off += copy(buf[off:], ev.Values[f])
+	}
+	if withIdent {
+		appendCertIdentity(buf[:n], ev)
+	}
+	// buf is not written again: it can be the strings' bytes.
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	off = 0
 	for _, f := range e.keepFields {
 		l := len(ev.Values[f])
 		s.kept[f] = all[off : off+l]
@@ -449,7 +458,12 @@ func (e *Engine) fillKept(s *evState, ev *event.Event, shared bool) {
 	}
 	// keepFields puts the username, request id and address first.
 	nu, nr, ni := len(s.kept[event.UserName]), len(s.kept[event.RequestID]), len(s.kept[event.SourceIP])
-	s.keptEv = newEvidence(all[:nu+nr+ni], nu, nr)
+	*kev = evidence{s: all[:nu+nr+ni], nuser: uint32(nu), nid: uint32(nr)}
+	s.keptEv = kev
+	if withIdent {
+		s.ident = certIdentity(all[n:])
+		s.identDone.Store(true)
+	}
 	s.keptDone.Store(true)
 }
 

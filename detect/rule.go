@@ -219,7 +219,9 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.groups.add(g, h)
 		rs.pending.groups++
 	}
-	kept := rs.ln.keep(ev)
+	// A new group takes the event's identity: made with the kept
+	// copies if they are still to be made.
+	kept := rs.ln.keep(ev, g.ident == "" && hasIdentity(ev))
 	var hv hashed
 	if r.HasDistinct {
 		if r.Distinct.Derived == rules.NotDerived {

@@ -50,6 +50,53 @@ func newEvidence(s string, nuser, nid int) *evidence {
 	return &evidence{s: s, nuser: uint32(nuser), nid: uint32(nid)}
 }
 
+// newEvidenceBuf returns an evidence and n bytes for its string (and
+// whatever else of the event is kept with it), in one allocation when n
+// is small: an evidence and its bytes live and die together. The
+// allocations' sizes are size classes of the allocator (24 bytes of
+// evidence plus the bytes).
+func newEvidenceBuf(n int) (*evidence, []byte) {
+	switch {
+	case n <= 40:
+		x := new(struct {
+			ev evidence
+			b  [40]byte
+		})
+		return &x.ev, x.b[:n:n]
+	case n <= 72:
+		x := new(struct {
+			ev evidence
+			b  [72]byte
+		})
+		return &x.ev, x.b[:n:n]
+	case n <= 104:
+		x := new(struct {
+			ev evidence
+			b  [104]byte
+		})
+		return &x.ev, x.b[:n:n]
+	case n <= 136:
+		x := new(struct {
+			ev evidence
+			b  [136]byte
+		})
+		return &x.ev, x.b[:n:n]
+	case n <= 168:
+		x := new(struct {
+			ev evidence
+			b  [168]byte
+		})
+		return &x.ev, x.b[:n:n]
+	case n <= 232:
+		x := new(struct {
+			ev evidence
+			b  [232]byte
+		})
+		return &x.ev, x.b[:n:n]
+	}
+	return new(evidence), make([]byte, n)
+}
+
 func (e *entry) user() string {
 	if e.ev == nil {
 		return ""
