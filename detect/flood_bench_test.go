@@ -15,13 +15,15 @@ import (
 // being at their cap, evicts one. ns/op and allocs/op are per event.
 // added takes the events as AddEvent does, joined as the engine's
 // correlator hands them over (their identities strings of their own).
+// cold has the default caps (22,222 groups a rule), whose groups do not
+// fit in the processor's caches, as under a real flood.
 func BenchmarkIdentityFlood(b *testing.B) {
-	b.Run("added", func(b *testing.B) { benchIdentityFlood(b, false) })
-	b.Run("joined", func(b *testing.B) { benchIdentityFlood(b, true) })
+	b.Run("added", func(b *testing.B) { benchIdentityFlood(b, false, 1<<15, 1000*len(rules.Default())) })
+	b.Run("joined", func(b *testing.B) { benchIdentityFlood(b, true, 1<<15, 1000*len(rules.Default())) })
+	b.Run("cold", func(b *testing.B) { benchIdentityFlood(b, true, 1<<18, 0) })
 }
 
-func benchIdentityFlood(b *testing.B, joined bool) {
-	const n = 1 << 15
+func benchIdentityFlood(b *testing.B, joined bool, n, maxGroups int) {
 	evs := make([]*event.Event, n)
 	for i := range evs {
 		evs[i] = ev(0, "spraywatch.identity", fmt.Sprintf("sha1:%040x", i), "tls.client.hash.sha1", fmt.Sprintf("%040x", i),
@@ -30,9 +32,9 @@ func benchIdentityFlood(b *testing.B, joined bool) {
 			"source.ip", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "url.path", "/accounts/login/",
 			"http.request.method", "POST", "http.response.status_code", "200")
 	}
-	// 1,000 groups a rule, fewer than the distinct identities: after the
-	// first round every new group evicts one.
-	e, err := NewEngine(Config{Rules: rules.Default(), Sink: &captureSink{}, Lanes: 1, MaxGroupsTotal: 1000 * len(rules.Default())})
+	// Fewer groups a rule than distinct identities: after the first
+	// round every new group evicts one.
+	e, err := NewEngine(Config{Rules: rules.Default(), Sink: &captureSink{}, Lanes: 1, MaxGroupsTotal: maxGroups})
 	if err != nil {
 		b.Fatal(err)
 	}
