@@ -118,10 +118,12 @@ type lane struct {
 	// atomic additions, at every event.
 	counts laneCounts
 
-	// users, ips and perUser are describe's scratch maps.
-	users, ips map[string]struct{}
-	perUser    map[string]int
-	seen       []bool // by slot
+	// users and perUser are describe's scratch maps, ips its set of
+	// addresses.
+	users   map[string]struct{}
+	ips     strSet
+	perUser map[string]int
+	seen    []bool // by slot
 
 	// On several lanes: the batches to evaluate, the current one's
 	// operation and where its alerts go.
@@ -250,12 +252,14 @@ func (l *lane) flush() {
 // dropped rather than kept for the next alert.
 const maxScratch = 1024
 
-// describeMaps returns the lane's empty scratch maps for describe.
-func (l *lane) describeMaps() (users, ips map[string]struct{}, perUser map[string]int) {
+// describeMaps returns the lane's empty scratch maps for describe, and
+// its empty set of addresses.
+func (l *lane) describeMaps() (users map[string]struct{}, ips *strSet, perUser map[string]int) {
 	if l.users == nil {
-		l.users, l.ips, l.perUser = make(map[string]struct{}), make(map[string]struct{}), make(map[string]int)
+		l.users, l.perUser = make(map[string]struct{}), make(map[string]int)
 	}
-	return l.users, l.ips, l.perUser
+	l.ips.seed = l.eng.seed
+	return l.users, &l.ips, l.perUser
 }
 
 // slotScratch returns the lane's scratch flags for n slots, all false;
@@ -269,12 +273,12 @@ func (l *lane) slotScratch(n int) []bool {
 
 // doneDescribing empties describe's scratch maps, dropping large ones.
 func (l *lane) doneDescribing() {
-	if len(l.users) > maxScratch || len(l.ips) > maxScratch || len(l.perUser) > maxScratch {
-		l.users, l.ips, l.perUser = nil, nil, nil
+	l.ips.reset(maxScratch)
+	if len(l.users) > maxScratch || len(l.perUser) > maxScratch {
+		l.users, l.perUser = nil, nil
 		return
 	}
 	clear(l.users)
-	clear(l.ips)
 	clear(l.perUser)
 }
 

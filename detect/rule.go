@@ -595,8 +595,7 @@ func (rs *ruleState) describe(g *group) alert.Alert {
 			a.Sample.RequestIDs = append(a.Sample.RequestIDs, e.rid())
 		}
 		if e.ip() != "" {
-			if _, ok := ips[e.ip()]; !ok {
-				ips[e.ip()] = struct{}{}
+			if ips.add(e.ip()) {
 				if len(a.Sample.SourceIPs) < sampleIPs {
 					a.Sample.SourceIPs = append(a.Sample.SourceIPs, e.ip())
 				} else {

@@ -125,7 +125,8 @@ func TestManyIdentities(t *testing.T) {
 		if r.engine.GroupsEvicted.Load() == 0 {
 			t.Errorf("no group evicted: the identities did not reach the group cap")
 		}
-		return map[string]int64{"lines": int64(2 * (n + sprayUsers)), "groups_evicted": r.engine.GroupsEvicted.Load(), "ns": r.took.Nanoseconds(), "cpu_ms": r.cpu.Milliseconds(), "vmhwm_kb": r.peakKB}
+		return map[string]int64{"lines": int64(2 * (n + sprayUsers)), "groups_evicted": r.engine.GroupsEvicted.Load(), "alerts": int64(len(r.alerts)),
+			"ns": r.took.Nanoseconds(), "cpu_ms": r.cpu.Milliseconds(), "vmhwm_kb": r.peakKB}
 	})
 	if figs != nil {
 		// Each rule holds its share of the 200 000 groups (22 222 of
