@@ -718,42 +718,59 @@ func classifyFigures(users, attempts, most int) *alert.Classification {
 }
 
 func summary(r *rules.Rule, a *alert.Alert, status string) string {
-	var who strings.Builder
+	b := make([]byte, 0, 256)
+	if status == alert.StatusResolved {
+		b = append(b, "resolved: "...)
+	}
+	b = append(b, r.ID...)
+	b = append(b, ": "...)
 	if a.Identity != nil && a.Identity.Subject != "" {
-		fmt.Fprintf(&who, "certificate %q ", a.Identity.Subject)
+		b = append(b, "certificate "...)
+		b = strconv.AppendQuote(b, a.Identity.Subject)
+		b = append(b, ' ')
 	}
-	keys := make([]string, 0, len(a.Group))
-	for k := range a.Group {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 {
-			who.WriteString(", ")
+	if len(a.Group) == 1 {
+		for k, v := range a.Group {
+			b = append(append(append(b, k...), '='), v...)
 		}
-		fmt.Fprintf(&who, "%s=%s", k, a.Group[k])
+	} else {
+		keys := make([]string, 0, len(a.Group))
+		for k := range a.Group {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(append(append(b, k...), '='), a.Group[k]...)
+		}
 	}
 	measure := "events"
 	if a.Reason != nil {
 		measure = a.Reason.Measure
 	}
-	s := fmt.Sprintf("%s: %s: %s %s within %s (threshold %s); %d events, %d failures, %d successes",
-		r.ID, who.String(), num(a.Observed), measure, a.Window, num(a.Threshold), a.Count.Events, a.Count.Failures, a.Count.Successes)
+	b = append(b, ": "...)
+	b = appendNum(b, a.Observed)
+	b = append(append(append(b, ' '), measure...), " within "...)
+	b = append(append(b, a.Window...), " (threshold "...)
+	b = appendNum(b, a.Threshold)
+	b = append(b, "); "...)
+	b = append(strconv.AppendInt(b, int64(a.Count.Events), 10), " events, "...)
+	b = append(strconv.AppendInt(b, int64(a.Count.Failures), 10), " failures, "...)
+	b = append(strconv.AppendInt(b, int64(a.Count.Successes), 10), " successes"...)
 	if a.Account != "" {
-		s += fmt.Sprintf("; then logged in as %q", a.Account)
+		b = strconv.AppendQuote(append(b, "; then logged in as "...), a.Account)
 	}
 	if a.Classification != nil && a.Classification.Kind != alert.ClassMixed {
-		s += "; shape: " + strings.ReplaceAll(a.Classification.Kind, "_", " ")
+		b = append(append(b, "; shape: "...), strings.ReplaceAll(a.Classification.Kind, "_", " ")...)
 	}
-	if status == alert.StatusResolved {
-		s = "resolved: " + s
-	}
-	return s
+	return string(b)
 }
 
-// num writes a figure with at most two decimals.
-func num(v float64) string {
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+// appendNum appends a figure with at most two decimals to b.
+func appendNum(b []byte, v float64) []byte {
+	return strconv.AppendFloat(b, math.Round(v*100)/100, 'f', -1, 64)
 }
 
 func formatTime(ns int64) string {
