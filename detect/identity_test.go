@@ -87,7 +87,7 @@ func TestGroupIdentity(t *testing.T) {
 // TestEvidenceBuf checks that the bytes newEvidenceBuf returns are n and do
 // not overlap the evidence, at every size's edges.
 func TestEvidenceBuf(t *testing.T) {
-	for _, n := range []int{0, 1, 40, 41, 72, 73, 104, 105, 136, 137, 168, 169, 232, 233, 1000} {
+	for _, n := range []int{0, 1, 40, 41, 56, 57, 72, 73, 88, 89, 104, 105, 120, 121, 136, 137, 152, 153, 168, 169, 200, 201, 232, 233, 1000} {
 		ev, b := newEvidenceBuf(n)
 		if len(b) != n || cap(b) != n {
 			t.Errorf("%d: len %d cap %d", n, len(b), cap(b))

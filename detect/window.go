@@ -63,10 +63,22 @@ func newEvidenceBuf(n int) (*evidence, []byte) {
 			b  [40]byte
 		})
 		return &x.ev, x.b[:n:n]
+	case n <= 56:
+		x := new(struct {
+			ev evidence
+			b  [56]byte
+		})
+		return &x.ev, x.b[:n:n]
 	case n <= 72:
 		x := new(struct {
 			ev evidence
 			b  [72]byte
+		})
+		return &x.ev, x.b[:n:n]
+	case n <= 88:
+		x := new(struct {
+			ev evidence
+			b  [88]byte
 		})
 		return &x.ev, x.b[:n:n]
 	case n <= 104:
@@ -75,16 +87,34 @@ func newEvidenceBuf(n int) (*evidence, []byte) {
 			b  [104]byte
 		})
 		return &x.ev, x.b[:n:n]
+	case n <= 120:
+		x := new(struct {
+			ev evidence
+			b  [120]byte
+		})
+		return &x.ev, x.b[:n:n]
 	case n <= 136:
 		x := new(struct {
 			ev evidence
 			b  [136]byte
 		})
 		return &x.ev, x.b[:n:n]
+	case n <= 152:
+		x := new(struct {
+			ev evidence
+			b  [152]byte
+		})
+		return &x.ev, x.b[:n:n]
 	case n <= 168:
 		x := new(struct {
 			ev evidence
 			b  [168]byte
+		})
+		return &x.ev, x.b[:n:n]
+	case n <= 200:
+		x := new(struct {
+			ev evidence
+			b  [200]byte
 		})
 		return &x.ev, x.b[:n:n]
 	case n <= 232:
