@@ -16,6 +16,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 	"github.com/spraywatch/spraywatch/ingest/timestamp"
 )
 
@@ -239,17 +240,7 @@ func TestSourceGolden(t *testing.T) {
 	}
 	defer s.Close()
 	got := dump(t, s)
-	golden := filepath.Join("testdata", "joined.golden")
-	if *update {
-		os.WriteFile(golden, got, 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n%s", golden, got)
-	}
+	skimtest.CheckGolden(t, filepath.Join("testdata", "joined.golden"), got, *update)
 }
 
 func TestSourceLeadAndEviction(t *testing.T) {
