@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spraywatch/spraywatch/internal/proctest"
 )
 
 // alertmanagerBinary returns the path of prometheus-alertmanager, installing
@@ -92,18 +94,7 @@ receivers:
 	addr := freeAddr(t)
 	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("alertmanager log:\n%s", logs.String())
-		}
-	}()
+	proctest.Start(t, "alertmanager", cmd)
 	base := "http://" + addr
 	waitFor(t, 20*time.Second, "alertmanager /-/ready", func() bool {
 		resp, err := http.Get(base + "/-/ready")

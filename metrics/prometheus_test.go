@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spraywatch/spraywatch/internal/proctest"
 )
 
 // needPrometheus returns the paths of prometheus and promtool, installing
@@ -161,18 +163,7 @@ scrape_configs:
 	listen := freePort(t)
 	cmd := exec.Command(prom, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+listen, "--log.level=warn")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", logs.String())
-		}
-	}()
+	proctest.Start(t, "prometheus", cmd)
 	base := "http://" + listen
 
 	// Enough scrapes for rate() over the dashboard's intervals.
