@@ -28,15 +28,15 @@ type slotVal struct {
 }
 
 // distinctCounts keeps per-value counts and the derived distinct figures
-// up to date as events enter and leave.
+// up to date as events enter and leave. Values come with their hashes
+// (made with the engine's seed), so the counts hash nothing.
 type distinctCounts struct {
-	seed maphash.Seed
-	// idx finds a value's slot. Values come with their hashes, so a
-	// lookup hashes nothing; a window's entry keeps its value's slot, so
-	// that counting it out costs no lookup. Made when the store first
-	// holds more than smallSlots values: a smaller store compares the
-	// slots' tags.
-	idx   slotIndex
+	// x is what bigger stores need: the index of the values, made when
+	// the store first holds more than smallSlots values, the index of
+	// the unresolved ones, and the aliases of a window's entries. nil
+	// until first needed: a group of one event is one allocation of
+	// four cache lines.
+	x     *valueIndex
 	slots []slotVal
 	free  int32 // the first free slot plus one, reused first; 0: none
 	n     int32 // values held
@@ -50,10 +50,54 @@ type distinctCounts struct {
 	failed     int32 // values with at least one failure
 	unresolved int32 // values with failures and no success
 	succeeded  int32 // values with at least one success
+}
+
+// valueIndex is the part of a store's counts that few stores need.
+type valueIndex struct {
+	// idx finds a value's slot. A window's entry keeps its value's slot,
+	// so that counting it out costs no lookup. Its table is made when
+	// the store first holds more than smallSlots values: a smaller store
+	// compares the slots' tags.
+	idx slotIndex
 	// unres indexes the unresolved values, usually a few among many, for
 	// typoOf. Built when a store first holds indexFrom values; small
 	// stores compare with each value instead.
 	unres *unresolvedIndex
+	// aliases are the mistyped values that a window's entries resolve
+	// (see entry.aliased).
+	aliases []alias
+}
+
+// alias is the value a window's entry (its event's evidence and time)
+// resolves.
+type alias struct {
+	ev  *evidence
+	t   int64
+	val hashed
+}
+
+// table returns the store's value index, or nil while it has none.
+func (d *distinctCounts) table() *slotIndex {
+	if d.x == nil || d.x.idx.tab == nil {
+		return nil
+	}
+	return &d.x.idx
+}
+
+// unres returns the store's unresolved index, or nil.
+func (d *distinctCounts) unres() *unresolvedIndex {
+	if d.x == nil {
+		return nil
+	}
+	return d.x.unres
+}
+
+// more returns the store's valueIndex, making it.
+func (d *distinctCounts) more() *valueIndex {
+	if d.x == nil {
+		d.x = &valueIndex{}
+	}
+	return d.x
 }
 
 // unresolvedIndex is a store's unresolved values by slot and by length
@@ -79,29 +123,28 @@ const smallSlots = 4
 
 func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
 
-// newDistinctCounts returns empty counts for values hashed with seed.
-func newDistinctCounts(seed maphash.Seed) distinctCounts {
-	return distinctCounts{seed: seed}
+// hashString returns s with its hash under seed.
+func hashString(seed maphash.Seed, s string) hashed {
+	return hashed{s, maphash.String(seed, s)}
 }
 
 // reset empties the counts for reuse, keeping their slots and index (of
 // up to max slots, twice as many buckets), and reports true; it reports
 // false and leaves larger ones.
 func (d *distinctCounts) reset(max int) bool {
-	if cap(d.slots) > max || len(d.idx.tab) > 2*max {
+	if cap(d.slots) > max || d.x != nil && len(d.x.idx.tab) > 2*max {
 		return false
 	}
 	// Slots beyond the length were never used.
 	clear(d.slots)
-	clear(d.idx.tab)
-	d.slots, d.free, d.n, d.idle, d.unres = d.slots[:0], 0, 0, 0, nil
+	if x := d.x; x != nil {
+		clear(x.idx.tab)
+		clear(x.aliases)
+		x.unres, x.aliases = nil, x.aliases[:0]
+	}
+	d.slots, d.free, d.n, d.idle = d.slots[:0], 0, 0, 0
 	d.failed, d.unresolved, d.succeeded = 0, 0, 0
 	return true
-}
-
-// hash returns s with its hash under the store's seed.
-func (d *distinctCounts) hash(s string) hashed {
-	return hashed{s, maphash.String(d.seed, s)}
 }
 
 // size returns the number of distinct values.
@@ -118,7 +161,8 @@ func (d *distinctCounts) find(v hashed) int32 {
 // lookup returns v's slot, held or idle, or -1.
 func (d *distinctCounts) lookup(v hashed) int32 {
 	tag := tagOf(v.h)
-	if d.idx.tab == nil {
+	x := d.table()
+	if x == nil {
 		for i := range d.slots {
 			if sv := &d.slots[i]; sv.tag == tag && sv.val == v.s && sv.n > 0 {
 				return int32(i)
@@ -126,8 +170,8 @@ func (d *distinctCounts) lookup(v hashed) int32 {
 		}
 		return -1
 	}
-	for i := d.idx.start(tag); ; i = d.idx.next(i) {
-		s, more := d.idx.at(i, tag)
+	for i := x.start(tag); ; i = x.next(i) {
+		s, more := x.at(i, tag)
 		if !more {
 			return -1
 		}
@@ -140,7 +184,8 @@ func (d *distinctCounts) lookup(v hashed) int32 {
 // findBytes is find for a value in bytes.
 func (d *distinctCounts) findBytes(v []byte, h uint64) int32 {
 	tag := tagOf(h)
-	if d.idx.tab == nil {
+	x := d.table()
+	if x == nil {
 		for i := range d.slots {
 			if sv := &d.slots[i]; sv.tag == tag && sv.val == string(v) && sv.n > 0 {
 				return int32(i)
@@ -148,8 +193,8 @@ func (d *distinctCounts) findBytes(v []byte, h uint64) int32 {
 		}
 		return -1
 	}
-	for i := d.idx.start(tag); ; i = d.idx.next(i) {
-		s, more := d.idx.at(i, tag)
+	for i := x.start(tag); ; i = x.next(i) {
+		s, more := x.at(i, tag)
 		if !more {
 			return -1
 		}
@@ -174,16 +219,17 @@ func (d *distinctCounts) insert(v hashed) int32 {
 	}
 	d.slots[s] = slotVal{val: v.s, tag: tagOf(v.h)}
 	d.n++
-	switch {
-	case d.idx.tab != nil:
-		d.idx.add(d.slots[s].tag, s, int(d.n+d.idle))
+	switch x := d.table(); {
+	case x != nil:
+		x.add(d.slots[s].tag, s, int(d.n+d.idle))
 	case d.n > smallSlots:
 		// Index every value held, this one included.
+		x = &d.more().idx
 		n := 0
 		for i := range d.slots {
 			if sv := &d.slots[i]; sv.n > 0 || sv.val != "" {
 				n++
-				d.idx.add(sv.tag, int32(i), n)
+				x.add(sv.tag, int32(i), n)
 			}
 		}
 	}
@@ -193,8 +239,8 @@ func (d *distinctCounts) insert(v hashed) int32 {
 // release frees slot s, whose value has no events left.
 func (d *distinctCounts) release(s int32) {
 	d.n--
-	if d.idx.tab != nil {
-		d.idx.remove(d.slots[s].tag, s)
+	if x := d.table(); x != nil {
+		x.remove(d.slots[s].tag, s)
 	}
 	d.slots[s] = slotVal{tag: uint32(d.free)}
 	d.free = s + 1
@@ -207,7 +253,7 @@ const maxIdle = 64
 // leave makes slot s, whose value has no events left, idle in an indexed
 // store, or frees it in a small one.
 func (d *distinctCounts) leave(s int32) {
-	if d.idx.tab == nil {
+	if d.table() == nil {
 		d.release(s)
 		return
 	}
@@ -221,23 +267,19 @@ func (d *distinctCounts) leave(s int32) {
 
 // purge frees the idle slots and indexes the values held again.
 func (d *distinctCounts) purge() {
-	clear(d.idx.tab)
+	x := &d.x.idx
+	clear(x.tab)
 	for i := len(d.slots) - 1; i >= 0; i-- {
 		sv := &d.slots[i]
 		switch {
 		case sv.n > 0:
-			d.idx.place(uint64(sv.tag)<<32 | uint64(uint32(i+1)))
+			x.place(uint64(sv.tag)<<32 | uint64(uint32(i+1)))
 		case sv.val != "":
 			*sv = slotVal{tag: uint32(d.free)}
 			d.free = int32(i) + 1
 		}
 	}
 	d.idle = 0
-}
-
-// get returns val's counts.
-func (d *distinctCounts) get(val string) (valCount, bool) {
-	return d.getHashed(d.hash(val))
 }
 
 func (d *distinctCounts) getHashed(v hashed) (valCount, bool) {
@@ -261,7 +303,7 @@ func (d *distinctCounts) each(fn func(string, valCount)) {
 // or stopped being unresolved (-1).
 func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 	d.unresolved += delta
-	if u := d.unres; u != nil {
+	if u := d.unres(); u != nil {
 		sv := &d.slots[s]
 		u.byLen[lenSlot(sv.val)] += delta
 		tag := u.tag(sv.val)
@@ -275,9 +317,10 @@ func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 	}
 }
 
-// index builds the unresolved-value index.
-func (d *distinctCounts) index() {
-	u := &unresolvedIndex{base: polyBase(d.seed)}
+// index builds the unresolved-value index, whose polynomial hash's base
+// is drawn from seed.
+func (d *distinctCounts) index(seed maphash.Seed) {
+	u := &unresolvedIndex{base: polyBase(seed)}
 	for i := range d.slots {
 		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 {
 			u.byLen[lenSlot(sv.val)]++
@@ -285,7 +328,7 @@ func (d *distinctCounts) index() {
 			u.idx.add(u.tag(sv.val), int32(i), u.n)
 		}
 	}
-	d.unres = u
+	d.more().unres = u
 }
 
 // forgetSlot drops slot s with its counts, as if its events left.
@@ -352,8 +395,8 @@ func (d *distinctCounts) adjust(v hashed, slot int32, outcome uint8, delta int32
 // credit adds delta to val's successes without counting an event: a
 // success for the username val was a typo of. Unknown values are left
 // alone and successes never go below zero.
-func (d *distinctCounts) credit(val string, delta int32) {
-	i := d.find(d.hash(val))
+func (d *distinctCounts) credit(val hashed, delta int32) {
+	i := d.find(val)
 	if i < 0 || d.slots[i].s+delta < 0 {
 		return
 	}
@@ -375,10 +418,10 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 	if len(u) < 2 || len(u) > typoMaxLen || d.unresolved == 0 {
 		return ""
 	}
-	if d.unres == nil && d.n >= indexFrom {
-		d.index()
+	if d.unres() == nil && d.n >= indexFrom {
+		d.index(p.seed)
 	}
-	if x := d.unres; x != nil {
+	if x := d.unres(); x != nil {
 		// A swap keeps the length, a doubled letter adds one, a dropped
 		// one removes one: skip the kinds no unresolved value could match.
 		want := [3]bool{x.byLen[len(u)-1] > 0, x.byLen[len(u)] > 0, x.byLen[len(u)+1] > 0} // by length - len(u) + 1

@@ -27,7 +27,7 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 		{"equal", 400, func(int) uint64 { return 42 << 32 }},
 	} {
 		t.Run(hashes.name, func(t *testing.T) {
-			d := newDistinctCounts(maphash.MakeSeed())
+			var d distinctCounts
 			hv := map[int]hashed{}
 			val := func(v int) hashed {
 				if h, ok := hv[v]; ok {
@@ -60,7 +60,7 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 				if d.size() != len(want) {
 					t.Fatalf("step %d: %d values, want %d", step, d.size(), len(want))
 				}
-				if d.idle > d.n/4+maxIdle || d.idle > 0 && d.idx.tab == nil {
+				if d.idle > d.n/4+maxIdle || d.idle > 0 && d.table() == nil {
 					t.Fatalf("step %d: %d idle slots for %d values", step, d.idle, d.n)
 				}
 				if step%97 == 0 {
@@ -77,8 +77,8 @@ func TestDistinctCountsMatchesMap(t *testing.T) {
 							t.Fatalf("step %d: each: %s has %d events, want %d", step, v, c.n, want[v])
 						}
 					})
-					if hashes.vals <= smallSlots && d.idx.tab != nil || d.size() > smallSlots && d.idx.tab == nil {
-						t.Fatalf("step %d: table %d buckets with %d values at most", step, len(d.idx.tab), hashes.vals)
+					if hashes.vals <= smallSlots && d.table() != nil || d.size() > smallSlots && d.table() == nil {
+						t.Fatalf("step %d: table %v with %d values at most", step, d.table() != nil, hashes.vals)
 					}
 					if seen != len(want) || int(d.failed) != len(want) || int(d.unresolved) != len(want) {
 						t.Fatalf("step %d: each saw %d, failed %d, unresolved %d; want %d", step, seen, d.failed, d.unresolved, len(want))

@@ -177,7 +177,7 @@ func NewEngine(c Config) (*Engine, error) {
 			rs.held -= g.st.held()
 			rs.pending.groups--
 			rs.ln.counts.evicted++
-			if g.inc != nil {
+			if g.incident() != nil {
 				e.stats.Open.Add(-1)
 				delete(rs.open, g.key)
 			}

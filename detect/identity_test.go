@@ -71,7 +71,7 @@ func TestGroupIdentity(t *testing.T) {
 					return
 				}
 				for i, u := range []string{"alice", "bob"} {
-					en := &w.entries[w.head+i]
+					en := &w.entries[int(w.head)+i]
 					if en.user() != u || en.ip() != "192.0.2.7" {
 						t.Errorf("lanes %d: rule %s entry %d: user %q ip %q", lanes, r.rule.ID, i, en.user(), en.ip())
 					}

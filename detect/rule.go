@@ -60,8 +60,7 @@ type group struct {
 	prev, next *group
 	st         store
 	ident      certIdentity
-	hist       *history // baseline rules
-	inc        *incident
+	hist       *history   // baseline rules
 	more       *groupMore // made when first needed
 	// cuts, for a key of two or three group_by values that fit, are
 	// where the first pieces end in the key, plus one (0: no more
@@ -74,11 +73,13 @@ type group struct {
 
 // inlineCuts is how many piece ends a group keeps in itself: keys of up
 // to inlineCuts+1 values need no groupMore.
-const inlineCuts = 2
+const inlineCuts = 1
 
 // groupMore is what few groups need: most groups of a flood of
 // identities fire nothing and have one group_by value.
 type groupMore struct {
+	// inc is the firing incident, if any.
+	inc *incident
 	// vals are the group_by values when the key splits into more than
 	// the group's cuts can tell; see group.cuts.
 	vals []string
@@ -96,6 +97,14 @@ func (g *group) extra() *groupMore {
 		g.more = &groupMore{quietUntil: math.MinInt64}
 	}
 	return g.more
+}
+
+// incident returns g's firing incident, or nil.
+func (g *group) incident() *incident {
+	if g.more == nil {
+		return nil
+	}
+	return g.more.inc
 }
 
 // hitUser returns the account of g's last hit, or "".
@@ -237,10 +246,11 @@ func (rs *ruleState) add(ev *event.Event) {
 	case event.OutcomeFailure:
 		en.outcome = outcomeFailure
 	}
+	var alias string
 	if en.outcome == outcomeSuccess && (r.Unresolved || r.Type == rules.TypeSequence) {
 		// A person who mistyped their username and then logged in: the
 		// mistyped name is resolved too.
-		en.alias = g.st.typoOf(hv.s, &rs.ln.probe)
+		alias = g.st.typoOf(hv.s, &rs.ln.probe)
 	}
 	if g.hist != nil {
 		rs.learn(g, ev.Time)
@@ -248,6 +258,9 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.trim(g, ev.Time)
 	before := g.st.held()
 	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
+	if ok && alias != "" {
+		g.st.alias(en.t, en.ev, hashString(rs.eng.seed, alias))
+	}
 	if rs.held += g.st.held() - before; rs.held > rs.maxHeld {
 		rs.shed(g)
 	}
@@ -364,9 +377,9 @@ func (rs *ruleState) trim(g *group, now int64) {
 			return
 		}
 		rs.held--
-		if g.inc != nil && g.inc.below == notBelow {
+		if g.incident() != nil && g.incident().below == notBelow {
 			if _, _, fire := rs.level(g); !fire {
-				g.inc.below = left
+				g.incident().below = left
 			}
 		}
 	}
@@ -376,7 +389,7 @@ func (rs *ruleState) trim(g *group, now int64) {
 func (rs *ruleState) check(g *group, t int64) {
 	r := rs.rule
 	v, thr, fire := rs.level(g)
-	if g.inc == nil {
+	if g.incident() == nil {
 		if !fire {
 			return
 		}
@@ -388,7 +401,7 @@ func (rs *ruleState) check(g *group, t int64) {
 			return
 		}
 		start := g.st.first()
-		g.inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser(), below: notBelow, last: math.MinInt64}
+		g.extra().inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser(), below: notBelow, last: math.MinInt64}
 		if g.more != nil {
 			g.more.suppressed = false
 		}
@@ -400,7 +413,7 @@ func (rs *ruleState) check(g *group, t int64) {
 		rs.notify(g, alert.StatusFiring, 0)
 		return
 	}
-	inc := g.inc
+	inc := g.incident()
 	if fire {
 		inc.below = notBelow
 	}
@@ -446,7 +459,7 @@ func (rs *ruleState) sweep(now int64) {
 		}()
 		for _, k := range keys {
 			g := rs.open[k]
-			inc := g.inc
+			inc := g.incident()
 			rs.trim(g, now)
 			// below+ResolveAfter can wrap near the latest representable
 			// time, now-ResolveAfter near the earliest: minus saturates.
@@ -454,7 +467,7 @@ func (rs *ruleState) sweep(now int64) {
 				at := inc.below + int64(r.ResolveAfter)
 				rs.notify(g, alert.StatusResolved, at)
 				delete(rs.open, k)
-				g.inc = nil
+				g.more.inc = nil
 				m := g.extra()
 				m.quietUntil = at + int64(r.Cooldown)
 				if m.quietUntil < at {
@@ -470,7 +483,7 @@ func (rs *ruleState) sweep(now int64) {
 		if !ok {
 			return
 		}
-		if g.inc != nil {
+		if g.incident() != nil {
 			if len(rs.open) >= rs.groups.Len() {
 				return
 			}
@@ -497,7 +510,7 @@ func incidentID(rule, key string, start int64) string {
 // notify writes one alert record for g's incident.
 func (rs *ruleState) notify(g *group, status string, resolvedAt int64) {
 	r := rs.rule
-	inc := g.inc
+	inc := g.incident()
 	inc.seq++
 	var a alert.Alert
 	if status == alert.StatusResolved {

@@ -83,7 +83,7 @@ func (rs *ruleState) newGroup(key string) *group {
 	var g *group
 	if r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline) {
 		a := &setGroup{}
-		a.s = valueSet{end: math.MinInt64, dc: newDistinctCounts(seed),
+		a.s = valueSet{end: math.MinInt64, seed: seed,
 			seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
 		a.s.dc.slots = a.slots[:0]
 		a.g.st = &a.s
@@ -96,7 +96,7 @@ func (rs *ruleState) newGroup(key string) *group {
 		} else {
 			a = &windowGroup{}
 		}
-		a.w = window{end: math.MinInt64, distinct: r.HasDistinct, dc: newDistinctCounts(seed), entries: a.entries[:0]}
+		a.w = window{end: math.MinInt64, distinct: r.HasDistinct, entries: a.entries[:0]}
 		a.w.dc.slots = a.slots[:0]
 		a.g.st = &a.w
 		g = &a.g
@@ -219,7 +219,7 @@ func (rs *ruleState) learn(g *group, t int64) {
 		if h.next-last >= period {
 			v = 0
 		}
-		if g.inc == nil {
+		if g.incident() == nil {
 			h.sample(v, alpha)
 		}
 		h.next = nextBoundary(h.next, period)

@@ -74,7 +74,7 @@ func BenchmarkLongWindowMemory(b *testing.B) {
 				build := func() store {
 					var s store = newValueSet(seed)
 					if kind == "exact-window" {
-						s = newWindow(true, seed)
+						s = newWindow(true)
 					}
 					for a := range 20 {
 						for u, name := range users {

@@ -226,9 +226,9 @@ func TestValueSetExpiry(t *testing.T) {
 	s := newValueSet(maphash.MakeSeed())
 	const L = int64(100)
 	for i, v := range []string{"a", "b", "c"} {
-		s.add(entry{t: int64(i * 10), outcome: outcomeFailure}, s.dc.hash(v), L, 1000)
+		s.add(entry{t: int64(i * 10), outcome: outcomeFailure}, hashString(s.seed, v), L, 1000)
 	}
-	s.add(entry{t: 50, outcome: outcomeFailure}, s.dc.hash("a"), L, 1000) // a seen again
+	s.add(entry{t: 50, outcome: outcomeFailure}, hashString(s.seed, "a"), L, 1000) // a seen again
 	var left []int64
 	for now := int64(0); now <= 200; now += 5 {
 		for {
@@ -244,7 +244,7 @@ func TestValueSetExpiry(t *testing.T) {
 	}
 	// The cap forgets the value queued longest ago.
 	for i := range 5 {
-		s.add(entry{t: 300 + int64(i), outcome: outcomeFailure}, s.dc.hash(fmt.Sprint(i)), L, 3)
+		s.add(entry{t: 300 + int64(i), outcome: outcomeFailure}, hashString(s.seed, fmt.Sprint(i)), L, 3)
 	}
 	if s.value(measureDistinct) != 3 || s.value(measureUnresolved) != 3 {
 		t.Errorf("cap: %d values", s.value(measureDistinct))

@@ -99,7 +99,7 @@ func better(a, b *GroupValue) bool {
 // valueSince returns measure m over the window's events after cut, using
 // scratch (cleared) for the per-value counts.
 func (w *window) valueSince(cut int64, m measure, scratch map[string]valCount) int {
-	i := sort.Search(w.len(), func(i int) bool { return w.entries[w.head+i].t > cut }) + w.head
+	i := sort.Search(w.len(), func(i int) bool { return w.entries[int(w.head)+i].t > cut }) + int(w.head)
 	if !w.distinct || m == measureEvents {
 		return len(w.entries) - i
 	}

@@ -8,12 +8,16 @@ import (
 
 // typoRef is typoOf's definition: the first variant of u, in the fixed
 // order (swaps, then per position doubled and dropped), that is unresolved.
-func typoRef(d *distinctCounts, u string) string {
+func typoRef(d *distinctCounts, seed maphash.Seed, u string) string {
 	if len(u) < 2 || len(u) > typoMaxLen {
 		return ""
 	}
 	unres := func(v string) bool {
-		c, ok := d.get(v)
+		i := d.find(hashString(seed, v))
+		if i < 0 {
+			return false
+		}
+		c, ok := d.slots[i].valCount, true
 		return ok && c.f > 0 && c.s == 0
 	}
 	for i := 0; i+1 < len(u); i++ {
@@ -55,7 +59,7 @@ func TestTypoOfMatchesDefinition(t *testing.T) {
 		out  uint8
 	}
 	for round := 0; round < 500; round++ {
-		d := newDistinctCounts(seed)
+		var d distinctCounts
 		var in []counted
 		for step := range 200 {
 			switch k := r.IntN(4); {
@@ -68,14 +72,14 @@ func TestTypoOfMatchesDefinition(t *testing.T) {
 				if r.IntN(4) == 0 {
 					out = outcomeSuccess
 				}
-				in = append(in, counted{d.adjust(d.hash(word()), -1, out, 1), out})
+				in = append(in, counted{d.adjust(hashString(seed, word()), -1, out, 1), out})
 			default:
 				u := word()
-				if got, want := d.typoOf(u, &p), typoRef(&d, u); got != want {
+				if got, want := d.typoOf(u, &p), typoRef(&d, seed, u); got != want {
 					t.Fatalf("round %d step %d: typoOf(%q) = %q, want %q (%d values)", round, step, u, got, want, d.size())
 				}
 			}
-			if x := d.unres; x != nil {
+			if x := d.unres(); x != nil {
 				if x.n != int(d.unresolved) {
 					t.Fatalf("round %d step %d: %d values indexed as unresolved, %d unresolved", round, step, x.n, d.unresolved)
 				}
@@ -115,7 +119,7 @@ func TestTypoOfLongValues(t *testing.T) {
 	p := typoProbe{seed: seed}
 	found := 0
 	for round := 0; round < 200; round++ {
-		d := newDistinctCounts(seed)
+		var d distinctCounts
 		var asks []string
 		for range 40 {
 			b := make([]byte, 2+r.IntN(typoMaxLen))
@@ -134,20 +138,20 @@ func TestTypoOfLongValues(t *testing.T) {
 			default:
 				v = u[:i] + u[i+1:]
 			}
-			d.adjust(d.hash(v), -1, outcomeFailure, 1)
+			d.adjust(hashString(seed, v), -1, outcomeFailure, 1)
 			if r.IntN(5) == 0 {
-				d.adjust(d.hash(v), -1, outcomeSuccess, 1)
+				d.adjust(hashString(seed, v), -1, outcomeSuccess, 1)
 			}
 		}
 		for _, u := range asks {
 			p.reset()
-			if got, want := d.typoOf(u, &p), typoRef(&d, u); got != want {
+			if got, want := d.typoOf(u, &p), typoRef(&d, seed, u); got != want {
 				t.Fatalf("round %d: typoOf(%q) = %q, want %q", round, u, got, want)
 			} else if got != "" {
 				found++
 			}
 		}
-		if d.unres == nil && d.unresolved > 0 {
+		if d.unres() == nil && d.unresolved > 0 {
 			t.Fatalf("round %d: %d values, no index", round, d.size())
 		}
 	}

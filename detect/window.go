@@ -32,9 +32,11 @@ func floorTo(t, p int64) int64 {
 type entry struct {
 	t       int64
 	ev      *evidence // shared by the entries of one event in every rule
-	alias   string    // a success's mistyped value it resolves (see typoOf)
 	slot    int32     // the distinct value's slot in the window's counts
 	outcome uint8
+	// aliased says that the event, a success, resolves a mistyped value
+	// (see typoOf), kept among the aliases of the window's counts.
+	aliased bool
 }
 
 // evidence is what alerts quote of an event: owned copies, one per event
@@ -184,6 +186,10 @@ type store interface {
 	first() int64
 	last() int64
 	endTime() int64
+	// alias credits a with a success without counting an event: the
+	// mistyped value that the success just added (at t, with ev)
+	// resolves.
+	alias(t int64, ev *evidence, a hashed)
 	// each calls fn for the evidence kept: every event of an exact
 	// window, the most recent ones of a value set.
 	each(fn func(*entry))
@@ -208,18 +214,17 @@ type store interface {
 // time order, with exact distinct counts of one field.
 type window struct {
 	entries  []entry
-	head     int
 	end      int64 // newest time seen (math.MinInt64: none): the window is (end-length, end]
+	head     int32
 	fails    int32
 	succs    int32
 	distinct bool           // whether dc counts the values
 	dc       distinctCounts // allocates nothing until the first value
 }
 
-// newWindow returns an empty window; a distinct window counts values
-// hashed with seed.
-func newWindow(distinct bool, seed maphash.Seed) *window {
-	return &window{end: math.MinInt64, distinct: distinct, dc: newDistinctCounts(seed)}
+// newWindow returns an empty window; a distinct window counts values.
+func newWindow(distinct bool) *window {
+	return &window{end: math.MinInt64, distinct: distinct}
 }
 
 // reuseCap is the largest buffer, in elements, a store reset for reuse
@@ -241,7 +246,7 @@ func (w *window) reset(max int) bool {
 }
 
 // len returns the number of events in the window.
-func (w *window) len() int { return len(w.entries) - w.head }
+func (w *window) len() int { return len(w.entries) - int(w.head) }
 
 func (w *window) held() int { return w.len() }
 
@@ -277,8 +282,39 @@ func (w *window) count(e *entry, v hashed, delta int32) {
 			slot = -1
 		}
 		e.slot = w.dc.adjust(v, slot, e.outcome, delta)
-		if e.alias != "" {
-			w.dc.credit(e.alias, delta)
+		if e.aliased && delta < 0 {
+			w.uncredit(e)
+		}
+	}
+}
+
+func (w *window) alias(t int64, ev *evidence, a hashed) {
+	if !w.distinct {
+		return
+	}
+	for i := len(w.entries) - 1; i >= int(w.head); i-- {
+		if e := &w.entries[i]; e.t == t && e.ev == ev && !e.aliased {
+			e.aliased = true
+			x := w.dc.more()
+			x.aliases = append(x.aliases, alias{ev: ev, t: t, val: a})
+			w.dc.credit(a, 1)
+			return
+		}
+	}
+}
+
+// uncredit takes back the credit of e's alias, e leaving the window.
+func (w *window) uncredit(e *entry) {
+	x := w.dc.x
+	for i := range x.aliases {
+		if a := &x.aliases[i]; a.ev == e.ev && a.t == e.t {
+			val := a.val
+			last := len(x.aliases) - 1
+			x.aliases[i] = x.aliases[last]
+			x.aliases[last] = alias{}
+			x.aliases = x.aliases[:last]
+			w.dc.credit(val, -1)
+			return
 		}
 	}
 }
@@ -303,7 +339,7 @@ func (w *window) add(e entry, v hashed, length int64, max int) (ok bool, dropped
 		w.removeHead()
 		dropped = 1
 	}
-	if w.head > 0 && w.head >= len(w.entries)/2 && w.head >= 64 {
+	if w.head > 0 && int(w.head) >= len(w.entries)/2 && w.head >= 64 {
 		n := copy(w.entries, w.entries[w.head:])
 		clear(w.entries[n:])
 		w.entries = w.entries[:n]
@@ -312,7 +348,7 @@ func (w *window) add(e entry, v hashed, length int64, max int) (ok bool, dropped
 	w.count(&e, v, 1) // sets e.slot
 	i := len(w.entries)
 	w.entries = append(w.entries, e)
-	for i > w.head && w.entries[i-1].t > e.t {
+	for i > int(w.head) && w.entries[i-1].t > e.t {
 		w.entries[i] = w.entries[i-1]
 		i--
 	}
@@ -325,7 +361,7 @@ func (w *window) removeHead() entry {
 	w.entries[w.head] = entry{}
 	w.head++
 	w.count(&e, hashed{}, -1)
-	if w.head == len(w.entries) {
+	if int(w.head) == len(w.entries) {
 		w.entries = w.entries[:0]
 		w.head = 0
 	}
@@ -348,7 +384,7 @@ func (w *window) expire(now, length int64) (left int64, ok bool) {
 
 // each calls fn for the events in the window, oldest first.
 func (w *window) each(fn func(*entry)) {
-	for i := w.head; i < len(w.entries); i++ {
+	for i := int(w.head); i < len(w.entries); i++ {
 		fn(&w.entries[i])
 	}
 }
@@ -396,8 +432,9 @@ func (w *window) last() int64 {
 // attempt in its counts until it leaves.
 type valueSet struct {
 	dc     distinctCounts
-	seen   []int64  // by the value's slot in dc: when it was last seen
-	queue  []queued // one item per value held, in order of the time queued
+	seed   maphash.Seed // of the values' hashes
+	seen   []int64      // by the value's slot in dc: when it was last seen
+	queue  []queued     // one item per value held, in order of the time queued
 	head   int
 	end    int64
 	events int
@@ -428,7 +465,7 @@ type queued struct {
 
 // newValueSet returns an empty set of values hashed with seed.
 func newValueSet(seed maphash.Seed) *valueSet {
-	return &valueSet{end: math.MinInt64, dc: newDistinctCounts(seed)}
+	return &valueSet{end: math.MinInt64, seed: seed}
 }
 
 func (s *valueSet) reset(max int) bool {
@@ -490,9 +527,6 @@ func (s *valueSet) add(e entry, v hashed, length int64, max int) (bool, int) {
 		s.dc.adjust(v, i, e.outcome, 1)
 	}
 	e.slot = i
-	if e.alias != "" {
-		s.dc.credit(e.alias, 1)
-	}
 	s.events++
 	switch e.outcome {
 	case outcomeFailure:
@@ -569,11 +603,13 @@ func (s *valueSet) each(fn func(*entry)) {
 	n := min(s.nrec, recentEvidence)
 	for i := s.nrec - n; i < s.nrec; i++ {
 		r := &s.recent[i%recentEvidence]
-		if s.dc.find(s.dc.hash(r.val)) >= 0 {
+		if s.dc.find(hashString(s.seed, r.val)) >= 0 {
 			fn(&entry{t: r.t, ev: r.ev, outcome: r.outcome})
 		}
 	}
 }
+
+func (s *valueSet) alias(_ int64, _ *evidence, a hashed) { s.dc.credit(a, 1) }
 
 func (s *valueSet) typoOf(u string, p *typoProbe) string { return s.dc.typoOf(u, p) }
 
