@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -136,6 +137,12 @@ type Engine struct {
 	// the rules count (a subset of keepFields), hashed under seed once
 	// per event for every rule's distinct counts.
 	keepFields []event.Field
+	// keyRoom are the fields of the rules' different group keys of
+	// several values, none derived: an event that makes a new group
+	// keeps room for them with its kept copies, so that its new groups'
+	// keys need no allocation of their own (an event that makes a new
+	// group usually makes one in every rule).
+	keyRoom    [][]event.Field
 	seed       maphash.Seed
 	hashFields []event.Field
 
@@ -166,6 +173,7 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{sink: c.Sink, onEvent: c.OnEvent, maxEv: c.MaxGroupEvents, seed: maphash.MakeSeed(),
 		now: math.MinInt64, swept: math.MinInt64}
 	e.keepFields, e.hashFields = keepFields(c.Rules)
+	e.keyRoom = keyRoom(c.Rules)
 	var err error
 	if e.corr, err = NewCorrelator(c.Correlator, e.evaluateJoined); err != nil {
 		return nil, fmt.Errorf("configuring the correlator: %w", err)
@@ -382,4 +390,30 @@ func keepFields(rs []*rules.Rule) (keep, distinct []event.Field) {
 		}
 	}
 	return keep, distinct
+}
+
+// keyRoom returns the fields of the rules' different group keys of
+// several values that are all plain fields.
+func keyRoom(rs []*rules.Rule) [][]event.Field {
+	var out [][]event.Field
+next:
+	for _, r := range rs {
+		if len(r.GroupBy) < 2 {
+			continue
+		}
+		fs := make([]event.Field, len(r.GroupBy))
+		for i, k := range r.GroupBy {
+			if k.Derived != rules.NotDerived {
+				continue next
+			}
+			fs[i] = k.Field
+		}
+		for _, o := range out {
+			if slices.Equal(o, fs) {
+				continue next
+			}
+		}
+		out = append(out, fs)
+	}
+	return out
 }

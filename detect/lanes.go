@@ -58,6 +58,12 @@ type evState struct {
 	// (under mu): rules on other lanes grouping by the same fields share
 	// them.
 	keys []string
+	// room is what is left of the bytes the kept copies' allocation
+	// keeps, for an event that makes a new group, for the group keys of
+	// several values its new groups in other rules take (see
+	// Engine.keyRoom and lane.newGroupKey); written under mu on several
+	// lanes.
+	room []byte
 	// identOwned says the event's identity is a string of its own (see
 	// Engine.evaluateJoined): a group keyed by it alone keeps it.
 	identOwned bool
@@ -69,7 +75,7 @@ func (s *evState) reset() {
 	s.keptDone.Store(false)
 	s.probeDone.Store(false)
 	s.identDone.Store(false)
-	s.ident = ""
+	s.ident, s.room = "", nil
 	clear(s.keys)
 	s.keys = s.keys[:0]
 }
@@ -345,6 +351,33 @@ func (l *lane) identity(ev *event.Event) certIdentity {
 	return s.ident
 }
 
+// newGroupKey is groupKey for a new group of ev: a key of several values
+// that is not the lane's last one is copied into the room the event's
+// kept copies keep, if it fits, instead of a string of its own.
+func (l *lane) newGroupKey(ev *event.Event) string {
+	if l.keyOne || string(l.keyBuf) == l.lastKey || len(l.keyBuf) == 0 {
+		return l.groupKey()
+	}
+	s := l.cur
+	l.keep(ev, hasIdentity(ev)) // what the new group asks next
+	if l.out != nil {
+		s.mu.Lock()
+	}
+	var k string
+	if len(s.room) >= len(l.keyBuf) {
+		n := copy(s.room, l.keyBuf)
+		k = unsafe.String(unsafe.SliceData(s.room), n)
+		s.room = s.room[n:]
+	}
+	if l.out != nil {
+		s.mu.Unlock()
+	}
+	if k == "" {
+		return l.groupKey()
+	}
+	return l.shareKey(k, true)
+}
+
 // groupKey returns an owned copy of the group key a rule just made, for
 // a new group: the lane's last one if equal, else, on several lanes, one
 // another lane made for the event, so that rules grouping by the same
@@ -422,9 +455,10 @@ func (l *lane) getGroup(rs *ruleState, h uint64) (*group, bool) {
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 // fillKept makes s's copies of ev's kept fields, their hashes and the
-// evidence, and with withIdent the certificate identity, all in one
-// allocation, unless another lane just did. shared says other lanes may
-// ask at the same time.
+// evidence, and with withIdent (a new group asks) the certificate identity
+// and room for the keys of several values (see Engine.keyRoom), all in
+// one allocation, unless another lane just did. shared says other lanes
+// may ask at the same time.
 func (e *Engine) fillKept(s *evState, ev *event.Event, shared, withIdent bool) {
 	if shared {
 		s.mu.Lock()
@@ -437,11 +471,20 @@ func (e *Engine) fillKept(s *evState, ev *event.Event, shared, withIdent bool) {
 	for _, f := range e.keepFields {
 		n += len(ev.Values[f])
 	}
+	room := 0
+	if withIdent {
+		for _, fs := range e.keyRoom {
+			room += len(fs) - 1
+			for _, f := range fs {
+				room += len(ev.Values[f])
+			}
+		}
+	}
 	withIdent = withIdent && !s.identDone.Load()
 	if withIdent {
 		m = certIdentitySize(ev)
 	}
-	kev, buf := newEvidenceBuf(n + m)
+	kev, buf := newEvidenceBuf(n + m + room)
 	off := 0
 	for _, f := range e.keepFields {
 		off += copy(buf[off:], ev.Values[f])
@@ -449,8 +492,9 @@ func (e *Engine) fillKept(s *evState, ev *event.Event, shared, withIdent bool) {
 	if withIdent {
 		appendCertIdentity(buf[:n], ev)
 	}
-	// buf is not written again: it can be the strings' bytes.
-	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	// buf is not written again but for the room: it can be the
+	// strings' bytes.
+	all := unsafe.String(unsafe.SliceData(buf), n+m)
 	off = 0
 	for _, f := range e.keepFields {
 		l := len(ev.Values[f])
@@ -465,9 +509,10 @@ func (e *Engine) fillKept(s *evState, ev *event.Event, shared, withIdent bool) {
 	*kev = evidence{s: all[:nu+nr+ni], nuser: uint32(nu), nid: uint32(nr)}
 	s.keptEv = kev
 	if withIdent {
-		s.ident = certIdentity(all[n:])
+		s.ident = certIdentity(all[n : n+m])
 		s.identDone.Store(true)
 	}
+	s.room = buf[n+m:]
 	s.keptDone.Store(true)
 }
 

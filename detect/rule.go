@@ -219,7 +219,7 @@ func (rs *ruleState) add(ev *event.Event) {
 	h := rs.ln.keyHash()
 	g, ok := rs.ln.getGroup(rs, h)
 	if !ok {
-		g = rs.group(rs.ln.groupKey())
+		g = rs.group(rs.ln.newGroupKey(ev))
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
