@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 // TestEvictedGroupsReused checks that a group reusing the memory of an
@@ -19,23 +20,11 @@ func TestEvictedGroupsReused(t *testing.T) {
   - {id: d, group_by: [identity], distinct: user.name, unresolved: true, window: `+window+`, threshold: 3}
   - {id: s, type: sequence, group_by: [identity], distinct: user.name, window: `+window+`, threshold: 2}
 `)
-			sink := &captureSink{}
-			e, err := NewEngine(Config{Rules: rs, Sink: sink, MaxGroups: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			sec := 0.0
-			add := func(ev *event.Event) {
-				if err := e.AddEvent(ctx, ev); err != nil {
-					t.Fatal(err)
-				}
-				sec++
-			}
+			e, sink, add, sec := twoGroupEngine(t, rs)
 			for i := range 50 {
 				cert := fmt.Sprintf("c%d", i)
-				add(login(sec, cert, fmt.Sprintf("a%d", i), "failure"))
-				add(login(sec, cert, fmt.Sprintf("b%d", i), "failure"))
+				add(login(*sec, cert, fmt.Sprintf("a%d", i), "failure"))
+				add(login(*sec, cert, fmt.Sprintf("b%d", i), "failure"))
 			}
 			if len(sink.alerts) != 0 {
 				t.Fatalf("two usernames per identity fired: %q", brief(sink.alerts))
@@ -44,7 +33,7 @@ func TestEvictedGroupsReused(t *testing.T) {
 				t.Fatalf("%d groups evicted: the cap did not recycle groups", e.Stats().GroupsEvicted.Load())
 			}
 			for _, u := range []string{"x", "y", "z"} {
-				add(login(sec, "last", u, "failure"))
+				add(login(*sec, "last", u, "failure"))
 			}
 			if got := firing(sink.alerts); got != "d/firing=3 mixed" {
 				t.Errorf("three usernames: %s", got)
@@ -62,27 +51,15 @@ func TestEvictedBigGroupsReused(t *testing.T) {
 			rs := testRule(t, `rules:
   - {id: d, group_by: [identity], distinct: user.name, unresolved: true, window: `+window+`, threshold: 31}
 `)
-			sink := &captureSink{}
-			e, err := NewEngine(Config{Rules: rs, Sink: sink, MaxGroups: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			sec := 0.0
-			add := func(ev *event.Event) {
-				if err := e.AddEvent(ctx, ev); err != nil {
-					t.Fatal(err)
-				}
-				sec++
-			}
+			e, sink, add, sec := twoGroupEngine(t, rs)
 			for i := range 20 {
 				cert := fmt.Sprintf("c%d", i)
 				for u := range 30 {
-					add(login(sec, cert, fmt.Sprintf("user%02d", u), "failure"))
+					add(login(*sec, cert, fmt.Sprintf("user%02d", u), "failure"))
 				}
 				// A success after many values: the store indexes its
 				// unresolved values to look for a typo.
-				add(login(sec, cert, "someone", "success"))
+				add(login(*sec, cert, "someone", "success"))
 			}
 			if len(sink.alerts) != 0 {
 				t.Fatalf("30 usernames per identity fired: %q", brief(sink.alerts))
@@ -91,11 +68,31 @@ func TestEvictedBigGroupsReused(t *testing.T) {
 				t.Fatalf("no big spare group: the test does not reuse big stores")
 			}
 			for u := range 31 {
-				add(login(sec, "last", fmt.Sprintf("user%02d", u), "failure"))
+				add(login(*sec, "last", fmt.Sprintf("user%02d", u), "failure"))
 			}
 			if got := firing(sink.alerts); got != "d/firing=31 credential_stuffing" {
 				t.Errorf("31 usernames: %s", got)
 			}
 		})
 	}
+}
+
+// twoGroupEngine is an engine keeping two groups per rule, an add that
+// feeds it an event and advances the clock, and the clock in seconds.
+func twoGroupEngine(t *testing.T, rs []*rules.Rule) (*Engine, *captureSink, func(*event.Event), *float64) {
+	t.Helper()
+	sink := &captureSink{}
+	e, err := NewEngine(Config{Rules: rs, Sink: sink, MaxGroups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := new(float64)
+	add := func(ev *event.Event) {
+		t.Helper()
+		if err := e.AddEvent(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		*sec++
+	}
+	return e, sink, add, sec
 }
