@@ -2,7 +2,6 @@ package detect
 
 import (
 	"math"
-	"net/netip"
 	"time"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -40,25 +39,15 @@ func (rs *ruleState) keyValue(ev *event.Event, k rules.Key) string {
 // in the same network (rs.lastPrefix): a run of addresses of one network
 // makes one string.
 func (rs *ruleState) setSubnet(ip string) {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		rs.lastSubnet = ""
-		return
-	}
-	a = a.Unmap()
-	bits := 64
-	if a.Is4() {
-		bits = 24
-	}
-	p, err := a.Prefix(bits)
-	if err != nil {
+	p, ok := rules.SubnetPrefix(ip)
+	if !ok {
 		rs.lastSubnet = ""
 		return
 	}
 	if p == rs.lastPrefix && rs.lastSubnet != "" {
 		return
 	}
-	rs.lastPrefix, rs.lastSubnet = p, rules.Subnet(ip)
+	rs.lastPrefix, rs.lastSubnet = p, p.String()
 }
 
 // measure returns which figure of the group's store the rule reads.

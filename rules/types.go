@@ -100,9 +100,19 @@ func LookupKey(name string) (Key, bool) {
 // Subnet returns ip's /24 (IPv4) or /64 (IPv6) network in CIDR notation,
 // or "" when ip is not an address.
 func Subnet(ip string) string {
+	p, ok := SubnetPrefix(ip)
+	if !ok {
+		return ""
+	}
+	return p.String()
+}
+
+// SubnetPrefix returns ip's /24 (IPv4) or /64 (IPv6) network, and false
+// when ip is not an address.
+func SubnetPrefix(ip string) (netip.Prefix, bool) {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return ""
+		return netip.Prefix{}, false
 	}
 	a = a.Unmap()
 	bits := 64
@@ -110,10 +120,7 @@ func Subnet(ip string) string {
 		bits = 24
 	}
 	p, err := a.Prefix(bits)
-	if err != nil {
-		return ""
-	}
-	return p.String()
+	return p, err == nil
 }
 
 // ResponseClass returns "status:band" where band is floor(log1.5(bytes)),
