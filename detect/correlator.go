@@ -153,7 +153,9 @@ func (k *Correlator) Stats() *JoinStats { return &k.stats }
 // ask it which lines to parse in full (see ingest.FileSource.Skim): the
 // correlator needs every field of a login attempt, but of another record
 // only its request id, and the rest only when the record completes an app
-// record waiting for it.
+// record waiting for it. A source that skims must ask this filter, of the
+// correlator's configuration: the correlator takes a partial record as one
+// the filter declined.
 type LoginFilter struct {
 	paths   [][]byte
 	methods [][]byte
@@ -237,10 +239,13 @@ func (k *Correlator) addApp(r *event.Record) {
 
 // addProxy handles a proxy record, which may be partial (see
 // event.Record): its request id, method and path tell whether it is
-// needed, and only then is it completed.
+// needed, and only then is it completed. A partial record is one its
+// source skimmed with the login filter of this configuration
+// (NewLoginFilter) and that the filter declined: it is no login attempt,
+// and the filter is not asked again.
 func (k *Correlator) addProxy(r *event.Record) {
 	rid := r.Values[event.RequestID]
-	login := k.login.Login(r)
+	login := !r.Partial() && k.login.Login(r)
 	app := int32(-1)
 	if len(rid) > 0 {
 		app = k.app.find(rid)

@@ -26,9 +26,9 @@ func (k Kind) String() string {
 // keeps a record longer must copy it (see Event.SetFromRecord).
 //
 // A record may be partial: a source that skimmed its line read only Time and
-// the fields that tell what the line is (RequestID, Method, URLPath) and kept
-// the line itself in Raw. Whoever needs any other field asks Complete for
-// the full record.
+// the fields that tell what the line is (RequestID, Method, URLPath), found
+// that its reader did not want it in full, and kept the line itself in Raw.
+// Whoever needs any other field asks Complete for the full record.
 type Record struct {
 	Kind   Kind
 	Time   int64 // event time, Unix nanoseconds
