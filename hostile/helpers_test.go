@@ -173,6 +173,32 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// startCPUProfile starts a CPU profile to the file HOSTILE_CPUPROFILE
+// names, if set, for looking into a case: replayFiles profiles the replay
+// alone, without the making of its input. The function it returns stops
+// the profile.
+func startCPUProfile(t testing.TB) (stop func()) {
+	t.Helper()
+	path := os.Getenv("HOSTILE_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // replayFiles runs the pipeline the replay command runs, in process.
 func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 	t.Helper()
@@ -230,11 +256,13 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 		defer p.Close()
 		in = append(in, p)
 	}
+	stopProfile := startCPUProfile(t)
 	start, cpu0 := time.Now(), cpuTime()
 	if err := replay.RunOptions(ctx, in, eng, replay.Options{MaxTimeJump: o.maxJump}, res.merge); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
 	res.took, res.cpu = time.Since(start), cpuTime()-cpu0
+	stopProfile()
 	res.peakKB, _ = peakRSS() // 0 without /proc: the heavy cases then fail
 	if path := os.Getenv("HOSTILE_HEAPPROFILE"); path != "" {
 		// For looking into a case: the live heap with the engine's state.
