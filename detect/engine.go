@@ -206,6 +206,7 @@ func NewEngine(c Config) (*Engine, error) {
 	}
 	for _, l := range ls {
 		l.shareFilters()
+		l.shareGroupIndexes()
 	}
 	if n == 1 {
 		e.one = ls[0]

@@ -1,14 +1,113 @@
 package detect
 
-// groupSet is one rule's groups by key, in order of last activity: a
-// least-recently-used cache whose links live in the groups themselves, so
-// that a lookup by a byte key allocates nothing and takes no lock.
-type groupSet struct {
-	// idx finds a group's slot in gs by its key's hash, which the engine
-	// makes once for the rules sharing a key.
+// groupIndex finds groups by key for the rules that share it: rules of one
+// lane with the same match block and group_by fields see the same keys,
+// and look each one up in one table instead of one table each. Each rule
+// keeps its own groups, order of activity and cap (its groupSet): a slot
+// of the index holds one key's group in each sharing rule, nil where the
+// rule has none, and is freed when no rule has a group of its key. A
+// lookup by a byte key allocates nothing and takes no lock.
+type groupIndex struct {
+	// idx finds a key's slot by its hash, which the engine makes once for
+	// the rules sharing a key.
 	idx  slotIndex
-	gs   []*group // by slot; nil when free
+	gs   []*group // rule r's group of slot s is gs[s*k+r]
+	k    int      // rules sharing the index
 	free []int32  // free slots
+	n    int      // slots used
+}
+
+// newGroupIndex returns an empty index for k rules.
+func newGroupIndex(k int) *groupIndex { return &groupIndex{k: k} }
+
+// row returns slot s's groups, by rule.
+func (x *groupIndex) row(s int32) []*group {
+	i := int(s) * x.k
+	return x.gs[i : i+x.k : i+x.k]
+}
+
+// key returns the key of slot s, which is used.
+func (x *groupIndex) key(s int32) string {
+	for _, g := range x.row(s) {
+		if g != nil {
+			return g.key
+		}
+	}
+	panic("detect: free group slot indexed")
+}
+
+// find returns the slot of key, whose hash is h, or -1.
+func (x *groupIndex) find(key string, h uint64) int32 {
+	if x.n == 0 {
+		return -1
+	}
+	tag := tagOf(h)
+	for i := x.idx.start(tag); ; i = x.idx.next(i) {
+		s, more := x.idx.at(i, tag)
+		if !more {
+			return -1
+		}
+		if s >= 0 && x.key(s) == key {
+			return s
+		}
+	}
+}
+
+// findBytes is find for a key in bytes.
+func (x *groupIndex) findBytes(key []byte, h uint64) int32 {
+	if x.n == 0 {
+		return -1
+	}
+	tag := tagOf(h)
+	for i := x.idx.start(tag); ; i = x.idx.next(i) {
+		s, more := x.idx.at(i, tag)
+		if !more {
+			return -1
+		}
+		if s >= 0 && x.key(s) == string(key) {
+			return s
+		}
+	}
+}
+
+// insert returns a new slot for a key (not in the index) with tag.
+func (x *groupIndex) insert(tag uint32) int32 {
+	var s int32
+	if n := len(x.free); n > 0 {
+		s = x.free[n-1]
+		x.free = x.free[:n-1]
+	} else {
+		s = int32(len(x.gs) / x.k)
+		for range x.k {
+			x.gs = append(x.gs, nil)
+		}
+	}
+	x.n++
+	x.idx.add(tag, s, x.n)
+	return s
+}
+
+// release takes rule r's group out of slot s (of a key with tag), freeing
+// the slot when no rule has a group there.
+func (x *groupIndex) release(s int32, r int, tag uint32) {
+	row := x.row(s)
+	row[r] = nil
+	for _, g := range row {
+		if g != nil {
+			return
+		}
+	}
+	x.idx.remove(tag, s)
+	x.free = append(x.free, s)
+	x.n--
+}
+
+// groupSet is one rule's groups by key, in order of last activity: a
+// least-recently-used cache whose links live in the groups themselves,
+// found through an index the rule may share with others (see groupIndex).
+type groupSet struct {
+	x    *groupIndex
+	r    int // the rule's place in x's slots
 	n    int
 	root group // root.next is the most recently active, root.prev the least
 	size int
@@ -17,11 +116,16 @@ type groupSet struct {
 	onRemove func(*group)
 }
 
+// newGroupSet returns an empty set of at most size groups, indexed in a
+// slot of its own until share is called.
 func newGroupSet(size int, onRemove func(*group)) *groupSet {
-	s := &groupSet{size: size, onRemove: onRemove}
+	s := &groupSet{x: newGroupIndex(1), size: size, onRemove: onRemove}
 	s.root.next, s.root.prev = &s.root, &s.root
 	return s
 }
+
+// share makes the empty set find its groups in x, as rule r of x's.
+func (s *groupSet) share(x *groupIndex, r int) { s.x, s.r = x, r }
 
 // Len returns the number of groups.
 func (s *groupSet) Len() int { return s.n }
@@ -49,59 +153,41 @@ func (s *groupSet) touch(g *group) {
 }
 
 // get returns the group of key, whose hash is h, marking it the most
-// recently active.
-func (s *groupSet) get(key string, h uint64) (*group, bool) {
-	if s.n == 0 {
-		return nil, false
-	}
-	tag := tagOf(h)
-	for i := s.idx.start(tag); ; i = s.idx.next(i) {
-		sl, more := s.idx.at(i, tag)
-		if !more {
-			return nil, false
-		}
-		if sl >= 0 && s.gs[sl].key == key {
-			g := s.gs[sl]
-			s.touch(g)
-			return g, true
-		}
-	}
+// recently active, or nil. slot is the key's slot in the index, or -1:
+// add takes it for a new group of the key.
+func (s *groupSet) get(key string, h uint64) (g *group, slot int32) {
+	return s.at(s.x.find(key, h))
 }
 
 // getBytes is get for a key in bytes.
-func (s *groupSet) getBytes(key []byte, h uint64) (*group, bool) {
-	if s.n == 0 {
-		return nil, false
-	}
-	tag := tagOf(h)
-	for i := s.idx.start(tag); ; i = s.idx.next(i) {
-		sl, more := s.idx.at(i, tag)
-		if !more {
-			return nil, false
-		}
-		if sl >= 0 && s.gs[sl].key == string(key) {
-			g := s.gs[sl]
-			s.touch(g)
-			return g, true
-		}
-	}
+func (s *groupSet) getBytes(key []byte, h uint64) (g *group, slot int32) {
+	return s.at(s.x.findBytes(key, h))
 }
 
-// add inserts g (whose key is not in the set, of hash h) as the most
-// recently active, evicting the least recently active group beyond the
-// size.
-func (s *groupSet) add(g *group, h uint64) {
-	if n := len(s.free); n > 0 {
-		g.slot = s.free[n-1]
-		s.free = s.free[:n-1]
-		s.gs[g.slot] = g
-	} else {
-		g.slot = int32(len(s.gs))
-		s.gs = append(s.gs, g)
+// at returns the set's group of slot, marking it the most recently
+// active, or nil; and slot.
+func (s *groupSet) at(slot int32) (*group, int32) {
+	if slot < 0 {
+		return nil, -1
 	}
+	g := s.x.gs[int(slot)*s.x.k+s.r]
+	if g != nil {
+		s.touch(g)
+	}
+	return g, slot
+}
+
+// add inserts g (whose key, of hash h, is not in the set) as the most
+// recently active, evicting the least recently active group beyond the
+// size. slot is what get returned for the key.
+func (s *groupSet) add(g *group, slot int32, h uint64) {
 	g.tag = tagOf(h)
+	if slot < 0 {
+		slot = s.x.insert(g.tag)
+	}
+	g.slot = slot
+	s.x.gs[int(slot)*s.x.k+s.r] = g
 	s.n++
-	s.idx.add(g.tag, g.slot, s.n)
 	s.pushFront(g)
 	if s.n > s.size {
 		s.remove(s.root.prev)
@@ -119,9 +205,7 @@ func (s *groupSet) oldest() (*group, bool) {
 // remove takes g out of the set.
 func (s *groupSet) remove(g *group) {
 	s.unlink(g)
-	s.idx.remove(g.tag, g.slot)
-	s.gs[g.slot] = nil
-	s.free = append(s.free, g.slot)
+	s.x.release(g.slot, s.r, g.tag)
 	s.n--
 	if s.onRemove != nil {
 		s.onRemove(g)

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 // LanesAuto, as Config.Lanes, evaluates the rules on as many lanes as
@@ -175,6 +177,39 @@ func (l *lane) shareFilters() {
 			}
 		}
 	}
+}
+
+// shareGroupIndexes makes the lane's rules with the same match block and
+// group_by fields find their groups in one index: they see the same keys
+// (the default pack's four rules grouping by identity alone). Each keeps
+// its own groups and evicts them as it would alone.
+func (l *lane) shareGroupIndexes() {
+	done := make([]bool, len(l.rules))
+	for i, rs := range l.rules {
+		if done[i] {
+			continue
+		}
+		same := []*ruleState{rs}
+		for j, o := range l.rules[i+1:] {
+			if !done[i+1+j] && sameKeys(rs.rule, o.rule) {
+				done[i+1+j] = true
+				same = append(same, o)
+			}
+		}
+		if len(same) == 1 {
+			continue
+		}
+		x := newGroupIndex(len(same))
+		for r, o := range same {
+			o.groups.share(x, r)
+		}
+	}
+}
+
+// sameKeys reports whether rules a and b make the same group keys of the
+// same events.
+func sameKeys(a, b *rules.Rule) bool {
+	return slices.Equal(a.GroupBy, b.GroupBy) && a.Filter.Equal(&b.Filter)
 }
 
 // sweep sweeps the lane's rules.
@@ -444,8 +479,9 @@ func (l *lane) keyHash() uint64 {
 	return l.keyH
 }
 
-// getGroup returns rs's group of the key just made, whose hash is h.
-func (l *lane) getGroup(rs *ruleState, h uint64) (*group, bool) {
+// getGroup returns rs's group of the key just made, whose hash is h, or
+// nil, and the key's slot in rs's group index (see groupSet.get).
+func (l *lane) getGroup(rs *ruleState, h uint64) (*group, int32) {
 	if l.keyOne {
 		return rs.groups.get(l.key, h)
 	}

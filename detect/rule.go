@@ -67,7 +67,7 @@ type group struct {
 	// pieces): the values are slices of the key without a slice of
 	// their own.
 	cuts [inlineCuts]uint32
-	slot int32  // in the rule's group set
+	slot int32  // in the rule's group index
 	tag  uint32 // of the key's hash
 }
 
@@ -217,15 +217,15 @@ func (rs *ruleState) add(ev *event.Event) {
 	}
 	rs.pending.matched++
 	h := rs.ln.keyHash()
-	g, ok := rs.ln.getGroup(rs, h)
-	if !ok {
+	g, slot := rs.ln.getGroup(rs, h)
+	if g == nil {
 		g = rs.group(rs.ln.newGroupKey(ev))
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
 			rs.splitKey(g, ev)
 		}
-		rs.groups.add(g, h)
+		rs.groups.add(g, slot, h)
 		rs.pending.groups++
 	}
 	// A new group takes the event's identity: made with the kept
