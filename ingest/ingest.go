@@ -26,16 +26,39 @@ type Skimmer interface {
 	Parser
 	// Skim reads line into r in full if want says so, and else only the
 	// event time and the fields that tell what the line is (RequestID,
-	// Method and URLPath, as Parse sets them); full reports which. It
-	// checks the rest of a line it does not read in full as far as Parse
-	// would, without building its values: Skim accepts exactly the lines
-	// Parse accepts. want is called at most once, once r holds the
-	// line's final Method and URLPath (it may hold other fields or not yet). A line
-	// Skim rejects is parsed again for Parse's error.
+	// Method and URLPath, as Parse sets them); full reports which. A line
+	// want accepts is read as Parse reads it: the same record, accepted
+	// or rejected alike. Skim accepts at least the lines Parse accepts,
+	// with the same time, request id, method and path; a line it does not
+	// read in full may be one Parse would reject, since its other values
+	// may go unchecked (a LazySkimmer's do; other skimmers check them as
+	// far as Parse would, and accept exactly the lines Parse accepts). It
+	// rejects a line whose time, request id, method or path Parse would
+	// not read. want is called at most once, once r holds the line's
+	// final Method and URLPath (it may hold other fields or not yet). A
+	// line Skim rejects is parsed again for Parse's error.
 	Skim(line []byte, r *event.Record, want func(*event.Record) bool) (full bool, err error)
 	// NewParser returns another parser of the same format, with its own
 	// scratch space, to complete skimmed records on another goroutine.
 	NewParser() Parser
+}
+
+// A LazySkimmer is a Skimmer whose Skim, by default, reads of a line it
+// does not read in full only what tells the line apart (its time, request
+// and request id), leaving its other values unchecked: most lines of a
+// proxy log are not logins, and their other values are needed only if a
+// consumer completes the record, which then parses it in full (and counts
+// it rejected if it fails). Such lines are counted in Stats.Skimmed.
+type LazySkimmer interface {
+	Skimmer
+	// CheckAllLines makes Skim check every value of every line as Parse
+	// does (all: Skim then accepts exactly the lines Parse accepts), or
+	// skim lazily again (the default).
+	CheckAllLines(all bool)
+	// SkimsLazily reports whether Skim leaves the values of a line it
+	// does not read in full unchecked (not after CheckAllLines(true);
+	// a format may also always check them).
+	SkimsLazily() bool
 }
 
 // ErrIgnore reports a line that parsed but is of no interest.

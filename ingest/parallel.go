@@ -116,8 +116,8 @@ type blockLine struct {
 
 // tally is what a worker found in a block, for the Stats.
 type tally struct {
-	lines, parsed, ignored, rejected, tooLong int64
-	errs                                      []placedError
+	lines, parsed, skimmed, ignored, rejected, tooLong int64
+	errs                                               []placedError
 }
 
 // placedError is a rejected line's error and its place among a batch's
@@ -142,6 +142,7 @@ func (p *Prefetcher) count(b *batch) {
 	st, t := p.src.Stats(), &b.tally
 	st.Lines.Add(t.lines)
 	st.Parsed.Add(t.parsed)
+	st.Skimmed.Add(t.skimmed)
 	st.Ignored.Add(t.ignored)
 	st.TooLong.Add(t.tooLong)
 	st.Rejected.Add(t.rejected - int64(len(t.errs)))
@@ -178,7 +179,10 @@ func (s *FileSource) workers(n int) []*chunkWorker {
 			if !ok {
 				return nil
 			}
-			w.sk, w.want = sk, s.skim.want
+			w.sk, w.want, w.lazy = sk, s.skim.want, s.skim.lazy
+			if lazy := setUp(sk, s.checkAll); lazy != s.skim.lazy {
+				return nil // a worker must skim as the source's completer counts
+			}
 		}
 		ws[i] = w
 	}
@@ -217,7 +221,7 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 		}
 		var rest event.Completer
 		if fs.skim != nil {
-			rest = &completer{name: path, full: fs.skim.full, stats: fs.stats}
+			rest = &completer{name: path, full: fs.skim.full, stats: fs.stats, lazy: fs.skim.lazy}
 		}
 		sp := &splitter{r: rc, max: lineCap(fs.maxLine), lines: blockLines, bytes: blockBytes}
 		for {
@@ -274,6 +278,7 @@ type chunkWorker struct {
 	parser Parser
 	sk     Skimmer // nil: every line is parsed in full
 	want   func(*event.Record) bool
+	lazy   bool // sk skims lazily: its partial records are counted in Skimmed
 	kind   event.Kind
 	strict bool
 	rec    event.Record
@@ -321,6 +326,9 @@ func (w *chunkWorker) parse(b *batch) {
 				} else {
 					r.Raw, r.Rest, r.RawLine = line, blk.rest, ln.n
 					b.addPart(r, ln)
+					if w.lazy {
+						t.skimmed++
+					}
 				}
 				continue
 			}

@@ -176,3 +176,132 @@ func TestPrefetchPartialRecords(t *testing.T) {
 		}
 	}
 }
+
+// lazyParser is a laxParser that is a LazySkimmer: skimming lazily (the
+// default) it accepts "bad" lines it does not read in full, and after
+// CheckAllLines(true) it accepts exactly the lines Parse accepts.
+type lazyParser struct{ all bool }
+
+func (l *lazyParser) Parse(line []byte, r *event.Record) error { return wordParser{}.Parse(line, r) }
+
+func (l *lazyParser) Skim(line []byte, r *event.Record, want func(*event.Record) bool) (bool, error) {
+	if l.all && !bytes.HasPrefix(line, []byte("ok")) {
+		return false, &SyntaxError{Column: 1, Msg: `expected "ok"`}
+	}
+	return laxParser{}.Skim(line, r, want)
+}
+
+func (l *lazyParser) NewParser() Parser      { return &lazyParser{all: l.all} }
+func (l *lazyParser) CheckAllLines(all bool) { l.all = all }
+func (l *lazyParser) SkimsLazily() bool      { return !l.all }
+
+var _ LazySkimmer = (*lazyParser)(nil)
+
+// TestSkimLazyCounts checks the counts of a source whose skimmer skims
+// lazily, read directly, through Prefetch and through PrefetchParallel:
+// the lines it did not read in full are counted in Skimmed, of Parsed; a
+// line whose completion fails, or whose record its reader drops
+// (Stats.Unparse), leaves Parsed and Skimmed; a malformed line is
+// rejected when it is read with CheckAllLines, and never counted in
+// Skimmed; Lines is always Parsed + Ignored + Rejected.
+func TestSkimLazyCounts(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	if err := os.WriteFile(a, []byte("ok1\nbad1\nskip\nok2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("x\nok3\nbad2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type counts struct{ parsed, skimmed, ignored, rejected int64 }
+	tests := []struct {
+		name     string
+		all      bool
+		consume  string // what the reader does with partial records: "complete", "keep" or "drop"
+		read     counts // before the reader handles the records
+		want     counts
+		rejected []string // the records rejected, in order
+	}{
+		{name: "lazy, completed", consume: "complete",
+			read: counts{5, 4, 1, 1}, want: counts{3, 2, 1, 3}, rejected: []string{"bad1", "bad2"}},
+		{name: "lazy, kept partial", consume: "keep",
+			read: counts{5, 4, 1, 1}, want: counts{5, 4, 1, 1}},
+		{name: "lazy, dropped", consume: "drop",
+			read: counts{5, 4, 1, 1}, want: counts{1, 0, 1, 5}, rejected: []string{"ok1", "bad1", "ok3", "bad2"}},
+		{name: "check all lines, completed", all: true, consume: "complete",
+			read: counts{3, 0, 1, 3}, want: counts{3, 0, 1, 3}},
+		{name: "check all lines, dropped", all: true, consume: "drop",
+			read: counts{3, 0, 1, 3}, want: counts{1, 0, 1, 5}, rejected: []string{"ok1", "ok3"}},
+	}
+	for _, tt := range tests {
+		for _, how := range []string{"next", "prefetch", "parallel"} {
+			t.Run(tt.name+"/"+how, func(t *testing.T) {
+				fs := NewFileSource(FileSourceConfig{Kind: event.Proxy, Paths: []string{a, b}, Parser: &lazyParser{}})
+				// CheckAllLines before or after Skim: the same.
+				if how == "next" {
+					fs.CheckAllLines(tt.all)
+				}
+				fs.Skim(func(r *event.Record) bool { return bytes.Equal(r.Get(event.RequestID), []byte("ok2")) })
+				fs.CheckAllLines(tt.all)
+				var src Source = fs
+				switch how {
+				case "prefetch":
+					p := Prefetch(context.Background(), fs, 2)
+					defer p.Close()
+					src = p
+				case "parallel":
+					p := PrefetchParallel(context.Background(), fs, 2)
+					defer p.Close()
+					src = p
+				}
+				var recs []event.Record
+				for {
+					var r event.Record
+					err := src.Next(context.Background(), &r)
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.Raw = bytes.Clone(r.Raw)
+					r.Set(event.RequestID, bytes.Clone(r.Get(event.RequestID)))
+					recs = append(recs, r)
+				}
+				st := fs.Stats()
+				check := func(when string, c counts) {
+					t.Helper()
+					got := counts{st.Parsed.Load(), st.Skimmed.Load(), st.Ignored.Load(), st.Rejected.Load()}
+					if got != c {
+						t.Errorf("%s: parsed, skimmed, ignored, rejected %v, want %v", when, got, c)
+					}
+					if n := st.Lines.Load(); n != 7 || n != got.parsed+got.ignored+got.rejected {
+						t.Errorf("%s: %d lines, want 7 = parsed + ignored + rejected %v", when, n, got)
+					}
+				}
+				check("read", tt.read)
+				var rejected []string
+				for i := range recs {
+					r := &recs[i]
+					if !r.Partial() {
+						continue
+					}
+					switch tt.consume {
+					case "complete":
+						if _, err := r.Complete(); err != nil {
+							rejected = append(rejected, string(r.Raw))
+						}
+					case "drop":
+						st.Unparse(r)
+						st.Reject(fmt.Errorf("dropped %s", r.Raw))
+						rejected = append(rejected, string(r.Raw))
+					}
+				}
+				check("consumed", tt.want)
+				if fmt.Sprint(rejected) != fmt.Sprint(tt.rejected) {
+					t.Errorf("rejected %q, want %q", rejected, tt.rejected)
+				}
+			})
+		}
+	}
+}

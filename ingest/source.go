@@ -33,6 +33,12 @@ type Stats struct {
 	Ignored  atomic.Int64 // well-formed lines of no interest
 	Rejected atomic.Int64 // lines that did not parse
 	TooLong  atomic.Int64 // lines over the length cap (also counted in Rejected)
+	// Skimmed counts, of Parsed, the lines a LazySkimmer read only as far
+	// as telling they are not wanted (their time, request and request id):
+	// their other values were not checked, unless a consumer completed the
+	// record (a line the completion rejects leaves Parsed and Skimmed for
+	// Rejected).
+	Skimmed atomic.Int64
 
 	mu     sync.Mutex
 	errors []error
@@ -47,6 +53,17 @@ func (s *Stats) Reject(err error) {
 		s.errors = append(s.errors, err)
 	}
 	s.mu.Unlock()
+}
+
+// Unparse takes back the count of a record the source gave as parsed and
+// its reader drops after all (and counts otherwise, as rejected say): the
+// record leaves Parsed, and Skimmed if it is a partial record the source
+// skimmed lazily.
+func (s *Stats) Unparse(r *event.Record) {
+	s.Parsed.Add(-1)
+	if c, ok := r.Rest.(*completer); ok && r.Raw != nil && c.lazy {
+		s.Skimmed.Add(-1)
+	}
 }
 
 // Errors returns the first rejected lines' errors.
@@ -73,7 +90,8 @@ type FileSource struct {
 	name   string
 	polled int
 
-	skim *skimState // nil: every line is parsed in full
+	skim     *skimState // nil: every line is parsed in full
+	checkAll bool       // a skim checks every line as a full parse would
 }
 
 // skimState is what a skimming FileSource needs: its parser as a Skimmer,
@@ -84,6 +102,18 @@ type skimState struct {
 	want func(*event.Record) bool
 	full *fullParser // completes partial records on the consumer's goroutine
 	file *completer
+	lazy bool // sk leaves the values of lines it does not read in full unchecked
+}
+
+// setUp tells a skimmer that can skim lazily whether to (all: check every
+// line as Parse would), and reports whether it does.
+func setUp(sk Skimmer, all bool) (lazy bool) {
+	ls, ok := sk.(LazySkimmer)
+	if !ok {
+		return false
+	}
+	ls.CheckAllLines(all)
+	return ls.SkimsLazily()
 }
 
 // fullParser is the consumer's parser and the record it fills.
@@ -98,6 +128,7 @@ type completer struct {
 	name  string
 	full  *fullParser
 	stats *Stats
+	lazy  bool // the file's lines were skimmed lazily: counted in Skimmed
 }
 
 func (c *completer) Complete(r *event.Record) (*event.Record, error) {
@@ -109,7 +140,10 @@ func (c *completer) Complete(r *event.Record) (*event.Record, error) {
 		return out, nil
 	}
 	out.Reset()
-	c.stats.Parsed.Add(-1)
+	// A line skimmed lazily may be one the full parse rejects, for a value
+	// the skim did not check: it is counted so, in the line's place if the
+	// consumer completes records in order.
+	c.stats.Unparse(r)
 	if errors.Is(err, ErrIgnore) {
 		c.stats.Ignored.Add(1)
 		return nil, err
@@ -134,9 +168,13 @@ func positioned(err error, name string, n int64) error {
 // line is parsed in full only when want, given the skimmed record (its
 // method and path at least; see Skimmer), says it is needed. Other lines come out as
 // partial records (see event.Record), which their consumer completes if it
-// needs them. Counting does not change: Skim accepts exactly the lines Parse
-// accepts. A nil want, or a parser that cannot skim, parses every line in
-// full. Call Skim before the first Next.
+// needs them. A LazySkimmer (nginx) reads of such a line only what tells
+// what it is, leaving its other values unchecked: the line is counted in
+// Parsed and Skimmed, and should a consumer complete the record and the
+// full parse reject the line, it is counted rejected then (see Stats.Skimmed
+// and CheckAllLines). Other skimmers accept exactly the lines Parse accepts.
+// A nil want, or a parser that cannot skim, parses every line in full.
+// Call Skim before the first Next.
 func (s *FileSource) Skim(want func(*event.Record) bool) {
 	sk, ok := s.parser.(Skimmer)
 	if want == nil || !ok {
@@ -144,6 +182,19 @@ func (s *FileSource) Skim(want func(*event.Record) bool) {
 		return
 	}
 	s.skim = &skimState{sk: sk, want: want, full: &fullParser{parser: sk.NewParser()}}
+	s.skim.lazy = setUp(sk, s.checkAll)
+}
+
+// CheckAllLines makes a skimming source check every line as a full parse
+// would, also the lines it does not read in full (all), rather than
+// skimming them lazily (the default): a malformed line that is not wanted
+// is then rejected rather than skimmed. It is slower. Call it before the
+// first Next.
+func (s *FileSource) CheckAllLines(all bool) {
+	s.checkAll = all
+	if s.skim != nil {
+		s.skim.lazy = setUp(s.skim.sk, all)
+	}
 }
 
 // FileSourceConfig configures a FileSource.
@@ -199,7 +250,7 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			s.cur, s.name = rc, s.paths[s.i]
 			s.lr = NewLineReader(rc, s.maxLine)
 			if s.skim != nil {
-				s.skim.file = &completer{name: s.name, full: s.skim.full, stats: s.stats}
+				s.skim.file = &completer{name: s.name, full: s.skim.full, stats: s.stats, lazy: s.skim.lazy}
 			}
 			s.i++
 		}
@@ -239,6 +290,9 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			if err == nil {
 				if !full {
 					r.Raw, r.Rest, r.RawLine = line, sk.file, n
+					if sk.lazy {
+						s.stats.Skimmed.Add(1)
+					}
 				}
 				s.stats.Parsed.Add(1)
 				return nil

@@ -218,7 +218,7 @@ func (h *head) accept(t int64) {
 func (h *head) reject(r *event.Record) {
 	h.stats.AheadRejected.Add(1)
 	st := h.src.Stats()
-	st.Parsed.Add(-1)
+	st.Unparse(r)
 	what := "the first records"
 	if h.started {
 		what = time.Unix(0, h.last).UTC().Format(time.RFC3339Nano)

@@ -1,6 +1,7 @@
 // Package skimtest holds what the tests of parsers that skim
 // (ingest.Skimmer) share: the check that Skim accepts exactly what Parse
-// accepts and reads what it says it reads, line edits run through that
+// accepts (at least, for a lazy skim) and reads what it says it reads,
+// line edits run through that
 // check, checks of a parsed record, of a syntax error and of allocations,
 // fuzz and benchmark loops, and a replay of the sample day skimmed and not;
 // the record checks and the golden-file rendering serve the tests of the
@@ -40,17 +41,27 @@ const (
 )
 
 // CheckSkim skims and parses line with two parsers of one format (skim
-// must be an ingest.Skimmer) and checks that they agree: both accept it or
-// both reject it with the same error; Skim asks want at most once and
-// reads the line in full as reading and want say; a skim that reads the
-// line in full has the parse's record, one that does not has the parse's
-// kind, time, request id, method and path and no other field. It tries
-// want nil, always and LoginPOST, and returns the error both gave.
-func CheckSkim(t testing.TB, skim, full ingest.Parser, line []byte, reading Reading) (skimErr error) {
+// must be an ingest.Skimmer) and checks that they agree, and returns
+// Parse's error. It tries want nil, always and LoginPOST, and checks that
+// Skim asks want at most once (once if it accepts the line) and reads the
+// line in full as reading and want's answer say; that a skim that reads
+// the line in full gives Parse's record, or rejects the line as Parse
+// does; and that one that does not read it in full gives the parse's kind,
+// time, request id, method and path and no other field.
+//
+// A skim that checks every line (a Skimmer that is not lazy; see
+// ingest.LazySkimmer) must accept exactly the lines Parse accepts, with
+// Parse's error. A lazy one must accept every line Parse accepts, and may
+// accept a line Parse rejects only without reading it in full.
+func CheckSkim(t testing.TB, skim, full ingest.Parser, line []byte, reading Reading) (parseErr error) {
 	t.Helper()
 	sk, ok := skim.(ingest.Skimmer)
 	if !ok {
 		t.Fatalf("%T is not an ingest.Skimmer", skim)
+	}
+	lazy := false
+	if ls, ok := sk.(ingest.LazySkimmer); ok {
+		lazy = ls.SkimsLazily()
 	}
 	var r event.Record
 	perr := full.Parse(line, &r)
@@ -68,18 +79,30 @@ func CheckSkim(t testing.TB, skim, full ingest.Parser, line []byte, reading Read
 		if asked > 1 {
 			t.Fatalf("line %q: Skim (%s) asked want %d times", line, c.name, asked)
 		}
-		if (serr == nil) != (perr == nil) {
+		switch {
+		case serr != nil && perr == nil:
+			t.Fatalf("line %q: Skim (%s): %v, Parse accepts it", line, c.name, serr)
+		case serr != nil && !lazy && serr.Error() != perr.Error():
 			t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
+		case serr != nil:
+			continue // a lazy skim's error may differ: the line is parsed again for Parse's
+		case perr != nil && (!lazy || fullRead):
+			t.Fatalf("line %q: Skim (%s) accepts it (read in full: %v), Parse: %v", line, c.name, fullRead, perr)
 		}
-		if serr != nil {
-			if serr.Error() != perr.Error() {
-				t.Fatalf("line %q: Skim (%s): %v, Parse: %v", line, c.name, serr, perr)
-			}
-			skimErr = serr
-			continue
+		if c.want != nil && asked != 1 {
+			t.Fatalf("line %q: Skim (%s) accepted it and asked want %d times", line, c.name, asked)
 		}
-		if wantFull := c.want != nil && c.want(&r) || reading == AlwaysFull; fullRead != wantFull {
+		if wantFull := c.want != nil && c.want(&s) || reading == AlwaysFull; fullRead != wantFull {
 			t.Fatalf("line %q: Skim (%s) read in full: %v, want %v", line, c.name, fullRead, wantFull)
+		}
+		if perr != nil {
+			// Accepted lazily: only the fields a skim reads are set.
+			for f := range s.Values {
+				if fl := event.Field(f); !skimFields[fl] && s.Values[f] != nil {
+					t.Fatalf("line %q: Skim (%s) set %s = %q", line, c.name, fl, s.Values[f])
+				}
+			}
+			continue
 		}
 		if s.Kind != r.Kind || s.Time != r.Time {
 			t.Fatalf("line %q: Skim (%s) kind %v time %d, Parse kind %v time %d", line, c.name, s.Kind, s.Time, r.Kind, r.Time)
@@ -94,7 +117,29 @@ func CheckSkim(t testing.TB, skim, full ingest.Parser, line []byte, reading Read
 			}
 		}
 	}
-	return skimErr
+	return perr
+}
+
+// Exact returns f with parsers that check every line as Parse does (see
+// ingest.LazySkimmer.CheckAllLines), if they can skim lazily.
+func Exact(f ingest.Format) ingest.Format { return exact{f} }
+
+type exact struct{ ingest.Format }
+
+func (e exact) NewParser() ingest.Parser {
+	p := e.Format.NewParser()
+	if ls, ok := p.(ingest.LazySkimmer); ok {
+		ls.CheckAllLines(true)
+	}
+	return p
+}
+
+// lazyAccepts reports whether skim, skimming line lazily and reading none
+// in full, accepts it.
+func lazyAccepts(skim ingest.Parser, line []byte) bool {
+	var s event.Record
+	_, err := skim.(ingest.Skimmer).Skim(line, &s, nil)
+	return err == nil
 }
 
 // CheckLines runs CheckSkim over lines in turn with the same two parsers
@@ -109,16 +154,20 @@ func CheckLines[L string | []byte](t testing.TB, f ingest.Format, reading Readin
 }
 
 // An Edit is a change to a good line, Old replaced by New (no change when
-// Old is empty), and whether the result is rejected.
+// Old is empty), whether Parse rejects the result, and whether a lazy
+// skim that does not read it in full accepts it all the same (Skimmed: a
+// value it does not check is bad).
 type Edit struct {
 	Name     string
 	Old, New string
 	Reject   bool
+	Skimmed  bool
 }
 
 // CheckEdits runs CheckSkim, as a subtest each, over the edits of good
 // with two parsers of f, and checks that the lines rejected are those the
-// edits say.
+// edits say: by Parse, by a skim that checks every line, and by a lazy
+// skim reading none in full (all but the Skimmed ones).
 func CheckEdits(t *testing.T, f ingest.Format, reading Reading, good string, edits []Edit) {
 	t.Helper()
 	skim, full := f.NewParser(), f.NewParser()
@@ -132,9 +181,17 @@ func CheckEdits(t *testing.T, f ingest.Format, reading Reading, good string, edi
 				}
 				line = strings.Replace(line, e.Old, e.New, 1)
 			}
+			if e.Skimmed && !e.Reject {
+				t.Fatalf("edit %q: Skimmed without Reject", e.Name)
+			}
 			err := CheckSkim(t, skim, full, []byte(line), reading)
 			if (err != nil) != e.Reject {
 				t.Fatalf("line %q: error %v, want rejected %v", line, err, e.Reject)
+			}
+			if ls, ok := skim.(ingest.LazySkimmer); ok && ls.SkimsLazily() && reading == AsWanted {
+				if got := lazyAccepts(skim, []byte(line)); got != (!e.Reject || e.Skimmed) {
+					t.Fatalf("line %q: lazy skim accepts it: %v, want %v", line, got, !e.Reject || e.Skimmed)
+				}
 			}
 		})
 	}
