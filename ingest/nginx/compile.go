@@ -52,6 +52,7 @@ type segment struct {
 
 	scan      scanKind // how its value's end is found
 	unchecked bool     // a value that cannot be wrong, which a skim passes over
+	lazy      bool     // a value a lazy skim does not read: it finds its end, unchecked
 	run       runClass // scanClass: the class of a valid value's bytes
 	stop      byte     // scanClass: lit[0]
 
@@ -98,6 +99,7 @@ type Format struct {
 	seed    maphash.Seed
 	nsegs   int // segments in all templates
 	decide  int // text: index of the last segment giving the method or path; -1 if none
+	last    int // text: index of the last segment a lazy skim reads (see parser.Skim)
 }
 
 var _ ingest.Format = (*Format)(nil)
@@ -342,6 +344,16 @@ func (f *Format) resolve(d *directive) error {
 	for i := range f.text.segs {
 		if k := f.text.segs[i].kind; k == vRequest || k == vRequestMethod || k == vRequestURI || k == vURI {
 			f.decide = i
+		}
+	}
+	// A lazy skim reads the time, the request and the request id and no
+	// other value; it stops after the last of them.
+	f.last = -1
+	for i := range f.text.segs {
+		s := &f.text.segs[i]
+		s.lazy = !decides(s.kind)
+		if !s.lazy {
+			f.last = i
 		}
 	}
 	if f.json {

@@ -46,7 +46,9 @@ type parser struct {
 	mask    uint64 // fields whose value is pending in scratch
 	stable  bool   // views of the input outlive the current value (text)
 	timeSet bool
-	skim    bool                     // Skim: check every value, keep only the deciding ones
+	skim    bool                     // Skim: keep only the deciding values
+	exact   bool                     // CheckAllLines: a skim checks every value, as Parse does
+	lazy    bool                     // Skim: read no value but the deciding ones, up to Format.last
 	want    func(*event.Record) bool // Skim: not yet asked whether to read in full
 	wanted  bool                     // Skim: switched to reading in full
 	spans   []span                   // Skim: where each text segment's value was
@@ -81,18 +83,29 @@ func synErr(col int, format string, args ...any) error {
 
 // Parse reads one line into r.
 func (p *parser) Parse(line []byte, r *event.Record) error {
-	p.skim, p.want = false, nil
+	p.skim, p.want, p.lazy = false, nil, false
 	return p.parse(line, r)
 }
 
 // Skim reads one line's time, request id, method and path into r, and asks
 // want, as soon as it has the method and path, whether to read the rest in
-// full. Otherwise it checks every other value as Parse does, so that it
-// accepts exactly the lines Parse accepts, but builds none of them: no
-// unescaping of the user agent, no canonical names, no copies.
+// full (a line want accepts is read as Parse reads it).
+//
+// Of a line it does not read in full, a text format's skim is lazy: it
+// reads the time, the request and the request id as Parse does, finds
+// where the values before the last of them end, as Parse finds it on a
+// valid line, without checking them, and reads nothing after it. It may
+// thus accept a line Parse rejects for a value it did not check (see
+// ingest.Skimmer). After CheckAllLines(true), and for escape=json lines,
+// it checks every other value as Parse does instead, accepting exactly
+// the lines Parse accepts, but builds none of them: no unescaping of the
+// user agent, no canonical names, no copies.
 func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) bool) (bool, error) {
 	p.skim, p.want, p.wanted = true, want, false
-	if err := p.parse(line, r); err != nil {
+	p.lazy = !p.exact && !p.f.json
+	err := p.parse(line, r)
+	p.lazy = false
+	if err != nil {
 		return false, err
 	}
 	if p.wanted {
@@ -105,6 +118,14 @@ func (p *parser) Skim(line []byte, r *event.Record, want func(*event.Record) boo
 	return false, nil
 }
 
+// CheckAllLines makes Skim check every value of a line it does not read
+// in full, as Parse does (all), or read it lazily (the default); see Skim.
+func (p *parser) CheckAllLines(all bool) { p.exact = all }
+
+// SkimsLazily reports whether Skim leaves the values of a line it does
+// not read in full unchecked: a text format's, unless CheckAllLines.
+func (p *parser) SkimsLazily() bool { return !p.exact && !p.f.json }
+
 // decide asks want, once the text segments up to i are read, whether to
 // read the line in full, and if so reads in full the segments skimmed so
 // far.
@@ -115,7 +136,7 @@ func (p *parser) decide(t *template, line []byte, i int) error {
 	if !want(p.r) {
 		return nil
 	}
-	p.skim, p.wanted = false, true
+	p.skim, p.wanted, p.lazy = false, true, false
 	for j := 0; j < i; j++ {
 		s := &t.segs[j]
 		if s.kind == vSkip || decides(s.kind) {
@@ -146,7 +167,7 @@ func decides(k varKind) bool {
 // NewParser returns another parser of the same format.
 func (p *parser) NewParser() ingest.Parser { return newParser(p.f) }
 
-var _ ingest.Skimmer = (*parser)(nil)
+var _ ingest.LazySkimmer = (*parser)(nil)
 
 func (p *parser) parse(line []byte, r *event.Record) error {
 	r.Reset()
@@ -209,6 +230,39 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 	for i := range t.segs {
 		s := &t.segs[i]
 		var end int
+		if p.lazy && s.lazy {
+			// A value a lazy skim does not read: its end is where the
+			// general way below finds it on a valid line, and nothing
+			// of it is checked.
+			switch s.scan {
+			case scanEnd:
+				end = len(line)
+			case scanFixed:
+				if end = pos + s.width; end > len(line) {
+					return synErr(col(pos), "line ends inside $%s", s.name)
+				}
+			case scanClass:
+				b := line[pos:]
+				k := s.run.span(b, s.stop)
+				if !s.litAt(b[k:]) {
+					if k = indexLit(b, s, false, true); k < 0 {
+						return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
+					}
+				}
+				end = pos + k
+			default:
+				k := indexLit(line[pos:], s, jsonEsc, s.scan == scanShort)
+				if k < 0 {
+					return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
+				}
+				end = pos + k
+			}
+			if p.want != nil {
+				p.spans[i] = span{pos, end}
+			}
+			pos = end + len(s.lit)
+			continue
+		}
 		done := false // the value is handled
 		switch s.scan {
 		case scanEnd:
@@ -292,6 +346,9 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 					return err
 				}
 			}
+		}
+		if p.lazy && i == p.f.last {
+			return nil // not wanted: the rest of the line is not read
 		}
 		pos = end + len(s.lit)
 	}

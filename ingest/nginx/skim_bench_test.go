@@ -78,6 +78,31 @@ func BenchmarkSkimCorpusNone(b *testing.B) {
 	skimtest.BenchRead(b, corpusLines(b), skimWith(newParser(Default()), nil))
 }
 
+// exactParser returns a parser of f whose skim checks every line.
+func exactParser(f *Format) *parser {
+	p := newParser(f)
+	p.CheckAllLines(true)
+	return p
+}
+
+// BenchmarkSkimCorpusExact is BenchmarkSkimCorpus checking every line as
+// Parse does (replay --check-all-lines).
+func BenchmarkSkimCorpusExact(b *testing.B) {
+	skimtest.BenchRead(b, corpusLines(b), skimWith(exactParser(Default()), skimtest.LoginPOST))
+}
+
+// BenchmarkSkimCorpusNoneExact is BenchmarkSkimCorpusNone checking every
+// line as Parse does.
+func BenchmarkSkimCorpusNoneExact(b *testing.B) {
+	skimtest.BenchRead(b, corpusLines(b), skimWith(exactParser(Default()), nil))
+}
+
+// BenchmarkSkimReferenceExact is BenchmarkSkimReference checking every line
+// as Parse does.
+func BenchmarkSkimReferenceExact(b *testing.B) {
+	skimtest.BenchRead(b, benchLines(10000, false), skimWith(exactParser(Default()), nil))
+}
+
 // BenchmarkParseCorpus parses the corpus lines in full.
 func BenchmarkParseCorpus(b *testing.B) {
 	p := newParser(Default())
