@@ -181,6 +181,11 @@ type Replay struct {
 	// newer records before it is rejected as a time outlier (0: the
 	// default, 1h; negative: no check).
 	MaxTimeJump time.Duration `yaml:"max_time_jump"`
+	// CheckAllLines checks every proxy line as a full parse would, also
+	// the lines that are not logins, which are otherwise read only as far
+	// as their time, request and request id (slower; a malformed line that
+	// is not a login is then rejected rather than skimmed).
+	CheckAllLines bool `yaml:"check_all_lines"`
 }
 
 // Default returns the configuration used without a file: no sources, the

@@ -17,6 +17,7 @@ import (
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -349,5 +350,30 @@ func TestHandler(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestLinesSkimmed checks the skimmed lines' counter: one series per
+// source, as the other line counters, zero for a source that skims none.
+func TestLinesSkimmed(t *testing.T) {
+	proxy := &ingest.Stats{Name: "access.log", Kind: event.Proxy, Format: "nginx"}
+	proxy.Lines.Store(10)
+	proxy.Parsed.Store(9)
+	proxy.Skimmed.Store(7)
+	proxy.Rejected.Store(1)
+	app := &ingest.Stats{Name: "auth.log", Kind: event.App, Format: "django-json"}
+	app.Lines.Store(4)
+	app.Parsed.Store(4)
+	m, err := New(Config{Sources: func() []*ingest.Stats { return []*ingest.Stats{proxy, app} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := series(t, m.Registry(), "spraywatch_lines_skimmed_total")
+	want := map[string]float64{
+		"format=nginx,kind=proxy,source=access.log":   7,
+		"format=django-json,kind=app,source=auth.log": 0,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lines_skimmed_total: %v, want %v", got, want)
 	}
 }

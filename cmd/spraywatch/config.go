@@ -137,6 +137,9 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	if set["max-time-jump"] {
 		cfg.Replay.MaxTimeJump = f.maxTimeJump
 	}
+	if set["check-all-lines"] {
+		cfg.Replay.CheckAllLines = f.checkAll
+	}
 	if set["report"] {
 		cfg.Replay.Report = f.report.file
 	}
@@ -160,6 +163,7 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	f.maxLineBytes, f.maxGroups, f.maxEvents = cfg.Limits.MaxLineBytes, cfg.Limits.MaxGroups, cfg.Limits.MaxGroupEvents
 	f.metricsListen, f.metricsHold = cfg.Replay.MetricsListen, cfg.Replay.MetricsHold
 	f.maxTimeJump = cfg.Replay.MaxTimeJump
+	f.checkAll = cfg.Replay.CheckAllLines
 	f.maxGroupsTotal, f.memoryLimit = cfg.Limits.MaxGroupsTotal, cfg.Limits.MemoryLimit
 	f.maxEventsTotal = cfg.Limits.MaxEventsTotal
 	f.report = reportFlags{file: cfg.Replay.Report, topN: cfg.Replay.ReportTop, generatedAt: cfg.Replay.ReportGeneratedAt}

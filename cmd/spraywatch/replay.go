@@ -47,6 +47,7 @@ type replayFlags struct {
 	metricsListen string
 	metricsHold   time.Duration
 	maxTimeJump   time.Duration
+	checkAll      bool
 	report        reportFlags
 }
 
@@ -77,6 +78,8 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
 	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its file's next records is rejected as a time outlier (negative: no check)")
 	fs.DurationVar(&f.metricsHold, "metrics-hold", 0, "keep serving /metrics this long after the replay ends")
+	fs.BoolVar(&f.checkAll, "check-all-lines", false, "check every proxy line as a full parse would, also lines that are not logins (slower): "+
+		"malformed non-login lines are then rejected rather than skimmed")
 	f.report.register(fs)
 }
 
@@ -143,7 +146,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	skimSources(sources, detect.NewLoginFilter(cfg.Correlator))
+	skimSources(sources, detect.NewLoginFilter(cfg.Correlator), f.checkAll)
 
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -226,13 +229,17 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // skimSources lets the proxy sources that can skim parse in full only the
 // lines the correlator takes as login attempts; it completes the others
-// itself in the rare case it needs them.
-func skimSources(sources []ingest.Source, login *detect.LoginFilter) {
+// itself in the rare case it needs them. Of the other lines, a lazy
+// skimmer (nginx) reads only the time, request and request id, unless
+// checkAll.
+func skimSources(sources []ingest.Source, login *detect.LoginFilter, checkAll bool) {
 	for _, s := range sources {
 		if sk, ok := s.(interface {
 			Skim(func(*event.Record) bool)
+			CheckAllLines(bool)
 		}); ok && s.Stats().Kind == event.Proxy {
 			sk.Skim(login.Login)
+			sk.CheckAllLines(checkAll)
 		}
 	}
 }
@@ -335,14 +342,23 @@ func progress(w io.Writer, sources []ingest.Source, start time.Time) func() {
 	}
 }
 
+// skimmed says how many of a source's parsed lines were skimmed lazily
+// (see ingest.Stats.Skimmed), if any.
+func skimmed(st *ingest.Stats) string {
+	if n := st.Skimmed.Load(); n > 0 {
+		return fmt.Sprintf(" (%d skimmed)", n)
+	}
+	return ""
+}
+
 func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, rs []*rules.Rule, took time.Duration) {
 	var total int64
 	fmt.Fprintln(w, "spraywatch replay summary")
 	for _, s := range sources {
 		st := s.Stats()
 		total += st.Lines.Load()
-		fmt.Fprintf(w, "  %-5s %-12s %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
-			st.Kind, st.Format, st.Name, st.Lines.Load(), st.Parsed.Load(), st.Ignored.Load(), st.Rejected.Load(), st.TooLong.Load())
+		fmt.Fprintf(w, "  %-5s %-12s %s: %d lines, %d parsed%s, %d ignored, %d rejected (%d too long)\n",
+			st.Kind, st.Format, st.Name, st.Lines.Load(), st.Parsed.Load(), skimmed(st), st.Ignored.Load(), st.Rejected.Load(), st.TooLong.Load())
 		for _, err := range st.Errors() {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}

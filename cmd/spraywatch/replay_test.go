@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,5 +108,97 @@ func TestReplayErrors(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "1 rejected") || !strings.Contains(errb.String(), "bad.log:1") {
 		t.Errorf("summary does not report the rejected line:\n%s", errb.String())
+	}
+}
+
+// TestReplayCheckAllLines replays the samples with malformed lines added
+// to the proxy log: a non-login line with a bad value after its request
+// id, which a replay skims (counted so) and --check-all-lines (or the
+// config key replay.check_all_lines) rejects, and a line with a bad time,
+// which both reject. The alerts are the same whichever way.
+func TestReplayCheckAllLines(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../samples/data/nginx-access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := bytes.Count(data, []byte("\n"))
+	const (
+		badTail = `10.20.1.39 - - [04/Dec/2026:23:57:58 +0000] "GET /favicon.ico HTTP/1.1" 304 0 "-" "curl" rid=ffffffffffffffffffffffffffffff01 verify=SUCCESS fp=not-a-fingerprint serial=1865A010E155EC3F dn="CN=x" idn="CN=y" rt=0.002`
+		badTime = `10.20.1.39 - - [04/Dec/2026:23:61:58 +0000] "GET /favicon.ico HTTP/1.1" 304 0 "-" "curl" rid=ffffffffffffffffffffffffffffff02 verify=SUCCESS fp=- serial=- dn="-" idn="-" rt=0.002`
+	)
+	proxy := filepath.Join(dir, "access.log")
+	if err := os.WriteFile(proxy, append(data, badTail+"\n"+badTime+"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "spraywatch.yml")
+	if err := os.WriteFile(cfg, []byte("replay:\n  check_all_lines: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replay := func(extra ...string) (alerts, proxyLine string, summary string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		args := append([]string{"replay", "--proxy", proxy, "--app", "../../samples/data/django-auth.log"}, extra...)
+		if code := run(context.Background(), args, &out, &errb); code != 0 {
+			t.Fatalf("replay %q exited %d: %s", extra, code, errb.String())
+		}
+		for _, l := range strings.Split(errb.String(), "\n") {
+			if strings.Contains(l, "access.log: ") {
+				proxyLine = l
+			}
+		}
+		return out.String(), proxyLine, errb.String()
+	}
+	lines := n + 2
+	lazy := fmt.Sprintf("%d lines, %d parsed (", lines, lines-1)
+	exact := fmt.Sprintf("%d lines, %d parsed, 0 ignored, 2 rejected", lines, lines-2)
+	timeErr := fmt.Sprintf("access.log:%d:", n+2)
+	tailErr := fmt.Sprintf("access.log:%d:", n+1)
+	want, _, _ := replay("--quiet")
+	if want == "" {
+		t.Fatal("no alerts")
+	}
+	for _, c := range []struct {
+		name   string
+		args   []string
+		counts string
+		errs   []string // rejected lines named in the summary
+	}{
+		{"lazy", nil, lazy, []string{timeErr}},
+		{"lazy, one goroutine", []string{"--parallel=false"}, lazy, []string{timeErr}},
+		{"check all lines", []string{"--check-all-lines"}, exact, []string{tailErr, timeErr}},
+		{"check all lines, one goroutine", []string{"--check-all-lines", "--parallel=false"}, exact, []string{tailErr, timeErr}},
+		{"config key", []string{"--config", cfg}, exact, []string{tailErr, timeErr}},
+		{"flag over the config key", []string{"--config", cfg, "--check-all-lines=false"}, lazy, []string{timeErr}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			alerts, line, summary := replay(c.args...)
+			if alerts != want {
+				t.Errorf("alerts differ (%d bytes, want %d)", len(alerts), len(want))
+			}
+			if !strings.Contains(line, c.counts) {
+				t.Errorf("proxy summary %q, want %q in it", line, c.counts)
+			}
+			if c.counts == lazy && (!strings.Contains(line, " skimmed), 0 ignored, 1 rejected") || strings.Contains(line, "(0 skimmed)")) {
+				t.Errorf("proxy summary %q: want lines skimmed and 1 rejected", line)
+			}
+			if c.counts == exact && strings.Contains(line, "skimmed") {
+				t.Errorf("proxy summary %q: no line is skimmed when every line is checked", line)
+			}
+			var named int
+			for _, l := range strings.Split(summary, "\n") {
+				if strings.Contains(l, "rejected: ") {
+					named++
+				}
+			}
+			for _, e := range c.errs {
+				if !strings.Contains(summary, "rejected: "+proxy[:len(proxy)-len("access.log")]+e) {
+					t.Errorf("summary does not name rejected line %s:\n%s", e, summary)
+				}
+			}
+			if named != len(c.errs) {
+				t.Errorf("%d rejected lines named, want %d:\n%s", named, len(c.errs), summary)
+			}
+		})
 	}
 }
