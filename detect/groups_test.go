@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"hash/maphash"
 	"testing"
 )
@@ -64,5 +65,55 @@ func TestGroupIndexShared(t *testing.T) {
 	d := add(1, "d")
 	if d.slot != a0.slot || x.n != 3 {
 		t.Errorf("d has slot %d (%d used), want a's freed slot %d", d.slot, x.n, a0.slot)
+	}
+}
+
+// BenchmarkGroupSetFlood adds a new key to each of four rules' group sets
+// at their cap, as the identity flood does: each add evicts the least
+// recently active group of every rule. own gives each rule an index of
+// its own, shared one index for the four.
+func BenchmarkGroupSetFlood(b *testing.B) {
+	const rules, size = 4, 1 << 15
+	for _, shared := range []bool{false, true} {
+		name := "own"
+		if shared {
+			name = "shared"
+		}
+		b.Run(name, func(b *testing.B) {
+			seed := maphash.MakeSeed()
+			keys := make([]string, 4*size)
+			hs := make([]uint64, len(keys))
+			for i := range keys {
+				keys[i] = fmt.Sprintf("sha1:%040x", i)
+				hs[i] = maphash.String(seed, keys[i])
+			}
+			x := newGroupIndex(rules)
+			var sets [rules]*groupSet
+			var spare [rules][]*group
+			for r := range sets {
+				sets[r] = newGroupSet(size, func(g *group) { spare[r] = append(spare[r], g) })
+				if shared {
+					sets[r].share(x, r)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				k := i % len(keys)
+				for r, s := range sets {
+					g, slot := s.get(keys[k], hs[k])
+					if g == nil {
+						if n := len(spare[r]); n > 0 {
+							g, spare[r] = spare[r][n-1], spare[r][:n-1]
+							*g = group{}
+						} else {
+							g = new(group)
+						}
+						g.key = keys[k]
+						s.add(g, slot, hs[k])
+					}
+				}
+			}
+		})
 	}
 }
