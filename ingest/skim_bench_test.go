@@ -16,8 +16,9 @@ import (
 
 // BenchmarkReadNginx reads an nginx log (the sample day of traffic, or the
 // file named by $SPRAYWATCH_BENCH_NGINX) parsing every line in full or
-// skimming the lines that are not POSTs to a login path, through Prefetch
-// or not, and draining the records as a replay would. ns/op is per line.
+// skimming the lines that are not POSTs to a login path (lazily, or
+// checking every line), through Prefetch or not, and draining the records
+// as a replay would. ns/op is per line.
 func BenchmarkReadNginx(b *testing.B) {
 	path := os.Getenv("SPRAYWATCH_BENCH_NGINX")
 	if path == "" {
@@ -30,9 +31,12 @@ func BenchmarkReadNginx(b *testing.B) {
 		return bytes.Equal(r.Get(event.Method), []byte("POST")) && bytes.Contains(r.Get(event.URLPath), []byte("login"))
 	}
 	for _, c := range []struct {
-		name           string
-		skim, prefetch bool
-	}{{"full", false, false}, {"skim", true, false}, {"full-prefetch", false, true}, {"skim-prefetch", true, true}} {
+		name                     string
+		skim, checkAll, prefetch bool
+	}{
+		{"full", false, false, false}, {"skim", true, false, false}, {"skim-check-all", true, true, false},
+		{"full-prefetch", false, false, true}, {"skim-prefetch", true, false, true}, {"skim-check-all-prefetch", true, true, true},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			lines := 0
@@ -40,6 +44,7 @@ func BenchmarkReadNginx(b *testing.B) {
 				fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{path}, Parser: nginx.Default().NewParser()})
 				if c.skim {
 					fs.Skim(login)
+					fs.CheckAllLines(c.checkAll)
 				}
 				var src ingest.Source = fs
 				var p *ingest.Prefetcher
