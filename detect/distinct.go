@@ -539,27 +539,38 @@ func (p *typoProbe) slips(u string, base uint64, kind int) []uint32 {
 		return p.tags[kind]
 	}
 	p.made[kind] = true
+	// A slip changes u's hash h = pre[n] by a multiple of a power of the
+	// base (u[j] weighs base^(n-1-j)): one multiplication each.
 	n, pre, pw := len(u), &p.poly.pre, &p.poly.pw
-	// suf returns the hash of u[j:].
-	suf := func(j int) uint64 { return submod(pre[n], mulmod(pre[j], pw[n-j])) }
+	h := pre[n]
 	ts := p.tags[kind][:0]
 	switch kind {
 	case slipSwap:
+		// u[i] and u[i+1] trade weights: h + (u[i+1]-u[i]) x
+		// (base^(n-1-i) - base^(n-2-i)).
 		p.swapAt = p.swapAt[:0]
 		for i := 0; i+1 < n; i++ {
-			if u[i] != u[i+1] {
-				h := addmod(mulmod(pre[i], pw[n-i]), addmod(mulmod(uint64(u[i+1]), pw[n-i-1]), mulmod(uint64(u[i]), pw[n-i-2])))
-				ts = append(ts, polyTag(addmod(h, suf(i+2))))
-				p.swapAt = append(p.swapAt, uint8(i))
+			a, b := uint64(u[i]), uint64(u[i+1])
+			if a == b {
+				continue
 			}
+			w := submod(pw[n-1-i], pw[n-2-i])
+			if b > a {
+				ts = append(ts, polyTag(addmod(h, mulmod(b-a, w))))
+			} else {
+				ts = append(ts, polyTag(submod(h, mulmod(a-b, w))))
+			}
+			p.swapAt = append(p.swapAt, uint8(i))
 		}
 	case slipDouble:
+		// u[:i+1] then u[i:]: h + (pre[i+1]-pre[i]) x base^(n-i).
 		for i := 0; i < n; i++ {
-			ts = append(ts, polyTag(addmod(mulmod(pre[i+1], pw[n-i]), suf(i))))
+			ts = append(ts, polyTag(addmod(h, mulmod(submod(pre[i+1], pre[i]), pw[n-i]))))
 		}
 	case slipDrop:
+		// u[:i] then u[i+1:]: h + (pre[i]-pre[i+1]) x base^(n-1-i).
 		for i := 0; i < n; i++ {
-			ts = append(ts, polyTag(addmod(mulmod(pre[i], pw[n-i-1]), suf(i+1))))
+			ts = append(ts, polyTag(addmod(h, mulmod(submod(pre[i], pre[i+1]), pw[n-1-i]))))
 		}
 	}
 	p.tags[kind] = ts

@@ -16,3 +16,18 @@ func BenchmarkTypoVariants(b *testing.B) {
 		p.variants(us[i%len(us)])
 	}
 }
+
+// BenchmarkTypoSlips measures making the tags of every typing slip of a
+// username, as a success in a window with many unresolved values does.
+func BenchmarkTypoSlips(b *testing.B) {
+	base := polyBase(maphash.MakeSeed())
+	var p typoProbe
+	us := []string{"jane.doe", "j.smith@example.com", "administrator"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p.reset()
+		for kind := range 3 {
+			p.slips(us[i%len(us)], base, kind)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package detect
 import (
 	"hash/maphash"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +36,37 @@ func TestTypoVariants(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("variants of %q:\n got %q\nwant %q", u, got, want)
+		}
+	}
+}
+
+// TestTypoSlips checks the tags of a probe's slips, made from the
+// polynomial hashes of the value's prefixes, against the tags of the
+// slipped values themselves, in typoOf's order.
+func TestTypoSlips(t *testing.T) {
+	x := &unresolvedIndex{base: polyBase(maphash.MakeSeed())}
+	var p typoProbe
+	for _, u := range []string{"ab", "aa", "ba", "jane.doe", "j.smith@example.com", "aab\x00\xffb", "\xff\x00\xff\x00", "administrator", strings.Repeat("zy", typoMaxLen/2)} {
+		var want [3][]uint32
+		var swapAt []uint8
+		for i := 0; i+1 < len(u); i++ {
+			if u[i] != u[i+1] {
+				want[slipSwap] = append(want[slipSwap], x.tag(u[:i]+u[i+1:i+2]+u[i:i+1]+u[i+2:]))
+				swapAt = append(swapAt, uint8(i))
+			}
+		}
+		for i := 0; i < len(u); i++ {
+			want[slipDouble] = append(want[slipDouble], x.tag(u[:i+1]+u[i:]))
+			want[slipDrop] = append(want[slipDrop], x.tag(u[:i]+u[i+1:]))
+		}
+		p.reset()
+		for kind, w := range want {
+			if got := p.slips(u, x.base, kind); !slices.Equal(got, w) {
+				t.Errorf("%q: slips of kind %d:\n got %x\nwant %x", u, kind, got, w)
+			}
+		}
+		if !slices.Equal(p.swapAt, swapAt) {
+			t.Errorf("%q: swaps at %v, want %v", u, p.swapAt, swapAt)
 		}
 	}
 }
