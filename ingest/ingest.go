@@ -33,10 +33,10 @@ type Skimmer interface {
 	// read in full may be one Parse would reject, since its other values
 	// may go unchecked (a LazySkimmer's do; other skimmers check them as
 	// far as Parse would, and accept exactly the lines Parse accepts). It
-	// rejects a line whose time, request id, method or path Parse would
-	// not read. want is called at most once, once r holds the line's
-	// final Method and URLPath (it may hold other fields or not yet). A
-	// line Skim rejects is parsed again for Parse's error.
+	// checks the time, request id, method and path as Parse does: a line
+	// with a bad one is rejected. want is called at most once, once r
+	// holds the line's final Method and URLPath (it may hold other fields
+	// or not yet). A line Skim rejects is parsed again for Parse's error.
 	Skim(line []byte, r *event.Record, want func(*event.Record) bool) (full bool, err error)
 	// NewParser returns another parser of the same format, with its own
 	// scratch space, to complete skimmed records on another goroutine.
