@@ -63,7 +63,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.rules, "rules", "rules `file` (repeatable)")
 	fs.StringVar(&f.rulesMode, "rules-mode", "extend", "extend: rules files add to the default pack (same id replaces); replace: only the files' rules")
 	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout")
-	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse")
+	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse (every proxy line is then checked in full, as with --check-all-lines)")
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")
 	fs.IntVar(&f.parseWorkers, "parse-workers", 0, "with --parallel, goroutines parsing each source's lines while another reads them (same output for every `N`); "+
 		"0: GOMAXPROCS-1 shared among the sources by file size, at least 1 each (so 1 each on a machine with no more cores than sources)")
@@ -146,7 +146,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	skimSources(sources, detect.NewLoginFilter(cfg.Correlator), f.checkAll)
+	// --strict stops at the first line that does not parse, so it checks
+	// every line.
+	skimSources(sources, detect.NewLoginFilter(cfg.Correlator), f.checkAll || f.strict)
 
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)

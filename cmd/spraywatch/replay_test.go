@@ -201,4 +201,11 @@ func TestReplayCheckAllLines(t *testing.T) {
 			}
 		})
 	}
+	// --strict stops at the first line that does not parse: it checks
+	// every line, so the bad tail stops it, not the bad time after it.
+	var out, errb bytes.Buffer
+	args := []string{"replay", "--strict", "--proxy", proxy, "--app", "../../samples/data/django-auth.log"}
+	if code := run(context.Background(), args, &out, &errb); code == 0 || !strings.Contains(errb.String(), tailErr) {
+		t.Errorf("--strict: exit %d, want an error naming %s:\n%s", code, tailErr, errb.String())
+	}
 }
