@@ -116,8 +116,8 @@ type groupSet struct {
 	onRemove func(*group)
 }
 
-// newGroupSet returns an empty set of at most size groups, indexed in a
-// slot of its own until share is called.
+// newGroupSet returns an empty set of at most size groups, with an index
+// of its own until share is called.
 func newGroupSet(size int, onRemove func(*group)) *groupSet {
 	s := &groupSet{x: newGroupIndex(1), size: size, onRemove: onRemove}
 	s.root.next, s.root.prev = &s.root, &s.root

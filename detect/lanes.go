@@ -181,8 +181,9 @@ func (l *lane) shareFilters() {
 
 // shareGroupIndexes makes the lane's rules with the same match block and
 // group_by fields find their groups in one index: they see the same keys
-// (the default pack's four rules grouping by identity alone). Each keeps
-// its own groups and evicts them as it would alone.
+// (the default pack's four rules grouping by identity alone, two on each
+// of two lanes). Each keeps its own groups and evicts them as it would
+// alone.
 func (l *lane) shareGroupIndexes() {
 	done := make([]bool, len(l.rules))
 	for i, rs := range l.rules {
