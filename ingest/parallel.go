@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -282,13 +283,17 @@ type chunkWorker struct {
 	kind   event.Kind
 	strict bool
 	rec    event.Record
+	set    uint32 // the fields rec may hold values of
 }
+
+// allFields has a bit per field.
+const allFields = 1<<event.NumFields - 1
 
 // parse fills b with the records of b.blk's lines and b.tally with what
 // the lines counted.
 func (w *chunkWorker) parse(b *batch) {
 	blk, t := b.blk, &b.tally
-	b.n, b.arena, b.err = 0, b.arena[:0], nil
+	b.n, b.arena, b.rest, b.err = 0, b.arena[:0], blk.rest, nil
 	t.reset()
 	r := &w.rec
 	for i := range blk.lines {
@@ -313,7 +318,8 @@ func (w *chunkWorker) parse(b *batch) {
 		}
 		t.lines++
 		line := blk.data[ln.off:ln.end:ln.end]
-		clearRecord(r)
+		clearRecord(r, w.set)
+		w.set = allFields
 		r.Kind = w.kind
 		if w.sk != nil {
 			full, err := w.sk.Skim(line, r, w.want)
@@ -325,14 +331,16 @@ func (w *chunkWorker) parse(b *batch) {
 					b.add(r)
 				} else {
 					r.Raw, r.Rest, r.RawLine = line, blk.rest, ln.n
-					b.addPart(r, ln)
+					if b.addPart(r, ln) {
+						w.set = partMask
+					}
 					if w.lazy {
 						t.skimmed++
 					}
 				}
 				continue
 			}
-			clearRecord(r)
+			clearRecord(r, allFields)
 			r.Kind = w.kind
 		}
 		perr := w.parser.Parse(line, r)
@@ -365,25 +373,29 @@ func (w *chunkWorker) parse(b *batch) {
 }
 
 // addPart adds a partial record whose line is ln of the batch's block: the
-// line is not copied.
-func (b *batch) addPart(r *event.Record, ln *blockLine) {
-	if ln.end > math.MaxUint32 || !onlyPartFields(r) {
+// line is not copied. It reports whether r holds no value but partFields'.
+func (b *batch) addPart(r *event.Record, ln *blockLine) bool {
+	if !onlyPartFields(r) {
 		b.add(r)
-		return
+		return false
+	}
+	if ln.end > math.MaxUint32 {
+		b.add(r)
+		return true
 	}
 	pt := &b.parts[b.n]
 	pt.partial = true
-	b.arena = copyPart(pt, r, b.arena, &span32{uint32(ln.off), uint32(ln.end)})
+	b.arena = copyPart(pt, r, b.arena, b.blk.data, &span32{uint32(ln.off), uint32(ln.end)})
 	b.n++
+	return true
 }
 
-// clearRecord is r.Reset for a record that holds a few values: it writes
-// only those, where Reset clears every byte of the record.
-func clearRecord(r *event.Record) {
-	for f := range r.Values { // by index: ranging over the array would copy it
-		if r.Values[f] != nil {
-			r.Values[f] = nil
-		}
+// clearRecord is r.Reset for a record that holds no values but those of
+// the fields in set: it writes only those, where Reset clears every byte
+// of the record.
+func clearRecord(r *event.Record, set uint32) {
+	for ; set != 0; set &= set - 1 {
+		r.Values[bits.TrailingZeros32(set)] = nil
 	}
 	r.Kind, r.Time, r.Raw, r.Rest, r.RawLine, r.Owned = 0, 0, nil, nil, 0, event.Packed{}
 }

@@ -73,8 +73,9 @@ var _ [32 - event.NumFields]struct{}
 
 type batch struct {
 	recs  []event.Record
-	set   []uint32 // the fields set in recs[i], which only run writes
-	parts []part   // parts[i].partial: the i-th record is there, not in recs
+	set   []uint32        // the fields set in recs[i], which only run writes
+	parts []part          // parts[i].partial: the i-th record is there, not in recs
+	rest  event.Completer // the completer of the partial records
 	n     int
 	arena []byte
 	err   error // set on the last batch: io.EOF or the source's error
@@ -100,7 +101,7 @@ func (p *Prefetcher) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		b.n, b.arena, b.err = 0, b.arena[:0], nil
+		b.n, b.arena, b.rest, b.err = 0, b.arena[:0], nil, nil
 		for b.n < len(b.recs) {
 			if err := p.src.Next(ctx, &tmp); err != nil {
 				b.err = err
@@ -128,8 +129,9 @@ func (p *Prefetcher) run(ctx context.Context) {
 // add copies r into the batch.
 func (b *batch) add(r *event.Record) {
 	pt := &b.parts[b.n]
-	if pt.partial = r.Raw != nil && onlyPartFields(r); pt.partial {
-		b.arena = copyPart(pt, r, b.arena, nil)
+	if pt.partial = r.Raw != nil && (b.rest == nil || b.rest == r.Rest) && onlyPartFields(r); pt.partial {
+		b.rest = r.Rest
+		b.arena = copyPart(pt, r, b.arena, nil, nil)
 	} else {
 		var in []byte
 		if b.blk != nil {
@@ -140,24 +142,21 @@ func (b *batch) add(r *event.Record) {
 	b.n++
 }
 
-// part is a partial record in a batch: a few words the reader goes
-// through in order, instead of a whole event.Record.
+// part is a partial record in a batch: the few words the reader goes
+// through in order, instead of a whole event.Record. Its values and line
+// are places in the batch's block when they lie there, as a parser of the
+// block's lines leaves most of them, and else in the batch's arena; its
+// completer is the batch's.
 type part struct {
 	partial bool
-	inline  bool // partFields' values are in small, not in the arena
-	inBlock bool // the line is in the batch's block, not in the arena
+	inArena uint8 // a bit per vals: the value is in the arena, not in the block
 	kind    event.Kind
 	time    int64
 	rawLine int64
-	rest    event.Completer
 	vals    [len(partFields) + 1]span32 // partFields' values, then the line
-	// small holds partFields' values when they fit: the reader then finds
-	// them next to the rest, without touching the arena, which it
-	// reads only to complete the record.
-	small [96]byte
 }
 
-// span32 is a value's place in a batch's arena.
+// span32 is a value's place in a batch's block or arena.
 type span32 struct{ off, end uint32 }
 
 // partFields are the fields a partial record may hold.
@@ -175,37 +174,33 @@ func onlyPartFields(r *event.Record) bool {
 	return true
 }
 
-// copyPart appends src's values and line to arena and notes their places
-// in pt. A line already in the batch's block is not copied: raw is its
-// place there.
-func copyPart(pt *part, src *event.Record, arena []byte, raw *span32) []byte {
-	pt.kind, pt.time, pt.rawLine, pt.rest = src.Kind, src.Time, src.RawLine, src.Rest
-	n := 0
-	for _, f := range partFields {
-		n += len(src.Values[f])
+// copyPart notes in pt the places of src's values and line: in block, the
+// batch's block of lines, for those that lie in it, else in arena, to
+// which they are appended. raw, if not nil, is the line's place in block.
+func copyPart(pt *part, src *event.Record, arena, block []byte, raw *span32) []byte {
+	pt.kind, pt.time, pt.rawLine, pt.inArena = src.Kind, src.Time, src.RawLine, 0
+	for i, f := range partFields {
+		pt.vals[i], arena = place(src.Values[f], arena, block, &pt.inArena, i)
 	}
-	if pt.inline = n <= len(pt.small); pt.inline {
-		n = 0
-		for i, f := range partFields {
-			start := n
-			n += copy(pt.small[n:], src.Values[f])
-			pt.vals[i] = span32{uint32(start), uint32(n)}
-		}
-	} else {
-		for i, f := range partFields {
-			start := len(arena)
-			arena = append(arena, src.Values[f]...)
-			pt.vals[i] = span32{uint32(start), uint32(len(arena))}
-		}
-	}
-	if pt.inBlock = raw != nil; pt.inBlock {
+	if raw != nil {
 		pt.vals[len(partFields)] = *raw
 		return arena
 	}
-	start := len(arena)
-	arena = append(arena, src.Raw...)
-	pt.vals[len(partFields)] = span32{uint32(start), uint32(len(arena))}
+	pt.vals[len(partFields)], arena = place(src.Raw, arena, block, &pt.inArena, len(partFields))
 	return arena
+}
+
+// place returns v's place in block if it lies there, and else appends v
+// to arena, returns its place there and sets bit i of inArena.
+func place(v, arena, block []byte, inArena *uint8, i int) (span32, []byte) {
+	if within(v, block) {
+		off := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(v))) - uintptr(unsafe.Pointer(unsafe.SliceData(block))))
+		return span32{off, off + uint32(len(v))}, arena
+	}
+	*inArena |= 1 << i
+	start := len(arena)
+	arena = append(arena, v...)
+	return span32{uint32(start), uint32(len(arena))}, arena
 }
 
 // takePart makes p.part the partial record pt of batch b.
@@ -215,24 +210,28 @@ func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 		r.Values[bits.TrailingZeros32(m)] = nil
 	}
 	p.partSet = 0
-	r.Kind, r.Time, r.RawLine, r.Rest = pt.kind, pt.time, pt.rawLine, pt.rest
-	vals := b.arena
-	if pt.inline {
-		vals = pt.small[:]
+	r.Kind, r.Time, r.RawLine, r.Rest = pt.kind, pt.time, pt.rawLine, b.rest
+	var block []byte
+	if b.blk != nil {
+		block = b.blk.data
 	}
 	for i, f := range partFields {
 		if sp := pt.vals[i]; sp.end > sp.off {
-			r.Values[f] = vals[sp.off:sp.end:sp.end]
+			r.Values[f] = b.at(block, pt.inArena, i, sp)
 			p.partSet |= 1 << f
 		}
 	}
-	sp := pt.vals[len(partFields)]
-	if pt.inBlock {
-		r.Raw = b.blk.data[sp.off:sp.end:sp.end]
-	} else {
-		r.Raw = b.arena[sp.off:sp.end:sp.end]
-	}
+	r.Raw = b.at(block, pt.inArena, len(partFields), pt.vals[len(partFields)])
 	return r
+}
+
+// at returns the bytes at sp: in the arena if bit i of inArena is set,
+// else in block.
+func (b *batch) at(block []byte, inArena uint8, i int, sp span32) []byte {
+	if inArena&(1<<i) != 0 {
+		block = b.arena
+	}
+	return block[sp.off:sp.end:sp.end]
 }
 
 // copyRecord appends src's values (and the line of a partial record) to

@@ -137,3 +137,81 @@ func TestCopyRecordKeepsBlockValues(t *testing.T) {
 		t.Error("copied nothing without a block")
 	}
 }
+
+// TestCopyPartKeepsBlockValues: a partial record's values and line that lie
+// in the block stay there, the others (a parser's scratch) go to the arena,
+// and takePart gives back every value, the line and the batch's completer.
+func TestCopyPartKeepsBlockValues(t *testing.T) {
+	data := []byte("GET /static/app.css rid-1\nPOST /x rid-2\n")
+	scratch := []byte("/unescaped path")
+	line := data[:25]
+	rest := &completer{name: "a.log"}
+	for _, c := range []struct {
+		name    string
+		path    []byte
+		raw     *span32 // the line's place in the block, if known
+		block   []byte
+		inArena uint8
+	}{
+		{"in block", line[4:19], &span32{0, 25}, data, 0},
+		{"line found", line[4:19], nil, data, 0},
+		{"path in scratch", scratch, &span32{0, 25}, data, 1 << 2},
+		{"no block", line[4:19], nil, nil, 1<<0 | 1<<1 | 1<<2 | 1<<3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var src event.Record
+			src.Kind, src.Time, src.Raw, src.Rest, src.RawLine = event.Proxy, -5, line, rest, 7
+			src.Values[event.Method] = line[:3]
+			src.Values[event.URLPath] = c.path
+			src.Values[event.RequestID] = line[20:25]
+			b := &batch{parts: make([]part, 1), rest: rest, blk: &block{data: c.block}}
+			pt := &b.parts[0]
+			pt.partial = true
+			b.arena = copyPart(pt, &src, b.arena, c.block, c.raw)
+			if pt.inArena != c.inArena {
+				t.Errorf("inArena = %04b, want %04b", pt.inArena, c.inArena)
+			}
+			var p Prefetcher
+			r := p.takePart(b, pt)
+			if r.Kind != src.Kind || r.Time != src.Time || r.RawLine != src.RawLine || r.Rest != src.Rest {
+				t.Errorf("took %v %d line %d %v, want %v %d line %d %v", r.Kind, r.Time, r.RawLine, r.Rest, src.Kind, src.Time, src.RawLine, src.Rest)
+			}
+			if string(r.Raw) != string(src.Raw) {
+				t.Errorf("line %q, want %q", r.Raw, src.Raw)
+			}
+			for f := range src.Values {
+				if string(r.Values[f]) != string(src.Values[f]) {
+					t.Errorf("%s = %q, want %q", event.Field(f), r.Values[f], src.Values[f])
+				}
+			}
+		})
+	}
+}
+
+// TestBatchPartsShareCompleter: the partial records of a batch share its
+// completer; one with another completer (of the next file) is kept whole,
+// and each comes out with its own.
+func TestBatchPartsShareCompleter(t *testing.T) {
+	const n = 3
+	b := &batch{recs: make([]event.Record, n), set: make([]uint32, n), parts: make([]part, n), err: io.EOF}
+	rests := []event.Completer{&completer{name: "a.log"}, &completer{name: "a.log"}, &completer{name: "b.log"}}
+	rests[1] = rests[0]
+	for i, c := range rests {
+		r := event.Record{Kind: event.Proxy, Time: int64(i), Raw: []byte("a line"), Rest: c, RawLine: int64(i + 1)}
+		r.Values[event.RequestID] = []byte("rid")
+		b.add(&r)
+	}
+	if !b.parts[0].partial || !b.parts[1].partial || b.parts[2].partial {
+		t.Errorf("partial: %v %v %v, want true true false", b.parts[0].partial, b.parts[1].partial, b.parts[2].partial)
+	}
+	p := &Prefetcher{cur: b}
+	for i, c := range rests {
+		r, err := p.Take(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Rest != c || r.Time != int64(i) || r.RawLine != int64(i+1) || string(r.Raw) != "a line" || string(r.Values[event.RequestID]) != "rid" {
+			t.Errorf("record %d: %d %q %q line %d, completer %v, want %v", i, r.Time, r.Values[event.RequestID], r.Raw, r.RawLine, r.Rest, c)
+		}
+	}
+}
