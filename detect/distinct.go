@@ -2,6 +2,7 @@ package detect
 
 import (
 	"hash/maphash"
+	"math"
 	"math/bits"
 	"slices"
 )
@@ -108,7 +109,29 @@ type unresolvedIndex struct {
 	idx   slotIndex
 	n     int
 	byLen [typoMaxLen + 2]int32
-	base  uint64 // of the polynomial hash
+	// byFirst counts the values by their first byte (see firstSlot), up
+	// to a count that then stays: a slip of u begins with u[0] or u[1],
+	// and most stores hold a few unresolved values.
+	byFirst [32]uint16
+	base    uint64 // of the polynomial hash
+}
+
+// firstSlot returns the slot of unresolvedIndex.byFirst of a value
+// beginning with b: letters of either case share one.
+func firstSlot(b byte) int { return int(b & 31) }
+
+// countFirst adds delta (1 or -1) to the count of values beginning with
+// b, unless it reached its cap, where it stays.
+func (x *unresolvedIndex) countFirst(b byte, delta int32) {
+	if c := &x.byFirst[firstSlot(b)]; *c < math.MaxUint16 {
+		*c = uint16(int32(*c) + delta)
+	}
+}
+
+// mayStartSlip reports whether an unresolved value could be a slip of u
+// (len(u) >= 2) by its first byte.
+func (x *unresolvedIndex) mayStartSlip(u string) bool {
+	return x.byFirst[firstSlot(u[0])] > 0 || x.byFirst[firstSlot(u[1])] > 0
 }
 
 // typoMaxLen is the longest username typoOf considers.
@@ -308,6 +331,7 @@ func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 	if u := d.unres(); u != nil {
 		sv := &d.slots[s]
 		u.byLen[lenSlot(sv.val)] += delta
+		u.countFirst(sv.val[0], delta)
 		tag := u.tag(sv.val)
 		if delta > 0 {
 			u.n++
@@ -326,6 +350,7 @@ func (d *distinctCounts) index(seed maphash.Seed) {
 	for i := range d.slots {
 		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 {
 			u.byLen[lenSlot(sv.val)]++
+			u.countFirst(sv.val[0], 1)
 			u.n++
 			u.idx.add(u.tag(sv.val), int32(i), u.n)
 		}
@@ -427,7 +452,7 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 		// A swap keeps the length, a doubled letter adds one, a dropped
 		// one removes one: skip the kinds no unresolved value could match.
 		want := [3]bool{x.byLen[len(u)-1] > 0, x.byLen[len(u)] > 0, x.byLen[len(u)+1] > 0} // by length - len(u) + 1
-		if want == [3]bool{} || x.n == 0 {
+		if want == [3]bool{} || x.n == 0 || !x.mayStartSlip(u) {
 			return ""
 		}
 		if s := x.typo(d, u, want, p); s >= 0 {

@@ -40,15 +40,23 @@ func typoRef(d *distinctCounts, seed maphash.Seed, u string) string {
 }
 
 // TestTypoOfMatchesDefinition checks typoOf, with its shortcuts for small
-// and indexed stores, against the plain definition on random values over a
-// small alphabet, where slips and near misses are frequent, as events are
-// counted in and out.
+// and indexed stores, against the plain definition on random values over
+// small alphabets, where slips and near misses are frequent, as events are
+// counted in and out; over a larger one (letters of both cases, which
+// share their first-byte counts, and digits), many unresolved values have
+// no first byte in common with the value looked up.
 func TestTypoOfMatchesDefinition(t *testing.T) {
+	for _, alphabet := range []string{"abc", "abcdefgABCDEFG0123456789"} {
+		t.Run(alphabet, func(t *testing.T) { testTypoOfMatchesDefinition(t, alphabet) })
+	}
+}
+
+func testTypoOfMatchesDefinition(t *testing.T, alphabet string) {
 	r := rand.New(rand.NewPCG(1, 2))
 	word := func() string {
 		b := make([]byte, 1+r.IntN(5))
 		for i := range b {
-			b[i] = "abc"[r.IntN(3)]
+			b[i] = alphabet[r.IntN(len(alphabet))]
 		}
 		return string(b)
 	}
