@@ -47,6 +47,28 @@ func (r *Record) Own() {
 	r.Owned = p
 }
 
+// SetOwned makes p r's values, as Own leaves them: r.Owned is p, and the
+// values of the fields p holds point into it (they must not be written
+// to); the other values are nil. fields has a bit for each field whose
+// value r may hold now: only those are cleared.
+func (r *Record) SetOwned(p Packed, fields uint32) {
+	for m := fields &^ p.mask; m != 0; m &= m - 1 {
+		r.Values[bits.TrailingZeros32(m)] = nil
+	}
+	data := unsafe.Slice(unsafe.StringData(p.data), len(p.data))
+	i, off := 0, int(p.hdr)
+	for m := p.mask; m != 0; m &= m - 1 {
+		l, k := uvarint(p.data[i:])
+		i += k
+		r.Values[bits.TrailingZeros32(m)] = data[off : off+l : off+l]
+		off += l
+	}
+	r.Owned = p
+}
+
+// Fields returns the fields p holds, a bit per Field.
+func (p Packed) Fields() uint32 { return p.mask }
+
 func pack(r *Record) (Packed, []byte) {
 	var p Packed
 	n, h := 0, 0

@@ -73,6 +73,7 @@ func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Pre
 			recs:  make([]event.Record, blockLines),
 			set:   make([]uint32, blockLines),
 			parts: make([]part, blockLines),
+			packs: make([]event.Packed, blockLines),
 			arena: make([]byte, 0, 64<<10),
 			ready: make(chan struct{}, 1),
 			blk: &block{
@@ -384,7 +385,7 @@ func (b *batch) addPart(r *event.Record, ln *blockLine) bool {
 		return true
 	}
 	pt := &b.parts[b.n]
-	pt.partial = true
+	pt.partial, pt.owned = true, false
 	b.arena = copyPart(pt, r, b.arena, b.blk.data, &span32{uint32(ln.off), uint32(ln.end)})
 	b.n++
 	return true

@@ -37,6 +37,7 @@ func Prefetch(ctx context.Context, src Source, batchSize int) *Prefetcher {
 			recs:  make([]event.Record, batchSize),
 			set:   make([]uint32, batchSize),
 			parts: make([]part, batchSize),
+			packs: make([]event.Packed, batchSize),
 			arena: make([]byte, 0, 64<<10),
 		}
 	}
@@ -57,9 +58,11 @@ type Prefetcher struct {
 	i   int
 	err error
 
-	// The partial record handed out last, and the fields it set.
+	// The partial record handed out last, and the fields it set; the
+	// last record handed out of a batch's packs.
 	part    event.Record
 	partSet uint32
+	own     event.Record
 
 	// Chunk-parallel reading: cur is not ready yet (wait), the next of
 	// its errors to count (ei), and how many workers parse.
@@ -75,6 +78,7 @@ type batch struct {
 	recs  []event.Record
 	set   []uint32        // the fields set in recs[i], which only run writes
 	parts []part          // parts[i].partial: the i-th record is there, not in recs
+	packs []event.Packed  // parts[i].owned: the i-th record's values
 	rest  event.Completer // the completer of the partial records
 	n     int
 	arena []byte
@@ -129,9 +133,13 @@ func (p *Prefetcher) run(ctx context.Context) {
 // add copies r into the batch.
 func (b *batch) add(r *event.Record) {
 	pt := &b.parts[b.n]
+	pt.owned = r.Raw == nil && r.Rest == nil && r.RawLine == 0 && !r.Owned.IsZero()
 	if pt.partial = r.Raw != nil && (b.rest == nil || b.rest == r.Rest) && onlyPartFields(r); pt.partial {
 		b.rest = r.Rest
 		b.arena = copyPart(pt, r, b.arena, nil, nil)
+	} else if pt.owned {
+		pt.kind, pt.time = r.Kind, r.Time
+		b.packs[b.n] = r.Owned
 	} else {
 		var in []byte
 		if b.blk != nil {
@@ -146,9 +154,12 @@ func (b *batch) add(r *event.Record) {
 // through in order, instead of a whole event.Record. Its values and line
 // are places in the batch's block when they lie there, as a parser of the
 // block's lines leaves most of them, and else in the batch's arena; its
-// completer is the batch's.
+// completer is the batch's. A record that owns its values (see
+// event.Record.Own), and has no line, is its kind and time there too, and
+// its values in the batch's packs.
 type part struct {
 	partial bool
+	owned   bool  // not partial: a record of kind and time whose values are packs[i]
 	inArena uint8 // a bit per vals: the value is in the arena, not in the block
 	kind    event.Kind
 	time    int64
@@ -222,6 +233,14 @@ func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 		}
 	}
 	r.Raw = b.at(block, pt.inArena, len(partFields), pt.vals[len(partFields)])
+	return r
+}
+
+// takeOwned makes p.own the record of kind and time pt whose values are vals.
+func (p *Prefetcher) takeOwned(pt *part, vals event.Packed) *event.Record {
+	r := &p.own
+	r.Kind, r.Time = pt.kind, pt.time
+	r.SetOwned(vals, r.Owned.Fields())
 	return r
 }
 
@@ -315,8 +334,11 @@ func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
 			}
 			if p.i < b.n {
 				p.i++
-				if pt := &b.parts[p.i-1]; pt.partial {
+				switch pt := &b.parts[p.i-1]; {
+				case pt.partial:
 					return p.takePart(b, pt), nil
+				case pt.owned:
+					return p.takeOwned(pt, b.packs[p.i-1]), nil
 				}
 				return &b.recs[p.i-1], nil
 			}

@@ -215,3 +215,40 @@ func TestBatchPartsShareCompleter(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchOwnedRecords: records that own their values travel in a batch as
+// their kind, time and packed values, and come out as they went in, a
+// record with fewer values after one with more included.
+func TestBatchOwnedRecords(t *testing.T) {
+	var in []event.Record
+	for i, vals := range [][]string{{"rid-1", "alice", "10.0.0.1"}, {"rid-2"}, {"", "bob"}} {
+		r := event.Record{Kind: event.App, Time: int64(i)}
+		for f, v := range vals {
+			if v != "" {
+				r.Values[[]event.Field{event.RequestID, event.UserName, event.SourceIP}[f]] = []byte(v)
+			}
+		}
+		r.Own()
+		in = append(in, r)
+	}
+	b := &batch{recs: make([]event.Record, len(in)), set: make([]uint32, len(in)), parts: make([]part, len(in)), packs: make([]event.Packed, len(in)), err: io.EOF}
+	for i := range in {
+		b.add(&in[i])
+		if !b.parts[i].owned {
+			t.Fatalf("record %d not kept as owned", i)
+		}
+	}
+	p := &Prefetcher{cur: b}
+	for i := range in {
+		r, err := p.Take(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind != in[i].Kind || r.Time != in[i].Time || r.Owned != in[i].Owned || r.Partial() {
+			t.Errorf("record %d: %v %d partial %v, want %v %d", i, r.Kind, r.Time, r.Partial(), in[i].Kind, in[i].Time)
+		}
+		if fmt.Sprintf("%q", r.Values) != fmt.Sprintf("%q", in[i].Values) {
+			t.Errorf("record %d: %q, want %q", i, r.Values, in[i].Values)
+		}
+	}
+}
