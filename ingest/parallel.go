@@ -70,8 +70,6 @@ func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Pre
 	work := make(chan *batch, n)
 	for i := 0; i < n; i++ {
 		p.free <- &batch{
-			recs:  make([]event.Record, blockLines),
-			set:   make([]uint32, blockLines),
 			parts: make([]part, blockLines),
 			packs: make([]event.Packed, blockLines),
 			arena: make([]byte, 0, 64<<10),

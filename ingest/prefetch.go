@@ -34,8 +34,6 @@ func Prefetch(ctx context.Context, src Source, batchSize int) *Prefetcher {
 	}
 	for i := 0; i < 6; i++ {
 		p.free <- &batch{
-			recs:  make([]event.Record, batchSize),
-			set:   make([]uint32, batchSize),
 			parts: make([]part, batchSize),
 			packs: make([]event.Packed, batchSize),
 			arena: make([]byte, 0, 64<<10),
@@ -75,7 +73,7 @@ type Prefetcher struct {
 var _ [32 - event.NumFields]struct{}
 
 type batch struct {
-	recs  []event.Record
+	recs  []event.Record  // made when first needed: most records are parts
 	set   []uint32        // the fields set in recs[i], which only run writes
 	parts []part          // parts[i].partial: the i-th record is there, not in recs
 	packs []event.Packed  // parts[i].owned: the i-th record's values
@@ -106,7 +104,7 @@ func (p *Prefetcher) run(ctx context.Context) {
 			return
 		}
 		b.n, b.arena, b.rest, b.err = 0, b.arena[:0], nil, nil
-		for b.n < len(b.recs) {
+		for b.n < len(b.parts) {
 			if err := p.src.Next(ctx, &tmp); err != nil {
 				b.err = err
 				break
@@ -145,6 +143,9 @@ func (b *batch) add(r *event.Record) {
 		if b.blk != nil {
 			in = b.blk.data
 		}
+		if b.recs == nil {
+			b.recs, b.set = make([]event.Record, len(b.parts)), make([]uint32, len(b.parts))
+		}
 		b.arena = copyRecord(&b.recs[b.n], r, b.arena, &b.set[b.n], in)
 	}
 	b.n++
@@ -175,14 +176,24 @@ var partFields = [...]event.Field{event.RequestID, event.Method, event.URLPath}
 
 const partMask = 1<<event.RequestID | 1<<event.Method | 1<<event.URLPath
 
-// onlyPartFields reports whether r holds no value but partFields'.
-func onlyPartFields(r *event.Record) bool {
-	for f := range r.Values {
-		if len(r.Values[f]) > 0 && partMask&(1<<f) == 0 {
-			return false
+// otherFields are the fields not in partFields.
+var otherFields = func() []event.Field {
+	var fs []event.Field
+	for f := range event.NumFields {
+		if partMask&(1<<f) == 0 {
+			fs = append(fs, event.Field(f))
 		}
 	}
-	return true
+	return fs
+}()
+
+// onlyPartFields reports whether r holds no value but partFields'.
+func onlyPartFields(r *event.Record) bool {
+	n := 0
+	for _, f := range otherFields {
+		n |= len(r.Values[f])
+	}
+	return n == 0
 }
 
 // copyPart notes in pt the places of src's values and line: in block, the
