@@ -56,11 +56,10 @@ type Prefetcher struct {
 	i   int
 	err error
 
-	// The partial record handed out last, and the fields it set; the
-	// last record handed out of a batch's packs.
-	part    event.Record
-	partSet uint32
-	own     event.Record
+	// The partial record handed out last, which holds no values but
+	// partFields'; the last record handed out of a batch's packs.
+	part event.Record
+	own  event.Record
 
 	// Chunk-parallel reading: cur is not ready yet (wait), the next of
 	// its errors to count (ei), and how many workers parse.
@@ -228,20 +227,17 @@ func place(v, arena, block []byte, inArena *uint8, i int) (span32, []byte) {
 // takePart makes p.part the partial record pt of batch b.
 func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 	r := &p.part
-	for m := p.partSet; m != 0; m &= m - 1 {
-		r.Values[bits.TrailingZeros32(m)] = nil
-	}
-	p.partSet = 0
 	r.Kind, r.Time, r.RawLine, r.Rest = pt.kind, pt.time, pt.rawLine, b.rest
 	var block []byte
 	if b.blk != nil {
 		block = b.blk.data
 	}
 	for i, f := range partFields {
+		var v []byte
 		if sp := pt.vals[i]; sp.end > sp.off {
-			r.Values[f] = b.at(block, pt.inArena, i, sp)
-			p.partSet |= 1 << f
+			v = b.at(block, pt.inArena, i, sp)
 		}
+		r.Values[f] = v
 	}
 	r.Raw = b.at(block, pt.inArena, len(partFields), pt.vals[len(partFields)])
 	return r
