@@ -213,7 +213,9 @@ func (k *Correlator) Add(r *event.Record) {
 	case event.Proxy:
 		k.addProxy(r)
 	}
-	k.flushEvicted()
+	if len(k.evicted) > 0 {
+		k.flushEvicted()
+	}
 }
 
 func (k *Correlator) addApp(r *event.Record) {
@@ -405,8 +407,12 @@ func (k *Correlator) Expire(now int64) {
 	// now-window wraps within the join window of the earliest
 	// representable time: minus saturates, and nothing expires then.
 	limit := minus(now, k.window)
-	k.expire(k.app, limit, false, event.JoinAppOnly)
-	k.expire(k.proxy, limit, false, event.JoinProxyOnly)
+	if k.app.waitedBefore(limit) {
+		k.expire(k.app, limit, false, event.JoinAppOnly)
+	}
+	if k.proxy.waitedBefore(limit) {
+		k.expire(k.proxy, limit, false, event.JoinProxyOnly)
+	}
 }
 
 // expire emits the oldest waiting records older than limit, or all of

@@ -160,6 +160,11 @@ func (w *waiting) remove(s int32) slot {
 	return sl
 }
 
+// waitedBefore reports whether the oldest waiting record is older than t.
+func (w *waiting) waitedBefore(t int64) bool {
+	return w.head >= 0 && w.slots[w.head].time < t
+}
+
 // oldest returns the oldest waiting record's slot, or -1.
 func (w *waiting) oldest() int32 { return w.head }
 

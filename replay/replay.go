@@ -70,9 +70,7 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 	live := 0
 	for i, s := range sources {
 		heads[i].src, heads[i].jump, heads[i].stats = s, jump, st
-		if t, ok := s.(taker); ok {
-			heads[i].take = t.Take
-		}
+		heads[i].take, _ = s.(taker)
 		ok, err := heads[i].next(ctx)
 		if err != nil {
 			return err
@@ -116,7 +114,7 @@ type taker interface {
 // head is one source's next record in the merge.
 type head struct {
 	src   ingest.Source
-	take  func(context.Context) (*event.Record, error) // src's Take, if it has one
+	take  taker // src, if it has a Take
 	rec   *event.Record
 	bufs  [2]event.Record // what rec and look point at when src has no Take
 	done  bool
@@ -188,7 +186,7 @@ func within(a, b, d int64) bool {
 func (h *head) read(ctx context.Context, r **event.Record, buf int) (bool, error) {
 	var err error
 	if h.take != nil {
-		*r, err = h.take(ctx)
+		*r, err = h.take.Take(ctx)
 	} else {
 		*r = &h.bufs[buf]
 		err = h.src.Next(ctx, *r)
