@@ -1,6 +1,7 @@
 // Package hostile holds spraywatch's adversarial tests: log files built to
 // exhaust memory, confuse the parsers, wedge event time or forge alert
-// fields are replayed through the real pipeline (file sources, read-ahead,
+// fields are replayed through the real pipeline (file sources skimming the
+// proxy lines that are no login as the replay command does, read-ahead,
 // the time-ordered merge, the engine with the default rule pack, the JSON
 // alert writer), and the tests check that memory stays bounded, every
 // rejected line is counted with its reason, nothing panics, and a real

@@ -138,17 +138,28 @@ func interleave(emit func(string), base []string, baseAt []time.Time, extra []st
 
 // options configures a replay; zero values are the CLI's defaults.
 type options struct {
-	maxLine     int
-	maxPending  int
-	maxGroups   int
-	maxEvents   int
-	maxTotal    int // groups of all rules
-	lanes       int // 0: detect.LanesAuto, as the replay command
-	maxJump     time.Duration
-	noPrefetch  bool
-	rulesYAML   string
-	proxyFormat string
+	maxLine    int
+	maxPending int
+	maxGroups  int
+	maxEvents  int
+	maxTotal   int // groups of all rules
+	lanes      int // 0: detect.LanesAuto, as the replay command
+	maxJump    time.Duration
+	noPrefetch bool
+	rulesYAML  string
+	skim       skimMode
 }
+
+// skimMode is how a replay reads the proxy lines that are not logins.
+type skimMode int
+
+const (
+	skimLazy  skimMode = iota // as the replay command: time, request and request id only
+	skimExact                 // --check-all-lines: every value checked
+	skimNone                  // every line parsed in full
+)
+
+func (m skimMode) String() string { return [...]string{"lazy skim", "exact skim", "full parse"}[m] }
 
 // result is what a replay produced.
 type result struct {
@@ -219,7 +230,12 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 	}
 	var srcs []*ingest.FileSource
 	for _, p := range proxy {
-		srcs = append(srcs, ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{p}, Parser: pf.NewParser(), Format: pf.Name(), MaxLineBytes: o.maxLine}))
+		fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{p}, Parser: pf.NewParser(), Format: pf.Name(), MaxLineBytes: o.maxLine})
+		if o.skim != skimNone {
+			fs.Skim(detect.NewLoginFilter(detect.CorrelatorConfig{}).Login)
+			fs.CheckAllLines(o.skim == skimExact)
+		}
+		srcs = append(srcs, fs)
 	}
 	for _, p := range app {
 		srcs = append(srcs, ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{p}, Parser: af.NewParser(), Format: af.Name(), MaxLineBytes: o.maxLine}))
