@@ -21,7 +21,9 @@ const (
 
 // PrefetchParallel is Prefetch for files: a FileSource's files are read
 // on one goroutine, in blocks of whole lines, and the blocks are parsed by
-// workers goroutines, each with its own parser. The records come out in
+// workers goroutines, each with its own parser (a single worker parses on
+// the goroutine that reads, each block as soon as it is read, while its
+// bytes are still in that core's cache). The records come out in
 // file order, and the source's Stats (counts and the rejected lines kept,
 // the first MaxReportedErrors in line order) end up exactly as if the
 // source had been read by Next, whatever the number of workers; a strict
@@ -80,8 +82,14 @@ func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Pre
 			},
 		}
 	}
+	// A single worker parses on the goroutine that reads, each block
+	// while its lines are still in that core's cache.
+	var own *chunkWorker
+	if len(ws) == 1 {
+		own, ws = ws[0], nil
+	}
 	p.wg.Add(1 + len(ws))
-	go p.readBlocks(ctx, fs, work)
+	go p.readBlocks(ctx, fs, work, own)
 	for _, w := range ws {
 		go func() {
 			defer p.wg.Done()
@@ -189,9 +197,10 @@ func (s *FileSource) workers(n int) []*chunkWorker {
 	return ws
 }
 
-// readBlocks reads fs's files into blocks, sends each to a worker (work)
-// and, in order, to the reader of the records (p.full).
-func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<- *batch) {
+// readBlocks reads fs's files into blocks, sends each to a worker (work),
+// or has own parse it, and, in order, to the reader of the records
+// (p.full).
+func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<- *batch, own *chunkWorker) {
 	defer p.wg.Done()
 	defer close(p.full)
 	defer close(work)
@@ -201,7 +210,12 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 	}
 	send := func(err error) bool {
 		b.blk.err = err
-		work <- b
+		if own != nil {
+			own.parse(b)
+			b.ready <- struct{}{}
+		} else {
+			work <- b
+		}
 		p.full <- b
 		if err != nil {
 			return false
