@@ -10,10 +10,11 @@ import (
 // first, found by request id. A record is kept as its values packed in one
 // string (event.Packed: the record's own when a parse worker made it, so
 // not copied again) and a slot of 48 bytes; the index is a table of slot
-// numbers. Next to an LRU cache of pointers to whole events, this costs
-// about a third of the memory (BenchmarkCorrelatorFlood: 228 heap bytes a
-// record against 611) and gives the garbage collector one pointer per
-// record to scan.
+// numbers and their request ids' hashes, so that looking up a request id
+// that is not there reads no slot. Next to an LRU cache of pointers to
+// whole events, this costs about a third of the memory
+// (BenchmarkCorrelatorFlood: 239 heap bytes a record against 611) and
+// gives the garbage collector one pointer per record to scan.
 //
 // The order is the order of arrival: a record found by its request id
 // leaves it, and nothing else reorders it.
@@ -23,10 +24,10 @@ type waiting struct {
 	free       int32 // a free slot, -1 if none; free slots chain by next
 	n          int
 
-	// index is an open-addressing table (linear probing) of slot numbers
-	// plus one, 0 being empty; its size is a power of two at least twice
-	// n.
-	index []int32
+	// index is an open-addressing table (linear probing) of the waiting
+	// records, each an indexEntry, 0 being empty; its size is a
+	// power of two at least twice n.
+	index []uint64
 	seed  maphash.Seed
 }
 
@@ -37,6 +38,17 @@ type slot struct {
 	hash       uint32 // of the request id
 	prev, next int32  // the neighbours in arrival order, -1 at the ends
 }
+
+// indexEntry is the index entry of slot s, whose request id has hash h: the
+// hash in the high half, so that a probe passes over other request ids
+// without reading their slots, and s+1 in the low half.
+func indexEntry(h uint32, s int32) uint64 { return uint64(h)<<32 | uint64(s+1) }
+
+// entrySlot returns the slot of an index entry that is not empty.
+func entrySlot(e uint64) int32 { return int32(uint32(e)) - 1 }
+
+// entryHash returns the hash of an index entry.
+func entryHash(e uint64) uint32 { return uint32(e >> 32) }
 
 func newWaiting() *waiting {
 	return &waiting{head: -1, tail: -1, free: -1, seed: maphash.MakeSeed()}
@@ -65,13 +77,14 @@ func (w *waiting) lookup(rid []byte) (int32, uint32) {
 	}
 	mask := uint32(len(w.index) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := w.index[i] - 1
-		if s < 0 {
+		e := w.index[i]
+		if e == 0 {
 			return -1, h
 		}
-		sl := &w.slots[s]
-		if sl.hash == h && sl.vals.RequestID() == string(rid) {
-			return s, h
+		if entryHash(e) == h {
+			if s := entrySlot(e); w.slots[s].vals.RequestID() == string(rid) {
+				return s, h
+			}
 		}
 	}
 }
@@ -107,16 +120,17 @@ func (w *waiting) add(r *event.Record, h uint32) {
 // place enters slot s in the index.
 func (w *waiting) place(s int32) {
 	mask := uint32(len(w.index) - 1)
-	i := w.slots[s].hash & mask
+	h := w.slots[s].hash
+	i := h & mask
 	for w.index[i] != 0 {
 		i = (i + 1) & mask
 	}
-	w.index[i] = s + 1
+	w.index[i] = indexEntry(h, s)
 }
 
 func (w *waiting) grow() {
 	n := max(2*len(w.index), 64)
-	w.index = make([]int32, n)
+	w.index = make([]uint64, n)
 	for s := w.head; s >= 0; s = w.slots[s].next {
 		w.place(s)
 	}
@@ -129,12 +143,12 @@ func (w *waiting) remove(s int32) slot {
 	// Out of the index: backward-shift deletion keeps every probe chain
 	// unbroken without tombstones.
 	mask := uint32(len(w.index) - 1)
-	i := sl.hash & mask
-	for w.index[i] != s+1 {
+	i, e := sl.hash&mask, indexEntry(sl.hash, s)
+	for w.index[i] != e {
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; w.index[j] != 0; j = (j + 1) & mask {
-		home := w.slots[w.index[j]-1].hash & mask
+		home := entryHash(w.index[j]) & mask
 		// The entry at j may move to the hole at i if its home is not in
 		// the cyclic range (i, j].
 		if (j-home)&mask >= (j-i)&mask {
