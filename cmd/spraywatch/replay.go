@@ -65,7 +65,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout")
 	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse (every proxy line is then checked in full, as with --check-all-lines)")
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")
-	fs.IntVar(&f.parseWorkers, "parse-workers", 0, "with --parallel, goroutines parsing each source's lines while another reads them (same output for every `N`); "+
+	fs.IntVar(&f.parseWorkers, "parse-workers", 0, "with --parallel, goroutines parsing each source's lines (same output for every `N`): one parses each block on the goroutine that reads it, several parse blocks while another goroutine reads them; "+
 		"0: GOMAXPROCS-1 shared among the sources by file size, at least 1 each (so 1 each on a machine with no more cores than sources)")
 	fs.IntVar(&f.lanes, "lanes", 0, "goroutines evaluating the rules (same output for every `N`); 0: one per core, at most one per rule; 1: on the goroutine that joins the records")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this `file`")
