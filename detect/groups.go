@@ -37,24 +37,14 @@ func (x *groupIndex) key(s int32) string {
 }
 
 // find returns the slot of key, whose hash is h, or -1.
-func (x *groupIndex) find(key string, h uint64) int32 {
-	if x.n == 0 {
-		return -1
-	}
-	tag := tagOf(h)
-	for i := x.idx.start(tag); ; i = x.idx.next(i) {
-		s, more := x.idx.at(i, tag)
-		if !more {
-			return -1
-		}
-		if s >= 0 && x.key(s) == key {
-			return s
-		}
-	}
-}
+func (x *groupIndex) find(key string, h uint64) int32 { return findKey(x, key, h) }
 
 // findBytes is find for a key in bytes.
-func (x *groupIndex) findBytes(key []byte, h uint64) int32 {
+func (x *groupIndex) findBytes(key []byte, h uint64) int32 { return findKey(x, key, h) }
+
+// findKey is find for a key in a string or in bytes; comparing bytes with
+// a string copies nothing.
+func findKey[K string | []byte](x *groupIndex, key K, h uint64) int32 {
 	if x.n == 0 {
 		return -1
 	}
