@@ -32,18 +32,27 @@ func (l laxParser) Skim(line []byte, r *event.Record, want func(*event.Record) b
 
 func (laxParser) NewParser() Parser { return laxParser{} }
 
-// TestSkimCompletionRejects checks that a line the skim accepted and the
-// completion rejects is counted as rejected, with its file and line,
-// whether the records come through Prefetch or not.
-func TestSkimCompletionRejects(t *testing.T) {
+// writeLaxLogs writes two logs for laxParser: lines it accepts (ok*),
+// lines its skim accepts and its parse rejects (bad*), and lines its skim
+// rejects (skip, x).
+func writeLaxLogs(t *testing.T) (a, b string) {
+	t.Helper()
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	a, b = filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
 	if err := os.WriteFile(a, []byte("ok1\nbad1\nskip\nok2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(b, []byte("x\nok3\nbad2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return a, b
+}
+
+// TestSkimCompletionRejects checks that a line the skim accepted and the
+// completion rejects is counted as rejected, with its file and line,
+// whether the records come through Prefetch or not.
+func TestSkimCompletionRejects(t *testing.T) {
+	a, b := writeLaxLogs(t)
 	for _, prefetch := range []bool{false, true} {
 		fs := NewFileSource(FileSourceConfig{Kind: event.Proxy, Paths: []string{a, b}, Parser: laxParser{}})
 		fs.Skim(func(r *event.Record) bool { return bytes.Equal(r.Get(event.RequestID), []byte("ok2")) })
@@ -205,14 +214,7 @@ var _ LazySkimmer = (*lazyParser)(nil)
 // rejected when it is read with CheckAllLines, and never counted in
 // Skimmed; Lines is always Parsed + Ignored + Rejected.
 func TestSkimLazyCounts(t *testing.T) {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
-	if err := os.WriteFile(a, []byte("ok1\nbad1\nskip\nok2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(b, []byte("x\nok3\nbad2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	a, b := writeLaxLogs(t)
 	type counts struct{ parsed, skimmed, ignored, rejected int64 }
 	tests := []struct {
 		name     string
