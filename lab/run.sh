@@ -245,9 +245,11 @@ stop_serve nginx-text-live
 stop_serve haproxy-live
 
 step "replaying the logs through spraywatch"
+# --check-all-lines: every value of every line the real proxies wrote is
+# checked, not only those of the login lines.
 replay() { # NAME FORMAT DEFINITION PROXYLOG APPLOG
   local rc=0
-  "$LAB/bin/spraywatch" replay --proxy-format "$2" --log-format "$3" --proxy "$4" --app "$5" \
+  "$LAB/bin/spraywatch" replay --check-all-lines --proxy-format "$2" --log-format "$3" --proxy "$4" --app "$5" \
     --out "$LAB/out/$1.alerts.jsonl" 2>"$LAB/out/$1.summary" || rc=$?
   echo "$rc" >"$LAB/out/$1.rc"
   printf '%s\n' "$4" >"$LAB/out/$1.proxylog"
