@@ -164,7 +164,11 @@ func consumed(ms []metricSample, proxyLines, appLines int) (bool, string) {
 }
 
 // waitConsumed polls http://addr/metrics until serve has read and released
-// every line of the two files, then writes that metrics page to out.
+// every line of the two files, then writes the next metrics page to out.
+// Not the page that showed it: a scrape reads each collector at its own
+// instant (the latency histogram and the join counters are different
+// collectors), so that page may count the last records released and not
+// yet joined; the next page is scraped after every record was joined.
 func waitConsumed(addr, proxyFile, appFile, out string, timeout time.Duration) error {
 	pl, err := countLines(proxyFile)
 	if err != nil {
@@ -187,6 +191,12 @@ func waitConsumed(addr, proxyFile, appFile, out string, timeout time.Duration) e
 			var done bool
 			done, state = consumed(ms, pl, al)
 			if done {
+				if b, code, err = fetch(ctx, "http://"+addr+"/metrics"); err == nil && code != http.StatusOK {
+					err = fmt.Errorf("metrics: status %d", code)
+				}
+				if err != nil {
+					return err
+				}
 				return os.WriteFile(out, b, 0o644)
 			}
 		} else {
