@@ -166,16 +166,14 @@ func (l *lane) evaluate(ev *event.Event, st *evState) {
 // repeat a few filters (the default pack's five identity rules match the
 // same events).
 func (l *lane) shareFilters() {
+	first := l.firstEqual(func(a, b *rules.Rule) bool { return a.Filter.Equal(&b.Filter) })
 	l.sameFilter = make([]int, len(l.rules))
 	l.matched = make([]bool, len(l.rules))
-	for i, rs := range l.rules {
-		l.sameFilter[i] = -1
-		for j, o := range l.rules[:i] {
-			if l.sameFilter[j] < 0 && o.rule.Filter.Equal(&rs.rule.Filter) {
-				l.sameFilter[i] = j
-				break
-			}
+	for i, j := range first {
+		if j == i {
+			j = -1
 		}
+		l.sameFilter[i] = j
 	}
 }
 
@@ -185,19 +183,15 @@ func (l *lane) shareFilters() {
 // of two lanes). Each keeps its own groups and evicts them as it would
 // alone.
 func (l *lane) shareGroupIndexes() {
-	done := make([]bool, len(l.rules))
-	for i, rs := range l.rules {
-		if done[i] {
-			continue
-		}
-		same := []*ruleState{rs}
-		for j, o := range l.rules[i+1:] {
-			if !done[i+1+j] && sameKeys(rs.rule, o.rule) {
-				done[i+1+j] = true
-				same = append(same, o)
+	first := l.firstEqual(sameKeys)
+	for i := range l.rules {
+		var same []*ruleState
+		for k, j := range first {
+			if j == i {
+				same = append(same, l.rules[k])
 			}
 		}
-		if len(same) == 1 {
+		if len(same) < 2 {
 			continue
 		}
 		x := newGroupIndex(len(same))
@@ -205,6 +199,22 @@ func (l *lane) shareGroupIndexes() {
 			o.groups.share(x, r)
 		}
 	}
+}
+
+// firstEqual returns, for each of the lane's rules, the index of the first
+// rule of the lane equal to it (its own if none before it is).
+func (l *lane) firstEqual(eq func(a, b *rules.Rule) bool) []int {
+	first := make([]int, len(l.rules))
+	for i, rs := range l.rules {
+		first[i] = i
+		for j, o := range l.rules[:i] {
+			if first[j] == j && eq(o.rule, rs.rule) {
+				first[i] = j
+				break
+			}
+		}
+	}
+	return first
 }
 
 // sameKeys reports whether rules a and b make the same group keys of the
