@@ -106,7 +106,13 @@ func (d *distinctCounts) more() *valueIndex {
 // one, in a small table.
 type unresolvedIndex struct {
 	// idx is keyed by the values' polynomial hashes (see polyHash).
-	idx   slotIndex
+	idx slotIndex
+	// seen has a bit for each tag in idx, by the tag's high bits, eight
+	// bits per bucket of idx: most slips are ruled out by one bit,
+	// without a probe. A value that leaves keeps its bit until the bits
+	// are made again (stale counts those left since).
+	seen  []uint64
+	stale int
 	n     int
 	byLen [typoMaxLen + 2]int32
 	// byFirst counts the values by their first byte (see firstSlot), up
@@ -334,13 +340,59 @@ func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 		u.countFirst(sv.val[0], delta)
 		tag := u.tag(sv.val)
 		if delta > 0 {
-			u.n++
-			u.idx.add(tag, s, u.n)
+			u.add(tag, s)
 		} else {
-			u.n--
-			u.idx.remove(tag, s)
+			u.remove(tag, s)
 		}
 	}
+}
+
+// add indexes the unresolved value of slot s with tag.
+func (x *unresolvedIndex) add(tag uint32, s int32) {
+	x.n++
+	size := len(x.idx.tab)
+	x.idx.add(tag, s, x.n)
+	if len(x.idx.tab) != size {
+		x.reseen()
+		return
+	}
+	x.seen[x.bit(tag)>>6] |= 1 << (x.bit(tag) & 63)
+}
+
+// remove takes the unresolved value of slot s with tag out.
+func (x *unresolvedIndex) remove(tag uint32, s int32) {
+	x.n--
+	x.idx.remove(tag, s)
+	if x.stale++; x.stale > x.n/2+8 {
+		x.reseen()
+	}
+}
+
+// bit returns the bit of seen for tag.
+func (x *unresolvedIndex) bit(tag uint32) uint32 {
+	return tag >> (32 - bits.TrailingZeros(uint(len(x.seen))) - 6)
+}
+
+// has reports whether a value with tag may be indexed.
+func (x *unresolvedIndex) has(tag uint32) bool {
+	b := x.bit(tag)
+	return x.seen[b>>6]&(1<<(b&63)) != 0
+}
+
+// reseen makes the bits of seen again for the tags in idx.
+func (x *unresolvedIndex) reseen() {
+	if n := len(x.idx.tab) / 8; len(x.seen) != n {
+		x.seen = make([]uint64, n)
+	} else {
+		clear(x.seen)
+	}
+	for _, b := range x.idx.tab {
+		if b != 0 {
+			bit := x.bit(uint32(b >> 32))
+			x.seen[bit>>6] |= 1 << (bit & 63)
+		}
+	}
+	x.stale = 0
 }
 
 // index builds the unresolved-value index, whose polynomial hash's base
@@ -351,8 +403,7 @@ func (d *distinctCounts) index(seed maphash.Seed) {
 		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 {
 			u.byLen[lenSlot(sv.val)]++
 			u.countFirst(sv.val[0], 1)
-			u.n++
-			u.idx.add(u.tag(sv.val), int32(i), u.n)
+			u.add(u.tag(sv.val), int32(i))
 		}
 	}
 	d.more().unres = u
@@ -649,6 +700,9 @@ func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool, p *typ
 // find returns the slot of the unresolved value of d with tag that is u
 // with the slip of kind at i, or -1.
 func (x *unresolvedIndex) find(d *distinctCounts, tag uint32, u string, kind, i int) int32 {
+	if !x.has(tag) {
+		return -1
+	}
 	for j := x.idx.start(tag); ; j = x.idx.next(j) {
 		s, more := x.idx.at(j, tag)
 		if !more {

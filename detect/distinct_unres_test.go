@@ -1,0 +1,75 @@
+package detect
+
+import (
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestUnresolvedSeenBits checks the unresolved index's bits as values
+// become unresolved and stop being so, the table growing to thousands of
+// values and shrinking back: every tag indexed has its bit (a slip is
+// never ruled out wrongly), and the bits of values gone are cleared often
+// enough that most of the bits stay clear.
+func TestUnresolvedSeenBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	seed := maphash.MakeSeed()
+	var d distinctCounts
+	slots := map[string]int32{} // values failed, by slot
+	check := func(step int) {
+		x := d.unres()
+		if x == nil {
+			return
+		}
+		if got := len(x.seen) * 64; got != 8*len(x.idx.tab) {
+			t.Fatalf("step %d: %d bits for %d buckets", step, got, len(x.idx.tab))
+		}
+		for _, b := range x.idx.tab {
+			if b != 0 && !x.has(uint32(b>>32)) {
+				t.Fatalf("step %d: tag %08x indexed without its bit", step, uint32(b>>32))
+			}
+		}
+		set := 0
+		for _, w := range x.seen {
+			set += bits.OnesCount64(w)
+		}
+		if max := x.n + x.stale; set > max {
+			t.Fatalf("step %d: %d bits set for %d values and %d stale", step, set, x.n, x.stale)
+		}
+		if x.stale > x.n/2+8 {
+			t.Fatalf("step %d: %d stale bits for %d values", step, x.stale, x.n)
+		}
+	}
+	p := typoProbe{seed: seed}
+	for step := range 20_000 {
+		// Grow to about 3,000 values, then shrink.
+		grow := step < 10_000
+		switch k := r.IntN(10); {
+		case len(slots) > 0 && (k < 3 && grow || k < 7 && !grow):
+			// A success resolves a failed value.
+			for v, s := range slots {
+				d.adjust(hashString(seed, v), s, outcomeSuccess, 1)
+				delete(slots, v)
+				break
+			}
+		default:
+			v := fmt.Sprintf("user%d", r.IntN(1_000_000))
+			if _, ok := slots[v]; ok {
+				continue
+			}
+			s := d.adjust(hashString(seed, v), -1, outcomeFailure, 1)
+			if d.slots[s].s == 0 {
+				slots[v] = s
+			}
+		}
+		if d.unres() == nil && d.unresolved > 0 {
+			d.typoOf("ab", &p) // builds the index
+		}
+		check(step)
+	}
+	if x := d.unres(); x == nil || len(x.idx.tab) < 4096 {
+		t.Fatalf("the index did not grow: %v", x)
+	}
+}
