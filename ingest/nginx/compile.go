@@ -54,7 +54,8 @@ type segment struct {
 	unchecked bool     // a value that cannot be wrong, which a skim passes over
 	lazy      bool     // a value a lazy skim does not read: it finds its end, unchecked
 	run       runClass // scanClass: the class of a valid value's bytes
-	stop      byte     // scanClass: lit[0]
+	stop      byte     // lit[0]
+	near      bool     // lazy: the value is short, its literal is looked for by nearLit
 
 	// The literal's first eight bytes, little-endian, and which of them
 	// it has.

@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -83,7 +84,7 @@ func (t *template) plan(fast bool) {
 			s.scan = scanFixed
 			continue
 		}
-		s.scan = scanIndex
+		s.scan, s.stop, s.near = scanIndex, s.lit[0], false
 		s.litWord, s.litMask, s.litWide = 0, 0, 8
 		if len(s.lit) > 8 {
 			s.litWide = math.MaxInt
@@ -101,7 +102,7 @@ func (t *template) plan(fast bool) {
 			if r.holds(s.lit[0]) {
 				break // the literal could start inside a value: find it the slow way
 			}
-			s.scan, s.run, s.stop = scanClass, r, s.lit[0]
+			s.scan, s.run, s.near = scanClass, r, true
 		case vRequest:
 			s.scan = scanRequest
 		case vTimeLocal, vTimeISO, vMsec:
@@ -112,7 +113,7 @@ func (t *template) plan(fast bool) {
 			}
 		default:
 			if shortSkip[s.name] {
-				s.scan = scanShort
+				s.scan, s.near = scanShort, true
 			}
 		}
 	}
@@ -128,30 +129,54 @@ type reqLine struct {
 
 // scanRequestLine finds s's literal in b as indexLit does (without JSON
 // escapes), seeing on the way what value needs to split a request line.
+// It reads b once, eight bytes at a time, and looks at each byte that may
+// be one it wants.
 func scanRequestLine(b []byte, s *segment) (int, reqLine) {
 	r := reqLine{-1, -1, -1, false}
-	stop := s.lit[0]
-	for i := nextOf(b, 0, ' ', '?', '\\', stop); i >= 0; i = nextOf(b, i+1, ' ', '?', '\\', stop) {
-		c := b[i]
-		if c == stop && s.litAt(b[i:]) {
-			return i, r
+	stop := s.stop
+	w := uint64(stop) * lo8
+	i := 0
+	for ; len(b)-i >= 8; i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		z1, z2, z3, z4 := x^(' '*lo8), x^('?'*lo8), x^('\\'*lo8), x^w
+		// Every byte wanted is marked, and perhaps others after the
+		// first one (see run.go): each is checked.
+		for m := ((z1-lo8)&^z1 | (z2-lo8)&^z2 | (z3-lo8)&^z3 | (z4-lo8)&^z4) & hi8; m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			if r.see(b, j, s) {
+				return j, r
+			}
 		}
-		switch c {
-		case ' ':
-			if r.sp < 0 {
-				r.sp = i
-			} else if r.sp2 < 0 {
-				r.sp2 = i
-			}
-		case '?':
-			if r.sp >= 0 && r.q < 0 {
-				r.q = i
-			}
-		case '\\':
-			r.bs = true
+	}
+	for ; i < len(b); i++ {
+		if r.see(b, i, s) {
+			return i, r
 		}
 	}
 	return -1, r
+}
+
+// see notes b[i] in r, and reports whether s's literal starts there.
+func (r *reqLine) see(b []byte, i int, s *segment) bool {
+	c := b[i]
+	if c == s.stop && s.litAt(b[i:]) {
+		return true
+	}
+	switch c {
+	case ' ':
+		if r.sp < 0 {
+			r.sp = i
+		} else if r.sp2 < 0 {
+			r.sp2 = i
+		}
+	case '?':
+		if r.sp >= 0 && r.q < 0 {
+			r.q = i
+		}
+	case '\\':
+		r.bs = true
+	}
+	return false
 }
 
 // nextOf returns the index of the first byte in b from i on that is one of
@@ -172,6 +197,36 @@ func nextOf(b []byte, i int, c1, c2, c3, c4 byte) int {
 		}
 	}
 	return -1
+}
+
+// nearLit finds s's literal in b as indexLit does (without JSON escapes),
+// for a value that is usually short: its first bytes are looked at eight
+// at a time, the rest with bytes.IndexByte.
+func nearLit(b []byte, s *segment) int {
+	stop := s.stop
+	w := uint64(stop) * lo8
+	i := 0
+	for ; len(b)-i >= 8 && i < 32; i += 8 {
+		z := binary.LittleEndian.Uint64(b[i:]) ^ w
+		// Every byte equal to stop is marked, and perhaps others after
+		// the first one (see run.go): each is checked.
+		for m := (z - lo8) &^ z & hi8; m != 0; m &= m - 1 {
+			if j := i + bits.TrailingZeros64(m)>>3; b[j] == stop && s.litAt(b[j:]) {
+				return j
+			}
+		}
+	}
+	for {
+		k := bytes.IndexByte(b[i:], stop)
+		if k < 0 {
+			return -1
+		}
+		i += k
+		if s.litAt(b[i:]) {
+			return i
+		}
+		i++
+	}
 }
 
 // scanPlainDN finds s's literal in b as indexLit does (without JSON
@@ -249,7 +304,7 @@ func (p *parser) quick(s *segment, v []byte) bool {
 	case vBodyBytes:
 		p.keep(event.BodyBytes, v)
 	case vRequestID:
-		p.set(event.RequestID, ref{b: v}, 0, len(v))
+		p.view(event.RequestID, v)
 	case vFingerprint:
 		p.keep(event.TLSSHA1, v)
 	case vSerial:
@@ -274,7 +329,7 @@ func (p *parser) quickRequest(s *segment, v []byte, r reqLine) bool {
 		return true // not a request line: no method, no path
 	}
 	if s.method {
-		p.set(event.Method, ref{b: v}, 0, r.sp)
+		p.view(event.Method, v[:r.sp])
 	}
 	if s.path {
 		end := len(v)
@@ -284,7 +339,7 @@ func (p *parser) quickRequest(s *segment, v []byte, r reqLine) bool {
 		if r.q >= 0 && r.q < end {
 			end = r.q
 		}
-		p.set(event.URLPath, ref{b: v}, r.sp+1, end)
+		p.view(event.URLPath, v[r.sp+1:end])
 	}
 	return true
 }

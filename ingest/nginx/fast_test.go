@@ -21,6 +21,7 @@ func slowFormat(t testing.TB, directive string) *Format {
 		if s.scan > scanIndex {
 			s.scan = scanIndex
 		}
+		s.near = false
 	}
 	return f
 }
@@ -320,4 +321,33 @@ func FuzzFastFormats(f *testing.F) {
 		checkFast(t, fast, slow, line)
 		checkFast(t, fast, slow, line) // with what the parsers remember of it
 	})
+}
+
+// TestNearLit checks nearLit against indexLit: literals of one to ten
+// bytes, found early, late, after false starts, or not at all, in values
+// shorter and longer than the part it reads eight bytes at a time.
+func TestNearLit(t *testing.T) {
+	for _, lit := range []string{" ", `" `, " - ", `" rid=`, "] \"x", "\x01\x02", " verify=x"} {
+		f := mustCompile(t, "'$remote_addr"+lit+"$status [$time_local]'")
+		s := &f.text.segs[0]
+		if string(s.lit) != lit {
+			t.Fatalf("literal %q, want %q", s.lit, lit)
+		}
+		for n := 0; n < 48; n++ {
+			for at := -1; at < n; at++ {
+				for _, noise := range []string{"a", lit[:1], lit[:1] + string(lit[0]^1)} {
+					b := bytes.Repeat([]byte{'a'}, n)
+					for i := 1; i < n; i += 5 {
+						copy(b[i:], noise) // a false start, and a byte a borrow marks
+					}
+					if at >= 0 {
+						b = append(b[:at:at], append([]byte(lit), b[at:]...)...)
+					}
+					if got, want := nearLit(b, s), indexLit(b, s, false, false); got != want {
+						t.Fatalf("literal %q in %q: nearLit %d, indexLit %d", lit, b, got, want)
+					}
+				}
+			}
+		}
+	}
 }

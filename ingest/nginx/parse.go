@@ -241,17 +241,13 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				if end = pos + s.width; end > len(line) {
 					return synErr(col(pos), "line ends inside $%s", s.name)
 				}
-			case scanClass:
-				b := line[pos:]
-				k := s.run.span(b, s.stop)
-				if !s.litAt(b[k:]) {
-					if k = indexLit(b, s, false, true); k < 0 {
-						return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
-					}
-				}
-				end = pos + k
 			default:
-				k := indexLit(line[pos:], s, jsonEsc, s.scan == scanShort)
+				var k int
+				if s.near && !jsonEsc {
+					k = nearLit(line[pos:], s)
+				} else {
+					k = indexLit(line[pos:], s, jsonEsc, s.scan == scanShort)
+				}
 				if k < 0 {
 					return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 				}
@@ -516,9 +512,23 @@ func (p *parser) text(k varKind, v []byte) {
 // keep sets a value taken as logged, unless skimming.
 func (p *parser) keep(f event.Field, v []byte) {
 	if !p.skim {
-		p.set(f, ref{b: v}, 0, len(v))
+		p.view(f, v)
 	}
 }
+
+// view sets v, a view of the line, as the value of field f: as set does,
+// without its cases when the view outlives the value.
+func (p *parser) view(f event.Field, v []byte) {
+	if !p.stable {
+		p.copyIn(f, v)
+		return
+	}
+	p.r.Values[f] = v[:len(v):len(v)]
+	p.mask &^= 1 << f
+}
+
+// copyIn sets a copy of v in scratch as the value of field f.
+func (p *parser) copyIn(f event.Field, v []byte) { p.set(f, ref{b: v}, 0, len(v)) }
 
 // checkDN checks a distinguished name as dnValue would, without building
 // its canonical form when it can.
