@@ -112,32 +112,36 @@ type unresolvedIndex struct {
 	// without a probe. A value that leaves keeps its bit until the bits
 	// are made again (stale counts those left since).
 	seen  []uint64
+	shift uint8 // of a tag, to its bit in seen
 	stale int
 	n     int
-	byLen [typoMaxLen + 2]int32
-	// byFirst counts the values by their first byte (see firstSlot), up
-	// to a count that then stays: a slip of u begins with u[0] or u[1],
-	// and most stores hold a few unresolved values.
-	byFirst [32]uint16
+	// byStart counts the values by their first byte and length (see
+	// startCell), up to a count that then stays: a slip of u begins with
+	// u[0] or u[1] and is as long as u or a byte longer or shorter, and
+	// most stores hold a few unresolved values.
+	byStart [256]uint8
 	base    uint64 // of the polynomial hash
 }
 
-// firstSlot returns the slot of unresolvedIndex.byFirst of a value
-// beginning with b: letters of either case share one.
-func firstSlot(b byte) int { return int(b & 31) }
+// startCell returns the cell of unresolvedIndex.byStart of a value
+// beginning with b and n bytes long (capped): letters of either case
+// share one, and many pairs share each.
+func startCell(b byte, n int) uint8 {
+	return uint8((uint32(b&31)<<7 | uint32(min(n, typoMaxLen+1))) * 0x9e3779b1 >> 24)
+}
 
-// countFirst adds delta (1 or -1) to the count of values beginning with
-// b, unless it reached its cap, where it stays.
-func (x *unresolvedIndex) countFirst(b byte, delta int32) {
-	if c := &x.byFirst[firstSlot(b)]; *c < math.MaxUint16 {
-		*c = uint16(int32(*c) + delta)
+// countStart adds delta (1 or -1) to the count of values like v, unless
+// it reached its cap, where it stays.
+func (x *unresolvedIndex) countStart(v string, delta int32) {
+	if c := &x.byStart[startCell(v[0], len(v))]; *c < math.MaxUint8 {
+		*c = uint8(int32(*c) + delta)
 	}
 }
 
-// mayStartSlip reports whether an unresolved value could be a slip of u
-// (len(u) >= 2) by its first byte.
-func (x *unresolvedIndex) mayStartSlip(u string) bool {
-	return x.byFirst[firstSlot(u[0])] > 0 || x.byFirst[firstSlot(u[1])] > 0
+// mayStart reports whether an unresolved value could begin with a or b
+// and be n bytes long.
+func (x *unresolvedIndex) mayStart(a, b byte, n int) bool {
+	return x.byStart[startCell(a, n)] > 0 || x.byStart[startCell(b, n)] > 0
 }
 
 // typoMaxLen is the longest username typoOf considers.
@@ -149,8 +153,6 @@ const indexFrom = 16
 
 // smallSlots is the number of slots up to which a store has no table.
 const smallSlots = 4
-
-func lenSlot(v string) int { return min(len(v), typoMaxLen+1) }
 
 // hashString returns s with its hash under seed.
 func hashString(seed maphash.Seed, s string) hashed {
@@ -336,8 +338,7 @@ func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 	d.unresolved += delta
 	if u := d.unres(); u != nil {
 		sv := &d.slots[s]
-		u.byLen[lenSlot(sv.val)] += delta
-		u.countFirst(sv.val[0], delta)
+		u.countStart(sv.val, delta)
 		tag := u.tag(sv.val)
 		if delta > 0 {
 			u.add(tag, s)
@@ -369,9 +370,7 @@ func (x *unresolvedIndex) remove(tag uint32, s int32) {
 }
 
 // bit returns the bit of seen for tag.
-func (x *unresolvedIndex) bit(tag uint32) uint32 {
-	return tag >> (32 - bits.TrailingZeros(uint(len(x.seen))) - 6)
-}
+func (x *unresolvedIndex) bit(tag uint32) uint32 { return tag >> x.shift }
 
 // has reports whether a value with tag may be indexed.
 func (x *unresolvedIndex) has(tag uint32) bool {
@@ -383,6 +382,7 @@ func (x *unresolvedIndex) has(tag uint32) bool {
 func (x *unresolvedIndex) reseen() {
 	if n := len(x.idx.tab) / 8; len(x.seen) != n {
 		x.seen = make([]uint64, n)
+		x.shift = uint8(32 - bits.TrailingZeros(uint(n)) - 6)
 	} else {
 		clear(x.seen)
 	}
@@ -401,8 +401,7 @@ func (d *distinctCounts) index(seed maphash.Seed) {
 	u := &unresolvedIndex{base: polyBase(seed)}
 	for i := range d.slots {
 		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 {
-			u.byLen[lenSlot(sv.val)]++
-			u.countFirst(sv.val[0], 1)
+			u.countStart(sv.val, 1)
 			u.add(u.tag(sv.val), int32(i))
 		}
 	}
@@ -501,9 +500,12 @@ func (d *distinctCounts) typoOf(u string, p *typoProbe) string {
 	}
 	if x := d.unres(); x != nil {
 		// A swap keeps the length, a doubled letter adds one, a dropped
-		// one removes one: skip the kinds no unresolved value could match.
-		want := [3]bool{x.byLen[len(u)-1] > 0, x.byLen[len(u)] > 0, x.byLen[len(u)+1] > 0} // by length - len(u) + 1
-		if want == [3]bool{} || x.n == 0 || !x.mayStartSlip(u) {
+		// one removes one; all begin with u[0] but a swap or a drop at
+		// 0, which begin with u[1], and a doubled letter always begins
+		// with u[0]: skip the kinds no unresolved value could match.
+		n := len(u)
+		want := [3]bool{x.mayStart(u[0], u[1], n-1), x.mayStart(u[0], u[1], n), x.mayStart(u[0], u[0], n+1)} // by length - len(u) + 1
+		if want == [3]bool{} || x.n == 0 {
 			return ""
 		}
 		if s := x.typo(d, u, want, p); s >= 0 {
@@ -667,6 +669,9 @@ type polyPrefixes struct {
 func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool, p *typoProbe) int32 {
 	if want[1] {
 		for k, tag := range p.slips(u, x.base, slipSwap) {
+			if !x.has(tag) {
+				continue
+			}
 			if s := x.find(d, tag, u, slipSwap, int(p.swapAt[k])); s >= 0 {
 				return s
 			}
@@ -683,12 +688,12 @@ func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool, p *typ
 		return -1
 	}
 	for i := 0; i < len(u); i++ {
-		if dbl != nil {
+		if dbl != nil && x.has(dbl[i]) {
 			if s := x.find(d, dbl[i], u, slipDouble, i); s >= 0 {
 				return s
 			}
 		}
-		if drp != nil {
+		if drp != nil && x.has(drp[i]) {
 			if s := x.find(d, drp[i], u, slipDrop, i); s >= 0 {
 				return s
 			}
@@ -700,9 +705,6 @@ func (x *unresolvedIndex) typo(d *distinctCounts, u string, want [3]bool, p *typ
 // find returns the slot of the unresolved value of d with tag that is u
 // with the slip of kind at i, or -1.
 func (x *unresolvedIndex) find(d *distinctCounts, tag uint32, u string, kind, i int) int32 {
-	if !x.has(tag) {
-		return -1
-	}
 	for j := x.idx.start(tag); ; j = x.idx.next(j) {
 		s, more := x.idx.at(j, tag)
 		if !more {
