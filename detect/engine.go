@@ -64,7 +64,10 @@ type Config struct {
 	// returning: a caller that marks or mutes alerts by the record being
 	// processed needs that.
 	//
-	// With several lanes, rule i is evaluated by lane i mod Lanes; the
+	// With several lanes, each rule is evaluated by one lane: rules with
+	// the same match block and group_by fields (which find their groups
+	// in one index) by the same one while there are more such sets than
+	// lanes, the lanes balanced by a simple cost (see assignLanes). The
 	// caller's goroutine joins the records into events and hands the
 	// lanes the same sequence of operations (each event; each sweep of
 	// the groups as event time passes) in batches of a few hundred, a
@@ -199,8 +202,8 @@ func NewEngine(c Config) (*Engine, error) {
 		ls[i] = &lane{eng: e, id: i}
 		ls[i].probe.seed = e.seed
 	}
-	for i, rs := range e.rules {
-		l := ls[i%n]
+	for i, ln := range assignLanes(c.Rules, n) {
+		rs, l := e.rules[i], ls[ln]
 		rs.ln, rs.idx = l, i
 		l.rules = append(l.rules, rs)
 	}

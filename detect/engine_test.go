@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,84 @@ rules:
 	}
 	if len(sink.alerts) == 0 || sink.alerts[0].Group["spraywatch.identity"] != "sha1:big" {
 		t.Errorf("the active group should alert: %q", brief(sink.alerts))
+	}
+}
+
+// TestAssignLanes checks where the default pack's rules go: the rules
+// grouping the same events by the same fields on one lane while there are
+// as many such sets as lanes, every lane with a rule, and the lanes
+// balanced. The four certificate rules grouping by identity alone share
+// one group index on their lane.
+func TestAssignLanes(t *testing.T) {
+	rs := rules.Default()
+	ids := func(idx []int) []string {
+		var out []string
+		for _, i := range idx {
+			out = append(out, rs[i].ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		lanes int
+		want  []int // by rule
+	}{
+		{1, []int{0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		// The four rules by identity (cost 5) on lane 0; the others
+		// (cost 2 each) in rule order on the lane with less.
+		{2, []int{0, 0, 1, 0, 0, 1, 1, 0, 1}},
+		{3, []int{0, 0, 1, 0, 0, 2, 1, 2, 1}},
+		// Fewer sets (6) than lanes: the identity set gives up rules.
+		{9, nil},
+	} {
+		got := assignLanes(rs, tc.lanes)
+		if len(got) != len(rs) {
+			t.Fatalf("%d lanes: %d lanes assigned for %d rules", tc.lanes, len(got), len(rs))
+		}
+		if tc.want != nil && !slices.Equal(got, tc.want) {
+			t.Errorf("%d lanes: %v, want %v", tc.lanes, got, tc.want)
+		}
+		used := make([][]int, tc.lanes)
+		for i, l := range got {
+			if l < 0 || l >= tc.lanes {
+				t.Fatalf("%d lanes: rule %s on lane %d", tc.lanes, rs[i].ID, l)
+			}
+			used[l] = append(used[l], i)
+		}
+		for l, u := range used {
+			if len(u) == 0 {
+				t.Errorf("%d lanes: lane %d has no rule (%v)", tc.lanes, l, got)
+			}
+		}
+		if tc.lanes <= 6 {
+			for i := range rs {
+				for j := range rs[:i] {
+					if sameKeys(rs[i], rs[j]) && got[i] != got[j] {
+						t.Errorf("%d lanes: %v and %v group alike on different lanes", tc.lanes, ids([]int{j}), ids([]int{i}))
+					}
+				}
+			}
+		}
+	}
+	e, err := NewEngine(Config{Rules: rs, Sink: &captureSink{}, Lanes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	var byIdentity []*ruleState
+	for _, r := range e.rules {
+		if g := r.rule.GroupBy; len(g) == 1 && g[0].Field == event.Identity && r.rule.Filter.Equal(&e.rules[0].rule.Filter) {
+			byIdentity = append(byIdentity, r)
+		}
+	}
+	if len(byIdentity) != 4 {
+		t.Fatalf("%d rules of the default pack group by identity alone, want 4", len(byIdentity))
+	}
+	for _, r := range byIdentity {
+		if r.groups.x != byIdentity[0].groups.x || r.ln != byIdentity[0].ln {
+			t.Errorf("%s: lane %d, its own index; want %s's lane %d and index", r.rule.ID, r.ln.id, byIdentity[0].rule.ID, byIdentity[0].ln.id)
+		}
+	}
+	if k := byIdentity[0].groups.x.k; k != 4 {
+		t.Errorf("the identity index serves %d rules, want 4", k)
 	}
 }

@@ -184,6 +184,14 @@ func (s *groupSet) add(g *group, slot int32, h uint64) {
 	}
 }
 
+// makeRoom evicts the least recently active group if the set is full:
+// what add would evict after adding a group, evicted before.
+func (s *groupSet) makeRoom() {
+	if s.n >= s.size && s.root.prev != &s.root {
+		s.remove(s.root.prev)
+	}
+}
+
 // oldest returns the least recently active group.
 func (s *groupSet) oldest() (*group, bool) {
 	if s.root.prev == &s.root {

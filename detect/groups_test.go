@@ -1,9 +1,13 @@
 package detect
 
 import (
+	"context"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
 )
 
 // TestGroupIndexShared checks two rules' sets sharing one index: each
@@ -115,5 +119,113 @@ func BenchmarkGroupSetFlood(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestGroupSetMakeRoom checks that makeRoom evicts, from a full set only,
+// the group add would have evicted after adding, and frees its slot for
+// the next key.
+func TestGroupSetMakeRoom(t *testing.T) {
+	seed := maphash.MakeSeed()
+	h := func(k string) uint64 { return maphash.String(seed, k) }
+	var evicted []string
+	s := newGroupSet(2, func(g *group) { evicted = append(evicted, g.key) })
+	add := func(key string) *group {
+		t.Helper()
+		g, slot := s.get(key, h(key))
+		if g != nil {
+			t.Fatalf("%q held before it was added", key)
+		}
+		s.makeRoom()
+		g = &group{key: key}
+		s.add(g, slot, h(key))
+		return g
+	}
+	a := add("a")
+	add("b")
+	if len(evicted) != 0 || s.Len() != 2 {
+		t.Fatalf("evicted %v from a set of %d not full", evicted, s.Len())
+	}
+	s.get("a", h("a")) // a becomes the most recently active: b goes first
+	c := add("c")
+	if len(evicted) != 1 || evicted[0] != "b" || s.Len() != 2 {
+		t.Fatalf("evicted %v (%d held), want [b] and 2", evicted, s.Len())
+	}
+	if c.slot == a.slot || s.x.n != 2 || len(s.x.free) != 0 {
+		t.Errorf("c has slot %d (a %d), %d used, %d free: want b's freed slot, 2 used", c.slot, a.slot, s.x.n, len(s.x.free))
+	}
+	for k, held := range map[string]bool{"a": true, "b": false, "c": true} {
+		if g, _ := s.get(k, h(k)); (g != nil) != held {
+			t.Errorf("%q held %v, want %v", k, g != nil, held)
+		}
+	}
+}
+
+// TestSharedIndexSlotReuse runs rules that share a group index on one
+// lane, the first skipping the events without a username (its distinct
+// field) and so not placing their groups, the second with fewer groups:
+// each fires as it does alone, however the lane reuses the slot a rule
+// placed for the next rules of the index.
+func TestSharedIndexSlotReuse(t *testing.T) {
+	yml := func(ids ...string) string {
+		defs := map[string]string{
+			"a": `  - {id: a, match: {identity: {exists: true}}, group_by: [identity], distinct: user.name, window: 10m, threshold: 3}`,
+			"b": `  - {id: b, match: {identity: {exists: true}}, group_by: [identity], window: 10m, threshold: 4}`,
+			"c": `  - {id: c, match: {identity: {exists: true}}, group_by: [identity], distinct: user.name, window: 10m, threshold: 2}`,
+		}
+		s := "rules:\n"
+		for _, id := range ids {
+			s += defs[id] + "\n"
+		}
+		return s
+	}
+	var evs []*event.Event
+	for i := range 600 {
+		user := fmt.Sprintf("u%d", i%7)
+		if i%3 == 0 {
+			user = ""
+		}
+		// A few certificates come back often, many once.
+		cert := fmt.Sprintf("c%d", i%3)
+		if i%4 == 3 {
+			cert = fmt.Sprintf("once%d", i)
+		}
+		evs = append(evs, login(float64(i)/10, cert, user, "failure"))
+	}
+	run := func(ids ...string) map[string][]string {
+		rs := testRule(t, yml(ids...))
+		sink := &captureSink{}
+		e, err := NewEngine(Config{Rules: rs, Sink: sink, MaxGroups: 6, MaxGroupsTotal: 6 * len(rs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) > 1 && (e.rules[0].groups.x != e.rules[1].groups.x || e.rules[0].groups.x.k != len(rs)) {
+			t.Fatalf("rules %v do not share one index", ids)
+		}
+		ctx := context.Background()
+		for _, x := range evs {
+			c := *x
+			if err := e.AddEvent(ctx, &c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, a := range sink.alerts {
+			out[a.Rule] = append(out[a.Rule], fmt.Sprintf("%s %s %v %g %s", a.Status, a.IncidentID, a.Group, a.Observed, a.LastSeen))
+		}
+		return out
+	}
+	together := run("a", "b", "c")
+	for _, id := range []string{"a", "b", "c"} {
+		alone := run(id)[id]
+		if len(alone) == 0 {
+			t.Fatalf("rule %s alone fires nothing: the case tests little", id)
+		}
+		if !slices.Equal(together[id], alone) {
+			t.Errorf("rule %s sharing its index:\n%q\nalone:\n%q", id, together[id], alone)
+		}
 	}
 }

@@ -115,6 +115,14 @@ type lane struct {
 	hashedKey []byte
 	hashedStr string
 	keyH      uint64
+	// slotX and slot are the group index and slot where the last rule
+	// of the lane that placed a group of the current event placed it
+	// (nil: none yet): a rule sharing the index sees the same key, and
+	// takes the slot without looking the key up (see getGroup). The
+	// slot stays the key's for the event: the rule's group there is
+	// its most recently active, evicted by no other event's key.
+	slotX *groupIndex
+	slot  int32
 	// probe holds the typing-slip variants of the current event's
 	// username, made for the first rule that looks for a typo.
 	probe typoProbe
@@ -143,6 +151,7 @@ type lane struct {
 // evaluate runs the lane's rules on ev, whose shared state is st.
 func (l *lane) evaluate(ev *event.Event, st *evState) {
 	l.cur = st
+	l.slotX = nil
 	l.probe.reset()
 	if l.out != nil {
 		l.probe.share = st
@@ -217,14 +226,83 @@ func (l *lane) firstEqual(eq func(a, b *rules.Rule) bool) []int {
 	return first
 }
 
+// assignLanes returns the lane of each rule on n lanes. Rules with the
+// same match block and group_by fields (sameKeys) go to one lane while
+// there are at least as many such sets as lanes: they then share one group
+// index (see shareGroupIndexes) and the lane finds an event's key once for
+// all of them (see lane.getGroup), so that a flood of new keys costs one
+// probe, one insertion and one removal of the index per event however
+// many rules group by them. The sets go, costliest first (in rule order on
+// ties), each to the lane with the least cost so far (the first on ties):
+// a set costs 2 for its first rule and 1 for each other, whose filter and
+// lookup it shares. With fewer sets than lanes, the biggest sets give up
+// their last rules to sets of their own until every lane has one. The
+// assignment depends only on the rules, and the alerts not at all.
+func assignLanes(rs []*rules.Rule, n int) []int {
+	lane := make([]int, len(rs))
+	if n <= 1 {
+		return lane
+	}
+	var sets [][]int // of rule indexes, in rule order
+next:
+	for i, r := range rs {
+		for k, s := range sets {
+			if sameKeys(rs[s[0]], r) {
+				sets[k] = append(s, i)
+				continue next
+			}
+		}
+		sets = append(sets, []int{i})
+	}
+	for len(sets) < n {
+		b := 0
+		for k, s := range sets {
+			if len(s) > len(sets[b]) {
+				b = k
+			}
+		}
+		if len(sets[b]) < 2 {
+			break // more lanes than rules: lanesFor does not ask for that
+		}
+		last := len(sets[b]) - 1
+		sets = append(sets, []int{sets[b][last]})
+		sets[b] = sets[b][:last]
+	}
+	cost := func(s []int) int { return len(s) + 1 }
+	slices.SortStableFunc(sets, func(a, b []int) int { return cost(b) - cost(a) })
+	load := make([]int, n)
+	for _, s := range sets {
+		best := 0
+		for l := range load {
+			if load[l] < load[best] {
+				best = l
+			}
+		}
+		load[best] += cost(s)
+		for _, i := range s {
+			lane[i] = best
+		}
+	}
+	return lane
+}
+
 // sameKeys reports whether rules a and b make the same group keys of the
 // same events.
 func sameKeys(a, b *rules.Rule) bool {
 	return slices.Equal(a.GroupBy, b.GroupBy) && a.Filter.Equal(&b.Filter)
 }
 
+// placed notes that a rule of the lane placed the current event's group
+// g, in a group index shared by several rules (see getGroup).
+func (l *lane) placed(rs *ruleState, g *group) {
+	if x := rs.groups.x; x.k > 1 {
+		l.slotX, l.slot = x, g.slot
+	}
+}
+
 // sweep sweeps the lane's rules.
 func (l *lane) sweep(now int64) {
+	l.slotX = nil
 	for _, rs := range l.rules {
 		rs.sweep(now)
 	}
@@ -493,6 +571,9 @@ func (l *lane) keyHash() uint64 {
 // getGroup returns rs's group of the key just made, whose hash is h, or
 // nil, and the key's slot in rs's group index (see groupSet.get).
 func (l *lane) getGroup(rs *ruleState, h uint64) (*group, int32) {
+	if rs.groups.x == l.slotX {
+		return rs.groups.at(l.slot)
+	}
 	if l.keyOne {
 		return rs.groups.get(l.key, h)
 	}

@@ -219,6 +219,10 @@ func (rs *ruleState) add(ev *event.Event) {
 	h := rs.ln.keyHash()
 	g, slot := rs.ln.getGroup(rs, h)
 	if g == nil {
+		// The set full, its least recently active group goes first: the
+		// new group reuses it, and its slot, while they are in the
+		// processor's caches.
+		rs.groups.makeRoom()
 		g = rs.group(rs.ln.newGroupKey(ev))
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
@@ -228,6 +232,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.groups.add(g, slot, h)
 		rs.pending.groups++
 	}
+	rs.ln.placed(rs, g)
 	// A new group takes the event's identity: made with the kept
 	// copies if they are still to be made.
 	kept := rs.ln.keep(ev, g.ident == "" && hasIdentity(ev))
