@@ -135,48 +135,47 @@ func scanRequestLine(b []byte, s *segment) (int, reqLine) {
 	r := reqLine{-1, -1, -1, false}
 	stop := s.stop
 	w := uint64(stop) * lo8
-	i := 0
-	for ; len(b)-i >= 8; i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
+	for i := 0; i < len(b); i += 8 {
+		var x uint64
+		if len(b)-i >= 8 {
+			x = binary.LittleEndian.Uint64(b[i:])
+		} else {
+			// The last bytes, the word filled with a byte none of
+			// those wanted.
+			x = ^uint64(0)
+			for k := len(b) - 1; k >= i; k-- {
+				x = x<<8 | uint64(b[k])
+			}
+		}
 		z1, z2, z3, z4 := x^(' '*lo8), x^('?'*lo8), x^('\\'*lo8), x^w
 		// Every byte wanted is marked, and perhaps others after the
 		// first one (see run.go): each is checked.
 		for m := ((z1-lo8)&^z1 | (z2-lo8)&^z2 | (z3-lo8)&^z3 | (z4-lo8)&^z4) & hi8; m != 0; m &= m - 1 {
 			j := i + bits.TrailingZeros64(m)>>3
-			if r.see(b, j, s) {
+			if j >= len(b) {
+				break
+			}
+			c := b[j]
+			if c == stop && s.litAt(b[j:]) {
 				return j, r
+			}
+			switch c {
+			case ' ':
+				if r.sp < 0 {
+					r.sp = j
+				} else if r.sp2 < 0 {
+					r.sp2 = j
+				}
+			case '?':
+				if r.sp >= 0 && r.q < 0 {
+					r.q = j
+				}
+			case '\\':
+				r.bs = true
 			}
 		}
 	}
-	for ; i < len(b); i++ {
-		if r.see(b, i, s) {
-			return i, r
-		}
-	}
 	return -1, r
-}
-
-// see notes b[i] in r, and reports whether s's literal starts there.
-func (r *reqLine) see(b []byte, i int, s *segment) bool {
-	c := b[i]
-	if c == s.stop && s.litAt(b[i:]) {
-		return true
-	}
-	switch c {
-	case ' ':
-		if r.sp < 0 {
-			r.sp = i
-		} else if r.sp2 < 0 {
-			r.sp2 = i
-		}
-	case '?':
-		if r.sp >= 0 && r.q < 0 {
-			r.q = i
-		}
-	case '\\':
-		r.bs = true
-	}
-	return false
 }
 
 // nextOf returns the index of the first byte in b from i on that is one of

@@ -108,3 +108,15 @@ func BenchmarkParseCorpus(b *testing.B) {
 	p := newParser(Default())
 	skimtest.BenchRead(b, corpusLines(b), func(l []byte, r *event.Record) error { return p.Parse(l, r) })
 }
+
+// BenchmarkSkimCorpusLogins skims the corpus's login POSTs, each read in
+// full once its request is read: the lines of a replay that cost most.
+func BenchmarkSkimCorpusLogins(b *testing.B) {
+	var logins [][]byte
+	for _, l := range corpusLines(b) {
+		if bytes.Contains(l, []byte(`"POST /accounts/login`)) {
+			logins = append(logins, l)
+		}
+	}
+	skimtest.BenchRead(b, logins, skimWith(newParser(Default()), skimtest.LoginPOST))
+}
