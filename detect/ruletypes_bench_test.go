@@ -47,7 +47,7 @@ func BenchmarkRuleType(b *testing.B) {
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
-			b.ResetTimer()
+			cpu := startThreadCPU(b)
 			for i := 0; i < b.N; i++ {
 				x := evs[i&4095]
 				x.Time = int64(i) * 10_000_000
@@ -55,6 +55,7 @@ func BenchmarkRuleType(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			cpu.stop(b)
 		})
 	}
 }

@@ -509,12 +509,19 @@ func (s *valueSet) add(e entry, v hashed, length int64, max int) (bool, int) {
 	if e.t <= minus(s.end, length) {
 		return false, 0
 	}
-	i := s.dc.find(v)
-	if i < 0 {
+	i := s.dc.lookup(v)
+	if i < 0 || s.dc.slots[i].n == 0 {
 		if s.dc.size() >= max {
 			s.evictOne()
 		}
-		i = s.dc.adjust(v, -1, e.outcome, 1)
+		if i < 0 {
+			// Not held, nor held after an eviction: no second lookup.
+			i = s.dc.insert(v)
+			s.dc.adjust(v, i, e.outcome, 1)
+		} else {
+			// Idle (a value set keeps none): it comes back.
+			i = s.dc.adjust(v, -1, e.outcome, 1)
+		}
 		s.push(i, e.t)
 		for int(i) >= len(s.seen) {
 			s.seen = append(s.seen, 0)
