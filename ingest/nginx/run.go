@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -8,7 +9,8 @@ import (
 // runClass is a class of bytes the fast matcher measures runs of, eight
 // bytes at a time: the bytes a short value is valid with (digits, hex, an
 // address's characters), or for a request id anything but a backslash and
-// the literal's first byte.
+// the literal's first byte (found with bytes.IndexByte, faster over the 32
+// bytes or more of most request ids).
 type runClass uint8
 
 const (
@@ -131,15 +133,16 @@ func (r runClass) span(b []byte, stop byte) int {
 			}
 		}
 	case runPlain:
-		s, bs := uint64(stop)*lo8, uint64('\\')*lo8
-		for ; len(b)-i >= 8; i += 8 {
-			x := binary.LittleEndian.Uint64(b[i:])
-			z1, z2 := x^s, x^bs
-			// The lowest byte marked is exact (see above).
-			if m := ((z1-lo8)&^z1 | (z2-lo8)&^z2) & hi8; m != 0 {
-				return i + bits.TrailingZeros64(m)>>3
-			}
+		// A request id: bytes.IndexByte finds its end, and the backslash
+		// in it if any.
+		k := bytes.IndexByte(b, stop)
+		if k < 0 {
+			k = len(b)
 		}
+		if j := bytes.IndexByte(b[:k], '\\'); j >= 0 {
+			return j
+		}
+		return k
 	}
 	for ; i < len(b); i++ {
 		if !r.in(b[i], stop) {
