@@ -101,9 +101,9 @@ func (d *distinctCounts) more() *valueIndex {
 	return d.x
 }
 
-// unresolvedIndex is a store's unresolved values by slot and by length
-// (capped), so that typoOf probes only the kinds of slip that could match
-// one, in a small table.
+// unresolvedIndex is a store's unresolved values by slot, counted by
+// first byte and length, so that typoOf probes only the kinds of slip
+// that could match one, in a small table.
 type unresolvedIndex struct {
 	// idx is keyed by the values' polynomial hashes (see polyHash).
 	idx slotIndex
@@ -116,10 +116,12 @@ type unresolvedIndex struct {
 	stale int
 	n     int
 	// byStart counts the values by their first byte and length (see
-	// startCell), up to a count that then stays: a slip of u begins with
-	// u[0] or u[1] and is as long as u or a byte longer or shorter, and
-	// most stores hold a few unresolved values.
+	// startCell), up to a count that then stays until reseen counts
+	// again (full): a slip of u begins with u[0] or u[1] and is as long
+	// as u or a byte longer or shorter, and most stores hold a few
+	// unresolved values.
 	byStart [256]uint8
+	full    bool
 	base    uint64 // of the polynomial hash
 }
 
@@ -131,10 +133,11 @@ func startCell(b byte, n int) uint8 {
 }
 
 // countStart adds delta (1 or -1) to the count of values like v, unless
-// it reached its cap, where it stays.
+// it reached its cap, where it stays until counted again.
 func (x *unresolvedIndex) countStart(v string, delta int32) {
 	if c := &x.byStart[startCell(v[0], len(v))]; *c < math.MaxUint8 {
 		*c = uint8(int32(*c) + delta)
+		x.full = x.full || *c == math.MaxUint8
 	}
 }
 
@@ -341,31 +344,31 @@ func (d *distinctCounts) unresolvedDelta(s int32, delta int32) {
 		u.countStart(sv.val, delta)
 		tag := u.tag(sv.val)
 		if delta > 0 {
-			u.add(tag, s)
+			u.add(d, tag, s)
 		} else {
-			u.remove(tag, s)
+			u.remove(d, tag, s)
 		}
 	}
 }
 
-// add indexes the unresolved value of slot s with tag.
-func (x *unresolvedIndex) add(tag uint32, s int32) {
+// add indexes the unresolved value of slot s of d with tag.
+func (x *unresolvedIndex) add(d *distinctCounts, tag uint32, s int32) {
 	x.n++
 	size := len(x.idx.tab)
 	x.idx.add(tag, s, x.n)
 	if len(x.idx.tab) != size {
-		x.reseen()
+		x.reseen(d)
 		return
 	}
 	x.seen[x.bit(tag)>>6] |= 1 << (x.bit(tag) & 63)
 }
 
-// remove takes the unresolved value of slot s with tag out.
-func (x *unresolvedIndex) remove(tag uint32, s int32) {
+// remove takes the unresolved value of slot s of d with tag out.
+func (x *unresolvedIndex) remove(d *distinctCounts, tag uint32, s int32) {
 	x.n--
 	x.idx.remove(tag, s)
 	if x.stale++; x.stale > x.n/2+8 {
-		x.reseen()
+		x.reseen(d)
 	}
 }
 
@@ -378,8 +381,9 @@ func (x *unresolvedIndex) has(tag uint32) bool {
 	return x.seen[b>>6]&(1<<(b&63)) != 0
 }
 
-// reseen makes the bits of seen again for the tags in idx.
-func (x *unresolvedIndex) reseen() {
+// reseen makes the bits of seen again for the tags in idx, and counts
+// byStart again from d's values if a count reached its cap.
+func (x *unresolvedIndex) reseen(d *distinctCounts) {
 	if n := len(x.idx.tab) / 8; len(x.seen) != n {
 		x.seen = make([]uint64, n)
 		x.shift = uint8(32 - bits.TrailingZeros(uint(n)) - 6)
@@ -393,6 +397,15 @@ func (x *unresolvedIndex) reseen() {
 		}
 	}
 	x.stale = 0
+	if x.full {
+		x.full = false
+		clear(x.byStart[:])
+		for _, b := range x.idx.tab {
+			if b != 0 {
+				x.countStart(d.slots[int32(uint32(b))-1].val, 1)
+			}
+		}
+	}
 }
 
 // index builds the unresolved-value index, whose polynomial hash's base
@@ -402,7 +415,7 @@ func (d *distinctCounts) index(seed maphash.Seed) {
 	for i := range d.slots {
 		if sv := &d.slots[i]; sv.f > 0 && sv.s == 0 {
 			u.countStart(sv.val, 1)
-			u.add(u.tag(sv.val), int32(i))
+			u.add(d, u.tag(sv.val), int32(i))
 		}
 	}
 	d.more().unres = u

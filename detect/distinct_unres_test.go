@@ -3,21 +3,25 @@ package detect
 import (
 	"fmt"
 	"hash/maphash"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
 )
 
-// TestUnresolvedSeenBits checks the unresolved index's bits as values
-// become unresolved and stop being so, the table growing to thousands of
-// values and shrinking back: every tag indexed has its bit (a slip is
-// never ruled out wrongly), and the bits of values gone are cleared often
-// enough that most of the bits stay clear.
+// TestUnresolvedSeenBits checks the unresolved index's bits and counts as
+// values become unresolved and stop being so, the table growing to
+// thousands of values and shrinking back: every tag indexed has its bit
+// (a slip is never ruled out wrongly), and the bits of values gone are
+// cleared often enough that most of the bits stay clear; the counts by
+// first byte and length are exact but those at their cap, which cover at
+// least as many, and are exact again once the values are fewer.
 func TestUnresolvedSeenBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	seed := maphash.MakeSeed()
 	var d distinctCounts
 	slots := map[string]int32{} // values failed, by slot
+	fullSeen := false
 	check := func(step int) {
 		x := d.unres()
 		if x == nil {
@@ -40,6 +44,21 @@ func TestUnresolvedSeenBits(t *testing.T) {
 		}
 		if x.stale > x.n/2+8 {
 			t.Fatalf("step %d: %d stale bits for %d values", step, x.stale, x.n)
+		}
+		if step%16 != 0 {
+			return // the counts, every few steps
+		}
+		var want [256]int
+		for v := range slots {
+			want[startCell(v[0], len(v))]++
+		}
+		for c, n := range x.byStart {
+			if n != math.MaxUint8 && int(n) != want[c] || n == math.MaxUint8 && want[c] < math.MaxUint8 && !x.full {
+				t.Fatalf("step %d: cell %d counts %d values, %d held (full: %v)", step, c, n, want[c], x.full)
+			}
+		}
+		if x.full {
+			fullSeen = true
 		}
 	}
 	p := typoProbe{seed: seed}
@@ -69,7 +88,11 @@ func TestUnresolvedSeenBits(t *testing.T) {
 		}
 		check(step)
 	}
-	if x := d.unres(); x == nil || len(x.idx.tab) < 4096 {
+	x := d.unres()
+	if x == nil || len(x.idx.tab) < 4096 {
 		t.Fatalf("the index did not grow: %v", x)
+	}
+	if !fullSeen || x.full {
+		t.Errorf("no count reached its cap (%v), or one stays there with %d values (%v)", fullSeen, x.n, x.full)
 	}
 }
