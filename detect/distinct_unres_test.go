@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -94,5 +95,37 @@ func TestUnresolvedSeenBits(t *testing.T) {
 	}
 	if !fullSeen || x.full {
 		t.Errorf("no count reached its cap (%v), or one stays there with %d values (%v)", fullSeen, x.n, x.full)
+	}
+}
+
+// BenchmarkUnresolvedIndexMemory measures the heap of a store's
+// unresolved index, made by a typo check, for n unresolved values (a
+// spray through one certificate).
+func BenchmarkUnresolvedIndexMemory(b *testing.B) {
+	for _, n := range []int{20, 300, 3000, 20_000} {
+		b.Run(fmt.Sprintf("values=%d", n), func(b *testing.B) {
+			seed := maphash.MakeSeed()
+			var d distinctCounts
+			for i := range n {
+				d.adjust(hashString(seed, fmt.Sprintf("first.last%05d", i)), -1, outcomeFailure, 1)
+			}
+			p := typoProbe{seed: seed}
+			var heap float64
+			for i := 0; i < b.N; i++ {
+				d.more().unres = nil
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				p.reset()
+				d.typoOf("first.last", &p)
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+			}
+			if d.unres() == nil {
+				b.Fatal("no index made")
+			}
+			b.ReportMetric(heap, "heap-B/index")
+		})
 	}
 }
