@@ -7,30 +7,47 @@ package detect
 // of the index holds one key's group in each sharing rule, nil where the
 // rule has none, and is freed when no rule has a group of its key. A
 // lookup by a byte key allocates nothing and takes no lock.
+//
+// The order of activity of each rule's groups is a list linked by slot
+// numbers, kept in the slots: moving a group to the front, or evicting the
+// least recently active, writes a few numbers next to its neighbours' in
+// the index rather than into the neighbour groups themselves (cold under a
+// flood of new keys), and no pointer the garbage collector must see.
 type groupIndex struct {
 	// idx finds a key's slot by its hash, which the engine makes once for
 	// the rules sharing a key.
 	idx  slotIndex
-	gs   []*group // rule r's group of slot s is gs[s*k+r]
-	k    int      // rules sharing the index
-	free []int32  // free slots
-	n    int      // slots used
+	gs   []slotGroup // rule r's of slot s is gs[s*k+r]
+	k    int         // rules sharing the index
+	free []int32     // free slots
+	n    int         // slots used
+}
+
+// slotGroup is a rule's group of a slot, if any, and the slots of its
+// neighbours in the rule's order of activity: prev more recently active,
+// next less; -1 at the ends.
+type slotGroup struct {
+	g          *group
+	prev, next int32
 }
 
 // newGroupIndex returns an empty index for k rules.
 func newGroupIndex(k int) *groupIndex { return &groupIndex{k: k} }
 
 // row returns slot s's groups, by rule.
-func (x *groupIndex) row(s int32) []*group {
+func (x *groupIndex) row(s int32) []slotGroup {
 	i := int(s) * x.k
 	return x.gs[i : i+x.k : i+x.k]
 }
 
+// at returns rule r's entry of slot s.
+func (x *groupIndex) at(s int32, r int) *slotGroup { return &x.gs[int(s)*x.k+r] }
+
 // key returns the key of slot s, which is used.
 func (x *groupIndex) key(s int32) string {
-	for _, g := range x.row(s) {
-		if g != nil {
-			return g.key
+	for _, e := range x.row(s) {
+		if e.g != nil {
+			return e.g.key
 		}
 	}
 	panic("detect: free group slot indexed")
@@ -69,7 +86,7 @@ func (x *groupIndex) insert(tag uint32) int32 {
 	} else {
 		s = int32(len(x.gs) / x.k)
 		for range x.k {
-			x.gs = append(x.gs, nil)
+			x.gs = append(x.gs, slotGroup{})
 		}
 	}
 	x.n++
@@ -81,9 +98,9 @@ func (x *groupIndex) insert(tag uint32) int32 {
 // the slot when no rule has a group there.
 func (x *groupIndex) release(s int32, r int, tag uint32) {
 	row := x.row(s)
-	row[r] = nil
-	for _, g := range row {
-		if g != nil {
+	row[r] = slotGroup{}
+	for _, e := range row {
+		if e.g != nil {
 			return
 		}
 	}
@@ -93,14 +110,16 @@ func (x *groupIndex) release(s int32, r int, tag uint32) {
 }
 
 // groupSet is one rule's groups by key, in order of last activity: a
-// least-recently-used cache whose links live in the groups themselves,
-// found through an index the rule may share with others (see groupIndex).
+// least-recently-used cache whose links live in the index's slots, found
+// through an index the rule may share with others (see groupIndex).
 type groupSet struct {
-	x    *groupIndex
-	r    int // the rule's place in x's slots
-	n    int
-	root group // root.next is the most recently active, root.prev the least
-	size int
+	x *groupIndex
+	r int // the rule's place in x's slots
+	n int
+	// head is the slot of the most recently active group, tail of the
+	// least; -1 when empty.
+	head, tail int32
+	size       int
 	// onRemove is called for every group that leaves the set, evicted or
 	// removed.
 	onRemove func(*group)
@@ -109,9 +128,7 @@ type groupSet struct {
 // newGroupSet returns an empty set of at most size groups, with an index
 // of its own until share is called.
 func newGroupSet(size int, onRemove func(*group)) *groupSet {
-	s := &groupSet{x: newGroupIndex(1), size: size, onRemove: onRemove}
-	s.root.next, s.root.prev = &s.root, &s.root
-	return s
+	return &groupSet{x: newGroupIndex(1), head: -1, tail: -1, size: size, onRemove: onRemove}
 }
 
 // share makes the empty set find its groups in x, as rule r of x's.
@@ -120,26 +137,49 @@ func (s *groupSet) share(x *groupIndex, r int) { s.x, s.r = x, r }
 // Len returns the number of groups.
 func (s *groupSet) Len() int { return s.n }
 
-func (s *groupSet) unlink(g *group) {
-	g.prev.next = g.next
-	g.next.prev = g.prev
-	g.prev, g.next = nil, nil
+// group returns the set's group in slot sl (-1: none), or nil.
+func (s *groupSet) group(sl int32) *group {
+	if sl < 0 {
+		return nil
+	}
+	return s.x.at(sl, s.r).g
 }
 
-func (s *groupSet) pushFront(g *group) {
-	g.prev = &s.root
-	g.next = s.root.next
-	s.root.next.prev = g
-	s.root.next = g
+// unlink takes slot sl's group out of the order of activity.
+func (s *groupSet) unlink(sl int32) {
+	e := s.x.at(sl, s.r)
+	if e.prev >= 0 {
+		s.x.at(e.prev, s.r).next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next >= 0 {
+		s.x.at(e.next, s.r).prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = -1, -1
+}
+
+// pushFront makes slot sl's group the most recently active.
+func (s *groupSet) pushFront(sl int32) {
+	e := s.x.at(sl, s.r)
+	e.prev, e.next = -1, s.head
+	if s.head >= 0 {
+		s.x.at(s.head, s.r).prev = sl
+	} else {
+		s.tail = sl
+	}
+	s.head = sl
 }
 
 // touch marks g as the most recently active.
 func (s *groupSet) touch(g *group) {
-	if s.root.next == g {
+	if s.head == g.slot {
 		return
 	}
-	s.unlink(g)
-	s.pushFront(g)
+	s.unlink(g.slot)
+	s.pushFront(g.slot)
 }
 
 // get returns the group of key, whose hash is h, marking it the most
@@ -160,7 +200,7 @@ func (s *groupSet) at(slot int32) (*group, int32) {
 	if slot < 0 {
 		return nil, -1
 	}
-	g := s.x.gs[int(slot)*s.x.k+s.r]
+	g := s.x.at(slot, s.r).g
 	if g != nil {
 		s.touch(g)
 	}
@@ -176,33 +216,34 @@ func (s *groupSet) add(g *group, slot int32, h uint64) {
 		slot = s.x.insert(g.tag)
 	}
 	g.slot = slot
-	s.x.gs[int(slot)*s.x.k+s.r] = g
+	s.x.at(slot, s.r).g = g
 	s.n++
-	s.pushFront(g)
+	s.pushFront(slot)
 	if s.n > s.size {
-		s.remove(s.root.prev)
+		s.remove(s.group(s.tail))
 	}
 }
 
 // makeRoom evicts the least recently active group if the set is full:
 // what add would evict after adding a group, evicted before.
 func (s *groupSet) makeRoom() {
-	if s.n >= s.size && s.root.prev != &s.root {
-		s.remove(s.root.prev)
+	if s.n >= s.size && s.tail >= 0 {
+		s.remove(s.group(s.tail))
 	}
 }
 
 // oldest returns the least recently active group.
 func (s *groupSet) oldest() (*group, bool) {
-	if s.root.prev == &s.root {
-		return nil, false
-	}
-	return s.root.prev, true
+	g := s.group(s.tail)
+	return g, g != nil
 }
+
+// newest returns the most recently active group, or nil.
+func (s *groupSet) newest() *group { return s.group(s.head) }
 
 // remove takes g out of the set.
 func (s *groupSet) remove(g *group) {
-	s.unlink(g)
+	s.unlink(g.slot)
 	s.x.release(g.slot, s.r, g.tag)
 	s.n--
 	if s.onRemove != nil {
@@ -212,7 +253,9 @@ func (s *groupSet) remove(g *group) {
 
 // each calls fn for every group, least recently active first.
 func (s *groupSet) each(fn func(*group)) {
-	for g := s.root.prev; g != &s.root; g = g.prev {
-		fn(g)
+	for sl := s.tail; sl >= 0; {
+		e := s.x.at(sl, s.r)
+		sl = e.prev
+		fn(e.g)
 	}
 }

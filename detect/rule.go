@@ -55,19 +55,17 @@ type ruleState struct {
 
 // group is one value of the rule's group_by fields.
 type group struct {
-	key string
-	// prev and next link the rule's groups in order of activity.
-	prev, next *group
-	st         store
-	ident      certIdentity
-	hist       *history   // baseline rules
-	more       *groupMore // made when first needed
+	key   string
+	st    store
+	ident certIdentity
+	hist  *history   // baseline rules
+	more  *groupMore // made when first needed
 	// cuts, for a key of two or three group_by values that fit, are
 	// where the first pieces end in the key, plus one (0: no more
 	// pieces): the values are slices of the key without a slice of
 	// their own.
 	cuts [inlineCuts]uint32
-	slot int32  // in the rule's group index
+	slot int32  // in the rule's group index, which links the rule's groups in order of activity
 	tag  uint32 // of the key's hash
 }
 
