@@ -11,10 +11,12 @@ func BenchmarkTypoVariants(b *testing.B) {
 	p := typoProbe{seed: maphash.MakeSeed()}
 	us := []string{"jane.doe", "j.smith@example.com", "administrator"}
 	b.ReportAllocs()
+	cpu := startThreadCPU(b)
 	for i := 0; i < b.N; i++ {
 		p.reset()
 		p.variants(us[i%len(us)])
 	}
+	cpu.stop(b)
 }
 
 // BenchmarkTypoSlips measures making the tags of every typing slip of a
@@ -24,10 +26,12 @@ func BenchmarkTypoSlips(b *testing.B) {
 	var p typoProbe
 	us := []string{"jane.doe", "j.smith@example.com", "administrator"}
 	b.ReportAllocs()
+	cpu := startThreadCPU(b)
 	for i := 0; i < b.N; i++ {
 		p.reset()
 		for kind := range 3 {
 			p.slips(us[i%len(us)], base, kind)
 		}
 	}
+	cpu.stop(b)
 }
