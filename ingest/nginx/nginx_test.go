@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -611,45 +610,5 @@ func TestConcurrentParsers(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
-	}
-}
-
-// nopCompleter is a Completer for records that need none.
-type nopCompleter struct{}
-
-func (nopCompleter) Complete(r *event.Record) (*event.Record, error) { return r, nil }
-
-// TestReset checks that reset clears a record as Record.Reset does,
-// whatever it holds.
-func TestReset(t *testing.T) {
-	empty := []byte{}
-	tests := []struct {
-		name string
-		set  func(r *event.Record)
-	}{
-		{"clear", func(r *event.Record) {}},
-		{"kind, time and line", func(r *event.Record) { r.Kind, r.Time, r.RawLine = event.App, 42, 7 }},
-		{"first field", func(r *event.Record) { r.Values[0] = []byte("a") }},
-		{"last field", func(r *event.Record) { r.Values[event.NumFields-1] = []byte("a") }},
-		{"empty value", func(r *event.Record) { r.Values[event.UserName] = empty }},
-		{"raw line", func(r *event.Record) { r.Raw = []byte("line") }},
-		{"empty raw line", func(r *event.Record) { r.Raw = empty }},
-		{"completer", func(r *event.Record) { r.Rest = nopCompleter{} }},
-		{"owned values", func(r *event.Record) { r.Values[event.UserName] = []byte("eve"); r.Own() }},
-		{"owned values only", func(r *event.Record) {
-			r.Values[event.UserName] = []byte("eve")
-			r.Own()
-			r.Values[event.UserName] = nil
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var r event.Record
-			tt.set(&r)
-			reset(&r)
-			if !reflect.DeepEqual(r, event.Record{}) {
-				t.Errorf("after reset: %+v", r)
-			}
-		})
 	}
 }

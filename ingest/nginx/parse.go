@@ -170,7 +170,7 @@ func (p *parser) NewParser() ingest.Parser { return newParser(p.f) }
 var _ ingest.LazySkimmer = (*parser)(nil)
 
 func (p *parser) parse(line []byte, r *event.Record) error {
-	reset(r)
+	r.Reset()
 	r.Kind = event.Proxy
 	p.r = r
 	p.scratch = p.scratch[:0]
@@ -193,24 +193,6 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	}
 	p.flush()
 	return nil
-}
-
-// reset is r.Reset for a record that is usually clear already (a source
-// clears each line's record before the parser sees it): it clears the
-// record's values only if one is set, since storing them all again costs
-// a write barrier for each while the garbage collector marks.
-func reset(r *event.Record) {
-	for i := range r.Values {
-		if r.Values[i] != nil {
-			r.Reset()
-			return
-		}
-	}
-	if r.Raw != nil || r.Rest != nil || r.Owned != (event.Packed{}) {
-		r.Reset()
-		return
-	}
-	r.Kind, r.Time, r.RawLine = 0, 0, 0
 }
 
 // flush sets the values pending in scratch in the record.
