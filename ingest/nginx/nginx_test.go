@@ -612,3 +612,40 @@ func TestConcurrentParsers(t *testing.T) {
 		}
 	}
 }
+
+// TestDNInARow checks that names read again on the next line, or after
+// others, after a bad one, or in another spelling, give what a parser that
+// never saw the lines before gives.
+func TestDNInARow(t *testing.T) {
+	const line = `203.0.113.7 - - [04/Dec/2026:09:00:01 +0000] "POST /accounts/login/ HTTP/1.1" 200 512 "-" "curl" rid=ab verify=SUCCESS fp=- serial=- dn="%s" idn="%s" rt=0.012`
+	const issuer = "CN=Example Issuing CA 1,O=Example Corp,C=US"
+	subjects := []string{
+		"CN=alice,O=Example Corp,C=US",
+		"CN=alice,O=Example Corp,C=US",
+		"CN=bob,O=Example Corp,C=US",
+		"CN=alice,O=Example Corp,C=US",
+		"CN=alice,O=Example Corp,C=US,",
+		"CN=alice,O=Example Corp,C=US",
+		`cn=alice, o=Example Corp, c=US`,
+		`CN=Jos\x5CC3\x5CA9,O=Example Corp,C=US`,
+		`CN=Jos\x5CC3\x5CA9,O=Example Corp,C=US`,
+		"CN=alice,O=Example Corp,C=US",
+	}
+	f := Default()
+	p := f.NewParser()
+	for i, dn := range subjects {
+		for _, idn := range []string{issuer, dn} {
+			l := []byte(fmt.Sprintf(line, dn, idn))
+			var got, want event.Record
+			gerr, werr := p.Parse(l, &got), f.NewParser().Parse(l, &want)
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("line %d: %v, a new parser: %v", i, gerr, werr)
+			}
+			for _, fl := range []event.Field{event.TLSSubject, event.TLSIssuer} {
+				if g, w := got.Get(fl), want.Get(fl); string(g) != string(w) {
+					t.Fatalf("line %d: %s %q, a new parser %q", i, fl, g, w)
+				}
+			}
+		}
+	}
+}

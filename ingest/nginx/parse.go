@@ -53,6 +53,7 @@ type parser struct {
 	wanted  bool                     // Skim: switched to reading in full
 	spans   []span                   // Skim: where each text segment's value was
 	dn      [2][]dnEntry             // subject, issuer: dnCacheSize entries each
+	lastDN  [2]*dnEntry              // subject, issuer: the entries of the last names read
 
 	// The last time value read and its result: lines come in bursts
 	// within the same second.
@@ -547,24 +548,14 @@ func (p *parser) checkDN(which int, s *segment, v []byte, col int) error {
 
 // dnValue canonicalises a distinguished name through the parser's cache.
 func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int) error {
-	e := &p.dn[which][maphash.Bytes(p.f.seed, v)%dnCacheSize]
-	if !e.ok || !bytes.Equal(e.raw, v) {
-		e.ok = false
-		if canonicalDN(v) {
-			e.canon = append(e.canon[:0], v...) // its own canonical form
-		} else {
-			u := p.unescape(v)
-			var err error
-			e.canon, err = dn.Canonical(e.canon[:0], u.b)
-			if u.scratch {
-				p.scratch = p.scratch[:u.off]
-			}
-			if err != nil {
-				return synErr(col, "$%s: %v", s.name, err)
-			}
+	// The name of the last line first: a client's lines come in a row.
+	e := p.lastDN[which]
+	if e == nil || !e.ok || string(e.raw) != string(v) {
+		e = &p.dn[which][maphash.Bytes(p.f.seed, v)%dnCacheSize]
+		p.lastDN[which] = e
+		if err := p.fill(e, s, v, col); err != nil {
+			return err
 		}
-		e.raw = append(e.raw[:0], v...)
-		e.ok = true
 	}
 	if p.skim {
 		return nil
@@ -572,6 +563,30 @@ func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int
 	// The cache entry is not touched again before the next line.
 	p.r.Values[f] = e.canon
 	p.mask &^= 1 << f
+	return nil
+}
+
+// fill makes e the cache entry of the distinguished name v, unless it is.
+func (p *parser) fill(e *dnEntry, s *segment, v []byte, col int) error {
+	if e.ok && bytes.Equal(e.raw, v) {
+		return nil
+	}
+	e.ok = false
+	if canonicalDN(v) {
+		e.canon = append(e.canon[:0], v...) // its own canonical form
+	} else {
+		u := p.unescape(v)
+		var err error
+		e.canon, err = dn.Canonical(e.canon[:0], u.b)
+		if u.scratch {
+			p.scratch = p.scratch[:u.off]
+		}
+		if err != nil {
+			return synErr(col, "$%s: %v", s.name, err)
+		}
+	}
+	e.raw = append(e.raw[:0], v...)
+	e.ok = true
 	return nil
 }
 
