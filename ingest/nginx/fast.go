@@ -24,7 +24,11 @@ import (
 //   - a skim recognises a distinguished name that is the last one found
 //     valid, or finds its end while checking that it is plain;
 //   - short values read past are searched for their literal byte by byte,
-//     long ones with bytes.IndexByte.
+//     long ones with bytes.IndexByte;
+//   - a lazy skim, which checks none of the values it passes over, looks
+//     for the literal after a short one (those above, and the short
+//     values read past) by its first byte, eight bytes at a time
+//     (nearLit), and after a long one with bytes.IndexByte.
 //
 // Whatever the way, the value found is the one indexLit finds, the first
 // whole occurrence of the literal ends it, and a value a fast path cannot
