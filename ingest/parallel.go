@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -106,20 +107,22 @@ func prefetchChunks(ctx context.Context, fs *FileSource, ws []*chunkWorker) *Pre
 type block struct {
 	data  []byte
 	lines []blockLine
+	count int             // lines kept: runs count all their lines
 	name  string          // the file
 	rest  event.Completer // the file's completer when the source skims
 	max   int             // the line length cap, for the error
 	err   error           // after the lines: io.EOF, or what ended the reading
 }
 
-// blockLine is a line of a block, and the over-long lines skipped just
-// before it.
+// blockLine is a line of a block, or a run of lines, and the over-long
+// lines skipped just before it.
 type blockLine struct {
-	off, end int   // the line in data
-	n        int64 // its number in its file
+	off, end int   // the line in data, without its line ending; a run's lines, each with its newline
+	n        int64 // its number in its file; a run's first line's
 	long     int64 // over-long lines skipped before it
 	longAt   int64 // the line number their error gives
 	none     bool  // there is no line: the file ended after the skipped ones
+	run      bool  // data[off:end] is whole lines, none over-long, each ending with a newline
 }
 
 // tally is what a worker found in a block, for the Stats.
@@ -224,7 +227,7 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 			return false
 		}
 		// Empty, for the last block, which may get no lines.
-		b.blk.data, b.blk.lines = b.blk.data[:0], b.blk.lines[:0]
+		b.blk.data, b.blk.lines, b.blk.count = b.blk.data[:0], b.blk.lines[:0], 0
 		return true
 	}
 	for _, path := range fs.paths {
@@ -272,7 +275,7 @@ func (blk *block) start(path string, rest event.Completer, max int) {
 	if cap(blk.data) > 4*blockCap {
 		blk.data = make([]byte, 0, blockCap)
 	}
-	blk.data, blk.lines = blk.data[:0], blk.lines[:0]
+	blk.data, blk.lines, blk.count = blk.data[:0], blk.lines[:0], 0
 	blk.name, blk.rest, blk.max, blk.err = path, rest, max, nil
 }
 
@@ -308,7 +311,6 @@ func (w *chunkWorker) parse(b *batch) {
 	blk, t := b.blk, &b.tally
 	b.n, b.arena, b.rest, b.err = 0, b.arena[:0], blk.rest, nil
 	t.reset()
-	r := &w.rec
 	for i := range blk.lines {
 		ln := &blk.lines[i]
 		if ln.long > 0 {
@@ -329,76 +331,102 @@ func (w *chunkWorker) parse(b *batch) {
 		if ln.none {
 			continue
 		}
-		t.lines++
-		line := blk.data[ln.off:ln.end:ln.end]
-		clearRecord(r, w.set)
-		w.set = allFields
-		r.Kind = w.kind
-		if w.sk != nil {
-			full, err := w.sk.Skim(line, r, w.want)
-			if err == nil {
-				t.parsed++
-				if full {
-					// A line read in full is one the correlator keeps.
-					r.Own()
-					b.add(r)
-				} else {
-					r.Raw, r.Rest, r.RawLine = line, blk.rest, ln.n
-					if b.addPart(r, ln) {
-						w.set = partMask
-					}
-					if w.lazy {
-						t.skimmed++
-					}
-				}
-				continue
+		if !ln.run {
+			if !w.line(b, ln.off, ln.end, ln.n) {
+				return
 			}
-			clearRecord(r, allFields)
-			r.Kind = w.kind
+			continue
 		}
-		perr := w.parser.Parse(line, r)
-		switch {
-		case perr == nil:
-			t.parsed++
-			if r.Kind == event.App {
-				// The correlator keeps every app record: copied
-				// here, on a worker, it is not copied again.
-				r.Own()
+		data := blk.data[:ln.end]
+		for off, n := ln.off, ln.n; off < len(data); n++ {
+			end := off + bytes.IndexByte(data[off:], '\n')
+			next := end + 1
+			if end > off && data[end-1] == '\r' {
+				end--
 			}
-			b.add(r)
-		case errors.Is(perr, ErrIgnore):
-			t.ignored++
-		default:
-			t.rejected++
-			if t.keep() || w.strict {
-				perr = positioned(perr, blk.name, ln.n)
-				if t.keep() {
-					t.errs = append(t.errs, placedError{b.n, perr})
-				}
-				if w.strict {
-					b.err = perr
-					return
-				}
+			if !w.line(b, off, end, n) {
+				return
 			}
+			off = next
 		}
 	}
 	b.err = blk.err
 }
 
-// addPart adds a partial record whose line is ln of the batch's block: the
+// line adds the record of line n, b.blk.data[off:end], to b, or counts
+// why it has none. It reports false when a strict source stops there,
+// with b.err set.
+func (w *chunkWorker) line(b *batch, off, end int, n int64) bool {
+	blk, t, r := b.blk, &b.tally, &w.rec
+	t.lines++
+	line := blk.data[off:end:end]
+	clearRecord(r, w.set)
+	w.set = allFields
+	r.Kind = w.kind
+	if w.sk != nil {
+		full, err := w.sk.Skim(line, r, w.want)
+		if err == nil {
+			t.parsed++
+			if full {
+				// A line read in full is one the correlator keeps.
+				r.Own()
+				b.add(r)
+			} else {
+				r.Raw, r.Rest, r.RawLine = line, blk.rest, n
+				if b.addPart(r, off, end) {
+					w.set = partMask
+				}
+				if w.lazy {
+					t.skimmed++
+				}
+			}
+			return true
+		}
+		clearRecord(r, allFields)
+		r.Kind = w.kind
+	}
+	perr := w.parser.Parse(line, r)
+	switch {
+	case perr == nil:
+		t.parsed++
+		if r.Kind == event.App {
+			// The correlator keeps every app record: copied
+			// here, on a worker, it is not copied again.
+			r.Own()
+		}
+		b.add(r)
+	case errors.Is(perr, ErrIgnore):
+		t.ignored++
+	default:
+		t.rejected++
+		if t.keep() || w.strict {
+			perr = positioned(perr, blk.name, n)
+			if t.keep() {
+				t.errs = append(t.errs, placedError{b.n, perr})
+			}
+			if w.strict {
+				b.err = perr
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// addPart adds a partial record whose line is data[off:end] of the batch's block: the
 // line is not copied. It reports whether r holds no value but partFields'.
-func (b *batch) addPart(r *event.Record, ln *blockLine) bool {
+func (b *batch) addPart(r *event.Record, off, end int) bool {
 	if !onlyPartFields(r) {
 		b.add(r)
 		return false
 	}
-	if ln.end > math.MaxUint32 {
+	if end > math.MaxUint32 {
 		b.add(r)
 		return true
 	}
 	pt := &b.parts[b.n]
 	pt.partial, pt.owned = true, false
-	b.arena = copyPart(pt, r, b.arena, b.blk.data, &span32{uint32(ln.off), uint32(ln.end)})
+	b.arena = copyPart(pt, r, b.arena, b.blk.data, &span32{uint32(off), uint32(end)})
 	b.n++
 	return true
 }

@@ -28,15 +28,33 @@ type splitter struct {
 const minRead = 32 << 10
 
 // fill reads lines into blk (emptied) until it holds s.lines lines or
-// s.bytes bytes, or the file ends or fails. In the last block (final:
+// s.bytes bytes, or the file ends or fails. The lines of a read that are
+// all kept, and fit in the block, are noted as one run, found by two
+// passes over their bytes (bytes.Count, which is vectorized, and a look at
+// one line every s.max bytes), not one by one; a read with an over-long
+// line, or more lines than the block's room, is cut line by line. In the last block (final:
 // the file ended, or failed with s.err), the over-long lines not yet
 // counted are in a last line with none set.
 func (s *splitter) fill(blk *block) (final bool) {
 	data := append(blk.data[:0], s.tail...)
-	blk.lines = blk.lines[:0]
+	blk.lines, blk.count = blk.lines[:0], 0
 	start, scan := 0, 0 // the unfinished line; bytes from start to scan have no newline
 	for {
-		for len(blk.lines) < s.lines {
+		// The whole lines read, at once when none is over-long and they
+		// fit in the block: a run, whose lines the worker finds.
+		if !s.discard && scan < len(data) {
+			if last := bytes.LastIndexByte(data[scan:], '\n'); last >= 0 {
+				end := scan + last + 1
+				if k := bytes.Count(data[scan:end], newline); blk.count+k <= s.lines && s.fits(data[start:end]) {
+					blk.lines = append(blk.lines, blockLine{off: start, end: end, n: s.n + 1, long: s.long, longAt: s.longAt, run: true})
+					blk.count += k
+					s.n += int64(k)
+					s.long = 0
+					start, scan = end, end
+				}
+			}
+		}
+		for blk.count < s.lines {
 			i := bytes.IndexByte(data[scan:], '\n')
 			if i < 0 {
 				scan = len(data)
@@ -54,7 +72,7 @@ func (s *splitter) fill(blk *block) (final bool) {
 				data, scan = data[:start], start
 			}
 		}
-		if len(blk.lines) == s.lines || start >= s.bytes || s.eof || s.err != nil {
+		if blk.count == s.lines || start >= s.bytes || s.eof || s.err != nil {
 			break
 		}
 		if cap(data)-len(data) < minRead {
@@ -78,7 +96,7 @@ func (s *splitter) fill(blk *block) (final bool) {
 		}
 	}
 	// With fewer than s.lines lines, every line read is cut.
-	if final = (s.eof || s.err != nil) && len(blk.lines) < s.lines; final {
+	if final = (s.eof || s.err != nil) && blk.count < s.lines; final {
 		if s.err == nil && start < len(data) {
 			s.cut(blk, data, start, len(data)) // the last line, without a newline
 		}
@@ -113,7 +131,25 @@ func (s *splitter) cut(blk *block, data []byte, start, end int) {
 		e--
 	}
 	blk.lines = append(blk.lines, blockLine{off: start, end: e, n: s.n, long: s.long, longAt: s.longAt})
+	blk.count++
 	s.long = 0
+}
+
+var newline = []byte{'\n'}
+
+// fits reports whether no line of lines, whole lines each ending with a
+// newline, is longer than s.max bytes (without its newline). It looks at
+// a few bytes every s.max bytes: the last newline within s.max+1 bytes of
+// a line's start ends that line and every line before it in that stretch.
+func (s *splitter) fits(lines []byte) bool {
+	for len(lines) > s.max+1 {
+		i := bytes.LastIndexByte(lines[:s.max+1], '\n')
+		if i < 0 {
+			return false
+		}
+		lines = lines[i+1:]
+	}
+	return true
 }
 
 // skip counts the unfinished line as over-long and drops the rest of it.

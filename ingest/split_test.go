@@ -41,16 +41,35 @@ func splitEvents(r io.Reader, maxLine, lines, size int) string {
 	blk := &block{}
 	for {
 		final := s.fill(blk)
-		if len(blk.lines) > lines+1 {
-			fmt.Fprintf(&b, "block of %d lines\n", len(blk.lines))
-		}
+		kept := 0
 		for _, ln := range blk.lines {
 			if ln.long > 0 {
 				fmt.Fprintf(&b, "skipped %d, last %d\n", ln.long, ln.longAt)
 			}
-			if !ln.none {
+			switch {
+			case ln.run:
+				// Whole lines, each with its newline: cut here as a
+				// worker cuts them.
+				n := ln.n
+				for _, l := range bytes.SplitAfter(blk.data[ln.off:ln.end], []byte{'\n'}) {
+					if len(l) == 0 {
+						break
+					}
+					if l[len(l)-1] != '\n' {
+						fmt.Fprintf(&b, "run without a newline at its end\n")
+					}
+					l = bytes.TrimSuffix(bytes.TrimSuffix(l, []byte{'\n'}), []byte{'\r'})
+					fmt.Fprintf(&b, "%d %q\n", n, l)
+					n++
+					kept++
+				}
+			case !ln.none:
 				fmt.Fprintf(&b, "%d %q\n", ln.n, blk.data[ln.off:ln.end])
+				kept++
 			}
+		}
+		if kept > lines || kept != blk.count {
+			fmt.Fprintf(&b, "block of %d lines, counted %d\n", kept, blk.count)
 		}
 		if s.err != nil {
 			fmt.Fprintf(&b, "end: %v\n", s.err)
