@@ -43,19 +43,21 @@ const (
 // evidence made of them, and the certificate identity. The first rule
 // that needs them makes them; on several lanes, the first lane.
 type evState struct {
+	// The flags say what is made. They, and what reset clears besides,
+	// come first: the caller's goroutine writes a few cache lines of a
+	// slot the lanes last wrote, not one here and there.
 	keptDone doneFlag
-	mu       sync.Mutex
-	kept     [event.NumFields]string
-	keptEv   *evidence // its bytes hold the copies, in keepFields order
-	hashes   [event.NumFields]uint64
 	// ident is the certificate identity, made once identDone is set
 	// (under mu on several lanes), then only read.
 	identDone doneFlag
-	ident     certIdentity
 	// probe holds the variants of the first value a lane asked for
 	// (made under mu, then only read, once probeDone is set).
 	probeDone doneFlag
-	probe     typoProbe
+	// identOwned says the event's identity is a string of its own (see
+	// Engine.evaluateJoined): a group keyed by it alone keeps it.
+	identOwned bool
+	mu         sync.Mutex
+	ident      certIdentity
 	// keys are the group keys new groups were made with for the event
 	// (under mu): rules on other lanes grouping by the same fields share
 	// them.
@@ -65,10 +67,11 @@ type evState struct {
 	// several values its new groups in other rules take (see
 	// Engine.keyRoom and lane.newGroupKey); written under mu on several
 	// lanes.
-	room []byte
-	// identOwned says the event's identity is a string of its own (see
-	// Engine.evaluateJoined): a group keyed by it alone keeps it.
-	identOwned bool
+	room   []byte
+	keptEv *evidence // its bytes hold the copies, in keepFields order
+	kept   [event.NumFields]string
+	hashes [event.NumFields]uint64
+	probe  typoProbe
 }
 
 // reset forgets the event. It must not race with the lanes: it runs
