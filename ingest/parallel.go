@@ -300,6 +300,7 @@ type chunkWorker struct {
 	strict bool
 	rec    event.Record
 	set    uint32 // the fields rec may hold values of
+	bare   bool   // rec holds no line, completer or owned values
 }
 
 // allFields has a bit per field.
@@ -360,8 +361,8 @@ func (w *chunkWorker) line(b *batch, off, end int, n int64) bool {
 	blk, t, r := b.blk, &b.tally, &w.rec
 	t.lines++
 	line := blk.data[off:end:end]
-	clearRecord(r, w.set)
-	w.set = allFields
+	clearRecord(r, w.set, w.bare)
+	w.set, w.bare = allFields, false
 	r.Kind = w.kind
 	if w.sk != nil {
 		full, err := w.sk.Skim(line, r, w.want)
@@ -372,17 +373,21 @@ func (w *chunkWorker) line(b *batch, off, end int, n int64) bool {
 				r.Own()
 				b.add(r)
 			} else {
-				r.Raw, r.Rest, r.RawLine = line, blk.rest, n
-				if b.addPart(r, off, end) {
-					w.set = partMask
-				}
 				if w.lazy {
 					t.skimmed++
+				}
+				if b.addPart(r, off, end, n) {
+					// Its line was not set in r: r holds
+					// partFields' values and nothing else.
+					w.set, w.bare = partMask, r.Raw == nil && r.Rest == nil && r.Owned.IsZero()
+				} else {
+					r.Raw, r.Rest, r.RawLine = line, blk.rest, n
+					b.add(r)
 				}
 			}
 			return true
 		}
-		clearRecord(r, allFields)
+		clearRecord(r, allFields, false)
 		r.Kind = w.kind
 	}
 	perr := w.parser.Parse(line, r)
@@ -413,30 +418,32 @@ func (w *chunkWorker) line(b *batch, off, end int, n int64) bool {
 	return true
 }
 
-// addPart adds a partial record whose line is data[off:end] of the batch's block: the
-// line is not copied. It reports whether r holds no value but partFields'.
-func (b *batch) addPart(r *event.Record, off, end int) bool {
-	if !onlyPartFields(r) {
-		b.add(r)
+// addPart adds the partial record r of line n, data[off:end] of the
+// batch's block, if it holds no value but partFields' and the line can be
+// noted as a place in the block (it is not copied); else it reports false,
+// and r is to be added with its line (add). r's line is not set in r.
+func (b *batch) addPart(r *event.Record, off, end int, n int64) bool {
+	if end > math.MaxUint32 || !onlyPartFields(r) {
 		return false
-	}
-	if end > math.MaxUint32 {
-		b.add(r)
-		return true
 	}
 	pt := &b.parts[b.n]
 	pt.partial, pt.owned = true, false
 	b.arena = copyPart(pt, r, b.arena, b.blk.data, &span32{uint32(off), uint32(end)})
+	pt.rawLine = n
 	b.n++
 	return true
 }
 
 // clearRecord is r.Reset for a record that holds no values but those of
-// the fields in set: it writes only those, where Reset clears every byte
-// of the record.
-func clearRecord(r *event.Record, set uint32) {
+// the fields in set, and, if bare, no line, completer or owned values: it
+// writes only those, where Reset clears every byte of the record (and
+// each pointer written is a write barrier while the collector marks).
+func clearRecord(r *event.Record, set uint32, bare bool) {
 	for ; set != 0; set &= set - 1 {
 		r.Values[bits.TrailingZeros32(set)] = nil
 	}
-	r.Kind, r.Time, r.Raw, r.Rest, r.RawLine, r.Owned = 0, 0, nil, nil, 0, event.Packed{}
+	r.Kind, r.Time, r.RawLine = 0, 0, 0
+	if !bare {
+		r.Raw, r.Rest, r.Owned = nil, nil, event.Packed{}
+	}
 }

@@ -66,6 +66,10 @@ type Prefetcher struct {
 	wait    bool
 	ei      int
 	workers int
+
+	// Records of cur before end are handed out with no other check: cur
+	// is ready and none of its errors is to be counted before them.
+	end int
 }
 
 // batch.set has a bit per field.
@@ -322,6 +326,29 @@ func (p *Prefetcher) Next(ctx context.Context, r *event.Record) error {
 // in its batch. The record and its values stay valid until the next call
 // of Take or Next; the caller must not change them.
 func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
+	if p.i < p.end {
+		return p.record(p.cur), nil
+	}
+	return p.take(ctx)
+}
+
+// record returns record p.i of b, and moves past it.
+func (p *Prefetcher) record(b *batch) *event.Record {
+	i := p.i
+	p.i++
+	switch pt := &b.parts[i]; {
+	case pt.partial:
+		return p.takePart(b, pt)
+	case pt.owned:
+		return p.takeOwned(pt, b.packs[i])
+	}
+	return &b.recs[i]
+}
+
+// take is Take past the records before p.end: it waits for the next batch,
+// or for cur to be parsed, and counts cur's errors in place.
+func (p *Prefetcher) take(ctx context.Context) (*event.Record, error) {
+	p.end = 0
 	for {
 		if p.err != nil {
 			return nil, p.err
@@ -340,14 +367,11 @@ func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
 				p.reject(b, p.i)
 			}
 			if p.i < b.n {
-				p.i++
-				switch pt := &b.parts[p.i-1]; {
-				case pt.partial:
-					return p.takePart(b, pt), nil
-				case pt.owned:
-					return p.takeOwned(pt, b.packs[p.i-1]), nil
+				p.end = b.n
+				if p.ei < len(b.tally.errs) {
+					p.end = min(b.n, b.tally.errs[p.ei].at)
 				}
-				return &b.recs[p.i-1], nil
+				return p.record(b), nil
 			}
 			if b.err != nil {
 				p.err = b.err
