@@ -252,3 +252,29 @@ func TestBatchOwnedRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyPartFields: a record holds only partFields' values unless any
+// other field has one, whichever it is.
+func TestOnlyPartFields(t *testing.T) {
+	var r event.Record
+	if !onlyPartFields(&r) {
+		t.Fatal("an empty record holds other values")
+	}
+	r.Values[event.RequestID], r.Values[event.Method], r.Values[event.URLPath] = []byte("rid"), []byte("GET"), []byte("/")
+	if !onlyPartFields(&r) {
+		t.Fatal("a partial record holds other values")
+	}
+	for f := range event.NumFields {
+		part := f == int(event.RequestID) || f == int(event.Method) || f == int(event.URLPath)
+		old := r.Values[f]
+		r.Values[f] = []byte("value")
+		if got := onlyPartFields(&r); got != part {
+			t.Errorf("%s set: onlyPartFields = %v, want %v", event.Field(f), got, part)
+		}
+		r.Values[f] = []byte{}
+		if !onlyPartFields(&r) {
+			t.Errorf("%s empty: holds other values", event.Field(f))
+		}
+		r.Values[f] = old
+	}
+}
