@@ -206,9 +206,9 @@ func (l *lane) shareFilters() {
 
 // shareGroupIndexes makes the lane's rules with the same match block and
 // group_by fields find their groups in one index: they see the same keys
-// (the default pack's four rules grouping by identity alone, two on each
-// of two lanes). Each keeps its own groups and evicts them as it would
-// alone.
+// (the default pack's four rules grouping by identity alone, on one lane
+// however many there are up to six: see assignLanes). Each keeps its own
+// groups and evicts them as it would alone.
 func (l *lane) shareGroupIndexes() {
 	first := l.firstEqual(sameKeys)
 	for i := range l.rules {
