@@ -67,10 +67,25 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 		jump = int64(DefaultMaxTimeJump)
 	}
 	heads := make([]head, len(sources))
-	live := 0
 	for i, s := range sources {
 		heads[i].src, heads[i].jump, heads[i].stats = s, jump, st
 		heads[i].take, _ = s.(taker)
+	}
+	if err := merge(ctx, heads, func(r *event.Record) error { return eng.Add(ctx, r) }); err != nil {
+		return err
+	}
+	return eng.Close(ctx)
+}
+
+// merge hands add the records of heads' sources in event-time order, ties
+// going to the source listed first. The head whose record is next keeps
+// going, without the others being looked at again, as long as its records
+// come before the next of every other source: a source's records come in
+// runs (a block of a file parsed together, a second of traffic), and most
+// of a replay's records are merged so.
+func merge(ctx context.Context, heads []head, add func(*event.Record) error) error {
+	live := 0
+	for i := range heads {
 		ok, err := heads[i].next(ctx)
 		if err != nil {
 			return err
@@ -90,19 +105,34 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 				best = i
 			}
 		}
+		// The record after which another source's comes first: the first
+		// of the earliest of the other sources (at its time, best's
+		// records come first if best is listed before it).
+		other, first, alone := int64(0), false, true
+		for i := range heads {
+			if h := &heads[i]; i != best && !h.done && (alone || h.rec.Time < other) {
+				other, first, alone = h.rec.Time, best < i, false
+			}
+		}
 		h := &heads[best]
-		if err := eng.Add(ctx, h.rec); err != nil {
-			return err
-		}
-		ok, err := h.next(ctx)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			live--
+		for {
+			if err := add(h.rec); err != nil {
+				return err
+			}
+			ok, err := h.next(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				live--
+				break
+			}
+			if t := h.rec.Time; !alone && (t > other || t == other && !first) {
+				break
+			}
 		}
 	}
-	return eng.Close(ctx)
+	return nil
 }
 
 // taker is a source that hands out its records in place, valid until its
@@ -135,13 +165,20 @@ type head struct {
 
 func (h *head) next(ctx context.Context) (bool, error) {
 	for {
-		if h.pending {
+		switch {
+		case h.pending:
 			h.rec, h.pending = h.look, false
-		} else {
-			if h.eof {
-				h.done = true
-				return false, nil
+		case h.eof:
+			h.done = true
+			return false, nil
+		case h.take != nil:
+			// read, with its usual case here.
+			r, err := h.take.Take(ctx)
+			if err != nil {
+				return false, h.end(err)
 			}
+			h.rec = r
+		default:
 			if ok, err := h.read(ctx, &h.rec, 0); !ok {
 				return false, err
 			}
@@ -191,15 +228,19 @@ func (h *head) read(ctx context.Context, r **event.Record, buf int) (bool, error
 		*r = &h.bufs[buf]
 		err = h.src.Next(ctx, *r)
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return true, nil
-	case errors.Is(err, io.EOF):
-		h.done = true
-		return false, nil
 	}
+	return false, h.end(err)
+}
+
+// end ends the source after its error: nil at its end (io.EOF).
+func (h *head) end(err error) error {
 	h.done = true
-	return false, fmt.Errorf("reading %s: %w", h.src.Stats().Name, err)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return fmt.Errorf("reading %s: %w", h.src.Stats().Name, err)
 }
 
 func (h *head) accept(t int64) {
