@@ -439,8 +439,14 @@ func (b *batch) addPart(r *event.Record, off, end int, n int64) bool {
 // writes only those, where Reset clears every byte of the record (and
 // each pointer written is a write barrier while the collector marks).
 func clearRecord(r *event.Record, set uint32, bare bool) {
-	for ; set != 0; set &= set - 1 {
-		r.Values[bits.TrailingZeros32(set)] = nil
+	if set&^partMask != 0 {
+		// More than a partial record's few values: the whole array
+		// cleared at once costs less than a store per field.
+		clear(r.Values[:])
+	} else {
+		for ; set != 0; set &= set - 1 {
+			r.Values[bits.TrailingZeros32(set)] = nil
+		}
 	}
 	r.Kind, r.Time, r.RawLine = 0, 0, 0
 	if !bare {
