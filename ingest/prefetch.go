@@ -174,7 +174,8 @@ type part struct {
 // span32 is a value's place in a batch's block or arena.
 type span32 struct{ off, end uint32 }
 
-// partFields are the fields a partial record may hold.
+// partFields are the fields a partial record may hold, in the order of a
+// part's vals (copyPart and takePart name them in this order).
 var partFields = [...]event.Field{event.RequestID, event.Method, event.URLPath}
 
 const partMask = 1<<event.RequestID | 1<<event.Method | 1<<event.URLPath
@@ -202,15 +203,18 @@ func onlyPartFields(r *event.Record) bool {
 // which they are appended. raw, if not nil, is the line's place in block.
 func copyPart(pt *part, src *event.Record, arena, block []byte, raw *span32) []byte {
 	pt.kind, pt.time, pt.rawLine, pt.inArena = src.Kind, src.Time, src.RawLine, 0
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(block)))
-	for i, f := range partFields {
-		// place, with its usual case here.
-		v := src.Values[f]
-		if d := uintptr(unsafe.Pointer(unsafe.SliceData(v))) - start; len(v) > 0 && d < uintptr(len(block)) && uintptr(len(v)) <= uintptr(len(block))-d {
-			pt.vals[i] = span32{uint32(d), uint32(d) + uint32(len(v))}
-			continue
+	// place, with its usual case here, field by field (partFields).
+	start, n := uintptr(unsafe.Pointer(unsafe.SliceData(block))), uintptr(len(block))
+	var in [len(partFields)]bool
+	pt.vals[0], in[0] = inBlock(src.Values[event.RequestID], start, n)
+	pt.vals[1], in[1] = inBlock(src.Values[event.Method], start, n)
+	pt.vals[2], in[2] = inBlock(src.Values[event.URLPath], start, n)
+	if !in[0] || !in[1] || !in[2] {
+		for i, f := range partFields {
+			if !in[i] {
+				pt.vals[i], arena = place(src.Values[f], arena, block, &pt.inArena, i)
+			}
 		}
-		pt.vals[i], arena = place(v, arena, block, &pt.inArena, i)
 	}
 	if raw != nil {
 		pt.vals[len(partFields)] = *raw
@@ -218,6 +222,16 @@ func copyPart(pt *part, src *event.Record, arena, block []byte, raw *span32) []b
 	}
 	pt.vals[len(partFields)], arena = place(src.Raw, arena, block, &pt.inArena, len(partFields))
 	return arena
+}
+
+// inBlock returns v's place in the n bytes at start if it lies there, or
+// if it is empty (an empty place).
+func inBlock(v []byte, start, n uintptr) (span32, bool) {
+	d := uintptr(unsafe.Pointer(unsafe.SliceData(v))) - start
+	if d < n && uintptr(len(v)) <= n-d {
+		return span32{uint32(d), uint32(d) + uint32(len(v))}, true
+	}
+	return span32{}, len(v) == 0
 }
 
 // place returns v's place in block if it lies there, and else appends v
@@ -246,13 +260,9 @@ func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 	}
 	if pt.inArena == 0 {
 		// The usual case: every value, and the line, in the block.
-		for i, f := range partFields {
-			var v []byte
-			if sp := pt.vals[i]; sp.end > sp.off {
-				v = block[sp.off:sp.end:sp.end]
-			}
-			r.Values[f] = v
-		}
+		r.Values[event.RequestID] = value(block, pt.vals[0])
+		r.Values[event.Method] = value(block, pt.vals[1])
+		r.Values[event.URLPath] = value(block, pt.vals[2])
 		sp := pt.vals[len(partFields)]
 		r.Raw = block[sp.off:sp.end:sp.end]
 		return r
@@ -266,6 +276,14 @@ func (p *Prefetcher) takePart(b *batch, pt *part) *event.Record {
 	}
 	r.Raw = b.at(block, pt.inArena, len(partFields), pt.vals[len(partFields)])
 	return r
+}
+
+// value returns the value at sp in block; nil if it is empty.
+func value(block []byte, sp span32) []byte {
+	if sp.end > sp.off {
+		return block[sp.off:sp.end:sp.end]
+	}
+	return nil
 }
 
 // takeOwned makes p.own the record of kind and time pt whose values are vals.

@@ -157,6 +157,8 @@ func TestCopyPartKeepsBlockValues(t *testing.T) {
 		{"line found", line[4:19], nil, data, 0},
 		{"path in scratch", scratch, &span32{0, 25}, data, 1 << 2},
 		{"no block", line[4:19], nil, nil, 1<<0 | 1<<1 | 1<<2 | 1<<3},
+		{"empty path", nil, &span32{0, 25}, data, 0},
+		{"empty path in block", line[4:4], &span32{0, 25}, data, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var src event.Record
