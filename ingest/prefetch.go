@@ -365,8 +365,17 @@ func (p *Prefetcher) Next(ctx context.Context, r *event.Record) error {
 // in its batch. The record and its values stay valid until the next call
 // of Take or Next; the caller must not change them.
 func (p *Prefetcher) Take(ctx context.Context) (*event.Record, error) {
-	if p.i < p.end {
-		return p.record(p.cur), nil
+	if i := p.i; i < p.end {
+		// record, here.
+		p.i++
+		b := p.cur
+		switch pt := &b.parts[i]; {
+		case pt.partial:
+			return p.takePart(b, pt), nil
+		case pt.owned:
+			return p.takeOwned(pt, b.packs[i]), nil
+		}
+		return &b.recs[i], nil
 	}
 	return p.take(ctx)
 }
