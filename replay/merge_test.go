@@ -46,9 +46,14 @@ func (s *takeTagSource) Take(context.Context) (*event.Record, error) {
 	return &s.rec, nil
 }
 
+// addFunc is an adder.
+type addFunc func(*event.Record) error
+
+func (f addFunc) Add(_ context.Context, r *event.Record) error { return f(r) }
+
 // mergeEach is merge as it was: the earliest head is looked for before
 // every record.
-func mergeEach(ctx context.Context, heads []head, add func(*event.Record) error) error {
+func mergeEach(ctx context.Context, heads []head, to adder) error {
 	live := 0
 	for i := range heads {
 		ok, err := heads[i].next(ctx)
@@ -67,7 +72,7 @@ func mergeEach(ctx context.Context, heads []head, add func(*event.Record) error)
 			}
 		}
 		h := &heads[best]
-		if err := add(h.rec); err != nil {
+		if err := to.Add(ctx, h.rec); err != nil {
 			return err
 		}
 		ok, err := h.next(ctx)
@@ -83,7 +88,7 @@ func mergeEach(ctx context.Context, heads []head, add func(*event.Record) error)
 
 // order merges sources of the given times with m and lists the records
 // it hands out, with the merge's counts.
-func order(m func(context.Context, []head, func(*event.Record) error) error, times [][]int64, take bool) string {
+func order(m func(context.Context, []head, adder) error, times [][]int64, take bool) string {
 	heads := make([]head, len(times))
 	st := new(Stats)
 	for i, ts := range times {
@@ -95,10 +100,10 @@ func order(m func(context.Context, []head, func(*event.Record) error) error, tim
 		heads[i].take, _ = s.(taker)
 	}
 	var b strings.Builder
-	err := m(context.Background(), heads, func(r *event.Record) error {
+	err := m(context.Background(), heads, addFunc(func(r *event.Record) error {
 		fmt.Fprintf(&b, "%s@%d ", r.Values[event.RequestID], r.Time)
 		return nil
-	})
+	}))
 	fmt.Fprintf(&b, "| err %v, %d ahead, %d behind", err, st.AheadRejected.Load(), st.Behind.Load())
 	return b.String()
 }

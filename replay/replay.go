@@ -71,19 +71,19 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 		heads[i].src, heads[i].jump, heads[i].stats = s, jump, st
 		heads[i].take, _ = s.(taker)
 	}
-	if err := merge(ctx, heads, func(r *event.Record) error { return eng.Add(ctx, r) }); err != nil {
+	if err := merge(ctx, heads, eng); err != nil {
 		return err
 	}
 	return eng.Close(ctx)
 }
 
-// merge hands add the records of heads' sources in event-time order, ties
+// merge hands to the records of heads' sources in event-time order, ties
 // going to the source listed first. The head whose record is next keeps
 // going, without the others being looked at again, as long as its records
 // come before the next of every other source: a source's records come in
 // runs (a block of a file parsed together, a second of traffic), and most
 // of a replay's records are merged so.
-func merge(ctx context.Context, heads []head, add func(*event.Record) error) error {
+func merge(ctx context.Context, heads []head, to adder) error {
 	live := 0
 	for i := range heads {
 		ok, err := heads[i].next(ctx)
@@ -116,7 +116,7 @@ func merge(ctx context.Context, heads []head, add func(*event.Record) error) err
 		}
 		h := &heads[best]
 		for {
-			if err := add(h.rec); err != nil {
+			if err := to.Add(ctx, h.rec); err != nil {
 				return err
 			}
 			ok, err := h.next(ctx)
@@ -133,6 +133,11 @@ func merge(ctx context.Context, heads []head, add func(*event.Record) error) err
 		}
 	}
 	return nil
+}
+
+// adder takes the merged records: a *detect.Engine.
+type adder interface {
+	Add(context.Context, *event.Record) error
 }
 
 // taker is a source that hands out its records in place, valid until its
