@@ -81,51 +81,6 @@ func (c certIdentity) identity() *alert.Identity {
 	return &alert.Identity{Subject: v[0], Issuer: v[1], SHA1: v[2], SHA256: v[3], Serial: v[4]}
 }
 
-// identRef is a group's certIdentity by its first byte: its start tells
-// its length, so a group keeps one word instead of a string's two. The
-// zero value is no identity.
-type identRef struct{ p *byte }
-
-// refIdentity returns a reference to c, which is empty or was made by
-// appendCertIdentity.
-func refIdentity(c certIdentity) identRef {
-	if c == "" {
-		return identRef{}
-	}
-	return identRef{unsafe.StringData(string(c))}
-}
-
-// none reports whether r refers to no identity.
-func (r identRef) none() bool { return r.p == nil }
-
-// cert returns the certIdentity r refers to.
-func (r identRef) cert() certIdentity {
-	if r.p == nil {
-		return ""
-	}
-	// The five lengths, as uvarints, then the values: read the lengths
-	// byte by byte (no more than they take) to find the whole length.
-	n := 0
-	i := 0
-	for range len(identityFields) {
-		var x, shift uint
-		for {
-			b := *(*byte)(unsafe.Add(unsafe.Pointer(r.p), i))
-			i++
-			x |= uint(b&0x7f) << shift
-			shift += 7
-			if b < 0x80 {
-				break
-			}
-		}
-		n += int(x)
-	}
-	return certIdentity(unsafe.String(r.p, i+n))
-}
-
-// identity returns the identity r refers to as an alert's: nil for none.
-func (r identRef) identity() *alert.Identity { return r.cert().identity() }
-
 func uvarintSize(l int) int {
 	n := 1
 	for ; l >= 0x80; l >>= 7 {

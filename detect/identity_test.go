@@ -3,7 +3,6 @@ package detect
 import (
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/event"
@@ -98,31 +97,6 @@ func TestEvidenceBuf(t *testing.T) {
 		}
 		if *ev != (evidence{}) {
 			t.Errorf("%d: writing the bytes changed the evidence: %+v", n, *ev)
-		}
-	}
-}
-
-// TestIdentRef checks that a group's reference to a certIdentity gives
-// back the whole identity, its length told by its start, whatever the
-// lengths of the values.
-func TestIdentRef(t *testing.T) {
-	if r := refIdentity(""); !r.none() || r.cert() != "" || r.identity() != nil {
-		t.Fatalf("refIdentity(\"\") = %v, want none", r)
-	}
-	for _, n := range []int{0, 1, 127, 128, 300, 20000} {
-		long := strings.Repeat("x", n)
-		e := &event.Event{}
-		e.Values[event.TLSSubject], e.Values[event.TLSSHA1], e.Values[event.TLSSerial] = "CN="+long, long, "01"
-		c := makeCertIdentity(e)
-		// The identity followed by more bytes in the same buffer, as
-		// the lanes' shared allocations have them.
-		buf := append([]byte(string(c)), "trailing"...)
-		r := refIdentity(certIdentity(unsafe.String(&buf[0], len(c))))
-		if r.none() || r.cert() != c {
-			t.Errorf("n=%d: cert() = %q, want %q", n, r.cert(), c)
-		}
-		if got := r.identity(); got == nil || got.Subject != "CN="+long || got.SHA1 != long || got.Serial != "01" {
-			t.Errorf("n=%d: identity() = %+v", n, got)
 		}
 	}
 }

@@ -93,8 +93,8 @@ func TestBaselineNearMaxTime(t *testing.T) {
 	a.Time, b.Time = math.MaxInt64-int64(time.Minute), math.MaxInt64-int64(time.Second)
 	_, e := runEvents(t, rs, []*event.Event{a, b})
 	e.rules[0].groups.each(func(g *group) {
-		if h := g.history(); h.n != 0 {
-			t.Errorf("group %q took %d samples within one window", g.key, h.n)
+		if g.hist.n != 0 {
+			t.Errorf("group %q took %d samples within one window", g.key, g.hist.n)
 		}
 	})
 }

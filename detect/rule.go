@@ -57,8 +57,9 @@ type ruleState struct {
 type group struct {
 	key   string
 	st    store
+	ident certIdentity
+	hist  *history   // baseline rules
 	more  *groupMore // made when first needed
-	ident identRef
 	// cuts, for a key of two or three group_by values that fit, are
 	// where the first pieces end in the key, plus one (0: no more
 	// pieces): the values are slices of the key without a slice of
@@ -66,9 +67,6 @@ type group struct {
 	cuts [inlineCuts]uint32
 	slot int32  // in the rule's group index, which links the rule's groups in order of activity
 	tag  uint32 // of the key's hash
-	// histAt says where a baseline rule's group keeps its history, in
-	// its allocation (see history): no pointer to it in every group.
-	histAt histPlace
 }
 
 // inlineCuts is how many piece ends a group keeps in itself: keys of up
@@ -235,7 +233,7 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.ln.placed(rs, g)
 	// A new group takes the event's identity: made with the kept
 	// copies if they are still to be made.
-	kept := rs.ln.keep(ev, g.ident.none() && hasIdentity(ev))
+	kept := rs.ln.keep(ev, g.ident == "" && hasIdentity(ev))
 	var hv hashed
 	if r.HasDistinct {
 		if r.Distinct.Derived == rules.NotDerived {
@@ -257,7 +255,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		// mistyped name is resolved too.
 		alias = g.st.typoOf(hv.s, &rs.ln.probe)
 	}
-	if g.histAt != noHistory {
+	if g.hist != nil {
 		rs.learn(g, ev.Time)
 	}
 	rs.trim(g, ev.Time)
@@ -284,8 +282,8 @@ func (rs *ruleState) add(ev *event.Event) {
 			m.hitUser, m.hitAt, m.hitVal = en.user(), en.t, v
 		}
 	}
-	if g.ident.none() && hasIdentity(ev) {
-		g.ident = refIdentity(rs.ln.identity(ev))
+	if g.ident == "" && hasIdentity(ev) {
+		g.ident = rs.ln.identity(ev)
 	}
 	rs.check(g, ev.Time)
 }
@@ -351,10 +349,13 @@ func (rs *ruleState) recycle(g *group) {
 	default:
 		return
 	}
-	if h := g.history(); h != nil {
+	h := g.hist
+	*g = group{st: g.st}
+	if h != nil {
+		// A baseline rule's groups all have a history: keep its storage.
 		*h = history{next: notStarted}
+		g.hist = h
 	}
-	*g = group{st: g.st, histAt: g.histAt}
 	*sp = append(*sp, g)
 }
 
@@ -492,7 +493,7 @@ func (rs *ruleState) sweep(now int64) {
 			rs.groups.touch(g) // keep firing groups; look further
 			continue
 		}
-		if g.st.endTime() > minus(now, length) || g.quietUntil() > now || g.histAt != noHistory && g.history().n > 0 {
+		if g.st.endTime() > minus(now, length) || g.quietUntil() > now || g.hist != nil && g.hist.n > 0 {
 			return
 		}
 		rs.groups.remove(g)
@@ -667,10 +668,9 @@ func (rs *ruleState) reason(g *group, obs, thr float64, events int) *alert.Reaso
 	case rules.TypeRatio:
 		re.Ratio, re.MinAttempts, re.Events = r.Ratio, r.MinAttempts, events
 	case rules.TypeBaseline:
-		h := g.history()
-		mean, sd := h.mean, h.spread()
+		mean, sd := g.hist.mean, g.hist.spread()
 		re.BaselineMean, re.BaselineSpread = &mean, &sd
-		re.BaselineSamples, re.Sigma, re.Floor = h.n, r.Baseline.Sigma, r.Baseline.Floor
+		re.BaselineSamples, re.Sigma, re.Floor = g.hist.n, r.Baseline.Sigma, r.Baseline.Floor
 	}
 	return re
 }

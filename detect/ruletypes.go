@@ -3,7 +3,6 @@ package detect
 import (
 	"math"
 	"time"
-	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/rules"
@@ -72,14 +71,7 @@ func (rs *ruleState) newGroup(key string) *group {
 	seed := rs.eng.seed
 	var g *group
 	if r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline) {
-		var a *setGroup
-		if r.Type == rules.TypeBaseline {
-			b := &historySetGroup{hist: history{next: notStarted}}
-			a = &b.setGroup
-			a.g.histAt = histSet
-		} else {
-			a = &setGroup{}
-		}
+		a := &setGroup{}
 		a.s = valueSet{end: math.MinInt64, seed: seed,
 			seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
 		a.s.dc.slots = a.slots[:0]
@@ -89,8 +81,7 @@ func (rs *ruleState) newGroup(key string) *group {
 		var a *windowGroup
 		if r.Type == rules.TypeBaseline {
 			b := &historyGroup{hist: history{next: notStarted}}
-			a = &b.windowGroup
-			a.g.histAt = histWindow
+			a, b.g.hist = &b.windowGroup, &b.hist
 		} else {
 			a = &windowGroup{}
 		}
@@ -98,6 +89,9 @@ func (rs *ruleState) newGroup(key string) *group {
 		a.w.dc.slots = a.slots[:0]
 		a.g.st = &a.w
 		g = &a.g
+	}
+	if r.Type == rules.TypeBaseline && g.hist == nil {
+		g.hist = &history{next: notStarted}
 	}
 	g.key = key
 	return g
@@ -117,36 +111,8 @@ type windowGroup struct {
 
 // historyGroup is a baseline rule's windowGroup with its history.
 type historyGroup struct {
-	windowGroup // first: its group is where the allocation starts
-	hist        history
-}
-
-// historySetGroup is a baseline rule's setGroup with its history.
-type historySetGroup struct {
-	setGroup // first: its group is where the allocation starts
-	hist     history
-}
-
-// histPlace says where a group's history is: which of historyGroup and
-// historySetGroup the group begins, if any.
-type histPlace uint8
-
-const (
-	noHistory histPlace = iota
-	histWindow
-	histSet
-)
-
-// history returns a baseline rule's group's history, in the allocation
-// the group begins; nil for the groups of other rules.
-func (g *group) history() *history {
-	switch g.histAt {
-	case histWindow:
-		return &(*historyGroup)(unsafe.Pointer(g)).hist
-	case histSet:
-		return &(*historySetGroup)(unsafe.Pointer(g)).hist
-	}
-	return nil
+	windowGroup
+	hist history
 }
 
 // setGroup is a group with a value set, allocated together.
@@ -183,9 +149,8 @@ func (rs *ruleState) level(g *group) (obs, thr float64, fire bool) {
 		return float64(g.more.hitVal), float64(r.Threshold), minEv
 	case rules.TypeBaseline:
 		v := float64(g.st.value(rs.measure()))
-		h := g.history()
-		t := h.threshold(&r.Baseline)
-		return v, t, h.n >= r.Baseline.Samples && v > t && minEv
+		t := g.hist.threshold(&r.Baseline)
+		return v, t, g.hist.n >= r.Baseline.Samples && v > t && minEv
 	}
 	v := g.st.value(rs.measure())
 	return float64(v), float64(r.Threshold), v >= r.Threshold && minEv
@@ -227,7 +192,7 @@ func (h *history) sample(v, alpha float64) {
 // does not learn while its incident fires, so an attack does not become
 // the norm.
 func (rs *ruleState) learn(g *group, t int64) {
-	h := g.history()
+	h := g.hist
 	period := int64(rs.rule.Window)
 	if h.next == notStarted {
 		h.next = nextBoundary(t, period)
