@@ -5,10 +5,7 @@
 // every field.
 package alert
 
-import (
-	"context"
-	"encoding/json"
-)
+import "context"
 
 // Schema is the value of every alert's "schema" field.
 const Schema = "spraywatch.alert.v1"
@@ -151,16 +148,6 @@ type Threat struct {
 type Technique struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-}
-
-// AppendJSON appends the alert as one line of JSON (with a newline).
-func (a *Alert) AppendJSON(b []byte) ([]byte, error) {
-	j, err := json.Marshal(a)
-	if err != nil {
-		return b, err
-	}
-	b = append(b, j...)
-	return append(b, '\n'), nil
 }
 
 // A Sink takes alerts. Send must not keep a after it returns. A sink that
