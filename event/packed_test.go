@@ -158,3 +158,119 @@ func BenchmarkOwn(b *testing.B) {
 		}
 	})
 }
+
+// TestPackLengths: lengths below a byte's 255 take one header byte, longer
+// ones more; every way of reading a Packed reads them alike.
+func TestPackLengths(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		lens map[Field]int // the others absent
+		hdr  int           // header bytes
+	}{
+		{"one short", map[Field]int{UserName: 1}, 1},
+		{"short", map[Field]int{RequestID: 32, UserAgent: 130, URLPath: 254}, 3},
+		{"255", map[Field]int{RequestID: 5, UserAgent: 255}, 1 + 3},
+		{"long request id", map[Field]int{RequestID: 300, Method: 4}, 3 + 1},
+		{"long first and last", map[Field]int{RequestID: 16383, Identity: 16384, Method: 4}, 3 + 4 + 1},
+		{"a long value among short ones", map[Field]int{SourceIP: 13, TLSCertificate: 70_000, UserAgent: 120}, 1 + 4 + 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &Record{}
+			n := 0
+			for f, l := range c.lens {
+				r.Values[f] = []byte(strings.Repeat(string(rune('a'+f)), l))
+				n += l
+			}
+			want := make([]string, NumFields)
+			for f := range want {
+				want[f] = string(r.Values[f])
+			}
+			p := r.Pack()
+			if p.Size() != c.hdr+n {
+				t.Errorf("size %d, want %d header bytes and %d of values", p.Size(), c.hdr, n)
+			}
+			if p.RequestID() != want[RequestID] {
+				t.Errorf("request id %.20q, want %.20q", p.RequestID(), want[RequestID])
+			}
+			var vals [NumFields]string
+			p.Unpack(&vals)
+			fill := [NumFields]string{}
+			for f := range fill {
+				fill[f] = "kept"
+			}
+			p.Fill(&fill, 1<<UserAgent|1<<RequestID|1<<Identity)
+			dst := &Record{}
+			for f := range dst.Values {
+				dst.Values[f] = []byte("stale")
+			}
+			dst.SetOwned(p, 1<<NumFields-1)
+			for f := range vals {
+				if vals[f] != want[f] {
+					t.Errorf("Unpack: %s = %.20q, want %.20q", Field(f), vals[f], want[f])
+				}
+				if string(dst.Values[f]) != want[f] || (want[f] == "") != (dst.Values[f] == nil) {
+					t.Errorf("SetOwned: %s = %.20q, want %.20q", Field(f), dst.Values[f], want[f])
+				}
+				wantFill := "kept"
+				if (f == int(UserAgent) || f == int(RequestID) || f == int(Identity)) && want[f] != "" {
+					wantFill = want[f]
+				}
+				if fill[f] != wantFill {
+					t.Errorf("Fill: %s = %.20q, want %.20q", Field(f), fill[f], wantFill)
+				}
+			}
+			// Own leaves the values as SetOwned does.
+			r.Own()
+			if r.Owned.Size() != p.Size() {
+				t.Errorf("Own: size %d, Pack's %d", r.Owned.Size(), p.Size())
+			}
+			in := &Record{}
+			in.SetOwned(r.Owned, 0)
+			for f := range r.Values {
+				if string(r.Values[f]) != want[f] {
+					t.Errorf("Own: %s = %.20q, want %.20q", Field(f), r.Values[f], want[f])
+				}
+				if len(r.Values[f]) > 0 && &r.Values[f][0] != &in.Values[f][0] {
+					t.Errorf("Own: %s not in the packed values", Field(f))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPacked reads the packed values of a kept proxy record as the
+// correlator does: its request id, all of them into an event, the proxy
+// fields into a joined event.
+func BenchmarkPacked(b *testing.B) {
+	r := &Record{}
+	for _, v := range []struct {
+		f Field
+		v string
+	}{
+		{SourceIP, "10.21.142.181"}, {Method, "POST"}, {URLPath, "/accounts/login/"}, {Status, "200"}, {BodyBytes, "1234"},
+		{UserAgent, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"},
+		{RequestID, "c31ec7bc9e67062e5c18b23fd4ee51e9"}, {TLSVerify, "SUCCESS"}, {TLSSHA1, "1963ae8e8fea92a2901f6751581f5f192da04695"},
+		{TLSSerial, "1BA46DB36D5D346B"}, {TLSSubject, "CN=jack.wilson32,OU=Devices,O=Example Corp,C=US"},
+	} {
+		r.Values[v.f] = []byte(v.v)
+	}
+	p := r.Pack()
+	var e Event
+	var sink string
+	b.Run("RequestID", func(b *testing.B) {
+		for b.Loop() {
+			sink = p.RequestID()
+		}
+	})
+	b.Run("Unpack", func(b *testing.B) {
+		for b.Loop() {
+			p.Unpack(&e.Values)
+		}
+	})
+	b.Run("Fill", func(b *testing.B) {
+		for b.Loop() {
+			p.Fill(&e.Values, 1<<Method|1<<URLPath|1<<UserAgent|1<<SourceIP|1<<TLSSHA1)
+		}
+	})
+	_ = sink
+}
