@@ -61,16 +61,14 @@ func (r *Record) SetOwned(p Packed, fields uint32) {
 		r.setOwnedLong(p)
 		return
 	}
-	// One byte a length: the header is hdr bytes, the values end at
-	// len(data), and neither is read past.
-	data := unsafe.Slice(unsafe.StringData(p.data), len(p.data))
-	hdr := data[:p.hdr:p.hdr]
-	off, i := uint(p.hdr), 0
-	for m := p.mask; m != 0 && i < len(hdr); m &= m - 1 {
-		end := off + uint(hdr[i])
-		i++
-		r.Values[bits.TrailingZeros32(m)] = data[off:end:end]
-		off = end
+	// One byte a length, of a value that is not empty: pack wrote as
+	// many as p has fields, and as many bytes of values as they add up
+	// to, so that no index needs checking.
+	data, off := unsafe.Pointer(unsafe.StringData(p.data)), uintptr(p.hdr)
+	for m, h := p.mask, data; m != 0; m &= m - 1 {
+		l := uintptr(*(*byte)(h))
+		r.Values[bits.TrailingZeros32(m)] = unsafe.Slice((*byte)(unsafe.Add(data, off)), l)
+		h, off = unsafe.Add(h, 1), off+l
 	}
 }
 
@@ -212,15 +210,14 @@ func (p Packed) Fill(vals *[NumFields]string, mask uint32) {
 		p.fillLong(vals, mask)
 		return
 	}
-	hdr := p.data[:p.hdr]
-	off, i := uint(p.hdr), 0
-	for m := p.mask; m != 0 && i < len(hdr); m &= m - 1 {
-		end := off + uint(hdr[i])
-		i++
+	// As in SetOwned, no index needs checking.
+	data, off := unsafe.Pointer(unsafe.StringData(p.data)), uintptr(p.hdr)
+	for m, h := p.mask, data; m != 0; m &= m - 1 {
+		l := uintptr(*(*byte)(h))
 		if f := bits.TrailingZeros32(m); mask&(1<<f) != 0 {
-			vals[f] = p.data[off:end]
+			vals[f] = unsafe.String((*byte)(unsafe.Add(data, off)), l)
 		}
-		off = end
+		h, off = unsafe.Add(h, 1), off+l
 	}
 }
 
