@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrQueueFull is returned by Send when a sink's bounded queue is full; the
@@ -166,19 +171,160 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// clone returns a deep copy of a, so a sink may keep it after Send returns.
-// It goes through the alert's JSON form, which covers every field of the
-// schema as it grows (invalid UTF-8 becomes U+FFFD, as in the JSON output).
+// clone returns a deep copy of a, so a sink may keep it after Send returns:
+// the alert its JSON line decodes to. Its strings are copied, with each
+// byte of invalid UTF-8 replaced by U+FFFD as in the JSON output; a map
+// key that becomes another one after that keeps the value the line has
+// last. A zero float that the line omits (omitempty) is +0. A NaN or
+// infinite float fails, as AppendJSON does. TestCloneEveryField compares
+// it with a round trip through encoding/json for every field.
 func clone(a *Alert) (*Alert, error) {
-	b, err := json.Marshal(a)
-	if err != nil {
+	if a == nil {
+		return new(Alert), nil // the line is null
+	}
+	if !a.finite() {
+		_, err := json.Marshal(a)
+		if err == nil {
+			err = errors.New("alert: float not finite")
+		}
 		return nil, err
 	}
-	c := new(Alert)
-	if err := json.Unmarshal(b, c); err != nil {
-		return nil, err
+	c := *a
+	c.Schema = cloneString(a.Schema)
+	c.ID = cloneString(a.ID)
+	c.IncidentID = cloneString(a.IncidentID)
+	c.Rule = cloneString(a.Rule)
+	c.Description = cloneString(a.Description)
+	c.Severity = cloneString(a.Severity)
+	c.Status = cloneString(a.Status)
+	c.Group = cloneMap(a.Group)
+	if a.Identity != nil {
+		id := *a.Identity
+		id.Subject = cloneString(id.Subject)
+		id.Issuer = cloneString(id.Issuer)
+		id.SHA1 = cloneString(id.SHA1)
+		id.SHA256 = cloneString(id.SHA256)
+		id.Serial = cloneString(id.Serial)
+		c.Identity = &id
 	}
-	return c, nil
+	c.FirstSeen = cloneString(a.FirstSeen)
+	c.LastSeen = cloneString(a.LastSeen)
+	c.ResolvedAt = cloneString(a.ResolvedAt)
+	c.Window = cloneString(a.Window)
+	c.Measure = cloneString(a.Measure)
+	c.Sample.UserNames = cloneStrings(a.Sample.UserNames)
+	c.Sample.RequestIDs = cloneStrings(a.Sample.RequestIDs)
+	c.Sample.SourceIPs = cloneStrings(a.Sample.SourceIPs)
+	c.Threat.Framework = cloneString(a.Threat.Framework)
+	c.Threat.Technique.ID = cloneString(a.Threat.Technique.ID)
+	c.Threat.Technique.Name = cloneString(a.Threat.Technique.Name)
+	c.Summary = cloneString(a.Summary)
+	if a.Reason != nil {
+		r := *a.Reason
+		r.Type = cloneString(r.Type)
+		r.Measure = cloneString(r.Measure)
+		r.Ratio = omittedZero(r.Ratio)
+		r.BaselineMean = cloneFloat(r.BaselineMean)
+		r.BaselineSpread = cloneFloat(r.BaselineSpread)
+		r.Sigma = omittedZero(r.Sigma)
+		c.Reason = &r
+	}
+	if a.Classification != nil {
+		cl := *a.Classification
+		cl.Kind = cloneString(cl.Kind)
+		cl.Basis = cloneString(cl.Basis)
+		c.Classification = &cl
+	}
+	c.Account = cloneString(a.Account)
+	return &c, nil
+}
+
+// finite reports whether every float of a is a number encoding/json
+// encodes (not NaN or infinite).
+func (a *Alert) finite() bool {
+	ok := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+	if !ok(a.Threshold) || !ok(a.Observed) {
+		return false
+	}
+	if r := a.Reason; r != nil {
+		if !ok(r.Threshold) || !ok(r.Observed) || !ok(r.Ratio) || !ok(r.Sigma) ||
+			r.BaselineMean != nil && !ok(*r.BaselineMean) || r.BaselineSpread != nil && !ok(*r.BaselineSpread) {
+			return false
+		}
+	}
+	return a.Classification == nil || ok(a.Classification.MeanAttemptsPerUser)
+}
+
+// cloneString returns a copy of s (not sharing its bytes) with each byte of
+// invalid UTF-8 replaced by U+FFFD, as encoding/json writes it.
+func cloneString(s string) string {
+	if utf8.ValidString(s) {
+		return strings.Clone(s)
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, "\uFFFD"...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
+}
+
+// cloneStrings copies ss with cloneString; nil stays nil, empty stays
+// empty (null and [] in the JSON).
+func cloneStrings(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	c := make([]string, len(ss))
+	for i, s := range ss {
+		c[i] = cloneString(s)
+	}
+	return c
+}
+
+// cloneMap copies m with cloneString. Keys that are invalid UTF-8 may
+// become equal: they are copied in the JSON's (sorted) order, so the
+// value written last wins, as when the line is decoded.
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	valid := true
+	for k, v := range m {
+		valid = valid && utf8.ValidString(k)
+		c[cloneString(k)] = cloneString(v)
+	}
+	if valid {
+		return c
+	}
+	clear(c)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		c[cloneString(k)] = cloneString(m[k])
+	}
+	return c
+}
+
+func cloneFloat(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	c := *f
+	return &c
+}
+
+// omittedZero returns f, or +0 if f is -0: an omitempty float that is zero
+// is left out of the JSON and decodes as +0.
+func omittedZero(f float64) float64 {
+	if f == 0 {
+		return 0
+	}
+	return f
 }
 
 // groupValues returns the alert's group values ordered by key, joined by ",".
