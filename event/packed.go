@@ -119,9 +119,36 @@ func pack(r *Record, point bool) Packed {
 		return p
 	}
 	buf := make([]byte, h+n)
+	if h == bits.OnesCount32(p.mask) {
+		// One byte a length: buf has a byte of header and the bytes of
+		// the value for each field, so that no index needs checking.
+		data, off := unsafe.Pointer(unsafe.SliceData(buf)), uintptr(h)
+		for m, hp := p.mask, data; m != 0; m &= m - 1 {
+			f := bits.TrailingZeros32(m)
+			v := r.Values[f]
+			*(*byte)(hp) = byte(len(v))
+			dst := unsafe.Slice((*byte)(unsafe.Add(data, off)), len(v))
+			copy(dst, v)
+			if point {
+				r.Values[f] = dst
+			}
+			hp, off = unsafe.Add(hp, 1), off+uintptr(len(v))
+		}
+	} else {
+		packLong(r, point, p.mask, buf, h)
+	}
+	// buf is not written again once filled: it can be the string's bytes,
+	// as in strings.Builder.
+	p.data, p.hdr = unsafe.String(unsafe.SliceData(buf), len(buf)), uint32(h)
+	return p
+}
+
+// packLong is pack's filling of buf when a length takes more than a byte:
+// mask has the fields present, and h header bytes come before the values.
+func packLong(r *Record, point bool, mask uint32, buf []byte, h int) {
 	hdr, vals := buf[:h:h], buf[h:]
 	i, j := 0, 0
-	for m := p.mask; m != 0; m &= m - 1 {
+	for m := mask; m != 0; m &= m - 1 {
 		f := bits.TrailingZeros32(m)
 		v := r.Values[f]
 		l := len(v)
@@ -147,10 +174,6 @@ func pack(r *Record, point bool) Packed {
 		}
 		j += l
 	}
-	// buf is not written again once filled: it can be the string's bytes,
-	// as in strings.Builder.
-	p.data, p.hdr = unsafe.String(unsafe.SliceData(buf), len(buf)), uint32(h)
-	return p
 }
 
 func uvarintLen(l int) int {
