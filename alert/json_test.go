@@ -200,6 +200,8 @@ func TestAppendJSONDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// FuzzAppendJSON compares AppendJSON with json.Marshal, and clone with the
+// JSON line decoded, on fuzzed strings, ints and floats.
 func FuzzAppendJSON(f *testing.F) {
 	for i, s := range hostileStrings {
 		f.Add(s, hostileStrings[(i+1)%len(hostileStrings)], int64(i)-3, fillFloats[i%len(fillFloats)])
@@ -218,6 +220,16 @@ func FuzzAppendJSON(f *testing.F) {
 		a.Reason = &Reason{Type: s1, Ratio: x, MinEvents: int(n), BaselineMean: &x}
 		a.Classification = &Classification{Kind: s2, Users: int(n), MeanAttemptsPerUser: x / 3}
 		checkSame(t, a)
+		want, werr := cloneViaJSON(a)
+		got, gerr := clone(a)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("clone error %v, want %v", gerr, werr)
+		}
+		if werr == nil {
+			if d := differ("Alert", reflect.ValueOf(got), reflect.ValueOf(want)); d != "" {
+				t.Fatalf("clone differs from the decoded JSON line: %s", d)
+			}
+		}
 	})
 }
 
