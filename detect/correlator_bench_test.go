@@ -64,6 +64,50 @@ func BenchmarkCorrelatorJoin(b *testing.B) {
 	}
 }
 
+// BenchmarkCorrelatorJoinOwned measures a joined login request whose
+// records a parse worker packed (event.Record.Own), as a replay hands them
+// to the correlator: the reader of a batch points a record into its packed
+// values (SetOwned), and the correlator reads the request id, method and
+// path, keeps the packed values of the record that waits and unpacks them
+// into the event. Each side arrives first.
+func BenchmarkCorrelatorJoinOwned(b *testing.B) {
+	for _, first := range []event.Kind{event.Proxy, event.App} {
+		b.Run("first="+first.String(), func(b *testing.B) {
+			k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
+			if err != nil {
+				b.Fatal(err)
+			}
+			const n = 4096
+			var app, proxy [n]event.Packed
+			for i, id := range benchIDs(n) {
+				a, p := benchApp(string(id)), benchProxy(string(id))
+				a.Own()
+				p.Own()
+				app[i], proxy[i] = a.Owned, p.Owned
+			}
+			one, two, kinds := &proxy, &app, [2]event.Kind{event.Proxy, event.App}
+			if first == event.App {
+				one, two, kinds = &app, &proxy, [2]event.Kind{event.App, event.Proxy}
+			}
+			var r event.Record
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				j := i & (n - 1)
+				r.Kind, r.Time = kinds[0], int64(i)*1000
+				r.SetOwned(one[j], r.Owned.Fields())
+				k.Add(&r)
+				r.Kind, r.Time = kinds[1], int64(i)*1000+500
+				r.SetOwned(two[j], r.Owned.Fields())
+				k.Add(&r)
+			}
+			if m := k.Stats().Matched.Load(); m != int64(b.N) {
+				b.Fatalf("%d matched, want %d", m, b.N)
+			}
+		})
+	}
+}
+
 // BenchmarkCorrelatorFlood measures request ids that never meet: both
 // sides stay at the pending cap and evict their oldest. It reports the
 // live heap each pending record costs.
