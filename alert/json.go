@@ -23,14 +23,19 @@ func (a *Alert) AppendJSON(b []byte) ([]byte, error) {
 	e := encoder{b: b}
 	e.alert(a)
 	if e.bad {
-		// Marshal's own error, as before; it fails on the same float.
-		_, err := json.Marshal(a)
-		if err == nil {
-			err = errors.New("alert: float not finite")
-		}
-		return b, err
+		return b, a.floatErr()
 	}
 	return append(e.b, '\n'), nil
+}
+
+// floatErr returns the error encoding/json's Marshal gives for an alert
+// with a NaN or infinite float, as before AppendJSON stopped using it.
+func (a *Alert) floatErr() error {
+	_, err := json.Marshal(a)
+	if err == nil {
+		err = errors.New("alert: float not finite")
+	}
+	return err
 }
 
 // encoder appends JSON to b the way encoding/json encodes the schema's types.

@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -183,11 +182,7 @@ func clone(a *Alert) (*Alert, error) {
 		return new(Alert), nil // the line is null
 	}
 	if !a.finite() {
-		_, err := json.Marshal(a)
-		if err == nil {
-			err = errors.New("alert: float not finite")
-		}
-		return nil, err
+		return nil, a.floatErr()
 	}
 	c := *a
 	c.Schema = cloneString(a.Schema)
