@@ -37,6 +37,23 @@ func TestSlidingProbes(t *testing.T) {
 	for i := range names {
 		names[i] = fmt.Sprintf("name%07d", i)
 	}
+	// slide fills a store, whose distinct counts are dc, with the names
+	// one event each, and returns the buckets the lookups of the names
+	// after the first keep read, and the size of dc's index.
+	slide := func(seed maphash.Seed, dc *distinctCounts, add func(entry, hashed, int64, int) (bool, int), held func() int, what, unit string) (int, int) {
+		n := 0
+		for i, s := range names {
+			v := hashString(seed, s)
+			if i >= keep {
+				n += probes(dc, v)
+			}
+			add(entry{t: int64(i), ev: newEvidence(s, len(s), 0), outcome: outcomeFailure}, v, 1<<60, keep)
+		}
+		if held() != keep {
+			t.Fatalf("%s holds %d %s, want %d", what, held(), unit, keep)
+		}
+		return n, len(dc.x.idx.tab)
+	}
 	tests := []struct {
 		name string
 		max  float64 // mean buckets read by a lookup of a new value
@@ -44,33 +61,11 @@ func TestSlidingProbes(t *testing.T) {
 	}{
 		{"window", 2.5, func(seed maphash.Seed) (int, int) {
 			w := newWindow(true)
-			n := 0
-			for i, s := range names {
-				v := hashString(seed, s)
-				if i >= keep {
-					n += probes(&w.dc, v)
-				}
-				w.add(entry{t: int64(i), ev: newEvidence(s, len(s), 0), outcome: outcomeFailure}, v, 1<<60, keep)
-			}
-			if w.len() != keep {
-				t.Fatalf("window holds %d events, want %d", w.len(), keep)
-			}
-			return n, len(w.dc.x.idx.tab)
+			return slide(seed, &w.dc, w.add, w.len, "window", "events")
 		}},
 		{"valueSet", 4.5, func(seed maphash.Seed) (int, int) {
 			s := newValueSet(seed)
-			n := 0
-			for i, name := range names {
-				v := hashString(seed, name)
-				if i >= keep {
-					n += probes(&s.dc, v)
-				}
-				s.add(entry{t: int64(i), ev: newEvidence(name, len(name), 0), outcome: outcomeFailure}, v, 1<<60, keep)
-			}
-			if s.held() != keep {
-				t.Fatalf("value set holds %d values, want %d", s.held(), keep)
-			}
-			return n, len(s.dc.x.idx.tab)
+			return slide(seed, &s.dc, s.add, s.held, "value set", "values")
 		}},
 	}
 	for _, tc := range tests {
