@@ -256,15 +256,10 @@ func cloneString(s string) string {
 	if utf8.ValidString(s) {
 		return strings.Clone(s)
 	}
+	// Ranging over s yields utf8.RuneError for each invalid byte.
 	b := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, "\uFFFD"...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
+	for _, r := range s {
+		b = utf8.AppendRune(b, r)
 	}
 	return string(b)
 }
