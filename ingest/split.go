@@ -32,9 +32,9 @@ const minRead = 32 << 10
 // all kept, and fit in the block, are noted as one run, found by two
 // passes over their bytes (bytes.Count, which is vectorized, and a look at
 // one line every s.max bytes), not one by one; a read with an over-long
-// line, or more lines than the block's room, is cut line by line. In the last block (final:
-// the file ended, or failed with s.err), the over-long lines not yet
-// counted are in a last line with none set.
+// line, or more lines than the block's room, is cut line by line. In the
+// last block (final: the file ended, or failed with s.err), the over-long
+// lines not yet counted are in a last line with none set.
 func (s *splitter) fill(blk *block) (final bool) {
 	data := append(blk.data[:0], s.tail...)
 	blk.lines, blk.count = blk.lines[:0], 0
