@@ -12,10 +12,7 @@ import (
 // BenchmarkJoin measures the correlator on a login request: the app record
 // waits, the proxy record completes it.
 func BenchmarkJoin(b *testing.B) {
-	k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := benchCorrelator(b)
 	ids := make([][]byte, 4096)
 	for i := range ids {
 		ids[i] = []byte(strconv.FormatInt(int64(i)*7919+1_000_000_000_000, 16) + "0123456789abcdef01")
@@ -38,10 +35,7 @@ func BenchmarkJoin(b *testing.B) {
 // BenchmarkUnrelatedProxy measures the common case: a proxy line that is not
 // a login and completes nothing.
 func BenchmarkUnrelatedProxy(b *testing.B) {
-	k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
-	if err != nil {
-		b.Fatal(err)
-	}
+	k := benchCorrelator(b)
 	proxy := rec(event.Proxy, 0, "http.request.id", "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a", "url.path", "/static/css/app.4f2a9c.css", "source.ip", "203.0.113.7")
 	b.ReportAllocs()
 	b.ResetTimer()

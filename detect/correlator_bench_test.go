@@ -25,6 +25,23 @@ func benchApp(rid string) *event.Record {
 		"event.action", "login_failed", "source.ip", "10.1.2.3")
 }
 
+// benchCorrelator returns a correlator with the default configuration
+// that drops the events it emits.
+func benchCorrelator(b *testing.B) *Correlator {
+	k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+// wantMatched fails b unless k joined b.N pairs of records.
+func wantMatched(b *testing.B, k *Correlator) {
+	if m := k.Stats().Matched.Load(); m != int64(b.N) {
+		b.Fatalf("%d matched, want %d", m, b.N)
+	}
+}
+
 func benchIDs(n int) [][]byte {
 	ids := make([][]byte, n)
 	for i := range ids {
@@ -38,10 +55,7 @@ func benchIDs(n int) [][]byte {
 func BenchmarkCorrelatorJoin(b *testing.B) {
 	for _, first := range []event.Kind{event.Proxy, event.App} {
 		b.Run("first="+first.String(), func(b *testing.B) {
-			k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
-			if err != nil {
-				b.Fatal(err)
-			}
+			k := benchCorrelator(b)
 			ids := benchIDs(4096)
 			app, proxy := benchApp(""), benchProxy("")
 			one, two := proxy, app
@@ -57,9 +71,7 @@ func BenchmarkCorrelatorJoin(b *testing.B) {
 				k.Add(one)
 				k.Add(two)
 			}
-			if m := k.Stats().Matched.Load(); m != int64(b.N) {
-				b.Fatalf("%d matched, want %d", m, b.N)
-			}
+			wantMatched(b, k)
 		})
 	}
 }
@@ -73,10 +85,7 @@ func BenchmarkCorrelatorJoin(b *testing.B) {
 func BenchmarkCorrelatorJoinOwned(b *testing.B) {
 	for _, first := range []event.Kind{event.Proxy, event.App} {
 		b.Run("first="+first.String(), func(b *testing.B) {
-			k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
-			if err != nil {
-				b.Fatal(err)
-			}
+			k := benchCorrelator(b)
 			const n = 4096
 			var app, proxy [n]event.Packed
 			for i, id := range benchIDs(n) {
@@ -101,9 +110,7 @@ func BenchmarkCorrelatorJoinOwned(b *testing.B) {
 				r.SetOwned(two[j], r.Owned.Fields())
 				k.Add(&r)
 			}
-			if m := k.Stats().Matched.Load(); m != int64(b.N) {
-				b.Fatalf("%d matched, want %d", m, b.N)
-			}
+			wantMatched(b, k)
 		})
 	}
 }
