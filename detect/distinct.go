@@ -360,7 +360,7 @@ func (x *unresolvedIndex) add(d *distinctCounts, tag uint32, s int32) {
 		x.reseen(d)
 		return
 	}
-	x.seen[x.bit(tag)>>6] |= 1 << (x.bit(tag) & 63)
+	x.mark(tag)
 }
 
 // remove takes the unresolved value of slot s of d with tag out.
@@ -374,6 +374,12 @@ func (x *unresolvedIndex) remove(d *distinctCounts, tag uint32, s int32) {
 
 // bit returns the bit of seen for tag.
 func (x *unresolvedIndex) bit(tag uint32) uint32 { return tag >> x.shift }
+
+// mark sets the bit of seen for tag.
+func (x *unresolvedIndex) mark(tag uint32) {
+	b := x.bit(tag)
+	x.seen[b>>6] |= 1 << (b & 63)
+}
 
 // has reports whether a value with tag may be indexed.
 func (x *unresolvedIndex) has(tag uint32) bool {
@@ -392,8 +398,7 @@ func (x *unresolvedIndex) reseen(d *distinctCounts) {
 	}
 	for _, b := range x.idx.tab {
 		if b != 0 {
-			bit := x.bit(uint32(b >> 32))
-			x.seen[bit>>6] |= 1 << (bit & 63)
+			x.mark(uint32(b >> 32))
 		}
 	}
 	x.stale = 0
