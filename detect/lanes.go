@@ -193,14 +193,13 @@ func (l *lane) evaluate(ev *event.Event, st *evState) {
 // repeat a few filters (the default pack's five identity rules match the
 // same events).
 func (l *lane) shareFilters() {
-	first := l.firstEqual(func(a, b *rules.Rule) bool { return a.Filter.Equal(&b.Filter) })
 	l.sameFilter = make([]int, len(l.rules))
 	l.matched = make([]bool, len(l.rules))
-	for i, j := range first {
-		if j == i {
-			j = -1
+	for _, set := range l.equalSets(func(a, b *rules.Rule) bool { return a.Filter.Equal(&b.Filter) }) {
+		l.sameFilter[set[0]] = -1
+		for _, i := range set[1:] {
+			l.sameFilter[i] = set[0]
 		}
-		l.sameFilter[i] = j
 	}
 }
 
@@ -210,38 +209,41 @@ func (l *lane) shareFilters() {
 // however many there are up to six: see assignLanes). Each keeps its own
 // groups and evicts them as it would alone.
 func (l *lane) shareGroupIndexes() {
-	first := l.firstEqual(sameKeys)
-	for i := range l.rules {
-		var same []*ruleState
-		for k, j := range first {
-			if j == i {
-				same = append(same, l.rules[k])
-			}
-		}
-		if len(same) < 2 {
+	for _, set := range l.equalSets(sameKeys) {
+		if len(set) < 2 {
 			continue
 		}
-		x := newGroupIndex(len(same))
-		for r, o := range same {
-			o.groups.share(x, r)
+		x := newGroupIndex(len(set))
+		for r, i := range set {
+			l.rules[i].groups.share(x, r)
 		}
 	}
 }
 
-// firstEqual returns, for each of the lane's rules, the index of the first
-// rule of the lane equal to it (its own if none before it is).
-func (l *lane) firstEqual(eq func(a, b *rules.Rule) bool) []int {
-	first := make([]int, len(l.rules))
-	for i, rs := range l.rules {
-		first[i] = i
-		for j, o := range l.rules[:i] {
-			if first[j] == j && eq(o.rule, rs.rule) {
-				first[i] = j
-				break
+// equalSets is equalSets of the lane's rules, by their place in the lane.
+func (l *lane) equalSets(eq func(a, b *rules.Rule) bool) [][]int {
+	rs := make([]*rules.Rule, len(l.rules))
+	for i, o := range l.rules {
+		rs[i] = o.rule
+	}
+	return equalSets(rs, eq)
+}
+
+// equalSets splits rs into sets of rules equal by eq, as indexes into rs:
+// each in rule order, the sets in the order of their first rules.
+func equalSets(rs []*rules.Rule, eq func(a, b *rules.Rule) bool) [][]int {
+	var sets [][]int
+next:
+	for i, r := range rs {
+		for k, set := range sets {
+			if eq(rs[set[0]], r) {
+				sets[k] = append(set, i)
+				continue next
 			}
 		}
+		sets = append(sets, []int{i})
 	}
-	return first
+	return sets
 }
 
 // assignLanes returns the lane of each rule on n lanes. Rules with the
@@ -261,17 +263,7 @@ func assignLanes(rs []*rules.Rule, n int) []int {
 	if n <= 1 {
 		return lane
 	}
-	var sets [][]int // of rule indexes, in rule order
-next:
-	for i, r := range rs {
-		for k, s := range sets {
-			if sameKeys(rs[s[0]], r) {
-				sets[k] = append(s, i)
-				continue next
-			}
-		}
-		sets = append(sets, []int{i})
-	}
+	sets := equalSets(rs, sameKeys)
 	for len(sets) < n {
 		b := 0
 		for k, s := range sets {
