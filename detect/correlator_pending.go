@@ -9,9 +9,9 @@ import (
 // waiting holds the records waiting on one side of the correlator, oldest
 // first, found by request id. A record is kept as its values packed in one
 // string (event.Packed: the record's own when a parse worker made it, so
-// not copied again) and a slot of 48 bytes; the index is a table of slot
-// numbers and their request ids' hashes, so that looking up a request id
-// that is not there reads no slot. Next to an LRU cache of pointers to
+// not copied again) and a slot of 48 bytes; the index is a slotIndex of
+// slot numbers and their request ids' hashes, so that looking up a request
+// id that is not there reads no slot. Next to an LRU cache of pointers to
 // whole events, this costs about a third of the memory
 // (BenchmarkCorrelatorFlood: 239 heap bytes a record against 611) and
 // gives the garbage collector one pointer per record to scan.
@@ -24,10 +24,9 @@ type waiting struct {
 	free       int32 // a free slot, -1 if none; free slots chain by next
 	n          int
 
-	// index is an open-addressing table (linear probing) of the waiting
-	// records, each an indexEntry, 0 being empty; its size is a
-	// power of two at least twice n.
-	index []uint64
+	// index finds the waiting records' slots by their request ids'
+	// hashes; its size is a power of two at least twice n.
+	index slotIndex
 	seed  maphash.Seed
 }
 
@@ -38,17 +37,6 @@ type slot struct {
 	hash       uint32 // of the request id
 	prev, next int32  // the neighbours in arrival order, -1 at the ends
 }
-
-// indexEntry is the index entry of slot s, whose request id has hash h: the
-// hash in the high half, so that a probe passes over other request ids
-// without reading their slots, and s+1 in the low half.
-func indexEntry(h uint32, s int32) uint64 { return uint64(h)<<32 | uint64(s+1) }
-
-// entrySlot returns the slot of an index entry that is not empty.
-func entrySlot(e uint64) int32 { return int32(uint32(e)) - 1 }
-
-// entryHash returns the hash of an index entry.
-func entryHash(e uint64) uint32 { return uint32(e >> 32) }
 
 func newWaiting() *waiting {
 	return &waiting{head: -1, tail: -1, free: -1, seed: maphash.MakeSeed()}
@@ -75,16 +63,13 @@ func (w *waiting) lookup(rid []byte) (int32, uint32) {
 	if w.n == 0 {
 		return -1, h
 	}
-	mask := uint32(len(w.index) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		e := w.index[i]
-		if e == 0 {
+	for i := w.index.start(h); ; i = w.index.next(i) {
+		s, more := w.index.at(i, h)
+		if !more {
 			return -1, h
 		}
-		if entryHash(e) == h {
-			if s := entrySlot(e); w.slots[s].vals.RequestID() == string(rid) {
-				return s, h
-			}
+		if s >= 0 && w.slots[s].vals.RequestID() == string(rid) {
+			return s, h
 		}
 	}
 }
@@ -92,7 +77,7 @@ func (w *waiting) lookup(rid []byte) (int32, uint32) {
 // add makes r, whose request id (of hash h, see lookup) is not empty and
 // not waiting, the newest waiting record.
 func (w *waiting) add(r *event.Record, h uint32) {
-	if 2*(w.n+1) > len(w.index) {
+	if 2*(w.n+1) > len(w.index.tab) {
 		w.grow()
 	}
 	s := w.free
@@ -113,26 +98,14 @@ func (w *waiting) add(r *event.Record, h uint32) {
 		w.head = s
 	}
 	w.tail = s
-	w.place(s)
+	w.index.place(bucket(h, s))
 	w.n++
 }
 
-// place enters slot s in the index.
-func (w *waiting) place(s int32) {
-	mask := uint32(len(w.index) - 1)
-	h := w.slots[s].hash
-	i := h & mask
-	for w.index[i] != 0 {
-		i = (i + 1) & mask
-	}
-	w.index[i] = indexEntry(h, s)
-}
-
 func (w *waiting) grow() {
-	n := max(2*len(w.index), 64)
-	w.index = make([]uint64, n)
+	w.index.tab = make([]uint64, max(2*len(w.index.tab), 64))
 	for s := w.head; s >= 0; s = w.slots[s].next {
-		w.place(s)
+		w.index.place(bucket(w.slots[s].hash, s))
 	}
 }
 
@@ -140,23 +113,7 @@ func (w *waiting) grow() {
 // values stay valid (they are the record's own string).
 func (w *waiting) remove(s int32) slot {
 	sl := w.slots[s]
-	// Out of the index: backward-shift deletion keeps every probe chain
-	// unbroken without tombstones.
-	mask := uint32(len(w.index) - 1)
-	i, e := sl.hash&mask, indexEntry(sl.hash, s)
-	for w.index[i] != e {
-		i = (i + 1) & mask
-	}
-	for j := (i + 1) & mask; w.index[j] != 0; j = (j + 1) & mask {
-		home := entryHash(w.index[j]) & mask
-		// The entry at j may move to the hole at i if its home is not in
-		// the cyclic range (i, j].
-		if (j-home)&mask >= (j-i)&mask {
-			w.index[i] = w.index[j]
-			i = j
-		}
-	}
-	w.index[i] = 0
+	w.index.remove(sl.hash, s)
 	// Out of the arrival order.
 	if sl.prev >= 0 {
 		w.slots[sl.prev].next = sl.next

@@ -20,6 +20,9 @@ type slotIndex struct {
 // tagOf returns the part of a hash the index keeps.
 func tagOf(h uint64) uint32 { return uint32(h >> 32) }
 
+// bucket returns the bucket of slot s of a key with tag.
+func bucket(tag uint32, s int32) uint64 { return uint64(tag)<<32 | uint64(uint32(s+1)) }
+
 func (x *slotIndex) mask() uint64 { return uint64(len(x.tab) - 1) }
 
 // start returns the first bucket of tag's probe.
@@ -53,7 +56,7 @@ func (x *slotIndex) add(tag uint32, s int32, n int) {
 			}
 		}
 	}
-	x.place(uint64(tag)<<32 | uint64(uint32(s+1)))
+	x.place(bucket(tag, s))
 }
 
 // place puts bucket b in the first empty bucket of its probe.
@@ -67,7 +70,7 @@ func (x *slotIndex) place(b uint64) {
 
 // remove takes slot s (of a key with tag) out of the index.
 func (x *slotIndex) remove(tag uint32, s int32) {
-	b := uint64(tag)<<32 | uint64(uint32(s+1))
+	b := bucket(tag, s)
 	i := x.start(tag)
 	for x.tab[i] != b {
 		i = x.next(i)
