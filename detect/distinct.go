@@ -309,7 +309,7 @@ func (d *distinctCounts) purge() {
 		sv := &d.slots[i]
 		switch {
 		case sv.n > 0:
-			x.place(uint64(sv.tag)<<32 | uint64(uint32(i+1)))
+			x.place(bucket(sv.tag, int32(i)))
 		case sv.val != "":
 			*sv = slotVal{tag: uint32(d.free)}
 			d.free = int32(i) + 1
@@ -398,7 +398,7 @@ func (x *unresolvedIndex) reseen(d *distinctCounts) {
 	}
 	for _, b := range x.idx.tab {
 		if b != 0 {
-			x.mark(uint32(b >> 32))
+			x.mark(bucketTag(b))
 		}
 	}
 	x.stale = 0
@@ -407,7 +407,7 @@ func (x *unresolvedIndex) reseen(d *distinctCounts) {
 		clear(x.byStart[:])
 		for _, b := range x.idx.tab {
 			if b != 0 {
-				x.countStart(d.slots[int32(uint32(b))-1].val, 1)
+				x.countStart(d.slots[bucketSlot(b)].val, 1)
 			}
 		}
 	}

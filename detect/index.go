@@ -23,6 +23,12 @@ func tagOf(h uint64) uint32 { return uint32(h >> 32) }
 // bucket returns the bucket of slot s of a key with tag.
 func bucket(tag uint32, s int32) uint64 { return uint64(tag)<<32 | uint64(uint32(s+1)) }
 
+// bucketTag returns the tag of bucket b.
+func bucketTag(b uint64) uint32 { return uint32(b >> 32) }
+
+// bucketSlot returns the slot of bucket b, which is not empty.
+func bucketSlot(b uint64) int32 { return int32(uint32(b)) - 1 }
+
 func (x *slotIndex) mask() uint64 { return uint64(len(x.tab) - 1) }
 
 // start returns the first bucket of tag's probe.
@@ -38,10 +44,10 @@ func (x *slotIndex) at(i uint64, tag uint32) (s int32, more bool) {
 	if b == 0 {
 		return -1, false
 	}
-	if uint32(b>>32) != tag {
+	if bucketTag(b) != tag {
 		return -1, true
 	}
-	return int32(uint32(b)) - 1, true
+	return bucketSlot(b), true
 }
 
 // add indexes slot s of a key with tag; n is the number of keys indexed
@@ -61,7 +67,7 @@ func (x *slotIndex) add(tag uint32, s int32, n int) {
 
 // place puts bucket b in the first empty bucket of its probe.
 func (x *slotIndex) place(b uint64) {
-	i := x.start(uint32(b >> 32))
+	i := x.start(bucketTag(b))
 	for x.tab[i] != 0 {
 		i = x.next(i)
 	}
@@ -79,7 +85,7 @@ func (x *slotIndex) remove(tag uint32, s int32) {
 	// past it, so that no probe stops early at the hole.
 	mask := x.mask()
 	for j := x.next(i); x.tab[j] != 0; j = x.next(j) {
-		if (j-x.start(uint32(x.tab[j]>>32)))&mask >= (j-i)&mask {
+		if (j-x.start(bucketTag(x.tab[j])))&mask >= (j-i)&mask {
 			x.tab[i] = x.tab[j]
 			i = j
 		}
