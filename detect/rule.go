@@ -87,6 +87,9 @@ type groupMore struct {
 	hitVal     int
 	quietUntil int64 // no new incident before this event time (cooldown)
 	suppressed bool  // a suppression was counted in this quiet period
+	// resolved is the last incident resolved, for RebuildNeeds while
+	// the cooldown lasts.
+	resolved rebuildMark
 }
 
 // extra returns g's groupMore, making it.
@@ -169,6 +172,7 @@ type incident struct {
 	account string  // sequence rules: the account last notified
 	below   int64   // event time the window fell below the threshold; notBelow while above
 	latest  alert.Alert
+	from    int64 // event time a replay must start at to rebuild it (see rebuildFrom)
 }
 
 func (rs *ruleState) groupKey(ev *event.Event) bool {
@@ -404,7 +408,8 @@ func (rs *ruleState) check(g *group, t int64) {
 			return
 		}
 		start := g.st.first()
-		g.extra().inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser(), below: notBelow, last: math.MinInt64}
+		from := rs.rebuildFrom(g, start)
+		g.extra().inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser(), below: notBelow, last: math.MinInt64, from: from}
 		if g.more != nil {
 			g.more.suppressed = false
 		}
@@ -472,6 +477,7 @@ func (rs *ruleState) sweep(now int64) {
 				delete(rs.open, k)
 				g.more.inc = nil
 				m := g.extra()
+				m.resolved = rebuildMark{from: inc.from, id: inc.id}
 				m.quietUntil = at + int64(r.Cooldown)
 				if m.quietUntil < at {
 					m.quietUntil = math.MaxInt64 // the cooldown outlasts time

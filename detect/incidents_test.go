@@ -1,0 +1,136 @@
+package detect
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// campaign returns failed logins of one certificate with a new username
+// every two seconds, from from to to (seconds, inclusive).
+func campaign(from, to int) []*event.Record {
+	var out []*event.Record
+	for s := from; s <= to; s += 2 {
+		out = append(out, attempt(float64(s), "c1", fmt.Sprintf("u%d", s), "failure"))
+	}
+	return out
+}
+
+// withClock merges into recs a successful login of another certificate
+// every second up to end (seconds), so that event time moves on.
+func withClock(recs []*event.Record, end int) []*event.Record {
+	out := slices.Clone(recs)
+	for s := 0; s <= end; s++ {
+		out = append(out, attempt(float64(s)+0.5, "clock", "c", "success"))
+	}
+	slices.SortStableFunc(out, func(a, b *event.Record) int { return cmp.Compare(a.Time, b.Time) })
+	return out
+}
+
+// recordsFrom returns the records at or after t (Unix ns).
+func recordsFrom(recs []*event.Record, t int64) []*event.Record {
+	i := slices.IndexFunc(recs, func(r *event.Record) bool { return r.Time >= t })
+	if i < 0 {
+		return nil
+	}
+	return recs[i:]
+}
+
+// idsAfter returns the alert ids (with status) caused by the records after
+// the first n of recs, when an engine reads all of recs.
+func idsAfter(t *testing.T, recs []*event.Record, n int) []string {
+	t.Helper()
+	sink := &captureSink{}
+	e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var out []string
+	for i, r := range recs {
+		before := len(sink.alerts)
+		if err := e.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if i >= n {
+			for _, a := range sink.alerts[before:] {
+				out = append(out, a.ID+" "+a.Status)
+			}
+		}
+	}
+	return out
+}
+
+// TestRebuildNeeds reads a campaign up to a cut, asks which incidents a
+// replay of the last window before the cut would not rebuild, and checks
+// that a replay from the From it reports (and not one from the window's
+// start) emits after the cut the alerts, with their ids, of an engine that
+// read everything.
+func TestRebuildNeeds(t *testing.T) {
+	sec := func(s int) int64 { return int64(s) * int64(time.Second) }
+	cases := []struct {
+		name   string
+		recs   []*event.Record
+		cut    int // seconds: the restart
+		from   int // seconds: the From wanted (-1: none)
+		firing bool
+	}{
+		// One incident firing from 4 s (first event at 0) to past 60.
+		{name: "firing", recs: withClock(campaign(0, 60), 120), cut: 50, from: 0, firing: true},
+		// Resolved at about 35 s, cooling down until about 65 s: a replay
+		// from 28 s would not know of the cooldown and open an incident
+		// on the second campaign, which the cooldown keeps closed.
+		{name: "cooling", recs: withClock(slices.Concat(campaign(0, 20), campaign(40, 44)), 120), cut: 38, from: 0},
+		// The cooldown holds back a second campaign; its incident opens
+		// when the cooldown ends, with a first event (58 s) that depends
+		// on when that is: it needs the first incident's events too.
+		{name: "after cooldown", recs: withClock(slices.Concat(campaign(0, 20), campaign(40, 100)), 160), cut: 90, from: 0, firing: true},
+		// Long after the first incident: nothing is needed.
+		{name: "done", recs: withClock(slices.Concat(campaign(0, 20), campaign(200, 204)), 260), cut: 204, from: -1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := slices.IndexFunc(c.recs, func(r *event.Record) bool { return r.Time > sec(c.cut) })
+			if n < 0 {
+				n = len(c.recs)
+			}
+			e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: alert.NewFanout()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range c.recs[:n] {
+				if err := e.Add(context.Background(), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			since := sec(c.cut) - int64(e.MaxWindow())
+			needs := e.RebuildNeeds(since, nil)
+			if c.from < 0 {
+				if len(needs) != 0 {
+					t.Fatalf("needs %+v, want none", needs)
+				}
+				return
+			}
+			if len(needs) != 1 || needs[0].From != sec(c.from) || needs[0].Firing != c.firing || needs[0].Rule != "spray" || needs[0].Incident == "" {
+				t.Fatalf("needs %+v, want one from %d s, firing %v", needs, c.from, c.firing)
+			}
+			want := idsAfter(t, c.recs, n)
+			// The replay from From continues as if nothing happened.
+			re := recordsFrom(c.recs, needs[0].From)
+			if got := idsAfter(t, re, len(re)-(len(c.recs)-n)); !slices.Equal(got, want) {
+				t.Errorf("replayed from From: after the cut %q, want %q", got, want)
+			}
+			// The replay of the window only does not: the case needs From.
+			re = recordsFrom(c.recs, since)
+			if got := idsAfter(t, re, len(re)-(len(c.recs)-n)); slices.Equal(got, want) {
+				t.Errorf("replayed from the window's start: after the cut the same %q: the case proves nothing", got)
+			}
+		})
+	}
+}
