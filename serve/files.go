@@ -55,6 +55,10 @@ type FilesConfig struct {
 	IdleTimeout    time.Duration
 	CommitInterval time.Duration
 	MaxBuffered    int
+	// MaxRebuild is as in Config: the read positions are saved at most
+	// that much event time (or the windows' span) behind the records
+	// processed.
+	MaxRebuild time.Duration
 	// PollInterval is how often the files are checked for growth and
 	// rotation (default follow.DefaultPollInterval).
 	PollInterval time.Duration
@@ -72,10 +76,12 @@ type FilesConfig struct {
 //
 // Its state survives restarts this way: the positions saved with each
 // source (follow.Source.Commit) trail the processed records by the span
-// the engine's windows need, so a restart reads that span again and
-// rebuilds the windows; the positions of the records processed so far are
-// saved in StateDir/alerted.json, and the alerts of records at or before
-// them are muted while the span is read again.
+// the engine's windows need, or more, back to the first event of every
+// incident firing (at most MaxRebuild), so a restart reads that span
+// again and rebuilds the windows and the incidents; the positions of the
+// records processed so far are saved in StateDir/alerted.json, and the
+// alerts of records at or before them are muted while the span is read
+// again.
 type Follower struct {
 	cfg     FilesConfig
 	stats   Stats
@@ -308,7 +314,8 @@ type checkpoint struct {
 	pos  [2][]follow.Position
 }
 
-// maxCheckpoints bounds the checkpoints kept to rebuild the windows.
+// maxCheckpoints bounds the checkpoints kept to rebuild the windows and
+// the incidents.
 const maxCheckpoints = 1024
 
 // Run follows the files until ctx ends (or standard input, when it is the
@@ -360,6 +367,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	} else {
 		span += detect.DefaultJoinWindow
 	}
+	rb := newRebuilder(span, eng.MaxWindow(), f.cfg.MaxRebuild, &f.stats, f.cfg.Logger)
 
 	poll := f.cfg.PollInterval
 	if poll <= 0 {
@@ -550,14 +558,17 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		if err := f.saveAlerted(all); err != nil {
 			return err
 		}
-		// Thin the checkpoints to about maxCheckpoints over the span.
-		if n := len(cps); n == 0 || cp.time-cps[n-1].time >= int64(span)/maxCheckpoints {
+		// Thin the checkpoints to about maxCheckpoints over the longest
+		// rebuild.
+		if n := len(cps); n == 0 || cp.time-cps[n-1].time >= int64(rb.limit())/maxCheckpoints {
 			cps = append(cps, cp)
 		}
-		// The source positions trail by span: a restart reads it again.
+		// The source positions trail by span, or more for the incidents
+		// firing: a restart reads that again.
+		from := rb.from(eng, released)
 		k := -1
 		for i, c := range cps {
-			if c.time <= released-int64(span) || len(cps)-i > maxCheckpoints {
+			if c.time <= from || len(cps)-i > maxCheckpoints {
 				k = i
 			}
 		}

@@ -41,6 +41,14 @@ type partition struct {
 	lastArrival time.Time // when the last message arrived (or the reader opened)
 	blocked     time.Time // since when the partition, empty, holds the others back
 	highWater   int64     // the partition's high watermark at the last fetch (-1: unknown)
+	// rewind is how much event time before the committed offset a restart
+	// reads again, as committed with it (0: none committed, the span).
+	rewind time.Duration
+	// lastTime is the event time of the last record released (if
+	// released): the message before the committed offset, from which a
+	// restart rewinds.
+	lastTime int64
+	released bool
 }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
@@ -135,6 +143,8 @@ func (m *muteSink) Close() error { return nil }
 type pipeline struct {
 	s     *Server
 	gen   *kafkago.Generation
+	store *offsetStore
+	rb    *rebuilder
 	outs  []*output // events topics (role correlate)
 	parts []*partition
 	eng   *detect.Engine
@@ -153,21 +163,29 @@ type pipeline struct {
 // generation runs pipelines over gen's assignments until the generation
 // or ctx ends; a rule reload rebuilds the pipeline from the committed
 // offsets.
-func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, w []*kafkago.Writer) error {
+func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, w []*kafkago.Writer, store *offsetStore) error {
 	committed := map[topicPartition]int64{}
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
 			committed[topicPartition{topic, a.ID}] = a.Offset
 		}
 	}
+	rewinds, err := store.rewinds(gctx, gen)
+	if err != nil {
+		if gctx.Err() != nil {
+			return nil
+		}
+		s.cfg.Logger.Warn("reading how far to rewind, rewinding by the windows' span", "err", err)
+	}
 	for {
-		pl, err := s.newPipeline(gen, w, committed)
+		pl, err := s.newPipeline(gen, w, committed, rewinds, store)
 		if err != nil {
 			return err
 		}
 		reload, err := pl.run(ctx, gctx)
 		for _, p := range pl.parts {
 			committed[topicPartition{p.topic, p.id}] = p.committed
+			rewinds[topicPartition{p.topic, p.id}] = p.rewind
 		}
 		if err != nil || !reload {
 			return err
@@ -176,8 +194,9 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 	}
 }
 
-func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, committed map[topicPartition]int64) (*pipeline, error) {
-	pl := &pipeline{s: s, gen: gen, in: make(chan fetched, 4096)}
+func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, committed map[topicPartition]int64,
+	rewinds map[topicPartition]time.Duration, store *offsetStore) (*pipeline, error) {
+	pl := &pipeline{s: s, gen: gen, store: store, in: make(chan fetched, 4096)}
 	for i, w := range ws {
 		o := &output{w: w, key: kafka.EventKey}
 		if i > 0 {
@@ -195,6 +214,11 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 		return nil, err
 	}
 	pl.eng = eng
+	var window time.Duration
+	if s.cfg.Role != RoleCorrelate {
+		window = eng.MaxWindow()
+	}
+	pl.rb = newRebuilder(pl.span(), window, s.cfg.MaxRebuild, &s.stats, s.cfg.Logger)
 	s.mu.Lock()
 	s.engine = eng
 	s.mu.Unlock()
@@ -204,8 +228,8 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 			if s.cfg.Role != RoleDetect && topic == s.cfg.ProxyTopic {
 				kind = event.Proxy
 			}
-			c := committed[topicPartition{topic, a.ID}]
-			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: c, next: -1, highWater: -1})
+			tp := topicPartition{topic, a.ID}
+			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: committed[tp], rewind: rewinds[tp], next: -1, highWater: -1})
 		}
 	}
 	sort.Slice(pl.parts, func(i, j int) bool {
@@ -249,7 +273,8 @@ func (pl *pipeline) span() time.Duration {
 }
 
 // open positions every partition's reader: span before the committed
-// offset, or at the start policy's offset when none was committed.
+// offset (or the rewind committed with it, if longer, up to the longest
+// rebuild), or at the start policy's offset when none was committed.
 func (pl *pipeline) open(ctx context.Context) error {
 	c := &pl.s.cfg
 	span := pl.span()
@@ -264,7 +289,11 @@ func (pl *pipeline) open(ctx context.Context) error {
 		}
 		p.replayUntil = -1
 		if p.committed > 0 {
-			off, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, span)
+			rewind := span
+			if p.rewind > span {
+				rewind = min(p.rewind, pl.rb.limit())
+			}
+			off, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -410,7 +439,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			return false, err
 		}
 		if done || time.Since(lastCommit) >= s.cfg.CommitInterval {
-			pl.commit()
+			pl.commit(pctx)
 			lastCommit = time.Now()
 		}
 		if done {
@@ -520,6 +549,7 @@ func (pl *pipeline) release(ctx context.Context) error {
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
 	pl.sink.mute = it.offset < p.replayUntil
+	p.lastTime, p.released = it.time, true
 	it.record(&pl.rec)
 	if it.time > pl.released {
 		pl.released = it.time
@@ -639,10 +669,13 @@ func (pl *pipeline) write(ctx context.Context, o *output) error {
 }
 
 // commit commits, for every partition, the offset of its oldest record not
-// yet released (or the next one to fetch).
-func (pl *pipeline) commit() {
-	offsets := map[string]map[int]int64{}
+// yet released (or the next one to fetch), with how much event time
+// before it a restart reads again: the span, or back to the first event
+// of the incidents firing (see rebuilder).
+func (pl *pipeline) commit(ctx context.Context) {
+	offsets := map[topicPartition]commitOffset{}
 	var moved []*partition
+	from, fromSet := int64(0), false
 	for _, p := range pl.parts {
 		off := p.next
 		if !p.empty() {
@@ -651,23 +684,31 @@ func (pl *pipeline) commit() {
 		if off <= p.committed || off < 0 {
 			continue
 		}
-		if offsets[p.topic] == nil {
-			offsets[p.topic] = map[int]int64{}
+		if !fromSet {
+			from, fromSet = pl.rb.from(pl.eng, pl.released), true
 		}
-		offsets[p.topic][p.id] = off
+		// A restart rewinds from the message before the offset: the
+		// last record released from p (or, if none was, about the
+		// newest of all).
+		ref := pl.released
+		if p.released {
+			ref = p.lastTime
+		}
+		offsets[topicPartition{p.topic, p.id}] = commitOffset{offset: off, rewind: time.Duration(max(ref-from, 0))}
 		moved = append(moved, p)
 	}
 	if len(offsets) == 0 {
 		return
 	}
-	if err := pl.gen.CommitOffsets(offsets); err != nil {
+	if err := pl.store.commit(ctx, pl.gen, offsets); err != nil {
 		pl.s.stats.CommitErrs.Add(1)
 		pl.s.cfg.Logger.Warn("committing offsets", "err", err)
 		return
 	}
 	pl.s.stats.Commits.Add(1)
 	for _, p := range moved {
-		p.committed = offsets[p.topic][p.id]
+		c := offsets[topicPartition{p.topic, p.id}]
+		p.committed, p.rewind = c.offset, c.rewind
 		p.stats.committed.Store(p.committed)
 	}
 }

@@ -124,6 +124,12 @@ type Config struct {
 	// MaxBuffered caps the records waiting in the reorder buffer; beyond
 	// it the oldest is released whatever the watermark.
 	MaxBuffered int
+	// MaxRebuild bounds how much event time before the committed offsets
+	// a restart reads again to rebuild the incidents firing whole (zero:
+	// DefaultMaxRebuild). The windows' span is read again whatever it
+	// says. An incident that began earlier is counted in
+	// Stats.Unrebuilt, and a restart opens a new incident for it.
+	MaxRebuild time.Duration
 
 	Logger *slog.Logger
 
@@ -204,6 +210,13 @@ type Stats struct {
 	PublishErrs atomic.Int64
 	Rebuilds    atomic.Int64 // state rebuilds (assignments and rule reloads)
 	Partitions  atomic.Int64 // partitions owned now
+	// Unrebuilt counts the incidents found, when committing, to have
+	// begun more than MaxRebuild before the newest record processed: a
+	// restart does not rebuild them whole.
+	Unrebuilt atomic.Int64
+	// Rewind is how much event time before the newest record processed a
+	// restart reads again, as of the last commit (nanoseconds).
+	Rewind atomic.Int64
 }
 
 // Server consumes the configured topics until its context ends.
@@ -349,6 +362,11 @@ func (s *Server) Run(ctx context.Context) error {
 			w = append(w, tw)
 		}
 	}
+	store, err := s.newOffsetStore()
+	if err != nil {
+		return err
+	}
+	defer store.close()
 	cg, err := s.cfg.Kafka.ConsumerGroup(s.topics())
 	if err != nil {
 		return fmt.Errorf("joining consumer group %s: %w", s.cfg.Kafka.GroupID, err)
@@ -368,7 +386,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		done := make(chan error, 1)
 		gen.Start(func(gctx context.Context) {
-			done <- s.generation(ctx, gctx, gen, w)
+			done <- s.generation(ctx, gctx, gen, w, store)
 		})
 		if err := <-done; err != nil {
 			return err

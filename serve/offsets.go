@@ -1,0 +1,111 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// offsetStore commits a consumer group's offsets with, as each offset's
+// metadata, how much event time before it a restart must read again (the
+// rewind: the windows' span, or more to rebuild the incidents firing), and
+// reads them back when partitions are assigned.
+type offsetStore struct {
+	client    *kafkago.Client
+	transport *kafkago.Transport
+	group     string
+}
+
+func (s *Server) newOffsetStore() (*offsetStore, error) {
+	t, err := s.cfg.Kafka.Transport()
+	if err != nil {
+		return nil, err
+	}
+	return &offsetStore{
+		client:    &kafkago.Client{Addr: kafkago.TCP(s.cfg.Kafka.Brokers...), Transport: t, Timeout: 10 * time.Second},
+		transport: t,
+		group:     s.cfg.Kafka.GroupID,
+	}, nil
+}
+
+func (o *offsetStore) close() { o.transport.CloseIdleConnections() }
+
+// rewinds returns the rewinds committed with the offsets of the
+// partitions assigned in gen (those committed without one are left out).
+func (o *offsetStore) rewinds(ctx context.Context, gen *kafkago.Generation) (map[topicPartition]time.Duration, error) {
+	req := &kafkago.OffsetFetchRequest{GroupID: o.group, Topics: map[string][]int{}}
+	for topic, as := range gen.Assignments {
+		for _, a := range as {
+			req.Topics[topic] = append(req.Topics[topic], a.ID)
+		}
+	}
+	out := map[topicPartition]time.Duration{}
+	if len(req.Topics) == 0 {
+		return out, nil
+	}
+	res, err := o.client.OffsetFetch(ctx, req)
+	if err == nil {
+		err = res.Error
+	}
+	if err != nil {
+		return out, fmt.Errorf("fetching the committed offsets' metadata: %w", err)
+	}
+	for topic, ps := range res.Topics {
+		for _, p := range ps {
+			if d, ok := parseRewind(p.Metadata); ok && p.Error == nil {
+				out[topicPartition{topic, p.Partition}] = d
+			}
+		}
+	}
+	return out, nil
+}
+
+// commitOffset is an offset to commit and the rewind that goes with it.
+type commitOffset struct {
+	offset int64
+	rewind time.Duration
+}
+
+// commit commits offsets for gen's member, each with its rewind.
+func (o *offsetStore) commit(ctx context.Context, gen *kafkago.Generation, offsets map[topicPartition]commitOffset) error {
+	req := &kafkago.OffsetCommitRequest{GroupID: o.group, GenerationID: int(gen.ID), MemberID: gen.MemberID, Topics: map[string][]kafkago.OffsetCommit{}}
+	for tp, c := range offsets {
+		req.Topics[tp.topic] = append(req.Topics[tp.topic], kafkago.OffsetCommit{Partition: tp.id, Offset: c.offset, Metadata: formatRewind(c.rewind)})
+	}
+	res, err := o.client.OffsetCommit(ctx, req)
+	if err != nil {
+		return fmt.Errorf("committing offsets: %w", err)
+	}
+	var errs []error
+	for topic, ps := range res.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				errs = append(errs, fmt.Errorf("committing the offset of %s/%d: %w", topic, p.Partition, p.Error))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func formatRewind(d time.Duration) string {
+	return metadataPrefix + strconv.FormatInt(int64(d), 10)
+}
+
+// parseRewind reads a rewind written by formatRewind; other metadata (an
+// older version's, another client's) says nothing.
+func parseRewind(s string) (time.Duration, bool) {
+	v, ok := strings.CutPrefix(s, metadataPrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return time.Duration(n), true
+}

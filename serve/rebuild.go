@@ -1,0 +1,81 @@
+package serve
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/spraywatch/spraywatch/detect"
+)
+
+// DefaultMaxRebuild bounds how much event time a restart reads again
+// before the committed position to rebuild the incidents firing (see
+// Config.MaxRebuild).
+const DefaultMaxRebuild = 24 * time.Hour
+
+// metadataPrefix starts the metadata a Server commits with each offset:
+// the prefix, then how much event time (in nanoseconds) before the
+// committed offset a restart must read again (see rebuilder).
+const metadataPrefix = "spraywatch.rewind="
+
+// rebuilder decides, each time positions are committed, from which event
+// time a restart must read the input again: the span the windows need
+// before the records processed, or earlier, back to the first event of
+// every incident firing (and of every resolved one whose cooldown still
+// counts: see detect.Engine.RebuildNeeds), so that a restart rebuilds
+// them whole, with the same ids and records. It never goes back more than
+// max(span, maxRebuild): an incident older than that is counted (once) in
+// stats.Unrebuilt and logged, and a restart opens a new incident for it,
+// as before.
+type rebuilder struct {
+	span       time.Duration // the windows, the join window and the lateness
+	window     time.Duration // the longest rule window
+	maxRebuild time.Duration
+	stats      *Stats
+	log        *slog.Logger
+
+	needs []detect.RebuildNeed
+	// beyond are the incidents found older than the bound, counted once.
+	beyond, next map[string]bool
+}
+
+func newRebuilder(span, window, maxRebuild time.Duration, stats *Stats, log *slog.Logger) *rebuilder {
+	if maxRebuild <= 0 {
+		maxRebuild = DefaultMaxRebuild
+	}
+	return &rebuilder{span: span, window: window, maxRebuild: max(span, maxRebuild), stats: stats, log: log,
+		beyond: map[string]bool{}, next: map[string]bool{}}
+}
+
+// limit is the most event time a restart reads again.
+func (r *rebuilder) limit() time.Duration { return r.maxRebuild }
+
+// from returns the event time from which the records must be read again
+// after a restart, the newest record processed being at released.
+func (r *rebuilder) from(eng *detect.Engine, released int64) int64 {
+	from := released - int64(r.span)
+	if eng != nil && r.window > 0 {
+		floor := released - int64(r.maxRebuild)
+		// Records are needed earlier than their events by as much as
+		// the span adds to the windows (join window, lateness).
+		margin := int64(r.span - r.window)
+		r.needs = eng.RebuildNeeds(released-int64(r.window), r.needs[:0])
+		clear(r.next)
+		for _, n := range r.needs {
+			t := n.From - margin
+			if t < floor {
+				r.next[n.Incident] = true
+				if !r.beyond[n.Incident] {
+					r.stats.Unrebuilt.Add(1)
+					r.log.Warn("an incident began before the longest rebuild: a restart will not rebuild it whole",
+						"rule", n.Rule, "incident", n.Incident, "firing", n.Firing,
+						"first_event", time.Unix(0, n.From).UTC().Format(time.RFC3339), "max_rebuild", r.maxRebuild)
+				}
+				t = floor
+			}
+			from = min(from, t)
+		}
+		r.beyond, r.next = r.next, r.beyond
+	}
+	r.stats.Rewind.Store(released - from)
+	return from
+}

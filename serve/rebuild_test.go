@@ -1,0 +1,344 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/replay"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// longRule fires on a certificate trying five usernames in five minutes:
+// the span a restart reads again is about six minutes (window, join
+// window, lateness), much less than the campaign below.
+const longRule = `
+rules:
+  - id: long-spray
+    severity: high
+    match: {event.outcome: failure, identity: {exists: true}}
+    group_by: [identity]
+    distinct: user.name
+    window: 5m
+    threshold: 5
+    cooldown: 10m
+    resolve_after: 2m
+`
+
+// campaignStart is when the long campaign begins.
+var campaignStart = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+
+// longCampaign returns proxy and app lines: a certificate trying a new
+// username every 15 s for an hour from campaignStart (one incident, firing
+// from its fifth attempt, resolving about six minutes after the last),
+// and a user logging in every 30 s from ten minutes before to 100 minutes
+// after, so that both logs move on. restart is where the lines are split
+// in two: the records before it and those from it on.
+func longCampaign(restart time.Duration) (proxy1, proxy2, app1, app2 [][]byte) {
+	type login struct {
+		at       time.Time
+		ip, cn   string
+		user     string
+		failed   bool
+		rid      string
+		fp       string
+		from     int
+		isAttack bool
+	}
+	var ls []login
+	n := 0
+	for at := campaignStart.Add(-10 * time.Minute); at.Before(campaignStart.Add(100 * time.Minute)); at = at.Add(30 * time.Second) {
+		ls = append(ls, login{at: at.Add(7 * time.Second), ip: "10.0.5.20", cn: "laptop-007", user: "alice", fp: "aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"})
+	}
+	for at := campaignStart; !at.After(campaignStart.Add(time.Hour)); at = at.Add(15 * time.Second) {
+		ls = append(ls, login{at: at, ip: "10.0.6.66", cn: "kiosk-13", user: fmt.Sprintf("user%03d", n), failed: true, fp: "bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"})
+		n++
+	}
+	slices.SortStableFunc(ls, func(a, b login) int { return a.at.Compare(b.at) })
+	for i, l := range ls {
+		rid := fmt.Sprintf("%032x", i+1)
+		status, ev, level := 302, "login_succeeded", "info"
+		if l.failed {
+			status, ev, level = 200, "login_failed", "warning"
+		}
+		p := fmt.Appendf(nil, `%s - - [%s] "POST /accounts/login/ HTTP/1.1" %d 0 "-" "python-httpx/0.27.2" rid=%s verify=SUCCESS fp=%s serial=0A dn="CN=%s,O=Example Corp" idn="CN=Example CA,O=Example Corp" rt=0.050`,
+			l.ip, l.at.Format("02/Jan/2006:15:04:05 -0700"), status, rid, l.fp, l.cn)
+		a := fmt.Appendf(nil, `{"timestamp":"%s","level":"%s","logger":"accounts.auth","event":"%s","request_id":"%s","username":"%s","ip":"%s"}`,
+			l.at.Add(20*time.Millisecond).Format(time.RFC3339Nano), level, ev, rid, l.user, l.ip)
+		if l.at.Before(campaignStart.Add(restart)) {
+			proxy1, app1 = append(proxy1, p), append(app1, a)
+		} else {
+			proxy2, app2 = append(proxy2, p), append(app2, a)
+		}
+	}
+	return proxy1, proxy2, app1, app2
+}
+
+func longRules(t testing.TB) []*rules.Rule {
+	t.Helper()
+	rs, err := rules.Parse("long", []byte(longRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// replayLines runs replay over the lines with rs and returns its alerts.
+func replayLines(t testing.TB, rs []*rules.Rule, proxy, app [][]byte) []string {
+	t.Helper()
+	dir := t.TempDir()
+	pp, ap := filepath.Join(dir, "p.log"), filepath.Join(dir, "a.log")
+	appendFile(t.(*testing.T), pp, proxy)
+	appendFile(t.(*testing.T), ap, app)
+	pf, af := formatsFor(t)
+	out := &collector{}
+	eng, err := detect.NewEngine(detect.Config{Rules: rs, Sink: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := []ingest.Source{
+		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{pp}, Parser: pf.NewParser()}),
+		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{ap}, Parser: af.NewParser()}),
+	}
+	if err := replay.Run(context.Background(), srcs, eng); err != nil {
+		t.Fatal(err)
+	}
+	return out.snapshot()
+}
+
+// record is the part of an alert line the restart tests look at.
+type record struct {
+	Incident string `json:"incident_id"`
+	Status   string `json:"status"`
+	Seq      int    `json:"sequence"`
+}
+
+func records(t *testing.T, lines []string) []record {
+	t.Helper()
+	var out []record
+	for _, l := range lines {
+		var r record
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// checkContinued checks the alerts of the runs before and after a restart
+// in the middle of the long campaign's incident. whole: the second run
+// continues the first run's incident (same id, its remaining records, one
+// "resolved" record) and together they are replay's alerts, once each.
+// Otherwise (the incident began before the longest rebuild) the second
+// run opens an incident of its own, whose records it emits, and the first
+// incident gets no "resolved" record: what a restart did before incidents
+// were rebuilt.
+func checkContinued(t *testing.T, want, first, second []string, whole bool) {
+	t.Helper()
+	a, b := records(t, first), records(t, second)
+	if len(a) == 0 || a[0].Status != alert.StatusFiring {
+		t.Fatalf("first run: %+v, want the incident's firing record first", a)
+	}
+	id := a[0].Incident
+	for _, r := range a {
+		if r.Incident != id || r.Status == alert.StatusResolved {
+			t.Fatalf("first run: %+v, want the records of one firing incident", a)
+		}
+	}
+	resolved := func(id string) int {
+		n := 0
+		for _, r := range b {
+			if r.Incident == id && r.Status == alert.StatusResolved {
+				n++
+			}
+		}
+		return n
+	}
+	if !whole {
+		if n := resolved(id); n != 0 {
+			t.Errorf("second run resolved the first run's incident %d times: it was rebuilt whole", n)
+		}
+		if len(b) == 0 || b[len(b)-1].Incident == id || b[len(b)-1].Status != alert.StatusResolved {
+			t.Errorf("second run: %+v, want another incident's records ending with its resolution", b)
+		}
+		return
+	}
+	checkOnceEach(t, append(slices.Clone(first), second...), want)
+	for _, r := range b {
+		if r.Incident != id {
+			t.Errorf("second run: record %+v of another incident than %s", r, id)
+		}
+	}
+	if n := resolved(id); n != 1 {
+		t.Errorf("second run: %d resolved records of incident %s, want 1", n, id)
+	}
+	if b[0].Seq != a[len(a)-1].Seq+1 {
+		t.Errorf("second run starts at record %d of the incident, the first ended at %d", b[0].Seq, a[len(a)-1].Seq)
+	}
+}
+
+// rebuildCases: the default longest rebuild covers the incident, which
+// began 30 minutes before the restart; ten minutes do not (more than the
+// six minutes of the windows' span).
+var rebuildCases = []struct {
+	name       string
+	maxRebuild time.Duration
+	whole      bool
+}{
+	{"default", 0, true},
+	{"bounded", 10 * time.Minute, false},
+}
+
+// TestFollowRestartRebuildsIncident follows the long campaign's logs,
+// stops half an hour into its incident and restarts with the same state
+// directory: the second run continues the same incident and resolves it
+// once; with a longest rebuild shorter than the incident, the incident is
+// counted as not rebuilt and the second run opens another.
+func TestFollowRestartRebuildsIncident(t *testing.T) {
+	rs := longRules(t)
+	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	if got := records(t, want); len(got) < 3 {
+		t.Fatalf("replay: %+v, want an incident with several records", got)
+	}
+	pf, af := formatsFor(t)
+	for _, c := range rebuildCases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+			cfg := FilesConfig{
+				ProxyFiles:     []string{proxyPath},
+				AppFiles:       []string{appPath},
+				ProxyFormat:    pf,
+				AppFormat:      af,
+				StateDir:       filepath.Join(dir, "state"),
+				Engine:         detect.Config{Rules: rs},
+				IdleTimeout:    2 * time.Second,
+				CommitInterval: 20 * time.Millisecond,
+				PollInterval:   20 * time.Millisecond,
+				MaxRebuild:     c.maxRebuild,
+				Logger:         testLogger(t),
+			}
+			first, second := &collector{}, &collector{}
+			cfg.Sink = first
+			r1 := startFollower(t, cfg)
+			// In pieces, so that checkpoints are taken all along.
+			for i := range 4 {
+				appendFile(t, proxyPath, p1[i*len(p1)/4:(i+1)*len(p1)/4])
+				appendFile(t, appPath, a1[i*len(a1)/4:(i+1)*len(a1)/4])
+				waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+			}
+			r1.shutdown(t)
+			if n := r1.f.Stats().Unrebuilt.Load(); (n == 0) != c.whole {
+				t.Errorf("first run: %d incidents counted as not rebuilt", n)
+			}
+			t.Logf("first run: rewind %s", time.Duration(r1.f.Stats().Rewind.Load()))
+
+			cfg.Sink = second
+			r2 := startFollower(t, cfg)
+			appendFile(t, proxyPath, p2)
+			appendFile(t, appPath, a2)
+			waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+			settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
+			r2.shutdown(t)
+			if r2.f.Stats().Muted.Load() == 0 {
+				t.Error("the second run muted nothing: nothing was read again")
+			}
+			checkContinued(t, want, first.snapshot(), second.snapshot(), c.whole)
+		})
+	}
+}
+
+// produceTimed writes lines to a one-partition topic with their event
+// times as the message timestamps, as a shipper stamping messages with
+// their ingest time does (the rebuild rewinds by timestamp).
+func produceTimed(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format, lines [][]byte) {
+	t.Helper()
+	w := &kafkago.Writer{
+		Addr:         kafkago.TCP(c.ListenAddrs()...),
+		Topic:        topic,
+		Balancer:     &kafkago.CRC32Balancer{},
+		Transport:    &kafkago.Transport{},
+		BatchSize:    5000,
+		BatchTimeout: 5 * time.Millisecond,
+		RequiredAcks: kafkago.RequireAll,
+	}
+	defer w.Close()
+	p := f.NewParser()
+	var r event.Record
+	msgs := make([]kafkago.Message, len(lines))
+	for i, l := range lines {
+		if err := p.Parse(l, &r); err != nil {
+			t.Fatal(err)
+		}
+		msgs[i] = kafkago.Message{Value: l, Time: time.Unix(0, r.Time)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("producing to %s: %v", topic, err)
+	}
+}
+
+// TestKafkaRestartRebuildsIncident is TestFollowRestartRebuildsIncident
+// over Kafka: the first server commits, with each offset, how far before
+// it a restart must rewind; the second reads the rewind back and rebuilds
+// the incident whole (or, beyond the longest rebuild, does not).
+func TestKafkaRestartRebuildsIncident(t *testing.T) {
+	rs := longRules(t)
+	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	pf, af := formatsFor(t)
+	for _, c := range rebuildCases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := cluster(t, 1)
+			produceTimed(t, cl, "proxy", pf, p1)
+			produceTimed(t, cl, "app", af, a1)
+			first, second := &collector{}, &collector{}
+			cfg := serverConfig(t, cl, "rebuild", first)
+			cfg.Engine.Rules = rs
+			cfg.CommitInterval = 20 * time.Millisecond
+			cfg.MaxRebuild = c.maxRebuild
+			committedTo := func(s *Server, proxy, app int) func() bool {
+				return func() bool {
+					got := map[string]int64{}
+					for _, p := range s.Partitions() {
+						got[p.Topic] = p.Committed
+					}
+					return got["proxy"] == int64(proxy) && got["app"] == int64(app)
+				}
+			}
+			r1 := start(t, cfg)
+			waitFor(t, 40*time.Second, "the first half committed", committedTo(r1.s, len(p1), len(a1)))
+			r1.shutdown(t)
+			if n := r1.s.Stats().Unrebuilt.Load(); (n == 0) != c.whole {
+				t.Errorf("first server: %d incidents counted as not rebuilt", n)
+			}
+			t.Logf("first server: rewind %s", time.Duration(r1.s.Stats().Rewind.Load()))
+
+			produceTimed(t, cl, "proxy", pf, p2)
+			produceTimed(t, cl, "app", af, a2)
+			cfg.Sink = second
+			r2 := start(t, cfg)
+			waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
+			settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
+			r2.shutdown(t)
+			if r2.s.Stats().Muted.Load() == 0 {
+				t.Error("the second server muted nothing: nothing was read again")
+			}
+			checkContinued(t, want, first.snapshot(), second.snapshot(), c.whole)
+		})
+	}
+}
