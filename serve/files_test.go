@@ -204,7 +204,7 @@ func chunksByTime(t *testing.T, lines [][]byte, p ingest.Parser, start, end int6
 	for _, l := range lines {
 		i := 0
 		if err := p.Parse(l, &r); err == nil {
-			i = min(int((r.Time-start)*int64(n)/(end-start+1)), n-1)
+			i = max(min(int((r.Time-start)*int64(n)/(end-start+1)), n-1), 0)
 		}
 		out[i] = append(out[i], l)
 	}
@@ -319,12 +319,13 @@ func TestFollowRotationStateBounded(t *testing.T) {
 		StateDir:    stateDir,
 		Engine:      detect.Config{Rules: shortRules()},
 		IdleTimeout: 2 * time.Second,
-		// Commits far apart next to the time the follower takes for the
-		// last chunk's rest: a checkpoint taken while it is read could be
-		// the one committed, later than the start of an incident still
-		// firing at the restart, which the restart then does not rebuild
-		// whole (docs/streaming.md).
-		CommitInterval: 250 * time.Millisecond,
+		// Checkpoints are taken all along the last chunk, the restart's
+		// among them. Two incidents are firing at the restart (at 12:00),
+		// one since 11:33, before the span the windows need (about 21
+		// minutes): the positions saved trail the records processed back
+		// to its first event, so that the restart rebuilds it whole
+		// however the checkpoints fall.
+		CommitInterval: 20 * time.Millisecond,
 		PollInterval:   20 * time.Millisecond,
 		// Nothing is written to a file after it is renamed away.
 		RotateWait: 100 * time.Millisecond,
@@ -364,8 +365,23 @@ func TestFollowRotationStateBounded(t *testing.T) {
 				waitFor(t, 40*time.Second, "every line written processed", func() bool { return processedToEnd(t, stateDir, proxyPath, appPath) })
 				c := rf.f.Stats().Commits.Load()
 				waitFor(t, 10*time.Second, "a checkpoint", func() bool { return rf.f.Stats().Commits.Load() >= c+2 })
-				appendFile(t, proxyPath, pc[i][p:])
-				appendFile(t, appPath, ac[i][a:])
+				// The rest in two pieces, each processed and checkpointed
+				// before the next, split 24 minutes before the restart:
+				// the span the windows need is about 21 minutes, so that
+				// checkpoint is the one the windows would have the
+				// restart read from, after the first event (11:33:56) of
+				// an incident firing at the restart.
+				chunkEnd := start + int64(i+1)*(end-start+1)/n
+				split := chunkEnd - int64(24*time.Minute)
+				rp := chunksByTime(t, pc[i][p:], pf.NewParser(), split-1, split, 2)
+				ra := chunksByTime(t, ac[i][a:], af.NewParser(), split-1, split, 2)
+				for j := range rp {
+					appendFile(t, proxyPath, rp[j])
+					appendFile(t, appPath, ra[j])
+					waitFor(t, 40*time.Second, "the piece processed", func() bool { return processedToEnd(t, stateDir, proxyPath, appPath) })
+					c := rf.f.Stats().Commits.Load()
+					waitFor(t, 10*time.Second, "a checkpoint", func() bool { return rf.f.Stats().Commits.Load() >= c+2 })
+				}
 				break
 			}
 			appendFile(t, proxyPath, pc[i])
