@@ -3,9 +3,11 @@
 // auth-events topic) are merged in event-time order behind a watermark,
 // fed to the same engine replay uses, and their offsets committed only once
 // the alerts they caused were handed to the sink (at-least-once). On every
-// partition assignment the engine's window state is rebuilt by reading the
-// partitions again from one rule window before the committed offsets, with
-// alerts muted until each partition passes its committed offset.
+// partition assignment the engine's state is rebuilt by reading the
+// partitions again from before the committed offsets (one rule window, or
+// back to the first event of the incidents that were firing: the rewind
+// committed with each offset), with alerts muted until each partition
+// passes its committed offset.
 package serve
 
 import (

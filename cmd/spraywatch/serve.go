@@ -42,6 +42,7 @@ type serveFlags struct {
 	out, outputs                 string
 	listen                       string
 	lateness, idle, commit       time.Duration
+	maxRebuild                   time.Duration
 	maxBuffered                  int
 	tls                          bool
 	tlsCA, tlsCert, tlsKey       string
@@ -84,6 +85,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.idle, "idle-timeout", serve.DefaultIdleTimeout, "how long an empty partition may hold the others back")
 	fs.DurationVar(&f.commit, "commit-interval", serve.DefaultCommitInterval, "how often offsets are committed")
 	fs.IntVar(&f.maxBuffered, "max-buffered", serve.DefaultMaxBuffered, "records held in the reorder buffer before the oldest is released")
+	fs.DurationVar(&f.maxRebuild, "max-rebuild", serve.DefaultMaxRebuild, "most event time a restart reads again before the committed position to rebuild the incidents firing whole (the windows' span is read whatever it says)")
 	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka over TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA `file` (PEM) for the brokers' certificates (implies --tls)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `file` (PEM)")
@@ -178,6 +180,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:    f.idle,
 		CommitInterval: f.commit,
 		MaxBuffered:    f.maxBuffered,
+		MaxRebuild:     f.maxRebuild,
 		Logger:         log,
 	}
 	if cfg.Partitioner, err = kafka.Balancer(f.partitioner); err != nil {
@@ -213,7 +216,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("starting", "role", role, "group", kc.GroupID, "brokers", strings.Join(kc.Brokers, ","))
 	err = srv.Run(ctx)
 	st := srv.Stats()
-	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load())
+	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load(), "unrebuilt", st.Unrebuilt.Load())
 	return err
 }
 
@@ -325,6 +328,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		IdleTimeout:     f.idle,
 		CommitInterval:  f.commit,
 		MaxBuffered:     f.maxBuffered,
+		MaxRebuild:      f.maxRebuild,
 		Logger:          log,
 	}
 	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {
@@ -350,7 +354,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 	log.Info("following files", "proxy", strings.Join(f.proxyFiles, ","), "app", strings.Join(f.appFiles, ","), "state_dir", f.stateDir)
 	err = fl.Run(ctx)
 	st := fl.Stats()
-	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "muted", st.Muted.Load())
+	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "muted", st.Muted.Load(), "unrebuilt", st.Unrebuilt.Load())
 	return err
 }
 
