@@ -342,3 +342,69 @@ func TestKafkaRestartRebuildsIncident(t *testing.T) {
 		})
 	}
 }
+
+// TestKafkaReloadRebuildsIncident reloads the rules half an hour into the
+// long campaign's incident: the pipeline rebuilt with them rewinds as far
+// as the last commit said, so the incident goes on under its id and
+// resolves once.
+func TestKafkaReloadRebuildsIncident(t *testing.T) {
+	rs := longRules(t)
+	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	pf, af := formatsFor(t)
+	cl := cluster(t, 1)
+	produceTimed(t, cl, "proxy", pf, p1)
+	produceTimed(t, cl, "app", af, a1)
+	got := &collector{}
+	cfg := serverConfig(t, cl, "reload", got)
+	cfg.Engine.Rules = rs
+	cfg.CommitInterval = 20 * time.Millisecond
+	r := start(t, cfg)
+	committed := func(proxy, app int) func() bool {
+		return func() bool {
+			c := map[string]int64{}
+			for _, p := range r.s.Partitions() {
+				c[p.Topic] = p.Committed
+			}
+			return c["proxy"] == int64(proxy) && c["app"] == int64(app)
+		}
+	}
+	waitFor(t, 40*time.Second, "the first half committed", committed(len(p1), len(a1)))
+	before := len(got.snapshot())
+	if err := r.s.ReloadRules(longRules(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the rebuild", func() bool { return r.s.Stats().Rebuilds.Load() >= 2 && r.s.Ready() })
+	produceTimed(t, cl, "proxy", pf, p2)
+	produceTimed(t, cl, "app", af, a2)
+	waitFor(t, 40*time.Second, "everything committed", committed(len(p1)+len(p2), len(a1)+len(a2)))
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(got.snapshot()) })
+	if r.s.Stats().Muted.Load() == 0 {
+		t.Error("nothing muted: the reload read nothing again")
+	}
+	all := got.snapshot()
+	checkContinued(t, want, all[:before], all[before:], true)
+}
+
+// TestParseRewind reads back the rewinds formatRewind writes, and nothing
+// from other metadata (an older version commits none).
+func TestParseRewind(t *testing.T) {
+	for _, c := range []struct {
+		meta string
+		want time.Duration
+		ok   bool
+	}{
+		{formatRewind(0), 0, true},
+		{formatRewind(30*time.Minute + 50*time.Second), 30*time.Minute + 50*time.Second, true},
+		{formatRewind(DefaultMaxRebuild), DefaultMaxRebuild, true},
+		{"", 0, false},
+		{"spraywatch.rewind=", 0, false},
+		{"spraywatch.rewind=-5", 0, false},
+		{"spraywatch.rewind=1h", 0, false},
+		{"other client's metadata", 0, false},
+	} {
+		if got, ok := parseRewind(c.meta); got != c.want || ok != c.ok {
+			t.Errorf("parseRewind(%q) = %v, %v; want %v, %v", c.meta, got, ok, c.want, c.ok)
+		}
+	}
+}
