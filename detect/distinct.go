@@ -181,6 +181,72 @@ func (d *distinctCounts) reset(max int) bool {
 	return true
 }
 
+// clone returns a copy of d that shares nothing with it that either
+// changes: the strings and evidence they point to are only read.
+func (d *distinctCounts) clone() distinctCounts {
+	c := *d
+	c.slots = slices.Clone(d.slots)
+	if d.x != nil {
+		x := *d.x
+		x.idx.tab = slices.Clone(x.idx.tab)
+		x.aliases = slices.Clone(x.aliases)
+		if u := x.unres; u != nil {
+			v := *u
+			v.idx.tab = slices.Clone(v.idx.tab)
+			v.seen = slices.Clone(v.seen)
+			x.unres = &v
+		}
+		c.x = &x
+	}
+	return c
+}
+
+// sameCounts reports whether d and o hold as many values, as many failed,
+// unresolved and succeeded, as many aliases, and an index of unresolved
+// values both or neither: typoOf, which makes one once a store holds
+// indexFrom values, may find another of several typos with one.
+func (d *distinctCounts) sameCounts(o *distinctCounts) bool {
+	return d.n == o.n && d.failed == o.failed && d.unresolved == o.unresolved && d.succeeded == o.succeeded &&
+		(d.unres() == nil) == (o.unres() == nil) && len(d.aliases()) == len(o.aliases())
+}
+
+// maxSameAliases is the most aliases sameValues compares.
+const maxSameAliases = 16
+
+// sameValues reports whether d and o, with the same counts (sameCounts),
+// hold the same values with the same counts and the same aliases. seed
+// hashes the values.
+func (d *distinctCounts) sameValues(o *distinctCounts, seed maphash.Seed) bool {
+	oa := o.aliases()
+	if len(oa) > maxSameAliases {
+		return false
+	}
+	for _, a := range d.aliases() {
+		// An entry has one alias at most: (ev, t) tells it.
+		if !slices.ContainsFunc(oa, func(b alias) bool { return b.ev == a.ev && b.t == a.t && b.val.s == a.val.s }) {
+			return false
+		}
+	}
+	for i := range d.slots {
+		sv := &d.slots[i]
+		if sv.n == 0 {
+			continue
+		}
+		if c, ok := o.getHashed(hashString(seed, sv.val)); !ok || c != sv.valCount {
+			return false
+		}
+	}
+	return true
+}
+
+// aliases returns the aliases of a window's entries.
+func (d *distinctCounts) aliases() []alias {
+	if d.x == nil {
+		return nil
+	}
+	return d.x.aliases
+}
+
 // size returns the number of distinct values.
 func (d *distinctCounts) size() int { return int(d.n) }
 
