@@ -50,10 +50,20 @@ var (
 	sinkSpool      = desc("sink_spool_bytes", "Bytes held in a sink's on-disk spool.", sinkLabels...)
 	kafkaLag       = desc("kafka_consumer_lag", "Messages between the consumer's position and the partition's high watermark.", partLabels...)
 	kafkaCommitted = desc("kafka_committed_offset", "The consumer group's committed offset of a partition.", partLabels...)
+	streamLate     = desc("stream_records_late_total", "Records older than what the engine had already seen when released (a source far behind the others).")
+	streamForced   = desc("stream_records_forced_total", "Records released before the lateness had passed because the reorder buffer was full.")
+	streamBuffered = desc("stream_reorder_buffered_records", "Records waiting in the reorder buffer now.")
+	streamMuted    = desc("stream_muted_total", "Alerts (or joined events) not sent while the state was rebuilt after a restart, rebalance or rule reload: they went out before.")
+	streamRebuilds = desc("stream_rebuilds_total", "State rebuilds: start, partition rebalance, rule reload.")
+	streamUnbuilt  = desc("stream_incidents_unrebuilt_total", "Incidents found, when committing, to have begun further back than a restart reads again (--max-rebuild): a restart would open them again under a new id.")
+	streamRewind   = desc("stream_rewind_seconds", "Event time before the newest record processed that a restart reads again, as of the last commit.")
+	streamCommits  = desc("stream_commits_total", "Positions saved: Kafka offset commits, or follow-mode state files.")
+	streamErrors   = desc("stream_errors_total", "Failed operations of a streaming server, by operation: commit, fetch, publish.", "op")
+	streamPublish  = desc("stream_events_published_total", "Joined events written to the events topic (correlate role).")
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -76,6 +86,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.engine(ch, now)
 	c.sinks(ch)
 	c.kafka(ch)
+	c.stream(ch)
 	c.topIdentities(ch, now)
 }
 
@@ -225,6 +236,25 @@ func (c *collector) kafka(ch chan<- prometheus.Metric) {
 			gauge(ch, kafkaCommitted, float64(p.Committed), p.Topic, part)
 		}
 	}
+}
+
+func (c *collector) stream(ch chan<- prometheus.Metric) {
+	if c.c.Stream == nil {
+		return
+	}
+	s := c.c.Stream.Stream()
+	counter(ch, streamLate, float64(s.Late))
+	counter(ch, streamForced, float64(s.Forced))
+	gauge(ch, streamBuffered, float64(s.Buffered))
+	counter(ch, streamMuted, float64(s.Muted))
+	counter(ch, streamRebuilds, float64(s.Rebuilds))
+	counter(ch, streamUnbuilt, float64(s.Unrebuilt))
+	gauge(ch, streamRewind, s.Rewind.Seconds())
+	counter(ch, streamCommits, float64(s.Commits))
+	counter(ch, streamErrors, float64(s.CommitErrs), "commit")
+	counter(ch, streamErrors, float64(s.FetchErrs), "fetch")
+	counter(ch, streamErrors, float64(s.PublishErrs), "publish")
+	counter(ch, streamPublish, float64(s.Published))
 }
 
 func (c *collector) topIdentities(ch chan<- prometheus.Metric, now time.Time) {

@@ -45,6 +45,38 @@ type KafkaStats interface {
 	Partitions() []PartitionStats
 }
 
+// Stream is what a streaming server (spraywatch serve, reading Kafka or
+// following files) counts besides its sources and engine.
+type Stream struct {
+	// Late records were older than what the engine had already seen;
+	// Forced were released early because the reorder buffer was full;
+	// Buffered wait in it now.
+	Late, Forced, Buffered int64
+	// Muted alerts (or joined events) were not sent while the state was
+	// rebuilt: they had gone out before the restart.
+	Muted int64
+	// Rebuilds counts the state rebuilds (start, rebalance, rule reload).
+	Rebuilds int64
+	// Unrebuilt counts the incidents found, when committing, to reach
+	// further back than a restart reads again (--max-rebuild).
+	Unrebuilt int64
+	// Rewind is how much event time before the newest record processed a
+	// restart would read again, as of the last commit.
+	Rewind time.Duration
+	// Commits counts the saved positions (Kafka offsets or follow-mode
+	// state); CommitErrs, FetchErrs and PublishErrs the failures.
+	Commits, CommitErrs, FetchErrs int64
+	// Published counts the joined events written to the events topic
+	// (the correlate role).
+	Published, PublishErrs int64
+}
+
+// StreamStats reports a streaming server's counters. Stream is called at
+// scrape time, concurrently with the server; it must be safe for that.
+type StreamStats interface {
+	Stream() Stream
+}
+
 // Config says where the metrics are read from. Functions are called at
 // every scrape, so they may return values that change over a run (a
 // rebuilt engine, a new sink set); any of them may be nil or return nil.
@@ -57,6 +89,8 @@ type Config struct {
 	Sinks func() []*alert.SinkStats
 	// Kafka reports the consumed partitions, when reading Kafka.
 	Kafka KafkaStats
+	// Stream reports a streaming server's counters, when serving.
+	Stream StreamStats
 
 	// TopRule is the rule whose groups the top-identities gauge ranks
 	// (default DefaultTopRule); TopK how many it keeps (default

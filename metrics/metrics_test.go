@@ -325,6 +325,47 @@ func TestKafkaAndLatency(t *testing.T) {
 	}
 }
 
+type stream Stream
+
+func (s stream) Stream() Stream { return Stream(s) }
+
+func TestStream(t *testing.T) {
+	m, err := New(Config{Stream: stream{
+		Late: 1, Forced: 2, Buffered: 3, Muted: 4, Rebuilds: 5, Unrebuilt: 6,
+		Rewind: 90 * time.Minute, Commits: 7, CommitErrs: 8, FetchErrs: 9, Published: 10, PublishErrs: 11,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		want map[string]float64
+	}{
+		{"spraywatch_stream_records_late_total", map[string]float64{"": 1}},
+		{"spraywatch_stream_records_forced_total", map[string]float64{"": 2}},
+		{"spraywatch_stream_reorder_buffered_records", map[string]float64{"": 3}},
+		{"spraywatch_stream_muted_total", map[string]float64{"": 4}},
+		{"spraywatch_stream_rebuilds_total", map[string]float64{"": 5}},
+		{"spraywatch_stream_incidents_unrebuilt_total", map[string]float64{"": 6}},
+		{"spraywatch_stream_rewind_seconds", map[string]float64{"": 5400}},
+		{"spraywatch_stream_commits_total", map[string]float64{"": 7}},
+		{"spraywatch_stream_errors_total", map[string]float64{"op=commit": 8, "op=fetch": 9, "op=publish": 11}},
+		{"spraywatch_stream_events_published_total", map[string]float64{"": 10}},
+	} {
+		if got := series(t, m.Registry(), c.name); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// Without a streaming server (replay), no stream series.
+	m, err = New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := series(t, m.Registry(), "spraywatch_stream_rebuilds_total"); len(got) != 0 {
+		t.Errorf("replay has stream series %v", got)
+	}
+}
+
 func TestHandler(t *testing.T) {
 	c := campaign(t, "fast_spray-1")
 	_, m := replayed(context.Background(), t, c.End)

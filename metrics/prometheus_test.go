@@ -124,7 +124,8 @@ var grafanaVars = strings.NewReplacer(
 // serveOnly marks expressions over metrics only `serve` has (Kafka
 // partitions, processing latency): a replay leaves them empty.
 func serveOnly(expr string) bool {
-	return strings.Contains(expr, "spraywatch_kafka_") || strings.Contains(expr, "spraywatch_processing_latency")
+	return strings.Contains(expr, "spraywatch_kafka_") || strings.Contains(expr, "spraywatch_stream_") ||
+		strings.Contains(expr, "spraywatch_processing_latency")
 }
 
 // TestDashboardAndRulesAgainstPrometheus replays the samples in-process

@@ -22,6 +22,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/follow"
+	"github.com/spraywatch/spraywatch/metrics"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -213,6 +214,10 @@ func (f *Follower) ReloadRules(rs []*rules.Rule) error {
 
 // Stats returns the follower's counters (the Kafka ones stay zero).
 func (f *Follower) Stats() *Stats { return &f.stats }
+
+// Stream returns the follower's counters for the metrics
+// (metrics.StreamStats).
+func (f *Follower) Stream() metrics.Stream { return f.stats.stream() }
 
 // SourceStats returns the line counters of the proxy and app sources.
 func (f *Follower) SourceStats() []*ingest.Stats {

@@ -31,6 +31,7 @@ func TestMetricsScrape(t *testing.T) {
 		Engine:  s.Engine,
 		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 		Kafka:   s,
+		Stream:  s,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +54,9 @@ func TestMetricsScrape(t *testing.T) {
 		regexp.MustCompile(`(?m)^spraywatch_kafka_consumer_lag\{[^}]*partition="0"[^}]*topic="proxy"[^}]*\} \d`),
 		regexp.MustCompile(`(?m)^spraywatch_kafka_committed_offset\{[^}]*topic="app"[^}]*\} [1-9]`),
 		regexp.MustCompile(`(?m)^spraywatch_build_info\{`),
+		regexp.MustCompile(`(?m)^spraywatch_stream_rebuilds_total [1-9]`),
+		regexp.MustCompile(`(?m)^spraywatch_stream_commits_total [1-9]`),
+		regexp.MustCompile(`(?m)^spraywatch_stream_errors_total\{op="commit"\} 0$`),
 	}
 	defer func() {
 		if t.Failed() {

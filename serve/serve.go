@@ -221,6 +221,24 @@ type Stats struct {
 	Rewind atomic.Int64
 }
 
+// stream returns the counters as the metrics package reports them.
+func (s *Stats) stream() metrics.Stream {
+	return metrics.Stream{
+		Late:        s.Late.Load(),
+		Forced:      s.Forced.Load(),
+		Buffered:    s.Buffered.Load(),
+		Muted:       s.Muted.Load(),
+		Rebuilds:    s.Rebuilds.Load(),
+		Unrebuilt:   s.Unrebuilt.Load(),
+		Rewind:      time.Duration(s.Rewind.Load()),
+		Commits:     s.Commits.Load(),
+		CommitErrs:  s.CommitErrs.Load(),
+		FetchErrs:   s.FetchErrs.Load(),
+		Published:   s.Published.Load(),
+		PublishErrs: s.PublishErrs.Load(),
+	}
+}
+
 // Server consumes the configured topics until its context ends.
 type Server struct {
 	cfg   Config
@@ -257,6 +275,9 @@ func New(c Config) (*Server, error) {
 
 // Stats returns the server's counters.
 func (s *Server) Stats() *Stats { return &s.stats }
+
+// Stream returns the server's counters for the metrics (metrics.StreamStats).
+func (s *Server) Stream() metrics.Stream { return s.stats.stream() }
 
 // SourceStats returns the decoding counters of each topic read.
 func (s *Server) SourceStats() []*ingest.Stats {

@@ -237,6 +237,7 @@ type served interface {
 	Engine() *detect.Engine
 	Handler(metrics http.Handler) http.Handler
 	ReloadRules([]*rules.Rule) error
+	metrics.StreamStats
 }
 
 // lateMetrics are a server's metrics, built once the server exists: the
@@ -257,6 +258,7 @@ func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger
 		Engine:  s.Engine,
 		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 		Kafka:   kafka,
+		Stream:  s,
 	})
 	if err != nil {
 		return nil, err
