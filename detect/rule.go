@@ -42,7 +42,25 @@ type ruleState struct {
 	// spare are groups that left the set, emptied, with their small
 	// stores: under a flood of one-event groups a new group reuses one
 	// instead of allocating. bigSpare are a few with bigger buffers.
-	spare, bigSpare []*group
+	// A rule with mates keeps its groups apart from their stores: bare
+	// are its groups that left the set, emptied, without a store, and
+	// stores the stores its mates' and its groups left (see recycle).
+	spare, bigSpare, bare []*group
+	stores                *spareStores
+
+	// mates are the rules of the lane, rs among them, in rule order,
+	// that find their groups in rs's group index and keep the same store
+	// of a key (see sameStore); nil when there are none but rs. A group
+	// a mate makes for an event that an earlier mate made its group of
+	// the key for shares that group's store: the first of the groups
+	// sharing a store records each event in it for all (see add). A
+	// group whose store would change apart from the others' (a sweep
+	// trims its incident's window) takes a copy of its own first, and a
+	// group that leaves its set leaves the store to the others.
+	mates []*ruleState
+	// recorded is what the rule's last recording of an event in a store
+	// did, for the mates sharing the store.
+	recorded recorded
 
 	// openKeys is sweep's scratch for the keys of open incidents.
 	openKeys []string
@@ -69,6 +87,27 @@ type group struct {
 	tag  uint32 // of the key's hash
 }
 
+// recorded is what recording an event in a store did.
+type recorded struct {
+	op      uint64 // the lane's evaluation (see lane.evaluated)
+	made    bool   // the group was made for the event
+	ok      bool   // the event was recorded, not older than the window
+	dropped int    // events it pushed out of a full store
+	held    int    // the change in what the store holds (see store.held)
+}
+
+// spareStores are emptied stores of a set of mates' groups, for a new
+// group of any of them: a rule whose groups leave their stores to a
+// mate's group takes those its mates' groups leave. big are a few with
+// bigger buffers.
+type spareStores struct{ small, big []store }
+
+// sharer is a rule's group sharing a store.
+type sharer struct {
+	rs *ruleState
+	g  *group
+}
+
 // inlineCuts is how many piece ends a group keeps in itself: keys of up
 // to inlineCuts+1 values need no groupMore.
 const inlineCuts = 1
@@ -86,6 +125,7 @@ type groupMore struct {
 	hitAt      int64
 	hitVal     int
 	quietUntil int64 // no new incident before this event time (cooldown)
+	convergeAt int64 // no comparison with a mate's store before this event time (see converge)
 	suppressed bool  // a suppression was counted in this quiet period
 	// resolved is the last incident resolved, for RebuildNeeds while
 	// the cooldown lasts.
@@ -95,7 +135,7 @@ type groupMore struct {
 // extra returns g's groupMore, making it.
 func (g *group) extra() *groupMore {
 	if g.more == nil {
-		g.more = &groupMore{quietUntil: math.MinInt64}
+		g.more = &groupMore{quietUntil: math.MinInt64, convergeAt: math.MinInt64}
 	}
 	return g.more
 }
@@ -220,12 +260,23 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.pending.matched++
 	h := rs.ln.keyHash()
 	g, slot := rs.ln.getGroup(rs, h)
-	if g == nil {
+	// from is an earlier mate that recorded the event in g's store.
+	var from *ruleState
+	made := g == nil
+	if made {
 		// The set full, its least recently active group goes first: the
 		// new group reuses it, and its slot, while they are in the
 		// processor's caches.
 		rs.groups.makeRoom()
-		g = rs.group(rs.ln.newGroupKey(ev))
+		key := rs.ln.newGroupKey(ev)
+		if from = rs.madeMate(slot); from != nil {
+			// Its group of the key, made for the event too, holds what
+			// a new store would: the event alone.
+			g = rs.bareGroup(key)
+			g.st = from.groups.group(slot).st
+		} else {
+			g = rs.group(key)
+		}
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
@@ -253,22 +304,61 @@ func (rs *ruleState) add(ev *event.Event) {
 	case event.OutcomeFailure:
 		en.outcome = outcomeFailure
 	}
-	var alias string
-	if en.outcome == outcomeSuccess && (r.Unresolved || r.Type == rules.TypeSequence) {
-		// A person who mistyped their username and then logged in: the
-		// mistyped name is resolved too.
-		alias = g.st.typoOf(hv.s, &rs.ln.probe)
+	if !made && rs.mates != nil {
+		from = rs.recordedBy(g)
 	}
-	if g.hist != nil {
-		rs.learn(g, ev.Time)
+	var ok bool
+	var dropped int
+	if from == nil {
+		// The event goes into g's store, for g and the others sharing
+		// it (none when g was made for the event): their histories
+		// learn from the store as it was, their incidents note when
+		// the window fell below their thresholds as events leave.
+		var alias string
+		if en.outcome == outcomeSuccess && aliases(r) {
+			// A person who mistyped their username and then logged
+			// in: the mistyped name is resolved too.
+			alias = g.st.typoOf(hv.s, &rs.ln.probe)
+		}
+		var buf [2]sharer
+		var others []sharer
+		if !made {
+			others = rs.sharers(g, buf[:0])
+		}
+		if g.hist != nil {
+			rs.learn(g, ev.Time)
+		}
+		for _, o := range others {
+			if o.g.hist != nil {
+				o.rs.learn(o.g, ev.Time)
+			}
+		}
+		before := g.st.held()
+		rs.trim(g, others, ev.Time)
+		ok, dropped = g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
+		if ok && alias != "" {
+			g.st.alias(en.t, en.ev, hashString(rs.eng.seed, alias))
+		}
+		held := g.st.held() - before
+		rs.held += held
+		if rs.mates != nil {
+			rs.recorded = recorded{op: rs.ln.evaluated, made: made, ok: ok, dropped: dropped, held: held}
+			if !made {
+				rs.converge(g, ev.Time)
+			}
+		}
+	} else {
+		a := &from.recorded
+		if a.op != rs.ln.evaluated {
+			panic("detect: a shared store was not given the event")
+		}
+		if made && g.hist != nil {
+			rs.learn(g, ev.Time) // its first boundary: the store is not read
+		}
+		ok, dropped = a.ok, a.dropped
+		rs.held += a.held
 	}
-	rs.trim(g, ev.Time)
-	before := g.st.held()
-	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
-	if ok && alias != "" {
-		g.st.alias(en.t, en.ev, hashString(rs.eng.seed, alias))
-	}
-	if rs.held += g.st.held() - before; rs.held > rs.maxHeld {
+	if rs.held > rs.maxHeld {
 		rs.shed(g)
 	}
 	if !ok {
@@ -290,6 +380,124 @@ func (rs *ruleState) add(ev *event.Event) {
 		g.ident = rs.ln.identity(ev)
 	}
 	rs.check(g, ev.Time)
+}
+
+// sharers appends to dst the other groups sharing g's store, and returns
+// the result.
+func (rs *ruleState) sharers(g *group, dst []sharer) []sharer {
+	if rs.mates == nil {
+		return dst
+	}
+	return rs.otherSharers(g, dst)
+}
+
+// otherSharers is sharers for a rule with mates.
+func (rs *ruleState) otherSharers(g *group, dst []sharer) []sharer {
+	for _, m := range rs.mates {
+		if m == rs {
+			continue
+		}
+		if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
+			dst = append(dst, sharer{m, mg})
+		}
+	}
+	return dst
+}
+
+// allFiring reports whether every group of sh has an incident firing.
+func allFiring(sh []sharer) bool {
+	for _, s := range sh {
+		if s.g.incident() == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// recordedBy returns the first mate before rs whose group of g's key
+// shares g's store: the one that recorded the event in it.
+func (rs *ruleState) recordedBy(g *group) *ruleState {
+	for _, m := range rs.mates {
+		if m == rs {
+			break
+		}
+		if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
+			return m
+		}
+	}
+	return nil
+}
+
+// converge makes g, whose store no other group shares, share the store
+// of an earlier mate's group of its key when the two hold the same again
+// (see window.sameAs), as they do once a rule that forgot or evicted its
+// group while a mate kept its own (a baseline rule keeps its groups'
+// histories) made it again and the events before left the window, or
+// once the events a sweep trimmed from one of them (see sweep) left the
+// other. A group with an incident firing is left apart from one without
+// (a sweep would part them again), and a group found different with the
+// same counts is compared again no sooner than a window length later.
+func (rs *ruleState) converge(g *group, t int64) {
+	if g.more != nil && t < g.more.convergeAt || rs.shares(g) {
+		return
+	}
+	w, ok := g.st.(*window)
+	if !ok {
+		return
+	}
+	for _, m := range rs.mates {
+		if m == rs {
+			return
+		}
+		mg := m.groups.group(g.slot)
+		if mg == nil {
+			continue
+		}
+		o, ok := mg.st.(*window)
+		if !ok || (mg.incident() == nil) != (g.incident() == nil) || !w.sameCounts(o) {
+			return
+		}
+		if !w.sameAs(o, rs.eng.seed) {
+			l := int64(rs.rule.Window)
+			g.extra().convergeAt = math.MaxInt64
+			if t <= math.MaxInt64-l {
+				g.more.convergeAt = t + l
+			}
+			return
+		}
+		g.st = mg.st
+		return
+	}
+}
+
+// madeMate returns the first mate before rs that made its group of the
+// key of slot (-1: none) for the event being evaluated, or nil.
+func (rs *ruleState) madeMate(slot int32) *ruleState {
+	if slot < 0 {
+		return nil
+	}
+	for _, m := range rs.mates {
+		if m == rs {
+			break
+		}
+		if a := &m.recorded; a.made && a.op == rs.ln.evaluated && m.groups.group(slot) != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// shares reports whether another rule's group shares g's store.
+func (rs *ruleState) shares(g *group) bool {
+	for _, m := range rs.mates {
+		if m == rs {
+			continue
+		}
+		if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
+			return true
+		}
+	}
+	return false
 }
 
 // splitKey notes where g's key, made of several group_by values of ev,
@@ -327,6 +535,9 @@ const (
 
 // group returns an empty group of key, reusing a spare one if any.
 func (rs *ruleState) group(key string) *group {
+	if rs.stores != nil {
+		return rs.mateGroup(key)
+	}
 	for _, sp := range [...]*[]*group{&rs.spare, &rs.bigSpare} {
 		if n := len(*sp); n > 0 {
 			g := (*sp)[n-1]
@@ -339,14 +550,57 @@ func (rs *ruleState) group(key string) *group {
 	return rs.newGroup(key)
 }
 
+// mateGroup is group for a rule with mates: a bare group with a spare
+// store, if there is one.
+func (rs *ruleState) mateGroup(key string) *group {
+	for _, sp := range [...]*[]store{&rs.stores.small, &rs.stores.big} {
+		if n := len(*sp); n > 0 {
+			st := (*sp)[n-1]
+			(*sp)[n-1] = nil
+			*sp = (*sp)[:n-1]
+			g := rs.bareGroup(key)
+			g.st = st
+			return g
+		}
+	}
+	return rs.newGroup(key)
+}
+
+// bareGroup returns a group of key without a store, reusing a bare one
+// if any.
+func (rs *ruleState) bareGroup(key string) *group {
+	if n := len(rs.bare); n > 0 {
+		g := rs.bare[n-1]
+		rs.bare[n-1] = nil
+		rs.bare = rs.bare[:n-1]
+		g.key = key
+		return g
+	}
+	return rs.newBareGroup(key)
+}
+
 // recycle keeps g, which left the set, for reuse when its store is small
 // enough to empty cheaply and keep: among the spares when its buffers are
 // small, else among the few big spares if they are not too big (a new
 // group of a rule grouping by something with few values, a subnet, often
-// grows as big).
+// grows as big). A rule with mates keeps the group among its bare ones
+// and the store, unless a mate's group shares it, among the mates'.
 func (rs *ruleState) recycle(g *group) {
 	sp := &rs.spare
 	switch {
+	case rs.stores != nil:
+		if p := rs.stores; !rs.shares(g) {
+			switch {
+			case len(p.small) < maxSpare && g.st.reset(reuseCap):
+				p.small = append(p.small, g.st)
+			case len(p.big) < maxBigSpare && g.st.reset(bigReuseCap):
+				p.big = append(p.big, g.st)
+			}
+		}
+		if len(rs.bare) >= maxSpare {
+			return
+		}
+		g.st, sp = nil, &rs.bare
 	case len(rs.spare) < maxSpare && g.st.reset(reuseCap):
 	case len(rs.bigSpare) < maxBigSpare && g.st.reset(bigReuseCap):
 		sp = &rs.bigSpare
@@ -375,19 +629,30 @@ func (rs *ruleState) shed(g *group) {
 	}
 }
 
-// trim drops the events that left g's window by now, noting when an open
-// incident's window fell below the threshold.
-func (rs *ruleState) trim(g *group, now int64) {
+// trim drops the events that left the window of g's store by now, noting
+// when the open incidents of g and of the others sharing the store fell
+// below their rules' thresholds. It returns how many it dropped.
+func (rs *ruleState) trim(g *group, others []sharer, now int64) int {
+	n := 0
 	for {
 		left, ok := g.st.expire(now, int64(rs.rule.Window))
 		if !ok {
-			return
+			return n
 		}
-		rs.held--
-		if g.incident() != nil && g.incident().below == notBelow {
-			if _, _, fire := rs.level(g); !fire {
-				g.incident().below = left
-			}
+		n++
+		rs.below(g, left)
+		for _, o := range others {
+			o.rs.below(o.g, left)
+		}
+	}
+}
+
+// below notes, if g's incident is firing and its window just fell below
+// the threshold, when it did: left.
+func (rs *ruleState) below(g *group, left int64) {
+	if inc := g.incident(); inc != nil && inc.below == notBelow {
+		if _, _, fire := rs.level(g); !fire {
+			inc.below = left
 		}
 	}
 }
@@ -468,7 +733,19 @@ func (rs *ruleState) sweep(now int64) {
 		for _, k := range keys {
 			g := rs.open[k]
 			inc := g.incident()
-			rs.trim(g, now)
+			var buf [2]sharer
+			others := rs.sharers(g, buf[:0])
+			if !allFiring(others) {
+				// Trimmed to the present, the store changes apart
+				// from the others', whose rules' sweeps leave it.
+				g.st = g.st.clone()
+				others = nil
+			}
+			n := rs.trim(g, others, now)
+			rs.held -= n
+			for _, o := range others {
+				o.rs.held -= n
+			}
 			// below+ResolveAfter can wrap near the latest representable
 			// time, now-ResolveAfter near the earliest: minus saturates.
 			if inc.below != notBelow && inc.below <= minus(now, int64(r.ResolveAfter)) {

@@ -70,7 +70,7 @@ func (rs *ruleState) newGroup(key string) *group {
 	r := rs.rule
 	seed := rs.eng.seed
 	var g *group
-	if r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline) {
+	if longStore(r) {
 		a := &setGroup{}
 		a.s = valueSet{end: math.MinInt64, seed: seed,
 			seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
@@ -95,6 +95,48 @@ func (rs *ruleState) newGroup(key string) *group {
 	}
 	g.key = key
 	return g
+}
+
+// longStore reports whether r's groups keep a value set (see LongWindow)
+// rather than an exact window.
+func longStore(r *rules.Rule) bool {
+	return r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline)
+}
+
+// aliases reports whether r's stores credit a success to the value it
+// mistyped (see store.alias).
+func aliases(r *rules.Rule) bool { return r.Unresolved || r.Type == rules.TypeSequence }
+
+// sameStore reports whether rules a and b, which make the same group keys
+// of the same events (sameKeys), keep for a key a store that is the same
+// as long as it is changed only by those events: they put the same events
+// in it (none of them is silenced by an allowlist or an identity map of
+// its own, and they count the same distinct values) in the same kind of
+// store, which drops and credits them alike. What else may change a
+// store (a sweep trimming an incident's window to the present, a group
+// evicted and made again) is one rule's; see ruleState.mates.
+func sameStore(a, b *rules.Rule) bool {
+	return a.Window == b.Window && a.HasDistinct == b.HasDistinct && a.Distinct == b.Distinct &&
+		longStore(a) == longStore(b) && aliases(a) == aliases(b) &&
+		len(a.Suppress) == 0 && len(b.Suppress) == 0 && a.IdentityMap == nil && b.IdentityMap == nil
+}
+
+// newBareGroup returns a new group of key without a store of its own, for
+// a store another rule's group of the key keeps (see ruleState.mates).
+func (rs *ruleState) newBareGroup(key string) *group {
+	if rs.rule.Type == rules.TypeBaseline {
+		b := &bareHistoryGroup{hist: history{next: notStarted}}
+		b.g.hist, b.g.key = &b.hist, key
+		return &b.g
+	}
+	return &group{key: key}
+}
+
+// bareHistoryGroup is a baseline rule's group without a store, with its
+// history.
+type bareHistoryGroup struct {
+	g    group
+	hist history
 }
 
 // inlineEvents is how many events or values a new group's store holds
