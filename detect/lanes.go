@@ -148,6 +148,8 @@ type lane struct {
 	// is about the current one when its op is evaluated (see
 	// ruleState.mates).
 	evaluated uint64
+	// sharers is ruleState.sharers' scratch.
+	sharers []int32
 
 	// counts are the engine's counters the lane's rules add to most
 	// often, added to Stats (with the rules' pending counts to their

@@ -102,12 +102,6 @@ type recorded struct {
 // bigger buffers.
 type spareStores struct{ small, big []store }
 
-// sharer is a rule's group sharing a store.
-type sharer struct {
-	rs *ruleState
-	g  *group
-}
-
 // inlineCuts is how many piece ends a group keeps in itself: keys of up
 // to inlineCuts+1 values need no groupMore.
 const inlineCuts = 1
@@ -260,8 +254,11 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.pending.matched++
 	h := rs.ln.keyHash()
 	g, slot := rs.ln.getGroup(rs, h)
-	// from is an earlier mate that recorded the event in g's store.
+	// from is an earlier mate that recorded the event in g's store
+	// already; else others are the places in rs.mates of the later
+	// mates whose groups share it.
 	var from *ruleState
+	var others []int32
 	made := g == nil
 	if made {
 		// The set full, its least recently active group goes first: the
@@ -284,6 +281,8 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 		rs.groups.add(g, slot, h)
 		rs.pending.groups++
+	} else if rs.mates != nil {
+		from, others = rs.sharing(g)
 	}
 	rs.ln.placed(rs, g)
 	// A new group takes the event's identity: made with the kept
@@ -304,9 +303,6 @@ func (rs *ruleState) add(ev *event.Event) {
 	case event.OutcomeFailure:
 		en.outcome = outcomeFailure
 	}
-	if !made && rs.mates != nil {
-		from = rs.recordedBy(g)
-	}
 	var ok bool
 	var dropped int
 	if from == nil {
@@ -320,17 +316,13 @@ func (rs *ruleState) add(ev *event.Event) {
 			// in: the mistyped name is resolved too.
 			alias = g.st.typoOf(hv.s, &rs.ln.probe)
 		}
-		var buf [2]sharer
-		var others []sharer
-		if !made {
-			others = rs.sharers(g, buf[:0])
-		}
 		if g.hist != nil {
 			rs.learn(g, ev.Time)
 		}
-		for _, o := range others {
-			if o.g.hist != nil {
-				o.rs.learn(o.g, ev.Time)
+		for _, i := range others {
+			m := rs.mates[i]
+			if mg := m.groups.group(g.slot); mg.hist != nil {
+				m.learn(mg, ev.Time)
 			}
 		}
 		before := g.st.held()
@@ -348,15 +340,7 @@ func (rs *ruleState) add(ev *event.Event) {
 			}
 		}
 	} else {
-		a := &from.recorded
-		if a.op != rs.ln.evaluated {
-			panic("detect: a shared store was not given the event")
-		}
-		if made && g.hist != nil {
-			rs.learn(g, ev.Time) // its first boundary: the store is not read
-		}
-		ok, dropped = a.ok, a.dropped
-		rs.held += a.held
+		ok, dropped = rs.follow(g, from, made, ev.Time)
 	}
 	if rs.held > rs.maxHeld {
 		rs.shed(g)
@@ -382,50 +366,59 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.check(g, ev.Time)
 }
 
-// sharers appends to dst the other groups sharing g's store, and returns
-// the result.
-func (rs *ruleState) sharers(g *group, dst []sharer) []sharer {
-	if rs.mates == nil {
-		return dst
+// sharing returns the first mate before rs whose group of g's key shares
+// g's store, which recorded the event in it, or else the places in
+// rs.mates of the mates after rs whose groups share it (see sharers).
+func (rs *ruleState) sharing(g *group) (from *ruleState, others []int32) {
+	others = rs.sharers(g)
+	if len(others) > 0 {
+		if m := rs.mates[others[0]]; m.groups.r < rs.groups.r {
+			return m, nil
+		}
 	}
-	return rs.otherSharers(g, dst)
+	return nil, others
 }
 
-// otherSharers is sharers for a rule with mates.
-func (rs *ruleState) otherSharers(g *group, dst []sharer) []sharer {
-	for _, m := range rs.mates {
+// follow takes what from did recording the event at t in the store g
+// shares with its group, as g's rule would have done in a store of its
+// own; made says g was made for the event.
+func (rs *ruleState) follow(g *group, from *ruleState, made bool, t int64) (ok bool, dropped int) {
+	a := &from.recorded
+	if a.op != rs.ln.evaluated {
+		panic("detect: a shared store was not given the event")
+	}
+	if made && g.hist != nil {
+		rs.learn(g, t) // its first boundary: the store is not read
+	}
+	rs.held += a.held
+	return a.ok, a.dropped
+}
+
+// sharers returns the places in rs.mates of the other mates whose groups
+// of g's key share g's store, in rule order, in the lane's scratch.
+func (rs *ruleState) sharers(g *group) []int32 {
+	sh := rs.ln.sharers[:0]
+	for i, m := range rs.mates {
 		if m == rs {
 			continue
 		}
 		if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
-			dst = append(dst, sharer{m, mg})
+			sh = append(sh, int32(i))
 		}
 	}
-	return dst
+	rs.ln.sharers = sh
+	return sh
 }
 
-// allFiring reports whether every group of sh has an incident firing.
-func allFiring(sh []sharer) bool {
-	for _, s := range sh {
-		if s.g.incident() == nil {
+// firing reports whether the groups of g's key of the mates at others
+// all have an incident firing.
+func (rs *ruleState) firing(g *group, others []int32) bool {
+	for _, i := range others {
+		if rs.mates[i].groups.group(g.slot).incident() == nil {
 			return false
 		}
 	}
 	return true
-}
-
-// recordedBy returns the first mate before rs whose group of g's key
-// shares g's store: the one that recorded the event in it.
-func (rs *ruleState) recordedBy(g *group) *ruleState {
-	for _, m := range rs.mates {
-		if m == rs {
-			break
-		}
-		if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
-			return m
-		}
-	}
-	return nil
 }
 
 // converge makes g, whose store no other group shares, share the store
@@ -438,7 +431,7 @@ func (rs *ruleState) recordedBy(g *group) *ruleState {
 // (a sweep would part them again), and a group found different with the
 // same counts is compared again no sooner than a window length later.
 func (rs *ruleState) converge(g *group, t int64) {
-	if g.more != nil && t < g.more.convergeAt || rs.shares(g) {
+	if g.more != nil && t < g.more.convergeAt || len(rs.sharers(g)) > 0 {
 		return
 	}
 	w, ok := g.st.(*window)
@@ -465,6 +458,7 @@ func (rs *ruleState) converge(g *group, t int64) {
 			}
 			return
 		}
+		rs.drop(g.st)
 		g.st = mg.st
 		return
 	}
@@ -485,19 +479,6 @@ func (rs *ruleState) madeMate(slot int32) *ruleState {
 		}
 	}
 	return nil
-}
-
-// shares reports whether another rule's group shares g's store.
-func (rs *ruleState) shares(g *group) bool {
-	for _, m := range rs.mates {
-		if m == rs {
-			continue
-		}
-		if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
-			return true
-		}
-	}
-	return false
 }
 
 // splitKey notes where g's key, made of several group_by values of ev,
@@ -589,13 +570,8 @@ func (rs *ruleState) recycle(g *group) {
 	sp := &rs.spare
 	switch {
 	case rs.stores != nil:
-		if p := rs.stores; !rs.shares(g) {
-			switch {
-			case len(p.small) < maxSpare && g.st.reset(reuseCap):
-				p.small = append(p.small, g.st)
-			case len(p.big) < maxBigSpare && g.st.reset(bigReuseCap):
-				p.big = append(p.big, g.st)
-			}
+		if len(rs.sharers(g)) == 0 {
+			rs.drop(g.st)
 		}
 		if len(rs.bare) >= maxSpare {
 			return
@@ -617,6 +593,21 @@ func (rs *ruleState) recycle(g *group) {
 	*sp = append(*sp, g)
 }
 
+// drop keeps st, a store of a rule with mates that no group uses any
+// more, among the mates' spare stores, or else empties it: it may lie in
+// the allocation of a group that is kept, or still used, without it.
+func (rs *ruleState) drop(st store) {
+	p := rs.stores
+	switch {
+	case len(p.small) < maxSpare && st.reset(reuseCap):
+		p.small = append(p.small, st)
+	case len(p.big) < maxBigSpare && st.reset(bigReuseCap):
+		p.big = append(p.big, st)
+	default:
+		st.release()
+	}
+}
+
 // shed evicts the rule's least recently active groups, other than g (the
 // most recently active), until its stores hold no more than its share.
 func (rs *ruleState) shed(g *group) {
@@ -630,9 +621,10 @@ func (rs *ruleState) shed(g *group) {
 }
 
 // trim drops the events that left the window of g's store by now, noting
-// when the open incidents of g and of the others sharing the store fell
-// below their rules' thresholds. It returns how many it dropped.
-func (rs *ruleState) trim(g *group, others []sharer, now int64) int {
+// when the open incidents of g and of the groups of the mates at others,
+// which share the store, fell below their rules' thresholds. It returns
+// how many it dropped.
+func (rs *ruleState) trim(g *group, others []int32, now int64) int {
 	n := 0
 	for {
 		left, ok := g.st.expire(now, int64(rs.rule.Window))
@@ -640,9 +632,12 @@ func (rs *ruleState) trim(g *group, others []sharer, now int64) int {
 			return n
 		}
 		n++
-		rs.below(g, left)
-		for _, o := range others {
-			o.rs.below(o.g, left)
+		if g.incident() != nil {
+			rs.below(g, left)
+		}
+		for _, i := range others {
+			m := rs.mates[i]
+			m.below(m.groups.group(g.slot), left)
 		}
 	}
 }
@@ -733,9 +728,11 @@ func (rs *ruleState) sweep(now int64) {
 		for _, k := range keys {
 			g := rs.open[k]
 			inc := g.incident()
-			var buf [2]sharer
-			others := rs.sharers(g, buf[:0])
-			if !allFiring(others) {
+			var others []int32
+			if rs.mates != nil {
+				others = rs.sharers(g)
+			}
+			if !rs.firing(g, others) {
 				// Trimmed to the present, the store changes apart
 				// from the others', whose rules' sweeps leave it.
 				g.st = g.st.clone()
@@ -743,8 +740,8 @@ func (rs *ruleState) sweep(now int64) {
 			}
 			n := rs.trim(g, others, now)
 			rs.held -= n
-			for _, o := range others {
-				o.rs.held -= n
+			for _, i := range others {
+				rs.mates[i].held -= n
 			}
 			// below+ResolveAfter can wrap near the latest representable
 			// time, now-ResolveAfter near the earliest: minus saturates.
