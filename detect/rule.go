@@ -532,19 +532,19 @@ func (rs *ruleState) group(key string) *group {
 }
 
 // mateGroup is group for a rule with mates: a bare group with a spare
-// store, if there is one.
+// store, or a new one.
 func (rs *ruleState) mateGroup(key string) *group {
+	g := rs.bareGroup(key)
 	for _, sp := range [...]*[]store{&rs.stores.small, &rs.stores.big} {
 		if n := len(*sp); n > 0 {
-			st := (*sp)[n-1]
+			g.st = (*sp)[n-1]
 			(*sp)[n-1] = nil
 			*sp = (*sp)[:n-1]
-			g := rs.bareGroup(key)
-			g.st = st
 			return g
 		}
 	}
-	return rs.newGroup(key)
+	g.st = rs.newStore()
+	return g
 }
 
 // bareGroup returns a group of key without a store, reusing a bare one

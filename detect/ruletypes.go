@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"hash/maphash"
 	"math"
 	"time"
 
@@ -68,14 +69,10 @@ func (rs *ruleState) measure() measure {
 // identities, is one object, and evicting it touches adjacent memory.
 func (rs *ruleState) newGroup(key string) *group {
 	r := rs.rule
-	seed := rs.eng.seed
 	var g *group
 	if longStore(r) {
 		a := &setGroup{}
-		a.s = valueSet{end: math.MinInt64, seed: seed,
-			seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
-		a.s.dc.slots = a.slots[:0]
-		a.g.st = &a.s
+		a.g.st = a.init(rs.eng.seed)
 		g = &a.g
 	} else {
 		var a *windowGroup
@@ -85,9 +82,7 @@ func (rs *ruleState) newGroup(key string) *group {
 		} else {
 			a = &windowGroup{}
 		}
-		a.w = window{end: math.MinInt64, distinct: r.HasDistinct, entries: a.entries[:0]}
-		a.w.dc.slots = a.slots[:0]
-		a.g.st = &a.w
+		a.g.st = a.init(r.HasDistinct)
 		g = &a.g
 	}
 	if r.Type == rules.TypeBaseline && g.hist == nil {
@@ -139,16 +134,56 @@ type bareHistoryGroup struct {
 	hist history
 }
 
-// inlineEvents is how many events or values a new group's store holds
-// before its buffers move out of the group's allocation.
+// newStore returns an empty store of the rule's kind, made in one
+// allocation with its first buffers, for a group of a rule with mates,
+// which keeps its groups apart from their stores (see recycle).
+func (rs *ruleState) newStore() store {
+	if longStore(rs.rule) {
+		return new(setStore).init(rs.eng.seed)
+	}
+	return new(windowStore).init(rs.rule.HasDistinct)
+}
+
+// inlineEvents is how many events or values a new store holds before its
+// buffers move out of its allocation.
 const inlineEvents = 1
 
-// windowGroup is a group with an exact window, allocated together.
-type windowGroup struct {
-	g       group
+// windowStore is an exact window with its first buffers, allocated
+// together.
+type windowStore struct {
 	w       window
 	entries [inlineEvents]entry
 	slots   [inlineEvents]slotVal
+}
+
+// init makes a's window empty, with a's buffers, and returns it.
+func (a *windowStore) init(distinct bool) *window {
+	a.w = window{end: math.MinInt64, distinct: distinct, entries: a.entries[:0]}
+	a.w.dc.slots = a.slots[:0]
+	return &a.w
+}
+
+// setStore is a value set with its first buffers, allocated together.
+type setStore struct {
+	s      valueSet
+	slots  [inlineEvents]slotVal
+	seen   [inlineEvents]int64
+	queue  [inlineEvents]queued
+	recent [inlineEvents]recentEntry
+}
+
+// init makes a's value set empty, with a's buffers and values hashed with
+// seed, and returns it.
+func (a *setStore) init(seed maphash.Seed) *valueSet {
+	a.s = valueSet{end: math.MinInt64, seed: seed, seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
+	a.s.dc.slots = a.slots[:0]
+	return &a.s
+}
+
+// windowGroup is a group with an exact window, allocated together.
+type windowGroup struct {
+	g group
+	windowStore
 }
 
 // historyGroup is a baseline rule's windowGroup with its history.
@@ -159,12 +194,8 @@ type historyGroup struct {
 
 // setGroup is a group with a value set, allocated together.
 type setGroup struct {
-	g      group
-	s      valueSet
-	slots  [inlineEvents]slotVal
-	seen   [inlineEvents]int64
-	queue  [inlineEvents]queued
-	recent [inlineEvents]recentEntry
+	g group
+	setStore
 }
 
 // level evaluates the rule on g: the observed figure, the threshold it is
