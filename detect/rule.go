@@ -594,8 +594,8 @@ func (rs *ruleState) recycle(g *group) {
 }
 
 // drop keeps st, a store of a rule with mates that no group uses any
-// more, among the mates' spare stores, or else empties it: it may lie in
-// the allocation of a group that is kept, or still used, without it.
+// more, among the mates' spare stores when it is small enough to empty
+// cheaply and keep, as recycle keeps a group.
 func (rs *ruleState) drop(st store) {
 	p := rs.stores
 	switch {
@@ -603,8 +603,6 @@ func (rs *ruleState) drop(st store) {
 		p.small = append(p.small, st)
 	case len(p.big) < maxBigSpare && st.reset(bigReuseCap):
 		p.big = append(p.big, st)
-	default:
-		st.release()
 	}
 }
 

@@ -335,29 +335,18 @@ func TestSharedStoresSameAlerts(t *testing.T) {
 
 // TestDropStore checks where a store no group uses any more goes: small
 // ones among the mates' spares, a few bigger ones among their big
-// spares, emptied; the others are emptied of their buffers, which a group
-// kept without its store would otherwise keep alive.
+// spares, emptied; bigger ones nowhere.
 func TestDropStore(t *testing.T) {
 	seed := maphash.MakeSeed()
 	length := int64(time.Hour)
-	window := func(n int) *window {
-		w := newWindow(true)
-		evs := make([]sameEvent, n)
-		for i := range evs {
-			evs[i] = sameEvent{float64(i), fmt.Sprintf("u%d", i), outcomeFailure}
-		}
-		fillWindow(w, seed, length, evs, map[string]*evidence{})
-		return w
-	}
 	tests := []struct {
 		name       string
 		events     int
 		small, big int // spares afterwards
-		released   bool
 	}{
-		{"small", 3, 1, 0, false},
-		{"bigger", 100, 0, 1, false},
-		{"too big to keep", 2000, 0, 0, true},
+		{"small", 3, 1, 0},
+		{"bigger", 100, 0, 1},
+		{"too big to keep", 2000, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,16 +358,23 @@ func TestDropStore(t *testing.T) {
 			if rs.stores == nil {
 				t.Fatalf("rule %s has no mates", rs.rule.ID)
 			}
-			w := window(tt.events)
+			w := newWindow(true)
+			evs := make([]sameEvent, tt.events)
+			for i := range evs {
+				evs[i] = sameEvent{float64(i), fmt.Sprintf("u%d", i), outcomeFailure}
+			}
+			fillWindow(w, seed, length, evs, map[string]*evidence{})
 			rs.drop(w)
 			if len(rs.stores.small) != tt.small || len(rs.stores.big) != tt.big {
-				t.Errorf("%d small and %d big spares, want %d and %d", len(rs.stores.small), len(rs.stores.big), tt.small, tt.big)
+				t.Fatalf("%d small and %d big spares, want %d and %d", len(rs.stores.small), len(rs.stores.big), tt.small, tt.big)
 			}
-			if w.len() != 0 || w.dc.size() != 0 {
-				t.Errorf("dropped store holds %d events, %d values", w.len(), w.dc.size())
-			}
-			if released := w.entries == nil && w.dc.slots == nil; released != tt.released {
-				t.Errorf("buffers released: %v, want %v", released, tt.released)
+			for _, st := range slices.Concat(rs.stores.small, rs.stores.big) {
+				if st != store(w) {
+					t.Errorf("another store among the spares")
+				}
+				if w.len() != 0 || w.dc.size() != 0 {
+					t.Errorf("spare store holds %d events, %d values", w.len(), w.dc.size())
+				}
 			}
 		})
 	}

@@ -211,8 +211,6 @@ type store interface {
 	perValue(fn func(val string, c valCount)) bool
 	// clone returns a copy of the store that changes apart from it.
 	clone() store
-	// release empties the store, dropping its buffers.
-	release()
 }
 
 // window is a sliding event-time window over one group's events, kept in
@@ -249,8 +247,6 @@ func (w *window) reset(max int) bool {
 	w.entries, w.head, w.end, w.fails, w.succs = w.entries[:0], 0, math.MinInt64, 0, 0
 	return true
 }
-
-func (w *window) release() { *w = *newWindow(w.distinct) }
 
 func (w *window) clone() store {
 	c := *w
@@ -521,8 +517,6 @@ func (s *valueSet) reset(max int) bool {
 	s.events, s.fails, s.succs, s.recent, s.nrec = 0, 0, 0, s.recent[:0], 0
 	return true
 }
-
-func (s *valueSet) release() { *s = *newValueSet(s.seed) }
 
 func (s *valueSet) clone() store {
 	c := *s
