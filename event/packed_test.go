@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
@@ -267,4 +268,74 @@ func BenchmarkPacked(b *testing.B) {
 		}
 	})
 	_ = sink
+}
+
+// FuzzPack: whatever the values (here a NUL-separated list of them, in
+// field order), a record packed, owned or given another's packed values
+// reads them back as they were, every way the packed values are read.
+func FuzzPack(f *testing.F) {
+	f.Add([]byte("c31ec7bc\x0010.0.0.1\x00\x00CN=a\x00CN=ca\x00ab12"))
+	f.Add([]byte("\x00\x00\x00\x00a\x00bc\x00\x00\x00\x00\x00\x00POST\x00/login"))
+	f.Add([]byte(strings.Repeat("x", 300) + "\x00\x00\x00" + strings.Repeat("y", 70_000) + "\x00z"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := splitRecord(bytes.Clone(b))
+		check := func(how string, p Packed) {
+			var vals, fill [NumFields]string
+			for f := range vals {
+				vals[f], fill[f] = "stale", "kept"
+			}
+			p.Unpack(&vals)
+			const some = 1<<RequestID | 1<<TLSSubject | 1<<UserAgent | 1<<Identity
+			p.Fill(&fill, some)
+			var set Record
+			for f := range set.Values {
+				set.Values[f] = []byte("stale")
+			}
+			set.SetOwned(p, 1<<NumFields-1)
+			n := 0
+			for f := range want.Values {
+				w := string(want.Values[f])
+				n += len(w)
+				wantFill := "kept"
+				if some&(1<<f) != 0 && w != "" {
+					wantFill = w
+				}
+				if vals[f] != w || fill[f] != wantFill || string(set.Values[f]) != w || (w == "") != (set.Values[f] == nil) {
+					t.Errorf("%s: %s: Unpack %.20q, Fill %.20q, SetOwned %.20q, want %.20q", how, Field(f), vals[f], fill[f], set.Values[f], w)
+				}
+			}
+			if p.RequestID() != string(want.Values[RequestID]) || p.IsZero() != (n == 0) || p.Size() < n {
+				t.Errorf("%s: request id %.20q, zero %v, size %d; want %.20q, %v, at least %d",
+					how, p.RequestID(), p.IsZero(), p.Size(), want.Values[RequestID], n == 0, n)
+			}
+		}
+		check("Pack", splitRecord(b).Pack())
+		line := bytes.Clone(b)
+		r := splitRecord(line)
+		r.Own()
+		clear(line) // the parser's bytes, reused
+		check("Own", r.Owned)
+		for f := range r.Values {
+			if string(r.Values[f]) != string(want.Values[f]) {
+				t.Errorf("Own: %s = %.20q, want %.20q", Field(f), r.Values[f], want.Values[f])
+			}
+		}
+	})
+}
+
+// splitRecord returns a record of the NUL-separated values in b, in field
+// order, pointing into b.
+func splitRecord(b []byte) *Record {
+	r := &Record{}
+	for f := 0; f < NumFields && len(b) > 0; f++ {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			i = len(b)
+		}
+		if i > 0 {
+			r.Values[f] = b[:i:i]
+		}
+		b = b[min(i+1, len(b)):]
+	}
+	return r
 }
