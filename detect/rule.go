@@ -410,6 +410,18 @@ func (rs *ruleState) sharers(g *group) []int32 {
 	return sh
 }
 
+// shared reports whether another mate's group shares g's store.
+func (rs *ruleState) shared(g *group) bool {
+	for _, m := range rs.mates {
+		if m != rs {
+			if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // firing reports whether the groups of g's key of the mates at others
 // all have an incident firing.
 func (rs *ruleState) firing(g *group, others []int32) bool {
@@ -431,7 +443,7 @@ func (rs *ruleState) firing(g *group, others []int32) bool {
 // (a sweep would part them again), and a group found different with the
 // same counts is compared again no sooner than a window length later.
 func (rs *ruleState) converge(g *group, t int64) {
-	if g.more != nil && t < g.more.convergeAt || len(rs.sharers(g)) > 0 {
+	if g.more != nil && t < g.more.convergeAt || rs.shared(g) {
 		return
 	}
 	w, ok := g.st.(*window)
@@ -570,7 +582,7 @@ func (rs *ruleState) recycle(g *group) {
 	sp := &rs.spare
 	switch {
 	case rs.stores != nil:
-		if len(rs.sharers(g)) == 0 {
+		if !rs.shared(g) {
 			rs.drop(g.st)
 		}
 		if len(rs.bare) >= maxSpare {
