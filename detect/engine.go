@@ -80,10 +80,6 @@ type Config struct {
 	// Close, which sends everything. A sink's error is returned by the
 	// call that sent the alert. Close ends the lanes' goroutines.
 	Lanes int
-
-	// separateStores gives every rule's group a store of its own, also
-	// where rules could share one (see lane.shareStores).
-	separateStores bool
 }
 
 // Defaults for Config.
@@ -214,9 +210,6 @@ func NewEngine(c Config) (*Engine, error) {
 	for _, l := range ls {
 		l.shareFilters()
 		l.shareGroupIndexes()
-		if !c.separateStores {
-			l.shareStores()
-		}
 	}
 	if n == 1 {
 		e.one = ls[0]

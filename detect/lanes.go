@@ -144,12 +144,6 @@ type lane struct {
 	// probe holds the typing-slip variants of the current event's
 	// username, made for the first rule that looks for a typo.
 	probe typoProbe
-	// evaluated counts the events the lane evaluated: a rule's recorded
-	// is about the current one when its op is evaluated (see
-	// ruleState.mates).
-	evaluated uint64
-	// sharers is ruleState.sharers' scratch.
-	sharers []int32
 
 	// counts are the engine's counters the lane's rules add to most
 	// often, added to Stats (with the rules' pending counts to their
@@ -176,7 +170,6 @@ type lane struct {
 func (l *lane) evaluate(ev *event.Event, st *evState) {
 	l.cur = st
 	l.slotX = nil
-	l.evaluated++
 	l.probe.reset()
 	if l.out != nil {
 		l.probe.share = st
@@ -223,34 +216,6 @@ func (l *lane) shareGroupIndexes() {
 		x := newGroupIndex(len(set))
 		for r, i := range set {
 			l.rules[i].groups.share(x, r)
-		}
-	}
-}
-
-// shareStores gives each rule of the lane its mates: the rules that share
-// its group index (see shareGroupIndexes) and keep the same store of a key
-// (see sameStore and ruleState.mates). The default pack's two rules
-// counting a certificate's unresolved usernames in ten minutes (one
-// against a threshold, one against the certificate's own history) then
-// record each event once.
-func (l *lane) shareStores() {
-	for _, set := range l.equalSets(sameKeys) {
-		rs := make([]*rules.Rule, len(set))
-		for i, j := range set {
-			rs[i] = l.rules[j].rule
-		}
-		for _, mates := range equalSets(rs, sameStore) {
-			if len(mates) < 2 || l.rules[set[mates[0]]].groups.x.k < 2 {
-				continue
-			}
-			ms := make([]*ruleState, len(mates))
-			for i, j := range mates {
-				ms[i] = l.rules[set[j]]
-			}
-			stores := &spareStores{}
-			for _, m := range ms {
-				m.mates, m.stores = ms, stores
-			}
 		}
 	}
 }

@@ -42,25 +42,7 @@ type ruleState struct {
 	// spare are groups that left the set, emptied, with their small
 	// stores: under a flood of one-event groups a new group reuses one
 	// instead of allocating. bigSpare are a few with bigger buffers.
-	// A rule with mates keeps its groups apart from their stores: bare
-	// are its groups that left the set, emptied, without a store, and
-	// stores the stores its mates' and its groups left (see recycle).
-	spare, bigSpare, bare []*group
-	stores                *spareStores
-
-	// mates are the rules of the lane, rs among them, in rule order,
-	// that find their groups in rs's group index and keep the same store
-	// of a key (see sameStore); nil when there are none but rs. A group
-	// a mate makes for an event that an earlier mate made its group of
-	// the key for shares that group's store: the first of the groups
-	// sharing a store records each event in it for all (see add). A
-	// group whose store would change apart from the others' (a sweep
-	// trims its incident's window) takes a copy of its own first, and a
-	// group that leaves its set leaves the store to the others.
-	mates []*ruleState
-	// recorded is what the rule's last recording of an event in a store
-	// did, for the mates sharing the store.
-	recorded recorded
+	spare, bigSpare []*group
 
 	// openKeys is sweep's scratch for the keys of open incidents.
 	openKeys []string
@@ -87,21 +69,6 @@ type group struct {
 	tag  uint32 // of the key's hash
 }
 
-// recorded is what recording an event in a store did.
-type recorded struct {
-	op      uint64 // the lane's evaluation (see lane.evaluated)
-	made    bool   // the group was made for the event
-	ok      bool   // the event was recorded, not older than the window
-	dropped int    // events it pushed out of a full store
-	held    int    // the change in what the store holds (see store.held)
-}
-
-// spareStores are emptied stores of a set of mates' groups, for a new
-// group of any of them: a rule whose groups leave their stores to a
-// mate's group takes those its mates' groups leave. big are a few with
-// bigger buffers.
-type spareStores struct{ small, big []store }
-
 // inlineCuts is how many piece ends a group keeps in itself: keys of up
 // to inlineCuts+1 values need no groupMore.
 const inlineCuts = 1
@@ -119,7 +86,6 @@ type groupMore struct {
 	hitAt      int64
 	hitVal     int
 	quietUntil int64 // no new incident before this event time (cooldown)
-	convergeAt int64 // no comparison with a mate's store before this event time (see converge)
 	suppressed bool  // a suppression was counted in this quiet period
 	// resolved is the last incident resolved, for RebuildNeeds while
 	// the cooldown lasts.
@@ -129,7 +95,7 @@ type groupMore struct {
 // extra returns g's groupMore, making it.
 func (g *group) extra() *groupMore {
 	if g.more == nil {
-		g.more = &groupMore{quietUntil: math.MinInt64, convergeAt: math.MinInt64}
+		g.more = &groupMore{quietUntil: math.MinInt64}
 	}
 	return g.more
 }
@@ -254,26 +220,12 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.pending.matched++
 	h := rs.ln.keyHash()
 	g, slot := rs.ln.getGroup(rs, h)
-	// from is an earlier mate that recorded the event in g's store
-	// already; else others are the places in rs.mates of the later
-	// mates whose groups share it.
-	var from *ruleState
-	var others []int32
-	made := g == nil
-	if made {
+	if g == nil {
 		// The set full, its least recently active group goes first: the
 		// new group reuses it, and its slot, while they are in the
 		// processor's caches.
 		rs.groups.makeRoom()
-		key := rs.ln.newGroupKey(ev)
-		if from = rs.madeMate(slot); from != nil {
-			// Its group of the key, made for the event too, holds what
-			// a new store would: the event alone.
-			g = rs.bareGroup(key)
-			g.st = from.groups.group(slot).st
-		} else {
-			g = rs.group(key)
-		}
+		g = rs.group(rs.ln.newGroupKey(ev))
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
 		if len(r.GroupBy) > 1 {
@@ -281,8 +233,6 @@ func (rs *ruleState) add(ev *event.Event) {
 		}
 		rs.groups.add(g, slot, h)
 		rs.pending.groups++
-	} else if rs.mates != nil {
-		from, others = rs.sharing(g)
 	}
 	rs.ln.placed(rs, g)
 	// A new group takes the event's identity: made with the kept
@@ -303,46 +253,22 @@ func (rs *ruleState) add(ev *event.Event) {
 	case event.OutcomeFailure:
 		en.outcome = outcomeFailure
 	}
-	var ok bool
-	var dropped int
-	if from == nil {
-		// The event goes into g's store, for g and the others sharing
-		// it (none when g was made for the event): their histories
-		// learn from the store as it was, their incidents note when
-		// the window fell below their thresholds as events leave.
-		var alias string
-		if en.outcome == outcomeSuccess && aliases(r) {
-			// A person who mistyped their username and then logged
-			// in: the mistyped name is resolved too.
-			alias = g.st.typoOf(hv.s, &rs.ln.probe)
-		}
-		if g.hist != nil {
-			rs.learn(g, ev.Time)
-		}
-		for _, i := range others {
-			m := rs.mates[i]
-			if mg := m.groups.group(g.slot); mg.hist != nil {
-				m.learn(mg, ev.Time)
-			}
-		}
-		before := g.st.held()
-		rs.trim(g, others, ev.Time)
-		ok, dropped = g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
-		if ok && alias != "" {
-			g.st.alias(en.t, en.ev, hashString(rs.eng.seed, alias))
-		}
-		held := g.st.held() - before
-		rs.held += held
-		if rs.mates != nil {
-			rs.recorded = recorded{op: rs.ln.evaluated, made: made, ok: ok, dropped: dropped, held: held}
-			if !made {
-				rs.converge(g, ev.Time)
-			}
-		}
-	} else {
-		ok, dropped = rs.follow(g, from, made, ev.Time)
+	var alias string
+	if en.outcome == outcomeSuccess && (r.Unresolved || r.Type == rules.TypeSequence) {
+		// A person who mistyped their username and then logged in: the
+		// mistyped name is resolved too.
+		alias = g.st.typoOf(hv.s, &rs.ln.probe)
 	}
-	if rs.held > rs.maxHeld {
+	if g.hist != nil {
+		rs.learn(g, ev.Time)
+	}
+	rs.trim(g, ev.Time)
+	before := g.st.held()
+	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
+	if ok && alias != "" {
+		g.st.alias(en.t, en.ev, hashString(rs.eng.seed, alias))
+	}
+	if rs.held += g.st.held() - before; rs.held > rs.maxHeld {
 		rs.shed(g)
 	}
 	if !ok {
@@ -364,133 +290,6 @@ func (rs *ruleState) add(ev *event.Event) {
 		g.ident = rs.ln.identity(ev)
 	}
 	rs.check(g, ev.Time)
-}
-
-// sharing returns the first mate before rs whose group of g's key shares
-// g's store, which recorded the event in it, or else the places in
-// rs.mates of the mates after rs whose groups share it (see sharers).
-func (rs *ruleState) sharing(g *group) (from *ruleState, others []int32) {
-	others = rs.sharers(g)
-	if len(others) > 0 {
-		if m := rs.mates[others[0]]; m.groups.r < rs.groups.r {
-			return m, nil
-		}
-	}
-	return nil, others
-}
-
-// follow takes what from did recording the event at t in the store g
-// shares with its group, as g's rule would have done in a store of its
-// own; made says g was made for the event.
-func (rs *ruleState) follow(g *group, from *ruleState, made bool, t int64) (ok bool, dropped int) {
-	a := &from.recorded
-	if a.op != rs.ln.evaluated {
-		panic("detect: a shared store was not given the event")
-	}
-	if made && g.hist != nil {
-		rs.learn(g, t) // its first boundary: the store is not read
-	}
-	rs.held += a.held
-	return a.ok, a.dropped
-}
-
-// sharers returns the places in rs.mates of the other mates whose groups
-// of g's key share g's store, in rule order, in the lane's scratch.
-func (rs *ruleState) sharers(g *group) []int32 {
-	sh := rs.ln.sharers[:0]
-	for i, m := range rs.mates {
-		if m == rs {
-			continue
-		}
-		if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
-			sh = append(sh, int32(i))
-		}
-	}
-	rs.ln.sharers = sh
-	return sh
-}
-
-// shared reports whether another mate's group shares g's store.
-func (rs *ruleState) shared(g *group) bool {
-	for _, m := range rs.mates {
-		if m != rs {
-			if mg := m.groups.group(g.slot); mg != nil && mg.st == g.st {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// firing reports whether the groups of g's key of the mates at others
-// all have an incident firing.
-func (rs *ruleState) firing(g *group, others []int32) bool {
-	for _, i := range others {
-		if rs.mates[i].groups.group(g.slot).incident() == nil {
-			return false
-		}
-	}
-	return true
-}
-
-// converge makes g, whose store no other group shares, share the store
-// of an earlier mate's group of its key when the two hold the same again
-// (see window.sameAs), as they do once a rule that forgot or evicted its
-// group while a mate kept its own (a baseline rule keeps its groups'
-// histories) made it again and the events before left the window, or
-// once the events a sweep trimmed from one of them (see sweep) left the
-// other. A group with an incident firing is left apart from one without
-// (a sweep would part them again), and a group found different with the
-// same counts is compared again no sooner than a window length later.
-func (rs *ruleState) converge(g *group, t int64) {
-	if g.more != nil && t < g.more.convergeAt || rs.shared(g) {
-		return
-	}
-	w, ok := g.st.(*window)
-	if !ok {
-		return
-	}
-	for _, m := range rs.mates {
-		if m == rs {
-			return
-		}
-		mg := m.groups.group(g.slot)
-		if mg == nil {
-			continue
-		}
-		o, ok := mg.st.(*window)
-		if !ok || (mg.incident() == nil) != (g.incident() == nil) || !w.sameCounts(o) {
-			return
-		}
-		if !w.sameAs(o, rs.eng.seed) {
-			l := int64(rs.rule.Window)
-			g.extra().convergeAt = math.MaxInt64
-			if t <= math.MaxInt64-l {
-				g.more.convergeAt = t + l
-			}
-			return
-		}
-		rs.drop(g.st)
-		g.st = mg.st
-		return
-	}
-}
-
-// madeMate returns the first mate before rs that made its group of the
-// key of slot (-1: none) for the event being evaluated, or nil.
-func (rs *ruleState) madeMate(slot int32) *ruleState {
-	if slot < 0 {
-		return nil
-	}
-	for _, m := range rs.mates {
-		if m == rs {
-			break
-		}
-		if a := &m.recorded; a.made && a.op == rs.ln.evaluated && m.groups.group(slot) != nil {
-			return m
-		}
-	}
-	return nil
 }
 
 // splitKey notes where g's key, made of several group_by values of ev,
@@ -528,9 +327,6 @@ const (
 
 // group returns an empty group of key, reusing a spare one if any.
 func (rs *ruleState) group(key string) *group {
-	if rs.stores != nil {
-		return rs.mateGroup(key)
-	}
 	for _, sp := range [...]*[]*group{&rs.spare, &rs.bigSpare} {
 		if n := len(*sp); n > 0 {
 			g := (*sp)[n-1]
@@ -543,52 +339,14 @@ func (rs *ruleState) group(key string) *group {
 	return rs.newGroup(key)
 }
 
-// mateGroup is group for a rule with mates: a bare group with a spare
-// store, or a new one.
-func (rs *ruleState) mateGroup(key string) *group {
-	g := rs.bareGroup(key)
-	for _, sp := range [...]*[]store{&rs.stores.small, &rs.stores.big} {
-		if n := len(*sp); n > 0 {
-			g.st = (*sp)[n-1]
-			(*sp)[n-1] = nil
-			*sp = (*sp)[:n-1]
-			return g
-		}
-	}
-	g.st = rs.newStore()
-	return g
-}
-
-// bareGroup returns a group of key without a store, reusing a bare one
-// if any.
-func (rs *ruleState) bareGroup(key string) *group {
-	if n := len(rs.bare); n > 0 {
-		g := rs.bare[n-1]
-		rs.bare[n-1] = nil
-		rs.bare = rs.bare[:n-1]
-		g.key = key
-		return g
-	}
-	return rs.newBareGroup(key)
-}
-
 // recycle keeps g, which left the set, for reuse when its store is small
 // enough to empty cheaply and keep: among the spares when its buffers are
 // small, else among the few big spares if they are not too big (a new
 // group of a rule grouping by something with few values, a subnet, often
-// grows as big). A rule with mates keeps the group among its bare ones
-// and the store, unless a mate's group shares it, among the mates'.
+// grows as big).
 func (rs *ruleState) recycle(g *group) {
 	sp := &rs.spare
 	switch {
-	case rs.stores != nil:
-		if !rs.shared(g) {
-			rs.drop(g.st)
-		}
-		if len(rs.bare) >= maxSpare {
-			return
-		}
-		g.st, sp = nil, &rs.bare
 	case len(rs.spare) < maxSpare && g.st.reset(reuseCap):
 	case len(rs.bigSpare) < maxBigSpare && g.st.reset(bigReuseCap):
 		sp = &rs.bigSpare
@@ -605,19 +363,6 @@ func (rs *ruleState) recycle(g *group) {
 	*sp = append(*sp, g)
 }
 
-// drop keeps st, a store of a rule with mates that no group uses any
-// more, among the mates' spare stores when it is small enough to empty
-// cheaply and keep, as recycle keeps a group.
-func (rs *ruleState) drop(st store) {
-	p := rs.stores
-	switch {
-	case len(p.small) < maxSpare && st.reset(reuseCap):
-		p.small = append(p.small, st)
-	case len(p.big) < maxBigSpare && st.reset(bigReuseCap):
-		p.big = append(p.big, st)
-	}
-}
-
 // shed evicts the rule's least recently active groups, other than g (the
 // most recently active), until its stores hold no more than its share.
 func (rs *ruleState) shed(g *group) {
@@ -630,34 +375,19 @@ func (rs *ruleState) shed(g *group) {
 	}
 }
 
-// trim drops the events that left the window of g's store by now, noting
-// when the open incidents of g and of the groups of the mates at others,
-// which share the store, fell below their rules' thresholds. It returns
-// how many it dropped.
-func (rs *ruleState) trim(g *group, others []int32, now int64) int {
-	n := 0
+// trim drops the events that left g's window by now, noting when an open
+// incident's window fell below the threshold.
+func (rs *ruleState) trim(g *group, now int64) {
 	for {
 		left, ok := g.st.expire(now, int64(rs.rule.Window))
 		if !ok {
-			return n
+			return
 		}
-		n++
-		if g.incident() != nil {
-			rs.below(g, left)
-		}
-		for _, i := range others {
-			m := rs.mates[i]
-			m.below(m.groups.group(g.slot), left)
-		}
-	}
-}
-
-// below notes, if g's incident is firing and its window just fell below
-// the threshold, when it did: left.
-func (rs *ruleState) below(g *group, left int64) {
-	if inc := g.incident(); inc != nil && inc.below == notBelow {
-		if _, _, fire := rs.level(g); !fire {
-			inc.below = left
+		rs.held--
+		if g.incident() != nil && g.incident().below == notBelow {
+			if _, _, fire := rs.level(g); !fire {
+				g.incident().below = left
+			}
 		}
 	}
 }
@@ -738,21 +468,7 @@ func (rs *ruleState) sweep(now int64) {
 		for _, k := range keys {
 			g := rs.open[k]
 			inc := g.incident()
-			var others []int32
-			if rs.mates != nil {
-				others = rs.sharers(g)
-			}
-			if !rs.firing(g, others) {
-				// Trimmed to the present, the store changes apart
-				// from the others', whose rules' sweeps leave it.
-				g.st = g.st.clone()
-				others = nil
-			}
-			n := rs.trim(g, others, now)
-			rs.held -= n
-			for _, i := range others {
-				rs.mates[i].held -= n
-			}
+			rs.trim(g, now)
 			// below+ResolveAfter can wrap near the latest representable
 			// time, now-ResolveAfter near the earliest: minus saturates.
 			if inc.below != notBelow && inc.below <= minus(now, int64(r.ResolveAfter)) {

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"hash/maphash"
 	"math"
 	"time"
 
@@ -69,10 +68,14 @@ func (rs *ruleState) measure() measure {
 // identities, is one object, and evicting it touches adjacent memory.
 func (rs *ruleState) newGroup(key string) *group {
 	r := rs.rule
+	seed := rs.eng.seed
 	var g *group
-	if longStore(r) {
+	if r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline) {
 		a := &setGroup{}
-		a.g.st = a.init(rs.eng.seed)
+		a.s = valueSet{end: math.MinInt64, seed: seed,
+			seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
+		a.s.dc.slots = a.slots[:0]
+		a.g.st = &a.s
 		g = &a.g
 	} else {
 		var a *windowGroup
@@ -82,7 +85,9 @@ func (rs *ruleState) newGroup(key string) *group {
 		} else {
 			a = &windowGroup{}
 		}
-		a.g.st = a.init(r.HasDistinct)
+		a.w = window{end: math.MinInt64, distinct: r.HasDistinct, entries: a.entries[:0]}
+		a.w.dc.slots = a.slots[:0]
+		a.g.st = &a.w
 		g = &a.g
 	}
 	if r.Type == rules.TypeBaseline && g.hist == nil {
@@ -92,98 +97,16 @@ func (rs *ruleState) newGroup(key string) *group {
 	return g
 }
 
-// longStore reports whether r's groups keep a value set (see LongWindow)
-// rather than an exact window.
-func longStore(r *rules.Rule) bool {
-	return r.Window > LongWindow && r.HasDistinct && (r.Type == rules.TypeDistinct || r.Type == rules.TypeBaseline)
-}
-
-// aliases reports whether r's stores credit a success to the value it
-// mistyped (see store.alias).
-func aliases(r *rules.Rule) bool { return r.Unresolved || r.Type == rules.TypeSequence }
-
-// sameStore reports whether rules a and b, which make the same group keys
-// of the same events (sameKeys), keep for a key a store that is the same
-// as long as it is changed only by those events: they put the same events
-// in it (none of them is silenced by an allowlist or an identity map of
-// its own, and they count the same distinct values) in the same kind of
-// store, which drops and credits them alike. What else may change a
-// store (a sweep trimming an incident's window to the present, a group
-// evicted and made again) is one rule's; see ruleState.mates.
-func sameStore(a, b *rules.Rule) bool {
-	return a.Window == b.Window && a.HasDistinct == b.HasDistinct && a.Distinct == b.Distinct &&
-		longStore(a) == longStore(b) && aliases(a) == aliases(b) &&
-		len(a.Suppress) == 0 && len(b.Suppress) == 0 && a.IdentityMap == nil && b.IdentityMap == nil
-}
-
-// newBareGroup returns a new group of key without a store of its own, for
-// a store another rule's group of the key keeps (see ruleState.mates).
-func (rs *ruleState) newBareGroup(key string) *group {
-	if rs.rule.Type == rules.TypeBaseline {
-		b := &bareHistoryGroup{hist: history{next: notStarted}}
-		b.g.hist, b.g.key = &b.hist, key
-		return &b.g
-	}
-	return &group{key: key}
-}
-
-// bareHistoryGroup is a baseline rule's group without a store, with its
-// history.
-type bareHistoryGroup struct {
-	g    group
-	hist history
-}
-
-// newStore returns an empty store of the rule's kind, made in one
-// allocation with its first buffers, for a group of a rule with mates,
-// which keeps its groups apart from their stores (see recycle).
-func (rs *ruleState) newStore() store {
-	if longStore(rs.rule) {
-		return new(setStore).init(rs.eng.seed)
-	}
-	return new(windowStore).init(rs.rule.HasDistinct)
-}
-
-// inlineEvents is how many events or values a new store holds before its
-// buffers move out of its allocation.
+// inlineEvents is how many events or values a new group's store holds
+// before its buffers move out of the group's allocation.
 const inlineEvents = 1
-
-// windowStore is an exact window with its first buffers, allocated
-// together.
-type windowStore struct {
-	w       window
-	entries [inlineEvents]entry
-	slots   [inlineEvents]slotVal
-}
-
-// init makes a's window empty, with a's buffers, and returns it.
-func (a *windowStore) init(distinct bool) *window {
-	a.w = window{end: math.MinInt64, distinct: distinct, entries: a.entries[:0]}
-	a.w.dc.slots = a.slots[:0]
-	return &a.w
-}
-
-// setStore is a value set with its first buffers, allocated together.
-type setStore struct {
-	s      valueSet
-	slots  [inlineEvents]slotVal
-	seen   [inlineEvents]int64
-	queue  [inlineEvents]queued
-	recent [inlineEvents]recentEntry
-}
-
-// init makes a's value set empty, with a's buffers and values hashed with
-// seed, and returns it.
-func (a *setStore) init(seed maphash.Seed) *valueSet {
-	a.s = valueSet{end: math.MinInt64, seed: seed, seen: a.seen[:0], queue: a.queue[:0], recent: a.recent[:0]}
-	a.s.dc.slots = a.slots[:0]
-	return &a.s
-}
 
 // windowGroup is a group with an exact window, allocated together.
 type windowGroup struct {
-	g group
-	windowStore
+	g       group
+	w       window
+	entries [inlineEvents]entry
+	slots   [inlineEvents]slotVal
 }
 
 // historyGroup is a baseline rule's windowGroup with its history.
@@ -194,8 +117,12 @@ type historyGroup struct {
 
 // setGroup is a group with a value set, allocated together.
 type setGroup struct {
-	g group
-	setStore
+	g      group
+	s      valueSet
+	slots  [inlineEvents]slotVal
+	seen   [inlineEvents]int64
+	queue  [inlineEvents]queued
+	recent [inlineEvents]recentEntry
 }
 
 // level evaluates the rule on g: the observed figure, the threshold it is

@@ -3,7 +3,6 @@ package detect
 import (
 	"hash/maphash"
 	"math"
-	"slices"
 )
 
 // Event times are Unix nanoseconds, before 1970 negative: arithmetic on
@@ -209,8 +208,6 @@ type store interface {
 	// perValue calls fn with each distinct value's counts; false when the
 	// store keeps no distinct values.
 	perValue(fn func(val string, c valCount)) bool
-	// clone returns a copy of the store that changes apart from it.
-	clone() store
 }
 
 // window is a sliding event-time window over one group's events, kept in
@@ -246,40 +243,6 @@ func (w *window) reset(max int) bool {
 	clear(w.entries[w.head:])
 	w.entries, w.head, w.end, w.fails, w.succs = w.entries[:0], 0, math.MinInt64, 0, 0
 	return true
-}
-
-func (w *window) clone() store {
-	c := *w
-	c.entries = slices.Clone(w.entries[w.head:])
-	c.head = 0
-	c.dc = w.dc.clone()
-	return &c
-}
-
-// sameCounts reports whether w and o end at the same time and count the
-// same: what sameAs compares first.
-func (w *window) sameCounts(o *window) bool {
-	return w.end == o.end && w.len() == o.len() && w.fails == o.fails && w.succs == o.succs &&
-		w.distinct == o.distinct && w.dc.sameCounts(&o.dc)
-}
-
-// sameAs reports whether w holds what o holds, so that either may stand
-// for the other from now on: the same counts (sameCounts), the same
-// events (times, evidence, outcomes and aliases) in the same order, and
-// each value's counts. Their layouts may differ (slots, buckets, idle
-// values), which no figure, alert or typo found depends on. seed hashes
-// the values.
-func (w *window) sameAs(o *window, seed maphash.Seed) bool {
-	if !w.sameCounts(o) {
-		return false
-	}
-	for i := range w.len() {
-		a, b := &w.entries[int(w.head)+i], &o.entries[int(o.head)+i]
-		if a.t != b.t || a.ev != b.ev || a.outcome != b.outcome || a.aliased != b.aliased {
-			return false
-		}
-	}
-	return w.dc.sameValues(&o.dc, seed)
 }
 
 // len returns the number of events in the window.
@@ -516,16 +479,6 @@ func (s *valueSet) reset(max int) bool {
 	s.seen, s.queue, s.head, s.end = s.seen[:0], s.queue[:0], 0, math.MinInt64
 	s.events, s.fails, s.succs, s.recent, s.nrec = 0, 0, 0, s.recent[:0], 0
 	return true
-}
-
-func (s *valueSet) clone() store {
-	c := *s
-	c.dc = s.dc.clone()
-	c.seen = slices.Clone(s.seen)
-	c.queue = slices.Clone(s.queue[s.head:])
-	c.head = 0
-	c.recent = slices.Clone(s.recent)
-	return &c
 }
 
 func (s *valueSet) endTime() int64 { return s.end }
