@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFileRotation(t *testing.T) {
@@ -80,5 +82,92 @@ func TestWriterLinesAndStats(t *testing.T) {
 	}
 	if n := w.Stats().Delivered.Load(); n != 2 {
 		t.Errorf("delivered = %d", n)
+	}
+}
+
+// TestBatchWriter checks that a batch writer writes whole lines only: on
+// Close, when the interval has passed, and before a line would not fit
+// in its buffer; and that its output is a flushing writer's, byte for
+// byte.
+func TestBatchWriter(t *testing.T) {
+	ctx := context.Background()
+	alerts := []*Alert{testAlert("a", 1, "u1"), testAlert("a", 2, "u2"), testAlert("b", 1, strings.Repeat("x", 70<<10))}
+	var want bytes.Buffer
+	ref := NewWriter(&want)
+	for _, a := range alerts {
+		if err := ref.Send(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var got bytes.Buffer
+	w := NewBatchWriter(&got, time.Minute)
+	clock := time.Unix(0, 0)
+	w.flushed, w.now = clock, func() time.Time { return clock }
+	send := func(a *Alert) {
+		t.Helper()
+		if err := w.Send(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(alerts[0])
+	clock = clock.Add(59 * time.Second)
+	send(alerts[1])
+	if got.Len() != 0 || w.Stats().QueueDepth.Load() != 2 || w.Stats().Delivered.Load() != 0 {
+		t.Fatalf("within the interval: %d bytes written, queue %d, delivered %d; want 0, 2, 0", got.Len(), w.Stats().QueueDepth.Load(), w.Stats().Delivered.Load())
+	}
+	clock = clock.Add(time.Second)
+	send(alerts[0])
+	if n := strings.Count(got.String(), "\n"); n != 3 || w.Stats().Delivered.Load() != 3 {
+		t.Fatalf("after the interval: %d lines, %d delivered; want 3, 3", n, w.Stats().Delivered.Load())
+	}
+	got.Reset()
+	w.Stats().Delivered.Store(0)
+
+	// A line longer than what the buffer has left: the lines before it
+	// are written whole first.
+	send(alerts[1])
+	send(alerts[2])
+	if got.String() != want.String()[len(want.String())-got.Len():] || !strings.HasSuffix(got.String(), "\n") {
+		t.Fatalf("a long line split the output: %d bytes", got.Len())
+	}
+	send(alerts[0])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(got.String(), "\n")
+	wantLines := strings.SplitAfter(want.String(), "\n")
+	if len(lines) != 4 || lines[0] != wantLines[1] || lines[1] != wantLines[2] || lines[2] != wantLines[0] {
+		t.Errorf("after Close: %d lines, not the flushing writer's", len(lines)-1)
+	}
+	if d, q := w.Stats().Delivered.Load(), w.Stats().QueueDepth.Load(); d != 3 || q != 0 {
+		t.Errorf("after Close: delivered %d, queue %d; want 3, 0", d, q)
+	}
+}
+
+type failingWriter struct{ n int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, errors.New("disk full")
+	}
+	f.n--
+	return len(p), nil
+}
+
+// TestBatchWriterFailure checks that alerts a failed write lost are
+// counted as dropped, and the failure reported.
+func TestBatchWriterFailure(t *testing.T) {
+	w := NewBatchWriter(&failingWriter{}, time.Hour)
+	for i := range 3 {
+		if err := w.Send(context.Background(), testAlert("a", i+1, "u")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close after a failed write: no error")
+	}
+	if d, f, del := w.Stats().Dropped.Load(), w.Stats().Failures.Load(), w.Stats().Delivered.Load(); d != 3 || f != 1 || del != 0 {
+		t.Errorf("dropped %d, failures %d, delivered %d; want 3, 1, 0", d, f, del)
 	}
 }

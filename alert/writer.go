@@ -6,16 +6,25 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Writer is a sink writing alerts as JSON lines to an io.Writer (stdout or a
-// file), flushing after each alert so a reader sees whole lines.
+// file). It flushes after each alert, so a reader sees whole lines and an
+// alert is written when Send returns; or, made by NewBatchWriter, at most
+// once per interval.
 type Writer struct {
 	mu    sync.Mutex
 	w     *bufio.Writer
 	c     io.Closer
 	buf   []byte
 	stats SinkStats
+
+	// every is the flush interval (0: after each alert); flushed when
+	// the last flush was, by now.
+	every   time.Duration
+	flushed time.Time
+	now     func() time.Time
 }
 
 // NewWriter returns a sink writing to w; if w is an io.Closer, Close closes it.
@@ -28,6 +37,21 @@ func NewWriter(w io.Writer) *Writer {
 	return s
 }
 
+// NewBatchWriter returns a sink writing to w that flushes its buffer when
+// it fills, on Close, and after an alert sent at least every since the last
+// flush: a replay that reports thousands of alerts makes a few large writes
+// rather than one per alert, and a reader still sees its alerts within
+// about every (the last ones on Close). Only whole lines are written. Use
+// NewWriter where an alert must be written when Send returns (a server
+// that commits its input positions after sending).
+func NewBatchWriter(w io.Writer, every time.Duration) *Writer {
+	s := NewWriter(w)
+	s.w = bufio.NewWriterSize(w, 64<<10)
+	s.every, s.now = every, time.Now
+	s.flushed = s.now()
+	return s
+}
+
 // Send writes one alert line.
 func (s *Writer) Send(_ context.Context, a *Alert) error {
 	s.mu.Lock()
@@ -37,15 +61,42 @@ func (s *Writer) Send(_ context.Context, a *Alert) error {
 		s.stats.Failures.Add(1)
 		return fmt.Errorf("encoding alert %s: %w", a.ID, err)
 	}
+	if s.every > 0 && len(s.buf) > s.w.Available() && s.w.Buffered() > 0 {
+		// Flush whole lines before the buffer would split this one.
+		if err := s.flush(); err != nil {
+			return fmt.Errorf("writing alert %s: %w", a.ID, err)
+		}
+	}
 	if _, err := s.w.Write(s.buf); err != nil {
+		// The lines buffered before it went with the failed write.
 		s.stats.Failures.Add(1)
+		s.stats.Dropped.Add(uint64(s.stats.QueueDepth.Swap(0)))
 		return fmt.Errorf("writing alert %s: %w", a.ID, err)
 	}
+	s.stats.QueueDepth.Add(1)
+	if s.every > 0 {
+		now := s.now()
+		if now.Sub(s.flushed) < s.every {
+			return nil
+		}
+		s.flushed = now
+	}
+	if err := s.flush(); err != nil {
+		return fmt.Errorf("writing alert %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// flush writes the buffered lines out: the alerts in them are delivered,
+// or dropped when that fails (bufio keeps failing after an error).
+func (s *Writer) flush() error {
+	n := s.stats.QueueDepth.Swap(0)
 	if err := s.w.Flush(); err != nil {
 		s.stats.Failures.Add(1)
-		return fmt.Errorf("writing alert %s: %w", a.ID, err)
+		s.stats.Dropped.Add(uint64(n))
+		return err
 	}
-	s.stats.Delivered.Add(1)
+	s.stats.Delivered.Add(uint64(n))
 	return nil
 }
 
@@ -56,7 +107,7 @@ func (s *Writer) Stats() *SinkStats { return &s.stats }
 func (s *Writer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.w.Flush()
+	err := s.flush()
 	if s.c != nil {
 		if cerr := s.c.Close(); err == nil {
 			err = cerr

@@ -246,7 +246,7 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := alert.NewWriter(out)
+	sink := alert.NewBatchWriter(out, time.Second)
 	eng, err := detect.NewEngine(detect.Config{
 		Correlator:     detect.CorrelatorConfig{MaxPending: o.maxPending},
 		Rules:          rs,

@@ -253,20 +253,26 @@ func writeNotes(w io.Writer, notes []sourceNote) {
 }
 
 // openAlertSink returns the alert outputs: --out FILE (truncated, as
-// before), the configuration file's outputs, or stdout.
+// before), the configuration file's outputs, or stdout. A file or stdout
+// is flushed at most once a second (alert.NewBatchWriter), and at the end:
+// a replay reporting thousands of alerts makes a few large writes.
 func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, stdout io.Writer) (alert.Sink, error) {
 	if f.out != "" {
 		file, err := os.Create(f.out)
 		if err != nil {
 			return nil, fmt.Errorf("creating alert output: %w", err)
 		}
-		return alert.NewWriter(file), nil
+		return alert.NewBatchWriter(file, replayFlush), nil
 	}
 	if len(cfg.Outputs) == 1 && cfg.Outputs[0].Type == "stdout" && cfg.Outputs[0].MinSeverity == "" && len(cfg.Outputs[0].Rules) == 0 {
-		return alert.NewWriter(nopCloser{stdout}), nil
+		return alert.NewBatchWriter(nopCloser{stdout}, replayFlush), nil
 	}
 	return alert.Open(ctx, cfg.Outputs)
 }
+
+// replayFlush is how often at most a replay's alert file or stdout is
+// flushed.
+const replayFlush = time.Second
 
 // checkLines is how many lines config check reads per source.
 const checkLines = 5
