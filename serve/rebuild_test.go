@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/follow"
 	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
@@ -405,6 +407,146 @@ func TestParseRewind(t *testing.T) {
 	} {
 		if got, ok := parseRewind(c.meta); got != c.want || ok != c.ok {
 			t.Errorf("parseRewind(%q) = %v, %v; want %v, %v", c.meta, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// splitAt splits lines (in time order) at the given event times.
+func splitAt(t *testing.T, lines [][]byte, f ingest.Format, at ...time.Time) [][][]byte {
+	t.Helper()
+	p := f.NewParser()
+	var r event.Record
+	var out [][][]byte
+	i := 0
+	for _, a := range at {
+		j := i
+		for ; j < len(lines); j++ {
+			if err := p.Parse(lines[j], &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Time >= a.UnixNano() {
+				break
+			}
+		}
+		out = append(out, lines[i:j])
+		i = j
+	}
+	return append(out, lines[i:])
+}
+
+// TestFollowRestartAfterTwoRotations rotates the files twice during the
+// long campaign's incident, then restarts: the positions the incident
+// needs (a minute before its first event) are in the first files, and the
+// second files, opened and closed since, would be skipped by a restart
+// (only their saved position finds them). The positions saved are those
+// of the first checkpoint that holds the second files, still before the
+// incident's first event: the restart reads them again and rebuilds the
+// incident whole.
+func TestFollowRestartAfterTwoRotations(t *testing.T) {
+	rs := longRules(t)
+	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	pf, af := formatsFor(t)
+	// The first files end at 09:59, the second ones at 10:15. The rewind
+	// the incident needs reaches its first event (10:00) less the join
+	// window and the lateness: before 09:59, in the first files.
+	cuts := []time.Time{campaignStart.Add(-time.Minute), campaignStart.Add(-15 * time.Second), campaignStart.Add(15 * time.Minute)}
+	pp, ap := splitAt(t, p1, pf, cuts...), splitAt(t, a1, af, cuts...)
+	dir := t.TempDir()
+	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	cfg := FilesConfig{
+		ProxyFiles:     []string{proxyPath},
+		AppFiles:       []string{appPath},
+		ProxyFormat:    pf,
+		AppFormat:      af,
+		StateDir:       filepath.Join(dir, "state"),
+		Engine:         detect.Config{Rules: rs},
+		IdleTimeout:    2 * time.Second,
+		CommitInterval: 20 * time.Millisecond,
+		PollInterval:   20 * time.Millisecond,
+		RotateWait:     100 * time.Millisecond,
+		// Checkpoints a few seconds of event time apart, so that one is
+		// taken after the second files' first lines (09:59:07), before the
+		// incident's first event.
+		MaxRebuild: time.Hour,
+		Logger:     testLogger(t),
+	}
+	first, second := &collector{}, &collector{}
+	cfg.Sink = first
+	r1 := startFollower(t, cfg)
+	rotated := 0
+	for i := range pp {
+		if i == 1 || i == 3 {
+			rotated++
+			for _, p := range []string{proxyPath, appPath} {
+				if err := os.Rename(p, fmt.Sprintf("%s.%d", p, rotated)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, 20*time.Second, "the rotated files closed", func() bool {
+				return r1.f.srcs[0].Counters().Rotated.Load() >= int64(rotated) && r1.f.srcs[1].Counters().Rotated.Load() >= int64(rotated)
+			})
+		}
+		appendFile(t, proxyPath, pp[i])
+		appendFile(t, appPath, ap[i])
+		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+		c := r1.f.Stats().Commits.Load()
+		waitFor(t, 10*time.Second, "a checkpoint", func() bool { return r1.f.Stats().Commits.Load() >= c+2 })
+	}
+	r1.shutdown(t)
+	if n := r1.f.Stats().Unrebuilt.Load(); n != 0 {
+		t.Errorf("first run: %d incidents counted as not rebuilt", n)
+	}
+
+	cfg.Sink = second
+	r2 := startFollower(t, cfg)
+	appendFile(t, proxyPath, p2)
+	appendFile(t, appPath, a2)
+	waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
+	r2.shutdown(t)
+	checkContinued(t, want, first.snapshot(), second.snapshot(), true)
+}
+
+// TestReadableFrom: the checkpoint saved is moved on to the first one that
+// holds every file closed since and not saved yet.
+func TestReadableFrom(t *testing.T) {
+	pos := func(ino uint64, fp uint64) follow.Position {
+		return follow.Position{Path: "a.log", Dev: 1, Inode: ino, Fingerprint: fp, Offset: 10}
+	}
+	cp := func(proxy follow.Position, app ...follow.Position) checkpoint {
+		return checkpoint{pos: [2][]follow.Position{{proxy}, app}}
+	}
+	a, b, c := pos(1, 11), pos(2, 22), pos(3, 33)
+	// The files of a source, rotated twice: a (first), b, then c.
+	cps := []checkpoint{cp(a), cp(a, a), cp(b, a), cp(b, b), cp(c, c)}
+	none := map[inodeKey]follow.Position{}
+	set := func(ps ...follow.Position) map[inodeKey]follow.Position {
+		m := map[inodeKey]follow.Position{}
+		for _, p := range ps {
+			m[inodeOf(p)] = p
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name        string
+		k           int
+		saved, gone [2]map[inodeKey]follow.Position
+		want        int
+	}{
+		{"nothing closed", 0, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{none, none}, 0},
+		{"closed file held", 2, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(a, b), none}, 2},
+		{"closed file after", 1, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(a, b), none}, 2},
+		{"closed file after, other source", 1, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{none, set(b)}, 3},
+		{"both sources", 0, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(b), set(b)}, 3},
+		{"closed file saved before", 0, [2]map[inodeKey]follow.Position{set(b), none}, [2]map[inodeKey]follow.Position{set(b), none}, 0},
+		{"inode saved with other content", 0, [2]map[inodeKey]follow.Position{set(pos(2, 99)), none}, [2]map[inodeKey]follow.Position{set(b), none}, 2},
+		{"inode reused since", 0, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(pos(2, 99)), none}, 0},
+		{"nothing saved yet", -1, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(a), none}, 0},
+		{"nothing to save", -1, [2]map[inodeKey]follow.Position{set(a), none}, [2]map[inodeKey]follow.Position{set(a), none}, -1},
+	} {
+		if got := readableFrom(cps, tc.k, tc.saved, tc.gone); got != tc.want {
+			t.Errorf("%s: readableFrom(k=%d) = %d, want %d", tc.name, tc.k, got, tc.want)
 		}
 	}
 }
