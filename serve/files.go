@@ -41,7 +41,8 @@ type FilesConfig struct {
 	// so that a restart resumes without losing or repeating alerts; ""
 	// keeps nothing (a restart starts over).
 	StateDir string
-	// FromEnd starts files that have no saved position at their end.
+	// FromEnd starts the files at their end on the first start (no
+	// positions saved yet); see follow.Config.FromEnd.
 	FromEnd bool
 
 	// Engine configures the correlator, the limits and the rules; its

@@ -100,7 +100,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "with --proxy-file/--app-file: `directory` keeping read positions, so a restart resumes (empty: start over)")
-	fs.BoolVar(&f.fromEnd, "from-end", false, "with --proxy-file/--app-file: start files with no saved position at their end")
+	fs.BoolVar(&f.fromEnd, "from-end", false, "with --proxy-file/--app-file: on the first start (no positions saved in --state-dir yet), start the files at their end")
 }
 
 func (f *serveFlags) kafkaConfig(role serve.Role) (kafka.Config, error) {

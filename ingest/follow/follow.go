@@ -90,9 +90,11 @@ type Config struct {
 	// still read after its last data (writers often write a little more
 	// before they reopen their log).
 	RotateWait time.Duration
-	// FromEnd starts files found at start-up that have no saved position at
-	// their end instead of their beginning. Files appearing later are
-	// always read from their beginning.
+	// FromEnd starts files found at the first start-up (the state file,
+	// if any, holds no position yet) at their end instead of their
+	// beginning. Files appearing later, or found at a restart without a
+	// saved position (created by a rotation while stopped), are read from
+	// their beginning.
 	FromEnd bool
 }
 
@@ -178,6 +180,12 @@ func New(c Config) (*Source, error) {
 	st, err := loadState(c.StateFile)
 	if err != nil {
 		return nil, err
+	}
+	if st != nil && len(st.files) > 0 {
+		// A restart: a file with no saved position appeared while the
+		// source was stopped (the log was rotated), and its lines are
+		// new. FromEnd only applies to a first start.
+		c.FromEnd = false
 	}
 	return &Source{
 		cfg:     c,

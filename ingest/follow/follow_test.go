@@ -538,6 +538,30 @@ func TestRestartAfterTruncate(t *testing.T) {
 	}
 }
 
+// TestFromEndFirstStartOnly: FromEnd starts the files at their end on the
+// first start only. At a restart with saved positions, a file that has
+// none appeared while the source was stopped (the log was rotated): it is
+// read from its beginning, after the rest of the rotated file.
+func TestFromEndFirstStartOnly(t *testing.T) {
+	dir, p, _ := logFile(t)
+	appendFile(t, p, lines("a", 0, 10))
+	state := filepath.Join(dir, "state.json")
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state, FromEnd: true})
+	quiet(t, s, 50*time.Millisecond) // started at the end
+	appendFile(t, p, lines("a", 10, 12))
+	expect(t, s, ids("a", 10, 12))
+	if err := s.Commit(s.Position()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	appendFile(t, p, lines("a", 12, 13))
+	rename(t, p, p+".1")
+	appendFile(t, p, lines("n", 0, 2))
+	s2 := newSource(t, Config{Paths: []string{p}, StateFile: state, FromEnd: true})
+	expect(t, s2, append(ids("a", 12, 13), ids("n", 0, 2)...))
+	quiet(t, s2, 100*time.Millisecond)
+}
+
 // TestRewind: a rewound source reads again from the committed positions,
 // as a new source on the same state file would, including a file renamed
 // away since; without a state file, or with standard input, it refuses.
