@@ -14,12 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/follow"
-	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -114,13 +112,7 @@ func TestFollowRestart(t *testing.T) {
 
 	second := &collector{}
 	cfg.Sink = second
-	r2 := startFollower(t, cfg)
-	appendFile(t, proxyPath, p2)
-	appendFile(t, appPath, a2)
-	// The last records wait one idle timeout once the input stops.
-	waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
-	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
-	r2.shutdown(t)
+	r2 := resume(t, cfg, proxyPath, appPath, p2, a2)
 
 	checkOnceEach(t, append(first.snapshot(), second.snapshot()...), want)
 	if r2.f.Stats().Muted.Load() == 0 {
@@ -238,6 +230,22 @@ func stateEntries(t *testing.T, dir string) (proxy, app, alerted int) {
 
 // processedToEnd reports whether alerted.json in dir says that every line
 // of the files at paths was processed (and its alerts handed to the sink).
+// resume starts a follower with cfg (after a first one stopped), appends
+// proxy and app lines to the files it follows, and stops it once every
+// line is processed and its alerts (to the collector cfg.Sink) settled.
+func resume(t *testing.T, cfg FilesConfig, proxyPath, appPath string, proxy, app [][]byte) *runningFollower {
+	t.Helper()
+	r := startFollower(t, cfg)
+	appendFile(t, proxyPath, proxy)
+	appendFile(t, appPath, app)
+	// The last records wait one idle timeout once the input stops.
+	waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	out := cfg.Sink.(*collector)
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(out.snapshot()) })
+	r.shutdown(t)
+	return r
+}
+
 func processedToEnd(t *testing.T, dir string, paths ...string) bool {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, alertedFile))
@@ -291,19 +299,7 @@ func TestFollowRotationStateBounded(t *testing.T) {
 	ac := chunksByTime(t, app, af.NewParser(), start, end, n)
 
 	// Expected: replay over the whole sample with the same rules.
-	var buf bytes.Buffer
-	eng, err := detect.NewEngine(detect.Config{Rules: shortRules(), Sink: alert.NewWriter(&buf)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srcs := []ingest.Source{
-		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{proxySample}, Parser: pf.NewParser()}),
-		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{appSample}, Parser: af.NewParser()}),
-	}
-	if err := replay.Run(context.Background(), srcs, eng); err != nil {
-		t.Fatal(err)
-	}
-	want := distinctSorted(splitLines(buf.String()))
+	want := distinctSorted(replayRules(t, shortRules(), []string{proxySample}, []string{appSample}))
 	if len(want) == 0 {
 		t.Fatal("replay emits no alert: the test would prove nothing")
 	}

@@ -77,15 +77,7 @@ func readLines(t testing.TB, path string) [][]byte {
 // produce writes lines to topic, keyed by the given function (nil: no key).
 func produce(t testing.TB, c *kfake.Cluster, topic string, lines [][]byte, key func([]byte) []byte) {
 	t.Helper()
-	w := &kafkago.Writer{
-		Addr:         kafkago.TCP(c.ListenAddrs()...),
-		Topic:        topic,
-		Balancer:     &kafkago.CRC32Balancer{},
-		Transport:    &kafkago.Transport{},
-		BatchSize:    5000,
-		BatchTimeout: 5 * time.Millisecond,
-		RequiredAcks: kafkago.RequireAll,
-	}
+	w := kafkaWriter(c, topic)
 	defer w.Close()
 	msgs := make([]kafkago.Message, len(lines))
 	for i, l := range lines {
@@ -114,9 +106,15 @@ func formatsFor(t testing.TB) (ingest.Format, ingest.Format) {
 	return p, a
 }
 
-// replayAlerts runs the replay pipeline in-process over the given files and
-// returns its alert lines.
+// replayAlerts runs the replay pipeline in-process over the given files,
+// with the default rules, and returns its alert lines.
 func replayAlerts(t testing.TB, proxy, app []string) []string {
+	t.Helper()
+	return replayRules(t, rules.Default(), proxy, app)
+}
+
+// replayRules is replayAlerts with the rules rs.
+func replayRules(t testing.TB, rs []*rules.Rule, proxy, app []string) []string {
 	t.Helper()
 	pf, af := formatsFor(t)
 	var srcs []ingest.Source
@@ -126,15 +124,29 @@ func replayAlerts(t testing.TB, proxy, app []string) []string {
 	for _, p := range app {
 		srcs = append(srcs, ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{p}, Parser: af.NewParser()}))
 	}
-	var buf bytes.Buffer
-	eng, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(&buf)})
+	out := &collector{}
+	eng, err := detect.NewEngine(detect.Config{Rules: rs, Sink: out})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := replay.Run(context.Background(), srcs, eng); err != nil {
 		t.Fatal(err)
 	}
-	return splitLines(buf.String())
+	return out.snapshot()
+}
+
+// kafkaWriter returns a writer producing to topic, each batch acknowledged
+// by every replica.
+func kafkaWriter(c *kfake.Cluster, topic string) *kafkago.Writer {
+	return &kafkago.Writer{
+		Addr:         kafkago.TCP(c.ListenAddrs()...),
+		Topic:        topic,
+		Balancer:     &kafkago.CRC32Balancer{},
+		Transport:    &kafkago.Transport{},
+		BatchSize:    5000,
+		BatchTimeout: 5 * time.Millisecond,
+		RequiredAcks: kafkago.RequireAll,
+	}
 }
 
 func splitLines(s string) []string {

@@ -18,7 +18,6 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/follow"
-	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -96,6 +95,26 @@ func longRules(t testing.TB) []*rules.Rule {
 	return rs
 }
 
+// restartConfig returns the follow mode configuration of the restart
+// tests, with quick polls and commits, and the paths of the proxy and app
+// files it follows, in a new directory that also holds the state.
+func restartConfig(t *testing.T, rs []*rules.Rule, pf, af ingest.Format) (cfg FilesConfig, proxyPath, appPath string) {
+	dir := t.TempDir()
+	proxyPath, appPath = filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	return FilesConfig{
+		ProxyFiles:     []string{proxyPath},
+		AppFiles:       []string{appPath},
+		ProxyFormat:    pf,
+		AppFormat:      af,
+		StateDir:       filepath.Join(dir, "state"),
+		Engine:         detect.Config{Rules: rs},
+		IdleTimeout:    2 * time.Second,
+		CommitInterval: 20 * time.Millisecond,
+		PollInterval:   20 * time.Millisecond,
+		Logger:         testLogger(t),
+	}, proxyPath, appPath
+}
+
 // replayLines runs replay over the lines with rs and returns its alerts.
 func replayLines(t testing.TB, rs []*rules.Rule, proxy, app [][]byte) []string {
 	t.Helper()
@@ -103,20 +122,7 @@ func replayLines(t testing.TB, rs []*rules.Rule, proxy, app [][]byte) []string {
 	pp, ap := filepath.Join(dir, "p.log"), filepath.Join(dir, "a.log")
 	appendFile(t.(*testing.T), pp, proxy)
 	appendFile(t.(*testing.T), ap, app)
-	pf, af := formatsFor(t)
-	out := &collector{}
-	eng, err := detect.NewEngine(detect.Config{Rules: rs, Sink: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srcs := []ingest.Source{
-		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{pp}, Parser: pf.NewParser()}),
-		ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{ap}, Parser: af.NewParser()}),
-	}
-	if err := replay.Run(context.Background(), srcs, eng); err != nil {
-		t.Fatal(err)
-	}
-	return out.snapshot()
+	return replayRules(t, rs, []string{pp}, []string{ap})
 }
 
 // record is the part of an alert line the restart tests look at.
@@ -218,21 +224,8 @@ func TestFollowRestartRebuildsIncident(t *testing.T) {
 	pf, af := formatsFor(t)
 	for _, c := range rebuildCases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
-			cfg := FilesConfig{
-				ProxyFiles:     []string{proxyPath},
-				AppFiles:       []string{appPath},
-				ProxyFormat:    pf,
-				AppFormat:      af,
-				StateDir:       filepath.Join(dir, "state"),
-				Engine:         detect.Config{Rules: rs},
-				IdleTimeout:    2 * time.Second,
-				CommitInterval: 20 * time.Millisecond,
-				PollInterval:   20 * time.Millisecond,
-				MaxRebuild:     c.maxRebuild,
-				Logger:         testLogger(t),
-			}
+			cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
+			cfg.MaxRebuild = c.maxRebuild
 			first, second := &collector{}, &collector{}
 			cfg.Sink = first
 			r1 := startFollower(t, cfg)
@@ -249,12 +242,7 @@ func TestFollowRestartRebuildsIncident(t *testing.T) {
 			t.Logf("first run: rewind %s", time.Duration(r1.f.Stats().Rewind.Load()))
 
 			cfg.Sink = second
-			r2 := startFollower(t, cfg)
-			appendFile(t, proxyPath, p2)
-			appendFile(t, appPath, a2)
-			waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
-			settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
-			r2.shutdown(t)
+			r2 := resume(t, cfg, proxyPath, appPath, p2, a2)
 			if r2.f.Stats().Muted.Load() == 0 {
 				t.Error("the second run muted nothing: nothing was read again")
 			}
@@ -268,15 +256,7 @@ func TestFollowRestartRebuildsIncident(t *testing.T) {
 // their ingest time does (the rebuild rewinds by timestamp).
 func produceTimed(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format, lines [][]byte) {
 	t.Helper()
-	w := &kafkago.Writer{
-		Addr:         kafkago.TCP(c.ListenAddrs()...),
-		Topic:        topic,
-		Balancer:     &kafkago.CRC32Balancer{},
-		Transport:    &kafkago.Transport{},
-		BatchSize:    5000,
-		BatchTimeout: 5 * time.Millisecond,
-		RequiredAcks: kafkago.RequireAll,
-	}
+	w := kafkaWriter(c, topic)
 	defer w.Close()
 	p := f.NewParser()
 	var r event.Record
@@ -452,25 +432,12 @@ func TestFollowRestartAfterTwoRotations(t *testing.T) {
 	// window and the lateness: before 09:59, in the first files.
 	cuts := []time.Time{campaignStart.Add(-time.Minute), campaignStart.Add(-15 * time.Second), campaignStart.Add(15 * time.Minute)}
 	pp, ap := splitAt(t, p1, pf, cuts...), splitAt(t, a1, af, cuts...)
-	dir := t.TempDir()
-	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
-	cfg := FilesConfig{
-		ProxyFiles:     []string{proxyPath},
-		AppFiles:       []string{appPath},
-		ProxyFormat:    pf,
-		AppFormat:      af,
-		StateDir:       filepath.Join(dir, "state"),
-		Engine:         detect.Config{Rules: rs},
-		IdleTimeout:    2 * time.Second,
-		CommitInterval: 20 * time.Millisecond,
-		PollInterval:   20 * time.Millisecond,
-		RotateWait:     100 * time.Millisecond,
-		// Checkpoints a few seconds of event time apart, so that one is
-		// taken after the second files' first lines (09:59:07), before the
-		// incident's first event.
-		MaxRebuild: time.Hour,
-		Logger:     testLogger(t),
-	}
+	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
+	cfg.RotateWait = 100 * time.Millisecond
+	// Checkpoints a few seconds of event time apart, so that one is taken
+	// after the second files' first lines (09:59:07), before the
+	// incident's first event.
+	cfg.MaxRebuild = time.Hour
 	first, second := &collector{}, &collector{}
 	cfg.Sink = first
 	r1 := startFollower(t, cfg)
@@ -499,12 +466,7 @@ func TestFollowRestartAfterTwoRotations(t *testing.T) {
 	}
 
 	cfg.Sink = second
-	r2 := startFollower(t, cfg)
-	appendFile(t, proxyPath, p2)
-	appendFile(t, appPath, a2)
-	waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
-	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
-	r2.shutdown(t)
+	resume(t, cfg, proxyPath, appPath, p2, a2)
 	checkContinued(t, want, first.snapshot(), second.snapshot(), true)
 }
 
