@@ -55,7 +55,7 @@ var (
 	streamBuffered = desc("stream_reorder_buffered_records", "Records waiting in the reorder buffer now.")
 	streamMuted    = desc("stream_muted_total", "Alerts (or joined events) not sent while the state was rebuilt after a restart, rebalance or rule reload: they went out before.")
 	streamRebuilds = desc("stream_rebuilds_total", "State rebuilds: start, partition rebalance, rule reload.")
-	streamUnbuilt  = desc("stream_incidents_unrebuilt_total", "Incidents found, when committing, to have begun further back than a restart reads again (--max-rebuild): a restart would open them again under a new id.")
+	streamUnbuilt  = desc("stream_incidents_unrebuilt_total", "Incidents firing found, when committing, to have begun further back than a restart reads again (--max-rebuild): a restart would open them again under a new id.")
 	streamRewind   = desc("stream_rewind_seconds", "Event time before the newest record processed that a restart reads again, as of the last commit.")
 	streamCommits  = desc("stream_commits_total", "Positions saved: Kafka offset commits, or follow-mode state files.")
 	streamErrors   = desc("stream_errors_total", "Failed operations of a streaming server, by operation: commit, fetch, publish.", "op")

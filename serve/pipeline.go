@@ -439,7 +439,11 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			return false, err
 		}
 		if done || time.Since(lastCommit) >= s.cfg.CommitInterval {
-			pl.commit(pctx)
+			// A commit under way when shutdown begins is finished, not
+			// abandoned and counted as failed.
+			cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+			pl.commit(cctx)
+			stop()
 			lastCommit = time.Now()
 		}
 		if done {
@@ -672,6 +676,9 @@ func (pl *pipeline) write(ctx context.Context, o *output) error {
 // yet released (or the next one to fetch), with how much event time
 // before it a restart reads again: the span, or back to the first event
 // of the incidents firing (see rebuilder).
+// commitTimeout bounds a commit of offsets.
+const commitTimeout = 10 * time.Second
+
 func (pl *pipeline) commit(ctx context.Context) {
 	offsets := map[topicPartition]commitOffset{}
 	var moved []*partition

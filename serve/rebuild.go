@@ -23,9 +23,10 @@ const metadataPrefix = "spraywatch.rewind="
 // every incident firing (and of every resolved one whose cooldown still
 // counts: see detect.Engine.RebuildNeeds), so that a restart rebuilds
 // them whole, with the same ids and records. It never goes back more than
-// max(span, maxRebuild): an incident older than that is counted (once) in
-// stats.Unrebuilt and logged, and a restart opens a new incident for it,
-// as before.
+// max(span, maxRebuild): an incident firing older than that is counted
+// (once) in stats.Unrebuilt and logged, and a restart opens a new incident
+// for it, as before; a resolved one is logged, and a restart loses its
+// cooldown.
 type rebuilder struct {
 	span       time.Duration // the windows, the join window and the lateness
 	window     time.Duration // the longest rule window
@@ -64,10 +65,18 @@ func (r *rebuilder) from(eng *detect.Engine, released int64) int64 {
 			t := n.From - margin
 			if t < floor {
 				r.next[n.Incident] = true
-				if !r.beyond[n.Incident] {
+				switch {
+				case r.beyond[n.Incident]:
+				case n.Firing:
 					r.stats.Unrebuilt.Add(1)
 					r.log.Warn("an incident began before the longest rebuild: a restart will not rebuild it whole",
-						"rule", n.Rule, "incident", n.Incident, "firing", n.Firing,
+						"rule", n.Rule, "incident", n.Incident,
+						"first_event", time.Unix(0, n.From).UTC().Format(time.RFC3339), "max_rebuild", r.maxRebuild)
+				default:
+					// Resolved: a restart loses its cooldown, and may
+					// open an incident that the cooldown keeps closed.
+					r.log.Info("a resolved incident began before the longest rebuild: a restart will not keep its cooldown",
+						"rule", n.Rule, "incident", n.Incident,
 						"first_event", time.Unix(0, n.From).UTC().Format(time.RFC3339), "max_rebuild", r.maxRebuild)
 				}
 				t = floor

@@ -129,7 +129,7 @@ type Config struct {
 	// MaxRebuild bounds how much event time before the committed offsets
 	// a restart reads again to rebuild the incidents firing whole (zero:
 	// DefaultMaxRebuild). The windows' span is read again whatever it
-	// says. An incident that began earlier is counted in
+	// says. An incident firing that began earlier is counted in
 	// Stats.Unrebuilt, and a restart opens a new incident for it.
 	MaxRebuild time.Duration
 
@@ -212,9 +212,9 @@ type Stats struct {
 	PublishErrs atomic.Int64
 	Rebuilds    atomic.Int64 // state rebuilds (assignments and rule reloads)
 	Partitions  atomic.Int64 // partitions owned now
-	// Unrebuilt counts the incidents found, when committing, to have
-	// begun more than MaxRebuild before the newest record processed: a
-	// restart does not rebuild them whole.
+	// Unrebuilt counts the incidents firing found, when committing, to
+	// have begun more than MaxRebuild before the newest record processed:
+	// a restart does not rebuild them whole.
 	Unrebuilt atomic.Int64
 	// Rewind is how much event time before the newest record processed a
 	// restart reads again, as of the last commit (nanoseconds).
