@@ -28,14 +28,7 @@ type Writer struct {
 }
 
 // NewWriter returns a sink writing to w; if w is an io.Closer, Close closes it.
-func NewWriter(w io.Writer) *Writer {
-	s := &Writer{w: bufio.NewWriter(w)}
-	s.stats.Type = "stdout"
-	if c, ok := w.(io.Closer); ok {
-		s.c = c
-	}
-	return s
-}
+func NewWriter(w io.Writer) *Writer { return newWriter(bufio.NewWriter(w), w) }
 
 // NewBatchWriter returns a sink writing to w that flushes its buffer when
 // it fills, on Close, and after an alert sent at least every since the last
@@ -45,10 +38,18 @@ func NewWriter(w io.Writer) *Writer {
 // NewWriter where an alert must be written when Send returns (a server
 // that commits its input positions after sending).
 func NewBatchWriter(w io.Writer, every time.Duration) *Writer {
-	s := NewWriter(w)
-	s.w = bufio.NewWriterSize(w, 64<<10)
+	s := newWriter(bufio.NewWriterSize(w, 64<<10), w)
 	s.every, s.now = every, time.Now
 	s.flushed = s.now()
+	return s
+}
+
+func newWriter(b *bufio.Writer, w io.Writer) *Writer {
+	s := &Writer{w: b}
+	s.stats.Type = "stdout"
+	if c, ok := w.(io.Closer); ok {
+		s.c = c
+	}
 	return s
 }
 

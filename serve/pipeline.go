@@ -672,13 +672,13 @@ func (pl *pipeline) write(ctx context.Context, o *output) error {
 	return nil
 }
 
+// commitTimeout bounds a commit of offsets.
+const commitTimeout = 10 * time.Second
+
 // commit commits, for every partition, the offset of its oldest record not
 // yet released (or the next one to fetch), with how much event time
 // before it a restart reads again: the span, or back to the first event
 // of the incidents firing (see rebuilder).
-// commitTimeout bounds a commit of offsets.
-const commitTimeout = 10 * time.Second
-
 func (pl *pipeline) commit(ctx context.Context) {
 	offsets := map[topicPartition]commitOffset{}
 	var moved []*partition
