@@ -54,24 +54,12 @@ func (f addFunc) Add(_ context.Context, r *event.Record) error { return f(r) }
 // mergeEach is merge as it was: the earliest head is looked for before
 // every record.
 func mergeEach(ctx context.Context, heads []head, to adder) error {
-	live := 0
-	for i := range heads {
-		ok, err := heads[i].next(ctx)
-		if err != nil {
-			return err
-		}
-		if ok {
-			live++
-		}
+	live, err := start(ctx, heads)
+	if err != nil {
+		return err
 	}
 	for live > 0 {
-		best := -1
-		for i := range heads {
-			if h := &heads[i]; !h.done && (best < 0 || h.rec.Time < heads[best].rec.Time) {
-				best = i
-			}
-		}
-		h := &heads[best]
+		h := &heads[earliest(heads)]
 		if err := to.Add(ctx, h.rec); err != nil {
 			return err
 		}

@@ -84,27 +84,12 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 // runs (a block of a file parsed together, a second of traffic), and most
 // of a replay's records are merged so.
 func merge(ctx context.Context, heads []head, to adder) error {
-	live := 0
-	for i := range heads {
-		ok, err := heads[i].next(ctx)
-		if err != nil {
-			return err
-		}
-		if ok {
-			live++
-		}
+	live, err := start(ctx, heads)
+	if err != nil {
+		return err
 	}
 	for live > 0 {
-		best := -1
-		for i := range heads {
-			h := &heads[i]
-			if h.done {
-				continue
-			}
-			if best < 0 || h.rec.Time < heads[best].rec.Time {
-				best = i
-			}
-		}
+		best := earliest(heads)
 		// The record after which another source's comes first: the first
 		// of the earliest of the other sources (at its time, best's
 		// records come first if best is listed before it).
@@ -133,6 +118,33 @@ func merge(ctx context.Context, heads []head, to adder) error {
 		}
 	}
 	return nil
+}
+
+// start reads the first record of every head and returns how many have
+// one.
+func start(ctx context.Context, heads []head) (live int, err error) {
+	for i := range heads {
+		ok, err := heads[i].next(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			live++
+		}
+	}
+	return live, nil
+}
+
+// earliest returns the head with the earliest record, the first listed of
+// those at its time, or -1 when every head is done.
+func earliest(heads []head) int {
+	best := -1
+	for i := range heads {
+		if h := &heads[i]; !h.done && (best < 0 || h.rec.Time < heads[best].rec.Time) {
+			best = i
+		}
+	}
+	return best
 }
 
 // adder takes the merged records: a *detect.Engine.
