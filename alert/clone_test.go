@@ -190,21 +190,14 @@ func TestCloneEveryField(t *testing.T) {
 }
 
 func TestCloneCases(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		a    *Alert
-	}{
-		{"nil", nil},
-		{"zero", &Alert{}},
-		{"empty slices and maps", &Alert{Group: map[string]string{}, Sample: Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}}},
-		{"empty pointers", &Alert{Identity: &Identity{}, Reason: &Reason{}, Classification: &Classification{}}},
+	for _, tc := range append(emptyAlerts(), []alertCase{
 		{"negative zeros", &Alert{Threshold: math.Copysign(0, -1), Reason: &Reason{Observed: math.Copysign(0, -1), Ratio: math.Copysign(0, -1), Sigma: math.Copysign(0, -1), BaselineMean: ptr(math.Copysign(0, -1))}}},
 		{"colliding keys", &Alert{Group: map[string]string{"\xff": "ff", "\xfe": "fe", "\ufffd": "valid", "a\xc3": "a1", "a\ufffd": "a2"}}},
 		{"invalid UTF-8", &Alert{ID: "\xed\xa0\x80", Sample: Sample{UserNames: []string{"\xe2\x80", "ok"}}, Identity: &Identity{Subject: "CN=\xff"}}},
 		{"NaN", &Alert{Reason: &Reason{BaselineSpread: ptr(math.NaN())}}},
 		{"infinite", &Alert{Classification: &Classification{MeanAttemptsPerUser: math.Inf(1)}}},
 		{"test alert", testAlert("inc", 2, "bob\x00")},
-	} {
+	}...) {
 		t.Run(tc.name, func(t *testing.T) {
 			want, werr := cloneViaJSON(tc.a)
 			got, gerr := clone(tc.a)

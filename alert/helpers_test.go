@@ -7,6 +7,23 @@ import (
 	"time"
 )
 
+// alertCase is a named alert for table-driven tests.
+type alertCase struct {
+	name string
+	a    *Alert
+}
+
+// emptyAlerts are the alerts with nothing, or empty values, in their
+// fields: edge cases of every encoding and copy.
+func emptyAlerts() []alertCase {
+	return []alertCase{
+		{"nil", nil},
+		{"zero", &Alert{}},
+		{"empty slices and maps", &Alert{Group: map[string]string{}, Sample: Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}}},
+		{"empty pointers", &Alert{Identity: &Identity{}, Reason: &Reason{}, Classification: &Classification{}}},
+	}
+}
+
 // testAlert returns alert number n of incident inc.
 func testAlert(inc string, seq int, user string) *Alert {
 	status := StatusFiring

@@ -159,14 +159,7 @@ func TestAppendJSONEveryField(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestAppendJSONCases(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		a    *Alert
-	}{
-		{"nil", nil},
-		{"zero", &Alert{}},
-		{"empty slices and maps", &Alert{Group: map[string]string{}, Sample: Sample{UserNames: []string{}, RequestIDs: []string{}, SourceIPs: []string{}}}},
-		{"empty pointers", &Alert{Identity: &Identity{}, Reason: &Reason{}, Classification: &Classification{}}},
+	for _, tc := range append(emptyAlerts(), []alertCase{
 		{"identity last field only", &Alert{Identity: &Identity{Serial: "01"}}},
 		{"identity middle field only", &Alert{Identity: &Identity{SHA1: "ab"}}},
 		{"zero baselines", &Alert{Reason: &Reason{BaselineMean: ptr(0.0), BaselineSpread: ptr(math.Copysign(0, -1))}}},
@@ -180,7 +173,7 @@ func TestAppendJSONCases(t *testing.T) {
 		{"map keys", &Alert{Group: map[string]string{"b": "1", "a": "2", "\xff": "3", "\ufffd": "4", "<": "5", "A": "6", "": "7", "aa": "8", "a\x00": "9"}}},
 		{"many map keys", &Alert{Group: map[string]string{"k1": "", "k2": "", "k3": "", "k4": "", "k5": "", "k6": "", "k7": "", "k8": "", "k9": "", "k10": "", "k0": ""}}},
 		{"test alert", testAlert("inc", 3, "mallory\n")},
-	} {
+	}...) {
 		t.Run(tc.name, func(t *testing.T) { checkSame(t, tc.a) })
 	}
 	for i := range 256 {
