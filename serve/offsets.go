@@ -35,6 +35,15 @@ func (s *Server) newOffsetStore() (*offsetStore, error) {
 
 func (o *offsetStore) close() { o.transport.CloseIdleConnections() }
 
+// fetchTries is how many times rewinds asks for the offsets' metadata,
+// waiting fetchBackoff before the second try and twice as long before
+// each next: a coordinator that has just moved or restarted answers with
+// an error until it has loaded the group's offsets.
+const (
+	fetchTries   = 4
+	fetchBackoff = 250 * time.Millisecond
+)
+
 // rewinds returns the rewinds committed with the offsets of the
 // partitions assigned in gen (those committed without one are left out).
 func (o *offsetStore) rewinds(ctx context.Context, gen *kafkago.Generation) (map[topicPartition]time.Duration, error) {
@@ -48,12 +57,26 @@ func (o *offsetStore) rewinds(ctx context.Context, gen *kafkago.Generation) (map
 	if len(req.Topics) == 0 {
 		return out, nil
 	}
-	res, err := o.client.OffsetFetch(ctx, req)
-	if err == nil {
-		err = res.Error
-	}
-	if err != nil {
-		return out, fmt.Errorf("fetching the committed offsets' metadata: %w", err)
+	var res *kafkago.OffsetFetchResponse
+	var err error
+	for try, wait := 1, fetchBackoff; ; try, wait = try+1, 2*wait {
+		res, err = o.client.OffsetFetch(ctx, req)
+		if err == nil {
+			err = res.Error
+		}
+		if err == nil {
+			break
+		}
+		if try == fetchTries {
+			return out, fmt.Errorf("fetching the committed offsets' metadata (%d tries): %w", try, err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out, fmt.Errorf("fetching the committed offsets' metadata: %w", err)
+		case <-t.C:
+		}
 	}
 	for topic, ps := range res.Topics {
 		for _, p := range ps {

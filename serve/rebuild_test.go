@@ -11,7 +11,9 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
@@ -277,13 +279,27 @@ func produceTimed(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format,
 // TestKafkaRestartRebuildsIncident is TestFollowRestartRebuildsIncident
 // over Kafka: the first server commits, with each offset, how far before
 // it a restart must rewind; the second reads the rewind back and rebuilds
-// the incident whole (or, beyond the longest rebuild, does not).
+// the incident whole (or, beyond the longest rebuild, does not), also when
+// the broker fails its first fetches of the rewinds.
 func TestKafkaRestartRebuildsIncident(t *testing.T) {
 	rs := longRules(t)
 	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
 	pf, af := formatsFor(t)
+	type kafkaCase struct {
+		name       string
+		maxRebuild time.Duration
+		whole      bool
+		// fetchFailures is how many times the broker fails the second
+		// server's fetch of the rewinds: it tries again.
+		fetchFailures int
+	}
+	var cases []kafkaCase
 	for _, c := range rebuildCases {
+		cases = append(cases, kafkaCase{name: c.name, maxRebuild: c.maxRebuild, whole: c.whole})
+	}
+	cases = append(cases, kafkaCase{name: "metadata fetch fails twice", whole: true, fetchFailures: 2})
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cl := cluster(t, 1)
 			produceTimed(t, cl, "proxy", pf, p1)
@@ -312,6 +328,9 @@ func TestKafkaRestartRebuildsIncident(t *testing.T) {
 
 			produceTimed(t, cl, "proxy", pf, p2)
 			produceTimed(t, cl, "app", af, a2)
+			if c.fetchFailures > 0 {
+				failRewindFetch(cl, c.fetchFailures)
+			}
 			cfg.Sink = second
 			r2 := start(t, cfg)
 			waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
@@ -511,4 +530,26 @@ func TestReadableFrom(t *testing.T) {
 			t.Errorf("%s: readableFrom(k=%d) = %d, want %d", tc.name, tc.k, got, tc.want)
 		}
 	}
+}
+
+// failRewindFetch makes the broker answer the next n offset fetches that
+// read metadata back (the server's, not the consumer group's own: kafka-go
+// fetches a group's offsets with version 1) with a retriable error, as a
+// coordinator still loading its offsets does after a restart.
+func failRewindFetch(cl *kfake.Cluster, n int) {
+	left := n
+	cl.ControlKey(kmsg.OffsetFetch.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		r := req.(*kmsg.OffsetFetchRequest)
+		if r.Version < 2 || left == 0 {
+			cl.KeepControl()
+			return nil, nil, false
+		}
+		left--
+		if left > 0 {
+			cl.KeepControl()
+		}
+		resp := r.ResponseKind().(*kmsg.OffsetFetchResponse)
+		resp.ErrorCode = kerr.CoordinatorLoadInProgress.Code
+		return resp, nil, true
+	})
 }
