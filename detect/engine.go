@@ -185,9 +185,13 @@ func NewEngine(c Config) (*Engine, error) {
 		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity},
 			maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
 		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
-			rs.held -= g.st.held()
 			rs.pending.groups--
 			rs.ln.counts.evicted++
+			if g == nil {
+				rs.held-- // a single entry: one event or value
+				return
+			}
+			rs.held -= g.st.held()
 			if g.incident() != nil {
 				e.stats.Open.Add(-1)
 				delete(rs.open, g.key)
@@ -210,6 +214,9 @@ func NewEngine(c Config) (*Engine, error) {
 	for _, l := range ls {
 		l.shareFilters()
 		l.shareGroupIndexes()
+	}
+	for _, rs := range e.rules {
+		rs.single = singleFor(rs.rule) && rs.groups.r < maxSingleRules
 	}
 	if n == 1 {
 		e.one = ls[0]

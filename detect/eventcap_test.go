@@ -43,7 +43,7 @@ func checkHeld(t *testing.T, e *Engine, when string) {
 	t.Helper()
 	for _, rs := range e.rules {
 		n := 0
-		rs.groups.each(func(g *group) { n += g.st.held() })
+		rs.eachGroup(func(g *group) { n += g.st.held() })
 		if rs.held != n {
 			t.Fatalf("%s: rule %s counts %d held, its stores hold %d", when, rs.rule.ID, rs.held, n)
 		}

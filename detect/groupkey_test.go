@@ -44,7 +44,7 @@ func TestGroupValues(t *testing.T) {
 		x.Values[event.Outcome] = event.OutcomeFailure
 		e.evaluate(x)
 		var got [][]string
-		e.rules[0].groups.each(func(g *group) {
+		e.rules[0].eachGroup(func(g *group) {
 			vs := g.values()
 			for i := range vs {
 				if g.value(i) != vs[i] {
@@ -88,7 +88,7 @@ func TestGroupKeyOwned(t *testing.T) {
 			e.drain()
 			for _, r := range e.rules {
 				n := 0
-				r.groups.each(func(g *group) {
+				r.eachGroup(func(g *group) {
 					n++
 					if g.key != "sha1:ab" {
 						t.Errorf("lanes %d joined %v: key %q", lanes, joined, g.key)

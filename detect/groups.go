@@ -13,6 +13,13 @@ package detect
 // least recently active, writes a few numbers next to its neighbours' in
 // the index rather than into the neighbour groups themselves (cold under a
 // flood of new keys), and no pointer the garbage collector must see.
+//
+// A rule may hold a key it has seen once as a single entry instead of a
+// group (see ruleState.single): its entry of the slot is then marked
+// single, and the key's one event is kept once for all the rules of the
+// slot that hold it so, in first. Under a flood of keys seen once each,
+// a new key costs one small record instead of a group in every rule, and
+// evicting it reads no group.
 type groupIndex struct {
 	// idx finds a key's slot by its hash, which the engine makes once for
 	// the rules sharing a key.
@@ -21,7 +28,31 @@ type groupIndex struct {
 	k    int         // rules sharing the index
 	free []int32     // free slots
 	n    int         // slots used
+	// first is, by slot, the event of the key the rules with a single
+	// entry there hold.
+	first []firstEvent
+	// single is the group of every single entry: a marker, never a
+	// rule's group.
+	single *group
 }
+
+// firstEvent is the one event of a slot's key that the rules holding the
+// key single have seen, with the key: what a group of the key would keep
+// of it.
+type firstEvent struct {
+	key     string
+	ident   certIdentity
+	ev      *evidence
+	t       int64
+	tag     uint32 // of the key's hash
+	outcome uint8
+	// rules has bit r set while rule r of the index holds it.
+	rules uint64
+}
+
+// maxSingleRules is how many rules of an index may hold entries single:
+// a firstEvent has a bit for each.
+const maxSingleRules = 64
 
 // slotGroup is a rule's group of a slot, if any, and the slots of its
 // neighbours in the rule's order of activity: prev more recently active,
@@ -32,7 +63,7 @@ type slotGroup struct {
 }
 
 // newGroupIndex returns an empty index for k rules.
-func newGroupIndex(k int) *groupIndex { return &groupIndex{k: k} }
+func newGroupIndex(k int) *groupIndex { return &groupIndex{k: k, single: new(group)} }
 
 // row returns slot s's groups, by rule.
 func (x *groupIndex) row(s int32) []slotGroup {
@@ -46,6 +77,9 @@ func (x *groupIndex) at(s int32, r int) *slotGroup { return &x.gs[int(s)*x.k+r] 
 // key returns the key of slot s, which is used.
 func (x *groupIndex) key(s int32) string {
 	for _, e := range x.row(s) {
+		if e.g == x.single {
+			return x.first[s].key
+		}
 		if e.g != nil {
 			return e.g.key
 		}
@@ -88,6 +122,7 @@ func (x *groupIndex) insert(tag uint32) int32 {
 		for range x.k {
 			x.gs = append(x.gs, slotGroup{})
 		}
+		x.first = append(x.first, firstEvent{})
 	}
 	x.n++
 	x.idx.add(tag, s, x.n)
@@ -107,6 +142,15 @@ func (x *groupIndex) release(s int32, r int, tag uint32) {
 	x.idx.remove(tag, s)
 	x.free = append(x.free, s)
 	x.n--
+}
+
+// drop takes rule r's single entry of slot s out of the slot's first
+// event, which is forgotten when no rule holds it.
+func (x *groupIndex) drop(s int32, r int) {
+	f := &x.first[s]
+	if f.rules &^= 1 << r; f.rules == 0 {
+		*f = firstEvent{}
+	}
 }
 
 // groupSet is one rule's groups by key, in order of last activity: a
@@ -174,12 +218,15 @@ func (s *groupSet) pushFront(sl int32) {
 }
 
 // touch marks g as the most recently active.
-func (s *groupSet) touch(g *group) {
-	if s.head == g.slot {
+func (s *groupSet) touch(g *group) { s.touchSlot(g.slot) }
+
+// touchSlot marks the set's entry of slot sl as the most recently active.
+func (s *groupSet) touchSlot(sl int32) {
+	if s.head == sl {
 		return
 	}
-	s.unlink(g.slot)
-	s.pushFront(g.slot)
+	s.unlink(sl)
+	s.pushFront(sl)
 }
 
 // get returns the group of key, whose hash is h, marking it the most
@@ -194,15 +241,15 @@ func (s *groupSet) getBytes(key []byte, h uint64) (g *group, slot int32) {
 	return s.at(s.x.findBytes(key, h))
 }
 
-// at returns the set's group of slot, marking it the most recently
-// active, or nil; and slot.
+// at returns the set's group of slot (the index's single marker for a
+// single entry), marking it the most recently active, or nil; and slot.
 func (s *groupSet) at(slot int32) (*group, int32) {
 	if slot < 0 {
 		return nil, -1
 	}
 	g := s.x.at(slot, s.r).g
 	if g != nil {
-		s.touch(g)
+		s.touchSlot(slot)
 	}
 	return g, slot
 }
@@ -220,42 +267,78 @@ func (s *groupSet) add(g *group, slot int32, h uint64) {
 	s.n++
 	s.pushFront(slot)
 	if s.n > s.size {
-		s.remove(s.group(s.tail))
+		s.removeSlot(s.tail)
 	}
+}
+
+// addSingle inserts a single entry (see groupIndex) for a key not in the
+// set, whose hash is h, and returns its slot. slot is what get returned
+// for the key. f is the key's first event, or nil when the slot holds
+// the same event single already, for other rules.
+func (s *groupSet) addSingle(slot int32, h uint64, f *firstEvent) int32 {
+	x := s.x
+	if slot < 0 {
+		slot = x.insert(tagOf(h))
+	}
+	if f != nil {
+		x.first[slot] = *f
+		x.first[slot].tag = tagOf(h)
+	}
+	x.first[slot].rules |= 1 << s.r
+	x.at(slot, s.r).g = x.single
+	s.n++
+	s.pushFront(slot)
+	if s.n > s.size {
+		s.removeSlot(s.tail)
+	}
+	return slot
 }
 
 // makeRoom evicts the least recently active group if the set is full:
 // what add would evict after adding a group, evicted before.
 func (s *groupSet) makeRoom() {
 	if s.n >= s.size && s.tail >= 0 {
-		s.remove(s.group(s.tail))
+		s.removeSlot(s.tail)
 	}
 }
 
-// oldest returns the least recently active group.
-func (s *groupSet) oldest() (*group, bool) {
-	g := s.group(s.tail)
-	return g, g != nil
-}
+// oldest returns the slot of the least recently active group, or -1.
+func (s *groupSet) oldest() int32 { return s.tail }
 
-// newest returns the most recently active group, or nil.
+// newest returns the most recently active group (the index's single
+// marker for a single entry), or nil.
 func (s *groupSet) newest() *group { return s.group(s.head) }
 
 // remove takes g out of the set.
-func (s *groupSet) remove(g *group) {
-	s.unlink(g.slot)
-	s.x.release(g.slot, s.r, g.tag)
+func (s *groupSet) remove(g *group) { s.removeSlot(g.slot) }
+
+// removeSlot takes the set's group, or single entry, of slot sl out of
+// the set. onRemove is called with the group, or nil for a single entry.
+func (s *groupSet) removeSlot(sl int32) {
+	x := s.x
+	g := x.at(sl, s.r).g
+	s.unlink(sl)
+	var tag uint32
+	if g == x.single {
+		g, tag = nil, x.first[sl].tag
+		x.drop(sl, s.r)
+	} else {
+		tag = g.tag
+	}
+	x.release(sl, s.r, tag)
 	s.n--
 	if s.onRemove != nil {
 		s.onRemove(g)
 	}
 }
 
-// each calls fn for every group, least recently active first.
-func (s *groupSet) each(fn func(*group)) {
+// each calls fn for every group, least recently active first, with its
+// slot: g is the index's single marker for a single entry.
+func (s *groupSet) each(fn func(sl int32, g *group)) {
 	for sl := s.tail; sl >= 0; {
 		e := s.x.at(sl, s.r)
-		sl = e.prev
-		fn(e.g)
+		next := e.prev
+		fn(sl, e.g)
+		sl = next
 	}
 }

@@ -61,7 +61,7 @@ func TestGroupIdentity(t *testing.T) {
 		e.drain()
 		n := 0
 		for _, r := range e.rules {
-			r.groups.each(func(g *group) {
+			r.eachGroup(func(g *group) {
 				n++
 				if got := g.ident.identity(); got == nil || *got != want {
 					t.Errorf("lanes %d: rule %s group %q: identity %+v, want %+v", lanes, r.rule.ID, g.key, got, want)

@@ -83,7 +83,10 @@ func (e *Engine) RebuildNeeds(since int64, dst []RebuildNeed) []RebuildNeed {
 				dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: inc.id, From: inc.from, Firing: true})
 			}
 		}
-		rs.groups.each(func(g *group) {
+		rs.groups.each(func(_ int32, g *group) {
+			if g == rs.groups.x.single {
+				return // a group of one event, which never fired
+			}
 			m := g.more
 			if m == nil || m.inc != nil || m.resolved.id == "" || m.quietUntil <= since || m.resolved.from >= since {
 				return

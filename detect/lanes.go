@@ -303,10 +303,10 @@ func sameKeys(a, b *rules.Rule) bool {
 }
 
 // placed notes that a rule of the lane placed the current event's group
-// g, in a group index shared by several rules (see getGroup).
-func (l *lane) placed(rs *ruleState, g *group) {
+// in slot, in a group index shared by several rules (see getGroup).
+func (l *lane) placed(rs *ruleState, slot int32) {
 	if x := rs.groups.x; x.k > 1 {
-		l.slotX, l.slot = x, g.slot
+		l.slotX, l.slot = x, slot
 	}
 }
 
@@ -578,8 +578,9 @@ func (l *lane) keyHash() uint64 {
 	return l.keyH
 }
 
-// getGroup returns rs's group of the key just made, whose hash is h, or
-// nil, and the key's slot in rs's group index (see groupSet.get).
+// getGroup returns rs's group of the key just made, whose hash is h (the
+// index's single marker for a single entry), or nil, and the key's slot
+// in rs's group index (see groupSet.get).
 func (l *lane) getGroup(rs *ruleState, h uint64) (*group, int32) {
 	if rs.groups.x == l.slotX {
 		return rs.groups.at(l.slot)

@@ -92,7 +92,7 @@ func TestBaselineNearMaxTime(t *testing.T) {
 	a, b := login(0, "gw", "p1", "failure"), login(0, "gw", "p2", "failure")
 	a.Time, b.Time = math.MaxInt64-int64(time.Minute), math.MaxInt64-int64(time.Second)
 	_, e := runEvents(t, rs, []*event.Event{a, b})
-	e.rules[0].groups.each(func(g *group) {
+	e.rules[0].eachGroup(func(g *group) {
 		if g.hist.n != 0 {
 			t.Errorf("group %q took %d samples within one window", g.key, g.hist.n)
 		}

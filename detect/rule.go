@@ -31,6 +31,9 @@ type ruleState struct {
 	ln     *lane // the lane evaluating the rule
 	idx    int   // in the engine's rules
 	groups *groupSet
+	// single says the rule holds keys it saw once as single entries of
+	// its group index (see singleFor).
+	single bool
 	open   map[string]*group
 	stats  *RuleStats
 	// pending are additions to stats not yet made (see lane.flush).
@@ -220,11 +223,16 @@ func (rs *ruleState) add(ev *event.Event) {
 	rs.pending.matched++
 	h := rs.ln.keyHash()
 	g, slot := rs.ln.getGroup(rs, h)
-	if g == nil {
+	if g == rs.groups.x.single {
+		g = rs.expand(slot)
+	} else if g == nil {
 		// The set full, its least recently active group goes first: the
 		// new group reuses it, and its slot, while they are in the
 		// processor's caches.
 		rs.groups.makeRoom()
+		if rs.single && rs.addSingle(ev, slot, h) {
+			return
+		}
 		g = rs.group(rs.ln.newGroupKey(ev))
 		// The values are the key's pieces: the group keeps no part of
 		// the event.
@@ -234,7 +242,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.groups.add(g, slot, h)
 		rs.pending.groups++
 	}
-	rs.ln.placed(rs, g)
+	rs.ln.placed(rs, g.slot)
 	// A new group takes the event's identity: made with the kept
 	// copies if they are still to be made.
 	kept := rs.ln.keep(ev, g.ident == "" && hasIdentity(ev))
@@ -246,13 +254,7 @@ func (rs *ruleState) add(ev *event.Event) {
 			hv = hashed{val, maphash.String(rs.eng.seed, val)}
 		}
 	}
-	en := entry{t: ev.Time, ev: rs.ln.evidence()}
-	switch ev.Values[event.Outcome] {
-	case event.OutcomeSuccess:
-		en.outcome = outcomeSuccess
-	case event.OutcomeFailure:
-		en.outcome = outcomeFailure
-	}
+	en := entry{t: ev.Time, ev: rs.ln.evidence(), outcome: outcomeOf(ev)}
 	var alias string
 	if en.outcome == outcomeSuccess && (r.Unresolved || r.Type == rules.TypeSequence) {
 		// A person who mistyped their username and then logged in: the
@@ -269,7 +271,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		g.st.alias(en.t, en.ev, hashString(rs.eng.seed, alias))
 	}
 	if rs.held += g.st.held() - before; rs.held > rs.maxHeld {
-		rs.shed(g)
+		rs.shed(g.slot)
 	}
 	if !ok {
 		rs.ln.counts.late++
@@ -290,6 +292,154 @@ func (rs *ruleState) add(ev *event.Event) {
 		g.ident = rs.ln.identity(ev)
 	}
 	rs.check(g, ev.Time)
+}
+
+// addSingle holds ev, the first event of a key the rule has no group of,
+// as a single entry instead of a group (see groupIndex), and reports
+// whether it did: not if the key's slot holds another event single, for
+// other rules. slot and h are the key's in the rule's index (see
+// groupSet.get).
+//
+// A single entry stands for the group the rule would make of its event:
+// a group of one event that cannot fire (see singleFor), whose store
+// holds one event or value. It is counted and evicted as that group
+// would be, and made that group when a second event of the key comes
+// (see expand).
+func (rs *ruleState) addSingle(ev *event.Event, slot int32, h uint64) bool {
+	x := rs.groups.x
+	rs.ln.keep(ev, hasIdentity(ev))
+	var f *firstEvent
+	if slot >= 0 && x.first[slot].rules != 0 {
+		if x.first[slot].ev != rs.ln.evidence() {
+			return false
+		}
+		// Other rules of the index hold this event single: it is shared.
+	} else {
+		f = &firstEvent{key: rs.ln.newGroupKey(ev), ev: rs.ln.evidence(), t: ev.Time, outcome: outcomeOf(ev)}
+		if hasIdentity(ev) {
+			f.ident = rs.ln.identity(ev)
+		}
+	}
+	slot = rs.groups.addSingle(slot, h, f)
+	rs.pending.groups++
+	rs.ln.placed(rs, slot)
+	// What a group's store of one event holds: the event, or its value.
+	if rs.held++; rs.held > rs.maxHeld {
+		rs.shed(slot)
+	}
+	return true
+}
+
+// expand replaces the rule's single entry of slot by the group the rule
+// would have made of its event, and returns the group.
+func (rs *ruleState) expand(slot int32) *group {
+	x := rs.groups.x
+	f := &x.first[slot]
+	g := rs.group(f.key)
+	g.tag, g.slot = f.tag, slot
+	x.at(slot, rs.groups.r).g = g
+	rs.replayFirst(g, f)
+	x.drop(slot, rs.groups.r)
+	return g
+}
+
+// replayFirst gives g, a new empty group, the event f as its first event:
+// what add does for an event that makes a group that cannot fire (see
+// single). It holds no event beyond f.
+func (rs *ruleState) replayFirst(g *group, f *firstEvent) {
+	r := rs.rule
+	var hv hashed
+	if r.HasDistinct {
+		hv = hashString(rs.eng.seed, f.evidenceValue(r.Distinct.Field))
+	}
+	if g.hist != nil {
+		rs.learn(g, f.t)
+	}
+	rs.trim(g, f.t)
+	g.st.add(entry{t: f.t, ev: f.ev, outcome: f.outcome}, hv, int64(r.Window), rs.eng.maxEv)
+	g.ident = f.ident
+}
+
+// evidenceValue returns the value of field f of the event, one of the
+// evidence's.
+func (f *firstEvent) evidenceValue(fl event.Field) string {
+	e := entry{ev: f.ev}
+	switch fl {
+	case event.UserName:
+		return e.user()
+	case event.RequestID:
+		return e.rid()
+	}
+	return e.ip()
+}
+
+// view returns a group of the rule's single entry of slot, made for the
+// caller, not kept: what its group would be.
+func (rs *ruleState) view(slot int32) *group {
+	f := &rs.groups.x.first[slot]
+	g := rs.newGroup(f.key)
+	g.tag, g.slot = f.tag, slot
+	rs.replayFirst(g, f)
+	return g
+}
+
+// eachGroup calls fn for every group of the rule, least recently active
+// first; a single entry is shown as its group, made for the call.
+func (rs *ruleState) eachGroup(fn func(*group)) {
+	rs.groups.each(func(sl int32, g *group) {
+		if g == rs.groups.x.single {
+			g = rs.view(sl)
+		}
+		fn(g)
+	})
+}
+
+// singleFor reports whether rule r of an index may hold keys it saw once
+// as single entries (see groupIndex) instead of groups: when a group of
+// one event, whatever it is, cannot fire and keeps nothing of the event
+// that a firstEvent does not. That is when r
+//   - groups by one value (a key of several keeps where they split),
+//   - counts no value, or one the evidence holds (not a derived one),
+//   - and its condition cannot hold on one event: at least two events,
+//     attempts or values, a sequence (a failure, then a success), or a
+//     baseline learned over at least one window.
+func singleFor(r *rules.Rule) bool {
+	if len(r.GroupBy) != 1 {
+		return false
+	}
+	if r.HasDistinct {
+		if r.Distinct.Derived != rules.NotDerived {
+			return false
+		}
+		switch r.Distinct.Field {
+		case event.UserName, event.RequestID, event.SourceIP:
+		default:
+			return false
+		}
+	}
+	if r.MinEvents >= 2 {
+		return true
+	}
+	switch r.Type {
+	case rules.TypeRatio:
+		return r.MinAttempts >= 2
+	case rules.TypeSequence:
+		return true
+	case rules.TypeBaseline:
+		return r.Baseline.Samples >= 1
+	}
+	return r.Threshold >= 2
+}
+
+// outcomeOf returns ev's outcome as an entry keeps it.
+func outcomeOf(ev *event.Event) uint8 {
+	switch ev.Values[event.Outcome] {
+	case event.OutcomeSuccess:
+		return outcomeSuccess
+	case event.OutcomeFailure:
+		return outcomeFailure
+	}
+	return outcomeUnknown
 }
 
 // splitKey notes where g's key, made of several group_by values of ev,
@@ -363,15 +513,16 @@ func (rs *ruleState) recycle(g *group) {
 	*sp = append(*sp, g)
 }
 
-// shed evicts the rule's least recently active groups, other than g (the
-// most recently active), until its stores hold no more than its share.
-func (rs *ruleState) shed(g *group) {
+// shed evicts the rule's least recently active groups, other than the
+// one of slot cur (the most recently active), until its stores hold no
+// more than its share.
+func (rs *ruleState) shed(cur int32) {
 	for rs.held > rs.maxHeld {
-		old, ok := rs.groups.oldest()
-		if !ok || old == g {
+		old := rs.groups.oldest()
+		if old < 0 || old == cur {
 			return
 		}
-		rs.groups.remove(old) // onRemove subtracts what it held
+		rs.groups.removeSlot(old) // onRemove subtracts what it held
 	}
 }
 
@@ -488,9 +639,19 @@ func (rs *ruleState) sweep(now int64) {
 	}
 	// Idle groups: the least recently active come first.
 	for {
-		g, ok := rs.groups.oldest()
-		if !ok {
+		sl := rs.groups.oldest()
+		if sl < 0 {
 			return
+		}
+		g := rs.groups.group(sl)
+		if g == rs.groups.x.single {
+			// A group of one event that cannot fire: idle once the
+			// event left the window.
+			if rs.groups.x.first[sl].t > minus(now, length) {
+				return
+			}
+			rs.groups.removeSlot(sl)
+			continue
 		}
 		if g.incident() != nil {
 			if len(rs.open) >= rs.groups.Len() {

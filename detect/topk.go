@@ -46,7 +46,13 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 	cut := minus(e.now, length)
 	m := rs.measure()
 	var scratch map[string]valCount
-	rs.groups.each(func(g *group) {
+	rs.groups.each(func(sl int32, g *group) {
+		if g == rs.groups.x.single {
+			if rs.groups.x.first[sl].t <= cut {
+				return // its one event left the window
+			}
+			g = rs.view(sl)
+		}
 		if g.st.last() <= cut || g.st.endTime() <= cut {
 			return // nothing left in the window
 		}
@@ -140,7 +146,11 @@ func (e *Engine) WindowEntries() []int64 {
 	e.quiesce()
 	out := make([]int64, len(e.rules))
 	for i, rs := range e.rules {
-		rs.groups.each(func(g *group) {
+		rs.groups.each(func(_ int32, g *group) {
+			if g == rs.groups.x.single {
+				out[i]++ // one event or value
+				return
+			}
 			switch st := g.st.(type) {
 			case *window:
 				out[i] += int64(st.len())
