@@ -46,6 +46,11 @@ type firstEvent struct {
 	t       int64
 	tag     uint32 // of the key's hash
 	outcome uint8
+	// cuts are where the key's values end (see group.cuts).
+	cuts [inlineCuts]uint32
+	// val is the distinct value of the event, when the evidence does
+	// not hold it (for the one rule of the index: see singleFor).
+	val string
 	// rules has bit r set while rule r of the index holds it.
 	rules uint64
 }

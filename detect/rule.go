@@ -230,7 +230,7 @@ func (rs *ruleState) add(ev *event.Event) {
 		// new group reuses it, and its slot, while they are in the
 		// processor's caches.
 		rs.groups.makeRoom()
-		if rs.single && rs.addSingle(ev, slot, h) {
+		if rs.single && rs.addSingle(ev, slot, h, val) {
 			return
 		}
 		g = rs.group(rs.ln.newGroupKey(ev))
@@ -298,14 +298,14 @@ func (rs *ruleState) add(ev *event.Event) {
 // as a single entry instead of a group (see groupIndex), and reports
 // whether it did: not if the key's slot holds another event single, for
 // other rules. slot and h are the key's in the rule's index (see
-// groupSet.get).
+// groupSet.get), val the event's distinct value.
 //
 // A single entry stands for the group the rule would make of its event:
 // a group of one event that cannot fire (see singleFor), whose store
 // holds one event or value. It is counted and evicted as that group
 // would be, and made that group when a second event of the key comes
 // (see expand).
-func (rs *ruleState) addSingle(ev *event.Event, slot int32, h uint64) bool {
+func (rs *ruleState) addSingle(ev *event.Event, slot int32, h uint64, val string) bool {
 	x := rs.groups.x
 	rs.ln.keep(ev, hasIdentity(ev))
 	var f *firstEvent
@@ -316,8 +316,22 @@ func (rs *ruleState) addSingle(ev *event.Event, slot int32, h uint64) bool {
 		// Other rules of the index hold this event single: it is shared.
 	} else {
 		f = &firstEvent{key: rs.ln.newGroupKey(ev), ev: rs.ln.evidence(), t: ev.Time, outcome: outcomeOf(ev)}
+		if len(rs.rule.GroupBy) > 1 {
+			cuts, ok := rs.keyCuts(ev, len(f.key))
+			if !ok {
+				return false
+			}
+			f.cuts = cuts
+		}
 		if hasIdentity(ev) {
 			f.ident = rs.ln.identity(ev)
+		}
+		if r := rs.rule; r.HasDistinct && !inEvidence(r.Distinct) {
+			// An index of this rule alone (see singleFor): the value is
+			// the rule's. An event's value is the kept copy.
+			if f.val = val; r.Distinct.Derived == rules.NotDerived {
+				f.val = rs.ln.cur.kept[r.Distinct.Field]
+			}
 		}
 	}
 	slot = rs.groups.addSingle(slot, h, f)
@@ -336,7 +350,7 @@ func (rs *ruleState) expand(slot int32) *group {
 	x := rs.groups.x
 	f := &x.first[slot]
 	g := rs.group(f.key)
-	g.tag, g.slot = f.tag, slot
+	g.tag, g.slot, g.cuts = f.tag, slot, f.cuts
 	x.at(slot, rs.groups.r).g = g
 	rs.replayFirst(g, f)
 	x.drop(slot, rs.groups.r)
@@ -350,7 +364,11 @@ func (rs *ruleState) replayFirst(g *group, f *firstEvent) {
 	r := rs.rule
 	var hv hashed
 	if r.HasDistinct {
-		hv = hashString(rs.eng.seed, f.evidenceValue(r.Distinct.Field))
+		v := f.val
+		if inEvidence(r.Distinct) {
+			v = f.evidenceValue(r.Distinct.Field)
+		}
+		hv = hashString(rs.eng.seed, v)
 	}
 	if g.hist != nil {
 		rs.learn(g, f.t)
@@ -378,7 +396,7 @@ func (f *firstEvent) evidenceValue(fl event.Field) string {
 func (rs *ruleState) view(slot int32) *group {
 	f := &rs.groups.x.first[slot]
 	g := rs.newGroup(f.key)
-	g.tag, g.slot = f.tag, slot
+	g.tag, g.slot, g.cuts = f.tag, slot, f.cuts
 	rs.replayFirst(g, f)
 	return g
 }
@@ -394,28 +412,22 @@ func (rs *ruleState) eachGroup(fn func(*group)) {
 	})
 }
 
-// singleFor reports whether rule r of an index may hold keys it saw once
-// as single entries (see groupIndex) instead of groups: when a group of
-// one event, whatever it is, cannot fire and keeps nothing of the event
-// that a firstEvent does not. That is when r
-//   - groups by one value (a key of several keeps where they split),
-//   - counts no value, or one the evidence holds (not a derived one),
+// singleFor reports whether rule r, whose group index other rules share
+// or not, may hold keys it saw once as single entries (see groupIndex)
+// instead of groups: when a group of one event, whatever it is, cannot
+// fire and keeps nothing of the event that a firstEvent does not. That is
+// when r
+//   - groups by at most two values (where they split in the key is kept
+//     as a group keeps it, see group.cuts),
+//   - counts no value, or one the evidence holds, or, with an index of
+//     its own, any value (a firstEvent keeps one value: it would be the
+//     rules' each),
 //   - and its condition cannot hold on one event: at least two events,
 //     attempts or values, a sequence (a failure, then a success), or a
 //     baseline learned over at least one window.
-func singleFor(r *rules.Rule) bool {
-	if len(r.GroupBy) != 1 {
+func singleFor(r *rules.Rule, shared bool) bool {
+	if len(r.GroupBy) > inlineCuts+1 || r.HasDistinct && shared && !inEvidence(r.Distinct) {
 		return false
-	}
-	if r.HasDistinct {
-		if r.Distinct.Derived != rules.NotDerived {
-			return false
-		}
-		switch r.Distinct.Field {
-		case event.UserName, event.RequestID, event.SourceIP:
-		default:
-			return false
-		}
 	}
 	if r.MinEvents >= 2 {
 		return true
@@ -429,6 +441,19 @@ func singleFor(r *rules.Rule) bool {
 		return r.Baseline.Samples >= 1
 	}
 	return r.Threshold >= 2
+}
+
+// inEvidence reports whether the evidence of an event holds the value of
+// key k.
+func inEvidence(k rules.Key) bool {
+	if k.Derived != rules.NotDerived {
+		return false
+	}
+	switch k.Field {
+	case event.UserName, event.RequestID, event.SourceIP:
+		return true
+	}
+	return false
 }
 
 // outcomeOf returns ev's outcome as an entry keeps it.
@@ -446,19 +471,13 @@ func outcomeOf(ev *event.Event) uint8 {
 // splits into them: in g itself when they are few and the key is not
 // huge, else as the values in g's groupMore.
 func (rs *ruleState) splitKey(g *group, ev *event.Event) {
-	gb := rs.rule.GroupBy
-	if len(gb) <= inlineCuts+1 && len(g.key) < math.MaxUint32-1 {
-		off := 0
-		for i, k := range gb[:len(gb)-1] {
-			off += len(rs.keyValue(ev, k))
-			g.cuts[i] = uint32(off) + 1 // the separator's offset plus one
-			off++
-		}
+	if cuts, ok := rs.keyCuts(ev, len(g.key)); ok {
+		g.cuts = cuts
 		return
 	}
 	m := g.extra()
 	off := 0
-	for i, k := range gb {
+	for i, k := range rs.rule.GroupBy {
 		if i > 0 {
 			off++
 		}
@@ -466,6 +485,22 @@ func (rs *ruleState) splitKey(g *group, ev *event.Event) {
 		m.vals = append(m.vals, g.key[off:off+l])
 		off += l
 	}
+}
+
+// keyCuts returns where a key of several group_by values of ev, n bytes
+// long, splits into them, if a group can keep that in its cuts.
+func (rs *ruleState) keyCuts(ev *event.Event, n int) (cuts [inlineCuts]uint32, ok bool) {
+	gb := rs.rule.GroupBy
+	if len(gb) > inlineCuts+1 || n >= math.MaxUint32-1 {
+		return cuts, false
+	}
+	off := 0
+	for i, k := range gb[:len(gb)-1] {
+		off += len(rs.keyValue(ev, k))
+		cuts[i] = uint32(off) + 1 // the separator's offset plus one
+		off++
+	}
+	return cuts, true
 }
 
 // maxSpare is how many emptied groups a rule keeps for reuse, maxBigSpare

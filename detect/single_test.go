@@ -16,8 +16,9 @@ import (
 
 // singlePack adds to the default pack rules of every type that share the
 // per-identity index with different suppressions, windows and stores,
-// and rules that may not hold single entries (a threshold of one, a key
-// of two values, a derived distinct value).
+// rules counting values the evidence does not hold, with an index of
+// their own, and rules that may not hold single entries (a threshold of
+// one, a key of three values).
 const singlePack = `
 rules:
   - id: supp
@@ -37,6 +38,9 @@ rules:
   - {id: one, group_by: [source.ip], window: 1m, threshold: 1}
   - {id: rid, group_by: [source.ip], distinct: http.request.id, window: 1m, threshold: 3}
   - {id: pair, group_by: [spraywatch.identity, source.ip], distinct: user.name, window: 1m, threshold: 2}
+  - {id: subj, match: {event.outcome: failure}, group_by: [source.ip], distinct: tls.client.hash.sha1, window: 1m, threshold: 2}
+  - {id: class, match: {event.outcome: success}, group_by: [source.ip, user.name], distinct: spraywatch.response_class, window: 1m, threshold: 2}
+  - {id: three, group_by: [spraywatch.identity, source.ip, user.name], window: 1m, threshold: 2}
 `
 
 // TestSingleEntriesEquivalent replays random event streams, with small
@@ -86,7 +90,8 @@ func randomEvents(r *rand.Rand, n int) []*event.Event {
 		}
 		x := ev(at, "tls.client.hash.sha1", id, "user.name", users[r.IntN(len(users))],
 			"event.outcome", outcomes[r.IntN(len(outcomes))], "source.ip", fmt.Sprintf("10.0.%d.%d", r.IntN(3), r.IntN(4)),
-			"http.request.id", fmt.Sprintf("r%d", i), "event.action", "login_failed", "tls.client.verify", "SUCCESS")
+			"http.request.id", fmt.Sprintf("r%d", i), "event.action", "login_failed", "tls.client.verify", "SUCCESS",
+			"http.response.status_code", []string{"200", "302", "401"}[r.IntN(3)], "http.response.body.bytes", []string{"512", "2048"}[r.IntN(2)])
 		if id != "" {
 			x.Values[event.Identity] = "sha1:" + id
 		}
@@ -184,15 +189,21 @@ func TestSingleFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"supp": true, "ids": true, "seq": true, "base": true, "long": true, "events": true, "ratio": true,
-		"one": false, "rid": true, "pair": false,
-		// The default pack's: every rule but the one counting a
-		// derived value by two keys.
+		"one": false, "rid": true, "pair": true, "subj": true, "class": true, "three": false,
+		// The default pack's: every one.
 		"cert-identity-spray": true, "cert-identity-slow-spray": true, "subnet-distributed-spray": true, "successful-spray": true,
 		"shared-cert-spray-baseline": true, "proxy-bypass": true, "no-cert-source-spray": true, "cert-verify-failures": true,
-		"username-enumeration": false, "cert-user-mismatch": true}
+		"username-enumeration": true, "cert-user-mismatch": true}
 	for _, r := range append(rules.Default(), rs...) {
-		if got := singleFor(r); got != want[r.ID] {
+		if got := singleFor(r, false); got != want[r.ID] {
 			t.Errorf("%s: singleFor %v, want %v", r.ID, got, want[r.ID])
+		}
+	}
+	// A value the evidence does not hold is kept for a rule whose index
+	// is its own.
+	for _, r := range rules.Default() {
+		if got := singleFor(r, true); got != (want[r.ID] && r.ID != "username-enumeration") {
+			t.Errorf("%s shared: singleFor %v", r.ID, got)
 		}
 	}
 }
