@@ -216,7 +216,9 @@ func NewEngine(c Config) (*Engine, error) {
 		l.shareGroupIndexes()
 	}
 	for _, rs := range e.rules {
-		rs.single = singleFor(rs.rule, rs.groups.x.k > 1) && rs.groups.r < maxSingleRules
+		if rs.single = singleFor(rs.rule, rs.groups.x.k > 1) && rs.groups.r < maxSingleRules; rs.single {
+			rs.groups.x.holdSingle()
+		}
 	}
 	if n == 1 {
 		e.one = ls[0]

@@ -29,7 +29,8 @@ type groupIndex struct {
 	free []int32     // free slots
 	n    int         // slots used
 	// first is, by slot, the event of the key the rules with a single
-	// entry there hold.
+	// entry there hold; empty when no rule of the index holds entries
+	// single (see holdSingle).
 	first []firstEvent
 	// single is the group of every single entry: a marker, never a
 	// rule's group.
@@ -127,7 +128,9 @@ func (x *groupIndex) insert(tag uint32) int32 {
 		for range x.k {
 			x.gs = append(x.gs, slotGroup{})
 		}
-		x.first = append(x.first, firstEvent{})
+		if x.first != nil {
+			x.first = append(x.first, firstEvent{})
+		}
 	}
 	x.n++
 	x.idx.add(tag, s, x.n)
@@ -147,6 +150,13 @@ func (x *groupIndex) release(s int32, r int, tag uint32) {
 	x.idx.remove(tag, s)
 	x.free = append(x.free, s)
 	x.n--
+}
+
+// holdSingle prepares the empty index for rules holding single entries.
+func (x *groupIndex) holdSingle() {
+	if x.first == nil {
+		x.first = []firstEvent{}
+	}
 }
 
 // drop takes rule r's single entry of slot s out of the slot's first
