@@ -126,13 +126,14 @@ func TestManyIdentities(t *testing.T) {
 	if figs != nil {
 		// Each rule holds its share of the 200 000 groups (22 222 of
 		// the default pack's nine; five rules group by identity), each
-		// group about 500 bytes of live heap with its share of the event
+		// key seen once a single entry of the rule's group index, about
+		// 140 bytes of live heap with its share of the event
 		// (BenchmarkGroupMemory in detect). The subnet rule's groups (one
 		// per /24, 256 events each here) would keep every event of their
 		// window, 1 M at the full size; each rule's windows together
 		// hold at most its share of the 1 350 000 events of
 		// MaxEventsTotal (150 000), beyond which the rule evicts its
-		// least active groups. About 210 MB peak RSS at both sizes.
+		// least active groups. About 135 MB peak RSS at the full size.
 		checkRSS(t, figs, rssCapKB)
 	}
 }
