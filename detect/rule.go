@@ -358,8 +358,8 @@ func (rs *ruleState) expand(slot int32) *group {
 }
 
 // replayFirst gives g, a new empty group, the event f as its first event:
-// what add does for an event that makes a group that cannot fire (see
-// single). It holds no event beyond f.
+// what add does with the event that makes a group, when the group cannot
+// fire on it (see singleFor).
 func (rs *ruleState) replayFirst(g *group, f *firstEvent) {
 	r := rs.rule
 	var hv hashed
@@ -420,8 +420,8 @@ func (rs *ruleState) eachGroup(fn func(*group)) {
 //   - groups by at most two values (where they split in the key is kept
 //     as a group keeps it, see group.cuts),
 //   - counts no value, or one the evidence holds, or, with an index of
-//     its own, any value (a firstEvent keeps one value: it would be the
-//     rules' each),
+//     its own, any value (a firstEvent keeps one such value, and rules
+//     sharing an index may count different ones),
 //   - and its condition cannot hold on one event: at least two events,
 //     attempts or values, a sequence (a failure, then a success), or a
 //     baseline learned over at least one window.
