@@ -55,7 +55,11 @@ func TestSingleEntriesEquivalent(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := append(rules.Default(), extra...)
-	for seed := range uint64(40) {
+	seeds := uint64(40)
+	if raceEnabled {
+		seeds = 8
+	}
+	for seed := range seeds {
 		for _, lanes := range []int{1, 3} {
 			t.Run(fmt.Sprintf("seed%d/lanes%d", seed, lanes), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(seed, 9))
