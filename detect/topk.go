@@ -51,6 +51,12 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 			if rs.groups.x.first[sl].t <= cut {
 				return // its one event left the window
 			}
+			if len(dst) == k && dst[k-1].Value > 1 {
+				// A group of one event counts at most 1: it cannot
+				// enter, and is not made to find that out (a flood
+				// holds many).
+				return
+			}
 			g = rs.view(sl)
 		}
 		if g.st.last() <= cut || g.st.endTime() <= cut {
