@@ -403,6 +403,9 @@ func (p *Prefetcher) take(ctx context.Context) (*event.Record, error) {
 		}
 		if b := p.cur; b != nil {
 			if p.wait {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
 				select {
 				case <-b.ready:
 				case <-ctx.Done():
@@ -427,6 +430,12 @@ func (p *Prefetcher) take(ctx context.Context) (*event.Record, error) {
 			}
 			p.free <- b
 			p.cur = nil
+		}
+		// A batch may be ready as well: once ctx is done the caller gets
+		// its error (here and above), not whichever of the two select
+		// picks.
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		select {
 		case b, ok := <-p.full:
