@@ -88,6 +88,7 @@ type Follower struct {
 	cfg     FilesConfig
 	stats   Stats
 	rules   *ruleSet
+	rebuild *rebuilder // how far a restart rewinds; set for each run
 	srcs    []*follow.Source
 	engine  atomic.Pointer[detect.Engine]
 	alive   atomic.Bool
@@ -141,6 +142,7 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 	}
 	pacingDefaults(&c.Lateness, &c.IdleTimeout, &c.CommitInterval, &c.MaxBuffered, &c.Logger)
 	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}, rules: newRuleSet(c.Engine.Rules)}
+	f.rebuild = newRebuilder(c.MaxRebuild, &f.stats, c.Logger)
 	if c.StateDir != "" {
 		if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating the state directory: %w", err)
@@ -373,7 +375,8 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	} else {
 		span += detect.DefaultJoinWindow
 	}
-	rb := newRebuilder(span, eng.MaxWindow(), f.cfg.MaxRebuild, &f.stats, f.cfg.Logger)
+	rb := f.rebuild
+	rb.set(span, eng.MaxWindow())
 
 	poll := f.cfg.PollInterval
 	if poll <= 0 {

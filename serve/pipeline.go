@@ -218,7 +218,8 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 	if s.cfg.Role != RoleCorrelate {
 		window = eng.MaxWindow()
 	}
-	pl.rb = newRebuilder(pl.span(), window, s.cfg.MaxRebuild, &s.stats, s.cfg.Logger)
+	pl.rb = s.rebuild
+	pl.rb.set(pl.span(), window)
 	s.mu.Lock()
 	s.engine = eng
 	s.mu.Unlock()

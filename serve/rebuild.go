@@ -27,10 +27,16 @@ const metadataPrefix = "spraywatch.rewind="
 // (once) in stats.Unrebuilt and logged, and a restart opens a new incident
 // for it, as before; a resolved one is logged, and a restart loses its
 // cooldown.
+//
+// A server keeps one rebuilder for its lifetime, set again (see set) for
+// each engine it builds: an incident counted when it went beyond the
+// bound is not counted again when a rule reload or a rebalance rebuilds
+// the engine.
 type rebuilder struct {
 	span       time.Duration // the windows, the join window and the lateness
 	window     time.Duration // the longest rule window
-	maxRebuild time.Duration
+	maxRebuild time.Duration // the longer of the span and bound
+	bound      time.Duration // the longest rebuild asked for
 	stats      *Stats
 	log        *slog.Logger
 
@@ -39,12 +45,19 @@ type rebuilder struct {
 	beyond, next map[string]bool
 }
 
-func newRebuilder(span, window, maxRebuild time.Duration, stats *Stats, log *slog.Logger) *rebuilder {
+// newRebuilder returns a rebuilder bounded by maxRebuild (0: the
+// default), to be set for each engine.
+func newRebuilder(maxRebuild time.Duration, stats *Stats, log *slog.Logger) *rebuilder {
 	if maxRebuild <= 0 {
 		maxRebuild = DefaultMaxRebuild
 	}
-	return &rebuilder{span: span, window: window, maxRebuild: max(span, maxRebuild), stats: stats, log: log,
-		beyond: map[string]bool{}, next: map[string]bool{}}
+	return &rebuilder{bound: maxRebuild, stats: stats, log: log, beyond: map[string]bool{}, next: map[string]bool{}}
+}
+
+// set makes r decide for an engine whose windows' span and longest rule
+// window are span and window (0: an engine that keeps no incidents).
+func (r *rebuilder) set(span, window time.Duration) {
+	r.span, r.window, r.maxRebuild = span, window, max(span, r.bound)
 }
 
 // limit is the most event time a restart reads again.

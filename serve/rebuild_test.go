@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -552,4 +555,89 @@ func failRewindFetch(cl *kfake.Cluster, n int) {
 		resp.ErrorCode = kerr.CoordinatorLoadInProgress.Code
 		return resp, nil, true
 	})
+}
+
+// TestReloadCountsUnrebuiltOnce follows the long campaign with a longest
+// rebuild shorter than its incident, which is then counted as not
+// rebuilt, and reloads the rules twice while the campaign goes on: each
+// incident is counted (and warned about) once, not again by the
+// pipelines rebuilt with the reloaded rules. (A rebuild that cannot reach
+// an incident's first event opens another incident, with its own id,
+// which is counted in its turn.)
+func TestReloadCountsUnrebuiltOnce(t *testing.T) {
+	rs := longRules(t)
+	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
+	pf, af := formatsFor(t)
+	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
+	cfg.MaxRebuild = 10 * time.Minute
+	cfg.Sink = &collector{}
+	warned := &warnings{}
+	cfg.Logger = slog.New(warned)
+	r := startFollower(t, cfg)
+	defer r.shutdown(t)
+	for i := range 4 {
+		appendFile(t, proxyPath, p1[i*len(p1)/4:(i+1)*len(p1)/4])
+		appendFile(t, appPath, a1[i*len(a1)/4:(i+1)*len(a1)/4])
+		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	}
+	waitFor(t, 20*time.Second, "the incident counted as not rebuilt", func() bool { return r.f.Stats().Unrebuilt.Load() > 0 })
+	for reload := range 2 {
+		if err := r.f.ReloadRules(longRules(t)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, "the rebuild", func() bool { return r.f.Stats().Rebuilds.Load() >= int64(reload+2) && r.f.Ready() })
+		// Lines of the second half, so that positions are committed
+		// again while the campaign goes on.
+		appendFile(t, proxyPath, p2[reload*len(p2)/8:(reload+1)*len(p2)/8])
+		appendFile(t, appPath, a2[reload*len(a2)/8:(reload+1)*len(a2)/8])
+		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	}
+	ids := warned.incidents()
+	if len(ids) == 0 {
+		t.Fatal("no incident warned about as not rebuilt")
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Errorf("incident %s warned about as not rebuilt more than once (all: %v)", id, ids)
+		}
+		seen[id] = true
+	}
+	if n := r.f.Stats().Unrebuilt.Load(); n != int64(len(ids)) {
+		t.Errorf("%d incidents counted as not rebuilt, %d warned about", n, len(ids))
+	}
+}
+
+// warnings is a slog handler keeping the incident ids of the warnings
+// about incidents beyond the longest rebuild.
+type warnings struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (w *warnings) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w *warnings) Handle(_ context.Context, r slog.Record) error {
+	if r.Level != slog.LevelWarn || !strings.Contains(r.Message, "before the longest rebuild") {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "incident" {
+			w.mu.Lock()
+			w.ids = append(w.ids, a.Value.String())
+			w.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (w *warnings) WithAttrs([]slog.Attr) slog.Handler { return w }
+
+func (w *warnings) WithGroup(string) slog.Handler { return w }
+
+func (w *warnings) incidents() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.ids)
 }

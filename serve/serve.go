@@ -246,6 +246,9 @@ type Server struct {
 	ready atomic.Bool
 	alive atomic.Bool
 	rules *ruleSet
+	// rebuild decides how far a restart rewinds; the pipelines, one at a
+	// time, use it.
+	rebuild *rebuilder
 
 	mu      sync.Mutex
 	parts   []*partStats // positions of the partitions owned now
@@ -259,6 +262,7 @@ func New(c Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: c, rules: newRuleSet(c.Engine.Rules), sources: map[string]*ingest.Stats{}}
+	s.rebuild = newRebuilder(c.MaxRebuild, &s.stats, c.Logger)
 	switch c.Role {
 	case RoleDetect:
 		s.sources[c.EventsTopic] = kafka.NewStats(c.EventsTopic, event.App, kafka.EventFormat{}, "")
