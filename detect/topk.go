@@ -51,11 +51,14 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 			if rs.groups.x.first[sl].t <= cut {
 				return // its one event left the window
 			}
-			if len(dst) == k && dst[k-1].Value > 1 {
-				// A group of one event counts at most 1: it cannot
-				// enter, and is not made to find that out (a flood
-				// holds many).
-				return
+			if len(dst) == k {
+				// A group of one event counts at most 1: when it
+				// cannot enter, it is not made to find that out (a
+				// flood holds many).
+				last := &dst[k-1]
+				if last.Value > 1 || last.Value == 1 && rs.groups.x.first[sl].key >= last.Key {
+					return
+				}
 			}
 			g = rs.view(sl)
 		}

@@ -91,6 +91,29 @@ func BenchmarkTopGroups(b *testing.B) {
 	}
 }
 
+// BenchmarkTopGroupsFlood ranks a flood: 20,000 identities with one
+// failure each (single entries, see detect) and one sprayed certificate,
+// so that the top K ends in groups of one event.
+func BenchmarkTopGroupsFlood(b *testing.B) {
+	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+	failures(b, e, "sprayed", 12, base)
+	for i := range 20_000 {
+		failures(b, e, "id"+itoa(i), 1, base+int64(i)*int64(time.Millisecond))
+	}
+	var buf []detect.GroupValue
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = e.TopGroups(DefaultTopRule, DefaultTopK, buf)
+	}
+	if len(buf) != DefaultTopK || buf[0].Value != 12 {
+		b.Fatalf("ranking %+v, want the sprayed certificate first of %d", buf, DefaultTopK)
+	}
+}
+
 // BenchmarkTickIdle is the per-event cost of the hook when no refresh is due.
 func BenchmarkTickIdle(b *testing.B) {
 	m, err := New(Config{})
