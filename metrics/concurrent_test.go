@@ -76,11 +76,7 @@ func BenchmarkScrape(b *testing.B) {
 
 // BenchmarkTopGroups ranks 50,000 identities (the default group cap).
 func BenchmarkTopGroups(b *testing.B) {
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+	e, base := rankedEngine(b)
 	for i := range 50_000 {
 		failures(b, e, "id"+itoa(i), 1+i%9, base+int64(i)*int64(time.Millisecond))
 	}
@@ -95,11 +91,7 @@ func BenchmarkTopGroups(b *testing.B) {
 // failure each (single entries, see detect) and one sprayed certificate,
 // so that the top K ends in groups of one event.
 func BenchmarkTopGroupsFlood(b *testing.B) {
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+	e, base := rankedEngine(b)
 	failures(b, e, "sprayed", 12, base)
 	for i := range 20_000 {
 		failures(b, e, "id"+itoa(i), 1, base+int64(i)*int64(time.Millisecond))
@@ -112,6 +104,16 @@ func BenchmarkTopGroupsFlood(b *testing.B) {
 	if len(buf) != DefaultTopK || buf[0].Value != 12 {
 		b.Fatalf("ranking %+v, want the sprayed certificate first of %d", buf, DefaultTopK)
 	}
+}
+
+// rankedEngine returns an engine of the default pack for the ranking
+// benchmarks to fill, and the event time they start at.
+func rankedEngine(b *testing.B) (*detect.Engine, int64) {
+	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
 }
 
 // BenchmarkTickIdle is the per-event cost of the hook when no refresh is due.
