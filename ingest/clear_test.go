@@ -17,15 +17,6 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 )
 
-// nginxJSON is an escape=json format of nginx/testdata/json.log's lines.
-const nginxJSON = `log_format mtls_json escape=json '{'
-  '"ts":"$time_iso8601","request_id":"$request_id","remote_addr":"$remote_addr",'
-  '"method":"$request_method","uri":"$request_uri","status":$status,'
-  '"ssl_protocol":"$ssl_protocol","client_verify":"$ssl_client_verify",'
-  '"client_s_dn":"$ssl_client_s_dn","client_i_dn":"$ssl_client_i_dn",'
-  '"client_serial":"$ssl_client_serial","client_fp_sha1":"$ssl_client_fingerprint",'
-  '"client_v_end":"$ssl_client_v_end","ua":"$http_user_agent"}';`
-
 // TestNoStaleValue reads the sample logs of every format, forwards and then
 // backwards so that lines with a value follow lines without it and the
 // reverse, in every way a source hands out records: FileSource.Next and
@@ -39,29 +30,38 @@ func TestNoStaleValue(t *testing.T) {
 	for _, c := range []struct {
 		kind        event.Kind
 		format, def string
+		defFile     string // under ingest/: the definition, when def is empty
 		log         string // under ingest/
 	}{
-		{event.Proxy, "nginx", "", "nginx/testdata/reference.log"},
-		{event.Proxy, "nginx", "", "nginx/testdata/corpus.log"},
-		{event.Proxy, "nginx", nginxJSON, "nginx/testdata/json.log"},
-		{event.Proxy, "envoy", "", "envoy/testdata/default.log"},
-		{event.Proxy, "haproxy", "", "haproxy/testdata/mtls.log"},
-		{event.Proxy, "traefik", "", "traefik/testdata/access.log"},
-		{event.Proxy, "alb-access", "", "alb/testdata/access.log"},
-		{event.App, "django-json", "", "django/testdata/auth.jsonl"},
-		{event.App, "django-axes", "%(levelname)-8s [%(asctime)s] [%(request_id)s] %(name)s: %(message)s", "axes/testdata/axes.log"},
+		{event.Proxy, "nginx", "", "", "nginx/testdata/reference.log"},
+		{event.Proxy, "nginx", "", "", "nginx/testdata/corpus.log"},
+		{event.Proxy, "nginx", "", "nginx/testdata/json.conf", "nginx/testdata/json.log"},
+		{event.Proxy, "envoy", "", "", "envoy/testdata/default.log"},
+		{event.Proxy, "haproxy", "", "", "haproxy/testdata/mtls.log"},
+		{event.Proxy, "traefik", "", "", "traefik/testdata/access.log"},
+		{event.Proxy, "alb-access", "", "", "alb/testdata/access.log"},
+		{event.App, "django-json", "", "", "django/testdata/auth.jsonl"},
+		{event.App, "django-axes", "%(levelname)-8s [%(asctime)s] [%(request_id)s] %(name)s: %(message)s", "", "axes/testdata/axes.log"},
 		{event.App, "python-logging", `
 format: "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 message_pattern: '^(?P<event>Failed|Successful) login attempt for username: (?P<username>.*?)(?: from (?P<ip>\S+))?$'
 outcomes: {Failed: failure, Successful: success}
-`, "pylog/testdata/app.log"},
+`, "", "pylog/testdata/app.log"},
 	} {
 		t.Run(c.format+"/"+filepath.Base(c.log), func(t *testing.T) {
 			compile := formats.App
 			if c.kind == event.Proxy {
 				compile = formats.Proxy
 			}
-			f, err := compile(c.format, c.def)
+			def := c.def
+			if c.defFile != "" {
+				b, err := os.ReadFile(c.defFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				def = string(b)
+			}
+			f, err := compile(c.format, def)
 			if err != nil {
 				t.Fatal(err)
 			}

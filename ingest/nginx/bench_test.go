@@ -11,14 +11,14 @@ import (
 )
 
 // jsonDirective is the escape=json variant of the reference format used in
-// tests and benchmarks.
-const jsonDirective = `log_format mtls_json escape=json '{'
-  '"ts":"$time_iso8601","request_id":"$request_id","remote_addr":"$remote_addr",'
-  '"method":"$request_method","uri":"$request_uri","status":$status,'
-  '"ssl_protocol":"$ssl_protocol","client_verify":"$ssl_client_verify",'
-  '"client_s_dn":"$ssl_client_s_dn","client_i_dn":"$ssl_client_i_dn",'
-  '"client_serial":"$ssl_client_serial","client_fp_sha1":"$ssl_client_fingerprint",'
-  '"client_v_end":"$ssl_client_v_end","ua":"$http_user_agent"}';`
+// tests and benchmarks (testdata/json.conf, the format of testdata/json.log).
+var jsonDirective = func() string {
+	b, err := os.ReadFile("testdata/json.conf")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // benchLines builds n lines of a day of traffic: 50 certificates, some
 // subjects needing escapes, several source addresses.
