@@ -348,12 +348,19 @@ func (rs *ruleState) addSingle(ev *event.Event, slot int32, h uint64, val string
 // would have made of its event, and returns the group.
 func (rs *ruleState) expand(slot int32) *group {
 	x := rs.groups.x
-	f := &x.first[slot]
-	g := rs.group(f.key)
-	g.tag, g.slot, g.cuts = f.tag, slot, f.cuts
+	g := rs.ofFirst(rs.group(x.first[slot].key), slot)
 	x.at(slot, rs.groups.r).g = g
-	rs.replayFirst(g, f)
 	x.drop(slot, rs.groups.r)
+	return g
+}
+
+// ofFirst makes g, a new empty group of the key of slot's single entry,
+// the group the rule would have made of the entry's event, and returns
+// it.
+func (rs *ruleState) ofFirst(g *group, slot int32) *group {
+	f := &rs.groups.x.first[slot]
+	g.tag, g.slot, g.cuts = f.tag, slot, f.cuts
+	rs.replayFirst(g, f)
 	return g
 }
 
@@ -394,22 +401,7 @@ func (f *firstEvent) evidenceValue(fl event.Field) string {
 // view returns a group of the rule's single entry of slot, made for the
 // caller, not kept: what its group would be.
 func (rs *ruleState) view(slot int32) *group {
-	f := &rs.groups.x.first[slot]
-	g := rs.newGroup(f.key)
-	g.tag, g.slot, g.cuts = f.tag, slot, f.cuts
-	rs.replayFirst(g, f)
-	return g
-}
-
-// eachGroup calls fn for every group of the rule, least recently active
-// first; a single entry is shown as its group, made for the call.
-func (rs *ruleState) eachGroup(fn func(*group)) {
-	rs.groups.each(func(sl int32, g *group) {
-		if g == rs.groups.x.single {
-			g = rs.view(sl)
-		}
-		fn(g)
-	})
+	return rs.ofFirst(rs.newGroup(rs.groups.x.first[slot].key), slot)
 }
 
 // singleFor reports whether rule r, whose group index other rules share

@@ -217,3 +217,14 @@ func TestSingleFor(t *testing.T) {
 		}
 	}
 }
+
+// eachGroup calls fn for every group of the rule, least recently active
+// first; a single entry is shown as its group, made for the call.
+func (rs *ruleState) eachGroup(fn func(*group)) {
+	rs.groups.each(func(sl int32, g *group) {
+		if g == rs.groups.x.single {
+			g = rs.view(sl)
+		}
+		fn(g)
+	})
+}
