@@ -183,7 +183,7 @@ func NewEngine(c Config) (*Engine, error) {
 	}
 	for i, r := range c.Rules {
 		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity},
-			maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
+			opensFrom: math.MinInt64, maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
 		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
 			rs.pending.groups--
 			rs.ln.counts.evicted++

@@ -2,7 +2,10 @@ package detect
 
 import (
 	"cmp"
+	"math"
 	"slices"
+
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 // What a restart needs to rebuild the incidents.
@@ -26,6 +29,19 @@ import (
 // from of the group's previous incident when that incident, or its
 // cooldown, still counted at the first event. A resolved incident's from
 // is kept in its group (rebuildMark) while its cooldown lasts.
+//
+// That reading less of a window counts less is not true of every rule. A
+// rule that counts unresolved values (a username that failed counts until
+// it succeeds in the window), a ratio of failures, or caps the usernames
+// that succeeded can count more on a window that misses its earliest
+// events: a success that resolved a username fell before them. Read again
+// from an incident's first event, such a rule could open an incident
+// earlier than it did, with another first event and id. So for such a
+// rule a replay starts earlier by as much as the rule needs to settle
+// (settle: a window, two for a sequence), RebuildNeeds reporting from
+// less that, and the engine that reads it, told where its input starts
+// (MissingBefore), opens none of its incidents before it settled: from the
+// incident's first event on, the rule sees what it saw before the restart.
 
 // rebuildMark is what a resolved incident leaves in its group: its id and
 // from, which count while the group's cooldown (groupMore.quietUntil)
@@ -43,6 +59,57 @@ func (rs *ruleState) rebuildFrom(g *group, start int64) int64 {
 		return min(start, m.resolved.from)
 	}
 	return start
+}
+
+// settle returns how much of its input r must have read before its
+// figure is what it would be on the whole input (see above): nothing for a
+// rule that counts less on a window missing events, its window for one
+// that can count more, and two windows for a sequence, whose success
+// counts the failures before it in its window and stays live for a
+// window.
+func settle(r *rules.Rule) int64 {
+	switch {
+	case r.Type == rules.TypeSequence:
+		return 2 * int64(r.Window)
+	case r.Unresolved || r.MaxSuccessUsers > 0 || r.Type == rules.TypeRatio:
+		return int64(r.Window)
+	}
+	return 0
+}
+
+// rebuildStart returns the event time a replay must start at to rebuild
+// an incident of rs whose from is from.
+func (rs *ruleState) rebuildStart(from int64) int64 {
+	return minus(from, settle(rs.rule))
+}
+
+// MissingBefore tells the engine that events before t may be missing from
+// its input: a restart read its input again from t on (from the
+// earliest From of RebuildNeeds, or from a window's span before where it
+// stopped). A rule that can count more on a window missing its earliest
+// events (one counting unresolved values or a ratio, a sequence, or one
+// capping the usernames that succeeded) then opens no incident before t
+// plus its window (two windows for a sequence, whose success looks back a
+// window and stays live for one), when its figure no longer depends on
+// what is missing: an
+// incident it opens earlier could be one the run before the restart did
+// not open, or opened later under another id. Other rules are not held
+// back (a window missing events counts less). The engine keeps the latest
+// t it is told. Like Add, it must be called on the goroutine that feeds
+// the engine, before the events from t on.
+func (e *Engine) MissingBefore(t int64) {
+	e.quiesce()
+	for _, rs := range e.rules {
+		d := settle(rs.rule)
+		if d == 0 {
+			continue
+		}
+		from := t + d
+		if from < t {
+			from = math.MaxInt64 // beyond the latest representable time
+		}
+		rs.opensFrom = max(rs.opensFrom, from)
+	}
 }
 
 // RebuildNeed is an incident whose rebuild needs the events from before
@@ -79,8 +146,8 @@ func (e *Engine) RebuildNeeds(since int64, dst []RebuildNeed) []RebuildNeed {
 	n := len(dst)
 	for _, rs := range e.rules {
 		for _, g := range rs.open {
-			if inc := g.incident(); inc.from < since {
-				dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: inc.id, From: inc.from, Firing: true})
+			if inc := g.incident(); rs.rebuildStart(inc.from) < since {
+				dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: inc.id, From: rs.rebuildStart(inc.from), Firing: true})
 			}
 		}
 		rs.groups.each(func(_ int32, g *group) {
@@ -88,10 +155,10 @@ func (e *Engine) RebuildNeeds(since int64, dst []RebuildNeed) []RebuildNeed {
 				return // a group of one event, which never fired
 			}
 			m := g.more
-			if m == nil || m.inc != nil || m.resolved.id == "" || m.quietUntil <= since || m.resolved.from >= since {
+			if m == nil || m.inc != nil || m.resolved.id == "" || m.quietUntil <= since || rs.rebuildStart(m.resolved.from) >= since {
 				return
 			}
-			dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: m.resolved.id, From: m.resolved.from})
+			dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: m.resolved.id, From: rs.rebuildStart(m.resolved.from)})
 		})
 	}
 	slices.SortFunc(dst[n:], func(a, b RebuildNeed) int {

@@ -34,8 +34,13 @@ type ruleState struct {
 	// single says the rule holds keys it saw once as single entries of
 	// its group index (see singleFor).
 	single bool
-	open   map[string]*group
-	stats  *RuleStats
+	// opensFrom is the event time from which the rule may open an
+	// incident: math.MinInt64 unless the engine reads a rebuild and the
+	// rule can fire on a window missing its earliest events (see
+	// Engine.MissingBefore).
+	opensFrom int64
+	open      map[string]*group
+	stats     *RuleStats
 	// pending are additions to stats not yet made (see lane.flush).
 	pending struct{ matched, groups int64 }
 	// held is what the rule's stores hold together (see store.held);
@@ -575,7 +580,7 @@ func (rs *ruleState) check(g *group, t int64) {
 	r := rs.rule
 	v, thr, fire := rs.level(g)
 	if g.incident() == nil {
-		if !fire {
+		if !fire || t < rs.opensFrom {
 			return
 		}
 		if t < g.quietUntil() {
