@@ -554,6 +554,12 @@ func (pl *pipeline) release(ctx context.Context) error {
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
 	pl.sink.mute = it.offset < p.replayUntil
+	if !p.released && p.replayUntil >= 0 && it.offset > 0 {
+		// Read again from before its committed offset, and not from
+		// the partition's first message: the events before its first
+		// record are missing.
+		pl.eng.MissingBefore(it.time)
+	}
 	p.lastTime, p.released = it.time, true
 	it.record(&pl.rec)
 	if it.time > pl.released {

@@ -52,24 +52,38 @@ var campaignStart = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 // after, so that both logs move on. restart is where the lines are split
 // in two: the records before it and those from it on.
 func longCampaign(restart time.Duration) (proxy1, proxy2, app1, app2 [][]byte) {
+	var kiosk []kioskLogin
+	for at := time.Duration(0); at <= time.Hour; at += 15 * time.Second {
+		kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true})
+	}
+	return campaignLines(kiosk, restart)
+}
+
+// kioskLogin is a login through the campaign's certificate, at an offset
+// from campaignStart.
+type kioskLogin struct {
+	at     time.Duration
+	user   string
+	failed bool
+}
+
+// campaignLines returns the proxy and app lines of the kiosk's logins and
+// of a user logging in every 30 s from ten minutes before campaignStart to
+// 100 minutes after, split at restart as longCampaign's are.
+func campaignLines(kiosk []kioskLogin, restart time.Duration) (proxy1, proxy2, app1, app2 [][]byte) {
 	type login struct {
-		at       time.Time
-		ip, cn   string
-		user     string
-		failed   bool
-		rid      string
-		fp       string
-		from     int
-		isAttack bool
+		at     time.Time
+		ip, cn string
+		user   string
+		failed bool
+		fp     string
 	}
 	var ls []login
-	n := 0
 	for at := campaignStart.Add(-10 * time.Minute); at.Before(campaignStart.Add(100 * time.Minute)); at = at.Add(30 * time.Second) {
 		ls = append(ls, login{at: at.Add(7 * time.Second), ip: "10.0.5.20", cn: "laptop-007", user: "alice", fp: "aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"})
 	}
-	for at := campaignStart; !at.After(campaignStart.Add(time.Hour)); at = at.Add(15 * time.Second) {
-		ls = append(ls, login{at: at, ip: "10.0.6.66", cn: "kiosk-13", user: fmt.Sprintf("user%03d", n), failed: true, fp: "bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"})
-		n++
+	for _, k := range kiosk {
+		ls = append(ls, login{at: campaignStart.Add(k.at), ip: "10.0.6.66", cn: "kiosk-13", user: k.user, failed: k.failed, fp: "bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"})
 	}
 	slices.SortStableFunc(ls, func(a, b login) int { return a.at.Compare(b.at) })
 	for i, l := range ls {
@@ -89,6 +103,51 @@ func longCampaign(restart time.Duration) (proxy1, proxy2, app1, app2 [][]byte) {
 		}
 	}
 	return proxy1, proxy2, app1, app2
+}
+
+// unresolvedRule is longRule counting only the usernames that did not
+// log in: a success of a sprayed username before a restart's first event
+// changes what a rebuild counts.
+const unresolvedRule = `
+rules:
+  - id: unresolved-spray
+    severity: high
+    match: {event.outcome: [failure, success], identity: {exists: true}}
+    group_by: [identity]
+    distinct: user.name
+    unresolved: true
+    window: 5m
+    threshold: 5
+    cooldown: 10m
+    resolve_after: 2m
+`
+
+// unresolvedCampaign returns unresolvedRule and a campaign whose incident
+// a Kafka restart rebuilds whole only if it reads from a window before the
+// incident's first event (follow mode's checkpoints, coarser, reach that
+// far anyway). The kiosk logs in as usera at
+// 0:00 and fails as usera at 1:30 (resolved while the success is in the
+// window), as userb..usere from 2:10 to 2:40 (four unresolved), then as a
+// new username every 15 s from 7:00 on: the incident fires at 7:00 with
+// its first event at 2:10, once the success and usera's failure have left
+// the window. A rebuild from 2:10 less the join window and the lateness
+// (1:05), as before, misses the success but reads usera's failure, fires
+// at 2:40 with its first event at 1:30, under another id.
+func unresolvedCampaign(t testing.TB) (rs []*rules.Rule, proxy1, proxy2, app1, app2 [][]byte) {
+	t.Helper()
+	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk := []kioskLogin{{0, "usera", false}, {90 * time.Second, "usera", true}}
+	for i, u := range []string{"userb", "userc", "userd", "usere"} {
+		kiosk = append(kiosk, kioskLogin{130*time.Second + time.Duration(i)*10*time.Second, u, true})
+	}
+	for at := 7 * time.Minute; at <= time.Hour; at += 15 * time.Second {
+		kiosk = append(kiosk, kioskLogin{at, fmt.Sprintf("user%03d", len(kiosk)), true})
+	}
+	proxy1, proxy2, app1, app2 = campaignLines(kiosk, 30*time.Minute)
+	return rs, proxy1, proxy2, app1, app2
 }
 
 func longRules(t testing.TB) []*rules.Rule {
@@ -220,15 +279,23 @@ var rebuildCases = []struct {
 // once; with a longest rebuild shorter than the incident, the incident is
 // counted as not rebuilt and the second run opens another.
 func TestFollowRestartRebuildsIncident(t *testing.T) {
-	rs := longRules(t)
-	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
-	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-	if got := records(t, want); len(got) < 3 {
-		t.Fatalf("replay: %+v, want an incident with several records", got)
-	}
 	pf, af := formatsFor(t)
-	for _, c := range rebuildCases {
+	cases := append(slices.Clone(rebuildCases), struct {
+		name       string
+		maxRebuild time.Duration
+		whole      bool
+	}{"unresolved usernames", 0, true})
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			rs := longRules(t)
+			p1, p2, a1, a2 := longCampaign(30 * time.Minute)
+			if c.name == "unresolved usernames" {
+				rs, p1, p2, a1, a2 = unresolvedCampaign(t)
+			}
+			want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+			if got := records(t, want); len(got) < 3 {
+				t.Fatalf("replay: %+v, want an incident with several records", got)
+			}
 			cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
 			cfg.MaxRebuild = c.maxRebuild
 			first, second := &collector{}, &collector{}
@@ -285,9 +352,6 @@ func produceTimed(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format,
 // the incident whole (or, beyond the longest rebuild, does not), also when
 // the broker fails its first fetches of the rewinds.
 func TestKafkaRestartRebuildsIncident(t *testing.T) {
-	rs := longRules(t)
-	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
-	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
 	pf, af := formatsFor(t)
 	type kafkaCase struct {
 		name       string
@@ -296,14 +360,23 @@ func TestKafkaRestartRebuildsIncident(t *testing.T) {
 		// fetchFailures is how many times the broker fails the second
 		// server's fetch of the rewinds: it tries again.
 		fetchFailures int
+		// unresolved runs unresolvedCampaign instead of the long one.
+		unresolved bool
 	}
 	var cases []kafkaCase
 	for _, c := range rebuildCases {
 		cases = append(cases, kafkaCase{name: c.name, maxRebuild: c.maxRebuild, whole: c.whole})
 	}
-	cases = append(cases, kafkaCase{name: "metadata fetch fails twice", whole: true, fetchFailures: 2})
+	cases = append(cases, kafkaCase{name: "metadata fetch fails twice", whole: true, fetchFailures: 2},
+		kafkaCase{name: "unresolved usernames", whole: true, unresolved: true})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			rs := longRules(t)
+			p1, p2, a1, a2 := longCampaign(30 * time.Minute)
+			if c.unresolved {
+				rs, p1, p2, a1, a2 = unresolvedCampaign(t)
+			}
+			want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
 			cl := cluster(t, 1)
 			produceTimed(t, cl, "proxy", pf, p1)
 			produceTimed(t, cl, "app", af, a1)
@@ -345,6 +418,71 @@ func TestKafkaRestartRebuildsIncident(t *testing.T) {
 			checkContinued(t, want, first.snapshot(), second.snapshot(), c.whole)
 		})
 	}
+}
+
+// TestKafkaRestartHoldsUnresolved restarts a server 30 minutes into
+// unresolvedRule's input, with no incident firing: the second server reads
+// again the windows' span (six minutes and five seconds) before the last
+// record, at 29:37, from 23:32 on. The kiosk logs in as usera at 23:20,
+// just before that, fails as usera at 23:40 and as userb..usere from 23:50
+// to 24:20 (four unresolved while the success is in the window), then
+// tries a new username every 15 s from 30:10: one incident, firing at
+// 31:10. A rebuild that counts usera unresolved opens an incident at
+// 24:20, muted, whose "resolved" record comes after the restart and whose
+// cooldown keeps the real one closed;
+// held back until its windows are whole (detect.Engine.MissingBefore), it
+// emits after the restart what a replay of everything emits.
+func TestKafkaRestartHoldsUnresolved(t *testing.T) {
+	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk := []kioskLogin{{23*time.Minute + 20*time.Second, "usera", false}, {23*time.Minute + 40*time.Second, "usera", true}}
+	for i, u := range []string{"userb", "userc", "userd", "usere"} {
+		kiosk = append(kiosk, kioskLogin{23*time.Minute + time.Duration(5+i)*10*time.Second, u, true})
+	}
+	for at := 30*time.Minute + 10*time.Second; at <= 40*time.Minute; at += 15 * time.Second {
+		kiosk = append(kiosk, kioskLogin{at, fmt.Sprintf("user%03d", len(kiosk)), true})
+	}
+	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	if got := records(t, want); len(got) < 2 || got[0].Status != alert.StatusFiring {
+		t.Fatalf("replay: %+v, want an incident", got)
+	}
+	pf, af := formatsFor(t)
+	cl := cluster(t, 1)
+	produceTimed(t, cl, "proxy", pf, p1)
+	produceTimed(t, cl, "app", af, a1)
+	first, second := &collector{}, &collector{}
+	cfg := serverConfig(t, cl, "hold", first)
+	cfg.Engine.Rules = rs
+	cfg.CommitInterval = 20 * time.Millisecond
+	committedTo := func(s *Server, proxy, app int) func() bool {
+		return func() bool {
+			got := map[string]int64{}
+			for _, p := range s.Partitions() {
+				got[p.Topic] = p.Committed
+			}
+			return got["proxy"] == int64(proxy) && got["app"] == int64(app)
+		}
+	}
+	r1 := start(t, cfg)
+	waitFor(t, 40*time.Second, "the first part committed", committedTo(r1.s, len(p1), len(a1)))
+	r1.shutdown(t)
+	if n := len(first.snapshot()); n != 0 {
+		t.Fatalf("first server: %d alerts, want none", n)
+	}
+	produceTimed(t, cl, "proxy", pf, p2)
+	produceTimed(t, cl, "app", af, a2)
+	cfg.Sink = second
+	r2 := start(t, cfg)
+	waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
+	r2.shutdown(t)
+	if n, after := r2.s.Stats().Records.Load(), int64(len(p2)+len(a2)); n <= after {
+		t.Errorf("the second server processed %d records, those after the restart are %d: nothing was read again", n, after)
+	}
+	checkOnceEach(t, second.snapshot(), want)
 }
 
 // TestKafkaReloadRebuildsIncident reloads the rules half an hour into the
