@@ -119,7 +119,8 @@ type RebuildNeed struct {
 	Incident string // the incident id
 	// From is the event time a replay must start at to rebuild the
 	// incident whole (records must be read from earlier by as much as
-	// joining them into events needs).
+	// joining them into events needs), the engine that reads it told so
+	// (MissingBefore).
 	From int64
 	// Firing is false for an incident resolved, whose cooldown still
 	// counts: a replay that misses it may open an incident the cooldown
@@ -129,8 +130,9 @@ type RebuildNeed struct {
 
 // RebuildNeeds appends to dst the incidents that a replay of the events
 // from since on would not rebuild as they are: the incidents firing whose
-// from is before since, and the incidents resolved whose cooldown lasts
-// past since and whose from is before since. They come ordered by From
+// rebuild starts before since (their from, less as much as their rule
+// needs to settle), and the incidents resolved whose cooldown lasts past
+// since and whose rebuild starts before since. They come ordered by From
 // (then rule, then incident id). A caller that keeps the positions of its
 // input from the earliest From (or since, when there is none) on can
 // rebuild, after a restart, the windows of the events from since and the
