@@ -308,6 +308,8 @@ type fileQueue struct {
 	idleAt   time.Time // when it said so
 	arrival  time.Time // when its last record arrived
 	ended    bool
+	// started says a record of the source was processed in this run.
+	started bool
 	// processed is, per file, the position of the last record processed
 	// (the final position once the source closed the file).
 	processed map[inodeKey]follow.Position
@@ -369,6 +371,13 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	}
 	f.engine.Store(eng)
 	f.ready.Store(len(f.alerted) == 0)
+	// resumed are the files each source resumed at a saved position
+	// before this run: one that resumes a file in this run reads it
+	// again from the middle, and the events before are missing.
+	var resumed [2]int64
+	for i, src := range f.srcs {
+		resumed[i] = src.Counters().Resumed.Load()
+	}
 	span := f.cfg.Lateness + eng.MaxWindow()
 	if jw := f.cfg.Engine.Correlator.JoinWindow; jw > 0 {
 		span += jw
@@ -526,6 +535,12 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 							f.ready.Store(true)
 						}
 					}
+				}
+			}
+			if q := qs[h]; !q.started {
+				q.started = true
+				if f.srcs[h].Counters().Resumed.Load() > resumed[h] {
+					eng.MissingBefore(t)
 				}
 			}
 			var rec event.Record

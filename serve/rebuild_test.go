@@ -485,6 +485,59 @@ func TestKafkaRestartHoldsUnresolved(t *testing.T) {
 	checkOnceEach(t, second.snapshot(), want)
 }
 
+// TestFollowRestartHoldsUnresolved is TestKafkaRestartHoldsUnresolved in
+// follow mode. The lines before the restart are appended a minute of
+// event time at a time, so that positions are saved after each minute:
+// the restart resumes the files after the minute that ends with the
+// kiosk's success (22:50), the latest saved before the windows' span
+// (six minutes and five seconds before 29:37), and reads usera's failure
+// (23:05) and userb..usere (23:15 to 23:45) again without the success.
+func TestFollowRestartHoldsUnresolved(t *testing.T) {
+	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk := []kioskLogin{{22*time.Minute + 50*time.Second, "usera", false}, {23*time.Minute + 5*time.Second, "usera", true}}
+	for i, u := range []string{"userb", "userc", "userd", "usere"} {
+		kiosk = append(kiosk, kioskLogin{23*time.Minute + time.Duration(15+10*i)*time.Second, u, true})
+	}
+	for at := 30*time.Minute + 10*time.Second; at <= 40*time.Minute; at += 15 * time.Second {
+		kiosk = append(kiosk, kioskLogin{at, fmt.Sprintf("user%03d", len(kiosk)), true})
+	}
+	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	if got := records(t, want); len(got) < 2 || got[0].Status != alert.StatusFiring {
+		t.Fatalf("replay: %+v, want an incident", got)
+	}
+	pf, af := formatsFor(t)
+	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
+	// Every commit keeps its positions (a checkpoint a minute of event
+	// time is more than the default longest rebuild thins to).
+	cfg.MaxRebuild = 10 * time.Minute
+	cfg.IdleTimeout = 300 * time.Millisecond
+	first, second := &collector{}, &collector{}
+	cfg.Sink = first
+	r1 := startFollower(t, cfg)
+	var np, na int
+	for cut := 20 * time.Minute; cut <= 30*time.Minute; cut += time.Minute {
+		p, _, a, _ := campaignLines(kiosk, cut)
+		appendFile(t, proxyPath, p[np:])
+		appendFile(t, appPath, a[na:])
+		np, na = len(p), len(a)
+		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	}
+	r1.shutdown(t)
+	if n := len(first.snapshot()); n != 0 {
+		t.Fatalf("first run: %d alerts, want none", n)
+	}
+	cfg.Sink = second
+	r2 := resume(t, cfg, proxyPath, appPath, p2, a2)
+	if n := r2.f.srcs[0].Counters().Resumed.Load(); n == 0 {
+		t.Error("the second run resumed no file at a saved position")
+	}
+	checkOnceEach(t, second.snapshot(), want)
+}
+
 // TestKafkaReloadRebuildsIncident reloads the rules half an hour into the
 // long campaign's incident: the pipeline rebuilt with them rewinds as far
 // as the last commit said, so the incident goes on under its id and
