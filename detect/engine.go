@@ -183,7 +183,7 @@ func NewEngine(c Config) (*Engine, error) {
 	}
 	for i, r := range c.Rules {
 		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity},
-			opensFrom: math.MinInt64, maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
+			maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
 		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
 			rs.pending.groups--
 			rs.ln.counts.evicted++
@@ -282,14 +282,14 @@ func (e *Engine) AddEvent(ctx context.Context, ev *event.Event) error {
 	return e.takeErr()
 }
 
-// MaxWindow returns the longest rule window: how much event time a
-// restarted engine must read again to rebuild its state.
+// MaxWindow returns how much event time a restarted engine must read
+// again to rebuild its state: the longest rule window, or two windows of
+// a sequence rule, whose success looks back a window and stays live for
+// one (see settle).
 func (e *Engine) MaxWindow() time.Duration {
 	var m time.Duration
 	for _, r := range e.rules {
-		if r.rule.Window > m {
-			m = r.rule.Window
-		}
+		m = max(m, r.rule.Window, time.Duration(settle(r.rule)))
 	}
 	return m
 }

@@ -42,21 +42,92 @@ import (
 // less that, and the engine that reads it, told where its input starts
 // (MissingBefore), opens none of its incidents before it settled: from the
 // incident's first event on, the rule sees what it saw before the restart.
+//
+// A replay starts at the earliest need, so it reads the other groups
+// earlier than they need too, and there, without what came before, could
+// open incidents that the run before did not (a cooldown kept them
+// closed, or the window counted otherwise): muted, but their cooldowns
+// last. So a rebuilt engine told what RebuildNeeds said (Rebuilding) lets
+// each group open incidents only from a point where the group was quiet
+// before the restart, no incident firing and no cooldown, with its window
+// read whole: a need's From plus what its rule needs to settle (the
+// incident's from: the group was quiet then), or, for a group with no
+// need, since plus that (a group with an incident or a cooldown at since
+// has a need). From there on the group sees what it saw before, in the
+// same state, and goes on as it did. Every resolved incident whose
+// cooldown may still count is kept for that (rebuildMark), also once its
+// group is forgotten (ruleState.gone).
 
 // rebuildMark is what a resolved incident leaves in its group: its id and
-// from, which count while the group's cooldown (groupMore.quietUntil)
-// lasts.
+// from, which count while its cooldown lasts (until).
 type rebuildMark struct {
-	from int64
-	id   string
+	from, until int64
+	id          string
+}
+
+// maxMarks bounds the marks a group keeps: beyond it the two oldest
+// become one, from the older's from to the later's end, which asks a
+// rebuild to start earlier than it must, never later.
+const maxMarks = 8
+
+// addMark keeps mark in m, and forgets the marks whose cooldown ended
+// long enough before now that no rebuild asks about them: RebuildNeeds is
+// asked about a time a longest window before the newest record
+// processed, at the latest event time the engine saw.
+func (rs *ruleState) addMark(m *groupMore, mark rebuildMark, now int64) {
+	old := rs.marksHorizon(now)
+	i := 0
+	for i < len(m.resolved) && m.resolved[i].until <= old {
+		i++
+	}
+	ms := append(m.resolved[:0], m.resolved[i:]...)
+	if len(ms) == maxMarks {
+		ms[1].from, ms[1].id = min(ms[0].from, ms[1].from), ms[0].id
+		ms = append(ms[:0], ms[1:]...)
+	}
+	m.resolved = append(ms, mark)
+}
+
+// maxGone bounds the groups whose marks a rule keeps once the groups are
+// forgotten (see keepGone): beyond it, a rebuild may open again, muted,
+// an incident that such a group's cooldown kept closed.
+const maxGone = 4096
+
+// marksHorizon is the event time at or before which a mark's cooldown no
+// longer counts for any RebuildNeeds: it is asked about a time a longest
+// window before the newest record processed, at the latest event time the
+// engine saw.
+func (rs *ruleState) marksHorizon(now int64) int64 {
+	return minus(now, 2*int64(rs.eng.MaxWindow()))
+}
+
+// keepGone keeps the marks of the group key, forgotten at now while idle,
+// as long as their cooldown may count for RebuildNeeds: the group was
+// quiet, but a rebuild that reads its events again without the incident
+// would open one, muted, whose cooldown then outlasts the real one. It
+// also forgets the kept marks that no longer count.
+func (rs *ruleState) keepGone(key string, marks []rebuildMark, now int64) {
+	old := rs.marksHorizon(now)
+	for k, ms := range rs.gone {
+		if ms[len(ms)-1].until <= old {
+			delete(rs.gone, k)
+		}
+	}
+	if marks[len(marks)-1].until <= old || len(rs.gone) >= maxGone {
+		return
+	}
+	if rs.gone == nil {
+		rs.gone = make(map[string][]rebuildMark)
+	}
+	rs.gone[key] = append(rs.gone[key], marks...)
 }
 
 // rebuildFrom returns the from of the incident g opens, whose first event
 // is at start: start, or the from of g's previous incident if it, or its
 // cooldown, lasted past start.
 func (rs *ruleState) rebuildFrom(g *group, start int64) int64 {
-	if m := g.more; m != nil && m.resolved.id != "" && m.quietUntil > start {
-		return min(start, m.resolved.from)
+	if m := g.more; m != nil && len(m.resolved) > 0 && m.quietUntil > start {
+		return min(start, m.resolved[len(m.resolved)-1].from)
 	}
 	return start
 }
@@ -91,25 +162,117 @@ func (rs *ruleState) rebuildStart(from int64) int64 {
 // capping the usernames that succeeded) then opens no incident before t
 // plus its window (two windows for a sequence, whose success looks back a
 // window and stays live for one), when its figure no longer depends on
-// what is missing: an
-// incident it opens earlier could be one the run before the restart did
-// not open, or opened later under another id. Other rules are not held
-// back (a window missing events counts less). The engine keeps the latest
-// t it is told. Like Add, it must be called on the goroutine that feeds
-// the engine, before the events from t on.
+// what is missing: an incident it opens earlier could be one the run
+// before the restart did not open, or opened later under another id.
+// Other rules are not held back (a window missing events counts less).
+// The engine keeps the latest t it is told. Like Add, it must be called on
+// the goroutine that feeds the engine, before the events from t on.
 func (e *Engine) MissingBefore(t int64) {
 	e.quiesce()
 	for _, rs := range e.rules {
-		d := settle(rs.rule)
-		if d == 0 {
+		if d := settle(rs.rule); d > 0 {
+			h := rs.holding()
+			h.missing = max(h.missing, plus(t, d))
+		}
+	}
+}
+
+// Rebuilding tells a restarted engine what RebuildNeeds said, with since,
+// when the positions it resumes from were saved: the incidents it rebuilds
+// are needs, and no other incident of the run before opened before since
+// (one that did, firing or cooling down after since, is a need). A rebuild
+// that reads from the earliest need reads earlier than the other groups
+// need, and there, without the incidents and cooldowns of the events
+// before, could open incidents the run before did not (muted, but their
+// cooldowns last): so a group opens no incident before its need's From,
+// or since for a group with none, plus what its rule needs to settle (see
+// settle). Needs whose rule or group the engine does not know are left
+// out. Like MissingBefore, it must be called before the events.
+func (e *Engine) Rebuilding(since int64, needs []RebuildNeed) {
+	e.quiesce()
+	byID := make(map[string]*ruleState, len(e.rules))
+	for _, rs := range e.rules {
+		h := rs.holding()
+		h.since = max(h.since, plus(since, settle(rs.rule)))
+		byID[rs.rule.ID] = rs
+	}
+	for _, n := range needs {
+		rs := byID[n.Rule]
+		if rs == nil {
 			continue
 		}
-		from := t + d
-		if from < t {
-			from = math.MaxInt64 // beyond the latest representable time
+		h := rs.hold
+		if h.needs == nil {
+			h.needs = make(map[uint64]int64)
 		}
-		rs.opensFrom = max(rs.opensFrom, from)
+		from := plus(n.From, settle(rs.rule))
+		if old, ok := h.needs[n.Group]; !ok || from < old {
+			h.needs[n.Group] = from
+		}
 	}
+}
+
+// hold is what a rebuild holds back of a rule's incidents.
+type hold struct {
+	missing int64 // no incident before it (MissingBefore)
+	since   int64 // no incident of a group that is no need before it
+	// needs are, by GroupHash, when the groups of needs may open.
+	needs map[uint64]int64
+}
+
+func (rs *ruleState) holding() *hold {
+	if rs.hold == nil {
+		rs.hold = &hold{missing: math.MinInt64, since: math.MinInt64}
+	}
+	return rs.hold
+}
+
+// mayOpen reports whether the group key of rule may open an incident at t.
+func (h *hold) mayOpen(rule, key string, t int64) bool {
+	if t < h.missing {
+		return false
+	}
+	if t >= h.since {
+		return true
+	}
+	from, ok := h.needs[GroupHash(rule, key)]
+	return ok && t >= from
+}
+
+// GroupHash identifies a rule's group in a RebuildNeed: a 64-bit FNV-1a
+// hash of the rule id, a zero byte and the group's key, the same in every
+// process, so that a server can keep it with its positions.
+func GroupHash(rule, key string) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(rule); i++ {
+		h = (h ^ uint64(rule[i])) * prime
+	}
+	h *= prime // the zero byte
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint64(key[i])) * prime
+	}
+	return h
+}
+
+// plus returns t+d (d >= 0), or math.MaxInt64 when that is later than the
+// latest representable time.
+func plus(t, d int64) int64 {
+	if t > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return t + d
+}
+
+// markNeeds appends to dst the needs of the marks ms of group key: those
+// whose cooldown lasts past since and whose rebuild starts before it.
+func (rs *ruleState) markNeeds(dst []RebuildNeed, key string, ms []rebuildMark, since int64) []RebuildNeed {
+	for _, mk := range ms {
+		if mk.until > since && rs.rebuildStart(mk.from) < since {
+			dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: mk.id, Group: GroupHash(rs.rule.ID, key), From: rs.rebuildStart(mk.from)})
+		}
+	}
+	return dst
 }
 
 // RebuildNeed is an incident whose rebuild needs the events from before
@@ -117,6 +280,8 @@ func (e *Engine) MissingBefore(t int64) {
 type RebuildNeed struct {
 	Rule     string
 	Incident string // the incident id
+	// Group is the incident's group (GroupHash of the rule and its key).
+	Group uint64
 	// From is the event time a replay must start at to rebuild the
 	// incident whole (records must be read from earlier by as much as
 	// joining them into events needs), the engine that reads it told so
@@ -149,7 +314,7 @@ func (e *Engine) RebuildNeeds(since int64, dst []RebuildNeed) []RebuildNeed {
 	for _, rs := range e.rules {
 		for _, g := range rs.open {
 			if inc := g.incident(); rs.rebuildStart(inc.from) < since {
-				dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: inc.id, From: rs.rebuildStart(inc.from), Firing: true})
+				dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: inc.id, Group: GroupHash(rs.rule.ID, g.key), From: rs.rebuildStart(inc.from), Firing: true})
 			}
 		}
 		rs.groups.each(func(_ int32, g *group) {
@@ -157,11 +322,14 @@ func (e *Engine) RebuildNeeds(since int64, dst []RebuildNeed) []RebuildNeed {
 				return // a group of one event, which never fired
 			}
 			m := g.more
-			if m == nil || m.inc != nil || m.resolved.id == "" || m.quietUntil <= since || rs.rebuildStart(m.resolved.from) >= since {
+			if m == nil {
 				return
 			}
-			dst = append(dst, RebuildNeed{Rule: rs.rule.ID, Incident: m.resolved.id, From: rs.rebuildStart(m.resolved.from)})
+			dst = rs.markNeeds(dst, g.key, m.resolved, since)
 		})
+		for key, ms := range rs.gone {
+			dst = rs.markNeeds(dst, key, ms, since)
+		}
 	}
 	slices.SortFunc(dst[n:], func(a, b RebuildNeed) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Incident, b.Incident))

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -190,16 +191,16 @@ rules:
 
 // alertsAfter returns the alerts (as JSON) caused by the records after the
 // first n of recs, to the end of input, when an engine of rs reads recs,
-// told first that events before missing are missing (none if nil).
-func alertsAfter(t *testing.T, rs []*rules.Rule, recs []*event.Record, n int, missing *int64) []string {
+// told first what a rebuild tells it (nothing if tell is nil).
+func alertsAfter(t *testing.T, rs []*rules.Rule, recs []*event.Record, n int, tell func(*Engine)) []string {
 	t.Helper()
 	sink := &captureSink{}
 	e, err := NewEngine(Config{Rules: rs, Sink: sink})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if missing != nil {
-		e.MissingBefore(*missing)
+	if tell != nil {
+		tell(e)
 	}
 	ctx := context.Background()
 	var out []string
@@ -230,41 +231,45 @@ func alertsAfter(t *testing.T, rs []*rules.Rule, recs []*event.Record, n int, mi
 }
 
 // TestRebuildMissingEvents checks the promise a restart relies on, over
-// random streams of one certificate and a few usernames with successes
-// among the failures: an engine that reads the records from RebuildNeeds'
-// earliest From (or from the longest window before the cut, if that is
-// earlier), told that the events before are missing, emits after the cut
-// exactly the alerts of an engine that read everything. It also replays
-// each stream as a restart did before rules that can count more on a
-// window missing events were held back and rewound further (from each
-// incident's first event, the engine not told), and counts the streams
-// whose alerts then differ, so that the test is known to exercise that.
+// random streams of one to three certificates and a few usernames with
+// successes among the failures: an engine that reads the records from
+// RebuildNeeds' earliest From (or from the longest window before the cut,
+// if that is earlier), told that the events before are missing and what
+// RebuildNeeds said, emits after the cut exactly the alerts of an engine
+// that read everything. It also replays each stream as a restart did
+// before rebuilds held incidents back (from each incident's first event,
+// the engine not told), and counts the streams whose alerts then differ,
+// so that the test is known to exercise that.
 func TestRebuildMissingEvents(t *testing.T) {
 	all := testRule(t, rebuildRules)
 	sets := [][]*rules.Rule{all}
 	for _, r := range all {
 		sets = append(sets, []*rules.Rule{r}) // alone, it sets the rebuild's start
 	}
-	differ := 0
+	differ, n := 0, 0
 	for _, rs := range sets {
-		differ += rebuildStreams(t, rs, 150)
+		for certs := 1; certs <= 3; certs++ {
+			differ += rebuildStreams(t, rs, certs, 100)
+			n += 100
+		}
 	}
 	if differ == 0 {
 		t.Error("no stream differs after the cut when rebuilt as before: the test proves nothing")
 	}
-	t.Logf("%d of %d streams differ after the cut when rebuilt as before", differ, 150*len(sets))
+	t.Logf("%d of %d streams differ after the cut when rebuilt as before", differ, n)
 }
 
 // rebuildStreams runs TestRebuildMissingEvents' check with rules rs over n
-// random streams and returns how many differ when rebuilt as before.
-func rebuildStreams(t *testing.T, rs []*rules.Rule, n int) (differ int) {
+// random streams of certs certificates and returns how many differ when
+// rebuilt as before.
+func rebuildStreams(t *testing.T, rs []*rules.Rule, certs, n int) (differ int) {
 	t.Helper()
 	byID := map[string]*rules.Rule{}
 	for _, r := range rs {
 		byID[r.ID] = r
 	}
 	for seed := range n {
-		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		rng := rand.New(rand.NewPCG(uint64(seed), uint64(certs)))
 		var recs []*event.Record
 		sec := 0.0
 		for range 120 + rng.IntN(120) {
@@ -273,7 +278,7 @@ func rebuildStreams(t *testing.T, rs []*rules.Rule, n int) (differ int) {
 			if rng.IntN(4) == 0 {
 				outcome = "success"
 			}
-			recs = append(recs, attempt(sec, "c1", fmt.Sprintf("u%d", rng.IntN(6)), outcome))
+			recs = append(recs, attempt(sec, fmt.Sprintf("c%d", rng.IntN(certs)), fmt.Sprintf("u%d", rng.IntN(6)), outcome))
 		}
 		cut := len(recs)/3 + rng.IntN(len(recs)/3)
 		e, err := NewEngine(Config{Rules: rs, Sink: alert.NewFanout()})
@@ -286,16 +291,21 @@ func rebuildStreams(t *testing.T, rs []*rules.Rule, n int) (differ int) {
 			}
 		}
 		since := recs[cut-1].Time - int64(e.MaxWindow())
+		needs := e.RebuildNeeds(since, nil)
 		from, before := since, since
-		for _, need := range e.RebuildNeeds(since, nil) {
+		for _, need := range needs {
 			from = min(from, need.From)
 			before = min(before, need.From+settle(byID[need.Rule]))
 		}
 		want := alertsAfter(t, rs, recs, cut, nil)
 		re := recordsFrom(recs, from)
-		if got := alertsAfter(t, rs, re, len(re)-(len(recs)-cut), &from); !slices.Equal(got, want) {
-			t.Fatalf("rules %s, seed %d, cut at %d of %d, rebuilt from %v: after the cut\n%s\nwant\n%s", rs[0].ID, seed, cut, len(recs),
-				time.Duration(from), strings.Join(got, "\n"), strings.Join(want, "\n"))
+		tell := func(e *Engine) {
+			e.MissingBefore(from)
+			e.Rebuilding(since, needs)
+		}
+		if got := alertsAfter(t, rs, re, len(re)-(len(recs)-cut), tell); !slices.Equal(got, want) {
+			t.Fatalf("rules %s, %d certificates, seed %d, cut at %d of %d, rebuilt from %v: after the cut\n%s\nwant\n%s",
+				rs[0].ID, certs, seed, cut, len(recs), time.Duration(from), strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 		re = recordsFrom(recs, before)
 		if !slices.Equal(alertsAfter(t, rs, re, len(re)-(len(recs)-cut), nil), want) {
@@ -303,4 +313,16 @@ func rebuildStreams(t *testing.T, rs []*rules.Rule, n int) (differ int) {
 		}
 	}
 	return differ
+}
+
+// TestGroupHash checks GroupHash against hash/fnv's FNV-1a: it is kept
+// with a server's positions, so it must not change between versions.
+func TestGroupHash(t *testing.T) {
+	for _, c := range [][2]string{{"", ""}, {"spray", "sha1:c1"}, {"cert-identity-spray", "sha1:97df5f81b1"}} {
+		h := fnv.New64a()
+		h.Write([]byte(c[0] + "\x00" + c[1]))
+		if got, want := GroupHash(c[0], c[1]), h.Sum64(); got != want {
+			t.Errorf("GroupHash(%q, %q) = %x, want %x", c[0], c[1], got, want)
+		}
+	}
 }

@@ -34,13 +34,11 @@ type ruleState struct {
 	// single says the rule holds keys it saw once as single entries of
 	// its group index (see singleFor).
 	single bool
-	// opensFrom is the event time from which the rule may open an
-	// incident: math.MinInt64 unless the engine reads a rebuild and the
-	// rule can fire on a window missing its earliest events (see
-	// Engine.MissingBefore).
-	opensFrom int64
-	open      map[string]*group
-	stats     *RuleStats
+	// hold is what a rebuild holds back of the rule's incidents (see
+	// Engine.MissingBefore and Engine.Rebuilding); nil: nothing.
+	hold  *hold
+	open  map[string]*group
+	stats *RuleStats
 	// pending are additions to stats not yet made (see lane.flush).
 	pending struct{ matched, groups int64 }
 	// held is what the rule's stores hold together (see store.held);
@@ -54,6 +52,9 @@ type ruleState struct {
 
 	// openKeys is sweep's scratch for the keys of open incidents.
 	openKeys []string
+	// gone are the marks of groups forgotten while idle whose cooldown
+	// may still count for RebuildNeeds (see keepGone), by group key.
+	gone map[string][]rebuildMark
 
 	// caches of the last derived key values
 	lastIP, lastSubnet               string
@@ -95,9 +96,9 @@ type groupMore struct {
 	hitVal     int
 	quietUntil int64 // no new incident before this event time (cooldown)
 	suppressed bool  // a suppression was counted in this quiet period
-	// resolved is the last incident resolved, for RebuildNeeds while
-	// the cooldown lasts.
-	resolved rebuildMark
+	// resolved are the incidents resolved whose cooldown may still
+	// count for RebuildNeeds, oldest first (see addMark).
+	resolved []rebuildMark
 }
 
 // extra returns g's groupMore, making it.
@@ -580,7 +581,7 @@ func (rs *ruleState) check(g *group, t int64) {
 	r := rs.rule
 	v, thr, fire := rs.level(g)
 	if g.incident() == nil {
-		if !fire || t < rs.opensFrom {
+		if !fire || rs.hold != nil && !rs.hold.mayOpen(rs.rule.ID, g.key, t) {
 			return
 		}
 		if t < g.quietUntil() {
@@ -660,11 +661,11 @@ func (rs *ruleState) sweep(now int64) {
 				delete(rs.open, k)
 				g.more.inc = nil
 				m := g.extra()
-				m.resolved = rebuildMark{from: inc.from, id: inc.id}
 				m.quietUntil = at + int64(r.Cooldown)
 				if m.quietUntil < at {
 					m.quietUntil = math.MaxInt64 // the cooldown outlasts time
 				}
+				rs.addMark(m, rebuildMark{from: inc.from, until: m.quietUntil, id: inc.id}, now)
 				rs.eng.stats.Open.Add(-1)
 			}
 		}
@@ -694,6 +695,9 @@ func (rs *ruleState) sweep(now int64) {
 		}
 		if g.st.endTime() > minus(now, length) || g.quietUntil() > now || g.hist != nil && g.hist.n > 0 {
 			return
+		}
+		if g.more != nil && len(g.more.resolved) > 0 {
+			rs.keepGone(g.key, g.more.resolved, now)
 		}
 		rs.groups.remove(g)
 	}
