@@ -186,29 +186,20 @@ func (e *Engine) MissingBefore(t int64) {
 // before, could open incidents the run before did not (muted, but their
 // cooldowns last): so a group opens no incident before its need's From,
 // or since for a group with none, plus what its rule needs to settle (see
-// settle). Needs whose rule or group the engine does not know are left
-// out. Like MissingBefore, it must be called before the events.
+// settle). Only the needs' Group and From are read: a server may keep
+// just those. Like MissingBefore, it must be called before the events.
 func (e *Engine) Rebuilding(since int64, needs []RebuildNeed) {
 	e.quiesce()
-	byID := make(map[string]*ruleState, len(e.rules))
+	from := make(map[uint64]int64, len(needs))
+	for _, n := range needs {
+		if old, ok := from[n.Group]; !ok || n.From < old {
+			from[n.Group] = n.From
+		}
+	}
 	for _, rs := range e.rules {
 		h := rs.holding()
 		h.since = max(h.since, plus(since, settle(rs.rule)))
-		byID[rs.rule.ID] = rs
-	}
-	for _, n := range needs {
-		rs := byID[n.Rule]
-		if rs == nil {
-			continue
-		}
-		h := rs.hold
-		if h.needs == nil {
-			h.needs = make(map[uint64]int64)
-		}
-		from := plus(n.From, settle(rs.rule))
-		if old, ok := h.needs[n.Group]; !ok || from < old {
-			h.needs[n.Group] = from
-		}
+		h.needs, h.settle = from, settle(rs.rule)
 	}
 }
 
@@ -216,8 +207,10 @@ func (e *Engine) Rebuilding(since int64, needs []RebuildNeed) {
 type hold struct {
 	missing int64 // no incident before it (MissingBefore)
 	since   int64 // no incident of a group that is no need before it
-	// needs are, by GroupHash, when the groups of needs may open.
-	needs map[uint64]int64
+	// needs are the Froms of the needs by group (GroupHash), shared by
+	// the rules; a need's group may open from From plus settle.
+	needs  map[uint64]int64
+	settle int64
 }
 
 func (rs *ruleState) holding() *hold {
@@ -236,7 +229,7 @@ func (h *hold) mayOpen(rule, key string, t int64) bool {
 		return true
 	}
 	from, ok := h.needs[GroupHash(rule, key)]
-	return ok && t >= from
+	return ok && t >= plus(from, h.settle)
 }
 
 // GroupHash identifies a rule's group in a RebuildNeed: a 64-bit FNV-1a
