@@ -265,8 +265,73 @@ func (f *Follower) saveAlerted(ps []follow.Position) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(f.cfg.StateDir, alertedFile)
-	tmp, err := os.CreateTemp(f.cfg.StateDir, alertedFile+".*")
+	return f.saveState(alertedFile, b)
+}
+
+// rebuildFile holds, in the state directory, the rebuild state that goes
+// with the positions saved (see detect.Engine.Rebuilding), saved before
+// them: a restart between the two reads from earlier positions, which
+// is safe.
+const rebuildFile = "rebuild.json"
+
+// savedState is rebuildFile's content.
+type savedState struct {
+	Since int64       `json:"since"`
+	Needs []savedNeed `json:"needs"`
+}
+
+type savedNeed struct {
+	Group uint64 `json:"group"`
+	From  int64  `json:"from"`
+}
+
+// saveRebuild saves st (nil: an engine that keeps no incidents, whose
+// file is removed).
+func (f *Follower) saveRebuild(st *rebuildState) error {
+	if st == nil {
+		if err := os.Remove(filepath.Join(f.cfg.StateDir, rebuildFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("saving the follow state: %w", err)
+		}
+		return nil
+	}
+	s := savedState{Since: st.since, Needs: make([]savedNeed, len(st.needs))}
+	for i, n := range st.needs {
+		s.Needs[i] = savedNeed{Group: n.Group, From: n.From}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return f.saveState(rebuildFile, b)
+}
+
+// loadRebuild returns the rebuild state saved last, or nil if none was
+// (an older version saved none).
+func (f *Follower) loadRebuild() (*rebuildState, error) {
+	path := filepath.Join(f.cfg.StateDir, rebuildFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the follow state: %w", err)
+	}
+	var s savedState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("reading the follow state %s: %w", path, err)
+	}
+	st := &rebuildState{since: s.Since}
+	for _, n := range s.Needs {
+		st.needs = append(st.needs, detect.RebuildNeed{Group: n.Group, From: n.From})
+	}
+	return st, nil
+}
+
+// saveState writes b to the state directory's file name, whole or not at
+// all.
+func (f *Follower) saveState(name string, b []byte) error {
+	path := filepath.Join(f.cfg.StateDir, name)
+	tmp, err := os.CreateTemp(f.cfg.StateDir, name+".*")
 	if err != nil {
 		return fmt.Errorf("saving the follow state: %w", err)
 	}
@@ -377,6 +442,17 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	var resumed [2]int64
 	for i, src := range f.srcs {
 		resumed[i] = src.Counters().Resumed.Load()
+	}
+	// A restart (or a reload) reads again what was processed: the engine
+	// is told the rebuild state saved with the positions.
+	if len(f.alerted) > 0 {
+		st, err := f.loadRebuild()
+		if err != nil {
+			return false, err
+		}
+		if st != nil {
+			eng.Rebuilding(st.since, st.needs)
+		}
 	}
 	span := f.cfg.Lateness + eng.MaxWindow()
 	if jw := f.cfg.Engine.Correlator.JoinWindow; jw > 0 {
@@ -593,6 +669,9 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		// The source positions trail by span, or more for the incidents
 		// firing: a restart reads that again.
 		from := rb.from(eng, released)
+		if err := f.saveRebuild(rb.state(eng)); err != nil {
+			return err
+		}
 		k := -1
 		for i, c := range cps {
 			if c.time <= from || len(cps)-i > maxCheckpoints {

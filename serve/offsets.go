@@ -46,14 +46,14 @@ const (
 
 // rewinds returns the rewinds committed with the offsets of the
 // partitions assigned in gen (those committed without one are left out).
-func (o *offsetStore) rewinds(ctx context.Context, gen *kafkago.Generation) (map[topicPartition]time.Duration, error) {
+func (o *offsetStore) rewinds(ctx context.Context, gen *kafkago.Generation) (map[topicPartition]savedRewind, error) {
 	req := &kafkago.OffsetFetchRequest{GroupID: o.group, Topics: map[string][]int{}}
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
 			req.Topics[topic] = append(req.Topics[topic], a.ID)
 		}
 	}
-	out := map[topicPartition]time.Duration{}
+	out := map[topicPartition]savedRewind{}
 	if len(req.Topics) == 0 {
 		return out, nil
 	}
@@ -80,25 +80,32 @@ func (o *offsetStore) rewinds(ctx context.Context, gen *kafkago.Generation) (map
 	}
 	for topic, ps := range res.Topics {
 		for _, p := range ps {
-			if d, ok := parseRewind(p.Metadata); ok && p.Error == nil {
-				out[topicPartition{topic, p.Partition}] = d
+			if d, st, ok := parseRewind(p.Metadata); ok && p.Error == nil {
+				out[topicPartition{topic, p.Partition}] = savedRewind{d, st}
 			}
 		}
 	}
 	return out, nil
 }
 
-// commitOffset is an offset to commit and the rewind that goes with it.
+// savedRewind is what is committed with an offset: the rewind, and the
+// rebuild state (nil if none).
+type savedRewind struct {
+	rewind time.Duration
+	state  *rebuildState
+}
+
+// commitOffset is an offset to commit and what goes with it.
 type commitOffset struct {
 	offset int64
-	rewind time.Duration
+	savedRewind
 }
 
 // commit commits offsets for gen's member, each with its rewind.
 func (o *offsetStore) commit(ctx context.Context, gen *kafkago.Generation, offsets map[topicPartition]commitOffset) error {
 	req := &kafkago.OffsetCommitRequest{GroupID: o.group, GenerationID: int(gen.ID), MemberID: gen.MemberID, Topics: map[string][]kafkago.OffsetCommit{}}
 	for tp, c := range offsets {
-		req.Topics[tp.topic] = append(req.Topics[tp.topic], kafkago.OffsetCommit{Partition: tp.id, Offset: c.offset, Metadata: formatRewind(c.rewind)})
+		req.Topics[tp.topic] = append(req.Topics[tp.topic], kafkago.OffsetCommit{Partition: tp.id, Offset: c.offset, Metadata: formatRewind(c.rewind, c.state)})
 	}
 	res, err := o.client.OffsetCommit(ctx, req)
 	if err != nil {
@@ -115,20 +122,28 @@ func (o *offsetStore) commit(ctx context.Context, gen *kafkago.Generation, offse
 	return errors.Join(errs...)
 }
 
-func formatRewind(d time.Duration) string {
-	return metadataPrefix + strconv.FormatInt(int64(d), 10)
+func formatRewind(d time.Duration, st *rebuildState) string {
+	b := strconv.AppendInt([]byte(metadataPrefix), int64(d), 10)
+	return string(appendState(b, st))
 }
 
-// parseRewind reads a rewind written by formatRewind; other metadata (an
-// older version's, another client's) says nothing.
-func parseRewind(s string) (time.Duration, bool) {
+// parseRewind reads a rewind written by formatRewind, and the rebuild
+// state after it if there is one (nil otherwise: an older version wrote
+// none, or there were too many needs); other metadata (an older
+// version's, another client's) says nothing.
+func parseRewind(s string) (time.Duration, *rebuildState, bool) {
 	v, ok := strings.CutPrefix(s, metadataPrefix)
 	if !ok {
-		return 0, false
+		return 0, nil, false
 	}
+	v, rest, _ := strings.Cut(v, ";")
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, false
+		return 0, nil, false
 	}
-	return time.Duration(n), true
+	var st *rebuildState
+	if rest != "" {
+		st = parseState(";" + rest)
+	}
+	return time.Duration(n), st, true
 }

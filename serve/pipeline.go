@@ -44,6 +44,8 @@ type partition struct {
 	// rewind is how much event time before the committed offset a restart
 	// reads again, as committed with it (0: none committed, the span).
 	rewind time.Duration
+	// state is the rebuild state committed with the offset (nil: none).
+	state *rebuildState
 	// lastTime is the event time of the last record released (if
 	// released): the message before the committed offset, from which a
 	// restart rewinds.
@@ -185,7 +187,7 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 		reload, err := pl.run(ctx, gctx)
 		for _, p := range pl.parts {
 			committed[topicPartition{p.topic, p.id}] = p.committed
-			rewinds[topicPartition{p.topic, p.id}] = p.rewind
+			rewinds[topicPartition{p.topic, p.id}] = savedRewind{p.rewind, p.state}
 		}
 		if err != nil || !reload {
 			return err
@@ -195,7 +197,7 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 }
 
 func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, committed map[topicPartition]int64,
-	rewinds map[topicPartition]time.Duration, store *offsetStore) (*pipeline, error) {
+	rewinds map[topicPartition]savedRewind, store *offsetStore) (*pipeline, error) {
 	pl := &pipeline{s: s, gen: gen, store: store, in: make(chan fetched, 4096)}
 	for i, w := range ws {
 		o := &output{w: w, key: kafka.EventKey}
@@ -230,8 +232,20 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 				kind = event.Proxy
 			}
 			tp := topicPartition{topic, a.ID}
-			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: committed[tp], rewind: rewinds[tp], next: -1, highWater: -1})
+			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: committed[tp],
+				rewind: rewinds[tp].rewind, state: rewinds[tp].state, next: -1, highWater: -1})
 		}
+	}
+	// The engine is rebuilt from the positions committed last: the
+	// partitions committed with them carry the latest rebuild state.
+	var st *rebuildState
+	for _, p := range pl.parts {
+		if p.committed > 0 && p.state != nil && (st == nil || p.state.since > st.since) {
+			st = p.state
+		}
+	}
+	if st != nil {
+		eng.Rebuilding(st.since, st.needs)
 	}
 	sort.Slice(pl.parts, func(i, j int) bool {
 		a, b := pl.parts[i], pl.parts[j]
@@ -690,6 +704,7 @@ func (pl *pipeline) commit(ctx context.Context) {
 	offsets := map[topicPartition]commitOffset{}
 	var moved []*partition
 	from, fromSet := int64(0), false
+	var st *rebuildState
 	for _, p := range pl.parts {
 		off := p.next
 		if !p.empty() {
@@ -700,6 +715,7 @@ func (pl *pipeline) commit(ctx context.Context) {
 		}
 		if !fromSet {
 			from, fromSet = pl.rb.from(pl.eng, pl.released), true
+			st = pl.rb.state(pl.eng)
 		}
 		// A restart rewinds from the message before the offset: the
 		// last record released from p (or, if none was, about the
@@ -708,7 +724,7 @@ func (pl *pipeline) commit(ctx context.Context) {
 		if p.released {
 			ref = p.lastTime
 		}
-		offsets[topicPartition{p.topic, p.id}] = commitOffset{offset: off, rewind: time.Duration(max(ref-from, 0))}
+		offsets[topicPartition{p.topic, p.id}] = commitOffset{offset: off, savedRewind: savedRewind{time.Duration(max(ref-from, 0)), st}}
 		moved = append(moved, p)
 	}
 	if len(offsets) == 0 {
@@ -722,7 +738,7 @@ func (pl *pipeline) commit(ctx context.Context) {
 	pl.s.stats.Commits.Add(1)
 	for _, p := range moved {
 		c := offsets[topicPartition{p.topic, p.id}]
-		p.committed, p.rewind = c.offset, c.rewind
+		p.committed, p.rewind, p.state = c.offset, c.rewind, c.state
 		p.stats.committed.Store(p.committed)
 	}
 }

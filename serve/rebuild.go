@@ -1,7 +1,11 @@
 package serve
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spraywatch/spraywatch/detect"
@@ -41,6 +45,8 @@ type rebuilder struct {
 	log        *slog.Logger
 
 	needs []detect.RebuildNeed
+	// since is the time the needs were asked about (see state).
+	since int64
 	// beyond are the incidents found older than the bound, counted once.
 	beyond, next map[string]bool
 }
@@ -72,7 +78,8 @@ func (r *rebuilder) from(eng *detect.Engine, released int64) int64 {
 		// Records are needed earlier than their events by as much as
 		// the span adds to the windows (join window, lateness).
 		margin := int64(r.span - r.window)
-		r.needs = eng.RebuildNeeds(released-int64(r.window), r.needs[:0])
+		r.since = released - int64(r.window)
+		r.needs = eng.RebuildNeeds(r.since, r.needs[:0])
 		clear(r.next)
 		for _, n := range r.needs {
 			t := n.From - margin
@@ -100,4 +107,86 @@ func (r *rebuilder) from(eng *detect.Engine, released int64) int64 {
 	}
 	r.stats.Rewind.Store(released - from)
 	return from
+}
+
+// state returns what an engine rebuilt from the positions saved with the
+// last from needs to know (detect.Engine.Rebuilding), or nil for an
+// engine that keeps no incidents.
+func (r *rebuilder) state(eng *detect.Engine) *rebuildState {
+	if eng == nil || r.window <= 0 {
+		return nil
+	}
+	st := &rebuildState{since: r.since}
+	for _, n := range r.needs {
+		st.needs = append(st.needs, detect.RebuildNeed{Group: n.Group, From: n.From})
+	}
+	return st
+}
+
+// rebuildState is what a rebuilt engine is told (detect.Engine.Rebuilding):
+// the time RebuildNeeds was asked about and its needs' groups and Froms,
+// saved with the positions.
+type rebuildState struct {
+	since int64
+	needs []detect.RebuildNeed
+}
+
+// maxSavedNeeds bounds the needs saved with a Kafka offset: the metadata
+// of an offset is at most 4096 bytes by default (offset.metadata.max.bytes)
+// and a need takes at most 24 of them. Beyond it, the state is not saved
+// and a restart rebuilds without it, as before it was saved.
+const maxSavedNeeds = 160
+
+// appendState appends st to the metadata b: ";since=" and the time, then
+// ";needs=" and, base64 (URL alphabet, no padding), each need's group
+// (8 bytes, little-endian) and since less its From (varint). It appends
+// nothing for a nil st or one with too many needs.
+func appendState(b []byte, st *rebuildState) []byte {
+	if st == nil || len(st.needs) > maxSavedNeeds {
+		return b
+	}
+	var raw []byte
+	for _, n := range st.needs {
+		raw = binary.LittleEndian.AppendUint64(raw, n.Group)
+		raw = binary.AppendVarint(raw, st.since-n.From)
+	}
+	b = append(b, ";since="...)
+	b = strconv.AppendInt(b, st.since, 10)
+	b = append(b, ";needs="...)
+	return base64.RawURLEncoding.AppendEncode(b, raw)
+}
+
+// parseState reads what appendState wrote after the rewind; nil if
+// nothing (or anything malformed) is there.
+func parseState(s string) *rebuildState {
+	since, ok := strings.CutPrefix(s, ";since=")
+	if !ok {
+		return nil
+	}
+	since, needs, ok := strings.Cut(since, ";needs=")
+	if !ok {
+		return nil
+	}
+	st := &rebuildState{}
+	var err error
+	if st.since, err = strconv.ParseInt(since, 10, 64); err != nil {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(needs)
+	if err != nil {
+		return nil
+	}
+	for len(raw) > 0 {
+		if len(raw) < 8 {
+			return nil
+		}
+		g := binary.LittleEndian.Uint64(raw)
+		d, n := binary.Varint(raw[8:])
+		if n <= 0 {
+			return nil
+		}
+		st.needs = append(st.needs, detect.RebuildNeed{Group: g, From: st.since - d})
+		raw = raw[8+n:]
+	}
+	return st
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -65,6 +67,7 @@ type kioskLogin struct {
 	at     time.Duration
 	user   string
 	failed bool
+	other  bool // through a second certificate, kiosk-14
 }
 
 // campaignLines returns the proxy and app lines of the kiosk's logins and
@@ -83,7 +86,11 @@ func campaignLines(kiosk []kioskLogin, restart time.Duration) (proxy1, proxy2, a
 		ls = append(ls, login{at: at.Add(7 * time.Second), ip: "10.0.5.20", cn: "laptop-007", user: "alice", fp: "aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"})
 	}
 	for _, k := range kiosk {
-		ls = append(ls, login{at: campaignStart.Add(k.at), ip: "10.0.6.66", cn: "kiosk-13", user: k.user, failed: k.failed, fp: "bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"})
+		l := login{at: campaignStart.Add(k.at), ip: "10.0.6.66", cn: "kiosk-13", user: k.user, failed: k.failed, fp: "bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"}
+		if k.other {
+			l.ip, l.cn, l.fp = "10.0.6.67", "kiosk-14", "cc33cc33cc33cc33cc33cc33cc33cc33cc33cc33"
+		}
+		ls = append(ls, l)
 	}
 	slices.SortStableFunc(ls, func(a, b login) int { return a.at.Compare(b.at) })
 	for i, l := range ls {
@@ -139,12 +146,12 @@ func unresolvedCampaign(t testing.TB) (rs []*rules.Rule, proxy1, proxy2, app1, a
 	if err != nil {
 		t.Fatal(err)
 	}
-	kiosk := []kioskLogin{{0, "usera", false}, {90 * time.Second, "usera", true}}
+	kiosk := []kioskLogin{{at: 0, user: "usera", failed: false}, {at: 90 * time.Second, user: "usera", failed: true}}
 	for i, u := range []string{"userb", "userc", "userd", "usere"} {
-		kiosk = append(kiosk, kioskLogin{130*time.Second + time.Duration(i)*10*time.Second, u, true})
+		kiosk = append(kiosk, kioskLogin{at: 130*time.Second + time.Duration(i)*10*time.Second, user: u, failed: true})
 	}
 	for at := 7 * time.Minute; at <= time.Hour; at += 15 * time.Second {
-		kiosk = append(kiosk, kioskLogin{at, fmt.Sprintf("user%03d", len(kiosk)), true})
+		kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true})
 	}
 	proxy1, proxy2, app1, app2 = campaignLines(kiosk, 30*time.Minute)
 	return rs, proxy1, proxy2, app1, app2
@@ -437,12 +444,12 @@ func TestKafkaRestartHoldsUnresolved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kiosk := []kioskLogin{{23*time.Minute + 20*time.Second, "usera", false}, {23*time.Minute + 40*time.Second, "usera", true}}
+	kiosk := []kioskLogin{{at: 23*time.Minute + 20*time.Second, user: "usera", failed: false}, {at: 23*time.Minute + 40*time.Second, user: "usera", failed: true}}
 	for i, u := range []string{"userb", "userc", "userd", "usere"} {
-		kiosk = append(kiosk, kioskLogin{23*time.Minute + time.Duration(5+i)*10*time.Second, u, true})
+		kiosk = append(kiosk, kioskLogin{at: 23*time.Minute + time.Duration(5+i)*10*time.Second, user: u, failed: true})
 	}
 	for at := 30*time.Minute + 10*time.Second; at <= 40*time.Minute; at += 15 * time.Second {
-		kiosk = append(kiosk, kioskLogin{at, fmt.Sprintf("user%03d", len(kiosk)), true})
+		kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true})
 	}
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
@@ -497,12 +504,12 @@ func TestFollowRestartHoldsUnresolved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kiosk := []kioskLogin{{22*time.Minute + 50*time.Second, "usera", false}, {23*time.Minute + 5*time.Second, "usera", true}}
+	kiosk := []kioskLogin{{at: 22*time.Minute + 50*time.Second, user: "usera", failed: false}, {at: 23*time.Minute + 5*time.Second, user: "usera", failed: true}}
 	for i, u := range []string{"userb", "userc", "userd", "usere"} {
-		kiosk = append(kiosk, kioskLogin{23*time.Minute + time.Duration(15+10*i)*time.Second, u, true})
+		kiosk = append(kiosk, kioskLogin{at: 23*time.Minute + time.Duration(15+10*i)*time.Second, user: u, failed: true})
 	}
 	for at := 30*time.Minute + 10*time.Second; at <= 40*time.Minute; at += 15 * time.Second {
-		kiosk = append(kiosk, kioskLogin{at, fmt.Sprintf("user%03d", len(kiosk)), true})
+		kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true})
 	}
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
@@ -536,6 +543,107 @@ func TestFollowRestartHoldsUnresolved(t *testing.T) {
 		t.Error("the second run resumed no file at a saved position")
 	}
 	checkOnceEach(t, second.snapshot(), want)
+}
+
+// twoGroups returns the logins of TestKafkaRestartTwoGroups.
+func twoGroups() []kioskLogin {
+	var kiosk []kioskLogin
+	add := func(from, to time.Duration, other bool) {
+		for at := from; at <= to; at += 15 * time.Second {
+			kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true, other: other})
+		}
+	}
+	add(0, time.Minute, false)
+	add(9*time.Minute, 12*time.Minute, false)
+	add(22*time.Minute+30*time.Second, 40*time.Minute, false)
+	add(10*time.Minute, time.Hour, true)
+	return kiosk
+}
+
+// TestFollowRestartTwoGroups is TestKafkaRestartTwoGroups in follow mode,
+// the lines appended a minute at a time so that the restart resumes the
+// files at the end of the minute before 8:55 (see
+// TestFollowRestartHoldsUnresolved).
+func TestFollowRestartTwoGroups(t *testing.T) {
+	rs := longRules(t)
+	kiosk := twoGroups()
+	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	pf, af := formatsFor(t)
+	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
+	cfg.MaxRebuild = 30 * time.Minute // kiosk-14's incident began 20 minutes before the restart
+	cfg.IdleTimeout = 300 * time.Millisecond
+	first, second := &collector{}, &collector{}
+	cfg.Sink = first
+	r1 := startFollower(t, cfg)
+	var np, na int
+	for cut := time.Duration(0); cut <= 30*time.Minute; cut += time.Minute {
+		p, _, a, _ := campaignLines(kiosk, cut)
+		appendFile(t, proxyPath, p[np:])
+		appendFile(t, appPath, a[na:])
+		np, na = len(p), len(a)
+		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	}
+	r1.shutdown(t)
+	if n := r1.f.Stats().Unrebuilt.Load(); n != 0 {
+		t.Fatalf("first run: %d incidents counted as not rebuilt", n)
+	}
+	cfg.Sink = second
+	r2 := resume(t, cfg, proxyPath, appPath, p2, a2)
+	if r2.f.Stats().Muted.Load() == 0 {
+		t.Error("the second run muted nothing: nothing was read again")
+	}
+	checkOnceEach(t, append(first.snapshot(), second.snapshot()...), want)
+}
+
+// TestKafkaRestartTwoGroups restarts a server 30 minutes into the input
+// while kiosk-14's incident, begun at 10:00, is firing: the second server
+// reads again from 8:55, which cuts through kiosk-13's history. kiosk-13
+// fired at 1:00 (its cooldown lasting to 17:00), tried usernames again from
+// 9:00 to 12:00 (kept closed by that cooldown), and from 22:30 on: an
+// incident firing at 23:30, first event 22:30, going on after the restart.
+// Read from 8:55 without what came before, kiosk-13 opens an incident at
+// 10:00, muted, whose cooldown lasts to 28:00 and holds the real one back
+// until then, when it opens under another id (first event 23:00). Told
+// the rebuild state committed with the offsets (detect.Engine.Rebuilding),
+// the second server holds kiosk-13 back until 22:30, where it was quiet
+// before the restart, and goes on with the same incident.
+func TestKafkaRestartTwoGroups(t *testing.T) {
+	rs := longRules(t)
+	kiosk := twoGroups()
+	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	pf, af := formatsFor(t)
+	cl := cluster(t, 1)
+	produceTimed(t, cl, "proxy", pf, p1)
+	produceTimed(t, cl, "app", af, a1)
+	first, second := &collector{}, &collector{}
+	cfg := serverConfig(t, cl, "two", first)
+	cfg.Engine.Rules = rs
+	cfg.CommitInterval = 20 * time.Millisecond
+	committedTo := func(s *Server, proxy, app int) func() bool {
+		return func() bool {
+			got := map[string]int64{}
+			for _, p := range s.Partitions() {
+				got[p.Topic] = p.Committed
+			}
+			return got["proxy"] == int64(proxy) && got["app"] == int64(app)
+		}
+	}
+	r1 := start(t, cfg)
+	waitFor(t, 40*time.Second, "the first part committed", committedTo(r1.s, len(p1), len(a1)))
+	r1.shutdown(t)
+	produceTimed(t, cl, "proxy", pf, p2)
+	produceTimed(t, cl, "app", af, a2)
+	cfg.Sink = second
+	r2 := start(t, cfg)
+	waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
+	r2.shutdown(t)
+	if r2.s.Stats().Muted.Load() == 0 {
+		t.Error("the second server muted nothing: nothing was read again")
+	}
+	checkOnceEach(t, append(first.snapshot(), second.snapshot()...), want)
 }
 
 // TestKafkaReloadRebuildsIncident reloads the rules half an hour into the
@@ -581,25 +689,45 @@ func TestKafkaReloadRebuildsIncident(t *testing.T) {
 	checkContinued(t, want, all[:before], all[before:], true)
 }
 
-// TestParseRewind reads back the rewinds formatRewind writes, and nothing
-// from other metadata (an older version commits none).
+// TestParseRewind reads back the rewinds and rebuild states formatRewind
+// writes, a rewind without a state from an older version's metadata or a
+// malformed state, and nothing from other metadata.
 func TestParseRewind(t *testing.T) {
+	st := &rebuildState{since: 1_764_000_000_000_000_000, needs: []detect.RebuildNeed{
+		{Group: 0xfedcba9876543210, From: 1_764_000_000_000_000_000 - int64(30*time.Minute)},
+		{Group: 1, From: 1_764_000_000_000_000_000 - 1},
+	}}
+	many := &rebuildState{since: 5}
+	for i := range maxSavedNeeds + 1 {
+		many.needs = append(many.needs, detect.RebuildNeed{Group: math.MaxUint64 - uint64(i), From: -int64(DefaultMaxRebuild)})
+	}
+	if m := formatRewind(DefaultMaxRebuild, &rebuildState{since: 5, needs: many.needs[:maxSavedNeeds]}); len(m) > 4096 {
+		t.Errorf("metadata of %d needs: %d bytes, more than a broker keeps by default", maxSavedNeeds, len(m))
+	}
 	for _, c := range []struct {
-		meta string
-		want time.Duration
-		ok   bool
+		meta  string
+		want  time.Duration
+		state *rebuildState
+		ok    bool
 	}{
-		{formatRewind(0), 0, true},
-		{formatRewind(30*time.Minute + 50*time.Second), 30*time.Minute + 50*time.Second, true},
-		{formatRewind(DefaultMaxRebuild), DefaultMaxRebuild, true},
-		{"", 0, false},
-		{"spraywatch.rewind=", 0, false},
-		{"spraywatch.rewind=-5", 0, false},
-		{"spraywatch.rewind=1h", 0, false},
-		{"other client's metadata", 0, false},
+		{formatRewind(0, nil), 0, nil, true},
+		{formatRewind(30*time.Minute+50*time.Second, nil), 30*time.Minute + 50*time.Second, nil, true},
+		{formatRewind(DefaultMaxRebuild, nil), DefaultMaxRebuild, nil, true},
+		{formatRewind(time.Hour, st), time.Hour, st, true},
+		{formatRewind(time.Hour, &rebuildState{since: -7}), time.Hour, &rebuildState{since: -7}, true},
+		{formatRewind(time.Hour, many), time.Hour, nil, true}, // too many to keep
+		{"spraywatch.rewind=3600000000000;since=x;needs=", time.Hour, nil, true},
+		{"spraywatch.rewind=3600000000000;since=5;needs=AAAA", time.Hour, nil, true},
+		{"spraywatch.rewind=3600000000000;since=5", time.Hour, nil, true},
+		{"", 0, nil, false},
+		{"spraywatch.rewind=", 0, nil, false},
+		{"spraywatch.rewind=-5", 0, nil, false},
+		{"spraywatch.rewind=1h", 0, nil, false},
+		{"other client's metadata", 0, nil, false},
 	} {
-		if got, ok := parseRewind(c.meta); got != c.want || ok != c.ok {
-			t.Errorf("parseRewind(%q) = %v, %v; want %v, %v", c.meta, got, ok, c.want, c.ok)
+		got, state, ok := parseRewind(c.meta)
+		if got != c.want || ok != c.ok || !reflect.DeepEqual(state, c.state) {
+			t.Errorf("parseRewind(%q) = %v, %+v, %v; want %v, %+v, %v", c.meta, got, state, ok, c.want, c.state, c.ok)
 		}
 	}
 }
