@@ -108,18 +108,30 @@ func (rs *ruleState) marksHorizon(now int64) int64 {
 // also forgets the kept marks that no longer count.
 func (rs *ruleState) keepGone(key string, marks []rebuildMark, now int64) {
 	old := rs.marksHorizon(now)
-	for k, ms := range rs.gone {
-		if ms[len(ms)-1].until <= old {
-			delete(rs.gone, k)
+	// Groups are forgotten in about the order their marks end.
+	for len(rs.goneOrder) > 0 {
+		k := rs.goneOrder[0]
+		if ms := rs.gone[k]; ms[len(ms)-1].until > old {
+			break
 		}
+		delete(rs.gone, k)
+		rs.goneOrder = rs.goneOrder[1:]
 	}
-	if marks[len(marks)-1].until <= old || len(rs.gone) >= maxGone {
+	if marks[len(marks)-1].until <= old {
+		return
+	}
+	if ms, ok := rs.gone[key]; ok {
+		rs.gone[key] = append(ms, marks...)
+		return
+	}
+	if len(rs.gone) >= maxGone {
 		return
 	}
 	if rs.gone == nil {
 		rs.gone = make(map[string][]rebuildMark)
 	}
-	rs.gone[key] = append(rs.gone[key], marks...)
+	rs.gone[key] = slices.Clone(marks)
+	rs.goneOrder = append(rs.goneOrder, key)
 }
 
 // rebuildFrom returns the from of the incident g opens, whose first event

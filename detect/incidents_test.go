@@ -331,3 +331,32 @@ func TestGroupHash(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepGoneBounded forgets more idle groups with marks than a rule
+// keeps: it keeps maxGone of them, reports their marks while their
+// cooldown counts, and forgets them once it no longer does.
+func TestKeepGoneBounded(t *testing.T) {
+	e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: alert.NewFanout()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := e.rules[0]
+	sec := int64(time.Second)
+	for i := range maxGone + 10 {
+		now := int64(i) * sec / 100
+		rs.keepGone(fmt.Sprintf("g%d", i), []rebuildMark{{from: now - 60*sec, until: now + 30*sec, id: fmt.Sprint(i)}}, now)
+	}
+	if len(rs.gone) != maxGone || len(rs.goneOrder) != maxGone {
+		t.Fatalf("%d groups kept (%d in order), want %d", len(rs.gone), len(rs.goneOrder), maxGone)
+	}
+	now := int64(maxGone+10) * sec / 100
+	if needs := e.RebuildNeeds(now-40*sec, nil); len(needs) != maxGone {
+		t.Errorf("%d needs, want one per group kept (%d)", len(needs), maxGone)
+	}
+	// Long after every cooldown ended, the next group forgotten clears them.
+	later := now + 100*sec
+	rs.keepGone("last", []rebuildMark{{from: later - sec, until: later + 30*sec, id: "last"}}, later)
+	if len(rs.gone) != 1 || len(rs.goneOrder) != 1 {
+		t.Errorf("%d groups kept (%d in order) once the others' cooldowns ended, want 1", len(rs.gone), len(rs.goneOrder))
+	}
+}

@@ -54,7 +54,8 @@ type ruleState struct {
 	openKeys []string
 	// gone are the marks of groups forgotten while idle whose cooldown
 	// may still count for RebuildNeeds (see keepGone), by group key.
-	gone map[string][]rebuildMark
+	gone      map[string][]rebuildMark
+	goneOrder []string // gone's keys, in the order they came
 
 	// caches of the last derived key values
 	lastIP, lastSubnet               string

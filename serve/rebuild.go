@@ -117,8 +117,13 @@ func (r *rebuilder) state(eng *detect.Engine) *rebuildState {
 		return nil
 	}
 	st := &rebuildState{since: r.since}
+	seen := make(map[uint64]bool, len(r.needs))
 	for _, n := range r.needs {
-		st.needs = append(st.needs, detect.RebuildNeed{Group: n.Group, From: n.From})
+		// The needs come by From: a group's first is its earliest.
+		if !seen[n.Group] {
+			seen[n.Group] = true
+			st.needs = append(st.needs, detect.RebuildNeed{Group: n.Group, From: n.From})
+		}
 	}
 	return st
 }
