@@ -359,7 +359,6 @@ func produceTimed(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format,
 // the incident whole (or, beyond the longest rebuild, does not), also when
 // the broker fails its first fetches of the rewinds.
 func TestKafkaRestartRebuildsIncident(t *testing.T) {
-	pf, af := formatsFor(t)
 	type kafkaCase struct {
 		name       string
 		maxRebuild time.Duration
@@ -384,47 +383,127 @@ func TestKafkaRestartRebuildsIncident(t *testing.T) {
 				rs, p1, p2, a1, a2 = unresolvedCampaign(t)
 			}
 			want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-			cl := cluster(t, 1)
-			produceTimed(t, cl, "proxy", pf, p1)
-			produceTimed(t, cl, "app", af, a1)
-			first, second := &collector{}, &collector{}
-			cfg := serverConfig(t, cl, "rebuild", first)
-			cfg.Engine.Rules = rs
-			cfg.CommitInterval = 20 * time.Millisecond
-			cfg.MaxRebuild = c.maxRebuild
-			committedTo := func(s *Server, proxy, app int) func() bool {
-				return func() bool {
-					got := map[string]int64{}
-					for _, p := range s.Partitions() {
-						got[p.Topic] = p.Committed
+			first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, func(cfg *Config) { cfg.MaxRebuild = c.maxRebuild },
+				func(cl *kfake.Cluster, r1 *running) {
+					if n := r1.s.Stats().Unrebuilt.Load(); (n == 0) != c.whole {
+						t.Errorf("first server: %d incidents counted as not rebuilt", n)
 					}
-					return got["proxy"] == int64(proxy) && got["app"] == int64(app)
-				}
-			}
-			r1 := start(t, cfg)
-			waitFor(t, 40*time.Second, "the first half committed", committedTo(r1.s, len(p1), len(a1)))
-			r1.shutdown(t)
-			if n := r1.s.Stats().Unrebuilt.Load(); (n == 0) != c.whole {
-				t.Errorf("first server: %d incidents counted as not rebuilt", n)
-			}
-			t.Logf("first server: rewind %s", time.Duration(r1.s.Stats().Rewind.Load()))
-
-			produceTimed(t, cl, "proxy", pf, p2)
-			produceTimed(t, cl, "app", af, a2)
-			if c.fetchFailures > 0 {
-				failRewindFetch(cl, c.fetchFailures)
-			}
-			cfg.Sink = second
-			r2 := start(t, cfg)
-			waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
-			settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
-			r2.shutdown(t)
+					t.Logf("first server: rewind %s", time.Duration(r1.s.Stats().Rewind.Load()))
+					if c.fetchFailures > 0 {
+						failRewindFetch(cl, c.fetchFailures)
+					}
+				})
 			if r2.s.Stats().Muted.Load() == 0 {
 				t.Error("the second server muted nothing: nothing was read again")
 			}
-			checkContinued(t, want, first.snapshot(), second.snapshot(), c.whole)
+			checkContinued(t, want, first, second, c.whole)
 		})
 	}
+}
+
+// committedTo reports whether s committed the proxy and app topics (one
+// partition each) up to those offsets.
+func committedTo(s *Server, proxy, app int) func() bool {
+	return func() bool {
+		got := map[string]int64{}
+		for _, p := range s.Partitions() {
+			got[p.Topic] = p.Committed
+		}
+		return got["proxy"] == int64(proxy) && got["app"] == int64(app)
+	}
+}
+
+// kafkaRestart produces p1 and a1 to a new broker, runs a server with
+// rules rs until it committed them, stops it, produces p2 and a2, and runs
+// a second server until it committed everything. It returns the alerts of
+// each and the second server, stopped. tune, if not nil, adjusts both
+// servers' configuration; stopped, if not nil, runs once the first server
+// stopped.
+func kafkaRestart(t *testing.T, rs []*rules.Rule, p1, p2, a1, a2 [][]byte, tune func(*Config), stopped func(*kfake.Cluster, *running)) (first, second []string, r2 *running) {
+	t.Helper()
+	pf, af := formatsFor(t)
+	cl := cluster(t, 1)
+	produceTimed(t, cl, "proxy", pf, p1)
+	produceTimed(t, cl, "app", af, a1)
+	c1, c2 := &collector{}, &collector{}
+	cfg := serverConfig(t, cl, "restart", c1)
+	cfg.Engine.Rules = rs
+	cfg.CommitInterval = 20 * time.Millisecond
+	if tune != nil {
+		tune(&cfg)
+	}
+	r1 := start(t, cfg)
+	waitFor(t, 40*time.Second, "the first part committed", committedTo(r1.s, len(p1), len(a1)))
+	r1.shutdown(t)
+	produceTimed(t, cl, "proxy", pf, p2)
+	produceTimed(t, cl, "app", af, a2)
+	if stopped != nil {
+		stopped(cl, r1)
+	}
+	cfg.Sink = c2
+	r2 = start(t, cfg)
+	waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(c2.snapshot()) })
+	r2.shutdown(t)
+	return c1.snapshot(), c2.snapshot(), r2
+}
+
+// followRestart follows the kiosk's logins and the user's with rules rs
+// and a longest rebuild of maxRebuild, the lines before 30:00 appended a
+// minute of event time at a time, each processed (and positions saved)
+// before the next, so that a restart resumes the files at the end of a
+// minute; then it stops, and follows the rest in a second run. It returns
+// the alerts and the runs, stopped. maxRebuild is short enough that every
+// commit keeps its positions (a checkpoint a minute of event time is
+// more than the default longest rebuild thins to).
+func followRestart(t *testing.T, rs []*rules.Rule, kiosk []kioskLogin, maxRebuild time.Duration) (first, second []string, r1, r2 *runningFollower) {
+	t.Helper()
+	pf, af := formatsFor(t)
+	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
+	cfg.MaxRebuild = maxRebuild
+	cfg.IdleTimeout = 300 * time.Millisecond
+	c1, c2 := &collector{}, &collector{}
+	cfg.Sink = c1
+	r1 = startFollower(t, cfg)
+	var np, na int
+	for cut := time.Duration(0); cut <= 30*time.Minute; cut += time.Minute {
+		p, _, a, _ := campaignLines(kiosk, cut)
+		appendFile(t, proxyPath, p[np:])
+		appendFile(t, appPath, a[na:])
+		np, na = len(p), len(a)
+		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	}
+	r1.shutdown(t)
+	_, p2, _, a2 := campaignLines(kiosk, 30*time.Minute)
+	cfg.Sink = c2
+	r2 = resume(t, cfg, proxyPath, appPath, p2, a2)
+	return c1.snapshot(), c2.snapshot(), r1, r2
+}
+
+// successBeforeRebuild returns unresolvedRule, the kiosk's logins of the
+// restart tests that hold it back, and replay's alerts over them: the
+// kiosk logs in as usera at success, fails as usera at fail and as
+// userb..usere from others on, 10 s apart, then tries a new username every
+// 15 s from 30:10 to 40:00 (one incident, firing at 31:10).
+func successBeforeRebuild(t *testing.T, success, fail, others time.Duration) ([]*rules.Rule, []kioskLogin, []string) {
+	t.Helper()
+	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk := []kioskLogin{{at: success, user: "usera"}, {at: fail, user: "usera", failed: true}}
+	for i, u := range []string{"userb", "userc", "userd", "usere"} {
+		kiosk = append(kiosk, kioskLogin{at: others + time.Duration(i)*10*time.Second, user: u, failed: true})
+	}
+	for at := 30*time.Minute + 10*time.Second; at <= 40*time.Minute; at += 15 * time.Second {
+		kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true})
+	}
+	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	if got := records(t, want); len(got) < 2 || got[0].Status != alert.StatusFiring {
+		t.Fatalf("replay: %+v, want an incident", got)
+	}
+	return rs, kiosk, want
 }
 
 // TestKafkaRestartHoldsUnresolved restarts a server 30 minutes into
@@ -440,56 +519,16 @@ func TestKafkaRestartRebuildsIncident(t *testing.T) {
 // held back until its windows are whole (detect.Engine.MissingBefore), it
 // emits after the restart what a replay of everything emits.
 func TestKafkaRestartHoldsUnresolved(t *testing.T) {
-	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kiosk := []kioskLogin{{at: 23*time.Minute + 20*time.Second, user: "usera", failed: false}, {at: 23*time.Minute + 40*time.Second, user: "usera", failed: true}}
-	for i, u := range []string{"userb", "userc", "userd", "usere"} {
-		kiosk = append(kiosk, kioskLogin{at: 23*time.Minute + time.Duration(5+i)*10*time.Second, user: u, failed: true})
-	}
-	for at := 30*time.Minute + 10*time.Second; at <= 40*time.Minute; at += 15 * time.Second {
-		kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true})
-	}
+	rs, kiosk, want := successBeforeRebuild(t, 23*time.Minute+20*time.Second, 23*time.Minute+40*time.Second, 23*time.Minute+50*time.Second)
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
-	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-	if got := records(t, want); len(got) < 2 || got[0].Status != alert.StatusFiring {
-		t.Fatalf("replay: %+v, want an incident", got)
+	first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, nil, nil)
+	if len(first) != 0 {
+		t.Fatalf("first server: %d alerts, want none", len(first))
 	}
-	pf, af := formatsFor(t)
-	cl := cluster(t, 1)
-	produceTimed(t, cl, "proxy", pf, p1)
-	produceTimed(t, cl, "app", af, a1)
-	first, second := &collector{}, &collector{}
-	cfg := serverConfig(t, cl, "hold", first)
-	cfg.Engine.Rules = rs
-	cfg.CommitInterval = 20 * time.Millisecond
-	committedTo := func(s *Server, proxy, app int) func() bool {
-		return func() bool {
-			got := map[string]int64{}
-			for _, p := range s.Partitions() {
-				got[p.Topic] = p.Committed
-			}
-			return got["proxy"] == int64(proxy) && got["app"] == int64(app)
-		}
-	}
-	r1 := start(t, cfg)
-	waitFor(t, 40*time.Second, "the first part committed", committedTo(r1.s, len(p1), len(a1)))
-	r1.shutdown(t)
-	if n := len(first.snapshot()); n != 0 {
-		t.Fatalf("first server: %d alerts, want none", n)
-	}
-	produceTimed(t, cl, "proxy", pf, p2)
-	produceTimed(t, cl, "app", af, a2)
-	cfg.Sink = second
-	r2 := start(t, cfg)
-	waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
-	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
-	r2.shutdown(t)
 	if n, after := r2.s.Stats().Records.Load(), int64(len(p2)+len(a2)); n <= after {
 		t.Errorf("the second server processed %d records, those after the restart are %d: nothing was read again", n, after)
 	}
-	checkOnceEach(t, second.snapshot(), want)
+	checkOnceEach(t, second, want)
 }
 
 // TestFollowRestartHoldsUnresolved is TestKafkaRestartHoldsUnresolved in
@@ -500,49 +539,15 @@ func TestKafkaRestartHoldsUnresolved(t *testing.T) {
 // (six minutes and five seconds before 29:37), and reads usera's failure
 // (23:05) and userb..usere (23:15 to 23:45) again without the success.
 func TestFollowRestartHoldsUnresolved(t *testing.T) {
-	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
-	if err != nil {
-		t.Fatal(err)
+	rs, kiosk, want := successBeforeRebuild(t, 22*time.Minute+50*time.Second, 23*time.Minute+5*time.Second, 23*time.Minute+15*time.Second)
+	first, second, _, r2 := followRestart(t, rs, kiosk, 10*time.Minute)
+	if len(first) != 0 {
+		t.Fatalf("first run: %d alerts, want none", len(first))
 	}
-	kiosk := []kioskLogin{{at: 22*time.Minute + 50*time.Second, user: "usera", failed: false}, {at: 23*time.Minute + 5*time.Second, user: "usera", failed: true}}
-	for i, u := range []string{"userb", "userc", "userd", "usere"} {
-		kiosk = append(kiosk, kioskLogin{at: 23*time.Minute + time.Duration(15+10*i)*time.Second, user: u, failed: true})
-	}
-	for at := 30*time.Minute + 10*time.Second; at <= 40*time.Minute; at += 15 * time.Second {
-		kiosk = append(kiosk, kioskLogin{at: at, user: fmt.Sprintf("user%03d", len(kiosk)), failed: true})
-	}
-	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
-	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-	if got := records(t, want); len(got) < 2 || got[0].Status != alert.StatusFiring {
-		t.Fatalf("replay: %+v, want an incident", got)
-	}
-	pf, af := formatsFor(t)
-	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
-	// Every commit keeps its positions (a checkpoint a minute of event
-	// time is more than the default longest rebuild thins to).
-	cfg.MaxRebuild = 10 * time.Minute
-	cfg.IdleTimeout = 300 * time.Millisecond
-	first, second := &collector{}, &collector{}
-	cfg.Sink = first
-	r1 := startFollower(t, cfg)
-	var np, na int
-	for cut := 20 * time.Minute; cut <= 30*time.Minute; cut += time.Minute {
-		p, _, a, _ := campaignLines(kiosk, cut)
-		appendFile(t, proxyPath, p[np:])
-		appendFile(t, appPath, a[na:])
-		np, na = len(p), len(a)
-		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
-	}
-	r1.shutdown(t)
-	if n := len(first.snapshot()); n != 0 {
-		t.Fatalf("first run: %d alerts, want none", n)
-	}
-	cfg.Sink = second
-	r2 := resume(t, cfg, proxyPath, appPath, p2, a2)
 	if n := r2.f.srcs[0].Counters().Resumed.Load(); n == 0 {
 		t.Error("the second run resumed no file at a saved position")
 	}
-	checkOnceEach(t, second.snapshot(), want)
+	checkOnceEach(t, second, want)
 }
 
 // twoGroups returns the logins of TestKafkaRestartTwoGroups.
@@ -569,31 +574,15 @@ func TestFollowRestartTwoGroups(t *testing.T) {
 	kiosk := twoGroups()
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-	pf, af := formatsFor(t)
-	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
-	cfg.MaxRebuild = 30 * time.Minute // kiosk-14's incident began 20 minutes before the restart
-	cfg.IdleTimeout = 300 * time.Millisecond
-	first, second := &collector{}, &collector{}
-	cfg.Sink = first
-	r1 := startFollower(t, cfg)
-	var np, na int
-	for cut := time.Duration(0); cut <= 30*time.Minute; cut += time.Minute {
-		p, _, a, _ := campaignLines(kiosk, cut)
-		appendFile(t, proxyPath, p[np:])
-		appendFile(t, appPath, a[na:])
-		np, na = len(p), len(a)
-		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
-	}
-	r1.shutdown(t)
+	// kiosk-14's incident began 20 minutes before the restart.
+	first, second, r1, r2 := followRestart(t, rs, kiosk, 30*time.Minute)
 	if n := r1.f.Stats().Unrebuilt.Load(); n != 0 {
 		t.Fatalf("first run: %d incidents counted as not rebuilt", n)
 	}
-	cfg.Sink = second
-	r2 := resume(t, cfg, proxyPath, appPath, p2, a2)
 	if r2.f.Stats().Muted.Load() == 0 {
 		t.Error("the second run muted nothing: nothing was read again")
 	}
-	checkOnceEach(t, append(first.snapshot(), second.snapshot()...), want)
+	checkOnceEach(t, append(first, second...), want)
 }
 
 // TestKafkaRestartTwoGroups restarts a server 30 minutes into the input
@@ -613,37 +602,11 @@ func TestKafkaRestartTwoGroups(t *testing.T) {
 	kiosk := twoGroups()
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-	pf, af := formatsFor(t)
-	cl := cluster(t, 1)
-	produceTimed(t, cl, "proxy", pf, p1)
-	produceTimed(t, cl, "app", af, a1)
-	first, second := &collector{}, &collector{}
-	cfg := serverConfig(t, cl, "two", first)
-	cfg.Engine.Rules = rs
-	cfg.CommitInterval = 20 * time.Millisecond
-	committedTo := func(s *Server, proxy, app int) func() bool {
-		return func() bool {
-			got := map[string]int64{}
-			for _, p := range s.Partitions() {
-				got[p.Topic] = p.Committed
-			}
-			return got["proxy"] == int64(proxy) && got["app"] == int64(app)
-		}
-	}
-	r1 := start(t, cfg)
-	waitFor(t, 40*time.Second, "the first part committed", committedTo(r1.s, len(p1), len(a1)))
-	r1.shutdown(t)
-	produceTimed(t, cl, "proxy", pf, p2)
-	produceTimed(t, cl, "app", af, a2)
-	cfg.Sink = second
-	r2 := start(t, cfg)
-	waitFor(t, 40*time.Second, "everything committed", committedTo(r2.s, len(p1)+len(p2), len(a1)+len(a2)))
-	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(second.snapshot()) })
-	r2.shutdown(t)
+	first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, nil, nil)
 	if r2.s.Stats().Muted.Load() == 0 {
 		t.Error("the second server muted nothing: nothing was read again")
 	}
-	checkOnceEach(t, append(first.snapshot(), second.snapshot()...), want)
+	checkOnceEach(t, append(first, second...), want)
 }
 
 // TestKafkaReloadRebuildsIncident reloads the rules half an hour into the
