@@ -61,6 +61,8 @@ type FilesConfig struct {
 	// that much event time (or the windows' span) behind the records
 	// processed.
 	MaxRebuild time.Duration
+	// MaxTimeJump is as in Config, for each source's records.
+	MaxTimeJump time.Duration
 	// PollInterval is how often the files are checked for growth and
 	// rotation (default follow.DefaultPollInterval).
 	PollInterval time.Duration
@@ -533,17 +535,66 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			}
 		}
 	}
+	// lines check each source's record times (see timeline); newest is
+	// the newest record time queued, if any (queued).
+	var lines [2]timeline[filed]
+	for i := range lines {
+		lines[i].jump = maxTimeJump(f.cfg.MaxTimeJump)
+	}
+	var newest int64
+	var queued bool
+	// retireAfter hands retired notices to the record they follow: the
+	// last queued (or held) record of the source, or retires them now.
+	retireAfter := func(src int, ps []follow.Position) {
+		q := qs[src]
+		switch n := len(q.q); {
+		case lines[src].holding:
+			lines[src].held.retired = append(lines[src].held.retired, ps...)
+		case n > 0:
+			q.q[n-1].retired = append(q.q[n-1].retired, ps...)
+		default:
+			retire(q, ps)
+		}
+	}
+	queue := func(fd filed) {
+		q := qs[fd.src]
+		if fd.it.time < released {
+			f.stats.Late.Add(1)
+		}
+		if !q.seen || fd.it.time > q.lastSeen {
+			q.seen, q.lastSeen = true, fd.it.time
+		}
+		if !queued || fd.it.time > newest {
+			newest, queued = fd.it.time, true
+		}
+		q.q = append(q.q, fd)
+		f.stats.Buffered.Add(1)
+	}
+	reject := func(fd filed, ahead string) {
+		st := f.srcs[fd.src].Stats()
+		st.Parsed.Add(-1)
+		err := aheadError(fmt.Sprintf("%s:%d", fd.pos.Path, fd.pos.Offset), fd.it.time, lines[fd.src].jump, ahead, fd.it.value(event.RequestID))
+		st.Reject(err)
+		f.cfg.Logger.Warn("record rejected", "err", err)
+		itemPool.Put(fd.it)
+		if len(fd.retired) > 0 {
+			retireAfter(fd.src, fd.retired)
+		}
+	}
 	accept := func(fd filed) error {
 		q := qs[fd.src]
 		if len(fd.retired) > 0 && fd.it == nil && fd.err == nil {
-			if n := len(q.q); n > 0 {
-				q.q[n-1].retired = append(q.q[n-1].retired, fd.retired...)
-			} else {
-				retire(q, fd.retired)
-			}
+			retireAfter(fd.src, fd.retired)
 		}
 		switch {
 		case fd.err == io.EOF:
+			// Nothing after a held record contradicts it.
+			if l := &lines[fd.src]; l.holding {
+				h := l.held
+				l.held, l.holding = filed{}, false
+				l.accept(h.it.time)
+				queue(h)
+			}
 			q.ended, q.idle = true, true
 		case fd.err != nil:
 			return fmt.Errorf("reading the %s files: %w", []string{"proxy", "app"}[fd.src], fd.err)
@@ -554,14 +605,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			}
 		default:
 			q.idle, q.arrival = false, time.Now()
-			if fd.it.time < released {
-				f.stats.Late.Add(1)
-			}
-			if !q.seen || fd.it.time > q.lastSeen {
-				q.seen, q.lastSeen = true, fd.it.time
-			}
-			q.q = append(q.q, fd)
-			f.stats.Buffered.Add(1)
+			lines[fd.src].take(fd, fd.it.time, true, newest, queued, queue, reject)
 		}
 		return nil
 	}

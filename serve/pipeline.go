@@ -51,6 +51,8 @@ type partition struct {
 	// restart rewinds.
 	lastTime int64
 	released bool
+	// line checks the partition's record times (see timeline).
+	line timeline[*item]
 }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
@@ -93,6 +95,15 @@ func (it *item) hold(r *event.Record) {
 		it.buf = append(it.buf, v...)
 		it.ends[i] = uint32(len(it.buf))
 	}
+}
+
+// value returns the value of field f.
+func (it *item) value(f event.Field) []byte {
+	var start uint32
+	if f > 0 {
+		start = it.ends[f-1]
+	}
+	return it.buf[start:it.ends[f]]
 }
 
 func (it *item) record(r *event.Record) {
@@ -156,6 +167,8 @@ type pipeline struct {
 	in    chan fetched
 
 	buffered    int
+	newest      int64 // the newest record time queued, if any (queued)
+	queued      bool
 	released    int64     // event time of the last record released
 	lastArrival time.Time // when any partition last delivered a message
 	marked      int64     // event time of the last watermark published
@@ -233,7 +246,8 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 			}
 			tp := topicPartition{topic, a.ID}
 			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: committed[tp],
-				rewind: rewinds[tp].rewind, state: rewinds[tp].state, next: -1, highWater: -1})
+				rewind: rewinds[tp].rewind, state: rewinds[tp].state, next: -1, highWater: -1,
+				line: timeline[*item]{jump: maxTimeJump(s.cfg.MaxTimeJump)}})
 		}
 	}
 	// The engine is rebuilt from the positions committed last: the
@@ -480,19 +494,40 @@ func (pl *pipeline) accept(f fetched) {
 		pl.checkRebuilt(p)
 		return
 	}
-	if f.it.time < pl.released {
+	p.line.take(f.it, f.it.time, f.it.kind != 0, pl.newest, pl.queued, func(it *item) { pl.queue(p, it) },
+		func(it *item, ahead string) { pl.rejectAhead(p, it, ahead) })
+}
+
+// queue puts a record in its partition's reorder buffer.
+func (pl *pipeline) queue(p *partition, it *item) {
+	if it.time < pl.released {
 		pl.s.stats.Late.Add(1)
 	}
-	if !p.seen || f.it.time > p.lastSeen {
-		p.lastSeen, p.seen = f.it.time, true
+	if !p.seen || it.time > p.lastSeen {
+		p.lastSeen, p.seen = it.time, true
 	}
-	p.push(f.it)
+	if it.kind != 0 && (!pl.queued || it.time > pl.newest) {
+		pl.newest, pl.queued = it.time, true
+	}
+	p.push(it)
 	pl.buffered++
 	pl.s.stats.Buffered.Store(int64(pl.buffered))
 }
 
+// rejectAhead drops a record far ahead of its partition's (see timeline),
+// counted with the reason in its topic's rejected lines.
+func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
+	st := pl.s.sources[p.topic]
+	st.Parsed.Add(-1)
+	err := aheadError(fmt.Sprintf("%s/%d@%d", p.topic, p.id, it.offset), it.time, p.line.jump, ahead, it.value(event.RequestID))
+	st.Reject(err)
+	pl.s.cfg.Logger.Warn("record rejected", "err", err)
+	itemPool.Put(it)
+}
+
 func (pl *pipeline) checkRebuilt(p *partition) {
-	if p.rebuilt || p.next < p.replayUntil || (!p.empty() && p.head().offset < p.replayUntil) {
+	if p.rebuilt || p.next < p.replayUntil || (!p.empty() && p.head().offset < p.replayUntil) ||
+		(p.line.holding && p.line.held.offset < p.replayUntil) {
 		return
 	}
 	p.rebuilt = true
@@ -709,6 +744,9 @@ func (pl *pipeline) commit(ctx context.Context) {
 		off := p.next
 		if !p.empty() {
 			off = p.head().offset
+		}
+		if p.line.holding {
+			off = min(off, p.line.held.offset)
 		}
 		if off <= p.committed || off < 0 {
 			continue

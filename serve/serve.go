@@ -132,6 +132,14 @@ type Config struct {
 	// says. An incident firing that began earlier is counted in
 	// Stats.Unrebuilt, and a restart opens a new incident for it.
 	MaxRebuild time.Duration
+	// MaxTimeJump bounds how far one record may leap ahead of its
+	// partition's records (or, for a partition's first, of the newest
+	// record read) on its own: such a record waits for its partition's
+	// next record, and is rejected (counted with the reason in its
+	// topic's rejected lines) unless that one is no more than MaxTimeJump
+	// before it, as in a replay (see timeline). Zero means
+	// DefaultMaxTimeJump; a negative value turns the check off.
+	MaxTimeJump time.Duration
 
 	Logger *slog.Logger
 

@@ -43,6 +43,7 @@ type serveFlags struct {
 	listen                       string
 	lateness, idle, commit       time.Duration
 	maxRebuild                   time.Duration
+	maxTimeJump                  time.Duration
 	maxBuffered                  int
 	tls                          bool
 	tlsCA, tlsCert, tlsKey       string
@@ -86,6 +87,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.commit, "commit-interval", serve.DefaultCommitInterval, "how often offsets are committed")
 	fs.IntVar(&f.maxBuffered, "max-buffered", serve.DefaultMaxBuffered, "records held in the reorder buffer before the oldest is released")
 	fs.DurationVar(&f.maxRebuild, "max-rebuild", serve.DefaultMaxRebuild, "most event time a restart reads again before the committed position to rebuild the incidents firing whole (the windows' span is read whatever it says)")
+	fs.DurationVar(&f.maxTimeJump, "max-time-jump", serve.DefaultMaxTimeJump, "a record this far ahead of its partition's (or file's) records and of the next one is rejected as a time outlier (negative: no check)")
 	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka over TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA `file` (PEM) for the brokers' certificates (implies --tls)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `file` (PEM)")
@@ -181,6 +183,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		CommitInterval: f.commit,
 		MaxBuffered:    f.maxBuffered,
 		MaxRebuild:     f.maxRebuild,
+		MaxTimeJump:    f.maxTimeJump,
 		Logger:         log,
 	}
 	if cfg.Partitioner, err = kafka.Balancer(f.partitioner); err != nil {
@@ -331,6 +334,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		CommitInterval:  f.commit,
 		MaxBuffered:     f.maxBuffered,
 		MaxRebuild:      f.maxRebuild,
+		MaxTimeJump:     f.maxTimeJump,
 		Logger:          log,
 	}
 	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {

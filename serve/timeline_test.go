@@ -1,0 +1,62 @@
+package serve
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestTimeline feeds record times (in hours; a watermark is "w") to a
+// timeline with a one-hour bound and checks what goes on, in order, and
+// what is rejected.
+func TestTimeline(t *testing.T) {
+	const hour = int64(3600e9)
+	cases := []struct {
+		name     string
+		newest   int64 // of the other inputs, in hours; -1: none
+		in       string
+		queued   string
+		rejected string
+	}{
+		{"in order", -1, "1 1 2 2", "1 1 2 2", ""},
+		{"behind goes on", -1, "5 1 5", "5 1 5", ""},
+		{"lone far ahead", -1, "1 900 2 3", "1 2 3", "900"},
+		{"gap confirmed", -1, "1 5 5 6", "1 5 5 6", ""},
+		{"two far ahead in a row", -1, "1 900 901 2", "1 900 901 2", ""},
+		{"far ahead of the others first", 1, "900 2 3", "2 3", "900"},
+		{"first with nothing to compare", -1, "900 2", "900 2", ""},
+		{"held until the next", -1, "1 900", "1", ""},
+		{"watermark goes on", -1, "1 w 900 w 2", "1 w w 2", "900"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tl := timeline[*item]{jump: hour}
+			var queued, rejected []string
+			name := func(it *item) string {
+				if it.kind == 0 {
+					return "w"
+				}
+				return fmt.Sprint(it.time / hour)
+			}
+			for _, f := range strings.Fields(c.in) {
+				it := &item{kind: 1}
+				if f == "w" {
+					it.kind = 0
+				} else {
+					var h int64
+					fmt.Sscan(f, &h)
+					it.time = h * hour
+				}
+				tl.take(it, it.time, it.kind != 0, c.newest*hour, c.newest >= 0,
+					func(it *item) { queued = append(queued, name(it)) },
+					func(it *item, _ string) { rejected = append(rejected, name(it)) })
+			}
+			if got := strings.Join(queued, " "); got != c.queued {
+				t.Errorf("queued %q, want %q", got, c.queued)
+			}
+			if got := strings.Join(rejected, " "); got != c.rejected {
+				t.Errorf("rejected %q, want %q", got, c.rejected)
+			}
+		})
+	}
+}
