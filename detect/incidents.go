@@ -215,6 +215,20 @@ func (e *Engine) Rebuilding(since int64, needs []RebuildNeed) {
 	}
 }
 
+// Rebuilt tells the engine that what comes now was not processed before
+// the restart, even when it is older than what was (a lagging input,
+// late records): Rebuilding's hold ends (MissingBefore's does not, as the
+// windows still miss what was not read again). Like Add, it must be
+// called on the goroutine that feeds the engine.
+func (e *Engine) Rebuilt() {
+	e.quiesce()
+	for _, rs := range e.rules {
+		if h := rs.hold; h != nil {
+			h.since, h.needs = math.MinInt64, nil
+		}
+	}
+}
+
 // hold is what a rebuild holds back of a rule's incidents.
 type hold struct {
 	missing int64 // no incident before it (MissingBefore)

@@ -360,3 +360,31 @@ func TestKeepGoneBounded(t *testing.T) {
 		t.Errorf("%d groups kept (%d in order) once the others' cooldowns ended, want 1", len(rs.gone), len(rs.goneOrder))
 	}
 }
+
+// TestRebuiltEndsHold holds a group with no need back until since, as a
+// rebuilt engine does, and checks that once told the rebuild is over
+// (Rebuilt) the same late campaign opens its incident: it was not
+// processed before the restart.
+func TestRebuiltEndsHold(t *testing.T) {
+	sec := int64(time.Second)
+	for _, rebuilt := range []bool{false, true} {
+		sink := &captureSink{}
+		e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.MissingBefore(0)
+		e.Rebuilding(1000*sec, nil)
+		if rebuilt {
+			e.Rebuilt()
+		}
+		for _, r := range campaign(0, 20) {
+			if err := e.Add(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if opened := len(sink.alerts) > 0; opened != rebuilt {
+			t.Errorf("Rebuilt %v: %d alerts, want an incident only after Rebuilt", rebuilt, len(sink.alerts))
+		}
+	}
+}

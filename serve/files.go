@@ -271,15 +271,20 @@ func (f *Follower) saveAlerted(ps []follow.Position) error {
 }
 
 // rebuildFile holds, in the state directory, the rebuild state that goes
-// with the positions saved (see detect.Engine.Rebuilding), saved before
-// them: a restart between the two reads from earlier positions, which
-// is safe.
+// with the positions saved (see detect.Engine.Rebuilding) and their time,
+// saved before them: a restart between the two reads from earlier
+// positions, which is safe.
 const rebuildFile = "rebuild.json"
 
 // savedState is rebuildFile's content.
 type savedState struct {
-	Since int64       `json:"since"`
-	Needs []savedNeed `json:"needs"`
+	// Since and Needs are the rebuild state, absent for an engine that
+	// keeps no incidents.
+	Since *int64      `json:"since,omitempty"`
+	Needs []savedNeed `json:"needs,omitempty"`
+	// Resumed is the time of the positions saved (the events before
+	// them are not read again), absent while none are.
+	Resumed *int64 `json:"resumed,omitempty"`
 }
 
 type savedNeed struct {
@@ -287,18 +292,16 @@ type savedNeed struct {
 	From  int64  `json:"from"`
 }
 
-// saveRebuild saves st (nil: an engine that keeps no incidents, whose
-// file is removed).
-func (f *Follower) saveRebuild(st *rebuildState) error {
-	if st == nil {
-		if err := os.Remove(filepath.Join(f.cfg.StateDir, rebuildFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("saving the follow state: %w", err)
+// saveRebuild saves st (nil: an engine that keeps no incidents) and the
+// time of the positions about to be saved.
+func (f *Follower) saveRebuild(st *rebuildState, resumed *int64) error {
+	s := savedState{Resumed: resumed}
+	if st != nil {
+		s.Since = &st.since
+		s.Needs = make([]savedNeed, len(st.needs))
+		for i, n := range st.needs {
+			s.Needs[i] = savedNeed{Group: n.Group, From: n.From}
 		}
-		return nil
-	}
-	s := savedState{Since: st.since, Needs: make([]savedNeed, len(st.needs))}
-	for i, n := range st.needs {
-		s.Needs[i] = savedNeed{Group: n.Group, From: n.From}
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -307,26 +310,32 @@ func (f *Follower) saveRebuild(st *rebuildState) error {
 	return f.saveState(rebuildFile, b)
 }
 
-// loadRebuild returns the rebuild state saved last, or nil if none was
-// (an older version saved none).
-func (f *Follower) loadRebuild() (*rebuildState, error) {
+// loadRebuild returns the rebuild state saved last and the time of the
+// positions saved with it; a nil state if none was saved (an older
+// version saved none, an engine without rules has none) or the file does
+// not read, which it logs: the rebuild then goes without it.
+func (f *Follower) loadRebuild() (*rebuildState, *int64) {
 	path := filepath.Join(f.cfg.StateDir, rebuildFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the follow state: %w", err)
-	}
 	var s savedState
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("reading the follow state %s: %w", path, err)
+	if err == nil {
+		err = json.Unmarshal(b, &s)
 	}
-	st := &rebuildState{since: s.Since}
+	if err != nil {
+		f.cfg.Logger.Warn("reading the rebuild state, rebuilding without it", "path", path, "err", err)
+		return nil, nil
+	}
+	if s.Since == nil {
+		return nil, s.Resumed
+	}
+	st := &rebuildState{since: *s.Since}
 	for _, n := range s.Needs {
 		st.needs = append(st.needs, detect.RebuildNeed{Group: n.Group, From: n.From})
 	}
-	return st, nil
+	return st, s.Resumed
 }
 
 // saveState writes b to the state directory's file name, whole or not at
@@ -375,8 +384,6 @@ type fileQueue struct {
 	idleAt   time.Time // when it said so
 	arrival  time.Time // when its last record arrived
 	ended    bool
-	// started says a record of the source was processed in this run.
-	started bool
 	// processed is, per file, the position of the last record processed
 	// (the final position once the source closed the file).
 	processed map[inodeKey]follow.Position
@@ -438,19 +445,15 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	}
 	f.engine.Store(eng)
 	f.ready.Store(len(f.alerted) == 0)
-	// resumed are the files each source resumed at a saved position
-	// before this run: one that resumes a file in this run reads it
-	// again from the middle, and the events before are missing.
-	var resumed [2]int64
-	for i, src := range f.srcs {
-		resumed[i] = src.Counters().Resumed.Load()
-	}
-	// A restart (or a reload) reads again what was processed: the engine
-	// is told the rebuild state saved with the positions.
-	if len(f.alerted) > 0 {
-		st, err := f.loadRebuild()
-		if err != nil {
-			return false, err
+	// A restart (or a reload) reads again what was processed, from the
+	// positions saved: the engine is told the rebuild state saved with
+	// them, and that the events before them are missing.
+	rebuilding := len(f.alerted) > 0
+	// resumed is the time of the positions saved last, if any.
+	st, resumed := f.loadRebuild()
+	if rebuilding {
+		if resumed != nil {
+			eng.MissingBefore(*resumed)
 		}
 		if st != nil {
 			eng.Rebuilding(st.since, st.needs)
@@ -583,7 +586,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	}
 	accept := func(fd filed) error {
 		q := qs[fd.src]
-		if len(fd.retired) > 0 && fd.it == nil && fd.err == nil {
+		if len(fd.retired) > 0 && fd.it == nil && (fd.err == nil || fd.err == io.EOF) {
 			retireAfter(fd.src, fd.retired)
 		}
 		switch {
@@ -657,11 +660,11 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 					}
 				}
 			}
-			if q := qs[h]; !q.started {
-				q.started = true
-				if f.srcs[h].Counters().Resumed.Load() > resumed[h] {
-					eng.MissingBefore(t)
-				}
+			if rebuilding && len(f.alerted) == 0 {
+				// Past every saved position: what comes now was not
+				// processed before.
+				rebuilding = false
+				eng.Rebuilt()
 			}
 			var rec event.Record
 			fd.it.record(&rec)
@@ -713,9 +716,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		// The source positions trail by span, or more for the incidents
 		// firing: a restart reads that again.
 		from := rb.from(eng, released)
-		if err := f.saveRebuild(rb.state(eng)); err != nil {
-			return err
-		}
 		k := -1
 		for i, c := range cps {
 			if c.time <= from || len(cps)-i > maxCheckpoints {
@@ -723,6 +723,13 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			}
 		}
 		k = readableFrom(cps, k, saved, [2]map[inodeKey]follow.Position{qs[0].gone, qs[1].gone})
+		if k >= 0 {
+			t := cps[k].time
+			resumed = &t
+		}
+		if err := f.saveRebuild(rb.state(eng), resumed); err != nil {
+			return err
+		}
 		if k >= 0 {
 			for i, s := range f.srcs {
 				ps := mergeCheckpoints(cps[:k+1], i)

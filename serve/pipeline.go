@@ -53,6 +53,10 @@ type partition struct {
 	released bool
 	// line checks the partition's record times (see timeline).
 	line timeline[*item]
+	// missingAtFirst says the partition is read again from a point whose
+	// time is unknown: its first record's time tells where events start
+	// to be missing (see open).
+	missingAtFirst bool
 }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
@@ -250,15 +254,9 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 				line: timeline[*item]{jump: maxTimeJump(s.cfg.MaxTimeJump)}})
 		}
 	}
-	// The engine is rebuilt from the positions committed last: the
-	// partitions committed with them carry the latest rebuild state.
-	var st *rebuildState
-	for _, p := range pl.parts {
-		if p.committed > 0 && p.state != nil && (st == nil || p.state.since > st.since) {
-			st = p.state
-		}
-	}
-	if st != nil {
+	// Partitions not committed with the others carry an older state, or
+	// another instance's: hold back no more than any of them would.
+	if st, ok := mergeStates(pl.parts); ok {
 		eng.Rebuilding(st.since, st.needs)
 	}
 	sort.Slice(pl.parts, func(i, j int) bool {
@@ -307,6 +305,13 @@ func (pl *pipeline) span() time.Duration {
 func (pl *pipeline) open(ctx context.Context) error {
 	c := &pl.s.cfg
 	span := pl.span()
+	var missing int64
+	var known bool
+	defer func() {
+		if known {
+			pl.eng.MissingBefore(missing)
+		}
+	}()
 	for _, p := range pl.parts {
 		start := p.committed
 		if start < 0 {
@@ -322,15 +327,24 @@ func (pl *pipeline) open(ctx context.Context) error {
 			if p.rewind > span {
 				rewind = min(p.rewind, pl.rb.limit())
 			}
-			off, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
+			off, at, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				c.Logger.Warn("rewinding partition, starting at the committed offset", "topic", p.topic, "partition", p.id, "err", err)
-				off = p.committed
+				off, at = p.committed, time.Time{}
 			}
 			start, p.next, p.replayUntil = off, off, p.committed
+			// What is read again starts at, and the messages before it
+			// are missing (none before offset 0). Without at, the first
+			// record read tells (see process).
+			switch {
+			case at.IsZero():
+				p.missingAtFirst = true
+			case off > 0:
+				missing, known = max(missing, at.UnixNano()), true
+			}
 		}
 		r, err := c.Kafka.PartitionReader(p.topic, p.id, start)
 		if err != nil {
@@ -494,7 +508,11 @@ func (pl *pipeline) accept(f fetched) {
 		pl.checkRebuilt(p)
 		return
 	}
-	p.line.take(f.it, f.it.time, f.it.kind != 0, pl.newest, pl.queued, func(it *item) { pl.queue(p, it) },
+	// A partition read again has only its own records to compare its
+	// first with: the others' depend on which was fetched first, and
+	// its records were accepted before.
+	newest, ok := pl.newest, pl.queued && p.replayUntil < 0
+	p.line.take(f.it, f.it.time, f.it.kind != 0, newest, ok, func(it *item) { pl.queue(p, it) },
 		func(it *item, ahead string) { pl.rejectAhead(p, it, ahead) })
 }
 
@@ -525,6 +543,40 @@ func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
 	itemPool.Put(it)
 }
 
+// mergeStates returns the rebuild state of the partitions with a
+// committed offset: the earliest since, and each group's earliest need
+// (false if a partition was committed without a state: an older version's
+// commit, or too many needs). Held back by it, a group is held back no
+// longer than by any partition's state alone.
+func mergeStates(parts []*partition) (*rebuildState, bool) {
+	var st *rebuildState
+	from := map[uint64]int64{}
+	for _, p := range parts {
+		if p.committed <= 0 {
+			continue
+		}
+		if p.state == nil {
+			return nil, false
+		}
+		if st == nil {
+			st = &rebuildState{since: p.state.since}
+		}
+		st.since = min(st.since, p.state.since)
+		for _, n := range p.state.needs {
+			if f, ok := from[n.Group]; !ok || n.From < f {
+				from[n.Group] = n.From
+			}
+		}
+	}
+	if st == nil {
+		return nil, false
+	}
+	for g, f := range from {
+		st.needs = append(st.needs, detect.RebuildNeed{Group: g, From: f})
+	}
+	return st, true
+}
+
 func (pl *pipeline) checkRebuilt(p *partition) {
 	if p.rebuilt || p.next < p.replayUntil || (!p.empty() && p.head().offset < p.replayUntil) ||
 		(p.line.holding && p.line.held.offset < p.replayUntil) {
@@ -532,6 +584,9 @@ func (pl *pipeline) checkRebuilt(p *partition) {
 	}
 	p.rebuilt = true
 	if pl.notReady--; pl.notReady == 0 {
+		// What comes now was not processed before, even when older
+		// than what was (a lagging partition, late records).
+		pl.eng.Rebuilt()
 		pl.s.ready.Store(true)
 		pl.s.cfg.Logger.Info("state rebuilt", "partitions", len(pl.parts))
 	}
@@ -603,10 +658,10 @@ func (pl *pipeline) release(ctx context.Context) error {
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
 	pl.sink.mute = it.offset < p.replayUntil
-	if !p.released && p.replayUntil >= 0 && it.offset > 0 {
-		// Read again from before its committed offset, and not from
-		// the partition's first message: the events before its first
-		// record are missing.
+	if !p.released && p.missingAtFirst && it.offset > 0 {
+		// Read again from a point whose time is not known, and not
+		// from the partition's first message: the events before its
+		// first record are missing.
 		pl.eng.MissingBefore(it.time)
 	}
 	p.lastTime, p.released = it.time, true

@@ -91,13 +91,13 @@ func (r *rebuilder) from(eng *detect.Engine, released int64) int64 {
 					r.stats.Unrebuilt.Add(1)
 					r.log.Warn("an incident began before the longest rebuild: a restart will not rebuild it whole",
 						"rule", n.Rule, "incident", n.Incident,
-						"first_event", time.Unix(0, n.From).UTC().Format(time.RFC3339), "max_rebuild", r.maxRebuild)
+						"rebuild_from", time.Unix(0, n.From).UTC().Format(time.RFC3339), "max_rebuild", r.maxRebuild)
 				default:
 					// Resolved: a restart loses its cooldown, and may
 					// open an incident that the cooldown keeps closed.
 					r.log.Info("a resolved incident began before the longest rebuild: a restart will not keep its cooldown",
 						"rule", n.Rule, "incident", n.Incident,
-						"first_event", time.Unix(0, n.From).UTC().Format(time.RFC3339), "max_rebuild", r.maxRebuild)
+						"rebuild_from", time.Unix(0, n.From).UTC().Format(time.RFC3339), "max_rebuild", r.maxRebuild)
 				}
 				t = floor
 			}

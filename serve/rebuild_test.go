@@ -74,6 +74,16 @@ type kioskLogin struct {
 // of a user logging in every 30 s from ten minutes before campaignStart to
 // 100 minutes after, split at restart as longCampaign's are.
 func campaignLines(kiosk []kioskLogin, restart time.Duration) (proxy1, proxy2, app1, app2 [][]byte) {
+	var user []time.Duration
+	for at := -10 * time.Minute; at < 100*time.Minute; at += 30 * time.Second {
+		user = append(user, at+7*time.Second)
+	}
+	return campaignLinesWith(kiosk, user, restart)
+}
+
+// campaignLinesWith is campaignLines with the user's logins at the offsets
+// user from campaignStart.
+func campaignLinesWith(kiosk []kioskLogin, user []time.Duration, restart time.Duration) (proxy1, proxy2, app1, app2 [][]byte) {
 	type login struct {
 		at     time.Time
 		ip, cn string
@@ -82,8 +92,8 @@ func campaignLines(kiosk []kioskLogin, restart time.Duration) (proxy1, proxy2, a
 		fp     string
 	}
 	var ls []login
-	for at := campaignStart.Add(-10 * time.Minute); at.Before(campaignStart.Add(100 * time.Minute)); at = at.Add(30 * time.Second) {
-		ls = append(ls, login{at: at.Add(7 * time.Second), ip: "10.0.5.20", cn: "laptop-007", user: "alice", fp: "aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"})
+	for _, at := range user {
+		ls = append(ls, login{at: campaignStart.Add(at), ip: "10.0.5.20", cn: "laptop-007", user: "alice", fp: "aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"})
 	}
 	for _, k := range kiosk {
 		l := login{at: campaignStart.Add(k.at), ip: "10.0.6.66", cn: "kiosk-13", user: k.user, failed: k.failed, fp: "bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22"}
@@ -458,6 +468,13 @@ func kafkaRestart(t *testing.T, rs []*rules.Rule, p1, p2, a1, a2 [][]byte, tune 
 // more than the default longest rebuild thins to).
 func followRestart(t *testing.T, rs []*rules.Rule, kiosk []kioskLogin, maxRebuild time.Duration) (first, second []string, r1, r2 *runningFollower) {
 	t.Helper()
+	return followRestartLines(t, rs, func(restart time.Duration) (p1, p2, a1, a2 [][]byte) { return campaignLines(kiosk, restart) }, maxRebuild)
+}
+
+// followRestartLines is followRestart with the lines split returns,
+// before and from restart.
+func followRestartLines(t *testing.T, rs []*rules.Rule, split func(restart time.Duration) (p1, p2, a1, a2 [][]byte), maxRebuild time.Duration) (first, second []string, r1, r2 *runningFollower) {
+	t.Helper()
 	pf, af := formatsFor(t)
 	cfg, proxyPath, appPath := restartConfig(t, rs, pf, af)
 	cfg.MaxRebuild = maxRebuild
@@ -467,14 +484,14 @@ func followRestart(t *testing.T, rs []*rules.Rule, kiosk []kioskLogin, maxRebuil
 	r1 = startFollower(t, cfg)
 	var np, na int
 	for cut := time.Duration(0); cut <= 30*time.Minute; cut += time.Minute {
-		p, _, a, _ := campaignLines(kiosk, cut)
+		p, _, a, _ := split(cut)
 		appendFile(t, proxyPath, p[np:])
 		appendFile(t, appPath, a[na:])
 		np, na = len(p), len(a)
 		waitFor(t, 40*time.Second, "the lines processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
 	}
 	r1.shutdown(t)
-	_, p2, _, a2 := campaignLines(kiosk, 30*time.Minute)
+	_, p2, _, a2 := split(30 * time.Minute)
 	cfg.Sink = c2
 	r2 = resume(t, cfg, proxyPath, appPath, p2, a2)
 	return c1.snapshot(), c2.snapshot(), r1, r2
@@ -607,6 +624,57 @@ func TestKafkaRestartTwoGroups(t *testing.T) {
 		t.Error("the second server muted nothing: nothing was read again")
 	}
 	checkOnceEach(t, append(first, second...), want)
+}
+
+// shortBurst returns eight failed logins through the kiosk 10 s apart
+// from burst on, and the user's logins once ten minutes before
+// campaignStart and every 30 s for ten minutes from restart: nothing
+// between, so that what a restart at restart reads again begins well
+// before its first record. They make one unresolvedRule incident, firing
+// at the restart and resolving after it.
+func shortBurst(burst, restart time.Duration) ([]kioskLogin, []time.Duration) {
+	var kiosk []kioskLogin
+	for i := range 8 {
+		kiosk = append(kiosk, kioskLogin{at: burst + time.Duration(i)*10*time.Second, user: fmt.Sprintf("user%03d", i), failed: true})
+	}
+	user := []time.Duration{-10 * time.Minute}
+	for at := restart; at <= restart+10*time.Minute; at += 30 * time.Second {
+		user = append(user, at)
+	}
+	return kiosk, user
+}
+
+// TestKafkaRestartShortBurst restarts during a short burst after a quiet
+// hour: the second server reads again from the incident's first event
+// less a window, long before its first record, and rebuilds the incident
+// whole. Held back for a window from its first record instead, it did not
+// reopen it, and the incident got no "resolved" record.
+func TestKafkaRestartShortBurst(t *testing.T) {
+	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk, user := shortBurst(0, 3*time.Minute)
+	p1, p2, a1, a2 := campaignLinesWith(kiosk, user, 3*time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	first, second, _ := kafkaRestart(t, rs, p1, p2, a1, a2, nil, nil)
+	checkContinued(t, want, first, second, true)
+}
+
+// TestFollowRestartShortBurst is TestKafkaRestartShortBurst in follow
+// mode, the burst at 25:00 and the restart at 30:00: the positions saved
+// last are those after the user's login ten minutes before campaignStart.
+func TestFollowRestartShortBurst(t *testing.T) {
+	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk, user := shortBurst(25*time.Minute, 30*time.Minute)
+	split := func(restart time.Duration) (p1, p2, a1, a2 [][]byte) { return campaignLinesWith(kiosk, user, restart) }
+	p1, p2, a1, a2 := split(30 * time.Minute)
+	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
+	first, second, _, _ := followRestartLines(t, rs, split, 10*time.Minute)
+	checkContinued(t, want, first, second, true)
 }
 
 // TestKafkaReloadRebuildsIncident reloads the rules half an hour into the

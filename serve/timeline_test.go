@@ -1,9 +1,14 @@
 package serve
 
 import (
+	"cmp"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spraywatch/spraywatch/detect"
 )
 
 // TestTimeline feeds record times (in hours; a watermark is "w") to a
@@ -56,6 +61,44 @@ func TestTimeline(t *testing.T) {
 			}
 			if got := strings.Join(rejected, " "); got != c.rejected {
 				t.Errorf("rejected %q, want %q", got, c.rejected)
+			}
+		})
+	}
+}
+
+// TestMergeStates merges the rebuild states committed with the partitions:
+// the earliest since and each group's earliest need, none if a committed
+// partition has none, and partitions never committed left out.
+func TestMergeStates(t *testing.T) {
+	st := func(since int64, needs ...int64) *rebuildState {
+		s := &rebuildState{since: since}
+		for i := 0; i+1 < len(needs); i += 2 {
+			s.needs = append(s.needs, detect.RebuildNeed{Group: uint64(needs[i]), From: needs[i+1]})
+		}
+		return s
+	}
+	cases := []struct {
+		name  string
+		parts []*partition
+		want  *rebuildState
+	}{
+		{"none committed", []*partition{{committed: -1}}, nil},
+		{"one", []*partition{{committed: 5, state: st(100, 1, 50)}, {committed: -1}}, st(100, 1, 50)},
+		{"merged", []*partition{{committed: 5, state: st(100, 1, 50, 2, 70)}, {committed: 9, state: st(80, 1, 40, 3, 60)}},
+			st(80, 1, 40, 2, 70, 3, 60)},
+		{"one without", []*partition{{committed: 5, state: st(100)}, {committed: 9}}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := mergeStates(c.parts)
+			if ok != (c.want != nil) {
+				t.Fatalf("ok %v, want %v", ok, c.want != nil)
+			}
+			if got != nil {
+				slices.SortFunc(got.needs, func(a, b detect.RebuildNeed) int { return cmp.Compare(a.Group, b.Group) })
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got %+v, want %+v", got, c.want)
 			}
 		})
 	}
