@@ -451,12 +451,30 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	rebuilding := len(f.alerted) > 0
 	// resumed is the time of the positions saved last, if any.
 	st, resumed := f.loadRebuild()
+	// atFirst says, for each source, that the time of the positions is
+	// not known (an older version's state): the first record of a source
+	// that resumed a file at a saved position tells instead. resumedFiles
+	// are the files each source resumed before this run.
+	var atFirst [2]bool
+	var resumedFiles [2]int64
 	if rebuilding {
 		if resumed != nil {
 			eng.MissingBefore(*resumed)
+		} else {
+			for i, src := range f.srcs {
+				atFirst[i], resumedFiles[i] = true, src.Counters().Resumed.Load()
+			}
 		}
 		if st != nil {
 			eng.Rebuilding(st.since, st.needs)
+		}
+	}
+	// rebuilt ends the rebuild's hold once nothing is left to read again:
+	// what comes after was not processed before.
+	rebuilt := func() {
+		if rebuilding {
+			rebuilding = false
+			eng.Rebuilt()
 		}
 	}
 	span := f.cfg.Lateness + eng.MaxWindow()
@@ -534,6 +552,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				delete(f.alerted, keyOf(p))
 				if len(f.alerted) == 0 {
 					f.ready.Store(true)
+					rebuilt()
 				}
 			}
 		}
@@ -605,6 +624,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			q.idle, q.idleAt = true, time.Now()
 			if qs[0].idle && qs[1].idle && len(qs[0].q) == 0 && len(qs[1].q) == 0 {
 				f.ready.Store(true) // nothing more to read again
+				rebuilt()
 			}
 		default:
 			q.idle, q.arrival = false, time.Now()
@@ -660,11 +680,14 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 					}
 				}
 			}
-			if rebuilding && len(f.alerted) == 0 {
-				// Past every saved position: what comes now was not
-				// processed before.
-				rebuilding = false
-				eng.Rebuilt()
+			if atFirst[h] {
+				atFirst[h] = false
+				if f.srcs[h].Counters().Resumed.Load() > resumedFiles[h] {
+					eng.MissingBefore(t)
+				}
+			}
+			if len(f.alerted) == 0 {
+				rebuilt() // past every saved position
 			}
 			var rec event.Record
 			fd.it.record(&rec)
@@ -724,13 +747,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		}
 		k = readableFrom(cps, k, saved, [2]map[inodeKey]follow.Position{qs[0].gone, qs[1].gone})
 		if k >= 0 {
-			t := cps[k].time
-			resumed = &t
-		}
-		if err := f.saveRebuild(rb.state(eng), resumed); err != nil {
-			return err
-		}
-		if k >= 0 {
 			for i, s := range f.srcs {
 				ps := mergeCheckpoints(cps[:k+1], i)
 				if err := s.Commit(ps...); err != nil {
@@ -756,7 +772,17 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 					}
 				}
 			}
+			t := cps[k].time
+			resumed = &t
 			cps = append(cps[:0], cps[k+1:]...)
+		}
+		// Saved after the positions: a restart between the two reads
+		// from positions newer than the state says, with needs that
+		// start no later than them (they are trailed by from) and a
+		// since that holds back less; the time of the positions saved
+		// only once they are.
+		if err := f.saveRebuild(rb.state(eng), resumed); err != nil {
+			return err
 		}
 		f.stats.Commits.Add(1)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -54,8 +55,8 @@ type partition struct {
 	// line checks the partition's record times (see timeline).
 	line timeline[*item]
 	// missingAtFirst says the partition is read again from a point whose
-	// time is unknown: its first record's time tells where events start
-	// to be missing (see open).
+	// time is unknown (no rebuild state was committed): its first record's
+	// time tells where events start to be missing (see open).
 	missingAtFirst bool
 }
 
@@ -170,6 +171,9 @@ type pipeline struct {
 	ev    event.Event
 	in    chan fetched
 
+	// state is the rebuild state the engine was told (nil: none).
+	state *rebuildState
+
 	buffered    int
 	newest      int64 // the newest record time queued, if any (queued)
 	queued      bool
@@ -254,9 +258,11 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 				line: timeline[*item]{jump: maxTimeJump(s.cfg.MaxTimeJump)}})
 		}
 	}
-	// Partitions not committed with the others carry an older state, or
-	// another instance's: hold back no more than any of them would.
+	// Each commit saves the engine's rebuild state with every partition
+	// (see commit); partitions committed by another instance before a
+	// rebalance carry its own: hold back no more than any of them would.
 	if st, ok := mergeStates(pl.parts); ok {
+		pl.state = st
 		eng.Rebuilding(st.since, st.needs)
 	}
 	sort.Slice(pl.parts, func(i, j int) bool {
@@ -305,13 +311,9 @@ func (pl *pipeline) span() time.Duration {
 func (pl *pipeline) open(ctx context.Context) error {
 	c := &pl.s.cfg
 	span := pl.span()
-	var missing int64
-	var known bool
-	defer func() {
-		if known {
-			pl.eng.MissingBefore(missing)
-		}
-	}()
+	if pl.state != nil {
+		pl.eng.MissingBefore(pl.state.from)
+	}
 	for _, p := range pl.parts {
 		start := p.committed
 		if start < 0 {
@@ -327,24 +329,19 @@ func (pl *pipeline) open(ctx context.Context) error {
 			if p.rewind > span {
 				rewind = min(p.rewind, pl.rb.limit())
 			}
-			off, at, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
+			off, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				c.Logger.Warn("rewinding partition, starting at the committed offset", "topic", p.topic, "partition", p.id, "err", err)
-				off, at = p.committed, time.Time{}
+				off = p.committed
 			}
 			start, p.next, p.replayUntil = off, off, p.committed
-			// What is read again starts at, and the messages before it
-			// are missing (none before offset 0). Without at, the first
-			// record read tells (see process).
-			switch {
-			case at.IsZero():
-				p.missingAtFirst = true
-			case off > 0:
-				missing, known = max(missing, at.UnixNano()), true
-			}
+			// Without a rebuild state, which says from when records are
+			// read again, the first record read again tells (see
+			// process); none before offset 0.
+			p.missingAtFirst = pl.state == nil && off > 0
 		}
 		r, err := c.Kafka.PartitionReader(p.topic, p.id, start)
 		if err != nil {
@@ -356,6 +353,9 @@ func (pl *pipeline) open(ctx context.Context) error {
 			pl.notReady++
 		}
 		p.lastArrival = time.Now()
+	}
+	if pl.notReady == 0 {
+		pl.eng.Rebuilt() // nothing is read again
 	}
 	return nil
 }
@@ -508,10 +508,10 @@ func (pl *pipeline) accept(f fetched) {
 		pl.checkRebuilt(p)
 		return
 	}
-	// A partition read again has only its own records to compare its
-	// first with: the others' depend on which was fetched first, and
-	// its records were accepted before.
-	newest, ok := pl.newest, pl.queued && p.replayUntil < 0
+	// A record read again has only its partition's records to compare
+	// with: the others' depend on which was fetched first, and it was
+	// accepted before.
+	newest, ok := pl.newest, pl.queued && f.offset >= p.replayUntil
 	p.line.take(f.it, f.it.time, f.it.kind != 0, newest, ok, func(it *item) { pl.queue(p, it) },
 		func(it *item, ahead string) { pl.rejectAhead(p, it, ahead) })
 }
@@ -544,7 +544,7 @@ func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
 }
 
 // mergeStates returns the rebuild state of the partitions with a
-// committed offset: the earliest since, and each group's earliest need
+// committed offset: the earliest since and from, and each group's earliest need
 // (false if a partition was committed without a state: an older version's
 // commit, or too many needs). Held back by it, a group is held back no
 // longer than by any partition's state alone.
@@ -559,9 +559,9 @@ func mergeStates(parts []*partition) (*rebuildState, bool) {
 			return nil, false
 		}
 		if st == nil {
-			st = &rebuildState{since: p.state.since}
+			st = &rebuildState{since: p.state.since, from: p.state.from}
 		}
-		st.since = min(st.since, p.state.since)
+		st.since, st.from = min(st.since, p.state.since), min(st.from, p.state.from)
 		for _, n := range p.state.needs {
 			if f, ok := from[n.Group]; !ok || n.From < f {
 				from[n.Group] = n.From
@@ -658,10 +658,10 @@ func (pl *pipeline) release(ctx context.Context) error {
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
 	pl.sink.mute = it.offset < p.replayUntil
-	if !p.released && p.missingAtFirst && it.offset > 0 {
-		// Read again from a point whose time is not known, and not
-		// from the partition's first message: the events before its
-		// first record are missing.
+	if !p.released && p.missingAtFirst && it.offset < p.replayUntil {
+		// Read again from a point whose time is not known: the events
+		// before its first record are missing. (A first record that
+		// is new, nothing being read again, says nothing of that.)
 		pl.eng.MissingBefore(it.time)
 	}
 	p.lastTime, p.released = it.time, true
@@ -791,11 +791,7 @@ const commitTimeout = 10 * time.Second
 // before it a restart reads again: the span, or back to the first event
 // of the incidents firing (see rebuilder).
 func (pl *pipeline) commit(ctx context.Context) {
-	offsets := map[topicPartition]commitOffset{}
-	var moved []*partition
-	from, fromSet := int64(0), false
-	var st *rebuildState
-	for _, p := range pl.parts {
+	offset := func(p *partition) int64 {
 		off := p.next
 		if !p.empty() {
 			off = p.head().offset
@@ -803,12 +799,22 @@ func (pl *pipeline) commit(ctx context.Context) {
 		if p.line.holding {
 			off = min(off, p.line.held.offset)
 		}
-		if off <= p.committed || off < 0 {
+		return off
+	}
+	if !slices.ContainsFunc(pl.parts, func(p *partition) bool { off := offset(p); return off > p.committed && off >= 0 }) {
+		return
+	}
+	from := pl.rb.from(pl.eng, pl.released)
+	st := pl.rb.state(pl.eng)
+	// Every partition committed before is committed again, unmoved or
+	// not, with the engine's rebuild state: a restart takes all of them
+	// (see mergeStates).
+	offsets := map[topicPartition]commitOffset{}
+	var moved []*partition
+	for _, p := range pl.parts {
+		off := offset(p)
+		if off < 0 || off < p.committed || off == p.committed && p.committed <= 0 {
 			continue
-		}
-		if !fromSet {
-			from, fromSet = pl.rb.from(pl.eng, pl.released), true
-			st = pl.rb.state(pl.eng)
 		}
 		// A restart rewinds from the message before the offset: the
 		// last record released from p (or, if none was, about the
@@ -819,9 +825,6 @@ func (pl *pipeline) commit(ctx context.Context) {
 		}
 		offsets[topicPartition{p.topic, p.id}] = commitOffset{offset: off, savedRewind: savedRewind{time.Duration(max(ref-from, 0)), st}}
 		moved = append(moved, p)
-	}
-	if len(offsets) == 0 {
-		return
 	}
 	if err := pl.store.commit(ctx, pl.gen, offsets); err != nil {
 		pl.s.stats.CommitErrs.Add(1)

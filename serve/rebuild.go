@@ -45,8 +45,9 @@ type rebuilder struct {
 	log        *slog.Logger
 
 	needs []detect.RebuildNeed
-	// since is the time the needs were asked about (see state).
-	since int64
+	// since is the time the needs were asked about, and read where a
+	// restart reads again from, as of the last from (see state).
+	since, read int64
 	// beyond are the incidents found older than the bound, counted once.
 	beyond, next map[string]bool
 }
@@ -105,6 +106,7 @@ func (r *rebuilder) from(eng *detect.Engine, released int64) int64 {
 		}
 		r.beyond, r.next = r.next, r.beyond
 	}
+	r.read = from
 	r.stats.Rewind.Store(released - from)
 	return from
 }
@@ -116,7 +118,7 @@ func (r *rebuilder) state(eng *detect.Engine) *rebuildState {
 	if eng == nil || r.window <= 0 {
 		return nil
 	}
-	st := &rebuildState{since: r.since}
+	st := &rebuildState{since: r.since, from: r.read}
 	seen := make(map[uint64]bool, len(r.needs))
 	for _, n := range r.needs {
 		// The needs come by From: a group's first is its earliest.
@@ -134,16 +136,20 @@ func (r *rebuilder) state(eng *detect.Engine) *rebuildState {
 type rebuildState struct {
 	since int64
 	needs []detect.RebuildNeed
+	// from is the event time a restart reads again from: the events
+	// before it are missing (detect.Engine.MissingBefore).
+	from int64
 }
 
 // maxSavedNeeds bounds the needs saved with a Kafka offset: the metadata
-// of an offset is at most 4096 bytes by default (offset.metadata.max.bytes)
-// and a need takes at most 24 of them. Beyond it, the state is not saved
-// and a restart rebuilds without it, as before it was saved.
+// of an offset is at most 4096 bytes by default (offset.metadata.max.bytes),
+// the rest takes at most about 100 of them and a need at most 24. Beyond
+// it, the state is not saved and a restart rebuilds without it, as before
+// it was saved.
 const maxSavedNeeds = 160
 
-// appendState appends st to the metadata b: ";since=" and the time, then
-// ";needs=" and, base64 (URL alphabet, no padding), each need's group
+// appendState appends st to the metadata b: ";since=" and the time,
+// ";from=" and the time, then ";needs=" and, base64 (URL alphabet, no padding), each need's group
 // (8 bytes, little-endian) and since less its From (varint). It appends
 // nothing for a nil st or one with too many needs.
 func appendState(b []byte, st *rebuildState) []byte {
@@ -157,6 +163,8 @@ func appendState(b []byte, st *rebuildState) []byte {
 	}
 	b = append(b, ";since="...)
 	b = strconv.AppendInt(b, st.since, 10)
+	b = append(b, ";from="...)
+	b = strconv.AppendInt(b, st.from, 10)
 	b = append(b, ";needs="...)
 	return base64.RawURLEncoding.AppendEncode(b, raw)
 }
@@ -168,13 +176,20 @@ func parseState(s string) *rebuildState {
 	if !ok {
 		return nil
 	}
-	since, needs, ok := strings.Cut(since, ";needs=")
+	since, from, ok := strings.Cut(since, ";from=")
+	if !ok {
+		return nil
+	}
+	from, needs, ok := strings.Cut(from, ";needs=")
 	if !ok {
 		return nil
 	}
 	st := &rebuildState{}
 	var err error
 	if st.since, err = strconv.ParseInt(since, 10, 64); err != nil {
+		return nil
+	}
+	if st.from, err = strconv.ParseInt(from, 10, 64); err != nil {
 		return nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(needs)

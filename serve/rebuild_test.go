@@ -345,6 +345,13 @@ func TestFollowRestartRebuildsIncident(t *testing.T) {
 // their ingest time does (the rebuild rewinds by timestamp).
 func produceTimed(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format, lines [][]byte) {
 	t.Helper()
+	produceLagged(t, c, topic, f, lines, 0)
+}
+
+// produceLagged is produceTimed with the message timestamps lag after the
+// event times, as a shipper that stamps messages when it sends them.
+func produceLagged(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format, lines [][]byte, lag time.Duration) {
+	t.Helper()
 	w := kafkaWriter(c, topic)
 	defer w.Close()
 	p := f.NewParser()
@@ -354,7 +361,7 @@ func produceTimed(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format,
 		if err := p.Parse(l, &r); err != nil {
 			t.Fatal(err)
 		}
-		msgs[i] = kafkago.Message{Value: l, Time: time.Unix(0, r.Time)}
+		msgs[i] = kafkago.Message{Value: l, Time: time.Unix(0, r.Time).Add(lag)}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -393,7 +400,7 @@ func TestKafkaRestartRebuildsIncident(t *testing.T) {
 				rs, p1, p2, a1, a2 = unresolvedCampaign(t)
 			}
 			want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-			first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, func(cfg *Config) { cfg.MaxRebuild = c.maxRebuild },
+			first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, 0, func(cfg *Config) { cfg.MaxRebuild = c.maxRebuild },
 				func(cl *kfake.Cluster, r1 *running) {
 					if n := r1.s.Stats().Unrebuilt.Load(); (n == 0) != c.whole {
 						t.Errorf("first server: %d incidents counted as not rebuilt", n)
@@ -426,15 +433,15 @@ func committedTo(s *Server, proxy, app int) func() bool {
 // kafkaRestart produces p1 and a1 to a new broker, runs a server with
 // rules rs until it committed them, stops it, produces p2 and a2, and runs
 // a second server until it committed everything. It returns the alerts of
-// each and the second server, stopped. tune, if not nil, adjusts both
-// servers' configuration; stopped, if not nil, runs once the first server
-// stopped.
-func kafkaRestart(t *testing.T, rs []*rules.Rule, p1, p2, a1, a2 [][]byte, tune func(*Config), stopped func(*kfake.Cluster, *running)) (first, second []string, r2 *running) {
+// each and the second server, stopped. The message timestamps are lag
+// after the event times. tune, if not nil, adjusts both servers'
+// configuration; stopped, if not nil, runs once the first server stopped.
+func kafkaRestart(t *testing.T, rs []*rules.Rule, p1, p2, a1, a2 [][]byte, lag time.Duration, tune func(*Config), stopped func(*kfake.Cluster, *running)) (first, second []string, r2 *running) {
 	t.Helper()
 	pf, af := formatsFor(t)
 	cl := cluster(t, 1)
-	produceTimed(t, cl, "proxy", pf, p1)
-	produceTimed(t, cl, "app", af, a1)
+	produceLagged(t, cl, "proxy", pf, p1, lag)
+	produceLagged(t, cl, "app", af, a1, lag)
 	c1, c2 := &collector{}, &collector{}
 	cfg := serverConfig(t, cl, "restart", c1)
 	cfg.Engine.Rules = rs
@@ -445,8 +452,8 @@ func kafkaRestart(t *testing.T, rs []*rules.Rule, p1, p2, a1, a2 [][]byte, tune 
 	r1 := start(t, cfg)
 	waitFor(t, 40*time.Second, "the first part committed", committedTo(r1.s, len(p1), len(a1)))
 	r1.shutdown(t)
-	produceTimed(t, cl, "proxy", pf, p2)
-	produceTimed(t, cl, "app", af, a2)
+	produceLagged(t, cl, "proxy", pf, p2, lag)
+	produceLagged(t, cl, "app", af, a2, lag)
 	if stopped != nil {
 		stopped(cl, r1)
 	}
@@ -538,7 +545,7 @@ func successBeforeRebuild(t *testing.T, success, fail, others time.Duration) ([]
 func TestKafkaRestartHoldsUnresolved(t *testing.T) {
 	rs, kiosk, want := successBeforeRebuild(t, 23*time.Minute+20*time.Second, 23*time.Minute+40*time.Second, 23*time.Minute+50*time.Second)
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
-	first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, nil, nil)
+	first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, 0, nil, nil)
 	if len(first) != 0 {
 		t.Fatalf("first server: %d alerts, want none", len(first))
 	}
@@ -619,7 +626,7 @@ func TestKafkaRestartTwoGroups(t *testing.T) {
 	kiosk := twoGroups()
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-	first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, nil, nil)
+	first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, 0, nil, nil)
 	if r2.s.Stats().Muted.Load() == 0 {
 		t.Error("the second server muted nothing: nothing was read again")
 	}
@@ -649,6 +656,10 @@ func shortBurst(burst, restart time.Duration) ([]kioskLogin, []time.Duration) {
 // less a window, long before its first record, and rebuilds the incident
 // whole. Held back for a window from its first record instead, it did not
 // reopen it, and the incident got no "resolved" record.
+//
+// The messages' timestamps are also lagged five minutes behind the event
+// times, as a shipper's: the hold starts at the event time the commit
+// decided to read again from, not at a message timestamp.
 func TestKafkaRestartShortBurst(t *testing.T) {
 	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
 	if err != nil {
@@ -657,8 +668,12 @@ func TestKafkaRestartShortBurst(t *testing.T) {
 	kiosk, user := shortBurst(0, 3*time.Minute)
 	p1, p2, a1, a2 := campaignLinesWith(kiosk, user, 3*time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))
-	first, second, _ := kafkaRestart(t, rs, p1, p2, a1, a2, nil, nil)
-	checkContinued(t, want, first, second, true)
+	for _, lag := range []time.Duration{0, 5 * time.Minute} {
+		t.Run(fmt.Sprint("lag ", lag), func(t *testing.T) {
+			first, second, _ := kafkaRestart(t, rs, p1, p2, a1, a2, lag, nil, nil)
+			checkContinued(t, want, first, second, true)
+		})
+	}
 }
 
 // TestFollowRestartShortBurst is TestKafkaRestartShortBurst in follow
@@ -724,15 +739,15 @@ func TestKafkaReloadRebuildsIncident(t *testing.T) {
 // writes, a rewind without a state from an older version's metadata or a
 // malformed state, and nothing from other metadata.
 func TestParseRewind(t *testing.T) {
-	st := &rebuildState{since: 1_764_000_000_000_000_000, needs: []detect.RebuildNeed{
+	st := &rebuildState{since: 1_764_000_000_000_000_000, from: 1_763_999_000_000_000_000, needs: []detect.RebuildNeed{
 		{Group: 0xfedcba9876543210, From: 1_764_000_000_000_000_000 - int64(30*time.Minute)},
 		{Group: 1, From: 1_764_000_000_000_000_000 - 1},
 	}}
-	many := &rebuildState{since: 5}
+	many := &rebuildState{since: 5, from: -int64(DefaultMaxRebuild)}
 	for i := range maxSavedNeeds + 1 {
 		many.needs = append(many.needs, detect.RebuildNeed{Group: math.MaxUint64 - uint64(i), From: -int64(DefaultMaxRebuild)})
 	}
-	if m := formatRewind(DefaultMaxRebuild, &rebuildState{since: 5, needs: many.needs[:maxSavedNeeds]}); len(m) > 4096 {
+	if m := formatRewind(DefaultMaxRebuild, &rebuildState{since: math.MaxInt64, from: math.MinInt64, needs: many.needs[:maxSavedNeeds]}); len(m) > 4096 {
 		t.Errorf("metadata of %d needs: %d bytes, more than a broker keeps by default", maxSavedNeeds, len(m))
 	}
 	for _, c := range []struct {
@@ -745,10 +760,12 @@ func TestParseRewind(t *testing.T) {
 		{formatRewind(30*time.Minute+50*time.Second, nil), 30*time.Minute + 50*time.Second, nil, true},
 		{formatRewind(DefaultMaxRebuild, nil), DefaultMaxRebuild, nil, true},
 		{formatRewind(time.Hour, st), time.Hour, st, true},
-		{formatRewind(time.Hour, &rebuildState{since: -7}), time.Hour, &rebuildState{since: -7}, true},
+		{formatRewind(time.Hour, &rebuildState{since: -7, from: -9}), time.Hour, &rebuildState{since: -7, from: -9}, true},
 		{formatRewind(time.Hour, many), time.Hour, nil, true}, // too many to keep
-		{"spraywatch.rewind=3600000000000;since=x;needs=", time.Hour, nil, true},
-		{"spraywatch.rewind=3600000000000;since=5;needs=AAAA", time.Hour, nil, true},
+		{"spraywatch.rewind=3600000000000;since=x;from=1;needs=", time.Hour, nil, true},
+		{"spraywatch.rewind=3600000000000;since=5;from=y;needs=", time.Hour, nil, true},
+		{"spraywatch.rewind=3600000000000;since=5;from=1;needs=AAAA", time.Hour, nil, true},
+		{"spraywatch.rewind=3600000000000;since=5;needs=", time.Hour, nil, true},
 		{"spraywatch.rewind=3600000000000;since=5", time.Hour, nil, true},
 		{"", 0, nil, false},
 		{"spraywatch.rewind=", 0, nil, false},

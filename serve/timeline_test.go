@@ -71,7 +71,7 @@ func TestTimeline(t *testing.T) {
 // partition has none, and partitions never committed left out.
 func TestMergeStates(t *testing.T) {
 	st := func(since int64, needs ...int64) *rebuildState {
-		s := &rebuildState{since: since}
+		s := &rebuildState{since: since, from: since - 10}
 		for i := 0; i+1 < len(needs); i += 2 {
 			s.needs = append(s.needs, detect.RebuildNeed{Group: uint64(needs[i]), From: needs[i+1]})
 		}

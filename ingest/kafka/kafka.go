@@ -291,32 +291,30 @@ func Balancer(name string) (kafka.Balancer, error) {
 
 // RewindOffset returns the offset of the first message of a partition
 // whose timestamp is at most span before the timestamp of the message just
-// before committed, and that time: reading from there up to committed
-// rebuilds state spanning span, and the messages before it (if the offset
-// is not 0) are older than the time. With nothing before committed (or that
-// message gone to retention) it returns committed and the zero time. It
-// reads one message with a short-lived partition reader and looks the time
-// up on the partition leader (ListOffsets by timestamp), so it needs no
-// consumer group.
-func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, committed int64, span time.Duration) (int64, time.Time, error) {
+// before committed: reading from there up to committed rebuilds state
+// spanning span. With nothing before committed (or that message gone to
+// retention) it returns committed. It reads one message with a short-lived
+// partition reader and looks the time up on the partition leader
+// (ListOffsets by timestamp), so it needs no consumer group.
+func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, committed int64, span time.Duration) (int64, error) {
 	if committed <= 0 {
-		return committed, time.Time{}, nil
+		return committed, nil
 	}
 	probe, err := c.PartitionReader(topic, partition, committed-1)
 	if err != nil {
-		return committed, time.Time{}, err
+		return committed, err
 	}
 	m, err := probe.FetchMessage(ctx)
 	probe.Close()
 	if err != nil {
-		return committed, time.Time{}, fmt.Errorf("reading the message before offset %d: %w", committed, err)
+		return committed, fmt.Errorf("reading the message before offset %d: %w", committed, err)
 	}
 	if m.Offset != committed-1 {
-		return committed, time.Time{}, nil
+		return committed, nil
 	}
 	d, err := c.Dialer()
 	if err != nil {
-		return committed, time.Time{}, err
+		return committed, err
 	}
 	var conn *kafka.Conn
 	for _, b := range c.Brokers {
@@ -325,7 +323,7 @@ func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, 
 		}
 	}
 	if err != nil {
-		return committed, time.Time{}, fmt.Errorf("dialing the leader of %s/%d: %w", topic, partition, err)
+		return committed, fmt.Errorf("dialing the leader of %s/%d: %w", topic, partition, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -336,12 +334,12 @@ func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, 
 	at := m.Time.Add(-span)
 	off, err := conn.ReadOffset(at)
 	if err != nil {
-		return committed, time.Time{}, fmt.Errorf("looking up the offset of %s/%d at %s: %w", topic, partition, at.Format(time.RFC3339), err)
+		return committed, fmt.Errorf("looking up the offset of %s/%d at %s: %w", topic, partition, at.Format(time.RFC3339), err)
 	}
 	if off < 0 || off > committed {
 		off = committed
 	}
-	return off, at, nil
+	return off, nil
 }
 
 // TLSConfig builds a client TLS configuration from PEM files: caFile
