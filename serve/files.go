@@ -747,6 +747,11 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		}
 		k = readableFrom(cps, k, saved, [2]map[inodeKey]follow.Position{qs[0].gone, qs[1].gone})
 		if k >= 0 {
+			// Until the positions are saved, their time is not known:
+			// a restart in between falls back to the first records.
+			if err := f.saveRebuild(rb.state(eng), nil); err != nil {
+				return err
+			}
 			for i, s := range f.srcs {
 				ps := mergeCheckpoints(cps[:k+1], i)
 				if err := s.Commit(ps...); err != nil {
@@ -776,11 +781,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			resumed = &t
 			cps = append(cps[:0], cps[k+1:]...)
 		}
-		// Saved after the positions: a restart between the two reads
-		// from positions newer than the state says, with needs that
-		// start no later than them (they are trailed by from) and a
-		// since that holds back less; the time of the positions saved
-		// only once they are.
+		// The time of the positions only once they are saved.
 		if err := f.saveRebuild(rb.state(eng), resumed); err != nil {
 			return err
 		}

@@ -58,6 +58,9 @@ type partition struct {
 	// time is unknown (no rebuild state was committed): its first record's
 	// time tells where events start to be missing (see open).
 	missingAtFirst bool
+	// rewindFailed says the partition could not be rewound: it is read
+	// from its committed offset, and its first record tells.
+	rewindFailed bool
 }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
@@ -340,8 +343,12 @@ func (pl *pipeline) open(ctx context.Context) error {
 			start, p.next, p.replayUntil = off, off, p.committed
 			// Without a rebuild state, which says from when records are
 			// read again, the first record read again tells (see
-			// process); none before offset 0.
+			// process); none before offset 0. A partition whose rewind
+			// failed misses everything before its first record, new or
+			// not. (One with no message within the rewind before its
+			// committed offset misses nothing a window holds.)
 			p.missingAtFirst = pl.state == nil && off > 0
+			p.rewindFailed = err != nil
 		}
 		r, err := c.Kafka.PartitionReader(p.topic, p.id, start)
 		if err != nil {
@@ -544,7 +551,7 @@ func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
 }
 
 // mergeStates returns the rebuild state of the partitions with a
-// committed offset: the earliest since and from, and each group's earliest need
+// committed offset: the earliest since, the latest from, and each group's earliest need
 // (false if a partition was committed without a state: an older version's
 // commit, or too many needs). Held back by it, a group is held back no
 // longer than by any partition's state alone.
@@ -561,7 +568,9 @@ func mergeStates(parts []*partition) (*rebuildState, bool) {
 		if st == nil {
 			st = &rebuildState{since: p.state.since, from: p.state.from}
 		}
-		st.since, st.from = min(st.since, p.state.since), min(st.from, p.state.from)
+		// Each partition was rewound by its own state's rewind: the
+		// latest from is where events may start to be missing.
+		st.since, st.from = min(st.since, p.state.since), max(st.from, p.state.from)
 		for _, n := range p.state.needs {
 			if f, ok := from[n.Group]; !ok || n.From < f {
 				from[n.Group] = n.From
@@ -658,7 +667,7 @@ func (pl *pipeline) release(ctx context.Context) error {
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
 	pl.sink.mute = it.offset < p.replayUntil
-	if !p.released && p.missingAtFirst && it.offset < p.replayUntil {
+	if !p.released && (p.missingAtFirst && it.offset < p.replayUntil || p.rewindFailed) {
 		// Read again from a point whose time is not known: the events
 		// before its first record are missing. (A first record that
 		// is new, nothing being read again, says nothing of that.)

@@ -67,8 +67,9 @@ func TestTimeline(t *testing.T) {
 }
 
 // TestMergeStates merges the rebuild states committed with the partitions:
-// the earliest since and each group's earliest need, none if a committed
-// partition has none, and partitions never committed left out.
+// the earliest since, the latest from and each group's earliest need, none
+// if a committed partition has none, and partitions never committed left
+// out.
 func TestMergeStates(t *testing.T) {
 	st := func(since int64, needs ...int64) *rebuildState {
 		s := &rebuildState{since: since, from: since - 10}
@@ -77,6 +78,7 @@ func TestMergeStates(t *testing.T) {
 		}
 		return s
 	}
+	withFrom := func(s *rebuildState, from int64) *rebuildState { s.from = from; return s }
 	cases := []struct {
 		name  string
 		parts []*partition
@@ -85,7 +87,7 @@ func TestMergeStates(t *testing.T) {
 		{"none committed", []*partition{{committed: -1}}, nil},
 		{"one", []*partition{{committed: 5, state: st(100, 1, 50)}, {committed: -1}}, st(100, 1, 50)},
 		{"merged", []*partition{{committed: 5, state: st(100, 1, 50, 2, 70)}, {committed: 9, state: st(80, 1, 40, 3, 60)}},
-			st(80, 1, 40, 2, 70, 3, 60)},
+			withFrom(st(80, 1, 40, 2, 70, 3, 60), 90)},
 		{"one without", []*partition{{committed: 5, state: st(100)}, {committed: 9}}, nil},
 	}
 	for _, c := range cases {
