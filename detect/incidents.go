@@ -211,7 +211,7 @@ func (e *Engine) Rebuilding(since int64, needs []RebuildNeed) {
 	for _, rs := range e.rules {
 		h := rs.holding()
 		h.since = max(h.since, plus(since, settle(rs.rule)))
-		h.needs, h.settle = from, settle(rs.rule)
+		h.needs = from
 	}
 }
 
@@ -234,9 +234,9 @@ type hold struct {
 	missing int64 // no incident before it (MissingBefore)
 	since   int64 // no incident of a group that is no need before it
 	// needs are the Froms of the needs by group (GroupHash), shared by
-	// the rules; a need's group may open from From plus settle.
-	needs  map[uint64]int64
-	settle int64
+	// the rules; a need's group may open from From plus its rule's
+	// settle.
+	needs map[uint64]int64
 }
 
 func (rs *ruleState) holding() *hold {
@@ -246,16 +246,18 @@ func (rs *ruleState) holding() *hold {
 	return rs.hold
 }
 
-// mayOpen reports whether the group key of rule may open an incident at t.
-func (h *hold) mayOpen(rule, key string, t int64) bool {
-	if t < h.missing {
+// mayOpen reports whether g may open an incident at t, a rebuild holding
+// the rule back or not.
+func (rs *ruleState) mayOpen(g *group, t int64) bool {
+	h := rs.hold
+	switch {
+	case h == nil || t >= h.missing && t >= h.since:
+		return true
+	case t < h.missing:
 		return false
 	}
-	if t >= h.since {
-		return true
-	}
-	from, ok := h.needs[GroupHash(rule, key)]
-	return ok && t >= plus(from, h.settle)
+	from, ok := h.needs[GroupHash(rs.rule.ID, g.key)]
+	return ok && t >= plus(from, settle(rs.rule))
 }
 
 // GroupHash identifies a rule's group in a RebuildNeed: a 64-bit FNV-1a

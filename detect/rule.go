@@ -582,7 +582,7 @@ func (rs *ruleState) check(g *group, t int64) {
 	r := rs.rule
 	v, thr, fire := rs.level(g)
 	if g.incident() == nil {
-		if !fire || rs.hold != nil && !rs.hold.mayOpen(rs.rule.ID, g.key, t) {
+		if !fire || !rs.mayOpen(g, t) {
 			return
 		}
 		if t < g.quietUntil() {

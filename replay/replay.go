@@ -201,7 +201,7 @@ func (h *head) next(ctx context.Context) (bool, error) {
 			}
 		}
 		t := h.rec.Time
-		if h.jump <= 0 || (h.started && within(t, h.last, h.jump)) {
+		if h.jump <= 0 || (h.started && Within(t, h.last, h.jump)) {
 			h.accept(t)
 			return true, nil
 		}
@@ -219,7 +219,7 @@ func (h *head) next(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 		h.pending = true
-		if within(t, h.look.Time, h.jump) {
+		if Within(t, h.look.Time, h.jump) {
 			h.rec = &h.held
 			h.accept(t)
 			return true, nil
@@ -228,10 +228,20 @@ func (h *head) next(ctx context.Context) (bool, error) {
 	}
 }
 
-// within reports whether a is at most d after b (d > 0), without the
-// wrap-around of b+d or a-d near the ends of int64.
-func within(a, b, d int64) bool {
+// Within reports whether event time a is at most d (> 0) after b, without
+// the wrap-around of b+d or a-d near the ends of int64: the test of
+// MaxTimeJump, which `serve` applies to its inputs too.
+func Within(a, b, d int64) bool {
 	return a <= b || uint64(a-b) <= uint64(d)
+}
+
+// AheadError is the rejection of a record at t (Unix ns) of source more
+// than jump (ns) ahead of ahead (the newest record accepted before it, or
+// what stands for it) and of the record after it, with its request id.
+func AheadError(source string, t, jump int64, ahead string, rid []byte) error {
+	return &ingest.SyntaxError{Source: source, Msg: fmt.Sprintf(
+		"record at %s skipped: more than %s ahead of %s and of the record after it (request id %q)",
+		time.Unix(0, t).UTC().Format(time.RFC3339Nano), time.Duration(jump), ahead, rid)}
 }
 
 // read points *r at the source's next record; false at the end. Without
@@ -266,7 +276,7 @@ func (h *head) accept(t int64) {
 		h.started, h.last = true, t
 	case t > h.last:
 		h.last = t
-	case h.jump > 0 && !within(h.last, t, h.jump):
+	case h.jump > 0 && !Within(h.last, t, h.jump):
 		h.stats.Behind.Add(1)
 	}
 }
@@ -279,9 +289,7 @@ func (h *head) reject(r *event.Record) {
 	if h.started {
 		what = time.Unix(0, h.last).UTC().Format(time.RFC3339Nano)
 	}
-	st.Reject(&ingest.SyntaxError{Source: st.Name, Msg: fmt.Sprintf(
-		"record at %s skipped: more than %s ahead of %s and of the record after it (request id %q)",
-		time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano), time.Duration(h.jump), what, r.Values[event.RequestID])})
+	st.Reject(AheadError(st.Name, r.Time, h.jump, what, r.Values[event.RequestID]))
 }
 
 // copyRecord appends src's values (and the line of a partial record) to

@@ -23,6 +23,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/follow"
 	"github.com/spraywatch/spraywatch/metrics"
+	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -272,8 +273,7 @@ func (f *Follower) saveAlerted(ps []follow.Position) error {
 
 // rebuildFile holds, in the state directory, the rebuild state that goes
 // with the positions saved (see detect.Engine.Rebuilding) and their time,
-// saved before them: a restart between the two reads from earlier
-// positions, which is safe.
+// which is left out while positions are being saved (see commit).
 const rebuildFile = "rebuild.json"
 
 // savedState is rebuildFile's content.
@@ -595,7 +595,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	reject := func(fd filed, ahead string) {
 		st := f.srcs[fd.src].Stats()
 		st.Parsed.Add(-1)
-		err := aheadError(fmt.Sprintf("%s:%d", fd.pos.Path, fd.pos.Offset), fd.it.time, lines[fd.src].jump, ahead, fd.it.value(event.RequestID))
+		err := replay.AheadError(fmt.Sprintf("%s:%d", fd.pos.Path, fd.pos.Offset), fd.it.time, lines[fd.src].jump, ahead, fd.it.value(event.RequestID))
 		st.Reject(err)
 		f.cfg.Logger.Warn("record rejected", "err", err)
 		itemPool.Put(fd.it)
@@ -610,13 +610,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		}
 		switch {
 		case fd.err == io.EOF:
-			// Nothing after a held record contradicts it.
-			if l := &lines[fd.src]; l.holding {
-				h := l.held
-				l.held, l.holding = filed{}, false
-				l.accept(h.it.time)
-				queue(h)
-			}
+			lines[fd.src].flush(queue)
 			q.ended, q.idle = true, true
 		case fd.err != nil:
 			return fmt.Errorf("reading the %s files: %w", []string{"proxy", "app"}[fd.src], fd.err)
@@ -746,10 +740,11 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			}
 		}
 		k = readableFrom(cps, k, saved, [2]map[inodeKey]follow.Position{qs[0].gone, qs[1].gone})
+		st := rb.state()
 		if k >= 0 {
 			// Until the positions are saved, their time is not known:
 			// a restart in between falls back to the first records.
-			if err := f.saveRebuild(rb.state(eng), nil); err != nil {
+			if err := f.saveRebuild(st, nil); err != nil {
 				return err
 			}
 			for i, s := range f.srcs {
@@ -782,7 +777,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			cps = append(cps[:0], cps[k+1:]...)
 		}
 		// The time of the positions only once they are saved.
-		if err := f.saveRebuild(rb.state(eng), resumed); err != nil {
+		if err := f.saveRebuild(st, resumed); err != nil {
 			return err
 		}
 		f.stats.Commits.Add(1)

@@ -16,6 +16,7 @@ import (
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -544,7 +545,7 @@ func (pl *pipeline) queue(p *partition, it *item) {
 func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
 	st := pl.s.sources[p.topic]
 	st.Parsed.Add(-1)
-	err := aheadError(fmt.Sprintf("%s/%d@%d", p.topic, p.id, it.offset), it.time, p.line.jump, ahead, it.value(event.RequestID))
+	err := replay.AheadError(fmt.Sprintf("%s/%d@%d", p.topic, p.id, it.offset), it.time, p.line.jump, ahead, it.value(event.RequestID))
 	st.Reject(err)
 	pl.s.cfg.Logger.Warn("record rejected", "err", err)
 	itemPool.Put(it)
@@ -814,7 +815,7 @@ func (pl *pipeline) commit(ctx context.Context) {
 		return
 	}
 	from := pl.rb.from(pl.eng, pl.released)
-	st := pl.rb.state(pl.eng)
+	st := pl.rb.state()
 	// Every partition committed before is committed again, unmoved or
 	// not, with the engine's rebuild state: a restart takes all of them
 	// (see mergeStates).

@@ -114,8 +114,8 @@ func (r *rebuilder) from(eng *detect.Engine, released int64) int64 {
 // state returns what an engine rebuilt from the positions saved with the
 // last from needs to know (detect.Engine.Rebuilding), or nil for an
 // engine that keeps no incidents.
-func (r *rebuilder) state(eng *detect.Engine) *rebuildState {
-	if eng == nil || r.window <= 0 {
+func (r *rebuilder) state() *rebuildState {
+	if r.window <= 0 {
 		return nil
 	}
 	st := &rebuildState{since: r.since, from: r.read}
@@ -149,9 +149,10 @@ type rebuildState struct {
 const maxSavedNeeds = 160
 
 // appendState appends st to the metadata b: ";since=" and the time,
-// ";from=" and the time, then ";needs=" and, base64 (URL alphabet, no padding), each need's group
-// (8 bytes, little-endian) and since less its From (varint). It appends
-// nothing for a nil st or one with too many needs.
+// ";from=" and the time, then ";needs=" and, base64 (URL alphabet, no
+// padding), each need's group (8 bytes, little-endian) and since less its
+// From (varint). It appends nothing for a nil st or one with too many
+// needs.
 func appendState(b []byte, st *rebuildState) []byte {
 	if st == nil || len(st.needs) > maxSavedNeeds {
 		return b

@@ -138,7 +138,7 @@ type Config struct {
 	// next record, and is rejected (counted with the reason in its
 	// topic's rejected lines) unless that one is no more than MaxTimeJump
 	// before it, as in a replay (see timeline). Zero means
-	// DefaultMaxTimeJump; a negative value turns the check off.
+	// replay.DefaultMaxTimeJump; a negative value turns the check off.
 	MaxTimeJump time.Duration
 
 	Logger *slog.Logger

@@ -1,16 +1,10 @@
 package serve
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/replay"
 )
-
-// DefaultMaxTimeJump is how far a record may run ahead of the records
-// before it in its input without the next record confirming the jump (see
-// Config.MaxTimeJump); replay's default too.
-const DefaultMaxTimeJump = time.Hour
 
 // timeline checks the record times of one input (a partition, a followed
 // source) as replay checks a file's: a record more than jump after the
@@ -38,13 +32,12 @@ type timeline[T any] struct {
 // (a watermark: timed false) goes on.
 func (tl *timeline[T]) take(v T, t int64, timed bool, newest int64, ok bool, queue func(T), reject func(v T, ahead string)) {
 	if tl.holding {
-		h, ht := tl.held, tl.heldTime
-		var zero T
-		tl.held, tl.holding = zero, false
-		if within(ht, t, tl.jump) {
-			tl.accept(ht)
-			queue(h)
+		if replay.Within(tl.heldTime, t, tl.jump) {
+			tl.flush(queue)
 		} else {
+			h := tl.held
+			var zero T
+			tl.held, tl.holding = zero, false
 			ref := newest
 			if tl.started {
 				ref = tl.last
@@ -56,7 +49,7 @@ func (tl *timeline[T]) take(v T, t int64, timed bool, newest int64, ok bool, que
 	if tl.started {
 		ref, known = tl.last, true
 	}
-	if tl.jump > 0 && timed && known && !within(t, ref, tl.jump) {
+	if tl.jump > 0 && timed && known && !replay.Within(t, ref, tl.jump) {
 		tl.held, tl.heldTime, tl.holding = v, t, true
 		return
 	}
@@ -66,32 +59,31 @@ func (tl *timeline[T]) take(v T, t int64, timed bool, newest int64, ok bool, que
 	queue(v)
 }
 
+// flush passes a held record on, if any: the record after it confirmed it,
+// or nothing after it contradicts it (its input ended).
+func (tl *timeline[T]) flush(queue func(T)) {
+	if !tl.holding {
+		return
+	}
+	h := tl.held
+	var zero T
+	tl.held, tl.holding = zero, false
+	tl.accept(tl.heldTime)
+	queue(h)
+}
+
 func (tl *timeline[T]) accept(t int64) {
 	if !tl.started || t > tl.last {
 		tl.started, tl.last = true, t
 	}
 }
 
-// within reports whether a is at most d after b (d > 0), without the
-// wrap-around of b+d or a-d near the ends of int64.
-func within(a, b, d int64) bool {
-	return a <= b || uint64(a-b) <= uint64(d)
-}
-
-// aheadError is the rejection of a record at t far ahead of ahead, for
-// its input's stats.
-func aheadError(source string, t, jump int64, ahead string, rid []byte) error {
-	return &ingest.SyntaxError{Source: source, Msg: fmt.Sprintf(
-		"record at %s skipped: more than %s ahead of %s and of the record after it (request id %q)",
-		time.Unix(0, t).UTC().Format(time.RFC3339Nano), time.Duration(jump), ahead, rid)}
-}
-
 // maxTimeJump returns the check's bound in nanoseconds for a configured
-// d: DefaultMaxTimeJump for 0, none (0) for a negative d.
+// d: replay.DefaultMaxTimeJump for 0, none (0) for a negative d.
 func maxTimeJump(d time.Duration) int64 {
 	switch {
 	case d == 0:
-		return int64(DefaultMaxTimeJump)
+		return int64(replay.DefaultMaxTimeJump)
 	case d < 0:
 		return 0
 	}

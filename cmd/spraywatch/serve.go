@@ -23,6 +23,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/ingest/kafka"
 	"github.com/spraywatch/spraywatch/metrics"
+	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 	"github.com/spraywatch/spraywatch/serve"
 )
@@ -87,7 +88,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.commit, "commit-interval", serve.DefaultCommitInterval, "how often offsets are committed")
 	fs.IntVar(&f.maxBuffered, "max-buffered", serve.DefaultMaxBuffered, "records held in the reorder buffer before the oldest is released")
 	fs.DurationVar(&f.maxRebuild, "max-rebuild", serve.DefaultMaxRebuild, "most event time a restart reads again before the committed position to rebuild the incidents firing whole (the windows' span is read whatever it says)")
-	fs.DurationVar(&f.maxTimeJump, "max-time-jump", serve.DefaultMaxTimeJump, "a record this far ahead of its partition's (or file's) records and of the next one is rejected as a time outlier (negative: no check)")
+	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its partition's (or file's) records and of the next one is rejected as a time outlier (negative: no check)")
 	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka over TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA `file` (PEM) for the brokers' certificates (implies --tls)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `file` (PEM)")
