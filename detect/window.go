@@ -368,18 +368,20 @@ func (w *window) removeHead() entry {
 	return e
 }
 
-// expire moves the window's end to now (if later) and drops the oldest
-// event if it fell out, returning the time it left the window. Call it
-// until ok is false.
+// expire drops the oldest event if it fell out of the window by now,
+// returning the time it left, and moves the window's end to that time
+// (once nothing more left by now: to now), so that the window is seen as
+// it was when each event left. Call it until ok is false.
 func (w *window) expire(now, length int64) (left int64, ok bool) {
-	if now > w.end {
-		w.end = now
-	}
-	if w.len() == 0 || w.entries[w.head].t > minus(w.end, length) {
+	if w.len() == 0 || w.entries[w.head].t > minus(max(now, w.end), length) {
+		w.end = max(now, w.end)
 		return 0, false
 	}
 	e := w.removeHead()
-	return e.t + length, true
+	// e.t+length <= max(now, end): no overflow.
+	left = e.t + length
+	w.end = max(w.end, left)
+	return left, true
 }
 
 // each calls fn for the events in the window, oldest first.
@@ -434,8 +436,7 @@ type valueSet struct {
 	dc     distinctCounts
 	seed   maphash.Seed // of the values' hashes
 	seen   []int64      // by the value's slot in dc: when it was last seen
-	queue  []queued     // one item per value held, in order of the time queued
-	head   int
+	queue  []queued     // one item per value held: a min-heap by time queued (then slot)
 	end    int64
 	events int
 	fails  int
@@ -458,9 +459,17 @@ const recentEvidence = 32
 
 // queued is a value of the set by its slot, held until the item leaves
 // the queue: a value is forgotten only when its one item is taken out.
+// An item's time is when the value was queued; a value seen again since
+// is queued again, at the time last seen, when its item comes out.
 type queued struct {
 	t    int64
 	slot int32
+}
+
+// before orders the queue: by time, then slot, so that values that left
+// at the same time leave in the same order every run.
+func (q queued) before(o queued) bool {
+	return q.t < o.t || q.t == o.t && q.slot < o.slot
 }
 
 // newValueSet returns an empty set of values hashed with seed.
@@ -472,11 +481,10 @@ func (s *valueSet) reset(max int) bool {
 	if cap(s.seen) > max || cap(s.queue) > max || !s.dc.reset(max) {
 		return false
 	}
-	// Queue items before head and beyond the length, and recent entries
-	// beyond the length, are zero already.
-	clear(s.queue[s.head:])
+	// Queue items and recent entries beyond the length are zero already.
+	clear(s.queue)
 	clear(s.recent)
-	s.seen, s.queue, s.head, s.end = s.seen[:0], s.queue[:0], 0, math.MinInt64
+	s.seen, s.queue, s.end = s.seen[:0], s.queue[:0], math.MinInt64
 	s.events, s.fails, s.succs, s.recent, s.nrec = 0, 0, 0, s.recent[:0], 0
 	return true
 }
@@ -551,14 +559,20 @@ func (s *valueSet) add(e entry, v hashed, length int64, max int) (bool, int) {
 	return true, 0
 }
 
+// push queues the value of slot at t.
 func (s *valueSet) push(slot int32, t int64) {
-	if s.head > 0 && s.head >= len(s.queue)/2 && s.head >= 64 {
-		n := copy(s.queue, s.queue[s.head:])
-		clear(s.queue[n:])
-		s.queue = s.queue[:n]
-		s.head = 0
+	q := queued{t, slot}
+	s.queue = append(s.queue, q)
+	i := len(s.queue) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.before(s.queue[p]) {
+			break
+		}
+		s.queue[i] = s.queue[p]
+		i = p
 	}
-	s.queue = append(s.queue, queued{t, slot})
+	s.queue[i] = q
 }
 
 // forget removes the value of slot i and its counts.
@@ -569,40 +583,68 @@ func (s *valueSet) forget(i int32) {
 	s.succs -= int(c.s)
 }
 
+// pop takes the first item out of the queue.
 func (s *valueSet) pop() queued {
-	q := s.queue[s.head]
-	s.queue[s.head] = queued{}
-	s.head++
-	if s.head == len(s.queue) {
-		s.queue = s.queue[:0]
-		s.head = 0
+	top := s.queue[0]
+	n := len(s.queue) - 1
+	q := s.queue[n]
+	s.queue[n] = queued{}
+	s.queue = s.queue[:n]
+	if n == 0 {
+		return top
 	}
-	return q
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && s.queue[c+1].before(s.queue[c]) {
+			c++
+		}
+		if !s.queue[c].before(q) {
+			break
+		}
+		s.queue[i] = s.queue[c]
+		i = c
+	}
+	s.queue[i] = q
+	return top
 }
 
+// evictOne forgets the value last seen longest ago.
 func (s *valueSet) evictOne() {
-	if s.head < len(s.queue) {
-		s.forget(s.pop().slot)
+	for len(s.queue) > 0 {
+		q := s.pop()
+		if last := s.seen[q.slot]; last > q.t {
+			s.push(q.slot, last)
+			continue
+		}
+		s.forget(q.slot)
+		return
 	}
 }
 
-// expire drops one value not seen for length by now, returning when it
-// left. Values seen again since they were queued move to the back.
+// expire drops the value that left first if it was not seen for length
+// by now, returning when it left, and moves the set's end to that time
+// (once nothing more left by now: to now), as window.expire does. Values
+// leave in the order they were last seen.
 func (s *valueSet) expire(now, length int64) (int64, bool) {
-	if now > s.end {
-		s.end = now
-	}
-	cut := minus(s.end, length)
-	for s.head < len(s.queue) && s.queue[s.head].t <= cut {
-		i := s.pop().slot
+	cut := minus(max(now, s.end), length)
+	for len(s.queue) > 0 && s.queue[0].t <= cut {
+		q := s.pop()
+		i := q.slot
 		last := s.seen[i]
-		if last > cut {
-			s.push(i, last)
+		if last > q.t {
+			s.push(i, last) // seen again since: queued again as then
 			continue
 		}
 		s.forget(i)
-		return last + length, true
+		left := last + length
+		s.end = max(s.end, left)
+		return left, true
 	}
+	s.end = max(now, s.end)
 	return 0, false
 }
 
@@ -631,12 +673,12 @@ func (s *valueSet) perValue(fn func(string, valCount)) bool {
 }
 
 // first returns the oldest queued time: when the longest-kept value was
-// last seen (or first, if it was not seen again).
+// last seen (or first, if it was not seen again since it was queued).
 func (s *valueSet) first() int64 {
-	if s.head == len(s.queue) {
+	if len(s.queue) == 0 {
 		return 0
 	}
-	return s.queue[s.head].t
+	return s.queue[0].t
 }
 
 func (s *valueSet) last() int64 {
