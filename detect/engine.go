@@ -296,7 +296,8 @@ func (e *Engine) MaxWindow() time.Duration {
 
 // Advance moves event time forward to t (never back): records waiting
 // longer than the join window become events, and incidents whose window
-// has emptied resolve.
+// fell below the threshold a join window before t (events younger than
+// that may still come) resolve.
 func (e *Engine) Advance(ctx context.Context, t int64) error {
 	e.advance(ctx, t)
 	return e.takeErr()
@@ -312,7 +313,11 @@ func (e *Engine) advance(ctx context.Context, t int64) {
 	e.corr.Expire(t)
 	if minus(t, sweepEvery) >= e.swept {
 		e.swept = floorTo(t, sweepEvery)
-		e.sweep(t)
+		// Events up to a join window older than t may still come: a
+		// record waiting for its partner (an app_only login, emitted
+		// when the join window ends), or joined when its partner comes.
+		// Incidents resolve, and groups are forgotten, only as of then.
+		e.sweep(minus(t, e.corr.window))
 	}
 }
 
@@ -322,6 +327,16 @@ func (e *Engine) advance(ctx context.Context, t int64) {
 func (e *Engine) Close(ctx context.Context) error {
 	e.ctx = ctx
 	e.corr.Flush()
+	e.stopLanes()
+	return e.takeErr()
+}
+
+// Stop sends what the records taken so far caused and ends the lanes'
+// goroutines, as Close does, but emits nothing of what waits in the
+// correlator: for a caller that stops before the end of its input (an
+// error), so that the alerts are the same whatever the number of lanes.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.ctx = ctx
 	e.stopLanes()
 	return e.takeErr()
 }

@@ -353,7 +353,7 @@ func (e *Engine) RebuildNeeds(since int64, dst []RebuildNeed) []RebuildNeed {
 		}
 	}
 	slices.SortFunc(dst[n:], func(a, b RebuildNeed) int {
-		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Incident, b.Incident))
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Incident, b.Incident), cmp.Compare(b2i(a.Firing), b2i(b.Firing)))
 	})
 	return dst
 }

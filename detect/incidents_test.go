@@ -51,7 +51,7 @@ func recordsFrom(recs []*event.Record, t int64) []*event.Record {
 func idsAfter(t *testing.T, recs []*event.Record, n int) []string {
 	t.Helper()
 	sink := &captureSink{}
-	e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: sink})
+	e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: sink, Correlator: shortJoin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +70,11 @@ func idsAfter(t *testing.T, recs []*event.Record, n int) []string {
 	}
 	return out
 }
+
+// shortJoin is a join window short against the cases' windows, so that
+// the engine's sweeps, which lag by it, resolve incidents soon after the
+// cases' clocks pass.
+var shortJoin = CorrelatorConfig{JoinWindow: time.Second}
 
 // TestRebuildNeeds reads a campaign up to a cut, asks which incidents a
 // replay of the last window before the cut would not rebuild, and checks
@@ -104,7 +109,7 @@ func TestRebuildNeeds(t *testing.T) {
 			if n < 0 {
 				n = len(c.recs)
 			}
-			e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: alert.NewFanout()})
+			e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: alert.NewFanout(), Correlator: shortJoin})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -272,6 +272,9 @@ func (rs *ruleState) add(ev *event.Event) {
 		rs.learn(g, ev.Time)
 	}
 	rs.trim(g, ev.Time)
+	// An incident that resolved before this event, which a sweep has not
+	// seen yet (sweeps lag by the join window), resolves first.
+	rs.resolve(g, ev.Time)
 	before := g.st.held()
 	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
 	if ok && alias != "" {
@@ -594,7 +597,22 @@ func (rs *ruleState) check(g *group, t int64) {
 		}
 		start := g.st.first()
 		from := rs.rebuildFrom(g, start)
-		g.extra().inc = &incident{id: incidentID(r.ID, g.key, start), start: start, next: 2 * thr, account: g.hitUser(), below: notBelow, last: math.MinInt64, from: from}
+		// The next update is at the first doubling of the threshold past
+		// the value that fired (which may be past 2x already: min_events,
+		// a baseline's learned threshold).
+		next := 2 * thr
+		for next > 0 && next <= v {
+			next *= 2
+		}
+		id := incidentID(r.ID, g.key, start)
+		if m := g.more; m != nil && len(m.resolved) > 0 && m.resolved[len(m.resolved)-1].id == id {
+			// The group's last incident began at the same event: it
+			// resolved while its events were still in the window (a
+			// success took the figure down). The new one is told apart
+			// by when it fired.
+			id = incidentID(r.ID, g.key, start, t)
+		}
+		g.extra().inc = &incident{id: id, start: start, next: next, account: g.hitUser(), below: notBelow, last: math.MinInt64, from: from}
 		if g.more != nil {
 			g.more.suppressed = false
 		}
@@ -609,6 +627,11 @@ func (rs *ruleState) check(g *group, t int64) {
 	inc := g.incident()
 	if fire {
 		inc.below = notBelow
+	} else if inc.below == notBelow {
+		// The event took the figure below the threshold (a success
+		// resolving usernames, lowering a ratio, or one success too
+		// many): the resolve delay counts from it.
+		inc.below = t
 	}
 	if t > inc.last {
 		inc.last = t
@@ -652,23 +675,8 @@ func (rs *ruleState) sweep(now int64) {
 		}()
 		for _, k := range keys {
 			g := rs.open[k]
-			inc := g.incident()
 			rs.trim(g, now)
-			// below+ResolveAfter can wrap near the latest representable
-			// time, now-ResolveAfter near the earliest: minus saturates.
-			if inc.below != notBelow && inc.below <= minus(now, int64(r.ResolveAfter)) {
-				at := inc.below + int64(r.ResolveAfter)
-				rs.notify(g, alert.StatusResolved, at)
-				delete(rs.open, k)
-				g.more.inc = nil
-				m := g.extra()
-				m.quietUntil = at + int64(r.Cooldown)
-				if m.quietUntil < at {
-					m.quietUntil = math.MaxInt64 // the cooldown outlasts time
-				}
-				rs.addMark(m, rebuildMark{from: inc.from, until: m.quietUntil, id: inc.id}, now)
-				rs.eng.stats.Open.Add(-1)
-			}
+			rs.resolve(g, now)
 		}
 	}
 	// Idle groups: the least recently active come first.
@@ -704,13 +712,43 @@ func (rs *ruleState) sweep(now int64) {
 	}
 }
 
-func incidentID(rule, key string, start int64) string {
+// incidentID returns the id of rule's incident of the group key whose
+// window's first event was at start; fired, when given, is when an
+// incident fired that began at the same event as the group's last one.
+// resolve resolves g's incident if its figure stayed below the threshold
+// for the rule's resolve_after by now.
+func (rs *ruleState) resolve(g *group, now int64) {
+	r := rs.rule
+	inc := g.incident()
+	// below+ResolveAfter can wrap near the latest representable time,
+	// now-ResolveAfter near the earliest: minus saturates.
+	if inc == nil || inc.below == notBelow || inc.below > minus(now, int64(r.ResolveAfter)) {
+		return
+	}
+	at := inc.below + int64(r.ResolveAfter)
+	rs.notify(g, alert.StatusResolved, at)
+	delete(rs.open, g.key)
+	g.more.inc = nil
+	m := g.more
+	m.quietUntil = at + int64(r.Cooldown)
+	if m.quietUntil < at {
+		m.quietUntil = math.MaxInt64 // the cooldown outlasts time
+	}
+	rs.addMark(m, rebuildMark{from: inc.from, until: m.quietUntil, id: inc.id}, now)
+	rs.eng.stats.Open.Add(-1)
+}
+
+func incidentID(rule, key string, start int64, fired ...int64) string {
 	h := sha256.New()
 	h.Write([]byte(rule))
 	h.Write([]byte{0})
 	h.Write([]byte(key))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.FormatInt(start, 10)))
+	for _, t := range fired {
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.FormatInt(t, 10)))
+	}
 	return hex.EncodeToString(h.Sum(nil)[:10])
 }
 

@@ -1,0 +1,214 @@
+package detect
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// resolveRules are rules whose figure a success lowers, or that look back
+// a long window, each with a resolve delay of its own.
+const resolveRules = `
+rules:
+  - id: unres
+    match: {event.outcome: [failure, success]}
+    group_by: [spraywatch.identity]
+    distinct: user.name
+    unresolved: true
+    window: 10m
+    threshold: 3
+    resolve_after: 30s
+    cooldown: 1m
+  - id: ratio
+    type: ratio
+    match: {event.outcome: [failure, success]}
+    group_by: [spraywatch.identity]
+    window: 10m
+    ratio: 0.75
+    min_attempts: 4
+    resolve_after: 30s
+  - id: seq
+    type: sequence
+    match: {event.outcome: [failure, success]}
+    max_success_users: 2
+    group_by: [spraywatch.identity]
+    distinct: user.name
+    window: 5m
+    threshold: 3
+    resolve_after: 30s
+    cooldown: 1m
+  - id: long
+    match: {event.outcome: [failure, success]}
+    group_by: [spraywatch.identity]
+    distinct: user.name
+    unresolved: true
+    window: 2h
+    threshold: 3
+    resolve_after: 10m
+  - id: min
+    match: {event.outcome: [failure, success]}
+    group_by: [spraywatch.identity]
+    distinct: user.name
+    window: 10m
+    threshold: 2
+    min_events: 6
+  - id: again
+    match: {event.outcome: [failure, success]}
+    group_by: [spraywatch.identity]
+    distinct: user.name
+    unresolved: true
+    window: 10m
+    threshold: 3
+    resolve_after: 10s
+    cooldown: 20s
+  - id: bypass
+    match: {spraywatch.join: app_only, event.outcome: failure}
+    group_by: [source.ip]
+    distinct: user.name
+    window: 10m
+    threshold: 3
+    resolve_after: 5m
+    cooldown: 30m
+`
+
+// logins reads "SECONDS CERT USER OUTCOME" lines into records that
+// become events at once (no request id to wait for). A cert of "-"
+// makes an app record with a request id and no proxy record: an
+// app_only event a join window later.
+func logins(spec string) []*event.Record {
+	var out []*event.Record
+	for i, l := range strings.Split(strings.TrimSpace(spec), "\n") {
+		var sec float64
+		var cert, user, outcome string
+		if _, err := fmt.Sscan(l, &sec, &cert, &user, &outcome); err != nil {
+			panic(fmt.Sprintf("line %q: %v", l, err))
+		}
+		if cert == "-" {
+			out = append(out, appRec(sec, fmt.Sprintf("r%d", i), user, outcome))
+			continue
+		}
+		out = append(out, attempt(sec, cert, user, outcome))
+	}
+	return out
+}
+
+// every returns a login of cert every step seconds from from to to: event
+// time moving on.
+func every(cert string, from, to, step int) string {
+	var b strings.Builder
+	for s := from; s <= to; s += step {
+		fmt.Fprintf(&b, "%d %s x failure\n", s, cert)
+	}
+	return b.String()
+}
+
+// TestResolveTiming checks when incidents resolve: from the event that
+// took the figure below the threshold (a success, or an event leaving the
+// window, as it was when it left), and never ahead of events still
+// waiting in the correlator. The same input, with or without other
+// traffic moving event time on, resolves at the same time.
+func TestResolveTiming(t *testing.T) {
+	cases := []struct {
+		name  string
+		rule  string
+		spec  string
+		other bool   // also with another certificate's logins every 10 s
+		want  string // the rule's alerts: status, observed, resolved_at
+	}{
+		{
+			// The successes resolve the usernames at 10 s: below 3
+			// from then on, resolved 30 s later.
+			name: "success lowers unresolved", rule: "unres",
+			spec: "0 c1 u1 failure\n1 c1 u2 failure\n2 c1 u3 failure\n10 c1 u1 success\n11 c1 u2 success\n12 c1 u3 success\n900 z y failure",
+			want: "firing 3 -|resolved 3 00:00:40Z",
+		},
+		{
+			// 3 of 4 failed, then successes: 3 of 5 at 20 s.
+			name: "success lowers ratio", rule: "ratio",
+			spec: "0 c1 u1 failure\n1 c1 u1 failure\n2 c1 u1 failure\n3 c1 u1 success\n20 c1 u2 success\n21 c1 u2 success\n900 z y failure",
+			want: "firing 0.75 -|resolved 0.75 00:00:50Z",
+		},
+		{
+			// The hit at 290 s stays live a window, until 590 s.
+			name: "sequence live a window", rule: "seq", other: true,
+			spec: "0 c1 a1 failure\n1 c1 a2 failure\n2 c1 a3 failure\n3 c1 victim failure\n290 c1 victim success\n1000 z y failure",
+			want: "firing 3 -|resolved 3 00:10:20Z",
+		},
+		{
+			// u1 comes back at 3000 s: u2 leaves first, at 8400 s.
+			name: "long window values leave as last seen", rule: "long", other: true,
+			spec: "0 c1 u1 failure\n1200 c1 u2 failure\n2400 c1 u3 failure\n3000 c1 u1 failure\n20000 z y failure",
+			want: "firing 3 -|resolved 3 02:30:00Z",
+		},
+		{
+			// Fires at 4 usernames (min_events 6): the next update is
+			// at 8, not at the next event.
+			name: "first update past the firing value", rule: "min",
+			spec: "0 c1 u1 failure\n1 c1 u2 failure\n2 c1 u3 failure\n3 c1 u4 failure\n4 c1 u1 failure\n5 c1 u1 failure\n6 c1 u1 failure",
+			want: "firing 4 -",
+		},
+		{
+			// app_only events reach the rules a join window (60 s) late:
+			// the incident is below 3 from 600 s to 880 s, less than its
+			// resolve delay, and goes on; it resolves once u5 leaves.
+			name: "no resolving ahead of waiting records", rule: "bypass",
+			spec: "0 - u1 failure\n10 - u2 failure\n20 - u3 failure\n850 - u4 failure\n860 - u5 failure\n870 - u6 failure\n880 - u7 failure\n900 z y success\n1000 z y success\n3000 z y success",
+			want: "firing 3 -|resolved 3 00:29:20Z",
+		},
+	}
+	for _, c := range cases {
+		variants := []bool{false}
+		if c.other {
+			variants = append(variants, true)
+		}
+		for _, other := range variants {
+			t.Run(fmt.Sprintf("%s/other=%v", c.name, other), func(t *testing.T) {
+				spec := c.spec
+				if other {
+					spec += "\n" + every("c9", 300, 19990, 10)
+				}
+				recs := logins(spec)
+				slices.SortStableFunc(recs, func(a, b *event.Record) int { return cmp.Compare(a.Time, b.Time) })
+				var got []string
+				for _, a := range runEngine(t, testRule(t, resolveRules), recs) {
+					if a.Rule != c.rule {
+						continue
+					}
+					at := "-"
+					if a.ResolvedAt != "" {
+						at = a.ResolvedAt[11:]
+					}
+					got = append(got, fmt.Sprintf("%s %g %s", a.Status, a.Observed, at))
+				}
+				if g := strings.Join(got, "|"); g != c.want {
+					t.Errorf("alerts %s, want %s", g, c.want)
+				}
+			})
+		}
+	}
+}
+
+// TestIncidentAgainFromSameEvent checks that an incident opened after one
+// that resolved while its first event was still in the window (a success
+// took the figure down) has an id of its own.
+func TestIncidentAgainFromSameEvent(t *testing.T) {
+	recs := logins("0 c1 u1 failure\n1 c1 u2 failure\n2 c1 u3 failure\n5 c1 u3 success\n16 z y failure\n40 c1 u4 failure")
+	var got []string
+	var ids []string
+	for _, a := range runEngine(t, testRule(t, resolveRules), recs) {
+		if a.Rule == "again" {
+			got = append(got, a.Status+" "+a.FirstSeen[17:])
+			ids = append(ids, a.IncidentID)
+		}
+	}
+	if g := strings.Join(got, "|"); g != "firing 00Z|resolved 00Z|firing 00Z" {
+		t.Fatalf("alerts %s, want firing, resolved, firing again, all from the event at 0 s", g)
+	}
+	if ids[0] != ids[1] || ids[2] == ids[0] {
+		t.Errorf("incident ids %q: want the first two the same, the third another", ids)
+	}
+}
