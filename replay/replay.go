@@ -72,7 +72,10 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 		heads[i].take, _ = s.(taker)
 	}
 	if err := merge(ctx, heads, eng); err != nil {
-		return err
+		// The alerts of the records taken before the error go out, with
+		// any number of lanes; what waits to be joined does not, the
+		// input having not ended.
+		return errors.Join(err, eng.Stop(ctx))
 	}
 	return eng.Close(ctx)
 }

@@ -1,9 +1,12 @@
 package replay
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,9 @@ import (
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/django"
+	"github.com/spraywatch/spraywatch/ingest/nginx"
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 // recordSource yields records of the given times, as a parsed log would.
@@ -55,5 +61,53 @@ func TestMaxTimeJumpNearMaxTime(t *testing.T) {
 	}
 	if n := st.Behind.Load(); n != 1 {
 		t.Errorf("%d records behind, want 1", n)
+	}
+}
+
+// failAfter is a source that fails after n records of src.
+type failAfter struct {
+	ingest.Source
+	n int
+}
+
+var errCut = errors.New("cut short")
+
+func (s *failAfter) Next(ctx context.Context, r *event.Record) error {
+	if s.n == 0 {
+		return errCut
+	}
+	s.n--
+	return s.Source.Next(ctx, r)
+}
+
+// A replay that stops on an error sends the alerts of the records taken
+// before it, whatever the number of lanes.
+func TestErrorSameAlertsAnyLanes(t *testing.T) {
+	df, err := django.NewFormat(django.DefaultMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(lanes int) (string, int) {
+		ps := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{"../samples/data/nginx-access.log"}, Parser: nginx.Default().NewParser(), Format: "nginx"})
+		as := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{"../samples/data/django-auth.log"}, Parser: df.NewParser(), Format: "django"})
+		var out bytes.Buffer
+		eng, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Lanes: lanes, Sink: alert.NewWriter(nopCloser{&out})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Run(context.Background(), []ingest.Source{&failAfter{ps, 9000}, as}, eng)
+		if !errors.Is(err, errCut) {
+			t.Fatalf("lanes %d: error %v, want %v", lanes, err, errCut)
+		}
+		return out.String(), strings.Count(out.String(), "\n")
+	}
+	one, n := run(1)
+	if n < 20 {
+		t.Fatalf("%d alerts before the error: the case proves nothing", n)
+	}
+	for _, lanes := range []int{2, 4} {
+		if got, m := run(lanes); got != one {
+			t.Errorf("lanes %d: %d alerts, want the %d of one lane", lanes, m, n)
+		}
 	}
 }
