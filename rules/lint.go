@@ -115,7 +115,11 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 				continue
 			}
 			ids[r.id] = where{p, r.line}
-			if defaults[r.id] {
+			switch {
+			case defaults[r.id] && r.disabled:
+				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
+					Msg: "disabled: switches off the default pack rule with the same id"})
+			case defaults[r.id]:
 				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
 					Msg: "replaces the default pack rule with the same id"})
 			}
@@ -163,6 +167,7 @@ func sortFindings(fs []Finding) {
 type ruleRef struct {
 	file, id string
 	line     int
+	disabled bool // a rule written with disabled: true
 }
 
 type lintedFile struct {
@@ -241,7 +246,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 	}
 	seen := map[string]int{}
 	for i, rn := range rulesNode.Content {
-		id := l.rule(rn, i, &lf)
+		id, disabled := l.rule(rn, i, &lf)
 		if id == "" {
 			continue
 		}
@@ -250,7 +255,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 			continue
 		}
 		seen[id] = rn.Line
-		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line})
+		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line, disabled: disabled})
 	}
 	return l.out, lf
 }
@@ -391,14 +396,17 @@ var compileKeys = []string{"id", "severity", "match", "group_by", "distinct", "w
 	"cooldown", "resolve_after", "technique", "suppress", "identity_map", "type", "unresolved",
 	"min_events", "max_success_users", "ratio", "min_attempts", "baseline"}
 
-func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) string {
+// rule lints one rule and returns its id (a label such as "#2" when it
+// has none) and whether it is disabled. A disabled rule is checked as the
+// loader checks it: its keys, value types and id, not its other values.
+func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) (string, bool) {
 	label := fmt.Sprintf("#%d", i+1)
 	if _, v := keyNode(rn, "id"); v != nil && v.Kind == yaml.ScalarNode && v.Value != "" {
 		label = v.Value
 	}
 	before := len(l.out)
 	if !l.unknown(rn, specKeys, label, "rule") {
-		return ""
+		return "", false
 	}
 	if _, m := keyNode(rn, "match"); m != nil && m.Kind == yaml.MappingNode {
 		for j := 1; j < len(m.Content); j += 2 {
@@ -412,12 +420,22 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) string {
 		lf.refs = append(lf.refs, l.suppressions(s, label)...)
 	}
 	if HasErrors(l.out[before:]) {
-		return label // unknown keys: decoding would report them again
+		return label, false // unknown keys: decoding would report them again
 	}
 	var s Spec
 	if err := rn.Decode(&s); err != nil {
 		l.decodeError(rn, label, err)
-		return label
+		return label, false
+	}
+	if s.Disabled {
+		if err := checkID(s.ID); err != nil {
+			at := rn
+			if k, _ := keyNode(rn, "id"); k != nil {
+				at = k
+			}
+			l.add(at, label, LevelError, "%s", err)
+		}
+		return label, true
 	}
 	if s.IdentityMap != "" && !filepath.IsAbs(s.IdentityMap) {
 		s.IdentityMap = filepath.Join(filepath.Dir(l.name), s.IdentityMap)
@@ -435,10 +453,10 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) string {
 			}
 		}
 		l.add(at, label, LevelError, "%s", msg)
-		return label
+		return label, false
 	}
 	l.semantics(rn, r)
-	return r.ID
+	return r.ID, false
 }
 
 // fieldFacts is what a rule's match block says about one field's value.

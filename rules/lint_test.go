@@ -61,6 +61,13 @@ func TestLint(t *testing.T) {
 		{"cooldown shorter than window", "rules:\n  - id: a\n    threshold: 3\n    distinct: user.name\n    cooldown: 5m\n    match: {event.outcome: failure}" + lintOK,
 			[]string{"5:5: note: rule a: cooldown 5m is shorter than the 10m window"}},
 		{"no match block", "rules:\n  - id: a\n    threshold: 3" + lintOK, []string{"2:5: warning: rule a: no match block"}},
+		{"disabled stub", "rules:\n  - {id: a, disabled: true}\n", nil},
+		{"disabled rule is not compiled", "rules:\n  - {id: a, disabled: true, threshold: 0, severity: urgent}\n", nil},
+		{"disabled rule needs an id", "rules:\n  - {disabled: true, window: 10m}\n", []string{"2:5: error: rule #1: id is required"}},
+		{"disabled rule with a bad id", "rules:\n  - {id: a b, disabled: true}\n", []string{"2:6: error: rule a b: id \"a b\": use letters"}},
+		{"disabled rule still has typed keys", "rules:\n  - {id: a, disabled: true, threshold: many}\n", []string{"2: error: rule a: cannot unmarshal"}},
+		{"disabled and enabled rule with one id", "rules:\n  - {id: a, disabled: true}\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n",
+			[]string{"3:5: error: rule a: duplicate id: also defined at line 2"}},
 		{"expired suppression", "rules:\n  - id: a\n    threshold: 3\n    match: {event.outcome: failure}" + lintOK + "suppressions:\n  - {reason: load test, match: {user.name: perf}, expires: 2020-01-01T00:00:00Z}\n",
 			[]string{"8:51: warning: suppression #1 (load test) expired on 2020-01-01T00:00:00Z"}},
 	}
@@ -127,6 +134,17 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 	}
 	if !HasErrors(got) {
 		t.Error("HasErrors = false")
+	}
+
+	// A disabled stub switches the default rule off, as the loader does.
+	c := filepath.Join(dir, "c.yml")
+	write(c, "rules:\n  - {id: cert-identity-spray, disabled: true}\n  - {id: new-off, disabled: true}\n")
+	got, err = LintFiles([]string{c}, LintOptions{Extend: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].String() != c+":2: note: rule cert-identity-spray: disabled: switches off the default pack rule with the same id" {
+		t.Errorf("disabled stub, findings:\n%s", findingsText(got))
 	}
 	if _, err := LintFiles([]string{filepath.Join(dir, "missing.yml")}, LintOptions{}); err == nil {
 		t.Error("missing file: no error")
