@@ -85,7 +85,9 @@ type LintOptions struct {
 const LongWindow = time.Hour
 
 // LintFiles lints rules files: each on its own (see Lint), then ids
-// duplicated across files and suppressions naming unknown rules.
+// duplicated across files and suppressions naming unknown rules: an error
+// for a file's top-level suppressions, which the loader rejects, and a
+// warning for a rule's own, whose rules key the loader does not read.
 func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 	var out []Finding
 	type where struct {
@@ -93,12 +95,17 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 		line int
 	}
 	ids := map[string]where{}
+	// defaults: the default rules a file can replace or switch off;
+	// known: the ids a suppression may name, disabled rules included.
 	var defaults map[string]bool
+	known := map[string]bool{}
 	if opt.Extend {
 		defaults = map[string]bool{}
-		for _, r := range Default() {
+		d := defaultFile()
+		for _, r := range d.rules {
 			defaults[r.ID] = true
 		}
+		d.addIDs(known)
 	}
 	var refs []ruleRef
 	for _, p := range paths {
@@ -127,10 +134,16 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 		refs = append(refs, l.refs...)
 	}
 	for _, ref := range refs {
-		if _, ok := ids[ref.id]; !ok && !defaults[ref.id] {
-			out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelWarning,
-				Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines", ref.id)})
+		if _, ok := ids[ref.id]; ok || known[ref.id] {
+			continue
 		}
+		if ref.top {
+			out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelError,
+				Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines (nor the default pack, when extended)", ref.id)})
+			continue
+		}
+		out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelWarning,
+			Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines; a rule's own suppressions apply to it whatever they name", ref.id)})
 	}
 	sortFindings(out)
 	return out, nil
@@ -168,6 +181,7 @@ type ruleRef struct {
 	file, id string
 	line     int
 	disabled bool // a rule written with disabled: true
+	top      bool // named by a top-level suppression
 }
 
 type lintedFile struct {
@@ -362,7 +376,7 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 			if rn != nil && j < len(rn.Content) {
 				line = rn.Content[j].Line
 			}
-			refs = append(refs, ruleRef{file: l.name, id: id, line: line})
+			refs = append(refs, ruleRef{file: l.name, id: id, line: line, top: rule == ""})
 		}
 	}
 	return refs

@@ -114,7 +114,8 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 		}
 	}
 	write(a, "rules:\n"+strings.ReplaceAll(rule, "%s", "x")+strings.ReplaceAll(rule, "%s", "cert-identity-spray"))
-	write(b, "rules:\n"+strings.ReplaceAll(rule, "%s", "x")+"suppressions:\n  - {reason: r, match: {user.name: u}, rules: [x, nope]}\n")
+	write(b, "rules:\n"+strings.ReplaceAll(rule, "%s", "x")+"  - {id: y, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}, suppress: [{reason: r, match: {user.name: u}, rules: [other]}]}\n"+
+		"suppressions:\n  - {reason: r, match: {user.name: u}, rules: [x, nope]}\n")
 	got, err := LintFiles([]string{a, b}, LintOptions{Extend: true})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,8 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 	want := []string{
 		a + ":3: note: rule cert-identity-spray: replaces the default pack rule",
 		b + ":2: error: rule x: duplicate id: also defined at " + a + ":2",
-		b + `:4: warning: suppression names rule "nope"`,
+		b + `:3: warning: suppression names rule "other"`,
+		b + `:5: error: suppression names rule "nope"`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("findings:\n%s", findingsText(got))

@@ -277,7 +277,8 @@ func Compile(s Spec) (*Rule, error) {
 
 // Parse reads a rules file. name is used in errors and to resolve relative
 // identity_map paths. Unknown keys are errors. Disabled rules are left
-// out. The file's suppressions are attached to its rules.
+// out. The file's suppressions are attached to its rules; one naming a
+// rule the file does not have is an error.
 func Parse(name string, data []byte) ([]*Rule, error) {
 	f, err := parse(name, data)
 	if err != nil {
@@ -285,6 +286,11 @@ func Parse(name string, data []byte) ([]*Rule, error) {
 	}
 	if len(f.rules) == 0 && len(f.disabled) == 0 && len(f.sups) > 0 {
 		return nil, fmt.Errorf("%s: no rules, only suppressions (Load applies them to the other files' rules and the default pack)", name)
+	}
+	known := map[string]bool{}
+	f.addIDs(known)
+	if err := checkSuppressions(name, f.sups, known); err != nil {
+		return nil, err
 	}
 	applySuppressions(f.rules, f.sups)
 	return f.rules, nil
@@ -298,6 +304,16 @@ type parsedFile struct {
 	// id switches that rule off, so {id: ..., disabled: true} is enough.
 	disabled []string
 	sups     []*Suppressor
+}
+
+// addIDs adds the ids of f's rules, disabled ones included, to ids.
+func (f parsedFile) addIDs(ids map[string]bool) {
+	for _, r := range f.rules {
+		ids[r.ID] = true
+	}
+	for _, id := range f.disabled {
+		ids[id] = true
+	}
 }
 
 func parse(name string, data []byte) (parsedFile, error) {
@@ -357,23 +373,47 @@ func compileSpec(name string, s Spec) (*Rule, error) {
 }
 
 // Default returns the compiled default pack.
-func Default() []*Rule {
-	rs, err := Parse("default pack", defaultPack)
+func Default() []*Rule { return defaultFile().rules }
+
+// defaultFile parses the embedded default pack and attaches its
+// suppressions.
+func defaultFile() parsedFile {
+	const name = "default pack"
+	f, err := parse(name, defaultPack)
+	if err == nil {
+		known := map[string]bool{}
+		f.addIDs(known)
+		err = checkSuppressions(name, f.sups, known)
+	}
 	if err != nil {
 		panic("rules: embedded default pack does not compile: " + err.Error())
 	}
-	return rs
+	applySuppressions(f.rules, f.sups)
+	return f
 }
 
 // Load reads rules from files. With extend, the files' rules are added to
 // the default pack (a file rule with a default rule's id replaces it, and
 // a disabled one switches it off); otherwise they replace the pack. A
 // later file's rule replaces an earlier file's rule with the same id.
+//
+// The files' top-level suppressions are applied once all files are read,
+// so the order of the files does not matter to them. A suppression naming
+// a rule that no file (nor, when extending, the default pack) has is an
+// error, disabled rules included.
 func Load(paths []string, extend bool) ([]*Rule, error) {
 	var base []*Rule
+	known := map[string]bool{}
 	if extend || len(paths) == 0 {
-		base = Default()
+		d := defaultFile()
+		base = d.rules
+		d.addIDs(known)
 	}
+	type fileSups struct {
+		name string
+		sups []*Suppressor
+	}
+	var pending []fileSups
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -387,7 +427,14 @@ func Load(paths []string, extend bool) ([]*Rule, error) {
 			return nil, fmt.Errorf("%s: no rules, only suppressions: they apply to the default pack, which replace mode does not load", p)
 		}
 		base = merge(base, f)
-		applySuppressions(base, f.sups)
+		f.addIDs(known)
+		pending = append(pending, fileSups{p, f.sups})
+	}
+	for _, fs := range pending {
+		if err := checkSuppressions(fs.name, fs.sups, known); err != nil {
+			return nil, err
+		}
+		applySuppressions(base, fs.sups)
 	}
 	return base, nil
 }

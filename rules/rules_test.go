@@ -46,6 +46,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n", "duplicate id"},
 		{"bad technique", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip], technique: T9}\n", "technique"},
 		{"wrong type", "rules:\n  - {id: a, window: 1m, threshold: many, group_by: [source.ip]}\n", "cannot unmarshal"},
+		{"suppression naming another file's rule", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\nsuppressions:\n  - {reason: r, match: {user.name: u}, rules: [b]}\n", `suppressions #1: names rule "b"`},
 		{"disabled without id", "rules:\n  - {disabled: true, window: 1m}\n", "rule #1: id is required"},
 		{"disabled with a bad id", "rules:\n  - {id: a b, disabled: true}\n", `id "a b"`},
 		{"disabled and enabled with one id", "rules:\n  - {id: a, disabled: true}\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n", "rule a: duplicate id"},
