@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
 
 // Level is how serious a lint finding is.
@@ -438,6 +439,10 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) (string, bool) {
 	}
 	var s Spec
 	if err := rn.Decode(&s); err != nil {
+		l.decodeError(rn, label, err)
+		return label, false
+	}
+	if err := yamlnum.CheckInts(rn, reflect.TypeFor[Spec]()); err != nil {
 		l.decodeError(rn, label, err)
 		return label, false
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
 
 //go:embed default.yml
@@ -326,6 +328,9 @@ func parse(name string, data []byte) (parsedFile, error) {
 		}
 		return parsedFile{}, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := checkInts(data); err != nil {
+		return parsedFile{}, fmt.Errorf("%s: %w", name, err)
+	}
 	if len(f.Rules) == 0 && len(f.Suppressions) == 0 {
 		return parsedFile{}, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)
 	}
@@ -358,6 +363,16 @@ func parse(name string, data []byte) (parsedFile, error) {
 		out.sups = append(out.sups, sup)
 	}
 	return out, nil
+}
+
+// checkInts reports numbers such as 2.5 written for integer keys, which
+// the decoder would truncate.
+func checkInts(data []byte) error {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return err
+	}
+	return yamlnum.CheckInts(&n, reflect.TypeFor[File]())
 }
 
 // compileSpec compiles a spec of file name; for a disabled spec it checks
