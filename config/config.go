@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/django"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
 
 // Source kinds.
@@ -285,6 +287,10 @@ func Parse(path string, b []byte) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty configuration", path)
 		}
+		return nil, c.yamlError(err)
+	}
+	// The decoder truncates 2.5 to 2 in an integer field.
+	if err := yamlnum.CheckInts(&root, reflect.TypeFor[Config]()); err != nil {
 		return nil, c.yamlError(err)
 	}
 	for i := range c.Sources {

@@ -130,6 +130,11 @@ func TestErrors(t *testing.T) {
 		{"unknown output key", "outputs:\n  - type: file\n    file: x\n", "cfg.yml:3: field file not found"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
 		{"negative lanes", "replay:\n  lanes: -2\n", "cfg.yml:2: lanes must not be negative"},
+		{"fractional limit", "limits:\n  max_groups: 2.5\n", "cfg.yml:2: cannot unmarshal !!float `2.5` into int (max_groups expects an integer)"},
+		{"fractional join setting", "join:\n  max_pending: 1e3\n", "cfg.yml:2: cannot unmarshal !!float `1e3` into int (max_pending expects an integer)"},
+		{"fractional lanes", "replay:\n  lanes: 1.5\n", "cfg.yml:2: cannot unmarshal !!float `1.5` into int (lanes expects an integer)"},
+		{"fractional output setting", "outputs:\n  - type: file\n    path: x\n    keep: 2.5\n    max_bytes: 1.5\n", "cfg.yml:4: cannot unmarshal !!float `2.5` into int (keep expects an integer)\ncfg.yml:5: cannot unmarshal !!float `1.5` into int64 (max_bytes expects an integer)"},
+		{"fractional alb setting", "sources:\n  - kind: alb\n    access_paths: [a]\n    max_connections: 0.5\n", "cfg.yml:4: cannot unmarshal !!float `0.5` into int (max_connections expects an integer)"},
 		{"negative parse workers", "replay:\n  parse_workers: -1\n", "cfg.yml:2: parse_workers must not be negative"},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
 
 // Level is how serious a lint finding is.
@@ -85,7 +86,9 @@ type LintOptions struct {
 const LongWindow = time.Hour
 
 // LintFiles lints rules files: each on its own (see Lint), then ids
-// duplicated across files and suppressions naming unknown rules.
+// duplicated across files and suppressions naming unknown rules: an error
+// for a file's top-level suppressions, which the loader rejects, and a
+// warning for a rule's own, whose rules key the loader does not read.
 func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 	var out []Finding
 	type where struct {
@@ -93,12 +96,17 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 		line int
 	}
 	ids := map[string]where{}
+	// defaults: the default rules a file can replace or switch off;
+	// known: the ids a suppression may name, disabled rules included.
 	var defaults map[string]bool
+	known := map[string]bool{}
 	if opt.Extend {
 		defaults = map[string]bool{}
-		for _, r := range Default() {
+		d := defaultFile()
+		for _, r := range d.rules {
 			defaults[r.ID] = true
 		}
+		d.addIDs(known)
 	}
 	var refs []ruleRef
 	for _, p := range paths {
@@ -115,7 +123,11 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 				continue
 			}
 			ids[r.id] = where{p, r.line}
-			if defaults[r.id] {
+			switch {
+			case defaults[r.id] && r.disabled:
+				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
+					Msg: "disabled: switches off the default pack rule with the same id"})
+			case defaults[r.id]:
 				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
 					Msg: "replaces the default pack rule with the same id"})
 			}
@@ -123,10 +135,16 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 		refs = append(refs, l.refs...)
 	}
 	for _, ref := range refs {
-		if _, ok := ids[ref.id]; !ok && !defaults[ref.id] {
-			out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelWarning,
-				Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines", ref.id)})
+		if _, ok := ids[ref.id]; ok || known[ref.id] {
+			continue
 		}
+		if ref.top {
+			out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelError,
+				Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines (nor the default pack, when extended)", ref.id)})
+			continue
+		}
+		out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelWarning,
+			Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines; a rule's own suppressions apply to it whatever they name", ref.id)})
 	}
 	sortFindings(out)
 	return out, nil
@@ -163,6 +181,8 @@ func sortFindings(fs []Finding) {
 type ruleRef struct {
 	file, id string
 	line     int
+	disabled bool // a rule written with disabled: true
+	top      bool // named by a top-level suppression
 }
 
 type lintedFile struct {
@@ -241,7 +261,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 	}
 	seen := map[string]int{}
 	for i, rn := range rulesNode.Content {
-		id := l.rule(rn, i, &lf)
+		id, disabled := l.rule(rn, i, &lf)
 		if id == "" {
 			continue
 		}
@@ -250,7 +270,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 			continue
 		}
 		seen[id] = rn.Line
-		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line})
+		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line, disabled: disabled})
 	}
 	return l.out, lf
 }
@@ -357,7 +377,7 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 			if rn != nil && j < len(rn.Content) {
 				line = rn.Content[j].Line
 			}
-			refs = append(refs, ruleRef{file: l.name, id: id, line: line})
+			refs = append(refs, ruleRef{file: l.name, id: id, line: line, top: rule == ""})
 		}
 	}
 	return refs
@@ -391,14 +411,17 @@ var compileKeys = []string{"id", "severity", "match", "group_by", "distinct", "w
 	"cooldown", "resolve_after", "technique", "suppress", "identity_map", "type", "unresolved",
 	"min_events", "max_success_users", "ratio", "min_attempts", "baseline"}
 
-func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) string {
+// rule lints one rule and returns its id (a label such as "#2" when it
+// has none) and whether it is disabled. A disabled rule is checked as the
+// loader checks it: its keys, value types and id, not its other values.
+func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) (string, bool) {
 	label := fmt.Sprintf("#%d", i+1)
 	if _, v := keyNode(rn, "id"); v != nil && v.Kind == yaml.ScalarNode && v.Value != "" {
 		label = v.Value
 	}
 	before := len(l.out)
 	if !l.unknown(rn, specKeys, label, "rule") {
-		return ""
+		return "", false
 	}
 	if _, m := keyNode(rn, "match"); m != nil && m.Kind == yaml.MappingNode {
 		for j := 1; j < len(m.Content); j += 2 {
@@ -412,12 +435,26 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) string {
 		lf.refs = append(lf.refs, l.suppressions(s, label)...)
 	}
 	if HasErrors(l.out[before:]) {
-		return label // unknown keys: decoding would report them again
+		return label, false // unknown keys: decoding would report them again
 	}
 	var s Spec
 	if err := rn.Decode(&s); err != nil {
 		l.decodeError(rn, label, err)
-		return label
+		return label, false
+	}
+	if err := yamlnum.CheckInts(rn, reflect.TypeFor[Spec]()); err != nil {
+		l.decodeError(rn, label, err)
+		return label, false
+	}
+	if s.Disabled {
+		if err := checkID(s.ID); err != nil {
+			at := rn
+			if k, _ := keyNode(rn, "id"); k != nil {
+				at = k
+			}
+			l.add(at, label, LevelError, "%s", err)
+		}
+		return label, true
 	}
 	if s.IdentityMap != "" && !filepath.IsAbs(s.IdentityMap) {
 		s.IdentityMap = filepath.Join(filepath.Dir(l.name), s.IdentityMap)
@@ -435,10 +472,10 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) string {
 			}
 		}
 		l.add(at, label, LevelError, "%s", msg)
-		return label
+		return label, false
 	}
 	l.semantics(rn, r)
-	return r.ID
+	return r.ID, false
 }
 
 // fieldFacts is what a rule's match block says about one field's value.

@@ -29,6 +29,10 @@ func TestLint(t *testing.T) {
 		{"bad window", "rules:\n  - id: a\n    threshold: 2\n    group_by: [source.ip]\n    window: ten\n", []string{"5: error: rule a: expected a duration"}},
 		{"empty in", "rules:\n  - id: a\n    threshold: 2\n    match: {user.name: {in: []}}" + lintOK, []string{"4:5: error: rule a: match: user.name: in: the list is empty"}},
 		{"wrong type", "rules:\n  - id: a\n    threshold: many" + lintOK, []string{"3: error: rule a: cannot unmarshal"}},
+		{"fractional values", "rules:\n  - id: a\n    threshold: 2.5\n    min_events: 1.9" + lintOK,
+			[]string{"3: error: rule a: cannot unmarshal !!float `2.5` into int (threshold expects an integer)", "4: error: rule a: cannot unmarshal !!float `1.9` into int (min_events expects an integer)"}},
+		{"fractional baseline floor", "rules:\n  - id: a\n    type: baseline\n    baseline: {sigma: 3, floor: 2.5}" + lintOK,
+			[]string{"4: error: rule a: cannot unmarshal !!float `2.5` into int (floor expects an integer)"}},
 		{"duplicate id", "rules:\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n",
 			[]string{"3:5: error: rule a: duplicate id: also defined at line 2"}},
 		{"outcome success with unresolved", "rules:\n  - id: a\n    threshold: 5\n    match: {event.outcome: success}\n    distinct: user.name\n    unresolved: true" + lintOK,
@@ -61,6 +65,13 @@ func TestLint(t *testing.T) {
 		{"cooldown shorter than window", "rules:\n  - id: a\n    threshold: 3\n    distinct: user.name\n    cooldown: 5m\n    match: {event.outcome: failure}" + lintOK,
 			[]string{"5:5: note: rule a: cooldown 5m is shorter than the 10m window"}},
 		{"no match block", "rules:\n  - id: a\n    threshold: 3" + lintOK, []string{"2:5: warning: rule a: no match block"}},
+		{"disabled stub", "rules:\n  - {id: a, disabled: true}\n", nil},
+		{"disabled rule is not compiled", "rules:\n  - {id: a, disabled: true, threshold: 0, severity: urgent}\n", nil},
+		{"disabled rule needs an id", "rules:\n  - {disabled: true, window: 10m}\n", []string{"2:5: error: rule #1: id is required"}},
+		{"disabled rule with a bad id", "rules:\n  - {id: a b, disabled: true}\n", []string{"2:6: error: rule a b: id \"a b\": use letters"}},
+		{"disabled rule still has typed keys", "rules:\n  - {id: a, disabled: true, threshold: many}\n", []string{"2: error: rule a: cannot unmarshal"}},
+		{"disabled and enabled rule with one id", "rules:\n  - {id: a, disabled: true}\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n",
+			[]string{"3:5: error: rule a: duplicate id: also defined at line 2"}},
 		{"expired suppression", "rules:\n  - id: a\n    threshold: 3\n    match: {event.outcome: failure}" + lintOK + "suppressions:\n  - {reason: load test, match: {user.name: perf}, expires: 2020-01-01T00:00:00Z}\n",
 			[]string{"8:51: warning: suppression #1 (load test) expired on 2020-01-01T00:00:00Z"}},
 	}
@@ -107,7 +118,8 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 		}
 	}
 	write(a, "rules:\n"+strings.ReplaceAll(rule, "%s", "x")+strings.ReplaceAll(rule, "%s", "cert-identity-spray"))
-	write(b, "rules:\n"+strings.ReplaceAll(rule, "%s", "x")+"suppressions:\n  - {reason: r, match: {user.name: u}, rules: [x, nope]}\n")
+	write(b, "rules:\n"+strings.ReplaceAll(rule, "%s", "x")+"  - {id: y, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}, suppress: [{reason: r, match: {user.name: u}, rules: [other]}]}\n"+
+		"suppressions:\n  - {reason: r, match: {user.name: u}, rules: [x, nope]}\n")
 	got, err := LintFiles([]string{a, b}, LintOptions{Extend: true})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +127,8 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 	want := []string{
 		a + ":3: note: rule cert-identity-spray: replaces the default pack rule",
 		b + ":2: error: rule x: duplicate id: also defined at " + a + ":2",
-		b + `:4: warning: suppression names rule "nope"`,
+		b + `:3: warning: suppression names rule "other"`,
+		b + `:5: error: suppression names rule "nope"`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("findings:\n%s", findingsText(got))
@@ -127,6 +140,17 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 	}
 	if !HasErrors(got) {
 		t.Error("HasErrors = false")
+	}
+
+	// A disabled stub switches the default rule off, as the loader does.
+	c := filepath.Join(dir, "c.yml")
+	write(c, "rules:\n  - {id: cert-identity-spray, disabled: true}\n  - {id: new-off, disabled: true}\n")
+	got, err = LintFiles([]string{c}, LintOptions{Extend: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].String() != c+":2: note: rule cert-identity-spray: disabled: switches off the default pack rule with the same id" {
+		t.Errorf("disabled stub, findings:\n%s", findingsText(got))
 	}
 	if _, err := LintFiles([]string{filepath.Join(dir, "missing.yml")}, LintOptions{}); err == nil {
 		t.Error("missing file: no error")

@@ -10,12 +10,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
 
 //go:embed default.yml
@@ -164,15 +167,24 @@ var techniques = map[string]string{
 	"T1589":     "Gather Victim Identity Information",
 }
 
+// checkID reports an empty id or one with characters other than letters,
+// digits, '-', '_' and '.'.
+func checkID(id string) error {
+	if id == "" {
+		return errors.New("id is required")
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("id %q: use letters, digits, '-', '_' and '.' only", id)
+		}
+	}
+	return nil
+}
+
 // Compile checks a spec and compiles it.
 func Compile(s Spec) (*Rule, error) {
-	if s.ID == "" {
-		return nil, errors.New("id is required")
-	}
-	for _, c := range s.ID {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, fmt.Errorf("id %q: use letters, digits, '-', '_' and '.' only", s.ID)
-		}
+	if err := checkID(s.ID); err != nil {
+		return nil, err
 	}
 	r := &Rule{ID: s.ID, Description: s.Description, Severity: s.Severity, Spec: s}
 	if r.Severity == "" {
@@ -266,108 +278,195 @@ func Compile(s Spec) (*Rule, error) {
 }
 
 // Parse reads a rules file. name is used in errors and to resolve relative
-// identity_map paths. Unknown keys are errors. The file's suppressions are
-// attached to its rules.
+// identity_map paths. Unknown keys are errors. Disabled rules are left
+// out. The file's suppressions are attached to its rules; one naming a
+// rule the file does not have is an error.
 func Parse(name string, data []byte) ([]*Rule, error) {
-	rs, sups, err := parse(name, data)
+	f, err := parse(name, data)
 	if err != nil {
 		return nil, err
 	}
-	if len(rs) == 0 && len(sups) > 0 {
+	if len(f.rules) == 0 && len(f.disabled) == 0 && len(f.sups) > 0 {
 		return nil, fmt.Errorf("%s: no rules, only suppressions (Load applies them to the other files' rules and the default pack)", name)
 	}
-	applySuppressions(rs, sups)
-	return rs, nil
+	known := map[string]bool{}
+	f.addIDs(known)
+	if err := checkSuppressions(name, f.sups, known); err != nil {
+		return nil, err
+	}
+	applySuppressions(f.rules, f.sups)
+	return f.rules, nil
 }
 
-func parse(name string, data []byte) ([]*Rule, []*Suppressor, error) {
+// parsedFile is a rules file as parse reads it.
+type parsedFile struct {
+	rules []*Rule
+	// disabled lists the ids of the rules written with disabled: true.
+	// Only their ids are checked: a disabled rule with a default rule's
+	// id switches that rule off, so {id: ..., disabled: true} is enough.
+	disabled []string
+	sups     []*Suppressor
+}
+
+// addIDs adds the ids of f's rules, disabled ones included, to ids.
+func (f parsedFile) addIDs(ids map[string]bool) {
+	for _, r := range f.rules {
+		ids[r.ID] = true
+	}
+	for _, id := range f.disabled {
+		ids[id] = true
+	}
+}
+
+func parse(name string, data []byte) (parsedFile, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f File
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, nil, fmt.Errorf("%s: no rules", name)
+			return parsedFile{}, fmt.Errorf("%s: no rules", name)
 		}
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
+		return parsedFile{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := checkInts(data); err != nil {
+		return parsedFile{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(f.Rules) == 0 && len(f.Suppressions) == 0 {
-		return nil, nil, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)
+		return parsedFile{}, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)
 	}
-	var out []*Rule
+	var out parsedFile
 	seen := map[string]bool{}
 	for i, s := range f.Rules {
-		if s.Disabled {
-			continue
-		}
-		if s.IdentityMap != "" && !filepath.IsAbs(s.IdentityMap) {
-			s.IdentityMap = filepath.Join(filepath.Dir(name), s.IdentityMap)
-		}
-		r, err := Compile(s)
+		r, err := compileSpec(name, s)
 		if err != nil {
 			id := s.ID
 			if id == "" {
 				id = fmt.Sprintf("#%d", i+1)
 			}
-			return nil, nil, fmt.Errorf("%s: rule %s: %w", name, id, err)
+			return parsedFile{}, fmt.Errorf("%s: rule %s: %w", name, id, err)
 		}
-		if seen[r.ID] {
-			return nil, nil, fmt.Errorf("%s: rule %s: duplicate id", name, r.ID)
+		if seen[s.ID] {
+			return parsedFile{}, fmt.Errorf("%s: rule %s: duplicate id", name, s.ID)
 		}
-		seen[r.ID] = true
-		out = append(out, r)
+		seen[s.ID] = true
+		if r == nil {
+			out.disabled = append(out.disabled, s.ID)
+			continue
+		}
+		out.rules = append(out.rules, r)
 	}
-	var sups []*Suppressor
 	for i, sp := range f.Suppressions {
 		sup, err := CompileSuppression(sp)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: suppressions #%d: %w", name, i+1, err)
+			return parsedFile{}, fmt.Errorf("%s: suppressions #%d: %w", name, i+1, err)
 		}
-		sups = append(sups, sup)
+		out.sups = append(out.sups, sup)
 	}
-	return out, sups, nil
+	return out, nil
+}
+
+// checkInts reports numbers such as 2.5 written for integer keys, which
+// the decoder would truncate.
+func checkInts(data []byte) error {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return err
+	}
+	return yamlnum.CheckInts(&n, reflect.TypeFor[File]())
+}
+
+// compileSpec compiles a spec of file name; for a disabled spec it checks
+// only the id and returns a nil rule.
+func compileSpec(name string, s Spec) (*Rule, error) {
+	if s.Disabled {
+		return nil, checkID(s.ID)
+	}
+	if s.IdentityMap != "" && !filepath.IsAbs(s.IdentityMap) {
+		s.IdentityMap = filepath.Join(filepath.Dir(name), s.IdentityMap)
+	}
+	return Compile(s)
 }
 
 // Default returns the compiled default pack.
-func Default() []*Rule {
-	rs, err := Parse("default pack", defaultPack)
+func Default() []*Rule { return defaultFile().rules }
+
+// defaultFile parses the embedded default pack and attaches its
+// suppressions.
+func defaultFile() parsedFile {
+	const name = "default pack"
+	f, err := parse(name, defaultPack)
+	if err == nil {
+		known := map[string]bool{}
+		f.addIDs(known)
+		err = checkSuppressions(name, f.sups, known)
+	}
 	if err != nil {
 		panic("rules: embedded default pack does not compile: " + err.Error())
 	}
-	return rs
+	applySuppressions(f.rules, f.sups)
+	return f
 }
 
 // Load reads rules from files. With extend, the files' rules are added to
-// the default pack (a file rule with a default rule's id replaces it);
-// otherwise they replace the pack.
+// the default pack (a file rule with a default rule's id replaces it, and
+// a disabled one switches it off); otherwise they replace the pack. A
+// later file's rule replaces an earlier file's rule with the same id.
+//
+// The files' top-level suppressions are applied once all files are read,
+// so the order of the files does not matter to them. A suppression naming
+// a rule that no file (nor, when extending, the default pack) has is an
+// error, disabled rules included.
 func Load(paths []string, extend bool) ([]*Rule, error) {
 	var base []*Rule
+	known := map[string]bool{}
 	if extend || len(paths) == 0 {
-		base = Default()
+		d := defaultFile()
+		base = d.rules
+		d.addIDs(known)
 	}
+	type fileSups struct {
+		name string
+		sups []*Suppressor
+	}
+	var pending []fileSups
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("reading rules: %w", err)
 		}
-		rs, sups, err := parse(p, data)
+		f, err := parse(p, data)
 		if err != nil {
 			return nil, err
 		}
-		if len(rs) == 0 && len(sups) > 0 && !extend {
+		if len(f.rules) == 0 && len(f.disabled) == 0 && len(f.sups) > 0 && !extend {
 			return nil, fmt.Errorf("%s: no rules, only suppressions: they apply to the default pack, which replace mode does not load", p)
 		}
-		base = merge(base, rs)
-		applySuppressions(base, sups)
+		base = merge(base, f)
+		f.addIDs(known)
+		pending = append(pending, fileSups{p, f.sups})
+	}
+	for _, fs := range pending {
+		if err := checkSuppressions(fs.name, fs.sups, known); err != nil {
+			return nil, err
+		}
+		applySuppressions(base, fs.sups)
 	}
 	return base, nil
 }
 
-func merge(base, add []*Rule) []*Rule {
+// merge adds f's rules to base, replacing those with the same id, and
+// removes the rules f disables.
+func merge(base []*Rule, f parsedFile) []*Rule {
+	off := map[string]bool{}
+	for _, id := range f.disabled {
+		off[id] = true
+	}
+	base = slices.DeleteFunc(base, func(r *Rule) bool { return off[r.ID] })
 	idx := map[string]int{}
 	for i, r := range base {
 		idx[r.ID] = i
 	}
-	for _, r := range add {
+	for _, r := range f.rules {
 		if i, ok := idx[r.ID]; ok {
 			base[i] = r
 			continue

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,16 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n", "duplicate id"},
 		{"bad technique", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip], technique: T9}\n", "technique"},
 		{"wrong type", "rules:\n  - {id: a, window: 1m, threshold: many, group_by: [source.ip]}\n", "cannot unmarshal"},
+		{"fractional threshold", "rules:\n  - id: a\n    window: 1m\n    threshold: 2.5\n    group_by: [source.ip]\n", "line 4: cannot unmarshal !!float `2.5` into int (threshold expects an integer)"},
+		{"fractional min_events", "rules:\n  - {id: a, window: 1m, threshold: 2, min_events: 1.9, group_by: [source.ip]}\n", "!!float `1.9` into int (min_events expects an integer)"},
+		{"fractional max_success_users", "rules:\n  - {id: a, window: 1m, threshold: 2, distinct: user.name, max_success_users: 3.5, group_by: [source.ip]}\n", "(max_success_users expects an integer)"},
+		{"fractional min_attempts", "rules:\n  - {id: a, type: ratio, ratio: 0.5, window: 1m, min_attempts: 4.2, group_by: [source.ip]}\n", "(min_attempts expects an integer)"},
+		{"fractional baseline floor", "rules:\n  - id: a\n    type: baseline\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    baseline: {sigma: 2.5, floor: 1.5}\n", "line 7: cannot unmarshal !!float `1.5` into int (floor expects an integer)"},
+		{"float threshold in a disabled rule", "rules:\n  - {id: a, disabled: true, threshold: 2.0}\n", "(threshold expects an integer)"},
+		{"suppression naming another file's rule", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\nsuppressions:\n  - {reason: r, match: {user.name: u}, rules: [b]}\n", `suppressions #1: names rule "b"`},
+		{"disabled without id", "rules:\n  - {disabled: true, window: 1m}\n", "rule #1: id is required"},
+		{"disabled with a bad id", "rules:\n  - {id: a b, disabled: true}\n", `id "a b"`},
+		{"disabled and enabled with one id", "rules:\n  - {id: a, disabled: true}\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n", "rule a: duplicate id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,5 +166,68 @@ func TestLoadExtendAndReplace(t *testing.T) {
 	}
 	if _, err := Load([]string{dir + "/missing.yml"}, true); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// A disabled rule in a file replaces the rule with its id, that is, switches
+// it off; the stub {id: ..., disabled: true} is enough.
+func TestLoadDisabled(t *testing.T) {
+	const full = "  - {id: cert-identity-spray, window: 5m, threshold: 20, group_by: [identity], distinct: user.name%s}\n"
+	tests := []struct {
+		name   string
+		files  []string
+		extend bool
+		want   []string // ids that must be loaded
+		absent []string // ids that must not be
+		count  int      // rules loaded, less the default pack's when extending
+	}{
+		{"stub switches a default rule off", []string{"rules:\n  - {id: cert-identity-spray, disabled: true}\n"}, true,
+			nil, []string{"cert-identity-spray"}, -1},
+		{"full disabled rule switches a default rule off", []string{"rules:\n" + fmt.Sprintf(full, ", disabled: true")}, true,
+			nil, []string{"cert-identity-spray"}, -1},
+		{"disabled rule with a new id adds nothing", []string{"rules:\n  - {id: mine, disabled: true}\n"}, true,
+			[]string{"cert-identity-spray"}, []string{"mine"}, 0},
+		{"later file enables it again", []string{"rules:\n  - {id: cert-identity-spray, disabled: true}\n", "rules:\n" + fmt.Sprintf(full, "")}, true,
+			[]string{"cert-identity-spray"}, nil, 0},
+		{"later file switches off an earlier file's rule", []string{"rules:\n" + fmt.Sprintf(full, "") + "  - {id: other, window: 1m, threshold: 1, group_by: [source.ip]}\n", "rules:\n  - {id: cert-identity-spray, disabled: true}\n"}, false,
+			[]string{"other"}, []string{"cert-identity-spray"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var paths []string
+			for i, f := range tt.files {
+				p := filepath.Join(dir, fmt.Sprintf("r%d.yml", i))
+				if err := writeFile(p, f); err != nil {
+					t.Fatal(err)
+				}
+				paths = append(paths, p)
+			}
+			rs, err := Load(paths, tt.extend)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := map[string]*Rule{}
+			for _, r := range rs {
+				ids[r.ID] = r
+			}
+			for _, id := range tt.want {
+				if ids[id] == nil {
+					t.Errorf("%s not loaded; rules: %s", id, IDs(rs))
+				}
+			}
+			for _, id := range tt.absent {
+				if ids[id] != nil {
+					t.Errorf("%s loaded; rules: %s", id, IDs(rs))
+				}
+			}
+			n := len(rs)
+			if tt.extend {
+				n -= len(Default())
+			}
+			if n != tt.count {
+				t.Errorf("%d rules (%s): %d beyond the default pack when extending, want %d", len(rs), IDs(rs), n, tt.count)
+			}
+		})
 	}
 }

@@ -75,6 +75,19 @@ func (r *Rule) Suppressed(ev *event.Event) bool {
 	return false
 }
 
+// checkSuppressions reports a suppression of file name that names a rule
+// not in known.
+func checkSuppressions(name string, sups []*Suppressor, known map[string]bool) error {
+	for i, s := range sups {
+		for _, id := range s.Rules {
+			if !known[id] {
+				return fmt.Errorf("%s: suppressions #%d: names rule %q, which none of the rules files (nor the default pack, when extended) defines", name, i+1, id)
+			}
+		}
+	}
+	return nil
+}
+
 func applySuppressions(rs []*Rule, sups []*Suppressor) {
 	for _, s := range sups {
 		for _, r := range rs {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,6 +131,66 @@ suppressions:
 	e.Time = time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	if rs[0].Suppressed(e) {
 		t.Error("expired suppression still applies")
+	}
+}
+
+// Top-level suppressions apply to the rules of every file, whatever the
+// order of the files; one naming a rule no file defines is an error.
+func TestLoadSuppressionsAcrossFiles(t *testing.T) {
+	const (
+		other    = "rules:\n  - {id: other, window: 1m, threshold: 1, group_by: [source.ip]}\n"
+		allow    = other + "suppressions:\n  - {reason: r, match: {user.name: alice}, rules: [mine]}\n"
+		allowAll = other + "suppressions:\n  - {reason: r, match: {user.name: alice}}\n"
+		mine     = "rules:\n  - {id: mine, window: 1m, threshold: 1, group_by: [source.ip]}\n"
+		off      = "rules:\n  - {id: mine, disabled: true}\n"
+	)
+	tests := []struct {
+		name   string
+		files  []string
+		extend bool
+		want   string // the error; "" when mine is loaded and suppresses alice
+	}{
+		{"before the rule", []string{allow, mine}, true, ""},
+		{"after the rule", []string{mine, allow}, true, ""},
+		{"naming no rule, before", []string{allowAll, mine}, false, ""},
+		{"unknown rule", []string{allow}, true, `suppressions #1: names rule "mine", which none of the rules files`},
+		{"default rule in replace mode", []string{other + "suppressions:\n  - {reason: r, match: {user.name: alice}, rules: [cert-identity-spray]}\n", mine}, false, `names rule "cert-identity-spray"`},
+		{"disabled rule", []string{allow, off}, true, "no mine"},
+		{"rule disabled in the default pack", []string{"suppressions:\n  - {reason: r, match: {user.name: alice}, rules: [cert-user-mismatch]}\n", mine}, true, "alice not suppressed"},
+	}
+	ev := &event.Event{}
+	ev.Values[event.UserName] = "alice"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var paths []string
+			for i, f := range tt.files {
+				p := filepath.Join(dir, fmt.Sprintf("r%d.yml", i))
+				if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				paths = append(paths, p)
+			}
+			rs, err := Load(paths, tt.extend)
+			got := ""
+			switch {
+			case err != nil:
+				got = err.Error()
+			default:
+				got = "no mine"
+				for _, r := range rs {
+					if r.ID == "mine" {
+						got = "alice not suppressed"
+						if r.Suppressed(ev) {
+							got = ""
+						}
+					}
+				}
+			}
+			if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
