@@ -187,37 +187,40 @@ func (h *history) sample(v, alpha float64) {
 	h.n++
 }
 
-// learn takes the samples due by t: the window's value at the first
-// boundary, zero for later boundaries the window was empty at. A group
-// does not learn while its incident fires, so an attack does not become
-// the norm.
+// learn takes the samples due by t: at each window boundary before t, the
+// window's value as it was then. The first sample is at the first boundary
+// a whole window after the group's first event, so that warmup's samples
+// span at least warmup of the group's history. A group does not learn
+// while its incident fires, so an attack does not become the norm.
 func (rs *ruleState) learn(g *group, t int64) {
 	h := g.hist
 	period := int64(rs.rule.Window)
 	if h.next == notStarted {
-		h.next = nextBoundary(t, period)
+		h.next = math.MaxInt64
+		if t <= math.MaxInt64-period {
+			h.next = nextBoundary(t+period-1, period)
+		}
 		return
 	}
-	if t < h.next || h.next == math.MaxInt64 {
+	if t <= h.next || h.next == math.MaxInt64 {
 		return // math.MaxInt64: no boundary left before the end of time
 	}
 	alpha := rs.rule.Baseline.Alpha
-	last := g.st.last()
-	v := float64(g.st.value(rs.measure()))
-	for i := 0; t >= h.next && i < maxCatchUp; i++ {
-		if h.next-last >= period {
-			v = 0
-		}
+	for i := 0; t > h.next && i < maxCatchUp; i++ {
+		// Every event held came at or before the boundary (an event at
+		// it is in its window): trimmed to it, the window is as it was
+		// then.
+		rs.trim(g, h.next)
 		if g.incident() == nil {
-			h.sample(v, alpha)
+			h.sample(float64(g.st.value(rs.measure())), alpha)
 		}
 		h.next = nextBoundary(h.next, period)
 		if h.next == math.MaxInt64 {
 			return
 		}
 	}
-	if t >= h.next {
-		h.next = nextBoundary(t, period)
+	if t > h.next {
+		h.next = nextBoundary(t-1, period) // t itself, if a boundary, is sampled later
 	}
 }
 
@@ -236,12 +239,12 @@ func nextBoundary(t, period int64) int64 {
 
 // WarmupSpan returns how much event time before the present a restarted
 // engine should replay so that every rule is complete: the longest window,
-// or the longest baseline warm-up.
+// or the longest baseline warm-up and the window before its first sample.
 func (e *Engine) WarmupSpan() time.Duration {
 	m := e.MaxWindow()
 	for _, rs := range e.rules {
 		if r := rs.rule; r.Type == rules.TypeBaseline {
-			m = max(m, time.Duration(r.Baseline.Samples)*r.Window)
+			m = max(m, time.Duration(r.Baseline.Samples+1)*r.Window)
 		}
 	}
 	return m

@@ -332,7 +332,46 @@ func TestWarmupSpan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.MaxWindow() != 10*time.Minute || e.WarmupSpan() != 3*time.Hour {
+	if e.MaxWindow() != 10*time.Minute || e.WarmupSpan() != 3*time.Hour+10*time.Minute { // the warm-up, and the window before the first sample
 		t.Errorf("max window %s, warm-up span %s", e.MaxWindow(), e.WarmupSpan())
+	}
+}
+
+// TestBaselineSamples checks what a baseline learns: at each window
+// boundary, the window as it was then (not as of the last event before
+// it), and only from the first whole window after the group's first
+// event, so that the warm-up spans at least warmup of its history.
+func TestBaselineSamples(t *testing.T) {
+	rule := testRule(t, `rules:
+  - {id: b, type: baseline, group_by: [identity], distinct: user.name, window: 10m, threshold: 1,
+     baseline: {sigma: 1, floor: 1, half_life: 10m, warmup: 30m}}
+`)
+	// At 600 s the window (0, 600] holds u1 and u2; at 1200 s u3; at
+	// 1800 s u4 and u5. With a weight of 0.5 a sample: mean 1.75,
+	// variance 0.1875, threshold 2.18.
+	quiet := []*event.Event{
+		login(0, "gw", "u0", "failure"), login(550, "gw", "u1", "failure"), login(590, "gw", "u2", "failure"),
+		login(1150, "gw", "u3", "failure"), login(1700, "gw", "u4", "failure"), login(1750, "gw", "u5", "failure"),
+	}
+	as, _ := runEvents(t, rule, cat(quiet, spray(1900, 1, "gw", 3, "a")))
+	if len(as) == 0 || as[0].Reason == nil || as[0].Reason.BaselineMean == nil {
+		t.Fatalf("no firing with a baseline reason: %+v", as)
+	}
+	r := as[0].Reason
+	if *r.BaselineMean != 1.75 || r.BaselineSamples != 3 || as[0].Observed != 3 || as[0].LastSeen != formatTime(1900*int64(time.Second)) {
+		t.Errorf("fired at %s observed %v with mean %v from %d samples, want at 1900 s, 3, mean 1.75 from 3 samples",
+			as[0].LastSeen, as[0].Observed, *r.BaselineMean, r.BaselineSamples)
+	}
+
+	// First seen at 599 s: its samples are at 1200, 1800 and 2400 s. A
+	// spray at 1810 s, after 20 minutes, is before the warm-up ends.
+	early := []*event.Event{login(599, "gw", "u0", "failure"), login(1000, "gw", "u1", "failure"), login(1500, "gw", "u2", "failure")}
+	as, _ = runEvents(t, rule, cat(early, spray(1810, 1, "gw", 6, "a")))
+	if got := firing(as); got != "" {
+		t.Errorf("fired 20 minutes into a 30-minute warm-up: %s", got)
+	}
+	as, _ = runEvents(t, rule, cat(early, []*event.Event{login(2100, "gw", "u3", "failure")}, spray(2410, 1, "gw", 6, "a")))
+	if got := firing(as); !strings.HasPrefix(got, "b/firing") {
+		t.Errorf("no firing after the warm-up: %q", got)
 	}
 }
