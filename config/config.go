@@ -492,17 +492,9 @@ func (c *Config) check() error {
 	default:
 		add([]any{"privacy", "mode"}, "unknown privacy mode %q (want plain, hmac or omit)", c.Privacy.Mode)
 	}
-	for i, o := range c.Outputs {
-		switch o.Type {
-		case "":
-			add([]any{"outputs", i}, "outputs[%d]: type is required", i)
-		case "stdout", "webhook", "alertmanager", "kafka", "syslog":
-		case "file":
-			if o.Path == "" {
-				add([]any{"outputs", i}, "outputs[%d]: type file needs a path", i)
-			}
-		default:
-			add([]any{"outputs", i, "type"}, "outputs[%d]: unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", i, o.Type)
+	for i := range c.Outputs {
+		if err := c.Outputs[i].Check(); err != nil {
+			add([]any{"outputs", i}, "outputs[%d]: %v", i, err)
 		}
 	}
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {
