@@ -15,9 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/config"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
@@ -380,22 +379,17 @@ func openServeSinks(ctx context.Context, f *serveFlags, stdout io.Writer, log *s
 }
 
 // openSinks builds the alert sinks: the outputs file, or --out, or stdout.
+// The outputs file is read as strictly as a configuration file.
 func openSinks(ctx context.Context, out, outputs string, stdout io.Writer) (alert.Sink, error) {
+	if out != "" && outputs != "" {
+		return nil, errors.New("--out and --outputs both name where alerts go: give one (add a file output to the --outputs file)")
+	}
 	if outputs != "" {
-		b, err := os.ReadFile(outputs)
+		outs, err := config.LoadOutputs(outputs)
 		if err != nil {
-			return nil, fmt.Errorf("reading outputs: %w", err)
+			return nil, err
 		}
-		var doc struct {
-			Outputs []alert.Config `yaml:"outputs"`
-		}
-		if err := yaml.Unmarshal(b, &doc); err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", outputs, err)
-		}
-		if len(doc.Outputs) == 0 {
-			return nil, errors.New(outputs + ": no outputs")
-		}
-		return alert.Open(ctx, doc.Outputs)
+		return alert.Open(ctx, outs)
 	}
 	if out != "" {
 		file, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
