@@ -253,10 +253,16 @@ func writeNotes(w io.Writer, notes []sourceNote) {
 }
 
 // openAlertSink returns the alert outputs: --out FILE (truncated, as
-// before), the configuration file's outputs, or stdout. A file or stdout
+// before), the configuration file's outputs (whose routes must name rules
+// of rs), or stdout. A file or stdout
 // is flushed at most once a second (alert.NewBatchWriter), and at the end:
 // a replay reporting thousands of alerts makes a few large writes.
-func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, stdout io.Writer) (alert.Sink, error) {
+func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs []*rules.Rule, stdout io.Writer) (alert.Sink, error) {
+	if f.out == "" {
+		if errs := routeErrors(cfg.Outputs, rs); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
 	if f.out != "" {
 		file, err := os.Create(f.out)
 		if err != nil {
@@ -268,6 +274,29 @@ func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, stdo
 		return alert.NewBatchWriter(nopCloser{stdout}, replayFlush), nil
 	}
 	return alert.Open(ctx, cfg.Outputs)
+}
+
+// routeErrors reports the outputs routed to a rule that is not in rs: such
+// an output would never receive that rule's alerts, which is most likely a
+// typo. config check, replay and serve all refuse it.
+func routeErrors(outs []alert.Config, rs []*rules.Rule) []error {
+	known := map[string]bool{}
+	for _, r := range rs {
+		known[r.ID] = true
+	}
+	var errs []error
+	for i, o := range outs {
+		name := o.Name
+		if name == "" {
+			name = o.Type
+		}
+		for _, id := range o.Rules {
+			if !known[id] {
+				errs = append(errs, fmt.Errorf("outputs[%d] (%s): routes rule %q, which is not among the rules in force, so this output would never receive its alerts", i, name, id))
+			}
+		}
+	}
+	return errs
 }
 
 // replayFlush is how often at most a replay's alert file or stdout is
@@ -321,18 +350,14 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 	if _, err := alert.NewPrivacy(cfg.Privacy.Mode, cfg.Privacy.KeyFile); err != nil {
 		bad("privacy: %v", err)
 	}
-	known := map[string]bool{}
-	for _, r := range rs {
-		known[r.ID] = true
+	if rs != nil {
+		for _, err := range routeErrors(cfg.Outputs, rs) {
+			bad("%v", err)
+		}
 	}
 	var outs []string
-	for i, o := range cfg.Outputs {
+	for _, o := range cfg.Outputs {
 		outs = append(outs, o.Type)
-		for _, id := range o.Rules {
-			if rs != nil && !known[id] {
-				bad("outputs[%d] (%s): routes rule %q, which is not among the rules in force, so this output would never receive its alerts", i, o.Type, id)
-			}
-		}
 	}
 	fmt.Fprintf(w, "outputs: %s (not opened by check)\n", strings.Join(outs, ", "))
 	for i := range cfg.Sources {

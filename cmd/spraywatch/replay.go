@@ -126,7 +126,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sink, err := openAlertSink(ctx, conf, &f, stdout)
+	sink, err := openAlertSink(ctx, conf, &f, ruleSet, stdout)
 	if err != nil {
 		return err
 	}

@@ -198,7 +198,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if role != serve.RoleCorrelate {
 		var closeSinks func()
 		var err error
-		if sink, closeSinks, err = openServeSinks(ctx, &f, stdout, log); err != nil {
+		if sink, closeSinks, err = openServeSinks(ctx, &f, ruleSet, stdout, log); err != nil {
 			return err
 		}
 		defer closeSinks()
@@ -340,7 +340,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {
 		return err
 	}
-	sink, closeSinks, err := openServeSinks(ctx, f, stdout, log)
+	sink, closeSinks, err := openServeSinks(ctx, f, ruleSet, stdout, log)
 	if err != nil {
 		return err
 	}
@@ -366,8 +366,8 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 
 // openServeSinks opens the alert sinks and returns a function that closes
 // them, logging a failure.
-func openServeSinks(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
-	sink, err := openSinks(ctx, f.out, f.outputs, stdout)
+func openServeSinks(ctx context.Context, f *serveFlags, rs []*rules.Rule, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
+	sink, err := openSinks(ctx, f.out, f.outputs, rs, stdout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -379,8 +379,9 @@ func openServeSinks(ctx context.Context, f *serveFlags, stdout io.Writer, log *s
 }
 
 // openSinks builds the alert sinks: the outputs file, or --out, or stdout.
-// The outputs file is read as strictly as a configuration file.
-func openSinks(ctx context.Context, out, outputs string, stdout io.Writer) (alert.Sink, error) {
+// The outputs file is read as strictly as a configuration file, and its
+// routes must name rules of rs.
+func openSinks(ctx context.Context, out, outputs string, rs []*rules.Rule, stdout io.Writer) (alert.Sink, error) {
 	if out != "" && outputs != "" {
 		return nil, errors.New("--out and --outputs both name where alerts go: give one (add a file output to the --outputs file)")
 	}
@@ -388,6 +389,9 @@ func openSinks(ctx context.Context, out, outputs string, stdout io.Writer) (aler
 		outs, err := config.LoadOutputs(outputs)
 		if err != nil {
 			return nil, err
+		}
+		if errs := routeErrors(outs, rs); len(errs) > 0 {
+			return nil, fmt.Errorf("%s: %w", outputs, errors.Join(errs...))
 		}
 		return alert.Open(ctx, outs)
 	}
