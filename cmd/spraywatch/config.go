@@ -48,7 +48,11 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 		fs.VisitAll(func(fl *flag.Flag) { set[fl.Name] = true })
 	}
 	if set["proxy"] && len(f.proxy) > 0 {
-		s := config.Source{Kind: config.KindProxy, Format: f.proxyFormat, Definition: definition(f.logFormat), Paths: f.proxy, AutoDefault: "nginx", Envelope: "none"}
+		def, err := definition("log-format", f.logFormat)
+		if err != nil {
+			return nil, err
+		}
+		s := config.Source{Kind: config.KindProxy, Format: f.proxyFormat, Definition: def, Paths: f.proxy, AutoDefault: "nginx", Envelope: "none"}
 		if s.Format == config.Auto && s.Definition != "" {
 			// A log_format given with the default format is nginx's.
 			s.Format = "nginx"
@@ -56,7 +60,11 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 		cfg.Sources = append(without(cfg.Sources, config.KindProxy, config.KindALB), s)
 	}
 	if set["app"] && len(f.app) > 0 {
-		s := config.Source{Kind: config.KindApp, Format: f.appFormat, Definition: definition(f.appFormatDef), Paths: f.app, AutoDefault: "django-json", Envelope: "none"}
+		def, err := definition("app-format-def", f.appFormatDef)
+		if err != nil {
+			return nil, err
+		}
+		s := config.Source{Kind: config.KindApp, Format: f.appFormat, Definition: def, Paths: f.app, AutoDefault: "django-json", Envelope: "none"}
 		if s.Format == config.Auto && s.Definition != "" {
 			return nil, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)")
 		}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -281,17 +283,37 @@ func loadRules(files []string, mode string) ([]*rules.Rule, error) {
 	return nil, fmt.Errorf("--rules-mode %q: expected extend or replace", mode)
 }
 
-// definition returns the contents of s if it names a file, else s itself.
-func definition(s string) string {
+// definition returns the format definition the value of the flag name
+// gives: the contents of the file it names, or the value itself. A value
+// that names an existing file, or looks like a file name (see
+// looksLikeFile), is read as a file, and a file that cannot be read is an
+// error naming it: it is never parsed as a definition.
+func definition(name, s string) (string, error) {
 	if s == "" {
-		return ""
+		return "", nil
 	}
-	if st, err := os.Stat(s); err == nil && st.Mode().IsRegular() {
-		if b, err := os.ReadFile(s); err == nil {
-			return string(b)
-		}
+	if _, err := os.Stat(s); err != nil && !looksLikeFile(s) {
+		return s, nil
 	}
-	return s
+	b, err := os.ReadFile(s)
+	if err != nil {
+		return "", fmt.Errorf("--%s: reading the definition file: %w", name, err)
+	}
+	return string(b), nil
+}
+
+// definitionExts are the file extensions that make a value a file name.
+var definitionExts = []string{".conf", ".cfg", ".txt", ".yml", ".yaml", ".json", ".def", ".fmt", ".format"}
+
+// looksLikeFile reports whether a definition flag's value is meant as a
+// file name: a single word without $ or % (which nginx, Envoy and HAProxy
+// definitions hold) with a path separator or a definitionExts extension.
+func looksLikeFile(s string) bool {
+	if strings.ContainsAny(s, " \t\r\n$%{}") {
+		return false
+	}
+	return strings.ContainsRune(s, '/') || strings.ContainsRune(s, filepath.Separator) ||
+		slices.Contains(definitionExts, strings.ToLower(filepath.Ext(s)))
 }
 
 func splitList(s string) []string {

@@ -87,6 +87,8 @@ func TestReplayErrors(t *testing.T) {
 		{"unknown format", []string{"replay", "--proxy", bad, "--proxy-format", "iis"}, 1, `unknown proxy format "iis"`},
 		{"bad log_format", []string{"replay", "--proxy", bad, "--log-format", "log_format x '$remote_addr \"$request';"}, 1, "compiling proxy format nginx"},
 		{"missing file", []string{"replay", "--proxy", filepath.Join(dir, "nope.log")}, 1, "nope.log"},
+		{"missing log_format file", []string{"replay", "--proxy", bad, "--log-format", filepath.Join(dir, "fmt.conf")}, 1, "--log-format: reading the definition file: open " + filepath.Join(dir, "fmt.conf")},
+		{"missing app definition file", []string{"replay", "--app", bad, "--app-format", "python-logging", "--app-format-def", "def.yml"}, 1, "--app-format-def: reading the definition file: open def.yml"},
 		{"glob without match", []string{"replay", "--proxy", filepath.Join(dir, "*.gz")}, 1, "matches no file"},
 		{"strict stops at a bad line", []string{"replay", "--proxy", bad, "--strict"}, 1, "bad.log:1"},
 		{"bad rules mode", []string{"replay", "--proxy", bad, "--rules-mode", "merge"}, 1, "rules-mode"},

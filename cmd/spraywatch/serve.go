@@ -225,10 +225,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // formats compiles the proxy and app formats the flags name.
 func (f *serveFlags) formats() (proxy, app ingest.Format, err error) {
-	if proxy, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
+	proxyDef, err := definition("log-format", f.logFormat)
+	if err != nil {
 		return nil, nil, err
 	}
-	if app, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
+	if proxy, err = formats.Proxy(f.proxyFormat, proxyDef); err != nil {
+		return nil, nil, err
+	}
+	appDef, err := definition("app-format-def", f.appFormatDef)
+	if err != nil {
+		return nil, nil, err
+	}
+	if app, err = formats.App(f.appFormat, appDef); err != nil {
 		return nil, nil, err
 	}
 	return proxy, app, nil
