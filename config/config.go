@@ -26,6 +26,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/django"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/replay"
 )
 
 // Source kinds.
@@ -500,8 +501,8 @@ func (c *Config) check() error {
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {
 		add([]any{"limits"}, "limits must not be negative")
 	}
-	if c.Replay.ParseWorkers < 0 {
-		add([]any{"replay", "parse_workers"}, "parse_workers must not be negative (0 chooses)")
+	if c.Replay.ParseWorkers < 0 || c.Replay.ParseWorkers > replay.MaxParseWorkers {
+		add([]any{"replay", "parse_workers"}, "parse_workers %d: expected 0 (choose) to %d", c.Replay.ParseWorkers, replay.MaxParseWorkers)
 	}
 	if c.Replay.Lanes < 0 {
 		add([]any{"replay", "lanes"}, "lanes must not be negative (0: one per core)")

@@ -135,7 +135,8 @@ func TestErrors(t *testing.T) {
 		{"unknown output key", "outputs:\n  - type: file\n    file: x\n", "cfg.yml:3: field file not found"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
 		{"negative lanes", "replay:\n  lanes: -2\n", "cfg.yml:2: lanes must not be negative"},
-		{"negative parse workers", "replay:\n  parse_workers: -1\n", "cfg.yml:2: parse_workers must not be negative"},
+		{"negative parse workers", "replay:\n  parse_workers: -1\n", "cfg.yml:2: parse_workers -1: expected 0 (choose) to 256"},
+		{"too many parse workers", "replay:\n  parse_workers: 100000\n", "cfg.yml:2: parse_workers 100000: expected 0 (choose) to 256"},
 	}
 	for _, tt := range tests {
 		_, err := Parse("cfg.yml", []byte(tt.yml))

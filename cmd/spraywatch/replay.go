@@ -100,8 +100,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.lanes < 0 {
 		return fmt.Errorf("--lanes %d: expected 0 (one per core) or more", f.lanes)
 	}
-	if f.parseWorkers < 0 {
-		return fmt.Errorf("--parse-workers %d: expected 0 (choose) or more", f.parseWorkers)
+	if f.parseWorkers < 0 || f.parseWorkers > replay.MaxParseWorkers {
+		return fmt.Errorf("--parse-workers %d: expected 0 (choose) to %d", f.parseWorkers, replay.MaxParseWorkers)
 	}
 	if len(f.proxy) == 0 && len(f.app) == 0 && f.config == "" {
 		fs.Usage()

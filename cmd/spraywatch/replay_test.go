@@ -91,6 +91,7 @@ func TestReplayErrors(t *testing.T) {
 		{"missing app definition file", []string{"replay", "--app", bad, "--app-format", "python-logging", "--app-format-def", "def.yml"}, 1, "--app-format-def: reading the definition file: open def.yml"},
 		{"glob without match", []string{"replay", "--proxy", filepath.Join(dir, "*.gz")}, 1, "matches no file"},
 		{"strict stops at a bad line", []string{"replay", "--proxy", bad, "--strict"}, 1, "bad.log:1"},
+		{"too many parse workers", []string{"replay", "--proxy", bad, "--parse-workers", "100000"}, 1, "--parse-workers 100000: expected 0 (choose) to 256"},
 		{"bad rules mode", []string{"replay", "--proxy", bad, "--rules-mode", "merge"}, 1, "rules-mode"},
 		{"unknown command", []string{"nope"}, 2, "unknown command"},
 	}
