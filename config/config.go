@@ -27,6 +27,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/replay"
+	"github.com/spraywatch/spraywatch/report"
 )
 
 // Source kinds.
@@ -474,6 +475,14 @@ func (c *Config) check() error {
 	if c.Join.MaxPending < 0 {
 		add([]any{"join", "max_pending"}, "max_pending must not be negative")
 	}
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{"login_paths", c.Join.LoginPaths}, {"login_methods", c.Join.LoginMethods}, {"identity", c.Join.Identity}} {
+		if l.list != nil && len(l.list) == 0 {
+			add([]any{"join", l.key}, "%s must not be empty (leave it out for the defaults)", l.key)
+		}
+	}
 	for _, id := range c.Join.Identity {
 		if !contains(identities, id) {
 			add([]any{"join", "identity"}, "unknown identity %q (want %s)", id, strings.Join(identities, ", "))
@@ -506,6 +515,15 @@ func (c *Config) check() error {
 	}
 	if c.Replay.Lanes < 0 {
 		add([]any{"replay", "lanes"}, "lanes must not be negative (0: one per core)")
+	}
+	if c.Replay.ReportTop < 0 {
+		add([]any{"replay", "report_top"}, "report_top must not be negative (0: %d)", report.DefaultTopN)
+	}
+	if c.Replay.MetricsHold < 0 {
+		add([]any{"replay", "metrics_hold"}, "metrics_hold must not be negative")
+	}
+	if c.Replay.MetricsHold > 0 && c.Replay.MetricsListen == "" {
+		add([]any{"replay", "metrics_hold"}, "metrics_hold needs metrics_listen: there is no /metrics to hold")
 	}
 	if _, err := ParseSize(c.Limits.MemoryLimit); err != nil {
 		add([]any{"limits", "memory_limit"}, "limits.memory_limit: %v", err)

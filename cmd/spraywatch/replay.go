@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -107,9 +108,15 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errUsage
 	}
+	if err := f.check(); err != nil {
+		return err
+	}
 	conf, err := replayConfig(fs, &f)
 	if err != nil {
 		return err
+	}
+	if f.metricsHold > 0 && f.metricsListen == "" {
+		return errors.New("--metrics-hold (replay.metrics_hold) needs --metrics-listen (replay.metrics_listen): there is no /metrics to hold")
 	}
 
 	ruleSet, err := loadRules(f.rules, f.rulesMode)
@@ -229,6 +236,19 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return runErr
 	}
 	return closeErr
+}
+
+// check rejects flag values the configuration file rejects for the same
+// settings, and others that would be replaced by defaults.
+func (f *replayFlags) check() error {
+	errs := []error{f.engineFlags.check(), nonNegative("max-line-bytes", f.maxLineBytes)}
+	if f.report.topN <= 0 {
+		errs = append(errs, fmt.Errorf("--report-top %d: expected 1 or more", f.report.topN))
+	}
+	if f.metricsHold < 0 {
+		errs = append(errs, fmt.Errorf("--metrics-hold %s: must not be negative", f.metricsHold))
+	}
+	return errors.Join(errs...)
 }
 
 // skimSources lets the proxy sources that can skim parse in full only the

@@ -150,13 +150,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if len(f.proxyFiles) > 0 || len(f.appFiles) > 0 {
-		return runFollow(ctx, &f, stdout, log)
+	if err := f.check(); err != nil {
+		return err
 	}
 	role, err := serve.ParseRole(f.role)
 	if err != nil {
 		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if len(f.proxyFiles) > 0 || len(f.appFiles) > 0 {
+		if role != serve.RoleAll {
+			return fmt.Errorf("--role %s: following files (--proxy-file, --app-file) runs every stage; roles split the stages over Kafka", role)
+		}
+		return runFollow(ctx, &f, stdout, log)
 	}
 	kc, err := f.kafkaConfig(role)
 	if err != nil {
@@ -221,6 +227,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	st := srv.Stats()
 	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load(), "unrebuilt", st.Unrebuilt.Load())
 	return err
+}
+
+// check rejects flag values that would otherwise be replaced by defaults.
+func (f *serveFlags) check() error {
+	errs := []error{f.engineFlags.check(), nonNegative("max-line-bytes", f.maxLineBytes)}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"lateness", f.lateness}, {"idle-timeout", f.idle}, {"commit-interval", f.commit},
+		{"max-rebuild", f.maxRebuild}, {"session-timeout", f.sessionTimeout},
+	} {
+		if d.value <= 0 {
+			errs = append(errs, fmt.Errorf("--%s %s: expected a duration above 0", d.name, d.value))
+		}
+	}
+	if f.maxBuffered <= 0 {
+		errs = append(errs, fmt.Errorf("--max-buffered %d: expected 1 or more", f.maxBuffered))
+	}
+	return errors.Join(errs...)
 }
 
 // formats compiles the proxy and app formats the flags name.
