@@ -23,6 +23,7 @@ import (
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/alb"
 	"github.com/spraywatch/spraywatch/ingest/django"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
@@ -67,8 +68,8 @@ type Source struct {
 	Name string `yaml:"name"`
 	// Kind is proxy, app or alb.
 	Kind string `yaml:"kind"`
-	// Format is a format name of ingest/formats, or auto. For kind alb
-	// it is ignored.
+	// Format is a format name of ingest/formats, or auto. Kind alb takes
+	// none (nor a definition, mapping or envelope).
 	Format string `yaml:"format"`
 	// Definition is the format's definition (a log_format directive, a
 	// format string, ...); DefinitionFile names a file holding it. At
@@ -428,6 +429,9 @@ func (c *Config) check() error {
 			if len(s.ConnPaths)+len(s.AccessPaths) > 0 {
 				add(at("conn_paths"), "source %s: conn_paths and access_paths are for kind alb; use paths", s.Name)
 			}
+			if s.MaxConnections != 0 || s.Lead != 0 {
+				add(at("kind"), "source %s: max_connections and lead are for kind alb", s.Name)
+			}
 			if s.Format != Auto {
 				known := formats.ProxyNames()
 				if s.Kind == KindApp {
@@ -443,6 +447,23 @@ func (c *Config) check() error {
 			}
 			if len(s.Paths) > 0 {
 				add(at("paths"), "source %s: kind alb reads conn_paths and access_paths, not paths", s.Name)
+			}
+			for _, k := range []struct {
+				key string
+				set bool
+			}{
+				{"format", s.Format != ""}, {"definition", s.Definition != ""}, {"definition_file", s.DefinitionFile != ""},
+				{"mapping", s.Mapping != nil}, {"envelope", s.Envelope != "none"}, {"envelope_key", s.EnvelopeKey != ""},
+			} {
+				if k.set {
+					add(at(k.key), "source %s: %s does not apply to kind alb, which reads the ALB access and connection log formats", s.Name, k.key)
+				}
+			}
+			if s.MaxConnections < 0 {
+				add(at("max_connections"), "source %s: max_connections must not be negative (0: %d)", s.Name, alb.DefaultMaxConnections)
+			}
+			if s.Lead < 0 {
+				add(at("lead"), "source %s: lead must not be negative (0: %s)", s.Name, alb.DefaultLead)
 			}
 		case "":
 			add([]any{"sources", i}, "source %s: kind is required (proxy, app or alb)", s.Name)
