@@ -318,9 +318,11 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: spraywatch config check FILE\n\nValidates a configuration file and shows what each source extracts from its first lines.")
 	}
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
-		usage()
-		return flag.ErrHelp
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			usage()
+			return flag.ErrHelp
+		}
 	}
 	if len(args) != 2 || args[0] != "check" {
 		usage()

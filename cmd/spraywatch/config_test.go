@@ -184,6 +184,10 @@ func TestConfigCheck(t *testing.T) {
 		!strings.Contains(out.String(), `outputs[0] (stdout): routes rule "spray.distinct_users"`) || strings.Contains(out.String(), `"cert-identity-spray", which`) {
 		t.Errorf("unknown routed rule: exit %d:\n%s%s", code, out.String(), errb.String())
 	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"config", "check", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: spraywatch config check FILE") {
+		t.Errorf("config check -h: exit %d: %s", code, errb.String())
+	}
 	if code := run(context.Background(), []string{"config", "check"}, &out, &errb); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
