@@ -77,10 +77,10 @@ func Open(ctx context.Context, cfgs []Config) (*Fanout, error) {
 		if c.Name == "" {
 			c.Name = fmt.Sprintf("%s-%d", c.Type, i)
 		}
-		s, err := open(ctx, c)
-		if err == nil && c.MinSeverity != "" && SeverityRank(c.MinSeverity) == 0 {
-			s.Close()
-			err = fmt.Errorf("unknown min_severity %q (want low, medium, high or critical)", c.MinSeverity)
+		err := c.Check()
+		var s Sink
+		if err == nil {
+			s, err = open(ctx, c)
 		}
 		if err != nil {
 			NewFanout(routed...).Close()
@@ -92,6 +92,64 @@ func Open(ctx context.Context, cfgs []Config) (*Fanout, error) {
 }
 
 type nopCloser struct{ io.Writer }
+
+// Check validates the settings of c that can be checked without opening
+// the sink (files, connections): Open checks them first, and
+// configuration checks use it to report what Open would reject.
+func (c *Config) Check() error {
+	if c.MinSeverity != "" && SeverityRank(c.MinSeverity) == 0 {
+		return fmt.Errorf("unknown min_severity %q (want low, medium, high or critical)", c.MinSeverity)
+	}
+	switch c.Type {
+	case "stdout":
+	case "file":
+		if c.Path == "" {
+			return errors.New("file: path is required")
+		}
+	case "webhook":
+		switch {
+		case c.URL == "":
+			return errors.New("webhook: url is required")
+		case c.SpoolDir == "":
+			return errors.New("webhook: spool_dir is required")
+		case c.SecretFile != "" && c.SecretEnv != "":
+			return errors.New("webhook: set secret_file or secret_env, not both")
+		}
+		switch c.Format {
+		case "", FormatJSON, FormatSlack:
+		default:
+			return fmt.Errorf("webhook: unknown format %q (want json or slack)", c.Format)
+		}
+	case "alertmanager":
+		if c.URL == "" {
+			return errors.New("alertmanager: url is required")
+		}
+	case "kafka":
+		if len(c.Brokers) == 0 {
+			return errors.New("kafka: brokers are required")
+		}
+		if c.Topic == "" {
+			return errors.New("kafka: topic is required")
+		}
+	case "syslog":
+		switch c.Network {
+		case "udp", "tcp", "tls":
+		default:
+			return fmt.Errorf("syslog: unknown network %q (want udp, tcp or tls)", c.Network)
+		}
+		if c.Address == "" {
+			return errors.New("syslog: address is required")
+		}
+		if _, err := facility(c.Facility); err != nil {
+			return err
+		}
+	case "":
+		return errors.New("type is required")
+	default:
+		return fmt.Errorf("unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", c.Type)
+	}
+	return nil
+}
 
 func (c *Config) queue() QueueOptions {
 	seed := c.JitterSeed

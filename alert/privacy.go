@@ -45,6 +45,9 @@ func NewPrivacy(mode, keyFile string) (Privacy, error) {
 				return Privacy{}, fmt.Errorf("reading the username HMAC key: %w", err)
 			}
 			key = bytes.TrimRight(b, "\r\n")
+			if len(key) == 0 {
+				return Privacy{}, fmt.Errorf("privacy mode hmac: the key file %s is empty", keyFile)
+			}
 		} else {
 			key = []byte(os.Getenv(HMACKeyEnv))
 		}

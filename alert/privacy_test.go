@@ -33,6 +33,13 @@ func TestPrivacyModes(t *testing.T) {
 	if _, err := NewPrivacy("hmac", ""); err == nil || !strings.Contains(err.Error(), HMACKeyEnv) {
 		t.Errorf("hmac without key: %v", err)
 	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPrivacy("hmac", empty); err == nil || err.Error() != "privacy mode hmac: the key file "+empty+" is empty" {
+		t.Errorf("empty key file: %v", err)
+	}
 	if _, err := NewPrivacy("hash", ""); err == nil {
 		t.Error("unknown mode accepted")
 	}

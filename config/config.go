@@ -24,10 +24,13 @@ import (
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/alb"
 	"github.com/spraywatch/spraywatch/ingest/django"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/internal/yamlnum"
+	"github.com/spraywatch/spraywatch/replay"
+	"github.com/spraywatch/spraywatch/report"
 )
 
 // Source kinds.
@@ -67,8 +70,8 @@ type Source struct {
 	Name string `yaml:"name"`
 	// Kind is proxy, app or alb.
 	Kind string `yaml:"kind"`
-	// Format is a format name of ingest/formats, or auto. For kind alb
-	// it is ignored.
+	// Format is a format name of ingest/formats, or auto. Kind alb takes
+	// none (nor a definition, mapping or envelope).
 	Format string `yaml:"format"`
 	// Definition is the format's definition (a log_format directive, a
 	// format string, ...); DefinitionFile names a file holding it. At
@@ -432,6 +435,9 @@ func (c *Config) check() error {
 			if len(s.ConnPaths)+len(s.AccessPaths) > 0 {
 				add(at("conn_paths"), "source %s: conn_paths and access_paths are for kind alb; use paths", s.Name)
 			}
+			if s.MaxConnections != 0 || s.Lead != 0 {
+				add(at("kind"), "source %s: max_connections and lead are for kind alb", s.Name)
+			}
 			if s.Format != Auto {
 				known := formats.ProxyNames()
 				if s.Kind == KindApp {
@@ -447,6 +453,23 @@ func (c *Config) check() error {
 			}
 			if len(s.Paths) > 0 {
 				add(at("paths"), "source %s: kind alb reads conn_paths and access_paths, not paths", s.Name)
+			}
+			for _, k := range []struct {
+				key string
+				set bool
+			}{
+				{"format", s.Format != ""}, {"definition", s.Definition != ""}, {"definition_file", s.DefinitionFile != ""},
+				{"mapping", s.Mapping != nil}, {"envelope", s.Envelope != "none"}, {"envelope_key", s.EnvelopeKey != ""},
+			} {
+				if k.set {
+					add(at(k.key), "source %s: %s does not apply to kind alb, which reads the ALB access and connection log formats", s.Name, k.key)
+				}
+			}
+			if s.MaxConnections < 0 {
+				add(at("max_connections"), "source %s: max_connections must not be negative (0: %d)", s.Name, alb.DefaultMaxConnections)
+			}
+			if s.Lead < 0 {
+				add(at("lead"), "source %s: lead must not be negative (0: %s)", s.Name, alb.DefaultLead)
 			}
 		case "":
 			add([]any{"sources", i}, "source %s: kind is required (proxy, app or alb)", s.Name)
@@ -479,6 +502,14 @@ func (c *Config) check() error {
 	if c.Join.MaxPending < 0 {
 		add([]any{"join", "max_pending"}, "max_pending must not be negative")
 	}
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{"login_paths", c.Join.LoginPaths}, {"login_methods", c.Join.LoginMethods}, {"identity", c.Join.Identity}} {
+		if l.list != nil && len(l.list) == 0 {
+			add([]any{"join", l.key}, "%s must not be empty (leave it out for the defaults)", l.key)
+		}
+	}
 	for _, id := range c.Join.Identity {
 		if !contains(identities, id) {
 			add([]any{"join", "identity"}, "unknown identity %q (want %s)", id, strings.Join(identities, ", "))
@@ -498,27 +529,28 @@ func (c *Config) check() error {
 	default:
 		add([]any{"privacy", "mode"}, "unknown privacy mode %q (want plain, hmac or omit)", c.Privacy.Mode)
 	}
-	for i, o := range c.Outputs {
-		switch o.Type {
-		case "":
-			add([]any{"outputs", i}, "outputs[%d]: type is required", i)
-		case "stdout", "webhook", "alertmanager", "kafka", "syslog":
-		case "file":
-			if o.Path == "" {
-				add([]any{"outputs", i}, "outputs[%d]: type file needs a path", i)
-			}
-		default:
-			add([]any{"outputs", i, "type"}, "outputs[%d]: unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", i, o.Type)
+	for i := range c.Outputs {
+		if err := c.Outputs[i].Check(); err != nil {
+			add([]any{"outputs", i}, "outputs[%d]: %v", i, err)
 		}
 	}
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {
 		add([]any{"limits"}, "limits must not be negative")
 	}
-	if c.Replay.ParseWorkers < 0 {
-		add([]any{"replay", "parse_workers"}, "parse_workers must not be negative (0 chooses)")
+	if c.Replay.ParseWorkers < 0 || c.Replay.ParseWorkers > replay.MaxParseWorkers {
+		add([]any{"replay", "parse_workers"}, "parse_workers %d: expected 0 (choose) to %d", c.Replay.ParseWorkers, replay.MaxParseWorkers)
 	}
 	if c.Replay.Lanes < 0 {
 		add([]any{"replay", "lanes"}, "lanes must not be negative (0: one per core)")
+	}
+	if c.Replay.ReportTop < 0 {
+		add([]any{"replay", "report_top"}, "report_top must not be negative (0: %d)", report.DefaultTopN)
+	}
+	if c.Replay.MetricsHold < 0 {
+		add([]any{"replay", "metrics_hold"}, "metrics_hold must not be negative")
+	}
+	if c.Replay.MetricsHold > 0 && c.Replay.MetricsListen == "" {
+		add([]any{"replay", "metrics_hold"}, "metrics_hold needs metrics_listen: there is no /metrics to hold")
 	}
 	if _, err := ParseSize(c.Limits.MemoryLimit); err != nil {
 		add([]any{"limits", "memory_limit"}, "limits.memory_limit: %v", err)

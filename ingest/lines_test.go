@@ -131,3 +131,11 @@ func TestFileSource(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestOpenDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Open(dir)
+	if err == nil || err.Error() != "open "+dir+": is a directory, not a log file" {
+		t.Errorf("error %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,10 @@ func Open(path string) (io.ReadCloser, error) {
 		if f, err = os.Open(path); err != nil {
 			return nil, err
 		}
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			f.Close()
+			return nil, &os.PathError{Op: "open", Path: path, Err: errIsDir}
+		}
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	magic, _ := br.Peek(2)
@@ -32,6 +37,9 @@ func Open(path string) (io.ReadCloser, error) {
 	}
 	return &readCloser{Reader: br, closers: []io.Closer{f}}, nil
 }
+
+// errIsDir is the error of Open for a directory, which os.Open opens.
+var errIsDir = errors.New("is a directory, not a log file")
 
 type readCloser struct {
 	io.Reader

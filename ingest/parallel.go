@@ -317,7 +317,7 @@ func (w *chunkWorker) parse(b *batch) {
 		if ln.long > 0 {
 			t.lines += ln.long
 			t.tooLong += ln.long
-			t.rejected++
+			t.rejected += ln.long // every one, though the run keeps one error
 			if t.keep() || w.strict {
 				err := &SyntaxError{Source: blk.name, Line: ln.longAt, Msg: fmt.Sprintf("line longer than %d bytes skipped", blk.max)}
 				if t.keep() {

@@ -269,6 +269,8 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 				// The over-long line came before the one returned.
 				serr.Line = n - 1
 			}
+			// Every line of the run is rejected; the run keeps one error.
+			s.stats.Rejected.Add(skipped - 1)
 			s.stats.Reject(serr)
 			if s.strict {
 				return serr

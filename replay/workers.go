@@ -1,5 +1,10 @@
 package replay
 
+// MaxParseWorkers is the most parse workers a source may be given: each
+// holds blocks of lines and a parser, so thousands would take gigabytes
+// for no speed.
+const MaxParseWorkers = 256
+
 // ParseWorkers returns how many goroutines parse each source's lines (see
 // ingest.PrefetchParallel), given a requested number n, GOMAXPROCS procs
 // and the sources' sizes in bytes (0 when unknown, as for stdin).

@@ -48,7 +48,11 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 		fs.VisitAll(func(fl *flag.Flag) { set[fl.Name] = true })
 	}
 	if set["proxy"] && len(f.proxy) > 0 {
-		s := config.Source{Kind: config.KindProxy, Format: f.proxyFormat, Definition: definition(f.logFormat), Paths: f.proxy, AutoDefault: "nginx", Envelope: "none"}
+		def, err := definition("log-format", f.logFormat)
+		if err != nil {
+			return nil, err
+		}
+		s := config.Source{Kind: config.KindProxy, Format: f.proxyFormat, Definition: def, Paths: f.proxy, AutoDefault: "nginx", Envelope: "none"}
 		if s.Format == config.Auto && s.Definition != "" {
 			// A log_format given with the default format is nginx's.
 			s.Format = "nginx"
@@ -56,7 +60,11 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 		cfg.Sources = append(without(cfg.Sources, config.KindProxy, config.KindALB), s)
 	}
 	if set["app"] && len(f.app) > 0 {
-		s := config.Source{Kind: config.KindApp, Format: f.appFormat, Definition: definition(f.appFormatDef), Paths: f.app, AutoDefault: "django-json", Envelope: "none"}
+		def, err := definition("app-format-def", f.appFormatDef)
+		if err != nil {
+			return nil, err
+		}
+		s := config.Source{Kind: config.KindApp, Format: f.appFormat, Definition: def, Paths: f.app, AutoDefault: "django-json", Envelope: "none"}
 		if s.Format == config.Auto && s.Definition != "" {
 			return nil, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)")
 		}
@@ -253,10 +261,16 @@ func writeNotes(w io.Writer, notes []sourceNote) {
 }
 
 // openAlertSink returns the alert outputs: --out FILE (truncated, as
-// before), the configuration file's outputs, or stdout. A file or stdout
+// before), the configuration file's outputs (whose routes must name rules
+// of rs), or stdout. A file or stdout
 // is flushed at most once a second (alert.NewBatchWriter), and at the end:
 // a replay reporting thousands of alerts makes a few large writes.
-func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, stdout io.Writer) (alert.Sink, error) {
+func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs []*rules.Rule, stdout io.Writer) (alert.Sink, error) {
+	if f.out == "" {
+		if errs := routeErrors(cfg.Outputs, rs); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
 	if f.out != "" {
 		file, err := os.Create(f.out)
 		if err != nil {
@@ -270,6 +284,29 @@ func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, stdo
 	return alert.Open(ctx, cfg.Outputs)
 }
 
+// routeErrors reports the outputs routed to a rule that is not in rs: such
+// an output would never receive that rule's alerts, which is most likely a
+// typo. config check, replay and serve all refuse it.
+func routeErrors(outs []alert.Config, rs []*rules.Rule) []error {
+	known := map[string]bool{}
+	for _, r := range rs {
+		known[r.ID] = true
+	}
+	var errs []error
+	for i, o := range outs {
+		name := o.Name
+		if name == "" {
+			name = o.Type
+		}
+		for _, id := range o.Rules {
+			if !known[id] {
+				errs = append(errs, fmt.Errorf("outputs[%d] (%s): routes rule %q, which is not among the rules in force, so this output would never receive its alerts", i, name, id))
+			}
+		}
+	}
+	return errs
+}
+
 // replayFlush is how often at most a replay's alert file or stdout is
 // flushed.
 const replayFlush = time.Second
@@ -281,9 +318,11 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: spraywatch config check FILE\n\nValidates a configuration file and shows what each source extracts from its first lines.")
 	}
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
-		usage()
-		return flag.ErrHelp
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			usage()
+			return flag.ErrHelp
+		}
 	}
 	if len(args) != 2 || args[0] != "check" {
 		usage()
@@ -321,18 +360,14 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 	if _, err := alert.NewPrivacy(cfg.Privacy.Mode, cfg.Privacy.KeyFile); err != nil {
 		bad("privacy: %v", err)
 	}
-	known := map[string]bool{}
-	for _, r := range rs {
-		known[r.ID] = true
+	if rs != nil {
+		for _, err := range routeErrors(cfg.Outputs, rs) {
+			bad("%v", err)
+		}
 	}
 	var outs []string
-	for i, o := range cfg.Outputs {
+	for _, o := range cfg.Outputs {
 		outs = append(outs, o.Type)
-		for _, id := range o.Rules {
-			if rs != nil && !known[id] {
-				bad("outputs[%d] (%s): routes rule %q, which is not among the rules in force, so this output would never receive its alerts", i, o.Type, id)
-			}
-		}
 	}
 	fmt.Fprintf(w, "outputs: %s (not opened by check)\n", strings.Join(outs, ", "))
 	for i := range cfg.Sources {

@@ -184,6 +184,10 @@ func TestConfigCheck(t *testing.T) {
 		!strings.Contains(out.String(), `outputs[0] (stdout): routes rule "spray.distinct_users"`) || strings.Contains(out.String(), `"cert-identity-spray", which`) {
 		t.Errorf("unknown routed rule: exit %d:\n%s%s", code, out.String(), errb.String())
 	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"config", "check", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: spraywatch config check FILE") {
+		t.Errorf("config check -h: exit %d: %s", code, errb.String())
+	}
 	if code := run(context.Background(), []string{"config", "check"}, &out, &errb); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
@@ -218,5 +222,30 @@ func TestReplayAutoFormat(t *testing.T) {
 	errb.Reset()
 	if code := run(context.Background(), []string{"replay", "--proxy-format", "auto", "--proxy", empty}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "proxy nginx ") {
 		t.Errorf("exit %d: %s", code, errb.String())
+	}
+}
+
+// TestConfigCheckAgreesWithReplay checks that config check fails for the
+// outputs replay refuses, and replay for those config check reports.
+func TestConfigCheckAgreesWithReplay(t *testing.T) {
+	dir := t.TempDir()
+	sources := "sources:\n  - {name: edge, kind: proxy, paths: [" + abs(t, "../../samples/data/nginx-access.log") + "]}\n" +
+		"  - {name: app, kind: app, paths: [" + abs(t, "../../samples/data/django-auth.log") + "]}\n"
+	for _, tt := range []struct {
+		name, outputs, want string
+	}{
+		{"min_severity", "  - {type: stdout, min_severity: urgent}\n", `unknown min_severity "urgent"`},
+		{"webhook without spool_dir", "  - {type: webhook, url: \"http://127.0.0.1:1/\"}\n", "webhook: spool_dir is required"},
+		{"syslog network", "  - {type: syslog, network: carrier-pigeon, address: \"127.0.0.1:514\"}\n", `syslog: unknown network "carrier-pigeon"`},
+		{"unknown routed rule", "  - {type: stdout, rules: [no-such-rule]}\n", `outputs[0] (stdout): routes rule "no-such-rule"`},
+	} {
+		cfg := filepath.Join(dir, "sw.yml")
+		writeFile(t, cfg, sources+"outputs:\n"+tt.outputs)
+		for _, args := range [][]string{{"config", "check", cfg}, {"replay", "--quiet", "--config", cfg}} {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(out.String()+errb.String(), tt.want) {
+				t.Errorf("%s: %s: exit %d, want 1 and %q:\n%s%s", tt.name, args[0], code, tt.want, out.String(), errb.String())
+			}
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"strings"
 	"time"
 
@@ -50,4 +52,34 @@ func (f *engineFlags) engineConfig(ruleSet []*rules.Rule) detect.Config {
 		MaxEventsTotal: f.maxEventsTotal,
 		MaxGroupEvents: f.maxEvents,
 	}
+}
+
+// check rejects the values the configuration file rejects for the same
+// settings (join and limits), instead of running with the defaults.
+func (f *engineFlags) check() error {
+	var errs []error
+	if f.joinWindow < 0 {
+		errs = append(errs, fmt.Errorf("--join-window %s: must not be negative", f.joinWindow))
+	}
+	errs = append(errs, nonNegative("max-pending", f.maxPending), nonNegative("max-groups", f.maxGroups),
+		nonNegative("max-groups-total", f.maxGroupsTotal), nonNegative("max-events-total", f.maxEventsTotal),
+		nonNegative("max-group-events", f.maxEvents))
+	for _, l := range []struct{ name, value, what string }{
+		{"login-paths", f.loginPaths, "url.path substring"},
+		{"login-methods", f.loginMethods, "HTTP method"},
+		{"identity", f.identity, "identity source"},
+	} {
+		if len(splitList(l.value)) == 0 {
+			errs = append(errs, fmt.Errorf("--%s is empty: give at least one %s", l.name, l.what))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// nonNegative returns an error for a negative value of the flag name.
+func nonNegative(name string, v int) error {
+	if v < 0 {
+		return fmt.Errorf("--%s %d: must not be negative", name, v)
+	}
+	return nil
 }

@@ -70,11 +70,19 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(brokers) == 0 {
 		return errors.New("no brokers")
 	}
-	proxyFmt, err := formats.Proxy(f.proxyFormat, definition(f.logFormat))
+	proxyDef, err := definition("log-format", f.logFormat)
 	if err != nil {
 		return err
 	}
-	appFmt, err := formats.App(f.appFormat, definition(f.appFormatDef))
+	proxyFmt, err := formats.Proxy(f.proxyFormat, proxyDef)
+	if err != nil {
+		return err
+	}
+	appDef, err := definition("app-format-def", f.appFormatDef)
+	if err != nil {
+		return err
+	}
+	appFmt, err := formats.App(f.appFormat, appDef)
 	if err != nil {
 		return err
 	}

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -98,16 +101,22 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.lanes < 0 {
 		return fmt.Errorf("--lanes %d: expected 0 (one per core) or more", f.lanes)
 	}
-	if f.parseWorkers < 0 {
-		return fmt.Errorf("--parse-workers %d: expected 0 (choose) or more", f.parseWorkers)
+	if f.parseWorkers < 0 || f.parseWorkers > replay.MaxParseWorkers {
+		return fmt.Errorf("--parse-workers %d: expected 0 (choose) to %d", f.parseWorkers, replay.MaxParseWorkers)
 	}
 	if len(f.proxy) == 0 && len(f.app) == 0 && f.config == "" {
 		fs.Usage()
 		return errUsage
 	}
+	if err := f.check(); err != nil {
+		return err
+	}
 	conf, err := replayConfig(fs, &f)
 	if err != nil {
 		return err
+	}
+	if f.metricsHold > 0 && f.metricsListen == "" {
+		return errors.New("--metrics-hold (replay.metrics_hold) needs --metrics-listen (replay.metrics_listen): there is no /metrics to hold")
 	}
 
 	ruleSet, err := loadRules(f.rules, f.rulesMode)
@@ -126,7 +135,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sink, err := openAlertSink(ctx, conf, &f, stdout)
+	sink, err := openAlertSink(ctx, conf, &f, ruleSet, stdout)
 	if err != nil {
 		return err
 	}
@@ -229,6 +238,19 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return closeErr
 }
 
+// check rejects flag values the configuration file rejects for the same
+// settings, and others that would be replaced by defaults.
+func (f *replayFlags) check() error {
+	errs := []error{f.engineFlags.check(), nonNegative("max-line-bytes", f.maxLineBytes)}
+	if f.report.topN <= 0 {
+		errs = append(errs, fmt.Errorf("--report-top %d: expected 1 or more", f.report.topN))
+	}
+	if f.metricsHold < 0 {
+		errs = append(errs, fmt.Errorf("--metrics-hold %s: must not be negative", f.metricsHold))
+	}
+	return errors.Join(errs...)
+}
+
 // skimSources lets the proxy sources that can skim parse in full only the
 // lines the correlator takes as login attempts; it completes the others
 // itself in the rare case it needs them. Of the other lines, a lazy
@@ -281,17 +303,37 @@ func loadRules(files []string, mode string) ([]*rules.Rule, error) {
 	return nil, fmt.Errorf("--rules-mode %q: expected extend or replace", mode)
 }
 
-// definition returns the contents of s if it names a file, else s itself.
-func definition(s string) string {
+// definition returns the format definition the value of the flag name
+// gives: the contents of the file it names, or the value itself. A value
+// that names an existing file, or looks like a file name (see
+// looksLikeFile), is read as a file, and a file that cannot be read is an
+// error naming it: it is never parsed as a definition.
+func definition(name, s string) (string, error) {
 	if s == "" {
-		return ""
+		return "", nil
 	}
-	if st, err := os.Stat(s); err == nil && st.Mode().IsRegular() {
-		if b, err := os.ReadFile(s); err == nil {
-			return string(b)
-		}
+	if _, err := os.Stat(s); err != nil && !looksLikeFile(s) {
+		return s, nil
 	}
-	return s
+	b, err := os.ReadFile(s)
+	if err != nil {
+		return "", fmt.Errorf("--%s: reading the definition file: %w", name, err)
+	}
+	return string(b), nil
+}
+
+// definitionExts are the file extensions that make a value a file name.
+var definitionExts = []string{".conf", ".cfg", ".txt", ".yml", ".yaml", ".json", ".def", ".fmt", ".format"}
+
+// looksLikeFile reports whether a definition flag's value is meant as a
+// file name: a single word without $ or % (which nginx, Envoy and HAProxy
+// definitions hold) with a path separator or a definitionExts extension.
+func looksLikeFile(s string) bool {
+	if strings.ContainsAny(s, " \t\r\n$%{}") {
+		return false
+	}
+	return strings.ContainsRune(s, '/') || strings.ContainsRune(s, filepath.Separator) ||
+		slices.Contains(definitionExts, strings.ToLower(filepath.Ext(s)))
 }
 
 func splitList(s string) []string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	start := fs.String("start", def.Start.Format(time.RFC3339), "event time of the first line (RFC 3339)")
 	dur := fs.Duration("duration", def.Duration, "length of the generated period")
 	scale := fs.Float64("scale", def.Scale, "size of the organisation and its traffic (1 = the bundled samples)")
-	kinds := fs.String("campaigns", "", "comma-separated campaign kinds to include (default all: "+strings.Join(samples.AttackKinds, ", ")+")")
+	kinds := fs.String("campaigns", "all", "comma-separated campaign `kinds` to include ("+strings.Join(samples.AttackKinds, ", ")+"), all or none")
 	if err := parseArgs(fs, args, stderr, "usage: spraywatch samples [-dir DIR] [-seed N] [-scale F] [-duration D] [-campaigns KINDS]"); err != nil {
 		return err
 	}
@@ -33,8 +34,8 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("-start: %w", err)
 	}
 	cfg.Start = t.UTC()
-	if *kinds != "" {
-		cfg.Campaigns = splitList(*kinds)
+	if cfg.Campaigns, err = campaignKinds(*kinds); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
@@ -58,7 +59,7 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	defer af.Close()
 	camps, st, err := samples.Generate(cfg, pw, aw)
 	if err != nil {
-		return fmt.Errorf("generating samples: %w", err)
+		return err // it says it was generating samples
 	}
 	for _, w := range []*bufio.Writer{pw, aw} {
 		if err := w.Flush(); err != nil {
@@ -78,4 +79,20 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "wrote %d proxy lines, %d app lines and %d labels to %s\n", st.ProxyLines, st.AppLines, len(camps), *dir)
 	return nil
+}
+
+// campaignKinds reads -campaigns: all (nil, every kind), none, or a list
+// of kinds.
+func campaignKinds(v string) ([]string, error) {
+	switch strings.TrimSpace(v) {
+	case "all":
+		return nil, nil
+	case "none":
+		return []string{}, nil
+	}
+	kinds := splitList(v)
+	if len(kinds) == 0 {
+		return nil, errors.New("-campaigns is empty: give campaign kinds, all or none")
+	}
+	return kinds, nil
 }

@@ -15,9 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/config"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
@@ -151,13 +150,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if len(f.proxyFiles) > 0 || len(f.appFiles) > 0 {
-		return runFollow(ctx, &f, stdout, log)
+	if err := f.check(); err != nil {
+		return err
 	}
 	role, err := serve.ParseRole(f.role)
 	if err != nil {
 		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if len(f.proxyFiles) > 0 || len(f.appFiles) > 0 {
+		if role != serve.RoleAll {
+			return fmt.Errorf("--role %s: following files (--proxy-file, --app-file) runs every stage; roles split the stages over Kafka", role)
+		}
+		return runFollow(ctx, &f, stdout, log)
 	}
 	kc, err := f.kafkaConfig(role)
 	if err != nil {
@@ -199,7 +204,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if role != serve.RoleCorrelate {
 		var closeSinks func()
 		var err error
-		if sink, closeSinks, err = openServeSinks(ctx, &f, stdout, log); err != nil {
+		if sink, closeSinks, err = openServeSinks(ctx, &f, ruleSet, stdout, log); err != nil {
 			return err
 		}
 		defer closeSinks()
@@ -224,12 +229,40 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return err
 }
 
+// check rejects flag values that would otherwise be replaced by defaults.
+func (f *serveFlags) check() error {
+	errs := []error{f.engineFlags.check(), nonNegative("max-line-bytes", f.maxLineBytes)}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"lateness", f.lateness}, {"idle-timeout", f.idle}, {"commit-interval", f.commit},
+		{"max-rebuild", f.maxRebuild}, {"session-timeout", f.sessionTimeout},
+	} {
+		if d.value <= 0 {
+			errs = append(errs, fmt.Errorf("--%s %s: expected a duration above 0", d.name, d.value))
+		}
+	}
+	if f.maxBuffered <= 0 {
+		errs = append(errs, fmt.Errorf("--max-buffered %d: expected 1 or more", f.maxBuffered))
+	}
+	return errors.Join(errs...)
+}
+
 // formats compiles the proxy and app formats the flags name.
 func (f *serveFlags) formats() (proxy, app ingest.Format, err error) {
-	if proxy, err = formats.Proxy(f.proxyFormat, definition(f.logFormat)); err != nil {
+	proxyDef, err := definition("log-format", f.logFormat)
+	if err != nil {
 		return nil, nil, err
 	}
-	if app, err = formats.App(f.appFormat, definition(f.appFormatDef)); err != nil {
+	if proxy, err = formats.Proxy(f.proxyFormat, proxyDef); err != nil {
+		return nil, nil, err
+	}
+	appDef, err := definition("app-format-def", f.appFormatDef)
+	if err != nil {
+		return nil, nil, err
+	}
+	if app, err = formats.App(f.appFormat, appDef); err != nil {
 		return nil, nil, err
 	}
 	return proxy, app, nil
@@ -341,7 +374,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {
 		return err
 	}
-	sink, closeSinks, err := openServeSinks(ctx, f, stdout, log)
+	sink, closeSinks, err := openServeSinks(ctx, f, ruleSet, stdout, log)
 	if err != nil {
 		return err
 	}
@@ -367,8 +400,8 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 
 // openServeSinks opens the alert sinks and returns a function that closes
 // them, logging a failure.
-func openServeSinks(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
-	sink, err := openSinks(ctx, f.out, f.outputs, stdout)
+func openServeSinks(ctx context.Context, f *serveFlags, rs []*rules.Rule, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
+	sink, err := openSinks(ctx, f.out, f.outputs, rs, stdout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -380,22 +413,21 @@ func openServeSinks(ctx context.Context, f *serveFlags, stdout io.Writer, log *s
 }
 
 // openSinks builds the alert sinks: the outputs file, or --out, or stdout.
-func openSinks(ctx context.Context, out, outputs string, stdout io.Writer) (alert.Sink, error) {
+// The outputs file is read as strictly as a configuration file, and its
+// routes must name rules of rs.
+func openSinks(ctx context.Context, out, outputs string, rs []*rules.Rule, stdout io.Writer) (alert.Sink, error) {
+	if out != "" && outputs != "" {
+		return nil, errors.New("--out and --outputs both name where alerts go: give one (add a file output to the --outputs file)")
+	}
 	if outputs != "" {
-		b, err := os.ReadFile(outputs)
+		outs, err := config.LoadOutputs(outputs)
 		if err != nil {
-			return nil, fmt.Errorf("reading outputs: %w", err)
+			return nil, err
 		}
-		var doc struct {
-			Outputs []alert.Config `yaml:"outputs"`
+		if errs := routeErrors(outs, rs); len(errs) > 0 {
+			return nil, fmt.Errorf("%s: %w", outputs, errors.Join(errs...))
 		}
-		if err := yaml.Unmarshal(b, &doc); err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", outputs, err)
-		}
-		if len(doc.Outputs) == 0 {
-			return nil, errors.New(outputs + ": no outputs")
-		}
-		return alert.Open(ctx, doc.Outputs)
+		return alert.Open(ctx, outs)
 	}
 	if out != "" {
 		file, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

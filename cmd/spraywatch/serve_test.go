@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpenSinksErrors(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.yml")
+	writeFile(t, typo, "outputs:\n  - type: file\n    path: "+filepath.Join(dir, "crit.jsonl")+"\n    min_severty: critical\n")
+	routed := filepath.Join(dir, "routed.yml")
+	writeFile(t, routed, "outputs:\n  - {type: stdout, rules: [cert-identity-spray, no-such-rule]}\n")
+	good := filepath.Join(dir, "good.yml")
+	writeFile(t, good, "outputs:\n  - type: stdout\n")
+	rs, err := loadRules(nil, "extend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, out, outputs, want string
+	}{
+		{"unknown key", "", typo, "typo.yml:4: field min_severty not found"},
+		{"--out and --outputs", filepath.Join(dir, "a.jsonl"), good, "--out and --outputs"},
+		{"unknown routed rule", "", routed, `outputs[0] (stdout): routes rule "no-such-rule"`},
+		{"missing outputs file", "", filepath.Join(dir, "none.yml"), "reading outputs: open " + filepath.Join(dir, "none.yml")},
+	} {
+		s, err := openSinks(context.Background(), tt.out, tt.outputs, rs, &bytes.Buffer{})
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: no error", tt.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %q, want %q", tt.name, err, tt.want)
+		}
+	}
+	s, err := openSinks(context.Background(), "", good, rs, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+// TestServeFlagErrors checks the flag values serve refuses before it
+// connects or opens a file.
+func TestServeFlagErrors(t *testing.T) {
+	files := []string{"--listen", "", "--proxy-file", "p.log", "--app-file", "a.log"}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zero commit interval", []string{"--commit-interval", "0"}, "--commit-interval 0s: expected a duration above 0"},
+		{"negative commit interval", []string{"--commit-interval=-1s"}, "--commit-interval -1s: expected a duration above 0"},
+		{"negative lateness", []string{"--lateness=-5s"}, "--lateness -5s: expected a duration above 0"},
+		{"zero idle timeout", []string{"--idle-timeout", "0"}, "--idle-timeout 0s: expected a duration above 0"},
+		{"negative max buffered", []string{"--max-buffered=-1"}, "--max-buffered -1: expected 1 or more"},
+		{"negative session timeout", []string{"--session-timeout=-1s"}, "--session-timeout -1s: expected a duration above 0"},
+		{"negative max rebuild", []string{"--max-rebuild=-1h"}, "--max-rebuild -1h0m0s: expected a duration above 0"},
+		{"negative join window", []string{"--join-window=-5s"}, "--join-window -5s: must not be negative"},
+		{"negative max line bytes", []string{"--max-line-bytes=-1"}, "--max-line-bytes -1: must not be negative"},
+		{"unknown role with files", []string{"--role", "bogus"}, `role "bogus": expected all, correlate or detect`},
+		{"role with files", []string{"--role", "detect"}, "--role detect: following files (--proxy-file, --app-file) runs every stage"},
+	} {
+		var out, errb bytes.Buffer
+		args := append(append([]string{"serve"}, files...), tt.args...)
+		if code := run(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 containing %q", tt.name, code, errb.String(), tt.want)
+		}
+	}
+}
