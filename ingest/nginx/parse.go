@@ -247,9 +247,12 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 	}
 	pos := len(t.prefix)
 	jsonEsc := p.f.escape == escJSON && col0 >= 0
+	timeRead := false // untilTime read the time that follows as the last time
 	for i := range t.segs {
 		s := &t.segs[i]
 		var end int
+		timeAt := timeRead // this value is the time untilTime read
+		timeRead = false
 		if p.lazy && s.lazy {
 			// A value a lazy skim does not read: its end is where the
 			// general way below finds it on a valid line, and nothing
@@ -272,6 +275,9 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 					return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 				}
 				end = pos + k
+				if s.untilTime {
+					end, timeRead = p.untilTime(line, end, s, &t.segs[i+1], jsonEsc)
+				}
 			}
 			if p.want != nil {
 				p.spans[i] = span{pos, end}
@@ -296,6 +302,9 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
+			if s.untilTime {
+				end, timeRead = p.untilTime(line, end, s, &t.segs[i+1], jsonEsc)
+			}
 		case scanClass:
 			// A valid value is a run of the class, which the literal
 			// cannot start inside; otherwise find the literal in full.
@@ -309,10 +318,10 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 			end = pos + k
 		case scanTime:
 			// Lines come in bursts within the same second: the bytes of the
-			// last time and its literal, if they are here again, end the
-			// value where they did.
+			// last time and its literal, if they are here again (or the
+			// value before found them), end the value where they did.
 			b := line[pos:]
-			if n := len(p.lastTime); n > 0 && s.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && s.litAt(b[n:]) {
+			if n := len(p.lastTime); timeAt || n > 0 && s.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && s.litAt(b[n:]) {
 				p.r.Time, p.timeSet = p.lastTS, true
 				end, done = pos+n, true
 				break
@@ -374,6 +383,63 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 	return nil
 }
 
+// untilTime returns where the value of s, which the time of segment t
+// follows after its literal, ends: at the first occurrence of the literal, from end (the
+// first one) on, after which the time reads, and whether there is one (the
+// time is then the last time read); at end when there is none.
+// A value the client chooses may hold the literal: nginx writes a
+// $remote_user of "x [y" as it is, before " [$time_local]".
+func (p *parser) untilTime(line []byte, end int, s, t *segment, jsonEsc bool) (int, bool) {
+	for e := end; ; {
+		if p.timeAt(line[e+len(s.lit):], t, jsonEsc) {
+			return e, true
+		}
+		k := indexLit(line[e+1:], s, jsonEsc, false)
+		if k < 0 {
+			return end, false
+		}
+		e += 1 + k
+	}
+}
+
+// timeAt reports whether b starts with a value of the time variable of
+// segment t that reads, followed by its literal, and remembers the time
+// read as the last one. Only the first maxTimeLen bytes are looked at, so
+// that trying every occurrence of a literal costs no more than the line.
+func (p *parser) timeAt(b []byte, t *segment, jsonEsc bool) bool {
+	if n := len(p.lastTime); n > 0 && t.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && t.litAt(b[n:]) {
+		return true
+	}
+	v := b
+	if len(t.lit) > 0 {
+		k := indexLit(b[:min(len(b), maxTimeLen+len(t.lit))], t, jsonEsc, false)
+		if k < 0 {
+			return false
+		}
+		v = b[:k]
+	} else if len(v) > maxTimeLen {
+		return false
+	}
+	ts, err := parseTime(t.kind, v)
+	if err != nil {
+		return false
+	}
+	p.lastKind, p.lastTime, p.lastTS = t.kind, append(p.lastTime[:0], v...), ts
+	return true
+}
+
+// parseTime reads the value of a time variable of kind k.
+func parseTime(k varKind, v []byte) (int64, error) {
+	switch k {
+	case vTimeLocal:
+		return timestamp.ParseCommonLog(v)
+	case vTimeISO:
+		return timestamp.ParseRFC3339(v)
+	default:
+		return timestamp.ParseEpoch(v)
+	}
+}
+
 // value handles the value of a mapped variable.
 func (p *parser) value(s *segment, v []byte, col int) error {
 	if len(v) == 0 || len(v) == 1 && v[0] == '-' {
@@ -402,16 +468,7 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 			p.timeSet = true
 			return nil
 		}
-		var ts int64
-		var err error
-		switch s.kind {
-		case vTimeLocal:
-			ts, err = timestamp.ParseCommonLog(v)
-		case vTimeISO:
-			ts, err = timestamp.ParseRFC3339(v)
-		default:
-			ts, err = timestamp.ParseEpoch(v)
-		}
+		ts, err := parseTime(s.kind, v)
 		if err != nil {
 			return synErr(col, "$%s: %v", s.name, err)
 		}
