@@ -407,7 +407,7 @@ func (p *parser) untilTime(line []byte, end int, s, t *segment, jsonEsc bool) (i
 // read as the last one. Only the first maxTimeLen bytes are looked at, so
 // that trying every occurrence of a literal costs no more than the line.
 func (p *parser) timeAt(b []byte, t *segment, jsonEsc bool) bool {
-	if n := len(p.lastTime); n > 0 && t.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && t.litAt(b[n:]) {
+	if n := len(p.lastTime); n > 0 && t.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && (len(t.lit) == 0 && len(b) == n || len(t.lit) > 0 && t.litAt(b[n:])) {
 		return true
 	}
 	v := b
