@@ -496,6 +496,9 @@ func (c *Config) check() error {
 			}
 		}
 	}
+	if err := c.checkStdin(); err != nil {
+		add([]any{"sources"}, "%v", err)
+	}
 	if c.Join.Window < 0 {
 		add([]any{"join", "join_window"}, "join_window must not be negative")
 	}

@@ -223,6 +223,9 @@ func (m *Mapping) django() django.Mapping {
 // time), one *alb.Source for kind alb. The Compiled format is returned for
 // the summary.
 func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
+	if err := c.checkStdin(); err != nil {
+		return nil, Compiled{}, err
+	}
 	comp, err := s.Compile()
 	if err != nil {
 		return nil, comp, err
@@ -267,6 +270,35 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 		}))
 	}
 	return out, comp, nil
+}
+
+// checkStdin refuses standard input given more than once: the sources
+// would read it concurrently, each getting some of its lines.
+func (c *Config) checkStdin() error {
+	var readers []string
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		for _, l := range [][]string{s.Paths, s.AccessPaths, s.ConnPaths} {
+			for _, p := range l {
+				if p == "-" {
+					readers = append(readers, s.describe())
+				}
+			}
+		}
+	}
+	if len(readers) > 1 {
+		return fmt.Errorf("standard input (-) is given %d times (%s): only one source can read it", len(readers), strings.Join(readers, ", "))
+	}
+	return nil
+}
+
+// describe names the source in a message: by its name, or its kind when it
+// has none of its own.
+func (s *Source) describe() string {
+	if s.Name != "" && !s.unnamed {
+		return "source " + s.Name
+	}
+	return "the " + s.Kind + " source"
 }
 
 // Expand resolves file names and glob patterns, in the order given. "-"

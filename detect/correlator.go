@@ -148,8 +148,9 @@ func (k *Correlator) Stats() *JoinStats { return &k.stats }
 
 // LoginFilter tells login attempts from the other proxy records, as a
 // correlator configured alike does: a proxy record is a login attempt when
-// its method is one of LoginMethods (or it logged none) and its url.path
-// contains one of LoginPaths. It is safe for concurrent use, so a source may
+// its method is one of LoginMethods (or it logged none) and its url.path,
+// percent-decoded once as the application decodes it, contains one of
+// LoginPaths. It is safe for concurrent use, so a source may
 // ask it which lines to parse in full (see ingest.FileSource.Skim): the
 // correlator needs every field of a login attempt, but of another record
 // only its request id, and the rest only when the record completes an app
@@ -196,12 +197,70 @@ func (l *LoginFilter) Login(r *event.Record) bool {
 		}
 	}
 	path := r.Values[event.URLPath]
+	encoded := bytes.IndexByte(path, '%') >= 0
 	for _, p := range l.paths {
-		if bytes.Contains(path, p) {
+		if !encoded && bytes.Contains(path, p) || encoded && containsDecoded(path, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// containsDecoded reports whether path, percent-decoded once (an escape
+// that is not '%' and two hex digits stays as it is, as Python's unquote
+// leaves it), contains p: /accounts/%6Cogin/ is a login path, as Django
+// sees it. It decodes as it compares, allocating nothing.
+func containsDecoded(path, p []byte) bool {
+	if len(p) == 0 {
+		return true
+	}
+	for i := 0; i < len(path); {
+		if prefixDecoded(path[i:], p) {
+			return true
+		}
+		_, n := decodeByte(path[i:])
+		i += n
+	}
+	return false
+}
+
+// prefixDecoded reports whether b, percent-decoded, starts with p.
+func prefixDecoded(b, p []byte) bool {
+	for _, want := range p {
+		if len(b) == 0 {
+			return false
+		}
+		c, n := decodeByte(b)
+		if c != want {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// decodeByte returns the first byte of b, which is not empty, decoded, and
+// how many bytes of b it took.
+func decodeByte(b []byte) (byte, int) {
+	if b[0] == '%' && len(b) >= 3 && isHexDigit(b[1]) && isHexDigit(b[2]) {
+		return hexVal(b[1])<<4 | hexVal(b[2]), 3
+	}
+	return b[0], 1
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
 }
 
 // Add takes one record, in event-time order (roughly: the join window

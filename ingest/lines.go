@@ -12,10 +12,12 @@ import (
 const DefaultMaxLineBytes = 256 << 10
 
 // LineReader splits a stream into lines without allocating per line. A line
-// longer than the cap is skipped and counted; a last line without a newline
-// is returned like any other.
+// longer than the cap, which is on the line without its line ending (\n or
+// \r\n), is skipped and counted; a last line without a newline is returned
+// like any other.
 type LineReader struct {
 	br      *bufio.Reader
+	max     int   // the longest line kept
 	n       int64 // lines returned or skipped so far
 	long    int64 // lines skipped for length
 	offset  int64 // bytes consumed
@@ -23,13 +25,11 @@ type LineReader struct {
 }
 
 // NewLineReader returns a reader of lines of at most maxLine bytes (without
-// the newline); maxLine <= 0 means DefaultMaxLineBytes.
+// the line ending); maxLine <= 0 means DefaultMaxLineBytes.
 func NewLineReader(r io.Reader, maxLine int) *LineReader {
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
-	}
-	// bufio needs room for the newline too.
-	return &LineReader{br: bufio.NewReaderSize(r, maxLine+1)}
+	maxLine = lineCap(maxLine)
+	// bufio needs room for the line ending too.
+	return &LineReader{br: bufio.NewReaderSize(r, maxLine+2), max: maxLine}
 }
 
 // Next returns the next line without its line ending and its 1-based number.
@@ -45,7 +45,11 @@ func (l *LineReader) Next() ([]byte, int64, error) {
 				continue
 			}
 			l.n++
-			return trimEOL(b), l.n, nil
+			if b = trimEOL(b); len(b) > l.max {
+				l.long++
+				continue
+			}
+			return b, l.n, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			if !l.discard {
 				l.discard = true
@@ -59,27 +63,27 @@ func (l *LineReader) Next() ([]byte, int64, error) {
 				return nil, l.n, io.EOF
 			}
 			l.n++
-			if len(b) >= l.br.Size() {
-				// A last line that fills the buffer, which bufio returns
-				// when its reader gives the last bytes and the end at
-				// once: over the cap, as if more had followed.
+			if b = trimEOL(b); len(b) > l.max {
+				// Also a last line that fills the buffer, which bufio
+				// returns when its reader gives the last bytes and the
+				// end at once.
 				l.long++
 				return nil, l.n, io.EOF
 			}
-			return trimEOL(b), l.n, nil
+			return b, l.n, nil
 		default:
 			return nil, l.n, err
 		}
 	}
 }
 
-// lineCap is the longest line, without its newline, that a LineReader of
-// maxLine keeps.
+// lineCap is the longest line, without its line ending, that a LineReader
+// of maxLine keeps.
 func lineCap(maxLine int) int {
 	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
+		return DefaultMaxLineBytes
 	}
-	return max(maxLine+1, 16) - 1 // bufio's smallest buffer is 16 bytes
+	return maxLine
 }
 
 // Skipped returns how many lines were skipped for being too long.

@@ -29,6 +29,10 @@ func TestLineReader(t *testing.T) {
 		{"overlong skipped", "short\n" + strings.Repeat("x", 50) + "\nafter\n", 10, []string{"short", "after"}, 1},
 		{"overlong last line without newline", "ok\n" + strings.Repeat("y", 50), 10, []string{"ok"}, 1},
 		{"exactly the cap", strings.Repeat("z", 10) + "\n", 10, []string{strings.Repeat("z", 10)}, 0},
+		{"crlf exactly the cap", strings.Repeat("z", 10) + "\r\n" + strings.Repeat("z", 10) + "\r", 10, []string{strings.Repeat("z", 10), strings.Repeat("z", 10)}, 0},
+		{"crlf over the cap", strings.Repeat("z", 11) + "\r\nok\r\n" + strings.Repeat("z", 11) + "\r", 10, []string{"ok"}, 2},
+		{"small cap exact", "abcd\nabc\nab\r\nabcd\r\n", 3, []string{"abc", "ab"}, 2},
+		{"cap of one", "ab\na\n\r\n", 1, []string{"a", ""}, 1},
 		{"nul bytes pass through", "a\x00b\n", 10, []string{"a\x00b"}, 0},
 	}
 	for _, tt := range tests {

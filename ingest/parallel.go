@@ -151,7 +151,9 @@ func (t *tally) keep() bool { return len(t.errs) < MaxReportedErrors }
 // counted in place (see reject).
 func (p *Prefetcher) count(b *batch) {
 	st, t := p.src.Stats(), &b.tally
-	st.Lines.Add(t.lines)
+	// The lines of the kept errors are counted with them (reject), so that
+	// the counts balance if reading stops before them.
+	st.Lines.Add(t.lines - int64(len(t.errs)))
 	st.Parsed.Add(t.parsed)
 	st.Skimmed.Add(t.skimmed)
 	st.Ignored.Add(t.ignored)
@@ -163,6 +165,7 @@ func (p *Prefetcher) count(b *batch) {
 func (p *Prefetcher) reject(b *batch, i int) {
 	st := p.src.Stats()
 	for ; p.ei < len(b.tally.errs) && b.tally.errs[p.ei].at <= i; p.ei++ {
+		st.Lines.Add(1)
 		st.Reject(b.tally.errs[p.ei].err)
 	}
 }

@@ -264,7 +264,7 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 		if skipped := s.lr.Skipped() - long; skipped > 0 {
 			s.stats.Lines.Add(skipped)
 			s.stats.TooLong.Add(skipped)
-			serr := &SyntaxError{Source: s.name, Line: n, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.lr.br.Size()-1)}
+			serr := &SyntaxError{Source: s.name, Line: n, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.lr.max)}
 			if err == nil {
 				// The over-long line came before the one returned.
 				serr.Line = n - 1

@@ -7,8 +7,8 @@ import (
 
 // splitter cuts a file into blocks of whole lines, reading straight into
 // the blocks. It keeps and skips exactly the lines a LineReader of the
-// same cap does: a line longer than max bytes (without its newline) is
-// skipped, and counted in the block with the next line kept.
+// same cap does: a line longer than max bytes (without its line ending,
+// \n or \r\n) is skipped, and counted in the block with the next line kept.
 type splitter struct {
 	r       io.Reader
 	max     int    // the longest line kept
@@ -67,7 +67,7 @@ func (s *splitter) fill(blk *block) (final bool) {
 		if scan == len(data) { // data[start:] is an unfinished line
 			if s.discard {
 				data, scan = data[:start], start
-			} else if len(data)-start > s.max {
+			} else if len(data)-start > s.max+1 { // room for a '\r' before the newline
 				s.skip()
 				data, scan = data[:start], start
 			}
@@ -119,17 +119,17 @@ func (s *splitter) cut(blk *block, data []byte, start, end int) {
 		s.discard = false
 		return
 	}
-	if end-start > s.max {
+	e := end
+	if e > start && data[e-1] == '\r' {
+		e--
+	}
+	if e-start > s.max {
 		s.n++
 		s.long++
 		s.longAt = s.n
 		return
 	}
 	s.n++
-	e := end
-	if e > start && data[e-1] == '\r' {
-		e--
-	}
 	blk.lines = append(blk.lines, blockLine{off: start, end: e, n: s.n, long: s.long, longAt: s.longAt})
 	blk.count++
 	s.long = 0
@@ -138,7 +138,8 @@ func (s *splitter) cut(blk *block, data []byte, start, end int) {
 var newline = []byte{'\n'}
 
 // fits reports whether no line of lines, whole lines each ending with a
-// newline, is longer than s.max bytes (without its newline). It looks at
+// newline, is longer than s.max bytes (without its newline; a \r\n line of
+// s.max bytes does not fit, and is cut on its own). It looks at
 // a few bytes every s.max bytes: the last newline within s.max+1 bytes of
 // a line's start ends that line and every line before it in that stretch.
 func (s *splitter) fits(lines []byte) bool {

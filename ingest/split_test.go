@@ -130,9 +130,12 @@ func TestSplitterAsLineReader(t *testing.T) {
 		strings.Repeat("z", 21),
 		strings.Repeat("z", 16),
 		strings.Repeat("z", 15),
+		strings.Repeat("c", 20) + "\r\n" + strings.Repeat("c", 21) + "\r\n" + strings.Repeat("c", 20) + "\r",
+		strings.Repeat("c", 19) + "\r\r\n" + strings.Repeat("c", 20) + "\r\r\n" + strings.Repeat("c", 20) + "\r\r",
+		"abc\r\nabcd\r\nab\n",
 		strings.Repeat("line\n", 50) + long + strings.Repeat("\nl", 30),
 	} {
-		for _, maxLine := range []int{1, 15, 20, 1000} {
+		for _, maxLine := range []int{1, 3, 15, 20, 1000} {
 			checkSplit(t, []byte(data), maxLine)
 		}
 	}

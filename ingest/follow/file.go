@@ -49,7 +49,7 @@ type file struct {
 }
 
 func newFile(f *os.File, path string, id fileID, maxLine int) *file {
-	return &file{path: path, id: id, f: f, r: f, buf: make([]byte, maxLine+1), lastData: time.Now()}
+	return &file{path: path, id: id, f: f, r: f, buf: lineBuffer(maxLine), lastData: time.Now()}
 }
 
 // next returns the next complete line (valid until the next call), or false
@@ -69,7 +69,11 @@ func (f *file) next() ([]byte, bool, error) {
 				continue
 			}
 			f.line++
-			return trimCR(line), true, nil
+			if line = trimCR(line); len(line) > f.max() {
+				f.long++
+				continue
+			}
+			return line, true, nil
 		}
 		if f.wp-f.rp == len(f.buf) {
 			// No newline in a full buffer: the line is too long.
@@ -142,8 +146,19 @@ func (f *file) takePartial() ([]byte, bool) {
 		return nil, false
 	}
 	f.line++
-	return trimCR(line), true
+	if line = trimCR(line); len(line) > f.max() {
+		f.long++
+		return nil, false
+	}
+	return line, true
 }
+
+// lineBuffer returns a buffer for lines of at most maxLine bytes, without
+// their line ending (\n or \r\n).
+func lineBuffer(maxLine int) []byte { return make([]byte, maxLine+2) }
+
+// max is the longest line kept, without its line ending.
+func (f *file) max() int { return len(f.buf) - 2 }
 
 func (f *file) pendingPartial() bool { return f.wp > f.rp && !f.discarding }
 

@@ -752,7 +752,7 @@ func newStdin(r io.Reader, maxLine int, wake chan struct{}) *file {
 			}
 		}
 	}()
-	f := &file{path: "-", r: sr, buf: make([]byte, maxLine+1), stream: true}
+	f := &file{path: "-", r: sr, buf: lineBuffer(maxLine), stream: true}
 	return f
 }
 

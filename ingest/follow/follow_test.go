@@ -591,3 +591,18 @@ func TestRewind(t *testing.T) {
 		t.Error("rewound standard input")
 	}
 }
+
+// TestLineCapWithoutEnding checks that the cap is on a line without its
+// line ending: a \r\n line of exactly the cap is kept, as the same \n line
+// is, and a line one byte longer is skipped either way.
+func TestLineCapWithoutEnding(t *testing.T) {
+	at := strings.TrimSuffix(authLine("c0"), "\n")
+	over := strings.TrimSuffix(authLine("c1"), "\n") + " "
+	_, p, _ := logFile(t)
+	appendFile(t, p, at+"\r\n"+over+"\r\n"+at+"\n"+over+"\n"+authLine("c2"))
+	s := newSource(t, Config{Paths: []string{p}, MaxLineBytes: len(at)})
+	expect(t, s, []string{"c0", "c0", "c2"})
+	if st := s.Stats(); st.TooLong.Load() != 2 || st.Lines.Load() != 5 {
+		t.Fatalf("too long %d, lines %d; want 2, 5", st.TooLong.Load(), st.Lines.Load())
+	}
+}

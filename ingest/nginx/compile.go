@@ -56,6 +56,7 @@ type segment struct {
 	run       runClass // scanClass: the class of a valid value's bytes
 	stop      byte     // lit[0]
 	near      bool     // lazy: the value is short, its literal is looked for by nearLit
+	untilTime bool     // a time follows the literal, which the value may hold (see parser.untilTime)
 
 	// The literal's first eight bytes, little-endian, and which of them
 	// it has.

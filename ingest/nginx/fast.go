@@ -31,7 +31,8 @@ import (
 //     (nearLit), and after a long one with bytes.IndexByte.
 //
 // Whatever the way, the value found is the one indexLit finds, the first
-// whole occurrence of the literal ends it, and a value a fast path cannot
+// whole occurrence of the literal ends it (before a time, the first after
+// which the time reads: parser.untilTime), and a value a fast path cannot
 // vouch for goes the general way (parser.value), which decides and words
 // the error: a line is accepted, rejected and read into the same record
 // with the fast paths as without. Formats with JSON escaping in text lines
@@ -119,6 +120,24 @@ func (t *template) plan(fast bool) {
 			if shortSkip[s.name] {
 				s.scan, s.near = scanShort, true
 			}
+		}
+	}
+	t.markUntilTime()
+}
+
+// markUntilTime marks the values read past or found with indexLit that a
+// time follows, after the literal: such a value ($remote_user before
+// " [$time_local]") may hold the literal, and its end is found by the time
+// that follows it.
+func (t *template) markUntilTime() {
+	for i := range t.segs {
+		s := &t.segs[i]
+		s.untilTime = false
+		if i+1 == len(t.segs) || len(s.lit) == 0 || s.scan != scanIndex && s.scan != scanShort {
+			continue
+		}
+		if n := &t.segs[i+1]; isTime(n.kind) && (len(n.lit) > 0 || i+2 == len(t.segs)) {
+			s.untilTime = true
 		}
 	}
 }

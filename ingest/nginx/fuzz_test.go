@@ -58,7 +58,11 @@ func checkRecord(t *testing.T, line []byte, r *event.Record, err error) {
 }
 
 func FuzzParseText(f *testing.F) {
-	seedLines(f, "reference.log")
+	lines := seedLines(f, "reference.log")
+	// Client-chosen user names holding the literal after them.
+	for _, u := range []string{"x [y", `] \x22`, "[04/Dec/2026:00:00:00 +0000]", "a [04/Dec/2026:00:00:00 +0000] [b"} {
+		f.Add(bytes.Replace(lines[0], []byte(" - - ["), []byte(" - "+u+" ["), 1))
+	}
 	p := Default().NewParser()
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var r event.Record

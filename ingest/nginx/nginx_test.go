@@ -631,6 +631,10 @@ func TestDNInARow(t *testing.T) {
 		`CN=Jos\x5CC3\x5CA9,O=Example Corp,C=US`,
 		"CN=alice,O=Example Corp,C=US",
 	}
+	// Names too long to cache, read again and after others.
+	long := "CN=" + strings.Repeat("a", maxCachedDN) + ",O=Example Corp,C=US"
+	longEsc := `CN=Jos\x5CC3\x5CA9,O=` + strings.Repeat(`\x5C,`, maxCachedDN/4) + ",C=US"
+	subjects = append(subjects, long, long, longEsc, longEsc, "CN=alice,O=Example Corp,C=US", long)
 	f := Default()
 	p := f.NewParser()
 	for i, dn := range subjects {

@@ -19,6 +19,22 @@ import (
 // canonical form per field: a certificate appears on many lines.
 const dnCacheSize = 1024
 
+// maxCachedDN is the longest distinguished name, as logged and in canonical
+// form, that a parser remembers (in its cache, or as the last name found
+// valid); a longer one (no real certificate's name is this long) is
+// canonicalised on each line it is on. A client chooses its certificate's
+// names, so that the cache holds at most 2 fields × dnCacheSize × 2 ×
+// maxCachedDN bytes (4 MiB) whatever the input.
+const maxCachedDN = 1 << 10
+
+// maxKeptScratch is the largest scratch space a parser keeps from one line
+// to the next: a longer line's unescaped values are let go after it.
+const maxKeptScratch = 64 << 10
+
+// maxTimeLen is the longest time value a parser remembers as the last one;
+// nginx writes none longer than 35 bytes.
+const maxTimeLen = 64
+
 type dnEntry struct {
 	raw   []byte // the value as logged
 	canon []byte // its canonical form
@@ -174,6 +190,9 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	r.Reset()
 	r.Kind = event.Proxy
 	p.r = r
+	if cap(p.scratch) > maxKeptScratch {
+		p.scratch = make([]byte, 0, 1024) // let a long line's values go
+	}
 	p.scratch = p.scratch[:0]
 	p.mask = 0
 	p.timeSet = false
@@ -228,9 +247,12 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 	}
 	pos := len(t.prefix)
 	jsonEsc := p.f.escape == escJSON && col0 >= 0
+	timeRead := false // untilTime read the time that follows as the last time
 	for i := range t.segs {
 		s := &t.segs[i]
 		var end int
+		timeAt := timeRead // this value is the time untilTime read
+		timeRead = false
 		if p.lazy && s.lazy {
 			// A value a lazy skim does not read: its end is where the
 			// general way below finds it on a valid line, and nothing
@@ -253,6 +275,9 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 					return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 				}
 				end = pos + k
+				if s.untilTime {
+					end, timeRead = p.untilTime(line, end, s, &t.segs[i+1], jsonEsc)
+				}
 			}
 			if p.want != nil {
 				p.spans[i] = span{pos, end}
@@ -277,6 +302,9 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 				return synErr(col(pos), "expected %q after $%s", s.lit, s.name)
 			}
 			end = pos + k
+			if s.untilTime {
+				end, timeRead = p.untilTime(line, end, s, &t.segs[i+1], jsonEsc)
+			}
 		case scanClass:
 			// A valid value is a run of the class, which the literal
 			// cannot start inside; otherwise find the literal in full.
@@ -290,10 +318,10 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 			end = pos + k
 		case scanTime:
 			// Lines come in bursts within the same second: the bytes of the
-			// last time and its literal, if they are here again, end the
-			// value where they did.
+			// last time and its literal, if they are here again (or the
+			// value before found them), end the value where they did.
 			b := line[pos:]
-			if n := len(p.lastTime); n > 0 && s.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && s.litAt(b[n:]) {
+			if n := len(p.lastTime); timeAt || n > 0 && s.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && s.litAt(b[n:]) {
 				p.r.Time, p.timeSet = p.lastTS, true
 				end, done = pos+n, true
 				break
@@ -313,7 +341,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 					break
 				}
 				if k, ok := scanPlainDN(b, s); ok {
-					p.lastOK[s.id] = append(p.lastOK[s.id][:0], b[:k]...)
+					p.rememberOK(s, b[:k])
 					end, done = pos+k, true
 					break
 				}
@@ -355,6 +383,63 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 	return nil
 }
 
+// untilTime returns where the value of s, which the time of segment t
+// follows after its literal, ends: at the first occurrence of the literal, from end (the
+// first one) on, after which the time reads, and whether there is one (the
+// time is then the last time read); at end when there is none.
+// A value the client chooses may hold the literal: nginx writes a
+// $remote_user of "x [y" as it is, before " [$time_local]".
+func (p *parser) untilTime(line []byte, end int, s, t *segment, jsonEsc bool) (int, bool) {
+	for e := end; ; {
+		if p.timeAt(line[e+len(s.lit):], t, jsonEsc) {
+			return e, true
+		}
+		k := indexLit(line[e+1:], s, jsonEsc, false)
+		if k < 0 {
+			return end, false
+		}
+		e += 1 + k
+	}
+}
+
+// timeAt reports whether b starts with a value of the time variable of
+// segment t that reads, followed by its literal, and remembers the time
+// read as the last one. Only the first maxTimeLen bytes are looked at, so
+// that trying every occurrence of a literal costs no more than the line.
+func (p *parser) timeAt(b []byte, t *segment, jsonEsc bool) bool {
+	if n := len(p.lastTime); n > 0 && t.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && (len(t.lit) == 0 && len(b) == n || len(t.lit) > 0 && t.litAt(b[n:])) {
+		return true
+	}
+	v := b
+	if len(t.lit) > 0 {
+		k := indexLit(b[:min(len(b), maxTimeLen+len(t.lit))], t, jsonEsc, false)
+		if k < 0 {
+			return false
+		}
+		v = b[:k]
+	} else if len(v) > maxTimeLen {
+		return false
+	}
+	ts, err := parseTime(t.kind, v)
+	if err != nil {
+		return false
+	}
+	p.lastKind, p.lastTime, p.lastTS = t.kind, append(p.lastTime[:0], v...), ts
+	return true
+}
+
+// parseTime reads the value of a time variable of kind k.
+func parseTime(k varKind, v []byte) (int64, error) {
+	switch k {
+	case vTimeLocal:
+		return timestamp.ParseCommonLog(v)
+	case vTimeISO:
+		return timestamp.ParseRFC3339(v)
+	default:
+		return timestamp.ParseEpoch(v)
+	}
+}
+
 // value handles the value of a mapped variable.
 func (p *parser) value(s *segment, v []byte, col int) error {
 	if len(v) == 0 || len(v) == 1 && v[0] == '-' {
@@ -383,22 +468,15 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 			p.timeSet = true
 			return nil
 		}
-		var ts int64
-		var err error
-		switch s.kind {
-		case vTimeLocal:
-			ts, err = timestamp.ParseCommonLog(v)
-		case vTimeISO:
-			ts, err = timestamp.ParseRFC3339(v)
-		default:
-			ts, err = timestamp.ParseEpoch(v)
-		}
+		ts, err := parseTime(s.kind, v)
 		if err != nil {
 			return synErr(col, "$%s: %v", s.name, err)
 		}
 		p.r.Time = ts
 		p.timeSet = true
-		p.lastKind, p.lastTime, p.lastTS = s.kind, append(p.lastTime[:0], v...), ts
+		if len(v) <= maxTimeLen {
+			p.lastKind, p.lastTime, p.lastTS = s.kind, append(p.lastTime[:0], v...), ts
+		}
 	case vStatus:
 		if !digits(v) || len(v) > 3 {
 			return synErr(col, "$%s: expected an HTTP status, found %q", s.name, v)
@@ -542,20 +620,44 @@ func (p *parser) checkDN(which int, s *segment, v []byte, col int) error {
 			return err
 		}
 	}
-	p.lastOK[s.id] = append(p.lastOK[s.id][:0], v...)
+	p.rememberOK(s, v)
 	return nil
+}
+
+// rememberOK makes v, found valid, the last name of segment s, unless it is
+// too long to keep.
+func (p *parser) rememberOK(s *segment, v []byte) {
+	if len(v) <= maxCachedDN {
+		p.lastOK[s.id] = append(p.lastOK[s.id][:0], v...)
+	}
 }
 
 // dnValue canonicalises a distinguished name through the parser's cache.
 func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int) error {
 	// The name of the last line first: a client's lines come in a row.
 	e := p.lastDN[which]
-	if e == nil || !e.ok || string(e.raw) != string(v) {
+	if e == nil || string(e.raw) != string(v) {
 		e = &p.dn[which][maphash.Bytes(p.f.seed, v)%dnCacheSize]
-		p.lastDN[which] = e
-		if err := p.fill(e, s, v, col); err != nil {
-			return err
+		if !e.ok || string(e.raw) != string(v) {
+			mark, start, err := p.canonical(s, v, col)
+			if err != nil {
+				return err
+			}
+			if len(v) > maxCachedDN || len(p.scratch)-start > maxCachedDN {
+				// Too long to keep: the value stays in scratch.
+				if p.skim {
+					p.scratch = p.scratch[:mark]
+				} else {
+					p.pendSpan(f, start, len(p.scratch))
+				}
+				return nil
+			}
+			e.raw = append(e.raw[:0], v...)
+			e.canon = append(e.canon[:0], p.scratch[start:]...)
+			e.ok = true
+			p.scratch = p.scratch[:mark]
 		}
+		p.lastDN[which] = e
 	}
 	if p.skim {
 		return nil
@@ -566,28 +668,22 @@ func (p *parser) dnValue(which int, f event.Field, s *segment, v []byte, col int
 	return nil
 }
 
-// fill makes e the cache entry of the distinguished name v, unless it is.
-func (p *parser) fill(e *dnEntry, s *segment, v []byte, col int) error {
-	if e.ok && bytes.Equal(e.raw, v) {
-		return nil
-	}
-	e.ok = false
+// canonical appends the canonical form of the distinguished name v to
+// scratch, from start on; mark is where scratch ended before, anything
+// between them being the name unescaped.
+func (p *parser) canonical(s *segment, v []byte, col int) (mark, start int, err error) {
+	mark = len(p.scratch)
 	if canonicalDN(v) {
-		e.canon = append(e.canon[:0], v...) // its own canonical form
-	} else {
-		u := p.unescape(v)
-		var err error
-		e.canon, err = dn.Canonical(e.canon[:0], u.b)
-		if u.scratch {
-			p.scratch = p.scratch[:u.off]
-		}
-		if err != nil {
-			return synErr(col, "$%s: %v", s.name, err)
-		}
+		p.scratch = append(p.scratch, v...) // its own canonical form
+		return mark, mark, nil
 	}
-	e.raw = append(e.raw[:0], v...)
-	e.ok = true
-	return nil
+	u := p.unescape(v)
+	start = len(p.scratch)
+	if p.scratch, err = dn.Canonical(p.scratch, u.b); err != nil {
+		p.scratch = p.scratch[:mark]
+		return 0, 0, synErr(col, "$%s: %v", s.name, err)
+	}
+	return mark, start, nil
 }
 
 // set stores u.b[i:j] as the value of field f.
