@@ -134,6 +134,11 @@ func (s *Source) Compile() (Compiled, error) {
 	key := s.EnvelopeKey
 	switch s.Envelope {
 	case "none", "":
+		if s.Format == Auto && key == "" && c.Detected != nil {
+			// The format was found inside an envelope: it reads the
+			// lines only with it.
+			key = c.Detected.Envelope
+		}
 	case Auto:
 		if c.Detected != nil {
 			key = c.Detected.Envelope

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,6 +133,40 @@ func TestReplayConfigALBAndAxes(t *testing.T) {
 	}
 	s := errb.String()
 	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "detected: app axes: django-axes in a log envelope")
+}
+
+// A format found inside an envelope by --proxy-format auto is read with
+// that envelope, though the flags name none.
+func TestReplayAutoFormatInEnvelope(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../samples/data/nginx-access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docker bytes.Buffer
+	for _, l := range strings.SplitAfter(string(src), "\n") {
+		if l == "" {
+			continue
+		}
+		b, err := json.Marshal(map[string]string{"log": l, "stream": "stdout"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		docker.Write(append(b, '\n'))
+	}
+	proxy := filepath.Join(dir, "docker.log")
+	writeFile(t, proxy, docker.String())
+	var want, out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--quiet", "--proxy", "../../samples/data/nginx-access.log", "--app", "../../samples/data/django-auth.log"}, &want, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"replay", "--proxy-format", "auto", "--proxy", proxy, "--app", "../../samples/data/django-auth.log"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	checkContains(t, "summary", errb.String(), "nginx in a log envelope", " 0 rejected (0 too long)")
+	if out.String() != want.String() {
+		t.Errorf("alerts from the enveloped log differ from the bare log's (%d and %d bytes)", out.Len(), want.Len())
+	}
 }
 
 func TestConfigCheck(t *testing.T) {
