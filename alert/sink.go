@@ -435,6 +435,9 @@ type queue struct {
 	deliver deliverFunc
 	tick    func(ctx context.Context) // called every tickEvery, if set
 	every   time.Duration
+	// gaveUp, if set, is told of a batch dropped undelivered (on the
+	// delivery goroutine).
+	gaveUp func(batch []*Alert)
 
 	parent  context.Context // the sink's lifetime
 	started sync.Once
@@ -539,7 +542,7 @@ func (q *queue) send(batch []*Alert) {
 	defer q.stats.QueueDepth.Add(-n)
 	for attempt := 0; ; attempt++ {
 		if q.ctx.Err() != nil {
-			q.stats.Dropped.Add(uint64(n))
+			q.giveUp(batch)
 			return
 		}
 		if attempt > 0 {
@@ -552,12 +555,20 @@ func (q *queue) send(batch []*Alert) {
 		}
 		q.stats.Failures.Add(1)
 		if q.opts.MaxAttempts > 0 && attempt+1 >= q.opts.MaxAttempts {
-			q.stats.Dropped.Add(uint64(n))
+			q.giveUp(batch)
 			return
 		}
 		if !sleep(q.ctx, q.opts.Backoff.Delay(attempt)) {
-			q.stats.Dropped.Add(uint64(n))
+			q.giveUp(batch)
 			return
 		}
+	}
+}
+
+// giveUp counts batch dropped and tells gaveUp.
+func (q *queue) giveUp(batch []*Alert) {
+	q.stats.Dropped.Add(uint64(len(batch)))
+	if q.gaveUp != nil {
+		q.gaveUp(batch)
 	}
 }
