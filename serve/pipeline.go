@@ -314,11 +314,11 @@ func (pl *pipeline) span() time.Duration {
 // rebuild), or at the start policy's offset when none was committed.
 func (pl *pipeline) open(ctx context.Context) error {
 	c := &pl.s.cfg
-	span := pl.span()
 	if pl.state != nil {
 		pl.eng.MissingBefore(pl.state.from)
 	}
-	for _, p := range pl.parts {
+	rewound := pl.rewind(ctx)
+	for i, p := range pl.parts {
 		start := p.committed
 		if start < 0 {
 			var err error
@@ -329,11 +329,7 @@ func (pl *pipeline) open(ctx context.Context) error {
 		}
 		p.replayUntil = -1
 		if p.committed > 0 {
-			rewind := span
-			if p.rewind > span {
-				rewind = min(p.rewind, pl.rb.limit())
-			}
-			off, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
+			off, err := rewound[i].off, rewound[i].err
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -366,6 +362,38 @@ func (pl *pipeline) open(ctx context.Context) error {
 		pl.eng.Rebuilt() // nothing is read again
 	}
 	return nil
+}
+
+// rewound is where a partition is read again from.
+type rewound struct {
+	off int64
+	err error
+}
+
+// rewind finds, for every partition with a committed offset, where to
+// read again from: span before it (or the rewind committed with it, if
+// longer, up to the longest rebuild). The partitions are looked up
+// together, so a slow one (each takes at most kafka.RewindTimeout) does
+// not hold up the others in turn.
+func (pl *pipeline) rewind(ctx context.Context) []rewound {
+	span := pl.span()
+	out := make([]rewound, len(pl.parts))
+	var wg sync.WaitGroup
+	for i, p := range pl.parts {
+		if p.committed <= 0 {
+			continue
+		}
+		rewind := span
+		if p.rewind > span {
+			rewind = min(p.rewind, pl.rb.limit())
+		}
+		wg.Go(func() {
+			off, err := pl.s.cfg.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
+			out[i] = rewound{off, err}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 func (pl *pipeline) read(ctx context.Context, p *partition) {
