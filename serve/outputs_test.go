@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -193,5 +195,63 @@ func TestShutdownWhileAlertsFlow(t *testing.T) {
 	}
 	if again > 0 {
 		t.Errorf("the restart sent %d of the %d alerts sent before again", again, len(first))
+	}
+}
+
+// slowSink passes alerts on to a collector after a pause, as a receiver
+// that fsyncs each alert would.
+type slowSink struct {
+	collector
+	pause time.Duration
+}
+
+func (s *slowSink) Send(ctx context.Context, a *alert.Alert) error {
+	time.Sleep(s.pause)
+	return s.collector.Send(ctx, a)
+}
+
+// TestCommitsDuringBacklog: with a backlog and a slow output, one pass
+// releases thousands of records; offsets are still committed every
+// commit interval during it, not only between passes (a restart would
+// otherwise read, and mute, seconds of records again). Tick runs once
+// per pass, after its release: two commits between two ticks show a
+// commit within a pass.
+func TestCommitsDuringBacklog(t *testing.T) {
+	rs, err := rules.Parse("every", []byte(everyCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4000
+	proxy, app := everyCertLines(n)
+	c := cluster(t, 1)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+
+	sink := &slowSink{pause: time.Millisecond}
+	cfg := serverConfig(t, c, "backlog", sink)
+	cfg.Engine.Rules = rs
+	cfg.CommitInterval = 20 * time.Millisecond
+	var s *Server
+	var lastCommits, most int64 // Tick's, on the engine goroutine
+	var mostSeen atomic.Int64
+	cfg.Tick = func(*detect.Engine) {
+		c := s.Stats().Commits.Load()
+		if d := c - lastCommits; d > most {
+			most = d
+			mostSeen.Store(most)
+		}
+		lastCommits = c
+	}
+	if s, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := startServer(t, s)
+	waitFor(t, 120*time.Second, "every record committed", func() bool {
+		return mostSeen.Load() >= 2 ||
+			committedOffsets(t, c, "backlog", "proxy", 1)[0] == n && committedOffsets(t, c, "backlog", "app", 1)[0] == n
+	})
+	r.shutdown(t)
+	if m := mostSeen.Load(); m < 2 {
+		t.Errorf("at most %d commit between two passes: none within a pass", m)
 	}
 }

@@ -183,6 +183,7 @@ type pipeline struct {
 	queued      bool
 	released    int64     // event time of the last record released
 	lastArrival time.Time // when any partition last delivered a message
+	lastCommit  time.Time // when offsets were last committed (or tried)
 	marked      int64     // event time of the last watermark published
 	notReady    int
 }
@@ -476,7 +477,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 	pl.lastArrival = time.Now()
 	tick := time.NewTicker(min(s.cfg.IdleTimeout/4, 50*time.Millisecond))
 	defer tick.Stop()
-	lastCommit := time.Now()
+	pl.lastCommit = time.Now()
 	for {
 		select {
 		case f := <-pl.in:
@@ -517,13 +518,8 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			}
 			return false, err
 		}
-		if done || time.Since(lastCommit) >= s.cfg.CommitInterval {
-			// A commit under way when shutdown begins is finished, not
-			// abandoned and counted as failed.
-			cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-			pl.commit(cctx)
-			stop()
-			lastCommit = time.Now()
+		if done || time.Since(pl.lastCommit) >= s.cfg.CommitInterval {
+			pl.commitNow(ctx)
 		}
 		if done {
 			return reload && ctx.Err() == nil, nil
@@ -637,7 +633,7 @@ func (pl *pipeline) checkRebuilt(p *partition) {
 func (pl *pipeline) release(ctx context.Context) error {
 	c := &pl.s.cfg
 	now := time.Now()
-	for {
+	for n := 0; ; {
 		var h *partition
 		for _, p := range pl.parts {
 			if p.empty() {
@@ -691,7 +687,31 @@ func (pl *pipeline) release(ctx context.Context) error {
 			return err
 		}
 		pl.s.stats.Buffered.Store(int64(pl.buffered))
+		if n++; n%256 == 0 && time.Since(pl.lastCommit) >= c.CommitInterval {
+			// A long pass (a backlog) commits on the interval too.
+			pl.checkpoint(ctx)
+		}
 	}
+}
+
+// checkpoint writes the joined events queued so far and commits, as the
+// end of a pass does; if the events cannot be written yet (shutdown
+// began), the commit waits for the pass's end.
+func (pl *pipeline) checkpoint(ctx context.Context) {
+	if err := pl.flush(ctx); err != nil {
+		pl.lastCommit = time.Now()
+		return
+	}
+	pl.commitNow(ctx)
+}
+
+// commitNow commits the offsets. A commit under way when shutdown begins
+// is finished, not abandoned and counted as failed.
+func (pl *pipeline) commitNow(ctx context.Context) {
+	cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	pl.commit(cctx)
+	stop()
+	pl.lastCommit = time.Now()
 }
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
