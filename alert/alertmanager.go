@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,6 +40,9 @@ type Alertmanager struct {
 	stats  SinkStats
 	active map[string]*amActive // by incident id; used only on the queue's goroutine
 	order  uint64
+	// ending are old label sets whose end (endsAt) was in a batch
+	// given up on: sent with the next post. Queue goroutine only.
+	ending []amAlert
 	*queue
 }
 
@@ -81,6 +85,7 @@ func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanag
 	m.stats.Type, m.stats.Name = "alertmanager", opts.Name
 	m.queue = newQueue(ctx, &m.stats, opts.Queue, m.deliver)
 	m.queue.tick, m.queue.every = m.resend, opts.ResendInterval
+	m.queue.gaveUp = m.gaveUp
 	m.queue.start()
 	return m, nil
 }
@@ -145,26 +150,83 @@ func sameLabels(a, b map[string]string) bool {
 	return true
 }
 
-func (m *Alertmanager) deliver(ctx context.Context, batch []*Alert) error {
-	out := make([]amAlert, 0, len(batch))
+// amChange is the change a delivered alert makes to the firing incidents.
+type amChange struct {
+	id       string
+	alert    amAlert
+	resolved bool
+}
+
+// plan converts batch, with the end of every label set an incident left
+// (a severity escalation), without changing the firing incidents: the
+// changes are applied once Alertmanager took the alerts (or they were
+// given up on), so a retry sends the same ends again.
+func (m *Alertmanager) plan(batch []*Alert) (out, ends []amAlert, changes []amChange) {
+	out = make([]amAlert, 0, len(batch))
+	now := map[string]*amAlert{} // labels as of the batch so far; nil: resolved
 	for _, a := range batch {
 		am := m.convert(a)
-		if prev, ok := m.active[a.IncidentID]; ok && !sameLabels(prev.alert.Labels, am.Labels) {
+		prev, ok := now[a.IncidentID]
+		if !ok {
+			if act, found := m.active[a.IncidentID]; found {
+				prev = &act.alert
+			}
+		}
+		if prev != nil && !sameLabels(prev.Labels, am.Labels) {
 			// The label set changed (a severity escalation): end the old one.
-			old := prev.alert
+			old := *prev
 			old.EndsAt = a.LastSeen
+			ends = append(ends, old)
 			out = append(out, old)
 		}
-		if a.Status == StatusResolved {
-			delete(m.active, a.IncidentID)
+		c := amChange{id: a.IncidentID, alert: am, resolved: a.Status == StatusResolved}
+		changes = append(changes, c)
+		if c.resolved {
+			now[a.IncidentID] = nil
 		} else {
-			m.order++
-			m.active[a.IncidentID] = &amActive{alert: am, order: m.order}
-			m.evict()
+			now[a.IncidentID] = &c.alert
 		}
 		out = append(out, am)
 	}
-	return m.post(ctx, out)
+	return out, ends, changes
+}
+
+// apply applies changes to the firing incidents.
+func (m *Alertmanager) apply(changes []amChange) {
+	for _, c := range changes {
+		if c.resolved {
+			delete(m.active, c.id)
+			continue
+		}
+		m.order++
+		m.active[c.id] = &amActive{alert: c.alert, order: m.order}
+		m.evict()
+	}
+}
+
+func (m *Alertmanager) deliver(ctx context.Context, batch []*Alert) error {
+	out, _, changes := m.plan(batch)
+	if len(m.ending) > 0 {
+		out = append(slices.Clip(m.ending), out...)
+	}
+	if err := m.post(ctx, out); err != nil {
+		return err
+	}
+	m.ending = nil
+	m.apply(changes)
+	return nil
+}
+
+// gaveUp applies the changes of a batch that was not delivered, so the
+// re-sends carry the incidents' current labels, and keeps the ends of
+// their old label sets for the next post.
+func (m *Alertmanager) gaveUp(batch []*Alert) {
+	_, ends, changes := m.plan(batch)
+	m.ending = append(m.ending, ends...)
+	if over := len(m.ending) - m.opts.MaxActive; over > 0 {
+		m.ending = slices.Delete(m.ending, 0, over)
+	}
+	m.apply(changes)
 }
 
 // evict forgets the oldest firing incidents beyond MaxActive.
@@ -182,19 +244,25 @@ func (m *Alertmanager) evict() {
 	}
 }
 
-// resend posts every firing incident again.
+// resend posts every firing incident again, and the ends not sent yet.
 func (m *Alertmanager) resend(ctx context.Context) {
-	if len(m.active) == 0 {
+	if len(m.active) == 0 && len(m.ending) == 0 {
 		return
 	}
-	all := make([]amAlert, 0, len(m.active))
+	all := make([]amAlert, 0, len(m.ending)+len(m.active))
+	all = append(all, m.ending...)
 	for _, a := range m.active {
 		all = append(all, a.alert)
 	}
+	failed := false
 	for i := 0; i < len(all); i += 500 {
 		if err := m.post(ctx, all[i:min(i+500, len(all))]); err != nil {
 			m.stats.Failures.Add(1)
+			failed = true
 		}
+	}
+	if !failed {
+		m.ending = nil
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,5 +261,80 @@ func TestAlertmanagerResendAndEscalation(t *testing.T) {
 	}
 	if resentAfter {
 		t.Error("firing re-sent after resolution")
+	}
+}
+
+// TestAlertmanagerEscalationEndNotLost: sinks.md says that when an
+// incident's severity escalates, the old label set is sent once more with
+// endsAt. When Alertmanager refuses that POST, the end must still reach it:
+// in the retry, or, once the batch is given up on, in the next post
+// (whose firing incidents carry the new labels).
+func TestAlertmanagerEscalationEndNotLost(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		maxAttempts int
+		fails       int // POSTs refused after the first alert's
+	}{
+		{"retried", 0, 1},
+		{"given up", 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var posts [][]amAlert
+			fail := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var as []amAlert
+				json.NewDecoder(r.Body).Decode(&as)
+				mu.Lock()
+				defer mu.Unlock()
+				if fail > 0 {
+					fail--
+					http.Error(w, "restarting", http.StatusServiceUnavailable)
+					return
+				}
+				posts = append(posts, as)
+			}))
+			defer srv.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			m, err := NewAlertmanager(ctx, AlertmanagerOptions{URL: srv.URL, ResendInterval: 50 * time.Millisecond,
+				Queue: QueueOptions{MaxAttempts: tc.maxAttempts, Backoff: &Backoff{Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			count := func() int { mu.Lock(); defer mu.Unlock(); return len(posts) }
+			m.Send(ctx, testAlert("i", 1, "u")) // severity high
+			waitFor(t, 5*time.Second, "first post", func() bool { return count() == 1 })
+			mu.Lock()
+			fail = tc.fails
+			mu.Unlock()
+			up := testAlert("i", 2, "u")
+			up.Severity = SeverityCritical
+			m.Send(ctx, up)
+			ended := func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, p := range posts[1:] {
+					for _, a := range p {
+						if a.Labels["severity"] == SeverityHigh && a.EndsAt != "" {
+							return true
+						}
+					}
+				}
+				return false
+			}
+			waitFor(t, 5*time.Second, "the old label set's end", ended)
+			// And the re-sends carry the new labels only.
+			n := count()
+			waitFor(t, 5*time.Second, "a re-send", func() bool { return count() > n+1 })
+			mu.Lock()
+			defer mu.Unlock()
+			for _, a := range posts[len(posts)-1] {
+				if a.Labels["severity"] != SeverityCritical || a.EndsAt != "" {
+					t.Errorf("re-send after the escalation: %+v", a)
+				}
+			}
+		})
 	}
 }

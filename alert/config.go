@@ -69,9 +69,13 @@ type Config struct {
 	TLSServerName string `yaml:"tls_server_name,omitempty"`
 }
 
-// Open builds the sinks of cfgs behind a fan-out. ctx bounds the network
-// sinks' lifetimes. On error the sinks opened so far are closed.
+// Open builds the sinks of cfgs behind a fan-out. They live until the
+// fan-out is closed, whatever becomes of ctx (whose values they keep):
+// a server whose context ends on SIGTERM still sends the alerts of its
+// final pass, then closes the sinks, each draining for its drain_timeout.
+// On error the sinks opened so far are closed.
 func Open(ctx context.Context, cfgs []Config) (*Fanout, error) {
+	ctx = context.WithoutCancel(ctx)
 	var routed []Routed
 	for i, c := range cfgs {
 		if c.Name == "" {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,6 +161,35 @@ func TestOpenErrors(t *testing.T) {
 		_, err := Open(ctx, []Config{tc.cfg})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Open(%+v) = %v, want error containing %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// TestOpenOutlivesContext: the outputs Open builds stay open when its
+// context ends (a server's SIGTERM); the alerts sent after, in the
+// server's final pass, are delivered, and Close drains them.
+func TestOpenOutlivesContext(t *testing.T) {
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer recv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	f, err := Open(ctx, []Config{
+		{Type: "webhook", Name: "hook", URL: recv.URL, SpoolDir: t.TempDir()},
+		{Type: "alertmanager", Name: "am", URL: recv.URL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel() // SIGTERM
+	const n = 5
+	for i := range n {
+		f.Send(context.Background(), testAlert("i", i+1, "u"))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range f.Stats() {
+		if st.Dropped.Load() != 0 || st.Delivered.Load() != n {
+			t.Errorf("%s: delivered %d, dropped %d; want %d, 0", st.Name, st.Delivered.Load(), st.Dropped.Load(), n)
 		}
 	}
 }

@@ -1,18 +1,25 @@
 package alert
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // TestFanoutStuckReceiverDoesNotBlock sends through a fan-out whose
 // Alertmanager accepts connections and never answers: Send keeps returning
-// (queueing, then refusing with ErrQueueFull) and the other sink gets every
-// alert.
+// without an error (the Alertmanager queueing, then dropping) and the other
+// sink gets every alert.
 func TestFanoutStuckReceiverDoesNotBlock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -49,15 +56,12 @@ func TestFanoutStuckReceiverDoesNotBlock(t *testing.T) {
 	const n = 200
 	done := make(chan int)
 	go func() {
-		full := 0
 		for i := range n {
-			if err := f.Send(ctx, testAlert("i", i, "u")); errors.Is(err, ErrQueueFull) {
-				full++
-			} else if err != nil {
+			if err := f.Send(ctx, testAlert("i", i, "u")); err != nil {
 				t.Error(err)
 			}
 		}
-		done <- full
+		done <- int(am.Stats().Dropped.Load())
 	}()
 	var full int
 	select {
@@ -120,5 +124,117 @@ func TestCloneIsDeep(t *testing.T) {
 	b2, _ := testAlert("i", 1, "alice").AppendJSON(nil)
 	if string(b1) != string(b2) {
 		t.Errorf("clone differs:\n%s\n%s", b1, b2)
+	}
+}
+
+// idSink is a sink keeping the ids of the alerts it is sent.
+type idSink struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *idSink) Send(_ context.Context, a *Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids = append(r.ids, a.ID)
+	return nil
+}
+
+func (r *idSink) Close() error { return nil }
+
+func (r *idSink) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+// TestFanoutOutputFailureIsDropped checks sinks.md's promise for each way
+// an output can refuse an alert: the fan-out's Send does not fail (a
+// server would stop), the output counts the alert dropped, the failure is
+// logged, and the other output gets every alert.
+func TestFanoutOutputFailureIsDropped(t *testing.T) {
+	const n = 20
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T, ctx context.Context) StatsSink
+		// refused is how many of the n alerts the output refuses at
+		// least (a queue takes a few before it is full).
+		refused int
+	}{
+		{"queue full", func(t *testing.T, ctx context.Context) StatsSink {
+			hang := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-hang:
+				case <-r.Context().Done():
+				}
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(hang) })
+			am, err := NewAlertmanager(ctx, AlertmanagerOptions{Name: "am", URL: srv.URL, Timeout: time.Minute,
+				Queue: QueueOptions{Size: 1, MaxBatch: 1, MaxAttempts: -1, DrainTimeout: 10 * time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return am
+		}, n - 3},
+		{"webhook record larger than the spool", func(t *testing.T, ctx context.Context) StatsSink {
+			w, err := NewWebhook(ctx, WebhookOptions{Name: "hook", URL: "http://" + freeAddr(t), SpoolDir: t.TempDir(),
+				SpoolMaxBytes: 64, DrainTimeout: 10 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}, n},
+		{"file whose rotation failed", func(t *testing.T, ctx context.Context) StatsSink {
+			path := filepath.Join(t.TempDir(), "a.jsonl")
+			// path.1 is a directory that cannot be replaced: rotating fails.
+			if err := os.MkdirAll(filepath.Join(path+".1", "x"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			f, err := NewFile(path, 1, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}, n - 1},
+		{"closed", func(t *testing.T, ctx context.Context) StatsSink {
+			w := NewWriter(io.Discard)
+			w.Close()
+			f, err := NewFile(filepath.Join(t.TempDir(), "a.jsonl"), 0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			return f
+		}, n},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			bad := tc.open(t, ctx)
+			var other idSink
+			var logs bytes.Buffer
+			f := NewFanout(Routed{Sink: bad}, Routed{Sink: &other})
+			f.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+			for i := range n {
+				if err := f.Send(ctx, testAlert("i", i+1, "u")); err != nil {
+					t.Fatalf("Send %d: %v", i, err)
+				}
+			}
+			dropped := int(bad.Stats().Dropped.Load())
+			if err := f.Close(); err != nil {
+				t.Log(err)
+			}
+			if other.len() != n {
+				t.Errorf("other output got %d alerts, want %d", other.len(), n)
+			}
+			if dropped < tc.refused {
+				t.Errorf("failing output counted %d dropped, want at least %d", dropped, tc.refused)
+			}
+			if got := strings.Count(logs.String(), "alert output failed"); got != 1 {
+				t.Errorf("%d failures logged, want the first one only:\n%s", got, logs.String())
+			}
+		})
 	}
 }

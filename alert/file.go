@@ -54,12 +54,21 @@ func (s *File) open() error {
 // Stats returns the sink's counters.
 func (s *File) Stats() *SinkStats { return &s.stats }
 
-// Send appends one alert line, rotating first if needed.
+// Send appends one alert line, rotating first if needed; an alert it
+// cannot write is dropped (counted).
 func (s *File) Send(_ context.Context, a *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	err := s.send(a)
+	if err != nil {
+		s.stats.Dropped.Add(1)
+	}
+	return err
+}
+
+func (s *File) send(a *Alert) error {
 	if s.f == nil {
-		return ErrClosed
+		return fmt.Errorf("writing alert %s to %s: %w", a.ID, s.path, ErrClosed)
 	}
 	var err error
 	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {

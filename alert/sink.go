@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -32,7 +33,7 @@ type SinkStats struct {
 	Delivered  atomic.Uint64
 	Failures   atomic.Uint64 // failed delivery attempts
 	Retries    atomic.Uint64 // attempts after a failure
-	Dropped    atomic.Uint64 // alerts given up on (queue or spool full, attempts exhausted)
+	Dropped    atomic.Uint64 // alerts given up on (refused by Send: queue or spool full, write error; attempts exhausted)
 	SpoolBytes atomic.Int64  // bytes held in the on-disk spool
 }
 
@@ -72,28 +73,78 @@ type Routed struct {
 }
 
 // Fanout is a sink sending each alert to every sink whose route matches.
+// An output that fails to take an alert does not fail the fan-out: the
+// alert is dropped and counted for that output (its SinkStats.Dropped),
+// the failure is logged, and the other outputs still get it.
 type Fanout struct {
 	sinks []Routed
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	failing []failing // per sink, under mu
 }
+
+// failing is what a fan-out logged last of an output's failures.
+type failing struct {
+	logged     time.Time // when the last failure was logged
+	suppressed int       // failures since, not logged
+}
+
+// failLogEvery is how often a fan-out logs the failures of one output at
+// most: the first failure at once, then a summary.
+const failLogEvery = 10 * time.Second
 
 // NewFanout returns a sink sending to the given routed sinks.
 func NewFanout(sinks ...Routed) *Fanout {
-	return &Fanout{sinks: sinks}
+	return &Fanout{sinks: sinks, log: slog.New(slog.DiscardHandler), failing: make([]failing, len(sinks))}
 }
 
-// Send passes a to every routed sink. A failing sink does not stop the
-// others; the errors are joined.
+// SetLogger sets the logger of the outputs' failures (by default they are
+// only counted). Call it before the first Send.
+func (f *Fanout) SetLogger(l *slog.Logger) {
+	if l != nil {
+		f.log = l
+	}
+}
+
+// Send passes a to every routed sink. It does not return their errors:
+// an output that fails to take a (its queue or spool full, a write
+// error, closed) counts a as dropped, and the failure is logged.
 func (f *Fanout) Send(ctx context.Context, a *Alert) error {
-	var errs []error
-	for _, s := range f.sinks {
+	for i, s := range f.sinks {
 		if !s.Route.Match(a) {
 			continue
 		}
 		if err := s.Sink.Send(ctx, a); err != nil {
-			errs = append(errs, err)
+			f.failed(i, err)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
+}
+
+// failed logs the failure of sink i to take an alert: the first at once,
+// then at most one summary every failLogEvery.
+func (f *Fanout) failed(i int, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := &f.failing[i]
+	now := time.Now()
+	if !st.logged.IsZero() && now.Sub(st.logged) < failLogEvery {
+		st.suppressed++
+		return
+	}
+	f.log.Warn("alert output failed, alert dropped for it", "output", f.name(i), "err", err, "failures_not_logged", st.suppressed)
+	st.logged, st.suppressed = now, 0
+}
+
+// name returns the name of sink i for the log.
+func (f *Fanout) name(i int) string {
+	if ss, ok := f.sinks[i].Sink.(StatsSink); ok {
+		if st := ss.Stats(); st.Name != "" {
+			return st.Name
+		}
+	}
+	return fmt.Sprintf("#%d", i)
 }
 
 // Close closes every sink concurrently (each drains with its own deadline).
@@ -384,6 +435,9 @@ type queue struct {
 	deliver deliverFunc
 	tick    func(ctx context.Context) // called every tickEvery, if set
 	every   time.Duration
+	// gaveUp, if set, is told of a batch dropped undelivered (on the
+	// delivery goroutine).
+	gaveUp func(batch []*Alert)
 
 	parent  context.Context // the sink's lifetime
 	started sync.Once
@@ -411,12 +465,13 @@ func (q *queue) start() {
 	})
 }
 
-// Send enqueues a copy of a, or drops it when the queue is full.
+// Send enqueues a copy of a, or drops it (counted) when the queue is full.
 func (q *queue) Send(_ context.Context, a *Alert) error {
 	q.start()
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
+		q.stats.Dropped.Add(1)
 		return ErrClosed
 	}
 	c, err := clone(a)
@@ -487,7 +542,7 @@ func (q *queue) send(batch []*Alert) {
 	defer q.stats.QueueDepth.Add(-n)
 	for attempt := 0; ; attempt++ {
 		if q.ctx.Err() != nil {
-			q.stats.Dropped.Add(uint64(n))
+			q.giveUp(batch)
 			return
 		}
 		if attempt > 0 {
@@ -500,12 +555,20 @@ func (q *queue) send(batch []*Alert) {
 		}
 		q.stats.Failures.Add(1)
 		if q.opts.MaxAttempts > 0 && attempt+1 >= q.opts.MaxAttempts {
-			q.stats.Dropped.Add(uint64(n))
+			q.giveUp(batch)
 			return
 		}
 		if !sleep(q.ctx, q.opts.Backoff.Delay(attempt)) {
-			q.stats.Dropped.Add(uint64(n))
+			q.giveUp(batch)
 			return
 		}
+	}
+}
+
+// giveUp counts batch dropped and tells gaveUp.
+func (q *queue) giveUp(batch []*Alert) {
+	q.stats.Dropped.Add(uint64(len(batch)))
+	if q.gaveUp != nil {
+		q.gaveUp(batch)
 	}
 }

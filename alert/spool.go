@@ -251,7 +251,6 @@ func (s *spool) append(rec []byte) error {
 	}
 	need := int64(recHeader + len(rec))
 	if need > s.maxBytes {
-		s.stats.Dropped.Add(1)
 		return fmt.Errorf("spooling alert: record of %d bytes exceeds the spool bound of %d", need, s.maxBytes)
 	}
 	if last := s.segs[len(s.segs)-1]; last.size > 0 && (last.size+need > s.segBytes || s.total+need > s.maxBytes) {

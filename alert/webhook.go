@@ -100,8 +100,17 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 // Stats returns the sink's counters.
 func (w *Webhook) Stats() *SinkStats { return &w.stats }
 
-// Send formats a and appends it to the spool.
+// Send formats a and appends it to the spool; an alert it cannot append
+// is dropped (counted).
 func (w *Webhook) Send(_ context.Context, a *Alert) error {
+	err := w.send(a)
+	if err != nil {
+		w.stats.Dropped.Add(1)
+	}
+	return err
+}
+
+func (w *Webhook) send(a *Alert) error {
 	body, err := w.format(a)
 	if err != nil {
 		return fmt.Errorf("webhook %s: encoding alert %s: %w", w.opts.Name, a.ID, err)
@@ -112,7 +121,7 @@ func (w *Webhook) Send(_ context.Context, a *Alert) error {
 		return ErrClosed
 	}
 	if err := w.sp.append(body); err != nil {
-		return fmt.Errorf("webhook %s: %w", w.opts.Name, err)
+		return fmt.Errorf("webhook %s: alert %s: %w", w.opts.Name, a.ID, err)
 	}
 	return nil
 }

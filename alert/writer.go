@@ -53,25 +53,28 @@ func newWriter(b *bufio.Writer, w io.Writer) *Writer {
 	return s
 }
 
-// Send writes one alert line.
+// Send writes one alert line; an alert it cannot write is dropped
+// (counted) and the error returned.
 func (s *Writer) Send(_ context.Context, a *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var err error
 	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {
 		s.stats.Failures.Add(1)
+		s.stats.Dropped.Add(1)
 		return fmt.Errorf("encoding alert %s: %w", a.ID, err)
 	}
 	if s.every > 0 && len(s.buf) > s.w.Available() && s.w.Buffered() > 0 {
 		// Flush whole lines before the buffer would split this one.
 		if err := s.flush(); err != nil {
+			s.stats.Dropped.Add(1)
 			return fmt.Errorf("writing alert %s: %w", a.ID, err)
 		}
 	}
 	if _, err := s.w.Write(s.buf); err != nil {
 		// The lines buffered before it went with the failed write.
 		s.stats.Failures.Add(1)
-		s.stats.Dropped.Add(uint64(s.stats.QueueDepth.Swap(0)))
+		s.stats.Dropped.Add(uint64(s.stats.QueueDepth.Swap(0)) + 1)
 		return fmt.Errorf("writing alert %s: %w", a.ID, err)
 	}
 	s.stats.QueueDepth.Add(1)

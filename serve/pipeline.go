@@ -183,6 +183,7 @@ type pipeline struct {
 	queued      bool
 	released    int64     // event time of the last record released
 	lastArrival time.Time // when any partition last delivered a message
+	lastCommit  time.Time // when offsets were last committed (or tried)
 	marked      int64     // event time of the last watermark published
 	notReady    int
 }
@@ -314,11 +315,11 @@ func (pl *pipeline) span() time.Duration {
 // rebuild), or at the start policy's offset when none was committed.
 func (pl *pipeline) open(ctx context.Context) error {
 	c := &pl.s.cfg
-	span := pl.span()
 	if pl.state != nil {
 		pl.eng.MissingBefore(pl.state.from)
 	}
-	for _, p := range pl.parts {
+	rewound := pl.rewind(ctx)
+	for i, p := range pl.parts {
 		start := p.committed
 		if start < 0 {
 			var err error
@@ -329,11 +330,7 @@ func (pl *pipeline) open(ctx context.Context) error {
 		}
 		p.replayUntil = -1
 		if p.committed > 0 {
-			rewind := span
-			if p.rewind > span {
-				rewind = min(p.rewind, pl.rb.limit())
-			}
-			off, err := c.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
+			off, err := rewound[i].off, rewound[i].err
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -366,6 +363,38 @@ func (pl *pipeline) open(ctx context.Context) error {
 		pl.eng.Rebuilt() // nothing is read again
 	}
 	return nil
+}
+
+// rewound is where a partition is read again from.
+type rewound struct {
+	off int64
+	err error
+}
+
+// rewind finds, for every partition with a committed offset, where to
+// read again from: span before it (or the rewind committed with it, if
+// longer, up to the longest rebuild). The partitions are looked up
+// together, so a slow one (each takes at most kafka.RewindTimeout) does
+// not hold up the others in turn.
+func (pl *pipeline) rewind(ctx context.Context) []rewound {
+	span := pl.span()
+	out := make([]rewound, len(pl.parts))
+	var wg sync.WaitGroup
+	for i, p := range pl.parts {
+		if p.committed <= 0 {
+			continue
+		}
+		rewind := span
+		if p.rewind > span {
+			rewind = min(p.rewind, pl.rb.limit())
+		}
+		wg.Go(func() {
+			off, err := pl.s.cfg.Kafka.RewindOffset(ctx, p.topic, p.id, p.committed, rewind)
+			out[i] = rewound{off, err}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 func (pl *pipeline) read(ctx context.Context, p *partition) {
@@ -448,7 +477,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 	pl.lastArrival = time.Now()
 	tick := time.NewTicker(min(s.cfg.IdleTimeout/4, 50*time.Millisecond))
 	defer tick.Stop()
-	lastCommit := time.Now()
+	pl.lastCommit = time.Now()
 	for {
 		select {
 		case f := <-pl.in:
@@ -489,13 +518,8 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			}
 			return false, err
 		}
-		if done || time.Since(lastCommit) >= s.cfg.CommitInterval {
-			// A commit under way when shutdown begins is finished, not
-			// abandoned and counted as failed.
-			cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-			pl.commit(cctx)
-			stop()
-			lastCommit = time.Now()
+		if done || time.Since(pl.lastCommit) >= s.cfg.CommitInterval {
+			pl.commitNow(ctx)
 		}
 		if done {
 			return reload && ctx.Err() == nil, nil
@@ -609,7 +633,7 @@ func (pl *pipeline) checkRebuilt(p *partition) {
 func (pl *pipeline) release(ctx context.Context) error {
 	c := &pl.s.cfg
 	now := time.Now()
-	for {
+	for n := 0; ; {
 		var h *partition
 		for _, p := range pl.parts {
 			if p.empty() {
@@ -663,7 +687,31 @@ func (pl *pipeline) release(ctx context.Context) error {
 			return err
 		}
 		pl.s.stats.Buffered.Store(int64(pl.buffered))
+		if n++; n%256 == 0 && time.Since(pl.lastCommit) >= c.CommitInterval {
+			// A long pass (a backlog) commits on the interval too.
+			pl.checkpoint(ctx)
+		}
 	}
+}
+
+// checkpoint writes the joined events queued so far and commits, as the
+// end of a pass does; if the events cannot be written yet (shutdown
+// began), the commit waits for the pass's end.
+func (pl *pipeline) checkpoint(ctx context.Context) {
+	if err := pl.flush(ctx); err != nil {
+		pl.lastCommit = time.Now()
+		return
+	}
+	pl.commitNow(ctx)
+}
+
+// commitNow commits the offsets. A commit under way when shutdown begins
+// is finished, not abandoned and counted as failed.
+func (pl *pipeline) commitNow(ctx context.Context) {
+	cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	pl.commit(cctx)
+	stop()
+	pl.lastCommit = time.Now()
 }
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {

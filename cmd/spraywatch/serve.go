@@ -405,6 +405,9 @@ func openServeSinks(ctx context.Context, f *serveFlags, rs []*rules.Rule, stdout
 	if err != nil {
 		return nil, nil, err
 	}
+	if fan, ok := sink.(*alert.Fanout); ok {
+		fan.SetLogger(log) // an output that fails is logged, not fatal
+	}
 	return sink, func() {
 		if err := sink.Close(); err != nil {
 			log.Error("closing alert sinks", "err", err)

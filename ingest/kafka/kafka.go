@@ -289,16 +289,38 @@ func Balancer(name string) (kafka.Balancer, error) {
 	return nil, fmt.Errorf("partitioner %q: expected crc32 or murmur2", name)
 }
 
+// RewindTimeout bounds RewindOffset: a partition whose rewind takes
+// longer is read from its committed offset.
+const RewindTimeout = 10 * time.Second
+
 // RewindOffset returns the offset of the first message of a partition
 // whose timestamp is at most span before the timestamp of the message just
 // before committed: reading from there up to committed rebuilds state
 // spanning span. With nothing before committed (or that message gone to
-// retention) it returns committed. It reads one message with a short-lived
-// partition reader and looks the time up on the partition leader
-// (ListOffsets by timestamp), so it needs no consumer group.
+// retention) it returns committed. It asks the partition leader for the
+// partition's first and last offsets (so a message gone is known without
+// waiting for it), reads that one message with a short-lived partition
+// reader and looks the time up (ListOffsets by timestamp), so it needs no
+// consumer group. It takes at most RewindTimeout.
 func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, committed int64, span time.Duration) (int64, error) {
 	if committed <= 0 {
 		return committed, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, RewindTimeout)
+	defer cancel()
+	conn, err := c.dialLeader(ctx, topic, partition)
+	if err != nil {
+		return committed, err
+	}
+	defer conn.Close()
+	dl, _ := ctx.Deadline()
+	conn.SetDeadline(dl)
+	first, last, err := conn.ReadOffsets()
+	if err != nil {
+		return committed, fmt.Errorf("reading the offsets of %s/%d: %w", topic, partition, err)
+	}
+	if committed-1 < first || committed-1 >= last {
+		return committed, nil // gone to retention (or never written)
 	}
 	probe, err := c.PartitionReader(topic, partition, committed-1)
 	if err != nil {
@@ -307,29 +329,10 @@ func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, 
 	m, err := probe.FetchMessage(ctx)
 	probe.Close()
 	if err != nil {
-		return committed, fmt.Errorf("reading the message before offset %d: %w", committed, err)
+		return committed, fmt.Errorf("reading the message before offset %d of %s/%d: %w", committed, topic, partition, err)
 	}
 	if m.Offset != committed-1 {
 		return committed, nil
-	}
-	d, err := c.Dialer()
-	if err != nil {
-		return committed, err
-	}
-	var conn *kafka.Conn
-	for _, b := range c.Brokers {
-		if conn, err = d.DialLeader(ctx, "tcp", b, topic, partition); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return committed, fmt.Errorf("dialing the leader of %s/%d: %w", topic, partition, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	} else {
-		conn.SetDeadline(time.Now().Add(30 * time.Second))
 	}
 	at := m.Time.Add(-span)
 	off, err := conn.ReadOffset(at)
@@ -340,6 +343,21 @@ func (c *Config) RewindOffset(ctx context.Context, topic string, partition int, 
 		off = committed
 	}
 	return off, nil
+}
+
+// dialLeader connects to the leader of a partition.
+func (c *Config) dialLeader(ctx context.Context, topic string, partition int) (*kafka.Conn, error) {
+	d, err := c.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range c.Brokers {
+		var conn *kafka.Conn
+		if conn, err = d.DialLeader(ctx, "tcp", b, topic, partition); err == nil {
+			return conn, nil
+		}
+	}
+	return nil, fmt.Errorf("dialing the leader of %s/%d: %w", topic, partition, err)
 }
 
 // TLSConfig builds a client TLS configuration from PEM files: caFile

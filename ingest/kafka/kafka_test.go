@@ -7,7 +7,10 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -117,6 +120,58 @@ func TestRewindOffset(t *testing.T) {
 		got, err := cfg.RewindOffset(ctx, "t", 0, tc.committed, tc.span)
 		if err != nil || got != tc.want {
 			t.Errorf("RewindOffset(%d, %s) = %d, %v; want %d", tc.committed, tc.span, got, err, tc.want)
+		}
+	}
+
+	// Retention removes the messages before offset 10, then all of them;
+	// nothing more arrives. A message gone is known without waiting for
+	// it (which would wait until ctx ends).
+	for _, tc := range []struct {
+		deleteTo  int64
+		committed int64
+		want      int64
+	}{
+		{10, 15, 10}, // back to the first message left
+		{10, 10, 10}, // message 9 is gone: nothing to rewind over
+		{10, 5, 5},
+		{20, 20, 20}, // the partition is empty
+	} {
+		deleteRecords(t, c, "t", 0, tc.deleteTo)
+		got, err := cfg.RewindOffset(ctx, "t", 0, tc.committed, time.Hour)
+		if err != nil || got != tc.want {
+			t.Errorf("after retention to %d: RewindOffset(%d, 1h) = %d, %v; want %d", tc.deleteTo, tc.committed, got, err, tc.want)
+		}
+	}
+}
+
+// deleteRecords deletes the records of topic/part before offset to, as
+// retention would.
+func deleteRecords(t *testing.T, c *kfake.Cluster, topic string, part int32, to int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	rp.Partition, rp.Offset = part, to
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	req.TimeoutMillis = 5000
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				t.Fatalf("deleting %s/%d to %d: %v", tp.Topic, p.Partition, to, err)
+			}
 		}
 	}
 }

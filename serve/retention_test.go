@@ -1,0 +1,98 @@
+package serve
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// produceTo writes lines to one partition of topic.
+func produceTo(t testing.TB, c *kfake.Cluster, topic string, part int, lines [][]byte) {
+	t.Helper()
+	w := kafkaWriter(c, topic)
+	w.Balancer = kafkago.BalancerFunc(func(kafkago.Message, ...int) int { return part })
+	defer w.Close()
+	msgs := make([]kafkago.Message, len(lines))
+	for i, l := range lines {
+		msgs[i].Value = l
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteAll deletes every record of topic/part, as retention would.
+func deleteAll(t testing.TB, c *kfake.Cluster, topic string, part int32) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	rp.Partition = part
+	rp.Offset = -1 // the high watermark
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	req.TimeoutMillis = 5000
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				t.Fatalf("deleting the records of %s/%d: %v", tp.Topic, p.Partition, err)
+			}
+		}
+	}
+}
+
+// TestRestartAfterRetentionEmptiedQuietPartition: a partition whose
+// records retention removed up to its committed offset, and which receives
+// nothing new, must not keep a restart from reading the other partitions
+// (streaming.md: "An empty partition holds the others back for at most
+// --idle-timeout"). Rewinding it used to wait for the message before its
+// committed offset, which was gone, until a new one arrived.
+func TestRestartAfterRetentionEmptiedQuietPartition(t *testing.T) {
+	c := cluster(t, 2)
+	p1, p2, a1, a2 := halves(t)
+	produceTo(t, c, "proxy", 1, p1)
+	produceTo(t, c, "app", 1, a1)
+
+	sink := &collector{}
+	cfg := serverConfig(t, c, "expired", sink)
+	cfg.CommitInterval = 100 * time.Millisecond
+	r1 := start(t, cfg)
+	waitFor(t, 30*time.Second, "commit of partition 1", func() bool {
+		return committedOffsets(t, c, "expired", "proxy", 2)[1] == int64(len(p1)) && committedOffsets(t, c, "expired", "app", 2)[1] == int64(len(a1))
+	})
+	r1.shutdown(t)
+
+	// Retention removes partition 1's records; it stays quiet. New
+	// traffic goes to partition 0.
+	deleteAll(t, c, "proxy", 1)
+	deleteAll(t, c, "app", 1)
+	produceTo(t, c, "proxy", 0, p2)
+	produceTo(t, c, "app", 0, a2)
+
+	cfg.Sink = &collector{}
+	r2 := start(t, cfg)
+	waitFor(t, 60*time.Second, "partition 0 read and committed", func() bool {
+		return committedOffsets(t, c, "expired", "proxy", 2)[0] == int64(len(p2)) && committedOffsets(t, c, "expired", "app", 2)[0] == int64(len(a2))
+	})
+	r2.shutdown(t)
+}
