@@ -159,11 +159,16 @@ func TestScaleOut(t *testing.T) {
 	produce(t, c, "proxy", readLines(t, proxySample), keyByRequestID(t, pf))
 	produce(t, c, "app", readLines(t, appSample), keyByRequestID(t, af))
 
+	// Six consumers and the broker share the machine (with the race
+	// detector, two cores): give a starved partition reader time before
+	// it counts as idle (its records would be late and joined or counted
+	// differently), in every stage.
+	const idle = 3 * time.Second
 	pair := []*collector{{}, {}}
 	var dets []*running
 	for _, sink := range pair {
 		cfg := serverConfig(t, c, "detect-two", sink)
-		cfg.Role = RoleDetect
+		cfg.Role, cfg.IdleTimeout = RoleDetect, idle
 		dets = append(dets, start(t, cfg))
 	}
 	waitFor(t, 30*time.Second, "both detectors to own partitions", func() bool {
@@ -171,12 +176,12 @@ func TestScaleOut(t *testing.T) {
 	})
 	single := &collector{}
 	one := serverConfig(t, c, "detect-one", single)
-	one.Role = RoleDetect
+	one.Role, one.IdleTimeout = RoleDetect, idle
 	r1 := start(t, one)
 	// Rules grouped by subnet read the events repartitioned by subnet.
 	subnetSink := &collector{}
 	sub := serverConfig(t, c, "detect-subnet", subnetSink)
-	sub.Role, sub.EventsTopic, sub.PartitionKey = RoleDetect, DefaultSubnetTopic, KeySubnet
+	sub.Role, sub.EventsTopic, sub.PartitionKey, sub.IdleTimeout = RoleDetect, DefaultSubnetTopic, KeySubnet, idle
 	rs := start(t, sub)
 	waitFor(t, 30*time.Second, "the single detectors to own partitions", func() bool {
 		return r1.s.Stats().Partitions.Load() == 4 && rs.s.Stats().Partitions.Load() == 4
@@ -185,10 +190,7 @@ func TestScaleOut(t *testing.T) {
 	corr := serverConfig(t, c, "correlate", nil)
 	corr.Role = RoleCorrelate
 	corr.SubnetTopic = DefaultSubnetTopic
-	// Six consumers and the broker share the machine: give a starved
-	// partition reader time before it counts as idle (its records would
-	// be late and joined differently).
-	corr.IdleTimeout = 3 * time.Second
+	corr.IdleTimeout = idle
 	rc := start(t, corr)
 	defer func() {
 		rc.report(t, "correlate")
