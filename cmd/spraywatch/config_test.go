@@ -249,3 +249,42 @@ func TestConfigCheckAgreesWithReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestIDWarning: a proxy format without a request id cannot join
+// logins to the application's events; replay and config check say so.
+func TestRequestIDWarning(t *testing.T) {
+	dir := t.TempDir()
+	noRID := filepath.Join(dir, "norid.conf")
+	writeFile(t, noRID, `log_format x '$remote_addr [$time_local] "$request" $status';`)
+	log := filepath.Join(dir, "access.log")
+	writeFile(t, log, "203.0.113.7 [04/Dec/2026:09:00:01 +0000] \"POST /accounts/login/ HTTP/1.1\" 200\n")
+	cfg := filepath.Join(dir, "c.yml")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, definition_file: "+noRID+", paths: ["+log+"]}\n")
+	sample := abs(t, "../../samples/data/nginx-access.log")
+	const warning = "the nginx format has no request id (http.request.id): proxy lines cannot be joined to application log events"
+	tests := []struct {
+		name string
+		args []string
+		out  string // where the warning goes: "stdout", "stderr", or "" for none
+	}{
+		{"replay", []string{"replay", "--proxy", log, "--log-format", noRID}, "stderr"},
+		{"replay quiet", []string{"replay", "--quiet", "--proxy", log, "--log-format", noRID}, "stderr"},
+		{"replay config", []string{"replay", "--config", cfg}, "stderr"},
+		{"replay reference format", []string{"replay", "--proxy", sample}, ""},
+		{"config check", []string{"config", "check", cfg}, "stdout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), tt.args, &out, &errb); code != 0 {
+				t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+			}
+			got := map[string]string{"stdout": out.String(), "stderr": errb.String()}
+			for where, text := range got {
+				if has := strings.Contains(text, warning); has != (where == tt.out) {
+					t.Errorf("%s has the warning: %v, want %v:\n%s", where, has, where == tt.out, text)
+				}
+			}
+		})
+	}
+}
