@@ -294,10 +294,10 @@ func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs [
 		if err != nil {
 			return nil, fmt.Errorf("creating alert output: %w", err)
 		}
-		return alert.NewBatchWriter(file, replayFlush), nil
+		return alert.NewBatchWriter(file, replayFlush).Label("file", ""), nil
 	}
 	if len(cfg.Outputs) == 1 && cfg.Outputs[0].Type == "stdout" && cfg.Outputs[0].MinSeverity == "" && len(cfg.Outputs[0].Rules) == 0 {
-		return alert.NewBatchWriter(nopCloser{stdout}, replayFlush), nil
+		return alert.NewBatchWriter(nopCloser{stdout}, replayFlush).Label("stdout", cfg.Outputs[0].Name), nil
 	}
 	return alert.Open(ctx, cfg.Outputs)
 }
@@ -312,10 +312,7 @@ func routeErrors(outs []alert.Config, rs []*rules.Rule) []error {
 	}
 	var errs []error
 	for i, o := range outs {
-		name := o.Name
-		if name == "" {
-			name = o.Type
-		}
+		name := o.NameAt(i)
 		for _, id := range o.Rules {
 			if !known[id] {
 				errs = append(errs, fmt.Errorf("outputs[%d] (%s): routes rule %q, which is not among the rules in force, so this output would never receive its alerts", i, name, id))

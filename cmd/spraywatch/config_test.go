@@ -181,7 +181,7 @@ func TestConfigCheck(t *testing.T) {
 	out.Reset()
 	errb.Reset()
 	if code := run(context.Background(), []string{"config", "check", routed}, &out, &errb); code != 1 ||
-		!strings.Contains(out.String(), `outputs[0] (stdout): routes rule "spray.distinct_users"`) || strings.Contains(out.String(), `"cert-identity-spray", which`) {
+		!strings.Contains(out.String(), `outputs[0] (stdout-0): routes rule "spray.distinct_users"`) || strings.Contains(out.String(), `"cert-identity-spray", which`) {
 		t.Errorf("unknown routed rule: exit %d:\n%s%s", code, out.String(), errb.String())
 	}
 	errb.Reset()
@@ -237,7 +237,9 @@ func TestConfigCheckAgreesWithReplay(t *testing.T) {
 		{"min_severity", "  - {type: stdout, min_severity: urgent}\n", `unknown min_severity "urgent"`},
 		{"webhook without spool_dir", "  - {type: webhook, url: \"http://127.0.0.1:1/\"}\n", "webhook: spool_dir is required"},
 		{"syslog network", "  - {type: syslog, network: carrier-pigeon, address: \"127.0.0.1:514\"}\n", `syslog: unknown network "carrier-pigeon"`},
-		{"unknown routed rule", "  - {type: stdout, rules: [no-such-rule]}\n", `outputs[0] (stdout): routes rule "no-such-rule"`},
+		{"unknown routed rule", "  - {type: stdout, rules: [no-such-rule]}\n", `outputs[0] (stdout-0): routes rule "no-such-rule"`},
+		{"duplicate names", "  - {type: stdout, name: a}\n  - {type: file, name: a, path: " + filepath.Join(dir, "a.jsonl") + "}\n", `outputs[1]: name "a" is also the name of outputs[0]`},
+		{"name taking a default name", "  - {type: stdout}\n  - {type: stdout, name: stdout-0}\n", `outputs[1]: name "stdout-0" is also the name of outputs[0]`},
 	} {
 		cfg := filepath.Join(dir, "sw.yml")
 		writeFile(t, cfg, sources+"outputs:\n"+tt.outputs)

@@ -438,7 +438,7 @@ func openSinks(ctx context.Context, out, outputs string, rs []*rules.Rule, stdou
 		if err != nil {
 			return nil, fmt.Errorf("opening alert output: %w", err)
 		}
-		return alert.NewWriter(file), nil
+		return alert.NewWriter(file).Label("file", ""), nil
 	}
 	return alert.NewWriter(nopCloser{stdout}), nil
 }
