@@ -76,11 +76,12 @@ type Config struct {
 // On error the sinks opened so far are closed.
 func Open(ctx context.Context, cfgs []Config) (*Fanout, error) {
 	ctx = context.WithoutCancel(ctx)
+	if err := CheckNames(cfgs); err != nil {
+		return nil, err
+	}
 	var routed []Routed
 	for i, c := range cfgs {
-		if c.Name == "" {
-			c.Name = fmt.Sprintf("%s-%d", c.Type, i)
-		}
+		c.Name = c.NameAt(i)
 		err := c.Check()
 		var s Sink
 		if err == nil {
@@ -93,6 +94,40 @@ func Open(ctx context.Context, cfgs []Config) (*Fanout, error) {
 		routed = append(routed, Routed{Sink: s, Route: Route{MinSeverity: c.MinSeverity, Rules: c.Rules}})
 	}
 	return NewFanout(routed...), nil
+}
+
+// NameAt is the name output i of an outputs list goes by in errors and
+// metrics: its name, or <type>-<index> when it has none.
+func (c *Config) NameAt(i int) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return fmt.Sprintf("%s-%d", c.Type, i)
+}
+
+// CheckNames reports outputs of one list that go by the same name (see
+// NameAt): their metrics would be one series, and their errors could not
+// be told apart.
+func CheckNames(cfgs []Config) error {
+	var errs []error
+	for i := range cfgs {
+		if err := CheckName(cfgs, i); err != nil {
+			errs = append(errs, fmt.Errorf("outputs[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckName reports whether output i of cfgs goes by the name of an
+// earlier output.
+func CheckName(cfgs []Config, i int) error {
+	name := cfgs[i].NameAt(i)
+	for j := range i {
+		if cfgs[j].NameAt(j) == name {
+			return fmt.Errorf("name %q is also the name of outputs[%d]: give each output its own name", name, j)
+		}
+	}
+	return nil
 }
 
 type nopCloser struct{ io.Writer }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -191,5 +192,61 @@ func TestOpenOutlivesContext(t *testing.T) {
 		if st.Dropped.Load() != 0 || st.Delivered.Load() != n {
 			t.Errorf("%s: delivered %d, dropped %d; want %d, 0", st.Name, st.Delivered.Load(), st.Dropped.Load(), n)
 		}
+	}
+}
+
+func TestCheckNames(t *testing.T) {
+	tests := []struct {
+		name string
+		cfgs []Config
+		want []string // one error line each; none: no error
+	}{
+		{"unnamed", []Config{{Type: "stdout"}, {Type: "stdout"}, {Type: "file"}}, nil},
+		{"distinct names", []Config{{Type: "stdout", Name: "a"}, {Type: "stdout", Name: "b"}}, nil},
+		{"same name", []Config{{Type: "stdout", Name: "a"}, {Type: "file", Name: "a"}},
+			[]string{`outputs[1]: name "a" is also the name of outputs[0]`}},
+		{"a name taking a default", []Config{{Type: "file"}, {Type: "file"}, {Type: "stdout", Name: "file-1"}},
+			[]string{`outputs[2]: name "file-1" is also the name of outputs[1]`}},
+		{"three alike", []Config{{Type: "stdout", Name: "x"}, {Type: "stdout", Name: "x"}, {Type: "stdout", Name: "x"}},
+			[]string{`outputs[1]: name "x" is also the name of outputs[0]`, `outputs[2]: name "x" is also the name of outputs[0]`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckNames(tt.cfgs)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("error %v, want none", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("error %q, want %d lines", err, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(lines[i], w) {
+					t.Errorf("line %d = %q, want %q", i+1, lines[i], w)
+				}
+			}
+		})
+	}
+	// Open refuses them before opening anything.
+	path := filepath.Join(t.TempDir(), "a.jsonl")
+	_, err := Open(context.Background(), []Config{{Type: "file", Name: "a", Path: path}, {Type: "stdout", Name: "a"}})
+	if err == nil || !strings.Contains(err.Error(), `name "a" is also the name of outputs[0]`) {
+		t.Errorf("Open: error %v", err)
+	}
+}
+
+func TestWriterLabel(t *testing.T) {
+	w := NewWriter(io.Discard)
+	if s := w.Stats(); s.Type != "stdout" || s.Name != "" {
+		t.Errorf("unlabelled writer: type %q name %q", s.Type, s.Name)
+	}
+	if s := w.Label("file", "out").Stats(); s.Type != "file" || s.Name != "out" {
+		t.Errorf("labelled writer: type %q name %q", s.Type, s.Name)
 	}
 }

@@ -44,6 +44,14 @@ func NewBatchWriter(w io.Writer, every time.Duration) *Writer {
 	return s
 }
 
+// Label sets the type and name the writer's statistics, and so its
+// metrics, give it; a writer is of type stdout, unnamed, unless labelled
+// (a replay's --out FILE is a file).
+func (s *Writer) Label(typ, name string) *Writer {
+	s.stats.Type, s.stats.Name = typ, name
+	return s
+}
+
 func newWriter(b *bufio.Writer, w io.Writer) *Writer {
 	s := &Writer{w: b}
 	s.stats.Type = "stdout"

@@ -101,6 +101,7 @@ func TestErrors(t *testing.T) {
 		name, yml, want string
 	}{
 		{"empty", "", "cfg.yml: empty configuration"},
+		{"duplicate output names", "sources:\n  - {kind: proxy, paths: [a]}\noutputs:\n  - {type: stdout, name: a}\n  - {type: stdout, name: a}\n", `cfg.yml:5: outputs[1]: name "a" is also the name of outputs[0]`},
 		{"unknown top key", "sources: []\nwindow: 5s\n", "cfg.yml:2: field window not found"},
 		{"unknown source key", "sources:\n  - kind: proxy\n    path: [a]\n", "cfg.yml:3: field path not found"},
 		{"wrong type", "strict: maybe\n", "cfg.yml:1: cannot unmarshal !!str `maybe` into bool"},

@@ -23,6 +23,7 @@ func TestParseOutputs(t *testing.T) {
 		{"syntax", "outputs:\n  - type: stdout\n   path: x\n", "o.yml:"},
 		{"bad severity", "outputs:\n  - type: stdout\n  - type: stdout\n    min_severity: urgent\n", "o.yml:3: outputs[1]: unknown min_severity \"urgent\""},
 		{"webhook without spool_dir", "outputs:\n  - {type: webhook, url: \"http://x\"}\n", "o.yml:2: outputs[0]: webhook: spool_dir is required"},
+		{"duplicate names", "outputs:\n  - {type: stdout, name: a}\n  - {type: file, name: a, path: x}\n", `o.yml:3: outputs[1]: name "a" is also the name of outputs[0]`},
 	} {
 		_, err := ParseOutputs("o.yml", []byte(tt.yml))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -47,9 +46,17 @@ func (c *Condition) UnmarshalYAML(n *yaml.Node) error {
 		c.In = in
 		return nil
 	case yaml.MappingNode:
+		// The lines of the decoder's errors are the file's: n is
+		// decoded as it is, its keys checked here.
+		kv := pairs(n)
+		for i := 0; i+1 < len(kv); i += 2 {
+			if k := kv[i]; !conditionKeys[k.Value] {
+				return fmt.Errorf("line %d: unknown key %q (known: %s)", k.Line, k.Value, keyList(conditionKeys))
+			}
+		}
 		type plain Condition
 		var p plain
-		if err := decodeStrict(n, &p); err != nil {
+		if err := n.Decode(&p); err != nil {
 			return err
 		}
 		*c = Condition(p)
@@ -286,18 +293,4 @@ func CompileFilter(m map[string]Condition) (Filter, error) {
 		f.tests = append(f.tests, ts...)
 	}
 	return f, nil
-}
-
-func decodeStrict(n *yaml.Node, v any) error {
-	// yaml.v3 has no per-node KnownFields; re-encode and decode strictly.
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	return nil
 }

@@ -36,7 +36,7 @@ func ParseIdentityMap(name string, data []byte) (*IdentityMap, error) {
 	dec.KnownFields(true)
 	var f identityMapFile
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fileError(name, err)
 	}
 	if len(f.Identities) == 0 {
 		return nil, fmt.Errorf("%s: no identities (expected a top-level `identities:` mapping)", name)

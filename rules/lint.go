@@ -52,6 +52,11 @@ type Finding struct {
 }
 
 func (f Finding) String() string {
+	return f.pos() + ": " + f.Level.String() + ": " + f.msg()
+}
+
+// pos is file:line:column, as much of it as is known.
+func (f Finding) pos() string {
 	pos := f.File
 	if f.Line > 0 {
 		pos += ":" + strconv.Itoa(f.Line)
@@ -59,11 +64,29 @@ func (f Finding) String() string {
 			pos += ":" + strconv.Itoa(f.Column)
 		}
 	}
-	msg := f.Msg
+	return pos
+}
+
+// msg is the message with the rule it is about.
+func (f Finding) msg() string {
 	if f.Rule != "" {
-		msg = "rule " + f.Rule + ": " + msg
+		return "rule " + f.Rule + ": " + f.Msg
 	}
-	return pos + ": " + f.Level.String() + ": " + msg
+	return f.Msg
+}
+
+// loadErrors lints one file as the loader reads it and returns its errors,
+// each at its line as lint reports it; nil when there are none.
+func loadErrors(name string, data []byte) error {
+	fs, _ := lint(name, data, LintOptions{load: true})
+	sortFindings(fs)
+	var errs []error
+	for _, f := range fs {
+		if f.Level == LevelError {
+			errs = append(errs, errors.New(f.pos()+": "+f.msg()))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // LintOptions holds what lint knows about the engine the rules run in.
@@ -78,6 +101,11 @@ type LintOptions struct {
 	// Now is the time expired suppressions are judged against; zero skips
 	// the check.
 	Now time.Time
+
+	// load: only the checks the loader makes, so that it reports its
+	// errors as lint does: no semantics, and no judging of a file of
+	// suppressions only, which the loader leaves to its caller.
+	load bool
 }
 
 // LongWindow is the window from which a distinct rule with threshold 1 is
@@ -204,8 +232,6 @@ func (l *linter) add(n *yaml.Node, rule string, lvl Level, format string, args .
 	l.out = append(l.out, f)
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
-
 func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 	l := &linter{name: name, opt: opt}
 	var lf lintedFile
@@ -215,14 +241,8 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 			l.add(nil, "", LevelError, "no rules (expected a top-level `rules:` list)")
 			return l.out, lf
 		}
-		msg := err.Error()
-		f := Finding{File: name, Level: LevelError}
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			f.Line, _ = strconv.Atoi(m[1])
-			msg = msg[len(m[0]):]
-		}
-		f.Msg = strings.TrimPrefix(msg, "yaml: ")
-		return append(l.out, f), lf
+		l.decodeError(nil, "", err)
+		return l.out, lf
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
@@ -231,8 +251,9 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 	}
 	var rulesNode *yaml.Node
 	hasSups := false
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
+	top := pairs(root)
+	for i := 0; i+1 < len(top); i += 2 {
+		k, v := top[i], deref(top[i+1])
 		switch k.Value {
 		case "rules":
 			rulesNode = v
@@ -243,10 +264,10 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 			l.add(k, "", LevelError, "unknown key %q (expected rules, suppressions)", k.Value)
 		}
 	}
-	if rulesNode == nil && hasSups {
+	if noRules(rulesNode) && hasSups {
 		// A file of suppressions only: they apply to the default pack
 		// (and to the other files' rules).
-		if !opt.Extend {
+		if !opt.Extend && !opt.load {
 			l.add(root, "", LevelError, "no rules, only suppressions: they apply to the default pack, which is not extended")
 		}
 		return l.out, lf
@@ -261,6 +282,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 	}
 	seen := map[string]int{}
 	for i, rn := range rulesNode.Content {
+		rn = deref(rn)
 		id, disabled := l.rule(rn, i, &lf)
 		if id == "" {
 			continue
@@ -303,28 +325,88 @@ var (
 	suppressionKeys = knownKeys(reflect.TypeFor[Suppression]())
 )
 
-// keyNode returns the key and value nodes of key in mapping m.
-func keyNode(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+// noRules reports whether a rules: value (nil when the key is absent)
+// holds no rules, as the loader sees it.
+func noRules(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.SequenceNode && len(n.Content) == 0 ||
+		n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// pairs returns the keys and values of mapping m, alternating as in
+// m.Content, with the mappings merged in by `<<` keys (a YAML anchor and
+// alias) expanded: m's own keys first, so that keyNode finds the key the
+// decoder uses. It returns nil for other nodes.
+func pairs(m *yaml.Node) []*yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, nil
+		return nil
 	}
+	var own, merged []*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!merge" {
+			own = append(own, k, v)
+			continue
+		}
+		for _, src := range mergeSources(v) {
+			merged = append(merged, pairs(src)...)
+		}
+	}
+	if merged == nil {
+		return m.Content
+	}
+	return append(own, merged...)
+}
+
+// mergeSources returns the mappings a `<<` value names: one alias or a
+// list of them. Other values are left to the decoder to reject.
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	var out []*yaml.Node
+	switch v.Kind {
+	case yaml.AliasNode:
+		out = append(out, v.Alias)
+	case yaml.MappingNode:
+		out = append(out, v)
+	case yaml.SequenceNode:
+		for _, c := range v.Content {
+			if c.Kind == yaml.AliasNode {
+				out = append(out, c.Alias)
+			}
+		}
+	}
+	return out
+}
+
+// keyNode returns the key and value nodes of key in mapping m; an alias
+// value is returned as the node it names.
+func keyNode(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	kv := pairs(m)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i].Value == key {
+			return kv[i], deref(kv[i+1])
 		}
 	}
 	return nil, nil
 }
 
+// deref returns the node an alias names, and any other node itself.
+func deref(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
 // unknown reports keys of mapping n not in known; it returns false when n
 // is not a mapping.
 func (l *linter) unknown(n *yaml.Node, known map[string]bool, rule, what string) bool {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		l.add(n, rule, LevelError, "%s: expected a mapping", what)
 		return false
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !known[k.Value] {
+	kv := pairs(n)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k := kv[i]; !known[k.Value] {
 			l.add(k, rule, LevelError, "%s: unknown key %q (known: %s)", what, k.Value, keyList(known))
 		}
 	}
@@ -332,7 +414,7 @@ func (l *linter) unknown(n *yaml.Node, known map[string]bool, rule, what string)
 }
 
 func (l *linter) conditionKeys(n *yaml.Node, rule, field string) {
-	if n.Kind != yaml.MappingNode {
+	if n = deref(n); n.Kind != yaml.MappingNode {
 		return
 	}
 	l.unknown(n, conditionKeys, rule, "match: "+field)
@@ -352,8 +434,9 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 			continue
 		}
 		if _, m := keyNode(sn, "match"); m != nil && m.Kind == yaml.MappingNode {
-			for j := 1; j < len(m.Content); j += 2 {
-				l.conditionKeys(m.Content[j], rule, m.Content[j-1].Value)
+			kv := pairs(m)
+			for j := 1; j < len(kv); j += 2 {
+				l.conditionKeys(kv[j], rule, kv[j-1].Value)
 			}
 		}
 		var s Suppression
@@ -383,26 +466,17 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 	return refs
 }
 
+// decodeError adds an error from the YAML decoder, one finding per
+// problem, at the line the decoder names or else at n.
 func (l *linter) decodeError(n *yaml.Node, rule string, err error) {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		for _, e := range te.Errors {
-			f := Finding{File: l.name, Rule: rule, Level: LevelError, Msg: e}
-			if m := yamlLine.FindStringSubmatch(e); m != nil {
-				f.Line, _ = strconv.Atoi(m[1])
-				f.Msg = e[len(m[0]):]
-			}
-			l.out = append(l.out, f)
+	for _, m := range yamlMessages(err) {
+		m.findKey(n)
+		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: m.line, Msg: m.String()}
+		if f.Line == 0 && n != nil {
+			f.Line = n.Line
 		}
-		return
+		l.out = append(l.out, f)
 	}
-	msg := err.Error()
-	f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: n.Line, Msg: msg}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		f.Line, _ = strconv.Atoi(m[1])
-		f.Msg = msg[len(m[0]):]
-	}
-	l.out = append(l.out, f)
 }
 
 // compileKeys maps the key an error from Compile starts with to the key
@@ -424,8 +498,9 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) (string, bool) {
 		return "", false
 	}
 	if _, m := keyNode(rn, "match"); m != nil && m.Kind == yaml.MappingNode {
-		for j := 1; j < len(m.Content); j += 2 {
-			l.conditionKeys(m.Content[j], label, m.Content[j-1].Value)
+		kv := pairs(m)
+		for j := 1; j < len(kv); j += 2 {
+			l.conditionKeys(kv[j], label, kv[j-1].Value)
 		}
 	}
 	if _, b := keyNode(rn, "baseline"); b != nil && b.Kind == yaml.MappingNode {
@@ -474,7 +549,9 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) (string, bool) {
 		l.add(at, label, LevelError, "%s", msg)
 		return label, false
 	}
-	l.semantics(rn, r)
+	if !l.opt.load {
+		l.semantics(rn, r)
+	}
 	return r.ID, false
 }
 

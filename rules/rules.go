@@ -319,6 +319,11 @@ func (f parsedFile) addIDs(ids map[string]bool) {
 }
 
 func parse(name string, data []byte) (parsedFile, error) {
+	if err := loadErrors(name, data); err != nil {
+		return parsedFile{}, err
+	}
+	// Lint found nothing the loader rejects; what follows reports the
+	// rest, should the two ever disagree.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f File
@@ -326,10 +331,10 @@ func parse(name string, data []byte) (parsedFile, error) {
 		if errors.Is(err, io.EOF) {
 			return parsedFile{}, fmt.Errorf("%s: no rules", name)
 		}
-		return parsedFile{}, fmt.Errorf("%s: %w", name, err)
+		return parsedFile{}, fileError(name, err)
 	}
 	if err := checkInts(data); err != nil {
-		return parsedFile{}, fmt.Errorf("%s: %w", name, err)
+		return parsedFile{}, fileError(name, err)
 	}
 	if len(f.Rules) == 0 && len(f.Suppressions) == 0 {
 		return parsedFile{}, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)

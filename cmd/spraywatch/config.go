@@ -16,6 +16,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/alb"
+	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/report"
 	"github.com/spraywatch/spraywatch/rules"
 )
@@ -203,8 +204,9 @@ func without(srcs []config.Source, kinds ...string) []config.Source {
 // sourceNote is what the summary says about a source beyond its counters.
 type sourceNote func(w io.Writer)
 
-// openSources opens every source of cfg, in order.
-func openSources(cfg *config.Config) ([]ingest.Source, []sourceNote, error) {
+// openSources opens every source of cfg, in order, and passes warn what
+// their formats lack (see proxyWarnings).
+func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sourceNote, error) {
 	var (
 		out   []ingest.Source
 		notes []sourceNote
@@ -216,6 +218,9 @@ func openSources(cfg *config.Config) ([]ingest.Source, []sourceNote, error) {
 			return nil, nil, err
 		}
 		out = append(out, srcs...)
+		for _, w := range proxyWarnings(s, comp) {
+			warn(w)
+		}
 		if comp.Detected != nil {
 			d, name := *comp.Detected, s.Label()
 			notes = append(notes, func(w io.Writer) {
@@ -239,6 +244,19 @@ func openSources(cfg *config.Config) ([]ingest.Source, []sourceNote, error) {
 		}
 	}
 	return out, notes, nil
+}
+
+// proxyWarnings lists what a proxy source's format lacks that detection
+// needs (formats.ProxyWarnings), each naming the source.
+func proxyWarnings(s *config.Source, comp config.Compiled) []string {
+	if s.Kind != config.KindProxy || comp.Base == nil {
+		return nil
+	}
+	var out []string
+	for _, w := range formats.ProxyWarnings(comp.Base) {
+		out = append(out, fmt.Sprintf("source %s: %s", s.Label(), w))
+	}
+	return out
 }
 
 func albNote(a *alb.Source) sourceNote {
@@ -276,10 +294,10 @@ func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs [
 		if err != nil {
 			return nil, fmt.Errorf("creating alert output: %w", err)
 		}
-		return alert.NewBatchWriter(file, replayFlush), nil
+		return alert.NewBatchWriter(file, replayFlush).Label("file", ""), nil
 	}
 	if len(cfg.Outputs) == 1 && cfg.Outputs[0].Type == "stdout" && cfg.Outputs[0].MinSeverity == "" && len(cfg.Outputs[0].Rules) == 0 {
-		return alert.NewBatchWriter(nopCloser{stdout}, replayFlush), nil
+		return alert.NewBatchWriter(nopCloser{stdout}, replayFlush).Label("stdout", cfg.Outputs[0].Name), nil
 	}
 	return alert.Open(ctx, cfg.Outputs)
 }
@@ -294,10 +312,7 @@ func routeErrors(outs []alert.Config, rs []*rules.Rule) []error {
 	}
 	var errs []error
 	for i, o := range outs {
-		name := o.Name
-		if name == "" {
-			name = o.Type
-		}
+		name := o.NameAt(i)
 		for _, id := range o.Rules {
 			if !known[id] {
 				errs = append(errs, fmt.Errorf("outputs[%d] (%s): routes rule %q, which is not among the rules in force, so this output would never receive its alerts", i, name, id))
@@ -388,6 +403,11 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io
 		format += " (detected: " + comp.Detected.String() + ")"
 	}
 	fmt.Fprintf(w, "  format: %s\n", format)
+	for _, warning := range formats.ProxyWarnings(comp.Base) {
+		if s.Kind == config.KindProxy {
+			fmt.Fprintf(w, "  warning: %s\n", warning)
+		}
+	}
 	if s.Kind == config.KindALB {
 		return checkALB(ctx, cfg, s, w)
 	}

@@ -216,7 +216,7 @@ func TestConfigCheck(t *testing.T) {
 	out.Reset()
 	errb.Reset()
 	if code := run(context.Background(), []string{"config", "check", routed}, &out, &errb); code != 1 ||
-		!strings.Contains(out.String(), `outputs[0] (stdout): routes rule "spray.distinct_users"`) || strings.Contains(out.String(), `"cert-identity-spray", which`) {
+		!strings.Contains(out.String(), `outputs[0] (stdout-0): routes rule "spray.distinct_users"`) || strings.Contains(out.String(), `"cert-identity-spray", which`) {
 		t.Errorf("unknown routed rule: exit %d:\n%s%s", code, out.String(), errb.String())
 	}
 	errb.Reset()
@@ -272,7 +272,9 @@ func TestConfigCheckAgreesWithReplay(t *testing.T) {
 		{"min_severity", "  - {type: stdout, min_severity: urgent}\n", `unknown min_severity "urgent"`},
 		{"webhook without spool_dir", "  - {type: webhook, url: \"http://127.0.0.1:1/\"}\n", "webhook: spool_dir is required"},
 		{"syslog network", "  - {type: syslog, network: carrier-pigeon, address: \"127.0.0.1:514\"}\n", `syslog: unknown network "carrier-pigeon"`},
-		{"unknown routed rule", "  - {type: stdout, rules: [no-such-rule]}\n", `outputs[0] (stdout): routes rule "no-such-rule"`},
+		{"unknown routed rule", "  - {type: stdout, rules: [no-such-rule]}\n", `outputs[0] (stdout-0): routes rule "no-such-rule"`},
+		{"duplicate names", "  - {type: stdout, name: a}\n  - {type: file, name: a, path: " + filepath.Join(dir, "a.jsonl") + "}\n", `outputs[1]: name "a" is also the name of outputs[0]`},
+		{"name taking a default name", "  - {type: stdout}\n  - {type: stdout, name: stdout-0}\n", `outputs[1]: name "stdout-0" is also the name of outputs[0]`},
 	} {
 		cfg := filepath.Join(dir, "sw.yml")
 		writeFile(t, cfg, sources+"outputs:\n"+tt.outputs)
@@ -282,5 +284,44 @@ func TestConfigCheckAgreesWithReplay(t *testing.T) {
 				t.Errorf("%s: %s: exit %d, want 1 and %q:\n%s%s", tt.name, args[0], code, tt.want, out.String(), errb.String())
 			}
 		}
+	}
+}
+
+// TestRequestIDWarning: a proxy format without a request id cannot join
+// logins to the application's events; replay and config check say so.
+func TestRequestIDWarning(t *testing.T) {
+	dir := t.TempDir()
+	noRID := filepath.Join(dir, "norid.conf")
+	writeFile(t, noRID, `log_format x '$remote_addr [$time_local] "$request" $status';`)
+	log := filepath.Join(dir, "access.log")
+	writeFile(t, log, "203.0.113.7 [04/Dec/2026:09:00:01 +0000] \"POST /accounts/login/ HTTP/1.1\" 200\n")
+	cfg := filepath.Join(dir, "c.yml")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, definition_file: "+noRID+", paths: ["+log+"]}\n")
+	sample := abs(t, "../../samples/data/nginx-access.log")
+	const warning = "the nginx format has no request id (http.request.id): proxy lines cannot be joined to application log events"
+	tests := []struct {
+		name string
+		args []string
+		out  string // where the warning goes: "stdout", "stderr", or "" for none
+	}{
+		{"replay", []string{"replay", "--proxy", log, "--log-format", noRID}, "stderr"},
+		{"replay quiet", []string{"replay", "--quiet", "--proxy", log, "--log-format", noRID}, "stderr"},
+		{"replay config", []string{"replay", "--config", cfg}, "stderr"},
+		{"replay reference format", []string{"replay", "--proxy", sample}, ""},
+		{"config check", []string{"config", "check", cfg}, "stdout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), tt.args, &out, &errb); code != 0 {
+				t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+			}
+			got := map[string]string{"stdout": out.String(), "stderr": errb.String()}
+			for where, text := range got {
+				if has := strings.Contains(text, warning); has != (where == tt.out) {
+					t.Errorf("%s has the warning: %v, want %v:\n%s", where, has, where == tt.out, text)
+				}
+			}
+		})
 	}
 }

@@ -123,7 +123,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sources, notes, err := openSources(conf)
+	sources, notes, err := openSources(conf, func(w string) {
+		fmt.Fprintf(stderr, "spraywatch replay: warning: %s\n", w)
+	})
 	if err != nil {
 		return err
 	}

@@ -196,7 +196,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if role != serve.RoleDetect {
-		if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {
+		if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(log); err != nil {
 			return err
 		}
 	}
@@ -249,14 +249,18 @@ func (f *serveFlags) check() error {
 	return errors.Join(errs...)
 }
 
-// formats compiles the proxy and app formats the flags name.
-func (f *serveFlags) formats() (proxy, app ingest.Format, err error) {
+// formats compiles the proxy and app formats the flags name, and logs what
+// the proxy format lacks that detection needs.
+func (f *serveFlags) formats(log *slog.Logger) (proxy, app ingest.Format, err error) {
 	proxyDef, err := definition("log-format", f.logFormat)
 	if err != nil {
 		return nil, nil, err
 	}
 	if proxy, err = formats.Proxy(f.proxyFormat, proxyDef); err != nil {
 		return nil, nil, err
+	}
+	for _, w := range formats.ProxyWarnings(proxy) {
+		log.Warn(w)
 	}
 	appDef, err := definition("app-format-def", f.appFormatDef)
 	if err != nil {
@@ -371,7 +375,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		MaxTimeJump:     f.maxTimeJump,
 		Logger:          log,
 	}
-	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(); err != nil {
+	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(log); err != nil {
 		return err
 	}
 	sink, closeSinks, err := openServeSinks(ctx, f, ruleSet, stdout, log)
@@ -437,7 +441,7 @@ func openSinks(ctx context.Context, out, outputs string, rs []*rules.Rule, stdou
 		if err != nil {
 			return nil, fmt.Errorf("opening alert output: %w", err)
 		}
-		return alert.NewWriter(file), nil
+		return alert.NewWriter(file).Label("file", ""), nil
 	}
 	return alert.NewWriter(nopCloser{stdout}), nil
 }

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/config"
 )
 
 func TestOpenSinksErrors(t *testing.T) {
@@ -25,7 +28,7 @@ func TestOpenSinksErrors(t *testing.T) {
 	}{
 		{"unknown key", "", typo, "typo.yml:4: field min_severty not found"},
 		{"--out and --outputs", filepath.Join(dir, "a.jsonl"), good, "--out and --outputs"},
-		{"unknown routed rule", "", routed, `outputs[0] (stdout): routes rule "no-such-rule"`},
+		{"unknown routed rule", "", routed, `outputs[0] (stdout-0): routes rule "no-such-rule"`},
 		{"missing outputs file", "", filepath.Join(dir, "none.yml"), "reading outputs: open " + filepath.Join(dir, "none.yml")},
 	} {
 		s, err := openSinks(context.Background(), tt.out, tt.outputs, rs, &bytes.Buffer{})
@@ -70,6 +73,41 @@ func TestServeFlagErrors(t *testing.T) {
 		args := append(append([]string{"serve"}, files...), tt.args...)
 		if code := run(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(errb.String(), tt.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit 1 containing %q", tt.name, code, errb.String(), tt.want)
+		}
+	}
+}
+
+// TestSinkLabels: the metrics labels of the built-in outputs say what they
+// write to: --out FILE is a file, in replay and serve alike.
+func TestSinkLabels(t *testing.T) {
+	dir := t.TempDir()
+	rs, err := loadRules(nil, "extend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Outputs: []alert.Config{{Type: "stdout"}}}
+	open := map[string]func(out string) (alert.Sink, error){
+		"replay": func(out string) (alert.Sink, error) {
+			return openAlertSink(context.Background(), cfg, &replayFlags{out: out}, rs, &bytes.Buffer{})
+		},
+		"serve": func(out string) (alert.Sink, error) {
+			return openSinks(context.Background(), out, "", rs, &bytes.Buffer{})
+		},
+	}
+	for cmd, openSink := range open {
+		for _, tt := range []struct{ out, typ string }{{filepath.Join(dir, cmd+".jsonl"), "file"}, {"", "stdout"}} {
+			s, err := openSink(tt.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, ok := s.(interface{ Stats() *alert.SinkStats })
+			if !ok {
+				t.Fatalf("%s --out %q: sink %T has no stats", cmd, tt.out, s)
+			}
+			if got := st.Stats().Type; got != tt.typ {
+				t.Errorf("%s --out %q: type %q, want %q", cmd, tt.out, got, tt.typ)
+			}
+			s.Close()
 		}
 	}
 }

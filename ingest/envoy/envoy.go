@@ -356,3 +356,56 @@ func splitHostPort(v []byte) (host, port []byte) {
 	}
 	return v[:i], v[i+1:]
 }
+
+// certFields are the fields a parsed certificate fills in.
+var certFields = []event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSURISAN}
+
+// fields lists the event fields an operator gives values to.
+func (op operator) fields() []event.Field {
+	switch op.act {
+	case actField:
+		return []event.Field{op.field}
+	case actAddr:
+		return []event.Field{event.SourceIP, event.SourcePort}
+	case actAddrHost:
+		return []event.Field{event.SourceIP}
+	case actPath:
+		return []event.Field{event.URLPath}
+	case actCert:
+		return append([]event.Field{event.TLSCertificate}, certFields...)
+	case actXFCC:
+		return []event.Field{event.TLSSubject, event.TLSSHA256, event.TLSURISAN}
+	}
+	return nil
+}
+
+// Fields lists the event fields the format's lines give values to, in
+// event.Field order: those of the operators it reads. A line may still
+// leave any of them empty.
+func (f *Format) Fields() []event.Field {
+	var has [event.NumFields]bool
+	addProgram := func(p *program) {
+		if p == nil {
+			return
+		}
+		for _, op := range p.ops {
+			for _, fl := range op.fields() {
+				has[fl] = true
+			}
+		}
+	}
+	addProgram(f.text)
+	for _, it := range f.keys {
+		for _, fl := range it.op.fields() {
+			has[fl] = true
+		}
+		addProgram(it.text)
+	}
+	var out []event.Field
+	for fl, ok := range has {
+		if ok {
+			out = append(out, event.Field(fl))
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ package formats
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -123,6 +124,50 @@ func names(specs []spec) []string {
 		out[i] = s.name
 	}
 	return out
+}
+
+// FieldLister is a compiled format that lists the event fields its lines
+// give values to, in event.Field order. The nginx, Envoy and HAProxy
+// formats are: what they give depends on their definition.
+type FieldLister interface {
+	Fields() []event.Field
+}
+
+// Fields lists the event fields the lines of f give values to, and whether
+// f says: formats whose fields do not depend on a definition (Traefik, ALB)
+// and the application formats do not.
+func Fields(f ingest.Format) ([]event.Field, bool) {
+	if l, ok := f.(FieldLister); ok {
+		return l.Fields(), true
+	}
+	return nil, false
+}
+
+// requestIDHints says, by format name, what gives a definition a request id.
+var requestIDHints = map[string]string{
+	"nginx":      "$request_id",
+	"nginx-json": "$request_id",
+	"envoy":      "%REQ(X-REQUEST-ID)%",
+	"envoy-json": "%REQ(X-REQUEST-ID)%",
+	"haproxy":    "%ID (with unique-id-format) or %[req.hdr(x-request-id)]",
+}
+
+// ProxyWarnings lists, as sentences for the user, what the compiled proxy
+// format f lacks that detection needs. Today that is a request id
+// (http.request.id): without it no proxy line joins its application log
+// event, so every login is app_only and the default pack's proxy-bypass
+// rule fires on each.
+func ProxyWarnings(f ingest.Format) []string {
+	fields, ok := Fields(f)
+	if !ok || slices.Contains(fields, event.RequestID) {
+		return nil
+	}
+	hint := requestIDHints[f.Name()]
+	if hint == "" {
+		hint = "a request id"
+	}
+	return []string{fmt.Sprintf("the %s format has no request id (%s): proxy lines cannot be joined to application log events, so every login is app_only and the proxy-bypass rule fires on each; add %s, the id the application logs too",
+		f.Name(), event.RequestID, hint)}
 }
 
 // pylogDef is the definition of a python-logging format.

@@ -2,6 +2,7 @@ package formats
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,6 +106,79 @@ extras: {client_ip: source.ip}
 		}
 		if got := string(r.Get(event.SourceIP)); got != tt.ip {
 			t.Errorf("%q: source.ip %q, want %q", tt.line, got, tt.ip)
+		}
+	}
+}
+
+func TestFields(t *testing.T) {
+	tests := []struct {
+		name, def string
+		want      []event.Field // nil: the format does not list its fields
+		has       bool
+	}{
+		{"nginx", "", []event.Field{event.RequestID, event.SourceIP, event.Method, event.URLPath}, true},
+		{"nginx", "log_format x '$remote_addr [$time_local] \"$request\" $status';", []event.Field{event.SourceIP, event.Method, event.URLPath, event.Status}, true},
+		{"nginx", "log_format x escape=json '{\"t\":\"$msec\",\"ip\":\"$remote_addr\",\"rid\":\"$request_id\"}';", []event.Field{event.RequestID, event.SourceIP}, true},
+		{"envoy", "", []event.Field{event.RequestID, event.Method, event.URLPath}, true},
+		{"envoy", "[%START_TIME%] %REQ(:METHOD)% %DOWNSTREAM_REMOTE_ADDRESS%", []event.Field{event.Method, event.SourceIP, event.SourcePort}, true},
+		{"envoy-json", "", []event.Field{event.RequestID, event.TLSSHA256}, true},
+		{"envoy-json", "{t: \"%START_TIME%\", p: \"%REQ(:PATH)%\", c: \"%DOWNSTREAM_PEER_CERT%\"}", []event.Field{event.URLPath, event.TLSCertificate, event.TLSSubject}, true},
+		{"haproxy", "", []event.Field{event.RequestID, event.Method, event.TLSVerify, event.TLSSHA256}, true},
+		{"haproxy", `"%ci [%tr] \"%r\" %ST"`, []event.Field{event.SourceIP, event.Method, event.URLPath, event.Status}, true},
+		{"traefik", "", nil, false},
+		{"alb-access", "", nil, false},
+	}
+	for _, tt := range tests {
+		f, err := Proxy(tt.name, tt.def)
+		if err != nil {
+			t.Fatalf("%s %q: %v", tt.name, tt.def, err)
+		}
+		got, ok := Fields(f)
+		if ok != tt.has {
+			t.Errorf("%s %q: listed %v, want %v", tt.name, tt.def, ok, tt.has)
+			continue
+		}
+		for _, w := range tt.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%s %q: fields %v lack %s", tt.name, tt.def, got, w)
+			}
+		}
+		if !slices.IsSorted(got) {
+			t.Errorf("%s %q: fields %v not in order", tt.name, tt.def, got)
+		}
+		if tt.has && !slices.Contains(tt.want, event.RequestID) && slices.Contains(got, event.RequestID) {
+			t.Errorf("%s %q: fields %v include %s", tt.name, tt.def, got, event.RequestID)
+		}
+	}
+}
+
+func TestProxyWarnings(t *testing.T) {
+	tests := []struct {
+		name, def, want string // want "": no warning
+	}{
+		{"nginx", "", ""},
+		{"nginx", "log_format x '$remote_addr [$time_local] \"$request\" $status';", "nginx format has no request id (http.request.id): proxy lines cannot be joined"},
+		{"nginx", "log_format x escape=json '{\"t\":\"$msec\",\"ip\":\"$remote_addr\"}';", "add $request_id"},
+		{"envoy", "", ""},
+		{"envoy", "[%START_TIME%] \"%REQ(:METHOD)% %REQ(:PATH)%\" %RESPONSE_CODE%", "add %REQ(X-REQUEST-ID)%"},
+		{"envoy-json", "{t: \"%START_TIME%\", p: \"%REQ(:PATH)%\"}", "envoy-json format has no request id"},
+		{"haproxy", "", ""},
+		{"haproxy", `"%ci [%tr] \"%r\" %ST"`, "add %ID"},
+		{"haproxy", `"%ci [%tr] \"%r\" %ST %[unique-id]"`, ""},
+		{"traefik", "", ""},
+		{"alb-access", "", ""},
+	}
+	for _, tt := range tests {
+		f, err := Proxy(tt.name, tt.def)
+		if err != nil {
+			t.Fatalf("%s %q: %v", tt.name, tt.def, err)
+		}
+		ws := ProxyWarnings(f)
+		switch {
+		case tt.want == "" && len(ws) > 0:
+			t.Errorf("%s %q: warnings %q, want none", tt.name, tt.def, ws)
+		case tt.want != "" && (len(ws) != 1 || !strings.Contains(ws[0], tt.want)):
+			t.Errorf("%s %q: warnings %q, want one containing %q", tt.name, tt.def, ws, tt.want)
 		}
 	}
 }

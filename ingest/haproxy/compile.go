@@ -360,3 +360,33 @@ func unquote(s string) (string, error) {
 }
 
 var _ ingest.Format = (*Format)(nil)
+
+// Fields lists the event fields the format's lines give values to, in
+// event.Field order: those of the items it reads. A line may still leave
+// any of them empty.
+func (f *Format) Fields() []event.Field {
+	var has [event.NumFields]bool
+	for _, it := range f.items {
+		switch it.act {
+		case actField:
+			has[it.field] = true
+		case actPath:
+			has[event.URLPath] = true
+		case actRequest:
+			has[event.Method], has[event.URLPath] = true, true
+		case actVerify, actUsed:
+			has[event.TLSVerify] = true
+		case actCert:
+			for _, fl := range []event.Field{event.TLSCertificate, event.TLSSubject, event.TLSIssuer, event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSURISAN} {
+				has[fl] = true
+			}
+		}
+	}
+	var out []event.Field
+	for fl, ok := range has {
+		if ok {
+			out = append(out, event.Field(fl))
+		}
+	}
+	return out
+}

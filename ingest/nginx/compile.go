@@ -591,3 +591,25 @@ func (f *Format) Mapping() string {
 	}
 	return strings.TrimSpace(b.String())
 }
+
+// Fields lists the event fields the format's lines give values to, in
+// event.Field order: those of the variables it reads (see Mapping). A line
+// may still leave any of them empty.
+func (f *Format) Fields() []event.Field {
+	var has [event.NumFields]bool
+	for _, s := range f.allSegs() {
+		if s.kind == vSkip {
+			continue
+		}
+		for _, fl := range fieldsOf(s.kind) {
+			has[fl] = true
+		}
+	}
+	var out []event.Field
+	for fl, ok := range has {
+		if ok {
+			out = append(out, event.Field(fl))
+		}
+	}
+	return out
+}
