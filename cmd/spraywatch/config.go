@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -283,7 +284,7 @@ func writeNotes(w io.Writer, notes []sourceNote) {
 // of rs), or stdout. A file or stdout
 // is flushed at most once a second (alert.NewBatchWriter), and at the end:
 // a replay reporting thousands of alerts makes a few large writes.
-func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs []*rules.Rule, stdout io.Writer) (alert.Sink, error) {
+func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs []*rules.Rule, stdout, stderr io.Writer) (alert.Sink, error) {
 	if f.out == "" {
 		if errs := routeErrors(cfg.Outputs, rs); len(errs) > 0 {
 			return nil, errors.Join(errs...)
@@ -299,7 +300,12 @@ func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs [
 	if len(cfg.Outputs) == 1 && cfg.Outputs[0].Type == "stdout" && cfg.Outputs[0].MinSeverity == "" && len(cfg.Outputs[0].Rules) == 0 {
 		return alert.NewBatchWriter(nopCloser{stdout}, replayFlush).Label("stdout", cfg.Outputs[0].Name), nil
 	}
-	return alert.Open(ctx, cfg.Outputs)
+	fan, err := alert.Open(ctx, cfg.Outputs)
+	if err != nil {
+		return nil, err
+	}
+	fan.SetLogger(slog.New(slog.NewTextHandler(stderr, nil))) // an output that fails is logged
+	return fan, nil
 }
 
 // routeErrors reports the outputs routed to a rule that is not in rs: such

@@ -137,7 +137,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sink, err := openAlertSink(ctx, conf, &f, ruleSet, stdout)
+	sink, err := openAlertSink(ctx, conf, &f, ruleSet, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func TestSinkLabels(t *testing.T) {
 	cfg := &config.Config{Outputs: []alert.Config{{Type: "stdout"}}}
 	open := map[string]func(out string) (alert.Sink, error){
 		"replay": func(out string) (alert.Sink, error) {
-			return openAlertSink(context.Background(), cfg, &replayFlags{out: out}, rs, &bytes.Buffer{})
+			return openAlertSink(context.Background(), cfg, &replayFlags{out: out}, rs, &bytes.Buffer{}, &bytes.Buffer{})
 		},
 		"serve": func(out string) (alert.Sink, error) {
 			return openSinks(context.Background(), out, "", rs, &bytes.Buffer{})
