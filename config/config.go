@@ -555,9 +555,6 @@ func (c *Config) check() error {
 	if c.Replay.MetricsHold < 0 {
 		add([]any{"replay", "metrics_hold"}, "metrics_hold must not be negative")
 	}
-	if c.Replay.MetricsHold > 0 && c.Replay.MetricsListen == "" {
-		add([]any{"replay", "metrics_hold"}, "metrics_hold needs metrics_listen: there is no /metrics to hold")
-	}
 	if _, err := ParseSize(c.Limits.MemoryLimit); err != nil {
 		add([]any{"limits", "memory_limit"}, "limits.memory_limit: %v", err)
 	}

@@ -142,7 +142,6 @@ func TestErrors(t *testing.T) {
 		{"unknown output key", "outputs:\n  - type: file\n    file: x\n", "cfg.yml:3: field file not found"},
 		{"empty login paths", "join:\n  login_paths: []\n", "cfg.yml:2: login_paths must not be empty"},
 		{"negative report_top", "replay:\n  report_top: -1\n", "cfg.yml:2: report_top must not be negative"},
-		{"metrics_hold alone", "replay:\n  metrics_hold: 3s\n", "cfg.yml:2: metrics_hold needs metrics_listen"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
 		{"negative lanes", "replay:\n  lanes: -2\n", "cfg.yml:2: lanes must not be negative"},
 		{"fractional limit", "limits:\n  max_groups: 2.5\n", "cfg.yml:2: cannot unmarshal !!float `2.5` into int (max_groups expects an integer)"},

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/spraywatch/spraywatch/internal/yamlnum"
 	"io"
 	"os"
+	"reflect"
 
 	"gopkg.in/yaml.v3"
 
@@ -32,8 +34,12 @@ func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 		return nil, c.yamlError(err)
 	}
 	c.root = &root
-	var doc struct {
+	type outputsDoc struct {
 		Outputs []alert.Config `yaml:"outputs"`
+	}
+	var doc outputsDoc
+	if err := yamlnum.CheckInts(&root, reflect.TypeFor[outputsDoc]()); err != nil {
+		return nil, c.yamlError(err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)

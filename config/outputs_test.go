@@ -23,6 +23,7 @@ func TestParseOutputs(t *testing.T) {
 		{"syntax", "outputs:\n  - type: stdout\n   path: x\n", "o.yml:"},
 		{"bad severity", "outputs:\n  - type: stdout\n  - type: stdout\n    min_severity: urgent\n", "o.yml:3: outputs[1]: unknown min_severity \"urgent\""},
 		{"webhook without spool_dir", "outputs:\n  - {type: webhook, url: \"http://x\"}\n", "o.yml:2: outputs[0]: webhook: spool_dir is required"},
+		{"fraction for an integer", "outputs:\n  - type: file\n    path: a\n    keep: 2.5\n", "o.yml:4: cannot unmarshal !!float `2.5` into int (keep expects an integer)"},
 		{"duplicate names", "outputs:\n  - {type: stdout, name: a}\n  - {type: file, name: a, path: x}\n", `o.yml:3: outputs[1]: name "a" is also the name of outputs[0]`},
 	} {
 		_, err := ParseOutputs("o.yml", []byte(tt.yml))

@@ -325,3 +325,30 @@ func TestRequestIDWarning(t *testing.T) {
 		})
 	}
 }
+
+// A replay whose output drops alerts (here: its rotation fails) logs it
+// and fails, though the replay itself went through.
+func TestReplayOutputDropsFail(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "alerts.jsonl.1", "kept"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, `sources:
+  - kind: proxy
+    paths: [`+abs(t, "../../samples/data/nginx-access.log")+`]
+  - kind: app
+    paths: [`+abs(t, "../../samples/data/django-auth.log")+`]
+outputs:
+  - type: file
+    path: `+filepath.Join(dir, "alerts.jsonl")+`
+    max_bytes: 3000
+    keep: 1
+`)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"replay", "--quiet", "--config", cfg}, &out, &errb)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errb.String())
+	}
+	checkContains(t, "stderr", errb.String(), "alert output failed, alert dropped for it", "output file-0 dropped 42 alerts")
+}

@@ -211,7 +211,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if stopProgress != nil {
 		stopProgress()
 	}
-	closeErr := sink.Close()
+	closeErr := errors.Join(sink.Close(), outputDrops(sink))
 	if err := rep.write(sources, eng); err != nil && closeErr == nil {
 		closeErr = err
 	}
@@ -238,6 +238,30 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return runErr
 	}
 	return closeErr
+}
+
+// outputDrops reports the alerts the outputs of sink dropped (a write
+// error, a rotation that failed, a full queue): a replay that lost alerts
+// fails, though its other outputs had them all.
+func outputDrops(sink alert.Sink) error {
+	var stats []*alert.SinkStats
+	switch s := sink.(type) {
+	case interface{ Stats() []*alert.SinkStats }:
+		stats = s.Stats()
+	case alert.StatsSink:
+		stats = []*alert.SinkStats{s.Stats()}
+	}
+	var errs []error
+	for _, st := range stats {
+		if n := st.Dropped.Load(); n > 0 {
+			name := st.Name
+			if name == "" {
+				name = st.Type
+			}
+			errs = append(errs, fmt.Errorf("output %s dropped %d alerts (logged above)", name, n))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // check rejects flag values the configuration file rejects for the same

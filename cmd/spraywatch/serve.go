@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -353,6 +354,15 @@ func (f *serveFlags) startAux(ctx context.Context, log *slog.Logger, h http.Hand
 func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.Logger) error {
 	if len(f.proxyFiles) == 0 || len(f.appFiles) == 0 {
 		return errors.New("following files needs both --proxy-file and --app-file")
+	}
+	stdin := 0
+	for _, p := range slices.Concat(f.proxyFiles, f.appFiles) {
+		if p == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return fmt.Errorf("standard input (-) is given %d times to --proxy-file and --app-file: only one can read it", stdin)
 	}
 	ruleSet, err := loadRules(f.rules, f.rulesMode)
 	if err != nil {

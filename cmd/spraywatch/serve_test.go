@@ -68,6 +68,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"negative max line bytes", []string{"--max-line-bytes=-1"}, "--max-line-bytes -1: must not be negative"},
 		{"unknown role with files", []string{"--role", "bogus"}, `role "bogus": expected all, correlate or detect`},
 		{"role with files", []string{"--role", "detect"}, "--role detect: following files (--proxy-file, --app-file) runs every stage"},
+		{"stdin twice", []string{"--proxy-file", "-", "--app-file", "-"}, "standard input (-) is given 2 times to --proxy-file and --app-file"},
 	} {
 		var out, errb bytes.Buffer
 		args := append(append([]string{"serve"}, files...), tt.args...)
