@@ -128,9 +128,15 @@ type Engine struct {
 	maxEv   int
 	now     int64 // newest event time; math.MinInt64 before the first
 	swept   int64 // when the groups were last swept (a whole second)
-	stats   Stats
-	ctx     context.Context
-	err     error
+	// front is the event time up to which the rules have seen every
+	// event: the newest time, or the oldest record still waiting in the
+	// correlator, or (events joined elsewhere, see AddEvent) a join
+	// window before the newest time. Incidents resolve as of it.
+	front    int64
+	external bool // AddEvent was called
+	stats    Stats
+	ctx      context.Context
+	err      error
 
 	// keepFields are the fields window entries keep (user, request id,
 	// source address and the rules' distinct fields). They are copied
@@ -277,6 +283,7 @@ func (e *Engine) Add(ctx context.Context, r *event.Record) error {
 // correlate stage publishing to Kafka, say) and evaluates the rules on it.
 // The engine does not keep ev.
 func (e *Engine) AddEvent(ctx context.Context, ev *event.Event) error {
+	e.external = true
 	e.advance(ctx, ev.Time)
 	e.evaluate(ev)
 	return e.takeErr()
@@ -296,8 +303,8 @@ func (e *Engine) MaxWindow() time.Duration {
 
 // Advance moves event time forward to t (never back): records waiting
 // longer than the join window become events, and incidents whose window
-// fell below the threshold a join window before t (events younger than
-// that may still come) resolve.
+// stayed below the threshold long enough resolve, as of the oldest event
+// that may still come (see Engine.front).
 func (e *Engine) Advance(ctx context.Context, t int64) error {
 	e.advance(ctx, t)
 	return e.takeErr()
@@ -311,13 +318,17 @@ func (e *Engine) advance(ctx context.Context, t int64) {
 	e.now = t
 	e.stats.Watermark.Store(t)
 	e.corr.Expire(t)
+	// Events older than t may still come: from a record waiting for its
+	// partner (an app_only login is emitted when the join window ends),
+	// or, joined elsewhere, up to a join window late. Incidents resolve,
+	// and groups are forgotten, only as of the oldest of them.
+	e.front = min(t, e.corr.waitingSince())
+	if e.external {
+		e.front = min(e.front, minus(t, e.corr.window))
+	}
 	if minus(t, sweepEvery) >= e.swept {
 		e.swept = floorTo(t, sweepEvery)
-		// Events up to a join window older than t may still come: a
-		// record waiting for its partner (an app_only login, emitted
-		// when the join window ends), or joined when its partner comes.
-		// Incidents resolve, and groups are forgotten, only as of then.
-		e.sweep(minus(t, e.corr.window))
+		e.sweep(e.front)
 	}
 }
 
@@ -367,7 +378,7 @@ func (e *Engine) evaluateOwned(ev *event.Event, identOwned bool) {
 		return
 	}
 	e.ev.reset()
-	e.ev.identOwned = identOwned
+	e.ev.identOwned, e.ev.front = identOwned, e.front
 	e.one.evaluate(ev, &e.ev)
 	e.one.flush()
 	if e.onEvent != nil {

@@ -96,7 +96,10 @@ type groupMore struct {
 	hitAt      int64
 	hitVal     int
 	quietUntil int64 // no new incident before this event time (cooldown)
-	suppressed bool  // a suppression was counted in this quiet period
+	// the first event of the group's last incident's window, if opened
+	lastStart  int64
+	opened     bool
+	suppressed bool // a suppression was counted in this quiet period
 	// resolved are the incidents resolved whose cooldown may still
 	// count for RebuildNeeds, oldest first (see addMark).
 	resolved []rebuildMark
@@ -269,12 +272,13 @@ func (rs *ruleState) add(ev *event.Event) {
 		alias = g.st.typoOf(hv.s, &rs.ln.probe)
 	}
 	if g.hist != nil {
-		rs.learn(g, ev.Time)
+		rs.learn(g, ev.Time, rs.ln.cur.front)
 	}
-	rs.trim(g, ev.Time)
 	// An incident that resolved before this event, which a sweep has not
-	// seen yet (sweeps lag by the join window), resolves first.
-	rs.resolve(g, ev.Time)
+	// seen yet, resolves first: as of the engine's front, before which
+	// no event is still to come.
+	rs.trim(g, ev.Time, rs.ln.cur.front)
+	rs.resolve(g, rs.ln.cur.front)
 	before := g.st.held()
 	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
 	if ok && alias != "" {
@@ -388,9 +392,9 @@ func (rs *ruleState) replayFirst(g *group, f *firstEvent) {
 		hv = hashString(rs.eng.seed, v)
 	}
 	if g.hist != nil {
-		rs.learn(g, f.t)
+		rs.learn(g, f.t, f.t)
 	}
-	rs.trim(g, f.t)
+	rs.trim(g, f.t, f.t)
 	g.st.add(entry{t: f.t, ev: f.ev, outcome: f.outcome}, hv, int64(r.Window), rs.eng.maxEv)
 	g.ident = f.ident
 }
@@ -563,19 +567,30 @@ func (rs *ruleState) shed(cur int32) {
 	}
 }
 
-// trim drops the events that left g's window by now, noting when an open
-// incident's window fell below the threshold.
-func (rs *ruleState) trim(g *group, now int64) {
+// trim drops the events that left g's window by now, in the order they
+// left, noting when an open incident's window fell below the threshold
+// or (a success leaving: a username unresolved again, a ratio up) rose
+// back to it, and resolving the incident if it stayed below long enough
+// before an event left (and before front, the time before which every
+// event has been seen).
+func (rs *ruleState) trim(g *group, now, front int64) {
 	for {
 		left, ok := g.st.expire(now, int64(rs.rule.Window))
 		if !ok {
 			return
 		}
 		rs.held--
-		if g.incident() != nil && g.incident().below == notBelow {
-			if _, _, fire := rs.level(g); !fire {
-				g.incident().below = left
-			}
+		inc := g.incident()
+		if inc == nil {
+			continue
+		}
+		if rs.resolve(g, min(left, front)) {
+			continue
+		}
+		if _, _, fire := rs.level(g); fire {
+			inc.below = notBelow
+		} else if inc.below == notBelow {
+			inc.below = left
 		}
 	}
 }
@@ -605,14 +620,16 @@ func (rs *ruleState) check(g *group, t int64) {
 			next *= 2
 		}
 		id := incidentID(r.ID, g.key, start)
-		if m := g.more; m != nil && len(m.resolved) > 0 && m.resolved[len(m.resolved)-1].id == id {
-			// The group's last incident began at the same event: it
-			// resolved while its events were still in the window (a
+		m := g.extra()
+		if m.opened && m.lastStart == start {
+			// An earlier incident of the group began at the same event:
+			// it resolved while its events were still in the window (a
 			// success took the figure down). The new one is told apart
 			// by when it fired.
 			id = incidentID(r.ID, g.key, start, t)
 		}
-		g.extra().inc = &incident{id: id, start: start, next: next, account: g.hitUser(), below: notBelow, last: math.MinInt64, from: from}
+		m.opened, m.lastStart = true, start
+		m.inc = &incident{id: id, start: start, next: next, account: g.hitUser(), below: notBelow, last: math.MinInt64, from: from}
 		if g.more != nil {
 			g.more.suppressed = false
 		}
@@ -675,9 +692,18 @@ func (rs *ruleState) sweep(now int64) {
 		}()
 		for _, k := range keys {
 			g := rs.open[k]
-			rs.trim(g, now)
+			if g.hist != nil {
+				rs.learn(g, now, now) // the boundaries passed, in order
+			}
+			rs.trim(g, now, now)
 			rs.resolve(g, now)
 		}
+	}
+	if r.Type == rules.TypeBaseline {
+		// A baseline group's history outlives its idle windows (they
+		// count as zero): its groups go only under the caps, the least
+		// recently active first.
+		return
 	}
 	// Idle groups: the least recently active come first.
 	for {
@@ -702,7 +728,7 @@ func (rs *ruleState) sweep(now int64) {
 			rs.groups.touch(g) // keep firing groups; look further
 			continue
 		}
-		if g.st.endTime() > minus(now, length) || g.quietUntil() > now || g.hist != nil && g.hist.n > 0 {
+		if g.st.endTime() > minus(now, length) || g.quietUntil() > now {
 			return
 		}
 		if g.more != nil && len(g.more.resolved) > 0 {
@@ -715,18 +741,21 @@ func (rs *ruleState) sweep(now int64) {
 // incidentID returns the id of rule's incident of the group key whose
 // window's first event was at start; fired, when given, is when an
 // incident fired that began at the same event as the group's last one.
-// resolve resolves g's incident if its figure stayed below the threshold
-// for the rule's resolve_after by now.
-func (rs *ruleState) resolve(g *group, now int64) {
+// resolve resolves g's incident, and reports whether it did, if its
+// figure stayed below the threshold for the rule's resolve_after by now.
+func (rs *ruleState) resolve(g *group, now int64) bool {
 	r := rs.rule
 	inc := g.incident()
 	// below+ResolveAfter can wrap near the latest representable time,
 	// now-ResolveAfter near the earliest: minus saturates.
 	if inc == nil || inc.below == notBelow || inc.below > minus(now, int64(r.ResolveAfter)) {
-		return
+		return false
 	}
 	at := inc.below + int64(r.ResolveAfter)
 	rs.notify(g, alert.StatusResolved, at)
+	if g.hist != nil {
+		g.hist.skipFiring(at, int64(r.Window))
+	}
 	delete(rs.open, g.key)
 	g.more.inc = nil
 	m := g.more
@@ -736,6 +765,7 @@ func (rs *ruleState) resolve(g *group, now int64) {
 	}
 	rs.addMark(m, rebuildMark{from: inc.from, until: m.quietUntil, id: inc.id}, now)
 	rs.eng.stats.Open.Add(-1)
+	return true
 }
 
 func incidentID(rule, key string, start int64, fired ...int64) string {

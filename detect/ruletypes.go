@@ -191,8 +191,11 @@ func (h *history) sample(v, alpha float64) {
 // window's value as it was then. The first sample is at the first boundary
 // a whole window after the group's first event, so that warmup's samples
 // span at least warmup of the group's history. A group does not learn
-// while its incident fires, so an attack does not become the norm.
-func (rs *ruleState) learn(g *group, t int64) {
+// while its incident fires, so an attack does not become the norm: an
+// incident due to resolve by a boundary (as of front, see Engine.front)
+// resolves first, and the boundaries while it fired are skipped when it
+// resolves (see skipFiring).
+func (rs *ruleState) learn(g *group, t, front int64) {
 	h := g.hist
 	period := int64(rs.rule.Window)
 	if h.next == notStarted {
@@ -210,17 +213,30 @@ func (rs *ruleState) learn(g *group, t int64) {
 		// Every event held came at or before the boundary (an event at
 		// it is in its window): trimmed to it, the window is as it was
 		// then.
-		rs.trim(g, h.next)
+		b := h.next
+		rs.trim(g, b, min(b, front))
+		rs.resolve(g, min(b, front))
+		if h.next != b {
+			continue // resolved: the boundaries while it fired are skipped
+		}
 		if g.incident() == nil {
 			h.sample(float64(g.st.value(rs.measure())), alpha)
 		}
-		h.next = nextBoundary(h.next, period)
+		h.next = nextBoundary(b, period)
 		if h.next == math.MaxInt64 {
 			return
 		}
 	}
 	if t > h.next {
 		h.next = nextBoundary(t-1, period) // t itself, if a boundary, is sampled later
+	}
+}
+
+// skipFiring moves a baseline group's next sample past at, when its
+// incident resolved: the boundaries not yet sampled came while it fired.
+func (h *history) skipFiring(at, period int64) {
+	if h.next != notStarted && h.next <= at {
+		h.next = nextBoundary(at, period)
 	}
 }
 

@@ -375,3 +375,73 @@ func TestBaselineSamples(t *testing.T) {
 		t.Errorf("no firing after the warm-up: %q", got)
 	}
 }
+
+// TestBaselineHistoryOwnEvents checks that a baseline group's history
+// depends on its own events only: not on another certificate's record
+// moving time on (a sweep resolving its incident first), nor on
+// boundaries passed while its incident fired, which it does not learn.
+func TestBaselineHistoryOwnEvents(t *testing.T) {
+	rule := testRule(t, `rules:
+  - {id: b, type: baseline, group_by: [spraywatch.identity], distinct: user.name, window: 60s, threshold: 1,
+     resolve_after: 10s, cooldown: 0s, baseline: {sigma: 1, floor: 2, half_life: 1m, warmup: 2m}}
+`)
+	history := func(extra ...*event.Event) string {
+		evs := cat([]*event.Event{
+			login(0, "gw", "u0", "failure"), login(30, "gw", "u1", "failure"),
+			login(90, "gw", "u2", "failure"), login(150, "gw", "u3", "failure"),
+		}, spray(170.3, 1, "gw", 4, "s"), extra)
+		as, e := runEvents(t, rule, evs)
+		var b strings.Builder
+		for _, a := range as {
+			fmt.Fprintf(&b, "%s %s; ", a.Status, a.ResolvedAt)
+		}
+		e.rules[0].groups.each(func(_ int32, g *group) {
+			if g.key == "sha1:gw" {
+				fmt.Fprintf(&b, "samples %d mean %.4f", g.hist.n, g.hist.mean)
+			}
+		})
+		return b.String()
+	}
+	alone := history(login(301.5, "gw", "u8", "failure"))
+	other := history(login(301.2, "zz", "y", "failure"), login(301.5, "gw", "u8", "failure"))
+	if alone != other {
+		t.Errorf("history with the group's events alone: %s\nwith another certificate's record: %s", alone, other)
+	}
+	// Samples at 60 s (u1), 120 s (u2) and 300 s (nothing); 180 s and
+	// 240 s came while the incident fired (it resolved at 241.3 s).
+	if want := "samples 3 mean 0.5000"; !strings.HasSuffix(alone, want) {
+		t.Errorf("history %s, want %s", alone, want)
+	}
+}
+
+// TestBaselineKeepsIdleGroups checks that a baseline rule keeps an idle
+// group's history (idle windows count as zero) whatever other groups
+// there are: B, seen once and then idle, is out of warm-up at 400 s with
+// or without an older idle group A.
+func TestBaselineKeepsIdleGroups(t *testing.T) {
+	rule := testRule(t, `rules:
+  - {id: b, type: baseline, group_by: [spraywatch.identity], distinct: user.name, window: 60s, threshold: 1,
+     baseline: {sigma: 1, floor: 2, half_life: 1m, warmup: 2m}}
+`)
+	run := func(withA bool) string {
+		var evs []*event.Event
+		if withA {
+			evs = append(evs, login(0, "aa", "x", "failure"), login(70, "aa", "y", "failure"))
+		}
+		evs = append(evs, login(100, "bb", "u0", "failure"))
+		for s := 110.0; s < 400; s += 10 {
+			evs = append(evs, login(s, "zz", fmt.Sprint("z", s), "failure"))
+		}
+		as, _ := runEvents(t, rule, cat(evs, spray(400, 1, "bb", 5, "s")))
+		var out []string
+		for _, a := range as {
+			if a.Group["spraywatch.identity"] == "sha1:bb" {
+				out = append(out, a.Status)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	if without, with := run(false), run(true); without != "firing updated" || with != without {
+		t.Errorf("B's alerts %q alone, %q with A: want firing updated", without, with)
+	}
+}
