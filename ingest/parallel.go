@@ -132,11 +132,16 @@ type tally struct {
 }
 
 // placedError is a rejected line's error and its place among a batch's
-// records: it comes before the record at.
+// records: it comes before the record at. long is how many over-long
+// lines it stands for (a run of them keeps one error), if any.
 type placedError struct {
-	at  int
-	err error
+	at   int
+	err  error
+	long int64
 }
+
+// lines returns how many lines e stands for.
+func (e *placedError) lines() int64 { return max(e.long, 1) }
 
 func (t *tally) reset() {
 	clear(t.errs)
@@ -153,20 +158,29 @@ func (p *Prefetcher) count(b *batch) {
 	st, t := p.src.Stats(), &b.tally
 	// The lines of the kept errors are counted with them (reject), so that
 	// the counts balance if reading stops before them.
-	st.Lines.Add(t.lines - int64(len(t.errs)))
+	var kept, long int64
+	for i := range t.errs {
+		kept += t.errs[i].lines()
+		long += t.errs[i].long
+	}
+	st.Lines.Add(t.lines - kept)
 	st.Parsed.Add(t.parsed)
 	st.Skimmed.Add(t.skimmed)
 	st.Ignored.Add(t.ignored)
-	st.TooLong.Add(t.tooLong)
-	st.Rejected.Add(t.rejected - int64(len(t.errs)))
+	st.TooLong.Add(t.tooLong - long)
+	st.Rejected.Add(t.rejected - kept)
 }
 
 // reject counts the batch's kept errors that come before record i.
 func (p *Prefetcher) reject(b *batch, i int) {
 	st := p.src.Stats()
 	for ; p.ei < len(b.tally.errs) && b.tally.errs[p.ei].at <= i; p.ei++ {
-		st.Lines.Add(1)
-		st.Reject(b.tally.errs[p.ei].err)
+		e := &b.tally.errs[p.ei]
+		n := e.lines()
+		st.Lines.Add(n)
+		st.TooLong.Add(e.long)
+		st.Rejected.Add(n - 1)
+		st.Reject(e.err)
 	}
 }
 
@@ -324,7 +338,7 @@ func (w *chunkWorker) parse(b *batch) {
 			if t.keep() || w.strict {
 				err := &SyntaxError{Source: blk.name, Line: ln.longAt, Msg: fmt.Sprintf("line longer than %d bytes skipped", blk.max)}
 				if t.keep() {
-					t.errs = append(t.errs, placedError{b.n, err})
+					t.errs = append(t.errs, placedError{b.n, err, ln.long})
 				}
 				if w.strict {
 					b.err = err
@@ -410,7 +424,7 @@ func (w *chunkWorker) line(b *batch, off, end int, n int64) bool {
 		if t.keep() || w.strict {
 			perr = positioned(perr, blk.name, n)
 			if t.keep() {
-				t.errs = append(t.errs, placedError{b.n, perr})
+				t.errs = append(t.errs, placedError{at: b.n, err: perr})
 			}
 			if w.strict {
 				b.err = perr
