@@ -433,10 +433,16 @@ func (w *window) last() int64 {
 // seen at the start and again near the end of the window keeps its first
 // attempt in its counts until it leaves.
 type valueSet struct {
-	dc     distinctCounts
-	seed   maphash.Seed // of the values' hashes
-	seen   []int64      // by the value's slot in dc: when it was last seen
-	queue  []queued     // one item per value held: a min-heap by time queued (then slot)
+	dc   distinctCounts
+	seed maphash.Seed // of the values' hashes
+	seen []int64      // by the value's slot in dc: when it was last seen
+	// One item per value held, in order of the time queued: queue from
+	// head holds the items queued in time order, late (a min-heap by
+	// time, then slot) those queued before the last of queue's (a value
+	// seen again, queued again at the time last seen; a late event).
+	queue  []queued
+	head   int
+	late   []queued
 	end    int64
 	events int
 	fails  int
@@ -478,13 +484,14 @@ func newValueSet(seed maphash.Seed) *valueSet {
 }
 
 func (s *valueSet) reset(max int) bool {
-	if cap(s.seen) > max || cap(s.queue) > max || !s.dc.reset(max) {
+	if cap(s.seen) > max || cap(s.queue) > max || cap(s.late) > max || !s.dc.reset(max) {
 		return false
 	}
 	// Queue items and recent entries beyond the length are zero already.
 	clear(s.queue)
+	clear(s.late)
 	clear(s.recent)
-	s.seen, s.queue, s.end = s.seen[:0], s.queue[:0], math.MinInt64
+	s.seen, s.queue, s.head, s.late, s.end = s.seen[:0], s.queue[:0], 0, s.late[:0], math.MinInt64
 	s.events, s.fails, s.succs, s.recent, s.nrec = 0, 0, 0, s.recent[:0], 0
 	return true
 }
@@ -559,20 +566,89 @@ func (s *valueSet) add(e entry, v hashed, length int64, max int) (bool, int) {
 	return true, 0
 }
 
-// push queues the value of slot at t.
+// push queues the value of slot at t: at the end of queue if no item
+// there is later, else in late.
 func (s *valueSet) push(slot int32, t int64) {
 	q := queued{t, slot}
+	if n := len(s.queue); n > s.head && t < s.queue[n-1].t {
+		s.pushLate(q)
+		return
+	}
+	if s.head > 0 && s.head >= len(s.queue)/2 && s.head >= 64 {
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue = s.queue[:n]
+		s.head = 0
+	}
 	s.queue = append(s.queue, q)
-	i := len(s.queue) - 1
+}
+
+func (s *valueSet) pushLate(q queued) {
+	s.late = append(s.late, q)
+	i := len(s.late) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !q.before(s.queue[p]) {
+		if !q.before(s.late[p]) {
 			break
 		}
-		s.queue[i] = s.queue[p]
+		s.late[i] = s.late[p]
 		i = p
 	}
-	s.queue[i] = q
+	s.late[i] = q
+}
+
+// queued reports whether any item is queued.
+func (s *valueSet) queued() bool { return s.head < len(s.queue) || len(s.late) > 0 }
+
+// next returns the first item queued, which queued must have reported.
+func (s *valueSet) next() queued {
+	if len(s.late) > 0 && (s.head == len(s.queue) || s.late[0].before(s.queue[s.head])) {
+		return s.late[0]
+	}
+	return s.queue[s.head]
+}
+
+// pop takes the first item out of the queue.
+func (s *valueSet) pop() queued {
+	if len(s.late) > 0 && (s.head == len(s.queue) || s.late[0].before(s.queue[s.head])) {
+		return s.popLate()
+	}
+	q := s.queue[s.head]
+	s.queue[s.head] = queued{}
+	s.head++
+	if s.head == len(s.queue) {
+		s.queue = s.queue[:0]
+		s.head = 0
+	}
+	return q
+}
+
+func (s *valueSet) popLate() queued {
+	top := s.late[0]
+	n := len(s.late) - 1
+	q := s.late[n]
+	s.late[n] = queued{}
+	s.late = s.late[:n]
+	if n == 0 {
+		return top
+	}
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && s.late[c+1].before(s.late[c]) {
+			c++
+		}
+		if !s.late[c].before(q) {
+			break
+		}
+		s.late[i] = s.late[c]
+		i = c
+	}
+	s.late[i] = q
+	return top
 }
 
 // forget removes the value of slot i and its counts.
@@ -583,45 +659,11 @@ func (s *valueSet) forget(i int32) {
 	s.succs -= int(c.s)
 }
 
-// pop takes the first item out of the queue.
-func (s *valueSet) pop() queued {
-	top := s.queue[0]
-	n := len(s.queue) - 1
-	q := s.queue[n]
-	s.queue[n] = queued{}
-	s.queue = s.queue[:n]
-	if n == 0 {
-		return top
-	}
-	i := 0
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && s.queue[c+1].before(s.queue[c]) {
-			c++
-		}
-		if !s.queue[c].before(q) {
-			break
-		}
-		s.queue[i] = s.queue[c]
-		i = c
-	}
-	s.queue[i] = q
-	return top
-}
-
-// evictOne forgets the value last seen longest ago.
+// evictOne forgets the value queued longest ago (see docs/rules.md, Long
+// windows), whatever the values seen again since.
 func (s *valueSet) evictOne() {
-	for len(s.queue) > 0 {
-		q := s.pop()
-		if last := s.seen[q.slot]; last > q.t {
-			s.push(q.slot, last)
-			continue
-		}
-		s.forget(q.slot)
-		return
+	if s.queued() {
+		s.forget(s.pop().slot)
 	}
 }
 
@@ -631,7 +673,7 @@ func (s *valueSet) evictOne() {
 // leave in the order they were last seen.
 func (s *valueSet) expire(now, length int64) (int64, bool) {
 	cut := minus(max(now, s.end), length)
-	for len(s.queue) > 0 && s.queue[0].t <= cut {
+	for s.queued() && s.next().t <= cut {
 		q := s.pop()
 		i := q.slot
 		last := s.seen[i]
@@ -675,10 +717,10 @@ func (s *valueSet) perValue(fn func(string, valCount)) bool {
 // first returns the oldest queued time: when the longest-kept value was
 // last seen (or first, if it was not seen again since it was queued).
 func (s *valueSet) first() int64 {
-	if len(s.queue) == 0 {
+	if !s.queued() {
 		return 0
 	}
-	return s.queue[0].t
+	return s.next().t
 }
 
 func (s *valueSet) last() int64 {
