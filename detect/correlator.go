@@ -263,14 +263,6 @@ func hexVal(c byte) byte {
 	}
 }
 
-// waitingSince returns the time of the record waiting longest for its
-// partner (the records come in time order, so no waiting record is
-// older), or math.MaxInt64 when none waits: the events still to come from
-// the records taken so far are that old at most.
-func (k *Correlator) waitingSince() int64 {
-	return min(k.app.firstTime(), k.proxy.firstTime())
-}
-
 // Add takes one record, in event-time order (roughly: the join window
 // absorbs disorder), and emits the events it completes.
 func (k *Correlator) Add(r *event.Record) {

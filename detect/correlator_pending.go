@@ -2,7 +2,6 @@ package detect
 
 import (
 	"hash/maphash"
-	"math"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -139,15 +138,6 @@ func (w *waiting) waitedBefore(t int64) bool {
 
 // oldest returns the oldest waiting record's slot, or -1.
 func (w *waiting) oldest() int32 { return w.head }
-
-// firstTime returns the time of the record waiting longest, or
-// math.MaxInt64 when none waits.
-func (w *waiting) firstTime() int64 {
-	if w.head < 0 {
-		return math.MaxInt64
-	}
-	return w.slots[w.head].time
-}
 
 // unpack sets e's time and values to those of a waiting record: the
 // values are substrings of its packed copy.

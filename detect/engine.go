@@ -128,15 +128,12 @@ type Engine struct {
 	maxEv   int
 	now     int64 // newest event time; math.MinInt64 before the first
 	swept   int64 // when the groups were last swept (a whole second)
-	// front is the event time up to which the rules have seen every
-	// event: the newest time, or the oldest record still waiting in the
-	// correlator, or (events joined elsewhere, see AddEvent) a join
-	// window before the newest time. Incidents resolve as of it.
-	front    int64
-	external bool // AddEvent was called
-	stats    Stats
-	ctx      context.Context
-	err      error
+	// flushed is set once Close emitted what waited in the correlator:
+	// no event older than the newest can come after.
+	flushed bool
+	stats   Stats
+	ctx     context.Context
+	err     error
 
 	// keepFields are the fields window entries keep (user, request id,
 	// source address and the rules' distinct fields). They are copied
@@ -283,7 +280,6 @@ func (e *Engine) Add(ctx context.Context, r *event.Record) error {
 // correlate stage publishing to Kafka, say) and evaluates the rules on it.
 // The engine does not keep ev.
 func (e *Engine) AddEvent(ctx context.Context, ev *event.Event) error {
-	e.external = true
 	e.advance(ctx, ev.Time)
 	e.evaluate(ev)
 	return e.takeErr()
@@ -303,8 +299,9 @@ func (e *Engine) MaxWindow() time.Duration {
 
 // Advance moves event time forward to t (never back): records waiting
 // longer than the join window become events, and incidents whose window
-// stayed below the threshold long enough resolve, as of the oldest event
-// that may still come (see Engine.front).
+// stayed below the threshold long enough a join window before t resolve
+// (events up to a join window older than t may still come, but not after
+// Close).
 func (e *Engine) Advance(ctx context.Context, t int64) error {
 	e.advance(ctx, t)
 	return e.takeErr()
@@ -318,17 +315,19 @@ func (e *Engine) advance(ctx context.Context, t int64) {
 	e.now = t
 	e.stats.Watermark.Store(t)
 	e.corr.Expire(t)
-	// Events older than t may still come: from a record waiting for its
-	// partner (an app_only login is emitted when the join window ends),
-	// or, joined elsewhere, up to a join window late. Incidents resolve,
-	// and groups are forgotten, only as of the oldest of them.
-	e.front = min(t, e.corr.waitingSince())
-	if e.external {
-		e.front = min(e.front, minus(t, e.corr.window))
-	}
 	if minus(t, sweepEvery) >= e.swept {
 		e.swept = floorTo(t, sweepEvery)
-		e.sweep(e.front)
+		// Events up to a join window older than t may still come: from
+		// a record waiting for its partner (an app_only login is emitted
+		// when the join window ends), or joined elsewhere and published
+		// that late. A sweep resolves incidents, and forgets groups, as
+		// of then; a group's own next event resolves its incident first
+		// if due (see ruleState.add).
+		lag := e.corr.window
+		if e.flushed {
+			lag = 0
+		}
+		e.sweep(minus(t, lag))
 	}
 }
 
@@ -338,6 +337,7 @@ func (e *Engine) advance(ctx context.Context, t int64) {
 func (e *Engine) Close(ctx context.Context) error {
 	e.ctx = ctx
 	e.corr.Flush()
+	e.flushed = true
 	e.stopLanes()
 	return e.takeErr()
 }
@@ -378,7 +378,7 @@ func (e *Engine) evaluateOwned(ev *event.Event, identOwned bool) {
 		return
 	}
 	e.ev.reset()
-	e.ev.identOwned, e.ev.front = identOwned, e.front
+	e.ev.identOwned = identOwned
 	e.one.evaluate(ev, &e.ev)
 	e.one.flush()
 	if e.onEvent != nil {

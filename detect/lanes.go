@@ -56,11 +56,8 @@ type evState struct {
 	// identOwned says the event's identity is a string of its own (see
 	// Engine.evaluateJoined): a group keyed by it alone keeps it.
 	identOwned bool
-	// front is the engine's front when the event came (see Engine):
-	// an incident of the event's group resolves before it as of then.
-	front int64
-	mu    sync.Mutex
-	ident certIdentity
+	mu         sync.Mutex
+	ident      certIdentity
 	// keys are the group keys new groups were made with for the event
 	// (under mu): rules on other lanes grouping by the same fields share
 	// them.
@@ -730,7 +727,7 @@ func (e *Engine) dispatch(ev *event.Event, identOwned bool) {
 	o.sweep, o.now = false, 0
 	o.ev = *ev
 	o.st.reset()
-	o.st.identOwned, o.st.front = identOwned, e.front
+	o.st.identOwned = identOwned
 	e.push()
 }
 

@@ -235,46 +235,6 @@ func TestIncidentAgainFromSameEvent(t *testing.T) {
 	}
 }
 
-// TestResolveNotAheadOfWaiting checks that an incident does not resolve
-// at its group's next event while a record that may take it back up
-// still waits in the correlator: the result is the same whether the
-// group's own event or another group's moves time on.
-func TestResolveNotAheadOfWaiting(t *testing.T) {
-	rule := testRule(t, `
-rules:
-  - id: ip
-    match: {event.outcome: failure}
-    group_by: [source.ip]
-    distinct: user.name
-    window: 10m
-    threshold: 3
-    resolve_after: 30s
-    cooldown: 30m
-`)
-	ip := func(sec float64, user, addr string) *event.Record {
-		return rec(event.App, sec, "user.name", user, "event.outcome", "failure", "source.ip", addr, "http.request.id", "")
-	}
-	run := func(next *event.Record) string {
-		// Below 3 from 602 s; an app record at 610 s (no proxy record:
-		// app_only, a join window later) takes it back to 3.
-		recs := []*event.Record{ip(0, "u1", "10.9.9.9"), ip(1, "u2", "10.9.9.9"), ip(2, "u3", "10.9.9.9"),
-			ip(300, "u6", "10.9.9.9"), ip(301, "u7", "10.9.9.9"), appRec(610, "r610", "u4", "failure"), next,
-			ip(700, "x", "10.1.1.1")}
-		slices.SortStableFunc(recs, func(a, b *event.Record) int { return cmp.Compare(a.Time, b.Time) })
-		var out []string
-		for _, a := range runEngine(t, rule, recs) {
-			if a.Group["source.ip"] == "10.9.9.9" {
-				out = append(out, a.Status)
-			}
-		}
-		return strings.Join(out, " ")
-	}
-	own, other := run(ip(640, "u5", "10.9.9.9")), run(ip(640, "x", "10.1.1.1"))
-	if own != "firing" || other != "firing" {
-		t.Errorf("alerts %q with the group's own event at 640 s, %q with another's: want firing alone", own, other)
-	}
-}
-
 // TestResolveRandomLanes replays random streams of joined and app_only
 // logins through the resolve rules and baselines: the alerts are the same
 // with one, two and four lanes, and no alert id comes twice.

@@ -96,13 +96,39 @@ type groupMore struct {
 	hitAt      int64
 	hitVal     int
 	quietUntil int64 // no new incident before this event time (cooldown)
-	// the first event of the group's last incident's window, if opened
-	lastStart  int64
-	opened     bool
+	// starts are the first events of the group's recent incidents'
+	// windows (see startedAt), oldest first.
+	starts     []int64
 	suppressed bool // a suppression was counted in this quiet period
 	// resolved are the incidents resolved whose cooldown may still
 	// count for RebuildNeeds, oldest first (see addMark).
 	resolved []rebuildMark
+}
+
+// maxStarts bounds the incident starts a group keeps: incidents that
+// begin at an event still in the window when they open, a few a window.
+const maxStarts = 16
+
+// startedAt reports whether an incident of the group began at start, of
+// those that began after horizon (earlier ones cannot share a window with
+// a new incident), and notes start.
+func (m *groupMore) startedAt(start, horizon int64) bool {
+	used := false
+	keep := m.starts[:0]
+	for _, s := range m.starts {
+		if s > horizon {
+			keep = append(keep, s)
+			used = used || s == start
+		}
+	}
+	if !used {
+		if len(keep) == maxStarts {
+			keep = append(keep[:0], keep[1:]...)
+		}
+		keep = append(keep, start)
+	}
+	m.starts = keep
+	return used
 }
 
 // extra returns g's groupMore, making it.
@@ -272,13 +298,14 @@ func (rs *ruleState) add(ev *event.Event) {
 		alias = g.st.typoOf(hv.s, &rs.ln.probe)
 	}
 	if g.hist != nil {
-		rs.learn(g, ev.Time, rs.ln.cur.front)
+		rs.learn(g, ev.Time)
 	}
 	// An incident that resolved before this event, which a sweep has not
-	// seen yet, resolves first: as of the engine's front, before which
-	// no event is still to come.
-	rs.trim(g, ev.Time, rs.ln.cur.front)
-	rs.resolve(g, rs.ln.cur.front)
+	// seen yet (sweeps lag by the join window), resolves first: a group's
+	// events come in time order (a record of the group still waiting to
+	// be joined, older, is the exception).
+	rs.trim(g, ev.Time)
+	rs.resolve(g, ev.Time)
 	before := g.st.held()
 	ok, dropped := g.st.add(en, hv, int64(r.Window), rs.eng.maxEv)
 	if ok && alias != "" {
@@ -392,9 +419,9 @@ func (rs *ruleState) replayFirst(g *group, f *firstEvent) {
 		hv = hashString(rs.eng.seed, v)
 	}
 	if g.hist != nil {
-		rs.learn(g, f.t, f.t)
+		rs.learn(g, f.t)
 	}
-	rs.trim(g, f.t, f.t)
+	rs.trim(g, f.t)
 	g.st.add(entry{t: f.t, ev: f.ev, outcome: f.outcome}, hv, int64(r.Window), rs.eng.maxEv)
 	g.ident = f.ident
 }
@@ -571,9 +598,8 @@ func (rs *ruleState) shed(cur int32) {
 // left, noting when an open incident's window fell below the threshold
 // or (a success leaving: a username unresolved again, a ratio up) rose
 // back to it, and resolving the incident if it stayed below long enough
-// before an event left (and before front, the time before which every
-// event has been seen).
-func (rs *ruleState) trim(g *group, now, front int64) {
+// before an event left.
+func (rs *ruleState) trim(g *group, now int64) {
 	for {
 		left, ok := g.st.expire(now, int64(rs.rule.Window))
 		if !ok {
@@ -584,7 +610,7 @@ func (rs *ruleState) trim(g *group, now, front int64) {
 		if inc == nil {
 			continue
 		}
-		if rs.resolve(g, min(left, front)) {
+		if rs.resolve(g, left) {
 			continue
 		}
 		if _, _, fire := rs.level(g); fire {
@@ -621,14 +647,13 @@ func (rs *ruleState) check(g *group, t int64) {
 		}
 		id := incidentID(r.ID, g.key, start)
 		m := g.extra()
-		if m.opened && m.lastStart == start {
+		if m.startedAt(start, minus(t, 2*int64(r.Window))) {
 			// An earlier incident of the group began at the same event:
 			// it resolved while its events were still in the window (a
 			// success took the figure down). The new one is told apart
 			// by when it fired.
 			id = incidentID(r.ID, g.key, start, t)
 		}
-		m.opened, m.lastStart = true, start
 		m.inc = &incident{id: id, start: start, next: next, account: g.hitUser(), below: notBelow, last: math.MinInt64, from: from}
 		if g.more != nil {
 			g.more.suppressed = false
@@ -693,9 +718,9 @@ func (rs *ruleState) sweep(now int64) {
 		for _, k := range keys {
 			g := rs.open[k]
 			if g.hist != nil {
-				rs.learn(g, now, now) // the boundaries passed, in order
+				rs.learn(g, now) // the boundaries passed, in order
 			}
-			rs.trim(g, now, now)
+			rs.trim(g, now)
 			rs.resolve(g, now)
 		}
 	}

@@ -192,10 +192,10 @@ func (h *history) sample(v, alpha float64) {
 // a whole window after the group's first event, so that warmup's samples
 // span at least warmup of the group's history. A group does not learn
 // while its incident fires, so an attack does not become the norm: an
-// incident due to resolve by a boundary (as of front, see Engine.front)
-// resolves first, and the boundaries while it fired are skipped when it
-// resolves (see skipFiring).
-func (rs *ruleState) learn(g *group, t, front int64) {
+// incident due to resolve by a boundary resolves first, and the
+// boundaries while it fired are skipped when it resolves (see
+// skipFiring).
+func (rs *ruleState) learn(g *group, t int64) {
 	h := g.hist
 	period := int64(rs.rule.Window)
 	if h.next == notStarted {
@@ -214,8 +214,8 @@ func (rs *ruleState) learn(g *group, t, front int64) {
 		// it is in its window): trimmed to it, the window is as it was
 		// then.
 		b := h.next
-		rs.trim(g, b, min(b, front))
-		rs.resolve(g, min(b, front))
+		rs.trim(g, b)
+		rs.resolve(g, b)
 		if h.next != b {
 			continue // resolved: the boundaries while it fired are skipped
 		}
