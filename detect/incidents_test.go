@@ -254,7 +254,7 @@ func TestRebuildMissingEvents(t *testing.T) {
 	differ, n := 0, 0
 	for _, rs := range sets {
 		for certs := 1; certs <= 3; certs++ {
-			differ += rebuildStreams(t, rs, certs, 100)
+			differ += rebuildStreams(t, rs, certs, 100, false)
 			n += 100
 		}
 	}
@@ -264,10 +264,18 @@ func TestRebuildMissingEvents(t *testing.T) {
 	t.Logf("%d of %d streams differ after the cut when rebuilt as before", differ, n)
 }
 
+// TestRebuildWithWaitingRecords is TestRebuildMissingEvents' check with
+// records of other groups waiting in the correlator and gaps in time.
+func TestRebuildWithWaitingRecords(t *testing.T) {
+	rebuildStreams(t, testRule(t, rebuildRules), 2, 100, true)
+}
+
 // rebuildStreams runs TestRebuildMissingEvents' check with rules rs over n
 // random streams of certs certificates and returns how many differ when
-// rebuilt as before.
-func rebuildStreams(t *testing.T, rs []*rules.Rule, certs, n int) (differ int) {
+// rebuilt as before. With waiting, the streams have gaps, and app records
+// of no certificate (app_only a join window later, matched by no rule)
+// among the certificates' attempts.
+func rebuildStreams(t *testing.T, rs []*rules.Rule, certs, n int, waiting bool) (differ int) {
 	t.Helper()
 	byID := map[string]*rules.Rule{}
 	for _, r := range rs {
@@ -277,13 +285,19 @@ func rebuildStreams(t *testing.T, rs []*rules.Rule, certs, n int) (differ int) {
 		rng := rand.New(rand.NewPCG(uint64(seed), uint64(certs)))
 		var recs []*event.Record
 		sec := 0.0
-		for range 120 + rng.IntN(120) {
+		for i := range 120 + rng.IntN(120) {
 			sec += 0.1 + 2*rng.Float64()
+			if waiting && rng.IntN(15) == 0 {
+				sec += 5 + 20*rng.Float64()
+			}
 			outcome := "failure"
 			if rng.IntN(4) == 0 {
 				outcome = "success"
 			}
 			recs = append(recs, attempt(sec, fmt.Sprintf("c%d", rng.IntN(certs)), fmt.Sprintf("u%d", rng.IntN(6)), outcome))
+			if waiting && rng.IntN(10) == 0 {
+				recs = append(recs, rec(event.App, sec, "http.request.id", fmt.Sprintf("x%d", i), "user.name", "z", "event.outcome", "failure", "source.ip", "10.7.7.7"))
+			}
 		}
 		cut := len(recs)/3 + rng.IntN(len(recs)/3)
 		e, err := NewEngine(Config{Rules: rs, Sink: alert.NewFanout()})

@@ -6,10 +6,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/spraywatch/spraywatch/internal/kfaketest"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // produceTo writes lines to one partition of topic.
@@ -26,38 +24,6 @@ func produceTo(t testing.TB, c *kfake.Cluster, topic string, part int, lines [][
 	defer cancel()
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// deleteAll deletes every record of topic/part, as retention would.
-func deleteAll(t testing.TB, c *kfake.Cluster, topic string, part int32) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrDeleteRecordsRequest()
-	rt := kmsg.NewDeleteRecordsRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
-	rp.Partition = part
-	rp.Offset = -1 // the high watermark
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	req.TimeoutMillis = 5000
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tp := range resp.Topics {
-		for _, p := range tp.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				t.Fatalf("deleting the records of %s/%d: %v", tp.Topic, p.Partition, err)
-			}
-		}
 	}
 }
 
@@ -84,8 +50,8 @@ func TestRestartAfterRetentionEmptiedQuietPartition(t *testing.T) {
 
 	// Retention removes partition 1's records; it stays quiet. New
 	// traffic goes to partition 0.
-	deleteAll(t, c, "proxy", 1)
-	deleteAll(t, c, "app", 1)
+	kfaketest.DeleteRecords(t, c, "proxy", 1, -1)
+	kfaketest.DeleteRecords(t, c, "app", 1, -1)
 	produceTo(t, c, "proxy", 0, p2)
 	produceTo(t, c, "app", 0, a2)
 

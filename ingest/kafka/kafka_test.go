@@ -7,14 +7,11 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/internal/kfaketest"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // TestSASL writes and reads a topic through a kfake broker that requires
@@ -136,42 +133,10 @@ func TestRewindOffset(t *testing.T) {
 		{10, 5, 5},
 		{20, 20, 20}, // the partition is empty
 	} {
-		deleteRecords(t, c, "t", 0, tc.deleteTo)
+		kfaketest.DeleteRecords(t, c, "t", 0, tc.deleteTo)
 		got, err := cfg.RewindOffset(ctx, "t", 0, tc.committed, time.Hour)
 		if err != nil || got != tc.want {
 			t.Errorf("after retention to %d: RewindOffset(%d, 1h) = %d, %v; want %d", tc.deleteTo, tc.committed, got, err, tc.want)
-		}
-	}
-}
-
-// deleteRecords deletes the records of topic/part before offset to, as
-// retention would.
-func deleteRecords(t *testing.T, c *kfake.Cluster, topic string, part int32, to int64) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrDeleteRecordsRequest()
-	rt := kmsg.NewDeleteRecordsRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
-	rp.Partition, rp.Offset = part, to
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	req.TimeoutMillis = 5000
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tp := range resp.Topics {
-		for _, p := range tp.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				t.Fatalf("deleting %s/%d to %d: %v", tp.Topic, p.Partition, to, err)
-			}
 		}
 	}
 }
