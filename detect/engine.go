@@ -304,6 +304,9 @@ func (e *Engine) MaxWindow() time.Duration {
 // Close).
 func (e *Engine) Advance(ctx context.Context, t int64) error {
 	e.advance(ctx, t)
+	if e.flushed {
+		e.stopLanes() // after Close, nothing else sends what it caused
+	}
 	return e.takeErr()
 }
 

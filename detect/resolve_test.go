@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -313,5 +314,77 @@ func TestResolveRandomLanes(t *testing.T) {
 	}
 	if alerts < 10*seeds {
 		t.Errorf("%d alerts over %d streams: the case proves little", alerts, seeds)
+	}
+}
+
+// TestIncidentIDsWithManyStarts checks that incident ids stay unique when
+// a group's incidents began at more first events than it keeps: late
+// events take the window's first event back, 17 times, and once they left
+// the window an incident begins at the first incident's event again.
+func TestIncidentIDsWithManyStarts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("10 c1 u1 failure\n11 c1 u2 failure\n12 c1 u3 failure\n15 c1 u3 success\n")
+	for k := 1; k <= 17; k++ {
+		base := 45 + 32*float64(k-1)
+		fmt.Fprintf(&b, "%g c1 ok success\n", base)
+		fmt.Fprintf(&b, "%g c1 L%d failure\n", 10-0.1*float64(k), k) // late
+		fmt.Fprintf(&b, "%g c1 ok success\n", base+0.5)
+		fmt.Fprintf(&b, "%g c1 L%d success\n", base+2, k)
+	}
+	b.WriteString("600 c1 ok success\n609.95 c1 u7 failure\n")
+	incidents, alerts := map[string]bool{}, map[string]bool{}
+	fired := 0
+	for _, a := range runEngine(t, testRule(t, resolveRules), logins(b.String())) {
+		if a.Rule != "again" {
+			continue
+		}
+		if alerts[a.ID] {
+			t.Errorf("alert id %s twice", a.ID)
+		}
+		alerts[a.ID] = true
+		if a.Status == "firing" {
+			fired++
+			if incidents[a.IncidentID] {
+				t.Errorf("incident id %s fired again (first seen %s)", a.IncidentID, a.FirstSeen)
+			}
+			incidents[a.IncidentID] = true
+		}
+	}
+	if fired < 18 {
+		t.Errorf("%d incidents: the case proves nothing", fired)
+	}
+}
+
+// TestAdvanceAfterClose checks that Advance after Close (rule tests'
+// `until`) sends the resolutions it causes, whatever the number of lanes.
+func TestAdvanceAfterClose(t *testing.T) {
+	recs := logins("0 c1 u1 failure\n1 c1 u2 failure\n2 c1 u3 failure\n5 c1 u3 success")
+	for _, lanes := range []int{1, 2} {
+		sink := &captureSink{}
+		e, err := NewEngine(Config{Rules: testRule(t, resolveRules), Sink: sink, Lanes: lanes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for _, r := range recs {
+			if err := e.Add(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Advance(ctx, int64(100*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range sink.alerts {
+			if a.Rule == "again" {
+				got = append(got, a.Status)
+			}
+		}
+		if g := strings.Join(got, " "); g != "firing resolved" {
+			t.Errorf("%d lanes: alerts %q, want firing resolved", lanes, g)
+		}
 	}
 }

@@ -97,8 +97,11 @@ type groupMore struct {
 	hitVal     int
 	quietUntil int64 // no new incident before this event time (cooldown)
 	// starts are the first events of the group's recent incidents'
-	// windows (see startedAt), oldest first.
+	// windows (see startedAt), oldest first; lastLetGo the latest of
+	// those let go for room, if letGo.
 	starts     []int64
+	lastLetGo  int64
+	letGo      bool
 	suppressed bool // a suppression was counted in this quiet period
 	// resolved are the incidents resolved whose cooldown may still
 	// count for RebuildNeeds, oldest first (see addMark).
@@ -113,7 +116,9 @@ const maxStarts = 16
 // those that began after horizon (earlier ones cannot share a window with
 // a new incident), and notes start.
 func (m *groupMore) startedAt(start, horizon int64) bool {
-	used := false
+	// A start as old as one let go for room (late events can take a
+	// window's first event back) may be one of them.
+	used := m.letGo && m.lastLetGo > horizon && start <= m.lastLetGo
 	keep := m.starts[:0]
 	for _, s := range m.starts {
 		if s > horizon {
@@ -123,6 +128,10 @@ func (m *groupMore) startedAt(start, horizon int64) bool {
 	}
 	if !used {
 		if len(keep) == maxStarts {
+			if !m.letGo || keep[0] > m.lastLetGo {
+				m.lastLetGo = keep[0]
+			}
+			m.letGo = true
 			keep = append(keep[:0], keep[1:]...)
 		}
 		keep = append(keep, start)
