@@ -626,8 +626,13 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		}
 		return nil
 	}
+	// save saves the positions (commit, defined below) and notes when;
+	// release calls it too, so that a long pass (a backlog) saves on the
+	// commit interval as well.
+	var save func()
+	lastCommit := time.Now()
 	release := func(pctx context.Context, all bool) error {
-		for {
+		for n := 0; ; {
 			h := -1
 			for i, q := range qs {
 				if len(q.q) > 0 && (h < 0 || q.q[0].it.time < qs[h].q[0].it.time) {
@@ -706,6 +711,11 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				qs[h].processed[k] = fd.pos
 			}
 			retire(qs[h], fd.retired)
+			// The record's alerts were handed to the sink and its
+			// position noted: the state is what it is between passes.
+			if n++; n%256 == 0 && time.Since(lastCommit) >= f.cfg.CommitInterval {
+				save()
+			}
 		}
 	}
 	commit := func() error {
@@ -783,10 +793,16 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		f.stats.Commits.Add(1)
 		return nil
 	}
+	save = func() {
+		if err := commit(); err != nil {
+			f.stats.CommitErrs.Add(1)
+			f.cfg.Logger.Warn("saving read positions", "err", err)
+		}
+		lastCommit = time.Now()
+	}
 
 	tick := time.NewTicker(max(min(f.cfg.IdleTimeout/4, 50*time.Millisecond), time.Millisecond))
 	defer tick.Stop()
-	lastCommit := time.Now()
 	for {
 		done := false
 		select {
@@ -825,11 +841,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			f.cfg.Tick(eng)
 		}
 		if done || ended || time.Since(lastCommit) >= f.cfg.CommitInterval {
-			if err := commit(); err != nil {
-				f.stats.CommitErrs.Add(1)
-				f.cfg.Logger.Warn("saving read positions", "err", err)
-			}
-			lastCommit = time.Now()
+			save()
 		}
 		if done || ended {
 			cancel()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -523,4 +524,73 @@ func checkOnceEach(t *testing.T, all, want []string) {
 		t.Errorf("%d alerts, %d distinct: some were emitted twice", len(all), len(d))
 	}
 	diff(t, d, want)
+}
+
+// passWatch is a slowSink that looks, at each alert (sent during a
+// release pass, on the follower's goroutine), at the read positions saved
+// in dir: a change since the pass began is a save within the pass. Tick
+// counts the passes.
+type passWatch struct {
+	slowSink
+	dir    string
+	passes int64        // passes ended (Tick), on the follower's goroutine
+	pass   int64        // the pass begun holds the positions of
+	begun  []byte       // the positions saved at the pass's first alert (or since)
+	within atomic.Int64 // saves seen within a pass
+}
+
+func (w *passWatch) Send(ctx context.Context, a *alert.Alert) error {
+	b, err := os.ReadFile(filepath.Join(w.dir, "proxy.positions"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if w.begun == nil || w.pass != w.passes {
+		w.pass, w.begun = w.passes, append([]byte{}, b...)
+	} else if !bytes.Equal(b, w.begun) {
+		w.within.Add(1)
+		w.begun = b
+	}
+	return w.slowSink.Send(ctx, a)
+}
+
+// TestFollowCommitsDuringBacklog: started on large files with a slow
+// output, one release pass takes thousands of records; the read positions
+// are still saved every commit interval during it, not only between
+// passes (a restart would otherwise read, and mute, all of it again).
+func TestFollowCommitsDuringBacklog(t *testing.T) {
+	rs, err := rules.Parse("every", []byte(everyCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	proxy, app := everyCertLines(4000)
+	appendFile(t, proxyPath, proxy)
+	appendFile(t, appPath, app)
+	pf, af := formatsFor(t)
+	state := filepath.Join(dir, "state")
+	sink := &passWatch{slowSink: slowSink{pause: time.Millisecond}, dir: state}
+	cfg := FilesConfig{
+		ProxyFiles:     []string{proxyPath},
+		AppFiles:       []string{appPath},
+		ProxyFormat:    pf,
+		AppFormat:      af,
+		StateDir:       state,
+		Engine:         detect.Config{Rules: rs},
+		Sink:           sink,
+		IdleTimeout:    3 * time.Second,
+		CommitInterval: 20 * time.Millisecond,
+		PollInterval:   20 * time.Millisecond,
+		Logger:         testLogger(t),
+		Tick:           func(*detect.Engine) { sink.passes++ },
+	}
+	r := startFollower(t, cfg)
+	waitFor(t, 120*time.Second, "every line processed", func() bool {
+		return sink.within.Load() > 0 || processedToEnd(t, state, proxyPath, appPath)
+	})
+	r.shutdown(t)
+	t.Logf("%d passes, %d saves of the positions seen within one", sink.passes, sink.within.Load())
+	if sink.within.Load() == 0 {
+		t.Error("the read positions were saved only between passes, none within one")
+	}
 }
