@@ -321,7 +321,7 @@ func (p *parser) match(t *template, line []byte, col0 int) error {
 			// last time and its literal, if they are here again (or the
 			// value before found them), end the value where they did.
 			b := line[pos:]
-			if n := len(p.lastTime); timeAt || n > 0 && s.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && s.litAt(b[n:]) {
+			if n := len(p.lastTime); timeAt || p.lastTimeAt(b, s) {
 				p.r.Time, p.timeSet = p.lastTS, true
 				end, done = pos+n, true
 				break
@@ -407,7 +407,7 @@ func (p *parser) untilTime(line []byte, end int, s, t *segment, jsonEsc bool) (i
 // read as the last one. Only the first maxTimeLen bytes are looked at, so
 // that trying every occurrence of a literal costs no more than the line.
 func (p *parser) timeAt(b []byte, t *segment, jsonEsc bool) bool {
-	if n := len(p.lastTime); n > 0 && t.kind == p.lastKind && len(b) >= n && string(b[:n]) == string(p.lastTime) && (len(t.lit) == 0 && len(b) == n || len(t.lit) > 0 && t.litAt(b[n:])) {
+	if p.lastTimeAt(b, t) {
 		return true
 	}
 	v := b
@@ -426,6 +426,20 @@ func (p *parser) timeAt(b []byte, t *segment, jsonEsc bool) bool {
 	}
 	p.lastKind, p.lastTime, p.lastTS = t.kind, append(p.lastTime[:0], v...), ts
 	return true
+}
+
+// lastTimeAt reports whether b starts with the last time read, of the
+// kind of segment t's time variable, followed by t's literal (by the end
+// of b, for a time that ends the line).
+func (p *parser) lastTimeAt(b []byte, t *segment) bool {
+	n := len(p.lastTime)
+	if n == 0 || t.kind != p.lastKind || len(b) < n || string(b[:n]) != string(p.lastTime) {
+		return false
+	}
+	if len(t.lit) == 0 {
+		return len(b) == n
+	}
+	return t.litAt(b[n:])
 }
 
 // parseTime reads the value of a time variable of kind k.
