@@ -98,10 +98,9 @@ type groupMore struct {
 	quietUntil int64 // no new incident before this event time (cooldown)
 	// starts are the first events of the group's recent incidents'
 	// windows (see startedAt), oldest first; lastLetGo the latest of
-	// those let go for room, if letGo.
+	// those let go for room (math.MinInt64: none).
 	starts     []int64
 	lastLetGo  int64
-	letGo      bool
 	suppressed bool // a suppression was counted in this quiet period
 	// resolved are the incidents resolved whose cooldown may still
 	// count for RebuildNeeds, oldest first (see addMark).
@@ -118,7 +117,7 @@ const maxStarts = 16
 func (m *groupMore) startedAt(start, horizon int64) bool {
 	// A start as old as one let go for room (late events can take a
 	// window's first event back) may be one of them.
-	used := m.letGo && m.lastLetGo > horizon && start <= m.lastLetGo
+	used := m.lastLetGo > horizon && start <= m.lastLetGo
 	keep := m.starts[:0]
 	for _, s := range m.starts {
 		if s > horizon {
@@ -128,10 +127,7 @@ func (m *groupMore) startedAt(start, horizon int64) bool {
 	}
 	if !used {
 		if len(keep) == maxStarts {
-			if !m.letGo || keep[0] > m.lastLetGo {
-				m.lastLetGo = keep[0]
-			}
-			m.letGo = true
+			m.lastLetGo = max(m.lastLetGo, keep[0])
 			keep = append(keep[:0], keep[1:]...)
 		}
 		keep = append(keep, start)
@@ -143,7 +139,7 @@ func (m *groupMore) startedAt(start, horizon int64) bool {
 // extra returns g's groupMore, making it.
 func (g *group) extra() *groupMore {
 	if g.more == nil {
-		g.more = &groupMore{quietUntil: math.MinInt64}
+		g.more = &groupMore{quietUntil: math.MinInt64, lastLetGo: math.MinInt64}
 	}
 	return g.more
 }

@@ -514,8 +514,8 @@ func (s *valueSet) value(m measure) int {
 
 func (s *valueSet) counts() (int, int, int) { return s.events, s.fails, s.succs }
 
-// add records e. max caps the distinct values: beyond it, the value last
-// seen longest ago is forgotten early (its events are not counted as
+// add records e. max caps the distinct values: beyond it, the value
+// queued longest ago is forgotten early (its events are not counted as
 // dropped: the set keeps values, not events).
 func (s *valueSet) add(e entry, v hashed, length int64, max int) (bool, int) {
 	if e.t > s.end {
@@ -600,9 +600,14 @@ func (s *valueSet) pushLate(q queued) {
 // queued reports whether any item is queued.
 func (s *valueSet) queued() bool { return s.head < len(s.queue) || len(s.late) > 0 }
 
+// lateFirst reports whether the first item queued is in late.
+func (s *valueSet) lateFirst() bool {
+	return len(s.late) > 0 && (s.head == len(s.queue) || s.late[0].before(s.queue[s.head]))
+}
+
 // next returns the first item queued, which queued must have reported.
 func (s *valueSet) next() queued {
-	if len(s.late) > 0 && (s.head == len(s.queue) || s.late[0].before(s.queue[s.head])) {
+	if s.lateFirst() {
 		return s.late[0]
 	}
 	return s.queue[s.head]
@@ -610,7 +615,7 @@ func (s *valueSet) next() queued {
 
 // pop takes the first item out of the queue.
 func (s *valueSet) pop() queued {
-	if len(s.late) > 0 && (s.head == len(s.queue) || s.late[0].before(s.queue[s.head])) {
+	if s.lateFirst() {
 		return s.popLate()
 	}
 	q := s.queue[s.head]
