@@ -279,22 +279,11 @@ func Load(path string) (*Config, error) {
 // resolve relative file names.
 func Parse(path string, b []byte) (*Config, error) {
 	c := &Config{Path: path}
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, c.yamlError(err)
-	}
-	c.root = &root
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
+	if err := c.decode(b, c); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty configuration", path)
 		}
-		return nil, c.yamlError(err)
-	}
-	// The decoder truncates 2.5 to 2 in an integer field.
-	if err := yamlnum.CheckInts(&root, reflect.TypeFor[Config]()); err != nil {
-		return nil, c.yamlError(err)
+		return nil, err
 	}
 	for i := range c.Sources {
 		c.Sources[i].line = c.line("sources", i)
@@ -305,6 +294,30 @@ func Parse(path string, b []byte) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// decode reads b, the file of c, strictly into v (a pointer): a key v has
+// no field for, or a number with a fraction for an integer (which the
+// decoder would truncate), is an error at its line. It returns io.EOF
+// when b holds no document.
+func (c *Config) decode(b []byte, v any) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return c.yamlError(err)
+	}
+	c.root = &root
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		return c.yamlError(err)
+	}
+	if err := yamlnum.CheckInts(&root, reflect.TypeOf(v).Elem()); err != nil {
+		return c.yamlError(err)
+	}
+	return nil
 }
 
 // yamlError rewrites yaml.v3's "yaml: line N: msg" as "file:N: msg".

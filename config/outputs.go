@@ -1,15 +1,10 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"github.com/spraywatch/spraywatch/internal/yamlnum"
 	"io"
 	"os"
-	"reflect"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/alert"
 )
@@ -29,25 +24,14 @@ func LoadOutputs(path string) ([]alert.Config, error) {
 // ParseOutputs reads an outputs: list from b; path is used in errors.
 func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 	c := &Config{Path: path}
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, c.yamlError(err)
-	}
-	c.root = &root
-	type outputsDoc struct {
+	var doc struct {
 		Outputs []alert.Config `yaml:"outputs"`
 	}
-	var doc outputsDoc
-	if err := yamlnum.CheckInts(&root, reflect.TypeFor[outputsDoc]()); err != nil {
-		return nil, c.yamlError(err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
+	if err := c.decode(b, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: no outputs", path)
 		}
-		return nil, c.yamlError(err)
+		return nil, err
 	}
 	if len(doc.Outputs) == 0 {
 		return nil, fmt.Errorf("%s: no outputs", path)
