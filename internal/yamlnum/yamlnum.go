@@ -7,11 +7,11 @@ package yamlnum
 import (
 	"fmt"
 	"reflect"
-	"slices"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spraywatch/spraywatch/internal/yamlerr"
 )
 
 var (
@@ -105,39 +105,8 @@ func (w *walker) fields(n *yaml.Node, t reflect.Type) {
 			}
 			continue
 		}
-		if ft, ok := field(t, k.Value); ok {
+		if ft, ok := yamlerr.Field(t, k.Value); ok {
 			w.walk(v, ft, k.Value)
 		}
 	}
-}
-
-// field returns the type of t's field that YAML key name decodes into,
-// looking into inline fields as yaml.v3 does.
-func field(t reflect.Type, name string) (reflect.Type, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if tag == "-" || !f.IsExported() && !f.Anonymous {
-			continue
-		}
-		if slices.Contains(strings.Split(opts, ","), "inline") {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				if t, ok := field(ft, name); ok {
-					return t, true
-				}
-			}
-			continue
-		}
-		if tag == "" {
-			tag = strings.ToLower(f.Name)
-		}
-		if tag == name {
-			return f.Type, true
-		}
-	}
-	return nil, false
 }
