@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/internal/yamlerr"
 )
 
 // IdentityMap says which usernames each certificate may log in as:
@@ -36,7 +37,7 @@ func ParseIdentityMap(name string, data []byte) (*IdentityMap, error) {
 	dec.KnownFields(true)
 	var f identityMapFile
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fileError(name, err)
+		return nil, yamlerr.FileError(name, yamlerr.Messages(err))
 	}
 	if len(f.Identities) == 0 {
 		return nil, fmt.Errorf("%s: no identities (expected a top-level `identities:` mapping)", name)

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/internal/yamlerr"
 	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
 
@@ -300,11 +301,8 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 // knownKeys lists the YAML keys of a struct type.
 func knownKeys(t reflect.Type) map[string]bool {
 	m := map[string]bool{}
-	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
-		if tag != "" && tag != "-" {
-			m[tag] = true
-		}
+	for _, k := range yamlerr.Keys(t) {
+		m[k] = true
 	}
 	return m
 }
@@ -469,9 +467,9 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 // decodeError adds an error from the YAML decoder, one finding per
 // problem, at the line the decoder names or else at n.
 func (l *linter) decodeError(n *yaml.Node, rule string, err error) {
-	for _, m := range yamlMessages(err) {
-		m.findKey(n)
-		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: m.line, Msg: m.String()}
+	for _, m := range yamlerr.Messages(err) {
+		m.FindKey(n)
+		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: m.Line, Msg: m.String()}
 		if f.Line == 0 && n != nil {
 			f.Line = n.Line
 		}

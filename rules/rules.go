@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/internal/yamlerr"
 	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
 
@@ -331,10 +332,10 @@ func parse(name string, data []byte) (parsedFile, error) {
 		if errors.Is(err, io.EOF) {
 			return parsedFile{}, fmt.Errorf("%s: no rules", name)
 		}
-		return parsedFile{}, fileError(name, err)
+		return parsedFile{}, yamlerr.FileError(name, yamlerr.Messages(err))
 	}
 	if err := checkInts(data); err != nil {
-		return parsedFile{}, fileError(name, err)
+		return parsedFile{}, yamlerr.FileError(name, yamlerr.Messages(err))
 	}
 	if len(f.Rules) == 0 && len(f.Suppressions) == 0 {
 		return parsedFile{}, fmt.Errorf("%s: no rules (expected a top-level `rules:` list)", name)

@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,31 +116,6 @@ func TestConditionErrorLines(t *testing.T) {
 		err := yaml.Unmarshal([]byte(tt.yml), &m)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: error %v, want %q", tt.yml, err, tt.want)
-		}
-	}
-}
-
-func TestYAMLMessages(t *testing.T) {
-	tests := []struct {
-		err  error
-		want string
-	}{
-		{&yaml.TypeError{Errors: []string{"line 3: field within not found in type rules.plain"}}, `3 unknown key "within"`},
-		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `many` into int"}}, "4 expected an integer, not `many`"},
-		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!float `2.5` into int (threshold expects an integer)"}}, "4 threshold: expected an integer, not `2.5`"},
-		{&yaml.TypeError{Errors: []string{"line 5: cannot unmarshal !!map into []string"}}, "5 expected a list of strings, not a mapping"},
-		{&yaml.TypeError{Errors: []string{"line 6: cannot unmarshal !!seq into rules.BaselineSpec"}}, "6 expected a mapping, not a list"},
-		{&yaml.TypeError{Errors: []string{"line 7: cannot unmarshal !!str `x` into chan int"}}, "7 cannot unmarshal !!str `x` into chan int"},
-		{errors.New("yaml: line 2: did not find expected key"), "2 did not find expected key"},
-		{errors.New("line 9: expected a duration such as 10m"), "9 expected a duration such as 10m"},
-	}
-	for _, tt := range tests {
-		ms := yamlMessages(tt.err)
-		if len(ms) != 1 {
-			t.Fatalf("%v: %d messages", tt.err, len(ms))
-		}
-		if got := fmt.Sprintf("%d %s", ms[0].line, ms[0]); got != tt.want {
-			t.Errorf("%v: got %q, want %q", tt.err, got, tt.want)
 		}
 	}
 }
