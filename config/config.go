@@ -28,6 +28,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/django"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/internal/yamlerr"
 	"github.com/spraywatch/spraywatch/internal/yamlnum"
 	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/report"
@@ -297,44 +298,29 @@ func Parse(path string, b []byte) (*Config, error) {
 }
 
 // decode reads b, the file of c, strictly into v (a pointer): a key v has
-// no field for, or a number with a fraction for an integer (which the
-// decoder would truncate), is an error at its line. It returns io.EOF
-// when b holds no document.
+// no field for, a value of the wrong type, or a number with a fraction for
+// an integer (which the decoder would truncate), is an error at its line,
+// naming its key and what was expected. It returns io.EOF when b holds no
+// document.
 func (c *Config) decode(b []byte, v any) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return c.yamlError(err)
+		return yamlerr.FileError(c.Path, yamlerr.Messages(err))
 	}
 	c.root = &root
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return io.EOF
-		}
-		return c.yamlError(err)
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) {
+		return io.EOF
 	}
-	if err := yamlnum.CheckInts(&root, reflect.TypeOf(v).Elem()); err != nil {
-		return c.yamlError(err)
+	if te := (*yaml.TypeError)(nil); err != nil && !errors.As(err, &te) {
+		return yamlerr.FileError(c.Path, yamlerr.Messages(err))
 	}
-	return nil
-}
-
-// yamlError rewrites yaml.v3's "yaml: line N: msg" as "file:N: msg".
-func (c *Config) yamlError(err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			msgs[i] = c.Path + ":" + strings.TrimPrefix(strings.Replace(m, "line ", "", 1), "yaml: ")
-		}
-		return errors.New(strings.Join(msgs, "\n"))
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if strings.HasPrefix(msg, "line ") {
-		return fmt.Errorf("%s:%s", c.Path, strings.TrimPrefix(msg, "line "))
-	}
-	return fmt.Errorf("%s: %s", c.Path, msg)
+	// The decoder goes on past values of the wrong type: the fractions
+	// are reported with them.
+	t := reflect.TypeOf(v).Elem()
+	return yamlerr.FileError(c.Path, yamlerr.Explain(&root, t, err, yamlnum.CheckInts(&root, t)))
 }
 
 // line returns the line of the node at the path of keys (string) and

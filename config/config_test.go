@@ -102,11 +102,11 @@ func TestErrors(t *testing.T) {
 	}{
 		{"empty", "", "cfg.yml: empty configuration"},
 		{"duplicate output names", "sources:\n  - {kind: proxy, paths: [a]}\noutputs:\n  - {type: stdout, name: a}\n  - {type: stdout, name: a}\n", `cfg.yml:5: outputs[1]: name "a" is also the name of outputs[0]`},
-		{"unknown top key", "sources: []\nwindow: 5s\n", "cfg.yml:2: field window not found"},
-		{"unknown source key", "sources:\n  - kind: proxy\n    path: [a]\n", "cfg.yml:3: field path not found"},
-		{"wrong type", "strict: maybe\n", "cfg.yml:1: cannot unmarshal !!str `maybe` into bool"},
-		{"bad duration", "join:\n  join_window: soon\n", "cfg.yml:2:"},
-		{"list for string", "sources:\n  - kind: [proxy]\n", "cfg.yml:2: cannot unmarshal !!seq into string"},
+		{"unknown top key", "sources: []\nwindow: 5s\n", `cfg.yml:2: unknown key "window" (known: join, limits, outputs, privacy, replay, rules, sources, strict)`},
+		{"unknown source key", "sources:\n  - kind: proxy\n    path: [a]\n", `cfg.yml:3: sources[0]: unknown key "path" (known: access_paths, conn_paths, definition,`},
+		{"wrong type", "strict: maybe\n", "cfg.yml:1: strict: expected true or false, not `maybe`"},
+		{"bad duration", "join:\n  join_window: soon\n", "cfg.yml:2: join: join_window: expected a duration such as 90s, 10m or 12h, not `soon`"},
+		{"list for string", "sources:\n  - kind: [proxy]\n", "cfg.yml:2: sources[0]: kind: expected a string, not a list"},
 		{"syntax", "sources:\n  - kind: proxy\n   paths: x\n", "cfg.yml:1: did not find expected"},
 		{"unknown kind", "sources:\n  - kind: iis\n    paths: [a]\n", "cfg.yml:2: source iis-0: unknown kind \"iis\""},
 		{"no kind", "sources:\n  - name: x\n    paths: [a]\n", "cfg.yml:2: source x: kind is required"},
@@ -123,7 +123,7 @@ func TestErrors(t *testing.T) {
 		{"lead on a proxy", "sources:\n  - kind: proxy\n    paths: [a]\n    lead: 5m\n", "cfg.yml:2: source proxy-0: max_connections and lead are for kind alb"},
 		{"both definitions", "sources:\n  - kind: proxy\n    definition: x\n    definition_file: y\n    paths: [a]\n", "cfg.yml:4: source proxy-0: set definition or definition_file"},
 		{"mapping on nginx", "sources:\n  - kind: proxy\n    mapping: {outcomes: {a: failure}}\n    paths: [a]\n", "cfg.yml:3: source proxy-0: mapping applies to format django-json"},
-		{"unknown mapping key", "sources:\n  - kind: app\n    mapping:\n      keys: {user: u}\n    paths: [a]\n", "cfg.yml:4: field user not found"},
+		{"unknown mapping key", "sources:\n  - kind: app\n    mapping:\n      keys: {user: u}\n    paths: [a]\n", `cfg.yml:4: sources[0]: mapping: keys: unknown key "user" (known: action, path, request_id, source_ip, time, user_agent, username)`},
 		{"bad envelope", "sources:\n  - kind: app\n    envelope: vector\n    paths: [a]\n", "cfg.yml:3: source app-0: unknown envelope \"vector\""},
 		{"auto on stdin", "sources:\n  - kind: app\n    format: auto\n    paths: [\"-\"]\n", "cfg.yml:3: source app-0: format auto needs files"},
 		{"duplicate name", "sources:\n  - {name: a, kind: app, paths: [x]}\n  - {name: a, kind: app, paths: [y]}\n", "cfg.yml:3: source name \"a\" is also used"},
@@ -139,16 +139,16 @@ func TestErrors(t *testing.T) {
 		{"syslog network", "outputs:\n  - type: syslog\n    network: carrier-pigeon\n    address: x:514\n", "cfg.yml:2: outputs[0]: syslog: unknown network \"carrier-pigeon\""},
 		{"syslog facility", "outputs:\n  - type: syslog\n    network: udp\n    address: x:514\n    facility: kern9\n", "outputs[0]: syslog: unknown facility \"kern9\""},
 		{"kafka output without topic", "outputs:\n  - type: kafka\n    brokers: [b:9092]\n", "outputs[0]: kafka: topic is required"},
-		{"unknown output key", "outputs:\n  - type: file\n    file: x\n", "cfg.yml:3: field file not found"},
+		{"unknown output key", "outputs:\n  - type: file\n    file: x\n", `cfg.yml:3: outputs[0]: unknown key "file" (known: address, alertname,`},
 		{"empty login paths", "join:\n  login_paths: []\n", "cfg.yml:2: login_paths must not be empty"},
 		{"negative report_top", "replay:\n  report_top: -1\n", "cfg.yml:2: report_top must not be negative"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
 		{"negative lanes", "replay:\n  lanes: -2\n", "cfg.yml:2: lanes must not be negative"},
-		{"fractional limit", "limits:\n  max_groups: 2.5\n", "cfg.yml:2: cannot unmarshal !!float `2.5` into int (max_groups expects an integer)"},
-		{"fractional join setting", "join:\n  max_pending: 1e3\n", "cfg.yml:2: cannot unmarshal !!float `1e3` into int (max_pending expects an integer)"},
-		{"fractional lanes", "replay:\n  lanes: 1.5\n", "cfg.yml:2: cannot unmarshal !!float `1.5` into int (lanes expects an integer)"},
-		{"fractional output setting", "outputs:\n  - type: file\n    path: x\n    keep: 2.5\n    max_bytes: 1.5\n", "cfg.yml:4: cannot unmarshal !!float `2.5` into int (keep expects an integer)\ncfg.yml:5: cannot unmarshal !!float `1.5` into int64 (max_bytes expects an integer)"},
-		{"fractional alb setting", "sources:\n  - kind: alb\n    access_paths: [a]\n    max_connections: 0.5\n", "cfg.yml:4: cannot unmarshal !!float `0.5` into int (max_connections expects an integer)"},
+		{"fractional limit", "limits:\n  max_groups: 2.5\n", "cfg.yml:2: limits: max_groups: expected an integer, not `2.5`"},
+		{"fractional join setting", "join:\n  max_pending: 1e3\n", "cfg.yml:2: join: max_pending: expected an integer, not `1e3`"},
+		{"fractional lanes", "replay:\n  lanes: 1.5\n", "cfg.yml:2: replay: lanes: expected an integer, not `1.5`"},
+		{"fractional output setting", "outputs:\n  - type: file\n    path: x\n    keep: 2.5\n    max_bytes: 1.5\n", "cfg.yml:4: outputs[0]: keep: expected an integer, not `2.5`\ncfg.yml:5: outputs[0]: max_bytes: expected an integer, not `1.5`"},
+		{"fractional alb setting", "sources:\n  - kind: alb\n    access_paths: [a]\n    max_connections: 0.5\n", "cfg.yml:4: sources[0]: max_connections: expected an integer, not `0.5`"},
 		{"negative parse workers", "replay:\n  parse_workers: -1\n", "cfg.yml:2: parse_workers -1: expected 0 (choose) to 256"},
 		{"too many parse workers", "replay:\n  parse_workers: 100000\n", "cfg.yml:2: parse_workers 100000: expected 0 (choose) to 256"},
 	}
@@ -161,6 +161,83 @@ func TestErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %q, want %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestDecodeErrors: a value the decoder cannot take is reported at its
+// line with the path of keys to it and what was expected, in words, one
+// line per problem.
+func TestDecodeErrors(t *testing.T) {
+	const limits = "max_events_total, max_group_events, max_groups, max_groups_total, max_line_bytes, memory_limit"
+	tests := []struct {
+		name, yml string
+		want      []string
+	}{
+		{"unknown top-level key", "sources: []\nlimit:\n  max_groups: 3\n", []string{
+			`c.yml:2: unknown key "limit" (known: join, limits, outputs, privacy, replay, rules, sources, strict)`}},
+		{"unknown nested key", "limits:\n  max_groupz: 3\n", []string{
+			`c.yml:2: limits: unknown key "max_groupz" (known: ` + limits + ")"}},
+		{"unknown key in a list", "sources:\n  - kind: proxy\n    paths: [a]\n    formt: nginx\n", []string{
+			`c.yml:4: sources[0]: unknown key "formt" (known: access_paths, conn_paths, definition, definition_file, envelope, envelope_key, format, kind, lead, mapping, max_connections, name, paths)`}},
+		{"wrong scalar type", "join:\n  max_pending: abc\n", []string{
+			"c.yml:2: join: max_pending: expected an integer, not `abc`"}},
+		{"wrong boolean", "replay:\n  quiet: maybe\n", []string{
+			"c.yml:2: replay: quiet: expected true or false, not `maybe`"}},
+		{"bad duration", "join:\n  join_window: 5 minutes\n", []string{
+			"c.yml:2: join: join_window: expected a duration such as 90s, 10m or 12h, not `5 minutes`"}},
+		{"long bad duration", "replay:\n  max_time_jump: one hour or two\n", []string{
+			"c.yml:2: replay: max_time_jump: expected a duration such as 90s, 10m or 12h, not `one hour or two`"}},
+		{"duration without a unit", "join:\n  join_window: 300\n", []string{
+			"c.yml:2: join: join_window: expected a duration such as 90s, 10m or 12h, not `300` (a number needs a unit, as in 300s)"}},
+		{"bad duration in a source", "sources:\n  - kind: alb\n    access_paths: [a]\n    lead: soon\n", []string{
+			"c.yml:4: sources[0]: lead: expected a duration such as 90s, 10m or 12h, not `soon`"}},
+		{"list for a scalar", "replay:\n  lanes: [1]\n", []string{
+			"c.yml:2: replay: lanes: expected an integer, not a list"}},
+		{"list for a string", "privacy:\n  mode: [plain]\n", []string{
+			"c.yml:2: privacy: mode: expected a string, not a list"}},
+		{"mapping for a list", "join:\n  login_paths: {a: /login}\n", []string{
+			"c.yml:2: join: login_paths: expected a list of strings, not a mapping"}},
+		{"scalar for a mapping", "limits: 3\n", []string{
+			"c.yml:1: limits: expected a mapping, not `3`"}},
+		{"list for a mapping", "join: [a]\n", []string{
+			"c.yml:1: join: expected a mapping, not a list"}},
+		{"top level not a mapping", "[a]\n", []string{
+			"c.yml:1: expected a mapping, not a list"}},
+		{"fractional int", "limits:\n  max_groups: 2.5\n", []string{
+			"c.yml:2: limits: max_groups: expected an integer, not `2.5`"}},
+		{"two errors", "join:\n  join_window: soon\n  max_pendin: 3\n", []string{
+			"c.yml:2: join: join_window: expected a duration such as 90s, 10m or 12h, not `soon`",
+			`c.yml:3: join: unknown key "max_pendin" (known: identity, join_window, login_methods, login_paths, max_pending)`}},
+		{"errors and a fraction", "strict: maybe\nlimits:\n  max_groups: 1.5\nbogus: 1\n", []string{
+			"c.yml:1: strict: expected true or false, not `maybe`",
+			"c.yml:3: limits: max_groups: expected an integer, not `1.5`",
+			`c.yml:4: unknown key "bogus" (known: join, limits, outputs, privacy, replay, rules, sources, strict)`}},
+		{"same value twice on a line", "sources:\n  - {kind: proxy, paths: [a], max_connections: x, name: x}\n  - {kind: proxy, paths: [b], max_connections: x}\n", []string{
+			"c.yml:2: sources[0]: max_connections: expected an integer, not `x`",
+			"c.yml:3: sources[1]: max_connections: expected an integer, not `x`"}},
+		{"anchored value", "x: &w soon\njoin:\n  join_window: *w\n", []string{
+			`c.yml:1: unknown key "x" (known: join, limits, outputs, privacy, replay, rules, sources, strict)`,
+			"c.yml:1: join: join_window: expected a duration such as 90s, 10m or 12h, not `soon`"}},
+		{"duplicate key", "join:\n  max_pending: 3\n  max_pending: 4\n", []string{
+			`c.yml:3: join: mapping key "max_pending" already defined at line 2`}},
+		{"syntax", "sources:\n  - kind: proxy\n   paths: x\n", []string{
+			"c.yml:1: did not find expected '-' indicator"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.yml", []byte(tt.yml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); got != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(tt.want, "\n"))
+			}
+			for _, goWord := range []string{"unmarshal", "not found in type", "!!", "time.Duration", "config.", "[]string", "int64"} {
+				if strings.Contains(err.Error(), goWord) {
+					t.Errorf("error names %q", goWord)
+				}
+			}
+		})
 	}
 }
 

@@ -18,17 +18,69 @@ func TestParseOutputs(t *testing.T) {
 	}{
 		{"empty", "", "o.yml: no outputs"},
 		{"empty list", "outputs: []\n", "o.yml: no outputs"},
-		{"unknown key in an output", "outputs:\n  - type: file\n    path: a\n    min_severty: critical\n", "o.yml:4: field min_severty not found"},
-		{"unknown top key", "outputs:\n  - type: stdout\nbogus: 1\n", "o.yml:3: field bogus not found"},
+		{"unknown key in an output", "outputs:\n  - type: file\n    path: a\n    min_severty: critical\n", `o.yml:4: outputs[0]: unknown key "min_severty" (known: address,`},
+		{"unknown top key", "outputs:\n  - type: stdout\nbogus: 1\n", `o.yml:3: unknown key "bogus" (known: outputs)`},
 		{"syntax", "outputs:\n  - type: stdout\n   path: x\n", "o.yml:"},
 		{"bad severity", "outputs:\n  - type: stdout\n  - type: stdout\n    min_severity: urgent\n", "o.yml:3: outputs[1]: unknown min_severity \"urgent\""},
 		{"webhook without spool_dir", "outputs:\n  - {type: webhook, url: \"http://x\"}\n", "o.yml:2: outputs[0]: webhook: spool_dir is required"},
-		{"fraction for an integer", "outputs:\n  - type: file\n    path: a\n    keep: 2.5\n", "o.yml:4: cannot unmarshal !!float `2.5` into int (keep expects an integer)"},
+		{"fraction for an integer", "outputs:\n  - type: file\n    path: a\n    keep: 2.5\n", "o.yml:4: outputs[0]: keep: expected an integer, not `2.5`"},
 		{"duplicate names", "outputs:\n  - {type: stdout, name: a}\n  - {type: file, name: a, path: x}\n", `o.yml:3: outputs[1]: name "a" is also the name of outputs[0]`},
 	} {
 		_, err := ParseOutputs("o.yml", []byte(tt.yml))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestParseOutputsDecodeErrors: an outputs file's values the decoder
+// cannot take are reported as a configuration file's are.
+func TestParseOutputsDecodeErrors(t *testing.T) {
+	const known = "(known: address, alertname, app_name, batch_timeout, brokers, drain_timeout, facility, format, generator_url, headers, hostname, jitter_seed, keep, max_attempts, max_bytes, min_severity, name, network, path, queue_size, resend_interval, retry_initial, retry_max, rules, secret_env, secret_file, spool_dir, spool_max_bytes, timeout, tls_ca_file, tls_cert_file, tls_key_file, tls_server_name, topic, type, url)"
+	tests := []struct {
+		name, yml string
+		want      []string
+	}{
+		{"unknown top-level key", "outputs:\n  - type: stdout\nsinks: []\n", []string{
+			`o.yml:3: unknown key "sinks" (known: outputs)`}},
+		{"unknown key in an output", "outputs:\n  - type: stdout\n  - type: file\n    paht: a\n", []string{
+			`o.yml:4: outputs[1]: unknown key "paht" ` + known}},
+		{"wrong scalar type", "outputs:\n  - type: file\n    path: a\n    keep: many\n", []string{
+			"o.yml:4: outputs[0]: keep: expected an integer, not `many`"}},
+		{"bad duration", "outputs:\n  - type: webhook\n    timeout: 3 secs\n", []string{
+			"o.yml:3: outputs[0]: timeout: expected a duration such as 90s, 10m or 12h, not `3 secs`"}},
+		{"duration without a unit", "outputs:\n  - type: webhook\n    retry_max: 30\n", []string{
+			"o.yml:3: outputs[0]: retry_max: expected a duration such as 90s, 10m or 12h, not `30` (a number needs a unit, as in 30s)"}},
+		{"list for a scalar", "outputs:\n  - type: [stdout]\n", []string{
+			"o.yml:2: outputs[0]: type: expected a string, not a list"}},
+		{"mapping for a list", "outputs:\n  - type: kafka\n    brokers: {a: b}\n", []string{
+			"o.yml:3: outputs[0]: brokers: expected a list of strings, not a mapping"}},
+		{"list for a mapping", "outputs:\n  - type: webhook\n    headers: [a]\n", []string{
+			"o.yml:3: outputs[0]: headers: expected a mapping, not a list"}},
+		{"mapping for the list", "outputs:\n  type: stdout\n", []string{
+			"o.yml:2: outputs: expected a list, not a mapping"}},
+		{"not a mapping", "- type: stdout\n", []string{
+			"o.yml:1: expected a mapping, not a list"}},
+		{"fractional int", "outputs:\n  - type: file\n    path: a\n    max_bytes: 1e6\n", []string{
+			"o.yml:4: outputs[0]: max_bytes: expected an integer, not `1e6`"}},
+		{"two errors", "outputs:\n  - type: webhook\n    timeout: soon\n    urll: http://x\n", []string{
+			"o.yml:3: outputs[0]: timeout: expected a duration such as 90s, 10m or 12h, not `soon`",
+			`o.yml:4: outputs[0]: unknown key "urll" ` + known}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseOutputs("o.yml", []byte(tt.yml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); got != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(tt.want, "\n"))
+			}
+			for _, goWord := range []string{"unmarshal", "not found in type", "!!", "time.Duration", "alert.", "struct", "[]string"} {
+				if strings.Contains(err.Error(), goWord) {
+					t.Errorf("error names %q", goWord)
+				}
+			}
+		})
 	}
 }

@@ -98,7 +98,7 @@ func TestReplayConfigErrors(t *testing.T) {
 	cfg := filepath.Join(dir, "sw.yml")
 	writeFile(t, cfg, "sources:\n  - kind: proxy\n    paths: [a.log]\n    colour: blue\n")
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "sw.yml:4: field colour not found") {
+	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), `sw.yml:4: sources[0]: unknown key "colour" (known: `) {
 		t.Errorf("exit %d, %s", code, errb.String())
 	}
 	writeFile(t, cfg, "join: {join_window: 5s}\n")

@@ -26,7 +26,7 @@ func TestOpenSinksErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name, out, outputs, want string
 	}{
-		{"unknown key", "", typo, "typo.yml:4: field min_severty not found"},
+		{"unknown key", "", typo, `typo.yml:4: outputs[0]: unknown key "min_severty" (known: `},
 		{"--out and --outputs", filepath.Join(dir, "a.jsonl"), good, "--out and --outputs"},
 		{"unknown routed rule", "", routed, `outputs[0] (stdout-0): routes rule "no-such-rule"`},
 		{"missing outputs file", "", filepath.Join(dir, "none.yml"), "reading outputs: open " + filepath.Join(dir, "none.yml")},
