@@ -2,10 +2,15 @@ package rules
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -31,38 +36,49 @@ type identityMapFile struct {
 	Identities map[string]yaml.Node `yaml:"identities"`
 }
 
-// ParseIdentityMap reads an identity map; name is used in errors.
+// ParseIdentityMap reads an identity map; name is used in errors, which
+// give the line and key of each problem.
 func ParseIdentityMap(name string, data []byte) (*IdentityMap, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlerr.FileError(name, yamlerr.Messages(err))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f identityMapFile
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlerr.FileError(name, yamlerr.Messages(err))
+		return nil, yamlerr.FileError(name, yamlerr.Explain(&root, reflect.TypeFor[identityMapFile](), err))
 	}
 	if len(f.Identities) == 0 {
 		return nil, fmt.Errorf("%s: no identities (expected a top-level `identities:` mapping)", name)
 	}
 	m := &IdentityMap{allowed: make(map[string]map[string]bool, len(f.Identities))}
+	var bad []yamlerr.Message
 	for id, n := range f.Identities {
-		switch n.Kind {
-		case yaml.ScalarNode:
-			if n.Value != "service" {
-				return nil, fmt.Errorf("%s: line %d: %q: expected a list of usernames or \"service\"", name, n.Line, id)
-			}
+		key := "identities: " + strconv.Quote(id)
+		v := deref(&n)
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Value == "service":
 			m.allowed[id] = nil
-		case yaml.SequenceNode:
-			var users []string
-			if err := n.Decode(&users); err != nil {
-				return nil, fmt.Errorf("%s: line %d: %w", name, n.Line, err)
-			}
-			set := make(map[string]bool, len(users))
-			for _, u := range users {
-				set[u] = true
+		case v.Kind == yaml.SequenceNode:
+			set := make(map[string]bool, len(v.Content))
+			for _, u := range v.Content {
+				if u = deref(u); u.Kind != yaml.ScalarNode {
+					bad = append(bad, yamlerr.Message{Line: u.Line, Key: key, Msg: "expected a username, not " + yamlerr.Describe(u)})
+					continue
+				}
+				set[u.Value] = true
 			}
 			m.allowed[id] = set
 		default:
-			return nil, fmt.Errorf("%s: line %d: %q: expected a list of usernames or \"service\"", name, n.Line, id)
+			bad = append(bad, yamlerr.Message{Line: v.Line, Key: key, Msg: `expected a list of usernames or "service", not ` + yamlerr.Describe(v)})
 		}
+	}
+	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b yamlerr.Message) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), strings.Compare(a.Key, b.Key))
+		})
+		return nil, yamlerr.FileError(name, bad)
 	}
 	return m, nil
 }

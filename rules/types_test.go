@@ -225,3 +225,55 @@ func TestIdentityMap(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentityMapErrors: each problem of an identity map is one line with
+// the file, line and key, in words.
+func TestIdentityMapErrors(t *testing.T) {
+	const entry = `expected a list of usernames or "service", not `
+	tests := []struct {
+		name, yml string
+		want      []string
+	}{
+		{"empty", "", []string{"m.yml: no identities (expected a top-level `identities:` mapping)"}},
+		{"unknown top-level key", "identities:\n  a: [x]\nfoo: 1\n", []string{
+			`m.yml:3: unknown key "foo" (known: identities)`}},
+		{"misspelt identities", "identites:\n  a: [x]\n", []string{
+			`m.yml:1: unknown key "identites" (known: identities)`}},
+		{"not a mapping", "- a\n", []string{"m.yml:1: expected a mapping, not a list"}},
+		{"list for the identities", "identities: [a]\n", []string{"m.yml:1: identities: expected a mapping, not a list"}},
+		{"scalar for the identities", "identities: everyone\n", []string{"m.yml:1: identities: expected a mapping, not `everyone`"}},
+		{"scalar other than service", "identities:\n  \"CN=alice\": alice\n", []string{
+			`m.yml:2: identities: "CN=alice": ` + entry + "`alice`"}},
+		{"mapping for an entry", "identities:\n  a: {x: 1}\n", []string{
+			`m.yml:2: identities: "a": ` + entry + "a mapping"}},
+		{"empty entry", "identities:\n  a:\n", []string{
+			`m.yml:2: identities: "a": ` + entry + "an empty value"}},
+		{"list in the list", "identities:\n  a:\n    - x\n    - [y]\n", []string{
+			`m.yml:4: identities: "a": expected a username, not a list`}},
+		{"duplicate identity", "identities:\n  a: [x]\n  a: [y]\n", []string{
+			`m.yml:3: identities: mapping key "a" already defined at line 2`}},
+		{"two errors", "identities:\n  b: everyone\n  a: {x: 1}\n  c: [ok]\n", []string{
+			`m.yml:2: identities: "b": ` + entry + "`everyone`",
+			`m.yml:3: identities: "a": ` + entry + "a mapping"}},
+		{"two decoder errors", "identities: [a]\nfoo: 1\n", []string{
+			"m.yml:1: identities: expected a mapping, not a list",
+			`m.yml:2: unknown key "foo" (known: identities)`}},
+		{"syntax", "identities:\n  a: [x\n", []string{"m.yml:1: did not find expected ',' or ']'"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseIdentityMap("m.yml", []byte(tt.yml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); got != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(tt.want, "\n"))
+			}
+			for _, goWord := range []string{"unmarshal", "not found in type", "!!", "rules.", "yaml.Node"} {
+				if strings.Contains(err.Error(), goWord) {
+					t.Errorf("error names %q", goWord)
+				}
+			}
+		})
+	}
+}
