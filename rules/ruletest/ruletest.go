@@ -29,6 +29,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/internal/yamlerr"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -145,6 +147,10 @@ func RunFile(ctx context.Context, path string) (*FileResult, error) {
 
 // Run runs a test file's contents; name locates the rule files.
 func Run(ctx context.Context, name string, data []byte) (*FileResult, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlerr.FileError(name, yamlerr.Messages(err))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f File
@@ -152,7 +158,7 @@ func Run(ctx context.Context, name string, data []byte) (*FileResult, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty test file", name)
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, yamlerr.FileError(name, yamlerr.Explain(&root, reflect.TypeFor[File](), err))
 	}
 	if len(f.RuleFiles) == 0 {
 		return nil, fmt.Errorf("%s: rule_files: name at least one rules file, or %q", name, DefaultPack)

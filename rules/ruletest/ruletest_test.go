@@ -104,7 +104,10 @@ func TestInvalidCases(t *testing.T) {
 	tests := []struct{ name, yml, want string }{
 		{"no rule files", "tests: [{name: a}]", "rule_files"},
 		{"no tests", "rule_files: [default]", "no test cases"},
-		{"unknown key", "rule_files: [default]\ntests: [{name: a, inputs: {}}]", "field inputs not found"},
+		{"unknown key", "rule_files: [default]\ntests: [{name: a, inputs: {}}]", `t.yml:2: tests[0]: unknown key "inputs" (known: alerts, correlator, input, name, rules, until)`},
+		{"unknown top-level key", "rule_file: [default]\ntests: []", `t.yml:1: unknown key "rule_file" (known: rule_files, tests)`},
+		{"list for a string", "rule_files: [default]\ntests:\n  - name: a\n    until: [x]\n", "t.yml:4: tests[0]: until: expected a string, not a list"},
+		{"mapping for a list", "rule_files: {default: 1}\n", "t.yml:1: rule_files: expected a list of strings, not a mapping"},
 		{"missing rules file", "rule_files: [nope.yml]\ntests: [{name: a, input: {events: [{\"@timestamp\": 2026-12-04T10:00:00Z}]}, alerts: []}]", "nope.yml"},
 	}
 	for _, tt := range tests {
