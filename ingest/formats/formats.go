@@ -5,6 +5,7 @@ package formats
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/nginx"
 	"github.com/spraywatch/spraywatch/ingest/pylog"
 	"github.com/spraywatch/spraywatch/ingest/traefik"
+	"github.com/spraywatch/spraywatch/internal/yamlerr"
 )
 
 // spec describes one format: def is the user's definition (a log_format
@@ -189,7 +191,10 @@ func compilePylog(def string) (ingest.Format, error) {
 	dec := yaml.NewDecoder(strings.NewReader(def))
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("python-logging definition: expected YAML with format and message_pattern: %w", err)
+		var root yaml.Node
+		_ = yaml.Unmarshal([]byte(def), &root) // an error is the decoder's too
+		return nil, fmt.Errorf("python-logging definition: expected YAML with format and message_pattern: %w",
+			yamlerr.FileError("", yamlerr.Explain(&root, reflect.TypeFor[pylogDef](), err)))
 	}
 	c := pylog.Config{Format: d.Format, MessagePattern: d.MessagePattern, Outcomes: d.Outcomes, Loggers: d.Loggers, MinLevel: d.MinLevel}
 	attrs := make([]string, 0, len(d.Extras))

@@ -46,6 +46,8 @@ func TestErrors(t *testing.T) {
 		{"proxy", "envoy-json", "[1, 2]", "compiling proxy format envoy-json"},
 		{"app", "python-logging", "", "needs a definition"},
 		{"app", "python-logging", "%(message)s", "expected YAML"},
+		{"app", "python-logging", "format: '%(message)s'\nmessage_patern: x\n", `line 2: unknown key "message_patern" (known: extras, format, loggers, message_pattern, min_level, outcomes)`},
+		{"app", "python-logging", "format: '%(message)s'\nloggers: auth\n", "line 2: loggers: expected a list of strings, not `auth`"},
 		{"app", "python-logging", "format: '%(asctime)s %(message)s'\nmessage_pattern: 'for (?P<username>\\S+)'\nextras: {x: user.nmae}\n", `extras: x: unknown field "user.nmae"`},
 		{"app", "python-logging", "format: '%(asctime)s %(message)s'\nmessage_pattern: 'for (?P<username>\\S+)'\noutcomes: {\"\": failure}\nmin_level: LOUD\n", `unknown minimum level "LOUD"`},
 	}

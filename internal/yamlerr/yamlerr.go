@@ -65,12 +65,17 @@ func Messages(err error) []Message {
 }
 
 // FileError is the error of messages ms about file name, one line per
-// message: "name:line: key: message". It is nil when ms is empty.
+// message: "name:line: key: message"; without a name (YAML held in a
+// value of another file), "line N: key: message". It is nil when ms is
+// empty.
 func FileError(name string, ms []Message) error {
 	errs := make([]error, 0, len(ms))
 	for _, m := range ms {
 		pos := name
-		if m.Line > 0 {
+		switch {
+		case m.Line > 0 && name == "":
+			pos = "line " + strconv.Itoa(m.Line)
+		case m.Line > 0:
 			pos += ":" + strconv.Itoa(m.Line)
 		}
 		if pos == "" {

@@ -142,6 +142,9 @@ func TestFileError(t *testing.T) {
 	if err := yamlerr.FileError("c.yml", ms); err == nil || err.Error() != want {
 		t.Errorf("FileError: %v, want %q", err, want)
 	}
+	if err := yamlerr.FileError("", ms); err == nil || err.Error() != "line 2: join: join_window: expected a duration\nno line" {
+		t.Errorf("FileError without a name: %v", err)
+	}
 	if err := yamlerr.FileError("c.yml", nil); err != nil {
 		t.Errorf("FileError of no messages: %v", err)
 	}
