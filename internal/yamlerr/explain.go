@@ -130,7 +130,7 @@ func (m *Message) about(v visit) bool {
 	switch {
 	case m.field != "":
 		// An unknown or duplicate key: v is the mapping holding it.
-		if v.n.Kind != yaml.MappingNode || m.known && v.t.String() != m.goType {
+		if v.n.Kind != yaml.MappingNode || m.unknownKey && v.t.String() != m.goType {
 			return false
 		}
 		for i := 0; i+1 < len(v.n.Content); i += 2 {
@@ -165,7 +165,7 @@ func shortened(s string) string {
 // place rewrites m with what v says of the value.
 func (m *Message) place(v visit) {
 	switch {
-	case m.known:
+	case m.unknownKey:
 		m.Key = v.path
 		m.Msg = fmt.Sprintf("unknown key %q (known: %s)", m.field, strings.Join(Keys(v.t), ", "))
 	case m.field != "":

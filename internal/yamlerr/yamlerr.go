@@ -35,7 +35,7 @@ type Message struct {
 	goType, tag string // the type the value was bound for; its YAML tag, without "!!"
 	value       string // the scalar, as the decoder quoted it (long ones shortened)
 	want        string // what goType holds, in words; "" when not worded
-	known       bool   // Msg is an unknown-key message
+	unknownKey  bool   // field is a key the type lacks
 }
 
 // String is the message with its key, without the line.
@@ -156,7 +156,7 @@ func parse(s string) Message {
 	}
 	m.Msg = strings.TrimPrefix(s, "yaml: ")
 	if g := notFound.FindStringSubmatch(m.Msg); g != nil {
-		m.field, m.goType, m.known = g[1], g[2], true
+		m.field, m.goType, m.unknownKey = g[1], g[2], true
 		m.Msg = fmt.Sprintf("unknown key %q", g[1])
 		return m
 	}
