@@ -13,8 +13,10 @@ import (
 	"time"
 )
 
-// CEFVersion is the device version in CEF headers.
-var CEFVersion = "1"
+// CEFVersion is the device version in CEF headers: the version of this
+// mapping of alerts to CEF, which changes only if its keys change, so that
+// the same alert gives the same record whatever build sends it.
+const CEFVersion = "1"
 
 // SyslogOptions configure a syslog sink.
 type SyslogOptions struct {
