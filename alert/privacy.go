@@ -75,7 +75,19 @@ func (p Privacy) Username(u string) string {
 	return u
 }
 
-// Apply rewrites the usernames an alert carries.
+// UserNameKey is the group key (and sample field) whose values are
+// usernames.
+const UserNameKey = "user.name"
+
+// Apply rewrites the usernames an alert carries: sample.user.name, account
+// and the user.name value of group (a rule grouped by username), the latter
+// two as the same pseudonym in hmac mode so they can be matched. The
+// summary, which quotes the group and the account, is then written again
+// from the rewritten fields (Summarize). No other field holds a username:
+// reason and classification are figures, and incident_id is a hash.
+//
+// Apply replaces a's maps and slices rather than writing into them, so it
+// may rewrite a shallow copy of an alert that is still in use.
 func (p Privacy) Apply(a *Alert) {
 	if p.Mode == PrivacyPlain || p.Mode == "" {
 		return
@@ -83,15 +95,23 @@ func (p Privacy) Apply(a *Alert) {
 	if p.Mode == PrivacyOmit {
 		a.Sample.UserNames = []string{}
 		a.Sample.UserNamesTruncated = 0
-		a.Account = ""
-		return
+	} else {
+		names := make([]string, len(a.Sample.UserNames))
+		for i, u := range a.Sample.UserNames {
+			names[i] = p.Username(u)
+		}
+		a.Sample.UserNames = names
 	}
-	names := make([]string, len(a.Sample.UserNames))
-	for i, u := range a.Sample.UserNames {
-		names[i] = p.Username(u)
-	}
-	a.Sample.UserNames = names
 	a.Account = p.Username(a.Account)
+	if u, ok := a.Group[UserNameKey]; ok {
+		g := make(map[string]string, len(a.Group))
+		for k, v := range a.Group {
+			g[k] = v
+		}
+		g[UserNameKey] = p.Username(u)
+		a.Group = g
+	}
+	a.Summary = Summarize(a)
 }
 
 // WithPrivacy returns a sink that applies p to every alert before s.

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
@@ -814,7 +813,6 @@ func incidentID(rule, key string, start int64, fired ...int64) string {
 
 // notify writes one alert record for g's incident.
 func (rs *ruleState) notify(g *group, status string, resolvedAt int64) {
-	r := rs.rule
 	inc := g.incident()
 	inc.seq++
 	var a alert.Alert
@@ -837,7 +835,7 @@ func (rs *ruleState) notify(g *group, status string, resolvedAt int64) {
 	a.Status = status
 	a.FirstSeen = formatTime(inc.start)
 	a.LastSeen = formatTime(inc.last)
-	a.Summary = summary(r, &a, status)
+	a.Summary = alert.Summarize(&a)
 	if status != alert.StatusResolved {
 		inc.latest = a
 	}
@@ -1033,62 +1031,6 @@ func classifyFigures(users, attempts, most int) *alert.Classification {
 		c.Basis = fmt.Sprintf("%d usernames, up to %d attempts each", c.Users, c.MaxAttemptsPerUser)
 	}
 	return c
-}
-
-func summary(r *rules.Rule, a *alert.Alert, status string) string {
-	b := make([]byte, 0, 256)
-	if status == alert.StatusResolved {
-		b = append(b, "resolved: "...)
-	}
-	b = append(b, r.ID...)
-	b = append(b, ": "...)
-	if a.Identity != nil && a.Identity.Subject != "" {
-		b = append(b, "certificate "...)
-		b = strconv.AppendQuote(b, a.Identity.Subject)
-		b = append(b, ' ')
-	}
-	if len(a.Group) == 1 {
-		for k, v := range a.Group {
-			b = append(append(append(b, k...), '='), v...)
-		}
-	} else {
-		keys := make([]string, 0, len(a.Group))
-		for k := range a.Group {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(append(append(b, k...), '='), a.Group[k]...)
-		}
-	}
-	measure := "events"
-	if a.Reason != nil {
-		measure = a.Reason.Measure
-	}
-	b = append(b, ": "...)
-	b = appendNum(b, a.Observed)
-	b = append(append(append(b, ' '), measure...), " within "...)
-	b = append(append(b, a.Window...), " (threshold "...)
-	b = appendNum(b, a.Threshold)
-	b = append(b, "); "...)
-	b = append(strconv.AppendInt(b, int64(a.Count.Events), 10), " events, "...)
-	b = append(strconv.AppendInt(b, int64(a.Count.Failures), 10), " failures, "...)
-	b = append(strconv.AppendInt(b, int64(a.Count.Successes), 10), " successes"...)
-	if a.Account != "" {
-		b = strconv.AppendQuote(append(b, "; then logged in as "...), a.Account)
-	}
-	if a.Classification != nil && a.Classification.Kind != alert.ClassMixed {
-		b = append(append(b, "; shape: "...), strings.ReplaceAll(a.Classification.Kind, "_", " ")...)
-	}
-	return string(b)
-}
-
-// appendNum appends a figure with at most two decimals to b.
-func appendNum(b []byte, v float64) []byte {
-	return strconv.AppendFloat(b, math.Round(v*100)/100, 'f', -1, 64)
 }
 
 func formatTime(ns int64) string {

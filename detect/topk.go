@@ -11,6 +11,7 @@ import (
 type GroupValue struct {
 	Key      string          // the group's values joined by 0x1f, as the engine keys it
 	Values   []string        // the group_by values, in the rule's order
+	Fields   []string        // the group_by keys' names, in the same order (shared: read only)
 	Identity *alert.Identity // the certificate seen in the group, if any
 	Value    float64         // the rule's measure over the window ending at the watermark
 }
@@ -41,6 +42,10 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 	}
 	if k <= 0 {
 		return dst, true
+	}
+	fields := make([]string, len(rs.rule.GroupBy))
+	for i, k := range rs.rule.GroupBy {
+		fields[i] = k.String()
 	}
 	length := int64(rs.rule.Window)
 	cut := minus(e.now, length)
@@ -79,7 +84,7 @@ func (e *Engine) TopGroups(rule string, k int, dst []GroupValue) ([]GroupValue, 
 		if v <= 0 {
 			return
 		}
-		gv := GroupValue{Key: g.key, Value: v}
+		gv := GroupValue{Key: g.key, Fields: fields, Value: v}
 		if len(dst) < k {
 			gv.Values, gv.Identity = g.values(), g.ident.identity()
 			dst = append(dst, gv)

@@ -99,6 +99,9 @@ type Config struct {
 	TopRule     string
 	TopK        int
 	TopInterval time.Duration
+	// Privacy says how a username the ranked rule groups by is shown in
+	// the gauge's identity label: as the alerts show it.
+	Privacy alert.Privacy
 
 	// Version is reported by spraywatch_build_info (default: the main
 	// module's version from the build information).
@@ -148,7 +151,7 @@ func New(c Config) (*Metrics, error) {
 			Help:      "Wall-clock time from a record being fetched to its effects being handed to the alert sinks.",
 			Buckets:   LatencyBuckets,
 		}),
-		top: newTopK(c.TopRule, c.TopK, c.TopInterval),
+		top: newTopK(c.TopRule, c.TopK, c.TopInterval, c.Privacy),
 	}
 	version, revision := buildVersion()
 	if c.Version != "" {

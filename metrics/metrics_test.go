@@ -418,3 +418,60 @@ func TestLinesSkimmed(t *testing.T) {
 		t.Errorf("lines_skimmed_total: %v, want %v", got, want)
 	}
 }
+
+// TestTopKPrivacy ranks a rule grouped by username: the gauge's identity
+// label shows the username as the privacy mode shows it in alerts.
+func TestTopKPrivacy(t *testing.T) {
+	rs, err := rules.Parse("per-user.yml", []byte(`rules:
+  - id: per-user
+    type: count
+    match: {event.outcome: failure}
+    group_by: [source.ip, user.name]
+    window: 10m
+    threshold: 100
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hm := alert.Privacy{Mode: alert.PrivacyHMAC, Key: []byte("key")}
+	for _, tt := range []struct {
+		p    alert.Privacy
+		want string
+	}{
+		{alert.Privacy{Mode: alert.PrivacyPlain}, "192.0.2.7,kate.moreau"},
+		{hm, "192.0.2.7," + hm.Username("kate.moreau")},
+		{alert.Privacy{Mode: alert.PrivacyOmit}, "192.0.2.7,"},
+	} {
+		t.Run(tt.p.Mode, func(t *testing.T) {
+			e, err := detect.NewEngine(detect.Config{Rules: rs, Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := New(Config{Engine: func() *detect.Engine { return e }, TopRule: "per-user", Privacy: tt.p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+			for i := range 3 {
+				var ev event.Event
+				ev.Time = base + int64(i)
+				ev.Values[event.SourceIP] = "192.0.2.7"
+				ev.Values[event.UserName] = "kate.moreau"
+				ev.Values[event.Outcome] = event.OutcomeFailure
+				if err := e.AddEvent(context.Background(), &ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m.TopK().Refresh(e)
+			got := series(t, m.Registry(), "spraywatch_top_identity_failed_usernames")
+			if key := "identity=" + tt.want + ",rule=per-user,subject="; len(got) != 1 || got[key] != 3 {
+				t.Errorf("series %v, want %s = 3", got, key)
+			}
+			// The engine's group keeps its values.
+			top, _ := e.TopGroups("per-user", 1, nil)
+			if len(top) != 1 || strings.Join(top[0].Values, ",") != "192.0.2.7,kate.moreau" {
+				t.Errorf("the group's values changed: %+v", top)
+			}
+		})
+	}
+}

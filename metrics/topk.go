@@ -1,11 +1,13 @@
 package metrics
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 )
 
@@ -20,9 +22,10 @@ import (
 // once per interval) and the next Tick there recomputes it, together with
 // the number of entries each rule's windows hold.
 type TopK struct {
-	rule  string
-	k     int
-	every time.Duration
+	rule    string
+	k       int
+	every   time.Duration
+	privacy alert.Privacy
 
 	due  atomic.Bool
 	last atomic.Int64 // wall-clock Unix ns of the last refresh
@@ -46,8 +49,8 @@ type topRow struct {
 	value             float64
 }
 
-func newTopK(rule string, k int, every time.Duration) *TopK {
-	return &TopK{rule: rule, k: k, every: every}
+func newTopK(rule string, k int, every time.Duration, p alert.Privacy) *TopK {
+	return &TopK{rule: rule, k: k, every: every, privacy: p}
 }
 
 // Rule returns the ranked rule's id.
@@ -77,7 +80,7 @@ func (t *TopK) Refresh(e *detect.Engine) {
 	t.buf, ok = e.TopGroups(t.rule, t.k, t.buf)
 	rows := make([]topRow, 0, len(t.buf))
 	for _, g := range t.buf {
-		r := topRow{identity: strings.Join(g.Values, ","), value: g.Value}
+		r := topRow{identity: t.identity(&g), value: g.Value}
 		if g.Identity != nil {
 			r.subject = g.Identity.Subject
 		}
@@ -92,6 +95,23 @@ func (t *TopK) Refresh(e *detect.Engine) {
 	t.mu.Lock()
 	t.rows, t.known, t.entries = rows, ok, entries
 	t.mu.Unlock()
+}
+
+// identity returns the label of g: its values joined by ",", a username
+// among them shown as the privacy mode says.
+func (t *TopK) identity(g *detect.GroupValue) string {
+	vals := g.Values
+	cloned := false
+	for i, f := range g.Fields {
+		if f != alert.UserNameKey || i >= len(vals) {
+			continue
+		}
+		if !cloned {
+			vals, cloned = slices.Clone(vals), true // g's values are the group's own
+		}
+		vals[i] = t.privacy.Username(vals[i])
+	}
+	return strings.Join(vals, ",")
 }
 
 // request marks the ranking due if the last refresh is older than the

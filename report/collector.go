@@ -534,20 +534,14 @@ func copyAlert(a *alert.Alert) alert.Alert {
 	return b
 }
 
-// redact returns a copy of a with usernames shown as the privacy mode says.
+// redact returns a copy of a with usernames shown as the privacy mode says:
+// the record the alert outputs wrote.
 func (c *Collector) redact(a *alert.Alert) *alert.Alert {
 	b := copyAlert(a)
 	if c.opt.Privacy.Mode == alert.PrivacyPlain {
 		return &b
 	}
 	c.opt.Privacy.Apply(&b)
-	for k, v := range b.Group {
-		if k == event.UserName.String() {
-			b.Group[k] = c.user(v)
-		}
-	}
-	// The summary quotes usernames in some rule types.
-	b.Summary = ""
 	return &b
 }
 

@@ -213,9 +213,7 @@ func (c *Collector) incidentView(inc *incident, r *rules.Rule) *incView {
 	if a.Account != "" {
 		v.Account = c.user(a.Account)
 	}
-	if c.opt.Privacy.Mode == alert.PrivacyPlain {
-		v.Summary = a.Summary
-	}
+	v.Summary = c.redact(a).Summary
 	if a.Classification != nil {
 		v.Class, v.ClassBasis = a.Classification.Kind, a.Classification.Basis
 	}

@@ -73,7 +73,7 @@ join:
 	if code := run(context.Background(), []string{"replay", "--config", cfg, "--quiet", "--privacy", "omit"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if out.String() == want || strings.Contains(out.String(), `"usernames":["`) {
+	if out.String() == want || strings.Contains(out.String(), `"user.name":["`) {
 		t.Errorf("--privacy omit over the file did not change the alerts")
 	}
 	// The file's outputs: a file output gets the same alerts.

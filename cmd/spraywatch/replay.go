@@ -177,6 +177,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			Sources: func() []*ingest.Stats { return metrics.SourceStats(sources) },
 			Engine:  func() *detect.Engine { return eng },
 			Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
+			Privacy: privacy,
 		}); err != nil {
 			return err
 		}
