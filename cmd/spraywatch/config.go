@@ -183,6 +183,9 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	if len(cfg.Sources) == 0 {
 		return nil, errNoSources
 	}
+	if err := cfg.CheckUse(config.UseReplay); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -372,6 +375,11 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 		fmt.Fprintf(w, "  error: "+format+"\n", args...)
 	}
 	fmt.Fprintf(w, "%s: %d sources\n", path, len(cfg.Sources))
+	if err := cfg.CheckUse(config.UseReplay); err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			bad("%s", e)
+		}
+	}
 	rs, err := rules.Load(cfg.Rules.Files, cfg.Rules.Mode == "extend")
 	if err != nil {
 		bad("rules: %v", err)
@@ -416,6 +424,10 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io
 	}
 	if s.Kind == config.KindALB {
 		return checkALB(ctx, cfg, s, w)
+	}
+	if len(s.Paths) == 0 {
+		fmt.Fprintln(w, "  no paths: no lines checked")
+		return 0
 	}
 	files, err := s.Files()
 	if err != nil {
