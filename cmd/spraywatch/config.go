@@ -31,53 +31,32 @@ import (
 // and alb sources, --app (with --app-format and --app-format-def) its app
 // sources; --out replaces its outputs.
 func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
-	set := map[string]bool{}
-	var cfg *config.Config
+	cfg, set, err := loadConfig(fs, f.config)
+	if err != nil {
+		return nil, err
+	}
 	if f.config != "" {
-		c, err := config.Load(f.config)
-		if err != nil {
-			return nil, err
-		}
-		cfg = c
-		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 		for _, p := range [][2]string{{"proxy-format", "proxy"}, {"log-format", "proxy"}, {"app-format", "app"}, {"app-format-def", "app"}} {
 			if set[p[0]] && !set[p[1]] {
 				return nil, fmt.Errorf("--%s applies to the --%s files of the command line; with --config, give --%s too or set the format in the file", p[0], p[1], p[1])
 			}
 		}
-	} else {
-		cfg = config.Default()
-		fs.VisitAll(func(fl *flag.Flag) { set[fl.Name] = true })
 	}
 	if set["proxy"] && len(f.proxy) > 0 {
-		def, err := definition("log-format", f.logFormat)
+		s, err := commandLineSource(config.KindProxy, f.proxyFormat, "log-format", f.logFormat, f.proxy)
 		if err != nil {
 			return nil, err
-		}
-		s := config.Source{Kind: config.KindProxy, Format: f.proxyFormat, Definition: def, Paths: f.proxy, AutoDefault: "nginx", Envelope: "none"}
-		if s.Format == config.Auto && s.Definition != "" {
-			// A log_format given with the default format is nginx's.
-			s.Format = "nginx"
 		}
 		cfg.Sources = append(without(cfg.Sources, config.KindProxy, config.KindALB), s)
 	}
 	if set["app"] && len(f.app) > 0 {
-		def, err := definition("app-format-def", f.appFormatDef)
+		s, err := commandLineSource(config.KindApp, f.appFormat, "app-format-def", f.appFormatDef, f.app)
 		if err != nil {
 			return nil, err
 		}
-		s := config.Source{Kind: config.KindApp, Format: f.appFormat, Definition: def, Paths: f.app, AutoDefault: "django-json", Envelope: "none"}
-		if s.Format == config.Auto && s.Definition != "" {
-			return nil, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)")
-		}
 		cfg.Sources = append(without(cfg.Sources, config.KindApp), s)
 	}
-	if set["rules"] {
-		cfg.Rules.Files = f.rules
-	}
-	if set["rules-mode"] {
-		cfg.Rules.Mode = f.rulesMode
-	}
+	f.engineFlags.configure(cfg, set)
 	if set["strict"] {
 		cfg.Strict = f.strict
 	}
@@ -98,45 +77,6 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	}
 	if set["memprofile"] {
 		cfg.Replay.MemProfile = f.memProfile
-	}
-	if set["privacy"] {
-		cfg.Privacy.Mode = f.privacy
-	}
-	if set["privacy-key-file"] {
-		cfg.Privacy.KeyFile = f.privacyKey
-	}
-	if set["join-window"] {
-		cfg.Join.Window = f.joinWindow
-	}
-	if set["max-pending"] {
-		cfg.Join.MaxPending = f.maxPending
-	}
-	if set["login-paths"] {
-		cfg.Join.LoginPaths = splitList(f.loginPaths)
-	}
-	if set["login-methods"] {
-		cfg.Join.LoginMethods = splitList(f.loginMethods)
-	}
-	if set["identity"] {
-		cfg.Join.Identity = splitList(f.identity)
-	}
-	if set["max-line-bytes"] {
-		cfg.Limits.MaxLineBytes = f.maxLineBytes
-	}
-	if set["max-groups"] {
-		cfg.Limits.MaxGroups = f.maxGroups
-	}
-	if set["max-groups-total"] {
-		cfg.Limits.MaxGroupsTotal = f.maxGroupsTotal
-	}
-	if set["memory-limit"] {
-		cfg.Limits.MemoryLimit = f.memoryLimit
-	}
-	if set["max-group-events"] {
-		cfg.Limits.MaxGroupEvents = f.maxEvents
-	}
-	if set["max-events-total"] {
-		cfg.Limits.MaxEventsTotal = f.maxEventsTotal
 	}
 	if set["metrics-listen"] {
 		cfg.Replay.MetricsListen = f.metricsListen
@@ -161,21 +101,13 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	}
 
 	// One set of values from here on.
-	f.rules, f.rulesMode, f.strict = cfg.Rules.Files, cfg.Rules.Mode, cfg.Strict
+	f.strict = cfg.Strict
 	f.parallel, f.quiet = *cfg.Replay.Parallel, cfg.Replay.Quiet
 	f.parseWorkers, f.lanes = cfg.Replay.ParseWorkers, cfg.Replay.Lanes
 	f.cpuProfile, f.memProfile = cfg.Replay.CPUProfile, cfg.Replay.MemProfile
-	f.privacy, f.privacyKey = cfg.Privacy.Mode, cfg.Privacy.KeyFile
-	f.joinWindow, f.maxPending = cfg.Join.Window, cfg.Join.MaxPending
-	f.loginPaths = strings.Join(cfg.Join.LoginPaths, ",")
-	f.loginMethods = strings.Join(cfg.Join.LoginMethods, ",")
-	f.identity = strings.Join(cfg.Join.Identity, ",")
-	f.maxLineBytes, f.maxGroups, f.maxEvents = cfg.Limits.MaxLineBytes, cfg.Limits.MaxGroups, cfg.Limits.MaxGroupEvents
 	f.metricsListen, f.metricsHold = cfg.Replay.MetricsListen, cfg.Replay.MetricsHold
 	f.maxTimeJump = cfg.Replay.MaxTimeJump
 	f.checkAll = cfg.Replay.CheckAllLines
-	f.maxGroupsTotal, f.memoryLimit = cfg.Limits.MaxGroupsTotal, cfg.Limits.MemoryLimit
-	f.maxEventsTotal = cfg.Limits.MaxEventsTotal
 	f.report = reportFlags{file: cfg.Replay.Report, topN: cfg.Replay.ReportTop, generatedAt: cfg.Replay.ReportGeneratedAt}
 	if f.report.topN == 0 {
 		f.report.topN = report.DefaultTopN

@@ -38,8 +38,6 @@ type serveFlags struct {
 	proxyFormat, logFormat       string
 	appFormat, appFormatDef      string
 	proxyEnvelope, appEnvelope   string
-	rules                        listFlag
-	rulesMode                    string
 	out, outputs                 string
 	listen                       string
 	lateness, idle, commit       time.Duration
@@ -52,15 +50,17 @@ type serveFlags struct {
 	saslMech, saslUser           string
 	saslPassEnv, saslPassFile    string
 	engineFlags
-	maxLineBytes         int
 	sessionTimeout       time.Duration
 	proxyFiles, appFiles listFlag
 	stateDir             string
 	fromEnd              bool
+
+	usernames alert.Privacy // how the alerts show usernames (--privacy)
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.engineFlags.register(fs)
+	fs.Lookup("rules").Usage = "rules `file` (repeatable; re-read on SIGHUP)"
 	fs.StringVar(&f.role, "role", "all", "stages to run: all (join and detect), correlate (join, publish to the events topic), detect (rules over the events topic)")
 	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka bootstrap `addresses`")
 	fs.StringVar(&f.group, "group", "", "consumer group id (default spraywatch-<role>)")
@@ -78,8 +78,6 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it")
 	fs.StringVar(&f.proxyEnvelope, "proxy-envelope", "", "shipper envelope `key` around proxy lines (message, log, cri, ...); empty: raw lines")
 	fs.StringVar(&f.appEnvelope, "app-envelope", "", "shipper envelope `key` around app lines")
-	fs.Var(&f.rules, "rules", "rules `file` (repeatable; re-read on SIGHUP)")
-	fs.StringVar(&f.rulesMode, "rules-mode", "extend", "extend or replace the default pack")
 	fs.StringVar(&f.out, "out", "", "append alerts to this `file` instead of stdout")
 	fs.StringVar(&f.outputs, "outputs", "", "YAML `file` with an outputs: list of alert sinks (see docs/sinks.md)")
 	fs.StringVar(&f.listen, "listen", serve.DefaultListen, "`address` of /healthz, /readyz and /metrics (empty: none)")
@@ -99,7 +97,6 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.saslPassEnv, "sasl-password-env", "SPRAYWATCH_KAFKA_PASSWORD", "environment `variable` holding the SASL password")
 	fs.StringVar(&f.saslPassFile, "sasl-password-file", "", "`file` holding the SASL password (instead of the environment)")
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout")
-	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer messages are counted and skipped")
 	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "with --proxy-file/--app-file: `directory` keeping read positions, so a restart resumes (empty: start over)")
@@ -158,6 +155,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if f.usernames, err = alert.NewPrivacy(f.privacy, f.privacyKey); err != nil {
+		return err
+	}
+	if err := setMemoryLimit(f.memoryLimit); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if len(f.proxyFiles) > 0 || len(f.appFiles) > 0 {
 		if role != serve.RoleAll {
@@ -209,7 +212,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer closeSinks()
-		cfg.Sink = sink
+		cfg.Sink = alert.WithPrivacy(sink, f.usernames)
 	}
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
@@ -232,7 +235,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // check rejects flag values that would otherwise be replaced by defaults.
 func (f *serveFlags) check() error {
-	errs := []error{f.engineFlags.check(), nonNegative("max-line-bytes", f.maxLineBytes)}
+	errs := []error{f.engineFlags.check()}
 	for _, d := range []struct {
 		name  string
 		value time.Duration
@@ -393,7 +396,7 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		return err
 	}
 	defer closeSinks()
-	cfg.Sink = sink
+	cfg.Sink = alert.WithPrivacy(sink, f.usernames)
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
 	fl, err := serve.NewFollower(cfg)
