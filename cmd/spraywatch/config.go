@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -272,7 +273,10 @@ const checkLines = 5
 
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	usage := func() {
-		fmt.Fprintln(stderr, "usage: spraywatch config check FILE\n\nValidates a configuration file and shows what each source extracts from its first lines.")
+		fmt.Fprintln(stderr, "usage: spraywatch config check [--serve] FILE\n\n"+
+			"Validates a configuration file and shows what each source extracts from its first lines.\n"+
+			"With --serve, checks the file as serve --config reads it: following its sources' files,\n"+
+			"or, when no source has paths, reading Kafka with their formats.")
 	}
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
@@ -280,11 +284,19 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return flag.ErrHelp
 		}
 	}
-	if len(args) != 2 || args[0] != "check" {
+	if len(args) < 2 || args[0] != "check" {
 		usage()
 		return errUsage
 	}
-	n, err := checkConfig(ctx, args[1], stdout)
+	forServe := false
+	if args[1] == "--serve" || args[1] == "-serve" {
+		forServe, args = true, args[1:]
+	}
+	if len(args) != 2 {
+		usage()
+		return errUsage
+	}
+	n, err := checkConfig(ctx, args[1], forServe, stdout)
 	if err != nil {
 		return err
 	}
@@ -294,9 +306,10 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// checkConfig prints a report on the configuration at path and returns how
-// many problems it found; err is for a file that does not load at all.
-func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
+// checkConfig prints a report on the configuration at path, as replay reads
+// it or, forServe, as serve does, and returns how many problems it found;
+// err is for a file that does not load at all.
+func checkConfig(ctx context.Context, path string, forServe bool, w io.Writer) (int, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return 0, err
@@ -306,10 +319,30 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 		problems++
 		fmt.Fprintf(w, "  error: "+format+"\n", args...)
 	}
-	fmt.Fprintf(w, "%s: %d sources\n", path, len(cfg.Sources))
-	if err := cfg.CheckUse(config.UseReplay); err != nil {
+	use := config.UseReplay
+	if forServe {
+		use = config.UseKafka
+		if cfg.HasPaths() {
+			use = config.UseFollow
+		}
+	}
+	fmt.Fprintf(w, "%s: %d sources, checked for %s\n", path, len(cfg.Sources), use)
+	if err := cfg.CheckUse(use); err != nil {
 		for _, e := range strings.Split(err.Error(), "\n") {
 			bad("%s", e)
+		}
+		if use == config.UseReplay && !cfg.HasPaths() {
+			fmt.Fprintln(w, "  (no source has paths: for serve reading Kafka, check the file with config check --serve)")
+		}
+	}
+	for _, n := range cfg.Ignored(use) {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	if use == config.UseKafka {
+		for _, k := range []struct{ kind, flag, def string }{{config.KindProxy, "proxy-format", "nginx"}, {config.KindApp, "app-format", "django-json"}} {
+			if !slices.ContainsFunc(cfg.Sources, func(s config.Source) bool { return s.Kind == k.kind }) {
+				fmt.Fprintf(w, "  note: no %s source: serve reads the %s topic with --%s (default %s)\n", k.kind, k.kind, k.flag, k.def)
+			}
 		}
 	}
 	rs, err := rules.Load(cfg.Rules.Files, cfg.Rules.Mode == "extend")
@@ -332,13 +365,21 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 	}
 	fmt.Fprintf(w, "outputs: %s (not opened by check)\n", strings.Join(outs, ", "))
 	for i := range cfg.Sources {
-		problems += checkSource(ctx, cfg, &cfg.Sources[i], w)
+		problems += checkSource(ctx, cfg, &cfg.Sources[i], use, w)
 	}
 	return problems, nil
 }
 
-func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io.Writer) int {
+func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, use config.Use, w io.Writer) int {
 	fmt.Fprintf(w, "\nsource %s (kind %s, line %d)\n", s.Name, s.Kind, s.Line())
+	if use != config.UseReplay && s.Kind == config.KindALB {
+		fmt.Fprintln(w, "  not read by serve: no lines checked")
+		return 0
+	}
+	if use == config.UseKafka && (s.Format == config.Auto || s.Envelope == config.Auto) {
+		fmt.Fprintln(w, "  format: not compiled (auto detects from files)")
+		return 0
+	}
 	comp, err := s.Compile()
 	if err != nil {
 		fmt.Fprintf(w, "  error: %v\n", err)
@@ -358,7 +399,11 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io
 		return checkALB(ctx, cfg, s, w)
 	}
 	if len(s.Paths) == 0 {
-		fmt.Fprintln(w, "  no paths: no lines checked")
+		if use == config.UseKafka {
+			fmt.Fprintf(w, "  no paths: serve reads the %s topic with this format (no lines checked)\n", s.Kind)
+		} else {
+			fmt.Fprintln(w, "  no paths: no lines checked")
+		}
 		return 0
 	}
 	files, err := s.Files()

@@ -118,7 +118,10 @@ func serveUntil(t *testing.T, out string, want int, args ...string) (string, str
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "--listen", ""}, args...), &stdout, &stderr) }()
+	// A loaded machine may starve one file's reader for a while: the other
+	// file's records must still wait for it, as replay's order has them.
+	args = append([]string{"serve", "--listen", "", "--idle-timeout", "10s"}, args...)
+	go func() { done <- run(ctx, args, &stdout, &stderr) }()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		select {
@@ -173,7 +176,8 @@ func TestServeConfigMatchesReplay(t *testing.T) {
 
 	got, log := serveUntil(t, filepath.Join(dir, "alerts.jsonl"), len(want), "--config", cfg)
 	if got != string(want) {
-		t.Errorf("serve --config wrote %d bytes of alerts, replay --config %d", len(got), len(want))
+		t.Errorf("serve --config wrote %d bytes of alerts, replay --config %d; serve's log:\n%s", len(got), len(want), log)
+		firstDifference(t, got, string(want))
 	}
 	checkContains(t, "serve's log", log,
 		"sw.yml:25: replay.quiet applies to replay only: serve following files ignores it",
@@ -198,7 +202,8 @@ func TestServeConfigMatchesReplay(t *testing.T) {
 	}
 	got, log = serveUntil(t, serveOut, len(want), append(over, "--out", serveOut)...)
 	if got != string(want) {
-		t.Errorf("serve with flags over the file wrote %d bytes of alerts, replay %d", len(got), len(want))
+		t.Errorf("serve with flags over the file wrote %d bytes of alerts, replay %d; serve's log:\n%s", len(got), len(want), log)
+		firstDifference(t, got, string(want))
 	}
 	checkContains(t, "serve's log", log, "proxy="+sampleProxy)
 	if _, err := os.Stat(filepath.Join(dir, "alerts.jsonl")); err == nil {
@@ -310,5 +315,25 @@ func TestServeConfigKafkaFormats(t *testing.T) {
 	proxy, app = load("--config", cfg, "--app-envelope", "message", "--proxy-format", "envoy-json")
 	if proxy.comp.Format.Name() != "envoy-json" || app.comp.Format.Name() != "django-json+message" {
 		t.Errorf("formats with flags over the file: %s, %s", proxy.comp.Format.Name(), app.comp.Format.Name())
+	}
+}
+
+// firstDifference reports the first alert line where serve's output differs
+// from replay's.
+func firstDifference(t *testing.T, serve, replay string) {
+	t.Helper()
+	s, r := strings.Split(serve, "\n"), strings.Split(replay, "\n")
+	for i := range max(len(s), len(r)) {
+		var a, b string
+		if i < len(s) {
+			a = s[i]
+		}
+		if i < len(r) {
+			b = r[i]
+		}
+		if a != b {
+			t.Errorf("first difference at alert %d:\nserve:  %s\nreplay: %s", i, a, b)
+			return
+		}
 	}
 }
