@@ -103,7 +103,8 @@ type Source struct {
 	// Not read from files: the replay command sets it for its flags.
 	AutoDefault string `yaml:"-"`
 
-	line    int  // where the source starts in the file
+	line    int  // where the source starts in the file, 0 if not read from one
+	index   int  // its index in the file's sources, when line is set
 	unnamed bool // Name was made up
 }
 
@@ -266,8 +267,10 @@ func (c *Config) setDefaults() {
 }
 
 // Load reads and checks a configuration file. Relative file names in it
-// (definition files, log paths, rules files, key files) are taken relative
-// to the file's directory.
+// (definition files, log paths, rules files, key files, output files) are
+// taken relative to the file's directory. What depends on the command that
+// runs the file (replay needs paths, serve reading Kafka refuses them) is
+// left to CheckUse.
 func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -287,7 +290,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		return nil, err
 	}
 	for i := range c.Sources {
-		c.Sources[i].line = c.line("sources", i)
+		c.Sources[i].line, c.Sources[i].index = c.line("sources", i), i
 	}
 	c.setDefaults()
 	c.resolve()
@@ -378,11 +381,7 @@ func (c *Config) resolve() {
 		return
 	}
 	dir := filepath.Dir(c.Path)
-	abs := func(p *string) {
-		if *p != "" && *p != "-" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
-		}
-	}
+	abs := func(p *string) { resolvePath(dir, p) }
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		abs(&s.DefinitionFile)
@@ -399,11 +398,24 @@ func (c *Config) resolve() {
 	for _, p := range []*string{&c.Replay.CPUProfile, &c.Replay.MemProfile, &c.Replay.Report} {
 		abs(p)
 	}
-	for i := range c.Outputs {
-		o := &c.Outputs[i]
+	resolveOutputs(dir, c.Outputs)
+}
+
+// resolveOutputs makes the relative file names of outs relative to dir.
+func resolveOutputs(dir string, outs []alert.Config) {
+	for i := range outs {
+		o := &outs[i]
 		for _, p := range []*string{&o.Path, &o.SecretFile, &o.SpoolDir, &o.TLSCAFile, &o.TLSCertFile, &o.TLSKeyFile} {
-			abs(p)
+			resolvePath(dir, p)
 		}
+	}
+}
+
+// resolvePath makes *p, unless empty, standard input or absolute, relative
+// to dir.
+func resolvePath(dir string, p *string) {
+	if *p != "" && *p != "-" && !filepath.IsAbs(*p) {
+		*p = filepath.Join(dir, *p)
 	}
 }
 
@@ -428,9 +440,6 @@ func (c *Config) check() error {
 		names[s.Name] = i
 		switch s.Kind {
 		case KindProxy, KindApp:
-			if len(s.Paths) == 0 {
-				add(at("kind"), "source %s: paths is required", s.Name)
-			}
 			if len(s.ConnPaths)+len(s.AccessPaths) > 0 {
 				add(at("conn_paths"), "source %s: conn_paths and access_paths are for kind alb; use paths", s.Name)
 			}

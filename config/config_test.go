@@ -110,7 +110,6 @@ func TestErrors(t *testing.T) {
 		{"syntax", "sources:\n  - kind: proxy\n   paths: x\n", "cfg.yml:1: did not find expected"},
 		{"unknown kind", "sources:\n  - kind: iis\n    paths: [a]\n", "cfg.yml:2: source iis-0: unknown kind \"iis\""},
 		{"no kind", "sources:\n  - name: x\n    paths: [a]\n", "cfg.yml:2: source x: kind is required"},
-		{"no paths", "sources:\n  - kind: app\n", "cfg.yml:2: source app-0: paths is required"},
 		{"unknown format", "sources:\n  - kind: proxy\n    format: iis\n    paths: [a]\n", "cfg.yml:3: source proxy-0: unknown proxy format \"iis\""},
 		{"app format on proxy", "sources:\n  - kind: proxy\n    format: django-json\n    paths: [a]\n", "unknown proxy format \"django-json\""},
 		{"alb without access", "sources:\n  - kind: alb\n    conn_paths: [c]\n", "cfg.yml:2: source alb-0: access_paths is required"},

@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spraywatch/spraywatch/alert"
 )
 
 // LoadOutputs reads a file holding only an outputs: list (serve --outputs)
 // as strictly as Load reads a configuration file: an unknown key is an
-// error, and every output is checked as Load checks it. File names in it
-// are taken as given, relative to the working directory.
+// error, and every output is checked as Load checks it. Relative file names
+// in it are taken relative to the file's directory, as in a configuration
+// file.
 func LoadOutputs(path string) ([]alert.Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -21,7 +23,8 @@ func LoadOutputs(path string) ([]alert.Config, error) {
 	return ParseOutputs(path, b)
 }
 
-// ParseOutputs reads an outputs: list from b; path is used in errors.
+// ParseOutputs reads an outputs: list from b; path is used in errors and to
+// resolve relative file names.
 func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 	c := &Config{Path: path}
 	var doc struct {
@@ -48,5 +51,6 @@ func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	resolveOutputs(filepath.Dir(path), doc.Outputs)
 	return doc.Outputs, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,6 +13,18 @@ func TestParseOutputs(t *testing.T) {
 	}
 	if len(outs) != 2 || outs[0].Path != "a.jsonl" || outs[0].MinSeverity != "critical" || outs[1].Type != "stdout" {
 		t.Errorf("outputs %+v", outs)
+	}
+	// Relative file names are relative to the file, as in a configuration
+	// file; absolute ones stay.
+	outs, err = ParseOutputs(filepath.Join("etc", "sw", "o.yml"), []byte("outputs:\n  - {type: file, path: alerts.jsonl}\n  - {type: webhook, url: \"http://x\", spool_dir: /var/spool/sw, secret_file: ../key}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join("etc", "sw", "alerts.jsonl"); outs[0].Path != want {
+		t.Errorf("path %s, want %s", outs[0].Path, want)
+	}
+	if outs[1].SpoolDir != "/var/spool/sw" || outs[1].SecretFile != filepath.Join("etc", "key") {
+		t.Errorf("spool_dir %s, secret_file %s", outs[1].SpoolDir, outs[1].SecretFile)
 	}
 	for _, tt := range []struct {
 		name, yml, want string

@@ -27,7 +27,7 @@ func (s *Source) EventKind() event.Kind {
 }
 
 // Label names the source for people: its name, or its first path when it
-// has none of its own.
+// has none of its own, or its kind when it has neither.
 func (s *Source) Label() string {
 	if s.Name != "" && !s.unnamed {
 		return s.Name
@@ -36,6 +36,9 @@ func (s *Source) Label() string {
 		if len(l) > 0 {
 			return l[0]
 		}
+	}
+	if s.Name == "" {
+		return s.Kind
 	}
 	return s.Name
 }

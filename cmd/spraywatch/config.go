@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,53 +32,32 @@ import (
 // and alb sources, --app (with --app-format and --app-format-def) its app
 // sources; --out replaces its outputs.
 func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
-	set := map[string]bool{}
-	var cfg *config.Config
+	cfg, set, err := loadConfig(fs, f.config)
+	if err != nil {
+		return nil, err
+	}
 	if f.config != "" {
-		c, err := config.Load(f.config)
-		if err != nil {
-			return nil, err
-		}
-		cfg = c
-		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 		for _, p := range [][2]string{{"proxy-format", "proxy"}, {"log-format", "proxy"}, {"app-format", "app"}, {"app-format-def", "app"}} {
 			if set[p[0]] && !set[p[1]] {
 				return nil, fmt.Errorf("--%s applies to the --%s files of the command line; with --config, give --%s too or set the format in the file", p[0], p[1], p[1])
 			}
 		}
-	} else {
-		cfg = config.Default()
-		fs.VisitAll(func(fl *flag.Flag) { set[fl.Name] = true })
 	}
 	if set["proxy"] && len(f.proxy) > 0 {
-		def, err := definition("log-format", f.logFormat)
+		s, err := commandLineSource(config.KindProxy, f.proxyFormat, "log-format", f.logFormat, f.proxy)
 		if err != nil {
 			return nil, err
-		}
-		s := config.Source{Kind: config.KindProxy, Format: f.proxyFormat, Definition: def, Paths: f.proxy, AutoDefault: "nginx", Envelope: "none"}
-		if s.Format == config.Auto && s.Definition != "" {
-			// A log_format given with the default format is nginx's.
-			s.Format = "nginx"
 		}
 		cfg.Sources = append(without(cfg.Sources, config.KindProxy, config.KindALB), s)
 	}
 	if set["app"] && len(f.app) > 0 {
-		def, err := definition("app-format-def", f.appFormatDef)
+		s, err := commandLineSource(config.KindApp, f.appFormat, "app-format-def", f.appFormatDef, f.app)
 		if err != nil {
 			return nil, err
 		}
-		s := config.Source{Kind: config.KindApp, Format: f.appFormat, Definition: def, Paths: f.app, AutoDefault: "django-json", Envelope: "none"}
-		if s.Format == config.Auto && s.Definition != "" {
-			return nil, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)")
-		}
 		cfg.Sources = append(without(cfg.Sources, config.KindApp), s)
 	}
-	if set["rules"] {
-		cfg.Rules.Files = f.rules
-	}
-	if set["rules-mode"] {
-		cfg.Rules.Mode = f.rulesMode
-	}
+	f.engineFlags.configure(cfg, set)
 	if set["strict"] {
 		cfg.Strict = f.strict
 	}
@@ -98,45 +78,6 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	}
 	if set["memprofile"] {
 		cfg.Replay.MemProfile = f.memProfile
-	}
-	if set["privacy"] {
-		cfg.Privacy.Mode = f.privacy
-	}
-	if set["privacy-key-file"] {
-		cfg.Privacy.KeyFile = f.privacyKey
-	}
-	if set["join-window"] {
-		cfg.Join.Window = f.joinWindow
-	}
-	if set["max-pending"] {
-		cfg.Join.MaxPending = f.maxPending
-	}
-	if set["login-paths"] {
-		cfg.Join.LoginPaths = splitList(f.loginPaths)
-	}
-	if set["login-methods"] {
-		cfg.Join.LoginMethods = splitList(f.loginMethods)
-	}
-	if set["identity"] {
-		cfg.Join.Identity = splitList(f.identity)
-	}
-	if set["max-line-bytes"] {
-		cfg.Limits.MaxLineBytes = f.maxLineBytes
-	}
-	if set["max-groups"] {
-		cfg.Limits.MaxGroups = f.maxGroups
-	}
-	if set["max-groups-total"] {
-		cfg.Limits.MaxGroupsTotal = f.maxGroupsTotal
-	}
-	if set["memory-limit"] {
-		cfg.Limits.MemoryLimit = f.memoryLimit
-	}
-	if set["max-group-events"] {
-		cfg.Limits.MaxGroupEvents = f.maxEvents
-	}
-	if set["max-events-total"] {
-		cfg.Limits.MaxEventsTotal = f.maxEventsTotal
 	}
 	if set["metrics-listen"] {
 		cfg.Replay.MetricsListen = f.metricsListen
@@ -161,27 +102,22 @@ func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	}
 
 	// One set of values from here on.
-	f.rules, f.rulesMode, f.strict = cfg.Rules.Files, cfg.Rules.Mode, cfg.Strict
+	f.strict = cfg.Strict
 	f.parallel, f.quiet = *cfg.Replay.Parallel, cfg.Replay.Quiet
 	f.parseWorkers, f.lanes = cfg.Replay.ParseWorkers, cfg.Replay.Lanes
 	f.cpuProfile, f.memProfile = cfg.Replay.CPUProfile, cfg.Replay.MemProfile
-	f.privacy, f.privacyKey = cfg.Privacy.Mode, cfg.Privacy.KeyFile
-	f.joinWindow, f.maxPending = cfg.Join.Window, cfg.Join.MaxPending
-	f.loginPaths = strings.Join(cfg.Join.LoginPaths, ",")
-	f.loginMethods = strings.Join(cfg.Join.LoginMethods, ",")
-	f.identity = strings.Join(cfg.Join.Identity, ",")
-	f.maxLineBytes, f.maxGroups, f.maxEvents = cfg.Limits.MaxLineBytes, cfg.Limits.MaxGroups, cfg.Limits.MaxGroupEvents
 	f.metricsListen, f.metricsHold = cfg.Replay.MetricsListen, cfg.Replay.MetricsHold
 	f.maxTimeJump = cfg.Replay.MaxTimeJump
 	f.checkAll = cfg.Replay.CheckAllLines
-	f.maxGroupsTotal, f.memoryLimit = cfg.Limits.MaxGroupsTotal, cfg.Limits.MemoryLimit
-	f.maxEventsTotal = cfg.Limits.MaxEventsTotal
 	f.report = reportFlags{file: cfg.Replay.Report, topN: cfg.Replay.ReportTop, generatedAt: cfg.Replay.ReportGeneratedAt}
 	if f.report.topN == 0 {
 		f.report.topN = report.DefaultTopN
 	}
 	if len(cfg.Sources) == 0 {
 		return nil, errNoSources
+	}
+	if err := cfg.CheckUse(config.UseReplay); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
@@ -337,7 +273,10 @@ const checkLines = 5
 
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	usage := func() {
-		fmt.Fprintln(stderr, "usage: spraywatch config check FILE\n\nValidates a configuration file and shows what each source extracts from its first lines.")
+		fmt.Fprintln(stderr, "usage: spraywatch config check [--serve] FILE\n\n"+
+			"Validates a configuration file and shows what each source extracts from its first lines.\n"+
+			"With --serve, checks the file as serve --config reads it: following its sources' files,\n"+
+			"or, when no source has paths, reading Kafka with their formats.")
 	}
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
@@ -345,11 +284,19 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return flag.ErrHelp
 		}
 	}
-	if len(args) != 2 || args[0] != "check" {
+	if len(args) < 2 || args[0] != "check" {
 		usage()
 		return errUsage
 	}
-	n, err := checkConfig(ctx, args[1], stdout)
+	forServe := false
+	if args[1] == "--serve" || args[1] == "-serve" {
+		forServe, args = true, args[1:]
+	}
+	if len(args) != 2 {
+		usage()
+		return errUsage
+	}
+	n, err := checkConfig(ctx, args[1], forServe, stdout)
 	if err != nil {
 		return err
 	}
@@ -359,9 +306,10 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// checkConfig prints a report on the configuration at path and returns how
-// many problems it found; err is for a file that does not load at all.
-func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
+// checkConfig prints a report on the configuration at path, as replay reads
+// it or, forServe, as serve does, and returns how many problems it found;
+// err is for a file that does not load at all.
+func checkConfig(ctx context.Context, path string, forServe bool, w io.Writer) (int, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return 0, err
@@ -371,7 +319,32 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 		problems++
 		fmt.Fprintf(w, "  error: "+format+"\n", args...)
 	}
-	fmt.Fprintf(w, "%s: %d sources\n", path, len(cfg.Sources))
+	use := config.UseReplay
+	if forServe {
+		use = config.UseKafka
+		if cfg.HasPaths() {
+			use = config.UseFollow
+		}
+	}
+	fmt.Fprintf(w, "%s: %d sources, checked for %s\n", path, len(cfg.Sources), use)
+	if err := cfg.CheckUse(use); err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			bad("%s", e)
+		}
+		if use == config.UseReplay && !cfg.HasPaths() {
+			fmt.Fprintln(w, "  (no source has paths: for serve reading Kafka, check the file with config check --serve)")
+		}
+	}
+	for _, n := range cfg.Ignored(use) {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	if use == config.UseKafka {
+		for _, k := range []struct{ kind, flag, def string }{{config.KindProxy, "proxy-format", "nginx"}, {config.KindApp, "app-format", "django-json"}} {
+			if !slices.ContainsFunc(cfg.Sources, func(s config.Source) bool { return s.Kind == k.kind }) {
+				fmt.Fprintf(w, "  note: no %s source: serve reads the %s topic with --%s (default %s)\n", k.kind, k.kind, k.flag, k.def)
+			}
+		}
+	}
 	rs, err := rules.Load(cfg.Rules.Files, cfg.Rules.Mode == "extend")
 	if err != nil {
 		bad("rules: %v", err)
@@ -392,13 +365,21 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 	}
 	fmt.Fprintf(w, "outputs: %s (not opened by check)\n", strings.Join(outs, ", "))
 	for i := range cfg.Sources {
-		problems += checkSource(ctx, cfg, &cfg.Sources[i], w)
+		problems += checkSource(ctx, cfg, &cfg.Sources[i], use, w)
 	}
 	return problems, nil
 }
 
-func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io.Writer) int {
+func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, use config.Use, w io.Writer) int {
 	fmt.Fprintf(w, "\nsource %s (kind %s, line %d)\n", s.Name, s.Kind, s.Line())
+	if use != config.UseReplay && s.Kind == config.KindALB {
+		fmt.Fprintln(w, "  not read by serve: no lines checked")
+		return 0
+	}
+	if use == config.UseKafka && (s.Format == config.Auto || s.Envelope == config.Auto) {
+		fmt.Fprintln(w, "  format: not compiled (auto detects from files)")
+		return 0
+	}
 	comp, err := s.Compile()
 	if err != nil {
 		fmt.Fprintf(w, "  error: %v\n", err)
@@ -416,6 +397,14 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io
 	}
 	if s.Kind == config.KindALB {
 		return checkALB(ctx, cfg, s, w)
+	}
+	if len(s.Paths) == 0 {
+		if use == config.UseKafka {
+			fmt.Fprintf(w, "  no paths: serve reads the %s topic with this format (no lines checked)\n", s.Kind)
+		} else {
+			fmt.Fprintln(w, "  no paths: no lines checked")
+		}
+		return 0
 	}
 	files, err := s.Files()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,7 +221,7 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("unknown routed rule: exit %d:\n%s%s", code, out.String(), errb.String())
 	}
 	errb.Reset()
-	if code := run(context.Background(), []string{"config", "check", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: spraywatch config check FILE") {
+	if code := run(context.Background(), []string{"config", "check", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: spraywatch config check [--serve] FILE") {
 		t.Errorf("config check -h: exit %d: %s", code, errb.String())
 	}
 	if code := run(context.Background(), []string{"config", "check"}, &out, &errb); code != 2 {
@@ -261,7 +262,8 @@ func TestReplayAutoFormat(t *testing.T) {
 }
 
 // TestConfigCheckAgreesWithReplay checks that config check fails for the
-// outputs replay refuses, and replay for those config check reports.
+// outputs replay and serve refuse, and replay and serve for those config
+// check reports.
 func TestConfigCheckAgreesWithReplay(t *testing.T) {
 	dir := t.TempDir()
 	sources := "sources:\n  - {name: edge, kind: proxy, paths: [" + abs(t, "../../samples/data/nginx-access.log") + "]}\n" +
@@ -278,7 +280,7 @@ func TestConfigCheckAgreesWithReplay(t *testing.T) {
 	} {
 		cfg := filepath.Join(dir, "sw.yml")
 		writeFile(t, cfg, sources+"outputs:\n"+tt.outputs)
-		for _, args := range [][]string{{"config", "check", cfg}, {"replay", "--quiet", "--config", cfg}} {
+		for _, args := range [][]string{{"config", "check", cfg}, {"replay", "--quiet", "--config", cfg}, {"config", "check", "--serve", cfg}, {"serve", "--listen", "", "--config", cfg}} {
 			var out, errb bytes.Buffer
 			if code := run(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(out.String()+errb.String(), tt.want) {
 				t.Errorf("%s: %s: exit %d, want 1 and %q:\n%s%s", tt.name, args[0], code, tt.want, out.String(), errb.String())
@@ -351,4 +353,57 @@ outputs:
 		t.Fatalf("exit %d, want 1: %s", code, errb.String())
 	}
 	checkContains(t, "stderr", errb.String(), "alert output failed, alert dropped for it", "output file-0 dropped ")
+}
+
+// config check --serve checks a file as serve reads it: following the
+// sources' files, or, when none has paths, reading Kafka with their
+// formats. The settings serve ignores are noted, not counted.
+func TestConfigCheckServe(t *testing.T) {
+	dir := t.TempDir()
+	sample := abs(t, "../../samples/data/nginx-access.log")
+	for _, tt := range []struct {
+		name, yml string
+		problems  int
+		want      []string
+	}{
+		{"following files", "sources:\n  - {name: edge, kind: proxy, paths: [" + sample + "]}\n  - {name: django, kind: app, paths: [" + abs(t, "../../samples/data/django-auth.log") + "]}\nreplay:\n  lanes: 2\n", 0, []string{
+			"sw.yml: 2 sources, checked for serve following files",
+			"note: " + filepath.Join(dir, "sw.yml") + ":5: replay.lanes applies to replay only: serve following files ignores it",
+			`django-auth.log:1: @timestamp=2026-12-04T00:24:54.132545Z`}},
+		{"reading Kafka", "sources:\n  - name: portal\n    kind: app\n" + portalMapping, 0, []string{
+			"sw.yml: 1 sources, checked for serve reading Kafka",
+			"note: no proxy source: serve reads the proxy topic with --proxy-format (default nginx)",
+			"format: django-json+event.original",
+			"no paths: serve reads the app topic with this format (no lines checked)"}},
+		{"alb and two proxies", "sources:\n  - {name: a, kind: proxy, paths: [" + sample + "]}\n  - {name: b, kind: proxy, paths: [" + sample + "]}\n  - {name: lb, kind: alb, access_paths: [x.log]}\n", 3, []string{
+			"sw.yml:3: source b: serve reads a single proxy source, and source a is one already",
+			"sw.yml:4: source lb: kind alb is read by replay only",
+			"serve following files needs an app source with paths"}},
+		{"auto in Kafka", "sources:\n  - {name: edge, kind: proxy, format: auto}\n", 1, []string{
+			"sw.yml:2: source edge: format auto samples the source's files",
+			"format: not compiled (auto detects from files)"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, "sw.yml")
+			writeFile(t, cfg, tt.yml)
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"config", "check", "--serve", cfg}, &out, &errb)
+			if tt.problems == 0 && code != 0 {
+				t.Errorf("exit %d: %s%s", code, out.String(), errb.String())
+			}
+			if tt.problems > 0 && (code != 1 || !strings.Contains(errb.String(), fmt.Sprintf("%d problems", tt.problems))) {
+				t.Errorf("exit %d, want 1 with %d problems: %s%s", code, tt.problems, out.String(), errb.String())
+			}
+			checkContains(t, "output", out.String(), tt.want...)
+		})
+	}
+	// Without --serve a file for Kafka lacks paths, and the check says
+	// what it may be for.
+	cfg := filepath.Join(dir, "kafka.yml")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, format: envoy}\n")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check", cfg}, &out, &errb); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	checkContains(t, "output", out.String(), "kafka.yml:2: source edge: paths is required", "check the file with config check --serve")
 }

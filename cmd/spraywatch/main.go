@@ -7,7 +7,8 @@
 //	spraywatch replay --proxy access.log --app auth.log [flags]
 //	spraywatch serve --brokers HOST:PORT [--role all|correlate|detect] [flags]
 //	spraywatch serve --proxy-file GLOB --app-file GLOB [--state-dir DIR] [flags]
-//	spraywatch config check spraywatch.yml
+//	spraywatch serve --config spraywatch.yml [flags]
+//	spraywatch config check [--serve] spraywatch.yml
 //	spraywatch rules lint|test|import-sigma FILE...
 //	spraywatch eval [-seeds N]
 //	spraywatch samples [flags]

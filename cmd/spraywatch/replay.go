@@ -34,8 +34,6 @@ type replayFlags struct {
 	appFormat              string
 	logFormat              string
 	appFormatDef           string
-	rules                  listFlag
-	rulesMode              string
 	out                    string
 	strict                 bool
 	quiet                  bool
@@ -43,10 +41,7 @@ type replayFlags struct {
 	parseWorkers           int
 	lanes                  int
 	cpuProfile, memProfile string
-	privacy, privacyKey    string
 	engineFlags
-	maxLineBytes  int
-	memoryLimit   string
 	metricsListen string
 	metricsHold   time.Duration
 	maxTimeJump   time.Duration
@@ -63,8 +58,6 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it (nginx: the log_format directive; default: the built-in mtls_combined)")
 	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", ")+", or auto (detected from the first lines)")
 	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it, where the format takes one")
-	fs.Var(&f.rules, "rules", "rules `file` (repeatable)")
-	fs.StringVar(&f.rulesMode, "rules-mode", "extend", "extend: rules files add to the default pack (same id replaces); replace: only the files' rules")
 	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout")
 	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse (every proxy line is then checked in full, as with --check-all-lines)")
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")
@@ -73,11 +66,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.lanes, "lanes", 0, "goroutines evaluating the rules (same output for every `N`); 0: one per core, at most one per rule; 1: on the goroutine that joins the records")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to this `file`")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile to this `file` at the end")
-	fs.StringVar(&f.privacy, "privacy", "plain", "usernames in alerts: plain, hmac (keyed HMAC-SHA256, as contrib/django) or omit")
-	fs.StringVar(&f.privacyKey, "privacy-key-file", "", "`file` holding the HMAC key for --privacy hmac (default: $"+alert.HMACKeyEnv+")")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary or progress on stderr")
-	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
-	fs.StringVar(&f.memoryLimit, "memory-limit", "", "soft limit on the Go heap, e.g. 270MiB (as GOMEMLIMIT, which wins when set); trades CPU for memory")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`ADDR`/metrics while replaying (e.g. 127.0.0.1:9464; default off)")
 	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its file's next records is rejected as a time outlier (negative: no check)")
 	fs.DurationVar(&f.metricsHold, "metrics-hold", 0, "keep serving /metrics this long after the replay ends")
@@ -268,7 +257,7 @@ func outputDrops(sink alert.Sink) error {
 // check rejects flag values the configuration file rejects for the same
 // settings, and others that would be replaced by defaults.
 func (f *replayFlags) check() error {
-	errs := []error{f.engineFlags.check(), nonNegative("max-line-bytes", f.maxLineBytes)}
+	errs := []error{f.engineFlags.check()}
 	if f.report.topN <= 0 {
 		errs = append(errs, fmt.Errorf("--report-top %d: expected 1 or more", f.report.topN))
 	}

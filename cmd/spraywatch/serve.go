@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +28,7 @@ import (
 )
 
 type serveFlags struct {
+	config                       string
 	role                         string
 	brokers                      string
 	group, clientID, startOffset string
@@ -38,8 +38,6 @@ type serveFlags struct {
 	proxyFormat, logFormat       string
 	appFormat, appFormatDef      string
 	proxyEnvelope, appEnvelope   string
-	rules                        listFlag
-	rulesMode                    string
 	out, outputs                 string
 	listen                       string
 	lateness, idle, commit       time.Duration
@@ -52,15 +50,18 @@ type serveFlags struct {
 	saslMech, saslUser           string
 	saslPassEnv, saslPassFile    string
 	engineFlags
-	maxLineBytes         int
 	sessionTimeout       time.Duration
 	proxyFiles, appFiles listFlag
 	stateDir             string
 	fromEnd              bool
+
+	usernames alert.Privacy // how the alerts show usernames (--privacy)
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.engineFlags.register(fs)
+	fs.Lookup("rules").Usage = "rules `file` (repeatable; re-read on SIGHUP)"
+	fs.StringVar(&f.config, "config", "", "configuration `file` (docs/config.md): sources, join, rules, outputs, privacy, limits; flags given on the command line override it")
 	fs.StringVar(&f.role, "role", "all", "stages to run: all (join and detect), correlate (join, publish to the events topic), detect (rules over the events topic)")
 	fs.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "comma-separated Kafka bootstrap `addresses`")
 	fs.StringVar(&f.group, "group", "", "consumer group id (default spraywatch-<role>)")
@@ -72,14 +73,12 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.subnetTopic, "subnet-topic", serve.DefaultSubnetTopic, "correlate: also publish every joined event to this topic keyed by subnet, for rules grouped by source.subnet (empty: don't)")
 	fs.StringVar(&f.partitionKey, "partition-key", serve.KeyIdentity, "detect: how --events-topic is keyed, and so which rules run: identity (all rules not grouped by source.subnet) or subnet (only those)")
 	fs.StringVar(&f.partitioner, "partitioner", "crc32", "partitioner of the events topic: crc32 (librdkafka) or murmur2 (Java)")
-	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", "))
+	fs.StringVar(&f.proxyFormat, "proxy-format", "nginx", "proxy log format: "+strings.Join(formats.ProxyNames(), ", ")+", or auto (following files: detected from the first lines)")
 	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it")
-	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", "))
+	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", ")+", or auto (following files: detected from the first lines)")
 	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it")
 	fs.StringVar(&f.proxyEnvelope, "proxy-envelope", "", "shipper envelope `key` around proxy lines (message, log, cri, ...); empty: raw lines")
 	fs.StringVar(&f.appEnvelope, "app-envelope", "", "shipper envelope `key` around app lines")
-	fs.Var(&f.rules, "rules", "rules `file` (repeatable; re-read on SIGHUP)")
-	fs.StringVar(&f.rulesMode, "rules-mode", "extend", "extend or replace the default pack")
 	fs.StringVar(&f.out, "out", "", "append alerts to this `file` instead of stdout")
 	fs.StringVar(&f.outputs, "outputs", "", "YAML `file` with an outputs: list of alert sinks (see docs/sinks.md)")
 	fs.StringVar(&f.listen, "listen", serve.DefaultListen, "`address` of /healthz, /readyz and /metrics (empty: none)")
@@ -99,7 +98,6 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.saslPassEnv, "sasl-password-env", "SPRAYWATCH_KAFKA_PASSWORD", "environment `variable` holding the SASL password")
 	fs.StringVar(&f.saslPassFile, "sasl-password-file", "", "`file` holding the SASL password (instead of the environment)")
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout")
-	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer messages are counted and skipped")
 	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "with --proxy-file/--app-file: `directory` keeping read positions, so a restart resumes (empty: start over)")
@@ -145,6 +143,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseArgs(fs, args, stderr,
 		"usage: spraywatch serve [--role all|correlate|detect] --brokers HOST:PORT [flags]",
 		"       spraywatch serve --proxy-file GLOB --app-file GLOB [--state-dir DIR] [flags]",
+		"       spraywatch serve --config FILE [flags]",
 	); err != nil {
 		return err
 	}
@@ -159,11 +158,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if len(f.proxyFiles) > 0 || len(f.appFiles) > 0 {
-		if role != serve.RoleAll {
-			return fmt.Errorf("--role %s: following files (--proxy-file, --app-file) runs every stage; roles split the stages over Kafka", role)
-		}
-		return runFollow(ctx, &f, stdout, log)
+	if role != serve.RoleAll && (len(f.proxyFiles) > 0 || len(f.appFiles) > 0) {
+		return fmt.Errorf("--role %s: following files (--proxy-file, --app-file) runs every stage; roles split the stages over Kafka", role)
+	}
+	conf, use, err := serveConfig(fs, &f, role, log)
+	if err != nil {
+		return err
+	}
+	if use == config.UseFollow {
+		return runFollow(ctx, &f, conf, stdout, log)
 	}
 	kc, err := f.kafkaConfig(role)
 	if err != nil {
@@ -181,8 +184,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		EventsTopic:    f.eventsTopic,
 		SubnetTopic:    f.subnetTopic,
 		PartitionKey:   f.partitionKey,
-		ProxyEnvelope:  f.proxyEnvelope,
-		AppEnvelope:    f.appEnvelope,
 		MaxLineBytes:   f.maxLineBytes,
 		Engine:         f.engineConfig(ruleSet),
 		Lateness:       f.lateness,
@@ -197,19 +198,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if role != serve.RoleDetect {
-		if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(log); err != nil {
+		// The envelopes are part of the compiled formats.
+		proxy, app, err := compileSources(conf, log)
+		if err != nil {
 			return err
 		}
+		cfg.ProxyFormat, cfg.AppFormat = proxy.comp.Format, app.comp.Format
 	}
 	var sink alert.Sink
 	if role != serve.RoleCorrelate {
 		var closeSinks func()
 		var err error
-		if sink, closeSinks, err = openServeSinks(ctx, &f, ruleSet, stdout, log); err != nil {
+		if sink, closeSinks, err = openServeSinks(ctx, &f, conf, ruleSet, stdout, log); err != nil {
 			return err
 		}
 		defer closeSinks()
-		cfg.Sink = sink
+		cfg.Sink = alert.WithPrivacy(sink, f.usernames)
 	}
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
@@ -232,7 +236,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // check rejects flag values that would otherwise be replaced by defaults.
 func (f *serveFlags) check() error {
-	errs := []error{f.engineFlags.check(), nonNegative("max-line-bytes", f.maxLineBytes)}
+	errs := []error{f.engineFlags.check()}
 	for _, d := range []struct {
 		name  string
 		value time.Duration
@@ -248,29 +252,6 @@ func (f *serveFlags) check() error {
 		errs = append(errs, fmt.Errorf("--max-buffered %d: expected 1 or more", f.maxBuffered))
 	}
 	return errors.Join(errs...)
-}
-
-// formats compiles the proxy and app formats the flags name, and logs what
-// the proxy format lacks that detection needs.
-func (f *serveFlags) formats(log *slog.Logger) (proxy, app ingest.Format, err error) {
-	proxyDef, err := definition("log-format", f.logFormat)
-	if err != nil {
-		return nil, nil, err
-	}
-	if proxy, err = formats.Proxy(f.proxyFormat, proxyDef); err != nil {
-		return nil, nil, err
-	}
-	for _, w := range formats.ProxyWarnings(proxy) {
-		log.Warn(w)
-	}
-	appDef, err := definition("app-format-def", f.appFormatDef)
-	if err != nil {
-		return nil, nil, err
-	}
-	if app, err = formats.App(f.appFormat, appDef); err != nil {
-		return nil, nil, err
-	}
-	return proxy, app, nil
 }
 
 // served is what serve serves: a Kafka Server or a files Follower.
@@ -350,29 +331,24 @@ func (f *serveFlags) startAux(ctx context.Context, log *slog.Logger, h http.Hand
 	}, nil
 }
 
-// runFollow serves from followed files (single host, no Kafka).
-func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.Logger) error {
-	if len(f.proxyFiles) == 0 || len(f.appFiles) == 0 {
-		return errors.New("following files needs both --proxy-file and --app-file")
-	}
-	stdin := 0
-	for _, p := range slices.Concat(f.proxyFiles, f.appFiles) {
-		if p == "-" {
-			stdin++
-		}
-	}
-	if stdin > 1 {
-		return fmt.Errorf("standard input (-) is given %d times to --proxy-file and --app-file: only one can read it", stdin)
+// runFollow serves from followed files (single host, no Kafka): the proxy
+// and app sources of conf.
+func runFollow(ctx context.Context, f *serveFlags, conf *config.Config, stdout io.Writer, log *slog.Logger) error {
+	proxy, app, err := compileSources(conf, log)
+	if err != nil {
+		return err
 	}
 	ruleSet, err := loadRules(f.rules, f.rulesMode)
 	if err != nil {
 		return err
 	}
 	cfg := serve.FilesConfig{
-		ProxyFiles:      f.proxyFiles,
-		AppFiles:        f.appFiles,
-		ProxyFormatName: f.proxyFormat,
-		AppFormatName:   f.appFormat,
+		ProxyFiles:      proxy.src.Paths,
+		AppFiles:        app.src.Paths,
+		ProxyFormat:     proxy.comp.Format,
+		AppFormat:       app.comp.Format,
+		ProxyFormatName: proxy.formatName(),
+		AppFormatName:   app.formatName(),
 		MaxLineBytes:    f.maxLineBytes,
 		StateDir:        f.stateDir,
 		FromEnd:         f.fromEnd,
@@ -385,15 +361,12 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		MaxTimeJump:     f.maxTimeJump,
 		Logger:          log,
 	}
-	if cfg.ProxyFormat, cfg.AppFormat, err = f.formats(log); err != nil {
-		return err
-	}
-	sink, closeSinks, err := openServeSinks(ctx, f, ruleSet, stdout, log)
+	sink, closeSinks, err := openServeSinks(ctx, f, conf, ruleSet, stdout, log)
 	if err != nil {
 		return err
 	}
 	defer closeSinks()
-	cfg.Sink = sink
+	cfg.Sink = alert.WithPrivacy(sink, f.usernames)
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
 	fl, err := serve.NewFollower(cfg)
@@ -405,17 +378,18 @@ func runFollow(ctx context.Context, f *serveFlags, stdout io.Writer, log *slog.L
 		return err
 	}
 	defer stop()
-	log.Info("following files", "proxy", strings.Join(f.proxyFiles, ","), "app", strings.Join(f.appFiles, ","), "state_dir", f.stateDir)
+	log.Info("following files", "proxy", strings.Join(cfg.ProxyFiles, ","), "app", strings.Join(cfg.AppFiles, ","), "state_dir", f.stateDir)
 	err = fl.Run(ctx)
 	st := fl.Stats()
 	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "muted", st.Muted.Load(), "unrebuilt", st.Unrebuilt.Load())
 	return err
 }
 
-// openServeSinks opens the alert sinks and returns a function that closes
-// them, logging a failure.
-func openServeSinks(ctx context.Context, f *serveFlags, rs []*rules.Rule, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
-	sink, err := openSinks(ctx, f.out, f.outputs, rs, stdout)
+// openServeSinks opens the alert sinks (those of --out, --outputs or the
+// configuration conf) and returns a function that closes them, logging a
+// failure.
+func openServeSinks(ctx context.Context, f *serveFlags, conf *config.Config, rs []*rules.Rule, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
+	sink, err := openSinks(ctx, f.out, f.outputs, conf, rs, stdout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -429,10 +403,10 @@ func openServeSinks(ctx context.Context, f *serveFlags, rs []*rules.Rule, stdout
 	}, nil
 }
 
-// openSinks builds the alert sinks: the outputs file, or --out, or stdout.
-// The outputs file is read as strictly as a configuration file, and its
-// routes must name rules of rs.
-func openSinks(ctx context.Context, out, outputs string, rs []*rules.Rule, stdout io.Writer) (alert.Sink, error) {
+// openSinks builds the alert sinks: the outputs file, or --out, or the
+// outputs of conf (nil: stdout). The outputs file is read as strictly as a
+// configuration file, and the routes of either must name rules of rs.
+func openSinks(ctx context.Context, out, outputs string, conf *config.Config, rs []*rules.Rule, stdout io.Writer) (alert.Sink, error) {
 	if out != "" && outputs != "" {
 		return nil, errors.New("--out and --outputs both name where alerts go: give one (add a file output to the --outputs file)")
 	}
@@ -453,5 +427,25 @@ func openSinks(ctx context.Context, out, outputs string, rs []*rules.Rule, stdou
 		}
 		return alert.NewWriter(file).Label("file", ""), nil
 	}
-	return alert.NewWriter(nopCloser{stdout}), nil
+	if conf == nil || plainStdout(conf.Outputs) {
+		w := alert.NewWriter(nopCloser{stdout})
+		if conf != nil {
+			w = w.Label("stdout", conf.Outputs[0].Name)
+		}
+		return w, nil
+	}
+	if errs := routeErrors(conf.Outputs, rs); len(errs) > 0 {
+		err := errors.Join(errs...)
+		if conf.Path != "" {
+			err = fmt.Errorf("%s: %w", conf.Path, err)
+		}
+		return nil, err
+	}
+	return alert.Open(ctx, conf.Outputs)
+}
+
+// plainStdout reports whether outs is a single stdout output that takes
+// every alert (the default), which goes to the command's stdout.
+func plainStdout(outs []alert.Config) bool {
+	return len(outs) == 1 && outs[0].Type == "stdout" && outs[0].MinSeverity == "" && len(outs[0].Rules) == 0
 }

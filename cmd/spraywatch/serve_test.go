@@ -31,7 +31,7 @@ func TestOpenSinksErrors(t *testing.T) {
 		{"unknown routed rule", "", routed, `outputs[0] (stdout-0): routes rule "no-such-rule"`},
 		{"missing outputs file", "", filepath.Join(dir, "none.yml"), "reading outputs: open " + filepath.Join(dir, "none.yml")},
 	} {
-		s, err := openSinks(context.Background(), tt.out, tt.outputs, rs, &bytes.Buffer{})
+		s, err := openSinks(context.Background(), tt.out, tt.outputs, nil, rs, &bytes.Buffer{})
 		if err == nil {
 			s.Close()
 			t.Errorf("%s: no error", tt.name)
@@ -41,7 +41,7 @@ func TestOpenSinksErrors(t *testing.T) {
 			t.Errorf("%s: error %q, want %q", tt.name, err, tt.want)
 		}
 	}
-	s, err := openSinks(context.Background(), "", good, rs, &bytes.Buffer{})
+	s, err := openSinks(context.Background(), "", good, nil, rs, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestSinkLabels(t *testing.T) {
 			return openAlertSink(context.Background(), cfg, &replayFlags{out: out}, rs, &bytes.Buffer{}, &bytes.Buffer{})
 		},
 		"serve": func(out string) (alert.Sink, error) {
-			return openSinks(context.Background(), out, "", rs, &bytes.Buffer{})
+			return openSinks(context.Background(), out, "", nil, rs, &bytes.Buffer{})
 		},
 	}
 	for cmd, openSink := range open {
