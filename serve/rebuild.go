@@ -13,8 +13,10 @@ import (
 
 // DefaultMaxRebuild bounds how much event time a restart reads again
 // before the committed position to rebuild the incidents firing (see
-// Config.MaxRebuild).
-const DefaultMaxRebuild = 24 * time.Hour
+// Config.MaxRebuild). A firing incident's rebuild starts up to its rule's
+// window before its first event, so with the default pack's 12-hour
+// slow-spray window an incident a day long needs 36 hours; 48 leaves room.
+const DefaultMaxRebuild = 48 * time.Hour
 
 // metadataPrefix starts the metadata a Server commits with each offset:
 // the prefix, then how much event time (in nanoseconds) before the
