@@ -13,7 +13,7 @@ import (
 
 // defaultShutdownTimeout bounds a serve's stop unless --shutdown-timeout
 // says otherwise.
-const defaultShutdownTimeout = 30 * time.Second
+const defaultShutdownTimeout = 25 * time.Second
 
 // serveOutputs are the alert outputs of a serve, closed once: by shutdown
 // at the end of the stop, or by close when serve ends before it runs.
