@@ -33,7 +33,7 @@ type SinkStats struct {
 	Delivered  atomic.Uint64
 	Failures   atomic.Uint64 // failed delivery attempts
 	Retries    atomic.Uint64 // attempts after a failure
-	Dropped    atomic.Uint64 // alerts given up on (refused by Send: queue or spool full, write error; attempts exhausted)
+	Dropped    atomic.Uint64 // alerts given up on (refused by Send: queue or spool full, write error; attempts exhausted; still queued or being written when a shutdown ended)
 	SpoolBytes atomic.Int64  // bytes held in the on-disk spool
 }
 
