@@ -59,9 +59,15 @@ func (s *File) Stats() *SinkStats { return &s.stats }
 func (s *File) Send(_ context.Context, a *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The alert is in QueueDepth until its write, or a shutdown that
+	// gives up on it, settles it.
+	s.stats.QueueDepth.Add(1)
 	err := s.send(a)
+	n := uint64(s.stats.QueueDepth.Swap(0))
 	if err != nil {
-		s.stats.Dropped.Add(1)
+		s.stats.Dropped.Add(n)
+	} else {
+		s.stats.Delivered.Add(n)
 	}
 	return err
 }
@@ -87,7 +93,6 @@ func (s *File) send(a *Alert) error {
 		s.stats.Failures.Add(1)
 		return fmt.Errorf("writing alert %s to %s: %w", a.ID, s.path, err)
 	}
-	s.stats.Delivered.Add(1)
 	return nil
 }
 
@@ -113,6 +118,21 @@ func (s *File) rotate() error {
 func (s *File) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.closeLocked()
+}
+
+// shutdown is Close, given up on when ctx ends while a Send is writing
+// (a file system that does not answer): that alert is dropped and counted.
+// With no write under way the file is synced and closed in place.
+func (s *File) shutdown(ctx context.Context) (left, error) {
+	if s.mu.TryLock() {
+		defer s.mu.Unlock()
+		return left{}, s.closeLocked()
+	}
+	return giveUpAt(ctx, s.Close, &s.stats, true)
+}
+
+func (s *File) closeLocked() error {
 	if s.f == nil {
 		return nil
 	}

@@ -87,9 +87,15 @@ func (k *Kafka) deliver(ctx context.Context, batch []*Alert) error {
 
 // Close drains the queue and closes the writer.
 func (k *Kafka) Close() error {
-	err := k.queue.Close()
+	_, err := k.shutdown(context.Background())
+	return err
+}
+
+// shutdown is Close, its drain cut short when ctx ends.
+func (k *Kafka) shutdown(ctx context.Context) (left, error) {
+	l, err := k.queue.shutdown(ctx)
 	if cerr := k.w.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return l, err
 }

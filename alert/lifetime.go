@@ -8,8 +8,9 @@ import (
 
 // lifetime is the shutdown the queued sinks and the webhook share: Close
 // refuses new alerts, lets the delivery goroutine finish what it holds
-// until the drain deadline, then cancels the delivery context; the end of
-// the sink's parent context closes it the same way.
+// until the drain deadline (or the end of a shutdown's context, if
+// sooner), then cancels the delivery context; the end of the sink's parent
+// context closes it the same way.
 type lifetime struct {
 	mu     sync.RWMutex
 	closed bool            // under mu: Send refuses alerts
@@ -39,12 +40,15 @@ func (l *lifetime) closeWhenDone(parent context.Context, closeSink func() error)
 
 // shut marks the sink closed and calls stop, both under mu, and reports
 // true; a sink closed before is left as it is, and shut reports false once
-// its delivery goroutine has ended.
-func (l *lifetime) shut(stop func()) bool {
+// its delivery goroutine has ended or ctx ends.
+func (l *lifetime) shut(ctx context.Context, stop func()) bool {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		<-l.done
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+		}
 		return false
 	}
 	l.closed = true
@@ -54,10 +58,13 @@ func (l *lifetime) shut(stop func()) bool {
 }
 
 // drain waits for the delivery goroutine to end, cancelling its context
-// after d.
-func (l *lifetime) drain(d time.Duration) {
+// after d or when ctx ends, whichever comes first. Every delivery heeds
+// that context, so drain returns soon after.
+func (l *lifetime) drain(ctx context.Context, d time.Duration) {
 	t := time.AfterFunc(d, l.cancel)
+	defer t.Stop()
+	stop := context.AfterFunc(ctx, l.cancel)
+	defer stop()
 	<-l.done
-	t.Stop()
 	l.cancel()
 }

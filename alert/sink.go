@@ -33,7 +33,7 @@ type SinkStats struct {
 	Delivered  atomic.Uint64
 	Failures   atomic.Uint64 // failed delivery attempts
 	Retries    atomic.Uint64 // attempts after a failure
-	Dropped    atomic.Uint64 // alerts given up on (refused by Send: queue or spool full, write error; attempts exhausted)
+	Dropped    atomic.Uint64 // alerts given up on (refused by Send: queue or spool full, write error; attempts exhausted; still queued or being written when a shutdown ended)
 	SpoolBytes atomic.Int64  // bytes held in the on-disk spool
 }
 
@@ -137,11 +137,16 @@ func (f *Fanout) failed(i int, err error) {
 	st.logged, st.suppressed = now, 0
 }
 
-// name returns the name of sink i for the log.
+// name returns the name of sink i for the log: its name, or its type when
+// it has none (as its metrics do).
 func (f *Fanout) name(i int) string {
 	if ss, ok := f.sinks[i].Sink.(StatsSink); ok {
-		if st := ss.Stats(); st.Name != "" {
+		st := ss.Stats()
+		if st.Name != "" {
 			return st.Name
+		}
+		if st.Type != "" {
+			return st.Type
 		}
 	}
 	return fmt.Sprintf("#%d", i)
@@ -160,6 +165,104 @@ func (f *Fanout) Close() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// Undelivered is what one output had not delivered when a Fanout.Shutdown
+// ended. Dropped and Interrupted are counted in the output's
+// SinkStats.Dropped (the spraywatch_sink_dropped_total metric).
+type Undelivered struct {
+	Output string // the output's name, or its type when it has none
+	Type   string
+	// Dropped counts the alerts the output had taken (their Send had
+	// returned) and gave up on during the shutdown: a memory queue not
+	// drained by its drain deadline or by the end of the shutdown's
+	// context, a webhook delivery refused for good. A caller that
+	// records its progress once Send returns has recorded them as sent.
+	Dropped int64
+	// Interrupted counts the alerts of writes given up on while their
+	// Send had not returned (stdout or a file that does not take the
+	// line): the caller never saw them taken.
+	Interrupted int64
+	// Spooled counts the alerts left in the output's on-disk spool
+	// (webhook): the next sink opened on the spool delivers them.
+	Spooled int64
+	// Unfinished says the output was still closing when the context
+	// ended (a write that cannot be interrupted): it is left behind.
+	Unfinished bool
+}
+
+// left is what a sink's shutdown left undelivered, beyond the alerts it
+// counted dropped.
+type left struct {
+	interrupted int64 // dropped while their Send had not returned
+	spooled     int64 // kept in the on-disk spool
+	unfinished  bool
+}
+
+// shutdowner is a sink whose Close a context can cut short: it stops
+// accepting alerts, delivers what it holds until its own drain deadline
+// or the end of ctx, whichever comes first, and gives up on the rest,
+// counted dropped. It returns soon after ctx ends.
+type shutdowner interface {
+	shutdown(ctx context.Context) (left, error)
+}
+
+// shutdown closes s within ctx. A sink of another package is waited for
+// until ctx ends, then left to close on its own.
+func shutdown(ctx context.Context, s Sink) (left, error) {
+	if sd, ok := s.(shutdowner); ok {
+		return sd.shutdown(ctx)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		return left{}, err
+	case <-ctx.Done():
+		return left{unfinished: true}, nil
+	}
+}
+
+// Shutdown closes every sink concurrently, as Close does, but gives up on
+// them when ctx ends: each output still delivers what it holds for its
+// own drain deadline at most, and no longer than ctx lasts. A queued
+// output drops (and counts) the alerts it still holds then, a webhook
+// keeps them in its spool, and an output stuck in a write (stdout piped to
+// a reader that does not read) is left behind, the alert it was writing
+// dropped and counted. Shutdown returns, soon after ctx ends at the
+// latest, what each output did not deliver (only the outputs that left
+// something) and the errors of closing them.
+func (f *Fanout) Shutdown(ctx context.Context) ([]Undelivered, error) {
+	before := make([]uint64, len(f.sinks))
+	for i, s := range f.sinks {
+		if ss, ok := s.Sink.(StatsSink); ok {
+			before[i] = ss.Stats().Dropped.Load()
+		}
+	}
+	lefts := make([]left, len(f.sinks))
+	errs := make([]error, len(f.sinks))
+	var wg sync.WaitGroup
+	for i, s := range f.sinks {
+		wg.Go(func() { lefts[i], errs[i] = shutdown(ctx, s.Sink) })
+	}
+	wg.Wait()
+	var out []Undelivered
+	for i, s := range f.sinks {
+		l := lefts[i]
+		u := Undelivered{Output: f.name(i), Interrupted: l.interrupted, Spooled: l.spooled, Unfinished: l.unfinished}
+		if ss, ok := s.Sink.(StatsSink); ok {
+			st := ss.Stats()
+			u.Type = st.Type
+			u.Dropped = max(int64(st.Dropped.Load()-before[i])-u.Interrupted, 0)
+		}
+		if u.Dropped > 0 || u.Interrupted > 0 || u.Spooled > 0 || u.Unfinished {
+			out = append(out, u)
+		}
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("closing output %s: %w", u.Output, errs[i])
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // Stats returns the counters of every sink that keeps them.
@@ -492,12 +595,19 @@ func (q *queue) Send(_ context.Context, a *Alert) error {
 // Close stops accepting alerts and delivers what is queued until the drain
 // deadline; alerts still queued then are dropped and counted.
 func (q *queue) Close() error {
-	if !q.shut(func() { close(q.ch) }) {
-		return nil
+	_, err := q.shutdown(context.Background())
+	return err
+}
+
+// shutdown is Close, cut short when ctx ends: the alerts still queued then
+// are dropped and counted too.
+func (q *queue) shutdown(ctx context.Context) (left, error) {
+	if !q.shut(ctx, func() { close(q.ch) }) {
+		return left{}, nil
 	}
 	q.start() // if no Send did: run delivers what is queued, then ends
-	q.drain(q.opts.DrainTimeout)
-	return nil
+	q.drain(ctx, q.opts.DrainTimeout)
+	return left{}, nil
 }
 
 func (q *queue) run() {

@@ -81,14 +81,20 @@ func (s *Syslog) Stats() *SinkStats { return &s.stats }
 
 // Close drains the queue and closes the connection.
 func (s *Syslog) Close() error {
-	err := s.queue.Close()
+	_, err := s.shutdown(context.Background())
+	return err
+}
+
+// shutdown is Close, its drain cut short when ctx ends.
+func (s *Syslog) shutdown(ctx context.Context) (left, error) {
+	l, err := s.queue.shutdown(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn != nil {
 		s.conn.Close()
 		s.conn = nil
 	}
-	return err
+	return l, err
 }
 
 func (s *Syslog) dial(ctx context.Context) (net.Conn, error) {
@@ -110,6 +116,10 @@ func (s *Syslog) deliver(ctx context.Context, batch []*Alert) error {
 		}
 		s.conn = c
 	}
+	// A write blocked on a receiver that does not read ends with ctx
+	// (the drain deadline), not only after Timeout.
+	conn := s.conn
+	defer context.AfterFunc(ctx, func() { conn.SetWriteDeadline(time.Now()) })()
 	var buf []byte
 	for _, a := range batch {
 		msg := AppendSyslog(nil, a, s.opts.Facility, s.opts.Hostname, s.opts.AppName)
@@ -121,6 +131,9 @@ func (s *Syslog) deliver(ctx context.Context, batch []*Alert) error {
 			buf = append(buf, msg...)
 		}
 		s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("syslog %s: writing: %w", s.opts.Name, err)
+		}
 		if _, err := s.conn.Write(buf); err != nil {
 			s.conn.Close()
 			s.conn = nil

@@ -253,9 +253,17 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 // Close stops accepting alerts and keeps delivering the spool until it is
 // empty or DrainTimeout passes; undelivered alerts stay in the spool.
 func (w *Webhook) Close() error {
-	if !w.shut(func() { close(w.closing) }) {
-		return nil
+	_, err := w.shutdown(context.Background())
+	return err
+}
+
+// shutdown is Close, cut short when ctx ends; it reports the alerts left
+// in the spool.
+func (w *Webhook) shutdown(ctx context.Context) (left, error) {
+	if !w.shut(ctx, func() { close(w.closing) }) {
+		return left{}, nil
 	}
-	w.drain(w.opts.DrainTimeout)
-	return w.sp.close()
+	w.drain(ctx, w.opts.DrainTimeout)
+	err := w.sp.close()
+	return left{spooled: w.stats.QueueDepth.Load()}, err
 }

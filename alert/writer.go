@@ -79,13 +79,15 @@ func (s *Writer) Send(_ context.Context, a *Alert) error {
 			return fmt.Errorf("writing alert %s: %w", a.ID, err)
 		}
 	}
+	// From here the alert is in QueueDepth until a flush, a failed write
+	// or a shutdown that gives up on the write settles it.
+	s.stats.QueueDepth.Add(1)
 	if _, err := s.w.Write(s.buf); err != nil {
 		// The lines buffered before it went with the failed write.
 		s.stats.Failures.Add(1)
-		s.stats.Dropped.Add(uint64(s.stats.QueueDepth.Swap(0)) + 1)
+		s.stats.Dropped.Add(uint64(s.stats.QueueDepth.Swap(0)))
 		return fmt.Errorf("writing alert %s: %w", a.ID, err)
 	}
-	s.stats.QueueDepth.Add(1)
 	if s.every > 0 {
 		now := s.now()
 		if now.Sub(s.flushed) < s.every {
@@ -102,8 +104,9 @@ func (s *Writer) Send(_ context.Context, a *Alert) error {
 // flush writes the buffered lines out: the alerts in them are delivered,
 // or dropped when that fails (bufio keeps failing after an error).
 func (s *Writer) flush() error {
+	err := s.w.Flush()
 	n := s.stats.QueueDepth.Swap(0)
-	if err := s.w.Flush(); err != nil {
+	if err != nil {
 		s.stats.Failures.Add(1)
 		s.stats.Dropped.Add(uint64(n))
 		return err
@@ -119,6 +122,10 @@ func (s *Writer) Stats() *SinkStats { return &s.stats }
 func (s *Writer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.closeLocked()
+}
+
+func (s *Writer) closeLocked() error {
 	err := s.flush()
 	if s.c != nil {
 		if cerr := s.c.Close(); err == nil {
@@ -126,4 +133,44 @@ func (s *Writer) Close() error {
 		}
 	}
 	return err
+}
+
+// shutdown is Close, given up on when ctx ends: a write that blocks (a
+// pipe nobody reads) cannot be interrupted. The alerts it holds then (the
+// one a Send is writing; with NewBatchWriter, the lines buffered too) are
+// dropped and counted, and the write is left to finish, or not, on its
+// own goroutine.
+func (s *Writer) shutdown(ctx context.Context) (left, error) {
+	if s.mu.TryLock() {
+		if s.w.Buffered() == 0 {
+			// No write under way and none to make.
+			defer s.mu.Unlock()
+			return left{}, s.closeLocked()
+		}
+		s.mu.Unlock()
+	}
+	return giveUpAt(ctx, s.Close, &s.stats, s.every == 0)
+}
+
+// giveUpAt runs closeSink (which waits for a write under way) until ctx
+// ends; then it gives up on it: the alerts in stats.QueueDepth are
+// dropped and counted, and reported as interrupted (their Send had not
+// returned) if sync, the sink writing each alert within its Send.
+func giveUpAt(ctx context.Context, closeSink func() error, stats *SinkStats, sync bool) (left, error) {
+	done := make(chan error, 1)
+	go func() { done <- closeSink() }()
+	select {
+	case err := <-done:
+		return left{}, err
+	case <-ctx.Done():
+	}
+	// Whatever settles QueueDepth first (this, or the write finishing)
+	// counts its alerts, once.
+	n := stats.QueueDepth.Swap(0)
+	stats.Dropped.Add(uint64(n))
+	l := left{unfinished: true}
+	if sync {
+		l.interrupted = n
+	}
+	return l, nil
 }

@@ -57,7 +57,7 @@ func main() {
 	go func() {
 		// The first signal asks for a clean stop; a second one ends the
 		// process at once (a stop can wait on an output that blocks, a
-		// stdout nobody reads).
+		// stdout nobody reads, for up to serve's --shutdown-timeout).
 		<-ctx.Done()
 		stop()
 	}()

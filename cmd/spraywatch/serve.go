@@ -42,6 +42,7 @@ type serveFlags struct {
 	listen                       string
 	lateness, idle, commit       time.Duration
 	maxRebuild                   time.Duration
+	shutdownTimeout              time.Duration
 	maxTimeJump                  time.Duration
 	maxBuffered                  int
 	tls                          bool
@@ -87,6 +88,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.commit, "commit-interval", serve.DefaultCommitInterval, "how often offsets are committed")
 	fs.IntVar(&f.maxBuffered, "max-buffered", serve.DefaultMaxBuffered, "records held in the reorder buffer before the oldest is released")
 	fs.DurationVar(&f.maxRebuild, "max-rebuild", serve.DefaultMaxRebuild, "most event time a restart reads again before the committed position to rebuild the incidents firing whole (the windows' span is read whatever it says)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long a stop (SIGTERM, SIGINT) may take: the final pass, the commit and the outputs' drain; then the outputs not drained are given up on, what they did not deliver is logged, and serve exits 1")
 	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its partition's (or file's) records and of the next one is rejected as a time outlier (negative: no check)")
 	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka over TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA `file` (PEM) for the brokers' certificates (implies --tls)")
@@ -205,15 +207,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		cfg.ProxyFormat, cfg.AppFormat = proxy.comp.Format, app.comp.Format
 	}
-	var sink alert.Sink
+	outs := &serveOutputs{log: log}
 	if role != serve.RoleCorrelate {
-		var closeSinks func()
-		var err error
-		if sink, closeSinks, err = openServeSinks(ctx, &f, conf, ruleSet, stdout, log); err != nil {
+		if outs, err = openServeSinks(ctx, &f, conf, ruleSet, stdout, log); err != nil {
 			return err
 		}
-		defer closeSinks()
-		cfg.Sink = alert.WithPrivacy(sink, f.usernames)
+		defer outs.close()
+		cfg.Sink = alert.WithPrivacy(outs.sink, f.usernames)
 	}
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
@@ -221,17 +221,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	stop, err := m.start(ctx, &f, log, srv, sink, srv)
+	stop, err := m.start(ctx, &f, log, srv, outs.sink, srv)
 	if err != nil {
 		return err
 	}
 	defer stop()
 
 	log.Info("starting", "role", role, "group", kc.GroupID, "brokers", strings.Join(kc.Brokers, ","))
-	err = srv.Run(ctx)
-	st := srv.Stats()
-	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load(), "unrebuilt", st.Unrebuilt.Load())
-	return err
+	return runStopping(ctx, f.shutdownTimeout, outs, func(ctx context.Context) error {
+		err := srv.Run(ctx)
+		st := srv.Stats()
+		log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "published", st.Published.Load(), "commits", st.Commits.Load(), "unrebuilt", st.Unrebuilt.Load())
+		return err
+	})
 }
 
 // check rejects flag values that would otherwise be replaced by defaults.
@@ -242,7 +244,7 @@ func (f *serveFlags) check() error {
 		value time.Duration
 	}{
 		{"lateness", f.lateness}, {"idle-timeout", f.idle}, {"commit-interval", f.commit},
-		{"max-rebuild", f.maxRebuild}, {"session-timeout", f.sessionTimeout},
+		{"max-rebuild", f.maxRebuild}, {"session-timeout", f.sessionTimeout}, {"shutdown-timeout", f.shutdownTimeout},
 	} {
 		if d.value <= 0 {
 			errs = append(errs, fmt.Errorf("--%s %s: expected a duration above 0", d.name, d.value))
@@ -361,46 +363,44 @@ func runFollow(ctx context.Context, f *serveFlags, conf *config.Config, stdout i
 		MaxTimeJump:     f.maxTimeJump,
 		Logger:          log,
 	}
-	sink, closeSinks, err := openServeSinks(ctx, f, conf, ruleSet, stdout, log)
+	outs, err := openServeSinks(ctx, f, conf, ruleSet, stdout, log)
 	if err != nil {
 		return err
 	}
-	defer closeSinks()
-	cfg.Sink = alert.WithPrivacy(sink, f.usernames)
+	defer outs.close()
+	cfg.Sink = alert.WithPrivacy(outs.sink, f.usernames)
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
 	fl, err := serve.NewFollower(cfg)
 	if err != nil {
 		return err
 	}
-	stop, err := m.start(ctx, f, log, fl, sink, nil)
+	stop, err := m.start(ctx, f, log, fl, outs.sink, nil)
 	if err != nil {
 		return err
 	}
 	defer stop()
 	log.Info("following files", "proxy", strings.Join(cfg.ProxyFiles, ","), "app", strings.Join(cfg.AppFiles, ","), "state_dir", f.stateDir)
-	err = fl.Run(ctx)
-	st := fl.Stats()
-	log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "muted", st.Muted.Load(), "unrebuilt", st.Unrebuilt.Load())
-	return err
+	return runStopping(ctx, f.shutdownTimeout, outs, func(ctx context.Context) error {
+		err := fl.Run(ctx)
+		st := fl.Stats()
+		log.Info("stopped", "records", st.Records.Load(), "late", st.Late.Load(), "muted", st.Muted.Load(), "unrebuilt", st.Unrebuilt.Load())
+		return err
+	})
 }
 
 // openServeSinks opens the alert sinks (those of --out, --outputs or the
-// configuration conf) and returns a function that closes them, logging a
-// failure.
-func openServeSinks(ctx context.Context, f *serveFlags, conf *config.Config, rs []*rules.Rule, stdout io.Writer, log *slog.Logger) (alert.Sink, func(), error) {
+// configuration conf). Close them with the returned outputs' shutdown at
+// the end of the stop, or their close.
+func openServeSinks(ctx context.Context, f *serveFlags, conf *config.Config, rs []*rules.Rule, stdout io.Writer, log *slog.Logger) (*serveOutputs, error) {
 	sink, err := openSinks(ctx, f.out, f.outputs, conf, rs, stdout)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if fan, ok := sink.(*alert.Fanout); ok {
 		fan.SetLogger(log) // an output that fails is logged, not fatal
 	}
-	return sink, func() {
-		if err := sink.Close(); err != nil {
-			log.Error("closing alert sinks", "err", err)
-		}
-	}, nil
+	return &serveOutputs{sink: sink, log: log}, nil
 }
 
 // openSinks builds the alert sinks: the outputs file, or --out, or the

@@ -64,6 +64,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"negative max buffered", []string{"--max-buffered=-1"}, "--max-buffered -1: expected 1 or more"},
 		{"negative session timeout", []string{"--session-timeout=-1s"}, "--session-timeout -1s: expected a duration above 0"},
 		{"negative max rebuild", []string{"--max-rebuild=-1h"}, "--max-rebuild -1h0m0s: expected a duration above 0"},
+		{"zero shutdown timeout", []string{"--shutdown-timeout", "0"}, "--shutdown-timeout 0s: expected a duration above 0"},
+		{"negative shutdown timeout", []string{"--shutdown-timeout=-1s"}, "--shutdown-timeout -1s: expected a duration above 0"},
 		{"negative join window", []string{"--join-window=-5s"}, "--join-window -5s: must not be negative"},
 		{"negative max line bytes", []string{"--max-line-bytes=-1"}, "--max-line-bytes -1: must not be negative"},
 		{"unknown role with files", []string{"--role", "bogus"}, `role "bogus": expected all, correlate or detect`},
