@@ -157,7 +157,7 @@ func TestSyslogPrefix(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	formats := []*Format{}
-	for _, s := range []string{mtlsFormat, onelineFormat} {
+	for _, s := range []string{mtlsFormat, onelineFormat, quoted(httplogFormat + mtlsFields), quoted(clfFormat + ` id=%ID`)} {
 		fm, err := Compile(s)
 		if err != nil {
 			f.Fatal(err)
@@ -167,6 +167,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(`<134>Dec  4 09:00:01 lb1 haproxy[1]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe~ be/s 200 5 "POST /x HTTP/1.1" id=a used=1 verify=0 sha1=AB serial=01 sdn="CN=Jos\C3\A9" idn="/C=ES/CN=x"`)
 	f.Add(`10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST / 200 512 "u" "/C=ES/CN=José" "" "-" "0" "a#2"`)
 	f.Add(`<134>1 2026 h a p m [x a="\`)
+	f.Add(`203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 0/0/1/12/13 200 2210 - - ---- 1/1/0/0/0 0/0 {a} {b} "POST / HTTP/1.1"` + mtlsValues)
+	f.Add(`203.0.113.7 - - [04/Dec/2026:09:00:01 +0000] "POST / HTTP/1.1" 200 2210 "" "" 52344 123 "fe_mtls~" "be_app" "app1" 0 0 1 12 13 ---- 1 1 0 0 0 0 0 "" "" "a b" "c" id="u"`)
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range formats {
 			skimtest.CheckAccepted(t, fm.NewParser(), line)
