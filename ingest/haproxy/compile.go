@@ -26,7 +26,7 @@ type action uint8
 
 const (
 	actSkip    action = iota
-	actField          // straight to a field (#XX decoded)
+	actField          // straight to a field
 	actPath           // a URI whose query (and scheme and authority) is dropped
 	actRequest        // %r: method, URI, protocol
 	actTime           // a time; arg says which shape
@@ -58,6 +58,9 @@ type item struct {
 	skip int
 	// deciding: Skim reads the value as Parse does (set by prepareSkim).
 	deciding bool
+	// hash: HAProxy writes the value with #XX escapes (the request line
+	// items and the header captures); every other value is written raw.
+	hash bool
 	// capture: a header capture (%hr, %hs, %hrl, %hsl), of which HAProxy
 	// writes nothing at all when the frontend captures no header; the
 	// separators around it then merge into one space.
@@ -351,6 +354,7 @@ func Compile(logFormat string) (*Format, error) {
 				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: unknown log-format variable %%%s", start+1, a)
 			}
 			it = classifyAlias(a)
+			it.hash = w == wRequest || w == wBlock || w == wList
 			it.capture = w == wBlock || w == wList
 			it.block = w == wBlock
 		case flags:

@@ -58,15 +58,15 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
-			"oneline DNs with raw UTF-8, #XX escapes, %t, sha2(256), absolute URI", onelineFormat,
-			`10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST https://app.example.org/accounts/login/ 200 512 "` + uid + `" "/C=ES/O=Example Corp/OU=devices/CN=José García" "/C=ES/O=Example Corp/CN=Example Issuing CA 1" "` + strings.ToUpper(sha256hex) + `" "0" "Mozilla/5.0 #22quoted#22 #23hash"`,
+			"oneline DNs with raw UTF-8, raw fetch, #XX escaped path, %t, sha2(256), absolute URI", onelineFormat,
+			`10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST https://app.example.org/caf#C3#A9/login/ 200 512 "` + uid + `" "/C=ES/O=Example Corp/OU=devices/CN=José García" "/C=ES/O=Example Corp/CN=Example Issuing CA 1" "` + strings.ToUpper(sha256hex) + `" "0" "Mozilla/5.0 "quoted" #hash #2A"`,
 			"2026-12-04T09:00:04.25Z", fields{
-				event.SourceIP: "10.0.0.1", event.SourcePort: "40000", event.Method: "POST", event.URLPath: "/accounts/login/",
+				event.SourceIP: "10.0.0.1", event.SourcePort: "40000", event.Method: "POST", event.URLPath: "/café/login/",
 				event.Status: "200", event.BodyBytes: "512", event.RequestID: uid,
 				event.TLSSubject: "CN=José García,OU=devices,O=Example Corp,C=ES",
 				event.TLSIssuer:  "CN=Example Issuing CA 1,O=Example Corp,C=ES",
 				event.TLSSHA256:  sha256hex, event.TLSVerify: "SUCCESS",
-				event.UserAgent: `Mozilla/5.0 "quoted" #hash`,
+				event.UserAgent: `Mozilla/5.0 "quoted" #hash #2A`,
 			},
 		},
 		{

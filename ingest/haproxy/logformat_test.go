@@ -90,6 +90,11 @@ func TestHAProxyFormats(t *testing.T) {
 		{"spaces at the start, between items and at the end merge", `   [%tr]    %ST   `, `[04/Dec/2026:09:00:01.123] 200 `, when, fields{event.Status: "200"}},
 		{"%T and %Tl", `%T %Tl %ST`, `04/Dec/2026:09:00:01 +0000 04/Dec/2026:10:00:01 +0100 200`, "2026-12-04T09:00:01Z", fields{event.Status: "200"}},
 		{"a '%' before a byte that starts no item is dropped", `%tr %ST%/%B`, `04/Dec/2026:09:00:01.123 200/2210`, when, fields{event.Status: "200", event.BodyBytes: "2210"}},
+		{"fetches are written raw: no #XX decoding", strings.Trim(Reference, `"`),
+			`203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 200 2210 "POST /accounts/login/ HTTP/1.1" id=ABC#41 used=1 verify=0 sha1=` + sha1hex + ` sha256=- serial=4F2A9C0D11E3B7A1 sdn="CN=svc-batch-01,OU=Lab #2A,O=Example Corp,C=US" idn="CN=Example Issuing CA 1,O=Example Corp,C=US"`,
+			when, with(login, fields{event.RequestID: "ABC#41", event.TLSVerify: "SUCCESS", event.TLSSHA1: sha1hex, event.TLSSerial: "4F2A9C0D11E3B7A1",
+				event.TLSSubject: "CN=svc-batch-01,OU=Lab #2A,O=Example Corp,C=US", event.TLSIssuer: "CN=Example Issuing CA 1,O=Example Corp,C=US"})},
+		{"a raw '\"' in the last fetch", `%tr %{+Q}[req.fhdr(user-agent)]`, `04/Dec/2026:09:00:01.123 "Mozilla "x" #22"`, when, fields{event.UserAgent: `Mozilla "x" #22`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := Compile(quoted(tc.format))

@@ -257,7 +257,7 @@ func (p *parser) apply(it item, v []byte) error {
 	if p.sk.Skimming && !it.deciding {
 		return p.check(it, v)
 	}
-	if bytes.IndexByte(v, '#') >= 0 {
+	if it.hash && bytes.IndexByte(v, '#') >= 0 {
 		v = p.unescape(v)
 	}
 	r := p.r
@@ -381,7 +381,8 @@ func (p *parser) parseTime(shape int, v []byte) (int64, error) {
 }
 
 // unescape decodes HAProxy's #XX escapes of non-printable bytes (and of '#'
-// and '"' themselves) into the normaliser's scratch space.
+// and '"' themselves) into the normaliser's scratch space. HAProxy escapes
+// the request line items and the header captures only.
 func (p *parser) unescape(v []byte) []byte {
 	m := p.norm.Mark()
 	for i := 0; i < len(v); i++ {

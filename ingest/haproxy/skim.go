@@ -89,7 +89,7 @@ func (p *parser) check(it item, v []byte) error {
 	if it.act != actUsed && (it.act != actField || !x509cert.Checked(it.field)) {
 		return nil
 	}
-	if bytes.IndexByte(v, '#') >= 0 {
+	if it.hash && bytes.IndexByte(v, '#') >= 0 {
 		v = p.unescape(v)
 	}
 	if it.act == actUsed {
