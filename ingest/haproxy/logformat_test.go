@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -156,6 +157,30 @@ func TestAliasCompileErrors(t *testing.T) {
 		case tc.msg != "" && (err == nil || !strings.Contains(err.Error(), tc.msg)):
 			t.Errorf("Compile(%q) error %v, want one mentioning %q", tc.format, err, tc.msg)
 		}
+	}
+}
+
+// TestDocFormats checks that the log-format lines docs/proxies.md gives
+// for HAProxy are the ones the golden logs are written in.
+func TestDocFormats(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/proxies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "\n## HAProxy\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var got []string
+	for _, l := range strings.Split(section, "\n") {
+		if l, ok := strings.CutPrefix(strings.TrimSpace(l), "log-format "); ok {
+			got = append(got, l)
+			if _, err := Compile(l); err != nil {
+				t.Errorf("docs/proxies.md: %v", err)
+			}
+		}
+	}
+	want := []string{Reference, quoted(httplogFormat + mtlsFields)}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("docs/proxies.md gives the log-formats\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -90,14 +90,16 @@ func TestSkimFormats(t *testing.T) {
 	}
 }
 
-// TestSkimTestdata checks the committed log, each line twice so that the
+// TestSkimTestdata checks the committed logs, each line twice so that the
 // parsers' memories are exercised.
 func TestSkimTestdata(t *testing.T) {
-	f, err := Compile(Reference)
-	if err != nil {
-		t.Fatal(err)
+	for _, g := range goldenLogs {
+		f, err := Compile(g.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skimtest.CheckLog(t, f, reading(f), "testdata/"+g.name+".log")
 	}
-	skimtest.CheckLog(t, f, reading(f), "testdata/mtls.log")
 }
 
 // FuzzSkim checks that for any line Skim and Parse agree (see
