@@ -176,11 +176,23 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// FuzzCompile compiles any format and, when it compiles, checks that Skim
+// and Parse agree on lines made of its own text.
 func FuzzCompile(f *testing.F) {
 	f.Add(mtlsFormat)
 	f.Add(onelineFormat)
 	f.Add(`"%{+Q}o %[a(b)] %tr"`)
-	f.Fuzz(func(t *testing.T, s string) { Compile(s) })
+	f.Add(quoted(clfFormat + ` id=%ID`))
+	f.Add(`"  %tr  %hrl %hsl %hr x=%hs  %{+Q}r "`)
+	f.Fuzz(func(t *testing.T, s string) {
+		fm, err := Compile(s)
+		if err != nil {
+			return
+		}
+		for _, line := range []string{s, strings.Trim(s, `"`), strings.ReplaceAll(strings.Trim(s, `"`), "%tr", "04/Dec/2026:09:00:01.123")} {
+			skimtest.CheckSkim(t, fm.NewParser(), fm.NewParser(), []byte(line), reading(fm))
+		}
+	})
 }
 
 func TestSingleEntryDNIsSkipped(t *testing.T) {
