@@ -51,8 +51,8 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 		return err
 	}
 	f := p.f
-	for i, it := range f.items {
-		sp := p.spans[i]
+	for i := range f.items {
+		it, sp := &f.items[i], p.spans[i]
 		if err := p.apply(it, line[sp.off:sp.end]); err != nil {
 			return &ingest.SyntaxError{Column: base + sp.off + 1, Msg: fmt.Sprintf("%s: %v", it.name, err)}
 		}
@@ -120,7 +120,7 @@ func (p *parser) match(line []byte, base, i, pos int, sep bool) error {
 				return err2
 			}
 		}
-		end, err := p.valueEnd(line, base, i, pos)
+		end, err := p.valueEnd(line, base, it, f.lits[i+1], i+1 == len(f.items), pos)
 		if err != nil {
 			return err
 		}
@@ -136,13 +136,10 @@ func (p *parser) match(line []byte, base, i, pos int, sep bool) error {
 	return nil
 }
 
-// valueEnd returns where the value of item i that starts at pos ends: at
+// valueEnd returns where the value of it that starts at pos ends: at next,
 // the first text that follows it in the format, or, for the last item,
 // before the text that ends the line.
-func (p *parser) valueEnd(line []byte, base, i, pos int) (int, error) {
-	f := p.f
-	it := &f.items[i]
-	next := f.lits[i+1]
+func (p *parser) valueEnd(line []byte, base int, it *item, next []byte, last bool, pos int) (int, error) {
 	switch {
 	case it.lastColon:
 		seg := line[pos:]
@@ -158,7 +155,7 @@ func (p *parser) valueEnd(line []byte, base, i, pos int) (int, error) {
 		return len(line), nil
 	}
 	from := pos + min(it.skip, len(line)-pos)
-	if i == len(f.items)-1 && bytes.HasSuffix(line[from:], next) {
+	if last && bytes.HasSuffix(line[from:], next) {
 		return len(line) - len(next), nil
 	}
 	j := bytes.Index(line[from:], next)
@@ -250,7 +247,7 @@ var (
 
 func isUnset(v []byte) bool { return len(v) == 0 || len(v) == 1 && v[0] == '-' }
 
-func (p *parser) apply(it item, v []byte) error {
+func (p *parser) apply(it *item, v []byte) error {
 	if it.act == actSkip || isUnset(v) {
 		return nil
 	}
