@@ -316,17 +316,16 @@ func hostPort(ip string, port int) string {
 // one-line DNs instead of the rfc2253 ones.
 var haproxyFormat = strings.NewReplacer("ssl_c_s_dn(,0,rfc2253)", "ssl_c_s_dn", "ssl_c_i_dn(,0,rfc2253)", "ssl_c_i_dn").Replace(haproxy.Reference)
 
-// haproxyEscape encodes a value as HAProxy's log does: bytes outside
-// printable ASCII and '#' as #XX, and inside %{+Q} quotes '"' as \".
-func haproxyEscape(v string, quoted bool) string {
+// haproxyEscape encodes a request line as HAProxy's log does (src/log.c,
+// url_encode_map): bytes outside printable ASCII, '"' and '#' as #XX.
+// Sample fetches, the DNs among them, are written raw.
+func haproxyEscape(v string) string {
 	var b strings.Builder
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
-		case c < 0x20 || c >= 0x7f || c == '#':
+		case c < 0x20 || c >= 0x7f || c == '#' || c == '"':
 			fmt.Fprintf(&b, "#%02X", c)
-		case quoted && c == '"':
-			b.WriteString(`\"`)
 		default:
 			b.WriteByte(c)
 		}
@@ -347,8 +346,8 @@ func writeHAProxy(r *request, syslog bool) string {
 		sdn, idn = oneline(c.subject), oneline(c.issuer)
 	}
 	line := fmt.Sprintf(`%s:%d [%s] fe_mtls~ be_app/app1 %d %d "%s %s HTTP/1.1" id=%s used=%s verify=0 sha1=%s sha256=%s serial=%s sdn="%s" idn="%s"`,
-		r.ip, r.port, r.t.Format("02/Jan/2006:15:04:05.000"), r.status, r.bytes, r.method, haproxyEscape(r.uri(), false),
-		r.id, used, sha1h, sha256h, serial, haproxyEscape(sdn, true), haproxyEscape(idn, true))
+		r.ip, r.port, r.t.Format("02/Jan/2006:15:04:05.000"), r.status, r.bytes, r.method, haproxyEscape(r.uri()),
+		r.id, used, sha1h, sha256h, serial, sdn, idn)
 	if syslog {
 		line = "<134>" + r.t.Format("Jan _2 15:04:05") + " lb1 haproxy[2301]: " + line
 	}

@@ -1,7 +1,7 @@
 // Package haproxy reads HAProxy HTTP logs compiled from the user's own
 // log-format string, with or without the syslog prefix HAProxy writes.
 //
-// Mapped: %ci, %cp, the request times (%t, %tr, %trg, %trl, %Ts), %r, %HM,
+// Mapped: %ci, %cp, the times (%t, %tr, %trg, %trl, %T, %Tl, %Ts), %r, %HM,
 // %HP, %HPO, %HU, %ST, %B, %ID, and the sample fetches %[ssl_c_s_dn] and
 // %[ssl_c_i_dn] (default /C=../CN=.. form or (,0,rfc2253)),
 // %[ssl_c_sha1,hex], %[ssl_c_serial,hex], %[ssl_c_der,sha2(256),hex],
@@ -26,7 +26,7 @@ type action uint8
 
 const (
 	actSkip    action = iota
-	actField          // straight to a field (#XX decoded)
+	actField          // straight to a field
 	actPath           // a URI whose query (and scheme and authority) is dropped
 	actRequest        // %r: method, URI, protocol
 	actTime           // a time; arg says which shape
@@ -38,10 +38,11 @@ const (
 // time shapes, by preference: a later one wins over an earlier one on a line
 // that has both.
 const (
-	timeAccept  = 1 + iota // %t: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
-	timeEpoch              // %Ts: Unix seconds
-	timeRequest            // %tr: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
-	timeZoned              // %trg, %trl: 04/Dec/2026:09:00:01 +0000
+	timeAccept      = 1 + iota // %t: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
+	timeAcceptZoned            // %T, %Tl: 04/Dec/2026:09:00:01 +0000
+	timeEpoch                  // %Ts: Unix seconds
+	timeRequest                // %tr: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
+	timeZoned                  // %trg, %trl: 04/Dec/2026:09:00:01 +0000
 )
 
 type item struct {
@@ -57,6 +58,17 @@ type item struct {
 	skip int
 	// deciding: Skim reads the value as Parse does (set by prepareSkim).
 	deciding bool
+	// hash: HAProxy writes the value with #XX escapes (the request line
+	// items and the header captures); every other value is written raw.
+	hash bool
+	// capture: a header capture (%hr, %hs, %hrl, %hsl), of which HAProxy
+	// writes nothing at all when the frontend captures no header; the
+	// separators around it then merge into one space.
+	capture bool
+	// block: a present value is one {..|..} block (%hr, %hs), in double
+	// quotes if quoted, that ends at its first '}' (HAProxy escapes '}'
+	// inside it).
+	block, quoted bool
 }
 
 // Reference is the log-format recommended for spraywatch: the request, the
@@ -66,7 +78,12 @@ const Reference = `"%ci:%cp [%tr] %ft %b/%s %ST %B \"%r\" id=%ID used=%[ssl_c_us
 
 // Format is a compiled HAProxy log-format. It is safe for concurrent use.
 type Format struct {
-	lits  [][]byte // lits[i] precedes items[i]; the last follows the last item
+	// lits[i] precedes items[i]; the last follows the last item. Each is
+	// written as HAProxy writes it after a value: a run of spaces in the
+	// format is one separator, and a separator right after another one
+	// (at the start of the line, or after a header capture that wrote
+	// nothing) is left out; see lit.
+	lits  [][]byte
 	items []item
 	certs *x509cert.Cache
 
@@ -81,13 +98,32 @@ func (f *Format) Name() string { return "haproxy" }
 // SetCertCache makes the format's parsers share c for whole certificates.
 func (f *Format) SetCertCache(c *x509cert.Cache) { f.certs = c }
 
-// aliases known to HAProxy's log-format (configuration.txt, section 8.2.6),
-// longest first where one is a prefix of another.
-var aliases = []string{
-	"tsc", "trg", "trl", "hrl", "hsl", "pid", "HPO", "sslc", "sslv",
-	"CC", "CS", "HM", "HP", "HQ", "HU", "HV", "ID", "ST", "Ta", "Tc", "Td", "Th", "Ti", "Tq", "Tr", "Ts", "Tt", "Tu", "Tw",
-	"ac", "bc", "bi", "bp", "bq", "ci", "cp", "fc", "fi", "fp", "ft", "hr", "hs", "lc", "ms", "rc", "rt", "sc", "si", "sp", "sq", "tr", "ts",
-	"B", "H", "T", "U", "b", "f", "o", "r", "s", "t",
+// written says how HAProxy writes an alias's value (src/log.c,
+// sess_build_logline).
+type written uint8
+
+const (
+	wNumber  written = iota // a number or a date: never quoted, never empty
+	wText                   // text: in double quotes under %{+Q}, "-" when empty
+	wRequest                // a request line item: text with #XX escapes
+	wBlock                  // %hr, %hs: {..|..} with #XX escapes, or nothing
+	wList                   // %hrl, %hsl: captures with #XX escapes, or nothing
+)
+
+// aliases are the log-format aliases HAProxy knows (src/log.c,
+// logformat_aliases; configuration.txt section 8.2.6), but %o, which sets
+// the options of the items after it.
+var aliases = map[string]written{
+	"B": wNumber, "CC": wText, "CS": wText, "H": wText, "ID": wText, "OG": wText, "ST": wNumber,
+	"T": wNumber, "Ta": wNumber, "Tc": wNumber, "Td": wNumber, "Th": wNumber, "Ti": wNumber, "Tl": wNumber,
+	"Tq": wNumber, "TR": wNumber, "Tr": wNumber, "Ts": wNumber, "Tt": wNumber, "Tu": wNumber, "Tw": wNumber,
+	"U": wNumber, "ac": wNumber, "b": wText, "bc": wNumber, "bi": wText, "bp": wNumber, "bq": wNumber,
+	"ci": wText, "cp": wNumber, "f": wText, "fc": wNumber, "fi": wText, "fp": wNumber, "ft": wText,
+	"hr": wBlock, "hrl": wList, "hs": wBlock, "hsl": wList,
+	"HM": wRequest, "HP": wRequest, "HPO": wRequest, "HQ": wRequest, "HU": wRequest, "HV": wRequest,
+	"lc": wNumber, "ms": wNumber, "pid": wNumber, "r": wRequest, "rc": wNumber, "rt": wNumber,
+	"s": wText, "sc": wNumber, "si": wText, "sp": wNumber, "sq": wNumber, "sslc": wText, "sslv": wText,
+	"t": wNumber, "tr": wNumber, "trg": wNumber, "trl": wNumber, "ts": wNumber, "tsc": wNumber,
 }
 
 func classifyAlias(a string) item {
@@ -102,6 +138,8 @@ func classifyAlias(a string) item {
 		return item{act: actTime, time: timeRequest}
 	case "trg", "trl":
 		return item{act: actTime, time: timeZoned, skip: len("04/Dec/2026:09:00:01 ")}
+	case "T", "Tl":
+		return item{act: actTime, time: timeAcceptZoned, skip: len("04/Dec/2026:09:00:01 ")}
 	case "Ts":
 		return item{act: actTime, time: timeEpoch}
 	case "r":
@@ -199,9 +237,16 @@ func splitTop(s string) []string {
 	return append(parts, s[start:])
 }
 
+// maxBranches bounds the header capture lists (%hrl, %hsl) that a line
+// can only be read by trying both ways: present or left out.
+const maxBranches = 4
+
 // Compile compiles an HAProxy log-format string. It accepts the string as
 // it stands in haproxy.cfg: with or without the log-format keyword, in
-// double quotes or with backslash-escaped spaces.
+// double quotes or with backslash-escaped spaces. It reads the format as
+// HAProxy does (src/log.c, lf_expr_compile): an alias is the longest run
+// of letters and digits after the '%', and a run of spaces is one
+// separator.
 func Compile(logFormat string) (*Format, error) {
 	s, err := unquote(logFormat)
 	if err != nil {
@@ -217,6 +262,15 @@ func Compile(logFormat string) (*Format, error) {
 	hasTime := false
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c == ' ' {
+			// HAProxy writes a separator as one space, and none right
+			// after another one.
+			if len(lit) == 0 || lit[len(lit)-1] != ' ' {
+				lit = append(lit, ' ')
+			}
+			i++
+			continue
+		}
 		if c != '%' {
 			lit = append(lit, c)
 			i++
@@ -224,13 +278,20 @@ func Compile(logFormat string) (*Format, error) {
 		}
 		start := i
 		i++
-		if i < len(s) && s[i] == '%' {
+		if i == len(s) {
+			return nil, fmt.Errorf("compiling haproxy log-format: byte %d: the format ends with a '%%'; write %%%% for a literal '%%'", start+1)
+		}
+		switch c := s[i]; {
+		case c == '%':
 			lit = append(lit, '%')
 			i++
 			continue
+		case c == ' ' || c == '\t' || isDigit(c):
+			return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %q after '%%' is no item; write %%%% for a literal '%%'", start+1, c)
 		}
 		quote := globalQ
-		if i < len(s) && s[i] == '{' {
+		flags := false
+		if s[i] == '{' {
 			j := strings.IndexByte(s[i:], '}')
 			if j < 0 {
 				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %%{ has no closing '}'", start+1)
@@ -246,11 +307,13 @@ func Compile(logFormat string) (*Format, error) {
 				}
 			}
 			i += j + 1
+			flags = true
 		}
 		if i < len(s) && s[i] == '(' {
 			return nil, fmt.Errorf("compiling haproxy log-format: byte %d: named items %%(name) are for JSON/CBOR log-formats, which are not supported", start+1)
 		}
 		var it item
+		w := wText // a sample fetch's value is text
 		switch {
 		case i < len(s) && s[i] == '[':
 			depth, j := 0, i
@@ -275,30 +338,36 @@ func Compile(logFormat string) (*Format, error) {
 				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %w", start+1, err)
 			}
 			i = j + 1
-		default:
-			a := ""
-			for _, cand := range aliases {
-				if strings.HasPrefix(s[i:], cand) && len(cand) > len(a) {
-					a = cand
-				}
+		case i < len(s) && (isLetter(s[i]) || flags && isDigit(s[i])):
+			end := i + 1
+			for end < len(s) && (isLetter(s[end]) || isDigit(s[end])) {
+				end++
 			}
-			if a == "" {
-				end := i
-				for end < len(s) && (s[end] >= 'a' && s[end] <= 'z' || s[end] >= 'A' && s[end] <= 'Z') {
-					end++
-				}
-				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: unknown log-format variable %%%s", start+1, s[i:end])
-			}
+			a := s[i:end]
+			i = end
 			if a == "o" { // %{...}o sets the flags of the items after it
 				globalQ = quote
-				i++
 				continue
 			}
+			var ok bool
+			if w, ok = aliases[a]; !ok {
+				return nil, fmt.Errorf("compiling haproxy log-format: byte %d: unknown log-format variable %%%s", start+1, a)
+			}
 			it = classifyAlias(a)
-			i += len(a)
+			it.hash = w == wRequest || w == wBlock || w == wList
+			it.capture = w == wBlock || w == wList
+			it.block = w == wBlock
+		case flags:
+			return nil, fmt.Errorf("compiling haproxy log-format: byte %d: %s is not followed by an alias or a %%[sample]", start+1, s[start:i])
+		default:
+			// HAProxy drops a '%' before any other byte, which stays.
+			continue
 		}
 		it.name = s[start:i]
-		if quote {
+		// HAProxy quotes text values only, and a capture quotes itself.
+		quote = quote && w != wNumber
+		it.quoted = quote && it.capture
+		if quote && !it.capture {
 			lit = append(lit, '"')
 		}
 		if len(f.items) > 0 && len(lit) == 0 {
@@ -308,7 +377,7 @@ func Compile(logFormat string) (*Format, error) {
 		f.lits = append(f.lits, lit)
 		f.items = append(f.items, it)
 		lit = nil
-		if quote {
+		if quote && !it.capture {
 			lit = append(lit, '"')
 		}
 		prevItem = it.name
@@ -317,17 +386,37 @@ func Compile(logFormat string) (*Format, error) {
 		}
 	}
 	f.lits = append(f.lits, lit)
+	branches := 0
 	for i, it := range f.items {
 		if it.act == actField && it.field == event.SourceIP && bytes.HasPrefix(f.lits[i+1], []byte{':'}) {
 			f.items[i].lastColon = true
 		}
+		if it.capture && !it.block && bytes.HasPrefix(f.lits[i+1], []byte{' '}) {
+			if branches++; branches > maxBranches {
+				return nil, fmt.Errorf("compiling haproxy log-format: %s: more than %d header capture lists (%%hrl, %%hsl) followed by a space", it.name, maxBranches)
+			}
+		}
 	}
 	if !hasTime {
-		return nil, errors.New("compiling haproxy log-format: no time (%t, %tr, %trg, %trl or %Ts): spraywatch needs each line's time")
+		return nil, errors.New("compiling haproxy log-format: no time (%t, %tr, %trg, %trl, %T, %Tl or %Ts): spraywatch needs each line's time")
 	}
 	f.prepareSkim()
 	return f, nil
 }
+
+// lit returns lits[i] as HAProxy writes it: without its leading separator
+// when sep, that is when the last thing written was a separator or when
+// nothing was written yet.
+func (f *Format) lit(i int, sep bool) []byte {
+	l := f.lits[i]
+	if sep && len(l) > 0 && l[0] == ' ' {
+		return l[1:]
+	}
+	return l
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
 
 // unquote strips the log-format keyword and the config file's quoting.
 func unquote(s string) (string, error) {

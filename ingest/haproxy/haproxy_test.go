@@ -58,15 +58,15 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
-			"oneline DNs with raw UTF-8, #XX escapes, %t, sha2(256), absolute URI", onelineFormat,
-			`10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST https://app.example.org/accounts/login/ 200 512 "` + uid + `" "/C=ES/O=Example Corp/OU=devices/CN=José García" "/C=ES/O=Example Corp/CN=Example Issuing CA 1" "` + strings.ToUpper(sha256hex) + `" "0" "Mozilla/5.0 #22quoted#22 #23hash"`,
+			"oneline DNs with raw UTF-8, raw fetch, #XX escaped path, %t, sha2(256), absolute URI", onelineFormat,
+			`10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST https://app.example.org/caf#C3#A9/login/ 200 512 "` + uid + `" "/C=ES/O=Example Corp/OU=devices/CN=José García" "/C=ES/O=Example Corp/CN=Example Issuing CA 1" "` + strings.ToUpper(sha256hex) + `" "0" "Mozilla/5.0 "quoted" #hash #2A"`,
 			"2026-12-04T09:00:04.25Z", fields{
-				event.SourceIP: "10.0.0.1", event.SourcePort: "40000", event.Method: "POST", event.URLPath: "/accounts/login/",
+				event.SourceIP: "10.0.0.1", event.SourcePort: "40000", event.Method: "POST", event.URLPath: "/café/login/",
 				event.Status: "200", event.BodyBytes: "512", event.RequestID: uid,
 				event.TLSSubject: "CN=José García,OU=devices,O=Example Corp,C=ES",
 				event.TLSIssuer:  "CN=Example Issuing CA 1,O=Example Corp,C=ES",
 				event.TLSSHA256:  sha256hex, event.TLSVerify: "SUCCESS",
-				event.UserAgent: `Mozilla/5.0 "quoted" #hash`,
+				event.UserAgent: `Mozilla/5.0 "quoted" #hash #2A`,
 			},
 		},
 		{
@@ -157,7 +157,7 @@ func TestSyslogPrefix(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	formats := []*Format{}
-	for _, s := range []string{mtlsFormat, onelineFormat} {
+	for _, s := range []string{mtlsFormat, onelineFormat, quoted(httplogFormat + mtlsFields), quoted(clfFormat + ` id=%ID`)} {
 		fm, err := Compile(s)
 		if err != nil {
 			f.Fatal(err)
@@ -167,6 +167,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(`<134>Dec  4 09:00:01 lb1 haproxy[1]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe~ be/s 200 5 "POST /x HTTP/1.1" id=a used=1 verify=0 sha1=AB serial=01 sdn="CN=Jos\C3\A9" idn="/C=ES/CN=x"`)
 	f.Add(`10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST / 200 512 "u" "/C=ES/CN=José" "" "-" "0" "a#2"`)
 	f.Add(`<134>1 2026 h a p m [x a="\`)
+	f.Add(`203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 0/0/1/12/13 200 2210 - - ---- 1/1/0/0/0 0/0 {a} {b} "POST / HTTP/1.1"` + mtlsValues)
+	f.Add(`203.0.113.7 - - [04/Dec/2026:09:00:01 +0000] "POST / HTTP/1.1" 200 2210 "" "" 52344 123 "fe_mtls~" "be_app" "app1" 0 0 1 12 13 ---- 1 1 0 0 0 0 0 "" "" "a b" "c" id="u"`)
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range formats {
 			skimtest.CheckAccepted(t, fm.NewParser(), line)
@@ -174,11 +176,23 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// FuzzCompile compiles any format and, when it compiles, checks that Skim
+// and Parse agree on lines made of its own text.
 func FuzzCompile(f *testing.F) {
 	f.Add(mtlsFormat)
 	f.Add(onelineFormat)
 	f.Add(`"%{+Q}o %[a(b)] %tr"`)
-	f.Fuzz(func(t *testing.T, s string) { Compile(s) })
+	f.Add(quoted(clfFormat + ` id=%ID`))
+	f.Add(`"  %tr  %hrl %hsl %hr x=%hs  %{+Q}r "`)
+	f.Fuzz(func(t *testing.T, s string) {
+		fm, err := Compile(s)
+		if err != nil {
+			return
+		}
+		for _, line := range []string{s, strings.Trim(s, `"`), strings.ReplaceAll(strings.Trim(s, `"`), "%tr", "04/Dec/2026:09:00:01.123")} {
+			skimtest.CheckSkim(t, fm.NewParser(), fm.NewParser(), []byte(line), reading(fm))
+		}
+	})
 }
 
 func TestSingleEntryDNIsSkipped(t *testing.T) {

@@ -47,51 +47,157 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	}
 	base := syslogPrefix(line)
 	line = line[base:]
+	if err := p.match(line, base, 0, 0, true); err != nil {
+		return err
+	}
 	f := p.f
-	pos := 0
-	for i, it := range f.items {
-		lit := f.lits[i]
+	for i := range f.items {
+		it, sp := &f.items[i], p.spans[i]
+		if err := p.apply(it, line[sp.off:sp.end]); err != nil {
+			return &ingest.SyntaxError{Column: base + sp.off + 1, Msg: fmt.Sprintf("%s: %v", it.name, err)}
+		}
+		if i == f.decide && p.sk.Asking() {
+			if err := p.decide(line, base, i); err != nil {
+				return err
+			}
+		}
+	}
+	return p.finish()
+}
+
+// match finds where the values of items i and after are in line (a line
+// after its syslog prefix of base bytes) from pos, and records them in
+// p.spans. sep says whether the last thing HAProxy wrote before pos was a
+// separator, or nothing was written yet: a separator that follows is left
+// out.
+func (p *parser) match(line []byte, base, i, pos int, sep bool) error {
+	f := p.f
+	for ; i < len(f.items); i++ {
+		it := &f.items[i]
+		lit := f.lit(i, sep)
 		if !bytes.HasPrefix(line[pos:], lit) {
 			return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected %q before %s", lit, it.name)}
 		}
 		pos += len(lit)
-		next := f.lits[i+1]
-		end := len(line)
-		if it.lastColon {
-			seg := line[pos:]
-			if sp := bytes.IndexByte(seg, ' '); sp >= 0 {
-				seg = seg[:sp]
-			}
-			j := bytes.LastIndex(seg, next)
-			if j < 0 {
-				return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected %q after %s", next, it.name)}
-			}
-			end = pos + j
-		} else if len(next) > 0 {
-			from := pos + min(it.skip, len(line)-pos)
-			j := bytes.Index(line[from:], next)
-			if j < 0 {
-				return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected %q after %s", next, it.name)}
-			}
-			end = from + j
+		if len(lit) > 0 {
+			sep = lit[len(lit)-1] == ' ' // only separators write spaces
 		}
-		if err := p.apply(it, line[pos:end]); err != nil {
-			return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("%s: %v", it.name, err)}
-		}
-		if p.sk.Asking() {
-			p.spans[i] = span{pos, end}
-			if i == f.decide {
-				if err := p.decide(line, base, i); err != nil {
+		if it.capture {
+			next := f.lits[i+1]
+			switch {
+			case it.block:
+				end, ok := captureBlock(line[pos:], it.quoted)
+				if !ok {
+					p.spans[i] = span{pos, pos}
+					continue // none written: sep stays
+				}
+				if end < 0 {
+					return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected '}' closing %s", it.name)}
+				}
+				p.spans[i] = span{pos, pos + end}
+				pos, sep = pos+end, false
+				continue
+			case sep && len(next) > 0 && next[0] == ' ':
+				// After a value the separator is written, after none it
+				// is not: try both.
+				var err error
+				if i+1 == len(f.items) {
+					if end := len(line) - len(next); end > pos && bytes.HasSuffix(line[pos:], next) {
+						p.spans[i] = span{pos, end}
+						return nil
+					}
+				} else if j := bytes.Index(line[pos:], next); j > 0 {
+					p.spans[i] = span{pos, pos + j}
+					if err = p.match(line, base, i+1, pos+j, false); err == nil {
+						return nil
+					}
+				}
+				p.spans[i] = span{pos, pos}
+				err2 := p.match(line, base, i+1, pos, sep)
+				if err2 != nil && err != nil && column(err) > column(err2) {
 					return err
 				}
+				return err2
 			}
+		}
+		end, err := p.valueEnd(line, base, it, f.lits[i+1], i+1 == len(f.items), pos)
+		if err != nil {
+			return err
+		}
+		p.spans[i] = span{pos, end}
+		if end > pos || !it.capture {
+			sep = false // every other item writes at least "-" or ""
 		}
 		pos = end
 	}
-	if tail := f.lits[len(f.lits)-1]; !bytes.Equal(line[pos:], tail) {
+	if tail := f.lit(len(f.items), sep); !bytes.Equal(line[pos:], tail) {
 		return &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected %q at the end of the line", tail)}
 	}
-	return p.finish()
+	return nil
+}
+
+// valueEnd returns where the value of it that starts at pos ends: at next,
+// the first text that follows it in the format, or, for the last item,
+// before the text that ends the line.
+func (p *parser) valueEnd(line []byte, base int, it *item, next []byte, last bool, pos int) (int, error) {
+	switch {
+	case it.lastColon:
+		seg := line[pos:]
+		if sp := bytes.IndexByte(seg, ' '); sp >= 0 {
+			seg = seg[:sp]
+		}
+		j := bytes.LastIndex(seg, next)
+		if j < 0 {
+			return 0, &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected %q after %s", next, it.name)}
+		}
+		return pos + j, nil
+	case len(next) == 0:
+		return len(line), nil
+	}
+	from := pos + min(it.skip, len(line)-pos)
+	if last && bytes.HasSuffix(line[from:], next) {
+		return len(line) - len(next), nil
+	}
+	j := bytes.Index(line[from:], next)
+	if j < 0 {
+		return 0, &ingest.SyntaxError{Column: base + pos + 1, Msg: fmt.Sprintf("expected %q after %s", next, it.name)}
+	}
+	return from + j, nil
+}
+
+// captureBlock reads the {..|..} block of a %hr or %hs at the start of v,
+// in double quotes if quoted. It reports whether one is there, and where
+// it ends: -1 when it is not closed.
+func captureBlock(v []byte, quoted bool) (int, bool) {
+	open := 1
+	if quoted {
+		if len(v) < 2 || v[0] != '"' || v[1] != '{' {
+			return 0, false
+		}
+		open = 2
+	} else if len(v) == 0 || v[0] != '{' {
+		return 0, false
+	}
+	j := bytes.IndexByte(v[open:], '}')
+	if j < 0 {
+		return -1, true
+	}
+	end := open + j + 1
+	if quoted {
+		if end >= len(v) || v[end] != '"' {
+			return -1, true
+		}
+		end++
+	}
+	return end, true
+}
+
+// column is the column of a syntax error, 0 for another error.
+func column(err error) int {
+	if se, ok := err.(*ingest.SyntaxError); ok {
+		return se.Column
+	}
+	return 0
 }
 
 func (p *parser) finish() error {
@@ -141,14 +247,14 @@ var (
 
 func isUnset(v []byte) bool { return len(v) == 0 || len(v) == 1 && v[0] == '-' }
 
-func (p *parser) apply(it item, v []byte) error {
+func (p *parser) apply(it *item, v []byte) error {
 	if it.act == actSkip || isUnset(v) {
 		return nil
 	}
 	if p.sk.Skimming && !it.deciding {
 		return p.check(it, v)
 	}
-	if bytes.IndexByte(v, '#') >= 0 {
+	if it.hash && bytes.IndexByte(v, '#') >= 0 {
 		v = p.unescape(v)
 	}
 	r := p.r
@@ -239,7 +345,7 @@ func (p *parser) parseTime(shape int, v []byte) (int64, error) {
 	switch shape {
 	case timeEpoch:
 		return timestamp.ParseEpoch(v)
-	case timeZoned:
+	case timeZoned, timeAcceptZoned:
 		return timestamp.ParseCommonLog(v)
 	}
 	// 04/Dec/2026:09:00:01.123, local time without zone: read as UTC.
@@ -272,7 +378,8 @@ func (p *parser) parseTime(shape int, v []byte) (int64, error) {
 }
 
 // unescape decodes HAProxy's #XX escapes of non-printable bytes (and of '#'
-// and '"' themselves) into the normaliser's scratch space.
+// and '"' themselves) into the normaliser's scratch space. HAProxy escapes
+// the request line items and the header captures only.
 func (p *parser) unescape(v []byte) []byte {
 	m := p.norm.Mark()
 	for i := 0; i < len(v); i++ {

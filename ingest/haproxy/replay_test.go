@@ -2,7 +2,6 @@ package haproxy_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +29,6 @@ func TestSkimReplay(t *testing.T) {
 		return fmt.Sprintf(`<134>%s lb1 haproxy[2301]: %s:%d [%s] fe_mtls~ be_app/app1 %s %s "%s %s HTTP/1.1" id=%s used=%s verify=%s sha1=%s sha256=- serial=%s sdn="%s" idn="%s"`,
 			tm.Format(time.Stamp), e.Get(event.SourceIP), 40000+e.Time/1e9%20000, tm.Format("02/Jan/2006:15:04:05.000"), v(event.Status), v(event.BodyBytes),
 			v(event.Method), v(event.URLPath), v(event.RequestID), used, verify, v(event.TLSSHA1), v(event.TLSSerial),
-			strings.ReplaceAll(e.Get(event.TLSSubject), `"`, "#22"), strings.ReplaceAll(e.Get(event.TLSIssuer), `"`, "#22"))
+			e.Get(event.TLSSubject), e.Get(event.TLSIssuer))
 	}), app)
 }

@@ -72,7 +72,8 @@ func (p *parser) decide(line []byte, base, i int) error {
 	if !p.sk.Ask(p.r) {
 		return nil
 	}
-	for j, it := range p.f.items[:i] {
+	for j := range p.f.items[:i] {
+		it := &p.f.items[j]
 		if it.deciding {
 			continue
 		}
@@ -85,11 +86,11 @@ func (p *parser) decide(line []byte, base, i int) error {
 }
 
 // check checks a value that a skim does not keep as apply would.
-func (p *parser) check(it item, v []byte) error {
+func (p *parser) check(it *item, v []byte) error {
 	if it.act != actUsed && (it.act != actField || !x509cert.Checked(it.field)) {
 		return nil
 	}
-	if bytes.IndexByte(v, '#') >= 0 {
+	if it.hash && bytes.IndexByte(v, '#') >= 0 {
 		v = p.unescape(v)
 	}
 	if it.act == actUsed {
