@@ -426,6 +426,26 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// BenchmarkParseHostile reads lines whose username, user agent and path
+// repeat a separator-like unit: an 8 KB user agent (gunicorn's header
+// limit) and a 256 KB line (the default --max-line-bytes).
+func BenchmarkParseHostile(b *testing.B) {
+	f, err := New(readmePrefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"8KB", 8 << 10}, {"256KB", 256 << 10 / 3}} {
+		for _, unit := range []struct{ name, unit string }{{"separators", `", `}, {"candidates", `", ip_address: "1", user_agent: "`}} {
+			b.Run(unit.name+"/"+size.name, func(b *testing.B) {
+				skimtest.BenchAny(b, f.NewParser(), hostileLine(unit.unit, size.n))
+			})
+		}
+	}
+}
+
 func BenchmarkParse(b *testing.B) {
 	f, err := New(readmePrefix)
 	if err != nil {
