@@ -7,8 +7,13 @@
 //	AXES: Locking out {...} after repeated login failures.
 //	AXES: Successful login by {...}.
 //
-// inside a Python logging prefix compiled by package pylog, or raw (the line
-// holds the message, possibly after text this package does not read).
+// inside a Python logging prefix compiled by package pylog, or raw: the
+// message starts the line, or follows a syslog or journald header (package
+// ingest/internal/syslog) or Python's default prefix "LEVEL:logger:" with an
+// axes logger, or both. Nothing else may come before "AXES: ", so that
+// client text logged by another logger (the path of django.request's
+// "Not Found: /AXES: New login failure by ...") cannot make a message; give
+// the handler's Formatter string for other prefixes.
 //
 // New and repeated failures and failures from whitelisted clients become
 // login_failed records with outcome failure, successful logins
@@ -66,6 +71,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/syslog"
 	"github.com/spraywatch/spraywatch/ingest/pylog"
 )
 
@@ -156,8 +162,12 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 			return ingest.ErrIgnore
 		}
 	} else {
-		i := bytes.Index(msg, marker)
-		if i < 0 {
+		// Only what logging itself writes may come before the marker:
+		// client text (a path in django.request's "Not Found: /...")
+		// must not make a message.
+		i := syslog.Prefix(msg)
+		i += basicPrefix(msg[i:])
+		if !bytes.HasPrefix(msg[i:], marker) {
 			return ingest.ErrIgnore
 		}
 		col = i
@@ -385,6 +395,34 @@ func (p *Parser) ipEnd(s []byte, v int) (q int, ok bool) {
 	}
 	k, nv := p.keyAt(s, q+len(sep))
 	return q, nv >= 0 && nv < len(s) && k != keyIP
+}
+
+// basicPrefix returns the length of the prefix "LEVEL:logger:" of Python
+// logging's default format (logging.BASIC_FORMAT) at the start of b when
+// the logger is axes or one of its children, or 0.
+func basicPrefix(b []byte) int {
+	c := bytes.IndexByte(b[:min(len(b), 9)], ':')
+	if c < 0 {
+		return 0
+	}
+	switch string(b[:c]) {
+	case "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL":
+	default:
+		return 0
+	}
+	name := b[c+1:]
+	if !bytes.HasPrefix(name, []byte("axes")) {
+		return 0
+	}
+	j := len("axes")
+	if j < len(name) && name[j] == '.' {
+		for j++; j < len(name) && (name[j] == '.' || isKeyByte(name[j])); j++ {
+		}
+	}
+	if j == len(name) || name[j] != ':' {
+		return 0
+	}
+	return c + 1 + j + 1
 }
 
 func isKeyByte(c byte) bool {

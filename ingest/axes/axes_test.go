@@ -53,6 +53,27 @@ func TestRaw(t *testing.T) {
 			line: `AXES: New login failure by {username: "hmac:9f86d081884c7d65", ip_address: "203.0.113.7", path_info: "/login/"}. Created new record in the database.`,
 			want: map[event.Field]string{event.UserName: "hmac:9f86d081884c7d65", event.SourceIP: "203.0.113.7", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
 		},
+		{
+			line: `WARNING:axes.handlers.database:AXES: New login failure by {username: "alice", ip_address: "203.0.113.7", user_agent: "x", path_info: "/login/"}. Created new record in the database.`,
+			want: map[event.Field]string{event.UserName: "alice", event.SourceIP: "203.0.113.7", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
+		},
+		{
+			line: `Dec 04 09:00:01.123456 web1 gunicorn[812]: INFO:axes:AXES: Successful login by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
+			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_succeeded", event.Outcome: "success"},
+		},
+		{
+			line: `<132>1 2026-12-04T09:00:01.123Z web1 gunicorn 812 - - AXES: Locking out {ip_address: "203.0.113.7", path_info: "/login/"} after repeated login failures.`,
+			want: map[event.Field]string{event.SourceIP: "203.0.113.7", event.URLPath: "/login/", event.Action: "user_locked_out", event.Outcome: "unknown"},
+		},
+		// The marker only where logging writes the message: not in client
+		// text such as the path of django.request's 404 warning.
+		{line: `Dec  4 09:00:01 web1 gunicorn[812]: Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `WARNING:django.request:Not Found: /x WARNING:axes.handlers.cache:AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `Dec  4 09:00:01 web1 gunicorn[812]: x: AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `WARNING:axesx:AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `NOTICE:axes.handlers.cache:AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: ` AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
 		{line: `AXES: Successful logout by {username: "bob", ip_address: "10.1.2.3", user_agent: "", path_info: "/logout/"}.`, err: ingest.ErrIgnore},
 		{line: `AXES: User login failed, running database handler for failure.`, err: ingest.ErrIgnore},
 		{line: `"POST /login/ HTTP/1.1" 200 2210`, err: ingest.ErrIgnore},
@@ -405,6 +426,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(`AXES: New login failure by {username: "x", ip_address: "1.2.3.4", user_agent: "", ip_address: "203.0.113.7", user_agent: "", path_info: "/"}.`)
 	f.Add(`AXES: Locking out {ip_address: "1", user_agent: "x", username: "a", username: "b", path_info: "/", ip_address: "2"}`)
 	f.Add(`AXES: Locking out {path_info: "/", username: "b", ip_address: "2"}`)
+	f.Add(`Dec  4 09:00:01 web1 gunicorn[812]: Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/"}`)
+	f.Add(`WARNING:axes.handlers.cache:AXES: Locking out {ip_address: "1"}`)
 	for _, unit := range hostileUnits {
 		f.Add(hostileLine(unit, 64))
 	}
