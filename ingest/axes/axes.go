@@ -205,7 +205,6 @@ const (
 )
 
 var (
-	keyNames = [keyOther][]byte{[]byte("username"), []byte("ip_address"), []byte("user_agent"), []byte("path_info")}
 	keyField = [keyOther]event.Field{event.UserName, event.SourceIP, event.UserAgent, event.URLPath}
 	sep      = []byte(`", `)
 	colonQ   = []byte(`: "`)
@@ -371,12 +370,17 @@ func (p *Parser) keyAt(s []byte, i int) (k, v int) {
 	if j == i || !bytes.HasPrefix(s[j:], colonQ) {
 		return keyOther, -1
 	}
-	k = keyOther
-	for n, name := range keyNames {
-		if bytes.Equal(s[i:j], name) {
-			k = n
-			break
-		}
+	switch string(s[i:j]) {
+	case "username":
+		k = keyUsername
+	case "ip_address":
+		k = keyIP
+	case "user_agent":
+		k = keyUserAgent
+	case "path_info":
+		k = keyPath
+	default:
+		k = keyOther
 	}
 	return k, j + len(colonQ)
 }
