@@ -177,6 +177,11 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 				} else {
 					fmt.Fprintf(w, "  %s %s: no masked values\n", comp.Base.Name(), name)
 				}
+				if a, ok := comp.Base.(interface{ AmbiguousCount() int64 }); ok {
+					if n := a.AmbiguousCount(); n > 0 {
+						fmt.Fprintf(w, "  %s %s: ambiguous client strings: %d (username or address left empty: client-typed values could have supplied it; see docs/app-logs.md)\n", comp.Base.Name(), name, n)
+					}
+				}
 			})
 		}
 	}

@@ -110,7 +110,7 @@ func TestReplayConfigErrors(t *testing.T) {
 }
 
 // ALB sources join access and connection logs; the summary shows the join,
-// and django-axes sources their masked values.
+// and django-axes sources their masked values and ambiguous lines.
 func TestReplayConfigALBAndAxes(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "sw.yml")
@@ -127,13 +127,14 @@ func TestReplayConfigALBAndAxes(t *testing.T) {
 `)
 	writeFile(t, filepath.Join(dir, "axes.log"), `{"log":"AXES: New login failure by {username: \"********************\", ip_address: \"********************\", user_agent: \"curl/8.5.0\", path_info: \"/accounts/login/\"}. Creating new record in the cache.\n","stream":"stderr","time":"2026-12-04T09:00:02.000000000Z"}
 {"log":"AXES: New login failure by {username: \"bob\", ip_address: \"203.0.113.9\", user_agent: \"curl/8.5.0\", path_info: \"/accounts/login/\"}. Creating new record in the cache.\n","stream":"stderr","time":"2026-12-04T09:00:03.000000000Z"}
+{"log":"AXES: New login failure by {username: \"carol\", ip_address: \"203.0.113.9\", user_agent: \"x\", ip_address: \"198.51.100.1\", path_info: \"/accounts/login/\"}. Creating new record in the cache.\n","stream":"stderr","time":"2026-12-04T09:00:04.000000000Z"}
 `)
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	s := errb.String()
-	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "detected: app axes: django-axes in a log envelope")
+	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "django-axes axes: ambiguous client strings: 1 (username or address left empty", "detected: app axes: django-axes in a log envelope")
 }
 
 // A format found inside an envelope by --proxy-format auto is read with

@@ -7,8 +7,13 @@
 //	AXES: Locking out {...} after repeated login failures.
 //	AXES: Successful login by {...}.
 //
-// inside a Python logging prefix compiled by package pylog, or raw (the line
-// holds the message, possibly after text this package does not read).
+// inside a Python logging prefix compiled by package pylog, or raw: the
+// message starts the line, or follows a syslog or journald header (package
+// ingest/internal/syslog) or Python's default prefix "LEVEL:logger:" with an
+// axes logger, or both. Nothing else may come before "AXES: ", so that
+// client text logged by another logger (the path of django.request's
+// "Not Found: /AXES: New login failure by ...") cannot make a message; give
+// the handler's Formatter string for other prefixes.
 //
 // New and repeated failures and failures from whitelisted clients become
 // login_failed records with outcome failure, successful logins
@@ -22,6 +27,41 @@
 // Since django-axes 6.1 the username and IP address are masked by default
 // ("********************"): masked values are left empty and counted
 // (Format.MaskedCount).
+//
+// # Client-typed values
+//
+// Axes writes the client string {key: "value", ...} without escaping, and
+// the username, user agent and path in it are typed by the client, so a
+// value can hold `", ip_address: "198.51.100.1` and look like more keys.
+// The keys are username, ip_address and user_agent (all three in that
+// order with AXES_VERBOSE, the default; otherwise those of
+// AXES_LOCKOUT_PARAMETERS, in its order), then path_info, always last; keys
+// of later versions are read and ignored. The ip_address value holds no quote: it is an address that
+// django-ipware parsed (perhaps from X-Forwarded-For, but always a parsed
+// address), None, or the mask. From these facts:
+//
+//   - A leading username or ip_address is certain, and so is a username
+//     right after a leading ip_address (an ip_address value ends at its
+//     first quote). Text typed after them cannot change them.
+//   - A username ends at the first `", key: "` after it, so it is the typed
+//     username, or its beginning when the typed one holds such a sequence.
+//   - Elsewhere a username or address is read only when its key occurs
+//     once in the string, before the first path_info (for ip_address: once
+//     with a quote-free value followed by another key or the end). Client
+//     text can repeat a key but cannot remove the real one, so a repeated
+//     username or address cannot be placed: it is left empty, the record
+//     kept, and the line counted (Format.AmbiguousCount). Rejecting the
+//     line instead would let a client hide its failed login behind its
+//     user agent.
+//
+// The two readings of a repeated key cannot be told apart: username alice
+// from 203.0.113.7 with the user agent `x", ip_address: "198.51.100.1",
+// user_agent: "y` writes the same line as the typed username `alice",
+// ip_address: "203.0.113.7", user_agent: "x` from 198.51.100.1 with the
+// user agent y. What remains: in a client string without ip_address
+// (AXES_VERBOSE off and lockout parameters without it) a typed username
+// can add one, as the client string with one would read; the username
+// recorded is then the part typed before the added key.
 package axes
 
 import (
@@ -31,6 +71,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/syslog"
 	"github.com/spraywatch/spraywatch/ingest/pylog"
 )
 
@@ -39,8 +80,9 @@ const Masked = "********************"
 
 // Format reads django-axes messages. It implements ingest.Format.
 type Format struct {
-	prefix *pylog.Format // nil for raw messages
-	masked atomic.Int64
+	prefix    *pylog.Format // nil for raw messages
+	masked    atomic.Int64
+	ambiguous atomic.Int64
 }
 
 // New returns the format of axes messages inside the Python logging prefix
@@ -74,10 +116,17 @@ func (f *Format) NewParser() ingest.Parser {
 // (and left empty) so far. It is safe to call while parsers run.
 func (f *Format) MaskedCount() int64 { return f.masked.Load() }
 
+// AmbiguousCount returns how many client strings the format's parsers read
+// with the username or the address left empty because client-typed text
+// made it ambiguous (see the package documentation). It is safe to call
+// while parsers run.
+func (f *Format) AmbiguousCount() int64 { return f.ambiguous.Load() }
+
 // Parser parses axes lines. It is not safe for concurrent use.
 type Parser struct {
 	f      *Format
 	prefix *pylog.Parser
+	work   int // bytes the client string's scans looked at, for tests
 }
 
 var (
@@ -113,8 +162,12 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 			return ingest.ErrIgnore
 		}
 	} else {
-		i := bytes.Index(msg, marker)
-		if i < 0 {
+		// Only what logging itself writes may come before the marker:
+		// client text (a path in django.request's "Not Found: /...")
+		// must not make a message.
+		i := syslog.Prefix(msg)
+		i += basicPrefix(msg[i:])
+		if !bytes.HasPrefix(msg[i:], marker) {
 			return ingest.ErrIgnore
 		}
 		col = i
@@ -141,76 +194,243 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 	return ingest.ErrIgnore
 }
 
-// client reads the key: "value" pairs of axes' client string, without its
-// braces. Axes does not escape the values, so a value ends at the first
-// `", ` that a key and `: "` follow, or at the final quote.
+// Keys of the client string. keyOther is any other identifier: a key a
+// later axes version or an AXES_CLIENT_STR_CALLABLE may write.
+const (
+	keyUsername = iota
+	keyIP
+	keyUserAgent
+	keyPath
+	keyOther
+)
+
+var (
+	keyField = [keyOther]event.Field{event.UserName, event.SourceIP, event.UserAgent, event.URLPath}
+	sep      = []byte(`", `)
+	colonQ   = []byte(`: "`)
+)
+
+// span is a value s[lo:hi] of the client string; lo < 0 when the key is
+// absent, hi < 0 while its end is not found yet.
+type span struct{ lo, hi int }
+
+// client reads axes' client string s, without its braces: key: "value"
+// pairs joined by ", ". Axes escapes nothing, and the username, user agent
+// and path are the client's, so a value can hold text that looks like
+// `", key: "`. Every such sequence is a possible key boundary (a site), and
+// what each field takes from the sites is decided so that client-typed
+// text cannot supply another key's value:
+//
+//   - A key's value starts at its first site and ends at the next site of
+//     another key. path_info, which axes always writes last, runs to the
+//     closing quote, and a site after the first path_info site starts no
+//     value. An ip_address value never holds a quote (it is an address
+//     ipware parsed, None or the mask): it ends at the next quote, and an
+//     ip_address site counts only if that quote starts a site of another
+//     key or closes the string (a candidate).
+//   - ip_address is read when the string starts with it, or when the
+//     string holds exactly one candidate. Client text can add candidates
+//     but never removes the real one, so with several the address is left
+//     empty and the line counted as ambiguous.
+//   - username is read when the string starts with it, when it follows a
+//     leading ip_address, or when the string holds exactly one username
+//     site; otherwise it is left empty and the line counted. It ends at the
+//     first site after it: the recorded name is what the client typed, cut
+//     before the first `", key: "` it holds, never text written after it.
+//
+// The work is linear in len(s): the sites are found in one forward scan.
 func (p *Parser) client(s []byte, r *event.Record, col int) error {
-	start := len(s)
-	for len(s) > 0 {
-		c := bytes.Index(s, []byte(`: "`))
-		if c <= 0 || !isKey(s[:c]) {
-			return &ingest.SyntaxError{Column: col + start - len(s), Msg: `expected key: "value" in the client string`}
+	k0, v0 := p.keyAt(s, 0)
+	if v0 < 0 {
+		return &ingest.SyntaxError{Column: col, Msg: `expected key: "value" in the client string`}
+	}
+	last := len(s) - 1
+	if last < v0 || s[last] != '"' {
+		return &ingest.SyntaxError{Column: col + len(s), Msg: "expected a closing quote in the client string"}
+	}
+	var (
+		f          [keyOther]span
+		ipCands    int  // ip_address candidates
+		userSites  int  // username sites, the leading one included
+		fixedIP    bool // the string starts with ip_address
+		fixedUser  bool // username starts the string or follows a leading ip_address
+		leadIPQuot = -1 // the quote ending a leading ip_address value
+		inPath     bool // past the first path_info site
+	)
+	for i := range f {
+		f[i] = span{-1, -1}
+	}
+	from := v0
+	switch k0 {
+	case keyIP:
+		q, ok := p.ipEnd(s, v0)
+		if !ok {
+			return &ingest.SyntaxError{Column: col + q, Msg: `expected the ip_address value to end at ", key: " or the closing quote`}
 		}
-		key := s[:c]
-		s = s[c+3:]
-		end, next := -1, 0
-		for off := 0; ; {
-			i := bytes.Index(s[off:], []byte(`", `))
-			if i < 0 {
-				break
-			}
-			if keyFollows(s[off+i+3:]) {
-				end, next = off+i, off+i+3
-				break
-			}
-			off += i + 1
+		f[keyIP] = span{v0, q}
+		fixedIP, leadIPQuot, from, ipCands = true, q, q, 1
+	case keyUsername:
+		fixedUser, userSites = true, 1
+		f[keyUsername].lo = v0
+	case keyOther:
+	default:
+		f[k0].lo = v0
+		inPath = k0 == keyPath
+	}
+	for {
+		j := bytes.Index(s[from:], sep)
+		if j < 0 {
+			p.work += len(s) - from
+			break
 		}
-		var val []byte
-		if end < 0 {
-			if len(s) == 0 || s[len(s)-1] != '"' {
-				return &ingest.SyntaxError{Column: col + start - len(s), Msg: "expected a closing quote in the client string"}
-			}
-			val, s = s[:len(s)-1], nil
-		} else {
-			val, s = s[:end], s[next:]
-		}
-		var f event.Field
-		switch string(key) {
-		case "username":
-			f = event.UserName
-		case "ip_address":
-			f = event.SourceIP
-		case "user_agent":
-			f = event.UserAgent
-		case "path_info":
-			f = event.URLPath
-		default:
+		p.work += j + len(sep)
+		i := from + j
+		k, v := p.keyAt(s, i+len(sep))
+		if v < 0 || v > last {
+			from = i + len(sep)
 			continue
 		}
-		switch string(val) {
+		from = v
+		if k == keyIP {
+			q, ok := p.ipEnd(s, v)
+			from = q
+			if !ok {
+				continue // not a boundary: part of the value before it
+			}
+			ipCands++
+			if f[keyIP].lo < 0 && !inPath {
+				f[keyIP] = span{v, q}
+			}
+		}
+		if inPath {
+			if k == keyUsername {
+				userSites++
+			}
+			continue
+		}
+		// The site ends the open values of other keys.
+		for _, o := range [...]int{keyUsername, keyUserAgent} {
+			if o != k && f[o].lo >= 0 && f[o].hi < 0 {
+				f[o].hi = i
+			}
+		}
+		switch k {
+		case keyUsername:
+			userSites++
+			if f[keyUsername].lo < 0 {
+				f[keyUsername].lo = v
+				fixedUser = i == leadIPQuot
+			}
+		case keyUserAgent:
+			if f[k].lo < 0 {
+				f[k].lo = v
+			}
+		case keyPath:
+			f[k].lo, inPath = v, true
+		}
+	}
+	for _, o := range [...]int{keyUsername, keyUserAgent, keyPath} {
+		if f[o].lo >= 0 && f[o].hi < 0 {
+			f[o].hi = last
+		}
+	}
+	ambiguous := false
+	if !fixedIP && (ipCands > 1 || ipCands == 1 && f[keyIP].lo < 0) {
+		f[keyIP].lo, ambiguous = -1, true
+	}
+	if !fixedUser && (userSites > 1 || userSites == 1 && f[keyUsername].lo < 0) {
+		f[keyUsername].lo, ambiguous = -1, true
+	}
+	if ambiguous {
+		p.f.ambiguous.Add(1)
+	}
+	for k, sp := range f {
+		if sp.lo < 0 {
+			continue
+		}
+		switch val := s[sp.lo:sp.hi]; string(val) {
 		case Masked:
 			p.f.masked.Add(1)
-			continue
 		case "None", "":
-			continue
+		default:
+			r.Set(keyField[k], val)
 		}
-		r.Set(f, val)
 	}
 	return nil
 }
 
-func isKey(b []byte) bool {
-	for _, c := range b {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
+// keyAt reads `key: "` at s[i:] and returns the key and where its value
+// starts, or v < 0 if s[i:] does not start so.
+func (p *Parser) keyAt(s []byte, i int) (k, v int) {
+	j := i
+	for j < len(s) && isKeyByte(s[j]) {
+		j++
 	}
-	return len(b) > 0
+	p.work += j - i
+	if j == i || !bytes.HasPrefix(s[j:], colonQ) {
+		return keyOther, -1
+	}
+	switch string(s[i:j]) {
+	case "username":
+		k = keyUsername
+	case "ip_address":
+		k = keyIP
+	case "user_agent":
+		k = keyUserAgent
+	case "path_info":
+		k = keyPath
+	default:
+		k = keyOther
+	}
+	return k, j + len(colonQ)
 }
 
-func keyFollows(b []byte) bool {
-	c := bytes.Index(b, []byte(`: "`))
-	return c > 0 && isKey(b[:c])
+// ipEnd returns the quote that ends an ip_address value starting at v, and
+// whether it ends the string or starts the site of another key. s ends in
+// a quote.
+func (p *Parser) ipEnd(s []byte, v int) (q int, ok bool) {
+	q = v + bytes.IndexByte(s[v:], '"')
+	p.work += q - v + 1
+	if q == len(s)-1 {
+		return q, true
+	}
+	if !bytes.HasPrefix(s[q:], sep) {
+		return q, false
+	}
+	k, nv := p.keyAt(s, q+len(sep))
+	return q, nv >= 0 && nv < len(s) && k != keyIP
+}
+
+// basicPrefix returns the length of the prefix "LEVEL:logger:" of Python
+// logging's default format (logging.BASIC_FORMAT) at the start of b when
+// the logger is axes or one of its children, or 0.
+func basicPrefix(b []byte) int {
+	c := bytes.IndexByte(b[:min(len(b), 9)], ':')
+	if c < 0 {
+		return 0
+	}
+	switch string(b[:c]) {
+	case "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL":
+	default:
+		return 0
+	}
+	name := b[c+1:]
+	if !bytes.HasPrefix(name, []byte("axes")) {
+		return 0
+	}
+	j := len("axes")
+	if j < len(name) && name[j] == '.' {
+		for j++; j < len(name) && (name[j] == '.' || isKeyByte(name[j])); j++ {
+		}
+	}
+	if j == len(name) || name[j] != ':' {
+		return 0
+	}
+	return c + 1 + j + 1
+}
+
+func isKeyByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 var _ ingest.Format = (*Format)(nil)
