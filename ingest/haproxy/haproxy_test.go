@@ -6,6 +6,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
+	"github.com/spraywatch/spraywatch/ingest/internal/syslog"
 )
 
 const mtlsFormat = `log-format "%ci:%cp [%tr] %ft %b/%s %ST %B \"%r\" id=%ID used=%[ssl_c_used] verify=%[ssl_c_verify] sha1=%[ssl_c_sha1,hex] serial=%[ssl_c_serial,hex] sdn=%{+Q}[ssl_c_s_dn(,0,rfc2253)] idn=%{+Q}[ssl_c_i_dn(,0,rfc2253)]"`
@@ -149,8 +150,8 @@ func TestSyslogPrefix(t *testing.T) {
 		{"<134>", 0},
 		{"<x>Dec  4 09:00:01 lb1 haproxy[1]: msg", 0},
 	} {
-		if got := syslogPrefix([]byte(tc.line)); got != tc.n {
-			t.Errorf("syslogPrefix(%q) = %d, want %d", tc.line, got, tc.n)
+		if got := syslog.Prefix([]byte(tc.line)); got != tc.n {
+			t.Errorf("syslog.Prefix(%q) = %d, want %d", tc.line, got, tc.n)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/internal/syslog"
 	"github.com/spraywatch/spraywatch/ingest/timestamp"
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
 )
@@ -45,7 +46,7 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 		line = line[:len(line)-1]
 	}
-	base := syslogPrefix(line)
+	base := syslog.Prefix(line)
 	line = line[base:]
 	if err := p.match(line, base, 0, 0, true); err != nil {
 		return err

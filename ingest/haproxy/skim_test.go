@@ -114,22 +114,3 @@ func FuzzSkim(f *testing.F) {
 	}
 	skimtest.Fuzz(f, fm, reading(fm))
 }
-
-func TestIsMonth(t *testing.T) {
-	for _, m := range []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"} {
-		if !isMonth([]byte(m + " ")) {
-			t.Errorf("isMonth(%q) = false", m+" ")
-		}
-		if isMonth([]byte(m)) {
-			t.Errorf("isMonth(%q) = true without a byte after it", m)
-		}
-		if isMonth([]byte(strings.ToLower(m) + " ")) {
-			t.Errorf("isMonth(%q) = true", strings.ToLower(m)+" ")
-		}
-	}
-	for _, s := range []string{"Jam ", "Dex ", "2026", "<134", "   "} {
-		if isMonth([]byte(s)) {
-			t.Errorf("isMonth(%q) = true", s)
-		}
-	}
-}

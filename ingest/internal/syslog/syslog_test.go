@@ -1,6 +1,9 @@
 package syslog
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPrefix(t *testing.T) {
 	for _, tc := range []struct {
@@ -41,4 +44,23 @@ func FuzzPrefix(f *testing.F) {
 			t.Errorf("Prefix(%q) = %d, outside the line", s, n)
 		}
 	})
+}
+
+func TestIsMonth(t *testing.T) {
+	for _, m := range []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"} {
+		if !isMonth([]byte(m + " ")) {
+			t.Errorf("isMonth(%q) = false", m+" ")
+		}
+		if isMonth([]byte(m)) {
+			t.Errorf("isMonth(%q) = true without a byte after it", m)
+		}
+		if isMonth([]byte(strings.ToLower(m) + " ")) {
+			t.Errorf("isMonth(%q) = true", strings.ToLower(m)+" ")
+		}
+	}
+	for _, s := range []string{"Jam ", "Dex ", "2026", "<134", "   "} {
+		if isMonth([]byte(s)) {
+			t.Errorf("isMonth(%q) = true", s)
+		}
+	}
 }
