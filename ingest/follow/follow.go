@@ -405,7 +405,7 @@ func (s *Source) readLine() ([]byte, *file, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading %s: %w", f.path, err)
 		}
-		s.countLong(f)
+		s.countLong(f, ok)
 		if f.truncCount > 0 {
 			s.counters.Truncated.Add(f.truncCount)
 			f.truncCount = 0
@@ -438,14 +438,23 @@ func (s *Source) slots() []*file {
 	return append(s.files[:len(s.files):len(s.files)], s.stdin)
 }
 
-func (s *Source) countLong(f *file) {
+// countLong rejects the over-long lines f skipped since the last call,
+// each with its own line number: the lines just before f.line when f
+// returned line f.line (kept), else the lines up to f.line.
+func (s *Source) countLong(f *file, kept bool) {
 	if f.long == f.longSeen {
 		return
 	}
+	line := f.line - (f.long - f.longSeen)
+	if !kept {
+		line++
+	}
+	line = max(line, 1) // numbered anew since the file was truncated
 	for ; f.longSeen < f.long; f.longSeen++ {
 		s.stats.Lines.Add(1)
 		s.stats.TooLong.Add(1)
-		s.stats.Reject(&ingest.SyntaxError{Source: f.path, Line: f.line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
+		s.stats.Reject(&ingest.SyntaxError{Source: f.path, Line: line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
+		line++
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/django"
 )
 
@@ -272,6 +274,44 @@ func TestLongLinesSkipped(t *testing.T) {
 	st := s.Stats()
 	if st.TooLong.Load() != 1 || st.Rejected.Load() != 1 || st.Lines.Load() != 3 {
 		t.Fatalf("too long %d rejected %d lines %d", st.TooLong.Load(), st.Rejected.Load(), st.Lines.Load())
+	}
+}
+
+// TestLongLineNumbers checks that each over-long line is rejected with
+// its own line number, also in a run of them and at the end of the file.
+func TestLongLineNumbers(t *testing.T) {
+	long := strings.Repeat("z", 600) + "\n"
+	for _, c := range []struct {
+		name  string
+		data  string
+		ids   []string
+		lines []int64
+	}{
+		{"run and one", authLine("a0") + authLine("a1") + strings.Repeat(long, 4) + lines("b", 0, 4) + long + authLine("c0"),
+			append(append([]string{"a0", "a1"}, ids("b", 0, 4)...), "c0"), []int64{3, 4, 5, 6, 11}},
+		{"every line", strings.Repeat(long, 3), nil, []int64{1, 2, 3}},
+		{"last lines", authLine("a0") + long + long, []string{"a0"}, []int64{2, 3}},
+	} {
+		_, p, _ := logFile(t)
+		appendFile(t, p, c.data)
+		s := newSource(t, Config{Paths: []string{p}, MaxLineBytes: 512})
+		if c.ids != nil {
+			expect(t, s, c.ids)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for s.Stats().TooLong.Load() < int64(len(c.lines)) && time.Now().Before(deadline) {
+			quiet(t, s, 20*time.Millisecond)
+		}
+		var got []int64
+		for _, err := range s.Stats().Errors() {
+			var se *ingest.SyntaxError
+			if errors.As(err, &se) {
+				got = append(got, se.Line)
+			}
+		}
+		if !slices.Equal(got, c.lines) {
+			t.Errorf("%s: errors at lines %v, want %v", c.name, got, c.lines)
+		}
 	}
 }
 
