@@ -352,3 +352,25 @@ outputs:
 	}
 	checkContains(t, "stderr", errb.String(), "alert output failed, alert dropped for it", "output file-0 dropped ")
 }
+
+// TestNginxJSONFormatName: the format name the summary prints for an
+// escape=json nginx format is accepted on the command line and in a
+// configuration file.
+func TestNginxJSONFormatName(t *testing.T) {
+	conf, log := abs(t, "../../ingest/nginx/testdata/json.conf"), abs(t, "../../ingest/nginx/testdata/json.log")
+	app := abs(t, "../../samples/data/django-auth.log")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--proxy", log, "--proxy-format", "nginx-json", "--log-format", conf, "--app", app}, &out, &errb); code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, errb.String())
+	}
+	checkContains(t, "summary", errb.String(), "proxy nginx-json   "+log+": 8 lines, 5 parsed")
+	cfg := filepath.Join(t.TempDir(), "sw.yml")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, format: nginx-json, definition_file: "+conf+", paths: ["+log+"]}\n")
+	out.Reset()
+	errb.Reset()
+	run(context.Background(), []string{"config", "check", cfg}, &out, &errb)
+	checkContains(t, "config check", out.String(), "format: nginx-json\n", log+":1: @timestamp=")
+	if strings.Contains(out.String()+errb.String(), "unknown proxy format") {
+		t.Errorf("nginx-json refused:\n%s%s", out.String(), errb.String())
+	}
+}
