@@ -354,9 +354,17 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if n > 0 {
-		return fmt.Errorf("%s: %d problems", args[1], n)
+		return fmt.Errorf("%s: %s", args[1], plural(n, "problem"))
 	}
 	return nil
+}
+
+// plural says n things: "1 problem", "2 problems".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // checkConfig prints a report on the configuration at path and returns how
@@ -385,6 +393,9 @@ func checkConfig(ctx context.Context, path string, w io.Writer) (int, error) {
 		for _, err := range routeErrors(cfg.Outputs, rs) {
 			bad("%v", err)
 		}
+	}
+	for _, err := range cfg.WriteErrors() {
+		bad("%v", err)
 	}
 	var outs []string
 	for _, o := range cfg.Outputs {

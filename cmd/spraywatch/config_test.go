@@ -374,3 +374,29 @@ func TestNginxJSONFormatName(t *testing.T) {
 		t.Errorf("nginx-json refused:\n%s%s", out.String(), errb.String())
 	}
 }
+
+// TestConfigCheckWrites: config check reports an output file that cannot
+// be created, at its line, and counts the problems in words.
+func TestConfigCheckWrites(t *testing.T) {
+	dir := t.TempDir()
+	sources := "sources:\n  - {name: edge, kind: proxy, paths: [" + abs(t, "../../samples/data/nginx-access.log") + "]}\n"
+	for _, tt := range []struct {
+		name, yml string
+		code      int
+		wants     []string
+	}{
+		{"fine", "outputs:\n  - {type: file, path: alerts.jsonl}\n", 0, []string{"outputs: file (not opened by check)"}},
+		{"one", "outputs:\n  - {type: file, path: nope/alerts.jsonl}\n", 1, []string{
+			"sw.yml:4: outputs[0] (file-0): path " + filepath.Join(dir, "nope", "alerts.jsonl") + ": directory " + filepath.Join(dir, "nope") + " does not exist",
+			"sw.yml: 1 problem\n"}},
+		{"two", "outputs:\n  - {type: file, path: nope/alerts.jsonl}\nreplay:\n  report: nope/r.html\n", 1, []string{"sw.yml:6: replay.report", "sw.yml: 2 problems\n"}},
+	} {
+		cfg := filepath.Join(dir, "sw.yml")
+		writeFile(t, cfg, sources+tt.yml)
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"config", "check", cfg}, &out, &errb); code != tt.code {
+			t.Errorf("%s: exit %d, want %d:\n%s%s", tt.name, code, tt.code, out.String(), errb.String())
+		}
+		checkContains(t, tt.name, out.String()+errb.String(), tt.wants...)
+	}
+}
