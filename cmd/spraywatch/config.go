@@ -336,25 +336,29 @@ const replayFlush = time.Second
 const checkLines = 5
 
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: spraywatch config check FILE\n\nValidates a configuration file and shows what each source extracts from its first lines.")
-	}
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			usage()
+	usage := []string{"usage: spraywatch config check FILE", "", "Validates a configuration file and shows what each source extracts from its first lines."}
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, strings.Join(usage, "\n"))
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			return flag.ErrHelp
 		}
-	}
-	if len(args) != 2 || args[0] != "check" {
-		usage()
 		return errUsage
 	}
-	n, err := checkConfig(ctx, args[1], stdout)
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	if err := parseArgs(fs, args[1:], stderr, usage...); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	file := fs.Arg(0)
+	n, err := checkConfig(ctx, file, stdout)
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		return fmt.Errorf("%s: %s", args[1], plural(n, "problem"))
+		return fmt.Errorf("%s: %s", file, plural(n, "problem"))
 	}
 	return nil
 }

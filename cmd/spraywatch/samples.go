@@ -39,6 +39,9 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseArgs(fs, args, stderr, "usage: spraywatch samples [-dir DIR] [-seed N] [-scale F] [-duration D] [-start T] [-campaigns KINDS]"); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	cfg := def
 	cfg.Seed, cfg.Duration, cfg.Scale = *seed, *dur, *scale
 	t, err := parseStart(*start)
