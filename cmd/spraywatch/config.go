@@ -438,6 +438,10 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, w io
 		return 1
 	}
 	fmt.Fprintf(w, "  files: %s\n", strings.Join(files, ", "))
+	if err := config.CheckFiles(files); err != nil {
+		fmt.Fprintf(w, "  error: %v\n", err)
+		return 1
+	}
 	if len(files) == 0 || files[0] == "-" {
 		fmt.Fprintln(w, "  (standard input: no lines checked)")
 		return 0

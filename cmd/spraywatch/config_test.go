@@ -206,7 +206,7 @@ func TestConfigCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"config", "check", bad}, &out, &errb); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	checkContains(t, "output", out.String()+errb.String(), `envoy.log:1: error: column 1: expected "[" before %START_TIME%`, "missing.log: no such file",
+	checkContains(t, "output", out.String()+errb.String(), `envoy.log:1: error: column 1: expected "[" before %START_TIME%`, `missing.log" does not exist`,
 		`source lb (kind alb, line 4)`, `access record 1: @timestamp=2026-12-04T09:00:01.123456Z http.request.id="1-6751a0b1-1d84f3d73c47ec4e58577259" source.ip="203.0.113.7" source.port="52344" tls.client.subject="CN=svc-batch-01,O=Example Corp,C=US"`,
 		`conn_log.log:6:83: expected "leaf_client_cert_subject" in quotes`, "alb lb: 4 joined to a connection, 1 unjoined", "3 problems")
 	// An output routed to a rule that is not in force would never receive anything.

@@ -221,3 +221,33 @@ func TestReplayCheckAllLines(t *testing.T) {
 		t.Errorf("--strict: exit %d, want an error naming %s:\n%s", code, tailErr, errb.String())
 	}
 }
+
+// TestReplayChecksFilesFirst: a file name that does not exist or names a
+// directory stops the replay before any file is read, as a pattern that
+// matches no file does, with no summary.
+func TestReplayChecksFilesFirst(t *testing.T) {
+	dir := t.TempDir()
+	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
+	missing := filepath.Join(dir, "nope.log")
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, paths: ["+abs(t, proxy)+"]}\n  - {name: django, kind: app, paths: [nope.log]}\n")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing app file", []string{"--proxy", proxy, "--app", missing}, `source ` + missing + `: file "` + missing + `" does not exist`},
+		{"missing proxy file", []string{"--proxy", missing, "--app", app}, `file "` + missing + `" does not exist`},
+		{"second file missing", []string{"--proxy", proxy, "--proxy", missing, "--app", app}, `file "` + missing + `" does not exist`},
+		{"directory", []string{"--proxy", dir, "--app", app}, `file "` + dir + `" is a directory, not a log file (a pattern such as ` + filepath.Join(dir, "*.log") + ` reads the files in it)`},
+		{"auto format, missing file", []string{"--proxy", proxy, "--app", missing, "--app-format", "auto"}, `file "` + missing + `" does not exist`},
+		{"configuration file", []string{"--config", cfg}, `source django: file "` + filepath.Join(dir, "nope.log") + `" does not exist`},
+		{"pattern", []string{"--proxy", proxy, "--app", filepath.Join(dir, "*.log")}, "matches no file"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)
+		if code != 1 || !strings.Contains(errb.String(), tt.want) || strings.Contains(errb.String(), "summary") || out.Len() > 0 {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 with %q and no summary", tt.name, code, errb.String(), tt.want)
+		}
+	}
+}
