@@ -237,7 +237,36 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if runErr != nil {
 		return runErr
 	}
-	return closeErr
+	return errors.Join(closeErr, unreadSources(sources))
+}
+
+// unreadSources reports the sources that had lines of which none could be
+// read: every line rejected (a file given for the wrong kind of log, the
+// wrong format, a line cap below every line's length). Lines ignored as of
+// no interest are read.
+func unreadSources(sources []ingest.Source) error {
+	var errs []error
+	for _, s := range sources {
+		st := s.Stats()
+		n := st.Lines.Load()
+		if n == 0 || st.Rejected.Load() < n {
+			continue
+		}
+		first := "none kept"
+		if e := st.Errors(); len(e) > 0 {
+			first = e[0].Error()
+		}
+		hint := "check that it is a proxy log written in that format (--proxy-format, or the source's format in the configuration file)"
+		if st.Kind == event.App {
+			hint = "check that it is an application log written in that format (--app-format, or the source's format in the configuration file)"
+		}
+		if st.TooLong.Load() == n {
+			hint = "every line is longer than --max-line-bytes (limits.max_line_bytes)"
+		}
+		errs = append(errs, fmt.Errorf("%s log %s: no line could be read (%s, all rejected by format %s; the first: %s): %s",
+			st.Kind, st.Name, plural(int(n), "line"), st.Format, first, hint))
+	}
+	return errors.Join(errs...)
 }
 
 // outputDrops reports the alerts the outputs of sink dropped (a write

@@ -113,13 +113,63 @@ func TestReplayErrors(t *testing.T) {
 			}
 		})
 	}
-	// Not strict: the bad line is counted and reported with its position.
+	// Not strict: the bad line is counted and reported with its position,
+	// and the replay goes on.
+	sample, err := os.ReadFile("../../samples/data/nginx-access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := filepath.Join(dir, "mixed.log")
+	writeFile(t, mixed, string(sample[:bytes.IndexByte(sample, '\n')+1])+"this is not an nginx line\n")
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"replay", "--proxy", bad}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"replay", "--proxy", mixed}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), "1 rejected") || !strings.Contains(errb.String(), "bad.log:1") {
+	if !strings.Contains(errb.String(), "1 rejected") || !strings.Contains(errb.String(), "mixed.log:2") {
 		t.Errorf("summary does not report the rejected line:\n%s", errb.String())
+	}
+}
+
+// TestReplayNothingRead: a replay fails, after its summary, when a source
+// had lines and every one was rejected, naming the source, the format and
+// the first error; lines ignored as of no interest are read.
+func TestReplayNothingRead(t *testing.T) {
+	dir := t.TempDir()
+	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
+	ignored := filepath.Join(dir, "logouts.log")
+	writeFile(t, ignored, `{"timestamp":"2026-12-04T09:00:01Z","event":"logout","request_id":"r1","username":"alice","ip":"10.0.0.1"}`+"\n")
+	empty := filepath.Join(dir, "empty.log")
+	writeFile(t, empty, "")
+	oneBad := filepath.Join(dir, "bad.log")
+	writeFile(t, oneBad, "not a JSON line\n")
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		code  int
+		wants []string
+	}{
+		{"files swapped", []string{"--proxy", app, "--app", proxy}, 1, []string{
+			"spraywatch replay summary",
+			"proxy log " + app + `: no line could be read (2345 lines, all rejected by format nginx; the first: ` + app + `:1:1: expected " - " after $remote_addr): check that it is a proxy log written in that format (--proxy-format`,
+			"app log " + proxy + ": no line could be read (10191 lines, all rejected by format django-json; the first: " + proxy + ":1:1: expected '{' to start a JSON object): check that it is an application log",
+		}},
+		{"lines too long", []string{"--proxy", proxy, "--app", app, "--max-line-bytes", "10"}, 1, []string{
+			"proxy log " + proxy + ": no line could be read (10191 lines, all rejected by format nginx; the first: " + proxy + ":1: line longer than 10 bytes skipped): every line is longer than --max-line-bytes",
+		}},
+		{"one bad line", []string{"--proxy", proxy, "--app", oneBad}, 1, []string{"app log " + oneBad + ": no line could be read (1 line, all rejected by format django-json; the first: " + oneBad + ":1:1: "}},
+		{"lines ignored", []string{"--proxy", proxy, "--app", ignored}, 0, []string{"1 ignored"}},
+		{"no lines", []string{"--proxy", proxy, "--app", empty}, 0, []string{"0 lines"}},
+		{"the samples", []string{"--proxy", proxy, "--app", app}, 0, []string{"0 rejected"}},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)
+		if code != tt.code {
+			t.Errorf("%s: exit %d, want %d: %s", tt.name, code, tt.code, errb.String())
+		}
+		checkContains(t, tt.name, errb.String(), tt.wants...)
+		if tt.code == 0 && strings.Contains(errb.String(), "no line could be read") {
+			t.Errorf("%s: %s", tt.name, errb.String())
+		}
 	}
 }
 
