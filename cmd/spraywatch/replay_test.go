@@ -301,3 +301,48 @@ func TestReplayChecksFilesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayOneSided: a replay without proxy logs, or without application
+// logs, warns of what follows and does not evaluate the rules matching
+// the join every login then has (proxy-bypass without proxy logs), which
+// would fire on every login.
+func TestReplayOneSided(t *testing.T) {
+	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
+	only := filepath.Join("testdata", "only-proxy-bypass.yml")
+	cfg := filepath.Join(t.TempDir(), "sw.yml")
+	writeFile(t, cfg, "sources:\n  - {name: django, kind: app, paths: ["+abs(t, app)+"]}\n")
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		code   int
+		wants  []string
+		absent string
+		alerts bool
+	}{
+		{"no proxy log", []string{"--app", app}, 0, []string{
+			"spraywatch replay: warning: no proxy log is read (--proxy, or a source of kind proxy or alb): no login can be joined to its proxy record, so every login is app_only; the rules matching spraywatch.join app_only are not evaluated, as they would fire on every login: proxy-bypass\n",
+			"  rules: cert-identity-spray, cert-identity-slow-spray, subnet-distributed-spray, successful-spray, shared-cert-spray-baseline, no-cert-source-spray, cert-verify-failures, username-enumeration\n    not evaluated (no proxy log): proxy-bypass\n",
+		}, "proxy-bypass (high)", false},
+		{"no proxy source in a configuration file", []string{"--config", cfg}, 0, []string{"warning: no proxy log is read", "not evaluated (no proxy log): proxy-bypass"}, "proxy-bypass (high)", false},
+		{"no application log", []string{"--proxy", proxy}, 0, []string{
+			"spraywatch replay: warning: no application log is read (--app, or a source of kind app): no login can be joined to its application event (username, outcome), so every login is proxy_only\n",
+		}, "not evaluated", false},
+		{"only rules that cannot be evaluated", []string{"--app", app, "--rules-mode", "replace", "--rules", only}, 1, []string{
+			"spraywatch replay: no rule can be evaluated: every rule in force matches spraywatch.join app_only, which every login has when no proxy log is read (proxy-bypass)",
+		}, "summary", false},
+		{"both logs", []string{"--proxy", proxy, "--app", app}, 0, []string{"proxy-bypass (high): 5 alert records"}, "warning", true},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)
+		if code != tt.code {
+			t.Errorf("%s: exit %d, want %d: %s", tt.name, code, tt.code, errb.String())
+		}
+		checkContains(t, tt.name, errb.String(), tt.wants...)
+		if strings.Contains(errb.String(), tt.absent) {
+			t.Errorf("%s: stderr holds %q:\n%s", tt.name, tt.absent, errb.String())
+		}
+		if (out.Len() > 0) != tt.alerts {
+			t.Errorf("%s: %d bytes of alerts, want alerts %v", tt.name, out.Len(), tt.alerts)
+		}
+	}
+}

@@ -47,6 +47,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -158,6 +159,11 @@ func New(c Config) (*Source, error) {
 	for _, p := range c.Paths {
 		if _, err := filepath.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("follow: pattern %q: %w", p, err)
+		}
+		// A path that matches no file yet may name a log still to be
+		// written (see Unmatched); a directory is a mistake.
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() && !isPattern(p) {
+			return nil, fmt.Errorf("follow: %q is a directory, not a log file (a pattern such as %s follows the files in it)", p, filepath.Join(p, "*.log"))
 		}
 	}
 	if c.PollInterval <= 0 {
@@ -456,6 +462,33 @@ func (s *Source) countLong(f *file, kept bool) {
 		s.stats.Reject(&ingest.SyntaxError{Source: f.path, Line: line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
 		line++
 	}
+}
+
+// isPattern reports whether a path holds glob characters.
+func isPattern(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+// Unmatched returns the paths that match no regular file now, in the
+// order given: a log not written yet, which the source follows once it
+// appears, or a typo.
+func (s *Source) Unmatched() []string {
+	var out []string
+	for _, p := range s.cfg.Paths {
+		if p == "-" {
+			continue
+		}
+		matches, _ := filepath.Glob(p)
+		found := false
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // start opens standard input and the files found now.

@@ -315,6 +315,49 @@ func TestLongLineNumbers(t *testing.T) {
 	}
 }
 
+// TestPathsChecked: New refuses a directory and a bad pattern; Unmatched
+// names the paths that match no file yet, which New accepts.
+func TestPathsChecked(t *testing.T) {
+	dir, p, _ := logFile(t)
+	appendFile(t, p, "")
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		paths     []string
+		err       string
+		unmatched []string
+	}{
+		{"file", []string{p, "-"}, "", nil},
+		{"not yet written", []string{p, filepath.Join(dir, "later.log")}, "", []string{filepath.Join(dir, "later.log")}},
+		{"pattern matching only a directory", []string{filepath.Join(dir, "s*")}, "", []string{filepath.Join(dir, "s*")}},
+		{"directory", []string{sub}, `follow: "` + sub + `" is a directory, not a log file (a pattern such as ` + filepath.Join(sub, "*.log") + ` follows the files in it)`, nil},
+		{"bad pattern", []string{filepath.Join(dir, "[a")}, "syntax error in pattern", nil},
+	} {
+		f, err := django.NewFormat(django.DefaultMapping())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Config{Paths: tt.paths, Parser: f.NewParser(), Kind: event.App})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got := s.Unmatched(); !slices.Equal(got, tt.unmatched) {
+			t.Errorf("%s: unmatched %q, want %q", tt.name, got, tt.unmatched)
+		}
+		s.Close()
+	}
+}
+
 func TestIdle(t *testing.T) {
 	_, p, _ := logFile(t)
 	appendFile(t, p, "")
