@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -53,4 +54,42 @@ func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 	}
 	resolveOutputs(filepath.Dir(path), doc.Outputs)
 	return doc.Outputs, nil
+}
+
+// WriteErrors reports the files the configuration writes that cannot be
+// created as named: a file output's path, replay.report, cpu_profile and
+// mem_profile whose directory does not exist (or is not a directory), or
+// that name a directory. Each error is placed at its key. Load does not
+// check this (the files are created where the configuration runs, perhaps
+// not where it is loaded); config check does.
+func (c *Config) WriteErrors() []error {
+	var errs []error
+	check := func(at []any, what, p string) {
+		if p == "" || p == "-" {
+			return
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			errs = append(errs, c.errorf(at, "%s %s is a directory: expected a file name", what, p))
+			return
+		}
+		dir := filepath.Dir(p)
+		st, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, c.errorf(at, "%s %s: directory %s does not exist", what, p, dir))
+		case err != nil:
+			errs = append(errs, c.errorf(at, "%s %s: %v", what, p, err))
+		case !st.IsDir():
+			errs = append(errs, c.errorf(at, "%s %s: %s is not a directory", what, p, dir))
+		}
+	}
+	for i, o := range c.Outputs {
+		if o.Type == "file" {
+			check([]any{"outputs", i, "path"}, fmt.Sprintf("outputs[%d] (%s): path", i, o.NameAt(i)), o.Path)
+		}
+	}
+	check([]any{"replay", "report"}, "replay.report", c.Replay.Report)
+	check([]any{"replay", "cpu_profile"}, "replay.cpu_profile", c.Replay.CPUProfile)
+	check([]any{"replay", "mem_profile"}, "replay.mem_profile", c.Replay.MemProfile)
+	return errs
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,5 +96,49 @@ func TestParseOutputsDecodeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteErrors: files the configuration writes whose directory does not
+// exist, or that name a directory, are reported at their key's line.
+func TestWriteErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "plain"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "sw.yml")
+	const src = "sources:\n  - {kind: proxy, paths: [a.log]}\n"
+	for _, tt := range []struct {
+		name, yml string
+		want      []string
+	}{
+		{"fine", "outputs:\n  - type: file\n    path: alerts.jsonl\nreplay:\n  report: r.html\n", nil},
+		{"stdout and webhook spool", "outputs:\n  - {type: stdout}\n  - {type: webhook, url: \"http://x\", spool_dir: no/such/dir}\n", nil},
+		{"output directory missing", "outputs:\n  - type: stdout\n  - type: file\n    name: archive\n    path: nope/alerts.jsonl\n",
+			[]string{path + ":7: outputs[1] (archive): path " + filepath.Join(dir, "nope/alerts.jsonl") + ": directory " + filepath.Join(dir, "nope") + " does not exist"}},
+		{"output is a directory", "outputs:\n  - {type: file, path: " + dir + "}\n",
+			[]string{path + ":4: outputs[0] (file-0): path " + dir + " is a directory: expected a file name"}},
+		{"directory is a file", "outputs:\n  - {type: file, path: plain/a.jsonl}\n",
+			[]string{"outputs[0] (file-0): path " + filepath.Join(dir, "plain/a.jsonl") + ": " + filepath.Join(dir, "plain") + " is not a directory"}},
+		{"report and profiles", "replay:\n  report: x/r.html\n  cpu_profile: y/cpu.pprof\n  mem_profile: z/mem.pprof\n",
+			[]string{path + ":4: replay.report", "x does not exist", path + ":5: replay.cpu_profile", path + ":6: replay.mem_profile"}},
+	} {
+		c, err := Parse(path, []byte(src+tt.yml))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		var got []string
+		for _, err := range c.WriteErrors() {
+			got = append(got, err.Error())
+		}
+		all := strings.Join(got, "\n")
+		if tt.want == nil && len(got) > 0 {
+			t.Errorf("%s: %s", tt.name, all)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: errors\n%s\nlack %q", tt.name, all, w)
+			}
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -234,6 +236,23 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 	if err := c.checkStdin(); err != nil {
 		return nil, Compiled{}, err
 	}
+	// Every file is checked before any is read, so that a name that is
+	// wrong stops the replay before it starts.
+	for _, l := range []struct {
+		key  string
+		pats []string
+	}{{"paths", s.Paths}, {"conn_paths", s.ConnPaths}, {"access_paths", s.AccessPaths}} {
+		files, err := Expand(l.pats)
+		if err == nil {
+			err = CheckFiles(files)
+		}
+		if err != nil {
+			if s.Kind == KindALB {
+				return nil, Compiled{}, fmt.Errorf("source %s: %s: %w", s.Label(), l.key, err)
+			}
+			return nil, Compiled{}, fmt.Errorf("source %s: %w", s.Label(), err)
+		}
+	}
 	comp, err := s.Compile()
 	if err != nil {
 		return nil, comp, err
@@ -307,6 +326,35 @@ func (s *Source) describe() string {
 		return "source " + s.Name
 	}
 	return "the " + s.Kind + " source"
+}
+
+// CheckFiles reports the first of files (as Expand returns them) that
+// cannot be read as a log file: one that does not exist, a directory, or
+// one that cannot be opened. "-" (standard input) is not checked.
+func CheckFiles(files []string) error {
+	for _, p := range files {
+		if p == "-" {
+			continue
+		}
+		f, err := os.Open(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("file %q does not exist", p)
+		case errors.Is(err, fs.ErrPermission):
+			return fmt.Errorf("file %q cannot be read: permission denied", p)
+		case err != nil:
+			return fmt.Errorf("file %q cannot be read: %w", p, err)
+		}
+		st, err := f.Stat()
+		f.Close()
+		switch {
+		case err != nil:
+			return fmt.Errorf("file %q cannot be read: %w", p, err)
+		case st.IsDir():
+			return fmt.Errorf("file %q is a directory, not a log file (a pattern such as %s reads the files in it)", p, filepath.Join(p, "*.log"))
+		}
+	}
+	return nil
 }
 
 // Expand resolves file names and glob patterns, in the order given. "-"

@@ -97,3 +97,38 @@ func TestExpandAndRead(t *testing.T) {
 		t.Errorf("plain names: %v", got)
 	}
 }
+
+// TestCheckFiles: Open checks every file before reading any; a file that
+// does not exist or is a directory is named with what is wrong.
+func TestCheckFiles(t *testing.T) {
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "a.log")
+	if err := os.WriteFile(ok, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "nope.log")
+	for _, tt := range []struct {
+		name  string
+		files []string
+		want  string
+	}{
+		{"fine", []string{ok, "-"}, ""},
+		{"missing", []string{ok, missing}, `file "` + missing + `" does not exist`},
+		{"directory", []string{dir}, `file "` + dir + `" is a directory, not a log file`},
+	} {
+		err := CheckFiles(tt.files)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	c := Default()
+	c.Sources = []Source{
+		{Kind: KindALB, Name: "lb", ConnPaths: []string{missing}, AccessPaths: []string{ok}},
+		{Kind: KindProxy, Name: "edge", Format: Auto, AutoDefault: "nginx", Paths: []string{ok, missing}},
+	}
+	for i, want := range []string{`source lb: conn_paths: file "` + missing + `" does not exist`, `source edge: file "` + missing + `" does not exist`} {
+		if _, _, err := c.Open(&c.Sources[i]); err == nil || err.Error() != want {
+			t.Errorf("Open %s: %v, want %q", c.Sources[i].Name, err, want)
+		}
+	}
+}

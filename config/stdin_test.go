@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,10 @@ import (
 // or twice to one, is refused before any source is read, from the command
 // line's sources as from a file's.
 func TestStdinOnce(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.log")
+	if err := os.WriteFile(app, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		sources []Source
@@ -24,7 +29,7 @@ func TestStdinOnce(t *testing.T) {
 		}, "standard input (-) is given 2 times (source web, source web)"},
 		{"once", []Source{
 			{Kind: KindProxy, Format: "nginx", Paths: []string{"-"}, Envelope: "none"},
-			{Kind: KindApp, Format: "django-json", Paths: []string{"app.log"}, Envelope: "none"},
+			{Kind: KindApp, Format: "django-json", Paths: []string{app}, Envelope: "none"},
 		}, ""},
 	}
 	for _, tt := range tests {

@@ -119,10 +119,19 @@ type block struct {
 type blockLine struct {
 	off, end int   // the line in data, without its line ending; a run's lines, each with its newline
 	n        int64 // its number in its file; a run's first line's
-	long     int64 // over-long lines skipped before it
-	longAt   int64 // the line number their error gives
-	none     bool  // there is no line: the file ended after the skipped ones
+	long     int64 // over-long lines skipped just before it (see firstLong)
+	none     bool  // there is no line: the file ended after the skipped ones, the last of them line n
 	run      bool  // data[off:end] is whole lines, none over-long, each ending with a newline
+}
+
+// firstLong returns the number of the first of the over-long lines
+// skipped before ln: they are the lines just before it, or, when there is
+// no line, the lines up to ln.n.
+func (ln *blockLine) firstLong() int64 {
+	if ln.none {
+		return ln.n - ln.long + 1
+	}
+	return ln.n - ln.long
 }
 
 // tally is what a worker found in a block, for the Stats.
@@ -133,7 +142,8 @@ type tally struct {
 
 // placedError is a rejected line's error and its place among a batch's
 // records: it comes before the record at. long is how many over-long
-// lines it stands for (a run of them keeps one error), if any.
+// lines it stands for, if any: its own, and the lines after it in its run
+// whose errors are not kept.
 type placedError struct {
 	at   int
 	err  error
@@ -334,11 +344,20 @@ func (w *chunkWorker) parse(b *batch) {
 		if ln.long > 0 {
 			t.lines += ln.long
 			t.tooLong += ln.long
-			t.rejected += ln.long // every one, though the run keeps one error
-			if t.keep() || w.strict {
-				err := &SyntaxError{Source: blk.name, Line: ln.longAt, Msg: fmt.Sprintf("line longer than %d bytes skipped", blk.max)}
+			t.rejected += ln.long
+			// Each line of the run is an error of its own, as many as
+			// are kept (a strict source stops at the first).
+			first := ln.firstLong()
+			for k := int64(0); k < ln.long && (t.keep() || w.strict); k++ {
+				err := &SyntaxError{Source: blk.name, Line: first + k, Msg: fmt.Sprintf("line longer than %d bytes skipped", blk.max)}
 				if t.keep() {
-					t.errs = append(t.errs, placedError{b.n, err, ln.long})
+					// The last error kept of the run stands for its
+					// lines not kept, as does a strict source's first.
+					n := int64(1)
+					if w.strict || k == ln.long-1 || len(t.errs) == MaxReportedErrors-1 {
+						n = ln.long - k
+					}
+					t.errs = append(t.errs, placedError{b.n, err, n})
 				}
 				if w.strict {
 					b.err = err

@@ -262,17 +262,13 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 		long := s.lr.Skipped()
 		line, n, err := s.lr.Next()
 		if skipped := s.lr.Skipped() - long; skipped > 0 {
-			s.stats.Lines.Add(skipped)
-			s.stats.TooLong.Add(skipped)
-			serr := &SyntaxError{Source: s.name, Line: n, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.lr.max)}
-			if err == nil {
-				// The over-long line came before the one returned.
-				serr.Line = n - 1
+			// The over-long lines skipped are the ones just before line n,
+			// or, at the end, line n and the ones before it.
+			first := n - skipped
+			if err != nil {
+				first++
 			}
-			// Every line of the run is rejected; the run keeps one error.
-			s.stats.Rejected.Add(skipped - 1)
-			s.stats.Reject(serr)
-			if s.strict {
+			if serr := s.tooLong(first, skipped); serr != nil {
 				return serr
 			}
 		}
@@ -317,6 +313,32 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			}
 		}
 	}
+}
+
+// tooLong counts the run of skipped over-long lines first to
+// first+skipped-1 of the file being read, each rejected with its own line
+// number (as many as the Stats keep). A strict source returns the first
+// one's error.
+func (s *FileSource) tooLong(first, skipped int64) error {
+	s.stats.Lines.Add(skipped)
+	s.stats.TooLong.Add(skipped)
+	kept := min(skipped, MaxReportedErrors)
+	if s.strict {
+		kept = 1
+	}
+	s.stats.Rejected.Add(skipped - kept)
+	var firstErr error
+	for k := range kept {
+		err := &SyntaxError{Source: s.name, Line: first + k, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.lr.max)}
+		s.stats.Reject(err)
+		if k == 0 {
+			firstErr = err
+		}
+	}
+	if s.strict {
+		return firstErr
+	}
+	return nil
 }
 
 // Close releases the file being read.

@@ -16,7 +16,6 @@ type splitter struct {
 	bytes   int    // bytes per block, about: blockBytes
 	n       int64  // lines so far, kept or skipped
 	long    int64  // over-long lines skipped since the last line kept
-	longAt  int64  // the last of them
 	discard bool   // inside an over-long line
 	tail    []byte // the unfinished line the last block ended with
 	eof     bool   // r has ended
@@ -46,7 +45,7 @@ func (s *splitter) fill(blk *block) (final bool) {
 			if last := bytes.LastIndexByte(data[scan:], '\n'); last >= 0 {
 				end := scan + last + 1
 				if k := bytes.Count(data[scan:end], newline); blk.count+k <= s.lines && s.fits(data[start:end]) {
-					blk.lines = append(blk.lines, blockLine{off: start, end: end, n: s.n + 1, long: s.long, longAt: s.longAt, run: true})
+					blk.lines = append(blk.lines, blockLine{off: start, end: end, n: s.n + 1, long: s.long, run: true})
 					blk.count += k
 					s.n += int64(k)
 					s.long = 0
@@ -103,7 +102,7 @@ func (s *splitter) fill(blk *block) (final bool) {
 		start = len(data)
 		s.discard = false
 		if s.long > 0 {
-			blk.lines = append(blk.lines, blockLine{n: s.n, long: s.long, longAt: s.longAt, none: true})
+			blk.lines = append(blk.lines, blockLine{n: s.n, long: s.long, none: true})
 			s.long = 0
 		}
 	}
@@ -126,11 +125,10 @@ func (s *splitter) cut(blk *block, data []byte, start, end int) {
 	if e-start > s.max {
 		s.n++
 		s.long++
-		s.longAt = s.n
 		return
 	}
 	s.n++
-	blk.lines = append(blk.lines, blockLine{off: start, end: e, n: s.n, long: s.long, longAt: s.longAt})
+	blk.lines = append(blk.lines, blockLine{off: start, end: e, n: s.n, long: s.long})
 	blk.count++
 	s.long = 0
 }
@@ -157,6 +155,5 @@ func (s *splitter) fits(lines []byte) bool {
 func (s *splitter) skip() {
 	s.n++
 	s.long++
-	s.longAt = s.n
 	s.discard = true
 }

@@ -22,9 +22,9 @@ func lineEvents(r io.Reader, maxLine int) string {
 		skipped := lr.Skipped() - long
 		switch {
 		case err == nil && skipped > 0:
-			fmt.Fprintf(&b, "skipped %d, last %d\n", skipped, n-1)
+			fmt.Fprintf(&b, "skipped %d, first %d\n", skipped, n-skipped)
 		case err != nil && skipped > 0:
-			fmt.Fprintf(&b, "skipped %d, last %d\n", skipped, n)
+			fmt.Fprintf(&b, "skipped %d, first %d\n", skipped, n-skipped+1)
 		}
 		if err != nil {
 			fmt.Fprintf(&b, "end: %v\n", err)
@@ -44,7 +44,7 @@ func splitEvents(r io.Reader, maxLine, lines, size int) string {
 		kept := 0
 		for _, ln := range blk.lines {
 			if ln.long > 0 {
-				fmt.Fprintf(&b, "skipped %d, last %d\n", ln.long, ln.longAt)
+				fmt.Fprintf(&b, "skipped %d, first %d\n", ln.long, ln.firstLong())
 			}
 			switch {
 			case ln.run:
@@ -150,7 +150,7 @@ func TestSplitterAsLineReader(t *testing.T) {
 	// An error after some lines: the lines before it, then the error.
 	boom := errors.New("boom")
 	r := io.MultiReader(strings.NewReader("a\nb\n"+long+"\nc"), iotest.ErrReader(boom))
-	if got, want := splitEvents(r, 20, 2, 64), "1 \"a\"\n2 \"b\"\nskipped 1, last 3\nend: boom\n"; got != want {
+	if got, want := splitEvents(r, 20, 2, 64), "1 \"a\"\n2 \"b\"\nskipped 1, first 3\nend: boom\n"; got != want {
 		t.Errorf("read error: got\n%swant\n%s", got, want)
 	}
 }

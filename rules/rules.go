@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/internal/yamlerr"
 	"github.com/spraywatch/spraywatch/internal/yamlnum"
 )
@@ -146,6 +147,26 @@ func (r *Rule) Uses(d Derived) bool {
 		}
 	}
 	return r.HasDistinct && r.Distinct.Derived == d
+}
+
+// MatchesJoin reports whether the rule's match block tests spraywatch.join
+// and passes an event whose join is value. With one of the two logs
+// missing every login has the same join (app_only without proxy logs,
+// proxy_only without application logs): a rule that matches on it would
+// fire on every login (proxy-bypass on app_only), and one that requires
+// another join value could never fire.
+func (r *Rule) MatchesJoin(value string) bool {
+	c, ok := r.Spec.Match[event.Join.String()]
+	if !ok {
+		return false
+	}
+	f, err := CompileFilter(map[string]Condition{event.Join.String(): c})
+	if err != nil {
+		return false
+	}
+	var e event.Event
+	e.Values[event.Join] = value
+	return f.Match(&e)
 }
 
 // DefaultResolveAfter is how long a rule's window must stay below its

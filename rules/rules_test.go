@@ -231,3 +231,40 @@ func TestLoadDisabled(t *testing.T) {
 		})
 	}
 }
+
+// TestMatchesJoin: a rule matches a join value when its match block tests
+// spraywatch.join and passes the value; a rule without such a test does
+// not, whatever the value.
+func TestMatchesJoin(t *testing.T) {
+	for _, tt := range []struct {
+		name, match string
+		appOnly     bool
+		proxyOnly   bool
+	}{
+		{"equals app_only", "{spraywatch.join: app_only, event.outcome: failure}", true, false},
+		{"in a list", "{spraywatch.join: [app_only, proxy_only]}", true, true},
+		{"not matched", "{spraywatch.join: {not: {equals: matched}}}", true, true},
+		{"matched only", "{spraywatch.join: matched}", false, false},
+		{"no join test", "{event.outcome: failure}", false, false},
+	} {
+		rs, err := Parse("r.yml", []byte("rules:\n  - id: r\n    match: "+tt.match+"\n    group_by: [source.ip]\n    window: 10m\n    threshold: 3\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := rs[0].MatchesJoin("app_only"); got != tt.appOnly {
+			t.Errorf("%s: MatchesJoin(app_only) = %v, want %v", tt.name, got, tt.appOnly)
+		}
+		if got := rs[0].MatchesJoin("proxy_only"); got != tt.proxyOnly {
+			t.Errorf("%s: MatchesJoin(proxy_only) = %v, want %v", tt.name, got, tt.proxyOnly)
+		}
+	}
+	var ids []string
+	for _, r := range Default() {
+		if r.MatchesJoin("app_only") || r.MatchesJoin("proxy_only") {
+			ids = append(ids, r.ID)
+		}
+	}
+	if strings.Join(ids, ",") != "proxy-bypass" {
+		t.Errorf("default rules matching a one-sided join: %v, want proxy-bypass", ids)
+	}
+}

@@ -183,6 +183,11 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 		if err != nil {
 			return nil, fmt.Errorf("following the %s files: %w", s.name, err)
 		}
+		// A log may appear later; until it does, no login of this side
+		// is joined, so a typo in its name must show.
+		for _, p := range src.Unmatched() {
+			c.Logger.Warn("path matches no file yet; waiting for it (until it appears, every login is "+oneSided(s.kind)+")", "source", s.name, "path", p)
+		}
 		f.srcs = append(f.srcs, src)
 	}
 	// The engine must accept the configuration before anything is read.
@@ -190,6 +195,15 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// oneSided is the join of every login while the logs of kind k are
+// missing.
+func oneSided(k event.Kind) string {
+	if k == event.Proxy {
+		return event.JoinAppOnly
+	}
+	return event.JoinProxyOnly
 }
 
 func (f *Follower) newEngine(sink alert.Sink) (*detect.Engine, error) {

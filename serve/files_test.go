@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -592,5 +593,53 @@ func TestFollowCommitsDuringBacklog(t *testing.T) {
 	t.Logf("%d passes, %d saves of the positions seen within one", sink.passes, sink.within.Load())
 	if sink.within.Load() == 0 {
 		t.Error("the read positions were saved only between passes, none within one")
+	}
+}
+
+// TestFollowPathsChecked: a path that matches no file yet is followed
+// (the log may appear later) with a warning naming it, and a directory or
+// a bad pattern is an error before anything is read.
+func TestFollowPathsChecked(t *testing.T) {
+	dir := t.TempDir()
+	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	appendFile(t, proxyPath, nil)
+	appendFile(t, appPath, nil)
+	pf, af := formatsFor(t)
+	for _, tt := range []struct {
+		name       string
+		proxy, app string
+		err        string
+		warnings   []string
+	}{
+		{"both found", proxyPath, appPath, "", nil},
+		{"proxy not yet written", filepath.Join(dir, "nothere.log"), appPath, "",
+			[]string{`level=WARN msg="path matches no file yet; waiting for it (until it appears, every login is app_only)" source=proxy path=` + filepath.Join(dir, "nothere.log")}},
+		{"app pattern matching nothing", proxyPath, filepath.Join(dir, "auth-*.log"), "",
+			[]string{`every login is proxy_only)" source=app path=` + filepath.Join(dir, "auth-*.log")}},
+		{"directory", dir, appPath, `following the proxy files: follow: "` + dir + `" is a directory, not a log file (a pattern such as ` + filepath.Join(dir, "*.log") + ` follows the files in it)`, nil},
+		{"bad pattern", proxyPath, filepath.Join(dir, "[auth.log"), `following the app files: follow: pattern "` + filepath.Join(dir, "[auth.log") + `": syntax error in pattern`, nil},
+	} {
+		var logs bytes.Buffer
+		_, err := NewFollower(FilesConfig{
+			ProxyFiles: []string{tt.proxy}, AppFiles: []string{tt.app},
+			ProxyFormat: pf, AppFormat: af,
+			Engine: detect.Config{Rules: rules.Default()},
+			Sink:   &collector{},
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.err != "" && (err == nil || err.Error() != tt.err):
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.err)
+		}
+		if tt.warnings == nil && bytes.Contains(logs.Bytes(), []byte("WARN")) {
+			t.Errorf("%s: warned:\n%s", tt.name, logs.String())
+		}
+		for _, w := range tt.warnings {
+			if !bytes.Contains(logs.Bytes(), []byte(w)) {
+				t.Errorf("%s: log lacks %q:\n%s", tt.name, w, logs.String())
+			}
+		}
 	}
 }

@@ -277,38 +277,43 @@ const replayFlush = time.Second
 const checkLines = 5
 
 func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: spraywatch config check [--serve] FILE\n\n"+
-			"Validates a configuration file and shows what each source extracts from its first lines.\n"+
-			"With --serve, checks the file as serve --config reads it: following its sources' files,\n"+
-			"or, when no source has paths, reading Kafka with their formats.")
-	}
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			usage()
+	usage := []string{"usage: spraywatch config check [--serve] FILE", "",
+		"Validates a configuration file and shows what each source extracts from its first lines.",
+		"With --serve, checks the file as serve --config reads it: following its sources' files,",
+		"or, when no source has paths, reading Kafka with their formats."}
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, strings.Join(usage, "\n"))
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			return flag.ErrHelp
 		}
-	}
-	if len(args) < 2 || args[0] != "check" {
-		usage()
 		return errUsage
 	}
-	forServe := false
-	if args[1] == "--serve" || args[1] == "-serve" {
-		forServe, args = true, args[1:]
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	forServe := fs.Bool("serve", false, "check the file as serve --config reads it")
+	if err := parseArgs(fs, args[1:], stderr, usage...); err != nil {
+		return err
 	}
-	if len(args) != 2 {
-		usage()
+	if fs.NArg() != 1 {
+		fs.Usage()
 		return errUsage
 	}
-	n, err := checkConfig(ctx, args[1], forServe, stdout)
+	file := fs.Arg(0)
+	n, err := checkConfig(ctx, file, *forServe, stdout)
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		return fmt.Errorf("%s: %d problems", args[1], n)
+		return fmt.Errorf("%s: %s", file, plural(n, "problem"))
 	}
 	return nil
+}
+
+// plural says n things: "1 problem", "2 problems".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // checkConfig prints a report on the configuration at path, as replay reads
@@ -364,6 +369,9 @@ func checkConfig(ctx context.Context, path string, forServe bool, w io.Writer) (
 			bad("%v", err)
 		}
 	}
+	for _, err := range cfg.WriteErrors() {
+		bad("%v", err)
+	}
 	var outs []string
 	for _, o := range cfg.Outputs {
 		outs = append(outs, o.Type)
@@ -417,6 +425,10 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, use 
 		return 1
 	}
 	fmt.Fprintf(w, "  files: %s\n", strings.Join(files, ", "))
+	if err := config.CheckFiles(files); err != nil {
+		fmt.Fprintf(w, "  error: %v\n", err)
+		return 1
+	}
 	if len(files) == 0 || files[0] == "-" {
 		fmt.Fprintln(w, "  (standard input: no lines checked)")
 		return 0

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,7 +207,7 @@ func TestConfigCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"config", "check", bad}, &out, &errb); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	checkContains(t, "output", out.String()+errb.String(), `envoy.log:1: error: column 1: expected "[" before %START_TIME%`, "missing.log: no such file",
+	checkContains(t, "output", out.String()+errb.String(), `envoy.log:1: error: column 1: expected "[" before %START_TIME%`, `missing.log" does not exist`,
 		`source lb (kind alb, line 4)`, `access record 1: @timestamp=2026-12-04T09:00:01.123456Z http.request.id="1-6751a0b1-1d84f3d73c47ec4e58577259" source.ip="203.0.113.7" source.port="52344" tls.client.subject="CN=svc-batch-01,O=Example Corp,C=US"`,
 		`conn_log.log:6:83: expected "leaf_client_cert_subject" in quotes`, "alb lb: 4 joined to a connection, 1 unjoined", "3 problems")
 	// An output routed to a rule that is not in force would never receive anything.
@@ -392,7 +391,7 @@ func TestConfigCheckServe(t *testing.T) {
 			if tt.problems == 0 && code != 0 {
 				t.Errorf("exit %d: %s%s", code, out.String(), errb.String())
 			}
-			if tt.problems > 0 && (code != 1 || !strings.Contains(errb.String(), fmt.Sprintf("%d problems", tt.problems))) {
+			if tt.problems > 0 && (code != 1 || !strings.Contains(errb.String(), plural(tt.problems, "problem"))) {
 				t.Errorf("exit %d, want 1 with %d problems: %s%s", code, tt.problems, out.String(), errb.String())
 			}
 			checkContains(t, "output", out.String(), tt.want...)
@@ -407,4 +406,52 @@ func TestConfigCheckServe(t *testing.T) {
 		t.Errorf("exit %d, want 1", code)
 	}
 	checkContains(t, "output", out.String(), "kafka.yml:2: source edge: paths is required", "check the file with config check --serve")
+}
+
+// TestNginxJSONFormatName: the format name the summary prints for an
+// escape=json nginx format is accepted on the command line and in a
+// configuration file.
+func TestNginxJSONFormatName(t *testing.T) {
+	conf, log := abs(t, "../../ingest/nginx/testdata/json.conf"), abs(t, "../../ingest/nginx/testdata/json.log")
+	app := abs(t, "../../samples/data/django-auth.log")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--proxy", log, "--proxy-format", "nginx-json", "--log-format", conf, "--app", app}, &out, &errb); code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, errb.String())
+	}
+	checkContains(t, "summary", errb.String(), "proxy nginx-json   "+log+": 8 lines, 5 parsed")
+	cfg := filepath.Join(t.TempDir(), "sw.yml")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, format: nginx-json, definition_file: "+conf+", paths: ["+log+"]}\n")
+	out.Reset()
+	errb.Reset()
+	run(context.Background(), []string{"config", "check", cfg}, &out, &errb)
+	checkContains(t, "config check", out.String(), "format: nginx-json\n", log+":1: @timestamp=")
+	if strings.Contains(out.String()+errb.String(), "unknown proxy format") {
+		t.Errorf("nginx-json refused:\n%s%s", out.String(), errb.String())
+	}
+}
+
+// TestConfigCheckWrites: config check reports an output file that cannot
+// be created, at its line, and counts the problems in words.
+func TestConfigCheckWrites(t *testing.T) {
+	dir := t.TempDir()
+	sources := "sources:\n  - {name: edge, kind: proxy, paths: [" + abs(t, "../../samples/data/nginx-access.log") + "]}\n"
+	for _, tt := range []struct {
+		name, yml string
+		code      int
+		wants     []string
+	}{
+		{"fine", "outputs:\n  - {type: file, path: alerts.jsonl}\n", 0, []string{"outputs: file (not opened by check)"}},
+		{"one", "outputs:\n  - {type: file, path: nope/alerts.jsonl}\n", 1, []string{
+			"sw.yml:4: outputs[0] (file-0): path " + filepath.Join(dir, "nope", "alerts.jsonl") + ": directory " + filepath.Join(dir, "nope") + " does not exist",
+			"sw.yml: 1 problem\n"}},
+		{"two", "outputs:\n  - {type: file, path: nope/alerts.jsonl}\nreplay:\n  report: nope/r.html\n", 1, []string{"sw.yml:6: replay.report", "sw.yml: 2 problems\n"}},
+	} {
+		cfg := filepath.Join(dir, "sw.yml")
+		writeFile(t, cfg, sources+tt.yml)
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"config", "check", cfg}, &out, &errb); code != tt.code {
+			t.Errorf("%s: exit %d, want %d:\n%s%s", tt.name, code, tt.code, out.String(), errb.String())
+		}
+		checkContains(t, tt.name, out.String()+errb.String(), tt.wants...)
+	}
 }

@@ -27,6 +27,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	if *seeds < 1 {
 		return fmt.Errorf("-seeds %d: at least 1", *seeds)
 	}

@@ -98,7 +98,9 @@ var errUsage = errors.New("usage")
 
 // parseArgs parses a command's flags; usage is printed, line by line, above
 // the flag defaults. It returns flag.ErrHelp for -h and errUsage for a bad
-// flag (the flag package has said why).
+// flag (the flag package has said why). Flags may come before, between and
+// after the other arguments (file names), which fs.Args returns in order;
+// "--" ends the flags, so that a file name may start with "-".
 func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer, usage ...string) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -107,11 +109,35 @@ func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer, usage ...strin
 		}
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
 		}
-		return errUsage
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		// Parsing stopped at an argument that is not a flag: the
+		// flags after it are parsed next.
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	// fs.Args returns the arguments that are not flags.
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+// noArgs refuses the arguments that are not flags of a command that takes
+// none.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s takes flags only", fs.Arg(0), fs.Name())
 	}
 	return nil
 }

@@ -118,6 +118,15 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// With one of the two logs missing, the rules that match on the join
+	// the other leaves every login with are not evaluated.
+	side := checkSides(sources, ruleSet)
+	if side.warning != "" {
+		fmt.Fprintf(stderr, "spraywatch replay: warning: %s\n", side.warning)
+	}
+	if len(side.rules) == 0 {
+		return fmt.Errorf("no rule can be evaluated: %s", side.reason())
+	}
 
 	if err := setMemoryLimit(f.memoryLimit); err != nil {
 		return err
@@ -126,6 +135,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// Outputs may route the rules not evaluated: they are rules in force.
 	sink, err := openAlertSink(ctx, conf, &f, ruleSet, stdout, stderr)
 	if err != nil {
 		return err
@@ -134,13 +144,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// engine's goroutine when a scrape asks for it.
 	var eng *detect.Engine
 	var mon *metrics.Metrics
-	cfg := f.engineConfig(ruleSet)
+	cfg := f.engineConfig(side.rules)
 	cfg.Lanes = lanes(f.lanes)
 	cfg.Sink = alert.WithPrivacy(sink, privacy)
 	if f.metricsListen != "" {
 		cfg.OnEvent = func(*event.Event) { mon.TopK().Tick(eng) }
 	}
-	rep := newReportRun(&f.report, ruleSet, privacy)
+	rep := newReportRun(&f.report, side.rules, privacy)
 	rep.wire(&cfg)
 	eng, err = detect.NewEngine(cfg)
 	if err != nil {
@@ -211,7 +221,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if !f.quiet {
-		writeSummary(stderr, sources, eng, ruleSet, time.Since(start))
+		writeSummary(stderr, sources, eng, side, time.Since(start))
 		if a, b := rst.AheadRejected.Load(), rst.Behind.Load(); a > 0 || b > 0 {
 			fmt.Fprintf(stderr, "  time outliers: %d records far ahead of their file rejected, %d records far behind processed in place\n", a, b)
 		}
@@ -227,7 +237,36 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if runErr != nil {
 		return runErr
 	}
-	return closeErr
+	return errors.Join(closeErr, unreadSources(sources))
+}
+
+// unreadSources reports the sources that had lines of which none could be
+// read: every line rejected (a file given for the wrong kind of log, the
+// wrong format, a line cap below every line's length). Lines ignored as of
+// no interest are read.
+func unreadSources(sources []ingest.Source) error {
+	var errs []error
+	for _, s := range sources {
+		st := s.Stats()
+		n := st.Lines.Load()
+		if n == 0 || st.Rejected.Load() < n {
+			continue
+		}
+		first := "none kept"
+		if e := st.Errors(); len(e) > 0 {
+			first = e[0].Error()
+		}
+		hint := "check that it is a proxy log written in that format (--proxy-format, or the source's format in the configuration file)"
+		if st.Kind == event.App {
+			hint = "check that it is an application log written in that format (--app-format, or the source's format in the configuration file)"
+		}
+		if st.TooLong.Load() == n {
+			hint = "every line is longer than --max-line-bytes (limits.max_line_bytes)"
+		}
+		errs = append(errs, fmt.Errorf("%s log %s: no line could be read (%s, all rejected by format %s; the first: %s): %s",
+			st.Kind, st.Name, plural(int(n), "line"), st.Format, first, hint))
+	}
+	return errors.Join(errs...)
 }
 
 // outputDrops reports the alerts the outputs of sink dropped (a write
@@ -411,7 +450,64 @@ func skimmed(st *ingest.Stats) string {
 	return ""
 }
 
-func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, rs []*rules.Rule, took time.Duration) {
+// sides says which of the two logs a replay reads and what follows when
+// one is missing.
+type sides struct {
+	missing event.Kind    // the kind of log missing; 0 when both are read
+	join    string        // the join every login has then
+	rules   []*rules.Rule // the rules evaluated
+	skipped []*rules.Rule // the rules not evaluated, for want of the missing log
+	warning string        // what the user is told, "" when both are read
+}
+
+// checkSides finds whether the sources read both proxy and application
+// logs. Without proxy logs every login is app_only, and a rule matching
+// on it (proxy-bypass) would fire on every login; without application
+// logs every login is proxy_only. Such rules are not evaluated.
+func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
+	var proxy, app bool
+	for _, s := range sources {
+		switch s.Stats().Kind {
+		case event.Proxy:
+			proxy = true
+		case event.App:
+			app = true
+		}
+	}
+	sd := sides{rules: rs}
+	var consequence string
+	switch {
+	case proxy && app:
+		return sd
+	case app:
+		sd.missing, sd.join = event.Proxy, event.JoinAppOnly
+		consequence = "no proxy log is read (--proxy, or a source of kind proxy or alb): no login can be joined to its proxy record, so every login is app_only"
+	default:
+		sd.missing, sd.join = event.App, event.JoinProxyOnly
+		consequence = "no application log is read (--app, or a source of kind app): no login can be joined to its application event (username, outcome), so every login is proxy_only"
+	}
+	sd.rules = nil
+	for _, r := range rs {
+		if r.MatchesJoin(sd.join) {
+			sd.skipped = append(sd.skipped, r)
+		} else {
+			sd.rules = append(sd.rules, r)
+		}
+	}
+	sd.warning = consequence
+	if len(sd.skipped) > 0 {
+		sd.warning += fmt.Sprintf("; the rules matching spraywatch.join %s are not evaluated, as they would fire on every login: %s", sd.join, rules.IDs(sd.skipped))
+	}
+	return sd
+}
+
+// reason says why rules are not evaluated.
+func (sd sides) reason() string {
+	return fmt.Sprintf("every rule in force matches spraywatch.join %s, which every login has when no %s log is read (%s)", sd.join, sd.missing, rules.IDs(sd.skipped))
+}
+
+func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd sides, took time.Duration) {
+	rs := sd.rules
 	var total int64
 	fmt.Fprintln(w, "spraywatch replay summary")
 	for _, s := range sources {
@@ -430,6 +526,9 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, rs [
 	fmt.Fprintf(w, "  events: %d authentication events, %d late, %d dropped from full windows\n",
 		es.Events.Load(), es.Late.Load(), es.EventsDropped.Load())
 	fmt.Fprintf(w, "  rules: %s\n", rules.IDs(rs))
+	if len(sd.skipped) > 0 {
+		fmt.Fprintf(w, "    not evaluated (no %s log): %s\n", sd.missing, rules.IDs(sd.skipped))
+	}
 	for _, r := range eng.RuleStats() {
 		if n, sup := r.Alerts.Load(), r.Suppressed.Load(); n > 0 || sup > 0 {
 			fmt.Fprintf(w, "    %s (%s): %d alert records, %d matches suppressed by allowlists\n", r.Rule, r.Severity, n, sup)

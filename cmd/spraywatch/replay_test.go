@@ -113,13 +113,63 @@ func TestReplayErrors(t *testing.T) {
 			}
 		})
 	}
-	// Not strict: the bad line is counted and reported with its position.
+	// Not strict: the bad line is counted and reported with its position,
+	// and the replay goes on.
+	sample, err := os.ReadFile("../../samples/data/nginx-access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := filepath.Join(dir, "mixed.log")
+	writeFile(t, mixed, string(sample[:bytes.IndexByte(sample, '\n')+1])+"this is not an nginx line\n")
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"replay", "--proxy", bad}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"replay", "--proxy", mixed}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(errb.String(), "1 rejected") || !strings.Contains(errb.String(), "bad.log:1") {
+	if !strings.Contains(errb.String(), "1 rejected") || !strings.Contains(errb.String(), "mixed.log:2") {
 		t.Errorf("summary does not report the rejected line:\n%s", errb.String())
+	}
+}
+
+// TestReplayNothingRead: a replay fails, after its summary, when a source
+// had lines and every one was rejected, naming the source, the format and
+// the first error; lines ignored as of no interest are read.
+func TestReplayNothingRead(t *testing.T) {
+	dir := t.TempDir()
+	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
+	ignored := filepath.Join(dir, "logouts.log")
+	writeFile(t, ignored, `{"timestamp":"2026-12-04T09:00:01Z","event":"logout","request_id":"r1","username":"alice","ip":"10.0.0.1"}`+"\n")
+	empty := filepath.Join(dir, "empty.log")
+	writeFile(t, empty, "")
+	oneBad := filepath.Join(dir, "bad.log")
+	writeFile(t, oneBad, "not a JSON line\n")
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		code  int
+		wants []string
+	}{
+		{"files swapped", []string{"--proxy", app, "--app", proxy}, 1, []string{
+			"spraywatch replay summary",
+			"proxy log " + app + `: no line could be read (2345 lines, all rejected by format nginx; the first: ` + app + `:1:1: expected " - " after $remote_addr): check that it is a proxy log written in that format (--proxy-format`,
+			"app log " + proxy + ": no line could be read (10191 lines, all rejected by format django-json; the first: " + proxy + ":1:1: expected '{' to start a JSON object): check that it is an application log",
+		}},
+		{"lines too long", []string{"--proxy", proxy, "--app", app, "--max-line-bytes", "10"}, 1, []string{
+			"proxy log " + proxy + ": no line could be read (10191 lines, all rejected by format nginx; the first: " + proxy + ":1: line longer than 10 bytes skipped): every line is longer than --max-line-bytes",
+		}},
+		{"one bad line", []string{"--proxy", proxy, "--app", oneBad}, 1, []string{"app log " + oneBad + ": no line could be read (1 line, all rejected by format django-json; the first: " + oneBad + ":1:1: "}},
+		{"lines ignored", []string{"--proxy", proxy, "--app", ignored}, 0, []string{"1 ignored"}},
+		{"no lines", []string{"--proxy", proxy, "--app", empty}, 0, []string{"0 lines"}},
+		{"the samples", []string{"--proxy", proxy, "--app", app}, 0, []string{"0 rejected"}},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)
+		if code != tt.code {
+			t.Errorf("%s: exit %d, want %d: %s", tt.name, code, tt.code, errb.String())
+		}
+		checkContains(t, tt.name, errb.String(), tt.wants...)
+		if tt.code == 0 && strings.Contains(errb.String(), "no line could be read") {
+			t.Errorf("%s: %s", tt.name, errb.String())
+		}
 	}
 }
 
@@ -219,5 +269,80 @@ func TestReplayCheckAllLines(t *testing.T) {
 	args := []string{"replay", "--strict", "--proxy", proxy, "--app", "../../samples/data/django-auth.log"}
 	if code := run(context.Background(), args, &out, &errb); code == 0 || !strings.Contains(errb.String(), tailErr) {
 		t.Errorf("--strict: exit %d, want an error naming %s:\n%s", code, tailErr, errb.String())
+	}
+}
+
+// TestReplayChecksFilesFirst: a file name that does not exist or names a
+// directory stops the replay before any file is read, as a pattern that
+// matches no file does, with no summary.
+func TestReplayChecksFilesFirst(t *testing.T) {
+	dir := t.TempDir()
+	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
+	missing := filepath.Join(dir, "nope.log")
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, paths: ["+abs(t, proxy)+"]}\n  - {name: django, kind: app, paths: [nope.log]}\n")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing app file", []string{"--proxy", proxy, "--app", missing}, `source ` + missing + `: file "` + missing + `" does not exist`},
+		{"missing proxy file", []string{"--proxy", missing, "--app", app}, `file "` + missing + `" does not exist`},
+		{"second file missing", []string{"--proxy", proxy, "--proxy", missing, "--app", app}, `file "` + missing + `" does not exist`},
+		{"directory", []string{"--proxy", dir, "--app", app}, `file "` + dir + `" is a directory, not a log file (a pattern such as ` + filepath.Join(dir, "*.log") + ` reads the files in it)`},
+		{"auto format, missing file", []string{"--proxy", proxy, "--app", missing, "--app-format", "auto"}, `file "` + missing + `" does not exist`},
+		{"configuration file", []string{"--config", cfg}, `source django: file "` + filepath.Join(dir, "nope.log") + `" does not exist`},
+		{"pattern", []string{"--proxy", proxy, "--app", filepath.Join(dir, "*.log")}, "matches no file"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)
+		if code != 1 || !strings.Contains(errb.String(), tt.want) || strings.Contains(errb.String(), "summary") || out.Len() > 0 {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 with %q and no summary", tt.name, code, errb.String(), tt.want)
+		}
+	}
+}
+
+// TestReplayOneSided: a replay without proxy logs, or without application
+// logs, warns of what follows and does not evaluate the rules matching
+// the join every login then has (proxy-bypass without proxy logs), which
+// would fire on every login.
+func TestReplayOneSided(t *testing.T) {
+	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
+	only := filepath.Join("testdata", "only-proxy-bypass.yml")
+	cfg := filepath.Join(t.TempDir(), "sw.yml")
+	writeFile(t, cfg, "sources:\n  - {name: django, kind: app, paths: ["+abs(t, app)+"]}\n")
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		code   int
+		wants  []string
+		absent string
+		alerts bool
+	}{
+		{"no proxy log", []string{"--app", app}, 0, []string{
+			"spraywatch replay: warning: no proxy log is read (--proxy, or a source of kind proxy or alb): no login can be joined to its proxy record, so every login is app_only; the rules matching spraywatch.join app_only are not evaluated, as they would fire on every login: proxy-bypass\n",
+			"  rules: cert-identity-spray, cert-identity-slow-spray, subnet-distributed-spray, successful-spray, shared-cert-spray-baseline, no-cert-source-spray, cert-verify-failures, username-enumeration\n    not evaluated (no proxy log): proxy-bypass\n",
+		}, "proxy-bypass (high)", false},
+		{"no proxy source in a configuration file", []string{"--config", cfg}, 0, []string{"warning: no proxy log is read", "not evaluated (no proxy log): proxy-bypass"}, "proxy-bypass (high)", false},
+		{"no application log", []string{"--proxy", proxy}, 0, []string{
+			"spraywatch replay: warning: no application log is read (--app, or a source of kind app): no login can be joined to its application event (username, outcome), so every login is proxy_only\n",
+		}, "not evaluated", false},
+		{"only rules that cannot be evaluated", []string{"--app", app, "--rules-mode", "replace", "--rules", only}, 1, []string{
+			"spraywatch replay: no rule can be evaluated: every rule in force matches spraywatch.join app_only, which every login has when no proxy log is read (proxy-bypass)",
+		}, "summary", false},
+		{"both logs", []string{"--proxy", proxy, "--app", app}, 0, []string{"proxy-bypass (high): 5 alert records"}, "warning", true},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)
+		if code != tt.code {
+			t.Errorf("%s: exit %d, want %d: %s", tt.name, code, tt.code, errb.String())
+		}
+		checkContains(t, tt.name, errb.String(), tt.wants...)
+		if strings.Contains(errb.String(), tt.absent) {
+			t.Errorf("%s: stderr holds %q:\n%s", tt.name, tt.absent, errb.String())
+		}
+		if (out.Len() > 0) != tt.alerts {
+			t.Errorf("%s: %d bytes of alerts, want alerts %v", tt.name, out.Len(), tt.alerts)
+		}
 	}
 }

@@ -40,3 +40,49 @@ func TestRulesCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagsAfterFiles: every command reads flags after its file names as
+// flags, not as files; "--" ends the flags; a command that takes no file
+// names refuses one.
+func TestFlagsAfterFiles(t *testing.T) {
+	dir := t.TempDir()
+	// A rule replacing a default one's id: lint warns of it only when the
+	// file extends the default pack.
+	shadow := filepath.Join(dir, "shadow.yml")
+	writeFile(t, shadow, "rules:\n  - id: proxy-bypass\n    window: 10m\n    threshold: 5\n    group_by: [source.ip]\n")
+	out := filepath.Join(dir, "converted.yml")
+	sigmaFile := "../../rules/sigma/testdata/partial.yml"
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, "sources:\n  - {kind: proxy, paths: ["+abs(t, "../../samples/data/nginx-access.log")+"]}\n")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		output string // in stdout or stderr
+		absent string // in neither
+	}{
+		{"lint flag after file", []string{"rules", "lint", shadow, "--extend=false"}, 0, "1 file(s): no errors", "replaces the default pack rule"},
+		{"lint flag between files", []string{"rules", "lint", shadow, "-max-group-events", "5000", "default"}, 0, "2 file(s): no errors", "open -max-group-events"},
+		{"lint bad flag after file", []string{"rules", "lint", shadow, "--extnd=false"}, 2, "flag provided but not defined: -extnd", "open"},
+		{"lint help after file", []string{"rules", "lint", shadow, "-h"}, 0, "usage: spraywatch rules lint", "open"},
+		{"lint file after --", []string{"rules", "lint", "--", "-x.yml"}, 1, "-x.yml", "flag provided"},
+		{"import-sigma flags after file", []string{"rules", "import-sigma", sigmaFile, "--partial", "--out", out}, 0, "wrote 1 rule(s) to " + out, "open --out"},
+		{"test bad flag after file", []string{"rules", "test", "../../rules/testdata/ruletests/cert_identity_spray.yml", "-v"}, 2, "flag provided but not defined: -v", "SUCCESS"},
+		{"config check flag after file", []string{"config", "check", cfg, "--verbose"}, 2, "flag provided but not defined: -verbose", "open --verbose"},
+		{"config check two files", []string{"config", "check", cfg, cfg}, 2, "usage: spraywatch config check [--serve] FILE", ""},
+		{"eval argument", []string{"eval", "seeds", "-seeds", "2"}, 1, `unexpected argument "seeds": eval takes flags only`, "seed 1"},
+		{"samples argument", []string{"samples", "out", "-dir", dir}, 1, `unexpected argument "out": samples takes flags only`, "wrote"},
+		{"replay argument", []string{"replay", "--proxy", "a.log", "b.log", "--app", "c.log"}, 1, `unexpected argument "b.log" (name files with --proxy and --app)`, ""},
+	}
+	for _, tt := range tests {
+		var so, se bytes.Buffer
+		code := run(context.Background(), tt.args, &so, &se)
+		all := so.String() + se.String()
+		if code != tt.code || !strings.Contains(all, tt.output) || tt.absent != "" && strings.Contains(all, tt.absent) {
+			t.Errorf("%s: %v: exit %d, output %q; want exit %d with %q, without %q", tt.name, tt.args, code, all, tt.code, tt.output, tt.absent)
+		}
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("import-sigma --out after the file: %v", err)
+	}
+}

@@ -15,25 +15,40 @@ import (
 	"github.com/spraywatch/spraywatch/samples"
 )
 
+// parseStart reads the -start flag: an RFC 3339 time, or a date, which
+// stands for its midnight UTC. The time is returned in UTC.
+func parseStart(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("-start %q: expected an RFC 3339 time such as 2026-12-04T00:00:00Z, or a date such as 2026-12-04", v)
+}
+
 func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("samples", flag.ContinueOnError)
 	def := samples.DefaultConfig()
 	dir := fs.String("dir", "samples-out", "write nginx-access.log, django-auth.log and campaigns.json into this `directory`")
 	seed := fs.Int64("seed", def.Seed, "random seed: the same seed gives the same bytes")
-	start := fs.String("start", def.Start.Format(time.RFC3339), "event time of the first line (RFC 3339)")
+	start := fs.String("start", def.Start.Format(time.RFC3339), "event time of the first line: an RFC 3339 time, or a date (its midnight UTC)")
 	dur := fs.Duration("duration", def.Duration, "length of the generated period")
 	scale := fs.Float64("scale", def.Scale, "size of the organisation and its traffic (1 = the bundled samples)")
 	kinds := fs.String("campaigns", "all", "comma-separated campaign `kinds` to include ("+strings.Join(samples.AttackKinds, ", ")+"), all or none")
-	if err := parseArgs(fs, args, stderr, "usage: spraywatch samples [-dir DIR] [-seed N] [-scale F] [-duration D] [-campaigns KINDS]"); err != nil {
+	if err := parseArgs(fs, args, stderr, "usage: spraywatch samples [-dir DIR] [-seed N] [-scale F] [-duration D] [-start T] [-campaigns KINDS]"); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	cfg := def
 	cfg.Seed, cfg.Duration, cfg.Scale = *seed, *dur, *scale
-	t, err := time.Parse(time.RFC3339, *start)
+	t, err := parseStart(*start)
 	if err != nil {
-		return fmt.Errorf("-start: %w", err)
+		return err
 	}
-	cfg.Start = t.UTC()
+	cfg.Start = t
 	if cfg.Campaigns, err = campaignKinds(*kinds); err != nil {
 		return err
 	}

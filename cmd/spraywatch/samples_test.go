@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSamplesCampaigns(t *testing.T) {
@@ -55,5 +56,34 @@ func TestSamplesCampaigns(t *testing.T) {
 		if (attacks > 0) != tt.attacks {
 			t.Errorf("%s: %d attack labels of %d", tt.name, attacks, len(labels))
 		}
+	}
+}
+
+func TestSamplesStart(t *testing.T) {
+	for _, tt := range []struct {
+		in, want, err string
+	}{
+		{"2026-12-04T00:00:00Z", "2026-12-04T00:00:00Z", ""},
+		{"2026-12-04T09:30:00+02:00", "2026-12-04T07:30:00Z", ""},
+		{"2026-12-04", "2026-12-04T00:00:00Z", ""},
+		{"2026-12-04 09:00", "", `-start "2026-12-04 09:00": expected an RFC 3339 time such as 2026-12-04T00:00:00Z, or a date such as 2026-12-04`},
+		{"yesterday", "", `-start "yesterday": expected an RFC 3339 time`},
+	} {
+		got, err := parseStart(tt.in)
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "2006") {
+				t.Errorf("%q: error %v, want %q", tt.in, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tt.in, err)
+		case got.Format(time.RFC3339) != tt.want:
+			t.Errorf("%q: %s, want %s", tt.in, got.Format(time.RFC3339), tt.want)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"samples", "-dir", t.TempDir(), "-start", "2026-12"}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), `spraywatch samples: -start "2026-12": expected an RFC 3339 time such as 2026-12-04T00:00:00Z`) {
+		t.Errorf("exit %d: %s", code, errb.String())
 	}
 }

@@ -47,6 +47,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -158,6 +159,11 @@ func New(c Config) (*Source, error) {
 	for _, p := range c.Paths {
 		if _, err := filepath.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("follow: pattern %q: %w", p, err)
+		}
+		// A path that matches no file yet may name a log still to be
+		// written (see Unmatched); a directory is a mistake.
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() && !isPattern(p) {
+			return nil, fmt.Errorf("follow: %q is a directory, not a log file (a pattern such as %s follows the files in it)", p, filepath.Join(p, "*.log"))
 		}
 	}
 	if c.PollInterval <= 0 {
@@ -405,7 +411,7 @@ func (s *Source) readLine() ([]byte, *file, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading %s: %w", f.path, err)
 		}
-		s.countLong(f)
+		s.countLong(f, ok)
 		if f.truncCount > 0 {
 			s.counters.Truncated.Add(f.truncCount)
 			f.truncCount = 0
@@ -438,15 +444,51 @@ func (s *Source) slots() []*file {
 	return append(s.files[:len(s.files):len(s.files)], s.stdin)
 }
 
-func (s *Source) countLong(f *file) {
+// countLong rejects the over-long lines f skipped since the last call,
+// each with its own line number: the lines just before f.line when f
+// returned line f.line (kept), else the lines up to f.line.
+func (s *Source) countLong(f *file, kept bool) {
 	if f.long == f.longSeen {
 		return
 	}
+	line := f.line - (f.long - f.longSeen)
+	if !kept {
+		line++
+	}
+	line = max(line, 1) // numbered anew since the file was truncated
 	for ; f.longSeen < f.long; f.longSeen++ {
 		s.stats.Lines.Add(1)
 		s.stats.TooLong.Add(1)
-		s.stats.Reject(&ingest.SyntaxError{Source: f.path, Line: f.line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
+		s.stats.Reject(&ingest.SyntaxError{Source: f.path, Line: line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
+		line++
 	}
+}
+
+// isPattern reports whether a path holds glob characters.
+func isPattern(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+// Unmatched returns the paths that match no regular file now, in the
+// order given: a log not written yet, which the source follows once it
+// appears, or a typo.
+func (s *Source) Unmatched() []string {
+	var out []string
+	for _, p := range s.cfg.Paths {
+		if p == "-" {
+			continue
+		}
+		matches, _ := filepath.Glob(p)
+		found := false
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // start opens standard input and the files found now.

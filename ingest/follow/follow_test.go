@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/django"
 )
 
@@ -272,6 +274,87 @@ func TestLongLinesSkipped(t *testing.T) {
 	st := s.Stats()
 	if st.TooLong.Load() != 1 || st.Rejected.Load() != 1 || st.Lines.Load() != 3 {
 		t.Fatalf("too long %d rejected %d lines %d", st.TooLong.Load(), st.Rejected.Load(), st.Lines.Load())
+	}
+}
+
+// TestLongLineNumbers checks that each over-long line is rejected with
+// its own line number, also in a run of them and at the end of the file.
+func TestLongLineNumbers(t *testing.T) {
+	long := strings.Repeat("z", 600) + "\n"
+	for _, c := range []struct {
+		name  string
+		data  string
+		ids   []string
+		lines []int64
+	}{
+		{"run and one", authLine("a0") + authLine("a1") + strings.Repeat(long, 4) + lines("b", 0, 4) + long + authLine("c0"),
+			append(append([]string{"a0", "a1"}, ids("b", 0, 4)...), "c0"), []int64{3, 4, 5, 6, 11}},
+		{"every line", strings.Repeat(long, 3), nil, []int64{1, 2, 3}},
+		{"last lines", authLine("a0") + long + long, []string{"a0"}, []int64{2, 3}},
+	} {
+		_, p, _ := logFile(t)
+		appendFile(t, p, c.data)
+		s := newSource(t, Config{Paths: []string{p}, MaxLineBytes: 512})
+		if c.ids != nil {
+			expect(t, s, c.ids)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for s.Stats().TooLong.Load() < int64(len(c.lines)) && time.Now().Before(deadline) {
+			quiet(t, s, 20*time.Millisecond)
+		}
+		var got []int64
+		for _, err := range s.Stats().Errors() {
+			var se *ingest.SyntaxError
+			if errors.As(err, &se) {
+				got = append(got, se.Line)
+			}
+		}
+		if !slices.Equal(got, c.lines) {
+			t.Errorf("%s: errors at lines %v, want %v", c.name, got, c.lines)
+		}
+	}
+}
+
+// TestPathsChecked: New refuses a directory and a bad pattern; Unmatched
+// names the paths that match no file yet, which New accepts.
+func TestPathsChecked(t *testing.T) {
+	dir, p, _ := logFile(t)
+	appendFile(t, p, "")
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		paths     []string
+		err       string
+		unmatched []string
+	}{
+		{"file", []string{p, "-"}, "", nil},
+		{"not yet written", []string{p, filepath.Join(dir, "later.log")}, "", []string{filepath.Join(dir, "later.log")}},
+		{"pattern matching only a directory", []string{filepath.Join(dir, "s*")}, "", []string{filepath.Join(dir, "s*")}},
+		{"directory", []string{sub}, `follow: "` + sub + `" is a directory, not a log file (a pattern such as ` + filepath.Join(sub, "*.log") + ` follows the files in it)`, nil},
+		{"bad pattern", []string{filepath.Join(dir, "[a")}, "syntax error in pattern", nil},
+	} {
+		f, err := django.NewFormat(django.DefaultMapping())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Config{Paths: tt.paths, Parser: f.NewParser(), Kind: event.App})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got := s.Unmatched(); !slices.Equal(got, tt.unmatched) {
+			t.Errorf("%s: unmatched %q, want %q", tt.name, got, tt.unmatched)
+		}
+		s.Close()
 	}
 }
 

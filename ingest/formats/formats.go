@@ -4,6 +4,7 @@
 package formats
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -40,6 +41,19 @@ func proxySpecs() []spec {
 				def = nginx.Reference
 			}
 			return nginx.Compile(def)
+		}},
+		{"nginx-json", "nginx escape=json log_format directive whose template is a JSON object (nginx reads it too; this name, which the summary prints, refuses a text one)", func(def string) (ingest.Format, error) {
+			if strings.TrimSpace(def) == "" {
+				return nil, errors.New("expected the log_format directive (--log-format, or definition in a configuration file): escape=json with a JSON object template; this format has no default")
+			}
+			f, err := nginx.Compile(def)
+			if err != nil {
+				return nil, err
+			}
+			if f.Name() != "nginx-json" {
+				return nil, errors.New("the log_format is read as text, not as an escape=json JSON object: name format nginx for it, or write it with escape=json and a template that is one JSON object")
+			}
+			return f, nil
 		}},
 		{"envoy", "Envoy text access log format string (default: Envoy's default format)", func(def string) (ingest.Format, error) {
 			if strings.TrimSpace(def) == "" {

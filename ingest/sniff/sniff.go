@@ -74,7 +74,7 @@ func compile(kind event.Kind, name string) (ingest.Format, error) {
 }
 
 // skipped are the formats that need a user's definition to mean anything.
-var skipped = map[string]bool{"python-logging": true}
+var skipped = map[string]bool{"python-logging": true, "nginx-json": true}
 
 // An AmbiguousError says that several formats read the sample.
 type AmbiguousError struct {
