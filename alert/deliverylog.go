@@ -58,7 +58,7 @@ type deliveryLog struct {
 	now       func() time.Time
 	name, typ string
 
-	cause error // the last failure: of a delivery attempt, or of a drop
+	first, cause error // the first and the last failure: of a delivery attempt, or of a drop
 
 	// Failed delivery attempts.
 	down      bool      // the last attempt failed
@@ -128,7 +128,8 @@ func (d *deliveryLog) failedAttempt(err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
-	d.cause, d.failErr = err, err
+	d.setCause(err)
+	d.failErr = err
 	if !d.down {
 		d.down, d.announced, d.since, d.episode = true, false, now, 0
 	}
@@ -177,9 +178,9 @@ func (d *deliveryLog) drop(n int, reason string, err error) {
 	now := d.now()
 	d.dropErr = err
 	if err != nil {
-		d.cause = err
+		d.setCause(err)
 	} else if d.cause == nil {
-		d.cause = errors.New(reason)
+		d.setCause(errors.New(reason))
 	}
 	d.dropped += uint64(n)
 	if d.reasons == nil {
@@ -237,15 +238,23 @@ func (d *deliveryLog) flush() {
 	}
 }
 
-// lastCause returns the last failure recorded: of a delivery attempt or
-// the cause of a drop; nil if none.
-func (d *deliveryLog) lastCause() error {
+// setCause records err as the last failure, and the first if none was.
+func (d *deliveryLog) setCause(err error) {
+	if d.first == nil {
+		d.first = err
+	}
+	d.cause = err
+}
+
+// causes returns the first and the last failure recorded: of a delivery
+// attempt or the cause of a drop; nil if none.
+func (d *deliveryLog) causes() (first, last error) {
 	if d == nil {
-		return nil
+		return nil, nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.cause
+	return d.first, d.cause
 }
 
 // excerptBytes is how much of a receiver's answer an error quotes at most.

@@ -235,8 +235,8 @@ func TestDeliveryLogBeforeLogger(t *testing.T) {
 	if got := h.with(msgDropped); len(got) != 1 || got[0].attrs["dropped"] != "2" {
 		t.Errorf("drop lines %v, want one counting 2", got)
 	}
-	if err := d.lastCause(); err == nil || err.Error() != "connection refused" {
-		t.Errorf("last cause %v, want the last failure", err)
+	if first, last := d.causes(); first == nil || first.Error() != "connection refused" || last == nil || last.Error() != "connection refused" {
+		t.Errorf("causes %v, %v; want the failures", first, last)
 	}
 }
 

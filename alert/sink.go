@@ -186,17 +186,18 @@ type Delivery struct {
 	// queued or being written, or in the webhook's spool. After the
 	// fan-out's Close or Shutdown, the alerts left in the spool.
 	Held int64
-	// Cause is the last failure: the error of a failed delivery attempt,
-	// or the cause of a drop (its reason when there is no error); nil if
-	// the output has not failed.
-	Cause error
+	// FirstCause and Cause are the first and the last failure: the
+	// error of a failed delivery attempt, or the cause of a drop (its
+	// reason when there is no error); nil if the output has not failed.
+	FirstCause, Cause error
 }
 
 // Deliveries returns, per output, what it did with its alerts.
 func (f *Fanout) Deliveries() []Delivery {
 	out := make([]Delivery, len(f.sinks))
 	for i, s := range f.sinks {
-		d := Delivery{Output: f.name(i), Cause: f.logs[i].lastCause()}
+		d := Delivery{Output: f.name(i)}
+		d.FirstCause, d.Cause = f.logs[i].causes()
 		if ss, ok := s.Sink.(StatsSink); ok {
 			st := ss.Stats()
 			d.Type, d.Delivered, d.Dropped, d.Held = st.Type, st.Delivered.Load(), st.Dropped.Load(), st.QueueDepth.Load()
