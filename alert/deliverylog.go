@@ -88,11 +88,20 @@ func (d *deliveryLog) label(name, typ string) {
 	d.name, d.typ = name, typ
 }
 
-// setLogger starts logging to l.
+// setLogger starts logging to l, with what happened before if nothing
+// was logged yet (a webhook starts delivering its spool when opened).
 func (d *deliveryLog) setLogger(l *slog.Logger) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.log = l
+	now := d.now()
+	if d.failed > 0 && d.failedAt.IsZero() {
+		d.logFailed(now)
+		d.announced = d.down
+	}
+	if d.dropped > 0 && d.droppedAt.IsZero() {
+		d.logDropped(now)
+	}
 }
 
 // setLimit sets the pace of the lines.

@@ -220,22 +220,27 @@ func TestDeliveryLogPace(t *testing.T) {
 }
 
 // TestDeliveryLogBeforeLogger: what happens before a fan-out gives the
-// log a logger is not lost: the first line once logging counts it.
+// log a logger is logged once it has one.
 func TestDeliveryLogBeforeLogger(t *testing.T) {
 	var h recordingHandler
 	d := newDeliveryLog("hook", "webhook")
-	d.failedAttempt(errors.New("connection refused"))
+	d.setLimit(LogLimit{Every: time.Hour})
+	refused := errors.New("connection refused")
+	d.failedAttempt(refused)
+	d.failedAttempt(refused)
 	d.drop(2, dropSpoolFull, nil)
 	d.setLogger(slog.New(&h))
-	d.failedAttempt(errors.New("connection refused"))
-	d.flush()
 	if got := h.with(msgFailed); len(got) != 1 || got[0].attrs["failed"] != "2" {
 		t.Errorf("failure lines %v, want one counting 2", got)
 	}
-	if got := h.with(msgDropped); len(got) != 1 || got[0].attrs["dropped"] != "2" {
+	if got := h.with(msgDropped); len(got) != 1 || got[0].attrs["dropped"] != "2" || got[0].attrs["reason"] != dropSpoolFull {
 		t.Errorf("drop lines %v, want one counting 2", got)
 	}
-	if first, last := d.causes(); first == nil || first.Error() != "connection refused" || last == nil || last.Error() != "connection refused" {
+	d.delivered()
+	if got := h.with(msgRecovered); len(got) != 1 || got[0].attrs["failed"] != "2" {
+		t.Errorf("recovery lines %v, want one counting 2", got)
+	}
+	if first, last := d.causes(); first != refused || last != refused {
 		t.Errorf("causes %v, %v; want the failures", first, last)
 	}
 }
