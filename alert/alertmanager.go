@@ -43,6 +43,10 @@ type Alertmanager struct {
 	// ending are old label sets whose end (endsAt) was in a batch
 	// given up on: sent with the next post. Queue goroutine only.
 	ending []amAlert
+	// posts counts the posts made, postErr is the error of the last
+	// that failed (reset by tick). Queue goroutine only.
+	posts   int
+	postErr error
 	*queue
 }
 
@@ -84,7 +88,7 @@ func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanag
 	m := &Alertmanager{opts: opts, active: map[string]*amActive{}}
 	m.stats.Type, m.stats.Name = "alertmanager", opts.Name
 	m.queue = newQueue(ctx, &m.stats, opts.Queue, m.deliver)
-	m.queue.tick, m.queue.every = m.resend, opts.ResendInterval
+	m.queue.tick, m.queue.every = m.tick, opts.ResendInterval
 	m.queue.gaveUp = m.gaveUp
 	m.queue.start()
 	return m, nil
@@ -241,6 +245,23 @@ func (m *Alertmanager) evict() {
 		}
 		delete(m.active, oldest)
 		m.stats.Dropped.Add(1)
+		m.dlog.drop(1, dropForgotten, nil)
+	}
+}
+
+// tick re-sends the firing incidents and logs the outcome of the posts,
+// if any: a failure, or a recovery after failures. A post a stop cut
+// short is not a failure.
+func (m *Alertmanager) tick(ctx context.Context) {
+	posts := m.posts
+	m.postErr = nil
+	m.resend(ctx)
+	switch {
+	case m.posts == posts || ctx.Err() != nil:
+	case m.postErr != nil:
+		m.dlog.failedAttempt(m.postErr)
+	default:
+		m.dlog.delivered()
 	}
 }
 
@@ -266,7 +287,17 @@ func (m *Alertmanager) resend(ctx context.Context) {
 	}
 }
 
+// post makes one POST of alerts.
 func (m *Alertmanager) post(ctx context.Context, alerts []amAlert) error {
+	m.posts++
+	err := m.postOnce(ctx, alerts)
+	if err != nil {
+		m.postErr = err
+	}
+	return err
+}
+
+func (m *Alertmanager) postOnce(ctx context.Context, alerts []amAlert) error {
 	body, err := json.Marshal(alerts)
 	if err != nil {
 		return fmt.Errorf("alertmanager %s: encoding: %w", m.opts.Name, err)
@@ -286,7 +317,7 @@ func (m *Alertmanager) post(ctx context.Context, alerts []amAlert) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("alertmanager %s: posting alerts: %s: %s", m.opts.Name, resp.Status, bytes.TrimSpace(msg))
+		return fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, statusError(resp.StatusCode, msg))
 	}
 	return nil
 }

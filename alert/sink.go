@@ -75,66 +75,81 @@ type Routed struct {
 // Fanout is a sink sending each alert to every sink whose route matches.
 // An output that fails to take an alert does not fail the fan-out: the
 // alert is dropped and counted for that output (its SinkStats.Dropped),
-// the failure is logged, and the other outputs still get it.
+// the drop is logged, and the other outputs still get it. The failures of
+// the outputs that deliver on goroutines of their own (failed attempts,
+// alerts given up on) are logged too, and their recovery.
 type Fanout struct {
 	sinks []Routed
-	log   *slog.Logger
-
-	mu      sync.Mutex
-	failing []failing // per sink, under mu
+	logs  []*deliveryLog // per sink
 }
-
-// failing is what a fan-out logged last of an output's failures.
-type failing struct {
-	logged     time.Time // when the last failure was logged
-	suppressed int       // failures since, not logged
-}
-
-// failLogEvery is how often a fan-out logs the failures of one output at
-// most: the first failure at once, then a summary.
-const failLogEvery = 10 * time.Second
 
 // NewFanout returns a sink sending to the given routed sinks.
 func NewFanout(sinks ...Routed) *Fanout {
-	return &Fanout{sinks: sinks, log: slog.New(slog.DiscardHandler), failing: make([]failing, len(sinks))}
+	f := &Fanout{sinks: sinks, logs: make([]*deliveryLog, len(sinks))}
+	for i, s := range sinks {
+		dl := newDeliveryLog("", "")
+		if ls, ok := s.Sink.(interface{ deliveryLog() *deliveryLog }); ok {
+			dl = ls.deliveryLog()
+		}
+		var typ string
+		if ss, ok := s.Sink.(StatsSink); ok {
+			typ = ss.Stats().Type
+		}
+		dl.label(f.name(i), typ)
+		f.logs[i] = dl
+	}
+	return f
 }
 
 // SetLogger sets the logger of the outputs' failures (by default they are
-// only counted). Call it before the first Send.
+// only counted): for each output, the first failed delivery is logged at
+// once with its error, then at most one line per LogLimit.Every says how
+// many failed since, and a line says when the output delivers again; the
+// first alerts dropped are logged at once with the reason, then at most
+// one line per LogLimit.Every. Call it before the first Send.
 func (f *Fanout) SetLogger(l *slog.Logger) {
-	if l != nil {
-		f.log = l
+	if l == nil {
+		return
+	}
+	for _, dl := range f.logs {
+		dl.setLogger(l)
+	}
+}
+
+// SetLogLimit sets the pace of the outputs' log lines (tests pass a clock
+// of their own). Call it before the first Send.
+func (f *Fanout) SetLogLimit(lim LogLimit) {
+	for _, dl := range f.logs {
+		dl.setLimit(lim)
 	}
 }
 
 // Send passes a to every routed sink. It does not return their errors:
 // an output that fails to take a (its queue or spool full, a write
-// error, closed) counts a as dropped, and the failure is logged.
+// error, closed) counts a as dropped, and the drop is logged.
 func (f *Fanout) Send(ctx context.Context, a *Alert) error {
 	for i, s := range f.sinks {
 		if !s.Route.Match(a) {
 			continue
 		}
 		if err := s.Sink.Send(ctx, a); err != nil {
-			f.failed(i, err)
+			f.logs[i].drop(1, sendReason(err), err)
 		}
 	}
 	return nil
 }
 
-// failed logs the failure of sink i to take an alert: the first at once,
-// then at most one summary every failLogEvery.
-func (f *Fanout) failed(i int, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	st := &f.failing[i]
-	now := time.Now()
-	if !st.logged.IsZero() && now.Sub(st.logged) < failLogEvery {
-		st.suppressed++
-		return
+// sendReason is the reason of a drop whose Send returned err.
+func sendReason(err error) string {
+	switch {
+	case errors.Is(err, ErrQueueFull):
+		return dropQueueFull
+	case errors.Is(err, ErrClosed):
+		return dropClosed
+	case errors.Is(err, errTooLarge):
+		return dropTooLarge
 	}
-	f.log.Warn("alert output failed, alert dropped for it", "output", f.name(i), "err", err, "failures_not_logged", st.suppressed)
-	st.logged, st.suppressed = now, 0
+	return dropNotTaken
 }
 
 // name returns the name of sink i for the log: its name, or its type when
@@ -152,6 +167,46 @@ func (f *Fanout) name(i int) string {
 	return fmt.Sprintf("#%d", i)
 }
 
+// flushLogs logs what the outputs' logs hold back: the failures and drops
+// not logged yet for the pace.
+func (f *Fanout) flushLogs() {
+	for _, dl := range f.logs {
+		dl.flush()
+	}
+}
+
+// Delivery is what one output of a fan-out did with the alerts routed to
+// it so far.
+type Delivery struct {
+	Output    string // the output's name, or its type when it has none
+	Type      string
+	Delivered uint64
+	Dropped   uint64
+	// Held counts the alerts the output has taken and not delivered:
+	// queued or being written, or in the webhook's spool. After the
+	// fan-out's Close or Shutdown, the alerts left in the spool.
+	Held int64
+	// FirstCause and Cause are the first and the last failure: the
+	// error of a failed delivery attempt, or the cause of a drop (its
+	// reason when there is no error); nil if the output has not failed.
+	FirstCause, Cause error
+}
+
+// Deliveries returns, per output, what it did with its alerts.
+func (f *Fanout) Deliveries() []Delivery {
+	out := make([]Delivery, len(f.sinks))
+	for i, s := range f.sinks {
+		d := Delivery{Output: f.name(i)}
+		d.FirstCause, d.Cause = f.logs[i].causes()
+		if ss, ok := s.Sink.(StatsSink); ok {
+			st := ss.Stats()
+			d.Type, d.Delivered, d.Dropped, d.Held = st.Type, st.Delivered.Load(), st.Dropped.Load(), st.QueueDepth.Load()
+		}
+		out[i] = d
+	}
+	return out
+}
+
 // Close closes every sink concurrently (each drains with its own deadline).
 func (f *Fanout) Close() error {
 	errs := make([]error, len(f.sinks))
@@ -164,6 +219,7 @@ func (f *Fanout) Close() error {
 		}()
 	}
 	wg.Wait()
+	f.flushLogs()
 	return errors.Join(errs...)
 }
 
@@ -246,6 +302,7 @@ func (f *Fanout) Shutdown(ctx context.Context) ([]Undelivered, error) {
 		wg.Go(func() { lefts[i], errs[i] = shutdown(ctx, s.Sink) })
 	}
 	wg.Wait()
+	f.flushLogs()
 	var out []Undelivered
 	for i, s := range f.sinks {
 		l := lefts[i]
@@ -541,6 +598,7 @@ type queue struct {
 	// gaveUp, if set, is told of a batch dropped undelivered (on the
 	// delivery goroutine).
 	gaveUp func(batch []*Alert)
+	dlog   *deliveryLog
 
 	parent  context.Context // the sink's lifetime
 	started sync.Once
@@ -556,9 +614,13 @@ type queue struct {
 func newQueue(ctx context.Context, stats *SinkStats, opts QueueOptions, deliver deliverFunc) *queue {
 	opts.defaults()
 	q := &queue{opts: opts, stats: stats, deliver: deliver, parent: ctx, ch: make(chan *Alert, opts.Size)}
+	q.dlog = newDeliveryLog(stats.Name, stats.Type)
 	q.init(ctx)
 	return q
 }
+
+// deliveryLog returns the log of the queue's deliveries.
+func (q *queue) deliveryLog() *deliveryLog { return q.dlog }
 
 // start starts the delivery goroutine, once.
 func (q *queue) start() {
@@ -646,13 +708,16 @@ func (q *queue) run() {
 	}
 }
 
-// send delivers batch with retries; on giving up it counts the alerts dropped.
+// send delivers batch with retries; on giving up it counts the alerts
+// dropped. Failed attempts and drops are logged, but not the attempt a
+// stop cut short.
 func (q *queue) send(batch []*Alert) {
 	n := int64(len(batch))
 	defer q.stats.QueueDepth.Add(-n)
+	var last error // the last attempt's error, unless a stop cut it short
 	for attempt := 0; ; attempt++ {
 		if q.ctx.Err() != nil {
-			q.giveUp(batch)
+			q.giveUp(batch, dropStopped, last)
 			return
 		}
 		if attempt > 0 {
@@ -661,23 +726,32 @@ func (q *queue) send(batch []*Alert) {
 		err := q.deliver(q.ctx, batch)
 		if err == nil {
 			q.stats.Delivered.Add(uint64(n))
+			q.dlog.delivered()
 			return
 		}
 		q.stats.Failures.Add(1)
+		if q.ctx.Err() != nil {
+			q.giveUp(batch, dropStopped, last)
+			return
+		}
+		last = err
+		q.dlog.failedAttempt(err)
 		if q.opts.MaxAttempts > 0 && attempt+1 >= q.opts.MaxAttempts {
-			q.giveUp(batch)
+			q.giveUp(batch, dropAttempts, err)
 			return
 		}
 		if !sleep(q.ctx, q.opts.Backoff.Delay(attempt)) {
-			q.giveUp(batch)
+			q.giveUp(batch, dropStopped, err)
 			return
 		}
 	}
 }
 
-// giveUp counts batch dropped and tells gaveUp.
-func (q *queue) giveUp(batch []*Alert) {
+// giveUp counts batch dropped for reason (err its cause, if known), logs
+// it and tells gaveUp.
+func (q *queue) giveUp(batch []*Alert, reason string, err error) {
 	q.stats.Dropped.Add(uint64(len(batch)))
+	q.dlog.drop(len(batch), reason, err)
 	if q.gaveUp != nil {
 		q.gaveUp(batch)
 	}

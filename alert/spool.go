@@ -24,6 +24,7 @@ type spool struct {
 	maxBytes int64
 	segBytes int64
 	stats    *SinkStats
+	dlog     *deliveryLog  // logs the records dropped
 	ready    chan struct{} // signalled after each append
 
 	mu    sync.Mutex
@@ -52,6 +53,9 @@ const recHeader = 8
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func segName(seq uint64) string { return fmt.Sprintf("%016d.seg", seq) }
+
+// errTooLarge is the error of a record that does not fit in the spool.
+var errTooLarge = errors.New("exceeds the spool bound")
 
 // openSpool opens or creates the spool in dir, truncating a torn record at
 // the end of a segment (left by a crash during an append).
@@ -251,7 +255,7 @@ func (s *spool) append(rec []byte) error {
 	}
 	need := int64(recHeader + len(rec))
 	if need > s.maxBytes {
-		return fmt.Errorf("spooling alert: record of %d bytes exceeds the spool bound of %d", need, s.maxBytes)
+		return fmt.Errorf("spooling alert: record of %d bytes: %w of %d", need, errTooLarge, s.maxBytes)
 	}
 	if last := s.segs[len(s.segs)-1]; last.size > 0 && (last.size+need > s.segBytes || s.total+need > s.maxBytes) {
 		if err := s.newSegment(last.seq + 1); err != nil {
@@ -287,6 +291,7 @@ func (s *spool) append(rec []byte) error {
 func (s *spool) dropOldest() {
 	seg := s.segs[0]
 	s.stats.Dropped.Add(uint64(seg.records - s.rrec))
+	s.dlog.drop(seg.records-s.rrec, dropSpoolFull, nil)
 	s.r.Close()
 	s.r = nil
 	os.Remove(filepath.Join(s.dir, segName(seg.seq)))
@@ -316,6 +321,7 @@ func (s *spool) next() ([]byte, spoolPos, bool) {
 		// Cannot happen for records written and scanned by this spool;
 		// skip the rest of the segment rather than loop on it.
 		s.stats.Dropped.Add(uint64(seg.records - s.rrec))
+		s.dlog.drop(seg.records-s.rrec, dropUnreadable, fmt.Errorf("reading spool segment %s: %w", segName(seg.seq), err))
 		s.rrec = seg.records
 		s.roff = seg.size
 		return nil, spoolPos{}, false

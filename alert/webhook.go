@@ -51,6 +51,7 @@ type Webhook struct {
 	opts  WebhookOptions
 	stats SinkStats
 	sp    *spool
+	dlog  *deliveryLog
 
 	lifetime
 	closing chan struct{} // closed by Close, under mu
@@ -91,6 +92,8 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 		return nil, fmt.Errorf("webhook %s: %w", opts.Name, err)
 	}
 	w.sp = sp
+	w.dlog = newDeliveryLog(opts.Name, w.stats.Type)
+	sp.dlog = w.dlog
 	w.init(ctx)
 	go w.run()
 	w.closeWhenDone(ctx, w.Close)
@@ -99,6 +102,9 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 
 // Stats returns the sink's counters.
 func (w *Webhook) Stats() *SinkStats { return &w.stats }
+
+// deliveryLog returns the log of the sink's deliveries.
+func (w *Webhook) deliveryLog() *deliveryLog { return w.dlog }
 
 // Send formats a and appends it to the spool; an alert it cannot append
 // is dropped (counted).
@@ -189,6 +195,7 @@ func (w *Webhook) run() {
 		}
 		if err := w.sp.commit(pos); err != nil {
 			w.stats.Failures.Add(1)
+			w.dlog.failedAttempt(fmt.Errorf("webhook %s: %w", w.opts.Name, err))
 		}
 	}
 }
@@ -203,14 +210,21 @@ func (w *Webhook) deliver(body []byte) bool {
 		permanent, err := w.post(body)
 		if err == nil {
 			w.stats.Delivered.Add(1)
+			w.dlog.delivered()
 			return true
 		}
 		if w.ctx.Err() != nil {
 			return false
 		}
 		w.stats.Failures.Add(1)
+		w.dlog.failedAttempt(err)
 		if permanent || (w.opts.MaxAttempts > 0 && attempt+1 >= w.opts.MaxAttempts) {
 			w.stats.Dropped.Add(1)
+			reason := dropAttempts
+			if permanent {
+				reason = dropRefused
+			}
+			w.dlog.drop(1, reason, err)
 			return true
 		}
 		if !sleep(w.ctx, w.opts.Backoff.Delay(attempt)) {
@@ -238,14 +252,15 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	}
 	resp, err := w.opts.Client.Do(req)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("webhook %s: posting alert: %w", w.opts.Name, err)
 	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, excerptBytes+1))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
 		return false, nil
 	}
-	err = fmt.Errorf("webhook %s: %s", w.opts.Name, resp.Status)
+	err = fmt.Errorf("webhook %s: %w", w.opts.Name, statusError(resp.StatusCode, msg))
 	c := resp.StatusCode
 	return c/100 == 4 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests, err
 }

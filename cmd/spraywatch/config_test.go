@@ -352,7 +352,8 @@ outputs:
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, errb.String())
 	}
-	checkContains(t, "stderr", errb.String(), "alert output failed, alert dropped for it", "output file-0 dropped ")
+	checkContains(t, "stderr", errb.String(), `msg="alert output dropped alerts" output=file-0 type=file dropped=1 reason="not taken" err="rotating `,
+		"\nspraywatch replay: output file-0 (file): 46 alerts not delivered (1 delivered, 46 dropped); first failure: rotating ")
 }
 
 // config check --serve checks a file as serve reads it: following the

@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -85,7 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, errUsage):
 			return 2
 		}
-		fmt.Fprintf(stderr, "spraywatch %s: %v\n", c.name, err)
+		// Each line of the error (errors.Join puts one per error) says
+		// which command it is of.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "spraywatch %s: %s\n", c.name, line)
+		}
 		return 1
 	}
 	fmt.Fprintf(stderr, "spraywatch: unknown command %q\n", args[0])

@@ -211,7 +211,14 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if stopProgress != nil {
 		stopProgress()
 	}
-	closeErr := errors.Join(sink.Close(), outputDrops(sink))
+	// The outputs deliver what they hold, each until its drain_timeout.
+	outs, ok := sink.(*alert.Fanout)
+	if !ok {
+		outs = alert.NewFanout(alert.Routed{Sink: sink})
+	}
+	closeErr := outs.Close()
+	deliveries := outs.Deliveries()
+	closeErr = errors.Join(closeErr, undelivered(deliveries))
 	if err := rep.write(sources, eng); err != nil && closeErr == nil {
 		closeErr = err
 	}
@@ -222,6 +229,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !f.quiet {
 		writeSummary(stderr, sources, eng, side, time.Since(start))
+		writeOutputs(stderr, deliveries)
 		if a, b := rst.AheadRejected.Load(), rst.Behind.Load(); a > 0 || b > 0 {
 			fmt.Fprintf(stderr, "  time outliers: %d records far ahead of their file rejected, %d records far behind processed in place\n", a, b)
 		}
@@ -269,28 +277,60 @@ func unreadSources(sources []ingest.Source) error {
 	return errors.Join(errs...)
 }
 
-// outputDrops reports the alerts the outputs of sink dropped (a write
-// error, a rotation that failed, a full queue): a replay that lost alerts
-// fails, though its other outputs had them all.
-func outputDrops(sink alert.Sink) error {
-	var stats []*alert.SinkStats
-	switch s := sink.(type) {
-	case interface{ Stats() []*alert.SinkStats }:
-		stats = s.Stats()
-	case alert.StatsSink:
-		stats = []*alert.SinkStats{s.Stats()}
-	}
+// undelivered reports the outputs that did not deliver every alert the
+// replay sent them: alerts dropped (a full queue, attempts exhausted, a
+// write error, a drain that ended first) or left in a webhook's spool
+// when its drain ended. Such a replay is incomplete, though its other
+// outputs had every alert: it fails, naming each such output with its
+// counts and its first and last failures.
+func undelivered(ds []alert.Delivery) error {
 	var errs []error
-	for _, st := range stats {
-		if n := st.Dropped.Load(); n > 0 {
-			name := st.Name
-			if name == "" {
-				name = st.Type
-			}
-			errs = append(errs, fmt.Errorf("output %s dropped %d alerts (logged above)", name, n))
+	for _, d := range ds {
+		if d.Dropped == 0 && d.Held == 0 {
+			continue
 		}
+		msg := fmt.Sprintf("output %s: %d alerts not delivered (%s)", outputName(d), d.Dropped+uint64(d.Held), deliveryCounts(d))
+		if d.Held > 0 && d.Type == "webhook" {
+			msg += "; those left in the spool go with the next replay or serve using its spool_dir"
+		}
+		if d.FirstCause != nil && d.Cause != nil && d.FirstCause.Error() != d.Cause.Error() {
+			msg += fmt.Sprintf("; first failure: %v", d.FirstCause)
+		}
+		if d.Cause != nil {
+			msg += fmt.Sprintf("; last failure: %v", d.Cause)
+		}
+		errs = append(errs, errors.New(msg))
 	}
 	return errors.Join(errs...)
+}
+
+// outputName is the output's name, with its type when the name is not it.
+func outputName(d alert.Delivery) string {
+	if d.Type == "" || d.Type == d.Output {
+		return d.Output
+	}
+	return fmt.Sprintf("%s (%s)", d.Output, d.Type)
+}
+
+// deliveryCounts says how many alerts an output delivered, dropped and,
+// for a webhook, left in its spool.
+func deliveryCounts(d alert.Delivery) string {
+	s := fmt.Sprintf("%d delivered, %d dropped", d.Delivered, d.Dropped)
+	switch {
+	case d.Type == "webhook":
+		s += fmt.Sprintf(", %d left in the spool", d.Held)
+	case d.Held > 0:
+		s += fmt.Sprintf(", %d not delivered yet", d.Held)
+	}
+	return s
+}
+
+// writeOutputs writes a line per output to the summary: what it did with
+// the alerts.
+func writeOutputs(w io.Writer, ds []alert.Delivery) {
+	for _, d := range ds {
+		fmt.Fprintf(w, "  output %s: %s\n", outputName(d), deliveryCounts(d))
+	}
 }
 
 // check rejects flag values the configuration file rejects for the same
