@@ -219,7 +219,9 @@ func SerialHex(n *big.Int) string {
 }
 
 // canonicalName renders a DER-encoded Name in RFC 4514 form, in the order of
-// the certificate, then hands it to package dn for the canonical form.
+// the certificate, then hands it to package dn for the canonical form. Go
+// writes the attributes of a multi-valued RDN in DER order where OpenSSL
+// reverses them; dn sorts them, so both give one canonical name.
 func canonicalName(raw []byte) (string, error) {
 	var seq pkix.RDNSequence
 	rest, err := asn1.Unmarshal(raw, &seq)
