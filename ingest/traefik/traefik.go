@@ -7,6 +7,9 @@
 // and the access log keeps those request headers, they complete the identity:
 // the whole certificate first, then the Info header, then TLSClientSubject.
 //
+// source.ip is the host of ClientAddr, the TCP peer: Traefik's ClientHost is
+// the whole X-Forwarded-For header when the request has one.
+//
 // The event time is StartUTC, or StartLocal on lines without StartUTC.
 package traefik
 
@@ -120,8 +123,9 @@ type parser struct {
 
 	// The times are parsed once the line is read: StartUTC when there is
 	// one, else StartLocal.
-	utc, local                []byte
-	addr, subject, cert, info []byte
+	utc, local          []byte
+	host, port, addr    []byte
+	subject, cert, info []byte
 
 	// Skim (see skim.go).
 	sk     ingest.SkimState // a skim keeps only the values it reads
@@ -143,7 +147,8 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	p.r = r
 	p.norm.Reset()
 	p.utc, p.local = nil, nil
-	p.addr, p.subject, p.cert, p.info = nil, nil, nil, nil
+	p.host, p.port, p.addr = nil, nil, nil
+	p.subject, p.cert, p.info = nil, nil, nil
 	p.sc.Only = &p.f.keys
 	p.seen, p.defers, p.dbuf = 0, p.defers[:0], p.dbuf[:0]
 	if err := p.sc.Scan(line, p.member); err != nil {
@@ -231,9 +236,9 @@ func (p *parser) set(s slot, val []byte) {
 	case slotTimeLocal:
 		p.local = p.norm.Copy(val)
 	case slotIP:
-		r.Values[event.SourceIP] = p.norm.Copy(val)
+		p.host = p.norm.Copy(val)
 	case slotPort:
-		r.Values[event.SourcePort] = p.norm.Copy(val)
+		p.port = p.norm.Copy(val)
 	case slotAddr:
 		p.addr = p.norm.Copy(val)
 	case slotMethod:
@@ -266,13 +271,7 @@ func (p *parser) finish() error {
 		return err
 	}
 	r := p.r
-	if len(r.Values[event.SourceIP]) == 0 && p.addr != nil {
-		host, port := splitHostPort(p.addr)
-		r.Values[event.SourceIP] = host
-		if len(r.Values[event.SourcePort]) == 0 {
-			r.Values[event.SourcePort] = port
-		}
-	}
+	p.setSource()
 	if p.cert != nil {
 		info, err := p.f.certs.Parse(p.cert)
 		if err != nil {
@@ -293,6 +292,26 @@ func (p *parser) finish() error {
 		r.Values[event.TLSSubject] = dn
 	}
 	return nil
+}
+
+// setSource sets source.ip and source.port from ClientAddr, the TCP peer,
+// or, on a line without it, from ClientHost and ClientPort when ClientHost
+// is one address rather than an X-Forwarded-For list.
+func (p *parser) setSource() {
+	r := p.r
+	if p.addr != nil {
+		host, port := splitHostPort(p.addr)
+		r.Values[event.SourceIP] = host
+		if len(port) == 0 {
+			port = p.port
+		}
+		r.Values[event.SourcePort] = port
+		return
+	}
+	if p.host != nil && bytes.IndexAny(p.host, ", ") < 0 {
+		r.Values[event.SourceIP] = p.host
+		r.Values[event.SourcePort] = p.port
+	}
 }
 
 // setTime reads the line's time into the record: StartUTC, or else

@@ -61,6 +61,13 @@ func TestParse(t *testing.T) {
 				event.TLSSHA256: info.SHA256, event.TLSCertificate: b64})},
 		{"certificate info header", base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, "2026-12-04T09:00:01.123456789Z",
 			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE"})},
+		// ClientHost is X-Forwarded-For when the request has one.
+		{"X-Forwarded-For in ClientHost", strings.Replace(base, `"ClientHost":"203.0.113.7"`, `"ClientHost":"6.6.6.6, 203.0.113.7"`, 1) + `}`, "2026-12-04T09:00:01.123456789Z",
+			common},
+		{"ClientHost without ClientAddr", `{"StartUTC":"2026-12-04T09:00:02Z","ClientHost":"203.0.113.9","ClientPort":"40000"}`, "2026-12-04T09:00:02Z",
+			fields{event.SourceIP: "203.0.113.9", event.SourcePort: "40000"}},
+		{"X-Forwarded-For without ClientAddr", `{"StartUTC":"2026-12-04T09:00:02Z","ClientHost":"6.6.6.6, 203.0.113.9","ClientPort":"40000"}`, "2026-12-04T09:00:02Z",
+			fields{}},
 		{"StartUTC wins over StartLocal", `{"StartUTC":"2026-12-04T09:00:03Z","StartLocal":"2026-12-04T10:00:02+01:00"}`, "2026-12-04T09:00:03Z", fields{}},
 		{"StartUTC wins over an unreadable StartLocal", `{"StartLocal":"today","StartUTC":"2026-12-04T09:00:03Z"}`, "2026-12-04T09:00:03Z", fields{}},
 		{"no client certificate, ipv6, StartLocal only", `{"ClientAddr":"[2001:db8::7]:443","RequestMethod":"GET","RequestPath":"/","DownstreamStatus":404,"StartLocal":"2026-12-04T10:00:02+01:00","TLSClientSubject":"","request_User-Agent":"-"}`,
@@ -158,6 +165,7 @@ func TestParseDoesNotAllocate(t *testing.T) {
 	for _, l := range []string{
 		base + `,"TLSClientSubject":"CN=svc,O=Example Corp,C=US"}`,
 		base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `"}`,
+		strings.Replace(base, `"ClientHost":"203.0.113.7"`, `"ClientHost":"6.6.6.6, 203.0.113.7"`, 1) + `}`,
 	} {
 		skimtest.CheckParseAllocs(t, p, l)
 	}
