@@ -530,7 +530,8 @@ func (p *parser) queryUnescape(v []byte) error {
 
 // reversedDN turns the Info header's least-specific-first DN into canonical
 // form. Its values are not escaped, so a comma starts a new attribute only
-// before TYPE=.
+// before TYPE=; they are escaped here, a leading '#' or space and a trailing
+// space included. The header writes the serialNumber attribute as SN.
 func (p *parser) reversedDN(v []byte) ([]byte, error) {
 	var cuts [64]int
 	n := 0
@@ -553,10 +554,19 @@ func (p *parser) reversedDN(v []byte) ([]byte, error) {
 		if eq < 0 {
 			return nil, fmt.Errorf("attribute %q without '='", part)
 		}
-		p.norm.Append(part[:eq+1]...)
-		for _, c := range part[eq+1:] {
-			switch c {
-			case ',', '+', '"', '\\', '<', '>', ';':
+		if string(part[:eq]) == "SN" {
+			// The subject's serialNumber attribute, which RFC 4519 and
+			// package dn call serialNumber (SN is surname there).
+			p.norm.Append([]byte("serialNumber=")...)
+		} else {
+			p.norm.Append(part[:eq+1]...)
+		}
+		val := part[eq+1:]
+		for k, c := range val {
+			switch {
+			case c == ',', c == '+', c == '"', c == '\\', c == '<', c == '>', c == ';',
+				k == 0 && (c == '#' || c == ' '),
+				k == len(val)-1 && c == ' ':
 				p.norm.Append('\\')
 			}
 			p.norm.Append(c)

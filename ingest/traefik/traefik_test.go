@@ -138,6 +138,41 @@ func TestIgnoredCountedOnce(t *testing.T) {
 	}
 }
 
+// TestInfoHeaderDN reads DNs of the Info header as Traefik writes them:
+// values not escaped, the subject's serialNumber attribute as SN.
+func TestInfoHeaderDN(t *testing.T) {
+	f, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.NewParser()
+	for _, tc := range []struct{ tlsSubject, infoSubject, want string }{
+		// writePart(cs.SerialNumber, "SN") in passtlsclientcert.go.
+		{"SERIALNUMBER=DEV-4711,CN=device-7,O=Example,C=DE", "C=DE,O=Example,SN=DEV-4711,CN=device-7", "serialNumber=DEV-4711,CN=device-7,O=Example,C=DE"},
+		{`CN=\#1 ops,O=Example`, "O=Example,CN=#1 ops", `CN=\#1 ops,O=Example`},
+		{`CN=\ padded\ ,O=Example`, "O=Example,CN= padded ", `CN=\ padded\ ,O=Example`},
+		{`CN=a\,b\+c\"d\\,O=Example`, `O=Example,CN=a,b+c"d\`, `CN=a\,b\+c\"d\\,O=Example`},
+		{"CN=x,OU=b+OU=a,O=Example", "O=Example,OU=b,OU=a,CN=x", "CN=x,OU=a+OU=b,O=Example"},
+		{"CN=x,DC=example,DC=org", "DC=org,DC=example,CN=x", "CN=x,DC=example,DC=org"},
+	} {
+		hdr := url.QueryEscape(`Subject="` + tc.infoSubject + `";SerialNumber="42"`)
+		line := `{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"` + strings.ReplaceAll(strings.ReplaceAll(tc.tlsSubject, `\`, `\\`), `"`, `\"`) +
+			`","request_X-Forwarded-Tls-Client-Cert-Info":"` + hdr + `"}`
+		before := f.IgnoredCertHeaders()
+		var r event.Record
+		if err := p.Parse([]byte(line), &r); err != nil {
+			t.Errorf("%s: %v", tc.infoSubject, err)
+			continue
+		}
+		if got := string(r.Get(event.TLSSubject)); got != tc.want {
+			t.Errorf("%s: subject %q, want %q", tc.infoSubject, got, tc.want)
+		}
+		if got := string(r.Get(event.TLSSerial)); got != "2A" || f.IgnoredCertHeaders() != before {
+			t.Errorf("%s: the header was not used (serial %q): its subject does not match %q", tc.infoSubject, got, tc.tlsSubject)
+		}
+	}
+}
+
 func TestRequestIDKey(t *testing.T) {
 	f, err := New(Options{RequestIDKey: "TraceId"})
 	if err != nil {

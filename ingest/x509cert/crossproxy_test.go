@@ -3,9 +3,17 @@ package x509cert_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +22,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/envoy"
 	"github.com/spraywatch/spraywatch/ingest/haproxy"
 	"github.com/spraywatch/spraywatch/ingest/nginx"
+	"github.com/spraywatch/spraywatch/ingest/traefik"
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
 )
 
@@ -22,21 +31,31 @@ import (
 // subject as OpenSSL's XN_FLAG_RFC2253 writer prints it (openssl x509
 // -nameopt RFC2253, nginx $ssl_client_s_dn, HAProxy's rfc2253 form, and
 // Envoy, which calls the same writer in BoringSSL).
+//
+// goSubject is the canonical form of Go's pkix.Name.String rendering,
+// Traefik's TLSClientSubject, where it differs from the subject: Go puts
+// the attributes it has no field for (emailAddress, UID) last, merges
+// repeated types into one RDN, splits a mixed multi-valued RDN and writes
+// serialNumber before CN.
 var recorded = []struct {
-	name    string // file name without .pem, and the request path
-	subject string
-	rfc2253 string
+	name      string // file name without .pem, and the request path
+	subject   string
+	rfc2253   string
+	goSubject string
 }{
 	{"ossl-utf8", `CN=José García,OU=devices,O=Example\, Inc,C=ES`,
-		`CN=Jos\C3\A9 Garc\C3\ADa,OU=devices,O=Example\, Inc,C=ES`},
+		`CN=Jos\C3\A9 Garc\C3\ADa,OU=devices,O=Example\, Inc,C=ES`, ""},
 	{"ossl-twoou", "emailAddress=svc@example.com,CN=svc-batch-01,OU=Batch,OU=Services,O=Example Corp,C=US",
-		"emailAddress=svc@example.com,CN=svc-batch-01,OU=Batch,OU=Services,O=Example Corp,C=US"},
+		"emailAddress=svc@example.com,CN=svc-batch-01,OU=Batch,OU=Services,O=Example Corp,C=US",
+		"CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US,emailAddress=svc@example.com"},
 	{"go-multiou", "CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US",
-		"CN=svc-batch-01,OU=Services+OU=Batch,O=Example Corp,C=US"},
+		"CN=svc-batch-01,OU=Services+OU=Batch,O=Example Corp,C=US", ""},
 	{"ossl-mixed", "CN=svc-batch-02+UID=batch2,OU=Batch+OU=Services,O=Example Corp,C=US",
-		"UID=batch2+CN=svc-batch-02,OU=Services+OU=Batch,O=Example Corp,C=US"},
+		"UID=batch2+CN=svc-batch-02,OU=Services+OU=Batch,O=Example Corp,C=US",
+		"CN=svc-batch-02,OU=Batch+OU=Services,O=Example Corp,C=US,UID=batch2"},
 	{"ossl-hash", `CN=\#1 ops,serialNumber=DEV-4711,O=Example,C=DE`,
-		`CN=\#1 ops,serialNumber=DEV-4711,O=Example,C=DE`},
+		`CN=\#1 ops,serialNumber=DEV-4711,O=Example,C=DE`,
+		`serialNumber=DEV-4711,CN=\#1 ops,O=Example,C=DE`},
 }
 
 const (
@@ -191,8 +210,9 @@ func TestRecordedProxyLogs(t *testing.T) {
 // TestSameRequestAcrossProxies logs one request (one recorded certificate,
 // one time, one request id) the way Envoy JSON and text write it, with the
 // subject and issuer as OpenSSL prints them and with the whole certificate,
-// and checks that every record carries the certificate's canonical
-// identity.
+// and the way Traefik writes it, and checks that every record carries the
+// certificate's canonical identity. Traefik's own subject is Go's
+// rendering: without the whole certificate, some subjects differ.
 func TestSameRequestAcrossProxies(t *testing.T) {
 	envoyJSON, err := envoy.CompileJSON(`
 json_format:
@@ -217,26 +237,44 @@ json_format:
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr, err := traefik.New(traefik.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const rid = "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"
 	all := []event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSerial, event.TLSSHA1, event.TLSSHA256}
 	for _, c := range recorded {
 		pemBytes, truth := recordedCert(t, c.name, c.subject)
+		blk, _ := pem.Decode(pemBytes)
+		leaf, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
 		lowerSerial := strings.ToLower(truth.Serial)
 		issuer := "CN=Example Lab CA,O=Example Corp,C=US" // as OpenSSL prints it
-		type logged struct {
-			name   string
-			format ingest.Format
-			line   string
-			fields []event.Field // the identity fields this log carries
+		traefikLine := fmt.Sprintf(`{"StartUTC":"2026-12-04T09:00:01.123Z","ClientAddr":"203.0.113.7:52344","request_X-Request-Id":"%s","TLSClientSubject":%s`,
+			rid, jsonString(leaf.Subject.String()))
+		goSubject := c.goSubject
+		if goSubject == "" {
+			goSubject = c.subject
 		}
-		logs := []logged{
-			{"envoy json", envoyJSON, fmt.Sprintf(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"%s","client":"203.0.113.7:52344","subject":%q,"issuer":%q,"serial":"%s","sha256":"%s","sha1":"%s","uri_san":%q}`,
-				rid, c.rfc2253, issuer, lowerSerial, truth.SHA256, truth.SHA1, truth.URISANs[0]), append(all, event.TLSURISAN)},
+		logs := []struct {
+			name    string
+			format  ingest.Format
+			line    string
+			fields  []event.Field // the identity fields this log carries
+			subject string        // the subject it gives, when not the certificate's
+		}{
+			{"envoy json", envoyJSON, fmt.Sprintf(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"%s","client":"203.0.113.7:52344","subject":%s,"issuer":%s,"serial":"%s","sha256":"%s","sha1":"%s","uri_san":%s}`,
+				rid, jsonString(c.rfc2253), jsonString(issuer), lowerSerial, truth.SHA256, truth.SHA1, jsonString(truth.URISANs[0])), append(all, event.TLSURISAN), ""},
 			{"envoy json, whole certificate", envoyCert, fmt.Sprintf(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"%s","cert":"%s"}`, rid, escapedPEM(pemBytes)),
-				append(all, event.TLSURISAN)},
-			{"envoy text", envoyText, fmt.Sprintf(`[2026-12-04T09:00:01.123Z] 203.0.113.7:52344 "%s" "%s" "%s" %s %s %s`, rid, c.rfc2253, issuer, lowerSerial, truth.SHA1, truth.SHA256), all},
+				append(all, event.TLSURISAN), ""},
+			{"envoy text", envoyText, fmt.Sprintf(`[2026-12-04T09:00:01.123Z] 203.0.113.7:52344 "%s" "%s" "%s" %s %s %s`, rid, c.rfc2253, issuer, lowerSerial, truth.SHA1, truth.SHA256), all, ""},
+			{"traefik, subject only", tr, traefikLine + `}`, all[:1], goSubject},
+			{"traefik, cert info header", tr, traefikLine + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + traefikInfo(leaf) + `"}`, all[:3], goSubject},
+			{"traefik, whole certificate", tr, traefikLine + `,"request_X-Forwarded-Tls-Client-Cert":"` + url.QueryEscape(base64.StdEncoding.EncodeToString(leaf.Raw)) + `"}`,
+				append(all, event.TLSURISAN), ""},
 		}
-		want := truthOf(truth)
 		for _, l := range logs {
 			t.Run(c.name+"/"+l.name, func(t *testing.T) {
 				var r event.Record
@@ -249,14 +287,69 @@ json_format:
 				if r.Time != 1796374801123000000 {
 					t.Errorf("time %d", r.Time)
 				}
-				for _, f := range l.fields {
-					if got := string(r.Get(f)); got != want[f] {
-						t.Errorf("%v = %q, want %q", f, got, want[f])
+				want := truthOf(truth)
+				if l.subject != "" {
+					want[event.TLSSubject] = l.subject
+				}
+				for _, f := range []event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSerial, event.TLSSHA1, event.TLSSHA256, event.TLSURISAN} {
+					exp := ""
+					if slices.Contains(l.fields, f) {
+						exp = want[f]
+					}
+					if got := string(r.Get(f)); got != exp {
+						t.Errorf("%v = %q, want %q", f, got, exp)
 					}
 				}
 			})
 		}
 	}
+	if n := tr.IgnoredCertHeaders(); n != 0 {
+		t.Errorf("Traefik ignored %d certificate headers", n)
+	}
+}
+
+// traefikInfo writes the X-Forwarded-Tls-Client-Cert-Info value Traefik's
+// passTLSClientCert middleware sets with every info option on
+// (pkg/middlewares/passtlsclientcert: getCertInfo, getSubjectDNInfo and
+// getIssuerDNInfo): DC, C, ST, L, O, OU (subject only), SN, CN, one
+// attribute per value, values as they are, the whole query-escaped.
+func traefikInfo(c *x509.Certificate) string {
+	oidDC := asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}
+	dnInfo := func(n pkix.Name, ou bool) string {
+		var b strings.Builder
+		for _, a := range n.Names {
+			if a.Type.Equal(oidDC) {
+				fmt.Fprintf(&b, "DC=%s,", a.Value)
+			}
+		}
+		parts := func(vs []string, p string) {
+			for _, v := range vs {
+				if v != "" {
+					fmt.Fprintf(&b, "%s=%s,", p, v)
+				}
+			}
+		}
+		parts(n.Country, "C")
+		parts(n.Province, "ST")
+		parts(n.Locality, "L")
+		parts(n.Organization, "O")
+		if ou {
+			parts(n.OrganizationalUnit, "OU")
+		}
+		parts([]string{n.SerialNumber}, "SN")
+		parts([]string{n.CommonName}, "CN")
+		return strings.TrimSuffix(b.String(), ",")
+	}
+	return url.QueryEscape(fmt.Sprintf(`Subject="%s";Issuer="%s";SerialNumber="%s";NB="%d";NA="%d"`,
+		dnInfo(c.Subject, true), dnInfo(c.Issuer, false), c.SerialNumber, c.NotBefore.Unix(), c.NotAfter.Unix()))
+}
+
+func jsonString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 // escapedPEM URL-escapes a PEM certificate as nginx's
