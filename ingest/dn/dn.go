@@ -441,12 +441,18 @@ func appendOneline(dst, s []byte) ([]byte, error) {
 		// RDN with '+', and escapes a '+' inside a value.
 		e := s[i+1 : end]
 		rdn, from, multi := len(dst), 0, false
-		for k := 1; k < len(e); k++ {
-			if e[k] == '+' && e[k-1] != '\\' && entryStart(e[k+1:]) {
+		for off := 0; ; {
+			k := bytes.IndexByte(e[off:], '+')
+			if k < 0 {
+				break
+			}
+			k += off
+			if e[k-1] != '\\' && entryStart(e[k+1:]) {
 				dst = appendOnelineAttr(dst, e[from:k])
 				dst = append(dst, '+')
 				from, multi = k+1, true
 			}
+			off = k + 1
 		}
 		dst = appendOnelineAttr(dst, e[from:])
 		if multi {
