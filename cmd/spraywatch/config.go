@@ -169,6 +169,14 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 				notes = append(notes, albNote(a))
 			}
 		}
+		if h, ok := comp.Base.(interface{ IgnoredCertHeaders() int64 }); ok {
+			name := s.Label()
+			notes = append(notes, func(w io.Writer) {
+				if n := h.IgnoredCertHeaders(); n > 0 {
+					fmt.Fprintf(w, "  %s %s: %d certificate headers ignored (on lines without TLSClientSubject, or naming another subject: sent by the client; see docs/proxies.md)\n", comp.Base.Name(), name, n)
+				}
+			})
+		}
 		if m, ok := comp.Base.(interface{ MaskedCount() int64 }); ok {
 			name := s.Label()
 			notes = append(notes, func(w io.Writer) {

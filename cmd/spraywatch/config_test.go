@@ -136,6 +136,23 @@ func TestReplayConfigALBAndAxes(t *testing.T) {
 	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "django-axes axes: ambiguous client strings: 1 (username or address left empty", "detected: app axes: django-axes in a log envelope")
 }
 
+// Traefik sources count the certificate headers they ignore.
+func TestReplayConfigTraefikIgnoredHeaders(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sw.yml")
+	writeFile(t, cfg, `sources:
+  - name: edge
+    kind: proxy
+    format: traefik
+    paths: [`+abs(t, "../../ingest/traefik/testdata/access.log")+`]
+`)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	checkContains(t, "summary", errb.String(), "traefik edge: 2 certificate headers ignored")
+}
+
 // A format found inside an envelope by --proxy-format auto is read with
 // that envelope, though the flags name none.
 func TestReplayAutoFormatInEnvelope(t *testing.T) {

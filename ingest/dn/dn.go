@@ -16,26 +16,39 @@
 //     except for OpenSSL's \xHH escapes of bytes outside printable ASCII and
 //     OpenSSL 3's \/ and \+, which are decoded. A '/' inside a value that is
 //     not escaped is taken as part of the value unless an attribute type and
-//     '=' follow it.
+//     '=' follow it. OpenSSL 3 joins the entries of a multi-valued RDN
+//     with '+' (/OU=Batch+OU=Services/CN=x); a '+' that is not escaped and
+//     is followed by an attribute type and '=' is read so. HAProxy's own
+//     oneline writer starts every entry with '/', even inside a
+//     multi-valued RDN, so its names cannot say which entries share an RDN.
 //
-// The canonical form is RFC 4514-shaped: most specific attribute first,
-// attributes separated by ',' (and '+' inside a multi-valued RDN, kept from
-// RFC 2253 input), attribute types spelled as OpenSSL's short names
-// (CN, OU, O, L, ST, C, DC, UID, SN, GN, emailAddress, serialNumber, street,
-// postalCode, title), values in UTF-8 with only , + " \ < > ; a leading '#'
-// or space and a trailing space escaped with a backslash. Bytes that are not
-// valid UTF-8 and control characters are written as \HH.
+// The canonical form is RFC 4514-shaped: most specific RDN first, RDNs
+// separated by ',', the attributes of a multi-valued RDN separated by '+',
+// attribute types spelled as OpenSSL's short names (CN, OU, O, L, ST, C, DC,
+// UID, SN, GN, emailAddress, serialNumber, street, postalCode, title),
+// values in UTF-8 with only , + " \ < > ; a leading '#' or space and a
+// trailing space escaped with a backslash. Bytes that are not valid UTF-8
+// and control characters are written as \HH.
+//
+// The attributes of a multi-valued RDN form a set, which writers print in
+// different orders (OpenSSL reverses the DER order, Go keeps it), so the
+// canonical form sorts them: by attribute type name, then by value, both
+// compared byte by byte in their canonical spelling
+// (CN=svc+UID=b, OU=Batch+OU=Services). RDNs keep their order.
 package dn
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 )
 
 // Canonical appends the canonical form of the distinguished name src to dst
 // and returns the extended buffer. It allocates nothing beyond what dst needs
-// to grow. An empty (or all-space) src appends nothing.
+// to grow, unless an RDN holds more than 16 attributes. An empty (or
+// all-space) src appends nothing.
 func Canonical(dst, src []byte) ([]byte, error) {
 	s := trimTrailing(trimLeft(src))
 	if len(s) == 0 {
@@ -71,6 +84,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func appendRFC2253(dst, s []byte) ([]byte, error) {
 	start := len(dst)
+	rdn := start   // where the current RDN starts in dst
+	multi := false // whether it has more than one attribute
 	i := 0
 	for {
 		// Attribute type, up to '='.
@@ -111,6 +126,15 @@ func appendRFC2253(dst, s []byte) ([]byte, error) {
 		if err != nil {
 			return dst[:start], err
 		}
+		if i == len(s) || s[i] == ',' {
+			if multi {
+				dst = sortRDN(dst, rdn)
+			}
+			multi = false
+			rdn = len(dst) + 1
+		} else {
+			multi = true
+		}
 		if i == len(s) {
 			return dst, nil
 		}
@@ -120,6 +144,53 @@ func appendRFC2253(dst, s []byte) ([]byte, error) {
 			return dst[:start], &Error{i - 1, errTrailingSep}
 		}
 	}
+}
+
+// span is an attribute's place in an RDN: rdn[from:to].
+type span struct{ from, to int }
+
+// sortRDN sorts the attributes of the multi-valued RDN dst[from:], written
+// in canonical form, by type and then by value (see the package comment).
+// The sorted RDN is written after dst and then moved down over it.
+func sortRDN(dst []byte, from int) []byte {
+	var fixed [16]span // more attributes than this cost an allocation
+	avas := fixed[:0]
+	rdn := dst[from:]
+	s := 0
+	for k := 0; k < len(rdn); k++ {
+		switch rdn[k] {
+		case '\\':
+			k++ // an escaped byte: canonical values write '+' as \+
+		case '+':
+			avas = append(avas, span{s, k})
+			s = k + 1
+		}
+	}
+	avas = append(avas, span{s, len(rdn)})
+	cmp := func(a, b span) int { return compareAVA(rdn[a.from:a.to], rdn[b.from:b.to]) }
+	if slices.IsSortedFunc(avas, cmp) {
+		return dst
+	}
+	slices.SortFunc(avas, cmp)
+	mid := len(dst)
+	for n, a := range avas {
+		if n > 0 {
+			dst = append(dst, '+')
+		}
+		dst = append(dst, dst[from+a.from:from+a.to]...)
+	}
+	n := copy(dst[from:], dst[mid:])
+	return dst[:from+n]
+}
+
+// compareAVA orders two canonical type=value attributes by type, then by
+// value. A canonical type holds no '='.
+func compareAVA(a, b []byte) int {
+	ta, tb := bytes.IndexByte(a, '='), bytes.IndexByte(b, '=')
+	if c := bytes.Compare(a[:ta], b[:tb]); c != 0 {
+		return c
+	}
+	return bytes.Compare(a[ta+1:], b[tb+1:])
 }
 
 // appendRFC2253Value decodes an RFC 2253 value and appends it canonically
@@ -362,37 +433,62 @@ func appendOneline(dst, s []byte) ([]byte, error) {
 		if s[i] != '/' || !entryStart(s[i+1:end]) {
 			return dst[:start], &Error{i, errNoEquals}
 		}
-		e := s[i+1 : end]
-		eq := 0
-		for e[eq] != '=' {
-			eq++
-		}
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendType(dst, e[:eq])
-		dst = append(dst, '=')
-		tail := len(dst)
-		v := e[eq+1:]
-		for k := 0; k < len(v); k++ {
-			c := v[k]
-			if c == '\\' && k+3 < len(v) && v[k+1] == 'x' && isHex(v[k+2]) && isHex(v[k+3]) {
-				dst = append(dst, unhex(v[k+2])<<4|unhex(v[k+3]))
-				k += 3
-				continue
+		// The entry's attributes: OpenSSL 3 joins those of a multi-valued
+		// RDN with '+', and escapes a '+' inside a value.
+		e := s[i+1 : end]
+		rdn, from, multi := len(dst), 0, false
+		for off := 0; ; {
+			k := bytes.IndexByte(e[off:], '+')
+			if k < 0 {
+				break
 			}
-			if c == '\\' && k+1 < len(v) && (v[k+1] == '/' || v[k+1] == '+') {
-				// OpenSSL 3 escapes these two in oneline names.
-				k++
-				c = v[k]
+			k += off
+			if e[k-1] != '\\' && entryStart(e[k+1:]) {
+				dst = appendOnelineAttr(dst, e[from:k])
+				dst = append(dst, '+')
+				from, multi = k+1, true
 			}
-			dst = append(dst, c)
+			off = k + 1
 		}
-		dst = escapeTail(dst, tail)
+		dst = appendOnelineAttr(dst, e[from:])
+		if multi {
+			dst = sortRDN(dst, rdn)
+		}
 		end = i
 	}
 	return dst, nil
+}
+
+// appendOnelineAttr appends one type=value attribute of a oneline name,
+// which starts with an attribute type and '=', in canonical form.
+func appendOnelineAttr(dst, e []byte) []byte {
+	eq := 0
+	for e[eq] != '=' {
+		eq++
+	}
+	dst = appendType(dst, e[:eq])
+	dst = append(dst, '=')
+	tail := len(dst)
+	v := e[eq+1:]
+	for k := 0; k < len(v); k++ {
+		c := v[k]
+		if c == '\\' && k+3 < len(v) && v[k+1] == 'x' && isHex(v[k+2]) && isHex(v[k+3]) {
+			dst = append(dst, unhex(v[k+2])<<4|unhex(v[k+3]))
+			k += 3
+			continue
+		}
+		if c == '\\' && k+1 < len(v) && (v[k+1] == '/' || v[k+1] == '+') {
+			// OpenSSL 3 escapes these two in oneline names.
+			k++
+			c = v[k]
+		}
+		dst = append(dst, c)
+	}
+	return escapeTail(dst, tail)
 }
 
 // entryStart reports whether e begins with an attribute type and '='.

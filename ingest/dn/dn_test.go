@@ -110,8 +110,27 @@ func TestCanonical(t *testing.T) {
 		{`CN=back\\slash`, `CN=back\\slash`},
 		{`/CN=#x`, `CN=\#x`},
 		{`/CN= lead`, `CN=\ lead`},
-		// Multi-valued RDN kept.
+		// Multi-valued RDNs kept, their attributes sorted by type, then
+		// value.
 		{"CN=a+UID=b,O=c", "CN=a+UID=b,O=c"},
+		{"UID=b+CN=a,O=c", "CN=a+UID=b,O=c"},
+		{"uid=b+2.5.4.3=a", "CN=a+UID=b"},
+		{"O=x,OU=b+OU=a+OU=c,C=y", "O=x,OU=a+OU=b+OU=c,C=y"},
+		{`OU=b\+c+OU=a\+d+OU=a`, `OU=a+OU=a\+d+OU=b\+c`},
+		{`OU=b\\+OU=a\\`, `OU=a\\+OU=b\\`},
+		{"OU=a+OU=a", "OU=a+OU=a"},
+		{"1.2.3=a+1.2=b", "1.2=b+1.2.3=a"},
+		{"CN=x+1.2.3.4=#0401FF", "1.2.3.4=#0401ff+CN=x"},
+		{"CN=#0c0162+CN=a", "CN=a+CN=b"},
+		{"OU=p+OU=o+OU=n+OU=m+OU=l+OU=k+OU=j+OU=i+OU=h+OU=g+OU=f+OU=e+OU=d+OU=c+OU=b+OU=a+OU=0",
+			"OU=0+OU=a+OU=b+OU=c+OU=d+OU=e+OU=f+OU=g+OU=h+OU=i+OU=j+OU=k+OU=l+OU=m+OU=n+OU=o+OU=p"},
+		// OpenSSL 3 oneline: '+' joins a multi-valued RDN; escaped, or
+		// not followed by TYPE=, it is part of the value.
+		{"/O=x/OU=b+OU=a/CN=y", "CN=y,OU=a+OU=b,O=x"},
+		{`/O=x/CN=a\+b`, `CN=a\+b,O=x`},
+		{"/O=x/CN=a+b", `CN=a\+b,O=x`},
+		{"/O=x/CN=a+ b=c", `CN=a\+ b=c,O=x`},
+		{"/CN=z+UID=a+CN=y", "CN=y+CN=z+UID=a"},
 		// Slash inside a oneline value, with and without OpenSSL 3's escape.
 		{`/O=A/B Inc/CN=x`, `CN=x,O=A/B Inc`},
 		{`/O=A\/B=C \ d, e/CN=x=y`, `CN=x=y,O=A/B=C \\ d\, e`},
@@ -132,6 +151,44 @@ func TestCanonical(t *testing.T) {
 		if got := canon(t, tt.want); got != tt.want {
 			t.Errorf("Canonical(%q) = %q, not a fixed point", tt.want, got)
 		}
+	}
+}
+
+// TestMultiValuedRDN reads the subjects of two certificates with
+// multi-valued RDNs as real proxies logged them: one issued by Go's x509
+// package with two OUs (Go puts values of one type into one RDN), one made
+// by openssl req -multivalue-rdn -subj
+// "/C=US/O=Example Corp/OU=Services+OU=Batch/CN=svc-batch-02+UID=batch2".
+// The strings are verbatim output of OpenSSL 3.0 (openssl x509 -nameopt
+// RFC2253 / compat), nginx 1.22 ($ssl_client_s_dn, $ssl_client_s_dn_legacy)
+// and HAProxy 2.6 (%[ssl_c_s_dn(,0,rfc2253)]), and Go's pkix.Name.String.
+// Every form that tells the RDNs apart gives one canonical subject.
+func TestMultiValuedRDN(t *testing.T) {
+	for _, tc := range []struct {
+		want  string
+		forms []string
+	}{
+		{"CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US", []string{
+			"CN=svc-batch-01,OU=Services+OU=Batch,O=Example Corp,C=US",  // OpenSSL RFC 2253, nginx, HAProxy rfc2253
+			"/C=US/O=Example Corp/OU=Batch+OU=Services/CN=svc-batch-01", // X509_NAME_oneline: nginx legacy
+			"CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US",  // Go, DER order inside the RDN
+		}},
+		{"CN=svc-batch-02+UID=batch2,OU=Batch+OU=Services,O=Example Corp,C=US", []string{
+			"UID=batch2+CN=svc-batch-02,OU=Services+OU=Batch,O=Example Corp,C=US",
+			"/C=US/O=Example Corp/OU=Batch+OU=Services/CN=svc-batch-02+UID=batch2",
+		}},
+	} {
+		for _, f := range tc.forms {
+			if got := canon(t, f); got != tc.want {
+				t.Errorf("Canonical(%q)\n got %s\nwant %s", f, got, tc.want)
+			}
+		}
+	}
+	// HAProxy's default DN form starts every attribute with '/', inside an
+	// RDN too: the RDNs cannot be told apart, and the subject differs.
+	const haproxy = "/C=US/O=Example Corp/OU=Batch/OU=Services/CN=svc-batch-01"
+	if got := canon(t, haproxy); got != "CN=svc-batch-01,OU=Services,OU=Batch,O=Example Corp,C=US" {
+		t.Errorf("Canonical(%q) = %s", haproxy, got)
 	}
 }
 
@@ -192,6 +249,8 @@ func TestCanonicalAllocs(t *testing.T) {
 		`CN=Jos\C3\A9 \"JD\" Doe\;\<x\>,OU=Eng\+R&D,O=Example\, Inc,ST=California,C=US`,
 		`/C=US/ST=California/O=Example, Inc/OU=Eng\+R&D/CN=Jos\xC3\xA9 "JD" Doe;<x>`,
 		"1.2.840.113549.1.9.1=#16106a616e65406578616d706c652e636f6d,CN=Jane",
+		"UID=batch2+CN=svc-batch-02,OU=Services+OU=Batch,O=Example Corp,C=US",
+		"/C=US/O=Example Corp/OU=Services+OU=Batch/CN=svc-batch-02+UID=batch2",
 	}
 	dst := make([]byte, 0, 1024)
 	for _, in := range inputs {
@@ -215,6 +274,7 @@ func FuzzCanonical(f *testing.F) {
 		`/C=US/ST=California/O=Example, Inc/OU=Eng\+R&D/CN=Jos\xC3\xA9 "JD" Doe;<x>`,
 		"1.2.840.113549.1.9.1=#16106a616e65406578616d706c652e636f6d,CN=Jane",
 		"CN=#1e0600e400f600fc", `/O=A\/B=C \ d, e/CN=x=y`, "CN=a+UID=b,O=c", `CN=\ padded\ `,
+		"UID=b+CN=a,OU=b\\+c+OU=a", "/O=x/OU=b+OU=a/CN=y+UID=z",
 	} {
 		f.Add([]byte(s))
 	}
@@ -238,6 +298,7 @@ func BenchmarkCanonical(b *testing.B) {
 		{"rfc2253-plain", "CN=svc-batch-01,OU=Batch,O=Example Corp,C=US"},
 		{"rfc2253-escaped", `CN=Jos\C3\A9 \"JD\" Doe\;\<x\>,OU=Eng\+R&D,O=Example\, Inc,ST=California,C=US`},
 		{"oneline", "/C=US/O=Example Corp/OU=Batch/CN=svc-batch-01"},
+		{"rfc2253-multi-valued", "UID=batch2+CN=svc-batch-02,OU=Services+OU=Batch,O=Example Corp,C=US"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			src := []byte(bc.dn)

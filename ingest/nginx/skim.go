@@ -85,10 +85,11 @@ func isTypeChar(c byte) bool {
 
 // canonicalDN reports that the distinguished name v is certainly its own
 // canonical form (dn.Canonical returns it unchanged): RFC 2253 attributes
-// of the types dn spells as they come (CN, OU, O, C, L, ST, DC), values of
-// printable ASCII needing no escape with no leading or trailing space and
-// no leading '#'. It has no backslash, so the log's escaping left it as it
-// is. A false result says nothing.
+// of the types dn spells as they come (CN, OU, O, C, L, ST, DC), one per
+// RDN (dn sorts the attributes of a multi-valued one), values of printable
+// ASCII needing no escape with no leading or trailing space and no leading
+// '#'. It has no backslash, so the log's escaping left it as it is. A false
+// result says nothing.
 func canonicalDN(v []byte) bool {
 	n := len(v)
 	i := 0
@@ -119,7 +120,7 @@ func canonicalDN(v []byte) bool {
 		if i == n {
 			return true
 		}
-		if v[i] != ',' && v[i] != '+' {
+		if v[i] != ',' {
 			return false
 		}
 		i++ // the separator; an attribute must follow

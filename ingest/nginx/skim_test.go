@@ -161,7 +161,8 @@ func TestCanonicalDN(t *testing.T) {
 		canon bool
 	}{
 		{"CN=a,OU=b,O=Example Corp,C=US", true},
-		{"CN=a+OU=x,O=b", true},
+		{"CN=a+OU=x,O=b", false}, // sorted, but dn is asked all the same
+		{"OU=x+CN=a,O=b", false},
 		{"CN=,O=b", true},
 		{"DC=example,DC=com,L=Paris,ST=IDF", true},
 		{"CN=a b", true},

@@ -34,10 +34,11 @@ type deferred struct {
 }
 
 // dropped reports whether a skim leaves out a slot's value: nothing in it
-// can make Parse reject a line.
+// can make Parse reject a line (certificate headers that do not parse are
+// ignored, not rejected).
 func dropped(s slot) bool {
 	switch s {
-	case slotIP, slotPort, slotAddr, slotStatus, slotBytes, slotUA:
+	case slotIP, slotPort, slotAddr, slotStatus, slotBytes, slotUA, slotCert, slotCertInfo:
 		return true
 	}
 	return false
@@ -84,30 +85,17 @@ func (p *parser) skimMember(s slot, val []byte, kind jsonscan.Kind) error {
 	return nil
 }
 
-// checkFinish checks the end of a skimmed line as finish does, building
-// what finish builds in a record of its own, and keeps the time.
+// checkFinish checks the end of a skimmed line as finish does: the time,
+// which it keeps, and TLSClientSubject. Nothing else finish reads can
+// reject a line.
 func (p *parser) checkFinish() error {
-	if p.cert == nil && p.info == nil {
-		// finish with nothing but the time and the subject to check.
-		if err := p.setTime(); err != nil {
-			return err
-		}
-		if p.subject != nil {
-			if err := p.certs.Check(&p.norm, event.TLSSubject, p.subject); err != nil {
-				return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
-			}
-		}
-		return nil
-	}
-	r := p.r
-	p.tmp.Reset()
-	p.r = &p.tmp
-	err := p.finish()
-	p.r = r
-	if err != nil {
-		r.Reset()
+	if err := p.setTime(); err != nil {
 		return err
 	}
-	r.Time = p.tmp.Time
+	if p.subject != nil {
+		if err := p.certs.Check(&p.norm, event.TLSSubject, p.subject); err != nil {
+			return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
+		}
+	}
 	return nil
 }

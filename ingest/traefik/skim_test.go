@@ -18,7 +18,7 @@ func TestSkimAgreesWithParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := url.QueryEscape(`Subject="C=ES,CN=x";Issuer="CN=CA";SerialNumber="703710"`)
+	info := url.QueryEscape(`Subject="C=US,O=Example Corp,OU=Batch,CN=svc-batch-01";Issuer="CN=CA";SerialNumber="703710"`)
 	// The line up to its method and path, and with a login's first.
 	const request = `"RequestMethod":"GET","RequestPath":"/static/app.js?v=3",`
 	upToRequest := skimLine[:strings.Index(skimLine, request)+len(request)]
@@ -35,7 +35,8 @@ func TestSkimAgreesWithParse(t *testing.T) {
 		{Name: "StartLocal only", Old: `"StartUTC":"2026-12-04T09:00:01.123456789Z",`, New: ``},
 		{Name: "cert info", Old: `"request_User-Agent"`, New: `"request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `","request_User-Agent"`},
 		{Name: "cert info for a login", Old: `"GET","RequestPath":"/static/app.js?v=3"`, New: `"POST","RequestPath":"/accounts/login/","request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `"`},
-		{Name: "bad cert info", Old: `"request_User-Agent"`, New: `"request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3Dx%ZZ","request_User-Agent"`, Reject: true},
+		{Name: "bad cert info, ignored", Old: `"request_User-Agent"`, New: `"request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3Dx%ZZ","request_User-Agent"`},
+		{Name: "bad cert, ignored", Old: `"request_User-Agent"`, New: `"request_X-Forwarded-Tls-Client-Cert":"bm90IGEgY2VydA==","request_User-Agent"`},
 		{Name: "login method and path twice", Old: `"request_User-Agent"`, New: `"RequestMethod":"POST","RequestPath":"/accounts/login/","request_User-Agent"`, Reject: true},
 		{Name: "path twice, null", Old: `"request_User-Agent"`, New: `"RequestPath":null,"request_User-Agent"`, Reject: true},
 		{Name: "bad subject after the path", Old: `"CN=svc-batch-01,OU=Batch`, New: `"CN=svc-batch-01,OU`, Reject: true},

@@ -1,11 +1,22 @@
 // Package traefik reads Traefik v3 JSON access logs.
 //
 // Traefik logs the client certificate's subject only (TLSClientSubject,
-// rendered by Go's pkix.Name.String): no issuer, serial or fingerprint. When
-// the passTLSClientCert middleware adds X-Forwarded-Tls-Client-Cert (the whole
-// certificate) or X-Forwarded-Tls-Client-Cert-Info (subject, issuer, serial)
-// and the access log keeps those request headers, they complete the identity:
-// the whole certificate first, then the Info header, then TLSClientSubject.
+// rendered by Go's pkix.Name.String): no issuer, serial or fingerprint. The
+// passTLSClientCert middleware can add X-Forwarded-Tls-Client-Cert (the
+// whole certificate) and X-Forwarded-Tls-Client-Cert-Info (subject, issuer,
+// serial) to the request, which the access log shows when it keeps those
+// headers. But the middleware only sets them when the client presented a
+// certificate, on the routes that use it, and never removes a header the
+// client sent itself; and the entrypoint keeps client-sent ones when its
+// forwardedHeaders trusts the client. So TLSClientSubject is the identity,
+// and the headers only complete it: on a line without TLSClientSubject
+// they are ignored, and a header is used only when its subject agrees with
+// TLSClientSubject. Headers ignored so are counted (IgnoredCertHeaders).
+// A whole certificate that agrees gives the subject in certificate order,
+// as other proxies log it, rather than in Go's.
+//
+// source.ip is the host of ClientAddr, the TCP peer: Traefik's ClientHost is
+// the whole X-Forwarded-For header when the request has one.
 //
 // The event time is StartUTC, or StartLocal on lines without StartUTC.
 package traefik
@@ -17,6 +28,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -70,6 +82,7 @@ type Format struct {
 	certs        *x509cert.Cache
 	keys         jsonscan.Keys // the keys slotOf knows
 	skimKeys     jsonscan.Keys // the keys a skim reads once want said no
+	ignored      atomic.Int64  // certificate headers not used (IgnoredCertHeaders)
 }
 
 // New returns the Traefik JSON access log format.
@@ -100,6 +113,14 @@ func New(o Options) (*Format, error) {
 	return f, nil
 }
 
+// IgnoredCertHeaders returns how many X-Forwarded-Tls-Client-Cert and
+// X-Forwarded-Tls-Client-Cert-Info values the format's parsers left unused
+// on the lines they read in full: on a line without TLSClientSubject, that
+// do not parse, whose subject disagrees with TLSClientSubject, or (the Info
+// header) without a Subject to compare. Such headers were sent by the
+// client, or the middleware's info option leaves out the subject.
+func (f *Format) IgnoredCertHeaders() int64 { return f.ignored.Load() }
+
 // Name returns "traefik".
 func (f *Format) Name() string { return "traefik" }
 
@@ -120,15 +141,15 @@ type parser struct {
 
 	// The times are parsed once the line is read: StartUTC when there is
 	// one, else StartLocal.
-	utc, local                []byte
-	addr, subject, cert, info []byte
+	utc, local          []byte
+	host, port, addr    []byte
+	subject, cert, info []byte
 
 	// Skim (see skim.go).
 	sk     ingest.SkimState // a skim keeps only the values it reads
 	seen   uint8            // seenMethod, seenPath: read by Parse and Skim
 	defers []deferred       // members read before want was asked
 	dbuf   []byte           // their values
-	tmp    event.Record     // what a skim's checks build
 	certs  x509cert.Checker // checks the subject a skim does not keep
 }
 
@@ -143,7 +164,8 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	p.r = r
 	p.norm.Reset()
 	p.utc, p.local = nil, nil
-	p.addr, p.subject, p.cert, p.info = nil, nil, nil, nil
+	p.host, p.port, p.addr = nil, nil, nil
+	p.subject, p.cert, p.info = nil, nil, nil
 	p.sc.Only = &p.f.keys
 	p.seen, p.defers, p.dbuf = 0, p.defers[:0], p.dbuf[:0]
 	if err := p.sc.Scan(line, p.member); err != nil {
@@ -231,9 +253,9 @@ func (p *parser) set(s slot, val []byte) {
 	case slotTimeLocal:
 		p.local = p.norm.Copy(val)
 	case slotIP:
-		r.Values[event.SourceIP] = p.norm.Copy(val)
+		p.host = p.norm.Copy(val)
 	case slotPort:
-		r.Values[event.SourcePort] = p.norm.Copy(val)
+		p.port = p.norm.Copy(val)
 	case slotAddr:
 		p.addr = p.norm.Copy(val)
 	case slotMethod:
@@ -255,7 +277,6 @@ func (p *parser) set(s slot, val []byte) {
 		p.subject = p.norm.Copy(val)
 	case slotCert:
 		p.cert = p.norm.Copy(val)
-		r.Values[event.TLSCertificate] = p.cert
 	case slotCertInfo:
 		p.info = p.norm.Copy(val)
 	}
@@ -265,34 +286,58 @@ func (p *parser) finish() error {
 	if err := p.setTime(); err != nil {
 		return err
 	}
-	r := p.r
-	if len(r.Values[event.SourceIP]) == 0 && p.addr != nil {
-		host, port := splitHostPort(p.addr)
-		r.Values[event.SourceIP] = host
-		if len(r.Values[event.SourcePort]) == 0 {
-			r.Values[event.SourcePort] = port
+	p.setSource()
+	if p.subject == nil {
+		// No client certificate: the middleware sets no header.
+		if p.cert != nil {
+			p.f.ignored.Add(1)
 		}
+		if p.info != nil {
+			p.f.ignored.Add(1)
+		}
+		return nil
 	}
+	r := p.r
+	subject, err := p.norm.DN(p.subject)
+	if err != nil {
+		return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
+	}
+	r.Values[event.TLSSubject] = subject
 	if p.cert != nil {
 		info, err := p.f.certs.Parse(p.cert)
-		if err != nil {
-			return &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", CertKey, err)}
+		if err != nil || info.GoSubject != string(subject) {
+			p.f.ignored.Add(1)
+		} else {
+			// The same subject, in the certificate's own order.
+			r.Values[event.TLSSubject] = nil
+			info.Fill(r)
+			r.Values[event.TLSCertificate] = p.cert
 		}
-		info.Fill(r)
 	}
-	if p.info != nil {
-		if err := p.certInfo(p.info); err != nil {
-			return &ingest.SyntaxError{Msg: fmt.Sprintf("%s: %v", CertInfoKey, err)}
-		}
-	}
-	if p.subject != nil && len(r.Values[event.TLSSubject]) == 0 {
-		dn, err := p.norm.DN(p.subject)
-		if err != nil {
-			return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
-		}
-		r.Values[event.TLSSubject] = dn
+	if p.info != nil && !p.certInfo(p.info, subject) {
+		p.f.ignored.Add(1)
 	}
 	return nil
+}
+
+// setSource sets source.ip and source.port from ClientAddr, the TCP peer,
+// or, on a line without it, from ClientHost and ClientPort when ClientHost
+// is one address rather than an X-Forwarded-For list.
+func (p *parser) setSource() {
+	r := p.r
+	if p.addr != nil {
+		host, port := splitHostPort(p.addr)
+		r.Values[event.SourceIP] = host
+		if len(port) == 0 {
+			port = p.port
+		}
+		r.Values[event.SourcePort] = port
+		return
+	}
+	if p.host != nil && bytes.IndexAny(p.host, ", ") < 0 {
+		r.Values[event.SourceIP] = p.host
+		r.Values[event.SourcePort] = p.port
+	}
 }
 
 // setTime reads the line's time into the record: StartUTC, or else
@@ -335,18 +380,22 @@ func splitHostPort(v []byte) (host, port []byte) {
 
 // certInfo reads the first certificate of an X-Forwarded-Tls-Client-Cert-Info
 // value: URL query-escaped Subject="..";Issuer="..";SerialNumber="..";...,
-// the DNs least specific attribute first, the serial in decimal.
-func (p *parser) certInfo(v []byte) error {
+// the DNs least specific attribute first, the serial in decimal. It fills
+// the issuer and serial the record lacks when the header's subject agrees
+// with subject, the canonical TLSClientSubject, and reports whether it did:
+// a header that does not parse, has no subject or names another one is
+// not used.
+func (p *parser) certInfo(v []byte, subject []byte) bool {
 	m := p.norm.Mark()
 	if err := p.queryUnescape(v); err != nil {
-		return err
+		return false
 	}
 	s := p.norm.Since(m)
-	r := p.r
+	var hdrSubject, issuer, serial []byte
 	for len(s) > 0 {
 		eq := bytes.IndexByte(s, '=')
 		if eq < 0 {
-			return fmt.Errorf("expected key=value, found %q", s)
+			return false
 		}
 		key := s[:eq]
 		s = s[eq+1:]
@@ -363,7 +412,7 @@ func (p *parser) certInfo(v []byte) error {
 				end += 1 + next
 			}
 			if end < 0 {
-				return fmt.Errorf("unterminated quoted value for %s", key)
+				return false
 			}
 			val = s[1 : 1+end]
 			s = s[1+end+1:]
@@ -374,26 +423,18 @@ func (p *parser) certInfo(v []byte) error {
 			}
 			val, s = s[:end], s[end:]
 		}
-		switch string(key) {
-		case "Subject", "Issuer":
-			f := event.TLSSubject
-			if key[0] == 'I' {
-				f = event.TLSIssuer
+		if len(val) > 0 {
+			var err error
+			switch string(key) {
+			case "Subject":
+				hdrSubject, err = p.reversedDN(val)
+			case "Issuer":
+				issuer, err = p.reversedDN(val)
+			case "SerialNumber":
+				serial, err = p.decimalSerial(val)
 			}
-			if len(r.Values[f]) == 0 && len(val) > 0 {
-				d, err := p.reversedDN(val)
-				if err != nil {
-					return fmt.Errorf("%s: %v", key, err)
-				}
-				r.Values[f] = d
-			}
-		case "SerialNumber":
-			if len(r.Values[event.TLSSerial]) == 0 && len(val) > 0 {
-				hexSerial, err := p.decimalSerial(val)
-				if err != nil {
-					return err
-				}
-				r.Values[event.TLSSerial] = hexSerial
+			if err != nil {
+				return false
 			}
 		}
 		if len(s) == 0 || s[0] == ',' { // the next certificate of a chain
@@ -401,7 +442,72 @@ func (p *parser) certInfo(v []byte) error {
 		}
 		s = s[1:]
 	}
-	return nil
+	if hdrSubject == nil || !attrsWithin(hdrSubject, subject) {
+		return false
+	}
+	r := p.r
+	if len(r.Values[event.TLSIssuer]) == 0 {
+		r.Values[event.TLSIssuer] = issuer
+	}
+	if len(r.Values[event.TLSSerial]) == 0 {
+		r.Values[event.TLSSerial] = serial
+	}
+	return true
+}
+
+// maxAttrs bounds the attributes attrsWithin compares.
+const maxAttrs = 64
+
+// attrsWithin reports whether every attribute of the canonical DN sub is
+// one of the canonical DN super, each matched once: the Info header holds
+// the attributes its configuration selects, in its own order, one per RDN.
+// DNs of more than maxAttrs attributes are not compared (false).
+func attrsWithin(sub, super []byte) bool {
+	var a, b [maxAttrs][]byte
+	na, ok := splitAttrs(sub, &a)
+	if !ok {
+		return false
+	}
+	nb, ok := splitAttrs(super, &b)
+	if !ok {
+		return false
+	}
+	var used uint64
+next:
+	for _, x := range a[:na] {
+		for k, y := range b[:nb] {
+			if used&(1<<k) == 0 && bytes.Equal(x, y) {
+				used |= 1 << k
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// splitAttrs splits a canonical DN at the ',' and '+' that are not escaped.
+func splitAttrs(d []byte, out *[maxAttrs][]byte) (int, bool) {
+	n, s := 0, 0
+	for k := 0; k <= len(d); k++ {
+		if k < len(d) {
+			switch d[k] {
+			case '\\':
+				k++
+				continue
+			case ',', '+':
+			default:
+				continue
+			}
+		}
+		if n == maxAttrs {
+			return 0, false
+		}
+		out[n] = d[s:min(k, len(d))]
+		n++
+		s = k + 1
+	}
+	return n, true
 }
 
 func (p *parser) queryUnescape(v []byte) error {
@@ -422,9 +528,10 @@ func (p *parser) queryUnescape(v []byte) error {
 	return nil
 }
 
-// reversedDN turns Traefik's least-specific-first DN into canonical form.
-// Its values are not escaped, so a comma starts a new attribute only before
-// TYPE=.
+// reversedDN turns the Info header's least-specific-first DN into canonical
+// form. Its values are not escaped, so a comma starts a new attribute only
+// before TYPE=; they are escaped here, a leading '#' or space and a trailing
+// space included. The header writes the serialNumber attribute as SN.
 func (p *parser) reversedDN(v []byte) ([]byte, error) {
 	var cuts [64]int
 	n := 0
@@ -447,10 +554,19 @@ func (p *parser) reversedDN(v []byte) ([]byte, error) {
 		if eq < 0 {
 			return nil, fmt.Errorf("attribute %q without '='", part)
 		}
-		p.norm.Append(part[:eq+1]...)
-		for _, c := range part[eq+1:] {
-			switch c {
-			case ',', '+', '"', '\\', '<', '>', ';':
+		if string(part[:eq]) == "SN" {
+			// The subject's serialNumber attribute, which RFC 4519 and
+			// package dn call serialNumber (SN is surname there).
+			p.norm.Append([]byte("serialNumber=")...)
+		} else {
+			p.norm.Append(part[:eq+1]...)
+		}
+		val := part[eq+1:]
+		for k, c := range val {
+			switch {
+			case c == ',', c == '+', c == '"', c == '\\', c == '<', c == '>', c == ';',
+				k == 0 && (c == '#' || c == ' '),
+				k == len(val)-1 && c == ' ':
 				p.norm.Append('\\')
 			}
 			p.norm.Append(c)

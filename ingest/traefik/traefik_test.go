@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
 	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
@@ -46,25 +47,60 @@ func TestParse(t *testing.T) {
 		return out
 	}
 	b64 := base64.StdEncoding.EncodeToString(c.DER)
+	goSubject := `,"TLSClientSubject":"` + c.Leaf.Subject.String() + `"`
 	infoHdr := url.QueryEscape(`Subject="C=ES,O=Example Corp,OU=devices,CN=José García";Issuer="C=ES,O=Example Corp,CN=Example Issuing CA 1";SerialNumber="703710";NB="1767225600";NA="1798761600"`)
+	whole := fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE", event.TLSSHA1: info.SHA1, event.TLSSHA256: info.SHA256}
+	withCert := func(cert string) fields {
+		f := fields{event.TLSCertificate: cert}
+		for k, v := range whole {
+			f[k] = v
+		}
+		return with(f)
+	}
+	const when = "2026-12-04T09:00:01.123456789Z"
 	for _, tc := range []struct {
 		name, line, when string
 		want             fields
+		ignored          int64 // certificate headers left unused
 	}{
-		{"subject only", base + `,"TLSClientSubject":"` + c.Leaf.Subject.String() + `"}`, "2026-12-04T09:00:01.123456789Z",
-			with(fields{event.TLSSubject: subject})},
-		{"whole certificate, query-escaped", base + `,"TLSClientSubject":"CN=ignored","request_X-Forwarded-Tls-Client-Cert":"` + url.QueryEscape(b64) + `"}`, "2026-12-04T09:00:01.123456789Z",
-			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE", event.TLSSHA1: info.SHA1,
-				event.TLSSHA256: info.SHA256, event.TLSCertificate: url.QueryEscape(b64)})},
-		{"whole certificate, plain base64", base + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `"}`, "2026-12-04T09:00:01.123456789Z",
-			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE", event.TLSSHA1: info.SHA1,
-				event.TLSSHA256: info.SHA256, event.TLSCertificate: b64})},
-		{"certificate info header", base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, "2026-12-04T09:00:01.123456789Z",
-			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE"})},
-		{"StartUTC wins over StartLocal", `{"StartUTC":"2026-12-04T09:00:03Z","StartLocal":"2026-12-04T10:00:02+01:00"}`, "2026-12-04T09:00:03Z", fields{}},
-		{"StartUTC wins over an unreadable StartLocal", `{"StartLocal":"today","StartUTC":"2026-12-04T09:00:03Z"}`, "2026-12-04T09:00:03Z", fields{}},
+		{"subject only", base + goSubject + `}`, when, with(fields{event.TLSSubject: subject}), 0},
+		{"whole certificate, query-escaped", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert":"` + url.QueryEscape(b64) + `"}`, when,
+			withCert(url.QueryEscape(b64)), 0},
+		{"whole certificate, plain base64", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `"}`, when,
+			withCert(b64), 0},
+		{"certificate info header", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, when,
+			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE"}), 0},
+		{"info header with part of the subject", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` +
+			url.QueryEscape(`Subject="O=Example Corp,CN=José García";SerialNumber="703710"`) + `"}`, when,
+			with(fields{event.TLSSubject: subject, event.TLSSerial: "ABCDE"}), 0},
+		// The client sent the headers: they name another certificate than
+		// the one it presented, or it presented none.
+		{"whole certificate of another subject", base + `,"TLSClientSubject":"CN=mallory,O=Example"` + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `"}`, when,
+			with(fields{event.TLSSubject: "CN=mallory,O=Example"}), 1},
+		{"info header of another subject", base + `,"TLSClientSubject":"CN=mallory,O=Example","request_X-Forwarded-Tls-Client-Cert-Info":"` +
+			url.QueryEscape(`Subject="O=Example,CN=victim";SerialNumber="1"`) + `"}`, when,
+			with(fields{event.TLSSubject: "CN=mallory,O=Example"}), 1},
+		{"info header naming one attribute twice", base + `,"TLSClientSubject":"CN=mallory,O=Example","request_X-Forwarded-Tls-Client-Cert-Info":"` +
+			url.QueryEscape(`Subject="O=Example,CN=mallory,CN=mallory";SerialNumber="1"`) + `"}`, when,
+			with(fields{event.TLSSubject: "CN=mallory,O=Example"}), 1},
+		{"info header without a subject", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` +
+			url.QueryEscape(`Issuer="CN=Other CA";SerialNumber="1"`) + `"}`, when,
+			with(fields{event.TLSSubject: subject}), 1},
+		{"headers without a client certificate", base + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `","request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, when,
+			common, 2},
+		{"headers that do not parse", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert":"bm90IGEgY2VydA==","request_X-Forwarded-Tls-Client-Cert-Info":"%zz"}`, when,
+			with(fields{event.TLSSubject: subject}), 2},
+		// ClientHost is X-Forwarded-For when the request has one.
+		{"X-Forwarded-For in ClientHost", strings.Replace(base, `"ClientHost":"203.0.113.7"`, `"ClientHost":"6.6.6.6, 203.0.113.7"`, 1) + `}`, when,
+			common, 0},
+		{"ClientHost without ClientAddr", `{"StartUTC":"2026-12-04T09:00:02Z","ClientHost":"203.0.113.9","ClientPort":"40000"}`, "2026-12-04T09:00:02Z",
+			fields{event.SourceIP: "203.0.113.9", event.SourcePort: "40000"}, 0},
+		{"X-Forwarded-For without ClientAddr", `{"StartUTC":"2026-12-04T09:00:02Z","ClientHost":"6.6.6.6, 203.0.113.9","ClientPort":"40000"}`, "2026-12-04T09:00:02Z",
+			fields{}, 0},
+		{"StartUTC wins over StartLocal", `{"StartUTC":"2026-12-04T09:00:03Z","StartLocal":"2026-12-04T10:00:02+01:00"}`, "2026-12-04T09:00:03Z", fields{}, 0},
+		{"StartUTC wins over an unreadable StartLocal", `{"StartLocal":"today","StartUTC":"2026-12-04T09:00:03Z"}`, "2026-12-04T09:00:03Z", fields{}, 0},
 		{"no client certificate, ipv6, StartLocal only", `{"ClientAddr":"[2001:db8::7]:443","RequestMethod":"GET","RequestPath":"/","DownstreamStatus":404,"StartLocal":"2026-12-04T10:00:02+01:00","TLSClientSubject":"","request_User-Agent":"-"}`,
-			"2026-12-04T09:00:02Z", fields{event.SourceIP: "2001:db8::7", event.SourcePort: "443", event.Method: "GET", event.URLPath: "/", event.Status: "404"}},
+			"2026-12-04T09:00:02Z", fields{event.SourceIP: "2001:db8::7", event.SourcePort: "443", event.Method: "GET", event.URLPath: "/", event.Status: "404"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := New(Options{})
@@ -72,7 +108,68 @@ func TestParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			skimtest.CheckParse(t, f.NewParser(), tc.line, tc.when, tc.want)
+			if got := f.IgnoredCertHeaders(); got != tc.ignored {
+				t.Errorf("IgnoredCertHeaders = %d, want %d", got, tc.ignored)
+			}
 		})
+	}
+}
+
+// TestIgnoredCountedOnce checks that a header is counted once per line read
+// in full, and not on lines a skim leaves out.
+func TestIgnoredCountedOnce(t *testing.T) {
+	f, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.NewParser().(ingest.Skimmer)
+	forged := `,"TLSClientSubject":"CN=mallory","request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3D%22CN%3Dvictim%22"}`
+	login := base + forged
+	static := strings.Replace(base, `"RequestPath":"/accounts/login/?next=/"`, `"RequestPath":"/static/app.js"`, 1) + forged
+	wantLogin := func(r *event.Record) bool { return string(r.Get(event.URLPath)) == "/accounts/login/" }
+	var r event.Record
+	for _, l := range []string{login, static, login} {
+		if _, err := p.Skim([]byte(l), &r, wantLogin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.IgnoredCertHeaders(); got != 2 {
+		t.Errorf("IgnoredCertHeaders = %d after two login lines and a skimmed one, want 2", got)
+	}
+}
+
+// TestInfoHeaderDN reads DNs of the Info header as Traefik writes them:
+// values not escaped, the subject's serialNumber attribute as SN.
+func TestInfoHeaderDN(t *testing.T) {
+	f, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.NewParser()
+	for _, tc := range []struct{ tlsSubject, infoSubject, want string }{
+		// writePart(cs.SerialNumber, "SN") in passtlsclientcert.go.
+		{"SERIALNUMBER=DEV-4711,CN=device-7,O=Example,C=DE", "C=DE,O=Example,SN=DEV-4711,CN=device-7", "serialNumber=DEV-4711,CN=device-7,O=Example,C=DE"},
+		{`CN=\#1 ops,O=Example`, "O=Example,CN=#1 ops", `CN=\#1 ops,O=Example`},
+		{`CN=\ padded\ ,O=Example`, "O=Example,CN= padded ", `CN=\ padded\ ,O=Example`},
+		{`CN=a\,b\+c\"d\\,O=Example`, `O=Example,CN=a,b+c"d\`, `CN=a\,b\+c\"d\\,O=Example`},
+		{"CN=x,OU=b+OU=a,O=Example", "O=Example,OU=b,OU=a,CN=x", "CN=x,OU=a+OU=b,O=Example"},
+		{"CN=x,DC=example,DC=org", "DC=org,DC=example,CN=x", "CN=x,DC=example,DC=org"},
+	} {
+		hdr := url.QueryEscape(`Subject="` + tc.infoSubject + `";SerialNumber="42"`)
+		line := `{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"` + strings.ReplaceAll(strings.ReplaceAll(tc.tlsSubject, `\`, `\\`), `"`, `\"`) +
+			`","request_X-Forwarded-Tls-Client-Cert-Info":"` + hdr + `"}`
+		before := f.IgnoredCertHeaders()
+		var r event.Record
+		if err := p.Parse([]byte(line), &r); err != nil {
+			t.Errorf("%s: %v", tc.infoSubject, err)
+			continue
+		}
+		if got := string(r.Get(event.TLSSubject)); got != tc.want {
+			t.Errorf("%s: subject %q, want %q", tc.infoSubject, got, tc.want)
+		}
+		if got := string(r.Get(event.TLSSerial)); got != "2A" || f.IgnoredCertHeaders() != before {
+			t.Errorf("%s: the header was not used (serial %q): its subject does not match %q", tc.infoSubject, got, tc.tlsSubject)
+		}
 	}
 }
 
@@ -106,10 +203,7 @@ func TestParseErrors(t *testing.T) {
 		{`{"StartLocal":"2026-12-04T10:00:02+01:00","StartUTC":"yesterday"}`, "StartUTC"},
 		{`{"StartLocal":"yesterday"}`, "StartLocal"},
 		{`{"StartUTC":"1970-01-01T00:00:00Z"}`, "StartUTC"},
-		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert":"bm90IGEgY2VydA=="}`, CertKey},
-		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3D%22CN%3Dx"}`, "unterminated"},
-		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"SerialNumber%3D%22x1%22"}`, "decimal"},
-		{`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"%zz"}`, "bad escape"},
+		{`{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"CN"}`, "TLSClientSubject"},
 	} {
 		skimtest.CheckSyntaxError(t, p, tc.line, tc.msg)
 	}
@@ -119,7 +213,7 @@ func TestBigSerial(t *testing.T) {
 	f, _ := New(Options{})
 	var r event.Record
 	hdr := url.QueryEscape(`Subject="CN=a";SerialNumber="340282366920938463463374607431768211455",Subject="CN=second"`)
-	if err := f.NewParser().Parse([]byte(`{"StartUTC":"2026-12-04T09:00:01Z","request_X-Forwarded-Tls-Client-Cert-Info":"`+hdr+`"}`), &r); err != nil {
+	if err := f.NewParser().Parse([]byte(`{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"CN=a","request_X-Forwarded-Tls-Client-Cert-Info":"`+hdr+`"}`), &r); err != nil {
 		t.Fatal(err)
 	}
 	if got := string(r.Get(event.TLSSerial)); got != strings.Repeat("F", 32) {
@@ -154,10 +248,11 @@ func BenchmarkParse(b *testing.B) {
 func TestParseDoesNotAllocate(t *testing.T) {
 	f, _ := New(Options{})
 	p := f.NewParser()
-	info := url.QueryEscape(`Subject="C=ES,CN=x";Issuer="CN=CA";SerialNumber="703710"`)
+	info := url.QueryEscape(`Subject="C=US,O=Example Corp,CN=svc";Issuer="CN=CA";SerialNumber="703710"`)
 	for _, l := range []string{
 		base + `,"TLSClientSubject":"CN=svc,O=Example Corp,C=US"}`,
-		base + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `"}`,
+		base + `,"TLSClientSubject":"CN=svc,O=Example Corp,C=US","request_X-Forwarded-Tls-Client-Cert-Info":"` + info + `"}`,
+		strings.Replace(base, `"ClientHost":"203.0.113.7"`, `"ClientHost":"6.6.6.6, 203.0.113.7"`, 1) + `}`,
 	} {
 		skimtest.CheckParseAllocs(t, p, l)
 	}

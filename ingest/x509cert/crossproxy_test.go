@@ -1,11 +1,19 @@
 package x509cert_test
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,67 +21,199 @@ import (
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/envoy"
 	"github.com/spraywatch/spraywatch/ingest/haproxy"
+	"github.com/spraywatch/spraywatch/ingest/nginx"
 	"github.com/spraywatch/spraywatch/ingest/traefik"
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
-	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
-// opensslRFC2253 renders a name the way OpenSSL's XN_FLAG_RFC2253 does (nginx,
-// Envoy, HAProxy's rfc2253 format): most specific first, bytes >= 0x80 as \XX.
-func opensslRFC2253(n pkix.Name) string {
-	seq := n.ToRDNSequence()
-	var parts []string
-	for i := len(seq) - 1; i >= 0; i-- {
-		for _, atv := range seq[i] {
-			name := map[string]string{"2.5.4.3": "CN", "2.5.4.11": "OU", "2.5.4.10": "O", "2.5.4.6": "C"}[atv.Type.String()]
-			var b strings.Builder
-			for _, c := range []byte(fmt.Sprint(atv.Value)) {
-				if c >= 0x80 {
-					fmt.Fprintf(&b, `\%02X`, c)
-				} else {
-					b.WriteByte(c)
-				}
-			}
-			parts = append(parts, name+"="+b.String())
-		}
-	}
-	return strings.Join(parts, ",")
+// The recorded certificates of testdata/crossproxy (see RECORDED.md there):
+// the canonical subject every proxy's log must give for each, and the
+// subject as OpenSSL's XN_FLAG_RFC2253 writer prints it (openssl x509
+// -nameopt RFC2253, nginx $ssl_client_s_dn, HAProxy's rfc2253 form, and
+// Envoy, which calls the same writer in BoringSSL).
+//
+// goSubject is the canonical form of Go's pkix.Name.String rendering,
+// Traefik's TLSClientSubject, where it differs from the subject: Go puts
+// the attributes it has no field for (emailAddress, UID) last, merges
+// repeated types into one RDN, splits a mixed multi-valued RDN and writes
+// serialNumber before CN.
+var recorded = []struct {
+	name      string // file name without .pem, and the request path
+	subject   string
+	rfc2253   string
+	goSubject string
+}{
+	{"ossl-utf8", `CN=José García,OU=devices,O=Example\, Inc,C=ES`,
+		`CN=Jos\C3\A9 Garc\C3\ADa,OU=devices,O=Example\, Inc,C=ES`, ""},
+	{"ossl-twoou", "emailAddress=svc@example.com,CN=svc-batch-01,OU=Batch,OU=Services,O=Example Corp,C=US",
+		"emailAddress=svc@example.com,CN=svc-batch-01,OU=Batch,OU=Services,O=Example Corp,C=US",
+		"CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US,emailAddress=svc@example.com"},
+	{"go-multiou", "CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US",
+		"CN=svc-batch-01,OU=Services+OU=Batch,O=Example Corp,C=US", ""},
+	{"ossl-mixed", "CN=svc-batch-02+UID=batch2,OU=Batch+OU=Services,O=Example Corp,C=US",
+		"UID=batch2+CN=svc-batch-02,OU=Services+OU=Batch,O=Example Corp,C=US",
+		"CN=svc-batch-02,OU=Batch+OU=Services,O=Example Corp,C=US,UID=batch2"},
+	{"ossl-hash", `CN=\#1 ops,serialNumber=DEV-4711,O=Example,C=DE`,
+		`CN=\#1 ops,serialNumber=DEV-4711,O=Example,C=DE`,
+		`serialNumber=DEV-4711,CN=\#1 ops,O=Example,C=DE`},
 }
 
-// oneline renders a name the way OpenSSL's X509_NAME_oneline does (HAProxy's
-// default %[ssl_c_s_dn]): least specific first, raw values.
-func oneline(n pkix.Name) string {
-	var b strings.Builder
-	for _, rdn := range n.ToRDNSequence() {
-		for _, atv := range rdn {
-			name := map[string]string{"2.5.4.3": "CN", "2.5.4.11": "OU", "2.5.4.10": "O", "2.5.4.6": "C"}[atv.Type.String()]
-			fmt.Fprintf(&b, "/%s=%v", name, atv.Value)
-		}
-	}
-	return b.String()
-}
+const (
+	recordedDir    = "testdata/crossproxy"
+	recordedIssuer = "CN=Example Lab CA,O=Example Corp,C=US"
+)
 
-// TestSameRequestAcrossProxies logs one request (one certificate, one time,
-// one request id) the way Envoy JSON, Envoy text, HAProxy and Traefik write
-// it, and checks that every record carries the same canonical identity.
-func TestSameRequestAcrossProxies(t *testing.T) {
-	serial := new(big.Int).SetUint64(0xF3828EB24FD779D0) // high bit set: HAProxy logs a leading 00
-	c := certtest.New(t, certtest.Options{
-		Subject: pkix.Name{Country: []string{"ES"}, Organization: []string{"Example Corp"},
-			OrganizationalUnit: []string{"devices"}, CommonName: "José García"},
-		Issuer: pkix.Name{Country: []string{"ES"}, Organization: []string{"Example Corp"}, CommonName: "Example Issuing CA 1"},
-		Serial: serial,
-		URIs:   []string{"spiffe://example.org/ns/prod/sa/batch"},
-	})
-	truth, err := x509cert.Parse(c.PEM)
+// recordedCert reads a recorded certificate, and checks that its whole
+// certificate parse gives the expected subject.
+func recordedCert(t *testing.T, name, subject string) (pemBytes []byte, truth *x509cert.Info) {
+	t.Helper()
+	pemBytes, err := os.ReadFile(filepath.Join(recordedDir, name+".pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rid = "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"
-	subj, iss := opensslRFC2253(c.Leaf.Subject), opensslRFC2253(c.Leaf.Issuer)
-	lowerSerial := strings.ToLower(serial.Text(16))
-	derSerial := fmt.Sprintf("%X", c.Leaf.SerialNumber.FillBytes(make([]byte, 9))) // as HAProxy's ,hex prints the DER integer
+	truth, err = x509cert.Parse(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if truth.Subject != subject || truth.Issuer != recordedIssuer {
+		t.Errorf("%s: whole certificate: subject %q, issuer %q; want %q, %q", name, truth.Subject, truth.Issuer, subject, recordedIssuer)
+	}
+	return pemBytes, truth
+}
 
+// truthOf maps a recorded certificate's identity to the fields it fills.
+func truthOf(i *x509cert.Info) map[event.Field]string {
+	return map[event.Field]string{
+		event.TLSSubject: i.Subject, event.TLSIssuer: i.Issuer, event.TLSSerial: i.Serial,
+		event.TLSSHA1: i.SHA1, event.TLSSHA256: i.SHA256, event.TLSURISAN: i.URISANs[0],
+	}
+}
+
+// recordedFormat finds a log format in a recorded configuration: the line
+// after which the definition starts (nginx "log_format rfc2253", HAProxy
+// "frontend fe_der"), then the definition's line.
+func recordedFormat(t *testing.T, config, after, prefix string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(recordedDir, config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, after) {
+			found = true
+		}
+		if found && strings.HasPrefix(l, prefix) {
+			return strings.TrimPrefix(l, prefix)
+		}
+	}
+	t.Fatalf("%s: no %q after %q", config, prefix, after)
+	return ""
+}
+
+// TestRecordedProxyLogs reads what nginx and HAProxy really logged for each
+// recorded certificate, in every DN form they offer and as the whole
+// certificate, and checks that each line carries the certificate's
+// canonical identity.
+func TestRecordedProxyLogs(t *testing.T) {
+	all := []event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSerial, event.TLSSHA1, event.TLSSHA256, event.TLSURISAN}
+	compileNginx := func(name string) ingest.Format {
+		f, err := nginx.Compile("log_format " + name + " " + recordedFormat(t, "nginx.conf", "log_format "+name+" ", "log_format "+name+" "))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	compileHAProxy := func(frontend string) ingest.Format {
+		f, err := haproxy.Compile(recordedFormat(t, "haproxy.cfg", "frontend "+frontend, "log-format "))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	logs := []struct {
+		file   string
+		format ingest.Format
+		fields []event.Field
+		// The subjects a form gives that differ from the certificate's:
+		// HAProxy's default form starts every attribute with '/', so it
+		// cannot tell a multi-valued RDN from several RDNs.
+		differs map[string]string
+	}{
+		{"nginx-rfc2253.log", compileNginx("rfc2253"), all[:4], nil},
+		{"nginx-legacy.log", compileNginx("legacy"), all[:4], nil},
+		// nginx keeps $ssl_client_escaped_cert as logged: parsed here.
+		{"nginx-cert.log", compileNginx("cert"), nil, nil},
+		{"haproxy-oneline.log", compileHAProxy("fe_oneline"), all[:5], map[string]string{
+			"go-multiou": "CN=svc-batch-01,OU=Services,OU=Batch,O=Example Corp,C=US",
+			"ossl-mixed": "UID=batch2,CN=svc-batch-02,OU=Services,OU=Batch,O=Example Corp,C=US",
+		}},
+		{"haproxy-rfc2253.log", compileHAProxy("fe_rfc2253"), all[:5], nil},
+		{"haproxy-der.log", compileHAProxy("fe_der"), all, nil},
+	}
+	want := map[string]map[event.Field]string{}
+	for _, c := range recorded {
+		_, truth := recordedCert(t, c.name, c.subject)
+		want[c.name] = truthOf(truth)
+	}
+	for _, l := range logs {
+		t.Run(l.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(recordedDir, l.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := l.format.NewParser()
+			seen := map[string]bool{}
+			sc := bufio.NewScanner(bytes.NewReader(data))
+			for sc.Scan() {
+				var r event.Record
+				if err := p.Parse(sc.Bytes(), &r); err != nil {
+					t.Errorf("%v\n%s", err, sc.Bytes())
+					continue
+				}
+				name := strings.TrimPrefix(string(r.Get(event.URLPath)), "/")
+				w, ok := want[name]
+				if !ok {
+					t.Errorf("line for an unknown certificate %q", name)
+					continue
+				}
+				seen[name] = true
+				if cert := r.Get(event.TLSCertificate); len(cert) > 0 {
+					i, err := x509cert.Parse(cert)
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					for f, v := range truthOf(i) {
+						if v != w[f] {
+							t.Errorf("%s: the logged certificate's %v = %q, want %q", name, f, v, w[f])
+						}
+					}
+				}
+				for _, f := range l.fields {
+					exp := w[f]
+					if d, ok := l.differs[name]; ok && f == event.TLSSubject {
+						exp = d
+					}
+					if got := string(r.Get(f)); got != exp {
+						t.Errorf("%s: %v = %q, want %q", name, f, got, exp)
+					}
+				}
+			}
+			if len(seen) != len(recorded) {
+				t.Errorf("lines for %d certificates, want %d", len(seen), len(recorded))
+			}
+		})
+	}
+}
+
+// TestSameRequestAcrossProxies logs one request (one recorded certificate,
+// one time, one request id) the way Envoy JSON and text write it, with the
+// subject and issuer as OpenSSL prints them and with the whole certificate,
+// and the way Traefik writes it, and checks that every record carries the
+// certificate's canonical identity. Traefik's own subject is Go's
+// rendering: without the whole certificate, some subjects differ.
+func TestSameRequestAcrossProxies(t *testing.T) {
 	envoyJSON, err := envoy.CompileJSON(`
 json_format:
   start_time: "%START_TIME%"
@@ -97,62 +237,132 @@ json_format:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ha, err := haproxy.Compile(`"%ci:%cp [%tr] %ST \"%r\" id=%ID used=%[ssl_c_used] verify=%[ssl_c_verify] sha1=%[ssl_c_sha1,hex] sha256=%[ssl_c_der,sha2(256),hex] serial=%[ssl_c_serial,hex] sdn=%{+Q}[ssl_c_s_dn] idn=%{+Q}[ssl_c_i_dn(,0,rfc2253)]"`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tr, err := traefik.New(traefik.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	infoHdr := url.QueryEscape(fmt.Sprintf(`Subject="C=ES,O=Example Corp,OU=devices,CN=José García";Issuer="C=ES,O=Example Corp,CN=Example Issuing CA 1";SerialNumber="%s";NB="1767225600"`, serial.String()))
-
-	type logged struct {
-		name   string
-		format ingest.Format
-		line   string
-		fields []event.Field // the identity fields this log carries
-	}
+	const rid = "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"
 	all := []event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSerial, event.TLSSHA1, event.TLSSHA256}
-	logs := []logged{
-		{"envoy json", envoyJSON, fmt.Sprintf(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"%s","client":"203.0.113.7:52344","subject":%q,"issuer":%q,"serial":"%s","sha256":"%s","sha1":"%s","uri_san":"spiffe://example.org/ns/prod/sa/batch"}`,
-			rid, subj, iss, lowerSerial, truth.SHA256, truth.SHA1), append(all, event.TLSURISAN)},
-		{"envoy json, whole certificate", envoyCert, fmt.Sprintf(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"%s","cert":"%s"}`, rid, c.EscapedPEM()),
-			append(all, event.TLSURISAN)},
-		{"envoy text", envoyText, fmt.Sprintf(`[2026-12-04T09:00:01.123Z] 203.0.113.7:52344 "%s" "%s" "%s" %s %s %s`, rid, subj, iss, lowerSerial, truth.SHA1, truth.SHA256), all},
-		{"haproxy", ha, fmt.Sprintf(`<134>Dec  4 09:00:01 lb1 haproxy[99]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] 200 "POST /accounts/login/ HTTP/1.1" id=%s used=1 verify=0 sha1=%s sha256=%s serial=%s sdn="%s" idn="%s"`,
-			rid, strings.ToUpper(truth.SHA1), strings.ToUpper(truth.SHA256), derSerial, oneline(c.Leaf.Subject), iss), all},
-		{"traefik, subject only", tr, fmt.Sprintf(`{"StartUTC":"2026-12-04T09:00:01.123Z","ClientHost":"203.0.113.7","request_X-Request-Id":"%s","TLSClientSubject":%q}`, rid, c.Leaf.Subject.String()),
-			[]event.Field{event.TLSSubject}},
-		{"traefik, cert info header", tr, fmt.Sprintf(`{"StartUTC":"2026-12-04T09:00:01.123Z","ClientHost":"203.0.113.7","request_X-Request-Id":"%s","request_X-Forwarded-Tls-Client-Cert-Info":"%s"}`, rid, infoHdr),
-			[]event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSerial}},
-		{"traefik, whole certificate", tr, fmt.Sprintf(`{"StartUTC":"2026-12-04T09:00:01.123Z","ClientHost":"203.0.113.7","request_X-Request-Id":"%s","request_X-Forwarded-Tls-Client-Cert":"%s"}`, rid, url.QueryEscape(base64.StdEncoding.EncodeToString(c.DER))),
-			append(all, event.TLSURISAN)},
+	for _, c := range recorded {
+		pemBytes, truth := recordedCert(t, c.name, c.subject)
+		blk, _ := pem.Decode(pemBytes)
+		leaf, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lowerSerial := strings.ToLower(truth.Serial)
+		issuer := "CN=Example Lab CA,O=Example Corp,C=US" // as OpenSSL prints it
+		traefikLine := fmt.Sprintf(`{"StartUTC":"2026-12-04T09:00:01.123Z","ClientAddr":"203.0.113.7:52344","request_X-Request-Id":"%s","TLSClientSubject":%s`,
+			rid, jsonString(leaf.Subject.String()))
+		goSubject := c.goSubject
+		if goSubject == "" {
+			goSubject = c.subject
+		}
+		logs := []struct {
+			name    string
+			format  ingest.Format
+			line    string
+			fields  []event.Field // the identity fields this log carries
+			subject string        // the subject it gives, when not the certificate's
+		}{
+			{"envoy json", envoyJSON, fmt.Sprintf(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"%s","client":"203.0.113.7:52344","subject":%s,"issuer":%s,"serial":"%s","sha256":"%s","sha1":"%s","uri_san":%s}`,
+				rid, jsonString(c.rfc2253), jsonString(issuer), lowerSerial, truth.SHA256, truth.SHA1, jsonString(truth.URISANs[0])), append(all, event.TLSURISAN), ""},
+			{"envoy json, whole certificate", envoyCert, fmt.Sprintf(`{"start_time":"2026-12-04T09:00:01.123Z","request_id":"%s","cert":"%s"}`, rid, escapedPEM(pemBytes)),
+				append(all, event.TLSURISAN), ""},
+			{"envoy text", envoyText, fmt.Sprintf(`[2026-12-04T09:00:01.123Z] 203.0.113.7:52344 "%s" "%s" "%s" %s %s %s`, rid, c.rfc2253, issuer, lowerSerial, truth.SHA1, truth.SHA256), all, ""},
+			{"traefik, subject only", tr, traefikLine + `}`, all[:1], goSubject},
+			{"traefik, cert info header", tr, traefikLine + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + traefikInfo(leaf) + `"}`, all[:3], goSubject},
+			{"traefik, whole certificate", tr, traefikLine + `,"request_X-Forwarded-Tls-Client-Cert":"` + url.QueryEscape(base64.StdEncoding.EncodeToString(leaf.Raw)) + `"}`,
+				append(all, event.TLSURISAN), ""},
+		}
+		for _, l := range logs {
+			t.Run(c.name+"/"+l.name, func(t *testing.T) {
+				var r event.Record
+				if err := l.format.NewParser().Parse([]byte(l.line), &r); err != nil {
+					t.Fatalf("%s\n%s", err, l.line)
+				}
+				if got := string(r.Get(event.RequestID)); got != rid {
+					t.Errorf("request id %q", got)
+				}
+				if r.Time != 1796374801123000000 {
+					t.Errorf("time %d", r.Time)
+				}
+				want := truthOf(truth)
+				if l.subject != "" {
+					want[event.TLSSubject] = l.subject
+				}
+				for _, f := range []event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSerial, event.TLSSHA1, event.TLSSHA256, event.TLSURISAN} {
+					exp := ""
+					if slices.Contains(l.fields, f) {
+						exp = want[f]
+					}
+					if got := string(r.Get(f)); got != exp {
+						t.Errorf("%v = %q, want %q", f, got, exp)
+					}
+				}
+			})
+		}
 	}
-	want := map[event.Field]string{
-		event.TLSSubject: truth.Subject, event.TLSIssuer: truth.Issuer, event.TLSSerial: truth.Serial,
-		event.TLSSHA1: truth.SHA1, event.TLSSHA256: truth.SHA256, event.TLSURISAN: truth.URISANs[0],
+	if n := tr.IgnoredCertHeaders(); n != 0 {
+		t.Errorf("Traefik ignored %d certificate headers", n)
 	}
-	if truth.Serial != "F3828EB24FD779D0" || truth.Subject != "CN=José García,OU=devices,O=Example Corp,C=ES" {
-		t.Fatalf("ground truth: %+v", truth)
-	}
-	for _, l := range logs {
-		t.Run(l.name, func(t *testing.T) {
-			var r event.Record
-			if err := l.format.NewParser().Parse([]byte(l.line), &r); err != nil {
-				t.Fatalf("%s\n%s", err, l.line)
+}
+
+// traefikInfo writes the X-Forwarded-Tls-Client-Cert-Info value Traefik's
+// passTLSClientCert middleware sets with every info option on
+// (pkg/middlewares/passtlsclientcert: getCertInfo, getSubjectDNInfo and
+// getIssuerDNInfo): DC, C, ST, L, O, OU (subject only), SN, CN, one
+// attribute per value, values as they are, the whole query-escaped.
+func traefikInfo(c *x509.Certificate) string {
+	oidDC := asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}
+	dnInfo := func(n pkix.Name, ou bool) string {
+		var b strings.Builder
+		for _, a := range n.Names {
+			if a.Type.Equal(oidDC) {
+				fmt.Fprintf(&b, "DC=%s,", a.Value)
 			}
-			if got := string(r.Get(event.RequestID)); got != rid {
-				t.Errorf("request id %q", got)
-			}
-			if r.Time != 1796374801123000000 {
-				t.Errorf("time %d", r.Time)
-			}
-			for _, f := range l.fields {
-				if got := string(r.Get(f)); got != want[f] {
-					t.Errorf("%v = %q, want %q", f, got, want[f])
+		}
+		parts := func(vs []string, p string) {
+			for _, v := range vs {
+				if v != "" {
+					fmt.Fprintf(&b, "%s=%s,", p, v)
 				}
 			}
-		})
+		}
+		parts(n.Country, "C")
+		parts(n.Province, "ST")
+		parts(n.Locality, "L")
+		parts(n.Organization, "O")
+		if ou {
+			parts(n.OrganizationalUnit, "OU")
+		}
+		parts([]string{n.SerialNumber}, "SN")
+		parts([]string{n.CommonName}, "CN")
+		return strings.TrimSuffix(b.String(), ",")
 	}
+	return url.QueryEscape(fmt.Sprintf(`Subject="%s";Issuer="%s";SerialNumber="%s";NB="%d";NA="%d"`,
+		dnInfo(c.Subject, true), dnInfo(c.Issuer, false), c.SerialNumber, c.NotBefore.Unix(), c.NotAfter.Unix()))
+}
+
+func jsonString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// escapedPEM URL-escapes a PEM certificate as nginx's
+// $ssl_client_escaped_cert does (testdata/crossproxy/nginx-cert.log):
+// every byte but letters, digits and '-' as %XX.
+func escapedPEM(p []byte) string {
+	var b strings.Builder
+	for _, c := range p {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

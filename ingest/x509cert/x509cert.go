@@ -44,6 +44,13 @@ type Info struct {
 	NotBefore time.Time
 	NotAfter  time.Time
 
+	// GoSubject is the canonical form of the subject as Go's
+	// pkix.Name.String renders it, which Traefik logs as TLSClientSubject:
+	// Go reorders the attributes, merges those of one type into one RDN
+	// and keeps only the last CN and serialNumber. Empty when Go's
+	// rendering does not parse.
+	GoSubject string
+
 	// byte views of the strings above, so that Fill does not allocate.
 	subject, issuer, serial, sha1, sha256, uri []byte
 }
@@ -182,10 +189,15 @@ func ParseDER(der []byte) (*Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing certificate issuer: %w", err)
 	}
+	goSubj, err := dn.Canonical(nil, []byte(c.Subject.String()))
+	if err != nil {
+		goSubj = nil
+	}
 	s1 := sha1.Sum(c.Raw)
 	s256 := sha256.Sum256(c.Raw)
 	i := &Info{
 		Subject:   subj,
+		GoSubject: string(goSubj),
 		Issuer:    iss,
 		Serial:    SerialHex(c.SerialNumber),
 		SHA1:      hex.EncodeToString(s1[:]),
@@ -219,7 +231,9 @@ func SerialHex(n *big.Int) string {
 }
 
 // canonicalName renders a DER-encoded Name in RFC 4514 form, in the order of
-// the certificate, then hands it to package dn for the canonical form.
+// the certificate, then hands it to package dn for the canonical form. Go
+// writes the attributes of a multi-valued RDN in DER order where OpenSSL
+// reverses them; dn sorts them, so both give one canonical name.
 func canonicalName(raw []byte) (string, error) {
 	var seq pkix.RDNSequence
 	rest, err := asn1.Unmarshal(raw, &seq)
