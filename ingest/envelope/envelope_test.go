@@ -324,6 +324,15 @@ func TestDetect(t *testing.T) {
 		{`{"file":"/var/log/app.log","message":"x","source_type":"file","timestamp":"2026-12-04T09:00:01Z"}`, "message"},
 		{`{"log":"x\n","stream":"stdout","time":"2026-12-04T09:00:01Z"}`, "log"},
 		{`{"@timestamp":"2026-12-04T09:00:02.000Z","log":{"file":{"path":"/var/log/app.log"}},"message":"x","ecs":{"version":"8.0.0"}}`, "message"},
+		// Filebeat 8 event, each of its marks alone.
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","@metadata":{"beat":"filebeat","type":"_doc","version":"8.15.0"},"log":{"offset":1234,"file":{"path":"/var/log/app.log"}},"message":"x","input":{"type":"filestream"},"ecs":{"version":"8.0.0"},"host":{"name":"web1"},"agent":{"type":"filebeat","version":"8.15.0"}}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","agent":{"type":"filebeat"},"message":"x"}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","input":{"type":"log"},"message":"x"}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","log":{"offset":0},"message":"x"}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","@metadata":{"beat":"filebeat"},"message":"x"}`, "message"},
+		// ECS application logs (ecs-logging-python, nested and dotted keys): not envelopes.
+		{`{"@timestamp":"2026-12-04T09:00:01.123Z","log.level":"warning","message":"login failed","ecs.version":"1.6.0","log":{"logger":"accounts.auth","origin":{"file":{"line":42,"name":"signals.py"},"function":"on_login_failed"}},"process":{"pid":812,"name":"MainProcess"},"event":{"action":"login_failed"},"user":{"name":"alice"},"http":{"request":{"id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"}}}`, ""},
+		{`{"@timestamp":"2026-12-04T09:00:01.123Z","ecs":{"version":"8.11.0"},"log":{"level":"warning","logger":"accounts.auth"},"message":"login failed","service":{"name":"web"},"trace":{"id":"t"}}`, ""},
 		{`{"labels":{"app":"web"},"line":"x","timestamp":"2026-12-04T09:00:03Z"}`, "line"},
 		{`2026-12-04T09:00:05.123456789Z stdout F x`, "cri"},
 		{`2026-12-04T09:00:05.123456789Z stderr P x`, "cri"},
