@@ -71,6 +71,16 @@ type SyntaxError struct {
 	Line   int64  // 1-based line number, 0 when unknown
 	Column int    // 1-based byte offset in the line, 0 when unknown
 	Msg    string // what was expected
+	// TooLong marks a line over the length cap (a line a Joiner joined
+	// from parts): sources count it in Stats.TooLong too.
+	TooLong bool
+}
+
+// IsTooLong reports whether err is a SyntaxError for a line over the
+// length cap.
+func IsTooLong(err error) bool {
+	var se *SyntaxError
+	return errors.As(err, &se) && se.TooLong
 }
 
 func (e *SyntaxError) Error() string {

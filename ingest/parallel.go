@@ -112,6 +112,7 @@ type block struct {
 	rest  event.Completer // the file's completer when the source skims
 	max   int             // the line length cap, for the error
 	err   error           // after the lines: io.EOF, or what ended the reading
+	join  []byte          // a Joiner's state before the block's lines (see JoinTracker)
 }
 
 // blockLine is a line of a block, or a run of lines, and the over-long
@@ -212,6 +213,14 @@ func (s *FileSource) workers(n int) []*chunkWorker {
 			p = np.NewParser()
 		}
 		w := &chunkWorker{parser: p, kind: s.kind, strict: s.strict}
+		if s.joiner != nil {
+			// Each worker starts its blocks from the state the
+			// lines before them leave (readBlocks tracks it).
+			if w.joiner = joinerOf(p); w.joiner == nil {
+				return nil
+			}
+			w.joiner.SetMaxLineBytes(lineCap(s.maxLine))
+		}
 		if s.skim != nil {
 			sk, ok := p.(Skimmer)
 			if !ok {
@@ -237,6 +246,10 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 	b := p.freeBatch(ctx)
 	if b == nil {
 		return
+	}
+	var joins JoinTracker
+	if fs.joiner != nil {
+		joins = fs.joiner.NewJoinTracker()
 	}
 	send := func(err error) bool {
 		b.blk.err = err
@@ -268,9 +281,16 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 			rest = &completer{name: path, full: fs.skim.full, stats: fs.stats, lazy: fs.skim.lazy}
 		}
 		sp := &splitter{r: rc, max: lineCap(fs.maxLine), lines: blockLines, bytes: blockBytes}
+		if joins != nil {
+			joins.Reset()
+		}
 		for {
 			b.blk.start(path, rest, sp.max)
 			final := sp.fill(b.blk)
+			if joins != nil {
+				b.blk.join = joins.AppendState(b.blk.join[:0])
+				b.blk.track(joins)
+			}
 			if sp.err != nil {
 				rc.Close()
 				send(fmt.Errorf("reading %s: %w", path, sp.err))
@@ -306,6 +326,30 @@ func (blk *block) start(path string, rest event.Completer, max int) {
 	blk.name, blk.rest, blk.max, blk.err = path, rest, max, nil
 }
 
+// track has t follow the block's lines, as a worker gives them to its
+// parser.
+func (blk *block) track(t JoinTracker) {
+	for i := range blk.lines {
+		ln := &blk.lines[i]
+		switch {
+		case ln.none:
+		case !ln.run:
+			t.Track(blk.data[ln.off:ln.end])
+		default:
+			data := blk.data[:ln.end]
+			for off := ln.off; off < len(data); {
+				end := off + bytes.IndexByte(data[off:], '\n')
+				next := end + 1
+				if end > off && data[end-1] == '\r' {
+					end--
+				}
+				t.Track(data[off:end])
+				off = next
+			}
+		}
+	}
+}
+
 // freeBatch waits for a batch to fill; nil when ctx ends.
 func (p *Prefetcher) freeBatch(ctx context.Context) *batch {
 	select {
@@ -325,6 +369,7 @@ type chunkWorker struct {
 	lazy   bool // sk skims lazily: its partial records are counted in Skimmed
 	kind   event.Kind
 	strict bool
+	joiner Joiner // parser, if it joins split lines
 	rec    event.Record
 	set    uint32 // the fields rec may hold values of
 	bare   bool   // rec holds no line, completer or owned values
@@ -339,6 +384,9 @@ func (w *chunkWorker) parse(b *batch) {
 	blk, t := b.blk, &b.tally
 	b.n, b.arena, b.rest, b.err = 0, b.arena[:0], blk.rest, nil
 	t.reset()
+	if w.joiner != nil {
+		w.joiner.SetJoinState(blk.join)
+	}
 	for i := range blk.lines {
 		ln := &blk.lines[i]
 		if ln.long > 0 {
@@ -440,6 +488,9 @@ func (w *chunkWorker) line(b *batch, off, end int, n int64) bool {
 		t.ignored++
 	default:
 		t.rejected++
+		if IsTooLong(perr) {
+			t.tooLong++
+		}
 		if t.keep() || w.strict {
 			perr = positioned(perr, blk.name, n)
 			if t.keep() {

@@ -83,6 +83,7 @@ type FileSource struct {
 	stats   *Stats
 
 	newParser func() Parser // more parsers of the format, for PrefetchParallel; may be nil
+	joiner    Joiner        // parser, if it joins split lines
 
 	i      int
 	cur    io.ReadCloser
@@ -218,7 +219,7 @@ func NewFileSource(c FileSourceConfig) *FileSource {
 	if name == "" && len(c.Paths) > 0 {
 		name = c.Paths[0]
 	}
-	return &FileSource{
+	s := &FileSource{
 		paths:   c.Paths,
 		parser:  c.Parser,
 		kind:    c.Kind,
@@ -228,6 +229,10 @@ func NewFileSource(c FileSourceConfig) *FileSource {
 
 		newParser: c.NewParser,
 	}
+	if s.joiner = joinerOf(c.Parser); s.joiner != nil {
+		s.joiner.SetMaxLineBytes(lineCap(c.MaxLineBytes))
+	}
+	return s
 }
 
 // Paths returns the files the source reads, in order.
@@ -249,6 +254,10 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			}
 			s.cur, s.name = rc, s.paths[s.i]
 			s.lr = NewLineReader(rc, s.maxLine)
+			if s.joiner != nil {
+				// The parts of a split line are in one file.
+				s.joiner.SetJoinState(nil)
+			}
 			if s.skim != nil {
 				s.skim.file = &completer{name: s.name, full: s.skim.full, stats: s.stats, lazy: s.skim.lazy}
 			}
@@ -306,6 +315,9 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 		case errors.Is(perr, ErrIgnore):
 			s.stats.Ignored.Add(1)
 		default:
+			if IsTooLong(perr) {
+				s.stats.TooLong.Add(1)
+			}
 			perr = positioned(perr, s.name, n)
 			s.stats.Reject(perr)
 			if s.strict {

@@ -3,8 +3,9 @@
 // logs, which carry the request and the X-Amzn-Trace-Id the target saw. Both
 // name the connection by its conn_trace_id (TID_<32 hex>), and Source joins
 // them: access records come out with the certificate's subject, serial
-// number and verify status and with the trace id's Root as request id, ready
-// for the correlator to join with Django lines that log the same Root.
+// number and verify status and with the id the ALB gave the request (see
+// TraceID) as request id, ready for the correlator to join with Django
+// lines that log the same id.
 //
 // Connection log entry (space separated, subject quoted):
 //
@@ -186,7 +187,7 @@ func (p *ConnParser) Parse(line []byte, r *event.Record) error {
 
 // AccessFormat is the format of ALB access logs. Its records carry the
 // response time, client address, method, path, ALB status code, user agent
-// and, as request id, the Root of the X-Amzn-Trace-Id. AccessParser also
+// and, as request id, TraceID of the X-Amzn-Trace-Id. AccessParser also
 // returns the line's conn_trace_id.
 type AccessFormat struct{}
 
@@ -266,7 +267,7 @@ func (p *AccessParser) Parse(line []byte, r *event.Record) error {
 	if v, _, err = f.want(`"trace_id"`); err != nil {
 		return err
 	}
-	r.Set(event.RequestID, TraceRoot(v))
+	r.Set(event.RequestID, TraceID(v))
 	// domain_name ... classification_reason: 11 fields, then conn_trace_id.
 	for range 11 {
 		if _, _, err = f.next(); err == errEnd {
@@ -285,10 +286,23 @@ func (p *AccessParser) Parse(line []byte, r *event.Record) error {
 	return nil
 }
 
-// TraceRoot returns the Root value of an X-Amzn-Trace-Id header
-// ("Root=1-67891233-abcdef012345678912345678", possibly among Self=,
-// Parent=, Sampled= and custom fields separated by ';'), or nil.
-func TraceRoot(v []byte) []byte {
+// TraceID returns the id the ALB gave the request, from the
+// X-Amzn-Trace-Id header it sent the target (fields separated by ';'):
+//
+//   - the Self field, when there is one: the ALB inserts it when the
+//     client sent a trace id with a Root, and overwrites the one a client
+//     sent ("Self=1-67891234-12456789abcdef012345678;Root=1-...");
+//   - else the Root field, which the ALB generated, the client having sent
+//     no trace id ("Root=1-67891233-abcdef012345678912345678");
+//   - nil when there is neither, or more than one Self: which one the ALB
+//     wrote is not known, and the others are the client's.
+//
+// A Root next to a Self is the client's: a client that sends the same Root
+// with every request would make all its requests one id, whose records
+// the correlator cannot tell apart and leaves unjoined.
+func TraceID(v []byte) []byte {
+	var root, self []byte
+	selves := 0
 	for len(v) > 0 {
 		var part []byte
 		if i := bytes.IndexByte(v, ';'); i >= 0 {
@@ -296,9 +310,19 @@ func TraceRoot(v []byte) []byte {
 		} else {
 			part, v = v, nil
 		}
-		if len(part) > 5 && string(part[:5]) == "Root=" {
-			return part[5:]
+		switch {
+		case len(part) >= 5 && string(part[:5]) == "Self=":
+			self = part[5:]
+			selves++
+		case root == nil && len(part) > 5 && string(part[:5]) == "Root=":
+			root = part[5:]
 		}
+	}
+	switch selves {
+	case 0:
+		return root
+	case 1:
+		return self
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func TestAccess(t *testing.T) {
 			name: "IPv6 in brackets, Self before Root, escaped quote in user agent",
 			line: `h2 2026-12-04T09:00:02Z app/my-lb/1 [2001:db8::7]:40022 10.0.0.2:8000 0.000 0.031 0.000 401 401 410 2211 "POST https://auth.example.com:443/api/token HTTP/2.0" "Mozilla/5.0 \"q\" ü" c p arn "Self=1-6751a0b2-aaaaaaaaaaaaaaaaaaaaaaaa;Root=1-6751a0b2-0123456789abcdef01234567;CalledFrom=edge" "d" "-" 1 2026-12-04T09:00:01.969000Z "forward" "-" "-" "10.0.0.2:8000" "401" "-" "-" TID_0a0b0c0d0e0f10111213141516171819`,
 			time: "2026-12-04T09:00:02Z", tid: "TID_0a0b0c0d0e0f10111213141516171819",
-			want: map[event.Field]string{event.SourceIP: "2001:db8::7", event.SourcePort: "40022", event.Status: "401", event.Method: "POST", event.URLPath: "/api/token", event.UserAgent: `Mozilla/5.0 \"q\" ü`, event.RequestID: "1-6751a0b2-0123456789abcdef01234567"},
+			want: map[event.Field]string{event.SourceIP: "2001:db8::7", event.SourcePort: "40022", event.Status: "401", event.Method: "POST", event.URLPath: "/api/token", event.UserAgent: `Mozilla/5.0 \"q\" ü`, event.RequestID: "1-6751a0b2-aaaaaaaaaaaaaaaaaaaaaaaa"},
 		},
 		{
 			name: "bare IPv6 with port, no trace id, log from before conn_trace_id",
@@ -161,17 +161,25 @@ func TestAccess(t *testing.T) {
 	}
 }
 
-func TestTraceRoot(t *testing.T) {
-	for in, want := range map[string]string{
-		"Root=1-5759e988-bd862e3fe1be46a994272793":                                   "1-5759e988-bd862e3fe1be46a994272793",
-		"Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef0123;x=y":     "1-67891233-abcdef0123",
-		"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1": "1-5759e988-bd862e3fe1be46a994272793",
-		"-":       "",
-		"Root=":   "",
-		"Roots=1": "",
+func TestTraceID(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		// No trace id from the client: the ALB's Root.
+		{"Root=1-5759e988-bd862e3fe1be46a994272793", "1-5759e988-bd862e3fe1be46a994272793"},
+		{"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "1-5759e988-bd862e3fe1be46a994272793"},
+		// The client sent a Root: the ALB's Self, whatever the Root.
+		{"Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef0123;x=y", "1-67891234-12456789abcdef012345678"},
+		{"Self=1-67891234-000000000000000000000001;Root=1-00000000-000000000000000000000000;CalledFrom=app", "1-67891234-000000000000000000000001"},
+		{"Root=1-00000000-000000000000000000000000;Self=1-67891234-000000000000000000000002", "1-67891234-000000000000000000000002"},
+		// Several Self fields: which is the ALB's is not known.
+		{"Self=1-67891234-000000000000000000000001;Self=1-1-forged;Root=1-0-0", ""},
+		{"Self=;Self=1-67891234-000000000000000000000001;Root=1-0-0", ""},
+		{"-", ""},
+		{"Root=", ""},
+		{"Roots=1", ""},
+		{"root=1-0-0", ""},
 	} {
-		if got := string(TraceRoot([]byte(in))); got != want {
-			t.Errorf("TraceRoot(%q) = %q, want %q", in, got, want)
+		if got := string(TraceID([]byte(tc.in))); got != tc.want {
+			t.Errorf("TraceID(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -14,11 +14,15 @@ import (
 //   - "line" for a JSON object with "line" and "timestamp", "ts" or "labels"
 //     (Loki);
 //   - "message" for a JSON object with "message" and Filebeat's marks
-//     (@timestamp with agent, ecs, input or log.file.path members) or Vector's
-//     (source_type).
+//     (@timestamp with agent, input, log.file.path, log.offset or
+//     @metadata.beat members) or Vector's (source_type).
 //
-// A JSON application log with a "message" member (python-json-logger) is not
-// an envelope: ok is false for it.
+// A JSON application log with a "message" member is not an envelope: ok is
+// false for it. That includes an ECS log (ecs-logging-python, -java, ...):
+// it has @timestamp, message and ecs.version like a Filebeat event, so only
+// members a log shipper adds count as Filebeat's marks, never ecs.* or
+// other ECS fields an application writes (log.level, log.logger,
+// log.origin.*).
 func Detect(line []byte) (key string, ok bool) {
 	if isCRI(line) {
 		return CRI, true
@@ -45,8 +49,8 @@ func Detect(line []byte) (key string, ok bool) {
 			vector = true
 		case bytes.HasPrefix(k, []byte("labels.")):
 			labels = true
-		case bytes.HasPrefix(k, []byte("agent.")), bytes.HasPrefix(k, []byte("ecs.")),
-			bytes.HasPrefix(k, []byte("input.")), string(k) == "log.file.path":
+		case bytes.HasPrefix(k, []byte("agent.")), bytes.HasPrefix(k, []byte("input.")),
+			string(k) == "log.file.path", string(k) == "log.offset", string(k) == "@metadata.beat":
 			beat = true
 		}
 		return nil

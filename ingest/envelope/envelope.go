@@ -8,8 +8,21 @@
 //	Kubernetes CRI  2026-12-04T09:00:01.123456789Z stdout F <line>
 //
 // The key that holds the line is configurable (nested keys are dotted:
-// "event.original"); the key "cri" selects the CRI container log format,
-// whose partial lines (tag P) are joined to the final one (tag F).
+// "event.original"); the key "cri" selects the CRI container log format.
+//
+// Container runtimes split long lines, and the parser joins the parts back
+// (it is an ingest.Joiner), per stream (stdout, stderr), up to the line
+// length cap:
+//
+//   - CRI partial lines (tag P) are joined to the final one (tag F);
+//   - with the key "log", Docker json-file entries: the json-file driver
+//     splits a line into entries of 16 KiB, and only the last one's log
+//     ends with a newline. An entry with a stream member (stdout or
+//     stderr) whose log holds at least 16 KiB and does not end with a
+//     newline is joined to the entries that follow it in its stream, up
+//     to the one whose log ends with a newline. Other log values without
+//     a newline (Fluent Bit's tail input strips it; Docker's last output
+//     before a container stops has none) are whole lines.
 //
 // The envelope's time (@timestamp, timestamp, time, date or ts; the CRI
 // time) is used only when the inner line gives none.
@@ -29,31 +42,46 @@ import (
 // CRI is the key that selects the Kubernetes CRI container log format.
 const CRI = "cri"
 
+// DockerKey is the key of Docker json-file entries, whose partial entries
+// are joined.
+const DockerKey = "log"
+
+// DockerSplit is the length at which Docker's json-file driver splits a
+// line (the log copier's 16 KiB buffer): every entry but the last of a
+// split line holds this many bytes, or more once invalid UTF-8 is
+// written as U+FFFD.
+const DockerSplit = 16 << 10
+
 // timeKeys are the envelope members tried, in this order, for a time.
 var timeKeys = []string{"@timestamp", "timestamp", "time", "date", "ts"}
 
 // Parser unwraps envelopes and hands the inner line to another parser. It is
 // not safe for concurrent use.
 type Parser struct {
-	inner ingest.Parser
-	key   []byte
-	cri   bool
-	max   int
+	inner  ingest.Parser
+	key    []byte
+	cri    bool
+	docker bool // key is DockerKey: partial entries are joined
+	track  bool // a JoinTracker's: lines are unwrapped and joined, not parsed
 
-	sc      jsonscan.Scanner
-	line    []byte // the inner line when it had to be unescaped
-	tbuf    []byte // the envelope's time value
-	tprio   int    // index in timeKeys of the time kept, len(timeKeys) for none
-	found   bool
-	partial [2][]byte // CRI partial lines, stdout and stderr
+	sc     jsonscan.Scanner
+	line   []byte // the inner line when it had to be unescaped
+	tbuf   []byte // the envelope's time value
+	tprio  int    // index in timeKeys of the time kept, len(timeKeys) for none
+	found  bool
+	stream int // the entry's stream: 0 stdout, 1 stderr, -1 none
+	joins  joins
 }
 
 // Wrap returns a parser that takes the line out of the envelope member key
 // (or the CRI format if key is "cri") and parses it with p. It allocates
 // nothing per line once its scratch space has grown to the longest line
-// that needed unescaping.
-func Wrap(p ingest.Parser, key string) ingest.Parser {
-	return &Parser{inner: p, key: []byte(key), cri: key == CRI, max: ingest.DefaultMaxLineBytes}
+// that needed unescaping or joining.
+func Wrap(p ingest.Parser, key string) ingest.Parser { return wrap(p, key) }
+
+func wrap(p ingest.Parser, key string) *Parser {
+	return &Parser{inner: p, key: []byte(key), cri: key == CRI, docker: key == DockerKey,
+		joins: joins{max: ingest.DefaultMaxLineBytes}}
 }
 
 // WrapFormat returns a format whose parsers unwrap the envelope member key
@@ -72,20 +100,9 @@ var errStop = errors.New("stop")
 
 // Parse unwraps one line and parses its content into r.
 func (p *Parser) Parse(line []byte, r *event.Record) error {
-	var inner, tm []byte
-	if p.cri {
-		var err error
-		if inner, tm, err = p.unwrapCRI(line); err != nil {
-			return err
-		}
-	} else {
-		var err error
-		if inner, err = p.unwrapJSON(line); err != nil {
-			return err
-		}
-		if p.tprio < len(timeKeys) {
-			tm = p.tbuf
-		}
+	inner, tm, err := p.unwrap(line)
+	if err != nil {
+		return err
 	}
 	if err := p.inner.Parse(inner, r); err != nil {
 		if se, ok := err.(*ingest.SyntaxError); ok {
@@ -110,11 +127,30 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 	return nil
 }
 
+// unwrap returns the inner line, joined from its parts if it was split,
+// and the envelope's time.
+func (p *Parser) unwrap(line []byte) (inner, tm []byte, err error) {
+	if p.cri {
+		return p.unwrapCRI(line)
+	}
+	if inner, err = p.unwrapJSON(line); err != nil {
+		return nil, nil, err
+	}
+	if p.tprio < len(timeKeys) {
+		tm = p.tbuf
+	}
+	return inner, tm, nil
+}
+
 func (p *Parser) unwrapJSON(line []byte) ([]byte, error) {
 	var inner []byte
 	p.found = false
 	p.tprio = len(timeKeys)
 	p.tbuf = p.tbuf[:0]
+	p.stream = -1
+	// Docker entries need their stream too: scanning stops early only
+	// once the line, the best time and (for Docker) the stream are in.
+	done := func() bool { return p.found && p.tprio == 0 && (!p.docker || p.stream >= 0) }
 	err := p.sc.Scan(line, func(key, val []byte, kind jsonscan.Kind) error {
 		if !p.found && bytes.Equal(key, p.key) {
 			if kind != jsonscan.String {
@@ -127,7 +163,19 @@ func (p *Parser) unwrapJSON(line []byte) ([]byte, error) {
 				p.line = append(p.line[:0], val...)
 				inner = p.line
 			}
-			if p.tprio == 0 {
+			if done() {
+				return errStop
+			}
+			return nil
+		}
+		if p.docker && p.stream < 0 && kind == jsonscan.String && string(key) == "stream" {
+			switch string(val) {
+			case "stdout":
+				p.stream = 0
+			case "stderr":
+				p.stream = 1
+			}
+			if done() {
 				return errStop
 			}
 			return nil
@@ -136,7 +184,7 @@ func (p *Parser) unwrapJSON(line []byte) ([]byte, error) {
 			if string(key) == k && (kind == jsonscan.String || kind == jsonscan.Number) {
 				p.tbuf = append(p.tbuf[:0], val...)
 				p.tprio = i
-				if i == 0 && p.found {
+				if done() {
 					return errStop
 				}
 				break
@@ -149,6 +197,12 @@ func (p *Parser) unwrapJSON(line []byte) ([]byte, error) {
 	}
 	if !p.found {
 		return nil, &ingest.SyntaxError{Msg: fmt.Sprintf("expected an envelope member %q holding the log line", p.key)}
+	}
+	if p.docker && p.stream >= 0 {
+		more := len(inner) >= DockerSplit && inner[len(inner)-1] != '\n'
+		if inner, err = p.joins.add(p.stream, more, inner, p.track, dockerParts); err != nil {
+			return nil, err
+		}
 	}
 	return trimEOL(inner), nil
 }
@@ -166,10 +220,6 @@ func trimEOL(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte{'\n'})
 	return bytes.TrimSuffix(b, []byte{'\r'})
 }
-
-// errPartial is wrapped by the ingest.ErrIgnore returned for a CRI partial
-// line, which is kept until its final part arrives.
-var errPartial = fmt.Errorf("CRI partial line: %w", ingest.ErrIgnore)
 
 // unwrapCRI reads "<time> <stream> <tag> <line>".
 func (p *Parser) unwrapCRI(line []byte) (inner, tm []byte, err error) {
@@ -204,26 +254,16 @@ func (p *Parser) unwrapCRI(line []byte) (inner, tm []byte, err error) {
 		rest = nil
 	}
 	// The tag is P or F, possibly followed by ':'-separated further flags.
+	var more bool
 	switch {
 	case len(tag) > 0 && tag[0] == 'P' && (len(tag) == 1 || tag[1] == ':'):
-		if len(p.partial[s])+len(rest) > p.max {
-			p.partial[s] = p.partial[s][:0]
-			return nil, nil, &ingest.SyntaxError{Msg: fmt.Sprintf("CRI partial lines longer than %d bytes dropped", p.max)}
-		}
-		p.partial[s] = append(p.partial[s], rest...)
-		return nil, nil, errPartial
+		more = true
 	case len(tag) > 0 && tag[0] == 'F' && (len(tag) == 1 || tag[1] == ':'):
 	default:
 		return nil, nil, &ingest.SyntaxError{Column: len(line) - len(rest) - len(tag), Msg: fmt.Sprintf("expected a CRI tag F or P, found %q", tag)}
 	}
-	if len(p.partial[s]) > 0 {
-		if len(p.partial[s])+len(rest) > p.max {
-			p.partial[s] = p.partial[s][:0]
-			return nil, nil, &ingest.SyntaxError{Msg: fmt.Sprintf("CRI line longer than %d bytes dropped", p.max)}
-		}
-		p.line = append(append(p.line[:0], p.partial[s]...), rest...)
-		p.partial[s] = p.partial[s][:0]
-		rest = p.line
+	if rest, err = p.joins.add(s, more, rest, p.track, criParts); err != nil {
+		return nil, nil, err
 	}
 	return rest, tm, nil
 }

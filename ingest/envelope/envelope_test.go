@@ -3,6 +3,7 @@ package envelope
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/axes"
+	"github.com/spraywatch/spraywatch/ingest/envoy"
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 	"github.com/spraywatch/spraywatch/ingest/pylog"
 )
@@ -137,7 +139,7 @@ func TestErrors(t *testing.T) {
 	}
 	// Partial lines are bounded.
 	p := Wrap(rawAxes(t), CRI).(*Parser)
-	p.max = 64
+	p.SetMaxLineBytes(64)
 	var r event.Record
 	part := "2026-12-04T09:00:05Z stdout P " + strings.Repeat("x", 40)
 	if err := p.Parse([]byte(part), &r); !errors.Is(err, ingest.ErrIgnore) {
@@ -146,8 +148,172 @@ func TestErrors(t *testing.T) {
 	if err := p.Parse([]byte(part), &r); err == nil || !strings.Contains(err.Error(), "longer than 64 bytes") {
 		t.Errorf("second partial: %v", err)
 	}
-	if len(p.partial[0]) != 0 {
-		t.Errorf("partial buffer kept %d bytes", len(p.partial[0]))
+	if len(p.joins.part[0]) != 0 {
+		t.Errorf("partial buffer kept %d bytes", len(p.joins.part[0]))
+	}
+}
+
+// dockerEntries writes line as Docker's json-file driver does: entries of
+// DockerSplit bytes, the newline only in the last.
+func dockerEntries(t testing.TB, stream, line string) []string {
+	var out []string
+	line += "\n"
+	for len(line) > 0 {
+		n := min(DockerSplit, len(line))
+		b, err := json.Marshal(map[string]string{"log": line[:n], "stream": stream, "time": "2026-12-04T09:00:01.2Z"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+		line = line[n:]
+	}
+	return out
+}
+
+func envoyDefault(t testing.TB) ingest.Parser {
+	f, err := envoy.CompileText(envoy.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.NewParser()
+}
+
+// TestJoinDocker: the entries of a line Docker's json-file driver split
+// are joined, per stream; other log values without a newline are whole
+// lines.
+func TestJoinDocker(t *testing.T) {
+	pad := strings.Repeat("A", 20000) // a User-Agent that gets the line split
+	envoyLine := func(rid string) string {
+		return `[2026-12-04T09:00:01.123Z] "POST /accounts/login/ HTTP/1.1" 200 - 154 0 226 100 "203.0.113.7" "` + pad + `" "` + rid + `" "app" "10.0.2.1:80"`
+	}
+	pyLine := func(rid, user string) string {
+		return "2026-12-04 09:00:01,123 WARNING accounts.auth [" + rid + "] " + pad + " user=" + user + " event=login_failed"
+	}
+	entry := func(log, stream string) string {
+		m := map[string]string{"log": log, "time": "2026-12-04T09:00:01Z"}
+		if stream != "" {
+			m["stream"] = stream
+		}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	type want struct{ rid, user, err string } // per entry: a record's request id and user, or an error
+	tests := []struct {
+		name    string
+		inner   func(testing.TB) ingest.Parser
+		max     int
+		reject  bool
+		entries []string
+		want    []want
+	}{
+		{
+			name: "envoy line with a 20 KB user agent", inner: envoyDefault,
+			entries: dockerEntries(t, "stdout", envoyLine("6f1c2e0b-9a7d-4c3e-8b2a-1f0e9d8c7b6a")),
+			want:    []want{{err: "Docker partial entry"}, {rid: "6f1c2e0b-9a7d-4c3e-8b2a-1f0e9d8c7b6a"}},
+		},
+		{
+			name: "three parts, the other stream in between", inner: py,
+			entries: func() []string {
+				out := dockerEntries(t, "stderr", strings.Replace(pyLine("r1", "alice"), pad, pad+pad, 1))
+				other := dockerEntries(t, "stdout", "2026-12-04 09:00:02,000 WARNING accounts.auth [r2] user=bob event=login_failed")
+				return []string{out[0], other[0], out[1], out[2]}
+			}(),
+			want: []want{{err: "Docker partial entry"}, {rid: "r2", user: "bob"}, {err: "Docker partial entry"}, {rid: "r1", user: "alice"}},
+		},
+		{
+			name: "log values without a newline and no stream (fluent bit tail) are whole lines", inner: py,
+			entries: []string{entry(pyLine("r3", "carol"), ""), entry("2026-12-04 09:00:01,123 WARNING accounts.auth [r4] user=dan event=login_failed", "")},
+			want:    []want{{rid: "r3", user: "carol"}, {rid: "r4", user: "dan"}},
+		},
+		{
+			name: "a short last output without a newline is a whole line", inner: py,
+			entries: []string{entry("2026-12-04 09:00:01,123 WARNING accounts.auth [r5] user=eve event=login_failed", "stdout")},
+			want:    []want{{rid: "r5", user: "eve"}},
+		},
+		{
+			name: "over the cap: rejected once, the rest dropped", inner: py, max: 30000,
+			entries: append(dockerEntries(t, "stdout", strings.Replace(pyLine("r6", "fay"), pad, pad+pad, 1)),
+				dockerEntries(t, "stdout", "2026-12-04 09:00:01,123 WARNING accounts.auth [r7] user=gus event=login_failed")...),
+			want: []want{{err: "Docker partial entry"}, {err: "line joined from Docker partial entries longer than 30000 bytes skipped"}, {err: "rest of a split line"}, {rid: "r7", user: "gus"}},
+		},
+		{
+			name: "parts rejected in a stream that mixes writers", inner: envoyDefault, reject: true,
+			entries: dockerEntries(t, "stdout", envoyLine("r8")),
+			want:    []want{{err: "Docker partial entries are not joined"}, {err: `in the "log" member`}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := wrap(tt.inner(t), DockerKey)
+			if tt.max > 0 {
+				p.SetMaxLineBytes(tt.max)
+			}
+			if tt.reject {
+				p.RejectParts()
+			}
+			if len(tt.entries) != len(tt.want) {
+				t.Fatalf("%d entries, %d wanted", len(tt.entries), len(tt.want))
+			}
+			for i, e := range tt.entries {
+				var r event.Record
+				err := p.Parse([]byte(e), &r)
+				w := tt.want[i]
+				switch {
+				case w.err != "" && (err == nil || !strings.Contains(err.Error(), w.err)):
+					t.Errorf("entry %d: err = %v, want %q", i+1, err, w.err)
+				case w.err == "" && err != nil:
+					t.Errorf("entry %d: %v", i+1, err)
+				case w.err == "" && (string(r.Get(event.RequestID)) != w.rid || string(r.Get(event.UserName)) != w.user):
+					t.Errorf("entry %d: request id %q, user %q, want %q, %q", i+1, r.Get(event.RequestID), r.Get(event.UserName), w.rid, w.user)
+				}
+				if strings.Contains(w.err, "longer than") && !ingest.IsTooLong(err) {
+					t.Errorf("entry %d: %v is not marked too long", i+1, err)
+				}
+			}
+			if p.joins.open() {
+				t.Error("parts left over")
+			}
+		})
+	}
+}
+
+// TestJoinState: the state AppendJoinState and a JoinTracker give puts a
+// parser where the lines before left it.
+func TestJoinState(t *testing.T) {
+	entries := dockerEntries(t, "stderr", "2026-12-04 09:00:01,123 WARNING accounts.auth [r1] "+strings.Repeat("A", 40000)+" user=alice event=login_failed")
+	cri := []string{
+		`2026-12-04T09:00:06.000000000Z stderr P 2026-12-04 09:00:06,000 WARNING accounts.auth [r2] `,
+		`2026-12-04T09:00:06.000000001Z stdout P unrelated `,
+		`2026-12-04T09:00:06.000000003Z stderr F user=bob event=login_failed`,
+	}
+	for _, c := range []struct {
+		key   string
+		lines []string
+		user  string
+	}{{DockerKey, entries, "alice"}, {CRI, cri, "bob"}} {
+		for cut := 0; cut < len(c.lines); cut++ {
+			a := wrap(py(t), c.key)
+			tr := a.NewJoinTracker()
+			for _, l := range c.lines[:cut] {
+				var r event.Record
+				a.Parse([]byte(l), &r)
+				tr.Track([]byte(l))
+			}
+			for i, st := range [][]byte{a.AppendJoinState(nil), tr.AppendState(nil)} {
+				b := wrap(py(t), c.key)
+				b.SetJoinState([]byte("junk to be replaced")[:0])
+				b.SetJoinState(st)
+				var r event.Record
+				var err error
+				for _, l := range c.lines[cut:] {
+					r.Reset()
+					err = b.Parse([]byte(l), &r)
+				}
+				if err != nil || string(r.Get(event.UserName)) != c.user {
+					t.Errorf("%s, cut before line %d, state %d: %v, user %q", c.key, cut+1, i, err, r.Get(event.UserName))
+				}
+			}
+		}
 	}
 }
 
@@ -158,6 +324,15 @@ func TestDetect(t *testing.T) {
 		{`{"file":"/var/log/app.log","message":"x","source_type":"file","timestamp":"2026-12-04T09:00:01Z"}`, "message"},
 		{`{"log":"x\n","stream":"stdout","time":"2026-12-04T09:00:01Z"}`, "log"},
 		{`{"@timestamp":"2026-12-04T09:00:02.000Z","log":{"file":{"path":"/var/log/app.log"}},"message":"x","ecs":{"version":"8.0.0"}}`, "message"},
+		// Filebeat 8 event, each of its marks alone.
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","@metadata":{"beat":"filebeat","type":"_doc","version":"8.15.0"},"log":{"offset":1234,"file":{"path":"/var/log/app.log"}},"message":"x","input":{"type":"filestream"},"ecs":{"version":"8.0.0"},"host":{"name":"web1"},"agent":{"type":"filebeat","version":"8.15.0"}}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","agent":{"type":"filebeat"},"message":"x"}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","input":{"type":"log"},"message":"x"}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","log":{"offset":0},"message":"x"}`, "message"},
+		{`{"@timestamp":"2026-12-04T09:00:02.000Z","@metadata":{"beat":"filebeat"},"message":"x"}`, "message"},
+		// ECS application logs (ecs-logging-python, nested and dotted keys): not envelopes.
+		{`{"@timestamp":"2026-12-04T09:00:01.123Z","log.level":"warning","message":"login failed","ecs.version":"1.6.0","log":{"logger":"accounts.auth","origin":{"file":{"line":42,"name":"signals.py"},"function":"on_login_failed"}},"process":{"pid":812,"name":"MainProcess"},"event":{"action":"login_failed"},"user":{"name":"alice"},"http":{"request":{"id":"6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"}}}`, ""},
+		{`{"@timestamp":"2026-12-04T09:00:01.123Z","ecs":{"version":"8.11.0"},"log":{"level":"warning","logger":"accounts.auth"},"message":"login failed","service":{"name":"web"},"trace":{"id":"t"}}`, ""},
 		{`{"labels":{"app":"web"},"line":"x","timestamp":"2026-12-04T09:00:03Z"}`, "line"},
 		{`2026-12-04T09:00:05.123456789Z stdout F x`, "cri"},
 		{`2026-12-04T09:00:05.123456789Z stderr P x`, "cri"},
@@ -204,15 +379,23 @@ var benchLines = map[string]string{
 	"plain":   `{"file":"/var/log/app.log","host":"web1","message":"AXES: User login failed, running database handler for failure.","source_type":"file","timestamp":"2026-12-04T09:00:01.5Z"}`,
 	"escaped": `{"file":"/var/log/app.log","host":"web1","message":"AXES: New login failure by {username: \"alice\", ip_address: \"203.0.113.7\", user_agent: \"curl/8\", path_info: \"/login/\"}. Created new record in the database.","source_type":"file","timestamp":"2026-12-04T09:00:01.5Z"}`,
 	"cri":     `2026-12-04T09:00:05.123456789Z stdout F AXES: New login failure by {username: "alice", ip_address: "203.0.113.7", user_agent: "curl/8", path_info: "/login/"}. Created new record in the database.`,
+	"docker":  `{"log":"AXES: New login failure by {username: \"alice\", ip_address: \"203.0.113.7\", user_agent: \"curl/8\", path_info: \"/login/\"}. Created new record in the database.\n","stream":"stderr","time":"2026-12-04T09:00:01.5Z"}`,
+}
+
+// benchKey is the envelope key of benchLines[name].
+func benchKey(name string) string {
+	switch name {
+	case "cri":
+		return CRI
+	case "docker":
+		return DockerKey
+	}
+	return "message"
 }
 
 func TestNoAllocs(t *testing.T) {
 	for name, l := range benchLines {
-		key := "message"
-		if name == "cri" {
-			key = CRI
-		}
-		p := Wrap(rawAxes(t), key)
+		p := Wrap(rawAxes(t), benchKey(name))
 		line := []byte(l)
 		var r event.Record
 		p.Parse(line, &r)
@@ -231,23 +414,69 @@ func FuzzWrap(f *testing.F) {
 	f.Add(`{"log":{"x":1},"message":""}`)
 	msg := Wrap(rawAxes(f), "message")
 	cri := Wrap(rawAxes(f), CRI)
+	docker := Wrap(rawAxes(f), DockerKey)
 	f.Fuzz(func(t *testing.T, line string) {
 		var r event.Record
 		msg.Parse([]byte(line), &r)
 		r.Reset()
 		cri.Parse([]byte(line), &r)
+		r.Reset()
+		docker.Parse([]byte(line), &r)
 		Detect([]byte(line))
 	})
 }
 
-func BenchmarkWrap(b *testing.B) {
-	for _, name := range []string{"plain", "escaped", "cri"} {
-		b.Run(name, func(b *testing.B) {
-			key := "message"
-			if name == "cri" {
-				key = CRI
+// FuzzJoinTrack: over any lines, a JoinTracker's state is the parser's,
+// and a parser given that state goes on as the parser does.
+func FuzzJoinTrack(f *testing.F) {
+	f.Add("2026-12-04T09:00:05Z stdout P a\n2026-12-04T09:00:05Z stderr P b\n2026-12-04T09:00:05Z stdout F c\n2026-12-04T09:00:05Z stderr F d", 30)
+	f.Add(strings.Join(dockerEntries(f, "stdout", strings.Repeat("x", 40000)), "\n"), 20000)
+	f.Add(strings.Join(append(dockerEntries(f, "stderr", strings.Repeat("y", 20000)), dockerEntries(f, "stdout", "z")...), "\n"), 0)
+	f.Fuzz(func(t *testing.T, lines string, max int) {
+		for _, key := range []string{CRI, DockerKey} {
+			p, q := wrap(py(t), key), wrap(py(t), key)
+			p.SetMaxLineBytes(max % 100000)
+			q.SetMaxLineBytes(max % 100000)
+			tr := p.NewJoinTracker()
+			var r event.Record
+			for l := range strings.Lines(lines) {
+				l = strings.TrimSuffix(l, "\n")
+				r.Reset()
+				perr := p.Parse([]byte(l), &r)
+				q.SetJoinState(tr.AppendState(nil))
+				r.Reset()
+				qerr := q.Parse([]byte(l), &r)
+				tr.Track([]byte(l))
+				if fmt.Sprint(perr) != fmt.Sprint(qerr) {
+					t.Fatalf("%s: %q: parser %v, parser from the tracked state %v", key, l, perr, qerr)
+				}
+				if ps, ts := p.AppendJoinState(nil), tr.AppendState(nil); !bytes.Equal(ps, ts) {
+					t.Fatalf("%s: after %q: parser state %q, tracker state %q", key, l, ps, ts)
+				}
 			}
-			skimtest.BenchAny(b, Wrap(rawAxes(b), key), benchLines[name])
+		}
+	})
+}
+
+func BenchmarkWrap(b *testing.B) {
+	for _, name := range []string{"plain", "escaped", "cri", "docker"} {
+		b.Run(name, func(b *testing.B) {
+			skimtest.BenchAny(b, Wrap(rawAxes(b), benchKey(name)), benchLines[name])
+		})
+	}
+}
+
+// BenchmarkTrack: what following the parts of split lines costs the
+// goroutine that reads a file for PrefetchParallel, per line.
+func BenchmarkTrack(b *testing.B) {
+	for _, name := range []string{"cri", "docker"} {
+		b.Run(name, func(b *testing.B) {
+			tr := wrap(rawAxes(b), benchKey(name)).NewJoinTracker()
+			line := []byte(benchLines[name])
+			b.ReportAllocs()
+			for b.Loop() {
+				tr.Track(line)
+			}
 		})
 	}
 }

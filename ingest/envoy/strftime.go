@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
 )
 
 // timeLayout is a compiled %START_TIME(...)% format: a sequence of literal
@@ -202,7 +204,7 @@ func (l *timeLayout) parse(v []byte) (int64, error) {
 		return 0, fmt.Errorf("time %q: unexpected text at byte %d", v, i+1)
 	}
 	if hasEpoch {
-		return epoch*1e9 + int64(nsec), nil
+		return unix(v, epoch, nsec)
 	}
 	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60 {
 		return 0, fmt.Errorf("time %q: out of range", v)
@@ -211,5 +213,16 @@ func (l *timeLayout) parse(v []byte) (int64, error) {
 	if t.Day() != day {
 		return 0, fmt.Errorf("time %q: no such day", v)
 	}
-	return t.UnixNano() - int64(zone)*1e9, nil
+	return unix(v, t.Unix()-int64(zone), nsec)
+}
+
+// unix returns the Unix nanoseconds of sec and nsec, or an error naming v
+// for an instant they cannot hold (before 1970, after 2262), as package
+// timestamp rejects them.
+func unix(v []byte, sec int64, nsec int) (int64, error) {
+	ns, err := timestamp.Unix(sec, int64(nsec))
+	if err != nil {
+		return 0, fmt.Errorf("time %q: %w", v, err)
+	}
+	return ns, nil
 }

@@ -36,6 +36,41 @@ func TestStartTimeFormats(t *testing.T) {
 	}
 }
 
+// TestStartTimeRange: instants an int64 of Unix nanoseconds cannot hold
+// are rejected, as package timestamp rejects them, never wrapped; the
+// ends of the range are read.
+func TestStartTimeRange(t *testing.T) {
+	for _, tc := range []struct{ layout, value, want string }{
+		{"%s", "99999999999", "expected a time between 1970"},
+		{"%s", "999999999999", "expected a time between 1970"},
+		{"%s", "9223372037", "expected a time between 1970"},
+		{"%s.%9f", "9223372036.854775808", "expected a time between 1970"},
+		{"%s.%9f", "9223372036.854775807", ""},
+		{"%s", "1", ""},
+		{"%Y-%m-%dT%H:%M:%S", "1969-12-31T23:59:59", "expected a time between 1970"},
+		{"%Y-%m-%dT%H:%M:%S", "2300-01-01T00:00:00", "expected a time between 1970"},
+		{"%Y-%m-%dT%H:%M:%S", "1678-01-01T00:00:00", "expected a time between 1970"},
+		{"%Y-%m-%dT%H:%M:%S%z", "1970-01-01T00:59:59+0100", "expected a time between 1970"},
+		{"%Y-%m-%dT%H:%M:%S%z", "1970-01-01T01:00:01+0100", ""},
+		{"%Y-%m-%dT%H:%M:%S.%9f", "2262-04-11T23:47:16.854775807", ""},
+		{"%Y-%m-%dT%H:%M:%S.%9f", "2262-04-11T23:47:16.854775808", "expected a time between 1970"},
+		{"%Y-%m-%dT%H:%M:%S", "9999-12-31T23:59:59", "expected a time between 1970"},
+	} {
+		f, err := CompileText(`[%START_TIME(` + tc.layout + `)%] "%REQ(X-REQUEST-ID)%"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r event.Record
+		err = f.NewParser().Parse([]byte("["+tc.value+`] "rid"`), &r)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.value, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: accepted as %d, or not with a range error: %v", tc.value, r.Time, err)
+		}
+	}
+}
+
 func TestStartTimeFormatErrors(t *testing.T) {
 	for _, layout := range []string{"%Y %q", "%Y %3x", "%Y %"} {
 		if _, err := CompileText("%START_TIME(" + layout + ")% %RESPONSE_CODE%"); err == nil || !strings.Contains(err.Error(), "START_TIME") {

@@ -46,6 +46,9 @@ type file struct {
 	truncated    bool      // restart at 0 once the buffered lines are consumed
 	skipped      bool      // a placeholder for a file not read
 	successor    *file     // the file now at this one's old path, read next
+
+	join    []byte // the parts of split lines kept, while another file is read (see Source.joinState)
+	joinGen uint32 // gen when join was kept
 }
 
 func newFile(f *os.File, path string, id fileID, maxLine int) *file {

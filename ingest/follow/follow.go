@@ -126,6 +126,8 @@ type Source struct {
 	cfg      Config
 	maxLine  int
 	parser   ingest.Parser
+	joiner   ingest.Joiner // parser, if it joins split lines
+	joinFile *file         // the file whose split lines the joiner holds
 	stats    *ingest.Stats
 	counters Counters
 
@@ -193,7 +195,7 @@ func New(c Config) (*Source, error) {
 		// new. FromEnd only applies to a first start.
 		c.FromEnd = false
 	}
-	return &Source{
+	s := &Source{
 		cfg:     c,
 		maxLine: maxLine,
 		parser:  c.Parser,
@@ -201,7 +203,12 @@ func New(c Config) (*Source, error) {
 		byID:    map[fileID]*file{},
 		wake:    make(chan struct{}, 1),
 		state:   st,
-	}, nil
+	}
+	if j, ok := c.Parser.(ingest.Joiner); ok && j.Joins() {
+		s.joiner = j
+		j.SetMaxLineBytes(maxLine)
+	}
+	return s, nil
 }
 
 // Stats returns the line counters.
@@ -276,6 +283,7 @@ func (s *Source) Close() error {
 		}
 	}
 	s.files = nil
+	s.joinFile = nil
 	return nil
 }
 
@@ -367,6 +375,9 @@ func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
 	s.stats.Lines.Add(1)
 	r.Reset()
 	r.Kind = s.cfg.Kind
+	if s.joiner != nil {
+		s.joinState(f)
+	}
 	err := s.parser.Parse(line, r)
 	switch {
 	case err == nil:
@@ -381,6 +392,9 @@ func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
 	case errors.Is(err, ingest.ErrIgnore):
 		s.stats.Ignored.Add(1)
 	default:
+		if ingest.IsTooLong(err) {
+			s.stats.TooLong.Add(1)
+		}
 		var se *ingest.SyntaxError
 		if errors.As(err, &se) {
 			c := *se
@@ -397,6 +411,24 @@ func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
 		s.stats.Reject(err)
 	}
 	return false
+}
+
+// joinState gives the joiner the split lines of f (the parts of a line
+// its writer split are in one file, and files are read in turns): it keeps
+// those of the file it read last in that file.
+func (s *Source) joinState(f *file) {
+	if f == s.joinFile && f.gen == f.joinGen {
+		return
+	}
+	if g := s.joinFile; g != nil && g != f {
+		g.join = s.joiner.AppendJoinState(g.join[:0])
+	}
+	if f.gen != f.joinGen {
+		// Truncated: its lines start again.
+		f.join, f.joinGen = f.join[:0], f.gen
+	}
+	s.joiner.SetJoinState(f.join)
+	s.joinFile = f
 }
 
 // readLine returns the next complete line of any file, reading up to a

@@ -2,12 +2,14 @@ package follow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/django"
+	"github.com/spraywatch/spraywatch/ingest/envelope"
 )
 
 // authLine is a Django auth log line whose request id is id.
@@ -687,5 +690,45 @@ func TestLineCapWithoutEnding(t *testing.T) {
 	expect(t, s, []string{"c0", "c0", "c2"})
 	if st := s.Stats(); st.TooLong.Load() != 2 || st.Lines.Load() != 5 {
 		t.Fatalf("too long %d, lines %d; want 2, 5", st.TooLong.Load(), st.Lines.Load())
+	}
+}
+
+// TestSplitLinesPerFile: the parts of a line Docker's json-file driver
+// split are joined per file, while other files' lines are read in between.
+func TestSplitLinesPerFile(t *testing.T) {
+	dir := t.TempDir()
+	f, err := django.NewFormat(django.DefaultMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Paths: []string{filepath.Join(dir, "*.log")}, Kind: event.App, Parser: envelope.Wrap(f.NewParser(), envelope.DockerKey),
+		PollInterval: 10 * time.Millisecond, RotateWait: 50 * time.Millisecond, IdleInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	// Docker's entries of the line of request id: the first holds
+	// DockerSplit bytes.
+	entries := func(id string) [2]string {
+		line := strings.Replace(authLine(id), `"ip"`, `"pad":"`+strings.Repeat("x", envelope.DockerSplit)+`","ip"`, 1)
+		var out [2]string
+		for i, part := range []string{line[:envelope.DockerSplit], line[envelope.DockerSplit:]} {
+			b, _ := json.Marshal(map[string]string{"log": part, "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
+			out[i] = string(b) + "\n"
+		}
+		return out
+	}
+	a, b := entries("a1"), entries("b1")
+	appendFile(t, filepath.Join(dir, "a.log"), a[0])
+	appendFile(t, filepath.Join(dir, "b.log"), b[0])
+	quiet(t, s, 100*time.Millisecond)
+	whole, _ := json.Marshal(map[string]string{"log": authLine("b2"), "stream": "stdout"})
+	appendFile(t, filepath.Join(dir, "b.log"), b[1]+string(whole)+"\n")
+	appendFile(t, filepath.Join(dir, "a.log"), a[1])
+	got := read(t, s, 3)
+	sort.Strings(got)
+	equal(t, got, []string{"a1", "b1", "b2"})
+	if n := s.Stats().Rejected.Load(); n != 0 {
+		t.Errorf("%d lines rejected: %v", n, s.Stats().Errors())
 	}
 }

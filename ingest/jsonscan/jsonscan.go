@@ -67,7 +67,8 @@ type Scanner struct {
 
 // Scan calls fn for each scalar member of the JSON object in line, in order.
 // Keys of nested objects are joined with '.' (so {"a.b":1} and {"a":{"b":1}}
-// both report the key "a.b"); arrays are checked and skipped
+// both report the key "a.b"; an empty key is an empty part, so the member
+// of {"":{"b":1}} is ".b", never the top-level "b"); arrays are checked and skipped
 // whole; string values are unescaped (\uXXXX surrogate pairs become UTF-8,
 // lone surrogates U+FFFD). For strings val holds the unescaped text; for
 // numbers, booleans and null it holds the literal as written. key and val are
@@ -106,11 +107,14 @@ member:
 			return syntaxErr(i, "expected '\"' to start an object key")
 		}
 		// key is the member's dotted path: in the line itself for the
-		// common top-level key without escapes, else in s.key.
+		// common top-level key without escapes, else in s.key. A nested
+		// member's key always has the dot after its object's, even an
+		// empty one: the member "b" of the object under the key "" is
+		// ".b", not the top-level "b".
 		base := len(s.key)
 		var key []byte
 		if j := plainEnd(line, i+1); j < n && line[j] == '"' {
-			if base == 0 {
+			if depth == 1 {
 				key = line[i+1 : j]
 			} else {
 				s.key = append(append(s.key, '.'), line[i+1:j]...)
@@ -118,7 +122,7 @@ member:
 			}
 			i = j + 1
 		} else {
-			if base > 0 {
+			if depth > 1 {
 				s.key = append(s.key, '.')
 			}
 			if s.key, i, err = appendString(append(s.key, line[i+1:j]...), line, j); err != nil {
@@ -157,8 +161,10 @@ member:
 			if depth++; depth > maxDepth {
 				return syntaxErr(i, "expected objects and arrays nested at most "+strconv.Itoa(maxDepth)+" deep")
 			}
-			if len(s.key) == 0 {
-				s.key = append(s.key, key...) // the prefix of the members
+			if depth == 2 && len(s.key) == 0 {
+				// The prefix of the members: a top-level key
+				// without escapes is still in the line.
+				s.key = append(s.key, key...)
 			}
 			s.bases = append(s.bases, base)
 			i = ws(line, i+1)

@@ -43,6 +43,13 @@ func TestScan(t *testing.T) {
 		{"raw utf8", `{"user":"José 😀"}`, "user=string:\"José 😀\"\n"},
 		{"invalid utf8 passed through", "{\"ua\":\"a\xff\xfeb\"}", "ua=string:\"a\\xff\\xfeb\"\n"},
 		{"duplicate keys", `{"a":1,"a":2}`, "a=number:\"1\"\na=number:\"2\"\n"},
+		// An empty key is an empty part of the path: a nested member
+		// never passes for a top-level one.
+		{"empty key prefix", `{"":{"request_id":"forged"},"request_id":"real"}`,
+			".request_id=string:\"forged\"\nrequest_id=string:\"real\"\n"},
+		{"empty keys", `{"":1,"a":{"":2,"":{"":3,"b":4}},"":{"":{"c":5}},"\u0064":{"\u0065":6}}`,
+			"=number:\"1\"\na.=number:\"2\"\na..=number:\"3\"\na..b=number:\"4\"\n..c=number:\"5\"\nd.e=number:\"6\"\n"},
+		{"empty key, escaped member", `{"":{"\u0061":1,"b":{"c":2}}}`, ".a=number:\"1\"\n.b.c=number:\"2\"\n"},
 		{"numbers", `{"a":0,"b":-0,"c":0.5,"d":1E9,"e":12e-3}`,
 			"a=number:\"0\"\nb=number:\"-0\"\nc=number:\"0.5\"\nd=number:\"1E9\"\ne=number:\"12e-3\"\n"},
 	}
@@ -218,15 +225,17 @@ func BenchmarkEncodingJSON(b *testing.B) {
 	}
 }
 
-// flatten renders encoding/json's view of an object the way Scan reports it.
-func flatten(prefix string, m map[string]any, out map[string]string) {
+// flatten renders encoding/json's view of an object the way Scan reports
+// it: the members of a nested object (nested) are prefixed, even with an
+// empty key.
+func flatten(nested bool, prefix string, m map[string]any, out map[string]string) {
 	for k, v := range m {
-		if prefix != "" {
+		if nested {
 			k = prefix + "." + k
 		}
 		switch v := v.(type) {
 		case map[string]any:
-			flatten(k, v, out)
+			flatten(true, k, v, out)
 		case []any:
 		case string:
 			out[k] = "string:" + v
@@ -244,7 +253,7 @@ func FuzzScan(f *testing.F) {
 	for _, s := range []string{
 		string(benchLine), `{}`, `{"a":{"b":[1,{"c":"d"}]}}`, `{"s":"\ud83d\ude00\ud83d"}`,
 		`{"a":1e5,"b":-0.0}`, `{"a":"\u0000"}`, ` {"a" : "b" } `, `{"a":1}x`, `{"a":[}`, "{\"a\":\"\xff\"}",
-		`{"a.b":1,"a":{"b":2}}`,
+		`{"a.b":1,"a":{"b":2}}`, `{"":{"request_id":"forged"},"request_id":"real"}`, `{"":{"":{"a":1}},"b":{"":2}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -288,7 +297,7 @@ func FuzzScan(f *testing.F) {
 			return
 		}
 		want := map[string]string{}
-		flatten("", m, want)
+		flatten(false, "", m, want)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("Scan(%q) =\n%v\nencoding/json:\n%v", line, got, want)
 		}

@@ -22,13 +22,22 @@ type Decoder struct {
 
 // NewDecoder returns a decoder of kind records in format f. envelopeKey, if
 // not empty, names the shipper envelope member holding the line ("message"
-// for Vector and Filebeat, "log" for Fluent Bit, "cri"). stats is shared by
+// for Vector and Filebeat, "log" for Fluent Bit, "cri"); the parts of split
+// lines (CRI partial lines, Docker partial entries) are rejected, not
+// joined (see ingest.Joiner). stats is shared by
 // the decoders of one topic; maxLine caps value sizes (0: the ingest
 // default).
 func NewDecoder(kind event.Kind, f ingest.Format, envelopeKey string, stats *ingest.Stats, maxLine int) *Decoder {
 	p := f.NewParser()
 	if envelopeKey != "" {
 		p = envelope.Wrap(p, envelopeKey)
+	}
+	if j, ok := p.(ingest.Joiner); ok && j.Joins() {
+		// The parts of a line a container runtime split cannot be put
+		// back together here: a topic mixes many writers' lines, and
+		// shippers key messages by request id, which scatters the parts
+		// over partitions. The shipper has to merge them.
+		j.RejectParts()
 	}
 	if maxLine <= 0 {
 		maxLine = ingest.DefaultMaxLineBytes

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/internal/kfaketest"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -170,6 +172,44 @@ func TestDecoder(t *testing.T) {
 		t.Errorf("first rejection does not name its position: %v", errs)
 	}
 	var _ ingest.Format = f
+}
+
+// TestDecoderRejectsParts: the parts of split lines are rejected, not
+// joined to whatever message comes next in the partition, whether the
+// envelope is named or part of the format.
+func TestDecoderRejectsParts(t *testing.T) {
+	f, err := formats.App("django-json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"timestamp":"2026-12-04T09:00:01Z","event":"login_failed","request_id":"r1","username":"alice"}`
+	for _, c := range []struct {
+		f           ingest.Format
+		key         string
+		part, whole string
+	}{
+		{f, envelope.CRI, "2026-12-04T09:00:01Z stdout P " + line[:40], "2026-12-04T09:00:01Z stdout F " + line},
+		{envelope.WrapFormat(f, envelope.CRI), "", "2026-12-04T09:00:01Z stdout P " + line[:40], "2026-12-04T09:00:01Z stdout F " + line},
+		{f, envelope.DockerKey, `{"log":"` + strings.Repeat(" ", envelope.DockerSplit) + `","stream":"stdout"}`, `{"log":` + jsonString(line+"\n") + `,"stream":"stdout"}`},
+	} {
+		st := NewStats("app", event.App, c.f, c.key)
+		d := NewDecoder(event.App, c.f, c.key, st, 0)
+		var r event.Record
+		for i, v := range []string{c.part, c.whole} {
+			m := kafkago.Message{Topic: "app", Offset: int64(i), Value: []byte(v)}
+			if ok := d.Decode(&m, &r); ok != (i == 1) || i == 1 && string(r.Get(event.UserName)) != "alice" {
+				t.Errorf("%s%s value %d: Decode = %v, %v", c.f.Name(), c.key, i, ok, st.Errors())
+			}
+		}
+		if errs := st.Errors(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "not joined in a stream that mixes writers") {
+			t.Errorf("%s%s: %v", c.f.Name(), c.key, errs)
+		}
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // TestEventRoundTrip writes joined events and reads them back.

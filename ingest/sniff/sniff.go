@@ -7,12 +7,20 @@
 // wrapped in a log shipper's envelope (see ingest/envelope).
 //
 // Detection is by trial: every known format of the log's kind parses the
-// sampled lines, and a format is a candidate when it reads all of them and
-// finds the fields that make it what it is (a request id or certificate
-// field for a proxy, a username or action for an application). One
-// candidate is the answer; none or several is an error that lists what was
-// tried. Formats with user-written definitions (another log_format, a
-// python-logging format string) cannot be guessed and are never answered.
+// sampled lines, and a format is a candidate when it reads more than half
+// of them and at least one of the lines it reads has the fields that make
+// it what it is (a request id or certificate field for a proxy, a username
+// or action for an application). Of the candidates, the one that reads the
+// most lines is the answer; none, or a tie, is an error that lists what was
+// tried. A majority, not every line: the first lines of a log may hold a
+// few a format's parser rejects although the format is right (a truncated
+// first line of a rotated file, a line the application wrote otherwise, a
+// malformed request), and one such line, which a client can cause, must
+// not make the detection fail. A wrong format does not gain from it: it
+// would still have to read more lines than the right one. All sampled
+// lines must agree on the envelope, if any. Formats with user-written
+// definitions (another log_format, a python-logging format string) cannot
+// be guessed and are never answered.
 package sniff
 
 import (

@@ -15,6 +15,7 @@ package timestamp
 
 import (
 	"encoding/binary"
+	"errors"
 	"strconv"
 )
 
@@ -168,6 +169,22 @@ func combine(sec, ns, zone int64, off int) (int64, error) {
 		return 0, fail(off, "expected a time between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16.854775807Z")
 	}
 	return sec*nsPerSec + ns, nil
+}
+
+// ErrRange is Unix's error for an instant outside the range an int64 of
+// Unix nanoseconds holds from the epoch on.
+var ErrRange = errors.New("timestamp: expected a time between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16.854775807Z")
+
+// Unix returns the Unix nanoseconds of sec seconds and nsec nanoseconds
+// (0 to 999999999) after the epoch, for parsers of other timestamp shapes
+// (strftime layouts) that need the same range checks: an instant before
+// the epoch or after 2262-04-11T23:47:16.854775807Z is ErrRange, never a
+// wrapped value.
+func Unix(sec, nsec int64) (int64, error) {
+	if nsec < 0 || nsec >= nsPerSec || sec < 0 || sec > maxSec || (sec == maxSec && nsec > (1<<63-1)%nsPerSec) {
+		return 0, ErrRange
+	}
+	return sec*nsPerSec + nsec, nil
 }
 
 // zoneOffset reads "Z", "+hh:mm", "-hh:mm" or "+hhmm" at b[i:], which must

@@ -117,6 +117,31 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestUnix(t *testing.T) {
+	for _, tc := range []struct {
+		sec, nsec int64
+		want      string // "" for ErrRange
+	}{
+		{0, 0, "1970-01-01T00:00:00Z"},
+		{1796374801, 250_000_000, "2026-12-04T09:00:01.25Z"},
+		{9223372036, 854775807, "2262-04-11T23:47:16.854775807Z"},
+		{9223372036, 854775808, ""},
+		{9223372037, 0, ""},
+		{99999999999, 0, ""},
+		{-1, 999_999_999, ""},
+		{1, -1, ""},
+		{1, 1_000_000_000, ""},
+	} {
+		got, err := Unix(tc.sec, tc.nsec)
+		switch {
+		case tc.want == "" && !errors.Is(err, ErrRange):
+			t.Errorf("Unix(%d, %d) = %d, %v, want ErrRange", tc.sec, tc.nsec, got, err)
+		case tc.want != "" && (err != nil || got != ns(tc.want)):
+			t.Errorf("Unix(%d, %d) = %d, %v, want %s", tc.sec, tc.nsec, got, err, tc.want)
+		}
+	}
+}
+
 func TestErrorOffset(t *testing.T) {
 	_, err := ParseRFC3339([]byte("2026-13-04T09:00:01Z"))
 	var te *Error

@@ -1,0 +1,58 @@
+package ingest
+
+// A Joiner is a Parser that joins the parts of a line its writer split:
+// container runtimes write a long line as several partial lines (CRI tag
+// P, Docker json-file entries without the final newline), and the Joiner
+// keeps the parts until the part that ends the line, whose Parse reads the
+// whole line. Its state is that of one file's lines read in order:
+//
+//   - readers of several files set an empty state where a file starts
+//     (SetJoinState(nil)), or save and restore each file's state when they
+//     switch between files (AppendJoinState, SetJoinState);
+//   - PrefetchParallel, whose workers parse blocks of a file at once, has
+//     a JoinTracker follow the state over every line on the goroutine that
+//     reads, and each worker starts its block from the state the lines
+//     before the block left;
+//   - a reader of a stream that mixes writers, whose parts cannot be put
+//     back together (a Kafka topic keyed by request id scatters them over
+//     partitions), calls RejectParts.
+type Joiner interface {
+	Parser
+	// Joins reports whether the parser's lines can be split at all.
+	Joins() bool
+	// SetMaxLineBytes caps the length of a joined line: a longer one is
+	// rejected as too long (a SyntaxError with TooLong set), once, and
+	// its remaining parts are dropped. n <= 0 means DefaultMaxLineBytes.
+	SetMaxLineBytes(n int)
+	// RejectParts makes the parser reject the parts of a split line
+	// that more parts follow, rather than keep them for joining.
+	RejectParts()
+	// SetJoinState replaces the kept parts with those of state, which
+	// AppendJoinState or a JoinTracker's AppendState gave; empty: none.
+	SetJoinState(state []byte)
+	// AppendJoinState appends the kept parts to dst, for SetJoinState.
+	AppendJoinState(dst []byte) []byte
+	// NewJoinTracker returns a tracker of the parser's state.
+	NewJoinTracker() JoinTracker
+}
+
+// A JoinTracker follows a Joiner's state over lines, in file order,
+// without parsing them (it reads only what tells a part of a split line
+// apart). It is not safe for concurrent use.
+type JoinTracker interface {
+	// Track follows line as the Joiner's Parse would take it.
+	Track(line []byte)
+	// AppendState appends the state the lines tracked leave, for
+	// Joiner.SetJoinState.
+	AppendState(dst []byte) []byte
+	// Reset forgets the lines tracked: a file starts.
+	Reset()
+}
+
+// joinerOf returns p as a Joiner if it joins split lines, nil otherwise.
+func joinerOf(p Parser) Joiner {
+	if j, ok := p.(Joiner); ok && j.Joins() {
+		return j
+	}
+	return nil
+}
