@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -53,6 +54,11 @@ func TestSerialForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nginxCert, err := nginx.Compile("log_format cert " + recordedFormat(t, "nginx.conf", "log_format cert ", "log_format cert "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certLines := recordedLines(t, "nginx-cert.log")
 	nginxLogged := loggedSerials(t, "nginx-rfc2253.log")
 	haproxyLogged := loggedSerials(t, "haproxy-oneline.log")
 	forms := []struct {
@@ -81,6 +87,9 @@ func TestSerialForms(t *testing.T) {
 				return `{"StartUTC":"2026-12-04T09:00:01.123Z","TLSClientSubject":` + jsonString(leaf.Subject.String()) +
 					`,"request_X-Forwarded-Tls-Client-Cert-Info":"` + traefikInfo(leaf) + `"}`
 			}},
+		{"nginx $ssl_client_escaped_cert", nginxCert,
+			func(name string, _ *x509.Certificate) string { return certLines[name] },
+			func(v string, _ *x509.Certificate) string { return v }},
 		{"alb leaf_client_cert_serial_number", alb.ConnFormat{},
 			func(_ string, leaf *x509.Certificate) string { return fmt.Sprintf("%X", bytesOf(leaf.SerialNumber)) },
 			func(v string, _ *x509.Certificate) string {
@@ -107,6 +116,9 @@ func TestSerialForms(t *testing.T) {
 				t.Errorf("%s, %s %s: serial %q, want the certificate's %q", c.name, f.proxy, v, got, truth.Serial)
 			}
 			certtest.CheckIdentity(t, &r)
+			if len(v) > 24 {
+				v = "(the whole certificate)"
+			}
 			fmt.Fprintf(&out, "  %-35s %-24s %s\n", f.proxy, v, got)
 		}
 	}
@@ -141,6 +153,24 @@ func loggedSerials(t *testing.T, file string) map[string]string {
 	return out
 }
 
+// recordedLines reads the lines of a recorded log, by the certificate the
+// request path names.
+func recordedLines(t *testing.T, file string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(recordedDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	re := regexp.MustCompile(`"POST /([a-z0-9-]+) HTTP/1\.1"`)
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if m := re.FindStringSubmatch(l); m != nil {
+			out[m[1]] = l
+		}
+	}
+	return out
+}
+
 // recordedLeaf parses a recorded certificate.
 func recordedLeaf(t *testing.T, name string) *x509.Certificate {
 	t.Helper()
@@ -167,4 +197,3 @@ func bytesOf(n *big.Int) []byte {
 	}
 	return []byte{0}
 }
-
