@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"math/big"
@@ -50,6 +53,16 @@ func (c *cert) sha256() []byte { h := sha256.Sum256(c.der); return h[:] }
 
 // serialValue is the serial as an integer (no sign byte).
 func (c *cert) serialValue() *big.Int { return new(big.Int).SetBytes(c.serial) }
+
+// serialHex is the serial as OpenSSL keeps it (an ASN1_INTEGER's bytes:
+// the integer's, without the DER sign byte) in uppercase hex, two digits a
+// byte: what nginx's $ssl_client_serial (i2a_ASN1_INTEGER) and HAProxy's
+// %[ssl_c_serial,hex] write (ingest/x509cert/testdata/crossproxy:
+// F3828EB24FD779D0 for a serial whose DER content is 00F3828EB24FD779D0,
+// 0A11 for 0x0A11). Envoy writes the same in lowercase (BN_bn2hex).
+func (c *cert) serialHex() string {
+	return strings.ToUpper(hex.EncodeToString(c.serialValue().Bytes()))
+}
 
 // rfc2253 writes a name as OpenSSL's XN_FLAG_RFC2253 does (nginx
 // $ssl_client_s_dn, Envoy %DOWNSTREAM_PEER_SUBJECT%): most specific first,
@@ -240,12 +253,12 @@ func nginxJSON(v string) string {
 
 // nginx certificate variables: $ssl_client_fingerprint is lowercase SHA-1
 // hex, $ssl_client_serial the integer's bytes in uppercase hex
-// (i2a_ASN1_INTEGER), the DNs in RFC 2253 form.
+// (i2a_ASN1_INTEGER, serialHex), the DNs in RFC 2253 form.
 func nginxCert(c *cert) (verify, fp, serial, sdn, idn string) {
 	if c == nil {
 		return "NONE", "", "", "", ""
 	}
-	return "SUCCESS", hex.EncodeToString(c.sha1()), strings.ToUpper(hex.EncodeToString(c.serialValue().Bytes())), rfc2253(c.subject), rfc2253(c.issuer)
+	return "SUCCESS", hex.EncodeToString(c.sha1()), c.serialHex(), rfc2253(c.subject), rfc2253(c.issuer)
 }
 
 // writeNginx writes the reference mtls_combined format.
@@ -292,7 +305,7 @@ func writeEnvoy(r *request) string {
 	if c := r.cert; c != nil {
 		m["peer_subject"] = rfc2253(c.subject)
 		m["peer_issuer"] = rfc2253(c.issuer)
-		m["peer_serial"] = hex.EncodeToString(c.serialValue().Bytes())
+		m["peer_serial"] = strings.ToLower(c.serialHex())
 		m["peer_sha256"] = hex.EncodeToString(c.sha256())
 		m["peer_sha1"] = hex.EncodeToString(c.sha1())
 	}
@@ -334,15 +347,16 @@ func haproxyEscape(v string) string {
 }
 
 // writeHAProxy writes the log-format above: %ci:%cp without brackets for
-// IPv6, uppercase hex fingerprints and serial (the DER integer content,
-// sign byte included), every other line behind an RFC 3164 syslog prefix.
+// IPv6, uppercase hex fingerprints and serial (the integer's bytes without
+// the DER sign byte, serialHex: ssl_sock_get_serial copies the
+// ASN1_INTEGER's data), every other line behind an RFC 3164 syslog prefix.
 func writeHAProxy(r *request, syslog bool) string {
 	used, sha1h, sha256h, serial, sdn, idn := "0", "", "", "", "", ""
 	if c := r.cert; c != nil {
 		used = "1"
 		sha1h = strings.ToUpper(hex.EncodeToString(c.sha1()))
 		sha256h = strings.ToUpper(hex.EncodeToString(c.sha256()))
-		serial = strings.ToUpper(hex.EncodeToString(c.serial))
+		serial = c.serialHex()
 		sdn, idn = oneline(c.subject), oneline(c.issuer)
 	}
 	line := fmt.Sprintf(`%s:%d [%s] fe_mtls~ be_app/app1 %d %d "%s %s HTTP/1.1" id=%s used=%s verify=0 sha1=%s sha256=%s serial=%s sdn="%s" idn="%s"`,
@@ -674,4 +688,103 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	if !bytes.Contains(got, []byte(`"rule":"cert-identity-spray"`)) {
 		t.Errorf("%s: no cert-identity-spray alert for the spray", name)
 	}
+}
+
+// TestSerialsAsRecorded checks the serials the writers write against what
+// nginx 1.22.1 and HAProxy 2.6.12 logged for the recorded certificates of
+// ingest/x509cert/testdata/crossproxy (see RECORDED.md there), with each
+// certificate's serial taken as this test's certs hold it: the content of
+// its DER INTEGER, sign byte included.
+func TestSerialsAsRecorded(t *testing.T) {
+	dir := filepath.Join("..", "ingest", "x509cert", "testdata", "crossproxy")
+	serialRE := regexp.MustCompile(`"POST /([a-z0-9-]+) HTTP/1\.1".* serial=([^ ]*)`)
+	logged := func(file string) map[string]string {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, m := range serialRE.FindAllStringSubmatch(string(data), -1) {
+			out[m[1]] = m[2]
+		}
+		return out
+	}
+	haproxySerial := func(c *cert) string {
+		line := writeHAProxy(&request{t: time.Date(2026, 12, 5, 16, 49, 51, 0, time.UTC), ip: "127.0.0.1", method: "POST", path: "/", cert: c}, false)
+		m := regexp.MustCompile(` serial=([^ ]*)`).FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("no serial in %q", line)
+		}
+		return m[1]
+	}
+	nginxSerial := func(c *cert) string {
+		_, _, serial, _, _ := nginxCert(c)
+		return serial
+	}
+	logs := []struct {
+		file  string
+		write func(*cert) string
+	}{
+		{"nginx-rfc2253.log", nginxSerial},
+		{"nginx-legacy.log", nginxSerial},
+		{"haproxy-oneline.log", haproxySerial},
+		{"haproxy-rfc2253.log", haproxySerial},
+	}
+	names := []string{"ossl-utf8", "ossl-twoou", "go-multiou", "ossl-mixed", "ossl-hash"}
+	signByte := false
+	for _, l := range logs {
+		want := logged(l.file)
+		if len(want) != len(names) {
+			t.Fatalf("%s: serials of %d certificates, want %d", l.file, len(want), len(names))
+		}
+		for _, name := range names {
+			p, err := os.ReadFile(filepath.Join(dir, name+".pem"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blk, _ := pem.Decode(p)
+			if blk == nil {
+				t.Fatalf("%s.pem: no PEM block", name)
+			}
+			leaf, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			content, err := derSerial(leaf.RawTBSCertificate)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			signByte = signByte || content[0] == 0
+			c := &cert{serial: content}
+			if got := l.write(c); got != want[name] {
+				t.Errorf("%s: %s: the writer writes serial %s, the proxy logged %s (DER content %X)", l.file, name, got, want[name], content)
+			}
+		}
+	}
+	if !signByte {
+		t.Error("no recorded certificate has a DER sign byte in its serial")
+	}
+}
+
+// derSerial returns the content of the serialNumber INTEGER of a DER
+// TBSCertificate: the integer's bytes, after a 00 sign byte when the first
+// of them has its high bit set.
+func derSerial(tbs []byte) ([]byte, error) {
+	var seq, v asn1.RawValue
+	if _, err := asn1.Unmarshal(tbs, &seq); err != nil {
+		return nil, err
+	}
+	rest, err := asn1.Unmarshal(seq.Bytes, &v)
+	if err != nil {
+		return nil, err
+	}
+	if v.Class == asn1.ClassContextSpecific && v.Tag == 0 { // [0] version
+		if _, err := asn1.Unmarshal(rest, &v); err != nil {
+			return nil, err
+		}
+	}
+	if v.Class != asn1.ClassUniversal || v.Tag != asn1.TagInteger || len(v.Bytes) == 0 {
+		return nil, fmt.Errorf("expected the serialNumber INTEGER, found class %d tag %d", v.Class, v.Tag)
+	}
+	return v.Bytes, nil
 }

@@ -65,8 +65,21 @@ func TestRaw(t *testing.T) {
 			line: `<132>1 2026-12-04T09:00:01.123Z web1 gunicorn 812 - - AXES: Locking out {ip_address: "203.0.113.7", path_info: "/login/"} after repeated login failures.`,
 			want: map[event.Field]string{event.SourceIP: "203.0.113.7", event.URLPath: "/login/", event.Action: "user_locked_out", event.Outcome: "unknown"},
 		},
+		{
+			// Python's SysLogHandler: a priority, then the message.
+			line: `<12>AXES: New login failure by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
+			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
+		},
+		{
+			// A syslog header without the host.
+			line: `<12>Dec  4 09:00:01 gunicorn[812]: AXES: New login failure by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
+			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
+		},
 		// The marker only where logging writes the message: not in client
 		// text such as the path of django.request's 404 warning.
+		{line: `Dec  4 09:00:01 gunicorn[812]: Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `<12>Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `2026-12-04T09:00:01.123+00:00 Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
 		{line: `Dec  4 09:00:01 web1 gunicorn[812]: Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
 		{line: `Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
 		{line: `WARNING:django.request:Not Found: /x WARNING:axes.handlers.cache:AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
@@ -427,6 +440,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(`AXES: Locking out {ip_address: "1", user_agent: "x", username: "a", username: "b", path_info: "/", ip_address: "2"}`)
 	f.Add(`AXES: Locking out {path_info: "/", username: "b", ip_address: "2"}`)
 	f.Add(`Dec  4 09:00:01 web1 gunicorn[812]: Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/"}`)
+	f.Add(`<12>Dec  4 09:00:01 gunicorn[812]: Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/"}`)
+	f.Add(`<12>AXES: New login failure by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`)
 	f.Add(`WARNING:axes.handlers.cache:AXES: Locking out {ip_address: "1"}`)
 	for _, unit := range hostileUnits {
 		f.Add(hostileLine(unit, 64))

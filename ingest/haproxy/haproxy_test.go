@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -158,7 +159,7 @@ func TestSyslogPrefix(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	formats := []*Format{}
-	for _, s := range []string{mtlsFormat, onelineFormat, quoted(httplogFormat + mtlsFields), quoted(clfFormat + ` id=%ID`)} {
+	for _, s := range []string{mtlsFormat, onelineFormat, quoted(httplogFormat + mtlsFields), quoted(clfFormat + ` id=%ID`), recordedOneline} {
 		fm, err := Compile(s)
 		if err != nil {
 			f.Fatal(err)
@@ -170,6 +171,16 @@ func FuzzParse(f *testing.F) {
 	f.Add(`<134>1 2026 h a p m [x a="\`)
 	f.Add(`203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe_mtls~ be_app/app1 0/0/1/12/13 200 2210 - - ---- 1/1/0/0/0 0/0 {a} {b} "POST / HTTP/1.1"` + mtlsValues)
 	f.Add(`203.0.113.7 - - [04/Dec/2026:09:00:01 +0000] "POST / HTTP/1.1" 200 2210 "" "" 52344 123 "fe_mtls~" "be_app" "app1" 0 0 1 12 13 ---- 1 1 0 0 0 0 0 "" "" "a b" "c" id="u"`)
+	// A recorded line behind every header HAProxy writes.
+	headers, err := os.ReadFile("testdata/headers.log")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, l := range strings.Split(string(headers), "\n") {
+		if l != "" && !strings.HasPrefix(l, "##") {
+			f.Add(l)
+		}
+	}
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range formats {
 			skimtest.CheckAccepted(t, fm.NewParser(), line)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/x509cert"
 )
 
 // Reference is the log format spraywatch reads by default: the combined
@@ -99,9 +100,10 @@ type Format struct {
 
 	timeVar string // the variable the event time is taken from
 	seed    maphash.Seed
-	nsegs   int // segments in all templates
-	decide  int // text: index of the last segment giving the method or path; -1 if none
-	last    int // text: index of the last segment a lazy skim reads (see parser.Skim)
+	certs   *x509cert.Cache // $ssl_client_escaped_cert: the certificates parsed
+	nsegs   int             // segments in all templates
+	decide  int             // text: index of the last segment giving the method or path; -1 if none
+	last    int             // text: index of the last segment a lazy skim reads (see parser.Skim)
 }
 
 var _ ingest.Format = (*Format)(nil)
@@ -124,6 +126,15 @@ func (f *Format) TimeVariable() string { return "$" + f.timeVar }
 
 // NewParser returns a parser with its own scratch space.
 func (f *Format) NewParser() ingest.Parser { return newParser(f) }
+
+// SetCertCache makes the format's parsers share c for the certificates of
+// $ssl_client_escaped_cert. A format without the variable has no use for
+// one.
+func (f *Format) SetCertCache(c *x509cert.Cache) {
+	if f.certs != nil {
+		f.certs = c
+	}
+}
 
 // Default returns the compiled Reference format.
 func Default() *Format {
@@ -179,6 +190,12 @@ func Compile(directive string) (*Format, error) {
 	}
 	if err := f.resolve(d); err != nil {
 		return nil, err
+	}
+	for _, s := range f.allSegs() {
+		if s.kind == vEscapedCert {
+			f.certs = x509cert.NewCache(0)
+			break
+		}
 	}
 	f.plan()
 	return f, nil

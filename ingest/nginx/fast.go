@@ -80,7 +80,7 @@ func (f *Format) plan() {
 func (t *template) plan(fast bool) {
 	for i := range t.segs {
 		s := &t.segs[i]
-		s.unchecked = s.kind == vUserAgent || s.kind == vVerify || s.kind == vEscapedCert
+		s.unchecked = s.kind == vUserAgent || s.kind == vVerify
 		switch {
 		case len(s.lit) == 0 && i == len(t.segs)-1:
 			s.scan = scanEnd

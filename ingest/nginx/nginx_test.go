@@ -313,10 +313,10 @@ func TestCompileChoices(t *testing.T) {
 		},
 		{
 			// escape=json on a text format: values are JSON-escaped.
-			directive: `log_format t escape=json '$time_iso8601 "$http_user_agent" $ssl_client_escaped_cert';`,
-			line:      `2026-12-04T09:00:01+00:00 "a \"b\" \\c \u00e9" -----BEGIN%20CERTIFICATE-----%0AMIIB`,
+			directive: `log_format t escape=json '$time_iso8601 "$http_user_agent" $ssl_client_verify';`,
+			line:      `2026-12-04T09:00:01+00:00 "a \"b\" \\c \u00e9" FAILED:a \"b\"`,
 			time:      "2026-12-04T09:00:01Z",
-			want:      fields{event.UserAgent: `a "b" \c é`, event.TLSCertificate: "-----BEGIN%20CERTIFICATE-----%0AMIIB"},
+			want:      fields{event.UserAgent: `a "b" \c é`, event.TLSVerify: `FAILED:a "b"`},
 		},
 		{
 			// A nested JSON template, text around variables, a bare number.
@@ -534,6 +534,9 @@ func render(r *event.Record) string {
 	var b strings.Builder
 	b.WriteString(time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano))
 	for i, v := range r.Values {
+		if event.Field(i) == event.TLSCertificate && len(v) > 40 {
+			v = append(v[:36:36], "..."...)
+		}
 		if len(v) > 0 {
 			fmt.Fprintf(&b, " %s=%q", event.Field(i), v)
 		}
@@ -547,6 +550,7 @@ func TestGolden(t *testing.T) {
 	for _, g := range []struct{ log, directive string }{
 		{"reference.log", Reference},
 		{"json.log", jsonDirective},
+		{"cert.log", certDirective},
 	} {
 		f, err := Compile(g.directive)
 		if err != nil {

@@ -62,6 +62,7 @@ type parser struct {
 	mask    uint64 // fields whose value is pending in scratch
 	stable  bool   // views of the input outlive the current value (text)
 	timeSet bool
+	cert    *x509cert.Info           // the line's $ssl_client_escaped_cert, parsed
 	skim    bool                     // Skim: keep only the deciding values
 	exact   bool                     // CheckAllLines: a skim checks every value, as Parse does
 	lazy    bool                     // Skim: read no value but the deciding ones, up to Format.last
@@ -196,6 +197,7 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 	p.scratch = p.scratch[:0]
 	p.mask = 0
 	p.timeSet = false
+	p.cert = nil
 	var err error
 	if p.f.json {
 		p.stable = false
@@ -212,6 +214,9 @@ func (p *parser) parse(line []byte, r *event.Record) error {
 		return err
 	}
 	p.flush()
+	if p.cert != nil {
+		p.cert.Fill(r) // the identity fields the line does not carry itself
+	}
 	return nil
 }
 
@@ -534,10 +539,12 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 	case vURI:
 		u := p.unescape(v)
 		p.set(event.URLPath, u, 0, len(u.b))
-	case vUserAgent, vVerify, vEscapedCert:
+	case vUserAgent, vVerify:
 		if !p.skim { // nothing to check
 			p.text(s.kind, v)
 		}
+	case vEscapedCert:
+		return p.certValue(s, v, col)
 	case vRequestID:
 		u := p.unescape(v)
 		p.set(event.RequestID, u, 0, len(u.b))
@@ -588,7 +595,7 @@ func (p *parser) value(s *segment, v []byte, col int) error {
 }
 
 // text sets a value that cannot be wrong: the user agent and the
-// verification result, unescaped, and the certificate as logged.
+// verification result, unescaped.
 func (p *parser) text(k varKind, v []byte) {
 	switch k {
 	case vUserAgent:
@@ -597,9 +604,32 @@ func (p *parser) text(k varKind, v []byte) {
 	case vVerify:
 		u := p.unescape(v)
 		p.set(event.TLSVerify, u, 0, len(u.b))
-	case vEscapedCert:
-		p.set(event.TLSCertificate, ref{b: v}, 0, len(v))
 	}
+}
+
+// certValue reads a $ssl_client_escaped_cert value, the client's
+// certificate as URL-escaped PEM, through the format's certificate cache:
+// a certificate seen before costs a hash and a comparison, one too long to
+// be cached (x509cert.MaxCachedBytes) a parse, in time linear in the
+// line's length. The value is kept as logged, in tls.client.certificate;
+// once the line is read its subject, issuer, fingerprints, serial and URI
+// SAN fill the fields the line does not carry itself. A value that is no
+// certificate makes the line an error, for a skim too.
+func (p *parser) certValue(s *segment, v []byte, col int) error {
+	mark := len(p.scratch)
+	u := p.unescape(v)
+	info, err := p.f.certs.Parse(u.b)
+	if err != nil {
+		p.scratch = p.scratch[:mark]
+		return synErr(col, "$%s: expected a URL-escaped PEM certificate: %v", s.name, err)
+	}
+	if p.skim {
+		p.scratch = p.scratch[:mark]
+		return nil
+	}
+	p.set(event.TLSCertificate, u, 0, len(u.b))
+	p.cert = info
+	return nil
 }
 
 // keep sets a value taken as logged, unless skimming.

@@ -194,7 +194,8 @@ func fieldsOf(k varKind) []event.Field {
 	case vSerial:
 		return []event.Field{event.TLSSerial}
 	case vEscapedCert:
-		return []event.Field{event.TLSCertificate}
+		// The certificate, and the identity its parse fills in.
+		return []event.Field{event.TLSCertificate, event.TLSSubject, event.TLSIssuer, event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSURISAN}
 	}
 	return nil
 }

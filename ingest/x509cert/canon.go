@@ -52,14 +52,28 @@ func AppendFingerprint(dst, v []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// AppendSerial appends the canonical form of a hex serial number (nginx
-// uppercase, Envoy lowercase, with or without colons and leading zeros) to
-// dst: uppercase hex, no separators, no leading zeros ("0" for zero).
+// AppendSerial appends the canonical form of a hex serial number as a proxy
+// logged it to dst: uppercase hex, no separators, no leading zeros ("0" for
+// zero), the form SerialHex gives a parsed certificate's serial. The
+// proxies write the serial's bytes in hex, and a canonical form of the
+// integer is what makes one certificate's serial the same in every log:
+// nginx's $ssl_client_serial (OpenSSL's i2a_ASN1_INTEGER: uppercase,
+// "0A11"), HAProxy's %[ssl_c_serial,hex] (the same, its sign dropped),
+// Envoy's %DOWNSTREAM_PEER_SERIAL% (BN_bn2hex in BoringSSL: lowercase,
+// "0a11"), ALB's hex and colon-separated pairs as some tools print them all
+// give "A11". A leading '-', which nginx and Envoy write for a negative
+// serial (RFC 5280 forbids them, but they exist), is kept.
 func AppendSerial(dst, v []byte) ([]byte, error) {
 	start := len(dst)
 	dst = slices.Grow(dst, len(v))
-	digits := 0
-	for i, c := range v {
+	i := 0
+	if len(v) > 0 && v[0] == '-' {
+		dst = append(dst, '-')
+		i = 1
+	}
+	digits, nd := len(dst), 0
+	for ; i < len(v); i++ {
+		c := v[i]
 		h := hexUpper[c]
 		switch h {
 		case badByte:
@@ -67,17 +81,17 @@ func AppendSerial(dst, v []byte) ([]byte, error) {
 		case sepByte:
 			continue
 		}
-		digits++
-		if h == '0' && len(dst) == start {
+		nd++
+		if h == '0' && len(dst) == digits {
 			continue
 		}
 		dst = append(dst, h)
 	}
-	if len(dst) == start {
-		if digits == 0 {
-			return dst, fmt.Errorf("serial: no hex digits")
+	if len(dst) == digits {
+		if nd == 0 {
+			return dst[:start], fmt.Errorf("serial: no hex digits")
 		}
-		dst = append(dst, '0')
+		dst = append(dst[:start], '0') // zero, which has no sign
 	}
 	return dst, nil
 }

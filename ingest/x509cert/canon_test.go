@@ -31,14 +31,21 @@ func TestAppendSerial(t *testing.T) {
 		{"0", "0"},
 		{"0000", "0"},
 		{"1", "1"},
+		// What each proxy writes for one serial (see AppendSerial).
+		{"0A11", "A11"},  // nginx, HAProxy
+		{"0a11", "A11"},  // Envoy
+		{"0a:11", "A11"}, // colon-separated pairs
+		{"-0A11", "-A11"},
+		{"-0a11", "-A11"},
+		{"-00", "0"},
 	} {
 		got, err := AppendSerial([]byte("x"), []byte(tc.in))
 		if err != nil || string(got) != "x"+tc.want {
 			t.Errorf("AppendSerial(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
-	for _, in := range []string{"", "::", "xyz", "12-34"} {
-		if got, err := AppendSerial(nil, []byte(in)); err == nil {
+	for _, in := range []string{"", "::", "xyz", "12-34", "-", "--1", "-:", "+1"} {
+		if got, err := AppendSerial([]byte("x"), []byte(in)); err == nil || string(got) != "x" {
 			t.Errorf("AppendSerial(%q) = %q, want error", in, got)
 		}
 	}

@@ -143,8 +143,7 @@ func TestRecordedProxyLogs(t *testing.T) {
 	}{
 		{"nginx-rfc2253.log", compileNginx("rfc2253"), all[:4], nil},
 		{"nginx-legacy.log", compileNginx("legacy"), all[:4], nil},
-		// nginx keeps $ssl_client_escaped_cert as logged: parsed here.
-		{"nginx-cert.log", compileNginx("cert"), nil, nil},
+		{"nginx-cert.log", compileNginx("cert"), all, nil},
 		{"haproxy-oneline.log", compileHAProxy("fe_oneline"), all[:5], map[string]string{
 			"go-multiou": "CN=svc-batch-01,OU=Services,OU=Batch,O=Example Corp,C=US",
 			"ossl-mixed": "UID=batch2,CN=svc-batch-02,OU=Services,OU=Batch,O=Example Corp,C=US",

@@ -8,15 +8,27 @@ import "bytes"
 // when b has none. Recognised:
 //
 //	<134>Dec  4 09:00:01 host app[123]: msg              RFC 3164
+//	<134>Dec  4 09:00:01 app[123]: msg                   RFC 3164 without HOSTNAME (HAProxy's default "local" format)
 //	Dec  4 09:00:01 host app[123]: msg                   the same as a syslog daemon files it (journalctl -o short)
+//	Dec  4 09:00:01 app[123]: msg                        the same without the host
 //	Dec 04 09:00:01.123456 host app[123]: msg            journalctl -o short-precise
 //	<134>1 2026-12-04T09:00:01.123Z host app 123 - - msg  RFC 5424
 //	2026-12-04T09:00:01.123+00:00 host app[123]: msg     a daemon's high-precision file format, journalctl -o short-iso
+//	<6>2026-12-04T09:00:01.123456+00:00 msg              HAProxy's "timed" format
+//	2026-12-04T09:00:01.123456+00:00 msg                 HAProxy's "iso" format
+//	<134>msg, <6>msg                                     a priority alone: HAProxy's "priority" and "short" formats
 //
-// The tag ("app[123]") holds no space and ends at the first ": ", so the
-// header ends before any text of the message.
+// The tag ("app[123]") holds no space and ends at the first ": ". Right
+// after the timestamp, a word ending in ':' is the tag of a header without
+// a host (a host name never ends in ':'); otherwise the header has a host,
+// then the tag. Either way the header ends before any text of the
+// message. After an ISO timestamp with no host and tag behind it, the
+// message starts right after the timestamp; after a priority with no
+// timestamp behind it, right after the priority. An RFC 5424 header is one
+// whose timestamp is an ISO time or "-" ("<134>1 2026 ..." is a message
+// starting "1 2026" behind a priority).
 func Prefix(b []byte) int {
-	i := 0
+	i := 0 // the end of the priority, if any
 	if len(b) > 2 && b[0] == '<' {
 		j := 1
 		for j < len(b) && j <= 4 && b[j] >= '0' && b[j] <= '9' {
@@ -26,38 +38,60 @@ func Prefix(b []byte) int {
 			return 0
 		}
 		i = j + 1
-		if len(b) > i+1 && b[i] == '1' && b[i+1] == ' ' {
+		if len(b) > i+1 && b[i] == '1' && b[i+1] == ' ' && rfc5424Time(b[i+2:]) {
 			return rfc5424(b, i+2)
 		}
 	}
-	var t int
 	switch {
 	case isMonth(b[i:]):
 		// "Dec  4 09:00:01" is 15 bytes, then ".123456" or nothing, then a space.
-		if len(b) < i+16 || b[i+3] != ' ' || b[i+9] != ':' || b[i+12] != ':' {
-			return 0
-		}
-		t = i + 15
-		if b[t] == '.' {
-			t++
-			for t < len(b) && b[t] >= '0' && b[t] <= '9' {
+		if len(b) >= i+16 && b[i+3] == ' ' && b[i+9] == ':' && b[i+12] == ':' {
+			t := i + 15
+			if b[t] == '.' {
 				t++
+				for t < len(b) && b[t] >= '0' && b[t] <= '9' {
+					t++
+				}
+			}
+			if t < len(b) && b[t] == ' ' {
+				t++
+				if n := tagAt(b, t); n > 0 {
+					return n
+				}
+				if n := hostTagAt(b, t); n > 0 {
+					return n
+				}
 			}
 		}
-		if t >= len(b) || b[t] != ' ' {
-			return 0
-		}
-		t++
 	case isISODate(b[i:]):
-		sp := bytes.IndexByte(b[i:], ' ')
-		if sp < 0 {
-			return 0
+		if sp := bytes.IndexByte(b[i:], ' '); sp > 0 && i+sp+1 < len(b) {
+			t := i + sp + 1
+			if n := hostTagAt(b, t); n > 0 {
+				return n
+			}
+			return t
 		}
-		t = i + sp + 1
-	default:
+	}
+	if i < len(b) {
+		return i // a priority alone, or a priority and no header behind it
+	}
+	return 0
+}
+
+// tagAt returns where the message starts after a tag at t, a word ending
+// in ':' followed by a space ("haproxy[911]: "), or 0 when there is none.
+func tagAt(b []byte, t int) int {
+	sp := bytes.IndexByte(b[t:], ' ')
+	if sp < 2 || b[t+sp-1] != ':' {
 		return 0
 	}
-	// host, then the tag ending in ": ".
+	return t + sp + 1
+}
+
+// hostTagAt returns where the message starts after a host at t, a word,
+// then a tag ending at the first ": " and holding no space, or 0 when
+// there are none.
+func hostTagAt(b []byte, t int) int {
 	sp := bytes.IndexByte(b[t:], ' ')
 	if sp <= 0 {
 		return 0
@@ -68,6 +102,15 @@ func Prefix(b []byte) int {
 		return 0
 	}
 	return tag + end + 2
+}
+
+// rfc5424Time reports whether b starts with an RFC 5424 TIMESTAMP: the
+// NILVALUE "-" or an ISO time, then a space.
+func rfc5424Time(b []byte) bool {
+	if len(b) > 1 && b[0] == '-' && b[1] == ' ' {
+		return true
+	}
+	return isISODate(b)
 }
 
 // rfc5424 skips TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA.
@@ -120,14 +163,16 @@ func isMonth(b []byte) bool {
 	return false
 }
 
+// isISODate reports whether b starts with an ISO 8601 date and time to the
+// second, "2026-12-04T09:00:01".
 func isISODate(b []byte) bool {
-	if len(b) < 11 {
+	if len(b) < 19 {
 		return false
 	}
-	for _, k := range []int{0, 1, 2, 3, 5, 6, 8, 9} {
+	for _, k := range []int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
 		if b[k] < '0' || b[k] > '9' {
 			return false
 		}
 	}
-	return b[4] == '-' && b[7] == '-' && b[10] == 'T'
+	return b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':'
 }
