@@ -45,6 +45,7 @@ var (
 	sinkDelivered  = desc("sink_delivered_total", "Alerts delivered by a sink.", sinkLabels...)
 	sinkFailures   = desc("sink_failures_total", "Failed delivery attempts of a sink.", sinkLabels...)
 	sinkRetries    = desc("sink_retries_total", "Delivery attempts made after a failure.", sinkLabels...)
+	sinkResent     = desc("sink_resent_total", "Alerts a sink posted again to keep them active at their destination (Alertmanager's periodic re-sends of firing incidents), successfully; not counted as delivered. Failed re-sends count in sink_failures_total.", sinkLabels...)
 	sinkDropped    = desc("sink_dropped_total", "Alerts a sink gave up on (queue or spool full, attempts exhausted).", sinkLabels...)
 	sinkQueue      = desc("sink_queue_depth", "Alerts accepted by a sink and not yet delivered.", sinkLabels...)
 	sinkSpool      = desc("sink_spool_bytes", "Bytes held in a sink's on-disk spool.", sinkLabels...)
@@ -63,7 +64,7 @@ var (
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -184,8 +185,8 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 	}
 	type key struct{ name, typ string }
 	type counts struct {
-		delivered, failures, retries, dropped uint64
-		queue, spool                          int64
+		delivered, failures, retries, resent, dropped uint64
+		queue, spool                                  int64
 	}
 	var sum sums[key, counts]
 	for _, s := range c.c.Sinks() {
@@ -200,6 +201,7 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 		n.delivered += s.Delivered.Load()
 		n.failures += s.Failures.Load()
 		n.retries += s.Retries.Load()
+		n.resent += s.Resent.Load()
 		n.dropped += s.Dropped.Load()
 		n.queue += s.QueueDepth.Load()
 		n.spool += s.SpoolBytes.Load()
@@ -209,6 +211,7 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 		counter(ch, sinkDelivered, float64(n.delivered), k.name, k.typ)
 		counter(ch, sinkFailures, float64(n.failures), k.name, k.typ)
 		counter(ch, sinkRetries, float64(n.retries), k.name, k.typ)
+		counter(ch, sinkResent, float64(n.resent), k.name, k.typ)
 		counter(ch, sinkDropped, float64(n.dropped), k.name, k.typ)
 		gauge(ch, sinkQueue, float64(n.queue), k.name, k.typ)
 		gauge(ch, sinkSpool, float64(n.spool), k.name, k.typ)
