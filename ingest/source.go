@@ -31,14 +31,24 @@ type Stats struct {
 	Lines    atomic.Int64 // lines read, including rejected ones
 	Parsed   atomic.Int64 // lines that became records
 	Ignored  atomic.Int64 // well-formed lines of no interest
-	Rejected atomic.Int64 // lines that did not parse
+	Rejected atomic.Int64 // lines that did not parse, or whose record was dropped as a time outlier
 	TooLong  atomic.Int64 // lines over the length cap (also counted in Rejected)
 	// Skimmed counts, of Parsed, the lines a LazySkimmer read only as far
 	// as telling they are not wanted (their time, request and request id):
 	// their other values were not checked, unless a consumer completed the
-	// record (a line the completion rejects leaves Parsed and Skimmed for
-	// Rejected).
+	// record.
 	Skimmed atomic.Int64
+	// Every counter only grows. A record counted in Parsed that is dropped
+	// afterwards is counted again where it ends, and in one of these:
+	// Outliers, a record rejected for a time far ahead of its source's
+	// records (also in Rejected); Incomplete, a line skimmed lazily that
+	// its full parse, when a consumer completed it, rejected or ignored
+	// (also in Rejected or Ignored). SkimDropped counts those of Skimmed.
+	// So Lines = Parsed + Ignored + Rejected - Outliers - Incomplete, and
+	// Records() is what became a record and stayed one.
+	Outliers    atomic.Int64
+	Incomplete  atomic.Int64
+	SkimDropped atomic.Int64
 
 	mu     sync.Mutex
 	errors []error
@@ -55,16 +65,41 @@ func (s *Stats) Reject(err error) {
 	s.mu.Unlock()
 }
 
-// Unparse takes back the count of a record the source gave as parsed and
-// its reader drops after all (and counts otherwise, as rejected say): the
-// record leaves Parsed, and Skimmed if it is a partial record the source
-// skimmed lazily.
+// Unparse counts a record the source gave as parsed and its consumer
+// drops after all, its full parse having rejected or ignored the line
+// (counted so by the caller): in Incomplete, and in SkimDropped if it is a
+// partial record the source skimmed lazily.
 func (s *Stats) Unparse(r *event.Record) {
-	s.Parsed.Add(-1)
+	s.Incomplete.Add(1)
+	s.dropSkimmed(r)
+}
+
+// RejectOutlier counts a record the source gave as parsed and its reader
+// rejects for a time far ahead of its source's records (err says so): in
+// Outliers and Rejected, and in SkimDropped if r (which may be nil) is a
+// partial record the source skimmed lazily.
+func (s *Stats) RejectOutlier(r *event.Record, err error) {
+	s.Outliers.Add(1)
+	if r != nil {
+		s.dropSkimmed(r)
+	}
+	s.Reject(err)
+}
+
+func (s *Stats) dropSkimmed(r *event.Record) {
 	if c, ok := r.Rest.(*completer); ok && r.Raw != nil && c.lazy {
-		s.Skimmed.Add(-1)
+		s.SkimDropped.Add(1)
 	}
 }
+
+// Records returns how many lines became records and stayed records:
+// Parsed less those dropped afterwards.
+func (s *Stats) Records() int64 {
+	return s.Parsed.Load() - s.Outliers.Load() - s.Incomplete.Load()
+}
+
+// SkimmedRecords returns how many of Records were skimmed lazily.
+func (s *Stats) SkimmedRecords() int64 { return s.Skimmed.Load() - s.SkimDropped.Load() }
 
 // Errors returns the first rejected lines' errors.
 func (s *Stats) Errors() []error {

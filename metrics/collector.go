@@ -23,8 +23,9 @@ var (
 	linesRead     = desc("lines_read_total", "Lines read from a source, including rejected ones.", sourceLabels...)
 	linesParsed   = desc("lines_parsed_total", "Lines that became records.", sourceLabels...)
 	linesIgnored  = desc("lines_ignored_total", "Well-formed lines of no interest (not an authentication line, say).", sourceLabels...)
-	linesRejected = desc("lines_rejected_total", "Lines that did not parse (including over-long ones).", sourceLabels...)
+	linesRejected = desc("lines_rejected_total", "Lines rejected: they did not parse (including over-long ones), or their record was a time outlier (see lines_dropped_total).", sourceLabels...)
 	linesTooLong  = desc("lines_too_long_total", "Lines over the length cap, skipped (also counted as rejected).", sourceLabels...)
+	linesDropped  = desc("lines_dropped_total", "Lines counted in lines_parsed_total whose record was dropped afterwards, by reason: time_outlier (a time far ahead of its source's records; also counted in lines_rejected_total), full_parse (a line skimmed lazily that its full parse then rejected or ignored; also counted in lines_rejected_total or lines_ignored_total). lines_read_total = lines_parsed_total + lines_ignored_total + lines_rejected_total - lines_dropped_total.", append(sourceLabels, "reason")...)
 	linesSkimmed  = desc("lines_skimmed_total", "Of the lines parsed, those read only as far as telling they are not logins (time, request, request id): their other values were not checked.", sourceLabels...)
 
 	joinOutcomes = desc("join_outcomes_total", "Records by join outcome: matched (app record joined to its proxy record), app_only, proxy_only (login request with no app record), duplicate (request id already waiting), evicted (pushed out of a full buffer), unrelated (proxy record not on a login path).", "outcome")
@@ -64,7 +65,7 @@ var (
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -106,7 +107,7 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 	// Two sources may carry the same labels (one file given twice): their
 	// counts are added, as one series may appear only once.
 	type key struct{ name, kind, format string }
-	type counts struct{ read, parsed, ignored, rejected, long, skimmed int64 }
+	type counts struct{ read, parsed, ignored, rejected, long, skimmed, outliers, incomplete int64 }
 	var sum sums[key, counts]
 	for _, s := range c.c.Sources() {
 		if s == nil {
@@ -119,6 +120,8 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 		n.rejected += s.Rejected.Load()
 		n.long += s.TooLong.Load()
 		n.skimmed += s.Skimmed.Load()
+		n.outliers += s.Outliers.Load()
+		n.incomplete += s.Incomplete.Load()
 	}
 	for _, k := range sum.keys {
 		n := sum.m[k]
@@ -128,6 +131,8 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 		counter(ch, linesRejected, float64(n.rejected), k.name, k.kind, k.format)
 		counter(ch, linesTooLong, float64(n.long), k.name, k.kind, k.format)
 		counter(ch, linesSkimmed, float64(n.skimmed), k.name, k.kind, k.format)
+		counter(ch, linesDropped, float64(n.outliers), k.name, k.kind, k.format, "time_outlier")
+		counter(ch, linesDropped, float64(n.incomplete), k.name, k.kind, k.format, "full_parse")
 	}
 }
 

@@ -394,14 +394,17 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// TestLinesSkimmed checks the skimmed lines' counter: one series per
-// source, as the other line counters, zero for a source that skims none.
+// TestLinesSkimmed checks the skimmed and dropped lines' counters: one
+// series per source (and reason), as the other line counters, zero for a
+// source that skims or drops none.
 func TestLinesSkimmed(t *testing.T) {
 	proxy := &ingest.Stats{Name: "access.log", Kind: event.Proxy, Format: "nginx"}
 	proxy.Lines.Store(10)
 	proxy.Parsed.Store(9)
 	proxy.Skimmed.Store(7)
 	proxy.Rejected.Store(1)
+	proxy.Outliers.Store(1)
+	proxy.Incomplete.Store(2)
 	app := &ingest.Stats{Name: "auth.log", Kind: event.App, Format: "django-json"}
 	app.Lines.Store(4)
 	app.Parsed.Store(4)
@@ -416,6 +419,16 @@ func TestLinesSkimmed(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("lines_skimmed_total: %v, want %v", got, want)
+	}
+	got = series(t, m.Registry(), "spraywatch_lines_dropped_total")
+	want = map[string]float64{
+		"format=nginx,kind=proxy,reason=full_parse,source=access.log":     2,
+		"format=nginx,kind=proxy,reason=time_outlier,source=access.log":   1,
+		"format=django-json,kind=app,reason=full_parse,source=auth.log":   0,
+		"format=django-json,kind=app,reason=time_outlier,source=auth.log": 0,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lines_dropped_total: %v, want %v", got, want)
 	}
 }
 

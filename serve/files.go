@@ -593,10 +593,8 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		f.stats.Buffered.Add(1)
 	}
 	reject := func(fd filed, ahead string) {
-		st := f.srcs[fd.src].Stats()
-		st.Parsed.Add(-1)
 		err := replay.AheadError(fmt.Sprintf("%s:%d", fd.pos.Path, fd.pos.Offset), fd.it.time, lines[fd.src].jump, ahead, fd.it.value(event.RequestID))
-		st.Reject(err)
+		f.srcs[fd.src].Stats().RejectOutlier(nil, err)
 		f.cfg.Logger.Warn("record rejected", "err", err)
 		itemPool.Put(fd.it)
 		if len(fd.retired) > 0 {

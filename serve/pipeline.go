@@ -567,10 +567,8 @@ func (pl *pipeline) queue(p *partition, it *item) {
 // rejectAhead drops a record far ahead of its partition's (see timeline),
 // counted with the reason in its topic's rejected lines.
 func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
-	st := pl.s.sources[p.topic]
-	st.Parsed.Add(-1)
 	err := replay.AheadError(fmt.Sprintf("%s/%d@%d", p.topic, p.id, it.offset), it.time, p.line.jump, ahead, it.value(event.RequestID))
-	st.Reject(err)
+	pl.s.sources[p.topic].RejectOutlier(nil, err)
 	pl.s.cfg.Logger.Warn("record rejected", "err", err)
 	itemPool.Put(it)
 }
