@@ -49,6 +49,10 @@ type Stats struct {
 	Outliers    atomic.Int64
 	Incomplete  atomic.Int64
 	SkimDropped atomic.Int64
+	// Reread counts the lines a streaming source read again, to rebuild
+	// its state after a restart, a rebalance or a rule reload: they were
+	// counted when first read, and are counted only here then.
+	Reread atomic.Int64
 
 	mu     sync.Mutex
 	errors []error

@@ -85,6 +85,12 @@ type Config struct {
 	Sources func() []*ingest.Stats
 	// Engine returns the detection engine in use now.
 	Engine func() *detect.Engine
+	// Counts, if set, returns the engine counters to report instead of
+	// those of the engine in use (whose gauges are still reported): the
+	// totals of a server that builds a new engine on every rebalance or
+	// rule reload, which must not start again from zero (see
+	// serve.Server.EngineCounts).
+	Counts func() detect.Counts
 	// Sinks returns the alert sinks' counters.
 	Sinks func() []*alert.SinkStats
 	// Kafka reports the consumed partitions, when reading Kafka.

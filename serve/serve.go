@@ -262,6 +262,8 @@ type Server struct {
 	parts   []*partStats // positions of the partitions owned now
 	sources map[string]*ingest.Stats
 	engine  *detect.Engine
+	// counts are the engines' counters for the life of the process.
+	counts engineCounts
 }
 
 // New checks c and returns a server.
@@ -307,6 +309,13 @@ func (s *Server) Engine() *detect.Engine {
 	defer s.mu.Unlock()
 	return s.engine
 }
+
+// EngineCounts returns the engine counters for the life of the process
+// (see metrics.Config.Counts): they carry over from one engine to the next
+// (a rebalance, a rule reload builds a new one), leave out what an engine
+// counts while it reads again what was processed before, and count the
+// alert records handed to the sink, not those muted then.
+func (s *Server) EngineCounts() detect.Counts { return s.counts.counts() }
 
 // partStats is a partition's position, written by the pipeline and read
 // by Partitions.

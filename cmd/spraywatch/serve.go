@@ -258,6 +258,7 @@ func (f *serveFlags) check() error {
 type served interface {
 	SourceStats() []*ingest.Stats
 	Engine() *detect.Engine
+	EngineCounts() detect.Counts
 	Handler(metrics http.Handler) http.Handler
 	ReloadRules([]*rules.Rule) error
 	metrics.StreamStats
@@ -279,6 +280,7 @@ func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger
 	m, err := metrics.New(metrics.Config{
 		Sources: s.SourceStats,
 		Engine:  s.Engine,
+		Counts:  s.EngineCounts,
 		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 		Kafka:   kafka,
 		Stream:  s,
