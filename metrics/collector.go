@@ -265,7 +265,9 @@ func (c *collector) kafka(ch chan<- prometheus.Metric) {
 		}
 		seen[k] = true
 		part := strconv.Itoa(p.Partition)
-		gauge(ch, kafkaLag, float64(p.Lag), p.Topic, part)
+		if p.Lag >= 0 {
+			gauge(ch, kafkaLag, float64(p.Lag), p.Topic, part)
+		}
 		if p.Committed >= 0 {
 			gauge(ch, kafkaCommitted, float64(p.Committed), p.Topic, part)
 		}

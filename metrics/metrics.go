@@ -34,7 +34,8 @@ type PartitionStats struct {
 	// read after a restart); negative when nothing was committed yet.
 	Committed int64
 	// Lag is how many messages the consumer is behind the partition's
-	// high watermark (the end of the log).
+	// high watermark (the end of the log); negative when not known yet
+	// (no watermark or position yet), and then not reported.
 	Lag int64
 }
 

@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"context"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -311,6 +313,101 @@ func TestFollowMetricsAcrossRebuild(t *testing.T) {
 				if n := len(again.snapshot()); n != 0 {
 					t.Errorf("%d alerts written again after the restart", n)
 				}
+			}
+		})
+	}
+}
+
+// blockingSink blocks every Send until released (or its context ends).
+type blockingSink struct {
+	release chan struct{}
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingSink) Send(ctx context.Context, _ *alert.Alert) error {
+	b.once.Do(func() { close(b.entered) })
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (b *blockingSink) Close() error { return nil }
+
+// TestLagWhileStalled stalls the engine's goroutine on a sink that blocks,
+// then produces more messages: the consumer lag must grow by them, as the
+// high watermarks are asked of the brokers whatever the engine does, so
+// that SpraywatchConsumerLagGrowing can fire for a stuck consumer.
+func TestLagWhileStalled(t *testing.T) {
+	c := cluster(t, 1)
+	sink := &blockingSink{release: make(chan struct{}), entered: make(chan struct{})}
+	cfg := serverConfig(t, c, "lag-stalled", sink)
+	cfg.LagInterval = 100 * time.Millisecond
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := servedMetrics(t, s, s, alert.NewFanout())
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+	startServer(t, s)
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(sink.release) }) }) // before the shutdown
+	select {
+	case <-sink.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no alert")
+	}
+	lag := func() float64 { return familyTotals(t, m)["spraywatch_kafka_consumer_lag"] }
+	before := lag()
+	const more = 20000
+	extra := make([][]byte, 0, more)
+	for len(extra) < more {
+		extra = append(extra, proxy...)
+	}
+	produce(t, c, "proxy", extra[:more], nil)
+	waitFor(t, 10*time.Second, "the lag to grow by the messages produced", func() bool { return lag() >= before+more })
+	release.Do(func() { close(sink.release) })
+	waitFor(t, 60*time.Second, "the lag to go back to 0", func() bool { return lag() == 0 })
+}
+
+// TestPartitionLagUnknown checks the lag reported of a partition: unknown
+// (no series) until both its high watermark and the engine's position are
+// known, never negative.
+func TestPartitionLagUnknown(t *testing.T) {
+	tests := []struct {
+		name            string
+		highWater, next int64
+		want            int64 // -1: unknown
+	}{
+		{"nothing known", -1, -1, -1},
+		{"no high watermark yet", -1, 5, -1},
+		{"no position yet", 10, -1, -1},
+		{"behind", 10, 4, 6},
+		{"at the end", 10, 10, 0},
+		{"watermark older than the position", 8, 10, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &partStats{topic: "proxy", id: 3}
+			p.highWater.Store(tt.highWater)
+			p.next.Store(tt.next)
+			p.committed.Store(-1)
+			s := &Server{parts: []*partStats{p}}
+			got := s.Partitions()
+			if len(got) != 1 || got[0].Lag != tt.want {
+				t.Fatalf("partitions %+v, want lag %d", got, tt.want)
+			}
+			m, err := metrics.New(metrics.Config{Kafka: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, reported := familyTotals(t, m)["spraywatch_kafka_consumer_lag"]
+			if reported != (tt.want >= 0) {
+				t.Errorf("lag reported: %v, want %v", reported, tt.want >= 0)
 			}
 		})
 	}

@@ -360,6 +360,9 @@ func (pl *pipeline) open(ctx context.Context) error {
 			return err
 		}
 		p.reader = r
+		if start >= 0 {
+			p.stats.next.Store(start) // the engine's position until it takes a message
+		}
 		p.rebuilt = p.next >= p.replayUntil
 		if !p.rebuilt {
 			pl.notReady++
@@ -451,6 +454,50 @@ func (pl *pipeline) read(ctx context.Context, p *partition) {
 	}
 }
 
+// watchHighWater asks the brokers for the owned partitions' high
+// watermarks at once and then every LagInterval, until ctx ends: the
+// consumer lag must grow when the engine stalls, and the watermarks the
+// fetched messages carry stop coming then (the readers wait for it).
+func (pl *pipeline) watchHighWater(ctx context.Context) {
+	if len(pl.parts) == 0 {
+		return
+	}
+	every := pl.s.cfg.LagInterval
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	stats := map[topicPartition]*partStats{}
+	for _, p := range pl.parts {
+		req.Topics[p.topic] = append(req.Topics[p.topic], kafkago.LastOffsetOf(p.id))
+		stats[topicPartition{p.topic, p.id}] = p.stats
+	}
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		lctx, cancel := context.WithTimeout(ctx, every)
+		res, err := pl.store.client.ListOffsets(lctx, req)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			pl.s.cfg.Logger.Debug("asking for the high watermarks", "err", err)
+		default:
+			for topic, ps := range res.Topics {
+				for _, po := range ps {
+					if st := stats[topicPartition{topic, po.Partition}]; st != nil && po.Error == nil && po.LastOffset >= 0 {
+						st.raiseHighWater(po.LastOffset)
+					}
+				}
+			}
+		}
+		t.Reset(every)
+	}
+}
+
 // run processes the assignment until the generation or ctx ends (false)
 // or the rules are reloaded (true).
 func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
@@ -485,6 +532,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			pl.read(rctx, p)
 		}()
 	}
+	wg.Go(func() { pl.watchHighWater(rctx) })
 	s.ready.Store(pl.notReady == 0)
 	pl.lastArrival = time.Now()
 	tick := time.NewTicker(min(s.cfg.IdleTimeout/4, 50*time.Millisecond))
@@ -547,7 +595,7 @@ func (pl *pipeline) accept(f fetched) {
 	p.blocked = time.Time{}
 	p.highWater = f.highWater
 	p.stats.next.Store(p.next)
-	p.stats.highWater.Store(p.highWater)
+	p.stats.raiseHighWater(p.highWater)
 	if f.it == nil {
 		pl.checkRebuilt(p)
 		return
