@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -54,6 +55,45 @@ func TestCountsAddSub(t *testing.T) {
 				if back := c.Sub(tt.d); !reflect.DeepEqual(back, tt.c) {
 					t.Errorf("sum less d %+v, want %+v", back, tt.c)
 				}
+			}
+		})
+	}
+}
+
+// TestIdleGroupsNotEvicted checks what GroupsEvicted counts: groups a cap
+// pushed out, not idle groups a sweep forgets once their window emptied
+// (normal traffic forgets groups all day; counting them made the
+// evictions look like a full engine).
+func TestIdleGroupsNotEvicted(t *testing.T) {
+	tests := []struct {
+		name        string
+		maxGroups   int
+		gap         float64 // seconds between two identities' attempts
+		wantEvicted bool
+	}{
+		{"idle groups forgotten", 1000, 30, false},
+		{"groups over the cap", 10, 0.001, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: &captureSink{}, MaxGroups: tt.maxGroups})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			for i := range 100 {
+				if err := e.Add(ctx, attempt(float64(i)*tt.gap, fmt.Sprintf("c%d", i), "u", "failure")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Advance(ctx, int64(200*tt.gap*1e9)+int64(100e9)); err != nil {
+				t.Fatal(err)
+			}
+			if g := e.RuleStats()[0].Groups.Load(); g >= 10 {
+				t.Fatalf("%d groups held: the idle ones were not forgotten, the test tests nothing", g)
+			}
+			if got := e.Stats().GroupsEvicted.Load(); (got > 0) != tt.wantEvicted {
+				t.Errorf("%d groups evicted, want evictions: %v", got, tt.wantEvicted)
 			}
 		})
 	}

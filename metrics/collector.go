@@ -36,7 +36,7 @@ var (
 	eventsTotal    = desc("events_total", "Authentication events built by the correlator and evaluated by the rules.")
 	eventsLate     = desc("events_late_total", "Events older than their group's window, not counted.")
 	eventsDropped  = desc("window_events_dropped_total", "Events dropped from full group windows.")
-	groupsEvicted  = desc("window_groups_evicted_total", "Groups evicted because a rule held its maximum number of groups.")
+	groupsEvicted  = desc("window_groups_evicted_total", "Groups evicted because a rule held its maximum number of groups or events (idle groups forgotten are not counted).")
 	windowGroups   = desc("window_groups", "Groups (identities, subnets, ...) a rule holds in its windows now.", "rule")
 	ruleMatches    = desc("rule_matches_total", "Events that passed a rule's filter and were added to its windows.", "rule", "severity")
 	ruleSuppressed = desc("rule_suppressed_events_total", "Matching events silenced by a rule's suppression (allowlist) entries.", "rule")
