@@ -113,6 +113,11 @@ type Config struct {
 	// Version is reported by spraywatch_build_info (default: the main
 	// module's version from the build information).
 	Version string
+	// Command is the spraywatch command serving the metrics ("serve" or
+	// "replay"), reported by spraywatch_build_info's command label so that
+	// alerting rules can tell a replay from a live deployment; "" leaves
+	// the label out.
+	Command string
 	// Now returns the wall-clock time for the event-time lag (default
 	// time.Now).
 	Now func() time.Time
@@ -164,11 +169,15 @@ func New(c Config) (*Metrics, error) {
 	if c.Version != "" {
 		version = c.Version
 	}
+	labels := prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()}
+	if c.Command != "" {
+		labels["command"] = c.Command
+	}
 	buildInfo := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace:   Namespace,
 		Name:        "build_info",
-		Help:        "Always 1; the labels say which build is running.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+		Help:        "Always 1; the labels say which build is running, and which command (serve, replay).",
+		ConstLabels: labels,
 	}, func() float64 { return 1 })
 	for _, col := range []prometheus.Collector{
 		collectors.NewGoCollector(),

@@ -488,3 +488,33 @@ func TestTopKPrivacy(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildInfoCommand checks build_info's command label, which tells a
+// replay from serve in the alerting rules.
+func TestBuildInfoCommand(t *testing.T) {
+	for _, tt := range []struct {
+		command string
+		want    string // the label, "" when absent
+	}{
+		{"", ""},
+		{"serve", "command=serve"},
+		{"replay", "command=replay"},
+	} {
+		t.Run(tt.command, func(t *testing.T) {
+			m, err := New(Config{Command: tt.command, Version: "v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := series(t, m.Registry(), "spraywatch_build_info")
+			if len(got) != 1 {
+				t.Fatalf("build_info: %v", got)
+			}
+			for labels := range got {
+				has := strings.Contains(labels, "command=")
+				if tt.want == "" && has || tt.want != "" && !strings.Contains(labels, tt.want) {
+					t.Errorf("build_info labels %s, want %q", labels, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -167,6 +167,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			Engine:  func() *detect.Engine { return eng },
 			Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 			Privacy: privacy,
+			Command: "replay",
 		}); err != nil {
 			return err
 		}
