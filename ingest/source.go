@@ -27,6 +27,10 @@ type Stats struct {
 	Name   string     // what the user called the source, or its file
 	Kind   event.Kind // proxy or app
 	Format string     // the format's name
+	// Source is the configured source the file belongs to (its name, or
+	// its kind for one given by a flag), which the metrics label its
+	// counts with, those of all its files added up: "" is Name.
+	Source string
 
 	Lines    atomic.Int64 // lines read, including rejected ones
 	Parsed   atomic.Int64 // lines that became records
@@ -239,6 +243,7 @@ func (s *FileSource) CheckAllLines(all bool) {
 // FileSourceConfig configures a FileSource.
 type FileSourceConfig struct {
 	Name         string // for Stats; defaults to the first path
+	Source       string // for Stats (see Stats.Source)
 	Format       string // for Stats
 	Kind         event.Kind
 	Paths        []string
@@ -263,7 +268,7 @@ func NewFileSource(c FileSourceConfig) *FileSource {
 		kind:    c.Kind,
 		maxLine: c.MaxLineBytes,
 		strict:  c.Strict,
-		stats:   &Stats{Name: name, Kind: c.Kind, Format: c.Format},
+		stats:   &Stats{Name: name, Source: c.Source, Kind: c.Kind, Format: c.Format},
 
 		newParser: c.NewParser,
 	}

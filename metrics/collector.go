@@ -106,7 +106,8 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 	if c.c.Sources == nil {
 		return
 	}
-	// Two sources may carry the same labels (one file given twice): their
+	// The files of one configured source (a glob's, in a replay) carry
+	// the same labels, as may two sources (one file given twice): their
 	// counts are added, as one series may appear only once.
 	type key struct{ name, kind, format string }
 	type counts struct{ read, parsed, ignored, rejected, long, skimmed, outliers, incomplete, reread int64 }
@@ -115,7 +116,11 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 		if s == nil {
 			continue
 		}
-		n := sum.of(key{strings.TrimSpace(s.Name), s.Kind.String(), s.Format})
+		name := s.Source
+		if name == "" {
+			name = s.Name
+		}
+		n := sum.of(key{strings.TrimSpace(name), s.Kind.String(), s.Format})
 		n.read += s.Lines.Load()
 		n.parsed += s.Parsed.Load()
 		n.ignored += s.Ignored.Load()

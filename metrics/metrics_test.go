@@ -518,3 +518,43 @@ func TestBuildInfoCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceSeriesPerConfiguredSource checks that a replay's series are
+// bounded by its configured sources, not by the files their globs match:
+// the counts of every file of a source are added up under its label.
+func TestSourceSeriesPerConfiguredSource(t *testing.T) {
+	tests := []struct {
+		name  string
+		files int
+		label func(i int) string // the Source of file i
+		want  map[string]float64 // lines read by series
+	}{
+		{"200 rotated files of one source", 200, func(int) string { return "proxy" },
+			map[string]float64{"format=nginx,kind=proxy,source=proxy": 200 * 3}},
+		{"two named sources", 4, func(i int) string { return []string{"edge", "lb"}[i%2] },
+			map[string]float64{"format=nginx,kind=proxy,source=edge": 2 * 3, "format=nginx,kind=proxy,source=lb": 2 * 3}},
+		{"no source: by file", 2, func(int) string { return "" },
+			map[string]float64{"format=nginx,kind=proxy,source=access.log.0": 3, "format=nginx,kind=proxy,source=access.log.1": 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stats []*ingest.Stats
+			for i := range tt.files {
+				s := &ingest.Stats{Name: fmt.Sprintf("access.log.%d", i), Source: tt.label(i), Kind: event.Proxy, Format: "nginx"}
+				s.Lines.Store(3)
+				s.Parsed.Store(3)
+				stats = append(stats, s)
+			}
+			m, err := New(Config{Sources: func() []*ingest.Stats { return stats }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := series(t, m.Registry(), "spraywatch_lines_read_total"); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("lines_read_total %v, want %v", got, tt.want)
+			}
+			if got := series(t, m.Registry(), "spraywatch_lines_parsed_total"); len(got) != len(tt.want) {
+				t.Errorf("%d lines_parsed_total series, want %d", len(got), len(tt.want))
+			}
+		})
+	}
+}
