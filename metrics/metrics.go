@@ -160,7 +160,7 @@ func New(c Config) (*Metrics, error) {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace,
 			Name:      "processing_latency_seconds",
-			Help:      "Wall-clock time from a record being fetched to its effects being handed to the alert sinks.",
+			Help:      "Wall-clock time from a record being read (fetched from Kafka, or read from a followed file) to its effects being handed to the alert sinks (serve).",
 			Buckets:   LatencyBuckets,
 		}),
 		top: newTopK(c.TopRule, c.TopK, c.TopInterval, c.Privacy),
