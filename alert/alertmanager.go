@@ -277,10 +277,15 @@ func (m *Alertmanager) resend(ctx context.Context) {
 	}
 	failed := false
 	for i := 0; i < len(all); i += 500 {
-		if err := m.post(ctx, all[i:min(i+500, len(all))]); err != nil {
+		chunk := all[i:min(i+500, len(all))]
+		if err := m.post(ctx, chunk); err != nil {
 			m.stats.Failures.Add(1)
 			failed = true
+			continue
 		}
+		// Successful re-sends are counted too, so that one that failed
+		// is not taken for the only attempt made.
+		m.stats.Resent.Add(uint64(len(chunk)))
 	}
 	if !failed {
 		m.ending = nil

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -334,6 +335,59 @@ func TestAlertmanagerEscalationEndNotLost(t *testing.T) {
 				if a.Labels["severity"] != SeverityCritical || a.EndsAt != "" {
 					t.Errorf("re-send after the escalation: %+v", a)
 				}
+			}
+		})
+	}
+}
+
+// TestAlertmanagerResendCounts checks the counters of the periodic
+// re-sends: a re-send that fails is a failure, and the ones that succeed
+// are counted as re-sent (not delivered), so that one transient failure
+// is not taken for a sink that only fails.
+func TestAlertmanagerResendCounts(t *testing.T) {
+	tests := []struct {
+		name      string
+		fail      int64 // re-sends refused, after the first three posts
+		wantFails uint64
+	}{
+		{"no failure", 0, 0},
+		{"one transient failure", 1, 1},
+		{"three failures", 3, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var posts, refuse atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n := posts.Add(1); n > 3 && refuse.Add(-1) >= 0 {
+					http.Error(w, "unavailable", http.StatusServiceUnavailable)
+				}
+			}))
+			defer srv.Close()
+			refuse.Store(tt.fail)
+			m, err := NewAlertmanager(ctx, AlertmanagerOptions{Name: "am", URL: srv.URL, ResendInterval: 20 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Send(ctx, testAlert("i", 1, "u")); err != nil {
+				t.Fatal(err)
+			}
+			want := 3 + tt.fail + 3 // three re-sends accepted after the failures
+			waitFor(t, 5*time.Second, "the re-sends", func() bool { return posts.Load() >= want })
+			m.Close()
+			st := m.Stats()
+			n := uint64(posts.Load())
+			if d := st.Delivered.Load(); d != 1 {
+				t.Errorf("delivered %d, want 1 (re-sends are not new deliveries)", d)
+			}
+			if f := st.Failures.Load(); f != tt.wantFails {
+				t.Errorf("failures %d, want %d", f, tt.wantFails)
+			}
+			// Every post but the first delivery and the failures was a
+			// successful re-send of the one alert.
+			if r := st.Resent.Load(); r != n-1-tt.wantFails {
+				t.Errorf("re-sent %d, want %d of %d posts", r, n-1-tt.wantFails, n)
 			}
 		})
 	}

@@ -34,7 +34,12 @@ type SinkStats struct {
 	Failures   atomic.Uint64 // failed delivery attempts
 	Retries    atomic.Uint64 // attempts after a failure
 	Dropped    atomic.Uint64 // alerts given up on (refused by Send: queue or spool full, write error; attempts exhausted; still queued or being written when a shutdown ended)
-	SpoolBytes atomic.Int64  // bytes held in the on-disk spool
+	// Resent counts the alerts a sink posted again, successfully, to keep
+	// them active at their destination (Alertmanager's periodic re-sends
+	// of the firing incidents): not new deliveries, so not in Delivered.
+	// A re-send that fails is counted in Failures.
+	Resent     atomic.Uint64
+	SpoolBytes atomic.Int64 // bytes held in the on-disk spool
 }
 
 // A StatsSink is a sink that reports delivery counters.

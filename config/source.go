@@ -45,6 +45,17 @@ func (s *Source) Label() string {
 	return s.Name
 }
 
+// MetricsLabel is the source label of the source's metrics: its name, or
+// its kind ("proxy", "app") when it has none of its own (a source given by
+// a flag). Every file of the source counts under it, however many a glob
+// matches.
+func (s *Source) MetricsLabel() string {
+	if s.Name != "" && !s.unnamed {
+		return s.Name
+	}
+	return s.Kind
+}
+
 // Files returns the source's files in reading order (see Expand); for kind
 // alb, the access logs.
 func (s *Source) Files() ([]string, error) {
@@ -291,7 +302,7 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 			name = s.Name + " " + p
 		}
 		out = append(out, ingest.NewFileSource(ingest.FileSourceConfig{
-			Name: name, Format: fname, Kind: s.EventKind(), Paths: []string{p},
+			Name: name, Source: s.MetricsLabel(), Format: fname, Kind: s.EventKind(), Paths: []string{p},
 			Parser: comp.Format.NewParser(), NewParser: comp.Format.NewParser,
 			MaxLineBytes: c.Limits.MaxLineBytes, Strict: c.Strict,
 		}))

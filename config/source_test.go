@@ -2,6 +2,7 @@ package config
 
 import (
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -130,5 +131,45 @@ func TestCheckFiles(t *testing.T) {
 		if _, _, err := c.Open(&c.Sources[i]); err == nil || err.Error() != want {
 			t.Errorf("Open %s: %v, want %q", c.Sources[i].Name, err, want)
 		}
+	}
+}
+
+// TestMetricsLabel checks the source label a source's files count under
+// in the metrics: one per configured source, whatever the files its glob
+// matches, its name or (a flag's source, named by the configuration) its
+// kind.
+func TestMetricsLabel(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"access.log", "access.log.1", "access.log.2", "auth.log"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, yml string
+		want      []string // the Source of each file's stats
+	}{
+		{"named, a glob", "sources:\n  - name: edge\n    kind: proxy\n    paths: [access.log*]\n", []string{"edge", "edge", "edge"}},
+		{"unnamed, a glob", "sources:\n  - kind: proxy\n    paths: [access.log*]\n", []string{"proxy", "proxy", "proxy"}},
+		{"unnamed app", "sources:\n  - kind: app\n    paths: [auth.log]\n", []string{"app"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(filepath.Join(dir, "c.yml"), []byte(tt.yml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srcs, _, err := c.Open(&c.Sources[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range srcs {
+				got = append(got, s.Stats().Source)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("sources %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -100,7 +100,7 @@ const (
 type Stats struct {
 	Events        atomic.Int64 // authentication events built
 	Late          atomic.Int64 // events older than their group's window
-	GroupsEvicted atomic.Int64
+	GroupsEvicted atomic.Int64 // groups evicted by a cap (not idle ones forgotten)
 	EventsDropped atomic.Int64 // events dropped from full group windows
 	Alerts        atomic.Int64
 	Open          atomic.Int64 // incidents firing now
@@ -189,7 +189,9 @@ func NewEngine(c Config) (*Engine, error) {
 			maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
 		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
 			rs.pending.groups--
-			rs.ln.counts.evicted++
+			if !rs.forgetting {
+				rs.ln.counts.evicted++
+			}
 			if g == nil {
 				rs.held-- // a single entry: one event or value
 				return

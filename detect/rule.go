@@ -44,6 +44,9 @@ type ruleState struct {
 	// beyond maxHeld, its share of Config.MaxEventsTotal, the least
 	// recently active groups are evicted.
 	held, maxHeld int
+	// forgetting says the group leaving the set is idle, forgotten by a
+	// sweep: it is not evicted (not counted in Stats.GroupsEvicted).
+	forgetting bool
 	// spare are groups that left the set, emptied, with their small
 	// stores: under a flood of one-event groups a new group reuses one
 	// instead of allocating. bigSpare are a few with bigger buffers.
@@ -747,7 +750,7 @@ func (rs *ruleState) sweep(now int64) {
 			if rs.groups.x.first[sl].t > minus(now, length) {
 				return
 			}
-			rs.groups.removeSlot(sl)
+			rs.forget(sl)
 			continue
 		}
 		if g.incident() != nil {
@@ -763,8 +766,15 @@ func (rs *ruleState) sweep(now int64) {
 		if g.more != nil && len(g.more.resolved) > 0 {
 			rs.keepGone(g.key, g.more.resolved, now)
 		}
-		rs.groups.remove(g)
+		rs.forget(g.slot)
 	}
+}
+
+// forget takes the idle group of slot sl out of the set.
+func (rs *ruleState) forget(sl int32) {
+	rs.forgetting = true
+	rs.groups.removeSlot(sl)
+	rs.forgetting = false
 }
 
 // incidentID returns the id of rule's incident of the group key whose

@@ -348,9 +348,9 @@ func (r *result) sprayReported(t testing.TB, c campaign) {
 func (r *result) accounted(t testing.TB) {
 	t.Helper()
 	for _, s := range r.sources {
-		lines, parsed, ign, rej := s.Lines.Load(), s.Parsed.Load(), s.Ignored.Load(), s.Rejected.Load()
+		lines, parsed, ign, rej := s.Lines.Load(), s.Records(), s.Ignored.Load(), s.Rejected.Load()
 		if parsed+ign+rej != lines {
-			t.Errorf("%s: %d lines but %d parsed + %d ignored + %d rejected", s.Name, lines, parsed, ign, rej)
+			t.Errorf("%s: %d lines but %d records + %d ignored + %d rejected", s.Name, lines, parsed, ign, rej)
 		}
 		errs := s.Errors()
 		if rej > 0 && len(errs) == 0 {

@@ -97,9 +97,9 @@ func TestSkimCompletionRejects(t *testing.T) {
 			}
 		}
 		st := fs.Stats()
-		if st.Lines.Load() != 7 || st.Parsed.Load() != 3 || st.Ignored.Load() != 1 || st.Rejected.Load() != 3 {
-			t.Errorf("prefetch %v: lines %d parsed %d ignored %d rejected %d; want 7 3 1 3", prefetch,
-				st.Lines.Load(), st.Parsed.Load(), st.Ignored.Load(), st.Rejected.Load())
+		if st.Lines.Load() != 7 || st.Parsed.Load() != 5 || st.Incomplete.Load() != 2 || st.Records() != 3 || st.Ignored.Load() != 1 || st.Rejected.Load() != 3 {
+			t.Errorf("prefetch %v: lines %d parsed %d incomplete %d records %d ignored %d rejected %d; want 7 5 2 3 1 3", prefetch,
+				st.Lines.Load(), st.Parsed.Load(), st.Incomplete.Load(), st.Records(), st.Ignored.Load(), st.Rejected.Load())
 		}
 		var msgs []string
 		for _, err := range st.Errors() {
@@ -210,9 +210,10 @@ var _ LazySkimmer = (*lazyParser)(nil)
 // lazily, read directly, through Prefetch and through PrefetchParallel:
 // the lines it did not read in full are counted in Skimmed, of Parsed; a
 // line whose completion fails, or whose record its reader drops
-// (Stats.Unparse), leaves Parsed and Skimmed; a malformed line is
-// rejected when it is read with CheckAllLines, and never counted in
-// Skimmed; Lines is always Parsed + Ignored + Rejected.
+// (Stats.Unparse), leaves Records and SkimmedRecords but stays in Parsed
+// and Skimmed, which never go down; a malformed line is rejected when it
+// is read with CheckAllLines, and never counted in Skimmed; Lines is
+// always Records + Ignored + Rejected.
 func TestSkimLazyCounts(t *testing.T) {
 	a, b := writeLaxLogs(t)
 	type counts struct{ parsed, skimmed, ignored, rejected int64 }
@@ -273,15 +274,19 @@ func TestSkimLazyCounts(t *testing.T) {
 				st := fs.Stats()
 				check := func(when string, c counts) {
 					t.Helper()
-					got := counts{st.Parsed.Load(), st.Skimmed.Load(), st.Ignored.Load(), st.Rejected.Load()}
+					got := counts{st.Records(), st.SkimmedRecords(), st.Ignored.Load(), st.Rejected.Load()}
 					if got != c {
-						t.Errorf("%s: parsed, skimmed, ignored, rejected %v, want %v", when, got, c)
+						t.Errorf("%s: records, skimmed records, ignored, rejected %v, want %v", when, got, c)
 					}
 					if n := st.Lines.Load(); n != 7 || n != got.parsed+got.ignored+got.rejected {
-						t.Errorf("%s: %d lines, want 7 = parsed + ignored + rejected %v", when, n, got)
+						t.Errorf("%s: %d lines, want 7 = records + ignored + rejected %v", when, n, got)
+					}
+					if n := st.Parsed.Load() + st.Ignored.Load() + st.Rejected.Load() - st.Outliers.Load() - st.Incomplete.Load(); n != 7 {
+						t.Errorf("%s: parsed + ignored + rejected - outliers - incomplete = %d, want the 7 lines", when, n)
 					}
 				}
 				check("read", tt.read)
+				parsed, skimmed := st.Parsed.Load(), st.Skimmed.Load()
 				var rejected []string
 				for i := range recs {
 					r := &recs[i]
@@ -300,6 +305,11 @@ func TestSkimLazyCounts(t *testing.T) {
 					}
 				}
 				check("consumed", tt.want)
+				// The counters only grow: Prometheus takes a decrease for a
+				// restart.
+				if p, k := st.Parsed.Load(), st.Skimmed.Load(); p != parsed || k != skimmed {
+					t.Errorf("consumed: parsed %d, skimmed %d; want them unchanged since read (%d, %d)", p, k, parsed, skimmed)
+				}
 				if fmt.Sprint(rejected) != fmt.Sprint(tt.rejected) {
 					t.Errorf("rejected %q, want %q", rejected, tt.rejected)
 				}

@@ -27,18 +27,36 @@ type Stats struct {
 	Name   string     // what the user called the source, or its file
 	Kind   event.Kind // proxy or app
 	Format string     // the format's name
+	// Source is the configured source the file belongs to (its name, or
+	// its kind for one given by a flag), which the metrics label its
+	// counts with, those of all its files added up: "" is Name.
+	Source string
 
 	Lines    atomic.Int64 // lines read, including rejected ones
 	Parsed   atomic.Int64 // lines that became records
 	Ignored  atomic.Int64 // well-formed lines of no interest
-	Rejected atomic.Int64 // lines that did not parse
+	Rejected atomic.Int64 // lines that did not parse, or whose record was dropped as a time outlier
 	TooLong  atomic.Int64 // lines over the length cap (also counted in Rejected)
 	// Skimmed counts, of Parsed, the lines a LazySkimmer read only as far
 	// as telling they are not wanted (their time, request and request id):
 	// their other values were not checked, unless a consumer completed the
-	// record (a line the completion rejects leaves Parsed and Skimmed for
-	// Rejected).
+	// record.
 	Skimmed atomic.Int64
+	// Every counter only grows. A record counted in Parsed that is dropped
+	// afterwards is counted again where it ends, and in one of these:
+	// Outliers, a record rejected for a time far ahead of its source's
+	// records (also in Rejected); Incomplete, a line skimmed lazily that
+	// its full parse, when a consumer completed it, rejected or ignored
+	// (also in Rejected or Ignored). SkimDropped counts those of Skimmed.
+	// So Lines = Parsed + Ignored + Rejected - Outliers - Incomplete, and
+	// Records() is what became a record and stayed one.
+	Outliers    atomic.Int64
+	Incomplete  atomic.Int64
+	SkimDropped atomic.Int64
+	// Reread counts the lines a streaming source read again, to rebuild
+	// its state after a restart, a rebalance or a rule reload: they were
+	// counted when first read, and are counted only here then.
+	Reread atomic.Int64
 
 	mu     sync.Mutex
 	errors []error
@@ -55,16 +73,41 @@ func (s *Stats) Reject(err error) {
 	s.mu.Unlock()
 }
 
-// Unparse takes back the count of a record the source gave as parsed and
-// its reader drops after all (and counts otherwise, as rejected say): the
-// record leaves Parsed, and Skimmed if it is a partial record the source
-// skimmed lazily.
+// Unparse counts a record the source gave as parsed and its consumer
+// drops after all, its full parse having rejected or ignored the line
+// (counted so by the caller): in Incomplete, and in SkimDropped if it is a
+// partial record the source skimmed lazily.
 func (s *Stats) Unparse(r *event.Record) {
-	s.Parsed.Add(-1)
+	s.Incomplete.Add(1)
+	s.dropSkimmed(r)
+}
+
+// RejectOutlier counts a record the source gave as parsed and its reader
+// rejects for a time far ahead of its source's records (err says so): in
+// Outliers and Rejected, and in SkimDropped if r (which may be nil) is a
+// partial record the source skimmed lazily.
+func (s *Stats) RejectOutlier(r *event.Record, err error) {
+	s.Outliers.Add(1)
+	if r != nil {
+		s.dropSkimmed(r)
+	}
+	s.Reject(err)
+}
+
+func (s *Stats) dropSkimmed(r *event.Record) {
 	if c, ok := r.Rest.(*completer); ok && r.Raw != nil && c.lazy {
-		s.Skimmed.Add(-1)
+		s.SkimDropped.Add(1)
 	}
 }
+
+// Records returns how many lines became records and stayed records:
+// Parsed less those dropped afterwards.
+func (s *Stats) Records() int64 {
+	return s.Parsed.Load() - s.Outliers.Load() - s.Incomplete.Load()
+}
+
+// SkimmedRecords returns how many of Records were skimmed lazily.
+func (s *Stats) SkimmedRecords() int64 { return s.Skimmed.Load() - s.SkimDropped.Load() }
 
 // Errors returns the first rejected lines' errors.
 func (s *Stats) Errors() []error {
@@ -201,6 +244,7 @@ func (s *FileSource) CheckAllLines(all bool) {
 // FileSourceConfig configures a FileSource.
 type FileSourceConfig struct {
 	Name         string // for Stats; defaults to the first path
+	Source       string // for Stats (see Stats.Source)
 	Format       string // for Stats
 	Kind         event.Kind
 	Paths        []string
@@ -225,7 +269,7 @@ func NewFileSource(c FileSourceConfig) *FileSource {
 		kind:    c.Kind,
 		maxLine: c.MaxLineBytes,
 		strict:  c.Strict,
-		stats:   &Stats{Name: name, Kind: c.Kind, Format: c.Format},
+		stats:   &Stats{Name: name, Source: c.Source, Kind: c.Kind, Format: c.Format},
 
 		newParser: c.NewParser,
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/ingest"
 )
 
@@ -23,8 +24,10 @@ var (
 	linesRead     = desc("lines_read_total", "Lines read from a source, including rejected ones.", sourceLabels...)
 	linesParsed   = desc("lines_parsed_total", "Lines that became records.", sourceLabels...)
 	linesIgnored  = desc("lines_ignored_total", "Well-formed lines of no interest (not an authentication line, say).", sourceLabels...)
-	linesRejected = desc("lines_rejected_total", "Lines that did not parse (including over-long ones).", sourceLabels...)
+	linesRejected = desc("lines_rejected_total", "Lines rejected: they did not parse (including over-long ones), or their record was a time outlier (see lines_dropped_total).", sourceLabels...)
 	linesTooLong  = desc("lines_too_long_total", "Lines over the length cap, skipped (also counted as rejected).", sourceLabels...)
+	linesDropped  = desc("lines_dropped_total", "Lines counted in lines_parsed_total whose record was dropped afterwards, by reason: time_outlier (a time far ahead of its source's records; also counted in lines_rejected_total), full_parse (a line skimmed lazily that its full parse then rejected or ignored; also counted in lines_rejected_total or lines_ignored_total). lines_read_total = lines_parsed_total + lines_ignored_total + lines_rejected_total - lines_dropped_total.", append(sourceLabels, "reason")...)
+	linesReread   = desc("lines_reread_total", "Lines a streaming server read again to rebuild its state after a restart, a partition rebalance or a rule reload: counted when first read, they are not counted again in the other lines_* counters.", sourceLabels...)
 	linesSkimmed  = desc("lines_skimmed_total", "Of the lines parsed, those read only as far as telling they are not logins (time, request, request id): their other values were not checked.", sourceLabels...)
 
 	joinOutcomes = desc("join_outcomes_total", "Records by join outcome: matched (app record joined to its proxy record), app_only, proxy_only (login request with no app record), duplicate (request id already waiting), evicted (pushed out of a full buffer), unrelated (proxy record not on a login path).", "outcome")
@@ -33,7 +36,7 @@ var (
 	eventsTotal    = desc("events_total", "Authentication events built by the correlator and evaluated by the rules.")
 	eventsLate     = desc("events_late_total", "Events older than their group's window, not counted.")
 	eventsDropped  = desc("window_events_dropped_total", "Events dropped from full group windows.")
-	groupsEvicted  = desc("window_groups_evicted_total", "Groups evicted because a rule held its maximum number of groups.")
+	groupsEvicted  = desc("window_groups_evicted_total", "Groups evicted because a rule held its maximum number of groups or events (idle groups forgotten are not counted).")
 	windowGroups   = desc("window_groups", "Groups (identities, subnets, ...) a rule holds in its windows now.", "rule")
 	ruleMatches    = desc("rule_matches_total", "Events that passed a rule's filter and were added to its windows.", "rule", "severity")
 	ruleSuppressed = desc("rule_suppressed_events_total", "Matching events silenced by a rule's suppression (allowlist) entries.", "rule")
@@ -45,6 +48,7 @@ var (
 	sinkDelivered  = desc("sink_delivered_total", "Alerts delivered by a sink.", sinkLabels...)
 	sinkFailures   = desc("sink_failures_total", "Failed delivery attempts of a sink.", sinkLabels...)
 	sinkRetries    = desc("sink_retries_total", "Delivery attempts made after a failure.", sinkLabels...)
+	sinkResent     = desc("sink_resent_total", "Alerts a sink posted again to keep them active at their destination (Alertmanager's periodic re-sends of firing incidents), successfully; not counted as delivered. Failed re-sends count in sink_failures_total.", sinkLabels...)
 	sinkDropped    = desc("sink_dropped_total", "Alerts a sink gave up on (queue or spool full, attempts exhausted).", sinkLabels...)
 	sinkQueue      = desc("sink_queue_depth", "Alerts accepted by a sink and not yet delivered.", sinkLabels...)
 	sinkSpool      = desc("sink_spool_bytes", "Bytes held in a sink's on-disk spool.", sinkLabels...)
@@ -63,7 +67,7 @@ var (
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesReread, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -102,22 +106,30 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 	if c.c.Sources == nil {
 		return
 	}
-	// Two sources may carry the same labels (one file given twice): their
+	// The files of one configured source (a glob's, in a replay) carry
+	// the same labels, as may two sources (one file given twice): their
 	// counts are added, as one series may appear only once.
 	type key struct{ name, kind, format string }
-	type counts struct{ read, parsed, ignored, rejected, long, skimmed int64 }
+	type counts struct{ read, parsed, ignored, rejected, long, skimmed, outliers, incomplete, reread int64 }
 	var sum sums[key, counts]
 	for _, s := range c.c.Sources() {
 		if s == nil {
 			continue
 		}
-		n := sum.of(key{strings.TrimSpace(s.Name), s.Kind.String(), s.Format})
+		name := s.Source
+		if name == "" {
+			name = s.Name
+		}
+		n := sum.of(key{strings.TrimSpace(name), s.Kind.String(), s.Format})
 		n.read += s.Lines.Load()
 		n.parsed += s.Parsed.Load()
 		n.ignored += s.Ignored.Load()
 		n.rejected += s.Rejected.Load()
 		n.long += s.TooLong.Load()
 		n.skimmed += s.Skimmed.Load()
+		n.outliers += s.Outliers.Load()
+		n.incomplete += s.Incomplete.Load()
+		n.reread += s.Reread.Load()
 	}
 	for _, k := range sum.keys {
 		n := sum.m[k]
@@ -127,54 +139,79 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 		counter(ch, linesRejected, float64(n.rejected), k.name, k.kind, k.format)
 		counter(ch, linesTooLong, float64(n.long), k.name, k.kind, k.format)
 		counter(ch, linesSkimmed, float64(n.skimmed), k.name, k.kind, k.format)
+		counter(ch, linesDropped, float64(n.outliers), k.name, k.kind, k.format, "time_outlier")
+		counter(ch, linesDropped, float64(n.incomplete), k.name, k.kind, k.format, "full_parse")
+		counter(ch, linesReread, float64(n.reread), k.name, k.kind, k.format)
 	}
 }
 
 func (c *collector) engine(ch chan<- prometheus.Metric, now time.Time) {
-	if c.c.Engine == nil {
+	var e *detect.Engine
+	if c.c.Engine != nil {
+		e = c.c.Engine()
+	}
+	var n detect.Counts
+	switch {
+	case c.c.Counts != nil:
+		n = c.c.Counts()
+	case e != nil:
+		n = e.Counts()
+	default:
 		return
 	}
-	e := c.c.Engine()
-	if e == nil {
-		return
-	}
-	j := e.JoinStats()
 	for _, o := range []struct {
 		name string
 		v    int64
 	}{
-		{"matched", j.Matched.Load()},
-		{"app_only", j.AppOnly.Load()},
-		{"proxy_only", j.ProxyOnly.Load()},
-		{"duplicate", j.Duplicates.Load()},
-		{"evicted", j.Evicted.Load()},
-		{"unrelated", j.Unrelated.Load()},
+		{"matched", n.Join.Matched},
+		{"app_only", n.Join.AppOnly},
+		{"proxy_only", n.Join.ProxyOnly},
+		{"duplicate", n.Join.Duplicates},
+		{"evicted", n.Join.Evicted},
+		{"unrelated", n.Join.Unrelated},
 	} {
 		counter(ch, joinOutcomes, float64(o.v), o.name)
 	}
-	gauge(ch, joinPending, float64(j.Pending.Load()))
-
+	counter(ch, eventsTotal, float64(n.Events))
+	counter(ch, eventsLate, float64(n.Late))
+	counter(ch, eventsDropped, float64(n.EventsDropped))
+	counter(ch, groupsEvicted, float64(n.GroupsEvicted))
+	counter(ch, incidentsQuiet, float64(n.Suppressed))
+	// A rule may come with several severities over reloads: its
+	// suppressed events, labelled by rule alone, are added up.
+	type ruleKey struct{ rule, severity string }
+	seen := map[ruleKey]bool{}
+	var suppressed sums[string, int64]
+	for _, r := range n.Rules {
+		k := ruleKey{r.Rule, r.Severity}
+		if seen[k] {
+			continue // never emit a series twice
+		}
+		seen[k] = true
+		counter(ch, ruleMatches, float64(r.Matched), r.Rule, r.Severity)
+		counter(ch, alertRecords, float64(r.Alerts), r.Rule, r.Severity)
+		*suppressed.of(r.Rule) += r.Suppressed
+	}
+	for _, rule := range suppressed.keys {
+		counter(ch, ruleSuppressed, float64(*suppressed.m[rule]), rule)
+	}
+	if e == nil {
+		return
+	}
+	gauge(ch, joinPending, float64(e.JoinStats().Pending.Load()))
 	s := e.Stats()
-	counter(ch, eventsTotal, float64(s.Events.Load()))
-	counter(ch, eventsLate, float64(s.Late.Load()))
-	counter(ch, eventsDropped, float64(s.EventsDropped.Load()))
-	counter(ch, groupsEvicted, float64(s.GroupsEvicted.Load()))
 	gauge(ch, incidentsOpen, float64(s.Open.Load()))
-	counter(ch, incidentsQuiet, float64(s.Suppressed.Load()))
 	if wm := s.Watermark.Load(); wm > 0 {
 		gauge(ch, watermark, float64(wm)/1e9)
 		gauge(ch, eventTimeLag, float64(now.UnixNano()-wm)/1e9)
 	}
-	seen := map[string]bool{}
+	held := map[string]bool{}
 	for _, r := range e.RuleStats() {
-		if seen[r.Rule] {
+		if held[r.Rule] {
 			continue // rule ids are unique in a loaded set; never emit a series twice
 		}
-		seen[r.Rule] = true
+		held[r.Rule] = true
 		gauge(ch, windowGroups, float64(r.Groups.Load()), r.Rule)
-		counter(ch, ruleMatches, float64(r.Matched.Load()), r.Rule, r.Severity)
-		counter(ch, ruleSuppressed, float64(r.Suppressed.Load()), r.Rule)
-		counter(ch, alertRecords, float64(r.Alerts.Load()), r.Rule, r.Severity)
 	}
 }
 
@@ -184,8 +221,8 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 	}
 	type key struct{ name, typ string }
 	type counts struct {
-		delivered, failures, retries, dropped uint64
-		queue, spool                          int64
+		delivered, failures, retries, resent, dropped uint64
+		queue, spool                                  int64
 	}
 	var sum sums[key, counts]
 	for _, s := range c.c.Sinks() {
@@ -200,6 +237,7 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 		n.delivered += s.Delivered.Load()
 		n.failures += s.Failures.Load()
 		n.retries += s.Retries.Load()
+		n.resent += s.Resent.Load()
 		n.dropped += s.Dropped.Load()
 		n.queue += s.QueueDepth.Load()
 		n.spool += s.SpoolBytes.Load()
@@ -209,6 +247,7 @@ func (c *collector) sinks(ch chan<- prometheus.Metric) {
 		counter(ch, sinkDelivered, float64(n.delivered), k.name, k.typ)
 		counter(ch, sinkFailures, float64(n.failures), k.name, k.typ)
 		counter(ch, sinkRetries, float64(n.retries), k.name, k.typ)
+		counter(ch, sinkResent, float64(n.resent), k.name, k.typ)
 		counter(ch, sinkDropped, float64(n.dropped), k.name, k.typ)
 		gauge(ch, sinkQueue, float64(n.queue), k.name, k.typ)
 		gauge(ch, sinkSpool, float64(n.spool), k.name, k.typ)
@@ -231,7 +270,9 @@ func (c *collector) kafka(ch chan<- prometheus.Metric) {
 		}
 		seen[k] = true
 		part := strconv.Itoa(p.Partition)
-		gauge(ch, kafkaLag, float64(p.Lag), p.Topic, part)
+		if p.Lag >= 0 {
+			gauge(ch, kafkaLag, float64(p.Lag), p.Topic, part)
+		}
 		if p.Committed >= 0 {
 			gauge(ch, kafkaCommitted, float64(p.Committed), p.Topic, part)
 		}

@@ -88,14 +88,18 @@ func TestDashboardStructure(t *testing.T) {
 			if v.Type != "datasource" || string(v.Query) != `"prometheus"` {
 				t.Errorf("datasource variable: type %q query %s", v.Type, v.Query)
 			}
+		case "job":
+			if v.Type != "query" || v.Datasource == nil || v.Datasource.UID != "${datasource}" || !strings.Contains(string(v.Query), "label_values(spraywatch_build_info, job)") {
+				t.Errorf("job variable: %+v", v)
+			}
 		case "instance":
-			if v.Type != "query" || v.Datasource == nil || v.Datasource.UID != "${datasource}" || !strings.Contains(string(v.Query), "label_values(spraywatch_build_info, instance)") {
+			if v.Type != "query" || v.Datasource == nil || v.Datasource.UID != "${datasource}" || !strings.Contains(string(v.Query), `label_values(spraywatch_build_info{job=~\"$job\"}, instance)`) {
 				t.Errorf("instance variable: %+v", v)
 			}
 		}
 	}
-	if vars["datasource"] == "" || vars["instance"] == "" {
-		t.Fatalf("variables %v: want datasource and instance", vars)
+	if vars["datasource"] == "" || vars["job"] == "" || vars["instance"] == "" {
+		t.Fatalf("variables %v: want datasource, job and instance", vars)
 	}
 
 	ids := map[int]bool{}
@@ -142,8 +146,15 @@ func TestDashboardStructure(t *testing.T) {
 			if tg.Datasource == nil || tg.Datasource.UID != "${datasource}" {
 				t.Errorf("panel %q target %s: datasource %+v", p.Title, tg.RefID, tg.Datasource)
 			}
-			if !strings.Contains(tg.Expr, `instance=~"$instance"`) {
-				t.Errorf("panel %q target %s does not follow the instance variable: %s", p.Title, tg.RefID, tg.Expr)
+			// Every selector follows both variables: no job name is
+			// hard-coded, and no panel shows other jobs' targets.
+			for _, sel := range selector.FindAllString(tg.Expr, -1) {
+				if !strings.Contains(sel, `{job=~"$job", instance=~"$instance"`) {
+					t.Errorf("panel %q target %s: selector %s does not follow the job and instance variables", p.Title, tg.RefID, sel)
+				}
+			}
+			if !selector.MatchString(tg.Expr) {
+				t.Errorf("panel %q target %s selects no metric: %s", p.Title, tg.RefID, tg.Expr)
 			}
 		}
 	}
@@ -153,6 +164,9 @@ func TestDashboardStructure(t *testing.T) {
 }
 
 var metricName = regexp.MustCompile(`\bspraywatch_[a-z_]+`)
+
+// selector matches a metric and its label matchers in a PromQL expression.
+var selector = regexp.MustCompile(`\b[a-z_]+\{[^}]*\}`)
 
 // exported lists the spraywatch metric names the package exposes.
 func exported(t *testing.T) map[string]bool {

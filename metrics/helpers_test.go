@@ -141,6 +141,7 @@ func (r *sampleRun) config() Config {
 		Sources: func() []*ingest.Stats { return SourceStats(r.sources) },
 		Engine:  func() *detect.Engine { return r.engine },
 		Sinks:   func() []*alert.SinkStats { return SinkStats(r.sink) },
+		Command: "replay",
 	}
 }
 

@@ -34,7 +34,8 @@ type PartitionStats struct {
 	// read after a restart); negative when nothing was committed yet.
 	Committed int64
 	// Lag is how many messages the consumer is behind the partition's
-	// high watermark (the end of the log).
+	// high watermark (the end of the log); negative when not known yet
+	// (no watermark or position yet), and then not reported.
 	Lag int64
 }
 
@@ -85,6 +86,12 @@ type Config struct {
 	Sources func() []*ingest.Stats
 	// Engine returns the detection engine in use now.
 	Engine func() *detect.Engine
+	// Counts, if set, returns the engine counters to report instead of
+	// those of the engine in use (whose gauges are still reported): the
+	// totals of a server that builds a new engine on every rebalance or
+	// rule reload, which must not start again from zero (see
+	// serve.Server.EngineCounts).
+	Counts func() detect.Counts
 	// Sinks returns the alert sinks' counters.
 	Sinks func() []*alert.SinkStats
 	// Kafka reports the consumed partitions, when reading Kafka.
@@ -106,6 +113,11 @@ type Config struct {
 	// Version is reported by spraywatch_build_info (default: the main
 	// module's version from the build information).
 	Version string
+	// Command is the spraywatch command serving the metrics ("serve" or
+	// "replay"), reported by spraywatch_build_info's command label so that
+	// alerting rules can tell a replay from a live deployment; "" leaves
+	// the label out.
+	Command string
 	// Now returns the wall-clock time for the event-time lag (default
 	// time.Now).
 	Now func() time.Time
@@ -148,7 +160,7 @@ func New(c Config) (*Metrics, error) {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace,
 			Name:      "processing_latency_seconds",
-			Help:      "Wall-clock time from a record being fetched to its effects being handed to the alert sinks.",
+			Help:      "Wall-clock time from a record being read (fetched from Kafka, or read from a followed file) to its effects being handed to the alert sinks (serve).",
 			Buckets:   LatencyBuckets,
 		}),
 		top: newTopK(c.TopRule, c.TopK, c.TopInterval, c.Privacy),
@@ -157,11 +169,15 @@ func New(c Config) (*Metrics, error) {
 	if c.Version != "" {
 		version = c.Version
 	}
+	labels := prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()}
+	if c.Command != "" {
+		labels["command"] = c.Command
+	}
 	buildInfo := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace:   Namespace,
 		Name:        "build_info",
-		Help:        "Always 1; the labels say which build is running.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+		Help:        "Always 1; the labels say which build is running, and which command (serve, replay).",
+		ConstLabels: labels,
 	}, func() float64 { return 1 })
 	for _, col := range []prometheus.Collector{
 		collectors.NewGoCollector(),

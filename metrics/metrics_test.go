@@ -394,14 +394,17 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// TestLinesSkimmed checks the skimmed lines' counter: one series per
-// source, as the other line counters, zero for a source that skims none.
+// TestLinesSkimmed checks the skimmed and dropped lines' counters: one
+// series per source (and reason), as the other line counters, zero for a
+// source that skims or drops none.
 func TestLinesSkimmed(t *testing.T) {
 	proxy := &ingest.Stats{Name: "access.log", Kind: event.Proxy, Format: "nginx"}
 	proxy.Lines.Store(10)
 	proxy.Parsed.Store(9)
 	proxy.Skimmed.Store(7)
 	proxy.Rejected.Store(1)
+	proxy.Outliers.Store(1)
+	proxy.Incomplete.Store(2)
 	app := &ingest.Stats{Name: "auth.log", Kind: event.App, Format: "django-json"}
 	app.Lines.Store(4)
 	app.Parsed.Store(4)
@@ -416,6 +419,16 @@ func TestLinesSkimmed(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("lines_skimmed_total: %v, want %v", got, want)
+	}
+	got = series(t, m.Registry(), "spraywatch_lines_dropped_total")
+	want = map[string]float64{
+		"format=nginx,kind=proxy,reason=full_parse,source=access.log":     2,
+		"format=nginx,kind=proxy,reason=time_outlier,source=access.log":   1,
+		"format=django-json,kind=app,reason=full_parse,source=auth.log":   0,
+		"format=django-json,kind=app,reason=time_outlier,source=auth.log": 0,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lines_dropped_total: %v, want %v", got, want)
 	}
 }
 
@@ -471,6 +484,76 @@ func TestTopKPrivacy(t *testing.T) {
 			top, _ := e.TopGroups("per-user", 1, nil)
 			if len(top) != 1 || strings.Join(top[0].Values, ",") != "192.0.2.7,kate.moreau" {
 				t.Errorf("the group's values changed: %+v", top)
+			}
+		})
+	}
+}
+
+// TestBuildInfoCommand checks build_info's command label, which tells a
+// replay from serve in the alerting rules.
+func TestBuildInfoCommand(t *testing.T) {
+	for _, tt := range []struct {
+		command string
+		want    string // the label, "" when absent
+	}{
+		{"", ""},
+		{"serve", "command=serve"},
+		{"replay", "command=replay"},
+	} {
+		t.Run(tt.command, func(t *testing.T) {
+			m, err := New(Config{Command: tt.command, Version: "v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := series(t, m.Registry(), "spraywatch_build_info")
+			if len(got) != 1 {
+				t.Fatalf("build_info: %v", got)
+			}
+			for labels := range got {
+				has := strings.Contains(labels, "command=")
+				if tt.want == "" && has || tt.want != "" && !strings.Contains(labels, tt.want) {
+					t.Errorf("build_info labels %s, want %q", labels, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestSourceSeriesPerConfiguredSource checks that a replay's series are
+// bounded by its configured sources, not by the files their globs match:
+// the counts of every file of a source are added up under its label.
+func TestSourceSeriesPerConfiguredSource(t *testing.T) {
+	tests := []struct {
+		name  string
+		files int
+		label func(i int) string // the Source of file i
+		want  map[string]float64 // lines read by series
+	}{
+		{"200 rotated files of one source", 200, func(int) string { return "proxy" },
+			map[string]float64{"format=nginx,kind=proxy,source=proxy": 200 * 3}},
+		{"two named sources", 4, func(i int) string { return []string{"edge", "lb"}[i%2] },
+			map[string]float64{"format=nginx,kind=proxy,source=edge": 2 * 3, "format=nginx,kind=proxy,source=lb": 2 * 3}},
+		{"no source: by file", 2, func(int) string { return "" },
+			map[string]float64{"format=nginx,kind=proxy,source=access.log.0": 3, "format=nginx,kind=proxy,source=access.log.1": 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stats []*ingest.Stats
+			for i := range tt.files {
+				s := &ingest.Stats{Name: fmt.Sprintf("access.log.%d", i), Source: tt.label(i), Kind: event.Proxy, Format: "nginx"}
+				s.Lines.Store(3)
+				s.Parsed.Store(3)
+				stats = append(stats, s)
+			}
+			m, err := New(Config{Sources: func() []*ingest.Stats { return stats }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := series(t, m.Registry(), "spraywatch_lines_read_total"); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("lines_read_total %v, want %v", got, tt.want)
+			}
+			if got := series(t, m.Registry(), "spraywatch_lines_parsed_total"); len(got) != len(tt.want) {
+				t.Errorf("%d lines_parsed_total series, want %d", len(got), len(tt.want))
 			}
 		})
 	}

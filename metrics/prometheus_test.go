@@ -111,15 +111,24 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// Grafana's built-in variables and the dashboard's own, as a user would
-// see them: every instance selected.
-var grafanaVars = strings.NewReplacer(
-	"$__rate_interval", "1m",
-	"$__interval", "1s",
-	"$__range", "5m",
-	"${instance}", ".*",
-	"$instance", ".*",
-)
+// grafanaVars replaces Grafana's built-in variables and the dashboard's
+// own as a user would see them: every job selected (job, the regular
+// expression Grafana makes of the variable's values), every instance.
+func grafanaVars(job string) *strings.Replacer {
+	return strings.NewReplacer(
+		"$__rate_interval", "1m",
+		"$__interval", "1s",
+		"$__range", "5m",
+		"${job}", job,
+		"$job", job,
+		"${instance}", ".*",
+		"$instance", ".*",
+	)
+}
+
+// scrapeJob is the job name the test's Prometheus scrapes spraywatch
+// under: not the shipped configuration's, which nothing may hard-code.
+const scrapeJob = "spraywatch-replay"
 
 // serveOnly marks expressions over metrics only `serve` has (Kafka
 // partitions, processing latency): a replay leaves them empty.
@@ -153,10 +162,10 @@ func TestDashboardAndRulesAgainstPrometheus(t *testing.T) {
   evaluation_interval: 1s
 rule_files: [%q]
 scrape_configs:
-  - job_name: spraywatch
+  - job_name: %s
     static_configs:
       - targets: [%q]
-`, rulesFile, srv.Addr())
+`, rulesFile, scrapeJob, srv.Addr())
 	cfgFile := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -169,7 +178,7 @@ scrape_configs:
 
 	// Enough scrapes for rate() over the dashboard's intervals.
 	err = poll(ctx, "waiting for three scrapes", func() error {
-		q, err := query(ctx, base, `count_over_time(spraywatch_build_info{job="spraywatch"}[1m]) >= 3`)
+		q, err := query(ctx, base, `count_over_time(spraywatch_build_info{job="`+scrapeJob+`"}[1m]) >= 3`)
 		if err != nil {
 			return err
 		}
@@ -182,17 +191,29 @@ scrape_configs:
 		t.Fatal(err)
 	}
 
-	// The dashboard's instance variable lists the scraped instance.
-	resp, err := http.Get(base + "/api/v1/label/instance/values?" + url.Values{"match[]": {"spraywatch_build_info"}}.Encode())
-	if err != nil {
-		t.Fatal(err)
+	// The dashboard's job and instance variables list the scraped job and
+	// instance.
+	labelValues := func(label, match string) []string {
+		t.Helper()
+		resp, err := http.Get(base + "/api/v1/label/" + label + "/values?" + url.Values{"match[]": {match}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var labels struct{ Data []string }
+		if err := json.NewDecoder(resp.Body).Decode(&labels); err != nil {
+			t.Fatal(err)
+		}
+		return labels.Data
 	}
-	var labels struct{ Data []string }
-	json.NewDecoder(resp.Body).Decode(&labels)
-	resp.Body.Close()
-	if fmt.Sprint(labels.Data) != "["+srv.Addr()+"]" {
-		t.Errorf("instance variable values %v, want [%s]", labels.Data, srv.Addr())
+	jobs := labelValues("job", "spraywatch_build_info")
+	if fmt.Sprint(jobs) != "["+scrapeJob+"]" {
+		t.Errorf("job variable values %v, want [%s]", jobs, scrapeJob)
 	}
+	if got := labelValues("instance", `spraywatch_build_info{job=~"`+strings.Join(jobs, "|")+`"}`); fmt.Sprint(got) != "["+srv.Addr()+"]" {
+		t.Errorf("instance variable values %v, want [%s]", got, srv.Addr())
+	}
+	vars := grafanaVars("(" + strings.Join(jobs, "|") + ")")
 
 	d := loadDashboard(t)
 	checked := 0
@@ -201,7 +222,7 @@ scrape_configs:
 			continue
 		}
 		for _, tg := range p.Targets {
-			expr := grafanaVars.Replace(tg.Expr)
+			expr := vars.Replace(tg.Expr)
 			q, err := query(ctx, base, expr)
 			if err != nil {
 				t.Fatalf("panel %q: %v", p.Title, err)

@@ -287,12 +287,11 @@ func (h *head) accept(t int64) {
 func (h *head) reject(r *event.Record) {
 	h.stats.AheadRejected.Add(1)
 	st := h.src.Stats()
-	st.Unparse(r)
 	what := "the first records"
 	if h.started {
 		what = time.Unix(0, h.last).UTC().Format(time.RFC3339Nano)
 	}
-	st.Reject(AheadError(st.Name, r.Time, h.jump, what, r.Values[event.RequestID]))
+	st.RejectOutlier(r, AheadError(st.Name, r.Time, h.jump, what, r.Values[event.RequestID]))
 }
 
 // copyRecord appends src's values (and the line of a partial record) to

@@ -111,3 +111,45 @@ func TestErrorSameAlertsAnyLanes(t *testing.T) {
 		}
 	}
 }
+
+// TestOutlierCounts checks how a record rejected as far ahead of its
+// source's is counted: it stays in Parsed (counters never go down,
+// Prometheus would take that for a restart) and is counted in Outliers and
+// Rejected, so that Lines = Parsed + Ignored + Rejected - Outliers.
+func TestOutlierCounts(t *testing.T) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano()
+	tests := []struct {
+		name     string
+		times    []int64
+		outliers int64
+	}{
+		{"in order", []int64{base, base + 1e9, base + 2e9}, 0},
+		{"one a year ahead", []int64{base, base + int64(365*24*time.Hour), base + 1e9, base + 2e9}, 1},
+		{"the first a year ahead", []int64{base + int64(365*24*time.Hour), base, base + 1e9}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &recordSource{times: tt.times}
+			src.stats.Lines.Store(int64(len(tt.times)))
+			eng, err := detect.NewEngine(detect.Config{Sink: alert.NewFanout()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st Stats
+			if err := RunOptions(context.Background(), []ingest.Source{src}, eng, Options{}, &st); err != nil {
+				t.Fatal(err)
+			}
+			s := &src.stats
+			n := int64(len(tt.times))
+			if p, o, r := s.Parsed.Load(), s.Outliers.Load(), s.Rejected.Load(); p != n || o != tt.outliers || r != tt.outliers {
+				t.Errorf("parsed %d, outliers %d, rejected %d; want %d, %d, %d", p, o, r, n, tt.outliers, tt.outliers)
+			}
+			if got := s.Records(); got != n-tt.outliers {
+				t.Errorf("records %d, want %d", got, n-tt.outliers)
+			}
+			if got := st.AheadRejected.Load(); got != tt.outliers {
+				t.Errorf("AheadRejected %d, want %d", got, tt.outliers)
+			}
+		})
+	}
+}

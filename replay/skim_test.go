@@ -86,13 +86,13 @@ func replayFiles(t *testing.T, proxy, app string, m replayMode) replayResult {
 	res.alerts = out.String()
 	var b strings.Builder
 	for _, s := range []*ingest.Stats{ps.Stats(), as.Stats()} {
-		fmt.Fprintf(&b, "%s: %d lines %d parsed %d ignored %d rejected %q\n", s.Kind, s.Lines.Load(), s.Parsed.Load(), s.Ignored.Load(), s.Rejected.Load(), s.Errors())
+		fmt.Fprintf(&b, "%s: %d lines %d parsed %d ignored %d rejected %q\n", s.Kind, s.Lines.Load(), s.Records(), s.Ignored.Load(), s.Rejected.Load(), s.Errors())
 	}
 	j := eng.JoinStats()
 	fmt.Fprintf(&b, "join: %d matched %d app_only %d proxy_only %d duplicates %d evicted %d unrelated\n",
 		j.Matched.Load(), j.AppOnly.Load(), j.ProxyOnly.Load(), j.Duplicates.Load(), j.Evicted.Load(), j.Unrelated.Load())
 	res.counts = b.String()
-	res.skimmed = ps.Stats().Skimmed.Load()
+	res.skimmed = ps.Stats().SkimmedRecords()
 	if n := as.Stats().Skimmed.Load(); n != 0 {
 		t.Errorf("%v: %d app lines skimmed", m, n)
 	}

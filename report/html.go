@@ -146,7 +146,7 @@ func (c *Collector) build(run Run) *page {
 			continue
 		}
 		r := sourceRow{Name: s.Name, Kind: s.Kind.String(), Format: s.Format, Lines: s.Lines.Load(),
-			Parsed: s.Parsed.Load(), Ignored: s.Ignored.Load(), Rejected: s.Rejected.Load(), TooLong: s.TooLong.Load()}
+			Parsed: s.Records(), Ignored: s.Ignored.Load(), Rejected: s.Rejected.Load(), TooLong: s.TooLong.Load()}
 		for _, e := range s.Errors() {
 			// Rejected lines are quoted in their errors, usernames included.
 			if c.opt.Privacy.Mode != alert.PrivacyPlain {

@@ -97,6 +97,7 @@ type Follower struct {
 	alive   atomic.Bool
 	ready   atomic.Bool
 	alerted map[fileKey]follow.Position // muted up to these positions
+	counts  engineCounts                // the engines' counters for the life of the process
 }
 
 // fileKey identifies a followed file across restarts.
@@ -188,6 +189,9 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 		for _, p := range src.Unmatched() {
 			c.Logger.Warn("path matches no file yet; waiting for it (until it appears, every login is "+oneSided(s.kind)+")", "source", s.name, "path", p)
 		}
+		// The lines up to the positions processed before a restart are
+		// read again: they were counted then.
+		src.MarkRead(slices.Collect(maps.Values(f.alerted))...)
 		f.srcs = append(f.srcs, src)
 	}
 	// The engine must accept the configuration before anything is read.
@@ -243,6 +247,10 @@ func (f *Follower) Stream() metrics.Stream { return f.stats.stream() }
 func (f *Follower) SourceStats() []*ingest.Stats {
 	return []*ingest.Stats{f.srcs[0].Stats(), f.srcs[1].Stats()}
 }
+
+// EngineCounts returns the engine counters for the life of the process,
+// as Server.EngineCounts.
+func (f *Follower) EngineCounts() detect.Counts { return f.counts.counts() }
 
 // Engine returns the engine in use (nil before Run).
 func (f *Follower) Engine() *detect.Engine { return f.engine.Load() }
@@ -379,11 +387,12 @@ func (f *Follower) saveState(name string, b []byte) error {
 
 // filed is a record (or an idle or end notice) from a source's reader.
 type filed struct {
-	src  int
-	it   *item
-	pos  follow.Position
-	idle bool
-	err  error // io.EOF: the source ended (standard input closed)
+	src   int
+	it    *item
+	pos   follow.Position
+	again bool // read before (see follow.Source.Again): counted then
+	idle  bool
+	err   error // io.EOF: the source ended (standard input closed)
 	// retired are the final positions of the files the source closed
 	// before returning this: they apply once the records queued before
 	// them are processed.
@@ -452,12 +461,13 @@ func (f *Follower) Run(ctx context.Context) error {
 // rules are reloaded (true); either way it releases what the watermark
 // lets through and saves the positions before it returns.
 func (f *Follower) run(ctx context.Context) (reload bool, err error) {
-	sink := &muteSink{sink: f.cfg.Sink, stats: &f.stats}
+	sink := &muteSink{sink: f.cfg.Sink, stats: &f.stats, counts: &f.counts}
 	eng, err := f.newEngine(sink)
 	if err != nil {
 		return false, err
 	}
 	f.engine.Store(eng)
+	f.counts.use(eng)
 	f.ready.Store(len(f.alerted) == 0)
 	// A restart (or a reload) reads again what was processed, from the
 	// positions saved: the engine is told the rebuild state saved with
@@ -489,7 +499,11 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		if rebuilding {
 			rebuilding = false
 			eng.Rebuilt()
+			f.counts.rebuilt()
 		}
+	}
+	if !rebuilding {
+		f.counts.rebuilt() // nothing is read again
 	}
 	span := f.cfg.Lateness + eng.MaxWindow()
 	if jw := f.cfg.Engine.Correlator.JoinWindow; jw > 0 {
@@ -525,7 +539,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 					it := itemPool.Get().(*item)
 					it.hold(&rec)
 					it.fetched = time.Now()
-					fd = filed{src: i, it: it, pos: src.Position()}
+					fd = filed{src: i, it: it, pos: src.Position(), again: src.Again()}
 				case errors.Is(err, follow.ErrIdle):
 					fd = filed{src: i, idle: true}
 				case rctx.Err() != nil:
@@ -607,11 +621,11 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		f.stats.Buffered.Add(1)
 	}
 	reject := func(fd filed, ahead string) {
-		st := f.srcs[fd.src].Stats()
-		st.Parsed.Add(-1)
-		err := replay.AheadError(fmt.Sprintf("%s:%d", fd.pos.Path, fd.pos.Offset), fd.it.time, lines[fd.src].jump, ahead, fd.it.value(event.RequestID))
-		st.Reject(err)
-		f.cfg.Logger.Warn("record rejected", "err", err)
+		if !fd.again { // else counted when first read
+			err := replay.AheadError(fmt.Sprintf("%s:%d", fd.pos.Path, fd.pos.Offset), fd.it.time, lines[fd.src].jump, ahead, fd.it.value(event.RequestID))
+			f.srcs[fd.src].Stats().RejectOutlier(nil, err)
+			f.cfg.Logger.Warn("record rejected", "err", err)
+		}
 		itemPool.Put(fd.it)
 		if len(fd.retired) > 0 {
 			retireAfter(fd.src, fd.retired)

@@ -1,15 +1,20 @@
 package serve
 
 import (
+	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/metrics"
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 // TestMetricsScrape runs a server against kfake with the metrics wired as
@@ -95,4 +100,315 @@ func TestMetricsScrape(t *testing.T) {
 		_, body = get(t, hs.URL+"/metrics")
 	}
 	r.shutdown(t)
+}
+
+// familyTotals gathers m and adds up the samples of each counter and
+// gauge family, by name.
+func familyTotals(t *testing.T, m *metrics.Metrics) map[string]float64 {
+	t.Helper()
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range fams {
+		for _, s := range f.GetMetric() {
+			switch {
+			case s.Counter != nil:
+				out[f.GetName()] += s.GetCounter().GetValue()
+			case s.Gauge != nil:
+				out[f.GetName()] += s.GetGauge().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// servedMetrics returns the metrics of a server or follower, wired as
+// spraywatch serve wires them.
+func servedMetrics(t *testing.T, s interface {
+	SourceStats() []*ingest.Stats
+	Engine() *detect.Engine
+	EngineCounts() detect.Counts
+	metrics.StreamStats
+}, kafka metrics.KafkaStats, sink alert.Sink) *metrics.Metrics {
+	t.Helper()
+	m, err := metrics.New(metrics.Config{
+		Sources: s.SourceStats,
+		Engine:  s.Engine,
+		Counts:  s.EngineCounts,
+		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
+		Kafka:   kafka,
+		Stream:  s,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// unchangedCounters are the counters a rebuild (rule reload, rebalance,
+// restart) must neither reset nor count again: with no new input, they
+// read the same before and after it.
+var unchangedCounters = []string{
+	"spraywatch_lines_read_total",
+	"spraywatch_lines_parsed_total",
+	"spraywatch_lines_ignored_total",
+	"spraywatch_lines_rejected_total",
+	"spraywatch_join_outcomes_total",
+	"spraywatch_events_total",
+	"spraywatch_events_late_total",
+	"spraywatch_window_events_dropped_total",
+	"spraywatch_window_groups_evicted_total",
+	"spraywatch_rule_matches_total",
+	"spraywatch_rule_suppressed_events_total",
+	"spraywatch_alert_records_total",
+	"spraywatch_incidents_cooldown_suppressed_total",
+}
+
+// checkAcrossRebuild compares the counters before and after a rebuild with
+// no new input: none went down or counted the span read again, the alert
+// records are those the sink received, and the lines read again are
+// counted apart.
+func checkAcrossRebuild(t *testing.T, before, after map[string]float64, written int) {
+	t.Helper()
+	for _, name := range unchangedCounters {
+		if before[name] != after[name] {
+			t.Errorf("%s: %v before the rebuild, %v after it, with no new input", name, before[name], after[name])
+		}
+	}
+	if got := after["spraywatch_alert_records_total"]; got != float64(written) {
+		t.Errorf("spraywatch_alert_records_total %v, but the sink received %d alerts", got, written)
+	}
+	if after["spraywatch_lines_reread_total"] == 0 {
+		t.Error("spraywatch_lines_reread_total is 0 after the rebuild read the span again")
+	}
+	if after["spraywatch_stream_muted_total"] == 0 {
+		t.Errorf("nothing muted: the rebuild read nothing again, the test tests nothing; reread %v rewind %v rebuilds %v",
+			after["spraywatch_lines_reread_total"], after["spraywatch_stream_rewind_seconds"], after["spraywatch_stream_rebuilds_total"])
+	}
+}
+
+// TestMetricsAcrossReload reloads the rules of a Kafka server: the new
+// engine reads the rewind span again with its alerts muted. The counters
+// carry over from the old engine, the span read again is not counted
+// again (its lines are in lines_reread_total), and the alert records
+// counted are the ones the sink received, not the muted ones.
+func TestMetricsAcrossReload(t *testing.T) {
+	c := cluster(t, 1)
+	out := &collector{}
+	cfg := serverConfig(t, c, "metrics-reload", out)
+	cfg.CommitInterval = 100 * time.Millisecond
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := servedMetrics(t, s, s, out)
+	p1, a1 := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", p1, nil)
+	produce(t, c, "app", a1, nil)
+	r := startServer(t, s)
+	defer r.shutdown(t)
+	// Everything read, released and committed: the offsets committed add
+	// up to the messages produced.
+	committed := func(n int) func() bool {
+		return func() bool {
+			var sum int64
+			for _, p := range s.Partitions() {
+				sum += max(p.Committed, 0)
+			}
+			return sum == int64(n)
+		}
+	}
+	quiet := func() int { return int(s.Stats().Records.Load()) }
+	waitFor(t, 30*time.Second, "everything committed", committed(len(p1)+len(a1)))
+	settle(t, 30*time.Second, time.Second, quiet)
+	before := familyTotals(t, m)
+	written := len(out.snapshot())
+	if got := before["spraywatch_alert_records_total"]; got != float64(written) || written == 0 {
+		t.Fatalf("before the reload: spraywatch_alert_records_total %v, the sink received %d alerts", got, written)
+	}
+
+	if err := s.ReloadRules(rules.Default()); err != nil {
+		t.Fatal(err)
+	}
+	// Ready is true from the engine before until the new one starts:
+	// first wait for the new one to read again.
+	reread := func() bool {
+		for _, st := range s.SourceStats() {
+			if st.Reread.Load() > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 30*time.Second, "the rebuild", func() bool { return s.Stats().Rebuilds.Load() >= 2 && reread() })
+	waitFor(t, 30*time.Second, "the rebuild's end", s.Ready)
+	settle(t, 30*time.Second, time.Second, quiet)
+	after := familyTotals(t, m)
+	checkAcrossRebuild(t, before, after, len(out.snapshot()))
+}
+
+// TestFollowMetricsAcrossRebuild follows files, then rebuilds the state
+// from the saved positions, by a rule reload or by a restart on the same
+// state directory, with no new input: the counters of one process never
+// go down and do not count the span read again; the alert records are the
+// ones written, not the muted ones (after a restart: none).
+func TestFollowMetricsAcrossRebuild(t *testing.T) {
+	for _, how := range []string{"reload", "restart"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+			pf, af := formatsFor(t)
+			out := &collector{}
+			cfg := FilesConfig{
+				ProxyFiles:     []string{proxyPath},
+				AppFiles:       []string{appPath},
+				ProxyFormat:    pf,
+				AppFormat:      af,
+				StateDir:       filepath.Join(dir, "state"),
+				Engine:         detect.Config{Rules: rules.Default()},
+				Sink:           out,
+				IdleTimeout:    time.Second,
+				CommitInterval: 50 * time.Millisecond,
+				PollInterval:   20 * time.Millisecond,
+				Logger:         testLogger(t),
+			}
+			appendFile(t, proxyPath, readLines(t, proxySample))
+			appendFile(t, appPath, readLines(t, appSample))
+			r := startFollower(t, cfg)
+			m := servedMetrics(t, r.f, nil, out)
+			waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+			settle(t, 10*time.Second, 500*time.Millisecond, func() int { return int(r.f.Stats().Records.Load()) })
+			before := familyTotals(t, m)
+			written := len(out.snapshot())
+			if got := before["spraywatch_alert_records_total"]; got != float64(written) || written == 0 {
+				t.Fatalf("before the rebuild: spraywatch_alert_records_total %v, the sink received %d alerts", got, written)
+			}
+			rebuilt := func(f *Follower) {
+				waitFor(t, 30*time.Second, "the rebuild", func() bool { return f.Ready() && f.Stats().Muted.Load() > 0 })
+				waitFor(t, 40*time.Second, "every line processed again", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+				settle(t, 10*time.Second, time.Second, func() int { return int(f.Stats().Records.Load()) })
+			}
+			switch how {
+			case "reload":
+				defer r.shutdown(t)
+				if err := r.f.ReloadRules(rules.Default()); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, 10*time.Second, "the reload", func() bool { return r.f.Stats().Rebuilds.Load() == 2 })
+				rebuilt(r.f)
+				checkAcrossRebuild(t, before, familyTotals(t, m), len(out.snapshot()))
+			case "restart":
+				r.shutdown(t)
+				again := &collector{}
+				cfg.Sink = again
+				r2 := startFollower(t, cfg)
+				defer r2.shutdown(t)
+				m2 := servedMetrics(t, r2.f, nil, again)
+				rebuilt(r2.f)
+				// A new process counts from zero, and counts nothing of what
+				// the previous one processed.
+				checkAcrossRebuild(t, map[string]float64{}, familyTotals(t, m2), len(again.snapshot()))
+				if n := len(again.snapshot()); n != 0 {
+					t.Errorf("%d alerts written again after the restart", n)
+				}
+			}
+		})
+	}
+}
+
+// blockingSink blocks every Send until released (or its context ends).
+type blockingSink struct {
+	release chan struct{}
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingSink) Send(ctx context.Context, _ *alert.Alert) error {
+	b.once.Do(func() { close(b.entered) })
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (b *blockingSink) Close() error { return nil }
+
+// TestLagWhileStalled stalls the engine's goroutine on a sink that blocks,
+// then produces more messages: the consumer lag must grow by them, as the
+// high watermarks are asked of the brokers whatever the engine does, so
+// that SpraywatchConsumerLagGrowing can fire for a stuck consumer.
+func TestLagWhileStalled(t *testing.T) {
+	c := cluster(t, 1)
+	sink := &blockingSink{release: make(chan struct{}), entered: make(chan struct{})}
+	cfg := serverConfig(t, c, "lag-stalled", sink)
+	cfg.LagInterval = 100 * time.Millisecond
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := servedMetrics(t, s, s, alert.NewFanout())
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+	startServer(t, s)
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(sink.release) }) }) // before the shutdown
+	select {
+	case <-sink.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no alert")
+	}
+	lag := func() float64 { return familyTotals(t, m)["spraywatch_kafka_consumer_lag"] }
+	before := lag()
+	const more = 20000
+	extra := make([][]byte, 0, more)
+	for len(extra) < more {
+		extra = append(extra, proxy...)
+	}
+	produce(t, c, "proxy", extra[:more], nil)
+	waitFor(t, 10*time.Second, "the lag to grow by the messages produced", func() bool { return lag() >= before+more })
+	release.Do(func() { close(sink.release) })
+	waitFor(t, 60*time.Second, "the lag to go back to 0", func() bool { return lag() == 0 })
+}
+
+// TestPartitionLagUnknown checks the lag reported of a partition: unknown
+// (no series) until both its high watermark and the engine's position are
+// known, never negative.
+func TestPartitionLagUnknown(t *testing.T) {
+	tests := []struct {
+		name            string
+		highWater, next int64
+		want            int64 // -1: unknown
+	}{
+		{"nothing known", -1, -1, -1},
+		{"no high watermark yet", -1, 5, -1},
+		{"no position yet", 10, -1, -1},
+		{"behind", 10, 4, 6},
+		{"at the end", 10, 10, 0},
+		{"watermark older than the position", 8, 10, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &partStats{topic: "proxy", id: 3}
+			p.highWater.Store(tt.highWater)
+			p.next.Store(tt.next)
+			p.committed.Store(-1)
+			s := &Server{parts: []*partStats{p}}
+			got := s.Partitions()
+			if len(got) != 1 || got[0].Lag != tt.want {
+				t.Fatalf("partitions %+v, want lag %d", got, tt.want)
+			}
+			m, err := metrics.New(metrics.Config{Kafka: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, reported := familyTotals(t, m)["spraywatch_kafka_consumer_lag"]
+			if reported != (tt.want >= 0) {
+				t.Errorf("lag reported: %v, want %v", reported, tt.want >= 0)
+			}
+		})
+	}
 }

@@ -144,11 +144,13 @@ type fetched struct {
 }
 
 // muteSink passes alerts on unless the record being processed was already
-// processed before the committed offset.
+// processed before the committed offset; it counts those it handed to the
+// sink.
 type muteSink struct {
-	sink  alert.Sink
-	mute  bool
-	stats *Stats
+	sink   alert.Sink
+	mute   bool
+	stats  *Stats
+	counts *engineCounts
 }
 
 func (m *muteSink) Send(ctx context.Context, a *alert.Alert) error {
@@ -156,7 +158,11 @@ func (m *muteSink) Send(ctx context.Context, a *alert.Alert) error {
 		m.stats.Muted.Add(1)
 		return nil
 	}
-	return m.sink.Send(ctx, a)
+	if err := m.sink.Send(ctx, a); err != nil {
+		return err
+	}
+	m.counts.alert(a)
+	return nil
 }
 
 func (m *muteSink) Close() error { return nil }
@@ -232,7 +238,7 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 		}
 		pl.outs = append(pl.outs, o)
 	}
-	pl.sink = &muteSink{sink: s.cfg.Sink, stats: &s.stats}
+	pl.sink = &muteSink{sink: s.cfg.Sink, stats: &s.stats, counts: &s.counts}
 	var onEvent func(*event.Event)
 	if s.cfg.Role == RoleCorrelate {
 		onEvent = pl.publish
@@ -251,6 +257,7 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 	s.mu.Lock()
 	s.engine = eng
 	s.mu.Unlock()
+	s.counts.use(eng)
 	for order, topic := range s.topics() {
 		for _, a := range gen.Assignments[topic] {
 			kind := event.App
@@ -353,6 +360,9 @@ func (pl *pipeline) open(ctx context.Context) error {
 			return err
 		}
 		p.reader = r
+		if start >= 0 {
+			p.stats.next.Store(start) // the engine's position until it takes a message
+		}
 		p.rebuilt = p.next >= p.replayUntil
 		if !p.rebuilt {
 			pl.notReady++
@@ -361,6 +371,7 @@ func (pl *pipeline) open(ctx context.Context) error {
 	}
 	if pl.notReady == 0 {
 		pl.eng.Rebuilt() // nothing is read again
+		pl.s.counts.rebuilt()
 	}
 	return nil
 }
@@ -424,7 +435,11 @@ func (pl *pipeline) read(ctx context.Context, p *partition) {
 			continue
 		}
 		f := fetched{p: p, at: time.Now(), offset: m.Offset, highWater: m.HighWaterMark}
-		if dec.Decode(&m, &rec) {
+		decode := dec.Decode
+		if m.Offset < p.replayUntil {
+			decode = dec.Reread // counted when first read
+		}
+		if decode(&m, &rec) {
 			it := itemPool.Get().(*item)
 			it.offset = m.Offset
 			it.fetched = f.at
@@ -436,6 +451,50 @@ func (pl *pipeline) read(ctx context.Context, p *partition) {
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// watchHighWater asks the brokers for the owned partitions' high
+// watermarks at once and then every LagInterval, until ctx ends: the
+// consumer lag must grow when the engine stalls, and the watermarks the
+// fetched messages carry stop coming then (the readers wait for it).
+func (pl *pipeline) watchHighWater(ctx context.Context) {
+	if len(pl.parts) == 0 {
+		return
+	}
+	every := pl.s.cfg.LagInterval
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	stats := map[topicPartition]*partStats{}
+	for _, p := range pl.parts {
+		req.Topics[p.topic] = append(req.Topics[p.topic], kafkago.LastOffsetOf(p.id))
+		stats[topicPartition{p.topic, p.id}] = p.stats
+	}
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		lctx, cancel := context.WithTimeout(ctx, every)
+		res, err := pl.store.client.ListOffsets(lctx, req)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			pl.s.cfg.Logger.Debug("asking for the high watermarks", "err", err)
+		default:
+			for topic, ps := range res.Topics {
+				for _, po := range ps {
+					if st := stats[topicPartition{topic, po.Partition}]; st != nil && po.Error == nil && po.LastOffset >= 0 {
+						st.raiseHighWater(po.LastOffset)
+					}
+				}
+			}
+		}
+		t.Reset(every)
 	}
 }
 
@@ -473,6 +532,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			pl.read(rctx, p)
 		}()
 	}
+	wg.Go(func() { pl.watchHighWater(rctx) })
 	s.ready.Store(pl.notReady == 0)
 	pl.lastArrival = time.Now()
 	tick := time.NewTicker(min(s.cfg.IdleTimeout/4, 50*time.Millisecond))
@@ -535,7 +595,7 @@ func (pl *pipeline) accept(f fetched) {
 	p.blocked = time.Time{}
 	p.highWater = f.highWater
 	p.stats.next.Store(p.next)
-	p.stats.highWater.Store(p.highWater)
+	p.stats.raiseHighWater(p.highWater)
 	if f.it == nil {
 		pl.checkRebuilt(p)
 		return
@@ -565,13 +625,14 @@ func (pl *pipeline) queue(p *partition, it *item) {
 }
 
 // rejectAhead drops a record far ahead of its partition's (see timeline),
-// counted with the reason in its topic's rejected lines.
+// counted with the reason in its topic's rejected lines unless it was read
+// again (it was counted when first read).
 func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
-	st := pl.s.sources[p.topic]
-	st.Parsed.Add(-1)
-	err := replay.AheadError(fmt.Sprintf("%s/%d@%d", p.topic, p.id, it.offset), it.time, p.line.jump, ahead, it.value(event.RequestID))
-	st.Reject(err)
-	pl.s.cfg.Logger.Warn("record rejected", "err", err)
+	if it.offset >= p.replayUntil {
+		err := replay.AheadError(fmt.Sprintf("%s/%d@%d", p.topic, p.id, it.offset), it.time, p.line.jump, ahead, it.value(event.RequestID))
+		pl.s.sources[p.topic].RejectOutlier(nil, err)
+		pl.s.cfg.Logger.Warn("record rejected", "err", err)
+	}
 	itemPool.Put(it)
 }
 
@@ -621,6 +682,7 @@ func (pl *pipeline) checkRebuilt(p *partition) {
 		// What comes now was not processed before, even when older
 		// than what was (a lagging partition, late records).
 		pl.eng.Rebuilt()
+		pl.s.counts.rebuilt()
 		pl.s.ready.Store(true)
 		pl.s.cfg.Logger.Info("state rebuilt", "partitions", len(pl.parts))
 	}

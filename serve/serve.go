@@ -61,6 +61,7 @@ const (
 	DefaultIdleTimeout    = time.Second
 	DefaultCommitInterval = time.Second
 	DefaultMaxBuffered    = 100_000
+	DefaultLagInterval    = 5 * time.Second
 	DefaultEventsTopic    = "auth-events"
 	DefaultListen         = "127.0.0.1:9464"
 )
@@ -126,6 +127,11 @@ type Config struct {
 	// MaxBuffered caps the records waiting in the reorder buffer; beyond
 	// it the oldest is released whatever the watermark.
 	MaxBuffered int
+	// LagInterval is how often the owned partitions' high watermarks are
+	// asked of the brokers for the consumer lag (zero:
+	// DefaultLagInterval), whatever the engine is doing: the watermarks
+	// fetched messages carry stop coming when it stalls.
+	LagInterval time.Duration
 	// MaxRebuild bounds how much event time before the committed offsets
 	// a restart reads again to rebuild the incidents firing whole (zero:
 	// DefaultMaxRebuild). The windows' span is read again whatever it
@@ -181,6 +187,9 @@ func (c *Config) defaults() error {
 		return err
 	}
 	pacingDefaults(&c.Lateness, &c.IdleTimeout, &c.CommitInterval, &c.MaxBuffered, &c.Logger)
+	if c.LagInterval <= 0 {
+		c.LagInterval = DefaultLagInterval
+	}
 	if c.EventsTopic == "" {
 		c.EventsTopic = DefaultEventsTopic
 	}
@@ -262,6 +271,8 @@ type Server struct {
 	parts   []*partStats // positions of the partitions owned now
 	sources map[string]*ingest.Stats
 	engine  *detect.Engine
+	// counts are the engines' counters for the life of the process.
+	counts engineCounts
 }
 
 // New checks c and returns a server.
@@ -308,29 +319,51 @@ func (s *Server) Engine() *detect.Engine {
 	return s.engine
 }
 
+// EngineCounts returns the engine counters for the life of the process
+// (see metrics.Config.Counts): they carry over from one engine to the next
+// (a rebalance, a rule reload builds a new one), leave out what an engine
+// counts while it reads again what was processed before, and count the
+// alert records handed to the sink, not those muted then.
+func (s *Server) EngineCounts() detect.Counts { return s.counts.counts() }
+
 // partStats is a partition's position, written by the pipeline and read
 // by Partitions.
 type partStats struct {
-	topic     string
-	id        int
-	next      atomic.Int64
+	topic string
+	id    int
+	// next is the offset of the next message the engine takes: after the
+	// last one taken, or where the partition's reader started (-1: not
+	// known yet).
+	next atomic.Int64
+	// highWater is the partition's high watermark, the highest seen in a
+	// fetched message or asked of the brokers (-1: not known yet).
 	highWater atomic.Int64
 	committed atomic.Int64
 }
 
+// raiseHighWater notes a high watermark, unless a higher one was seen.
+func (p *partStats) raiseHighWater(hw int64) {
+	for {
+		old := p.highWater.Load()
+		if hw <= old || p.highWater.CompareAndSwap(old, hw) {
+			return
+		}
+	}
+}
+
 // Partitions reports the position of every partition owned now: the
-// committed offset and the lag behind the high watermark seen at the last
-// fetch. It implements metrics.KafkaStats; it does not block on the
-// network.
+// committed offset and the lag of the engine's position behind the high
+// watermark, unknown (negative) until both are known. It implements
+// metrics.KafkaStats; it does not block on the network.
 func (s *Server) Partitions() []metrics.PartitionStats {
 	s.mu.Lock()
 	ps := s.parts
 	s.mu.Unlock()
 	out := make([]metrics.PartitionStats, 0, len(ps))
 	for _, p := range ps {
-		st := metrics.PartitionStats{Topic: p.topic, Partition: p.id, Committed: p.committed.Load(), Lag: 0}
-		if hw, next := p.highWater.Load(), p.next.Load(); hw >= 0 && next >= 0 && hw > next {
-			st.Lag = hw - next
+		st := metrics.PartitionStats{Topic: p.topic, Partition: p.id, Committed: p.committed.Load(), Lag: -1}
+		if hw, next := p.highWater.Load(), p.next.Load(); hw >= 0 && next >= 0 {
+			st.Lag = max(hw-next, 0)
 		}
 		out = append(out, st)
 	}

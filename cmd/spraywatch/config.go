@@ -215,7 +215,7 @@ func albNote(a *alb.Source) sourceNote {
 		fmt.Fprintf(w, "  alb %s: %d joined to a connection, %d unjoined, %d without conn_trace_id, %d connections evicted\n",
 			a.Stats().Name, j.Joined, j.Unjoined, j.NoTrace, j.Evicted)
 		fmt.Fprintf(w, "        connection logs %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
-			cs.Name, cs.Lines.Load(), cs.Parsed.Load(), cs.Ignored.Load(), cs.Rejected.Load(), cs.TooLong.Load())
+			cs.Name, cs.Lines.Load(), cs.Records(), cs.Ignored.Load(), cs.Rejected.Load(), cs.TooLong.Load())
 		for _, err := range cs.Errors() {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}

@@ -177,6 +177,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			Engine:  func() *detect.Engine { return eng },
 			Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 			Privacy: privacy,
+			Command: "replay",
 		}); err != nil {
 			return err
 		}
@@ -482,9 +483,9 @@ func progress(w io.Writer, sources []ingest.Source, start time.Time) func() {
 }
 
 // skimmed says how many of a source's parsed lines were skimmed lazily
-// (see ingest.Stats.Skimmed), if any.
+// (see ingest.Stats.Skimmed) and stayed records, if any.
 func skimmed(st *ingest.Stats) string {
-	if n := st.Skimmed.Load(); n > 0 {
+	if n := st.SkimmedRecords(); n > 0 {
 		return fmt.Sprintf(" (%d skimmed)", n)
 	}
 	return ""
@@ -554,7 +555,7 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 		st := s.Stats()
 		total += st.Lines.Load()
 		fmt.Fprintf(w, "  %-5s %-12s %s: %d lines, %d parsed%s, %d ignored, %d rejected (%d too long)\n",
-			st.Kind, st.Format, st.Name, st.Lines.Load(), st.Parsed.Load(), skimmed(st), st.Ignored.Load(), st.Rejected.Load(), st.TooLong.Load())
+			st.Kind, st.Format, st.Name, st.Lines.Load(), st.Records(), skimmed(st), st.Ignored.Load(), st.Rejected.Load(), st.TooLong.Load())
 		for _, err := range st.Errors() {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}

@@ -260,6 +260,7 @@ func (f *serveFlags) check() error {
 type served interface {
 	SourceStats() []*ingest.Stats
 	Engine() *detect.Engine
+	EngineCounts() detect.Counts
 	Handler(metrics http.Handler) http.Handler
 	ReloadRules([]*rules.Rule) error
 	metrics.StreamStats
@@ -281,9 +282,11 @@ func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger
 	m, err := metrics.New(metrics.Config{
 		Sources: s.SourceStats,
 		Engine:  s.Engine,
+		Counts:  s.EngineCounts,
 		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 		Kafka:   kafka,
 		Stream:  s,
+		Command: "serve",
 	})
 	if err != nil {
 		return nil, err

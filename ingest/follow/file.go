@@ -40,6 +40,12 @@ type file struct {
 
 	truncCount int64 // truncations found while reading, not yet counted by the source
 
+	// rereadTo is how far the file was read before (see Source.MarkRead),
+	// in generation rereadGen: lines ending there or before are read
+	// again. 0: none.
+	rereadTo  int64
+	rereadGen uint32
+
 	orphaned     time.Time // when the path stopped naming this file
 	lastData     time.Time // when data was last read
 	flushPartial bool      // deliver the held partial line, then close
@@ -251,6 +257,11 @@ func (f *file) compressed() bool {
 	var m [2]byte
 	n, _ := f.f.ReadAt(m[:], 0)
 	return n == 2 && m[0] == 0x1f && m[1] == 0x8b
+}
+
+// again reports whether the line consumed last was read before.
+func (f *file) again() bool {
+	return f.rereadTo > 0 && f.gen == f.rereadGen && f.lineOff <= f.rereadTo
 }
 
 func (f *file) position() Position {

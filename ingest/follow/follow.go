@@ -147,6 +147,33 @@ type Source struct {
 
 	retiredMu sync.Mutex
 	retired   []Position // final positions of the files closed since Retired
+
+	// marks say how far each file was read before: before the last Rewind,
+	// or by an earlier run (MarkRead). Lines read again up to there are
+	// counted only in Stats().Reread. closed are the marks of the files
+	// closed since the last Rewind.
+	marks  map[fileID]mark
+	closed []markAt
+	again  ingest.Stats // the counts of the lines read again, not reported
+	// lastAgain says the record Next returned last was read before.
+	lastAgain bool
+}
+
+// mark is how far a file was read: up to offset off of generation gen of
+// the file with fingerprint fp.
+type mark struct {
+	fp  uint64
+	gen uint32
+	off int64
+}
+
+// maxClosedMarks bounds the marks of closed files kept until the next
+// Rewind: the oldest were committed long before, and are not read again.
+const maxClosedMarks = 1024
+
+type markAt struct {
+	id fileID
+	m  mark
 }
 
 // New returns a source following c.Paths, resuming at the positions saved
@@ -265,6 +292,31 @@ func (s *Source) Rewind() error {
 			return errors.New("follow: standard input cannot be read again")
 		}
 	}
+	// The lines read so far are read again: marks of the files open and
+	// of those closed since the last Rewind (older ones were read to
+	// their end before it, and their marks are among those closed since,
+	// if they are read again).
+	old := s.marks
+	s.marks = nil
+	for _, c := range s.closed {
+		s.mark(c.id, c.m)
+	}
+	for _, head := range s.files {
+		for f := head; f != nil; f = f.successor {
+			if f.id == (fileID{}) {
+				continue
+			}
+			f.fingerprint()
+			if !f.fpOK {
+				continue
+			}
+			if m, ok := old[f.id]; ok {
+				s.mark(f.id, m)
+			}
+			s.mark(f.id, markOf(f))
+		}
+	}
+	s.closed = nil
 	s.Close()
 	s.byID = map[fileID]*file{}
 	s.cur, s.polled, s.started, s.last = 0, 0, false, Position{}
@@ -274,6 +326,59 @@ func (s *Source) Rewind() error {
 	s.retiredMu.Unlock()
 	return nil
 }
+
+// MarkRead says the lines up to the positions ps were read before (by an
+// earlier run, whose positions these are): when they are read again they
+// are counted only in Stats().Reread, as Rewind arranges for the lines read
+// before it. Positions of files the source does not follow are ignored.
+// Call it before the first Next, or between Rewind and the next Next.
+func (s *Source) MarkRead(ps ...Position) {
+	for _, p := range ps {
+		if p.Fingerprint != 0 || p.Offset > 0 {
+			s.mark(fileID{p.Dev, p.Inode}, mark{p.Fingerprint, p.Generation, p.Offset})
+		}
+	}
+}
+
+// mark notes that file id was read up to m, unless it was read further.
+func (s *Source) mark(id fileID, m mark) {
+	if id == (fileID{}) {
+		return
+	}
+	if s.marks == nil {
+		s.marks = map[fileID]mark{}
+	}
+	if old, ok := s.marks[id]; ok && old.fp == m.fp && (old.gen > m.gen || old.gen == m.gen && old.off >= m.off) {
+		return
+	}
+	s.marks[id] = m
+}
+
+// markOf returns how far f was read: its last line, or further if it is
+// being read again.
+func markOf(f *file) mark {
+	off := f.lineOff
+	if f.rereadGen == f.gen && f.rereadTo > off {
+		off = f.rereadTo
+	}
+	return mark{f.fp, f.gen, off}
+}
+
+// applyMark tells f, just opened, how far it was read before.
+func (s *Source) applyMark(f *file) {
+	m, ok := s.marks[f.id]
+	if !ok {
+		return
+	}
+	f.fingerprint()
+	if f.fpOK && f.fp == m.fp {
+		f.rereadTo, f.rereadGen = m.off, m.gen
+	}
+}
+
+// Again reports whether the record Next returned last was read before
+// (see MarkRead and Rewind): its line was counted only in Stats().Reread.
+func (s *Source) Again() bool { return s.lastAgain }
 
 // Close closes every open file. The positions not committed are not saved.
 func (s *Source) Close() error {
@@ -372,7 +477,13 @@ func (s *Source) onlyStdin() bool {
 
 // parse parses one line into r; false when the line was skipped.
 func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
-	s.stats.Lines.Add(1)
+	st := s.stats
+	again := f.again()
+	if again {
+		st.Reread.Add(1)
+		st = &s.again // counted when first read
+	}
+	st.Lines.Add(1)
 	r.Reset()
 	r.Kind = s.cfg.Kind
 	if s.joiner != nil {
@@ -381,7 +492,8 @@ func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
 	err := s.parser.Parse(line, r)
 	switch {
 	case err == nil:
-		s.stats.Parsed.Add(1)
+		st.Parsed.Add(1)
+		s.lastAgain = again
 		if f.id != (fileID{}) {
 			f.fingerprint()
 			s.last = f.position()
@@ -390,10 +502,10 @@ func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
 		}
 		return true
 	case errors.Is(err, ingest.ErrIgnore):
-		s.stats.Ignored.Add(1)
+		st.Ignored.Add(1)
 	default:
 		if ingest.IsTooLong(err) {
-			s.stats.TooLong.Add(1)
+			st.TooLong.Add(1)
 		}
 		var se *ingest.SyntaxError
 		if errors.As(err, &se) {
@@ -408,7 +520,7 @@ func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
 			se = err.(*ingest.SyntaxError)
 			se.Msg = fmt.Sprintf("(line counted from the resumed position) %s", se.Msg)
 		}
-		s.stats.Reject(err)
+		st.Reject(err)
 	}
 	return false
 }
@@ -488,10 +600,17 @@ func (s *Source) countLong(f *file, kept bool) {
 		line++
 	}
 	line = max(line, 1) // numbered anew since the file was truncated
+	st := s.stats
+	if f.again() {
+		st = &s.again // counted when first read
+	}
 	for ; f.longSeen < f.long; f.longSeen++ {
-		s.stats.Lines.Add(1)
-		s.stats.TooLong.Add(1)
-		s.stats.Reject(&ingest.SyntaxError{Source: f.path, Line: line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
+		if st != s.stats {
+			s.stats.Reread.Add(1)
+		}
+		st.Lines.Add(1)
+		st.TooLong.Add(1)
+		st.Reject(&ingest.SyntaxError{Source: f.path, Line: line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
 		line++
 	}
 }
@@ -653,6 +772,13 @@ func (s *Source) atPath(p string, f *file) *file {
 
 // retire closes a drained file and tells the state it is gone.
 func (s *Source) retire(f *file) {
+	if s.state != nil && f.id != (fileID{}) && f.fpOK {
+		// Only a source with a state file can Rewind.
+		if len(s.closed) >= maxClosedMarks {
+			s.closed = append(s.closed[:0], s.closed[1:]...)
+		}
+		s.closed = append(s.closed, markAt{f.id, markOf(f)})
+	}
 	f.close()
 	delete(s.byID, f.id)
 	if s.state != nil {
@@ -714,6 +840,7 @@ func (s *Source) open(p string, id fileID, first bool) (*file, error) {
 	case first && s.cfg.FromEnd:
 		f.seek(fi.Size())
 	}
+	s.applyMark(f)
 	return f, nil
 }
 
@@ -750,6 +877,7 @@ func (s *Source) recoverRotated(seen map[fileID]string) {
 		}
 		f.seek(e.Offset)
 		f.gen = e.Generation
+		s.applyMark(f)
 		now := time.Now()
 		f.orphaned, f.lastData = now, now
 		s.counters.Opened.Add(1)

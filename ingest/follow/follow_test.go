@@ -732,3 +732,62 @@ func TestSplitLinesPerFile(t *testing.T) {
 		t.Errorf("%d lines rejected: %v", n, s.Stats().Errors())
 	}
 }
+
+// TestRereadCounted reads lines again, after Rewind or from a restart's
+// positions given to MarkRead: up to how far they were read before they
+// are counted only in Stats().Reread (and Again says so); the lines after
+// are counted as usual, so that every line is counted once in Lines.
+func TestRereadCounted(t *testing.T) {
+	tests := []struct {
+		name    string
+		restart bool // a new source, told the position read (MarkRead), rather than Rewind
+		read    int  // records read before, of 10; 4 committed
+		// Lines of the file read again, lines counted in Lines (the
+		// first source's and the second's, after a restart), rejected,
+		// and records read again.
+		reread, lines, rejected int64
+		again                   int
+	}{
+		// The malformed last line was read too: Rewind knows.
+		{"rewind, all read", false, 10, 7, 11, 1, 6},
+		{"rewind, part read", false, 7, 3, 11, 1, 3},
+		// The position is the last record's: the malformed line after it
+		// is counted again.
+		{"restart, all read", true, 10, 6, 1, 1, 6},
+		{"restart, part read", true, 7, 3, 4, 1, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, p, state := logFile(t)
+			appendFile(t, p, lines("a", 0, 10)+"not json\n")
+			s := newSource(t, Config{Paths: []string{p}, StateFile: state})
+			expect(t, s, ids("a", 0, 4))
+			commit(t, s, s.Position())
+			expect(t, s, ids("a", 4, tt.read))
+			upTo := s.Position()
+			if tt.read == 10 {
+				quiet(t, s, 50*time.Millisecond) // the malformed line
+			}
+			if tt.restart {
+				s.Close()
+				s = newSource(t, Config{Paths: []string{p}, StateFile: state})
+				s.MarkRead(upTo)
+			} else if err := s.Rewind(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for range 6 {
+				got = append(got, read(t, s, 1)...)
+				if s.Again() != (len(got) <= tt.again) {
+					t.Errorf("record %d: Again %v", len(got), s.Again())
+				}
+			}
+			equal(t, got, ids("a", 4, 10))
+			quiet(t, s, 50*time.Millisecond)
+			st := s.Stats()
+			if r, l, j := st.Reread.Load(), st.Lines.Load(), st.Rejected.Load(); r != tt.reread || l != tt.lines || j != tt.rejected {
+				t.Errorf("reread %d, lines %d, rejected %d; want %d, %d, %d", r, l, j, tt.reread, tt.lines, tt.rejected)
+			}
+		})
+	}
+}

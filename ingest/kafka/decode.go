@@ -18,6 +18,9 @@ type Decoder struct {
 	parser  ingest.Parser
 	stats   *ingest.Stats
 	maxLine int
+	// again counts the messages read again (see Reread), which the
+	// stats count only in Reread.
+	again ingest.Stats
 }
 
 // NewDecoder returns a decoder of kind records in format f. envelopeKey, if
@@ -97,6 +100,18 @@ func (d *Decoder) Decode(m *kafka.Message, r *event.Record) bool {
 	}
 	d.stats.Reject(err)
 	return false
+}
+
+// Reread decodes a message read again, as Decode does, to rebuild a
+// server's state after a restart, a rebalance or a rule reload: it was
+// counted when first read, and is counted only in the stats' Reread now.
+func (d *Decoder) Reread(m *kafka.Message, r *event.Record) bool {
+	st := d.stats
+	st.Reread.Add(1)
+	d.stats = &d.again
+	ok := d.Decode(m, r)
+	d.stats = st
+	return ok
 }
 
 func position(m *kafka.Message) string {

@@ -151,12 +151,13 @@ func countLines(path string) (int, error) {
 // consumed reports whether serve's metrics show both files read to their
 // last line and every parsed record released to the engine: the processing
 // latency histogram observes each record once, when it is handed to the
-// engine, so its count reaches the parsed lines of both sources only when
-// nothing waits in the reorder buffer any more.
+// engine, so its count reaches the parsed lines of both sources (less the
+// records dropped after parsing, time outliers) only when nothing waits in
+// the reorder buffer any more.
 func consumed(ms []metricSample, proxyLines, appLines int) (bool, string) {
 	pr := sum(ms, "spraywatch_lines_read_total", map[string]string{"kind": "proxy"})
 	ar := sum(ms, "spraywatch_lines_read_total", map[string]string{"kind": "app"})
-	parsed := sum(ms, "spraywatch_lines_parsed_total", nil)
+	parsed := sum(ms, "spraywatch_lines_parsed_total", nil) - sum(ms, "spraywatch_lines_dropped_total", nil)
 	released := sum(ms, "spraywatch_processing_latency_seconds_count", nil)
 	state := fmt.Sprintf("proxy lines read %.0f of %d, app lines read %.0f of %d, records released %.0f of %.0f parsed",
 		pr, proxyLines, ar, appLines, released, parsed)
