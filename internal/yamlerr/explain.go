@@ -185,18 +185,10 @@ func Keys(t reflect.Type) []string {
 	var add func(t reflect.Type)
 	add = func(t reflect.Type) {
 		for i := range t.NumField() {
-			f := t.Field(i)
-			name, inline, ok := fieldKey(f)
-			switch {
+			switch name, inline, ok := fieldKey(t.Field(i)); {
 			case !ok:
-			case inline:
-				ft := f.Type
-				for ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct {
-					add(ft)
-				}
+			case inline != nil:
+				add(inline)
 			default:
 				ks = append(ks, name)
 			}
@@ -217,18 +209,11 @@ func Keys(t reflect.Type) []string {
 func Field(t reflect.Type, name string) (reflect.Type, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		key, inline, ok := fieldKey(f)
-		switch {
+		switch key, inline, ok := fieldKey(f); {
 		case !ok:
-		case inline:
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				if t, ok := Field(ft, name); ok {
-					return t, true
-				}
+		case inline != nil:
+			if t, ok := Field(inline, name); ok {
+				return t, true
 			}
 		case key == name:
 			return f.Type, true
@@ -237,18 +222,26 @@ func Field(t reflect.Type, name string) (reflect.Type, bool) {
 	return nil, false
 }
 
-// fieldKey returns the YAML key of struct field f, or whether it is
-// inline; ok is false for a field the decoder leaves alone.
-func fieldKey(f reflect.StructField) (key string, inline, ok bool) {
+// fieldKey returns the YAML key of struct field f or, for an inline
+// field, the struct type whose keys it brings (nil when it is no struct);
+// ok is false for a field the decoder leaves alone.
+func fieldKey(f reflect.StructField) (key string, inline reflect.Type, ok bool) {
 	tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 	if tag == "-" || !f.IsExported() && !f.Anonymous {
-		return "", false, false
+		return "", nil, false
 	}
 	if slices.Contains(strings.Split(opts, ","), "inline") {
-		return "", true, true
+		t := f.Type
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return "", nil, false
+		}
+		return "", t, true
 	}
 	if tag == "" {
 		tag = strings.ToLower(f.Name)
 	}
-	return tag, false, true
+	return tag, nil, true
 }
