@@ -284,6 +284,7 @@ func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger
 		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 		Kafka:   kafka,
 		Stream:  s,
+		Privacy: f.usernames,
 	})
 	if err != nil {
 		return nil, err
