@@ -494,20 +494,49 @@ func skimmed(st *ingest.Stats) string {
 // one is missing.
 type sides struct {
 	missing event.Kind    // the kind of log missing; 0 when both are read
+	absent  string        // how it is missing: "no proxy log", "proxy log empty"
+	when    string        // the same as a clause: "when no proxy log is read"
 	join    string        // the join every login has then
 	rules   []*rules.Rule // the rules evaluated
 	skipped []*rules.Rule // the rules not evaluated, for want of the missing log
 	warning string        // what the user is told, "" when both are read
 }
 
+// emptyFiles returns the files of s when every one of them is an empty
+// regular file, nil otherwise (a file with data, standard input, a pipe,
+// a source that is not files): such a source has no line to give.
+func emptyFiles(s ingest.Source) []string {
+	fs, ok := s.(*ingest.FileSource)
+	if !ok || len(fs.Paths()) == 0 {
+		return nil
+	}
+	for _, p := range fs.Paths() {
+		if p == "-" {
+			return nil
+		}
+		st, err := os.Stat(p)
+		if err != nil || !st.Mode().IsRegular() || st.Size() > 0 {
+			return nil
+		}
+	}
+	return fs.Paths()
+}
+
 // checkSides finds whether the sources read both proxy and application
 // logs. Without proxy logs every login is app_only, and a rule matching
 // on it (proxy-bypass) would fire on every login; without application
-// logs every login is proxy_only. Such rules are not evaluated.
+// logs every login is proxy_only. Such rules are not evaluated. A kind
+// of log whose files are all empty is missing too.
 func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
 	var proxy, app bool
+	empty := map[event.Kind][]string{}
 	for _, s := range sources {
-		switch s.Stats().Kind {
+		kind := s.Stats().Kind
+		if files := emptyFiles(s); files != nil {
+			empty[kind] = append(empty[kind], files...)
+			continue
+		}
+		switch kind {
 		case event.Proxy:
 			proxy = true
 		case event.App:
@@ -515,16 +544,23 @@ func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
 		}
 	}
 	sd := sides{rules: rs}
-	var consequence string
+	var why, consequence string // why the log is missing, what follows
 	switch {
 	case proxy && app:
 		return sd
 	case app:
 		sd.missing, sd.join = event.Proxy, event.JoinAppOnly
-		consequence = "no proxy log is read (--proxy, or a source of kind proxy or alb): no login can be joined to its proxy record, so every login is app_only"
+		why = "no proxy log is read (--proxy, or a source of kind proxy or alb)"
+		consequence = "no login can be joined to its proxy record, so every login is app_only"
 	default:
 		sd.missing, sd.join = event.App, event.JoinProxyOnly
-		consequence = "no application log is read (--app, or a source of kind app): no login can be joined to its application event (username, outcome), so every login is proxy_only"
+		why = "no application log is read (--app, or a source of kind app)"
+		consequence = "no login can be joined to its application event (username, outcome), so every login is proxy_only"
+	}
+	sd.absent, sd.when = fmt.Sprintf("no %s log", sd.missing), fmt.Sprintf("when no %s log is read", sd.missing)
+	if files := empty[sd.missing]; len(files) > 0 {
+		sd.absent, sd.when = fmt.Sprintf("%s log empty", sd.missing), fmt.Sprintf("when the %s log is empty", sd.missing)
+		why = fmt.Sprintf("the %s %s empty (%s)", sd.missing, pluralWord(len(files), "log is", "logs are"), strings.Join(files, ", "))
 	}
 	sd.rules = nil
 	for _, r := range rs {
@@ -534,16 +570,24 @@ func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
 			sd.rules = append(sd.rules, r)
 		}
 	}
-	sd.warning = consequence
+	sd.warning = why + ": " + consequence
 	if len(sd.skipped) > 0 {
 		sd.warning += fmt.Sprintf("; the rules matching spraywatch.join %s are not evaluated, as they would fire on every login: %s", sd.join, rules.IDs(sd.skipped))
 	}
 	return sd
 }
 
+// pluralWord is one when n is 1, else many.
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // reason says why rules are not evaluated.
 func (sd sides) reason() string {
-	return fmt.Sprintf("every rule in force matches spraywatch.join %s, which every login has when no %s log is read (%s)", sd.join, sd.missing, rules.IDs(sd.skipped))
+	return fmt.Sprintf("every rule in force matches spraywatch.join %s, which every login has %s (%s)", sd.join, sd.when, rules.IDs(sd.skipped))
 }
 
 func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd sides, took time.Duration) {
@@ -567,7 +611,7 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 		es.Events.Load(), es.Late.Load(), es.EventsDropped.Load())
 	fmt.Fprintf(w, "  rules: %s\n", rules.IDs(rs))
 	if len(sd.skipped) > 0 {
-		fmt.Fprintf(w, "    not evaluated (no %s log): %s\n", sd.missing, rules.IDs(sd.skipped))
+		fmt.Fprintf(w, "    not evaluated (%s): %s\n", sd.absent, rules.IDs(sd.skipped))
 	}
 	for _, r := range eng.RuleStats() {
 		if n, sup := r.Alerts.Load(), r.Suppressed.Load(); n > 0 || sup > 0 {
