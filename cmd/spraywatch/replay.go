@@ -242,10 +242,63 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		metrics.Hold(ctx, f.metricsHold)
 	}
+	if w := unreadSide(sources, side, eng); w != "" {
+		fmt.Fprintf(stderr, "spraywatch replay: warning: %s\n", w)
+	}
 	if runErr != nil {
 		return runErr
 	}
 	return errors.Join(closeErr, unreadSources(sources))
+}
+
+// unreadSide says, after a replay that evaluated every rule, whether one
+// kind of log gave no line (each rejected, or a source such as standard
+// input that was empty): every login then had the join that kind's
+// absence leaves, and the rules matching it alerted on logins only for
+// that. checkSides keeps such rules from running when it can tell
+// beforehand (no source, empty files); here it is told afterwards. ""
+// when both kinds gave lines or no such rule alerted.
+func unreadSide(sources []ingest.Source, sd sides, eng *detect.Engine) string {
+	if sd.missing != 0 {
+		return ""
+	}
+	for _, k := range []struct {
+		kind event.Kind
+		join string
+	}{{event.Proxy, event.JoinAppOnly}, {event.App, event.JoinProxyOnly}} {
+		var lines, read int64
+		for _, s := range sources {
+			if st := s.Stats(); st.Kind == k.kind {
+				lines += st.Lines.Load()
+				read += st.Parsed.Load() + st.Ignored.Load()
+			}
+		}
+		if read > 0 {
+			continue
+		}
+		matching := map[string]bool{}
+		for _, r := range sd.rules {
+			matching[r.ID] = r.MatchesJoin(k.join)
+		}
+		var n int64
+		var ids []string
+		for _, r := range eng.RuleStats() {
+			if a := r.Alerts.Load(); a > 0 && matching[r.Rule] {
+				n += a
+				ids = append(ids, r.Rule)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		what := "was empty"
+		if lines > 0 {
+			what = fmt.Sprintf("had %s, all rejected", plural(int(lines), "line"))
+		}
+		return fmt.Sprintf("the %s log %s, so every login was %s: the %s of %s, which match spraywatch.join %s, come from that alone",
+			k.kind, what, k.join, plural(int(n), "alert record"), strings.Join(ids, ", "), k.join)
+	}
+	return ""
 }
 
 // unreadSources reports the sources that had lines of which none could be

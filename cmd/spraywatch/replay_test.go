@@ -306,16 +306,18 @@ func TestReplayChecksFilesFirst(t *testing.T) {
 // logs, or whose logs of one kind are all empty files, warns of what
 // follows and does not evaluate the rules matching the join every login
 // then has (proxy-bypass without proxy logs), which would fire on every
-// login.
+// login. A proxy log whose lines are all rejected is known only once read:
+// the replay then says which alerts come from that alone.
 func TestReplayOneSided(t *testing.T) {
 	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
 	only := filepath.Join("testdata", "only-proxy-bypass.yml")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "sw.yml")
 	writeFile(t, cfg, "sources:\n  - {name: django, kind: app, paths: ["+abs(t, app)+"]}\n")
-	empty, empty2 := filepath.Join(dir, "empty.log"), filepath.Join(dir, "empty2.log")
+	empty, empty2, rejected := filepath.Join(dir, "empty.log"), filepath.Join(dir, "empty2.log"), filepath.Join(dir, "rejected.log")
 	writeFile(t, empty, "")
 	writeFile(t, empty2, "")
+	writeFile(t, rejected, "GET / x\n")
 	emptyCfg := filepath.Join(dir, "empty.yml")
 	writeFile(t, emptyCfg, "sources:\n  - {name: edge, kind: proxy, paths: ["+empty+"]}\n  - {name: django, kind: app, paths: ["+abs(t, app)+"]}\n")
 	for _, tt := range []struct {
@@ -354,6 +356,10 @@ func TestReplayOneSided(t *testing.T) {
 		{"only rules that cannot be evaluated, empty proxy log", []string{"--proxy", empty, "--app", app, "--rules-mode", "replace", "--rules", only}, 1, []string{
 			"spraywatch replay: no rule can be evaluated: every rule in force matches spraywatch.join app_only, which every login has when the proxy log is empty (proxy-bypass)",
 		}, "summary", false},
+		{"proxy lines all rejected", []string{"--proxy", rejected, "--app", app}, 1, []string{
+			"spraywatch replay: warning: the proxy log had 1 line, all rejected, so every login was app_only: the 80 alert records of proxy-bypass, which match spraywatch.join app_only, come from that alone\n",
+			"spraywatch replay: proxy log " + rejected + ": no line could be read",
+		}, "not evaluated", true},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)
