@@ -35,9 +35,9 @@ const DefaultLogEvery = 30 * time.Second
 // LogLimit paces the log lines of each output of a fan-out.
 type LogLimit struct {
 	// Every is how often at most an output's failed deliveries are
-	// logged, and how often its drops are: the first at once, then at
-	// most one line per Every saying how many since the last line.
-	// Default DefaultLogEvery.
+	// logged, and how often its drops are: the first at once (and the
+	// first failure of each outage), then at most one line per Every
+	// saying how many since the last line. Default DefaultLogEvery.
 	Every time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -128,7 +128,8 @@ func (d *deliveryLog) attrs(extra ...any) []any {
 }
 
 // failedAttempt records a failed delivery attempt and its error: logged
-// at once if no failure line was logged for an interval, else counted for
+// at once if it begins an outage (the output delivered since the last
+// one) or no failure line was logged for an interval, else counted for
 // the next line.
 func (d *deliveryLog) failedAttempt(err error) {
 	if d == nil {
@@ -139,12 +140,13 @@ func (d *deliveryLog) failedAttempt(err error) {
 	now := d.now()
 	d.setCause(err)
 	d.failErr = err
-	if !d.down {
+	begins := !d.down
+	if begins {
 		d.down, d.announced, d.since, d.episode = true, false, now, 0
 	}
 	d.episode++
 	d.failed++
-	if d.due(d.failedAt, now) {
+	if d.log != nil && (begins || d.due(d.failedAt, now)) {
 		d.logFailed(now)
 		d.announced = true
 	}

@@ -106,11 +106,12 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// TestDeliveryLogPace drives one output's log with failures, deliveries
-// and drops on a clock of its own: the first failure and the first drop
-// are logged at once, then one line per interval at most, counting what
-// was not logged; a delivery after a logged failure logs the recovery;
-// flush logs what was held back.
+// TestDeliveryLogPace drives one output's log with failures, deliveries,
+// drops and ticks on a clock of its own: the first failure of each outage
+// and the first drop are logged at once, then one line per interval at
+// most, counting what was not logged; a delivery after a logged failure
+// logs the recovery; a tick logs what was held back once its interval
+// passed, and flush whatever the pace.
 func TestDeliveryLogPace(t *testing.T) {
 	refused := errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 	status := errors.New("HTTP 500 Internal Server Error")
@@ -154,16 +155,33 @@ func TestDeliveryLogPace(t *testing.T) {
 			failed("1", refused.Error()),
 			{msgRecovered, map[string]string{"failed": "2", "down_for": "3s", "last_err": status.Error()}},
 		}},
-		{"a failure within the interval after a recovery waits for the next line", []step{
+		{"a new outage within the interval after a recovery is logged at once", []step{
 			{0, fail(refused)},
 			{time.Second, ok},
-			{time.Second, fail(status)}, // 2s after the failure line: held back
-			{time.Second, ok},           // its failure was not logged: no recovery line
+			{time.Second, fail(status)}, // 2s after the failure line: a new outage
+			{time.Second, ok},
 			{40 * time.Second, fail(refused)},
 		}, []line{
 			failed("1", refused.Error()),
 			{msgRecovered, map[string]string{"failed": "1", "down_for": "1s"}},
-			failed("2", refused.Error()),
+			failed("1", status.Error()),
+			{msgRecovered, map[string]string{"failed": "1", "down_for": "1s", "last_err": status.Error()}},
+			failed("1", refused.Error()),
+		}},
+		{"a second outage over before the interval ends is logged", []step{
+			{0, fail(refused)},
+			{time.Second, ok},
+			{5 * time.Second, fail(status)}, // 6s: logged at once
+			{time.Second, fail(status)},     // held back
+			{time.Second, fail(status)},
+			{time.Second, fail(status)},
+			{time.Second, ok},  // 10s: the recovery counts them
+			{time.Hour, flush}, // nothing held back
+		}, []line{
+			failed("1", refused.Error()),
+			{msgRecovered, map[string]string{"failed": "1", "down_for": "1s"}},
+			failed("1", status.Error()),
+			{msgRecovered, map[string]string{"failed": "4", "down_for": "4s", "last_err": status.Error()}},
 		}},
 		{"drops: first at once, then one line per interval, reasons counted", []step{
 			{0, drop(1, dropQueueFull, refused)},
