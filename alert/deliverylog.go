@@ -37,10 +37,24 @@ type LogLimit struct {
 	// Every is how often at most an output's failed deliveries are
 	// logged, and how often its drops are: the first at once (and the
 	// first failure of each outage), then at most one line per Every
-	// saying how many since the last line. Default DefaultLogEvery.
+	// saying how many since the last line, logged once Every has passed
+	// even if nothing more happens. Default DefaultLogEvery.
 	Every time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Tick, if set, is when the fan-out looks for what is held back and
+	// due (tests drive it by hand); by default a ticker every Every/4.
+	Tick <-chan time.Time
+}
+
+// tickEvery is how often the fan-out looks for lines held back, when
+// LogLimit.Tick is not set: a line due is logged at most this late.
+func (l LogLimit) tickEvery() time.Duration {
+	every := l.Every
+	if every <= 0 {
+		every = DefaultLogEvery
+	}
+	return max(every/4, time.Millisecond)
 }
 
 // deliveryLog logs what befalls one output's alerts: its failed delivery
@@ -227,6 +241,30 @@ func (d *deliveryLog) logDropped(now time.Time) {
 	d.log.Error("alert output dropped alerts", attrs...)
 	d.droppedAt, d.dropped, d.dropErr = now, 0, nil
 	clear(d.reasons)
+}
+
+// tick logs the failures and drops held back whose interval has passed:
+// a fan-out calls it on every tick of its LogLimit, so that what the pace
+// held back is logged with no further failure or drop to carry it.
+func (d *deliveryLog) tick() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.log == nil {
+		return
+	}
+	now := d.now()
+	if d.failed > 0 && d.due(d.failedAt, now) {
+		d.logFailed(now)
+		if d.down {
+			d.announced = true
+		}
+	}
+	if d.dropped > 0 && d.due(d.droppedAt, now) {
+		d.logDropped(now)
+	}
 }
 
 // flush logs the failures and drops not logged yet, whatever the pace: a
