@@ -35,12 +35,26 @@ const DefaultLogEvery = 30 * time.Second
 // LogLimit paces the log lines of each output of a fan-out.
 type LogLimit struct {
 	// Every is how often at most an output's failed deliveries are
-	// logged, and how often its drops are: the first at once, then at
-	// most one line per Every saying how many since the last line.
-	// Default DefaultLogEvery.
+	// logged, and how often its drops are: the first at once (and the
+	// first failure of each outage), then at most one line per Every
+	// saying how many since the last line, logged once Every has passed
+	// even if nothing more happens. Default DefaultLogEvery.
 	Every time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Tick, if set, is when the fan-out looks for what is held back and
+	// due (tests drive it by hand); by default a ticker every Every/4.
+	Tick <-chan time.Time
+}
+
+// tickEvery is how often the fan-out looks for lines held back, when
+// LogLimit.Tick is not set: a line due is logged at most this late.
+func (l LogLimit) tickEvery() time.Duration {
+	every := l.Every
+	if every <= 0 {
+		every = DefaultLogEvery
+	}
+	return max(every/4, time.Millisecond)
 }
 
 // deliveryLog logs what befalls one output's alerts: its failed delivery
@@ -128,7 +142,8 @@ func (d *deliveryLog) attrs(extra ...any) []any {
 }
 
 // failedAttempt records a failed delivery attempt and its error: logged
-// at once if no failure line was logged for an interval, else counted for
+// at once if it begins an outage (the output delivered since the last
+// one) or no failure line was logged for an interval, else counted for
 // the next line.
 func (d *deliveryLog) failedAttempt(err error) {
 	if d == nil {
@@ -139,12 +154,13 @@ func (d *deliveryLog) failedAttempt(err error) {
 	now := d.now()
 	d.setCause(err)
 	d.failErr = err
-	if !d.down {
+	begins := !d.down
+	if begins {
 		d.down, d.announced, d.since, d.episode = true, false, now, 0
 	}
 	d.episode++
 	d.failed++
-	if d.due(d.failedAt, now) {
+	if d.log != nil && (begins || d.due(d.failedAt, now)) {
 		d.logFailed(now)
 		d.announced = true
 	}
@@ -225,6 +241,30 @@ func (d *deliveryLog) logDropped(now time.Time) {
 	d.log.Error("alert output dropped alerts", attrs...)
 	d.droppedAt, d.dropped, d.dropErr = now, 0, nil
 	clear(d.reasons)
+}
+
+// tick logs the failures and drops held back whose interval has passed:
+// a fan-out calls it on every tick of its LogLimit, so that what the pace
+// held back is logged with no further failure or drop to carry it.
+func (d *deliveryLog) tick() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.log == nil {
+		return
+	}
+	now := d.now()
+	if d.failed > 0 && d.due(d.failedAt, now) {
+		d.logFailed(now)
+		if d.down {
+			d.announced = true
+		}
+	}
+	if d.dropped > 0 && d.due(d.droppedAt, now) {
+		d.logDropped(now)
+	}
 }
 
 // flush logs the failures and drops not logged yet, whatever the pace: a

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -106,11 +107,12 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// TestDeliveryLogPace drives one output's log with failures, deliveries
-// and drops on a clock of its own: the first failure and the first drop
-// are logged at once, then one line per interval at most, counting what
-// was not logged; a delivery after a logged failure logs the recovery;
-// flush logs what was held back.
+// TestDeliveryLogPace drives one output's log with failures, deliveries,
+// drops and ticks on a clock of its own: the first failure of each outage
+// and the first drop are logged at once, then one line per interval at
+// most, counting what was not logged; a delivery after a logged failure
+// logs the recovery; a tick logs what was held back once its interval
+// passed, and flush whatever the pace.
 func TestDeliveryLogPace(t *testing.T) {
 	refused := errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 	status := errors.New("HTTP 500 Internal Server Error")
@@ -124,6 +126,7 @@ func TestDeliveryLogPace(t *testing.T) {
 		return func(d *deliveryLog) { d.drop(n, reason, err) }
 	}
 	flush := func(d *deliveryLog) { d.flush() }
+	tick := func(d *deliveryLog) { d.tick() }
 	type line struct {
 		msg   string
 		attrs map[string]string // checked; output and type are always
@@ -154,16 +157,59 @@ func TestDeliveryLogPace(t *testing.T) {
 			failed("1", refused.Error()),
 			{msgRecovered, map[string]string{"failed": "2", "down_for": "3s", "last_err": status.Error()}},
 		}},
-		{"a failure within the interval after a recovery waits for the next line", []step{
+		{"a new outage within the interval after a recovery is logged at once", []step{
 			{0, fail(refused)},
 			{time.Second, ok},
-			{time.Second, fail(status)}, // 2s after the failure line: held back
-			{time.Second, ok},           // its failure was not logged: no recovery line
+			{time.Second, fail(status)}, // 2s after the failure line: a new outage
+			{time.Second, ok},
 			{40 * time.Second, fail(refused)},
 		}, []line{
 			failed("1", refused.Error()),
 			{msgRecovered, map[string]string{"failed": "1", "down_for": "1s"}},
-			failed("2", refused.Error()),
+			failed("1", status.Error()),
+			{msgRecovered, map[string]string{"failed": "1", "down_for": "1s", "last_err": status.Error()}},
+			failed("1", refused.Error()),
+		}},
+		{"a second outage over before the interval ends is logged", []step{
+			{0, fail(refused)},
+			{time.Second, ok},
+			{5 * time.Second, fail(status)}, // 6s: logged at once
+			{time.Second, fail(status)},     // held back
+			{time.Second, fail(status)},
+			{time.Second, fail(status)},
+			{time.Second, ok}, // 10s: the recovery counts them
+			{time.Hour, tick}, // nothing held back
+		}, []line{
+			failed("1", refused.Error()),
+			{msgRecovered, map[string]string{"failed": "1", "down_for": "1s"}},
+			failed("1", status.Error()),
+			{msgRecovered, map[string]string{"failed": "4", "down_for": "4s", "last_err": status.Error()}},
+		}},
+		{"failures held back are logged at the first tick an interval after the last line", []step{
+			{0, fail(refused)},
+			{time.Second, fail(refused)},
+			{time.Second, fail(status)},
+			{10 * time.Second, tick},    // 12s: not due
+			{17 * time.Second, tick},    // 29s: not due
+			{time.Second, tick},         // 30s: due
+			{time.Minute, tick},         // nothing held back
+			{time.Second, fail(status)}, // 91s: due, at once
+		}, []line{
+			failed("1", refused.Error()),
+			failed("2", status.Error()),
+			failed("1", status.Error()),
+		}},
+		{"a burst of drops is logged at the first tick an interval after the first", []step{
+			{0, drop(1, dropQueueFull, nil)},
+			{0, drop(998, dropQueueFull, nil)},
+			{time.Second, drop(1, dropStopped, nil)},
+			{28 * time.Second, tick}, // 29s: not due
+			{time.Second, tick},      // 30s: due
+			{time.Hour, tick},        // nothing held back
+			{0, flush},
+		}, []line{
+			{msgDropped, map[string]string{"dropped": "1", "reason": dropQueueFull}},
+			{msgDropped, map[string]string{"dropped": "999", "reason": dropStopped, "reasons": dropQueueFull + ": 998, " + dropStopped + ": 1"}},
 		}},
 		{"drops: first at once, then one line per interval, reasons counted", []step{
 			{0, drop(1, dropQueueFull, refused)},
@@ -243,6 +289,106 @@ func TestDeliveryLogBeforeLogger(t *testing.T) {
 	if first, last := d.causes(); first != refused || last != refused {
 		t.Errorf("causes %v, %v; want the failures", first, last)
 	}
+}
+
+// refusingSink refuses every alert, counting it dropped, as a file output
+// whose disk is full does.
+type refusingSink struct{ stats SinkStats }
+
+func (s *refusingSink) Send(context.Context, *Alert) error {
+	s.stats.Dropped.Add(1)
+	return errors.New("disk full")
+}
+func (s *refusingSink) Close() error      { return nil }
+func (s *refusingSink) Stats() *SinkStats { return &s.stats }
+
+// TestFanoutLogsHeldBackOnTick: a burst of drops after the first drop
+// line is logged at the first tick an interval later, with no further
+// drop to carry it, while the fan-out runs; closing or shutting the
+// fan-out down stops its ticks (the goroutine taking them has ended when
+// Close or Shutdown returns). The limit is set after the logger, as
+// serve may: the ticks follow it.
+func TestFanoutLogsHeldBackOnTick(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(f *Fanout) error
+	}{
+		{"close", func(f *Fanout) error { return f.Close() }},
+		{"shutdown", func(f *Fanout) error {
+			_, err := f.Shutdown(context.Background())
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+			ticks := make(chan time.Time)
+			// tick has the fan-out look for what is due; the second send
+			// is taken once the first tick's lines are logged.
+			tick := func() {
+				ticks <- clock.Now()
+				ticks <- clock.Now()
+			}
+			var h recordingHandler
+			s := &refusingSink{}
+			s.stats.Type, s.stats.Name = "file", "archive"
+			f := NewFanout(Routed{Sink: s})
+			f.SetLogger(slog.New(&h))
+			f.SetLogLimit(LogLimit{Now: clock.Now, Tick: ticks})
+			for i := range 1000 {
+				f.Send(context.Background(), testAlert("i", i+1, "u"))
+			}
+			tick()
+			if got := h.sum(t, msgDropped, "dropped"); got != 1 {
+				t.Errorf("before the interval, %d drops logged, want the first alone: %v", got, h.all())
+			}
+			clock.advance(DefaultLogEvery)
+			tick()
+			if got := h.sum(t, msgDropped, "dropped"); got != 1000 {
+				t.Errorf("an interval after 1000 drops, %d logged: %v", got, h.all())
+			}
+			if err := tt.end(f); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case ticks <- clock.Now():
+				t.Error("a tick was taken after the fan-out ended")
+			default:
+			}
+			if n := len(h.all()); n != 2 {
+				t.Errorf("%d lines, want 2: %v", n, h.all())
+			}
+		})
+	}
+}
+
+// TestFanoutTicksByDefault: with no ticks of its own, a fan-out logs what
+// it held back within its interval, on its own ticker (run on the fake
+// clock of a synctest bubble, which also requires the ticker's goroutine
+// to end with Close).
+func TestFanoutTicksByDefault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var h recordingHandler
+		s := &refusingSink{}
+		s.stats.Type, s.stats.Name = "file", "archive"
+		f := NewFanout(Routed{Sink: s})
+		f.SetLogger(slog.New(&h))
+		for i := range 10 {
+			f.Send(context.Background(), testAlert("i", i+1, "u"))
+		}
+		time.Sleep(DefaultLogEvery - time.Second)
+		synctest.Wait()
+		if got := h.sum(t, msgDropped, "dropped"); got != 1 {
+			t.Errorf("within the interval, %d drops logged, want the first alone: %v", got, h.all())
+		}
+		time.Sleep(LogLimit{}.tickEvery() + time.Second)
+		synctest.Wait()
+		if got := h.sum(t, msgDropped, "dropped"); got != 10 {
+			t.Errorf("a tick after the interval, %d drops logged of 10: %v", got, h.all())
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // flaky answers the first n requests with status and body, then 200.

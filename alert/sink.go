@@ -86,6 +86,11 @@ type Routed struct {
 type Fanout struct {
 	sinks []Routed
 	logs  []*deliveryLog // per sink
+
+	mu        sync.Mutex
+	lim       LogLimit
+	logging   bool   // SetLogger gave a logger
+	stopTicks func() // stops the goroutine logging what is due; nil if none runs
 }
 
 // NewFanout returns a sink sending to the given routed sinks.
@@ -107,11 +112,13 @@ func NewFanout(sinks ...Routed) *Fanout {
 }
 
 // SetLogger sets the logger of the outputs' failures (by default they are
-// only counted): for each output, the first failed delivery is logged at
-// once with its error, then at most one line per LogLimit.Every says how
-// many failed since, and a line says when the output delivers again; the
-// first alerts dropped are logged at once with the reason, then at most
-// one line per LogLimit.Every. Call it before the first Send.
+// only counted): for each output, the first failed delivery of each
+// outage is logged at once with its error, then at most one line per
+// LogLimit.Every says how many failed since, and a line says when the
+// output delivers again; the first alerts dropped are logged at once with
+// the reason, then at most one line per LogLimit.Every. What the pace
+// holds back is logged once Every has passed, by a goroutine that Close
+// or Shutdown stops. Call it before the first Send.
 func (f *Fanout) SetLogger(l *slog.Logger) {
 	if l == nil {
 		return
@@ -119,14 +126,81 @@ func (f *Fanout) SetLogger(l *slog.Logger) {
 	for _, dl := range f.logs {
 		dl.setLogger(l)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logging = true
+	f.startTicks()
 }
 
 // SetLogLimit sets the pace of the outputs' log lines (tests pass a clock
-// of their own). Call it before the first Send.
+// and ticks of their own). Call it before the first Send.
 func (f *Fanout) SetLogLimit(lim LogLimit) {
 	for _, dl := range f.logs {
 		dl.setLimit(lim)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lim = lim
+	if f.logging {
+		f.startTicks()
+	}
+}
+
+// startTicks starts (or restarts, with the limit set now) the goroutine
+// that logs, on each tick, what the outputs' logs held back and is due.
+// f.mu is held.
+func (f *Fanout) startTicks() {
+	f.stopTicksLocked()
+	if len(f.logs) == 0 {
+		return
+	}
+	tick := f.lim.Tick
+	var ticker *time.Ticker
+	if tick == nil {
+		ticker = time.NewTicker(f.lim.tickEvery())
+		tick = ticker.C
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if ticker != nil {
+			defer ticker.Stop()
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick:
+				for _, dl := range f.logs {
+					dl.tick()
+				}
+			}
+		}
+	}()
+	f.stopTicks = func() {
+		cancel()
+		<-done
+	}
+}
+
+// stopTicksLocked stops the goroutine startTicks started, if it runs, and
+// waits for it to end. f.mu is held.
+func (f *Fanout) stopTicksLocked() {
+	if f.stopTicks != nil {
+		f.stopTicks()
+		f.stopTicks = nil
+	}
+}
+
+// endLogs stops the ticks and logs what the outputs' logs still hold
+// back: the fan-out's outputs are closed.
+func (f *Fanout) endLogs() {
+	f.mu.Lock()
+	f.stopTicksLocked()
+	f.logging = false
+	f.mu.Unlock()
+	f.flushLogs()
 }
 
 // Send passes a to every routed sink. It does not return their errors:
@@ -224,7 +298,7 @@ func (f *Fanout) Close() error {
 		}()
 	}
 	wg.Wait()
-	f.flushLogs()
+	f.endLogs()
 	return errors.Join(errs...)
 }
 
@@ -307,7 +381,7 @@ func (f *Fanout) Shutdown(ctx context.Context) ([]Undelivered, error) {
 		wg.Go(func() { lefts[i], errs[i] = shutdown(ctx, s.Sink) })
 	}
 	wg.Wait()
-	f.flushLogs()
+	f.endLogs()
 	var out []Undelivered
 	for i, s := range f.sinks {
 		l := lefts[i]

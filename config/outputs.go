@@ -56,13 +56,14 @@ func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 	return doc.Outputs, nil
 }
 
-// WriteErrors reports the files the configuration writes that cannot be
-// created as named: a file output's path, replay.report, cpu_profile and
-// mem_profile whose directory does not exist (or is not a directory), or
-// that name a directory. Each error is placed at its key. Load does not
-// check this (the files are created where the configuration runs, perhaps
-// not where it is loaded); config check does.
-func (c *Config) WriteErrors() []error {
+// WriteErrors reports the files the configuration writes, used as u says,
+// that cannot be created as named: a file output's path and, for replay,
+// replay.report, cpu_profile and mem_profile (serve ignores them), whose
+// directory does not exist (or is not a directory), or that name a
+// directory. Each error is placed at its key. Load does not check this
+// (the files are created where the configuration runs, perhaps not where
+// it is loaded); config check does.
+func (c *Config) WriteErrors(u Use) []error {
 	var errs []error
 	check := func(at []any, what, p string) {
 		if p == "" || p == "-" {
@@ -87,6 +88,9 @@ func (c *Config) WriteErrors() []error {
 		if o.Type == "file" {
 			check([]any{"outputs", i, "path"}, fmt.Sprintf("outputs[%d] (%s): path", i, o.NameAt(i)), o.Path)
 		}
+	}
+	if u != UseReplay {
+		return errs
 	}
 	check([]any{"replay", "report"}, "replay.report", c.Replay.Report)
 	check([]any{"replay", "cpu_profile"}, "replay.cpu_profile", c.Replay.CPUProfile)

@@ -100,7 +100,8 @@ func TestParseOutputsDecodeErrors(t *testing.T) {
 }
 
 // TestWriteErrors: files the configuration writes whose directory does not
-// exist, or that name a directory, are reported at their key's line.
+// exist, or that name a directory, are reported at their key's line. The
+// replay settings are checked for replay only: serve ignores them.
 func TestWriteErrors(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "plain"), nil, 0o644); err != nil {
@@ -108,37 +109,47 @@ func TestWriteErrors(t *testing.T) {
 	}
 	path := filepath.Join(dir, "sw.yml")
 	const src = "sources:\n  - {kind: proxy, paths: [a.log]}\n"
+	const replaySettings = "replay:\n  report: x/r.html\n  cpu_profile: y/cpu.pprof\n  mem_profile: z/mem.pprof\n"
+	missingOutput := path + ":4: outputs[0] (file-0): path " + filepath.Join(dir, "nope/alerts.jsonl") + ": directory " + filepath.Join(dir, "nope") + " does not exist"
 	for _, tt := range []struct {
 		name, yml string
-		want      []string
+		use       Use
+		want      []string // every error, in part
 	}{
-		{"fine", "outputs:\n  - type: file\n    path: alerts.jsonl\nreplay:\n  report: r.html\n", nil},
-		{"stdout and webhook spool", "outputs:\n  - {type: stdout}\n  - {type: webhook, url: \"http://x\", spool_dir: no/such/dir}\n", nil},
-		{"output directory missing", "outputs:\n  - type: stdout\n  - type: file\n    name: archive\n    path: nope/alerts.jsonl\n",
+		{"fine", "outputs:\n  - type: file\n    path: alerts.jsonl\nreplay:\n  report: r.html\n", UseReplay, nil},
+		{"stdout and webhook spool", "outputs:\n  - {type: stdout}\n  - {type: webhook, url: \"http://x\", spool_dir: no/such/dir}\n", UseReplay, nil},
+		{"output directory missing", "outputs:\n  - type: stdout\n  - type: file\n    name: archive\n    path: nope/alerts.jsonl\n", UseReplay,
 			[]string{path + ":7: outputs[1] (archive): path " + filepath.Join(dir, "nope/alerts.jsonl") + ": directory " + filepath.Join(dir, "nope") + " does not exist"}},
-		{"output is a directory", "outputs:\n  - {type: file, path: " + dir + "}\n",
+		{"output is a directory", "outputs:\n  - {type: file, path: " + dir + "}\n", UseReplay,
 			[]string{path + ":4: outputs[0] (file-0): path " + dir + " is a directory: expected a file name"}},
-		{"directory is a file", "outputs:\n  - {type: file, path: plain/a.jsonl}\n",
+		{"directory is a file", "outputs:\n  - {type: file, path: plain/a.jsonl}\n", UseReplay,
 			[]string{"outputs[0] (file-0): path " + filepath.Join(dir, "plain/a.jsonl") + ": " + filepath.Join(dir, "plain") + " is not a directory"}},
-		{"report and profiles", "replay:\n  report: x/r.html\n  cpu_profile: y/cpu.pprof\n  mem_profile: z/mem.pprof\n",
-			[]string{path + ":4: replay.report", "x does not exist", path + ":5: replay.cpu_profile", path + ":6: replay.mem_profile"}},
+		{"report and profiles", replaySettings, UseReplay,
+			[]string{path + ":4: replay.report " + filepath.Join(dir, "x/r.html") + ": directory " + filepath.Join(dir, "x") + " does not exist",
+				path + ":5: replay.cpu_profile", path + ":6: replay.mem_profile"}},
+		{"report and profiles, serve following files", replaySettings, UseFollow, nil},
+		{"report and profiles, serve reading Kafka", replaySettings, UseKafka, nil},
+		{"output directory missing, serve", "outputs:\n  - {type: file, path: nope/alerts.jsonl}\n" + replaySettings, UseFollow,
+			[]string{missingOutput}},
 	} {
-		c, err := Parse(path, []byte(src+tt.yml))
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		var got []string
-		for _, err := range c.WriteErrors() {
-			got = append(got, err.Error())
-		}
-		all := strings.Join(got, "\n")
-		if tt.want == nil && len(got) > 0 {
-			t.Errorf("%s: %s", tt.name, all)
-		}
-		for _, w := range tt.want {
-			if !strings.Contains(all, w) {
-				t.Errorf("%s: errors\n%s\nlack %q", tt.name, all, w)
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(path, []byte(src+tt.yml))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			var got []string
+			for _, err := range c.WriteErrors(tt.use) {
+				got = append(got, err.Error())
+			}
+			all := strings.Join(got, "\n")
+			if len(got) != len(tt.want) {
+				t.Errorf("%d errors, want %d:\n%s", len(got), len(tt.want), all)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("errors\n%s\nlack %q", all, w)
+				}
+			}
+		})
 	}
 }

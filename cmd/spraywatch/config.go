@@ -377,7 +377,7 @@ func checkConfig(ctx context.Context, path string, forServe bool, w io.Writer) (
 			bad("%v", err)
 		}
 	}
-	for _, err := range cfg.WriteErrors() {
+	for _, err := range cfg.WriteErrors(use) {
 		bad("%v", err)
 	}
 	var outs []string

@@ -400,6 +400,11 @@ func TestConfigCheckServe(t *testing.T) {
 		{"auto in Kafka", "sources:\n  - {name: edge, kind: proxy, format: auto}\n", 1, []string{
 			"sw.yml:2: source edge: format auto samples the source's files",
 			"format: not compiled (auto detects from files)"}},
+		// The replay files serve ignores are not checked: their missing
+		// directories are no problem.
+		{"replay files in Kafka", "sources:\n  - name: portal\n    kind: app\n" + portalMapping + "replay:\n  report: /nonexistent/dir/r.html\n  cpu_profile: /nonexistent/dir/cpu.pprof\n", 0, []string{
+			"note: " + filepath.Join(dir, "sw.yml") + ":18: replay.report applies to replay only: serve reading Kafka ignores it",
+			"note: " + filepath.Join(dir, "sw.yml") + ":19: replay.cpu_profile applies to replay only: serve reading Kafka ignores it"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := filepath.Join(dir, "sw.yml")
@@ -413,6 +418,9 @@ func TestConfigCheckServe(t *testing.T) {
 				t.Errorf("exit %d, want 1 with %d problems: %s%s", code, tt.problems, out.String(), errb.String())
 			}
 			checkContains(t, "output", out.String(), tt.want...)
+			if tt.problems == 0 && strings.Contains(out.String(), "error:") {
+				t.Errorf("no problem expected: %s", out.String())
+			}
 		})
 	}
 	// Without --serve a file for Kafka lacks paths, and the check says

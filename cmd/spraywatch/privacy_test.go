@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
 )
@@ -262,6 +264,120 @@ func TestReplayPrivacyEveryOutput(t *testing.T) {
 			}
 			if want := strings.Count(plain["file"], "\n"); n != want {
 				t.Errorf("%d alerts, want %d as in plain mode", n, want)
+			}
+		})
+	}
+}
+
+// scrapeTopIdentities runs serve with args and --listen on a free port
+// until its /metrics shows top-identity series (or a minute passed), stops
+// it and returns the identity labels of those series.
+func scrapeTopIdentities(t *testing.T, args ...string) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--idle-timeout", "1s"}, args...)
+	go func() { done <- run(ctx, args, &stdout, &stderr) }()
+	listening := regexp.MustCompile(`msg="serving /healthz, /readyz, /metrics" addr=(\S+)`)
+	series := regexp.MustCompile(`(?m)^spraywatch_top_identity_failed_usernames\{identity="((?:[^"\\]|\\.)*)"`)
+	var ids []string
+	deadline := time.After(time.Minute)
+	for len(ids) == 0 {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		case <-deadline:
+			t.Fatalf("no top-identity series within a minute: %s", stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		m := listening.FindStringSubmatch(stderr.String())
+		if m == nil {
+			continue
+		}
+		resp, err := http.Get("http://" + m[1] + "/metrics")
+		if err != nil {
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			continue
+		}
+		for _, m := range series.FindAllStringSubmatch(string(body), -1) {
+			id, err := strconv.Unquote(`"` + m[1] + `"`) // the exposition format escapes as Go does
+			if err != nil {
+				t.Fatalf("label %s: %v", m[1], err)
+			}
+			ids = append(ids, id)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
+	}
+	return ids
+}
+
+// TestServeMetricsPrivacy runs serve with the top-identities rule grouped
+// by username in each privacy mode, set in the configuration file: the
+// gauge's identity label shows a username as the alerts do, in clear only
+// in plain mode.
+func TestServeMetricsPrivacy(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	writeFile(t, keyFile, "the key\n")
+	hm, err := alert.NewPrivacy(alert.PrivacyHMAC, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sample day's usernames, in clear and as hmac shows them.
+	users, pseudonyms := map[string]bool{}, map[string]bool{}
+	for _, l := range fileLines(t, sampleApp) {
+		var d struct{ Username string }
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Username != "" {
+			users[d.Username] = true
+			pseudonyms[hm.Username(d.Username)] = true
+		}
+	}
+	rulesFile := filepath.Join(dir, "per-user.yml")
+	writeFile(t, rulesFile, `rules:
+  - id: cert-identity-spray
+    description: One username failed many times
+    severity: high
+    type: count
+    match: {event.outcome: failure}
+    group_by: [user.name]
+    window: 30h
+    threshold: 3
+`)
+	for _, tt := range []struct {
+		mode string
+		ok   func(identity string) bool // whether the label is as the mode shows a username
+	}{
+		{alert.PrivacyPlain, func(id string) bool { return users[id] }},
+		{alert.PrivacyHMAC, func(id string) bool { return pseudonyms[id] }},
+		{alert.PrivacyOmit, func(id string) bool { return id == "" }},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "sw.yml")
+			writeFile(t, cfg, `sources:
+  - {kind: proxy, paths: [`+abs(t, sampleProxy)+`]}
+  - {kind: app, paths: [`+abs(t, sampleApp)+`]}
+outputs:
+  - {type: file, path: alerts.jsonl}
+privacy:
+  mode: `+tt.mode+`
+  key_file: `+keyFile+`
+`)
+			for _, id := range scrapeTopIdentities(t, "--config", cfg, "--rules", rulesFile) {
+				if !tt.ok(id) {
+					t.Errorf("privacy mode %s: /metrics shows the identity %q", tt.mode, id)
+				}
 			}
 		})
 	}

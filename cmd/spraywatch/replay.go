@@ -243,10 +243,63 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		metrics.Hold(ctx, f.metricsHold)
 	}
+	if w := unreadSide(sources, side, eng); w != "" {
+		fmt.Fprintf(stderr, "spraywatch replay: warning: %s\n", w)
+	}
 	if runErr != nil {
 		return runErr
 	}
 	return errors.Join(closeErr, unreadSources(sources))
+}
+
+// unreadSide says, after a replay that evaluated every rule, whether one
+// kind of log gave no line (each rejected, or a source such as standard
+// input that was empty): every login then had the join that kind's
+// absence leaves, and the rules matching it alerted on logins only for
+// that. checkSides keeps such rules from running when it can tell
+// beforehand (no source, empty files); here it is told afterwards. ""
+// when both kinds gave lines or no such rule alerted.
+func unreadSide(sources []ingest.Source, sd sides, eng *detect.Engine) string {
+	if sd.missing != 0 {
+		return ""
+	}
+	for _, k := range []struct {
+		kind event.Kind
+		join string
+	}{{event.Proxy, event.JoinAppOnly}, {event.App, event.JoinProxyOnly}} {
+		var lines, read int64
+		for _, s := range sources {
+			if st := s.Stats(); st.Kind == k.kind {
+				lines += st.Lines.Load()
+				read += st.Parsed.Load() + st.Ignored.Load()
+			}
+		}
+		if read > 0 {
+			continue
+		}
+		matching := map[string]bool{}
+		for _, r := range sd.rules {
+			matching[r.ID] = r.MatchesJoin(k.join)
+		}
+		var n int64
+		var ids []string
+		for _, r := range eng.RuleStats() {
+			if a := r.Alerts.Load(); a > 0 && matching[r.Rule] {
+				n += a
+				ids = append(ids, r.Rule)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		what := "was empty"
+		if lines > 0 {
+			what = fmt.Sprintf("had %s, all rejected", plural(int(lines), "line"))
+		}
+		return fmt.Sprintf("the %s log %s, so every login was %s: the %s of %s, which match spraywatch.join %s, come from that alone",
+			k.kind, what, k.join, plural(int(n), "alert record"), strings.Join(ids, ", "), k.join)
+	}
+	return ""
 }
 
 // unreadSources reports the sources that had lines of which none could be
@@ -495,20 +548,49 @@ func skimmed(st *ingest.Stats) string {
 // one is missing.
 type sides struct {
 	missing event.Kind    // the kind of log missing; 0 when both are read
+	absent  string        // how it is missing: "no proxy log", "proxy log empty"
+	when    string        // the same as a clause: "when no proxy log is read"
 	join    string        // the join every login has then
 	rules   []*rules.Rule // the rules evaluated
 	skipped []*rules.Rule // the rules not evaluated, for want of the missing log
 	warning string        // what the user is told, "" when both are read
 }
 
+// emptyFiles returns the files of s when every one of them is an empty
+// regular file, nil otherwise (a file with data, standard input, a pipe,
+// a source that is not files): such a source has no line to give.
+func emptyFiles(s ingest.Source) []string {
+	fs, ok := s.(*ingest.FileSource)
+	if !ok || len(fs.Paths()) == 0 {
+		return nil
+	}
+	for _, p := range fs.Paths() {
+		if p == "-" {
+			return nil
+		}
+		st, err := os.Stat(p)
+		if err != nil || !st.Mode().IsRegular() || st.Size() > 0 {
+			return nil
+		}
+	}
+	return fs.Paths()
+}
+
 // checkSides finds whether the sources read both proxy and application
 // logs. Without proxy logs every login is app_only, and a rule matching
 // on it (proxy-bypass) would fire on every login; without application
-// logs every login is proxy_only. Such rules are not evaluated.
+// logs every login is proxy_only. Such rules are not evaluated. A kind
+// of log whose files are all empty is missing too.
 func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
 	var proxy, app bool
+	empty := map[event.Kind][]string{}
 	for _, s := range sources {
-		switch s.Stats().Kind {
+		kind := s.Stats().Kind
+		if files := emptyFiles(s); files != nil {
+			empty[kind] = append(empty[kind], files...)
+			continue
+		}
+		switch kind {
 		case event.Proxy:
 			proxy = true
 		case event.App:
@@ -516,16 +598,23 @@ func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
 		}
 	}
 	sd := sides{rules: rs}
-	var consequence string
+	var why, consequence string // why the log is missing, what follows
 	switch {
 	case proxy && app:
 		return sd
 	case app:
 		sd.missing, sd.join = event.Proxy, event.JoinAppOnly
-		consequence = "no proxy log is read (--proxy, or a source of kind proxy or alb): no login can be joined to its proxy record, so every login is app_only"
+		why = "no proxy log is read (--proxy, or a source of kind proxy or alb)"
+		consequence = "no login can be joined to its proxy record, so every login is app_only"
 	default:
 		sd.missing, sd.join = event.App, event.JoinProxyOnly
-		consequence = "no application log is read (--app, or a source of kind app): no login can be joined to its application event (username, outcome), so every login is proxy_only"
+		why = "no application log is read (--app, or a source of kind app)"
+		consequence = "no login can be joined to its application event (username, outcome), so every login is proxy_only"
+	}
+	sd.absent, sd.when = fmt.Sprintf("no %s log", sd.missing), fmt.Sprintf("when no %s log is read", sd.missing)
+	if files := empty[sd.missing]; len(files) > 0 {
+		sd.absent, sd.when = fmt.Sprintf("%s log empty", sd.missing), fmt.Sprintf("when the %s log is empty", sd.missing)
+		why = fmt.Sprintf("the %s %s empty (%s)", sd.missing, pluralWord(len(files), "log is", "logs are"), strings.Join(files, ", "))
 	}
 	sd.rules = nil
 	for _, r := range rs {
@@ -535,16 +624,24 @@ func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
 			sd.rules = append(sd.rules, r)
 		}
 	}
-	sd.warning = consequence
+	sd.warning = why + ": " + consequence
 	if len(sd.skipped) > 0 {
 		sd.warning += fmt.Sprintf("; the rules matching spraywatch.join %s are not evaluated, as they would fire on every login: %s", sd.join, rules.IDs(sd.skipped))
 	}
 	return sd
 }
 
+// pluralWord is one when n is 1, else many.
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // reason says why rules are not evaluated.
 func (sd sides) reason() string {
-	return fmt.Sprintf("every rule in force matches spraywatch.join %s, which every login has when no %s log is read (%s)", sd.join, sd.missing, rules.IDs(sd.skipped))
+	return fmt.Sprintf("every rule in force matches spraywatch.join %s, which every login has %s (%s)", sd.join, sd.when, rules.IDs(sd.skipped))
 }
 
 func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd sides, took time.Duration) {
@@ -568,7 +665,7 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 		es.Events.Load(), es.Late.Load(), es.EventsDropped.Load())
 	fmt.Fprintf(w, "  rules: %s\n", rules.IDs(rs))
 	if len(sd.skipped) > 0 {
-		fmt.Fprintf(w, "    not evaluated (no %s log): %s\n", sd.missing, rules.IDs(sd.skipped))
+		fmt.Fprintf(w, "    not evaluated (%s): %s\n", sd.absent, rules.IDs(sd.skipped))
 	}
 	for _, r := range eng.RuleStats() {
 		if n, sup := r.Alerts.Load(), r.Suppressed.Load(); n > 0 || sup > 0 {

@@ -303,14 +303,23 @@ func TestReplayChecksFilesFirst(t *testing.T) {
 }
 
 // TestReplayOneSided: a replay without proxy logs, or without application
-// logs, warns of what follows and does not evaluate the rules matching
-// the join every login then has (proxy-bypass without proxy logs), which
-// would fire on every login.
+// logs, or whose logs of one kind are all empty files, warns of what
+// follows and does not evaluate the rules matching the join every login
+// then has (proxy-bypass without proxy logs), which would fire on every
+// login. A proxy log whose lines are all rejected is known only once read:
+// the replay then says which alerts come from that alone.
 func TestReplayOneSided(t *testing.T) {
 	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
 	only := filepath.Join("testdata", "only-proxy-bypass.yml")
-	cfg := filepath.Join(t.TempDir(), "sw.yml")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sw.yml")
 	writeFile(t, cfg, "sources:\n  - {name: django, kind: app, paths: ["+abs(t, app)+"]}\n")
+	empty, empty2, rejected := filepath.Join(dir, "empty.log"), filepath.Join(dir, "empty2.log"), filepath.Join(dir, "rejected.log")
+	writeFile(t, empty, "")
+	writeFile(t, empty2, "")
+	writeFile(t, rejected, "GET / x\n")
+	emptyCfg := filepath.Join(dir, "empty.yml")
+	writeFile(t, emptyCfg, "sources:\n  - {name: edge, kind: proxy, paths: ["+empty+"]}\n  - {name: django, kind: app, paths: ["+abs(t, app)+"]}\n")
 	for _, tt := range []struct {
 		name   string
 		args   []string
@@ -331,6 +340,26 @@ func TestReplayOneSided(t *testing.T) {
 			"spraywatch replay: no rule can be evaluated: every rule in force matches spraywatch.join app_only, which every login has when no proxy log is read (proxy-bypass)",
 		}, "summary", false},
 		{"both logs", []string{"--proxy", proxy, "--app", app}, 0, []string{"proxy-bypass (high): 5 alert records"}, "warning", true},
+		{"empty proxy log", []string{"--proxy", empty, "--app", app}, 0, []string{
+			"spraywatch replay: warning: the proxy log is empty (" + empty + "): no login can be joined to its proxy record, so every login is app_only; the rules matching spraywatch.join app_only are not evaluated, as they would fire on every login: proxy-bypass\n",
+			"    not evaluated (proxy log empty): proxy-bypass\n",
+		}, "proxy-bypass (high)", false},
+		{"empty proxy logs", []string{"--proxy", empty, "--proxy", empty2, "--app", app}, 0, []string{
+			"spraywatch replay: warning: the proxy logs are empty (" + empty + ", " + empty2 + "): no login can be joined",
+			"    not evaluated (proxy log empty): proxy-bypass\n",
+		}, "proxy-bypass (high)", false},
+		{"empty proxy source in a configuration file", []string{"--config", emptyCfg}, 0, []string{"warning: the proxy log is empty (" + empty + ")", "not evaluated (proxy log empty): proxy-bypass"}, "proxy-bypass (high)", false},
+		{"an empty proxy log and another", []string{"--proxy", empty, "--proxy", proxy, "--app", app}, 0, []string{"proxy-bypass (high): 5 alert records"}, "warning", true},
+		{"empty application log", []string{"--proxy", proxy, "--app", empty}, 0, []string{
+			"spraywatch replay: warning: the app log is empty (" + empty + "): no login can be joined to its application event (username, outcome), so every login is proxy_only\n",
+		}, "not evaluated", false},
+		{"only rules that cannot be evaluated, empty proxy log", []string{"--proxy", empty, "--app", app, "--rules-mode", "replace", "--rules", only}, 1, []string{
+			"spraywatch replay: no rule can be evaluated: every rule in force matches spraywatch.join app_only, which every login has when the proxy log is empty (proxy-bypass)",
+		}, "summary", false},
+		{"proxy lines all rejected", []string{"--proxy", rejected, "--app", app}, 1, []string{
+			"spraywatch replay: warning: the proxy log had 1 line, all rejected, so every login was app_only: the 80 alert records of proxy-bypass, which match spraywatch.join app_only, come from that alone\n",
+			"spraywatch replay: proxy log " + rejected + ": no line could be read",
+		}, "not evaluated", true},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), append([]string{"replay"}, tt.args...), &out, &errb)

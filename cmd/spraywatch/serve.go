@@ -287,6 +287,7 @@ func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger
 		Kafka:   kafka,
 		Stream:  s,
 		Command: "serve",
+		Privacy: f.usernames,
 	})
 	if err != nil {
 		return nil, err

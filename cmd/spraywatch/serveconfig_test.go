@@ -197,7 +197,7 @@ func TestServeConfigMatchesReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(want) == 0 || bytes.Contains(want, []byte(`"usernames":["`)) {
+	if len(want) == 0 || bytes.Contains(want, []byte(`"user.name":["`)) {
 		t.Fatalf("replay --privacy omit: %d bytes, usernames shown", len(want))
 	}
 	got, log = serveUntil(t, serveOut, len(want), append(over, "--out", serveOut)...)
