@@ -107,6 +107,19 @@ def configure(with_axes: bool, log_dir: str) -> None:
     )
 
 
+def _test_ids(tests) -> set:
+    """Returns the ids of the tests behind tests, a subtest standing for its test.
+
+    An error outside any test (a module that fails to import, a failing
+    setUpClass) is an entry of its own.
+    """
+    ids = set()
+    for test in tests:
+        test = getattr(test, "test_case", test)  # unittest's _SubTest
+        ids.add(test.id())
+    return ids
+
+
 def main(argv) -> int:
     args = list(argv)
     no_axes = "--no-axes" in args
@@ -125,11 +138,17 @@ def main(argv) -> int:
 
         class Runner(DiscoverRunner):
             def suite_result(self, suite, result, **kwargs):
-                totals["run"] = result.testsRun
-                totals["failed"] = len(result.failures) + len(result.errors) + len(
-                    result.unexpectedSuccesses
+                # A test whose subtests fail has one entry per failed
+                # subtest in result.failures but counts once in testsRun:
+                # count tests, not entries.
+                failed = _test_ids(
+                    [t for t, _ in result.failures + result.errors]
+                    + list(result.unexpectedSuccesses)
                 )
-                totals["skipped"] = len(result.skipped)
+                skipped = _test_ids([t for t, _ in result.skipped]) - failed
+                totals["run"] = result.testsRun
+                totals["failed"] = len(failed)
+                totals["skipped"] = len(skipped)
                 return super().suite_result(suite, result, **kwargs)
 
         print(
@@ -142,7 +161,7 @@ def main(argv) -> int:
         rc = 1 if failures or not totals.get("run") else 0
 
     counts = [
-        totals.get("run", 0) - totals.get("failed", 0) - totals.get("skipped", 0),
+        max(0, totals.get("run", 0) - totals.get("failed", 0) - totals.get("skipped", 0)),
         totals.get("failed", 0),
         totals.get("skipped", 0),
     ]
