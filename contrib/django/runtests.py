@@ -99,6 +99,8 @@ def configure(with_axes: bool, log_dir: str) -> None:
                 # django-axes' own messages are not under test.
                 "axes": {"handlers": ["null"], "propagate": False},
                 "tests": {"handlers": ["null"], "propagate": False},
+                # The package's own warnings; tests capture them where needed.
+                "spraywatch_django": {"handlers": ["null"], "propagate": False},
             },
         },
         SW_TEST_AUTH_LOG=os.path.join(log_dir, "auth.jsonl"),

@@ -6,7 +6,8 @@ SPRAYWATCH_REQUEST_ID_HEADER
     Header the trusted proxy sets to its request id. Default "X-Request-ID".
 SPRAYWATCH_TRUSTED_PROXIES
     Addresses or CIDR networks of the reverse proxies whose headers are
-    believed. Default ["127.0.0.1", "::1"].
+    believed, and "unix" for a proxy connecting over a unix socket (an
+    empty or absent REMOTE_ADDR). Default ["127.0.0.1", "::1"].
 SPRAYWATCH_FORWARDED_FOR_HEADER
     Header carrying the client address chain. Default "X-Forwarded-For".
 SPRAYWATCH_USERNAME_MODE
@@ -46,8 +47,12 @@ def meta_key(header: str) -> str:
     return "HTTP_" + key
 
 
+def request_id_header() -> str:
+    return getattr(settings, "SPRAYWATCH_REQUEST_ID_HEADER", DEFAULT_REQUEST_ID_HEADER)
+
+
 def request_id_meta_key() -> str:
-    return meta_key(getattr(settings, "SPRAYWATCH_REQUEST_ID_HEADER", DEFAULT_REQUEST_ID_HEADER))
+    return meta_key(request_id_header())
 
 
 def forwarded_for_meta_key() -> str:
@@ -69,28 +74,70 @@ def client_cert_meta_keys() -> Tuple[str, str]:
     return meta_key(subject), meta_key(fingerprint)
 
 
+#: The SPRAYWATCH_TRUSTED_PROXIES entry trusting a peer on a unix socket.
+UNIX_SOCKET = "unix"
+
+_IPV4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+
+def _ipv4_mapped_network(net: IPNetwork) -> IPNetwork:
+    """Returns an IPv4-mapped IPv6 network (::ffff:10.0.0.0/104) as IPv4 (10.0.0.0/8).
+
+    Addresses are compared after the same mapping (see parse_address), so
+    an entry copied from a dual-stack server's REMOTE_ADDR matches.
+    """
+    if (
+        isinstance(net, ipaddress.IPv6Network)
+        and net.prefixlen >= 96
+        and net.subnet_of(_IPV4_MAPPED)
+    ):
+        return ipaddress.ip_network(
+            "%s/%d" % (net.network_address.ipv4_mapped, net.prefixlen - 96)
+        )
+    return net
+
+
 @functools.lru_cache(maxsize=8)
-def _parse_networks(entries: Tuple[str, ...]) -> Tuple[IPNetwork, ...]:
+def _parse_trusted(entries: Tuple[str, ...]) -> Tuple[Tuple[IPNetwork, ...], bool]:
     nets = []
+    unix = False
     for entry in entries:
+        text = str(entry).strip()
+        if text.lower() == UNIX_SOCKET:
+            unix = True
+            continue
+        if text.lower().startswith("unix:"):
+            raise ImproperlyConfigured(
+                'SPRAYWATCH_TRUSTED_PROXIES: %r: write "unix" to trust a peer on a unix '
+                "socket (which socket is not known to Django)" % (entry,)
+            )
         try:
-            nets.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+            nets.append(_ipv4_mapped_network(ipaddress.ip_network(text, strict=False)))
         except ValueError as exc:
             raise ImproperlyConfigured(
-                "SPRAYWATCH_TRUSTED_PROXIES: %r is not an IP address or CIDR network: %s"
-                % (entry, exc)
+                "SPRAYWATCH_TRUSTED_PROXIES: %r is not an IP address, CIDR network or "
+                '"unix": %s' % (entry, exc)
             ) from None
-    return tuple(nets)
+    return tuple(nets), unix
 
 
-def trusted_networks() -> Tuple[IPNetwork, ...]:
-    """Returns the parsed SPRAYWATCH_TRUSTED_PROXIES."""
+def _trusted() -> Tuple[Tuple[IPNetwork, ...], bool]:
     entries = getattr(settings, "SPRAYWATCH_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES)
     if isinstance(entries, str):
         raise ImproperlyConfigured(
             "SPRAYWATCH_TRUSTED_PROXIES must be a list of addresses or networks, not a string"
         )
-    return _parse_networks(tuple(entries))
+    return _parse_trusted(tuple(entries))
+
+
+def trusted_networks() -> Tuple[IPNetwork, ...]:
+    """Returns the networks of SPRAYWATCH_TRUSTED_PROXIES (IPv4-mapped ones as IPv4)."""
+    return _trusted()[0]
+
+
+def trusts_unix_socket() -> bool:
+    """Reports whether SPRAYWATCH_TRUSTED_PROXIES holds "unix"."""
+    return _trusted()[1]
 
 
 def parse_address(value: Optional[str]) -> Optional[IPAddress]:
@@ -127,8 +174,23 @@ def is_trusted(addr: Optional[IPAddress]) -> bool:
     return any(addr.version == net.version and addr in net for net in trusted_networks())
 
 
+def peer_is_unix_socket(request) -> bool:
+    """Reports whether the request came over a unix socket, as far as Django can tell.
+
+    gunicorn bound to a unix socket sets REMOTE_ADDR to ""; an ASGI server
+    gives a scope without a client, and Django then sets no REMOTE_ADDR.
+    """
+    return not request.META.get("REMOTE_ADDR")
+
+
 def peer_is_trusted_proxy(request) -> bool:
-    """Reports whether the request's direct peer (REMOTE_ADDR) is a trusted proxy."""
+    """Reports whether the request's direct peer (REMOTE_ADDR) is a trusted proxy.
+
+    A peer without an address (a unix socket) is one only when
+    SPRAYWATCH_TRUSTED_PROXIES holds "unix".
+    """
+    if peer_is_unix_socket(request):
+        return trusts_unix_socket()
     return is_trusted(parse_address(request.META.get("REMOTE_ADDR")))
 
 
@@ -140,14 +202,21 @@ def client_ip(request) -> Optional[str]:
     is not a trusted proxy is the client (the left-most entries are whatever
     the client claimed and are never taken blindly). If every hop is trusted
     the left-most one is returned; an unparsable hop stops the walk at the
-    last good address.
+    last good address. A peer on a unix socket has no address: with
+    "unix" trusted the chain alone gives the client (None if it is empty),
+    otherwise the client is unknown (None).
     """
     remote = request.META.get("REMOTE_ADDR")
-    peer = parse_address(remote)
-    if peer is None:
-        return remote or None
-    if not is_trusted(peer):
-        return str(peer)
+    if peer_is_unix_socket(request):
+        if not trusts_unix_socket():
+            return None
+        peer = None
+    else:
+        peer = parse_address(remote)
+        if peer is None:
+            return remote
+        if not is_trusted(peer):
+            return str(peer)
     chain = request.META.get(forwarded_for_meta_key(), "")
     client = peer
     for hop in reversed([h for h in chain.split(",") if h.strip()]):
@@ -157,7 +226,7 @@ def client_ip(request) -> Optional[str]:
         client = addr
         if not is_trusted(addr):
             break
-    return str(client)
+    return None if client is None else str(client)
 
 
 def username_mode() -> str:
@@ -205,12 +274,12 @@ def hmac_key() -> bytes:
 
 def clear_caches() -> None:
     """Forgets parsed settings (called when a setting changes)."""
-    _parse_networks.cache_clear()
+    _parse_trusted.cache_clear()
     _read_key_file.cache_clear()
 
 
 def validate() -> None:
     """Checks every setting, raising ImproperlyConfigured on the first bad one."""
-    trusted_networks()
+    _trusted()
     if username_mode() == "hmac":
         hmac_key()

@@ -3,6 +3,8 @@ import io
 import json
 import logging
 
+from django.core.handlers.asgi import ASGIRequest
+
 from spraywatch_django.formatter import JSONFormatter
 
 
@@ -46,3 +48,27 @@ def capture(logger_name="spraywatch.auth"):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+
+
+def asgi_request(headers, client=("127.0.0.1", 40000), method="GET", path="/"):
+    """Returns a request as Django's ASGI handler builds it from an ASGI server's scope.
+
+    headers are (name, value) pairs passed on as the server received them
+    (uvicorn and daphne keep underscores in names); client None is a peer on
+    a unix socket.
+    """
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("ascii"),
+        "query_string": b"",
+        "root_path": "",
+        "client": client,
+        "server": ("127.0.0.1", 8000),
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+    }
+    return ASGIRequest(scope, io.BytesIO())

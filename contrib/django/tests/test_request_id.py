@@ -3,10 +3,11 @@ import re
 
 from django.test import AsyncClient, Client, RequestFactory, SimpleTestCase, override_settings
 
-from spraywatch_django import conf
+from spraywatch_django import conf, middleware
 from spraywatch_django.context import current_request_id
+from spraywatch_django.middleware import proxy_request_id
 
-from .helpers import capture
+from .helpers import asgi_request, capture
 
 LOCAL_ID = re.compile(r"local-[0-9a-f]{32}")
 
@@ -184,3 +185,93 @@ class ClientIPTests(SimpleTestCase):
             HTTP_X_FORWARDED_FOR="1.1.1.1",
         )
         self.assertEqual(conf.client_ip(req), "203.0.113.4")
+
+
+class UnixSocketPeerTests(SimpleTestCase):
+    """A proxy on the same host may connect over a unix socket: no peer address."""
+
+    RID = "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a"
+
+    def wsgi_request(self):
+        # gunicorn --bind unix:/run/gunicorn.sock sets REMOTE_ADDR to "".
+        return RequestFactory().post(
+            "/", REMOTE_ADDR="", HTTP_X_REQUEST_ID=self.RID, HTTP_X_FORWARDED_FOR="203.0.113.9"
+        )
+
+    def asgi_request(self):
+        # uvicorn --uds: the scope has no client, and Django sets no REMOTE_ADDR.
+        return asgi_request(
+            [("x-request-id", self.RID), ("x-forwarded-for", "203.0.113.9")], client=None
+        )
+
+    def test_not_trusted_by_default(self):
+        for req in (self.wsgi_request(), self.asgi_request()):
+            with self.subTest(remote=req.META.get("REMOTE_ADDR")):
+                self.assertIsNone(proxy_request_id(req))
+                self.assertIsNone(conf.client_ip(req))
+
+    @override_settings(SPRAYWATCH_TRUSTED_PROXIES=["unix", "127.0.0.1"])
+    def test_trusted_with_unix_entry(self):
+        for req in (self.wsgi_request(), self.asgi_request()):
+            with self.subTest(remote=req.META.get("REMOTE_ADDR")):
+                self.assertEqual(proxy_request_id(req), self.RID)
+                self.assertEqual(conf.client_ip(req), "203.0.113.9")
+
+    @override_settings(SPRAYWATCH_TRUSTED_PROXIES=["unix"])
+    def test_unix_entry_trusts_no_address(self):
+        req = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_REQUEST_ID=self.RID)
+        self.assertIsNone(proxy_request_id(req))
+        # Without a chain, a unix peer's client is unknown.
+        self.assertIsNone(conf.client_ip(RequestFactory().get("/", REMOTE_ADDR="")))
+
+    def test_unix_socket_paths_are_rejected(self):
+        from django.core.exceptions import ImproperlyConfigured
+
+        for value in (["unix:/run/gunicorn.sock"], ["unix:"]):
+            with self.subTest(value=value), override_settings(SPRAYWATCH_TRUSTED_PROXIES=value):
+                with self.assertRaisesRegex(ImproperlyConfigured, 'write "unix"'):
+                    conf.validate()
+
+
+class MappedTrustedProxyTests(SimpleTestCase):
+    @override_settings(SPRAYWATCH_TRUSTED_PROXIES=["::ffff:10.0.0.5", "::ffff:10.1.0.0/112"])
+    def test_ipv4_mapped_entries_match_both_forms(self):
+        # A dual-stack server ([::]:8000) shows REMOTE_ADDR "::ffff:10.0.0.5",
+        # which is what gets copied into the setting.
+        for remote in ("::ffff:10.0.0.5", "10.0.0.5", "::ffff:10.1.2.3", "10.1.255.1"):
+            with self.subTest(remote=remote):
+                req = RequestFactory().get("/", REMOTE_ADDR=remote)
+                self.assertTrue(conf.peer_is_trusted_proxy(req))
+        for remote in ("10.0.0.6", "::ffff:10.2.0.1", "::a00:5"):
+            with self.subTest(remote=remote):
+                req = RequestFactory().get("/", REMOTE_ADDR=remote)
+                self.assertFalse(conf.peer_is_trusted_proxy(req))
+
+    @override_settings(SPRAYWATCH_TRUSTED_PROXIES=["::ffff:10.0.0.5", "::ffff:10.1.0.0/112"])
+    def test_networks_are_kept_as_ipv4(self):
+        self.assertEqual(
+            [str(n) for n in conf.trusted_networks()], ["10.0.0.5/32", "10.1.0.0/16"]
+        )
+
+
+class UntrustedPeerWarningTests(SimpleTestCase):
+    def setUp(self):
+        middleware._warned_untrusted_peer = False
+        self.addCleanup(setattr, middleware, "_warned_untrusted_peer", False)
+
+    def test_warned_once_per_process(self):
+        # uvicorn's default --proxy-headers replaces the proxy's address with
+        # the client's: every request then looks like a direct one.
+        with capture("spraywatch_django") as out:
+            for i in range(3):
+                whoami(Client(REMOTE_ADDR="203.0.113.9"), HTTP_X_REQUEST_ID="rid-w-%d" % i)
+            whoami(Client(REMOTE_ADDR="203.0.113.9"))
+        self.assertEqual(len(out.records), 1, out.raw)
+        self.assertEqual(out.records[0]["level"], "warning")
+        self.assertIn("X-Request-ID from '203.0.113.9'", out.records[0]["event"])
+
+    def test_no_warning_without_the_header_or_from_a_trusted_peer(self):
+        with capture("spraywatch_django") as out:
+            whoami(Client(REMOTE_ADDR="203.0.113.9"))
+            whoami(HTTP_X_REQUEST_ID="rid-w-ok")
+        self.assertEqual(out.records, [])
