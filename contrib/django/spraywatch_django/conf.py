@@ -27,6 +27,8 @@ from typing import Optional, Tuple, Union
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from . import headers
+
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
@@ -55,14 +57,16 @@ def request_id_meta_key() -> str:
     return meta_key(request_id_header())
 
 
+def forwarded_for_header() -> str:
+    return getattr(settings, "SPRAYWATCH_FORWARDED_FOR_HEADER", DEFAULT_FORWARDED_FOR_HEADER)
+
+
 def forwarded_for_meta_key() -> str:
-    return meta_key(
-        getattr(settings, "SPRAYWATCH_FORWARDED_FOR_HEADER", DEFAULT_FORWARDED_FOR_HEADER)
-    )
+    return meta_key(forwarded_for_header())
 
 
-def client_cert_meta_keys() -> Tuple[str, str]:
-    """Returns the META keys of the client-certificate subject and fingerprint headers."""
+def client_cert_headers() -> Tuple[str, str]:
+    """Returns the names of the client-certificate subject and fingerprint headers."""
     subject = getattr(
         settings, "SPRAYWATCH_CLIENT_CERT_SUBJECT_HEADER", DEFAULT_CLIENT_CERT_SUBJECT_HEADER
     )
@@ -71,6 +75,12 @@ def client_cert_meta_keys() -> Tuple[str, str]:
         "SPRAYWATCH_CLIENT_CERT_FINGERPRINT_HEADER",
         DEFAULT_CLIENT_CERT_FINGERPRINT_HEADER,
     )
+    return subject, fingerprint
+
+
+def client_cert_meta_keys() -> Tuple[str, str]:
+    """Returns the META keys of the client-certificate subject and fingerprint headers."""
+    subject, fingerprint = client_cert_headers()
     return meta_key(subject), meta_key(fingerprint)
 
 
@@ -217,7 +227,9 @@ def client_ip(request) -> Optional[str]:
             return remote
         if not is_trusted(peer):
             return str(peer)
-    chain = request.META.get(forwarded_for_meta_key(), "")
+    chain = (
+        headers.joined(request, forwarded_for_header(), forwarded_for_meta_key()) or ""
+    )
     client = peer
     for hop in reversed([h for h in chain.split(",") if h.strip()]):
         addr = parse_address(hop)

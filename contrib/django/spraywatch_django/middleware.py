@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Optional
 
-from . import conf
+from . import conf, headers
 from .context import request_id_var
 
 #: Logger of the package's own warnings (not auth lines).
@@ -33,12 +33,14 @@ def proxy_request_id(request) -> Optional[str]:
     """Returns the request id set by a trusted proxy, or None.
 
     None when the peer is not a trusted proxy, the header is missing, or its
-    value is not 1 to 128 characters of [A-Za-z0-9._-] (a repeated header
-    joined with commas is rejected too).
+    value is not 1 to 128 characters of [A-Za-z0-9._-]. A header sent more
+    than once is rejected too (under WSGI it arrives joined with commas);
+    under ASGI a spelling with "_" for "-" next to it is ignored (see
+    headers.py). Both are recorded as a conflict.
     """
     if not conf.peer_is_trusted_proxy(request):
         return None
-    value = request.META.get(conf.request_id_meta_key())
+    value = headers.single(request, conf.request_id_header(), conf.request_id_meta_key())
     if value is None or not _VALID_REQUEST_ID.fullmatch(value):
         return None
     return value
@@ -71,6 +73,27 @@ def _warn_untrusted_peer_once(request) -> None:
     )
 
 
+def _check_proxy_headers(request) -> None:
+    """Warns of every proxy header of this request that came twice or under another spelling.
+
+    Reads the address chain and the certificate headers as well as the id,
+    so that a conflict is seen whether or not the request logs in.
+    """
+    if not conf.peer_is_trusted_proxy(request):
+        return
+    conf.client_ip(request)
+    client_cert_from_request(request)
+    names = headers.conflicts(request)
+    if names:
+        logger.warning(
+            "request %s from %s: %s came more than once or also spelt with \"_\" for \"-\" "
+            "(a client getting past the proxy's overwrite?); the client's value is not used",
+            request.spraywatch_request_id,
+            request.META.get("REMOTE_ADDR") or "a unix socket",
+            ", ".join(names),
+        )
+
+
 class RequestIDMiddleware:
     """Sets request.spraywatch_request_id and the logging context's request id.
 
@@ -96,6 +119,7 @@ class RequestIDMiddleware:
         else:
             request.spraywatch_request_id = rid
             request.spraywatch_request_id_source = "proxy"
+        _check_proxy_headers(request)
         token = request_id_var.set(request.spraywatch_request_id)
         try:
             return self.get_response(request)
@@ -153,14 +177,23 @@ def client_cert_from_request(request) -> Optional[ClientCert]:
     """Returns the client certificate the trusted proxy forwarded, or None.
 
     Headers are ignored entirely unless REMOTE_ADDR is a trusted proxy.
+    Under ASGI only the headers spelt exactly as configured are read, and
+    one that came twice is dropped. Under WSGI a fingerprint holding a comma
+    was sent twice (a client's header joined to the proxy's): the subject,
+    whose own commas hide such a join, is then dropped with it.
     """
     if not conf.peer_is_trusted_proxy(request):
         return None
+    subject_name, fingerprint_name = conf.client_cert_headers()
     subject_key, fingerprint_key = conf.client_cert_meta_keys()
-    subject = _header_text(request.META.get(subject_key))
+    raw_fingerprint = headers.exact(request, fingerprint_name, fingerprint_key)
+    if raw_fingerprint is not None and "," in raw_fingerprint:
+        headers.note_conflict(request, fingerprint_name)
+        return None
+    subject = _header_text(headers.exact(request, subject_name, subject_key))
     if subject is not None and len(subject) > _MAX_SUBJECT_LEN:
         subject = None
-    fingerprint, algorithm = _fingerprint(request.META.get(fingerprint_key))
+    fingerprint, algorithm = _fingerprint(raw_fingerprint)
     if subject is None and fingerprint is None:
         return None
     return ClientCert(subject=subject, fingerprint=fingerprint, fingerprint_algorithm=algorithm)

@@ -14,7 +14,7 @@ from typing import Optional
 
 from django.contrib.auth import get_user_model
 
-from . import conf
+from . import conf, headers
 from .context import current_request_id
 from .formatter import FIELDS_ATTR
 from .middleware import new_local_request_id
@@ -69,6 +69,10 @@ def log_auth_event(
             fields["tls_client_subject"] = cert.subject
         if cert.fingerprint is not None:
             fields["tls_client_fingerprint"] = cert.fingerprint
+    if request is not None:
+        conflicts = headers.conflicts(request)
+        if conflicts:
+            fields["proxy_header_conflict"] = ",".join(conflicts)
     logger.log(level, event, extra={FIELDS_ATTR: fields})
 
 
