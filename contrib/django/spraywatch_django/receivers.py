@@ -97,11 +97,45 @@ def on_user_logged_in(sender, request=None, user=None, **kwargs):
     log_auth_event(LOGIN_SUCCEEDED, logging.INFO, request, username)
 
 
+#: Attribute of a request set while django-axes has said that the attempt
+#: being signalled is locked out, until the attempt's line is written.
+_LOCKED_OUT_ATTR = "_spraywatch_axes_locked_out"
+
+
 def on_user_login_failed(sender, credentials=None, request=None, **kwargs):
-    """Receiver for django.contrib.auth.signals.user_login_failed."""
-    log_auth_event(LOGIN_FAILED, logging.WARNING, request, username_from_credentials(credentials))
+    """Receiver for django.contrib.auth.signals.user_login_failed.
+
+    Writes one line per failed attempt: user_locked_out when django-axes
+    locked the attempt out (its user_locked_out signal, sent from its own
+    user_login_failed handler, which runs before this one, or its
+    request.axes_locked_out flag), login_failed otherwise. Both read as a
+    failure in spraywatch.
+    """
+    event = LOGIN_FAILED
+    if request is not None and (
+        getattr(request, _LOCKED_OUT_ATTR, False) or getattr(request, "axes_locked_out", False)
+    ):
+        event = USER_LOCKED_OUT
+        try:
+            delattr(request, _LOCKED_OUT_ATTR)
+        except AttributeError:
+            pass
+    log_auth_event(event, logging.WARNING, request, username_from_credentials(credentials))
 
 
 def on_user_locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
-    """Receiver for django-axes' axes.signals.user_locked_out."""
+    """Receiver for django-axes' axes.signals.user_locked_out.
+
+    django-axes sends it from inside the user_login_failed signal of the
+    attempt it locks out (and of every later attempt while locked out), so
+    the attempt's line is written by on_user_login_failed: here the request
+    is only marked. Without a request nothing else can log it: it is
+    logged here.
+    """
+    if request is not None:
+        try:
+            setattr(request, _LOCKED_OUT_ATTR, True)
+            return
+        except AttributeError:
+            pass
     log_auth_event(USER_LOCKED_OUT, logging.WARNING, request, username, ip=ip_address)

@@ -285,6 +285,7 @@ class AxesLockoutTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         get_user_model().objects.create_user("carol", password=PASSWORD)
+        get_user_model().objects.create_user("erin", password=PASSWORD)
 
     @override_settings(AXES_FAILURE_LIMIT=2)
     def test_lockout_line(self):
@@ -297,18 +298,72 @@ class AxesLockoutTests(TestCase):
                     HTTP_X_REQUEST_ID="rid-lock-%d" % i,
                     HTTP_X_FORWARDED_FOR="203.0.113.77",
                 )
-        locked = out.events("user_locked_out")
-        self.assertGreaterEqual(len(locked), 1, out.raw)
         for line in out.lines:
             self.assertRegex(line, REFERENCE)
-        first = locked[0]
+        self.assertEqual(
+            [(r["request_id"], r["event"]) for r in out.records],
+            [
+                ("rid-lock-0", "login_failed"),
+                # The attempt that reaches the limit and the ones refused
+                # while locked out.
+                ("rid-lock-1", "user_locked_out"),
+                ("rid-lock-2", "user_locked_out"),
+            ],
+        )
+        first = out.events("user_locked_out")[0]
         self.assertEqual(first["username"], "carol")
         self.assertEqual(first["level"], "warning")
         self.assertEqual(first["ip"], "203.0.113.77")
-        # The lockout is logged under the request that triggered it.
-        self.assertEqual(first["request_id"], "rid-lock-1")
-        failed_ids = [r["request_id"] for r in out.events("login_failed")]
-        self.assertIn("rid-lock-1", failed_ids)
+
+    @override_settings(AXES_FAILURE_LIMIT=2)
+    def test_each_attempt_is_one_line(self):
+        # Two lines under one request id would make spraywatch join one of
+        # them and report the other as an app_only failure without the
+        # certificate (and count the attempt twice). runtests.py lists
+        # spraywatch_django before axes in INSTALLED_APPS, the order in
+        # which our receiver would otherwise run before axes'.
+        client = Client()
+        with capture() as out:
+            for i in range(5):
+                client.post(
+                    "/accounts/login/",
+                    {"username": "erin", "password": WRONG},
+                    HTTP_X_REQUEST_ID="rid-once-%d" % i,
+                )
+        by_rid = {}
+        for r in out.records:
+            by_rid.setdefault(r["request_id"], []).append(r["event"])
+        self.assertEqual(
+            by_rid,
+            {
+                "rid-once-0": ["login_failed"],
+                **{"rid-once-%d" % i: ["user_locked_out"] for i in range(1, 5)},
+            },
+        )
+
+    @override_settings(AXES_FAILURE_LIMIT=2, AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT=False)
+    def test_each_attempt_is_one_line_without_cool_off_reset(self):
+        # Then AxesBackend refuses a locked-out attempt itself
+        # (request.axes_locked_out) and axes' handler only signals it.
+        client = Client()
+        with capture() as out:
+            for i in range(4):
+                api_login(client, "erin", WRONG, HTTP_X_REQUEST_ID="rid-nr-%d" % i)
+        self.assertEqual(
+            [(r["request_id"], r["event"]) for r in out.records],
+            [("rid-nr-0", "login_failed")]
+            + [("rid-nr-%d" % i, "user_locked_out") for i in range(1, 4)],
+        )
+
+    def test_lockout_signal_without_request_is_logged(self):
+        from axes.signals import user_locked_out
+
+        with capture() as out:
+            user_locked_out.send("axes", request=None, username="erin", ip_address="203.0.113.5")
+        self.assertEqual(
+            [(r["event"], r["username"], r["ip"]) for r in out.records],
+            [("user_locked_out", "erin", "203.0.113.5")],
+        )
 
 
 @unittest.skipIf(AXES, "django-axes is installed in this run")
