@@ -10,7 +10,8 @@ found a certificate.
 """
 
 import logging
-from typing import Optional
+import re
+from typing import Optional, Tuple
 
 from django.contrib.auth import get_user_model
 
@@ -76,17 +77,37 @@ def log_auth_event(
     logger.log(level, event, extra={FIELDS_ATTR: fields})
 
 
-def username_from_credentials(credentials) -> Optional[str]:
-    """Returns the attempted username: credentials[USERNAME_FIELD], else credentials["username"].
+#: Credential keys naming the user, tried after the user model's USERNAME_FIELD.
+IDENTIFIER_KEYS = ("username", "email", "login")
 
-    Only that one key is read; passwords and other secrets never are.
+# Keys whose values Django's authenticate() masks in user_login_failed
+# (django.contrib.auth._clean_credentials): never a username.
+_SECRET_KEY = re.compile("api|token|key|secret|password|signature", re.I)
+
+
+def identifier_keys() -> Tuple[str, ...]:
+    """Returns the credential keys that may hold the identifier typed, in order.
+
+    The user model's USERNAME_FIELD, then "username" (what Django's login
+    form passes whatever USERNAME_FIELD is), "email" (e-mail login backends
+    and django-allauth on the default user model) and "login". A key Django
+    would mask as secret is never among them.
+    """
+    field = getattr(get_user_model(), "USERNAME_FIELD", "username")
+    keys = [field] + [k for k in IDENTIFIER_KEYS if k != field]
+    return tuple(k for k in keys if not _SECRET_KEY.search(k))
+
+
+def username_from_credentials(credentials) -> Optional[str]:
+    """Returns the identifier the attempt named: the first non-empty identifier_keys() value.
+
+    Only those keys are read; passwords and other secrets never are.
     """
     if not credentials:
         return None
-    field = getattr(get_user_model(), "USERNAME_FIELD", "username")
-    for key in (field, "username"):
+    for key in identifier_keys():
         value = credentials.get(key)
-        if value is not None:
+        if value is not None and value != "":
             return str(value)
     return None
 

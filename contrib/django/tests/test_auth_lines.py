@@ -376,3 +376,85 @@ class WithoutAxesTests(TestCase):
             for i in range(5):
                 api_login(Client(), "dave", WRONG, HTTP_X_REQUEST_ID="rid-na-%d" % i)
         self.assertEqual([r["event"] for r in out.records], ["login_failed"] * 5)
+
+
+class IdentifierKeyTests(TestCase):
+    """Which credential names the username: the login may be by e-mail."""
+
+    @classmethod
+    def setUpTestData(cls):
+        get_user_model().objects.create_user("frank", email="frank@example.com", password=PASSWORD)
+
+    def failed_with(self, **credentials):
+        class AnyCredentialsBackend:
+            def authenticate(self, request, **kwargs):
+                return None
+
+        request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.5")
+        with mock.patch(
+            "django.contrib.auth._get_backends",
+            return_value=[(AnyCredentialsBackend(), "x.AnyCredentialsBackend")],
+        ), capture() as out:
+            authenticate(request, **credentials)
+        self.assertEqual(len(out.records), 1, out.raw)
+        self.assertEqual(out.records[0]["event"], "login_failed")
+        return out
+
+    def test_email_credential_with_default_user_model(self):
+        # An e-mail login backend on the default User model
+        # (USERNAME_FIELD = "username"), and django-allauth, call
+        # authenticate(email=...).
+        out = self.failed_with(email="frank@example.com", password=WRONG)
+        self.assertEqual(out.records[0]["username"], "frank@example.com")
+        self.assertNotIn(WRONG, out.raw)
+
+    def test_order_of_keys(self):
+        cases = [
+            ({"username": "u", "email": "e", "login": "l"}, "u"),
+            ({"email": "e", "login": "l"}, "e"),
+            ({"login": "l"}, "l"),
+            ({"username": "", "email": "e"}, "e"),
+        ]
+        for credentials, want in cases:
+            with self.subTest(credentials=credentials):
+                out = self.failed_with(password=WRONG, **credentials)
+                self.assertEqual(out.records[0]["username"], want)
+
+    def test_username_field_comes_first(self):
+        with mock.patch.object(get_user_model(), "USERNAME_FIELD", "login"):
+            out = self.failed_with(login="l", username="u", password=WRONG)
+        self.assertEqual(out.records[0]["username"], "l")
+
+    def test_secret_keys_are_never_read(self):
+        # Not even when USERNAME_FIELD names one: Django masks its value.
+        with mock.patch.object(get_user_model(), "USERNAME_FIELD", "api_key"):
+            out = self.failed_with(api_key="k-secret-1", token="t-secret-2", password=WRONG)
+        self.assertNotIn("username", out.records[0])
+        for secret in ("k-secret-1", "t-secret-2", "********************"):
+            self.assertNotIn(secret, out.raw)
+
+    def test_no_identifier(self):
+        out = self.failed_with(password=WRONG, otp="123456")
+        self.assertNotIn("username", out.records[0])
+        self.assertNotIn("123456", out.raw)
+
+    def test_permission_denied_backend_logs_once_without_secrets(self):
+        from django.core.exceptions import PermissionDenied
+
+        class DenyBackend:
+            def authenticate(self, request, username=None, password=None, otp=None, password2=None):
+                raise PermissionDenied
+
+        request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+        with mock.patch(
+            "django.contrib.auth._get_backends", return_value=[(DenyBackend(), "x.DenyBackend")]
+        ), capture() as out:
+            authenticate(
+                request, username="henry", password="pw-secret-1", otp="991122",
+                password2="pw-secret-2",
+            )
+        self.assertEqual(
+            [(r["event"], r["username"]) for r in out.records], [("login_failed", "henry")]
+        )
+        for secret in ("pw-secret-1", "pw-secret-2", "991122"):
+            self.assertNotIn(secret, out.raw)
