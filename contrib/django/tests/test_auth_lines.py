@@ -458,3 +458,79 @@ class IdentifierKeyTests(TestCase):
         )
         for secret in ("pw-secret-1", "pw-secret-2", "991122"):
             self.assertNotIn(secret, out.raw)
+
+
+class CaseInsensitiveBackend:
+    """A backend matching usernames and e-mail addresses case-insensitively, as many do."""
+
+    def authenticate(self, request, username=None, email=None, password=None, **kwargs):
+        User = get_user_model()
+        name = username or email
+        if name is None:
+            return None
+        try:
+            user = User.objects.get(username__iexact=name)
+        except User.DoesNotExist:
+            try:
+                user = User.objects.get(email__iexact=name)
+            except User.DoesNotExist:
+                return None
+        return user if user.check_password(password) else None
+
+    def get_user(self, user_id):
+        return get_user_model().objects.filter(pk=user_id).first()
+
+
+@override_settings(AUTHENTICATION_BACKENDS=["tests.test_auth_lines.CaseInsensitiveBackend"])
+class TypedUsernameOnSuccessTests(TestCase):
+    """A success logs the identifier typed, as the attempt's failures did."""
+
+    @classmethod
+    def setUpTestData(cls):
+        get_user_model().objects.create_user("frank", email="frank@example.com", password=PASSWORD)
+
+    def names(self, out):
+        return [(r["event"], r.get("username")) for r in out.records]
+
+    def test_json_login(self):
+        client = Client()
+        with capture() as out:
+            api_login(client, "FRANK", WRONG, HTTP_X_REQUEST_ID="rid-ci-1")
+            api_login(client, "FRANK", PASSWORD, HTTP_X_REQUEST_ID="rid-ci-2")
+        self.assertEqual(self.names(out), [("login_failed", "FRANK"), ("login_succeeded", "FRANK")])
+
+    def test_form_login(self):
+        client = Client()
+        with capture() as out:
+            for password in (WRONG, PASSWORD):
+                client.post("/accounts/login/", {"username": " Frank ", "password": password})
+        # The login form trims (and NFKC-normalises) before authenticate().
+        self.assertEqual(self.names(out), [("login_failed", "Frank"), ("login_succeeded", "Frank")])
+
+    def test_email_login(self):
+        client = Client()
+        with capture() as out:
+            api_login(client, "Frank@Example.com", PASSWORD)
+        self.assertEqual(self.names(out), [("login_succeeded", "Frank@Example.com")])
+
+    def test_value_naming_another_user_is_not_taken(self):
+        # A view logging a user in with someone else's name in its form
+        # (an admin's "log in as"): the stored username.
+        from django.contrib.auth import login
+
+        request = RequestFactory().post("/", {"username": "mallory"}, REMOTE_ADDR="127.0.0.1")
+        request.session = mock.MagicMock()
+        user = get_user_model().objects.get(username="frank")
+        with capture() as out:
+            login(request, user, backend="tests.test_auth_lines.CaseInsensitiveBackend")
+        self.assertEqual(self.names(out), [("login_succeeded", "frank")])
+
+    def test_without_request_or_identifier(self):
+        user = get_user_model().objects.get(username="frank")
+        with capture() as out:
+            receivers.on_user_logged_in(sender=__name__, request=None, user=user)
+            receivers.on_user_logged_in(
+                sender=__name__, user=user,
+                request=RequestFactory().get("/", REMOTE_ADDR="127.0.0.1"),
+            )
+        self.assertEqual(self.names(out), [("login_succeeded", "frank")] * 2)
