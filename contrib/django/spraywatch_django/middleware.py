@@ -126,6 +126,16 @@ class RequestIDMiddleware:
         finally:
             request_id_var.reset(token)
 
+    def process_template_response(self, request, response):
+        """Logs a login whose password was right but that the login form refused.
+
+        No signal says so (see receivers.log_refused_login).
+        """
+        from .receivers import log_refused_login
+
+        log_refused_login(request, response)
+        return response
+
 
 @dataclasses.dataclass(frozen=True)
 class ClientCert:

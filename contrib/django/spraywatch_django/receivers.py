@@ -51,10 +51,12 @@ def log_auth_event(
     request,
     username: Optional[str],
     ip: Optional[str] = None,
+    reason: Optional[str] = None,
 ) -> None:
     """Logs one auth line for event about username.
 
-    ip, when given, is used only if there is no request to take it from.
+    ip, when given, is used only if there is no request to take it from;
+    reason, when given, is added last.
     """
     if not logger.isEnabledFor(level):
         return
@@ -76,6 +78,8 @@ def log_auth_event(
         conflicts = headers.conflicts(request)
         if conflicts:
             fields["proxy_header_conflict"] = ",".join(conflicts)
+    if reason is not None:
+        fields["reason"] = reason
     logger.log(level, event, extra={FIELDS_ATTR: fields})
 
 
@@ -190,6 +194,46 @@ def typed_username(request, user) -> Optional[str]:
         if _fold(value) in names:
             return value
     return stored
+
+
+#: Request attribute set once the refused login of its response is logged.
+_REFUSED_LOGGED_ATTR = "_spraywatch_refused_login_logged"
+
+
+def log_refused_login(request, response) -> None:
+    """Logs a login_failed line for a login form that accepted the password but refused the user.
+
+    authenticate() succeeds for an inactive user under
+    AllowAllUsersModelBackend (or any backend that lets inactive users
+    through), and then AuthenticationForm.confirm_login_allowed() refuses
+    the login: no signal is sent, yet the password was right. So is a form
+    that refuses a user otherwise (the admin's for a non-staff user). Seen
+    through the response of the view that rendered the form
+    (RequestIDMiddleware.process_template_response): an AuthenticationForm
+    in its context whose user_cache is set (authenticate() returned a user)
+    and which has errors. reason is "inactive" for Django's inactive-user
+    error, "login_refused" otherwise.
+    """
+    if getattr(request, _REFUSED_LOGGED_ATTR, False):
+        return
+    context = getattr(response, "context_data", None)
+    form = context.get("form") if isinstance(context, dict) else None
+    from django.contrib.auth.forms import AuthenticationForm
+
+    if not isinstance(form, AuthenticationForm) or not form.is_bound:
+        return
+    # user_cache is set by the form's clean() only, so the form has been
+    # validated and reading its errors does not run authenticate() again.
+    if getattr(form, "user_cache", None) is None or not form.errors:
+        return
+    setattr(request, _REFUSED_LOGGED_ATTR, True)
+    from django.core.exceptions import NON_FIELD_ERRORS
+
+    reason = "inactive" if form.has_error(NON_FIELD_ERRORS, "inactive") else "login_refused"
+    username = form.cleaned_data.get("username")
+    if username is None:
+        username = form.user_cache.get_username()
+    log_auth_event(LOGIN_FAILED, logging.WARNING, request, username, reason=reason)
 
 
 def on_user_logged_in(sender, request=None, user=None, **kwargs):

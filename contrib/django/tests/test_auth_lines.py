@@ -534,3 +534,81 @@ class TypedUsernameOnSuccessTests(TestCase):
                 request=RequestFactory().get("/", REMOTE_ADDR="127.0.0.1"),
             )
         self.assertEqual(self.names(out), [("login_succeeded", "frank")] * 2)
+
+
+class RefusedLoginTests(TestCase):
+    """A right password whose login the form refuses sends no signal: still one line."""
+
+    @classmethod
+    def setUpTestData(cls):
+        get_user_model().objects.create_user(
+            "frank", email="frank@example.com", password=PASSWORD, is_active=False
+        )
+
+    def login(self, password):
+        with capture() as out:
+            resp = Client().post(
+                "/accounts/login/",
+                {"username": "frank", "password": password},
+                HTTP_X_REQUEST_ID="rid-inactive",
+                HTTP_X_FORWARDED_FOR="203.0.113.8",
+            )
+        self.assertEqual(resp.status_code, 200)  # the form again
+        return out
+
+    @override_settings(
+        AUTHENTICATION_BACKENDS=["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+    )
+    def test_inactive_user_with_right_password(self):
+        out = self.login(PASSWORD)
+        self.assertEqual(len(out.records), 1, out.raw)
+        rec = out.records[0]
+        self.assertEqual(
+            (rec["event"], rec["request_id"], rec["username"], rec["ip"], rec["reason"]),
+            ("login_failed", "rid-inactive", "frank", "203.0.113.8", "inactive"),
+        )
+        self.assertEqual(list(rec)[-1], "reason")
+        self.assertNotIn(PASSWORD, out.raw)
+
+    @override_settings(
+        AUTHENTICATION_BACKENDS=["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+    )
+    def test_inactive_user_with_wrong_password(self):
+        out = self.login(WRONG)
+        self.assertEqual([(r["event"], r.get("reason")) for r in out.records], [("login_failed", None)])
+
+    @override_settings(AUTHENTICATION_BACKENDS=["django.contrib.auth.backends.ModelBackend"])
+    def test_model_backend_refuses_inactive_users_itself(self):
+        # user_can_authenticate() is False: authenticate() fails and signals it.
+        out = self.login(PASSWORD)
+        self.assertEqual([(r["event"], r.get("reason")) for r in out.records], [("login_failed", None)])
+
+    def test_other_refusal(self):
+        from django.contrib.auth.forms import AuthenticationForm
+        from django.core.exceptions import ValidationError
+        from django.template.response import TemplateResponse
+
+        class StaffOnlyForm(AuthenticationForm):
+            def confirm_login_allowed(self, user):
+                if not user.is_staff:
+                    raise ValidationError("staff only", code="invalid_login")
+
+        get_user_model().objects.create_user("gina", password=PASSWORD)
+        request = RequestFactory().post(
+            "/", {"username": "gina", "password": PASSWORD}, REMOTE_ADDR="127.0.0.1",
+            HTTP_X_REQUEST_ID="rid-staff",
+        )
+        form = StaffOnlyForm(request, data=request.POST)
+        self.assertFalse(form.is_valid())
+
+        from spraywatch_django.middleware import RequestIDMiddleware
+
+        mw = RequestIDMiddleware(lambda r: TemplateResponse(r, "registration/login.html", {"form": form}))
+        with capture() as out:
+            response = mw(request)
+            mw.process_template_response(request, response)
+            mw.process_template_response(request, response)  # logged once
+        self.assertEqual(
+            [(r["event"], r["username"], r["request_id"], r["reason"]) for r in out.records],
+            [("login_failed", "gina", "rid-staff", "login_refused")],
+        )
