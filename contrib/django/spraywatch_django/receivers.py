@@ -21,7 +21,7 @@ from . import conf, headers
 from .context import current_request_id
 from .formatter import FIELDS_ATTR
 from .middleware import new_local_request_id
-from .username import logged_username
+from .username import logged_username_and_truncated
 
 LOGGER_NAME = "spraywatch.auth"
 
@@ -61,9 +61,11 @@ def log_auth_event(
     if not logger.isEnabledFor(level):
         return
     fields = {"request_id": _request_id(request)}
-    name = logged_username(username)
+    name, truncated = logged_username_and_truncated(username)
     if name is not None:
         fields["username"] = name
+        if truncated:
+            fields["username_truncated"] = True
     if request is not None:
         ip = conf.client_ip(request)
     if ip:

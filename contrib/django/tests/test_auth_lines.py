@@ -612,3 +612,61 @@ class RefusedLoginTests(TestCase):
             [(r["event"], r["username"], r["request_id"], r["reason"]) for r in out.records],
             [("login_failed", "gina", "rid-staff", "login_refused")],
         )
+
+
+class LongUsernameTests(TestCase):
+    """A username of any length gives a line spraywatch reads (its default limit: 256 KiB)."""
+
+    def line(self, username):
+        request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+        with capture() as out:
+            receivers.on_user_login_failed(
+                sender=__name__, credentials={"username": username}, request=request
+            )
+        self.assertEqual(len(out.lines), 1)
+        return out.lines[0], out.records[0]
+
+    def test_long_username_is_cut_with_marker(self):
+        import hashlib
+
+        from spraywatch_django.username import MAX_USERNAME_BYTES
+
+        name = "x" * 300000
+        line, rec = self.line(name)
+        self.assertLess(len(line.encode("utf-8")), 2 * 1024)
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+        self.assertTrue(rec["username"].endswith("\u2026sha256:" + digest), rec["username"][-40:])
+        self.assertEqual(len(rec["username"].encode("utf-8")), MAX_USERNAME_BYTES)
+        self.assertEqual(rec["username"], "x" * 998 + "\u2026sha256:" + digest)
+        self.assertIs(rec["username_truncated"], True)
+        self.assertEqual(list(rec)[5:7], ["username", "username_truncated"])
+
+    def test_padding_does_not_merge_usernames(self):
+        # A backend that strips or folds the name would try "alice" and
+        # "bob": the two lines must still count as two usernames.
+        pad = " " * 2000
+        _, a = self.line(pad + "alice")
+        _, b = self.line(pad + "bob")
+        self.assertNotEqual(a["username"], b["username"])
+
+    def test_boundary(self):
+        from spraywatch_django.username import MAX_USERNAME_BYTES
+
+        fits = "\u00e9" * (MAX_USERNAME_BYTES // 2)  # 2 bytes each: exactly the limit
+        _, rec = self.line(fits)
+        self.assertEqual(rec["username"], fits)
+        self.assertNotIn("username_truncated", rec)
+        _, rec = self.line(fits + "a")
+        self.assertIn("username_truncated", rec)
+        # Cut between characters, never inside one.
+        self.assertLessEqual(len(rec["username"].encode("utf-8")), MAX_USERNAME_BYTES)
+        self.assertTrue(rec["username"].startswith("\u00e9" * 400))
+
+    def test_hmac_mode_hashes_the_whole_name(self):
+        from spraywatch_django.username import hmac_username
+
+        name = "y" * 5000
+        with override_settings(SPRAYWATCH_USERNAME_MODE="hmac", SPRAYWATCH_USERNAME_HMAC_KEY="k"):
+            _, rec = self.line(name)
+        self.assertEqual(rec["username"], hmac_username(b"k", name))
+        self.assertNotIn("username_truncated", rec)
