@@ -13,17 +13,29 @@ FIELDS_ATTR = "spraywatch_fields"
 
 # Characters json.dumps(ensure_ascii=False) leaves raw that still break
 # line-oriented readers or strict decoders: DEL and C1 controls, the Unicode
-# line/paragraph separators, and lone surrogates (not encodable as UTF-8).
-# They only ever occur inside JSON strings, where \uXXXX is their escape.
+# line/paragraph separators, and surrogates. They only ever occur inside
+# JSON strings.
 _UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _escape_unsafe(match):
-    return "\\u%04x" % ord(match.group())
+    c = match.group()
+    if "\ud800" <= c <= "\udfff":
+        # A surrogate in a str is a lone one (UTF-8 cannot encode it). Its
+        # \uXXXX escape would be read back paired with a neighbouring one
+        # ("\ud83d" "\ude00" as U+1F600, another username): it is written
+        # as U+FFFD, as hmac mode hashes it and spraywatch reads a lone
+        # escape.
+        return "\ufffd"
+    return "\\u%04x" % ord(c)
 
 
 def dumps_line(obj) -> str:
-    """Returns obj as one compact JSON line: UTF-8 text kept, every control escaped."""
+    """Returns obj as one compact JSON line of UTF-8 text.
+
+    Controls, DEL, C1 controls and U+2028/U+2029 are escaped; surrogates,
+    which UTF-8 cannot encode, become U+FFFD.
+    """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
     return _UNSAFE.sub(_escape_unsafe, text)
 

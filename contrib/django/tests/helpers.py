@@ -32,12 +32,28 @@ class Captured:
         return [r for r in self.records if r["event"] == name]
 
 
+class _FixedTime(logging.Filter):
+    def __init__(self, created):
+        super().__init__()
+        self.created = created
+
+    def filter(self, record):
+        record.created = self.created
+        return True
+
+
 @contextlib.contextmanager
-def capture(logger_name="spraywatch.auth"):
-    """Attaches a StringIO handler with JSONFormatter to logger_name."""
+def capture(logger_name="spraywatch.auth", created=None):
+    """Attaches a StringIO handler with JSONFormatter to logger_name.
+
+    created, when given, is the time (epoch seconds) every captured record
+    gets, for output compared byte for byte.
+    """
     captured = Captured()
     handler = logging.StreamHandler(captured.stream)
     handler.setFormatter(JSONFormatter())
+    if created is not None:
+        handler.addFilter(_FixedTime(created))
     logger = logging.getLogger(logger_name)
     old_level = logger.level
     logger.addHandler(handler)

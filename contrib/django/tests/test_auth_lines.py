@@ -147,8 +147,24 @@ class AuthLineTests(TestCase):
             receivers.on_user_login_failed(
                 sender=__name__, credentials={"username": "bad\ud800name"}, request=request
             )
-        self.assertIn('"username":"bad\\ud800name"', out.raw)
+        self.assertIn('"username":"bad\ufffdname"', out.raw)
         out.raw.encode("utf-8")  # writable to a UTF-8 file
+
+    def test_adjacent_lone_surrogates_are_not_read_back_as_a_pair(self):
+        # As \ud83d\ude00 escapes they would be read back (by Python's and
+        # Go's decoders) as U+1F600, another username.
+        request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+        with capture() as out:
+            for name in ("pair\ud83d\ude00", "pair\U0001F600"):
+                receivers.on_user_login_failed(
+                    sender=__name__, credentials={"username": name}, request=request
+                )
+        names = [r["username"] for r in out.records]
+        self.assertEqual(names, ["pair\ufffd\ufffd", "pair\U0001F600"])
+        # The hmac pseudonym is the one of the name as logged.
+        from spraywatch_django.username import hmac_username
+
+        self.assertEqual(hmac_username(b"k", "pair\ud83d\ude00"), hmac_username(b"k", names[0]))
 
     def test_username_field_from_user_model(self):
         User = get_user_model()
