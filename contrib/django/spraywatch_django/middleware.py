@@ -40,10 +40,38 @@ def proxy_request_id(request) -> Optional[str]:
     """
     if not conf.peer_is_trusted_proxy(request):
         return None
-    value = headers.single(request, conf.request_id_header(), conf.request_id_meta_key())
+    name = conf.request_id_header()
+    value = headers.single(request, name, conf.request_id_meta_key())
+    if value is not None and name.lower() == AMZN_TRACE_ID_HEADER:
+        value = amzn_trace_request_id(value)
     if value is None or not _VALID_REQUEST_ID.fullmatch(value):
         return None
     return value
+
+
+#: The header an AWS Application Load Balancer sends its request id in.
+AMZN_TRACE_ID_HEADER = "x-amzn-trace-id"
+
+
+def amzn_trace_request_id(value: str) -> Optional[str]:
+    """Returns the id an ALB gave a request, from its X-Amzn-Trace-Id header.
+
+    The Self field when there is one (the ALB adds its own next to a Root
+    the client sent, and overwrites a client's Self), else the Root; None
+    when there are several Self fields, as the ALB does not say which one is
+    its own. spraywatch takes the same field from the access log's
+    trace_id, so the two join.
+    """
+    parts = [p.strip() for p in value.split(";")]
+    selves = [p[len("Self="):] for p in parts if p.startswith("Self=")]
+    if len(selves) == 1:
+        return selves[0] or None
+    if selves:
+        return None
+    for p in parts:
+        if p.startswith("Root=") and len(p) > len("Root="):
+            return p[len("Root="):]
+    return None
 
 
 _warned_untrusted_peer = False

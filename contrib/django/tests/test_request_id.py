@@ -275,3 +275,82 @@ class UntrustedPeerWarningTests(SimpleTestCase):
             whoami(Client(REMOTE_ADDR="203.0.113.9"))
             whoami(HTTP_X_REQUEST_ID="rid-w-ok")
         self.assertEqual(out.records, [])
+
+
+@override_settings(
+    SPRAYWATCH_REQUEST_ID_HEADER="X-Amzn-Trace-Id", SPRAYWATCH_TRUSTED_PROXIES=["10.0.0.0/16"]
+)
+class ALBTraceIDTests(SimpleTestCase):
+    """Behind an AWS ALB the request id is the Self (else Root) of X-Amzn-Trace-Id."""
+
+    def rid(self, value, remote="10.0.3.7"):
+        extra = {"REMOTE_ADDR": remote}
+        if value is not None:
+            extra["HTTP_X_AMZN_TRACE_ID"] = value
+        return proxy_request_id(RequestFactory().get("/", **extra))
+
+    def test_fields(self):
+        cases = [
+            ("Root=1-6751a0b1-1d84f3d73c47ec4e58577259", "1-6751a0b1-1d84f3d73c47ec4e58577259"),
+            (
+                "Self=1-6751a0b2-aaaaaaaaaaaaaaaaaaaaaaaa;Root=1-6751a0b1-1d84f3d73c47ec4e58577259;"
+                "CalledFrom=app",
+                "1-6751a0b2-aaaaaaaaaaaaaaaaaaaaaaaa",
+            ),
+            ("Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1",
+             "1-67891233-abcdef012345678912345678"),
+            ("Self=1-a-b;Self=1-c-d;Root=1-e-f", None),  # which Self is the ALB's?
+            ("Self=;Root=1-e-f", None),
+            ("Parent=53995c3f42cd8ad8", None),
+            ("Root=", None),
+            ("", None),
+            (None, None),
+        ]
+        for value, want in cases:
+            with self.subTest(value=value):
+                self.assertEqual(self.rid(value), want)
+
+    def test_only_from_the_load_balancer(self):
+        self.assertIsNone(self.rid("Root=1-6751a0b1-1d84f3d73c47ec4e58577259", remote="198.51.100.1"))
+
+    def test_auth_line_carries_it(self):
+        request = RequestFactory().post(
+            "/", REMOTE_ADDR="10.0.3.7",
+            HTTP_X_AMZN_TRACE_ID="Self=1-6751a0b2-aaaaaaaaaaaaaaaaaaaaaaaa;Root=1-6751a0b1-x",
+        )
+        from spraywatch_django import receivers
+
+        def view(req):
+            receivers.on_user_login_failed(
+                sender=__name__, credentials={"username": "a"}, request=req
+            )
+
+        with capture() as out:
+            middleware.RequestIDMiddleware(view)(request)
+        self.assertEqual(out.records[0]["request_id"], "1-6751a0b2-aaaaaaaaaaaaaaaaaaaaaaaa")
+
+
+class RecordRequestIDTests(SimpleTestCase):
+    def test_filter_cannot_replace_the_id_of_an_auth_line(self):
+        # A filter setting record.request_id (django-log-request-id's, which
+        # takes X-Request-ID from any client when so configured) must not
+        # override the id the trusted proxy gave: auth lines carry their own.
+        import logging
+
+        class ClientIDFilter(logging.Filter):
+            def filter(self, record):
+                record.request_id = "client-chosen"
+                return True
+
+        from spraywatch_django import receivers
+
+        request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+        request.spraywatch_request_id = "rid-proxy"
+        flt = ClientIDFilter()
+        with capture() as out:
+            handler = logging.getLogger("spraywatch.auth").handlers[-1]
+            handler.addFilter(flt)
+            receivers.on_user_login_failed(
+                sender=__name__, credentials={"username": "a"}, request=request
+            )
+        self.assertEqual(out.records[0]["request_id"], "rid-proxy")
