@@ -43,15 +43,15 @@ class _FixedTime(logging.Filter):
 
 
 @contextlib.contextmanager
-def capture(logger_name="spraywatch.auth", created=None):
-    """Attaches a StringIO handler with JSONFormatter to logger_name.
+def capture(logger_name="spraywatch.auth", created=None, formatter=None):
+    """Attaches a StringIO handler with JSONFormatter (or formatter) to logger_name.
 
     created, when given, is the time (epoch seconds) every captured record
     gets, for output compared byte for byte.
     """
     captured = Captured()
     handler = logging.StreamHandler(captured.stream)
-    handler.setFormatter(JSONFormatter())
+    handler.setFormatter(formatter or JSONFormatter())
     if created is not None:
         handler.addFilter(_FixedTime(created))
     logger = logging.getLogger(logger_name)
