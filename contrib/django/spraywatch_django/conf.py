@@ -3,7 +3,8 @@
 Settings (all optional):
 
 SPRAYWATCH_REQUEST_ID_HEADER
-    Header the trusted proxy sets to its request id. Default "X-Request-ID".
+    Header the trusted proxy sets to its request id. Default "X-Request-ID";
+    "X-Amzn-Trace-Id" behind an AWS ALB (its Self, else Root field).
 SPRAYWATCH_TRUSTED_PROXIES
     Addresses or CIDR networks of the reverse proxies whose headers are
     believed, and "unix" for a proxy connecting over a unix socket (an
