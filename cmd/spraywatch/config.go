@@ -169,6 +169,14 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 				notes = append(notes, albNote(a))
 			}
 		}
+		if u, ok := comp.Format.(interface{ UnjoinedParts() int64 }); ok {
+			name := s.Label()
+			notes = append(notes, func(w io.Writer) {
+				if n := u.UnjoinedParts(); n > 0 {
+					fmt.Fprintf(w, "  %s %s: %d split lines dropped unjoined (Docker parts followed by another writer's entry; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
+				}
+			})
+		}
 		if h, ok := comp.Base.(interface{ IgnoredCertHeaders() int64 }); ok {
 			name := s.Label()
 			notes = append(notes, func(w io.Writer) {
