@@ -222,6 +222,9 @@ func albNote(a *alb.Source) sourceNote {
 		j, cs := a.JoinStats(), a.ConnStats()
 		fmt.Fprintf(w, "  alb %s: %d joined to a connection, %d unjoined, %d without conn_trace_id, %d connections evicted\n",
 			a.Stats().Name, j.Joined, j.Unjoined, j.NoTrace, j.Evicted)
+		if j.SeveralSelf > 0 {
+			fmt.Fprintf(w, "        %d requests without a request id: several Self fields in trace_id (client-sent; their app lines are app_only, see docs/alb.md)\n", j.SeveralSelf)
+		}
 		fmt.Fprintf(w, "        connection logs %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
 			cs.Name, cs.Lines.Load(), cs.Records(), cs.Ignored.Load(), cs.Rejected.Load(), cs.TooLong.Load())
 		for _, err := range cs.Errors() {
