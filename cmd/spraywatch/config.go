@@ -169,6 +169,14 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 				notes = append(notes, albNote(a))
 			}
 		}
+		if u, ok := comp.Format.(interface{ UnjoinedParts() int64 }); ok {
+			name := s.Label()
+			notes = append(notes, func(w io.Writer) {
+				if n := u.UnjoinedParts(); n > 0 {
+					fmt.Fprintf(w, "  %s %s: %d split lines dropped unjoined (Docker parts followed by another writer's entry; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
+				}
+			})
+		}
 		if h, ok := comp.Base.(interface{ IgnoredCertHeaders() int64 }); ok {
 			name := s.Label()
 			notes = append(notes, func(w io.Writer) {
@@ -214,6 +222,9 @@ func albNote(a *alb.Source) sourceNote {
 		j, cs := a.JoinStats(), a.ConnStats()
 		fmt.Fprintf(w, "  alb %s: %d joined to a connection, %d unjoined, %d without conn_trace_id, %d connections evicted\n",
 			a.Stats().Name, j.Joined, j.Unjoined, j.NoTrace, j.Evicted)
+		if j.SeveralSelf > 0 {
+			fmt.Fprintf(w, "        %d requests without a request id: several Self fields in trace_id (client-sent; their app lines are app_only, see docs/alb.md)\n", j.SeveralSelf)
+		}
 		fmt.Fprintf(w, "        connection logs %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
 			cs.Name, cs.Lines.Load(), cs.Records(), cs.Ignored.Load(), cs.Rejected.Load(), cs.TooLong.Load())
 		for _, err := range cs.Errors() {

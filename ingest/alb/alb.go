@@ -199,8 +199,14 @@ func (AccessFormat) NewParser() ingest.Parser { return &AccessParser{} }
 
 // AccessParser parses access log lines. It is not safe for concurrent use.
 type AccessParser struct {
-	tid []byte
+	tid   []byte
+	selfs bool // the trace_id held several Self fields: no request id
 }
+
+// SeveralSelf reports whether the line last parsed had a trace_id with
+// several Self fields, and so no request id: a client sent Self fields of
+// its own, and which one the ALB wrote is not known.
+func (p *AccessParser) SeveralSelf() bool { return p.selfs }
 
 // ConnTraceID returns the conn_trace_id of the line last parsed, nil if it
 // had none ("-", or an access log written before May 2024). It aliases the
@@ -210,7 +216,7 @@ func (p *AccessParser) ConnTraceID() []byte { return p.tid }
 // Parse parses one access log line into r.
 func (p *AccessParser) Parse(line []byte, r *event.Record) error {
 	f := fields{line: line}
-	p.tid = nil
+	p.tid, p.selfs = nil, false
 	if _, _, err := f.want("type"); err != nil {
 		return err
 	}
@@ -267,7 +273,9 @@ func (p *AccessParser) Parse(line []byte, r *event.Record) error {
 	if v, _, err = f.want(`"trace_id"`); err != nil {
 		return err
 	}
-	r.Set(event.RequestID, TraceID(v))
+	id, selves := traceID(v)
+	r.Set(event.RequestID, id)
+	p.selfs = selves > 1
 	// domain_name ... classification_reason: 11 fields, then conn_trace_id.
 	for range 11 {
 		if _, _, err = f.next(); err == errEnd {
@@ -301,8 +309,13 @@ func (p *AccessParser) Parse(line []byte, r *event.Record) error {
 // with every request would make all its requests one id, whose records
 // the correlator cannot tell apart and leaves unjoined.
 func TraceID(v []byte) []byte {
+	id, _ := traceID(v)
+	return id
+}
+
+// traceID is TraceID, and also returns how many Self fields v holds.
+func traceID(v []byte) (id []byte, selves int) {
 	var root, self []byte
-	selves := 0
 	for len(v) > 0 {
 		var part []byte
 		if i := bytes.IndexByte(v, ';'); i >= 0 {
@@ -320,11 +333,11 @@ func TraceID(v []byte) []byte {
 	}
 	switch selves {
 	case 0:
-		return root
+		return root, 0
 	case 1:
-		return self
+		return self, 1
 	}
-	return nil
+	return nil, selves
 }
 
 // splitHostPort splits "ip:port", "[ipv6]:port" and "ipv6:port".

@@ -422,3 +422,47 @@ func BenchmarkSource(b *testing.B) {
 		})
 	}
 }
+
+// TestSeveralSelfCounted: a client that sends Self fields of its own
+// makes the trace_id hold several, so its request gets no request id; the
+// parser says so and the source counts those requests, so that the
+// evasion shows (their app lines become app_only).
+func TestSeveralSelfCounted(t *testing.T) {
+	line := func(trace string) string {
+		return `h2 2026-12-04T09:00:02Z app/my-lb/1 [2001:db8::7]:40022 10.0.0.2:8000 0.000 0.031 0.000 401 401 410 2211 "POST https://auth.example.com:443/api/token HTTP/2.0" "ua" c p arn "` +
+			trace + `" "d" "-" 1 2026-12-04T09:00:01.969000Z "forward" "-" "-" "10.0.0.2:8000" "401" "-" "-" TID_0a0b0c0d0e0f10111213141516171819`
+	}
+	lines := []struct {
+		trace   string
+		several bool
+	}{
+		{"Self=1-67891234-000000000000000000000001;Self=1-1-forged;Root=1-0-0", true},
+		{"Self=1-67891234-000000000000000000000001;Root=1-0-0;x=Self=y", false},
+		{"Root=1-5759e988-bd862e3fe1be46a994272793", false},
+	}
+	p := AccessFormat{}.NewParser().(*AccessParser)
+	var all []string
+	for _, l := range lines {
+		var r event.Record
+		if err := p.Parse([]byte(line(l.trace)), &r); err != nil {
+			t.Fatal(err)
+		}
+		if p.SeveralSelf() != l.several || l.several && r.Get(event.RequestID) != nil {
+			t.Errorf("%s: SeveralSelf %v, request id %q", l.trace, p.SeveralSelf(), r.Get(event.RequestID))
+		}
+		all = append(all, line(l.trace))
+	}
+	path := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(path, []byte(strings.Join(all, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSource(SourceConfig{AccessPaths: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump(t, s)
+	s.Close()
+	if n := s.JoinStats().SeveralSelf; n != 1 {
+		t.Errorf("SeveralSelf = %d, want 1", n)
+	}
+}

@@ -166,6 +166,9 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 		// client text (a path in django.request's "Not Found: /...")
 		// must not make a message.
 		i := syslog.Prefix(msg)
+		if t := markerTag(msg[:i]); t >= 0 {
+			i = t
+		}
 		i += basicPrefix(msg[i:])
 		if !bytes.HasPrefix(msg[i:], marker) {
 			return ingest.ErrIgnore
@@ -399,6 +402,25 @@ func (p *Parser) ipEnd(s []byte, v int) (q int, ok bool) {
 	}
 	k, nv := p.keyAt(s, q+len(sep))
 	return q, nv >= 0 && nv < len(s) && k != keyIP
+}
+
+// markerTag returns where the tag of the syslog header h starts when the
+// tag is the marker, alone or behind Python's default prefix, or -1.
+// Python's SysLogHandler sends the formatted record with no ident unless
+// one is set, so a daemon takes the record's start for the tag: "AXES" in
+// "Dec  4 09:00:01 web1 AXES: New login failure by {...}", or
+// "WARNING:axes.handlers.database:AXES". The tag stands where the message
+// starts, so the marker is still at the message's start.
+func markerTag(h []byte) int {
+	if !bytes.HasSuffix(h, marker) {
+		return -1
+	}
+	k := len(h) - len(marker)
+	s := bytes.LastIndexAny(h[:k], " >") + 1
+	if s+basicPrefix(h[s:k]) != k {
+		return -1
+	}
+	return s
 }
 
 // basicPrefix returns the length of the prefix "LEVEL:logger:" of Python

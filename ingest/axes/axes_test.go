@@ -75,6 +75,28 @@ func TestRaw(t *testing.T) {
 			line: `<12>Dec  4 09:00:01 gunicorn[812]: AXES: New login failure by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
 			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
 		},
+		// Python's SysLogHandler without an ident: the daemon takes the
+		// record's start for the tag, "AXES" or the default prefix and
+		// "AXES", with or without the host.
+		{
+			line: `Dec  4 09:00:01 web1 AXES: New login failure by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
+			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
+		},
+		{
+			line: `<134>Dec  4 09:00:01 AXES: New login failure by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
+			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
+		},
+		{
+			line: `Dec  4 09:00:01 web1 WARNING:axes.handlers.database:AXES: New login failure by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
+			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_failed", event.Outcome: "failure"},
+		},
+		{
+			line: `2026-12-04T09:00:01.123+00:00 web1 AXES: Successful login by {username: "bob", ip_address: "10.1.2.3", user_agent: "x", path_info: "/login/"}.`,
+			want: map[event.Field]string{event.UserName: "bob", event.SourceIP: "10.1.2.3", event.UserAgent: "x", event.URLPath: "/login/", event.Action: "login_succeeded", event.Outcome: "success"},
+		},
+		// A tag that only ends with the marker is not it.
+		{line: `Dec  4 09:00:01 web1 xAXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
+		{line: `Dec  4 09:00:01 web1 WARNING:django.request:AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},
 		// The marker only where logging writes the message: not in client
 		// text such as the path of django.request's 404 warning.
 		{line: `Dec  4 09:00:01 gunicorn[812]: Not Found: /AXES: New login failure by {username: "victim", ip_address: "192.0.2.66", user_agent: "x", path_info: "/accounts/login/"}`, err: ingest.ErrIgnore},

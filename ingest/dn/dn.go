@@ -16,11 +16,15 @@
 //     except for OpenSSL's \xHH escapes of bytes outside printable ASCII and
 //     OpenSSL 3's \/ and \+, which are decoded. A '/' inside a value that is
 //     not escaped is taken as part of the value unless an attribute type and
-//     '=' follow it. OpenSSL 3 joins the entries of a multi-valued RDN
-//     with '+' (/OU=Batch+OU=Services/CN=x); a '+' that is not escaped and
-//     is followed by an attribute type and '=' is read so. HAProxy's own
-//     oneline writer starts every entry with '/', even inside a
-//     multi-valued RDN, so its names cannot say which entries share an RDN.
+//     '=' follow it. A '+' is always part of the value: OpenSSL 3 joins
+//     the entries of a multi-valued RDN with '+' (/OU=Batch+OU=Services),
+//     but HAProxy's writer and OpenSSL 1.1's write a '+' inside a value
+//     raw (/CN=admin+CN=x is one CN there), so the entry is kept as one
+//     attribute, not split nor sorted (OU=Batch\+OU=Services): distinct
+//     names never meet, but a multi-valued RDN's oneline canonical form
+//     differs from its RFC 2253 one. HAProxy's own oneline writer starts
+//     every entry with '/', even inside a multi-valued RDN, so its names
+//     cannot say which entries share an RDN.
 //
 // The canonical form is RFC 4514-shaped: most specific RDN first, RDNs
 // separated by ',', the attributes of a multi-valued RDN separated by '+',
@@ -30,7 +34,8 @@
 // trailing space escaped with a backslash. Bytes that are not valid UTF-8
 // and control characters are written as \HH.
 //
-// The attributes of a multi-valued RDN form a set, which writers print in
+// The attributes of a multi-valued RDN in the RFC 2253 forms, where a '+'
+// inside a value is escaped, form a set, which writers print in
 // different orders (OpenSSL reverses the DER order, Go keeps it), so the
 // canonical form sorts them: by attribute type name, then by value, both
 // compared byte by byte in their canonical spelling
@@ -437,27 +442,12 @@ func appendOneline(dst, s []byte) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		first = false
-		// The entry's attributes: OpenSSL 3 joins those of a multi-valued
-		// RDN with '+', and escapes a '+' inside a value.
-		e := s[i+1 : end]
-		rdn, from, multi := len(dst), 0, false
-		for off := 0; ; {
-			k := bytes.IndexByte(e[off:], '+')
-			if k < 0 {
-				break
-			}
-			k += off
-			if e[k-1] != '\\' && entryStart(e[k+1:]) {
-				dst = appendOnelineAttr(dst, e[from:k])
-				dst = append(dst, '+')
-				from, multi = k+1, true
-			}
-			off = k + 1
-		}
-		dst = appendOnelineAttr(dst, e[from:])
-		if multi {
-			dst = sortRDN(dst, rdn)
-		}
+		// One attribute: a '+' is part of the value. OpenSSL 3 joins the
+		// attributes of a multi-valued RDN with '+', but HAProxy's writer
+		// and OpenSSL 1.1's leave a '+' inside a value raw, so the two
+		// cannot be told apart; the entry is kept as written, never split
+		// nor sorted, so that two certificates never share a name.
+		dst = appendOnelineAttr(dst, s[i+1:end])
 		end = i
 	}
 	return dst, nil

@@ -124,13 +124,14 @@ func TestCanonical(t *testing.T) {
 		{"CN=#0c0162+CN=a", "CN=a+CN=b"},
 		{"OU=p+OU=o+OU=n+OU=m+OU=l+OU=k+OU=j+OU=i+OU=h+OU=g+OU=f+OU=e+OU=d+OU=c+OU=b+OU=a+OU=0",
 			"OU=0+OU=a+OU=b+OU=c+OU=d+OU=e+OU=f+OU=g+OU=h+OU=i+OU=j+OU=k+OU=l+OU=m+OU=n+OU=o+OU=p"},
-		// OpenSSL 3 oneline: '+' joins a multi-valued RDN; escaped, or
-		// not followed by TYPE=, it is part of the value.
-		{"/O=x/OU=b+OU=a/CN=y", "CN=y,OU=a+OU=b,O=x"},
+		// Oneline: a '+' is part of the value, escaped or not (OpenSSL
+		// 3's multi-valued RDNs cannot be told from HAProxy's and OpenSSL
+		// 1.1's raw '+'), and the entry is not sorted.
+		{"/O=x/OU=b+OU=a/CN=y", `CN=y,OU=b\+OU=a,O=x`},
 		{`/O=x/CN=a\+b`, `CN=a\+b,O=x`},
 		{"/O=x/CN=a+b", `CN=a\+b,O=x`},
 		{"/O=x/CN=a+ b=c", `CN=a\+ b=c,O=x`},
-		{"/CN=z+UID=a+CN=y", "CN=y+CN=z+UID=a"},
+		{"/CN=z+UID=a+CN=y", `CN=z\+UID=a\+CN=y`},
 		// Slash inside a oneline value, with and without OpenSSL 3's escape.
 		{`/O=A/B Inc/CN=x`, `CN=x,O=A/B Inc`},
 		{`/O=A\/B=C \ d, e/CN=x=y`, `CN=x=y,O=A/B=C \\ d\, e`},
@@ -169,12 +170,18 @@ func TestMultiValuedRDN(t *testing.T) {
 		forms []string
 	}{
 		{"CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US", []string{
-			"CN=svc-batch-01,OU=Services+OU=Batch,O=Example Corp,C=US",  // OpenSSL RFC 2253, nginx, HAProxy rfc2253
-			"/C=US/O=Example Corp/OU=Batch+OU=Services/CN=svc-batch-01", // X509_NAME_oneline: nginx legacy
-			"CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US",  // Go, DER order inside the RDN
+			"CN=svc-batch-01,OU=Services+OU=Batch,O=Example Corp,C=US", // OpenSSL RFC 2253, nginx, HAProxy rfc2253
+			"CN=svc-batch-01,OU=Batch+OU=Services,O=Example Corp,C=US", // Go, DER order inside the RDN
 		}},
 		{"CN=svc-batch-02+UID=batch2,OU=Batch+OU=Services,O=Example Corp,C=US", []string{
 			"UID=batch2+CN=svc-batch-02,OU=Services+OU=Batch,O=Example Corp,C=US",
+		}},
+		// X509_NAME_oneline (nginx legacy): the '+' cannot be told from
+		// one inside a value, so the entry is one attribute, as written.
+		{`CN=svc-batch-01,OU=Batch\+OU=Services,O=Example Corp,C=US`, []string{
+			"/C=US/O=Example Corp/OU=Batch+OU=Services/CN=svc-batch-01",
+		}},
+		{`CN=svc-batch-02\+UID=batch2,OU=Batch\+OU=Services,O=Example Corp,C=US`, []string{
 			"/C=US/O=Example Corp/OU=Batch+OU=Services/CN=svc-batch-02+UID=batch2",
 		}},
 	} {
@@ -189,6 +196,24 @@ func TestMultiValuedRDN(t *testing.T) {
 	const haproxy = "/C=US/O=Example Corp/OU=Batch/OU=Services/CN=svc-batch-01"
 	if got := canon(t, haproxy); got != "CN=svc-batch-01,OU=Services,OU=Batch,O=Example Corp,C=US" {
 		t.Errorf("Canonical(%q) = %s", haproxy, got)
+	}
+}
+
+// TestOnelinePlusKeepsNamesApart: HAProxy's default %[ssl_c_s_dn] and
+// OpenSSL 1.1's X509_NAME_oneline (nginx $ssl_client_s_dn_legacy) write a
+// '+' inside a value raw, so a oneline '+' never splits nor reorders an
+// entry: distinct subjects keep distinct canonical names.
+func TestOnelinePlusKeepsNamesApart(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"/O=Example/CN=admin+CN=x", "/O=Example/CN=x+CN=admin"},
+		{"/O=Example/OU=a+OU=b/CN=x", "/O=Example/OU=b+OU=a/CN=x"},
+		{"/CN=svc+UID=b", "/UID=b/CN=svc"},
+		{"/CN=a+CN=b", "CN=a+CN=b"},
+	} {
+		a, b := canon(t, pair[0]), canon(t, pair[1])
+		if a == b {
+			t.Errorf("%q and %q both canonicalise to %q", pair[0], pair[1], a)
+		}
 	}
 }
 

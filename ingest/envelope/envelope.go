@@ -17,12 +17,17 @@
 //   - CRI partial lines (tag P) are joined to the final one (tag F);
 //   - with the key "log", Docker json-file entries: the json-file driver
 //     splits a line into entries of 16 KiB, and only the last one's log
-//     ends with a newline. An entry with a stream member (stdout or
-//     stderr) whose log holds at least 16 KiB and does not end with a
-//     newline is joined to the entries that follow it in its stream, up
-//     to the one whose log ends with a newline. Other log values without
-//     a newline (Fluent Bit's tail input strips it; Docker's last output
-//     before a container stops has none) are whole lines.
+//     ends with a newline. An entry with exactly Docker's members (log,
+//     stream stdout or stderr, time, and the attrs object) whose log holds
+//     exactly 16 KiB (more only with U+FFFD for invalid UTF-8) and does
+//     not end with a newline is joined to the entries that follow it in
+//     its stream, up to the first that is not such a part: at most one
+//     line that is not a 16 KiB part is ever joined to another. Other log
+//     values without a newline (Fluent Bit's tail input strips it, and its
+//     CRI parser adds a _p member; Docker's last output before a container
+//     stops has none) are whole lines. An entry with other members on a
+//     stream with parts kept drops them unjoined (counted:
+//     UnjoinedParts).
 //
 // The envelope's time (@timestamp, timestamp, time, date or ts; the CRI
 // time) is used only when the inner line gives none.
@@ -32,6 +37,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -69,7 +75,9 @@ type Parser struct {
 	tbuf   []byte // the envelope's time value
 	tprio  int    // index in timeKeys of the time kept, len(timeKeys) for none
 	found  bool
-	stream int // the entry's stream: 0 stdout, 1 stderr, -1 none
+	stream int   // the entry's stream: 0 stdout, 1 stderr, -1 none
+	dkeys  uint8 // Docker's members seen: 1 log, 2 stream, 4 time
+	alien  bool  // a member Docker's json-file driver does not write
 	joins  joins
 }
 
@@ -81,20 +89,32 @@ func Wrap(p ingest.Parser, key string) ingest.Parser { return wrap(p, key) }
 
 func wrap(p ingest.Parser, key string) *Parser {
 	return &Parser{inner: p, key: []byte(key), cri: key == CRI, docker: key == DockerKey,
-		joins: joins{max: ingest.DefaultMaxLineBytes}}
+		joins: joins{max: ingest.DefaultMaxLineBytes, unjoined: new(atomic.Int64)}}
 }
 
 // WrapFormat returns a format whose parsers unwrap the envelope member key
 // around lines of f.
-func WrapFormat(f ingest.Format, key string) ingest.Format { return &format{f, key} }
-
-type format struct {
-	f   ingest.Format
-	key string
+func WrapFormat(f ingest.Format, key string) ingest.Format {
+	return &format{f: f, key: key, unjoined: new(atomic.Int64)}
 }
 
-func (f *format) Name() string             { return f.f.Name() + "+" + f.key }
-func (f *format) NewParser() ingest.Parser { return Wrap(f.f.NewParser(), f.key) }
+type format struct {
+	f        ingest.Format
+	key      string
+	unjoined *atomic.Int64
+}
+
+func (f *format) Name() string { return f.f.Name() + "+" + f.key }
+
+func (f *format) NewParser() ingest.Parser {
+	p := wrap(f.f.NewParser(), f.key)
+	p.joins.unjoined = f.unjoined
+	return p
+}
+
+// UnjoinedParts returns how many lines the format's parsers dropped as
+// parts of split lines that could not be joined (see Parser.UnjoinedParts).
+func (f *format) UnjoinedParts() int64 { return f.unjoined.Load() }
 
 var errStop = errors.New("stop")
 
@@ -148,10 +168,14 @@ func (p *Parser) unwrapJSON(line []byte) ([]byte, error) {
 	p.tprio = len(timeKeys)
 	p.tbuf = p.tbuf[:0]
 	p.stream = -1
-	// Docker entries need their stream too: scanning stops early only
-	// once the line, the best time and (for Docker) the stream are in.
-	done := func() bool { return p.found && p.tprio == 0 && (!p.docker || p.stream >= 0) }
+	p.dkeys, p.alien = 0, false
+	// Scanning stops early once the line and the best time are in, but
+	// for Docker entries, whose every member is looked at.
+	done := func() bool { return p.found && p.tprio == 0 && !p.docker }
 	err := p.sc.Scan(line, func(key, val []byte, kind jsonscan.Kind) error {
+		if p.docker && !p.alien {
+			p.dockerMember(key, kind)
+		}
 		if !p.found && bytes.Equal(key, p.key) {
 			if kind != jsonscan.String {
 				return &ingest.SyntaxError{Msg: fmt.Sprintf("envelope member %q is a %s, want a string", p.key, kind)}
@@ -199,12 +223,54 @@ func (p *Parser) unwrapJSON(line []byte) ([]byte, error) {
 		return nil, &ingest.SyntaxError{Msg: fmt.Sprintf("expected an envelope member %q holding the log line", p.key)}
 	}
 	if p.docker && p.stream >= 0 {
-		more := len(inner) >= DockerSplit && inner[len(inner)-1] != '\n'
-		if inner, err = p.joins.add(p.stream, more, inner, p.track, dockerParts); err != nil {
+		if p.alien || p.dkeys != 7 {
+			// Not a json-file entry (a shipper's record, Fluent Bit's
+			// with the CRI parser): a whole line, that ends no split
+			// line. The parts kept for its stream are dropped.
+			p.joins.abandon(p.stream)
+		} else if inner, err = p.joins.add(p.stream, dockerPart(inner), inner, p.track, dockerParts); err != nil {
 			return nil, err
 		}
 	}
 	return trimEOL(inner), nil
+}
+
+// dockerMember notes a member of a Docker json-file entry: log, stream,
+// time, and the attrs object (labels, env, tag options), each once.
+// Anything else makes the envelope another writer's.
+func (p *Parser) dockerMember(key []byte, kind jsonscan.Kind) {
+	var bit uint8
+	switch string(key) {
+	case "log":
+		bit = 1
+	case "stream":
+		bit = 2
+	case "time":
+		bit = 4
+	default:
+		p.alien = !bytes.HasPrefix(key, []byte("attrs.")) || kind != jsonscan.String
+		return
+	}
+	if p.dkeys&bit != 0 || kind != jsonscan.String {
+		p.alien = true
+	}
+	p.dkeys |= bit
+}
+
+// dockerPart reports whether log, the value of a json-file entry, is a
+// part that more parts follow: the log copier only splits a line when its
+// 16 KiB buffer is full and holds no newline, so such a part holds exactly
+// DockerSplit bytes, or more where the driver wrote invalid UTF-8 bytes as
+// U+FFFD (up to three bytes each), and no newline at its end.
+func dockerPart(log []byte) bool {
+	n := len(log)
+	switch {
+	case n == 0 || log[n-1] == '\n' || n < DockerSplit || n > 3*DockerSplit:
+		return false
+	case n == DockerSplit:
+		return true
+	}
+	return bytes.Contains(log, []byte("\uFFFD"))
 }
 
 // within reports whether b is a subslice of line.

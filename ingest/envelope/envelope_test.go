@@ -199,12 +199,13 @@ func TestJoinDocker(t *testing.T) {
 	}
 	type want struct{ rid, user, err string } // per entry: a record's request id and user, or an error
 	tests := []struct {
-		name    string
-		inner   func(testing.TB) ingest.Parser
-		max     int
-		reject  bool
-		entries []string
-		want    []want
+		name     string
+		inner    func(testing.TB) ingest.Parser
+		max      int
+		reject   bool
+		entries  []string
+		want     []want
+		unjoined int64
 	}{
 		{
 			name: "envoy line with a 20 KB user agent", inner: envoyDefault,
@@ -235,6 +236,22 @@ func TestJoinDocker(t *testing.T) {
 			entries: append(dockerEntries(t, "stdout", strings.Replace(pyLine("r6", "fay"), pad, pad+pad, 1)),
 				dockerEntries(t, "stdout", "2026-12-04 09:00:01,123 WARNING accounts.auth [r7] user=gus event=login_failed")...),
 			want: []want{{err: "Docker partial entry"}, {err: "line joined from Docker partial entries longer than 30000 bytes skipped"}, {err: "rest of a split line"}, {rid: "r7", user: "gus"}},
+		},
+		{
+			name: "fluent bit's cri parser output: long lines without a newline are whole", inner: py,
+			entries: []string{fluentBitCRI(t, pyLine("r9", "hal")), fluentBitCRI(t, pyLine("r10", "ivy"))},
+			want:    []want{{rid: "r9", user: "hal"}, {rid: "r10", user: "ivy"}},
+		},
+		{
+			name: "a json-file shaped entry over 16 KiB without a newline is whole", inner: py,
+			entries: []string{entry(pyLine("r11", "jon"), "stdout"), entry("2026-12-04 09:00:01,123 WARNING accounts.auth [r12] user=kim event=login_failed\n", "stdout")},
+			want:    []want{{rid: "r11", user: "jon"}, {rid: "r12", user: "kim"}},
+		},
+		{
+			name: "a part followed by another writer's record: the part dropped, the record whole", inner: py, unjoined: 1,
+			entries: []string{dockerEntries(t, "stdout", pyLine("r13", "lou"))[0], fluentBitCRI(t, "2026-12-04 09:00:01,123 WARNING accounts.auth [r14] user=max event=login_failed"),
+				dockerEntries(t, "stdout", "2026-12-04 09:00:01,123 WARNING accounts.auth [r15] user=ned event=login_failed")[0]},
+			want: []want{{err: "Docker partial entry"}, {rid: "r14", user: "max"}, {rid: "r15", user: "ned"}},
 		},
 		{
 			name: "parts rejected in a stream that mixes writers", inner: envoyDefault, reject: true,
@@ -273,8 +290,22 @@ func TestJoinDocker(t *testing.T) {
 			if p.joins.open() {
 				t.Error("parts left over")
 			}
+			if n := p.UnjoinedParts(); n != tt.unjoined {
+				t.Errorf("%d split lines dropped unjoined, want %d", n, tt.unjoined)
+			}
 		})
 	}
+}
+
+// fluentBitCRI writes line as Fluent Bit's tail input with
+// "multiline.parser cri" does: the container runtime's parts merged, no
+// trailing newline, the stream and the CRI tag (_p) kept.
+func fluentBitCRI(t testing.TB, line string) string {
+	b, err := json.Marshal(map[string]string{"time": "2026-12-04T09:00:06.000000000Z", "stream": "stdout", "_p": "F", "log": line})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestJoinState: the state AppendJoinState and a JoinTracker give puts a

@@ -3,6 +3,7 @@ package envelope
 import (
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/spraywatch/spraywatch/ingest"
 )
@@ -15,6 +16,8 @@ type joins struct {
 	part   [2][]byte // the parts so far
 	drop   [2]bool   // the rest of an over-long line: its parts are dropped up to the last
 	whole  []byte    // the line last joined
+
+	unjoined *atomic.Int64 // parts dropped unjoined (abandon)
 }
 
 // splitKind is what a split line's parts are called.
@@ -61,6 +64,16 @@ func (j *joins) add(s int, more bool, part []byte, onlyTrack bool, k *splitKind)
 	return j.whole, nil
 }
 
+// abandon drops the parts kept for stream s, counting them, when a line
+// that cannot end them comes: the line they were taken for the head of is
+// lost, but no later line is glued to it.
+func (j *joins) abandon(s int) {
+	if len(j.part[s]) > 0 {
+		j.unjoined.Add(1)
+	}
+	j.part[s], j.drop[s] = j.part[s][:0], false
+}
+
 // open reports whether a line is being joined or dropped.
 func (j *joins) open() bool {
 	return len(j.part[0]) > 0 || len(j.part[1]) > 0 || j.drop[0] || j.drop[1]
@@ -101,6 +114,11 @@ func (j *joins) setState(state []byte) {
 		state = state[n:]
 	}
 }
+
+// UnjoinedParts returns how many split lines the parser dropped because
+// an entry that cannot be one of their parts came next on their stream
+// (Docker parts followed by another writer's record).
+func (p *Parser) UnjoinedParts() int64 { return p.joins.unjoined.Load() }
 
 // Joins reports whether lines can be split: CRI lines, and Docker
 // json-file entries (the key "log").

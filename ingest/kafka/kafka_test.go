@@ -190,7 +190,7 @@ func TestDecoderRejectsParts(t *testing.T) {
 	}{
 		{f, envelope.CRI, "2026-12-04T09:00:01Z stdout P " + line[:40], "2026-12-04T09:00:01Z stdout F " + line},
 		{envelope.WrapFormat(f, envelope.CRI), "", "2026-12-04T09:00:01Z stdout P " + line[:40], "2026-12-04T09:00:01Z stdout F " + line},
-		{f, envelope.DockerKey, `{"log":"` + strings.Repeat(" ", envelope.DockerSplit) + `","stream":"stdout"}`, `{"log":` + jsonString(line+"\n") + `,"stream":"stdout"}`},
+		{f, envelope.DockerKey, `{"log":"` + strings.Repeat(" ", envelope.DockerSplit) + `","stream":"stdout","time":"2026-12-04T09:00:01Z"}`, `{"log":` + jsonString(line+"\n") + `,"stream":"stdout","time":"2026-12-04T09:00:01Z"}`},
 	} {
 		st := NewStats("app", event.App, c.f, c.key)
 		d := NewDecoder(event.App, c.f, c.key, st, 0)

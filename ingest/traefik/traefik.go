@@ -8,12 +8,14 @@
 // headers. But the middleware only sets them when the client presented a
 // certificate, on the routes that use it, and never removes a header the
 // client sent itself; and the entrypoint keeps client-sent ones when its
-// forwardedHeaders trusts the client. So TLSClientSubject is the identity,
-// and the headers only complete it: on a line without TLSClientSubject
-// they are ignored, and a header is used only when its subject agrees with
-// TLSClientSubject. Headers ignored so are counted (IgnoredCertHeaders).
-// A whole certificate that agrees gives the subject in certificate order,
-// as other proxies log it, rather than in Go's.
+// forwardedHeaders trusts the client. The access log cannot tell the
+// middleware's headers from a client's, and a client holding one
+// certificate could send headers naming its own subject with any issuer,
+// serial or certificate, so no field is taken from them: TLSClientSubject
+// is the identity. The headers are only checked: those on a line without
+// TLSClientSubject, that do not parse, or whose subject disagrees with
+// TLSClientSubject were sent by the client, and are counted
+// (IgnoredCertHeaders).
 //
 // source.ip is the host of ClientAddr, the TCP peer: Traefik's ClientHost is
 // the whole X-Forwarded-For header when the request has one.
@@ -114,11 +116,12 @@ func New(o Options) (*Format, error) {
 }
 
 // IgnoredCertHeaders returns how many X-Forwarded-Tls-Client-Cert and
-// X-Forwarded-Tls-Client-Cert-Info values the format's parsers left unused
-// on the lines they read in full: on a line without TLSClientSubject, that
-// do not parse, whose subject disagrees with TLSClientSubject, or (the Info
-// header) without a Subject to compare. Such headers were sent by the
-// client, or the middleware's info option leaves out the subject.
+// X-Forwarded-Tls-Client-Cert-Info values the format's parsers found
+// disagreeing on the lines they read in full: on a line without
+// TLSClientSubject, that do not parse, whose subject disagrees with
+// TLSClientSubject, or (the Info header) without a Subject to compare.
+// Such headers were sent by the client, or the middleware's info option
+// leaves out the subject. (No header is used, agreeing or not.)
 func (f *Format) IgnoredCertHeaders() int64 { return f.ignored.Load() }
 
 // Name returns "traefik".
@@ -304,14 +307,11 @@ func (p *parser) finish() error {
 	}
 	r.Values[event.TLSSubject] = subject
 	if p.cert != nil {
+		// Checked, never used: a client can send the header with any
+		// certificate of its subject (see the package doc).
 		info, err := p.f.certs.Parse(p.cert)
 		if err != nil || info.GoSubject != string(subject) {
 			p.f.ignored.Add(1)
-		} else {
-			// The same subject, in the certificate's own order.
-			r.Values[event.TLSSubject] = nil
-			info.Fill(r)
-			r.Values[event.TLSCertificate] = p.cert
 		}
 	}
 	if p.info != nil && !p.certInfo(p.info, subject) {
@@ -380,11 +380,9 @@ func splitHostPort(v []byte) (host, port []byte) {
 
 // certInfo reads the first certificate of an X-Forwarded-Tls-Client-Cert-Info
 // value: URL query-escaped Subject="..";Issuer="..";SerialNumber="..";...,
-// the DNs least specific attribute first, the serial in decimal. It fills
-// the issuer and serial the record lacks when the header's subject agrees
-// with subject, the canonical TLSClientSubject, and reports whether it did:
-// a header that does not parse, has no subject or names another one is
-// not used.
+// the DNs least specific attribute first, the serial in decimal. It
+// reports whether the header parses and its subject agrees with subject,
+// the canonical TLSClientSubject; it fills nothing.
 func (p *parser) certInfo(v []byte, subject []byte) bool {
 	m := p.norm.Mark()
 	if err := p.queryUnescape(v); err != nil {
@@ -442,17 +440,8 @@ func (p *parser) certInfo(v []byte, subject []byte) bool {
 		}
 		s = s[1:]
 	}
-	if hdrSubject == nil || !attrsWithin(hdrSubject, subject) {
-		return false
-	}
-	r := p.r
-	if len(r.Values[event.TLSIssuer]) == 0 {
-		r.Values[event.TLSIssuer] = issuer
-	}
-	if len(r.Values[event.TLSSerial]) == 0 {
-		r.Values[event.TLSSerial] = serial
-	}
-	return true
+	_, _ = issuer, serial // read to check the header, never used
+	return hdrSubject != nil && attrsWithin(hdrSubject, subject)
 }
 
 // maxAttrs bounds the attributes attrsWithin compares.

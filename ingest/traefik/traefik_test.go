@@ -11,7 +11,6 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
-	"github.com/spraywatch/spraywatch/ingest/x509cert"
 	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
@@ -26,12 +25,7 @@ func TestParse(t *testing.T) {
 		Issuer: pkix.Name{Country: []string{"ES"}, Organization: []string{"Example Corp"}, CommonName: "Example Issuing CA 1"},
 		Serial: big.NewInt(703710),
 	})
-	info, err := x509cert.Parse(c.PEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	subject := "CN=José García,OU=devices,O=Example Corp,C=ES"
-	issuer := "CN=Example Issuing CA 1,O=Example Corp,C=ES"
 	common := fields{
 		event.SourceIP: "203.0.113.7", event.SourcePort: "52344", event.BodyBytes: "5120", event.Status: "200",
 		event.Method: "POST", event.URLPath: "/accounts/login/", event.UserAgent: "python-requests/2.32.3", event.RequestID: "6f1c2e0b",
@@ -49,14 +43,9 @@ func TestParse(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString(c.DER)
 	goSubject := `,"TLSClientSubject":"` + c.Leaf.Subject.String() + `"`
 	infoHdr := url.QueryEscape(`Subject="C=ES,O=Example Corp,OU=devices,CN=José García";Issuer="C=ES,O=Example Corp,CN=Example Issuing CA 1";SerialNumber="703710";NB="1767225600";NA="1798761600"`)
-	whole := fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE", event.TLSSHA1: info.SHA1, event.TLSSHA256: info.SHA256}
-	withCert := func(cert string) fields {
-		f := fields{event.TLSCertificate: cert}
-		for k, v := range whole {
-			f[k] = v
-		}
-		return with(f)
-	}
+	// The headers agree with TLSClientSubject, but a client could have
+	// sent them: no field is taken from them.
+	withCert := func(string) fields { return with(fields{event.TLSSubject: subject}) }
 	const when = "2026-12-04T09:00:01.123456789Z"
 	for _, tc := range []struct {
 		name, line, when string
@@ -69,10 +58,10 @@ func TestParse(t *testing.T) {
 		{"whole certificate, plain base64", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `"}`, when,
 			withCert(b64), 0},
 		{"certificate info header", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, when,
-			with(fields{event.TLSSubject: subject, event.TLSIssuer: issuer, event.TLSSerial: "ABCDE"}), 0},
+			with(fields{event.TLSSubject: subject}), 0},
 		{"info header with part of the subject", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert-Info":"` +
 			url.QueryEscape(`Subject="O=Example Corp,CN=José García";SerialNumber="703710"`) + `"}`, when,
-			with(fields{event.TLSSubject: subject, event.TLSSerial: "ABCDE"}), 0},
+			with(fields{event.TLSSubject: subject}), 0},
 		// The client sent the headers: they name another certificate than
 		// the one it presented, or it presented none.
 		{"whole certificate of another subject", base + `,"TLSClientSubject":"CN=mallory,O=Example"` + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `"}`, when,
@@ -167,8 +156,11 @@ func TestInfoHeaderDN(t *testing.T) {
 		if got := string(r.Get(event.TLSSubject)); got != tc.want {
 			t.Errorf("%s: subject %q, want %q", tc.infoSubject, got, tc.want)
 		}
-		if got := string(r.Get(event.TLSSerial)); got != "2A" || f.IgnoredCertHeaders() != before {
-			t.Errorf("%s: the header was not used (serial %q): its subject does not match %q", tc.infoSubject, got, tc.tlsSubject)
+		if f.IgnoredCertHeaders() != before {
+			t.Errorf("%s: the header was counted as disagreeing with %q", tc.infoSubject, tc.tlsSubject)
+		}
+		if got := r.Get(event.TLSSerial); got != nil {
+			t.Errorf("%s: serial %q taken from the header", tc.infoSubject, got)
 		}
 	}
 }
@@ -209,6 +201,8 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestBigSerial: an Info header with a 128-bit serial and a chain is
+// checked against the first certificate, the client's.
 func TestBigSerial(t *testing.T) {
 	f, _ := New(Options{})
 	var r event.Record
@@ -216,8 +210,8 @@ func TestBigSerial(t *testing.T) {
 	if err := f.NewParser().Parse([]byte(`{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"CN=a","request_X-Forwarded-Tls-Client-Cert-Info":"`+hdr+`"}`), &r); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(r.Get(event.TLSSerial)); got != strings.Repeat("F", 32) {
-		t.Errorf("serial = %q", got)
+	if f.IgnoredCertHeaders() != 0 {
+		t.Errorf("a header with a 128-bit serial counted as disagreeing")
 	}
 	if got := string(r.Get(event.TLSSubject)); got != "CN=a" {
 		t.Errorf("subject = %q (the first certificate is the client's)", got)
@@ -283,5 +277,47 @@ func TestSlotKeys(t *testing.T) {
 	}
 	if !f.keys.Has([]byte(DefaultRequestIDKey)) {
 		t.Errorf("the scanner leaves out %q", DefaultRequestIDKey)
+	}
+}
+
+// TestHeadersNeverChooseTheIdentity: a client holding one certificate can
+// send the certificate headers itself, naming its own subject with any
+// issuer, serial or certificate; the access log cannot tell them from the
+// middleware's. No identity field (issuer, serial, fingerprints, URI SAN,
+// the subject's order) is taken from them, so one presented certificate is
+// one identity.
+func TestHeadersNeverChooseTheIdentity(t *testing.T) {
+	f, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.NewParser()
+	const subj = `,"TLSClientSubject":"CN=mallory,O=Example"`
+	var lines []string
+	for _, serial := range []string{"1001", "1002"} {
+		hdr := url.QueryEscape(`Subject="CN=mallory";Issuer="CN=Victim Issuing CA";SerialNumber="` + serial + `"`)
+		lines = append(lines, base+subj+`,"request_X-Forwarded-Tls-Client-Cert-Info":"`+hdr+`"}`)
+	}
+	for i := int64(1); i <= 2; i++ {
+		c := certtest.New(t, certtest.Options{
+			Subject: pkix.Name{Organization: []string{"Example"}, CommonName: "mallory"},
+			Issuer:  pkix.Name{CommonName: "Anything"},
+			Serial:  big.NewInt(i),
+		})
+		lines = append(lines, base+subj+`,"request_X-Forwarded-Tls-Client-Cert":"`+base64.StdEncoding.EncodeToString(c.DER)+`"}`)
+	}
+	for i, line := range lines {
+		var r event.Record
+		if err := p.Parse([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, fl := range []event.Field{event.TLSIssuer, event.TLSSerial, event.TLSSHA1, event.TLSSHA256, event.TLSURISAN, event.TLSCertificate} {
+			if v := r.Get(fl); v != nil {
+				t.Errorf("line %d: %v = %q taken from a client-sendable header", i+1, fl, v)
+			}
+		}
+		if got := string(r.Get(event.TLSSubject)); got != "CN=mallory,O=Example" {
+			t.Errorf("line %d: subject %q", i+1, got)
+		}
 	}
 }

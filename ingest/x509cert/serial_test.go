@@ -19,7 +19,6 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/envoy"
 	"github.com/spraywatch/spraywatch/ingest/haproxy"
 	"github.com/spraywatch/spraywatch/ingest/nginx"
-	"github.com/spraywatch/spraywatch/ingest/traefik"
 	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
@@ -50,10 +49,6 @@ func TestSerialForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := traefik.New(traefik.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	nginxCert, err := nginx.Compile("log_format cert " + recordedFormat(t, "nginx.conf", "log_format cert ", "log_format cert "))
 	if err != nil {
 		t.Fatal(err)
@@ -81,12 +76,6 @@ func TestSerialForms(t *testing.T) {
 		{"envoy %DOWNSTREAM_PEER_SERIAL%", envoyText,
 			func(_ string, leaf *x509.Certificate) string { return fmt.Sprintf("%x", bytesOf(leaf.SerialNumber)) },
 			func(v string, _ *x509.Certificate) string { return "[2026-12-04T09:00:01.123Z] " + v }},
-		{"traefik SerialNumber", tr,
-			func(_ string, leaf *x509.Certificate) string { return leaf.SerialNumber.String() },
-			func(_ string, leaf *x509.Certificate) string {
-				return `{"StartUTC":"2026-12-04T09:00:01.123Z","TLSClientSubject":` + jsonString(leaf.Subject.String()) +
-					`,"request_X-Forwarded-Tls-Client-Cert-Info":"` + traefikInfo(leaf) + `"}`
-			}},
 		{"nginx $ssl_client_escaped_cert", nginxCert,
 			func(name string, _ *x509.Certificate) string { return certLines[name] },
 			func(v string, _ *x509.Certificate) string { return v }},
