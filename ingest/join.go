@@ -6,6 +6,9 @@ package ingest
 // keeps the parts until the part that ends the line, whose Parse reads the
 // whole line. Its state is that of one file's lines read in order:
 //
+//   - readers tell it of the lines they skip unread (Skipped), before
+//     the next line, so that no part of a line is joined across a gap
+//     and the end of a line whose head was skipped is not read alone;
 //   - readers of several files set an empty state where a file starts
 //     (SetJoinState(nil)), or save and restore each file's state when they
 //     switch between files (AppendJoinState, SetJoinState);
@@ -25,8 +28,14 @@ type Joiner interface {
 	// its remaining parts are dropped. n <= 0 means DefaultMaxLineBytes.
 	SetMaxLineBytes(n int)
 	// RejectParts makes the parser reject the parts of a split line
-	// that more parts follow, rather than keep them for joining.
+	// that more parts follow, rather than keep them for joining; the
+	// part that ends such a line is rejected too, not read as a line.
 	RejectParts()
+	// Skipped notes that the reader skipped a line unread (over the
+	// length cap) just before the next line it gives: the parts of
+	// a line that it may have been one of are dropped, up to the one
+	// that ends the line, which is not read as a line of its own.
+	Skipped()
 	// SetJoinState replaces the kept parts with those of state, which
 	// AppendJoinState or a JoinTracker's AppendState gave; empty: none.
 	SetJoinState(state []byte)
@@ -42,6 +51,8 @@ type Joiner interface {
 type JoinTracker interface {
 	// Track follows line as the Joiner's Parse would take it.
 	Track(line []byte)
+	// Skipped follows a line skipped unread as Joiner.Skipped does.
+	Skipped()
 	// AppendState appends the state the lines tracked leave, for
 	// Joiner.SetJoinState.
 	AppendState(dst []byte) []byte

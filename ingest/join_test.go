@@ -22,7 +22,8 @@ import (
 // streams, their parts interleaved with the other stream's lines; some
 // split lines over the cap; the parts placed so that many split lines
 // straddle a block of PrefetchParallel (blocks end after 1024 lines or
-// 256 KiB). The file ends in the middle of a split line.
+// 256 KiB); some lines over any cap the tests set. The file ends in the
+// middle of a split line.
 func splitLines(t testing.TB, key string, n int) string {
 	var b strings.Builder
 	streams := []string{"stdout", "stderr"}
@@ -53,6 +54,12 @@ func splitLines(t testing.TB, key string, n int) string {
 	}
 	for i := 0; i < n; i++ {
 		s := i % 3 % 2
+		if i%401 == 100 {
+			// A line over the readers' cap, skipped unread, between
+			// parts of a line or before the end of one.
+			b.WriteString(strings.Repeat("z", 500_001))
+			b.WriteByte('\n')
+		}
 		line := fmt.Sprintf("2026-12-04 09:00:06,000 WARNING accounts.auth [r%d] user=u%d event=login_failed", i, i)
 		if len(pending[s]) > 0 {
 			// Another part of the line waiting on this stream.
@@ -145,6 +152,9 @@ func TestJoinAcrossBlocks(t *testing.T) {
 			}
 			if strings.Contains(want, "r0 u0\n") {
 				t.Fatal("the line over the cap was read")
+			}
+			if !strings.Contains(want, "whose head was dropped, skipped") {
+				t.Fatal("no end of a split line dropped after a line skipped over the cap")
 			}
 			for workers := 1; workers <= 4; workers++ {
 				p := ingest.PrefetchParallel(context.Background(), mk(), workers)

@@ -331,6 +331,9 @@ func (blk *block) start(path string, rest event.Completer, max int) {
 func (blk *block) track(t JoinTracker) {
 	for i := range blk.lines {
 		ln := &blk.lines[i]
+		if ln.long > 0 && !ln.none {
+			t.Skipped()
+		}
 		switch {
 		case ln.none:
 		case !ln.run:
@@ -415,6 +418,9 @@ func (w *chunkWorker) parse(b *batch) {
 		}
 		if ln.none {
 			continue
+		}
+		if ln.long > 0 && w.joiner != nil {
+			w.joiner.Skipped()
 		}
 		if !ln.run {
 			if !w.line(b, ln.off, ln.end, ln.n) {

@@ -324,6 +324,9 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			if serr := s.tooLong(first, skipped); serr != nil {
 				return serr
 			}
+			if s.joiner != nil && err == nil {
+				s.joiner.Skipped()
+			}
 		}
 		if err == io.EOF {
 			s.cur.Close()

@@ -29,6 +29,12 @@
 //     stream with parts kept drops them unjoined (counted:
 //     UnjoinedParts).
 //
+// The end of a split line whose head was dropped (rejected by
+// RejectParts, dropped unjoined, or skipped over the cap: Skipped) is
+// rejected, not read as a line of its own (counted: HeadlessTails): its
+// first bytes are wherever the runtime split the line, which may be
+// client text.
+//
 // The envelope's time (@timestamp, timestamp, time, date or ts; the CRI
 // time) is used only when the inner line gives none.
 package envelope
@@ -89,32 +95,38 @@ func Wrap(p ingest.Parser, key string) ingest.Parser { return wrap(p, key) }
 
 func wrap(p ingest.Parser, key string) *Parser {
 	return &Parser{inner: p, key: []byte(key), cri: key == CRI, docker: key == DockerKey,
-		joins: joins{max: ingest.DefaultMaxLineBytes, unjoined: new(atomic.Int64)}}
+		joins: joins{max: ingest.DefaultMaxLineBytes, unjoined: new(atomic.Int64), orphans: new(atomic.Int64)}}
 }
 
 // WrapFormat returns a format whose parsers unwrap the envelope member key
 // around lines of f.
 func WrapFormat(f ingest.Format, key string) ingest.Format {
-	return &format{f: f, key: key, unjoined: new(atomic.Int64)}
+	return &format{f: f, key: key, unjoined: new(atomic.Int64), orphans: new(atomic.Int64)}
 }
 
 type format struct {
 	f        ingest.Format
 	key      string
 	unjoined *atomic.Int64
+	orphans  *atomic.Int64
 }
 
 func (f *format) Name() string { return f.f.Name() + "+" + f.key }
 
 func (f *format) NewParser() ingest.Parser {
 	p := wrap(f.f.NewParser(), f.key)
-	p.joins.unjoined = f.unjoined
+	p.joins.unjoined, p.joins.orphans = f.unjoined, f.orphans
 	return p
 }
 
 // UnjoinedParts returns how many lines the format's parsers dropped as
 // parts of split lines that could not be joined (see Parser.UnjoinedParts).
 func (f *format) UnjoinedParts() int64 { return f.unjoined.Load() }
+
+// HeadlessTails returns how many lines the format's parsers rejected as
+// the end of a split line whose head was dropped (see
+// Parser.HeadlessTails).
+func (f *format) HeadlessTails() int64 { return f.orphans.Load() }
 
 var errStop = errors.New("stop")
 

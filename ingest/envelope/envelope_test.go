@@ -206,6 +206,7 @@ func TestJoinDocker(t *testing.T) {
 		entries  []string
 		want     []want
 		unjoined int64
+		headless int64
 	}{
 		{
 			name: "envoy line with a 20 KB user agent", inner: envoyDefault,
@@ -248,15 +249,34 @@ func TestJoinDocker(t *testing.T) {
 			want:    []want{{rid: "r11", user: "jon"}, {rid: "r12", user: "kim"}},
 		},
 		{
-			name: "a part followed by another writer's record: the part dropped, the record whole", inner: py, unjoined: 1,
+			name: "a part followed by another writer's record: the part dropped, the record whole, the line's end dropped", inner: py, unjoined: 1, headless: 1,
 			entries: []string{dockerEntries(t, "stdout", pyLine("r13", "lou"))[0], fluentBitCRI(t, "2026-12-04 09:00:01,123 WARNING accounts.auth [r14] user=max event=login_failed"),
-				dockerEntries(t, "stdout", "2026-12-04 09:00:01,123 WARNING accounts.auth [r15] user=ned event=login_failed")[0]},
-			want: []want{{err: "Docker partial entry"}, {rid: "r14", user: "max"}, {rid: "r15", user: "ned"}},
+				dockerEntries(t, "stdout", "2026-12-04 09:00:01,123 WARNING accounts.auth [r15] user=ned event=login_failed")[0],
+				dockerEntries(t, "stdout", "2026-12-04 09:00:01,123 WARNING accounts.auth [r16] user=oz event=login_failed")[0]},
+			want: []want{{err: "Docker partial entry"}, {rid: "r14", user: "max"}, {err: "whose head was dropped"}, {rid: "r16", user: "oz"}},
 		},
 		{
-			name: "parts rejected in a stream that mixes writers", inner: envoyDefault, reject: true,
+			name: "parts rejected in a stream that mixes writers, and the line's end", inner: envoyDefault, reject: true, headless: 1,
 			entries: dockerEntries(t, "stdout", envoyLine("r8")),
-			want:    []want{{err: "Docker partial entries are not joined"}, {err: `in the "log" member`}},
+			want:    []want{{err: "Docker partial entries are not joined"}, {err: "end of a line split into Docker partial entries whose head was dropped, skipped"}},
+		},
+		{
+			name: "three parts rejected in a stream that mixes writers: the middle one ignored, the end rejected", inner: py, reject: true, headless: 1,
+			entries: func() []string {
+				out := dockerEntries(t, "stderr", strings.Replace(pyLine("r17", "pam"), pad, pad+pad, 1))
+				other := dockerEntries(t, "stdout", "2026-12-04 09:00:02,000 WARNING accounts.auth [r18] user=quin event=login_failed")
+				return append(append(out[:1:1], other[0]), out[1:]...)
+			}(),
+			want: []want{{err: "Docker partial entries are not joined"}, {rid: "r18", user: "quin"}, {err: "Docker partial entries are not joined"}, {err: "whose head was dropped"}},
+		},
+		{
+			name: "the forged end of a line whose head was rejected", inner: py, reject: true, headless: 1,
+			entries: []string{
+				entry(("2026-12-04 09:00:06,000 WARNING accounts.auth [r19] msg=" + pad + pad)[:DockerSplit], "stdout"),
+				entry("2026-12-04 09:00:06,000 WARNING accounts.auth [forged] user=victim event=login_failed\n", "stdout"),
+				entry("2026-12-04 09:00:07,000 WARNING accounts.auth [r20] user=rex event=login_failed\n", "stdout"),
+			},
+			want: []want{{err: "Docker partial entries are not joined"}, {err: "whose head was dropped"}, {rid: "r20", user: "rex"}},
 		},
 	}
 	for _, tt := range tests {
@@ -292,6 +312,9 @@ func TestJoinDocker(t *testing.T) {
 			}
 			if n := p.UnjoinedParts(); n != tt.unjoined {
 				t.Errorf("%d split lines dropped unjoined, want %d", n, tt.unjoined)
+			}
+			if n := p.HeadlessTails(); n != tt.headless {
+				t.Errorf("%d ends of split lines dropped, want %d", n, tt.headless)
 			}
 		})
 	}
@@ -507,6 +530,69 @@ func BenchmarkTrack(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				tr.Track(line)
+			}
+		})
+	}
+}
+
+// TestSkipped: a line its reader skipped over the cap drops the parts
+// kept for it and the end of their line; a Docker entry over the cap is
+// a part, so the next end of a line on each stream is dropped too.
+func TestSkipped(t *testing.T) {
+	const skip = "" // a line skipped unread
+	cri := func(stream, tag, rid string) string {
+		return "2026-12-04T09:00:05Z " + stream + " " + tag + " 2026-12-04 09:00:06,000 WARNING accounts.auth [" + rid + "] user=u event=login_failed"
+	}
+	docker := func(stream, rid string) string {
+		return dockerEntries(t, stream, "2026-12-04 09:00:06,000 WARNING accounts.auth ["+rid+"] user=u event=login_failed")[0]
+	}
+	tests := []struct {
+		name     string
+		key      string
+		lines    []string
+		want     string // per line: its request id, "-" ignored, "x" rejected
+		unjoined int64
+		headless int64
+	}{
+		{"cri: parts kept, then a gap", CRI, []string{cri("stdout", "P", "r1"), skip, cri("stdout", "P", "r2"), cri("stdout", "F", "r3"), cri("stdout", "F", "r4")}, "- - x r4", 1, 1},
+		{"cri: no parts kept, the gap leaves the streams as they are", CRI, []string{skip, cri("stdout", "F", "r1"), cri("stderr", "F", "r2")}, "r1 r2", 0, 0},
+		{"cri: the other stream's parts", CRI, []string{cri("stderr", "P", "r1"), skip, cri("stdout", "F", "r2"), cri("stderr", "F", "r3"), cri("stderr", "F", "r4")}, "- r2 x r4", 1, 1},
+		{"docker: the next end of a line of each stream", DockerKey, []string{skip, docker("stdout", "r1"), docker("stderr", "r2"), docker("stdout", "r3"), docker("stderr", "r4")}, "x x r3 r4", 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := wrap(py(t), tt.key)
+			tr := p.NewJoinTracker()
+			var got []string
+			for _, l := range tt.lines {
+				if l == skip {
+					p.Skipped()
+					tr.Skipped()
+					continue
+				}
+				tr.Track([]byte(l))
+				var r event.Record
+				err := p.Parse([]byte(l), &r)
+				switch {
+				case err == nil:
+					got = append(got, string(r.Get(event.RequestID)))
+				case errors.Is(err, ingest.ErrIgnore):
+					got = append(got, "-")
+				default:
+					got = append(got, "x")
+				}
+				if a, b := p.AppendJoinState(nil), tr.AppendState(nil); string(a) != string(b) {
+					t.Errorf("after %q: tracker state %q, parser's %q", l, b, a)
+				}
+			}
+			if s := strings.Join(got, " "); s != tt.want {
+				t.Errorf("read %q, want %q", s, tt.want)
+			}
+			if n := p.UnjoinedParts(); n != tt.unjoined {
+				t.Errorf("%d split lines dropped unjoined, want %d", n, tt.unjoined)
+			}
+			if n := p.HeadlessTails(); n != tt.headless {
+				t.Errorf("%d ends of split lines dropped, want %d", n, tt.headless)
 			}
 		})
 	}

@@ -14,11 +14,24 @@ type joins struct {
 	max    int       // the longest joined line
 	reject bool      // parts are rejected, not kept (RejectParts)
 	part   [2][]byte // the parts so far
-	drop   [2]bool   // the rest of an over-long line: its parts are dropped up to the last
+	drop   [2]uint8  // dropRest, dropTail: the stream's parts are dropped up to the one that ends a line
 	whole  []byte    // the line last joined
 
 	unjoined *atomic.Int64 // parts dropped unjoined (abandon)
+	orphans  *atomic.Int64 // tails dropped because their line's head was (dropTail)
 }
+
+// What is dropped of a stream's parts, up to the one that ends a line.
+const (
+	dropNone uint8 = iota
+	// dropRest: the rest of a line that grew over the cap, rejected once.
+	dropRest
+	// dropTail: the rest of a line whose head was rejected, skipped or
+	// dropped unjoined. The part that ends it is rejected, not parsed: its
+	// first bytes are wherever the writer split the line, which may be
+	// client text, and would read as a line of their own.
+	dropTail
+)
 
 // splitKind is what a split line's parts are called.
 type splitKind struct {
@@ -36,6 +49,10 @@ var (
 // rejected, and counted, once).
 var errDropped = fmt.Errorf("rest of a split line over the length cap: %w", ingest.ErrIgnore)
 
+// errHeadless is wrapped by the ingest.ErrIgnore returned for the parts
+// of a split line whose head was dropped, but the last (see dropTail).
+var errHeadless = fmt.Errorf("part of a split line whose head was dropped: %w", ingest.ErrIgnore)
+
 // add takes a part of a line of stream s, which more parts follow (more)
 // or which ends the line, and returns the whole line when the part ends
 // one: part itself if it is all of it, else the parts joined (in j.whole,
@@ -43,13 +60,27 @@ var errDropped = fmt.Errorf("rest of a split line over the length cap: %w", inge
 func (j *joins) add(s int, more bool, part []byte, onlyTrack bool, k *splitKind) ([]byte, error) {
 	kept := len(j.part[s])
 	switch {
-	case j.drop[s]:
-		j.drop[s] = more
-		return nil, errDropped
 	case more && j.reject:
+		// Its other parts are elsewhere: the ones here up to the last
+		// are dropped with it.
+		j.drop[s] = dropTail
 		return nil, &ingest.SyntaxError{Msg: k.parts + " are not joined in a stream that mixes writers: have the shipper merge them"}
+	case j.drop[s] == dropRest:
+		if !more {
+			j.drop[s] = dropNone
+		}
+		return nil, errDropped
+	case j.drop[s] == dropTail && more:
+		return nil, errHeadless
+	case j.drop[s] == dropTail:
+		j.drop[s] = dropNone
+		j.orphans.Add(1)
+		return nil, &ingest.SyntaxError{Msg: "end of a line split into " + k.parts + " whose head was dropped, skipped"}
 	case (more || kept > 0) && kept+len(part) > j.max:
-		j.part[s], j.drop[s] = j.part[s][:0], more
+		j.part[s] = j.part[s][:0]
+		if more {
+			j.drop[s] = dropRest
+		}
 		return nil, &ingest.SyntaxError{Msg: fmt.Sprintf("line joined from %s longer than %d bytes skipped", k.parts, j.max), TooLong: true}
 	case more:
 		j.part[s] = append(j.part[s], part...)
@@ -66,31 +97,47 @@ func (j *joins) add(s int, more bool, part []byte, onlyTrack bool, k *splitKind)
 
 // abandon drops the parts kept for stream s, counting them, when a line
 // that cannot end them comes: the line they were taken for the head of is
-// lost, but no later line is glued to it.
+// lost, and its other parts, which may still come, are dropped up to the
+// last (dropTail), so that no later line is glued to it and its end is
+// not read as a line of its own.
 func (j *joins) abandon(s int) {
 	if len(j.part[s]) > 0 {
 		j.unjoined.Add(1)
+		j.drop[s] = dropTail
 	}
-	j.part[s], j.drop[s] = j.part[s][:0], false
+	j.part[s] = j.part[s][:0]
+}
+
+// skipped notes a line its reader skipped unread (over the length cap)
+// before the next: on a stream with parts kept it was one of their line's
+// (they are dropped unjoined, and their line's other parts up to the
+// last); and a Docker json-file entry over the cap is a part (Docker's
+// lines are split every 16 KiB), so with docker set the next part that
+// ends a line of each stream is dropped. A CRI line over the cap is
+// whole as often as not (containerd's split size can be raised or
+// lifted), so a CRI stream with no parts kept is left as it is.
+func (j *joins) skipped(docker bool) {
+	for s := range j.part {
+		j.abandon(s)
+		if docker && j.drop[s] == dropNone {
+			j.drop[s] = dropTail
+		}
+	}
 }
 
 // open reports whether a line is being joined or dropped.
 func (j *joins) open() bool {
-	return len(j.part[0]) > 0 || len(j.part[1]) > 0 || j.drop[0] || j.drop[1]
+	return len(j.part[0]) > 0 || len(j.part[1]) > 0 || j.drop[0] != dropNone || j.drop[1] != dropNone
 }
 
-// appendState appends the parts kept: per stream, a byte (1: dropping the
-// rest of a line), the length of the parts as a uvarint, the parts.
+// appendState appends the parts kept: per stream, a byte (what is
+// dropped: dropNone, dropRest, dropTail), the length of the parts as a uvarint, the parts.
 func (j *joins) appendState(dst []byte) []byte {
 	if !j.open() {
 		return dst
 	}
 	for s := range j.part {
-		var d byte
-		if j.drop[s] {
-			d = 1
-		}
-		dst = append(dst, d)
+		dst = append(dst, j.drop[s])
 		dst = binary.AppendUvarint(dst, uint64(len(j.part[s])))
 		dst = append(dst, j.part[s]...)
 	}
@@ -100,11 +147,11 @@ func (j *joins) appendState(dst []byte) []byte {
 // setState makes the parts kept those of state (appendState's).
 func (j *joins) setState(state []byte) {
 	for s := range j.part {
-		j.part[s], j.drop[s] = j.part[s][:0], false
+		j.part[s], j.drop[s] = j.part[s][:0], dropNone
 		if len(state) == 0 {
 			continue
 		}
-		j.drop[s] = state[0] == 1
+		j.drop[s] = state[0]
 		n, k := binary.Uvarint(state[1:])
 		if k <= 0 || uint64(len(state)-1-k) < n {
 			panic("envelope: malformed join state")
@@ -119,6 +166,16 @@ func (j *joins) setState(state []byte) {
 // an entry that cannot be one of their parts came next on their stream
 // (Docker parts followed by another writer's record).
 func (p *Parser) UnjoinedParts() int64 { return p.joins.unjoined.Load() }
+
+// HeadlessTails returns how many lines the parser rejected as the last
+// part of a split line whose head was dropped (rejected as a part in a
+// stream that mixes writers, skipped over the length cap, or dropped
+// unjoined), rather than read them as lines of their own.
+func (p *Parser) HeadlessTails() int64 { return p.joins.orphans.Load() }
+
+// Skipped notes a line skipped unread (over the length cap) just before
+// the next line given to Parse (see joins.skipped).
+func (p *Parser) Skipped() { p.joins.skipped(p.docker) }
 
 // Joins reports whether lines can be split: CRI lines, and Docker
 // json-file entries (the key "log").
@@ -164,6 +221,8 @@ func (t *tracker) Track(line []byte) {
 	}
 	t.p.unwrap(line)
 }
+
+func (t *tracker) Skipped() { t.p.Skipped() }
 
 func (t *tracker) AppendState(dst []byte) []byte { return t.p.joins.appendState(dst) }
 

@@ -613,6 +613,10 @@ func (s *Source) countLong(f *file, kept bool) {
 		st.Reject(&ingest.SyntaxError{Source: f.path, Line: line, Msg: fmt.Sprintf("line longer than %d bytes skipped", s.maxLine)})
 		line++
 	}
+	if s.joiner != nil {
+		s.joinState(f)
+		s.joiner.Skipped()
+	}
 }
 
 // isPattern reports whether a path holds glob characters.

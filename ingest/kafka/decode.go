@@ -73,6 +73,9 @@ func (d *Decoder) Decode(m *kafka.Message, r *event.Record) bool {
 	if len(line) > d.maxLine {
 		d.stats.TooLong.Add(1)
 		d.stats.Reject(&ingest.SyntaxError{Source: position(m), Msg: fmt.Sprintf("message longer than %d bytes skipped", d.maxLine)})
+		if j, ok := d.parser.(ingest.Joiner); ok && j.Joins() {
+			j.Skipped()
+		}
 		return false
 	}
 	r.Reset()
