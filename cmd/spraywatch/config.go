@@ -175,6 +175,11 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 				if n := u.UnjoinedParts(); n > 0 {
 					fmt.Fprintf(w, "  %s %s: %d split lines dropped unjoined (Docker parts followed by another writer's entry; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
 				}
+				if h, ok := u.(interface{ HeadlessTails() int64 }); ok {
+					if n := h.HeadlessTails(); n > 0 {
+						fmt.Fprintf(w, "  %s %s: %d ends of split lines rejected, their head dropped (not read as lines of their own; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
+					}
+				}
 			})
 		}
 		if h, ok := comp.Base.(interface{ IgnoredCertHeaders() int64 }); ok {
