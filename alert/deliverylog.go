@@ -246,30 +246,15 @@ func (d *deliveryLog) logDropped(now time.Time) {
 // tick logs the failures and drops held back whose interval has passed:
 // a fan-out calls it on every tick of its LogLimit, so that what the pace
 // held back is logged with no further failure or drop to carry it.
-func (d *deliveryLog) tick() {
-	if d == nil {
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.log == nil {
-		return
-	}
-	now := d.now()
-	if d.failed > 0 && d.due(d.failedAt, now) {
-		d.logFailed(now)
-		if d.down {
-			d.announced = true
-		}
-	}
-	if d.dropped > 0 && d.due(d.droppedAt, now) {
-		d.logDropped(now)
-	}
-}
+func (d *deliveryLog) tick() { d.logHeld(false) }
 
 // flush logs the failures and drops not logged yet, whatever the pace: a
 // fan-out calls it once its outputs are closed.
-func (d *deliveryLog) flush() {
+func (d *deliveryLog) flush() { d.logHeld(true) }
+
+// logHeld logs the failures and drops held back: with all, every one of
+// them; otherwise those whose interval has passed.
+func (d *deliveryLog) logHeld(all bool) {
 	if d == nil {
 		return
 	}
@@ -279,10 +264,13 @@ func (d *deliveryLog) flush() {
 		return
 	}
 	now := d.now()
-	if d.failed > 0 {
+	if d.failed > 0 && (all || d.due(d.failedAt, now)) {
 		d.logFailed(now)
+		if d.down && !all {
+			d.announced = true
+		}
 	}
-	if d.dropped > 0 {
+	if d.dropped > 0 && (all || d.due(d.droppedAt, now)) {
 		d.logDropped(now)
 	}
 }
