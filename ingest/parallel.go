@@ -212,6 +212,7 @@ func (s *FileSource) workers(n int) []*chunkWorker {
 			}
 			p = np.NewParser()
 		}
+		CountFlags(p, &s.stats.Flagged)
 		w := &chunkWorker{parser: p, kind: s.kind, strict: s.strict}
 		if s.joiner != nil {
 			// Each worker starts its blocks from the state the

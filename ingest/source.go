@@ -57,6 +57,10 @@ type Stats struct {
 	// its state after a restart, a rebalance or a rule reload: they were
 	// counted when first read, and are counted only here then.
 	Reread atomic.Int64
+	// Flagged counts, by flag, the lines the source's parsers flagged
+	// (see Flag): lines kept (or, for some flags, dropped) that their
+	// reader should know about. The lines are also counted above.
+	Flagged Flagged
 
 	mu     sync.Mutex
 	errors []error
@@ -225,7 +229,9 @@ func (s *FileSource) Skim(want func(*event.Record) bool) {
 		s.skim = nil
 		return
 	}
-	s.skim = &skimState{sk: sk, want: want, full: &fullParser{parser: sk.NewParser()}}
+	full := sk.NewParser()
+	CountFlags(full, &s.stats.Flagged)
+	s.skim = &skimState{sk: sk, want: want, full: &fullParser{parser: full}}
 	s.skim.lazy = setUp(sk, s.checkAll)
 }
 
@@ -273,6 +279,7 @@ func NewFileSource(c FileSourceConfig) *FileSource {
 
 		newParser: c.NewParser,
 	}
+	CountFlags(c.Parser, &s.stats.Flagged)
 	if s.joiner = joinerOf(c.Parser); s.joiner != nil {
 		s.joiner.SetMaxLineBytes(lineCap(c.MaxLineBytes))
 	}

@@ -169,39 +169,35 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 				notes = append(notes, albNote(a))
 			}
 		}
-		if u, ok := comp.Format.(interface{ UnjoinedParts() int64 }); ok {
+		if _, ok := comp.Format.(interface{ UnjoinedParts() int64 }); ok {
 			name := s.Label()
 			notes = append(notes, func(w io.Writer) {
-				if n := u.UnjoinedParts(); n > 0 {
+				if n := flagged(srcs, ingest.FlagSplitUnjoined); n > 0 {
 					fmt.Fprintf(w, "  %s %s: %d split lines dropped unjoined (Docker parts followed by another writer's entry; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
 				}
-				if h, ok := u.(interface{ HeadlessTails() int64 }); ok {
-					if n := h.HeadlessTails(); n > 0 {
-						fmt.Fprintf(w, "  %s %s: %d ends of split lines rejected, their head dropped (not read as lines of their own; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
-					}
+				if n := flagged(srcs, ingest.FlagSplitHeadless); n > 0 {
+					fmt.Fprintf(w, "  %s %s: %d ends of split lines rejected, their head dropped (not read as lines of their own; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
 				}
 			})
 		}
-		if h, ok := comp.Base.(interface{ IgnoredCertHeaders() int64 }); ok {
+		if _, ok := comp.Base.(interface{ IgnoredCertHeaders() int64 }); ok {
 			name := s.Label()
 			notes = append(notes, func(w io.Writer) {
-				if n := h.IgnoredCertHeaders(); n > 0 {
-					fmt.Fprintf(w, "  %s %s: %d certificate headers ignored (on lines without TLSClientSubject, or naming another subject: sent by the client; see docs/proxies.md)\n", comp.Base.Name(), name, n)
+				if n := flagged(srcs, ingest.FlagCertHeaderIgnored); n > 0 {
+					fmt.Fprintf(w, "  %s %s: %d %s with certificate headers ignored (on lines without TLSClientSubject, or naming another subject: sent by the client; see docs/proxies.md)\n", comp.Base.Name(), name, n, pluralWord(int(n), "line", "lines"))
 				}
 			})
 		}
-		if m, ok := comp.Base.(interface{ MaskedCount() int64 }); ok {
+		if _, ok := comp.Base.(interface{ MaskedCount() int64 }); ok {
 			name := s.Label()
 			notes = append(notes, func(w io.Writer) {
-				if n := m.MaskedCount(); n > 0 {
-					fmt.Fprintf(w, "  %s %s: %d masked values (django-axes hides usernames and addresses; see AXES_SENSITIVE_PARAMETERS in docs/app-logs.md)\n", comp.Base.Name(), name, n)
+				if n := flagged(srcs, ingest.FlagMasked); n > 0 {
+					fmt.Fprintf(w, "  %s %s: %d %s with masked values (django-axes hides usernames and addresses; see AXES_SENSITIVE_PARAMETERS in docs/app-logs.md)\n", comp.Base.Name(), name, n, pluralWord(int(n), "line", "lines"))
 				} else {
 					fmt.Fprintf(w, "  %s %s: no masked values\n", comp.Base.Name(), name)
 				}
-				if a, ok := comp.Base.(interface{ AmbiguousCount() int64 }); ok {
-					if n := a.AmbiguousCount(); n > 0 {
-						fmt.Fprintf(w, "  %s %s: ambiguous client strings: %d (username or address left empty: client-typed values could have supplied it; see docs/app-logs.md)\n", comp.Base.Name(), name, n)
-					}
+				if n := flagged(srcs, ingest.FlagAmbiguous); n > 0 {
+					fmt.Fprintf(w, "  %s %s: ambiguous client strings: %d (username or address left empty: client-typed values could have supplied it; see docs/app-logs.md)\n", comp.Base.Name(), name, n)
 				}
 			})
 		}
@@ -227,8 +223,8 @@ func albNote(a *alb.Source) sourceNote {
 		j, cs := a.JoinStats(), a.ConnStats()
 		fmt.Fprintf(w, "  alb %s: %d joined to a connection, %d unjoined, %d without conn_trace_id, %d connections evicted\n",
 			a.Stats().Name, j.Joined, j.Unjoined, j.NoTrace, j.Evicted)
-		if j.SeveralSelf > 0 {
-			fmt.Fprintf(w, "        %d requests without a request id: several Self fields in trace_id (client-sent; their app lines are app_only, see docs/alb.md)\n", j.SeveralSelf)
+		if n := a.Stats().Flagged.Load(ingest.FlagSeveralSelf); n > 0 {
+			fmt.Fprintf(w, "        %d requests without a request id: several Self fields in trace_id (client-sent; their app lines are app_only, see docs/alb.md)\n", n)
 		}
 		fmt.Fprintf(w, "        connection logs %s: %d lines, %d parsed, %d ignored, %d rejected (%d too long)\n",
 			cs.Name, cs.Lines.Load(), cs.Records(), cs.Ignored.Load(), cs.Rejected.Load(), cs.TooLong.Load())
@@ -236,6 +232,16 @@ func albNote(a *alb.Source) sourceNote {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}
 	}
+}
+
+// flagged returns how many lines the parsers of srcs flagged f: what
+// lines_flagged_total counts for their configured source.
+func flagged(srcs []ingest.Source, f ingest.Flag) int64 {
+	var n int64
+	for _, s := range srcs {
+		n += s.Stats().Flagged.Load(f)
+	}
+	return n
 }
 
 func writeNotes(w io.Writer, notes []sourceNote) {

@@ -133,7 +133,7 @@ func TestReplayConfigALBAndAxes(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	s := errb.String()
-	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 2 masked values", "django-axes axes: ambiguous client strings: 1 (username or address left empty", "detected: app axes: django-axes in a log envelope")
+	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 1 line with masked values", "django-axes axes: ambiguous client strings: 1 (username or address left empty", "detected: app axes: django-axes in a log envelope")
 }
 
 // Traefik sources count the certificate headers they ignore.
@@ -150,7 +150,7 @@ func TestReplayConfigTraefikIgnoredHeaders(t *testing.T) {
 	if code := run(context.Background(), []string{"replay", "--config", cfg}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	checkContains(t, "summary", errb.String(), "traefik edge: 2 certificate headers ignored")
+	checkContains(t, "summary", errb.String(), "traefik edge: 2 lines with certificate headers ignored")
 }
 
 // A format found inside an envelope by --proxy-format auto is read with

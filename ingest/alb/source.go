@@ -127,6 +127,7 @@ func (s *Source) Next(ctx context.Context, r *event.Record) error {
 	}
 	if s.ap.SeveralSelf() {
 		s.severalSelf.Add(1)
+		s.access.Stats().Flagged.Add(ingest.FlagSeveralSelf)
 	}
 	tid := s.ap.ConnTraceID()
 	if tid == nil {

@@ -122,9 +122,15 @@ func (f *Format) MaskedCount() int64 { return f.masked.Load() }
 // while parsers run.
 func (f *Format) AmbiguousCount() int64 { return f.ambiguous.Load() }
 
+// CountFlags has the parser count in c the lines it keeps flagged
+// (ingest.FlagAmbiguous, ingest.FlagMasked: once a line, however many of
+// its values are masked). It implements ingest.Flagger.
+func (p *Parser) CountFlags(c *ingest.Flagged) { p.flags = c }
+
 // Parser parses axes lines. It is not safe for concurrent use.
 type Parser struct {
 	f      *Format
+	flags  *ingest.Flagged // see CountFlags
 	prefix *pylog.Parser
 	work   int // bytes the client string's scans looked at, for tests
 }
@@ -346,7 +352,9 @@ func (p *Parser) client(s []byte, r *event.Record, col int) error {
 	}
 	if ambiguous {
 		p.f.ambiguous.Add(1)
+		p.flags.Add(ingest.FlagAmbiguous)
 	}
+	masked := false
 	for k, sp := range f {
 		if sp.lo < 0 {
 			continue
@@ -354,10 +362,14 @@ func (p *Parser) client(s []byte, r *event.Record, col int) error {
 		switch val := s[sp.lo:sp.hi]; string(val) {
 		case Masked:
 			p.f.masked.Add(1)
+			masked = true
 		case "None", "":
 		default:
 			r.Set(keyField[k], val)
 		}
+	}
+	if masked {
+		p.flags.Add(ingest.FlagMasked)
 	}
 	return nil
 }

@@ -17,8 +17,9 @@ type joins struct {
 	drop   [2]uint8  // dropRest, dropTail: the stream's parts are dropped up to the one that ends a line
 	whole  []byte    // the line last joined
 
-	unjoined *atomic.Int64 // parts dropped unjoined (abandon)
-	orphans  *atomic.Int64 // tails dropped because their line's head was (dropTail)
+	unjoined *atomic.Int64   // parts dropped unjoined (abandon)
+	orphans  *atomic.Int64   // tails dropped because their line's head was (dropTail)
+	flags    *ingest.Flagged // the source's counters (Parser.CountFlags), or nil
 }
 
 // What is dropped of a stream's parts, up to the one that ends a line.
@@ -75,6 +76,7 @@ func (j *joins) add(s int, more bool, part []byte, onlyTrack bool, k *splitKind)
 	case j.drop[s] == dropTail:
 		j.drop[s] = dropNone
 		j.orphans.Add(1)
+		j.flags.Add(ingest.FlagSplitHeadless)
 		return nil, &ingest.SyntaxError{Msg: "end of a line split into " + k.parts + " whose head was dropped, skipped"}
 	case (more || kept > 0) && kept+len(part) > j.max:
 		j.part[s] = j.part[s][:0]
@@ -103,6 +105,7 @@ func (j *joins) add(s int, more bool, part []byte, onlyTrack bool, k *splitKind)
 func (j *joins) abandon(s int) {
 	if len(j.part[s]) > 0 {
 		j.unjoined.Add(1)
+		j.flags.Add(ingest.FlagSplitUnjoined)
 		j.drop[s] = dropTail
 	}
 	j.part[s] = j.part[s][:0]
@@ -172,6 +175,17 @@ func (p *Parser) UnjoinedParts() int64 { return p.joins.unjoined.Load() }
 // stream that mixes writers, skipped over the length cap, or dropped
 // unjoined), rather than read them as lines of their own.
 func (p *Parser) HeadlessTails() int64 { return p.joins.orphans.Load() }
+
+// CountFlags has the parser count in c the split lines it drops unjoined
+// (ingest.FlagSplitUnjoined) and the ends of split lines it rejects, their
+// head dropped (ingest.FlagSplitHeadless), and has its inner parser count
+// what it flags. It implements ingest.Flagger.
+func (p *Parser) CountFlags(c *ingest.Flagged) {
+	p.joins.flags = c
+	if p.inner != nil {
+		ingest.CountFlags(p.inner, c)
+	}
+}
 
 // Skipped notes a line skipped unread (over the length cap) just before
 // the next line given to Parse (see joins.skipped).

@@ -155,6 +155,9 @@ type Source struct {
 	marks  map[fileID]mark
 	closed []markAt
 	again  ingest.Stats // the counts of the lines read again, not reported
+	// flagsIn is the stats whose Flagged the parser counts in: stats,
+	// or again while lines are read again.
+	flagsIn *ingest.Stats
 	// lastAgain says the record Next returned last was read before.
 	lastAgain bool
 }
@@ -231,6 +234,8 @@ func New(c Config) (*Source, error) {
 		wake:    make(chan struct{}, 1),
 		state:   st,
 	}
+	s.flagsIn = s.stats
+	ingest.CountFlags(c.Parser, &s.stats.Flagged)
 	if j, ok := c.Parser.(ingest.Joiner); ok && j.Joins() {
 		s.joiner = j
 		j.SetMaxLineBytes(maxLine)
@@ -482,6 +487,10 @@ func (s *Source) parse(line []byte, f *file, r *event.Record) bool {
 	if again {
 		st.Reread.Add(1)
 		st = &s.again // counted when first read
+	}
+	if st != s.flagsIn {
+		ingest.CountFlags(s.parser, &st.Flagged)
+		s.flagsIn = st
 	}
 	st.Lines.Add(1)
 	r.Reset()

@@ -45,6 +45,7 @@ func NewDecoder(kind event.Kind, f ingest.Format, envelopeKey string, stats *ing
 	if maxLine <= 0 {
 		maxLine = ingest.DefaultMaxLineBytes
 	}
+	ingest.CountFlags(p, &stats.Flagged)
 	return &Decoder{kind: kind, parser: p, stats: stats, maxLine: maxLine}
 }
 
@@ -112,7 +113,9 @@ func (d *Decoder) Reread(m *kafka.Message, r *event.Record) bool {
 	st := d.stats
 	st.Reread.Add(1)
 	d.stats = &d.again
+	ingest.CountFlags(d.parser, &d.again.Flagged)
 	ok := d.Decode(m, r)
+	ingest.CountFlags(d.parser, &st.Flagged)
 	d.stats = st
 	return ok
 }

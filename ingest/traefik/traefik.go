@@ -137,6 +137,7 @@ func (f *Format) NewParser() ingest.Parser {
 
 type parser struct {
 	f      *Format
+	flags  *ingest.Flagged // see CountFlags
 	r      *event.Record
 	sc     jsonscan.Scanner
 	norm   x509cert.Normalizer
@@ -285,6 +286,11 @@ func (p *parser) set(s slot, val []byte) {
 	}
 }
 
+// CountFlags has the parser count in c the lines it reads in full with a
+// certificate header it ignores (ingest.FlagCertHeaderIgnored, once a
+// line). It implements ingest.Flagger.
+func (p *parser) CountFlags(c *ingest.Flagged) { p.flags = c }
+
 func (p *parser) finish() error {
 	if err := p.setTime(); err != nil {
 		return err
@@ -298,6 +304,9 @@ func (p *parser) finish() error {
 		if p.info != nil {
 			p.f.ignored.Add(1)
 		}
+		if p.cert != nil || p.info != nil {
+			p.flags.Add(ingest.FlagCertHeaderIgnored)
+		}
 		return nil
 	}
 	r := p.r
@@ -306,16 +315,22 @@ func (p *parser) finish() error {
 		return &ingest.SyntaxError{Msg: fmt.Sprintf("TLSClientSubject: %v", err)}
 	}
 	r.Values[event.TLSSubject] = subject
+	ignored := false
 	if p.cert != nil {
 		// Checked, never used: a client can send the header with any
 		// certificate of its subject (see the package doc).
 		info, err := p.f.certs.Parse(p.cert)
 		if err != nil || info.GoSubject != string(subject) {
 			p.f.ignored.Add(1)
+			ignored = true
 		}
 	}
 	if p.info != nil && !p.certInfo(p.info, subject) {
 		p.f.ignored.Add(1)
+		ignored = true
+	}
+	if ignored {
+		p.flags.Add(ingest.FlagCertHeaderIgnored)
 	}
 	return nil
 }
