@@ -9,10 +9,8 @@ followed by tls_client_subject / tls_client_fingerprint when ClientCertMiddlewar
 found a certificate.
 """
 
-import json
 import logging
 import re
-import unicodedata
 from typing import Optional, Tuple
 
 from django.contrib.auth import get_user_model
@@ -120,82 +118,16 @@ def username_from_credentials(credentials) -> Optional[str]:
     return None
 
 
-# A JSON body longer than this is not read for the identifier.
-_MAX_JSON_BODY = 64 * 1024
+def success_username(user) -> Optional[str]:
+    """Returns the username a success logs: the USERNAME_FIELD value of the user that logged in.
 
-
-def _fold(value: str) -> str:
-    return unicodedata.normalize("NFKC", value).strip().casefold()
-
-
-def _form_value(value: str) -> str:
-    """Returns a form field as Django's login form passes it to authenticate()."""
-    return unicodedata.normalize("NFKC", value.strip())
-
-
-def _request_identifiers(request):
-    """Yields the identifier_keys() values of the request's form data, then of its JSON body.
-
-    Form values come as the login form normalises them (trimmed, NFKC),
-    JSON values as they are. The body is read only if it is JSON and at most
-    _MAX_JSON_BODY bytes long.
-    """
-    keys = identifier_keys()
-    if request.method == "POST":
-        try:
-            post = request.POST
-        except Exception:  # a malformed multipart body
-            post = {}
-        for key in keys:
-            value = post.get(key)
-            if isinstance(value, str) and value:
-                yield _form_value(value)
-    content_type = getattr(request, "content_type", None) or ""
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        return
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return
-    if length > _MAX_JSON_BODY:
-        return
-    try:
-        data = json.loads(request.body)
-    except Exception:  # unreadable (the view consumed the stream) or not JSON
-        return
-    if isinstance(data, dict):
-        for key in keys:
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                yield value
-
-
-def typed_username(request, user) -> Optional[str]:
-    """Returns the identifier the login request typed for user, else the stored username.
-
-    user_logged_in does not carry the credentials, so the login request's
-    form data or JSON body is looked at (the keys of identifier_keys()). A
-    value is taken only if it names this user: equal, after NFKC, trimming
-    and case folding, to the stored username or e-mail address. So a
-    success logs what the attempt's failures would have logged ("FRANK" or
-    "frank@example.com" rather than the stored "frank"), and spraywatch
-    sees the same username resolved.
+    Never anything read from the request: user_logged_in does not carry the
+    credentials, and reading the login request's body would parse it before
+    the view does (a multipart upload, a stream the view reads itself).
     """
     if user is None:
         return None
-    stored = user.get_username()
-    if request is None:
-        return stored
-    names = {_fold(str(stored))}
-    get_email_field_name = getattr(user, "get_email_field_name", None)
-    email_field = get_email_field_name() if callable(get_email_field_name) else "email"
-    email = getattr(user, email_field, None)
-    if isinstance(email, str) and email:
-        names.add(_fold(email))
-    for value in _request_identifiers(request):
-        if _fold(value) in names:
-            return value
-    return stored
+    return user.get_username()
 
 
 #: Request attribute set once the refused login of its response is logged.
@@ -240,7 +172,7 @@ def log_refused_login(request, response) -> None:
 
 def on_user_logged_in(sender, request=None, user=None, **kwargs):
     """Receiver for django.contrib.auth.signals.user_logged_in."""
-    log_auth_event(LOGIN_SUCCEEDED, logging.INFO, request, typed_username(request, user))
+    log_auth_event(LOGIN_SUCCEEDED, logging.INFO, request, success_username(user))
 
 
 #: Attribute of a request set while django-axes has said that the attempt
