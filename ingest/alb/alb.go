@@ -295,7 +295,9 @@ func (p *AccessParser) Parse(line []byte, r *event.Record) error {
 }
 
 // TraceID returns the id the ALB gave the request, from the
-// X-Amzn-Trace-Id header it sent the target (fields separated by ';'):
+// X-Amzn-Trace-Id header it sent the target (fields separated by ';',
+// each trimmed of the ASCII spaces around it, as the Django package
+// contrib/django reads them):
 //
 //   - the Self field, when there is one: the ALB inserts it when the
 //     client sent a trace id with a Root, and overwrites the one a client
@@ -323,6 +325,7 @@ func traceID(v []byte) (id []byte, selves int) {
 		} else {
 			part, v = v, nil
 		}
+		part = bytes.Trim(part, " ")
 		switch {
 		case len(part) >= 5 && string(part[:5]) == "Self=":
 			self = part[5:]

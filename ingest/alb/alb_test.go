@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -180,6 +181,33 @@ func TestTraceID(t *testing.T) {
 	} {
 		if got := string(TraceID([]byte(tc.in))); got != tc.want {
 			t.Errorf("TraceID(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestTraceIDFields reads X-Amzn-Trace-Id headers as the Django package
+// does: testdata/trace_id_fields.json is also the table of its
+// ALBTraceIDFieldTests (contrib/django), and of the receiver in docs/alb.md.
+func TestTraceIDFields(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "trace_id_fields.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Header string `json:"header"`
+		ID     string `json:"id"`
+		Selves int    `json:"selves"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, tc := range cases {
+		id, selves := traceID([]byte(tc.Header))
+		if string(id) != tc.ID || selves != tc.Selves {
+			t.Errorf("traceID(%q) = %q, %d Self; want %q, %d", tc.Header, id, selves, tc.ID, tc.Selves)
 		}
 	}
 }
@@ -437,6 +465,8 @@ func TestSeveralSelfCounted(t *testing.T) {
 		several bool
 	}{
 		{"Self=1-67891234-000000000000000000000001;Self=1-1-forged;Root=1-0-0", true},
+		// A client's Self after a space (as the Django package reads it).
+		{"Root=1-0-0; Self=1-1-forged;Self=1-67891234-000000000000000000000001", true},
 		{"Self=1-67891234-000000000000000000000001;Root=1-0-0;x=Self=y", false},
 		{"Root=1-5759e988-bd862e3fe1be46a994272793", false},
 	}
@@ -462,7 +492,7 @@ func TestSeveralSelfCounted(t *testing.T) {
 	}
 	dump(t, s)
 	s.Close()
-	if n := s.JoinStats().SeveralSelf; n != 1 {
-		t.Errorf("SeveralSelf = %d, want 1", n)
+	if n := s.JoinStats().SeveralSelf; n != 2 {
+		t.Errorf("SeveralSelf = %d, want 2", n)
 	}
 }

@@ -59,10 +59,12 @@ def amzn_trace_request_id(value: str) -> Optional[str]:
     The Self field when there is one (the ALB adds its own next to a Root
     the client sent, and overwrites a client's Self), else the Root; None
     when there are several Self fields, as the ALB does not say which one is
-    its own. spraywatch takes the same field from the access log's
-    trace_id, so the two join.
+    its own. Fields are separated by ";" and trimmed of the ASCII spaces
+    around them (only spaces: a tab stays part of the field). spraywatch
+    reads the access log's trace_id by the same rule (ingest/alb TraceID),
+    so the two join.
     """
-    parts = [p.strip() for p in value.split(";")]
+    parts = [p.strip(" ") for p in value.split(";")]
     selves = [p[len("Self="):] for p in parts if p.startswith("Self=")]
     if len(selves) == 1:
         return selves[0] or None

@@ -1,5 +1,8 @@
 import json
+import os
 import re
+import types
+import unittest
 
 from django.test import AsyncClient, Client, RequestFactory, SimpleTestCase, override_settings
 
@@ -354,3 +357,46 @@ class RecordRequestIDTests(SimpleTestCase):
                 sender=__name__, credentials={"username": "a"}, request=request
             )
         self.assertEqual(out.records[0]["request_id"], "rid-proxy")
+
+
+ALB_TRACE_ID_FIELDS = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    os.pardir, os.pardir, os.pardir, "ingest", "alb", "testdata", "trace_id_fields.json",
+)
+ALB_DOC = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir, "docs", "alb.md",
+)
+
+
+@unittest.skipUnless(os.path.exists(ALB_TRACE_ID_FIELDS), "not in a spraywatch checkout")
+class ALBTraceIDFieldTests(SimpleTestCase):
+    """X-Amzn-Trace-Id read as spraywatch reads the access log's trace_id (ingest/alb TestTraceIDFields).
+
+    The same table: fields separated by ";", each trimmed of the ASCII
+    spaces around it; several Self fields give no id.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open(ALB_TRACE_ID_FIELDS, encoding="utf-8") as f:
+            cls.cases = json.load(f)
+
+    def check(self, read):
+        self.assertTrue(self.cases)
+        for case in self.cases:
+            with self.subTest(header=case["header"]):
+                self.assertEqual(read(case["header"]) or "", case["id"])
+
+    def test_package(self):
+        self.check(middleware.amzn_trace_request_id)
+
+    @unittest.skipUnless(os.path.exists(ALB_DOC), "not in a spraywatch checkout")
+    def test_docs_receiver(self):
+        with open(ALB_DOC, encoding="utf-8") as f:
+            text = f.read()
+        start = text.index("# myproject/amzn_trace.py")
+        code = text[start:text.index("```", start)]
+        module = types.ModuleType("amzn_trace_from_doc")
+        exec(compile(code, ALB_DOC, "exec"), module.__dict__)
+        self.check(module.trace_id)
