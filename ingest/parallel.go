@@ -29,7 +29,8 @@ const (
 // the first MaxReportedErrors in line order) end up exactly as if the
 // source had been read by Next, whatever the number of workers; a strict
 // source stops at its first bad line in file order. The Stats count a
-// block's lines when the caller reaches the block, and a rejected line's
+// block's lines, and the lines its parser flagged, when the caller reaches
+// the block (not as a worker parses it ahead), and a rejected line's
 // error when the caller reaches its place, so that the errors the caller
 // adds (completing partial records, rejecting a record in a replay) are
 // kept in line order too.
@@ -138,6 +139,7 @@ func (ln *blockLine) firstLong() int64 {
 // tally is what a worker found in a block, for the Stats.
 type tally struct {
 	lines, parsed, skimmed, ignored, rejected, tooLong int64
+	flagged                                            [NumFlags]int64 // by flag, the lines the worker's parser flagged
 	errs                                               []placedError
 }
 
@@ -180,6 +182,11 @@ func (p *Prefetcher) count(b *batch) {
 	st.Ignored.Add(t.ignored)
 	st.TooLong.Add(t.tooLong - long)
 	st.Rejected.Add(t.rejected - kept)
+	for f, n := range t.flagged {
+		if n != 0 {
+			st.Flagged[f].Add(n)
+		}
+	}
 }
 
 // reject counts the batch's kept errors that come before record i.
@@ -212,8 +219,12 @@ func (s *FileSource) workers(n int) []*chunkWorker {
 			}
 			p = np.NewParser()
 		}
-		CountFlags(p, &s.stats.Flagged)
 		w := &chunkWorker{parser: p, kind: s.kind, strict: s.strict}
+		// The parser counts in the worker's counters, which parse
+		// moves to each block's tally: the Stats count a block's flags
+		// when the caller reaches it, as they count its lines, not as
+		// the worker parses ahead.
+		CountFlags(p, &w.flags)
 		if s.joiner != nil {
 			// Each worker starts its blocks from the state the
 			// lines before them leave (readBlocks tracks it).
@@ -373,7 +384,8 @@ type chunkWorker struct {
 	lazy   bool // sk skims lazily: its partial records are counted in Skimmed
 	kind   event.Kind
 	strict bool
-	joiner Joiner // parser, if it joins split lines
+	joiner Joiner  // parser, if it joins split lines
+	flags  Flagged // what parser flags, moved to each block's tally (parse)
 	rec    event.Record
 	set    uint32 // the fields rec may hold values of
 	bare   bool   // rec holds no line, completer or owned values
@@ -383,8 +395,16 @@ type chunkWorker struct {
 const allFields = 1<<event.NumFields - 1
 
 // parse fills b with the records of b.blk's lines and b.tally with what
-// the lines counted.
+// the lines counted, the lines the parser flagged among them too.
 func (w *chunkWorker) parse(b *batch) {
+	w.parseLines(b)
+	for f := range b.tally.flagged {
+		b.tally.flagged[f] = w.flags[f].Swap(0)
+	}
+}
+
+// parseLines is parse but for the flags.
+func (w *chunkWorker) parseLines(b *batch) {
 	blk, t := b.blk, &b.tally
 	b.n, b.arena, b.rest, b.err = 0, b.arena[:0], blk.rest, nil
 	t.reset()

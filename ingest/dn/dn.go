@@ -13,18 +13,21 @@
 //   - OpenSSL "oneline" strings, least specific attribute first, each entry
 //     introduced by '/' (nginx $ssl_client_s_dn_legacy, HAProxy's default
 //     %[ssl_c_s_dn]): /C=US/O=Example, Inc/CN=Jane Doe. Values are raw
-//     except for OpenSSL's \xHH escapes of bytes outside printable ASCII and
-//     OpenSSL 3's \/ and \+, which are decoded. A '/' inside a value that is
-//     not escaped is taken as part of the value unless an attribute type and
-//     '=' follow it. A '+' is always part of the value: OpenSSL 3 joins
-//     the entries of a multi-valued RDN with '+' (/OU=Batch+OU=Services),
-//     but HAProxy's writer and OpenSSL 1.1's write a '+' inside a value
-//     raw (/CN=admin+CN=x is one CN there), so the entry is kept as one
-//     attribute, not split nor sorted (OU=Batch\+OU=Services): distinct
-//     names never meet, but a multi-valued RDN's oneline canonical form
-//     differs from its RFC 2253 one. HAProxy's own oneline writer starts
-//     every entry with '/', even inside a multi-valued RDN, so its names
-//     cannot say which entries share an RDN.
+//     except for OpenSSL's \xHH escapes of bytes outside printable ASCII,
+//     which are decoded. A '/' inside a value that is not escaped is taken
+//     as part of the value unless an attribute type and '=' follow it. A
+//     '+' is always part of the value: OpenSSL 3 joins the entries of a
+//     multi-valued RDN with '+' (/OU=Batch+OU=Services), but HAProxy's
+//     writer and OpenSSL 1.1's write a '+' inside a value raw
+//     (/CN=admin+CN=x is one CN there), so the entry is kept as one
+//     attribute, not split nor sorted (OU=Batch\+OU=Services). OpenSSL 3's
+//     escapes \+ and \/ are kept as written, backslash and all
+//     (CN=admin\\\+CN=x), as raw writers write a backslash in a value so:
+//     two oneline names differing other than in a \xHH escape never meet.
+//     A multi-valued RDN's oneline canonical form, or a value with a '+'
+//     or '/' OpenSSL 3 escaped, differs from its RFC 2253 one. HAProxy's
+//     own oneline writer starts every entry with '/', even inside a
+//     multi-valued RDN, so its names cannot say which entries share an RDN.
 //
 // The canonical form is RFC 4514-shaped: most specific RDN first, RDNs
 // separated by ',', the attributes of a multi-valued RDN separated by '+',
@@ -446,7 +449,8 @@ func appendOneline(dst, s []byte) ([]byte, error) {
 		// attributes of a multi-valued RDN with '+', but HAProxy's writer
 		// and OpenSSL 1.1's leave a '+' inside a value raw, so the two
 		// cannot be told apart; the entry is kept as written, never split
-		// nor sorted, so that two certificates never share a name.
+		// nor sorted, and a '\+' stays one too (not a '+'), so that two
+		// certificates never share a name.
 		dst = appendOnelineAttr(dst, s[i+1:end])
 		end = i
 	}
@@ -467,15 +471,19 @@ func appendOnelineAttr(dst, e []byte) []byte {
 	for k := 0; k < len(v); k++ {
 		c := v[k]
 		if c == '\\' && k+3 < len(v) && v[k+1] == 'x' && isHex(v[k+2]) && isHex(v[k+3]) {
-			dst = append(dst, unhex(v[k+2])<<4|unhex(v[k+3]))
-			k += 3
-			continue
+			// OpenSSL's escape of a byte outside printable ASCII,
+			// which raw writers write as it is. A printable byte is
+			// never so escaped: the text is kept as written.
+			if b := unhex(v[k+2])<<4 | unhex(v[k+3]); b < 0x20 || b >= 0x7f {
+				dst = append(dst, b)
+				k += 3
+				continue
+			}
 		}
-		if c == '\\' && k+1 < len(v) && (v[k+1] == '/' || v[k+1] == '+') {
-			// OpenSSL 3 escapes these two in oneline names.
-			k++
-			c = v[k]
-		}
+		// Any other backslash is kept, OpenSSL 3's \+ and \/ too: a raw
+		// writer's value may hold them as text, and the value with the
+		// backslash must not meet the one without (/CN=a\+b is not
+		// /CN=a+b).
 		dst = append(dst, c)
 	}
 	return escapeTail(dst, tail)

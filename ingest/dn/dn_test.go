@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,8 +64,9 @@ func TestSameNameFromEveryProxy(t *testing.T) {
 		// openssl x509 -nameopt RFC2253 (OpenSSL 3), what nginx logs for
 		// $ssl_client_s_dn once its log escaping is undone.
 		{"nginx rfc2253", `CN=Jos\C3\A9 \"JD\" Doe\;\<x\>,OU=Eng\+R&D,O=Example\, Inc,ST=California,C=US`},
-		// X509_NAME_oneline (OpenSSL 3), nginx $ssl_client_s_dn_legacy.
-		{"nginx legacy", `/C=US/ST=California/O=Example, Inc/OU=Eng\+R&D/CN=Jos\xC3\xA9 "JD" Doe;<x>`},
+		// X509_NAME_oneline (OpenSSL 3), nginx $ssl_client_s_dn_legacy,
+		// but for the '+' it escapes (see TestOnelineEscapesKeepNamesApart).
+		{"nginx legacy", `/C=US/ST=California/O=Example, Inc/OU=Eng+R&D/CN=Jos\xC3\xA9 "JD" Doe;<x>`},
 		// HAProxy's own oneline: raw values.
 		{"haproxy default", `/C=US/ST=California/O=Example, Inc/OU=Eng+R&D/CN=José "JD" Doe;<x>`},
 		// HAProxy ssl_c_s_dn(,0,rfc2253) and Envoy: XN_FLAG_RFC2253.
@@ -128,13 +130,17 @@ func TestCanonical(t *testing.T) {
 		// 3's multi-valued RDNs cannot be told from HAProxy's and OpenSSL
 		// 1.1's raw '+'), and the entry is not sorted.
 		{"/O=x/OU=b+OU=a/CN=y", `CN=y,OU=b\+OU=a,O=x`},
-		{`/O=x/CN=a\+b`, `CN=a\+b,O=x`},
+		{`/O=x/CN=a\+b`, `CN=a\\\+b,O=x`},
 		{"/O=x/CN=a+b", `CN=a\+b,O=x`},
 		{"/O=x/CN=a+ b=c", `CN=a\+ b=c,O=x`},
 		{"/CN=z+UID=a+CN=y", `CN=z\+UID=a\+CN=y`},
-		// Slash inside a oneline value, with and without OpenSSL 3's escape.
+		// Slash inside a oneline value, with and without OpenSSL 3's
+		// escape, which is kept as written.
 		{`/O=A/B Inc/CN=x`, `CN=x,O=A/B Inc`},
-		{`/O=A\/B=C \ d, e/CN=x=y`, `CN=x=y,O=A/B=C \\ d\, e`},
+		{`/O=A\/B=C \ d, e/CN=x=y`, `CN=x=y,O=A\\/B=C \\ d\, e`},
+		// \xHH: decoded for bytes outside printable ASCII (OpenSSL's
+		// escapes), kept as text for the others.
+		{`/CN=\x41\x7E\x7F\x1F`, `CN=\\x41\\x7E\7F\1F`},
 		// Bytes that are not UTF-8 and control bytes.
 		{`CN=\E9t\E9`, `CN=\E9t\E9`},
 		{"/CN=tab\there", `CN=tab\09here`},
@@ -214,6 +220,42 @@ func TestOnelinePlusKeepsNamesApart(t *testing.T) {
 		if a == b {
 			t.Errorf("%q and %q both canonicalise to %q", pair[0], pair[1], a)
 		}
+	}
+}
+
+// TestOnelineEscapesKeepNamesApart: OpenSSL 3's X509_NAME_oneline (nginx
+// $ssl_client_s_dn_legacy) writes a multi-valued RDN {CN=admin, CN=x} as
+// /CN=admin+CN=x and a single CN "admin+CN=x" as /CN=admin\+CN=x; raw
+// writers (HAProxy, OpenSSL 1.1) write a CN `admin\+CN=x`, backslash in
+// the value, as /CN=admin\+CN=x. Two oneline names that differ (other
+// than in the \xHH escape of a byte outside printable ASCII) never get
+// one canonical name.
+func TestOnelineEscapesKeepNamesApart(t *testing.T) {
+	names := []string{
+		`/O=Example/CN=admin+CN=x`,
+		`/O=Example/CN=admin\+CN=x`,
+		`/O=Example/CN=admin\\+CN=x`,
+		`/O=Example/CN=a/b`,
+		`/O=Example/CN=a\/b`,
+		`/O=Example/CN=A`,
+		`/O=Example/CN=\x41`,
+		`/O=Example/CN=\\x41`,
+		`/O=Example/CN=a\`,
+		`/O=Example/CN=a\\`,
+	}
+	seen := map[string]string{}
+	for _, n := range names {
+		c := canon(t, n)
+		if other, ok := seen[c]; ok {
+			t.Errorf("%q and %q both canonicalise to %q", other, n, c)
+		}
+		seen[c] = n
+	}
+	// OpenSSL 3's escaped '+' is kept, backslash and all: such a value's
+	// oneline canonical form differs from its RFC 2253 one.
+	const legacy = `/C=US/ST=California/O=Example, Inc/OU=Eng\+R&D/CN=Jos\xC3\xA9 "JD" Doe;<x>`
+	if got, want := canon(t, legacy), strings.Replace(wantJose, `OU=Eng\+R&D`, `OU=Eng\\\+R&D`, 1); got != want {
+		t.Errorf("Canonical(%q)\n got %s\nwant %s", legacy, got, want)
 	}
 }
 

@@ -3,10 +3,12 @@ package envelope
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -546,22 +548,31 @@ func TestSkipped(t *testing.T) {
 	docker := func(stream, rid string) string {
 		return dockerEntries(t, stream, "2026-12-04 09:00:06,000 WARNING accounts.auth ["+rid+"] user=u event=login_failed")[0]
 	}
+	dockerPart := func(stream, rid string) string { // the head of a split line
+		return dockerEntries(t, stream, "2026-12-04 09:00:06,000 WARNING accounts.auth ["+rid+"] user=u event=login_failed"+strings.Repeat(" ", DockerSplit))[0]
+	}
 	tests := []struct {
 		name     string
 		key      string
+		max      int // the line length cap; 0: the default
 		lines    []string
 		want     string // per line: its request id, "-" ignored, "x" rejected
 		unjoined int64
 		headless int64
 	}{
-		{"cri: parts kept, then a gap", CRI, []string{cri("stdout", "P", "r1"), skip, cri("stdout", "P", "r2"), cri("stdout", "F", "r3"), cri("stdout", "F", "r4")}, "- - x r4", 1, 1},
-		{"cri: no parts kept, the gap leaves the streams as they are", CRI, []string{skip, cri("stdout", "F", "r1"), cri("stderr", "F", "r2")}, "r1 r2", 0, 0},
-		{"cri: the other stream's parts", CRI, []string{cri("stderr", "P", "r1"), skip, cri("stdout", "F", "r2"), cri("stderr", "F", "r3"), cri("stderr", "F", "r4")}, "- r2 x r4", 1, 1},
-		{"docker: the next end of a line of each stream", DockerKey, []string{skip, docker("stdout", "r1"), docker("stderr", "r2"), docker("stdout", "r3"), docker("stderr", "r4")}, "x x r3 r4", 0, 2},
+		{"cri: parts kept, then a gap", CRI, 0, []string{cri("stdout", "P", "r1"), skip, cri("stdout", "P", "r2"), cri("stdout", "F", "r3"), cri("stdout", "F", "r4")}, "- - x r4", 1, 1},
+		{"cri: no parts kept, the gap leaves the streams as they are", CRI, 0, []string{skip, cri("stdout", "F", "r1"), cri("stderr", "F", "r2")}, "r1 r2", 0, 0},
+		{"cri: the other stream's parts", CRI, 0, []string{cri("stderr", "P", "r1"), skip, cri("stdout", "F", "r2"), cri("stderr", "F", "r3"), cri("stderr", "F", "r4")}, "- r2 x r4", 1, 1},
+		{"docker, cap under a part's entry: the next end of a line of each stream", DockerKey, 64 << 10, []string{skip, docker("stdout", "r1"), docker("stderr", "r2"), docker("stdout", "r3"), docker("stderr", "r4")}, "x x r3 r4", 0, 2},
+		{"docker, cap just under a part's entry", DockerKey, MaxDockerPartEntry - 1, []string{skip, docker("stderr", "r1"), docker("stdout", "r2"), docker("stderr", "r3")}, "x x r3", 0, 2},
+		{"docker, default cap: the line skipped is no part, nothing owed", DockerKey, 0, []string{skip, docker("stdout", "r1"), docker("stderr", "r2"), docker("stdout", "r3")}, "r1 r2 r3", 0, 0},
+		{"docker, cap at a part's entry: nothing owed", DockerKey, MaxDockerPartEntry, []string{skip, docker("stderr", "r1"), docker("stdout", "r2")}, "r1 r2", 0, 0},
+		{"docker, default cap: parts kept are dropped, their end rejected", DockerKey, 0, []string{dockerPart("stdout", "r1"), skip, docker("stderr", "r2"), docker("stdout", "r3"), docker("stdout", "r4")}, "- r2 x r4", 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := wrap(py(t), tt.key)
+			p.SetMaxLineBytes(tt.max)
 			tr := p.NewJoinTracker()
 			var got []string
 			for _, l := range tt.lines {
@@ -593,6 +604,80 @@ func TestSkipped(t *testing.T) {
 			}
 			if n := p.HeadlessTails(); n != tt.headless {
 				t.Errorf("%d ends of split lines dropped, want %d", n, tt.headless)
+			}
+		})
+	}
+}
+
+// TestOverlongRecordInDockerStream reads a file of Docker json-file
+// entries where another writer's record (a shipper's merged line, no
+// Docker part) is over the cap, followed by whole entries on each stream:
+// at a cap over MaxDockerPartEntry (the default) the record cannot be a
+// part, and the entries after it are read; at a cap under it, the record
+// may be a part whose head came unseen, and the next end of a line of
+// each stream is rejected. Read by Next and by PrefetchParallel alike.
+func TestOverlongRecordInDockerStream(t *testing.T) {
+	f, err := pylog.Compile(pyFormat, `user=(?P<username>\S+) event=(?P<event>\w+)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(rid string) string {
+		return "2026-12-04 09:00:06,000 WARNING accounts.auth [" + rid + "] user=u event=login_failed"
+	}
+	for _, c := range []struct {
+		name     string
+		max      int // the cap; 0: the default
+		big      int // the length of the over-long record's log
+		want     string
+		headless int64
+	}{
+		{"default cap", 0, 300 << 10, "r1 r2 r3", 0},
+		{"cap at a part's entry", MaxDockerPartEntry, MaxDockerPartEntry, "r1 r2 r3", 0},
+		{"cap under a part's entry", 64 << 10, 70 << 10, "r3", 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			big, err := json.Marshal(map[string]any{"log": line("big") + strings.Repeat(" ", c.big) + "\n", "stream": "stdout", "time": "2026-12-04T09:00:01.2Z", "kubernetes": map[string]string{"pod": "other"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := []string{string(big)}
+			lines = append(lines, dockerEntries(t, "stderr", line("r1"))...)
+			lines = append(lines, dockerEntries(t, "stdout", line("r2"))...)
+			lines = append(lines, dockerEntries(t, "stdout", line("r3"))...)
+			path := filepath.Join(t.TempDir(), "log")
+			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			wf := WrapFormat(f, DockerKey)
+			for workers := 0; workers <= 2; workers++ { // 0: Next
+				fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{path}, Parser: wf.NewParser(), NewParser: wf.NewParser, MaxLineBytes: c.max})
+				var src ingest.Source = fs
+				if workers > 0 {
+					p := ingest.PrefetchParallel(context.Background(), fs, workers)
+					defer p.Close()
+					src = p
+				}
+				var got []string
+				var r event.Record
+				for {
+					err := src.Next(context.Background(), &r)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, string(r.Get(event.RequestID)))
+				}
+				if s := strings.Join(got, " "); s != c.want {
+					t.Errorf("%d workers: read %q, want %q; rejected: %v", workers, s, c.want, fs.Stats().Errors())
+				}
+				if n := fs.Stats().Flagged.Load(ingest.FlagSplitHeadless); n != c.headless {
+					t.Errorf("%d workers: %d ends of split lines rejected, want %d", workers, n, c.headless)
+				}
+				if n := fs.Stats().TooLong.Load(); n != 1 {
+					t.Errorf("%d workers: %d lines too long, want 1", workers, n)
+				}
 			}
 		})
 	}

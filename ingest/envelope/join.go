@@ -111,18 +111,29 @@ func (j *joins) abandon(s int) {
 	j.part[s] = j.part[s][:0]
 }
 
+// MaxDockerPartEntry bounds the length of a json-file entry that holds a
+// part of a split line: DockerSplit bytes of log, each at most 6 bytes
+// once JSON-escaped (\u0001, or \ufffd for an invalid UTF-8 byte), and
+// the entry's other members (stream, time, the attrs a log-opt adds). A
+// longer line is no Docker part, but some other writer's record (a
+// shipper's merged line, for instance).
+const MaxDockerPartEntry = 6*DockerSplit + 16<<10
+
 // skipped notes a line its reader skipped unread (over the length cap)
 // before the next: on a stream with parts kept it was one of their line's
 // (they are dropped unjoined, and their line's other parts up to the
-// last); and a Docker json-file entry over the cap is a part (Docker's
-// lines are split every 16 KiB), so with docker set the next part that
-// ends a line of each stream is dropped. A CRI line over the cap is
-// whole as often as not (containerd's split size can be raised or
-// lifted), so a CRI stream with no parts kept is left as it is.
+// last). With docker set and a cap under MaxDockerPartEntry, the line
+// skipped may also be a Docker part (Docker's lines are split every 16
+// KiB) whose head came before it unseen, so the next part that ends a
+// line of each stream is dropped; at a cap over it (the default), the line
+// skipped cannot be a part, and the streams owe no tail. A CRI line over
+// the cap is whole as often as not (containerd's split size can be raised
+// or lifted), so a CRI stream with no parts kept is left as it is.
 func (j *joins) skipped(docker bool) {
+	tail := docker && j.max < MaxDockerPartEntry
 	for s := range j.part {
 		j.abandon(s)
-		if docker && j.drop[s] == dropNone {
+		if tail && j.drop[s] == dropNone {
 			j.drop[s] = dropTail
 		}
 	}

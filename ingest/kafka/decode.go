@@ -35,15 +35,17 @@ func NewDecoder(kind event.Kind, f ingest.Format, envelopeKey string, stats *ing
 	if envelopeKey != "" {
 		p = envelope.Wrap(p, envelopeKey)
 	}
+	if maxLine <= 0 {
+		maxLine = ingest.DefaultMaxLineBytes
+	}
 	if j, ok := p.(ingest.Joiner); ok && j.Joins() {
 		// The parts of a line a container runtime split cannot be put
 		// back together here: a topic mixes many writers' lines, and
 		// shippers key messages by request id, which scatters the parts
 		// over partitions. The shipper has to merge them.
 		j.RejectParts()
-	}
-	if maxLine <= 0 {
-		maxLine = ingest.DefaultMaxLineBytes
+		// The joiner judges a value skipped over the cap by the cap.
+		j.SetMaxLineBytes(maxLine)
 	}
 	ingest.CountFlags(p, &stats.Flagged)
 	return &Decoder{kind: kind, parser: p, stats: stats, maxLine: maxLine}

@@ -253,3 +253,54 @@ func TestEventRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderOverlongValueInDockerTopic decodes a value over the cap (a
+// shipper's merged record from some pod, never a Docker part at a cap over
+// envelope.MaxDockerPartEntry), then other writers' whole entries on each
+// stream: they are decoded at such a cap; at a cap under it, the value
+// skipped may be a part, and the next end of a line of each stream is
+// rejected as its tail.
+func TestDecoderOverlongValueInDockerTopic(t *testing.T) {
+	f, err := formats.App("django-json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"timestamp":"2026-12-04T09:00:01Z","event":"login_failed","request_id":"r1","username":"alice"}`
+	whole := func(stream string) string {
+		return `{"log":` + jsonString(line+"\n") + `,"stream":"` + stream + `","time":"2026-12-04T09:00:01Z"}`
+	}
+	for _, c := range []struct {
+		name     string
+		max      int // 0: the default
+		big      int // the over-long value's log
+		want     string
+		headless int64
+	}{
+		{"default cap", 0, 300 << 10, "ok ok ok", 0},
+		{"cap at a part's entry", envelope.MaxDockerPartEntry, envelope.MaxDockerPartEntry, "ok ok ok", 0},
+		{"cap under a part's entry", 64 << 10, 70 << 10, "x x ok", 2},
+	} {
+		big := `{"log":` + jsonString(strings.Repeat("y", c.big)+"\n") + `,"stream":"stdout","time":"2026-12-04T09:00:01Z","kubernetes":{"pod":"other"}}`
+		st := NewStats("app", event.App, f, envelope.DockerKey)
+		d := NewDecoder(event.App, f, envelope.DockerKey, st, c.max)
+		var got []string
+		var r event.Record
+		for i, v := range []string{big, whole("stdout"), whole("stderr"), whole("stdout")} {
+			m := kafkago.Message{Topic: "app", Offset: int64(i), Value: []byte(v)}
+			ok := d.Decode(&m, &r)
+			if i == 0 {
+				if ok {
+					t.Fatalf("%s: the over-long value decoded", c.name)
+				}
+				continue
+			}
+			got = append(got, map[bool]string{true: "ok", false: "x"}[ok])
+		}
+		if s := strings.Join(got, " "); s != c.want {
+			t.Errorf("%s: decoded %q, want %q; rejected: %v", c.name, s, c.want, st.Errors())
+		}
+		if n := st.Flagged.Load(ingest.FlagSplitHeadless); n != c.headless {
+			t.Errorf("%s: %d ends of split lines rejected, want %d", c.name, n, c.headless)
+		}
+	}
+}
