@@ -112,3 +112,24 @@ const (
 	JoinProxyOnly = "proxy_only" // a login-path proxy record no app record matched
 	JoinEvicted   = "evicted"    // an app record pushed out of a full correlator before its window ended
 )
+
+// FieldSet is a set of fields, one bit each.
+type FieldSet uint32
+
+// Add puts fs in the set.
+func (s *FieldSet) Add(fs ...Field) {
+	for _, f := range fs {
+		*s |= 1 << f
+	}
+}
+
+// Fields lists the set's fields in Field order.
+func (s FieldSet) Fields() []Field {
+	var out []Field
+	for f := range Field(NumFields) {
+		if s&(1<<f) != 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -383,29 +383,19 @@ func (op operator) fields() []event.Field {
 // event.Field order: those of the operators it reads. A line may still
 // leave any of them empty.
 func (f *Format) Fields() []event.Field {
-	var has [event.NumFields]bool
+	var has event.FieldSet
 	addProgram := func(p *program) {
 		if p == nil {
 			return
 		}
 		for _, op := range p.ops {
-			for _, fl := range op.fields() {
-				has[fl] = true
-			}
+			has.Add(op.fields()...)
 		}
 	}
 	addProgram(f.text)
 	for _, it := range f.keys {
-		for _, fl := range it.op.fields() {
-			has[fl] = true
-		}
+		has.Add(it.op.fields()...)
 		addProgram(it.text)
 	}
-	var out []event.Field
-	for fl, ok := range has {
-		if ok {
-			out = append(out, event.Field(fl))
-		}
-	}
-	return out
+	return has.Fields()
 }

@@ -454,28 +454,20 @@ var _ ingest.Format = (*Format)(nil)
 // event.Field order: those of the items it reads. A line may still leave
 // any of them empty.
 func (f *Format) Fields() []event.Field {
-	var has [event.NumFields]bool
+	var has event.FieldSet
 	for _, it := range f.items {
 		switch it.act {
 		case actField:
-			has[it.field] = true
+			has.Add(it.field)
 		case actPath:
-			has[event.URLPath] = true
+			has.Add(event.URLPath)
 		case actRequest:
-			has[event.Method], has[event.URLPath] = true, true
+			has.Add(event.Method, event.URLPath)
 		case actVerify, actUsed:
-			has[event.TLSVerify] = true
+			has.Add(event.TLSVerify)
 		case actCert:
-			for _, fl := range []event.Field{event.TLSCertificate, event.TLSSubject, event.TLSIssuer, event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSURISAN} {
-				has[fl] = true
-			}
+			has.Add(event.TLSCertificate, event.TLSSubject, event.TLSIssuer, event.TLSSHA1, event.TLSSHA256, event.TLSSerial, event.TLSURISAN)
 		}
 	}
-	var out []event.Field
-	for fl, ok := range has {
-		if ok {
-			out = append(out, event.Field(fl))
-		}
-	}
-	return out
+	return has.Fields()
 }

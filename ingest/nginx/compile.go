@@ -613,20 +613,12 @@ func (f *Format) Mapping() string {
 // event.Field order: those of the variables it reads (see Mapping). A line
 // may still leave any of them empty.
 func (f *Format) Fields() []event.Field {
-	var has [event.NumFields]bool
+	var has event.FieldSet
 	for _, s := range f.allSegs() {
 		if s.kind == vSkip {
 			continue
 		}
-		for _, fl := range fieldsOf(s.kind) {
-			has[fl] = true
-		}
+		has.Add(fieldsOf(s.kind)...)
 	}
-	var out []event.Field
-	for fl, ok := range has {
-		if ok {
-			out = append(out, event.Field(fl))
-		}
-	}
-	return out
+	return has.Fields()
 }
