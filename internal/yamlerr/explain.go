@@ -31,29 +31,56 @@ func Explain(n *yaml.Node, t reflect.Type, errs ...error) []Message {
 	if len(ms) == 0 {
 		return nil
 	}
-	w := walker{seen: map[*yaml.Node]bool{}}
-	if n != nil && t != nil {
-		w.walk(n, t, "")
-	}
-	used := make([]bool, len(w.visits))
+	visits := Walk(n, t)
+	used := make([]bool, len(visits))
 	for i := range ms {
-		if j := w.find(&ms[i], used); j >= 0 {
+		if j := find(visits, &ms[i], used); j >= 0 {
 			used[j] = true
-			ms[i].place(w.visits[j])
+			ms[i].place(visits[j])
 		}
 	}
 	return sortMessages(ms)
 }
 
-// visit is a value of the document and the type it is decoded into.
-type visit struct {
-	n    *yaml.Node
-	t    reflect.Type // pointers followed
-	path string
+// Walk lists the values of document n with the types the decoder binds
+// them to when decoding n into t, in document order (aliases followed
+// once, merge keys into their mapping); keys t lacks are left out, and
+// values of types with their own UnmarshalYAML are listed but not entered.
+func Walk(n *yaml.Node, t reflect.Type) []Visit {
+	w := walker{seen: map[*yaml.Node]bool{}}
+	if n != nil && t != nil {
+		w.walk(n, t, "")
+	}
+	return w.visits
+}
+
+// Visit is a value of the document and the type it is decoded into.
+type Visit struct {
+	Node *yaml.Node
+	Type reflect.Type // pointers followed
+	// Path is the path of keys to the value, as in Message.Key.
+	Path string
+}
+
+// Key is the last key of the visit's path: the key the value is under,
+// or that of the list it is in; "" at the top of the document.
+func (v Visit) Key() string {
+	p := v.Path
+	for strings.HasSuffix(p, "]") {
+		i := strings.LastIndexByte(p, '[')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	if i := strings.LastIndex(p, ": "); i >= 0 {
+		p = p[i+2:]
+	}
+	return p
 }
 
 type walker struct {
-	visits []visit // in document order
+	visits []Visit // in document order
 	seen   map[*yaml.Node]bool
 }
 
@@ -74,7 +101,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	w.visits = append(w.visits, visit{n, t, path})
+	w.visits = append(w.visits, Visit{n, t, path})
 	if t == nodeType || t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
 		return
 	}
@@ -116,8 +143,8 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 
 // find returns the index of the first visit not used that m is about, or
 // -1.
-func (w *walker) find(m *Message, used []bool) int {
-	for j, v := range w.visits {
+func find(visits []Visit, m *Message, used []bool) int {
+	for j, v := range visits {
 		if !used[j] && m.about(v) {
 			return j
 		}
@@ -126,30 +153,30 @@ func (w *walker) find(m *Message, used []bool) int {
 }
 
 // about reports whether m is about the value of v.
-func (m *Message) about(v visit) bool {
+func (m *Message) about(v Visit) bool {
 	switch {
 	case m.field != "":
 		// An unknown or duplicate key: v is the mapping holding it.
-		if v.n.Kind != yaml.MappingNode || m.unknownKey && v.t.String() != m.goType {
+		if v.Node.Kind != yaml.MappingNode || m.unknownKey && v.Type.String() != m.goType {
 			return false
 		}
-		for i := 0; i+1 < len(v.n.Content); i += 2 {
-			if k := v.n.Content[i]; k.Line == m.Line && (k.Value == m.field || strconv.Quote(k.Value) == `"`+m.field+`"`) {
+		for i := 0; i+1 < len(v.Node.Content); i += 2 {
+			if k := v.Node.Content[i]; k.Line == m.Line && (k.Value == m.field || strconv.Quote(k.Value) == `"`+m.field+`"`) {
 				return true
 			}
 		}
 		return false
 	case m.want != "":
-		if v.n.Line != m.Line || v.t.String() != m.goType && v.t.Kind().String() != m.goType {
+		if v.Node.Line != m.Line || v.Type.String() != m.goType && v.Type.Kind().String() != m.goType {
 			return false
 		}
 		switch m.tag {
 		case "seq":
-			return v.n.Kind == yaml.SequenceNode
+			return v.Node.Kind == yaml.SequenceNode
 		case "map":
-			return v.n.Kind == yaml.MappingNode
+			return v.Node.Kind == yaml.MappingNode
 		}
-		return v.n.Kind == yaml.ScalarNode && shortened(v.n.Value) == m.value
+		return v.Node.Kind == yaml.ScalarNode && shortened(v.Node.Value) == m.value
 	}
 	return false
 }
@@ -163,17 +190,17 @@ func shortened(s string) string {
 }
 
 // place rewrites m with what v says of the value.
-func (m *Message) place(v visit) {
+func (m *Message) place(v Visit) {
 	switch {
 	case m.unknownKey:
-		m.Key = v.path
-		m.Msg = fmt.Sprintf("unknown key %q (known: %s)", m.field, strings.Join(Keys(v.t), ", "))
+		m.Key = v.Path
+		m.Msg = fmt.Sprintf("unknown key %q (known: %s)", m.field, strings.Join(Keys(v.Type), ", "))
 	case m.field != "":
-		m.Key = v.path
+		m.Key = v.Path
 	default:
-		m.Key = v.path
-		m.value = v.n.Value
-		m.Msg = m.wrong(Describe(v.n))
+		m.Key = v.Path
+		m.value = v.Node.Value
+		m.Msg = m.wrong(Describe(v.Node))
 	}
 }
 
