@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"math/big"
@@ -28,6 +26,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/haproxy"
+	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
@@ -738,18 +737,7 @@ func TestSerialsAsRecorded(t *testing.T) {
 			t.Fatalf("%s: serials of %d certificates, want %d", l.file, len(want), len(names))
 		}
 		for _, name := range names {
-			p, err := os.ReadFile(filepath.Join(dir, name+".pem"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			blk, _ := pem.Decode(p)
-			if blk == nil {
-				t.Fatalf("%s.pem: no PEM block", name)
-			}
-			leaf, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				t.Fatal(err)
-			}
+			leaf := certtest.ReadLeaf(t, filepath.Join(dir, name+".pem"))
 			content, err := derSerial(leaf.RawTBSCertificate)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)

@@ -8,7 +8,6 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/url"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/nginx"
 	"github.com/spraywatch/spraywatch/ingest/traefik"
 	"github.com/spraywatch/spraywatch/ingest/x509cert"
+	"github.com/spraywatch/spraywatch/ingest/x509cert/certtest"
 )
 
 // The recorded certificates of testdata/crossproxy (see RECORDED.md there):
@@ -249,11 +249,7 @@ json_format:
 	all := []event.Field{event.TLSSubject, event.TLSIssuer, event.TLSSerial, event.TLSSHA1, event.TLSSHA256}
 	for _, c := range recorded {
 		pemBytes, truth := recordedCert(t, c.name, c.subject)
-		blk, _ := pem.Decode(pemBytes)
-		leaf, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
+		leaf := certtest.ReadLeaf(t, filepath.Join(recordedDir, c.name+".pem"))
 		lowerSerial := strings.ToLower(truth.Serial)
 		issuer := "CN=Example Lab CA,O=Example Corp,C=US" // as OpenSSL prints it
 		traefikLine := fmt.Sprintf(`{"StartUTC":"2026-12-04T09:00:01.123Z","ClientAddr":"203.0.113.7:52344","request_X-Request-Id":"%s","TLSClientSubject":%s`,

@@ -3,7 +3,6 @@ package x509cert_test
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"math/big"
@@ -88,7 +87,7 @@ func TestSerialForms(t *testing.T) {
 	var out bytes.Buffer
 	for _, c := range recorded {
 		_, truth := recordedCert(t, c.name, c.subject)
-		leaf := recordedLeaf(t, c.name)
+		leaf := certtest.ReadLeaf(t, filepath.Join(recordedDir, c.name+".pem"))
 		fmt.Fprintf(&out, "%s: certificate %s\n", c.name, truth.Serial)
 		for _, f := range forms {
 			v := f.value(c.name, leaf)
@@ -158,24 +157,6 @@ func recordedLines(t *testing.T, file string) map[string]string {
 		}
 	}
 	return out
-}
-
-// recordedLeaf parses a recorded certificate.
-func recordedLeaf(t *testing.T, name string) *x509.Certificate {
-	t.Helper()
-	p, err := os.ReadFile(filepath.Join(recordedDir, name+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(p)
-	if blk == nil {
-		t.Fatalf("%s.pem: no PEM block", name)
-	}
-	leaf, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return leaf
 }
 
 // bytesOf is an integer's bytes, as OpenSSL keeps a positive

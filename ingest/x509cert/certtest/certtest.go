@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -135,4 +136,22 @@ func CheckIdentity(t testing.TB, r *event.Record) {
 			}
 		}
 	}
+}
+
+// ReadLeaf parses the first PEM certificate of the file at path.
+func ReadLeaf(t testing.TB, path string) *x509.Certificate {
+	t.Helper()
+	p, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(p)
+	if blk == nil {
+		t.Fatalf("%s: no PEM block", path)
+	}
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return leaf
 }
