@@ -340,10 +340,15 @@ func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // plural says n things: "1 problem", "2 problems".
 func plural(n int, thing string) string {
+	return fmt.Sprintf("%d %s", n, pluralWord(n, thing, thing+"s"))
+}
+
+// pluralWord is one when n is 1, else many.
+func pluralWord(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + thing
+		return one
 	}
-	return fmt.Sprintf("%d %ss", n, thing)
+	return many
 }
 
 // checkConfig prints a report on the configuration at path, as replay reads

@@ -631,14 +631,6 @@ func checkSides(sources []ingest.Source, rs []*rules.Rule) sides {
 	return sd
 }
 
-// pluralWord is one when n is 1, else many.
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // reason says why rules are not evaluated.
 func (sd sides) reason() string {
 	return fmt.Sprintf("every rule in force matches spraywatch.join %s, which every login has %s (%s)", sd.join, sd.when, rules.IDs(sd.skipped))
