@@ -79,3 +79,20 @@ func CountFlags(p Parser, c *Flagged) {
 		f.CountFlags(c)
 	}
 }
+
+// A FlagRaiser is a Format whose parsers may flag lines: Flags lists the
+// flags they may raise, so that a reader knows which counts to report
+// (and can report a count of zero). A format that wraps another lists the
+// other's flags after its own.
+type FlagRaiser interface {
+	Flags() []Flag
+}
+
+// Flags returns the flags f's parsers may raise: none unless f is a
+// FlagRaiser.
+func Flags(f Format) []Flag {
+	if r, ok := f.(FlagRaiser); ok {
+		return r.Flags()
+	}
+	return nil
+}

@@ -169,37 +169,8 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 				notes = append(notes, albNote(a))
 			}
 		}
-		if _, ok := comp.Format.(interface{ UnjoinedParts() int64 }); ok {
-			name := s.Label()
-			notes = append(notes, func(w io.Writer) {
-				if n := flagged(srcs, ingest.FlagSplitUnjoined); n > 0 {
-					fmt.Fprintf(w, "  %s %s: %d split lines dropped unjoined (Docker parts followed by another writer's entry; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
-				}
-				if n := flagged(srcs, ingest.FlagSplitHeadless); n > 0 {
-					fmt.Fprintf(w, "  %s %s: %d ends of split lines rejected, their head dropped (not read as lines of their own; see docs/app-logs.md)\n", comp.Format.Name(), name, n)
-				}
-			})
-		}
-		if _, ok := comp.Base.(interface{ IgnoredCertHeaders() int64 }); ok {
-			name := s.Label()
-			notes = append(notes, func(w io.Writer) {
-				if n := flagged(srcs, ingest.FlagCertHeaderIgnored); n > 0 {
-					fmt.Fprintf(w, "  %s %s: %d %s with certificate headers ignored (on lines without TLSClientSubject, or naming another subject: sent by the client; see docs/proxies.md)\n", comp.Base.Name(), name, n, pluralWord(int(n), "line", "lines"))
-				}
-			})
-		}
-		if _, ok := comp.Base.(interface{ MaskedCount() int64 }); ok {
-			name := s.Label()
-			notes = append(notes, func(w io.Writer) {
-				if n := flagged(srcs, ingest.FlagMasked); n > 0 {
-					fmt.Fprintf(w, "  %s %s: %d %s with masked values (django-axes hides usernames and addresses; see AXES_SENSITIVE_PARAMETERS in docs/app-logs.md)\n", comp.Base.Name(), name, n, pluralWord(int(n), "line", "lines"))
-				} else {
-					fmt.Fprintf(w, "  %s %s: no masked values\n", comp.Base.Name(), name)
-				}
-				if n := flagged(srcs, ingest.FlagAmbiguous); n > 0 {
-					fmt.Fprintf(w, "  %s %s: ambiguous client strings: %d (username or address left empty: client-typed values could have supplied it; see docs/app-logs.md)\n", comp.Base.Name(), name, n)
-				}
-			})
+		if flags := ingest.Flags(comp.Format); len(flags) > 0 {
+			notes = append(notes, flagNote(comp.Format.Name(), s.Label(), srcs, flags))
 		}
 	}
 	return out, notes, nil
@@ -232,6 +203,47 @@ func albNote(a *alb.Source) sourceNote {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}
 	}
+}
+
+// flagNote says how many lines of a source the parsers of its format
+// (named format) flagged, for each flag they raise, where any did: what a
+// reader of the alerts should know about the source's lines. Where
+// django-axes masked nothing, it says so: its default masks every
+// username.
+func flagNote(format, name string, srcs []ingest.Source, flags []ingest.Flag) sourceNote {
+	return func(w io.Writer) {
+		for _, f := range flags {
+			n := flagged(srcs, f)
+			switch {
+			case n > 0:
+				fmt.Fprintf(w, "  %s %s: %d %s\n", format, name, n, flagTexts[f](n))
+			case f == ingest.FlagMasked:
+				fmt.Fprintf(w, "  %s %s: no masked values\n", format, name)
+			}
+		}
+	}
+}
+
+// flagTexts say what n lines flagged so are, after their number.
+var flagTexts = [ingest.NumFlags]func(n int64) string{
+	ingest.FlagAmbiguous: func(n int64) string {
+		return pluralWord(int(n), "line", "lines") + " with an ambiguous client string (username or address left empty: client-typed values could have supplied it; see docs/app-logs.md)"
+	},
+	ingest.FlagMasked: func(n int64) string {
+		return pluralWord(int(n), "line", "lines") + " with masked values (django-axes hides usernames and addresses; see AXES_SENSITIVE_PARAMETERS in docs/app-logs.md)"
+	},
+	ingest.FlagCertHeaderIgnored: func(n int64) string {
+		return pluralWord(int(n), "line", "lines") + " with certificate headers ignored (on lines without TLSClientSubject, or naming another subject: sent by the client; see docs/proxies.md)"
+	},
+	ingest.FlagSplitUnjoined: func(n int64) string {
+		return pluralWord(int(n), "split line", "split lines") + " dropped unjoined (Docker parts followed by another writer's entry; see docs/app-logs.md)"
+	},
+	ingest.FlagSplitHeadless: func(n int64) string {
+		return pluralWord(int(n), "end of a split line", "ends of split lines") + " rejected, their head dropped (not read as lines of their own; see docs/app-logs.md)"
+	},
+	ingest.FlagSeveralSelf: func(n int64) string {
+		return pluralWord(int(n), "request", "requests") + " without a request id: several Self fields in trace_id (client-sent; their app lines are app_only, see docs/alb.md)"
+	},
 }
 
 // flagged returns how many lines the parsers of srcs flagged f: what

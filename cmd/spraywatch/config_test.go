@@ -133,7 +133,7 @@ func TestReplayConfigALBAndAxes(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	s := errb.String()
-	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes axes: 1 line with masked values", "django-axes axes: ambiguous client strings: 1 (username or address left empty", "detected: app axes: django-axes in a log envelope")
+	checkContains(t, "summary", s, "alb lb: 5 joined to a connection, 1 unjoined, 2 without conn_trace_id", "connection logs ", "django-axes+log (detected) axes", "django-axes+log axes: 1 line with masked values", "django-axes+log axes: 1 line with an ambiguous client string (username or address left empty", "detected: app axes: django-axes in a log envelope")
 }
 
 // Traefik sources count the certificate headers they ignore.

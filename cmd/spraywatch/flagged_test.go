@@ -25,8 +25,8 @@ func flaggedCases(t *testing.T) []struct {
 		name, source, reason, summary string
 		n                             int
 	}{
-		{"axes masked", "axes", "masked", "django-axes axes: %d lines with masked values", 3000},
-		{"axes ambiguous", "axes", "ambiguous", "django-axes axes: ambiguous client strings: %d (", 3000},
+		{"axes masked", "axes", "masked", "django-axes+log axes: %d lines with masked values", 3000},
+		{"axes ambiguous", "axes", "ambiguous", "django-axes+log axes: %d lines with an ambiguous client string (", 3000},
 		{"traefik certificate headers", "edge", "cert_header_ignored", "traefik edge: %d lines with certificate headers ignored", 3000},
 		{"split lines unjoined", "docker", "split_unjoined", "django-axes+log docker: %d split lines dropped unjoined", 40},
 		{"split lines headless", "docker", "split_headless", "django-axes+log docker: %d ends of split lines rejected, their head dropped", 40},

@@ -492,7 +492,7 @@ func TestSeveralSelfCounted(t *testing.T) {
 	}
 	dump(t, s)
 	s.Close()
-	if n := s.JoinStats().SeveralSelf; n != 2 {
+	if n := s.Stats().Flagged.Load(ingest.FlagSeveralSelf); n != 2 {
 		t.Errorf("SeveralSelf = %d, want 2", n)
 	}
 }

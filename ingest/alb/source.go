@@ -76,7 +76,7 @@ type Source struct {
 	connDone     bool
 	pending      bool // crec holds a connection record not yet cached
 
-	joined, unjoined, noTrace, evicted, severalSelf atomic.Int64
+	joined, unjoined, noTrace, evicted atomic.Int64
 }
 
 // NewSource returns a source reading the given files.
@@ -126,7 +126,6 @@ func (s *Source) Next(ctx context.Context, r *event.Record) error {
 		return err
 	}
 	if s.ap.SeveralSelf() {
-		s.severalSelf.Add(1)
 		s.access.Stats().Flagged.Add(ingest.FlagSeveralSelf)
 	}
 	tid := s.ap.ConnTraceID()
@@ -197,10 +196,6 @@ type JoinStats struct {
 	Unjoined int64 // records whose conn_trace_id was not (or no longer) in the cache
 	NoTrace  int64 // records without a conn_trace_id
 	Evicted  int64 // connections dropped from the full cache
-	// SeveralSelf counts records without a request id because their
-	// trace_id held several Self fields (alb.TraceID): their app lines
-	// stay unjoined (app_only).
-	SeveralSelf int64
 }
 
 // JoinStats returns the join counters so far.
@@ -208,7 +203,6 @@ func (s *Source) JoinStats() JoinStats {
 	return JoinStats{
 		Joined: s.joined.Load(), Unjoined: s.unjoined.Load(),
 		NoTrace: s.noTrace.Load(), Evicted: s.evicted.Load(),
-		SeveralSelf: s.severalSelf.Load(),
 	}
 }
 

@@ -25,8 +25,8 @@
 // one (a django-log-request-id filter on the handler); the correlator treats
 // records without a request id as app-only events keyed by what they carry.
 // Since django-axes 6.1 the username and IP address are masked by default
-// ("********************"): masked values are left empty and counted
-// (Format.MaskedCount).
+// ("********************"): masked values are left empty and the line
+// counted (ingest.FlagMasked).
 //
 // # Client-typed values
 //
@@ -50,7 +50,7 @@
 //     with a quote-free value followed by another key or the end). Client
 //     text can repeat a key but cannot remove the real one, so a repeated
 //     username or address cannot be placed: it is left empty, the record
-//     kept, and the line counted (Format.AmbiguousCount). Rejecting the
+//     kept, and the line counted (ingest.FlagAmbiguous). Rejecting the
 //     line instead would let a client hide its failed login behind its
 //     user agent.
 //
@@ -67,7 +67,6 @@ package axes
 import (
 	"bytes"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -80,9 +79,7 @@ const Masked = "********************"
 
 // Format reads django-axes messages. It implements ingest.Format.
 type Format struct {
-	prefix    *pylog.Format // nil for raw messages
-	masked    atomic.Int64
-	ambiguous atomic.Int64
+	prefix *pylog.Format // nil for raw messages
 }
 
 // New returns the format of axes messages inside the Python logging prefix
@@ -112,15 +109,14 @@ func (f *Format) NewParser() ingest.Parser {
 	return p
 }
 
-// MaskedCount returns how many values the format's parsers found masked
-// (and left empty) so far. It is safe to call while parsers run.
-func (f *Format) MaskedCount() int64 { return f.masked.Load() }
-
-// AmbiguousCount returns how many client strings the format's parsers read
-// with the username or the address left empty because client-typed text
-// made it ambiguous (see the package documentation). It is safe to call
-// while parsers run.
-func (f *Format) AmbiguousCount() int64 { return f.ambiguous.Load() }
+// Flags returns the flags the format's parsers raise: ingest.FlagMasked
+// (values django-axes masked, left empty) and ingest.FlagAmbiguous (a
+// username or address left empty because client-typed text made it
+// ambiguous; see the package documentation). It implements
+// ingest.FlagRaiser.
+func (f *Format) Flags() []ingest.Flag {
+	return []ingest.Flag{ingest.FlagMasked, ingest.FlagAmbiguous}
+}
 
 // CountFlags has the parser count in c the lines it keeps flagged
 // (ingest.FlagAmbiguous, ingest.FlagMasked: once a line, however many of
@@ -351,7 +347,6 @@ func (p *Parser) client(s []byte, r *event.Record, col int) error {
 		f[keyUsername].lo, ambiguous = -1, true
 	}
 	if ambiguous {
-		p.f.ambiguous.Add(1)
 		p.flags.Add(ingest.FlagAmbiguous)
 	}
 	masked := false
@@ -361,7 +356,6 @@ func (p *Parser) client(s []byte, r *event.Record, col int) error {
 		}
 		switch val := s[sp.lo:sp.hi]; string(val) {
 		case Masked:
-			p.f.masked.Add(1)
 			masked = true
 		case "None", "":
 		default:

@@ -27,11 +27,12 @@
 //     CRI parser adds a _p member; Docker's last output before a container
 //     stops has none) are whole lines. An entry with other members on a
 //     stream with parts kept drops them unjoined (counted:
-//     UnjoinedParts).
+//     ingest.FlagSplitUnjoined).
 //
 // The end of a split line whose head was dropped (rejected by
 // RejectParts, dropped unjoined, or skipped over the cap: Skipped) is
-// rejected, not read as a line of its own (counted: HeadlessTails): its
+// rejected, not read as a line of its own (counted:
+// ingest.FlagSplitHeadless): its
 // first bytes are wherever the runtime split the line, which may be
 // client text.
 //
@@ -43,7 +44,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -95,38 +95,36 @@ func Wrap(p ingest.Parser, key string) ingest.Parser { return wrap(p, key) }
 
 func wrap(p ingest.Parser, key string) *Parser {
 	return &Parser{inner: p, key: []byte(key), cri: key == CRI, docker: key == DockerKey,
-		joins: joins{max: ingest.DefaultMaxLineBytes, unjoined: new(atomic.Int64), orphans: new(atomic.Int64)}}
+		joins: joins{max: ingest.DefaultMaxLineBytes}}
 }
 
 // WrapFormat returns a format whose parsers unwrap the envelope member key
 // around lines of f.
 func WrapFormat(f ingest.Format, key string) ingest.Format {
-	return &format{f: f, key: key, unjoined: new(atomic.Int64), orphans: new(atomic.Int64)}
+	return &format{f: f, key: key}
 }
 
 type format struct {
-	f        ingest.Format
-	key      string
-	unjoined *atomic.Int64
-	orphans  *atomic.Int64
+	f   ingest.Format
+	key string
 }
 
 func (f *format) Name() string { return f.f.Name() + "+" + f.key }
 
 func (f *format) NewParser() ingest.Parser {
-	p := wrap(f.f.NewParser(), f.key)
-	p.joins.unjoined, p.joins.orphans = f.unjoined, f.orphans
-	return p
+	return wrap(f.f.NewParser(), f.key)
 }
 
-// UnjoinedParts returns how many lines the format's parsers dropped as
-// parts of split lines that could not be joined (see Parser.UnjoinedParts).
-func (f *format) UnjoinedParts() int64 { return f.unjoined.Load() }
-
-// HeadlessTails returns how many lines the format's parsers rejected as
-// the end of a split line whose head was dropped (see
-// Parser.HeadlessTails).
-func (f *format) HeadlessTails() int64 { return f.orphans.Load() }
+// Flags returns the flags the format's parsers raise: where lines can be
+// split (CRI, Docker json-file), ingest.FlagSplitUnjoined and
+// ingest.FlagSplitHeadless (see CountFlags), then the inner format's.
+func (f *format) Flags() []ingest.Flag {
+	var out []ingest.Flag
+	if f.key == CRI || f.key == DockerKey {
+		out = append(out, ingest.FlagSplitUnjoined, ingest.FlagSplitHeadless)
+	}
+	return append(out, ingest.Flags(f.f)...)
+}
 
 var errStop = errors.New("stop")
 

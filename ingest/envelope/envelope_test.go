@@ -284,6 +284,8 @@ func TestJoinDocker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := wrap(tt.inner(t), DockerKey)
+			var flags ingest.Flagged
+			p.CountFlags(&flags)
 			if tt.max > 0 {
 				p.SetMaxLineBytes(tt.max)
 			}
@@ -312,10 +314,10 @@ func TestJoinDocker(t *testing.T) {
 			if p.joins.open() {
 				t.Error("parts left over")
 			}
-			if n := p.UnjoinedParts(); n != tt.unjoined {
+			if n := flags.Load(ingest.FlagSplitUnjoined); n != tt.unjoined {
 				t.Errorf("%d split lines dropped unjoined, want %d", n, tt.unjoined)
 			}
-			if n := p.HeadlessTails(); n != tt.headless {
+			if n := flags.Load(ingest.FlagSplitHeadless); n != tt.headless {
 				t.Errorf("%d ends of split lines dropped, want %d", n, tt.headless)
 			}
 		})
@@ -572,6 +574,8 @@ func TestSkipped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := wrap(py(t), tt.key)
+			var flags ingest.Flagged
+			p.CountFlags(&flags)
 			p.SetMaxLineBytes(tt.max)
 			tr := p.NewJoinTracker()
 			var got []string
@@ -599,10 +603,10 @@ func TestSkipped(t *testing.T) {
 			if s := strings.Join(got, " "); s != tt.want {
 				t.Errorf("read %q, want %q", s, tt.want)
 			}
-			if n := p.UnjoinedParts(); n != tt.unjoined {
+			if n := flags.Load(ingest.FlagSplitUnjoined); n != tt.unjoined {
 				t.Errorf("%d split lines dropped unjoined, want %d", n, tt.unjoined)
 			}
-			if n := p.HeadlessTails(); n != tt.headless {
+			if n := flags.Load(ingest.FlagSplitHeadless); n != tt.headless {
 				t.Errorf("%d ends of split lines dropped, want %d", n, tt.headless)
 			}
 		})
@@ -680,5 +684,36 @@ func TestOverlongRecordInDockerStream(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlags checks the flags a wrapped format says its parsers raise: the
+// split-line flags only where lines can be split, then the inner format's.
+func TestFlags(t *testing.T) {
+	ax, err := axes.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	py, err := pylog.Compile(pyFormat, `user=(?P<username>\S+) event=(?P<event>\w+)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := []ingest.Flag{ingest.FlagSplitUnjoined, ingest.FlagSplitHeadless}
+	axesFlags := []ingest.Flag{ingest.FlagMasked, ingest.FlagAmbiguous}
+	for _, tt := range []struct {
+		inner ingest.Format
+		key   string
+		want  []ingest.Flag
+	}{
+		{ax, DockerKey, append(append([]ingest.Flag{}, split...), axesFlags...)},
+		{ax, CRI, append(append([]ingest.Flag{}, split...), axesFlags...)},
+		{ax, "message", axesFlags},
+		{py, DockerKey, split},
+		{py, "message", nil},
+	} {
+		f := WrapFormat(tt.inner, tt.key)
+		if got := ingest.Flags(f); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: flags %v, want %v", f.Name(), got, tt.want)
+		}
 	}
 }

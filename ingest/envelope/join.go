@@ -3,7 +3,6 @@ package envelope
 import (
 	"encoding/binary"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/spraywatch/spraywatch/ingest"
 )
@@ -17,9 +16,7 @@ type joins struct {
 	drop   [2]uint8  // dropRest, dropTail: the stream's parts are dropped up to the one that ends a line
 	whole  []byte    // the line last joined
 
-	unjoined *atomic.Int64   // parts dropped unjoined (abandon)
-	orphans  *atomic.Int64   // tails dropped because their line's head was (dropTail)
-	flags    *ingest.Flagged // the source's counters (Parser.CountFlags), or nil
+	flags *ingest.Flagged // the source's counters (Parser.CountFlags), or nil
 }
 
 // What is dropped of a stream's parts, up to the one that ends a line.
@@ -75,7 +72,6 @@ func (j *joins) add(s int, more bool, part []byte, onlyTrack bool, k *splitKind)
 		return nil, errHeadless
 	case j.drop[s] == dropTail:
 		j.drop[s] = dropNone
-		j.orphans.Add(1)
 		j.flags.Add(ingest.FlagSplitHeadless)
 		return nil, &ingest.SyntaxError{Msg: "end of a line split into " + k.parts + " whose head was dropped, skipped"}
 	case (more || kept > 0) && kept+len(part) > j.max:
@@ -104,7 +100,6 @@ func (j *joins) add(s int, more bool, part []byte, onlyTrack bool, k *splitKind)
 // not read as a line of its own.
 func (j *joins) abandon(s int) {
 	if len(j.part[s]) > 0 {
-		j.unjoined.Add(1)
 		j.flags.Add(ingest.FlagSplitUnjoined)
 		j.drop[s] = dropTail
 	}
@@ -176,21 +171,14 @@ func (j *joins) setState(state []byte) {
 	}
 }
 
-// UnjoinedParts returns how many split lines the parser dropped because
-// an entry that cannot be one of their parts came next on their stream
-// (Docker parts followed by another writer's record).
-func (p *Parser) UnjoinedParts() int64 { return p.joins.unjoined.Load() }
-
-// HeadlessTails returns how many lines the parser rejected as the last
-// part of a split line whose head was dropped (rejected as a part in a
-// stream that mixes writers, skipped over the length cap, or dropped
-// unjoined), rather than read them as lines of their own.
-func (p *Parser) HeadlessTails() int64 { return p.joins.orphans.Load() }
-
 // CountFlags has the parser count in c the split lines it drops unjoined
-// (ingest.FlagSplitUnjoined) and the ends of split lines it rejects, their
-// head dropped (ingest.FlagSplitHeadless), and has its inner parser count
-// what it flags. It implements ingest.Flagger.
+// because an entry that cannot be one of their parts came next on their
+// stream, Docker parts followed by another writer's record
+// (ingest.FlagSplitUnjoined), and the ends of split lines it rejects
+// rather than read as lines of their own, their head dropped: rejected as
+// a part in a stream that mixes writers, skipped over the length cap, or
+// dropped unjoined (ingest.FlagSplitHeadless). It has its inner parser
+// count what it flags. It implements ingest.Flagger.
 func (p *Parser) CountFlags(c *ingest.Flagged) {
 	p.joins.flags = c
 	if p.inner != nil {

@@ -14,8 +14,8 @@
 // serial or certificate, so no field is taken from them: TLSClientSubject
 // is the identity. The headers are only checked: those on a line without
 // TLSClientSubject, that do not parse, or whose subject disagrees with
-// TLSClientSubject were sent by the client, and are counted
-// (IgnoredCertHeaders).
+// TLSClientSubject were sent by the client, and their lines are counted
+// (ingest.FlagCertHeaderIgnored).
 //
 // source.ip is the host of ClientAddr, the TCP peer: Traefik's ClientHost is
 // the whole X-Forwarded-For header when the request has one.
@@ -30,7 +30,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -84,7 +83,6 @@ type Format struct {
 	certs        *x509cert.Cache
 	keys         jsonscan.Keys // the keys slotOf knows
 	skimKeys     jsonscan.Keys // the keys a skim reads once want said no
-	ignored      atomic.Int64  // certificate headers not used (IgnoredCertHeaders)
 }
 
 // New returns the Traefik JSON access log format.
@@ -115,14 +113,15 @@ func New(o Options) (*Format, error) {
 	return f, nil
 }
 
-// IgnoredCertHeaders returns how many X-Forwarded-Tls-Client-Cert and
-// X-Forwarded-Tls-Client-Cert-Info values the format's parsers found
-// disagreeing on the lines they read in full: on a line without
-// TLSClientSubject, that do not parse, whose subject disagrees with
-// TLSClientSubject, or (the Info header) without a Subject to compare.
-// Such headers were sent by the client, or the middleware's info option
-// leaves out the subject. (No header is used, agreeing or not.)
-func (f *Format) IgnoredCertHeaders() int64 { return f.ignored.Load() }
+// Flags returns the flag the format's parsers raise,
+// ingest.FlagCertHeaderIgnored: a line read in full whose
+// X-Forwarded-Tls-Client-Cert or X-Forwarded-Tls-Client-Cert-Info value
+// disagrees: on a line without TLSClientSubject, that does not parse,
+// whose subject disagrees with TLSClientSubject, or (the Info header)
+// without a Subject to compare. Such headers were sent by the client, or
+// the middleware's info option leaves out the subject. (No header is
+// used, agreeing or not.) It implements ingest.FlagRaiser.
+func (f *Format) Flags() []ingest.Flag { return []ingest.Flag{ingest.FlagCertHeaderIgnored} }
 
 // Name returns "traefik".
 func (f *Format) Name() string { return "traefik" }
@@ -298,12 +297,6 @@ func (p *parser) finish() error {
 	p.setSource()
 	if p.subject == nil {
 		// No client certificate: the middleware sets no header.
-		if p.cert != nil {
-			p.f.ignored.Add(1)
-		}
-		if p.info != nil {
-			p.f.ignored.Add(1)
-		}
 		if p.cert != nil || p.info != nil {
 			p.flags.Add(ingest.FlagCertHeaderIgnored)
 		}
@@ -321,12 +314,10 @@ func (p *parser) finish() error {
 		// certificate of its subject (see the package doc).
 		info, err := p.f.certs.Parse(p.cert)
 		if err != nil || info.GoSubject != string(subject) {
-			p.f.ignored.Add(1)
 			ignored = true
 		}
 	}
 	if p.info != nil && !p.certInfo(p.info, subject) {
-		p.f.ignored.Add(1)
 		ignored = true
 	}
 	if ignored {

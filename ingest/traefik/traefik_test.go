@@ -50,7 +50,7 @@ func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name, line, when string
 		want             fields
-		ignored          int64 // certificate headers left unused
+		ignored          int64 // lines flagged for certificate headers left unused (once a line)
 	}{
 		{"subject only", base + goSubject + `}`, when, with(fields{event.TLSSubject: subject}), 0},
 		{"whole certificate, query-escaped", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert":"` + url.QueryEscape(b64) + `"}`, when,
@@ -76,9 +76,9 @@ func TestParse(t *testing.T) {
 			url.QueryEscape(`Issuer="CN=Other CA";SerialNumber="1"`) + `"}`, when,
 			with(fields{event.TLSSubject: subject}), 1},
 		{"headers without a client certificate", base + `,"request_X-Forwarded-Tls-Client-Cert":"` + b64 + `","request_X-Forwarded-Tls-Client-Cert-Info":"` + infoHdr + `"}`, when,
-			common, 2},
+			common, 1},
 		{"headers that do not parse", base + goSubject + `,"request_X-Forwarded-Tls-Client-Cert":"bm90IGEgY2VydA==","request_X-Forwarded-Tls-Client-Cert-Info":"%zz"}`, when,
-			with(fields{event.TLSSubject: subject}), 2},
+			with(fields{event.TLSSubject: subject}), 1},
 		// ClientHost is X-Forwarded-For when the request has one.
 		{"X-Forwarded-For in ClientHost", strings.Replace(base, `"ClientHost":"203.0.113.7"`, `"ClientHost":"6.6.6.6, 203.0.113.7"`, 1) + `}`, when,
 			common, 0},
@@ -96,9 +96,12 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			skimtest.CheckParse(t, f.NewParser(), tc.line, tc.when, tc.want)
-			if got := f.IgnoredCertHeaders(); got != tc.ignored {
-				t.Errorf("IgnoredCertHeaders = %d, want %d", got, tc.ignored)
+			var flags ingest.Flagged
+			p := f.NewParser()
+			ingest.CountFlags(p, &flags)
+			skimtest.CheckParse(t, p, tc.line, tc.when, tc.want)
+			if got := flags.Load(ingest.FlagCertHeaderIgnored); got != tc.ignored {
+				t.Errorf("lines flagged cert_header_ignored = %d, want %d", got, tc.ignored)
 			}
 		})
 	}
@@ -111,7 +114,9 @@ func TestIgnoredCountedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var flags ingest.Flagged
 	p := f.NewParser().(ingest.Skimmer)
+	ingest.CountFlags(p, &flags)
 	forged := `,"TLSClientSubject":"CN=mallory","request_X-Forwarded-Tls-Client-Cert-Info":"Subject%3D%22CN%3Dvictim%22"}`
 	login := base + forged
 	static := strings.Replace(base, `"RequestPath":"/accounts/login/?next=/"`, `"RequestPath":"/static/app.js"`, 1) + forged
@@ -122,8 +127,8 @@ func TestIgnoredCountedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := f.IgnoredCertHeaders(); got != 2 {
-		t.Errorf("IgnoredCertHeaders = %d after two login lines and a skimmed one, want 2", got)
+	if got := flags.Load(ingest.FlagCertHeaderIgnored); got != 2 {
+		t.Errorf("%d lines flagged cert_header_ignored after two login lines and a skimmed one, want 2", got)
 	}
 }
 
@@ -134,7 +139,9 @@ func TestInfoHeaderDN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var flags ingest.Flagged
 	p := f.NewParser()
+	ingest.CountFlags(p, &flags)
 	for _, tc := range []struct{ tlsSubject, infoSubject, want string }{
 		// writePart(cs.SerialNumber, "SN") in passtlsclientcert.go.
 		{"SERIALNUMBER=DEV-4711,CN=device-7,O=Example,C=DE", "C=DE,O=Example,SN=DEV-4711,CN=device-7", "serialNumber=DEV-4711,CN=device-7,O=Example,C=DE"},
@@ -147,7 +154,7 @@ func TestInfoHeaderDN(t *testing.T) {
 		hdr := url.QueryEscape(`Subject="` + tc.infoSubject + `";SerialNumber="42"`)
 		line := `{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"` + strings.ReplaceAll(strings.ReplaceAll(tc.tlsSubject, `\`, `\\`), `"`, `\"`) +
 			`","request_X-Forwarded-Tls-Client-Cert-Info":"` + hdr + `"}`
-		before := f.IgnoredCertHeaders()
+		before := flags.Load(ingest.FlagCertHeaderIgnored)
 		var r event.Record
 		if err := p.Parse([]byte(line), &r); err != nil {
 			t.Errorf("%s: %v", tc.infoSubject, err)
@@ -156,7 +163,7 @@ func TestInfoHeaderDN(t *testing.T) {
 		if got := string(r.Get(event.TLSSubject)); got != tc.want {
 			t.Errorf("%s: subject %q, want %q", tc.infoSubject, got, tc.want)
 		}
-		if f.IgnoredCertHeaders() != before {
+		if flags.Load(ingest.FlagCertHeaderIgnored) != before {
 			t.Errorf("%s: the header was counted as disagreeing with %q", tc.infoSubject, tc.tlsSubject)
 		}
 		if got := r.Get(event.TLSSerial); got != nil {
@@ -205,12 +212,17 @@ func TestParseErrors(t *testing.T) {
 // checked against the first certificate, the client's.
 func TestBigSerial(t *testing.T) {
 	f, _ := New(Options{})
-	var r event.Record
+	var (
+		r     event.Record
+		flags ingest.Flagged
+	)
+	p := f.NewParser()
+	ingest.CountFlags(p, &flags)
 	hdr := url.QueryEscape(`Subject="CN=a";SerialNumber="340282366920938463463374607431768211455",Subject="CN=second"`)
-	if err := f.NewParser().Parse([]byte(`{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"CN=a","request_X-Forwarded-Tls-Client-Cert-Info":"`+hdr+`"}`), &r); err != nil {
+	if err := p.Parse([]byte(`{"StartUTC":"2026-12-04T09:00:01Z","TLSClientSubject":"CN=a","request_X-Forwarded-Tls-Client-Cert-Info":"`+hdr+`"}`), &r); err != nil {
 		t.Fatal(err)
 	}
-	if f.IgnoredCertHeaders() != 0 {
+	if flags.Load(ingest.FlagCertHeaderIgnored) != 0 {
 		t.Errorf("a header with a 128-bit serial counted as disagreeing")
 	}
 	if got := string(r.Get(event.TLSSubject)); got != "CN=a" {
