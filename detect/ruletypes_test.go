@@ -445,3 +445,35 @@ func TestBaselineKeepsIdleGroups(t *testing.T) {
 		t.Errorf("B's alerts %q alone, %q with A: want firing updated", without, with)
 	}
 }
+
+// TestBaselineWarmupNotMultiple checks that a baseline rule fires only
+// after at least warmup of the group's history when warmup is not a
+// multiple of the window: first seen at 0 s, samples come at 600 s,
+// 1200 s, 1800 s ..., and a 25-minute warm-up needs three of them.
+func TestBaselineWarmupNotMultiple(t *testing.T) {
+	const rule = `rules:
+  - {id: b, type: baseline, group_by: [identity], distinct: user.name, window: 10m, threshold: 1,
+     baseline: {sigma: 1, floor: 2, warmup: %s}}
+`
+	history := []*event.Event{login(0, "gw", "u0", "failure"), login(1000, "gw", "u1", "failure")}
+	tests := []struct {
+		warmup string
+		at     float64 // when the spray starts, seconds
+		fires  bool
+	}{
+		{"20m", 1210, true},  // two samples, 20 minutes
+		{"25m", 1210, false}, // 20 minutes of history: before the warm-up
+		{"25m", 1810, true},  // three samples, 30 minutes
+		{"5m", 610, true},    // shorter than the window: one sample
+		{"10m", 610, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("warmup %s spray at %gs", tt.warmup, tt.at), func(t *testing.T) {
+			rs := testRule(t, fmt.Sprintf(rule, tt.warmup))
+			as, _ := runEvents(t, rs, cat(history, spray(tt.at, 1, "gw", 5, "a")))
+			if got := firing(as) != ""; got != tt.fires {
+				t.Errorf("fired %v (%s), want %v", got, firing(as), tt.fires)
+			}
+		})
+	}
+}
