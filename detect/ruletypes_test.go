@@ -477,3 +477,53 @@ func TestBaselineWarmupNotMultiple(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentedEdges pins edges docs/rules.md states: the window's ends
+// and late events, the default cooldown, and which slips count as typos.
+func TestDocumentedEdges(t *testing.T) {
+	long := strings.Repeat("x", 60) + "alice"
+	tests := []struct {
+		name string
+		rule string
+		evs  []*event.Event
+		want string
+		late int64
+	}{
+		{"an event a window older than the newest is late", `{id: c, group_by: [identity], window: 10s, threshold: 2}`,
+			[]*event.Event{login(100, "aa", "a", "failure"), login(90, "aa", "b", "failure")}, "", 1},
+		{"an event just inside the window counts", `{id: c, group_by: [identity], window: 10s, threshold: 2}`,
+			[]*event.Event{login(100, "aa", "a", "failure"), login(90.001, "aa", "b", "failure")}, "c/firing=2 mixed", 0},
+		{"a long window's late event", `{id: l, group_by: [identity], distinct: user.name, window: 2h, threshold: 2}`,
+			[]*event.Event{login(7200, "aa", "a", "failure"), login(0, "aa", "b", "failure")}, "", 1},
+		{"a long window's event just inside", `{id: l, group_by: [identity], distinct: user.name, window: 2h, threshold: 2}`,
+			[]*event.Event{login(7200, "aa", "a", "failure"), login(0.001, "aa", "b", "failure")}, "l/firing=2 mixed", 0},
+		{"a long window's value leaves a window after it was last seen", `{id: l, group_by: [identity], distinct: user.name, window: 2h, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "a", "failure"), login(7200, "aa", "b", "failure")}, "", 0},
+		// Resolved at 55 s (below at 50 s, resolve_after 5 s): a cooldown
+		// of 0s is the window's 50 s, so the spray at 70 s opens nothing,
+		// and the one at 130 s, its events gone, an incident.
+		{"cooldown 0s is the window", `{id: d, group_by: [identity], distinct: user.name, window: 50s, threshold: 2, resolve_after: 5s, cooldown: 0s}`,
+			cat(spray(0, 6, "aa", 2, "a"), spray(70, 1, "aa", 2, "b"), spray(130, 1, "aa", 2, "c")), "d/firing=2 mixed; d/firing=2 mixed", 0},
+		{"a dropped ASCII letter is a typo", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "jse", "failure"), login(1, "aa", "jose", "success"), login(2, "aa", "zz", "failure")}, "", 0},
+		{"a dropped non-ASCII letter is not", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "jos", "failure"), login(1, "aa", "josé", "success"), login(2, "aa", "zz", "failure")}, "d/firing=2 mixed", 0},
+		{"a swap with a non-ASCII letter is not", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "joés", "failure"), login(1, "aa", "josé", "success"), login(2, "aa", "zz", "failure")}, "d/firing=2 mixed", 0},
+		{"a swap in a 64-byte username is a typo", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", long[1:len(long)-2]+"ce", "failure"), login(1, "aa", long[1:len(long)-2]+"ec", "success"), login(2, "aa", "zz", "failure")}, "", 0},
+		{"a swap in a 65-byte username is not", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", long[:len(long)-2]+"ce", "failure"), login(1, "aa", long[:len(long)-2]+"ec", "success"), login(2, "aa", "zz", "failure")}, "d/firing=2 mixed", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			as, e := runEvents(t, testRule(t, "rules:\n  - "+tt.rule+"\n"), tt.evs)
+			if got := firing(as); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			if n := e.Stats().Late.Load(); n != tt.late {
+				t.Errorf("late %d, want %d", n, tt.late)
+			}
+		})
+	}
+}
