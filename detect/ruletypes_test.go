@@ -504,6 +504,13 @@ func TestDocumentedEdges(t *testing.T) {
 		// and the one at 130 s, its events gone, an incident.
 		{"cooldown 0s is the window", `{id: d, group_by: [identity], distinct: user.name, window: 50s, threshold: 2, resolve_after: 5s, cooldown: 0s}`,
 			cat(spray(0, 6, "aa", 2, "a"), spray(70, 1, "aa", 2, "b"), spray(130, 1, "aa", 2, "c")), "d/firing=2 mixed; d/firing=2 mixed", 0},
+		// max_success_users counts the account the sprayed password opened.
+		{"max_success_users: two others and the account", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 2, max_success_users: 3}`,
+			cat([]*event.Event{login(0, "aa", "s1", "success"), login(1, "aa", "s2", "success")}, spray(10, 1, "aa", 4, "x"), []*event.Event{login(30, "aa", "x01", "success")}),
+			"s/firing=3 account=x01 mixed", 0},
+		{"max_success_users: three others and the account", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 2, max_success_users: 3}`,
+			cat([]*event.Event{login(0, "aa", "s1", "success"), login(1, "aa", "s2", "success"), login(2, "aa", "s3", "success")}, spray(10, 1, "aa", 4, "x"), []*event.Event{login(30, "aa", "x01", "success")}),
+			"", 0},
 		{"a dropped ASCII letter is a typo", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
 			[]*event.Event{login(0, "aa", "jse", "failure"), login(1, "aa", "jose", "success"), login(2, "aa", "zz", "failure")}, "", 0},
 		{"a dropped non-ASCII letter is not", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
