@@ -445,3 +445,92 @@ func TestBaselineKeepsIdleGroups(t *testing.T) {
 		t.Errorf("B's alerts %q alone, %q with A: want firing updated", without, with)
 	}
 }
+
+// TestBaselineWarmupNotMultiple checks that a baseline rule fires only
+// after at least warmup of the group's history when warmup is not a
+// multiple of the window: first seen at 0 s, samples come at 600 s,
+// 1200 s, 1800 s ..., and a 25-minute warm-up needs three of them.
+func TestBaselineWarmupNotMultiple(t *testing.T) {
+	const rule = `rules:
+  - {id: b, type: baseline, group_by: [identity], distinct: user.name, window: 10m, threshold: 1,
+     baseline: {sigma: 1, floor: 2, warmup: %s}}
+`
+	history := []*event.Event{login(0, "gw", "u0", "failure"), login(1000, "gw", "u1", "failure")}
+	tests := []struct {
+		warmup string
+		at     float64 // when the spray starts, seconds
+		fires  bool
+	}{
+		{"20m", 1210, true},  // two samples, 20 minutes
+		{"25m", 1210, false}, // 20 minutes of history: before the warm-up
+		{"25m", 1810, true},  // three samples, 30 minutes
+		{"5m", 610, true},    // shorter than the window: one sample
+		{"10m", 610, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("warmup %s spray at %gs", tt.warmup, tt.at), func(t *testing.T) {
+			rs := testRule(t, fmt.Sprintf(rule, tt.warmup))
+			as, _ := runEvents(t, rs, cat(history, spray(tt.at, 1, "gw", 5, "a")))
+			if got := firing(as) != ""; got != tt.fires {
+				t.Errorf("fired %v (%s), want %v", got, firing(as), tt.fires)
+			}
+		})
+	}
+}
+
+// TestDocumentedEdges pins edges docs/rules.md states: the window's ends
+// and late events, the default cooldown, and which slips count as typos.
+func TestDocumentedEdges(t *testing.T) {
+	long := strings.Repeat("x", 60) + "alice"
+	tests := []struct {
+		name string
+		rule string
+		evs  []*event.Event
+		want string
+		late int64
+	}{
+		{"an event a window older than the newest is late", `{id: c, group_by: [identity], window: 10s, threshold: 2}`,
+			[]*event.Event{login(100, "aa", "a", "failure"), login(90, "aa", "b", "failure")}, "", 1},
+		{"an event just inside the window counts", `{id: c, group_by: [identity], window: 10s, threshold: 2}`,
+			[]*event.Event{login(100, "aa", "a", "failure"), login(90.001, "aa", "b", "failure")}, "c/firing=2 mixed", 0},
+		{"a long window's late event", `{id: l, group_by: [identity], distinct: user.name, window: 2h, threshold: 2}`,
+			[]*event.Event{login(7200, "aa", "a", "failure"), login(0, "aa", "b", "failure")}, "", 1},
+		{"a long window's event just inside", `{id: l, group_by: [identity], distinct: user.name, window: 2h, threshold: 2}`,
+			[]*event.Event{login(7200, "aa", "a", "failure"), login(0.001, "aa", "b", "failure")}, "l/firing=2 mixed", 0},
+		{"a long window's value leaves a window after it was last seen", `{id: l, group_by: [identity], distinct: user.name, window: 2h, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "a", "failure"), login(7200, "aa", "b", "failure")}, "", 0},
+		// Resolved at 55 s (below at 50 s, resolve_after 5 s): a cooldown
+		// of 0s is the window's 50 s, so the spray at 70 s opens nothing,
+		// and the one at 130 s, its events gone, an incident.
+		{"cooldown 0s is the window", `{id: d, group_by: [identity], distinct: user.name, window: 50s, threshold: 2, resolve_after: 5s, cooldown: 0s}`,
+			cat(spray(0, 6, "aa", 2, "a"), spray(70, 1, "aa", 2, "b"), spray(130, 1, "aa", 2, "c")), "d/firing=2 mixed; d/firing=2 mixed", 0},
+		// max_success_users counts the account the sprayed password opened.
+		{"max_success_users: two others and the account", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 2, max_success_users: 3}`,
+			cat([]*event.Event{login(0, "aa", "s1", "success"), login(1, "aa", "s2", "success")}, spray(10, 1, "aa", 4, "x"), []*event.Event{login(30, "aa", "x01", "success")}),
+			"s/firing=3 account=x01 mixed", 0},
+		{"max_success_users: three others and the account", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 2, max_success_users: 3}`,
+			cat([]*event.Event{login(0, "aa", "s1", "success"), login(1, "aa", "s2", "success"), login(2, "aa", "s3", "success")}, spray(10, 1, "aa", 4, "x"), []*event.Event{login(30, "aa", "x01", "success")}),
+			"", 0},
+		{"a dropped ASCII letter is a typo", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "jse", "failure"), login(1, "aa", "jose", "success"), login(2, "aa", "zz", "failure")}, "", 0},
+		{"a dropped non-ASCII letter is not", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "jos", "failure"), login(1, "aa", "josé", "success"), login(2, "aa", "zz", "failure")}, "d/firing=2 mixed", 0},
+		{"a swap with a non-ASCII letter is not", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", "joés", "failure"), login(1, "aa", "josé", "success"), login(2, "aa", "zz", "failure")}, "d/firing=2 mixed", 0},
+		{"a swap in a 64-byte username is a typo", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", long[1:len(long)-2]+"ce", "failure"), login(1, "aa", long[1:len(long)-2]+"ec", "success"), login(2, "aa", "zz", "failure")}, "", 0},
+		{"a swap in a 65-byte username is not", `{id: d, group_by: [identity], distinct: user.name, unresolved: true, window: 1m, threshold: 2}`,
+			[]*event.Event{login(0, "aa", long[:len(long)-2]+"ce", "failure"), login(1, "aa", long[:len(long)-2]+"ec", "success"), login(2, "aa", "zz", "failure")}, "d/firing=2 mixed", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			as, e := runEvents(t, testRule(t, "rules:\n  - "+tt.rule+"\n"), tt.evs)
+			if got := firing(as); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			if n := e.Stats().Late.Load(); n != tt.late {
+				t.Errorf("late %d, want %d", n, tt.late)
+			}
+		})
+	}
+}

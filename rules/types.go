@@ -155,7 +155,7 @@ type Baseline struct {
 	Sigma   float64
 	Floor   int
 	Alpha   float64
-	Samples int // samples needed before firing
+	Samples int // samples needed before firing: warmup / window, rounded up
 }
 
 func compileType(r *Rule, s Spec) error {
@@ -235,11 +235,13 @@ func compileType(r *Rule, s Spec) error {
 		if w <= 0 {
 			return nil // the window check reports it
 		}
+		// Rounded up, so that the samples span at least warmup of history.
+		samples := max(1, int((warm+w-1)/w))
 		r.Baseline = Baseline{
 			Sigma:   b.Sigma,
 			Floor:   b.Floor,
 			Alpha:   1 - math.Pow(0.5, float64(w)/float64(hl)),
-			Samples: max(1, int(warm/w)),
+			Samples: samples,
 		}
 	}
 	return nil

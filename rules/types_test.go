@@ -277,3 +277,35 @@ func TestIdentityMapErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBaselineSamples checks the samples a baseline rule needs before it
+// fires: enough windows to span the warm-up, at least one.
+func TestBaselineSamples(t *testing.T) {
+	tests := []struct {
+		window, warmup string
+		want           int
+	}{
+		{"10m", "2h", 12},
+		{"10m", "25m", 3},
+		{"10m", "121m", 13},
+		{"10m", "5m", 1},
+		{"1h", "1h", 1},
+		{"7m", "", 18}, // the default warm-up, 2h
+	}
+	for _, tt := range tests {
+		t.Run(tt.window+" "+tt.warmup, func(t *testing.T) {
+			warm := ""
+			if tt.warmup != "" {
+				warm = ", warmup: " + tt.warmup
+			}
+			rs, err := Parse("r.yml", []byte("rules:\n  - {id: b, type: baseline, group_by: [source.ip], distinct: user.name, threshold: 1, window: "+
+				tt.window+", baseline: {sigma: 3, floor: 2"+warm+"}}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rs[0].Baseline.Samples; got != tt.want {
+				t.Errorf("samples %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
