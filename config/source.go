@@ -6,9 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -371,10 +368,8 @@ func CheckFiles(files []string) error {
 // Expand resolves file names and glob patterns, in the order given. "-"
 // (standard input) and names without glob characters are kept as they are.
 // The files a pattern matches are put in reading order: for each log, its
-// rotated files oldest first, then the live file. Numbered rotations go by
-// number descending (access.log.3.gz, access.log.2.gz, access.log.1,
-// access.log), dated ones (access.log-20261203.gz) by date. A pattern that
-// matches nothing is an error.
+// rotated files oldest first, then the live file (see ingest.SortRotated).
+// A pattern that matches nothing is an error.
 func Expand(pats []string) ([]string, error) {
 	var out []string
 	for _, p := range pats {
@@ -389,58 +384,8 @@ func Expand(pats []string) ([]string, error) {
 		if len(m) == 0 {
 			return nil, fmt.Errorf("pattern %q matches no file", p)
 		}
-		SortRotated(m)
+		ingest.SortRotated(m)
 		out = append(out, m...)
 	}
 	return out, nil
-}
-
-var (
-	numbered = regexp.MustCompile(`^(.*)\.(\d{1,6})$`)
-	dated    = regexp.MustCompile(`^(.*)-(\d{8}(?:\d{2})?)$`)
-)
-
-// rotation describes a file name as a log and its place among its rotated
-// files.
-type rotation struct {
-	base  string
-	class int // 0 dated, 1 numbered, 2 live
-	num   int
-	date  string
-}
-
-func rotationOf(path string) rotation {
-	n := strings.TrimSuffix(path, ".gz")
-	if m := numbered.FindStringSubmatch(n); m != nil {
-		k, _ := strconv.Atoi(m[2])
-		return rotation{base: m[1], class: 1, num: k}
-	}
-	if m := dated.FindStringSubmatch(n); m != nil {
-		return rotation{base: m[1], class: 0, date: m[2]}
-	}
-	return rotation{base: n, class: 2}
-}
-
-// SortRotated sorts file names into reading order; see Expand.
-func SortRotated(paths []string) {
-	sort.SliceStable(paths, func(i, j int) bool {
-		a, b := rotationOf(paths[i]), rotationOf(paths[j])
-		if a.base != b.base {
-			return a.base < b.base
-		}
-		if a.class != b.class {
-			return a.class < b.class
-		}
-		switch a.class {
-		case 0:
-			if a.date != b.date {
-				return a.date < b.date
-			}
-		case 1:
-			if a.num != b.num {
-				return a.num > b.num
-			}
-		}
-		return paths[i] < paths[j]
-	})
 }

@@ -10,30 +10,6 @@ import (
 	"testing"
 )
 
-func TestSortRotated(t *testing.T) {
-	tests := []struct{ in, want []string }{
-		{
-			[]string{"access.log", "access.log.1", "access.log.10.gz", "access.log.2.gz", "access.log.3.gz"},
-			[]string{"access.log.10.gz", "access.log.3.gz", "access.log.2.gz", "access.log.1", "access.log"},
-		},
-		{
-			[]string{"a.log-20261204.gz", "a.log", "a.log-20261202.gz", "a.log-20261203"},
-			[]string{"a.log-20261202.gz", "a.log-20261203", "a.log-20261204.gz", "a.log"},
-		},
-		{ // two logs: each in rotation order, logs by name
-			[]string{"b.log", "a.log.1", "b.log.1.gz", "a.log"},
-			[]string{"a.log.1", "a.log", "b.log.1.gz", "b.log"},
-		},
-	}
-	for _, tt := range tests {
-		got := append([]string(nil), tt.in...)
-		SortRotated(got)
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("SortRotated(%v) = %v, want %v", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestExpandAndRead(t *testing.T) {
 	dir := t.TempDir()
 	line := func(n int) string {
