@@ -9,9 +9,12 @@ package ingest
 //   - readers tell it of the lines they skip unread (Skipped), before
 //     the next line, so that no part of a line is joined across a gap
 //     and the end of a line whose head was skipped is not read alone;
-//   - readers of several files set an empty state where a file starts
-//     (SetJoinState(nil)), or save and restore each file's state when they
-//     switch between files (AppendJoinState, SetJoinState);
+//   - a log's state goes on from one of its files to the next (a rotation
+//     can fall between the parts of a line: SameLog): readers of several
+//     files call EndOfLog where a log ends, at the end of its last file
+//     or before another log's file, or save and restore each file's
+//     state when they switch between files (AppendJoinState,
+//     SetJoinState), handing it to the file that replaced a rotated one;
 //   - PrefetchParallel, whose workers parse blocks of a file at once, has
 //     a JoinTracker follow the state over every line on the goroutine that
 //     reads, and each worker starts its block from the state the lines
@@ -36,6 +39,10 @@ type Joiner interface {
 	// a line that it may have been one of are dropped, up to the one
 	// that ends the line, which is not read as a line of its own.
 	Skipped()
+	// EndOfLog notes that the log ended: its last file was read, or the
+	// next file is another log's. The parts kept are dropped, and counted
+	// (FlagSplitUnjoined): a line whose end never came.
+	EndOfLog()
 	// SetJoinState replaces the kept parts with those of state, which
 	// AppendJoinState or a JoinTracker's AppendState gave; empty: none.
 	SetJoinState(state []byte)

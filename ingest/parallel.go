@@ -114,6 +114,10 @@ type block struct {
 	max   int             // the line length cap, for the error
 	err   error           // after the lines: io.EOF, or what ended the reading
 	join  []byte          // a Joiner's state before the block's lines (see JoinTracker)
+	// endsLog: the block is the last of its log's (the file's, and the
+	// next file is another log's or there is none): a Joiner's parts
+	// kept after its lines are dropped (Joiner.EndOfLog).
+	endsLog bool
 }
 
 // blockLine is a line of a block, or a run of lines, and the over-long
@@ -282,7 +286,7 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 		b.blk.data, b.blk.lines, b.blk.count = b.blk.data[:0], b.blk.lines[:0], 0
 		return true
 	}
-	for _, path := range fs.paths {
+	for i, path := range fs.paths {
 		rc, err := Open(path)
 		if err != nil {
 			send(fmt.Errorf("opening %s log: %w", fs.kind, err))
@@ -293,7 +297,9 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 			rest = &completer{name: path, full: fs.skim.full, stats: fs.stats, lazy: fs.skim.lazy}
 		}
 		sp := &splitter{r: rc, max: lineCap(fs.maxLine), lines: blockLines, bytes: blockBytes}
-		if joins != nil {
+		if joins != nil && i > 0 && !SameLog(fs.paths[i-1], path) {
+			// Parts of a split line go on into the file that
+			// replaced a rotated one, not into another log.
 			joins.Reset()
 		}
 		for {
@@ -317,7 +323,8 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 			}
 		}
 		rc.Close()
-		if len(b.blk.lines) > 0 && !send(nil) {
+		b.blk.endsLog = i == len(fs.paths)-1 || !SameLog(path, fs.paths[i+1])
+		if (len(b.blk.lines) > 0 || b.blk.endsLog && joins != nil) && !send(nil) {
 			return
 		}
 	}
@@ -335,7 +342,7 @@ func (blk *block) start(path string, rest event.Completer, max int) {
 		blk.data = make([]byte, 0, blockCap)
 	}
 	blk.data, blk.lines, blk.count = blk.data[:0], blk.lines[:0], 0
-	blk.name, blk.rest, blk.max, blk.err = path, rest, max, nil
+	blk.name, blk.rest, blk.max, blk.err, blk.endsLog = path, rest, max, nil, false
 }
 
 // track has t follow the block's lines, as a worker gives them to its
@@ -461,6 +468,9 @@ func (w *chunkWorker) parseLines(b *batch) {
 			}
 			off = next
 		}
+	}
+	if blk.endsLog && w.joiner != nil {
+		w.joiner.EndOfLog()
 	}
 	b.err = blk.err
 }

@@ -297,6 +297,9 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 	for {
 		if s.lr == nil {
 			if s.i >= len(s.paths) {
+				if s.joiner != nil {
+					s.joiner.EndOfLog()
+				}
 				return io.EOF
 			}
 			rc, err := Open(s.paths[s.i])
@@ -305,9 +308,10 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			}
 			s.cur, s.name = rc, s.paths[s.i]
 			s.lr = NewLineReader(rc, s.maxLine)
-			if s.joiner != nil {
-				// The parts of a split line are in one file.
-				s.joiner.SetJoinState(nil)
+			if s.joiner != nil && s.i > 0 && !SameLog(s.paths[s.i-1], s.paths[s.i]) {
+				// Parts of a split line go on into the file that
+				// replaced a rotated one, not into another log.
+				s.joiner.EndOfLog()
 			}
 			if s.skim != nil {
 				s.skim.file = &completer{name: s.name, full: s.skim.full, stats: s.stats, lazy: s.skim.lazy}

@@ -717,3 +717,86 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitAcrossFiles reads a line Docker split into three entries whose
+// files end between its parts: a log's rotated file and the file that
+// replaced it are one stream of parts, so the line is joined across them;
+// parts left at the end of a log (its last file, or before another log's
+// file) are dropped and counted, never glued to another log's line. Read
+// by Next and by PrefetchParallel alike.
+func TestSplitAcrossFiles(t *testing.T) {
+	f, err := pylog.Compile(pyFormat, `user=(?P<username>\S+) event=(?P<event>\w+)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(rid string) string {
+		return "2026-12-04 09:00:06,000 WARNING accounts.auth [" + rid + "] user=u event=login_failed"
+	}
+	long := dockerEntries(t, "stdout", line("long")+strings.Repeat(" ", 2*DockerSplit))
+	if len(long) != 3 {
+		t.Fatalf("the long line is %d entries, want 3", len(long))
+	}
+	r1, r2 := dockerEntries(t, "stdout", line("r1")), dockerEntries(t, "stdout", line("r2"))
+	cat := func(parts ...[]string) []string {
+		var out []string
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name     string
+		files    map[string][]string // in reading order by name (ingest.SortRotated)
+		want     string
+		unjoined int64
+	}{
+		{"rotated between parts", map[string][]string{"app.log.1": cat(r1, long[:2]), "app.log": cat(long[2:], r2)}, "r1 long r2", 0},
+		{"rotated twice within a line", map[string][]string{"app.log.2": cat(r1, long[:1]), "app.log.1": long[1:2], "app.log": cat(long[2:], r2)}, "r1 long r2", 0},
+		{"another log after the head", map[string][]string{"a.log": cat(r1, long[:2]), "b.log": r2}, "r1 r2", 1},
+		{"the last file ends in parts", map[string][]string{"app.log": cat(r1, long[:2])}, "r1", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var paths []string
+			for name, entries := range c.files {
+				path := filepath.Join(dir, name)
+				if err := os.WriteFile(path, []byte(strings.Join(entries, "\n")+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				paths = append(paths, path)
+			}
+			ingest.SortRotated(paths)
+			wf := WrapFormat(f, DockerKey)
+			for workers := 0; workers <= 2; workers++ { // 0: Next
+				fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: paths, Parser: wf.NewParser(), NewParser: wf.NewParser})
+				var src ingest.Source = fs
+				if workers > 0 {
+					p := ingest.PrefetchParallel(context.Background(), fs, workers)
+					defer p.Close()
+					src = p
+				}
+				var got []string
+				var r event.Record
+				for {
+					err := src.Next(context.Background(), &r)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, string(r.Get(event.RequestID)))
+				}
+				if s := strings.Join(got, " "); s != c.want {
+					t.Errorf("%d workers: read %q, want %q; rejected: %v", workers, s, c.want, fs.Stats().Errors())
+				}
+				if n := fs.Stats().Flagged.Load(ingest.FlagSplitUnjoined); n != c.unjoined {
+					t.Errorf("%d workers: %d split lines dropped unjoined, want %d", workers, n, c.unjoined)
+				}
+				if n := fs.Stats().Rejected.Load(); n != 0 {
+					t.Errorf("%d workers: %d lines rejected: %v", workers, n, fs.Stats().Errors())
+				}
+			}
+		})
+	}
+}

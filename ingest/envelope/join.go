@@ -190,6 +190,18 @@ func (p *Parser) CountFlags(c *ingest.Flagged) {
 // the next line given to Parse (see joins.skipped).
 func (p *Parser) Skipped() { p.joins.skipped(p.docker) }
 
+// EndOfLog drops the parts kept, the log having ended before the lines
+// they began: each stream's are counted as a split line dropped unjoined
+// (ingest.FlagSplitUnjoined). It implements ingest.Joiner.
+func (p *Parser) EndOfLog() {
+	for s := range p.joins.part {
+		if len(p.joins.part[s]) > 0 {
+			p.joins.flags.Add(ingest.FlagSplitUnjoined)
+		}
+	}
+	p.joins.setState(nil)
+}
+
 // Joins reports whether lines can be split: CRI lines, and Docker
 // json-file entries (the key "log").
 func (p *Parser) Joins() bool { return p.cri || p.docker }

@@ -552,6 +552,24 @@ func (s *Source) joinState(f *file) {
 	s.joinFile = f
 }
 
+// endJoin hands the parts of split lines kept for f, a file rotated away
+// and read to its end, to the file now at its path when that is read from
+// its start: a rotation can fall between the parts of a line, and the
+// writer went on in the new file. Otherwise they are dropped, counted
+// (Joiner.EndOfLog).
+func (s *Source) endJoin(f *file) {
+	if s.joiner == nil {
+		return
+	}
+	s.joinState(f)
+	if g := f.successor; g != nil && g.off == 0 && g.line == 0 && !g.resumed {
+		g.join, g.joinGen = s.joiner.AppendJoinState(g.join[:0]), g.gen
+		s.joinFile = g // the joiner holds g's state
+		return
+	}
+	s.joiner.EndOfLog()
+}
+
 // readLine returns the next complete line of any file, reading up to a
 // batch of lines from one file before moving to the next, or a nil file
 // when no file has a line now.
@@ -758,6 +776,7 @@ func (s *Source) pollAt(now time.Time, first bool) bool {
 				break // deliver the held partial line first
 			}
 			s.counters.Rotated.Add(1)
+			s.endJoin(f)
 			s.retire(f)
 			f = f.successor
 			changed = true

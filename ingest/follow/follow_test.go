@@ -733,6 +733,68 @@ func TestSplitLinesPerFile(t *testing.T) {
 	}
 }
 
+// TestSplitLineAcrossRotation: Docker's json-file driver can rotate its
+// file between the parts of a line; the parts kept for the file rotated
+// away go on in the file that replaced it, so the line is joined and its
+// end is not read as a line of its own. Parts left in a file removed
+// without a successor are dropped, counted.
+func TestSplitLineAcrossRotation(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c-json.log")
+	f, err := django.NewFormat(django.DefaultMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Paths: []string{p}, Kind: event.App, Parser: envelope.Wrap(f.NewParser(), envelope.DockerKey),
+		PollInterval: 10 * time.Millisecond, RotateWait: 50 * time.Millisecond, IdleInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	// Docker's entries of the line of request id: the first holds
+	// DockerSplit bytes, the second the rest.
+	entries := func(id string) [2]string {
+		line := strings.Replace(authLine(id), `"ip"`, `"pad":"`+strings.Repeat("x", envelope.DockerSplit)+`","ip"`, 1)
+		cut := envelope.DockerSplit
+		var out [2]string
+		for i, part := range []string{line[:cut], line[cut:]} {
+			b, _ := json.Marshal(map[string]string{"log": part, "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
+			out[i] = string(b) + "\n"
+		}
+		return out
+	}
+	whole := func(id string) string {
+		b, _ := json.Marshal(map[string]string{"log": authLine(id), "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
+		return string(b) + "\n"
+	}
+	long := entries("long")
+	appendFile(t, p, whole("r1")+long[0])
+	expect(t, s, []string{"r1"})
+	rename(t, p, p+".1")
+	appendFile(t, p, long[1]+whole("r2"))
+	expect(t, s, []string{"long", "r2"})
+	if n := s.Stats().Rejected.Load(); n != 0 {
+		t.Errorf("%d lines rejected: %v", n, s.Stats().Errors())
+	}
+	if n := s.Stats().Flagged.Load(ingest.FlagSplitUnjoined); n != 0 {
+		t.Errorf("%d split lines dropped unjoined, want 0", n)
+	}
+
+	// The head of a line in a file removed with no file after it.
+	appendFile(t, p, entries("lost")[0])
+	quiet(t, s, 100*time.Millisecond)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().Flagged.Load(ingest.FlagSplitUnjoined) == 0 && time.Now().Before(deadline) {
+		quiet(t, s, 50*time.Millisecond)
+	}
+	if n := s.Stats().Flagged.Load(ingest.FlagSplitUnjoined); n != 1 {
+		t.Errorf("%d split lines dropped unjoined after the file was removed, want 1", n)
+	}
+}
+
 // TestRereadCounted reads lines again, after Rewind or from a restart's
 // positions given to MarkRead: up to how far they were read before they
 // are counted only in Stats().Reread (and Again says so); the lines after
