@@ -542,7 +542,9 @@ func (c *Config) check() error {
 	}
 	for i := range c.Outputs {
 		if err := c.Outputs[i].Check(); err != nil {
-			add([]any{"outputs", i}, "outputs[%d]: %v", i, err)
+			for _, err := range outputErrors(err) {
+				add(outputKey(i, err), "outputs[%d]: %v", i, err)
+			}
 		}
 		if err := alert.CheckName(c.Outputs, i); err != nil {
 			add([]any{"outputs", i}, "outputs[%d]: %v", i, err)
