@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,15 +113,35 @@ func (c *Config) NameAt(i int) string {
 
 // CheckNames reports outputs of one list that go by the same name (see
 // NameAt): their metrics would be one series, and their errors could not
-// be told apart.
+// be told apart; and webhooks that share a spool_dir (CheckSpoolDir).
 func CheckNames(cfgs []Config) error {
 	var errs []error
 	for i := range cfgs {
 		if err := CheckName(cfgs, i); err != nil {
 			errs = append(errs, fmt.Errorf("outputs[%d]: %w", i, err))
 		}
+		if err := CheckSpoolDir(cfgs, i); err != nil {
+			errs = append(errs, fmt.Errorf("outputs[%d]: %w", i, err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckSpoolDir reports whether output i of cfgs is a webhook with the
+// spool_dir of an earlier webhook: each delivers its spool alone (the
+// second would not open).
+func CheckSpoolDir(cfgs []Config, i int) error {
+	c := &cfgs[i]
+	if c.Type != "webhook" || c.SpoolDir == "" {
+		return nil
+	}
+	dir := filepath.Clean(c.SpoolDir)
+	for j := range i {
+		if cfgs[j].Type == "webhook" && cfgs[j].SpoolDir != "" && filepath.Clean(cfgs[j].SpoolDir) == dir {
+			return keyErrorf([]string{"spool_dir"}, "webhook: spool_dir %s is also the spool_dir of outputs[%d]: give each webhook output its own", c.SpoolDir, j)
+		}
+	}
+	return nil
 }
 
 // CheckName reports whether output i of cfgs goes by the name of an

@@ -240,6 +240,9 @@ func TestCheckNames(t *testing.T) {
 			[]string{`outputs[2]: name "file-1" is also the name of outputs[1]`}},
 		{"three alike", []Config{{Type: "stdout", Name: "x"}, {Type: "stdout", Name: "x"}, {Type: "stdout", Name: "x"}},
 			[]string{`outputs[1]: name "x" is also the name of outputs[0]`, `outputs[2]: name "x" is also the name of outputs[0]`}},
+		{"webhooks with their own spools", []Config{{Type: "webhook", SpoolDir: "a"}, {Type: "webhook", SpoolDir: "b"}, {Type: "file", Path: "a"}}, nil},
+		{"webhooks sharing a spool", []Config{{Type: "webhook", SpoolDir: "/var/spool/sw"}, {Type: "webhook", SpoolDir: "/var/spool/sw/"}},
+			[]string{`outputs[1]: webhook: spool_dir /var/spool/sw/ is also the spool_dir of outputs[0]: give each webhook output its own`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -423,3 +423,41 @@ func TestHTTPOutputsDoNotFollowRedirects(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookSpoolDirIsExclusive: a spool is delivered by one webhook. A
+// second one opened on its directory (another output, another process)
+// would take its records to another URL and delete its segments; it is
+// refused until the first is closed.
+func TestWebhookSpoolDirIsExclusive(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	opts := WebhookOptions{Name: "a", URL: "http://" + freeAddr(t), SpoolDir: dir, DrainTimeout: time.Millisecond,
+		Backoff: &Backoff{Initial: time.Millisecond, Max: time.Millisecond}}
+	a, err := NewWebhook(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(ctx, testAlert("x", 1, "u")); err != nil {
+		t.Fatal(err)
+	}
+	other := opts
+	other.Name = "b"
+	if b, err := NewWebhook(ctx, other); err == nil {
+		b.Close()
+		t.Fatal("a second webhook opened the spool of a running one")
+	} else if want := "spool_dir " + dir + " is in use by another webhook output or spraywatch process"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q, want it to contain %q", err, want)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewWebhook(ctx, other)
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	defer b.Close()
+	if d := b.Stats().QueueDepth.Load(); d != 1 {
+		t.Errorf("the spool holds %d alerts, want the 1 the first left", d)
+	}
+}

@@ -549,6 +549,9 @@ func (c *Config) check() error {
 		if err := alert.CheckName(c.Outputs, i); err != nil {
 			add([]any{"outputs", i}, "outputs[%d]: %v", i, err)
 		}
+		if err := alert.CheckSpoolDir(c.Outputs, i); err != nil {
+			add(outputKey(i, err), "outputs[%d]: %v", i, err)
+		}
 	}
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {
 		add([]any{"limits"}, "limits must not be negative")

@@ -50,6 +50,9 @@ func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 		if err := alert.CheckName(doc.Outputs, i); err != nil {
 			errs = append(errs, c.errorf([]any{"outputs", i}, "outputs[%d]: %v", i, err))
 		}
+		if err := alert.CheckSpoolDir(doc.Outputs, i); err != nil {
+			errs = append(errs, c.errorf(outputKey(i, err), "outputs[%d]: %v", i, err))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
