@@ -23,7 +23,7 @@ type AlertmanagerOptions struct {
 	MaxActive      int // firing incidents remembered for re-sending; default 10000
 	Timeout        time.Duration
 	Queue          QueueOptions
-	Client         *http.Client
+	Client         *http.Client // default: a client with Timeout that follows no redirect
 }
 
 // Alertmanager is a sink posting alerts to Alertmanager's API v2
@@ -83,7 +83,7 @@ func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanag
 		opts.Timeout = 10 * time.Second
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: opts.Timeout}
+		opts.Client = newHTTPClient(opts.Timeout)
 	}
 	m := &Alertmanager{opts: opts, active: map[string]*amActive{}}
 	m.stats.Type, m.stats.Name = "alertmanager", opts.Name
@@ -322,7 +322,7 @@ func (m *Alertmanager) postOnce(ctx context.Context, alerts []amAlert) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, statusError(resp.StatusCode, msg))
+		return fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, answerError(resp, msg))
 	}
 	return nil
 }

@@ -7,11 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"net"
+	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Config is one entry of the "outputs:" list. Type selects the sink; the
@@ -107,15 +113,35 @@ func (c *Config) NameAt(i int) string {
 
 // CheckNames reports outputs of one list that go by the same name (see
 // NameAt): their metrics would be one series, and their errors could not
-// be told apart.
+// be told apart; and webhooks that share a spool_dir (CheckSpoolDir).
 func CheckNames(cfgs []Config) error {
 	var errs []error
 	for i := range cfgs {
 		if err := CheckName(cfgs, i); err != nil {
 			errs = append(errs, fmt.Errorf("outputs[%d]: %w", i, err))
 		}
+		if err := CheckSpoolDir(cfgs, i); err != nil {
+			errs = append(errs, fmt.Errorf("outputs[%d]: %w", i, err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckSpoolDir reports whether output i of cfgs is a webhook with the
+// spool_dir of an earlier webhook: each delivers its spool alone (the
+// second would not open).
+func CheckSpoolDir(cfgs []Config, i int) error {
+	c := &cfgs[i]
+	if c.Type != "webhook" || c.SpoolDir == "" {
+		return nil
+	}
+	dir := filepath.Clean(c.SpoolDir)
+	for j := range i {
+		if cfgs[j].Type == "webhook" && cfgs[j].SpoolDir != "" && filepath.Clean(cfgs[j].SpoolDir) == dir {
+			return keyErrorf([]string{"spool_dir"}, "webhook: spool_dir %s is also the spool_dir of outputs[%d]: give each webhook output its own", c.SpoolDir, j)
+		}
+	}
+	return nil
 }
 
 // CheckName reports whether output i of cfgs goes by the name of an
@@ -132,12 +158,74 @@ func CheckName(cfgs []Config, i int) error {
 
 type nopCloser struct{ io.Writer }
 
+// A KeyError is an error of Check about the value of one key of an
+// output: Key is its path in the output (e.g. ["headers", "X-Token"]),
+// so that a configuration file can say on which line it is.
+type KeyError struct {
+	Key []string
+	Err error
+}
+
+func (e *KeyError) Error() string { return e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
+
+func keyErrorf(key []string, format string, args ...any) error {
+	return &KeyError{Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+// checkURL reports a url that is not an absolute http or https URL: the
+// outputs would fail every attempt.
+func checkURL(typ, s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return keyErrorf([]string{"url"}, "%s: url %q is not an absolute http:// or https:// URL", typ, s)
+	}
+	return nil
+}
+
+// checkHeaders reports the headers a request cannot carry: a name that is
+// not an HTTP token, a value with a control character (a line break: a
+// YAML block scalar "|" ends with one). Go's client refuses such a
+// request, and the webhook would retry it forever.
+func checkHeaders(h map[string]string) []error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		v := h[k]
+		if k == "" || strings.IndexFunc(k, func(r rune) bool { return r >= utf8.RuneSelf || !httpToken[r] }) >= 0 {
+			errs = append(errs, keyErrorf([]string{"headers", k}, "webhook: header name %q is not an HTTP token (letters, digits and !#$%%&'*+-.^_`|~)", k))
+			continue
+		}
+		if i := strings.IndexFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }); i >= 0 {
+			hint := ""
+			if v[i] == '\n' && i == len(v)-1 {
+				hint = ` (a YAML block scalar "|" ends with a newline: use "|-" or a quoted string)`
+			}
+			errs = append(errs, keyErrorf([]string{"headers", k}, "webhook: value of header %q holds the control character %q%s", k, v[i], hint))
+		}
+	}
+	return errs
+}
+
+// httpToken holds the ASCII characters of an HTTP token (RFC 9110 5.6.2).
+var httpToken = func() (t [utf8.RuneSelf]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
 // Check validates the settings of c that can be checked without opening
 // the sink (files, connections): Open checks them first, and
 // configuration checks use it to report what Open would reject.
 func (c *Config) Check() error {
 	if c.MinSeverity != "" && SeverityRank(c.MinSeverity) == 0 {
-		return fmt.Errorf("unknown min_severity %q (want low, medium, high or critical)", c.MinSeverity)
+		return keyErrorf([]string{"min_severity"}, "unknown min_severity %q (want low, medium, high or critical)", c.MinSeverity)
 	}
 	switch c.Type {
 	case "stdout":
@@ -157,12 +245,14 @@ func (c *Config) Check() error {
 		switch c.Format {
 		case "", FormatJSON, FormatSlack:
 		default:
-			return fmt.Errorf("webhook: unknown format %q (want json or slack)", c.Format)
+			return keyErrorf([]string{"format"}, "webhook: unknown format %q (want json or slack)", c.Format)
 		}
+		return errors.Join(append([]error{checkURL("webhook", c.URL)}, checkHeaders(c.Headers)...)...)
 	case "alertmanager":
 		if c.URL == "" {
 			return errors.New("alertmanager: url is required")
 		}
+		return checkURL("alertmanager", c.URL)
 	case "kafka":
 		if len(c.Brokers) == 0 {
 			return errors.New("kafka: brokers are required")
@@ -174,13 +264,16 @@ func (c *Config) Check() error {
 		switch c.Network {
 		case "udp", "tcp", "tls":
 		default:
-			return fmt.Errorf("syslog: unknown network %q (want udp, tcp or tls)", c.Network)
+			return keyErrorf([]string{"network"}, "syslog: unknown network %q (want udp, tcp or tls)", c.Network)
 		}
 		if c.Address == "" {
 			return errors.New("syslog: address is required")
 		}
+		if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
+			return keyErrorf([]string{"address"}, "syslog: address %q is not host:port (e.g. siem.example.com:6514)", c.Address)
+		}
 		if _, err := facility(c.Facility); err != nil {
-			return err
+			return &KeyError{Key: []string{"facility"}, Err: err}
 		}
 	case "":
 		return errors.New("type is required")

@@ -158,6 +158,20 @@ func TestOpenErrors(t *testing.T) {
 		{Config{Type: "syslog", Network: "udp", Address: "127.0.0.1:514", Facility: "mars"}, `unknown facility "mars"`},
 		{Config{Type: "syslog", Network: "sctp", Address: "127.0.0.1:514"}, `unknown network "sctp"`},
 		{Config{Type: "alertmanager"}, "url is required"},
+		// Settings every attempt would fail on: an endless retry, a
+		// spool that fills, rather than an error at the start.
+		{Config{Type: "webhook", URL: "soc.example.com/hook", SpoolDir: t.TempDir()}, `url "soc.example.com/hook" is not an absolute http:// or https:// URL`},
+		{Config{Type: "webhook", URL: "ftp://soc.example.com/", SpoolDir: t.TempDir()}, `url "ftp://soc.example.com/" is not an absolute`},
+		{Config{Type: "webhook", URL: "https:///hook", SpoolDir: t.TempDir()}, `url "https:///hook" is not an absolute`},
+		{Config{Type: "alertmanager", URL: "127.0.0.1:9093"}, `url "127.0.0.1:9093" is not an absolute`},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"Authorization": "Bearer x\n"}},
+			`value of header "Authorization" holds the control character '\n' (a YAML block scalar "|" ends with a newline`},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"X-A": "a\r\nX-Forged: 1"}},
+			`value of header "X-A" holds the control character '\r'`},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"X Token": "a"}}, `header name "X Token" is not an HTTP token`},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"X-Token:": "a"}}, `header name "X-Token:" is not an HTTP token`},
+		{Config{Type: "syslog", Network: "udp", Address: "siem.example.com"}, `address "siem.example.com" is not host:port`},
+		{Config{Type: "syslog", Network: "tcp", Address: "siem.example.com:"}, `address "siem.example.com:" is not host:port`},
 	} {
 		_, err := Open(ctx, []Config{tc.cfg})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -169,6 +183,23 @@ func TestOpenErrors(t *testing.T) {
 // TestOpenOutlivesContext: the outputs Open builds stay open when its
 // context ends (a server's SIGTERM); the alerts sent after, in the
 // server's final pass, are delivered, and Close drains them.
+// TestCheckAccepts: what Check takes, Open would not reject for the same
+// settings.
+func TestCheckAccepts(t *testing.T) {
+	for _, c := range []Config{
+		{Type: "webhook", URL: "https://soc.example.com:8443/hooks/spraywatch?x=1", SpoolDir: "s",
+			Headers: map[string]string{"Authorization": "Bearer a.b-c", "X-Tab": "a\tb", "X-Utf8": "é", "X-Empty": ""}},
+		{Type: "webhook", URL: "http://[::1]:8080/", SpoolDir: "s"},
+		{Type: "alertmanager", URL: "http://127.0.0.1:9093/"},
+		{Type: "syslog", Network: "tcp", Address: "[::1]:514"},
+		{Type: "syslog", Network: "udp", Address: ":514"},
+	} {
+		if err := c.Check(); err != nil {
+			t.Errorf("Check(%+v) = %v", c, err)
+		}
+	}
+}
+
 func TestOpenOutlivesContext(t *testing.T) {
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer recv.Close()
@@ -209,6 +240,9 @@ func TestCheckNames(t *testing.T) {
 			[]string{`outputs[2]: name "file-1" is also the name of outputs[1]`}},
 		{"three alike", []Config{{Type: "stdout", Name: "x"}, {Type: "stdout", Name: "x"}, {Type: "stdout", Name: "x"}},
 			[]string{`outputs[1]: name "x" is also the name of outputs[0]`, `outputs[2]: name "x" is also the name of outputs[0]`}},
+		{"webhooks with their own spools", []Config{{Type: "webhook", SpoolDir: "a"}, {Type: "webhook", SpoolDir: "b"}, {Type: "file", Path: "a"}}, nil},
+		{"webhooks sharing a spool", []Config{{Type: "webhook", SpoolDir: "/var/spool/sw"}, {Type: "webhook", SpoolDir: "/var/spool/sw/"}},
+			[]string{`outputs[1]: webhook: spool_dir /var/spool/sw/ is also the spool_dir of outputs[0]: give each webhook output its own`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -317,3 +317,31 @@ func statusError(code int, body []byte) error {
 	}
 	return fmt.Errorf("HTTP %d %s: body %q%s", code, http.StatusText(code), body, more)
 }
+
+// answerError is statusError for resp, whose body starts with body; a
+// redirect says where to, quoted, since redirects are not followed (see
+// newHTTPClient).
+func answerError(resp *http.Response, body []byte) error {
+	err := statusError(resp.StatusCode, body)
+	if resp.StatusCode/100 == 3 {
+		to := resp.Header.Get("Location")
+		if len(to) > excerptBytes {
+			to = to[:excerptBytes]
+		}
+		err = fmt.Errorf("%w: redirect to %q not followed: set the url the receiver answers at", err, to)
+	}
+	return err
+}
+
+// newHTTPClient returns the client of an HTTP output, which does not
+// follow redirects: Go's client turns a POST redirected with 301, 302 or
+// 303 into a GET without a body, whose 2xx would count an alert
+// delivered that the receiver never got, and a 307 or 308 would take the
+// body, its signature and the configured headers to another URL. A
+// redirect is an answer other than 2xx, retried and logged.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}

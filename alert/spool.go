@@ -26,6 +26,7 @@ type spool struct {
 	stats    *SinkStats
 	dlog     *deliveryLog  // logs the records dropped
 	ready    chan struct{} // signalled after each append
+	lock     *os.File      // holds the spool's lock until close
 
 	mu    sync.Mutex
 	segs  []*segment // oldest first; segs[0] holds the read cursor
@@ -59,7 +60,7 @@ var errTooLarge = errors.New("exceeds the spool bound")
 
 // openSpool opens or creates the spool in dir, truncating a torn record at
 // the end of a segment (left by a crash during an append).
-func openSpool(dir string, maxBytes, segBytes int64, stats *SinkStats) (*spool, error) {
+func openSpool(dir string, maxBytes, segBytes int64, stats *SinkStats) (_ *spool, err error) {
 	if maxBytes <= 0 {
 		maxBytes = 64 << 20
 	}
@@ -69,7 +70,16 @@ func openSpool(dir string, maxBytes, segBytes int64, stats *SinkStats) (*spool, 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("opening spool: %w", err)
 	}
-	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, stats: stats, ready: make(chan struct{}, 1)}
+	lock, err := lockSpool(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, stats: stats, ready: make(chan struct{}, 1), lock: lock}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening spool: %w", err)
@@ -392,6 +402,10 @@ func (s *spool) close() error {
 	if s.r != nil {
 		s.r.Close()
 		s.r = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
 	}
 	return err
 }

@@ -39,7 +39,7 @@ type WebhookOptions struct {
 	MaxAttempts   int               // per alert; <= 0 retries until delivered
 	DrainTimeout  time.Duration     // how long Close keeps delivering; default 5s
 	Backoff       *Backoff
-	Client        *http.Client // default: a client with Timeout
+	Client        *http.Client // default: a client with Timeout that follows no redirect
 }
 
 // Webhook is a sink POSTing each alert to a URL. Send appends the body to an
@@ -83,7 +83,7 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 		opts.Backoff = &Backoff{}
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: opts.Timeout}
+		opts.Client = newHTTPClient(opts.Timeout)
 	}
 	w := &Webhook{opts: opts, closing: make(chan struct{})}
 	w.stats.Type, w.stats.Name = "webhook", opts.Name
@@ -260,7 +260,7 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	if resp.StatusCode/100 == 2 {
 		return false, nil
 	}
-	err = fmt.Errorf("webhook %s: %w", w.opts.Name, statusError(resp.StatusCode, msg))
+	err = fmt.Errorf("webhook %s: %w", w.opts.Name, answerError(resp, msg))
 	c := resp.StatusCode
 	return c/100 == 4 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests, err
 }

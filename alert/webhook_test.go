@@ -3,12 +3,15 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,5 +363,101 @@ func TestWebhookSpoolSurvivesCrash(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(crashed, "*.seg"))
 	if len(left) != 1 {
 		t.Errorf("%d segments left after delivery, want the active one", len(left))
+	}
+}
+
+// TestHTTPOutputsDoNotFollowRedirects: a receiver that redirects has not
+// taken the alert. Followed, a 301, 302 or 303 would become a GET without
+// the body whose 2xx counts the alert delivered, and a 307 or 308 would
+// take the body and its headers to another URL.
+func TestHTTPOutputsDoNotFollowRedirects(t *testing.T) {
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		for _, typ := range []string{"webhook", "alertmanager"} {
+			t.Run(fmt.Sprintf("%s %d", typ, code), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				var elsewhere atomic.Int64
+				mux := http.NewServeMux()
+				mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					http.Redirect(w, r, "/elsewhere", code)
+				})
+				mux.HandleFunc("/elsewhere/", func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) })
+				mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) })
+				srv := httptest.NewServer(mux)
+				defer srv.Close()
+				backoff := &Backoff{Initial: time.Millisecond, Max: time.Millisecond}
+				var s interface {
+					StatsSink
+					deliveryLog() *deliveryLog
+				}
+				var err error
+				if typ == "webhook" {
+					s, err = NewWebhook(ctx, WebhookOptions{Name: "hook", URL: srv.URL + "/hook", SpoolDir: t.TempDir(),
+						Headers: map[string]string{"X-Api-Key": "k"}, MaxAttempts: 2, Backoff: backoff})
+				} else {
+					s, err = NewAlertmanager(ctx, AlertmanagerOptions{Name: "am", URL: srv.URL, Queue: QueueOptions{MaxAttempts: 2, Backoff: backoff}})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Send(ctx, testAlert("r", 1, "alice")); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				st := s.Stats()
+				if st.Delivered.Load() != 0 || st.Dropped.Load() != 1 || st.Failures.Load() != 2 {
+					t.Errorf("delivered=%d dropped=%d failures=%d, want 0, 1 (attempts exhausted) and 2", st.Delivered.Load(), st.Dropped.Load(), st.Failures.Load())
+				}
+				if n := elsewhere.Load(); n != 0 {
+					t.Errorf("the redirect was followed: %d requests to its target", n)
+				}
+				_, last := s.deliveryLog().causes()
+				want := fmt.Sprintf(`HTTP %d %s: redirect to "/elsewhere" not followed`, code, http.StatusText(code))
+				if last == nil || !strings.Contains(last.Error(), want) {
+					t.Errorf("last failure %v, want it to say %q", last, want)
+				}
+			})
+		}
+	}
+}
+
+// TestWebhookSpoolDirIsExclusive: a spool is delivered by one webhook. A
+// second one opened on its directory (another output, another process)
+// would take its records to another URL and delete its segments; it is
+// refused until the first is closed.
+func TestWebhookSpoolDirIsExclusive(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	opts := WebhookOptions{Name: "a", URL: "http://" + freeAddr(t), SpoolDir: dir, DrainTimeout: time.Millisecond,
+		Backoff: &Backoff{Initial: time.Millisecond, Max: time.Millisecond}}
+	a, err := NewWebhook(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(ctx, testAlert("x", 1, "u")); err != nil {
+		t.Fatal(err)
+	}
+	other := opts
+	other.Name = "b"
+	if b, err := NewWebhook(ctx, other); err == nil {
+		b.Close()
+		t.Fatal("a second webhook opened the spool of a running one")
+	} else if want := "spool_dir " + dir + " is in use by another webhook output or spraywatch process"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q, want it to contain %q", err, want)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewWebhook(ctx, other)
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	defer b.Close()
+	if d := b.Stats().QueueDepth.Load(); d != 1 {
+		t.Errorf("the spool holds %d alerts, want the 1 the first left", d)
 	}
 }

@@ -542,10 +542,15 @@ func (c *Config) check() error {
 	}
 	for i := range c.Outputs {
 		if err := c.Outputs[i].Check(); err != nil {
-			add([]any{"outputs", i}, "outputs[%d]: %v", i, err)
+			for _, err := range outputErrors(err) {
+				add(outputKey(i, err), "outputs[%d]: %v", i, err)
+			}
 		}
 		if err := alert.CheckName(c.Outputs, i); err != nil {
 			add([]any{"outputs", i}, "outputs[%d]: %v", i, err)
+		}
+		if err := alert.CheckSpoolDir(c.Outputs, i); err != nil {
+			add(outputKey(i, err), "outputs[%d]: %v", i, err)
 		}
 	}
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {

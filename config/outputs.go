@@ -43,10 +43,15 @@ func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 	var errs []error
 	for i := range doc.Outputs {
 		if err := doc.Outputs[i].Check(); err != nil {
-			errs = append(errs, c.errorf([]any{"outputs", i}, "outputs[%d]: %v", i, err))
+			for _, err := range outputErrors(err) {
+				errs = append(errs, c.errorf(outputKey(i, err), "outputs[%d]: %v", i, err))
+			}
 		}
 		if err := alert.CheckName(doc.Outputs, i); err != nil {
 			errs = append(errs, c.errorf([]any{"outputs", i}, "outputs[%d]: %v", i, err))
+		}
+		if err := alert.CheckSpoolDir(doc.Outputs, i); err != nil {
+			errs = append(errs, c.errorf(outputKey(i, err), "outputs[%d]: %v", i, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -96,4 +101,26 @@ func (c *Config) WriteErrors(u Use) []error {
 	check([]any{"replay", "cpu_profile"}, "replay.cpu_profile", c.Replay.CPUProfile)
 	check([]any{"replay", "mem_profile"}, "replay.mem_profile", c.Replay.MemProfile)
 	return errs
+}
+
+// outputErrors splits an error of alert.Config.Check into the errors it
+// joins, each to be placed at its own key.
+func outputErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// outputKey is the path of the node of output i that err is about: the
+// key of an alert.KeyError, else the output.
+func outputKey(i int, err error) []any {
+	at := []any{"outputs", i}
+	var ke *alert.KeyError
+	if errors.As(err, &ke) {
+		for _, k := range ke.Key {
+			at = append(at, k)
+		}
+	}
+	return at
 }
