@@ -499,11 +499,14 @@ func TestDocumentedEdges(t *testing.T) {
 			[]*event.Event{login(7200, "aa", "a", "failure"), login(0.001, "aa", "b", "failure")}, "l/firing=2 mixed", 0},
 		{"a long window's value leaves a window after it was last seen", `{id: l, group_by: [identity], distinct: user.name, window: 2h, threshold: 2}`,
 			[]*event.Event{login(0, "aa", "a", "failure"), login(7200, "aa", "b", "failure")}, "", 0},
-		// Resolved at 55 s (below at 50 s, resolve_after 5 s): a cooldown
-		// of 0s is the window's 50 s, so the spray at 70 s opens nothing,
-		// and the one at 130 s, its events gone, an incident.
-		{"cooldown 0s is the window", `{id: d, group_by: [identity], distinct: user.name, window: 50s, threshold: 2, resolve_after: 5s, cooldown: 0s}`,
+		// Resolved at 55 s (below at 50 s, resolve_after 5 s): with no
+		// cooldown set it is the window's 50 s, so the spray at 70 s opens
+		// nothing, and the one at 130 s, its events gone, an incident.
+		{"cooldown unset is the window", `{id: d, group_by: [identity], distinct: user.name, window: 50s, threshold: 2, resolve_after: 5s}`,
 			cat(spray(0, 6, "aa", 2, "a"), spray(70, 1, "aa", 2, "b"), spray(130, 1, "aa", 2, "c")), "d/firing=2 mixed; d/firing=2 mixed", 0},
+		// cooldown: 0s is none: the spray at 70 s opens an incident too.
+		{"cooldown 0s is none", `{id: d, group_by: [identity], distinct: user.name, window: 50s, threshold: 2, resolve_after: 5s, cooldown: 0s}`,
+			cat(spray(0, 6, "aa", 2, "a"), spray(70, 1, "aa", 2, "b"), spray(130, 1, "aa", 2, "c")), "d/firing=2 mixed; d/firing=2 mixed; d/firing=2 mixed", 0},
 		// max_success_users counts the account the sprayed password opened.
 		{"max_success_users: two others and the account", `{id: s, type: sequence, group_by: [identity], distinct: user.name, window: 5m, threshold: 2, max_success_users: 3}`,
 			cat([]*event.Event{login(0, "aa", "s1", "success"), login(1, "aa", "s2", "success")}, spray(10, 1, "aa", 4, "x"), []*event.Event{login(30, "aa", "x01", "success")}),

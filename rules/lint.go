@@ -810,7 +810,7 @@ func (l *linter) semantics(rn *yaml.Node, r *Rule) {
 	} else if r.Threshold == 1 && (r.Type == TypeDistinct || r.Type == TypeCount) && r.IdentityMap == nil {
 		l.add(at("threshold"), id, LevelNote, "threshold 1: every matching event opens an incident")
 	}
-	if r.Spec.Cooldown != 0 && r.Cooldown < r.Window {
+	if r.Spec.Cooldown != nil && r.Cooldown < r.Window {
 		l.add(at("cooldown"), id, LevelNote, "cooldown %s is shorter than the %s window: a campaign still in the window can open a new incident", shortDur(r.Cooldown), shortDur(r.Window))
 	}
 	if len(r.Spec.Match) == 0 {

@@ -47,8 +47,8 @@ type Spec struct {
 	Distinct     string               `yaml:"distinct"`
 	Window       Duration             `yaml:"window"`
 	Threshold    int                  `yaml:"threshold"`
-	Cooldown     Duration             `yaml:"cooldown"`
-	ResolveAfter Duration             `yaml:"resolve_after"`
+	Cooldown     *Duration            `yaml:"cooldown"`      // nil: the window; 0s: none
+	ResolveAfter *Duration            `yaml:"resolve_after"` // nil: DefaultResolveAfter; 0s: at once
 	Technique    string               `yaml:"technique"`
 	Disabled     bool                 `yaml:"disabled"`
 
@@ -256,19 +256,18 @@ func Compile(s Spec) (*Rule, error) {
 	case r.Threshold > MaxThreshold:
 		return nil, fmt.Errorf("threshold: %d is above the %d limit", r.Threshold, MaxThreshold)
 	}
-	r.Cooldown = time.Duration(s.Cooldown)
+	r.Cooldown, r.ResolveAfter = r.Window, DefaultResolveAfter
+	if s.Cooldown != nil {
+		r.Cooldown = time.Duration(*s.Cooldown)
+	}
 	if r.Cooldown < 0 {
 		return nil, errors.New("cooldown: must not be negative")
 	}
-	if r.Cooldown == 0 {
-		r.Cooldown = r.Window
+	if s.ResolveAfter != nil {
+		r.ResolveAfter = time.Duration(*s.ResolveAfter)
 	}
-	r.ResolveAfter = time.Duration(s.ResolveAfter)
 	if r.ResolveAfter < 0 {
 		return nil, errors.New("resolve_after: must not be negative")
-	}
-	if r.ResolveAfter == 0 {
-		r.ResolveAfter = DefaultResolveAfter
 	}
 	if r.Cooldown > MaxWindow || r.ResolveAfter > MaxWindow {
 		return nil, fmt.Errorf("cooldown and resolve_after: must not exceed %s", MaxWindow)
