@@ -15,6 +15,10 @@ package ingest
 //     or before another log's file, or save and restore each file's
 //     state when they switch between files (AppendJoinState,
 //     SetJoinState), handing it to the file that replaced a rotated one;
+//   - a reader that starts inside a file (at a saved position, or at its
+//     end) has a JoinTracker follow the lines just before its start, and
+//     drops the parts pending there (DropKept): their line's head may be
+//     missing, and their end must not be read alone;
 //   - PrefetchParallel, whose workers parse blocks of a file at once, has
 //     a JoinTracker follow the state over every line on the goroutine that
 //     reads, and each worker starts its block from the state the lines
@@ -43,6 +47,11 @@ type Joiner interface {
 	// next file is another log's. The parts kept are dropped, and counted
 	// (FlagSplitUnjoined): a line whose end never came.
 	EndOfLog()
+	// DropKept drops the parts kept, which may lack their line's head (a
+	// reader starting inside a file tracked only the lines just before
+	// its start): the rest of each such line is dropped up to its end,
+	// which is rejected, not read as a line of its own.
+	DropKept()
 	// SetJoinState replaces the kept parts with those of state, which
 	// AppendJoinState or a JoinTracker's AppendState gave; empty: none.
 	SetJoinState(state []byte)

@@ -202,6 +202,19 @@ func (p *Parser) EndOfLog() {
 	p.joins.setState(nil)
 }
 
+// DropKept drops the parts kept, which may lack their line's head: each
+// stream's line is dropped up to its end, which is rejected (counted as
+// ingest.FlagSplitHeadless), not read as a line of its own. It implements
+// ingest.Joiner.
+func (p *Parser) DropKept() {
+	for s := range p.joins.part {
+		if len(p.joins.part[s]) > 0 {
+			p.joins.part[s] = p.joins.part[s][:0]
+			p.joins.drop[s] = dropTail
+		}
+	}
+}
+
 // Joins reports whether lines can be split: CRI lines, and Docker
 // json-file entries (the key "log").
 func (p *Parser) Joins() bool { return p.cri || p.docker }

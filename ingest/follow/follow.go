@@ -41,6 +41,7 @@
 package follow
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -570,6 +571,52 @@ func (s *Source) endJoin(f *file) {
 	s.joiner.EndOfLog()
 }
 
+// startInside prepares the joiner for f, whose reading starts past its
+// beginning (at a saved position, or at its end): the lines just before
+// the start may have left parts of a split line, whose end is still to
+// come. A tracker follows those lines (from the first line that begins in
+// the last 2*maxLine bytes), and their parts pending are dropped
+// (Joiner.DropKept), so that the end of their line is rejected, not read
+// as a line of its own.
+func (s *Source) startInside(f *file) {
+	if s.joiner == nil || f.off == 0 || f.f == nil {
+		return
+	}
+	from := max(f.off-2*int64(s.maxLine), 0)
+	buf := make([]byte, f.off-from)
+	if _, err := f.f.ReadAt(buf, from); err != nil {
+		return // read as before: the reading itself reports the error
+	}
+	if from > 0 {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			return
+		}
+		buf = buf[i+1:]
+	}
+	t := s.joiner.NewJoinTracker()
+	for len(buf) > 0 {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			break // no line end before the start: the start is inside this line
+		}
+		if i > s.maxLine {
+			t.Skipped()
+		} else {
+			t.Track(trimCR(buf[:i]))
+		}
+		buf = buf[i+1:]
+	}
+	state := t.AppendState(nil)
+	if len(state) == 0 {
+		return
+	}
+	s.joinState(f)
+	s.joiner.SetJoinState(state)
+	s.joiner.DropKept()
+	f.join, f.joinGen = s.joiner.AppendJoinState(f.join[:0]), f.gen
+}
+
 // readLine returns the next complete line of any file, reading up to a
 // batch of lines from one file before moving to the next, or a nil file
 // when no file has a line now.
@@ -868,9 +915,11 @@ func (s *Source) open(p string, id fileID, first bool) (*file, error) {
 			f.seek(saved.Offset)
 			f.gen = saved.Generation
 			s.counters.Resumed.Add(1)
+			s.startInside(f)
 		}
 	case first && s.cfg.FromEnd:
 		f.seek(fi.Size())
+		s.startInside(f)
 	}
 	s.applyMark(f)
 	return f, nil
@@ -909,6 +958,7 @@ func (s *Source) recoverRotated(seen map[fileID]string) {
 		}
 		f.seek(e.Offset)
 		f.gen = e.Generation
+		s.startInside(f)
 		s.applyMark(f)
 		now := time.Now()
 		f.orphaned, f.lastData = now, now

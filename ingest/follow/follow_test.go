@@ -733,6 +733,79 @@ func TestSplitLinesPerFile(t *testing.T) {
 	}
 }
 
+// dockerSplit returns Docker's json-file entries of the line of request
+// id, split in two: the first holds DockerSplit bytes, the second the rest.
+func dockerSplit(id string) [2]string {
+	line := strings.Replace(authLine(id), `"ip"`, `"pad":"`+strings.Repeat("x", envelope.DockerSplit)+`","ip"`, 1)
+	var out [2]string
+	for i, part := range []string{line[:envelope.DockerSplit], line[envelope.DockerSplit:]} {
+		b, _ := json.Marshal(map[string]string{"log": part, "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
+		out[i] = string(b) + "\n"
+	}
+	return out
+}
+
+// dockerWhole returns Docker's json-file entry of the line of request id.
+func dockerWhole(id string) string {
+	b, _ := json.Marshal(map[string]string{"log": authLine(id), "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
+	return string(b) + "\n"
+}
+
+// TestStartInsideSplitLine: a source that starts inside a file, at its
+// end (FromEnd) or at a saved position, after the head of a split line,
+// rejects the line's end rather than read it as a line of its own
+// (counted as split_headless); the lines after it are read.
+func TestStartInsideSplitLine(t *testing.T) {
+	f, err := django.NewFormat(django.DefaultMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(p, state string) *Source {
+		s, err := New(Config{Paths: []string{p}, Kind: event.App, Parser: envelope.Wrap(f.NewParser(), envelope.DockerKey), StateFile: state, FromEnd: state == "",
+			PollInterval: 10 * time.Millisecond, RotateWait: 50 * time.Millisecond, IdleInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	check := func(s *Source) {
+		t.Helper()
+		if n := s.Stats().Flagged.Load(ingest.FlagSplitHeadless); n != 1 {
+			t.Errorf("%d ends of split lines rejected, want 1; rejected: %v", n, s.Stats().Errors())
+		}
+	}
+
+	t.Run("from the end", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "c-json.log")
+		appendFile(t, p, dockerWhole("r0")+dockerSplit("cut")[0])
+		s := open(p, "")
+		quiet(t, s, 50*time.Millisecond)
+		appendFile(t, p, dockerSplit("cut")[1]+dockerWhole("r1"))
+		expect(t, s, []string{"r1"})
+		check(s)
+	})
+
+	t.Run("at a saved position", func(t *testing.T) {
+		// The saved position falls after a whole line of stdout that
+		// came between the parts of a line of stderr.
+		dir := t.TempDir()
+		p, state := filepath.Join(dir, "c-json.log"), filepath.Join(dir, "state.json")
+		cut := dockerSplit("cut")
+		stderr := func(e string) string { return strings.Replace(e, `"stream":"stdout"`, `"stream":"stderr"`, 1) }
+		appendFile(t, p, dockerWhole("r0")+stderr(cut[0])+dockerWhole("r1"))
+		s := open(p, state)
+		expect(t, s, []string{"r0", "r1"})
+		commit(t, s, s.Position())
+		s.Close()
+		appendFile(t, p, stderr(cut[1])+dockerWhole("r2"))
+		s2 := open(p, state)
+		expect(t, s2, []string{"r2"})
+		check(s2)
+	})
+}
+
 // TestSplitLineAcrossRotation: Docker's json-file driver can rotate its
 // file between the parts of a line; the parts kept for the file rotated
 // away go on in the file that replaced it, so the line is joined and its
@@ -751,22 +824,7 @@ func TestSplitLineAcrossRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	// Docker's entries of the line of request id: the first holds
-	// DockerSplit bytes, the second the rest.
-	entries := func(id string) [2]string {
-		line := strings.Replace(authLine(id), `"ip"`, `"pad":"`+strings.Repeat("x", envelope.DockerSplit)+`","ip"`, 1)
-		cut := envelope.DockerSplit
-		var out [2]string
-		for i, part := range []string{line[:cut], line[cut:]} {
-			b, _ := json.Marshal(map[string]string{"log": part, "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
-			out[i] = string(b) + "\n"
-		}
-		return out
-	}
-	whole := func(id string) string {
-		b, _ := json.Marshal(map[string]string{"log": authLine(id), "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
-		return string(b) + "\n"
-	}
+	entries, whole := dockerSplit, dockerWhole
 	long := entries("long")
 	appendFile(t, p, whole("r1")+long[0])
 	expect(t, s, []string{"r1"})
