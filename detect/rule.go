@@ -321,12 +321,14 @@ func (rs *ruleState) add(ev *event.Event) {
 	if rs.held += g.st.held() - before; rs.held > rs.maxHeld {
 		rs.shed(g.slot)
 	}
-	if !ok {
-		rs.ln.counts.late++
-		return
-	}
 	if dropped > 0 {
 		rs.ln.counts.dropped += int64(dropped)
+	}
+	if !ok {
+		if dropped == 0 {
+			rs.ln.counts.late++
+		}
+		return
 	}
 	if r.Type == rules.TypeSequence && en.outcome == outcomeSuccess && g.st.failures(hv) > 0 {
 		// A success for a value that failed before, while enough other

@@ -177,8 +177,9 @@ const (
 // for long windows, the expiring value set.
 type store interface {
 	// add records e, whose distinct value is v. It reports whether e was
-	// recorded (not older than the window) and how many events it
-	// pushed out of a full store.
+	// recorded (not older than the window, nor than every event of a
+	// full store) and how many events were dropped from a full store
+	// (e itself when not recorded).
 	add(e entry, v hashed, length int64, max int) (ok bool, dropped int)
 	expire(now, length int64) (left int64, ok bool)
 	value(m measure) int
@@ -327,7 +328,8 @@ func (w *window) typoOf(u string, p *typoProbe) string {
 }
 
 // add inserts e in time order, dropping the oldest entry when the window
-// holds max entries. It reports false when e is older than the window.
+// holds max entries: e itself if it is older than every entry (false, 1).
+// It reports false, 0 when e is older than the window.
 func (w *window) add(e entry, v hashed, length int64, max int) (ok bool, dropped int) {
 	if e.t > w.end {
 		w.end = e.t
@@ -336,6 +338,9 @@ func (w *window) add(e entry, v hashed, length int64, max int) (ok bool, dropped
 		return false, 0
 	}
 	if w.len() >= max {
+		if w.len() > 0 && e.t < w.entries[w.head].t {
+			return false, 1
+		}
 		w.removeHead()
 		dropped = 1
 	}

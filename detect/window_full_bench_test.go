@@ -113,3 +113,39 @@ func (c threadCPU) stop(b *testing.B) {
 	b.ReportMetric(float64(threadTime()-c.start)/float64(b.N), "cpu-ns/op")
 	runtime.UnlockOSThread()
 }
+
+// TestFullWindowDropsTheOldest: a full window drops its oldest event for
+// a newer one, and an event older than every event it holds (late, but
+// still inside the window) is itself the oldest, dropped.
+func TestFullWindowDropsTheOldest(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		times   []int64
+		want    []int64
+		dropped int
+		late    int
+	}{
+		{"a newer event", []int64{10, 11, 12, 13}, []int64{11, 12, 13}, 1, 0},
+		{"a late event between", []int64{10, 12, 13, 11}, []int64{11, 12, 13}, 1, 0},
+		{"a late event older than all", []int64{10, 11, 12, 9}, []int64{10, 11, 12}, 1, 0},
+		{"an event older than the window", []int64{10, 11, 12, 2}, []int64{10, 11, 12}, 0, 1},
+	} {
+		w, seed := newWindow(true), maphash.MakeSeed()
+		var dropped, late int
+		for _, at := range tt.times {
+			ok, d := w.add(entry{t: at, outcome: outcomeFailure}, hashString(seed, fmt.Sprint("u", at)), 10, 3)
+			dropped += d
+			if !ok && d == 0 {
+				late++
+			}
+		}
+		var got []int64
+		w.each(func(e *entry) { got = append(got, e.t) })
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) || dropped != tt.dropped || late != tt.late {
+			t.Errorf("%s: holds %v, %d dropped, %d late; want %v, %d, %d", tt.name, got, dropped, late, tt.want, tt.dropped, tt.late)
+		}
+		if _, fails, _ := w.counts(); fails != len(tt.want) || w.value(measureDistinct) != len(tt.want) {
+			t.Errorf("%s: counts %d failures, %d distinct; want %d", tt.name, fails, w.value(measureDistinct), len(tt.want))
+		}
+	}
+}
