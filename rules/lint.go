@@ -467,14 +467,96 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 // decodeError adds an error from the YAML decoder, one finding per
 // problem, at the line the decoder names or else at n.
 func (l *linter) decodeError(n *yaml.Node, rule string, err error) {
+	var de *durationError
+	if errors.As(err, &de) {
+		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: de.node.Line, Column: de.node.Column, Msg: de.msg}
+		if path, k := keyOf(n, de.node); k != nil {
+			f.Line, f.Column, f.Msg = k.Line, k.Column, path+": "+de.msg
+		}
+		l.out = append(l.out, f)
+		return
+	}
 	for _, m := range yamlerr.Messages(err) {
 		m.FindKey(n)
 		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: m.Line, Msg: m.String()}
 		if f.Line == 0 && n != nil {
 			f.Line = n.Line
 		}
+		if m.Key != "" {
+			if k := keyAt(n, m.Key, m.Line); k != nil {
+				f.Line, f.Column = k.Line, k.Column
+			}
+		}
 		l.out = append(l.out, f)
 	}
+}
+
+// keyOf returns the path of keys ("baseline: warmup") to value node v
+// within n, and the key v is under; nil when v is not a value of a
+// mapping in n.
+func keyOf(n, v *yaml.Node) (string, *yaml.Node) {
+	var path string
+	var key *yaml.Node
+	eachKey(n, func(p string, k, c *yaml.Node) bool {
+		if c == v || deref(c) == v {
+			path, key = p, k
+			return false
+		}
+		return true
+	})
+	return path, key
+}
+
+// keyAt returns the key at path (as yamlerr writes paths) within n whose
+// value starts on line; nil when there is none or more than one.
+func keyAt(n *yaml.Node, path string, line int) *yaml.Node {
+	var found []*yaml.Node
+	eachKey(n, func(p string, k, c *yaml.Node) bool {
+		if p == path && deref(c).Line == line {
+			found = append(found, k)
+		}
+		return true
+	})
+	if len(found) != 1 {
+		return nil
+	}
+	return found[0]
+}
+
+// eachKey calls fn with the path, key and value of every mapping entry
+// within n, merged entries included, in document order, until fn returns
+// false.
+func eachKey(n *yaml.Node, fn func(path string, k, v *yaml.Node) bool) {
+	seen := map[*yaml.Node]bool{}
+	var walk func(n *yaml.Node, path string) bool
+	walk = func(n *yaml.Node, path string) bool {
+		if n = deref(n); n == nil || seen[n] {
+			return true
+		}
+		seen[n] = true
+		switch n.Kind {
+		case yaml.MappingNode:
+			kv := pairs(n)
+			for i := 0; i+1 < len(kv); i += 2 {
+				k, c := kv[i], kv[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + ": " + p
+				}
+				if !fn(p, k, c) || !walk(c, p) {
+					return false
+				}
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				if !walk(c, path) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	walk(n, "")
 }
 
 // compileKeys maps the key an error from Compile starts with to the key
