@@ -147,17 +147,17 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 		out = append(out, fs...)
 		for _, r := range l.rules {
 			if w, ok := ids[r.id]; ok && w.file != p {
-				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelError,
+				out = append(out, Finding{File: p, Line: r.line, Column: r.column, Rule: r.id, Level: LevelError,
 					Msg: fmt.Sprintf("duplicate id: also defined at %s:%d (the later file replaces it when loaded)", w.file, w.line)})
 				continue
 			}
 			ids[r.id] = where{p, r.line}
 			switch {
 			case defaults[r.id] && r.disabled:
-				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
+				out = append(out, Finding{File: p, Line: r.line, Column: r.column, Rule: r.id, Level: LevelNote,
 					Msg: "disabled: switches off the default pack rule with the same id"})
 			case defaults[r.id]:
-				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
+				out = append(out, Finding{File: p, Line: r.line, Column: r.column, Rule: r.id, Level: LevelNote,
 					Msg: "replaces the default pack rule with the same id"})
 			}
 		}
@@ -168,11 +168,11 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 			continue
 		}
 		if ref.top {
-			out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelError,
+			out = append(out, Finding{File: ref.file, Line: ref.line, Column: ref.column, Level: LevelError,
 				Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines (nor the default pack, when extended)", ref.id)})
 			continue
 		}
-		out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelWarning,
+		out = append(out, Finding{File: ref.file, Line: ref.line, Column: ref.column, Rule: ref.rule, Level: LevelWarning,
 			Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines; a rule's own suppressions apply to it whatever they name", ref.id)})
 	}
 	sortFindings(out)
@@ -208,10 +208,11 @@ func sortFindings(fs []Finding) {
 }
 
 type ruleRef struct {
-	file, id string
-	line     int
-	disabled bool // a rule written with disabled: true
-	top      bool // named by a top-level suppression
+	file, id     string
+	line, column int
+	rule         string // the rule whose own suppression names id
+	disabled     bool   // a rule written with disabled: true
+	top          bool   // named by a top-level suppression
 }
 
 type lintedFile struct {
@@ -293,7 +294,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 			continue
 		}
 		seen[id] = rn.Line
-		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line, disabled: disabled})
+		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line, column: rn.Column, disabled: disabled})
 	}
 	return l.out, lf
 }
@@ -454,11 +455,11 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 		}
 		_, rn := keyNode(sn, "rules")
 		for j, id := range s.Rules {
-			line := sn.Line
+			at := sn
 			if rn != nil && j < len(rn.Content) {
-				line = rn.Content[j].Line
+				at = rn.Content[j]
 			}
-			refs = append(refs, ruleRef{file: l.name, id: id, line: line, top: rule == ""})
+			refs = append(refs, ruleRef{file: l.name, id: id, line: at.Line, column: at.Column, rule: rule, top: rule == ""})
 		}
 	}
 	return refs

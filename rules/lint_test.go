@@ -128,10 +128,10 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		a + ":3: note: rule cert-identity-spray: replaces the default pack rule",
-		b + ":2: error: rule x: duplicate id: also defined at " + a + ":2",
-		b + `:3: warning: suppression names rule "other"`,
-		b + `:5: error: suppression names rule "nope"`,
+		a + ":3:5: note: rule cert-identity-spray: replaces the default pack rule",
+		b + ":2:5: error: rule x: duplicate id: also defined at " + a + ":2",
+		b + `:3:149: warning: rule y: suppression names rule "other"`,
+		b + `:5:51: error: suppression names rule "nope"`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("findings:\n%s", findingsText(got))
@@ -152,7 +152,7 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].String() != c+":2: note: rule cert-identity-spray: disabled: switches off the default pack rule with the same id" {
+	if len(got) != 1 || got[0].String() != c+":2:5: note: rule cert-identity-spray: disabled: switches off the default pack rule with the same id" {
 		t.Errorf("disabled stub, findings:\n%s", findingsText(got))
 	}
 	if _, err := LintFiles([]string{filepath.Join(dir, "missing.yml")}, LintOptions{}); err == nil {
