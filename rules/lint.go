@@ -483,6 +483,22 @@ func (l *linter) decodeError(n *yaml.Node, rule string, err error) {
 		if f.Line == 0 && n != nil {
 			f.Line = n.Line
 		}
+		if m.Key == "" && strings.HasPrefix(m.Msg, "expected ") {
+			// A list or mapping where a value of another type belongs:
+			// the decoder names no value to find it by, but one key alone
+			// may start such a value on the line.
+			var keys []string
+			eachKey(n, func(p string, k, v *yaml.Node) bool {
+				if v = deref(v); k.Line == m.Line && v.Line == m.Line && v.Kind != yaml.ScalarNode {
+					keys = append(keys, p)
+				}
+				return true
+			})
+			if len(keys) == 1 {
+				m.Key = keys[0]
+				f.Msg = m.String()
+			}
+		}
 		if m.Key != "" {
 			if k := keyAt(n, m.Key, m.Line); k != nil {
 				f.Line, f.Column = k.Line, k.Column
