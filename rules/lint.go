@@ -147,17 +147,17 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 		out = append(out, fs...)
 		for _, r := range l.rules {
 			if w, ok := ids[r.id]; ok && w.file != p {
-				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelError,
+				out = append(out, Finding{File: p, Line: r.line, Column: r.column, Rule: r.id, Level: LevelError,
 					Msg: fmt.Sprintf("duplicate id: also defined at %s:%d (the later file replaces it when loaded)", w.file, w.line)})
 				continue
 			}
 			ids[r.id] = where{p, r.line}
 			switch {
 			case defaults[r.id] && r.disabled:
-				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
+				out = append(out, Finding{File: p, Line: r.line, Column: r.column, Rule: r.id, Level: LevelNote,
 					Msg: "disabled: switches off the default pack rule with the same id"})
 			case defaults[r.id]:
-				out = append(out, Finding{File: p, Line: r.line, Rule: r.id, Level: LevelNote,
+				out = append(out, Finding{File: p, Line: r.line, Column: r.column, Rule: r.id, Level: LevelNote,
 					Msg: "replaces the default pack rule with the same id"})
 			}
 		}
@@ -168,11 +168,11 @@ func LintFiles(paths []string, opt LintOptions) ([]Finding, error) {
 			continue
 		}
 		if ref.top {
-			out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelError,
+			out = append(out, Finding{File: ref.file, Line: ref.line, Column: ref.column, Level: LevelError,
 				Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines (nor the default pack, when extended)", ref.id)})
 			continue
 		}
-		out = append(out, Finding{File: ref.file, Line: ref.line, Level: LevelWarning,
+		out = append(out, Finding{File: ref.file, Line: ref.line, Column: ref.column, Rule: ref.rule, Level: LevelWarning,
 			Msg: fmt.Sprintf("suppression names rule %q, which none of the files defines; a rule's own suppressions apply to it whatever they name", ref.id)})
 	}
 	sortFindings(out)
@@ -208,10 +208,11 @@ func sortFindings(fs []Finding) {
 }
 
 type ruleRef struct {
-	file, id string
-	line     int
-	disabled bool // a rule written with disabled: true
-	top      bool // named by a top-level suppression
+	file, id     string
+	line, column int
+	rule         string // the rule whose own suppression names id
+	disabled     bool   // a rule written with disabled: true
+	top          bool   // named by a top-level suppression
 }
 
 type lintedFile struct {
@@ -293,7 +294,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 			continue
 		}
 		seen[id] = rn.Line
-		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line, disabled: disabled})
+		lf.rules = append(lf.rules, ruleRef{file: name, id: id, line: rn.Line, column: rn.Column, disabled: disabled})
 	}
 	return l.out, lf
 }
@@ -454,11 +455,11 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 		}
 		_, rn := keyNode(sn, "rules")
 		for j, id := range s.Rules {
-			line := sn.Line
+			at := sn
 			if rn != nil && j < len(rn.Content) {
-				line = rn.Content[j].Line
+				at = rn.Content[j]
 			}
-			refs = append(refs, ruleRef{file: l.name, id: id, line: line, top: rule == ""})
+			refs = append(refs, ruleRef{file: l.name, id: id, line: at.Line, column: at.Column, rule: rule, top: rule == ""})
 		}
 	}
 	return refs
@@ -467,14 +468,112 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 // decodeError adds an error from the YAML decoder, one finding per
 // problem, at the line the decoder names or else at n.
 func (l *linter) decodeError(n *yaml.Node, rule string, err error) {
+	var de *durationError
+	if errors.As(err, &de) {
+		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: de.node.Line, Column: de.node.Column, Msg: de.msg}
+		if path, k := keyOf(n, de.node); k != nil {
+			f.Line, f.Column, f.Msg = k.Line, k.Column, path+": "+de.msg
+		}
+		l.out = append(l.out, f)
+		return
+	}
 	for _, m := range yamlerr.Messages(err) {
 		m.FindKey(n)
 		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: m.Line, Msg: m.String()}
 		if f.Line == 0 && n != nil {
 			f.Line = n.Line
 		}
+		if m.Key == "" && strings.HasPrefix(m.Msg, "expected ") {
+			// A list or mapping where a value of another type belongs:
+			// the decoder names no value to find it by, but one key alone
+			// may start such a value on the line.
+			var keys []string
+			eachKey(n, func(p string, k, v *yaml.Node) bool {
+				if v = deref(v); k.Line == m.Line && v.Line == m.Line && v.Kind != yaml.ScalarNode {
+					keys = append(keys, p)
+				}
+				return true
+			})
+			if len(keys) == 1 {
+				m.Key = keys[0]
+				f.Msg = m.String()
+			}
+		}
+		if m.Key != "" {
+			if k := keyAt(n, m.Key, m.Line); k != nil {
+				f.Line, f.Column = k.Line, k.Column
+			}
+		}
 		l.out = append(l.out, f)
 	}
+}
+
+// keyOf returns the path of keys ("baseline: warmup") to value node v
+// within n, and the key v is under; nil when v is not a value of a
+// mapping in n.
+func keyOf(n, v *yaml.Node) (string, *yaml.Node) {
+	var path string
+	var key *yaml.Node
+	eachKey(n, func(p string, k, c *yaml.Node) bool {
+		if c == v || deref(c) == v {
+			path, key = p, k
+			return false
+		}
+		return true
+	})
+	return path, key
+}
+
+// keyAt returns the key at path (as yamlerr writes paths) within n whose
+// value starts on line; nil when there is none or more than one.
+func keyAt(n *yaml.Node, path string, line int) *yaml.Node {
+	var found []*yaml.Node
+	eachKey(n, func(p string, k, c *yaml.Node) bool {
+		if p == path && deref(c).Line == line {
+			found = append(found, k)
+		}
+		return true
+	})
+	if len(found) != 1 {
+		return nil
+	}
+	return found[0]
+}
+
+// eachKey calls fn with the path, key and value of every mapping entry
+// within n, merged entries included, in document order, until fn returns
+// false.
+func eachKey(n *yaml.Node, fn func(path string, k, v *yaml.Node) bool) {
+	seen := map[*yaml.Node]bool{}
+	var walk func(n *yaml.Node, path string) bool
+	walk = func(n *yaml.Node, path string) bool {
+		if n = deref(n); n == nil || seen[n] {
+			return true
+		}
+		seen[n] = true
+		switch n.Kind {
+		case yaml.MappingNode:
+			kv := pairs(n)
+			for i := 0; i+1 < len(kv); i += 2 {
+				k, c := kv[i], kv[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + ": " + p
+				}
+				if !fn(p, k, c) || !walk(c, p) {
+					return false
+				}
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				if !walk(c, path) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	walk(n, "")
 }
 
 // compileKeys maps the key an error from Compile starts with to the key

@@ -26,11 +26,14 @@ func TestLint(t *testing.T) {
 		{"unknown key under not", "rules:\n  - id: a\n    threshold: 2\n    match:\n      user.name: {not: {eq: x}}" + lintOK, []string{"5:25: error: rule a: match: user.name: not: unknown key \"eq\""}},
 		{"unknown baseline key", "rules:\n  - id: a\n    type: baseline\n    threshold: 2\n    baseline: {sigma: 3, flor: 2}" + lintOK, []string{"5:26: error: rule a: baseline: unknown key \"flor\""}},
 		{"compile error at its key", "rules:\n  - id: a\n    threshold: 2\n    severity: urgent" + lintOK, []string{"4:5: error: rule a: severity \"urgent\""}},
-		{"bad window", "rules:\n  - id: a\n    threshold: 2\n    group_by: [source.ip]\n    window: ten\n", []string{"5: error: rule a: expected a duration"}},
+		{"bad window", "rules:\n  - id: a\n    threshold: 2\n    group_by: [source.ip]\n    window: ten\n", []string{"5:5: error: rule a: window: expected a duration such as 10m, not `ten`"}},
+		{"window without unit", "rules:\n  - id: a\n    threshold: 2\n    group_by: [source.ip]\n    window: 10\n", []string{"5:5: error: rule a: window: expected a duration such as 10m, not `10` (a number needs a unit, as in 10m)"}},
+		{"baseline duration without unit", "rules:\n  - id: a\n    type: baseline\n    threshold: 1\n    baseline: {sigma: 3, warmup: 2}" + lintOK, []string{"5:26: error: rule a: baseline: warmup: expected a duration such as 10m, not `2` (a number needs a unit, as in 2m)"}},
+		{"quoted threshold", "rules:\n  - id: a\n    threshold: \"10\"" + lintOK, []string{"3:5: error: rule a: threshold: expected an integer, not the string \"10\" (quoted: write it without the quotes)"}},
 		{"empty in", "rules:\n  - id: a\n    threshold: 2\n    match: {user.name: {in: []}}" + lintOK, []string{"4:5: error: rule a: match: user.name: in: the list is empty"}},
-		{"wrong type", "rules:\n  - id: a\n    threshold: many" + lintOK, []string{"3: error: rule a: threshold: expected an integer, not `many`"}},
+		{"wrong type", "rules:\n  - id: a\n    threshold: many" + lintOK, []string{"3:5: error: rule a: threshold: expected an integer, not `many`"}},
 		{"fractional values", "rules:\n  - id: a\n    threshold: 2.5\n    min_events: 1.9" + lintOK,
-			[]string{"3: error: rule a: threshold: expected an integer, not `2.5`", "4: error: rule a: min_events: expected an integer, not `1.9`"}},
+			[]string{"3:5: error: rule a: threshold: expected an integer, not `2.5`", "4:5: error: rule a: min_events: expected an integer, not `1.9`"}},
 		{"fractional baseline floor", "rules:\n  - id: a\n    type: baseline\n    baseline: {sigma: 3, floor: 2.5}" + lintOK,
 			[]string{"4: error: rule a: floor: expected an integer, not `2.5`"}},
 		{"duplicate id", "rules:\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n",
@@ -69,7 +72,7 @@ func TestLint(t *testing.T) {
 		{"disabled rule is not compiled", "rules:\n  - {id: a, disabled: true, threshold: 0, severity: urgent}\n", nil},
 		{"disabled rule needs an id", "rules:\n  - {disabled: true, window: 10m}\n", []string{"2:5: error: rule #1: id is required"}},
 		{"disabled rule with a bad id", "rules:\n  - {id: a b, disabled: true}\n", []string{"2:6: error: rule a b: id \"a b\": use letters"}},
-		{"disabled rule still has typed keys", "rules:\n  - {id: a, disabled: true, threshold: many}\n", []string{"2: error: rule a: threshold: expected an integer, not `many`"}},
+		{"disabled rule still has typed keys", "rules:\n  - {id: a, disabled: true, threshold: many}\n", []string{"2:29: error: rule a: threshold: expected an integer, not `many`"}},
 		{"disabled and enabled rule with one id", "rules:\n  - {id: a, disabled: true}\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n",
 			[]string{"3:5: error: rule a: duplicate id: also defined at line 2"}},
 		{"expired suppression", "rules:\n  - id: a\n    threshold: 3\n    match: {event.outcome: failure}" + lintOK + "suppressions:\n  - {reason: load test, match: {user.name: perf}, expires: 2020-01-01T00:00:00Z}\n",
@@ -125,10 +128,10 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		a + ":3: note: rule cert-identity-spray: replaces the default pack rule",
-		b + ":2: error: rule x: duplicate id: also defined at " + a + ":2",
-		b + `:3: warning: suppression names rule "other"`,
-		b + `:5: error: suppression names rule "nope"`,
+		a + ":3:5: note: rule cert-identity-spray: replaces the default pack rule",
+		b + ":2:5: error: rule x: duplicate id: also defined at " + a + ":2",
+		b + `:3:149: warning: rule y: suppression names rule "other"`,
+		b + `:5:51: error: suppression names rule "nope"`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("findings:\n%s", findingsText(got))
@@ -149,7 +152,7 @@ func TestLintFilesAcrossFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].String() != c+":2: note: rule cert-identity-spray: disabled: switches off the default pack rule with the same id" {
+	if len(got) != 1 || got[0].String() != c+":2:5: note: rule cert-identity-spray: disabled: switches off the default pack rule with the same id" {
 		t.Errorf("disabled stub, findings:\n%s", findingsText(got))
 	}
 	if _, err := LintFiles([]string{filepath.Join(dir, "missing.yml")}, LintOptions{}); err == nil {

@@ -86,15 +86,29 @@ type Duration time.Duration
 // UnmarshalYAML parses a Go duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: expected a duration such as 10m", n.Line)
+		return &durationError{node: n, msg: "expected a duration such as 10m, not " + yamlerr.Describe(n)}
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: expected a duration such as 10m: %w", n.Line, err)
+		msg := "expected a duration such as 10m, not " + yamlerr.Describe(n)
+		if tag := n.ShortTag(); tag == "!!int" || tag == "!!float" {
+			msg += fmt.Sprintf(" (a number needs a unit, as in %sm)", n.Value)
+		}
+		return &durationError{node: n, msg: msg}
 	}
 	*d = Duration(v)
 	return nil
 }
+
+// durationError is a value Duration cannot read. It keeps the value's
+// node, so that lint names the key it is under and its column; its text
+// names the line, as the decoder's own errors do.
+type durationError struct {
+	node *yaml.Node
+	msg  string
+}
+
+func (e *durationError) Error() string { return fmt.Sprintf("line %d: %s", e.node.Line, e.msg) }
 
 // MarshalYAML writes the duration back as text.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }

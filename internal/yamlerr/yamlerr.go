@@ -181,11 +181,34 @@ func parse(s string) Message {
 // wrong is the message for a value, described as got, that is not what
 // m.goType holds.
 func (m *Message) wrong(got string) string {
+	if m.tag == "str" && quotedScalar(m.want, m.value) {
+		// "10" for an integer: the value reads as one, but the quotes
+		// make it a string.
+		return fmt.Sprintf("expected %s, not the string %q (quoted: write it without the quotes)", m.want, m.value)
+	}
 	msg := fmt.Sprintf("expected %s, not %s", m.want, got)
 	if m.goType == "time.Duration" && (m.tag == "int" || m.tag == "float") {
 		msg += fmt.Sprintf(" (a number needs a unit, as in %ss)", m.value)
 	}
 	return msg
+}
+
+// quotedScalar reports whether value, decoded as a string, would be what
+// want describes had it not been quoted: "10" for an integer, "true" for
+// a bool.
+func quotedScalar(want, value string) bool {
+	switch want {
+	case "an integer":
+		_, err := strconv.ParseInt(value, 0, 64)
+		return err == nil
+	case "a number":
+		_, err := strconv.ParseFloat(value, 64)
+		return err == nil
+	case "true or false":
+		_, err := strconv.ParseBool(value)
+		return err == nil && value != "1" && value != "0" && value != "t" && value != "f" && value != "T" && value != "F"
+	}
+	return false
 }
 
 // got describes a value by its tag and its text.

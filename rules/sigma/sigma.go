@@ -115,8 +115,10 @@ func Convert(srcs []Source) (*Result, error) {
 		}
 	}
 	byRef := map[string]*document{}
+	corrs := map[string]bool{}
 	for _, d := range docs {
 		if d.Corr != nil {
+			corrs[d.ID], corrs[d.Name] = true, true
 			continue
 		}
 		if d.ID != "" {
@@ -126,19 +128,26 @@ func Convert(srcs []Source) (*Result, error) {
 			byRef[d.Name] = d
 		}
 	}
+	delete(corrs, "")
 	res := &Result{}
 	found := false
+	ids := map[string]*document{}
 	for _, d := range docs {
 		if d.Corr == nil {
 			continue
 		}
 		found = true
-		c := &converter{doc: d}
+		c := &converter{doc: d, corrs: corrs}
 		spec, base := c.convert(byRef)
+		if prev, ok := ids[spec.ID]; ok {
+			// Two rules with one id make a file the loader rejects.
+			c.fail(c.idNode(), "its spraywatch id %q is also that of %q at %s:%d: give the rules different names", spec.ID, prev.Title, prev.file, prev.node.Line)
+		}
 		if len(c.problems) > 0 {
 			res.Problems = append(res.Problems, c.problems...)
 			continue
 		}
+		ids[spec.ID] = d
 		res.Rules = append(res.Rules, Converted{Spec: spec, File: d.file, Title: d.Title, Sigma: firstOf(d.Name, d.ID), Base: base})
 	}
 	if !found {
@@ -158,6 +167,7 @@ func firstOf(s ...string) string {
 
 type converter struct {
 	doc      *document
+	corrs    map[string]bool // the ids and names of the correlation rules
 	problems []Problem
 }
 
@@ -270,6 +280,10 @@ func (c *converter) convert(byRef map[string]*document) (rules.Spec, string) {
 		c.fail(c.at("correlation"), "rules: the correlation names no base rule")
 	case 1:
 		base, ok := byRef[corr.Rules[0]]
+		if !ok && c.corrs[corr.Rules[0]] {
+			c.fail(c.at("correlation", "rules"), "base rule %q is a correlation rule: correlations of correlations cannot be converted", corr.Rules[0])
+			break
+		}
 		if !ok {
 			c.fail(c.at("correlation", "rules"), "base rule %q is not in the input files (give its file too)", corr.Rules[0])
 			break
@@ -289,10 +303,27 @@ func (c *converter) convert(byRef map[string]*document) (rules.Spec, string) {
 	}
 	if len(c.problems) == 0 {
 		if _, err := rules.Compile(s); err != nil {
-			c.fail(nil, "the converted rule does not compile: %v", err)
+			at := (*yaml.Node)(nil)
+			switch msg := err.Error(); {
+			case strings.HasPrefix(msg, "window:"):
+				at = c.at("correlation", "timespan")
+			case strings.HasPrefix(msg, "threshold:"):
+				at = c.at("correlation", "condition")
+			}
+			c.fail(at, "the converted rule does not compile: %v", err)
 		}
 	}
 	return s, baseName
+}
+
+// idNode is the node the rule's spraywatch id comes from.
+func (c *converter) idNode() *yaml.Node {
+	for _, k := range []string{"name", "id", "title"} {
+		if n := c.at(k); n != nil {
+			return n
+		}
+	}
+	return nil
 }
 
 func (c *converter) problemsRule() string { return firstOf(c.doc.Title, c.doc.Name, c.doc.ID) }
@@ -369,6 +400,14 @@ func (c *converter) condition(s *rules.Spec) string {
 			}
 			got = true
 			t, err := strconv.Atoi(v.Value)
+			if err != nil && errors.Is(err, strconv.ErrRange) || err == nil && t >= rules.MaxThreshold {
+				if k.Value == "gte" && t == rules.MaxThreshold {
+					s.Threshold = t
+					continue
+				}
+				c.fail(v, "condition %s: %s is above spraywatch's threshold limit (%d)", k.Value, v.Value, rules.MaxThreshold)
+				continue
+			}
 			if err != nil || t < 0 {
 				c.fail(v, "condition %s: %q is not a whole number", k.Value, v.Value)
 				continue
@@ -556,10 +595,25 @@ func (c *converter) fieldTest(k *yaml.Node, ecs string, mods []string, v *yaml.N
 			vals[i] = canon(vals[i])
 		}
 	}
+	if null && op != "" && op != "exists" {
+		c.fail(v, "%s: null (the field is absent) takes no |%s", k.Value, op)
+		return rules.Condition{}, false
+	}
+	// Wildcards and escapes are Sigma's in plain, |contains, |startswith
+	// and |endswith values; |re, |cidr and |exists values are taken as
+	// written.
+	pvals := make([]pattern, len(vals))
+	anyWild := false
+	lits := make([]string, len(vals))
+	for i, s := range vals {
+		pvals[i] = sigmaPattern(s)
+		anyWild = anyWild || pvals[i].wild
+		lits[i] = pvals[i].lit
+	}
 	quoted := func(anchorStart, anchorEnd bool) string {
-		alts := make([]string, len(vals))
-		for i, s := range vals {
-			alts[i] = regexp.QuoteMeta(s)
+		alts := make([]string, len(pvals))
+		for i, p := range pvals {
+			alts[i] = p.re
 		}
 		re := strings.Join(alts, "|")
 		if len(alts) > 1 {
@@ -582,16 +636,13 @@ func (c *converter) fieldTest(k *yaml.Node, ecs string, mods []string, v *yaml.N
 			f := false
 			return rules.Condition{Exists: &f}, true
 		}
-		if wild(vals) {
-			return rules.Condition{Regex: wildcardRegex(vals, insensitive)}, true
-		}
-		if insensitive {
+		if anyWild || insensitive {
 			return rules.Condition{Regex: quoted(true, true)}, true
 		}
-		if len(vals) == 1 {
-			return rules.Condition{Equals: &vals[0]}, true
+		if len(lits) == 1 {
+			return rules.Condition{Equals: &lits[0]}, true
 		}
-		return rules.Condition{In: vals}, true
+		return rules.Condition{In: lits}, true
 	case "exists":
 		if len(vals) != 1 || (vals[0] != "true" && vals[0] != "false") {
 			c.fail(v, "%s: expected true or false", k.Value)
@@ -602,10 +653,10 @@ func (c *converter) fieldTest(k *yaml.Node, ecs string, mods []string, v *yaml.N
 	case "contains":
 		return rules.Condition{Regex: quoted(false, false)}, true
 	case "startswith":
-		if insensitive {
+		if insensitive || anyWild {
 			return rules.Condition{Regex: quoted(true, false)}, true
 		}
-		return rules.Condition{Prefix: vals}, true
+		return rules.Condition{Prefix: lits}, true
 	case "endswith":
 		return rules.Condition{Regex: quoted(false, true)}, true
 	case "re":
@@ -638,49 +689,39 @@ func anyLetter(vals []string) bool {
 	return false
 }
 
-// wild reports whether a value uses Sigma's unescaped * or ? wildcards.
-func wild(vals []string) bool {
-	for _, s := range vals {
-		for i := 0; i < len(s); i++ {
-			switch s[i] {
-			case '\\':
-				i++
-			case '*', '?':
-				return true
-			}
-		}
-	}
-	return false
+// pattern is a Sigma string value: re is its regular expression (the
+// wildcards * and ? as .* and ., the rest quoted), lit its text with
+// escapes removed, and wild whether it holds an unescaped wildcard.
+type pattern struct {
+	re, lit string
+	wild    bool
 }
 
-func wildcardRegex(vals []string, insensitive bool) string {
-	alts := make([]string, len(vals))
-	for i, s := range vals {
-		var b strings.Builder
-		for j := 0; j < len(s); j++ {
-			switch ch := s[j]; {
-			case ch == '\\' && j+1 < len(s) && strings.IndexByte(`*?\`, s[j+1]) >= 0:
-				b.WriteString(regexp.QuoteMeta(s[j+1 : j+2]))
-				j++
-			case ch == '*':
-				b.WriteString(".*")
-			case ch == '?':
-				b.WriteString(".")
-			default:
-				b.WriteString(regexp.QuoteMeta(s[j : j+1]))
-			}
+// sigmaPattern reads a Sigma value: * and ? are wildcards, and a
+// backslash before *, ? or a backslash makes that character literal; any
+// other backslash is itself.
+func sigmaPattern(s string) pattern {
+	var re, lit strings.Builder
+	var p pattern
+	for j := 0; j < len(s); j++ {
+		switch ch := s[j]; {
+		case ch == '\\' && j+1 < len(s) && strings.IndexByte(`*?\`, s[j+1]) >= 0:
+			re.WriteString(regexp.QuoteMeta(s[j+1 : j+2]))
+			lit.WriteByte(s[j+1])
+			j++
+		case ch == '*':
+			re.WriteString(".*")
+			p.wild = true
+		case ch == '?':
+			re.WriteString(".")
+			p.wild = true
+		default:
+			re.WriteString(regexp.QuoteMeta(s[j : j+1]))
+			lit.WriteByte(ch)
 		}
-		alts[i] = b.String()
 	}
-	re := strings.Join(alts, "|")
-	if len(alts) > 1 {
-		re = "(?:" + re + ")"
-	}
-	re = "^" + re + "$"
-	if insensitive {
-		re = "(?i)" + re
-	}
-	return re
+	p.re, p.lit = re.String(), lit.String()
+	return p
 }
 
 // mergeConditions ANDs two conditions on one field when no test slot is
