@@ -322,7 +322,13 @@ func (m *Alertmanager) postOnce(ctx context.Context, alerts []amAlert) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, answerError(resp, msg))
+		err := fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, answerError(resp, msg))
+		if resp.StatusCode == http.StatusRequestEntityTooLarge {
+			// A proxy's body limit: the alerts that fit go without
+			// the one that does not.
+			return &oversizeError{At: -1, Err: err}
+		}
+		return err
 	}
 	return nil
 }

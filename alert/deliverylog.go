@@ -26,6 +26,7 @@ const (
 	dropNotTaken   = "not taken"
 	dropForgotten  = "too many firing incidents to re-send"
 	dropUnreadable = "unreadable spool record"
+	dropOversize   = "too large for the output"
 )
 
 // DefaultLogEvery is how often at most a fan-out logs the delivery

@@ -221,7 +221,10 @@ func (w *Webhook) deliver(body []byte) bool {
 		if permanent || (w.opts.MaxAttempts > 0 && attempt+1 >= w.opts.MaxAttempts) {
 			w.stats.Dropped.Add(1)
 			reason := dropAttempts
-			if permanent {
+			switch {
+			case errors.Is(err, errOversize):
+				reason = dropOversize
+			case permanent:
 				reason = dropRefused
 			}
 			w.dlog.drop(1, reason, err)
@@ -262,6 +265,9 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	}
 	err = fmt.Errorf("webhook %s: %w", w.opts.Name, answerError(resp, msg))
 	c := resp.StatusCode
+	if c == http.StatusRequestEntityTooLarge {
+		err = &oversizeError{Err: err}
+	}
 	return c/100 == 4 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests, err
 }
 
