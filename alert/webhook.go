@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,7 +40,8 @@ type WebhookOptions struct {
 	MaxAttempts   int               // per alert; <= 0 retries until delivered
 	DrainTimeout  time.Duration     // how long Close keeps delivering; default 5s
 	Backoff       *Backoff
-	Client        *http.Client // default: a client with Timeout that follows no redirect
+	TLS           *tls.Config  // for an https URL: CA, client certificate, server name; nil: Go's defaults
+	Client        *http.Client // default: a client with Timeout and TLS that follows no redirect
 }
 
 // Webhook is a sink POSTing each alert to a URL. Send appends the body to an
@@ -83,7 +85,7 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 		opts.Backoff = &Backoff{}
 	}
 	if opts.Client == nil {
-		opts.Client = newHTTPClient(opts.Timeout)
+		opts.Client = newHTTPClient(opts.Timeout, opts.TLS)
 	}
 	w := &Webhook{opts: opts, closing: make(chan struct{})}
 	w.stats.Type, w.stats.Name = "webhook", opts.Name
