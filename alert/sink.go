@@ -607,9 +607,26 @@ func omittedZero(f float64) float64 {
 	return f
 }
 
-// groupValues returns the alert's group values ordered by key, joined by ",".
+// groupValues returns the alert's group values ordered by key, joined by
+// ",". A group of one value gives the value as it is; with several, "\"
+// and "," in each value are escaped with a backslash, so that two groups
+// never give the same string ("a,b" and "c" give `a\,b,c`; "a" and
+// "b,c" give `a,b\,c`).
 func groupValues(g map[string]string) string {
-	return joinGroup(g, func(b []byte, _, v string) []byte { return append(b, v...) })
+	if len(g) == 1 {
+		for _, v := range g {
+			return v
+		}
+	}
+	return joinGroup(g, func(b []byte, _, v string) []byte {
+		for i := 0; i < len(v); i++ {
+			if v[i] == ',' || v[i] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, v[i])
+		}
+		return b
+	})
 }
 
 // groupPairs returns the alert's group as key=value pairs ordered by key,
