@@ -250,6 +250,10 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "spraywatch")
 	for k, v := range w.opts.Headers {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			req.Host = v // Go's client sends req.Host, not a Host header
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	if len(w.opts.Secret) > 0 {
