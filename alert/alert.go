@@ -70,6 +70,9 @@ type Alert struct {
 	// Account is the username that logged in after the failures (sequence
 	// rules: the account a sprayed password opened).
 	Account string `json:"account,omitempty"`
+	// Truncated counts the values taken from the logs that were cut to
+	// MaxValueBytes (Bound), each ending with a marker and a digest.
+	Truncated int `json:"truncated,omitempty"`
 }
 
 // Reason is why a rule fired: its type and condition, and what was observed.

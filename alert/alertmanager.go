@@ -3,6 +3,7 @@ package alert
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,8 @@ type AlertmanagerOptions struct {
 	MaxActive      int // firing incidents remembered for re-sending; default 10000
 	Timeout        time.Duration
 	Queue          QueueOptions
-	Client         *http.Client // default: a client with Timeout that follows no redirect
+	TLS            *tls.Config  // for an https URL: CA, client certificate, server name; nil: Go's defaults
+	Client         *http.Client // default: a client with Timeout and TLS that follows no redirect
 }
 
 // Alertmanager is a sink posting alerts to Alertmanager's API v2
@@ -83,7 +85,7 @@ func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanag
 		opts.Timeout = 10 * time.Second
 	}
 	if opts.Client == nil {
-		opts.Client = newHTTPClient(opts.Timeout)
+		opts.Client = newHTTPClient(opts.Timeout, opts.TLS)
 	}
 	m := &Alertmanager{opts: opts, active: map[string]*amActive{}}
 	m.stats.Type, m.stats.Name = "alertmanager", opts.Name
@@ -322,7 +324,13 @@ func (m *Alertmanager) postOnce(ctx context.Context, alerts []amAlert) error {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, answerError(resp, msg))
+		err := fmt.Errorf("alertmanager %s: posting alerts: %w", m.opts.Name, answerError(resp, msg))
+		if resp.StatusCode == http.StatusRequestEntityTooLarge {
+			// A proxy's body limit: the alerts that fit go without
+			// the one that does not.
+			return &oversizeError{At: -1, Err: err}
+		}
+		return err
 	}
 	return nil
 }

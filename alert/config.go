@@ -42,7 +42,8 @@ type Config struct {
 	MaxBytes int64  `yaml:"max_bytes,omitempty"`
 	Keep     int    `yaml:"keep,omitempty"`
 
-	// webhook and alertmanager
+	// webhook and alertmanager (and the tls_* settings below, with an
+	// https:// url)
 	URL string `yaml:"url,omitempty"`
 
 	// webhook
@@ -63,7 +64,7 @@ type Config struct {
 	Topic        string        `yaml:"topic,omitempty"`
 	BatchTimeout time.Duration `yaml:"batch_timeout,omitempty"`
 
-	// syslog
+	// syslog (tls_*: also webhook and alertmanager)
 	Network       string `yaml:"network,omitempty"`
 	Address       string `yaml:"address,omitempty"`
 	Facility      string `yaml:"facility,omitempty"`
@@ -247,12 +248,13 @@ func (c *Config) Check() error {
 		default:
 			return keyErrorf([]string{"format"}, "webhook: unknown format %q (want json or slack)", c.Format)
 		}
-		return errors.Join(append([]error{checkURL("webhook", c.URL)}, checkHeaders(c.Headers)...)...)
+		errs := append([]error{checkURL("webhook", c.URL)}, checkHeaders(c.Headers)...)
+		return errors.Join(append(errs, c.checkTLS(c.httpsURL(), "an https:// url")...)...)
 	case "alertmanager":
 		if c.URL == "" {
 			return errors.New("alertmanager: url is required")
 		}
-		return checkURL("alertmanager", c.URL)
+		return errors.Join(append([]error{checkURL("alertmanager", c.URL)}, c.checkTLS(c.httpsURL(), "an https:// url")...)...)
 	case "kafka":
 		if len(c.Brokers) == 0 {
 			return errors.New("kafka: brokers are required")
@@ -275,12 +277,61 @@ func (c *Config) Check() error {
 		if _, err := facility(c.Facility); err != nil {
 			return &KeyError{Key: []string{"facility"}, Err: err}
 		}
+		return errors.Join(c.checkTLS(c.Network == "tls", "network: tls")...)
 	case "":
 		return errors.New("type is required")
 	default:
 		return fmt.Errorf("unknown type %q (want stdout, file, webhook, alertmanager, kafka or syslog)", c.Type)
 	}
 	return nil
+}
+
+// httpsURL reports whether c's url is an https:// URL.
+func (c *Config) httpsURL() bool {
+	u, err := url.Parse(c.URL)
+	return err == nil && u.Scheme == "https"
+}
+
+// checkTLS reports the tls_* settings of c that cannot take effect: any
+// of them when the output does not use TLS (on is false; where says
+// what turns it on), since a CA or a client certificate that is ignored
+// leaves the connection in clear; a client certificate without its key
+// or a key without its certificate. The syslog, webhook and
+// alertmanager outputs share these settings.
+func (c *Config) checkTLS(on bool, where string) []error {
+	var errs []error
+	set := []struct{ key, val string }{
+		{"tls_ca_file", c.TLSCAFile}, {"tls_cert_file", c.TLSCertFile}, {"tls_key_file", c.TLSKeyFile}, {"tls_server_name", c.TLSServerName},
+	}
+	if !on {
+		for _, k := range set {
+			if k.val != "" {
+				errs = append(errs, keyErrorf([]string{k.key}, "%s: %s applies only to %s: without TLS it would be ignored", c.Type, k.key, where))
+			}
+		}
+		return errs
+	}
+	switch {
+	case c.TLSCertFile != "" && c.TLSKeyFile == "":
+		errs = append(errs, keyErrorf([]string{"tls_cert_file"}, "%s: tls_cert_file needs tls_key_file, the client certificate's private key", c.Type))
+	case c.TLSKeyFile != "" && c.TLSCertFile == "":
+		errs = append(errs, keyErrorf([]string{"tls_key_file"}, "%s: tls_key_file needs tls_cert_file, the client certificate", c.Type))
+	}
+	return errs
+}
+
+// usesTLSSettings reports whether any tls_* setting of c is given.
+func (c *Config) usesTLSSettings() bool {
+	return c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSServerName != ""
+}
+
+// httpTLS returns the TLS configuration of a webhook or alertmanager
+// output: nil (Go's defaults) unless a tls_* setting is given.
+func (c *Config) httpTLS() (*tls.Config, error) {
+	if !c.usesTLSSettings() {
+		return nil, nil
+	}
+	return c.tlsConfig()
 }
 
 func (c *Config) queue() QueueOptions {
@@ -315,16 +366,24 @@ func open(ctx context.Context, c Config) (Sink, error) {
 		if err != nil {
 			return nil, err
 		}
+		tc, err := c.httpTLS()
+		if err != nil {
+			return nil, err
+		}
 		q := c.queue()
 		return NewWebhook(ctx, WebhookOptions{
-			Name: c.Name, URL: c.URL, Secret: secret, Format: c.Format, Headers: c.Headers, Timeout: c.Timeout,
+			Name: c.Name, URL: c.URL, Secret: secret, Format: c.Format, Headers: c.Headers, Timeout: c.Timeout, TLS: tc,
 			SpoolDir: c.SpoolDir, SpoolMaxBytes: c.SpoolMaxBytes, MaxAttempts: c.MaxAttempts,
 			DrainTimeout: c.DrainTimeout, Backoff: q.Backoff,
 		})
 	case "alertmanager":
+		tc, err := c.httpTLS()
+		if err != nil {
+			return nil, err
+		}
 		return NewAlertmanager(ctx, AlertmanagerOptions{
 			Name: c.Name, URL: c.URL, AlertName: c.AlertName, GeneratorURL: c.GeneratorURL,
-			ResendInterval: c.ResendInterval, Timeout: c.Timeout, Queue: c.queue(),
+			ResendInterval: c.ResendInterval, Timeout: c.Timeout, Queue: c.queue(), TLS: tc,
 		})
 	case "kafka":
 		return NewKafka(ctx, KafkaOptions{
@@ -375,22 +434,25 @@ func (c *Config) secret() ([]byte, error) {
 	return nil, nil
 }
 
+// tlsConfig returns the TLS configuration the tls_* settings give: the
+// CA bundle the receiver is verified with (the system's roots without
+// one), the client certificate and the name to verify.
 func (c *Config) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
 	if c.TLSCAFile != "" {
 		pem, err := os.ReadFile(c.TLSCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("syslog: reading tls_ca_file: %w", err)
+			return nil, fmt.Errorf("%s: reading tls_ca_file: %w", c.Type, err)
 		}
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("syslog: tls_ca_file %s holds no PEM certificate", c.TLSCAFile)
+			return nil, fmt.Errorf("%s: tls_ca_file %s holds no PEM certificate", c.Type, c.TLSCAFile)
 		}
 	}
 	if c.TLSCertFile != "" || c.TLSKeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("syslog: loading tls_cert_file/tls_key_file: %w", err)
+			return nil, fmt.Errorf("%s: loading tls_cert_file/tls_key_file: %w", c.Type, err)
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ const (
 	dropNotTaken   = "not taken"
 	dropForgotten  = "too many firing incidents to re-send"
 	dropUnreadable = "unreadable spool record"
+	dropOversize   = "too large for the output"
 )
 
 // DefaultLogEvery is how often at most a fan-out logs the delivery
@@ -339,9 +341,17 @@ func answerError(resp *http.Response, body []byte) error {
 // delivered that the receiver never got, and a 307 or 308 would take the
 // body, its signature and the configured headers to another URL. A
 // redirect is an answer other than 2xx, retried and logged.
-func newHTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{
+// With tc, the client's connections use it (a CA, a client certificate,
+// a server name); without, Go's defaults.
+func newHTTPClient(timeout time.Duration, tc *tls.Config) *http.Client {
+	c := &http.Client{
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	if tc != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tc
+		c.Transport = t
+	}
+	return c
 }

@@ -105,6 +105,10 @@ func (e *encoder) alert(a *Alert) {
 		e.b = append(e.b, `,"account":`...)
 		e.str(a.Account)
 	}
+	if a.Truncated != 0 {
+		e.b = append(e.b, `,"truncated":`...)
+		e.int(a.Truncated)
+	}
 	e.b = append(e.b, '}')
 }
 

@@ -79,10 +79,34 @@ func (k *Kafka) deliver(ctx context.Context, batch []*Alert) error {
 		}
 		msgs = append(msgs, kafka.Message{Key: []byte(a.IncidentID), Value: bytes.TrimSuffix(v, []byte("\n"))})
 	}
-	if err := k.w.WriteMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("kafka %s: producing to %s: %w", k.opts.Name, k.opts.Topic, err)
+	err := k.w.WriteMessages(ctx, msgs...)
+	if err == nil {
+		return nil
 	}
-	return nil
+	err = fmt.Errorf("kafka %s: producing to %s: %w", k.opts.Name, k.opts.Topic, err)
+	var tooLarge kafka.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		// Over the writer's BatchBytes: refused before anything was sent.
+		return &oversizeError{At: -1, Err: err}
+	}
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) && len(werrs) == len(batch) {
+		// A broker refused a record batch (all the alerts for one
+		// partition) over its message.max.bytes; the other partitions'
+		// batches may have been written.
+		var left []int
+		oversize := false
+		for i, e := range werrs {
+			if e != nil {
+				left = append(left, i)
+				oversize = oversize || errors.Is(e, kafka.MessageSizeTooLarge) || errors.Is(e, kafka.RecordListTooLarge)
+			}
+		}
+		if oversize {
+			return &oversizeError{At: -1, Left: left, Err: err}
+		}
+	}
+	return err
 }
 
 // Close drains the queue and closes the writer.

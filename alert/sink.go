@@ -607,9 +607,26 @@ func omittedZero(f float64) float64 {
 	return f
 }
 
-// groupValues returns the alert's group values ordered by key, joined by ",".
+// groupValues returns the alert's group values ordered by key, joined by
+// ",". A group of one value gives the value as it is; with several, "\"
+// and "," in each value are escaped with a backslash, so that two groups
+// never give the same string ("a,b" and "c" give `a\,b,c`; "a" and
+// "b,c" give `a,b\,c`).
 func groupValues(g map[string]string) string {
-	return joinGroup(g, func(b []byte, _, v string) []byte { return append(b, v...) })
+	if len(g) == 1 {
+		for _, v := range g {
+			return v
+		}
+	}
+	return joinGroup(g, func(b []byte, _, v string) []byte {
+		for i := 0; i < len(v); i++ {
+			if v[i] == ',' || v[i] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, v[i])
+		}
+		return b
+	})
 }
 
 // groupPairs returns the alert's group as key=value pairs ordered by key,
@@ -780,6 +797,7 @@ func (q *queue) run() {
 				}
 			}
 			q.send(batch)
+			q.stats.QueueDepth.Add(-int64(len(batch)))
 			clear(batch)
 		case <-tickC:
 			q.tick(q.ctx)
@@ -789,10 +807,13 @@ func (q *queue) run() {
 
 // send delivers batch with retries; on giving up it counts the alerts
 // dropped. Failed attempts and drops are logged, but not the attempt a
-// stop cut short.
+// stop cut short. An alert too large for the output (the delivery failed
+// with an *oversizeError) is dropped alone, at once: the others of its
+// batch are delivered without it.
 func (q *queue) send(batch []*Alert) {
-	n := int64(len(batch))
-	defer q.stats.QueueDepth.Add(-n)
+	if len(batch) == 0 {
+		return
+	}
 	var last error // the last attempt's error, unless a stop cut it short
 	for attempt := 0; ; attempt++ {
 		if q.ctx.Err() != nil {
@@ -804,13 +825,18 @@ func (q *queue) send(batch []*Alert) {
 		}
 		err := q.deliver(q.ctx, batch)
 		if err == nil {
-			q.stats.Delivered.Add(uint64(n))
+			q.stats.Delivered.Add(uint64(len(batch)))
 			q.dlog.delivered()
 			return
 		}
 		q.stats.Failures.Add(1)
 		if q.ctx.Err() != nil {
 			q.giveUp(batch, dropStopped, last)
+			return
+		}
+		var oe *oversizeError
+		if errors.As(err, &oe) {
+			q.isolate(batch, oe)
 			return
 		}
 		last = err
@@ -825,6 +851,62 @@ func (q *queue) send(batch []*Alert) {
 		}
 	}
 }
+
+// isolate handles a delivery of batch that failed for the size of an
+// alert: retrying the batch would fail again, and dropping it would drop
+// the alerts that fit with the one that does not. The alert err names
+// is dropped alone (reason dropOversize) and the rest of the batch is
+// sent on; when err does not say which alert it is, each alert not
+// delivered is sent on its own, so that only those too large are
+// dropped.
+func (q *queue) isolate(batch []*Alert, err *oversizeError) {
+	if err.At < 0 && len(batch) > 1 {
+		rest := batch
+		if err.Left != nil {
+			rest = make([]*Alert, 0, len(err.Left))
+			for _, i := range err.Left {
+				rest = append(rest, batch[i])
+			}
+			if n := len(batch) - len(rest); n > 0 {
+				q.stats.Delivered.Add(uint64(n))
+				q.dlog.delivered()
+			}
+		}
+		for _, a := range rest {
+			q.send([]*Alert{a})
+		}
+		return
+	}
+	at := min(max(err.At, 0), len(batch)-1)
+	if at > 0 {
+		q.stats.Delivered.Add(uint64(at))
+		q.dlog.delivered()
+	}
+	// Not told to gaveUp: an Alertmanager would re-send the alert (and
+	// fail) with every firing incident.
+	q.stats.Dropped.Add(1)
+	q.dlog.drop(1, dropOversize, err)
+	q.send(batch[at+1:])
+}
+
+// errOversize marks the failure of a delivery for the size of an alert:
+// no retry can deliver it.
+var errOversize = errors.New("alert too large for the output")
+
+// An oversizeError is the failure of a delivery for the size of one of
+// its alerts, which the output (or the receiver) cannot take. At is the
+// index of that alert in the batch, the alerts before it delivered and
+// those after it not sent. At < 0: the output does not know which alert
+// it is; Left then holds the indexes of the alerts not delivered (nil:
+// none of the batch may have been delivered).
+type oversizeError struct {
+	At   int
+	Left []int
+	Err  error
+}
+
+func (e *oversizeError) Error() string   { return e.Err.Error() }
+func (e *oversizeError) Unwrap() []error { return []error{errOversize, e.Err} }
 
 // giveUp counts batch dropped for reason (err its cause, if known), logs
 // it and tells gaveUp.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -121,7 +122,7 @@ func (s *Syslog) deliver(ctx context.Context, batch []*Alert) error {
 	conn := s.conn
 	defer context.AfterFunc(ctx, func() { conn.SetWriteDeadline(time.Now()) })()
 	var buf []byte
-	for _, a := range batch {
+	for i, a := range batch {
 		msg := AppendSyslog(nil, a, s.opts.Facility, s.opts.Hostname, s.opts.AppName)
 		if s.opts.Network == "udp" {
 			buf = msg
@@ -135,6 +136,11 @@ func (s *Syslog) deliver(ctx context.Context, batch []*Alert) error {
 			return fmt.Errorf("syslog %s: writing: %w", s.opts.Name, err)
 		}
 		if _, err := s.conn.Write(buf); err != nil {
+			if s.opts.Network == "udp" && errors.Is(err, syscall.EMSGSIZE) {
+				// A datagram over the limit: the connection is fine,
+				// the messages before it went out.
+				return &oversizeError{At: i, Err: fmt.Errorf("syslog %s: writing a message of %d bytes: %w", s.opts.Name, len(buf), err)}
+			}
 			s.conn.Close()
 			s.conn = nil
 			return fmt.Errorf("syslog %s: writing: %w", s.opts.Name, err)

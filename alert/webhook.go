@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,7 +40,8 @@ type WebhookOptions struct {
 	MaxAttempts   int               // per alert; <= 0 retries until delivered
 	DrainTimeout  time.Duration     // how long Close keeps delivering; default 5s
 	Backoff       *Backoff
-	Client        *http.Client // default: a client with Timeout that follows no redirect
+	TLS           *tls.Config  // for an https URL: CA, client certificate, server name; nil: Go's defaults
+	Client        *http.Client // default: a client with Timeout and TLS that follows no redirect
 }
 
 // Webhook is a sink POSTing each alert to a URL. Send appends the body to an
@@ -83,7 +85,7 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 		opts.Backoff = &Backoff{}
 	}
 	if opts.Client == nil {
-		opts.Client = newHTTPClient(opts.Timeout)
+		opts.Client = newHTTPClient(opts.Timeout, opts.TLS)
 	}
 	w := &Webhook{opts: opts, closing: make(chan struct{})}
 	w.stats.Type, w.stats.Name = "webhook", opts.Name
@@ -221,7 +223,10 @@ func (w *Webhook) deliver(body []byte) bool {
 		if permanent || (w.opts.MaxAttempts > 0 && attempt+1 >= w.opts.MaxAttempts) {
 			w.stats.Dropped.Add(1)
 			reason := dropAttempts
-			if permanent {
+			switch {
+			case errors.Is(err, errOversize):
+				reason = dropOversize
+			case permanent:
 				reason = dropRefused
 			}
 			w.dlog.drop(1, reason, err)
@@ -245,6 +250,10 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "spraywatch")
 	for k, v := range w.opts.Headers {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			req.Host = v // Go's client sends req.Host, not a Host header
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	if len(w.opts.Secret) > 0 {
@@ -262,6 +271,9 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	}
 	err = fmt.Errorf("webhook %s: %w", w.opts.Name, answerError(resp, msg))
 	c := resp.StatusCode
+	if c == http.StatusRequestEntityTooLarge {
+		err = &oversizeError{Err: err}
+	}
 	return c/100 == 4 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests, err
 }
 

@@ -146,7 +146,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var mon *metrics.Metrics
 	cfg := f.engineConfig(side.rules)
 	cfg.Lanes = lanes(f.lanes)
-	cfg.Sink = alert.WithPrivacy(sink, privacy)
+	cfg.Sink = alert.WithPrivacy(alert.WithBound(sink), privacy)
 	if f.metricsListen != "" {
 		cfg.OnEvent = func(*event.Event) { mon.TopK().Tick(eng) }
 	}

@@ -213,7 +213,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer outs.close()
-		cfg.Sink = alert.WithPrivacy(outs.sink, f.usernames)
+		cfg.Sink = alert.WithPrivacy(alert.WithBound(outs.sink), f.usernames)
 	}
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
@@ -372,7 +372,7 @@ func runFollow(ctx context.Context, f *serveFlags, conf *config.Config, stdout i
 		return err
 	}
 	defer outs.close()
-	cfg.Sink = alert.WithPrivacy(outs.sink, f.usernames)
+	cfg.Sink = alert.WithPrivacy(alert.WithBound(outs.sink), f.usernames)
 	var m lateMetrics
 	cfg.Observe, cfg.Tick = m.observe, m.tick
 	fl, err := serve.NewFollower(cfg)

@@ -1,0 +1,196 @@
+package alert
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testPKI is a CA with a server certificate for 127.0.0.1 and
+// receiver.soc.internal and a client certificate, all written as PEM
+// files in a temporary directory.
+type testPKI struct {
+	pool                      *x509.CertPool
+	server                    tls.Certificate
+	caFile, certFile, keyFile string
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	caKey := newKey()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "SOC test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	issue := func(serial int64, cn string, usage x509.ExtKeyUsage, ips []net.IP, dns []string) ([]byte, *ecdsa.PrivateKey) {
+		k := newKey()
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			IPAddresses: ips, DNSNames: dns,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der, k
+	}
+	srvDER, srvKey := issue(2, "receiver", x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)}, []string{"receiver.soc.internal"})
+	cliDER, cliKey := issue(3, "spraywatch-client", x509.ExtKeyUsageClientAuth, nil, nil)
+	cliKeyDER, err := x509.MarshalECPrivateKey(cliKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return &testPKI{
+		pool:     pool,
+		server:   tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey},
+		caFile:   write("ca.pem", "CERTIFICATE", caDER),
+		certFile: write("client.pem", "CERTIFICATE", cliDER),
+		keyFile:  write("client.key", "EC PRIVATE KEY", cliKeyDER),
+	}
+}
+
+// TestHTTPOutputsTLS delivers to a receiver on 127.0.0.1 behind an
+// internal CA that requires a client certificate, with the tls_*
+// settings of the webhook and alertmanager outputs.
+func TestHTTPOutputsTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	var mu sync.Mutex
+	var clients []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		clients = append(clients, r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool}
+	srv.StartTLS()
+	defer srv.Close()
+	received := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), clients...) }
+
+	full := func(c *Config) { c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile = pki.caFile, pki.certFile, pki.keyFile }
+	cases := []struct {
+		name    string
+		set     func(c *Config)
+		deliver bool
+		err     string // in the failed attempt's error
+	}{
+		{"ca and client certificate", full, true, ""},
+		{"server name", func(c *Config) { full(c); c.TLSServerName = "receiver.soc.internal" }, true, ""},
+		{"no client certificate", func(c *Config) { c.TLSCAFile = pki.caFile }, false, "certificate"},
+		{"no ca", func(c *Config) { c.TLSCertFile, c.TLSKeyFile = pki.certFile, pki.keyFile }, false, "certificate signed by unknown authority"},
+		{"wrong server name", func(c *Config) { full(c); c.TLSServerName = "other.soc.internal" }, false, "other.soc.internal"},
+	}
+	for _, typ := range []string{"webhook", "alertmanager"} {
+		for _, tc := range cases {
+			t.Run(typ+"/"+tc.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				c := Config{Type: typ, Name: "soc", URL: srv.URL, MaxAttempts: 1, DrainTimeout: 2 * time.Second}
+				if typ == "webhook" {
+					c.SpoolDir = t.TempDir()
+				}
+				tc.set(&c)
+				fan, err := Open(ctx, []Config{c})
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := len(received())
+				fan.Send(ctx, testAlert("inc", 1, "bob"))
+				st := fan.Stats()[0]
+				waitFor(t, 5*time.Second, "an attempt", func() bool { return st.Delivered.Load()+st.Failures.Load() > 0 })
+				fan.Close()
+				d := fan.Deliveries()[0]
+				if tc.deliver {
+					if d.Delivered != 1 {
+						t.Fatalf("delivered %d: %v", d.Delivered, d.Cause)
+					}
+					if got := received(); len(got) != before+1 || got[len(got)-1] != "spraywatch-client" {
+						t.Errorf("receiver saw clients %v", got)
+					}
+					return
+				}
+				if d.Delivered != 0 || d.Cause == nil || !strings.Contains(d.Cause.Error(), tc.err) {
+					t.Errorf("delivered %d, cause %v; want a failure with %q", d.Delivered, d.Cause, tc.err)
+				}
+			})
+		}
+	}
+}
+
+// TestCheckTLS checks the tls_* settings each output with TLS takes, as
+// configuration checks place them.
+func TestCheckTLS(t *testing.T) {
+	cases := []struct {
+		name string
+		c    Config
+		key  string // the key of the error; "" none
+		want string
+	}{
+		{"webhook https", Config{Type: "webhook", URL: "https://soc", SpoolDir: "s", TLSCAFile: "ca", TLSCertFile: "c", TLSKeyFile: "k", TLSServerName: "n"}, "", ""},
+		{"webhook http", Config{Type: "webhook", URL: "http://soc", SpoolDir: "s", TLSCAFile: "ca"}, "tls_ca_file", "webhook: tls_ca_file applies only to an https:// url"},
+		{"alertmanager http", Config{Type: "alertmanager", URL: "http://am:9093", TLSServerName: "am"}, "tls_server_name", "alertmanager: tls_server_name applies only to an https:// url"},
+		{"alertmanager cert without key", Config{Type: "alertmanager", URL: "https://am:9093", TLSCertFile: "c"}, "tls_cert_file", "alertmanager: tls_cert_file needs tls_key_file"},
+		{"webhook key without cert", Config{Type: "webhook", URL: "https://soc", SpoolDir: "s", TLSKeyFile: "k"}, "tls_key_file", "webhook: tls_key_file needs tls_cert_file"},
+		{"syslog tcp", Config{Type: "syslog", Network: "tcp", Address: "siem:514", TLSCAFile: "ca"}, "tls_ca_file", "syslog: tls_ca_file applies only to network: tls"},
+		{"syslog tls cert without key", Config{Type: "syslog", Network: "tls", Address: "siem:6514", TLSCertFile: "c"}, "tls_cert_file", "syslog: tls_cert_file needs tls_key_file"},
+		{"syslog tls", Config{Type: "syslog", Network: "tls", Address: "siem:6514", TLSCAFile: "ca", TLSCertFile: "c", TLSKeyFile: "k"}, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.c.Check()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			var ke *KeyError
+			if !errors.As(err, &ke) || len(ke.Key) != 1 || ke.Key[0] != tc.key {
+				t.Errorf("error not at key %s: %#v", tc.key, err)
+			}
+		})
+	}
+}
