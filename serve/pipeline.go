@@ -192,6 +192,9 @@ type pipeline struct {
 	lastCommit  time.Time // when offsets were last committed (or tried)
 	marked      int64     // event time of the last watermark published
 	notReady    int
+	// changed is closed when the topics read have gained or lost
+	// partitions since the generation began (see watchPartitions).
+	changed <-chan struct{}
 }
 
 // generation runs pipelines over gen's assignments until the generation
@@ -204,6 +207,15 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 			committed[topicPartition{topic, a.ID}] = a.Offset
 		}
 	}
+	// The group assigns the partitions that existed when it was joined: a
+	// topic created since, or given more partitions, ends the generation,
+	// and the group, joined again, assigns them.
+	changed := make(chan struct{})
+	wctx, stopWatch := context.WithCancel(gctx)
+	var watching sync.WaitGroup
+	watching.Go(func() { s.watchPartitions(wctx, store, changed) })
+	defer watching.Wait()
+	defer stopWatch()
 	rewinds, err := store.rewinds(gctx, gen)
 	if err != nil {
 		if gctx.Err() != nil {
@@ -216,6 +228,7 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 		if err != nil {
 			return err
 		}
+		pl.changed = changed
 		reload, err := pl.run(ctx, gctx)
 		for _, p := range pl.parts {
 			committed[topicPartition{p.topic, p.id}] = p.committed
@@ -538,6 +551,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 	tick := time.NewTicker(min(s.cfg.IdleTimeout/4, 50*time.Millisecond))
 	defer tick.Stop()
 	pl.lastCommit = time.Now()
+	var repartitioned bool
 	for {
 		select {
 		case f := <-pl.in:
@@ -554,9 +568,11 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 		case <-tick.C:
 		case <-s.rules.reloaded:
 			reload = true
+		case <-pl.changed:
+			repartitioned = true
 		case <-rctx.Done():
 		}
-		done := rctx.Err() != nil || reload
+		done := rctx.Err() != nil || reload || repartitioned
 		pctx := ctx
 		if done {
 			// Drain what the watermark lets through even when shutting down.
@@ -582,7 +598,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			pl.commitNow(ctx)
 		}
 		if done {
-			return reload && ctx.Err() == nil, nil
+			return reload && !repartitioned && ctx.Err() == nil, nil
 		}
 	}
 }
@@ -957,4 +973,86 @@ func (pl *pipeline) commit(ctx context.Context) {
 		p.committed, p.rewind, p.state = c.offset, c.rewind, c.state
 		p.stats.committed.Store(p.committed)
 	}
+}
+
+// partitionWatchInterval is how often watchPartitions compares the topics'
+// partitions with those the group assigned.
+const partitionWatchInterval = 5 * time.Second
+
+// watchPartitions closes changed, and returns, once a topic read has a
+// partition that no member of the group was assigned: a topic created
+// after the group was joined, or given more partitions. The group assigns
+// only the partitions its leader knew of when it was joined; ending the
+// generation has it joined again, and the new partitions assigned. The
+// topics' partitions come from the metadata the client keeps (refreshed
+// every few seconds), the assignments from the group's coordinator, while
+// the group is stable.
+func (s *Server) watchPartitions(ctx context.Context, store *offsetStore, changed chan<- struct{}) {
+	topics := s.topics()
+	group := s.cfg.Kafka.GroupID
+	t := time.NewTicker(partitionWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		topic, id, err := unassigned(ctx, store.client, group, topics)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.cfg.Logger.Debug("comparing the topics' partitions with the group's assignments", "group", group, "err", err)
+		case topic != "":
+			s.cfg.Logger.Info("a partition is not assigned to the consumer group (topic created or partitions added since it was joined): joining it again",
+				"group", group, "topic", topic, "partition", id)
+			close(changed)
+			return
+		}
+	}
+}
+
+// unassigned returns a partition of topics that no member of group is
+// assigned ("" if none, or if the group is not stable).
+func unassigned(ctx context.Context, client *kafkago.Client, group string, topics []string) (string, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	md, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
+	if err != nil {
+		return "", 0, fmt.Errorf("looking up the partitions of %v: %w", topics, err)
+	}
+	gr, err := client.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{group}})
+	if err != nil {
+		return "", 0, fmt.Errorf("describing consumer group %s: %w", group, err)
+	}
+	if len(gr.Groups) != 1 {
+		return "", 0, fmt.Errorf("describing consumer group %s: %d groups in the answer", group, len(gr.Groups))
+	}
+	g := gr.Groups[0]
+	if g.Error != nil {
+		return "", 0, fmt.Errorf("describing consumer group %s: %w", group, g.Error)
+	}
+	if g.GroupState != "Stable" {
+		return "", 0, nil
+	}
+	assigned := map[topicPartition]bool{}
+	for _, m := range g.Members {
+		for _, a := range m.MemberAssignments.Topics {
+			for _, id := range a.Partitions {
+				assigned[topicPartition{a.Topic, id}] = true
+			}
+		}
+	}
+	for _, tp := range md.Topics {
+		if tp.Error != nil || !slices.Contains(topics, tp.Name) {
+			continue
+		}
+		for _, p := range tp.Partitions {
+			if !assigned[topicPartition{tp.Name, p.ID}] {
+				return tp.Name, p.ID, nil
+			}
+		}
+	}
+	return "", 0, nil
 }

@@ -446,7 +446,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			log.Warn("consumer group", "group", s.cfg.Kafka.GroupID, "err", err)
+			log.Warn("joining the consumer group failed; trying again", "group", s.cfg.Kafka.GroupID, "err", err)
 			if !sleep(ctx, time.Second) {
 				return nil
 			}
