@@ -148,7 +148,7 @@ func TestShutdownWhileAlertsFlow(t *testing.T) {
 	// partition reader counting as idle releases records in another
 	// order than a restart does, and alerts come with other records:
 	// give it time, as TestScaleOut does.
-	cfg.IdleTimeout = 3 * time.Second
+	cfg.IdleTimeout = 10 * time.Second
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
