@@ -481,7 +481,8 @@ func asMap(a *alert.Alert) (map[string]any, error) {
 
 // subset compares the expected value w with the actual JSON value g: maps
 // by the expected keys, lists element by element (same length), numbers
-// numerically, times as instants, the rest as text.
+// numerically, times as instants, the rest by type and value (a quoted
+// number is text).
 func subset(path string, w, g any, diffs *[]string) {
 	switch wv := w.(type) {
 	case map[string]any:
@@ -536,7 +537,18 @@ func scalarEqual(w, g any) bool {
 		gt, err := time.Parse(time.RFC3339Nano, gs)
 		return err == nil && gt.Equal(wt)
 	}
-	ws, gs := fmt.Sprint(w), fmt.Sprint(g)
+	if _, ok := number(g); ok {
+		return false // a quoted number is text, not the number
+	}
+	if wb, ok := w.(bool); ok {
+		gb, ok := g.(bool)
+		return ok && wb == gb
+	}
+	ws, ok1 := w.(string)
+	gs, ok2 := g.(string)
+	if !ok1 || !ok2 {
+		return w == nil && g == nil
+	}
 	if ws == gs {
 		return true
 	}

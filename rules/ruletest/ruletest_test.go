@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFixtures runs every rule test file shipped with the rules.
@@ -165,5 +166,34 @@ tests:
 	}
 	if res.Failed() {
 		t.Errorf("%+v", res.Cases)
+	}
+}
+
+// TestScalarEqual: expected values match by type and value; numbers
+// numerically, times as instants.
+func TestScalarEqual(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		want, got any
+		equal     bool
+	}{
+		{10, 10.0, true},
+		{10, 10.5, false},
+		{"10", 10.0, false},
+		{10, "10", false},
+		{true, true, true},
+		{"true", true, false},
+		{true, "true", false},
+		{"firing", "firing", true},
+		{"firing", "resolved", false},
+		{at, "2026-12-04T10:00:00.000Z", true},
+		{"2026-12-04T10:00:00Z", "2026-12-04T10:00:00.000Z", true},
+		{at, "2026-12-04T10:00:01Z", false},
+		{nil, nil, true},
+		{"x", nil, false},
+	} {
+		if got := scalarEqual(tt.want, tt.got); got != tt.equal {
+			t.Errorf("scalarEqual(%#v, %#v) = %v, want %v", tt.want, tt.got, got, tt.equal)
+		}
 	}
 }
