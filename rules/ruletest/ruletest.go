@@ -100,6 +100,7 @@ type Input struct {
 // Result is the outcome of one case.
 type Result struct {
 	Name     string
+	Line     int           // the line of the case in its file (0: unknown)
 	Failures []string      // empty when the case passed
 	Alerts   []alert.Alert // every alert the case produced
 }
@@ -128,7 +129,11 @@ func (r *FileResult) Write(w io.Writer) {
 			fmt.Fprintf(w, "  PASS %s\n", c.Name)
 			continue
 		}
-		fmt.Fprintf(w, "  FAIL %s\n", c.Name)
+		if c.Line > 0 {
+			fmt.Fprintf(w, "  FAIL %s (%s:%d)\n", c.Name, r.File, c.Line)
+		} else {
+			fmt.Fprintf(w, "  FAIL %s\n", c.Name)
+		}
 		for _, f := range c.Failures {
 			fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(f, "\n", "\n    "))
 		}
@@ -179,6 +184,7 @@ func Run(ctx context.Context, name string, data []byte) (*FileResult, error) {
 		paths = append(paths, p)
 	}
 	res := &FileResult{File: name}
+	lines := caseLines(&root)
 	for i, c := range f.Tests {
 		if c.Name == "" {
 			c.Name = fmt.Sprintf("#%d", i+1)
@@ -189,9 +195,54 @@ func Run(ctx context.Context, name string, data []byte) (*FileResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: loading rule_files: %w", name, err)
 		}
-		res.Cases = append(res.Cases, runCase(ctx, rs, c))
+		var at caseAt
+		if i < len(lines) {
+			at = lines[i]
+		}
+		res.Cases = append(res.Cases, runCase(ctx, rs, c, at))
 	}
 	return res, nil
+}
+
+// caseAt is where a case and its input events are in the test file.
+type caseAt struct {
+	line   int
+	events []int
+}
+
+// caseLines returns where each case of the test file root is.
+func caseLines(root *yaml.Node) []caseAt {
+	tests := mapValue(root, "tests")
+	if tests == nil || tests.Kind != yaml.SequenceNode {
+		return nil
+	}
+	out := make([]caseAt, len(tests.Content))
+	for i, c := range tests.Content {
+		out[i].line = c.Line
+		if evs := mapValue(mapValue(c, "input"), "events"); evs != nil && evs.Kind == yaml.SequenceNode {
+			for _, e := range evs.Content {
+				out[i].events = append(out[i].events, e.Line)
+			}
+		}
+	}
+	return out
+}
+
+// mapValue returns the value of key in the mapping (or document) n, or
+// nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 type collect struct{ alerts []alert.Alert }
@@ -203,8 +254,8 @@ func (c *collect) Send(_ context.Context, a *alert.Alert) error {
 
 func (c *collect) Close() error { return nil }
 
-func runCase(ctx context.Context, rs []*rules.Rule, c Case) Result {
-	res := Result{Name: c.Name}
+func runCase(ctx context.Context, rs []*rules.Rule, c Case, at caseAt) Result {
+	res := Result{Name: c.Name, Line: at.line}
 	fail := func(format string, args ...any) Result {
 		res.Failures = append(res.Failures, fmt.Sprintf(format, args...))
 		return res
@@ -237,7 +288,7 @@ func runCase(ctx context.Context, rs []*rules.Rule, c Case) Result {
 	case len(c.Input.Events) > 0 && hasLines:
 		return fail("input: give events or log lines, not both")
 	case len(c.Input.Events) > 0:
-		evs, err := buildEvents(c.Input.Events)
+		evs, err := buildEvents(c.Input.Events, at.events)
 		if err != nil {
 			return fail("input: %v", err)
 		}
@@ -319,26 +370,32 @@ func parseTime(s string) (int64, error) {
 }
 
 // buildEvents expands the event list and sorts it by time (stable).
-func buildEvents(in []map[string]string) ([]*event.Event, error) {
+// buildEvents makes the events of the input entries in, found at the
+// lines given (if known).
+func buildEvents(in []map[string]string, lines []int) ([]*event.Event, error) {
 	var out []*event.Event
 	for i, m := range in {
+		entry := fmt.Sprintf("events[%d]", i)
+		if i < len(lines) {
+			entry = fmt.Sprintf("events[%d] (line %d)", i, lines[i])
+		}
 		ts, ok := m[event.TimestampName]
 		if !ok {
-			return nil, fmt.Errorf("events[%d]: %s is required", i, event.TimestampName)
+			return nil, fmt.Errorf("%s: %s is required", entry, event.TimestampName)
 		}
 		start, err := parseTime(ts)
 		if err != nil {
-			return nil, fmt.Errorf("events[%d]: %s: %v", i, event.TimestampName, err)
+			return nil, fmt.Errorf("%s: %s: %v", entry, event.TimestampName, err)
 		}
 		n, every := 1, time.Duration(0)
 		if s, ok := m["repeat"]; ok {
 			if n, err = strconv.Atoi(s); err != nil || n < 1 || n > 100_000 {
-				return nil, fmt.Errorf("events[%d]: repeat: %q is not a count from 1 to 100000", i, s)
+				return nil, fmt.Errorf("%s: repeat: %q is not a count from 1 to 100000", entry, s)
 			}
 		}
 		if s, ok := m["every"]; ok {
 			if every, err = time.ParseDuration(s); err != nil || every < 0 {
-				return nil, fmt.Errorf("events[%d]: every: %q is not a duration such as 5s", i, s)
+				return nil, fmt.Errorf("%s: every: %q is not a duration such as 5s", entry, s)
 			}
 		}
 		keys := make([]string, 0, len(m))
@@ -355,7 +412,7 @@ func buildEvents(in []map[string]string) ([]*event.Event, error) {
 				}
 				f, ok := event.LookupField(k)
 				if !ok {
-					return nil, fmt.Errorf("events[%d]: unknown field %q (known: %s)", i, k, strings.Join(event.FieldNames(), ", "))
+					return nil, fmt.Errorf("%s: unknown field %q (known: %s)", entry, k, strings.Join(event.FieldNames(), ", "))
 				}
 				ev.Values[f] = strings.ReplaceAll(m[k], "{i}", strconv.Itoa(j))
 			}

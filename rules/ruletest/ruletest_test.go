@@ -197,3 +197,33 @@ func TestScalarEqual(t *testing.T) {
 		}
 	}
 }
+
+// TestFailurePlaces: a failing case names its line in the file, and an
+// input error the line of the event entry at fault.
+func TestFailurePlaces(t *testing.T) {
+	data := []byte(`rule_files: [default]
+tests:
+  - name: ok
+    input:
+      events:
+        - {"@timestamp": 2026-12-04T10:00:00Z, user.name: a}
+    alerts: []
+  - name: typo in a field
+    input:
+      events:
+        - {"@timestamp": 2026-12-04T10:00:00Z, user.name: a}
+        - {"@timestamp": 2026-12-04T10:00:00Z, user.nme: a}
+    alerts: []
+`)
+	res, err := Run(context.Background(), "t.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	res.Write(&b)
+	for _, want := range []string{"  PASS ok\n", "  FAIL typo in a field (t.yml:8)\n", `input: events[1] (line 12): unknown field "user.nme"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}
