@@ -35,7 +35,7 @@ func TestLint(t *testing.T) {
 		{"fractional values", "rules:\n  - id: a\n    threshold: 2.5\n    min_events: 1.9" + lintOK,
 			[]string{"3:5: error: rule a: threshold: expected an integer, not `2.5`", "4:5: error: rule a: min_events: expected an integer, not `1.9`"}},
 		{"fractional baseline floor", "rules:\n  - id: a\n    type: baseline\n    baseline: {sigma: 3, floor: 2.5}" + lintOK,
-			[]string{"4: error: rule a: floor: expected an integer, not `2.5`"}},
+			[]string{"4:26: error: rule a: baseline: floor: expected an integer, not `2.5`"}},
 		{"duplicate id", "rules:\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n  - {id: a, threshold: 2, group_by: [source.ip], window: 1m, match: {event.outcome: failure}}\n",
 			[]string{"3:5: error: rule a: duplicate id: also defined at line 2"}},
 		{"outcome success with unresolved", "rules:\n  - id: a\n    threshold: 5\n    match: {event.outcome: success}\n    distinct: user.name\n    unresolved: true" + lintOK,

@@ -52,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 		{"fractional min_events", "rules:\n  - {id: a, window: 1m, threshold: 2, min_events: 1.9, group_by: [source.ip]}\n", "min_events: expected an integer, not `1.9`"},
 		{"fractional max_success_users", "rules:\n  - {id: a, window: 1m, threshold: 2, distinct: user.name, max_success_users: 3.5, group_by: [source.ip]}\n", "max_success_users: expected an integer"},
 		{"fractional min_attempts", "rules:\n  - {id: a, type: ratio, ratio: 0.5, window: 1m, min_attempts: 4.2, group_by: [source.ip]}\n", "min_attempts: expected an integer"},
-		{"fractional baseline floor", "rules:\n  - id: a\n    type: baseline\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    baseline: {sigma: 2.5, floor: 1.5}\n", "r.yml:7: rule a: floor: expected an integer, not `1.5`"},
+		{"fractional baseline floor", "rules:\n  - id: a\n    type: baseline\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    baseline: {sigma: 2.5, floor: 1.5}\n", "r.yml:7:28: rule a: baseline: floor: expected an integer, not `1.5`"},
 		{"float threshold in a disabled rule", "rules:\n  - {id: a, disabled: true, threshold: 2.0}\n", "threshold: expected an integer"},
 		{"suppression naming another file's rule", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\nsuppressions:\n  - {reason: r, match: {user.name: u}, rules: [b]}\n", `suppressions #1: names rule "b"`},
 		{"disabled without id", "rules:\n  - {disabled: true, window: 1m}\n", "rule #1: id is required"},

@@ -144,7 +144,7 @@ var (
 	lineRE     = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 	notFound   = regexp.MustCompile(`^field (\S+) not found in type (.+)$`)
 	duplicate  = regexp.MustCompile(`^mapping key "(.*)" already defined at line \d+$`)
-	cannotInto = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+?)(?: \\((\\S+) expects an integer\\))?$")
+	cannotInto = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+?)(?: \\((.+) expects an integer\\))?$")
 )
 
 // parse reads one decoder message.

@@ -23,7 +23,7 @@ var (
 // reports each !!float value bound for an integer field. The error is a
 // *yaml.TypeError with one entry per value, in the decoder's form:
 //
-//	line 6: cannot unmarshal !!float `2.5` into int (threshold expects an integer)
+//	line 6: cannot unmarshal !!float `2.5` into int (baseline: floor expects an integer)
 //
 // Keys t does not have and values of types with their own UnmarshalYAML
 // are left to the decoder.
@@ -37,7 +37,7 @@ func CheckInts(n *yaml.Node, t reflect.Type) error {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 			if v.Node.Kind == yaml.ScalarNode && v.Node.ShortTag() == "!!float" {
-				errs = append(errs, fmt.Sprintf("line %d: cannot unmarshal !!float `%s` into %s (%s expects an integer)", v.Node.Line, v.Node.Value, v.Type.Kind(), v.Key()))
+				errs = append(errs, fmt.Sprintf("line %d: cannot unmarshal !!float `%s` into %s (%s expects an integer)", v.Node.Line, v.Node.Value, v.Type.Kind(), v.Path))
 			}
 		}
 	}

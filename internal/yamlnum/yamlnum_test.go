@@ -51,15 +51,15 @@ func TestCheckInts(t *testing.T) {
 		{"infinity", "threshold: .inf\n", []string{"line 1: cannot unmarshal !!float `.inf` into int (threshold expects an integer)"}},
 		{"tagged", "threshold: !!float 2\n", []string{"line 1: cannot unmarshal !!float `2` into int (threshold expects an integer)"}},
 		{"quoted is a string", "threshold: \"2.5\"\n", nil},
-		{"nested", "level:\n  floor: 1.5\n", []string{"line 2: cannot unmarshal !!float `1.5` into int (floor expects an integer)"}},
-		{"in a list", "levels:\n  - floor: 1\n  - floor: 0.5\n", []string{"line 3: cannot unmarshal !!float `0.5` into int (floor expects an integer)"}},
-		{"list of ints", "sizes: [1, 2.5]\n", []string{"line 1: cannot unmarshal !!float `2.5` into int64 (sizes expects an integer)"}},
-		{"map of ints", "counts:\n  a: 1.5\n", []string{"line 2: cannot unmarshal !!float `1.5` into int (a expects an integer)"}},
-		{"map of structs", "named:\n  x: {floor: 1.5}\n", []string{"line 2: cannot unmarshal !!float `1.5` into int (floor expects an integer)"}},
+		{"nested", "level:\n  floor: 1.5\n", []string{"line 2: cannot unmarshal !!float `1.5` into int (level: floor expects an integer)"}},
+		{"in a list", "levels:\n  - floor: 1\n  - floor: 0.5\n", []string{"line 3: cannot unmarshal !!float `0.5` into int (levels[1]: floor expects an integer)"}},
+		{"list of ints", "sizes: [1, 2.5]\n", []string{"line 1: cannot unmarshal !!float `2.5` into int64 (sizes[1] expects an integer)"}},
+		{"map of ints", "counts:\n  a: 1.5\n", []string{"line 2: cannot unmarshal !!float `1.5` into int (counts: a expects an integer)"}},
+		{"map of structs", "named:\n  x: {floor: 1.5}\n", []string{"line 2: cannot unmarshal !!float `1.5` into int (named: x: floor expects an integer)"}},
 		{"inline", "keep: 2.5\n", []string{"line 1: cannot unmarshal !!float `2.5` into uint64 (keep expects an integer)"}},
 		{"alias", "base: &f 2.5\nthreshold: *f\n", []string{"line 1: cannot unmarshal !!float `2.5` into int (threshold expects an integer)"}},
-		{"merge key", "base: &b {floor: 2.5}\nlevel:\n  <<: *b\n", []string{"line 1: cannot unmarshal !!float `2.5` into int (floor expects an integer)"}},
-		{"several", "threshold: 1.5\nlevel: {floor: 2.5}\n", []string{"line 1: cannot unmarshal !!float `1.5` into int (threshold expects an integer)", "line 2: cannot unmarshal !!float `2.5` into int (floor expects an integer)"}},
+		{"merge key", "base: &b {floor: 2.5}\nlevel:\n  <<: *b\n", []string{"line 1: cannot unmarshal !!float `2.5` into int (level: floor expects an integer)"}},
+		{"several", "threshold: 1.5\nlevel: {floor: 2.5}\n", []string{"line 1: cannot unmarshal !!float `1.5` into int (threshold expects an integer)", "line 2: cannot unmarshal !!float `2.5` into int (level: floor expects an integer)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
