@@ -21,7 +21,7 @@ const (
 	FlagCertHeaderIgnored
 	// FlagSplitUnjoined: a line a container runtime split whose parts
 	// were dropped unjoined, another writer's entry coming before its end
-	// (or its next part over the length cap).
+	// (or its next part over the length cap, or the log ending first).
 	FlagSplitUnjoined
 	// FlagSplitHeadless: the end of a split line whose head was dropped,
 	// rejected rather than read as a line of its own.
