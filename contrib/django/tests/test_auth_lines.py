@@ -687,3 +687,51 @@ class LongUsernameTests(TestCase):
             _, rec = self.line(name)
         self.assertEqual(rec["username"], hmac_username(b"k", name))
         self.assertNotIn("username_truncated", rec)
+
+
+class LogAttemptTests(TestCase):
+    """log_attempt, for flows Django sends no signal for (a token endpoint
+    checking the password itself, a second factor refused)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        get_user_model().objects.create_user("alice", password=PASSWORD)
+
+    def token(self, username, password, otp=None):
+        body = {"username": username, "password": password}
+        if otp is not None:
+            body["otp"] = otp
+        with capture() as out:
+            resp = Client().post(
+                "/api/token/",
+                data=json.dumps(body),
+                content_type="application/json",
+                HTTP_X_REQUEST_ID="6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a",
+            )
+        return resp, out
+
+    def test_success_and_failure_lines(self):
+        for username, password, otp, status, event, reason in [
+            ("alice", PASSWORD, "123456", 200, "login_succeeded", None),
+            ("alice", WRONG, None, 401, "login_failed", None),
+            ("mallory", WRONG, None, 401, "login_failed", None),
+            ("alice", PASSWORD, "000000", 401, "login_failed", "second_factor"),
+        ]:
+            with self.subTest(username=username, password=password, otp=otp):
+                resp, out = self.token(username, password, otp)
+                self.assertEqual(resp.status_code, status)
+                self.assertEqual(len(out.lines), 1, out.raw)
+                rec = out.records[0]
+                self.assertEqual(rec["event"], event)
+                self.assertEqual(rec["username"], username)
+                self.assertEqual(rec["request_id"], "6f1c2e0b9a7d4c3e8b2a1f0e9d8c7b6a")
+                self.assertEqual(rec["ip"], "127.0.0.1")
+                self.assertEqual(rec.get("reason"), reason)
+                if reason is None:
+                    self.assertRegex(out.lines[0], REFERENCE)
+
+    def test_username_mode_applies(self):
+        with override_settings(SPRAYWATCH_USERNAME_MODE="omit"):
+            _, out = self.token("alice", WRONG)
+        self.assertEqual(len(out.lines), 1, out.raw)
+        self.assertNotIn("username", out.records[0])
