@@ -754,13 +754,19 @@ func TestSplitAcrossFiles(t *testing.T) {
 		{"rotated twice within a line", map[string][]string{"app.log.2": cat(r1, long[:1]), "app.log.1": long[1:2], "app.log": cat(long[2:], r2)}, "r1 long r2", 0},
 		{"another log after the head", map[string][]string{"a.log": cat(r1, long[:2]), "b.log": r2}, "r1 r2", 1},
 		{"the last file ends in parts", map[string][]string{"app.log": cat(r1, long[:2])}, "r1", 1},
+		{"an empty log after the head", map[string][]string{"a.log": cat(r1, long[:2]), "b.log": nil, "c.log": r2}, "r1 r2", 1},
+		{"an empty live file after the head", map[string][]string{"app.log.1": cat(r1, long[:2]), "app.log": nil}, "r1", 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			var paths []string
 			for name, entries := range c.files {
 				path := filepath.Join(dir, name)
-				if err := os.WriteFile(path, []byte(strings.Join(entries, "\n")+"\n"), 0o644); err != nil {
+				var data []byte
+				if len(entries) > 0 {
+					data = []byte(strings.Join(entries, "\n") + "\n")
+				}
+				if err := os.WriteFile(path, data, 0o644); err != nil {
 					t.Fatal(err)
 				}
 				paths = append(paths, path)
