@@ -305,7 +305,7 @@ func (f *serveFlags) startAux(ctx context.Context, log *slog.Logger, h http.Hand
 		if err != nil {
 			return nil, fmt.Errorf("listening for health checks: %w", err)
 		}
-		hs = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		hs = metrics.NewHTTPServer(h)
 		go hs.Serve(ln)
 		log.Info("serving /healthz, /readyz, /metrics", "addr", ln.Addr().String())
 	}
