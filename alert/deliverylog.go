@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -332,6 +333,28 @@ func answerError(resp *http.Response, body []byte) error {
 		}
 		err = fmt.Errorf("%w: redirect to %q not followed: set the url the receiver answers at", err, to)
 	}
+	return err
+}
+
+// hideURL returns err, a failed request's error, with the URL it names
+// cut to its scheme and host. The path and query of a webhook URL can be
+// its credential (a Slack or Teams incoming webhook's token is its path),
+// and delivery errors are logged and printed in summaries.
+func hideURL(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil || u.Host == "" {
+		ue.URL = "(url hidden)"
+		return err
+	}
+	hidden := u.Scheme + "://" + u.Host
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
+		hidden += "/..."
+	}
+	ue.URL = hidden
 	return err
 }
 

@@ -15,6 +15,9 @@ import (
 // opened on dir, by another webhook output or another process, would
 // deliver, commit and delete the segments of the first.
 func lockSpool(dir string) (*os.File, error) {
+	if err := checkSpoolOwner(dir); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("locking spool: %w", err)
@@ -27,4 +30,24 @@ func lockSpool(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("locking spool: %w", err)
 	}
 	return f, nil
+}
+
+// checkSpoolOwner refuses a spool directory owned by another user than
+// the process's (or root): that user could read the alerts waiting there
+// and add records of its own, which the webhook would sign with its secret
+// and deliver. A spool_dir in a shared directory such as /tmp, created
+// beforehand by someone else, is such a directory.
+func checkSpoolOwner(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("opening spool: %w", err)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if uid := int(sys.Uid); uid != os.Geteuid() && uid != 0 {
+		return fmt.Errorf("spool_dir %s is owned by user %d, not by this process's user (%d) or root: another user could read its alerts and add alerts the webhook would sign and send", dir, uid, os.Geteuid())
+	}
+	return nil
 }

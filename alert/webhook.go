@@ -245,7 +245,7 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opts.URL, bytes.NewReader(body))
 	if err != nil {
-		return true, err
+		return true, fmt.Errorf("webhook %s: %w", w.opts.Name, hideURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "spraywatch")
@@ -261,7 +261,7 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	}
 	resp, err := w.opts.Client.Do(req)
 	if err != nil {
-		return false, fmt.Errorf("webhook %s: posting alert: %w", w.opts.Name, err)
+		return false, fmt.Errorf("webhook %s: posting alert: %w", w.opts.Name, hideURL(err))
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, excerptBytes+1))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -1,10 +1,12 @@
 package alert
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -460,4 +462,49 @@ func TestWebhookSpoolDirIsExclusive(t *testing.T) {
 	if d := b.Stats().QueueDepth.Load(); d != 1 {
 		t.Errorf("the spool holds %d alerts, want the 1 the first left", d)
 	}
+}
+
+// TestDeliveryErrorsHideURLPath: the errors of a failed delivery, which
+// are logged and printed in summaries, name the receiver's scheme and
+// host but not the URL's path, query or user info, which can be the
+// receiver's credential (a Slack incoming webhook's token is its path).
+func TestDeliveryErrorsHideURLPath(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addr := freeAddr(t) // nothing listens: every attempt fails
+	const secret = "T000/B000/XXXXSECRET"
+	url := "http://user:pw@" + addr + "/services/" + secret + "?token=QSECRET"
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	check := func(what, s string) {
+		t.Helper()
+		for _, leak := range []string{secret, "QSECRET", "pw@", "/services"} {
+			if strings.Contains(s, leak) {
+				t.Errorf("%s shows %q: %s", what, leak, s)
+			}
+		}
+		if !strings.Contains(s, "http://"+addr+"/...") {
+			t.Errorf("%s does not name the receiver: %s", what, s)
+		}
+	}
+
+	w, err := NewWebhook(ctx, WebhookOptions{URL: url, SpoolDir: t.TempDir(), MaxAttempts: 1, DrainTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliveryLog().setLogger(slog.New(slog.NewTextHandler(lockedWriter{&logs, &mu}, nil)))
+	if err := w.Send(ctx, testAlert("k", 1, "u")); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	first, last := w.deliveryLog().causes()
+	if first == nil || last == nil {
+		t.Fatal("no delivery error recorded")
+	}
+	check("the first error", first.Error())
+	check("the last error", last.Error())
+	mu.Lock()
+	check("the log", logs.String())
+	mu.Unlock()
+
 }

@@ -8,6 +8,38 @@ import (
 	"time"
 )
 
+// Timeouts and limits of the HTTP servers NewHTTPServer builds. Whoever
+// can reach the listener may connect: a client that sends its headers
+// slowly, never sends its body, reads the answer slowly or keeps an idle
+// connection open holds a goroutine and a file descriptor for as long
+// as these allow, never longer. A scrape of /metrics answers in well under
+// WriteTimeout; Prometheus' default scrape timeout is 10 s.
+var (
+	HTTPReadHeaderTimeout = 5 * time.Second
+	HTTPReadTimeout       = 10 * time.Second
+	HTTPWriteTimeout      = 30 * time.Second
+	HTTPIdleTimeout       = 60 * time.Second
+)
+
+// HTTPMaxHeaderBytes caps the request line and headers a client may send
+// (net/http's default is 1 MiB; health checks and scrapes send a few
+// hundred bytes).
+const HTTPMaxHeaderBytes = 16 << 10
+
+// NewHTTPServer returns an http.Server serving h with the timeouts and the
+// header limit above: the server of serve's /healthz, /readyz and /metrics
+// and of replay's --metrics-listen.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: HTTPReadHeaderTimeout,
+		ReadTimeout:       HTTPReadTimeout,
+		WriteTimeout:      HTTPWriteTimeout,
+		IdleTimeout:       HTTPIdleTimeout,
+		MaxHeaderBytes:    HTTPMaxHeaderBytes,
+	}
+}
+
 // Server serves a metrics handler at /metrics on its own listener, for
 // commands without an HTTP listener of their own (replay).
 type Server struct {
@@ -25,7 +57,7 @@ func Listen(addr string, h http.Handler) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
-	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{})}
+	s := &Server{ln: ln, srv: NewHTTPServer(mux), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		// Serve returns http.ErrServerClosed after Close; a failed

@@ -80,9 +80,9 @@ func (t *TopK) Refresh(e *detect.Engine) {
 	t.buf, ok = e.TopGroups(t.rule, t.k, t.buf)
 	rows := make([]topRow, 0, len(t.buf))
 	for _, g := range t.buf {
-		r := topRow{identity: t.identity(&g), value: g.Value}
+		r := topRow{identity: labelValue(t.identity(&g)), value: g.Value}
 		if g.Identity != nil {
-			r.subject = g.Identity.Subject
+			r.subject = labelValue(g.Identity.Subject)
 		}
 		rows = append(rows, r)
 	}
@@ -95,6 +95,14 @@ func (t *TopK) Refresh(e *detect.Engine) {
 	t.mu.Lock()
 	t.rows, t.known, t.entries = rows, ok, entries
 	t.mu.Unlock()
+}
+
+// labelValue makes s, a value from the logs (a client chose it), a label
+// value: cut as alerts cut a long value (alert.CutValue), and valid UTF-8
+// as Alertmanager labels are. A label value that is not valid UTF-8 would
+// fail the whole metric family at each scrape.
+func labelValue(s string) string {
+	return strings.ToValidUTF8(alert.CutValue(s), "\uFFFD")
 }
 
 // identity returns the label of g: its values joined by ",", a username

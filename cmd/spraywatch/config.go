@@ -274,7 +274,7 @@ func openAlertSink(ctx context.Context, cfg *config.Config, f *replayFlags, rs [
 		}
 	}
 	if f.out != "" {
-		file, err := os.Create(f.out)
+		file, err := os.OpenFile(f.out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640) // alerts name users
 		if err != nil {
 			return nil, fmt.Errorf("creating alert output: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
@@ -73,15 +74,26 @@ func (r *reportRun) write(sources []ingest.Source, eng *detect.Engine) error {
 	for _, s := range sources {
 		run.Sources = append(run.Sources, s.Stats())
 	}
-	f, err := os.Create(r.file)
+	// The report names users and addresses: it is written readable by
+	// its owner and group only, to a new file renamed over r.file, so a
+	// reader never sees it half written and a symbolic link at r.file is
+	// replaced, not followed.
+	f, err := os.CreateTemp(filepath.Dir(r.file), "."+filepath.Base(r.file)+".*")
 	if err != nil {
 		return fmt.Errorf("creating the report: %w", err)
 	}
-	if err := r.c.WriteHTML(f, run); err != nil {
-		f.Close()
-		return err
+	defer os.Remove(f.Name()) // after the rename, a no-op
+	err = f.Chmod(0o640)
+	if err == nil {
+		err = r.c.WriteHTML(f, run)
 	}
-	if err := f.Close(); err != nil {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), r.file)
+	}
+	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	return nil

@@ -305,7 +305,7 @@ func (f *serveFlags) startAux(ctx context.Context, log *slog.Logger, h http.Hand
 		if err != nil {
 			return nil, fmt.Errorf("listening for health checks: %w", err)
 		}
-		hs = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		hs = metrics.NewHTTPServer(h)
 		go hs.Serve(ln)
 		log.Info("serving /healthz, /readyz, /metrics", "addr", ln.Addr().String())
 	}
@@ -425,7 +425,7 @@ func openSinks(ctx context.Context, out, outputs string, conf *config.Config, rs
 		return alert.Open(ctx, outs)
 	}
 	if out != "" {
-		file, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		file, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640) // alerts name users
 		if err != nil {
 			return nil, fmt.Errorf("opening alert output: %w", err)
 		}

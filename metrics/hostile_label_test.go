@@ -1,0 +1,73 @@
+package metrics
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spraywatch/spraywatch/alert"
+	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/rules"
+)
+
+// TestTopKHostileLabels: the top-identities labels come from the logs (a
+// certificate subject and identity the client chose): a value that is
+// not valid UTF-8 neither breaks the scrape nor crashes the process, and a
+// huge one is cut as alerts cut it, so a client cannot make /metrics
+// megabytes long.
+func TestTopKHostileLabels(t *testing.T) {
+	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{Engine: func() *detect.Engine { return e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
+	huge := strings.Repeat("x", 200<<10)
+	failures(t, e, "bad\xff\xfeid", 5, base)
+	failures(t, e, huge, 4, base)
+	m.TopK().Refresh(e)
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %.300s", resp.StatusCode, body)
+	}
+	if !utf8.Valid(body) {
+		t.Error("the exposition is not valid UTF-8")
+	}
+	var tops []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "spraywatch_top_identity_failed_usernames{") {
+			tops = append(tops, l)
+		}
+	}
+	if len(tops) != 2 {
+		t.Fatalf("%d top-identity series, want 2: %.500q", len(tops), tops)
+	}
+	for _, l := range tops {
+		if len(l) > 4*alert.MaxValueBytes {
+			t.Errorf("a series of %d bytes: %.200s", len(l), l)
+		}
+	}
+	if !strings.Contains(string(body), "bad\ufffdid") {
+		t.Errorf("the invalid identity is not shown with U+FFFD: %.500q", tops)
+	}
+	if !strings.Contains(string(body), "...[truncated: 204800 bytes, sha256:") {
+		t.Errorf("the huge identity is not cut: %.300q", tops)
+	}
+}
