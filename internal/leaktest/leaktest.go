@@ -18,8 +18,10 @@ import (
 const settle = 5 * time.Second
 
 // Check notes the goroutines running now; the returned function fails t
-// with the stacks of those started since that are still running.
-func Check(t testing.TB) func() {
+// with the stacks of those started since that are still running, but
+// those whose stack holds one of ignore (a server the test runs in
+// process, such as an in-memory broker answering other connections).
+func Check(t testing.TB, ignore ...string) func() {
 	t.Helper()
 	before := map[string]bool{}
 	for _, g := range goroutines() {
@@ -31,7 +33,7 @@ func Check(t testing.TB) func() {
 		for deadline := time.Now().Add(settle); ; {
 			left = left[:0]
 			for _, g := range goroutines() {
-				if !before[g.id] && !ignored(g.stack) {
+				if !before[g.id] && !ignored(g.stack, ignore) {
 					left = append(left, g)
 				}
 			}
@@ -80,9 +82,9 @@ func goroutines() []goroutine {
 }
 
 // ignored reports whether a goroutine is one the runtime or the testing
-// package runs (not an operation's).
-func ignored(stack string) bool {
-	for _, s := range []string{"\ncreated by testing.", "\ncreated by runtime.", "\ncreated by os/signal."} {
+// package runs (not an operation's), or holds one of more.
+func ignored(stack string, more []string) bool {
+	for _, s := range append([]string{"\ncreated by testing.", "\ncreated by runtime.", "\ncreated by os/signal."}, more...) {
 		if strings.Contains(stack, s) {
 			return true
 		}
