@@ -357,6 +357,18 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return e.takeErr()
 }
 
+// Sync sends the alerts of every record and advance taken so far, and
+// shows OnEvent their events: on several lanes they otherwise go out in
+// batches, as the lanes finish them. A caller that notes its input
+// positions once their alerts are sent (a server committing offsets)
+// calls Sync first. The lanes keep running; on one lane Sync does
+// nothing but return the sink's error, if any.
+func (e *Engine) Sync(ctx context.Context) error {
+	e.ctx = ctx
+	e.drain()
+	return e.takeErr()
+}
+
 // OpenIncidents returns how many incidents are firing.
 func (e *Engine) OpenIncidents() int { return int(e.stats.Open.Load()) }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/internal/leaktest"
 	"github.com/spraywatch/spraywatch/rules"
 	"github.com/spraywatch/spraywatch/samples"
 )
@@ -353,4 +354,71 @@ func TestLanesAfterClose(t *testing.T) {
 	if outs[0].Len() == 0 || !bytes.Equal(outs[0].Bytes(), outs[1].Bytes()) {
 		t.Errorf("4 lanes after Close: alerts differ from one lane's (%d and %d bytes)\n%s", outs[1].Len(), outs[0].Len(), firstDiff(outs[1].Bytes(), outs[0].Bytes()))
 	}
+}
+
+// TestLanesSync: after Sync, the alerts of every record added so far are
+// sent, on several lanes as on one; after Stop, no lane goroutine runs.
+func TestLanesSync(t *testing.T) {
+	d := genDay(t, 1, 12*time.Hour)
+	pf, _ := formats.Proxy("nginx", "")
+	af, _ := formats.App("django-json", "")
+	ctx := context.Background()
+	check := leaktest.Check(t)
+	var outs [2]bytes.Buffer
+	var es [2]*detect.Engine
+	var sides [2][2]*side
+	for i, n := range []int{1, 3} {
+		e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Lanes: n, Sink: alert.NewWriter(&outs[i])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es[i] = e
+		sides[i] = [2]*side{
+			{lines: d.proxy, p: pf.NewParser(), kind: event.Proxy},
+			{lines: d.app, p: af.NewParser(), kind: event.App},
+		}
+		sides[i][0].next(t)
+		sides[i][1].next(t)
+	}
+	synced := 0
+	for n := 0; ; n++ {
+		for i, e := range es {
+			p, a := sides[i][0], sides[i][1]
+			if !p.ok && !a.ok {
+				continue
+			}
+			s := p
+			if !p.ok || a.ok && a.rec.Time < p.rec.Time {
+				s = a
+			}
+			if err := e.Add(ctx, &s.rec); err != nil {
+				t.Fatal(err)
+			}
+			s.next(t)
+		}
+		end := !sides[0][0].ok && !sides[0][1].ok
+		if n%97 == 96 || end {
+			if err := es[1].Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(outs[1].Bytes(), outs[0].Bytes()) {
+				t.Fatalf("after %d records: %d bytes of alerts on 3 lanes, %d on one", n+1, outs[1].Len(), outs[0].Len())
+			}
+			if outs[0].Len() > synced {
+				synced++
+			}
+		}
+		if end {
+			break
+		}
+	}
+	if synced < 3 {
+		t.Fatalf("alerts grew at %d syncs only", synced)
+	}
+	for _, e := range es {
+		if err := e.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check()
 }

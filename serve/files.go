@@ -466,6 +466,13 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	// On several lanes the engine runs goroutines of its own: they end
+	// with the run (a reload or a restart of Run makes a new engine).
+	defer func() {
+		if serr := eng.Stop(context.WithoutCancel(ctx)); err == nil {
+			err = serr
+		}
+	}()
 	f.engine.Store(eng)
 	f.counts.use(eng)
 	f.ready.Store(len(f.alerted) == 0)
@@ -694,11 +701,11 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				qs[h].q = nil
 			}
 			f.stats.Buffered.Add(-1)
-			sink.mute = false
+			mute := false
 			if fd.pos != (follow.Position{}) {
 				if a, ok := f.alerted[keyOf(fd.pos)]; ok {
 					if before(fd.pos, a) {
-						sink.mute = true
+						mute = true
 					} else {
 						delete(f.alerted, keyOf(fd.pos))
 						if len(f.alerted) == 0 {
@@ -715,6 +722,10 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			}
 			if len(f.alerted) == 0 {
 				rebuilt() // past every saved position
+			}
+			if err := sink.set(pctx, eng, mute); err != nil {
+				itemPool.Put(fd.it)
+				return err
 			}
 			var rec event.Record
 			fd.it.record(&rec)
@@ -739,9 +750,13 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				qs[h].processed[k] = fd.pos
 			}
 			retire(qs[h], fd.retired)
-			// The record's alerts were handed to the sink and its
-			// position noted: the state is what it is between passes.
+			// The record's alerts were handed to the sink (once the
+			// engine's lanes sent them) and its position noted: the
+			// state is what it is between passes.
 			if n++; n%256 == 0 && time.Since(lastCommit) >= f.cfg.CommitInterval {
+				if err := eng.Sync(pctx); err != nil {
+					return err
+				}
 				save()
 			}
 		}
@@ -863,6 +878,12 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			defer stop()
 		}
 		if err := release(pctx, ended); err != nil {
+			return false, err
+		}
+		// The alerts of the records released are sent (on several
+		// lanes the engine sends them in batches) before their
+		// positions are saved, and without waiting for more records.
+		if err := eng.Sync(pctx); err != nil {
 			return false, err
 		}
 		if f.cfg.Tick != nil {

@@ -76,7 +76,15 @@ func (r *runningFollower) shutdown(t *testing.T) {
 // TestFollowRestart follows growing files, stops, restarts with the same
 // state directory while more lines are appended: together the two runs
 // emit the alerts replay emits over the whole files, none twice.
+// On several lanes the engine sends alerts after the records that caused
+// them: still none is emitted twice or lost across the restart.
 func TestFollowRestart(t *testing.T) {
+	for _, lanes := range []int{1, 3} {
+		t.Run(fmt.Sprintf("lanes=%d", lanes), func(t *testing.T) { followRestartLanes(t, lanes) })
+	}
+}
+
+func followRestartLanes(t *testing.T, lanes int) {
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	dir := t.TempDir()
 	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
@@ -88,7 +96,7 @@ func TestFollowRestart(t *testing.T) {
 		ProxyFormat: pf,
 		AppFormat:   af,
 		StateDir:    filepath.Join(dir, "state"),
-		Engine:      detect.Config{Rules: rules.Default()},
+		Engine:      detect.Config{Rules: rules.Default(), Lanes: lanes},
 		// A loaded machine may starve one source's reader for a while:
 		// its partner records must still be waited for.
 		IdleTimeout:    3 * time.Second,

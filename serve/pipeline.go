@@ -167,6 +167,20 @@ func (m *muteSink) Send(ctx context.Context, a *alert.Alert) error {
 
 func (m *muteSink) Close() error { return nil }
 
+// set mutes (or unmutes) the alerts of the records eng takes from now on.
+// On several lanes eng sends alerts after the records that caused them:
+// those of the records taken before are sent first, as set before.
+func (m *muteSink) set(ctx context.Context, eng *detect.Engine, mute bool) error {
+	if mute == m.mute {
+		return nil
+	}
+	if err := eng.Sync(ctx); err != nil {
+		return err
+	}
+	m.mute = mute
+	return nil
+}
+
 // pipeline processes one assignment with one engine.
 type pipeline struct {
 	s     *Server
@@ -520,6 +534,11 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 	defer func() {
 		cancel()
 		wg.Wait()
+		// On several lanes the engine runs goroutines of its own; the
+		// next assignment has an engine of its own.
+		if serr := pl.eng.Stop(context.WithoutCancel(ctx)); err == nil {
+			err = serr
+		}
 		for _, p := range pl.parts {
 			if p.reader != nil {
 				p.reader.Close()
@@ -581,6 +600,12 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 			defer stop()
 		}
 		if err := pl.release(pctx); err != nil {
+			return false, err
+		}
+		// The alerts (and joined events) of the records released go out
+		// now (on several lanes the engine sends them in batches), not
+		// when more records come, and before their offsets are committed.
+		if err := pl.eng.Sync(pctx); err != nil {
 			return false, err
 		}
 		if s.cfg.Tick != nil {
@@ -767,20 +792,28 @@ func (pl *pipeline) release(ctx context.Context) error {
 		pl.s.stats.Buffered.Store(int64(pl.buffered))
 		if n++; n%256 == 0 && time.Since(pl.lastCommit) >= c.CommitInterval {
 			// A long pass (a backlog) commits on the interval too.
-			pl.checkpoint(ctx)
+			if err := pl.checkpoint(ctx); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// checkpoint writes the joined events queued so far and commits, as the
-// end of a pass does; if the events cannot be written yet (shutdown
-// began), the commit waits for the pass's end.
-func (pl *pipeline) checkpoint(ctx context.Context) {
+// checkpoint has the engine send the alerts (and joined events) of the
+// records released, writes the joined events queued so far and commits,
+// as the end of a pass does; if the events cannot be written yet
+// (shutdown began), the commit waits for the pass's end. It returns the
+// error of an alert the sink did not take.
+func (pl *pipeline) checkpoint(ctx context.Context) error {
+	if err := pl.eng.Sync(ctx); err != nil {
+		return err
+	}
 	if err := pl.flush(ctx); err != nil {
 		pl.lastCommit = time.Now()
-		return
+		return nil
 	}
 	pl.commitNow(ctx)
+	return nil
 }
 
 // commitNow commits the offsets. A commit under way when shutdown begins
@@ -793,7 +826,9 @@ func (pl *pipeline) commitNow(ctx context.Context) {
 }
 
 func (pl *pipeline) process(ctx context.Context, p *partition, it *item) error {
-	pl.sink.mute = it.offset < p.replayUntil
+	if err := pl.sink.set(ctx, pl.eng, it.offset < p.replayUntil); err != nil {
+		return err
+	}
 	if !p.released && (p.missingAtFirst && it.offset < p.replayUntil || p.rewindFailed) {
 		// Read again from a point whose time is not known: the events
 		// before its first record are missing. (A first record that
