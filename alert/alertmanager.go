@@ -92,6 +92,7 @@ func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanag
 	m.queue = newQueue(ctx, &m.stats, opts.Queue, m.deliver)
 	m.queue.tick, m.queue.every = m.tick, opts.ResendInterval
 	m.queue.gaveUp = m.gaveUp
+	m.queue.onClosed = func() { closeIdle(opts.Client) }
 	m.queue.start()
 	return m, nil
 }

@@ -365,7 +365,8 @@ func hideURL(err error) error {
 // body, its signature and the configured headers to another URL. A
 // redirect is an answer other than 2xx, retried and logged.
 // With tc, the client's connections use it (a CA, a client certificate,
-// a server name); without, Go's defaults.
+// a server name) on a transport of its own, which closeIdle closes when
+// the output is closed; without, Go's defaults.
 func newHTTPClient(timeout time.Duration, tc *tls.Config) *http.Client {
 	c := &http.Client{
 		Timeout:       timeout,
@@ -377,4 +378,12 @@ func newHTTPClient(timeout time.Duration, tc *tls.Config) *http.Client {
 		c.Transport = t
 	}
 	return c
+}
+
+// closeIdle closes the idle connections of c's transport if it is its
+// own, not Go's default transport, which other clients share.
+func closeIdle(c *http.Client) {
+	if c != nil && c.Transport != nil && c.Transport != http.DefaultTransport {
+		c.CloseIdleConnections()
+	}
 }

@@ -171,3 +171,42 @@ func TestBatchWriterFailure(t *testing.T) {
 		t.Errorf("dropped %d, failures %d, delivered %d; want 3, 1, 0", d, f, del)
 	}
 }
+
+// closeCounter counts the Close calls of the writer under a Writer.
+type closeCounter struct {
+	bytes.Buffer
+	closes int
+}
+
+func (c *closeCounter) Close() error {
+	c.closes++
+	if c.closes > 1 {
+		return errors.New("already closed")
+	}
+	return nil
+}
+
+// TestWriterAfterClose: closing again does nothing, and a Send after
+// Close (a batch writer would have kept the alert in a buffer never
+// flushed) returns ErrClosed and counts the alert dropped.
+func TestWriterAfterClose(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		var out closeCounter
+		w := NewWriter(&out)
+		if batch {
+			w = NewBatchWriter(&out, time.Minute)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil || out.closes != 1 {
+			t.Errorf("batch %v: second Close = %v, %d closes of the file; want nil, 1", batch, err, out.closes)
+		}
+		if err := w.Send(context.Background(), testAlert("a", 1, "u")); !errors.Is(err, ErrClosed) {
+			t.Errorf("batch %v: Send after Close = %v, want ErrClosed", batch, err)
+		}
+		if d := w.Stats().Dropped.Load(); d != 1 || out.Len() != 0 {
+			t.Errorf("batch %v: %d dropped, %d bytes written; want 1, 0", batch, d, out.Len())
+		}
+	}
+}

@@ -694,7 +694,9 @@ type queue struct {
 	// gaveUp, if set, is told of a batch dropped undelivered (on the
 	// delivery goroutine).
 	gaveUp func(batch []*Alert)
-	dlog   *deliveryLog
+	// onClosed, if set, runs once the queue is shut down and drained.
+	onClosed func()
+	dlog     *deliveryLog
 
 	parent  context.Context // the sink's lifetime
 	started sync.Once
@@ -765,6 +767,9 @@ func (q *queue) shutdown(ctx context.Context) (left, error) {
 	}
 	q.start() // if no Send did: run delivers what is queued, then ends
 	q.drain(ctx, q.opts.DrainTimeout)
+	if q.onClosed != nil {
+		q.onClosed()
+	}
 	return left{}, nil
 }
 

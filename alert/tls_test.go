@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spraywatch/spraywatch/internal/leaktest"
 )
 
 // testPKI is a CA with a server certificate for 127.0.0.1 and
@@ -130,6 +132,9 @@ func TestHTTPOutputsTLS(t *testing.T) {
 					c.SpoolDir = t.TempDir()
 				}
 				tc.set(&c)
+				// The server's goroutines end with it, after the test.
+				leaks := leaktest.Check(t, "net/http.(*conn).serve", "httptest.(*Server)")
+				defer leaks()
 				fan, err := Open(ctx, []Config{c})
 				if err != nil {
 					t.Fatal(err)

@@ -291,6 +291,7 @@ func (w *Webhook) shutdown(ctx context.Context) (left, error) {
 		return left{}, nil
 	}
 	w.drain(ctx, w.opts.DrainTimeout)
+	closeIdle(w.opts.Client)
 	err := w.sp.close()
 	return left{spooled: w.stats.QueueDepth.Load()}, err
 }

@@ -25,6 +25,8 @@ type Writer struct {
 	every   time.Duration
 	flushed time.Time
 	now     func() time.Time
+
+	closed bool // Close was called: Send returns ErrClosed
 }
 
 // NewWriter returns a sink writing to w; if w is an io.Closer, Close closes it.
@@ -66,6 +68,10 @@ func newWriter(b *bufio.Writer, w io.Writer) *Writer {
 func (s *Writer) Send(_ context.Context, a *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		s.stats.Dropped.Add(1)
+		return fmt.Errorf("writing alert %s: %w", a.ID, ErrClosed)
+	}
 	var err error
 	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {
 		s.stats.Failures.Add(1)
@@ -119,6 +125,7 @@ func (s *Writer) flush() error {
 func (s *Writer) Stats() *SinkStats { return &s.stats }
 
 // Close flushes and closes the underlying writer if it can be closed.
+// Closing again does nothing; Send then returns ErrClosed.
 func (s *Writer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,6 +133,10 @@ func (s *Writer) Close() error {
 }
 
 func (s *Writer) closeLocked() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	err := s.flush()
 	if s.c != nil {
 		if cerr := s.c.Close(); err == nil {
