@@ -175,11 +175,12 @@ func keyErrorf(key []string, format string, args ...any) error {
 }
 
 // checkURL reports a url that is not an absolute http or https URL: the
-// outputs would fail every attempt.
+// outputs would fail every attempt. The error names the url without its
+// path or query (hiddenURL), which can be its credential.
 func checkURL(typ, s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return keyErrorf([]string{"url"}, "%s: url %q is not an absolute http:// or https:// URL", typ, s)
+		return keyErrorf([]string{"url"}, "%s: url %q is not an absolute http:// or https:// URL", typ, hiddenURL(s))
 	}
 	return nil
 }

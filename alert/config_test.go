@@ -160,9 +160,9 @@ func TestOpenErrors(t *testing.T) {
 		{Config{Type: "alertmanager"}, "url is required"},
 		// Settings every attempt would fail on: an endless retry, a
 		// spool that fills, rather than an error at the start.
-		{Config{Type: "webhook", URL: "soc.example.com/hook", SpoolDir: t.TempDir()}, `url "soc.example.com/hook" is not an absolute http:// or https:// URL`},
-		{Config{Type: "webhook", URL: "ftp://soc.example.com/", SpoolDir: t.TempDir()}, `url "ftp://soc.example.com/" is not an absolute`},
-		{Config{Type: "webhook", URL: "https:///hook", SpoolDir: t.TempDir()}, `url "https:///hook" is not an absolute`},
+		{Config{Type: "webhook", URL: "soc.example.com/hook", SpoolDir: t.TempDir()}, `url "soc.example.com/..." is not an absolute http:// or https:// URL`},
+		{Config{Type: "webhook", URL: "ftp://soc.example.com/", SpoolDir: t.TempDir()}, `url "ftp://soc.example.com" is not an absolute`},
+		{Config{Type: "webhook", URL: "https:///hook", SpoolDir: t.TempDir()}, `url "https:///..." is not an absolute`},
 		{Config{Type: "alertmanager", URL: "127.0.0.1:9093"}, `url "127.0.0.1:9093" is not an absolute`},
 		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"Authorization": "Bearer x\n"}},
 			`value of header "Authorization" holds the control character '\n' (a YAML block scalar "|" ends with a newline`},
@@ -180,9 +180,28 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// TestOpenOutlivesContext: the outputs Open builds stay open when its
-// context ends (a server's SIGTERM); the alerts sent after, in the
-// server's final pass, are delivered, and Close drains them.
+// TestCheckURLHidesPath: an error about a url names its scheme and host,
+// not its path or query, which can be the credential (a Slack or Teams
+// incoming webhook's token is its path): configuration errors are
+// printed and logged.
+func TestCheckURLHidesPath(t *testing.T) {
+	for _, tc := range []struct {
+		typ, url, want string
+	}{
+		{"webhook", "hooks.slack.com/services/T0/B0/SECRET", `url "hooks.slack.com/..."`},
+		{"webhook", "ftp://user:SECRET@soc.example.com/hook?token=SECRET", `url "ftp://soc.example.com/..."`},
+		{"webhook", "https:///services/SECRET", `url "https:///..."`},
+		{"webhook", "soc.example.com?token=SECRET", `url "soc.example.com/..."`},
+		{"alertmanager", "alertmanager:9093", `url "alertmanager:9093"`},
+	} {
+		c := Config{Type: tc.typ, URL: tc.url, SpoolDir: "s"}
+		err := c.Check()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("Check(url %q) = %v, want an error naming %s and not its credential", tc.url, err, tc.want)
+		}
+	}
+}
+
 // TestCheckAccepts: what Check takes, Open would not reject for the same
 // settings.
 func TestCheckAccepts(t *testing.T) {
@@ -200,6 +219,9 @@ func TestCheckAccepts(t *testing.T) {
 	}
 }
 
+// TestOpenOutlivesContext: the outputs Open builds stay open when its
+// context ends (a server's SIGTERM); the alerts sent after, in the
+// server's final pass, are delivered, and Close drains them.
 func TestOpenOutlivesContext(t *testing.T) {
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer recv.Close()

@@ -337,25 +337,37 @@ func answerError(resp *http.Response, body []byte) error {
 }
 
 // hideURL returns err, a failed request's error, with the URL it names
-// cut to its scheme and host. The path and query of a webhook URL can be
-// its credential (a Slack or Teams incoming webhook's token is its path),
-// and delivery errors are logged and printed in summaries.
+// cut to its scheme and host (hiddenURL). The path and query of a webhook
+// URL can be its credential (a Slack or Teams incoming webhook's token is
+// its path), and delivery errors are logged and printed in summaries.
 func hideURL(err error) error {
 	var ue *url.Error
-	if !errors.As(err, &ue) {
-		return err
+	if errors.As(err, &ue) {
+		ue.URL = hiddenURL(ue.URL)
 	}
-	u, perr := url.Parse(ue.URL)
-	if perr != nil || u.Host == "" {
-		ue.URL = "(url hidden)"
-		return err
-	}
-	hidden := u.Scheme + "://" + u.Host
-	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
-		hidden += "/..."
-	}
-	ue.URL = hidden
 	return err
+}
+
+// hiddenURL returns s, an output's URL, with what follows its host
+// replaced by "/...": its scheme and host only, so that an error naming
+// it names no credential. A string with no host (no scheme, say) keeps
+// what comes before its first "/", "?" or "#".
+func hiddenURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		hidden := u.Scheme + "://" + u.Host
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
+			hidden += "/..."
+		}
+		return hidden
+	}
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 && start+i+1 < len(s) {
+		return s[:start+i] + "/..."
+	}
+	return s
 }
 
 // newHTTPClient returns the client of an HTTP output, which does not

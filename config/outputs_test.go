@@ -41,7 +41,7 @@ func TestParseOutputs(t *testing.T) {
 		{"duplicate names", "outputs:\n  - {type: stdout, name: a}\n  - {type: file, name: a, path: x}\n", `o.yml:3: outputs[1]: name "a" is also the name of outputs[0]`},
 		{"shared spool_dir", "outputs:\n  - {type: webhook, url: \"http://a\", spool_dir: spool}\n  - type: webhook\n    url: http://b\n    spool_dir: ./spool/\n", `o.yml:5: outputs[1]: webhook: spool_dir ./spool/ is also the spool_dir of outputs[0]: give each webhook output its own`},
 		// A value Check refuses is placed at its key.
-		{"webhook url", "outputs:\n  - type: webhook\n    spool_dir: s\n    url: soc.example.com/hook\n", `o.yml:4: outputs[0]: webhook: url "soc.example.com/hook" is not an absolute http:// or https:// URL`},
+		{"webhook url", "outputs:\n  - type: webhook\n    spool_dir: s\n    url: soc.example.com/hook\n", `o.yml:4: outputs[0]: webhook: url "soc.example.com/..." is not an absolute http:// or https:// URL`},
 		{"header value of a block scalar", "outputs:\n  - type: webhook\n    url: http://x\n    spool_dir: s\n    headers:\n      X-A: ok\n      Authorization: |\n        Bearer abc\n", `o.yml:7: outputs[0]: webhook: value of header "Authorization" holds the control character '\n' (a YAML block scalar "|" ends with a newline: use "|-" or a quoted string)`},
 		{"url and header", "outputs:\n  - type: webhook\n    url: x\n    spool_dir: s\n    headers: {\"a b\": c}\n", `o.yml:5: outputs[0]: webhook: header name "a b" is not an HTTP token`},
 		{"syslog address", "outputs:\n  - type: syslog\n    network: udp\n    address: siem\n", `o.yml:4: outputs[0]: syslog: address "siem" is not host:port`},
