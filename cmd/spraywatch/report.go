@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
@@ -74,6 +75,20 @@ func (r *reportRun) write(sources []ingest.Source, eng *detect.Engine) error {
 	for _, s := range sources {
 		run.Sources = append(run.Sources, s.Stats())
 	}
+	if writtenInPlace(r.file) {
+		f, err := os.OpenFile(r.file, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return fmt.Errorf("creating the report: %w", err)
+		}
+		err = r.c.WriteHTML(f, run)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		return nil
+	}
 	// The report names users and addresses: it is written readable by
 	// its owner and group only, to a new file renamed over r.file, so a
 	// reader never sees it half written and a symbolic link at r.file is
@@ -97,4 +112,23 @@ func (r *reportRun) write(sources []ingest.Source, eng *detect.Engine) error {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	return nil
+}
+
+// writtenInPlace reports whether the report goes to path itself rather
+// than to a new file renamed over it: a path under /dev or /proc
+// (/dev/stdout, /dev/fd/3, /dev/null), which names a stream, not a file
+// of its directory, or a named pipe, a terminal or another character
+// device. Renamed over, such a path would be replaced by a regular file
+// nobody reads (where the directory lets the process write) and the
+// report lost.
+func writtenInPlace(path string) bool {
+	if abs, err := filepath.Abs(path); err == nil {
+		for _, dir := range []string{"/dev", "/proc"} {
+			if abs == dir || strings.HasPrefix(abs, dir+"/") {
+				return true
+			}
+		}
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.Mode()&(os.ModeNamedPipe|os.ModeCharDevice) != 0
 }

@@ -1,0 +1,68 @@
+//go:build unix
+
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestReportToStream: --report naming a stream (a named pipe, as a
+// shell's >(...) gives, or /dev/stdout) writes the report to it, as to a
+// file: it is not replaced by a regular file renamed over it.
+func TestReportToStream(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "report.pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(fifo) // until the report is opened for writing
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- string(b)
+	}()
+	replaySamples(t, "--quiet", "--report", fifo)
+	select {
+	case b := <-got:
+		if !strings.Contains(b, "<html") {
+			t.Errorf("read from the pipe: %.80q", b)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing written to the pipe")
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v, %v", st.Mode(), err)
+	}
+}
+
+func TestWrittenInPlace(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "report.html")
+	writeFile(t, regular, "old")
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"/dev/stdout", true},
+		{"/dev/fd/3", true},
+		{"/proc/self/fd/1", true},
+		{"/dev/null", true},
+		{regular, false},
+		{filepath.Join(dir, "new.html"), false},
+		{"report.html", false},
+	} {
+		if got := writtenInPlace(tc.path); got != tc.want {
+			t.Errorf("writtenInPlace(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
