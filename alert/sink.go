@@ -618,15 +618,36 @@ func groupValues(g map[string]string) string {
 			return v
 		}
 	}
-	return joinGroup(g, func(b []byte, _, v string) []byte {
-		for i := 0; i < len(v); i++ {
-			if v[i] == ',' || v[i] == '\\' {
-				b = append(b, '\\')
-			}
-			b = append(b, v[i])
+	return joinGroup(g, func(b []byte, _, v string) []byte { return appendEscaped(b, v) })
+}
+
+// JoinValues joins the values of a group for a label: one value as it
+// is; several joined by ",", each with its "," and "\" escaped by "\", so
+// that two groups never share a label (values come from the logs, and a
+// client may put commas in them).
+func JoinValues(vals []string) string {
+	if len(vals) == 1 {
+		return vals[0]
+	}
+	var b []byte
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		return b
-	})
+		b = appendEscaped(b, v)
+	}
+	return string(b)
+}
+
+// appendEscaped appends v to b with "," and "\" escaped by "\".
+func appendEscaped(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		if v[i] == ',' || v[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, v[i])
+	}
+	return b
 }
 
 // groupPairs returns the alert's group as key=value pairs ordered by key,

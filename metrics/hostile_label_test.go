@@ -71,3 +71,27 @@ func TestTopKHostileLabels(t *testing.T) {
 		t.Errorf("the huge identity is not cut: %.300q", tops)
 	}
 }
+
+// TestTopKIdentityUnambiguous: the identity label of a group of several
+// values escapes the commas a client may put in them, as the Alertmanager
+// output's label does, so that two groups never share a series.
+func TestTopKIdentityUnambiguous(t *testing.T) {
+	var tk TopK
+	fields := []string{"tls.client.subject", "source.ip"}
+	seen := map[string][]string{}
+	for _, vals := range [][]string{
+		{"CN=a,O=x", "10.0.0.1"},
+		{"CN=a", "O=x,10.0.0.1"},
+		{`CN=a\`, "O=x,10.0.0.1"},
+		{`CN=a\,O=x`, "10.0.0.1"},
+	} {
+		id := tk.identity(&detect.GroupValue{Values: vals, Fields: fields})
+		if other, ok := seen[id]; ok {
+			t.Errorf("groups %q and %q share the label %q", other, vals, id)
+		}
+		seen[id] = vals
+	}
+	if got := tk.identity(&detect.GroupValue{Values: []string{"CN=a,O=x"}, Fields: fields[:1]}); got != "CN=a,O=x" {
+		t.Errorf("a group of one value: label %q, want the value as it is", got)
+	}
+}

@@ -105,8 +105,10 @@ func labelValue(s string) string {
 	return strings.ToValidUTF8(alert.CutValue(s), "\uFFFD")
 }
 
-// identity returns the label of g: its values joined by ",", a username
-// among them shown as the privacy mode says.
+// identity returns the label of g: its values joined as the Alertmanager
+// output's identity label joins them (alert.JoinValues: "," and "\"
+// escaped where there are several), a username among them shown as the
+// privacy mode says.
 func (t *TopK) identity(g *detect.GroupValue) string {
 	vals := g.Values
 	cloned := false
@@ -119,7 +121,7 @@ func (t *TopK) identity(g *detect.GroupValue) string {
 		}
 		vals[i] = t.privacy.Username(vals[i])
 	}
-	return strings.Join(vals, ",")
+	return alert.JoinValues(vals)
 }
 
 // request marks the ranking due if the last refresh is older than the
