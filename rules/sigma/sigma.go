@@ -400,7 +400,7 @@ func (c *converter) condition(s *rules.Spec) string {
 			}
 			got = true
 			t, err := strconv.Atoi(v.Value)
-			if err != nil && errors.Is(err, strconv.ErrRange) || err == nil && t >= rules.MaxThreshold {
+			if err != nil && errors.Is(err, strconv.ErrRange) && t > 0 || err == nil && t >= rules.MaxThreshold {
 				if k.Value == "gte" && t == rules.MaxThreshold {
 					s.Threshold = t
 					continue

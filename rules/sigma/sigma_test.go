@@ -145,3 +145,23 @@ func TestWildcardsMatchAnyCharacter(t *testing.T) {
 		}
 	}
 }
+
+// TestThresholdOutOfRange: a count too large for an integer is over the
+// limit, one too small is no count at all.
+func TestThresholdOutOfRange(t *testing.T) {
+	base := "---\ntitle: b\nname: b1\ndetection: {sel: {outcome: failure}, condition: sel}\n"
+	for cond, want := range map[string]string{
+		"{gte: 99999999999999999999}":  "condition gte: 99999999999999999999 is above spraywatch's threshold limit",
+		"{gte: -99999999999999999999}": `condition gte: "-99999999999999999999" is not a whole number`,
+		"{gt: -1}":                     `condition gt: "-1" is not a whole number`,
+	} {
+		corr := "title: c\nname: c1\ncorrelation: {type: event_count, rules: [b1], group-by: [src_ip], timespan: 1h, condition: " + cond + "}\n"
+		res, err := Convert([]Source{{Name: "c.yml", Data: []byte(corr + base)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].String(), want) {
+			t.Errorf("%s: problems %v, want one saying %q", cond, res.Problems, want)
+		}
+	}
+}
