@@ -9,10 +9,12 @@ package ingest
 //   - readers tell it of the lines they skip unread (Skipped), before
 //     the next line, so that no part of a line is joined across a gap
 //     and the end of a line whose head was skipped is not read alone;
-//   - a log's state goes on from one of its files to the next (a rotation
-//     can fall between the parts of a line: SameLog): readers of several
-//     files call EndOfLog where a log ends, at the end of its last file
-//     or before another log's file, or save and restore each file's
+//   - a log's state goes on from one of its files to the file that
+//     continues it (a rotation can fall between the parts of a line:
+//     Continues): readers of several files call EndOfLog where a log
+//     ends, at the end of its last file or before a file that does not
+//     continue it (another log's, or its own out of rotation order), or
+//     save and restore each file's
 //     state when they switch between files (AppendJoinState,
 //     SetJoinState), handing it to the file that replaced a rotated one;
 //   - a reader that starts inside a file (at a saved position, or at its

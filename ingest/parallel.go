@@ -297,7 +297,7 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 			rest = &completer{name: path, full: fs.skim.full, stats: fs.stats, lazy: fs.skim.lazy}
 		}
 		sp := &splitter{r: rc, max: lineCap(fs.maxLine), lines: blockLines, bytes: blockBytes}
-		if joins != nil && i > 0 && !SameLog(fs.paths[i-1], path) {
+		if joins != nil && i > 0 && !Continues(fs.paths[i-1], path) {
 			// Parts of a split line go on into the file that
 			// replaced a rotated one, not into another log.
 			joins.Reset()
@@ -323,7 +323,7 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 			}
 		}
 		rc.Close()
-		b.blk.endsLog = i == len(fs.paths)-1 || !SameLog(path, fs.paths[i+1])
+		b.blk.endsLog = i == len(fs.paths)-1 || !Continues(path, fs.paths[i+1])
 		if (len(b.blk.lines) > 0 || b.blk.endsLog && joins != nil) && !send(nil) {
 			return
 		}

@@ -68,7 +68,24 @@ func SortRotated(paths []string) {
 	})
 }
 
-// SameLog reports whether the files a and b are one log's, rotated
-// (access.log.1 and access.log): a writer that was writing a when it
-// rotated went on in b.
-func SameLog(a, b string) bool { return rotationOf(a).base == rotationOf(b).base }
+// Continues reports whether file b continues file a: both are one log's
+// files, and b is the one a writer that was writing a when it rotated went
+// on in (access.log.1 then access.log, access.log.3.gz then
+// access.log.2.gz; access.log-20261203.gz then a later dated file or
+// access.log). A live file continues no file of its log but its last
+// rotation (access.log.1, or a dated one), nor does a file continue itself
+// or a later one. Paths are compared as given: files in two directories
+// are two logs.
+func Continues(a, b string) bool {
+	ra, rb := rotationOf(a), rotationOf(b)
+	if ra.base != rb.base {
+		return false
+	}
+	switch ra.class {
+	case 0: // dated: a later dated file, or the live file
+		return rb.class == 2 || rb.class == 0 && ra.date < rb.date
+	case 1: // numbered: the next lower number, the live file after .1
+		return rb.class == 1 && rb.num == ra.num-1 || rb.class == 2 && ra.num == 1
+	}
+	return false // the live file: nothing of its log comes after it
+}

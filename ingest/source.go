@@ -308,7 +308,7 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			}
 			s.cur, s.name = rc, s.paths[s.i]
 			s.lr = NewLineReader(rc, s.maxLine)
-			if s.joiner != nil && s.i > 0 && !SameLog(s.paths[s.i-1], s.paths[s.i]) {
+			if s.joiner != nil && s.i > 0 && !Continues(s.paths[s.i-1], s.paths[s.i]) {
 				// Parts of a split line go on into the file that
 				// replaced a rotated one, not into another log.
 				s.joiner.EndOfLog()

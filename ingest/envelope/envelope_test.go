@@ -806,3 +806,69 @@ func TestSplitAcrossFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitAcrossFilesOutOfOrder reads a log's files given out of
+// rotation order: the live file, ending inside a line, then its rotated
+// file, starting with the end of an older line whose head is in a file not
+// given. The head is dropped where the live file ends, not glued to the
+// other line's end. Read by Next and by PrefetchParallel alike.
+func TestSplitAcrossFilesOutOfOrder(t *testing.T) {
+	f, err := pylog.Compile(pyFormat, `user=(?P<username>\S+) event=(?P<event>\w+)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(rid string) string {
+		return "2026-12-04 09:00:06,000 WARNING accounts.auth [" + rid + "] user=u event=login_failed"
+	}
+	// The older line's end is a line of its own that parses, as client
+	// text at a split could make it.
+	older := dockerEntries(t, "stdout", strings.Repeat(" ", DockerSplit)+line("tail"))
+	newer := dockerEntries(t, "stdout", line("head")+strings.Repeat(" ", 2*DockerSplit))
+	if len(older) != 2 || len(newer) != 3 {
+		t.Fatalf("the long lines are %d and %d entries, want 2 and 3", len(older), len(newer))
+	}
+	r1, r2 := dockerEntries(t, "stdout", line("r1")), dockerEntries(t, "stdout", line("r2"))
+	dir := t.TempDir()
+	write := func(name string, entries ...[]string) string {
+		var all []string
+		for _, e := range entries {
+			all = append(all, e...)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(strings.Join(all, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	paths := []string{write("app.log", r2, newer[:2]), write("app.log.1", older[1:], r1)}
+	wf := WrapFormat(f, DockerKey)
+	for workers := 0; workers <= 2; workers++ { // 0: Next
+		fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: paths, Parser: wf.NewParser(), NewParser: wf.NewParser})
+		var src ingest.Source = fs
+		if workers > 0 {
+			p := ingest.PrefetchParallel(context.Background(), fs, workers)
+			defer p.Close()
+			src = p
+		}
+		var got []string
+		var r event.Record
+		for {
+			err := src.Next(context.Background(), &r)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, string(r.Get(event.RequestID)))
+		}
+		// The end read alone is the documented limit of a log whose
+		// first file given starts inside a line; the head is not glued to it.
+		if s, want := strings.Join(got, " "), "r2 tail r1"; s != want {
+			t.Errorf("%d workers: read %q, want %q", workers, s, want)
+		}
+		if n := fs.Stats().Flagged.Load(ingest.FlagSplitUnjoined); n != 1 {
+			t.Errorf("%d workers: %d split lines dropped unjoined, want 1", workers, n)
+		}
+	}
+}

@@ -195,18 +195,24 @@ func (m *Message) wrong(got string) string {
 
 // quotedScalar reports whether value, decoded as a string, would be what
 // want describes had it not been quoted: "10" for an integer, "true" for
-// a bool.
+// a bool. The decoder's own reading of the plain value decides ("inf" is a
+// string unquoted too, ".inf" a number).
 func quotedScalar(want, value string) bool {
-	switch want {
+	var doc yaml.Node
+	if yaml.Unmarshal([]byte(value), &doc) != nil || len(doc.Content) != 1 {
+		return false
+	}
+	n := doc.Content[0]
+	if n.Kind != yaml.ScalarNode || n.Style != 0 || n.Value != value {
+		return false
+	}
+	switch tag := n.ShortTag(); want {
 	case "an integer":
-		_, err := strconv.ParseInt(value, 0, 64)
-		return err == nil
+		return tag == "!!int"
 	case "a number":
-		_, err := strconv.ParseFloat(value, 64)
-		return err == nil
+		return tag == "!!int" || tag == "!!float"
 	case "true or false":
-		_, err := strconv.ParseBool(value)
-		return err == nil && value != "1" && value != "0" && value != "t" && value != "f" && value != "T" && value != "F"
+		return tag == "!!bool"
 	}
 	return false
 }

@@ -27,6 +27,13 @@ func TestMessages(t *testing.T) {
 		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `true` into bool"}}, `4 expected true or false, not the string "true" (quoted: write it without the quotes)`},
 		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `1` into bool"}}, "4 expected true or false, not `1`"},
 		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `10x` into int"}}, "4 expected an integer, not `10x`"},
+		// Quotes are not all that makes these strings: unquoted, YAML
+		// reads them as strings still.
+		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `inf` into float64"}}, "4 expected a number, not `inf`"},
+		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `NaN` into float64"}}, "4 expected a number, not `NaN`"},
+		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `0x1p-2` into float64"}}, "4 expected a number, not `0x1p-2`"},
+		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `.inf` into float64"}}, `4 expected a number, not the string ".inf" (quoted: write it without the quotes)`},
+		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!str `0x10` into int"}}, `4 expected an integer, not the string "0x10" (quoted: write it without the quotes)`},
 		{&yaml.TypeError{Errors: []string{"line 4: cannot unmarshal !!float `2.5` into int (threshold expects an integer)"}}, "4 threshold: expected an integer, not `2.5`"},
 		{&yaml.TypeError{Errors: []string{"line 5: cannot unmarshal !!map into []string"}}, "5 expected a list of strings, not a mapping"},
 		{&yaml.TypeError{Errors: []string{"line 6: cannot unmarshal !!seq into rules.BaselineSpec"}}, "6 expected a mapping, not a list"},

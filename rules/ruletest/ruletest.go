@@ -369,9 +369,9 @@ func parseTime(s string) (int64, error) {
 	return t.UnixNano(), nil
 }
 
-// buildEvents expands the event list and sorts it by time (stable).
-// buildEvents makes the events of the input entries in, found at the
-// lines given (if known).
+// buildEvents expands the input entries in, found in the test file at
+// the lines given (if known, for errors), into events sorted by time
+// (stable).
 func buildEvents(in []map[string]string, lines []int) ([]*event.Event, error) {
 	var out []*event.Event
 	for i, m := range in {

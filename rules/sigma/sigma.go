@@ -400,7 +400,7 @@ func (c *converter) condition(s *rules.Spec) string {
 			}
 			got = true
 			t, err := strconv.Atoi(v.Value)
-			if err != nil && errors.Is(err, strconv.ErrRange) || err == nil && t >= rules.MaxThreshold {
+			if err != nil && errors.Is(err, strconv.ErrRange) && t > 0 || err == nil && t >= rules.MaxThreshold {
 				if k.Value == "gte" && t == rules.MaxThreshold {
 					s.Threshold = t
 					continue
@@ -625,8 +625,14 @@ func (c *converter) fieldTest(k *yaml.Node, ecs string, mods []string, v *yaml.N
 		if anchorEnd {
 			re += "$"
 		}
-		if insensitive {
+		// Sigma's wildcards stand for any characters, line breaks too.
+		switch {
+		case insensitive && anyWild:
+			re = "(?is)" + re
+		case insensitive:
 			re = "(?i)" + re
+		case anyWild:
+			re = "(?s)" + re
 		}
 		return re
 	}
@@ -690,7 +696,8 @@ func anyLetter(vals []string) bool {
 }
 
 // pattern is a Sigma string value: re is its regular expression (the
-// wildcards * and ? as .* and ., the rest quoted), lit its text with
+// wildcards * and ? as .* and ., to be matched with the s flag, the rest
+// quoted), lit its text with
 // escapes removed, and wild whether it holds an unescaped wildcard.
 type pattern struct {
 	re, lit string

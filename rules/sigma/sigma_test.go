@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -108,5 +109,59 @@ func TestBaseRuleInAnotherFile(t *testing.T) {
 	s := res.Rules[0].Spec
 	if s.Threshold != 100 || s.Type != "count" || s.GroupBy[0] != "source.ip" || *s.Match["user.name"].Exists != true || *s.Match["event.outcome"].Equals != "failure" {
 		t.Errorf("spec %+v", s)
+	}
+}
+
+// TestWildcardsMatchAnyCharacter: Sigma's * and ? stand for any
+// characters, a line break among them, so a value holding one does not
+// slip past a converted rule.
+func TestWildcardsMatchAnyCharacter(t *testing.T) {
+	corr := "title: c\nname: c1\ncorrelation: {type: event_count, rules: [b1], group-by: [src_ip], timespan: 1h, condition: {gte: 5}}\n"
+	for _, tt := range []struct {
+		sel, field, value string
+	}{
+		{"{username: 'adm*'}", "user.name", "adm\nx"},
+		{"{username: 'a?min'}", "user.name", "a\nmin"},
+		{"{username|contains: 'ad*in'}", "user.name", "x-ad\nin"},
+		{"{username|startswith: 'ad*in'}", "user.name", "ad\nin-x"},
+		{"{username|endswith: 'ad*in'}", "user.name", "x-ad\nin"},
+		{"{username|cased: 'Ad*in'}", "user.name", "Ad\nin"},
+	} {
+		base := "title: b\nname: b1\ndetection: {sel: " + tt.sel + ", condition: sel}\n"
+		res, err := Convert([]Source{{Name: "c.yml", Data: []byte(corr + "---\n" + base)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Problems) != 0 || len(res.Rules) != 1 {
+			t.Fatalf("%s: problems %v, rules %d", tt.sel, res.Problems, len(res.Rules))
+		}
+		c := res.Rules[0].Spec.Match[tt.field]
+		re, err := regexp.Compile(c.Regex)
+		if err != nil {
+			t.Fatalf("%s: %+v: %v", tt.sel, c, err)
+		}
+		if !re.MatchString(tt.value) {
+			t.Errorf("%s: %s does not match %q", tt.sel, c.Regex, tt.value)
+		}
+	}
+}
+
+// TestThresholdOutOfRange: a count too large for an integer is over the
+// limit, one too small is no count at all.
+func TestThresholdOutOfRange(t *testing.T) {
+	base := "---\ntitle: b\nname: b1\ndetection: {sel: {outcome: failure}, condition: sel}\n"
+	for cond, want := range map[string]string{
+		"{gte: 99999999999999999999}":  "condition gte: 99999999999999999999 is above spraywatch's threshold limit",
+		"{gte: -99999999999999999999}": `condition gte: "-99999999999999999999" is not a whole number`,
+		"{gt: -1}":                     `condition gt: "-1" is not a whole number`,
+	} {
+		corr := "title: c\nname: c1\ncorrelation: {type: event_count, rules: [b1], group-by: [src_ip], timespan: 1h, condition: " + cond + "}\n"
+		res, err := Convert([]Source{{Name: "c.yml", Data: []byte(corr + base)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].String(), want) {
+			t.Errorf("%s: problems %v, want one saying %q", cond, res.Problems, want)
+		}
 	}
 }
