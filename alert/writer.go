@@ -70,7 +70,7 @@ func (s *Writer) Send(_ context.Context, a *Alert) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		s.stats.Dropped.Add(1)
-		return fmt.Errorf("writing alert %s: %w", a.ID, ErrClosed)
+		return fmt.Errorf("writing an alert: %w", ErrClosed)
 	}
 	var err error
 	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {
