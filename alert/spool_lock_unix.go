@@ -36,11 +36,17 @@ func lockSpool(dir string) (*os.File, error) {
 // the process's (or root): that user could read the alerts waiting there
 // and add records of its own, which the webhook would sign with its secret
 // and deliver. A spool_dir in a shared directory such as /tmp, created
-// beforehand by someone else, is such a directory.
+// beforehand by someone else, is such a directory. So is a shared
+// directory itself: writable by all with the sticky bit (/tmp, /var/tmp),
+// where anyone may add files. (A volume writable by all without the
+// sticky bit, as Kubernetes' emptyDir, is one pod's.)
 func checkSpoolOwner(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("opening spool: %w", err)
+	}
+	if m := st.Mode(); m&os.ModeSticky != 0 && m.Perm()&0o002 != 0 {
+		return fmt.Errorf("spool_dir %s is a directory every user may add files to (%s, as /tmp): another user could add alerts the webhook would sign and send; use a directory of its own", dir, m)
 	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	if !ok {

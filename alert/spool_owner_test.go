@@ -34,3 +34,29 @@ func TestSpoolRefusesOtherOwner(t *testing.T) {
 	}
 	w.Close()
 }
+
+// TestSpoolRefusesSharedDirectory: a spool_dir every user may add files
+// to (world-writable with the sticky bit, as /tmp) is refused; one
+// writable by all without it (a Kubernetes emptyDir) is not.
+func TestSpoolRefusesSharedDirectory(t *testing.T) {
+	for _, tt := range []struct {
+		mode    os.FileMode
+		refused bool
+	}{
+		{0o777 | os.ModeSticky, true},
+		{0o777, false},
+		{0o700 | os.ModeSticky, false},
+	} {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewWebhook(context.Background(), WebhookOptions{URL: "http://" + freeAddr(t), SpoolDir: dir})
+		if refused := err != nil && strings.Contains(err.Error(), "every user may add files to"); refused != tt.refused {
+			t.Errorf("mode %s: err = %v, want refused %v", tt.mode, err, tt.refused)
+		}
+		if err == nil {
+			w.Close()
+		}
+	}
+}
