@@ -273,6 +273,9 @@ func (f *file) close() {
 		f.f.Close()
 		f.f, f.r = nil, nil
 	}
+	if sr, ok := f.r.(*stdinReader); ok {
+		sr.stop()
+	}
 }
 
 func trimCR(b []byte) []byte {

@@ -393,6 +393,9 @@ func (s *Source) Close() error {
 			f.close()
 		}
 	}
+	if s.stdin != nil {
+		s.stdin.close()
+	}
 	s.files = nil
 	s.joinFile = nil
 	return nil
@@ -1012,16 +1015,28 @@ type stdinReader struct {
 	done bool
 	err  error
 	mu   sync.Mutex
+
+	quit     chan struct{} // closed by stop: the reading goroutine ends
+	stopOnce sync.Once
 }
 
+// stop has the reading goroutine end: at once if it waits to hand over a
+// chunk, after its read returns if it is reading (a read of standard
+// input cannot be interrupted).
+func (r *stdinReader) stop() { r.stopOnce.Do(func() { close(r.quit) }) }
+
 func newStdin(r io.Reader, maxLine int, wake chan struct{}) *file {
-	sr := &stdinReader{ch: make(chan []byte, 4)}
+	sr := &stdinReader{ch: make(chan []byte, 4), quit: make(chan struct{})}
 	go func() {
 		for {
 			b := make([]byte, 64<<10)
 			n, err := r.Read(b)
 			if n > 0 {
-				sr.ch <- b[:n]
+				select {
+				case sr.ch <- b[:n]:
+				case <-sr.quit:
+					return
+				}
 				notify(wake)
 			}
 			if err != nil {

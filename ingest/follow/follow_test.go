@@ -19,6 +19,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/django"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
+	"github.com/spraywatch/spraywatch/internal/leaktest"
 )
 
 // authLine is a Django auth log line whose request id is id.
@@ -910,4 +911,36 @@ func TestRereadCounted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStdinReaderEndsOnClose: the goroutine reading standard input ends
+// once the source is closed, also when it was waiting to hand over a
+// chunk nobody took.
+func TestStdinReaderEndsOnClose(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	leaks := leaktest.Check(t)
+	f, _ := django.NewFormat(django.DefaultMapping())
+	s, err := New(Config{Paths: []string{"-"}, Parser: f.NewParser(), Kind: event.App, PollInterval: 10 * time.Millisecond, IdleInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.stdin = newStdin(r, ingest64k, s.wake)
+	sr := s.stdin.r.(*stdinReader)
+	// A chunk more than the reader holds, each written once the one
+	// before was taken: it waits to hand over the last.
+	for i := range cap(sr.ch) + 1 {
+		if _, err := w.WriteString(authLine(fmt.Sprint("c", i))); err != nil {
+			t.Fatal(err)
+		}
+		for i < cap(sr.ch) && len(sr.ch) <= i {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	s.Close()
+	w.Close()
+	leaks()
 }
