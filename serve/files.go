@@ -148,7 +148,7 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}, rules: newRuleSet(c.Engine.Rules)}
 	f.rebuild = newRebuilder(c.MaxRebuild, &f.stats, c.Logger)
 	if c.StateDir != "" {
-		if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
+		if err := os.MkdirAll(c.StateDir, 0o750); err != nil {
 			return nil, fmt.Errorf("creating the state directory: %w", err)
 		}
 		if err := f.loadAlerted(); err != nil {
