@@ -156,7 +156,10 @@ func (s *spool) writeCursor() error {
 		seq = s.segs[0].seq
 	}
 	tmp := filepath.Join(s.dir, "cursor.tmp")
-	f, err := os.Create(tmp)
+	// Made anew, with the mode of the spool's other files: an earlier
+	// cursor.tmp left by a crash keeps the mode it was made with.
+	os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return fmt.Errorf("writing spool cursor: %w", err)
 	}

@@ -4,8 +4,11 @@ package alert
 
 import (
 	"context"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -58,5 +61,53 @@ func TestSpoolRefusesSharedDirectory(t *testing.T) {
 		if err == nil {
 			w.Close()
 		}
+	}
+}
+
+// TestSpoolFileModes: the spool's directory and every file in it, the
+// cursor too, are not readable by other users (0750, 0640), whatever
+// the process's umask lets through.
+func TestSpoolFileModes(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "spool")
+	var st SinkStats
+	sp, err := openSpool(dir, 1<<20, 1<<16, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := sp.append([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		_, pos, ok := sp.next()
+		if !ok {
+			t.Fatal("no record to deliver")
+		}
+		if err := sp.commit(pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp.close()
+	if _, err := os.Stat(filepath.Join(dir, "cursor")); err != nil {
+		t.Fatalf("no cursor written: %v", err)
+	}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if perm := info.Mode().Perm(); perm&0o007 != 0 {
+			t.Errorf("%s: mode %v, open to other users", path, perm)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
