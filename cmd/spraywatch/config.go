@@ -236,7 +236,7 @@ var flagTexts = [ingest.NumFlags]func(n int64) string{
 		return pluralWord(int(n), "line", "lines") + " with certificate headers ignored (on lines without TLSClientSubject, or naming another subject: sent by the client; see docs/proxies.md)"
 	},
 	ingest.FlagSplitUnjoined: func(n int64) string {
-		return pluralWord(int(n), "split line", "split lines") + " dropped unjoined (Docker parts followed by another writer's entry; see docs/app-logs.md)"
+		return pluralWord(int(n), "split line", "split lines") + " dropped unjoined (another writer's entry came before its end, a part was over the length cap, or the log ended first; see docs/app-logs.md)"
 	},
 	ingest.FlagSplitHeadless: func(n int64) string {
 		return pluralWord(int(n), "end of a split line", "ends of split lines") + " rejected, their head dropped (not read as lines of their own; see docs/app-logs.md)"
