@@ -655,25 +655,7 @@ func TestOverlongRecordInDockerStream(t *testing.T) {
 			wf := WrapFormat(f, DockerKey)
 			for workers := 0; workers <= 2; workers++ { // 0: Next
 				fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{path}, Parser: wf.NewParser(), NewParser: wf.NewParser, MaxLineBytes: c.max})
-				var src ingest.Source = fs
-				if workers > 0 {
-					p := ingest.PrefetchParallel(context.Background(), fs, workers)
-					defer p.Close()
-					src = p
-				}
-				var got []string
-				var r event.Record
-				for {
-					err := src.Next(context.Background(), &r)
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = append(got, string(r.Get(event.RequestID)))
-				}
-				if s := strings.Join(got, " "); s != c.want {
+				if s := readIDs(t, fs, workers); s != c.want {
 					t.Errorf("%d workers: read %q, want %q; rejected: %v", workers, s, c.want, fs.Stats().Errors())
 				}
 				if n := fs.Stats().Flagged.Load(ingest.FlagSplitHeadless); n != c.headless {
@@ -775,25 +757,7 @@ func TestSplitAcrossFiles(t *testing.T) {
 			wf := WrapFormat(f, DockerKey)
 			for workers := 0; workers <= 2; workers++ { // 0: Next
 				fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: paths, Parser: wf.NewParser(), NewParser: wf.NewParser})
-				var src ingest.Source = fs
-				if workers > 0 {
-					p := ingest.PrefetchParallel(context.Background(), fs, workers)
-					defer p.Close()
-					src = p
-				}
-				var got []string
-				var r event.Record
-				for {
-					err := src.Next(context.Background(), &r)
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = append(got, string(r.Get(event.RequestID)))
-				}
-				if s := strings.Join(got, " "); s != c.want {
+				if s := readIDs(t, fs, workers); s != c.want {
 					t.Errorf("%d workers: read %q, want %q; rejected: %v", workers, s, c.want, fs.Stats().Errors())
 				}
 				if n := fs.Stats().Flagged.Load(ingest.FlagSplitUnjoined); n != c.unjoined {
@@ -844,31 +808,37 @@ func TestSplitAcrossFilesOutOfOrder(t *testing.T) {
 	wf := WrapFormat(f, DockerKey)
 	for workers := 0; workers <= 2; workers++ { // 0: Next
 		fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: paths, Parser: wf.NewParser(), NewParser: wf.NewParser})
-		var src ingest.Source = fs
-		if workers > 0 {
-			p := ingest.PrefetchParallel(context.Background(), fs, workers)
-			defer p.Close()
-			src = p
-		}
-		var got []string
-		var r event.Record
-		for {
-			err := src.Next(context.Background(), &r)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, string(r.Get(event.RequestID)))
-		}
 		// The end read alone is the documented limit of a log whose
 		// first file given starts inside a line; the head is not glued to it.
-		if s, want := strings.Join(got, " "), "r2 tail r1"; s != want {
+		if s, want := readIDs(t, fs, workers), "r2 tail r1"; s != want {
 			t.Errorf("%d workers: read %q, want %q", workers, s, want)
 		}
 		if n := fs.Stats().Flagged.Load(ingest.FlagSplitUnjoined); n != 1 {
 			t.Errorf("%d workers: %d split lines dropped unjoined, want 1", workers, n)
 		}
+	}
+}
+
+// readIDs reads fs to its end, with workers parse workers (0: by Next),
+// and returns the request ids of its records, space-separated.
+func readIDs(t *testing.T, fs *ingest.FileSource, workers int) string {
+	t.Helper()
+	var src ingest.Source = fs
+	if workers > 0 {
+		p := ingest.PrefetchParallel(context.Background(), fs, workers)
+		defer p.Close()
+		src = p
+	}
+	var got []string
+	var r event.Record
+	for {
+		err := src.Next(context.Background(), &r)
+		if err == io.EOF {
+			return strings.Join(got, " ")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(r.Get(event.RequestID)))
 	}
 }

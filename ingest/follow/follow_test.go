@@ -708,18 +708,7 @@ func TestSplitLinesPerFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	// Docker's entries of the line of request id: the first holds
-	// DockerSplit bytes.
-	entries := func(id string) [2]string {
-		line := strings.Replace(authLine(id), `"ip"`, `"pad":"`+strings.Repeat("x", envelope.DockerSplit)+`","ip"`, 1)
-		var out [2]string
-		for i, part := range []string{line[:envelope.DockerSplit], line[envelope.DockerSplit:]} {
-			b, _ := json.Marshal(map[string]string{"log": part, "stream": "stdout", "time": "2026-12-04T09:00:01Z"})
-			out[i] = string(b) + "\n"
-		}
-		return out
-	}
-	a, b := entries("a1"), entries("b1")
+	a, b := dockerSplit("a1"), dockerSplit("b1")
 	appendFile(t, filepath.Join(dir, "a.log"), a[0])
 	appendFile(t, filepath.Join(dir, "b.log"), b[0])
 	quiet(t, s, 100*time.Millisecond)
