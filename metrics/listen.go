@@ -8,35 +8,44 @@ import (
 	"time"
 )
 
-// Timeouts and limits of the HTTP servers NewHTTPServer builds. Whoever
-// can reach the listener may connect: a client that sends its headers
-// slowly, never sends its body, reads the answer slowly or keeps an idle
-// connection open holds a goroutine and a file descriptor for as long
-// as these allow, never longer. A scrape of /metrics answers in well under
-// WriteTimeout; Prometheus' default scrape timeout is 10 s.
-var (
-	HTTPReadHeaderTimeout = 5 * time.Second
-	HTTPReadTimeout       = 10 * time.Second
-	HTTPWriteTimeout      = 30 * time.Second
-	HTTPIdleTimeout       = 60 * time.Second
-)
+// HTTPLimits are the timeouts and limits of an HTTP server NewHTTPServer
+// builds. Whoever can reach the listener may connect: a client that sends
+// its headers slowly, never sends its body, reads the answer slowly or
+// keeps an idle connection open holds a goroutine and a file descriptor
+// for as long as these allow, never longer.
+type HTTPLimits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	// MaxHeaderBytes caps the request line and headers a client may send.
+	MaxHeaderBytes int
+}
 
-// HTTPMaxHeaderBytes caps the request line and headers a client may send
-// (net/http's default is 1 MiB; health checks and scrapes send a few
-// hundred bytes).
-const HTTPMaxHeaderBytes = 16 << 10
+// DefaultHTTPLimits are the limits of the listeners of serve and replay.
+// A scrape of /metrics answers in well under the write timeout
+// (Prometheus' default scrape timeout is 10 s); health checks and scrapes
+// send a few hundred bytes of headers (net/http's default cap is 1 MiB).
+func DefaultHTTPLimits() HTTPLimits {
+	return HTTPLimits{
+		ReadHeader:     5 * time.Second,
+		Read:           10 * time.Second,
+		Write:          30 * time.Second,
+		Idle:           60 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+	}
+}
 
-// NewHTTPServer returns an http.Server serving h with the timeouts and the
-// header limit above: the server of serve's /healthz, /readyz and /metrics
-// and of replay's --metrics-listen.
-func NewHTTPServer(h http.Handler) *http.Server {
+// NewHTTPServer returns an http.Server serving h within DefaultHTTPLimits:
+// the server of serve's /healthz, /readyz and /metrics and of replay's
+// --metrics-listen.
+func NewHTTPServer(h http.Handler) *http.Server { return newHTTPServer(h, DefaultHTTPLimits()) }
+
+func newHTTPServer(h http.Handler, l HTTPLimits) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: HTTPReadHeaderTimeout,
-		ReadTimeout:       HTTPReadTimeout,
-		WriteTimeout:      HTTPWriteTimeout,
-		IdleTimeout:       HTTPIdleTimeout,
-		MaxHeaderBytes:    HTTPMaxHeaderBytes,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
 	}
 }
 
@@ -51,13 +60,17 @@ type Server struct {
 // Listen starts serving h at /metrics on addr (host:port; port 0 picks a
 // free one).
 func Listen(addr string, h http.Handler) (*Server, error) {
+	return listen(addr, h, DefaultHTTPLimits())
+}
+
+func listen(addr string, h http.Handler, l HTTPLimits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening for metrics: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
-	s := &Server{ln: ln, srv: NewHTTPServer(mux), done: make(chan struct{})}
+	s := &Server{ln: ln, srv: newHTTPServer(mux, l), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		// Serve returns http.ErrServerClosed after Close; a failed

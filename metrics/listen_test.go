@@ -11,17 +11,8 @@ import (
 	"time"
 )
 
-// shortHTTPTimeouts makes the listeners the test starts time out after
-// 100 ms instead of seconds.
-func shortHTTPTimeouts(t *testing.T) {
-	t.Helper()
-	saved := []time.Duration{HTTPReadHeaderTimeout, HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout}
-	HTTPReadHeaderTimeout, HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout =
-		100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	t.Cleanup(func() {
-		HTTPReadHeaderTimeout, HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout = saved[0], saved[1], saved[2], saved[3]
-	})
-}
+// short are limits that the tests' slow and idle clients reach at once.
+var short = HTTPLimits{ReadHeader: 100 * time.Millisecond, Read: 100 * time.Millisecond, Write: 100 * time.Millisecond, Idle: 100 * time.Millisecond, MaxHeaderBytes: 16 << 10}
 
 func okHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
@@ -47,8 +38,7 @@ func closedByServer(t *testing.T, c net.Conn, r *bufio.Reader) bool {
 // TestListenClosesIdleConnection: a client that keeps a connection open
 // after its request does not hold it (and a file descriptor) for ever.
 func TestListenClosesIdleConnection(t *testing.T) {
-	shortHTTPTimeouts(t)
-	srv, err := Listen("127.0.0.1:0", okHandler())
+	srv, err := listen("127.0.0.1:0", okHandler(), short)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +67,7 @@ func TestListenClosesIdleConnection(t *testing.T) {
 // TestListenClosesSlowHeaders: a client that sends its headers a byte at
 // a time, or never finishes them, is cut off.
 func TestListenClosesSlowHeaders(t *testing.T) {
-	shortHTTPTimeouts(t)
-	srv, err := Listen("127.0.0.1:0", okHandler())
+	srv, err := listen("127.0.0.1:0", okHandler(), short)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +83,7 @@ func TestListenClosesSlowHeaders(t *testing.T) {
 	}
 }
 
-// TestListenLimitsHeaderBytes: headers over HTTPMaxHeaderBytes are refused
+// TestListenLimitsHeaderBytes: headers over DefaultHTTPLimits().MaxHeaderBytes are refused
 // (431) rather than buffered up to net/http's 1 MiB default.
 func TestListenLimitsHeaderBytes(t *testing.T) {
 	srv, err := Listen("127.0.0.1:0", okHandler())
@@ -106,14 +95,14 @@ func TestListenLimitsHeaderBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Big", strings.Repeat("a", 4*HTTPMaxHeaderBytes))
+	req.Header.Set("X-Big", strings.Repeat("a", 4*DefaultHTTPLimits().MaxHeaderBytes))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Fatalf("status %d with %d bytes of headers, want 431", resp.StatusCode, 4*HTTPMaxHeaderBytes)
+		t.Fatalf("status %d with %d bytes of headers, want 431", resp.StatusCode, 4*DefaultHTTPLimits().MaxHeaderBytes)
 	}
 	req.Header.Del("X-Big")
 	resp, err = http.DefaultClient.Do(req)
@@ -132,7 +121,7 @@ func TestNewHTTPServerSettings(t *testing.T) {
 	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 0 || s.IdleTimeout <= 0 {
 		t.Errorf("timeouts: header %v, read %v, write %v, idle %v", s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout)
 	}
-	if s.MaxHeaderBytes != HTTPMaxHeaderBytes {
+	if s.MaxHeaderBytes != DefaultHTTPLimits().MaxHeaderBytes {
 		t.Errorf("MaxHeaderBytes %d", s.MaxHeaderBytes)
 	}
 }

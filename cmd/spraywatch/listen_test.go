@@ -14,7 +14,7 @@ import (
 
 // TestServeListenerLimits: serve's listener (/healthz, /readyz, /metrics)
 // is the server metrics.NewHTTPServer builds: headers over
-// metrics.HTTPMaxHeaderBytes are refused, not buffered up to net/http's
+// metrics.DefaultHTTPLimits().MaxHeaderBytes are refused, not buffered up to net/http's
 // 1 MiB default.
 func TestServeListenerLimits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,8 +63,8 @@ outputs:
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if code := get(strings.Repeat("a", 4*metrics.HTTPMaxHeaderBytes)); code != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("status %d for %d bytes of headers, want 431", code, 4*metrics.HTTPMaxHeaderBytes)
+	if code := get(strings.Repeat("a", 4*metrics.DefaultHTTPLimits().MaxHeaderBytes)); code != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status %d for %d bytes of headers, want 431", code, 4*metrics.DefaultHTTPLimits().MaxHeaderBytes)
 	}
 	if code := get(""); code != http.StatusOK && code != http.StatusServiceUnavailable {
 		t.Errorf("status %d for /healthz", code)
