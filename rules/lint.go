@@ -909,7 +909,10 @@ func (l *linter) semantics(rn *yaml.Node, r *Rule) {
 	} else if r.Threshold == 1 && (r.Type == TypeDistinct || r.Type == TypeCount) && r.IdentityMap == nil {
 		l.add(at("threshold"), id, LevelNote, "threshold 1: every matching event opens an incident")
 	}
-	if r.Spec.Cooldown != nil && r.Cooldown < r.Window {
+	switch {
+	case r.Spec.Cooldown != nil && r.Cooldown == 0:
+		l.add(at("cooldown"), id, LevelNote, "cooldown 0s is none: a group's next incident may open as soon as one resolves, its campaign still in the %s window", shortDur(r.Window))
+	case r.Spec.Cooldown != nil && r.Cooldown < r.Window:
 		l.add(at("cooldown"), id, LevelNote, "cooldown %s is shorter than the %s window: a campaign still in the window can open a new incident", shortDur(r.Cooldown), shortDur(r.Window))
 	}
 	if len(r.Spec.Match) == 0 {

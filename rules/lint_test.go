@@ -67,6 +67,8 @@ func TestLint(t *testing.T) {
 			[]string{"3:5: warning: rule a: threshold 1 with a 6h window"}},
 		{"cooldown shorter than window", "rules:\n  - id: a\n    threshold: 3\n    distinct: user.name\n    cooldown: 5m\n    match: {event.outcome: failure}" + lintOK,
 			[]string{"5:5: note: rule a: cooldown 5m is shorter than the 10m window"}},
+		{"no cooldown", "rules:\n  - id: a\n    threshold: 3\n    distinct: user.name\n    cooldown: 0s\n    match: {event.outcome: failure}" + lintOK,
+			[]string{"5:5: note: rule a: cooldown 0s is none: a group's next incident may open as soon as one resolves"}},
 		{"no match block", "rules:\n  - id: a\n    threshold: 3" + lintOK, []string{"2:5: warning: rule a: no match block"}},
 		{"disabled stub", "rules:\n  - {id: a, disabled: true}\n", nil},
 		{"disabled rule is not compiled", "rules:\n  - {id: a, disabled: true, threshold: 0, severity: urgent}\n", nil},
