@@ -187,9 +187,9 @@ func NewEngine(c Config) (*Engine, error) {
 	for i, r := range c.Rules {
 		rs := &ruleState{rule: r, eng: e, stats: &RuleStats{Rule: r.ID, Severity: r.Severity},
 			maxHeld: groupShare(math.MaxInt, c.MaxEventsTotal, i, len(c.Rules))}
-		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group) {
+		rs.groups = newGroupSet(groupShare(c.MaxGroups, c.MaxGroupsTotal, i, len(c.Rules)), func(g *group, evicted bool) {
 			rs.pending.groups--
-			if !rs.forgetting {
+			if evicted {
 				rs.ln.counts.evicted++
 			}
 			if g == nil {

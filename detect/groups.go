@@ -179,14 +179,14 @@ type groupSet struct {
 	// least; -1 when empty.
 	head, tail int32
 	size       int
-	// onRemove is called for every group that leaves the set, evicted or
-	// removed.
-	onRemove func(*group)
+	// onRemove is called for every group that leaves the set: evicted
+	// (to make room, or shed) or forgotten (idle).
+	onRemove func(g *group, evicted bool)
 }
 
 // newGroupSet returns an empty set of at most size groups, with an index
 // of its own until share is called.
-func newGroupSet(size int, onRemove func(*group)) *groupSet {
+func newGroupSet(size int, onRemove func(g *group, evicted bool)) *groupSet {
 	return &groupSet{x: newGroupIndex(1), head: -1, tail: -1, size: size, onRemove: onRemove}
 }
 
@@ -282,7 +282,7 @@ func (s *groupSet) add(g *group, slot int32, h uint64) {
 	s.n++
 	s.pushFront(slot)
 	if s.n > s.size {
-		s.removeSlot(s.tail)
+		s.removeSlot(s.tail, true)
 	}
 }
 
@@ -304,7 +304,7 @@ func (s *groupSet) addSingle(slot int32, h uint64, f *firstEvent) int32 {
 	s.n++
 	s.pushFront(slot)
 	if s.n > s.size {
-		s.removeSlot(s.tail)
+		s.removeSlot(s.tail, true)
 	}
 	return slot
 }
@@ -313,7 +313,7 @@ func (s *groupSet) addSingle(slot int32, h uint64, f *firstEvent) int32 {
 // what add would evict after adding a group, evicted before.
 func (s *groupSet) makeRoom() {
 	if s.n >= s.size && s.tail >= 0 {
-		s.removeSlot(s.tail)
+		s.removeSlot(s.tail, true)
 	}
 }
 
@@ -324,12 +324,10 @@ func (s *groupSet) oldest() int32 { return s.tail }
 // marker for a single entry), or nil.
 func (s *groupSet) newest() *group { return s.group(s.head) }
 
-// remove takes g out of the set.
-func (s *groupSet) remove(g *group) { s.removeSlot(g.slot) }
-
 // removeSlot takes the set's group, or single entry, of slot sl out of
-// the set. onRemove is called with the group, or nil for a single entry.
-func (s *groupSet) removeSlot(sl int32) {
+// the set, evicted or forgotten. onRemove is called with the group, or nil
+// for a single entry.
+func (s *groupSet) removeSlot(sl int32, evicted bool) {
 	x := s.x
 	g := x.at(sl, s.r).g
 	s.unlink(sl)
@@ -343,7 +341,7 @@ func (s *groupSet) removeSlot(sl int32) {
 	x.release(sl, s.r, tag)
 	s.n--
 	if s.onRemove != nil {
-		s.onRemove(g)
+		s.onRemove(g, evicted)
 	}
 }
 

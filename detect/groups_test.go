@@ -20,7 +20,7 @@ func TestGroupIndexShared(t *testing.T) {
 	var evicted [2][]string
 	sets := [2]*groupSet{}
 	for r := range sets {
-		sets[r] = newGroupSet(2, func(g *group) { evicted[r] = append(evicted[r], g.key) })
+		sets[r] = newGroupSet(2, func(g *group, _ bool) { evicted[r] = append(evicted[r], g.key) })
 		sets[r].share(x, r)
 	}
 	add := func(r int, key string) *group {
@@ -55,7 +55,7 @@ func TestGroupIndexShared(t *testing.T) {
 	if x.n != 3 {
 		t.Errorf("%d slots used, want 3 (a, b, c)", x.n)
 	}
-	sets[1].remove(a1)
+	sets[1].removeSlot(a1.slot, false)
 	if x.n != 2 || len(x.free) != 1 {
 		t.Errorf("%d slots used, %d free, want 2 and 1 once no rule holds a", x.n, len(x.free))
 	}
@@ -95,7 +95,7 @@ func BenchmarkGroupSetFlood(b *testing.B) {
 			var sets [rules]*groupSet
 			var spare [rules][]*group
 			for r := range sets {
-				sets[r] = newGroupSet(size, func(g *group) { spare[r] = append(spare[r], g) })
+				sets[r] = newGroupSet(size, func(g *group, _ bool) { spare[r] = append(spare[r], g) })
 				if shared {
 					sets[r].share(x, r)
 				}
@@ -129,7 +129,7 @@ func TestGroupSetMakeRoom(t *testing.T) {
 	seed := maphash.MakeSeed()
 	h := func(k string) uint64 { return maphash.String(seed, k) }
 	var evicted []string
-	s := newGroupSet(2, func(g *group) { evicted = append(evicted, g.key) })
+	s := newGroupSet(2, func(g *group, _ bool) { evicted = append(evicted, g.key) })
 	add := func(key string) *group {
 		t.Helper()
 		g, slot := s.get(key, h(key))

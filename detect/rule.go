@@ -44,9 +44,6 @@ type ruleState struct {
 	// beyond maxHeld, its share of Config.MaxEventsTotal, the least
 	// recently active groups are evicted.
 	held, maxHeld int
-	// forgetting says the group leaving the set is idle, forgotten by a
-	// sweep: it is not evicted (not counted in Stats.GroupsEvicted).
-	forgetting bool
 	// spare are groups that left the set, emptied, with their small
 	// stores: under a flood of one-event groups a new group reuses one
 	// instead of allocating. bigSpare are a few with bigger buffers.
@@ -599,7 +596,7 @@ func (rs *ruleState) shed(cur int32) {
 		if old < 0 || old == cur {
 			return
 		}
-		rs.groups.removeSlot(old) // onRemove subtracts what it held
+		rs.groups.removeSlot(old, true) // onRemove subtracts what it held
 	}
 }
 
@@ -752,7 +749,7 @@ func (rs *ruleState) sweep(now int64) {
 			if rs.groups.x.first[sl].t > minus(now, length) {
 				return
 			}
-			rs.forget(sl)
+			rs.groups.removeSlot(sl, false) // idle: forgotten, not evicted
 			continue
 		}
 		if g.incident() != nil {
@@ -768,15 +765,8 @@ func (rs *ruleState) sweep(now int64) {
 		if g.more != nil && len(g.more.resolved) > 0 {
 			rs.keepGone(g.key, g.more.resolved, now)
 		}
-		rs.forget(g.slot)
+		rs.groups.removeSlot(g.slot, false)
 	}
-}
-
-// forget takes the idle group of slot sl out of the set.
-func (rs *ruleState) forget(sl int32) {
-	rs.forgetting = true
-	rs.groups.removeSlot(sl)
-	rs.forgetting = false
 }
 
 // incidentID returns the id of rule's incident of the group key whose
