@@ -1,11 +1,9 @@
 package serve
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/ingest/axes"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/metrics"
@@ -52,27 +50,14 @@ func TestFollowFlaggedLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
-			dir := t.TempDir()
-			proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
 			pf, _ := formatsFor(t)
 			af, err := axes.New("")
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := &collector{}
-			cfg := FilesConfig{
-				ProxyFiles:     []string{proxyPath},
-				AppFiles:       []string{appPath},
-				ProxyFormat:    pf,
-				AppFormat:      envelope.WrapFormat(af, envelope.DockerKey),
-				StateDir:       filepath.Join(dir, "state"),
-				Engine:         detect.Config{Rules: rules.Default()},
-				Sink:           out,
-				IdleTimeout:    time.Second,
-				CommitInterval: 50 * time.Millisecond,
-				PollInterval:   20 * time.Millisecond,
-				Logger:         testLogger(t),
-			}
+			cfg, proxyPath, appPath := restartConfig(t, rules.Default(), pf, envelope.WrapFormat(af, envelope.DockerKey))
+			cfg.Sink, cfg.IdleTimeout, cfg.CommitInterval = out, time.Second, 50*time.Millisecond
 			const n = 7
 			var lines [][]byte
 			for range n {

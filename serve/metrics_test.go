@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -257,23 +256,10 @@ func TestMetricsAcrossReload(t *testing.T) {
 func TestFollowMetricsAcrossRebuild(t *testing.T) {
 	for _, how := range []string{"reload", "restart"} {
 		t.Run(how, func(t *testing.T) {
-			dir := t.TempDir()
-			proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
 			pf, af := formatsFor(t)
 			out := &collector{}
-			cfg := FilesConfig{
-				ProxyFiles:     []string{proxyPath},
-				AppFiles:       []string{appPath},
-				ProxyFormat:    pf,
-				AppFormat:      af,
-				StateDir:       filepath.Join(dir, "state"),
-				Engine:         detect.Config{Rules: rules.Default()},
-				Sink:           out,
-				IdleTimeout:    time.Second,
-				CommitInterval: 50 * time.Millisecond,
-				PollInterval:   20 * time.Millisecond,
-				Logger:         testLogger(t),
-			}
+			cfg, proxyPath, appPath := restartConfig(t, rules.Default(), pf, af)
+			cfg.Sink, cfg.IdleTimeout, cfg.CommitInterval = out, time.Second, 50*time.Millisecond
 			appendFile(t, proxyPath, readLines(t, proxySample))
 			appendFile(t, appPath, readLines(t, appSample))
 			r := startFollower(t, cfg)
