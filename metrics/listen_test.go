@@ -35,19 +35,27 @@ func closedByServer(t *testing.T, c net.Conn, r *bufio.Reader) bool {
 	return true
 }
 
-// TestListenClosesIdleConnection: a client that keeps a connection open
-// after its request does not hold it (and a file descriptor) for ever.
-func TestListenClosesIdleConnection(t *testing.T) {
+// dialShort starts a listener with the short limits and connects to it;
+// both are closed when the test ends.
+func dialShort(t *testing.T) net.Conn {
+	t.Helper()
 	srv, err := listen("127.0.0.1:0", okHandler(), short)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
 	c, err := net.Dial("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestListenClosesIdleConnection: a client that keeps a connection open
+// after its request does not hold it (and a file descriptor) for ever.
+func TestListenClosesIdleConnection(t *testing.T) {
+	c := dialShort(t)
 	io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
 	r := bufio.NewReader(c)
 	resp, err := http.ReadResponse(r, nil)
@@ -67,16 +75,7 @@ func TestListenClosesIdleConnection(t *testing.T) {
 // TestListenClosesSlowHeaders: a client that sends its headers a byte at
 // a time, or never finishes them, is cut off.
 func TestListenClosesSlowHeaders(t *testing.T) {
-	srv, err := listen("127.0.0.1:0", okHandler(), short)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := net.Dial("tcp", srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialShort(t)
 	io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
 	if !closedByServer(t, c, bufio.NewReader(c)) {
 		t.Fatal("a connection whose headers never end stayed open")
