@@ -184,7 +184,7 @@ func Run(ctx context.Context, name string, data []byte) (*FileResult, error) {
 		paths = append(paths, p)
 	}
 	res := &FileResult{File: name}
-	lines := caseLines(&root)
+	lines := caseLines(&root, f.Tests)
 	for i, c := range f.Tests {
 		if c.Name == "" {
 			c.Name = fmt.Sprintf("#%d", i+1)
@@ -195,11 +195,7 @@ func Run(ctx context.Context, name string, data []byte) (*FileResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: loading rule_files: %w", name, err)
 		}
-		var at caseAt
-		if i < len(lines) {
-			at = lines[i]
-		}
-		res.Cases = append(res.Cases, runCase(ctx, rs, c, at))
+		res.Cases = append(res.Cases, runCase(ctx, rs, c, lines[i]))
 	}
 	return res, nil
 }
@@ -210,39 +206,22 @@ type caseAt struct {
 	events []int
 }
 
-// caseLines returns where each case of the test file root is.
-func caseLines(root *yaml.Node) []caseAt {
-	tests := mapValue(root, "tests")
-	if tests == nil || tests.Kind != yaml.SequenceNode {
-		return nil
+// caseLines returns where each of the tests of the test file root and
+// their input events are.
+func caseLines(root *yaml.Node, tests []Case) []caseAt {
+	lines := map[string]int{}
+	for _, v := range yamlerr.Walk(root, reflect.TypeFor[File]()) {
+		lines[v.Path] = v.Node.Line
 	}
-	out := make([]caseAt, len(tests.Content))
-	for i, c := range tests.Content {
-		out[i].line = c.Line
-		if evs := mapValue(mapValue(c, "input"), "events"); evs != nil && evs.Kind == yaml.SequenceNode {
-			for _, e := range evs.Content {
-				out[i].events = append(out[i].events, e.Line)
-			}
+	out := make([]caseAt, len(tests))
+	for i, c := range tests {
+		path := fmt.Sprintf("tests[%d]", i)
+		out[i].line = lines[path]
+		for j := range c.Input.Events {
+			out[i].events = append(out[i].events, lines[fmt.Sprintf("%s: input: events[%d]", path, j)])
 		}
 	}
 	return out
-}
-
-// mapValue returns the value of key in the mapping (or document) n, or
-// nil.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 type collect struct{ alerts []alert.Alert }
@@ -376,7 +355,7 @@ func buildEvents(in []map[string]string, lines []int) ([]*event.Event, error) {
 	var out []*event.Event
 	for i, m := range in {
 		entry := fmt.Sprintf("events[%d]", i)
-		if i < len(lines) {
+		if i < len(lines) && lines[i] > 0 {
 			entry = fmt.Sprintf("events[%d] (line %d)", i, lines[i])
 		}
 		ts, ok := m[event.TimestampName]
