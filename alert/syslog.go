@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -16,8 +17,9 @@ import (
 
 // CEFVersion is the device version in CEF headers: the version of this
 // mapping of alerts to CEF, which changes only if its keys change, so that
-// the same alert gives the same record whatever build sends it.
-const CEFVersion = "1"
+// the same alert gives the same record whatever build sends it. Version 2
+// moved IPv6 source addresses from src to c6a2.
+const CEFVersion = "2"
 
 // SyslogOptions configure a syslog sink.
 type SyslogOptions struct {
@@ -268,7 +270,20 @@ func AppendCEF(b []byte, a *Alert) []byte {
 	ext("msg", a.Description)
 	ext("duser", strings.Join(a.Sample.UserNames, ","))
 	if len(a.Sample.SourceIPs) > 0 {
-		ext("src", a.Sample.SourceIPs[0])
+		// CEF's src holds an IPv4 address; an IPv6 one goes in c6a2,
+		// which CEF producers label "Source IPv6 Address".
+		// An IPv4-mapped IPv6 address is given as IPv4.
+		ip := a.Sample.SourceIPs[0]
+		addr, err := netip.ParseAddr(ip)
+		switch {
+		case err == nil && addr.Is4In6():
+			ext("src", addr.Unmap().String())
+		case err == nil && addr.Is6():
+			ext("c6a2Label", "Source IPv6 Address")
+			ext("c6a2", ip)
+		default:
+			ext("src", ip)
+		}
 	}
 	ext("cs1Label", "incidentId")
 	ext("cs1", a.IncidentID)

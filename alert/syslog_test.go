@@ -376,3 +376,28 @@ func TestSyslogReceiverDownCountsFailures(t *testing.T) {
 		t.Errorf("delivered=%d failures=%d dropped=%d depth=%d", st.Delivered.Load(), st.Failures.Load(), st.Dropped.Load(), st.QueueDepth.Load())
 	}
 }
+
+// TestCEFSourceAddress: CEF's src takes IPv4 addresses only; an IPv6
+// source goes in c6a2 with its label.
+func TestCEFSourceAddress(t *testing.T) {
+	for _, tc := range []struct {
+		ip                 string
+		src, c6a2, c6label string
+	}{
+		{ip: "192.0.2.7", src: "192.0.2.7"},
+		{ip: "2001:db8::7", c6a2: "2001:db8::7", c6label: "Source IPv6 Address"},
+		{ip: "::ffff:192.0.2.7", src: "192.0.2.7"},
+		{ip: "fe80::1%eth0", c6a2: "fe80::1%eth0", c6label: "Source IPv6 Address"},
+		{ip: "not-an-address", src: "not-an-address"},
+	} {
+		a := testAlert("x", 1, "")
+		a.Sample.SourceIPs = []string{tc.ip, "192.0.2.8"}
+		p, err := parseSyslog(string(AppendSyslog(nil, a, 10, "h", "spraywatch")))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.ip, err)
+		}
+		if p.ext["src"] != tc.src || p.ext["c6a2"] != tc.c6a2 || p.ext["c6a2Label"] != tc.c6label {
+			t.Errorf("%s: src=%q c6a2=%q c6a2Label=%q, want %q %q %q", tc.ip, p.ext["src"], p.ext["c6a2"], p.ext["c6a2Label"], tc.src, tc.c6a2, tc.c6label)
+		}
+	}
+}
