@@ -5,9 +5,12 @@ package alert
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/spraywatch/spraywatch/internal/owndir"
 )
 
 // lockSpool takes an exclusive lock on the spool in dir (flock on its
@@ -32,28 +35,17 @@ func lockSpool(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// checkSpoolOwner refuses a spool directory owned by another user than
-// the process's (or root): that user could read the alerts waiting there
-// and add records of its own, which the webhook would sign with its secret
-// and deliver. A spool_dir in a shared directory such as /tmp, created
-// beforehand by someone else, is such a directory. So is a shared
-// directory itself: writable by all with the sticky bit (/tmp, /var/tmp),
-// where anyone may add files. (A volume writable by all without the
-// sticky bit, as Kubernetes' emptyDir, is one pod's.)
+// checkSpoolOwner refuses a spool directory that is not the process's
+// own (owndir.Check): another user owning it, or any user of a shared
+// directory such as /tmp, could read the alerts waiting there and add
+// records of its own, which the webhook would sign with its secret and
+// deliver.
 func checkSpoolOwner(dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("opening spool: %w", err)
-	}
-	if m := st.Mode(); m&os.ModeSticky != 0 && m.Perm()&0o002 != 0 {
-		return fmt.Errorf("spool_dir %s is a directory every user may add files to (%s, as /tmp): another user could add alerts the webhook would sign and send; use a directory of its own", dir, m)
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if uid := int(sys.Uid); uid != os.Geteuid() && uid != 0 {
-		return fmt.Errorf("spool_dir %s is owned by user %d, not by this process's user (%d) or root: another user could read its alerts and add alerts the webhook would sign and send", dir, uid, os.Geteuid())
+	if err := owndir.Check(dir); err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return fmt.Errorf("opening spool: %w", err)
+		}
+		return fmt.Errorf("spool_dir: %w: another user could read its alerts and add alerts the webhook would sign and send; use a directory of its own", err)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/follow"
+	"github.com/spraywatch/spraywatch/internal/owndir"
 	"github.com/spraywatch/spraywatch/metrics"
 	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
@@ -150,6 +151,11 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 	if c.StateDir != "" {
 		if err := os.MkdirAll(c.StateDir, 0o750); err != nil {
 			return nil, fmt.Errorf("creating the state directory: %w", err)
+		}
+		// Another user who can write its files could move the positions
+		// past an attack's lines or mark its alerts as sent.
+		if err := owndir.Check(c.StateDir); err != nil {
+			return nil, fmt.Errorf("state directory: %w: another user could change the read positions and the alerts marked as sent; use a directory of its own", err)
 		}
 		if err := f.loadAlerted(); err != nil {
 			return nil, err

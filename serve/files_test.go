@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -649,5 +650,44 @@ func TestFollowPathsChecked(t *testing.T) {
 				t.Errorf("%s: log lacks %q:\n%s", tt.name, w, logs.String())
 			}
 		}
+	}
+}
+
+// TestFollowRefusesSharedStateDir: a state directory every user may add
+// files to (as /tmp) is refused before anything is read: another user
+// could move the positions past an attack or mark its alerts as sent.
+func TestFollowRefusesSharedStateDir(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(state, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	pf, af := formatsFor(t)
+	cfg := FilesConfig{
+		ProxyFiles: []string{filepath.Join(dir, "access.log")}, AppFiles: []string{filepath.Join(dir, "auth.log")},
+		ProxyFormat: pf, AppFormat: af, StateDir: state,
+		Engine: detect.Config{Rules: rules.Default()}, Sink: &collector{}, Logger: testLogger(t),
+	}
+	if _, err := NewFollower(cfg); err == nil || !strings.Contains(err.Error(), "every user may add files to") {
+		t.Fatalf("err = %v, want the shared state directory refused", err)
+	}
+	if ents, _ := os.ReadDir(state); len(ents) != 0 {
+		t.Errorf("files made in the refused directory: %v", ents)
+	}
+	// Its own directory is taken.
+	if err := os.Chmod(state, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFollower(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Error(err)
 	}
 }
