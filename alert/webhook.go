@@ -12,13 +12,40 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the request
-// body under the webhook's secret.
-const SignatureHeader = "X-Spraywatch-Signature"
+// Request headers of a webhook with a secret. SignatureHeader signs the
+// body alone: a captured request verifies again whenever it is replayed.
+// TimestampHeader and TimedSignatureHeader sign the time of the attempt
+// with the body, so that a receiver can refuse a request sent too long
+// ago (see VerifyTimed).
+const (
+	// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the
+	// request body under the secret (see Sign).
+	SignatureHeader = "X-Spraywatch-Signature"
+	// TimestampHeader carries the sender's clock at the attempt, in
+	// decimal Unix seconds.
+	TimestampHeader = "X-Spraywatch-Timestamp"
+	// TimedSignatureHeader carries "sha256=" and the hex HMAC-SHA256 of
+	// the timestamp, a '.' and the body under the secret (see SignTimed).
+	TimedSignatureHeader = "X-Spraywatch-Signature-Timed"
+)
+
+// DefaultTolerance is the largest difference between a request's
+// timestamp and the receiver's clock that VerifyTimed accepts when given
+// no tolerance.
+const DefaultTolerance = 5 * time.Minute
+
+// Errors of VerifyTimed, wrapped with the details.
+var (
+	ErrTimestampMalformed = errors.New("webhook timestamp is not a decimal number of Unix seconds")
+	ErrBadSignature       = errors.New("webhook signature does not match")
+	ErrTimestampTooOld    = errors.New("webhook timestamp is too old")
+	ErrTimestampInFuture  = errors.New("webhook timestamp is too far in the future")
+)
 
 // Webhook body formats.
 const (
@@ -40,8 +67,9 @@ type WebhookOptions struct {
 	MaxAttempts   int               // per alert; <= 0 retries until delivered
 	DrainTimeout  time.Duration     // how long Close keeps delivering; default 5s
 	Backoff       *Backoff
-	TLS           *tls.Config  // for an https URL: CA, client certificate, server name; nil: Go's defaults
-	Client        *http.Client // default: a client with Timeout and TLS that follows no redirect
+	TLS           *tls.Config      // for an https URL: CA, client certificate, server name; nil: Go's defaults
+	Client        *http.Client     // default: a client with Timeout and TLS that follows no redirect
+	Now           func() time.Time // clock of TimestampHeader, read at each attempt; default time.Now
 }
 
 // Webhook is a sink POSTing each alert to a URL. Send appends the body to an
@@ -86,6 +114,9 @@ func NewWebhook(ctx context.Context, opts WebhookOptions) (*Webhook, error) {
 	}
 	if opts.Client == nil {
 		opts.Client = newHTTPClient(opts.Timeout, opts.TLS)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	w := &Webhook{opts: opts, closing: make(chan struct{})}
 	w.stats.Type, w.stats.Name = "webhook", opts.Name
@@ -169,6 +200,87 @@ func Sign(key, body []byte) string {
 // Verify reports whether sig is body's signature under key (constant time).
 func Verify(key, body []byte, sig string) bool {
 	return hmac.Equal([]byte(sig), []byte(Sign(key, body)))
+}
+
+// SignTimed returns the X-Spraywatch-Signature-Timed value for body sent
+// with the X-Spraywatch-Timestamp value timestamp: "sha256=" and the hex
+// HMAC-SHA256 under key of the bytes of timestamp, a '.' and body.
+func SignTimed(key, body []byte, timestamp string) string {
+	m := hmac.New(sha256.New, key)
+	io.WriteString(m, timestamp)
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifyTimed checks a request's X-Spraywatch-Timestamp and
+// X-Spraywatch-Signature-Timed values against its body, in this order:
+// the timestamp is 1 to 19 decimal digits (ErrTimestampMalformed); sig is
+// SignTimed(key, body, timestamp), compared in constant time
+// (ErrBadSignature); the timestamp is at most tolerance before now
+// (ErrTimestampTooOld) and at most tolerance after it
+// (ErrTimestampInFuture). A tolerance <= 0 is DefaultTolerance. An error
+// is or wraps one of those; nil means the request is authentic and was
+// sent within tolerance of now.
+func VerifyTimed(key, body []byte, timestamp, sig string, now time.Time, tolerance time.Duration) error {
+	if tolerance <= 0 {
+		tolerance = DefaultTolerance
+	}
+	secs, err := parseTimestamp(timestamp)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal([]byte(sig), []byte(SignTimed(key, body, timestamp))) {
+		return ErrBadSignature
+	}
+	// Decide on whole seconds first: a timestamp far from now may lie
+	// beyond what a time.Time holds.
+	tooOld, inFuture := false, false
+	nowSec, limit := now.Unix(), int64(tolerance/time.Second)+1
+	switch {
+	case secs > nowSec+limit:
+		inFuture = true
+	case secs < nowSec-limit:
+		tooOld = true
+	default:
+		d := now.Sub(time.Unix(secs, 0))
+		tooOld, inFuture = d > tolerance, d < -tolerance
+	}
+	switch {
+	case tooOld:
+		return fmt.Errorf("%w: %d, now %d (tolerance %v)", ErrTimestampTooOld, secs, nowSec, tolerance)
+	case inFuture:
+		return fmt.Errorf("%w: %d, now %d (tolerance %v)", ErrTimestampInFuture, secs, nowSec, tolerance)
+	}
+	return nil
+}
+
+// parseTimestamp parses a timestamp of decimal digits alone: no sign,
+// space or fraction.
+func parseTimestamp(s string) (int64, error) {
+	const maxDigits = 19 // 9223372036854775807 (year 292277026596) fits in int64
+	if s == "" || len(s) > maxDigits {
+		return 0, fmt.Errorf("%w: %q", ErrTimestampMalformed, truncateString(s, maxDigits+1))
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("%w: %q", ErrTimestampMalformed, truncateString(s, maxDigits+1))
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q out of range", ErrTimestampMalformed, s)
+	}
+	return n, nil
+}
+
+// truncateString cuts s to at most n bytes, for an error quoting a value
+// the sender chose.
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 func (w *Webhook) run() {
@@ -258,6 +370,11 @@ func (w *Webhook) post(body []byte) (permanent bool, err error) {
 	}
 	if len(w.opts.Secret) > 0 {
 		req.Header.Set(SignatureHeader, Sign(w.opts.Secret, body))
+		// The time of this attempt, not of the alert: a retry, or an alert
+		// sent from the spool after a restart, is signed again.
+		ts := strconv.FormatInt(w.opts.Now().Unix(), 10)
+		req.Header.Set(TimestampHeader, ts)
+		req.Header.Set(TimedSignatureHeader, SignTimed(w.opts.Secret, body, ts))
 	}
 	resp, err := w.opts.Client.Do(req)
 	if err != nil {

@@ -56,6 +56,13 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
+	// Every attempt, retried or sent from the spool after a restart,
+	// is signed with its own time.
+	if err := VerifyTimed(rc.key, body, r.Header.Get(TimestampHeader), r.Header.Get(TimedSignatureHeader), time.Now(), DefaultTolerance); err != nil {
+		rc.badSig++
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
 	var a Alert
 	if err := json.Unmarshal(body, &a); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -185,8 +192,10 @@ func TestWebhookPermanentRefusalAndSlack(t *testing.T) {
 		bodies = append(bodies, string(b))
 		n := len(bodies)
 		mu.Unlock()
-		if r.Header.Get(SignatureHeader) != "" {
-			t.Errorf("signature sent without a key")
+		for _, h := range []string{SignatureHeader, TimestampHeader, TimedSignatureHeader} {
+			if r.Header.Get(h) != "" {
+				t.Errorf("%s sent without a key", h)
+			}
 		}
 		if n == 1 {
 			http.Error(w, "no", http.StatusBadRequest) // refused for good: dropped, not retried
