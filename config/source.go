@@ -54,8 +54,20 @@ func (s *Source) MetricsLabel() string {
 }
 
 // Files returns the source's files in reading order (see Expand); for kind
-// alb, the access logs.
+// alb, the access logs. A file named twice (by overlapping patterns, or
+// by another name or a link) is read once, at its first name (see
+// Repeats).
 func (s *Source) Files() ([]string, error) {
+	files, err := s.expanded()
+	if err != nil {
+		return nil, err
+	}
+	kept, _ := distinctFiles(files)
+	return kept, nil
+}
+
+// expanded returns the source's files as its patterns name them.
+func (s *Source) expanded() ([]string, error) {
 	if s.Kind == KindALB {
 		return Expand(s.AccessPaths)
 	}
@@ -261,6 +273,9 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 			return nil, Compiled{}, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
 	}
+	if err := c.checkShared(); err != nil {
+		return nil, Compiled{}, err
+	}
 	comp, err := s.Compile()
 	if err != nil {
 		return nil, comp, err
@@ -274,6 +289,8 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 		if err != nil {
 			return nil, comp, fmt.Errorf("source %s: access_paths: %w", s.Label(), err)
 		}
+		conn, _ = distinctFiles(conn)
+		access, _ = distinctFiles(access)
 		src, err := alb.NewSource(alb.SourceConfig{
 			Name: s.Name, ConnPaths: conn, AccessPaths: access,
 			MaxConnections: s.MaxConnections, Lead: s.Lead,

@@ -158,6 +158,17 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 		for _, w := range proxyWarnings(s, comp) {
 			warn(w)
 		}
+		repeats, err := s.Repeats()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range repeats {
+			if r.Path == r.First {
+				warn(fmt.Sprintf("source %s: %s is given twice: read once", s.Label(), r.Path))
+			} else {
+				warn(fmt.Sprintf("source %s: %s is the file %s, given already: read once", s.Label(), r.Path, r.First))
+			}
+		}
 		if comp.Detected != nil {
 			d, name := *comp.Detected, s.Label()
 			notes = append(notes, func(w io.Writer) {

@@ -481,3 +481,26 @@ func TestConfigCheckWrites(t *testing.T) {
 		checkContains(t, tt.name, out.String()+errb.String(), tt.wants...)
 	}
 }
+
+// TestReplayFileGivenTwice: overlapping patterns naming the proxy log
+// twice give the alerts of one reading, with a warning; the same file as
+// the proxy's and the app's log is refused.
+func TestReplayFileGivenTwice(t *testing.T) {
+	proxy, app := "../../samples/data/nginx-access.log", "../../samples/data/django-auth.log"
+	var want, out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--quiet", "--proxy", proxy, "--app", app}, &want, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--proxy", proxy, "--proxy", "../../samples/data/nginx-*.log", "--app", app}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	checkContains(t, "warning", errb.String(), proxy+" is given twice: read once", "0 duplicate ids")
+	if out.String() != want.String() {
+		t.Errorf("alerts with the proxy log named twice differ from one reading's (%d and %d bytes)", out.Len(), want.Len())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"replay", "--proxy", proxy, "--app", app, "--app", "../../samples/data/nginx-access.log"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "is read by the proxy source and by the app source") {
+		t.Errorf("exit %d: %s, want the shared file refused", code, errb.String())
+	}
+}

@@ -1,0 +1,115 @@
+package config
+
+import (
+	"fmt"
+	"os"
+)
+
+// Repeat is a file named a second time among one source's files: by the
+// same name, another name for it or a link to it (os.SameFile). The
+// source reads it once, at its first name.
+type Repeat struct {
+	Path  string // the later name
+	First string // the name it is read at
+}
+
+// distinctFiles returns files with each file once, at its first name, in
+// the order given, and the later names of files already named. "-" and
+// names that cannot be read are kept as they are (CheckFiles reports
+// those).
+func distinctFiles(files []string) (kept []string, repeats []Repeat) {
+	type named struct {
+		path string
+		fi   os.FileInfo
+	}
+	bySize := map[int64][]named{}
+	for _, p := range files {
+		if p == "-" {
+			kept = append(kept, p)
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			kept = append(kept, p)
+			continue
+		}
+		first := ""
+		for _, n := range bySize[fi.Size()] {
+			if os.SameFile(n.fi, fi) {
+				first = n.path
+				break
+			}
+		}
+		if first != "" {
+			repeats = append(repeats, Repeat{Path: p, First: first})
+			continue
+		}
+		bySize[fi.Size()] = append(bySize[fi.Size()], named{p, fi})
+		kept = append(kept, p)
+	}
+	return kept, repeats
+}
+
+// Repeats lists the files named more than once among the source's files
+// (see Files), or among an alb source's connection logs or its access
+// logs, which it reads once.
+func (s *Source) Repeats() ([]Repeat, error) {
+	var out []Repeat
+	for _, pats := range [][]string{s.Paths, s.ConnPaths, s.AccessPaths} {
+		files, err := Expand(pats)
+		if err != nil {
+			return nil, err
+		}
+		_, r := distinctFiles(files)
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// checkShared reports a file that two sources read, or that an alb
+// source's connection and access logs both name: a file is one log, and
+// read twice its records would be counted twice and every request id
+// duplicated.
+func (c *Config) checkShared() error {
+	type owner struct {
+		what string
+		path string
+		fi   os.FileInfo
+	}
+	var seen []owner
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		for _, l := range []struct {
+			key  string
+			pats []string
+		}{{"paths", s.Paths}, {"conn_paths", s.ConnPaths}, {"access_paths", s.AccessPaths}} {
+			if len(l.pats) == 0 {
+				continue
+			}
+			files, err := Expand(l.pats)
+			if err != nil {
+				continue // reported when the source is opened
+			}
+			what := s.describe()
+			if s.Kind == KindALB {
+				what += " (" + l.key + ")"
+			}
+			for _, p := range files {
+				if p == "-" {
+					continue
+				}
+				fi, err := os.Stat(p)
+				if err != nil {
+					continue
+				}
+				for _, o := range seen {
+					if o.what != what && os.SameFile(o.fi, fi) {
+						return fmt.Errorf("file %q is read by %s and by %s (as %q): each file is one log of one source", o.path, o.what, what, p)
+					}
+				}
+				seen = append(seen, owner{what, p, fi})
+			}
+		}
+	}
+	return nil
+}
