@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	ingestkafka "github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/internal/testpki"
 )
 
 // kafkaAttempt sends one alert through the kafka output c opens and
@@ -75,9 +76,9 @@ func checkRecord(t *testing.T, m kafka.Message, a *Alert) {
 // TLS with a client certificate from an internal CA, with the output's
 // tls and tls_* settings.
 func TestKafkaOutputTLS(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "alerts"), kfake.TLS(&tls.Config{
-		Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool,
+		Certificates: []tls.Certificate{pki.Server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.Pool,
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +89,7 @@ func TestKafkaOutputTLS(t *testing.T) {
 		MaxAttempts: 1, Timeout: 2 * time.Second, DrainTimeout: 5 * time.Second}
 	t.Run("no ca", func(t *testing.T) {
 		c := base
-		c.TLSCertFile, c.TLSKeyFile = pki.certFile, pki.keyFile
+		c.TLSCertFile, c.TLSKeyFile = pki.CertFile, pki.KeyFile
 		d := kafkaAttempt(t, c, testAlert("inc-x", 1, "bob"))
 		if d.Delivered != 0 || d.Dropped != 1 || d.Cause == nil || !strings.Contains(d.Cause.Error(), "certificate signed by unknown authority") {
 			t.Errorf("delivered %d, dropped %d, cause %v; want a failure to verify the broker", d.Delivered, d.Dropped, d.Cause)
@@ -96,14 +97,14 @@ func TestKafkaOutputTLS(t *testing.T) {
 	})
 	t.Run("ca and client certificate", func(t *testing.T) {
 		c := base
-		c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile = pki.caFile, pki.certFile, pki.keyFile
-		c.TLSServerName = "receiver.soc.internal"
+		c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile = pki.CAFile, pki.CertFile, pki.KeyFile
+		c.TLSServerName = testpki.ServerName
 		a := testAlert("inc-tls", 1, "bob")
 		d := kafkaAttempt(t, c, a)
 		if d.Delivered != 1 {
 			t.Fatalf("delivered %d, dropped %d: %v", d.Delivered, d.Dropped, d.Cause)
 		}
-		tc, err := ingestkafka.TLSConfig(pki.caFile, pki.certFile, pki.keyFile, "")
+		tc, err := ingestkafka.TLSConfig(pki.CAFile, pki.CertFile, pki.KeyFile, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +116,7 @@ func TestKafkaOutputTLS(t *testing.T) {
 // password from the environment or a file, and over TLS; a wrong
 // password fails every attempt.
 func TestKafkaOutputSASL(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	passFile := filepath.Join(t.TempDir(), "kafka.pass")
 	if err := os.WriteFile(passFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func TestKafkaOutputSASL(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(1, "alerts"), kfake.EnableSASL(), kfake.Superuser(tc.mech, "spraywatch", "s3cret")}
 			if tc.tls {
-				opts = append(opts, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{pki.server}}))
+				opts = append(opts, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{pki.Server}}))
 			}
 			cluster, err := kfake.NewCluster(opts...)
 			if err != nil {
@@ -156,7 +157,7 @@ func TestKafkaOutputSASL(t *testing.T) {
 				SASLMechanism: strings.ToLower(tc.mech), SASLUsername: "spraywatch",
 				MaxAttempts: 1, Timeout: 2 * time.Second, DrainTimeout: 5 * time.Second}
 			if tc.tls {
-				c.TLS, c.TLSCAFile = true, pki.caFile
+				c.TLS, c.TLSCAFile = true, pki.CAFile
 			}
 			tc.set(&c)
 			if err := c.Check(); err != nil {
@@ -179,7 +180,7 @@ func TestKafkaOutputSASL(t *testing.T) {
 			}
 			kc := ingestkafka.Config{Brokers: cluster.ListenAddrs(), SASL: ingestkafka.SASL{Mechanism: tc.mech, Username: "spraywatch", Password: "s3cret"}}
 			if tc.tls {
-				kc.TLS = &tls.Config{RootCAs: pki.pool}
+				kc.TLS = &tls.Config{RootCAs: pki.Pool}
 			}
 			checkRecord(t, readOne(t, kc, "alerts"), a)
 		})
@@ -295,7 +296,7 @@ func TestOpenKafkaPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SPRAYWATCH_TEST_EMPTY_PASSWORD", "")
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	cases := []struct {
 		name string
 		set  func(c *Config)
@@ -311,8 +312,8 @@ func TestOpenKafkaPassword(t *testing.T) {
 		{"file empty", func(c *Config) { c.SASLPasswordFile = empty }, "sasl_password_file",
 			"kafka: sasl_password_file " + empty + " is empty"},
 		{"tls_ca_file not a certificate", func(c *Config) {
-			c.SASLPasswordFile, c.TLS, c.TLSCAFile = pki.keyFile, true, pki.keyFile
-		}, "", "kafka: tls_ca_file " + pki.keyFile + " holds no PEM certificate"},
+			c.SASLPasswordFile, c.TLS, c.TLSCAFile = pki.KeyFile, true, pki.KeyFile
+		}, "", "kafka: tls_ca_file " + pki.KeyFile + " holds no PEM certificate"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
