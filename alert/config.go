@@ -357,7 +357,7 @@ func (c *Config) saslKeys() []keyValue {
 // the other settings without a mechanism. Whether the password is there
 // is known only when the output is opened (saslPassword).
 func (c *Config) checkSASL() []error {
-	mech, err := c.sasl("").Build()
+	mech, err := ingestkafka.SASL{Mechanism: c.SASLMechanism}.Build()
 	if err != nil {
 		return []error{keyErrorf([]string{"sasl_mechanism"}, "kafka: %v", err)}
 	}
@@ -424,7 +424,7 @@ func (c *Config) kafkaTransport() (*kafka.Transport, error) {
 		}
 		kc.TLS = tc
 	}
-	if mech, err := c.sasl("").Build(); err != nil {
+	if mech, err := (ingestkafka.SASL{Mechanism: c.SASLMechanism}).Build(); err != nil {
 		return nil, keyErrorf([]string{"sasl_mechanism"}, "kafka: %v", err)
 	} else if mech != nil {
 		pass, err := c.saslPassword()
