@@ -18,10 +18,16 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/segmentio/kafka-go"
+
+	ingestkafka "github.com/spraywatch/spraywatch/ingest/kafka"
 )
 
 // Config is one entry of the "outputs:" list. Type selects the sink; the
-// options that do not apply to it are ignored. docs/sinks.md describes each.
+// options that do not apply to it are ignored, except the settings of a
+// connection's security (tls, tls_*, sasl_*), which Check rejects where
+// they would not take effect. docs/sinks.md describes each.
 type Config struct {
 	Type        string   `yaml:"type"` // stdout, file, webhook, alertmanager, kafka, syslog
 	Name        string   `yaml:"name,omitempty"`
@@ -59,12 +65,19 @@ type Config struct {
 	GeneratorURL   string        `yaml:"generator_url,omitempty"`
 	ResendInterval time.Duration `yaml:"resend_interval,omitempty"`
 
-	// kafka
-	Brokers      []string      `yaml:"brokers,omitempty"`
-	Topic        string        `yaml:"topic,omitempty"`
-	BatchTimeout time.Duration `yaml:"batch_timeout,omitempty"`
+	// kafka (and the tls_* settings below, with tls: true). The SASL
+	// password is read from the environment variable or the file named,
+	// never from the configuration itself.
+	Brokers          []string      `yaml:"brokers,omitempty"`
+	Topic            string        `yaml:"topic,omitempty"`
+	BatchTimeout     time.Duration `yaml:"batch_timeout,omitempty"`
+	TLS              bool          `yaml:"tls,omitempty"`
+	SASLMechanism    string        `yaml:"sasl_mechanism,omitempty"`
+	SASLUsername     string        `yaml:"sasl_username,omitempty"`
+	SASLPasswordEnv  string        `yaml:"sasl_password_env,omitempty"`
+	SASLPasswordFile string        `yaml:"sasl_password_file,omitempty"`
 
-	// syslog (tls_*: also webhook and alertmanager)
+	// syslog (tls_*: also webhook, alertmanager and kafka)
 	Network       string `yaml:"network,omitempty"`
 	Address       string `yaml:"address,omitempty"`
 	Facility      string `yaml:"facility,omitempty"`
@@ -224,8 +237,23 @@ var httpToken = func() (t [utf8.RuneSelf]bool) {
 
 // Check validates the settings of c that can be checked without opening
 // the sink (files, connections): Open checks them first, and
-// configuration checks use it to report what Open would reject.
+// configuration checks use it to report what Open would reject. The
+// errors it joins are each about one key (a KeyError) or the output.
 func (c *Config) Check() error {
+	var errs []error
+	if err := c.checkType(); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = append(errs, j.Unwrap()...)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, c.checkKafkaOnly()...)
+	return errors.Join(errs...)
+}
+
+// checkType validates the settings of c's type.
+func (c *Config) checkType() error {
 	if c.MinSeverity != "" && SeverityRank(c.MinSeverity) == 0 {
 		return keyErrorf([]string{"min_severity"}, "unknown min_severity %q (want low, medium, high or critical)", c.MinSeverity)
 	}
@@ -263,6 +291,7 @@ func (c *Config) Check() error {
 		if c.Topic == "" {
 			return errors.New("kafka: topic is required")
 		}
+		return errors.Join(append(c.checkTLS(c.TLS, "an output with tls: true"), c.checkSASL()...)...)
 	case "syslog":
 		switch c.Network {
 		case "udp", "tcp", "tls":
@@ -287,6 +316,130 @@ func (c *Config) Check() error {
 	return nil
 }
 
+// checkKafkaOnly reports the settings only a kafka output takes, tls and
+// sasl_*, on an output of another (known) type: ignored, they would leave
+// the connection in clear or unauthenticated.
+func (c *Config) checkKafkaOnly() []error {
+	var hint string
+	switch c.Type {
+	case "stdout", "file":
+	case "webhook", "alertmanager":
+		hint = " (an https:// url turns TLS on)"
+	case "syslog":
+		hint = " (network: tls turns TLS on)"
+	default:
+		return nil // kafka, or an unknown type: that is the error
+	}
+	var errs []error
+	if c.TLS {
+		errs = append(errs, keyErrorf([]string{"tls"}, "%s: tls applies only to a kafka output%s", c.Type, hint))
+	}
+	for _, k := range c.saslKeys() {
+		if k.val != "" {
+			errs = append(errs, keyErrorf([]string{k.key}, "%s: %s applies only to a kafka output", c.Type, k.key))
+		}
+	}
+	return errs
+}
+
+type keyValue struct{ key, val string }
+
+func (c *Config) saslKeys() []keyValue {
+	return []keyValue{
+		{"sasl_mechanism", c.SASLMechanism}, {"sasl_username", c.SASLUsername},
+		{"sasl_password_env", c.SASLPasswordEnv}, {"sasl_password_file", c.SASLPasswordFile},
+	}
+}
+
+// checkSASL reports the sasl_* settings of a kafka output that cannot
+// work: an unknown mechanism; a mechanism without a user name or a way
+// to the password, or with both an environment variable and a file;
+// the other settings without a mechanism. Whether the password is there
+// is known only when the output is opened (saslPassword).
+func (c *Config) checkSASL() []error {
+	mech, err := ingestkafka.SASL{Mechanism: c.SASLMechanism}.Build()
+	if err != nil {
+		return []error{keyErrorf([]string{"sasl_mechanism"}, "kafka: %v", err)}
+	}
+	var errs []error
+	if mech == nil {
+		for _, k := range c.saslKeys()[1:] {
+			if k.val != "" {
+				errs = append(errs, keyErrorf([]string{k.key}, "kafka: %s applies only with sasl_mechanism: without one no SASL authentication is made", k.key))
+			}
+		}
+		return errs
+	}
+	if c.SASLUsername == "" {
+		errs = append(errs, keyErrorf([]string{"sasl_mechanism"}, "kafka: sasl_mechanism %s needs sasl_username", c.SASLMechanism))
+	}
+	switch {
+	case c.SASLPasswordEnv != "" && c.SASLPasswordFile != "":
+		errs = append(errs, keyErrorf([]string{"sasl_password_file"}, "kafka: set sasl_password_env or sasl_password_file, not both"))
+	case c.SASLPasswordEnv == "" && c.SASLPasswordFile == "":
+		errs = append(errs, keyErrorf([]string{"sasl_mechanism"}, "kafka: sasl_mechanism %s needs the password's sasl_password_env (an environment variable) or sasl_password_file", c.SASLMechanism))
+	}
+	return errs
+}
+
+// sasl returns the SASL settings of a kafka output with password.
+func (c *Config) sasl(password string) ingestkafka.SASL {
+	return ingestkafka.SASL{Mechanism: c.SASLMechanism, Username: c.SASLUsername, Password: password}
+}
+
+// saslPassword reads the SASL password of a kafka output from its
+// sasl_password_file (up to a final line break) or its
+// sasl_password_env. The errors are placed at the key.
+func (c *Config) saslPassword() (string, error) {
+	switch {
+	case c.SASLPasswordFile != "":
+		b, err := os.ReadFile(c.SASLPasswordFile)
+		if err != nil {
+			return "", &KeyError{Key: []string{"sasl_password_file"}, Err: fmt.Errorf("kafka: reading sasl_password_file: %w", err)}
+		}
+		p := strings.TrimRight(string(b), "\r\n")
+		if p == "" {
+			return "", keyErrorf([]string{"sasl_password_file"}, "kafka: sasl_password_file %s is empty", c.SASLPasswordFile)
+		}
+		return p, nil
+	case c.SASLPasswordEnv != "":
+		p := os.Getenv(c.SASLPasswordEnv)
+		if p == "" {
+			return "", keyErrorf([]string{"sasl_password_env"}, "kafka: environment variable %s (sasl_password_env) is empty or unset", c.SASLPasswordEnv)
+		}
+		return p, nil
+	}
+	return "", keyErrorf([]string{"sasl_mechanism"}, "kafka: sasl_mechanism %s needs the password's sasl_password_env or sasl_password_file", c.SASLMechanism)
+}
+
+// kafkaTransport returns the transport of a kafka output: TLS with the
+// tls_* settings when tls is on, SASL with the password read now when a
+// mechanism is set.
+func (c *Config) kafkaTransport() (*kafka.Transport, error) {
+	kc := ingestkafka.Config{Brokers: c.Brokers, DialTimeout: c.Timeout}
+	if c.TLS {
+		tc, err := c.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		kc.TLS = tc
+	}
+	if mech, err := (ingestkafka.SASL{Mechanism: c.SASLMechanism}).Build(); err != nil {
+		return nil, keyErrorf([]string{"sasl_mechanism"}, "kafka: %v", err)
+	} else if mech != nil {
+		pass, err := c.saslPassword()
+		if err != nil {
+			return nil, err
+		}
+		kc.SASL = c.sasl(pass)
+	}
+	t, err := kc.Transport()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: SASL %s: %w", c.SASLMechanism, err)
+	}
+	return t, nil
+}
+
 // httpsURL reports whether c's url is an https:// URL.
 func (c *Config) httpsURL() bool {
 	u, err := url.Parse(c.URL)
@@ -301,7 +454,7 @@ func (c *Config) httpsURL() bool {
 // alertmanager outputs share these settings.
 func (c *Config) checkTLS(on bool, where string) []error {
 	var errs []error
-	set := []struct{ key, val string }{
+	set := []keyValue{
 		{"tls_ca_file", c.TLSCAFile}, {"tls_cert_file", c.TLSCertFile}, {"tls_key_file", c.TLSKeyFile}, {"tls_server_name", c.TLSServerName},
 	}
 	if !on {
@@ -387,8 +540,13 @@ func open(ctx context.Context, c Config) (Sink, error) {
 			ResendInterval: c.ResendInterval, Timeout: c.Timeout, Queue: c.queue(), TLS: tc,
 		})
 	case "kafka":
+		t, err := c.kafkaTransport()
+		if err != nil {
+			return nil, err
+		}
 		return NewKafka(ctx, KafkaOptions{
 			Name: c.Name, Brokers: c.Brokers, Topic: c.Topic, BatchTimeout: c.BatchTimeout, Timeout: c.Timeout, Queue: c.queue(),
+			Transport: t,
 		})
 	case "syslog":
 		fac, err := facility(c.Facility)

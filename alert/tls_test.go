@@ -2,101 +2,24 @@ package alert
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spraywatch/spraywatch/internal/leaktest"
+	"github.com/spraywatch/spraywatch/internal/testpki"
 )
-
-// testPKI is a CA with a server certificate for 127.0.0.1 and
-// receiver.soc.internal and a client certificate, all written as PEM
-// files in a temporary directory.
-type testPKI struct {
-	pool                      *x509.CertPool
-	server                    tls.Certificate
-	caFile, certFile, keyFile string
-}
-
-func newTestPKI(t *testing.T) *testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	caKey := newKey()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "SOC test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(serial int64, cn string, usage x509.ExtKeyUsage, ips []net.IP, dns []string) ([]byte, *ecdsa.PrivateKey) {
-		k := newKey()
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: ips, DNSNames: dns,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, k
-	}
-	srvDER, srvKey := issue(2, "receiver", x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)}, []string{"receiver.soc.internal"})
-	cliDER, cliKey := issue(3, "spraywatch-client", x509.ExtKeyUsageClientAuth, nil, nil)
-	cliKeyDER, err := x509.MarshalECPrivateKey(cliKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return &testPKI{
-		pool:     pool,
-		server:   tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey},
-		caFile:   write("ca.pem", "CERTIFICATE", caDER),
-		certFile: write("client.pem", "CERTIFICATE", cliDER),
-		keyFile:  write("client.key", "EC PRIVATE KEY", cliKeyDER),
-	}
-}
 
 // TestHTTPOutputsTLS delivers to a receiver on 127.0.0.1 behind an
 // internal CA that requires a client certificate, with the tls_*
 // settings of the webhook and alertmanager outputs.
 func TestHTTPOutputsTLS(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	var mu sync.Mutex
 	var clients []string
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,12 +27,12 @@ func TestHTTPOutputsTLS(t *testing.T) {
 		defer mu.Unlock()
 		clients = append(clients, r.TLS.PeerCertificates[0].Subject.CommonName)
 	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.Server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.Pool}
 	srv.StartTLS()
 	defer srv.Close()
 	received := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), clients...) }
 
-	full := func(c *Config) { c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile = pki.caFile, pki.certFile, pki.keyFile }
+	full := func(c *Config) { c.TLSCAFile, c.TLSCertFile, c.TLSKeyFile = pki.CAFile, pki.CertFile, pki.KeyFile }
 	cases := []struct {
 		name    string
 		set     func(c *Config)
@@ -117,9 +40,9 @@ func TestHTTPOutputsTLS(t *testing.T) {
 		err     string // in the failed attempt's error
 	}{
 		{"ca and client certificate", full, true, ""},
-		{"server name", func(c *Config) { full(c); c.TLSServerName = "receiver.soc.internal" }, true, ""},
-		{"no client certificate", func(c *Config) { c.TLSCAFile = pki.caFile }, false, "certificate"},
-		{"no ca", func(c *Config) { c.TLSCertFile, c.TLSKeyFile = pki.certFile, pki.keyFile }, false, "certificate signed by unknown authority"},
+		{"server name", func(c *Config) { full(c); c.TLSServerName = testpki.ServerName }, true, ""},
+		{"no client certificate", func(c *Config) { c.TLSCAFile = pki.CAFile }, false, "certificate"},
+		{"no ca", func(c *Config) { c.TLSCertFile, c.TLSKeyFile = pki.CertFile, pki.KeyFile }, false, "certificate signed by unknown authority"},
 		{"wrong server name", func(c *Config) { full(c); c.TLSServerName = "other.soc.internal" }, false, "other.soc.internal"},
 	}
 	for _, typ := range []string{"webhook", "alertmanager"} {
@@ -149,7 +72,7 @@ func TestHTTPOutputsTLS(t *testing.T) {
 					if d.Delivered != 1 {
 						t.Fatalf("delivered %d: %v", d.Delivered, d.Cause)
 					}
-					if got := received(); len(got) != before+1 || got[len(got)-1] != "spraywatch-client" {
+					if got := received(); len(got) != before+1 || got[len(got)-1] != testpki.ClientName {
 						t.Errorf("receiver saw clients %v", got)
 					}
 					return

@@ -405,7 +405,7 @@ func (c *Config) resolve() {
 func resolveOutputs(dir string, outs []alert.Config) {
 	for i := range outs {
 		o := &outs[i]
-		for _, p := range []*string{&o.Path, &o.SecretFile, &o.SpoolDir, &o.TLSCAFile, &o.TLSCertFile, &o.TLSKeyFile} {
+		for _, p := range []*string{&o.Path, &o.SecretFile, &o.SpoolDir, &o.TLSCAFile, &o.TLSCertFile, &o.TLSKeyFile, &o.SASLPasswordFile} {
 			resolvePath(dir, p)
 		}
 	}

@@ -27,6 +27,13 @@ func TestParseOutputs(t *testing.T) {
 	if outs[1].SpoolDir != "/var/spool/sw" || outs[1].SecretFile != filepath.Join("etc", "key") {
 		t.Errorf("spool_dir %s, secret_file %s", outs[1].SpoolDir, outs[1].SecretFile)
 	}
+	outs, err = ParseOutputs(filepath.Join("etc", "sw", "o.yml"), []byte("outputs:\n  - {type: kafka, brokers: [k:9093], topic: t, tls: true, tls_ca_file: ca.pem, sasl_mechanism: scram-sha-512, sasl_username: sw, sasl_password_file: kafka.pass}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs[0].TLSCAFile != filepath.Join("etc", "sw", "ca.pem") || outs[0].SASLPasswordFile != filepath.Join("etc", "sw", "kafka.pass") {
+		t.Errorf("tls_ca_file %s, sasl_password_file %s", outs[0].TLSCAFile, outs[0].SASLPasswordFile)
+	}
 	for _, tt := range []struct {
 		name, yml, want string
 	}{
@@ -49,6 +56,10 @@ func TestParseOutputs(t *testing.T) {
 		{"webhook tls over http", "outputs:\n  - type: webhook\n    url: http://x\n    spool_dir: s\n    tls_ca_file: ca.pem\n", `o.yml:5: outputs[0]: webhook: tls_ca_file applies only to an https:// url: without TLS it would be ignored`},
 		{"alertmanager client certificate without key", "outputs:\n  - type: alertmanager\n    url: https://am:9093\n    tls_cert_file: c.pem\n", `o.yml:4: outputs[0]: alertmanager: tls_cert_file needs tls_key_file`},
 		{"severity at its key", "outputs:\n  - type: stdout\n    name: a\n    min_severity: urgent\n", `o.yml:4: outputs[0]: unknown min_severity "urgent"`},
+		{"kafka tls_* without tls", "outputs:\n  - type: kafka\n    brokers: [k:9093]\n    topic: t\n    tls_ca_file: ca.pem\n", `o.yml:5: outputs[0]: kafka: tls_ca_file applies only to an output with tls: true: without TLS it would be ignored`},
+		{"kafka unknown sasl mechanism", "outputs:\n  - type: kafka\n    brokers: [k:9093]\n    topic: t\n    sasl_mechanism: gssapi\n", `o.yml:5: outputs[0]: kafka: unknown SASL mechanism "gssapi"`},
+		{"sasl on a webhook", "outputs:\n  - type: webhook\n    url: https://x\n    spool_dir: s\n    sasl_username: sw\n", `o.yml:5: outputs[0]: webhook: sasl_username applies only to a kafka output`},
+		{"tls on syslog", "outputs:\n  - type: syslog\n    network: tcp\n    address: siem:514\n    tls: true\n", `o.yml:5: outputs[0]: syslog: tls applies only to a kafka output (network: tls turns TLS on)`},
 	} {
 		_, err := ParseOutputs("o.yml", []byte(tt.yml))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -60,7 +71,7 @@ func TestParseOutputs(t *testing.T) {
 // TestParseOutputsDecodeErrors: an outputs file's values the decoder
 // cannot take are reported as a configuration file's are.
 func TestParseOutputsDecodeErrors(t *testing.T) {
-	const known = "(known: address, alertname, app_name, batch_timeout, brokers, drain_timeout, facility, format, generator_url, headers, hostname, jitter_seed, keep, max_attempts, max_bytes, min_severity, name, network, path, queue_size, resend_interval, retry_initial, retry_max, rules, secret_env, secret_file, spool_dir, spool_max_bytes, timeout, tls_ca_file, tls_cert_file, tls_key_file, tls_server_name, topic, type, url)"
+	const known = "(known: address, alertname, app_name, batch_timeout, brokers, drain_timeout, facility, format, generator_url, headers, hostname, jitter_seed, keep, max_attempts, max_bytes, min_severity, name, network, path, queue_size, resend_interval, retry_initial, retry_max, rules, sasl_mechanism, sasl_password_env, sasl_password_file, sasl_username, secret_env, secret_file, spool_dir, spool_max_bytes, timeout, tls, tls_ca_file, tls_cert_file, tls_key_file, tls_server_name, topic, type, url)"
 	tests := []struct {
 		name, yml string
 		want      []string

@@ -16,6 +16,7 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	ingestkafka "github.com/spraywatch/spraywatch/ingest/kafka"
 )
 
 type produceFlags struct {
@@ -32,6 +33,7 @@ type produceFlags struct {
 	count        int64
 	partitions   int
 	maxLineBytes int
+	kafkaSecurityFlags
 }
 
 func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,6 +53,7 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Int64Var(&f.count, "count", 0, "stop after this many lines (0: at the end of the files, or never with --loop)")
 	fs.IntVar(&f.partitions, "partitions", 0, "create both topics with this many partitions if they do not exist (0: create none)")
 	fs.IntVar(&f.maxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longer lines are counted and skipped")
+	f.kafkaSecurityFlags.register(fs)
 	if err := parseArgs(fs, args, stderr,
 		"usage: spraywatch produce --brokers HOST:PORT --proxy FILE --app FILE [--rate N/s] [--loop] [flags]",
 		"\nSends log lines to Kafka, keyed by request id and placed with the CRC32 partitioner (librdkafka's",
@@ -86,7 +89,14 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	transport := &kafka.Transport{ClientID: "spraywatch-produce"}
+	kc := ingestkafka.Config{Brokers: brokers, ClientID: "spraywatch-produce"}
+	if err := f.kafkaSecurityFlags.apply(&kc); err != nil {
+		return err
+	}
+	transport, err := kc.Transport()
+	if err != nil {
+		return err
+	}
 	defer transport.CloseIdleConnections()
 	if f.partitions > 0 {
 		if err := createTopics(ctx, brokers, transport, f.partitions, f.proxyTopic, f.appTopic); err != nil {

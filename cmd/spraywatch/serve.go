@@ -45,11 +45,7 @@ type serveFlags struct {
 	shutdownTimeout              time.Duration
 	maxTimeJump                  time.Duration
 	maxBuffered                  int
-	tls                          bool
-	tlsCA, tlsCert, tlsKey       string
-	tlsServerName                string
-	saslMech, saslUser           string
-	saslPassEnv, saslPassFile    string
+	kafkaSecurityFlags
 	engineFlags
 	sessionTimeout       time.Duration
 	proxyFiles, appFiles listFlag
@@ -90,15 +86,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.maxRebuild, "max-rebuild", serve.DefaultMaxRebuild, "most event time a restart reads again before the committed position to rebuild the incidents firing whole (the windows' span is read whatever it says)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long a stop (SIGTERM, SIGINT) may take: the final pass, the commit and the outputs' drain; then the outputs not drained are given up on, what they did not deliver is logged, and serve exits 1")
 	fs.DurationVar(&f.maxTimeJump, "max-time-jump", replay.DefaultMaxTimeJump, "a record this far ahead of its partition's (or file's) records and of the next one is rejected as a time outlier (negative: no check)")
-	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka over TLS")
-	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA `file` (PEM) for the brokers' certificates (implies --tls)")
-	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `file` (PEM)")
-	fs.StringVar(&f.tlsKey, "tls-key", "", "client key `file` (PEM)")
-	fs.StringVar(&f.tlsServerName, "tls-server-name", "", "expected broker certificate name")
-	fs.StringVar(&f.saslMech, "sasl-mechanism", "", "plain, scram-sha-256 or scram-sha-512")
-	fs.StringVar(&f.saslUser, "sasl-username", "", "SASL user")
-	fs.StringVar(&f.saslPassEnv, "sasl-password-env", "SPRAYWATCH_KAFKA_PASSWORD", "environment `variable` holding the SASL password")
-	fs.StringVar(&f.saslPassFile, "sasl-password-file", "", "`file` holding the SASL password (instead of the environment)")
+	f.kafkaSecurityFlags.register(fs)
 	fs.DurationVar(&f.sessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout")
 	fs.Var(&f.proxyFiles, "proxy-file", "follow proxy log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
 	fs.Var(&f.appFiles, "app-file", "follow app log files instead of Kafka: a path or `glob` (repeatable; - is stdin)")
@@ -117,23 +105,8 @@ func (f *serveFlags) kafkaConfig(role serve.Role) (kafka.Config, error) {
 	if c.GroupID == "" {
 		c.GroupID = "spraywatch-" + string(role)
 	}
-	if f.tls || f.tlsCA != "" || f.tlsCert != "" {
-		t, err := kafka.TLSConfig(f.tlsCA, f.tlsCert, f.tlsKey, f.tlsServerName)
-		if err != nil {
-			return c, err
-		}
-		c.TLS = t
-	}
-	if f.saslMech != "" {
-		pass := os.Getenv(f.saslPassEnv)
-		if f.saslPassFile != "" {
-			b, err := os.ReadFile(f.saslPassFile)
-			if err != nil {
-				return c, fmt.Errorf("reading the SASL password: %w", err)
-			}
-			pass = strings.TrimRight(string(b), "\r\n")
-		}
-		c.SASL = kafka.SASL{Mechanism: f.saslMech, Username: f.saslUser, Password: pass}
+	if err := f.kafkaSecurityFlags.apply(&c); err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }

@@ -89,8 +89,9 @@ func (c *Config) MaxWaitOrDefault() time.Duration {
 	return c.MaxWait
 }
 
-// Mechanism returns the configured SASL mechanism, nil for none.
-func (s SASL) mechanism() (sasl.Mechanism, error) {
+// Build returns the kafka-go SASL mechanism s configures, nil for none
+// (Mechanism empty or "none"). Mechanism names are not case-sensitive.
+func (s SASL) Build() (sasl.Mechanism, error) {
 	switch strings.ToLower(s.Mechanism) {
 	case "", "none":
 		return nil, nil
@@ -112,7 +113,7 @@ func (c *Config) Validate() error {
 	if _, err := c.StartOffsetValue(); err != nil {
 		return err
 	}
-	if _, err := c.SASL.mechanism(); err != nil {
+	if _, err := c.SASL.Build(); err != nil {
 		return err
 	}
 	return nil
@@ -131,7 +132,7 @@ func (c *Config) StartOffsetValue() (int64, error) {
 
 // Dialer returns a dialer with the client id, TLS and SASL settings.
 func (c *Config) Dialer() (*kafka.Dialer, error) {
-	mech, err := c.SASL.mechanism()
+	mech, err := c.SASL.Build()
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +149,7 @@ func (c *Config) Dialer() (*kafka.Dialer, error) {
 // id, TLS and SASL settings. Each writer should have its own: a transport
 // caches topic metadata.
 func (c *Config) Transport() (*kafka.Transport, error) {
-	mech, err := c.SASL.mechanism()
+	mech, err := c.SASL.Build()
 	if err != nil {
 		return nil, err
 	}

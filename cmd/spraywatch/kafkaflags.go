@@ -1,0 +1,56 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spraywatch/spraywatch/ingest/kafka"
+)
+
+// kafkaSecurityFlags are the TLS and SASL settings of a Kafka client: the
+// same flags in serve and produce.
+type kafkaSecurityFlags struct {
+	tls                       bool
+	tlsCA, tlsCert, tlsKey    string
+	tlsServerName             string
+	saslMech, saslUser        string
+	saslPassEnv, saslPassFile string
+}
+
+func (f *kafkaSecurityFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka over TLS")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA `file` (PEM) for the brokers' certificates (implies --tls)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate `file` (PEM)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "client key `file` (PEM)")
+	fs.StringVar(&f.tlsServerName, "tls-server-name", "", "expected broker certificate name")
+	fs.StringVar(&f.saslMech, "sasl-mechanism", "", "plain, scram-sha-256 or scram-sha-512")
+	fs.StringVar(&f.saslUser, "sasl-username", "", "SASL user")
+	fs.StringVar(&f.saslPassEnv, "sasl-password-env", "SPRAYWATCH_KAFKA_PASSWORD", "environment `variable` holding the SASL password")
+	fs.StringVar(&f.saslPassFile, "sasl-password-file", "", "`file` holding the SASL password (instead of the environment)")
+}
+
+// apply sets the TLS and SASL settings of c from the flags, reading the
+// CA, the client certificate and the password.
+func (f *kafkaSecurityFlags) apply(c *kafka.Config) error {
+	if f.tls || f.tlsCA != "" || f.tlsCert != "" {
+		t, err := kafka.TLSConfig(f.tlsCA, f.tlsCert, f.tlsKey, f.tlsServerName)
+		if err != nil {
+			return err
+		}
+		c.TLS = t
+	}
+	if f.saslMech != "" {
+		pass := os.Getenv(f.saslPassEnv)
+		if f.saslPassFile != "" {
+			b, err := os.ReadFile(f.saslPassFile)
+			if err != nil {
+				return fmt.Errorf("reading the SASL password: %w", err)
+			}
+			pass = strings.TrimRight(string(b), "\r\n")
+		}
+		c.SASL = kafka.SASL{Mechanism: f.saslMech, Username: f.saslUser, Password: pass}
+	}
+	return nil
+}
