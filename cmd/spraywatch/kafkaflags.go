@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,25 +33,42 @@ func (f *kafkaSecurityFlags) register(fs *flag.FlagSet) {
 }
 
 // apply sets the TLS and SASL settings of c from the flags, reading the
-// CA, the client certificate and the password.
+// CA, the client certificate and the password. Any TLS flag turns TLS on.
+// A mechanism needs a user and a password that is not empty: an unset
+// variable would otherwise try an empty password, which brokers refuse by
+// closing the connection, with nothing to say why.
 func (f *kafkaSecurityFlags) apply(c *kafka.Config) error {
-	if f.tls || f.tlsCA != "" || f.tlsCert != "" {
+	if f.tls || f.tlsCA != "" || f.tlsCert != "" || f.tlsKey != "" || f.tlsServerName != "" {
+		if (f.tlsCert == "") != (f.tlsKey == "") {
+			return errors.New("--tls-cert and --tls-key go together: the client certificate and its key")
+		}
 		t, err := kafka.TLSConfig(f.tlsCA, f.tlsCert, f.tlsKey, f.tlsServerName)
 		if err != nil {
 			return err
 		}
 		c.TLS = t
 	}
-	if f.saslMech != "" {
-		pass := os.Getenv(f.saslPassEnv)
-		if f.saslPassFile != "" {
-			b, err := os.ReadFile(f.saslPassFile)
-			if err != nil {
-				return fmt.Errorf("reading the SASL password: %w", err)
-			}
-			pass = strings.TrimRight(string(b), "\r\n")
+	switch mech := strings.ToLower(f.saslMech); {
+	case mech == "" || mech == "none":
+		if f.saslUser != "" || f.saslPassFile != "" {
+			return errors.New("--sasl-username and --sasl-password-file need --sasl-mechanism")
 		}
-		c.SASL = kafka.SASL{Mechanism: f.saslMech, Username: f.saslUser, Password: pass}
+		return nil
+	case f.saslUser == "":
+		return fmt.Errorf("--sasl-mechanism %s needs --sasl-username", f.saslMech)
 	}
+	var pass string
+	if f.saslPassFile != "" {
+		b, err := os.ReadFile(f.saslPassFile)
+		if err != nil {
+			return fmt.Errorf("reading the SASL password: %w", err)
+		}
+		if pass = strings.TrimRight(string(b), "\r\n"); pass == "" {
+			return fmt.Errorf("reading the SASL password: %s is empty", f.saslPassFile)
+		}
+	} else if pass = os.Getenv(f.saslPassEnv); pass == "" {
+		return fmt.Errorf("the SASL password: environment variable %s is unset or empty (--sasl-password-env names it; --sasl-password-file reads it from a file)", f.saslPassEnv)
+	}
+	c.SASL = kafka.SASL{Mechanism: f.saslMech, Username: f.saslUser, Password: pass}
 	return nil
 }
