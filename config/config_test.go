@@ -177,7 +177,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown nested key", "limits:\n  max_groupz: 3\n", []string{
 			`c.yml:2: limits: unknown key "max_groupz" (known: ` + limits + ")"}},
 		{"unknown key in a list", "sources:\n  - kind: proxy\n    paths: [a]\n    formt: nginx\n", []string{
-			`c.yml:4: sources[0]: unknown key "formt" (known: access_paths, conn_paths, definition, definition_file, envelope, envelope_key, format, kind, lead, mapping, max_connections, name, paths)`}},
+			`c.yml:4: sources[0]: unknown key "formt" (known: access_paths, conn_paths, definition, definition_file, envelope, envelope_key, format, kind, lead, mapping, max_connections, name, paths, time_zone)`}},
 		{"wrong scalar type", "join:\n  max_pending: abc\n", []string{
 			"c.yml:2: join: max_pending: expected an integer, not `abc`"}},
 		{"wrong boolean", "replay:\n  quiet: maybe\n", []string{
