@@ -79,7 +79,8 @@ func (f *Format) Name() string { return f.name }
 
 // InZone returns the format reading %START_TIME% values without a zone
 // offset in loc: an RFC 3339 time without one, or a time of a
-// %START_TIME(format)% without %z, %Z or %s. Envoy writes %START_TIME% in
+// %START_TIME(format)% that writes no zone (no %z, %Z, literal Z, UTC or
+// GMT) and no epoch seconds (%s). Envoy writes %START_TIME% in
 // UTC, so this is for logs written otherwise (rewritten by a shipper, or
 // produced by another program in Envoy's format). It implements
 // ingest.Zoner.

@@ -1,6 +1,7 @@
 package envoy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -12,8 +13,10 @@ import (
 // bytes and conversion specifiers, read without allocating.
 type timeLayout struct {
 	steps  []timeStep
-	spaces int  // literal spaces, which a text format must skip to find the value's end
-	zoned  bool // %z, %Z or %s: the time is not a local time
+	spaces int // literal spaces, which a text format must skip to find the value's end
+	// zoned: the layout writes the zone (%z, %Z, a literal Z, UTC or
+	// GMT) or epoch seconds (%s): its times are not local times.
+	zoned bool
 }
 
 type timeStep struct {
@@ -62,6 +65,13 @@ func compileTimeLayout(s string) (*timeLayout, error) {
 			return nil, fmt.Errorf("time format: %%%c is not supported", s[i])
 		}
 	}
+	var lits []byte
+	for _, st := range l.steps {
+		if st.spec == 0 {
+			lits = append(lits, st.lit)
+		}
+	}
+	l.zoned = l.zoned || bytes.IndexByte(lits, 'Z') >= 0 || bytes.Contains(lits, []byte("UTC")) || bytes.Contains(lits, []byte("GMT"))
 	return l, nil
 }
 
@@ -82,8 +92,9 @@ func (l *timeLayout) skip(v []byte) int {
 	return i
 }
 
-// parse reads v by the layout and returns Unix nanoseconds. A layout
-// without %z, %Z or %s writes local times: they are read in z.
+// parse reads v by the layout and returns Unix nanoseconds. The times of
+// a layout that writes no zone (see timeLayout.zoned) are local times:
+// they are read in z.
 func (l *timeLayout) parse(v []byte, z *timestamp.Zone) (int64, error) {
 	year, month, day, hour, min, sec, nsec, zone := 1970, 1, 1, 0, 0, 0, 0, 0
 	epoch, hasEpoch := int64(0), false

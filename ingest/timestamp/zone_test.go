@@ -102,12 +102,13 @@ func TestZoneUnixRange(t *testing.T) {
 
 // oracle converts the local time local (civil seconds counted as UTC) in
 // loc by brute force: of the instants local-o, o an offset loc has within
-// two days, those loc shows as local; the earliest, or, if there is none
-// (a gap), local read with the offset of the earliest candidate instant,
-// which lies before the gap.
+// two days (every three hours; the zones tested keep an offset longer),
+// those loc shows as local; the earliest, or, if there is none (a gap),
+// local read with the offset of the earliest candidate instant, which
+// lies before the gap.
 func oracle(loc *time.Location, local int64) int64 {
 	var offs []int64
-	for d := int64(-2 * 86400); d <= 2*86400; d += 3600 {
+	for d := int64(-2 * 86400); d <= 2*86400; d += 3 * 3600 {
 		_, o := time.Unix(local+d, 0).In(loc).Zone()
 		offs = append(offs, int64(o))
 	}
