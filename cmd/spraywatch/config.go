@@ -453,6 +453,9 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, use 
 		format += " (detected: " + comp.Detected.String() + ")"
 	}
 	fmt.Fprintf(w, "  format: %s\n", format)
+	if s.TimeZone != "" {
+		fmt.Fprintf(w, "  time zone: %s, of the times written without a zone offset\n", s.TimeZone)
+	}
 	for _, warning := range formats.ProxyWarnings(comp.Base) {
 		if s.Kind == config.KindProxy {
 			fmt.Fprintf(w, "  warning: %s\n", warning)
