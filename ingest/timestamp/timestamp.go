@@ -232,21 +232,18 @@ func zoneOffset(b []byte, i int, allowZ bool) (int64, error) {
 // logging asctime), a zone offset without colon (+0100), or no zone at all,
 // which means UTC (Zone.ParseRFC3339 reads it in a time zone). Fractions
 // have 1 to 9 digits; leap seconds (:60) are rejected.
-func ParseRFC3339(b []byte) (int64, error) {
+func ParseRFC3339(b []byte) (int64, error) { return parseRFC3339(b, nil) }
+
+// parseRFC3339 is ParseRFC3339 reading a time without an offset in z.
+func parseRFC3339(b []byte, z *Zone) (int64, error) {
 	// 2026-12-04T09:00:01
 	// 0123456789012345678
 	if len(b) < 19 {
 		return 0, fail(len(b), "expected a timestamp like 2026-12-04T09:00:01Z")
 	}
 	if !rfc3339Shape(b) {
-		return slowRFC3339(b, nil)
+		return slowRFC3339(b, z)
 	}
-	return fastRFC3339(b, nil)
-}
-
-// fastRFC3339 reads b[:19], which has the shape rfc3339Shape looks for, and
-// the rest of b; a time without an offset is read in z.
-func fastRFC3339(b []byte, z *Zone) (int64, error) {
 	y := int(b[0]-'0')*1000 + int(b[1]-'0')*100 + int(b[2]-'0')*10 + int(b[3]-'0')
 	mo := int(b[5]-'0')*10 + int(b[6]-'0')
 	d := int(b[8]-'0')*10 + int(b[9]-'0')

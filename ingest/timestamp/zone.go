@@ -124,15 +124,7 @@ func (z *Zone) Unix(local, nsec int64) (int64, error) {
 
 // ParseRFC3339 is the package's ParseRFC3339 reading a time without a zone
 // offset in z.
-func (z *Zone) ParseRFC3339(b []byte) (int64, error) {
-	if len(b) < 19 {
-		return 0, fail(len(b), "expected a timestamp like 2026-12-04T09:00:01Z")
-	}
-	if !rfc3339Shape(b) {
-		return slowRFC3339(b, z)
-	}
-	return fastRFC3339(b, z)
-}
+func (z *Zone) ParseRFC3339(b []byte) (int64, error) { return parseRFC3339(b, z) }
 
 // Parse is the package's Parse reading an RFC 3339 time without a zone
 // offset in z.
