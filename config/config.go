@@ -28,6 +28,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/django"
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
 	"github.com/spraywatch/spraywatch/internal/yamlerr"
 	"github.com/spraywatch/spraywatch/internal/yamlnum"
 	"github.com/spraywatch/spraywatch/replay"
@@ -97,6 +98,12 @@ type Source struct {
 	// (dotted) JSON member holding the line.
 	Envelope    string `yaml:"envelope"`
 	EnvelopeKey string `yaml:"envelope_key"`
+	// TimeZone is the time zone of the times the source's lines write
+	// without a zone offset (Python logging's asctime, HAProxy's %tr): an
+	// IANA name such as Europe/Berlin or a fixed offset such as +01:00.
+	// Empty: UTC. Times with an offset keep it. See
+	// timestamp.LoadLocation and timestamp.Zone.
+	TimeZone string `yaml:"time_zone"`
 
 	// AutoDefault is the format an auto source takes when it has nothing
 	// to look at (standard input, empty files). Empty: that is an error.
@@ -468,6 +475,7 @@ func (c *Config) check() error {
 			}{
 				{"format", s.Format != ""}, {"definition", s.Definition != ""}, {"definition_file", s.DefinitionFile != ""},
 				{"mapping", s.Mapping != nil}, {"envelope", s.Envelope != "none"}, {"envelope_key", s.EnvelopeKey != ""},
+				{"time_zone", s.TimeZone != ""},
 			} {
 				if k.set {
 					add(at(k.key), "source %s: %s does not apply to kind alb, which reads the ALB access and connection log formats", s.Name, k.key)
@@ -495,6 +503,13 @@ func (c *Config) check() error {
 		}
 		if s.EnvelopeKey != "" && s.Envelope != "none" {
 			add(at("envelope_key"), "source %s: set envelope or envelope_key, not both", s.Name)
+		}
+		if s.TimeZone != "" && s.Kind != KindALB {
+			if _, err := timestamp.LoadLocation(s.TimeZone); err != nil {
+				add(at("time_zone"), "source %s: time_zone: %v", s.Name, err)
+			} else if s.Format != Auto && !formats.Zoned(s.Format) {
+				add(at("time_zone"), "source %s: time_zone: %s", s.Name, formats.NotZonedError(s.Format))
+			}
 		}
 		if s.Format == Auto && s.Kind != KindALB {
 			for _, p := range s.Paths {

@@ -124,6 +124,11 @@ func TestErrors(t *testing.T) {
 		{"mapping on nginx", "sources:\n  - kind: proxy\n    mapping: {outcomes: {a: failure}}\n    paths: [a]\n", "cfg.yml:3: source proxy-0: mapping applies to format django-json"},
 		{"unknown mapping key", "sources:\n  - kind: app\n    mapping:\n      keys: {user: u}\n    paths: [a]\n", `cfg.yml:4: sources[0]: mapping: keys: unknown key "user" (known: action, path, request_id, source_ip, time, user_agent, username)`},
 		{"bad envelope", "sources:\n  - kind: app\n    envelope: vector\n    paths: [a]\n", "cfg.yml:3: source app-0: unknown envelope \"vector\""},
+		{"unknown time zone", "sources:\n  - kind: app\n    format: python-logging\n    time_zone: Europe/Berln\n    paths: [a]\n", `cfg.yml:4: source app-0: time_zone: unknown time zone "Europe/Berln": expected an IANA time zone name such as Europe/Berlin or an offset such as +01:00`},
+		{"time zone Local", "sources:\n  - kind: app\n    time_zone: Local\n    paths: [a]\n", `cfg.yml:3: source app-0: time_zone: "Local" depends on the machine`},
+		{"bad time zone offset", "sources:\n  - kind: proxy\n    format: haproxy\n    time_zone: \"+25:00\"\n    paths: [a]\n", `cfg.yml:4: source proxy-0: time_zone: offset "+25:00": expected a zone offset below 24:00`},
+		{"time zone of nginx", "sources:\n  - kind: proxy\n    time_zone: Europe/Berlin\n    paths: [a]\n", "cfg.yml:3: source proxy-0: time_zone: format nginx writes every time with a zone offset, so a time zone does not apply to it (it applies to envoy, envoy-json, haproxy, django-json, django-axes, python-logging)"},
+		{"alb with time zone", "sources:\n  - kind: alb\n    access_paths: [a]\n    time_zone: UTC\n", "cfg.yml:4: source alb-0: time_zone does not apply to kind alb"},
 		{"auto on stdin", "sources:\n  - kind: app\n    format: auto\n    paths: [\"-\"]\n", "cfg.yml:3: source app-0: format auto needs files"},
 		{"duplicate name", "sources:\n  - {name: a, kind: app, paths: [x]}\n  - {name: a, kind: app, paths: [y]}\n", "cfg.yml:3: source name \"a\" is also used"},
 		{"identity", "join:\n  identity: [sha1, md5]\n", "cfg.yml:2: unknown identity \"md5\""},
@@ -177,7 +182,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown nested key", "limits:\n  max_groupz: 3\n", []string{
 			`c.yml:2: limits: unknown key "max_groupz" (known: ` + limits + ")"}},
 		{"unknown key in a list", "sources:\n  - kind: proxy\n    paths: [a]\n    formt: nginx\n", []string{
-			`c.yml:4: sources[0]: unknown key "formt" (known: access_paths, conn_paths, definition, definition_file, envelope, envelope_key, format, kind, lead, mapping, max_connections, name, paths)`}},
+			`c.yml:4: sources[0]: unknown key "formt" (known: access_paths, conn_paths, definition, definition_file, envelope, envelope_key, format, kind, lead, mapping, max_connections, name, paths, time_zone)`}},
 		{"wrong scalar type", "join:\n  max_pending: abc\n", []string{
 			"c.yml:2: join: max_pending: expected an integer, not `abc`"}},
 		{"wrong boolean", "replay:\n  quiet: maybe\n", []string{
@@ -242,12 +247,18 @@ func TestDecodeErrors(t *testing.T) {
 
 func TestCompileErrors(t *testing.T) {
 	dir := t.TempDir()
+	nginxLog := filepath.Join("..", "samples", "data", "nginx-access.log")
+	if _, err := os.Stat(nginxLog); err != nil {
+		t.Fatal(err)
+	}
+	nginxLog, _ = filepath.Abs(nginxLog)
 	tests := []struct {
 		name, yml, want string
 	}{
 		{"bad log_format", "sources:\n  - kind: proxy\n    definition: \"log_format x '$remote_addr \\\"$request';\"\n    paths: [a]\n", "001/a: compiling proxy format nginx"},
 		{"missing definition_file", "sources:\n  - kind: proxy\n    definition_file: nope.conf\n    paths: [a]\n", "001/a: reading definition_file"},
 		{"bad outcome", "sources:\n  - kind: app\n    mapping: {outcomes: {x: maybe}}\n    paths: [a]\n", "outcome of action \"x\" is \"maybe\""},
+		{"time zone of a detected nginx", "sources:\n  - kind: proxy\n    format: auto\n    time_zone: Europe/Berlin\n    paths: [" + nginxLog + "]\n", "nginx-access.log: time_zone: format nginx writes every time with a zone offset"},
 		{"auto without files", "sources:\n  - kind: proxy\n    format: auto\n    paths: [none-*.log]\n", "pattern"},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"github.com/spraywatch/spraywatch/ingest/envelope"
 	"github.com/spraywatch/spraywatch/ingest/formats"
 	"github.com/spraywatch/spraywatch/ingest/sniff"
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
 )
 
 // EventKind returns the kind of the records the source yields.
@@ -96,8 +97,8 @@ type Compiled struct {
 	Detected *sniff.Result
 }
 
-// Compile compiles the source's format with its definition or mapping and
-// wraps it in its envelope. Auto formats and envelopes are detected from
+// Compile compiles the source's format with its definition or mapping, puts
+// it in the source's time zone, and wraps it in its envelope. Auto formats and envelopes are detected from
 // the first lines of the source's first file. Kind alb has no single format:
 // Compile returns the access log format.
 func (s *Source) Compile() (Compiled, error) {
@@ -154,6 +155,15 @@ func (s *Source) Compile() (Compiled, error) {
 	}
 	if err != nil {
 		return c, fmt.Errorf("source %s: %w", s.Label(), err)
+	}
+	if s.TimeZone != "" {
+		loc, err := timestamp.LoadLocation(s.TimeZone)
+		if err == nil {
+			f, err = formats.InZone(f, loc)
+		}
+		if err != nil {
+			return c, fmt.Errorf("source %s: time_zone: %w", s.Label(), err)
+		}
 	}
 	c.Base = f
 	key := s.EnvelopeKey

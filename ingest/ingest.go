@@ -5,6 +5,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -105,4 +106,14 @@ type Format interface {
 	Name() string
 	// NewParser returns a parser with its own scratch space.
 	NewParser() Parser
+}
+
+// A Zoner is a Format whose lines can hold local times: times without a
+// zone offset, which its parsers read as UTC.
+type Zoner interface {
+	Format
+	// InZone returns the format reading local times in loc instead (see
+	// timestamp.Zone for the times daylight saving time makes absent or
+	// repeated); times with an offset or Z keep theirs. A nil loc is UTC.
+	InZone(loc *time.Location) Format
 }

@@ -28,30 +28,33 @@ import (
 // applied over it. It then writes the settings back into f, so that the rest
 // of the replay reads one set of values.
 //
-// --proxy (with --proxy-format and --log-format) replaces the file's proxy
-// and alb sources, --app (with --app-format and --app-format-def) its app
-// sources; --out replaces its outputs.
+// --proxy (with --proxy-format, --log-format and --proxy-time-zone)
+// replaces the file's proxy and alb sources, --app (with --app-format,
+// --app-format-def and --app-time-zone) its app sources; --out replaces its outputs.
 func replayConfig(fs *flag.FlagSet, f *replayFlags) (*config.Config, error) {
 	cfg, set, err := loadConfig(fs, f.config)
 	if err != nil {
 		return nil, err
 	}
 	if f.config != "" {
-		for _, p := range [][2]string{{"proxy-format", "proxy"}, {"log-format", "proxy"}, {"app-format", "app"}, {"app-format-def", "app"}} {
+		for _, p := range [][2]string{
+			{"proxy-format", "proxy"}, {"log-format", "proxy"}, {"proxy-time-zone", "proxy"},
+			{"app-format", "app"}, {"app-format-def", "app"}, {"app-time-zone", "app"},
+		} {
 			if set[p[0]] && !set[p[1]] {
 				return nil, fmt.Errorf("--%s applies to the --%s files of the command line; with --config, give --%s too or set the format in the file", p[0], p[1], p[1])
 			}
 		}
 	}
 	if set["proxy"] && len(f.proxy) > 0 {
-		s, err := commandLineSource(config.KindProxy, f.proxyFormat, "log-format", f.logFormat, f.proxy)
+		s, err := commandLineSource(config.KindProxy, f.proxyFormat, "log-format", f.logFormat, "proxy-time-zone", f.proxyTimeZone, f.proxy)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Sources = append(without(cfg.Sources, config.KindProxy, config.KindALB), s)
 	}
 	if set["app"] && len(f.app) > 0 {
-		s, err := commandLineSource(config.KindApp, f.appFormat, "app-format-def", f.appFormatDef, f.app)
+		s, err := commandLineSource(config.KindApp, f.appFormat, "app-format-def", f.appFormatDef, "app-time-zone", f.appTimeZone, f.app)
 		if err != nil {
 			return nil, err
 		}
@@ -461,6 +464,9 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, use 
 		format += " (detected: " + comp.Detected.String() + ")"
 	}
 	fmt.Fprintf(w, "  format: %s\n", format)
+	if s.TimeZone != "" {
+		fmt.Fprintf(w, "  time zone: %s, of the times written without a zone offset\n", s.TimeZone)
+	}
 	for _, warning := range formats.ProxyWarnings(comp.Base) {
 		if s.Kind == config.KindProxy {
 			fmt.Fprintf(w, "  warning: %s\n", warning)

@@ -11,6 +11,8 @@ import (
 	"github.com/spraywatch/spraywatch/config"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/formats"
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -180,13 +182,22 @@ func (f *engineFlags) configure(cfg *config.Config, set map[string]bool) {
 
 // commandLineSource returns the source of kind (proxy or app) that the
 // command line describes: its format, its definition (the value def of the
-// flag defFlag: the definition or a file holding it) and its paths.
-func commandLineSource(kind, format, defFlag, def string, paths []string) (config.Source, error) {
+// flag defFlag: the definition or a file holding it), its time zone (the
+// value tz of the flag tzFlag) and its paths.
+func commandLineSource(kind, format, defFlag, def, tzFlag, tz string, paths []string) (config.Source, error) {
 	d, err := definition(defFlag, def)
 	if err != nil {
 		return config.Source{}, err
 	}
-	s := config.Source{Kind: kind, Format: format, Definition: d, Paths: paths, Envelope: "none"}
+	if tz != "" {
+		if _, err := timestamp.LoadLocation(tz); err != nil {
+			return config.Source{}, fmt.Errorf("--%s: %w", tzFlag, err)
+		}
+		if format != config.Auto && !formats.Zoned(format) {
+			return config.Source{}, fmt.Errorf("--%s: %s", tzFlag, formats.NotZonedError(format))
+		}
+	}
+	s := config.Source{Kind: kind, Format: format, Definition: d, Paths: paths, Envelope: "none", TimeZone: tz}
 	switch kind {
 	case config.KindProxy:
 		s.AutoDefault = "nginx"

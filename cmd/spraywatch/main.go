@@ -26,6 +26,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	// The time zones of the sources' time_zone settings, in the binary, so
+	// that it reads them where the system has no zone database (a
+	// container without /usr/share/zoneinfo).
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -34,6 +34,8 @@ type replayFlags struct {
 	appFormat              string
 	logFormat              string
 	appFormatDef           string
+	proxyTimeZone          string
+	appTimeZone            string
 	out                    string
 	strict                 bool
 	quiet                  bool
@@ -58,6 +60,8 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "", "the proxy's format definition, or a `file` holding it (nginx: the log_format directive; default: the built-in mtls_combined)")
 	fs.StringVar(&f.appFormat, "app-format", "django-json", "app log format: "+strings.Join(formats.AppNames(), ", ")+", or auto (detected from the first lines)")
 	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it, where the format takes one")
+	fs.StringVar(&f.proxyTimeZone, "proxy-time-zone", "", "time `zone` of the proxy log's times written without a zone offset (HAProxy %t, %tr): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
+	fs.StringVar(&f.appTimeZone, "app-time-zone", "", "time `zone` of the app log's times written without a zone offset (Python logging's asctime; for Django, its TIME_ZONE): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
 	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout")
 	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse (every proxy line is then checked in full, as with --check-all-lines)")
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")

@@ -38,6 +38,7 @@ type serveFlags struct {
 	proxyFormat, logFormat       string
 	appFormat, appFormatDef      string
 	proxyEnvelope, appEnvelope   string
+	proxyTimeZone, appTimeZone   string
 	out, outputs                 string
 	listen                       string
 	lateness, idle, commit       time.Duration
@@ -76,6 +77,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it")
 	fs.StringVar(&f.proxyEnvelope, "proxy-envelope", "", "shipper envelope `key` around proxy lines (message, log, cri, ...); empty: raw lines")
 	fs.StringVar(&f.appEnvelope, "app-envelope", "", "shipper envelope `key` around app lines")
+	fs.StringVar(&f.proxyTimeZone, "proxy-time-zone", "", "time `zone` of the proxy lines' times written without a zone offset (HAProxy %t, %tr): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
+	fs.StringVar(&f.appTimeZone, "app-time-zone", "", "time `zone` of the app lines' times written without a zone offset (Python logging's asctime; for Django, its TIME_ZONE): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
 	fs.StringVar(&f.out, "out", "", "append alerts to this `file` instead of stdout")
 	fs.StringVar(&f.outputs, "outputs", "", "YAML `file` with an outputs: list of alert sinks (see docs/sinks.md)")
 	fs.StringVar(&f.listen, "listen", serve.DefaultListen, "`address` of /healthz, /readyz and /metrics (empty: none)")

@@ -83,11 +83,11 @@ func countStdin(paths []string) int {
 // sourceFlags are the flags that describe a source of one kind on the
 // command line.
 type sourceFlags struct {
-	kind                     string
-	files, format, def, env  string // the flags' names
-	paths                    []string
-	formatV, defV, envelopeV string   // their values
-	replaces                 []string // the kinds of the file's sources it replaces
+	kind                          string
+	files, format, def, env, tz   string // the flags' names
+	paths                         []string
+	formatV, defV, envelopeV, tzV string   // their values
+	replaces                      []string // the kinds of the file's sources it replaces
 }
 
 // applySources puts the sources the flags describe in cfg. Without a
@@ -99,14 +99,14 @@ type sourceFlags struct {
 // has no source of is read, from Kafka, with the flags' defaults.
 func (f *serveFlags) applySources(cfg *config.Config, set map[string]bool, use config.Use) error {
 	for _, k := range []sourceFlags{
-		{config.KindProxy, "proxy-file", "proxy-format", "log-format", "proxy-envelope", f.proxyFiles, f.proxyFormat, f.logFormat, f.proxyEnvelope, []string{config.KindProxy, config.KindALB}},
-		{config.KindApp, "app-file", "app-format", "app-format-def", "app-envelope", f.appFiles, f.appFormat, f.appFormatDef, f.appEnvelope, []string{config.KindApp}},
+		{config.KindProxy, "proxy-file", "proxy-format", "log-format", "proxy-envelope", "proxy-time-zone", f.proxyFiles, f.proxyFormat, f.logFormat, f.proxyEnvelope, f.proxyTimeZone, []string{config.KindProxy, config.KindALB}},
+		{config.KindApp, "app-file", "app-format", "app-format-def", "app-envelope", "app-time-zone", f.appFiles, f.appFormat, f.appFormatDef, f.appEnvelope, f.appTimeZone, []string{config.KindApp}},
 	} {
-		given := set[k.files] || set[k.format] || set[k.def] || set[k.env]
+		given := set[k.files] || set[k.format] || set[k.def] || set[k.env] || set[k.tz]
 		if f.config != "" {
 			if given && use == config.UseFollow && !set[k.files] {
 				name := k.format
-				for _, n := range []string{k.format, k.def, k.env} {
+				for _, n := range []string{k.format, k.def, k.env, k.tz} {
 					if set[n] {
 						name = n
 						break
@@ -119,7 +119,7 @@ func (f *serveFlags) applySources(cfg *config.Config, set map[string]bool, use c
 				continue
 			}
 		}
-		s, err := commandLineSource(k.kind, k.formatV, k.def, k.defV, k.paths)
+		s, err := commandLineSource(k.kind, k.formatV, k.def, k.defV, k.tz, k.tzV, k.paths)
 		if err != nil {
 			return err
 		}

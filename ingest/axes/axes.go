@@ -67,6 +67,7 @@ package axes
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -99,6 +100,17 @@ func New(prefix string) (*Format, error) {
 
 // Name returns "django-axes".
 func (f *Format) Name() string { return "django-axes" }
+
+// InZone returns the format reading the %(asctime)s of its Python logging
+// prefix in loc (see pylog.Format.InZone); raw messages carry no time of
+// their own. It implements ingest.Zoner.
+func (f *Format) InZone(loc *time.Location) ingest.Format {
+	g := *f
+	if f.prefix != nil {
+		g.prefix = f.prefix.InLocation(loc)
+	}
+	return &g
+}
 
 // NewParser returns a parser with its own scratch space.
 func (f *Format) NewParser() ingest.Parser {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -483,8 +484,13 @@ func FuzzParse(f *testing.F) {
 	}
 	raw, _ := New("")
 	pre, _ := New(readmePrefix)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	formats := []ingest.Format{raw, pre, raw.InZone(berlin), pre.InZone(berlin)}
 	f.Fuzz(func(t *testing.T, line string) {
-		for _, fm := range []*Format{raw, pre} {
+		for _, fm := range formats {
 			var r event.Record
 			err := fm.NewParser().Parse([]byte(line), &r)
 			if err == nil && len(r.Get(event.Outcome)) == 0 {

@@ -14,6 +14,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -99,7 +100,8 @@ type Format struct {
 	// byFirst has bit i set for the first byte of keys[i], so that most
 	// keys of a line are passed over after one look-up.
 	byFirst [256]uint8
-	only    jsonscan.Keys // the mapped keys
+	only    jsonscan.Keys  // the mapped keys
+	loc     *time.Location // of times without an offset; nil: UTC
 }
 
 // NewFormat checks a mapping and compiles it.
@@ -185,9 +187,19 @@ func (f *Format) Mapping() Mapping {
 
 // NewParser returns a parser with its own scratch space.
 func (f *Format) NewParser() ingest.Parser {
-	p := &Parser{f: f}
+	p := &Parser{f: f, zone: timestamp.NewZone(f.loc)}
 	p.sc.Only = &f.only
 	return p
+}
+
+// InZone returns the format reading a time string without a zone offset
+// (such as Python's datetime.isoformat() of a naive datetime) in loc. A
+// time with an offset or Z keeps it, and epoch seconds are UTC. It
+// implements ingest.Zoner.
+func (f *Format) InZone(loc *time.Location) ingest.Format {
+	g := *f
+	g.loc = loc
+	return &g
 }
 
 type span struct {
@@ -199,6 +211,7 @@ type span struct {
 // until its next call.
 type Parser struct {
 	f     *Format
+	zone  *timestamp.Zone // reads times without an offset
 	sc    jsonscan.Scanner
 	buf   []byte // copies of the mapped values of the current line
 	spans [numSlots]span
@@ -239,7 +252,7 @@ func (p *Parser) Parse(line []byte, r *event.Record) error {
 	case jsonscan.Number:
 		ts, err = timestamp.ParseEpoch(t)
 	case jsonscan.String:
-		ts, err = timestamp.Parse(t)
+		ts, err = p.zone.Parse(t)
 	default:
 		err = errors.New("expected a string or a number")
 	}

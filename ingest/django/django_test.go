@@ -381,10 +381,27 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	format := mustFormat(f, DefaultMapping())
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	zoned := format.InZone(berlin)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p := format.NewParser()
 		var r event.Record
 		err := p.Parse(line, &r)
+		// In Europe/Berlin, a line reads the same but for its time, which
+		// is the same or one or two hours earlier (or out of range).
+		var zr event.Record
+		zerr := zoned.NewParser().Parse(line, &zr)
+		switch d := r.Time - zr.Time; {
+		case err == nil && zerr == nil && d != 0 && d != int64(time.Hour) && d != int64(2*time.Hour):
+			t.Fatalf("Parse(%q) in Europe/Berlin: time %d, UTC %d", line, zr.Time, r.Time)
+		case err != nil && zerr == nil:
+			t.Fatalf("Parse(%q) rejects the line as UTC (%v), accepts it in Europe/Berlin", line, err)
+		case zerr != nil && err == nil && !strings.Contains(zerr.Error(), "expected a time between"):
+			t.Fatalf("Parse(%q) accepts the line as UTC, rejects it in Europe/Berlin: %v", line, zerr)
+		}
 		if err != nil {
 			var se *ingest.SyntaxError
 			if !errors.Is(err, ingest.ErrIgnore) && !errors.As(err, &se) {

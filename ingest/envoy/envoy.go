@@ -15,6 +15,7 @@ package envoy
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -56,6 +57,7 @@ type Format struct {
 	index keyIndex            // keys, for parsers
 	only  jsonscan.Keys       // keys, for the scanner
 	certs *x509cert.Cache
+	loc   *time.Location // of %START_TIME% values without an offset; nil: UTC
 
 	// Skim (see skim.go).
 	skimmable   bool          // no operator whose check needs the full parse
@@ -75,6 +77,19 @@ type jsonItem struct {
 // Name returns "envoy" or "envoy-json".
 func (f *Format) Name() string { return f.name }
 
+// InZone returns the format reading %START_TIME% values without a zone
+// offset in loc: an RFC 3339 time without one, or a time of a
+// %START_TIME(format)% that writes no zone (no %z, %Z, literal Z, UTC or
+// GMT) and no epoch seconds (%s). Envoy writes %START_TIME% in
+// UTC, so this is for logs written otherwise (rewritten by a shipper, or
+// produced by another program in Envoy's format). It implements
+// ingest.Zoner.
+func (f *Format) InZone(loc *time.Location) ingest.Format {
+	g := *f
+	g.loc = loc
+	return &g
+}
+
 // SetCertCache makes the format's parsers share c for whole certificates
 // (%DOWNSTREAM_PEER_CERT%), e.g. with other formats. By default each format
 // has a cache of its own.
@@ -82,7 +97,7 @@ func (f *Format) SetCertCache(c *x509cert.Cache) { f.certs = c }
 
 // NewParser returns a parser with its own scratch space.
 func (f *Format) NewParser() ingest.Parser {
-	p := &parser{f: f}
+	p := &parser{f: f, zone: timestamp.NewZone(f.loc)}
 	p.sc.Only = &f.only
 	p.member = p.onMember
 	if f.text != nil {
@@ -93,6 +108,7 @@ func (f *Format) NewParser() ingest.Parser {
 
 type parser struct {
 	f      *Format
+	zone   *timestamp.Zone // reads %START_TIME% values without an offset
 	r      *event.Record
 	norm   x509cert.Normalizer // normalised and copied values of the current line
 	cert   []byte
@@ -266,9 +282,9 @@ func (p *parser) apply(op operator, v []byte, cp bool) error {
 		var t int64
 		var err error
 		if op.layout == nil {
-			t, err = timestamp.ParseRFC3339(v)
+			t, err = p.zone.ParseRFC3339(v)
 		} else {
-			t, err = op.layout.parse(v)
+			t, err = op.layout.parse(v, p.zone)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", op.name, err)

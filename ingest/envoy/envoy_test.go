@@ -3,6 +3,7 @@ package envoy
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -162,8 +163,18 @@ func FuzzText(f *testing.F) {
 	f.Add(`[2026-12-04T09:00:01.123Z] 203.0.113.7:52344 "POST /accounts/login/ HTTP/2" 200 5120 "ua" "rid" "CN=Jos\C3\A9,C=ES" "CN=CA" 00f3 ` + sha1hex + " " + sha256hex + " spiffe://x")
 	f.Add(`[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 "10.0.35.28" "nsq2http" "cc21d9b0" "locations" "tcp://10.0.2.1:80"`)
 	f.Add(`[2026-12-04T09:00:02Z] [::1 "GET / HTTP/1.1" 200 2 "ua" "abc" "-" "-" - - - -`)
+	local, err := CompileText(`[%START_TIME(%F %T.%3f)%] "%REQ(X-REQUEST-ID)%" %RESPONSE_CODE%`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(`[2026-10-25 02:30:00.250] "rid" 200`)
+	formats := []ingest.Format{format, def, format.InZone(berlin), def.InZone(berlin), local, local.InZone(berlin)}
 	f.Fuzz(func(t *testing.T, line string) {
-		for _, fm := range []*Format{format, def} {
+		for _, fm := range formats {
 			skimtest.CheckAccepted(t, fm.NewParser(), line)
 		}
 	})

@@ -1,6 +1,7 @@
 package envoy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -13,6 +14,9 @@ import (
 type timeLayout struct {
 	steps  []timeStep
 	spaces int // literal spaces, which a text format must skip to find the value's end
+	// zoned: the layout writes the zone (%z, %Z, a literal Z, UTC or
+	// GMT) or epoch seconds (%s): its times are not local times.
+	zoned bool
 }
 
 type timeStep struct {
@@ -56,10 +60,18 @@ func compileTimeLayout(s string) (*timeLayout, error) {
 			l.steps = append(l.steps, timeStep{spec: 'Y'}, timeStep{lit: '-'}, timeStep{spec: 'm'}, timeStep{lit: '-'}, timeStep{spec: 'd'})
 		case 'Y', 'm', 'd', 'e', 'H', 'M', 'S', 'b', 'z', 'Z', 's', 'f':
 			l.steps = append(l.steps, timeStep{spec: s[i], prec: prec})
+			l.zoned = l.zoned || s[i] == 'z' || s[i] == 'Z' || s[i] == 's'
 		default:
 			return nil, fmt.Errorf("time format: %%%c is not supported", s[i])
 		}
 	}
+	var lits []byte
+	for _, st := range l.steps {
+		if st.spec == 0 {
+			lits = append(lits, st.lit)
+		}
+	}
+	l.zoned = l.zoned || bytes.IndexByte(lits, 'Z') >= 0 || bytes.Contains(lits, []byte("UTC")) || bytes.Contains(lits, []byte("GMT"))
 	return l, nil
 }
 
@@ -80,8 +92,10 @@ func (l *timeLayout) skip(v []byte) int {
 	return i
 }
 
-// parse reads v by the layout and returns Unix nanoseconds.
-func (l *timeLayout) parse(v []byte) (int64, error) {
+// parse reads v by the layout and returns Unix nanoseconds. The times of
+// a layout that writes no zone (see timeLayout.zoned) are local times:
+// they are read in z.
+func (l *timeLayout) parse(v []byte, z *timestamp.Zone) (int64, error) {
 	year, month, day, hour, min, sec, nsec, zone := 1970, 1, 1, 0, 0, 0, 0, 0
 	epoch, hasEpoch := int64(0), false
 	i := 0
@@ -212,6 +226,13 @@ func (l *timeLayout) parse(v []byte) (int64, error) {
 	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, time.UTC)
 	if t.Day() != day {
 		return 0, fmt.Errorf("time %q: no such day", v)
+	}
+	if z != nil && !l.zoned {
+		ns, err := z.Unix(t.Unix(), int64(nsec))
+		if err != nil {
+			return 0, fmt.Errorf("time %q: %w", v, err)
+		}
+		return ns, nil
 	}
 	return unix(v, t.Unix()-int64(zone), nsec)
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -140,6 +141,31 @@ func names(specs []spec) []string {
 		out[i] = s.name
 	}
 	return out
+}
+
+// zoned lists the formats whose lines can hold local times, times without
+// a zone offset: their formats implement ingest.Zoner. The others (nginx,
+// Traefik, ALB) write every time with an offset or Z.
+var zoned = []string{"envoy", "envoy-json", "haproxy", "django-json", "django-axes", "python-logging"}
+
+// Zoned reports whether the lines of the format called name can hold
+// times without a zone offset, which a source's time zone applies to.
+func Zoned(name string) bool { return slices.Contains(zoned, name) }
+
+// NotZonedError says, for the user, that a time zone does not apply to the
+// format called name.
+func NotZonedError(name string) string {
+	return fmt.Sprintf("format %s writes every time with a zone offset, so a time zone does not apply to it (it applies to %s)", name, strings.Join(zoned, ", "))
+}
+
+// InZone returns f reading the times its lines write without a zone offset
+// in loc (see ingest.Zoner), or an error if f's lines always carry one.
+func InZone(f ingest.Format, loc *time.Location) (ingest.Format, error) {
+	z, ok := f.(ingest.Zoner)
+	if !ok {
+		return nil, errors.New(NotZonedError(f.Name()))
+	}
+	return z.InZone(loc), nil
 }
 
 // FieldLister is a compiled format that lists the event fields its lines

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -204,5 +205,39 @@ func TestProxyWarnings(t *testing.T) {
 		case tt.want != "" && (len(ws) != 1 || !strings.Contains(ws[0], tt.want)):
 			t.Errorf("%s %q: warnings %q, want one containing %q", tt.name, tt.def, ws, tt.want)
 		}
+	}
+}
+
+// TestZoned checks that the formats Zoned names are those whose compiled
+// formats implement ingest.Zoner, and InZone's error for the others.
+func TestZoned(t *testing.T) {
+	defs := map[string]string{
+		"nginx-json":     `log_format j escape=json '{"time":"$time_iso8601","request_id":"$request_id"}';`,
+		"python-logging": "format: '%(asctime)s %(message)s'\nmessage_pattern: 'failed for (?P<username>\\S+)'\noutcomes: {\"\": failure}\n",
+	}
+	check := func(name string, f ingest.Format, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_, ok := f.(ingest.Zoner)
+		if ok != Zoned(name) {
+			t.Errorf("%s: implements ingest.Zoner %v, Zoned says %v", name, ok, Zoned(name))
+		}
+		zf, err := InZone(f, time.FixedZone("+01:00", 3600))
+		switch {
+		case ok && (err != nil || zf == nil || zf.Name() != f.Name()):
+			t.Errorf("%s: InZone = %v, %v", name, zf, err)
+		case !ok && (err == nil || !strings.Contains(err.Error(), "format "+name+" writes every time with a zone offset")):
+			t.Errorf("%s: InZone error %v", name, err)
+		}
+	}
+	for _, n := range ProxyNames() {
+		f, err := Proxy(n, defs[n])
+		check(n, f, err)
+	}
+	for _, n := range AppNames() {
+		f, err := App(n, defs[n])
+		check(n, f, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -38,10 +39,10 @@ const (
 // time shapes, by preference: a later one wins over an earlier one on a line
 // that has both.
 const (
-	timeAccept      = 1 + iota // %t: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
+	timeAccept      = 1 + iota // %t: 04/Dec/2026:09:00:01.123 (local time, read in Format.loc)
 	timeAcceptZoned            // %T, %Tl: 04/Dec/2026:09:00:01 +0000
 	timeEpoch                  // %Ts: Unix seconds
-	timeRequest                // %tr: 04/Dec/2026:09:00:01.123 (local time, read as UTC)
+	timeRequest                // %tr: 04/Dec/2026:09:00:01.123 (local time, read in Format.loc)
 	timeZoned                  // %trg, %trl: 04/Dec/2026:09:00:01 +0000
 )
 
@@ -86,6 +87,7 @@ type Format struct {
 	lits  [][]byte
 	items []item
 	certs *x509cert.Cache
+	loc   *time.Location // of %t and %tr; nil: UTC
 
 	// Skim (see skim.go).
 	skimmable bool // no whole certificate, whose check is the full parse
@@ -94,6 +96,15 @@ type Format struct {
 
 // Name returns "haproxy".
 func (f *Format) Name() string { return "haproxy" }
+
+// InZone returns the format reading %t and %tr, which HAProxy writes in
+// the local time of its host without an offset, in loc. %trg, %trl, %T,
+// %Tl and %Ts keep their offset. It implements ingest.Zoner.
+func (f *Format) InZone(loc *time.Location) ingest.Format {
+	g := *f
+	g.loc = loc
+	return &g
+}
 
 // SetCertCache makes the format's parsers share c for whole certificates.
 func (f *Format) SetCertCache(c *x509cert.Cache) { f.certs = c }

@@ -4,8 +4,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/ingest/internal/skimtest"
 	"github.com/spraywatch/spraywatch/ingest/internal/syslog"
 )
@@ -158,13 +160,17 @@ func TestSyslogPrefix(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	formats := []*Format{}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	formats := []ingest.Format{}
 	for _, s := range []string{mtlsFormat, onelineFormat, quoted(httplogFormat + mtlsFields), quoted(clfFormat + ` id=%ID`), recordedOneline} {
 		fm, err := Compile(s)
 		if err != nil {
 			f.Fatal(err)
 		}
-		formats = append(formats, fm)
+		formats = append(formats, fm, fm.InZone(berlin))
 	}
 	f.Add(`<134>Dec  4 09:00:01 lb1 haproxy[1]: 203.0.113.7:52344 [04/Dec/2026:09:00:01.123] fe~ be/s 200 5 "POST /x HTTP/1.1" id=a used=1 verify=0 sha1=AB serial=01 sdn="CN=Jos\C3\A9" idn="/C=ES/CN=x"`)
 	f.Add(`10.0.0.1:40000 [04/Dec/2026:09:00:04.250] POST / 200 512 "u" "/C=ES/CN=José" "" "-" "0" "a#2"`)

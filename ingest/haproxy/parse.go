@@ -13,7 +13,7 @@ import (
 
 // NewParser returns a parser with its own scratch space.
 func (f *Format) NewParser() ingest.Parser {
-	return &parser{f: f, spans: make([]span, len(f.items))}
+	return &parser{f: f, zone: timestamp.NewZone(f.loc), spans: make([]span, len(f.items))}
 }
 
 type parser struct {
@@ -24,7 +24,8 @@ type parser struct {
 	verify   []byte // ssl_c_verify as logged
 	used     int    // 0 not logged, 1 no certificate, 2 certificate
 	cert     []byte
-	clf      [26]byte // a %t time rewritten for timestamp.ParseCommonLog
+	clf      [26]byte        // a %t time rewritten for timestamp.ParseCommonLog
+	zone     *timestamp.Zone // reads %t and %tr
 
 	// Skim (see skim.go).
 	sk    ingest.SkimState // a skim checks the values it does not keep, keeping none of them
@@ -349,7 +350,7 @@ func (p *parser) parseTime(shape int, v []byte) (int64, error) {
 	case timeZoned, timeAcceptZoned:
 		return timestamp.ParseCommonLog(v)
 	}
-	// 04/Dec/2026:09:00:01.123, local time without zone: read as UTC.
+	// 04/Dec/2026:09:00:01.123, local time without zone: read in p.zone.
 	if len(v) < 20 {
 		return 0, fmt.Errorf("expected a time like 04/Dec/2026:09:00:01.123, found %q", v)
 	}
@@ -359,21 +360,23 @@ func (p *parser) parseTime(shape int, v []byte) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	frac := v[20:]
-	if len(frac) == 0 {
-		return t, nil
-	}
-	if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
-		return 0, fmt.Errorf("expected milliseconds after the seconds, found %q", frac)
-	}
 	var ns int64
-	scale := int64(100_000_000)
-	for _, c := range frac[1:] {
-		if c < '0' || c > '9' {
+	if frac := v[20:]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
 			return 0, fmt.Errorf("expected milliseconds after the seconds, found %q", frac)
 		}
-		ns += int64(c-'0') * scale
-		scale /= 10
+		scale := int64(100_000_000)
+		for _, c := range frac[1:] {
+			if c < '0' || c > '9' {
+				return 0, fmt.Errorf("expected milliseconds after the seconds, found %q", frac)
+			}
+			ns += int64(c-'0') * scale
+			scale /= 10
+		}
+	}
+	if p.zone != nil {
+		// t is whole seconds of the local time read as UTC.
+		return p.zone.Unix(t/1e9, ns)
 	}
 	return t + ns, nil
 }

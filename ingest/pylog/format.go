@@ -6,7 +6,7 @@
 //
 // The record's time comes from %(asctime)s (Python's default
 // "2026-12-04 09:00:01,123", or any RFC 3339 shape; a time without a zone is
-// UTC) or %(created)f; %(request_id)s (django-log-request-id's filter) becomes
+// UTC unless the format is put in a time zone with InZone) or %(created)f; %(request_id)s (django-log-request-id's filter) becomes
 // the request id. The username, outcome and source address are picked out of
 // %(message)s by a Go regular expression with named groups.
 //
@@ -24,9 +24,11 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
+	"github.com/spraywatch/spraywatch/ingest/timestamp"
 )
 
 // CompileError reports a format string or message pattern that cannot be
@@ -118,6 +120,7 @@ type Format struct {
 	outcomes   map[string]string
 	loggers    [][]byte
 	minLevel   int
+	loc        *time.Location // of %(asctime)s; nil: UTC
 }
 
 // message pattern groups
@@ -431,7 +434,21 @@ func (f *Format) NewParser() ingest.Parser { return f.NewLineParser() }
 
 // NewLineParser returns a parser with access to the message (see
 // Parser.Message), for parsers of messages in a Python logging prefix.
-func (f *Format) NewLineParser() *Parser { return &Parser{f: f} }
+func (f *Format) NewLineParser() *Parser { return &Parser{f: f, zone: timestamp.NewZone(f.loc)} }
+
+// InZone returns the format reading %(asctime)s in loc: Python's logging
+// writes it in the local time of the process (for Django, TIME_ZONE)
+// without an offset. An asctime with an offset (a Formatter with its own
+// datefmt) keeps it; %(created)f is always UTC. It implements ingest.Zoner.
+func (f *Format) InZone(loc *time.Location) ingest.Format { return f.InLocation(loc) }
+
+// InLocation is InZone returning the *Format, for formats that read
+// messages in a Python logging prefix.
+func (f *Format) InLocation(loc *time.Location) *Format {
+	g := *f
+	g.loc = loc
+	return &g
+}
 
 // HasMessage reports whether the format contains %(message)s.
 func (f *Format) HasMessage() bool { return f.hasMsg }

@@ -12,6 +12,7 @@ import (
 // Parser parses lines of one Format. It is not safe for concurrent use.
 type Parser struct {
 	f      *Format
+	zone   *timestamp.Zone // reads %(asctime)s
 	level  []byte
 	logger []byte
 }
@@ -193,7 +194,7 @@ func (p *Parser) set(s *segment, v []byte, col int, r *event.Record) error {
 		var t int64
 		var err error
 		if s.role == roleAsctime {
-			t, err = timestamp.ParseRFC3339(v)
+			t, err = p.zone.ParseRFC3339(v)
 		} else {
 			t, err = timestamp.ParseEpoch(v)
 		}

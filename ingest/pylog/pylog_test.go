@@ -270,7 +270,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		formats = append(formats, fm)
+		formats = append(formats, fm, fm.InLocation(berlin(f)))
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		for _, fm := range formats {

@@ -47,7 +47,7 @@ func FuzzRFC3339Fast(f *testing.F) {
 		if len(b) < 19 {
 			return
 		}
-		want, werr := slowRFC3339(b)
+		want, werr := slowRFC3339(b, nil)
 		if got != want || (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
 			t.Fatalf("ParseRFC3339(%q) = %d, %v; byte by byte %d, %v", s, got, err, want, werr)
 		}

@@ -11,6 +11,9 @@
 // Results are Unix nanoseconds in an int64, so the representable range is
 // 1970-01-01T00:00:00Z through 2262-04-11T23:47:16.854775807Z; instants
 // outside it are reported as errors rather than wrapped.
+//
+// An RFC 3339 time without a zone offset is read as UTC, or in the time
+// zone of a Zone (see Zone.ParseRFC3339).
 package timestamp
 
 import (
@@ -227,16 +230,19 @@ func zoneOffset(b []byte, i int, allowZ bool) (int64, error) {
 // ParseRFC3339 parses an RFC 3339 timestamp and the variants logs write:
 // a space instead of the T, a comma instead of the decimal point (Python's
 // logging asctime), a zone offset without colon (+0100), or no zone at all,
-// which means UTC. Fractions have 1 to 9 digits; leap seconds (:60) are
-// rejected.
-func ParseRFC3339(b []byte) (int64, error) {
+// which means UTC (Zone.ParseRFC3339 reads it in a time zone). Fractions
+// have 1 to 9 digits; leap seconds (:60) are rejected.
+func ParseRFC3339(b []byte) (int64, error) { return parseRFC3339(b, nil) }
+
+// parseRFC3339 is ParseRFC3339 reading a time without an offset in z.
+func parseRFC3339(b []byte, z *Zone) (int64, error) {
 	// 2026-12-04T09:00:01
 	// 0123456789012345678
 	if len(b) < 19 {
 		return 0, fail(len(b), "expected a timestamp like 2026-12-04T09:00:01Z")
 	}
 	if !rfc3339Shape(b) {
-		return slowRFC3339(b)
+		return slowRFC3339(b, z)
 	}
 	y := int(b[0]-'0')*1000 + int(b[1]-'0')*100 + int(b[2]-'0')*10 + int(b[3]-'0')
 	mo := int(b[5]-'0')*10 + int(b[6]-'0')
@@ -244,12 +250,13 @@ func ParseRFC3339(b []byte) (int64, error) {
 	h := int(b[11]-'0')*10 + int(b[12]-'0')
 	mi := int(b[14]-'0')*10 + int(b[15]-'0')
 	s := int(b[17]-'0')*10 + int(b[18]-'0')
-	return rfc3339Rest(b, y, mo, d, h, mi, s)
+	return rfc3339Rest(b, y, mo, d, h, mi, s, z)
 }
 
 // slowRFC3339 reads b[:19] byte by byte, for the error of a timestamp that
-// does not have the shape rfc3339Shape looks for.
-func slowRFC3339(b []byte) (int64, error) {
+// does not have the shape rfc3339Shape looks for; a time without an offset
+// is read in z.
+func slowRFC3339(b []byte, z *Zone) (int64, error) {
 	y, ok := num(b, 0, 4)
 	if !ok {
 		return 0, fail(0, "expected a four-digit year")
@@ -275,12 +282,12 @@ func slowRFC3339(b []byte) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return rfc3339Rest(b, y, mo, d, h, mi, s)
+	return rfc3339Rest(b, y, mo, d, h, mi, s, z)
 }
 
 // rfc3339Rest checks the date and time read from b[:19] and reads the
-// fraction and zone after them.
-func rfc3339Rest(b []byte, y, mo, d, h, mi, s int) (int64, error) {
+// fraction and zone after them; without a zone, the time is read in z.
+func rfc3339Rest(b []byte, y, mo, d, h, mi, s int, z *Zone) (int64, error) {
 	sec, err := civil(y, mo, d, h, mi, s, &rfc3339Offs)
 	if err != nil {
 		return 0, err
@@ -297,6 +304,8 @@ func rfc3339Rest(b []byte, y, mo, d, h, mi, s int) (int64, error) {
 		if zone, err = zoneOffset(b, i, true); err != nil {
 			return 0, err
 		}
+	} else if z != nil {
+		zone = z.Offset(sec)
 	}
 	return combine(sec, ns, zone, 0)
 }
