@@ -21,7 +21,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	ingestkafka "github.com/spraywatch/spraywatch/ingest/kafka"
+	"github.com/spraywatch/spraywatch/internal/kafkaauth"
 )
 
 // Config is one entry of the "outputs:" list. Type selects the sink; the
@@ -357,7 +357,7 @@ func (c *Config) saslKeys() []keyValue {
 // the other settings without a mechanism. Whether the password is there
 // is known only when the output is opened (saslPassword).
 func (c *Config) checkSASL() []error {
-	mech, err := ingestkafka.SASL{Mechanism: c.SASLMechanism}.Build()
+	mech, err := kafkaauth.SASL{Mechanism: c.SASLMechanism}.Build()
 	if err != nil {
 		return []error{keyErrorf([]string{"sasl_mechanism"}, "kafka: %v", err)}
 	}
@@ -383,8 +383,8 @@ func (c *Config) checkSASL() []error {
 }
 
 // sasl returns the SASL settings of a kafka output with password.
-func (c *Config) sasl(password string) ingestkafka.SASL {
-	return ingestkafka.SASL{Mechanism: c.SASLMechanism, Username: c.SASLUsername, Password: password}
+func (c *Config) sasl(password string) kafkaauth.SASL {
+	return kafkaauth.SASL{Mechanism: c.SASLMechanism, Username: c.SASLUsername, Password: password}
 }
 
 // saslPassword reads the SASL password of a kafka output from its
@@ -416,24 +416,28 @@ func (c *Config) saslPassword() (string, error) {
 // tls_* settings when tls is on, SASL with the password read now when a
 // mechanism is set.
 func (c *Config) kafkaTransport() (*kafka.Transport, error) {
-	kc := ingestkafka.Config{Brokers: c.Brokers, DialTimeout: c.Timeout}
+	var tc *tls.Config
 	if c.TLS {
-		tc, err := c.tlsConfig()
-		if err != nil {
+		var err error
+		if tc, err = c.tlsConfig(); err != nil {
 			return nil, err
 		}
-		kc.TLS = tc
 	}
-	if mech, err := (ingestkafka.SASL{Mechanism: c.SASLMechanism}).Build(); err != nil {
+	var auth kafkaauth.SASL
+	if mech, err := (kafkaauth.SASL{Mechanism: c.SASLMechanism}).Build(); err != nil {
 		return nil, keyErrorf([]string{"sasl_mechanism"}, "kafka: %v", err)
 	} else if mech != nil {
 		pass, err := c.saslPassword()
 		if err != nil {
 			return nil, err
 		}
-		kc.SASL = c.sasl(pass)
+		auth = c.sasl(pass)
 	}
-	t, err := kc.Transport()
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	t, err := kafkaauth.Transport(kafkaauth.DefaultClientID, timeout, tc, auth)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: SASL %s: %w", c.SASLMechanism, err)
 	}

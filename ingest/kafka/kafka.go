@@ -22,9 +22,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/plain"
-	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/spraywatch/spraywatch/internal/kafkaauth"
 )
 
 // Config holds the client settings shared by every connection spraywatch
@@ -56,15 +55,11 @@ type Config struct {
 }
 
 // SASL selects a SASL mechanism: "" (none), "plain", "scram-sha-256" or
-// "scram-sha-512".
-type SASL struct {
-	Mechanism string
-	Username  string
-	Password  string
-}
+// "scram-sha-512" (see kafkaauth.SASL).
+type SASL = kafkaauth.SASL
 
 // DefaultClientID is the client id used when none is configured.
-const DefaultClientID = "spraywatch"
+const DefaultClientID = kafkaauth.DefaultClientID
 
 func (c *Config) clientID() string {
 	if c.ClientID == "" {
@@ -87,22 +82,6 @@ func (c *Config) MaxWaitOrDefault() time.Duration {
 		return 500 * time.Millisecond
 	}
 	return c.MaxWait
-}
-
-// Build returns the kafka-go SASL mechanism s configures, nil for none
-// (Mechanism empty or "none"). Mechanism names are not case-sensitive.
-func (s SASL) Build() (sasl.Mechanism, error) {
-	switch strings.ToLower(s.Mechanism) {
-	case "", "none":
-		return nil, nil
-	case "plain":
-		return plain.Mechanism{Username: s.Username, Password: s.Password}, nil
-	case "scram-sha-256":
-		return scram.Mechanism(scram.SHA256, s.Username, s.Password)
-	case "scram-sha-512":
-		return scram.Mechanism(scram.SHA512, s.Username, s.Password)
-	}
-	return nil, fmt.Errorf("unknown SASL mechanism %q (expected plain, scram-sha-256 or scram-sha-512)", s.Mechanism)
 }
 
 // Validate checks the configuration.
@@ -149,17 +128,7 @@ func (c *Config) Dialer() (*kafka.Dialer, error) {
 // id, TLS and SASL settings. Each writer should have its own: a transport
 // caches topic metadata.
 func (c *Config) Transport() (*kafka.Transport, error) {
-	mech, err := c.SASL.Build()
-	if err != nil {
-		return nil, err
-	}
-	return &kafka.Transport{
-		ClientID:    c.clientID(),
-		DialTimeout: c.dialTimeout(),
-		TLS:         c.TLS,
-		SASL:        mech,
-		MetadataTTL: 5 * time.Second,
-	}, nil
+	return kafkaauth.Transport(c.clientID(), c.dialTimeout(), c.TLS, c.SASL)
 }
 
 // ConsumerGroup returns a consumer group member over topics. Its
