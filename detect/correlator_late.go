@@ -161,9 +161,11 @@ const (
 
 // LateHints says, for each side whose records came after their partners
 // had expired unmatched often enough to explain the unmatched records,
-// that the two logs' clocks may disagree: at least 10 records of a side
-// came late, and they are at least a tenth of the app_only and proxy_only
-// records. Nil when neither side did.
+// that the two logs' times disagree: at least 10 records of a side came
+// late, and they are at least a tenth of the app_only and proxy_only
+// records. A median gap within a minute of a multiple of 15 minutes is
+// taken for a time-zone offset; another asks whether the clocks differ or
+// the requests take that long. Nil when neither side came late so.
 func (j *JoinStats) LateHints() []string {
 	var out []string
 	unmatched := j.AppOnly.Load() + j.ProxyOnly.Load()
@@ -175,8 +177,21 @@ func (j *JoinStats) LateHints() []string {
 		if s.n < lateHintMin || s.n*lateHintShare < unmatched {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%d app records were logged a median %s %s their proxy records, past the %s join window: do both logs give times in the same zone? (a time without one is read as UTC; see docs/config.md)",
-			s.n, j.LateGap(s.late).Round(time.Second), s.order, j.window))
+		gap := j.LateGap(s.late)
+		question := "do the two logs' clocks differ, or do requests last that long? (see docs/config.md)"
+		if zoneOffset(gap) {
+			question = "do both logs give times in the same zone? (a time without one is read as UTC; see docs/config.md)"
+		}
+		out = append(out, fmt.Sprintf("%d app records were logged a median %s %s their proxy records, past the %s join window: %s",
+			s.n, gap.Round(time.Second), s.order, j.window, question))
 	}
 	return out
+}
+
+// zoneOffset reports whether gap is within a minute of a time-zone
+// offset: a whole number of quarter hours, at least one.
+func zoneOffset(gap time.Duration) bool {
+	const q = 15 * time.Minute
+	gap = gap.Abs()
+	return gap >= q-time.Minute && (gap-gap.Round(q)).Abs() <= time.Minute
 }

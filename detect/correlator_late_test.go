@@ -79,6 +79,16 @@ func TestCorrelatorLatePartners(t *testing.T) {
 			},
 		},
 		{
+			name: "app five minutes late: no time zone", path: "/accounts/login/", shift: func(int) time.Duration { return 5 * time.Minute },
+			appOnly: n, proxyOnly: n, lateApp: n, appGap: 5*time.Minute + 250*time.Millisecond,
+			hints: []string{"30 app records were logged a median 5m0s after their proxy records, past the 1m0s join window: do the two logs' clocks differ, or do requests last that long?"},
+		},
+		{
+			name: "app five and a half hours early", path: "/accounts/login/", shift: func(int) time.Duration { return -330 * time.Minute },
+			appOnly: n, proxyOnly: n, lateProxy: n, proxyGap: 330*time.Minute - 250*time.Millisecond,
+			hints: []string{"30 app records were logged a median 5h30m0s before their proxy records, past the 1m0s join window: do both logs give times in the same zone?"},
+		},
+		{
 			name: "seconds apart: matched or unmatched, never late", path: "/accounts/login/",
 			shift:   func(i int) time.Duration { return time.Duration(i%2) * 50 * time.Second },
 			matched: n,
@@ -243,5 +253,19 @@ func TestLateGapsMedian(t *testing.T) {
 	}
 	if m := g.median(); m != time.Hour {
 		t.Errorf("median after %d of an hour = %v", lateSample, m)
+	}
+}
+
+func TestZoneOffset(t *testing.T) {
+	for _, tt := range []struct {
+		gap  time.Duration
+		want bool
+	}{
+		{0, false}, {90 * time.Second, false}, {14 * time.Minute, true}, {-time.Hour - 40*time.Second, true},
+		{time.Hour + 2*time.Minute, false}, {5*time.Hour + 30*time.Minute, true}, {22 * time.Minute, false},
+	} {
+		if got := zoneOffset(tt.gap); got != tt.want {
+			t.Errorf("zoneOffset(%v) = %v, want %v", tt.gap, got, tt.want)
+		}
 	}
 }
