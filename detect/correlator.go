@@ -60,8 +60,10 @@ type JoinStats struct {
 	LateApp   atomic.Int64
 	LateProxy atomic.Int64
 
-	gaps   [2]lateGaps   // of LateApp and LateProxy
-	window time.Duration // the join window, for LateHints
+	// lateGaps are those of LateApp and LateProxy, made when one comes:
+	// a correlator whose records all join keeps none.
+	lateGaps atomic.Pointer[[2]lateGaps]
+	window   time.Duration // the join window, for LateHints
 }
 
 // evicted is a record pushed out of a full side, emitted (app) or counted

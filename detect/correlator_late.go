@@ -130,13 +130,20 @@ func (g *lateGaps) median() time.Duration {
 	return time.Duration(s[(n-1)/2])
 }
 
+// late counts a record of kind k that came gap after its partner, which
+// had expired unmatched. The correlator's goroutine alone calls it.
 func (j *JoinStats) late(k event.Kind, gap int64) {
+	g := j.lateGaps.Load()
+	if g == nil {
+		g = new([2]lateGaps)
+		j.lateGaps.Store(g)
+	}
 	if k == event.App {
 		j.LateApp.Add(1)
-		j.gaps[0].add(gap)
+		g[0].add(gap)
 	} else {
 		j.LateProxy.Add(1)
-		j.gaps[1].add(gap)
+		g[1].add(gap)
 	}
 }
 
@@ -145,10 +152,14 @@ func (j *JoinStats) late(k event.Kind, gap int64) {
 // late record's event time less the partner's, over the last 255 of them;
 // 0 if none came.
 func (j *JoinStats) LateGap(late event.Kind) time.Duration {
-	if late == event.App {
-		return j.gaps[0].median()
+	g := j.lateGaps.Load()
+	switch {
+	case g == nil:
+		return 0
+	case late == event.App:
+		return g[0].median()
 	}
-	return j.gaps[1].median()
+	return g[1].median()
 }
 
 // Hints below are given when the late partners of one side are at least
