@@ -51,6 +51,11 @@ func (x *expiredIDs) empty() bool { return x.n == 0 }
 func (x *expiredIDs) add(h uint64, t int64) {
 	var s int
 	if len(x.ring) < x.max {
+		if len(x.ring) == cap(x.ring) { // grow, never past max
+			r := make([]expiredID, len(x.ring), min(max(2*cap(x.ring), 64), x.max))
+			copy(r, x.ring)
+			x.ring = r
+		}
 		s = len(x.ring)
 		x.ring = append(x.ring, expiredID{})
 	} else {

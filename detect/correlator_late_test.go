@@ -163,8 +163,8 @@ func TestCorrelatorLateBounded(t *testing.T) {
 	if got := k.Stats().ProxyOnly.Load(); got != n {
 		t.Fatalf("proxy_only = %d, want %d", got, n)
 	}
-	if len(k.proxyGone.ring) != max || k.proxyGone.n != max {
-		t.Fatalf("remembered %d in a ring of %d, want %d", k.proxyGone.n, len(k.proxyGone.ring), max)
+	if len(k.proxyGone.ring) != max || cap(k.proxyGone.ring) != max || k.proxyGone.n != max {
+		t.Fatalf("remembered %d in a ring of %d (capacity %d), want %d", k.proxyGone.n, len(k.proxyGone.ring), cap(k.proxyGone.ring), max)
 	}
 	// Each app record twice: the second is a duplicate, not late again.
 	for i := range n {
@@ -230,7 +230,7 @@ func TestExpiredIDsModel(t *testing.T) {
 				live++
 			}
 		}
-		if x.n != live || len(x.ring) > max {
+		if x.n != live || cap(x.ring) > max {
 			t.Fatalf("step %d: %d remembered in a ring of %d, want %d", step, x.n, len(x.ring), live)
 		}
 	}
