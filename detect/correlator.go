@@ -50,6 +50,20 @@ type JoinStats struct {
 	Evicted    atomic.Int64 // records pushed out of a full buffer
 	Unrelated  atomic.Int64 // proxy records not on a login path and matching nothing
 	Pending    atomic.Int64 // records waiting now (both sides)
+
+	// LateApp counts app records that came after their proxy record
+	// had expired as proxy_only, LateProxy proxy records that came after
+	// their app record had expired as app_only (see LateGap): as the
+	// correlator remembers the request ids of its last unmatched records,
+	// at most MaxPending or 65,536 a side. The records themselves are
+	// counted as before, as app_only, proxy_only or unrelated.
+	LateApp   atomic.Int64
+	LateProxy atomic.Int64
+
+	// lateGaps are those of LateApp and LateProxy, made when one comes:
+	// a correlator whose records all join keeps none.
+	lateGaps atomic.Pointer[[2]lateGaps]
+	window   time.Duration // the join window, for LateHints
 }
 
 // evicted is a record pushed out of a full side, emitted (app) or counted
@@ -73,6 +87,9 @@ type Correlator struct {
 	emit     func(*event.Event)
 	scratch  event.Event
 	ids      identities
+	// appGone and proxyGone remember the request ids of the records
+	// that expired unmatched on each side, by the side's hash.
+	appGone, proxyGone expiredIDs
 }
 
 type identitySource uint8
@@ -140,6 +157,9 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	k.max = c.MaxPending
 	k.app, k.proxy = newWaiting(), newWaiting()
 	k.ids.seed = maphash.MakeSeed()
+	k.stats.window = c.JoinWindow
+	k.appGone.max = min(c.MaxPending, maxExpired)
+	k.proxyGone.max = k.appGone.max
 	return k, nil
 }
 
@@ -288,12 +308,18 @@ func (k *Correlator) addApp(r *event.Record) {
 		k.finish(&k.scratch, event.JoinAppOnly)
 		return
 	}
-	if s := k.proxy.find(rid); s >= 0 {
-		p := k.proxy.remove(s)
-		k.stats.Pending.Add(-1)
-		k.scratch.SetFromRecord(r)
-		k.joinWaitingProxy(&k.scratch, &p)
-		return
+	if k.proxy.len() > 0 || !k.proxyGone.empty() {
+		h := k.proxy.hashOf(rid)
+		if s := k.proxy.findHash(rid, h); s >= 0 {
+			p := k.proxy.remove(s)
+			k.stats.Pending.Add(-1)
+			k.scratch.SetFromRecord(r)
+			k.joinWaitingProxy(&k.scratch, &p)
+			return
+		}
+		if !k.proxyGone.empty() {
+			k.latePartner(event.App, &k.proxyGone, h, r.Time)
+		}
 	}
 	k.wait(k.app, r, event.App, event.JoinAppOnly)
 }
@@ -308,8 +334,12 @@ func (k *Correlator) addProxy(r *event.Record) {
 	rid := r.Values[event.RequestID]
 	login := !r.Partial() && k.login.Login(r)
 	app := int32(-1)
-	if len(rid) > 0 {
-		app = k.app.find(rid)
+	if len(rid) > 0 && (k.app.len() > 0 || !k.appGone.empty()) {
+		h := k.app.hashOf(rid)
+		app = k.app.findHash(rid, h)
+		if app < 0 && !k.appGone.empty() {
+			k.latePartner(event.Proxy, &k.appGone, h, r.Time)
+		}
 	}
 	if !login && app < 0 {
 		k.stats.Unrelated.Add(1)
@@ -467,16 +497,16 @@ func (k *Correlator) Expire(now int64) {
 	// representable time: minus saturates, and nothing expires then.
 	limit := minus(now, k.window)
 	if k.app.waitedBefore(limit) {
-		k.expire(k.app, limit, false, event.JoinAppOnly)
+		k.expire(k.app, limit, false, event.JoinAppOnly, &k.appGone)
 	}
 	if k.proxy.waitedBefore(limit) {
-		k.expire(k.proxy, limit, false, event.JoinProxyOnly)
+		k.expire(k.proxy, limit, false, event.JoinProxyOnly, &k.proxyGone)
 	}
 }
 
 // expire emits the oldest waiting records older than limit, or all of
-// them.
-func (k *Correlator) expire(w *waiting, limit int64, all bool, join string) {
+// them, and remembers their request ids in gone unless it is nil.
+func (k *Correlator) expire(w *waiting, limit int64, all bool, join string, gone *expiredIDs) {
 	for {
 		s := w.oldest()
 		if s < 0 || !all && w.slots[s].time >= limit {
@@ -484,6 +514,9 @@ func (k *Correlator) expire(w *waiting, limit int64, all bool, join string) {
 		}
 		p := w.remove(s)
 		k.stats.Pending.Add(-1)
+		if gone != nil {
+			gone.add(w.hashOfString(p.vals.RequestID()), p.time)
+		}
 		p.unpack(&k.scratch)
 		k.finish(&k.scratch, join)
 	}
@@ -491,8 +524,9 @@ func (k *Correlator) expire(w *waiting, limit int64, all bool, join string) {
 
 // Flush emits every waiting record, as at the end of the input.
 func (k *Correlator) Flush() {
-	k.expire(k.app, 0, true, event.JoinAppOnly)
-	k.expire(k.proxy, 0, true, event.JoinProxyOnly)
+	// Nothing comes after: the request ids are not remembered.
+	k.expire(k.app, 0, true, event.JoinAppOnly, nil)
+	k.expire(k.proxy, 0, true, event.JoinProxyOnly, nil)
 }
 
 // flushEvicted emits the records a full buffer pushed out: app records as

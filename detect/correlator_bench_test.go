@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -162,4 +163,38 @@ func BenchmarkCorrelatorFlood(b *testing.B) {
 		b.Fatalf("%d pending, want %d", n, 2*max)
 	}
 	runtime.KeepAlive(k)
+}
+
+// BenchmarkCorrelatorUnrelatedExpired measures proxy records off the login
+// paths that match nothing, the bulk of a proxy log, while no app record
+// waits: with no app record expired unmatched, as in a healthy
+// deployment, and with the most the app side remembers (each record then
+// hashes its request id and looks it up among them).
+func BenchmarkCorrelatorUnrelatedExpired(b *testing.B) {
+	for _, expired := range []int{0, maxExpired} {
+		b.Run(fmt.Sprintf("expired=%d", expired), func(b *testing.B) {
+			k := benchCorrelator(b)
+			ids := benchIDs(expired + 4096)
+			app := benchApp("")
+			for i := range expired {
+				app.Values[event.RequestID] = ids[i]
+				k.Add(app)
+			}
+			k.Expire(int64(time.Hour))
+			if got := k.Stats().AppOnly.Load(); got != int64(expired) {
+				b.Fatalf("%d app_only, want %d", got, expired)
+			}
+			proxy := rec(event.Proxy, 3600, "http.request.method", "GET", "url.path", "/static/css/app.4f2a9c.css", "source.ip", "203.0.113.7")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				proxy.Values[event.RequestID] = ids[expired+i&4095]
+				k.Add(proxy)
+			}
+			b.StopTimer()
+			if n := k.Stats().LateProxy.Load(); n != 0 {
+				b.Fatalf("%d late proxy records, want 0", n)
+			}
+		})
+	}
 }

@@ -44,8 +44,15 @@ func newWaiting() *waiting {
 
 func (w *waiting) len() int { return w.n }
 
-func (w *waiting) hashOf(rid []byte) uint32 {
-	return uint32(maphash.Bytes(w.seed, rid))
+// hashOf returns rid's hash on this side: its low half is the one the
+// slots keep (see lookup), and the whole is the one expiredIDs keeps.
+func (w *waiting) hashOf(rid []byte) uint64 {
+	return maphash.Bytes(w.seed, rid)
+}
+
+// hashOfString is hashOf of a string.
+func (w *waiting) hashOfString(rid string) uint64 {
+	return maphash.String(w.seed, rid)
 }
 
 // find returns the slot of the record waiting under rid, or -1.
@@ -57,19 +64,33 @@ func (w *waiting) find(rid []byte) int32 {
 	return s
 }
 
+// findHash is find of rid of hash h (see hashOf).
+func (w *waiting) findHash(rid []byte, h uint64) int32 {
+	if w.n == 0 {
+		return -1
+	}
+	return w.probe(rid, uint32(h))
+}
+
 // lookup is find, which also returns rid's hash for add.
 func (w *waiting) lookup(rid []byte) (int32, uint32) {
-	h := w.hashOf(rid)
+	h := uint32(w.hashOf(rid))
 	if w.n == 0 {
 		return -1, h
 	}
+	return w.probe(rid, h), h
+}
+
+// probe returns the slot of the record waiting under rid, whose hash's
+// low half is h, or -1.
+func (w *waiting) probe(rid []byte, h uint32) int32 {
 	for i := w.index.start(h); ; i = w.index.next(i) {
 		s, more := w.index.at(i, h)
 		if !more {
-			return -1, h
+			return -1
 		}
 		if s >= 0 && w.slots[s].vals.RequestID() == string(rid) {
-			return s, h
+			return s
 		}
 	}
 }

@@ -18,6 +18,9 @@ type Counts struct {
 // JoinCounts are the correlator's counters (see JoinStats).
 type JoinCounts struct {
 	Matched, AppOnly, ProxyOnly, Duplicates, Evicted, Unrelated int64
+	// LateApp and LateProxy are records that came after their partner
+	// had expired unmatched (see JoinStats.LateApp).
+	LateApp, LateProxy int64
 }
 
 // RuleCounts are one rule's counters (see RuleStats).
@@ -45,6 +48,8 @@ func (e *Engine) Counts() Counts {
 			Duplicates: j.Duplicates.Load(),
 			Evicted:    j.Evicted.Load(),
 			Unrelated:  j.Unrelated.Load(),
+			LateApp:    j.LateApp.Load(),
+			LateProxy:  j.LateProxy.Load(),
 		},
 		Rules: make([]RuleCounts, len(e.rules)),
 	}
@@ -96,6 +101,8 @@ func (c *Counts) add(d Counts, sign int64) {
 	c.Join.Duplicates += sign * d.Join.Duplicates
 	c.Join.Evicted += sign * d.Join.Evicted
 	c.Join.Unrelated += sign * d.Join.Unrelated
+	c.Join.LateApp += sign * d.Join.LateApp
+	c.Join.LateProxy += sign * d.Join.LateProxy
 	for _, dr := range d.Rules {
 		r := c.Rule(dr.Rule, dr.Severity)
 		if r == nil {

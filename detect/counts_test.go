@@ -22,9 +22,9 @@ func TestCountsAddSub(t *testing.T) {
 	}{
 		{
 			name:    "same rules",
-			c:       Counts{Events: 3, Join: JoinCounts{Matched: 2}, Rules: []RuleCounts{rule("a", "high", 1, 0, 1)}},
-			d:       Counts{Events: 4, Late: 1, Join: JoinCounts{Matched: 1, Evicted: 2}, Rules: []RuleCounts{rule("a", "high", 2, 1, 0)}},
-			sum:     Counts{Events: 7, Late: 1, Join: JoinCounts{Matched: 3, Evicted: 2}, Rules: []RuleCounts{rule("a", "high", 3, 1, 1)}},
+			c:       Counts{Events: 3, Join: JoinCounts{Matched: 2, LateApp: 4}, Rules: []RuleCounts{rule("a", "high", 1, 0, 1)}},
+			d:       Counts{Events: 4, Late: 1, Join: JoinCounts{Matched: 1, Evicted: 2, LateApp: 1, LateProxy: 3}, Rules: []RuleCounts{rule("a", "high", 2, 1, 0)}},
+			sum:     Counts{Events: 7, Late: 1, Join: JoinCounts{Matched: 3, Evicted: 2, LateApp: 5, LateProxy: 3}, Rules: []RuleCounts{rule("a", "high", 3, 1, 1)}},
 			subBack: true,
 		},
 		{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 )
 
@@ -33,6 +34,8 @@ var (
 
 	joinOutcomes = desc("join_outcomes_total", "Records by join outcome: matched (app record joined to its proxy record), app_only, proxy_only (login request with no app record), duplicate (request id already waiting), evicted (pushed out of a full buffer), unrelated (proxy record not on a login path).", "outcome")
 	joinPending  = desc("join_pending_records", "Records waiting for their partner now, both sides.")
+	joinLate     = desc("join_late_partners_total", "Records that came after their partner had expired unmatched, by the kind of the late record: app (its proxy record was proxy_only) or proxy (its app record was app_only). Many mean the two logs' times are in different zones.", "kind")
+	joinLateGap  = desc("join_late_partner_gap_seconds", "Median gap between the last late records of a kind and their partners (the late record's event time less the partner's), in the engine in use.", "kind")
 
 	eventsTotal    = desc("events_total", "Authentication events built by the correlator and evaluated by the rules.")
 	eventsLate     = desc("events_late_total", "Events older than their group's window, not counted.")
@@ -68,7 +71,7 @@ var (
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, joinOutcomes, joinPending, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, joinOutcomes, joinPending, joinLate, joinLateGap, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -182,6 +185,8 @@ func (c *collector) engine(ch chan<- prometheus.Metric, now time.Time) {
 	} {
 		counter(ch, joinOutcomes, float64(o.v), o.name)
 	}
+	counter(ch, joinLate, float64(n.Join.LateApp), "app")
+	counter(ch, joinLate, float64(n.Join.LateProxy), "proxy")
 	counter(ch, eventsTotal, float64(n.Events))
 	counter(ch, eventsLate, float64(n.Late))
 	counter(ch, eventsDropped, float64(n.EventsDropped))
@@ -208,7 +213,14 @@ func (c *collector) engine(ch chan<- prometheus.Metric, now time.Time) {
 	if e == nil {
 		return
 	}
-	gauge(ch, joinPending, float64(e.JoinStats().Pending.Load()))
+	j := e.JoinStats()
+	gauge(ch, joinPending, float64(j.Pending.Load()))
+	if j.LateApp.Load() > 0 {
+		gauge(ch, joinLateGap, j.LateGap(event.App).Seconds(), "app")
+	}
+	if j.LateProxy.Load() > 0 {
+		gauge(ch, joinLateGap, j.LateGap(event.Proxy).Seconds(), "proxy")
+	}
 	s := e.Stats()
 	gauge(ch, incidentsOpen, float64(s.Open.Load()))
 	if wm := s.Watermark.Load(); wm > 0 {

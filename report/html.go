@@ -66,6 +66,10 @@ type sourceRow struct {
 
 type joinRow struct {
 	Matched, AppOnly, ProxyOnly, Duplicates, Evicted, Unrelated int64
+	// Late says how many records came after their partner had expired
+	// unmatched, "" if none; Hints are detect.JoinStats.LateHints.
+	Late  string
+	Hints []string
 }
 
 type engineRow struct {
@@ -159,7 +163,8 @@ func (c *Collector) build(run Run) *page {
 	}
 	if j := run.Join; j != nil {
 		p.Join = &joinRow{Matched: j.Matched.Load(), AppOnly: j.AppOnly.Load(), ProxyOnly: j.ProxyOnly.Load(),
-			Duplicates: j.Duplicates.Load(), Evicted: j.Evicted.Load(), Unrelated: j.Unrelated.Load()}
+			Duplicates: j.Duplicates.Load(), Evicted: j.Evicted.Load(), Unrelated: j.Unrelated.Load(),
+			Late: lateText(j), Hints: j.LateHints()}
 	}
 	if e := run.Engine; e != nil {
 		p.Engine = &engineRow{Events: e.Events.Load(), Late: e.Late.Load(), Dropped: e.EventsDropped.Load(),
@@ -392,4 +397,20 @@ func tableTime(s string) string {
 		return time.Unix(0, t).UTC().Format("01-02 15:04:05")
 	}
 	return s
+}
+
+// lateText says how many records of each kind came after their partner
+// had expired unmatched, and the median gap; "" if none did.
+func lateText(j *detect.JoinStats) string {
+	var parts []string
+	for _, k := range []struct {
+		n             int64
+		kind, partner event.Kind
+	}{{j.LateApp.Load(), event.App, event.Proxy}, {j.LateProxy.Load(), event.Proxy, event.App}} {
+		if k.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s records after their %s record had expired unmatched (median %s later)",
+				k.n, k.kind, k.partner, j.LateGap(k.kind).Round(time.Millisecond)))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -99,6 +99,7 @@ type Follower struct {
 	ready   atomic.Bool
 	alerted map[fileKey]follow.Position // muted up to these positions
 	counts  engineCounts                // the engines' counters for the life of the process
+	late    lateWarning                 // warns once of join partners that come late
 }
 
 // fileKey identifies a followed file across restarts.
@@ -892,6 +893,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		if err := eng.Sync(pctx); err != nil {
 			return false, err
 		}
+		f.late.check(f.cfg.Logger, eng)
 		if f.cfg.Tick != nil {
 			f.cfg.Tick(eng)
 		}

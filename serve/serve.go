@@ -273,6 +273,8 @@ type Server struct {
 	engine  *detect.Engine
 	// counts are the engines' counters for the life of the process.
 	counts engineCounts
+	// late warns once of join partners that come late.
+	late lateWarning
 }
 
 // New checks c and returns a server.

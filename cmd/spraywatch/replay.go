@@ -656,6 +656,7 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 	j := eng.JoinStats()
 	fmt.Fprintf(w, "  join: %d matched, %d app_only, %d proxy_only, %d duplicate ids, %d evicted\n",
 		j.Matched.Load(), j.AppOnly.Load(), j.ProxyOnly.Load(), j.Duplicates.Load(), j.Evicted.Load())
+	writeLate(w, j)
 	es := eng.Stats()
 	fmt.Fprintf(w, "  events: %d authentication events, %d late, %d dropped from full windows\n",
 		es.Events.Load(), es.Late.Load(), es.EventsDropped.Load())
@@ -675,6 +676,29 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 		secs = 1e-9
 	}
 	fmt.Fprintf(w, "  took %s, %.0f lines/s, peak RSS %.1f MB\n", took.Round(time.Millisecond), float64(total)/secs, float64(peakRSS())/(1<<20))
+}
+
+// writeLate says, if any record came after its partner had expired
+// unmatched, how many of each kind and the median gap, and gives the
+// hints of detect.JoinStats.LateHints.
+func writeLate(w io.Writer, j *detect.JoinStats) {
+	var late []string
+	for _, k := range []struct {
+		n             int64
+		kind, partner event.Kind
+		join          string
+	}{{j.LateApp.Load(), event.App, event.Proxy, event.JoinProxyOnly}, {j.LateProxy.Load(), event.Proxy, event.App, event.JoinAppOnly}} {
+		if k.n > 0 {
+			late = append(late, fmt.Sprintf("%s after their %s record expired as %s (median %s later)",
+				plural(int(k.n), k.kind.String()+" record"), k.partner, k.join, j.LateGap(k.kind).Round(time.Millisecond)))
+		}
+	}
+	if late != nil {
+		fmt.Fprintf(w, "    late partners: %s\n", strings.Join(late, ", "))
+	}
+	for _, h := range j.LateHints() {
+		fmt.Fprintf(w, "  hint: %s\n", h)
+	}
 }
 
 func writeHeapProfile(path string) error {

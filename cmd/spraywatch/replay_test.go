@@ -46,6 +46,12 @@ func TestReplaySamplesGolden(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", s, summary)
 		}
 	}
+	// A healthy day: no record comes after its partner expired.
+	for _, s := range []string{"late partners", "hint:"} {
+		if strings.Contains(summary, s) {
+			t.Errorf("summary holds %q:\n%s", s, summary)
+		}
+	}
 }
 
 // TestReplayDeterministic replays the samples twice, once through a file
