@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -266,6 +267,36 @@ func TestZoneOffset(t *testing.T) {
 	} {
 		if got := zoneOffset(tt.gap); got != tt.want {
 			t.Errorf("zoneOffset(%v) = %v, want %v", tt.gap, got, tt.want)
+		}
+	}
+}
+
+// TestDuplicateHint: the hint comes when request ids came twice at least
+// 10 times and at least once in ten records joined or unmatched.
+func TestDuplicateHint(t *testing.T) {
+	for _, tt := range []struct {
+		dups, matched, appOnly, proxyOnly int64
+		want                              bool
+	}{
+		{0, 100, 0, 0, false},
+		{9, 10, 0, 0, false},   // too few
+		{10, 100, 0, 0, true},  // a tenth
+		{10, 101, 0, 0, false}, // under a tenth
+		{10, 50, 30, 20, true},
+		{10, 50, 30, 21, false},
+		{2077, 2225, 25, 2233, true}, // a proxy log read twice
+	} {
+		var j JoinStats
+		j.Duplicates.Store(tt.dups)
+		j.Matched.Store(tt.matched)
+		j.AppOnly.Store(tt.appOnly)
+		j.ProxyOnly.Store(tt.proxyOnly)
+		h := j.DuplicateHint()
+		if got := h != ""; got != tt.want {
+			t.Errorf("%+v: hint %q, want one: %v", tt, h, tt.want)
+		}
+		if h != "" && !strings.HasPrefix(h, strconv.FormatInt(tt.dups, 10)+" request ids came twice on one side") {
+			t.Errorf("%+v: hint %q", tt, h)
 		}
 	}
 }

@@ -503,4 +503,18 @@ func TestReplayFileGivenTwice(t *testing.T) {
 	if code := run(context.Background(), []string{"replay", "--proxy", proxy, "--app", app, "--app", "../../samples/data/nginx-access.log"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "is read by the proxy source and by the app source") {
 		t.Errorf("exit %d: %s, want the shared file refused", code, errb.String())
 	}
+	// A copy is another file: it is read, and the summary says what its
+	// request ids, all seen twice, suggest.
+	b, err := os.ReadFile(proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(t.TempDir(), "copy.log")
+	writeFile(t, copied, string(b))
+	errb.Reset()
+	out.Reset()
+	if code := run(context.Background(), []string{"replay", "--proxy", proxy, "--proxy", copied, "--app", app}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	checkContains(t, "summary", errb.String(), "2077 duplicate ids", "hint: 2077 request ids came twice on one side within the join window: is a log read twice (a copy of a file under another name)")
 }

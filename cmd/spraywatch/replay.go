@@ -680,7 +680,7 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 
 // writeLate says, if any record came after its partner had expired
 // unmatched, how many of each kind and the median gap, and gives the
-// hints of detect.JoinStats.LateHints.
+// hints of detect.JoinStats.LateHints and DuplicateHint.
 func writeLate(w io.Writer, j *detect.JoinStats) {
 	var late []string
 	for _, k := range []struct {
@@ -697,6 +697,9 @@ func writeLate(w io.Writer, j *detect.JoinStats) {
 		fmt.Fprintf(w, "    late partners: %s\n", strings.Join(late, ", "))
 	}
 	for _, h := range j.LateHints() {
+		fmt.Fprintf(w, "  hint: %s\n", h)
+	}
+	if h := j.DuplicateHint(); h != "" {
 		fmt.Fprintf(w, "  hint: %s\n", h)
 	}
 }
