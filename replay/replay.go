@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,19 @@ type Stats struct {
 	// move the watermark back); rules count them as late if their window
 	// has moved on.
 	Behind atomic.Int64
+
+	mu       sync.Mutex
+	reversed []string
+}
+
+// Reversed names the sources whose records went back in time from one to
+// the next far more often than forward (see newestFirst): written newest
+// first, as a search's export may be. Their records are processed, mostly
+// as late ones. Set when the replay ends.
+func (s *Stats) Reversed() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.reversed...)
 }
 
 // Run reads every source to its end, feeding the engine the records in
@@ -71,7 +85,15 @@ func RunOptions(ctx context.Context, sources []ingest.Source, eng *detect.Engine
 		heads[i].src, heads[i].jump, heads[i].stats = s, jump, st
 		heads[i].take, _ = s.(taker)
 	}
-	if err := merge(ctx, heads, eng); err != nil {
+	err := merge(ctx, heads, eng)
+	for i := range heads {
+		if heads[i].newestFirst() {
+			st.mu.Lock()
+			st.reversed = append(st.reversed, heads[i].src.Stats().Name)
+			st.mu.Unlock()
+		}
+	}
+	if err != nil {
 		// The alerts of the records taken before the error go out, with
 		// any number of lanes; what waits to be joined does not, the
 		// input having not ended.
@@ -174,6 +196,10 @@ type head struct {
 	started bool  // a record was accepted from src
 	last    int64 // newest accepted record time
 
+	// prev is the time of the record accepted last; back and forward
+	// count the records accepted before and after the one before them.
+	prev, back, forward int64
+
 	// A record far ahead is copied into held (values in arena) while the
 	// source's next record, look, is read to confirm or refute it.
 	held    event.Record
@@ -274,6 +300,15 @@ func (h *head) end(err error) error {
 }
 
 func (h *head) accept(t int64) {
+	if h.started {
+		switch {
+		case t < h.prev:
+			h.back++
+		case t > h.prev:
+			h.forward++
+		}
+	}
+	h.prev = t
 	switch {
 	case !h.started:
 		h.started, h.last = true, t
@@ -282,6 +317,14 @@ func (h *head) accept(t int64) {
 	case h.jump > 0 && !Within(h.last, t, h.jump):
 		h.stats.Behind.Add(1)
 	}
+}
+
+// newestFirst reports whether h's records went back in time far more
+// often than forward: at least 100 steps back, and nine in ten of the
+// steps that changed the time. A log written as it happens goes back only
+// where writers interleave, a little and now and then.
+func (h *head) newestFirst() bool {
+	return h.back >= 100 && h.back >= 9*h.forward
 }
 
 func (h *head) reject(r *event.Record) {

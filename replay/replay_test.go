@@ -153,3 +153,47 @@ func TestOutlierCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestNewestFirst: a source whose records go back in time from one to the
+// next (a search's export, newest first) is named by Stats.Reversed; one
+// whose writers interleave, or too short to tell, is not.
+func TestNewestFirst(t *testing.T) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano()
+	times := func(n int, at func(i int) int64) []int64 {
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = at(i)
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		times    []int64
+		reversed bool
+	}{
+		{"in order", times(500, func(i int) int64 { return base + int64(i)*1e9 }), false},
+		{"newest first", times(500, func(i int) int64 { return base + int64(500-i)*1e9 }), true},
+		// Two writers a second apart, interleaved: back every other step.
+		{"interleaved", times(500, func(i int) int64 { return base + int64(i)*1e9 + int64(i%2)*2e9 }), false},
+		{"newest first, too short to tell", times(100, func(i int) int64 { return base + int64(100-i)*1e9 }), false},
+		// Records two by two at one time: a step that keeps the time
+		// counts neither way.
+		{"newest first, two records a second", times(500, func(i int) int64 { return base + int64((500-i)/2)*1e9 }), true},
+	}
+	for _, tt := range tests {
+		src := &recordSource{times: tt.times}
+		src.stats.Name = "src.log"
+		eng, err := detect.NewEngine(detect.Config{Sink: alert.NewFanout()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st Stats
+		if err := RunOptions(context.Background(), []ingest.Source{src}, eng, Options{}, &st); err != nil {
+			t.Fatal(err)
+		}
+		got := st.Reversed()
+		if want := tt.reversed; (len(got) == 1 && got[0] == "src.log") != want || len(got) > 1 {
+			t.Errorf("%s: Reversed() = %v, want the source named: %v", tt.name, got, want)
+		}
+	}
+}

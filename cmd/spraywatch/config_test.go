@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -517,4 +518,30 @@ func TestReplayFileGivenTwice(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	checkContains(t, "summary", errb.String(), "2077 duplicate ids", "hint: 2077 request ids came twice on one side within the join window: is a log read twice (a copy of a file under another name)")
+}
+
+// TestReplayNewestFirst: logs written newest first (a search's export)
+// are named in a hint that says how to replay them.
+func TestReplayNewestFirst(t *testing.T) {
+	dir := t.TempDir()
+	reversed := func(src, name string) string {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		slices.Reverse(lines)
+		p := filepath.Join(dir, name)
+		writeFile(t, p, strings.Join(lines, "\n")+"\n")
+		return p
+	}
+	proxy := reversed("../../samples/data/nginx-access.log", "proxy.log")
+	app := reversed("../../samples/data/django-auth.log", "app.log")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"replay", "--proxy", proxy, "--app", app}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, p := range []string{proxy, app} {
+		checkContains(t, "summary", errb.String(), "hint: "+p+": its times go back from record to record: it is written newest first")
+	}
 }

@@ -238,6 +238,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if a, b := rst.AheadRejected.Load(), rst.Behind.Load(); a > 0 || b > 0 {
 			fmt.Fprintf(stderr, "  time outliers: %d records far ahead of their file rejected, %d records far behind processed in place\n", a, b)
 		}
+		for _, name := range rst.Reversed() {
+			fmt.Fprintf(stderr, "  hint: %s: its times go back from record to record: it is written newest first, as a search's export may be, and the rules took most of its records for late ones: replay it oldest first (reversed, e.g. with tac)\n", name)
+		}
 		writeNotes(stderr, notes)
 	}
 	if mon != nil {
