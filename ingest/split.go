@@ -96,8 +96,10 @@ func (s *splitter) fill(blk *block) (final bool) {
 	}
 	// With fewer than s.lines lines, every line read is cut.
 	if final = (s.eof || s.err != nil) && blk.count < s.lines; final {
-		if s.err == nil && start < len(data) {
-			s.cut(blk, data, start, len(data)) // the last line, without a newline
+		if start < len(data) {
+			// The last line, without a newline: the file's, or the
+			// one a read error cut short, as a LineReader gives it.
+			s.cut(blk, data, start, len(data))
 		}
 		start = len(data)
 		s.discard = false

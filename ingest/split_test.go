@@ -147,11 +147,23 @@ func TestSplitterAsLineReader(t *testing.T) {
 			t.Errorf("long lines, max %d:\n%s", maxLine, firstDiff(got, want))
 		}
 	}
-	// An error after some lines: the lines before it, then the error.
+	// An error after some lines: the lines before it, the line it cuts
+	// short as a last line (or, over-long, skipped), then the error.
 	boom := errors.New("boom")
-	r := io.MultiReader(strings.NewReader("a\nb\n"+long+"\nc"), iotest.ErrReader(boom))
-	if got, want := splitEvents(r, 20, 2, 64), "1 \"a\"\n2 \"b\"\nskipped 1, first 3\nend: boom\n"; got != want {
-		t.Errorf("read error: got\n%swant\n%s", got, want)
+	for _, c := range []struct{ in, want string }{
+		{"a\nb\n" + long + "\nc", "1 \"a\"\n2 \"b\"\nskipped 1, first 3\n4 \"c\"\nend: boom\n"},
+		{"a\nb\r\n", "1 \"a\"\n2 \"b\"\nend: boom\n"},
+		{"a\nb\r", "1 \"a\"\n2 \"b\"\nend: boom\n"},
+		{"a\n" + long, "1 \"a\"\nskipped 1, first 2\nend: boom\n"},
+		{"", "end: boom\n"},
+	} {
+		r := func() io.Reader { return io.MultiReader(strings.NewReader(c.in), iotest.ErrReader(boom)) }
+		if got := lineEvents(r(), 20); got != c.want {
+			t.Errorf("LineReader, read error after %q: got\n%swant\n%s", c.in, got, c.want)
+		}
+		if got := splitEvents(r(), 20, 2, 64); got != c.want {
+			t.Errorf("splitter, read error after %q: got\n%swant\n%s", c.in, got, c.want)
+		}
 	}
 }
 
