@@ -247,6 +247,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		metrics.Hold(ctx, f.metricsHold)
 	}
+	if f.quiet {
+		// Without the summary, damaged files are still told: their
+		// lines after the damage are missing from the replay.
+		for _, s := range sources {
+			writeDamaged(stderr, "spraywatch replay: warning: ", s.Stats())
+		}
+	}
 	if w := unreadSide(sources, side, eng); w != "" {
 		fmt.Fprintf(stderr, "spraywatch replay: warning: %s\n", w)
 	}
@@ -652,6 +659,7 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 		for _, err := range st.Errors() {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}
+		writeDamaged(w, "        damaged: ", st)
 	}
 	j := eng.JoinStats()
 	fmt.Fprintf(w, "  join: %d matched, %d app_only, %d proxy_only, %d duplicate ids, %d evicted\n",
@@ -675,6 +683,18 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 		secs = 1e-9
 	}
 	fmt.Fprintf(w, "  took %s, %.0f lines/s, peak RSS %.1f MB\n", took.Round(time.Millisecond), float64(total)/secs, float64(peakRSS())/(1<<20))
+}
+
+// writeDamaged writes a line, after prefix, per damaged file of the
+// source kept in st (see ingest.DamagedError), and one for those not kept.
+func writeDamaged(w io.Writer, prefix string, st *ingest.Stats) {
+	kept := st.Damages()
+	for _, err := range kept {
+		fmt.Fprintf(w, "%s%v\n", prefix, err)
+	}
+	if n := st.Damaged.Load() - int64(len(kept)); n > 0 {
+		fmt.Fprintf(w, "%s%s of %s not listed\n", prefix, plural(int(n), "damaged file"), st.Name)
+	}
 }
 
 func writeHeapProfile(path string) error {
