@@ -19,7 +19,7 @@ type splitter struct {
 	discard bool   // inside an over-long line
 	tail    []byte // the unfinished line the last block ended with
 	eof     bool   // r has ended
-	err     error  // r failed
+	err     error  // r failed (a *DamagedError, in the last block, has the lines read before it)
 	empty   int    // reads in a row that gave nothing
 }
 
@@ -106,6 +106,9 @@ func (s *splitter) fill(blk *block) (final bool) {
 		if s.long > 0 {
 			blk.lines = append(blk.lines, blockLine{n: s.n, long: s.long, none: true})
 			s.long = 0
+		}
+		if s.err != nil {
+			s.err = damagedAt(s.err, "", s.n) // with the lines read, as a LineReader's
 		}
 	}
 	s.tail = data[start:]

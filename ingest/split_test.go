@@ -109,7 +109,18 @@ func checkSplit(t *testing.T, data []byte, maxLine int) {
 			}
 		}
 	}
+	// The same bytes, then a read error (damaged compressed data): the
+	// line it cuts short is kept or skipped alike.
+	failing := func() io.Reader { return io.MultiReader(bytes.NewReader(data), iotest.ErrReader(errDamagedTest)) }
+	want = lineEvents(failing(), maxLine)
+	for _, size := range [][2]int{{1, 1}, {3, 64}, {1024, 256 << 10}} {
+		if got := splitEvents(failing(), maxLine, size[0], size[1]); got != want {
+			t.Fatalf("splitter, read error, max %d, blocks of %d lines, %d bytes: %q\n%s", maxLine, size[0], size[1], data, firstDiff(got, want))
+		}
+	}
 }
+
+var errDamagedTest = &DamagedError{Err: io.ErrUnexpectedEOF}
 
 func TestSplitterAsLineReader(t *testing.T) {
 	long := strings.Repeat("x", 40)
@@ -171,6 +182,7 @@ func FuzzSplitter(f *testing.F) {
 	f.Add([]byte("a\nb\r\n"+strings.Repeat("x", 30)+"\nc"), uint8(20))
 	f.Add([]byte(strings.Repeat("z", 21)), uint8(20))
 	f.Add([]byte("\n\n\r\n"), uint8(0))
+	f.Add([]byte("a\r\nb\r"), uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, maxLine uint8) {
 		checkSplit(t, data, int(maxLine))
 	})
