@@ -14,7 +14,9 @@ const DefaultMaxLineBytes = 256 << 10
 // LineReader splits a stream into lines without allocating per line. A line
 // longer than the cap, which is on the line without its line ending (\n or
 // \r\n), is skipped and counted; a last line without a newline is returned
-// like any other.
+// like any other, and so is the line a read error cuts short: the error
+// comes at the next call (a *DamagedError with the lines read before it,
+// for damaged compressed data; see Open).
 type LineReader struct {
 	br      *bufio.Reader
 	max     int   // the longest line kept
@@ -22,6 +24,7 @@ type LineReader struct {
 	long    int64 // lines skipped for length
 	offset  int64 // bytes consumed
 	discard bool  // inside an over-long line
+	err     error // the read error, after the line it cut short
 }
 
 // NewLineReader returns a reader of lines of at most maxLine bytes (without
@@ -35,6 +38,9 @@ func NewLineReader(r io.Reader, maxLine int) *LineReader {
 // Next returns the next line without its line ending and its 1-based number.
 // The slice is valid until the next call. At the end it returns io.EOF.
 func (l *LineReader) Next() ([]byte, int64, error) {
+	if l.err != nil {
+		return nil, l.n, l.err
+	}
 	for {
 		b, err := l.br.ReadSlice('\n')
 		l.offset += int64(len(b))
@@ -72,7 +78,20 @@ func (l *LineReader) Next() ([]byte, int64, error) {
 			}
 			return b, l.n, nil
 		default:
-			return nil, l.n, err
+			// The bytes before the error are a last line, as at the
+			// end of the file.
+			if len(b) == 0 || l.discard {
+				l.discard = false
+				l.err = damagedAt(err, "", l.n)
+				return nil, l.n, l.err
+			}
+			l.n++
+			l.err = damagedAt(err, "", l.n)
+			if b = trimEOL(b); len(b) > l.max {
+				l.long++
+				return nil, l.n, l.err
+			}
+			return b, l.n, nil
 		}
 	}
 }

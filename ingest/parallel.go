@@ -28,7 +28,7 @@ const (
 // file order, and the source's Stats (counts and the rejected lines kept,
 // the first MaxReportedErrors in line order) end up exactly as if the
 // source had been read by Next, whatever the number of workers; a strict
-// source stops at its first bad line in file order. The Stats count a
+// source stops at its first bad line, or damaged file, in file order. The Stats count a
 // block's lines, and the lines its parser flagged, when the caller reaches
 // the block (not as a worker parses it ahead), and a rejected line's
 // error when the caller reaches its place, so that the errors the caller
@@ -114,6 +114,10 @@ type block struct {
 	max   int             // the line length cap, for the error
 	err   error           // after the lines: io.EOF, or what ended the reading
 	join  []byte          // a Joiner's state before the block's lines (see JoinTracker)
+	// damage: the file's data ends early at damage after the block's
+	// lines (a *DamagedError), counted when the reader of the records is
+	// past them.
+	damage error
 	// endsLog: the block is the last of its log's (the file's, and the
 	// next file is another log's or there is none): a Joiner's parts
 	// kept after its lines are dropped (Joiner.EndOfLog).
@@ -309,10 +313,22 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 				b.blk.join = joins.AppendState(b.blk.join[:0])
 				b.blk.track(joins)
 			}
-			if sp.err != nil {
-				rc.Close()
-				send(fmt.Errorf("reading %s: %w", path, sp.err))
-				return
+			if final && sp.err != nil {
+				var de *DamagedError
+				if !errors.As(sp.err, &de) {
+					rc.Close()
+					send(fmt.Errorf("reading %s: %w", path, sp.err))
+					return
+				}
+				// The file ends at the damage, counted once the
+				// reader of the records is past the block's lines;
+				// the next file is read, unless the source is strict.
+				b.blk.damage = damagedAt(sp.err, path, sp.n)
+				if fs.strict {
+					rc.Close()
+					send(b.blk.damage)
+					return
+				}
 			}
 			if final {
 				break
@@ -324,7 +340,7 @@ func (p *Prefetcher) readBlocks(ctx context.Context, fs *FileSource, work chan<-
 		}
 		rc.Close()
 		b.blk.endsLog = i == len(fs.paths)-1 || !Continues(path, fs.paths[i+1])
-		if (len(b.blk.lines) > 0 || b.blk.endsLog && joins != nil) && !send(nil) {
+		if (len(b.blk.lines) > 0 || b.blk.endsLog && joins != nil || b.blk.damage != nil) && !send(nil) {
 			return
 		}
 	}
@@ -342,7 +358,7 @@ func (blk *block) start(path string, rest event.Completer, max int) {
 		blk.data = make([]byte, 0, blockCap)
 	}
 	blk.data, blk.lines, blk.count = blk.data[:0], blk.lines[:0], 0
-	blk.name, blk.rest, blk.max, blk.err, blk.endsLog = path, rest, max, nil, false
+	blk.name, blk.rest, blk.max, blk.err, blk.endsLog, blk.damage = path, rest, max, nil, false, nil
 }
 
 // track has t follow the block's lines, as a worker gives them to its

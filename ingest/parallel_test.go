@@ -19,8 +19,39 @@ import (
 // with every kind of line a source counts: good, ignored, rejected by
 // the parse, rejected only by the completion of a skimmed record (bad),
 // too long (alone, two in a row, first and last in a file), CRLF, and a
-// last line without a newline.
+// last line without a newline; and between them a gzip file cut short in
+// the middle of a line, after n/2 lines.
 func chunkInputs(t testing.TB, n int) []string {
+	paths := chunkFiles(t, n)
+	cut := filepath.Join(filepath.Dir(paths[0]), "cut.log.gz")
+	var whole strings.Builder
+	for i := 0; i < n/2; i++ {
+		fmt.Fprintf(&whole, "ok-cut-%d\n", i)
+	}
+	whole.WriteString("ok-partial")
+	if err := os.WriteFile(cut, cutGzip(t, whole.String(), "-line\nok-lost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{paths[0], cut, paths[1]}
+}
+
+// cutGzip returns the gzip compression of kept and then lost, cut short
+// where lost begins: it decompresses to kept and then ends early.
+func cutGzip(t testing.TB, kept, lost string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(kept))
+	if err := zw.Flush(); err != nil { // kept can be decompressed from what is written so far
+		t.Fatal(err)
+	}
+	n := buf.Len()
+	zw.Write([]byte(lost))
+	zw.Close()
+	return buf.Bytes()[:n]
+}
+
+// chunkFiles writes chunkInputs' two whole files.
+func chunkFiles(t testing.TB, n int) []string {
 	dir := t.TempDir()
 	var paths []string
 	for f := 0; f < 2; f++ {
@@ -101,6 +132,10 @@ func drain(t testing.TB, src Source) string {
 	for _, err := range st.Errors() {
 		fmt.Fprintf(&b, "rejected: %v\n", err)
 	}
+	fmt.Fprintf(&b, "%d damaged files\n", st.Damaged.Load())
+	for _, err := range st.Damages() {
+		fmt.Fprintf(&b, "damaged: %v\n", err)
+	}
 	return b.String()
 }
 
@@ -145,6 +180,9 @@ func TestPrefetchParallelSameAsNext(t *testing.T) {
 			want := drain(t, mk())
 			if !c.strict && (!strings.Contains(want, "too long") || !strings.Contains(want, "last-without-newline")) {
 				t.Fatalf("inputs do not reach the second file or have no over-long line:\n%s", want[len(want)-600:])
+			}
+			if wantCut := fmt.Sprintf("damaged: %s: the compressed data ends early after line 1501 (unexpected EOF)", paths[1]); !c.strict && !strings.Contains(want, wantCut) {
+				t.Fatalf("no %q:\n%s", wantCut, want[len(want)-600:])
 			}
 			if c.strict && !strings.Contains(want, "error: ") {
 				t.Fatal("strict source did not stop")

@@ -424,6 +424,12 @@ func (p *Prefetcher) take(ctx context.Context) (*event.Record, error) {
 				}
 				return p.record(b), nil
 			}
+			if blk := b.blk; blk != nil && blk.damage != nil && (b.err == nil || b.err == blk.damage) {
+				// Past the lines of a damaged file, as Next would be
+				// (a strict source's worker may have stopped before).
+				p.src.Stats().Damage(blk.damage)
+				blk.damage = nil
+			}
 			if b.err != nil {
 				p.err = b.err
 				continue

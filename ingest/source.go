@@ -12,7 +12,8 @@ import (
 )
 
 // A Source yields parsed records, one per call, until io.EOF. Lines that do
-// not parse are counted in Stats and skipped unless the source is strict.
+// not parse are counted in Stats and skipped unless the source is strict,
+// and so is a file whose data ends early at damage (see DamagedError).
 type Source interface {
 	Next(ctx context.Context, r *event.Record) error
 	Stats() *Stats
@@ -62,8 +63,32 @@ type Stats struct {
 	// reader should know about. The lines are also counted above.
 	Flagged Flagged
 
-	mu     sync.Mutex
-	errors []error
+	// Damaged counts the files whose data ends early at damage (see
+	// DamagedError): their lines before it are counted above, those after
+	// it are lost.
+	Damaged atomic.Int64
+
+	mu      sync.Mutex
+	errors  []error
+	damages []error
+}
+
+// Damage counts a damaged file and keeps its error (a *DamagedError) if
+// fewer than MaxReportedErrors are kept.
+func (s *Stats) Damage(err error) {
+	s.Damaged.Add(1)
+	s.mu.Lock()
+	if len(s.damages) < MaxReportedErrors {
+		s.damages = append(s.damages, err)
+	}
+	s.mu.Unlock()
+}
+
+// Damages returns the first damaged files' errors.
+func (s *Stats) Damages() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]error(nil), s.damages...)
 }
 
 // Reject counts a rejected line and keeps its error if fewer than
@@ -256,7 +281,7 @@ type FileSourceConfig struct {
 	Paths        []string
 	Parser       Parser
 	MaxLineBytes int  // 0 means DefaultMaxLineBytes
-	Strict       bool // the first rejected line ends the source with its error
+	Strict       bool // the first rejected line, or damaged file, ends the source with its error
 	// NewParser returns another parser of Parser's format (Format.NewParser),
 	// so that PrefetchParallel can parse on several goroutines. Nil: only a
 	// parser with a NewParser method of its own (a Skimmer) can.
@@ -292,7 +317,10 @@ func (s *FileSource) Paths() []string { return s.paths }
 // Stats returns the source's counters.
 func (s *FileSource) Stats() *Stats { return s.stats }
 
-// Next reads lines until one parses into r, or the files end (io.EOF).
+// Next reads lines until one parses into r, or the files end (io.EOF). A
+// file whose data ends early at damage (see DamagedError) ends there: it
+// is counted in Stats.Damaged and the next file is read, or, for a strict
+// source, Next returns the *DamagedError.
 func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 	for {
 		if s.lr == nil {
@@ -345,7 +373,20 @@ func (s *FileSource) Next(ctx context.Context, r *event.Record) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", s.name, err)
+			var de *DamagedError
+			if !errors.As(err, &de) {
+				return fmt.Errorf("reading %s: %w", s.name, err)
+			}
+			// The file ends at the damage; the next one is read,
+			// unless the source is strict.
+			err = damagedAt(err, s.name, de.Line)
+			s.stats.Damage(err)
+			if s.strict {
+				return err
+			}
+			s.cur.Close()
+			s.lr, s.cur = nil, nil
+			continue
 		}
 		s.stats.Lines.Add(1)
 		r.Reset()

@@ -19,7 +19,7 @@ type splitter struct {
 	discard bool   // inside an over-long line
 	tail    []byte // the unfinished line the last block ended with
 	eof     bool   // r has ended
-	err     error  // r failed
+	err     error  // r failed (a *DamagedError, in the last block, has the lines read before it)
 	empty   int    // reads in a row that gave nothing
 }
 
@@ -96,14 +96,19 @@ func (s *splitter) fill(blk *block) (final bool) {
 	}
 	// With fewer than s.lines lines, every line read is cut.
 	if final = (s.eof || s.err != nil) && blk.count < s.lines; final {
-		if s.err == nil && start < len(data) {
-			s.cut(blk, data, start, len(data)) // the last line, without a newline
+		if start < len(data) {
+			// The last line, without a newline: the file's, or the
+			// one a read error cut short, as a LineReader gives it.
+			s.cut(blk, data, start, len(data))
 		}
 		start = len(data)
 		s.discard = false
 		if s.long > 0 {
 			blk.lines = append(blk.lines, blockLine{n: s.n, long: s.long, none: true})
 			s.long = 0
+		}
+		if s.err != nil {
+			s.err = damagedAt(s.err, "", s.n) // with the lines read, as a LineReader's
 		}
 	}
 	s.tail = data[start:]

@@ -109,7 +109,18 @@ func checkSplit(t *testing.T, data []byte, maxLine int) {
 			}
 		}
 	}
+	// The same bytes, then a read error (damaged compressed data): the
+	// line it cuts short is kept or skipped alike.
+	failing := func() io.Reader { return io.MultiReader(bytes.NewReader(data), iotest.ErrReader(errDamagedTest)) }
+	want = lineEvents(failing(), maxLine)
+	for _, size := range [][2]int{{1, 1}, {3, 64}, {1024, 256 << 10}} {
+		if got := splitEvents(failing(), maxLine, size[0], size[1]); got != want {
+			t.Fatalf("splitter, read error, max %d, blocks of %d lines, %d bytes: %q\n%s", maxLine, size[0], size[1], data, firstDiff(got, want))
+		}
+	}
 }
+
+var errDamagedTest = &DamagedError{Err: io.ErrUnexpectedEOF}
 
 func TestSplitterAsLineReader(t *testing.T) {
 	long := strings.Repeat("x", 40)
@@ -147,11 +158,23 @@ func TestSplitterAsLineReader(t *testing.T) {
 			t.Errorf("long lines, max %d:\n%s", maxLine, firstDiff(got, want))
 		}
 	}
-	// An error after some lines: the lines before it, then the error.
+	// An error after some lines: the lines before it, the line it cuts
+	// short as a last line (or, over-long, skipped), then the error.
 	boom := errors.New("boom")
-	r := io.MultiReader(strings.NewReader("a\nb\n"+long+"\nc"), iotest.ErrReader(boom))
-	if got, want := splitEvents(r, 20, 2, 64), "1 \"a\"\n2 \"b\"\nskipped 1, first 3\nend: boom\n"; got != want {
-		t.Errorf("read error: got\n%swant\n%s", got, want)
+	for _, c := range []struct{ in, want string }{
+		{"a\nb\n" + long + "\nc", "1 \"a\"\n2 \"b\"\nskipped 1, first 3\n4 \"c\"\nend: boom\n"},
+		{"a\nb\r\n", "1 \"a\"\n2 \"b\"\nend: boom\n"},
+		{"a\nb\r", "1 \"a\"\n2 \"b\"\nend: boom\n"},
+		{"a\n" + long, "1 \"a\"\nskipped 1, first 2\nend: boom\n"},
+		{"", "end: boom\n"},
+	} {
+		r := func() io.Reader { return io.MultiReader(strings.NewReader(c.in), iotest.ErrReader(boom)) }
+		if got := lineEvents(r(), 20); got != c.want {
+			t.Errorf("LineReader, read error after %q: got\n%swant\n%s", c.in, got, c.want)
+		}
+		if got := splitEvents(r(), 20, 2, 64); got != c.want {
+			t.Errorf("splitter, read error after %q: got\n%swant\n%s", c.in, got, c.want)
+		}
 	}
 }
 
@@ -159,6 +182,7 @@ func FuzzSplitter(f *testing.F) {
 	f.Add([]byte("a\nb\r\n"+strings.Repeat("x", 30)+"\nc"), uint8(20))
 	f.Add([]byte(strings.Repeat("z", 21)), uint8(20))
 	f.Add([]byte("\n\n\r\n"), uint8(0))
+	f.Add([]byte("a\r\nb\r"), uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, maxLine uint8) {
 		checkSplit(t, data, int(maxLine))
 	})

@@ -30,6 +30,7 @@ var (
 	linesDropped  = desc("lines_dropped_total", "Lines counted in lines_parsed_total whose record was dropped afterwards, by reason: time_outlier (a time far ahead of its source's records; also counted in lines_rejected_total), full_parse (a line skimmed lazily that its full parse then rejected or ignored; also counted in lines_rejected_total or lines_ignored_total). lines_read_total = lines_parsed_total + lines_ignored_total + lines_rejected_total - lines_dropped_total.", append(sourceLabels, "reason")...)
 	linesFlagged  = desc("lines_flagged_total", "Lines a parser flagged, by reason: ambiguous (django-axes: username or address left empty, a repeated key making it ambiguous), masked (django-axes: a masked value left empty), cert_header_ignored (traefik: a client certificate header ignored, sent by the client), split_unjoined (a split line whose parts were dropped unjoined), split_headless (the end of a split line whose head was dropped, rejected), several_self (alb: several Self fields in trace_id, no request id). Also counted in the other lines_ counters.", append(sourceLabels, "reason")...)
 	linesReread   = desc("lines_reread_total", "Lines a streaming server read again to rebuild its state after a restart, a partition rebalance or a rule reload: counted when first read, they are not counted again in the other lines_* counters.", sourceLabels...)
+	filesDamaged  = desc("files_damaged_total", "Files whose data ends early at damage (compressed data cut short, corrupt or failing its checksum): their lines before it are read and counted, those after it are lost.", sourceLabels...)
 	linesSkimmed  = desc("lines_skimmed_total", "Of the lines parsed, those read only as far as telling they are not logins (time, request, request id): their other values were not checked.", sourceLabels...)
 
 	joinOutcomes = desc("join_outcomes_total", "Records by join outcome: matched (app record joined to its proxy record), app_only, proxy_only (login request with no app record), duplicate (request id already waiting), evicted (pushed out of a full buffer), unrelated (proxy record not on a login path).", "outcome")
@@ -71,7 +72,7 @@ var (
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, joinOutcomes, joinPending, joinLate, joinLateGap, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, filesDamaged, joinOutcomes, joinPending, joinLate, joinLateGap, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -115,8 +116,8 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 	// counts are added, as one series may appear only once.
 	type key struct{ name, kind, format string }
 	type counts struct {
-		read, parsed, ignored, rejected, long, skimmed, outliers, incomplete, reread int64
-		flagged                                                                      [ingest.NumFlags]int64
+		read, parsed, ignored, rejected, long, skimmed, outliers, incomplete, reread, damaged int64
+		flagged                                                                               [ingest.NumFlags]int64
 	}
 	var sum sums[key, counts]
 	for _, s := range c.c.Sources() {
@@ -137,6 +138,7 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 		n.outliers += s.Outliers.Load()
 		n.incomplete += s.Incomplete.Load()
 		n.reread += s.Reread.Load()
+		n.damaged += s.Damaged.Load()
 		for f := range ingest.NumFlags {
 			n.flagged[f] += s.Flagged.Load(f)
 		}
@@ -152,6 +154,7 @@ func (c *collector) sources(ch chan<- prometheus.Metric) {
 		counter(ch, linesDropped, float64(n.outliers), k.name, k.kind, k.format, "time_outlier")
 		counter(ch, linesDropped, float64(n.incomplete), k.name, k.kind, k.format, "full_parse")
 		counter(ch, linesReread, float64(n.reread), k.name, k.kind, k.format)
+		counter(ch, filesDamaged, float64(n.damaged), k.name, k.kind, k.format)
 		for f := range ingest.NumFlags {
 			counter(ch, linesFlagged, float64(n.flagged[f]), k.name, k.kind, k.format, f.String())
 		}

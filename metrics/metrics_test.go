@@ -558,3 +558,24 @@ func TestSourceSeriesPerConfiguredSource(t *testing.T) {
 		})
 	}
 }
+
+// TestFilesDamaged checks that the damaged files of a source's files are
+// added up under its label, and that a source without any has its series.
+func TestFilesDamaged(t *testing.T) {
+	var stats []*ingest.Stats
+	for i, src := range []string{"edge", "edge", "edge", "auth"} {
+		s := &ingest.Stats{Name: fmt.Sprintf("f%d.log.gz", i), Source: src, Kind: event.Proxy, Format: "nginx"}
+		if src == "edge" && i > 0 {
+			s.Damage(&ingest.DamagedError{Source: s.Name, Line: 10, Err: io.ErrUnexpectedEOF})
+		}
+		stats = append(stats, s)
+	}
+	m, err := New(Config{Sources: func() []*ingest.Stats { return stats }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"format=nginx,kind=proxy,source=edge": 2, "format=nginx,kind=proxy,source=auth": 0}
+	if got := series(t, m.Registry(), "spraywatch_files_damaged_total"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("files_damaged_total %v, want %v", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -290,13 +291,27 @@ func (h *head) read(ctx context.Context, r **event.Record, buf int) (bool, error
 	return false, h.end(err)
 }
 
-// end ends the source after its error: nil at its end (io.EOF).
+// end ends the source after its error: nil at its end (io.EOF). An error
+// that names its file already is returned as it is.
 func (h *head) end(err error) error {
 	h.done = true
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
+	if located(err) {
+		return err
+	}
 	return fmt.Errorf("reading %s: %w", h.src.Stats().Name, err)
+}
+
+// located reports whether err names the file it is about: a line's error
+// (a strict source's), a damaged file's, a file's that could not be opened
+// or read.
+func located(err error) bool {
+	var se *ingest.SyntaxError
+	var de *ingest.DamagedError
+	var pe *fs.PathError
+	return errors.As(err, &se) && se.Source != "" || errors.As(err, &de) && de.Source != "" || errors.As(err, &pe)
 }
 
 func (h *head) accept(t int64) {

@@ -62,6 +62,7 @@ type sourceRow struct {
 	Name, Kind, Format                        string
 	Lines, Parsed, Ignored, Rejected, TooLong int64
 	Errors                                    []string
+	Damaged                                   []string // files whose data ends early at damage
 }
 
 type joinRow struct {
@@ -158,6 +159,11 @@ func (c *Collector) build(run Run) *page {
 				continue
 			}
 			r.Errors = append(r.Errors, e.Error())
+		}
+		// A damaged file's error holds its name and a line number, no
+		// line's text.
+		for _, e := range s.Damages() {
+			r.Damaged = append(r.Damaged, e.Error())
 		}
 		p.Sources = append(p.Sources, r)
 	}

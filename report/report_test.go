@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -379,5 +380,17 @@ func TestBackgroundSameReport(t *testing.T) {
 	bg.Background()
 	if feed(bg) != sync {
 		t.Error("background counting of 5000 events changed the report")
+	}
+}
+
+// TestReportDamaged checks that the inputs list a source's damaged files
+// with where their data ends.
+func TestReportDamaged(t *testing.T) {
+	c, run := scenario(t, Options{})
+	run.Sources[0].Damage(&ingest.DamagedError{Source: "proxy.log.1.gz", Line: 812, Err: io.ErrUnexpectedEOF})
+	html := render(t, c, run)
+	want := `<td colspan="8" class="mono">damaged: proxy.log.1.gz: the compressed data ends early after line 812 (unexpected EOF): the lines after it are lost</td>`
+	if !strings.Contains(html, want) {
+		t.Errorf("report lacks %s", want)
 	}
 }

@@ -216,6 +216,7 @@ func albNote(a *alb.Source) sourceNote {
 		for _, err := range cs.Errors() {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}
+		writeDamaged(w, "        damaged: ", cs)
 	}
 }
 

@@ -250,6 +250,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		metrics.Hold(ctx, f.metricsHold)
 	}
+	if f.quiet {
+		// Without the summary, damaged files are still told: their
+		// lines after the damage are missing from the replay.
+		for _, s := range sources {
+			writeDamaged(stderr, "spraywatch replay: warning: ", s.Stats())
+		}
+	}
 	if w := unreadSide(sources, side, eng); w != "" {
 		fmt.Fprintf(stderr, "spraywatch replay: warning: %s\n", w)
 	}
@@ -655,6 +662,7 @@ func writeSummary(w io.Writer, sources []ingest.Source, eng *detect.Engine, sd s
 		for _, err := range st.Errors() {
 			fmt.Fprintf(w, "        rejected: %v\n", err)
 		}
+		writeDamaged(w, "        damaged: ", st)
 	}
 	j := eng.JoinStats()
 	fmt.Fprintf(w, "  join: %d matched, %d app_only, %d proxy_only, %d duplicate ids, %d evicted\n",
@@ -704,6 +712,18 @@ func writeLate(w io.Writer, j *detect.JoinStats) {
 	}
 	if h := j.DuplicateHint(); h != "" {
 		fmt.Fprintf(w, "  hint: %s\n", h)
+	}
+}
+
+// writeDamaged writes a line, after prefix, per damaged file of the
+// source kept in st (see ingest.DamagedError), and one for those not kept.
+func writeDamaged(w io.Writer, prefix string, st *ingest.Stats) {
+	kept := st.Damages()
+	for _, err := range kept {
+		fmt.Fprintf(w, "%s%v\n", prefix, err)
+	}
+	if n := st.Damaged.Load() - int64(len(kept)); n > 0 {
+		fmt.Fprintf(w, "%s%s of %s not listed\n", prefix, plural(int(n), "damaged file"), st.Name)
 	}
 }
 
