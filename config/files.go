@@ -72,6 +72,8 @@ func (s *Source) Repeats() ([]Repeat, error) {
 // duplicated.
 func (c *Config) checkShared() error {
 	type owner struct {
+		src  int    // the source's index in c.Sources
+		key  string // the key naming the file
 		what string
 		path string
 		fi   os.FileInfo
@@ -103,11 +105,18 @@ func (c *Config) checkShared() error {
 					continue
 				}
 				for _, o := range seen {
-					if o.what != what && os.SameFile(o.fi, fi) {
-						return fmt.Errorf("file %q is read by %s and by %s (as %q): each file is one log of one source", o.path, o.what, what, p)
+					if (o.src != i || o.key != l.key) && os.SameFile(o.fi, fi) {
+						first, second := o.what, what
+						if first == second {
+							// Sources without a name describe
+							// themselves alike: say which ones.
+							first += fmt.Sprintf(" (source %d)", o.src+1)
+							second += fmt.Sprintf(" (source %d)", i+1)
+						}
+						return fmt.Errorf("file %q is read by %s and by %s (as %q): each file is one log of one source", o.path, first, second, p)
 					}
 				}
-				seen = append(seen, owner{what, p, fi})
+				seen = append(seen, owner{i, l.key, what, p, fi})
 			}
 		}
 	}

@@ -127,3 +127,30 @@ func TestSharedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedFilesUnnamed: two sources of one kind without a name, which
+// describe themselves alike, are still two sources: a file both read is
+// refused.
+func TestSharedFilesUnnamed(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.log")
+	if err := os.WriteFile(a, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(filepath.Join(dir, "spraywatch.yml"), []byte(`
+sources:
+  - kind: proxy
+    paths: [a.log]
+  - kind: proxy
+    paths: [a.log]
+  - kind: app
+    paths: [-]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `file "` + a + `" is read by the proxy source (source 1) and by the proxy source (source 2)`
+	if _, _, err := c.Open(&c.Sources[0]); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Open = %v, want %q", err, want)
+	}
+}
