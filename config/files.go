@@ -66,11 +66,12 @@ func (s *Source) Repeats() ([]Repeat, error) {
 	return out, nil
 }
 
-// checkShared reports a file that two sources read, or that an alb
+// CheckShared reports a file that two sources read, or that an alb
 // source's connection and access logs both name: a file is one log, and
 // read twice its records would be counted twice and every request id
-// duplicated.
-func (c *Config) checkShared() error {
+// duplicated. Open checks it; serve, following the files, checks the
+// files there are when it starts.
+func (c *Config) CheckShared() error {
 	type owner struct {
 		src  int    // the source's index in c.Sources
 		key  string // the key naming the file

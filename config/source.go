@@ -283,7 +283,7 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 			return nil, Compiled{}, fmt.Errorf("source %s: %w", s.Label(), err)
 		}
 	}
-	if err := c.checkShared(); err != nil {
+	if err := c.CheckShared(); err != nil {
 		return nil, Compiled{}, err
 	}
 	comp, err := s.Compile()

@@ -316,6 +316,9 @@ func (f *serveFlags) startAux(ctx context.Context, log *slog.Logger, h http.Hand
 // runFollow serves from followed files (single host, no Kafka): the proxy
 // and app sources of conf.
 func runFollow(ctx context.Context, f *serveFlags, conf *config.Config, stdout io.Writer, log *slog.Logger) error {
+	if err := conf.CheckShared(); err != nil {
+		return err
+	}
 	proxy, app, err := compileSources(conf, log)
 	if err != nil {
 		return err

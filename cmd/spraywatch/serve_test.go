@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/config"
@@ -112,5 +114,27 @@ func TestSinkLabels(t *testing.T) {
 			}
 			s.Close()
 		}
+	}
+}
+
+// TestServeSharedFile: following files, a file that both the proxy and the
+// app source name (here through a link) is refused, as replay refuses it.
+func TestServeSharedFile(t *testing.T) {
+	dir := t.TempDir()
+	log, link := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	if err := os.WriteFile(log, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(log, link); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	args := []string{"serve", "--listen", "", "--state-dir", filepath.Join(dir, "state"), "--proxy-file", log, "--app-file", link}
+	want := `file "` + log + `" is read by the proxy source and by the app source (as "` + link + `")`
+	// Were it not refused, serve would follow the file until stopped.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if code := run(ctx, args, &out, &errb); code != 1 || !strings.Contains(errb.String(), want) {
+		t.Errorf("exit %d, stderr %q; want exit 1 containing %q", code, errb.String(), want)
 	}
 }
