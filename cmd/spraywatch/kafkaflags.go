@@ -48,8 +48,14 @@ func (f *kafkaSecurityFlags) apply(c *kafka.Config) error {
 		}
 		c.TLS = t
 	}
-	switch mech := strings.ToLower(f.saslMech); {
-	case mech == "" || mech == "none":
+	// The mechanism's name first: a misspelt one is not taken for one
+	// that lacks its user or password.
+	mech, err := kafka.SASL{Mechanism: f.saslMech}.Build()
+	if err != nil {
+		return fmt.Errorf("--sasl-mechanism: %w", err)
+	}
+	switch {
+	case mech == nil:
 		if f.saslUser != "" || f.saslPassFile != "" {
 			return errors.New("--sasl-username and --sasl-password-file need --sasl-mechanism")
 		}

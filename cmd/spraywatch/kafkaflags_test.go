@@ -38,6 +38,8 @@ func TestKafkaSecurityFlags(t *testing.T) {
 		{"empty file", []string{"--sasl-mechanism", "plain", "--sasl-username", "sw", "--sasl-password-file", emptyFile}, "", emptyFile + " is empty"},
 		{"missing file", []string{"--sasl-mechanism", "plain", "--sasl-username", "sw", "--sasl-password-file", filepath.Join(dir, "nope")}, "", "reading the SASL password"},
 		{"no user", []string{"--sasl-mechanism", "plain", "--sasl-password-env", "SW_TEST_KAFKA_PASS"}, "", "--sasl-mechanism plain needs --sasl-username"},
+		{"unknown mechanism, no user", []string{"--sasl-mechanism", "scram-sha256"}, "", `--sasl-mechanism: unknown SASL mechanism "scram-sha256"`},
+		{"unknown mechanism", []string{"--sasl-mechanism", "gssapi", "--sasl-username", "sw", "--sasl-password-env", "SW_TEST_KAFKA_UNSET"}, "", `--sasl-mechanism: unknown SASL mechanism "gssapi"`},
 		{"user without mechanism", []string{"--sasl-username", "sw"}, "", "need --sasl-mechanism"},
 		{"tls key without certificate", []string{"--tls-key", filepath.Join(dir, "nope.key")}, "", "--tls-cert and --tls-key go together"},
 		{"tls server name alone turns TLS on", []string{"--tls-server-name", "kafka.example"}, "", ""},
