@@ -70,6 +70,7 @@ func (f *file) next() ([]byte, bool, error) {
 	for {
 		if i := bytes.IndexByte(f.buf[f.rp:f.wp], '\n'); i >= 0 {
 			line := f.buf[f.rp : f.rp+i]
+			first := f.off == 0
 			f.rp += i + 1
 			f.off += int64(i + 1)
 			f.lineOff = f.off
@@ -78,7 +79,10 @@ func (f *file) next() ([]byte, bool, error) {
 				continue
 			}
 			f.line++
-			if line = trimCR(line); len(line) > f.max() {
+			if line = trimCR(line); first {
+				line = trimBOM(line)
+			}
+			if len(line) > f.max() {
 				f.long++
 				continue
 			}
@@ -147,6 +151,7 @@ func (f *file) takePartial() ([]byte, bool) {
 	}
 	n := f.wp - f.rp
 	line := f.buf[f.rp:f.wp]
+	first := f.off == 0
 	f.rp, f.wp = 0, 0
 	f.off += int64(n)
 	f.lineOff = f.off
@@ -155,7 +160,10 @@ func (f *file) takePartial() ([]byte, bool) {
 		return nil, false
 	}
 	f.line++
-	if line = trimCR(line); len(line) > f.max() {
+	if line = trimCR(line); first {
+		line = trimBOM(line)
+	}
+	if len(line) > f.max() {
 		f.long++
 		return nil, false
 	}
@@ -277,6 +285,12 @@ func (f *file) close() {
 		sr.stop()
 	}
 }
+
+// trimBOM drops a UTF-8 byte order mark from the start of a file's first
+// line, as ingest.Open does for replay.
+func trimBOM(b []byte) []byte { return bytes.TrimPrefix(b, bom) }
+
+var bom = []byte{0xef, 0xbb, 0xbf}
 
 func trimCR(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\r' {

@@ -933,3 +933,17 @@ func TestStdinReaderEndsOnClose(t *testing.T) {
 	w.Close()
 	leaks()
 }
+
+// TestByteOrderMark: a UTF-8 byte order mark at the start of a file is
+// dropped, as replay drops it; one at the start of a later line is part of
+// that line, which the format rejects.
+func TestByteOrderMark(t *testing.T) {
+	const bom = "\xef\xbb\xbf"
+	_, p, _ := logFile(t)
+	appendFile(t, p, bom+authLine("m0")+authLine("m1")+bom+authLine("m2")+authLine("m3"))
+	s := newSource(t, Config{Paths: []string{p}})
+	expect(t, s, []string{"m0", "m1", "m3"})
+	if n := s.Stats().Rejected.Load(); n != 1 {
+		t.Errorf("%d lines rejected, want the one after a byte order mark in the middle: %v", n, s.Stats().Errors())
+	}
+}
