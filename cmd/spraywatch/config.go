@@ -161,16 +161,12 @@ func openSources(cfg *config.Config, warn func(string)) ([]ingest.Source, []sour
 		for _, w := range proxyWarnings(s, comp) {
 			warn(w)
 		}
-		repeats, err := s.Repeats()
+		repeats, err := repeatWarnings(s)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, r := range repeats {
-			if r.Path == r.First {
-				warn(fmt.Sprintf("source %s: %s is given twice: read once", s.Label(), r.Path))
-			} else {
-				warn(fmt.Sprintf("source %s: %s is the file %s, given already: read once", s.Label(), r.Path, r.First))
-			}
+		for _, w := range repeats {
+			warn(w)
 		}
 		if comp.Detected != nil {
 			d, name := *comp.Detected, s.Label()
@@ -201,6 +197,24 @@ func proxyWarnings(s *config.Source, comp config.Compiled) []string {
 		out = append(out, fmt.Sprintf("source %s: %s", s.Label(), w))
 	}
 	return out
+}
+
+// repeatWarnings says which files s names more than once (see
+// config.Source.Repeats): each is read once, at its first name.
+func repeatWarnings(s *config.Source) ([]string, error) {
+	repeats, err := s.Repeats()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range repeats {
+		if r.Path == r.First {
+			out = append(out, fmt.Sprintf("source %s: %s is given twice: read once", s.Label(), r.Path))
+		} else {
+			out = append(out, fmt.Sprintf("source %s: %s is the file %s, given already: read once", s.Label(), r.Path, r.First))
+		}
+	}
+	return out, nil
 }
 
 func albNote(a *alb.Source) sourceNote {

@@ -319,6 +319,14 @@ func runFollow(ctx context.Context, f *serveFlags, conf *config.Config, stdout i
 	if err := conf.CheckShared(); err != nil {
 		return err
 	}
+	for i := range conf.Sources {
+		// A pattern matching no file yet is followed (and warned of)
+		// below: it names no file twice.
+		warnings, _ := repeatWarnings(&conf.Sources[i])
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+	}
 	proxy, app, err := compileSources(conf, log)
 	if err != nil {
 		return err

@@ -138,3 +138,25 @@ func TestServeSharedFile(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 1 containing %q", code, errb.String(), want)
 	}
 }
+
+// TestServeRepeatedFile: following files, a file a source names twice is
+// followed once, with the warning replay gives.
+func TestServeRepeatedFile(t *testing.T) {
+	dir := t.TempDir()
+	proxy, app := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	for _, p := range []string{proxy, app} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	args := []string{"serve", "--listen", "", "--proxy-file", proxy, "--app-file", app, "--app-file", filepath.Join(dir, "auth*")}
+	if code := run(ctx, args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if want := "source " + app + ": " + app + " is given twice: read once"; !strings.Contains(errb.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, errb.String())
+	}
+}
