@@ -68,7 +68,8 @@ type sourceRow struct {
 type joinRow struct {
 	Matched, AppOnly, ProxyOnly, Duplicates, Evicted, Unrelated int64
 	// Late says how many records came after their partner had expired
-	// unmatched, "" if none; Hints are detect.JoinStats.LateHints.
+	// unmatched, "" if none; Hints are detect.JoinStats.LateHints and
+	// DuplicateHint.
 	Late  string
 	Hints []string
 }
@@ -171,6 +172,9 @@ func (c *Collector) build(run Run) *page {
 		p.Join = &joinRow{Matched: j.Matched.Load(), AppOnly: j.AppOnly.Load(), ProxyOnly: j.ProxyOnly.Load(),
 			Duplicates: j.Duplicates.Load(), Evicted: j.Evicted.Load(), Unrelated: j.Unrelated.Load(),
 			Late: lateText(j), Hints: j.LateHints()}
+		if h := j.DuplicateHint(); h != "" {
+			p.Join.Hints = append(p.Join.Hints, h)
+		}
 	}
 	if e := run.Engine; e != nil {
 		p.Engine = &engineRow{Events: e.Events.Load(), Late: e.Late.Load(), Dropped: e.EventsDropped.Load(),

@@ -46,3 +46,19 @@ func TestReportLatePartners(t *testing.T) {
 		}
 	}
 }
+
+// TestReportDuplicateHint: request ids seen twice on one side often (a
+// log read twice) give the summary's hint in the report too.
+func TestReportDuplicateHint(t *testing.T) {
+	var j detect.JoinStats
+	j.Matched.Store(100)
+	j.Duplicates.Store(40)
+	html := render(t, New(Options{}), Run{Join: &j})
+	if want := `<p class="late-hint"><strong>Hint:</strong> 40 request ids came twice on one side within the join window: is a log read twice`; !strings.Contains(html, want) {
+		t.Errorf("report lacks %s", want)
+	}
+	j.Duplicates.Store(5)
+	if html := render(t, New(Options{}), Run{Join: &j}); strings.Contains(html, "came twice") {
+		t.Error("hint for 5 duplicate ids in 100 records")
+	}
+}
