@@ -217,8 +217,11 @@ func zoneOffset(b []byte, i int, allowZ bool) (int64, error) {
 	if j+2 != len(b) {
 		return 0, fail(j+2, "expected the end of the timestamp")
 	}
-	if h > 23 || m > 59 {
+	if h > 23 {
 		return 0, fail(i+1, "expected a zone offset below 24:00")
+	}
+	if m > 59 {
+		return 0, fail(j, "expected zone minutes below 60")
 	}
 	z := int64(h*3600 + m*60)
 	if b[i] == '-' {

@@ -59,7 +59,7 @@ func TestParse(t *testing.T) {
 		{in: "2026-12-04T09:00:01.1234567890Z", wantErr: "at most 9 fraction digits"},
 		{in: "2026-12-04T09:00:01+01", wantErr: "zone minutes"},
 		{in: "2026-12-04T09:00:01+24:00", wantErr: "below 24:00"},
-		{in: "2026-12-04T09:00:01+01:60", wantErr: "below 24:00"},
+		{in: "2026-12-04T09:00:01+01:60", wantErr: "zone minutes below 60"},
 		{in: "2026-12-04T09:00:01Z ", wantErr: "expected 'Z' or a zone"},
 		{in: "2026-12-04T09:00:01+01:00x", wantErr: "end of the timestamp"},
 		{in: "2026-12-04X09:00:01Z", wantErr: "'T' or ' '"},

@@ -193,6 +193,7 @@ func TestLoadLocation(t *testing.T) {
 		{in: "+1", wantErr: `offset "+1": expected +hh:mm or +hhmm`},
 		{in: "+01", wantErr: `offset "+01"`},
 		{in: "+24:00", wantErr: "below 24:00"},
+		{in: "+01:60", wantErr: "zone minutes below 60"},
 		{in: "+01:00x", wantErr: "expected the end"},
 		{in: "+0a:00", wantErr: "two digits of zone hours"},
 	} {
