@@ -2,12 +2,10 @@ package metrics
 
 import (
 	"context"
-	"io"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/rules"
@@ -109,10 +107,7 @@ func BenchmarkTopGroupsFlood(b *testing.B) {
 // rankedEngine returns an engine of the default pack for the ranking
 // benchmarks to fill, and the event time they start at.
 func rankedEngine(b *testing.B) (*detect.Engine, int64) {
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := defaultEngine(b)
 	return e, time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
 }
 
@@ -122,10 +117,7 @@ func BenchmarkTickIdle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := defaultEngine(b)
 	top := m.TopK()
 	b.ReportAllocs()
 	for b.Loop() {

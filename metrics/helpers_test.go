@@ -150,3 +150,14 @@ type nopWriteCloser struct{ io.Writer }
 func (nopWriteCloser) Close() error { return nil }
 
 var errStop = errors.New("stop")
+
+// defaultEngine returns an engine with the default rules whose alerts go
+// nowhere.
+func defaultEngine(t testing.TB) *detect.Engine {
+	t.Helper()
+	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}

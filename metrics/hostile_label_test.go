@@ -11,7 +11,6 @@ import (
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
-	"github.com/spraywatch/spraywatch/rules"
 )
 
 // TestTopKHostileLabels: the top-identities labels come from the logs (a
@@ -20,10 +19,7 @@ import (
 // huge one is cut as alerts cut it, so a client cannot make /metrics
 // megabytes long.
 func TestTopKHostileLabels(t *testing.T) {
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := defaultEngine(t)
 	m, err := New(Config{Engine: func() *detect.Engine { return e }})
 	if err != nil {
 		t.Fatal(err)

@@ -3,14 +3,11 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
-	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
-	"github.com/spraywatch/spraywatch/rules"
 )
 
 // TestJoinLatePartners feeds an engine login requests whose app records
@@ -18,10 +15,7 @@ import (
 // counts them by the late record's kind, the gap gauge gives the hour, and
 // nothing of a kind none came of.
 func TestJoinLatePartners(t *testing.T) {
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := defaultEngine(t)
 	m, err := New(Config{Engine: func() *detect.Engine { return e }})
 	if err != nil {
 		t.Fatal(err)

@@ -166,10 +166,7 @@ func TestTopKSeriesBounded(t *testing.T) {
 	const identities = 10_000
 	for _, k := range []int{1, DefaultTopK} {
 		t.Run(fmt.Sprint("k=", k), func(t *testing.T) {
-			e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := defaultEngine(t)
 			m, err := New(Config{Engine: func() *detect.Engine { return e }, TopK: k})
 			if err != nil {
 				t.Fatal(err)
@@ -242,10 +239,7 @@ func TestTopKSeriesBounded(t *testing.T) {
 // TestTopKCountsOnlyTheWindow checks that events that left the window
 // since the group was last evaluated do not count.
 func TestTopKCountsOnlyTheWindow(t *testing.T) {
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := defaultEngine(t)
 	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC).UnixNano()
 	failures(t, e, "old", 8, base)                         // window 12:00-12:10
 	failures(t, e, "new", 4, base+int64(6*time.Minute))    // still inside at 12:14
@@ -267,10 +261,7 @@ func TestTopKCountsOnlyTheWindow(t *testing.T) {
 }
 
 func TestTickRefreshesOnlyWhenScraped(t *testing.T) {
-	e, err := detect.NewEngine(detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(nopWriteCloser{io.Discard})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := defaultEngine(t)
 	m, err := New(Config{Engine: func() *detect.Engine { return e }, TopInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
