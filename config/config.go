@@ -392,9 +392,9 @@ func (c *Config) resolve() {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		abs(&s.DefinitionFile)
-		for _, l := range [][]string{s.Paths, s.ConnPaths, s.AccessPaths} {
-			for j := range l {
-				abs(&l[j])
+		for _, l := range s.pathLists() {
+			for j := range l.pats {
+				abs(&l.pats[j])
 			}
 		}
 	}

@@ -50,13 +50,25 @@ func distinctFiles(files []string) (kept []string, repeats []Repeat) {
 	return kept, repeats
 }
 
+// pathList is one of a source's keys naming files, with its patterns.
+type pathList struct {
+	key  string
+	pats []string
+}
+
+// pathLists returns the source's keys naming files: paths, and an alb
+// source's conn_paths and access_paths.
+func (s *Source) pathLists() []pathList {
+	return []pathList{{"paths", s.Paths}, {"conn_paths", s.ConnPaths}, {"access_paths", s.AccessPaths}}
+}
+
 // Repeats lists the files named more than once among the source's files
 // (see Files), or among an alb source's connection logs or its access
 // logs, which it reads once.
 func (s *Source) Repeats() ([]Repeat, error) {
 	var out []Repeat
-	for _, pats := range [][]string{s.Paths, s.ConnPaths, s.AccessPaths} {
-		files, err := Expand(pats)
+	for _, l := range s.pathLists() {
+		files, err := Expand(l.pats)
 		if err != nil {
 			return nil, err
 		}
@@ -82,10 +94,7 @@ func (c *Config) CheckShared() error {
 	var seen []owner
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		for _, l := range []struct {
-			key  string
-			pats []string
-		}{{"paths", s.Paths}, {"conn_paths", s.ConnPaths}, {"access_paths", s.AccessPaths}} {
+		for _, l := range s.pathLists() {
 			if len(l.pats) == 0 {
 				continue
 			}

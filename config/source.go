@@ -268,10 +268,7 @@ func (c *Config) Open(s *Source) ([]ingest.Source, Compiled, error) {
 	}
 	// Every file is checked before any is read, so that a name that is
 	// wrong stops the replay before it starts.
-	for _, l := range []struct {
-		key  string
-		pats []string
-	}{{"paths", s.Paths}, {"conn_paths", s.ConnPaths}, {"access_paths", s.AccessPaths}} {
+	for _, l := range s.pathLists() {
 		files, err := Expand(l.pats)
 		if err == nil {
 			err = CheckFiles(files)
@@ -340,8 +337,8 @@ func (c *Config) checkStdin() error {
 	var readers []string
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		for _, l := range [][]string{s.Paths, s.AccessPaths, s.ConnPaths} {
-			for _, p := range l {
+		for _, l := range s.pathLists() {
+			for _, p := range l.pats {
 				if p == "-" {
 					readers = append(readers, s.describe())
 				}
