@@ -114,17 +114,7 @@ func TestSharedFiles(t *testing.T) {
 		}, ""},
 	}
 	for _, tt := range tests {
-		c := Default()
-		c.Sources = tt.sources
-		for i := range c.Sources {
-			_, _, err := c.Open(&c.Sources[i])
-			if tt.wantErr == "" && err != nil {
-				t.Errorf("%s: Open(%d): %v", tt.name, i, err)
-			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Errorf("%s: Open(%d) = %v, want %q", tt.name, i, err, tt.wantErr)
-			}
-		}
+		checkOpen(t, tt.name, tt.sources, tt.wantErr)
 	}
 }
 

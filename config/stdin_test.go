@@ -33,20 +33,28 @@ func TestStdinOnce(t *testing.T) {
 		}, ""},
 	}
 	for _, tt := range tests {
-		c := Default()
-		c.Sources = tt.sources
-		for i := range c.Sources {
-			_, _, err := c.Open(&c.Sources[i])
-			if tt.wantErr == "" && err != nil {
-				t.Errorf("%s: Open(%d): %v", tt.name, i, err)
-			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Errorf("%s: Open(%d) = %v, want %q", tt.name, i, err, tt.wantErr)
-			}
-		}
+		checkOpen(t, tt.name, tt.sources, tt.wantErr)
 	}
 	_, err := Parse(filepath.Join(t.TempDir(), "c.yml"), []byte("sources:\n  - {name: web, kind: proxy, format: nginx, paths: [\"-\"]}\n  - {name: django, kind: app, format: django-json, paths: [\"-\"]}\n"))
 	if err == nil || !strings.Contains(err.Error(), "standard input (-) is given 2 times (source web, source django)") {
 		t.Errorf("Parse = %v, want the standard input error", err)
+	}
+}
+
+// checkOpen opens each of sources, in a default configuration holding
+// them all, and checks that each fails with wantErr in its error, or that
+// none fails when wantErr is empty.
+func checkOpen(t *testing.T, name string, sources []Source, wantErr string) {
+	t.Helper()
+	c := Default()
+	c.Sources = sources
+	for i := range c.Sources {
+		_, _, err := c.Open(&c.Sources[i])
+		if wantErr == "" && err != nil {
+			t.Errorf("%s: Open(%d): %v", name, i, err)
+		}
+		if wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)) {
+			t.Errorf("%s: Open(%d) = %v, want %q", name, i, err, wantErr)
+		}
 	}
 }
