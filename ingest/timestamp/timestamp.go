@@ -432,10 +432,13 @@ func ParseEpoch(b []byte) (int64, error) {
 
 // Parse recognises an RFC 3339, common log or epoch timestamp by its shape
 // and parses it with ParseRFC3339, ParseCommonLog or ParseEpoch.
-func Parse(b []byte) (int64, error) {
+func Parse(b []byte) (int64, error) { return parse(b, nil) }
+
+// parse is Parse reading an RFC 3339 time without a zone offset in z.
+func parse(b []byte, z *Zone) (int64, error) {
 	switch {
 	case len(b) > 4 && b[4] == '-':
-		return ParseRFC3339(b)
+		return parseRFC3339(b, z)
 	case len(b) > 2 && b[2] == '/':
 		return ParseCommonLog(b)
 	case len(b) > 0 && b[0] >= '0' && b[0] <= '9':

@@ -128,12 +128,7 @@ func (z *Zone) ParseRFC3339(b []byte) (int64, error) { return parseRFC3339(b, z)
 
 // Parse is the package's Parse reading an RFC 3339 time without a zone
 // offset in z.
-func (z *Zone) Parse(b []byte) (int64, error) {
-	if len(b) > 4 && b[4] == '-' {
-		return z.ParseRFC3339(b)
-	}
-	return Parse(b)
-}
+func (z *Zone) Parse(b []byte) (int64, error) { return parse(b, z) }
 
 // LoadLocation returns the location a time_zone setting names: an IANA
 // time zone name such as Europe/Berlin, America/New_York or UTC, or a
