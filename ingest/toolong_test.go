@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,6 +134,76 @@ func TestTooLongLineNumbers(t *testing.T) {
 				p := prefetchChunks(context.Background(), fs, fs.workers(workers))
 				check(fmt.Sprintf("PrefetchParallel with %d workers", workers), p)
 				p.Close()
+			}
+		}
+	}
+}
+
+// TestByteOrderMarkAtLineCap checks that a byte order mark does not count
+// toward the first line's length: a first line of exactly the cap after
+// one is kept, one a byte longer is skipped as too long, plain or gzipped,
+// with either line ending, by Next and by PrefetchParallel. The follower
+// of serve is held to the same (ingest/follow's TestByteOrderMarkAtLineCap).
+func TestByteOrderMarkAtLineCap(t *testing.T) {
+	const bom, limit = "\xef\xbb\xbf", 20
+	at := "ok" + strings.Repeat("a", limit-2) // limit bytes
+	over := at + "a"
+	for _, c := range []struct {
+		name    string
+		data    string
+		gzip    bool
+		first   string // the first record's user name, "" for none kept
+		tooLong int64
+	}{
+		{"at the cap", bom + at + "\nok-1\n", false, at[2:], 0},
+		{"at the cap, CRLF", bom + at + "\r\nok-1\r\n", false, at[2:], 0},
+		{"at the cap, gzipped", bom + at + "\nok-1\n", true, at[2:], 0},
+		{"at the cap, no line ending", bom + at, false, at[2:], 0},
+		{"over the cap", bom + over + "\nok-1\n", false, "-1", 1},
+		{"over the cap, CRLF", bom + over + "\r\nok-1\r\n", false, "-1", 1},
+		{"over the cap, gzipped", bom + over + "\nok-1\n", true, "-1", 1},
+	} {
+		data := []byte(c.data)
+		if c.gzip {
+			data = gz(t, c.data)
+		}
+		path := filepath.Join(t.TempDir(), "a.log")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mk := func() *FileSource {
+			return NewFileSource(FileSourceConfig{Kind: event.Proxy, Paths: []string{path}, Parser: wordParser{}, NewParser: func() Parser { return wordParser{} }, MaxLineBytes: limit})
+		}
+		check := func(how string, src Source) {
+			t.Helper()
+			var r event.Record
+			var first string
+			for range 4 {
+				err := src.Next(context.Background(), &r)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("%s, %s: %v", c.name, how, err)
+				}
+				if first == "" {
+					first = string(r.Get(event.UserName))
+				}
+			}
+			if first != c.first {
+				t.Errorf("%s, %s: first record %q, want %q", c.name, how, first, c.first)
+			}
+			if st := src.Stats(); st.TooLong.Load() != c.tooLong || st.Rejected.Load() != c.tooLong {
+				t.Errorf("%s, %s: %d too long, %d rejected, want %d of both", c.name, how, st.TooLong.Load(), st.Rejected.Load(), c.tooLong)
+			}
+		}
+		check("Next", mk())
+		for _, workers := range []int{1, 3} {
+			fs := mk()
+			p := prefetchChunks(context.Background(), fs, fs.workers(workers))
+			check(fmt.Sprintf("PrefetchParallel with %d workers", workers), p)
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}

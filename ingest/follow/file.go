@@ -68,9 +68,11 @@ func (f *file) next() ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	for {
+		if f.off == 0 {
+			f.dropBOM()
+		}
 		if i := bytes.IndexByte(f.buf[f.rp:f.wp], '\n'); i >= 0 {
 			line := f.buf[f.rp : f.rp+i]
-			first := f.off == 0
 			f.rp += i + 1
 			f.off += int64(i + 1)
 			f.lineOff = f.off
@@ -79,10 +81,7 @@ func (f *file) next() ([]byte, bool, error) {
 				continue
 			}
 			f.line++
-			if line = trimCR(line); first {
-				line = trimBOM(line)
-			}
-			if len(line) > f.max() {
+			if line = trimCR(line); len(line) > f.max() {
 				f.long++
 				continue
 			}
@@ -151,7 +150,6 @@ func (f *file) takePartial() ([]byte, bool) {
 	}
 	n := f.wp - f.rp
 	line := f.buf[f.rp:f.wp]
-	first := f.off == 0
 	f.rp, f.wp = 0, 0
 	f.off += int64(n)
 	f.lineOff = f.off
@@ -160,10 +158,7 @@ func (f *file) takePartial() ([]byte, bool) {
 		return nil, false
 	}
 	f.line++
-	if line = trimCR(line); first {
-		line = trimBOM(line)
-	}
-	if len(line) > f.max() {
+	if line = trimCR(line); len(line) > f.max() {
 		f.long++
 		return nil, false
 	}
@@ -286,9 +281,17 @@ func (f *file) close() {
 	}
 }
 
-// trimBOM drops a UTF-8 byte order mark from the start of a file's first
-// line, as ingest.Open does for replay.
-func trimBOM(b []byte) []byte { return bytes.TrimPrefix(b, bom) }
+// dropBOM consumes a UTF-8 byte order mark at the start of the file's
+// data in the buffer, as ingest.Open does for replay: it is no part of
+// the first line, nor of its length, so a first line at the length cap
+// is kept with one. It is called while nothing was consumed; with fewer
+// bytes read than a byte order mark, the next call looks again.
+func (f *file) dropBOM() {
+	if bytes.HasPrefix(f.buf[f.rp:f.wp], bom) {
+		f.rp += len(bom)
+		f.off += int64(len(bom))
+	}
+}
 
 var bom = []byte{0xef, 0xbb, 0xbf}
 

@@ -566,7 +566,7 @@ func (s *Source) endJoin(f *file) {
 		return
 	}
 	s.joinState(f)
-	if g := f.successor; g != nil && g.off == 0 && g.line == 0 && !g.resumed {
+	if g := f.successor; g != nil && g.line == 0 && !g.resumed {
 		g.join, g.joinGen = s.joiner.AppendJoinState(g.join[:0]), g.gen
 		s.joinFile = g // the joiner holds g's state
 		return
@@ -596,6 +596,8 @@ func (s *Source) startInside(f *file) {
 			return
 		}
 		buf = buf[i+1:]
+	} else {
+		buf = bytes.TrimPrefix(buf, bom) // as next reads the first line
 	}
 	t := s.joiner.NewJoinTracker()
 	for len(buf) > 0 {

@@ -947,3 +947,40 @@ func TestByteOrderMark(t *testing.T) {
 		t.Errorf("%d lines rejected, want the one after a byte order mark in the middle: %v", n, s.Stats().Errors())
 	}
 }
+
+// TestByteOrderMarkAtLineCap: a byte order mark does not count toward the
+// first line's length, as in replay (ingest's TestByteOrderMarkAtLineCap):
+// a first line of exactly the cap after one is kept, one a byte longer is
+// skipped as too long, with either line ending, also when the byte order
+// mark arrives in a write of its own, cut in two.
+func TestByteOrderMarkAtLineCap(t *testing.T) {
+	const bom = "\xef\xbb\xbf"
+	at := strings.TrimSuffix(authLine("b0"), "\n")
+	over := at + " "
+	for _, c := range []struct {
+		name    string
+		writes  []string
+		want    []string
+		tooLong int64
+	}{
+		{"at the cap", []string{bom + at + "\n" + authLine("b1")}, []string{"b0", "b1"}, 0},
+		{"at the cap, CRLF", []string{bom + at + "\r\n" + authLine("b1")}, []string{"b0", "b1"}, 0},
+		{"at the cap, the mark written in two", []string{bom[:2], bom[2:] + at + "\n" + authLine("b1")}, []string{"b0", "b1"}, 0},
+		{"over the cap", []string{bom + over + "\n" + authLine("b1")}, []string{"b1"}, 1},
+		{"over the cap, CRLF", []string{bom + over + "\r\n" + authLine("b1")}, []string{"b1"}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, p, _ := logFile(t)
+			appendFile(t, p, c.writes[0])
+			s := newSource(t, Config{Paths: []string{p}, MaxLineBytes: len(at)})
+			for _, w := range c.writes[1:] {
+				quiet(t, s, 30*time.Millisecond) // the part written so far is read
+				appendFile(t, p, w)
+			}
+			expect(t, s, c.want)
+			if st := s.Stats(); st.TooLong.Load() != c.tooLong || st.Lines.Load() != 2 {
+				t.Errorf("%d too long, %d lines; want %d, 2", st.TooLong.Load(), st.Lines.Load(), c.tooLong)
+			}
+		})
+	}
+}
