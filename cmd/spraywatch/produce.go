@@ -114,12 +114,15 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer w.Close()
 
+	// A damaged file is told as replay tells it, once, however many times
+	// --loop reads it.
+	warn := func(err error) { fmt.Fprintf(stderr, "spraywatch produce: warning: %v\n", err) }
 	var streams []*lineStream
 	if f.proxy != "" {
-		streams = append(streams, &lineStream{path: f.proxy, topic: f.proxyTopic, kind: event.Proxy, parser: proxyFmt.NewParser(), maxLine: f.maxLineBytes})
+		streams = append(streams, &lineStream{path: f.proxy, topic: f.proxyTopic, kind: event.Proxy, parser: proxyFmt.NewParser(), maxLine: f.maxLineBytes, damaged: warn})
 	}
 	if f.app != "" {
-		streams = append(streams, &lineStream{path: f.app, topic: f.appTopic, kind: event.App, parser: appFmt.NewParser(), maxLine: f.maxLineBytes})
+		streams = append(streams, &lineStream{path: f.app, topic: f.appTopic, kind: event.App, parser: appFmt.NewParser(), maxLine: f.maxLineBytes, damaged: warn})
 	}
 	for _, s := range streams {
 		if err := s.open(); err != nil {
@@ -231,12 +234,17 @@ func (p *pacer) wait() time.Duration {
 }
 
 // lineStream reads one log file and keys each line with its request id.
+// A file whose data ends early at damage (see ingest.DamagedError) ends
+// there, after its lines before the damage: damaged is called with the
+// damage the first time.
 type lineStream struct {
 	path    string
 	topic   string
 	kind    event.Kind
 	parser  ingest.Parser
 	maxLine int
+	damaged func(error)
+	told    bool // damaged was called
 
 	rc      io.ReadCloser
 	lr      *ingest.LineReader
@@ -272,6 +280,17 @@ func (s *lineStream) peek() (bool, error) {
 	line, _, err := s.lr.Next()
 	if err == io.EOF {
 		s.ended = true
+		return false, nil
+	}
+	var de *ingest.DamagedError
+	if errors.As(err, &de) {
+		s.ended = true
+		if !s.told {
+			s.told = true
+			d := *de
+			d.Source = s.path
+			s.damaged(&d)
+		}
 		return false, nil
 	}
 	if err != nil {
