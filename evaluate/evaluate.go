@@ -6,6 +6,7 @@ package evaluate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -93,7 +94,20 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := c.Rules
+	res, err := replayCorpus(ctx, c.Rules, labels, proxyPath, appPath)
+	if err != nil {
+		return nil, err
+	}
+	res.Seed = c.Samples.Seed
+	return res, nil
+}
+
+// replayCorpus replays the corpus of labels in proxyPath and appPath
+// through the rules (nil: the default pack) and scores the alerts. A
+// corpus file whose data is damaged (see ingest.DamagedError) fails the
+// evaluation: scored on the lines before the damage, the campaigns after
+// it would be missed and the false alerts undercounted.
+func replayCorpus(ctx context.Context, rs []*rules.Rule, labels []samples.Campaign, proxyPath, appPath string) (*Result, error) {
 	if rs == nil {
 		rs = rules.Default()
 	}
@@ -118,10 +132,26 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := replay.Run(ctx, sources, eng); err != nil {
 		return nil, fmt.Errorf("evaluating: replaying: %w", err)
 	}
+	if err := damaged(sources); err != nil {
+		return nil, fmt.Errorf("evaluating: the corpus was not read whole: %w", err)
+	}
 	res := at.score(sink.alerts)
-	res.Seed = c.Samples.Seed
 	res.Events = eng.Stats().Events.Load()
 	return res, nil
+}
+
+// damaged returns the damage of the sources' damaged files, nil for none.
+func damaged(sources []ingest.Source) error {
+	var errs []error
+	for _, src := range sources {
+		st := src.Stats()
+		kept := st.Damages()
+		errs = append(errs, kept...)
+		if n := st.Damaged.Load() - int64(len(kept)); n > 0 {
+			errs = append(errs, fmt.Errorf("%d damaged files of %s not listed", n, st.Name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func generate(c samples.Config, proxyPath, appPath string) ([]samples.Campaign, error) {

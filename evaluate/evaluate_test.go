@@ -1,7 +1,12 @@
 package evaluate
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -40,5 +45,82 @@ func TestDefaultPackMeetsTargets(t *testing.T) {
 			res.WriteTable(&b)
 			t.Errorf("seed %d misses targets:\n%s\n%s", seed, strings.Join(f, "\n"), b.String())
 		}
+	}
+}
+
+// TestDamagedCorpusFails replays a corpus whose proxy log is gzipped and
+// damaged: the evaluation fails with the damage, naming the file and where
+// its data ends, rather than scoring the lines before it. The whole corpus
+// gzipped is scored as the plain one.
+func TestDamagedCorpusFails(t *testing.T) {
+	cfg := samples.DefaultConfig()
+	cfg.Seed = 1
+	dir := t.TempDir()
+	proxyPath, appPath := filepath.Join(dir, "nginx-access.log"), filepath.Join(dir, "django-auth.log")
+	labels, err := generate(cfg, proxyPath, appPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := os.ReadFile(proxyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := replayCorpus(context.Background(), nil, labels, proxyPath, appPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first half of the lines, compressed and flushed, then the rest
+	// compressed: cut where the rest begins, as an interrupted copy.
+	half := 0
+	for range bytes.Count(plain, []byte("\n")) / 2 {
+		half += bytes.IndexByte(plain[half:], '\n') + 1
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(plain[:half])
+	if err := zw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	cut := buf.Len()
+	zw.Write(plain[half:])
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	whole := append([]byte(nil), buf.Bytes()...)
+	checksum := append([]byte(nil), whole...)
+	checksum[len(checksum)-8] ^= 1 // the CRC-32, before the length
+	lines := bytes.Count(plain, []byte("\n"))
+
+	for _, c := range []struct {
+		name   string
+		data   []byte
+		damage string // "" for none
+	}{
+		{"whole", whole, ""},
+		{"cut short", whole[:cut], fmt.Sprintf("%s: the compressed data ends early after line %d (unexpected EOF)", proxyPath, lines/2)},
+		{"failing its checksum", checksum, fmt.Sprintf("%s: the compressed data fails its checksum after line %d", proxyPath, lines)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(proxyPath, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := replayCorpus(context.Background(), nil, labels, proxyPath, appPath)
+			if c.damage == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Events != want.Events || res.Records != want.Records || len(res.Failures()) != len(want.Failures()) {
+					t.Errorf("gzipped: %d events, %d alert records, %d failures; plain: %d, %d, %d",
+						res.Events, res.Records, len(res.Failures()), want.Events, want.Records, len(want.Failures()))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("a damaged corpus scored: %d events, %d alert records", res.Events, res.Records)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "evaluating: the corpus was not read whole: ") || !strings.Contains(msg, c.damage) {
+				t.Errorf("error %q, want the damage %q", msg, c.damage)
+			}
+		})
 	}
 }
