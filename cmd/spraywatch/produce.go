@@ -114,15 +114,19 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer w.Close()
 
-	// A damaged file is told as replay tells it, once, however many times
-	// --loop reads it.
+	// A damaged file is told as replay tells it, and a file's first line
+	// over the cap by its number, once, however many times --loop reads it.
 	warn := func(err error) { fmt.Fprintf(stderr, "spraywatch produce: warning: %v\n", err) }
+	maxLine := f.maxLineBytes
+	if maxLine <= 0 {
+		maxLine = ingest.DefaultMaxLineBytes
+	}
 	var streams []*lineStream
 	if f.proxy != "" {
-		streams = append(streams, &lineStream{path: f.proxy, topic: f.proxyTopic, kind: event.Proxy, parser: proxyFmt.NewParser(), maxLine: f.maxLineBytes, damaged: warn})
+		streams = append(streams, &lineStream{path: f.proxy, topic: f.proxyTopic, kind: event.Proxy, parser: proxyFmt.NewParser(), maxLine: maxLine, warn: warn})
 	}
 	if f.app != "" {
-		streams = append(streams, &lineStream{path: f.app, topic: f.appTopic, kind: event.App, parser: appFmt.NewParser(), maxLine: f.maxLineBytes, damaged: warn})
+		streams = append(streams, &lineStream{path: f.app, topic: f.appTopic, kind: event.App, parser: appFmt.NewParser(), maxLine: maxLine, warn: warn})
 	}
 	for _, s := range streams {
 		if err := s.open(); err != nil {
@@ -176,8 +180,25 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	el := time.Since(start).Seconds()
-	fmt.Fprintf(stderr, "produced %d lines in %.1fs (%.0f lines/s)\n", sent, el, float64(sent)/max(el, 1e-9))
+	fmt.Fprintf(stderr, "produced %d lines in %.1fs (%.0f lines/s)%s\n", sent, el, float64(sent)/max(el, 1e-9), skippedSummary(streams, maxLine))
 	return nil
+}
+
+// skippedSummary tells how many lines over the cap the streams skipped,
+// in all and per file, for produce's closing line: "" for none.
+func skippedSummary(streams []*lineStream, maxLine int) string {
+	var total int64
+	var per []string
+	for _, s := range streams {
+		if s.tooLong > 0 {
+			total += s.tooLong
+			per = append(per, fmt.Sprintf("%d in %s", s.tooLong, s.path))
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %s longer than %d bytes skipped (%s)", plural(int(total), "line"), maxLine, strings.Join(per, ", "))
 }
 
 // parseRate reads "N/s", "N/m" or "N" (per second).
@@ -235,23 +256,30 @@ func (p *pacer) wait() time.Duration {
 
 // lineStream reads one log file and keys each line with its request id.
 // A file whose data ends early at damage (see ingest.DamagedError) ends
-// there, after its lines before the damage: damaged is called with the
-// damage the first time.
+// there, after its lines before the damage: warn is called with the
+// damage the first time. A line longer than maxLine is skipped and
+// counted in tooLong once the stream has gone past it (its next line was
+// taken, or the file ended): warn is called with the first one.
 type lineStream struct {
-	path    string
-	topic   string
-	kind    event.Kind
-	parser  ingest.Parser
-	maxLine int
-	damaged func(error)
-	told    bool // damaged was called
+	path     string
+	topic    string
+	kind     event.Kind
+	parser   ingest.Parser
+	maxLine  int
+	warn     func(error)
+	told     bool  // warn was called with the damage
+	toldLong bool  // warn was called with a line over the cap
+	tooLong  int64 // lines skipped for length, over every pass
 
 	rc      io.ReadCloser
 	lr      *ingest.LineReader
 	rec     event.Record
 	pending *kafka.Message
-	time    int64
-	ended   bool
+	// The lines over the cap just before pending: how many, and the
+	// number of the first.
+	pendingLong, pendingFirstLong int64
+	time                          int64
+	ended                         bool
 }
 
 func (s *lineStream) open() error {
@@ -277,7 +305,17 @@ func (s *lineStream) peek() (bool, error) {
 	if s.ended {
 		return false, nil
 	}
-	line, _, err := s.lr.Next()
+	long := s.lr.Skipped()
+	line, n, err := s.lr.Next()
+	if skipped := s.lr.Skipped() - long; skipped > 0 {
+		// The over-long lines skipped are the ones just before line n,
+		// or, at the end, line n and the ones before it.
+		s.pendingLong, s.pendingFirstLong = skipped, n-skipped
+		if err != nil {
+			s.pendingFirstLong++
+			s.skipLong()
+		}
+	}
 	if err == io.EOF {
 		s.ended = true
 		return false, nil
@@ -289,7 +327,7 @@ func (s *lineStream) peek() (bool, error) {
 			s.told = true
 			d := *de
 			d.Source = s.path
-			s.damaged(&d)
+			s.warn(&d)
 		}
 		return false, nil
 	}
@@ -312,6 +350,29 @@ func (s *lineStream) peek() (bool, error) {
 	return true, nil
 }
 
+// take returns the pending line, which peek read, and counts the lines
+// over the cap skipped before it.
+func (s *lineStream) take() kafka.Message {
+	m := *s.pending
+	s.pending = nil
+	s.skipLong()
+	return m
+}
+
+// skipLong counts the lines over the cap the stream has gone past, and
+// warns of the first of the file.
+func (s *lineStream) skipLong() {
+	if s.pendingLong == 0 {
+		return
+	}
+	s.tooLong += s.pendingLong
+	if !s.toldLong {
+		s.toldLong = true
+		s.warn(fmt.Errorf("%s: line %d is longer than %d bytes (--max-line-bytes): it is skipped, not sent, as is any other line over the cap (counted at the end)", s.path, s.pendingFirstLong, s.maxLine))
+	}
+	s.pendingLong, s.pendingFirstLong = 0, 0
+}
+
 // nextByTime returns the pending line of the earliest event time across
 // the streams, so a request's proxy and app lines go out close together.
 // With loop, the files start again once all of them ended.
@@ -328,9 +389,7 @@ func nextByTime(streams []*lineStream, loop bool) (kafka.Message, bool, error) {
 			}
 		}
 		if best != nil {
-			m := *best.pending
-			best.pending = nil
-			return m, true, nil
+			return best.take(), true, nil
 		}
 		if !loop {
 			break
