@@ -104,9 +104,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 // replayCorpus replays the corpus of labels in proxyPath and appPath
 // through the rules (nil: the default pack) and scores the alerts. A
-// corpus file whose data is damaged (see ingest.DamagedError) fails the
-// evaluation: scored on the lines before the damage, the campaigns after
-// it would be missed and the false alerts undercounted.
+// corpus file whose data is damaged (see ingest.DamagedError), or with a
+// line rejected or too long, fails the evaluation: scored on the lines
+// read, the campaigns in the others would be missed and the false alerts
+// undercounted.
 func replayCorpus(ctx context.Context, rs []*rules.Rule, labels []samples.Campaign, proxyPath, appPath string) (*Result, error) {
 	if rs == nil {
 		rs = rules.Default()
@@ -132,7 +133,7 @@ func replayCorpus(ctx context.Context, rs []*rules.Rule, labels []samples.Campai
 	if err := replay.Run(ctx, sources, eng); err != nil {
 		return nil, fmt.Errorf("evaluating: replaying: %w", err)
 	}
-	if err := damaged(sources); err != nil {
+	if err := errors.Join(damaged(sources), rejected(sources)); err != nil {
 		return nil, fmt.Errorf("evaluating: the corpus was not read whole: %w", err)
 	}
 	res := at.score(sink.alerts)
@@ -150,6 +151,29 @@ func damaged(sources []ingest.Source) error {
 		if n := st.Damaged.Load() - int64(len(kept)); n > 0 {
 			errs = append(errs, fmt.Errorf("%d damaged files of %s not listed", n, st.Name))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// rejected returns, for each source with lines rejected (too long among
+// them), how many and the first one's error; nil for none.
+func rejected(sources []ingest.Source) error {
+	var errs []error
+	for _, src := range sources {
+		st := src.Stats()
+		n := st.Rejected.Load()
+		if n == 0 {
+			continue
+		}
+		first := "none kept"
+		if e := st.Errors(); len(e) > 0 {
+			first = e[0].Error()
+		}
+		lines := "lines"
+		if n == 1 {
+			lines = "line"
+		}
+		errs = append(errs, fmt.Errorf("%s: %d %s rejected (%d too long), the first: %s", st.Name, n, lines, st.TooLong.Load(), first))
 	}
 	return errors.Join(errs...)
 }

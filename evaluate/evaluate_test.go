@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/samples"
 )
 
@@ -122,5 +123,92 @@ func TestDamagedCorpusFails(t *testing.T) {
 				t.Errorf("error %q, want the damage %q", msg, c.damage)
 			}
 		})
+	}
+}
+
+// TestRejectedCorpusLinesFail replays a corpus with lines added that the
+// parsers reject or that are over the line cap: the evaluation fails,
+// naming each file with lines rejected, how many, and the first one's
+// error, rather than scoring the lines read. The corpus as generated is
+// read whole.
+func TestRejectedCorpusLinesFail(t *testing.T) {
+	cfg := samples.DefaultConfig()
+	cfg.Seed = 1
+	dir := t.TempDir()
+	proxyPath, appPath := filepath.Join(dir, "nginx-access.log"), filepath.Join(dir, "django-auth.log")
+	labels, err := generate(cfg, proxyPath, appPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := os.ReadFile(proxyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := os.ReadFile(appPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyLines, appLines := bytes.Count(proxy, []byte("\n")), bytes.Count(app, []byte("\n"))
+	overCap := strings.Repeat("x", ingest.DefaultMaxLineBytes+1) + "\n"
+
+	for _, c := range []struct {
+		name       string
+		proxy, app string   // appended to the files
+		want       []string // in the error; none for no error
+	}{
+		{name: "as generated"},
+		{
+			name: "a malformed app line",
+			app:  "not a log line\n",
+			want: []string{fmt.Sprintf("%s: 1 line rejected (0 too long), the first: %s:%d:", appPath, appPath, appLines+1)},
+		},
+		{
+			name:  "a proxy line over the cap",
+			proxy: overCap,
+			want:  []string{fmt.Sprintf("%s: 1 line rejected (1 too long), the first: %s:%d: line longer than %d bytes skipped", proxyPath, proxyPath, proxyLines+1, ingest.DefaultMaxLineBytes)},
+		},
+		{
+			name:  "both files",
+			proxy: "{}\n" + overCap,
+			app:   overCap + "{\n",
+			want: []string{
+				fmt.Sprintf("%s: 2 lines rejected (1 too long), the first: %s:%d:", proxyPath, proxyPath, proxyLines+1),
+				fmt.Sprintf("%s: 2 lines rejected (1 too long), the first: %s:%d: line longer than %d bytes skipped", appPath, appPath, appLines+1, ingest.DefaultMaxLineBytes),
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			writeFile(t, proxyPath, string(proxy)+c.proxy)
+			writeFile(t, appPath, string(app)+c.app)
+			res, err := replayCorpus(context.Background(), nil, labels, proxyPath, appPath)
+			if len(c.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("a corpus with lines rejected scored: %d events, %d alert records", res.Events, res.Records)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "evaluating: the corpus was not read whole: ") {
+				t.Errorf("error %q, want it to say the corpus was not read whole", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+			if n := strings.Count(msg, " rejected ("); n != len(c.want) {
+				t.Errorf("error names %d files with lines rejected, want %d: %q", n, len(c.want), msg)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
