@@ -16,10 +16,11 @@ type File struct {
 	keep     int
 	stats    SinkStats
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
-	buf  []byte
+	mu     sync.Mutex
+	f      *os.File // nil after Close, or after a rotation that failed
+	closed bool
+	size   int64
+	buf    []byte
 }
 
 // NewFile opens (appending) or creates path. maxBytes <= 0 disables
@@ -55,7 +56,8 @@ func (s *File) open() error {
 func (s *File) Stats() *SinkStats { return &s.stats }
 
 // Send appends one alert line, rotating first if needed; an alert it
-// cannot write is dropped (counted).
+// cannot write is dropped (counted). After a rotation that failed, the
+// next Send opens the file again, and rotates it again if needed.
 func (s *File) Send(_ context.Context, a *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,8 +75,16 @@ func (s *File) Send(_ context.Context, a *Alert) error {
 }
 
 func (s *File) send(a *Alert) error {
-	if s.f == nil {
+	if s.closed {
 		return fmt.Errorf("writing alert %s to %s: %w", a.ID, s.path, ErrClosed)
+	}
+	if s.f == nil {
+		// A rotation failed and left the file closed: each alert tries
+		// to open it again.
+		if err := s.open(); err != nil {
+			s.stats.Failures.Add(1)
+			return fmt.Errorf("writing alert %s: %w", a.ID, err)
+		}
 	}
 	var err error
 	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {
@@ -97,10 +107,11 @@ func (s *File) send(a *Alert) error {
 }
 
 func (s *File) rotate() error {
-	if err := s.f.Close(); err != nil {
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
 		return fmt.Errorf("rotating %s: %w", s.path, err)
 	}
-	s.f = nil
 	os.Remove(fmt.Sprintf("%s.%d", s.path, s.keep))
 	for i := s.keep - 1; i >= 1; i-- {
 		from := fmt.Sprintf("%s.%d", s.path, i)
@@ -133,6 +144,7 @@ func (s *File) shutdown(ctx context.Context) (left, error) {
 }
 
 func (s *File) closeLocked() error {
+	s.closed = true
 	if s.f == nil {
 		return nil
 	}

@@ -210,3 +210,64 @@ func TestWriterAfterClose(t *testing.T) {
 		}
 	}
 }
+
+// readSequences returns the sequences of the alerts in the JSON lines
+// file at path.
+func readSequences(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	for line := range strings.Lines(string(b)) {
+		var a Alert
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		seqs = append(seqs, a.Sequence)
+	}
+	return seqs
+}
+
+// TestFileReopensAfterFailedRotation: an alert that a failed rotation
+// kept from being written is dropped and counted; once the cause is
+// gone, the next alert rotates the file and is written.
+func TestFileReopensAfterFailedRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.jsonl")
+	// path.1 is a directory that cannot be replaced: rotating fails.
+	if err := os.MkdirAll(filepath.Join(path+".1", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewFile(path, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Send(ctx, testAlert("i", 1, "u")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, testAlert("i", 2, "u")); err == nil || !strings.Contains(err.Error(), "rotating "+path) {
+		t.Fatalf("Send with path.1 a directory = %v, want a rotation error", err)
+	}
+	if err := os.RemoveAll(path + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, testAlert("i", 3, "u")); err != nil {
+		t.Fatalf("Send once path.1 is gone = %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(readSequences(t, path), readSequences(t, path+".1")); got != "[3] [1]" {
+		t.Errorf("path and path.1 hold sequences %s, want [3] [1]", got)
+	}
+	st := s.Stats()
+	if d, f, del := st.Dropped.Load(), st.Failures.Load(), st.Delivered.Load(); d != 1 || f != 1 || del != 2 {
+		t.Errorf("dropped %d, failures %d, delivered %d; want 1, 1, 2", d, f, del)
+	}
+	if err := s.Send(ctx, testAlert("i", 4, "u")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+}
