@@ -249,6 +249,7 @@ func (c *Config) Check() error {
 		}
 	}
 	errs = append(errs, c.checkKafkaOnly()...)
+	errs = append(errs, c.checkNoConnection()...)
 	return errors.Join(errs...)
 }
 
@@ -342,7 +343,31 @@ func (c *Config) checkKafkaOnly() []error {
 	return errs
 }
 
+// checkNoConnection reports the tls_* settings on an output that makes
+// no connection (stdout, file): ignored, they would let one believe the
+// alerts are sent over a verified connection somewhere.
+func (c *Config) checkNoConnection() []error {
+	switch c.Type {
+	case "stdout", "file":
+	default:
+		return nil
+	}
+	var errs []error
+	for _, k := range c.tlsKeys() {
+		if k.val != "" {
+			errs = append(errs, keyErrorf([]string{k.key}, "%s: %s applies only to an output that connects (webhook, alertmanager, kafka or syslog): a %s output makes no connection", c.Type, k.key, c.Type))
+		}
+	}
+	return errs
+}
+
 type keyValue struct{ key, val string }
+
+func (c *Config) tlsKeys() []keyValue {
+	return []keyValue{
+		{"tls_ca_file", c.TLSCAFile}, {"tls_cert_file", c.TLSCertFile}, {"tls_key_file", c.TLSKeyFile}, {"tls_server_name", c.TLSServerName},
+	}
+}
 
 func (c *Config) saslKeys() []keyValue {
 	return []keyValue{
@@ -458,11 +483,8 @@ func (c *Config) httpsURL() bool {
 // alertmanager outputs share these settings.
 func (c *Config) checkTLS(on bool, where string) []error {
 	var errs []error
-	set := []keyValue{
-		{"tls_ca_file", c.TLSCAFile}, {"tls_cert_file", c.TLSCertFile}, {"tls_key_file", c.TLSKeyFile}, {"tls_server_name", c.TLSServerName},
-	}
 	if !on {
-		for _, k := range set {
+		for _, k := range c.tlsKeys() {
 			if k.val != "" {
 				errs = append(errs, keyErrorf([]string{k.key}, "%s: %s applies only to %s: without TLS it would be ignored", c.Type, k.key, where))
 			}

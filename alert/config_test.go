@@ -150,6 +150,8 @@ func TestOpenErrors(t *testing.T) {
 		{Config{}, "type is required"},
 		{Config{Type: "pager"}, `unknown type "pager"`},
 		{Config{Type: "file"}, "path is required"},
+		{Config{Type: "file", Path: filepath.Join(t.TempDir(), "a"), TLSCAFile: "ca.pem"}, "file: tls_ca_file applies only to an output that connects"},
+		{Config{Type: "stdout", TLSServerName: "soc"}, "stdout: tls_server_name applies only to an output that connects"},
 		{Config{Type: "file", Path: filepath.Join(t.TempDir(), "a"), MinSeverity: "urgent"}, `unknown min_severity "urgent"`},
 		{Config{Type: "webhook", URL: "http://127.0.0.1:1/"}, "spool_dir is required"},
 		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), SecretEnv: "SPRAYWATCH_TEST_UNSET_SECRET"}, "SPRAYWATCH_TEST_UNSET_SECRET"},

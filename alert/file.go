@@ -2,28 +2,34 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 )
 
 // File is a sink appending alerts as JSON lines to a file, rotating it by
 // size: when a line would take the file past MaxBytes, path becomes path.1,
-// path.1 becomes path.2 and so on, keeping Keep rotated files.
+// path.1 becomes path.2 and so on, keeping Keep rotated files. It does not
+// write through a symbolic link at path (see NewFile).
 type File struct {
 	path     string
 	maxBytes int64
 	keep     int
 	stats    SinkStats
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
-	buf  []byte
+	mu     sync.Mutex
+	f      *os.File // nil after Close, or after a rotation that failed
+	closed bool
+	size   int64
+	buf    []byte
 }
 
 // NewFile opens (appending) or creates path. maxBytes <= 0 disables
 // rotation; keep is the number of rotated files kept (at least 1).
+// A path that is a symbolic link is refused, there and whenever the file
+// is opened again after a rotation; the directories above it may be links.
 func NewFile(path string, maxBytes int64, keep int) (*File, error) {
 	if keep < 1 {
 		keep = 1
@@ -32,14 +38,22 @@ func NewFile(path string, maxBytes int64, keep int) (*File, error) {
 	s.stats.Type = "file"
 	s.stats.Name = path
 	if err := s.open(); err != nil {
+		if errors.Is(err, errSymlink) {
+			return nil, fmt.Errorf("%w: set path to the file it points to", err)
+		}
 		return nil, err
 	}
 	return s, nil
 }
 
 func (s *File) open() error {
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := openAppend(s.path)
 	if err != nil {
+		// The error of an O_NOFOLLOW open of a link (ELOOP on Linux)
+		// does not say so.
+		if lerr := checkNotSymlink(s.path); lerr != nil {
+			err = lerr
+		}
 		return fmt.Errorf("opening alert file: %w", err)
 	}
 	st, err := f.Stat()
@@ -51,11 +65,25 @@ func (s *File) open() error {
 	return nil
 }
 
+// errSymlink is the error of an alert file path that is a symbolic link.
+var errSymlink = errors.New("is a symbolic link, which the file output does not write through")
+
+// checkNotSymlink returns an error naming path if it is a symbolic link:
+// whoever can create files in its directory could point it at a file
+// elsewhere, for spraywatch to append to or rotate.
+func checkNotSymlink(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s %w", path, errSymlink)
+	}
+	return nil
+}
+
 // Stats returns the sink's counters.
 func (s *File) Stats() *SinkStats { return &s.stats }
 
 // Send appends one alert line, rotating first if needed; an alert it
-// cannot write is dropped (counted).
+// cannot write is dropped (counted). After a rotation that failed, the
+// next Send opens the file again, and rotates it again if needed.
 func (s *File) Send(_ context.Context, a *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,8 +101,16 @@ func (s *File) Send(_ context.Context, a *Alert) error {
 }
 
 func (s *File) send(a *Alert) error {
-	if s.f == nil {
+	if s.closed {
 		return fmt.Errorf("writing alert %s to %s: %w", a.ID, s.path, ErrClosed)
+	}
+	if s.f == nil {
+		// A rotation failed and left the file closed: each alert tries
+		// to open it again.
+		if err := s.open(); err != nil {
+			s.stats.Failures.Add(1)
+			return fmt.Errorf("writing alert %s: %w", a.ID, err)
+		}
 	}
 	var err error
 	if s.buf, err = a.AppendJSON(s.buf[:0]); err != nil {
@@ -97,10 +133,17 @@ func (s *File) send(a *Alert) error {
 }
 
 func (s *File) rotate() error {
-	if err := s.f.Close(); err != nil {
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
 		return fmt.Errorf("rotating %s: %w", s.path, err)
 	}
-	s.f = nil
+	// A link put at path since it was opened is not spraywatch's file:
+	// the rotation stops before any rename, and the alerts fail until it
+	// is removed. The renames below move links, never what they point to.
+	if err := checkNotSymlink(s.path); err != nil {
+		return fmt.Errorf("rotating: %w", err)
+	}
 	os.Remove(fmt.Sprintf("%s.%d", s.path, s.keep))
 	for i := s.keep - 1; i >= 1; i-- {
 		from := fmt.Sprintf("%s.%d", s.path, i)
@@ -133,6 +176,7 @@ func (s *File) shutdown(ctx context.Context) (left, error) {
 }
 
 func (s *File) closeLocked() error {
+	s.closed = true
 	if s.f == nil {
 		return nil
 	}

@@ -210,3 +210,257 @@ func TestWriterAfterClose(t *testing.T) {
 		}
 	}
 }
+
+// readSequences returns the sequences of the alerts in the JSON lines
+// file at path.
+func readSequences(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	for line := range strings.Lines(string(b)) {
+		var a Alert
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		seqs = append(seqs, a.Sequence)
+	}
+	return seqs
+}
+
+// TestFileReopensAfterFailedRotation: an alert that a failed rotation
+// kept from being written is dropped and counted; once the cause is
+// gone, the next alert rotates the file and is written.
+func TestFileReopensAfterFailedRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.jsonl")
+	// path.1 is a directory that cannot be replaced: rotating fails.
+	if err := os.MkdirAll(filepath.Join(path+".1", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewFile(path, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Send(ctx, testAlert("i", 1, "u")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, testAlert("i", 2, "u")); err == nil || !strings.Contains(err.Error(), "rotating "+path) {
+		t.Fatalf("Send with path.1 a directory = %v, want a rotation error", err)
+	}
+	if err := os.RemoveAll(path + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, testAlert("i", 3, "u")); err != nil {
+		t.Fatalf("Send once path.1 is gone = %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(readSequences(t, path), readSequences(t, path+".1")); got != "[3] [1]" {
+		t.Errorf("path and path.1 hold sequences %s, want [3] [1]", got)
+	}
+	st := s.Stats()
+	if d, f, del := st.Dropped.Load(), st.Failures.Load(), st.Delivered.Load(); d != 1 || f != 1 || del != 2 {
+		t.Errorf("dropped %d, failures %d, delivered %d; want 1, 1, 2", d, f, del)
+	}
+	if err := s.Send(ctx, testAlert("i", 4, "u")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+}
+
+// symlink makes link point to target, skipping the test where the
+// system does not let it.
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("cannot make a symbolic link: %v", err)
+	}
+}
+
+// TestFileSymlinks: the file output refuses a path that is a symbolic
+// link, to a file or to nothing yet, and writes nothing through it; a
+// link among the directories above the file is followed.
+func TestFileSymlinks(t *testing.T) {
+	const before = "not spraywatch's\n"
+	for _, tc := range []struct {
+		name string
+		// setup returns the path to give NewFile and the file the alert
+		// must land in ("" when NewFile must refuse path).
+		setup   func(t *testing.T, dir string) (path, written string)
+		refused bool
+	}{
+		{"regular path", func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "alerts.jsonl")
+			return p, p
+		}, false},
+		{"linked directory", func(t *testing.T, dir string) (string, string) {
+			real := filepath.Join(dir, "real")
+			if err := os.Mkdir(real, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, real, filepath.Join(dir, "log"))
+			return filepath.Join(dir, "log", "alerts.jsonl"), filepath.Join(real, "alerts.jsonl")
+		}, false},
+		{"link to a file", func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "alerts.jsonl")
+			symlink(t, filepath.Join(dir, "target"), p)
+			return p, ""
+		}, true},
+		{"link to a file not there yet", func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "alerts.jsonl")
+			symlink(t, filepath.Join(dir, "absent"), p)
+			return p, ""
+		}, true},
+		{"link to a directory", func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "alerts.jsonl")
+			symlink(t, dir, p)
+			return p, ""
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			target := filepath.Join(dir, "target")
+			if err := os.WriteFile(target, []byte(before), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			path, written := tc.setup(t, dir)
+			s, err := NewFile(path, 0, 1)
+			if tc.refused {
+				want := "opening alert file: " + path + " is a symbolic link, which the file output does not write through: set path to the file it points to"
+				if err == nil || err.Error() != want {
+					t.Errorf("NewFile = %v, want %q", err, want)
+				}
+				if err == nil {
+					s.Close()
+				}
+				if b, err := os.ReadFile(target); err != nil || string(b) != before {
+					t.Errorf("link target holds %q (%v), want it unchanged", b, err)
+				}
+				if _, err := os.Lstat(filepath.Join(dir, "absent")); !os.IsNotExist(err) {
+					t.Errorf("the absent target of the link was created (%v)", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(context.Background(), testAlert("i", 1, "u")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := readSequences(t, written); fmt.Sprint(got) != "[1]" {
+				t.Errorf("%s holds sequences %v, want [1]", written, got)
+			}
+		})
+	}
+}
+
+// TestFileSymlinkAtRotation: a link put in place of the file while it
+// is open stops the rotation before any rename; neither the rotation nor
+// the opens after it write through the link, and each alert they keep
+// from being written is dropped and counted. Once the link is gone,
+// writing resumes.
+func TestFileSymlinkAtRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "alerts.jsonl")
+	target := filepath.Join(dir, "target")
+	const before = "not spraywatch's\n"
+	if err := os.WriteFile(target, []byte(before), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewFile(path, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Send(ctx, testAlert("i", 1, "u")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	symlink(t, target, path)
+	for i, want := range []string{
+		"rotating: " + path + " is a symbolic link",
+		"writing alert i-3: opening alert file: " + path + " is a symbolic link",
+	} {
+		if err := s.Send(ctx, testAlert("i", i+2, "u")); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Send %d with path a link = %v, want %q", i+2, err, want)
+		}
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != before {
+		t.Errorf("link target holds %q (%v), want it unchanged", b, err)
+	}
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("path is no longer the link (%v): the rotation moved it", err)
+	}
+	if _, err := os.Lstat(path + ".1"); !os.IsNotExist(err) {
+		t.Errorf("%s.1 exists (%v): the rotation renamed", path, err)
+	}
+	if d, f := s.Stats().Dropped.Load(), s.Stats().Failures.Load(); d != 2 || f != 2 {
+		t.Errorf("dropped %d, failures %d; want 2, 2", d, f)
+	}
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(ctx, testAlert("i", 4, "u")); err != nil {
+		t.Fatalf("Send once the link is gone = %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readSequences(t, path); fmt.Sprint(got) != "[4]" {
+		t.Errorf("path holds sequences %v, want [4]", got)
+	}
+}
+
+// TestFileRotatesLinks: links at the rotated names are moved and
+// deleted as themselves; what they point to is never written, moved or
+// deleted.
+func TestFileRotatesLinks(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "alerts.jsonl")
+	const before = "not spraywatch's\n"
+	targets := []string{filepath.Join(dir, "target1"), filepath.Join(dir, "target2")}
+	for i, target := range targets {
+		if err := os.WriteFile(target, []byte(before), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		symlink(t, target, fmt.Sprintf("%s.%d", path, i+1))
+	}
+	s, err := NewFile(path, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One line per file: alerts 2 and 3 each rotate.
+	for i := range 3 {
+		if err := s.Send(context.Background(), testAlert("i", i+1, "u")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range targets {
+		if b, err := os.ReadFile(target); err != nil || string(b) != before {
+			t.Errorf("%s holds %q (%v), want it unchanged", target, b, err)
+		}
+	}
+	for p, want := range map[string]string{path: "[3]", path + ".1": "[2]", path + ".2": "[1]"} {
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s is not a regular file (%v)", p, err)
+			continue
+		}
+		if got := fmt.Sprint(readSequences(t, p)); got != want {
+			t.Errorf("%s holds sequences %s, want %s", p, got, want)
+		}
+	}
+}

@@ -250,6 +250,11 @@ func TestCheckKafkaSecurity(t *testing.T) {
 			[]string{"address", "sasl_password_file"}, []string{`syslog: address "siem" is not host:port`, "syslog: sasl_password_file applies only to a kafka output"}},
 		{"sasl on stdout", Config{Type: "stdout", SASLUsername: "sw"},
 			[]string{"sasl_username"}, []string{"stdout: sasl_username applies only to a kafka output"}},
+		{"tls and every tls_* on a file", Config{Type: "file", Path: "a", TLS: true, TLSCAFile: "ca", TLSCertFile: "c", TLSKeyFile: "k", TLSServerName: "n"},
+			[]string{"tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name"},
+			[]string{"file: tls applies only to a kafka output", "file: tls_ca_file applies only to an output that connects", "file: tls_cert_file applies", "file: tls_key_file applies", "file: tls_server_name applies"}},
+		{"file without path and tls_*", Config{Type: "file", TLSCAFile: "ca"},
+			[]string{"", "tls_ca_file"}, []string{"file: path is required", "file: tls_ca_file applies only to an output that connects"}},
 		{"unknown type", Config{Type: "pager", TLS: true, SASLUsername: "sw"}, []string{""}, []string{`unknown type "pager"`}},
 	}
 	for _, tc := range cases {

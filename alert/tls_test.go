@@ -102,6 +102,10 @@ func TestCheckTLS(t *testing.T) {
 		{"syslog tcp", Config{Type: "syslog", Network: "tcp", Address: "siem:514", TLSCAFile: "ca"}, "tls_ca_file", "syslog: tls_ca_file applies only to network: tls"},
 		{"syslog tls cert without key", Config{Type: "syslog", Network: "tls", Address: "siem:6514", TLSCertFile: "c"}, "tls_cert_file", "syslog: tls_cert_file needs tls_key_file"},
 		{"syslog tls", Config{Type: "syslog", Network: "tls", Address: "siem:6514", TLSCAFile: "ca", TLSCertFile: "c", TLSKeyFile: "k"}, "", ""},
+		{"file tls_ca_file", Config{Type: "file", Path: "a", TLSCAFile: "ca"}, "tls_ca_file", "file: tls_ca_file applies only to an output that connects (webhook, alertmanager, kafka or syslog): a file output makes no connection"},
+		{"file tls_key_file", Config{Type: "file", Path: "a", TLSKeyFile: "k"}, "tls_key_file", "file: tls_key_file applies only to an output that connects"},
+		{"stdout tls_cert_file", Config{Type: "stdout", TLSCertFile: "c"}, "tls_cert_file", "stdout: tls_cert_file applies only to an output that connects (webhook, alertmanager, kafka or syslog): a stdout output makes no connection"},
+		{"stdout tls_server_name", Config{Type: "stdout", TLSServerName: "n"}, "tls_server_name", "stdout: tls_server_name applies only to an output that connects"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,8 @@ func TestParseOutputs(t *testing.T) {
 		{"kafka tls_* without tls", "outputs:\n  - type: kafka\n    brokers: [k:9093]\n    topic: t\n    tls_ca_file: ca.pem\n", `o.yml:5: outputs[0]: kafka: tls_ca_file applies only to an output with tls: true: without TLS it would be ignored`},
 		{"kafka unknown sasl mechanism", "outputs:\n  - type: kafka\n    brokers: [k:9093]\n    topic: t\n    sasl_mechanism: gssapi\n", `o.yml:5: outputs[0]: kafka: unknown SASL mechanism "gssapi"`},
 		{"sasl on a webhook", "outputs:\n  - type: webhook\n    url: https://x\n    spool_dir: s\n    sasl_username: sw\n", `o.yml:5: outputs[0]: webhook: sasl_username applies only to a kafka output`},
+		{"tls_* on a file", "outputs:\n  - type: file\n    path: a\n    tls_cert_file: c.pem\n", `o.yml:4: outputs[0]: file: tls_cert_file applies only to an output that connects (webhook, alertmanager, kafka or syslog): a file output makes no connection`},
+		{"tls_* on stdout", "outputs:\n  - type: stdout\n    name: out\n    tls_ca_file: ca.pem\n", `o.yml:4: outputs[0]: stdout: tls_ca_file applies only to an output that connects`},
 		{"tls on syslog", "outputs:\n  - type: syslog\n    network: tcp\n    address: siem:514\n    tls: true\n", `o.yml:5: outputs[0]: syslog: tls applies only to a kafka output (network: tls turns TLS on)`},
 	} {
 		_, err := ParseOutputs("o.yml", []byte(tt.yml))

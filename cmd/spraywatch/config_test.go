@@ -347,7 +347,9 @@ func TestRequestIDWarning(t *testing.T) {
 }
 
 // A replay whose output drops alerts (here: its rotation fails) logs it
-// and fails, though the replay itself went through.
+// and fails, though the replay itself went through. After the failed
+// rotation the file output opens its file again for each alert: those
+// that still fit in it are written, the others dropped.
 func TestReplayOutputDropsFail(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "alerts.jsonl.1", "kept"), 0o755); err != nil {
@@ -371,7 +373,7 @@ outputs:
 		t.Fatalf("exit %d, want 1: %s", code, errb.String())
 	}
 	checkContains(t, "stderr", errb.String(), `msg="alert output dropped alerts" output=file-0 type=file dropped=1 reason="not taken" err="rotating `,
-		"\nspraywatch replay: output file-0 (file): 46 alerts not delivered (1 delivered, 46 dropped); first failure: rotating ")
+		"\nspraywatch replay: output file-0 (file): 45 alerts not delivered (2 delivered, 45 dropped); last failure: rotating ")
 }
 
 // config check --serve checks a file as serve reads it: following the
