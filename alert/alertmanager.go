@@ -226,12 +226,15 @@ func (m *Alertmanager) deliver(ctx context.Context, batch []*Alert) error {
 
 // gaveUp applies the changes of a batch that was not delivered, so the
 // re-sends carry the incidents' current labels, and keeps the ends of
-// their old label sets for the next post.
+// their old label sets for the next post: MaxActive of them at most, the
+// oldest beyond that dropped.
 func (m *Alertmanager) gaveUp(batch []*Alert) {
 	_, ends, changes := m.plan(batch)
 	m.ending = append(m.ending, ends...)
 	if over := len(m.ending) - m.opts.MaxActive; over > 0 {
 		m.ending = slices.Delete(m.ending, 0, over)
+		m.stats.Dropped.Add(uint64(over))
+		m.dlog.drop(over, dropForgotten, nil)
 	}
 	m.apply(changes)
 }
