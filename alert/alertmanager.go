@@ -214,14 +214,39 @@ func (m *Alertmanager) apply(changes []amChange) {
 func (m *Alertmanager) deliver(ctx context.Context, batch []*Alert) error {
 	out, _, changes := m.plan(batch)
 	if len(m.ending) > 0 {
-		out = append(slices.Clip(m.ending), out...)
+		err := m.post(ctx, append(slices.Clip(m.ending), out...))
+		if err == nil {
+			m.ending = nil
+			m.apply(changes)
+			return nil
+		}
+		if !errors.Is(err, errOversize) {
+			return err
+		}
+		// Over a body limit: the ends go apart, so that their size
+		// cannot take the batch's alerts down with them.
+		m.stats.Failures.Add(1)
+		if err := m.sendEnding(ctx); err != nil {
+			return err
+		}
 	}
 	if err := m.post(ctx, out); err != nil {
 		return err
 	}
-	m.ending = nil
 	m.apply(changes)
 	return nil
+}
+
+// sendEnding posts the pending ends on their own, in parts halved on a
+// 413; an end refused alone is dropped. It stops at another failure,
+// keeping the ends not sent.
+func (m *Alertmanager) sendEnding(ctx context.Context) error {
+	n, err := m.postSplit(ctx, m.ending, func(int, int) {}, func(_ int, err error) { m.dropOversize(err) })
+	m.ending = slices.Delete(m.ending, 0, n)
+	if len(m.ending) == 0 {
+		m.ending = nil
+	}
+	return err
 }
 
 // gaveUp applies the changes of a batch that was not delivered, so the
@@ -237,6 +262,14 @@ func (m *Alertmanager) gaveUp(batch []*Alert) {
 		m.dlog.drop(over, dropForgotten, nil)
 	}
 	m.apply(changes)
+}
+
+// dropOversize counts and logs an alert dropped because Alertmanager
+// (a proxy's body limit) refused it alone for its size; err is the
+// refusal.
+func (m *Alertmanager) dropOversize(err error) {
+	m.stats.Dropped.Add(1)
+	m.dlog.drop(1, dropOversize, err)
 }
 
 // evict forgets the oldest firing incidents beyond MaxActive.
@@ -296,6 +329,45 @@ func (m *Alertmanager) resend(ctx context.Context) {
 	if !failed {
 		m.ending = nil
 	}
+}
+
+// postSplit posts alerts, splitting a post answered 413 (a proxy's body
+// limit) in halves down to single alerts. It calls sent with the bounds
+// of each part taken, and tooLarge with the index of each alert refused
+// alone, and the refusal. It stops at the first other failure, and
+// returns its error and the number of alerts before the part that failed
+// (sent or too large). The refusals for size are counted as failures;
+// the error returned is not.
+func (m *Alertmanager) postSplit(ctx context.Context, alerts []amAlert, sent func(lo, hi int), tooLarge func(i int, err error)) (int, error) {
+	done := 0 // the alerts before done are sent or too large
+	var split func(lo, hi int) error
+	split = func(lo, hi int) error {
+		err := m.post(ctx, alerts[lo:hi])
+		switch {
+		case err == nil:
+			sent(lo, hi)
+			done = hi
+			return nil
+		case !errors.Is(err, errOversize):
+			return err
+		}
+		m.stats.Failures.Add(1)
+		if hi-lo == 1 {
+			tooLarge(lo, err)
+			done = hi
+			return nil
+		}
+		mid := lo + (hi-lo)/2
+		if err := split(lo, mid); err != nil {
+			return err
+		}
+		return split(mid, hi)
+	}
+	if len(alerts) == 0 {
+		return 0, nil
+	}
+	err := split(0, len(alerts))
+	return done, err
 }
 
 // post makes one POST of alerts.
