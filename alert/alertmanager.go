@@ -45,10 +45,11 @@ type Alertmanager struct {
 	// ending are old label sets whose end (endsAt) was in a batch
 	// given up on: sent with the next post. Queue goroutine only.
 	ending []amAlert
-	// posts counts the posts made, postErr is the error of the last
-	// that failed (reset by tick). Queue goroutine only.
-	posts   int
-	postErr error
+	// posts counts the posts made and taken the ones Alertmanager
+	// took; postErr is the error of the last that failed other than
+	// for its size (reset by tick). Queue goroutine only.
+	posts, taken int
+	postErr      error
 	*queue
 }
 
@@ -290,43 +291,76 @@ func (m *Alertmanager) evict() {
 
 // tick re-sends the firing incidents and logs the outcome of the posts,
 // if any: a failure, or a recovery after failures. A post a stop cut
-// short is not a failure.
+// short is not a failure, nor is one refused for its size (split, or
+// its alert dropped and logged as such).
 func (m *Alertmanager) tick(ctx context.Context) {
-	posts := m.posts
+	posts, taken := m.posts, m.taken
 	m.postErr = nil
 	m.resend(ctx)
 	switch {
 	case m.posts == posts || ctx.Err() != nil:
 	case m.postErr != nil:
 		m.dlog.failedAttempt(m.postErr)
-	default:
+	case m.taken > taken:
 		m.dlog.delivered()
 	}
 }
 
-// resend posts every firing incident again, and the ends not sent yet.
+// resendChunk is the number of alerts in a re-send's post at most.
+const resendChunk = 500
+
+// resend posts every firing incident again, and the ends not sent yet,
+// in posts of resendChunk alerts split in halves on a 413. An alert
+// refused alone for its size is dropped: an end is not sent again, and
+// an incident is no longer re-sent (Alertmanager resolves it after its
+// resolve_timeout).
 func (m *Alertmanager) resend(ctx context.Context) {
 	if len(m.active) == 0 && len(m.ending) == 0 {
 		return
 	}
-	all := make([]amAlert, 0, len(m.ending)+len(m.active))
+	ends := len(m.ending)
+	all := make([]amAlert, 0, ends+len(m.active))
 	all = append(all, m.ending...)
-	for _, a := range m.active {
+	ids := make([]string, 0, len(m.active)) // the incident of all[ends+i]
+	for id, a := range m.active {
 		all = append(all, a.alert)
+		ids = append(ids, id)
 	}
-	failed := false
-	for i := 0; i < len(all); i += 500 {
-		chunk := all[i:min(i+500, len(all))]
-		if err := m.post(ctx, chunk); err != nil {
+	done := make([]bool, ends) // the ends sent or dropped
+	var tooLarge []string      // the incidents dropped
+	for i := 0; i < len(all); i += resendChunk {
+		chunk := all[i:min(i+resendChunk, len(all))]
+		_, err := m.postSplit(ctx, chunk, func(lo, hi int) {
+			// Successful re-sends are counted too, so that one that
+			// failed is not taken for the only attempt made.
+			m.stats.Resent.Add(uint64(hi - lo))
+			for j := i + lo; j < i+hi && j < ends; j++ {
+				done[j] = true
+			}
+		}, func(j int, err error) {
+			m.dropOversize(err)
+			if j += i; j < ends {
+				done[j] = true
+			} else {
+				tooLarge = append(tooLarge, ids[j-ends])
+			}
+		})
+		if err != nil {
 			m.stats.Failures.Add(1)
-			failed = true
-			continue
 		}
-		// Successful re-sends are counted too, so that one that failed
-		// is not taken for the only attempt made.
-		m.stats.Resent.Add(uint64(len(chunk)))
 	}
-	if !failed {
+	for _, id := range tooLarge {
+		delete(m.active, id)
+	}
+	kept := m.ending[:0]
+	for j, a := range m.ending {
+		if !done[j] {
+			kept = append(kept, a)
+		}
+	}
+	clear(m.ending[len(kept):])
+	m.ending = kept
+	if len(m.ending) == 0 {
 		m.ending = nil
 	}
 }
@@ -370,11 +404,15 @@ func (m *Alertmanager) postSplit(ctx context.Context, alerts []amAlert, sent fun
 	return done, err
 }
 
-// post makes one POST of alerts.
+// post makes one POST of alerts. A refusal for size is not kept as the
+// last error: the callers split the post or drop its alert.
 func (m *Alertmanager) post(ctx context.Context, alerts []amAlert) error {
 	m.posts++
 	err := m.postOnce(ctx, alerts)
-	if err != nil {
+	switch {
+	case err == nil:
+		m.taken++
+	case !errors.Is(err, errOversize):
 		m.postErr = err
 	}
 	return err

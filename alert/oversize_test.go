@@ -429,3 +429,102 @@ func TestAlertmanagerPendingEndsApart(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertmanagerResendSplitsOn413 checks that a periodic re-send
+// answered 413 is split in halves down to single alerts: the alerts that
+// fit are re-sent, and one that does not fit alone is dropped, counted
+// and forgotten, so the next re-sends go through.
+func TestAlertmanagerResendSplitsOn413(t *testing.T) {
+	const limit = 8000
+	cases := []struct {
+		name   string
+		firing []int // username size of each firing incident's alert
+		ends   []int // username size of each pending end, as in escalate
+		tooBig []string
+	}{
+		{"every alert fits", slices.Repeat([]int{300}, 30), nil, nil},
+		{"one alert too large", []int{10, 10, 10, 2 * limit, 10, 10}, nil, []string{"CN=client-inc-3 high"}},
+		{"every alert too large", []int{2 * limit, 2 * limit}, nil, []string{"CN=client-inc-0 high", "CN=client-inc-1 high"}},
+		{"ends and firing", []int{300, 2 * limit, 300}, []int{3000, 2 * limit, 3000},
+			[]string{"CN=client-inc-1 high", "CN=client-end-1 high ended"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			srv := newAMLimitServer(t, limit)
+			m, err := NewAlertmanager(ctx, AlertmanagerOptions{URL: srv.URL, ResendInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			h := &recordingHandler{}
+			m.dlog.setLogger(slog.New(h))
+			var want []string
+			for _, e := range escalate(m, tc.ends) {
+				if !slices.Contains(tc.tooBig, e) {
+					want = append(want, e)
+				}
+			}
+			for i := range tc.ends {
+				want = append(want, fmt.Sprintf("CN=client-end-%d critical", i))
+			}
+			var firing []*Alert
+			for i, n := range tc.firing {
+				a := bigAlert(fmt.Sprintf("inc-%d", i), 1, n)
+				firing = append(firing, a)
+				if k := a.Group["tls.client.subject"] + " high"; !slices.Contains(tc.tooBig, k) {
+					want = append(want, k)
+				}
+			}
+			_, _, changes := m.plan(firing)
+			m.apply(changes)
+			dropped0 := m.stats.Dropped.Load()
+			slices.Sort(want)
+
+			// The ticks run here, not on the queue's goroutine: the
+			// re-send interval is an hour.
+			m.tick(ctx)
+			if got := srv.keys(); !slices.Equal(got, want) {
+				t.Errorf("first re-send: received %q,\nwant %q", got, want)
+			}
+			st := m.Stats()
+			if r := st.Resent.Load(); r != uint64(len(want)) {
+				t.Errorf("Resent = %d, want %d", r, len(want))
+			}
+			if d := st.Dropped.Load() - dropped0; d != uint64(len(tc.tooBig)) {
+				t.Errorf("Dropped = %d, want %d", d, len(tc.tooBig))
+			}
+			if len(m.ending) != 0 {
+				t.Errorf("%d ends still pending", len(m.ending))
+			}
+			if len(tc.tooBig) > 0 {
+				drops := h.with("alert output dropped alerts")
+				if len(drops) == 0 || drops[len(drops)-1].attrs["reason"] != dropOversize {
+					t.Errorf("drop lines %v, want reason %q", drops, dropOversize)
+				}
+			}
+			if f := h.with("alert output failed to deliver"); len(f) > 0 {
+				t.Errorf("a refusal for size logged as a failure: %v", f)
+			}
+
+			// The next re-send has every firing alert that fits, and
+			// no end: they were sent.
+			var again []string
+			for _, k := range want {
+				if !strings.HasSuffix(k, " ended") {
+					again = append(again, k)
+				}
+			}
+			m.tick(ctx)
+			want = append(want, again...)
+			slices.Sort(want)
+			if got := srv.keys(); !slices.Equal(got, want) {
+				t.Errorf("second re-send: received %q,\nwant %q", got, want)
+			}
+			if d := st.Dropped.Load() - dropped0; d != uint64(len(tc.tooBig)) {
+				t.Errorf("Dropped = %d after the second re-send, want %d", d, len(tc.tooBig))
+			}
+		})
+	}
+}
