@@ -45,10 +45,11 @@ type Alertmanager struct {
 	// ending are old label sets whose end (endsAt) was in a batch
 	// given up on: sent with the next post. Queue goroutine only.
 	ending []amAlert
-	// posts counts the posts made, postErr is the error of the last
-	// that failed (reset by tick). Queue goroutine only.
-	posts   int
-	postErr error
+	// posts counts the posts made and taken the ones Alertmanager
+	// took; postErr is the error of the last that failed other than
+	// for its size (reset by tick). Queue goroutine only.
+	posts, taken int
+	postErr      error
 	*queue
 }
 
@@ -214,26 +215,62 @@ func (m *Alertmanager) apply(changes []amChange) {
 func (m *Alertmanager) deliver(ctx context.Context, batch []*Alert) error {
 	out, _, changes := m.plan(batch)
 	if len(m.ending) > 0 {
-		out = append(slices.Clip(m.ending), out...)
+		err := m.post(ctx, append(slices.Clip(m.ending), out...))
+		if err == nil {
+			m.ending = nil
+			m.apply(changes)
+			return nil
+		}
+		if !errors.Is(err, errOversize) {
+			return err
+		}
+		// Over a body limit: the ends go apart, so that their size
+		// cannot take the batch's alerts down with them.
+		m.stats.Failures.Add(1)
+		if err := m.sendEnding(ctx); err != nil {
+			return err
+		}
 	}
 	if err := m.post(ctx, out); err != nil {
 		return err
 	}
-	m.ending = nil
 	m.apply(changes)
 	return nil
 }
 
+// sendEnding posts the pending ends on their own, in parts halved on a
+// 413; an end refused alone is dropped. It stops at another failure,
+// keeping the ends not sent.
+func (m *Alertmanager) sendEnding(ctx context.Context) error {
+	n, err := m.postSplit(ctx, m.ending, func(int, int) {}, func(_ int, err error) { m.dropOversize(err) })
+	m.ending = slices.Delete(m.ending, 0, n)
+	if len(m.ending) == 0 {
+		m.ending = nil
+	}
+	return err
+}
+
 // gaveUp applies the changes of a batch that was not delivered, so the
 // re-sends carry the incidents' current labels, and keeps the ends of
-// their old label sets for the next post.
+// their old label sets for the next post: MaxActive of them at most, the
+// oldest beyond that dropped.
 func (m *Alertmanager) gaveUp(batch []*Alert) {
 	_, ends, changes := m.plan(batch)
 	m.ending = append(m.ending, ends...)
 	if over := len(m.ending) - m.opts.MaxActive; over > 0 {
 		m.ending = slices.Delete(m.ending, 0, over)
+		m.stats.Dropped.Add(uint64(over))
+		m.dlog.drop(over, dropForgotten, nil)
 	}
 	m.apply(changes)
+}
+
+// dropOversize counts and logs an alert dropped because Alertmanager
+// (a proxy's body limit) refused it alone for its size; err is the
+// refusal.
+func (m *Alertmanager) dropOversize(err error) {
+	m.stats.Dropped.Add(1)
+	m.dlog.drop(1, dropOversize, err)
 }
 
 // evict forgets the oldest firing incidents beyond MaxActive.
@@ -254,52 +291,128 @@ func (m *Alertmanager) evict() {
 
 // tick re-sends the firing incidents and logs the outcome of the posts,
 // if any: a failure, or a recovery after failures. A post a stop cut
-// short is not a failure.
+// short is not a failure, nor is one refused for its size (split, or
+// its alert dropped and logged as such).
 func (m *Alertmanager) tick(ctx context.Context) {
-	posts := m.posts
+	posts, taken := m.posts, m.taken
 	m.postErr = nil
 	m.resend(ctx)
 	switch {
 	case m.posts == posts || ctx.Err() != nil:
 	case m.postErr != nil:
 		m.dlog.failedAttempt(m.postErr)
-	default:
+	case m.taken > taken:
 		m.dlog.delivered()
 	}
 }
 
-// resend posts every firing incident again, and the ends not sent yet.
+// resendChunk is the number of alerts in a re-send's post at most.
+const resendChunk = 500
+
+// resend posts every firing incident again, and the ends not sent yet,
+// in posts of resendChunk alerts split in halves on a 413. An alert
+// refused alone for its size is dropped: an end is not sent again, and
+// an incident is no longer re-sent (Alertmanager resolves it after its
+// resolve_timeout).
 func (m *Alertmanager) resend(ctx context.Context) {
 	if len(m.active) == 0 && len(m.ending) == 0 {
 		return
 	}
-	all := make([]amAlert, 0, len(m.ending)+len(m.active))
+	ends := len(m.ending)
+	all := make([]amAlert, 0, ends+len(m.active))
 	all = append(all, m.ending...)
-	for _, a := range m.active {
+	ids := make([]string, 0, len(m.active)) // the incident of all[ends+i]
+	for id, a := range m.active {
 		all = append(all, a.alert)
+		ids = append(ids, id)
 	}
-	failed := false
-	for i := 0; i < len(all); i += 500 {
-		chunk := all[i:min(i+500, len(all))]
-		if err := m.post(ctx, chunk); err != nil {
+	done := make([]bool, ends) // the ends sent or dropped
+	var tooLarge []string      // the incidents dropped
+	for i := 0; i < len(all); i += resendChunk {
+		chunk := all[i:min(i+resendChunk, len(all))]
+		_, err := m.postSplit(ctx, chunk, func(lo, hi int) {
+			// Successful re-sends are counted too, so that one that
+			// failed is not taken for the only attempt made.
+			m.stats.Resent.Add(uint64(hi - lo))
+			for j := i + lo; j < i+hi && j < ends; j++ {
+				done[j] = true
+			}
+		}, func(j int, err error) {
+			m.dropOversize(err)
+			if j += i; j < ends {
+				done[j] = true
+			} else {
+				tooLarge = append(tooLarge, ids[j-ends])
+			}
+		})
+		if err != nil {
 			m.stats.Failures.Add(1)
-			failed = true
-			continue
 		}
-		// Successful re-sends are counted too, so that one that failed
-		// is not taken for the only attempt made.
-		m.stats.Resent.Add(uint64(len(chunk)))
 	}
-	if !failed {
+	for _, id := range tooLarge {
+		delete(m.active, id)
+	}
+	kept := m.ending[:0]
+	for j, a := range m.ending {
+		if !done[j] {
+			kept = append(kept, a)
+		}
+	}
+	clear(m.ending[len(kept):])
+	m.ending = kept
+	if len(m.ending) == 0 {
 		m.ending = nil
 	}
 }
 
-// post makes one POST of alerts.
+// postSplit posts alerts, splitting a post answered 413 (a proxy's body
+// limit) in halves down to single alerts. It calls sent with the bounds
+// of each part taken, and tooLarge with the index of each alert refused
+// alone, and the refusal. It stops at the first other failure, and
+// returns its error and the number of alerts before the part that failed
+// (sent or too large). The refusals for size are counted as failures;
+// the error returned is not.
+func (m *Alertmanager) postSplit(ctx context.Context, alerts []amAlert, sent func(lo, hi int), tooLarge func(i int, err error)) (int, error) {
+	done := 0 // the alerts before done are sent or too large
+	var split func(lo, hi int) error
+	split = func(lo, hi int) error {
+		err := m.post(ctx, alerts[lo:hi])
+		switch {
+		case err == nil:
+			sent(lo, hi)
+			done = hi
+			return nil
+		case !errors.Is(err, errOversize):
+			return err
+		}
+		m.stats.Failures.Add(1)
+		if hi-lo == 1 {
+			tooLarge(lo, err)
+			done = hi
+			return nil
+		}
+		mid := lo + (hi-lo)/2
+		if err := split(lo, mid); err != nil {
+			return err
+		}
+		return split(mid, hi)
+	}
+	if len(alerts) == 0 {
+		return 0, nil
+	}
+	err := split(0, len(alerts))
+	return done, err
+}
+
+// post makes one POST of alerts. A refusal for size is not kept as the
+// last error: the callers split the post or drop its alert.
 func (m *Alertmanager) post(ctx context.Context, alerts []amAlert) error {
 	m.posts++
 	err := m.postOnce(ctx, alerts)
-	if err != nil {
+	switch {
+	case err == nil:
+		m.taken++
+	case !errors.Is(err, errOversize):
 		m.postErr = err
 	}
 	return err

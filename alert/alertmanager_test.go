@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -390,5 +392,43 @@ func TestAlertmanagerResendCounts(t *testing.T) {
 				t.Errorf("re-sent %d, want %d of %d posts", r, n-1-tt.wantFails, n)
 			}
 		})
+	}
+}
+
+// TestAlertmanagerPendingEndsCapped checks that the ends of old label sets
+// kept for the next post, beyond MaxActive, are counted dropped (the
+// oldest first) and logged, not lost unseen.
+func TestAlertmanagerPendingEndsCapped(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m, err := NewAlertmanager(ctx, AlertmanagerOptions{URL: "http://127.0.0.1:1", MaxActive: 2, ResendInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	h := &recordingHandler{}
+	m.dlog.setLogger(slog.New(h))
+	for i := range 3 {
+		inc := fmt.Sprintf("i%d", i)
+		_, _, changes := m.plan([]*Alert{testAlert(inc, 1, "u")})
+		m.apply(changes) // the third evicts the first
+		up := testAlert(inc, 2, "u")
+		up.Severity = SeverityCritical
+		m.gaveUp([]*Alert{up})
+	}
+	var got []string
+	for _, a := range m.ending {
+		got = append(got, a.Labels["identity"])
+	}
+	if want := []string{"CN=client-i1", "CN=client-i2"}; !slices.Equal(got, want) {
+		t.Errorf("pending ends %q, want %q", got, want)
+	}
+	// One firing incident forgotten, one end.
+	if d := m.Stats().Dropped.Load(); d != 2 {
+		t.Errorf("Dropped = %d, want 2", d)
+	}
+	m.dlog.flush()
+	if n := h.sum(t, "alert output dropped alerts", "dropped"); n != 2 {
+		t.Errorf("%d drops logged, want 2", n)
 	}
 }
