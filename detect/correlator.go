@@ -43,10 +43,13 @@ var (
 
 // JoinStats counts join outcomes. Safe to read while the correlator runs.
 type JoinStats struct {
-	Matched    atomic.Int64 // app records joined to a proxy record
-	AppOnly    atomic.Int64 // app records with no proxy record in the join window
-	ProxyOnly  atomic.Int64 // login-path proxy records with no app record
-	Duplicates atomic.Int64 // a request id already waiting on the same side
+	Matched   atomic.Int64 // app records joined to a proxy record
+	AppOnly   atomic.Int64 // app records with no proxy record in the join window
+	ProxyOnly atomic.Int64 // login-path proxy records with no app record
+	// Duplicates counts records whose request id was waiting on their
+	// side already, and app records of a request whose proxy record had
+	// joined an app record already (several attempts in one request).
+	Duplicates atomic.Int64
 	Evicted    atomic.Int64 // records pushed out of a full buffer
 	Unrelated  atomic.Int64 // proxy records not on a login path and matching nothing
 	Pending    atomic.Int64 // records waiting now (both sides)
@@ -81,12 +84,15 @@ type Correlator struct {
 	identity []identitySource
 	app      *waiting
 	proxy    *waiting
-	max      int
-	evicted  []evicted
-	stats    JoinStats
-	emit     func(*event.Event)
-	scratch  event.Event
-	ids      identities
+	// joined keeps the proxy records that have joined an app record,
+	// for the other attempts of their request (see keepJoined).
+	joined  *waiting
+	max     int
+	evicted []evicted
+	stats   JoinStats
+	emit    func(*event.Event)
+	scratch event.Event
+	ids     identities
 	// appGone and proxyGone remember the request ids of the records
 	// that expired unmatched on each side, by the side's hash.
 	appGone, proxyGone expiredIDs
@@ -156,6 +162,9 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	k := &Correlator{window: int64(c.JoinWindow), login: NewLoginFilter(c), identity: ids, emit: emit}
 	k.max = c.MaxPending
 	k.app, k.proxy = newWaiting(), newWaiting()
+	// A proxy record's hash finds it in either of its buffers.
+	k.joined = newWaiting()
+	k.joined.seed = k.proxy.seed
 	k.ids.seed = maphash.MakeSeed()
 	k.stats.window = c.JoinWindow
 	k.appGone.max = min(c.MaxPending, maxExpired)
@@ -308,20 +317,46 @@ func (k *Correlator) addApp(r *event.Record) {
 		k.finish(&k.scratch, event.JoinAppOnly)
 		return
 	}
-	if k.proxy.len() > 0 || !k.proxyGone.empty() {
+	if k.proxy.len() > 0 || k.joined.len() > 0 || !k.proxyGone.empty() {
 		h := k.proxy.hashOf(rid)
 		if s := k.proxy.findHash(rid, h); s >= 0 {
 			p := k.proxy.remove(s)
 			k.stats.Pending.Add(-1)
 			k.scratch.SetFromRecord(r)
 			k.joinWaitingProxy(&k.scratch, &p)
+			k.keepJoined(&p)
+			return
+		}
+		if s := k.joined.findHash(rid, h); s >= 0 {
+			// Another attempt of a request whose proxy record has
+			// joined an app record already.
+			k.stats.Duplicates.Add(1)
+			k.scratch.SetFromRecord(r)
+			k.joinWaitingProxy(&k.scratch, &k.joined.slots[s])
 			return
 		}
 		if !k.proxyGone.empty() {
 			k.latePartner(event.App, &k.proxyGone, h, r.Time)
 		}
 	}
-	k.wait(k.app, r, event.App, event.JoinAppOnly)
+	k.waitApp(r)
+}
+
+// waitApp keeps a copy of app record r until its proxy record comes. The
+// app records of one request wait together: when the proxy record comes,
+// each joins it (see addProxy); an app record whose request id is waiting
+// already is counted as a duplicate.
+func (k *Correlator) waitApp(r *event.Record) {
+	w := k.app
+	k.makeRoom(w, event.App)
+	s, h := w.lookup(r.Values[event.RequestID])
+	if s >= 0 {
+		k.stats.Duplicates.Add(1)
+		w.addSame(s, r)
+	} else {
+		w.add(r, h)
+	}
+	k.stats.Pending.Add(1)
 }
 
 // addProxy handles a proxy record, which may be partial (see
@@ -356,32 +391,62 @@ func (k *Correlator) addProxy(r *event.Record) {
 		return
 	}
 	if app >= 0 {
-		a := k.app.remove(app)
-		k.stats.Pending.Add(-1)
-		a.unpack(&k.scratch)
-		k.joinProxyRecord(&k.scratch, r)
+		// Every app record waiting under the request id joins it,
+		// oldest first.
+		for app >= 0 {
+			a := k.app.remove(app)
+			app = a.same
+			k.stats.Pending.Add(-1)
+			a.unpack(&k.scratch)
+			k.joinProxyRecord(&k.scratch, r)
+		}
 		return
 	}
-	k.wait(k.proxy, r, event.Proxy, event.JoinProxyOnly)
+	k.waitProxy(r)
 }
 
-// wait keeps a copy of r on side w until its partner comes. A record
-// already waiting there under the same request id is a duplicate: it is
-// emitted unjoined (as join) and counted, and r takes its place.
-func (k *Correlator) wait(w *waiting, r *event.Record, kind event.Kind, join string) {
+// waitProxy keeps a copy of proxy record r until its app record comes. A
+// record already waiting under the same request id is a duplicate: it is
+// counted, emitted unjoined unless it has joined an app record already,
+// and r takes its place.
+func (k *Correlator) waitProxy(r *event.Record) {
+	w := k.proxy
 	s, h := w.lookup(r.Values[event.RequestID])
 	if s >= 0 {
 		old := w.remove(s)
 		k.stats.Pending.Add(-1)
 		k.stats.Duplicates.Add(1)
 		old.unpack(&k.scratch)
-		k.finish(&k.scratch, join)
+		k.finish(&k.scratch, event.JoinProxyOnly)
 	}
+	k.makeRoom(w, event.Proxy)
+	w.add(r, h)
+	k.stats.Pending.Add(1)
+}
+
+// makeRoom evicts the oldest records of side w until it has room for one
+// more.
+func (k *Correlator) makeRoom(w *waiting, kind event.Kind) {
 	for w.len() >= k.max {
 		k.evicted = append(k.evicted, evicted{w.remove(w.oldest()), kind})
 	}
-	w.add(r, h)
-	k.stats.Pending.Add(1)
+}
+
+// keepJoined keeps proxy record p, which has joined an app record, until
+// its join window ends: a request may make several login attempts (a
+// batch or GraphQL endpoint), each logged by the application under the
+// request's id, and each joins it (see addApp). A record kept so is
+// nobody's partner any more: when the side is full, the oldest is dropped
+// without being counted, as nothing of it is lost.
+func (k *Correlator) keepJoined(p *slot) {
+	w := k.joined
+	if s := w.findPacked(p.vals, p.hash); s >= 0 {
+		w.remove(s) // an earlier request under the same id
+	}
+	for w.len() >= k.max {
+		w.remove(w.oldest())
+	}
+	w.addPacked(p.vals, p.time, p.hash)
 }
 
 // proxyFields are taken from the proxy record when it has them: they
@@ -502,6 +567,9 @@ func (k *Correlator) Expire(now int64) {
 	if k.proxy.waitedBefore(limit) {
 		k.expire(k.proxy, limit, false, event.JoinProxyOnly, &k.proxyGone)
 	}
+	for k.joined.waitedBefore(limit) {
+		k.joined.remove(k.joined.oldest())
+	}
 }
 
 // expire emits the oldest waiting records older than limit, or all of
@@ -527,6 +595,9 @@ func (k *Correlator) Flush() {
 	// Nothing comes after: the request ids are not remembered.
 	k.expire(k.app, 0, true, event.JoinAppOnly, nil)
 	k.expire(k.proxy, 0, true, event.JoinProxyOnly, nil)
+	for k.joined.len() > 0 {
+		k.joined.remove(k.joined.oldest())
+	}
 }
 
 // flushEvicted emits the records a full buffer pushed out: app records as

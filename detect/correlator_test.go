@@ -103,14 +103,76 @@ func TestCorrelator(t *testing.T) {
 			want: []string{"app_only rid= user=dave ip=10.9.9.9 id= t=1", "proxy_only rid= user= ip=203.0.113.7 id=sha1:ab t=2"},
 		},
 		{
-			name: "duplicate request id on the app side flushes the first as app_only",
-			recs: []*event.Record{appRec(1, "d", "u1", "failure"), appRec(2, "d", "u2", "failure"), proxyRec(3, "d", "/accounts/login/", "ab")},
-			want: []string{"app_only rid=d user=u1 ip=10.9.9.9 id= t=1", "matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2"},
+			name: "app records of one request all join its proxy record, oldest first",
+			recs: []*event.Record{appRec(1, "d", "u1", "failure"), appRec(1, "x", "other", "failure"), appRec(2, "d", "u2", "failure"),
+				appRec(2, "d", "u2", "failure"), proxyRec(3, "d", "/graphql", "ab")},
+			flush: true,
+			want: []string{"matched rid=d user=u1 ip=203.0.113.7 id=sha1:ab t=1", "matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2",
+				"matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2", "app_only rid=x user=other ip=10.9.9.9 id= t=1"},
 			check: func(t *testing.T, s *JoinStats) {
-				if s.Duplicates.Load() != 1 {
-					t.Errorf("duplicates = %d, want 1", s.Duplicates.Load())
+				if s.Duplicates.Load() != 2 || s.Matched.Load() != 3 || s.Pending.Load() != 0 {
+					t.Errorf("duplicates, matched, pending = %d, %d, %d; want 2, 3, 0", s.Duplicates.Load(), s.Matched.Load(), s.Pending.Load())
 				}
 			},
+		},
+		{
+			name: "app records after their proxy record all join it within the join window",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{proxyRec(1, "b", "/accounts/login/", "ab"), appRec(1.5, "b", "u1", "failure"), appRec(2, "b", "u2", "failure"),
+				appRec(11, "b", "u3", "failure"), appRec(11.5, "b", "u4", "failure")},
+			flush: true,
+			want: []string{"matched rid=b user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "matched rid=b user=u2 ip=203.0.113.7 id=sha1:ab t=2",
+				"matched rid=b user=u3 ip=203.0.113.7 id=sha1:ab t=11", "app_only rid=b user=u4 ip=10.9.9.9 id= t=11.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				// No proxy_only: the proxy record joined.
+				if s.Duplicates.Load() != 2 || s.ProxyOnly.Load() != 0 || s.Pending.Load() != 0 {
+					t.Errorf("duplicates, proxy_only, pending = %d, %d, %d; want 2, 0, 0", s.Duplicates.Load(), s.ProxyOnly.Load(), s.Pending.Load())
+				}
+			},
+		},
+		{
+			name: "the oldest app record of a request expires alone, the others still join",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{appRec(1, "c", "u1", "failure"), appRec(5, "c", "u2", "failure"), appRec(6, "c", "u3", "failure"),
+				proxyRec(12, "c", "/accounts/login/", "ab")},
+			want: []string{"app_only rid=c user=u1 ip=10.9.9.9 id= t=1", "matched rid=c user=u2 ip=203.0.113.7 id=sha1:ab t=5",
+				"matched rid=c user=u3 ip=203.0.113.7 id=sha1:ab t=6"},
+		},
+		{
+			name: "a full app side evicts the oldest app record of a request alone",
+			cfg:  CorrelatorConfig{MaxPending: 2},
+			recs: []*event.Record{appRec(1, "e", "u1", "failure"), appRec(2, "e", "u2", "failure"), appRec(3, "f", "u3", "failure"),
+				proxyRec(4, "e", "/accounts/login/", "ab")},
+			want: []string{"evicted rid=e user=u1 ip=10.9.9.9 id= t=1", "matched rid=e user=u2 ip=203.0.113.7 id=sha1:ab t=2"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Evicted.Load() != 1 || s.Pending.Load() != 1 {
+					t.Errorf("evicted = %d, pending = %d; want 1, 1", s.Evicted.Load(), s.Pending.Load())
+				}
+			},
+		},
+		{
+			name: "proxy records kept for more attempts take no room from those waiting",
+			cfg:  CorrelatorConfig{MaxPending: 1},
+			recs: []*event.Record{proxyRec(1, "g", "/accounts/login/", "ab"), appRec(1.5, "g", "u1", "failure"),
+				proxyRec(2, "h", "/accounts/login/", "cd"), appRec(2.5, "h", "u2", "failure"), appRec(3, "g", "u3", "failure"),
+				appRec(3.5, "h", "u4", "failure")},
+			flush: true,
+			// The side of joined records keeps one: h's, the newest. g's
+			// third attempt finds no proxy record.
+			want: []string{"matched rid=g user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "matched rid=h user=u2 ip=203.0.113.7 id=sha1:cd t=2.5",
+				"matched rid=h user=u4 ip=203.0.113.7 id=sha1:cd t=3.5", "app_only rid=g user=u3 ip=10.9.9.9 id= t=3"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Evicted.Load() != 0 {
+					t.Errorf("evicted = %d, want 0", s.Evicted.Load())
+				}
+			},
+		},
+		{
+			name: "a request id reused by a later request joins each pair in turn, proxy first",
+			recs: []*event.Record{proxyRec(1, "r", "/accounts/login/", "ab"), appRec(1.1, "r", "u1", "failure"),
+				proxyRec(2, "r", "/accounts/login/", "cd"), appRec(2.1, "r", "u2", "failure")},
+			flush: true,
+			want:  []string{"matched rid=r user=u1 ip=203.0.113.7 id=sha1:ab t=1.1", "matched rid=r user=u2 ip=203.0.113.7 id=sha1:cd t=2.1"},
 		},
 		{
 			name: "a reused request id joins each pair in turn",
