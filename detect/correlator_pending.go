@@ -48,6 +48,9 @@ type slot struct {
 	// none; last, in the oldest record of a request id, is the newest,
 	// and -1 in the others.
 	same, last int32
+	// joined marks a held proxy record that has joined an app record
+	// (see Correlator.held).
+	joined bool
 }
 
 func newWaiting() *waiting {
@@ -124,13 +127,15 @@ func (w *waiting) add(r *event.Record, h uint32) {
 	w.addPacked(r.Pack(), r.Time, h)
 }
 
-// addPacked is add of a record packed in vals, of time t.
-func (w *waiting) addPacked(vals event.Packed, t int64, h uint32) {
+// addPacked is add of a record packed in vals, of time t; it returns the
+// record's slot.
+func (w *waiting) addPacked(vals event.Packed, t int64, h uint32) int32 {
 	if 2*(w.n+1) > len(w.index.tab) {
 		w.grow()
 	}
 	s := w.push(vals, t, h)
 	w.index.place(bucket(h, s))
+	return s
 }
 
 // addSame makes r, whose request id is that of the records waiting from

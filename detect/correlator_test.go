@@ -31,6 +31,13 @@ func proxyRec(sec float64, rid, path, sha1 string) *event.Record {
 	return rec(event.Proxy, sec, "http.request.id", rid, "url.path", path, "tls.client.hash.sha1", sha1, "source.ip", "203.0.113.7")
 }
 
+// postRec is proxyRec of a POST.
+func postRec(sec float64, rid, path, sha1 string) *event.Record {
+	r := proxyRec(sec, rid, path, sha1)
+	r.Values[event.Method] = []byte("POST")
+	return r
+}
+
 // got summarises an emitted event for comparison.
 func got(e *event.Event) string {
 	return fmt.Sprintf("%s rid=%s user=%s ip=%s id=%s t=%g", e.Get(event.Join), e.Get(event.RequestID),
@@ -64,6 +71,47 @@ func TestCorrelator(t *testing.T) {
 			check: func(t *testing.T, s *JoinStats) {
 				if s.Unrelated.Load() != 1 {
 					t.Errorf("unrelated = %d, want 1", s.Unrelated.Load())
+				}
+			},
+		},
+		{
+			name: "a POST off the login paths is held for an app record after it",
+			recs: []*event.Record{postRec(1, "t1", "/api/token/", "ab"), appRec(1.5, "t1", "bob", "failure"),
+				postRec(2, "t2", "/api/v1/events/", "ab"), rec(event.Proxy, 3, "http.request.id", "t3", "url.path", "/api/token/", "http.request.method", "GET")},
+			flush: true,
+			want:  []string{"matched rid=t1 user=bob ip=203.0.113.7 id=sha1:ab t=1.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				// The POST that nothing joined and the GET, which is not
+				// held, are unrelated; neither is an event.
+				if s.Unrelated.Load() != 2 || s.ProxyOnly.Load() != 0 || s.Pending.Load() != 0 {
+					t.Errorf("unrelated, proxy_only, pending = %d, %d, %d; want 2, 0, 0", s.Unrelated.Load(), s.ProxyOnly.Load(), s.Pending.Load())
+				}
+			},
+		},
+		{
+			name: "a held POST is joined by every attempt of its request within the join window",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{postRec(1, "q", "/graphql", "ab"), appRec(1.2, "q", "u1", "failure"), appRec(1.3, "q", "u2", "failure"),
+				postRec(2, "x", "/graphql", "ab"), appRec(12.5, "x", "late", "failure")},
+			flush: true,
+			want: []string{"matched rid=q user=u1 ip=203.0.113.7 id=sha1:ab t=1.2", "matched rid=q user=u2 ip=203.0.113.7 id=sha1:ab t=1.3",
+				"app_only rid=x user=late ip=10.9.9.9 id= t=12.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Duplicates.Load() != 1 || s.Unrelated.Load() != 1 {
+					t.Errorf("duplicates, unrelated = %d, %d; want 1, 1", s.Duplicates.Load(), s.Unrelated.Load())
+				}
+			},
+		},
+		{
+			name: "held records past the cap are dropped oldest first and counted as unrelated",
+			cfg:  CorrelatorConfig{MaxPending: 1},
+			recs: []*event.Record{postRec(1, "h1", "/api/token/", "ab"), postRec(2, "h2", "/api/token/", "cd"), appRec(2.5, "h1", "u1", "failure"),
+				appRec(2.6, "h2", "u2", "failure")},
+			flush: true,
+			want:  []string{"matched rid=h2 user=u2 ip=203.0.113.7 id=sha1:cd t=2.6", "app_only rid=h1 user=u1 ip=10.9.9.9 id= t=2.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Unrelated.Load() != 1 || s.Evicted.Load() != 0 {
+					t.Errorf("unrelated, evicted = %d, %d; want 1, 0", s.Unrelated.Load(), s.Evicted.Load())
 				}
 			},
 		},
