@@ -624,7 +624,13 @@ func (k *Correlator) Expire(now int64) {
 		k.expire(k.proxy, limit, false, event.JoinProxyOnly, &k.proxyGone)
 	}
 	for k.held.waitedBefore(limit) {
-		k.dropHeld(k.held.remove(k.held.oldest()))
+		p := k.held.remove(k.held.oldest())
+		k.dropHeld(p)
+		if !p.joined {
+			// An app record may still come, late: remember the id as
+			// that of a proxy record that expired unmatched.
+			k.proxyGone.add(k.held.hashOfString(p.vals.RequestID()), p.time)
+		}
 	}
 }
 
