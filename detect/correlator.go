@@ -43,10 +43,13 @@ var (
 
 // JoinStats counts join outcomes. Safe to read while the correlator runs.
 type JoinStats struct {
-	Matched    atomic.Int64 // app records joined to a proxy record
-	AppOnly    atomic.Int64 // app records with no proxy record in the join window
-	ProxyOnly  atomic.Int64 // login-path proxy records with no app record
-	Duplicates atomic.Int64 // a request id already waiting on the same side
+	Matched   atomic.Int64 // app records joined to a proxy record
+	AppOnly   atomic.Int64 // app records with no proxy record in the join window
+	ProxyOnly atomic.Int64 // login-path proxy records with no app record
+	// Duplicates counts records whose request id was waiting on their
+	// side already, and app records of a request whose proxy record had
+	// joined an app record already (several attempts in one request).
+	Duplicates atomic.Int64
 	Evicted    atomic.Int64 // records pushed out of a full buffer
 	Unrelated  atomic.Int64 // proxy records not on a login path and matching nothing
 	Pending    atomic.Int64 // records waiting now (both sides)
@@ -81,12 +84,17 @@ type Correlator struct {
 	identity []identitySource
 	app      *waiting
 	proxy    *waiting
-	max      int
-	evicted  []evicted
-	stats    JoinStats
-	emit     func(*event.Event)
-	scratch  event.Event
-	ids      identities
+	// held keeps proxy records that are no login attempt of their own
+	// but that app records may still join: those that have joined one,
+	// for the other attempts of their request (see keepJoined), and
+	// those off the login paths sent with a login method (see hold).
+	held    *waiting
+	max     int
+	evicted []evicted
+	stats   JoinStats
+	emit    func(*event.Event)
+	scratch event.Event
+	ids     identities
 	// appGone and proxyGone remember the request ids of the records
 	// that expired unmatched on each side, by the side's hash.
 	appGone, proxyGone expiredIDs
@@ -156,6 +164,9 @@ func NewCorrelator(c CorrelatorConfig, emit func(*event.Event)) (*Correlator, er
 	k := &Correlator{window: int64(c.JoinWindow), login: NewLoginFilter(c), identity: ids, emit: emit}
 	k.max = c.MaxPending
 	k.app, k.proxy = newWaiting(), newWaiting()
+	// A proxy record's hash finds it in either of its buffers.
+	k.held = newWaiting()
+	k.held.seed = k.proxy.seed
 	k.ids.seed = maphash.MakeSeed()
 	k.stats.window = c.JoinWindow
 	k.appGone.max = min(c.MaxPending, maxExpired)
@@ -171,12 +182,14 @@ func (k *Correlator) Stats() *JoinStats { return &k.stats }
 // its method is one of LoginMethods (or it logged none) and its url.path,
 // percent-decoded once as the application decodes it, contains one of
 // LoginPaths. It is safe for concurrent use, so a source may
-// ask it which lines to parse in full (see ingest.FileSource.Skim): the
-// correlator needs every field of a login attempt, but of another record
-// only its request id, and the rest only when the record completes an app
-// record waiting for it. A source that skims must ask this filter, of the
-// correlator's configuration: the correlator takes a partial record as one
-// the filter declined.
+// ask it which lines to parse in full (Full; see ingest.FileSource.Skim):
+// the correlator needs every field of a login attempt and of a record it
+// holds, but of another record only its request id, and the rest only
+// when the record completes an app record waiting for it. A source that
+// skims must ask Login or Full of this filter, of the correlator's
+// configuration: the correlator takes a partial record as no login
+// attempt. With Login, it completes the partial records it holds itself,
+// on its own goroutine; Full has them parsed in full by the source.
 type LoginFilter struct {
 	paths   [][]byte
 	methods [][]byte
@@ -204,17 +217,8 @@ func NewLoginFilter(c CorrelatorConfig) *LoginFilter {
 // Login reports whether r, a proxy record, is a login attempt. It reads
 // only r's method and path.
 func (l *LoginFilter) Login(r *event.Record) bool {
-	if m := r.Values[event.Method]; len(m) > 0 {
-		ok := false
-		for _, want := range l.methods {
-			if bytes.EqualFold(m, want) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if m := r.Values[event.Method]; len(m) > 0 && !l.method(m) {
+		return false
 	}
 	path := r.Values[event.URLPath]
 	encoded := bytes.IndexByte(path, '%') >= 0
@@ -224,6 +228,32 @@ func (l *LoginFilter) Login(r *event.Record) bool {
 		}
 	}
 	return false
+}
+
+// method reports whether m is one of the login methods.
+func (l *LoginFilter) method(m []byte) bool {
+	for _, want := range l.methods {
+		if len(m) == len(want) && bytes.EqualFold(m, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// heldMethod reports whether r, a proxy record, logged one of the login
+// methods: off the login paths, such a record is held for an app record
+// that may come after it (see Correlator.hold).
+func (l *LoginFilter) heldMethod(r *event.Record) bool {
+	m := r.Values[event.Method]
+	return len(m) > 0 && l.method(m)
+}
+
+// Full reports whether the correlator needs every field of r, a proxy
+// record: whether r is a login attempt, or one it holds for an app record
+// that may come after it (a record off the login paths that logged one of
+// the login methods). It reads only r's method and path.
+func (l *LoginFilter) Full(r *event.Record) bool {
+	return l.Login(r) || l.heldMethod(r)
 }
 
 // containsDecoded reports whether path, percent-decoded once (an escape
@@ -308,20 +338,50 @@ func (k *Correlator) addApp(r *event.Record) {
 		k.finish(&k.scratch, event.JoinAppOnly)
 		return
 	}
-	if k.proxy.len() > 0 || !k.proxyGone.empty() {
+	if k.proxy.len() > 0 || k.held.len() > 0 || !k.proxyGone.empty() {
 		h := k.proxy.hashOf(rid)
 		if s := k.proxy.findHash(rid, h); s >= 0 {
 			p := k.proxy.remove(s)
 			k.stats.Pending.Add(-1)
 			k.scratch.SetFromRecord(r)
 			k.joinWaitingProxy(&k.scratch, &p)
+			k.keepJoined(&p)
+			return
+		}
+		if s := k.held.findHash(rid, h); s >= 0 {
+			p := &k.held.slots[s]
+			if p.joined {
+				// Another attempt of a request whose proxy record
+				// has joined an app record already.
+				k.stats.Duplicates.Add(1)
+			}
+			p.joined = true
+			k.scratch.SetFromRecord(r)
+			k.joinWaitingProxy(&k.scratch, p)
 			return
 		}
 		if !k.proxyGone.empty() {
 			k.latePartner(event.App, &k.proxyGone, h, r.Time)
 		}
 	}
-	k.wait(k.app, r, event.App, event.JoinAppOnly)
+	k.waitApp(r)
+}
+
+// waitApp keeps a copy of app record r until its proxy record comes. The
+// app records of one request wait together: when the proxy record comes,
+// each joins it (see addProxy); an app record whose request id is waiting
+// already is counted as a duplicate.
+func (k *Correlator) waitApp(r *event.Record) {
+	w := k.app
+	k.makeRoom(w, event.App)
+	s, h := w.lookup(r.Values[event.RequestID])
+	if s >= 0 {
+		k.stats.Duplicates.Add(1)
+		w.addSame(s, r)
+	} else {
+		w.add(r, h)
+	}
+	k.stats.Pending.Add(1)
 }
 
 // addProxy handles a proxy record, which may be partial (see
@@ -341,7 +401,7 @@ func (k *Correlator) addProxy(r *event.Record) {
 			k.latePartner(event.Proxy, &k.appGone, h, r.Time)
 		}
 	}
-	if !login && app < 0 {
+	if !login && app < 0 && (len(rid) == 0 || !k.login.heldMethod(r)) {
 		k.stats.Unrelated.Add(1)
 		return
 	}
@@ -356,32 +416,93 @@ func (k *Correlator) addProxy(r *event.Record) {
 		return
 	}
 	if app >= 0 {
-		a := k.app.remove(app)
-		k.stats.Pending.Add(-1)
-		a.unpack(&k.scratch)
-		k.joinProxyRecord(&k.scratch, r)
+		// Every app record waiting under the request id joins it,
+		// oldest first.
+		for app >= 0 {
+			a := k.app.remove(app)
+			app = a.same
+			k.stats.Pending.Add(-1)
+			a.unpack(&k.scratch)
+			k.joinProxyRecord(&k.scratch, r)
+		}
 		return
 	}
-	k.wait(k.proxy, r, event.Proxy, event.JoinProxyOnly)
+	if !login {
+		k.hold(r)
+		return
+	}
+	k.waitProxy(r)
 }
 
-// wait keeps a copy of r on side w until its partner comes. A record
-// already waiting there under the same request id is a duplicate: it is
-// emitted unjoined (as join) and counted, and r takes its place.
-func (k *Correlator) wait(w *waiting, r *event.Record, kind event.Kind, join string) {
+// waitProxy keeps a copy of proxy record r until its app record comes. A
+// record already waiting under the same request id is a duplicate: it is
+// counted, emitted unjoined unless it has joined an app record already,
+// and r takes its place.
+func (k *Correlator) waitProxy(r *event.Record) {
+	w := k.proxy
 	s, h := w.lookup(r.Values[event.RequestID])
 	if s >= 0 {
 		old := w.remove(s)
 		k.stats.Pending.Add(-1)
 		k.stats.Duplicates.Add(1)
 		old.unpack(&k.scratch)
-		k.finish(&k.scratch, join)
+		k.finish(&k.scratch, event.JoinProxyOnly)
 	}
+	k.makeRoom(w, event.Proxy)
+	w.add(r, h)
+	k.stats.Pending.Add(1)
+}
+
+// makeRoom evicts the oldest records of side w until it has room for one
+// more.
+func (k *Correlator) makeRoom(w *waiting, kind event.Kind) {
 	for w.len() >= k.max {
 		k.evicted = append(k.evicted, evicted{w.remove(w.oldest()), kind})
 	}
-	w.add(r, h)
-	k.stats.Pending.Add(1)
+}
+
+// keepJoined keeps proxy record p, which has joined an app record, until
+// its join window ends: a request may make several login attempts (a
+// batch or GraphQL endpoint), each logged by the application under the
+// request's id, and each joins it (see addApp).
+func (k *Correlator) keepJoined(p *slot) {
+	w := k.held
+	k.makeHeldRoom(w.findPacked(p.vals, p.hash))
+	w.slots[w.addPacked(p.vals, p.time, p.hash)].joined = true
+}
+
+// hold keeps proxy record r, which is no login attempt by its path but
+// was sent with a login method, until its join window ends, for an app
+// record that comes after it: an endpoint off the login paths (a token
+// or GraphQL endpoint) may take logins, and when the proxy's time is
+// coarser than the application's (nginx's $time_local is in seconds) the
+// proxy record comes first. One that nothing joins is never an event of
+// its own: it is counted as unrelated when it leaves.
+func (k *Correlator) hold(r *event.Record) {
+	s, h := k.held.lookup(r.Values[event.RequestID])
+	k.makeHeldRoom(s)
+	k.held.add(r, h)
+}
+
+// makeHeldRoom drops the held record in slot s (an earlier request under
+// the request id about to be held), unless s is -1, and then the oldest
+// held records until there is room for one more. Nothing of a record
+// dropped is lost: it has joined, or it is counted as unrelated.
+func (k *Correlator) makeHeldRoom(s int32) {
+	w := k.held
+	if s >= 0 {
+		k.dropHeld(w.remove(s))
+	}
+	for w.len() >= k.max {
+		k.dropHeld(w.remove(w.oldest()))
+	}
+}
+
+// dropHeld counts a held record that leaves without having joined.
+func (k *Correlator) dropHeld(p slot) {
+	if !p.joined {
+		k.stats.Unrelated.Add(1)
+	}
 }
 
 // proxyFields are taken from the proxy record when it has them: they
@@ -502,6 +623,15 @@ func (k *Correlator) Expire(now int64) {
 	if k.proxy.waitedBefore(limit) {
 		k.expire(k.proxy, limit, false, event.JoinProxyOnly, &k.proxyGone)
 	}
+	for k.held.waitedBefore(limit) {
+		p := k.held.remove(k.held.oldest())
+		k.dropHeld(p)
+		if !p.joined {
+			// An app record may still come, late: remember the id as
+			// that of a proxy record that expired unmatched.
+			k.proxyGone.add(k.held.hashOfString(p.vals.RequestID()), p.time)
+		}
+	}
 }
 
 // expire emits the oldest waiting records older than limit, or all of
@@ -527,6 +657,9 @@ func (k *Correlator) Flush() {
 	// Nothing comes after: the request ids are not remembered.
 	k.expire(k.app, 0, true, event.JoinAppOnly, nil)
 	k.expire(k.proxy, 0, true, event.JoinProxyOnly, nil)
+	for k.held.len() > 0 {
+		k.dropHeld(k.held.remove(k.held.oldest()))
+	}
 }
 
 // flushEvicted emits the records a full buffer pushed out: app records as

@@ -208,15 +208,16 @@ func (j *JoinStats) LateHints() []string {
 // DuplicateHint says, when request ids came twice on one side often
 // enough to matter (at least lateHintMin, and at least a lateHintShare-th
 // of the records joined or unmatched), what usually makes them: a log read
-// twice, as a copy of a file under another name, or a proxy or an
-// application that reuses request ids. "" otherwise.
+// twice, as a copy of a file under another name, a proxy or an
+// application that reuses request ids, or an endpoint that makes several
+// login attempts in one request. "" otherwise.
 func (j *JoinStats) DuplicateHint() string {
 	n := j.Duplicates.Load()
 	all := j.Matched.Load() + j.AppOnly.Load() + j.ProxyOnly.Load()
 	if n < lateHintMin || n*lateHintShare < all {
 		return ""
 	}
-	return fmt.Sprintf("%d request ids came twice on one side within the join window: is a log read twice (a copy of a file under another name), or does the proxy or the application reuse request ids? (see docs/config.md)", n)
+	return fmt.Sprintf("%d request ids came twice on one side within the join window: is a log read twice (a copy of a file under another name), does the proxy or the application reuse request ids, or does an endpoint make several login attempts in one request? (see docs/config.md)", n)
 }
 
 // zoneOffset reports whether gap is within a minute of a time-zone

@@ -13,17 +13,21 @@ import (
 )
 
 // shiftedDay returns n login requests 30 s apart: each a proxy record on
-// the login path (or, with path, another) and an app record 250 ms later
-// plus shift(i), and a proxy record of other traffic every 10 s, in
-// event-time order.
-func shiftedDay(n int, path string, shift func(i int) time.Duration) []*event.Record {
+// the login path (or, with path, another; a POST if post) and an app
+// record 250 ms later plus shift(i), and a proxy record of other traffic
+// every 10 s, in event-time order.
+func shiftedDay(n int, path string, post bool, shift func(i int) time.Duration) []*event.Record {
 	var recs []*event.Record
 	const start = 100_000 // s, after any negative shift
 	for i := range n {
 		t := float64(start + 30*i)
 		rid := fmt.Sprintf("%032x", i+1)
+		p := proxyRec(t, rid, path, "ab")
+		if post {
+			p = postRec(t, rid, path, "ab")
+		}
 		recs = append(recs,
-			proxyRec(t, rid, path, "ab"),
+			p,
 			appRec(t+0.25+shift(i).Seconds(), rid, "user"+fmt.Sprint(i), "failure"))
 	}
 	for t := start - 7200; t < start+30*n+7200; t += 10 {
@@ -39,6 +43,7 @@ func TestCorrelatorLatePartners(t *testing.T) {
 	tests := []struct {
 		name  string
 		path  string
+		post  bool // the proxy records are POSTs
 		shift func(i int) time.Duration
 		// today's join counts, which late partners leave as they are
 		matched, appOnly, proxyOnly, unrelated int64
@@ -70,6 +75,15 @@ func TestCorrelatorLatePartners(t *testing.T) {
 			appOnly: n, unrelated: n,
 		},
 		{
+			name: "app an hour late, POSTs off the login paths: held, then seen", path: "/api/token/", post: true, shift: hour(1),
+			appOnly: n, unrelated: n, lateApp: n, appGap: time.Hour + 250*time.Millisecond,
+			hints: []string{"30 app records were logged a median 1h0m0s after their proxy records, past the 1m0s join window: do both logs give times in the same zone?"},
+		},
+		{
+			name: "POSTs off the login paths, same zone: joined", path: "/api/token/", post: true, shift: hour(0),
+			matched: n,
+		},
+		{
 			name: "mixed: a third late, a third early, a third on time", path: "/accounts/login/",
 			shift:   func(i int) time.Duration { return time.Duration(1-i%3) * time.Hour },
 			matched: n / 3, appOnly: 2 * n / 3, proxyOnly: 2 * n / 3, lateApp: n / 3, lateProxy: n / 3,
@@ -97,7 +111,7 @@ func TestCorrelatorLatePartners(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs := shiftedDay(n, tt.path, tt.shift)
+			recs := shiftedDay(n, tt.path, tt.post, tt.shift)
 			k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
 			if err != nil {
 				t.Fatal(err)

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"hash/maphash"
+	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
 )
@@ -9,15 +10,22 @@ import (
 // waiting holds the records waiting on one side of the correlator, oldest
 // first, found by request id. A record is kept as its values packed in one
 // string (event.Packed: the record's own when a parse worker made it, so
-// not copied again) and a slot of 48 bytes; the index is a slotIndex of
+// not copied again) and a slot of 56 bytes; the index is a slotIndex of
 // slot numbers and their request ids' hashes, so that looking up a request
 // id that is not there reads no slot. Next to an LRU cache of pointers to
 // whole events, this costs about a third of the memory
-// (BenchmarkCorrelatorFlood: 239 heap bytes a record against 611) and
+// (BenchmarkCorrelatorFlood: 248 heap bytes a record against 611) and
 // gives the garbage collector one pointer per record to scan.
 //
 // The order is the order of arrival: a record found by its request id
 // leaves it, and nothing else reorders it.
+//
+// Several records may wait under one request id (the app lines of a
+// request that makes several login attempts): the index finds the oldest,
+// and each links to the next under its id (same), so that a lookup or an
+// addition costs the same however many share the id. The oldest record of
+// a request id is also the oldest of its chain in the arrival order, so
+// the records leave a chain from its head (remove), or all together.
 type waiting struct {
 	slots      []slot
 	head, tail int32 // oldest and newest slot; -1 when empty
@@ -36,6 +44,13 @@ type slot struct {
 	time       int64
 	hash       uint32 // of the request id
 	prev, next int32  // the neighbours in arrival order, -1 at the ends
+	// same is the next record waiting under the same request id, -1 if
+	// none; last, in the oldest record of a request id, is the newest,
+	// and -1 in the others.
+	same, last int32
+	// joined marks a held proxy record that has joined an app record
+	// (see Correlator.held).
+	joined bool
 }
 
 func newWaiting() *waiting {
@@ -72,6 +87,17 @@ func (w *waiting) findHash(rid []byte, h uint64) int32 {
 	return w.probe(rid, uint32(h))
 }
 
+// findPacked returns the slot of the record waiting under the request id
+// of vals, whose hash's low half is h, or -1.
+func (w *waiting) findPacked(vals event.Packed, h uint32) int32 {
+	if w.n == 0 {
+		return -1
+	}
+	rid := vals.RequestID()
+	// The bytes are only read.
+	return w.probe(unsafe.Slice(unsafe.StringData(rid), len(rid)), h)
+}
+
 // lookup is find, which also returns rid's hash for add.
 func (w *waiting) lookup(rid []byte) (int32, uint32) {
 	h := uint32(w.hashOf(rid))
@@ -98,9 +124,33 @@ func (w *waiting) probe(rid []byte, h uint32) int32 {
 // add makes r, whose request id (of hash h, see lookup) is not empty and
 // not waiting, the newest waiting record.
 func (w *waiting) add(r *event.Record, h uint32) {
+	w.addPacked(r.Pack(), r.Time, h)
+}
+
+// addPacked is add of a record packed in vals, of time t; it returns the
+// record's slot.
+func (w *waiting) addPacked(vals event.Packed, t int64, h uint32) int32 {
 	if 2*(w.n+1) > len(w.index.tab) {
 		w.grow()
 	}
+	s := w.push(vals, t, h)
+	w.index.place(bucket(h, s))
+	return s
+}
+
+// addSame makes r, whose request id is that of the records waiting from
+// slot first (the oldest of them), the newest waiting record.
+func (w *waiting) addSame(first int32, r *event.Record) {
+	s := w.push(r.Pack(), r.Time, w.slots[first].hash)
+	w.slots[s].last = -1 // not the oldest: the index does not find it
+	w.slots[w.slots[first].last].same = s
+	w.slots[first].last = s
+}
+
+// push puts a record packed in vals, of time t and hash h, in a slot at
+// the end of the arrival order, and returns the slot; the caller indexes
+// it.
+func (w *waiting) push(vals event.Packed, t int64, h uint32) int32 {
 	s := w.free
 	if s >= 0 {
 		w.free = w.slots[s].next
@@ -109,32 +159,42 @@ func (w *waiting) add(r *event.Record, h uint32) {
 		w.slots = append(w.slots, slot{})
 	}
 	sl := &w.slots[s]
-	sl.vals = r.Pack()
-	sl.time = r.Time
+	sl.vals = vals
+	sl.time = t
 	sl.hash = h
 	sl.prev, sl.next = w.tail, -1
+	sl.same, sl.last = -1, s
 	if w.tail >= 0 {
 		w.slots[w.tail].next = s
 	} else {
 		w.head = s
 	}
 	w.tail = s
-	w.index.place(bucket(h, s))
 	w.n++
+	return s
 }
 
 func (w *waiting) grow() {
 	w.index.tab = make([]uint64, max(2*len(w.index.tab), 64))
 	for s := w.head; s >= 0; s = w.slots[s].next {
-		w.index.place(bucket(w.slots[s].hash, s))
+		if w.slots[s].last >= 0 {
+			w.index.place(bucket(w.slots[s].hash, s))
+		}
 	}
 }
 
-// remove takes slot s out and returns its record's time and values; the
-// values stay valid (they are the record's own string).
+// remove takes slot s, the oldest record waiting under its request id,
+// out and returns its record's time and values; the values stay valid
+// (they are the record's own string). The next record under the id, if
+// any, becomes the one the index finds.
 func (w *waiting) remove(s int32) slot {
 	sl := w.slots[s]
-	w.index.remove(sl.hash, s)
+	if sl.same >= 0 {
+		w.index.replace(sl.hash, s, sl.same)
+		w.slots[sl.same].last = sl.last
+	} else {
+		w.index.remove(sl.hash, s)
+	}
 	// Out of the arrival order.
 	if sl.prev >= 0 {
 		w.slots[sl.prev].next = sl.next
@@ -146,7 +206,7 @@ func (w *waiting) remove(s int32) slot {
 	} else {
 		w.tail = sl.prev
 	}
-	w.slots[s] = slot{next: w.free}
+	w.slots[s] = slot{next: w.free, same: -1, last: -1}
 	w.free = s
 	w.n--
 	return sl

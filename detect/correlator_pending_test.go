@@ -9,9 +9,10 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 )
 
-// TestWaitingModel runs random adds, finds and removals (by id and
-// oldest first) against a plain list, with a table small enough for long
-// probe chains and deletions inside them.
+// TestWaitingModel runs random adds (some under an id already waiting),
+// finds and removals (of every record under an id, and oldest first)
+// against a plain list, with a table small enough for long probe chains
+// and deletions inside them.
 func TestWaitingModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	w := newWaiting()
@@ -41,28 +42,40 @@ func TestWaitingModel(t *testing.T) {
 		id := "r" + strconv.Itoa(rng.IntN(300))
 		switch op := rng.IntN(10); {
 		case op < 5:
-			if indexOf(id) >= 0 {
-				continue
-			}
 			// Some values longer than a one-byte length.
 			user := strings.Repeat("u", rng.IntN(3)*100)
 			e := entry{id, int64(step), user}
 			r := rec(event.App, 0, "http.request.id", id, "user.name", user)
 			r.Time = e.time
 			s, h := w.lookup([]byte(id))
-			if s >= 0 {
-				t.Fatalf("step %d: lookup(%s) = %d, not in the model", step, id, s)
+			if i := indexOf(id); (s >= 0) != (i >= 0) || s >= 0 && w.slots[s].time != model[i].time {
+				t.Fatalf("step %d: lookup(%s) = %d, first in the model at %d", step, id, s, i)
 			}
-			w.add(r, h)
+			if s >= 0 {
+				w.addSame(s, r) // a chain, as the app lines of one request
+			} else {
+				w.add(r, h)
+			}
 			model = append(model, e)
 		case op < 8:
-			s, i := w.find([]byte(id)), indexOf(id)
-			if (s >= 0) != (i >= 0) {
-				t.Fatalf("step %d: find(%s) = %d, in the model: %v", step, id, s, i >= 0)
+			// Every record under the id leaves, oldest first, as when a
+			// proxy record joins them.
+			s := w.find([]byte(id))
+			if (s >= 0) != (indexOf(id) >= 0) {
+				t.Fatalf("step %d: find(%s) = %d, in the model: %v", step, id, s, indexOf(id) >= 0)
 			}
-			if s >= 0 {
-				check(w.remove(s), model[i])
+			for s >= 0 {
+				i := indexOf(id)
+				if i < 0 {
+					t.Fatalf("step %d: more records under %s than in the model", step, id)
+				}
+				sl := w.remove(s)
+				check(sl, model[i])
 				model = append(model[:i], model[i+1:]...)
+				s = sl.same
+			}
+			if i := indexOf(id); i >= 0 {
+				t.Fatalf("step %d: %s still in the model at %d", step, id, i)
 			}
 		default:
 			s := w.oldest()

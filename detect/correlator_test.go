@@ -31,6 +31,13 @@ func proxyRec(sec float64, rid, path, sha1 string) *event.Record {
 	return rec(event.Proxy, sec, "http.request.id", rid, "url.path", path, "tls.client.hash.sha1", sha1, "source.ip", "203.0.113.7")
 }
 
+// postRec is proxyRec of a POST.
+func postRec(sec float64, rid, path, sha1 string) *event.Record {
+	r := proxyRec(sec, rid, path, sha1)
+	r.Values[event.Method] = []byte("POST")
+	return r
+}
+
 // got summarises an emitted event for comparison.
 func got(e *event.Event) string {
 	return fmt.Sprintf("%s rid=%s user=%s ip=%s id=%s t=%g", e.Get(event.Join), e.Get(event.RequestID),
@@ -64,6 +71,47 @@ func TestCorrelator(t *testing.T) {
 			check: func(t *testing.T, s *JoinStats) {
 				if s.Unrelated.Load() != 1 {
 					t.Errorf("unrelated = %d, want 1", s.Unrelated.Load())
+				}
+			},
+		},
+		{
+			name: "a POST off the login paths is held for an app record after it",
+			recs: []*event.Record{postRec(1, "t1", "/api/token/", "ab"), appRec(1.5, "t1", "bob", "failure"),
+				postRec(2, "t2", "/api/v1/events/", "ab"), rec(event.Proxy, 3, "http.request.id", "t3", "url.path", "/api/token/", "http.request.method", "GET")},
+			flush: true,
+			want:  []string{"matched rid=t1 user=bob ip=203.0.113.7 id=sha1:ab t=1.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				// The POST that nothing joined and the GET, which is not
+				// held, are unrelated; neither is an event.
+				if s.Unrelated.Load() != 2 || s.ProxyOnly.Load() != 0 || s.Pending.Load() != 0 {
+					t.Errorf("unrelated, proxy_only, pending = %d, %d, %d; want 2, 0, 0", s.Unrelated.Load(), s.ProxyOnly.Load(), s.Pending.Load())
+				}
+			},
+		},
+		{
+			name: "a held POST is joined by every attempt of its request within the join window",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{postRec(1, "q", "/graphql", "ab"), appRec(1.2, "q", "u1", "failure"), appRec(1.3, "q", "u2", "failure"),
+				postRec(2, "x", "/graphql", "ab"), appRec(12.5, "x", "late", "failure")},
+			flush: true,
+			want: []string{"matched rid=q user=u1 ip=203.0.113.7 id=sha1:ab t=1.2", "matched rid=q user=u2 ip=203.0.113.7 id=sha1:ab t=1.3",
+				"app_only rid=x user=late ip=10.9.9.9 id= t=12.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Duplicates.Load() != 1 || s.Unrelated.Load() != 1 {
+					t.Errorf("duplicates, unrelated = %d, %d; want 1, 1", s.Duplicates.Load(), s.Unrelated.Load())
+				}
+			},
+		},
+		{
+			name: "held records past the cap are dropped oldest first and counted as unrelated",
+			cfg:  CorrelatorConfig{MaxPending: 1},
+			recs: []*event.Record{postRec(1, "h1", "/api/token/", "ab"), postRec(2, "h2", "/api/token/", "cd"), appRec(2.5, "h1", "u1", "failure"),
+				appRec(2.6, "h2", "u2", "failure")},
+			flush: true,
+			want:  []string{"matched rid=h2 user=u2 ip=203.0.113.7 id=sha1:cd t=2.6", "app_only rid=h1 user=u1 ip=10.9.9.9 id= t=2.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Unrelated.Load() != 1 || s.Evicted.Load() != 0 {
+					t.Errorf("unrelated, evicted = %d, %d; want 1, 0", s.Unrelated.Load(), s.Evicted.Load())
 				}
 			},
 		},
@@ -103,14 +151,76 @@ func TestCorrelator(t *testing.T) {
 			want: []string{"app_only rid= user=dave ip=10.9.9.9 id= t=1", "proxy_only rid= user= ip=203.0.113.7 id=sha1:ab t=2"},
 		},
 		{
-			name: "duplicate request id on the app side flushes the first as app_only",
-			recs: []*event.Record{appRec(1, "d", "u1", "failure"), appRec(2, "d", "u2", "failure"), proxyRec(3, "d", "/accounts/login/", "ab")},
-			want: []string{"app_only rid=d user=u1 ip=10.9.9.9 id= t=1", "matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2"},
+			name: "app records of one request all join its proxy record, oldest first",
+			recs: []*event.Record{appRec(1, "d", "u1", "failure"), appRec(1, "x", "other", "failure"), appRec(2, "d", "u2", "failure"),
+				appRec(2, "d", "u2", "failure"), proxyRec(3, "d", "/graphql", "ab")},
+			flush: true,
+			want: []string{"matched rid=d user=u1 ip=203.0.113.7 id=sha1:ab t=1", "matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2",
+				"matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2", "app_only rid=x user=other ip=10.9.9.9 id= t=1"},
 			check: func(t *testing.T, s *JoinStats) {
-				if s.Duplicates.Load() != 1 {
-					t.Errorf("duplicates = %d, want 1", s.Duplicates.Load())
+				if s.Duplicates.Load() != 2 || s.Matched.Load() != 3 || s.Pending.Load() != 0 {
+					t.Errorf("duplicates, matched, pending = %d, %d, %d; want 2, 3, 0", s.Duplicates.Load(), s.Matched.Load(), s.Pending.Load())
 				}
 			},
+		},
+		{
+			name: "app records after their proxy record all join it within the join window",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{proxyRec(1, "b", "/accounts/login/", "ab"), appRec(1.5, "b", "u1", "failure"), appRec(2, "b", "u2", "failure"),
+				appRec(11, "b", "u3", "failure"), appRec(11.5, "b", "u4", "failure")},
+			flush: true,
+			want: []string{"matched rid=b user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "matched rid=b user=u2 ip=203.0.113.7 id=sha1:ab t=2",
+				"matched rid=b user=u3 ip=203.0.113.7 id=sha1:ab t=11", "app_only rid=b user=u4 ip=10.9.9.9 id= t=11.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				// No proxy_only: the proxy record joined.
+				if s.Duplicates.Load() != 2 || s.ProxyOnly.Load() != 0 || s.Pending.Load() != 0 {
+					t.Errorf("duplicates, proxy_only, pending = %d, %d, %d; want 2, 0, 0", s.Duplicates.Load(), s.ProxyOnly.Load(), s.Pending.Load())
+				}
+			},
+		},
+		{
+			name: "the oldest app record of a request expires alone, the others still join",
+			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
+			recs: []*event.Record{appRec(1, "c", "u1", "failure"), appRec(5, "c", "u2", "failure"), appRec(6, "c", "u3", "failure"),
+				proxyRec(12, "c", "/accounts/login/", "ab")},
+			want: []string{"app_only rid=c user=u1 ip=10.9.9.9 id= t=1", "matched rid=c user=u2 ip=203.0.113.7 id=sha1:ab t=5",
+				"matched rid=c user=u3 ip=203.0.113.7 id=sha1:ab t=6"},
+		},
+		{
+			name: "a full app side evicts the oldest app record of a request alone",
+			cfg:  CorrelatorConfig{MaxPending: 2},
+			recs: []*event.Record{appRec(1, "e", "u1", "failure"), appRec(2, "e", "u2", "failure"), appRec(3, "f", "u3", "failure"),
+				proxyRec(4, "e", "/accounts/login/", "ab")},
+			want: []string{"evicted rid=e user=u1 ip=10.9.9.9 id= t=1", "matched rid=e user=u2 ip=203.0.113.7 id=sha1:ab t=2"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Evicted.Load() != 1 || s.Pending.Load() != 1 {
+					t.Errorf("evicted = %d, pending = %d; want 1, 1", s.Evicted.Load(), s.Pending.Load())
+				}
+			},
+		},
+		{
+			name: "proxy records kept for more attempts take no room from those waiting",
+			cfg:  CorrelatorConfig{MaxPending: 1},
+			recs: []*event.Record{proxyRec(1, "g", "/accounts/login/", "ab"), appRec(1.5, "g", "u1", "failure"),
+				proxyRec(2, "h", "/accounts/login/", "cd"), appRec(2.5, "h", "u2", "failure"), appRec(3, "g", "u3", "failure"),
+				appRec(3.5, "h", "u4", "failure")},
+			flush: true,
+			// The side of joined records keeps one: h's, the newest. g's
+			// third attempt finds no proxy record.
+			want: []string{"matched rid=g user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "matched rid=h user=u2 ip=203.0.113.7 id=sha1:cd t=2.5",
+				"matched rid=h user=u4 ip=203.0.113.7 id=sha1:cd t=3.5", "app_only rid=g user=u3 ip=10.9.9.9 id= t=3"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Evicted.Load() != 0 {
+					t.Errorf("evicted = %d, want 0", s.Evicted.Load())
+				}
+			},
+		},
+		{
+			name: "a request id reused by a later request joins each pair in turn, proxy first",
+			recs: []*event.Record{proxyRec(1, "r", "/accounts/login/", "ab"), appRec(1.1, "r", "u1", "failure"),
+				proxyRec(2, "r", "/accounts/login/", "cd"), appRec(2.1, "r", "u2", "failure")},
+			flush: true,
+			want:  []string{"matched rid=r user=u1 ip=203.0.113.7 id=sha1:ab t=1.1", "matched rid=r user=u2 ip=203.0.113.7 id=sha1:cd t=2.1"},
 		},
 		{
 			name: "a reused request id joins each pair in turn",

@@ -74,6 +74,17 @@ func (x *slotIndex) place(b uint64) {
 	x.tab[i] = b
 }
 
+// replace makes the bucket of slot s (of a key with tag) that of slot t:
+// the key stays where it is, found at another slot.
+func (x *slotIndex) replace(tag uint32, s, t int32) {
+	b := bucket(tag, s)
+	i := x.start(tag)
+	for x.tab[i] != b {
+		i = x.next(i)
+	}
+	x.tab[i] = bucket(tag, t)
+}
+
 // remove takes slot s (of a key with tag) out of the index.
 func (x *slotIndex) remove(tag uint32, s int32) {
 	b := bucket(tag, s)

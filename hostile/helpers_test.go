@@ -232,7 +232,7 @@ func replayFiles(t testing.TB, proxy, app []string, o options) *result {
 	for _, p := range proxy {
 		fs := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{p}, Parser: pf.NewParser(), Format: pf.Name(), MaxLineBytes: o.maxLine})
 		if o.skim != skimNone {
-			fs.Skim(detect.NewLoginFilter(detect.CorrelatorConfig{}).Login)
+			fs.Skim(detect.NewLoginFilter(detect.CorrelatorConfig{}).Full)
 			fs.CheckAllLines(o.skim == skimExact)
 		}
 		srcs = append(srcs, fs)

@@ -56,7 +56,7 @@ func BenchmarkReplayParseWorkers(b *testing.B) {
 				ps := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.Proxy, Paths: []string{proxy}, Parser: nf.NewParser(), NewParser: nf.NewParser})
 				as := ingest.NewFileSource(ingest.FileSourceConfig{Kind: event.App, Paths: []string{app}, Parser: df.NewParser(), NewParser: df.NewParser})
 				cfg := detect.Config{Rules: rules.Default(), Sink: alert.NewWriter(discard{})}
-				ps.Skim(detect.NewLoginFilter(cfg.Correlator).Login)
+				ps.Skim(detect.NewLoginFilter(cfg.Correlator).Full)
 				eng, err := detect.NewEngine(cfg)
 				if err != nil {
 					b.Fatal(err)

@@ -103,7 +103,7 @@ func replayParallel(t *testing.T, proxy []string, app string, workers int, stric
 			res.events = append(res.events, fmt.Sprintf("%d %q", e.Time, e.Values))
 		},
 	}
-	ps.Skim(detect.NewLoginFilter(cfg.Correlator).Login)
+	ps.Skim(detect.NewLoginFilter(cfg.Correlator).Full)
 	eng, err := detect.NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func replayFiles(t *testing.T, proxy, app string, m replayMode) replayResult {
 		},
 	}
 	if m.skim {
-		ps.Skim(detect.NewLoginFilter(cfg.Correlator).Login)
+		ps.Skim(detect.NewLoginFilter(cfg.Correlator).Full)
 		ps.CheckAllLines(m.checkAll)
 	}
 	eng, err := detect.NewEngine(cfg)

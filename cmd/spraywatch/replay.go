@@ -415,8 +415,9 @@ func (f *replayFlags) check() error {
 }
 
 // skimSources lets the proxy sources that can skim parse in full only the
-// lines the correlator takes as login attempts; it completes the others
-// itself in the rare case it needs them. Of the other lines, a lazy
+// lines the correlator takes as login attempts or holds (see
+// detect.LoginFilter.Full); it completes the others itself in the rare
+// case it needs them. Of the other lines, a lazy
 // skimmer (nginx) reads only the time, request and request id, unless
 // checkAll.
 func skimSources(sources []ingest.Source, login *detect.LoginFilter, checkAll bool) {
@@ -425,7 +426,7 @@ func skimSources(sources []ingest.Source, login *detect.LoginFilter, checkAll bo
 			Skim(func(*event.Record) bool)
 			CheckAllLines(bool)
 		}); ok && s.Stats().Kind == event.Proxy {
-			sk.Skim(login.Login)
+			sk.Skim(login.Full)
 			sk.CheckAllLines(checkAll)
 		}
 	}

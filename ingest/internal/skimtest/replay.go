@@ -135,7 +135,7 @@ func replayed(t *testing.T, f ingest.Format, proxy, app string, skim bool) (aler
 		},
 	}
 	if skim {
-		ps.Skim(detect.NewLoginFilter(cfg.Correlator).Login)
+		ps.Skim(detect.NewLoginFilter(cfg.Correlator).Full)
 	}
 	eng, err := detect.NewEngine(cfg)
 	if err != nil {
