@@ -345,17 +345,26 @@ func (k *Correlator) addApp(r *event.Record) {
 			k.stats.Pending.Add(-1)
 			k.scratch.SetFromRecord(r)
 			k.joinWaitingProxy(&k.scratch, &p)
-			k.keepJoined(&p)
+			k.keepJoined(&p, k.clientOf(r.Values[event.SourceIP]))
 			return
 		}
 		if s := k.held.findHash(rid, h); s >= 0 {
 			p := &k.held.slots[s]
-			if p.joined {
+			c := k.clientOf(r.Values[event.SourceIP])
+			switch p.client {
+			case 0:
+				p.client = c
+			case c:
 				// Another attempt of a request whose proxy record
 				// has joined an app record already.
 				k.stats.Duplicates.Add(1)
+			default:
+				// Another client under the same request id: not an
+				// attempt of this request (see clientOf).
+				k.stats.Duplicates.Add(1)
+				k.waitApp(r)
+				return
 			}
-			p.joined = true
 			k.scratch.SetFromRecord(r)
 			k.joinWaitingProxy(&k.scratch, p)
 			return
@@ -416,13 +425,20 @@ func (k *Correlator) addProxy(r *event.Record) {
 		return
 	}
 	if app >= 0 {
-		// Every app record waiting under the request id joins it,
-		// oldest first.
+		// Every app record waiting under the request id from the
+		// client of the newest joins it, oldest first; one from
+		// another client is of another request under a reused id
+		// (see clientOf), and is emitted unjoined.
+		client := k.app.sourceIP(k.app.slots[app].last)
 		for app >= 0 {
 			a := k.app.remove(app)
 			app = a.same
 			k.stats.Pending.Add(-1)
 			a.unpack(&k.scratch)
+			if k.scratch.Values[event.SourceIP] != client {
+				k.finish(&k.scratch, event.JoinAppOnly)
+				continue
+			}
 			k.joinProxyRecord(&k.scratch, r)
 		}
 		return
@@ -461,14 +477,24 @@ func (k *Correlator) makeRoom(w *waiting, kind event.Kind) {
 	}
 }
 
-// keepJoined keeps proxy record p, which has joined an app record, until
-// its join window ends: a request may make several login attempts (a
-// batch or GraphQL endpoint), each logged by the application under the
-// request's id, and each joins it (see addApp).
-func (k *Correlator) keepJoined(p *slot) {
+// keepJoined keeps proxy record p, which has joined an app record from
+// client (see clientOf), until its join window ends: a request may make
+// several login attempts (a batch or GraphQL endpoint), each logged by the
+// application under the request's id, and each joins it (see addApp).
+func (k *Correlator) keepJoined(p *slot, client uint32) {
 	w := k.held
 	k.makeHeldRoom(w.findPacked(p.vals, p.hash))
-	w.slots[w.addPacked(p.vals, p.time, p.hash)].joined = true
+	w.slots[w.addPacked(p.vals, p.time, p.hash)].client = client
+}
+
+// clientOf returns a hash of ip, an app record's source.ip, never 0. The
+// app records of one request come from one client: several app records
+// under one request id from different clients are of different requests
+// whose ids collide (an application or a proxy reusing ids), and only
+// those of one client join a proxy record, so that such reuse cannot lend
+// one certificate the logins of other clients.
+func (k *Correlator) clientOf(ip []byte) uint32 {
+	return uint32(maphash.Bytes(k.held.seed, ip)) | 1
 }
 
 // hold keeps proxy record r, which is no login attempt by its path but
@@ -500,7 +526,7 @@ func (k *Correlator) makeHeldRoom(s int32) {
 
 // dropHeld counts a held record that leaves without having joined.
 func (k *Correlator) dropHeld(p slot) {
-	if !p.joined {
+	if p.client == 0 {
 		k.stats.Unrelated.Add(1)
 	}
 }
@@ -626,7 +652,7 @@ func (k *Correlator) Expire(now int64) {
 	for k.held.waitedBefore(limit) {
 		p := k.held.remove(k.held.oldest())
 		k.dropHeld(p)
-		if !p.joined {
+		if p.client == 0 {
 			// An app record may still come, late: remember the id as
 			// that of a proxy record that expired unmatched.
 			k.proxyGone.add(k.held.hashOfString(p.vals.RequestID()), p.time)

@@ -48,9 +48,10 @@ type slot struct {
 	// none; last, in the oldest record of a request id, is the newest,
 	// and -1 in the others.
 	same, last int32
-	// joined marks a held proxy record that has joined an app record
-	// (see Correlator.held).
-	joined bool
+	// client, in a held proxy record that has joined an app record (see
+	// Correlator.held), is clientOf that record's source.ip; 0 in
+	// another.
+	client uint32
 }
 
 func newWaiting() *waiting {
@@ -219,6 +220,13 @@ func (w *waiting) waitedBefore(t int64) bool {
 
 // oldest returns the oldest waiting record's slot, or -1.
 func (w *waiting) oldest() int32 { return w.head }
+
+// sourceIP returns the source.ip of the record in slot s, "" if none.
+func (w *waiting) sourceIP(s int32) string {
+	var v [event.NumFields]string
+	w.slots[s].vals.Fill(&v, 1<<event.SourceIP)
+	return v[event.SourceIP]
+}
 
 // unpack sets e's time and values to those of a waiting record: the
 // values are substrings of its packed copy.

@@ -31,6 +31,13 @@ func proxyRec(sec float64, rid, path, sha1 string) *event.Record {
 	return rec(event.Proxy, sec, "http.request.id", rid, "url.path", path, "tls.client.hash.sha1", sha1, "source.ip", "203.0.113.7")
 }
 
+// appFrom is appRec of a failure from the client at ip.
+func appFrom(sec float64, rid, user, ip string) *event.Record {
+	r := appRec(sec, rid, user, "failure")
+	r.Values[event.SourceIP] = []byte(ip)
+	return r
+}
+
 // postRec is proxyRec of a POST.
 func postRec(sec float64, rid, path, sha1 string) *event.Record {
 	r := proxyRec(sec, rid, path, sha1)
@@ -162,6 +169,26 @@ func TestCorrelator(t *testing.T) {
 					t.Errorf("duplicates, matched, pending = %d, %d, %d; want 2, 3, 0", s.Duplicates.Load(), s.Matched.Load(), s.Pending.Load())
 				}
 			},
+		},
+		{
+			name: "of app records waiting under one request id, those of the newest's client join",
+			recs: []*event.Record{appFrom(1, "d", "u1", "192.0.2.1"), appFrom(2, "d", "u2", "192.0.2.2"), appFrom(3, "d", "u3", "192.0.2.2"),
+				proxyRec(4, "d", "/accounts/login/", "ab")},
+			want: []string{"app_only rid=d user=u1 ip=192.0.2.1 id= t=1", "matched rid=d user=u2 ip=203.0.113.7 id=sha1:ab t=2",
+				"matched rid=d user=u3 ip=203.0.113.7 id=sha1:ab t=3"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Duplicates.Load() != 2 || s.Pending.Load() != 0 {
+					t.Errorf("duplicates, pending = %d, %d; want 2, 0", s.Duplicates.Load(), s.Pending.Load())
+				}
+			},
+		},
+		{
+			name: "an app record from another client does not join a proxy record that has joined",
+			recs: []*event.Record{proxyRec(1, "g", "/accounts/login/", "ab"), appFrom(1.5, "g", "u1", "192.0.2.1"),
+				appFrom(2, "g", "u2", "192.0.2.2"), appFrom(2.5, "g", "u3", "192.0.2.1")},
+			flush: true,
+			want: []string{"matched rid=g user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "matched rid=g user=u3 ip=203.0.113.7 id=sha1:ab t=2.5",
+				"app_only rid=g user=u2 ip=192.0.2.2 id= t=2"},
 		},
 		{
 			name: "app records after their proxy record all join it within the join window",
