@@ -76,6 +76,8 @@ type Result struct {
 	Incidents int // incidents opened (firing records)
 	Records   int // alert records of every status
 	Events    int64
+
+	alerts []alert.Alert // every alert record, in the order sent
 }
 
 // Run generates the corpus and replays it.
@@ -109,6 +111,12 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 // read, the campaigns in the others would be missed and the false alerts
 // undercounted.
 func replayCorpus(ctx context.Context, rs []*rules.Rule, labels []samples.Campaign, proxyPath, appPath string) (*Result, error) {
+	return replayWatched(ctx, rs, labels, proxyPath, appPath, nil)
+}
+
+// replayWatched is replayCorpus that also shows onEvent, unless nil, every
+// authentication event, and keeps the alerts in the result.
+func replayWatched(ctx context.Context, rs []*rules.Rule, labels []samples.Campaign, proxyPath, appPath string, onEvent func(*event.Event)) (*Result, error) {
 	if rs == nil {
 		rs = rules.Default()
 	}
@@ -126,7 +134,14 @@ func replayCorpus(ctx context.Context, rs []*rules.Rule, labels []samples.Campai
 	}
 	at := newAttributor(labels)
 	sink := &collector{}
-	eng, err := detect.NewEngine(detect.Config{Rules: rs, Sink: sink, OnEvent: at.observe})
+	observe := at.observe
+	if onEvent != nil {
+		observe = func(ev *event.Event) {
+			at.observe(ev)
+			onEvent(ev)
+		}
+	}
+	eng, err := detect.NewEngine(detect.Config{Rules: rs, Sink: sink, OnEvent: observe})
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +153,7 @@ func replayCorpus(ctx context.Context, rs []*rules.Rule, labels []samples.Campai
 	}
 	res := at.score(sink.alerts)
 	res.Events = eng.Stats().Events.Load()
+	res.alerts = sink.alerts
 	return res, nil
 }
 

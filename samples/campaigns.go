@@ -61,6 +61,12 @@ func (g *generator) setup(want map[string]bool) {
 			g.addCampaign(k, stolen)
 		}
 	}
+	var optIn []int32 // labelled now, planned once the day is
+	for _, k := range OptInKinds {
+		if want[k] {
+			optIn = append(optIn, g.newLabel(k, false))
+		}
+	}
 	g.tagWave = g.newLabel(KindGatewayWave, true)
 	g.addIdentity(g.tagWave, gw.fp)
 	g.tagNAT = g.newLabel(KindOfficeNAT, true)
@@ -76,6 +82,9 @@ func (g *generator) setup(want map[string]bool) {
 	dayStart := g.start - ((g.start%day)+day)%day
 	for ds := dayStart; ds < g.end; ds += day {
 		g.planDay(ds, lockers, withOld)
+	}
+	if len(optIn) > 0 {
+		g.ownDraws(func() { g.addOptIn(optIn, lockers) })
 	}
 }
 

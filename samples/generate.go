@@ -87,6 +87,7 @@ type label struct {
 type generator struct {
 	cfg        Config
 	r          *rand.Rand
+	optIn      *rand.Rand // the opt-in kinds' own source (see ownDraws)
 	start, end int64
 
 	emps       []employee
@@ -141,6 +142,7 @@ func Generate(c Config, proxy, app io.Writer) ([]Campaign, Stats, error) {
 	g := &generator{
 		cfg:   c,
 		r:     rand.New(rand.NewPCG(uint64(c.Seed), uint64(c.Seed)^0x9e3779b97f4a7c15)),
+		optIn: rand.New(rand.NewPCG(uint64(c.Seed)^0x6a09e667f3bcc909, uint64(c.Seed)+0xbb67ae8584caa73b)),
 		start: c.Start.UTC().UnixNano(),
 		pw:    bufio.NewWriterSize(proxy, 256<<10),
 		aw:    bufio.NewWriterSize(app, 64<<10),
@@ -176,8 +178,8 @@ func selectKinds(names []string) (map[string]bool, error) {
 		return want, nil
 	}
 	for _, n := range names {
-		if !slices.Contains(AttackKinds, n) {
-			return nil, fmt.Errorf("generating samples: unknown campaign kind %q (want one of %v)", n, AttackKinds)
+		if !slices.Contains(AttackKinds, n) && !slices.Contains(OptInKinds, n) {
+			return nil, fmt.Errorf("generating samples: unknown campaign kind %q (want one of %v or %v)", n, AttackKinds, OptInKinds)
 		}
 		want[n] = true
 	}

@@ -28,7 +28,8 @@ type Config struct {
 	// The labelled attack campaigns keep their size at every scale.
 	Scale float64
 	// Campaigns selects the attack campaigns by kind (KindFastSpray, ...);
-	// nil means all of them and an empty non-nil slice none. The hard
+	// nil means those of AttackKinds and an empty non-nil slice none. The
+	// kinds of OptInKinds are generated only when named. The hard
 	// negatives are part of the ordinary day and are always present.
 	Campaigns []string
 }
@@ -54,6 +55,15 @@ const (
 	KindNoCertSpray     = "no_cert_spray"    // a spray without a client certificate from one source IP
 )
 
+// Opt-in attack kinds: generated only when named in Config.Campaigns. They
+// draw from a random source of their own and add their lines to the day
+// without changing any other line, so the default corpora (and the figures
+// measured on them) stay the same from version to version.
+const (
+	KindBatchSpray = "batch_spray" // one certificate, a few POST /graphql requests of 10-50 login attempts each
+	KindTokenSpray = "token_spray" // one certificate, one login attempt per POST /api/token/, off the login paths
+)
+
 // Hard-negative kinds: benign scenarios that look a little like spraying.
 const (
 	KindGatewayWave = "gateway_wave" // the morning login wave through the SSO gateway (08:30-09:30 UTC)
@@ -67,6 +77,10 @@ var AttackKinds = []string{
 	KindFastSpray, KindLowAndSlow, KindDistributed, KindSuccessfulSpray,
 	KindGatewaySpray, KindProxyBypass, KindNoCertSpray,
 }
+
+// OptInKinds lists the attack kinds generated only when named, in the
+// order they are generated.
+var OptInKinds = []string{KindBatchSpray, KindTokenSpray}
 
 // NegativeKinds lists the hard-negative kinds.
 var NegativeKinds = []string{KindGatewayWave, KindOfficeNAT, KindLobbyKiosk, KindSelfLockout}

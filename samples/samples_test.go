@@ -22,6 +22,7 @@ type proxyLine struct {
 	ip, req, rid, verify, fp, serial, dn string
 	status                               string
 	t                                    time.Time
+	rt                                   time.Duration
 }
 
 type appLine struct {
@@ -70,7 +71,11 @@ func (o *output) parse(t *testing.T) {
 		if err != nil {
 			t.Fatalf("proxy line %d: %v", n, err)
 		}
-		pl := proxyLine{ip: m[1], req: m[3], status: m[4], rid: m[8], verify: m[9], fp: m[10], serial: m[11], dn: m[12], t: ts.UTC()}
+		rt, err := time.ParseDuration(m[14] + "s")
+		if err != nil {
+			t.Fatalf("proxy line %d: %v", n, err)
+		}
+		pl := proxyLine{ip: m[1], req: m[3], status: m[4], rid: m[8], verify: m[9], fp: m[10], serial: m[11], dn: m[12], t: ts.UTC(), rt: rt}
 		if (pl.fp == "-") != (pl.verify == "NONE") || (pl.serial == "-") != (pl.fp == "-") || (pl.dn == "-") != (pl.fp == "-") {
 			t.Fatalf("proxy line %d: certificate fields disagree with verify: %q", n, sc.Text())
 		}
@@ -331,6 +336,59 @@ func TestCampaignSelection(t *testing.T) {
 	}
 }
 
+// TestOptInKinds checks the opt-in kinds: not generated unless named, and
+// when named, their campaigns look as documented and every other line and
+// label is the one generated without them.
+func TestOptInKinds(t *testing.T) {
+	for seed := int64(1); seed <= 3; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			c := DefaultConfig()
+			c.Seed = seed
+			def := generate(t, c)
+			for _, l := range def.labels {
+				if slices.Contains(OptInKinds, l.Kind) {
+					t.Errorf("default corpus has %s", l.ID)
+				}
+			}
+			c.Campaigns = append(slices.Clone(AttackKinds), OptInKinds...)
+			o := generate(t, c)
+			o.parse(t)
+			checkCampaigns(t, o, true)
+			var labels []Campaign
+			for _, l := range o.labels {
+				if !slices.Contains(OptInKinds, l.Kind) {
+					labels = append(labels, l)
+				}
+			}
+			if len(labels) != len(o.labels)-len(OptInKinds) || !reflect.DeepEqual(labels, def.labels) {
+				t.Errorf("the other labels changed:\n%+v\n%+v", labels, def.labels)
+			}
+			// Without the lines of the opt-in requests, the output is the
+			// default one byte for byte.
+			optIn := map[string]bool{}
+			var proxy, app bytes.Buffer
+			for _, line := range bytes.SplitAfter(o.proxy, []byte("\n")) {
+				if m := proxyLineRE.FindSubmatch(bytes.TrimSuffix(line, []byte("\n"))); m != nil &&
+					(bytes.HasPrefix(m[3], []byte("POST /graphql ")) || bytes.HasPrefix(m[3], []byte("POST /api/token/ "))) {
+					optIn[string(m[8])] = true
+					continue
+				}
+				proxy.Write(line)
+			}
+			for i, line := range bytes.SplitAfter(o.app, []byte("\n")) {
+				if i < len(o.appLines) && optIn[o.appLines[i].RequestID] {
+					continue
+				}
+				app.Write(line)
+			}
+			if len(optIn) == 0 || !bytes.Equal(proxy.Bytes(), def.proxy) || !bytes.Equal(app.Bytes(), def.app) {
+				t.Errorf("%d opt-in requests; the other proxy lines equal the default ones: %v, the other app lines: %v",
+					len(optIn), bytes.Equal(proxy.Bytes(), def.proxy), bytes.Equal(app.Bytes(), def.app))
+			}
+		})
+	}
+}
+
 // TestCampaigns checks, for several seeds, that every campaign and hard
 // negative is there and looks as documented.
 func TestCampaigns(t *testing.T) {
@@ -487,6 +545,8 @@ func checkCampaigns(t *testing.T, o *output, scaleOne bool) {
 					t.Errorf("%s: a request from %s carried a certificate", l.ID, p.ip)
 				}
 			}
+		case KindBatchSpray, KindTokenSpray:
+			checkOffPathSpray(t, o, l)
 		}
 	}
 
@@ -514,6 +574,56 @@ func checkCampaigns(t *testing.T, o *output, scaleOne bool) {
 	}
 	if kiosk := byKind[KindLobbyKiosk]; len(kiosk.Users) < 20 {
 		t.Errorf("kiosk used by %d people", len(kiosk.Users))
+	}
+}
+
+// checkOffPathSpray checks a batch or token spray: its attempts are the
+// app lines of its certificate's requests to the endpoint, with the
+// request's address, Django's times within the request, nginx's line at
+// its end. A batch makes 3-5 requests of 10-50 attempts; a token spray
+// one attempt per request, logged by Django in the second nginx logs (so
+// that nginx's whole-second line sorts first) for most requests.
+func checkOffPathSpray(t *testing.T, o *output, l Campaign) {
+	t.Helper()
+	req, status, lo, hi := "POST /graphql HTTP/1.1", "200", 10, 50
+	if l.Kind == KindTokenSpray {
+		req, status, lo, hi = "POST /api/token/ HTTP/1.1", "401", 1, 1
+	}
+	perRID := map[string][]*appLine{}
+	for i := range o.appLines {
+		a := &o.appLines[i]
+		if p := o.proxyByRID[a.RequestID]; p != nil && p.fp == l.Identities[0] && p.req == req {
+			perRID[a.RequestID] = append(perRID[a.RequestID], a)
+		}
+	}
+	attempts, sameSecond := 0, 0
+	for _, p := range o.proxyLines {
+		if p.fp != l.Identities[0] || p.req != req {
+			continue
+		}
+		as := perRID[p.rid]
+		if len(as) < lo || len(as) > hi || p.status != status {
+			t.Errorf("%s: request %s answered %s has %d attempts, want %d-%d", l.ID, p.rid, p.status, len(as), lo, hi)
+		}
+		for _, a := range as {
+			attempts++
+			// nginx's time is the request's end, truncated to the second.
+			if a.IP != p.ip || a.t.Before(p.t.Add(-p.rt)) || !a.t.Before(p.t.Add(time.Second)) {
+				t.Errorf("%s: attempt at %v from %s outside request %s (%s, %v, rt %v)", l.ID, a.t, a.IP, p.rid, p.ip, p.t, p.rt)
+			}
+			if a.t.Truncate(time.Second).Equal(p.t) {
+				sameSecond++
+			}
+		}
+	}
+	if n := len(perRID); l.Kind == KindBatchSpray && (n < 3 || n > 5) {
+		t.Errorf("%s: %d requests, want 3-5", l.ID, n)
+	}
+	if attempts != len(l.Users) {
+		t.Errorf("%s: %d attempts through %s, %d users labelled", l.ID, attempts, req, len(l.Users))
+	}
+	if l.Kind == KindTokenSpray && (len(l.Users) < 35 || sameSecond*2 < attempts) {
+		t.Errorf("%s: %d users, %d of %d attempts in nginx's second", l.ID, len(l.Users), sameSecond, attempts)
 	}
 }
 

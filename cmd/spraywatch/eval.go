@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spraywatch/spraywatch/evaluate"
@@ -19,11 +20,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seeds := fs.Int("seeds", 1, "number of seeds, from -seed on")
 	scale := fs.Float64("scale", 1, "size of the organisation and its traffic (1 = the committed samples)")
 	duration := fs.Duration("duration", 24*time.Hour, "length of each generated period")
+	kinds := fs.String("campaigns", "all", "comma-separated campaign `kinds` to generate ("+strings.Join(samples.AttackKinds, ", ")+
+		"; opt-in: "+strings.Join(samples.OptInKinds, ", ")+"), all (every kind but the opt-in ones) or none")
 	var ruleFiles listFlag
 	fs.Var(&ruleFiles, "rules", "rules `file` (repeatable)")
 	rulesMode := fs.String("rules-mode", "extend", "extend: rules files add to the default pack; replace: only the files' rules")
 	if err := parseArgs(fs, args, stderr,
-		"usage: spraywatch eval [-seed N] [-seeds N] [-scale F] [--rules FILE]",
+		"usage: spraywatch eval [-seed N] [-seeds N] [-scale F] [-campaigns KINDS] [--rules FILE]",
 	); err != nil {
 		return err
 	}
@@ -33,6 +36,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *seeds < 1 {
 		return fmt.Errorf("-seeds %d: at least 1", *seeds)
 	}
+	camps, err := campaignKinds(*kinds)
+	if err != nil {
+		return err
+	}
 	rs, err := loadRules(ruleFiles, *rulesMode)
 	if err != nil {
 		return err
@@ -40,7 +47,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var failures []string
 	for i := range *seeds {
 		cfg := samples.DefaultConfig()
-		cfg.Seed, cfg.Scale, cfg.Duration = *seed+int64(i), *scale, *duration
+		cfg.Seed, cfg.Scale, cfg.Duration, cfg.Campaigns = *seed+int64(i), *scale, *duration, camps
 		res, err := evaluate.Run(ctx, evaluate.Config{Samples: cfg, Rules: rs})
 		if err != nil {
 			return err

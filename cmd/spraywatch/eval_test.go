@@ -25,3 +25,34 @@ func TestEvalCommand(t *testing.T) {
 		t.Errorf("exit %d with a one-rule pack:\n%s", code, out.String())
 	}
 }
+
+// TestEvalCampaigns checks -campaigns: the kinds named, opt-in ones
+// among them, are the attacks evaluated; an unknown kind is an error.
+func TestEvalCampaigns(t *testing.T) {
+	for _, tt := range []struct {
+		kinds      string
+		code       int
+		want, lack []string
+	}{
+		{"token_spray,batch_spray", 0, []string{"token_spray-1", "batch_spray-1", "gateway_wave-1", "all targets met"}, []string{"fast_spray-1"}},
+		{"none", 0, []string{"gateway_wave-1", "all targets met"}, []string{"fast_spray-1", "token_spray-1"}},
+		{"bogus", 1, []string{`unknown campaign kind "bogus"`}, []string{"seed 2:"}},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"eval", "-seed", "2", "-campaigns", tt.kinds}, &out, &errb)
+		all := out.String() + errb.String()
+		if code != tt.code {
+			t.Errorf("-campaigns %s: exit %d, want %d\n%s", tt.kinds, code, tt.code, all)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("-campaigns %s: output lacks %q:\n%s", tt.kinds, w, all)
+			}
+		}
+		for _, l := range tt.lack {
+			if strings.Contains(all, l) {
+				t.Errorf("-campaigns %s: output has %q:\n%s", tt.kinds, l, all)
+			}
+		}
+	}
+}

@@ -35,7 +35,8 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	start := fs.String("start", def.Start.Format(time.RFC3339), "event time of the first line: an RFC 3339 time, or a date (its midnight UTC)")
 	dur := fs.Duration("duration", def.Duration, "length of the generated period")
 	scale := fs.Float64("scale", def.Scale, "size of the organisation and its traffic (1 = the bundled samples)")
-	kinds := fs.String("campaigns", "all", "comma-separated campaign `kinds` to include ("+strings.Join(samples.AttackKinds, ", ")+"), all or none")
+	kinds := fs.String("campaigns", "all", "comma-separated campaign `kinds` to include ("+strings.Join(samples.AttackKinds, ", ")+
+		"; opt-in: "+strings.Join(samples.OptInKinds, ", ")+"), all (every kind but the opt-in ones) or none")
 	if err := parseArgs(fs, args, stderr, "usage: spraywatch samples [-dir DIR] [-seed N] [-scale F] [-duration D] [-start T] [-campaigns KINDS]"); err != nil {
 		return err
 	}
@@ -96,8 +97,8 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	return nil
 }
 
-// campaignKinds reads -campaigns: all (nil, every kind), none, or a list
-// of kinds.
+// campaignKinds reads -campaigns: all (nil, every kind but the opt-in
+// ones), none, or a list of kinds.
 func campaignKinds(v string) ([]string, error) {
 	switch strings.TrimSpace(v) {
 	case "all":

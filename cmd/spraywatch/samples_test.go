@@ -20,6 +20,7 @@ func TestSamplesCampaigns(t *testing.T) {
 	}{
 		{"none", []string{"-campaigns", "none"}, false, ""},
 		{"one", []string{"-campaigns", "fast_spray"}, true, ""},
+		{"opt-in", []string{"-campaigns", "batch_spray,token_spray"}, true, ""},
 		{"empty", []string{"-campaigns", ""}, false, "-campaigns is empty"},
 		{"unknown", []string{"-campaigns", "bogus"}, false, `spraywatch samples: generating samples: unknown campaign kind "bogus"`},
 	} {

@@ -21,7 +21,7 @@ func main() {
 	start := flag.String("start", def.Start.Format(time.RFC3339), "start of the period (RFC 3339)")
 	duration := flag.Duration("duration", def.Duration, "length of the period")
 	scale := flag.Float64("scale", def.Scale, "size: 1 is the committed sample, larger for benchmark corpora")
-	campaigns := flag.String("campaigns", "all", `comma-separated attack kinds to include, "all" or "none"`)
+	campaigns := flag.String("campaigns", "all", `comma-separated attack kinds to include, "all" (every kind but the opt-in ones) or "none"`)
 	proxy := flag.String("proxy", "samples/data/nginx-access.log", "proxy (nginx) log to write")
 	app := flag.String("app", "samples/data/django-auth.log", "application (Django) log to write")
 	labels := flag.String("labels", "samples/data/campaigns.json", "campaign labels to write")
