@@ -348,10 +348,10 @@ func (k *Correlator) addApp(r *event.Record) {
 			k.keepJoined(&p, k.clientOf(r.Values[event.SourceIP]))
 			return
 		}
-		if s := k.held.findHash(rid, h); s >= 0 {
+		if s := k.held.findHash(rid, h); s >= 0 && k.held.slots[s].takes(r.Time) {
 			p := &k.held.slots[s]
 			c := k.clientOf(r.Values[event.SourceIP])
-			switch p.client {
+			switch p.client &^ clientInSecond {
 			case 0:
 				p.client = c
 			case c:
@@ -441,6 +441,9 @@ func (k *Correlator) addProxy(r *event.Record) {
 			}
 			k.joinProxyRecord(&k.scratch, r)
 		}
+		if r.Time%int64(time.Second) == 0 {
+			k.keepInSecond(r, k.clientOfString(client))
+		}
 		return
 	}
 	if !login {
@@ -487,6 +490,20 @@ func (k *Correlator) keepJoined(p *slot, client uint32) {
 	w.slots[w.addPacked(p.vals, p.time, p.hash)].client = client
 }
 
+// keepInSecond keeps proxy record r, whose time is in whole seconds and
+// which came after the app records of client it joined, for the app
+// records of its request logged within that second. A proxy that logs a
+// request when it ends, with whole seconds (nginx's $time_local), gives it
+// a time up to a second before the end, so the last attempts of a request
+// that makes several sort after its record: those the application logged
+// within the second join it as well. Later app records under the id are
+// of another request (see slot.takes).
+func (k *Correlator) keepInSecond(r *event.Record, client uint32) {
+	s, h := k.held.lookup(r.Values[event.RequestID])
+	k.makeHeldRoom(s)
+	k.held.slots[k.held.addPacked(r.Pack(), r.Time, h)].client = client | clientInSecond
+}
+
 // clientOf returns a hash of ip, an app record's source.ip, never 0. The
 // app records of one request come from one client: several app records
 // under one request id from different clients are of different requests
@@ -494,7 +511,12 @@ func (k *Correlator) keepJoined(p *slot, client uint32) {
 // those of one client join a proxy record, so that such reuse cannot lend
 // one certificate the logins of other clients.
 func (k *Correlator) clientOf(ip []byte) uint32 {
-	return uint32(maphash.Bytes(k.held.seed, ip)) | 1
+	return uint32(maphash.Bytes(k.held.seed, ip))&^clientInSecond | 1
+}
+
+// clientOfString is clientOf of a string.
+func (k *Correlator) clientOfString(ip string) uint32 {
+	return uint32(maphash.String(k.held.seed, ip))&^clientInSecond | 1
 }
 
 // hold keeps proxy record r, which is no login attempt by its path but

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"hash/maphash"
+	"time"
 	"unsafe"
 
 	"github.com/spraywatch/spraywatch/event"
@@ -49,9 +50,20 @@ type slot struct {
 	// and -1 in the others.
 	same, last int32
 	// client, in a held proxy record that has joined an app record (see
-	// Correlator.held), is clientOf that record's source.ip; 0 in
-	// another.
+	// Correlator.held), is clientOf that record's source.ip, with
+	// clientInSecond set when the record came after the app records it
+	// joined (see Correlator.keepInSecond); 0 in another.
 	client uint32
+}
+
+// clientInSecond marks a slot's client (see slot.takes).
+const clientInSecond = 2
+
+// takes reports whether an app record of time t may join the held proxy
+// record sl: any within its join window, but only those within its second
+// when it came after the app records it joined.
+func (sl *slot) takes(t int64) bool {
+	return sl.client&clientInSecond == 0 || t < sl.time+int64(time.Second)
 }
 
 func newWaiting() *waiting {

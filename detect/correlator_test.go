@@ -191,6 +191,16 @@ func TestCorrelator(t *testing.T) {
 				"app_only rid=g user=u2 ip=192.0.2.2 id= t=2"},
 		},
 		{
+			name: "app records within the second of a proxy record in whole seconds that came after others join it",
+			recs: []*event.Record{appRec(1.5, "w", "u1", "failure"), postRec(2, "w", "/graphql", "ab"), appRec(2.5, "w", "u2", "failure"),
+				appRec(2.9, "w", "u3", "failure"), appRec(3.2, "w", "u4", "failure"), proxyRec(3.5, "w", "/accounts/login/", "cd")},
+			flush: true,
+			// u4, past the second, is another request under the id: it
+			// joins the next proxy record.
+			want: []string{"matched rid=w user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "matched rid=w user=u2 ip=203.0.113.7 id=sha1:ab t=2.5",
+				"matched rid=w user=u3 ip=203.0.113.7 id=sha1:ab t=2.9", "matched rid=w user=u4 ip=203.0.113.7 id=sha1:cd t=3.2"},
+		},
+		{
 			name: "app records after their proxy record all join it within the join window",
 			cfg:  CorrelatorConfig{JoinWindow: 10 * time.Second},
 			recs: []*event.Record{proxyRec(1, "b", "/accounts/login/", "ab"), appRec(1.5, "b", "u1", "failure"), appRec(2, "b", "u2", "failure"),
