@@ -27,6 +27,10 @@ func TestRulesCommand(t *testing.T) {
 		{[]string{"rules", "lint", bad}, 1, bad + `:3:5: error: rule a: rule: unknown key "windw"`, "1 error(s)"},
 		{[]string{"rules", "test", "../../rules/testdata/ruletests/cert_identity_spray.yml"}, 0, "SUCCESS", ""},
 		{[]string{"rules", "import-sigma", "../../rules/sigma/testdata/partial.yml"}, 1, "", `field "Hostname" has no ECS mapping`},
+		{[]string{"rules", "import-sigma", "../../rules/sigma/testdata/partial.yml"}, 1, "", "nothing written (--partial writes the 1 rule(s) that convert)"},
+		// No rule converts: --partial is not suggested, and writes nothing.
+		{[]string{"rules", "import-sigma", "../../rules/sigma/testdata/spec_example.yml"}, 1, "", "3 problem(s); no rule could be converted, nothing written\n"},
+		{[]string{"rules", "import-sigma", "--partial", "--out", out, "../../rules/sigma/testdata/spec_example.yml"}, 1, "", "3 problem(s); no rule could be converted, nothing written\n"},
 		{[]string{"rules", "import-sigma", "--partial", "--out", out, "../../rules/sigma/testdata/partial.yml"}, 0, "", "wrote 1 rule(s)"},
 		{[]string{"rules", "lint", out}, 0, "", "no errors"},
 		{[]string{"rules", "import-sigma", "--fields"}, 0, "client_cert_fingerprint -> tls.client.hash.sha1", ""},
