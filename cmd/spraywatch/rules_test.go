@@ -74,9 +74,12 @@ func TestFlagsAfterFiles(t *testing.T) {
 		{"test bad flag after file", []string{"rules", "test", "../../rules/testdata/ruletests/cert_identity_spray.yml", "-v"}, 2, "flag provided but not defined: -v", "SUCCESS"},
 		{"config check flag after file", []string{"config", "check", cfg, "--verbose"}, 2, "flag provided but not defined: -verbose", "open --verbose"},
 		{"config check two files", []string{"config", "check", cfg, cfg}, 2, "usage: spraywatch config check [--serve] FILE", ""},
-		{"eval argument", []string{"eval", "seeds", "-seeds", "2"}, 1, `unexpected argument "seeds": eval takes flags only`, "seed 1"},
-		{"samples argument", []string{"samples", "out", "-dir", dir}, 1, `unexpected argument "out": samples takes flags only`, "wrote"},
-		{"replay argument", []string{"replay", "--proxy", "a.log", "b.log", "--app", "c.log"}, 1, `unexpected argument "b.log" (name files with --proxy and --app)`, ""},
+		// An argument a command does not take is a bad command line.
+		{"eval argument", []string{"eval", "seeds", "-seeds", "2"}, 2, `unexpected argument "seeds": eval takes flags only`, "seed 1"},
+		{"samples argument", []string{"samples", "out", "-dir", dir}, 2, `unexpected argument "out": samples takes flags only`, "wrote"},
+		{"replay argument", []string{"replay", "--proxy", "a.log", "b.log", "--app", "c.log"}, 2, `spraywatch replay: unexpected argument "b.log" (name files with --proxy and --app)`, ""},
+		{"serve argument", []string{"serve", "--proxy-file", "a.log", "b.log", "--app-file", "c.log", "--listen", ""}, 2, `spraywatch serve: unexpected argument "b.log"`, "following files"},
+		{"replay missing file", []string{"replay", "--proxy", "a.log", "--app", "c.log"}, 1, `file "a.log" does not exist`, ""},
 	}
 	for _, tt := range tests {
 		var so, se bytes.Buffer
