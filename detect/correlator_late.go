@@ -182,19 +182,31 @@ const (
 // late, and they are at least a tenth of the app_only and proxy_only
 // records. A median gap within a minute of a multiple of 15 minutes is
 // taken for a time-zone offset; another asks whether the clocks differ or
-// the requests take that long. Nil when neither side came late so.
+// the requests take that long. A median gap within the join window is no
+// disagreement of times: the late side's records were read that much
+// after the other side's (a log written in batches, or shipped late), and
+// the hint says so. Nil when neither side came late so.
 func (j *JoinStats) LateHints() []string {
 	var out []string
 	unmatched := j.AppOnly.Load() + j.ProxyOnly.Load()
 	for _, s := range []struct {
-		late  event.Kind
-		n     int64
-		order string // of the app records to their proxy records
-	}{{event.App, j.LateApp.Load(), "after"}, {event.Proxy, j.LateProxy.Load(), "before"}} {
+		late, other string
+		kind        event.Kind
+		n           int64
+		order       string // of the app records to their proxy records
+	}{
+		{"app", "proxy", event.App, j.LateApp.Load(), "after"},
+		{"proxy", "app", event.Proxy, j.LateProxy.Load(), "before"},
+	} {
 		if s.n < lateHintMin || s.n*lateHintShare < unmatched {
 			continue
 		}
-		gap := j.LateGap(s.late)
+		gap := j.LateGap(s.kind)
+		if gap.Abs() <= j.window {
+			out = append(out, fmt.Sprintf("%d %s records came after their %s records had expired unmatched, though logged a median %s from them, within the %s join window: the %s log was read behind the %s log by more than the join window: is it written in batches (a buffered log) or shipped late? (see docs/config.md)",
+				s.n, s.late, s.other, gap.Abs().Round(time.Millisecond), j.window, s.late, s.other))
+			continue
+		}
 		question := "do the two logs' clocks differ, or do requests last that long? (see docs/config.md)"
 		if zoneOffset(gap) {
 			question = "do both logs give times in the same zone? (a time without one is read as UTC; see docs/config.md)"

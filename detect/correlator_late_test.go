@@ -158,6 +158,70 @@ func TestCorrelatorLatePartners(t *testing.T) {
 	}
 }
 
+// TestCorrelatorLateRead reads the login records of one side five minutes
+// after the other side's records of the same times, as when one log is
+// written in batches: they come after their partners expired, a gap
+// within the join window, and the hint says that the log was read late,
+// not that the logs' times disagree.
+func TestCorrelatorLateRead(t *testing.T) {
+	const n = 30
+	tests := []struct {
+		name               string
+		delayed            event.Kind
+		lateApp, lateProxy int64
+		gap                time.Duration
+		hint               string
+	}{
+		{
+			name: "proxy log read late", delayed: event.Proxy, lateProxy: n, gap: -250 * time.Millisecond,
+			hint: "30 proxy records came after their app records had expired unmatched, though logged a median 250ms from them, within the 1m0s join window: the proxy log was read behind the app log by more than the join window: is it written in batches (a buffered log) or shipped late? (see docs/config.md)",
+		},
+		{
+			name: "app log read late", delayed: event.App, lateApp: n, gap: 250 * time.Millisecond,
+			hint: "30 app records came after their proxy records had expired unmatched, though logged a median 250ms from them, within the 1m0s join window: the app log was read behind the proxy log by more than the join window: is it written in batches (a buffered log) or shipped late? (see docs/config.md)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := shiftedDay(n, "/accounts/login/", false, func(int) time.Duration { return 0 })
+			// The login records of the delayed side are read five
+			// minutes of the other records later; other traffic (the
+			// proxy's static files) moves event time on meanwhile.
+			arrival := func(r *event.Record) int64 {
+				if r.Kind == tt.delayed && !strings.HasPrefix(string(r.Values[event.RequestID]), "other-") {
+					return r.Time + int64(5*time.Minute)
+				}
+				return r.Time
+			}
+			slices.SortStableFunc(recs, func(a, b *event.Record) int { return int(arrival(a) - arrival(b)) })
+			k, err := NewCorrelator(CorrelatorConfig{}, func(*event.Event) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var now int64
+			for _, r := range recs {
+				now = max(now, r.Time)
+				k.Expire(now)
+				k.Add(r)
+			}
+			k.Flush()
+			s := k.Stats()
+			if s.Matched.Load() != 0 || s.AppOnly.Load() != n || s.ProxyOnly.Load() != n {
+				t.Errorf("matched %d, app_only %d, proxy_only %d; want 0, %d, %d", s.Matched.Load(), s.AppOnly.Load(), s.ProxyOnly.Load(), n, n)
+			}
+			if s.LateApp.Load() != tt.lateApp || s.LateProxy.Load() != tt.lateProxy {
+				t.Errorf("late app %d, late proxy %d; want %d, %d", s.LateApp.Load(), s.LateProxy.Load(), tt.lateApp, tt.lateProxy)
+			}
+			if g := s.LateGap(tt.delayed); g != tt.gap {
+				t.Errorf("gap = %v, want %v", g, tt.gap)
+			}
+			if hints := s.LateHints(); len(hints) != 1 || hints[0] != tt.hint {
+				t.Errorf("hints %q\nwant [%q]", hints, tt.hint)
+			}
+		})
+	}
+}
+
 // TestCorrelatorLateBounded expires more proxy records than a side
 // remembers: the app records of the oldest come late unnoticed, as
 // ordinary app_only records.

@@ -95,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(stderr, "spraywatch %s: %s\n", c.name, line)
 		}
+		if errors.As(err, new(usageError)) {
+			return 2
+		}
 		return 1
 	}
 	fmt.Fprintf(stderr, "spraywatch: unknown command %q\n", args[0])
@@ -104,6 +107,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // errUsage reports a command line that was already explained to the user.
 var errUsage = errors.New("usage")
+
+// usageError is a bad command line that its message explains: printed as
+// other errors are, it makes the command exit 2.
+type usageError struct{ error }
 
 // parseArgs parses a command's flags; usage is printed, line by line, above
 // the flag defaults. It returns flag.ErrHelp for -h and errUsage for a bad
@@ -146,7 +153,7 @@ func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer, usage ...strin
 // none.
 func noArgs(fs *flag.FlagSet) error {
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: %s takes flags only", fs.Arg(0), fs.Name())
+		return usageError{fmt.Errorf("unexpected argument %q: %s takes flags only", fs.Arg(0), fs.Name())}
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))
+		return usageError{fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))}
 	}
 	if f.lanes < 0 {
 		return fmt.Errorf("--lanes %d: expected 0 (one per core) or more", f.lanes)

@@ -80,14 +80,11 @@ func (r *reportRun) write(sources []ingest.Source, eng *detect.Engine) error {
 		if err != nil {
 			return fmt.Errorf("creating the report: %w", err)
 		}
-		err = r.c.WriteHTML(f, run)
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		err = r.c.WriteHTML(f, run) // says it is writing the report
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing the report: %w", cerr)
 		}
-		if err != nil {
-			return fmt.Errorf("writing the report: %w", err)
-		}
-		return nil
+		return err
 	}
 	// The report names users and addresses: it is written readable by
 	// its owner and group only, to a new file renamed over r.file, so a
@@ -98,20 +95,20 @@ func (r *reportRun) write(sources []ingest.Source, eng *detect.Engine) error {
 		return fmt.Errorf("creating the report: %w", err)
 	}
 	defer os.Remove(f.Name()) // after the rename, a no-op
-	err = f.Chmod(0o640)
-	if err == nil {
-		err = r.c.WriteHTML(f, run)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), r.file)
-	}
-	if err != nil {
+	if err := f.Chmod(0o640); err != nil {
+		f.Close()
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	return nil
+	err = r.c.WriteHTML(f, run) // says it is writing the report
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing the report: %w", cerr)
+	}
+	if err == nil {
+		if err = os.Rename(f.Name(), r.file); err != nil {
+			err = fmt.Errorf("writing the report: %w", err)
+		}
+	}
+	return err
 }
 
 // writtenInPlace reports whether the report goes to path itself rather

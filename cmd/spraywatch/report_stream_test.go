@@ -3,6 +3,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -63,6 +65,26 @@ func TestWrittenInPlace(t *testing.T) {
 	} {
 		if got := writtenInPlace(tc.path); got != tc.want {
 			t.Errorf("writtenInPlace(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestReportWriteError: a report that cannot be written fails the replay
+// with one message saying so and why.
+func TestReportWriteError(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	for _, tc := range []struct {
+		path string
+		want string
+	}{
+		{"/dev/full", "spraywatch replay: writing the report: write /dev/full: no space left on device\n"},
+	} {
+		var out, errb bytes.Buffer
+		args := []string{"replay", "--quiet", "--proxy", "../../samples/data/nginx-access.log", "--app", "../../samples/data/django-auth.log", "--out", os.DevNull, "--report", tc.path}
+		if code := run(context.Background(), args, &out, &errb); code != 1 || errb.String() != tc.want {
+			t.Errorf("--report %s: exit %d, stderr %q; want exit 1, stderr %q", tc.path, code, errb.String(), tc.want)
 		}
 	}
 }

@@ -155,11 +155,15 @@ func runImportSigma(args []string, stdout, stderr io.Writer) error {
 	for _, p := range res.Problems {
 		fmt.Fprintln(stderr, "cannot convert:", p)
 	}
-	if len(res.Problems) > 0 && !*partial {
-		return fmt.Errorf("%d problem(s); nothing written (--partial writes the %d rule(s) that convert)", len(res.Problems), len(res.Rules))
-	}
-	if len(res.Rules) == 0 {
+	switch {
+	case len(res.Rules) == 0 && len(res.Problems) > 0:
+		// --partial would write nothing either: say so rather than
+		// suggest it.
+		return fmt.Errorf("%d problem(s); no rule could be converted, nothing written", len(res.Problems))
+	case len(res.Rules) == 0:
 		return errors.New("no rule could be converted")
+	case len(res.Problems) > 0 && !*partial:
+		return fmt.Errorf("%d problem(s); nothing written (--partial writes the %d rule(s) that convert)", len(res.Problems), len(res.Rules))
 	}
 	text, err := res.YAML()
 	if err != nil {

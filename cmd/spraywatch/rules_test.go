@@ -27,6 +27,10 @@ func TestRulesCommand(t *testing.T) {
 		{[]string{"rules", "lint", bad}, 1, bad + `:3:5: error: rule a: rule: unknown key "windw"`, "1 error(s)"},
 		{[]string{"rules", "test", "../../rules/testdata/ruletests/cert_identity_spray.yml"}, 0, "SUCCESS", ""},
 		{[]string{"rules", "import-sigma", "../../rules/sigma/testdata/partial.yml"}, 1, "", `field "Hostname" has no ECS mapping`},
+		{[]string{"rules", "import-sigma", "../../rules/sigma/testdata/partial.yml"}, 1, "", "nothing written (--partial writes the 1 rule(s) that convert)"},
+		// No rule converts: --partial is not suggested, and writes nothing.
+		{[]string{"rules", "import-sigma", "../../rules/sigma/testdata/spec_example.yml"}, 1, "", "3 problem(s); no rule could be converted, nothing written\n"},
+		{[]string{"rules", "import-sigma", "--partial", "--out", out, "../../rules/sigma/testdata/spec_example.yml"}, 1, "", "3 problem(s); no rule could be converted, nothing written\n"},
 		{[]string{"rules", "import-sigma", "--partial", "--out", out, "../../rules/sigma/testdata/partial.yml"}, 0, "", "wrote 1 rule(s)"},
 		{[]string{"rules", "lint", out}, 0, "", "no errors"},
 		{[]string{"rules", "import-sigma", "--fields"}, 0, "client_cert_fingerprint -> tls.client.hash.sha1", ""},
@@ -70,9 +74,12 @@ func TestFlagsAfterFiles(t *testing.T) {
 		{"test bad flag after file", []string{"rules", "test", "../../rules/testdata/ruletests/cert_identity_spray.yml", "-v"}, 2, "flag provided but not defined: -v", "SUCCESS"},
 		{"config check flag after file", []string{"config", "check", cfg, "--verbose"}, 2, "flag provided but not defined: -verbose", "open --verbose"},
 		{"config check two files", []string{"config", "check", cfg, cfg}, 2, "usage: spraywatch config check [--serve] FILE", ""},
-		{"eval argument", []string{"eval", "seeds", "-seeds", "2"}, 1, `unexpected argument "seeds": eval takes flags only`, "seed 1"},
-		{"samples argument", []string{"samples", "out", "-dir", dir}, 1, `unexpected argument "out": samples takes flags only`, "wrote"},
-		{"replay argument", []string{"replay", "--proxy", "a.log", "b.log", "--app", "c.log"}, 1, `unexpected argument "b.log" (name files with --proxy and --app)`, ""},
+		// An argument a command does not take is a bad command line.
+		{"eval argument", []string{"eval", "seeds", "-seeds", "2"}, 2, `unexpected argument "seeds": eval takes flags only`, "seed 1"},
+		{"samples argument", []string{"samples", "out", "-dir", dir}, 2, `unexpected argument "out": samples takes flags only`, "wrote"},
+		{"replay argument", []string{"replay", "--proxy", "a.log", "b.log", "--app", "c.log"}, 2, `spraywatch replay: unexpected argument "b.log" (name files with --proxy and --app)`, ""},
+		{"serve argument", []string{"serve", "--proxy-file", "a.log", "b.log", "--app-file", "c.log", "--listen", ""}, 2, `spraywatch serve: unexpected argument "b.log"`, "following files"},
+		{"replay missing file", []string{"replay", "--proxy", "a.log", "--app", "c.log"}, 1, `file "a.log" does not exist`, ""},
 	}
 	for _, tt := range tests {
 		var so, se bytes.Buffer
