@@ -80,6 +80,7 @@ func TestFlagsAfterFiles(t *testing.T) {
 		{"replay argument", []string{"replay", "--proxy", "a.log", "b.log", "--app", "c.log"}, 2, `spraywatch replay: unexpected argument "b.log" (name files with --proxy and --app)`, ""},
 		{"serve argument", []string{"serve", "--proxy-file", "a.log", "b.log", "--app-file", "c.log", "--listen", ""}, 2, `spraywatch serve: unexpected argument "b.log"`, "following files"},
 		{"replay missing file", []string{"replay", "--proxy", "a.log", "--app", "c.log"}, 1, `file "a.log" does not exist`, ""},
+		{"version argument", []string{"version", "extra"}, 2, `spraywatch version: unexpected argument "extra": version takes none`, "spraywatch dev"},
 	}
 	for _, tt := range tests {
 		var so, se bytes.Buffer
