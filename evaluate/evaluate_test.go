@@ -49,6 +49,19 @@ func TestDefaultPackMeetsTargets(t *testing.T) {
 	}
 }
 
+// corpus generates the corpus of cfg into a temporary directory and
+// returns its labels and the paths of its proxy and app logs.
+func corpus(t *testing.T, cfg samples.Config) (labels []samples.Campaign, proxyPath, appPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	proxyPath, appPath = filepath.Join(dir, "nginx-access.log"), filepath.Join(dir, "django-auth.log")
+	labels, err := generate(cfg, proxyPath, appPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return labels, proxyPath, appPath
+}
+
 // TestDamagedCorpusFails replays a corpus whose proxy log is gzipped and
 // damaged: the evaluation fails with the damage, naming the file and where
 // its data ends, rather than scoring the lines before it. The whole corpus
@@ -56,12 +69,7 @@ func TestDefaultPackMeetsTargets(t *testing.T) {
 func TestDamagedCorpusFails(t *testing.T) {
 	cfg := samples.DefaultConfig()
 	cfg.Seed = 1
-	dir := t.TempDir()
-	proxyPath, appPath := filepath.Join(dir, "nginx-access.log"), filepath.Join(dir, "django-auth.log")
-	labels, err := generate(cfg, proxyPath, appPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	labels, proxyPath, appPath := corpus(t, cfg)
 	plain, err := os.ReadFile(proxyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -134,12 +142,7 @@ func TestDamagedCorpusFails(t *testing.T) {
 func TestRejectedCorpusLinesFail(t *testing.T) {
 	cfg := samples.DefaultConfig()
 	cfg.Seed = 1
-	dir := t.TempDir()
-	proxyPath, appPath := filepath.Join(dir, "nginx-access.log"), filepath.Join(dir, "django-auth.log")
-	labels, err := generate(cfg, proxyPath, appPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	labels, proxyPath, appPath := corpus(t, cfg)
 	proxy, err := os.ReadFile(proxyPath)
 	if err != nil {
 		t.Fatal(err)

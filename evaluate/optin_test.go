@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -39,12 +38,7 @@ func TestOptInKindsDetected(t *testing.T) {
 		cfg := samples.DefaultConfig()
 		cfg.Seed = seed
 		cfg.Campaigns = samples.OptInKinds
-		dir := t.TempDir()
-		proxyPath, appPath := filepath.Join(dir, "nginx-access.log"), filepath.Join(dir, "django-auth.log")
-		labels, err := generate(cfg, proxyPath, appPath)
-		if err != nil {
-			t.Fatal(err)
-		}
+		labels, proxyPath, appPath := corpus(t, cfg)
 		// The campaigns' requests, by request id.
 		fps := map[string]bool{}
 		for _, l := range labels {

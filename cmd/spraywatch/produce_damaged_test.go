@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // topicEnd returns the end offset of a topic's partition 0: how many
@@ -96,12 +95,7 @@ func TestProduceDamagedGzip(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cl, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "proxy", "app"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
-			addr := cl.ListenAddrs()
+			addr := produceCluster(t, 1)
 			appPath := filepath.Join(t.TempDir(), "auth.log.gz")
 			writeFile(t, appPath, string(c.data))
 

@@ -117,17 +117,25 @@ func requestIDs(t *testing.T, kind event.Kind, lines []string) map[string]string
 	return out
 }
 
+// produceCluster starts a Kafka wire protocol broker with the topics proxy
+// and app of parts partitions each, closed when t ends, and returns its
+// addresses.
+func produceCluster(t *testing.T, parts int32) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "proxy", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
 // TestProduceSamples sends the sample logs through a real Kafka wire
 // protocol broker and checks every line arrives once and the two lines of a
 // request sit on the same partition index of both topics.
 func TestProduceSamples(t *testing.T) {
 	const parts = 4
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "proxy", "app"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	addr := c.ListenAddrs()
+	addr := produceCluster(t, parts)
 
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // TestProduceTooLongLines sends files holding lines over --max-line-bytes:
@@ -85,12 +83,7 @@ func TestProduceTooLongLines(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cl, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "proxy", "app"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
-			addr := cl.ListenAddrs()
+			addr := produceCluster(t, 1)
 			dir := t.TempDir()
 			appPath, proxyPath := filepath.Join(dir, "auth.log"), filepath.Join(dir, "access.log")
 			args := []string{"produce", "--brokers", addr[0], "--proxy-topic", "proxy", "--app-topic", "app",
