@@ -1,0 +1,428 @@
+package detect
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+)
+
+// A correlator sequence is decoded from bytes: the first sets MaxPending
+// (1 + bits 0-1) and JoinWindow (1 + bits 2-3 seconds), and each pair
+// after it is one operation, at most corrMaxOps of them. In the first
+// byte of a pair, bits 0-2 are the operation (0-2 an app record, 3-5 a
+// proxy record, 6 Expire at the latest time so far, 7 a step of time),
+// bits 3-5 the time step before a record (corrSteps), bit 6 a proxy
+// record's time in whole seconds. In the second, bits 0-2 are the
+// request id (corrIDs), bits 3-5 an app record's client (corrIPs, of
+// bits 3-4) or a proxy record's path and method (corrPaths); of a step
+// of time, bits 0-3 are quarter seconds less one. The alphabet is small,
+// so that request ids and clients collide often.
+const corrMaxOps = 300
+
+// corrIDs are the request ids of a sequence; the last is none.
+var corrIDs = [8]string{"r0", "r1", "r2", "r3", "r4", "r5", "r0", ""}
+
+// corrIPs are the clients of app records.
+var corrIPs = [4]string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.1"}
+
+// corrPaths are the paths and methods of proxy records: on the login
+// paths with a login method or none, off them with one (held), and
+// neither.
+var corrPaths = [8]struct{ path, method string }{
+	{"/accounts/login/", "POST"},
+	{"/accounts/login/", "POST"},
+	{"/accounts/login/", ""},
+	{"/graphql", "POST"},
+	{"/api/token/", "POST"},
+	{"/graphql", "GET"},
+	{"/accounts/login/", "GET"},
+	{"/static/app.js", ""},
+}
+
+// corrSteps are the time steps before a record: forward, or slightly
+// backward.
+var corrSteps = [8]time.Duration{0, 0, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, 900 * time.Millisecond, -100 * time.Millisecond, -400 * time.Millisecond}
+
+// Operations of a sequence.
+const (
+	opApp     = 0
+	opProxy   = 3
+	opExpire  = 6
+	opAdvance = 7
+)
+
+// corrOp is one operation of a sequence, for writing seeds.
+type corrOp struct {
+	kind  byte // opApp, opProxy, opExpire or opAdvance
+	id    byte // index in corrIDs
+	arg   byte // index in corrIPs (app) or corrPaths (proxy)
+	step  byte // index in corrSteps; quarter seconds less one (opAdvance)
+	whole bool // a proxy record's time in whole seconds
+}
+
+// encodeOps returns the bytes of a sequence with max pending records a
+// side and a join window of window seconds (1 to 4).
+func encodeOps(max, window int, ops ...corrOp) []byte {
+	b := []byte{byte(max-1) | byte(window-1)<<2}
+	for _, o := range ops {
+		a := o.kind | o.step<<3
+		if o.whole {
+			a |= 1 << 6
+		}
+		x := o.id | o.arg<<3
+		if o.kind == opAdvance {
+			a, x = opAdvance, o.step
+		}
+		b = append(b, a, x)
+	}
+	return b
+}
+
+// Seed operations; ids, clients and paths are indexes in corrIDs,
+// corrIPs and corrPaths, steps in corrSteps.
+func appOp(id, ip, step byte) corrOp { return corrOp{kind: opApp, id: id, arg: ip, step: step} }
+func proxyOp(id, path, step byte, whole bool) corrOp {
+	return corrOp{kind: opProxy, id: id, arg: path, step: step, whole: whole}
+}
+func expireOp() corrOp               { return corrOp{kind: opExpire} }
+func advanceOp(quarters byte) corrOp { return corrOp{kind: opAdvance, step: quarters - 1} }
+
+// corrSeeds encode the cases the correlator's doc comments describe.
+var corrSeeds = [][]byte{
+	// App records of a request, then its proxy record in whole seconds,
+	// then more within the second (one from another client) and one
+	// past it.
+	encodeOps(4, 4, appOp(1, 0, 2), appOp(1, 0, 2), appOp(1, 0, 2), proxyOp(1, 0, 3, true),
+		appOp(1, 0, 2), appOp(1, 1, 0), appOp(1, 0, 4), advanceOp(8), expireOp()),
+	// A proxy record first, then app records of its request from two
+	// clients.
+	encodeOps(4, 2, proxyOp(2, 0, 2, false), appOp(2, 0, 2), appOp(2, 1, 2), appOp(2, 0, 2), appOp(2, 1, 3),
+		advanceOp(12), expireOp(), appOp(2, 0, 0)),
+	// A POST off the login paths held, joined by app records after it;
+	// another held that nothing joins in its window.
+	encodeOps(2, 1, proxyOp(3, 3, 2, true), appOp(3, 0, 3), appOp(3, 0, 3), proxyOp(4, 4, 2, false),
+		advanceOp(6), expireOp(), appOp(4, 0, 0), proxyOp(5, 5, 2, false)),
+	// Eviction at MaxPending 1 on both sides and of held records.
+	encodeOps(1, 4, appOp(0, 0, 2), appOp(1, 0, 2), appOp(2, 1, 2), proxyOp(0, 0, 2, false), proxyOp(2, 0, 2, false),
+		proxyOp(3, 1, 2, false), proxyOp(4, 2, 2, false), appOp(3, 0, 2), appOp(4, 2, 2), proxyOp(5, 3, 2, false),
+		proxyOp(1, 4, 2, false), appOp(5, 0, 2), appOp(1, 0, 2), appOp(7, 0, 2), proxyOp(7, 0, 2, false)),
+	// A reused request id: pairs in turn, and duplicates on each side.
+	encodeOps(3, 1, appOp(0, 0, 2), proxyOp(0, 0, 2, false), appOp(0, 0, 2), proxyOp(0, 2, 2, false),
+		proxyOp(0, 0, 2, false), proxyOp(0, 1, 2, false), appOp(0, 1, 7), expireOp(), advanceOp(16), expireOp()),
+}
+
+// corrApp is an app record given to the correlator.
+type corrApp struct {
+	rid, ip string
+	time    int64
+	join    string // of its event, "" until emitted
+}
+
+// corrProxy is a proxy record given to the correlator.
+type corrProxy struct {
+	rid, path, method, ip string
+	time                  int64
+	login                 bool // a login attempt: waits and may be proxy_only
+	proxyOnly             int  // its proxy_only events
+	// client is the source.ip, as the application logged it, of the
+	// app records joined to it; "" if none.
+	client string
+}
+
+// corrChecker runs a sequence and checks the correlator's invariants
+// after every operation and at the end.
+type corrChecker struct {
+	t       testing.TB
+	k       *Correlator
+	max     int
+	ops     []string // the operations so far, for failures
+	apps    []corrApp
+	proxies []corrProxy
+	// adding is the record being added: "u3" or "p2", "" if none.
+	adding string
+	// events by join; joined counts the proxy records that some app
+	// record joined.
+	matched, appOnly, proxyOnly, evicted, joined int64
+}
+
+// runCorrelatorOps decodes data (see corrMaxOps) and runs it.
+func runCorrelatorOps(t testing.TB, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	c := &corrChecker{t: t, max: 1 + int(data[0]&3)}
+	window := time.Duration(1+data[0]>>2&3) * time.Second
+	k, err := NewCorrelator(CorrelatorConfig{JoinWindow: window, MaxPending: c.max}, c.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.k = k
+	c.ops = append(c.ops, fmt.Sprintf("input %x: MaxPending %d, JoinWindow %v", data, c.max, window))
+	cur := 1000 * int64(time.Second) // the time of the last record, or step
+	now := cur                       // the latest time so far
+	data = data[1:]
+	for i := 0; i < corrMaxOps && 2*i+1 < len(data); i++ {
+		a, b := data[2*i], data[2*i+1]
+		step := int64(corrSteps[a>>3&7])
+		switch kind := a & 7; {
+		case kind < opProxy:
+			cur += step
+			c.addApp(cur, corrIDs[b&7], corrIPs[b>>3&3])
+		case kind < opExpire:
+			cur += step
+			t := cur
+			if a&(1<<6) != 0 {
+				t -= t % int64(time.Second)
+			}
+			p := corrPaths[b>>3&7]
+			c.addProxy(t, corrIDs[b&7], p.path, p.method)
+		case kind == opExpire:
+			c.ops = append(c.ops, fmt.Sprintf("Expire(%s)", secs(now)))
+			k.Expire(now)
+		default:
+			cur += int64(1+b&15) * int64(time.Second/4)
+			c.ops = append(c.ops, fmt.Sprintf("time %s", secs(cur)))
+		}
+		now = max(now, cur)
+		c.check()
+	}
+	c.ops = append(c.ops, "Flush")
+	k.Flush()
+	c.check()
+	c.checkEnd()
+}
+
+// secs formats an event time in seconds.
+func secs(t int64) string { return strconv.FormatFloat(float64(t)/1e9, 'f', -1, 64) }
+
+func (c *corrChecker) fatalf(format string, args ...any) {
+	c.t.Helper()
+	c.t.Fatalf("after\n\t%s\n%s", strings.Join(c.ops, "\n\t"), fmt.Sprintf(format, args...))
+}
+
+func (c *corrChecker) addApp(t int64, rid, ip string) {
+	n := len(c.apps)
+	c.apps = append(c.apps, corrApp{rid: rid, ip: ip, time: t})
+	r := rec(event.App, 0, "http.request.id", rid, "user.name", "u"+strconv.Itoa(n), "event.outcome", "failure", "source.ip", ip)
+	r.Time = t
+	c.ops = append(c.ops, fmt.Sprintf("app u%d %s id=%q ip=%s", n, secs(t), rid, ip))
+	c.adding = "u" + strconv.Itoa(n)
+	c.k.Add(r)
+	c.adding = ""
+	if rid == "" && c.apps[n].join != event.JoinAppOnly {
+		c.fatalf("app record u%d without a request id: join %q, want app_only at once", n, c.apps[n].join)
+	}
+}
+
+func (c *corrChecker) addProxy(t int64, rid, path, method string) {
+	n := len(c.proxies)
+	p := corrProxy{rid: rid, path: path, method: method, ip: "203.0.113." + strconv.Itoa(n), time: t,
+		login: strings.Contains(path, "login") && method != "GET"}
+	c.proxies = append(c.proxies, p)
+	r := rec(event.Proxy, 0, "http.request.id", rid, "url.path", path, "http.request.method", method,
+		"source.ip", p.ip, "tls.client.hash.sha1", "p"+strconv.Itoa(n))
+	r.Time = t
+	c.ops = append(c.ops, fmt.Sprintf("proxy p%d %s id=%q %s %s", n, secs(t), rid, method, path))
+	c.adding = "p" + strconv.Itoa(n)
+	c.k.Add(r)
+	c.adding = ""
+}
+
+// record returns the index that tag ("u3", "p2") gives of a record of
+// prefix, and whether it is one of those given.
+func record(tag, prefix string, given int) (int, bool) {
+	s, ok := strings.CutPrefix(tag, prefix)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(s)
+	return i, err == nil && 0 <= i && i < given
+}
+
+func (c *corrChecker) emit(e *event.Event) {
+	join, user, tag := e.Get(event.Join), e.Get(event.UserName), e.Get(event.TLSSHA1)
+	if join == event.JoinProxyOnly {
+		c.emitProxyOnly(e, tag)
+		return
+	}
+	i, ok := record(user, "u", len(c.apps))
+	if !ok {
+		c.fatalf("%s event of user %q, no app record given", join, user)
+	}
+	a := &c.apps[i]
+	if a.join != "" {
+		c.fatalf("app record %s emitted twice: %s, then %s", user, a.join, join)
+	}
+	a.join = join
+	if e.Time != a.time || e.Get(event.RequestID) != a.rid {
+		c.fatalf("%s event of %s at %s id=%q, want the app record's %s id=%q", join, user, secs(e.Time), e.Get(event.RequestID), secs(a.time), a.rid)
+	}
+	switch join {
+	case event.JoinMatched:
+		c.matched++
+		j, ok := record(tag, "p", len(c.proxies))
+		if !ok {
+			c.fatalf("%s matched to proxy record %q, none given", user, tag)
+		}
+		p := &c.proxies[j]
+		if p.rid != a.rid {
+			c.fatalf("%s (id %q) matched to %s of id %q", user, a.rid, tag, p.rid)
+		}
+		if c.adding != user && c.adding != tag {
+			c.fatalf("%s matched to %s while adding %q", user, tag, c.adding)
+		}
+		if e.Get(event.SourceIP) != p.ip || e.Get(event.URLPath) != p.path || e.Get(event.Method) != p.method ||
+			e.Get(event.Identity) != "sha1:"+tag {
+			c.fatalf("%s matched to %s: ip %s path %s method %q identity %s, want the proxy record's", user, tag,
+				e.Get(event.SourceIP), e.Get(event.URLPath), e.Get(event.Method), e.Get(event.Identity))
+		}
+		if p.proxyOnly > 0 {
+			c.fatalf("%s matched to %s, which was emitted as proxy_only", user, tag)
+		}
+		switch p.client {
+		case "":
+			p.client = a.ip
+			c.joined++
+		case a.ip:
+		default:
+			c.fatalf("%s from %s matched to %s, which app records from %s joined", user, a.ip, tag, p.client)
+		}
+	case event.JoinAppOnly, event.JoinEvicted:
+		if join == event.JoinAppOnly {
+			c.appOnly++
+		} else {
+			c.evicted++
+			if c.adding == "" {
+				c.fatalf("%s evicted outside Add", user)
+			}
+		}
+		if e.Get(event.SourceIP) != a.ip || tag != "" || e.Get(event.Identity) != "" {
+			c.fatalf("%s event of %s: ip %s sha1 %q identity %q, want the app record's alone", join, user,
+				e.Get(event.SourceIP), tag, e.Get(event.Identity))
+		}
+	default:
+		c.fatalf("event of %s with join %q", user, join)
+	}
+}
+
+func (c *corrChecker) emitProxyOnly(e *event.Event, tag string) {
+	c.proxyOnly++
+	j, ok := record(tag, "p", len(c.proxies))
+	if !ok || e.Get(event.UserName) != "" {
+		c.fatalf("proxy_only event of %q, user %q: no proxy record given", tag, e.Get(event.UserName))
+	}
+	p := &c.proxies[j]
+	switch {
+	case !p.login:
+		c.fatalf("proxy_only event of %s, %s %s: no login attempt", tag, p.method, p.path)
+	case p.proxyOnly > 0:
+		c.fatalf("proxy record %s emitted as proxy_only twice", tag)
+	case p.client != "":
+		c.fatalf("proxy record %s emitted as proxy_only after app records joined it", tag)
+	case e.Time != p.time || e.Get(event.RequestID) != p.rid || e.Get(event.SourceIP) != p.ip:
+		c.fatalf("proxy_only event of %s at %s id=%q ip=%s, want the proxy record's", tag, secs(e.Time), e.Get(event.RequestID), e.Get(event.SourceIP))
+	}
+	p.proxyOnly++
+}
+
+// check checks the invariants that hold between operations.
+func (c *corrChecker) check() {
+	c.t.Helper()
+	k := c.k
+	if len(k.evicted) > 0 {
+		c.fatalf("%d evicted records not emitted", len(k.evicted))
+	}
+	heldUnjoined := 0
+	for _, w := range []struct {
+		name string
+		w    *waiting
+	}{{"app", k.app}, {"proxy", k.proxy}, {"held", k.held}} {
+		if w.w.len() > c.max {
+			c.fatalf("%d records in the %s buffer, MaxPending %d", w.w.len(), w.name, c.max)
+		}
+		n := 0
+		for s := w.w.head; s >= 0; s = w.w.slots[s].next {
+			if n++; n > w.w.len() {
+				c.fatalf("more records in the %s buffer's order than its %d", w.name, w.w.len())
+			}
+			if w.w == k.held && k.held.slots[s].client == 0 {
+				heldUnjoined++
+			}
+		}
+	}
+	s := k.Stats()
+	pending := s.Pending.Load()
+	if pending < 0 || pending != int64(k.app.len()+k.proxy.len()) {
+		c.fatalf("pending %d, with %d app and %d proxy records waiting", pending, k.app.len(), k.proxy.len())
+	}
+	if s.Matched.Load() != c.matched || s.AppOnly.Load() != c.appOnly || s.ProxyOnly.Load() != c.proxyOnly {
+		c.fatalf("matched, app_only, proxy_only %d, %d, %d; %d, %d, %d emitted", s.Matched.Load(), s.AppOnly.Load(), s.ProxyOnly.Load(),
+			c.matched, c.appOnly, c.proxyOnly)
+	}
+	// Every app record is emitted once, or waits.
+	if n := c.matched + c.appOnly + c.evicted + int64(k.app.len()); n != int64(len(c.apps)) {
+		c.fatalf("%d app records given: %d matched, %d app_only, %d evicted, %d waiting", len(c.apps), c.matched, c.appOnly, c.evicted, k.app.len())
+	}
+	// Every proxy record is unrelated, proxy_only, joined, evicted,
+	// waiting or held.
+	evictedProxies := s.Evicted.Load() - c.evicted
+	if evictedProxies < 0 {
+		c.fatalf("%d evicted, %d evicted app records emitted", s.Evicted.Load(), c.evicted)
+	}
+	if n := s.Unrelated.Load() + c.proxyOnly + c.joined + evictedProxies + int64(k.proxy.len()+heldUnjoined); n != int64(len(c.proxies)) {
+		c.fatalf("%d proxy records given: %d unrelated, %d proxy_only, %d joined, %d evicted, %d waiting, %d held unjoined", len(c.proxies),
+			s.Unrelated.Load(), c.proxyOnly, c.joined, evictedProxies, k.proxy.len(), heldUnjoined)
+	}
+}
+
+// checkEnd checks the invariants that hold after Flush.
+func (c *corrChecker) checkEnd() {
+	c.t.Helper()
+	for i, a := range c.apps {
+		if a.join == "" {
+			c.fatalf("app record u%d never emitted", i)
+		}
+	}
+	k := c.k
+	if k.app.len()+k.proxy.len()+k.held.len() != 0 || k.Stats().Pending.Load() != 0 {
+		c.fatalf("after Flush: %d app, %d proxy, %d held records, pending %d", k.app.len(), k.proxy.len(), k.held.len(), k.Stats().Pending.Load())
+	}
+}
+
+// FuzzCorrelator checks the correlator's invariants on sequences of app
+// and proxy records, Expire and Flush (see corrMaxOps): every app record
+// is emitted once, with its own user and time, joined only to a proxy
+// record of its request id and of one client; a login attempt is
+// proxy_only at most once and never once joined; the join counts add up;
+// no buffer holds more than MaxPending records.
+func FuzzCorrelator(f *testing.F) {
+	for _, s := range corrSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		runCorrelatorOps(t, data)
+	})
+}
+
+// TestCorrelatorRandom runs FuzzCorrelator's checks on pseudo-random
+// sequences.
+func TestCorrelatorRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 17))
+	n := 3000
+	if raceEnabled {
+		n = 300
+	}
+	for range n {
+		data := make([]byte, 1+2*rng.IntN(corrMaxOps+1))
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		runCorrelatorOps(t, data)
+	}
+}
