@@ -12,7 +12,9 @@ import (
 )
 
 // A correlator sequence is decoded from bytes: the first sets MaxPending
-// (1 + bits 0-1) and JoinWindow (1 + bits 2-3 seconds), and each pair
+// (1 + bits 0-1) and JoinWindow (1 + bits 2-3 seconds), and with bit 4
+// Expire comes before every record, at the latest time so far, as the
+// engine's watermark calls it (see Engine.Advance). Each pair
 // after it is one operation, at most corrMaxOps of them. In the first
 // byte of a pair, bits 0-2 are the operation (0-2 an app record, 3-5 a
 // proxy record, 6 Expire at the latest time so far, 7 a step of time),
@@ -67,9 +69,13 @@ type corrOp struct {
 }
 
 // encodeOps returns the bytes of a sequence with max pending records a
-// side and a join window of window seconds (1 to 4).
-func encodeOps(max, window int, ops ...corrOp) []byte {
+// side and a join window of window seconds (1 to 4), and Expire before
+// every record if each.
+func encodeOps(max, window int, each bool, ops ...corrOp) []byte {
 	b := []byte{byte(max-1) | byte(window-1)<<2}
+	if each {
+		b[0] |= 1 << 4
+	}
 	for _, o := range ops {
 		a := o.kind | o.step<<3
 		if o.whole {
@@ -98,22 +104,22 @@ var corrSeeds = [][]byte{
 	// App records of a request, then its proxy record in whole seconds,
 	// then more within the second (one from another client) and one
 	// past it.
-	encodeOps(4, 4, appOp(1, 0, 2), appOp(1, 0, 2), appOp(1, 0, 2), proxyOp(1, 0, 3, true),
+	encodeOps(4, 4, true, appOp(1, 0, 2), appOp(1, 0, 2), appOp(1, 0, 2), proxyOp(1, 0, 3, true),
 		appOp(1, 0, 2), appOp(1, 1, 0), appOp(1, 0, 4), advanceOp(8), expireOp()),
 	// A proxy record first, then app records of its request from two
 	// clients.
-	encodeOps(4, 2, proxyOp(2, 0, 2, false), appOp(2, 0, 2), appOp(2, 1, 2), appOp(2, 0, 2), appOp(2, 1, 3),
+	encodeOps(4, 2, false, proxyOp(2, 0, 2, false), appOp(2, 0, 2), appOp(2, 1, 2), appOp(2, 0, 2), appOp(2, 1, 3),
 		advanceOp(12), expireOp(), appOp(2, 0, 0)),
 	// A POST off the login paths held, joined by app records after it;
 	// another held that nothing joins in its window.
-	encodeOps(2, 1, proxyOp(3, 3, 2, true), appOp(3, 0, 3), appOp(3, 0, 3), proxyOp(4, 4, 2, false),
+	encodeOps(2, 1, true, proxyOp(3, 3, 2, true), appOp(3, 0, 3), appOp(3, 0, 3), proxyOp(4, 4, 2, false),
 		advanceOp(6), expireOp(), appOp(4, 0, 0), proxyOp(5, 5, 2, false)),
 	// Eviction at MaxPending 1 on both sides and of held records.
-	encodeOps(1, 4, appOp(0, 0, 2), appOp(1, 0, 2), appOp(2, 1, 2), proxyOp(0, 0, 2, false), proxyOp(2, 0, 2, false),
+	encodeOps(1, 4, false, appOp(0, 0, 2), appOp(1, 0, 2), appOp(2, 1, 2), proxyOp(0, 0, 2, false), proxyOp(2, 0, 2, false),
 		proxyOp(3, 1, 2, false), proxyOp(4, 2, 2, false), appOp(3, 0, 2), appOp(4, 2, 2), proxyOp(5, 3, 2, false),
 		proxyOp(1, 4, 2, false), appOp(5, 0, 2), appOp(1, 0, 2), appOp(7, 0, 2), proxyOp(7, 0, 2, false)),
 	// A reused request id: pairs in turn, and duplicates on each side.
-	encodeOps(3, 1, appOp(0, 0, 2), proxyOp(0, 0, 2, false), appOp(0, 0, 2), proxyOp(0, 2, 2, false),
+	encodeOps(3, 1, true, appOp(0, 0, 2), proxyOp(0, 0, 2, false), appOp(0, 0, 2), proxyOp(0, 2, 2, false),
 		proxyOp(0, 0, 2, false), proxyOp(0, 1, 2, false), appOp(0, 1, 7), expireOp(), advanceOp(16), expireOp()),
 }
 
@@ -121,6 +127,7 @@ var corrSeeds = [][]byte{
 type corrApp struct {
 	rid, ip string
 	time    int64
+	latest  int64  // the latest time given when it came, its own included
 	join    string // of its event, "" until emitted
 }
 
@@ -133,6 +140,11 @@ type corrProxy struct {
 	// client is the source.ip, as the application logged it, of the
 	// app records joined to it; "" if none.
 	client string
+	// after tells that it joined app records that came before it first;
+	// latest is the latest time given when it came, or when it first
+	// joined an app record after it.
+	after  bool
+	latest int64
 }
 
 // corrChecker runs a sequence and checks the correlator's invariants
@@ -141,6 +153,10 @@ type corrChecker struct {
 	t       testing.TB
 	k       *Correlator
 	max     int
+	window  int64
+	each    bool     // Expire before every record
+	latest  int64    // the latest time so far
+	expire  int64    // the time of the Expire running, 0 if none
 	ops     []string // the operations so far, for failures
 	apps    []corrApp
 	proxies []corrProxy
@@ -156,16 +172,16 @@ func runCorrelatorOps(t testing.TB, data []byte) {
 	if len(data) == 0 {
 		return
 	}
-	c := &corrChecker{t: t, max: 1 + int(data[0]&3)}
 	window := time.Duration(1+data[0]>>2&3) * time.Second
+	c := &corrChecker{t: t, max: 1 + int(data[0]&3), window: int64(window), each: data[0]&(1<<4) != 0}
 	k, err := NewCorrelator(CorrelatorConfig{JoinWindow: window, MaxPending: c.max}, c.emit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.k = k
-	c.ops = append(c.ops, fmt.Sprintf("input %x: MaxPending %d, JoinWindow %v", data, c.max, window))
+	c.ops = append(c.ops, fmt.Sprintf("input %x: MaxPending %d, JoinWindow %v, Expire before every record %v", data, c.max, window, c.each))
 	cur := 1000 * int64(time.Second) // the time of the last record, or step
-	now := cur                       // the latest time so far
+	c.latest = cur
 	data = data[1:]
 	for i := 0; i < corrMaxOps && 2*i+1 < len(data); i++ {
 		a, b := data[2*i], data[2*i+1]
@@ -183,13 +199,12 @@ func runCorrelatorOps(t testing.TB, data []byte) {
 			p := corrPaths[b>>3&7]
 			c.addProxy(t, corrIDs[b&7], p.path, p.method)
 		case kind == opExpire:
-			c.ops = append(c.ops, fmt.Sprintf("Expire(%s)", secs(now)))
-			k.Expire(now)
+			c.expireNow()
 		default:
 			cur += int64(1+b&15) * int64(time.Second/4)
+			c.latest = max(c.latest, cur)
 			c.ops = append(c.ops, fmt.Sprintf("time %s", secs(cur)))
 		}
-		now = max(now, cur)
 		c.check()
 	}
 	c.ops = append(c.ops, "Flush")
@@ -206,9 +221,27 @@ func (c *corrChecker) fatalf(format string, args ...any) {
 	c.t.Fatalf("after\n\t%s\n%s", strings.Join(c.ops, "\n\t"), fmt.Sprintf(format, args...))
 }
 
+// expireNow calls Expire at the latest time so far.
+func (c *corrChecker) expireNow() {
+	c.ops = append(c.ops, fmt.Sprintf("Expire(%s)", secs(c.latest)))
+	c.expire = c.latest
+	c.k.Expire(c.latest)
+	c.expire = 0
+}
+
+// latestWith returns the latest time so far once a record of time t has
+// come, after Expire if it comes before every record.
+func (c *corrChecker) latestWith(t int64) int64 {
+	c.latest = max(c.latest, t)
+	if c.each {
+		c.expireNow()
+	}
+	return c.latest
+}
+
 func (c *corrChecker) addApp(t int64, rid, ip string) {
 	n := len(c.apps)
-	c.apps = append(c.apps, corrApp{rid: rid, ip: ip, time: t})
+	c.apps = append(c.apps, corrApp{rid: rid, ip: ip, time: t, latest: c.latestWith(t)})
 	r := rec(event.App, 0, "http.request.id", rid, "user.name", "u"+strconv.Itoa(n), "event.outcome", "failure", "source.ip", ip)
 	r.Time = t
 	c.ops = append(c.ops, fmt.Sprintf("app u%d %s id=%q ip=%s", n, secs(t), rid, ip))
@@ -223,7 +256,7 @@ func (c *corrChecker) addApp(t int64, rid, ip string) {
 func (c *corrChecker) addProxy(t int64, rid, path, method string) {
 	n := len(c.proxies)
 	p := corrProxy{rid: rid, path: path, method: method, ip: "203.0.113." + strconv.Itoa(n), time: t,
-		login: strings.Contains(path, "login") && method != "GET"}
+		login: strings.Contains(path, "login") && method != "GET", latest: c.latestWith(t)}
 	c.proxies = append(c.proxies, p)
 	r := rec(event.Proxy, 0, "http.request.id", rid, "url.path", path, "http.request.method", method,
 		"source.ip", p.ip, "tls.client.hash.sha1", "p"+strconv.Itoa(n))
@@ -285,17 +318,33 @@ func (c *corrChecker) emit(e *event.Event) {
 		if p.proxyOnly > 0 {
 			c.fatalf("%s matched to %s, which was emitted as proxy_only", user, tag)
 		}
-		switch p.client {
-		case "":
+		first := p.client == ""
+		switch {
+		case first:
 			p.client = a.ip
+			p.after = c.adding == tag
 			c.joined++
-		case a.ip:
-		default:
+		case p.client != a.ip:
 			c.fatalf("%s from %s matched to %s, which app records from %s joined", user, a.ip, tag, p.client)
+		}
+		switch {
+		case c.adding == tag:
+			// The app record waited for the proxy record.
+			c.checkWaited(user, tag, p.time-a.latest)
+		case p.after && (p.time%int64(time.Second) != 0 || a.time >= p.time+int64(time.Second)):
+			c.fatalf("%s at %s matched to %s at %s, which came after the app records it joined", user, secs(a.time), tag, secs(p.time))
+		default:
+			// The proxy record waited for the app record, or was held.
+			c.checkWaited(user, tag, a.time-p.latest)
+		}
+		if first && !p.after {
+			// Held from now on, for more attempts of its request.
+			p.latest = c.latest
 		}
 	case event.JoinAppOnly, event.JoinEvicted:
 		if join == event.JoinAppOnly {
 			c.appOnly++
+			c.checkExpired(user, a.time)
 		} else {
 			c.evicted++
 			if c.adding == "" {
@@ -329,6 +378,28 @@ func (c *corrChecker) emitProxyOnly(e *event.Event, tag string) {
 		c.fatalf("proxy_only event of %s at %s id=%q ip=%s, want the proxy record's", tag, secs(e.Time), e.Get(event.RequestID), e.Get(event.SourceIP))
 	}
 	p.proxyOnly++
+	c.checkExpired(tag, p.time)
+}
+
+// checkWaited checks, when Expire comes before every record, that app
+// record user and proxy record tag joined within the join window: that
+// the one that came second is at most the join window later than the
+// latest time given when the other came (or, held, joined first). The
+// buffers expire in order of arrival, so a record may outlast its window
+// behind an earlier one of a later time, up to the latest time given
+// when it came.
+func (c *corrChecker) checkWaited(user, tag string, d int64) {
+	if c.each && d > c.window {
+		c.fatalf("%s matched to %s, %v after the latest time when the first came, past the join window", user, tag, time.Duration(d))
+	}
+}
+
+// checkExpired checks that a record of time t emitted unjoined by Expire
+// waited longer than the join window.
+func (c *corrChecker) checkExpired(tag string, t int64) {
+	if c.expire != 0 && t >= c.expire-c.window {
+		c.fatalf("%s at %s expired at %s, within the join window", tag, secs(t), secs(c.expire))
+	}
 }
 
 // check checks the invariants that hold between operations.
