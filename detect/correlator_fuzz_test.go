@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,6 +166,11 @@ type corrChecker struct {
 	// events by join; joined counts the proxy records that some app
 	// record joined.
 	matched, appOnly, proxyOnly, evicted, joined int64
+	// goneApp and goneProxy count the records of each request id that
+	// Expire emitted or dropped unjoined and that no late partner has
+	// taken; lateApp and lateProxy are the late partners seen.
+	goneApp, goneProxy map[string]int
+	lateApp, lateProxy int64
 }
 
 // runCorrelatorOps decodes data (see corrMaxOps) and runs it.
@@ -173,7 +179,8 @@ func runCorrelatorOps(t testing.TB, data []byte) {
 		return
 	}
 	window := time.Duration(1+data[0]>>2&3) * time.Second
-	c := &corrChecker{t: t, max: 1 + int(data[0]&3), window: int64(window), each: data[0]&(1<<4) != 0}
+	c := &corrChecker{t: t, max: 1 + int(data[0]&3), window: int64(window), each: data[0]&(1<<4) != 0,
+		goneApp: make(map[string]int), goneProxy: make(map[string]int)}
 	k, err := NewCorrelator(CorrelatorConfig{JoinWindow: window, MaxPending: c.max}, c.emit)
 	if err != nil {
 		t.Fatal(err)
@@ -224,9 +231,44 @@ func (c *corrChecker) fatalf(format string, args ...any) {
 // expireNow calls Expire at the latest time so far.
 func (c *corrChecker) expireNow() {
 	c.ops = append(c.ops, fmt.Sprintf("Expire(%s)", secs(c.latest)))
+	held := c.heldUnjoined()
 	c.expire = c.latest
 	c.k.Expire(c.latest)
 	c.expire = 0
+	// The held proxy records that nothing joined are dropped unjoined.
+	after := c.heldUnjoined()
+	for _, rid := range held {
+		if !slices.Contains(after, rid) {
+			c.goneProxy[rid]++
+		}
+	}
+}
+
+// heldUnjoined returns the request ids of the held proxy records that no
+// app record has joined.
+func (c *corrChecker) heldUnjoined() []string {
+	var ids []string
+	w := c.k.held
+	for s, n := w.head, 0; s >= 0 && n < w.len(); s, n = w.slots[s].next, n+1 {
+		if w.slots[s].client == 0 {
+			ids = append(ids, w.slots[s].vals.RequestID())
+		}
+	}
+	return ids
+}
+
+// checkLate checks that a record of request id rid that came late (it
+// changed late from c's count to n) found a partner gone unjoined in
+// gone.
+func (c *corrChecker) checkLate(tag, rid string, late *int64, n int64, gone map[string]int) {
+	switch {
+	case n == *late:
+		return
+	case n != *late+1 || gone[rid] == 0:
+		c.fatalf("%s of id %q counted late %d times, with %d partners of its id gone unjoined", tag, rid, n-*late, gone[rid])
+	}
+	gone[rid]--
+	*late = n
 }
 
 // latestWith returns the latest time so far once a record of time t has
@@ -247,6 +289,7 @@ func (c *corrChecker) addApp(t int64, rid, ip string) {
 	c.ops = append(c.ops, fmt.Sprintf("app u%d %s id=%q ip=%s", n, secs(t), rid, ip))
 	c.adding = "u" + strconv.Itoa(n)
 	c.k.Add(r)
+	c.checkLate(c.adding, rid, &c.lateApp, c.k.Stats().LateApp.Load(), c.goneProxy)
 	c.adding = ""
 	if rid == "" && c.apps[n].join != event.JoinAppOnly {
 		c.fatalf("app record u%d without a request id: join %q, want app_only at once", n, c.apps[n].join)
@@ -264,6 +307,7 @@ func (c *corrChecker) addProxy(t int64, rid, path, method string) {
 	c.ops = append(c.ops, fmt.Sprintf("proxy p%d %s id=%q %s %s", n, secs(t), rid, method, path))
 	c.adding = "p" + strconv.Itoa(n)
 	c.k.Add(r)
+	c.checkLate(c.adding, rid, &c.lateProxy, c.k.Stats().LateProxy.Load(), c.goneApp)
 	c.adding = ""
 }
 
@@ -345,6 +389,9 @@ func (c *corrChecker) emit(e *event.Event) {
 		if join == event.JoinAppOnly {
 			c.appOnly++
 			c.checkExpired(user, a.time)
+			if c.expire != 0 {
+				c.goneApp[a.rid]++
+			}
 		} else {
 			c.evicted++
 			if c.adding == "" {
@@ -379,6 +426,9 @@ func (c *corrChecker) emitProxyOnly(e *event.Event, tag string) {
 	}
 	p.proxyOnly++
 	c.checkExpired(tag, p.time)
+	if c.expire != 0 {
+		c.goneProxy[p.rid]++
+	}
 }
 
 // checkWaited checks, when Expire comes before every record, that app
@@ -414,8 +464,8 @@ func (c *corrChecker) check() {
 		name string
 		w    *waiting
 	}{{"app", k.app}, {"proxy", k.proxy}, {"held", k.held}} {
-		if w.w.len() > c.max {
-			c.fatalf("%d records in the %s buffer, MaxPending %d", w.w.len(), w.name, c.max)
+		if w.w.len() > c.max || len(w.w.slots) > c.max {
+			c.fatalf("%d records in the %s buffer (%d slots), MaxPending %d", w.w.len(), w.name, len(w.w.slots), c.max)
 		}
 		n := 0
 		for s := w.w.head; s >= 0; s = w.w.slots[s].next {
@@ -427,7 +477,13 @@ func (c *corrChecker) check() {
 			}
 		}
 	}
+	if len(k.appGone.ring) > c.max || len(k.proxyGone.ring) > c.max {
+		c.fatalf("%d app and %d proxy request ids remembered expired, MaxPending %d", len(k.appGone.ring), len(k.proxyGone.ring), c.max)
+	}
 	s := k.Stats()
+	if s.LateApp.Load() != c.lateApp || s.LateProxy.Load() != c.lateProxy {
+		c.fatalf("late app, proxy records %d, %d; %d, %d when a record came", s.LateApp.Load(), s.LateProxy.Load(), c.lateApp, c.lateProxy)
+	}
 	pending := s.Pending.Load()
 	if pending < 0 || pending != int64(k.app.len()+k.proxy.len()) {
 		c.fatalf("pending %d, with %d app and %d proxy records waiting", pending, k.app.len(), k.proxy.len())
