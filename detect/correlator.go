@@ -360,8 +360,11 @@ func (k *Correlator) addApp(r *event.Record) {
 				k.stats.Duplicates.Add(1)
 			default:
 				// Another client under the same request id: not an
-				// attempt of this request (see clientOf).
-				k.stats.Duplicates.Add(1)
+				// attempt of this request (see clientOf). A duplicate,
+				// counted once: by waitApp if its id waits already.
+				if k.app.find(rid) < 0 {
+					k.stats.Duplicates.Add(1)
+				}
 				k.waitApp(r)
 				return
 			}
