@@ -171,6 +171,10 @@ type corrChecker struct {
 	// taken; lateApp and lateProxy are the late partners seen.
 	goneApp, goneProxy map[string]int
 	lateApp, lateProxy int64
+	// dups is the duplicates seen; dup tells that the record being
+	// added is one for sure.
+	dups int64
+	dup  bool
 }
 
 // runCorrelatorOps decodes data (see corrMaxOps) and runs it.
@@ -257,6 +261,18 @@ func (c *corrChecker) heldUnjoined() []string {
 	return ids
 }
 
+// checkDuplicate checks that the record just added was counted as a
+// duplicate at most once, and once if it is one for sure: an app record
+// that joined a proxy record that had joined another, or a proxy record
+// that took the place of one waiting under its request id.
+func (c *corrChecker) checkDuplicate() {
+	n := c.k.Stats().Duplicates.Load()
+	if d := n - c.dups; d > 1 || c.dup && d != 1 {
+		c.fatalf("%s counted as a duplicate %d times", c.adding, d)
+	}
+	c.dups, c.dup = n, false
+}
+
 // checkLate checks that a record of request id rid that came late (it
 // changed late from c's count to n) found a partner gone unjoined in
 // gone.
@@ -290,6 +306,7 @@ func (c *corrChecker) addApp(t int64, rid, ip string) {
 	c.adding = "u" + strconv.Itoa(n)
 	c.k.Add(r)
 	c.checkLate(c.adding, rid, &c.lateApp, c.k.Stats().LateApp.Load(), c.goneProxy)
+	c.checkDuplicate()
 	c.adding = ""
 	if rid == "" && c.apps[n].join != event.JoinAppOnly {
 		c.fatalf("app record u%d without a request id: join %q, want app_only at once", n, c.apps[n].join)
@@ -308,6 +325,7 @@ func (c *corrChecker) addProxy(t int64, rid, path, method string) {
 	c.adding = "p" + strconv.Itoa(n)
 	c.k.Add(r)
 	c.checkLate(c.adding, rid, &c.lateProxy, c.k.Stats().LateProxy.Load(), c.goneApp)
+	c.checkDuplicate()
 	c.adding = ""
 }
 
@@ -363,6 +381,7 @@ func (c *corrChecker) emit(e *event.Event) {
 			c.fatalf("%s matched to %s, which was emitted as proxy_only", user, tag)
 		}
 		first := p.client == ""
+		c.dup = c.dup || !first && c.adding == user
 		switch {
 		case first:
 			p.client = a.ip
@@ -414,6 +433,7 @@ func (c *corrChecker) emitProxyOnly(e *event.Event, tag string) {
 		c.fatalf("proxy_only event of %q, user %q: no proxy record given", tag, e.Get(event.UserName))
 	}
 	p := &c.proxies[j]
+	c.dup = c.dup || c.adding != "" && c.adding != tag
 	switch {
 	case !p.login:
 		c.fatalf("proxy_only event of %s, %s %s: no login attempt", tag, p.method, p.path)
@@ -481,6 +501,9 @@ func (c *corrChecker) check() {
 		c.fatalf("%d app and %d proxy request ids remembered expired, MaxPending %d", len(k.appGone.ring), len(k.proxyGone.ring), c.max)
 	}
 	s := k.Stats()
+	if s.Duplicates.Load() != c.dups {
+		c.fatalf("%d duplicates, %d when a record came", s.Duplicates.Load(), c.dups)
+	}
 	if s.LateApp.Load() != c.lateApp || s.LateProxy.Load() != c.lateProxy {
 		c.fatalf("late app, proxy records %d, %d; %d, %d when a record came", s.LateApp.Load(), s.LateProxy.Load(), c.lateApp, c.lateProxy)
 	}
