@@ -175,6 +175,9 @@ type corrChecker struct {
 	// added is one for sure.
 	dups int64
 	dup  bool
+	// emitted lists the app records emitted while a proxy record is
+	// added, and their joins.
+	emitted []string
 }
 
 // runCorrelatorOps decodes data (see corrMaxOps) and runs it.
@@ -322,10 +325,32 @@ func (c *corrChecker) addProxy(t int64, rid, path, method string) {
 		"source.ip", p.ip, "tls.client.hash.sha1", "p"+strconv.Itoa(n))
 	r.Time = t
 	c.ops = append(c.ops, fmt.Sprintf("proxy p%d %s id=%q %s %s", n, secs(t), rid, method, path))
+	// The app records waiting under rid, oldest first.
+	var waiting []int
+	for i := range c.apps {
+		if c.apps[i].join == "" && rid != "" && c.apps[i].rid == rid {
+			waiting = append(waiting, i)
+		}
+	}
 	c.adding = "p" + strconv.Itoa(n)
+	c.emitted = c.emitted[:0]
 	c.k.Add(r)
 	c.checkLate(c.adding, rid, &c.lateProxy, c.k.Stats().LateProxy.Load(), c.goneApp)
 	c.checkDuplicate()
+	// Every app record waiting under its request id joins it, oldest
+	// first, when from the client of the newest; the others are emitted
+	// app_only.
+	want := make([]string, 0, len(waiting))
+	for _, i := range waiting {
+		join := event.JoinAppOnly
+		if c.apps[i].ip == c.apps[waiting[len(waiting)-1]].ip {
+			join = event.JoinMatched
+		}
+		want = append(want, fmt.Sprintf("u%d %s", i, join))
+	}
+	if !slices.Equal(c.emitted, want) {
+		c.fatalf("%s emitted %q, want %q", c.adding, c.emitted, want)
+	}
 	c.adding = ""
 }
 
@@ -355,6 +380,7 @@ func (c *corrChecker) emit(e *event.Event) {
 		c.fatalf("app record %s emitted twice: %s, then %s", user, a.join, join)
 	}
 	a.join = join
+	c.emitted = append(c.emitted, user+" "+join)
 	if e.Time != a.time || e.Get(event.RequestID) != a.rid {
 		c.fatalf("%s event of %s at %s id=%q, want the app record's %s id=%q", join, user, secs(e.Time), e.Get(event.RequestID), secs(a.time), a.rid)
 	}
