@@ -12,19 +12,19 @@ import (
 	"github.com/spraywatch/spraywatch/event"
 )
 
-// A correlator sequence is decoded from bytes: the first sets MaxPending
-// (1 + bits 0-1) and JoinWindow (1 + bits 2-3 seconds), and with bit 4
+// A correlator sequence is decoded from bytes. The first sets MaxPending
+// (1 + bits 0-1) and JoinWindow (1 + bits 2-3 seconds); with bit 4 set,
 // Expire comes before every record, at the latest time so far, as the
-// engine's watermark calls it (see Engine.Advance). Each pair
-// after it is one operation, at most corrMaxOps of them. In the first
-// byte of a pair, bits 0-2 are the operation (0-2 an app record, 3-5 a
-// proxy record, 6 Expire at the latest time so far, 7 a step of time),
-// bits 3-5 the time step before a record (corrSteps), bit 6 a proxy
-// record's time in whole seconds. In the second, bits 0-2 are the
-// request id (corrIDs), bits 3-5 an app record's client (corrIPs, of
-// bits 3-4) or a proxy record's path and method (corrPaths); of a step
-// of time, bits 0-3 are quarter seconds less one. The alphabet is small,
-// so that request ids and clients collide often.
+// engine's watermark calls it (see Engine.Advance). Each pair after it is
+// one operation, at most corrMaxOps of them. In the first byte of a pair,
+// bits 0-2 are the operation (0-2 an app record, 3-5 a proxy record, 6
+// Expire at the latest time so far, 7 a step of time), bits 3-5 the time
+// step before a record (corrSteps), bit 6 a proxy record's time in whole
+// seconds. In the second, bits 0-2 are the request id (corrIDs), bits 3-4
+// an app record's client (corrIPs) or bits 3-5 a proxy record's path and
+// method (corrPaths); of a step of time, bits 0-3 are quarter seconds
+// less one. The alphabet is small, so that request ids and clients
+// collide often.
 const corrMaxOps = 300
 
 // corrIDs are the request ids of a sequence; the last is none.
@@ -33,9 +33,10 @@ var corrIDs = [8]string{"r0", "r1", "r2", "r3", "r4", "r5", "r0", ""}
 // corrIPs are the clients of app records.
 var corrIPs = [4]string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.1"}
 
-// corrPaths are the paths and methods of proxy records: on the login
-// paths with a login method or none, off them with one (held), and
-// neither.
+// corrPaths are the paths and methods of proxy records: login attempts
+// (on the login paths, with a login method or none), records off the
+// login paths with a login method (held), and others: a GET, or no method
+// off the login paths.
 var corrPaths = [8]struct{ path, method string }{
 	{"/accounts/login/", "POST"},
 	{"/accounts/login/", "POST"},
@@ -128,7 +129,7 @@ var corrSeeds = [][]byte{
 type corrApp struct {
 	rid, ip string
 	time    int64
-	latest  int64  // the latest time given when it came, its own included
+	latest  int64  // the latest time so far when it came, its own included
 	join    string // of its event, "" until emitted
 }
 
@@ -141,9 +142,9 @@ type corrProxy struct {
 	// client is the source.ip, as the application logged it, of the
 	// app records joined to it; "" if none.
 	client string
-	// after tells that it joined app records that came before it first;
-	// latest is the latest time given when it came, or when it first
-	// joined an app record after it.
+	// after tells that the first app records it joined came before it;
+	// latest is the latest time so far when it came, or when it first
+	// joined an app record that came after it.
 	after  bool
 	latest int64
 }
@@ -230,6 +231,7 @@ func runCorrelatorOps(t testing.TB, data []byte) {
 // secs formats an event time in seconds.
 func secs(t int64) string { return strconv.FormatFloat(float64(t)/1e9, 'f', -1, 64) }
 
+// fatalf fails the test with the operations so far.
 func (c *corrChecker) fatalf(format string, args ...any) {
 	c.t.Helper()
 	c.t.Fatalf("after\n\t%s\n%s", strings.Join(c.ops, "\n\t"), fmt.Sprintf(format, args...))
@@ -266,8 +268,9 @@ func (c *corrChecker) heldUnjoined() []string {
 
 // checkDuplicate checks that the record just added was counted as a
 // duplicate at most once, and once if it is one for sure: an app record
-// that joined a proxy record that had joined another, or a proxy record
-// that took the place of one waiting under its request id.
+// that waits with others of its request id, or that joined a proxy
+// record that had joined another, or a proxy record that took the place
+// of one waiting under its request id.
 func (c *corrChecker) checkDuplicate() {
 	n := c.k.Stats().Duplicates.Load()
 	if d := n - c.dups; d > 1 || c.dup && d != 1 {
@@ -300,6 +303,7 @@ func (c *corrChecker) latestWith(t int64) int64 {
 	return c.latest
 }
 
+// addApp adds an app record of time t from the client at ip.
 func (c *corrChecker) addApp(t int64, rid, ip string) {
 	n := len(c.apps)
 	c.apps = append(c.apps, corrApp{rid: rid, ip: ip, time: t, latest: c.latestWith(t)})
@@ -309,6 +313,10 @@ func (c *corrChecker) addApp(t int64, rid, ip string) {
 	c.adding = "u" + strconv.Itoa(n)
 	c.k.Add(r)
 	c.checkLate(c.adding, rid, &c.lateApp, c.k.Stats().LateApp.Load(), c.goneProxy)
+	// One that waits with others of its request id is a duplicate.
+	for i := 0; i < n && c.apps[n].join == "" && !c.dup; i++ {
+		c.dup = c.apps[i].join == "" && c.apps[i].rid == rid
+	}
 	c.checkDuplicate()
 	c.adding = ""
 	if rid == "" && c.apps[n].join != event.JoinAppOnly {
@@ -316,6 +324,7 @@ func (c *corrChecker) addApp(t int64, rid, ip string) {
 	}
 }
 
+// addProxy adds a proxy record of time t.
 func (c *corrChecker) addProxy(t int64, rid, path, method string) {
 	n := len(c.proxies)
 	p := corrProxy{rid: rid, path: path, method: method, ip: "203.0.113." + strconv.Itoa(n), time: t,
@@ -365,6 +374,7 @@ func record(tag, prefix string, given int) (int, bool) {
 	return i, err == nil && 0 <= i && i < given
 }
 
+// emit checks an event as the correlator emits it.
 func (c *corrChecker) emit(e *event.Event) {
 	join, user, tag := e.Get(event.Join), e.Get(event.UserName), e.Get(event.TLSSHA1)
 	if join == event.JoinProxyOnly {
@@ -452,6 +462,7 @@ func (c *corrChecker) emit(e *event.Event) {
 	}
 }
 
+// emitProxyOnly checks a proxy_only event.
 func (c *corrChecker) emitProxyOnly(e *event.Event, tag string) {
 	c.proxyOnly++
 	j, ok := record(tag, "p", len(c.proxies))
@@ -479,11 +490,11 @@ func (c *corrChecker) emitProxyOnly(e *event.Event, tag string) {
 
 // checkWaited checks, when Expire comes before every record, that app
 // record user and proxy record tag joined within the join window: that
-// the one that came second is at most the join window later than the
-// latest time given when the other came (or, held, joined first). The
-// buffers expire in order of arrival, so a record may outlast its window
-// behind an earlier one of a later time, up to the latest time given
-// when it came.
+// the one that came second is at most the join window (d is by how much)
+// later than the latest time so far when the other came (or, held, first
+// joined). The buffers expire in order of arrival, so a record may
+// outlast its window behind an earlier one of a later time, up to the
+// latest time so far when it came.
 func (c *corrChecker) checkWaited(user, tag string, d int64) {
 	if c.each && d > c.window {
 		c.fatalf("%s matched to %s, %v after the latest time when the first came, past the join window", user, tag, time.Duration(d))
@@ -574,9 +585,12 @@ func (c *corrChecker) checkEnd() {
 // FuzzCorrelator checks the correlator's invariants on sequences of app
 // and proxy records, Expire and Flush (see corrMaxOps): every app record
 // is emitted once, with its own user and time, joined only to a proxy
-// record of its request id and of one client; a login attempt is
-// proxy_only at most once and never once joined; the join counts add up;
-// no buffer holds more than MaxPending records.
+// record of its request id, within the join window, and of one client; a
+// proxy record joins every app record waiting under its id from the
+// client of the newest; a login attempt is proxy_only at most once and
+// never once joined; Expire emits only records older than the join
+// window; the join counts (duplicates and late partners too) add up; no
+// buffer holds more than MaxPending records.
 func FuzzCorrelator(f *testing.F) {
 	for _, s := range corrSeeds {
 		f.Add(s)
