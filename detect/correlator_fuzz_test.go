@@ -268,9 +268,10 @@ func (c *corrChecker) heldUnjoined() []string {
 
 // checkDuplicate checks that the record just added was counted as a
 // duplicate at most once, and once if it is one for sure: an app record
-// that waits with others of its request id, or that joined a proxy
-// record that had joined another, or a proxy record that took the place
-// of one waiting under its request id.
+// that waits with others of its request id, or from another client than
+// the one a held proxy record of its id joined, or that joined a proxy
+// record that had joined another; a proxy record that took the place of
+// one waiting under its request id.
 func (c *corrChecker) checkDuplicate() {
 	n := c.k.Stats().Duplicates.Load()
 	if d := n - c.dups; d > 1 || c.dup && d != 1 {
@@ -310,6 +311,12 @@ func (c *corrChecker) addApp(t int64, rid, ip string) {
 	r := rec(event.App, 0, "http.request.id", rid, "user.name", "u"+strconv.Itoa(n), "event.outcome", "failure", "source.ip", ip)
 	r.Time = t
 	c.ops = append(c.ops, fmt.Sprintf("app u%d %s id=%q ip=%s", n, secs(t), rid, ip))
+	// One from another client than the one a held proxy record of its
+	// id joined is a duplicate, and waits (see Correlator.addApp).
+	if s := c.k.held.find([]byte(rid)); rid != "" && s >= 0 && c.k.proxy.find([]byte(rid)) < 0 {
+		sl := &c.k.held.slots[s]
+		c.dup = sl.client != 0 && sl.takes(t) && sl.client&^clientInSecond != c.k.clientOf([]byte(ip))
+	}
 	c.adding = "u" + strconv.Itoa(n)
 	c.k.Add(r)
 	c.checkLate(c.adding, rid, &c.lateApp, c.k.Stats().LateApp.Load(), c.goneProxy)
