@@ -360,9 +360,10 @@ func (k *Correlator) addApp(r *event.Record) {
 				k.stats.Duplicates.Add(1)
 			default:
 				// Another client under the same request id: not an
-				// attempt of this request (see clientOf).
+				// attempt of this request (see clientOf). A duplicate,
+				// counted here alone.
 				k.stats.Duplicates.Add(1)
-				k.waitApp(r)
+				k.waitApp(r, false)
 				return
 			}
 			k.scratch.SetFromRecord(r)
@@ -373,19 +374,22 @@ func (k *Correlator) addApp(r *event.Record) {
 			k.latePartner(event.App, &k.proxyGone, h, r.Time)
 		}
 	}
-	k.waitApp(r)
+	k.waitApp(r, true)
 }
 
 // waitApp keeps a copy of app record r until its proxy record comes. The
 // app records of one request wait together: when the proxy record comes,
 // each joins it (see addProxy); an app record whose request id is waiting
-// already is counted as a duplicate.
-func (k *Correlator) waitApp(r *event.Record) {
+// already is counted as a duplicate if count is set (else the caller has
+// counted it already).
+func (k *Correlator) waitApp(r *event.Record, count bool) {
 	w := k.app
 	k.makeRoom(w, event.App)
 	s, h := w.lookup(r.Values[event.RequestID])
 	if s >= 0 {
-		k.stats.Duplicates.Add(1)
+		if count {
+			k.stats.Duplicates.Add(1)
+		}
 		w.addSame(s, r)
 	} else {
 		w.add(r, h)

@@ -191,6 +191,33 @@ func TestCorrelator(t *testing.T) {
 				"app_only rid=g user=u2 ip=192.0.2.2 id= t=2"},
 		},
 		{
+			name: "app records from another client under a joined request id are each one duplicate",
+			recs: []*event.Record{proxyRec(1, "g", "/accounts/login/", "ab"), appFrom(1.5, "g", "u1", "192.0.2.1"),
+				appFrom(2, "g", "u2", "192.0.2.2"), appFrom(2.5, "g", "u3", "192.0.2.2")},
+			flush: true,
+			want: []string{"matched rid=g user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "app_only rid=g user=u2 ip=192.0.2.2 id= t=2",
+				"app_only rid=g user=u3 ip=192.0.2.2 id= t=2.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Duplicates.Load() != 2 {
+					t.Errorf("duplicates = %d, want 2", s.Duplicates.Load())
+				}
+			},
+		},
+		{
+			name: "so is one that pushes out the one of its id waiting",
+			cfg:  CorrelatorConfig{MaxPending: 1},
+			recs: []*event.Record{proxyRec(1, "g", "/accounts/login/", "ab"), appFrom(1.5, "g", "u1", "192.0.2.1"),
+				appFrom(2, "g", "u2", "192.0.2.2"), appFrom(2.5, "g", "u3", "192.0.2.2")},
+			flush: true,
+			want: []string{"matched rid=g user=u1 ip=203.0.113.7 id=sha1:ab t=1.5", "evicted rid=g user=u2 ip=192.0.2.2 id= t=2",
+				"app_only rid=g user=u3 ip=192.0.2.2 id= t=2.5"},
+			check: func(t *testing.T, s *JoinStats) {
+				if s.Duplicates.Load() != 2 {
+					t.Errorf("duplicates = %d, want 2", s.Duplicates.Load())
+				}
+			},
+		},
+		{
 			name: "app records within the second of a proxy record in whole seconds that came after others join it",
 			recs: []*event.Record{appRec(1.5, "w", "u1", "failure"), postRec(2, "w", "/graphql", "ab"), appRec(2.5, "w", "u2", "failure"),
 				appRec(2.9, "w", "u3", "failure"), appRec(3.2, "w", "u4", "failure"), proxyRec(3.5, "w", "/accounts/login/", "cd")},
