@@ -253,7 +253,12 @@ func (l *LoginFilter) heldMethod(r *event.Record) bool {
 // that may come after it (a record off the login paths that logged one of
 // the login methods). It reads only r's method and path.
 func (l *LoginFilter) Full(r *event.Record) bool {
-	return l.Login(r) || l.heldMethod(r)
+	if m := r.Values[event.Method]; len(m) > 0 {
+		// A login method: a login attempt on the login paths, held
+		// off them.
+		return l.method(m)
+	}
+	return l.Login(r)
 }
 
 // containsDecoded reports whether path, percent-decoded once (an escape

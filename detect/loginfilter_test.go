@@ -65,3 +65,38 @@ func TestLoginFilterAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginFilterFull checks which proxy records the correlator needs in
+// full: the login attempts, and the records off the login paths sent with
+// a login method, which it holds; a record that logged no method is needed
+// only on a login path.
+func TestLoginFilterFull(t *testing.T) {
+	l := NewLoginFilter(CorrelatorConfig{})
+	tests := []struct {
+		method, path string
+		login, full  bool
+	}{
+		{"POST", "/accounts/login/", true, true},
+		{"post", "/accounts/login/", true, true},
+		{"POST", "/api/token/", false, true},
+		{"GET", "/accounts/login/", false, false},
+		{"GET", "/api/token/", false, false},
+		{"PUT", "/api/token/", false, false},
+		{"", "/accounts/login/", true, true},
+		{"", "/api/token/", false, false},
+		{"POS", "/api/token/", false, false},
+	}
+	for _, tt := range tests {
+		r := &event.Record{Kind: event.Proxy}
+		if tt.method != "" {
+			r.Values[event.Method] = []byte(tt.method)
+		}
+		r.Values[event.URLPath] = []byte(tt.path)
+		if got := l.Login(r); got != tt.login {
+			t.Errorf("Login(%s %s) = %v, want %v", tt.method, tt.path, got, tt.login)
+		}
+		if got := l.Full(r); got != tt.full {
+			t.Errorf("Full(%s %s) = %v, want %v", tt.method, tt.path, got, tt.full)
+		}
+	}
+}
