@@ -53,6 +53,11 @@ type JoinStats struct {
 	Evicted    atomic.Int64 // records pushed out of a full buffer
 	Unrelated  atomic.Int64 // proxy records not on a login path and matching nothing
 	Pending    atomic.Int64 // records waiting now (both sides)
+	// Held is the proxy records held now for app records that may come
+	// after them (see Correlator.held): those that joined one, for the
+	// other attempts of their request, and those off the login paths
+	// sent with a login method. At most MaxPending.
+	Held atomic.Int64
 
 	// LateApp counts app records that came after their proxy record
 	// had expired as proxy_only, LateProxy proxy records that came after
@@ -497,6 +502,7 @@ func (k *Correlator) keepJoined(p *slot, client uint32) {
 	w := k.held
 	k.makeHeldRoom(w.findPacked(p.vals, p.hash))
 	w.slots[w.addPacked(p.vals, p.time, p.hash)].client = client
+	k.heldChanged()
 }
 
 // keepInSecond keeps proxy record r, whose time is in whole seconds and
@@ -511,6 +517,7 @@ func (k *Correlator) keepInSecond(r *event.Record, client uint32) {
 	s, h := k.held.lookup(r.Values[event.RequestID])
 	k.makeHeldRoom(s)
 	k.held.slots[k.held.addPacked(r.Pack(), r.Time, h)].client = client | clientInSecond
+	k.heldChanged()
 }
 
 // clientOf returns a hash of ip, an app record's source.ip, never 0. The
@@ -539,6 +546,7 @@ func (k *Correlator) hold(r *event.Record) {
 	s, h := k.held.lookup(r.Values[event.RequestID])
 	k.makeHeldRoom(s)
 	k.held.add(r, h)
+	k.heldChanged()
 }
 
 // makeHeldRoom drops the held record in slot s (an earlier request under
@@ -553,6 +561,11 @@ func (k *Correlator) makeHeldRoom(s int32) {
 	for w.len() >= k.max {
 		k.dropHeld(w.remove(w.oldest()))
 	}
+}
+
+// heldChanged keeps Held current once records entered or left held.
+func (k *Correlator) heldChanged() {
+	k.stats.Held.Store(int64(k.held.len()))
 }
 
 // dropHeld counts a held record that leaves without having joined.
@@ -689,6 +702,7 @@ func (k *Correlator) Expire(now int64) {
 			k.proxyGone.add(k.held.hashOfString(p.vals.RequestID()), p.time)
 		}
 	}
+	k.heldChanged()
 }
 
 // expire emits the oldest waiting records older than limit, or all of
@@ -717,6 +731,7 @@ func (k *Correlator) Flush() {
 	for k.held.len() > 0 {
 		k.dropHeld(k.held.remove(k.held.oldest()))
 	}
+	k.heldChanged()
 }
 
 // flushEvicted emits the records a full buffer pushed out: app records as

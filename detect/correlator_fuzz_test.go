@@ -555,6 +555,9 @@ func (c *corrChecker) check() {
 	if pending < 0 || pending != int64(k.app.len()+k.proxy.len()) {
 		c.fatalf("pending %d, with %d app and %d proxy records waiting", pending, k.app.len(), k.proxy.len())
 	}
+	if held := s.Held.Load(); held != int64(k.held.len()) {
+		c.fatalf("held %d, with %d proxy records held", held, k.held.len())
+	}
 	if s.Matched.Load() != c.matched || s.AppOnly.Load() != c.appOnly || s.ProxyOnly.Load() != c.proxyOnly {
 		c.fatalf("matched, app_only, proxy_only %d, %d, %d; %d, %d, %d emitted", s.Matched.Load(), s.AppOnly.Load(), s.ProxyOnly.Load(),
 			c.matched, c.appOnly, c.proxyOnly)

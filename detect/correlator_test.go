@@ -327,6 +327,100 @@ func TestCorrelator(t *testing.T) {
 	}
 }
 
+// TestCorrelatorHeld checks that JoinStats.Held follows the records held
+// through each way in (a POST off the login paths, a proxy record that
+// joined, one in whole seconds that came after its app records) and out
+// (a reused request id, the cap, Expire, Flush).
+func TestCorrelatorHeld(t *testing.T) {
+	type step struct {
+		r      *event.Record // added, unless nil
+		expire float64       // with r nil and flush unset: Expire at this second
+		flush  bool
+		held   int // records held after the step
+	}
+	tests := []struct {
+		name  string
+		cfg   CorrelatorConfig
+		steps []step
+	}{
+		{
+			name: "a POST off the login paths, joined, then expired",
+			steps: []step{
+				{r: postRec(1, "t1", "/api/token/", "ab"), held: 1},
+				{r: appRec(1.5, "t1", "bob", "failure"), held: 1},
+				{r: appRec(1.6, "t1", "carol", "failure"), held: 1},
+				{expire: 60.9, held: 1},
+				{expire: 61.1, held: 0},
+			},
+		},
+		{
+			name: "a login attempt held once joined, then flushed",
+			steps: []step{
+				{r: proxyRec(1, "a1", "/accounts/login/", "ab"), held: 0},
+				{r: appRec(1.5, "a1", "bob", "failure"), held: 1},
+				{r: proxyRec(2, "a2", "/accounts/login/", "cd"), held: 1},
+				{r: appRec(2.5, "a2", "carol", "failure"), held: 2},
+				{flush: true, held: 0},
+			},
+		},
+		{
+			name: "a proxy record in whole seconds after its app records",
+			steps: []step{
+				{r: appRec(1.2, "s1", "bob", "failure"), held: 0},
+				{r: proxyRec(1, "s1", "/accounts/login/", "ab"), held: 1},
+				{r: appRec(1.7, "s1", "carol", "failure"), held: 1},
+				{expire: 61.5, held: 0},
+			},
+		},
+		{
+			name: "a request id held again replaces the earlier record",
+			steps: []step{
+				{r: postRec(1, "r", "/graphql", "ab"), held: 1},
+				{r: postRec(2, "r", "/graphql", "cd"), held: 1},
+				{r: postRec(3, "q", "/graphql", "cd"), held: 2},
+				{flush: true, held: 0},
+			},
+		},
+		{
+			name: "the cap drops the oldest",
+			cfg:  CorrelatorConfig{MaxPending: 2},
+			steps: []step{
+				{r: postRec(1, "h1", "/api/token/", "ab"), held: 1},
+				{r: postRec(2, "h2", "/api/token/", "ab"), held: 2},
+				{r: postRec(3, "h3", "/api/token/", "ab"), held: 2},
+				{r: proxyRec(4, "h4", "/accounts/login/", "ab"), held: 2},
+				{r: appRec(4.5, "h4", "bob", "failure"), held: 2},
+				{expire: 63.5, held: 1},
+				{expire: 100, held: 0},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := NewCorrelator(tt.cfg, func(*event.Event) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, st := range tt.steps {
+				switch {
+				case st.r != nil:
+					k.Add(st.r)
+				case st.flush:
+					k.Flush()
+				default:
+					k.Expire(int64(st.expire * float64(time.Second)))
+				}
+				if n := k.held.len(); n != st.held {
+					t.Fatalf("step %d: %d records held, want %d", i, n, st.held)
+				}
+				if got := k.Stats().Held.Load(); got != int64(st.held) {
+					t.Errorf("step %d: Held = %d with %d records held", i, got, st.held)
+				}
+			}
+		})
+	}
+}
+
 func TestIdentityPreference(t *testing.T) {
 	tests := []struct {
 		order []string

@@ -35,6 +35,7 @@ var (
 
 	joinOutcomes = desc("join_outcomes_total", "Records by join outcome: matched (app record joined to its proxy record), app_only, proxy_only (login request with no app record), duplicate (request id already waiting), evicted (pushed out of a full buffer), unrelated (proxy record not on a login path).", "outcome")
 	joinPending  = desc("join_pending_records", "Records waiting for their partner now, both sides.")
+	joinHeld     = desc("join_held_records", "Proxy records held for app records that may come after them: those that joined one, for the other attempts of their request, and POSTs off the login paths.")
 	joinLate     = desc("join_late_partners_total", "Records that came after their partner had expired unmatched, by the kind of the late record: app (its proxy record was proxy_only) or proxy (its app record was app_only). Many mean the two logs' times are in different zones.", "kind")
 	joinLateGap  = desc("join_late_partner_gap_seconds", "Median gap between the last late records of a kind and their partners (the late record's event time less the partner's), in the engine in use.", "kind")
 
@@ -72,7 +73,7 @@ var (
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, filesDamaged, joinOutcomes, joinPending, joinLate, joinLateGap, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, filesDamaged, joinOutcomes, joinPending, joinHeld, joinLate, joinLateGap, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -218,6 +219,7 @@ func (c *collector) engine(ch chan<- prometheus.Metric, now time.Time) {
 	}
 	j := e.JoinStats()
 	gauge(ch, joinPending, float64(j.Pending.Load()))
+	gauge(ch, joinHeld, float64(j.Held.Load()))
 	if j.LateApp.Load() > 0 {
 		gauge(ch, joinLateGap, j.LateGap(event.App).Seconds(), "app")
 	}

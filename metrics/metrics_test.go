@@ -112,7 +112,7 @@ func TestCollectorOverSamples(t *testing.T) {
 	if n := series(t, reg, "spraywatch_build_info"); len(n) != 1 {
 		t.Errorf("build_info: %v", n)
 	}
-	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "spraywatch_window_groups", "spraywatch_join_pending_records"} {
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "spraywatch_window_groups", "spraywatch_join_pending_records", "spraywatch_join_held_records"} {
 		if len(series(t, reg, name)) == 0 {
 			t.Errorf("%s missing", name)
 		}

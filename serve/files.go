@@ -100,6 +100,7 @@ type Follower struct {
 	alerted map[fileKey]follow.Position // muted up to these positions
 	counts  engineCounts                // the engines' counters for the life of the process
 	late    lateWarning                 // warns once of join partners that come late
+	dups    duplicateWarning            // warns once of request ids that come twice
 }
 
 // fileKey identifies a followed file across restarts.
@@ -894,6 +895,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			return false, err
 		}
 		f.late.check(f.cfg.Logger, eng)
+		f.dups.check(f.cfg.Logger, eng)
 		if f.cfg.Tick != nil {
 			f.cfg.Tick(eng)
 		}

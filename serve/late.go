@@ -31,3 +31,26 @@ func (w *lateWarning) check(log *slog.Logger, e *detect.Engine) {
 			"metric", "spraywatch_join_late_partners_total")
 	}
 }
+
+// duplicateWarning logs the hint of an engine's join counters about
+// request ids that come twice on one side (detect.JoinStats.DuplicateHint:
+// a log read twice, ids reused, or several login attempts in one request)
+// once for the life of the process, as lateWarning does its hints:
+// spraywatch_join_outcomes_total{outcome="duplicate"} goes on counting.
+type duplicateWarning struct{ done atomic.Bool }
+
+// check logs the hint of e's join counters, if any and none was logged
+// before.
+func (w *duplicateWarning) check(log *slog.Logger, e *detect.Engine) {
+	if w.done.Load() {
+		return
+	}
+	j := e.JoinStats()
+	hint := j.DuplicateHint()
+	if hint == "" {
+		return
+	}
+	w.done.Store(true)
+	log.Warn(hint, "duplicates", j.Duplicates.Load(),
+		"metric", `spraywatch_join_outcomes_total{outcome="duplicate"}`)
+}

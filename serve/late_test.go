@@ -1,9 +1,12 @@
 package serve
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,3 +72,88 @@ func TestFollowLateWarning(t *testing.T) {
 		t.Errorf("log lacks the warning:\n%s", out)
 	}
 }
+
+// TestFollowDuplicateWarning follows files whose requests each make one
+// login attempt or several (as a batch endpoint does): the log warns once
+// of the request ids that came twice, with the hint of the replay
+// summary, when they are at least 10 and a tenth of the records, and not
+// otherwise.
+func TestFollowDuplicateWarning(t *testing.T) {
+	tests := []struct {
+		name     string
+		attempts int // app lines of each request
+		warn     bool
+	}{
+		{name: "one attempt a request", attempts: 1},
+		{name: "two attempts a request", attempts: 2, warn: true},
+	}
+	const n = 12 // requests appended at a time
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+			base := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+			add := func(from int) {
+				t.Helper()
+				proxy, app := shiftedLogins(base, from, n, 0)
+				var attempts [][]byte
+				for _, l := range app {
+					for i := range tt.attempts {
+						attempts = append(attempts, bytes.Replace(l, []byte(`"username":"user`), fmt.Appendf(nil, `"username":"try%d-user`, i), 1))
+					}
+				}
+				appendFile(t, proxyPath, proxy)
+				appendFile(t, appPath, attempts)
+			}
+			add(0)
+			pf, af := formatsFor(t)
+			var logs lockedBuffer
+			r := startFollower(t, FilesConfig{
+				ProxyFiles:     []string{proxyPath},
+				AppFiles:       []string{appPath},
+				ProxyFormat:    pf,
+				AppFormat:      af,
+				StateDir:       filepath.Join(dir, "state"),
+				Engine:         detect.Config{Rules: rules.Default()},
+				Sink:           &collector{},
+				IdleTimeout:    100 * time.Millisecond,
+				CommitInterval: 20 * time.Millisecond,
+				PollInterval:   20 * time.Millisecond,
+				Logger:         slog.New(slog.NewTextHandler(&logs, nil)),
+			})
+			matched := func(want int64) func() bool {
+				return func() bool { return r.f.EngineCounts().Join.Matched == want }
+			}
+			waitFor(t, 60*time.Second, "the first requests joined", matched(int64(n*tt.attempts)))
+			// As many more, later: counted, not warned of again.
+			add(30)
+			waitFor(t, 60*time.Second, "the later requests joined", matched(int64(2*n*tt.attempts)))
+			r.shutdown(t)
+			if got, want := r.f.EngineCounts().Join.Duplicates, int64(2*n*(tt.attempts-1)); got != want {
+				t.Errorf("%d duplicates, want %d", got, want)
+			}
+			out := logs.String()
+			warnings := duplicateWarnings.FindAllStringSubmatch(out, -1)
+			if !tt.warn {
+				if len(warnings) != 0 {
+					t.Errorf("warned of duplicates:\n%s", out)
+				}
+				return
+			}
+			if len(warnings) != 1 {
+				t.Fatalf("warned %d times, want once:\n%s", len(warnings), out)
+			}
+			// The count in the hint is the attribute's, at least the
+			// hint's threshold and at most the duplicates of the first
+			// requests.
+			w := warnings[0]
+			if d, err := strconv.Atoi(w[1]); err != nil || w[2] != w[1] || d < 10 || d > n*(tt.attempts-1) {
+				t.Errorf("warning %q: hint of %s duplicates, attribute %s", w[0], w[1], w[2])
+			}
+		})
+	}
+}
+
+// duplicateWarnings matches the warning of request ids that came twice,
+// with the counts of its hint and of its duplicates attribute.
+var duplicateWarnings = regexp.MustCompile(`level=WARN msg="(\d+) request ids came twice on one side within the join window: is a log read twice[^"]*\(see docs/config.md\)" duplicates=(\d+) metric="spraywatch_join_outcomes_total{outcome=\\"duplicate\\"}"`)

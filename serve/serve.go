@@ -275,6 +275,8 @@ type Server struct {
 	counts engineCounts
 	// late warns once of join partners that come late.
 	late lateWarning
+	// dups warns once of request ids that come twice on one side.
+	dups duplicateWarning
 }
 
 // New checks c and returns a server.
