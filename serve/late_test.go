@@ -29,19 +29,12 @@ func shiftedLogins(base time.Time, from, n int, shift time.Duration) (proxy, app
 	return proxy, app
 }
 
-// TestFollowLateWarning follows files whose application lines are logged
-// an hour after their proxy lines: the log warns once, with the hint of
-// the replay summary, however many more come late.
-func TestFollowLateWarning(t *testing.T) {
-	dir := t.TempDir()
-	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
-	base := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
-	proxy, app := shiftedLogins(base, 0, 12, time.Hour)
-	appendFile(t, proxyPath, proxy)
-	appendFile(t, appPath, app)
+// followLogins starts a follower of the files proxyPath and appPath in
+// dir with the default rules, polling often, logging to logs.
+func followLogins(t *testing.T, dir, proxyPath, appPath string, logs *lockedBuffer) *runningFollower {
+	t.Helper()
 	pf, af := formatsFor(t)
-	var logs lockedBuffer
-	r := startFollower(t, FilesConfig{
+	return startFollower(t, FilesConfig{
 		ProxyFiles:     []string{proxyPath},
 		AppFiles:       []string{appPath},
 		ProxyFormat:    pf,
@@ -52,8 +45,22 @@ func TestFollowLateWarning(t *testing.T) {
 		IdleTimeout:    100 * time.Millisecond,
 		CommitInterval: 20 * time.Millisecond,
 		PollInterval:   20 * time.Millisecond,
-		Logger:         slog.New(slog.NewTextHandler(&logs, nil)),
+		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
 	})
+}
+
+// TestFollowLateWarning follows files whose application lines are logged
+// an hour after their proxy lines: the log warns once, with the hint of
+// the replay summary, however many more come late.
+func TestFollowLateWarning(t *testing.T) {
+	dir := t.TempDir()
+	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
+	base := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	proxy, app := shiftedLogins(base, 0, 12, time.Hour)
+	appendFile(t, proxyPath, proxy)
+	appendFile(t, appPath, app)
+	var logs lockedBuffer
+	r := followLogins(t, dir, proxyPath, appPath, &logs)
 	const hint = "12 app records were logged a median 1h0m0s after their proxy records, past the 1m0s join window: do both logs give times in the same zone?"
 	waitFor(t, 60*time.Second, "the warning", func() bool { return strings.Contains(logs.String(), hint) })
 	// Twelve more, a day later: counted, not warned of again.
@@ -106,21 +113,8 @@ func TestFollowDuplicateWarning(t *testing.T) {
 				appendFile(t, appPath, attempts)
 			}
 			add(0)
-			pf, af := formatsFor(t)
 			var logs lockedBuffer
-			r := startFollower(t, FilesConfig{
-				ProxyFiles:     []string{proxyPath},
-				AppFiles:       []string{appPath},
-				ProxyFormat:    pf,
-				AppFormat:      af,
-				StateDir:       filepath.Join(dir, "state"),
-				Engine:         detect.Config{Rules: rules.Default()},
-				Sink:           &collector{},
-				IdleTimeout:    100 * time.Millisecond,
-				CommitInterval: 20 * time.Millisecond,
-				PollInterval:   20 * time.Millisecond,
-				Logger:         slog.New(slog.NewTextHandler(&logs, nil)),
-			})
+			r := followLogins(t, dir, proxyPath, appPath, &logs)
 			matched := func(want int64) func() bool {
 				return func() bool { return r.f.EngineCounts().Join.Matched == want }
 			}

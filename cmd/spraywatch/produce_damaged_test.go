@@ -121,23 +121,8 @@ func TestProduceDamagedGzip(t *testing.T) {
 			if sent := fmt.Sprintf("produced %d lines in ", len(c.want)+len(wantProxy)); !strings.Contains(stderr.String(), sent) {
 				t.Errorf("stderr lacks %q: %q", sent, stderr.String())
 			}
-			for _, tc := range []struct {
-				topic string
-				want  []string
-			}{{"app", c.want}, {"proxy", wantProxy}} {
-				if end := topicEnd(t, addr[0], tc.topic); end != int64(len(tc.want)) {
-					t.Fatalf("%s holds %d records, want %d", tc.topic, end, len(tc.want))
-				}
-				if len(tc.want) == 0 {
-					continue
-				}
-				got := consume(t, addr, tc.topic, 1, len(tc.want))
-				for i, m := range got {
-					if m.value != tc.want[i] {
-						t.Fatalf("%s record %d: %q, want %q", tc.topic, i, m.value, tc.want[i])
-					}
-				}
-			}
+			checkTopic(t, addr, "app", c.want)
+			checkTopic(t, addr, "proxy", wantProxy)
 		})
 	}
 }

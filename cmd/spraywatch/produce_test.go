@@ -130,6 +130,23 @@ func produceCluster(t *testing.T, parts int32) []string {
 	return c.ListenAddrs()
 }
 
+// checkTopic checks that topic, of one partition on the broker at addr,
+// holds the records want, in order.
+func checkTopic(t *testing.T, addr []string, topic string, want []string) {
+	t.Helper()
+	if end := topicEnd(t, addr[0], topic); end != int64(len(want)) {
+		t.Fatalf("%s holds %d records, want %d", topic, end, len(want))
+	}
+	if len(want) == 0 {
+		return
+	}
+	for i, m := range consume(t, addr, topic, 1, len(want)) {
+		if m.value != want[i] {
+			t.Fatalf("%s record %d: %.60q, want %.60q", topic, i, m.value, want[i])
+		}
+	}
+}
+
 // TestProduceSamples sends the sample logs through a real Kafka wire
 // protocol broker and checks every line arrives once and the two lines of a
 // request sit on the same partition index of both topics.

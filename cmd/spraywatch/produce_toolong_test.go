@@ -134,23 +134,8 @@ func TestProduceTooLongLines(t *testing.T) {
 				t.Errorf("closing line %q, want %d lines and %q after the rate", closing[0], len(c.wantApp)+len(c.wantProxy), summary)
 			}
 
-			for _, tc := range []struct {
-				topic string
-				want  []string
-			}{{"app", c.wantApp}, {"proxy", c.wantProxy}} {
-				if end := topicEnd(t, addr[0], tc.topic); end != int64(len(tc.want)) {
-					t.Fatalf("%s holds %d records, want %d", tc.topic, end, len(tc.want))
-				}
-				if len(tc.want) == 0 {
-					continue
-				}
-				got := consume(t, addr, tc.topic, 1, len(tc.want))
-				for i, m := range got {
-					if m.value != tc.want[i] {
-						t.Fatalf("%s record %d: %.60q, want %.60q", tc.topic, i, m.value, tc.want[i])
-					}
-				}
-			}
+			checkTopic(t, addr, "app", c.wantApp)
+			checkTopic(t, addr, "proxy", c.wantProxy)
 		})
 	}
 }
