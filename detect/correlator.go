@@ -499,10 +499,7 @@ func (k *Correlator) makeRoom(w *waiting, kind event.Kind) {
 // several login attempts (a batch or GraphQL endpoint), each logged by the
 // application under the request's id, and each joins it (see addApp).
 func (k *Correlator) keepJoined(p *slot, client uint32) {
-	w := k.held
-	k.makeHeldRoom(w.findPacked(p.vals, p.hash))
-	w.slots[w.addPacked(p.vals, p.time, p.hash)].client = client
-	k.heldChanged()
+	k.keep(p.vals, p.time, p.hash, client)
 }
 
 // keepInSecond keeps proxy record r, whose time is in whole seconds and
@@ -514,10 +511,7 @@ func (k *Correlator) keepJoined(p *slot, client uint32) {
 // within the second join it as well. Later app records under the id are
 // of another request (see slot.takes).
 func (k *Correlator) keepInSecond(r *event.Record, client uint32) {
-	s, h := k.held.lookup(r.Values[event.RequestID])
-	k.makeHeldRoom(s)
-	k.held.slots[k.held.addPacked(r.Pack(), r.Time, h)].client = client | clientInSecond
-	k.heldChanged()
+	k.keep(r.Pack(), r.Time, uint32(k.held.hashOf(r.Values[event.RequestID])), client|clientInSecond)
 }
 
 // clientOf returns a hash of ip, an app record's source.ip, never 0. The
@@ -543,24 +537,25 @@ func (k *Correlator) clientOfString(ip string) uint32 {
 // proxy record comes first. One that nothing joins is never an event of
 // its own: it is counted as unrelated when it leaves.
 func (k *Correlator) hold(r *event.Record) {
-	s, h := k.held.lookup(r.Values[event.RequestID])
-	k.makeHeldRoom(s)
-	k.held.add(r, h)
-	k.heldChanged()
+	k.keep(r.Pack(), r.Time, uint32(k.held.hashOf(r.Values[event.RequestID])), 0)
 }
 
-// makeHeldRoom drops the held record in slot s (an earlier request under
-// the request id about to be held), unless s is -1, and then the oldest
-// held records until there is room for one more. Nothing of a record
-// dropped is lost: it has joined, or it is counted as unrelated.
-func (k *Correlator) makeHeldRoom(s int32) {
+// keep holds the proxy record packed in vals, of time t and request id
+// hash h (see waiting.lookup), with client (see slot.client). A record
+// held under the same request id (an earlier request) is dropped first,
+// and then the oldest held records until there is room for one more.
+// Nothing of a record dropped is lost: it has joined, or it is counted as
+// unrelated.
+func (k *Correlator) keep(vals event.Packed, t int64, h uint32, client uint32) {
 	w := k.held
-	if s >= 0 {
+	if s := w.findPacked(vals, h); s >= 0 {
 		k.dropHeld(w.remove(s))
 	}
 	for w.len() >= k.max {
 		k.dropHeld(w.remove(w.oldest()))
 	}
+	w.slots[w.addPacked(vals, t, h)].client = client
+	k.heldChanged()
 }
 
 // heldChanged keeps Held current once records entered or left held.
