@@ -41,13 +41,10 @@ func (s *recordSource) Stats() *ingest.Stats { return &s.stats }
 
 // Near the latest representable time, a record shortly after the previous
 // one is not a leap ahead, however close newest+MaxTimeJump is to wrapping.
-func TestMaxTimeJumpNearMaxTime(t *testing.T) {
-	end := int64(math.MaxInt64)
-	src := &recordSource{times: []int64{
-		end - int64(30*time.Minute),
-		end - int64(10*time.Minute), // 20 minutes on: in order
-		end - int64(2*time.Hour),    // far behind: processed, counted
-	}}
+// runRecords replays src through an engine with no rules and returns the
+// replay's statistics.
+func runRecords(t *testing.T, src *recordSource) *Stats {
+	t.Helper()
 	eng, err := detect.NewEngine(detect.Config{Sink: alert.NewFanout()})
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +53,17 @@ func TestMaxTimeJumpNearMaxTime(t *testing.T) {
 	if err := RunOptions(context.Background(), []ingest.Source{src}, eng, Options{}, &st); err != nil {
 		t.Fatal(err)
 	}
+	return &st
+}
+
+func TestMaxTimeJumpNearMaxTime(t *testing.T) {
+	end := int64(math.MaxInt64)
+	src := &recordSource{times: []int64{
+		end - int64(30*time.Minute),
+		end - int64(10*time.Minute), // 20 minutes on: in order
+		end - int64(2*time.Hour),    // far behind: processed, counted
+	}}
+	st := runRecords(t, src)
 	if n := st.AheadRejected.Load(); n != 0 {
 		t.Errorf("%d records rejected as far ahead: %v", n, src.stats.Errors())
 	}
@@ -131,14 +139,7 @@ func TestOutlierCounts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := &recordSource{times: tt.times}
 			src.stats.Lines.Store(int64(len(tt.times)))
-			eng, err := detect.NewEngine(detect.Config{Sink: alert.NewFanout()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var st Stats
-			if err := RunOptions(context.Background(), []ingest.Source{src}, eng, Options{}, &st); err != nil {
-				t.Fatal(err)
-			}
+			st := runRecords(t, src)
 			s := &src.stats
 			n := int64(len(tt.times))
 			if p, o, r := s.Parsed.Load(), s.Outliers.Load(), s.Rejected.Load(); p != n || o != tt.outliers || r != tt.outliers {
@@ -183,14 +184,7 @@ func TestNewestFirst(t *testing.T) {
 	for _, tt := range tests {
 		src := &recordSource{times: tt.times}
 		src.stats.Name = "src.log"
-		eng, err := detect.NewEngine(detect.Config{Sink: alert.NewFanout()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st Stats
-		if err := RunOptions(context.Background(), []ingest.Source{src}, eng, Options{}, &st); err != nil {
-			t.Fatal(err)
-		}
+		st := runRecords(t, src)
 		got := st.Reversed()
 		if want := tt.reversed; (len(got) == 1 && got[0] == "src.log") != want || len(got) > 1 {
 			t.Errorf("%s: Reversed() = %v, want the source named: %v", tt.name, got, want)
