@@ -99,8 +99,7 @@ type Follower struct {
 	ready   atomic.Bool
 	alerted map[fileKey]follow.Position // muted up to these positions
 	counts  engineCounts                // the engines' counters for the life of the process
-	late    lateWarning                 // warns once of join partners that come late
-	dups    duplicateWarning            // warns once of request ids that come twice
+	warn    joinWarnings                // warns once of late join partners, once of request ids twice
 }
 
 // fileKey identifies a followed file across restarts.
@@ -894,8 +893,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		if err := eng.Sync(pctx); err != nil {
 			return false, err
 		}
-		f.late.check(f.cfg.Logger, eng)
-		f.dups.check(f.cfg.Logger, eng)
+		f.warn.check(f.cfg.Logger, eng)
 		if f.cfg.Tick != nil {
 			f.cfg.Tick(eng)
 		}

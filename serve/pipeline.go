@@ -608,8 +608,7 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 		if err := pl.eng.Sync(pctx); err != nil {
 			return false, err
 		}
-		s.late.check(s.cfg.Logger, pl.eng)
-		s.dups.check(s.cfg.Logger, pl.eng)
+		s.warn.check(s.cfg.Logger, pl.eng)
 		if s.cfg.Tick != nil {
 			s.cfg.Tick(pl.eng)
 		}

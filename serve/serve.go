@@ -273,10 +273,9 @@ type Server struct {
 	engine  *detect.Engine
 	// counts are the engines' counters for the life of the process.
 	counts engineCounts
-	// late warns once of join partners that come late.
-	late lateWarning
-	// dups warns once of request ids that come twice on one side.
-	dups duplicateWarning
+	// warn warns once of join partners that come late, and once of
+	// request ids that come twice on one side.
+	warn joinWarnings
 }
 
 // New checks c and returns a server.
