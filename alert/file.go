@@ -11,8 +11,9 @@ import (
 
 // File is a sink appending alerts as JSON lines to a file, rotating it by
 // size: when a line would take the file past MaxBytes, path becomes path.1,
-// path.1 becomes path.2 and so on, keeping Keep rotated files. It does not
-// write through a symbolic link at path (see NewFile).
+// path.1 becomes path.2 and so on, keeping Keep rotated files. It writes
+// only to a regular file: not through a symbolic link at path, nor to a
+// named pipe, device or socket there (see NewFile).
 type File struct {
 	path     string
 	maxBytes int64
@@ -28,8 +29,11 @@ type File struct {
 
 // NewFile opens (appending) or creates path. maxBytes <= 0 disables
 // rotation; keep is the number of rotated files kept (at least 1).
-// A path that is a symbolic link is refused, there and whenever the file
-// is opened again after a rotation; the directories above it may be links.
+// A path that is a symbolic link, or anything else that is not a regular
+// file (a named pipe, a device, a socket, a directory), is refused, there
+// and whenever the file is opened again after a rotation; the directories
+// above it may be links. A named pipe at path is refused without being
+// opened, so that NewFile never waits for a reader.
 func NewFile(path string, maxBytes int64, keep int) (*File, error) {
 	if keep < 1 {
 		keep = 1
@@ -47,16 +51,26 @@ func NewFile(path string, maxBytes int64, keep int) (*File, error) {
 }
 
 func (s *File) open() error {
+	// What is at path is checked before the open, which would wait for
+	// the reader of a named pipe, or act on a device, and after it, on
+	// what was opened: something put there in between is refused too.
+	if err := CheckFilePath(s.path); err != nil {
+		return fmt.Errorf("opening alert file: %w", err)
+	}
 	f, err := openAppend(s.path)
 	if err != nil {
-		// The error of an O_NOFOLLOW open of a link (ELOOP on Linux)
+		// The error of an O_NOFOLLOW open of a link (ELOOP on Linux),
+		// or of an O_NONBLOCK open of a pipe with no reader (ENXIO),
 		// does not say so.
-		if lerr := checkNotSymlink(s.path); lerr != nil {
+		if lerr := CheckFilePath(s.path); lerr != nil {
 			err = lerr
 		}
 		return fmt.Errorf("opening alert file: %w", err)
 	}
 	st, err := f.Stat()
+	if err == nil {
+		err = checkMode(s.path, st.Mode())
+	}
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("opening alert file: %w", err)
@@ -68,14 +82,48 @@ func (s *File) open() error {
 // errSymlink is the error of an alert file path that is a symbolic link.
 var errSymlink = errors.New("is a symbolic link, which the file output does not write through")
 
-// checkNotSymlink returns an error naming path if it is a symbolic link:
-// whoever can create files in its directory could point it at a file
-// elsewhere, for spraywatch to append to or rotate.
-func checkNotSymlink(path string) error {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+// errNotRegular is the error of an alert file path that is neither a
+// regular file nor absent.
+var errNotRegular = errors.New("the file output appends to a regular file, and renames it to rotate")
+
+// CheckFilePath returns an error naming path if something other than a
+// regular file is there, as the file output (NewFile) finds it: a
+// symbolic link, which whoever can create files in its directory could
+// point at a file elsewhere, for spraywatch to append to or rotate; or a
+// named pipe, a device, a socket or a directory, which a rotation would
+// rename. Nothing at path, or a path that cannot be looked at, is no error
+// here: opening it says what is wrong.
+func CheckFilePath(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	return checkMode(path, fi.Mode())
+}
+
+// checkMode returns an error naming path if m is not a regular file's
+// mode.
+func checkMode(path string, m fs.FileMode) error {
+	if m&fs.ModeSymlink != 0 {
 		return fmt.Errorf("%s %w", path, errSymlink)
 	}
-	return nil
+	if m.IsRegular() {
+		return nil
+	}
+	what := "not a regular file (mode " + m.String() + ")"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO), not a regular file"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device, not a regular file"
+	case m&fs.ModeDevice != 0:
+		what = "a block device, not a regular file"
+	case m&fs.ModeSocket != 0:
+		what = "a socket, not a regular file"
+	case m.IsDir():
+		what = "a directory, not a regular file"
+	}
+	return fmt.Errorf("%s is %s: %w", path, what, errNotRegular)
 }
 
 // Stats returns the sink's counters.
@@ -138,10 +186,11 @@ func (s *File) rotate() error {
 	if err != nil {
 		return fmt.Errorf("rotating %s: %w", s.path, err)
 	}
-	// A link put at path since it was opened is not spraywatch's file:
-	// the rotation stops before any rename, and the alerts fail until it
-	// is removed. The renames below move links, never what they point to.
-	if err := checkNotSymlink(s.path); err != nil {
+	// A link, pipe or device put at path since it was opened is not
+	// spraywatch's file: the rotation stops before any rename, and the
+	// alerts fail until it is removed. The renames below move links,
+	// never what they point to.
+	if err := CheckFilePath(s.path); err != nil {
 		return fmt.Errorf("rotating: %w", err)
 	}
 	os.Remove(fmt.Sprintf("%s.%d", s.path, s.keep))

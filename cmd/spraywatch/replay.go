@@ -62,7 +62,7 @@ func (f *replayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.appFormatDef, "app-format-def", "", "the app format's definition or a `file` holding it, where the format takes one")
 	fs.StringVar(&f.proxyTimeZone, "proxy-time-zone", "", "time `zone` of the proxy log's times written without a zone offset (HAProxy %t, %tr): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
 	fs.StringVar(&f.appTimeZone, "app-time-zone", "", "time `zone` of the app log's times written without a zone offset (Python logging's asctime; for Django, its TIME_ZONE): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
-	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout")
+	fs.StringVar(&f.out, "out", "", "write alerts to this `file` instead of stdout, opened as the shell's > opens it (a link is followed: /dev/null and /dev/stdout work)")
 	fs.BoolVar(&f.strict, "strict", false, "stop at the first line that does not parse (every proxy line is then checked in full, as with --check-all-lines)")
 	fs.BoolVar(&f.parallel, "parallel", true, "read and parse each file on its own goroutine (same output, more cores)")
 	fs.IntVar(&f.parseWorkers, "parse-workers", 0, "with --parallel, goroutines parsing each source's lines (same output for every `N`): one parses each block on the goroutine that reads it, several parse blocks while another goroutine reads them; "+

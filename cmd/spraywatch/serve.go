@@ -79,7 +79,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.appEnvelope, "app-envelope", "", "shipper envelope `key` around app lines")
 	fs.StringVar(&f.proxyTimeZone, "proxy-time-zone", "", "time `zone` of the proxy lines' times written without a zone offset (HAProxy %t, %tr): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
 	fs.StringVar(&f.appTimeZone, "app-time-zone", "", "time `zone` of the app lines' times written without a zone offset (Python logging's asctime; for Django, its TIME_ZONE): an IANA name such as Europe/Berlin or an offset such as +01:00; default UTC")
-	fs.StringVar(&f.out, "out", "", "append alerts to this `file` instead of stdout")
+	fs.StringVar(&f.out, "out", "", "append alerts to this `file` instead of stdout, opened as the shell's >> opens it (no rotation: for that, a file output)")
 	fs.StringVar(&f.outputs, "outputs", "", "YAML `file` with an outputs: list of alert sinks (see docs/sinks.md)")
 	fs.StringVar(&f.listen, "listen", serve.DefaultListen, "`address` of /healthz, /readyz and /metrics (empty: none)")
 	fs.DurationVar(&f.lateness, "lateness", serve.DefaultLateness, "allowed event-time lag of one partition behind another")
