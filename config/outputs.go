@@ -62,45 +62,78 @@ func ParseOutputs(path string, b []byte) ([]alert.Config, error) {
 }
 
 // WriteErrors reports the files the configuration writes, used as u says,
-// that cannot be created as named: a file output's path and, for replay,
-// replay.report, cpu_profile and mem_profile (serve ignores them), whose
-// directory does not exist (or is not a directory), or that name a
-// directory. Each error is placed at its key. Load does not check this
-// (the files are created where the configuration runs, perhaps not where
-// it is loaded); config check does.
+// that cannot be created as named: OutputWriteErrors and, for replay,
+// ReplayWriteErrors (serve ignores those settings). Load does not check
+// this (the files are created where the configuration runs, perhaps not
+// where it is loaded); config check does.
 func (c *Config) WriteErrors(u Use) []error {
-	var errs []error
-	check := func(at []any, what, p string) {
-		if p == "" || p == "-" {
-			return
-		}
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			errs = append(errs, c.errorf(at, "%s %s is a directory: expected a file name", what, p))
-			return
-		}
-		dir := filepath.Dir(p)
-		st, err := os.Stat(dir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			errs = append(errs, c.errorf(at, "%s %s: directory %s does not exist", what, p, dir))
-		case err != nil:
-			errs = append(errs, c.errorf(at, "%s %s: %v", what, p, err))
-		case !st.IsDir():
-			errs = append(errs, c.errorf(at, "%s %s: %s is not a directory", what, p, dir))
-		}
-	}
-	for i, o := range c.Outputs {
-		if o.Type == "file" {
-			check([]any{"outputs", i, "path"}, fmt.Sprintf("outputs[%d] (%s): path", i, o.NameAt(i)), o.Path)
-		}
-	}
+	errs := c.OutputWriteErrors()
 	if u != UseReplay {
 		return errs
 	}
-	check([]any{"replay", "report"}, "replay.report", c.Replay.Report)
-	check([]any{"replay", "cpu_profile"}, "replay.cpu_profile", c.Replay.CPUProfile)
-	check([]any{"replay", "mem_profile"}, "replay.mem_profile", c.Replay.MemProfile)
+	return append(errs, c.ReplayWriteErrors()...)
+}
+
+// ReplayWriteErrors reports the files of replay.report, cpu_profile and
+// mem_profile that cannot be created as named: their directory does not
+// exist (or is not a directory), or the name is a directory's. Each error
+// is placed at its key.
+func (c *Config) ReplayWriteErrors() []error {
+	var errs []error
+	for _, s := range []struct {
+		key, path string
+	}{{"report", c.Replay.Report}, {"cpu_profile", c.Replay.CPUProfile}, {"mem_profile", c.Replay.MemProfile}} {
+		if err := c.writeError([]any{"replay", s.key}, "replay."+s.key, s.path, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errs
+}
+
+// OutputWriteErrors reports the paths of the file outputs that cannot be
+// written as named: a directory that does not exist (or is not a
+// directory), a name that is a directory's, or a symbolic link, named
+// pipe, device or socket, which the file output refuses (see
+// alert.CheckFilePath). Each error is placed at its output's path key.
+func (c *Config) OutputWriteErrors() []error {
+	var errs []error
+	for i, o := range c.Outputs {
+		if o.Type != "file" {
+			continue
+		}
+		if err := c.writeError([]any{"outputs", i, "path"}, fmt.Sprintf("outputs[%d] (%s): path", i, o.NameAt(i)), o.Path, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// writeError returns the error of the file p that the setting at (named
+// what) writes, if it cannot be written as named; regular says that p
+// must be absent or a regular file, as for the file output.
+func (c *Config) writeError(at []any, what, p string, regular bool) error {
+	if p == "" || p == "-" {
+		return nil
+	}
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		return c.errorf(at, "%s %s is a directory: expected a file name", what, p)
+	}
+	if regular {
+		if err := alert.CheckFilePath(p); err != nil {
+			return c.errorf(at, "%s %v", what, err)
+		}
+	}
+	dir := filepath.Dir(p)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return c.errorf(at, "%s %s: directory %s does not exist", what, p, dir)
+	case err != nil:
+		return c.errorf(at, "%s %s: %v", what, p, err)
+	case !st.IsDir():
+		return c.errorf(at, "%s %s: %s is not a directory", what, p, dir)
+	}
+	return nil
 }
 
 // outputErrors splits an error of alert.Config.Check into the errors it

@@ -421,6 +421,12 @@ func checkConfig(ctx context.Context, path string, forServe bool, w io.Writer) (
 			fmt.Fprintln(w, "  (no source has paths: for serve reading Kafka, check the file with config check --serve)")
 		}
 	}
+	if use == config.UseReplay {
+		// The files replay's settings write, under the file's line.
+		for _, err := range cfg.ReplayWriteErrors() {
+			bad("%v", err)
+		}
+	}
 	for _, n := range cfg.Ignored(use) {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
@@ -440,19 +446,20 @@ func checkConfig(ctx context.Context, path string, forServe bool, w io.Writer) (
 	if _, err := alert.NewPrivacy(cfg.Privacy.Mode, cfg.Privacy.KeyFile); err != nil {
 		bad("privacy: %v", err)
 	}
-	if rs != nil {
-		for _, err := range routeErrors(cfg.Outputs, rs) {
-			bad("%v", err)
-		}
-	}
-	for _, err := range cfg.WriteErrors(use) {
-		bad("%v", err)
-	}
+	// The outputs' errors go under their line.
 	var outs []string
 	for _, o := range cfg.Outputs {
 		outs = append(outs, o.Type)
 	}
 	fmt.Fprintf(w, "outputs: %s (not opened by check)\n", strings.Join(outs, ", "))
+	if rs != nil {
+		for _, err := range routeErrors(cfg.Outputs, rs) {
+			bad("%v", err)
+		}
+	}
+	for _, err := range cfg.OutputWriteErrors() {
+		bad("%v", err)
+	}
 	for i := range cfg.Sources {
 		problems += checkSource(ctx, cfg, &cfg.Sources[i], use, w)
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spraywatch/spraywatch/rules"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -482,6 +484,44 @@ func TestConfigCheckWrites(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d:\n%s%s", tt.name, code, tt.code, out.String(), errb.String())
 		}
 		checkContains(t, tt.name, out.String()+errb.String(), tt.wants...)
+	}
+}
+
+// TestConfigCheckLayout: config check prints each error under the line
+// of what it is about: a replay setting's file under the file's line, an
+// output's route and its file under the outputs line.
+func TestConfigCheckLayout(t *testing.T) {
+	dir := t.TempDir()
+	cfg, log := filepath.Join(dir, "sw.yml"), filepath.Join(dir, "empty.log")
+	writeFile(t, log, "")
+	writeFile(t, cfg, "sources:\n  - {name: edge, kind: proxy, paths: ["+log+"]}\n"+
+		"outputs:\n  - {type: stdout}\n  - {type: file, name: archive, path: nope/alerts.jsonl, rules: [no-such-rule]}\n"+
+		"replay:\n  report: nope/r.html\n")
+	rs, err := loadRules(nil, "extend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nope := filepath.Join(dir, "nope")
+	want := cfg + ": 1 sources, checked for replay\n" +
+		"  error: " + cfg + ":7: replay.report " + filepath.Join(nope, "r.html") + ": directory " + nope + " does not exist\n" +
+		"rules (extend): " + rules.IDs(rs) + "\n" +
+		"outputs: stdout, file (not opened by check)\n" +
+		`  error: outputs[1] (archive): routes rule "no-such-rule", which is not among the rules in force, so this output would never receive its alerts` + "\n" +
+		"  error: " + cfg + ":5: outputs[1] (archive): path " + filepath.Join(nope, "alerts.jsonl") + ": directory " + nope + " does not exist\n" +
+		"\n" +
+		"source edge (kind proxy, line 2)\n" +
+		"  format: nginx\n" +
+		"  files: " + log + "\n" +
+		"  " + log + ": no lines yet\n"
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check", cfg}, &out, &errb); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if out.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if got, want := errb.String(), "spraywatch config: "+cfg+": 3 problems\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
 	}
 }
 
