@@ -129,10 +129,10 @@ const (
 // Generate writes the proxy and application logs described by c and returns
 // the labels of the campaigns and hard negatives they contain.
 func Generate(c Config, proxy, app io.Writer) ([]Campaign, Stats, error) {
-	if c.Duration < time.Hour {
+	if c.Duration < MinDuration {
 		return nil, Stats{}, fmt.Errorf("generating samples: duration %v is shorter than one hour", c.Duration)
 	}
-	if !(c.Scale > 0) || c.Scale > 1e5 {
+	if !(c.Scale > 0) || c.Scale > MaxScale {
 		return nil, Stats{}, fmt.Errorf("generating samples: scale %v is not in (0, 100000]", c.Scale)
 	}
 	want, err := selectKinds(c.Campaigns)

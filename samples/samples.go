@@ -22,10 +22,11 @@ import (
 type Config struct {
 	Seed     int64
 	Start    time.Time     // start of the generated period; event time is UTC
-	Duration time.Duration // length of the period, at least one hour
+	Duration time.Duration // length of the period, at least MinDuration
 	// Scale multiplies the organisation (employees, offices, kiosks) and the
 	// background traffic. 1.0 is the size of the committed sample files.
-	// The labelled attack campaigns keep their size at every scale.
+	// The labelled attack campaigns keep their size at every scale. It
+	// is above 0 and at most MaxScale.
 	Scale float64
 	// Campaigns selects the attack campaigns by kind (KindFastSpray, ...);
 	// nil means those of AttackKinds and an empty non-nil slice none. The
@@ -33,6 +34,12 @@ type Config struct {
 	// negatives are part of the ordinary day and are always present.
 	Campaigns []string
 }
+
+// The limits of a Config that Generate accepts.
+const (
+	MinDuration = time.Hour // shortest Duration
+	MaxScale    = 1e5       // largest Scale; Scale must be above 0
+)
 
 // DefaultConfig is the configuration of the committed sample files.
 func DefaultConfig() Config {

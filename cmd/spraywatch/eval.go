@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,8 +34,12 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	errs := sampleFlagErrors(*duration, *scale)
 	if *seeds < 1 {
-		return fmt.Errorf("-seeds %d: at least 1", *seeds)
+		errs = append([]error{fmt.Errorf("-seeds %d: expected 1 or more", *seeds)}, errs...)
+	}
+	if len(errs) > 0 {
+		return usageError{errors.Join(errs...)}
 	}
 	camps, err := campaignKinds(*kinds)
 	if err != nil {

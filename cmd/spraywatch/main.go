@@ -50,14 +50,20 @@ func commands() []command {
 		{"rules", "lint rules files, run rule unit tests, import Sigma correlation rules", runRules},
 		{"eval", "measure detection on generated, labelled corpora (per campaign, false alerts)", runEval},
 		{"produce", "send sample logs to Kafka topics at a chosen rate (demo producer)", runProduce},
-		{"version", "print the version", func(_ context.Context, args []string, stdout, _ io.Writer) error {
-			if len(args) > 0 {
-				return usageError{fmt.Errorf("unexpected argument %q: version takes none", args[0])}
-			}
-			fmt.Fprintln(stdout, "spraywatch", version)
-			return nil
-		}},
+		{"version", "print the version", runVersion},
 	}
+}
+
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	if err := parseArgs(fs, args, stderr, "usage: spraywatch version"); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q: version takes none", fs.Arg(0))}
+	}
+	fmt.Fprintln(stdout, "spraywatch", version)
+	return nil
 }
 
 func main() {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -61,13 +62,19 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || f.proxy == "" && f.app == "" {
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))}
+	}
+	if f.proxy == "" && f.app == "" {
 		fs.Usage()
 		return errUsage
 	}
 	rate, err := parseRate(f.rate)
 	if err != nil {
-		return err
+		return usageError{err}
+	}
+	if err := f.check(); err != nil {
+		return usageError{err}
 	}
 	brokers := splitList(f.brokers)
 	if len(brokers) == 0 {
@@ -201,12 +208,25 @@ func skippedSummary(streams []*lineStream, maxLine int) string {
 	return fmt.Sprintf("; %s longer than %d bytes skipped (%s)", plural(int(total), "line"), maxLine, strings.Join(per, ", "))
 }
 
+// check rejects the negative counts, which would otherwise be taken for
+// 0 (or, for --max-line-bytes, the default).
+func (f *produceFlags) check() error {
+	var errs []error
+	if f.count < 0 {
+		errs = append(errs, fmt.Errorf("--count %d: expected 0 (no limit) or more", f.count))
+	}
+	if f.partitions < 0 {
+		errs = append(errs, fmt.Errorf("--partitions %d: expected 0 (create no topic) or more", f.partitions))
+	}
+	return errors.Join(append(errs, nonNegative("max-line-bytes", f.maxLineBytes))...)
+}
+
 // parseRate reads "N/s", "N/m" or "N" (per second).
 func parseRate(s string) (float64, error) {
 	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
 	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("rate %q: expected N/s, N/m or N lines per second", s)
+	if err != nil || !(v >= 0) || math.IsInf(v, 1) {
+		return 0, fmt.Errorf("--rate %q: expected N/s, N/m or N lines per second, N 0 (no limit) or more", s)
 	}
 	switch unit {
 	case "", "s":
@@ -214,7 +234,7 @@ func parseRate(s string) (float64, error) {
 	case "m":
 		return v / 60, nil
 	}
-	return 0, fmt.Errorf("rate %q: unit %q, expected s or m", s, unit)
+	return 0, fmt.Errorf("--rate %q: unit %q, expected s or m", s, unit)
 }
 
 // pacer lets through rate lines per second on average, in batches.

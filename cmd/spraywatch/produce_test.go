@@ -318,7 +318,7 @@ func TestParseRate(t *testing.T) {
 		ok   bool
 	}{
 		{"1000/s", 1000, true}, {"60/m", 1, true}, {"250", 250, true}, {"0", 0, true},
-		{"-1", 0, false}, {"fast", 0, false}, {"10/h", 0, false},
+		{"-1", 0, false}, {"fast", 0, false}, {"10/h", 0, false}, {"NaN", 0, false}, {"+Inf/s", 0, false},
 	} {
 		got, err := parseRate(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {

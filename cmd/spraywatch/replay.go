@@ -91,18 +91,12 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (name files with --proxy and --app)", fs.Arg(0))}
 	}
-	if f.lanes < 0 {
-		return fmt.Errorf("--lanes %d: expected 0 (one per core) or more", f.lanes)
-	}
-	if f.parseWorkers < 0 || f.parseWorkers > replay.MaxParseWorkers {
-		return fmt.Errorf("--parse-workers %d: expected 0 (choose) to %d", f.parseWorkers, replay.MaxParseWorkers)
+	if err := f.check(); err != nil {
+		return usageError{err}
 	}
 	if len(f.proxy) == 0 && len(f.app) == 0 && f.config == "" {
 		fs.Usage()
 		return errUsage
-	}
-	if err := f.check(); err != nil {
-		return err
 	}
 	conf, err := replayConfig(fs, &f)
 	if err != nil {
@@ -405,6 +399,12 @@ func writeOutputs(w io.Writer, ds []alert.Delivery) {
 // settings, and others that would be replaced by defaults.
 func (f *replayFlags) check() error {
 	errs := []error{f.engineFlags.check()}
+	if f.lanes < 0 {
+		errs = append(errs, fmt.Errorf("--lanes %d: expected 0 (one per core) or more", f.lanes))
+	}
+	if f.parseWorkers < 0 || f.parseWorkers > replay.MaxParseWorkers {
+		errs = append(errs, fmt.Errorf("--parse-workers %d: expected 0 (choose) to %d", f.parseWorkers, replay.MaxParseWorkers))
+	}
 	if f.report.topN <= 0 {
 		errs = append(errs, fmt.Errorf("--report-top %d: expected 1 or more", f.report.topN))
 	}

@@ -64,6 +64,9 @@ func runRulesLint(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr, "lint [flags] FILE... (\"default\" lints the embedded pack)"); err != nil {
 		return err
 	}
+	if err := nonNegative("max-group-events", *maxEvents); err != nil {
+		return usageError{err}
+	}
 	opt := rules.LintOptions{MaxGroupEvents: *maxEvents, Extend: *extend, Now: time.Now()}
 	var findings []rules.Finding
 	var files []string
@@ -135,6 +138,9 @@ func runImportSigma(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *fields {
+		if fs.NArg() > 0 {
+			return usageError{fmt.Errorf("unexpected argument %q: --fields takes no file", fs.Arg(0))}
+		}
 		for _, l := range sigma.FieldTable() {
 			fmt.Fprintln(stdout, l)
 		}

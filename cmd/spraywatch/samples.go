@@ -43,6 +43,9 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
+	if errs := sampleFlagErrors(*dur, *scale); len(errs) > 0 {
+		return usageError{errors.Join(errs...)}
+	}
 	cfg := def
 	cfg.Seed, cfg.Duration, cfg.Scale = *seed, *dur, *scale
 	t, err := parseStart(*start)
@@ -95,6 +98,19 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "wrote %d proxy lines, %d app lines and %d labels to %s\n", st.ProxyLines, st.AppLines, len(camps), *dir)
 	return nil
+}
+
+// sampleFlagErrors returns the errors of the -duration and -scale that
+// samples.Generate refuses.
+func sampleFlagErrors(dur time.Duration, scale float64) []error {
+	var errs []error
+	if dur < samples.MinDuration {
+		errs = append(errs, fmt.Errorf("-duration %s: expected %s or more", dur, samples.MinDuration))
+	}
+	if !(scale > 0) || scale > samples.MaxScale {
+		errs = append(errs, fmt.Errorf("-scale %v: expected above 0, at most %v", scale, samples.MaxScale))
+	}
+	return errs
 }
 
 // campaignKinds reads -campaigns: all (nil, every kind but the opt-in

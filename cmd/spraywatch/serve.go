@@ -129,7 +129,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	if err := f.check(); err != nil {
-		return err
+		return usageError{err}
 	}
 	role, err := serve.ParseRole(f.role)
 	if err != nil {
