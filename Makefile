@@ -3,17 +3,18 @@ GO        ?= go
 BENCHTIME ?= 1x
 FUZZTIME  ?= 20s
 
-.PHONY: all build test test-go test-django deps vet dashboards samples replay-samples bench fuzz eval lab clean
+.PHONY: all build test test-go test-django deps vet dashboards samples replay-samples bench fuzz fuzz-targets eval lab clean
 
 all: build
 
 build:
 	$(GO) build -o bin/spraywatch ./cmd/spraywatch
 
-# Everything CI checks: installs what the tests need, then vet, Go tests
-# (with the race detector), the Django package's tests and the lab with
-# real nginx, HAProxy and Django.
-test: deps vet dashboards test-go test-django lab
+# Everything CI checks: installs what the tests need, then vet, that
+# `make fuzz` runs every Fuzz function, Go tests (with the race detector),
+# the Django package's tests and the lab with real nginx, HAProxy and
+# Django.
+test: deps vet fuzz-targets dashboards test-go test-django lab
 
 deps:
 	scripts/install-test-deps.sh
@@ -55,6 +56,10 @@ eval:
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+# Fails when a Fuzz function is not one `make fuzz` runs; compiles nothing.
+fuzz-targets:
+	scripts/check-fuzz-targets.sh
 
 # Real nginx, HAProxy, Django and gunicorn on 127.0.0.1 with mTLS: drives
 # benign and spraying logins, replays both proxies' logs, checks the alerts

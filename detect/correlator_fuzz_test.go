@@ -15,16 +15,22 @@ import (
 // A correlator sequence is decoded from bytes. The first sets MaxPending
 // (1 + bits 0-1) and JoinWindow (1 + bits 2-3 seconds); with bit 4 set,
 // Expire comes before every record, at the latest time so far, as the
-// engine's watermark calls it (see Engine.Advance). Each pair after it is
-// one operation, at most corrMaxOps of them. In the first byte of a pair,
-// bits 0-2 are the operation (0-2 an app record, 3-5 a proxy record, 6
-// Expire at the latest time so far, 7 a step of time), bits 3-5 the time
-// step before a record (corrSteps), bit 6 a proxy record's time in whole
-// seconds. In the second, bits 0-2 are the request id (corrIDs), bits 3-4
-// an app record's client (corrIPs) or bits 3-5 a proxy record's path and
-// method (corrPaths); of a step of time, bits 0-3 are quarter seconds
-// less one. The alphabet is small, so that request ids and clients
-// collide often.
+// engine's watermark calls it (see Engine.Advance); bit 5 tells which
+// lines a skimming proxy source reads in full: those LoginFilter.Full
+// wants when set, else those LoginFilter.Login wants. Each pair after it
+// is one operation, at most corrMaxOps of them. In the first byte of a
+// pair, bits 0-2 are the operation (0-2 an app record, 3-5 a proxy
+// record, 6 Expire at the latest time so far, 7 a step of time), bits 3-5
+// the time step before a record (corrSteps), bit 6 a proxy record's time
+// in whole seconds, bit 7 a proxy record from a source that skims: the
+// record is partial (time, request id, method and path, and its line) if
+// the filter does not want it. In the second, bits 0-2 are the request id
+// (corrIDs), bits 3-4 an app record's client (corrIPs) or bits 3-5 a
+// proxy record's path and method (corrPaths), bit 6 a partial record
+// whose line is rejected when completed (a lazy skim leaves the values
+// after the request id unchecked); of a step of time, bits 0-3 are
+// quarter seconds less one. The alphabet is small, so that request ids
+// and clients collide often.
 const corrMaxOps = 300
 
 // corrIDs are the request ids of a sequence; the last is none.
@@ -68,6 +74,9 @@ type corrOp struct {
 	arg   byte // index in corrIPs (app) or corrPaths (proxy)
 	step  byte // index in corrSteps; quarter seconds less one (opAdvance)
 	whole bool // a proxy record's time in whole seconds
+	// skim and reject tell of a proxy record that its source skims, and
+	// that its line is rejected if completed.
+	skim, reject bool
 }
 
 // encodeOps returns the bytes of a sequence with max pending records a
@@ -83,7 +92,13 @@ func encodeOps(max, window int, each bool, ops ...corrOp) []byte {
 		if o.whole {
 			a |= 1 << 6
 		}
+		if o.skim {
+			a |= 1 << 7
+		}
 		x := o.id | o.arg<<3
+		if o.reject {
+			x |= 1 << 6
+		}
 		if o.kind == opAdvance {
 			a, x = opAdvance, o.step
 		}
@@ -100,6 +115,21 @@ func proxyOp(id, path, step byte, whole bool) corrOp {
 }
 func expireOp() corrOp               { return corrOp{kind: opExpire} }
 func advanceOp(quarters byte) corrOp { return corrOp{kind: opAdvance, step: quarters - 1} }
+
+// skimmedOp is proxyOp from a source that skims, its line rejected if
+// completed when reject is set.
+func skimmedOp(id, path, step byte, whole, reject bool) corrOp {
+	o := proxyOp(id, path, step, whole)
+	o.skim, o.reject = true, reject
+	return o
+}
+
+// skimFull makes the skimming sources of sequence b read in full the
+// lines LoginFilter.Full wants, rather than those Login wants.
+func skimFull(b []byte) []byte {
+	b[0] |= 1 << 5
+	return b
+}
 
 // corrSeeds encode the cases the correlator's doc comments describe.
 var corrSeeds = [][]byte{
@@ -123,6 +153,23 @@ var corrSeeds = [][]byte{
 	// A reused request id: pairs in turn, and duplicates on each side.
 	encodeOps(3, 1, true, appOp(0, 0, 2), proxyOp(0, 0, 2, false), appOp(0, 0, 2), proxyOp(0, 2, 2, false),
 		proxyOp(0, 0, 2, false), proxyOp(0, 1, 2, false), appOp(0, 1, 7), expireOp(), advanceOp(16), expireOp()),
+	// Skimmed by the login filter: a partial GET completed for the app
+	// record waiting under its id; a partial POST off the login paths
+	// completed to be held, and joined; a partial GET nothing needs, not
+	// completed; partial records whose lines are rejected when completed,
+	// held or with an app record waiting, which a login attempt then
+	// joins.
+	encodeOps(3, 2, true, appOp(1, 0, 2), skimmedOp(1, 5, 2, false, false), skimmedOp(2, 3, 2, true, false),
+		appOp(2, 0, 2), skimmedOp(3, 7, 2, false, false), skimmedOp(4, 4, 2, false, true), appOp(4, 1, 2),
+		skimmedOp(4, 6, 2, false, true), proxyOp(4, 0, 2, false), advanceOp(12), expireOp()),
+	// Skimmed as LoginFilter.Full asks: a POST off the login paths read
+	// in full and held; a partial GET of a login path completed for its
+	// waiting app record; a rejected line nothing needs, not completed;
+	// a rejected line an app record waits for; a partial record late
+	// for its app record.
+	skimFull(encodeOps(2, 1, false, skimmedOp(0, 3, 2, true, false), appOp(0, 0, 2), appOp(5, 0, 2),
+		skimmedOp(5, 6, 2, false, false), skimmedOp(5, 5, 2, false, true), appOp(3, 2, 2),
+		skimmedOp(3, 7, 2, false, true), advanceOp(8), expireOp(), skimmedOp(3, 5, 2, false, false))),
 }
 
 // corrApp is an app record given to the correlator.
@@ -147,6 +194,10 @@ type corrProxy struct {
 	// joined an app record that came after it.
 	after  bool
 	latest int64
+	// partial tells that it came skimmed, with its line (reject: one
+	// its completion rejects); completed counts its completions.
+	partial, reject bool
+	completed       int
 }
 
 // corrChecker runs a sequence and checks the correlator's invariants
@@ -179,6 +230,13 @@ type corrChecker struct {
 	// emitted lists the app records emitted while a proxy record is
 	// added, and their joins.
 	emitted []string
+	// skim is the login filter's method a skimming source asks which
+	// lines to read in full; rejected counts the partial records whose
+	// completion rejected their line. line holds the values of the last
+	// completed record, which the next completion overwrites.
+	skim     func(*event.Record) bool
+	rejected int64
+	line     []byte
 }
 
 // runCorrelatorOps decodes data (see corrMaxOps) and runs it.
@@ -188,13 +246,20 @@ func runCorrelatorOps(t testing.TB, data []byte) {
 	}
 	window := time.Duration(1+data[0]>>2&3) * time.Second
 	c := &corrChecker{t: t, max: 1 + int(data[0]&3), window: int64(window), each: data[0]&(1<<4) != 0,
-		goneApp: make(map[string]int), goneProxy: make(map[string]int)}
-	k, err := NewCorrelator(CorrelatorConfig{JoinWindow: window, MaxPending: c.max}, c.emit)
+		goneApp: make(map[string]int), goneProxy: make(map[string]int), line: make([]byte, 0, 128)}
+	cfg := CorrelatorConfig{JoinWindow: window, MaxPending: c.max}
+	k, err := NewCorrelator(cfg, c.emit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.k = k
-	c.ops = append(c.ops, fmt.Sprintf("input %x: MaxPending %d, JoinWindow %v, Expire before every record %v", data, c.max, window, c.each))
+	filter, skim := NewLoginFilter(cfg), "Login"
+	c.skim = filter.Login
+	if data[0]&(1<<5) != 0 {
+		c.skim, skim = filter.Full, "Full"
+	}
+	c.ops = append(c.ops, fmt.Sprintf("input %x: MaxPending %d, JoinWindow %v, Expire before every record %v, skims read in full what %s wants",
+		data, c.max, window, c.each, skim))
 	cur := 1000 * int64(time.Second) // the time of the last record, or step
 	c.latest = cur
 	data = data[1:]
@@ -212,7 +277,7 @@ func runCorrelatorOps(t testing.TB, data []byte) {
 				t -= t % int64(time.Second)
 			}
 			p := corrPaths[b>>3&7]
-			c.addProxy(t, corrIDs[b&7], p.path, p.method)
+			c.addProxy(t, corrIDs[b&7], p.path, p.method, a&(1<<7) != 0, b&(1<<6) != 0)
 		case kind == opExpire:
 			c.expireNow()
 		default:
@@ -331,16 +396,33 @@ func (c *corrChecker) addApp(t int64, rid, ip string) {
 	}
 }
 
-// addProxy adds a proxy record of time t.
-func (c *corrChecker) addProxy(t int64, rid, path, method string) {
+// addProxy adds a proxy record of time t, from a source that skims if
+// skimmed; reject tells that its line is rejected if completed.
+func (c *corrChecker) addProxy(t int64, rid, path, method string, skimmed, reject bool) {
 	n := len(c.proxies)
 	p := corrProxy{rid: rid, path: path, method: method, ip: "203.0.113." + strconv.Itoa(n), time: t,
 		login: strings.Contains(path, "login") && method != "GET", latest: c.latestWith(t)}
-	c.proxies = append(c.proxies, p)
-	r := rec(event.Proxy, 0, "http.request.id", rid, "url.path", path, "http.request.method", method,
-		"source.ip", p.ip, "tls.client.hash.sha1", "p"+strconv.Itoa(n))
+	r := rec(event.Proxy, 0, "http.request.id", rid, "url.path", path, "http.request.method", method)
 	r.Time = t
-	c.ops = append(c.ops, fmt.Sprintf("proxy p%d %s id=%q %s %s", n, secs(t), rid, method, path))
+	// A skim reads the time, request id, method and path; a line the
+	// filter does not want stays partial, to be completed by c.
+	p.partial = skimmed && !c.skim(r)
+	p.reject = p.partial && reject
+	c.proxies = append(c.proxies, p)
+	tag := "p" + strconv.Itoa(n)
+	what := "proxy"
+	switch {
+	case p.reject:
+		what = "partial proxy, its line rejected,"
+		r.Raw, r.Rest, r.RawLine = []byte(tag), c, int64(n+1)
+	case p.partial:
+		what = "partial proxy"
+		r.Raw, r.Rest, r.RawLine = []byte(tag), c, int64(n+1)
+	default:
+		r.Values[event.SourceIP] = []byte(p.ip)
+		r.Values[event.TLSSHA1] = []byte(tag)
+	}
+	c.ops = append(c.ops, fmt.Sprintf("%s %s %s id=%q %s %s", what, tag, secs(t), rid, method, path))
 	// The app records waiting under rid, oldest first.
 	var waiting []int
 	for i := range c.apps {
@@ -348,11 +430,29 @@ func (c *corrChecker) addProxy(t int64, rid, path, method string) {
 			waiting = append(waiting, i)
 		}
 	}
-	c.adding = "p" + strconv.Itoa(n)
+	c.adding = tag
 	c.emitted = c.emitted[:0]
 	c.k.Add(r)
+	if p.partial {
+		// The line and the values a skim read last only until the
+		// source's next record: the correlator keeps none of them.
+		for _, v := range append(r.Values[:], r.Raw) {
+			clear(v)
+		}
+		// A partial record is completed once if an app record waits
+		// under its request id or it is held (its method is a login
+		// method), else never.
+		need := len(waiting) > 0 || rid != "" && method == "POST"
+		if got := c.proxies[n].completed; need && got != 1 || !need && got != 0 {
+			c.fatalf("%s completed %d times, needed %v", tag, got, need)
+		}
+	}
 	c.checkLate(c.adding, rid, &c.lateProxy, c.k.Stats().LateProxy.Load(), c.goneApp)
 	c.checkDuplicate()
+	if p.reject && len(waiting) > 0 {
+		// Rejected after all: the app records wait on.
+		waiting = waiting[:0]
+	}
 	// Every app record waiting under its request id joins it, oldest
 	// first, when from the client of the newest; the others are emitted
 	// app_only.
@@ -368,6 +468,46 @@ func (c *corrChecker) addProxy(t int64, rid, path, method string) {
 		c.fatalf("%s emitted %q, want %q", c.adding, c.emitted, want)
 	}
 	c.adding = ""
+}
+
+// Complete completes the partial proxy records of a sequence as a
+// skimming source's completer does, into values of its own that the next
+// completion overwrites; it rejects the lines of those marked so. It is
+// called only while the record is added: the line lives no longer.
+func (c *corrChecker) Complete(r *event.Record) (*event.Record, error) {
+	tag := string(r.Raw)
+	j, ok := record(tag, "p", len(c.proxies))
+	if !ok || tag != c.adding {
+		c.fatalf("completion of line %q while adding %q", r.Raw, c.adding)
+	}
+	p := &c.proxies[j]
+	p.completed++
+	if r.Time != p.time || string(r.Values[event.RequestID]) != p.rid || string(r.Values[event.URLPath]) != p.path ||
+		string(r.Values[event.Method]) != p.method {
+		c.fatalf("completion of %s at %s id=%q %s %s, want the record skimmed", tag, secs(r.Time), r.Values[event.RequestID],
+			r.Values[event.Method], r.Values[event.URLPath])
+	}
+	// The record last completed is valid until now.
+	for i := range c.line {
+		c.line[i] = '#'
+	}
+	if p.reject {
+		c.rejected++
+		return nil, fmt.Errorf("line %d: %s rejected", r.RawLine, tag)
+	}
+	out := &event.Record{Kind: event.Proxy, Time: p.time}
+	c.line = c.line[:0]
+	for _, v := range []struct {
+		f event.Field
+		v string
+	}{{event.RequestID, p.rid}, {event.URLPath, p.path}, {event.Method, p.method}, {event.SourceIP, p.ip}, {event.TLSSHA1, tag}} {
+		start := len(c.line)
+		c.line = append(c.line, v.v...)
+		if len(v.v) > 0 {
+			out.Values[v.f] = c.line[start:len(c.line):len(c.line)]
+		}
+	}
+	return out, nil
 }
 
 // record returns the index that tag ("u3", "p2") gives of a record of
@@ -411,6 +551,12 @@ func (c *corrChecker) emit(e *event.Event) {
 		p := &c.proxies[j]
 		if p.rid != a.rid {
 			c.fatalf("%s (id %q) matched to %s of id %q", user, a.rid, tag, p.rid)
+		}
+		if p.partial && (p.completed == 0 || p.reject) {
+			// A skim reads no certificate: the identity of a partial
+			// record comes from its line, completed and accepted.
+			c.fatalf("%s matched to partial %s, completed %d times, its line rejected %v: identity %s it did not have", user, tag,
+				p.completed, p.reject, e.Get(event.Identity))
 		}
 		if c.adding != user && c.adding != tag {
 			c.fatalf("%s matched to %s while adding %q", user, tag, c.adding)
@@ -479,6 +625,8 @@ func (c *corrChecker) emitProxyOnly(e *event.Event, tag string) {
 	p := &c.proxies[j]
 	c.dup = c.dup || c.adding != "" && c.adding != tag
 	switch {
+	case p.partial:
+		c.fatalf("proxy_only event of partial %s, %s %s", tag, p.method, p.path)
 	case !p.login:
 		c.fatalf("proxy_only event of %s, %s %s: no login attempt", tag, p.method, p.path)
 	case p.proxyOnly > 0:
@@ -567,14 +715,14 @@ func (c *corrChecker) check() {
 		c.fatalf("%d app records given: %d matched, %d app_only, %d evicted, %d waiting", len(c.apps), c.matched, c.appOnly, c.evicted, k.app.len())
 	}
 	// Every proxy record is unrelated, proxy_only, joined, evicted,
-	// waiting or held.
+	// waiting or held, or partial and rejected when completed.
 	evictedProxies := s.Evicted.Load() - c.evicted
 	if evictedProxies < 0 {
 		c.fatalf("%d evicted, %d evicted app records emitted", s.Evicted.Load(), c.evicted)
 	}
-	if n := s.Unrelated.Load() + c.proxyOnly + c.joined + evictedProxies + int64(k.proxy.len()+heldUnjoined); n != int64(len(c.proxies)) {
-		c.fatalf("%d proxy records given: %d unrelated, %d proxy_only, %d joined, %d evicted, %d waiting, %d held unjoined", len(c.proxies),
-			s.Unrelated.Load(), c.proxyOnly, c.joined, evictedProxies, k.proxy.len(), heldUnjoined)
+	if n := s.Unrelated.Load() + c.proxyOnly + c.joined + evictedProxies + int64(k.proxy.len()+heldUnjoined) + c.rejected; n != int64(len(c.proxies)) {
+		c.fatalf("%d proxy records given: %d unrelated, %d proxy_only, %d joined, %d evicted, %d waiting, %d held unjoined, %d rejected when completed",
+			len(c.proxies), s.Unrelated.Load(), c.proxyOnly, c.joined, evictedProxies, k.proxy.len(), heldUnjoined, c.rejected)
 	}
 }
 
@@ -593,14 +741,19 @@ func (c *corrChecker) checkEnd() {
 }
 
 // FuzzCorrelator checks the correlator's invariants on sequences of app
-// and proxy records, Expire and Flush (see corrMaxOps): every app record
-// is emitted once, with its own user and time, joined only to a proxy
-// record of its request id, within the join window, and of one client; a
-// proxy record joins every app record waiting under its id from the
-// client of the newest; a login attempt is proxy_only at most once and
-// never once joined; Expire emits only records older than the join
-// window; the join counts (duplicates and late partners too) add up; no
-// buffer holds more than MaxPending records.
+// and proxy records, some of them partial as a skimming source gives
+// them, Expire and Flush (see corrMaxOps): every app record is emitted
+// once, with its own user and time, joined only to a proxy record of its
+// request id, within the join window, and of one client; a proxy record
+// joins every app record waiting under its id from the client of the
+// newest; a login attempt is proxy_only at most once and never once
+// joined; a partial record is completed, while it is added, once if an
+// app record waits for it or it is held and else never, is never
+// proxy_only, and joins with the identity of its completed line only;
+// one whose line is rejected when completed joins nothing; Expire emits
+// only records older than the join window; the join counts (duplicates
+// and late partners too) add up; no buffer holds more than MaxPending
+// records.
 func FuzzCorrelator(f *testing.F) {
 	for _, s := range corrSeeds {
 		f.Add(s)
