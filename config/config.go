@@ -571,6 +571,9 @@ func (c *Config) check() error {
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {
 		add([]any{"limits"}, "limits must not be negative")
 	}
+	if c.Limits.MaxLineBytes > ingest.MaxLineBytesLimit {
+		add([]any{"limits", "max_line_bytes"}, "max_line_bytes %d: expected at most %d (16 MiB; 0: %d)", c.Limits.MaxLineBytes, ingest.MaxLineBytesLimit, ingest.DefaultMaxLineBytes)
+	}
 	if c.Replay.ParseWorkers < 0 || c.Replay.ParseWorkers > replay.MaxParseWorkers {
 		add([]any{"replay", "parse_workers"}, "parse_workers %d: expected 0 (choose) to %d", c.Replay.ParseWorkers, replay.MaxParseWorkers)
 	}

@@ -148,6 +148,8 @@ func TestErrors(t *testing.T) {
 		{"negative report_top", "replay:\n  report_top: -1\n", "cfg.yml:2: report_top must not be negative"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
 		{"negative lanes", "replay:\n  lanes: -2\n", "cfg.yml:2: lanes must not be negative"},
+		{"huge max_line_bytes", "limits:\n  max_groups: 3\n  max_line_bytes: 99999999999999\n", "cfg.yml:3: max_line_bytes 99999999999999: expected at most 16777216 (16 MiB; 0: 262144)"},
+		{"max_line_bytes past the limit", "limits:\n  max_line_bytes: 16777217\n", "cfg.yml:2: max_line_bytes 16777217: expected at most 16777216"},
 		{"fractional limit", "limits:\n  max_groups: 2.5\n", "cfg.yml:2: limits: max_groups: expected an integer, not `2.5`"},
 		{"fractional join setting", "join:\n  max_pending: 1e3\n", "cfg.yml:2: join: max_pending: expected an integer, not `1e3`"},
 		{"fractional lanes", "replay:\n  lanes: 1.5\n", "cfg.yml:2: replay: lanes: expected an integer, not `1.5`"},

@@ -65,6 +65,9 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.Usage()
 		return errUsage
 	}
+	if err := maxLineBytes(f.maxLineBytes); err != nil {
+		return err
+	}
 	rate, err := parseRate(f.rate)
 	if err != nil {
 		return err

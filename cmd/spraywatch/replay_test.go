@@ -101,6 +101,8 @@ func TestReplayErrors(t *testing.T) {
 		{"negative join window", []string{"replay", "--proxy", bad, "--join-window=-5s"}, 1, "--join-window -5s: must not be negative"},
 		{"negative max pending", []string{"replay", "--proxy", bad, "--max-pending=-1"}, 1, "--max-pending -1: must not be negative"},
 		{"negative max line bytes", []string{"replay", "--proxy", bad, "--max-line-bytes=-1"}, 1, "--max-line-bytes -1: must not be negative"},
+		{"huge max line bytes", []string{"replay", "--proxy", bad, "--max-line-bytes", "99999999999999"}, 1, "--max-line-bytes 99999999999999: expected at most 16777216 (16 MiB)"},
+		{"huge max line bytes to produce", []string{"produce", "--proxy", bad, "--max-line-bytes", "99999999999999"}, 1, "--max-line-bytes 99999999999999: expected at most 16777216 (16 MiB)"},
 		{"negative max groups", []string{"replay", "--proxy", bad, "--max-groups=-1"}, 1, "--max-groups -1: must not be negative"},
 		{"negative max events total", []string{"replay", "--proxy", bad, "--max-events-total=-1"}, 1, "--max-events-total -1: must not be negative"},
 		{"zero report top", []string{"replay", "--proxy", bad, "--report-top=0"}, 1, "--report-top 0: expected 1 or more"},

@@ -70,6 +70,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"negative shutdown timeout", []string{"--shutdown-timeout=-1s"}, "--shutdown-timeout -1s: expected a duration above 0"},
 		{"negative join window", []string{"--join-window=-5s"}, "--join-window -5s: must not be negative"},
 		{"negative max line bytes", []string{"--max-line-bytes=-1"}, "--max-line-bytes -1: must not be negative"},
+		{"huge max line bytes", []string{"--max-line-bytes", "16777217"}, "--max-line-bytes 16777217: expected at most 16777216 (16 MiB)"},
 		{"unknown role with files", []string{"--role", "bogus"}, `role "bogus": expected all, correlate or detect`},
 		{"role with files", []string{"--role", "detect"}, "--role detect: following files (--proxy-file, --app-file) runs every stage"},
 		{"stdin twice", []string{"--proxy-file", "-", "--app-file", "-"}, "standard input (-) is given 2 times to --proxy-file and --app-file"},
