@@ -369,6 +369,38 @@ func (c *Config) line(path ...any) int {
 	return ln
 }
 
+// has reports whether the file holds a node at the path of keys and
+// sequence indexes (see line).
+func (c *Config) has(path ...any) bool {
+	if c.root == nil || len(c.root.Content) == 0 {
+		return false
+	}
+	n := c.root.Content[0]
+	for _, p := range path {
+		var next *yaml.Node
+		switch p := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == p {
+						next = n.Content[i+1]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
+				next = n.Content[p]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
+}
+
 // errorf returns an error positioned at the node at path.
 func (c *Config) errorf(path []any, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
