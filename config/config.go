@@ -557,6 +557,9 @@ func (c *Config) check() error {
 	if c.Join.Window < 0 {
 		add([]any{"join", "join_window"}, "join_window must not be negative")
 	}
+	if c.Join.Window > detect.MaxJoinWindow {
+		add([]any{"join", "join_window"}, "join_window %s: expected at most %s (logs whose times disagree by more want their time_zone set)", c.Join.Window, detect.MaxJoinWindow)
+	}
 	if c.Join.MaxPending < 0 {
 		add([]any{"join", "max_pending"}, "max_pending must not be negative")
 	}

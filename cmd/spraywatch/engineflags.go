@@ -78,6 +78,9 @@ func (f *engineFlags) check() error {
 	if f.joinWindow < 0 {
 		errs = append(errs, fmt.Errorf("--join-window %s: must not be negative", f.joinWindow))
 	}
+	if f.joinWindow > detect.MaxJoinWindow {
+		errs = append(errs, fmt.Errorf("--join-window %s: expected at most %s", f.joinWindow, detect.MaxJoinWindow))
+	}
 	errs = append(errs, nonNegative("max-pending", f.maxPending), nonNegative("max-groups", f.maxGroups),
 		nonNegative("max-groups-total", f.maxGroupsTotal), nonNegative("max-events-total", f.maxEventsTotal),
 		nonNegative("max-group-events", f.maxEvents))

@@ -99,6 +99,7 @@ func TestReplayErrors(t *testing.T) {
 		{"strict stops at a bad line", []string{"replay", "--proxy", bad, "--strict"}, 1, "bad.log:1"},
 		{"too many parse workers", []string{"replay", "--proxy", bad, "--parse-workers", "100000"}, 1, "--parse-workers 100000: expected 0 (choose) to 256"},
 		{"negative join window", []string{"replay", "--proxy", bad, "--join-window=-5s"}, 1, "--join-window -5s: must not be negative"},
+		{"huge join window", []string{"replay", "--proxy", bad, "--join-window", "25h"}, 1, "--join-window 25h0m0s: expected at most 24h0m0s"},
 		{"negative max pending", []string{"replay", "--proxy", bad, "--max-pending=-1"}, 1, "--max-pending -1: must not be negative"},
 		{"negative max line bytes", []string{"replay", "--proxy", bad, "--max-line-bytes=-1"}, 1, "--max-line-bytes -1: must not be negative"},
 		{"huge max line bytes", []string{"replay", "--proxy", bad, "--max-line-bytes", "99999999999999"}, 1, "--max-line-bytes 99999999999999: expected at most 16777216 (16 MiB)"},

@@ -69,6 +69,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"zero shutdown timeout", []string{"--shutdown-timeout", "0"}, "--shutdown-timeout 0s: expected a duration above 0"},
 		{"negative shutdown timeout", []string{"--shutdown-timeout=-1s"}, "--shutdown-timeout -1s: expected a duration above 0"},
 		{"negative join window", []string{"--join-window=-5s"}, "--join-window -5s: must not be negative"},
+		{"huge join window", []string{"--join-window", "1000h"}, "--join-window 1000h0m0s: expected at most 24h0m0s"},
 		{"negative max line bytes", []string{"--max-line-bytes=-1"}, "--max-line-bytes -1: must not be negative"},
 		{"huge max line bytes", []string{"--max-line-bytes", "16777217"}, "--max-line-bytes 16777217: expected at most 16777216 (16 MiB)"},
 		{"unknown role with files", []string{"--role", "bogus"}, `role "bogus": expected all, correlate or detect`},
