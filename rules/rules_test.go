@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -271,5 +272,24 @@ func TestMatchesJoin(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "proxy-bypass" {
 		t.Errorf("default rules matching a one-sided join: %v, want proxy-bypass", ids)
+	}
+}
+
+// TestDocsNameEveryKey: docs/rules.md lists every name a rule may give a
+// field or a derived key by, and every one of them is one.
+func TestDocsNameEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	names := append(event.FieldNames(), "identity", "join", SubnetName, "subnet", ResponseClassName, "response_class")
+	for _, n := range names {
+		if !strings.Contains(doc, "`"+n+"`") {
+			t.Errorf("docs/rules.md does not name %s", n)
+		}
+		if _, ok := LookupKey(n); !ok {
+			t.Errorf("%s is no key", n)
+		}
 	}
 }
