@@ -369,6 +369,38 @@ func (c *Config) line(path ...any) int {
 	return ln
 }
 
+// has reports whether the file holds a node at the path of keys and
+// sequence indexes (see line).
+func (c *Config) has(path ...any) bool {
+	if c.root == nil || len(c.root.Content) == 0 {
+		return false
+	}
+	n := c.root.Content[0]
+	for _, p := range path {
+		var next *yaml.Node
+		switch p := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == p {
+						next = n.Content[i+1]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
+				next = n.Content[p]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
+}
+
 // errorf returns an error positioned at the node at path.
 func (c *Config) errorf(path []any, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
@@ -525,6 +557,9 @@ func (c *Config) check() error {
 	if c.Join.Window < 0 {
 		add([]any{"join", "join_window"}, "join_window must not be negative")
 	}
+	if c.Join.Window > detect.MaxJoinWindow {
+		add([]any{"join", "join_window"}, "join_window %s: expected at most %s (logs whose times disagree by more want their time_zone set)", c.Join.Window, detect.MaxJoinWindow)
+	}
 	if c.Join.MaxPending < 0 {
 		add([]any{"join", "max_pending"}, "max_pending must not be negative")
 	}
@@ -570,6 +605,9 @@ func (c *Config) check() error {
 	}
 	if c.Limits.MaxLineBytes < 0 || c.Limits.MaxGroups < 0 || c.Limits.MaxGroupsTotal < 0 || c.Limits.MaxGroupEvents < 0 || c.Limits.MaxEventsTotal < 0 {
 		add([]any{"limits"}, "limits must not be negative")
+	}
+	if c.Limits.MaxLineBytes > ingest.MaxLineBytesLimit {
+		add([]any{"limits", "max_line_bytes"}, "max_line_bytes %d: expected at most %d (16 MiB; 0: %d)", c.Limits.MaxLineBytes, ingest.MaxLineBytesLimit, ingest.DefaultMaxLineBytes)
 	}
 	if c.Replay.ParseWorkers < 0 || c.Replay.ParseWorkers > replay.MaxParseWorkers {
 		add([]any{"replay", "parse_workers"}, "parse_workers %d: expected 0 (choose) to %d", c.Replay.ParseWorkers, replay.MaxParseWorkers)

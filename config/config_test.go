@@ -148,6 +148,9 @@ func TestErrors(t *testing.T) {
 		{"negative report_top", "replay:\n  report_top: -1\n", "cfg.yml:2: report_top must not be negative"},
 		{"negative limit", "limits:\n  max_groups: -1\n", "cfg.yml:1: limits must not be negative"},
 		{"negative lanes", "replay:\n  lanes: -2\n", "cfg.yml:2: lanes must not be negative"},
+		{"huge join_window", "join:\n  join_window: 100000h\n", "cfg.yml:2: join_window 100000h0m0s: expected at most 24h0m0s (logs whose times disagree by more want their time_zone set)"},
+		{"huge max_line_bytes", "limits:\n  max_groups: 3\n  max_line_bytes: 99999999999999\n", "cfg.yml:3: max_line_bytes 99999999999999: expected at most 16777216 (16 MiB; 0: 262144)"},
+		{"max_line_bytes past the limit", "limits:\n  max_line_bytes: 16777217\n", "cfg.yml:2: max_line_bytes 16777217: expected at most 16777216"},
 		{"fractional limit", "limits:\n  max_groups: 2.5\n", "cfg.yml:2: limits: max_groups: expected an integer, not `2.5`"},
 		{"fractional join setting", "join:\n  max_pending: 1e3\n", "cfg.yml:2: join: max_pending: expected an integer, not `1e3`"},
 		{"fractional lanes", "replay:\n  lanes: 1.5\n", "cfg.yml:2: replay: lanes: expected an integer, not `1.5`"},
@@ -165,6 +168,32 @@ func TestErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %q, want %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// TestBounds: a value at its limit is taken as written, and 0 is the
+// default.
+func TestBounds(t *testing.T) {
+	tests := []struct {
+		name, yml string
+		got       func(*Config) any
+		want      any
+	}{
+		{"join_window at its limit", "join:\n  join_window: 24h\n", func(c *Config) any { return c.Join.Window }, detect.MaxJoinWindow},
+		{"join_window 0s", "join:\n  join_window: 0s\n", func(c *Config) any { return c.Join.Window }, detect.DefaultJoinWindow},
+		{"max_line_bytes at its limit", "limits:\n  max_line_bytes: 16777216\n", func(c *Config) any { return c.Limits.MaxLineBytes }, ingest.MaxLineBytesLimit},
+		{"max_line_bytes 0", "limits:\n  max_line_bytes: 0\n", func(c *Config) any { return c.Limits.MaxLineBytes }, ingest.DefaultMaxLineBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("c.yml", []byte(tt.yml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.got(c); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

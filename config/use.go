@@ -94,6 +94,9 @@ func (c *Config) CheckUse(u Use) error {
 			}
 		}
 	}
+	if u == UseReplay && c.Replay.MetricsHold > 0 && c.Replay.MetricsListen == "" {
+		errs = append(errs, c.keyErrorf([]any{"replay", "metrics_hold"}, "--metrics-hold (replay.metrics_hold) needs --metrics-listen (replay.metrics_listen): there is no /metrics to hold"))
+	}
 	if u == UseFollow {
 		for _, k := range []struct{ kind, what string }{{KindProxy, "a proxy"}, {KindApp, "an app"}} {
 			if first[k.kind] == nil {
@@ -114,6 +117,15 @@ func (c *Config) sourceErrorf(s *Source, key, format string, args ...any) error 
 		return fmt.Errorf(format, args...)
 	}
 	return c.errorf([]any{"sources", s.index, key}, format, args...)
+}
+
+// keyErrorf returns an error positioned at the key at path when the file
+// sets it, and unpositioned when it does not (the value came from a flag).
+func (c *Config) keyErrorf(path []any, format string, args ...any) error {
+	if c.has(path...) {
+		return c.errorf(path, format, args...)
+	}
+	return fmt.Errorf(format, args...)
 }
 
 // Ignored lists the settings of the file that u does not use, each at its

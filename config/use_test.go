@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCheckUse: what each command can run with is checked after loading,
@@ -37,6 +38,10 @@ func TestCheckUse(t *testing.T) {
 		{"kafka with alb", alb, UseKafka, []string{"cfg.yml:2: source lb: kind alb is read by replay only"}},
 		{"two proxy sources", "sources:\n  - {name: a, kind: proxy, paths: [a.log]}\n  - {name: b, kind: proxy, format: envoy, paths: [b.log]}\n  - {kind: app, paths: [c.log]}\n", UseFollow, []string{
 			"cfg.yml:3: source b: serve reads a single proxy source, and source a is one already"}},
+		{"replay metrics_hold without metrics_listen", files + "replay:\n  quiet: true\n  metrics_hold: 10m\n", UseReplay, []string{
+			"cfg.yml:6: --metrics-hold (replay.metrics_hold) needs --metrics-listen (replay.metrics_listen): there is no /metrics to hold"}},
+		{"replay metrics_hold with metrics_listen", files + "replay:\n  metrics_listen: 127.0.0.1:9464\n  metrics_hold: 10m\n", UseReplay, nil},
+		{"serve ignores metrics_hold", files + "replay:\n  metrics_hold: 10m\n", UseFollow, nil},
 		{"kafka auto format", "sources:\n  - kind: app\n    format: auto\n", UseKafka, []string{
 			"cfg.yml:3: source app-0: format auto samples the source's files: name the format of the topic's lines"}},
 		{"kafka auto envelope", "sources:\n  - kind: proxy\n    envelope: auto\n", UseKafka, []string{
@@ -80,6 +85,24 @@ func TestCheckUseAddedSource(t *testing.T) {
 		"source proxy: format auto samples the source's files: name the format of the topic's lines"
 	if err == nil || err.Error() != want {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+}
+
+// A replay.metrics_hold set by a flag, which the file does not hold, is
+// reported without a position in the file.
+func TestCheckUseHoldFromFlag(t *testing.T) {
+	c, err := Parse("cfg.yml", []byte("sources:\n  - {kind: proxy, paths: [a.log]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Replay.MetricsHold = time.Minute
+	want := "--metrics-hold (replay.metrics_hold) needs --metrics-listen (replay.metrics_listen): there is no /metrics to hold"
+	if err := c.CheckUse(UseReplay); err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	c.Replay.MetricsListen = "127.0.0.1:9464"
+	if err := c.CheckUse(UseReplay); err != nil {
+		t.Errorf("with a listener: %v", err)
 	}
 }
 

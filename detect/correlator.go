@@ -41,6 +41,13 @@ var (
 	DefaultLoginMethods = []string{"POST"}
 )
 
+// MaxJoinWindow is the longest join window a configuration or a flag may
+// set. A proxy record and its application record are logged within
+// seconds of each other; logs whose times disagree by hours want their
+// time zone set, not a longer window, and the rules see every event up to
+// a join window late, so incidents would resolve that much later.
+const MaxJoinWindow = 24 * time.Hour
+
 // JoinStats counts join outcomes. Safe to read while the correlator runs.
 type JoinStats struct {
 	Matched   atomic.Int64 // app records joined to a proxy record

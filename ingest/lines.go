@@ -11,6 +11,12 @@ import (
 // counted and skipped, never buffered whole.
 const DefaultMaxLineBytes = 256 << 10
 
+// MaxLineBytesLimit is the largest cap on a line's length a configuration
+// or a flag may set: every file read holds a buffer of the cap's size, so a
+// cap past any real log line would cost memory to no purpose, and one of
+// terabytes would not be allocated at all.
+const MaxLineBytesLimit = 16 << 20
+
 // LineReader splits a stream into lines without allocating per line. A line
 // longer than the cap, which is on the line without its line ending (\n or
 // \r\n), is skipped and counted; a last line without a newline is returned

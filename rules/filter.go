@@ -144,7 +144,7 @@ func compileCondition(f event.Field, c *Condition) ([]test, error) {
 		for _, s := range c.CIDR {
 			p, err := netip.ParsePrefix(s)
 			if err != nil {
-				return nil, fmt.Errorf("%s: cidr: %w", f, err)
+				return nil, fmt.Errorf("%s: cidr: %q: expected a network such as 10.0.0.0/8 or 2001:db8::/32", f, s)
 			}
 			nets = append(nets, p.Masked())
 		}

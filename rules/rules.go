@@ -261,8 +261,13 @@ func Compile(s Spec) (*Rule, error) {
 		return nil, fmt.Errorf("window: %s is longer than the %s limit", r.Window, MaxWindow)
 	}
 	r.Threshold = s.Threshold
-	if r.Type == TypeRatio && r.Threshold == 0 {
+	switch {
+	case r.Type == TypeRatio && r.Threshold == 0:
 		r.Threshold = r.MinAttempts
+	case r.Type == TypeBaseline && r.Threshold == 0:
+		// A baseline rule fires above its learned level, never at or
+		// below its floor: the threshold is not its condition.
+		r.Threshold = r.Baseline.Floor
 	}
 	switch {
 	case r.Threshold <= 0:

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,7 +41,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown group field", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [src.ip]\n", `unknown field "src.ip"`},
 		{"unknown match field", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {usr: x}\n", `unknown field "usr"`},
 		{"bad regex", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {user.name: {regex: '('}}\n", "regex"},
-		{"bad cidr", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {source.ip: {cidr: [10.0.0.0/33]}}\n", "cidr"},
+		{"bad cidr", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {source.ip: {cidr: [10.0.0.0/33]}}\n", `rule a: match: source.ip: cidr: "10.0.0.0/33": expected a network such as 10.0.0.0/8 or 2001:db8::/32`},
+		{"cidr without a length", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {source.ip: {cidr: [10.0.0.1]}}\n", `cidr: "10.0.0.1": expected a network such as 10.0.0.0/8`},
+		{"bad expiry", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\nsuppressions:\n  - {reason: r, match: {user.name: u}, expires: tomorrow}\n", `r.yml:4:5: suppression #1: expires: "tomorrow": expected an RFC 3339 time such as 2027-01-31T00:00:00Z`},
+		{"expiry without a zone", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\nsuppressions:\n  - {reason: r, match: {user.name: u}, expires: \"2027-01-31T00:00:00\"}\n", `expires: "2027-01-31T00:00:00": expected an RFC 3339 time`},
 		{"unknown condition key", "rules:\n  - id: a\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n    match: {source.ip: {within: x}}\n", `r.yml:6:25: rule a: match: source.ip: unknown key "within" (known: cidr,`},
 		{"bad severity", "rules:\n  - id: a\n    severity: urgent\n    window: 1m\n    threshold: 1\n    group_by: [source.ip]\n", "severity"},
 		{"duplicate", "rules:\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n  - {id: a, window: 1m, threshold: 1, group_by: [source.ip]}\n", "duplicate id"},
@@ -268,5 +272,24 @@ func TestMatchesJoin(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "proxy-bypass" {
 		t.Errorf("default rules matching a one-sided join: %v, want proxy-bypass", ids)
+	}
+}
+
+// TestDocsNameEveryKey: docs/rules.md lists every name a rule may give a
+// field or a derived key by, and every one of them is one.
+func TestDocsNameEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	names := append(event.FieldNames(), "identity", "join", SubnetName, "subnet", ResponseClassName, "response_class")
+	for _, n := range names {
+		if !strings.Contains(doc, "`"+n+"`") {
+			t.Errorf("docs/rules.md does not name %s", n)
+		}
+		if _, ok := LookupKey(n); !ok {
+			t.Errorf("%s is no key", n)
+		}
 	}
 }

@@ -50,7 +50,7 @@ func CompileSuppression(s Suppression) (*Suppressor, error) {
 	if s.Expires != "" {
 		t, err := time.Parse(time.RFC3339, s.Expires)
 		if err != nil {
-			return nil, fmt.Errorf("expires: expected an RFC 3339 time such as 2027-01-31T00:00:00Z: %w", err)
+			return nil, fmt.Errorf("expires: %q: expected an RFC 3339 time such as 2027-01-31T00:00:00Z", s.Expires)
 		}
 		sup.Expires = t.UnixNano()
 	}

@@ -50,11 +50,12 @@ func TestTypesCompile(t *testing.T) {
   - {id: s, window: 10m, type: sequence, threshold: 5, group_by: [identity], distinct: user.name}
   - {id: b, window: 10m, type: baseline, threshold: 1, group_by: [identity], distinct: user.name, baseline: {sigma: 3, floor: 5, half_life: 1h, warmup: 3h}}
   - {id: e, window: 10m, threshold: 2, group_by: [identity], distinct: response_class}
+  - {id: f, window: 10m, type: baseline, group_by: [identity], baseline: {sigma: 3, floor: 7}}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Type{TypeDistinct, TypeCount, TypeRatio, TypeSequence, TypeBaseline, TypeDistinct}
+	want := []Type{TypeDistinct, TypeCount, TypeRatio, TypeSequence, TypeBaseline, TypeDistinct, TypeBaseline}
 	for i, r := range rs {
 		if r.Type != want[i] {
 			t.Errorf("%s: type %s, want %s", r.ID, r.Type, want[i])
@@ -65,6 +66,10 @@ func TestTypesCompile(t *testing.T) {
 	}
 	if rs[2].Threshold != 20 || rs[2].Measure() != "failure_ratio" {
 		t.Errorf("ratio: threshold %d measure %s", rs[2].Threshold, rs[2].Measure())
+	}
+	// Without a threshold, a baseline rule's is its floor.
+	if rs[4].Threshold != 1 || rs[6].Threshold != 7 {
+		t.Errorf("baseline thresholds %d and %d, want 1 (written) and 7 (the floor)", rs[4].Threshold, rs[6].Threshold)
 	}
 	b := rs[4].Baseline
 	if b.Samples != 18 || b.Alpha < 0.109 || b.Alpha > 0.110 {

@@ -74,9 +74,12 @@ func (f *engineFlags) engineConfig(ruleSet []*rules.Rule) detect.Config {
 // check rejects the values the configuration file rejects for the same
 // settings (join and limits), instead of running with the defaults.
 func (f *engineFlags) check() error {
-	errs := []error{nonNegative("max-line-bytes", f.maxLineBytes)}
+	errs := []error{nonNegative("max-line-bytes", f.maxLineBytes), maxLineBytes(f.maxLineBytes)}
 	if f.joinWindow < 0 {
 		errs = append(errs, fmt.Errorf("--join-window %s: must not be negative", f.joinWindow))
+	}
+	if f.joinWindow > detect.MaxJoinWindow {
+		errs = append(errs, fmt.Errorf("--join-window %s: expected at most %s", f.joinWindow, detect.MaxJoinWindow))
 	}
 	errs = append(errs, nonNegative("max-pending", f.maxPending), nonNegative("max-groups", f.maxGroups),
 		nonNegative("max-groups-total", f.maxGroupsTotal), nonNegative("max-events-total", f.maxEventsTotal),
@@ -91,6 +94,15 @@ func (f *engineFlags) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxLineBytes returns an error for a --max-line-bytes over
+// ingest.MaxLineBytesLimit.
+func maxLineBytes(v int) error {
+	if v > ingest.MaxLineBytesLimit {
+		return fmt.Errorf("--max-line-bytes %d: expected at most %d (16 MiB)", v, ingest.MaxLineBytesLimit)
+	}
+	return nil
 }
 
 // nonNegative returns an error for a negative value of the flag name.

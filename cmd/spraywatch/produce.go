@@ -209,7 +209,8 @@ func skippedSummary(streams []*lineStream, maxLine int) string {
 }
 
 // check rejects the negative counts, which would otherwise be taken for
-// 0 (or, for --max-line-bytes, the default).
+// 0 (or, for --max-line-bytes, the default), and a --max-line-bytes
+// over the limit.
 func (f *produceFlags) check() error {
 	var errs []error
 	if f.count < 0 {
@@ -218,7 +219,7 @@ func (f *produceFlags) check() error {
 	if f.partitions < 0 {
 		errs = append(errs, fmt.Errorf("--partitions %d: expected 0 (create no topic) or more", f.partitions))
 	}
-	return errors.Join(append(errs, nonNegative("max-line-bytes", f.maxLineBytes))...)
+	return errors.Join(append(errs, nonNegative("max-line-bytes", f.maxLineBytes), maxLineBytes(f.maxLineBytes))...)
 }
 
 // parseRate reads "N/s", "N/m" or "N" (per second).

@@ -102,9 +102,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if f.metricsHold > 0 && f.metricsListen == "" {
-		return errors.New("--metrics-hold (replay.metrics_hold) needs --metrics-listen (replay.metrics_listen): there is no /metrics to hold")
-	}
 
 	ruleSet, err := loadRules(f.rules, f.rulesMode)
 	if err != nil {

@@ -34,6 +34,8 @@ func TestFlagValueErrors(t *testing.T) {
 		{with(replay, "--join-window=-5s"), []string{"spraywatch replay: --join-window -5s: must not be negative"}},
 		{with(replay, "--max-pending=-1"), []string{"spraywatch replay: --max-pending -1: must not be negative"}},
 		{with(replay, "--max-line-bytes=-1"), []string{"spraywatch replay: --max-line-bytes -1: must not be negative"}},
+		{with(replay, "--max-line-bytes", "99999999999999"), []string{"spraywatch replay: --max-line-bytes 99999999999999: expected at most 16777216 (16 MiB)"}},
+		{with(replay, "--join-window", "25h"), []string{"spraywatch replay: --join-window 25h0m0s: expected at most 24h0m0s"}},
 		{with(replay, "--max-groups=-1"), []string{"spraywatch replay: --max-groups -1: must not be negative"}},
 		{with(replay, "--max-groups-total=-1"), []string{"spraywatch replay: --max-groups-total -1: must not be negative"}},
 		{with(replay, "--max-events-total=-1"), []string{"spraywatch replay: --max-events-total -1: must not be negative"}},
@@ -55,6 +57,8 @@ func TestFlagValueErrors(t *testing.T) {
 		{with(serve, "--max-buffered=-1"), []string{"spraywatch serve: --max-buffered -1: expected 1 or more"}},
 		{with(serve, "--join-window=-5s"), []string{"spraywatch serve: --join-window -5s: must not be negative"}},
 		{with(serve, "--max-line-bytes=-1"), []string{"spraywatch serve: --max-line-bytes -1: must not be negative"}},
+		{with(serve, "--max-line-bytes", "16777217"), []string{"spraywatch serve: --max-line-bytes 16777217: expected at most 16777216 (16 MiB)"}},
+		{with(serve, "--join-window", "1000h"), []string{"spraywatch serve: --join-window 1000h0m0s: expected at most 24h0m0s"}},
 		{with(serve, "--max-groups=-1"), []string{"spraywatch serve: --max-groups -1: must not be negative"}},
 		// Kafka, not files: the values are checked before connecting.
 		{[]string{"serve", "--listen", "", "--brokers", "127.0.0.1:1", "--lateness", "0"}, []string{"spraywatch serve: --lateness 0s: expected a duration above 0"}},
@@ -77,6 +81,7 @@ func TestFlagValueErrors(t *testing.T) {
 		{with(produce, "--count=-1"), []string{"spraywatch produce: --count -1: expected 0 (no limit) or more"}},
 		{with(produce, "--partitions=-1"), []string{"spraywatch produce: --partitions -1: expected 0 (create no topic) or more"}},
 		{with(produce, "--max-line-bytes=-1"), []string{"spraywatch produce: --max-line-bytes -1: must not be negative"}},
+		{with(produce, "--max-line-bytes", "99999999999999"), []string{"spraywatch produce: --max-line-bytes 99999999999999: expected at most 16777216 (16 MiB)"}},
 		{with(produce, "--rate=-5/s"), []string{`spraywatch produce: --rate "-5/s": expected N/s, N/m or N lines per second, N 0 (no limit) or more`}},
 		{with(produce, "--rate", "10/h"), []string{`spraywatch produce: --rate "10/h": unit "h", expected s or m`}},
 
