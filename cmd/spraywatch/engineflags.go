@@ -72,7 +72,9 @@ func (f *engineFlags) engineConfig(ruleSet []*rules.Rule) detect.Config {
 }
 
 // check rejects the values the configuration file rejects for the same
-// settings (join and limits), instead of running with the defaults.
+// settings (join, limits, rules mode, privacy mode), instead of running
+// with the defaults, and the identity sources the correlator does not
+// know.
 func (f *engineFlags) check() error {
 	errs := []error{nonNegative("max-line-bytes", f.maxLineBytes), maxLineBytes(f.maxLineBytes)}
 	if f.joinWindow < 0 {
@@ -93,7 +95,19 @@ func (f *engineFlags) check() error {
 			errs = append(errs, fmt.Errorf("--%s is empty: give at least one %s", l.name, l.what))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, identityFlag(f.identity),
+		oneOf("rules-mode", f.rulesMode, "extend", "replace"),
+		oneOf("privacy", f.privacy, alert.PrivacyPlain, alert.PrivacyHMAC, alert.PrivacyOmit),
+		sizeFlag("memory-limit", f.memoryLimit))...)
+}
+
+// rulesCheck returns an error for --rules-mode replace without a --rules
+// file, when no configuration file (path config) can give them.
+func (f *engineFlags) rulesCheck(config string) error {
+	if config == "" && f.rulesMode == "replace" && len(f.rules) == 0 {
+		return errors.New("--rules-mode replace needs at least one --rules file")
+	}
+	return nil
 }
 
 // maxLineBytes returns an error for a --max-line-bytes over

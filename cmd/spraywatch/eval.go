@@ -38,12 +38,17 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *seeds < 1 {
 		errs = append([]error{fmt.Errorf("-seeds %d: expected 1 or more", *seeds)}, errs...)
 	}
-	if len(errs) > 0 {
-		return usageError{errors.Join(errs...)}
-	}
 	camps, err := campaignKinds(*kinds)
 	if err != nil {
-		return err
+		errs = append(errs, err)
+	}
+	if err := oneOf("rules-mode", *rulesMode, "extend", "replace"); err != nil {
+		errs = append(errs, err)
+	} else if *rulesMode == "replace" && len(ruleFiles) == 0 {
+		errs = append(errs, errors.New("--rules-mode replace needs at least one --rules file"))
+	}
+	if len(errs) > 0 {
+		return usageError{errors.Join(errs...)}
 	}
 	rs, err := loadRules(ruleFiles, *rulesMode)
 	if err != nil {

@@ -36,7 +36,7 @@ func TestEvalCampaigns(t *testing.T) {
 	}{
 		{"token_spray,batch_spray", 0, []string{"token_spray-1", "batch_spray-1", "gateway_wave-1", "all targets met"}, []string{"fast_spray-1"}},
 		{"none", 0, []string{"gateway_wave-1", "all targets met"}, []string{"fast_spray-1", "token_spray-1"}},
-		{"bogus", 1, []string{`unknown campaign kind "bogus"`}, []string{"seed 2:"}},
+		{"bogus", 2, []string{`spraywatch eval: -campaigns "bogus": unknown kind "bogus", expected all, none or a list of`}, []string{"seed 2:"}},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), []string{"eval", "-seed", "2", "-campaigns", tt.kinds}, &out, &errb)

@@ -77,9 +77,6 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	brokers := splitList(f.brokers)
-	if len(brokers) == 0 {
-		return errors.New("no brokers")
-	}
 	proxyDef, err := definition("log-format", f.logFormat)
 	if err != nil {
 		return err
@@ -209,8 +206,8 @@ func skippedSummary(streams []*lineStream, maxLine int) string {
 }
 
 // check rejects the negative counts, which would otherwise be taken for
-// 0 (or, for --max-line-bytes, the default), and a --max-line-bytes
-// over the limit.
+// 0 (or, for --max-line-bytes, the default), a --max-line-bytes over the
+// limit, and the values wrong on their face (see flagcheck.go).
 func (f *produceFlags) check() error {
 	var errs []error
 	if f.count < 0 {
@@ -219,7 +216,13 @@ func (f *produceFlags) check() error {
 	if f.partitions < 0 {
 		errs = append(errs, fmt.Errorf("--partitions %d: expected 0 (create no topic) or more", f.partitions))
 	}
-	return errors.Join(append(errs, nonNegative("max-line-bytes", f.maxLineBytes), maxLineBytes(f.maxLineBytes))...)
+	if len(splitList(f.brokers)) == 0 {
+		errs = append(errs, fmt.Errorf("--brokers %q: expected a comma-separated list of HOST:PORT", f.brokers))
+	}
+	errs = append(errs, nonNegative("max-line-bytes", f.maxLineBytes), maxLineBytes(f.maxLineBytes),
+		formatFlag("proxy-format", f.proxyFormat, formats.ProxyNames(), false),
+		formatFlag("app-format", f.appFormat, formats.AppNames(), false))
+	return errors.Join(append(errs, f.kafkaSecurityFlags.check()...)...)
 }
 
 // parseRate reads "N/s", "N/m" or "N" (per second).

@@ -393,7 +393,8 @@ func writeOutputs(w io.Writer, ds []alert.Delivery) {
 }
 
 // check rejects flag values the configuration file rejects for the same
-// settings, and others that would be replaced by defaults.
+// settings, others that would be replaced by defaults, and those wrong on
+// their face (see flagcheck.go).
 func (f *replayFlags) check() error {
 	errs := []error{f.engineFlags.check()}
 	if f.lanes < 0 {
@@ -407,6 +408,17 @@ func (f *replayFlags) check() error {
 	}
 	if f.metricsHold < 0 {
 		errs = append(errs, fmt.Errorf("--metrics-hold %s: must not be negative", f.metricsHold))
+	}
+	if f.config == "" && f.metricsHold > 0 && f.metricsListen == "" {
+		errs = append(errs, errors.New("--metrics-hold needs --metrics-listen: there is no /metrics to hold"))
+	}
+	errs = append(errs, f.rulesCheck(f.config),
+		sourceFlagsCheck("proxy-format", f.proxyFormat, formats.ProxyNames(), true, "proxy-time-zone", f.proxyTimeZone, f.config == "" || len(f.proxy) > 0),
+		sourceFlagsCheck("app-format", f.appFormat, formats.AppNames(), true, "app-time-zone", f.appTimeZone, f.config == "" || len(f.app) > 0),
+		listenFlag("metrics-listen", f.metricsListen),
+		globFlag("proxy", f.proxy), globFlag("app", f.app))
+	if f.appFormat == config.Auto && f.appFormatDef != "" {
+		errs = append(errs, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)"))
 	}
 	return errors.Join(errs...)
 }

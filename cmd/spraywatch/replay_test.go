@@ -83,6 +83,8 @@ func TestReplayErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.log")
 	os.WriteFile(bad, []byte("this is not an nginx line\n"), 0o644)
+	hold := filepath.Join(dir, "hold.yml")
+	os.WriteFile(hold, []byte("replay:\n  metrics_hold: 3s\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -90,7 +92,6 @@ func TestReplayErrors(t *testing.T) {
 		want string
 	}{
 		{"no inputs", []string{"replay"}, 2, "usage"},
-		{"unknown format", []string{"replay", "--proxy", bad, "--proxy-format", "iis"}, 1, `unknown proxy format "iis"`},
 		{"bad log_format", []string{"replay", "--proxy", bad, "--log-format", "log_format x '$remote_addr \"$request';"}, 1, "compiling proxy format nginx"},
 		{"missing file", []string{"replay", "--proxy", filepath.Join(dir, "nope.log")}, 1, "nope.log"},
 		{"missing log_format file", []string{"replay", "--proxy", bad, "--log-format", filepath.Join(dir, "fmt.conf")}, 1, "--log-format: reading the definition file: open " + filepath.Join(dir, "fmt.conf")},
@@ -99,8 +100,7 @@ func TestReplayErrors(t *testing.T) {
 		{"strict stops at a bad line", []string{"replay", "--proxy", bad, "--strict"}, 1, "bad.log:1"},
 		{"empty login paths", []string{"replay", "--proxy", bad, "--login-paths="}, 2, "--login-paths is empty"},
 		{"empty identity", []string{"replay", "--proxy", bad, "--identity", " , "}, 2, "--identity is empty"},
-		{"metrics hold alone", []string{"replay", "--proxy", bad, "--metrics-hold", "3s"}, 1, "--metrics-hold (replay.metrics_hold) needs --metrics-listen"},
-		{"bad rules mode", []string{"replay", "--proxy", bad, "--rules-mode", "merge"}, 1, "rules-mode"},
+		{"metrics hold in the file alone", []string{"replay", "--config", hold, "--proxy", bad}, 1, "--metrics-hold (replay.metrics_hold) needs --metrics-listen"},
 		{"unknown command", []string{"nope"}, 2, "unknown command"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,19 +44,20 @@ func runSamples(_ context.Context, args []string, _, stderr io.Writer) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	if errs := sampleFlagErrors(*dur, *scale); len(errs) > 0 {
+	errs := sampleFlagErrors(*dur, *scale)
+	t, err := parseStart(*start)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	kindList, err := campaignKinds(*kinds)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
 		return usageError{errors.Join(errs...)}
 	}
 	cfg := def
-	cfg.Seed, cfg.Duration, cfg.Scale = *seed, *dur, *scale
-	t, err := parseStart(*start)
-	if err != nil {
-		return err
-	}
-	cfg.Start = t
-	if cfg.Campaigns, err = campaignKinds(*kinds); err != nil {
-		return err
-	}
+	cfg.Seed, cfg.Duration, cfg.Scale, cfg.Start, cfg.Campaigns = *seed, *dur, *scale, t, kindList
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
@@ -125,6 +127,12 @@ func campaignKinds(v string) ([]string, error) {
 	kinds := splitList(v)
 	if len(kinds) == 0 {
 		return nil, errors.New("-campaigns is empty: give campaign kinds, all or none")
+	}
+	for _, k := range kinds {
+		if !slices.Contains(samples.AttackKinds, k) && !slices.Contains(samples.OptInKinds, k) {
+			return nil, fmt.Errorf("-campaigns %q: unknown kind %q, expected all, none or a list of %s",
+				v, k, strings.Join(append(slices.Clone(samples.AttackKinds), samples.OptInKinds...), ", "))
+		}
 	}
 	return kinds, nil
 }

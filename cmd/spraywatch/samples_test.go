@@ -22,15 +22,18 @@ func TestSamplesCampaigns(t *testing.T) {
 		{"one", []string{"-campaigns", "fast_spray"}, true, ""},
 		{"opt-in", []string{"-campaigns", "batch_spray,token_spray"}, true, ""},
 		{"empty", []string{"-campaigns", ""}, false, "-campaigns is empty"},
-		{"unknown", []string{"-campaigns", "bogus"}, false, `spraywatch samples: generating samples: unknown campaign kind "bogus"`},
+		{"unknown", []string{"-campaigns", "bogus"}, false, `spraywatch samples: -campaigns "bogus": unknown kind "bogus", expected all, none or a list of fast_spray,`},
 	} {
 		dir := t.TempDir()
 		args := append([]string{"samples", "-dir", dir, "-duration", "2h", "-scale", "0.05"}, tt.campaigns...)
 		var out, errb bytes.Buffer
 		code := run(context.Background(), args, &out, &errb)
 		if tt.err != "" {
-			if code != 1 || !strings.Contains(errb.String(), tt.err) || strings.Count(errb.String(), "generating samples") > 1 {
-				t.Errorf("%s: exit %d, stderr %q; want exit 1 and %q once", tt.name, code, errb.String(), tt.err)
+			if code != 2 || !strings.Contains(errb.String(), tt.err) || strings.Count(errb.String(), "\n") != 1 {
+				t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q alone", tt.name, code, errb.String(), tt.err)
+			}
+			if ents, err := os.ReadDir(dir); err != nil || len(ents) > 0 {
+				t.Errorf("%s: %s has %d files (%v), want none", tt.name, dir, len(ents), err)
 			}
 			continue
 		}
@@ -83,7 +86,7 @@ func TestSamplesStart(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"samples", "-dir", t.TempDir(), "-start", "2026-12"}, &out, &errb); code != 1 ||
+	if code := run(context.Background(), []string{"samples", "-dir", t.TempDir(), "-start", "2026-12"}, &out, &errb); code != 2 ||
 		!strings.Contains(errb.String(), `spraywatch samples: -start "2026-12": expected an RFC 3339 time such as 2026-12-04T00:00:00Z`) {
 		t.Errorf("exit %d: %s", code, errb.String())
 	}

@@ -136,9 +136,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if role != serve.RoleAll && (len(f.proxyFiles) > 0 || len(f.appFiles) > 0) {
-		return fmt.Errorf("--role %s: following files (--proxy-file, --app-file) runs every stage; roles split the stages over Kafka", role)
-	}
 	conf, use, err := serveConfig(fs, &f, role, log)
 	if err != nil {
 		return err
@@ -212,7 +209,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 }
 
-// check rejects flag values that would otherwise be replaced by defaults.
+// check rejects flag values that would otherwise be replaced by defaults,
+// those wrong on their face (see flagcheck.go) and flags that do not go
+// together.
 func (f *serveFlags) check() error {
 	errs := []error{f.engineFlags.check()}
 	for _, d := range []struct {
@@ -229,7 +228,34 @@ func (f *serveFlags) check() error {
 	if f.maxBuffered <= 0 {
 		errs = append(errs, fmt.Errorf("--max-buffered %d: expected 1 or more", f.maxBuffered))
 	}
-	return errors.Join(errs...)
+	role, err := serve.ParseRole(f.role)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--role %q: expected all, correlate or detect", f.role))
+	} else if role != serve.RoleAll && (len(f.proxyFiles) > 0 || len(f.appFiles) > 0) {
+		errs = append(errs, fmt.Errorf("--role %s: following files (--proxy-file, --app-file) runs every stage; roles split the stages over Kafka", role))
+	}
+	if f.config == "" && (len(f.proxyFiles) > 0) != (len(f.appFiles) > 0) {
+		errs = append(errs, errors.New("following files needs both --proxy-file and --app-file"))
+	}
+	if n := countStdin(f.proxyFiles) + countStdin(f.appFiles); n > 1 {
+		errs = append(errs, fmt.Errorf("standard input (-) is given %d times to --proxy-file and --app-file: only one can read it", n))
+	}
+	if _, err := (&kafka.Config{StartOffset: f.startOffset}).StartOffsetValue(); err != nil {
+		errs = append(errs, fmt.Errorf("--start-offset %q: expected earliest or latest", f.startOffset))
+	}
+	if _, err := kafka.Balancer(f.partitioner); err != nil {
+		errs = append(errs, fmt.Errorf("--partitioner %q: expected crc32 or murmur2", f.partitioner))
+	}
+	errs = append(errs, oneOf("partition-key", f.partitionKey, serve.KeyIdentity, serve.KeySubnet),
+		f.rulesCheck(f.config),
+		sourceFlagsCheck("proxy-format", f.proxyFormat, formats.ProxyNames(), true, "proxy-time-zone", f.proxyTimeZone, f.config == "" || len(f.proxyFiles) > 0),
+		sourceFlagsCheck("app-format", f.appFormat, formats.AppNames(), true, "app-time-zone", f.appTimeZone, f.config == "" || len(f.appFiles) > 0),
+		listenFlag("listen", f.listen),
+		globFlag("proxy-file", f.proxyFiles), globFlag("app-file", f.appFiles))
+	if f.appFormat == config.Auto && f.appFormatDef != "" {
+		errs = append(errs, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)"))
+	}
+	return errors.Join(append(errs, f.kafkaSecurityFlags.check()...)...)
 }
 
 // served is what serve serves: a Kafka Server or a files Follower.

@@ -50,28 +50,6 @@ func TestOpenSinksErrors(t *testing.T) {
 	s.Close()
 }
 
-// TestServeFlagErrors checks the settings serve refuses before it
-// connects or opens a file, with exit status 1 (the flag values out of
-// range, with 2, are in TestFlagValueErrors).
-func TestServeFlagErrors(t *testing.T) {
-	files := []string{"--listen", "", "--proxy-file", "p.log", "--app-file", "a.log"}
-	for _, tt := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown role with files", []string{"--role", "bogus"}, `role "bogus": expected all, correlate or detect`},
-		{"role with files", []string{"--role", "detect"}, "--role detect: following files (--proxy-file, --app-file) runs every stage"},
-		{"stdin twice", []string{"--proxy-file", "-", "--app-file", "-"}, "standard input (-) is given 2 times to --proxy-file and --app-file"},
-	} {
-		var out, errb bytes.Buffer
-		args := append(append([]string{"serve"}, files...), tt.args...)
-		if code := run(context.Background(), args, &out, &errb); code != 1 || !strings.Contains(errb.String(), tt.want) {
-			t.Errorf("%s: exit %d, stderr %q; want exit 1 containing %q", tt.name, code, errb.String(), tt.want)
-		}
-	}
-}
-
 // TestSinkLabels: the metrics labels of the built-in outputs say what they
 // write to: --out FILE is a file, in replay and serve alike.
 func TestSinkLabels(t *testing.T) {

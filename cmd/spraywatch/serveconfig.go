@@ -30,11 +30,6 @@ func serveConfig(fs *flag.FlagSet, f *serveFlags, role serve.Role, log *slog.Log
 	if role == serve.RoleAll && (len(f.proxyFiles)+len(f.appFiles) > 0 || cfg.HasPaths()) {
 		use = config.UseFollow
 	}
-	if use == config.UseFollow {
-		if err := checkFileFlags(f); err != nil {
-			return nil, 0, err
-		}
-	}
 	if err := f.applySources(cfg, set, use); err != nil {
 		return nil, 0, err
 	}
@@ -57,19 +52,7 @@ func serveConfig(fs *flag.FlagSet, f *serveFlags, role serve.Role, log *slog.Log
 	return cfg, use, nil
 }
 
-// checkFileFlags rejects --proxy-file and --app-file that cannot be
-// followed: without a configuration file both are needed, and standard
-// input can be given once.
-func checkFileFlags(f *serveFlags) error {
-	if f.config == "" && (len(f.proxyFiles) == 0 || len(f.appFiles) == 0) {
-		return errors.New("following files needs both --proxy-file and --app-file")
-	}
-	if n := countStdin(f.proxyFiles) + countStdin(f.appFiles); n > 1 {
-		return fmt.Errorf("standard input (-) is given %d times to --proxy-file and --app-file: only one can read it", n)
-	}
-	return nil
-}
-
+// countStdin counts the paths that are standard input (-).
 func countStdin(paths []string) int {
 	n := 0
 	for _, p := range paths {

@@ -125,28 +125,32 @@ func TestTimeZoneFlagErrors(t *testing.T) {
 	cfg := filepath.Join(dir, "sw.yml")
 	writeFile(t, cfg, "sources:\n  - {kind: proxy, paths: ["+abs(t, proxy)+"]}\n")
 	pylog := []string{"--app", app, "--app-format", "python-logging", "--app-format-def", def}
+	// A zone that does not parse, or that the format in force does not
+	// take, is a bad command line (exit 2); a zone flag that applies to no
+	// file of the command line, with --config, is an error (exit 1).
 	for _, c := range []struct {
 		name string
 		args []string
+		code int
 		want string
 	}{
-		{"unknown zone", append([]string{"replay"}, append(pylog, "--app-time-zone", "Europe/Berln")...),
-			`--app-time-zone: unknown time zone "Europe/Berln": expected an IANA time zone name such as Europe/Berlin or an offset such as +01:00`},
-		{"bad offset", append([]string{"replay"}, append(pylog, "--app-time-zone", "+1")...), `--app-time-zone: offset "+1": expected +hh:mm or +hhmm`},
-		{"Local", append([]string{"replay"}, append(pylog, "--app-time-zone", "Local")...), `--app-time-zone: "Local" depends on the machine`},
-		{"a format without local times", []string{"replay", "--proxy", proxy, "--proxy-time-zone", "Europe/Berlin"},
-			"--proxy-time-zone: format nginx writes every time with a zone offset, so a time zone does not apply to it"},
-		{"with --config, without --app", []string{"replay", "--config", cfg, "--app-time-zone", "Europe/Berlin"},
+		{"unknown zone", append([]string{"replay"}, append(pylog, "--app-time-zone", "Europe/Berln")...), 2,
+			`spraywatch replay: --app-time-zone: unknown time zone "Europe/Berln": expected an IANA time zone name such as Europe/Berlin or an offset such as +01:00` + "\n"},
+		{"bad offset", append([]string{"replay"}, append(pylog, "--app-time-zone", "+1")...), 2, `spraywatch replay: --app-time-zone: offset "+1": expected +hh:mm or +hhmm` + "\n"},
+		{"Local", append([]string{"replay"}, append(pylog, "--app-time-zone", "Local")...), 2, `spraywatch replay: --app-time-zone: "Local" depends on the machine`},
+		{"a format without local times", []string{"replay", "--proxy", proxy, "--proxy-time-zone", "Europe/Berlin"}, 2,
+			`spraywatch replay: --proxy-time-zone "Europe/Berlin": format nginx writes every time with a zone offset, so a time zone does not apply to it`},
+		{"with --config, without --app", []string{"replay", "--config", cfg, "--app-time-zone", "Europe/Berlin"}, 1,
 			"--app-time-zone applies to the --app files of the command line; with --config, give --app too or set the format in the file"},
-		{"serve: unknown zone", []string{"serve", "--proxy-file", proxy, "--app-file", app, "--app-format", "python-logging", "--app-format-def", def, "--state-dir", dir, "--app-time-zone", "Mars/Olympus"},
-			`--app-time-zone: unknown time zone "Mars/Olympus"`},
-		{"serve: with --config, without --app-file", []string{"serve", "--config", cfg, "--proxy-time-zone", "Europe/Berlin", "--state-dir", dir},
+		{"serve: unknown zone", []string{"serve", "--proxy-file", proxy, "--app-file", app, "--app-format", "python-logging", "--app-format-def", def, "--state-dir", dir, "--app-time-zone", "Mars/Olympus"}, 2,
+			`spraywatch serve: --app-time-zone: unknown time zone "Mars/Olympus"`},
+		{"serve: with --config, without --app-file", []string{"serve", "--config", cfg, "--proxy-time-zone", "Europe/Berlin", "--state-dir", dir}, 1,
 			"--proxy-time-zone applies to the --proxy-file files of the command line"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			if code := run(context.Background(), c.args, &out, &errb); code == 0 || !strings.Contains(errb.String(), c.want) {
-				t.Errorf("exit %d, stderr %q; want an error containing %q", code, errb.String(), c.want)
+			if code := run(context.Background(), c.args, &out, &errb); code != c.code || !strings.Contains(errb.String(), c.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d, an error containing %q", code, errb.String(), c.code, c.want)
 			}
 		})
 	}
