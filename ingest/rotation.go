@@ -46,27 +46,36 @@ func rotationOf(path string) rotation {
 // access.log.1, access.log), dated ones by date (access.log-20261203.gz,
 // logrotate's dateext; 0.log.20261203-141502.gz, the kubelet's).
 func SortRotated(paths []string) {
-	sort.SliceStable(paths, func(i, j int) bool {
-		a, b := rotationOf(paths[i]), rotationOf(paths[j])
-		if a.base != b.base {
-			return a.base < b.base
-		}
-		if a.class != b.class {
-			return a.class < b.class
-		}
-		switch a.class {
-		case 0:
-			if a.date != b.date {
-				return a.date < b.date
-			}
-		case 1:
-			if a.num != b.num {
-				return a.num > b.num
-			}
-		}
-		return paths[i] < paths[j]
-	})
+	sort.SliceStable(paths, func(i, j int) bool { return RotatedBefore(paths[i], paths[j]) })
 }
+
+// RotatedBefore reports whether file a comes before file b in the reading
+// order of SortRotated.
+func RotatedBefore(a, b string) bool {
+	ra, rb := rotationOf(a), rotationOf(b)
+	if ra.base != rb.base {
+		return ra.base < rb.base
+	}
+	if ra.class != rb.class {
+		return ra.class < rb.class
+	}
+	switch ra.class {
+	case 0:
+		if ra.date != rb.date {
+			return ra.date < rb.date
+		}
+	case 1:
+		if ra.num != rb.num {
+			return ra.num > rb.num
+		}
+	}
+	return a < b
+}
+
+// SameLog reports whether a and b are files of one log: the live file and
+// its rotations (access.log, access.log.1, access.log.2.gz,
+// access.log-20261203.gz). Paths are compared as given.
+func SameLog(a, b string) bool { return rotationOf(a).base == rotationOf(b).base }
 
 // Continues reports whether file b continues file a: both are one log's
 // files, and b is the one a writer that was writing a when it rotated went

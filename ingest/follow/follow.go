@@ -48,6 +48,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -642,7 +644,7 @@ func (s *Source) readLine() ([]byte, *file, error) {
 		if ok {
 			if f.batch++; f.batch >= 1024 {
 				f.batch = 0
-				s.cur = k + 1
+				s.cur = nextLog(all, k)
 			} else {
 				s.cur = k
 			}
@@ -656,6 +658,43 @@ func (s *Source) readLine() ([]byte, *file, error) {
 		}
 	}
 	return nil, nil, nil
+}
+
+// nextLog returns the index in all of the first file of the log after the
+// log of all[k] (the files of one log are next to each other, see order),
+// or 0 after the last log.
+func nextLog(all []*file, k int) int {
+	j := k + 1
+	for j < len(all) && ingest.SameLog(all[j].path, all[k].path) {
+		j++
+	}
+	if j == len(all) {
+		return 0
+	}
+	return j
+}
+
+// order sorts the files being read so that the files of one log are read
+// oldest first, as replay reads them (access.log.2, access.log.1, then
+// access.log; see ingest.SortRotated): a glob matching a log's rotated
+// files as well as its live file finds them together, at the start or when
+// the log is rotated, and reading them in turns would interleave records
+// hours apart, which would then reach the engine late. readLine goes on
+// with the file it read last while that has lines, and after a batch moves
+// on to the next log, starting again with its oldest file.
+func (s *Source) order() {
+	if len(s.files) < 2 {
+		return
+	}
+	var cur *file
+	if s.cur < len(s.files) {
+		cur = s.files[s.cur]
+	}
+	sort.SliceStable(s.files, func(i, j int) bool { return ingest.RotatedBefore(s.files[i].path, s.files[j].path) })
+	if cur != nil {
+		// Go on with the log read last, from its oldest file.
+		s.cur = slices.IndexFunc(s.files, func(f *file) bool { return ingest.SameLog(f.path, cur.path) })
+	}
 }
 
 // slots returns the files read now: every file at the head of its chain of
@@ -839,6 +878,7 @@ func (s *Source) pollAt(now time.Time, first bool) bool {
 	}
 	clear(s.files[len(kept):])
 	s.files = kept
+	s.order()
 	return changed
 }
 

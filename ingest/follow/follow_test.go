@@ -605,6 +605,47 @@ func TestRotationWithinGlob(t *testing.T) {
 	}
 }
 
+// TestGlobRotatedFilesInOrder: a glob that matches a log's rotated files
+// as well as the live file reads them oldest first, each to its end before
+// the next, as replay does, whatever order the names sort in and however
+// many lines a file holds (a batch of lines from one file does not hand
+// over to the next file of the same log); another log's files are read in
+// turns with them.
+func TestGlobRotatedFilesInOrder(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "auth.log")
+	appendFile(t, p+".10", lines("a", 0, 3))
+	appendFile(t, p+".2", lines("b", 0, 1100))
+	appendFile(t, p+".1", lines("c", 0, 3))
+	appendFile(t, p, lines("d", 0, 3))
+	other := filepath.Join(dir, "other.log")
+	appendFile(t, other, lines("x", 0, 1100))
+	s := newSource(t, Config{Paths: []string{p + "*", other}})
+	got := read(t, s, 3+1100+3+3+1100)
+	var auth, rest []string
+	for _, id := range got {
+		if strings.HasPrefix(id, "x") {
+			rest = append(rest, id)
+		} else {
+			auth = append(auth, id)
+		}
+	}
+	want := append(append(append(ids("a", 0, 3), ids("b", 0, 1100)...), ids("c", 0, 3)...), ids("d", 0, 3)...)
+	equal(t, auth, want)
+	equal(t, rest, ids("x", 0, 1100))
+	if slices.Index(got, "x0") > slices.Index(got, "b1099") {
+		t.Fatalf("other.log was read only after auth.log's files: first line at %d", slices.Index(got, "x0"))
+	}
+
+	// Rotated again while followed: the file renamed to auth.log.1 (which
+	// the glob still matches) is read to its end before the new live file.
+	rename(t, p+".1", p+".3")
+	rename(t, p, p+".1")
+	appendFile(t, p, lines("e", 0, 2))
+	appendFile(t, p+".1", lines("d", 3, 5))
+	expect(t, s, append(ids("d", 3, 5), ids("e", 0, 2)...))
+}
+
 // Truncated while stopped: the saved offset lies past the end, so the file
 // is read from its start.
 func TestRestartAfterTruncate(t *testing.T) {
