@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
@@ -84,8 +83,7 @@ func TestFollowFarFutureRecord(t *testing.T) {
 	r := startFollower(t, cfg)
 	appendFile(t, proxyPath, lines)
 	appendFile(t, appPath, readLines(t, appSample))
-	waitFor(t, 40*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
-	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	waitFor(t, patience, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
 	r.shutdown(t)
 	checkOnceEach(t, sink.snapshot(), distinctSorted(want))
 	if n := r.f.Stats().Late.Load(); n != 0 {

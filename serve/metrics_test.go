@@ -338,7 +338,7 @@ func TestLagWhileStalled(t *testing.T) {
 	t.Cleanup(func() { release.Do(func() { close(sink.release) }) }) // before the shutdown
 	select {
 	case <-sink.entered:
-	case <-time.After(30 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("no alert")
 	}
 	lag := func() float64 { return familyTotals(t, m)["spraywatch_kafka_consumer_lag"] }
@@ -349,9 +349,9 @@ func TestLagWhileStalled(t *testing.T) {
 		extra = append(extra, proxy...)
 	}
 	produce(t, c, "proxy", extra[:more], nil)
-	waitFor(t, 10*time.Second, "the lag to grow by the messages produced", func() bool { return lag() >= before+more })
+	waitFor(t, patience, "the lag to grow by the messages produced", func() bool { return lag() >= before+more })
 	release.Do(func() { close(sink.release) })
-	waitFor(t, 60*time.Second, "the lag to go back to 0", func() bool { return lag() == 0 })
+	waitFor(t, patience, "the lag to go back to 0", func() bool { return lag() == 0 })
 }
 
 // TestPartitionLagUnknown checks the lag reported of a partition: unknown
