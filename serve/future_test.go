@@ -51,6 +51,7 @@ func checkFarFutureRejected(t *testing.T, stats []*ingest.Stats) {
 // carried the watermark to 2099: every later record was late (5,856 of
 // them) and the alerts went wrong (70 instead of 43).
 func TestFarFutureRecord(t *testing.T) {
+	t.Parallel()
 	lines, want := withFarFutureLine(t)
 
 	c := cluster(t, 1)

@@ -34,6 +34,7 @@ func (l *lockedBuffer) String() string {
 // default): the server cannot join, and its log says what failed, with
 // the group and the broker's error.
 func TestGroupJoinFailureLogged(t *testing.T) {
+	t.Parallel()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "proxy", "app"))
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ func get(t *testing.T, url string) (int, string) {
 // and that a rule reload rebuilds the state without alerting twice, while
 // a rule set the engine refuses is not installed.
 func TestHealthReadyReload(t *testing.T) {
+	t.Parallel()
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 	c := cluster(t, 1)
 	sink := &collector{}

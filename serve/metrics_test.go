@@ -20,6 +20,7 @@ import (
 // spraywatch serve wires them and scrapes /metrics: the ingest, engine,
 // latency and Kafka partition series must be there with live values.
 func TestMetricsScrape(t *testing.T) {
+	t.Parallel()
 	c := cluster(t, 2)
 	sink := alert.NewFanout()
 	cfg := serverConfig(t, c, "metrics", sink)
@@ -193,6 +194,7 @@ func checkAcrossRebuild(t *testing.T, before, after map[string]float64, written 
 // again (its lines are in lines_reread_total), and the alert records
 // counted are the ones the sink received, not the muted ones.
 func TestMetricsAcrossReload(t *testing.T) {
+	t.Parallel()
 	c := cluster(t, 1)
 	out := &collector{}
 	cfg := serverConfig(t, c, "metrics-reload", out)
@@ -321,6 +323,7 @@ func (b *blockingSink) Close() error { return nil }
 // high watermarks are asked of the brokers whatever the engine does, so
 // that SpraywatchConsumerLagGrowing can fire for a stuck consumer.
 func TestLagWhileStalled(t *testing.T) {
+	t.Parallel()
 	c := cluster(t, 1)
 	sink := &blockingSink{release: make(chan struct{}), entered: make(chan struct{})}
 	cfg := serverConfig(t, c, "lag-stalled", sink)

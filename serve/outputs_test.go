@@ -24,6 +24,7 @@ import (
 // never holds up detection. The server keeps running, the other output
 // gets every alert, and shutting down is clean.
 func TestFullOutputQueueKeepsServing(t *testing.T) {
+	t.Parallel()
 	hang := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -122,6 +123,7 @@ func alertIDs(t testing.TB, path string) map[string]int {
 // sinks closed. Run returns nil, and a restart sends none of the alerts
 // sent before again.
 func TestShutdownWhileAlertsFlow(t *testing.T) {
+	t.Parallel()
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer recv.Close()
 	rs, err := rules.Parse("every", []byte(everyCert))
@@ -219,6 +221,7 @@ func (s *slowSink) Send(ctx context.Context, a *alert.Alert) error {
 // per pass, after its release: two commits between two ticks show a
 // commit within a pass.
 func TestCommitsDuringBacklog(t *testing.T) {
+	t.Parallel()
 	rs, err := rules.Parse("every", []byte(everyCert))
 	if err != nil {
 		t.Fatal(err)

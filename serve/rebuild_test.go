@@ -376,6 +376,7 @@ func produceLagged(t *testing.T, c *kfake.Cluster, topic string, f ingest.Format
 // the incident whole (or, beyond the longest rebuild, does not), also when
 // the broker fails its first fetches of the rewinds.
 func TestKafkaRestartRebuildsIncident(t *testing.T) {
+	t.Parallel()
 	type kafkaCase struct {
 		name       string
 		maxRebuild time.Duration
@@ -547,6 +548,7 @@ func successBeforeRebuild(t *testing.T, success, fail, others time.Duration) ([]
 // held back until its windows are whole (detect.Engine.MissingBefore), it
 // emits after the restart what a replay of everything emits.
 func TestKafkaRestartHoldsUnresolved(t *testing.T) {
+	t.Parallel()
 	rs, kiosk, want := successBeforeRebuild(t, 23*time.Minute+20*time.Second, 23*time.Minute+40*time.Second, 23*time.Minute+50*time.Second)
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
 	first, second, r2 := kafkaRestart(t, rs, p1, p2, a1, a2, 0, nil, nil)
@@ -626,6 +628,7 @@ func TestFollowRestartTwoGroups(t *testing.T) {
 // the second server holds kiosk-13 back until 22:30, where it was quiet
 // before the restart, and goes on with the same incident.
 func TestKafkaRestartTwoGroups(t *testing.T) {
+	t.Parallel()
 	rs := longRules(t)
 	kiosk := twoGroups()
 	p1, p2, a1, a2 := campaignLines(kiosk, 30*time.Minute)
@@ -665,6 +668,7 @@ func shortBurst(burst, restart time.Duration) ([]kioskLogin, []time.Duration) {
 // times, as a shipper's: the hold starts at the event time the commit
 // decided to read again from, not at a message timestamp.
 func TestKafkaRestartShortBurst(t *testing.T) {
+	t.Parallel()
 	rs, err := rules.Parse("unresolved", []byte(unresolvedRule))
 	if err != nil {
 		t.Fatal(err)
@@ -701,6 +705,7 @@ func TestFollowRestartShortBurst(t *testing.T) {
 // as the last commit said, so the incident goes on under its id and
 // resolves once.
 func TestKafkaReloadRebuildsIncident(t *testing.T) {
+	t.Parallel()
 	rs := longRules(t)
 	p1, p2, a1, a2 := longCampaign(30 * time.Minute)
 	want := replayLines(t, rs, slices.Concat(p1, p2), slices.Concat(a1, a2))

@@ -34,6 +34,7 @@ func produceTo(t testing.TB, c *kfake.Cluster, topic string, part int, lines [][
 // --idle-timeout"). Rewinding it used to wait for the message before its
 // committed offset, which was gone, until a new one arrived.
 func TestRestartAfterRetentionEmptiedQuietPartition(t *testing.T) {
+	t.Parallel()
 	c := cluster(t, 2)
 	p1, p2, a1, a2 := halves(t)
 	produceTo(t, c, "proxy", 1, p1)

@@ -12,6 +12,7 @@ import (
 // TestSamplesMatchReplay streams the sample logs through Kafka and expects
 // the alerts replay writes for the same files, byte for byte and in order.
 func TestSamplesMatchReplay(t *testing.T) {
+	t.Parallel()
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 	if len(want) == 0 {
 		t.Fatal("replay wrote no alerts for the samples")
@@ -56,6 +57,7 @@ func TestSamplesMatchReplay(t *testing.T) {
 // starts another in the same group: together they emit every alert replay
 // emits and none that replay does not.
 func TestRestartMidStream(t *testing.T) {
+	t.Parallel()
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	c := cluster(t, 1)
 	p1, p2, a1, a2 := halves(t)
@@ -99,6 +101,7 @@ func TestRestartMidStream(t *testing.T) {
 // counted, the alerts are those of the clean samples, and the committed
 // offsets reach the end of both topics.
 func TestMalformedMessages(t *testing.T) {
+	t.Parallel()
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 	c := cluster(t, 1)
 	junk := func(lines [][]byte) ([][]byte, int) {
@@ -163,6 +166,7 @@ func keyByRequestID(t testing.TB, f ingest.Format) func([]byte) []byte {
 // together emit what the single one emits, and every alert id replay emits
 // is emitted.
 func TestScaleOut(t *testing.T) {
+	t.Parallel()
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	c := cluster(t, 4)
 	pf, af := formatsFor(t)

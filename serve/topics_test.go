@@ -14,6 +14,7 @@ import (
 // the new partitions on (the group is joined again) and emits the alerts
 // replay emits for the records then written to them.
 func TestTopicsChangedAfterStart(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		before int32 // partitions at start (0: the topics do not exist)
@@ -90,6 +91,7 @@ func TestTopicsChangedAfterStart(t *testing.T) {
 // merges them by event time, so the join does not depend on the
 // partitioning, and the alerts are those of replay.
 func TestOneInstanceJoinsAnyPartitioning(t *testing.T) {
+	t.Parallel()
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(500*time.Millisecond),
 		kfake.SeedTopics(3, "proxy"), kfake.SeedTopics(2, "app"))
