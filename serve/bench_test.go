@@ -186,6 +186,7 @@ func BenchmarkThroughput(b *testing.B) {
 					}
 					cfg.Logger = nil
 					cfg.Kafka.MaxWait = 0 // the default, as deployed
+					cfg.IdleTimeout = DefaultIdleTimeout
 					rs = append(rs, start1(b, cfg))
 				}
 				total := func() int64 {
@@ -296,6 +297,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 				sink := &timedSink{}
 				cfg := serverConfig(b, c, fmt.Sprintf("latency-%d", i), sink)
 				cfg.Logger = nil
+				cfg.IdleTimeout = DefaultIdleTimeout
 				r := start1(b, cfg)
 				deadline := time.Now().Add(30 * time.Second)
 				for r.s.Stats().Partitions.Load() == 0 && time.Now().Before(deadline) {

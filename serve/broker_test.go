@@ -43,11 +43,11 @@ func TestBrokerRestart(t *testing.T) {
 	cfg := serverConfig(t, c, "restart-broker", sink)
 	cfg.CommitInterval = 100 * time.Millisecond
 	r := start(t, cfg)
-	waitFor(t, 30*time.Second, "alerts from the first half", func() bool { return len(sink.snapshot()) > 0 })
-	settle(t, 20*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	np, na := releasable(t, p1, a1)
+	waitFor(t, patience, "the first half released and committed", committedTo(r.s, np, na))
 
 	c.Close()
-	time.Sleep(time.Second) // the server sees the broker gone
+	time.Sleep(time.Second) // the broker is away for a while
 	c, err = kfake.NewCluster(opts...)
 	if err != nil {
 		t.Fatalf("restarting the broker: %v", err)
@@ -55,9 +55,9 @@ func TestBrokerRestart(t *testing.T) {
 	defer c.Close()
 	produce(t, c, "proxy", p2, nil)
 	produce(t, c, "app", a2, nil)
-	waitFor(t, 60*time.Second, "the alerts after the restart", func() bool { return len(distinctSorted(sink.snapshot())) >= len(want) })
-	settle(t, 20*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	closeInput(t, c, 1, 1, newestTime(t, p2, a2))
+	waitFor(t, patience, "everything released and committed after the restart", committedTo(r.s, len(p1)+len(p2)+1, len(a1)+len(a2)))
+	r.shutdown(t)
 	r.report(t, "server")
 	diff(t, distinctSorted(sink.snapshot()), want)
-	r.shutdown(t)
 }

@@ -34,6 +34,7 @@ func (l *lockedBuffer) String() string {
 // default): the server cannot join, and its log says what failed, with
 // the group and the broker's error.
 func TestGroupJoinFailureLogged(t *testing.T) {
+	t.Parallel()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "proxy", "app"))
 	if err != nil {
 		t.Fatal(err)
@@ -45,11 +46,7 @@ func TestGroupJoinFailureLogged(t *testing.T) {
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	start(t, cfg)
 	const want = `level=WARN msg="joining the consumer group failed; trying again" group=short-session err="[26] Invalid Session Timeout`
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(logs.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the log after 20 s:\n%s", want, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !eventually(patience, func() bool { return strings.Contains(logs.String(), want) }) {
+		t.Fatalf("no %q in the log after %s:\n%s", want, patience, logs.String())
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -209,9 +211,128 @@ func serverConfig(t testing.TB, c *kfake.Cluster, group string, sink alert.Sink)
 		AppFormat:   af,
 		Engine:      detect.Config{Rules: rules.Default()},
 		Sink:        sink,
-		IdleTimeout: time.Second,
+		IdleTimeout: idleTimeout,
 		Logger:      testLogger(t),
 	}
+}
+
+// idleTimeout is the idle timeout of the tests' servers, longer than any
+// test runs. On a loaded machine (the race detector, other work on the
+// two cores) a partition reader may be starved of CPU for seconds; taken
+// for an idle one, it would have records released without it, which join
+// otherwise than in replay. A test that needs every record of its input
+// released ends the input with closeInput instead of waiting for an idle
+// timeout; one that stops a server before the end of the input waits for
+// the records releasable tells.
+const idleTimeout = 10 * time.Minute
+
+// patience bounds the waits of the tests for an outcome: far more than a
+// slow machine needs, so that a test fails on a wait only when the
+// outcome does not come.
+const patience = 3 * time.Minute
+
+// newestTime returns the newest event time of the lines that parse
+// (proxy lines with the proxy format, app lines with the app format).
+func newestTime(t testing.TB, proxy, app [][]byte) int64 {
+	t.Helper()
+	pf, af := formatsFor(t)
+	var newest int64
+	var r event.Record
+	for _, in := range []struct {
+		lines [][]byte
+		p     ingest.Parser
+	}{{proxy, pf.NewParser()}, {app, af.NewParser()}} {
+		for _, l := range in.lines {
+			if err := in.p.Parse(l, &r); err == nil {
+				newest = max(newest, r.Time)
+			}
+		}
+	}
+	if newest == 0 {
+		t.Fatal("no line with an event time")
+	}
+	return newest
+}
+
+// closingLines returns a proxy line (a health check, which joins no app
+// line) dated the default lateness, rounded up to the second, after
+// newest, and an app line (a login) a second newer.
+func closingLines(newest int64) (proxy, app []byte) {
+	at := time.Unix(0, newest).UTC().Add(DefaultLateness + time.Second - 1).Truncate(time.Second)
+	proxy = fmt.Appendf(nil, `10.0.0.3 - - [%s] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.31" rid=closing verify=NONE fp=- serial=- dn="-" idn="-" rt=0.001`,
+		at.Format("02/Jan/2006:15:04:05 -0700"))
+	app = fmt.Appendf(nil, `{"timestamp":"%s","level":"info","logger":"accounts.auth","event":"login_succeeded","request_id":"closing","username":"closing","ip":"10.0.0.3"}`,
+		at.Add(time.Second).Format("2006-01-02T15:04:05.000000Z07:00"))
+	return proxy, app
+}
+
+// closeInput writes to each of the proxyParts partitions of the proxy
+// topic and the appParts partitions of the app topic a closing record (see
+// closingLines) after the test's input, whose newest event time is
+// newest, as a stream going on behind that input would. The watermark then
+// releases every record of the input at once, not one idle timeout after
+// the input stopped. Of the closing records, one proxy record is released
+// (all partitions hold a record, and it is the oldest) and the others are
+// held back: the offsets committed reach one past the proxy input and the
+// end of the app input.
+func closeInput(t testing.TB, c *kfake.Cluster, proxyParts, appParts int, newest int64) {
+	t.Helper()
+	proxy, app := closingLines(newest)
+	for part := range proxyParts {
+		produceTo(t, c, "proxy", part, [][]byte{proxy})
+	}
+	for part := range appParts {
+		produceTo(t, c, "app", part, [][]byte{app})
+	}
+}
+
+// releasable returns up to which offsets a server commits the proxy and
+// app lines, written to one partition each, once it has read them all and
+// nothing comes after them: a record of the source whose newest record is
+// the newer, newer than the other's newest, waits for the other (for the
+// idle timeout), and so do the lines after it. Lines that are not records
+// (ignored, rejected) hold nothing back.
+func releasable(t testing.TB, proxy, app [][]byte) (np, na int) {
+	t.Helper()
+	pf, af := formatsFor(t)
+	const none = -1 // not a record
+	times := func(lines [][]byte, p ingest.Parser) []int64 {
+		var out []int64
+		var r event.Record
+		for _, l := range lines {
+			if err := p.Parse(l, &r); err != nil {
+				out = append(out, none)
+				continue
+			}
+			out = append(out, r.Time)
+		}
+		return out
+	}
+	pt, at := times(proxy, pf.NewParser()), times(app, af.NewParser())
+	pl, al := slices.Max(pt), slices.Max(at)
+	if pl == none || al == none {
+		t.Fatal("releasable: a source without records")
+	}
+	// firstHeld is the offset of the first record newer than other.
+	firstHeld := func(ts []int64, other int64) int {
+		for i, x := range ts {
+			if x == other {
+				t.Fatalf("releasable: a record at the time of the other source's newest: the order of release is not known")
+			}
+			if x > other {
+				return i
+			}
+		}
+		return len(ts)
+	}
+	switch {
+	case al > pl:
+		return len(pt), firstHeld(at, pl)
+	case pl > al:
+		return firstHeld(pt, al), len(at)
+	}
+	t.Fatal("releasable: both sources end at the same time: the order of release is not known")
+	return 0, 0
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -266,13 +387,21 @@ func (r *running) shutdown(t testing.TB) {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !eventually(d, cond) {
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+	}
+}
+
+// eventually polls cond until it holds (true) or d passes (false).
+func eventually(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return true
 }
 
 // settle waits until n() has not changed for quiet, at most d.

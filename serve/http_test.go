@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/spraywatch/spraywatch/rules"
 )
@@ -26,6 +25,7 @@ func get(t *testing.T, url string) (int, string) {
 // and that a rule reload rebuilds the state without alerting twice, while
 // a rule set the engine refuses is not installed.
 func TestHealthReadyReload(t *testing.T) {
+	t.Parallel()
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 	c := cluster(t, 1)
 	sink := &collector{}
@@ -42,28 +42,26 @@ func TestHealthReadyReload(t *testing.T) {
 		t.Errorf("/metrics without a handler: %d, want 404", code)
 	}
 	r := startServer(t, s)
-	produce(t, c, "proxy", readLines(t, proxySample), nil)
-	produce(t, c, "app", readLines(t, appSample), nil)
-	waitFor(t, 30*time.Second, "/readyz", func() bool { code, _ := get(t, hs.URL+"/readyz"); return code == http.StatusOK })
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+	closeInput(t, c, 1, 1, newestTime(t, proxy, app))
+	waitFor(t, patience, "/readyz", func() bool { code, _ := get(t, hs.URL+"/readyz"); return code == http.StatusOK })
 	if code, body := get(t, hs.URL+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz while running: %d %s", code, body)
 	}
-	waitFor(t, 30*time.Second, "the alerts", func() bool { return len(sink.snapshot()) >= len(want) })
-	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	waitFor(t, patience, "every record released and committed", committedTo(s, len(proxy)+1, len(app)))
 
 	rebuilds := s.Stats().Rebuilds.Load()
 	if err := s.ReloadRules(rules.Default()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the rebuild after the reload", func() bool {
-		return s.Stats().Rebuilds.Load() > rebuilds && s.Ready()
+	// Rebuilds counts the new pipeline when it starts, Muted the first
+	// alert it finds again (muted as it goes); Ready is then false until
+	// every record read again was processed.
+	waitFor(t, patience, "the rebuild after the reload, muting the alerts it finds again", func() bool {
+		return s.Stats().Rebuilds.Load() > rebuilds && s.Stats().Muted.Load() > 0 && s.Ready()
 	})
-	// Ready comes back when the rebuild starts reading again; the alerts it
-	// finds again are muted as it goes.
-	waitFor(t, 30*time.Second, "the rebuild after the reload to mute the alerts it finds again", func() bool {
-		return s.Stats().Muted.Load() > 0
-	})
-	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
 	if got := sink.snapshot(); !slices.Equal(got, want) {
 		t.Errorf("after the reload: %d alerts, want the %d of the first pass only", len(got), len(want))
 	}

@@ -58,15 +58,16 @@ func TestFollowLanesStopped(t *testing.T) {
 func TestServeLanesStopped(t *testing.T) {
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 	c := cluster(t, 1)
-	produce(t, c, "proxy", readLines(t, proxySample), nil)
-	produce(t, c, "app", readLines(t, appSample), nil)
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+	closeInput(t, c, 1, 1, newestTime(t, proxy, app))
 	check := leaktest.Check(t, "kfake.")
 	sink := &collector{}
 	cfg := serverConfig(t, c, "lanes", sink)
 	cfg.Engine.Lanes = 3
 	r := start(t, cfg)
-	waitFor(t, 30*time.Second, "the alerts", func() bool { return len(sink.snapshot()) >= len(want) })
-	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	waitFor(t, patience, "every record released and committed", committedTo(r.s, len(proxy)+1, len(app)))
 	r.shutdown(t)
 	check()
 	diff(t, sink.snapshot(), want)

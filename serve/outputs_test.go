@@ -24,6 +24,7 @@ import (
 // never holds up detection. The server keeps running, the other output
 // gets every alert, and shutting down is clean.
 func TestFullOutputQueueKeepsServing(t *testing.T) {
+	t.Parallel()
 	hang := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -46,12 +47,14 @@ func TestFullOutputQueueKeepsServing(t *testing.T) {
 	defer fan.Close()
 
 	c := cluster(t, 1)
-	produce(t, c, "proxy", readLines(t, proxySample), nil)
-	produce(t, c, "app", readLines(t, appSample), nil)
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+	closeInput(t, c, 1, 1, newestTime(t, proxy, app))
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 
 	r := start(t, serverConfig(t, c, "qfull", fan))
-	waitFor(t, 60*time.Second, "every alert at the other output", func() bool {
+	waitFor(t, patience, "every alert at the other output", func() bool {
 		select {
 		case err := <-r.done:
 			t.Fatalf("Run returned while the receiver hangs: %v (other output got %d of %d alerts)", err, len(other.snapshot()), len(want))
@@ -120,6 +123,7 @@ func alertIDs(t testing.TB, path string) map[string]int {
 // sinks closed. Run returns nil, and a restart sends none of the alerts
 // sent before again.
 func TestShutdownWhileAlertsFlow(t *testing.T) {
+	t.Parallel()
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer recv.Close()
 	rs, err := rules.Parse("every", []byte(everyCert))
@@ -131,6 +135,7 @@ func TestShutdownWhileAlertsFlow(t *testing.T) {
 	c := cluster(t, 1)
 	produce(t, c, "proxy", proxy, nil)
 	produce(t, c, "app", app, nil)
+	closeInput(t, c, 1, 1, newestTime(t, proxy, app))
 
 	ctx, cancel := context.WithCancel(context.Background()) // the signal context
 	defer cancel()
@@ -144,25 +149,20 @@ func TestShutdownWhileAlertsFlow(t *testing.T) {
 	}
 	cfg := serverConfig(t, c, "shutdown", sink)
 	cfg.Engine.Rules = rs
-	// On a loaded machine (the race detector, other tests) a starved
-	// partition reader counting as idle releases records in another
-	// order than a restart does, and alerts come with other records:
-	// give it time, as TestScaleOut does.
-	cfg.IdleTimeout = 10 * time.Second
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, 60*time.Second, "alerts flowing", func() bool { return s.Stats().Records.Load() > 2000 })
+	waitFor(t, patience, "alerts flowing", func() bool { return s.Stats().Records.Load() > 2000 })
 	cancel() // SIGTERM
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("Run after SIGTERM: %v", err)
 		}
-	case <-time.After(60 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("Run did not return")
 	}
 	if err := sink.Close(); err != nil {
@@ -184,9 +184,8 @@ func TestShutdownWhileAlertsFlow(t *testing.T) {
 	second := &collector{}
 	cfg.Sink = second
 	r := start(t, cfg)
-	waitFor(t, 120*time.Second, "every record committed", func() bool {
-		return committedOffsets(t, c, "shutdown", "proxy", 1)[0] == n && committedOffsets(t, c, "shutdown", "app", 1)[0] == n
-	})
+	// The closing proxy record is released, the app one held back.
+	waitFor(t, patience, "every record committed", committedTo(r.s, n+1, n))
 	r.shutdown(t)
 	again := 0
 	for _, l := range second.snapshot() {
@@ -222,6 +221,7 @@ func (s *slowSink) Send(ctx context.Context, a *alert.Alert) error {
 // per pass, after its release: two commits between two ticks show a
 // commit within a pass.
 func TestCommitsDuringBacklog(t *testing.T) {
+	t.Parallel()
 	rs, err := rules.Parse("every", []byte(everyCert))
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +231,7 @@ func TestCommitsDuringBacklog(t *testing.T) {
 	c := cluster(t, 1)
 	produce(t, c, "proxy", proxy, nil)
 	produce(t, c, "app", app, nil)
+	closeInput(t, c, 1, 1, newestTime(t, proxy, app))
 
 	sink := &slowSink{pause: time.Millisecond}
 	cfg := serverConfig(t, c, "backlog", sink)
@@ -251,9 +252,8 @@ func TestCommitsDuringBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startServer(t, s)
-	waitFor(t, 120*time.Second, "every record committed", func() bool {
-		return mostSeen.Load() >= 2 ||
-			committedOffsets(t, c, "backlog", "proxy", 1)[0] == n && committedOffsets(t, c, "backlog", "app", 1)[0] == n
+	waitFor(t, patience, "two commits within a pass, or every record committed", func() bool {
+		return mostSeen.Load() >= 2 || committedTo(s, n+1, n)()
 	})
 	r.shutdown(t)
 	if m := mostSeen.Load(); m < 2 {

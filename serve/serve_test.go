@@ -12,18 +12,24 @@ import (
 // TestSamplesMatchReplay streams the sample logs through Kafka and expects
 // the alerts replay writes for the same files, byte for byte and in order.
 func TestSamplesMatchReplay(t *testing.T) {
+	t.Parallel()
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 	if len(want) == 0 {
 		t.Fatal("replay wrote no alerts for the samples")
 	}
 	c := cluster(t, 1)
-	produce(t, c, "proxy", readLines(t, proxySample), nil)
-	produce(t, c, "app", readLines(t, appSample), nil)
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+	closeInput(t, c, 1, 1, newestTime(t, proxy, app))
 
 	sink := &collector{}
 	r := start(t, serverConfig(t, c, "samples", sink))
-	waitFor(t, 30*time.Second, "the alerts", func() bool { return len(sink.snapshot()) >= len(want) })
-	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	waitFor(t, patience, "every record released and committed", committedTo(r.s, len(proxy)+1, len(app)))
+	if !r.s.Ready() {
+		t.Error("not ready after reading everything")
+	}
+	r.shutdown(t)
 	got := sink.snapshot()
 	if !slices.Equal(got, want) {
 		t.Errorf("serve wrote %d alerts, replay %d", len(got), len(want))
@@ -41,9 +47,6 @@ func TestSamplesMatchReplay(t *testing.T) {
 			}
 		}
 	}
-	if !r.s.Ready() {
-		t.Error("not ready after reading everything")
-	}
 	st := r.s.Stats()
 	if n := st.Records.Load(); n == 0 {
 		t.Error("no records released")
@@ -54,6 +57,7 @@ func TestSamplesMatchReplay(t *testing.T) {
 // starts another in the same group: together they emit every alert replay
 // emits and none that replay does not.
 func TestRestartMidStream(t *testing.T) {
+	t.Parallel()
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	c := cluster(t, 1)
 	p1, p2, a1, a2 := halves(t)
@@ -64,19 +68,25 @@ func TestRestartMidStream(t *testing.T) {
 	cfg := serverConfig(t, c, "restart", first)
 	cfg.CommitInterval = 100 * time.Millisecond
 	r1 := start(t, cfg)
-	waitFor(t, 30*time.Second, "alerts from the first half", func() bool { return len(first.snapshot()) > 0 })
+	waitFor(t, patience, "alerts from the first half", func() bool { return len(first.snapshot()) > 0 })
+	released := r1.s.Stats().Records.Load()
 	produce(t, c, "proxy", p2[:len(p2)/3], nil)
 	produce(t, c, "app", a2[:len(a2)/3], nil)
-	time.Sleep(300 * time.Millisecond) // part of it processed, part not
+	// Part of it processed, part (perhaps) not.
+	waitFor(t, patience, "records of the second half released", func() bool { return r1.s.Stats().Records.Load() > released })
 	r1.shutdown(t)
 
 	produce(t, c, "proxy", p2[len(p2)/3:], nil)
 	produce(t, c, "app", a2[len(a2)/3:], nil)
+	closeInput(t, c, 1, 1, newestTime(t, p2, a2))
 	second := &collector{}
 	cfg.Sink = second
 	r2 := start(t, cfg)
-	waitFor(t, 30*time.Second, "the second server's rebuild", r2.s.Ready)
-	settle(t, 30*time.Second, 2*time.Second, func() int { return len(second.snapshot()) })
+	waitFor(t, patience, "every record released and committed", committedTo(r2.s, len(p1)+len(p2)+1, len(a1)+len(a2)))
+	if !r2.s.Ready() {
+		t.Error("the second server is not ready after reading everything")
+	}
+	r2.shutdown(t)
 
 	// extra: an alert replay does not emit; missing: one lost across the
 	// restart.
@@ -91,6 +101,7 @@ func TestRestartMidStream(t *testing.T) {
 // counted, the alerts are those of the clean samples, and the committed
 // offsets reach the end of both topics.
 func TestMalformedMessages(t *testing.T) {
+	t.Parallel()
 	want := replayAlerts(t, []string{proxySample}, []string{appSample})
 	c := cluster(t, 1)
 	junk := func(lines [][]byte) ([][]byte, int) {
@@ -109,28 +120,30 @@ func TestMalformedMessages(t *testing.T) {
 	app, na := junk(readLines(t, appSample))
 	produce(t, c, "proxy", proxy, nil)
 	produce(t, c, "app", app, nil)
+	closeInput(t, c, 1, 1, newestTime(t, proxy, app))
 
 	sink := &collector{}
 	r := start(t, serverConfig(t, c, "junk", sink))
-	waitFor(t, 30*time.Second, "the alerts", func() bool { return len(sink.snapshot()) >= len(want) })
-	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
-	if got := sink.snapshot(); !slices.Equal(got, want) {
-		t.Errorf("with junk: %d alerts, replay of the clean samples %d", len(got), len(want))
-	}
+	// The closing proxy record is released, the app one held back.
+	waitFor(t, patience, "every record released and committed", committedTo(r.s, len(proxy)+1, len(app)))
 	var rejected int64
 	for _, st := range r.s.SourceStats() {
 		rejected += st.Rejected.Load()
+	}
+	r.shutdown(t)
+	if got := sink.snapshot(); !slices.Equal(got, want) {
+		t.Errorf("with junk: %d alerts, replay of the clean samples %d", len(got), len(want))
+		diff(t, got, want)
 	}
 	// Empty values are rejected too (nothing to parse): all junk is counted.
 	if rejected != int64(np+na) {
 		t.Errorf("rejected %d messages, want %d", rejected, np+na)
 	}
-	r.shutdown(t)
-	if got := committedOffsets(t, c, "junk", "proxy", 1)[0]; got != int64(len(proxy)) {
-		t.Errorf("proxy committed offset %d, want %d (the end)", got, len(proxy))
+	if got := committedOffsets(t, c, "junk", "proxy", 1)[0]; got != int64(len(proxy)+1) {
+		t.Errorf("proxy committed offset %d, want %d (past the input and the closing record)", got, len(proxy)+1)
 	}
 	if got := committedOffsets(t, c, "junk", "app", 1)[0]; got != int64(len(app)) {
-		t.Errorf("app committed offset %d, want %d (the end)", got, len(app))
+		t.Errorf("app committed offset %d, want %d (the end of the input)", got, len(app))
 	}
 }
 
@@ -153,44 +166,43 @@ func keyByRequestID(t testing.TB, f ingest.Format) func([]byte) []byte {
 // together emit what the single one emits, and every alert id replay emits
 // is emitted.
 func TestScaleOut(t *testing.T) {
+	t.Parallel()
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	c := cluster(t, 4)
 	pf, af := formatsFor(t)
-	produce(t, c, "proxy", readLines(t, proxySample), keyByRequestID(t, pf))
-	produce(t, c, "app", readLines(t, appSample), keyByRequestID(t, af))
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, keyByRequestID(t, pf))
+	produce(t, c, "app", app, keyByRequestID(t, af))
+	// The correlate stage releases every record, and its watermarks on
+	// the events topics let the detect stages release every event.
+	closeInput(t, c, 4, 4, newestTime(t, proxy, app))
 
-	// Six consumers and the broker share the machine (with the race
-	// detector, two cores): give a starved partition reader time before
-	// it counts as idle (its records would be late and joined or counted
-	// differently), in every stage.
-	const idle = 3 * time.Second
 	pair := []*collector{{}, {}}
 	var dets []*running
 	for _, sink := range pair {
 		cfg := serverConfig(t, c, "detect-two", sink)
-		cfg.Role, cfg.IdleTimeout = RoleDetect, idle
+		cfg.Role = RoleDetect
 		dets = append(dets, start(t, cfg))
 	}
-	waitFor(t, 30*time.Second, "both detectors to own partitions", func() bool {
+	waitFor(t, patience, "both detectors to own partitions", func() bool {
 		return dets[0].s.Stats().Partitions.Load() == 2 && dets[1].s.Stats().Partitions.Load() == 2
 	})
 	single := &collector{}
 	one := serverConfig(t, c, "detect-one", single)
-	one.Role, one.IdleTimeout = RoleDetect, idle
+	one.Role = RoleDetect
 	r1 := start(t, one)
 	// Rules grouped by subnet read the events repartitioned by subnet.
 	subnetSink := &collector{}
 	sub := serverConfig(t, c, "detect-subnet", subnetSink)
-	sub.Role, sub.EventsTopic, sub.PartitionKey, sub.IdleTimeout = RoleDetect, DefaultSubnetTopic, KeySubnet, idle
+	sub.Role, sub.EventsTopic, sub.PartitionKey = RoleDetect, DefaultSubnetTopic, KeySubnet
 	rs := start(t, sub)
-	waitFor(t, 30*time.Second, "the single detectors to own partitions", func() bool {
+	waitFor(t, patience, "the single detectors to own partitions", func() bool {
 		return r1.s.Stats().Partitions.Load() == 4 && rs.s.Stats().Partitions.Load() == 4
 	})
 
 	corr := serverConfig(t, c, "correlate", nil)
 	corr.Role = RoleCorrelate
 	corr.SubnetTopic = DefaultSubnetTopic
-	corr.IdleTimeout = idle
 	rc := start(t, corr)
 	defer func() {
 		rc.report(t, "correlate")
@@ -199,16 +211,35 @@ func TestScaleOut(t *testing.T) {
 		r1.report(t, "detect alone")
 		rs.report(t, "detect subnet")
 	}()
-	total := func() int {
-		return len(pair[0].snapshot()) + len(pair[1].snapshot()) + len(single.snapshot()) + len(subnetSink.snapshot())
+	waitFor(t, patience, "the correlate stage to release and commit every record", committedTo(rc.s, len(proxy)+1, len(app)))
+	// The detect stages' input has no known end: wait for the outcome,
+	// then check it once every stage stopped.
+	wantIDs := map[string]bool{}
+	for _, w := range want {
+		wantIDs[alertID(t, w)] = true
 	}
-	waitFor(t, 30*time.Second, "the joined events", func() bool {
-		p := rc.s.Stats().Published.Load()
-		// Each event is read twice from auth-events (two groups), once by subnet.
-		read := dets[0].s.Stats().Records.Load() + dets[1].s.Stats().Records.Load() + r1.s.Stats().Records.Load() + rs.s.Stats().Records.Load()
-		return p > 0 && read >= p/2*3
-	})
-	settle(t, 20*time.Second, 2*time.Second, total)
+	complete := func() bool {
+		two := distinctSorted(append(pair[0].snapshot(), pair[1].snapshot()...))
+		if !slices.Equal(two, distinctSorted(single.snapshot())) {
+			return false
+		}
+		ids := map[string]bool{}
+		for _, l := range append(two, subnetSink.snapshot()...) {
+			ids[alertID(t, l)] = true
+		}
+		for id := range wantIDs {
+			if !ids[id] {
+				return false
+			}
+		}
+		return true
+	}
+	if !eventually(patience, complete) {
+		t.Errorf("after %s, the detect stages still lack alerts (the differences follow)", patience)
+	}
+	for _, r := range []*running{rc, dets[0], dets[1], r1, rs} {
+		r.shutdown(t)
+	}
 
 	for i, s := range pair {
 		if len(s.snapshot()) == 0 {

@@ -14,6 +14,7 @@ import (
 // the new partitions on (the group is joined again) and emits the alerts
 // replay emits for the records then written to them.
 func TestTopicsChangedAfterStart(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		before int32 // partitions at start (0: the topics do not exist)
@@ -36,11 +37,8 @@ func TestTopicsChangedAfterStart(t *testing.T) {
 			defer c.Close()
 			sink := &collector{}
 			cfg := serverConfig(t, c, "topics-"+tc.name, sink)
-			// The records are written while the server reads: a partition
-			// the producer has not reached yet is not taken for an idle one.
-			cfg.IdleTimeout = 5 * time.Second
 			r := start(t, cfg)
-			waitFor(t, 30*time.Second, "the first generation", func() bool {
+			waitFor(t, patience, "the first generation", func() bool {
 				return r.s.Stats().Rebuilds.Load() > 0 && r.s.Stats().Partitions.Load() == int64(2*tc.before)
 			})
 
@@ -72,14 +70,16 @@ func TestTopicsChangedAfterStart(t *testing.T) {
 					}
 				}
 			}
-			waitFor(t, 30*time.Second, "the new partitions to be owned", func() bool {
+			waitFor(t, patience, "the new partitions to be owned", func() bool {
 				return r.s.Stats().Partitions.Load() == int64(2*tc.after)
 			})
 			pf, af := formatsFor(t)
-			produce(t, c, "proxy", readLines(t, proxySample), keyByRequestID(t, pf))
-			produce(t, c, "app", readLines(t, appSample), keyByRequestID(t, af))
-			waitFor(t, 30*time.Second, "the alerts", func() bool { return len(distinctSorted(sink.snapshot())) >= len(want) })
-			settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+			proxy, app := readLines(t, proxySample), readLines(t, appSample)
+			produce(t, c, "proxy", proxy, keyByRequestID(t, pf))
+			produce(t, c, "app", app, keyByRequestID(t, af))
+			closeInput(t, c, int(tc.after), int(tc.after), newestTime(t, proxy, app))
+			waitFor(t, patience, "every record released and committed", committedTo(r.s, len(proxy)+1, len(app)))
+			r.shutdown(t)
 			diff(t, distinctSorted(sink.snapshot()), want)
 			r.report(t, tc.name)
 		})
@@ -91,6 +91,7 @@ func TestTopicsChangedAfterStart(t *testing.T) {
 // merges them by event time, so the join does not depend on the
 // partitioning, and the alerts are those of replay.
 func TestOneInstanceJoinsAnyPartitioning(t *testing.T) {
+	t.Parallel()
 	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(500*time.Millisecond),
 		kfake.SeedTopics(3, "proxy"), kfake.SeedTopics(2, "app"))
@@ -98,14 +99,14 @@ func TestOneInstanceJoinsAnyPartitioning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	produce(t, c, "proxy", readLines(t, proxySample), nil)
-	produce(t, c, "app", readLines(t, appSample), nil)
+	proxy, app := readLines(t, proxySample), readLines(t, appSample)
+	produce(t, c, "proxy", proxy, nil)
+	produce(t, c, "app", app, nil)
+	closeInput(t, c, 3, 2, newestTime(t, proxy, app))
 	sink := &collector{}
-	cfg := serverConfig(t, c, "any-partitioning", sink)
-	cfg.IdleTimeout = 3 * time.Second // a starved reader is not taken for an idle one
-	r := start(t, cfg)
-	waitFor(t, 30*time.Second, "the alerts", func() bool { return len(distinctSorted(sink.snapshot())) >= len(want) })
-	settle(t, 10*time.Second, 1500*time.Millisecond, func() int { return len(sink.snapshot()) })
+	r := start(t, serverConfig(t, c, "any-partitioning", sink))
+	waitFor(t, patience, "every record released and committed", committedTo(r.s, len(proxy)+1, len(app)))
+	r.shutdown(t)
 	diff(t, distinctSorted(sink.snapshot()), want)
 	if n := r.s.Stats().Partitions.Load(); n != 5 {
 		t.Errorf("owns %d partitions, want 5", n)
