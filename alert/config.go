@@ -250,7 +250,30 @@ func (c *Config) Check() error {
 	}
 	errs = append(errs, c.checkKafkaOnly()...)
 	errs = append(errs, c.checkNoConnection()...)
+	errs = append(errs, c.checkNotNegative()...)
 	return errors.Join(errs...)
+}
+
+// checkNotNegative reports the sizes, counts and durations given as a
+// negative number: 0 (or no key) means the default, and a negative value
+// has no meaning. max_attempts, whose negative value retries without
+// limit, is not one of them.
+func (c *Config) checkNotNegative() []error {
+	var errs []error
+	for _, k := range []struct {
+		key string
+		neg bool
+	}{
+		{"queue_size", c.QueueSize < 0}, {"retry_initial", c.RetryInitial < 0}, {"retry_max", c.RetryMax < 0},
+		{"drain_timeout", c.DrainTimeout < 0}, {"timeout", c.Timeout < 0},
+		{"max_bytes", c.MaxBytes < 0}, {"keep", c.Keep < 0}, {"spool_max_bytes", c.SpoolMaxBytes < 0},
+		{"resend_interval", c.ResendInterval < 0}, {"batch_timeout", c.BatchTimeout < 0},
+	} {
+		if k.neg {
+			errs = append(errs, keyErrorf([]string{k.key}, "%s: %s must not be negative (0, or no %s, is the default)", c.Type, k.key, k.key))
+		}
+	}
+	return errs
 }
 
 // checkType validates the settings of c's type.

@@ -174,6 +174,17 @@ func TestOpenErrors(t *testing.T) {
 		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"X-Token:": "a"}}, `header name "X-Token:" is not an HTTP token`},
 		{Config{Type: "syslog", Network: "udp", Address: "siem.example.com"}, `address "siem.example.com" is not host:port`},
 		{Config{Type: "syslog", Network: "tcp", Address: "siem.example.com:"}, `address "siem.example.com:" is not host:port`},
+		// A negative size or duration has no meaning: 0 is the default.
+		{Config{Type: "syslog", Network: "udp", Address: "127.0.0.1:514", QueueSize: -1}, "syslog: queue_size must not be negative"},
+		{Config{Type: "alertmanager", URL: "http://127.0.0.1:1/", RetryInitial: -time.Second}, "alertmanager: retry_initial must not be negative"},
+		{Config{Type: "alertmanager", URL: "http://127.0.0.1:1/", RetryMax: -time.Second}, "retry_max must not be negative"},
+		{Config{Type: "alertmanager", URL: "http://127.0.0.1:1/", ResendInterval: -time.Minute}, "resend_interval must not be negative"},
+		{Config{Type: "kafka", Brokers: []string{"127.0.0.1:1"}, Topic: "t", DrainTimeout: -time.Second}, "kafka: drain_timeout must not be negative"},
+		{Config{Type: "kafka", Brokers: []string{"127.0.0.1:1"}, Topic: "t", BatchTimeout: -time.Millisecond}, "batch_timeout must not be negative"},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Timeout: -time.Second}, "webhook: timeout must not be negative"},
+		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), SpoolMaxBytes: -1}, "spool_max_bytes must not be negative"},
+		{Config{Type: "file", Path: filepath.Join(t.TempDir(), "a"), MaxBytes: -1}, "file: max_bytes must not be negative"},
+		{Config{Type: "file", Path: filepath.Join(t.TempDir(), "a"), Keep: -2}, "file: keep must not be negative"},
 	} {
 		_, err := Open(ctx, []Config{tc.cfg})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -214,6 +225,8 @@ func TestCheckAccepts(t *testing.T) {
 		{Type: "alertmanager", URL: "http://127.0.0.1:9093/"},
 		{Type: "syslog", Network: "tcp", Address: "[::1]:514"},
 		{Type: "syslog", Network: "udp", Address: ":514"},
+		// max_attempts below 0 retries without limit; 0 is each key's default.
+		{Type: "syslog", Network: "udp", Address: ":514", MaxAttempts: -1, QueueSize: 0, Keep: 0},
 	} {
 		if err := c.Check(); err != nil {
 			t.Errorf("Check(%+v) = %v", c, err)

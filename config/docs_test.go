@@ -1,11 +1,14 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -57,10 +60,11 @@ func (b docBlock) fileName() string {
 }
 
 // TestDocsYAML loads every yaml block of the documents of the
-// configuration file and the rules as what it shows: a configuration file
-// in docs/config.md, checked as the command it is written for runs it
-// (with its rules and the formats of its sources), and a rules file or an
-// identity map in docs/rules.md and the README. A block whose first line
+// configuration file, the outputs and the rules as what it shows: a
+// configuration file in docs/config.md, checked as the command it is
+// written for runs it (with its rules and the formats of its sources), an
+// outputs list in docs/sinks.md (or entries of one), and a rules file or
+// an identity map in docs/rules.md and the README. A block whose first line
 // names its file (# identity-map.yml) is written under that name next to
 // the others, so that a rules file can name it. The fragments listed,
 // which say so in their first line, are skipped.
@@ -75,7 +79,7 @@ func TestDocsYAML(t *testing.T) {
 	}
 	var all []loaded
 	seen := map[string]bool{}
-	for _, doc := range []string{"docs/config.md", "docs/rules.md", "README.md"} {
+	for _, doc := range []string{"docs/config.md", "docs/sinks.md", "docs/rules.md", "README.md"} {
 		for i, b := range yamlBlocks(t, filepath.Join("..", doc)) {
 			first, _, _ := strings.Cut(b.text, "\n")
 			if key := doc + ": " + first; fragments[key] {
@@ -114,6 +118,8 @@ func TestDocsYAML(t *testing.T) {
 			switch {
 			case l.doc == "docs/config.md":
 				err = loadsAsConfig(l.path, l.block.text)
+			case l.doc == "docs/sinks.md":
+				err = loadsAsOutputs(l.path, l.block.text)
 			case strings.HasPrefix(l.block.text, "identities:") || strings.Contains(l.block.text, "\nidentities:"):
 				_, err = rules.LoadIdentityMap(l.path)
 			default:
@@ -154,4 +160,63 @@ func loadsAsConfig(path, text string) error {
 		}
 	}
 	return nil
+}
+
+// loadsAsOutputs loads an outputs list, or entries of one (a block that
+// begins with "  - "), as serve --outputs does, and checks that the rules
+// its routes name are rules of the default pack.
+func loadsAsOutputs(path, text string) error {
+	if strings.HasPrefix(text, "  - ") {
+		text = "outputs:\n" + text
+	}
+	outs, err := ParseOutputs(path, []byte(text))
+	if err != nil {
+		return err
+	}
+	pack, err := rules.Load(nil, true)
+	if err != nil {
+		return err
+	}
+	ids := map[string]bool{}
+	for _, r := range pack {
+		ids[r.ID] = true
+	}
+	for i, o := range outs {
+		for _, id := range o.Rules {
+			if !ids[id] {
+				return fmt.Errorf("outputs[%d]: routes rule %q, which is not a rule of the default pack", i, id)
+			}
+		}
+	}
+	return nil
+}
+
+// TestDocsSinkKeys checks that docs/sinks.md documents, in a row of one
+// of its tables, every key an output takes.
+func TestDocsSinkKeys(t *testing.T) {
+	b, err := os.ReadFile("../docs/sinks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "| `") {
+			key, _, _ := strings.Cut(line[2:], " | ")
+			rows = append(rows, key)
+		}
+	}
+	typ := reflect.TypeOf(alert.Config{})
+	for i := range typ.NumField() {
+		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("yaml"), ",")
+		found := false
+		for _, r := range rows {
+			if strings.Contains(r, "`"+key+"`") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("docs/sinks.md: output key %s is in no table", key)
+		}
+	}
 }

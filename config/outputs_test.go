@@ -62,6 +62,8 @@ func TestParseOutputs(t *testing.T) {
 		{"tls_* on a file", "outputs:\n  - type: file\n    path: a\n    tls_cert_file: c.pem\n", `o.yml:4: outputs[0]: file: tls_cert_file applies only to an output that connects (webhook, alertmanager, kafka or syslog): a file output makes no connection`},
 		{"tls_* on stdout", "outputs:\n  - type: stdout\n    name: out\n    tls_ca_file: ca.pem\n", `o.yml:4: outputs[0]: stdout: tls_ca_file applies only to an output that connects`},
 		{"tls on syslog", "outputs:\n  - type: syslog\n    network: tcp\n    address: siem:514\n    tls: true\n", `o.yml:5: outputs[0]: syslog: tls applies only to a kafka output (network: tls turns TLS on)`},
+		{"negative queue_size", "outputs:\n  - type: syslog\n    network: tcp\n    address: siem:514\n    queue_size: -5\n", `o.yml:5: outputs[0]: syslog: queue_size must not be negative (0, or no queue_size, is the default)`},
+		{"negative duration", "outputs:\n  - type: alertmanager\n    url: http://am:9093\n    retry_max: -30s\n", `o.yml:4: outputs[0]: alertmanager: retry_max must not be negative`},
 	} {
 		_, err := ParseOutputs("o.yml", []byte(tt.yml))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
