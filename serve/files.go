@@ -183,6 +183,7 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 			RotateWait:   c.RotateWait,
 			IdleInterval: c.IdleTimeout,
 			FromEnd:      c.FromEnd,
+			Logger:       c.Logger,
 		}
 		if c.StateDir != "" {
 			fc.StateFile = filepath.Join(c.StateDir, s.name+".positions")

@@ -38,6 +38,21 @@ type file struct {
 	fpOK bool
 	gen  uint32 // truncations seen
 
+	// The generation before the last truncation, as far as it was read:
+	// a copy of it (copytruncate) is read only beyond that (see
+	// Source.recognise).
+	prevFp  uint64
+	prevOff int64
+	prevGen uint32
+	prevOK  bool
+
+	// held: not read for now. A copy of the file copyOf (generation
+	// copyGen), waiting for that generation to end, or, with copyOf nil,
+	// a new file waiting for its first line to be told from a copy.
+	held    bool
+	copyOf  *file
+	copyGen uint32
+
 	truncCount int64 // truncations found while reading, not yet counted by the source
 
 	// rereadTo is how far the file was read before (see Source.MarkRead),
@@ -64,7 +79,7 @@ func newFile(f *os.File, path string, id fileID, maxLine int) *file {
 // next returns the next complete line (valid until the next call), or false
 // when none is complete now.
 func (f *file) next() ([]byte, bool, error) {
-	if f.skipped || f.r == nil {
+	if f.skipped || f.held || f.r == nil {
 		return nil, false, nil
 	}
 	for {
@@ -107,6 +122,11 @@ func (f *file) next() ([]byte, bool, error) {
 			}
 			if f.truncated {
 				f.truncated = false
+				if f.fpOK {
+					// Everything read of this generation was consumed:
+					// a copy of it is read only beyond readOff.
+					f.prevFp, f.prevOff, f.prevGen, f.prevOK = f.fp, f.readOff, f.gen, true
+				}
 				f.fpOK = false
 				f.gen++
 				f.resumed = false
@@ -129,6 +149,10 @@ func (f *file) next() ([]byte, bool, error) {
 		if n > 0 {
 			f.lastData = time.Now()
 			f.drained = false
+			// The fingerprint of what was read, for a copy of this
+			// generation to be recognised even when none of its lines
+			// parsed.
+			f.fingerprint()
 			continue
 		}
 		if err == io.EOF && f.stream {
@@ -238,7 +262,9 @@ func (f *file) checkTruncated() bool {
 // doneRotating reports whether a file rotated away was read to its end and
 // had no new data for wait.
 func (f *file) doneRotating(now time.Time, wait time.Duration) bool {
-	if f.skipped {
+	if f.skipped || f.held && f.copyOf != nil {
+		// Nothing of it is to be read (a held copy: the file it copies
+		// holds its lines).
 		return !f.orphaned.IsZero()
 	}
 	// A file waiting behind the one before it at its path was not read

@@ -7,8 +7,11 @@
 // (the path now names another file: the old file is read to its end and kept
 // open for RotateWait after its last data, then the new file is read from
 // its start) and by truncation (copytruncate: the file is shorter than what
-// was read, or its first line changed: reading restarts at 0). Changes are
-// found by polling stat every PollInterval (250 ms by default); no inotify.
+// was read, or its first line changed: reading restarts at 0). A new file of
+// the same log whose first line is that of a file read (the copy
+// copytruncate makes, when a glob matches it) is read only beyond what was
+// read of that file (see copy.go). Changes are found by polling stat every
+// PollInterval (250 ms by default); no inotify.
 // A last line without its newline is held until the newline arrives, and
 // delivered as a line when its file is rotated away or truncated. "-" is
 // standard input, followed as a stream with no position.
@@ -46,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,6 +104,9 @@ type Config struct {
 	// saved position (created by a rotation while stopped), are read from
 	// their beginning.
 	FromEnd bool
+	// Logger logs, at info level, each file recognised as a copy of a
+	// file read before (nil logs nothing).
+	Logger *slog.Logger
 }
 
 // Position is where a record ends in a followed file.
@@ -119,7 +126,12 @@ type Counters struct {
 	Truncated atomic.Int64 // truncations seen (reading restarted at 0)
 	Resumed   atomic.Int64 // files resumed at a saved position
 	Skipped   atomic.Int64 // matching files not read (compressed)
-	Commits   atomic.Int64 // state file writes
+	// Copies counts the new files recognised as copies of a file read
+	// before (copytruncate); CopiedBytes the bytes of theirs not read,
+	// because they were read from the file copied.
+	Copies      atomic.Int64
+	CopiedBytes atomic.Int64
+	Commits     atomic.Int64 // state file writes
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -263,7 +275,7 @@ func (s *Source) Checkpoint() []Position {
 	out := make([]Position, 0, len(s.files))
 	for _, f := range s.files {
 		for ; f != nil; f = f.successor {
-			if f.id != (fileID{}) && f.fpOK {
+			if f.id != (fileID{}) && f.fpOK && !f.held {
 				out = append(out, f.position())
 			}
 		}
@@ -830,7 +842,9 @@ func (s *Source) pollAt(now time.Time, first bool) bool {
 			}
 		}
 	}
-	// New files.
+	// New files, each log's live file first: a copy among them is told
+	// by the file it copies.
+	sort.SliceStable(order, func(i, j int) bool { return ingest.RotatedBefore(order[j], order[i]) })
 	for _, p := range order {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -858,6 +872,9 @@ func (s *Source) pollAt(now time.Time, first bool) bool {
 	}
 	if first {
 		s.recoverRotated(seen)
+	}
+	if s.settle() {
+		changed = true
 	}
 	// Close files rotated away and drained.
 	kept := s.files[:0]
@@ -965,6 +982,9 @@ func (s *Source) open(p string, id fileID, first bool) (*file, error) {
 	case first && s.cfg.FromEnd:
 		f.seek(fi.Size())
 		s.startInside(f)
+	}
+	if f.off == 0 {
+		s.recognise(f)
 	}
 	s.applyMark(f)
 	return f, nil

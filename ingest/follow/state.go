@@ -52,14 +52,29 @@ type state struct {
 	// a later commit of the final position, when another file has the
 	// inode, or beyond maxDropped.
 	dropped map[fileID]retiredMark
-	dirty   bool
+	// copies are the positions of copies of a file read (see
+	// Source.recognise), placed past what was read of the file they copy:
+	// saved once that file's position is committed that far (or past the
+	// generation copied), unless the copy's own position is saved first.
+	copies map[fileID]copyMark
+	dirty  bool
+}
+
+// copyMark is the position of a copy, saved once the file copied (src,
+// fingerprint fp) is committed up to offset off of generation gen.
+type copyMark struct {
+	pos Position
+	src fileID
+	fp  uint64
+	gen uint32
+	off int64
 }
 
 func loadState(path string) (*state, error) {
 	if path == "" {
 		return nil, nil
 	}
-	st := &state{path: path, files: map[fileID]*entry{}, retired: map[fileID]retiredMark{}, dropped: map[fileID]retiredMark{}}
+	st := &state{path: path, files: map[fileID]*entry{}, retired: map[fileID]retiredMark{}, dropped: map[fileID]retiredMark{}, copies: map[fileID]copyMark{}}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
@@ -120,6 +135,20 @@ func (st *state) retire(id fileID, fp uint64, off int64) {
 	st.retired[id] = retiredMark{fp, off}
 }
 
+// copied notes the position p of a copy of the file src, saved once src
+// is committed up to offset off of generation gen.
+func (st *state) copied(p Position, src fileID, fp uint64, gen uint32, off int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.copies) >= maxDropped {
+		for k := range st.copies {
+			delete(st.copies, k)
+			break
+		}
+	}
+	st.copies[fileID{p.Dev, p.Inode}] = copyMark{p, src, fp, gen, off}
+}
+
 // commit merges positions and writes the state file if anything changed.
 func (st *state) commit(ps []Position) (bool, error) {
 	st.mu.Lock()
@@ -172,6 +201,28 @@ func (st *state) commit(ps []Position) (bool, error) {
 			}
 			st.dropped[id] = m
 		}
+	}
+	for id, c := range st.copies {
+		if e := st.files[id]; e != nil && e.Fingerprint == c.pos.Fingerprint {
+			delete(st.copies, id) // its own position was committed
+			continue
+		}
+		if d, ok := st.dropped[id]; ok && d.fp == c.pos.Fingerprint {
+			delete(st.copies, id) // closed, and its final position committed
+			continue
+		}
+		src := st.files[c.src]
+		done := src != nil && (src.Generation > c.gen || src.Generation == c.gen && src.Fingerprint == c.fp && src.Offset >= c.off)
+		if d, ok := st.dropped[c.src]; ok && d.fp == c.fp && d.off >= c.off {
+			done = true // committed to its end, and closed
+		}
+		if !done {
+			continue
+		}
+		p := c.pos
+		st.files[id] = &entry{Path: p.Path, Dev: p.Dev, Inode: p.Inode, Fingerprint: p.Fingerprint, Generation: p.Generation, Offset: p.Offset}
+		delete(st.copies, id)
+		st.dirty = true
 	}
 	if !st.dirty {
 		return false, nil
