@@ -243,7 +243,7 @@ func lint(name string, data []byte, opt LintOptions) ([]Finding, lintedFile) {
 			l.add(nil, "", LevelError, "no rules (expected a top-level `rules:` list)")
 			return l.out, lf
 		}
-		l.decodeError(nil, "", err)
+		l.decodeError(nil, nil, "", err)
 		return l.out, lf
 	}
 	root := doc.Content[0]
@@ -440,7 +440,11 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 		}
 		var s Suppression
 		if err := sn.Decode(&s); err != nil {
-			l.decodeError(sn, rule, err)
+			before := len(l.out)
+			l.decodeError(sn, reflect.TypeFor[Suppression](), rule, err)
+			for j := before; j < len(l.out); j++ {
+				l.out[j].Msg = fmt.Sprintf("suppression #%d: %s", i+1, l.out[j].Msg)
+			}
 			continue
 		}
 		if _, err := CompileSuppression(s); err != nil {
@@ -467,7 +471,7 @@ func (l *linter) suppressions(n *yaml.Node, rule string) []ruleRef {
 
 // decodeError adds an error from the YAML decoder, one finding per
 // problem, at the line the decoder names or else at n.
-func (l *linter) decodeError(n *yaml.Node, rule string, err error) {
+func (l *linter) decodeError(n *yaml.Node, t reflect.Type, rule string, err error) {
 	var de *durationError
 	if errors.As(err, &de) {
 		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: de.node.Line, Column: de.node.Column, Msg: de.msg}
@@ -477,7 +481,11 @@ func (l *linter) decodeError(n *yaml.Node, rule string, err error) {
 		l.out = append(l.out, f)
 		return
 	}
-	for _, m := range yamlerr.Messages(err) {
+	ms := yamlerr.Messages(err)
+	if n != nil && t != nil {
+		ms = yamlerr.Explain(n, t, err) // the key and the whole value
+	}
+	for _, m := range ms {
 		m.FindKey(n)
 		f := Finding{File: l.name, Rule: rule, Level: LevelError, Line: m.Line, Msg: m.String()}
 		if f.Line == 0 && n != nil {
@@ -611,11 +619,11 @@ func (l *linter) rule(rn *yaml.Node, i int, lf *lintedFile) (string, bool) {
 	}
 	var s Spec
 	if err := rn.Decode(&s); err != nil {
-		l.decodeError(rn, label, err)
+		l.decodeError(rn, reflect.TypeFor[Spec](), label, err)
 		return label, false
 	}
 	if err := yamlnum.CheckInts(rn, reflect.TypeFor[Spec]()); err != nil {
-		l.decodeError(rn, label, err)
+		l.decodeError(rn, reflect.TypeFor[Spec](), label, err)
 		return label, false
 	}
 	if s.Disabled {
