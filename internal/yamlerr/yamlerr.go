@@ -119,8 +119,14 @@ func (m *Message) FindKey(n *yaml.Node) {
 	}
 }
 
+// maxDescribed is the most bytes of a scalar a message quotes.
+const maxDescribed = 64
+
 // Describe names a value as messages do: `abc` for a scalar, "a list",
-// "a mapping", "an empty value".
+// "a mapping", "an empty value". A scalar longer than maxDescribed bytes
+// is cut, ending in "...", and one holding a character that is not
+// printable (a newline, an escape) is quoted with Go's escapes, so that
+// a message is one line of text a terminal shows as it is.
 func Describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.SequenceNode:
@@ -136,7 +142,14 @@ func Describe(n *yaml.Node) string {
 			return "an empty value"
 		}
 	}
-	return "`" + n.Value + "`"
+	v, cut := n.Value, ""
+	if len(v) > maxDescribed {
+		v, cut = strings.ToValidUTF8(v[:maxDescribed-3], ""), "..."
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return !strconv.IsPrint(r) || r == '`' }) {
+		return strconv.Quote(v) + cut
+	}
+	return "`" + v + cut + "`"
 }
 
 var (

@@ -192,4 +192,18 @@ func TestDescribe(t *testing.T) {
 	if want := "`x`|a list|a mapping|an empty value|`y`|`y`"; strings.Join(got, "|") != want {
 		t.Errorf("Describe: %s, want %s", strings.Join(got, "|"), want)
 	}
+	for _, tt := range []struct{ value, want string }{
+		{"abc", "`abc`"},
+		{strings.Repeat("a", 64), "`" + strings.Repeat("a", 64) + "`"},
+		{strings.Repeat("a", 65), "`" + strings.Repeat("a", 61) + "...`"},
+		{strings.Repeat("é", 40), "`" + strings.Repeat("é", 30) + "...`"}, // cut inside a character: dropped
+		{"a\nb", `"a\nb"`},
+		{"\x1b[31mred", `"\x1b[31mred"`},
+		{"a`b", "\"a`b\""},
+		{strings.Repeat("\x00", 100), `"` + strings.Repeat(`\x00`, 61) + `"...`},
+	} {
+		if got := yamlerr.Describe(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: tt.value}); got != tt.want {
+			t.Errorf("Describe(%q) = %s, want %s", tt.value, got, tt.want)
+		}
+	}
 }
