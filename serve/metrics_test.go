@@ -2,8 +2,12 @@ package serve
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,8 +15,10 @@ import (
 
 	"github.com/spraywatch/spraywatch/alert"
 	"github.com/spraywatch/spraywatch/detect"
+	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
 	"github.com/spraywatch/spraywatch/metrics"
+	"github.com/spraywatch/spraywatch/replay"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -192,30 +198,48 @@ func checkAcrossRebuild(t *testing.T, before, after map[string]float64, written 
 // engine reads the rewind span again with its alerts muted. The counters
 // carry over from the old engine, the span read again is not counted
 // again (its lines are in lines_reread_total), and the alert records
-// counted are the ones the sink received, not the muted ones.
+// counted are the ones the sink received, not the muted ones. The reload
+// comes with messages fetched but not yet processed: the closing app
+// record, held back by the watermark, and the junk after it, past the
+// committed offset, and a proxy record far ahead of the others, held back
+// for the record after it. The new pipeline reads them again; each line is
+// counted once across the two, and the far record's rejection once, when
+// the record after it comes.
 func TestMetricsAcrossReload(t *testing.T) {
 	t.Parallel()
 	c := cluster(t, 1)
 	out := &collector{}
 	cfg := serverConfig(t, c, "metrics-reload", out)
 	cfg.CommitInterval = 100 * time.Millisecond
-	// The counters are compared across the reload with no record held
-	// back at it (a record in the reorder buffer is read again, and
-	// counted again, by the new pipeline): the end of the input waits for
-	// the idle timeout. No counter compared depends on whether a starved
-	// partition reader was taken for an idle one before.
-	cfg.IdleTimeout = DefaultIdleTimeout
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := servedMetrics(t, s, s, out)
 	p1, a1 := readLines(t, proxySample), readLines(t, appSample)
-	produce(t, c, "proxy", p1, nil)
-	produce(t, c, "app", a1, nil)
+	newest := newestTime(t, p1, a1)
+	closeProxy, closeApp := closingLines(newest)
+	far := farProxyLine(t, newest+int64(10*replay.DefaultMaxTimeJump))
+	after := farProxyLine(t, newest+int64(DefaultLateness+5*time.Second))
+	appJunk := [][]byte{
+		[]byte(`{"timestamp":"not a time","event":"login_failed"`),
+		[]byte(`{"timestamp":"2026-12-01T00:00:00.000000Z","level":"info","logger":"accounts.auth","event":"password_changed","request_id":"r","username":"u","ip":"10.0.0.3"}`),
+		nil,
+	}
+	proxyIn := append(slices.Clone(p1), closeProxy, far)
+	appIn := append(append(slices.Clone(a1), closeApp), appJunk...)
+	produce(t, c, "proxy", proxyIn, nil)
+	produce(t, c, "app", appIn, nil)
+	want := map[string]lineTotals{"proxy": expectedLines(t, "proxy", proxyIn), "app": expectedLines(t, "app", appIn)}
+	if w := want["app"]; w.ignored == 0 || w.rejected < 2 {
+		t.Fatalf("the app junk is neither ignored nor rejected: %+v", w)
+	}
 	r := startServer(t, s)
 	defer r.shutdown(t)
-	waitFor(t, patience, "every record released and committed", committedTo(s, len(p1), len(a1)))
+	// The closing proxy record is released; the far one after it waits for
+	// its next record, and the closing app record for the watermark.
+	waitFor(t, patience, "every record released and committed", committedTo(s, len(p1)+1, len(a1)))
+	waitFor(t, patience, "every line read", func() bool { return maps.Equal(sourceTotals(s), want) })
 	before := familyTotals(t, m)
 	written := len(out.snapshot())
 	if got := before["spraywatch_alert_records_total"]; got != float64(written) || written == 0 {
@@ -240,8 +264,80 @@ func TestMetricsAcrossReload(t *testing.T) {
 	// after the new pipeline said it is not ready: Ready is then the end
 	// of the rebuild, when every record read again was processed.
 	waitFor(t, patience, "the rebuild's end (an alert found again muted, then ready)", func() bool { return s.Stats().Muted.Load() > 0 && s.Ready() })
-	after := familyTotals(t, m)
-	checkAcrossRebuild(t, before, after, len(out.snapshot()))
+	// The new pipeline's engine took every message there is: the ones
+	// held at the reload were read again.
+	waitFor(t, patience, "every message taken again", func() bool {
+		ps := s.Partitions()
+		for _, p := range ps {
+			if p.Lag != 0 {
+				return false
+			}
+		}
+		return len(ps) == 2
+	})
+	if got := sourceTotals(s); !maps.Equal(got, want) {
+		t.Errorf("after the reload, lines counted %+v, want %+v", got, want)
+	}
+	checkAcrossRebuild(t, before, familyTotals(t, m), len(out.snapshot()))
+
+	// The record after the far one has it rejected: its rejection was not
+	// counted before the reload, and is now, once.
+	produce(t, c, "proxy", [][]byte{after}, nil)
+	proxyIn = append(proxyIn, after)
+	want["proxy"] = expectedLines(t, "proxy", proxyIn)
+	w := want["proxy"]
+	w.rejected++
+	w.outliers++
+	want["proxy"] = w
+	waitFor(t, patience, "the far record rejected", func() bool { return sourceTotals(s)["proxy"].lines == w.lines && sourceTotals(s)["proxy"].outliers > 0 })
+	if got := sourceTotals(s); !maps.Equal(got, want) {
+		t.Errorf("after the far record's rejection, lines counted %+v, want %+v", got, want)
+	}
+}
+
+// farProxyLine returns a proxy line (a health check) dated at.
+func farProxyLine(t testing.TB, at int64) []byte {
+	t.Helper()
+	return fmt.Appendf(nil, `10.0.0.3 - - [%s] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.31" rid=far-%d verify=NONE fp=- serial=- dn="-" idn="-" rt=0.001`,
+		time.Unix(0, at).UTC().Format("02/Jan/2006:15:04:05 -0700"), at)
+}
+
+// lineTotals are a topic's line counters.
+type lineTotals struct{ lines, parsed, ignored, rejected, outliers int64 }
+
+// expectedLines returns the line counters of the lines of topic ("proxy"
+// or "app") read once each, with no record rejected as a time outlier.
+func expectedLines(t testing.TB, topic string, lines [][]byte) lineTotals {
+	t.Helper()
+	pf, af := formatsFor(t)
+	p := pf.NewParser()
+	if topic == "app" {
+		p = af.NewParser()
+	}
+	var n lineTotals
+	var r event.Record
+	for _, l := range lines {
+		n.lines++
+		r.Reset()
+		switch err := p.Parse(l, &r); {
+		case err == nil:
+			n.parsed++
+		case errors.Is(err, ingest.ErrIgnore):
+			n.ignored++
+		default:
+			n.rejected++
+		}
+	}
+	return n
+}
+
+// sourceTotals returns the line counters of s, by topic.
+func sourceTotals(s *Server) map[string]lineTotals {
+	out := map[string]lineTotals{}
+	for _, st := range s.SourceStats() {
+		out[strings.TrimPrefix(st.Name, "kafka:")] = lineTotals{st.Lines.Load(), st.Parsed.Load(), st.Ignored.Load(), st.Rejected.Load(), st.Outliers.Load()}
+	}
+	return out
 }
 
 // TestFollowMetricsAcrossRebuild follows files, then rebuilds the state

@@ -62,6 +62,37 @@ type partition struct {
 	// rewindFailed says the partition could not be rewound: it is read
 	// from its committed offset, and its first record tells.
 	rewindFailed bool
+	// from says from which offsets the partition's lines and records are
+	// counted: those before were counted by an earlier pipeline of the
+	// process (or, before the committed offset, when first read). Set
+	// before the reader starts, it does not change.
+	from counted
+	// readTo is the offset after the last message the reader decoded
+	// (written by the reader goroutine only).
+	readTo int64
+}
+
+// undecided returns the offset of the partition's oldest record not yet
+// released nor rejected (or the next one to fetch): what is committed.
+func (p *partition) undecided() int64 {
+	off := p.next
+	if !p.empty() {
+		off = p.head().offset
+	}
+	if p.line.holding {
+		off = min(off, p.line.held.offset)
+	}
+	return off
+}
+
+// counted returns how far the pipeline counted the partition's lines and
+// records. Call it once the reader stopped.
+func (p *partition) counted() counted {
+	taken := p.next // every message taken was queued or rejected, but a held one
+	if p.line.holding {
+		taken = p.line.held.offset
+	}
+	return counted{read: p.readTo, taken: taken, released: p.undecided()}.atLeast(p.from)
 }
 
 func (p *partition) empty() bool { return p.qh == len(p.q) }
@@ -218,7 +249,14 @@ func (s *Server) generation(ctx, gctx context.Context, gen *kafkago.Generation, 
 	committed := map[topicPartition]int64{}
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
-			committed[topicPartition{topic, a.ID}] = a.Offset
+			tp := topicPartition{topic, a.ID}
+			committed[tp] = a.Offset
+			if a.Offset < 0 {
+				// Nothing committed: the partition starts anew (its
+				// topic created again, say), whatever this process
+				// counted of it before.
+				s.forgetCounted(tp)
+			}
 		}
 	}
 	// The group assigns the partitions that existed when it was joined: a
@@ -294,7 +332,7 @@ func (s *Server) newPipeline(gen *kafkago.Generation, ws []*kafkago.Writer, comm
 			tp := topicPartition{topic, a.ID}
 			pl.parts = append(pl.parts, &partition{topic: topic, id: a.ID, kind: kind, order: order, committed: committed[tp],
 				rewind: rewinds[tp].rewind, state: rewinds[tp].state, next: -1, highWater: -1,
-				line: timeline[*item]{jump: maxTimeJump(s.cfg.MaxTimeJump)}})
+				line: timeline[*item]{jump: maxTimeJump(s.cfg.MaxTimeJump)}, from: s.countedFrom(tp)})
 		}
 	}
 	// Each commit saves the engine's rebuild state with every partition
@@ -391,6 +429,7 @@ func (pl *pipeline) open(ctx context.Context) error {
 			p.stats.next.Store(start) // the engine's position until it takes a message
 		}
 		p.rebuilt = p.next >= p.replayUntil
+		p.from = p.from.atLeast(counted{p.replayUntil, p.replayUntil, p.replayUntil})
 		if !p.rebuilt {
 			pl.notReady++
 		}
@@ -463,8 +502,10 @@ func (pl *pipeline) read(ctx context.Context, p *partition) {
 		}
 		f := fetched{p: p, at: time.Now(), offset: m.Offset, highWater: m.HighWaterMark}
 		decode := dec.Decode
-		if m.Offset < p.replayUntil {
+		if m.Offset < p.from.read {
 			decode = dec.Reread // counted when first read
+		} else {
+			p.readTo = m.Offset + 1
 		}
 		if decode(&m, &rec) {
 			it := itemPool.Get().(*item)
@@ -534,6 +575,9 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 	defer func() {
 		cancel()
 		wg.Wait()
+		// The next pipeline reads again what this one fetched but did
+		// not process: it counts none of it again.
+		s.keepCounted(pl.parts)
 		// On several lanes the engine runs goroutines of its own; the
 		// next assignment has an engine of its own.
 		if serr := pl.eng.Stop(context.WithoutCancel(ctx)); err == nil {
@@ -652,7 +696,7 @@ func (pl *pipeline) accept(f fetched) {
 
 // queue puts a record in its partition's reorder buffer.
 func (pl *pipeline) queue(p *partition, it *item) {
-	if it.time < pl.released {
+	if it.time < pl.released && it.offset >= p.from.taken {
 		pl.s.stats.Late.Add(1)
 	}
 	if !p.seen || it.time > p.lastSeen {
@@ -667,10 +711,10 @@ func (pl *pipeline) queue(p *partition, it *item) {
 }
 
 // rejectAhead drops a record far ahead of its partition's (see timeline),
-// counted with the reason in its topic's rejected lines unless it was read
-// again (it was counted when first read).
+// counted with the reason in its topic's rejected lines unless it was
+// taken before (it was counted then).
 func (pl *pipeline) rejectAhead(p *partition, it *item, ahead string) {
-	if it.offset >= p.replayUntil {
+	if it.offset >= p.from.taken {
 		err := replay.AheadError(fmt.Sprintf("%s/%d@%d", p.topic, p.id, it.offset), it.time, p.line.jump, ahead, it.value(event.RequestID))
 		pl.s.sources[p.topic].RejectOutlier(nil, err)
 		pl.s.cfg.Logger.Warn("record rejected", "err", err)
@@ -776,7 +820,7 @@ func (pl *pipeline) release(ctx context.Context) error {
 			if wait {
 				return nil
 			}
-		} else {
+		} else if h.head().offset >= h.from.released {
 			pl.s.stats.Forced.Add(1)
 		}
 		it := h.pop()
@@ -963,17 +1007,7 @@ const commitTimeout = 10 * time.Second
 // before it a restart reads again: the span, or back to the first event
 // of the incidents firing (see rebuilder).
 func (pl *pipeline) commit(ctx context.Context) {
-	offset := func(p *partition) int64 {
-		off := p.next
-		if !p.empty() {
-			off = p.head().offset
-		}
-		if p.line.holding {
-			off = min(off, p.line.held.offset)
-		}
-		return off
-	}
-	if !slices.ContainsFunc(pl.parts, func(p *partition) bool { off := offset(p); return off > p.committed && off >= 0 }) {
+	if !slices.ContainsFunc(pl.parts, func(p *partition) bool { off := p.undecided(); return off > p.committed && off >= 0 }) {
 		return
 	}
 	from := pl.rb.from(pl.eng, pl.released)
@@ -984,7 +1018,7 @@ func (pl *pipeline) commit(ctx context.Context) {
 	offsets := map[topicPartition]commitOffset{}
 	var moved []*partition
 	for _, p := range pl.parts {
-		off := offset(p)
+		off := p.undecided()
 		if off < 0 || off < p.committed || off == p.committed && p.committed <= 0 {
 			continue
 		}
@@ -1091,4 +1125,54 @@ func unassigned(ctx context.Context, client *kafkago.Client, group string, topic
 		}
 	}
 	return "", 0, nil
+}
+
+// counted says how far a partition's messages were counted, by offset:
+// those before each mark were counted by a pipeline of the process (or
+// before the committed offset, when first read, maybe by another). A
+// rule reload or a rebalance has a new pipeline read again from before
+// the committed offset, and so read again what the one before fetched
+// but had not processed yet (held in the reorder buffer): it counts it
+// only in the lines read again.
+type counted struct {
+	// read: the lines decoded, in the lines_* counters.
+	read int64
+	// taken: the records queued (stream late) or rejected as time
+	// outliers.
+	taken int64
+	// released: the records released (stream forced).
+	released int64
+}
+
+// atLeast returns c with every mark raised to o's, if o's is past it.
+func (c counted) atLeast(o counted) counted {
+	return counted{max(c.read, o.read), max(c.taken, o.taken), max(c.released, o.released)}
+}
+
+// countedFrom returns how far the process counted tp's messages.
+func (s *Server) countedFrom(tp topicPartition) counted {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counted[tp]
+}
+
+// keepCounted notes how far the pipeline of parts counted their messages;
+// call it once their readers stopped.
+func (s *Server) keepCounted(parts []*partition) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counted == nil {
+		s.counted = map[topicPartition]counted{}
+	}
+	for _, p := range parts {
+		tp := topicPartition{p.topic, p.id}
+		s.counted[tp] = s.counted[tp].atLeast(p.counted())
+	}
+}
+
+// forgetCounted forgets how far the process counted tp's messages.
+func (s *Server) forgetCounted(tp topicPartition) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.counted, tp)
 }

@@ -276,6 +276,9 @@ type Server struct {
 	// warn warns once of join partners that come late, and once of
 	// request ids that come twice on one side.
 	warn joinWarnings
+	// counted is how far the pipelines counted each partition's
+	// messages, for the life of the process (see counted).
+	counted map[topicPartition]counted
 }
 
 // New checks c and returns a server.

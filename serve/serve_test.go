@@ -2,11 +2,13 @@ package serve
 
 import (
 	"encoding/json"
-	"github.com/spraywatch/spraywatch/event"
-	"github.com/spraywatch/spraywatch/ingest"
+	"maps"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/spraywatch/spraywatch/event"
+	"github.com/spraywatch/spraywatch/ingest"
 )
 
 // TestSamplesMatchReplay streams the sample logs through Kafka and expects
@@ -75,6 +77,7 @@ func TestRestartMidStream(t *testing.T) {
 	// Part of it processed, part (perhaps) not.
 	waitFor(t, patience, "records of the second half released", func() bool { return r1.s.Stats().Records.Load() > released })
 	r1.shutdown(t)
+	committed := map[string]int64{"proxy": committedOffsets(t, c, "restart", "proxy", 1)[0], "app": committedOffsets(t, c, "restart", "app", 1)[0]}
 
 	produce(t, c, "proxy", p2[len(p2)/3:], nil)
 	produce(t, c, "app", a2[len(a2)/3:], nil)
@@ -85,6 +88,31 @@ func TestRestartMidStream(t *testing.T) {
 	waitFor(t, patience, "every record released and committed", committedTo(r2.s, len(p1)+len(p2)+1, len(a1)+len(a2)))
 	if !r2.s.Ready() {
 		t.Error("the second server is not ready after reading everything")
+	}
+	// A new process counts the lines from the committed offsets on, those
+	// the first one fetched past them included; the lines before them
+	// only as read again.
+	wantLines := map[string]int64{"proxy": int64(len(p1)+len(p2)+1) - committed["proxy"], "app": int64(len(a1)+len(a2)+1) - committed["app"]}
+	lines := func() map[string]int64 {
+		out := map[string]int64{}
+		for topic, n := range sourceTotals(r2.s) {
+			out[topic] = n.lines
+		}
+		return out
+	}
+	waitFor(t, patience, "every line read", func() bool {
+		got := lines()
+		return got["proxy"] >= wantLines["proxy"] && got["app"] >= wantLines["app"]
+	})
+	if got := lines(); !maps.Equal(got, wantLines) {
+		t.Errorf("the second server read %v lines, want %v (from the offsets committed: %v)", got, wantLines, committed)
+	}
+	var reread int64
+	for _, st := range r2.s.SourceStats() {
+		reread += st.Reread.Load()
+	}
+	if reread == 0 {
+		t.Error("the second server read nothing again")
 	}
 	r2.shutdown(t)
 
