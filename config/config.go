@@ -337,8 +337,23 @@ func (c *Config) decode(b []byte, v any) error {
 // sequence indexes (int) under the document root, or of its nearest
 // ancestor that exists.
 func (c *Config) line(path ...any) int {
+	ln, _ := c.find(path)
+	return ln
+}
+
+// has reports whether the file holds a node at the path of keys and
+// sequence indexes (see line).
+func (c *Config) has(path ...any) bool {
+	_, ok := c.find(path)
+	return ok
+}
+
+// find walks the path from the document root: it returns the line of the
+// node at the path (of its key, for a mapping's value), or of its nearest
+// ancestor that exists (0 without a document), and whether it exists.
+func (c *Config) find(path []any) (int, bool) {
 	if c.root == nil || len(c.root.Content) == 0 {
-		return 0
+		return 0, false
 	}
 	n := c.root.Content[0]
 	ln := n.Line
@@ -356,49 +371,17 @@ func (c *Config) line(path ...any) int {
 				}
 			}
 		case int:
-			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
+			if n.Kind == yaml.SequenceNode && p >= 0 && p < len(n.Content) {
 				next = n.Content[p]
 				ln = next.Line
 			}
 		}
 		if next == nil {
-			return ln
+			return ln, false
 		}
 		n = next
 	}
-	return ln
-}
-
-// has reports whether the file holds a node at the path of keys and
-// sequence indexes (see line).
-func (c *Config) has(path ...any) bool {
-	if c.root == nil || len(c.root.Content) == 0 {
-		return false
-	}
-	n := c.root.Content[0]
-	for _, p := range path {
-		var next *yaml.Node
-		switch p := p.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == p {
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
-				next = n.Content[p]
-			}
-		}
-		if next == nil {
-			return false
-		}
-		n = next
-	}
-	return true
+	return ln, true
 }
 
 // errorf returns an error positioned at the node at path.
