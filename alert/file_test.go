@@ -398,8 +398,17 @@ func TestFileSymlinkAtRotation(t *testing.T) {
 	if b, err := os.ReadFile(target); err != nil || string(b) != before {
 		t.Errorf("link target holds %q (%v), want it unchanged", b, err)
 	}
-	if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Errorf("path is no longer the link (%v): the rotation moved it", err)
+	checkRefusedThenResumes(t, s, path, os.ModeSymlink, "link")
+}
+
+// checkRefusedThenResumes checks file output s after the rotation of
+// alert 2 and the open for alert 3 refused what is at path (of type mode,
+// a what): it is still there, nothing was renamed, both alerts were
+// dropped and counted; and once it is removed, alert 4 is written there.
+func checkRefusedThenResumes(t *testing.T, s *File, path string, mode os.FileMode, what string) {
+	t.Helper()
+	if fi, err := os.Lstat(path); err != nil || fi.Mode()&mode == 0 {
+		t.Errorf("path is no longer the %s (%v): the rotation moved it", what, err)
 	}
 	if _, err := os.Lstat(path + ".1"); !os.IsNotExist(err) {
 		t.Errorf("%s.1 exists (%v): the rotation renamed", path, err)
@@ -407,12 +416,11 @@ func TestFileSymlinkAtRotation(t *testing.T) {
 	if d, f := s.Stats().Dropped.Load(), s.Stats().Failures.Load(); d != 2 || f != 2 {
 		t.Errorf("dropped %d, failures %d; want 2, 2", d, f)
 	}
-
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(ctx, testAlert("i", 4, "u")); err != nil {
-		t.Fatalf("Send once the link is gone = %v", err)
+	if err := s.Send(context.Background(), testAlert("i", 4, "u")); err != nil {
+		t.Fatalf("Send once the %s is gone = %v", what, err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ package alert
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -151,28 +150,7 @@ func TestFileNamedPipeAtRotation(t *testing.T) {
 			t.Fatalf("Send %d with path a named pipe has not returned after %s", i+2, hangLimit)
 		}
 	}
-	if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
-		t.Errorf("path is no longer the named pipe (%v): the rotation moved it", err)
-	}
-	if _, err := os.Lstat(path + ".1"); !os.IsNotExist(err) {
-		t.Errorf("%s.1 exists (%v): the rotation renamed", path, err)
-	}
-	if d, f := s.Stats().Dropped.Load(), s.Stats().Failures.Load(); d != 2 || f != 2 {
-		t.Errorf("dropped %d, failures %d; want 2, 2", d, f)
-	}
-
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Send(ctx, testAlert("i", 4, "u")); err != nil {
-		t.Fatalf("Send once the named pipe is gone = %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readSequences(t, path); fmt.Sprint(got) != "[4]" {
-		t.Errorf("%s holds sequences %v, want [4]", path, got)
-	}
+	checkRefusedThenResumes(t, s, path, os.ModeNamedPipe, "named pipe")
 }
 
 // TestOpenAppendNamedPipe: the open itself does not wait for a named
