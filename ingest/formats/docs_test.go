@@ -32,6 +32,23 @@ func (f fence) first() string {
 	return strings.TrimSpace(l)
 }
 
+// fenceStarting returns the first line of the last block of doc whose
+// first line starts with prefix; the test fails when there is none (what
+// names the block).
+func fenceStarting(t *testing.T, doc, prefix, what string) string {
+	t.Helper()
+	var line string
+	for _, b := range fences(t, doc) {
+		if strings.HasPrefix(b.first(), prefix) {
+			line = b.first()
+		}
+	}
+	if line == "" {
+		t.Fatalf("%s: %s is gone", doc, what)
+	}
+	return line
+}
+
 // fences returns the fenced blocks of the markdown file doc.
 func fences(t *testing.T, doc string) []fence {
 	t.Helper()
@@ -568,15 +585,7 @@ func TestDocDjangoMapping(t *testing.T) {
 // a crafted user agent making as the document says it is read: a failed
 // login for alice with no address.
 func TestDocAxesClientString(t *testing.T) {
-	var s string
-	for _, b := range fences(t, "docs/app-logs.md") {
-		if strings.HasPrefix(b.first(), `{username: "alice", ip_address: "203.0.113.7", user_agent: "curl/8"`) {
-			s = b.first()
-		}
-	}
-	if s == "" {
-		t.Fatal("docs/app-logs.md: the crafted client string is gone")
-	}
+	s := fenceStarting(t, "docs/app-logs.md", `{username: "alice", ip_address: "203.0.113.7", user_agent: "curl/8"`, "the crafted client string")
 	f, err := App("django-axes", "%(asctime)s %(message)s")
 	if err != nil {
 		t.Fatal(err)
@@ -627,15 +636,7 @@ func TestDocNginxLineErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var line string
-	for _, b := range fences(t, "docs/nginx.md") {
-		if strings.HasPrefix(b.first(), "203.0.113.7 - - [04/Dec/2026") {
-			line = b.first()
-		}
-	}
-	if line == "" {
-		t.Fatal("docs/nginx.md: the reference line is gone")
-	}
+	line := fenceStarting(t, "docs/nginx.md", "203.0.113.7 - - [04/Dec/2026", "the reference line")
 	f, err := Proxy("nginx", "")
 	if err != nil {
 		t.Fatal(err)
