@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -126,6 +127,15 @@ func sourceFlagsCheck(formatName, format string, names []string, auto bool, zone
 		return err
 	}
 	return zoneFlag(zoneName, zone, format, inForce)
+}
+
+// appFormatDefCheck returns the error of an --app-format-def given with
+// --app-format auto.
+func appFormatDefCheck(format, def string) error {
+	if format == config.Auto && def != "" {
+		return errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)")
+	}
+	return nil
 }
 
 // check returns the errors of the TLS and SASL flags that need no file

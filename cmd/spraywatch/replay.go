@@ -417,9 +417,7 @@ func (f *replayFlags) check() error {
 		sourceFlagsCheck("app-format", f.appFormat, formats.AppNames(), true, "app-time-zone", f.appTimeZone, f.config == "" || len(f.app) > 0),
 		listenFlag("metrics-listen", f.metricsListen),
 		globFlag("proxy", f.proxy), globFlag("app", f.app))
-	if f.appFormat == config.Auto && f.appFormatDef != "" {
-		errs = append(errs, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)"))
-	}
+	errs = append(errs, appFormatDefCheck(f.appFormat, f.appFormatDef))
 	return errors.Join(errs...)
 }
 

@@ -252,9 +252,7 @@ func (f *serveFlags) check() error {
 		sourceFlagsCheck("app-format", f.appFormat, formats.AppNames(), true, "app-time-zone", f.appTimeZone, f.config == "" || len(f.appFiles) > 0),
 		listenFlag("listen", f.listen),
 		globFlag("proxy-file", f.proxyFiles), globFlag("app-file", f.appFiles))
-	if f.appFormat == config.Auto && f.appFormatDef != "" {
-		errs = append(errs, errors.New("--app-format-def needs a named --app-format (auto detects only formats without definitions)"))
-	}
+	errs = append(errs, appFormatDefCheck(f.appFormat, f.appFormatDef))
 	return errors.Join(append(errs, f.kafkaSecurityFlags.check()...)...)
 }
 
