@@ -19,7 +19,7 @@ type AlertmanagerOptions struct {
 	Name           string
 	URL            string // Alertmanager base URL, e.g. http://127.0.0.1:9093
 	AlertName      string // value of the alertname label; default "PasswordSpraying"
-	GeneratorURL   string // optional link back to spraywatch
+	GeneratorURL   string // optional link back to spraywatch: an absolute URL or path (url.ParseRequestURI)
 	ResendInterval time.Duration
 	MaxActive      int // firing incidents remembered for re-sending; default 10000
 	Timeout        time.Duration
@@ -71,6 +71,9 @@ type amAlert struct {
 func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanager, error) {
 	if opts.URL == "" {
 		return nil, errors.New("alertmanager: url is required")
+	}
+	if err := checkGeneratorURL(opts.GeneratorURL); err != nil {
+		return nil, err
 	}
 	opts.URL = strings.TrimSuffix(opts.URL, "/")
 	if opts.AlertName == "" {

@@ -187,6 +187,20 @@ func keyErrorf(key []string, format string, args ...any) error {
 	return &KeyError{Key: key, Err: fmt.Errorf(format, args...)}
 }
 
+// checkGeneratorURL reports a generator_url that Alertmanager would
+// refuse (422, "generatorURL in body must be of type uri"), failing every
+// post of the output: it takes what Go's url.ParseRequestURI takes, an
+// absolute URL or an absolute path. "" sends none.
+func checkGeneratorURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := url.ParseRequestURI(s); err != nil {
+		return keyErrorf([]string{"generator_url"}, "alertmanager: generator_url %q is not a URL Alertmanager takes (an absolute URL, e.g. https://grafana.example.com/d/spraywatch-overview, or a path starting with /)", s)
+	}
+	return nil
+}
+
 // checkURL reports a url that is not an absolute http or https URL: the
 // outputs would fail every attempt. The error names the url without its
 // path or query (hiddenURL), which can be its credential.
@@ -307,7 +321,8 @@ func (c *Config) checkType() error {
 		if c.URL == "" {
 			return errors.New("alertmanager: url is required")
 		}
-		return errors.Join(append([]error{checkURL("alertmanager", c.URL)}, c.checkTLS(c.httpsURL(), "an https:// url")...)...)
+		errs := []error{checkURL("alertmanager", c.URL), checkGeneratorURL(c.GeneratorURL)}
+		return errors.Join(append(errs, c.checkTLS(c.httpsURL(), "an https:// url")...)...)
 	case "kafka":
 		if len(c.Brokers) == 0 {
 			return errors.New("kafka: brokers are required")

@@ -166,6 +166,7 @@ func TestOpenErrors(t *testing.T) {
 		{Config{Type: "webhook", URL: "ftp://soc.example.com/", SpoolDir: t.TempDir()}, `url "ftp://soc.example.com" is not an absolute`},
 		{Config{Type: "webhook", URL: "https:///hook", SpoolDir: t.TempDir()}, `url "https:///..." is not an absolute`},
 		{Config{Type: "alertmanager", URL: "127.0.0.1:9093"}, `url "127.0.0.1:9093" is not an absolute`},
+		{Config{Type: "alertmanager", URL: "http://127.0.0.1:9093", GeneratorURL: "grafana dashboard"}, `generator_url "grafana dashboard" is not a URL Alertmanager takes`},
 		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"Authorization": "Bearer x\n"}},
 			`value of header "Authorization" holds the control character '\n' (a YAML block scalar "|" ends with a newline`},
 		{Config{Type: "webhook", URL: "http://127.0.0.1:1/", SpoolDir: t.TempDir(), Headers: map[string]string{"X-A": "a\r\nX-Forged: 1"}},

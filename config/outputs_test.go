@@ -54,6 +54,7 @@ func TestParseOutputs(t *testing.T) {
 		{"syslog address", "outputs:\n  - type: syslog\n    network: udp\n    address: siem\n", `o.yml:4: outputs[0]: syslog: address "siem" is not host:port`},
 		{"syslog facility", "outputs:\n  - type: syslog\n    network: udp\n    address: siem:514\n    facility: kern9\n", `o.yml:5: outputs[0]: syslog: unknown facility "kern9"`},
 		{"webhook tls over http", "outputs:\n  - type: webhook\n    url: http://x\n    spool_dir: s\n    tls_ca_file: ca.pem\n", `o.yml:5: outputs[0]: webhook: tls_ca_file applies only to an https:// url: without TLS it would be ignored`},
+		{"alertmanager generator_url", "outputs:\n  - type: alertmanager\n    url: http://am:9093\n    generator_url: grafana/d/x\n", `o.yml:4: outputs[0]: alertmanager: generator_url "grafana/d/x" is not a URL Alertmanager takes`},
 		{"alertmanager client certificate without key", "outputs:\n  - type: alertmanager\n    url: https://am:9093\n    tls_cert_file: c.pem\n", `o.yml:4: outputs[0]: alertmanager: tls_cert_file needs tls_key_file`},
 		{"severity at its key", "outputs:\n  - type: stdout\n    name: a\n    min_severity: urgent\n", `o.yml:4: outputs[0]: unknown min_severity "urgent"`},
 		{"kafka tls_* without tls", "outputs:\n  - type: kafka\n    brokers: [k:9093]\n    topic: t\n    tls_ca_file: ca.pem\n", `o.yml:5: outputs[0]: kafka: tls_ca_file applies only to an output with tls: true: without TLS it would be ignored`},

@@ -203,16 +203,3 @@ func TestDashboardAndRulesUseExposedMetrics(t *testing.T) {
 		}
 	}
 }
-
-// TestEveryMetricDocumented checks docs/monitoring.md names each metric.
-func TestEveryMetricDocumented(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "monitoring.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := range exported(t) {
-		if !strings.Contains(string(b), "`"+n+"`") {
-			t.Errorf("docs/monitoring.md does not document %s", n)
-		}
-	}
-}
