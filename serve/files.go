@@ -404,6 +404,9 @@ type filed struct {
 	// before returning this: they apply once the records queued before
 	// them are processed.
 	retired []follow.Position
+	// lost are the saved positions of the files the source could not
+	// find to read again (follow.Source.Lost).
+	lost []follow.Position
 }
 
 type fileQueue struct {
@@ -546,7 +549,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			var rec event.Record
 			for {
 				err := src.Next(rctx, &rec)
-				gone := src.Retired()
+				gone, lost := src.Retired(), src.Lost()
 				var fd filed
 				switch {
 				case err == nil:
@@ -561,7 +564,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				default:
 					fd = filed{src: i, err: err}
 				}
-				fd.retired = gone
+				fd.retired, fd.lost = gone, lost
 				select {
 				case in <- fd:
 				case <-rctx.Done():
@@ -645,8 +648,21 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			retireAfter(fd.src, fd.retired)
 		}
 	}
+	// A file gone since its position was saved (deleted, compressed)
+	// cannot be read again: the first record its source reads instead
+	// sets cut, and the records read again before it are left out, so
+	// that the join does not see one log without the other there; the
+	// incidents firing on what is lost are not rebuilt, nor opened again
+	// under new ids (see detect.Engine.Unrebuildable).
+	var cut int64
+	var cutting [2]bool
 	accept := func(fd filed) error {
 		q := qs[fd.src]
+		for _, p := range fd.lost {
+			cutting[fd.src] = true
+			f.cfg.Logger.Warn("a file read before is gone (deleted, moved out of its directory, or compressed): its lines from the saved position on are not read again; the rebuild starts at the first record read after it, in both logs",
+				"source", []string{"proxy", "app"}[fd.src], "path", p.Path, "inode", p.Inode, "offset", p.Offset)
+		}
 		if len(fd.retired) > 0 && fd.it == nil && (fd.err == nil || fd.err == io.EOF) {
 			retireAfter(fd.src, fd.retired)
 		}
@@ -664,6 +680,20 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			}
 		default:
 			q.idle, q.arrival = false, time.Now()
+			if cutting[fd.src] {
+				cutting[fd.src] = false
+				if fd.it.time > cut {
+					cut = fd.it.time
+					eng.MissingBefore(cut)
+					var needs []detect.RebuildNeed
+					if st != nil {
+						needs = st.needs
+					}
+					eng.Unrebuildable(cut, needs)
+					f.cfg.Logger.Warn("rebuilding from the first record after a file that is gone: the records read again before it are left out, and the incidents firing then are not rebuilt (their alerts until a rule window after it are lost)",
+						"from", time.Unix(0, cut).UTC().Format(time.RFC3339Nano), "incidents", len(needs))
+				}
+			}
 			lines[fd.src].take(fd, fd.it.time, true, newest, queued, queue, reject)
 		}
 		return nil
@@ -720,6 +750,15 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 						}
 					}
 				}
+			}
+			if fd.again && fd.it.time < cut {
+				// Read again before the cut: its partners may be gone.
+				itemPool.Put(fd.it)
+				if fd.pos != (follow.Position{}) {
+					qs[h].processed[inodeOf(fd.pos)] = fd.pos
+				}
+				retire(qs[h], fd.retired)
+				continue
 			}
 			if atFirst[h] {
 				atFirst[h] = false
