@@ -986,13 +986,15 @@ func (s *Source) open(p string, id fileID, first bool) (*file, error) {
 		// committed finds the file, renamed or not, and reads it again
 		// from there.
 		f.unsaved, f.origin, f.originGen = true, f.off, f.gen
+		s.saveOrigin(f) // now if it has a first line
 	}
 	s.applyMark(f)
 	return f, nil
 }
 
 // saveOrigin saves where reading of f started as its position in the
-// state file, once f has a first line (its fingerprint). That position
+// state file, once f has a first line (its fingerprint): when it is opened,
+// or else with the first line read. That position
 // precedes every record of f, so saving it before the records are
 // processed keeps reading at least once. A write that fails is done
 // again by the next Commit.
