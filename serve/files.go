@@ -582,9 +582,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		qs[i] = &fileQueue{processed: map[inodeKey]follow.Position{}, gone: map[inodeKey]follow.Position{}}
 	}
 	var cps []checkpoint
-	// saved are the positions saved last of the files still in the state
-	// files (as far as this run knows: until their final position is).
-	saved := [2]map[inodeKey]follow.Position{{}, {}}
 	var released int64
 	// retire notes the final positions of closed files, once every record
 	// queued before the notice was processed.
@@ -838,7 +835,9 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				k = i
 			}
 		}
-		k = readableFrom(cps, k, saved, [2]map[inodeKey]follow.Position{qs[0].gone, qs[1].gone})
+		// A file opened and closed after the checkpoint k (the middle
+		// one of two rotations) is read again all the same: its source
+		// saved where its reading started (see follow.Source.Lost).
 		st := rb.state()
 		if k >= 0 {
 			// Until the positions are saved, their time is not known:
@@ -851,9 +850,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				if err := s.Commit(ps...); err != nil {
 					return err
 				}
-				for _, p := range ps {
-					saved[i][inodeOf(p)] = p
-				}
 				// Closed files whose final position is saved now: the
 				// state file dropped them; forget them here too.
 				q := qs[i]
@@ -862,7 +858,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 						continue
 					}
 					delete(q.gone, key)
-					delete(saved[i], key)
 					if q.processed[key] == g {
 						delete(q.processed, key)
 					}
@@ -951,51 +946,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			return reload && ctx.Err() == nil && !ended, nil
 		}
 	}
-}
-
-// readableFrom returns the index of the checkpoint of cps whose positions
-// to save: k (-1: none), or a later one when a file closed since (gone,
-// per source) is in a checkpoint after k but neither in one up to k nor
-// among the files whose positions were saved before. A restart finds a
-// file renamed away only by its saved position: one opened and closed
-// after the positions saved (the middle one of two rotations) would be
-// skipped whole, its records neither read again nor replaced by others.
-// Saving from the first checkpoint that holds it reads less again than k
-// would have, but in order and without a gap.
-func readableFrom(cps []checkpoint, k int, saved, gone [2]map[inodeKey]follow.Position) int {
-	if len(gone[0]) == 0 && len(gone[1]) == 0 {
-		return k
-	}
-	upTo := [2]map[inodeKey]bool{{}, {}}
-	add := func(c checkpoint) {
-		for i, ps := range c.pos {
-			for _, p := range ps {
-				upTo[i][inodeOf(p)] = true
-			}
-		}
-	}
-	for _, c := range cps[:k+1] {
-		add(c)
-	}
-	for j := k + 1; j < len(cps); j++ {
-		for i, ps := range cps[j].pos {
-			for _, p := range ps {
-				key := inodeOf(p)
-				g, closed := gone[i][key]
-				if !closed || g.Fingerprint != p.Fingerprint || upTo[i][key] {
-					continue
-				}
-				if sp, ok := saved[i][key]; ok && sp.Fingerprint == p.Fingerprint {
-					continue
-				}
-				for k < j {
-					k++
-					add(cps[k])
-				}
-			}
-		}
-	}
-	return k
 }
 
 // mergeCheckpoints returns the positions of source i in cps, the latest
