@@ -215,6 +215,34 @@ func (e *Engine) Rebuilding(since int64, needs []RebuildNeed) {
 	}
 }
 
+// Unrebuildable tells a restarted engine that the events before t cannot
+// be read again (a file of one log is gone): the incidents of needs (as
+// Rebuilding was told them) are not rebuilt, and the windows of their
+// groups miss events up to t plus the rule's window. Such a group opens
+// no incident before then, rebuild or not (see Rebuilt): an incident it
+// opened earlier would be the one not rebuilt, alerted again under a new
+// id. Like MissingBefore, it must be called before the events it holds.
+func (e *Engine) Unrebuildable(t int64, needs []RebuildNeed) {
+	if len(needs) == 0 {
+		return
+	}
+	e.quiesce()
+	lost := make(map[uint64]int64, len(needs))
+	for _, n := range needs {
+		lost[n.Group] = t
+	}
+	for _, rs := range e.rules {
+		h := rs.holding()
+		if h.lost == nil {
+			h.lost = lost
+			continue
+		}
+		for g, at := range lost {
+			h.lost[g] = max(h.lost[g], at)
+		}
+	}
+}
+
 // Rebuilt tells the engine that what comes now was not processed before
 // the restart, even when it is older than what was (a lagging input,
 // late records): Rebuilding's hold ends (MissingBefore's does not, as the
@@ -237,6 +265,10 @@ type hold struct {
 	// the rules; a need's group may open from From plus its rule's
 	// settle.
 	needs map[uint64]int64
+	// lost are the times before which the events of groups (GroupHash)
+	// are gone (Unrebuildable); a group may open from its time plus its
+	// rule's window and settle. Shared by the rules.
+	lost map[uint64]int64
 }
 
 func (rs *ruleState) holding() *hold {
@@ -250,6 +282,11 @@ func (rs *ruleState) holding() *hold {
 // the rule back or not.
 func (rs *ruleState) mayOpen(g *group, t int64) bool {
 	h := rs.hold
+	if h != nil && h.lost != nil {
+		if at, ok := h.lost[GroupHash(rs.rule.ID, g.key)]; ok && t < plus(at, int64(rs.rule.Window)+settle(rs.rule)) {
+			return false
+		}
+	}
 	switch {
 	case h == nil || t >= h.missing && t >= h.since:
 		return true

@@ -407,3 +407,75 @@ func TestRebuiltEndsHold(t *testing.T) {
 		}
 	}
 }
+
+// TestUnrebuildableHolds: a restarted engine told that the events before
+// t are gone holds the groups of the incidents it cannot rebuild until t
+// plus the rule's window (their windows lack the lost events until then),
+// and not the other groups.
+func TestUnrebuildableHolds(t *testing.T) {
+	sec := int64(time.Second)
+	before, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: alert.NewFanout()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range campaign(0, 20) {
+		if err := before.Add(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	needs := before.RebuildNeeds(20*sec, nil)
+	if len(needs) != 1 {
+		t.Fatalf("%d needs, want the incident of c1", len(needs))
+	}
+	var recs []*event.Record
+	for s := 30; s <= 60; s += 2 {
+		for _, c := range []string{"c1", "c2"} {
+			recs = append(recs, attempt(float64(s), c, fmt.Sprintf("u%d", s), "failure"))
+		}
+	}
+	for _, lost := range []bool{false, true} {
+		sink := &captureSink{}
+		e, err := NewEngine(Config{Rules: testRule(t, sprayRule), Sink: sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lost {
+			e.Unrebuildable(30*sec, []RebuildNeed{{Group: needs[0].Group, From: needs[0].From}})
+		}
+		for _, r := range recs {
+			if err := e.Add(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// When each certificate's incident opened: the time of the last
+		// event of its firing alert.
+		opened := map[string]time.Duration{}
+		for _, a := range sink.alerts {
+			if a.Status != alert.StatusFiring || a.Identity == nil {
+				continue
+			}
+			at, err := time.Parse(time.RFC3339Nano, a.LastSeen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opened[a.Identity.SHA1] = time.Duration(at.UnixNano())
+		}
+		c1, ok1 := opened["c1"]
+		c2, ok2 := opened["c2"]
+		if !ok1 || !ok2 {
+			t.Fatalf("lost %v: incidents opened %v, want one per certificate", lost, opened)
+		}
+		// Three users fail from 30 s on: the incident opens at 34 s, or
+		// once held, at 40 s (the window after the lost events).
+		want := 34 * time.Second
+		if lost {
+			want = 40 * time.Second
+		}
+		if c1 != want {
+			t.Errorf("lost %v: c1's incident opened at %v, want %v", lost, c1, want)
+		}
+		if c2 != 34*time.Second {
+			t.Errorf("lost %v: c2's incident opened at %v, want 34s: it had no incident to hold", lost, c2)
+		}
+	}
+}

@@ -405,6 +405,9 @@ type filed struct {
 	// before returning this: they apply once the records queued before
 	// them are processed.
 	retired []follow.Position
+	// lost are the saved positions of the files the source could not
+	// find to read again (follow.Source.Lost).
+	lost []follow.Position
 }
 
 type fileQueue struct {
@@ -547,7 +550,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			var rec event.Record
 			for {
 				err := src.Next(rctx, &rec)
-				gone := src.Retired()
+				gone, lost := src.Retired(), src.Lost()
 				var fd filed
 				switch {
 				case err == nil:
@@ -562,7 +565,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				default:
 					fd = filed{src: i, err: err}
 				}
-				fd.retired = gone
+				fd.retired, fd.lost = gone, lost
 				select {
 				case in <- fd:
 				case <-rctx.Done():
@@ -580,9 +583,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		qs[i] = &fileQueue{processed: map[inodeKey]follow.Position{}, gone: map[inodeKey]follow.Position{}}
 	}
 	var cps []checkpoint
-	// saved are the positions saved last of the files still in the state
-	// files (as far as this run knows: until their final position is).
-	saved := [2]map[inodeKey]follow.Position{{}, {}}
 	var released int64
 	// retire notes the final positions of closed files, once every record
 	// queued before the notice was processed.
@@ -646,8 +646,21 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			retireAfter(fd.src, fd.retired)
 		}
 	}
+	// A file gone since its position was saved (deleted, compressed)
+	// cannot be read again: the first record its source reads instead
+	// sets cut, and the records read again before it are left out, so
+	// that the join does not see one log without the other there; the
+	// incidents firing on what is lost are not rebuilt, nor opened again
+	// under new ids (see detect.Engine.Unrebuildable).
+	var cut int64
+	var cutting [2]bool
 	accept := func(fd filed) error {
 		q := qs[fd.src]
+		for _, p := range fd.lost {
+			cutting[fd.src] = true
+			f.cfg.Logger.Warn("a file read before is gone (deleted, moved out of its directory, or compressed): its lines from the saved position on are not read again; the rebuild starts at the first record read after it, in both logs",
+				"source", []string{"proxy", "app"}[fd.src], "path", p.Path, "inode", p.Inode, "offset", p.Offset)
+		}
 		if len(fd.retired) > 0 && fd.it == nil && (fd.err == nil || fd.err == io.EOF) {
 			retireAfter(fd.src, fd.retired)
 		}
@@ -665,6 +678,20 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			}
 		default:
 			q.idle, q.arrival = false, time.Now()
+			if cutting[fd.src] {
+				cutting[fd.src] = false
+				if fd.it.time > cut {
+					cut = fd.it.time
+					eng.MissingBefore(cut)
+					var needs []detect.RebuildNeed
+					if st != nil {
+						needs = st.needs
+					}
+					eng.Unrebuildable(cut, needs)
+					f.cfg.Logger.Warn("rebuilding from the first record after a file that is gone: the records read again before it are left out, and the incidents firing then are not rebuilt (their alerts until a rule window after it are lost)",
+						"from", time.Unix(0, cut).UTC().Format(time.RFC3339Nano), "incidents", len(needs))
+				}
+			}
 			lines[fd.src].take(fd, fd.it.time, true, newest, queued, queue, reject)
 		}
 		return nil
@@ -721,6 +748,15 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 						}
 					}
 				}
+			}
+			if fd.again && fd.it.time < cut {
+				// Read again before the cut: its partners may be gone.
+				itemPool.Put(fd.it)
+				if fd.pos != (follow.Position{}) {
+					qs[h].processed[inodeOf(fd.pos)] = fd.pos
+				}
+				retire(qs[h], fd.retired)
+				continue
 			}
 			if atFirst[h] {
 				atFirst[h] = false
@@ -800,7 +836,9 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				k = i
 			}
 		}
-		k = readableFrom(cps, k, saved, [2]map[inodeKey]follow.Position{qs[0].gone, qs[1].gone})
+		// A file opened and closed after the checkpoint k (the middle
+		// one of two rotations) is read again all the same: its source
+		// saved where its reading started (see follow.Source.Lost).
 		st := rb.state()
 		if k >= 0 {
 			// Until the positions are saved, their time is not known:
@@ -813,9 +851,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 				if err := s.Commit(ps...); err != nil {
 					return err
 				}
-				for _, p := range ps {
-					saved[i][inodeOf(p)] = p
-				}
 				// Closed files whose final position is saved now: the
 				// state file dropped them; forget them here too.
 				q := qs[i]
@@ -824,7 +859,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 						continue
 					}
 					delete(q.gone, key)
-					delete(saved[i], key)
 					if q.processed[key] == g {
 						delete(q.processed, key)
 					}
@@ -913,51 +947,6 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			return reload && ctx.Err() == nil && !ended, nil
 		}
 	}
-}
-
-// readableFrom returns the index of the checkpoint of cps whose positions
-// to save: k (-1: none), or a later one when a file closed since (gone,
-// per source) is in a checkpoint after k but neither in one up to k nor
-// among the files whose positions were saved before. A restart finds a
-// file renamed away only by its saved position: one opened and closed
-// after the positions saved (the middle one of two rotations) would be
-// skipped whole, its records neither read again nor replaced by others.
-// Saving from the first checkpoint that holds it reads less again than k
-// would have, but in order and without a gap.
-func readableFrom(cps []checkpoint, k int, saved, gone [2]map[inodeKey]follow.Position) int {
-	if len(gone[0]) == 0 && len(gone[1]) == 0 {
-		return k
-	}
-	upTo := [2]map[inodeKey]bool{{}, {}}
-	add := func(c checkpoint) {
-		for i, ps := range c.pos {
-			for _, p := range ps {
-				upTo[i][inodeOf(p)] = true
-			}
-		}
-	}
-	for _, c := range cps[:k+1] {
-		add(c)
-	}
-	for j := k + 1; j < len(cps); j++ {
-		for i, ps := range cps[j].pos {
-			for _, p := range ps {
-				key := inodeOf(p)
-				g, closed := gone[i][key]
-				if !closed || g.Fingerprint != p.Fingerprint || upTo[i][key] {
-					continue
-				}
-				if sp, ok := saved[i][key]; ok && sp.Fingerprint == p.Fingerprint {
-					continue
-				}
-				for k < j {
-					k++
-					add(cps[k])
-				}
-			}
-		}
-	}
-	return k
 }
 
 // mergeCheckpoints returns the positions of source i in cps, the latest

@@ -689,3 +689,159 @@ func TestFollowRefusesSharedStateDir(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFollowRotationBeforePositionsSaved renames the proxy log away (as
+// logrotate does by default), then reloads the rules, or restarts, before
+// any position was saved (the renamed file is not closed yet, and no
+// checkpoint is as old as the default rules' 12-hour window): the rebuild
+// reads both logs again from where reading started, finding the renamed
+// file by its identity although no configured path names it now, and only
+// then the new file. Together the alerts are those replay emits over the
+// whole logs, none twice, and no record comes late.
+func TestFollowRotationBeforePositionsSaved(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reload", true: "restart"}[restart], func(t *testing.T) {
+			followRotationBeforeSaved(t, restart)
+		})
+	}
+}
+
+func followRotationBeforeSaved(t *testing.T, restart bool) {
+	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
+	p1, p2, a1, a2 := halves(t)
+	pf, af := formatsFor(t)
+	cfg, proxyPath, appPath := restartConfig(t, rules.Default(), pf, af)
+	// The renamed file stays open a while after its last line: the
+	// reload (or restart) comes before it is closed. The other log waits
+	// for the proxy log longer than that.
+	cfg.RotateWait = 3 * time.Second
+	cfg.IdleTimeout = 10 * time.Second
+	got := &collector{}
+	cfg.Sink = got
+
+	r1 := startFollower(t, cfg)
+	appendFile(t, proxyPath, p1)
+	appendFile(t, appPath, a1)
+	waitFor(t, 60*time.Second, "the first half processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	if err := os.Rename(proxyPath, proxyPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, proxyPath, p2[:len(p2)/4])
+	for _, name := range []string{"proxy.positions", "app.positions"} {
+		b, err := os.ReadFile(filepath.Join(cfg.StateDir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		var saved struct{ Files []follow.Position }
+		if err == nil {
+			err = json.Unmarshal(b, &saved)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range saved.Files {
+			if p.Offset > 0 {
+				t.Fatalf("%s: a position was saved (%s at %d): the rebuild would not start from the first lines", name, p.Path, p.Offset)
+			}
+		}
+	}
+	r2 := r1
+	if restart {
+		r1.shutdown(t)
+		r2 = startFollower(t, cfg)
+	} else if err := r1.f.ReloadRules(rules.Default()); err != nil {
+		t.Fatal(err)
+	} else {
+		waitFor(t, 10*time.Second, "the rebuild", func() bool { return r1.f.Stats().Rebuilds.Load() == 2 })
+	}
+	appendFile(t, proxyPath, p2[len(p2)/4:])
+	appendFile(t, appPath, a2)
+	waitFor(t, 60*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(got.snapshot()) })
+	r2.shutdown(t)
+
+	checkOnceEach(t, got.snapshot(), want)
+	if n := r1.f.Stats().Late.Load(); n != 0 {
+		t.Errorf("first run: %d records came late", n)
+	}
+	if n := r2.f.Stats().Late.Load(); restart && n != 0 {
+		t.Errorf("second run: %d records came late", n)
+	}
+	if r2.f.Stats().Muted.Load() == 0 {
+		t.Error("nothing muted: the rebuild did not read the lines processed before")
+	}
+}
+
+// TestFollowRotatedFileGone deletes the proxy log's renamed file before a
+// reload, before any position was saved: the rebuild cannot read it
+// again, says so, and starts both logs at the first proxy record it can
+// read, so no alert comes from app records whose proxy records are gone,
+// none is sent twice, and no record comes late.
+func TestFollowRotatedFileGone(t *testing.T) {
+	want := distinctSorted(replayAlerts(t, []string{proxySample}, []string{appSample}))
+	p1, p2, a1, a2 := halves(t)
+	pf, af := formatsFor(t)
+	cfg, proxyPath, appPath := restartConfig(t, rules.Default(), pf, af)
+	cfg.RotateWait = 3 * time.Second
+	cfg.IdleTimeout = 10 * time.Second
+	gone := &goneWarnings{}
+	cfg.Logger = slog.New(gone)
+	got := &collector{}
+	cfg.Sink = got
+
+	r := startFollower(t, cfg)
+	appendFile(t, proxyPath, p1)
+	appendFile(t, appPath, a1)
+	waitFor(t, 60*time.Second, "the first half processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	before := len(got.snapshot())
+	if err := os.Rename(proxyPath, proxyPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, proxyPath, p2[:len(p2)/4])
+	if err := os.Remove(proxyPath + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.f.ReloadRules(rules.Default()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the rebuild", func() bool { return r.f.Stats().Rebuilds.Load() == 2 })
+	appendFile(t, proxyPath, p2[len(p2)/4:])
+	appendFile(t, appPath, a2)
+	waitFor(t, 60*time.Second, "every line processed", func() bool { return processedToEnd(t, cfg.StateDir, proxyPath, appPath) })
+	settle(t, 10*time.Second, 500*time.Millisecond, func() int { return len(got.snapshot()) })
+	r.shutdown(t)
+
+	if n := gone.count(); n != 1 {
+		t.Errorf("%d warnings of a file gone, want 1", n)
+	}
+	all := got.snapshot()
+	if d := distinctSorted(all); len(d) != len(all) {
+		t.Errorf("%d alerts, %d distinct: some were emitted twice", len(all), len(d))
+	}
+	for _, a := range all[before:] {
+		if !slices.Contains(want, a) {
+			t.Errorf("after the rebuild, an alert replay does not emit: %.300s", a)
+		}
+	}
+	if n := r.f.Stats().Late.Load(); n != 0 {
+		t.Errorf("%d records came late", n)
+	}
+}
+
+// goneWarnings is a slog handler counting the warnings of a file gone.
+type goneWarnings struct{ n atomic.Int64 }
+
+func (w *goneWarnings) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w *goneWarnings) Handle(_ context.Context, r slog.Record) error {
+	if r.Level == slog.LevelWarn && strings.HasPrefix(r.Message, "a file read before is gone") {
+		w.n.Add(1)
+	}
+	return nil
+}
+
+func (w *goneWarnings) WithAttrs([]slog.Attr) slog.Handler { return w }
+
+func (w *goneWarnings) WithGroup(string) slog.Handler { return w }
+
+func (w *goneWarnings) count() int { return int(w.n.Load()) }

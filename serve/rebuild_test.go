@@ -24,7 +24,6 @@ import (
 	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/event"
 	"github.com/spraywatch/spraywatch/ingest"
-	"github.com/spraywatch/spraywatch/ingest/follow"
 	"github.com/spraywatch/spraywatch/rules"
 )
 
@@ -809,10 +808,9 @@ func splitAt(t *testing.T, lines [][]byte, f ingest.Format, at ...time.Time) [][
 // TestFollowRestartAfterTwoRotations rotates the files twice during the
 // long campaign's incident, then restarts: the positions the incident
 // needs (a minute before its first event) are in the first files, and the
-// second files, opened and closed since, would be skipped by a restart
-// (only their saved position finds them). The positions saved are those
-// of the first checkpoint that holds the second files, still before the
-// incident's first event: the restart reads them again and rebuilds the
+// second files, opened and closed since, have no position of the records
+// processed saved; a restart finds them by where their reading started
+// (saved with their first line), reads them again and rebuilds the
 // incident whole.
 func TestFollowRestartAfterTwoRotations(t *testing.T) {
 	rs := longRules(t)
@@ -860,49 +858,6 @@ func TestFollowRestartAfterTwoRotations(t *testing.T) {
 	cfg.Sink = second
 	resume(t, cfg, proxyPath, appPath, p2, a2)
 	checkContinued(t, want, first.snapshot(), second.snapshot(), true)
-}
-
-// TestReadableFrom: the checkpoint saved is moved on to the first one that
-// holds every file closed since and not saved yet.
-func TestReadableFrom(t *testing.T) {
-	pos := func(ino uint64, fp uint64) follow.Position {
-		return follow.Position{Path: "a.log", Dev: 1, Inode: ino, Fingerprint: fp, Offset: 10}
-	}
-	cp := func(proxy follow.Position, app ...follow.Position) checkpoint {
-		return checkpoint{pos: [2][]follow.Position{{proxy}, app}}
-	}
-	a, b, c := pos(1, 11), pos(2, 22), pos(3, 33)
-	// The files of a source, rotated twice: a (first), b, then c.
-	cps := []checkpoint{cp(a), cp(a, a), cp(b, a), cp(b, b), cp(c, c)}
-	none := map[inodeKey]follow.Position{}
-	set := func(ps ...follow.Position) map[inodeKey]follow.Position {
-		m := map[inodeKey]follow.Position{}
-		for _, p := range ps {
-			m[inodeOf(p)] = p
-		}
-		return m
-	}
-	for _, tc := range []struct {
-		name        string
-		k           int
-		saved, gone [2]map[inodeKey]follow.Position
-		want        int
-	}{
-		{"nothing closed", 0, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{none, none}, 0},
-		{"closed file held", 2, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(a, b), none}, 2},
-		{"closed file after", 1, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(a, b), none}, 2},
-		{"closed file after, other source", 1, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{none, set(b)}, 3},
-		{"both sources", 0, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(b), set(b)}, 3},
-		{"closed file saved before", 0, [2]map[inodeKey]follow.Position{set(b), none}, [2]map[inodeKey]follow.Position{set(b), none}, 0},
-		{"inode saved with other content", 0, [2]map[inodeKey]follow.Position{set(pos(2, 99)), none}, [2]map[inodeKey]follow.Position{set(b), none}, 2},
-		{"inode reused since", 0, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(pos(2, 99)), none}, 0},
-		{"nothing saved yet", -1, [2]map[inodeKey]follow.Position{none, none}, [2]map[inodeKey]follow.Position{set(a), none}, 0},
-		{"nothing to save", -1, [2]map[inodeKey]follow.Position{set(a), none}, [2]map[inodeKey]follow.Position{set(a), none}, -1},
-	} {
-		if got := readableFrom(cps, tc.k, tc.saved, tc.gone); got != tc.want {
-			t.Errorf("%s: readableFrom(k=%d) = %d, want %d", tc.name, tc.k, got, tc.want)
-		}
-	}
 }
 
 // failRewindFetch makes the broker answer the next n offset fetches that

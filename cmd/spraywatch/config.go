@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -505,6 +507,27 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, use 
 		}
 		return 0
 	}
+	if use == config.UseFollow {
+		// serve follows a path that matches no file yet, waiting for it.
+		c := *s
+		c.Paths = nil
+		for _, p := range s.Paths {
+			if p == "-" || matchesFile(p) {
+				c.Paths = append(c.Paths, p)
+				continue
+			}
+			one := event.JoinProxyOnly
+			if s.Kind == config.KindProxy {
+				one = event.JoinAppOnly
+			}
+			fmt.Fprintf(w, "  note: %s matches no file yet: serve follows it all the same, waiting for it (until it appears, every login is %s)\n", p, one)
+		}
+		if len(c.Paths) == 0 {
+			fmt.Fprintln(w, "  no file yet: no lines checked")
+			return 0
+		}
+		s = &c
+	}
 	files, err := s.Files()
 	if err != nil {
 		fmt.Fprintf(w, "  error: %v\n", err)
@@ -560,6 +583,17 @@ func checkSource(ctx context.Context, cfg *config.Config, s *config.Source, use 
 		fmt.Fprintf(w, "  %s: no lines yet\n", file)
 	}
 	return problems
+}
+
+// matchesFile reports whether the path or pattern p names anything now:
+// what it names is checked as replay checks it.
+func matchesFile(p string) bool {
+	if strings.ContainsAny(p, "*?[") {
+		m, err := filepath.Glob(p)
+		return err != nil || len(m) > 0 // a bad pattern is reported as before
+	}
+	_, err := os.Lstat(p)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 func checkALB(ctx context.Context, cfg *config.Config, s *config.Source, w io.Writer) int {

@@ -405,6 +405,18 @@ func TestConfigCheckServe(t *testing.T) {
 		{"auto in Kafka", "sources:\n  - {name: edge, kind: proxy, format: auto}\n", 1, []string{
 			"sw.yml:2: source edge: format auto samples the source's files",
 			"format: not compiled (auto detects from files)"}},
+		// serve follows a path that matches no file yet, waiting for it:
+		// a note, no problem (replay needs the file: see TestConfigCheck).
+		{"logs not written yet", "sources:\n  - {name: edge, kind: proxy, paths: [" + filepath.Join(dir, "logs", "access.log") + "]}\n  - {name: django, kind: app, paths: [" + filepath.Join(dir, "logs", "auth*.log") + "]}\n", 0, []string{
+			"note: " + filepath.Join(dir, "logs", "access.log") + " matches no file yet: serve follows it all the same, waiting for it (until it appears, every login is app_only)",
+			"note: " + filepath.Join(dir, "logs", "auth*.log") + " matches no file yet: serve follows it all the same, waiting for it (until it appears, every login is proxy_only)",
+			"no file yet: no lines checked"}},
+		{"one log not written yet", "sources:\n  - {name: edge, kind: proxy, paths: [" + sample + ", " + filepath.Join(dir, "access.log.new") + "]}\n  - {name: django, kind: app, paths: [" + filepath.Join(dir, "auth.log") + "]}\n", 0, []string{
+			"note: " + filepath.Join(dir, "access.log.new") + " matches no file yet",
+			"nginx-access.log:1: @timestamp=2026-12-04T00:00:00Z",
+			"note: " + filepath.Join(dir, "auth.log") + " matches no file yet"}},
+		{"a directory", "sources:\n  - {name: edge, kind: proxy, paths: [" + dir + "]}\n  - {name: django, kind: app, paths: [" + filepath.Join(dir, "auth.log") + "]}\n", 1, []string{
+			"error: file \"" + dir + "\" is a directory"}},
 		// The replay files serve ignores are not checked: their missing
 		// directories are no problem.
 		{"replay files in Kafka", "sources:\n  - name: portal\n    kind: app\n" + portalMapping + "replay:\n  report: /nonexistent/dir/r.html\n  cpu_profile: /nonexistent/dir/cpu.pprof\n", 0, []string{

@@ -61,12 +61,24 @@ type file struct {
 	rereadTo  int64
 	rereadGen uint32
 
-	orphaned     time.Time // when the path stopped naming this file
-	lastData     time.Time // when data was last read
-	flushPartial bool      // deliver the held partial line, then close
-	truncated    bool      // restart at 0 once the buffered lines are consumed
-	skipped      bool      // a placeholder for a file not read
-	successor    *file     // the file now at this one's old path, read next
+	orphaned time.Time // when the path stopped naming this file
+	lastData time.Time // when data was last read
+	// recovered says the file was found renamed away when reading
+	// started (see Source.recoverRotated): it was read at a saved
+	// position, often long after it was written, so when it was last
+	// written is its modification time, not when its data was read.
+	recovered    bool
+	flushPartial bool  // deliver the held partial line, then close
+	truncated    bool  // restart at 0 once the buffered lines are consumed
+	skipped      bool  // a placeholder for a file not read
+	successor    *file // the file now at this one's old path, read next
+
+	// unsaved says where reading started (origin, in generation
+	// originGen) is not in the state file yet: it is saved with the
+	// file's first line (see Source.saveOrigin).
+	unsaved   bool
+	origin    int64
+	originGen uint32
 
 	join    []byte // the parts of split lines kept, while another file is read (see Source.joinState)
 	joinGen uint32 // gen when join was kept
@@ -269,7 +281,10 @@ func (f *file) doneRotating(now time.Time, wait time.Duration) bool {
 	}
 	// A file waiting behind the one before it at its path was not read
 	// yet: it is read to its end first.
-	if f.orphaned.IsZero() || !f.drained || now.Sub(f.lastData) < wait || now.Sub(f.orphaned) < wait {
+	if f.orphaned.IsZero() || !f.drained || now.Sub(f.orphaned) < wait {
+		return false
+	}
+	if now.Sub(f.lastData) < wait && !(f.recovered && f.quietFor(now, wait)) {
 		return false
 	}
 	if bytes.IndexByte(f.buf[f.rp:f.wp], '\n') >= 0 {
@@ -279,6 +294,15 @@ func (f *file) doneRotating(now time.Time, wait time.Duration) bool {
 		f.flushPartial = true
 	}
 	return true
+}
+
+// quietFor reports whether f was last modified at least wait before now.
+func (f *file) quietFor(now time.Time, wait time.Duration) bool {
+	if f.f == nil {
+		return true
+	}
+	fi, err := f.f.Stat()
+	return err == nil && now.Sub(fi.ModTime()) >= wait
 }
 
 // compressed reports a gzip file (a rotated log compressed in place).

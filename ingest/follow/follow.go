@@ -23,9 +23,14 @@
 // returns where the record last returned by Next ends. Positions are saved
 // to the state file only by Commit, which the caller calls once the effects
 // of the records up to those positions are durable (alerts handed to the
-// sinks): at-least-once, as with Kafka offsets. A restart resumes at the
-// committed positions, including the rest of a file that was renamed away
-// while spraywatch was stopped, if it still sits in the same directory.
+// sinks): at-least-once, as with Kafka offsets. The one position saved
+// without Commit is where reading of a file started (its beginning, or its
+// end with FromEnd), with its first line: it precedes every record of the
+// file. A restart resumes at the saved positions, including the rest of a
+// file that was renamed away (while spraywatch was stopped, or before any
+// of its positions was committed), if it still sits in the same directory:
+// it is found there by device and inode, whatever its name. A file with a
+// saved position that is gone is reported by Lost.
 //
 // Next blocks until a record arrives or ctx ends. When no record arrived for
 // IdleInterval it returns ErrIdle instead, so the caller can advance its
@@ -162,6 +167,7 @@ type Source struct {
 
 	retiredMu sync.Mutex
 	retired   []Position // final positions of the files closed since Retired
+	lost      []Position // saved positions of the files not found (see Lost)
 
 	// marks say how far each file was read before: before the last Rewind,
 	// or by an earlier run (MarkRead). Lines read again up to there are
@@ -299,9 +305,10 @@ func (s *Source) Commit(ps ...Position) error {
 }
 
 // Rewind closes every file and makes the next call to Next start again from
-// the committed positions, as a new Source on the same state file would
-// (files with no committed position are read from their beginning, whatever
-// FromEnd says). It fails when no state file is kept or standard input is
+// the saved positions, as a new Source on the same state file would: a file
+// with no committed position is read again from where its reading started,
+// renamed away or not, and a file not read before from its beginning,
+// whatever FromEnd says. It fails when no state file is kept or standard input is
 // followed (neither can be read again). Not safe to call while Next runs.
 func (s *Source) Rewind() error {
 	if s.state == nil {
@@ -446,6 +453,9 @@ func (s *Source) Next(ctx context.Context, r *event.Record) error {
 			return err
 		}
 		if f != nil {
+			if f.unsaved {
+				s.saveOrigin(f)
+			}
 			if s.parse(line, f, r) {
 				s.lastRecord = time.Now()
 				return nil
@@ -970,24 +980,81 @@ func (s *Source) open(p string, id fileID, first bool) (*file, error) {
 	if s.state != nil {
 		saved = s.state.lookup(id)
 	}
+	resumed := false
 	switch {
 	case saved != nil:
 		f.fingerprint()
 		if f.fpOK && f.fp == saved.Fingerprint && fi.Size() >= saved.Offset {
+			resumed = true
 			f.seek(saved.Offset)
 			f.gen = saved.Generation
-			s.counters.Resumed.Add(1)
+			if saved.Offset > 0 || saved.Generation > 0 {
+				s.counters.Resumed.Add(1)
+			}
 			s.startInside(f)
+		} else if saved.Offset > 0 {
+			// Truncated while stopped: what was read of the generation
+			// before is its saved position, for a copy of it
+			// (recognise).
+			f.prevFp, f.prevOff, f.prevGen, f.prevOK = saved.Fingerprint, saved.Offset, saved.Generation, true
 		}
 	case first && s.cfg.FromEnd:
 		f.seek(fi.Size())
 		s.startInside(f)
 	}
 	if f.off == 0 {
-		s.recognise(f)
+		s.recognise(f) // a copy is read from where its original was left
+	}
+	if s.state != nil && !resumed {
+		// Where reading starts is saved with the first line, so that a
+		// Rewind or a restart before any position of the file is
+		// committed finds the file, renamed or not, and reads it again
+		// from there.
+		f.unsaved, f.origin, f.originGen = true, f.off, f.gen
+		s.saveOrigin(f) // now if it has a first line
 	}
 	s.applyMark(f)
 	return f, nil
+}
+
+// saveOrigin saves where reading of f started as its position in the
+// state file, once f has a first line (its fingerprint): when it is opened,
+// or else with the first line read. That position
+// precedes every record of f, so saving it before the records are
+// processed keeps reading at least once. A write that fails is done
+// again by the next Commit.
+func (s *Source) saveOrigin(f *file) {
+	f.fingerprint()
+	if !f.fpOK {
+		return
+	}
+	f.unsaved = false
+	p := Position{Path: f.path, Dev: f.id.dev, Inode: f.id.ino, Fingerprint: f.fp, Generation: f.originGen, Offset: f.origin}
+	if f.gen != f.originGen {
+		p.Generation, p.Offset = f.gen, 0
+	}
+	s.state.commit([]Position{p})
+}
+
+// Lost returns the saved positions of the files that Next, starting (after
+// New or Rewind), could not find since the last call: a file renamed away
+// is looked for by device and inode in the directory of the path it was
+// read under, and is lost when it is no longer there (deleted, or moved
+// elsewhere), was compressed, or no longer holds what was read (another
+// first line, or shorter than the position). Its lines from the position
+// on are not read again. Safe to call from any goroutine.
+func (s *Source) Lost() []Position {
+	s.retiredMu.Lock()
+	defer s.retiredMu.Unlock()
+	ps := s.lost
+	s.lost = nil
+	return ps
+}
+
+func (s *Source) addLost(e entry) {
+	s.retiredMu.Lock()
+	defer s.retiredMu.Unlock()
+	s.lost = append(s.lost, Position{Path: e.Path, Dev: e.Dev, Inode: e.Inode, Fingerprint: e.Fingerprint, Generation: e.Generation, Offset: e.Offset})
 }
 
 // recoverRotated finds, at start-up, files with a saved position that were
@@ -1004,31 +1071,42 @@ func (s *Source) recoverRotated(seen map[fileID]string) {
 		p := findInDir(filepath.Dir(e.Path), id)
 		if p == "" {
 			s.state.drop(id)
+			s.addLost(e)
 			continue
 		}
 		osf, err := os.Open(p)
 		if err != nil {
+			s.addLost(e)
 			continue
 		}
 		fi, err := osf.Stat()
 		if err != nil || idOf(fi) != id {
 			osf.Close()
+			s.addLost(e)
 			continue
 		}
 		f := newFile(osf, p, id, s.maxLine)
 		f.fingerprint()
 		if !f.fpOK || f.fp != e.Fingerprint || fi.Size() < e.Offset || f.compressed() {
 			osf.Close()
+			s.addLost(e)
 			continue
 		}
 		f.seek(e.Offset)
 		f.gen = e.Generation
 		s.startInside(f)
 		s.applyMark(f)
+		// It was renamed before reading started: its writer had a
+		// RotateWait to go on with it before then, and it is closed once
+		// read to its end and not written for RotateWait (not once it was
+		// not read for that long: it may be read long after it was
+		// written, while the other log is read ahead of it).
 		now := time.Now()
-		f.orphaned, f.lastData = now, now
+		f.orphaned, f.lastData, f.recovered = now.Add(-s.cfg.RotateWait), now, true
 		s.counters.Opened.Add(1)
-		s.counters.Resumed.Add(1)
+		if e.Offset > 0 || e.Generation > 0 {
+			s.counters.Resumed.Add(1)
+		}
 		s.byID[id] = f
 		// It goes before whatever now sits at its old path.
 		for i, g := range s.files {

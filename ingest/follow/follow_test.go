@@ -720,6 +720,52 @@ func TestRewind(t *testing.T) {
 	}
 }
 
+// TestRewindBeforeCommit: before any position is committed, a rewound
+// source, or a new one on the same state file, reads every file again
+// from where reading of it started, a file renamed away since included
+// (found by its identity though no path names it now), before the file
+// now at its path; a file deleted since is reported by Lost.
+func TestRewindBeforeCommit(t *testing.T) {
+	_, p, state := logFile(t)
+	appendFile(t, p, lines("a", 0, 3))
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	expect(t, s, ids("a", 0, 3))
+	rename(t, p, p+".1")
+	appendFile(t, p+".1", lines("a", 3, 4))
+	appendFile(t, p, lines("n", 0, 2))
+	expect(t, s, append(ids("a", 3, 4), ids("n", 0, 2)...))
+
+	all := slices.Concat(ids("a", 0, 4), ids("n", 0, 2))
+	if err := s.Rewind(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s, all)
+	quiet(t, s, 100*time.Millisecond)
+	if lost := s.Lost(); len(lost) != 0 {
+		t.Errorf("lost %v", lost)
+	}
+	s.Close()
+
+	s2 := newSource(t, Config{Paths: []string{p}, StateFile: state})
+	expect(t, s2, all)
+	quiet(t, s2, 100*time.Millisecond)
+	if got := s2.Counters().Resumed.Load(); got != 0 {
+		t.Errorf("%d files resumed: read from their start, none is", got)
+	}
+
+	if err := os.Remove(p + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Rewind(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s2, ids("n", 0, 2))
+	lost := s2.Lost()
+	if len(lost) != 1 || lost[0].Path != p || lost[0].Offset != 0 {
+		t.Fatalf("lost %+v, want the deleted file at offset 0 (read under %s)", lost, p)
+	}
+}
+
 // TestLineCapWithoutEnding checks that the cap is on a line without its
 // line ending: a \r\n line of exactly the cap is kept, as the same \n line
 // is, and a line one byte longer is skipped either way.
