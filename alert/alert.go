@@ -160,3 +160,21 @@ type Sink interface {
 	Send(ctx context.Context, a *Alert) error
 	Close() error
 }
+
+// A Recaller is a sink that keeps state about the incidents it sent (the
+// Alertmanager output re-sends the firing ones). Recall tells it of an
+// alert that went out before and is not sent again: one of the records a
+// restarted server reads again, or a rule reload rebuilds from. The sink
+// records the alert's incident as if it had sent a, so that it goes on
+// from there, and sends nothing. Recall must not keep a after it returns.
+type Recaller interface {
+	Recall(a *Alert)
+}
+
+// Recall tells s of a, if s is a Recaller; other sinks keep no state
+// about what they sent, and are not told.
+func Recall(s Sink, a *Alert) {
+	if r, ok := s.(Recaller); ok {
+		r.Recall(a)
+	}
+}

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,6 +39,9 @@ type AlertmanagerOptions struct {
 // resolve_timeout; the re-sends keep the alert active and, if spraywatch
 // stops, Alertmanager resolves it after resolve_timeout. Resolved alerts
 // carry endsAt = last_seen.
+//
+// Recall records an incident whose alerts went out before (from an
+// earlier process) as firing, so that the re-sends keep it active.
 type Alertmanager struct {
 	opts   AlertmanagerOptions
 	stats  SinkStats
@@ -50,7 +55,23 @@ type Alertmanager struct {
 	// for its size (reset by tick). Queue goroutine only.
 	posts, taken int
 	postErr      error
+
+	// recalled are the changes of the alerts Recall was told of, by
+	// incident, the last one of each, not applied yet: the queue
+	// goroutine applies them before a delivery, a re-send, or when
+	// recallC wakes it. Guarded by recallMu.
+	recallMu  sync.Mutex
+	recalled  map[string]amRecall
+	recallSeq uint64
+	recallC   chan struct{}
 	*queue
+}
+
+// amRecall is the change a recalled alert makes to the firing incidents.
+type amRecall struct {
+	amChange
+	lastSeen string
+	seq      uint64 // the order of the Recall calls
 }
 
 type amActive struct {
@@ -69,6 +90,12 @@ type amAlert struct {
 
 // NewAlertmanager returns an Alertmanager sink; ctx bounds its lifetime.
 func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanager, error) {
+	return newAlertmanager(ctx, opts, nil)
+}
+
+// newAlertmanager is NewAlertmanager re-sending on ticks, if not nil,
+// instead of every ResendInterval.
+func newAlertmanager(ctx context.Context, opts AlertmanagerOptions, ticks <-chan time.Time) (*Alertmanager, error) {
 	if opts.URL == "" {
 		return nil, errors.New("alertmanager: url is required")
 	}
@@ -91,11 +118,12 @@ func NewAlertmanager(ctx context.Context, opts AlertmanagerOptions) (*Alertmanag
 	if opts.Client == nil {
 		opts.Client = newHTTPClient(opts.Timeout, opts.TLS)
 	}
-	m := &Alertmanager{opts: opts, active: map[string]*amActive{}}
+	m := &Alertmanager{opts: opts, active: map[string]*amActive{}, recalled: map[string]amRecall{}, recallC: make(chan struct{}, 1)}
 	m.stats.Type, m.stats.Name = "alertmanager", opts.Name
 	m.queue = newQueue(ctx, &m.stats, opts.Queue, m.deliver)
-	m.queue.tick, m.queue.every = m.tick, opts.ResendInterval
+	m.queue.tick, m.queue.every, m.queue.ticks = m.tick, opts.ResendInterval, ticks
 	m.queue.gaveUp = m.gaveUp
+	m.queue.wake, m.queue.onWake = m.recallC, m.applyRecalled
 	m.queue.onClosed = func() { closeIdle(opts.Client) }
 	m.queue.start()
 	return m, nil
@@ -216,6 +244,7 @@ func (m *Alertmanager) apply(changes []amChange) {
 }
 
 func (m *Alertmanager) deliver(ctx context.Context, batch []*Alert) error {
+	m.applyRecalled()
 	out, _, changes := m.plan(batch)
 	if len(m.ending) > 0 {
 		err := m.post(ctx, append(slices.Clip(m.ending), out...))
@@ -258,13 +287,94 @@ func (m *Alertmanager) sendEnding(ctx context.Context) error {
 // their old label sets for the next post: MaxActive of them at most, the
 // oldest beyond that dropped.
 func (m *Alertmanager) gaveUp(batch []*Alert) {
+	m.applyRecalled()
 	_, ends, changes := m.plan(batch)
+	m.end(ends)
+	m.apply(changes)
+}
+
+// end keeps ends for the next post: MaxActive of them at most, the
+// oldest beyond that dropped.
+func (m *Alertmanager) end(ends []amAlert) {
 	m.ending = append(m.ending, ends...)
 	if over := len(m.ending) - m.opts.MaxActive; over > 0 {
 		m.ending = slices.Delete(m.ending, 0, over)
 		m.stats.Dropped.Add(uint64(over))
 		m.dlog.drop(over, dropForgotten, nil)
 	}
+}
+
+// Recall records the incident of a, an alert that went out before (from
+// an earlier process, or before a rule reload) and is not sent again, as
+// if a had been delivered: a firing or updated alert makes the incident
+// firing, re-sent with a's labels and annotations from the next re-send
+// on; a resolution ends it. An incident recalled again is updated, not
+// duplicated. When the incident was firing here with other labels (or a
+// resolves it), the label set firing here is ended with the next post,
+// as on a severity escalation. Recall posts nothing itself. Beyond
+// MaxActive incidents recalled and not applied yet (the delivery
+// goroutine is held by retries), a recall of another incident is dropped
+// and counted.
+func (m *Alertmanager) Recall(a *Alert) {
+	r := amRecall{amChange: amChange{id: strings.Clone(a.IncidentID), alert: cloneAM(m.convert(a)), resolved: a.Status == StatusResolved},
+		lastSeen: strings.Clone(a.LastSeen)}
+	m.recallMu.Lock()
+	if _, ok := m.recalled[r.id]; !ok && len(m.recalled) >= m.opts.MaxActive {
+		m.recallMu.Unlock()
+		m.stats.Dropped.Add(1)
+		m.dlog.drop(1, dropForgotten, nil)
+		return
+	}
+	m.recallSeq++
+	r.seq = m.recallSeq
+	m.recalled[r.id] = r
+	m.recallMu.Unlock()
+	select {
+	case m.recallC <- struct{}{}:
+	default: // a wake is pending
+	}
+}
+
+// cloneAM returns a copy of a sharing no string or map with it: the
+// strings of an alert may share a buffer its sender reuses.
+func cloneAM(a amAlert) amAlert {
+	cp := func(m map[string]string) map[string]string {
+		c := make(map[string]string, len(m))
+		for k, v := range m {
+			c[strings.Clone(k)] = strings.Clone(v)
+		}
+		return c
+	}
+	return amAlert{Labels: cp(a.Labels), Annotations: cp(a.Annotations), StartsAt: strings.Clone(a.StartsAt),
+		EndsAt: strings.Clone(a.EndsAt), GeneratorURL: a.GeneratorURL}
+}
+
+// applyRecalled applies the recalled changes, in the order of the
+// recalls, to the firing incidents (queue goroutine only).
+func (m *Alertmanager) applyRecalled() {
+	m.recallMu.Lock()
+	if len(m.recalled) == 0 {
+		m.recallMu.Unlock()
+		return
+	}
+	rs := make([]amRecall, 0, len(m.recalled))
+	for _, r := range m.recalled {
+		rs = append(rs, r)
+	}
+	clear(m.recalled)
+	m.recallMu.Unlock()
+	slices.SortFunc(rs, func(a, b amRecall) int { return cmp.Compare(a.seq, b.seq) })
+	var ends []amAlert
+	changes := make([]amChange, 0, len(rs))
+	for _, r := range rs {
+		if act, ok := m.active[r.id]; ok && (r.resolved || !sameLabels(act.alert.Labels, r.alert.Labels)) {
+			old := act.alert
+			old.EndsAt = r.lastSeen
+			ends = append(ends, old)
+		}
+		changes = append(changes, r.amChange)
+	}
+	m.end(ends)
 	m.apply(changes)
 }
 
@@ -297,6 +407,7 @@ func (m *Alertmanager) evict() {
 // short is not a failure, nor is one refused for its size (split, or
 // its alert dropped and logged as such).
 func (m *Alertmanager) tick(ctx context.Context) {
+	m.applyRecalled()
 	posts, taken := m.posts, m.taken
 	m.postErr = nil
 	m.resend(ctx)

@@ -127,4 +127,15 @@ func (bs *boundSink) Send(ctx context.Context, a *Alert) error {
 	return bs.s.Send(ctx, &c)
 }
 
+// Recall passes a, bounded as Send passes it, to s.
+func (bs *boundSink) Recall(a *Alert) {
+	if a == nil || !hasLong(a) {
+		Recall(bs.s, a)
+		return
+	}
+	c := *a
+	Bound(&c)
+	Recall(bs.s, &c)
+}
+
 func (bs *boundSink) Close() error { return bs.s.Close() }

@@ -133,4 +133,11 @@ func (ps *privacySink) Send(ctx context.Context, a *Alert) error {
 	return ps.s.Send(ctx, &c)
 }
 
+// Recall passes a, with p applied as Send applies it, to s.
+func (ps *privacySink) Recall(a *Alert) {
+	c := *a
+	ps.p.Apply(&c)
+	Recall(ps.s, &c)
+}
+
 func (ps *privacySink) Close() error { return ps.s.Close() }

@@ -218,6 +218,16 @@ func (f *Fanout) Send(ctx context.Context, a *Alert) error {
 	return nil
 }
 
+// Recall tells a to every routed sink that is a Recaller: those Send
+// would have passed it to.
+func (f *Fanout) Recall(a *Alert) {
+	for _, s := range f.sinks {
+		if s.Route.Match(a) {
+			Recall(s.Sink, a)
+		}
+	}
+}
+
 // sendReason is the reason of a drop whose Send returned err.
 func sendReason(err error) string {
 	switch {
@@ -712,12 +722,17 @@ type queue struct {
 	deliver deliverFunc
 	tick    func(ctx context.Context) // called every tickEvery, if set
 	every   time.Duration
+	ticks   <-chan time.Time // if set, the ticks instead of every (tests)
 	// gaveUp, if set, is told of a batch dropped undelivered (on the
 	// delivery goroutine).
 	gaveUp func(batch []*Alert)
 	// onClosed, if set, runs once the queue is shut down and drained.
 	onClosed func()
 	dlog     *deliveryLog
+	// onWake, if set, is called on the delivery goroutine, between
+	// deliveries, when wake receives.
+	wake   <-chan struct{}
+	onWake func()
 
 	parent  context.Context // the sink's lifetime
 	started sync.Once
@@ -796,8 +811,8 @@ func (q *queue) shutdown(ctx context.Context) (left, error) {
 
 func (q *queue) run() {
 	defer close(q.done)
-	var tickC <-chan time.Time
-	if q.tick != nil && q.every > 0 {
+	tickC := q.ticks
+	if q.tick != nil && q.every > 0 && tickC == nil {
 		t := time.NewTicker(q.every)
 		defer t.Stop()
 		tickC = t.C
@@ -827,6 +842,8 @@ func (q *queue) run() {
 			clear(batch)
 		case <-tickC:
 			q.tick(q.ctx)
+		case <-q.wake:
+			q.onWake()
 		}
 	}
 }

@@ -176,7 +176,9 @@ type fetched struct {
 
 // muteSink passes alerts on unless the record being processed was already
 // processed before the committed offset; it counts those it handed to the
-// sink.
+// sink. A muted alert went out before: the sink is told of it
+// (alert.Recall), so that an output keeping the incidents firing (the
+// Alertmanager output's re-sends) goes on with them.
 type muteSink struct {
 	sink   alert.Sink
 	mute   bool
@@ -187,6 +189,7 @@ type muteSink struct {
 func (m *muteSink) Send(ctx context.Context, a *alert.Alert) error {
 	if m.mute {
 		m.stats.Muted.Add(1)
+		alert.Recall(m.sink, a)
 		return nil
 	}
 	if err := m.sink.Send(ctx, a); err != nil {
