@@ -336,6 +336,22 @@ func (f *Follower) SourceStats() []*ingest.Stats {
 	return []*ingest.Stats{f.srcs[0].Stats(), f.srcs[1].Stats()}
 }
 
+// FileStats returns the file counters of the proxy and app sources
+// (follow.Counters), labelled as their line counters.
+func (f *Follower) FileStats() []metrics.FileStats {
+	out := make([]metrics.FileStats, len(f.srcs))
+	for i, src := range f.srcs {
+		st, c := src.Stats(), src.Counters()
+		out[i] = metrics.FileStats{
+			Source: st.Name, Kind: st.Kind.String(), Format: st.Format,
+			Opened: c.Opened.Load(), Resumed: c.Resumed.Load(), Rotated: c.Rotated.Load(),
+			Truncated: c.Truncated.Load(), Skipped: c.Skipped.Load(), Lost: c.Lost.Load(),
+			Copies: c.Copies.Load(), CopiedBytes: c.CopiedBytes.Load(), StateWrites: c.Commits.Load(),
+		}
+	}
+	return out
+}
+
 // EngineCounts returns the engine counters for the life of the process,
 // as Server.EngineCounts.
 func (f *Follower) EngineCounts() detect.Counts { return f.counts.counts() }

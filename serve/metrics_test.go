@@ -138,14 +138,18 @@ func servedMetrics(t *testing.T, s interface {
 	metrics.StreamStats
 }, kafka metrics.KafkaStats, sink alert.Sink) *metrics.Metrics {
 	t.Helper()
-	m, err := metrics.New(metrics.Config{
+	c := metrics.Config{
 		Sources: s.SourceStats,
 		Engine:  s.Engine,
 		Counts:  s.EngineCounts,
 		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 		Kafka:   kafka,
 		Stream:  s,
-	})
+	}
+	if fs, ok := s.(interface{ FileStats() []metrics.FileStats }); ok {
+		c.Files = fs.FileStats
+	}
+	m, err := metrics.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,6 +549,7 @@ func TestFollowStreamCountsAcrossReload(t *testing.T) {
 	appendFile(t, proxyPath, proxy)
 	r := startFollower(t, cfg)
 	defer r.shutdown(t)
+	m := servedMetrics(t, r.f, nil, cfg.Sink)
 	st := r.f.Stats()
 	n := int64(len(proxy))
 	waitFor(t, patience, "the records past the buffer's bound released", func() bool { return st.Records.Load() == n-maxBuffered })
@@ -594,5 +599,21 @@ func TestFollowStreamCountsAcrossReload(t *testing.T) {
 	}
 	if got := st.Late.Load(); got != 1 {
 		t.Errorf("%d records late, want 1", got)
+	}
+	// The follower's file counters: each file opened at the start and
+	// again by the reload, none rotated or lost.
+	fams := familyTotals(t, m)
+	for name, want := range map[string]float64{
+		"spraywatch_follow_files_opened_total":  4,
+		"spraywatch_follow_files_rotated_total": 0,
+		"spraywatch_follow_files_lost_total":    0,
+		"spraywatch_follow_copies_total":        0,
+	} {
+		if got, ok := fams[name]; !ok || got != want {
+			t.Errorf("%s = %v (exposed %v), want %v", name, got, ok, want)
+		}
+	}
+	if fams["spraywatch_follow_state_writes_total"] == 0 {
+		t.Error("spraywatch_follow_state_writes_total is 0: the positions were saved")
 	}
 }
