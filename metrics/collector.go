@@ -70,10 +70,19 @@ var (
 	streamCommits  = desc("stream_commits_total", "Positions saved: Kafka offset commits, or follow-mode state files.")
 	streamErrors   = desc("stream_errors_total", "Failed operations of a streaming server, by operation: commit, fetch, publish.", "op")
 	streamPublish  = desc("stream_events_published_total", "Joined events written to the events topic (correlate role).")
+	followOpened   = desc("follow_files_opened_total", "Files a followed source opened: at its start, as they appeared (rotation, new files matching its paths), and again after a rule reload.", sourceLabels...)
+	followResumed  = desc("follow_files_resumed_total", "Files opened at a saved position (after a restart or a rule reload) rather than at their beginning or end.", sourceLabels...)
+	followRotated  = desc("follow_files_rotated_total", "Files renamed away or removed, read to their end and closed.", sourceLabels...)
+	followTrunc    = desc("follow_files_truncated_total", "Truncations seen of followed files (copytruncate): reading started again at the beginning.", sourceLabels...)
+	followSkipped  = desc("follow_files_skipped_total", "Files matching a followed source's paths that were not read: compressed.", sourceLabels...)
+	followLost     = desc("follow_files_lost_total", "Files with a saved position that were gone (deleted, moved out of their directory, compressed, or rewritten) when a start or a rebuild looked for them: their lines from the position on were not read again.", sourceLabels...)
+	followCopies   = desc("follow_copies_total", "New files recognised as copies of a file read before (copytruncate): read only beyond what was read of the file copied.", sourceLabels...)
+	followCopied   = desc("follow_copy_skipped_bytes_total", "Bytes of the copies recognised that were not read, as they were read from the file copied.", sourceLabels...)
+	followWrites   = desc("follow_state_writes_total", "Writes of a followed source's state file (its saved positions).", sourceLabels...)
 	topIdentity    = desc("top_identity_failed_usernames", "The identities ranking highest on the top rule (default: distinct usernames that failed and did not log in within the rule's window), at most K series.", "rule", "identity", "subject")
 	topRefreshed   = desc("top_identity_refresh_timestamp_seconds", "When the top-identities ranking was last computed, Unix seconds.")
 	windowEntries  = desc("window_entries", "Entries the windows of a rule hold (events; distinct values for long windows), as of the last top-identities refresh: what the windows' memory grows with.", "rule")
-	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, filesDamaged, joinOutcomes, joinPending, joinHeld, joinLate, joinLateGap, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, topIdentity, topRefreshed, windowEntries}
+	allDescs       = []*prometheus.Desc{linesRead, linesParsed, linesIgnored, linesRejected, linesTooLong, linesSkimmed, linesDropped, linesFlagged, linesReread, filesDamaged, joinOutcomes, joinPending, joinHeld, joinLate, joinLateGap, eventsTotal, eventsLate, eventsDropped, groupsEvicted, windowGroups, ruleMatches, ruleSuppressed, alertRecords, incidentsOpen, incidentsQuiet, watermark, eventTimeLag, sinkDelivered, sinkFailures, sinkRetries, sinkResent, sinkDropped, sinkQueue, sinkSpool, kafkaLag, kafkaCommitted, streamLate, streamForced, streamBuffered, streamMuted, streamRebuilds, streamUnbuilt, streamRewind, streamCommits, streamErrors, streamPublish, followOpened, followResumed, followRotated, followTrunc, followSkipped, followLost, followCopies, followCopied, followWrites, topIdentity, topRefreshed, windowEntries}
 )
 
 // collector reads the atomic counters at scrape time.
@@ -97,6 +106,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.sinks(ch)
 	c.kafka(ch)
 	c.stream(ch)
+	c.files(ch)
 	c.topIdentities(ch, now)
 }
 
@@ -323,6 +333,45 @@ func (c *collector) stream(ch chan<- prometheus.Metric) {
 	counter(ch, streamErrors, float64(s.FetchErrs), "fetch")
 	counter(ch, streamErrors, float64(s.PublishErrs), "publish")
 	counter(ch, streamPublish, float64(s.Published))
+}
+
+func (c *collector) files(ch chan<- prometheus.Metric) {
+	if c.c.Files == nil {
+		return
+	}
+	type key struct{ name, kind, format string }
+	var sum sums[key, FileStats]
+	for _, f := range c.c.Files() {
+		n := sum.of(key{strings.TrimSpace(f.Source), f.Kind, f.Format})
+		n.Opened += f.Opened
+		n.Resumed += f.Resumed
+		n.Rotated += f.Rotated
+		n.Truncated += f.Truncated
+		n.Skipped += f.Skipped
+		n.Lost += f.Lost
+		n.Copies += f.Copies
+		n.CopiedBytes += f.CopiedBytes
+		n.StateWrites += f.StateWrites
+	}
+	for _, k := range sum.keys {
+		n := sum.m[k]
+		for _, v := range []struct {
+			d *prometheus.Desc
+			v int64
+		}{
+			{followOpened, n.Opened},
+			{followResumed, n.Resumed},
+			{followRotated, n.Rotated},
+			{followTrunc, n.Truncated},
+			{followSkipped, n.Skipped},
+			{followLost, n.Lost},
+			{followCopies, n.Copies},
+			{followCopied, n.CopiedBytes},
+			{followWrites, n.StateWrites},
+		} {
+			counter(ch, v.d, float64(v.v), k.name, k.kind, k.format)
+		}
+	}
 }
 
 func (c *collector) topIdentities(ch chan<- prometheus.Metric, now time.Time) {

@@ -30,7 +30,7 @@ type family struct {
 // exposedFamilies builds the registries as replay and serve do (New, then
 // Handler, which registers promhttp's own counter), with every part
 // reporting (sources, an engine with late join partners and a ranking,
-// sinks, Kafka partitions, a streaming server), and returns what they
+// sinks, Kafka partitions, a streaming server, followed files), and returns what they
 // gather, by metric name.
 func exposedFamilies(t *testing.T) map[string]*family {
 	t.Helper()
@@ -51,6 +51,12 @@ func exposedFamilies(t *testing.T) map[string]*family {
 		Sinks:   sinks,
 		Kafka:   partitions{{Topic: "mtls", Partition: 0, Committed: 7, Lag: 3}},
 		Stream:  stream{Commits: 1},
+		Files: func() []FileStats {
+			return []FileStats{
+				{Source: "file:proxy", Kind: "proxy", Format: "nginx", Opened: 3, Rotated: 1, StateWrites: 2},
+				{Source: "file:app", Kind: "app", Format: "django", Opened: 2, Truncated: 1, Copies: 1, CopiedBytes: 512, Lost: 1, Skipped: 1},
+			}
+		},
 		Command: "serve",
 	}
 	var regs []*Metrics

@@ -78,6 +78,25 @@ type StreamStats interface {
 	Stream() Stream
 }
 
+// FileStats are the counters of a source that follows files (spraywatch
+// serve without Kafka): what happened to its files. Source, Kind and
+// Format label them, as the source's line counters (ingest.Stats).
+type FileStats struct {
+	Source, Kind, Format string
+	// Opened counts the files opened, Resumed those of them opened at a
+	// saved position, Rotated the files renamed away or removed and then
+	// closed, Truncated the truncations seen, Skipped the matching files
+	// not read (compressed), Lost the files with a saved position that
+	// were gone when a start or a rebuild looked for them.
+	Opened, Resumed, Rotated, Truncated, Skipped, Lost int64
+	// Copies counts the new files recognised as copies of a file read
+	// (copytruncate), CopiedBytes the bytes of theirs not read because
+	// they were read from the file copied.
+	Copies, CopiedBytes int64
+	// StateWrites counts the writes of the source's state file.
+	StateWrites int64
+}
+
 // Config says where the metrics are read from. Functions are called at
 // every scrape, so they may return values that change over a run (a
 // rebuilt engine, a new sink set); any of them may be nil or return nil.
@@ -98,6 +117,9 @@ type Config struct {
 	Kafka KafkaStats
 	// Stream reports a streaming server's counters, when serving.
 	Stream StreamStats
+	// Files returns the counters of the sources that follow files, when
+	// serving without Kafka.
+	Files func() []FileStats
 
 	// TopRule is the rule whose groups the top-identities gauge ranks
 	// (default DefaultTopRule); TopK how many it keeps (default

@@ -131,10 +131,11 @@ func grafanaVars(job string) *strings.Replacer {
 const scrapeJob = "spraywatch-replay"
 
 // serveOnly marks expressions over metrics only `serve` has (Kafka
-// partitions, processing latency): a replay leaves them empty.
+// partitions, followed files, processing latency): a replay leaves them
+// empty.
 func serveOnly(expr string) bool {
 	return strings.Contains(expr, "spraywatch_kafka_") || strings.Contains(expr, "spraywatch_stream_") ||
-		strings.Contains(expr, "spraywatch_processing_latency")
+		strings.Contains(expr, "spraywatch_follow_") || strings.Contains(expr, "spraywatch_processing_latency")
 }
 
 // TestDashboardAndRulesAgainstPrometheus replays the samples in-process

@@ -100,6 +100,82 @@ type Follower struct {
 	alerted map[fileKey]follow.Position // muted up to these positions
 	counts  engineCounts                // the engines' counters for the life of the process
 	warn    joinWarnings                // warns once of late join partners, once of request ids twice
+	// counted says, per file, how far its records were counted in the
+	// stream counters, across the runs of the process (see fileCounted);
+	// closed are the files closed, oldest first, whose marks are kept
+	// until maxClosedCounted newer ones are.
+	counted map[fileKey]fileCounted
+	closed  []fileKey
+}
+
+// fileCounted says how far the records of a file were counted: those at or
+// before taken were queued (stream late) or rejected as time outliers,
+// those at or before released were released (stream forced). A source
+// queues and releases the records of each file in file order. A rule
+// reload reads the files again from the saved positions, and so reads
+// again what was taken, or released, before it but not processed: it
+// counts none of it again (the lines read again are counted by the source
+// in Stats().Reread only).
+type fileCounted struct {
+	taken, released follow.Position
+	tookAny, relAny bool
+}
+
+// maxClosedCounted bounds the marks of closed files kept: a rebuild reads a
+// closed file again only until its final position is saved.
+const maxClosedCounted = 1024
+
+// wasTaken reports whether the record at p was taken (queued or rejected)
+// before.
+func (f *Follower) wasTaken(p follow.Position) bool {
+	c, ok := f.counted[keyOf(p)]
+	return ok && c.tookAny && p != (follow.Position{}) && before(p, c.taken)
+}
+
+// wasReleased reports whether the record at p was released before.
+func (f *Follower) wasReleased(p follow.Position) bool {
+	c, ok := f.counted[keyOf(p)]
+	return ok && c.relAny && p != (follow.Position{}) && before(p, c.released)
+}
+
+// took notes that the record at p was taken (and, if released, released).
+func (f *Follower) took(p follow.Position, released bool) {
+	if p == (follow.Position{}) {
+		return
+	}
+	k := keyOf(p)
+	c, ok := f.counted[k]
+	if !ok {
+		// A file truncated, or a new file reusing the inode: what was
+		// there before is not read again.
+		for o := range f.counted {
+			if o.Dev == k.Dev && o.Inode == k.Inode {
+				delete(f.counted, o)
+			}
+		}
+	}
+	if !c.tookAny || before(c.taken, p) {
+		c.taken, c.tookAny = p, true
+	}
+	if released && (!c.relAny || before(c.released, p)) {
+		c.released, c.relAny = p, true
+	}
+	f.counted[k] = c
+}
+
+// closedCounted notes that the files at ps were closed: their marks are
+// dropped once maxClosedCounted files closed after them.
+func (f *Follower) closedCounted(ps []follow.Position) {
+	for _, p := range ps {
+		if _, ok := f.counted[keyOf(p)]; !ok {
+			continue
+		}
+		f.closed = append(f.closed, keyOf(p))
+	}
+	for len(f.closed) > maxClosedCounted {
+		delete(f.counted, f.closed[0])
+		f.closed = f.closed[1:]
+	}
 }
 
 // fileKey identifies a followed file across restarts.
@@ -147,7 +223,7 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 		return nil, errors.New("serve: no alert sink")
 	}
 	pacingDefaults(&c.Lateness, &c.IdleTimeout, &c.CommitInterval, &c.MaxBuffered, &c.Logger)
-	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}, rules: newRuleSet(c.Engine.Rules)}
+	f := &Follower{cfg: c, alerted: map[fileKey]follow.Position{}, rules: newRuleSet(c.Engine.Rules), counted: map[fileKey]fileCounted{}}
 	f.rebuild = newRebuilder(c.MaxRebuild, &f.stats, c.Logger)
 	if c.StateDir != "" {
 		if err := os.MkdirAll(c.StateDir, 0o750); err != nil {
@@ -202,6 +278,10 @@ func NewFollower(c FilesConfig) (*Follower, error) {
 		src.MarkRead(slices.Collect(maps.Values(f.alerted))...)
 		f.srcs = append(f.srcs, src)
 	}
+	// So were the records up to them taken and released.
+	for _, p := range f.alerted {
+		f.took(p, true)
+	}
 	// The engine must accept the configuration before anything is read.
 	if _, err := f.newEngine(alert.NewFanout()); err != nil {
 		return nil, err
@@ -254,6 +334,22 @@ func (f *Follower) Stream() metrics.Stream { return f.stats.stream() }
 // SourceStats returns the line counters of the proxy and app sources.
 func (f *Follower) SourceStats() []*ingest.Stats {
 	return []*ingest.Stats{f.srcs[0].Stats(), f.srcs[1].Stats()}
+}
+
+// FileStats returns the file counters of the proxy and app sources
+// (follow.Counters), labelled as their line counters.
+func (f *Follower) FileStats() []metrics.FileStats {
+	out := make([]metrics.FileStats, len(f.srcs))
+	for i, src := range f.srcs {
+		st, c := src.Stats(), src.Counters()
+		out[i] = metrics.FileStats{
+			Source: st.Name, Kind: st.Kind.String(), Format: st.Format,
+			Opened: c.Opened.Load(), Resumed: c.Resumed.Load(), Rotated: c.Rotated.Load(),
+			Truncated: c.Truncated.Load(), Skipped: c.Skipped.Load(), Lost: c.Lost.Load(),
+			Copies: c.Copies.Load(), CopiedBytes: c.CopiedBytes.Load(), StateWrites: c.Commits.Load(),
+		}
+	}
+	return out
 }
 
 // EngineCounts returns the engine counters for the life of the process,
@@ -587,6 +683,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	// retire notes the final positions of closed files, once every record
 	// queued before the notice was processed.
 	retire := func(q *fileQueue, ps []follow.Position) {
+		f.closedCounted(ps)
 		for _, p := range ps {
 			q.processed[inodeOf(p)] = p
 			q.gone[inodeOf(p)] = p
@@ -623,9 +720,10 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	}
 	queue := func(fd filed) {
 		q := qs[fd.src]
-		if fd.it.time < released {
+		if fd.it.time < released && !f.wasTaken(fd.pos) {
 			f.stats.Late.Add(1)
 		}
+		f.took(fd.pos, false)
 		if !q.seen || fd.it.time > q.lastSeen {
 			q.seen, q.lastSeen = true, fd.it.time
 		}
@@ -636,11 +734,12 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		f.stats.Buffered.Add(1)
 	}
 	reject := func(fd filed, ahead string) {
-		if !fd.again { // else counted when first read
+		if !f.wasTaken(fd.pos) { // else counted when first taken
 			err := replay.AheadError(fmt.Sprintf("%s:%d", fd.pos.Path, fd.pos.Offset), fd.it.time, lines[fd.src].jump, ahead, fd.it.value(event.RequestID))
 			f.srcs[fd.src].Stats().RejectOutlier(nil, err)
 			f.cfg.Logger.Warn("record rejected", "err", err)
 		}
+		f.took(fd.pos, false)
 		itemPool.Put(fd.it)
 		if len(fd.retired) > 0 {
 			retireAfter(fd.src, fd.retired)
@@ -718,7 +817,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 			// a source far behind in time must not make the other's
 			// records pile up in memory.
 			forced := f.stats.Buffered.Load() > int64(f.cfg.MaxBuffered)
-			if forced {
+			if forced && !f.wasReleased(fd.pos) {
 				f.stats.Forced.Add(1)
 			}
 			if o := qs[1-h]; !all && !forced && time.Since(later(fd.it.fetched, o.arrival)) <= f.cfg.IdleTimeout {
@@ -730,6 +829,7 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 					return nil
 				}
 			}
+			f.took(fd.pos, true)
 			qs[h].q[0] = filed{}
 			qs[h].q = qs[h].q[1:]
 			if len(qs[h].q) == 0 {

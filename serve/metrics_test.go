@@ -138,14 +138,18 @@ func servedMetrics(t *testing.T, s interface {
 	metrics.StreamStats
 }, kafka metrics.KafkaStats, sink alert.Sink) *metrics.Metrics {
 	t.Helper()
-	m, err := metrics.New(metrics.Config{
+	c := metrics.Config{
 		Sources: s.SourceStats,
 		Engine:  s.Engine,
 		Counts:  s.EngineCounts,
 		Sinks:   func() []*alert.SinkStats { return metrics.SinkStats(sink) },
 		Kafka:   kafka,
 		Stream:  s,
-	})
+	}
+	if fs, ok := s.(interface{ FileStats() []metrics.FileStats }); ok {
+		c.Files = fs.FileStats
+	}
+	m, err := metrics.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,5 +493,127 @@ func TestPartitionLagUnknown(t *testing.T) {
 				t.Errorf("lag reported: %v, want %v", reported, tt.want >= 0)
 			}
 		})
+	}
+}
+
+// TestFollowStreamCountsAcrossReload reloads the rules of a follower while
+// its reorder buffer holds records and a record far ahead waits for the
+// one after it: the new engine reads the files again from the saved
+// positions, and each line, late record, forced release and time outlier
+// is counted once across the two, the lines read again only in
+// lines_reread_total. The app log has no record, so that the proxy
+// records leave the buffer only when it is full: every release is forced,
+// and the same records are buffered at the reload and once read again.
+func TestFollowStreamCountsAcrossReload(t *testing.T) {
+	pf, af := formatsFor(t)
+	var sorted [][]byte
+	var times []int64
+	p := pf.NewParser()
+	var rec event.Record
+	for _, l := range readLines(t, proxySample) {
+		rec.Reset()
+		if p.Parse(l, &rec) == nil {
+			sorted, times = append(sorted, l), append(times, rec.Time)
+		}
+	}
+	idx := make([]int, len(sorted))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return int(min(max(times[a]-times[b], -1), 1)) })
+	proxy := make([][]byte, len(idx))
+	for i, j := range idx {
+		proxy[i] = sorted[j]
+	}
+	oldest, newest := times[idx[0]], times[idx[len(idx)-1]]
+	// The new engine takes at most 4097 records before it releases some:
+	// the late record, after them, is late when read again too.
+	if len(proxy) < 5000 {
+		t.Fatalf("%d proxy records, want more than 5000", len(proxy))
+	}
+	late := farProxyLine(t, oldest-int64(time.Hour))
+	far := farProxyLine(t, newest+10*int64(replay.DefaultMaxTimeJump))
+	after := farProxyLine(t, newest+int64(DefaultLateness+5*time.Second))
+	appJunk := [][]byte{
+		[]byte(`{"timestamp":"not a time","event":"login_failed"`),
+		[]byte(`{"timestamp":"2026-12-01T00:00:00.000000Z","level":"info","logger":"accounts.auth","event":"password_changed","request_id":"r","username":"u","ip":"10.0.0.3"}`),
+	}
+
+	const maxBuffered = 10
+	cfg, proxyPath, appPath := restartConfig(t, rules.Default(), pf, af)
+	cfg.Sink = &collector{}
+	cfg.MaxBuffered = maxBuffered
+	// The app log, silent, holds the proxy records back for the whole test.
+	cfg.IdleTimeout = 10 * time.Minute
+	appendFile(t, appPath, appJunk)
+	appendFile(t, proxyPath, proxy)
+	r := startFollower(t, cfg)
+	defer r.shutdown(t)
+	m := servedMetrics(t, r.f, nil, cfg.Sink)
+	st := r.f.Stats()
+	n := int64(len(proxy))
+	waitFor(t, patience, "the records past the buffer's bound released", func() bool { return st.Records.Load() == n-maxBuffered })
+	appendFile(t, proxyPath, [][]byte{late})
+	waitFor(t, patience, "the late record queued, and one more released", func() bool { return st.Records.Load() == n-maxBuffered+1 })
+	appendFile(t, proxyPath, [][]byte{far})
+	proxyStats, appStats := r.f.SourceStats()[0], r.f.SourceStats()[1]
+	waitFor(t, patience, "the far record read", func() bool { return proxyStats.Lines.Load() == n+2 && appStats.Lines.Load() == int64(len(appJunk)) })
+	if got, want := st.Forced.Load(), n-maxBuffered+1; got != want {
+		t.Fatalf("before the reload: %d records forced, want %d", got, want)
+	}
+	if got := st.Late.Load(); got != 1 {
+		t.Fatalf("before the reload: %d records late, want 1", got)
+	}
+
+	if err := r.f.ReloadRules(rules.Default()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, patience, "the reload", func() bool { return st.Rebuilds.Load() == 2 })
+	// Read after the far record, the next one has it rejected: not counted
+	// before the reload, as it was held, it is counted now, once.
+	appendFile(t, proxyPath, [][]byte{after})
+	released := n - maxBuffered + 1
+	// The lines read again are the records read again: every record taken
+	// again but the far one (rejected) and the maxBuffered left in the
+	// buffer is released again; after is taken, and forces one out.
+	waitFor(t, patience, "every line read, and every record read again released again", func() bool {
+		return proxyStats.Lines.Load() == n+3 && st.Records.Load() == released+proxyStats.Reread.Load()-maxBuffered
+	})
+	if proxyStats.Reread.Load() == 0 {
+		t.Fatal("nothing read again: the test tests nothing")
+	}
+	want := expectedLines(t, "proxy", slices.Concat(proxy, [][]byte{late, far, after}))
+	want.rejected++
+	want.outliers++
+	got := lineTotals{proxyStats.Lines.Load(), proxyStats.Parsed.Load(), proxyStats.Ignored.Load(), proxyStats.Rejected.Load(), proxyStats.Outliers.Load()}
+	if got != want {
+		t.Errorf("proxy lines counted %+v, want %+v", got, want)
+	}
+	wantApp := expectedLines(t, "app", appJunk)
+	gotApp := lineTotals{appStats.Lines.Load(), appStats.Parsed.Load(), appStats.Ignored.Load(), appStats.Rejected.Load(), appStats.Outliers.Load()}
+	if gotApp != wantApp {
+		t.Errorf("app lines counted %+v, want %+v", gotApp, wantApp)
+	}
+	if got, want := st.Forced.Load(), released+1; got != want {
+		t.Errorf("%d records forced, want %d: each once, and after's", got, want)
+	}
+	if got := st.Late.Load(); got != 1 {
+		t.Errorf("%d records late, want 1", got)
+	}
+	// The follower's file counters: each file opened at the start and
+	// again by the reload, none rotated or lost.
+	fams := familyTotals(t, m)
+	for name, want := range map[string]float64{
+		"spraywatch_follow_files_opened_total":  4,
+		"spraywatch_follow_files_rotated_total": 0,
+		"spraywatch_follow_files_lost_total":    0,
+		"spraywatch_follow_copies_total":        0,
+	} {
+		if got, ok := fams[name]; !ok || got != want {
+			t.Errorf("%s = %v (exposed %v), want %v", name, got, ok, want)
+		}
+	}
+	if fams["spraywatch_follow_state_writes_total"] == 0 {
+		t.Error("spraywatch_follow_state_writes_total is 0: the positions were saved")
 	}
 }

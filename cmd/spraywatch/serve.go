@@ -279,7 +279,7 @@ func (l *lateMetrics) tick(e *detect.Engine)   { l.m.TopK().Tick(e) }
 // the HTTP listener and the SIGHUP reloads for s; the returned function
 // stops both.
 func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger, s served, sink alert.Sink, kafka metrics.KafkaStats) (func(), error) {
-	m, err := metrics.New(metrics.Config{
+	c := metrics.Config{
 		Sources: s.SourceStats,
 		Engine:  s.Engine,
 		Counts:  s.EngineCounts,
@@ -288,7 +288,11 @@ func (l *lateMetrics) start(ctx context.Context, f *serveFlags, log *slog.Logger
 		Stream:  s,
 		Command: "serve",
 		Privacy: f.usernames,
-	})
+	}
+	if fs, ok := s.(interface{ FileStats() []metrics.FileStats }); ok {
+		c.Files = fs.FileStats // following files
+	}
+	m, err := metrics.New(c)
 	if err != nil {
 		return nil, err
 	}

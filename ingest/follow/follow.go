@@ -137,6 +137,9 @@ type Counters struct {
 	Copies      atomic.Int64
 	CopiedBytes atomic.Int64
 	Commits     atomic.Int64 // state file writes
+	// Lost counts the files with a saved position that a start (New) or
+	// a Rewind could not find to read again (see Lost), each once.
+	Lost atomic.Int64
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -168,6 +171,11 @@ type Source struct {
 	retiredMu sync.Mutex
 	retired   []Position // final positions of the files closed since Retired
 	lost      []Position // saved positions of the files not found (see Lost)
+	// lostSeen are the positions reported lost so far: a file that is
+	// still in its directory, but no longer holds what was read, stays in
+	// the state file and is reported again by each Rewind; it is counted
+	// once.
+	lostSeen map[Position]bool
 
 	// marks say how far each file was read before: before the last Rewind,
 	// or by an earlier run (MarkRead). Lines read again up to there are
@@ -1054,7 +1062,15 @@ func (s *Source) Lost() []Position {
 func (s *Source) addLost(e entry) {
 	s.retiredMu.Lock()
 	defer s.retiredMu.Unlock()
-	s.lost = append(s.lost, Position{Path: e.Path, Dev: e.Dev, Inode: e.Inode, Fingerprint: e.Fingerprint, Generation: e.Generation, Offset: e.Offset})
+	p := Position{Path: e.Path, Dev: e.Dev, Inode: e.Inode, Fingerprint: e.Fingerprint, Generation: e.Generation, Offset: e.Offset}
+	s.lost = append(s.lost, p)
+	if !s.lostSeen[p] {
+		if s.lostSeen == nil || len(s.lostSeen) >= maxClosedMarks {
+			s.lostSeen = map[Position]bool{}
+		}
+		s.lostSeen[p] = true
+		s.counters.Lost.Add(1)
+	}
 }
 
 // recoverRotated finds, at start-up, files with a saved position that were

@@ -764,6 +764,42 @@ func TestRewindBeforeCommit(t *testing.T) {
 	if len(lost) != 1 || lost[0].Path != p || lost[0].Offset != 0 {
 		t.Fatalf("lost %+v, want the deleted file at offset 0 (read under %s)", lost, p)
 	}
+	if got := s2.Counters().Lost.Load(); got != 1 {
+		t.Errorf("%d files counted lost, want 1", got)
+	}
+}
+
+// TestLostCountedOnce: a file renamed away that no longer holds what was
+// read (rewritten in its directory) stays in the state file, and each
+// Rewind reports it by Lost again; it is counted lost once.
+func TestLostCountedOnce(t *testing.T) {
+	_, p, state := logFile(t)
+	appendFile(t, p, lines("a", 0, 3))
+	s := newSource(t, Config{Paths: []string{p}, StateFile: state, RotateWait: 50 * time.Millisecond})
+	expect(t, s, ids("a", 0, 3))
+	if err := s.Commit(s.Checkpoint()...); err != nil {
+		t.Fatal(err)
+	}
+	rename(t, p, p+".1")
+	appendFile(t, p, lines("n", 0, 1))
+	expect(t, s, ids("n", 0, 1))
+	waitFor(t, func() bool { quiet(t, s, 30*time.Millisecond); return s.Counters().Rotated.Load() == 1 })
+	// Rewritten in place, same inode: another first line.
+	if err := os.WriteFile(p+".1", []byte(lines("z", 0, 3)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := s.Rewind(); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, s, ids("n", 0, 1))
+		if lost := s.Lost(); len(lost) != 1 || lost[0].Path != p {
+			t.Fatalf("rewind %d: lost %+v, want the rewritten file (read under %s)", i, lost, p)
+		}
+		if got := s.Counters().Lost.Load(); got != 1 {
+			t.Errorf("rewind %d: %d files counted lost, want 1", i, got)
+		}
+	}
 }
 
 // TestLineCapWithoutEnding checks that the cap is on a line without its
