@@ -178,3 +178,34 @@ func Recall(s Sink, a *Alert) {
 		r.Recall(a)
 	}
 }
+
+// A Rebuilder is a Recaller told when a rebuild begins and when it ends.
+// A server that rebuilds its incidents (after a restart, a rule reload,
+// or when its consumer group moves partitions) calls BeginRebuild before
+// it reads anything again, and EndRebuild once every alert muted by the
+// rebuild was recalled. An incident the sink knew of before BeginRebuild
+// and that it is neither told of (Recall) nor sent between BeginRebuild
+// and EndRebuild is no longer the server's: its records are read by
+// another server now, or the rules no longer open it. The sink forgets
+// it and sends nothing for it. A rebuild begun again before it ended
+// starts over; one that never ends forgets nothing.
+type Rebuilder interface {
+	Recaller
+	BeginRebuild()
+	EndRebuild()
+}
+
+// BeginRebuild tells s that a rebuild begins, if s is a Rebuilder.
+func BeginRebuild(s Sink) {
+	if r, ok := s.(Rebuilder); ok {
+		r.BeginRebuild()
+	}
+}
+
+// EndRebuild tells s that the rebuild begun last ended, if s is a
+// Rebuilder.
+func EndRebuild(s Sink) {
+	if r, ok := s.(Rebuilder); ok {
+		r.EndRebuild()
+	}
+}

@@ -41,7 +41,9 @@ type AlertmanagerOptions struct {
 // carry endsAt = last_seen.
 //
 // Recall records an incident whose alerts went out before (from an
-// earlier process) as firing, so that the re-sends keep it active.
+// earlier process) as firing, so that the re-sends keep it active. After
+// a rebuild (BeginRebuild, EndRebuild) it re-sends only the incidents
+// recalled or sent during the rebuild.
 type Alertmanager struct {
 	opts   AlertmanagerOptions
 	stats  SinkStats
@@ -64,7 +66,20 @@ type Alertmanager struct {
 	recalled  map[string]amRecall
 	recallSeq uint64
 	recallC   chan struct{}
+	// sent is the number of alerts Send queued. rebuild is the rebuild
+	// under way (nil: none), ended the last one ended and not applied
+	// yet (see EndRebuild). Guarded by recallMu.
+	sent    uint64
+	rebuild *amRebuild
+	ended   *amRebuild
 	*queue
+}
+
+// amRebuild is a rebuild (BeginRebuild): the firing incidents recalled
+// or sent since it began, which are kept when it is applied.
+type amRebuild struct {
+	kept  map[string]struct{}
+	after uint64 // the alerts queued before it began
 }
 
 // amRecall is the change a recalled alert makes to the firing incidents.
@@ -304,6 +319,61 @@ func (m *Alertmanager) end(ends []amAlert) {
 	}
 }
 
+// Send queues a for delivery. A firing incident sent during a rebuild
+// (see BeginRebuild) is kept by it.
+func (m *Alertmanager) Send(ctx context.Context, a *Alert) error {
+	m.recallMu.Lock()
+	defer m.recallMu.Unlock()
+	m.keep(a)
+	err := m.queue.Send(ctx, a)
+	if err == nil {
+		m.sent++
+	}
+	return err
+}
+
+// keep records the incident of a as kept by the rebuild under way and
+// the one ended and not applied yet, if any. recallMu is held.
+func (m *Alertmanager) keep(a *Alert) {
+	for _, r := range []*amRebuild{m.rebuild, m.ended} {
+		switch {
+		case r == nil:
+		case a.Status == StatusResolved:
+			delete(r.kept, a.IncidentID)
+		default:
+			r.kept[strings.Clone(a.IncidentID)] = struct{}{}
+		}
+	}
+}
+
+// BeginRebuild begins a rebuild: the firing incidents known when it is
+// ended (EndRebuild) are forgotten, without an end sent, unless they
+// were recalled or sent since. A rebuild under way begins again.
+func (m *Alertmanager) BeginRebuild() {
+	m.recallMu.Lock()
+	m.rebuild = &amRebuild{kept: map[string]struct{}{}, after: m.sent}
+	m.recallMu.Unlock()
+}
+
+// EndRebuild ends the rebuild under way, if any. The queue goroutine
+// applies it once it has delivered (or given up on) every alert queued
+// before the rebuild began, so that such an alert does not bring back an
+// incident the rebuild left out; the incidents recalled or sent until
+// then are kept.
+func (m *Alertmanager) EndRebuild() {
+	m.recallMu.Lock()
+	if m.rebuild == nil {
+		m.recallMu.Unlock()
+		return
+	}
+	m.ended, m.rebuild = m.rebuild, nil
+	m.recallMu.Unlock()
+	select {
+	case m.recallC <- struct{}{}:
+	default: // a wake is pending
+	}
+}
+
 // Recall records the incident of a, an alert that went out before (from
 // an earlier process, or before a rule reload) and is not sent again, as
 // if a had been delivered: a firing or updated alert makes the incident
@@ -319,6 +389,7 @@ func (m *Alertmanager) Recall(a *Alert) {
 	r := amRecall{amChange: amChange{id: strings.Clone(a.IncidentID), alert: cloneAM(m.convert(a)), resolved: a.Status == StatusResolved},
 		lastSeen: strings.Clone(a.LastSeen)}
 	m.recallMu.Lock()
+	m.keep(a)
 	if _, ok := m.recalled[r.id]; !ok && len(m.recalled) >= m.opts.MaxActive {
 		m.recallMu.Unlock()
 		m.stats.Dropped.Add(1)
@@ -350,11 +421,17 @@ func cloneAM(a amAlert) amAlert {
 }
 
 // applyRecalled applies the recalled changes, in the order of the
-// recalls, to the firing incidents (queue goroutine only).
+// recalls, to the firing incidents, then the rebuild ended, if every
+// alert queued before it began was handled (queue goroutine only).
 func (m *Alertmanager) applyRecalled() {
 	m.recallMu.Lock()
+	var ended *amRebuild
+	if m.ended != nil && m.queue.handled >= m.ended.after {
+		ended, m.ended = m.ended, nil
+	}
 	if len(m.recalled) == 0 {
 		m.recallMu.Unlock()
+		m.forget(ended)
 		return
 	}
 	rs := make([]amRecall, 0, len(m.recalled))
@@ -363,6 +440,7 @@ func (m *Alertmanager) applyRecalled() {
 	}
 	clear(m.recalled)
 	m.recallMu.Unlock()
+	defer m.forget(ended)
 	slices.SortFunc(rs, func(a, b amRecall) int { return cmp.Compare(a.seq, b.seq) })
 	var ends []amAlert
 	changes := make([]amChange, 0, len(rs))
@@ -384,6 +462,18 @@ func (m *Alertmanager) applyRecalled() {
 func (m *Alertmanager) dropOversize(err error) {
 	m.stats.Dropped.Add(1)
 	m.dlog.drop(1, dropOversize, err)
+}
+
+// forget forgets the firing incidents r, if not nil, did not keep.
+func (m *Alertmanager) forget(r *amRebuild) {
+	if r == nil {
+		return
+	}
+	for id := range m.active {
+		if _, ok := r.kept[id]; !ok {
+			delete(m.active, id)
+		}
+	}
 }
 
 // evict forgets the oldest firing incidents beyond MaxActive.

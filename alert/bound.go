@@ -138,4 +138,8 @@ func (bs *boundSink) Recall(a *Alert) {
 	Recall(bs.s, &c)
 }
 
+// BeginRebuild and EndRebuild pass the rebuild on to s.
+func (bs *boundSink) BeginRebuild() { BeginRebuild(bs.s) }
+func (bs *boundSink) EndRebuild()   { EndRebuild(bs.s) }
+
 func (bs *boundSink) Close() error { return bs.s.Close() }

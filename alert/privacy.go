@@ -140,4 +140,8 @@ func (ps *privacySink) Recall(a *Alert) {
 	Recall(ps.s, &c)
 }
 
+// BeginRebuild and EndRebuild pass the rebuild on to s.
+func (ps *privacySink) BeginRebuild() { BeginRebuild(ps.s) }
+func (ps *privacySink) EndRebuild()   { EndRebuild(ps.s) }
+
 func (ps *privacySink) Close() error { return ps.s.Close() }

@@ -247,8 +247,10 @@ func TestAlertmanagerRecall(t *testing.T) {
 			posts:  [][]string{{"a#2 high", "b#1 high"}},
 		},
 		{
+			// (A firing alert of a recalled before its resolution may be
+			// applied before it, or not: the resolution then ends it.)
 			name:   "a recalled resolution is not sent",
-			recall: []*Alert{high("a", 1), high("b", 1), resolved(high("a", 2))},
+			recall: []*Alert{high("b", 1), resolved(high("a", 2))},
 			posts:  [][]string{{"b#1 high"}},
 		},
 		{

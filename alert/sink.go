@@ -228,6 +228,22 @@ func (f *Fanout) Recall(a *Alert) {
 	}
 }
 
+// BeginRebuild tells every sink that is a Rebuilder that a rebuild
+// begins, whatever its route: an incident the route takes is forgotten
+// unless it is recalled or sent again.
+func (f *Fanout) BeginRebuild() {
+	for _, s := range f.sinks {
+		BeginRebuild(s.Sink)
+	}
+}
+
+// EndRebuild tells every sink that is a Rebuilder that the rebuild ended.
+func (f *Fanout) EndRebuild() {
+	for _, s := range f.sinks {
+		EndRebuild(s.Sink)
+	}
+}
+
 // sendReason is the reason of a drop whose Send returned err.
 func sendReason(err error) string {
 	switch {
@@ -733,6 +749,9 @@ type queue struct {
 	// deliveries, when wake receives.
 	wake   <-chan struct{}
 	onWake func()
+	// handled is the number of alerts taken from ch and delivered or
+	// given up on (delivery goroutine only).
+	handled uint64
 
 	parent  context.Context // the sink's lifetime
 	started sync.Once
@@ -838,6 +857,7 @@ func (q *queue) run() {
 				}
 			}
 			q.send(batch)
+			q.handled += uint64(len(batch))
 			q.stats.QueueDepth.Add(-int64(len(batch)))
 			clear(batch)
 		case <-tickC:

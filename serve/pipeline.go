@@ -178,7 +178,10 @@ type fetched struct {
 // processed before the committed offset; it counts those it handed to the
 // sink. A muted alert went out before: the sink is told of it
 // (alert.Recall), so that an output keeping the incidents firing (the
-// Alertmanager output's re-sends) goes on with them.
+// Alertmanager output's re-sends) goes on with them. A pipeline tells
+// the sink when its rebuild begins and ends (alert.BeginRebuild,
+// alert.EndRebuild): the incidents not told of in between are no longer
+// this server's.
 type muteSink struct {
 	sink   alert.Sink
 	mute   bool
@@ -240,6 +243,10 @@ type pipeline struct {
 	lastCommit  time.Time // when offsets were last committed (or tried)
 	marked      int64     // event time of the last watermark published
 	notReady    int
+	// ending says the records read again were all processed: the
+	// outputs are told that the rebuild ended (alert.EndRebuild) once
+	// the engine sent their alerts.
+	ending bool
 	// changed is closed when the topics read have gained or lost
 	// partitions since the generation began (see watchPartitions).
 	changed <-chan struct{}
@@ -390,6 +397,10 @@ func (pl *pipeline) span() time.Duration {
 // rebuild), or at the start policy's offset when none was committed.
 func (pl *pipeline) open(ctx context.Context) error {
 	c := &pl.s.cfg
+	// The outputs forget the incidents this rebuild does not recall nor
+	// send: those of partitions assigned elsewhere now, or of rules
+	// removed (see alert.Rebuilder).
+	alert.BeginRebuild(c.Sink)
 	if pl.state != nil {
 		pl.eng.MissingBefore(pl.state.from)
 	}
@@ -441,6 +452,7 @@ func (pl *pipeline) open(ctx context.Context) error {
 	if pl.notReady == 0 {
 		pl.eng.Rebuilt() // nothing is read again
 		pl.s.counts.rebuilt()
+		alert.EndRebuild(c.Sink)
 	}
 	return nil
 }
@@ -655,6 +667,10 @@ func (pl *pipeline) run(ctx, gctx context.Context) (reload bool, err error) {
 		if err := pl.eng.Sync(pctx); err != nil {
 			return false, err
 		}
+		if pl.ending {
+			pl.ending = false
+			alert.EndRebuild(s.cfg.Sink)
+		}
 		s.warn.check(s.cfg.Logger, pl.eng)
 		if s.cfg.Tick != nil {
 			s.cfg.Tick(pl.eng)
@@ -772,6 +788,7 @@ func (pl *pipeline) checkRebuilt(p *partition) {
 		// than what was (a lagging partition, late records).
 		pl.eng.Rebuilt()
 		pl.s.counts.rebuilt()
+		pl.ending = true
 		pl.s.ready.Store(true)
 		pl.s.cfg.Logger.Info("state rebuilt", "partitions", len(pl.parts))
 	}
