@@ -132,7 +132,9 @@ func (c *Config) Transport() (*kafka.Transport, error) {
 }
 
 // ConsumerGroup returns a consumer group member over topics. Its
-// generations carry the partition assignments and committed offsets.
+// generations carry the partition assignments and committed offsets; the
+// partitions of one number of every topic go to one member (see
+// coPartitioned).
 func (c *Config) ConsumerGroup(topics []string) (*kafka.ConsumerGroup, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -156,6 +158,9 @@ func (c *Config) ConsumerGroup(topics []string) (*kafka.ConsumerGroup, error) {
 		RebalanceTimeout:  orDefault(c.RebalanceTimeout, 10*time.Second),
 		JoinGroupBackoff:  500 * time.Millisecond,
 		Timeout:           5 * time.Second,
+		// Only the range assignment keeps topics co-partitioned (kafka-go's
+		// default falls back to round robin, which does not).
+		GroupBalancers: []kafka.GroupBalancer{coPartitioned{}},
 	}
 	return kafka.NewConsumerGroup(cfg)
 }
