@@ -569,6 +569,9 @@ func (f *Follower) Run(ctx context.Context) error {
 // lets through and saves the positions before it returns.
 func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 	sink := &muteSink{sink: f.cfg.Sink, stats: &f.stats, counts: &f.counts}
+	// The outputs forget the incidents this rebuild does not recall nor
+	// send: those of rules removed by a reload (see alert.Rebuilder).
+	alert.BeginRebuild(f.cfg.Sink)
 	eng, err := f.newEngine(sink)
 	if err != nil {
 		return false, err
@@ -608,16 +611,20 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		}
 	}
 	// rebuilt ends the rebuild's hold once nothing is left to read again:
-	// what comes after was not processed before.
+	// what comes after was not processed before. The outputs are told
+	// the rebuild ended (ending) once the alerts muted in it reached
+	// them: after the engine's next Sync.
+	ending := false
 	rebuilt := func() {
 		if rebuilding {
-			rebuilding = false
+			rebuilding, ending = false, true
 			eng.Rebuilt()
 			f.counts.rebuilt()
 		}
 	}
 	if !rebuilding {
 		f.counts.rebuilt() // nothing is read again
+		alert.EndRebuild(f.cfg.Sink)
 	}
 	span := f.cfg.Lateness + eng.MaxWindow()
 	if jw := f.cfg.Engine.Correlator.JoinWindow; jw > 0 {
@@ -1027,6 +1034,10 @@ func (f *Follower) run(ctx context.Context) (reload bool, err error) {
 		// positions are saved, and without waiting for more records.
 		if err := eng.Sync(pctx); err != nil {
 			return false, err
+		}
+		if ending {
+			ending = false
+			alert.EndRebuild(f.cfg.Sink)
 		}
 		f.warn.check(f.cfg.Logger, eng)
 		if f.cfg.Tick != nil {
