@@ -42,56 +42,13 @@ func alertmanagerBinary(t *testing.T) string {
 	return p
 }
 
-// notification is the body Alertmanager's webhook receiver posts.
-type notification struct {
-	Status string `json:"status"`
-	Alerts []struct {
-		Status      string            `json:"status"`
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
-		StartsAt    time.Time         `json:"startsAt"`
-		EndsAt      time.Time         `json:"endsAt"`
-	} `json:"alerts"`
-}
-
-func TestAlertmanagerReal(t *testing.T) {
+// startAlertmanager starts the Debian Alertmanager on 127.0.0.1 with
+// configuration cfg, for as long as ctx and the test last, and returns its
+// base URL once it is ready.
+func startAlertmanager(ctx context.Context, t *testing.T, cfg string) string {
+	t.Helper()
 	bin := alertmanagerBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-
-	// The webhook receiver Alertmanager notifies.
-	var mu sync.Mutex
-	var notes []notification
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var n notification
-		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
-			t.Errorf("notification: %v", err)
-			return
-		}
-		mu.Lock()
-		notes = append(notes, n)
-		mu.Unlock()
-	})}
-	go hook.Serve(hl)
-	defer hook.Close()
-
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`route:
-  receiver: hook
-  group_by: [alertname, identity]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://%s/notify
-        send_resolved: true
-`, hl.Addr())
 	if err := os.WriteFile(filepath.Join(dir, "am.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +65,79 @@ receivers:
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+	return base
+}
+
+// notificationHook is a webhook receiver on 127.0.0.1 keeping the
+// notifications Alertmanager sends it.
+type notificationHook struct {
+	addr  string
+	mu    sync.Mutex
+	notes []notification
+}
+
+// startHook starts a notificationHook for the test's duration.
+func startHook(t *testing.T) *notificationHook {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &notificationHook{addr: l.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n notification
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			t.Errorf("notification: %v", err)
+			return
+		}
+		h.mu.Lock()
+		h.notes = append(h.notes, n)
+		h.mu.Unlock()
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return h
+}
+
+// received returns the notifications received so far.
+func (h *notificationHook) received() []notification {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.notes)
+}
+
+// notification is the body Alertmanager's webhook receiver posts.
+type notification struct {
+	Status string `json:"status"`
+	Alerts []struct {
+		Status      string            `json:"status"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+		StartsAt    time.Time         `json:"startsAt"`
+		EndsAt      time.Time         `json:"endsAt"`
+	} `json:"alerts"`
+}
+
+func TestAlertmanagerReal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+
+	// The webhook receiver Alertmanager notifies.
+	hook := startHook(t)
+
+	cfg := fmt.Sprintf(`route:
+  receiver: hook
+  group_by: [alertname, identity]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://%s/notify
+        send_resolved: true
+`, hook.addr)
+	base := startAlertmanager(ctx, t, cfg)
 
 	m, err := NewAlertmanager(ctx, AlertmanagerOptions{Name: "am", URL: base, ResendInterval: 500 * time.Millisecond})
 	if err != nil {
@@ -156,9 +186,7 @@ receivers:
 	}
 
 	notified := func(status string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, n := range notes {
+		for _, n := range hook.received() {
 			for _, x := range n.Alerts {
 				if x.Status == status && x.Labels["rule"] == a.Rule && x.Labels["identity"] == "CN=client-inc-1" {
 					return true

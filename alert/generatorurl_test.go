@@ -5,13 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/spraywatch/spraywatch/internal/proctest"
 )
 
 // TestGeneratorURLAsAlertmanager checks that the generator_url values the
@@ -19,28 +14,11 @@ import (
 // refuses would fail every post of the output. The accepted ones reach
 // Alertmanager as the alert's generatorURL.
 func TestGeneratorURLAsAlertmanager(t *testing.T) {
-	bin := alertmanagerBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 
-	dir := t.TempDir()
 	cfg := "route:\n  receiver: none\nreceivers:\n  - name: none\n"
-	if err := os.WriteFile(filepath.Join(dir, "am.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=")
-	proctest.Start(t, "alertmanager", cmd)
-	base := "http://" + addr
-	waitFor(t, 20*time.Second, "alertmanager /-/ready", func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	base := startAlertmanager(ctx, t, cfg)
 
 	for i, tt := range []struct {
 		url  string

@@ -5,19 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/spraywatch/spraywatch/internal/proctest"
 )
 
 // TestAlertmanagerRecallAfterRestart runs a real Alertmanager with a
@@ -28,31 +22,12 @@ import (
 // never notified resolved; the second, no longer re-sent, is resolved by
 // Alertmanager, as every incident was before Recall.
 func TestAlertmanagerRecallAfterRestart(t *testing.T) {
-	bin := alertmanagerBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	var mu sync.Mutex
-	var notes []notification
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var n notification
-		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
-			t.Errorf("notification: %v", err)
-			return
-		}
-		mu.Lock()
-		notes = append(notes, n)
-		mu.Unlock()
-	})}
-	go hook.Serve(hl)
-	defer hook.Close()
+	hook := startHook(t)
 
 	const resolveTimeout = 3 * time.Second
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
   resolve_timeout: %s
 route:
@@ -66,23 +41,8 @@ receivers:
     webhook_configs:
       - url: http://%s/notify
         send_resolved: true
-`, resolveTimeout, hl.Addr())
-	if err := os.WriteFile(filepath.Join(dir, "am.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=")
-	proctest.Start(t, "alertmanager", cmd)
-	base := "http://" + addr
-	waitFor(t, 20*time.Second, "alertmanager /-/ready", func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+`, resolveTimeout, hook.addr)
+	base := startAlertmanager(ctx, t, cfg)
 
 	type amState struct {
 		Labels   map[string]string `json:"labels"`
@@ -109,10 +69,8 @@ receivers:
 		return out
 	}
 	notified := func(identity, status string) int {
-		mu.Lock()
-		defer mu.Unlock()
 		n := 0
-		for _, note := range notes {
+		for _, note := range hook.received() {
 			for _, x := range note.Alerts {
 				if x.Status == status && x.Labels["identity"] == identity {
 					n++
