@@ -71,10 +71,19 @@ func (r *amReceiver) count() int {
 }
 
 // rebuildLog is an output keeping what it is told: the rebuilds begun
-// and ended, the incidents recalled and sent, in order.
+// and ended, the incidents recalled and sent (by their ids, or by key
+// when it is set), in order.
 type rebuildLog struct {
+	key func(*alert.Alert) string
 	mu  sync.Mutex
 	log []string
+}
+
+func (l *rebuildLog) of(a *alert.Alert) string {
+	if l.key != nil {
+		return l.key(a)
+	}
+	return a.IncidentID
 }
 
 func (l *rebuildLog) add(s string) {
@@ -84,10 +93,10 @@ func (l *rebuildLog) add(s string) {
 }
 
 func (l *rebuildLog) Send(_ context.Context, a *alert.Alert) error {
-	l.add("send " + a.IncidentID)
+	l.add("send " + l.of(a))
 	return nil
 }
-func (l *rebuildLog) Recall(a *alert.Alert) { l.add("recall " + a.IncidentID) }
+func (l *rebuildLog) Recall(a *alert.Alert) { l.add("recall " + l.of(a)) }
 func (l *rebuildLog) BeginRebuild()         { l.add("begin") }
 func (l *rebuildLog) EndRebuild()           { l.add("end") }
 func (l *rebuildLog) Close() error          { return nil }

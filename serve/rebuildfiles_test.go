@@ -1,46 +1,14 @@
 package serve
 
 import (
-	"context"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spraywatch/spraywatch/alert"
-	"github.com/spraywatch/spraywatch/detect"
 	"github.com/spraywatch/spraywatch/rules"
 )
-
-// ruleLog is an output keeping, in order, the rebuilds begun and ended
-// and the rules of the alerts recalled and sent.
-type ruleLog struct {
-	mu  sync.Mutex
-	log []string
-}
-
-func (l *ruleLog) add(s string) {
-	l.mu.Lock()
-	l.log = append(l.log, s)
-	l.mu.Unlock()
-}
-
-func (l *ruleLog) Send(_ context.Context, a *alert.Alert) error {
-	l.add("send " + a.Rule)
-	return nil
-}
-func (l *ruleLog) Recall(a *alert.Alert) { l.add("recall " + a.Rule) }
-func (l *ruleLog) BeginRebuild()         { l.add("begin") }
-func (l *ruleLog) EndRebuild()           { l.add("end") }
-func (l *ruleLog) Close() error          { return nil }
-
-func (l *ruleLog) snapshot() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.log)
-}
 
 // TestFollowReloadToldRebuild: following files, a rule reload tells the
 // outputs that a rebuild begins, recalls the muted alerts of the rules
@@ -48,24 +16,11 @@ func (l *ruleLog) snapshot() []string {
 // to read again: an output keeping incidents (Alertmanager) then forgets
 // those of the rules the reload removed instead of re-sending them.
 func TestFollowReloadToldRebuild(t *testing.T) {
-	dir := t.TempDir()
-	proxyPath, appPath := filepath.Join(dir, "access.log"), filepath.Join(dir, "auth.log")
 	p1, p2, a1, a2 := halves(t)
 	pf, af := formatsFor(t)
-	out := &ruleLog{}
-	cfg := FilesConfig{
-		ProxyFiles:     []string{proxyPath},
-		AppFiles:       []string{appPath},
-		ProxyFormat:    pf,
-		AppFormat:      af,
-		StateDir:       filepath.Join(dir, "state"),
-		Engine:         detect.Config{Rules: rules.Default()},
-		Sink:           out,
-		IdleTimeout:    3 * time.Second,
-		CommitInterval: 50 * time.Millisecond,
-		PollInterval:   20 * time.Millisecond,
-		Logger:         testLogger(t),
-	}
+	cfg, proxyPath, appPath := restartConfig(t, rules.Default(), pf, af)
+	out := &rebuildLog{key: func(a *alert.Alert) string { return a.Rule }}
+	cfg.Sink = out
 	r := startFollower(t, cfg)
 	defer r.shutdown(t)
 	appendFile(t, proxyPath, p1)
