@@ -79,36 +79,15 @@ func TestAlertmanagerRebuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := &amPosts{}
-			srv := httptest.NewServer(rec)
-			defer srv.Close()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			ticks := make(chan time.Time) // a re-send on each tick the test gives
-			m, err := newAlertmanager(ctx, AlertmanagerOptions{URL: srv.URL}, ticks)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			for _, a := range tt.sent {
-				if err := m.Send(ctx, a); err != nil {
-					t.Fatal(err)
-				}
-			}
-			waitFor(t, 5*time.Second, "the alerts sent delivered", func() bool { return m.Stats().Delivered.Load() == uint64(len(tt.sent)) })
-			n := len(rec.snapshot())
+			o := newTickedOutput(t)
+			m := o.Alertmanager
+			o.send(t, tt.sent...)
+			n := len(o.rec.snapshot())
 			m.BeginRebuild()
 			for _, a := range tt.recall {
 				m.Recall(a)
 			}
-			for _, a := range tt.during {
-				if err := m.Send(ctx, a); err != nil {
-					t.Fatal(err)
-				}
-			}
-			waitFor(t, 5*time.Second, "the alerts sent during the rebuild delivered", func() bool {
-				return m.Stats().Delivered.Load() == uint64(len(tt.sent)+len(tt.during))
-			})
+			o.send(t, tt.during...)
 			if tt.again != nil {
 				m.BeginRebuild()
 				for _, a := range tt.again {
@@ -118,15 +97,8 @@ func TestAlertmanagerRebuild(t *testing.T) {
 			if !tt.noEnd {
 				m.EndRebuild()
 			}
-			for i := 0; len(rec.snapshot()) < n+len(tt.posts); i++ {
-				if i == len(tt.posts) {
-					t.Fatalf("%d re-sends posted nothing more", i)
-				}
-				before := len(rec.snapshot())
-				ticks <- time.Now()
-				waitFor(t, 5*time.Second, "a re-send", func() bool { return len(rec.snapshot()) > before })
-			}
-			if got := postLines(rec.snapshot()[n:]); fmt.Sprint(got) != fmt.Sprint(tt.posts) {
+			o.resendUntil(t, n+len(tt.posts))
+			if got := postLines(o.rec.snapshot()[n:]); fmt.Sprint(got) != fmt.Sprint(tt.posts) {
 				t.Errorf("posts after the rebuild began:\n%q\nwant\n%q", got, tt.posts)
 			}
 		})

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -238,53 +237,16 @@ func TestAlertmanagerRecall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := &amPosts{}
-			srv := httptest.NewServer(rec)
-			defer srv.Close()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			// A re-send on each tick the test gives.
-			ticks := make(chan time.Time)
-			m, err := newAlertmanager(ctx, AlertmanagerOptions{URL: srv.URL}, ticks)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			for _, a := range tt.sent {
-				if err := m.Send(ctx, a); err != nil {
-					t.Fatal(err)
-				}
-			}
-			waitFor(t, 5*time.Second, "the alerts sent delivered", func() bool { return m.Stats().Delivered.Load() == uint64(len(tt.sent)) })
-			n := len(rec.snapshot())
+			o := newTickedOutput(t)
+			m := o.Alertmanager
+			o.send(t, tt.sent...)
+			n := len(o.rec.snapshot())
 			for _, a := range tt.recall {
 				m.Recall(a)
 			}
-			for _, a := range tt.then {
-				if err := m.Send(ctx, a); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if len(tt.then) > 0 {
-				waitFor(t, 5*time.Second, "the alerts delivered", func() bool {
-					return m.Stats().Delivered.Load() == uint64(len(tt.sent)+len(tt.then))
-				})
-			}
-			for len(rec.snapshot()) < n+len(tt.posts) {
-				before := len(rec.snapshot())
-				ticks <- time.Now()
-				waitFor(t, 5*time.Second, "a re-send", func() bool { return len(rec.snapshot()) > before })
-			}
-			var got [][]string
-			for _, p := range rec.snapshot()[n:] {
-				var lines []string
-				for _, a := range p {
-					lines = append(lines, amLine(a))
-				}
-				slices.Sort(lines)
-				got = append(got, lines)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.posts) {
+			o.send(t, tt.then...)
+			o.resendUntil(t, n+len(tt.posts))
+			if got := postLines(o.rec.snapshot()[n:]); fmt.Sprint(got) != fmt.Sprint(tt.posts) {
 				t.Errorf("posts after the recalls:\n%q\nwant\n%q", got, tt.posts)
 			}
 		})
@@ -363,5 +325,53 @@ func TestRecallPassesThrough(t *testing.T) {
 	}
 	if written.Len() != 0 {
 		t.Errorf("a recall was written: %q", written.String())
+	}
+}
+
+// tickedOutput is an Alertmanager output posting to a recording
+// receiver, re-sending on each tick the test gives it.
+type tickedOutput struct {
+	*Alertmanager
+	rec   *amPosts
+	ticks chan time.Time
+	sent  uint64 // alerts sent (and delivered)
+}
+
+func newTickedOutput(t *testing.T) *tickedOutput {
+	t.Helper()
+	o := &tickedOutput{rec: &amPosts{}, ticks: make(chan time.Time)}
+	srv := httptest.NewServer(o.rec)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m, err := newAlertmanager(ctx, AlertmanagerOptions{URL: srv.URL}, o.ticks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	o.Alertmanager = m
+	return o
+}
+
+// send sends the alerts and waits until they are delivered.
+func (o *tickedOutput) send(t *testing.T, as ...*Alert) {
+	t.Helper()
+	for _, a := range as {
+		if err := o.Send(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.sent += uint64(len(as))
+	waitFor(t, 5*time.Second, "the alerts sent delivered", func() bool { return o.Stats().Delivered.Load() == o.sent })
+}
+
+// resendUntil gives ticks, waiting for the re-send of each, until the
+// receiver holds n posts; it fails when a re-send posts nothing.
+func (o *tickedOutput) resendUntil(t *testing.T, n int) {
+	t.Helper()
+	for len(o.rec.snapshot()) < n {
+		before := len(o.rec.snapshot())
+		o.ticks <- time.Now()
+		waitFor(t, 5*time.Second, "a re-send", func() bool { return len(o.rec.snapshot()) > before })
 	}
 }
