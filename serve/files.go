@@ -117,8 +117,7 @@ type Follower struct {
 // counts none of it again (the lines read again are counted by the source
 // in Stats().Reread only).
 type fileCounted struct {
-	taken, released follow.Position
-	tookAny, relAny bool
+	taken, released follow.Position // zero: none yet
 }
 
 // maxClosedCounted bounds the marks of closed files kept: a rebuild reads a
@@ -129,13 +128,13 @@ const maxClosedCounted = 1024
 // before.
 func (f *Follower) wasTaken(p follow.Position) bool {
 	c, ok := f.counted[keyOf(p)]
-	return ok && c.tookAny && p != (follow.Position{}) && before(p, c.taken)
+	return ok && c.taken != (follow.Position{}) && p != (follow.Position{}) && before(p, c.taken)
 }
 
 // wasReleased reports whether the record at p was released before.
 func (f *Follower) wasReleased(p follow.Position) bool {
 	c, ok := f.counted[keyOf(p)]
-	return ok && c.relAny && p != (follow.Position{}) && before(p, c.released)
+	return ok && c.released != (follow.Position{}) && p != (follow.Position{}) && before(p, c.released)
 }
 
 // took notes that the record at p was taken (and, if released, released).
@@ -154,11 +153,11 @@ func (f *Follower) took(p follow.Position, released bool) {
 			}
 		}
 	}
-	if !c.tookAny || before(c.taken, p) {
-		c.taken, c.tookAny = p, true
+	if c.taken == (follow.Position{}) || before(c.taken, p) {
+		c.taken = p
 	}
-	if released && (!c.relAny || before(c.released, p)) {
-		c.released, c.relAny = p, true
+	if released && (c.released == (follow.Position{}) || before(c.released, p)) {
+		c.released = p
 	}
 	f.counted[k] = c
 }
