@@ -1062,7 +1062,7 @@ func (s *Source) Lost() []Position {
 func (s *Source) addLost(e entry) {
 	s.retiredMu.Lock()
 	defer s.retiredMu.Unlock()
-	p := Position{Path: e.Path, Dev: e.Dev, Inode: e.Inode, Fingerprint: e.Fingerprint, Generation: e.Generation, Offset: e.Offset}
+	p := Position(e)
 	s.lost = append(s.lost, p)
 	if !s.lostSeen[p] {
 		if s.lostSeen == nil || len(s.lostSeen) >= maxClosedMarks {

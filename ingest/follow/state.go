@@ -170,9 +170,9 @@ func (st *state) commit(ps []Position) (bool, error) {
 		e := st.files[id]
 		switch {
 		case e == nil:
-			st.files[id] = &entry{Path: p.Path, Dev: p.Dev, Inode: p.Inode, Fingerprint: p.Fingerprint, Generation: p.Generation, Offset: p.Offset}
+			st.files[id] = new(entry(p))
 		case p.Generation > e.Generation || p.Fingerprint != e.Fingerprint && p.Generation == e.Generation:
-			*e = entry{Path: p.Path, Dev: p.Dev, Inode: p.Inode, Fingerprint: p.Fingerprint, Generation: p.Generation, Offset: p.Offset}
+			*e = entry(p)
 		case p.Generation == e.Generation && (p.Offset > e.Offset || p.Path != e.Path):
 			e.Offset = max(e.Offset, p.Offset)
 			e.Path = p.Path
@@ -220,7 +220,7 @@ func (st *state) commit(ps []Position) (bool, error) {
 			continue
 		}
 		p := c.pos
-		st.files[id] = &entry{Path: p.Path, Dev: p.Dev, Inode: p.Inode, Fingerprint: p.Fingerprint, Generation: p.Generation, Offset: p.Offset}
+		st.files[id] = new(entry(p))
 		delete(st.copies, id)
 		st.dirty = true
 	}
