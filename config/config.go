@@ -443,9 +443,6 @@ func resolvePath(dir string, p *string) {
 
 var envelopes = []string{"none", Auto, "message", "log", "line", envelope.CRI}
 
-// identities are the values detect accepts in an identity list.
-var identities = []string{"sha256", "sha1", "issuer_serial", "subject", "uri_san"}
-
 // check validates the settings that decoding alone does not.
 func (c *Config) check() error {
 	var errs []error
@@ -555,8 +552,8 @@ func (c *Config) check() error {
 		}
 	}
 	for _, id := range c.Join.Identity {
-		if !contains(identities, id) {
-			add([]any{"join", "identity"}, "unknown identity %q (want %s)", id, strings.Join(identities, ", "))
+		if names := detect.IdentitySourceNames(); !contains(names, id) {
+			add([]any{"join", "identity"}, "unknown identity %q (want %s)", id, strings.Join(names, ", "))
 		}
 	}
 	switch c.Rules.Mode {

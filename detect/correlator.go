@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"math/bits"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -122,6 +123,12 @@ const (
 	idURISAN
 )
 
+// IdentitySourceNames returns the names ParseIdentity takes (spiffe, an
+// alias of uri_san, aside).
+func IdentitySourceNames() []string {
+	return []string{"sha256", "sha1", "issuer_serial", "subject", "uri_san"}
+}
+
 // ParseIdentity checks a list of identity sources.
 func ParseIdentity(names []string) ([]identitySource, error) {
 	var out []identitySource
@@ -138,7 +145,8 @@ func ParseIdentity(names []string) ([]identitySource, error) {
 		case "uri_san", "spiffe":
 			out = append(out, idURISAN)
 		default:
-			return nil, &ConfigError{Field: "identity", Msg: "unknown identity source " + n + " (expected sha256, sha1, issuer_serial, subject or uri_san)"}
+			names := IdentitySourceNames()
+			return nil, &ConfigError{Field: "identity", Msg: "unknown identity source " + n + " (expected " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1] + ")"}
 		}
 	}
 	if len(out) == 0 {

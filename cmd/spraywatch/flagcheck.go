@@ -70,7 +70,7 @@ func zoneFlag(name, v, format string, inForce bool) error {
 func identityFlag(v string) error {
 	for _, n := range splitList(v) {
 		if _, err := detect.ParseIdentity([]string{n}); err != nil {
-			return fmt.Errorf("--identity %q: unknown source %q, expected sha256, sha1, issuer_serial, subject or uri_san", v, n)
+			return fmt.Errorf("--identity %q: unknown source %q, expected %s", v, n, orList(detect.IdentitySourceNames()))
 		}
 	}
 	return nil
